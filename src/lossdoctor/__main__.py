@@ -1,0 +1,3 @@
+from lossdoctor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,316 @@
+"""Turns what PyTorch's hooks report into a Trace (numbers) and Copies (for experiments).
+
+Every event handler is guarded: an error inside lossdoctor is recorded and switches the
+recorder off; it never reaches the user's training.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import weakref
+from collections import Counter
+
+import torch
+from torch import nn
+from torch.nn.modules.loss import _Loss
+
+from lossdoctor.capture import stats
+from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.sample import Batch, BatchSample
+from lossdoctor.capture.schedule import Schedule
+from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
+from lossdoctor.trace import ActivationStat, LayerGradient, LossRecord, Trace
+
+PROBABILITY_LOSSES = {"BCELoss", "binary_cross_entropy"}
+
+
+def guarded(handler):
+    """Run a hook handler so that no error of ours can reach the user's code."""
+
+    @functools.wraps(handler)
+    def wrapper(self, *args, **kwargs):
+        if self.broken:
+            return None
+        try:
+            return handler(self, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - the user's run must go on
+            self.broken = True
+            self.internal_errors.append(f"{handler.__name__}: {type(error).__name__}: {error}")
+            return None
+
+    return wrapper
+
+
+class Recorder:
+    """Receives training events; knows nothing about how they were hooked."""
+
+    def __init__(self, sample_rows: int = 4096, schedule: Schedule | None = None) -> None:
+        self.trace = Trace()
+        self.copies = Copies(train=BatchSample(sample_rows), validation=BatchSample(sample_rows))
+        self.schedule = schedule or Schedule()
+        self.broken = False
+        self.internal_errors: list[str] = []
+        self._depth = 0
+        self._inside_loss = 0
+        self._sampling_forward = False
+        self._model_ref: weakref.ref | None = None
+        self._optimizer_ref: weakref.ref | None = None
+        self._pending: tuple[str, Batch] | None = None
+        self._param_names: dict[int, str] = {}
+        self._before_update: dict[int, tuple[LayerGradient, torch.Tensor]] = {}
+        self._module_names: dict[int, str] = {}
+        self._loader_starts: dict[int, list[int]] = {}
+        self._train_losses_by_loader: Counter = Counter()
+        self._current_loader: int | None = None
+
+    @property
+    def step(self) -> int:
+        return self.trace.steps
+
+    # --- modules -------------------------------------------------------------------------
+
+    @guarded
+    def forward_started(self, module: nn.Module, args) -> None:
+        if isinstance(module, _Loss):
+            self._inside_loss += 1
+            return
+        self._depth += 1
+        if self._depth == 1 and _has_parameters(module):
+            self._model_ref = weakref.ref(module)
+            self._sampling_forward = _phase() == "train" and self.schedule.is_sampled(self.step)
+
+    @guarded
+    def forward_finished(self, module: nn.Module, args, kwargs, output) -> None:
+        if isinstance(module, _Loss):
+            self._inside_loss -= 1
+            if output is not None and len(args) >= 2:
+                self.loss_computed(type(module).__name__, module, args[0], args[1], output)
+            return
+        self._depth -= 1
+        if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
+            self._keep_inputs(args, kwargs)
+            self._sampling_forward = False
+        elif self._sampling_forward and isinstance(output, torch.Tensor):
+            self._record_activation(module, output)
+
+    def _keep_inputs(self, args, kwargs) -> None:
+        phase = _phase()
+        sample = self.copies.train if phase == "train" else self.copies.validation
+        rows = batch_rows((args, kwargs))
+        self._pending = None
+        if rows and sample.wants(rows):
+            self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
+
+    def _record_activation(self, module: nn.Module, output: torch.Tensor) -> None:
+        kind = stats.activation_kind(module)
+        if kind is None:
+            return
+        self.trace.activations.append(
+            ActivationStat(
+                step=self.step,
+                layer=self._module_name(module),
+                kind=kind,
+                saturated_fraction=stats.saturated_fraction(kind, output),
+                dead_fraction=stats.dead_fraction(output) if kind == "relu" else 0.0,
+                units=stats.unit_count(output),
+            )
+        )
+
+    def _module_name(self, module: nn.Module) -> str:
+        model = self._model_ref() if self._model_ref else None
+        if id(module) not in self._module_names and model is not None:
+            self._module_names = {id(m): name for name, m in model.named_modules() if name}
+        return self._module_names.get(id(module), type(module).__name__)
+
+    # --- losses --------------------------------------------------------------------------
+
+    @property
+    def inside_loss_module(self) -> bool:
+        return self._inside_loss > 0
+
+    @guarded
+    def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
+        prediction = first_tensor(prediction)
+        if prediction is None or not isinstance(output, torch.Tensor):
+            return
+        phase = "train" if torch.is_grad_enabled() and output.requires_grad else "eval"
+        value = float(output.detach().float().mean())
+        rows = batch_rows(prediction)
+        self.trace.losses.append(LossRecord(value, rows, phase, self.step, name))
+        if phase == "train":
+            self._train_losses_by_loader[self._current_loader] += 1
+            self._remember_loss(name, loss_fn, prediction, kwargs)
+            self._record_output_saturation(name, prediction)
+        self._pair_target(phase, target)
+
+    def _pair_target(self, phase: str, target) -> None:
+        if self._pending is None or self._pending[0] != phase:
+            return
+        _, batch = self._pending
+        batch.target = copy_to_cpu(target)
+        sample = self.copies.train if phase == "train" else self.copies.validation
+        sample.add(batch)
+        self._pending = None
+
+    def _remember_loss(self, name: str, loss_fn, prediction: torch.Tensor, kwargs) -> None:
+        if self.copies.loss_fn is not None:
+            return
+        if isinstance(loss_fn, nn.Module):
+            self.copies.loss_fn = copy.deepcopy(loss_fn)
+        else:
+            self.copies.loss_fn = functools.partial(loss_fn, **copy_to_cpu(kwargs or {}))
+        self.copies.prediction_shape = tuple(prediction.shape[1:])
+        self.copies.loss_takes_probabilities = name in PROBABILITY_LOSSES
+        self.trace.setup.loss_name = name
+        settings = kwargs if kwargs is not None else _public_settings(loss_fn)
+        self.trace.setup.loss_kwargs = _plain(settings)
+
+    def _record_output_saturation(self, name: str, prediction: torch.Tensor) -> None:
+        if name not in PROBABILITY_LOSSES or not self.schedule.is_sampled(self.step):
+            return
+        self.trace.activations.append(
+            ActivationStat(
+                step=self.step,
+                layer="model output",
+                kind="probabilities",
+                saturated_fraction=stats.saturated_fraction("probabilities", prediction),
+                dead_fraction=0.0,
+                units=int(prediction.numel() // max(batch_rows(prediction), 1)),
+            )
+        )
+
+    # --- optimizer -----------------------------------------------------------------------
+
+    @guarded
+    def step_started(self, optimizer: torch.optim.Optimizer) -> None:
+        if self._optimizer_ref is None:
+            self._first_step(optimizer)
+        elif self._optimizer_ref() is not optimizer:
+            return
+        self.trace.learning_rates.append(float(optimizer.param_groups[0].get("lr", 0.0)))
+        if self.schedule.is_sampled(self.step):
+            self._record_gradients(optimizer)
+
+    @guarded
+    def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
+        if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
+            return
+        self._record_updates(optimizer)
+        self.trace.steps += 1
+
+    def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
+        self._optimizer_ref = weakref.ref(optimizer)
+        model = self._model_ref() if self._model_ref else None
+        self.copies.optimizer_class = type(optimizer)
+        self.copies.optimizer_hparams = {
+            k: v for k, v in optimizer.param_groups[0].items() if k != "params"
+        }
+        setup = self.trace.setup
+        setup.optimizer_class = type(optimizer).__name__
+        setup.optimizer_hparams = _plain(self.copies.optimizer_hparams)
+        if model is not None:
+            self._describe_model(model)
+            self.copies.initial_model = copy.deepcopy(model)
+
+    def _describe_model(self, model: nn.Module) -> None:
+        self._param_names = {id(p): name for name, p in model.named_parameters()}
+        setup = self.trace.setup
+        setup.model_class = type(model).__name__
+        setup.parameter_count = sum(p.numel() for p in model.parameters())
+        setup.layers = [
+            {"name": name, "type": type(m).__name__, "parameters": _own_parameters(m)}
+            for name, m in model.named_modules()
+            if name and not list(m.children())
+        ]
+
+    def _record_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        for param in _optimized(optimizer):
+            if param.grad is None:
+                continue
+            record = LayerGradient(
+                step=self.step,
+                name=self._param_names.get(id(param), f"parameter {len(self._before_update)}"),
+                grad_norm=stats.norm(param.grad),
+                weight_norm=stats.norm(param),
+            )
+            self.trace.gradients.append(record)
+            self._before_update[id(param)] = (record, param.detach().clone())
+
+    def _record_updates(self, optimizer: torch.optim.Optimizer) -> None:
+        for param in _optimized(optimizer):
+            if id(param) in self._before_update:
+                record, before = self._before_update[id(param)]
+                update = stats.norm(param.detach() - before)
+                record.update_ratio = update / max(stats.norm(before), 1e-12)
+        self._before_update.clear()
+
+    # --- data ----------------------------------------------------------------------------
+
+    @guarded
+    def loader_started(self, loader) -> None:
+        self._current_loader = id(loader)
+        self._loader_starts.setdefault(id(loader), []).append(self.step)
+
+    # --- end of run ----------------------------------------------------------------------
+
+    def finish(self) -> tuple[Trace, Copies]:
+        """Close the books: epochs, batch size, and a copy of the trained model if reachable."""
+        try:
+            self._settle_epochs()
+            self.trace.setup.batch_size = _most_common(r.rows for r in self.trace.train_losses())
+            model = self._model_ref() if self._model_ref else None
+            if model is not None and self.copies.initial_model is not None:
+                self.copies.final_model = copy.deepcopy(model)
+        except Exception as error:  # noqa: BLE001 - a partial trace beats none
+            self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
+        self.trace.notes.extend(f"lossdoctor internal error: {e}" for e in self.internal_errors)
+        return self.trace, self.copies
+
+    def _settle_epochs(self) -> None:
+        counted = {k: v for k, v in self._train_losses_by_loader.items() if k is not None}
+        if counted:
+            train_loader = max(counted, key=counted.get)
+            self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
+
+
+def _phase() -> str:
+    return "train" if torch.is_grad_enabled() else "eval"
+
+
+def _has_parameters(module: nn.Module) -> bool:
+    return next(module.parameters(), None) is not None
+
+
+def _own_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters(recurse=False))
+
+
+def _optimized(optimizer: torch.optim.Optimizer):
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def _public_settings(loss_fn) -> dict:
+    if not isinstance(loss_fn, nn.Module):
+        return {}
+    return {k: v for k, v in vars(loss_fn).items() if k != "training"}
+
+
+def _most_common(values) -> int:
+    counts = Counter(values)
+    return counts.most_common(1)[0][0] if counts else 0
+
+
+def _plain(mapping: dict) -> dict:
+    """Only the JSON-friendly scalar settings (lr, momentum, betas, weight_decay, ...)."""
+    plain = {}
+    for key, value in mapping.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            plain[key] = value
+        elif isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value):
+            plain[key] = list(value)
+        elif isinstance(value, torch.Tensor) and value.numel() == 1:
+            plain[key] = float(value)
+    return plain

@@ -1,0 +1,51 @@
+"""Statistics computed from tensors inside hooks. Pure functions; they return plain floats."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: How close to its limit an output must be to count as saturated.
+SATURATION_MARGIN = {"sigmoid": 0.01, "tanh": 0.01, "probabilities": 0.001}
+
+ACTIVATION_KINDS: dict[type, str] = {
+    nn.Sigmoid: "sigmoid",
+    nn.Tanh: "tanh",
+    nn.ReLU: "relu",
+    nn.ReLU6: "relu",
+}
+
+
+def activation_kind(module: nn.Module) -> str | None:
+    return ACTIVATION_KINDS.get(type(module))
+
+
+@torch.no_grad()
+def saturated_fraction(kind: str, output: torch.Tensor) -> float:
+    """Fraction of outputs pinned at the limits of a sigmoid (0, 1) or tanh (-1, 1)."""
+    values = output.detach().float()
+    margin = SATURATION_MARGIN.get(kind)
+    if margin is None or values.numel() == 0:
+        return 0.0
+    low = -1.0 if kind == "tanh" else 0.0
+    pinned = (values <= low + margin) | (values >= 1.0 - margin)
+    return float(pinned.float().mean())
+
+
+@torch.no_grad()
+def dead_fraction(output: torch.Tensor) -> float:
+    """Fraction of units (features after the batch axis) that are zero for every row."""
+    values = output.detach()
+    if values.dim() < 2 or values.shape[0] < 2:
+        return 0.0
+    per_unit = values.transpose(0, 1).reshape(values.shape[1], -1) if values.dim() > 2 else values.T
+    return float((per_unit.abs().amax(dim=1) == 0).float().mean())
+
+
+def unit_count(output: torch.Tensor) -> int:
+    return int(output.shape[1]) if output.dim() >= 2 else int(output.numel())
+
+
+@torch.no_grad()
+def norm(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().float().norm())

@@ -1,0 +1,42 @@
+"""Everything a check may look at: the trace, the copies, and shared experiments on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from lossdoctor.capture.copies import Copies
+from lossdoctor.checks import Skip
+from lossdoctor.experiments import Plan, Replayer, ReplayResult
+from lossdoctor.trace import Trace
+
+#: Steps of the shared baseline replay; counterfactual runs use the same number to compare.
+REPLAY_STEPS = 300
+
+
+@dataclass
+class Case:
+    trace: Trace
+    copies: Copies
+
+    @cached_property
+    def replayer(self) -> Replayer:
+        return Replayer(self.copies)
+
+    def require_replay(self) -> Replayer:
+        """The replayer, or Skip with what is missing, so the check says why it did not run."""
+        replayer = self.replayer
+        if self.copies.initial_model is None or self.copies.optimizer_class is None:
+            raise Skip("needs an optimizer step on a model: none was seen")
+        if self.copies.loss_fn is None:
+            raise Skip("needs a training loss from torch.nn or torch.nn.functional")
+        if not replayer.train_batches:
+            raise Skip("needs training batches paired with their targets")
+        if not replayer.validation_batches:
+            raise Skip("needs validation batches, or at least 5 training batches to hold out")
+        return replayer
+
+    @cached_property
+    def baseline(self) -> ReplayResult:
+        """The user's own setup, replayed on the captured batches: what fixes are compared to."""
+        return self.require_replay().replay(Plan(steps=REPLAY_STEPS))

@@ -1,0 +1,54 @@
+"""Run every check on a case, and rank what they find into a diagnosis."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+from lossdoctor.checks import Skip, discover_checks
+from lossdoctor.findings import Finding
+
+#: Below this confidence a finding is kept in the JSON but not reported as a cause.
+REPORT_THRESHOLD = 0.5
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    status: str  # "ran", "skipped" or "error"
+    reason: str = ""
+
+
+@dataclass
+class Diagnosis:
+    causes: list[Finding]
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+    dismissed: list[Finding] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.causes
+
+
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Primary cause first: a cause that makes the others moot (no_signal) leads,
+    then by confidence, with ties broken by the stable id for a deterministic order."""
+    return sorted(findings, key=lambda f: (-f.cause.precedence, -f.confidence, f.cause.value))
+
+
+def diagnose(case, checks=None) -> Diagnosis:
+    """Run each check on the case; a check that lacks its input or fails is recorded, not raised."""
+    findings: list[Finding] = []
+    outcomes: list[CheckOutcome] = []
+    for name, check in (checks or discover_checks()).items():
+        try:
+            findings.extend(check(case))
+            outcomes.append(CheckOutcome(name, "ran"))
+        except Skip as skip:
+            outcomes.append(CheckOutcome(name, "skipped", str(skip)))
+        except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
+            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+            outcomes.append(CheckOutcome(name, "error", detail))
+    reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
+    dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
+    return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))

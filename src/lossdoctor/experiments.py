@@ -1,0 +1,167 @@
+"""Short training runs on copies of the user's model, loss, optimizer settings and data.
+
+Every run starts from a fresh deep copy, inside :func:`lossdoctor.sandbox.isolated`, so the
+user's objects and random state are never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import nn
+
+from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.sandbox import isolated
+
+BatchTransform = Callable[[Batch], Batch]
+
+
+@dataclass
+class Plan:
+    """What to change in a replay of the user's training. Unset fields keep the user's choice."""
+
+    model: nn.Module | None = None
+    lr: float | None = None
+    optimizer_class: type | None = None
+    hparams: dict = field(default_factory=dict)
+    transform: BatchTransform | None = None
+    steps: int = 300
+    evaluations: int = 10
+    seed: int = 0
+
+
+@dataclass
+class ReplayResult:
+    train_losses: list[float]
+    validation_losses: list[float]  # at evenly spaced points, the last one at the end
+    diverged: bool = False
+
+    @property
+    def final_validation(self) -> float:
+        return self.validation_losses[-1] if self.validation_losses else math.nan
+
+    @property
+    def best_validation(self) -> float:
+        finite = [v for v in self.validation_losses if math.isfinite(v)]
+        return min(finite) if finite else math.inf
+
+
+class Replayer:
+    """Replays training on the captured batches, with a change described by a Plan."""
+
+    def __init__(self, copies: Copies) -> None:
+        self.copies = copies
+        self.train_batches, self.validation_batches = split_batches(copies)
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self.copies.initial_model is not None
+            and self.copies.loss_fn is not None
+            and self.copies.optimizer_class is not None
+            and bool(self.train_batches)
+            and bool(self.validation_batches)
+        )
+
+    def replay(self, plan: Plan) -> ReplayResult:
+        with isolated(plan.seed):
+            model = plan.model if plan.model is not None else copy.deepcopy(
+                self.copies.initial_model
+            )
+            optimizer = self._optimizer(model, plan)
+            return self._train(model, optimizer, plan)
+
+    def _optimizer(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
+        optimizer_class = plan.optimizer_class or self.copies.optimizer_class
+        hparams = {} if plan.optimizer_class else dict(self.copies.optimizer_hparams)
+        hparams.update(plan.hparams)
+        if plan.lr is not None:
+            hparams["lr"] = plan.lr
+        accepted = _accepted_hparams(optimizer_class, hparams)
+        return optimizer_class(model.parameters(), **accepted)
+
+    def _train(self, model, optimizer, plan: Plan) -> ReplayResult:
+        train = [self._prepared(b, plan) for b in self.train_batches]
+        validation = [self._prepared(b, plan) for b in self.validation_batches]
+        order = random.Random(plan.seed)
+        check_every = max(plan.steps // max(plan.evaluations, 1), 1)
+        result = ReplayResult([], [])
+        for step in range(plan.steps):
+            loss = self.train_step(model, optimizer, train[order.randrange(len(train))])
+            result.train_losses.append(loss)
+            if not math.isfinite(loss):
+                result.diverged = True
+                result.validation_losses.append(math.inf)
+                return result
+            if (step + 1) % check_every == 0 or step + 1 == plan.steps:
+                result.validation_losses.append(self.evaluate(model, validation))
+        return result
+
+    def _prepared(self, batch: Batch, plan: Plan) -> Batch:
+        return plan.transform(batch) if plan.transform else batch
+
+    def train_step(self, model: nn.Module, optimizer, batch: Batch) -> float:
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(model, batch)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        prediction = self.predict(model, batch)
+        return self.copies.loss_fn(prediction, batch.target)
+
+    def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        output = first_tensor(model(*batch.args, **batch.kwargs))
+        shape = self.copies.prediction_shape
+        if output is not None and tuple(output.shape[1:]) != shape:
+            output = output.reshape(-1, *shape)
+        return output
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: list[Batch]) -> float:
+        """Row-weighted mean validation loss, in eval mode; the model's mode is restored."""
+        was_training = model.training
+        model.eval()
+        try:
+            total = sum(float(self.loss(model, b)) * b.rows for b in batches)
+            return total / max(sum(b.rows for b in batches), 1)
+        finally:
+            model.train(was_training)
+
+
+def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
+    """The captured training and validation batches; without validation batches, the last
+    fifth of the training batches is held out to stand in for them."""
+    train = [b for b in copies.train.batches if b.target is not None]
+    validation = [b for b in copies.validation.batches if b.target is not None]
+    if validation or len(train) < 5:
+        return train, validation
+    cut = len(train) - max(len(train) // 5, 1)
+    return train[:cut], train[cut:]
+
+
+def map_first_input(batch: Batch, change: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+    """The batch with its first positional input changed (for example, standardized)."""
+    if not batch.args or not isinstance(batch.args[0], torch.Tensor):
+        return batch
+    return replace(batch, args=(change(batch.args[0]), *batch.args[1:]))
+
+
+def _accepted_hparams(optimizer_class: type, hparams: dict) -> dict:
+    """The settings this optimizer's constructor takes (param_groups also hold bookkeeping)."""
+    import inspect
+
+    try:
+        names = set(inspect.signature(optimizer_class.__init__).parameters)
+    except (TypeError, ValueError):
+        return {"lr": hparams["lr"]} if "lr" in hparams else {}
+    return {k: v for k, v in hparams.items() if k in names}

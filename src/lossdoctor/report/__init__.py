@@ -1,0 +1,1 @@
+"""Renderers: plain functions of the report document (see document.py)."""

@@ -1,0 +1,69 @@
+"""The report as plain data: what the JSON file holds, and what every renderer reads.
+
+Renderers take this dict, never live objects, so a saved JSON re-renders to the same report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+from lossdoctor import __version__
+from lossdoctor.diagnosis import Diagnosis
+from lossdoctor.findings import Finding
+from lossdoctor.runner import ScriptRun
+
+SCHEMA_VERSION = "1"
+
+
+def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
+    trace = run.trace
+    return _finite(
+        {
+            "version": SCHEMA_VERSION,
+            "lossdoctor_version": __version__,
+            "script": run.script,
+            "exit_code": run.exit_code,
+            "partial": bool(run.raised),
+            "script_error": run.raised,
+            "status": _status(trace, diagnosis),
+            "causes": [finding_dict(f) for f in diagnosis.causes] if diagnosis else [],
+            "dismissed": [finding_dict(f) for f in diagnosis.dismissed] if diagnosis else [],
+            "checks": [asdict(o) for o in diagnosis.outcomes] if diagnosis else [],
+            "setup": asdict(trace.setup),
+            "steps": trace.steps,
+            "curves": trace.curves(),
+            "notes": list(trace.notes),
+        }
+    )
+
+
+def _status(trace, diagnosis: Diagnosis | None) -> str:
+    if diagnosis is None:
+        return "no_training"
+    return "healthy" if diagnosis.healthy else "causes_found"
+
+
+def finding_dict(finding: Finding) -> dict:
+    experiment = finding.experiment
+    return {
+        "id": finding.cause.value,
+        "title": finding.cause.title,
+        "confidence": round(finding.confidence, 3),
+        "verdict": finding.verdict,
+        "evidence": dict(finding.evidence),
+        "fix": finding.fix,
+        "experiment": asdict(experiment) if experiment else None,
+        "details": finding.details,
+    }
+
+
+def _finite(value):
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

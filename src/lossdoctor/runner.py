@@ -1,0 +1,73 @@
+"""Run a script as `python SCRIPT ARGS` would, with a Recorder attached to PyTorch's hooks."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import traceback
+from dataclasses import dataclass
+
+from lossdoctor.capture import Copies, Recorder, watching
+from lossdoctor.trace import Trace
+
+
+@dataclass
+class ScriptRun:
+    script: str
+    exit_code: int
+    raised: str  # the exception's name when the script raised, else ""
+    trace: Trace
+    copies: Copies
+
+
+def run_script(script: str, args: list[str]) -> ScriptRun:
+    """Run ``script`` with ``args`` as its ``sys.argv[1:]``, under ``__main__``, and return its
+    exit code with what was recorded. The script's own traceback is printed as Python would."""
+    recorder = Recorder()
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [script, *args]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    exit_code, raised = 0, ""
+    try:
+        with watching(recorder):
+            exit_code, raised = _execute(script)
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    trace, copies = recorder.finish()
+    return ScriptRun(script, exit_code, raised, trace, copies)
+
+
+def _execute(script: str) -> tuple[int, str]:
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as stop:
+        return _exit_code(stop.code), ""
+    except KeyboardInterrupt as interrupt:
+        _print_script_traceback(interrupt, script)
+        return 130, "KeyboardInterrupt"
+    except BaseException as error:  # noqa: BLE001 - the script's failure is reported, not ours
+        _print_script_traceback(error, script)
+        return 1, type(error).__name__
+    finally:
+        sys.stdout.flush()
+    return 0, ""
+
+
+def _exit_code(code) -> int:
+    """What the interpreter would exit with for ``sys.exit(code)``."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _print_script_traceback(error: BaseException, script: str) -> None:
+    """The traceback from the script's first frame on, as `python SCRIPT` prints it."""
+    tb = error.__traceback__
+    target = os.path.abspath(script)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != target:
+        tb = tb.tb_next
+    traceback.print_exception(type(error), error, tb or error.__traceback__)

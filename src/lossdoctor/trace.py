@@ -1,0 +1,139 @@
+"""What was seen during the run, as plain numbers: losses, setup, gradient and activation stats.
+
+Everything here is JSON-serializable and holds no reference to the user's objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class LossRecord:
+    """One call of a loss function."""
+
+    value: float
+    rows: int
+    phase: str  # "train" or "eval"
+    step: int  # optimizer steps taken before this call
+    loss_name: str = ""
+
+
+@dataclass
+class ValidationPass:
+    """Consecutive evaluation losses with no optimizer step between them."""
+
+    step: int
+    epoch: int
+    loss: float
+    batches: int
+    rows: int
+
+
+@dataclass
+class Setup:
+    """The model, loss and optimizer in use."""
+
+    model_class: str = ""
+    layers: list[dict] = field(default_factory=list)
+    parameter_count: int = 0
+    loss_name: str = ""
+    loss_kwargs: dict = field(default_factory=dict)
+    optimizer_class: str = ""
+    optimizer_hparams: dict = field(default_factory=dict)
+    batch_size: int = 0
+
+
+@dataclass
+class LayerGradient:
+    """Gradient and update size for one parameter at one sampled step."""
+
+    step: int
+    name: str
+    grad_norm: float
+    weight_norm: float
+    update_ratio: float | None = None
+
+
+@dataclass
+class ActivationStat:
+    """How one activation behaved on one sampled forward pass."""
+
+    step: int
+    layer: str
+    kind: str  # "sigmoid", "tanh", "relu", "probabilities" (a loss that takes probabilities)
+    saturated_fraction: float  # outputs pinned at the function's limits
+    dead_fraction: float  # units never active in the batch (ReLU family)
+    units: int
+
+
+@dataclass
+class Trace:
+    losses: list[LossRecord] = field(default_factory=list)
+    epoch_starts: list[int] = field(default_factory=list)  # optimizer step at each epoch start
+    learning_rates: list[float] = field(default_factory=list)  # per optimizer step
+    setup: Setup = field(default_factory=Setup)
+    gradients: list[LayerGradient] = field(default_factory=list)
+    activations: list[ActivationStat] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    steps: int = 0
+
+    def train_losses(self) -> list[LossRecord]:
+        return [r for r in self.losses if r.phase == "train"]
+
+    def step_losses(self) -> list[tuple[int, float]]:
+        """Mean training loss of each optimizer step, as (step, loss)."""
+        by_step: dict[int, list[float]] = {}
+        for record in self.train_losses():
+            by_step.setdefault(record.step, []).append(record.value)
+        return [(step, sum(v) / len(v)) for step, v in sorted(by_step.items())]
+
+    def epoch_of(self, step: int) -> int:
+        """Epochs are counted from the training data's iterations, else from validation passes."""
+        if not self.epoch_starts:
+            return 0
+        return max(sum(1 for start in self.epoch_starts if start <= step) - 1, 0)
+
+    def validation_passes(self) -> list[ValidationPass]:
+        passes: list[ValidationPass] = []
+        group: list[LossRecord] = []
+        for record in self.losses + [None]:
+            if record is not None and record.phase == "eval" and (
+                not group or group[-1].step == record.step
+            ):
+                group.append(record)
+                continue
+            if group:
+                passes.append(self._pass_of(group, len(passes)))
+            group = [record] if record is not None and record.phase == "eval" else []
+        return passes
+
+    def _pass_of(self, group: list[LossRecord], index: int) -> ValidationPass:
+        rows = sum(r.rows for r in group)
+        loss = sum(r.value * r.rows for r in group) / max(rows, 1)
+        epoch = self.epoch_of(group[0].step - 1) if self.epoch_starts else index
+        return ValidationPass(group[0].step, epoch, loss, len(group), rows)
+
+    def epoch_train_losses(self) -> list[tuple[int, float]]:
+        """Mean training loss per epoch, as (epoch, loss)."""
+        by_epoch: dict[int, list[float]] = {}
+        passes = self.validation_passes()
+        for step, loss in self.step_losses():
+            epoch = self.epoch_of(step) if self.epoch_starts else _pass_index(passes, step)
+            by_epoch.setdefault(epoch, []).append(loss)
+        return [(e, sum(v) / len(v)) for e, v in sorted(by_epoch.items())]
+
+    def curves(self) -> dict:
+        return {
+            "train_steps": [{"step": s, "loss": v} for s, v in self.step_losses()],
+            "train_epochs": [{"epoch": e, "loss": v} for e, v in self.epoch_train_losses()],
+            "validation": [asdict(p) for p in self.validation_passes()],
+        }
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _pass_index(passes: list[ValidationPass], step: int) -> int:
+    """Without data-loader epochs, training steps up to a validation pass form that epoch."""
+    return sum(1 for p in passes if p.step <= step)

@@ -1,0 +1,56 @@
+"""Shared helpers: record a small seeded training run in-process and turn it into a Case."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lossdoctor.capture import Recorder, watching
+from lossdoctor.case import Case
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_DIR = REPO.parent / "shared" / "seed"
+EXAMPLES = REPO / "examples"
+
+
+def fit(model, optimizer, loss_fn, train, validation, epochs=20, batch_size=32, seed=0):
+    """A plain PyTorch training loop, as a user would write it."""
+    generator = torch.Generator().manual_seed(seed)
+    train_loader = DataLoader(TensorDataset(*train), batch_size=batch_size, shuffle=True,
+                              generator=generator)
+    val_loader = DataLoader(TensorDataset(*validation), batch_size=batch_size)
+    history = []
+    for _ in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            history.append(sum(loss_fn(model(x), y).item() for x, y in val_loader))
+    return history
+
+
+def record(train, *args, **kwargs) -> Case:
+    """Run ``train(*args, **kwargs)`` under lossdoctor's hooks and return the Case it yields."""
+    recorder = Recorder()
+    with watching(recorder):
+        train(*args, **kwargs)
+    trace, copies = recorder.finish()
+    return Case(trace, copies)
+
+
+def mlp(inputs: int, hidden: int, outputs: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+
+
+@pytest.fixture
+def python():
+    return sys.executable
