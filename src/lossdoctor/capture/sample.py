@@ -1,10 +1,12 @@
-"""A bounded, representative sample of the batches a run saw."""
+"""A bounded, representative sample of the batches a run saw, without repeated rows."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 from typing import Any
+
+from lossdoctor.capture.tensors import take_rows, tensors_in
 
 
 @dataclass
@@ -15,19 +17,24 @@ class Batch:
     kwargs: dict
     target: Any
     rows: int
+    keys: list[int] = field(default_factory=list, repr=False)  # one fingerprint per row
 
 
 @dataclass
 class BatchSample:
-    """Reservoir sampling over batches, bounded by rows.
+    """Reservoir sampling over batches, bounded by rows, each distinct row held once.
 
     Keeps every batch until ``max_rows`` rows are held, then replaces held batches at random so
-    every batch seen has the same chance to be held. Uses its own RNG: the run's are untouched.
+    every batch seen has the same chance to be held. A batch whose rows are all held already
+    means the data has been seen in full (a second epoch): from then on nothing is copied.
+    Uses its own RNG: the run's are untouched.
     """
 
     max_rows: int = 4096
     batches: list[Batch] = field(default_factory=list)
     rows_seen: int = 0
+    complete: bool = False
+    _keys: set[int] = field(default_factory=set, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     @property
@@ -36,13 +43,45 @@ class BatchSample:
 
     def wants(self, rows: int) -> bool:
         """Whether the next batch, of ``rows`` rows, should be copied."""
+        if self.complete:
+            return False
         self.rows_seen += rows
         if self.rows + rows <= self.max_rows:
             return True
         return self._rng.random() < self.max_rows / max(self.rows_seen, 1)
 
     def add(self, batch: Batch) -> None:
+        batch = self._fresh_rows(batch)
+        if batch is None:
+            return
         if self.batches and self.rows + batch.rows > self.max_rows:
-            self.batches[self._rng.randrange(len(self.batches))] = batch
-        else:
-            self.batches.append(batch)
+            dropped = self.batches.pop(self._rng.randrange(len(self.batches)))
+            self._keys.difference_update(dropped.keys)
+        self.batches.append(batch)
+        self._keys.update(batch.keys)
+
+    def _fresh_rows(self, batch: Batch) -> Batch | None:
+        keys = row_keys(batch)
+        fresh = [i for i, key in enumerate(keys) if key not in self._keys]
+        if not fresh:
+            self.complete = True
+            return None
+        if len(fresh) < batch.rows:
+            batch = Batch(
+                take_rows(batch.args, fresh, batch.rows),
+                take_rows(batch.kwargs, fresh, batch.rows),
+                take_rows(batch.target, fresh, batch.rows),
+                len(fresh),
+            )
+        batch.keys = [keys[i] for i in fresh]
+        return batch
+
+
+def row_keys(batch: Batch) -> list[int]:
+    """A fingerprint of each row: its inputs and target, byte for byte."""
+    rowwise = [
+        t.reshape(batch.rows, -1).numpy()
+        for t in tensors_in((batch.args, batch.kwargs, batch.target))
+        if t.dim() > 0 and t.shape[0] == batch.rows
+    ]
+    return [hash(tuple(array[i].tobytes() for array in rowwise)) for i in range(batch.rows)]

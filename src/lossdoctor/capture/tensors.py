@@ -1,23 +1,35 @@
-"""Detached CPU copies of nested batch structures, and what can be read off them."""
+"""Walk nested batch structures (tuples, lists, dicts, named tuples) of tensors."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 
 
-def copy_to_cpu(value):
-    """A detached CPU copy of tensors inside tuples, lists and dicts; other leaves as they are."""
+def map_tensors(value, change: Callable[[torch.Tensor], torch.Tensor]):
+    """The same structure with ``change`` applied to every tensor; dicts come back plain."""
     if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
+        return change(value)
     if isinstance(value, Mapping):
-        return {k: copy_to_cpu(v) for k, v in value.items()}
+        return {k: map_tensors(v, change) for k, v in value.items()}
     if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(copy_to_cpu(v) for v in value))
+        return type(value)(*(map_tensors(v, change) for v in value))
     if isinstance(value, (list, tuple)):
-        return type(value)(copy_to_cpu(v) for v in value)
+        return type(value)(map_tensors(v, change) for v in value)
     return value
+
+
+def copy_to_cpu(value):
+    """A detached CPU copy of every tensor in a structure."""
+    return map_tensors(value, lambda t: t.detach().to("cpu", copy=True))
+
+
+def take_rows(value, index: list[int], rows: int):
+    """Only the given rows of each tensor whose leading size is ``rows``."""
+    return map_tensors(
+        value, lambda t: t[index] if t.dim() > 0 and t.shape[0] == rows else t
+    )
 
 
 def tensors_in(value) -> list[torch.Tensor]:

@@ -1,0 +1,187 @@
+import gc
+import weakref
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules import module as nn_module
+from torch.optim import optimizer as optim_module
+
+from conftest import fit, mlp, record
+from lossdoctor.capture import Recorder, watching
+
+
+def _data(rows=400, features=6, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, features, generator=generator)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return x, y
+
+
+def _healthy_case(epochs=5):
+    torch.manual_seed(0)
+    x, y = _data()
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:300], y[:300]),
+                  (x[300:], y[300:]), epochs=epochs, batch_size=30)
+
+
+def test_losses_are_split_into_training_and_validation_with_epochs():
+    trace = _healthy_case(epochs=5).trace
+    assert trace.steps == 50
+    assert len(trace.train_losses()) == 50
+    passes = trace.validation_passes()
+    assert [p.epoch for p in passes] == [0, 1, 2, 3, 4]
+    assert all(p.rows == 100 for p in passes)
+    assert [e for e, _ in trace.epoch_train_losses()] == [0, 1, 2, 3, 4]
+
+
+def test_setup_is_described():
+    setup = _healthy_case(epochs=1).trace.setup
+    assert setup.model_class == "Sequential"
+    assert setup.loss_name == "CrossEntropyLoss"
+    assert setup.optimizer_class == "Adam"
+    assert setup.optimizer_hparams["lr"] == 1e-2
+    assert setup.batch_size == 30
+    assert [layer["type"] for layer in setup.layers] == ["Linear", "ReLU", "Linear"]
+
+
+def test_sampled_steps_carry_gradient_norms_updates_and_activations():
+    trace = _healthy_case(epochs=2).trace
+    steps = {g.step for g in trace.gradients}
+    assert {0, 1, 2, 16} <= steps and 11 not in steps
+    assert all(g.grad_norm > 0 and g.update_ratio > 0 for g in trace.gradients)
+    relu = [a for a in trace.activations if a.kind == "relu"]
+    assert relu and all(0.0 <= a.dead_fraction <= 1.0 for a in relu)
+    assert relu[0].layer == "1"
+
+
+def test_the_batch_sample_is_bounded_and_pairs_inputs_with_targets():
+    torch.manual_seed(0)
+    x, y = _data(rows=6000)
+    model = mlp(6, 8, 2)
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                  (x[:5000], y[:5000]), (x[5000:], y[5000:]), epochs=2, batch_size=100)
+    assert case.copies.train.rows <= 4096
+    assert case.copies.validation.rows == 1000
+    for batch in case.copies.train.batches:
+        assert batch.args[0].shape[0] == batch.target.shape[0] == batch.rows
+
+
+def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(8, 3), torch.tensor([0, 1] * 4)
+
+    def train():
+        for loss_fn in (F.cross_entropy, nn.CrossEntropyLoss()):
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+
+    trace = record(train).trace
+    assert [r.loss_name for r in trace.losses] == ["cross_entropy", "CrossEntropyLoss"]
+
+
+def test_hooks_and_wrappers_are_removed_afterwards():
+    original = F.cross_entropy
+    with watching(Recorder()):
+        assert F.cross_entropy is not original
+    assert F.cross_entropy is original
+    assert not nn_module._global_forward_hooks and not nn_module._global_forward_pre_hooks
+    assert not optim_module._global_optimizer_pre_hooks
+    assert not optim_module._global_optimizer_post_hooks
+
+
+def test_hooks_are_removed_even_when_the_training_raises():
+    original = F.mse_loss
+    try:
+        with watching(Recorder()):
+            raise KeyError("script failed")
+    except KeyError:
+        pass
+    assert F.mse_loss is original and not nn_module._global_forward_hooks
+
+
+def test_no_tensor_of_the_user_is_kept_alive():
+    torch.manual_seed(0)
+    x, y = _data()
+    inputs = x.clone()
+    alive = weakref.ref(inputs)
+    model = mlp(6, 8, 2)
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                  (inputs, y), (x[:50], y[:50]), epochs=1)
+    del inputs
+    gc.collect()
+    assert alive() is None
+    assert case.copies.train.rows > 0
+
+
+def test_training_is_bit_identical_with_and_without_the_watcher():
+    def run(watched: bool):
+        torch.manual_seed(5)
+        x, y = _data(seed=1)
+        model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 2))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        args = (model, optimizer, nn.CrossEntropyLoss(), (x[:300], y[:300]), (x[300:], y[300:]))
+        if watched:
+            with watching(Recorder()):
+                history = fit(*args, epochs=3)
+        else:
+            history = fit(*args, epochs=3)
+        return history, [p.detach().clone() for p in model.parameters()], torch.rand(1)
+
+    bare, watched = run(False), run(True)
+    assert bare[0] == watched[0]
+    assert all(torch.equal(a, b) for a, b in zip(bare[1], watched[1], strict=True))
+    assert torch.equal(bare[2], watched[2])
+
+
+def test_an_error_inside_the_recorder_switches_it_off_without_reaching_the_user():
+    recorder = Recorder()
+    recorder.trace = None  # any event now fails inside lossdoctor
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watching(recorder):
+        loss = F.mse_loss(model(torch.randn(4, 3)), torch.randn(4, 1))
+        loss.backward()
+        optimizer.step()
+    assert recorder.broken and recorder.internal_errors
+
+
+def test_rows_seen_again_in_later_epochs_are_held_once_and_copying_stops():
+    torch.manual_seed(0)
+    x, y = _data(rows=150)
+    model = mlp(6, 8, 2)
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                  (x[:100], y[:100]), (x[100:], y[100:]), epochs=30, batch_size=10)
+    assert case.copies.train.rows == 100
+    assert case.copies.validation.rows == 50
+    assert case.copies.train.complete and case.copies.validation.complete
+
+
+def test_dict_batches_are_copied_with_their_structure():
+    class DictModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(2, 1), nn.Linear(3, 1)
+
+        def forward(self, batch):
+            return self.a(batch["left"]) + self.b(batch["right"])
+
+    torch.manual_seed(0)
+    model = DictModel()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def train():
+        for _ in range(3):
+            batch = {"left": torch.randn(4, 2), "right": torch.randn(4, 3)}
+            optimizer.zero_grad()
+            F.mse_loss(model(batch), torch.randn(4, 1)).backward()
+            optimizer.step()
+
+    batch = record(train).copies.train.batches[0]
+    assert set(batch.args[0]) == {"left", "right"} and batch.rows == 4
+    assert batch.target.shape == (4, 1)

@@ -1,0 +1,47 @@
+from lossdoctor.checks import Skip, discover_checks
+from lossdoctor.diagnosis import REPORT_THRESHOLD, diagnose, rank
+from lossdoctor.findings import Cause, Finding
+
+
+def _finding(cause, confidence):
+    return Finding(cause, confidence, verdict="v", evidence={})
+
+
+def test_no_signal_leads_whatever_the_confidences():
+    ranked = rank([_finding(Cause.LR_TOO_HIGH, 0.95), _finding(Cause.NO_SIGNAL, 0.6)])
+    assert [f.cause for f in ranked] == [Cause.NO_SIGNAL, Cause.LR_TOO_HIGH]
+
+
+def test_other_causes_rank_by_confidence():
+    ranked = rank([_finding(Cause.LR_TOO_HIGH, 0.6), _finding(Cause.UNNORMALIZED_INPUTS, 0.9)])
+    assert [f.cause for f in ranked] == [Cause.UNNORMALIZED_INPUTS, Cause.LR_TOO_HIGH]
+
+
+def test_a_failing_or_skipping_check_is_recorded_and_the_others_still_run():
+    def broken(case):
+        raise ValueError("boom")
+
+    def lacking(case):
+        raise Skip("needs validation batches")
+
+    def finds(case):
+        return [_finding(Cause.LR_TOO_LOW, 0.8), _finding(Cause.LR_TOO_HIGH, 0.2)]
+
+    result = diagnose(None, {"broken": broken, "lacking": lacking, "finds": finds})
+    statuses = {o.name: (o.status, o.reason) for o in result.outcomes}
+    assert statuses["broken"][0] == "error" and "boom" in statuses["broken"][1]
+    assert statuses["lacking"] == ("skipped", "needs validation batches")
+    assert [f.cause for f in result.causes] == [Cause.LR_TOO_LOW]
+    assert all(f.confidence < REPORT_THRESHOLD for f in result.dismissed)
+
+
+def test_confidence_is_clamped_and_fix_defaults_to_the_cause():
+    finding = Finding(Cause.UNDERFIT_CAPACITY, 1.7, verdict="v", evidence={})
+    assert finding.confidence == 1.0
+    assert finding.fix == Cause.UNDERFIT_CAPACITY.default_fix
+
+
+def test_checks_are_discovered_from_the_package():
+    found = discover_checks()
+    assert all(callable(check) for check in found.values())
+    assert not any(name.startswith("_") for name in found)
