@@ -40,7 +40,7 @@ def run_script(script: str, args: list[str]) -> ScriptRun:
 
 def _execute(script: str) -> tuple[int, str]:
     try:
-        runpy.run_path(script, run_name="__main__")
+        runpy.run_path(os.path.abspath(script), run_name="__main__")
     except SystemExit as stop:
         return _exit_code(stop.code), ""
     except KeyboardInterrupt as interrupt:

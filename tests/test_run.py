@@ -1,0 +1,120 @@
+"""`lossdoctor run` behaves like `python SCRIPT`: same output, same exit code, same failures."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from lossdoctor import cli
+
+TRAINING = """
+import sys
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+x = torch.randn(200, 4)
+y = (x[:, 0] > 0).long()
+loader = DataLoader(TensorDataset(x, y), batch_size=20, shuffle=True)
+model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+loss_fn = nn.CrossEntropyLoss()
+for epoch in range({epochs}):
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+    print(epoch, repr(loss.item()), torch.rand(1).item())
+print("argv", sys.argv[1:], __name__)
+{ending}
+"""
+
+
+def _script(tmp_path, epochs=3, ending=""):
+    path = tmp_path / "train.py"
+    path.write_text(textwrap.dedent(TRAINING.format(epochs=epochs, ending=ending)))
+    return path
+
+
+def _run(*args, cwd):
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_stdout_and_exit_code_are_the_scripts_own(tmp_path):
+    script = _script(tmp_path, ending="sys.exit(3)")
+    plain = _run(sys.executable, script.name, "--flag", "x", cwd=tmp_path)
+    watched = _run(sys.executable, "-m", "lossdoctor", "run", script.name, "--flag", "x",
+                   cwd=tmp_path)
+    assert plain.returncode == watched.returncode == 3
+    assert watched.stdout == plain.stdout
+    assert "argv ['--flag', 'x'] __main__" in watched.stdout
+    assert "lossdoctor" in watched.stderr
+
+
+def test_a_missing_script_is_a_usage_error(tmp_path):
+    result = _run(sys.executable, "-m", "lossdoctor", "run", "nope.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no such script: nope.py" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_failing_script_keeps_its_traceback_and_exit_code_and_gets_a_partial_report(tmp_path):
+    script = _script(tmp_path, ending="raise ValueError('bad batch')")
+    plain = _run(sys.executable, script.name, cwd=tmp_path)
+    watched = _run(sys.executable, "-m", "lossdoctor", "run", "--json", "out.json", script.name,
+                   cwd=tmp_path)
+    assert plain.returncode == watched.returncode == 1
+    assert watched.stdout == plain.stdout
+    plain_tb = plain.stderr[plain.stderr.index("Traceback"):]
+    assert plain_tb in watched.stderr
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert report["partial"] is True and report["script_error"] == "ValueError"
+    assert report["steps"] == 30
+
+
+def test_a_script_without_training_says_so(tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import torch\nprint(torch.ones(2).sum().item())\n")
+    result = _run(sys.executable, "-m", "lossdoctor", "run", "--json", "out.json", script.name,
+                  cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == "2.0\n"
+    assert "No PyTorch training was seen" in result.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["status"] == "no_training"
+
+
+def test_the_json_report_holds_the_contract(tmp_path):
+    script = _script(tmp_path, epochs=2)
+    _run(sys.executable, "-m", "lossdoctor", "run", "--json", "out.json", script.name,
+         cwd=tmp_path)
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert report["version"] == "1"
+    assert report["setup"]["optimizer_class"] == "Adam"
+    assert len(report["curves"]["train_steps"]) == 20
+    for cause in report["causes"]:
+        assert {"id", "confidence", "verdict", "evidence", "fix"} <= set(cause)
+        assert 0 <= cause["confidence"] <= 1
+        assert all(isinstance(v, (int, float)) for v in cause["evidence"].values())
+
+
+def test_an_error_inside_lossdoctor_never_changes_the_exit_code(tmp_path, monkeypatch, capsys):
+    def broken(run):
+        raise RuntimeError("lossdoctor bug")
+
+    monkeypatch.setattr("lossdoctor.verdict.diagnose_run", broken)
+    monkeypatch.chdir(tmp_path)
+    script = _script(tmp_path, epochs=1, ending="sys.exit(4)")
+    assert cli.main(["run", str(script)]) == 4
+    assert "internal error while diagnosing" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    assert cli.main([]) == 2
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["run"])
+    assert stop.value.code == 2
+    assert "SCRIPT" in capsys.readouterr().err
