@@ -185,3 +185,31 @@ def test_dict_batches_are_copied_with_their_structure():
     batch = record(train).copies.train.batches[0]
     assert set(batch.args[0]) == {"left", "right"} and batch.rows == 4
     assert batch.target.shape == (4, 1)
+
+
+def test_activations_called_as_functions_are_seen_and_named_where_they_were_called():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out, self.act = nn.Linear(4, 8), nn.Linear(8, 1), nn.Tanh()
+
+        def forward(self, x):
+            return torch.sigmoid(self.out(self.act(F.relu(self.hidden(x)) * 100)))
+
+    torch.manual_seed(0)
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def train():
+        for _ in range(2):
+            optimizer.zero_grad()
+            F.binary_cross_entropy(model(torch.randn(16, 4)), torch.ones(16, 1)).backward()
+            optimizer.step()
+
+    activations = record(train).trace.activations
+    places = {(a.kind, a.layer) for a in activations}
+    assert ("relu", "torch.relu in Net.forward") in places
+    assert ("tanh", "act") in places
+    assert ("sigmoid", "torch.sigmoid in Net.forward") in places
+    tanh = [a for a in activations if a.layer == "act"]
+    assert len(tanh) == 2 and tanh[0].saturated_fraction > 0.3

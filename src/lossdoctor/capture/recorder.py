@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture import stats
+from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch, BatchSample
 from lossdoctor.capture.schedule import Schedule
@@ -53,7 +54,8 @@ class Recorder:
         self.internal_errors: list[str] = []
         self._depth = 0
         self._inside_loss = 0
-        self._sampling_forward = False
+        self._spy: ActivationSpy | None = None
+        self._module_stack: list[nn.Module] = []
         self._model_ref: weakref.ref | None = None
         self._optimizer_ref: weakref.ref | None = None
         self._pending: tuple[str, Batch] | None = None
@@ -78,7 +80,10 @@ class Recorder:
         self._depth += 1
         if self._depth == 1 and _has_parameters(module):
             self._model_ref = weakref.ref(module)
-            self._sampling_forward = _phase() == "train" and self.schedule.is_sampled(self.step)
+            if _phase() == "train" and self.schedule.is_sampled(self.step):
+                self._start_spying()
+        if self._spy is not None:
+            self._module_stack.append(module)
 
     @guarded
     def forward_finished(self, module: nn.Module, args, kwargs, output) -> None:
@@ -88,11 +93,23 @@ class Recorder:
                 self.loss_computed(type(module).__name__, module, args[0], args[1], output)
             return
         self._depth -= 1
+        if self._spy is not None and self._module_stack:
+            self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
+            self._stop_spying()
             self._keep_inputs(args, kwargs)
-            self._sampling_forward = False
-        elif self._sampling_forward and isinstance(output, torch.Tensor):
-            self._record_activation(module, output)
+
+    def _start_spying(self) -> None:
+        if torch.compiler.is_compiling():
+            return
+        self._spy = ActivationSpy(self._record_activation)
+        self._spy.__enter__()
+
+    def _stop_spying(self) -> None:
+        if self._spy is not None:
+            spy, self._spy = self._spy, None
+            self._module_stack.clear()
+            spy.__exit__(None, None, None)
 
     def _keep_inputs(self, args, kwargs) -> None:
         phase = _phase()
@@ -102,14 +119,13 @@ class Recorder:
         if rows and sample.wants(rows):
             self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
 
-    def _record_activation(self, module: nn.Module, output: torch.Tensor) -> None:
-        kind = stats.activation_kind(module)
-        if kind is None:
-            return
+    @guarded
+    def _record_activation(self, kind: str, output: torch.Tensor) -> None:
+        module = self._module_stack[-1] if self._module_stack else None
         self.trace.activations.append(
             ActivationStat(
                 step=self.step,
-                layer=self._module_name(module),
+                layer=self._activation_place(kind, module),
                 kind=kind,
                 saturated_fraction=stats.saturated_fraction(kind, output),
                 dead_fraction=stats.dead_fraction(output) if kind == "relu" else 0.0,
@@ -117,11 +133,19 @@ class Recorder:
             )
         )
 
-    def _module_name(self, module: nn.Module) -> str:
+    def _activation_place(self, kind: str, module: nn.Module | None) -> str:
+        """The activation module's name ("encoder.1"), or where a function like torch.sigmoid
+        was called ("torch.sigmoid in SimpleClassifier.forward")."""
+        if module is None:
+            return kind
         model = self._model_ref() if self._model_ref else None
         if id(module) not in self._module_names and model is not None:
             self._module_names = {id(m): name for name, m in model.named_modules() if name}
-        return self._module_names.get(id(module), type(module).__name__)
+        name = self._module_names.get(id(module), "")
+        if isinstance(module, stats.ACTIVATION_MODULES):
+            return name or type(module).__name__
+        owner = f"{name} ({type(module).__name__})" if name else type(module).__name__
+        return f"torch.{kind} in {owner}.forward"
 
     # --- losses --------------------------------------------------------------------------
 

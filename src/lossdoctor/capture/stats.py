@@ -8,16 +8,7 @@ from torch import nn
 #: How close to its limit an output must be to count as saturated.
 SATURATION_MARGIN = {"sigmoid": 0.01, "tanh": 0.01, "probabilities": 0.001}
 
-ACTIVATION_KINDS: dict[type, str] = {
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.ReLU: "relu",
-    nn.ReLU6: "relu",
-}
-
-
-def activation_kind(module: nn.Module) -> str | None:
-    return ACTIVATION_KINDS.get(type(module))
+ACTIVATION_MODULES = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.ReLU6)
 
 
 @torch.no_grad()
