@@ -32,10 +32,24 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "checks": [asdict(o) for o in diagnosis.outcomes] if diagnosis else [],
             "setup": asdict(trace.setup),
             "steps": trace.steps,
+            "summary": summary(trace),
             "curves": trace.curves(),
             "notes": list(trace.notes),
         }
     )
+
+
+def summary(trace) -> dict:
+    """The run in a few numbers: how long it trained and where its losses went."""
+    train = [loss for _, loss in trace.epoch_train_losses()]
+    validation = [p.loss for p in trace.validation_passes()]
+    result = {"steps": trace.steps, "epochs": len(train), "validation_passes": len(validation)}
+    for name, values in (("train", train), ("validation", validation)):
+        if values:
+            best = min(range(len(values)), key=values.__getitem__)
+            result.update({f"{name}_first": values[0], f"{name}_last": values[-1],
+                           f"{name}_best": values[best], f"{name}_best_epoch": best})
+    return result
 
 
 def _status(trace, diagnosis: Diagnosis | None) -> str:

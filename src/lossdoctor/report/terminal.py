@@ -22,7 +22,7 @@ def render(document: dict, console: Console | None = None) -> None:
 
 
 def _body(document: dict) -> Group:
-    parts = [_headline(document)]
+    parts = [_headline(document), _run_line(document)]
     if document["status"] == "no_training":
         parts.extend(Text(f"  - {reason}") for reason in NO_TRAINING_REASONS)
     for rank, cause in enumerate(document["causes"], start=1):
@@ -43,6 +43,27 @@ def _headline(document: dict) -> Text:
     primary = document["causes"][0]["title"]
     noun = "cause" if count == 1 else "causes"
     return Text(f"{count} {noun} found. Primary: {primary}.{partial}", "bold red")
+
+
+def _run_line(document: dict) -> Text:
+    setup, summary = document["setup"], document.get("summary", {})
+    if not summary.get("steps"):
+        return Text("")
+    lr = setup["optimizer_hparams"].get("lr")
+    text = Text(
+        f"Watched {summary['steps']} training steps over {summary['epochs']} epochs: "
+        f"{setup['model_class']} ({setup['parameter_count']:,} parameters), "
+        f"{setup['loss_name']}, {setup['optimizer_class']} lr={_number(lr)}.",
+        "dim",
+    )
+    if "validation_first" in summary:
+        text.append(
+            f"\nValidation loss {_number(summary['validation_first'])} -> "
+            f"{_number(summary['validation_last'])} (best {_number(summary['validation_best'])}"
+            f" at epoch {summary['validation_best_epoch']}).",
+            "dim",
+        )
+    return text
 
 
 def _cause(rank: int, cause: dict) -> Text:
