@@ -282,6 +282,7 @@ class Recorder:
         """Close the books: epochs, batch size, and a copy of the trained model if reachable."""
         try:
             self._settle_epochs()
+            self._explain_missing_samples()
             self.trace.setup.batch_size = _most_common(r.rows for r in self.trace.train_losses())
             model = self._model_ref() if self._model_ref else None
             if model is not None and self.copies.initial_model is not None:
@@ -290,6 +291,14 @@ class Recorder:
             self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
         self.trace.notes.extend(f"lossdoctor internal error: {e}" for e in self.internal_errors)
         return self.trace, self.copies
+
+    def _explain_missing_samples(self) -> None:
+        if self.trace.train_losses() and not self.copies.train.batches:
+            self.trace.notes.append(
+                "No training batch could be paired with its targets (the loss was not computed "
+                "on the output of a model call, e.g. it was computed inside the model's forward), "
+                "so the experiments that replay your training were skipped."
+            )
 
     def _settle_epochs(self) -> None:
         counted = {k: v for k, v in self._train_losses_by_loader.items() if k is not None}
