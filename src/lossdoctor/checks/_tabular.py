@@ -1,0 +1,130 @@
+"""Captured batches as a flat table: a feature matrix X, a target y, and the task the loss implies.
+
+    task = task_of(case.trace.setup.loss_name)          # "classification", "regression" or None
+    train, validation = tables(train_batches, validation_batches, task)
+    train.features  # (rows, columns) float64: every per-row input tensor, flattened side by side
+    train.target    # classification: class index per row (int64, shape (rows,))
+                    # regression: target values (float64, shape (rows, outputs))
+
+A batch that cannot be read this way raises Skip with what is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import tensors_in
+from lossdoctor.checks import Skip
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+_TASKS = {
+    CLASSIFICATION: (
+        "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "binary_cross_entropy",
+        "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    ),
+    REGRESSION: (
+        "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "mse_loss", "l1_loss", "huber_loss",
+        "smooth_l1_loss",
+    ),
+}
+
+#: Wider inputs (images, long sequences) keep this many evenly spaced columns, to stay fast.
+MAX_COLUMNS = 256
+
+
+@dataclass
+class Table:
+    features: np.ndarray
+    target: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.target)
+
+    def subset(self, rows: np.ndarray) -> Table:
+        """Only the given rows."""
+        return Table(self.features[rows], self.target[rows])
+
+
+def task_of(loss_name: str) -> str | None:
+    """"classification" or "regression" for the losses whose task is clear, else None."""
+    for task, names in _TASKS.items():
+        if loss_name in names:
+            return task
+    return None
+
+
+def tables(
+    train: list[Batch], validation: list[Batch], task: str, max_columns: int = MAX_COLUMNS
+) -> tuple[Table, Table]:
+    """Training and validation batches as tables with the same (at most ``max_columns``)
+    columns."""
+    train_table, validation_table = table(train, task), table(validation, task)
+    if train_table.features.shape[1] != validation_table.features.shape[1]:
+        raise Skip("needs training and validation inputs of the same size per row")
+    keep = _evenly_spaced(train_table.features.shape[1], max_columns)
+    train_table.features = train_table.features[:, keep]
+    validation_table.features = validation_table.features[:, keep]
+    return train_table, validation_table
+
+
+def table(batches: list[Batch], task: str) -> Table:
+    """One table from batches that pair inputs with targets."""
+    if not batches:
+        raise Skip("needs batches paired with their targets")
+    features = [_features(b) for b in batches]
+    if len({f.shape[1] for f in features}) > 1:
+        raise Skip("needs inputs of the same size in every batch (flat features per row)")
+    targets = [_target(b, task) for b in batches]
+    return Table(np.concatenate(features), np.concatenate(targets))
+
+
+def _features(batch: Batch) -> np.ndarray:
+    columns = [
+        t.detach().reshape(batch.rows, -1).double().numpy()
+        for t in tensors_in((batch.args, batch.kwargs))
+        if t.dim() > 0 and t.shape[0] == batch.rows and not t.is_complex()
+    ]
+    if not columns:
+        raise Skip("needs model inputs given as tensors with one row per example")
+    return np.nan_to_num(np.concatenate(columns, axis=1))
+
+
+def _target(batch: Batch, task: str) -> np.ndarray:
+    target = batch.target
+    if not isinstance(target, torch.Tensor) or target.dim() == 0 or target.shape[0] != batch.rows:
+        raise Skip("needs targets given as one tensor with one row per example")
+    target = target.detach().reshape(batch.rows, -1)
+    if task == REGRESSION:
+        return target.double().numpy()
+    return _class_indices(target)
+
+
+def _class_indices(target: torch.Tensor) -> np.ndarray:
+    """Class ids (n,) from ids, 0/1 labels, or per-class probabilities (soft labels)."""
+    if target.shape[1] > 1 and _sums_to_one(target):
+        return target.argmax(dim=1).numpy()
+    if target.shape[1] > 1:
+        raise Skip("needs one class label per example (not per position or multi-label)")
+    labels = target[:, 0]
+    if target.is_floating_point() and not torch.equal(labels, labels.round()):
+        raise Skip("needs class labels (0/1 or class ids), not soft targets")
+    return labels.long().numpy()
+
+
+def _sums_to_one(target: torch.Tensor) -> bool:
+    if not target.is_floating_point():
+        return False
+    return bool(torch.allclose(target.sum(dim=1), torch.ones(len(target), dtype=target.dtype)))
+
+
+def _evenly_spaced(columns: int, most: int) -> np.ndarray:
+    if columns <= most:
+        return np.arange(columns)
+    return np.unique(np.linspace(0, columns - 1, most).round().astype(int))

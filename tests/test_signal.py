@@ -1,0 +1,145 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.sample import Batch
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip, signal
+from lossdoctor.checks._tabular import CLASSIFICATION, REGRESSION, table, task_of
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+
+def _data(seed, rows=150, features=10):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, features, generator=generator)
+    noise = torch.randn(rows, generator=generator)
+    return x, noise, generator
+
+
+def _split(x, y, train_rows=100):
+    return (x[:train_rows], y[:train_rows]), (x[train_rows:], y[train_rows:])
+
+
+def _binary_case(labels, seed=0, epochs=20):
+    """A sigmoid-output logistic model trained with BCELoss, as in the seed scripts."""
+    x, noise, generator = _data(seed)
+    y = labels(x, noise, generator)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid(), nn.Flatten(0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    return record(fit, model, optimizer, nn.BCELoss(), *_split(x, y), epochs=epochs,
+                  batch_size=10, seed=seed)
+
+
+def _regression_case(targets, seed=0):
+    x, noise, generator = _data(seed)
+    y = targets(x, noise, generator).unsqueeze(1)
+    torch.manual_seed(seed)
+    model = nn.Linear(10, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    return record(fit, model, optimizer, nn.MSELoss(), *_split(x, y), epochs=20,
+                  batch_size=10, seed=seed)
+
+
+def _random_labels(x, noise, generator):
+    return torch.randint(0, 2, (len(x),), generator=generator).float()
+
+
+def _no_signal(findings):
+    return [f for f in findings if f.cause is Cause.NO_SIGNAL and f.confidence >= 0.5]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fires_when_binary_labels_are_random(seed):
+    [finding] = _no_signal(signal.check(_binary_case(_random_labels, seed)))
+    assert finding.evidence["p_value"] >= signal.ALPHA
+    assert finding.evidence["constant_validation_loss"] == pytest.approx(math.log(2), abs=0.05)
+    assert finding.evidence["validation_rows"] == 50
+    assert finding.evidence["training_rows"] == 100
+    assert "user_validation_loss" in finding.evidence
+    assert "log loss" in finding.verdict and "independent of the inputs" in finding.verdict
+
+
+def test_fires_when_regression_targets_are_random():
+    case = _regression_case(lambda x, noise, generator: noise)
+    [finding] = _no_signal(signal.check(case))
+    assert "mean squared error" in finding.verdict
+    assert finding.evidence["best_learner_validation_loss"] >= 0.9 * (
+        finding.evidence["constant_validation_loss"]
+    )
+
+
+def test_quiet_on_learnable_binary_labels_with_only_150_rows():
+    case = _binary_case(lambda x, noise, generator: (x[:, 0] + x[:, 1] + noise > 0).float())
+    assert signal.check(case) == []
+
+
+def test_quiet_on_noisy_but_learnable_regression():
+    case = _regression_case(lambda x, noise, generator: x[:, 0] + x[:, 1] + 1.2 * noise)
+    assert signal.check(case) == []
+
+
+def test_quiet_on_a_healthy_multiclass_run():
+    x, noise, generator = _data(3, rows=400, features=8)
+    y = (x @ torch.randn(8, 3, generator=generator)).argmax(dim=1)
+    torch.manual_seed(3)
+    model = mlp(8, 16, 3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), *_split(x, y, 300), epochs=10)
+    assert signal.check(case) == []
+
+
+def test_says_so_when_only_the_validation_labels_are_misaligned():
+    def shuffled_validation(x, noise, generator):
+        y = (x[:, 0] + x[:, 1] > 0).float()
+        y[100:] = y[100:][torch.randperm(50, generator=generator)]
+        return y
+
+    [finding] = _no_signal(signal.check(_binary_case(shuffled_validation, seed=2)))
+    assert "misaligned" in finding.verdict
+    assert finding.evidence["cross_validated_p_value"] < signal.ALPHA
+
+
+def test_skips_without_validation_or_held_out_batches():
+    x, noise, _ = _data(0, rows=40)
+    model = nn.Linear(10, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    y = noise.unsqueeze(1)
+    case = record(fit, model, optimizer, nn.MSELoss(), (x, y), (x[:0], y[:0]), epochs=1,
+                  batch_size=10)  # 4 training batches: too few to hold any out
+    with pytest.raises(Skip, match="validation"):
+        signal.check(case)
+
+
+def test_skips_without_targets_or_a_known_loss():
+    with pytest.raises(Skip, match="loss"):
+        signal.check(Case(Trace(), Copies()))
+    trace = Trace()
+    trace.setup.loss_name = "CrossEntropyLoss"
+    with pytest.raises(Skip, match="validation"):
+        signal.check(Case(trace, Copies()))
+
+
+def test_tasks_follow_the_loss():
+    assert task_of("BCEWithLogitsLoss") == task_of("nll_loss") == CLASSIFICATION
+    assert task_of("SmoothL1Loss") == task_of("mse_loss") == REGRESSION
+    assert task_of("KLDivLoss") is None
+
+
+def test_table_flattens_every_input_and_reads_soft_labels_as_classes():
+    images, extra = torch.randn(4, 2, 3, 3), torch.randn(4, 5)
+    soft = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.0, 1.0]])
+    flat = table([Batch((images,), {"extra": extra}, soft, 4)], CLASSIFICATION)
+    assert flat.features.shape == (4, 2 * 3 * 3 + 5)
+    assert flat.target.tolist() == [0, 1, 0, 1]
+
+
+def test_table_refuses_multi_label_targets():
+    multi_label = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    with pytest.raises(Skip, match="one class label"):
+        table([Batch((torch.randn(2, 3),), {}, multi_label, 2)], CLASSIFICATION)
