@@ -1,0 +1,287 @@
+"""Sigmoid or tanh outputs pinned at their limits while the loss stays high.
+
+A pinned sigmoid passes almost no gradient, so the rows it has wrong stay wrong. Confident
+outputs of a model that has learned are not the problem: the check fires only when most outputs
+are pinned and the training loss is still no better than a constant guess (or, with no such
+reference, barely fell), or when they were pinned from the first step on and a replay with
+standardized inputs un-pins them and lowers the validation loss.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+
+from lossdoctor.capture import stats as capture_stats
+from lossdoctor.capture.activations import ActivationSpy
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import (
+    MEANINGFUL_IMPROVEMENT,
+    feature_stats,
+    improvement,
+    plain_number,
+    replay_standardized,
+    settled_loss,
+)
+from lossdoctor.experiments import map_first_input
+from lossdoctor.findings import Cause, Experiment, Finding
+
+SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
+#: "Most outputs": more than half of them pinned.
+MOST = 0.5
+#: Sampled steps averaged for the saturation at the start of training (before anything could be
+#: learned); the end averages the last fifth of the samples, at least as many.
+WINDOW = 3
+#: Without a constant-guess reference, a loss that fell by less than a tenth did not move.
+STALLED_DROP = 0.1
+BINARY_LOSSES = {"BCELoss", "binary_cross_entropy", "BCEWithLogitsLoss",
+                 "binary_cross_entropy_with_logits"}
+CLASS_LOSSES = {"CrossEntropyLoss", "cross_entropy", "NLLLoss", "nll_loss"}
+SQUARED_LOSSES = {"MSELoss", "mse_loss"}
+
+
+@dataclass
+class LayerSaturation:
+    layer: str
+    kind: str
+    start: float  # fraction of outputs pinned over the first sampled steps
+    end: float  # ... and over the last ones
+    units: int
+
+
+@dataclass
+class LossLevel:
+    start: float
+    end: float
+    constant_guess: float | None  # the loss of always predicting the training targets' average
+
+    @property
+    def stuck(self) -> bool:
+        if self.constant_guess is not None:
+            return self.end >= self.constant_guess
+        return self.end >= (1 - STALLED_DROP) * self.start
+
+
+def check(case) -> list[Finding]:
+    layers = saturation_by_layer(case.trace)
+    loss = loss_level(case)
+    pinned = sorted(_suspects(layers, loss), key=_severity, reverse=True)
+    if not pinned:
+        return []
+    worst = pinned[0]
+    experiment, after = _standardizing_experiment(case, worst)
+    if not loss.stuck and not _desaturated(experiment, after):
+        return []
+    return [
+        Finding(
+            Cause.SATURATED_ACTIVATION,
+            _confidence(worst, loss, experiment, after),
+            verdict=_verdict(worst, loss, experiment, after),
+            evidence=_evidence(worst, pinned, loss, experiment, after),
+            experiment=experiment,
+            details={"layers": [vars(s) for s in pinned]},
+        )
+    ]
+
+
+def _suspects(layers: list[LayerSaturation], loss: LossLevel | None) -> list[LayerSaturation]:
+    """Layers pinned at the end while the loss is stuck; or, while the loss falls, layers pinned
+    from the first step on (they may still block learning: the standardizing replay decides)."""
+    if loss is None:
+        return []
+    return [s for s in layers if s.end > MOST and (loss.stuck or s.start > MOST)]
+
+
+def saturation_by_layer(trace) -> list[LayerSaturation]:
+    """Start and end saturation of every sigmoid, tanh and probability output seen."""
+    by_layer: dict[tuple[str, str], list] = {}
+    for stat in trace.activations:
+        if stat.kind in SATURATING_KINDS:
+            by_layer.setdefault((stat.layer, stat.kind), []).append(stat)
+    if not by_layer:
+        raise Skip("needs a sigmoid or tanh activation, or a loss on probabilities (BCELoss): "
+                   "none was seen")
+    return [_summary(layer, kind, seen) for (layer, kind), seen in by_layer.items()
+            if len(seen) >= 2]
+
+
+def _summary(layer: str, kind: str, seen: list) -> LayerSaturation:
+    seen = sorted(seen, key=lambda s: s.step)
+    half = max(len(seen) // 2, 1)
+    start = _mean(s.saturated_fraction for s in seen[:min(WINDOW, half)])
+    end = _mean(s.saturated_fraction for s in seen[-min(max(WINDOW, len(seen) // 5), half):])
+    return LayerSaturation(layer, kind, start, end, seen[-1].units)
+
+
+def _severity(layer: LayerSaturation) -> tuple:
+    """The model's output (what the loss sees) first, then the most pinned."""
+    return (layer.kind == "probabilities", layer.end, layer.start)
+
+
+def loss_level(case) -> LossLevel | None:
+    """Training loss over the first and last tenth of the steps, and a constant guess's loss."""
+    losses = [loss for _, loss in case.trace.step_losses()]
+    if len(losses) < 2:
+        return None
+    span = max(len(losses) // 10, 1)
+    return LossLevel(_mean(losses[:span]), _mean(losses[-span:]), constant_guess_loss(case))
+
+
+def constant_guess_loss(case) -> float | None:
+    """The loss of a model that ignores its inputs and predicts the targets' average (class
+    frequencies for a classifier): the least any model that learned something must beat."""
+    targets = [b.target for b in case.copies.train.batches if isinstance(b.target, torch.Tensor)]
+    if not targets:
+        return None
+    y = torch.cat([t.reshape(-1) for t in targets]).double()
+    name = case.trace.setup.loss_name
+    if name in BINARY_LOSSES and y.min() >= 0 and y.max() <= 1:
+        p = float(y.mean().clamp(1e-7, 1 - 1e-7))
+        return -(p * math.log(p) + (1 - p) * math.log(1 - p))
+    if name in CLASS_LOSSES and not targets[0].is_floating_point():
+        frequencies = torch.bincount(y.long().clamp(min=0)).double() / y.numel()
+        frequencies = frequencies[frequencies > 0]
+        return float(-(frequencies * frequencies.log()).sum())
+    if name in SQUARED_LOSSES:
+        return float(y.var())
+    return None
+
+
+def _standardizing_experiment(case, worst: LayerSaturation):
+    """When the inputs are off scale, replay with them standardized and look at the trained
+    copy's outputs: (experiment, fraction still pinned), or (None, None)."""
+    try:
+        stats = feature_stats(case)
+        if not stats.off_scale:
+            return None, None
+        baseline = case.baseline
+    except Skip:
+        return None, None
+    model = copy.deepcopy(case.copies.initial_model)
+    standardized = replay_standardized(case, stats, model)
+    after = _pinned_after(case, model, worst.kind, stats.standardize)
+    experiment = Experiment("standardize inputs", settled_loss(baseline),
+                            settled_loss(standardized), REPLAY_STEPS,
+                            list(baseline.validation_losses),
+                            list(standardized.validation_losses))
+    return experiment, after
+
+
+@torch.no_grad()
+def _pinned_after(case, model, kind: str, standardize) -> float | None:
+    """Fraction of ``kind`` outputs pinned when the trained copy sees the validation batches."""
+    replayer = case.replayer
+    fractions: list[float] = []
+
+    def seen(found_kind: str, output: torch.Tensor) -> None:
+        if found_kind == kind:
+            fractions.append(capture_stats.saturated_fraction(kind, output))
+
+    model.eval()
+    for batch in replayer.validation_batches:
+        with ActivationSpy(seen):
+            output = replayer.predict(model, map_first_input(batch, standardize))
+        if kind == "probabilities":
+            fractions.append(capture_stats.saturated_fraction(kind, output))
+    return _mean(fractions) if fractions else None
+
+
+def _desaturated(experiment: Experiment | None, after: float | None) -> bool:
+    """Standardizing the inputs un-pinned the layer and took a tenth or more off the loss."""
+    return (experiment is not None and after is not None and after <= MOST
+            and improvement(experiment) >= MEANINGFUL_IMPROVEMENT)
+
+
+def _confidence(worst: LayerSaturation, loss: LossLevel, experiment, after) -> float:
+    """0.55 for just over half pinned, up to 0.75 for all; more when pinned from the first step
+    (before anything was learned) and when standardizing the inputs un-pins them; less when the
+    loss still falls. At most 0.9: pinning is a symptom, and the cause that explains it (such as
+    the input scale, up to 0.95) should rank first."""
+    confidence = 0.55 + 0.2 * (worst.end - MOST) / (1 - MOST)
+    if worst.start > MOST:
+        confidence += 0.1
+    if _desaturated(experiment, after):
+        confidence += 0.05
+    if not loss.stuck:
+        confidence -= 0.1
+    return confidence
+
+
+def _verdict(worst: LayerSaturation, loss: LossLevel, experiment, after) -> str:
+    return " ".join(
+        part for part in (_describe_pinning(worst), _describe_loss(loss),
+                          _describe_experiment(experiment, after)) if part
+    )
+
+
+def _describe_pinning(worst: LayerSaturation) -> str:
+    what = _name(worst)
+    limits = "-1 or 1" if worst.kind == "tanh" else "0 or 1"
+    share = "rows" if worst.units <= 1 else "its outputs"
+    if worst.start > MOST:
+        return (f"{what} is pinned at {limits} for {_percent(worst.start)} of {share} from the "
+                f"first step on, and for {_percent(worst.end)} at the end of training.")
+    return f"{what} is pinned at {limits} for {_percent(worst.end)} of {share} by the end."
+
+
+def _name(layer: LayerSaturation) -> str:
+    if layer.kind == "probabilities":
+        return "Your model's sigmoid output"
+    if layer.layer.startswith("torch."):  # a function call: "torch.tanh in Net.forward"
+        return f"The output of {layer.layer}"
+    return f"The {layer.kind} layer {layer.layer!r}"
+
+
+def _describe_loss(loss: LossLevel) -> str:
+    level = (f"The training loss stays around {plain_number(loss.end)}"
+             if loss.end >= (1 - STALLED_DROP) * loss.start else
+             f"The training loss went from {plain_number(loss.start)} to {plain_number(loss.end)}")
+    if not loss.stuck:
+        return (f"{level}, but pinned units pass almost no gradient back, so the layers "
+                f"before them barely learn.")
+    if loss.constant_guess is None:
+        return f"{level}: pinned outputs pass almost no gradient, so learning has stalled."
+    return (f"{level}, no better than the {plain_number(loss.constant_guess)} of always "
+            f"predicting the average target: the pinned outputs are confidently wrong and pass "
+            f"almost no gradient to correct them.")
+
+
+def _describe_experiment(experiment: Experiment | None, after: float | None) -> str:
+    if experiment is None or after is None:
+        return ""
+    losses = f"{plain_number(experiment.before)} to {plain_number(experiment.after)}"
+    if _desaturated(experiment, after):
+        still = "none" if after < 0.005 else f"only {_percent(after)}"
+        return (f"With standardized inputs {still} stay pinned and the validation loss goes "
+                f"from {losses} in a {experiment.steps}-step replay of your training.")
+    return f"Standardizing the inputs does not un-pin them ({_percent(after)} still pinned)."
+
+
+def _evidence(worst, pinned, loss: LossLevel, experiment, after) -> dict[str, float]:
+    evidence = {
+        "saturated_fraction_start": worst.start,
+        "saturated_fraction_end": worst.end,
+        "saturated_layers": float(len(pinned)),
+        "train_loss_start": loss.start,
+        "train_loss_end": loss.end,
+    }
+    if loss.constant_guess is not None:
+        evidence["constant_guess_loss"] = loss.constant_guess
+    if experiment is not None and after is not None:
+        evidence["saturated_fraction_after_standardizing"] = after
+        evidence["val_loss_before"] = experiment.before
+        evidence["val_loss_after"] = experiment.after
+    return evidence
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.0f}%"
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0

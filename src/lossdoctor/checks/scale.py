@@ -1,0 +1,126 @@
+"""Inputs far from unit scale: values in the hundreds or thousands, or features whose scales
+differ by orders of magnitude. Tested by replaying the training with standardized inputs."""
+
+from __future__ import annotations
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import (
+    MEANINGFUL_IMPROVEMENT,
+    SCALE_SPREAD,
+    SMALL_SCALE,
+    FeatureStats,
+    feature_stats,
+    improvement,
+    plain_number,
+    replay_standardized,
+    settled_loss,
+)
+from lossdoctor.findings import Cause, Experiment, Finding
+
+#: Per-feature statistics kept in the finding's details, for the report.
+DETAILED_FEATURES = 64
+
+
+def check(case) -> list[Finding]:
+    stats = feature_stats(case)
+    if not stats.off_scale:
+        return []
+    experiment = _standardizing_experiment(case, stats)
+    return [
+        Finding(
+            Cause.UNNORMALIZED_INPUTS,
+            _confidence(stats, experiment),
+            verdict=_verdict(stats, experiment),
+            evidence=_evidence(stats, experiment),
+            experiment=experiment,
+            details={"features": _feature_table(stats)},
+        )
+    ]
+
+
+def _standardizing_experiment(case, stats: FeatureStats) -> Experiment | None:
+    """The user's setup with standardized inputs against the same setup as it is; None when
+    the training cannot be replayed (the scale evidence then stands alone)."""
+    try:
+        baseline = case.baseline
+    except Skip:
+        return None
+    standardized = replay_standardized(case, stats)
+    return Experiment(
+        description="standardize inputs",
+        before=settled_loss(baseline),
+        after=settled_loss(standardized),
+        steps=REPLAY_STEPS,
+        curve_before=list(baseline.validation_losses),
+        curve_after=list(standardized.validation_losses),
+    )
+
+
+def _confidence(stats: FeatureStats, experiment: Experiment | None) -> float:
+    """Scale evidence alone is suggestive (0.5 to 0.6); the replay confirms it (up to 0.95) or
+    refutes it (below the reporting threshold)."""
+    scale_weight = min(stats.orders_off_unit / 3, 1.0)
+    if experiment is None:
+        return 0.5 + 0.1 * scale_weight
+    gain = improvement(experiment)
+    if gain >= MEANINGFUL_IMPROVEMENT:
+        return 0.6 + 0.25 * min(gain / 0.5, 1.0) + 0.1 * scale_weight
+    return 0.3 + 0.1 * scale_weight + max(gain, 0.0)
+
+
+def _verdict(stats: FeatureStats, experiment: Experiment | None) -> str:
+    return f"{_describe_scale(stats)} {_describe_experiment(experiment)}".strip()
+
+
+def _describe_scale(stats: FeatureStats) -> str:
+    j = stats.largest
+    name = f"{stats.unit} {j}"
+    largest = (
+        f"({name}: mean {plain_number(float(stats.mean[j]))}, "
+        f"std {plain_number(float(stats.std[j]))})"
+    )
+    if float(stats.scale.max()) <= SMALL_SCALE:
+        text = (f"Your inputs are tiny: no value is larger than "
+                f"{plain_number(float(stats.max_abs.max()))} in size {largest}.")
+    else:
+        text = (f"Your inputs have values up to {plain_number(float(stats.max_abs.max()))} "
+                f"{largest}, far from the scale around 1 that the model's initialization assumes.")
+    if stats.spread >= SCALE_SPREAD:
+        text += (f" The scales of your {stats.unit}s differ by a factor of "
+                 f"{plain_number(stats.spread)}, so no single learning rate suits them all.")
+    return text
+
+
+def _describe_experiment(experiment: Experiment | None) -> str:
+    if experiment is None:
+        return "Your training could not be replayed, so the fix was not tried."
+    before, after = plain_number(experiment.before), plain_number(experiment.after)
+    if improvement(experiment) >= MEANINGFUL_IMPROVEMENT:
+        return (f"Standardizing them with the training mean and std took the validation loss "
+                f"from {before} to {after} in a {experiment.steps}-step replay of your training.")
+    return (f"Yet standardizing them did not help in a {experiment.steps}-step replay of your "
+            f"training (validation loss {before} before, {after} after), so the scale is not "
+            f"what holds it back.")
+
+
+def _evidence(stats: FeatureStats, experiment: Experiment | None) -> dict[str, float]:
+    j = stats.largest
+    evidence = {
+        "features": float(stats.mean.numel()),
+        "largest_feature_scale": float(stats.scale[j]),
+        "largest_feature_abs_mean": float(stats.mean[j].abs()),
+        "largest_feature_std": float(stats.std[j]),
+        "largest_abs_value": float(stats.max_abs.max()),
+        "scale_ratio": stats.spread,
+    }
+    if experiment is not None:
+        evidence["val_loss_before"] = experiment.before
+        evidence["val_loss_after"] = experiment.after
+    return evidence
+
+
+def _feature_table(stats: FeatureStats) -> list[dict]:
+    columns = (stats.mean, stats.std, stats.max_abs)
+    rows = zip(*(c[:DETAILED_FEATURES].tolist() for c in columns), strict=True)
+    return [{"mean": m, "std": s, "max_abs": a} for m, s, a in rows]

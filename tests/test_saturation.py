@@ -1,0 +1,115 @@
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.sample import Batch
+from lossdoctor.checks import Skip
+from lossdoctor.checks.saturation import check, constant_guess_loss, saturation_by_layer
+from lossdoctor.findings import Cause
+
+
+class Logistic(nn.Module):
+    """The seed examples' classifier: a linear layer and torch.sigmoid, trained with BCELoss."""
+
+    def __init__(self, features: int = 8) -> None:
+        super().__init__()
+        self.fc = nn.Linear(features, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x)).squeeze(-1)
+
+
+def _learnable(rows=600, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 8, generator=generator)
+    return x, (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).float()
+
+
+def _binary_case(x, y, lr, epochs, split=450, batch_size=32):
+    torch.manual_seed(0)
+    model = Logistic(x.shape[1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, nn.BCELoss(), (x[:split], y[:split]),
+                  (x[split:], y[split:]), epochs=epochs, batch_size=batch_size)
+
+
+def _output(case):
+    return next(s for s in saturation_by_layer(case.trace) if s.kind == "probabilities")
+
+
+def test_a_sigmoid_output_pinned_from_the_first_step_by_huge_inputs_is_found():
+    x, y = _learnable()
+    [finding] = check(_binary_case(x * 1000, y, lr=0.01, epochs=8))
+    assert finding.cause is Cause.SATURATED_ACTIVATION
+    assert finding.evidence["saturated_fraction_start"] > 0.9
+    assert finding.evidence["saturated_fraction_end"] > 0.9
+    assert finding.evidence["train_loss_end"] > finding.evidence["constant_guess_loss"]
+    assert finding.evidence["saturated_fraction_after_standardizing"] < 0.1
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.confidence >= 0.85
+    assert finding.verdict.startswith("Your model's sigmoid output is pinned at 0 or 1")
+
+
+def test_a_hidden_tanh_pinned_from_the_first_step_is_found_when_un_pinning_it_helps():
+    x, y = _learnable()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 2))
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.CrossEntropyLoss(), (x[:450] * 1000, y[:450].long()),
+                  (x[450:] * 1000, y[450:].long()), epochs=8)
+    [finding] = check(case)
+    assert finding.evidence["train_loss_end"] < finding.evidence["constant_guess_loss"]
+    assert finding.evidence["saturated_fraction_start"] > 0.9
+    assert finding.evidence["saturated_fraction_after_standardizing"] < 0.5
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert 0.5 <= finding.confidence <= 0.85
+    assert finding.verdict.startswith("The tanh layer '1' is pinned at -1 or 1")
+
+
+def test_confident_correct_outputs_of_a_trained_classifier_are_not_flagged():
+    x, y = _learnable()
+    case = _binary_case(x * 3, y, lr=0.1, epochs=30)
+    assert _output(case).end > 0.5  # most outputs are pinned: p > 0.999 on the right side
+    assert check(case) == []
+
+
+def test_outputs_swinging_to_the_extremes_under_a_huge_learning_rate_are_not_flagged():
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(150, 10, generator=generator)
+    y = torch.randint(0, 2, (150,), generator=generator).float()  # as in the seed examples
+    case = _binary_case(x, y, lr=1.0, epochs=30, split=100, batch_size=10)
+    assert max(a.saturated_fraction for a in case.trace.activations) >= 0.3  # it does swing
+    assert check(case) == []
+
+
+def test_a_model_without_sigmoid_tanh_or_probabilities_is_skipped():
+    x, y = _learnable(rows=200)
+    torch.manual_seed(0)
+    model = mlp(8, 8, 2)
+    case = record(fit, model, torch.optim.Adam(model.parameters()), nn.CrossEntropyLoss(),
+                  (x[:150], y[:150].long()), (x[150:], y[150:].long()), epochs=1)
+    with pytest.raises(Skip, match="sigmoid or tanh"):
+        check(case)
+
+
+@pytest.mark.parametrize(
+    ("loss_name", "target", "expected"),
+    [
+        ("BCELoss", torch.tensor([0.0, 1.0] * 4), math.log(2)),
+        ("cross_entropy", torch.tensor([0, 1, 2, 3] * 2), math.log(4)),
+        ("MSELoss", torch.tensor([1.0, 3.0] * 4), torch.tensor([1.0, 3.0] * 4).var().item()),
+        ("L1Loss", torch.tensor([1.0, 3.0] * 4), None),
+    ],
+)
+def test_the_constant_guess_is_what_predicting_the_average_target_costs(loss_name, target,
+                                                                         expected):
+    batch = Batch(args=(torch.zeros(8, 2),), kwargs={}, target=target, rows=8)
+    case = SimpleNamespace(
+        copies=SimpleNamespace(train=SimpleNamespace(batches=[batch])),
+        trace=SimpleNamespace(setup=SimpleNamespace(loss_name=loss_name)),
+    )
+    assert constant_guess_loss(case) == (pytest.approx(expected) if expected else None)

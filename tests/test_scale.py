@@ -1,0 +1,125 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import FeatureStats, feature_stats, plain_number
+from lossdoctor.checks.scale import check
+from lossdoctor.findings import Cause
+
+
+def _learnable(rows=600, features=8, seed=0):
+    """Standard normal features; the label depends on the first three of them."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, features, generator=generator)
+    y = (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+    return x, y
+
+
+def _case(x, y, model=None, lr=1e-2, epochs=8):
+    torch.manual_seed(0)
+    model = model or mlp(x.shape[1], 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:450], y[:450]),
+                  (x[450:], y[450:]), epochs=epochs)
+
+
+def test_features_a_thousand_times_too_large_are_found_and_standardizing_them_helps():
+    x, y = _learnable()
+    [finding] = check(_case(x * 1000, y, lr=1e-3))
+    assert finding.cause is Cause.UNNORMALIZED_INPUTS
+    assert finding.confidence >= 0.8
+    assert finding.evidence["largest_feature_scale"] > 100
+    assert finding.experiment.description == "standardize inputs"
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert f"values up to {plain_number(finding.evidence['largest_abs_value'])}" in finding.verdict
+
+
+def test_features_on_scales_four_orders_of_magnitude_apart_are_found():
+    x, y = _learnable()
+    scales = torch.tensor([1.0, 1.0, 1.0, 1e4, 1e4, 1e4, 1e4, 1e4])
+    [finding] = check(_case(x * scales, y, lr=1e-3))
+    assert finding.evidence["scale_ratio"] > 1000
+    assert finding.confidence >= 0.8
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert "differ by a factor" in finding.verdict
+
+
+def test_standardized_inputs_are_left_alone():
+    x, y = _learnable()
+    assert check(_case(x, y)) == []
+
+
+def test_pixel_like_inputs_in_0_1_are_left_alone_even_with_blank_and_rare_pixels():
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(600, 64, generator=generator)
+    x[:, :8] = 0.0  # a blank border
+    x[:, 8] = (torch.rand(600, generator=generator) < 0.002).float()  # almost never on
+    y = (x[:, 20] + x[:, 30] > x[:, 40] + x[:, 50]).long()
+    assert check(_case(x, y)) == []
+
+
+def test_large_inputs_that_the_model_normalizes_itself_are_dismissed_by_the_replay():
+    x, y = _learnable()
+    model = nn.Sequential(nn.BatchNorm1d(8), mlp(8, 16, 2))
+    [finding] = check(_case(x * 1000, y, model=model))
+    assert finding.confidence < 0.5
+    assert finding.experiment.after > 0.9 * finding.experiment.before
+
+
+def test_without_a_replay_the_scale_evidence_stands_alone():
+    x, y = _learnable()
+    case = _case(x * 1000, y, epochs=1)
+    case.copies.loss_fn = None  # as when the loss was computed in a way lossdoctor cannot see
+    [finding] = check(case)
+    assert finding.experiment is None
+    assert 0.5 <= finding.confidence <= 0.6
+    assert "val_loss_after" not in finding.evidence
+
+
+def test_images_are_measured_per_channel():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(200, 3, 4, 4, generator=generator) * torch.tensor([1.0, 255.0, 1.0])[
+        :, None, None
+    ]
+    y = (images[:, 0].mean((1, 2)) > 0.5).long()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48, 2))
+    stats = feature_stats(_case(images, y, model=model, epochs=1))
+    assert stats.unit == "channel" and stats.mean.numel() == 3
+    assert stats.largest == 1 and stats.off_scale
+    standardized = stats.standardize(images)
+    assert standardized.transpose(0, 1).reshape(3, -1).std(1) == pytest.approx(1.0, abs=0.05)
+
+
+class _MeanOverTime(nn.Module):
+    def forward(self, x):
+        return x.mean(1)
+
+
+def test_sequences_read_along_their_last_axis_are_measured_per_feature():
+    generator = torch.Generator().manual_seed(0)
+    sequences = torch.randn(200, 7, 4, generator=generator) * torch.tensor([1.0, 1.0, 1e3, 1.0])
+    y = (sequences[:, :, 0].mean(1) > 0).long()
+    model = nn.Sequential(nn.Linear(4, 2), _MeanOverTime())
+    stats = feature_stats(_case(sequences, y, model=model, epochs=1))
+    assert stats.unit == "feature" and stats.mean.numel() == 4
+    assert stats.largest == 2 and stats.off_scale
+    assert stats.standardize(sequences).reshape(-1, 4).std(0) == pytest.approx(1.0, abs=0.05)
+
+
+def test_token_ids_are_not_features():
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, 50, (300, 6), generator=generator)
+    y = (tokens[:, 0] > 25).long()
+    model = nn.Sequential(nn.Embedding(50, 4), nn.Flatten(), nn.Linear(24, 2))
+    case = _case(tokens, y, model=model, epochs=1)
+    with pytest.raises(Skip, match="integers"):
+        check(case)
+
+
+def test_constant_features_do_not_count_towards_the_spread():
+    stats = FeatureStats(mean=torch.tensor([0.0, 0.5, 3.0]), std=torch.tensor([1.0, 0.3, 0.0]),
+                         max_abs=torch.tensor([3.0, 1.0, 3.0]), rows=10)
+    assert stats.spread == pytest.approx(1.0 / (0.5**2 + 0.3**2) ** 0.5)
+    assert not stats.off_scale
