@@ -1,0 +1,370 @@
+"""Is the learning rate too high or too low for this model, loss, optimizer and data?
+
+Three kinds of evidence must agree before a cause is reported:
+
+1. Where the user's lr sits on a learning-rate range test (:mod:`lossdoctor.lr_range`) run on a
+   copy. Too high: past the lr where the loss stops falling, on a test that blows up within two
+   decades above the user's lr. Too low: orders of magnitude below the range test's
+   suggestion. Either way the range test must show the loss responding to the lr (falling or
+   blowing up somewhere): on a flat curve its lowest point, and so its suggestion, is
+   arbitrary, and something other than the lr holds training back.
+2. The run's own symptoms, against the untrained model's loss on the same batches. Too high:
+   losses that are not finite, a training loss that made next to no progress or got worse
+   while a lower lr makes progress, or step-to-step swings well beyond those at the lower lr.
+   Too low: a training loss that made next to no progress while a higher lr makes progress.
+3. A counterfactual replay at a better lr against the replay of the user's own setup
+   (``case.baseline``): the validation loss must clearly improve.
+
+(The fraction of steps whose loss rises is not used: with minibatch noise it sits near one half
+in healthy and broken runs alike.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from dataclasses import dataclass
+
+from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks import Skip
+from lossdoctor.experiments import Plan, Replayer, ReplayResult
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.lr_range import RangeTest, lr_range_test
+
+#: The counterfactual must lower the validation loss by at least this fraction to count: a
+#: tenth of the loss is a change a practitioner would act on.
+MIN_IMPROVEMENT = 0.10
+#: The range test "responds to the lr" when its loss falls by at least this fraction (or it
+#: blows up): the same bar as for the counterfactual.
+MIN_RANGE_DROP = MIN_IMPROVEMENT
+#: Step-to-step loss variation this many times that at the lower lr on the same batches is
+#: oscillation caused by the lr (the batches' own noise is common to both and cancels).
+OSCILLATION_RATIO = 2.0
+#: Two decades below the suggestion: beyond the range test's own uncertainty (about a decade).
+LOW_GAP_DECADES = 2.0
+#: "Next to no progress": the run's training loss fell below the untrained model's by less than
+#: this share of what the replay at the better lr achieves on the same batches.
+STALLED_SHARE = 0.25
+#: Range test resolution.
+STEPS_PER_DECADE = 12
+
+
+@dataclass
+class Counterfactual:
+    """A replay of the user's setup with only the learning rate changed."""
+
+    lr: float
+    replay: ReplayResult
+
+    @property
+    def val_after(self) -> float:
+        return late_mean(self.replay.validation_losses)
+
+
+@dataclass
+class Measures:
+    """The numbers both causes are judged on."""
+
+    user_lr: float
+    optimizer: str
+    test: RangeTest
+    baseline: ReplayResult  # the user's own setup
+    run_losses: list[float]  # mean training loss of each optimizer step of the run
+    untrained_loss: float  # the initial model's loss on the training batches
+
+    @property
+    def val_before(self) -> float:
+        return late_mean(self.baseline.validation_losses)
+
+    def improvement(self, other: Counterfactual) -> float:
+        before, after = self.val_before, other.val_after
+        if not math.isfinite(after):
+            return -1.0
+        if not math.isfinite(before):
+            return 1.0
+        return (before - after) / abs(before) if before else 0.0
+
+    def vs_untrained(self, losses: list[float]) -> float:
+        """Late training loss relative to the untrained model's: below 1 is progress."""
+        late = late_mean([v for v in losses if math.isfinite(v)])
+        return late / self.untrained_loss if self.untrained_loss > 0 else math.nan
+
+    def stalled(self, other: Counterfactual) -> bool:
+        """The run made next to no progress (or went backwards) where the other lr does not."""
+        run_progress = 1 - self.vs_untrained(self.run_losses)
+        other_progress = 1 - self.vs_untrained(other.replay.train_losses)
+        return other_progress > 0 and run_progress <= STALLED_SHARE * other_progress
+
+    def oscillation_ratio(self, other: Counterfactual) -> float:
+        reference = relative_variation(other.replay.train_losses)
+        return relative_variation(self.run_losses) / reference if reference else 0.0
+
+    @property
+    def nonfinite_fraction(self) -> float:
+        values = self.run_losses
+        return sum(not math.isfinite(v) for v in values) / len(values) if values else 0.0
+
+    @property
+    def responds_to_lr(self) -> bool:
+        return self.test.diverged or self.test.drop >= MIN_RANGE_DROP
+
+
+def check(case: Case) -> list[Finding]:
+    """``lr_too_high`` or ``lr_too_low`` when range test, symptoms and replay agree."""
+    replayer = case.require_replay()
+    m = measure(case)
+    return [f for f in (_too_high(replayer, m), _too_low(replayer, m)) if f is not None]
+
+
+def measure(case: Case) -> Measures:
+    replayer = case.require_replay()
+    user_lr = _user_lr(case)
+    test = lr_range_test(replayer, *_span(user_lr))
+    run_losses = [loss for _, loss in case.trace.step_losses()]
+    untrained = replayer.evaluate(case.copies.initial_model, replayer.train_batches)
+    optimizer = case.copies.optimizer_class.__name__
+    return Measures(user_lr, optimizer, test, case.baseline, run_losses, untrained)
+
+
+def replay_at(replayer: Replayer, lr: float) -> Counterfactual:
+    return Counterfactual(lr, replayer.replay(Plan(lr=lr, steps=REPLAY_STEPS)))
+
+
+def _user_lr(case: Case) -> float:
+    lrs = case.trace.learning_rates
+    lr = lrs[0] if lrs else case.copies.optimizer_hparams.get("lr")
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise Skip("needs the optimizer's learning rate: none was recorded") from None
+    if not lr > 0:
+        raise Skip(f"needs a positive learning rate; the optimizer's is {lr}")
+    return lr
+
+
+def _span(user_lr: float) -> tuple[float, float, int]:
+    """From 1e-7 (or 100x below the user's lr) to 10 (or 100x above): about 100 steps."""
+    start, end = min(1e-7, user_lr / 100), max(10.0, user_lr * 100)
+    return start, end, round(STEPS_PER_DECADE * math.log10(end / start))
+
+
+# --- too high ------------------------------------------------------------------------------
+
+
+def _too_high(replayer: Replayer, m: Measures) -> Finding | None:
+    if not _high_position(m):
+        return None
+    lower = replay_at(replayer, m.test.suggested_lr)
+    improvement = m.improvement(lower)
+    if improvement < MIN_IMPROVEMENT:
+        return None
+    symptom = _high_symptom(m, lower)
+    strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * _past_divergence(m)
+    return Finding(
+        cause=Cause.LR_TOO_HIGH,
+        confidence=0.6 + strength if symptom else 0.3,
+        verdict=_high_verdict(m, lower, symptom),
+        evidence=_high_evidence(m, lower),
+        fix=f"Lower the learning rate from {plain(m.user_lr, 3)} to about {plain(lower.lr)} "
+        f"(optimizer {m.optimizer}).",
+        experiment=_experiment(m, lower),
+        details={"range_test": range_test_details(m.test, m.user_lr)},
+    )
+
+
+def _high_position(m: Measures) -> bool:
+    """Past the lowest point of the range test, on a test that blows up before its end (two
+    decades above the user's lr, or at 10): where training blows up, the lr matters."""
+    return m.user_lr > m.test.minimum_lr and m.test.diverged
+
+
+def _past_divergence(m: Measures) -> bool:
+    return m.test.diverged and m.user_lr >= m.test.divergence_lr
+
+
+def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
+    return (
+        m.nonfinite_fraction > 0
+        or m.stalled(lower)
+        or m.oscillation_ratio(lower) >= OSCILLATION_RATIO
+    )
+
+
+def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool) -> str:
+    lr = f"Your learning rate ({plain(m.user_lr, 3)}, {m.optimizer})"
+    where = (
+        f"on a learning-rate range test the loss stops falling at about "
+        f"{plain(m.test.minimum_lr)} and blows up at about {plain(m.test.divergence_lr)}"
+    )
+    if not symptom:
+        return f"{lr} is near the edge ({where}), but your run shows no sign of it."
+    return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
+
+
+def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
+    if m.nonfinite_fraction > 0:
+        return f"{m.nonfinite_fraction:.0%} of your training losses are NaN or infinite"
+    if m.stalled(lower):
+        return _progress_text(m, lower)
+    return (
+        f"your training loss swings {m.oscillation_ratio(lower):.1f}x as much from step to "
+        f"step as at lr {plain(lower.lr)} on the same batches"
+    )
+
+
+def _high_evidence(m: Measures, lower: Counterfactual) -> dict[str, float]:
+    evidence = _common_evidence(m, lower)
+    evidence.update(
+        oscillation_ratio=m.oscillation_ratio(lower),
+        step_to_step_variation=relative_variation(m.run_losses),
+        nonfinite_fraction=m.nonfinite_fraction,
+    )
+    if m.test.diverged:
+        evidence["divergence_lr"] = m.test.divergence_lr
+    return _finite(evidence)
+
+
+# --- too low -------------------------------------------------------------------------------
+
+
+def _too_low(replayer: Replayer, m: Measures) -> Finding | None:
+    gap = decades(m.user_lr, m.test.suggested_lr)
+    if gap < LOW_GAP_DECADES or not m.responds_to_lr:
+        return None
+    higher = _best_higher(replayer, m)
+    improvement = m.improvement(higher)
+    if improvement < MIN_IMPROVEMENT:
+        return None
+    stalled = m.stalled(higher)
+    strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
+    return Finding(
+        cause=Cause.LR_TOO_LOW,
+        confidence=0.6 + strength if stalled else 0.3,
+        verdict=_low_verdict(m, higher, stalled),
+        evidence=_finite(_common_evidence(m, higher) | {"decades_below_suggestion": gap}),
+        fix=f"Raise the learning rate from {plain(m.user_lr, 3)} to about {plain(higher.lr)} "
+        f"(optimizer {m.optimizer}).",
+        experiment=_experiment(m, higher),
+        details={"range_test": range_test_details(m.test, m.user_lr)},
+    )
+
+
+def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
+    """The better of the range test's suggestion and the lr at its lowest loss: the test sees
+    only a step or two per lr, so problems that need many steps can do with the larger one."""
+    candidates = [replay_at(replayer, lr) for lr in (m.test.suggested_lr, m.test.minimum_lr)]
+    finite = [c for c in candidates if math.isfinite(c.val_after)]
+    return min(finite, key=lambda c: c.val_after) if finite else candidates[0]
+
+
+def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
+    lr = f"Your learning rate ({plain(m.user_lr, 3)}, {m.optimizer})"
+    gap = decades(m.user_lr, m.test.suggested_lr)
+    where = (
+        f"{gap:.0f} orders of magnitude below the {plain(m.test.suggested_lr)} a "
+        f"learning-rate range test suggests"
+    )
+    if not stalled:
+        return f"{lr} is {where}, but your training loss still made progress."
+    return f"{lr} is too low: it is {where}, and {_progress_text(m, higher)}. " + (
+        f"{_replay_text(m, higher)}."
+    )
+
+
+# --- shared --------------------------------------------------------------------------------
+
+
+def _progress_text(m: Measures, other: Counterfactual) -> str:
+    return (
+        f"over the second half of your run the training loss is "
+        f"{m.vs_untrained(m.run_losses):.2f}x the untrained model's, against "
+        f"{m.vs_untrained(other.replay.train_losses):.2f}x at lr {plain(other.lr)} "
+        f"on the same batches"
+    )
+
+
+def _common_evidence(m: Measures, other: Counterfactual) -> dict[str, float]:
+    return {
+        "user_lr": m.user_lr,
+        "suggested_lr": m.test.suggested_lr,
+        "minimum_lr": m.test.minimum_lr,
+        "replayed_lr": other.lr,
+        "range_test_drop": m.test.drop,
+        "late_loss_vs_untrained": m.vs_untrained(m.run_losses),
+        "replayed_late_loss_vs_untrained": m.vs_untrained(other.replay.train_losses),
+        "val_before": m.val_before,
+        "val_after": other.val_after,
+        "improvement": m.improvement(other),
+        "replay_of_your_setup_blew_up": float(m.baseline.diverged),
+    }
+
+
+def _finite(evidence: dict[str, float]) -> dict[str, float]:
+    return {name: value for name, value in evidence.items() if math.isfinite(value)}
+
+
+def _replay_text(m: Measures, other: Counterfactual) -> str:
+    if not math.isfinite(m.val_before):
+        return (
+            f"Replayed, your setup's loss becomes NaN or infinite; at lr {plain(other.lr)} "
+            f"the validation loss reaches {other.val_after:.3g}"
+        )
+    return (
+        f"Replaying {REPLAY_STEPS} steps at lr {plain(other.lr)} brings the validation loss "
+        f"from {m.val_before:.3g} to {other.val_after:.3g}"
+    )
+
+
+def _experiment(m: Measures, other: Counterfactual) -> Experiment:
+    return Experiment(
+        description=f"lr {plain(other.lr)} instead of {plain(m.user_lr, 3)} "
+        f"({m.optimizer}), averaged over the last half of each replay",
+        before=m.val_before,
+        after=other.val_after,
+        steps=REPLAY_STEPS,
+        curve_before=list(m.baseline.validation_losses),
+        curve_after=list(other.replay.validation_losses),
+    )
+
+
+def range_test_details(test: RangeTest, user_lr: float) -> dict:
+    """The range test curve for a report to draw, with the user's lr placed on it."""
+    return {
+        "lrs": list(test.lrs),
+        "losses": [v if math.isfinite(v) else None for v in test.losses],
+        "user_lr": user_lr,
+        "suggested_lr": test.suggested_lr,
+        "minimum_lr": test.minimum_lr,
+        "divergence_lr": test.divergence_lr,
+    }
+
+
+def decades(low: float, high: float) -> float:
+    """How many orders of magnitude ``high`` is above ``low``."""
+    return math.log10(high / low)
+
+
+def plain(lr: float, digits: int = 1) -> str:
+    """A learning rate as people write it: 1.0, 0.01, 3e-5 (to ``digits`` significant digits)."""
+    text = repr(float(f"{lr:.{digits}g}"))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+    return text
+
+
+def relative_variation(losses: list[float]) -> float:
+    """Median step-to-step change of the loss relative to its median size."""
+    finite = [v for v in losses if math.isfinite(v)]
+    if len(finite) < 3:
+        return 0.0
+    steps = [abs(b - a) for a, b in itertools.pairwise(finite)]
+    level = statistics.median(abs(v) for v in finite)
+    return statistics.median(steps) / level if level else 0.0
+
+
+def late_mean(values: list[float]) -> float:
+    """Mean of the last half of a curve, steadier than its last point."""
+    late = values[len(values) // 2 :]
+    return sum(late) / len(late) if late else math.nan

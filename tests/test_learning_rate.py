@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks.learning_rate import check, measure, plain
+from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+
+def learnable_run(optimizer_class, lr, seed=0, **hparams):
+    """A small MLP on a classification task it can learn (a linear teacher's labels)."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(512, 10, generator=generator)
+    y = (x @ torch.randn(10, generator=generator) > 0).long()
+    torch.manual_seed(seed)
+    model = mlp(10, 32, 2)
+    optimizer = optimizer_class(model.parameters(), lr=lr, **hparams)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:400], y[:400]),
+                  (x[400:], y[400:]), epochs=10)
+
+
+def reported(findings):
+    return {f.cause: f for f in findings if f.confidence >= REPORT_THRESHOLD}
+
+
+def test_adam_at_lr_1_is_too_high_and_a_lower_lr_fixes_validation():
+    found = reported(check(learnable_run(torch.optim.Adam, 1.0)))
+    assert set(found) == {Cause.LR_TOO_HIGH}
+    finding = found[Cause.LR_TOO_HIGH]
+    evidence = finding.evidence
+    assert evidence["user_lr"] == 1.0
+    assert evidence["suggested_lr"] < evidence["minimum_lr"] < 1.0
+    assert evidence["divergence_lr"] < 10.0
+    assert evidence["late_loss_vs_untrained"] > 1.0
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.fix.startswith("Lower the learning rate from 1.0 to about")
+    assert "Adam" in finding.fix
+    assert finding.details["range_test"]["user_lr"] == 1.0
+
+
+def test_a_loss_that_turns_nan_is_blamed_on_the_lr_with_finite_evidence():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 8, generator=generator)
+    y = x @ torch.randn(8, 1, generator=generator)
+    torch.manual_seed(0)
+    model = mlp(8, 16, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+    case = record(fit, model, optimizer, nn.MSELoss(), (x[:200], y[:200]), (x[200:], y[200:]),
+                  epochs=3)
+    finding = reported(check(case))[Cause.LR_TOO_HIGH]
+    assert finding.evidence["nonfinite_fraction"] > 0
+    assert finding.evidence["replay_of_your_setup_blew_up"] == 1.0
+    assert all(math.isfinite(v) for v in finding.evidence.values())
+    assert "NaN" in finding.verdict
+
+
+@pytest.mark.parametrize("optimizer_class", [torch.optim.Adam, torch.optim.SGD])
+def test_lr_of_1e_6_is_too_low_and_the_suggested_lr_learns(optimizer_class):
+    found = reported(check(learnable_run(optimizer_class, 1e-6)))
+    assert set(found) == {Cause.LR_TOO_LOW}
+    finding = found[Cause.LR_TOO_LOW]
+    assert finding.evidence["decades_below_suggestion"] >= 2
+    assert finding.evidence["late_loss_vs_untrained"] > 0.95
+    assert finding.evidence["replayed_late_loss_vs_untrained"] < 0.75
+    assert finding.experiment.after < finding.experiment.before
+    assert finding.fix.startswith("Raise the learning rate from 1e-6 to about")
+
+
+@pytest.mark.parametrize(
+    "optimizer_class, lr, hparams",
+    [
+        (torch.optim.Adam, 1e-3, {}),
+        (torch.optim.Adam, 1e-2, {}),
+        (torch.optim.SGD, 0.1, {"momentum": 0.9}),
+    ],
+)
+def test_healthy_learning_rates_are_not_blamed(optimizer_class, lr, hparams):
+    assert reported(check(learnable_run(optimizer_class, lr, **hparams))) == {}
+
+
+def test_inputs_in_the_thousands_are_not_blamed_on_the_lr():
+    """Saturated sigmoid outputs: the loss does not respond to any lr on the range test, so a
+    lower lr is no fix (the inputs' scale is the problem, for another check to report)."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(150, 10, generator=generator) * 1000
+    y = torch.randint(0, 2, (150,), generator=generator).float()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid(), nn.Flatten(0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    case = record(fit, model, optimizer, nn.BCELoss(), (x[:100], y[:100]), (x[100:], y[100:]),
+                  epochs=20, batch_size=10)
+    assert not measure(case).test.diverged
+    assert reported(check(case)) == {}
+
+
+def test_skips_without_an_optimizer_step():
+    with pytest.raises(Skip, match="optimizer step"):
+        check(Case(Trace(), Copies()))
+
+
+def test_skips_when_no_learning_rate_was_recorded():
+    case = learnable_run(torch.optim.Adam, 1e-3)
+    case.trace.learning_rates = []
+    case.copies.optimizer_hparams.pop("lr")
+    with pytest.raises(Skip, match="learning rate"):
+        check(case)
+
+
+def test_learning_rates_read_as_people_write_them():
+    assert [plain(v) for v in (1.0, 0.014, 1e-6, 3.2e-5)] == ["1.0", "0.01", "1e-6", "3e-5"]
+    assert plain(0.00153, 3) == "0.00153"
+    assert math.isclose(float(plain(0.0153)), 0.02)
