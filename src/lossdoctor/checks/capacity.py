@@ -1,0 +1,337 @@
+"""underfit_capacity: the model is too small for the task.
+
+Two experiments on copies tell capacity apart from the other causes:
+
+1. *One batch*: a copy of the initial model trains on one small batch (at most 32 rows) for 200
+   steps with Adam at its default lr (1e-3). A model with room to spare and a working pipeline
+   drives that loss towards its floor; the loss reached, relative to the start, is reported.
+2. *A larger model of the same family*: for MLPs and linear models on flat inputs, a wider and
+   deeper ReLU MLP with the same inputs, outputs and output function replays the user's
+   training (same optimizer and settings; if those cannot train it, both models are compared
+   under Adam at lr 1e-3 instead, and the finding says so).
+
+It fires when all three hold, each by the margin below:
+
+- the larger model's validation loss is clearly below the user's model's;
+- it is also clearly below the validation loss of the best constant prediction (one learned
+  output for every row, whatever the inputs): the larger model learned something from the
+  inputs that holds on held-out data. Random labels fail here: a larger model memorizes the
+  training data, but its validation loss does not go down;
+- the user's model does not fit its training data: trained 10 times longer, its training loss,
+  even extrapolated as many steps again at its latest rate of descent, stays above the larger
+  model's *validation* loss. A model that fits its training data but not held-out data overfits
+  (more capacity does not help), and a model still descending needs more training (or a larger
+  learning rate), not more capacity.
+
+Margin: twice the combined wobble of the two validation curves (standard deviation over the last
+half of each), and at least a tenth of the user's validation loss: a smaller change is within
+the runs' own noise, or too small to be worth a new model.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+from dataclasses import dataclass
+
+import torch
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import take_rows
+from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks._larger_model import (
+    LargerModel,
+    build_constant,
+    build_larger_mlp,
+    output_for_loss,
+    why_not_flat_mlp,
+)
+from lossdoctor.experiments import Plan, Replayer, ReplayResult
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.sandbox import isolated
+
+ONE_BATCH_ROWS = 32
+ONE_BATCH_STEPS = 200
+#: Adam's default lr, the usual first choice: used for the one-batch test and as the fallback.
+STANDARD_LR = 1e-3
+#: Validation losses averaged for a run's settled value (the curve has ~10 evaluations).
+SETTLED_EVALUATIONS = 3
+NOISE_MULTIPLE = 2.0
+RELATIVE_MARGIN = 0.1
+#: A larger model whose training loss ends above this fraction of its start barely trained:
+#: the user's optimizer settings, not the model, are what stops it.
+BARELY_TRAINED = 0.9
+#: Before it is blamed on capacity, the user's model trains this many times longer.
+LONG_RUN_FACTOR = 10
+#: Training batches the constant prediction is fitted on, and its L-BFGS iterations.
+CONSTANT_BATCHES = 32
+CONSTANT_ITERATIONS = 50
+#: A larger model that cuts the validation loss by this fraction (halves it) or more gives full
+#: confidence; the least gain that fires (RELATIVE_MARGIN) gives about 0.6.
+FULL_CONFIDENCE_GAIN = 0.5
+#: Without a larger model to compare with, a one-batch loss above this fraction of its start
+#: is a hint of too little capacity (or a broken pipeline), reported below the threshold.
+ONE_BATCH_STUCK = 0.5
+
+
+@dataclass
+class OneBatch:
+    rows: int
+    start: float
+    end: float
+
+    @property
+    def ratio(self) -> float:
+        return self.end / self.start if self.start > 0 else 1.0
+
+
+@dataclass
+class Comparison:
+    user: ReplayResult
+    larger: ReplayResult
+    larger_model: LargerModel
+    settings: dict  # the Plan fields both were trained with; {} is the user's own settings
+    optimizer: str  # the same, in words
+
+
+def check(case: Case) -> list[Finding]:
+    """Whether a larger model of the user's family fits and generalizes where theirs cannot."""
+    replayer = case.require_replay()
+    model = case.copies.initial_model
+    batch = replayer.train_batches[0]
+    one_batch = overfit_one_batch(replayer, model, batch)
+    reason = why_not_flat_mlp(model, batch)
+    if reason:
+        return _untested(one_batch, reason)
+    comparison = compare_with_larger(case, replayer, batch)
+    evidence = _evidence(comparison, one_batch)
+    evidence["constant_validation_loss"] = constant_validation_loss(case, replayer)
+    if not _larger_is_clearly_better(evidence):
+        return []
+    evidence.update(_long_run(replayer, comparison.settings))
+    if not _does_not_fit(evidence):
+        return []
+    return [_finding(comparison, evidence, one_batch)]
+
+
+def _long_run(replayer: Replayer, settings: dict) -> dict[str, float]:
+    """The user's model trained LONG_RUN_FACTOR times longer: where its training loss ends,
+    and where it would end after as many steps again at its latest rate."""
+    losses = replayer.replay(Plan(steps=LONG_RUN_FACTOR * REPLAY_STEPS, **settings)).train_losses
+    return {
+        "long_run_steps": len(losses),
+        "long_run_train_loss": _last_quarter(losses),
+        "projected_train_loss": _projected(losses),
+    }
+
+
+def overfit_one_batch(replayer: Replayer, model, batch: Batch) -> OneBatch:
+    """Train a copy of ``model`` on at most ONE_BATCH_ROWS rows of ``batch`` with Adam."""
+    rows = min(batch.rows, ONE_BATCH_ROWS)
+    small = _first_rows(batch, rows)
+    with isolated(0):
+        trained = copy.deepcopy(model)
+        optimizer = torch.optim.Adam(trained.parameters(), lr=STANDARD_LR)
+        losses = [replayer.train_step(trained, optimizer, small) for _ in range(ONE_BATCH_STEPS)]
+        end = replayer.evaluate(trained, [small])
+    return OneBatch(rows, losses[0], end)
+
+
+def compare_with_larger(case: Case, replayer: Replayer, batch: Batch) -> Comparison:
+    """The user's model and a larger one replayed alike: the user's optimizer settings when
+    they can train the larger model, else Adam at STANDARD_LR for both."""
+    larger = _larger_model(case, batch)
+    result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS))
+    setup = case.trace.setup
+    described = f"trained with {setup.optimizer_class or 'your optimizer'} as you set it up"
+    if _trained(result):
+        return Comparison(case.baseline, result, larger, {}, described)
+    adam = {"optimizer_class": torch.optim.Adam, "lr": STANDARD_LR}
+    larger = _larger_model(case, batch)
+    result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS, **adam))
+    user = replayer.replay(Plan(steps=REPLAY_STEPS, **adam))
+    described = f"both trained with Adam at lr {STANDARD_LR:g} (your settings did not train it)"
+    return Comparison(user, result, larger, adam, described)
+
+
+def constant_validation_loss(case: Case, replayer: Replayer) -> float:
+    """Validation loss of the best single prediction for every row, fitted on training rows:
+    what a model reaches by learning nothing from the inputs."""
+    copies = case.copies
+    output = output_for_loss(case.trace.setup.loss_name, copies.loss_takes_probabilities)
+    constant = build_constant(copies.prediction_shape, output)
+    batches = replayer.train_batches[:CONSTANT_BATCHES]
+    rows = sum(b.rows for b in batches)
+    with isolated(0):
+        optimizer = torch.optim.LBFGS(
+            constant.parameters(), max_iter=CONSTANT_ITERATIONS, line_search_fn="strong_wolfe"
+        )
+
+        def mean_loss() -> torch.Tensor:
+            optimizer.zero_grad()
+            loss = sum(replayer.loss(constant, b) * b.rows for b in batches) / rows
+            loss.backward()
+            return loss
+
+        optimizer.step(mean_loss)
+        return replayer.evaluate(constant, replayer.validation_batches)
+
+
+def _larger_model(case: Case, batch: Batch) -> LargerModel:
+    copies = case.copies
+    output = output_for_loss(case.trace.setup.loss_name, copies.loss_takes_probabilities)
+    return build_larger_mlp(copies.initial_model, batch, copies.prediction_shape, output)
+
+
+def _trained(result: ReplayResult) -> bool:
+    if result.diverged or len(result.train_losses) < 8:
+        return False
+    start = statistics.fmean(result.train_losses[:10])
+    return _last_quarter(result.train_losses) < BARELY_TRAINED * start
+
+
+def _larger_is_clearly_better(evidence: dict) -> bool:
+    """Below the user's model and below the best constant prediction, by the margin."""
+    larger, margin = evidence["larger_validation_loss"], evidence["margin"]
+    below_user = evidence["validation_loss"] - larger > margin
+    learns_from_inputs = evidence["constant_validation_loss"] - larger > margin
+    return below_user and learns_from_inputs
+
+
+def _does_not_fit(evidence: dict) -> bool:
+    """Trained far longer, the user's model still cannot fit its training data as well as the
+    larger model predicts data it never trained on."""
+    return (
+        evidence["projected_train_loss"] - evidence["larger_validation_loss"] > evidence["margin"]
+    )
+
+
+def _evidence(comparison: Comparison, one_batch: OneBatch) -> dict[str, float]:
+    user, larger = comparison.user, comparison.larger
+    validation = _settled(user.validation_losses)
+    noise = (_wobble(user.validation_losses) ** 2 + _wobble(larger.validation_losses) ** 2) ** 0.5
+    return {
+        "train_loss": _last_quarter(user.train_losses),
+        "validation_loss": validation,
+        "larger_train_loss": _last_quarter(larger.train_losses),
+        "larger_validation_loss": _settled(larger.validation_losses),
+        "validation_noise": noise,
+        "margin": max(NOISE_MULTIPLE * noise, RELATIVE_MARGIN * abs(validation)),
+        "larger_width": comparison.larger_model.width,
+        "larger_hidden_layers": comparison.larger_model.hidden_layers,
+        "replay_steps": len(larger.train_losses),
+        "one_batch_rows": one_batch.rows,
+        "one_batch_loss_ratio": one_batch.ratio,
+    }
+
+
+def _finding(comparison: Comparison, evidence: dict, one_batch: OneBatch) -> Finding:
+    before, after = evidence["validation_loss"], evidence["larger_validation_loss"]
+    relative_gain = (before - after) / abs(before) if before else 0.0
+    larger = comparison.larger_model
+    return Finding(
+        cause=Cause.UNDERFIT_CAPACITY,
+        confidence=0.6 + 0.35 * min(1.0, relative_gain / FULL_CONFIDENCE_GAIN),
+        verdict=_verdict(evidence, larger, one_batch),
+        evidence=evidence,
+        fix=f"{Cause.UNDERFIT_CAPACITY.default_fix} For example: {_example(larger)}.",
+        experiment=Experiment(
+            description=f"{larger.describe()} instead of your model, {comparison.optimizer}",
+            before=before,
+            after=after,
+            steps=int(evidence["replay_steps"]),
+            curve_before=list(comparison.user.validation_losses),
+            curve_after=list(comparison.larger.validation_losses),
+        ),
+        details={"larger_model": str(larger.model), "optimizer": comparison.optimizer},
+    )
+
+
+def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
+    e = evidence
+    return " ".join(
+        [
+            f"Your model does not fit even the data it trains on: its training loss stays at "
+            f"{e['train_loss']:.3g} (validation {e['validation_loss']:.3g}), and trained for "
+            f"{int(e['long_run_steps']):,} steps, {LONG_RUN_FACTOR} times as long, it still "
+            f"ends at {e['long_run_train_loss']:.3g}.",
+            f"{_capitalized(larger.describe())}, with the same inputs and outputs, reaches "
+            f"validation loss {e['larger_validation_loss']:.3g} in {int(e['replay_steps'])} steps "
+            f"(always predicting the same value gives {e['constant_validation_loss']:.3g}).",
+            f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
+            f"{one_batch.ratio:.0%} of where it started.",
+        ]
+    )
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _example(larger: LargerModel) -> str:
+    """The larger model as code a user can paste."""
+    return "nn.Sequential(" + ", ".join(_as_code(m) for m in larger.model) + ")"
+
+
+def _as_code(layer: torch.nn.Module) -> str:
+    if isinstance(layer, torch.nn.Linear):
+        return f"nn.Linear({layer.in_features}, {layer.out_features})"
+    return f"nn.{layer}"
+
+
+def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
+    """No larger model of this family can be built: report the one-batch hint, below the
+    reporting threshold, or skip when there is none."""
+    needs = "needs an MLP or linear model on flat inputs to build a larger one"
+    if one_batch.ratio <= ONE_BATCH_STUCK:
+        raise Skip(f"{needs}: {reason}")
+    return [
+        Finding(
+            cause=Cause.UNDERFIT_CAPACITY,
+            confidence=0.3,
+            verdict=(
+                f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
+                f"{one_batch.ratio:.0%} of where it started in {ONE_BATCH_STEPS} steps: it may "
+                f"be too small, or the pipeline may be broken. Not tested with a larger model: "
+                f"{reason}."
+            ),
+            evidence={"one_batch_rows": one_batch.rows, "one_batch_loss_ratio": one_batch.ratio},
+        )
+    ]
+
+
+def _first_rows(batch: Batch, rows: int) -> Batch:
+    if rows >= batch.rows:
+        return batch
+    index = list(range(rows))
+    return Batch(
+        take_rows(batch.args, index, batch.rows),
+        take_rows(batch.kwargs, index, batch.rows),
+        take_rows(batch.target, index, batch.rows),
+        rows,
+    )
+
+
+def _settled(values: list[float]) -> float:
+    return statistics.fmean(values[-SETTLED_EVALUATIONS:])
+
+
+def _wobble(values: list[float]) -> float:
+    tail = values[len(values) // 2 :]
+    return statistics.stdev(tail) if len(tail) > 1 else 0.0
+
+
+def _last_quarter(losses: list[float]) -> float:
+    return statistics.fmean(losses[-max(len(losses) // 4, 1) :])
+
+
+def _projected(losses: list[float]) -> float:
+    """The training loss after as many steps again, at the latest quarter's rate of descent.
+
+    Curves flatten as they go, so a straight line from the last quarter is an optimistic
+    guess: if even it stays high, more training alone will not close the gap."""
+    quarter = max(len(losses) // 4, 1)
+    latest = statistics.fmean(losses[-quarter:])
+    previous = statistics.fmean(losses[-2 * quarter : -quarter] or losses[-quarter:])
+    return latest - 4 * max(previous - latest, 0.0)

@@ -1,0 +1,168 @@
+"""underfit_capacity: fires when a larger MLP learns what the user's model cannot fit."""
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture import Copies
+from lossdoctor.capture.sample import Batch
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip, capacity
+from lossdoctor.checks._larger_model import build_larger_mlp, why_not_flat_mlp
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+
+class Probabilities(nn.Module):
+    """Like the seed scripts' SimpleClassifier: a sigmoid inside forward, for BCELoss."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return torch.sigmoid(self.body(x)).squeeze(-1)
+
+
+def xor(rows, generator):
+    x = torch.rand(rows, 2, generator=generator) * 2 - 1
+    return x, (x[:, 0] * x[:, 1] > 0).float()
+
+
+def sine(rows, generator):
+    x = torch.rand(rows, 1, generator=generator) * 6 - 3
+    return x, torch.sin(x)
+
+
+def separable(rows, generator):
+    x = torch.randn(rows, 5, generator=generator)
+    return x, (x @ torch.tensor([1.0, -2.0, 0.5, 1.0, 0.0]) > 0).float()
+
+
+def random_labels(rows, generator):
+    return torch.randn(rows, 10, generator=generator), torch.randint(
+        0, 2, (rows,), generator=generator
+    ).float()
+
+
+def recorded(data, model, loss_fn, optimizer=torch.optim.Adam, lr=1e-2, seed=0, rows=400):
+    generator = torch.Generator().manual_seed(seed)
+    train, validation = data(rows, generator), data(rows // 2, generator)
+    return record(fit, model, optimizer(model.parameters(), lr=lr), loss_fn, train, validation)
+
+
+def _one_finding(case):
+    findings = capacity.check(case)
+    assert [f.cause for f in findings] == [Cause.UNDERFIT_CAPACITY]
+    assert findings[0].confidence >= 0.5
+    return findings[0]
+
+
+def test_a_linear_model_on_xor_is_too_small_and_a_larger_mlp_fixes_it():
+    torch.manual_seed(0)
+    case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss())
+    finding = _one_finding(case)
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.evidence["long_run_train_loss"] > finding.evidence["larger_validation_loss"]
+    assert "sigmoid" in finding.experiment.description
+    assert "nn.Linear(2, 64)" in finding.fix
+
+
+def test_a_linear_model_on_a_sine_curve_is_too_small():
+    torch.manual_seed(0)
+    case = recorded(sine, nn.Linear(1, 1), nn.MSELoss())
+    finding = _one_finding(case)
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.evidence["constant_validation_loss"] > finding.experiment.after
+
+
+def test_when_the_users_settings_cannot_train_the_larger_model_both_use_adam():
+    torch.manual_seed(0)
+    case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss(), torch.optim.SGD, lr=1e-7)
+    finding = _one_finding(case)
+    assert "Adam at lr 0.001" in finding.experiment.description
+
+
+@pytest.mark.parametrize(
+    "data, model",
+    [
+        (xor, lambda: Probabilities(mlp(2, 32, 1))),
+        (separable, lambda: Probabilities(nn.Linear(5, 1))),
+    ],
+    ids=["wide mlp on xor", "linear model on separable data"],
+)
+def test_quiet_on_a_model_that_fits_its_data(data, model):
+    torch.manual_seed(0)
+    assert capacity.check(recorded(data, model(), nn.BCELoss())) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_labels_do_not_fire_although_a_larger_model_memorizes_them(seed):
+    torch.manual_seed(seed)
+    case = recorded(random_labels, Probabilities(nn.Linear(10, 1)), nn.BCELoss(), seed=seed)
+    assert capacity.check(case) == []
+
+
+def test_beating_a_saturated_model_is_not_enough_without_beating_a_constant_guess():
+    """Like seed example 2: inputs in the hundreds saturate the user's sigmoid (loss ~40);
+    a larger model gets far lower, yet with random labels no lower than a constant guess."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+
+    def unnormalized_random_labels(rows, _):
+        return torch.rand(rows, 10, generator=generator) * 1000, random_labels(rows, generator)[1]
+
+    model = Probabilities(nn.Linear(10, 1))
+    case = recorded(unnormalized_random_labels, model, nn.BCELoss(), rows=150)
+    assert capacity.check(case) == []
+
+
+def test_a_model_that_is_not_an_mlp_on_flat_inputs_is_skipped_or_only_hinted():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Unflatten(1, (1, 8)), nn.Conv1d(1, 4, 3), nn.Flatten(), nn.Linear(24, 1), nn.Flatten(0)
+    )
+    case = recorded(separable_8, model, nn.BCEWithLogitsLoss())
+    try:
+        findings = capacity.check(case)
+    except Skip as skip:
+        assert "Conv1d" in str(skip)
+    else:
+        assert all(f.confidence < 0.5 and "Conv1d" in f.verdict for f in findings)
+
+
+def separable_8(rows, generator):
+    x = torch.randn(rows, 8, generator=generator)
+    return x, (x.sum(dim=1) > 0).float()
+
+
+def test_skips_without_a_recorded_training_run():
+    with pytest.raises(Skip, match="needs"):
+        capacity.check(Case(Trace(), Copies()))
+
+
+def test_the_users_random_state_and_threads_are_left_as_they_were():
+    torch.manual_seed(0)
+    case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss(), rows=200)
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    capacity.check(case)
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.get_num_threads() == 2
+
+
+def test_the_larger_model_keeps_inputs_outputs_and_what_the_loss_expects():
+    batch = Batch((torch.randn(7, 10),), {}, torch.zeros(7), 7)
+    user = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+    larger = build_larger_mlp(user, batch, (3,), "sigmoid")
+    output = larger.model(batch.args[0])
+    assert output.shape == (7, 3)
+    assert bool(((output > 0) & (output < 1)).all())
+    assert larger.width == 128 and larger.hidden_layers == 2
+    assert why_not_flat_mlp(user, batch) == ""
+    assert "Conv2d" in why_not_flat_mlp(nn.Conv2d(1, 1, 3), batch)
+    images = Batch((torch.randn(7, 1, 4, 4),), {}, torch.zeros(7), 7)
+    assert why_not_flat_mlp(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), images) != ""
