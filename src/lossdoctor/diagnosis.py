@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from lossdoctor.checks import Skip, discover_checks
 from lossdoctor.findings import Finding
+from lossdoctor.sandbox import single_threaded
 
 #: Below this confidence a finding is kept in the JSON but not reported as a cause.
 REPORT_THRESHOLD = 0.5
@@ -36,19 +37,24 @@ def rank(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.cause.precedence, -f.confidence, f.cause.value))
 
 
+def _run_check(name: str, check, case, findings: list[Finding]) -> CheckOutcome:
+    try:
+        findings.extend(check(case))
+    except Skip as skip:
+        return CheckOutcome(name, "skipped", str(skip))
+    except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return CheckOutcome(name, "error", detail)
+    return CheckOutcome(name, "ran")
+
+
 def diagnose(case, checks=None) -> Diagnosis:
     """Run each check on the case; a check that lacks its input or fails is recorded, not raised."""
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
-    for name, check in (checks or discover_checks()).items():
-        try:
-            findings.extend(check(case))
-            outcomes.append(CheckOutcome(name, "ran"))
-        except Skip as skip:
-            outcomes.append(CheckOutcome(name, "skipped", str(skip)))
-        except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
-            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            outcomes.append(CheckOutcome(name, "error", detail))
+    with single_threaded():
+        for name, check in (checks or discover_checks()).items():
+            outcomes.append(_run_check(name, check, case, findings))
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))

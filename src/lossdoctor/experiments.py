@@ -7,6 +7,7 @@ user's objects and random state are never touched.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import random
 from collections.abc import Callable
@@ -75,10 +76,11 @@ class Replayer:
             model = plan.model if plan.model is not None else copy.deepcopy(
                 self.copies.initial_model
             )
-            optimizer = self._optimizer(model, plan)
+            optimizer = self.optimizer_for(model, plan)
             return self._train(model, optimizer, plan)
 
-    def _optimizer(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
+    def optimizer_for(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
+        """The user's optimizer (or the plan's) with the user's settings, for ``model``."""
         optimizer_class = plan.optimizer_class or self.copies.optimizer_class
         hparams = {} if plan.optimizer_class else dict(self.copies.optimizer_hparams)
         hparams.update(plan.hparams)
@@ -157,11 +159,13 @@ def map_first_input(batch: Batch, change: Callable[[torch.Tensor], torch.Tensor]
 
 
 def _accepted_hparams(optimizer_class: type, hparams: dict) -> dict:
-    """The settings this optimizer's constructor takes (param_groups also hold bookkeeping)."""
-    import inspect
-
+    """The settings this optimizer's constructor takes (param_groups also hold bookkeeping);
+    a constructor with ``**kwargs`` is given them all."""
     try:
-        names = set(inspect.signature(optimizer_class.__init__).parameters)
+        parameters = inspect.signature(optimizer_class.__init__).parameters.values()
     except (TypeError, ValueError):
         return {"lr": hparams["lr"]} if "lr" in hparams else {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return dict(hparams)
+    names = {p.name for p in parameters}
     return {k: v for k, v in hparams.items() if k in names}
