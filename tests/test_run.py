@@ -118,3 +118,12 @@ def test_usage_errors_exit_2(capsys):
         cli.main(["run"])
     assert stop.value.code == 2
     assert "SCRIPT" in capsys.readouterr().err
+
+
+def test_seed_makes_an_unseeded_script_reproducible(tmp_path):
+    script = tmp_path / "draw.py"
+    script.write_text("import random, numpy, torch\n"
+                      "print(torch.rand(1).item(), numpy.random.rand(), random.random())\n")
+    runs = [_run(sys.executable, "-m", "lossdoctor", "run", "--seed", seed, script.name,
+                 cwd=tmp_path).stdout for seed in ("1", "1", "2")]
+    assert runs[0] == runs[1] != runs[2]

@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         "are its own.",
     )
     run.add_argument("--json", metavar="PATH", help="also write the diagnosis as JSON to PATH")
+    run.add_argument("--seed", type=int, metavar="N",
+                     help="seed torch, numpy and random before the script starts, to make a "
+                     "script that does not seed itself reproducible")
     run.add_argument("script", metavar="SCRIPT", help="the training script (a .py file)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
                      help="arguments passed to the script")
@@ -50,7 +53,7 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
         return EXIT_USAGE
     from lossdoctor.runner import run_script
 
-    run = run_script(options.script, options.script_args)
+    run = run_script(options.script, options.script_args, options.seed)
     _report(run, options)
     return run.exit_code
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 import runpy
 import sys
 import traceback
 from dataclasses import dataclass
+
+import numpy as np
+import torch
 
 from lossdoctor.capture import Copies, Recorder, watching
 from lossdoctor.trace import Trace
@@ -21,10 +25,13 @@ class ScriptRun:
     copies: Copies
 
 
-def run_script(script: str, args: list[str]) -> ScriptRun:
+def run_script(script: str, args: list[str], seed: int | None = None) -> ScriptRun:
     """Run ``script`` with ``args`` as its ``sys.argv[1:]``, under ``__main__``, and return its
-    exit code with what was recorded. The script's own traceback is printed as Python would."""
+    exit code with what was recorded. The script's own traceback is printed as Python would.
+    With ``seed``, torch, numpy and random are seeded first, for scripts that do not seed."""
     recorder = Recorder()
+    if seed is not None:
+        seed_everything(seed)
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
@@ -36,6 +43,12 @@ def run_script(script: str, args: list[str]) -> ScriptRun:
         sys.argv, sys.path[:] = saved_argv, saved_path
     trace, copies = recorder.finish()
     return ScriptRun(script, exit_code, raised, trace, copies)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def _execute(script: str) -> tuple[int, str]:
