@@ -1,0 +1,159 @@
+"""End to end: each script in examples/ gets the diagnosis its header promises.
+
+Every scenario starts with `# lossdoctor-expect: cause_a, cause_b` (primary cause first, empty
+for a healthy run) and is run as a user would: `python -m lossdoctor run --json PATH SCRIPT`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES
+from lossdoctor.findings import Cause
+
+HEADER = "# lossdoctor-expect:"
+HEADER_LINES = 5
+SCENARIOS = sorted(EXAMPLES.glob("*.py"))
+#: The scenarios are tiny models: more than one thread each only makes threads spin against each
+#: other on a busy machine. Plain and watched runs get the same environment.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+TIMEOUT = 180
+#: Scenario runs at a time: the scripts and their diagnosis are single-threaded.
+PARALLEL = min(2, os.cpu_count() or 1)
+
+
+@dataclass(repr=False)
+class Diagnosed:
+    exit_code: int
+    stdout: bytes
+    stderr: str
+    report: dict
+
+    @property
+    def causes(self) -> list[str]:
+        return [cause["id"] for cause in self.report["causes"]]
+
+    def __repr__(self) -> str:
+        return f"Diagnosed(exit_code={self.exit_code}, causes={self.causes})"
+
+    def explain(self) -> str:
+        found = [(c["id"], c["confidence"]) for c in self.report["causes"]]
+        return f"reported {found}, status {self.report['status']}\n{self.stderr[-3000:]}"
+
+
+def expected_causes(lines) -> list[str]:
+    """The cause ids of the `# lossdoctor-expect:` line among the first lines, primary first."""
+    for line in islice(lines, HEADER_LINES):
+        if line.startswith(HEADER):
+            return [cause.strip() for cause in line[len(HEADER):].split(",") if cause.strip()]
+    raise ValueError(f"no '{HEADER}' line in the first {HEADER_LINES} lines")
+
+
+def expected_of(script: Path) -> list[str]:
+    with script.open(encoding="utf-8") as lines:
+        return expected_causes(lines)
+
+
+def diagnose(script: Path, report_path: Path, *options: str) -> Diagnosed:
+    """Run `lossdoctor run --json` on ``script`` from the script's folder, as a user would."""
+    command = [sys.executable, "-m", "lossdoctor", "run", *options, "--json", str(report_path),
+               script.name]
+    done = subprocess.run(command, cwd=script.parent, capture_output=True, env=ENV,
+                          timeout=TIMEOUT)
+    stderr = done.stderr.decode(errors="replace")
+    assert report_path.exists(), f"no JSON report written; stderr:\n{stderr[-3000:]}"
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return Diagnosed(done.returncode, done.stdout, stderr, report)
+
+
+def run_plain(script: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, script.name], cwd=script.parent, capture_output=True,
+                          env=ENV, timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory):
+    """The selected scenarios' runs, started together as the module begins, PARALLEL at a time:
+    {script: future Diagnosed} for `lossdoctor run`, and {script: future run} for plain python."""
+    plain_tests = _selected(request, test_the_scripts_stdout_is_byte_for_byte_its_own)
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        watched = {script: pool.submit(diagnose, script, _report_path(tmp_path_factory, script))
+                   for script in _selected(request)}
+        plain = {script: pool.submit(run_plain, script) for script in plain_tests}
+        yield watched, plain
+
+
+def _selected(request, test=None) -> list[Path]:
+    """Scenarios that the selected tests of this module (or only ``test``) will look at."""
+    scripts = {}
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        mine = getattr(item, "module", None) is request.module and "script" in params
+        if mine and test in (None, item.function):
+            scripts[params["script"]] = None
+    return list(scripts)
+
+
+def _report_path(tmp_path_factory, script: Path) -> Path:
+    return tmp_path_factory.mktemp(script.stem) / "report.json"
+
+
+@pytest.fixture
+def diagnosed(runs, script) -> Diagnosed:
+    return runs[0][script].result()
+
+
+def test_the_header_lists_causes_primary_first():
+    assert expected_causes(["# lossdoctor-expect: no_signal, lr_too_high\n"]) == [
+        "no_signal", "lr_too_high"]
+    assert expected_causes(["# lossdoctor-expect:\n", '"""Healthy."""\n']) == []
+    with pytest.raises(ValueError, match="lossdoctor-expect"):
+        expected_causes(['"""No header."""\n', "import torch\n"])
+
+
+def test_there_are_broken_and_healthy_scenarios():
+    expectations = [expected_of(script) for script in SCENARIOS]
+    primaries = {causes[0] for causes in expectations if causes}
+    assert sum(not causes for causes in expectations) >= 3
+    assert {"underfit_capacity", "unnormalized_inputs", "lr_too_high", "lr_too_low"} <= primaries
+
+
+@pytest.mark.parametrize("script", SCENARIOS, ids=lambda s: s.stem)
+def test_each_scenario_names_known_causes_and_says_in_one_line_what_is_wrong(script):
+    known = {cause.value for cause in Cause}
+    assert set(expected_of(script)) <= known
+    docstring = script.read_text(encoding="utf-8").splitlines()[1]
+    assert docstring.startswith('"""') and docstring.endswith('"""') and len(docstring) > 10
+
+
+@pytest.mark.parametrize("script", SCENARIOS, ids=lambda s: s.stem)
+def test_scenario_gets_the_expected_diagnosis(script, diagnosed):
+    expected, causes = expected_of(script), diagnosed.causes
+    assert diagnosed.exit_code == 0, diagnosed.explain()
+    if not expected:
+        assert diagnosed.report["status"] == "healthy" and not causes, diagnosed.explain()
+        return
+    assert causes and causes[0] == expected[0], diagnosed.explain()
+    assert set(expected) <= set(causes), diagnosed.explain()
+
+
+@pytest.mark.parametrize("script", SCENARIOS, ids=lambda s: s.stem)
+def test_every_check_runs_or_skips_without_error(script, diagnosed):
+    errors = [c for c in diagnosed.report["checks"] if c["status"] == "error"]
+    assert not errors
+
+
+@pytest.mark.parametrize("script", SCENARIOS, ids=lambda s: s.stem)
+def test_the_scripts_stdout_is_byte_for_byte_its_own(script, runs, diagnosed):
+    plain = runs[1][script].result()
+    assert plain.returncode == 0 and plain.stdout
+    assert diagnosed.stdout == plain.stdout
