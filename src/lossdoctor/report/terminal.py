@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console, Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.text import Text
 
@@ -66,18 +67,18 @@ def _run_line(document: dict) -> Text:
     return text
 
 
-def _cause(rank: int, cause: dict) -> Text:
-    text = Text()
-    text.append(f"\n{rank}. {cause['title']} ", "bold")
-    text.append(f"[{cause['id']}, confidence {cause['confidence']:.2f}]\n", "dim")
-    text.append(f"   {cause['verdict']}\n")
+def _cause(rank: int, cause: dict) -> Group:
+    title = Text()
+    title.append(f"\n{rank}. {cause['title']} ", "bold")
+    title.append(f"[{cause['id']}, confidence {cause['confidence']:.2f}]", "dim")
+    lines = [Text(cause["verdict"])]
     if cause["evidence"]:
         numbers = ", ".join(f"{k}={_number(v)}" for k, v in cause["evidence"].items())
-        text.append(f"   evidence: {numbers}\n", "dim")
+        lines.append(Text(f"evidence: {numbers}", "dim"))
     if cause.get("experiment"):
-        text.append(f"   {_experiment(cause['experiment'])}\n", "green")
-    text.append(f"   fix: {cause['fix']}", "cyan")
-    return text
+        lines.append(Text(_experiment(cause["experiment"]), "green"))
+    lines.append(Text(f"fix: {cause['fix']}", "cyan"))
+    return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
 
 
 def _experiment(experiment: dict) -> str:
