@@ -9,8 +9,9 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
 from lossdoctor.checks import Skip, signal
-from lossdoctor.checks._tabular import CLASSIFICATION, REGRESSION, table, task_of
+from lossdoctor.checks._tabular import table, task_of
 from lossdoctor.findings import Cause
+from lossdoctor.losses import CLASSIFICATION, REGRESSION
 from lossdoctor.trace import Trace
 
 

@@ -20,6 +20,5 @@ class Copies:
     optimizer_class: type | None = None
     optimizer_hparams: dict = field(default_factory=dict)
     prediction_shape: tuple = ()  # the loss input's shape after the batch axis
-    loss_takes_probabilities: bool = False
     train: BatchSample = field(default_factory=BatchSample)
     validation: BatchSample = field(default_factory=BatchSample)

@@ -21,9 +21,8 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch, BatchSample
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
+from lossdoctor.losses import loss_kind
 from lossdoctor.trace import ActivationStat, LayerGradient, LossRecord, Trace
-
-PROBABILITY_LOSSES = {"BCELoss", "binary_cross_entropy"}
 
 
 def guarded(handler):
@@ -185,13 +184,12 @@ class Recorder:
         else:
             self.copies.loss_fn = functools.partial(loss_fn, **copy_to_cpu(kwargs or {}))
         self.copies.prediction_shape = tuple(prediction.shape[1:])
-        self.copies.loss_takes_probabilities = name in PROBABILITY_LOSSES
         self.trace.setup.loss_name = name
         settings = kwargs if kwargs is not None else _public_settings(loss_fn)
         self.trace.setup.loss_kwargs = _plain(settings)
 
     def _record_output_saturation(self, name: str, prediction: torch.Tensor) -> None:
-        if name not in PROBABILITY_LOSSES or not self.schedule.is_sampled(self.step):
+        if not _takes_probabilities(name) or not self.schedule.is_sampled(self.step):
             return
         self.trace.activations.append(
             ActivationStat(
@@ -305,6 +303,11 @@ class Recorder:
         if counted:
             train_loader = max(counted, key=counted.get)
             self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
+
+
+def _takes_probabilities(loss_name: str) -> bool:
+    kind = loss_kind(loss_name)
+    return kind is not None and kind.output == "probabilities"
 
 
 def _phase() -> str:

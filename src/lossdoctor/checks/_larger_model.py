@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
+from lossdoctor.losses import loss_kind
 from lossdoctor.sandbox import isolated
 
 #: Hidden width: this many times the user's widest layer, at least MIN_WIDTH, at most MAX_WIDTH
@@ -25,9 +26,6 @@ MIN_WIDTH = 64
 MAX_WIDTH = 1024
 MIN_HIDDEN_LAYERS = 2
 MAX_HIDDEN_LAYERS = 4
-
-LOG_PROBABILITY_LOSSES = {"NLLLoss", "nll_loss"}
-
 
 @dataclass
 class LargerModel:
@@ -92,13 +90,11 @@ def build_constant(prediction_shape: tuple, output: str) -> ConstantModel:
     return ConstantModel(_output_size(prediction_shape), output)
 
 
-def output_for_loss(loss_name: str, takes_probabilities: bool) -> str:
+def output_for_loss(loss_name: str) -> str:
     """What the loss expects the model to end with."""
-    if takes_probabilities:
-        return "sigmoid"
-    if loss_name in LOG_PROBABILITY_LOSSES:
-        return "log-softmax"
-    return ""
+    kind = loss_kind(loss_name)
+    expected = kind.output if kind else "values"
+    return {"probabilities": "sigmoid", "log-probabilities": "log-softmax"}.get(expected, "")
 
 
 def _output_size(prediction_shape: tuple) -> int:

@@ -19,20 +19,7 @@ import torch
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.checks import Skip
-
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
-
-_TASKS = {
-    CLASSIFICATION: (
-        "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "binary_cross_entropy",
-        "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
-    ),
-    REGRESSION: (
-        "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "mse_loss", "l1_loss", "huber_loss",
-        "smooth_l1_loss",
-    ),
-}
+from lossdoctor.losses import REGRESSION, loss_kind
 
 #: Wider inputs (images, long sequences) keep this many evenly spaced columns, to stay fast.
 MAX_COLUMNS = 256
@@ -54,10 +41,8 @@ class Table:
 
 def task_of(loss_name: str) -> str | None:
     """"classification" or "regression" for the losses whose task is clear, else None."""
-    for task, names in _TASKS.items():
-        if loss_name in names:
-            return task
-    return None
+    kind = loss_kind(loss_name)
+    return kind.task if kind else None
 
 
 def tables(

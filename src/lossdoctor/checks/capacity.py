@@ -159,7 +159,7 @@ def constant_validation_loss(case: Case, replayer: Replayer) -> float:
     """Validation loss of the best single prediction for every row, fitted on training rows:
     what a model reaches by learning nothing from the inputs."""
     copies = case.copies
-    output = output_for_loss(case.trace.setup.loss_name, copies.loss_takes_probabilities)
+    output = output_for_loss(case.trace.setup.loss_name)
     constant = build_constant(copies.prediction_shape, output)
     batches = replayer.train_batches[:CONSTANT_BATCHES]
     rows = sum(b.rows for b in batches)
@@ -180,7 +180,7 @@ def constant_validation_loss(case: Case, replayer: Replayer) -> float:
 
 def _larger_model(case: Case, batch: Batch) -> LargerModel:
     copies = case.copies
-    output = output_for_loss(case.trace.setup.loss_name, copies.loss_takes_probabilities)
+    output = output_for_loss(case.trace.setup.loss_name)
     return build_larger_mlp(copies.initial_model, batch, copies.prediction_shape, output)
 
 

@@ -29,6 +29,7 @@ from lossdoctor.checks._features import (
 )
 from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.losses import CLASSIFICATION, loss_kind
 
 SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
 #: "Most outputs": more than half of them pinned.
@@ -38,10 +39,6 @@ MOST = 0.5
 WINDOW = 3
 #: Without a constant-guess reference, a loss that fell by less than a tenth did not move.
 STALLED_DROP = 0.1
-BINARY_LOSSES = {"BCELoss", "binary_cross_entropy", "BCEWithLogitsLoss",
-                 "binary_cross_entropy_with_logits"}
-CLASS_LOSSES = {"CrossEntropyLoss", "cross_entropy", "NLLLoss", "nll_loss"}
-SQUARED_LOSSES = {"MSELoss", "mse_loss"}
 
 
 @dataclass
@@ -138,15 +135,17 @@ def constant_guess_loss(case) -> float | None:
     if not targets:
         return None
     y = torch.cat([t.reshape(-1) for t in targets]).double()
-    name = case.trace.setup.loss_name
-    if name in BINARY_LOSSES and y.min() >= 0 and y.max() <= 1:
+    kind = loss_kind(case.trace.setup.loss_name)
+    if kind is None:
+        return None
+    if kind.binary and y.min() >= 0 and y.max() <= 1:
         p = float(y.mean().clamp(1e-7, 1 - 1e-7))
         return -(p * math.log(p) + (1 - p) * math.log(1 - p))
-    if name in CLASS_LOSSES and not targets[0].is_floating_point():
+    if kind.task == CLASSIFICATION and not targets[0].is_floating_point():
         frequencies = torch.bincount(y.long().clamp(min=0)).double() / y.numel()
         frequencies = frequencies[frequencies > 0]
         return float(-(frequencies * frequencies.log()).sum())
-    if name in SQUARED_LOSSES:
+    if kind.squared:
         return float(y.var())
     return None
 

@@ -23,8 +23,9 @@ from torch import nn
 
 from lossdoctor.capture.tensors import batch_rows
 from lossdoctor.checks import Skip
-from lossdoctor.checks._tabular import CLASSIFICATION, Table, tables, task_of
+from lossdoctor.checks._tabular import Table, tables, task_of
 from lossdoctor.findings import Cause, Finding
+from lossdoctor.losses import CLASSIFICATION, loss_kind
 
 #: Familywise level of the test "some learner beats the constant" (Bonferroni over learners).
 #: Under labels independent of the inputs a learner fit on the training rows does no better than
@@ -54,9 +55,6 @@ FOLDS = 3
 #: Smallest probability a prediction is given when scoring log loss (as if clipped).
 EPSILON = 1e-7
 
-_PROBABILITY_LOSSES = {"BCELoss", "binary_cross_entropy"}
-_LOGIT_LOSSES = {"BCEWithLogitsLoss", "binary_cross_entropy_with_logits"}
-_MEDIAN_LOSSES = {"L1Loss", "l1_loss"}
 
 
 def check(case) -> list[Finding]:
@@ -127,13 +125,14 @@ def _constant_in_user_units(case, train: Table, task: str) -> float | None:
 
 def _constant_output(case, train: Table, task: str) -> torch.Tensor | None:
     """What the model would output to guess the constant, in the form the loss expects."""
-    shape, name = case.copies.prediction_shape, case.trace.setup.loss_name
+    shape, kind = case.copies.prediction_shape, loss_kind(case.trace.setup.loss_name)
     if task != CLASSIFICATION:
-        centre = np.median if name in _MEDIAN_LOSSES else np.mean
+        centre = np.median if kind.centre == "median" else np.mean
         return _shaped(torch.as_tensor(centre(train.target, axis=0)), shape)
-    if name in _PROBABILITY_LOSSES | _LOGIT_LOSSES:
+    if kind.binary:
         positive = float(np.clip(np.mean(train.target == 1), EPSILON, 1 - EPSILON))
-        value = positive if name in _PROBABILITY_LOSSES else math.log(positive / (1 - positive))
+        odds = positive / (1 - positive)
+        value = positive if kind.output == "probabilities" else math.log(odds)
         return torch.full(shape, value)
     if len(shape) != 1:
         return None

@@ -1,0 +1,42 @@
+"""What each PyTorch loss expects: the task it serves and the form of the model's output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass(frozen=True)
+class LossKind:
+    task: str  # CLASSIFICATION or REGRESSION
+    output: str  # what the model must output: "probabilities", "log-probabilities",
+    #              "logits" or "values"
+    binary: bool = False  # one probability (or logit) per output, against 0/1 targets
+    centre: str = "mean"  # the best constant for a regression loss: "mean" or "median"
+
+    @property
+    def squared(self) -> bool:
+        return self.task == REGRESSION and self.centre == "mean"
+
+
+_KINDS = {
+    ("BCELoss", "binary_cross_entropy"): LossKind(CLASSIFICATION, "probabilities", binary=True),
+    ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits"): LossKind(
+        CLASSIFICATION, "logits", binary=True
+    ),
+    ("CrossEntropyLoss", "cross_entropy"): LossKind(CLASSIFICATION, "logits"),
+    ("NLLLoss", "nll_loss"): LossKind(CLASSIFICATION, "log-probabilities"),
+    ("MSELoss", "mse_loss"): LossKind(REGRESSION, "values"),
+    ("L1Loss", "l1_loss"): LossKind(REGRESSION, "values", centre="median"),
+    ("HuberLoss", "huber_loss", "SmoothL1Loss", "smooth_l1_loss"): LossKind(
+        REGRESSION, "values", centre="median"
+    ),
+}
+_BY_NAME = {name: kind for names, kind in _KINDS.items() for name in names}
+
+
+def loss_kind(name: str) -> LossKind | None:
+    """The kind of a loss, by its class name ("BCELoss") or function name ("mse_loss")."""
+    return _BY_NAME.get(name)
