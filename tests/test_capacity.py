@@ -65,7 +65,7 @@ def test_a_linear_model_on_xor_is_too_small_and_a_larger_mlp_fixes_it():
     finding = _one_finding(case)
     assert finding.experiment.after < 0.5 * finding.experiment.before
     assert finding.evidence["long_run_train_loss"] > finding.evidence["larger_validation_loss"]
-    assert "sigmoid" in finding.experiment.description
+    assert "Sigmoid" in finding.experiment.description
     assert "nn.Linear(2, 64)" in finding.fix
 
 
@@ -157,7 +157,7 @@ def test_the_users_random_state_and_threads_are_left_as_they_were():
 def test_the_larger_model_keeps_inputs_outputs_and_what_the_loss_expects():
     batch = Batch((torch.randn(7, 10),), {}, torch.zeros(7), 7)
     user = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
-    larger = build_larger_mlp(user, batch, (3,), "sigmoid")
+    larger = build_larger_mlp(user, batch, (3,), "BCELoss")
     output = larger.model(batch.args[0])
     assert output.shape == (7, 3)
     assert bool(((output > 0) & (output < 1)).all())

@@ -1,14 +1,11 @@
-import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.capture.sample import Batch
 from lossdoctor.checks import Skip
-from lossdoctor.checks.saturation import check, constant_guess_loss, saturation_by_layer
+from lossdoctor.checks.saturation import check, saturation_by_layer
 from lossdoctor.findings import Cause
 
 
@@ -96,20 +93,3 @@ def test_a_model_without_sigmoid_tanh_or_probabilities_is_skipped():
         check(case)
 
 
-@pytest.mark.parametrize(
-    ("loss_name", "target", "expected"),
-    [
-        ("BCELoss", torch.tensor([0.0, 1.0] * 4), math.log(2)),
-        ("cross_entropy", torch.tensor([0, 1, 2, 3] * 2), math.log(4)),
-        ("MSELoss", torch.tensor([1.0, 3.0] * 4), torch.tensor([1.0, 3.0] * 4).var().item()),
-        ("L1Loss", torch.tensor([1.0, 3.0] * 4), None),
-    ],
-)
-def test_the_constant_guess_is_what_predicting_the_average_target_costs(loss_name, target,
-                                                                         expected):
-    batch = Batch(args=(torch.zeros(8, 2),), kwargs={}, target=target, rows=8)
-    case = SimpleNamespace(
-        copies=SimpleNamespace(train=SimpleNamespace(batches=[batch])),
-        trace=SimpleNamespace(setup=SimpleNamespace(loss_name=loss_name)),
-    )
-    assert constant_guess_loss(case) == (pytest.approx(expected) if expected else None)

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.checks import Skip
+from lossdoctor.constant_guess import ConstantGuess, fit_constant_guess
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.trace import Trace
 
@@ -40,3 +41,8 @@ class Case:
     def baseline(self) -> ReplayResult:
         """The user's own setup, replayed on the captured batches: what fixes are compared to."""
         return self.require_replay().replay(Plan(steps=REPLAY_STEPS))
+
+    @cached_property
+    def constant_guess(self) -> ConstantGuess:
+        """The best input-free prediction's training and validation loss, in the user's loss."""
+        return fit_constant_guess(self.require_replay(), self.trace.setup.loss_name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from torch import nn
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 
@@ -40,3 +42,13 @@ _BY_NAME = {name: kind for names, kind in _KINDS.items() for name in names}
 def loss_kind(name: str) -> LossKind | None:
     """The kind of a loss, by its class name ("BCELoss") or function name ("mse_loss")."""
     return _BY_NAME.get(name)
+
+
+def output_layers(loss_name: str) -> list[nn.Module]:
+    """The layers a model must end with to give this loss what it expects."""
+    kind = loss_kind(loss_name)
+    if kind is not None and kind.output == "probabilities":
+        return [nn.Sigmoid()]
+    if kind is not None and kind.output == "log-probabilities":
+        return [nn.LogSoftmax(dim=1)]
+    return []

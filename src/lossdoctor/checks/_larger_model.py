@@ -4,7 +4,6 @@ Only one family is built today: MLPs and linear models on flat inputs (every lay
 parameters an ``nn.Linear``, the input a 2-D tensor). For those, the larger model is a ReLU MLP
 with the same input and output sizes, wider and deeper than the user's, ending in what the
 loss expects (a sigmoid for BCELoss, a log-softmax for NLLLoss, raw outputs otherwise).
-A constant model with the same outputs gives the loss of learning nothing from the inputs.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.losses import loss_kind
+from lossdoctor.losses import output_layers
 from lossdoctor.sandbox import isolated
 
 #: Hidden width: this many times the user's widest layer, at least MIN_WIDTH, at most MAX_WIDTH
@@ -27,12 +26,13 @@ MAX_WIDTH = 1024
 MIN_HIDDEN_LAYERS = 2
 MAX_HIDDEN_LAYERS = 4
 
+
 @dataclass
 class LargerModel:
     model: nn.Module
     width: int
     hidden_layers: int
-    output: str  # "sigmoid", "log-softmax" or "" for raw outputs
+    output: str  # the final layer's name ("Sigmoid", "LogSoftmax"), "" for raw outputs
 
     def describe(self) -> str:
         """Its shape as a practitioner says it: 'a 2x64 ReLU MLP'."""
@@ -54,7 +54,7 @@ def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
 
 
 def build_larger_mlp(
-    model: nn.Module, batch: Batch, prediction_shape: tuple, output: str, seed: int = 0
+    model: nn.Module, batch: Batch, prediction_shape: tuple, loss_name: str, seed: int = 0
 ) -> LargerModel:
     """A fresh ReLU MLP, wider and deeper than ``model``, with the same input and output sizes.
 
@@ -67,34 +67,11 @@ def build_larger_mlp(
     hidden = min(max(len(linears), MIN_HIDDEN_LAYERS), MAX_HIDDEN_LAYERS)
     features = _flat_input(batch).shape[1]
     outputs = _output_size(prediction_shape)
+    ending = output_layers(loss_name)
     with isolated(seed):
-        layers = _mlp_layers(features, width, hidden, outputs) + _output_layers(output)
+        layers = _mlp_layers(features, width, hidden, outputs) + ending
         larger = nn.Sequential(*layers).to(linears[0].weight.dtype)
-    return LargerModel(larger, width, hidden, output)
-
-
-class ConstantModel(nn.Module):
-    """One learned prediction for every row, whatever the inputs: the best guess without them."""
-
-    def __init__(self, outputs: int, output: str) -> None:
-        super().__init__()
-        self.value = nn.Parameter(torch.zeros(outputs))
-        self.output = nn.Sequential(*_output_layers(output))
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.output(self.value.expand(inputs.shape[0], -1))
-
-
-def build_constant(prediction_shape: tuple, output: str) -> ConstantModel:
-    """A constant model with the same outputs and output function as the larger MLP."""
-    return ConstantModel(_output_size(prediction_shape), output)
-
-
-def output_for_loss(loss_name: str) -> str:
-    """What the loss expects the model to end with."""
-    kind = loss_kind(loss_name)
-    expected = kind.output if kind else "values"
-    return {"probabilities": "sigmoid", "log-probabilities": "log-softmax"}.get(expected, "")
+    return LargerModel(larger, width, hidden, type(ending[-1]).__name__ if ending else "")
 
 
 def _output_size(prediction_shape: tuple) -> int:
@@ -106,14 +83,6 @@ def _mlp_layers(features: int, width: int, hidden: int, outputs: int) -> list[nn
     for size_in in [features] + [width] * (hidden - 1):
         layers += [nn.Linear(size_in, width), nn.ReLU()]
     return layers + [nn.Linear(width, outputs)]
-
-
-def _output_layers(output: str) -> list[nn.Module]:
-    if output == "sigmoid":
-        return [nn.Sigmoid()]
-    if output == "log-softmax":
-        return [nn.LogSoftmax(dim=1)]
-    return []
 
 
 def _own_parameters(module: nn.Module) -> bool:

@@ -42,9 +42,7 @@ from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks import Skip
 from lossdoctor.checks._larger_model import (
     LargerModel,
-    build_constant,
     build_larger_mlp,
-    output_for_loss,
     why_not_flat_mlp,
 )
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
@@ -106,7 +104,7 @@ def check(case: Case) -> list[Finding]:
         return _untested(one_batch, reason)
     comparison = compare_with_larger(case, replayer, batch)
     evidence = _evidence(comparison, one_batch)
-    evidence["constant_validation_loss"] = constant_validation_loss(case, replayer)
+    evidence["constant_validation_loss"] = case.constant_guess.validation_loss
     if not _larger_is_clearly_better(evidence):
         return []
     evidence.update(_long_run(replayer, comparison.settings))
@@ -155,33 +153,11 @@ def compare_with_larger(case: Case, replayer: Replayer, batch: Batch) -> Compari
     return Comparison(user, result, larger, adam, described)
 
 
-def constant_validation_loss(case: Case, replayer: Replayer) -> float:
-    """Validation loss of the best single prediction for every row, fitted on training rows:
-    what a model reaches by learning nothing from the inputs."""
-    copies = case.copies
-    output = output_for_loss(case.trace.setup.loss_name)
-    constant = build_constant(copies.prediction_shape, output)
-    batches = replayer.train_batches[:CONSTANT_BATCHES]
-    rows = sum(b.rows for b in batches)
-    with isolated(0):
-        optimizer = torch.optim.LBFGS(
-            constant.parameters(), max_iter=CONSTANT_ITERATIONS, line_search_fn="strong_wolfe"
-        )
-
-        def mean_loss() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss = sum(replayer.loss(constant, b) * b.rows for b in batches) / rows
-            loss.backward()
-            return loss
-
-        optimizer.step(mean_loss)
-        return replayer.evaluate(constant, replayer.validation_batches)
-
-
 def _larger_model(case: Case, batch: Batch) -> LargerModel:
     copies = case.copies
-    output = output_for_loss(case.trace.setup.loss_name)
-    return build_larger_mlp(copies.initial_model, batch, copies.prediction_shape, output)
+    return build_larger_mlp(
+        copies.initial_model, batch, copies.prediction_shape, case.trace.setup.loss_name
+    )
 
 
 def _trained(result: ReplayResult) -> bool:

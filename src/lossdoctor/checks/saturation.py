@@ -29,7 +29,6 @@ from lossdoctor.checks._features import (
 )
 from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding
-from lossdoctor.losses import CLASSIFICATION, loss_kind
 
 SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
 #: "Most outputs": more than half of them pinned.
@@ -129,25 +128,13 @@ def loss_level(case) -> LossLevel | None:
 
 
 def constant_guess_loss(case) -> float | None:
-    """The loss of a model that ignores its inputs and predicts the targets' average (class
-    frequencies for a classifier): the least any model that learned something must beat."""
-    targets = [b.target for b in case.copies.train.batches if isinstance(b.target, torch.Tensor)]
-    if not targets:
+    """The training loss of the best prediction that ignores the inputs: the least any model
+    that learned something must beat."""
+    try:
+        loss = case.constant_guess.training_loss
+    except Exception:  # noqa: BLE001 - without a replayable run there is no reference
         return None
-    y = torch.cat([t.reshape(-1) for t in targets]).double()
-    kind = loss_kind(case.trace.setup.loss_name)
-    if kind is None:
-        return None
-    if kind.binary and y.min() >= 0 and y.max() <= 1:
-        p = float(y.mean().clamp(1e-7, 1 - 1e-7))
-        return -(p * math.log(p) + (1 - p) * math.log(1 - p))
-    if kind.task == CLASSIFICATION and not targets[0].is_floating_point():
-        frequencies = torch.bincount(y.long().clamp(min=0)).double() / y.numel()
-        frequencies = frequencies[frequencies > 0]
-        return float(-(frequencies * frequencies.log()).sum())
-    if kind.squared:
-        return float(y.var())
-    return None
+    return loss if math.isfinite(loss) else None
 
 
 def _standardizing_experiment(case, worst: LayerSaturation):

@@ -16,16 +16,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from scipy import stats
 from threadpoolctl import threadpool_limits
-from torch import nn
 
-from lossdoctor.capture.tensors import batch_rows
 from lossdoctor.checks import Skip
 from lossdoctor.checks._tabular import Table, tables, task_of
 from lossdoctor.findings import Cause, Finding
-from lossdoctor.losses import CLASSIFICATION, loss_kind
+from lossdoctor.losses import CLASSIFICATION
 
 #: Familywise level of the test "some learner beats the constant" (Bonferroni over learners).
 #: Under labels independent of the inputs a learner fit on the training rows does no better than
@@ -102,7 +99,7 @@ def _user_validation(case, train: Table, task: str) -> tuple[float, float] | Non
     passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
     if not passes or not case.copies.validation.batches:
         return None
-    constant = _constant_in_user_units(case, train, task)
+    constant = _constant_in_user_units(case)
     return (min(passes), constant) if constant is not None else None
 
 
@@ -111,51 +108,13 @@ def _clearly_below(user_loss: float, constant_loss: float, rows: int) -> bool:
     return user_loss < constant_loss * (1 - margin)
 
 
-def _constant_in_user_units(case, train: Table, task: str) -> float | None:
-    """The constant guess scored by the user's own loss function on the validation batches."""
-    output = _constant_output(case, train, task)
-    if output is None:
-        return None
+def _constant_in_user_units(case) -> float | None:
+    """The best constant guess scored by the user's own loss on the validation batches."""
     try:
-        loss = case.replayer.evaluate(_ConstantGuess(output), case.replayer.validation_batches)
+        loss = case.constant_guess.validation_loss
     except Exception:  # noqa: BLE001 - a loss that rejects the guess: no comparison, no harm
         return None
     return loss if math.isfinite(loss) else None
-
-
-def _constant_output(case, train: Table, task: str) -> torch.Tensor | None:
-    """What the model would output to guess the constant, in the form the loss expects."""
-    shape, kind = case.copies.prediction_shape, loss_kind(case.trace.setup.loss_name)
-    if task != CLASSIFICATION:
-        centre = np.median if kind.centre == "median" else np.mean
-        return _shaped(torch.as_tensor(centre(train.target, axis=0)), shape)
-    if kind.binary:
-        positive = float(np.clip(np.mean(train.target == 1), EPSILON, 1 - EPSILON))
-        odds = positive / (1 - positive)
-        value = positive if kind.output == "probabilities" else math.log(odds)
-        return torch.full(shape, value)
-    if len(shape) != 1:
-        return None
-    counts = np.bincount(train.target, minlength=shape[0])[: shape[0]]
-    return torch.as_tensor(np.log(np.clip(counts / train.rows, EPSILON, 1)), dtype=torch.float32)
-
-
-def _shaped(value: torch.Tensor, shape: tuple) -> torch.Tensor | None:
-    value = value.float()
-    if value.numel() == math.prod(shape):
-        return value.reshape(shape)
-    return torch.full(shape, float(value.reshape(-1)[0])) if value.numel() == 1 else None
-
-
-class _ConstantGuess(nn.Module):
-    """A model that outputs the same guess for every row."""
-
-    def __init__(self, output: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("output", output)
-
-    def forward(self, *args, **kwargs) -> torch.Tensor:
-        return self.output.expand(batch_rows((args, kwargs)), *self.output.shape)
 
 
 # --- learners against the constant ----------------------------------------------------------
