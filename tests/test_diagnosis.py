@@ -45,3 +45,44 @@ def test_checks_are_discovered_from_the_package():
     found = discover_checks()
     assert all(callable(check) for check in found.values())
     assert not any(name.startswith("_") for name in found)
+
+
+def test_a_model_fed_dicts_is_diagnosed_without_errors_and_skips_say_why():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from conftest import record
+
+    class DictModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(2, 1), nn.Linear(3, 1)
+
+        def forward(self, batch):
+            return self.a(batch["left"]) + self.b(batch["right"])
+
+    torch.manual_seed(0)
+    model = DictModel()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    inputs = {"left": torch.randn(400, 2), "right": torch.randn(400, 3)}
+    target = inputs["left"][:, :1] * 2 + inputs["right"][:, :1]
+
+    def batches(start, stop):
+        for i in range(start, stop, 20):
+            yield {k: v[i : i + 20] for k, v in inputs.items()}, target[i : i + 20]
+
+    def train():
+        for _ in range(5):
+            for batch, y in batches(0, 300):
+                optimizer.zero_grad()
+                F.mse_loss(model(batch), y).backward()
+                optimizer.step()
+            with torch.no_grad():
+                for batch, y in batches(300, 400):
+                    F.mse_loss(model(batch), y)
+
+    result = diagnose(record(train))
+    assert result.healthy
+    assert all(o.status != "error" for o in result.outcomes), result.outcomes
+    assert all(o.reason.startswith("needs") for o in result.outcomes if o.status == "skipped")
