@@ -15,6 +15,25 @@ class Cause(Enum):
     LR_TOO_HIGH = "lr_too_high"
     LR_TOO_LOW = "lr_too_low"
     SATURATED_ACTIVATION = "saturated_activation"
+    UNSCALED_TARGETS = "unscaled_targets"
+    BATCH_SIZE = "batch_size"
+    OVER_REGULARIZED = "over_regularized"
+    OPTIMIZER_CHOICE = "optimizer_choice"
+    VANISHING_GRADIENTS = "vanishing_gradients"
+    EXPLODING_GRADIENTS = "exploding_gradients"
+    DEAD_RELU = "dead_relu"
+    LOSS_MISMATCH = "loss_mismatch"
+    SHAPE_BROADCAST = "shape_broadcast"
+    FROZEN_PARAMS = "frozen_params"
+    MISSING_ZERO_GRAD = "missing_zero_grad"
+    TRAIN_EVAL_MODE = "train_eval_mode"
+    DATA_PIPELINE = "data_pipeline"
+    LABEL_RANGE = "label_range"
+    CLASS_IMBALANCE = "class_imbalance"
+    TRAIN_VAL_SHIFT = "train_val_shift"
+    OVERFITTING = "overfitting"
+    BAD_INIT = "bad_init"
+    NAN_INF = "nan_inf"
 
     @property
     def title(self) -> str:
@@ -37,6 +56,25 @@ _TITLES = {
     Cause.LR_TOO_HIGH: "The learning rate is too high",
     Cause.LR_TOO_LOW: "The learning rate is too low",
     Cause.SATURATED_ACTIVATION: "Activations are saturated",
+    Cause.UNSCALED_TARGETS: "The regression targets are not scaled",
+    Cause.BATCH_SIZE: "The batch size does not suit the training",
+    Cause.OVER_REGULARIZED: "Regularization is too strong",
+    Cause.OPTIMIZER_CHOICE: "The optimizer is stuck where another would move",
+    Cause.VANISHING_GRADIENTS: "Gradients vanish before they reach the first layers",
+    Cause.EXPLODING_GRADIENTS: "Gradients explode",
+    Cause.DEAD_RELU: "Most ReLU units are dead",
+    Cause.LOSS_MISMATCH: "The loss function does not match the model's output",
+    Cause.SHAPE_BROADCAST: "Prediction and target shapes differ and the loss broadcasts them",
+    Cause.FROZEN_PARAMS: "Some parameters are never trained",
+    Cause.MISSING_ZERO_GRAD: "Gradients accumulate across steps",
+    Cause.TRAIN_EVAL_MODE: "The model is in the wrong mode (train/eval)",
+    Cause.DATA_PIPELINE: "The data pipeline feeds the model badly",
+    Cause.LABEL_RANGE: "The labels are outside what the loss expects",
+    Cause.CLASS_IMBALANCE: "The model predicts the majority class",
+    Cause.TRAIN_VAL_SHIFT: "Validation data comes from another distribution",
+    Cause.OVERFITTING: "The model overfits",
+    Cause.BAD_INIT: "The initialization is off",
+    Cause.NAN_INF: "NaN or infinite values",
 }
 
 _FIXES = {
@@ -53,6 +91,51 @@ _FIXES = {
     ),
     Cause.LR_TOO_HIGH: "Lower the learning rate.",
     Cause.LR_TOO_LOW: "Raise the learning rate.",
+    Cause.UNSCALED_TARGETS: (
+        "Standardize the regression targets with their training mean and standard deviation, "
+        "and undo it on the predictions."
+    ),
+    Cause.BATCH_SIZE: "Change the batch size (and scale the learning rate with it).",
+    Cause.OVER_REGULARIZED: "Lower the weight decay or the dropout rate.",
+    Cause.OPTIMIZER_CHOICE: "Use momentum (e.g. SGD(momentum=0.9)) or an adaptive optimizer "
+    "such as Adam.",
+    Cause.VANISHING_GRADIENTS: (
+        "Use ReLU-family activations, residual connections or normalization layers, and an "
+        "initialization that suits the activation (kaiming for ReLU)."
+    ),
+    Cause.EXPLODING_GRADIENTS: (
+        "Clip the gradient norm (torch.nn.utils.clip_grad_norm_), lower the learning rate, or "
+        "add normalization layers."
+    ),
+    Cause.DEAD_RELU: (
+        "Lower the learning rate, use LeakyReLU or GELU, or check the initialization and the "
+        "bias of the layers before the ReLUs."
+    ),
+    Cause.LOSS_MISMATCH: "Give the loss what it expects (see the verdict).",
+    Cause.SHAPE_BROADCAST: "Make the prediction and the target the same shape (see the verdict).",
+    Cause.FROZEN_PARAMS: (
+        "Pass all the model's trainable parameters to the optimizer (model.parameters()), and "
+        "check requires_grad, detach() and no_grad in the forward pass."
+    ),
+    Cause.MISSING_ZERO_GRAD: "Call optimizer.zero_grad() before each loss.backward().",
+    Cause.TRAIN_EVAL_MODE: "Call model.train() before training and model.eval() before "
+    "validating.",
+    Cause.DATA_PIPELINE: "Shuffle the training data, and check that each batch is a new one.",
+    Cause.LABEL_RANGE: "Make the labels what the loss expects (see the verdict).",
+    Cause.CLASS_IMBALANCE: (
+        "Weight the loss by class (weight= in CrossEntropyLoss, pos_weight= in "
+        "BCEWithLogitsLoss) or resample the classes."
+    ),
+    Cause.TRAIN_VAL_SHIFT: "Draw the validation data from the same distribution as the "
+    "training data, with the same preprocessing.",
+    Cause.OVERFITTING: (
+        "Stop at the best validation epoch, add regularization (weight decay, dropout, data "
+        "augmentation) or get more data."
+    ),
+    Cause.BAD_INIT: "Use the default or a standard initialization (kaiming or xavier), and "
+    "start the output bias at the label prior.",
+    Cause.NAN_INF: "Find where the first NaN or infinity appears (see the verdict) and remove it "
+    "at its source.",
     Cause.SATURATED_ACTIVATION: (
         "Keep pre-activations near zero: normalize the inputs, use a smaller initialization, "
         "and prefer logits with a loss that applies the sigmoid/softmax itself "
