@@ -12,6 +12,12 @@ def test_no_signal_leads_whatever_the_confidences():
     assert [f.cause for f in ranked] == [Cause.NO_SIGNAL, Cause.LR_TOO_HIGH]
 
 
+def test_a_broken_loss_contract_leads_even_no_signal():
+    ranked = rank([_finding(Cause.NO_SIGNAL, 0.9), _finding(Cause.LR_TOO_HIGH, 0.99),
+                   _finding(Cause.SHAPE_BROADCAST, 0.6)])
+    assert [f.cause for f in ranked] == [Cause.SHAPE_BROADCAST, Cause.NO_SIGNAL, Cause.LR_TOO_HIGH]
+
+
 def test_other_causes_rank_by_confidence():
     ranked = rank([_finding(Cause.LR_TOO_HIGH, 0.6), _finding(Cause.UNNORMALIZED_INPUTS, 0.9)])
     assert [f.cause for f in ranked] == [Cause.UNNORMALIZED_INPUTS, Cause.LR_TOO_HIGH]

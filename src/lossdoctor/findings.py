@@ -143,7 +143,14 @@ _FIXES = {
     ),
 }
 
-_PRECEDENCE = {Cause.NO_SIGNAL: 1}
+#: A loss fed what it does not expect breaks every other measurement of the run; labels without
+#: signal make every tuning moot. Other causes rank by confidence.
+_PRECEDENCE = {
+    Cause.LOSS_MISMATCH: 2,
+    Cause.SHAPE_BROADCAST: 2,
+    Cause.LABEL_RANGE: 2,
+    Cause.NO_SIGNAL: 1,
+}
 
 
 @dataclass
