@@ -213,3 +213,30 @@ def test_activations_called_as_functions_are_seen_and_named_where_they_were_call
     assert ("sigmoid", "torch.sigmoid in Net.forward") in places
     tanh = [a for a in activations if a.layer == "act"]
     assert len(tanh) == 2 and tanh[0].saturated_fraction > 0.3
+
+
+def test_sampled_loss_calls_record_shapes_dtypes_and_ranges_of_what_the_loss_was_given():
+    trace = _healthy_case(epochs=5).trace
+    train = [s for s in trace.loss_inputs if s.phase == "train"]
+    assert {s.step for s in train} == {*range(10), 16, 32}
+    assert {s.step for s in trace.loss_inputs if s.phase == "eval"} == {50}  # after epoch 5
+    first = train[0]
+    assert first.loss_name == "CrossEntropyLoss"
+    assert first.prediction_shape == [30, 2] and first.target_shape == [30]
+    assert first.target_dtype == "torch.int64" and first.target_integers
+    assert (first.target_min, first.target_max) == (0.0, 1.0)
+    assert first.prediction_min < first.prediction_max
+    assert not first.rows_sum_to_one and not first.rows_log_softmax
+
+
+def test_softmax_and_log_softmax_outputs_given_to_a_loss_are_recognized():
+    recorder = Recorder()
+    x, y = torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    with watching(recorder):
+        F.cross_entropy(x.softmax(dim=1), y)
+        F.nll_loss(x.log_softmax(dim=1), y)
+        F.mse_loss(x, x + 0.5)
+    softmax, log_softmax, plain = recorder.trace.loss_inputs
+    assert softmax.rows_sum_to_one and not softmax.rows_log_softmax
+    assert log_softmax.rows_log_softmax and not log_softmax.rows_sum_to_one
+    assert not plain.rows_sum_to_one and not plain.target_integers

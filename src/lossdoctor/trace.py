@@ -68,6 +68,25 @@ class ActivationStat:
 
 
 @dataclass
+class LossInputStat:
+    """What one sampled loss call was given: shapes, dtypes and value ranges, as plain numbers."""
+
+    step: int
+    phase: str  # "train" or "eval"
+    loss_name: str
+    prediction_shape: list[int]
+    target_shape: list[int]
+    target_dtype: str  # "torch.int64", "torch.float32", ...
+    target_min: float
+    target_max: float
+    target_integers: bool  # every target value is a whole number
+    prediction_min: float
+    prediction_max: float
+    rows_sum_to_one: bool = False  # 2-D, non-negative, every row sums to 1 (a softmax output)
+    rows_log_softmax: bool = False  # 2-D, every value <= 0 and every row's logsumexp is 0
+
+
+@dataclass
 class Trace:
     losses: list[LossRecord] = field(default_factory=list)
     epoch_starts: list[int] = field(default_factory=list)  # optimizer step at each epoch start
@@ -75,6 +94,7 @@ class Trace:
     setup: Setup = field(default_factory=Setup)
     gradients: list[LayerGradient] = field(default_factory=list)
     activations: list[ActivationStat] = field(default_factory=list)
+    loss_inputs: list[LossInputStat] = field(default_factory=list)  # sampled loss calls
     notes: list[str] = field(default_factory=list)
     steps: int = 0
 

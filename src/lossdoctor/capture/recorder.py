@@ -22,7 +22,7 @@ from lossdoctor.capture.sample import Batch, BatchSample
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
 from lossdoctor.losses import loss_kind
-from lossdoctor.trace import ActivationStat, LayerGradient, LossRecord, Trace
+from lossdoctor.trace import ActivationStat, LayerGradient, LossInputStat, LossRecord, Trace
 
 
 def guarded(handler):
@@ -165,7 +165,17 @@ class Recorder:
             self._train_losses_by_loader[self._current_loader] += 1
             self._remember_loss(name, loss_fn, prediction, kwargs)
             self._record_output_saturation(name, prediction)
+        if self.schedule.is_sampled(self.step):
+            self._record_loss_inputs(name, phase, prediction, first_tensor(target))
         self._pair_target(phase, target)
+
+    def _record_loss_inputs(self, name: str, phase: str, prediction, target) -> None:
+        if target is None or prediction.numel() == 0 or target.numel() == 0:
+            return
+        self.trace.loss_inputs.append(
+            LossInputStat(step=self.step, phase=phase, loss_name=name,
+                          **_loss_input_numbers(prediction, target))
+        )
 
     def _pair_target(self, phase: str, target) -> None:
         if self._pending is None or self._pending[0] != phase:
@@ -303,6 +313,41 @@ class Recorder:
         if counted:
             train_loader = max(counted, key=counted.get)
             self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
+
+
+#: How far a row's sum (or logsumexp) may be from 1 (or 0) and still be a softmax output.
+NORMALIZED_TOLERANCE = 1e-3
+
+
+@torch.no_grad()
+def _loss_input_numbers(prediction: torch.Tensor, target: torch.Tensor) -> dict:
+    """Shapes, target dtype and value ranges of a loss call, and whether a 2-D prediction's rows
+    are already probabilities or log-probabilities. Plain numbers; nothing is kept."""
+    values = prediction.detach().float()
+    labels = target.detach()
+    labels_float = labels.float()
+    is_float = labels.is_floating_point()
+    numbers = {
+        "prediction_shape": list(prediction.shape),
+        "target_shape": list(target.shape),
+        "target_dtype": str(target.dtype),
+        "target_min": float(labels_float.min()),
+        "target_max": float(labels_float.max()),
+        "target_integers": bool((labels_float == labels_float.round()).all()) if is_float
+        else True,
+        "prediction_min": float(values.min()),
+        "prediction_max": float(values.max()),
+    }
+    if values.dim() == 2 and values.shape[1] > 1:
+        numbers["rows_sum_to_one"] = bool(
+            numbers["prediction_min"] >= 0
+            and ((values.sum(dim=1) - 1).abs() <= NORMALIZED_TOLERANCE).all()
+        )
+        numbers["rows_log_softmax"] = bool(
+            numbers["prediction_max"] <= 0
+            and (values.logsumexp(dim=1).abs() <= NORMALIZED_TOLERANCE).all()
+        )
+    return numbers
 
 
 def _takes_probabilities(loss_name: str) -> bool:

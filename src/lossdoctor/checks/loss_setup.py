@@ -1,0 +1,326 @@
+"""Is the loss given what it expects? Loss mismatch, broadcast shapes and labels out of range.
+
+Reads what sampled loss calls were given (trace.loss_inputs): shapes, the target's dtype and
+range, the prediction's range, and whether a 2-D prediction's rows already are probabilities or
+log-probabilities. Each rule below is a contract of the PyTorch loss, so a breach found on every
+sampled call is a fact about the run, not a statistical guess:
+
+- loss_mismatch: CrossEntropyLoss on one output unit (its loss is always 0) or on rows that
+  sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
+  BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice); a regression
+  loss on integer-typed class indices.
+- shape_broadcast: an elementwise loss on a prediction and target of different shapes that
+  broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target).
+  A replay with the target reshaped to the prediction's shape shows the fix.
+- label_range: binary cross-entropy targets outside [0, 1] ({-1, 1} or {1, 2} labels), and
+  soft cross-entropy targets outside [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import replace
+
+import torch
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import (
+    MEANINGFUL_IMPROVEMENT,
+    improvement,
+    plain_number,
+    settled_loss,
+)
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.losses import REGRESSION, loss_kind
+from lossdoctor.trace import LossInputStat
+
+CROSS_ENTROPY = ("CrossEntropyLoss", "cross_entropy")
+NLL = ("NLLLoss", "nll_loss")
+BCE_WITH_LOGITS = ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits")
+#: Losses that compare prediction and target element by element, broadcasting what differs.
+ELEMENTWISE = ("MSELoss", "mse_loss", "L1Loss", "l1_loss", "HuberLoss", "huber_loss",
+               "SmoothL1Loss", "smooth_l1_loss")
+#: A pattern must hold on this many sampled calls before it is taken as the model's habit: one
+#: batch of logits can land inside [0, 1] by chance right after initialization, several cannot.
+MIN_CALLS = 3
+#: A loss contract broken on every sampled call is a fact, not an inference, and what the other
+#: checks see (a model that seems too small, a learning rate that seems off) follows from it: so
+#: these findings rank above inferred causes (at most 0.95 elsewhere).
+CERTAIN = 0.99
+ALMOST_CERTAIN = 0.97
+#: Said after a contract breach: the other findings describe training on the wrong objective.
+FIRST = " Fix this first: other findings about this run may only be its consequences."
+
+
+def check(case) -> list[Finding]:
+    calls = case.trace.loss_inputs
+    if not calls:
+        raise Skip("needs a loss from torch.nn or torch.nn.functional called on a prediction "
+                   "and a target tensor: none was seen")
+    findings = []
+    for name, seen in _by_loss(calls).items():
+        findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
+    return _first_of_each_cause(findings)
+
+
+def _by_loss(calls: list[LossInputStat]) -> dict[str, list[LossInputStat]]:
+    """Sampled calls by loss name, the most called loss first."""
+    grouped: dict[str, list[LossInputStat]] = {}
+    for call in calls:
+        grouped.setdefault(call.loss_name, []).append(call)
+    return dict(sorted(grouped.items(), key=lambda item: -len(item[1])))
+
+
+def _first_of_each_cause(findings: list[Finding]) -> list[Finding]:
+    kept: dict[Cause, Finding] = {}
+    for finding in findings:
+        kept.setdefault(finding.cause, finding)
+    return list(kept.values())
+
+
+# --- loss_mismatch -------------------------------------------------------------------------
+
+def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
+    for rule in (_one_class, _double_softmax, _nll_without_log_softmax, _double_sigmoid,
+                 _regression_on_class_indices):
+        found = rule(name, seen)
+        if found is not None:
+            confidence, verdict, evidence = found
+            evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
+            return [Finding(Cause.LOSS_MISMATCH, confidence, verdict + FIRST, evidence)]
+    return []
+
+
+def _one_class(name, seen):
+    if name not in CROSS_ENTROPY or not all(_units(s) == 1 for s in seen):
+        return None
+    return CERTAIN, (
+        f"Your model has a single output unit, and {name} takes a softmax over the output "
+        f"units: the softmax of one number is always 1, so the loss is always 0 and nothing "
+        f"is learned. For two classes, use BCEWithLogitsLoss on that one unit with float 0/1 "
+        f"targets, or give the model one output unit per class."
+    ), {"output_units": 1.0}
+
+
+def _double_softmax(name, seen):
+    if name not in CROSS_ENTROPY or not _always(seen, "rows_sum_to_one"):
+        return None
+    return ALMOST_CERTAIN, (
+        f"Every row of your model's output sums to 1: it already ends in a softmax, and "
+        f"{name} applies another one. The second softmax squeezes probabilities between 0 and "
+        f"1 into nearly equal values, so the loss stays near log(classes) and the gradients "
+        f"shrink. Remove the model's final softmax: {name} expects raw scores (logits)."
+    ), {"rows_summing_to_one": 1.0}
+
+
+def _nll_without_log_softmax(name, seen):
+    if name not in NLL or _always(seen, "rows_log_softmax"):
+        return None
+    if _always(seen, "rows_sum_to_one"):
+        what = ("probabilities (rows that sum to 1), not log-probabilities: it then rewards "
+                "small probabilities as much as it should reward large log-probabilities")
+    elif max(s.prediction_max for s in seen) > 0:
+        what = ("raw scores with positive values, not log-probabilities: the loss has no "
+                "floor, and the model can lower it without limit by inflating one output")
+    else:
+        return None
+    return ALMOST_CERTAIN, (
+        f"{name} expects log-probabilities (the output of log_softmax), but your model gives "
+        f"it {what}. End the model with nn.LogSoftmax(dim=1), or drop the final layer and use "
+        f"CrossEntropyLoss on the raw scores."
+    ), {}
+
+
+def _double_sigmoid(name, seen):
+    inside = all(s.prediction_min >= 0 and s.prediction_max <= 1 for s in seen)
+    if name not in BCE_WITH_LOGITS or len(seen) < MIN_CALLS or not inside:
+        return None
+    return 0.85, (
+        f"Your model's outputs never leave [0, 1]: it already ends in a sigmoid, and {name} "
+        f"applies another one. Its probabilities can then only move between 0.5 and 0.73, so "
+        f"it cannot predict the negative class and the loss stalls. Remove the model's final "
+        f"sigmoid: {name} expects raw scores (logits)."
+    ), {}
+
+
+def _regression_on_class_indices(name, seen):
+    kind = loss_kind(name)
+    integer_typed = all(not _is_float_dtype(s.target_dtype) for s in seen)
+    if kind is None or kind.task != REGRESSION or not integer_typed:
+        return None
+    if min(s.target_min for s in seen) < 0 or max(_units(s) for s in seen) != 1:
+        return None
+    return 0.6, (
+        f"Your targets are integers ({_dtype(seen[0])}) from {plain_number(_low(seen))} to "
+        f"{plain_number(_high(seen))}, which look like class indices, and {name} treats them as "
+        f"numbers on a line: it tells the model that class 2 lies between classes 1 and 3. For "
+        f"classes, output one score per class and use CrossEntropyLoss; if these really are "
+        f"counts or amounts, cast them to float and ignore this."
+    ), {}
+
+
+# --- shape_broadcast ----------------------------------------------------------------------
+
+def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
+    grown = [s for s in seen if _broadcast_grows(s)]
+    if name not in ELEMENTWISE or not grown:
+        return []
+    call = grown[0]
+    experiment = _reshape_experiment(case, call)
+    helped = experiment is not None and improvement(experiment) >= MEANINGFUL_IMPROVEMENT
+    evidence = {"sampled_loss_calls": float(len(seen)),
+                "broadcast_loss_calls": float(len(grown)),
+                "prediction_columns": float(_units(call)),
+                "comparisons_per_row": float(_comparisons(call) / max(call.prediction_shape[0], 1))}
+    if experiment is not None:
+        evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
+    return [Finding(Cause.SHAPE_BROADCAST, CERTAIN if helped else 0.9,
+                    _broadcast_verdict(name, call, experiment), evidence,
+                    fix=_broadcast_fix(call), experiment=experiment)]
+
+
+def _broadcast_grows(call: LossInputStat) -> bool:
+    """Different shapes that broadcast to more comparisons than either side holds."""
+    if call.prediction_shape == call.target_shape:
+        return False
+    try:
+        _ = torch.broadcast_shapes(call.prediction_shape, call.target_shape)
+    except RuntimeError:
+        return False
+    return _comparisons(call) > max(math.prod(call.prediction_shape),
+                                    math.prod(call.target_shape))
+
+
+def _comparisons(call: LossInputStat) -> int:
+    return math.prod(torch.broadcast_shapes(call.prediction_shape, call.target_shape))
+
+
+def _reshape_experiment(case, call: LossInputStat) -> Experiment | None:
+    """Replay with each target reshaped to the prediction's shape, against the user's setup."""
+    try:
+        replayer = case.require_replay()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's broadcast warning, again
+            baseline = case.baseline
+            plan = Plan(steps=REPLAY_STEPS, transform=_target_like(replayer.copies))
+            fixed = replayer.replay(plan)
+    except (Skip, RuntimeError):  # no replay, or targets that do not fit the prediction
+        return None
+    return Experiment("prediction and target of the same shape", settled_loss(baseline),
+                      settled_loss(fixed), REPLAY_STEPS, list(baseline.validation_losses),
+                      list(fixed.validation_losses))
+
+
+def _target_like(copies):
+    shape = tuple(copies.prediction_shape)
+
+    def reshape(batch):
+        return replace(batch, target=batch.target.reshape(-1, *shape))
+
+    return reshape
+
+
+def _broadcast_verdict(name: str, call: LossInputStat, experiment) -> str:
+    prediction, target = _shape(call.prediction_shape), _shape(call.target_shape)
+    rows = call.prediction_shape[0]
+    text = (f"Your model's predictions have shape {prediction} but the targets have shape "
+            f"{target}, and {name} broadcasts them to {_shape(_broadcast_list(call))}: every "
+            f"prediction is compared with all {rows} targets of the batch, not just its own. "
+            f"The best the model can do is predict the batch average for every row, so the "
+            f"loss stays flat (PyTorch warns about this with 'Using a target size ...').")
+    if experiment is None:
+        return text
+    return (f"{text} With matching shapes the validation loss goes from "
+            f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
+            f"{experiment.steps}-step replay of your training.")
+
+
+def _broadcast_fix(call: LossInputStat) -> str:
+    if _units(call) == 1 and len(call.target_shape) == 1:
+        return ("Squeeze the prediction's last axis (model(x).squeeze(-1)) or add one to the "
+                "target (y.unsqueeze(-1)) so both have the same shape.")
+    return Cause.SHAPE_BROADCAST.default_fix
+
+
+def _broadcast_list(call: LossInputStat) -> list[int]:
+    return list(torch.broadcast_shapes(call.prediction_shape, call.target_shape))
+
+
+# --- label_range --------------------------------------------------------------------------
+
+def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
+    kind = loss_kind(name)
+    binary = kind is not None and kind.binary
+    soft = name in CROSS_ENTROPY and all(_soft_targets(s) for s in seen)
+    low, high = _low(seen), _high(seen)
+    if not (binary or soft) or (low >= 0 and high <= 1):
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), "target_min": low, "target_max": high}
+    confidence = CERTAIN if binary else 0.9
+    verdict = _range_verdict(name, seen, binary) + FIRST
+    return [Finding(Cause.LABEL_RANGE, confidence, verdict, evidence,
+                    fix=_range_fix(seen))]
+
+
+def _soft_targets(call: LossInputStat) -> bool:
+    return _is_float_dtype(call.target_dtype) and call.target_shape == call.prediction_shape
+
+
+def _range_verdict(name: str, seen: list[LossInputStat], binary: bool) -> str:
+    span = f"from {plain_number(_low(seen))} to {plain_number(_high(seen))}"
+    if binary:
+        return (f"{name} expects each target to be the probability of the positive class, "
+                f"between 0 and 1, but your targets go {span}. A target above 1 rewards "
+                f"pushing the output towards infinity (the loss can fall below zero), one "
+                f"below 0 rewards the opposite, so the loss measures nothing you want.")
+    return (f"Your targets for {name} have the prediction's shape, so they are read as class "
+            f"probabilities, which must lie between 0 and 1, but they go {span}.")
+
+
+def _range_fix(seen: list[LossInputStat]) -> str:
+    low, high = _low(seen), _high(seen)
+    if all(s.target_integers for s in seen) and high > low:
+        return (f"Map your labels to 0 and 1 before the loss, e.g. y = (y == {plain_number(high)})"
+                f".float() for labels {plain_number(low)} and {plain_number(high)}.")
+    return Cause.LABEL_RANGE.default_fix
+
+
+# --- shared --------------------------------------------------------------------------------
+
+def _units(call: LossInputStat) -> int:
+    shape = call.prediction_shape
+    return shape[1] if len(shape) >= 2 else 1
+
+
+def _always(seen: list[LossInputStat], flag: str) -> bool:
+    two_d = [s for s in seen if len(s.prediction_shape) == 2 and _units(s) > 1]
+    return len(two_d) >= min(MIN_CALLS, len(seen)) and all(getattr(s, flag) for s in two_d)
+
+
+def _ranges(seen: list[LossInputStat]) -> dict[str, float]:
+    return {"prediction_min": min(s.prediction_min for s in seen),
+            "prediction_max": max(s.prediction_max for s in seen),
+            "target_min": _low(seen), "target_max": _high(seen)}
+
+
+def _low(seen: list[LossInputStat]) -> float:
+    return min(s.target_min for s in seen)
+
+
+def _high(seen: list[LossInputStat]) -> float:
+    return max(s.target_max for s in seen)
+
+
+def _is_float_dtype(dtype: str) -> bool:
+    return any(word in dtype for word in ("float", "half", "double"))
+
+
+def _dtype(call: LossInputStat) -> str:
+    return call.target_dtype.removeprefix("torch.")
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

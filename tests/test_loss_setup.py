@@ -1,0 +1,103 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks.loss_setup import check
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+
+def _data(rows=400, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 6, generator=generator)
+    classes = (x[:, 0] > 0).long() * 2 + (x[:, 1] > 0).long()
+    value = x[:, 0] - 2 * x[:, 1] + 0.5 * x[:, 2]
+    return x, classes, value
+
+
+def _run(model, loss_fn, x, y, epochs=3, lr=1e-2):
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, loss_fn, (x[:300], y[:300]), (x[300:], y[300:]),
+                  epochs=epochs)
+
+
+def _causes(case):
+    return {f.cause: f for f in check(case)}
+
+
+def test_a_softmax_output_fed_to_cross_entropy_is_a_loss_mismatch():
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 4), nn.Softmax(dim=1))
+    [finding] = check(_run(model, nn.CrossEntropyLoss(), x, classes))
+    assert finding.cause is Cause.LOSS_MISMATCH
+    assert finding.evidence["rows_summing_to_one"] == 1.0
+    assert "softmax" in finding.verdict and finding.confidence >= 0.85
+
+
+def test_one_output_unit_with_cross_entropy_is_a_loss_mismatch():
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    [finding] = check(_run(mlp(6, 16, 1), nn.CrossEntropyLoss(), x, classes * 0))
+    assert finding.cause is Cause.LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
+
+
+def test_a_sigmoid_output_fed_to_bce_with_logits_is_a_loss_mismatch():
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.Sigmoid(), nn.Flatten(0))
+    [finding] = check(_run(model, nn.BCEWithLogitsLoss(), x, (classes > 1).float()))
+    assert finding.cause is Cause.LOSS_MISMATCH and "sigmoid" in finding.verdict
+
+
+def test_integer_class_indices_regressed_with_mse_are_a_weak_loss_mismatch():
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    [finding] = check(_run(mlp(6, 16, 1), nn.MSELoss(), x, classes.unsqueeze(1)))
+    assert finding.cause is Cause.LOSS_MISMATCH and 0.5 <= finding.confidence < 0.7
+
+
+def test_a_column_prediction_against_a_flat_target_is_a_broadcast_and_reshaping_fixes_it():
+    x, _, value = _data()
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="target size"):
+        case = _run(mlp(6, 16, 1), nn.MSELoss(), x, value, epochs=5)
+    [finding] = check(case)
+    assert finding.cause is Cause.SHAPE_BROADCAST
+    assert finding.evidence["comparisons_per_row"] == 32
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert "(32, 1)" in finding.verdict and "(32,)" in finding.verdict
+
+
+@pytest.mark.parametrize("labels", [(-1.0, 1.0), (1.0, 2.0)])
+def test_binary_labels_outside_zero_and_one_are_out_of_range(labels):
+    x, classes, _ = _data()
+    y = torch.where(classes > 1, labels[1], labels[0])
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.Flatten(0))
+    [finding] = check(_run(model, nn.BCEWithLogitsLoss(), x, y))
+    assert finding.cause is Cause.LABEL_RANGE
+    assert (finding.evidence["target_min"], finding.evidence["target_max"]) == labels
+
+
+def test_healthy_setups_are_quiet():
+    x, classes, value = _data()
+    torch.manual_seed(0)
+    assert check(_run(mlp(6, 16, 4), nn.CrossEntropyLoss(), x, classes)) == []
+    binary = nn.Sequential(mlp(6, 16, 1), nn.Flatten(0))
+    assert check(_run(binary, nn.BCEWithLogitsLoss(), x, (classes > 1).float())) == []
+    assert check(_run(mlp(6, 16, 1), nn.MSELoss(), x, value.unsqueeze(1))) == []
+    log_softmax = nn.Sequential(mlp(6, 16, 4), nn.LogSoftmax(dim=1))
+    assert check(_run(log_softmax, nn.NLLLoss(), x, classes)) == []
+    one_hot = nn.functional.one_hot(classes, 4).float()  # soft targets are allowed
+    assert check(_run(mlp(6, 16, 4), nn.CrossEntropyLoss(), x, one_hot)) == []
+
+
+def test_a_run_without_sampled_loss_calls_is_skipped():
+    with pytest.raises(Skip, match="needs a loss"):
+        check(Case(Trace(), Copies()))
