@@ -1,0 +1,222 @@
+"""Gradients that vanish on their way back to the first layers.
+
+Each weight's gradient is taken relative to the weight's own size (the step SGD takes, per unit
+of weight, at lr 1). In a deep stack of sigmoid or tanh layers the backward pass multiplies by
+the activation's slope (at most 1/4 for a sigmoid) and the layer's weights at every layer, so the
+first layer's relative gradient falls orders of magnitude below the last one's: the first
+layers do not learn, and the last ones fit features that never improve. The cause is reported
+when that gap is at least :data:`GAP_DECADES` orders of magnitude on most sampled steps while the
+training loss is no better than a constant guess. When the model's sigmoid/tanh modules can be
+swapped, a replay with ReLU and kaiming initialization shows whether the fix works.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+from dataclasses import dataclass
+
+from torch import nn
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Cause, Experiment, Finding
+
+#: Orders of magnitude between the first and last layer's relative gradient. Healthy nets of a
+#: few ReLU layers sit within one or two; default-initialized deep ReLU stacks reach about three
+#: early on and still learn. Four is beyond what normal depth and init account for.
+GAP_DECADES = 4.0
+#: "Persistently": on at least this share of the sampled steps, not just at initialization.
+PERSISTENT = 0.8
+#: The fewest sampled steps and weight layers that make a gradient profile.
+MIN_STEPS = 3
+MIN_LAYERS = 3
+#: Without a constant-guess reference, a loss that fell by less than a tenth did not move.
+STALLED_DROP = 0.1
+#: The ReLU replay must lower the validation loss by at least a tenth to count.
+MIN_IMPROVEMENT = 0.1
+SQUASHING = (nn.Sigmoid, nn.Tanh)
+
+
+@dataclass
+class Profile:
+    """Relative gradient size (gradient norm / weight norm) of each weight, first to last."""
+
+    names: list[str]
+    by_step: dict[int, list[float]]  # step -> relative gradient of each weight, in order
+
+    def gaps(self) -> list[float]:
+        """Decades from the last layer's relative gradient down to the first's, per step."""
+        return [_decades(row[-1], row[0]) for row in self.by_step.values()]
+
+    def layer_medians(self) -> list[float]:
+        return [statistics.median(row[i] for row in self.by_step.values())
+                for i in range(len(self.names))]
+
+
+@dataclass
+class Stall:
+    start: float
+    end: float
+    constant_guess: float | None
+
+    @property
+    def stalled(self) -> bool:
+        if self.constant_guess is not None:
+            return self.end >= self.constant_guess
+        return self.end >= (1 - STALLED_DROP) * self.start
+
+
+def check(case) -> list[Finding]:
+    """``vanishing_gradients`` when the first layers' gradients are orders of magnitude below
+    the last layer's on most steps and the training loss has stalled."""
+    profile = gradient_profile(case.trace)
+    gaps = profile.gaps()
+    gap = statistics.median(gaps)
+    persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
+    stall = training_stall(case)
+    if gap < GAP_DECADES or persistent < PERSISTENT or stall is None or not stall.stalled:
+        return []
+    experiment = relu_experiment(case)
+    helped = experiment is not None and experiment.improvement >= MIN_IMPROVEMENT
+    return [Finding(
+        Cause.VANISHING_GRADIENTS,
+        _confidence(gap, helped),
+        verdict=_verdict(profile, gap, persistent, stall, experiment),
+        evidence=_evidence(profile, gap, persistent, stall, experiment),
+        experiment=experiment if helped else None,
+        details={"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))},
+    )]
+
+
+def _confidence(gap: float, helped: bool) -> float:
+    """0.7 to 0.8 from the gradients alone (more for a wider gap); 0.95 to 1.0 when the same
+    layers with ReLU learn: a verified fix that keeps the model's size also rules out a model
+    too small for the task."""
+    strength = min((gap - GAP_DECADES) / GAP_DECADES, 1.0)
+    return 0.95 + 0.05 * strength if helped else 0.7 + 0.1 * strength
+
+
+def gradient_profile(trace) -> Profile:
+    """The relative gradient of every weight matrix (biases left out) at each sampled step."""
+    weights = [g for g in trace.gradients if g.name.endswith("weight")]
+    names = list(dict.fromkeys(g.name for g in weights))
+    if len(names) < MIN_LAYERS:
+        raise Skip(f"needs gradients of at least {MIN_LAYERS} weight layers: "
+                   f"{len(names)} were recorded")
+    by_step: dict[int, dict[str, float]] = {}
+    for g in weights:
+        if math.isfinite(g.grad_norm) and g.weight_norm > 0 and math.isfinite(g.weight_norm):
+            by_step.setdefault(g.step, {})[g.name] = g.grad_norm / g.weight_norm
+    rows = {s: [seen[n] for n in names] for s, seen in by_step.items() if len(seen) == len(names)}
+    if len(rows) < MIN_STEPS:
+        raise Skip(f"needs finite gradients at {MIN_STEPS} or more sampled steps")
+    return Profile(names, rows)
+
+
+def training_stall(case) -> Stall | None:
+    """Training loss over the first and last tenth of the steps, and a constant guess's."""
+    losses = [v for _, v in case.trace.step_losses() if math.isfinite(v)]
+    if len(losses) < 2:
+        return None
+    span = max(len(losses) // 10, 1)
+    return Stall(_mean(losses[:span]), _mean(losses[-span:]), _constant_guess(case))
+
+
+def _constant_guess(case) -> float | None:
+    try:
+        loss = case.constant_guess.training_loss
+    except Exception:  # noqa: BLE001 - without a replayable run there is no reference
+        return None
+    return loss if math.isfinite(loss) else None
+
+
+def relu_experiment(case) -> Experiment | None:
+    """Replay with every nn.Sigmoid/nn.Tanh module swapped for ReLU and kaiming init."""
+    model = case.copies.initial_model
+    if model is None or not any(isinstance(m, SQUASHING) for m in model.modules()):
+        return None
+    try:
+        replayer = case.require_replay()
+        baseline = case.baseline
+    except Skip:
+        return None
+    swapped = with_relu(model)
+    after = replayer.replay(Plan(model=swapped, steps=REPLAY_STEPS))
+    return Experiment("sigmoid/tanh layers replaced by ReLU, with kaiming initialization",
+                      _late(baseline.validation_losses), _late(after.validation_losses),
+                      REPLAY_STEPS, list(baseline.validation_losses),
+                      list(after.validation_losses))
+
+
+def with_relu(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with ReLU for its sigmoid/tanh modules, its layers kaiming-initialized
+    (the output layer keeps its init)."""
+    swapped = copy.deepcopy(model)
+    for module in list(swapped.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, SQUASHING):
+                setattr(module, name, nn.ReLU())
+    linears = [m for m in swapped.modules() if isinstance(m, nn.Linear)]
+    for layer in linears[:-1]:
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        nn.init.zeros_(layer.bias) if layer.bias is not None else None
+    return swapped
+
+
+def _verdict(profile: Profile, gap: float, persistent: float, stall: Stall, experiment) -> str:
+    medians = profile.layer_medians()
+    text = (f"The gradients of your first layer ({profile.names[0]!r}) are {gap:.0f} orders of "
+            f"magnitude smaller, relative to its weights, than those of your last layer "
+            f"({profile.names[-1]!r}): {medians[0]:.1e} against {medians[-1]:.1e} per unit of "
+            f"weight, on {persistent:.0%} of the sampled steps. The first layers barely learn.")
+    text += " " + _describe_stall(stall)
+    if experiment is not None:
+        text += (f" With ReLU in place of the sigmoid/tanh layers (kaiming init), a "
+                 f"{experiment.steps}-step replay of your training brings the validation loss "
+                 f"from {experiment.before:.3g} to {experiment.after:.3g}")
+        text += (": the model is not too small, its gradients do not reach its first layers."
+                 if experiment.improvement >= MIN_IMPROVEMENT else ".")
+    return text
+
+
+def _describe_stall(stall: Stall) -> str:
+    if stall.constant_guess is None:
+        return f"Your training loss went from {stall.start:.3g} to {stall.end:.3g} only."
+    return (f"Your training loss ends at {stall.end:.3g}, no better than the "
+            f"{stall.constant_guess:.3g} of a constant guess.")
+
+
+def _evidence(profile, gap, persistent, stall: Stall, experiment) -> dict[str, float]:
+    medians = profile.layer_medians()
+    evidence = {
+        "first_layer_relative_gradient": medians[0],
+        "last_layer_relative_gradient": medians[-1],
+        "decades_first_below_last": gap,
+        "share_of_steps_vanishing": persistent,
+        "weight_layers": float(len(profile.names)),
+        "train_loss_start": stall.start,
+        "train_loss_end": stall.end,
+    }
+    if stall.constant_guess is not None:
+        evidence["constant_guess_loss"] = stall.constant_guess
+    if experiment is not None:
+        evidence["val_loss_before"] = experiment.before
+        evidence["val_loss_with_relu"] = experiment.after
+    return {k: v for k, v in evidence.items() if math.isfinite(v)}
+
+
+def _decades(high: float, low: float) -> float:
+    return math.log10(max(high, 1e-30) / max(low, 1e-30))
+
+
+def _late(values: list[float]) -> float:
+    late = values[len(values) // 2:]
+    return _mean(late) if late else math.nan
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else math.nan

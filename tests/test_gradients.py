@@ -1,0 +1,70 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.checks import Skip
+from lossdoctor.checks.gradients import GAP_DECADES, check, gradient_profile, with_relu
+from lossdoctor.findings import Cause
+
+
+def _learnable(rows=1200, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 10, generator=generator)
+    return x, (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+
+
+def _deep(activation, depth=10, width=32):
+    layers = [nn.Linear(10, width), activation()]
+    for _ in range(depth - 2):
+        layers += [nn.Linear(width, width), activation()]
+    return nn.Sequential(*layers, nn.Linear(width, 2))
+
+
+def _case(model, lr=0.1, epochs=10):
+    x, y = _learnable()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:1000], y[:1000]),
+                  (x[1000:], y[1000:]), epochs=epochs)
+
+
+def test_a_deep_sigmoid_mlp_whose_first_layers_get_no_gradient_is_found_and_relu_fixes_it():
+    torch.manual_seed(0)
+    [finding] = check(_case(_deep(nn.Sigmoid)))
+    assert finding.cause is Cause.VANISHING_GRADIENTS
+    assert finding.evidence["decades_first_below_last"] >= GAP_DECADES
+    assert finding.evidence["share_of_steps_vanishing"] >= 0.8
+    assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.confidence >= 0.95
+    assert finding.verdict.startswith("The gradients of your first layer ('0.weight')")
+
+
+def test_a_deep_tanh_mlp_that_learns_is_not_flagged():
+    torch.manual_seed(0)
+    case = _case(_deep(nn.Tanh))
+    assert max(gradient_profile(case.trace).gaps()) < GAP_DECADES
+    assert check(case) == []
+
+
+def test_a_healthy_relu_mlp_is_not_flagged():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 2))
+    assert check(_case(model, epochs=5)) == []
+
+
+def test_a_model_with_fewer_than_three_weight_layers_is_skipped():
+    torch.manual_seed(0)
+    with pytest.raises(Skip, match="at least 3 weight layers"):
+        check(_case(mlp(10, 16, 2), epochs=2))
+
+
+def test_relu_swap_replaces_every_squashing_module_and_leaves_the_original_alone():
+    torch.manual_seed(0)
+    model = _deep(nn.Sigmoid, depth=3)
+    before = [p.clone() for p in model.parameters()]
+    swapped = with_relu(model)
+    assert not any(isinstance(m, nn.Sigmoid) for m in swapped.modules())
+    assert sum(isinstance(m, nn.ReLU) for m in swapped.modules()) == 2
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
