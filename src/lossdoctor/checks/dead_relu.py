@@ -1,0 +1,204 @@
+"""Most units of a ReLU layer dead (zero for every row) through the later part of training.
+
+A dead ReLU passes no gradient, so nothing brings it back: a large negative bias, or a step so
+large that it pushes the pre-activations below zero for every input, silences units for good.
+A few dead units are normal; the check fires when more than half of a layer stays dead on every
+sampled step of the second half of training and either the training loss is stuck at what a
+constant guess reaches or a replay with LeakyReLU in place of nn.ReLU does clearly better.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from torch import nn
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import (
+    MEANINGFUL_IMPROVEMENT,
+    improvement,
+    plain_number,
+    settled_loss,
+)
+from lossdoctor.checks.saturation import LossLevel, loss_level
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Cause, Experiment, Finding
+
+#: "Most units": more than half of a layer. Healthy ReLU networks keep most units alive; a
+#: share of dead ones (a tenth or two) is common and harmless.
+MOST = 0.5
+#: Sampled forward passes a layer needs in the second half of training to call death lasting.
+LATE_SAMPLES = 3
+#: Slope of the LeakyReLU swapped in: large enough to pull dead units back within a replay.
+LEAK = 0.1
+
+
+@dataclass
+class DeadLayer:
+    layer: str
+    dead: float  # the smallest dead fraction seen over the late samples
+    first_dead_step: int  # the first sampled step from which it stayed above MOST
+    units: int
+
+    @property
+    def is_function(self) -> bool:
+        """A call of F.relu or torch.relu, which a module swap cannot replace."""
+        return self.layer.startswith("torch.")
+
+
+def check(case) -> list[Finding]:
+    layers = dead_layers(case.trace)
+    suspects = sorted((d for d in layers if d.dead > MOST), key=lambda d: d.dead, reverse=True)
+    loss = loss_level(case) if suspects else None
+    if loss is None:
+        return []
+    experiment = _leaky_experiment(case, layers)
+    helped = experiment is not None and improvement(experiment) >= MEANINGFUL_IMPROVEMENT
+    if not loss.stuck and not helped:
+        return []
+    worst = suspects[0]
+    return [
+        Finding(
+            Cause.DEAD_RELU,
+            _confidence(worst, loss, experiment, helped),
+            verdict=_verdict(worst, loss, experiment, helped),
+            evidence=_evidence(worst, suspects, loss, experiment),
+            experiment=experiment,
+            details={"layers": [vars(d) for d in suspects]},
+        )
+    ]
+
+
+def dead_layers(trace) -> list[DeadLayer]:
+    """Every ReLU layer's lasting dead fraction over the second half of the sampled steps."""
+    by_layer: dict[str, list] = {}
+    for stat in trace.activations:
+        if stat.kind == "relu":
+            by_layer.setdefault(stat.layer, []).append(stat)
+    if not by_layer:
+        raise Skip("needs a ReLU activation (nn.ReLU, F.relu or torch.relu): none was seen")
+    return [_lasting(layer, seen) for layer, seen in by_layer.items()
+            if len(seen) >= 2 * LATE_SAMPLES]
+
+
+def _lasting(layer: str, seen: list) -> DeadLayer:
+    """The minimum over the late samples: a unit dead all along is dead in each of them, and
+    the minimum discounts units that only looked dead on one small batch."""
+    seen = sorted(seen, key=lambda s: s.step)
+    late = seen[len(seen) // 2:]
+    first = len(seen)
+    while first > 0 and seen[first - 1].dead_fraction > MOST:
+        first -= 1
+    first_step = seen[first].step if first < len(seen) else seen[-1].step
+    return DeadLayer(layer, min(s.dead_fraction for s in late), first_step, seen[-1].units)
+
+
+def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:
+    """Replay with every nn.ReLU swapped for LeakyReLU; None when the ReLUs are function calls
+    (nothing to swap) or the run cannot be replayed."""
+    if any(d.is_function for d in layers):
+        return None
+    try:
+        baseline = case.baseline
+    except Skip:
+        return None
+    model = copy.deepcopy(case.copies.initial_model)
+    if not swap_relus(model):
+        return None
+    leaky = case.replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
+    return Experiment(f"LeakyReLU({LEAK}) in place of ReLU", settled_loss(baseline),
+                      settled_loss(leaky), REPLAY_STEPS, list(baseline.validation_losses),
+                      list(leaky.validation_losses))
+
+
+def swap_relus(model: nn.Module) -> int:
+    """Replace every nn.ReLU inside ``model`` by a LeakyReLU; returns how many were swapped."""
+    swapped = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.ReLU:
+                setattr(parent, name, nn.LeakyReLU(LEAK, inplace=child.inplace))
+                swapped += 1
+    return swapped
+
+
+def _confidence(worst: DeadLayer, loss: LossLevel, experiment, helped: bool) -> float:
+    """0.55 for just over half dead, up to 0.75 for all; more when LeakyReLU fixes it. A whole
+    layer dead while the loss is stuck cuts the output off from the input: no model size or
+    tuning can help until the units come back, so it ranks above the causes it makes moot. When
+    the swap was tried and did not help, the dead units are a symptom of something else (often
+    the learning rate): kept below the reporting bar."""
+    if experiment is not None and not helped:
+        return 0.45
+    if worst.dead >= 1.0 and loss.stuck:
+        return 0.97
+    confidence = 0.55 + 0.2 * (worst.dead - MOST) / (1 - MOST)
+    if helped:
+        confidence += 0.15
+    if not loss.stuck:
+        confidence -= 0.1
+    return confidence
+
+
+def _verdict(worst: DeadLayer, loss: LossLevel, experiment, helped: bool) -> str:
+    return " ".join(part for part in (
+        _describe_death(worst), _describe_loss(loss), _describe_experiment(experiment, helped)
+    ) if part)
+
+
+def _describe_death(worst: DeadLayer) -> str:
+    what = (f"The output of {worst.layer}" if worst.is_function
+            else f"The ReLU layer {worst.layer!r}")
+    when = "from the first step on" if worst.first_dead_step == 0 else \
+        f"from step {worst.first_dead_step} on"
+    found = (f"{what} has {_percent(worst.dead)} of its {worst.units} units dead (zero for every "
+             f"row of the batch) {when}, through the second half of training. A dead unit passes "
+             f"no gradient, so nothing brings it back.")
+    if worst.dead < 1.0:
+        return found
+    return (f"{found} With the whole layer dead your model's output cannot depend on its input, "
+            f"so no larger model or other tuning helps until the units come back.")
+
+
+def _describe_loss(loss: LossLevel) -> str:
+    if not loss.stuck:
+        return (f"The training loss went from {plain_number(loss.start)} to "
+                f"{plain_number(loss.end)} on the few units left.")
+    if loss.constant_guess is None:
+        return f"The training loss stays around {plain_number(loss.end)}: learning has stalled."
+    return (f"The training loss stays around {plain_number(loss.end)}, no better than the "
+            f"{plain_number(loss.constant_guess)} of a constant guess that ignores the inputs.")
+
+
+def _describe_experiment(experiment: Experiment | None, helped: bool) -> str:
+    if experiment is None:
+        return ""
+    losses = (f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
+              f"{experiment.steps}-step replay of your training")
+    if helped:
+        return f"With {experiment.description} the validation loss goes from {losses}."
+    return (f"With {experiment.description} the validation loss goes from {losses}, no clear "
+            f"gain: the dead units are a symptom of something else, such as the learning rate.")
+
+
+def _evidence(worst: DeadLayer, suspects, loss: LossLevel, experiment) -> dict[str, float]:
+    evidence = {
+        "dead_fraction_late": worst.dead,
+        "units": float(worst.units),
+        "first_dead_step": float(worst.first_dead_step),
+        "dead_layers": float(len(suspects)),
+        "train_loss_start": loss.start,
+        "train_loss_end": loss.end,
+    }
+    if loss.constant_guess is not None:
+        evidence["constant_guess_loss"] = loss.constant_guess
+    if experiment is not None:
+        evidence["val_loss_before"] = experiment.before
+        evidence["val_loss_after"] = experiment.after
+    return evidence
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.0f}%"

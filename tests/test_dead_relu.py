@@ -1,0 +1,102 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.checks import Skip
+from lossdoctor.checks.dead_relu import check, dead_layers, swap_relus
+from lossdoctor.findings import Cause
+
+
+def _learnable(rows, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 8, generator=generator)
+    return x, (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+
+
+def _deep_mlp(hidden=32):
+    return nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, 2))
+
+
+def _case(model, optimizer, epochs=10):
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), _learnable(600, 0),
+                  _learnable(200, 1), epochs=epochs)
+
+
+class FunctionalNet(nn.Module):
+    def __init__(self, bias: float = 0.0) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(8, 32)
+        self.out = nn.Linear(32, 2)
+        nn.init.constant_(self.hidden.bias, bias)
+
+    def forward(self, x):
+        return self.out(F.relu(self.hidden(x)))
+
+
+def test_hidden_layers_killed_by_a_large_negative_bias_are_found_and_leaky_relu_helps():
+    torch.manual_seed(0)
+    model = _deep_mlp()
+    for layer in (model[0], model[2]):
+        nn.init.constant_(layer.bias, -3.0)
+    [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
+    assert finding.cause is Cause.DEAD_RELU
+    assert finding.evidence["dead_fraction_late"] == 1.0
+    assert finding.evidence["first_dead_step"] == 0
+    assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert finding.confidence > 0.95  # the output cannot depend on the input
+    assert finding.verdict.startswith("The ReLU layer '1' has 100% of its 32 units dead")
+
+
+def test_dead_functional_relus_are_found_from_the_trace_alone():
+    torch.manual_seed(0)
+    model = FunctionalNet(bias=-3.0)
+    [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
+    assert finding.experiment is None  # F.relu cannot be swapped for another module
+    assert finding.evidence["dead_fraction_late"] == 1.0
+    assert finding.verdict.startswith("The output of torch.relu in FunctionalNet.forward has 100%")
+
+
+def test_units_killed_by_a_huge_learning_rate_are_a_symptom_kept_below_the_reporting_bar():
+    torch.manual_seed(0)
+    model = _deep_mlp()
+    case = _case(model, torch.optim.SGD(model.parameters(), lr=15.0))
+    assert max(d.dead for d in dead_layers(case.trace)) > 0.5
+    [finding] = check(case)
+    assert finding.confidence < 0.5
+    assert "symptom" in finding.verdict
+
+
+@pytest.mark.parametrize("make", [lambda: _deep_mlp(), lambda: FunctionalNet()],
+                         ids=["module_relu", "functional_relu"])
+def test_healthy_relu_networks_are_not_flagged(make):
+    torch.manual_seed(0)
+    model = make()
+    case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2))
+    assert max(d.dead for d in dead_layers(case.trace)) < 0.5
+    assert check(case) == []
+
+
+def test_swapping_relus_replaces_nested_modules_and_keeps_the_rest():
+    model = nn.Sequential(_deep_mlp(), nn.Sequential(nn.ReLU(inplace=True)), nn.Tanh())
+    assert swap_relus(model) == 3
+    kinds = [type(m) for m in model.modules()]
+    assert nn.ReLU not in kinds and kinds.count(nn.LeakyReLU) == 3 and nn.Tanh in kinds
+
+
+def test_a_model_without_relus_is_skipped():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+    case = _case(model, torch.optim.Adam(model.parameters()), epochs=1)
+    with pytest.raises(Skip, match="ReLU"):
+        check(case)
+
+
+def test_a_plain_mlp_of_the_shared_helper_keeps_its_units_alive():
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    case = _case(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=5)
+    assert check(case) == []

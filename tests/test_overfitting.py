@@ -1,0 +1,97 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.checks import Skip
+from lossdoctor.checks.overfitting import check, curve_noise
+from lossdoctor.findings import Cause
+from lossdoctor.trace import LossRecord, Trace
+
+
+def _noisy_linear(rows, seed, flip=0.2, features=10):
+    """A linear rule with a fifth of the labels flipped: learnable, but easy to memorize."""
+    generator = torch.Generator().manual_seed(seed)
+    direction = torch.randn(features, generator=torch.Generator().manual_seed(99))
+    x = torch.randn(rows, features, generator=generator)
+    y = (x @ direction > 0).long()
+    flipped = torch.rand(rows, generator=generator) < flip
+    return x, torch.where(flipped, 1 - y, y)
+
+
+def _case(model, train_rows, epochs, lr=1e-3):
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), _noisy_linear(train_rows, 1),
+                  _noisy_linear(400, 2), epochs=epochs, batch_size=20)
+
+
+def test_a_wide_mlp_memorizing_a_small_noisy_training_set_is_found():
+    torch.manual_seed(0)
+    case = _case(mlp(10, 256, 2), train_rows=120, epochs=40)
+    [finding] = check(case)
+    assert finding.cause is Cause.OVERFITTING
+    evidence = finding.evidence
+    assert evidence["final_val_loss"] > 1.2 * evidence["best_val_loss"]
+    assert evidence["train_loss_final"] < 0.5 * evidence["train_loss_at_best"]
+    assert evidence["val_rise_p_value"] < 0.001
+    assert evidence["best_epoch"] < 20
+    assert f"Stop at epoch {int(evidence['best_epoch'])}" in finding.fix
+    assert finding.confidence >= 0.7
+
+
+def test_a_model_still_improving_on_plenty_of_data_is_not_flagged():
+    torch.manual_seed(0)
+    case = _case(mlp(10, 16, 2), train_rows=2000, epochs=8, lr=3e-3)
+    assert check(case) == []
+
+
+def _synthetic_trace(validation, train):
+    """A trace with one training step and one validation pass per epoch."""
+    trace = Trace()
+    for step, (train_loss, val_loss) in enumerate(zip(train, validation, strict=True)):
+        trace.losses.append(LossRecord(train_loss, 32, "train", step))
+        trace.losses.append(LossRecord(val_loss, 100, "eval", step + 1))
+    return trace
+
+
+class _Case:
+    def __init__(self, trace):
+        self.trace = trace
+
+
+def test_a_late_uptick_within_the_noise_is_not_flagged():
+    generator = torch.Generator().manual_seed(0)
+    noise = 0.02 * torch.randn(30, generator=generator)
+    validation = [0.5 + float(n) for n in noise]
+    validation[-1] = min(validation) + 0.03  # the last epoch ticks up, about the noise's size
+    train = [1.0 / (1 + e) for e in range(30)]
+    assert check(_Case(_synthetic_trace(validation, train))) == []
+
+
+def test_a_steady_rise_from_the_best_epoch_is_flagged_on_the_same_noise():
+    generator = torch.Generator().manual_seed(0)
+    noise = 0.02 * torch.randn(30, generator=generator)
+    validation = [0.5 + 0.01 * max(e - 10, 0) + float(n) for e, n in enumerate(noise)]
+    train = [1.0 / (1 + e) for e in range(30)]
+    [finding] = check(_Case(_synthetic_trace(validation, train)))
+    assert 5 <= finding.evidence["best_epoch"] <= 15
+
+
+def test_a_rising_validation_loss_while_training_loss_also_rises_is_not_overfitting():
+    validation = [0.5 + 0.02 * e for e in range(20)]
+    train = [0.4 + 0.02 * e for e in range(20)]
+    assert check(_Case(_synthetic_trace(validation, train))) == []
+
+
+def test_the_noise_estimate_ignores_a_steady_trend():
+    assert curve_noise([0.1 * e for e in range(20)]) == pytest.approx(0.0, abs=1e-9)
+    generator = torch.Generator().manual_seed(0)
+    noisy = [0.1 * e + float(n) for e, n in enumerate(0.05 * torch.randn(400, generator=generator))]
+    assert curve_noise(noisy) == pytest.approx(0.05, rel=0.2)
+
+
+def test_a_run_without_enough_validation_passes_is_skipped():
+    trace = _synthetic_trace([0.5, 0.6, 0.7], [0.4, 0.3, 0.2])
+    with pytest.raises(Skip, match="validation passes"):
+        check(_Case(trace))
