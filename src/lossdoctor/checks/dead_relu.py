@@ -22,7 +22,7 @@ from lossdoctor.checks._features import (
     plain_number,
     settled_loss,
 )
-from lossdoctor.checks.saturation import LossLevel, loss_level
+from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding
 
@@ -51,7 +51,7 @@ class DeadLayer:
 def check(case) -> list[Finding]:
     layers = dead_layers(case.trace)
     suspects = sorted((d for d in layers if d.dead > MOST), key=lambda d: d.dead, reverse=True)
-    loss = loss_level(case) if suspects else None
+    loss = training_progress(case) if suspects else None
     if loss is None:
         return []
     experiment = _leaky_experiment(case, layers)
@@ -124,7 +124,7 @@ def swap_relus(model: nn.Module) -> int:
     return swapped
 
 
-def _confidence(worst: DeadLayer, loss: LossLevel, experiment, helped: bool) -> float:
+def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, helped: bool) -> float:
     """0.55 for just over half dead, up to 0.75 for all; more when LeakyReLU fixes it. A whole
     layer dead while the loss is stuck cuts the output off from the input: no model size or
     tuning can help until the units come back, so it ranks above the causes it makes moot. When
@@ -142,7 +142,7 @@ def _confidence(worst: DeadLayer, loss: LossLevel, experiment, helped: bool) -> 
     return confidence
 
 
-def _verdict(worst: DeadLayer, loss: LossLevel, experiment, helped: bool) -> str:
+def _verdict(worst: DeadLayer, loss: TrainingProgress, experiment, helped: bool) -> str:
     return " ".join(part for part in (
         _describe_death(worst), _describe_loss(loss), _describe_experiment(experiment, helped)
     ) if part)
@@ -162,7 +162,7 @@ def _describe_death(worst: DeadLayer) -> str:
             f"so no larger model or other tuning helps until the units come back.")
 
 
-def _describe_loss(loss: LossLevel) -> str:
+def _describe_loss(loss: TrainingProgress) -> str:
     if not loss.stuck:
         return (f"The training loss went from {plain_number(loss.start)} to "
                 f"{plain_number(loss.end)} on the few units left.")
@@ -183,7 +183,7 @@ def _describe_experiment(experiment: Experiment | None, helped: bool) -> str:
             f"gain: the dead units are a symptom of something else, such as the learning rate.")
 
 
-def _evidence(worst: DeadLayer, suspects, loss: LossLevel, experiment) -> dict[str, float]:
+def _evidence(worst: DeadLayer, suspects, loss: TrainingProgress, experiment) -> dict[str, float]:
     evidence = {
         "dead_fraction_late": worst.dead,
         "units": float(worst.units),

@@ -21,6 +21,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
+from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding
 
@@ -33,8 +34,6 @@ PERSISTENT = 0.8
 #: The fewest sampled steps and weight layers that make a gradient profile.
 MIN_STEPS = 3
 MIN_LAYERS = 3
-#: Without a constant-guess reference, a loss that fell by less than a tenth did not move.
-STALLED_DROP = 0.1
 #: The ReLU replay must lower the validation loss by at least a tenth to count.
 MIN_IMPROVEMENT = 0.1
 SQUASHING = (nn.Sigmoid, nn.Tanh)
@@ -56,19 +55,6 @@ class Profile:
                 for i in range(len(self.names))]
 
 
-@dataclass
-class Stall:
-    start: float
-    end: float
-    constant_guess: float | None
-
-    @property
-    def stalled(self) -> bool:
-        if self.constant_guess is not None:
-            return self.end >= self.constant_guess
-        return self.end >= (1 - STALLED_DROP) * self.start
-
-
 def check(case) -> list[Finding]:
     """``vanishing_gradients`` when the first layers' gradients are orders of magnitude below
     the last layer's on most steps and the training loss has stalled."""
@@ -76,8 +62,8 @@ def check(case) -> list[Finding]:
     gaps = profile.gaps()
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
-    stall = training_stall(case)
-    if gap < GAP_DECADES or persistent < PERSISTENT or stall is None or not stall.stalled:
+    stall = training_progress(case)
+    if gap < GAP_DECADES or persistent < PERSISTENT or stall is None or not stall.stuck:
         return []
     experiment = relu_experiment(case)
     helped = experiment is not None and experiment.improvement >= MIN_IMPROVEMENT
@@ -116,23 +102,6 @@ def gradient_profile(trace) -> Profile:
     return Profile(names, rows)
 
 
-def training_stall(case) -> Stall | None:
-    """Training loss over the first and last tenth of the steps, and a constant guess's."""
-    losses = [v for _, v in case.trace.step_losses() if math.isfinite(v)]
-    if len(losses) < 2:
-        return None
-    span = max(len(losses) // 10, 1)
-    return Stall(_mean(losses[:span]), _mean(losses[-span:]), _constant_guess(case))
-
-
-def _constant_guess(case) -> float | None:
-    try:
-        loss = case.constant_guess.training_loss
-    except Exception:  # noqa: BLE001 - without a replayable run there is no reference
-        return None
-    return loss if math.isfinite(loss) else None
-
-
 def relu_experiment(case) -> Experiment | None:
     """Replay with every nn.Sigmoid/nn.Tanh module swapped for ReLU and kaiming init."""
     model = case.copies.initial_model
@@ -166,7 +135,9 @@ def with_relu(model: nn.Module) -> nn.Module:
     return swapped
 
 
-def _verdict(profile: Profile, gap: float, persistent: float, stall: Stall, experiment) -> str:
+def _verdict(
+    profile: Profile, gap: float, persistent: float, stall: TrainingProgress, experiment
+) -> str:
     medians = profile.layer_medians()
     text = (f"The gradients of your first layer ({profile.names[0]!r}) are {gap:.0f} orders of "
             f"magnitude smaller, relative to its weights, than those of your last layer "
@@ -182,14 +153,14 @@ def _verdict(profile: Profile, gap: float, persistent: float, stall: Stall, expe
     return text
 
 
-def _describe_stall(stall: Stall) -> str:
+def _describe_stall(stall: TrainingProgress) -> str:
     if stall.constant_guess is None:
         return f"Your training loss went from {stall.start:.3g} to {stall.end:.3g} only."
     return (f"Your training loss ends at {stall.end:.3g}, no better than the "
             f"{stall.constant_guess:.3g} of a constant guess.")
 
 
-def _evidence(profile, gap, persistent, stall: Stall, experiment) -> dict[str, float]:
+def _evidence(profile, gap, persistent, stall: TrainingProgress, experiment) -> dict[str, float]:
     medians = profile.layer_medians()
     evidence = {
         "first_layer_relative_gradient": medians[0],

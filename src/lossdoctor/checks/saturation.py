@@ -10,7 +10,6 @@ standardized inputs un-pins them and lowers the validation loss.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +26,7 @@ from lossdoctor.checks._features import (
     replay_standardized,
     settled_loss,
 )
+from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
 from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding
 
@@ -36,8 +36,6 @@ MOST = 0.5
 #: Sampled steps averaged for the saturation at the start of training (before anything could be
 #: learned); the end averages the last fifth of the samples, at least as many.
 WINDOW = 3
-#: Without a constant-guess reference, a loss that fell by less than a tenth did not move.
-STALLED_DROP = 0.1
 
 
 @dataclass
@@ -49,22 +47,9 @@ class LayerSaturation:
     units: int
 
 
-@dataclass
-class LossLevel:
-    start: float
-    end: float
-    constant_guess: float | None  # the loss of always predicting the training targets' average
-
-    @property
-    def stuck(self) -> bool:
-        if self.constant_guess is not None:
-            return self.end >= self.constant_guess
-        return self.end >= (1 - STALLED_DROP) * self.start
-
-
 def check(case) -> list[Finding]:
     layers = saturation_by_layer(case.trace)
-    loss = loss_level(case)
+    loss = training_progress(case)
     pinned = sorted(_suspects(layers, loss), key=_severity, reverse=True)
     if not pinned:
         return []
@@ -84,7 +69,9 @@ def check(case) -> list[Finding]:
     ]
 
 
-def _suspects(layers: list[LayerSaturation], loss: LossLevel | None) -> list[LayerSaturation]:
+def _suspects(
+    layers: list[LayerSaturation], loss: TrainingProgress | None
+) -> list[LayerSaturation]:
     """Layers pinned at the end while the loss is stuck; or, while the loss falls, layers pinned
     from the first step on (they may still block learning: the standardizing replay decides)."""
     if loss is None:
@@ -116,25 +103,6 @@ def _summary(layer: str, kind: str, seen: list) -> LayerSaturation:
 def _severity(layer: LayerSaturation) -> tuple:
     """The model's output (what the loss sees) first, then the most pinned."""
     return (layer.kind == "probabilities", layer.end, layer.start)
-
-
-def loss_level(case) -> LossLevel | None:
-    """Training loss over the first and last tenth of the steps, and a constant guess's loss."""
-    losses = [loss for _, loss in case.trace.step_losses()]
-    if len(losses) < 2:
-        return None
-    span = max(len(losses) // 10, 1)
-    return LossLevel(_mean(losses[:span]), _mean(losses[-span:]), constant_guess_loss(case))
-
-
-def constant_guess_loss(case) -> float | None:
-    """The training loss of the best prediction that ignores the inputs: the least any model
-    that learned something must beat."""
-    try:
-        loss = case.constant_guess.training_loss
-    except Exception:  # noqa: BLE001 - without a replayable run there is no reference
-        return None
-    return loss if math.isfinite(loss) else None
 
 
 def _standardizing_experiment(case, worst: LayerSaturation):
@@ -182,7 +150,7 @@ def _desaturated(experiment: Experiment | None, after: float | None) -> bool:
             and improvement(experiment) >= MEANINGFUL_IMPROVEMENT)
 
 
-def _confidence(worst: LayerSaturation, loss: LossLevel, experiment, after) -> float:
+def _confidence(worst: LayerSaturation, loss: TrainingProgress, experiment, after) -> float:
     """0.55 for just over half pinned, up to 0.75 for all; more when pinned from the first step
     (before anything was learned) and when standardizing the inputs un-pins them; less when the
     loss still falls. At most 0.9: pinning is a symptom, and the cause that explains it (such as
@@ -197,7 +165,7 @@ def _confidence(worst: LayerSaturation, loss: LossLevel, experiment, after) -> f
     return confidence
 
 
-def _verdict(worst: LayerSaturation, loss: LossLevel, experiment, after) -> str:
+def _verdict(worst: LayerSaturation, loss: TrainingProgress, experiment, after) -> str:
     return " ".join(
         part for part in (_describe_pinning(worst), _describe_loss(loss),
                           _describe_experiment(experiment, after)) if part
@@ -222,7 +190,7 @@ def _name(layer: LayerSaturation) -> str:
     return f"The {layer.kind} layer {layer.layer!r}"
 
 
-def _describe_loss(loss: LossLevel) -> str:
+def _describe_loss(loss: TrainingProgress) -> str:
     level = (f"The training loss stays around {plain_number(loss.end)}"
              if loss.end >= (1 - STALLED_DROP) * loss.start else
              f"The training loss went from {plain_number(loss.start)} to {plain_number(loss.end)}")
@@ -247,7 +215,7 @@ def _describe_experiment(experiment: Experiment | None, after: float | None) -> 
     return f"Standardizing the inputs does not un-pin them ({_percent(after)} still pinned)."
 
 
-def _evidence(worst, pinned, loss: LossLevel, experiment, after) -> dict[str, float]:
+def _evidence(worst, pinned, loss: TrainingProgress, experiment, after) -> dict[str, float]:
     evidence = {
         "saturated_fraction_start": worst.start,
         "saturated_fraction_end": worst.end,
