@@ -46,6 +46,17 @@ def record(train, *args, **kwargs) -> Case:
     return Case(trace, copies)
 
 
+class DictModel(nn.Module):
+    """A model fed a dict of two feature tensors, as multi-input models often are."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(2, 1), nn.Linear(3, 1)
+
+    def forward(self, batch):
+        return self.a(batch["left"]) + self.b(batch["right"])
+
+
 def mlp(inputs: int, hidden: int, outputs: int) -> nn.Module:
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
 

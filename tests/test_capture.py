@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn.modules import module as nn_module
 from torch.optim import optimizer as optim_module
 
-from conftest import fit, mlp, record
+from conftest import DictModel, fit, mlp, record
 from lossdoctor.capture import Recorder, watching
 
 
@@ -163,14 +163,6 @@ def test_rows_seen_again_in_later_epochs_are_held_once_and_copying_stops():
 
 
 def test_dict_batches_are_copied_with_their_structure():
-    class DictModel(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a, self.b = nn.Linear(2, 1), nn.Linear(3, 1)
-
-        def forward(self, batch):
-            return self.a(batch["left"]) + self.b(batch["right"])
-
     torch.manual_seed(0)
     model = DictModel()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

@@ -56,17 +56,8 @@ def test_checks_are_discovered_from_the_package():
 def test_a_model_fed_dicts_is_diagnosed_without_errors_and_skips_say_why():
     import torch
     import torch.nn.functional as F
-    from torch import nn
 
-    from conftest import record
-
-    class DictModel(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a, self.b = nn.Linear(2, 1), nn.Linear(3, 1)
-
-        def forward(self, batch):
-            return self.a(batch["left"]) + self.b(batch["right"])
+    from conftest import DictModel, record
 
     torch.manual_seed(0)
     model = DictModel()
