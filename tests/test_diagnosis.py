@@ -18,6 +18,25 @@ def test_a_broken_loss_contract_leads_even_no_signal():
     assert [f.cause for f in ranked] == [Cause.SHAPE_BROADCAST, Cause.NO_SIGNAL, Cause.LR_TOO_HIGH]
 
 
+def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
+    ranked = rank([_finding(Cause.UNDERFIT_CAPACITY, 0.99), _finding(Cause.LR_TOO_HIGH, 0.7),
+                   _finding(Cause.VANISHING_GRADIENTS, 0.6)])
+    assert [f.cause for f in ranked] == [
+        Cause.LR_TOO_HIGH, Cause.VANISHING_GRADIENTS, Cause.UNDERFIT_CAPACITY
+    ]
+    assert ranked[-1].explained_by == ["vanishing_gradients"]
+    assert ranked[0].explained_by == [] and ranked[1].explained_by == []
+
+
+def test_inputs_off_scale_explain_saturation_but_labels_without_signal_do_not():
+    ranked = rank([_finding(Cause.SATURATED_ACTIVATION, 0.95),
+                   _finding(Cause.UNNORMALIZED_INPUTS, 0.9), _finding(Cause.NO_SIGNAL, 0.9)])
+    assert [f.cause for f in ranked] == [
+        Cause.NO_SIGNAL, Cause.UNNORMALIZED_INPUTS, Cause.SATURATED_ACTIVATION
+    ]
+    assert ranked[1].explained_by == []
+
+
 def test_other_causes_rank_by_confidence():
     ranked = rank([_finding(Cause.LR_TOO_HIGH, 0.6), _finding(Cause.UNNORMALIZED_INPUTS, 0.9)])
     assert [f.cause for f in ranked] == [Cause.UNNORMALIZED_INPUTS, Cause.LR_TOO_HIGH]

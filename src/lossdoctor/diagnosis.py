@@ -32,9 +32,23 @@ class Diagnosis:
 
 
 def rank(findings: list[Finding]) -> list[Finding]:
-    """Primary cause first: a cause that makes the others moot (no_signal) leads,
-    then by confidence, with ties broken by the stable id for a deterministic order."""
-    return sorted(findings, key=lambda f: (-f.cause.precedence, -f.confidence, f.cause.value))
+    """Primary cause first. Findings that another finding explains (a consequence of it) follow
+    the ones that explain them; then a cause that makes the others moot leads (a broken loss
+    contract, then no_signal); then by confidence; ties by the stable id."""
+    mark_consequences(findings)
+    return sorted(
+        findings,
+        key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence, f.cause.value),
+    )
+
+
+def mark_consequences(findings: list[Finding]) -> None:
+    """Record on each finding which other findings explain it."""
+    for finding in findings:
+        finding.explained_by = [
+            other.cause.value for other in findings
+            if other.cause is not finding.cause and other.cause.explains(finding.cause)
+        ]
 
 
 def _run_check(name: str, check, case, findings: list[Finding]) -> CheckOutcome:

@@ -43,6 +43,10 @@ class Cause(Enum):
     def default_fix(self) -> str:
         return _FIXES[self]
 
+    def explains(self, other: Cause) -> bool:
+        """Whether a run with this cause would show ``other`` as a consequence."""
+        return other in _EXPLAINS.get(self, ())
+
     @property
     def precedence(self) -> int:
         """Higher explains more: a cause that makes the others moot ranks first."""
@@ -153,6 +157,35 @@ _PRECEDENCE = {
 }
 
 
+#: How training behaves: each of these can be a consequence of a root cause below.
+_DYNAMICS = frozenset({
+    Cause.UNDERFIT_CAPACITY, Cause.LR_TOO_HIGH, Cause.LR_TOO_LOW, Cause.SATURATED_ACTIVATION,
+    Cause.VANISHING_GRADIENTS, Cause.EXPLODING_GRADIENTS, Cause.DEAD_RELU, Cause.OVERFITTING,
+    Cause.OPTIMIZER_CHOICE, Cause.BATCH_SIZE, Cause.OVER_REGULARIZED, Cause.BAD_INIT,
+})
+
+#: Root cause -> what it makes a run show. A loss fed what it does not expect distorts all of
+#: the training's behaviour; labels without signal are memorized (overfitting) and look like a
+#: model that cannot fit; a gradient that cannot reach the first layers, or dead units, look like
+#: too small a model; inputs off scale pin activations and make every learning rate look wrong.
+_EXPLAINS: dict[Cause, frozenset[Cause]] = {
+    Cause.LOSS_MISMATCH: _DYNAMICS,
+    Cause.SHAPE_BROADCAST: _DYNAMICS,
+    Cause.LABEL_RANGE: _DYNAMICS,
+    Cause.NO_SIGNAL: frozenset({Cause.UNDERFIT_CAPACITY, Cause.OVERFITTING, Cause.LR_TOO_LOW}),
+    Cause.VANISHING_GRADIENTS: frozenset({Cause.UNDERFIT_CAPACITY, Cause.LR_TOO_LOW}),
+    Cause.DEAD_RELU: frozenset({Cause.UNDERFIT_CAPACITY, Cause.LR_TOO_LOW}),
+    Cause.UNNORMALIZED_INPUTS: frozenset({
+        Cause.SATURATED_ACTIVATION, Cause.LR_TOO_HIGH, Cause.LR_TOO_LOW,
+        Cause.EXPLODING_GRADIENTS,
+    }),
+    Cause.UNSCALED_TARGETS: frozenset({Cause.LR_TOO_LOW, Cause.UNDERFIT_CAPACITY}),
+    Cause.LR_TOO_HIGH: frozenset({Cause.DEAD_RELU, Cause.EXPLODING_GRADIENTS}),
+    Cause.FROZEN_PARAMS: frozenset({Cause.UNDERFIT_CAPACITY, Cause.LR_TOO_LOW}),
+    Cause.MISSING_ZERO_GRAD: frozenset({Cause.LR_TOO_HIGH, Cause.EXPLODING_GRADIENTS}),
+}
+
+
 @dataclass
 class Experiment:
     """A short run on copies that tests a fix: validation loss with and without it."""
@@ -183,6 +216,7 @@ class Finding:
     fix: str = ""
     experiment: Experiment | None = None
     details: dict = field(default_factory=dict)
+    explained_by: list[str] = field(default_factory=list)  # ids of root causes also found
 
     def __post_init__(self) -> None:
         self.confidence = float(min(1.0, max(0.0, self.confidence)))

@@ -69,6 +69,7 @@ def finding_dict(finding: Finding) -> dict:
         "fix": finding.fix,
         "experiment": asdict(experiment) if experiment else None,
         "details": finding.details,
+        "explained_by": list(finding.explained_by),
     }
 
 

@@ -72,6 +72,9 @@ def _cause(rank: int, cause: dict) -> Group:
     title.append(f"\n{rank}. {cause['title']} ", "bold")
     title.append(f"[{cause['id']}, confidence {cause['confidence']:.2f}]", "dim")
     lines = [Text(cause["verdict"])]
+    if cause.get("explained_by"):
+        lines.insert(0, Text(f"likely a consequence of: {', '.join(cause['explained_by'])}",
+                             "yellow"))
     if cause["evidence"]:
         numbers = ", ".join(f"{k}={_number(v)}" for k, v in cause["evidence"].items())
         lines.append(Text(f"evidence: {numbers}", "dim"))
