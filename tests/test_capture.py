@@ -232,3 +232,90 @@ def test_softmax_and_log_softmax_outputs_given_to_a_loss_are_recognized():
     assert softmax.rows_sum_to_one and not softmax.rows_log_softmax
     assert log_softmax.rows_log_softmax and not log_softmax.rows_sum_to_one
     assert not plain.rows_sum_to_one and not plain.target_integers
+
+
+def test_parameters_left_out_of_the_optimizer_or_frozen_are_listed_with_their_sizes():
+    torch.manual_seed(0)
+    x, y = _data()
+    model = mlp(6, 16, 2)
+    model[0].bias.requires_grad_(False)
+    optimizer = torch.optim.SGD(model[2].parameters(), lr=0.1)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:300], y[:300]),
+                  (x[300:], y[300:]), epochs=1, batch_size=30)
+    setup = case.trace.setup
+    assert setup.not_in_optimizer == {"0.weight": 96}
+    assert setup.requires_grad_off == {"0.bias": 16}
+    assert setup.optimizer_elements_outside_model == 0
+    assert _healthy_case(epochs=1).trace.setup.not_in_optimizer == {}
+
+
+def test_an_optimizer_built_for_another_model_is_seen():
+    torch.manual_seed(0)
+    x, y = _data()
+    model, other = mlp(6, 16, 2), mlp(6, 16, 2)
+    optimizer = torch.optim.SGD(other.parameters(), lr=0.1)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:300], y[:300]),
+                  (x[300:], y[300:]), epochs=1, batch_size=30)
+    assert case.trace.setup.optimizer_elements_outside_model == 146
+    assert len(case.trace.setup.not_in_optimizer) == 4
+
+
+class _DetachedHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body, self.head = nn.Linear(6, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x).detach())
+
+
+def test_optimized_parameters_that_never_get_a_gradient_are_counted_at_sampled_steps():
+    torch.manual_seed(0)
+    x, y = _data()
+    model = _DetachedHead()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:300], y[:300]),
+                  (x[300:], y[300:]), epochs=2, batch_size=30)
+    trace = case.trace
+    assert trace.gradient_samples > 0
+    assert set(trace.gradientless) == {"body.weight", "body.bias"}
+    assert trace.gradientless["body.weight"] == {"elements": 48,
+                                                 "sampled_steps": trace.gradient_samples}
+    assert _healthy_case(epochs=1).trace.gradientless == {}
+
+
+def _steps_without_zero_grad(zero_every: int | None, use_module: bool = False):
+    torch.manual_seed(0)
+    x, y = _data()
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    recorder = Recorder()
+    with watching(recorder):
+        for step in range(12):
+            if zero_every and step % zero_every == 0:
+                (model if use_module else optimizer).zero_grad()
+            F.cross_entropy(model(x[:30]), y[:30]).backward()
+            optimizer.step()
+    return recorder.trace.zero_grad_calls, recorder.trace.steps_without_zero_grad
+
+
+def test_zero_grad_calls_and_steps_without_one_are_counted():
+    assert _steps_without_zero_grad(None) == (0, 12)
+    assert _steps_without_zero_grad(1) == (12, 0)
+    assert _steps_without_zero_grad(1, use_module=True) == (12, 0)
+    assert _steps_without_zero_grad(4) == (3, 9)
+
+
+def test_the_model_mode_is_recorded_with_each_loss_and_mode_sensitive_layers_are_counted():
+    torch.manual_seed(0)
+    x, y = _data()
+    model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:300], y[:300]),
+                  (x[300:], y[300:]), epochs=2, batch_size=30)
+    trace = case.trace
+    assert trace.setup.mode_sensitive_layers == 2
+    assert {r.model_training for r in trace.train_losses()} == {True}
+    assert {r.model_training for r in trace.losses if r.phase == "eval"} == {False}
+    assert _healthy_case(epochs=1).trace.setup.mode_sensitive_layers == 0

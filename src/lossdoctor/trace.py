@@ -17,6 +17,7 @@ class LossRecord:
     phase: str  # "train" or "eval"
     step: int  # optimizer steps taken before this call
     loss_name: str = ""
+    model_training: bool | None = None  # the model's .training flag at this call, if known
 
 
 @dataclass
@@ -42,6 +43,12 @@ class Setup:
     optimizer_class: str = ""
     optimizer_hparams: dict = field(default_factory=dict)
     batch_size: int = 0
+    #: At the first optimizer step, parameter name -> element count of trainable parameters
+    #: left out of the optimizer, and of parameters with requires_grad False.
+    not_in_optimizer: dict[str, int] = field(default_factory=dict)
+    requires_grad_off: dict[str, int] = field(default_factory=dict)
+    optimizer_elements_outside_model: int = 0  # optimizer parameters that are not the model's
+    mode_sensitive_layers: int = 0  # Dropout and BatchNorm layers (train/eval mode matters)
 
 
 @dataclass
@@ -97,6 +104,12 @@ class Trace:
     loss_inputs: list[LossInputStat] = field(default_factory=list)  # sampled loss calls
     notes: list[str] = field(default_factory=list)
     steps: int = 0
+    #: Optimized parameters (requires_grad True) with no gradient at a sampled step: name ->
+    #: {"elements": n, "sampled_steps": steps without a gradient}; out of gradient_samples steps.
+    gradientless: dict[str, dict] = field(default_factory=dict)
+    gradient_samples: int = 0
+    zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
+    steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
 
     def train_losses(self) -> list[LossRecord]:
         return [r for r in self.losses if r.phase == "train"]

@@ -46,6 +46,8 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         for name in FUNCTIONAL_LOSSES:
             stack.enter_context(_wrapped(F, name, _loss_wrapper(recorder, name)))
         stack.enter_context(_wrapped(DataLoader, "__iter__", _loader_wrapper(recorder)))
+        for owner in (optim_module.Optimizer, nn_module.Module):
+            stack.enter_context(_wrapped(owner, "zero_grad", _zero_grad_wrapper(recorder)))
         yield recorder
 
 
@@ -113,5 +115,18 @@ def _loader_wrapper(recorder: Recorder):
             return original(loader)
 
         return iterate
+
+    return wrap
+
+
+def _zero_grad_wrapper(recorder: Recorder):
+    def wrap(original):
+        @functools.wraps(original)
+        def zero_grad(*args, **kwargs):
+            result = original(*args, **kwargs)
+            recorder.zero_grad_called()
+            return result
+
+        return zero_grad
 
     return wrap

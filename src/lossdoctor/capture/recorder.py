@@ -64,6 +64,7 @@ class Recorder:
         self._loader_starts: dict[int, list[int]] = {}
         self._train_losses_by_loader: Counter = Counter()
         self._current_loader: int | None = None
+        self._zeroed_since_step = False
 
     @property
     def step(self) -> int:
@@ -160,7 +161,9 @@ class Recorder:
         phase = "train" if torch.is_grad_enabled() and output.requires_grad else "eval"
         value = float(output.detach().float().mean())
         rows = batch_rows(prediction)
-        self.trace.losses.append(LossRecord(value, rows, phase, self.step, name))
+        model = self._model_ref() if self._model_ref else None
+        training = model.training if model is not None else None
+        self.trace.losses.append(LossRecord(value, rows, phase, self.step, name, training))
         if phase == "train":
             self._train_losses_by_loader[self._current_loader] += 1
             self._remember_loss(name, loss_fn, prediction, kwargs)
@@ -221,8 +224,19 @@ class Recorder:
         elif self._optimizer_ref() is not optimizer:
             return
         self.trace.learning_rates.append(float(optimizer.param_groups[0].get("lr", 0.0)))
+        self._count_zero_grad()
         if self.schedule.is_sampled(self.step):
             self._record_gradients(optimizer)
+
+    @guarded
+    def zero_grad_called(self) -> None:
+        self.trace.zero_grad_calls += 1
+        self._zeroed_since_step = True
+
+    def _count_zero_grad(self) -> None:
+        if not self._zeroed_since_step:
+            self.trace.steps_without_zero_grad += 1
+        self._zeroed_since_step = False
 
     @guarded
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
@@ -243,7 +257,21 @@ class Recorder:
         setup.optimizer_hparams = _plain(self.copies.optimizer_hparams)
         if model is not None:
             self._describe_model(model)
+            self._describe_untrained(model, optimizer)
             self.copies.initial_model = copy.deepcopy(model)
+
+    def _describe_untrained(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        optimized = {id(p) for p in _optimized(optimizer)}
+        in_model = {id(p) for p in model.parameters()}
+        setup = self.trace.setup
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                setup.requires_grad_off[name] = param.numel()
+            elif id(param) not in optimized:
+                setup.not_in_optimizer[name] = param.numel()
+        setup.optimizer_elements_outside_model = sum(
+            p.numel() for p in _optimized(optimizer) if id(p) not in in_model
+        )
 
     def _describe_model(self, model: nn.Module) -> None:
         self._param_names = {id(p): name for name, p in model.named_parameters()}
@@ -255,10 +283,13 @@ class Recorder:
             for name, m in model.named_modules()
             if name and not list(m.children())
         ]
+        setup.mode_sensitive_layers = sum(isinstance(m, MODE_SENSITIVE) for m in model.modules())
 
     def _record_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        self.trace.gradient_samples += 1
         for param in _optimized(optimizer):
             if param.grad is None:
+                self._note_gradientless(param)
                 continue
             record = LayerGradient(
                 step=self.step,
@@ -268,6 +299,16 @@ class Recorder:
             )
             self.trace.gradients.append(record)
             self._before_update[id(param)] = (record, param.detach().clone())
+
+    def _note_gradientless(self, param: torch.Tensor) -> None:
+        if not param.requires_grad:
+            return
+        name = self._param_names.get(id(param), "a parameter outside the model")
+        entry = self.trace.gradientless.setdefault(
+            name, {"elements": 0, "sampled_steps": 0}
+        )
+        entry["elements"] = param.numel()
+        entry["sampled_steps"] += 1
 
     def _record_updates(self, optimizer: torch.optim.Optimizer) -> None:
         for param in _optimized(optimizer):
@@ -314,6 +355,9 @@ class Recorder:
             train_loader = max(counted, key=counted.get)
             self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
 
+
+#: Layers that behave differently in train and eval mode.
+MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 #: How far a row's sum (or logsumexp) may be from 1 (or 0) and still be a softmax output.
 NORMALIZED_TOLERANCE = 1e-3

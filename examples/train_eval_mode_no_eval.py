@@ -1,0 +1,32 @@
+# lossdoctor-expect: train_eval_mode
+"""Broken: a Dropout/BatchNorm model is validated without model.eval()."""
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+
+x = torch.randn(3000, 10)
+directions = torch.randn(10, 2)
+projected = x @ directions
+y = (projected[:, 0] > 0).long() * 2 + (projected[:, 1] > 0).long()
+train_loader = DataLoader(TensorDataset(x[:2500], y[:2500]), batch_size=64, shuffle=True)
+val_loader = DataLoader(TensorDataset(x[2500:], y[2500:]), batch_size=250)
+criterion = nn.CrossEntropyLoss()
+
+model = nn.Sequential(
+    nn.Linear(10, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.5),
+    nn.Linear(64, 4),
+)
+optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+
+for epoch in range(10):
+    for xb, yb in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        val = sum(criterion(model(xb), yb).item() * len(yb) for xb, yb in val_loader) / 500
+    print(f"epoch {epoch:2d} val_loss {val:.4f}")

@@ -1,0 +1,292 @@
+"""Mistakes in the training loop itself: parameters that are never trained, gradients that are
+never zeroed, and a model left in the wrong train/eval mode."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import MEANINGFUL_IMPROVEMENT, improvement, settled_loss
+from lossdoctor.experiments import Plan, ReplayResult
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.sandbox import isolated
+
+#: zero_grad in fewer than one step in this many is "almost never": gradient accumulation on
+#: purpose zeroes every few steps (8, 16, even 64), not once in hundreds.
+ACCUMULATION_LIMIT = 100
+#: Fewer optimizer steps than this say nothing about a habit of the loop.
+MIN_STEPS = 20
+#: Share of the losses in one phase taken in the other mode before it is called a habit.
+WRONG_MODE_SHARE = 0.5
+
+
+def check(case) -> list[Finding]:
+    if case.trace.steps == 0:
+        raise Skip("needs optimizer steps: none were seen")
+    findings = [_frozen(case), _missing_zero_grad(case), *_wrong_mode(case)]
+    return [f for f in findings if f is not None]
+
+
+# --- parameters never trained ------------------------------------------------------------------
+
+
+def _untrained(trace) -> dict[str, int]:
+    setup = trace.setup
+    never = {
+        name: entry["elements"]
+        for name, entry in trace.gradientless.items()
+        if entry["sampled_steps"] >= trace.gradient_samples > 0
+    }
+    return {**setup.not_in_optimizer, **setup.requires_grad_off, **never}
+
+
+def _frozen(case) -> Finding | None:
+    trace, setup = case.trace, case.trace.setup
+    untrained = _untrained(trace)
+    if not untrained or setup.parameter_count == 0:
+        return None
+    share = sum(untrained.values()) / setup.parameter_count
+    mechanical = setup.not_in_optimizer or setup.requires_grad_off
+    experiment = _train_everything(case, trace) if mechanical else None
+    evidence = {
+        "untrained_elements": float(sum(untrained.values())),
+        "parameter_elements": float(setup.parameter_count),
+        "untrained_share": share,
+        "left_out_of_optimizer": float(sum(setup.not_in_optimizer.values())),
+        "requires_grad_off": float(sum(setup.requires_grad_off.values())),
+        "no_gradient_at_sampled_steps": float(len(untrained) - len(setup.not_in_optimizer)
+                                              - len(setup.requires_grad_off)),
+        "optimizer_elements_outside_model": float(setup.optimizer_elements_outside_model),
+    }
+    _add_experiment_numbers(evidence, experiment)
+    return Finding(
+        Cause.FROZEN_PARAMS, _frozen_confidence(share, setup, experiment),
+        verdict=_frozen_verdict(trace, untrained, share, experiment), evidence=evidence,
+        experiment=experiment, details={"untrained_parameters": untrained},
+    )
+
+
+def _frozen_confidence(share: float, setup, experiment: Experiment | None) -> float:
+    """Facts alone: an optimizer for another model is near-certain; a frozen share is as
+    suggestive as it is large. A replay training everything confirms or refutes it."""
+    base = 0.9 if setup.optimizer_elements_outside_model else 0.4 + 0.3 * share
+    if experiment is None:
+        return base
+    gain = improvement(experiment)
+    if gain >= MEANINGFUL_IMPROVEMENT:
+        return max(base, 0.7 + 0.25 * min(gain / 0.5, 1.0))
+    return min(base, 0.3 + max(gain, 0.0))
+
+
+def _frozen_verdict(trace, untrained, share, experiment) -> str:
+    setup = trace.setup
+    largest = sorted(untrained, key=untrained.get, reverse=True)[:3]
+    parts = [f"{share:.0%} of your model's parameters ({sum(untrained.values()):,} of "
+             f"{setup.parameter_count:,}) are never trained, e.g. {', '.join(largest)}."]
+    if setup.optimizer_elements_outside_model:
+        parts.append("Your optimizer holds parameters that are not your model's: it was "
+                     "built for another model (or an earlier copy of it).")
+    elif setup.not_in_optimizer:
+        parts.append(f"{len(setup.not_in_optimizer)} trainable parameter tensors were not "
+                     "given to the optimizer.")
+    if setup.requires_grad_off:
+        parts.append(f"{len(setup.requires_grad_off)} have requires_grad=False.")
+    if len(untrained) > len(setup.not_in_optimizer) + len(setup.requires_grad_off):
+        parts.append("Some optimized parameters never got a gradient: look for detach(), "
+                     ".data or torch.no_grad() in the forward pass.")
+    if experiment is not None:
+        parts.append(f"Training all of them took the validation loss from "
+                     f"{experiment.before:.3g} to {experiment.after:.3g}.")
+    return " ".join(parts)
+
+
+def _train_everything(case, trace) -> Experiment | None:
+    """Replay with only the parameters the user trains against a replay that trains them all."""
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    untrained = set(_untrained(trace))
+    as_user = copy.deepcopy(replayer.copies.initial_model)
+    everything = copy.deepcopy(replayer.copies.initial_model)
+    for name, param in as_user.named_parameters():
+        param.requires_grad_(name not in untrained)
+    if not any(p.requires_grad for p in as_user.parameters()):
+        return None  # nothing would train: the facts speak for themselves
+    for param in everything.parameters():
+        param.requires_grad_(True)
+    before = replayer.replay(Plan(model=as_user, steps=REPLAY_STEPS))
+    after = replayer.replay(Plan(model=everything, steps=REPLAY_STEPS))
+    return _experiment("train all the model's parameters", before, after)
+
+
+# --- gradients never zeroed ---------------------------------------------------------------------
+
+
+def _missing_zero_grad(case) -> Finding | None:
+    trace = case.trace
+    if trace.steps < MIN_STEPS or trace.zero_grad_calls * ACCUMULATION_LIMIT > trace.steps:
+        return None
+    experiment = _accumulation_experiment(case)
+    evidence = {
+        "optimizer_steps": float(trace.steps),
+        "zero_grad_calls": float(trace.zero_grad_calls),
+        "steps_without_zero_grad": float(trace.steps_without_zero_grad),
+        "gradient_norm_growth": _gradient_growth(trace),
+    }
+    _add_experiment_numbers(evidence, experiment)
+    return Finding(
+        Cause.MISSING_ZERO_GRAD, _zero_grad_confidence(trace, experiment),
+        verdict=_zero_grad_verdict(trace, experiment), evidence=evidence, experiment=experiment,
+    )
+
+
+def _gradient_growth(trace) -> float:
+    """Last sampled total gradient norm over the first: gradients that pile up keep growing."""
+    by_step: dict[int, float] = {}
+    for record in trace.gradients:
+        by_step[record.step] = by_step.get(record.step, 0.0) + record.grad_norm**2
+    if len(by_step) < 2:
+        return 1.0
+    steps = sorted(by_step)
+    return (by_step[steps[-1]] / max(by_step[steps[0]], 1e-30)) ** 0.5
+
+
+def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
+    """No zero_grad in the whole run is a strong fact (manual zeroing through p.grad is the
+    exception); the replay that zeroes against one that accumulates shows what it costs."""
+    base = 0.6 if trace.zero_grad_calls == 0 else 0.5
+    if experiment is None:
+        return base
+    gain = improvement(experiment)
+    if gain >= MEANINGFUL_IMPROVEMENT:
+        return 0.7 + 0.25 * min(gain / 0.5, 1.0)
+    return 0.35
+
+
+def _zero_grad_verdict(trace, experiment) -> str:
+    calls = "never called" if trace.zero_grad_calls == 0 else (
+        f"called only {trace.zero_grad_calls} times")
+    parts = [f"zero_grad() was {calls} in {trace.steps:,} optimizer steps, so each step "
+             "adds its gradient to all the previous ones. (Accumulating over a few steps on "
+             "purpose is fine; this is far rarer than that.)"]
+    if experiment is not None:
+        parts.append(f"A replay that zeroes the gradients each step reaches a validation loss "
+                     f"of {experiment.after:.3g}; one that accumulates them like your loop "
+                     f"stays at {experiment.before:.3g}.")
+    return " ".join(parts)
+
+
+def _accumulation_experiment(case) -> Experiment | None:
+    """The baseline replay zeroes gradients every step (the fix); against it, the same replay
+    with gradients left to pile up, as in the user's loop."""
+    try:
+        replayer = case.require_replay()
+        baseline = case.baseline
+    except Skip:
+        return None
+    accumulating = _accumulating_replay(replayer)
+    return _experiment("call zero_grad() every step", accumulating, baseline)
+
+
+def _accumulating_replay(replayer) -> ReplayResult:
+    with isolated(0):
+        model = copy.deepcopy(replayer.copies.initial_model)
+        optimizer = replayer.optimizer_for(model, Plan())
+        optimizer.zero_grad = lambda *args, **kwargs: None  # the user's loop never zeroes
+        return replayer._train(model, optimizer, Plan(steps=REPLAY_STEPS))
+
+
+# --- train/eval mode ---------------------------------------------------------------------------
+
+
+def _mode_counts(trace) -> dict[str, float]:
+    train = [r.model_training for r in trace.train_losses() if r.model_training is not None]
+    evals = [r.model_training for r in trace.losses
+             if r.phase == "eval" and r.model_training is not None]
+    return {
+        "training_losses": float(len(train)),
+        "training_losses_in_eval_mode": float(sum(not t for t in train)),
+        "validation_losses": float(len(evals)),
+        "validation_losses_in_train_mode": float(sum(evals)),
+        "mode_sensitive_layers": float(trace.setup.mode_sensitive_layers),
+    }
+
+
+def _wrong_mode(case) -> list[Finding]:
+    counts = _mode_counts(case.trace)
+    if counts["mode_sensitive_layers"] == 0:
+        return []
+    findings = []
+    if _share(counts, "validation_losses_in_train_mode", "validation_losses") > WRONG_MODE_SHARE:
+        findings.append(_validating_in_train_mode(case, counts))
+    if _share(counts, "training_losses_in_eval_mode", "training_losses") > WRONG_MODE_SHARE:
+        findings.append(_training_in_eval_mode(case, counts))
+    return findings
+
+
+def _share(counts: dict, part: str, whole: str) -> float:
+    return counts[part] / counts[whole] if counts[whole] else 0.0
+
+
+def _validating_in_train_mode(case, counts) -> Finding:
+    experiment = _evaluate_both_modes(case)
+    evidence = dict(counts)
+    _add_experiment_numbers(evidence, experiment)
+    verdict = (f"{counts['validation_losses_in_train_mode']:.0f} of "
+               f"{counts['validation_losses']:.0f} validation losses were computed with the "
+               f"model in train mode, so its {counts['mode_sensitive_layers']:.0f} Dropout/"
+               "BatchNorm layers behaved as in training: a noisy, pessimistic validation loss.")
+    if experiment is not None:
+        verdict += (f" Your trained model scores {experiment.before:.3g} in train mode and "
+                    f"{experiment.after:.3g} after model.eval().")
+    confidence = 0.6 if experiment is None else 0.6 + min(max(improvement(experiment), 0), 0.35)
+    return Finding(Cause.TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
+                   experiment=experiment, fix="Call model.eval() before validating (and "
+                   "model.train() before training again).")
+
+
+def _evaluate_both_modes(case) -> Experiment | None:
+    """The trained model's validation loss in train mode (as measured) and in eval mode; when
+    the trained model is gone, a replay of the user's setup trains a copy in its place."""
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    model = copy.deepcopy(case.copies.final_model or case.copies.initial_model)
+    if case.copies.final_model is None:
+        replayer.replay(Plan(model=model, steps=REPLAY_STEPS))  # trains ``model`` in place
+    with isolated(0), torch.no_grad():
+        model.train()
+        total = sum(float(replayer.loss(model, b)) * b.rows for b in replayer.validation_batches)
+        in_train_mode = total / max(sum(b.rows for b in replayer.validation_batches), 1)
+        in_eval_mode = replayer.evaluate(model.eval(), replayer.validation_batches)
+    return Experiment("validate in eval mode", in_train_mode, in_eval_mode, 0)
+
+
+def _training_in_eval_mode(case, counts) -> Finding:
+    verdict = (f"{counts['training_losses_in_eval_mode']:.0f} of "
+               f"{counts['training_losses']:.0f} training losses were computed with the model "
+               f"in eval mode: its {counts['mode_sensitive_layers']:.0f} Dropout/BatchNorm "
+               "layers do not train as intended (no dropout, frozen BatchNorm statistics).")
+    return Finding(Cause.TRAIN_EVAL_MODE, 0.6, verdict=verdict, evidence=dict(counts),
+                   fix="Call model.train() before each training epoch.")
+
+
+# --- shared ------------------------------------------------------------------------------------
+
+
+def _experiment(description: str, before: ReplayResult, after: ReplayResult) -> Experiment:
+    return Experiment(
+        description, settled_loss(before), settled_loss(after), REPLAY_STEPS,
+        list(before.validation_losses), list(after.validation_losses),
+    )
+
+
+def _add_experiment_numbers(evidence: dict, experiment: Experiment | None) -> None:
+    if experiment is not None:
+        evidence["validation_loss_before"] = experiment.before
+        evidence["validation_loss_after"] = experiment.after

@@ -1,0 +1,166 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks.training_loop import check
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+
+def _learnable(rows=600, features=8, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, features, generator=generator)
+    y = (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+    return x, y
+
+
+def _case(model, optimizer, train=fit, epochs=8, **kwargs):
+    x, y = _learnable()
+    return record(train, model, optimizer, nn.CrossEntropyLoss(), (x[:450], y[:450]),
+                  (x[450:], y[450:]), epochs=epochs, **kwargs)
+
+
+def _causes(findings, confident=True):
+    return [f.cause for f in findings if f.confidence >= 0.5 or not confident]
+
+
+def test_an_optimizer_given_only_the_last_layer_is_found_and_training_everything_helps():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    [finding] = check(_case(model, torch.optim.Adam(model[2].parameters(), lr=1e-2)))
+    assert finding.cause is Cause.FROZEN_PARAMS
+    assert finding.confidence >= 0.7
+    assert finding.evidence["left_out_of_optimizer"] == 8 * 32 + 32
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+
+
+def test_an_optimizer_built_for_another_model_is_near_certain():
+    torch.manual_seed(0)
+    model, other = mlp(8, 32, 2), mlp(8, 32, 2)
+    [finding] = check(_case(model, torch.optim.Adam(other.parameters(), lr=1e-2), epochs=3))
+    assert finding.evidence["optimizer_elements_outside_model"] > 0
+    assert finding.confidence >= 0.9
+    assert "another model" in finding.verdict
+
+
+def _no_zero_grad_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32):
+    x, y = train
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        model.train()
+        for rows in torch.randperm(len(x), generator=generator).split(batch_size):
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def _accumulating_fit(model, optimizer, loss_fn, train, validation, epochs=8, every=4):
+    x, y = train
+    for _ in range(epochs):
+        for i, rows in enumerate(torch.arange(len(x)).split(16)):
+            if i % every == 0:
+                optimizer.zero_grad()
+            (loss_fn(model(x[rows]), y[rows]) / every).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def test_a_loop_without_zero_grad_is_found_and_zeroing_helps():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    findings = check(_case(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                           train=_no_zero_grad_fit))
+    [finding] = [f for f in findings if f.cause is Cause.MISSING_ZERO_GRAD]
+    assert finding.confidence >= 0.7
+    assert finding.evidence["zero_grad_calls"] == 0
+    assert finding.evidence["steps_without_zero_grad"] == finding.evidence["optimizer_steps"]
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+    assert _causes(findings) == [Cause.MISSING_ZERO_GRAD]
+
+
+def test_gradient_accumulation_on_purpose_is_left_alone():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2), train=_accumulating_fit)
+    assert case.trace.steps_without_zero_grad > 0
+    assert check(case) == []
+
+
+class _Regularized(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 64), nn.BatchNorm1d(64), nn.ReLU(),
+                                 nn.Dropout(0.5), nn.Linear(64, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def _never_eval_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32):
+    x, y = train
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        for rows in torch.randperm(len(x), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def test_validating_with_dropout_and_batchnorm_in_train_mode_is_found():
+    torch.manual_seed(0)
+    model = _Regularized()
+    findings = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                           train=_never_eval_fit))
+    [finding] = findings
+    assert finding.cause is Cause.TRAIN_EVAL_MODE
+    assert finding.evidence["validation_losses_in_train_mode"] == 8
+    assert finding.experiment.after < finding.experiment.before
+    assert finding.confidence >= 0.6
+
+
+def test_training_in_eval_mode_is_found():
+    torch.manual_seed(0)
+    model = _Regularized().eval()
+    [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                            train=_never_eval_fit, epochs=3))
+    assert finding.cause is Cause.TRAIN_EVAL_MODE
+    assert finding.evidence["training_losses_in_eval_mode"] == finding.evidence["training_losses"]
+
+
+def test_a_healthy_loop_with_dropout_and_batchnorm_is_left_alone():
+    torch.manual_seed(0)
+    model = _Regularized()
+    assert check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2))) == []
+
+
+def test_a_healthy_plain_loop_is_left_alone():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    assert check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2))) == []
+
+
+def test_without_replayable_batches_the_facts_stand_alone():
+    trace = Trace(steps=50, zero_grad_calls=50)
+    trace.setup.parameter_count = 100
+    trace.setup.not_in_optimizer = {"0.weight": 80}
+    case = Case(trace, record(lambda: None).copies)
+    with pytest.raises(Skip):
+        case.require_replay()
+    [finding] = check(case)
+    assert finding.cause is Cause.FROZEN_PARAMS
+    assert finding.experiment is None
+    assert 0.5 <= finding.confidence < 0.7
+
+
+def test_a_run_without_optimizer_steps_is_skipped():
+    with pytest.raises(Skip, match="optimizer steps"):
+        check(record(lambda: F.relu(torch.zeros(1))))
