@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 from lossdoctor import cli
 
@@ -127,3 +128,15 @@ def test_seed_makes_an_unseeded_script_reproducible(tmp_path):
     runs = [_run(sys.executable, "-m", "lossdoctor", "run", "--seed", seed, script.name,
                  cwd=tmp_path).stdout for seed in ("1", "1", "2")]
     assert runs[0] == runs[1] != runs[2]
+
+
+def test_the_trained_model_is_copied_before_the_scripts_variables_go(tmp_path, monkeypatch):
+    from lossdoctor.runner import run_script
+
+    script = _script(tmp_path, epochs=2)
+    monkeypatch.chdir(tmp_path)
+    run = run_script(str(script), [])
+    trained, initial = run.copies.final_model, run.copies.initial_model
+    assert trained is not None
+    pairs = zip(trained.parameters(), initial.parameters(), strict=True)
+    assert all(not torch.equal(a, b) for a, b in pairs)

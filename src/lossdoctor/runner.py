@@ -38,7 +38,7 @@ def run_script(script: str, args: list[str], seed: int | None = None) -> ScriptR
     exit_code, raised = 0, ""
     try:
         with watching(recorder):
-            exit_code, raised = _execute(script)
+            exit_code, raised = _execute(script, recorder)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     trace, copies = recorder.finish()
@@ -51,9 +51,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _execute(script: str) -> tuple[int, str]:
+def _execute(script: str, recorder: Recorder) -> tuple[int, str]:
+    namespace: dict = {}  # the script's variables, alive until the trained model is copied
     try:
-        runpy.run_path(os.path.abspath(script), run_name="__main__")
+        namespace = runpy.run_path(os.path.abspath(script), run_name="__main__")
     except SystemExit as stop:
         return _exit_code(stop.code), ""
     except KeyboardInterrupt as interrupt:
@@ -64,6 +65,8 @@ def _execute(script: str) -> tuple[int, str]:
         return 1, type(error).__name__
     finally:
         sys.stdout.flush()
+        recorder.keep_trained_model()
+        del namespace
     return 0, ""
 
 

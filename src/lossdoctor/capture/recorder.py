@@ -333,13 +333,20 @@ class Recorder:
             self._settle_epochs()
             self._explain_missing_samples()
             self.trace.setup.batch_size = _most_common(r.rows for r in self.trace.train_losses())
-            model = self._model_ref() if self._model_ref else None
-            if model is not None and self.copies.initial_model is not None:
-                self.copies.final_model = copy.deepcopy(model)
+            self.keep_trained_model()
         except Exception as error:  # noqa: BLE001 - a partial trace beats none
             self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
         self.trace.notes.extend(f"lossdoctor internal error: {e}" for e in self.internal_errors)
         return self.trace, self.copies
+
+    @guarded
+    def keep_trained_model(self) -> None:
+        """Copy the model as training left it. Call it while the training code's variables are
+        alive: lossdoctor holds the model only by a weak reference."""
+        model = self._model_ref() if self._model_ref else None
+        kept = self.copies.final_model is not None
+        if model is not None and self.copies.initial_model is not None and not kept:
+            self.copies.final_model = copy.deepcopy(model)
 
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
