@@ -1,0 +1,139 @@
+"""unscaled_targets: regression targets far from unit scale (prices in the hundreds of
+thousands, say) and a model that never gets past predicting about their mean. Tested by
+replaying the training with standardized targets, scored in the user's original units."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks._features import LARGE_SCALE, MEANINGFUL_IMPROVEMENT, plain_number
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.losses import REGRESSION, loss_kind
+
+#: A run whose best validation loss is above this fraction of the constant guess's has learned
+#: little beyond the mean: a model that fits any of the signal ends far below the constant.
+STUCK_FRACTION = 0.5
+
+
+@dataclass
+class TargetScale:
+    mean: float
+    std: float
+
+    @property
+    def size(self) -> float:
+        """Root mean square of the targets: how far from 0 the outputs must reach."""
+        return math.hypot(self.mean, self.std)
+
+
+def check(case) -> list[Finding]:
+    kind = loss_kind(case.trace.setup.loss_name)
+    if kind is None:
+        raise Skip("needs a loss whose task is known (MSE, L1, Huber, cross-entropy, ...)")
+    if kind.task != REGRESSION:
+        return []
+    scale = target_scale(case.require_replay().train_batches)
+    if scale.size < LARGE_SCALE or scale.std == 0:
+        return []
+    constant = case.constant_guess.validation_loss
+    user = _user_best_validation(case)
+    if not math.isfinite(constant) or user < STUCK_FRACTION * constant:
+        return []
+    experiment = _standardized_experiment(case, scale, kind.squared)
+    return [_finding(scale, constant, user, experiment)]
+
+
+def target_scale(batches) -> TargetScale:
+    targets = [b.target for b in batches if isinstance(b.target, torch.Tensor)]
+    if not targets or not all(t.is_floating_point() for t in targets):
+        raise Skip("needs regression targets given as float tensors")
+    values = torch.cat([t.detach().reshape(-1).double() for t in targets])
+    return TargetScale(float(values.mean()), float(values.std()))
+
+
+def _user_best_validation(case) -> float:
+    """The run's best validation loss; the baseline replay's when the run had no validation."""
+    passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
+    if passes and case.copies.validation.batches:
+        return min(passes)
+    return case.baseline.best_validation
+
+
+class _Unstandardized(nn.Module):
+    """A model trained on standardized targets, giving predictions in the original units."""
+
+    def __init__(self, model: nn.Module, scale: TargetScale) -> None:
+        super().__init__()
+        self.model, self.scale = model, scale
+
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        output = first_tensor(self.model(*args, **kwargs))
+        return output * self.scale.std + self.scale.mean
+
+
+def _standardized_experiment(case, scale: TargetScale, squared: bool) -> Experiment:
+    """Train a copy on standardized targets; score it on the original validation targets."""
+    replayer, baseline = case.replayer, case.baseline
+    model = copy.deepcopy(replayer.copies.initial_model)
+
+    def standardize(batch):
+        return replace(batch, target=(batch.target - scale.mean) / scale.std)
+
+    result = replayer.replay(Plan(model=model, transform=standardize, steps=REPLAY_STEPS))
+    after = replayer.evaluate(_Unstandardized(model, scale), replayer.validation_batches)
+    unit = scale.std**2 if squared else scale.std  # exact for MSE and L1, rough for Huber
+    return Experiment(
+        description="standardize targets (loss in original units)",
+        before=baseline.final_validation,
+        after=after if not result.diverged else math.inf,
+        steps=REPLAY_STEPS,
+        curve_before=list(baseline.validation_losses),
+        curve_after=[v * unit for v in result.validation_losses],
+    )
+
+
+def _confidence(experiment: Experiment) -> float:
+    gain = experiment.improvement if math.isfinite(experiment.before) else 1.0
+    if gain >= MEANINGFUL_IMPROVEMENT:
+        return 0.65 + 0.3 * min(gain / 0.5, 1.0)
+    return 0.3
+
+
+def _finding(scale: TargetScale, constant: float, user: float, experiment) -> Finding:
+    verdict = (
+        f"Your regression targets are large (mean {plain_number(scale.mean)}, std "
+        f"{plain_number(scale.std)}), and your model's best validation loss "
+        f"({plain_number(user)}) is no better than always predicting the training average "
+        f"({plain_number(constant)}): its outputs start near 0 and move too slowly to reach the "
+        "targets. "
+    )
+    verdict += _describe(experiment)
+    evidence = {
+        "target_mean": scale.mean,
+        "target_std": scale.std,
+        "user_validation_loss": user,
+        "constant_guess_validation_loss": constant,
+        "val_loss_before": experiment.before,
+        "val_loss_after": experiment.after,
+    }
+    return Finding(Cause.UNSCALED_TARGETS, _confidence(experiment), verdict, evidence,
+                   experiment=experiment)
+
+
+def _describe(experiment: Experiment) -> str:
+    before, after = plain_number(experiment.before), plain_number(experiment.after)
+    if _confidence(experiment) >= 0.5:
+        return (f"Standardizing the targets with the training mean and std took the validation "
+                f"loss, in your original units, from {before} to {after} in a "
+                f"{experiment.steps}-step replay of your training.")
+    return (f"Yet standardizing them did not help in a {experiment.steps}-step replay "
+            f"(validation loss {before} before, {after} after, in your units).")

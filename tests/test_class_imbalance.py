@@ -1,0 +1,77 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.checks import Skip
+from lossdoctor.checks.class_imbalance import check
+from lossdoctor.findings import Cause
+
+
+def _imbalanced(rows=2000, minority=0.07, shift=0.6, classes=2, seed=0):
+    """Standard normal features; each minority class shifts three of them by ``shift`` std."""
+    generator = torch.Generator().manual_seed(seed)
+    draw = torch.rand(rows, generator=generator)
+    y = torch.zeros(rows, dtype=torch.long)
+    for c in range(1, classes):
+        y[(draw >= 1 - c * minority) & (draw < 1 - (c - 1) * minority)] = c
+    x = torch.randn(rows, 8, generator=generator)
+    for c in range(1, classes):
+        x[y == c, 3 * (c - 1):3 * c] += shift
+    return x, y
+
+
+def _case(x, y, loss_fn, outputs, epochs=6):
+    torch.manual_seed(0)
+    model = mlp(8, 32, outputs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    cut = len(x) * 3 // 4
+    return record(fit, model, optimizer, loss_fn, (x[:cut], y[:cut]), (x[cut:], y[cut:]),
+                  epochs=epochs)
+
+
+def _binary_case(x, y, epochs=6):
+    return _case(x, y.float().unsqueeze(1), nn.BCEWithLogitsLoss(), 1, epochs)
+
+
+def test_a_rare_class_the_model_never_predicts_is_found_and_oversampling_recalls_it():
+    x, y = _imbalanced()
+    [finding] = check(_binary_case(x, y))
+    assert finding.cause is Cause.CLASS_IMBALANCE
+    assert finding.confidence >= 0.6
+    assert finding.evidence["majority_share"] > 0.9
+    assert finding.evidence["minority_recall_before"] < 0.2
+    assert finding.evidence["minority_recall_after"] > 0.3
+    assert finding.experiment.after < finding.experiment.before
+    assert "pos_weight=torch.tensor([" in finding.fix
+
+
+def test_rare_classes_under_cross_entropy_are_found_too():
+    x, y = _imbalanced(minority=0.06, shift=0.8, classes=3)
+    [finding] = check(_case(x, y, nn.CrossEntropyLoss(), 3))
+    assert finding.confidence >= 0.6
+    assert finding.evidence["classes"] == 3
+    assert "weight=torch.tensor([" in finding.fix
+
+
+def test_an_imbalanced_run_that_learns_the_rare_class_is_left_alone():
+    x, y = _imbalanced(shift=3.0)
+    assert check(_binary_case(x, y, epochs=10)) == []
+
+
+def test_balanced_classes_are_left_alone():
+    x, y = _imbalanced(minority=0.5, shift=0.3)
+    assert check(_binary_case(x, y, epochs=1)) == []
+
+
+def test_regression_is_not_its_business():
+    x, y = _imbalanced()
+    assert check(_case(x, y.float().unsqueeze(1), nn.MSELoss(), 1, epochs=1)) == []
+
+
+def test_without_a_loss_to_replay_it_skips():
+    x, y = _imbalanced()
+    case = _binary_case(x, y, epochs=1)
+    case.copies.loss_fn = None
+    with pytest.raises(Skip):
+        check(case)
