@@ -42,3 +42,19 @@ def test_the_constant_guess_costs_what_the_best_input_free_prediction_costs(
     guess = _case(loss_fn, target, outputs).constant_guess
     assert guess.training_loss == pytest.approx(expected, rel=0.02)
     assert guess.validation_loss == pytest.approx(expected, rel=0.02)
+
+
+def test_without_anything_to_replay_there_is_no_constant_guess_rather_than_an_error():
+    from lossdoctor.capture.copies import Copies
+    from lossdoctor.case import Case
+    from lossdoctor.trace import Trace
+
+    case = Case(Trace(), Copies())
+    assert case.constant_guess_loss("training") is None
+    assert case.constant_guess_loss("validation") is None
+
+
+def test_the_constant_guess_loss_is_read_from_the_fitted_guess():
+    case = _case(nn.BCEWithLogitsLoss(), torch.tensor([0.0, 1.0] * 4), 1)
+    assert case.constant_guess_loss("training") == case.constant_guess.training_loss
+    assert case.constant_guess_loss("validation") == case.constant_guess.validation_loss

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +42,16 @@ class Case:
     def baseline(self) -> ReplayResult:
         """The user's own setup, replayed on the captured batches: what fixes are compared to."""
         return self.require_replay().replay(Plan(steps=REPLAY_STEPS))
+
+    def constant_guess_loss(self, split: str) -> float | None:
+        """The constant guess's "training" or "validation" loss; None when it cannot be had
+        (nothing to replay, or a loss that rejects a constant prediction)."""
+        try:
+            guess = self.constant_guess
+        except Exception:  # noqa: BLE001 - no reference is no harm: callers fall back
+            return None
+        loss = guess.training_loss if split == "training" else guess.validation_loss
+        return loss if math.isfinite(loss) else None
 
     @cached_property
     def constant_guess(self) -> ConstantGuess:

@@ -67,6 +67,11 @@ class Recorder:
         self._zeroed_since_step = False
 
     @property
+    def _model(self) -> nn.Module | None:
+        """The model being trained, while the user's code still holds it."""
+        return self._model_ref() if self._model_ref else None
+
+    @property
     def step(self) -> int:
         return self.trace.steps
 
@@ -138,7 +143,7 @@ class Recorder:
         was called ("torch.sigmoid in SimpleClassifier.forward")."""
         if module is None:
             return kind
-        model = self._model_ref() if self._model_ref else None
+        model = self._model
         if id(module) not in self._module_names and model is not None:
             self._module_names = {id(m): name for name, m in model.named_modules() if name}
         name = self._module_names.get(id(module), "")
@@ -161,7 +166,7 @@ class Recorder:
         phase = "train" if torch.is_grad_enabled() and output.requires_grad else "eval"
         value = float(output.detach().float().mean())
         rows = batch_rows(prediction)
-        model = self._model_ref() if self._model_ref else None
+        model = self._model
         training = model.training if model is not None else None
         self.trace.losses.append(LossRecord(value, rows, phase, self.step, name, training))
         if phase == "train":
@@ -247,7 +252,7 @@ class Recorder:
 
     def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._optimizer_ref = weakref.ref(optimizer)
-        model = self._model_ref() if self._model_ref else None
+        model = self._model
         self.copies.optimizer_class = type(optimizer)
         self.copies.optimizer_hparams = {
             k: v for k, v in optimizer.param_groups[0].items() if k != "params"
@@ -343,7 +348,7 @@ class Recorder:
     def keep_trained_model(self) -> None:
         """Copy the model as training left it. Call it while the training code's variables are
         alive: lossdoctor holds the model only by a weak reference."""
-        model = self._model_ref() if self._model_ref else None
+        model = self._model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
             self.copies.final_model = copy.deepcopy(model)

@@ -30,13 +30,5 @@ def training_progress(case) -> TrainingProgress | None:
         return None
     span = max(len(losses) // 10, 1)
     start, end = losses[:span], losses[-span:]
-    return TrainingProgress(sum(start) / span, sum(end) / span, constant_guess_loss(case))
-
-
-def constant_guess_loss(case) -> float | None:
-    """The training loss of the best prediction that ignores the inputs, when it can be had."""
-    try:
-        loss = case.constant_guess.training_loss
-    except Exception:  # noqa: BLE001 - without a replayable run there is no reference
-        return None
-    return loss if math.isfinite(loss) else None
+    guess = case.constant_guess_loss("training")
+    return TrainingProgress(sum(start) / span, sum(end) / span, guess)

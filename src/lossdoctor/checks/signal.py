@@ -99,22 +99,13 @@ def _user_validation(case, train: Table, task: str) -> tuple[float, float] | Non
     passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
     if not passes or not case.copies.validation.batches:
         return None
-    constant = _constant_in_user_units(case)
+    constant = case.constant_guess_loss("validation")
     return (min(passes), constant) if constant is not None else None
 
 
 def _clearly_below(user_loss: float, constant_loss: float, rows: int) -> bool:
     margin = USER_STANDARD_ERRORS / math.sqrt(max(rows, 1))
     return user_loss < constant_loss * (1 - margin)
-
-
-def _constant_in_user_units(case) -> float | None:
-    """The best constant guess scored by the user's own loss on the validation batches."""
-    try:
-        loss = case.constant_guess.validation_loss
-    except Exception:  # noqa: BLE001 - a loss that rejects the guess: no comparison, no harm
-        return None
-    return loss if math.isfinite(loss) else None
 
 
 # --- learners against the constant ----------------------------------------------------------
