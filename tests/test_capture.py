@@ -319,3 +319,102 @@ def test_the_model_mode_is_recorded_with_each_loss_and_mode_sensitive_layers_are
     assert {r.model_training for r in trace.train_losses()} == {True}
     assert {r.model_training for r in trace.losses if r.phase == "eval"} == {False}
     assert _healthy_case(epochs=1).trace.setup.mode_sensitive_layers == 0
+
+
+# --- cost: hooks on the model alone after the first step; bounded history ----------------
+
+
+def _steps(model, optimizer, x, y, n, on_step=None):
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(n):
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step()
+
+
+def test_after_the_first_step_only_the_model_is_hooked_and_nothing_sticks_to_it():
+    import copy
+
+    from torch.nn.modules.loss import _Loss
+
+    torch.manual_seed(0)
+    model = mlp(6, 8, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data(40)
+    recorder = Recorder()
+    copied = []
+    with watching(recorder):
+        _steps(model, optimizer, x, y, 30)
+        assert not nn_module._global_forward_hooks and not nn_module._global_forward_pre_hooks
+        copied.append(copy.deepcopy(model))  # a user's checkpoint copy carries no hook
+        assert not copied[0]._forward_hooks and not copied[0]._forward_pre_hooks
+    assert "__call__" not in nn.Sequential.__dict__ and "__call__" not in _Loss.__dict__
+    trace = recorder.trace
+    assert trace.steps == 30 and len(trace.train_losses()) == 30  # loss modules still seen
+    relu = {a.step for a in trace.activations if a.layer == "1"}
+    assert {0, 1, 16} <= relu  # submodules followed again on sampled steps, and named
+
+
+def test_two_models_keep_the_global_hooks():
+    torch.manual_seed(0)
+    backbone, head = mlp(6, 8, 4), nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
+    x, y = _data(40)
+    with watching(Recorder()):
+        for _ in range(3):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(head(backbone(x)), y).backward()
+            optimizer.step()
+        assert nn_module._global_forward_hooks
+
+
+def test_the_loss_history_stays_bounded_and_validation_passes_stay_exact(monkeypatch):
+    from lossdoctor import trace as trace_module
+    from lossdoctor.trace import LossRecord, Trace
+
+    monkeypatch.setattr(trace_module, "MAX_LOSS_RECORDS", 200)
+    bounded, full = Trace(), Trace()
+    full.add_loss = full.losses.append  # the same records, never compacted
+    for step in range(5_000):
+        for trace in (bounded, full):
+            trace.add_loss(LossRecord(1.0 / (1 + step), 32, "train", step, "ce", True))
+            if step % 100 == 99:
+                for batch in range(3):
+                    trace.add_loss(LossRecord(0.5 + batch + step / 1e4, 10, "eval", step + 1,
+                                              "ce", False))
+    assert len(bounded.losses) <= 2 * 200 < len(full.losses)
+    assert bounded.loss_block > 1
+    assert sum(r.calls for r in bounded.losses) == len(full.losses)
+    exact = [(p.step, p.loss, p.rows, p.batches) for p in full.validation_passes()]
+    kept = [(p.step, p.loss, p.rows, p.batches) for p in bounded.validation_passes()]
+    assert [k[:1] + k[2:] for k in kept] == [e[:1] + e[2:] for e in exact]
+    assert all(abs(a[1] - b[1]) < 1e-12 for a, b in zip(kept, exact, strict=True))
+    mean_full = sum(r.value for r in full.train_losses()) / len(full.train_losses())
+    mean_kept = sum(r.value * r.rows for r in bounded.train_losses()) / sum(
+        r.rows for r in bounded.train_losses())
+    assert abs(mean_full - mean_kept) < 1e-9
+
+
+def test_logged_values_stay_bounded():
+    from lossdoctor import trace as trace_module
+    from lossdoctor.trace import Trace
+
+    trace = Trace()
+    for step in range(3 * trace_module.MAX_LOGGED):
+        trace.log_value("accuracy", step, 0.5)
+    values = trace.logged["accuracy"]
+    assert len(values) <= trace_module.MAX_LOGGED
+    assert values[0][0] == 0 and values[-1][0] > 2 * trace_module.MAX_LOGGED
+
+
+def test_the_schedule_samples_a_logarithmic_number_of_steps():
+    from lossdoctor.capture.schedule import Schedule
+
+    schedule = Schedule()
+    counts = {n: sum(schedule.is_sampled(s) for s in range(n)) for n in (10_000, 100_000)}
+    octaves = 4  # 10,000 -> 100,000 is 3.3 doublings
+    assert counts[100_000] - counts[10_000] <= octaves * (schedule.per_octave + 1)
+    assert all(schedule.is_sampled(s) for s in range(schedule.dense_until))
+    assert [s for s in range(200) if schedule.is_sampled(s)][-3:] == [100, 128, 150]

@@ -53,7 +53,7 @@ def test_stdout_and_exit_code_are_the_scripts_own(tmp_path):
     assert plain.returncode == watched.returncode == 3
     assert watched.stdout == plain.stdout
     assert "argv ['--flag', 'x'] __main__" in watched.stdout
-    assert "lossdoctor" in watched.stderr
+    assert "training" in watched.stderr  # the diagnosis, on stderr
 
 
 def test_a_missing_script_is_a_usage_error(tmp_path):
@@ -140,3 +140,93 @@ def test_the_trained_model_is_copied_before_the_scripts_variables_go(tmp_path, m
     assert trained is not None
     pairs = zip(trained.parameters(), initial.parameters(), strict=True)
     assert all(not torch.equal(a, b) for a, b in pairs)
+
+
+PLATEAU = """
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x, y = torch.randn(200, 6), torch.randint(0, 2, (200,))  # random labels: nothing to learn
+xv, yv = torch.randn(200, 6), torch.randint(0, 2, (200,))
+model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+loss_fn = nn.CrossEntropyLoss()
+for epoch in range(40):
+    model.train()
+    for i in range(0, 200, 20):
+        optimizer.zero_grad()
+        loss_fn(model(x[i:i + 20]), y[i:i + 20]).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        print(epoch, loss_fn(model(xv), yv).item(), flush=True)
+"""
+
+
+def _plateau_script(tmp_path):
+    path = tmp_path / "plateau.py"
+    path.write_text(PLATEAU)
+    return path
+
+
+def _status(quiet=False):
+    import io
+
+    from rich.console import Console
+
+    from lossdoctor.report.live import LiveStatus
+
+    out = io.StringIO()
+    return LiveStatus(line=False, quiet=quiet, console=Console(file=out, width=200)), out
+
+
+def test_a_plateau_is_announced_once_while_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    from lossdoctor.runner import run_script
+
+    monkeypatch.chdir(tmp_path)
+    script = _plateau_script(tmp_path)
+    status, said = _status()
+    run = run_script(str(script), [], status=status)
+    assert len(capsys.readouterr().out.splitlines()) == 40  # the run went on to its end
+    assert said.getvalue().count("lossdoctor: ") == 1
+    assert "constant guess" in said.getvalue()
+    assert run.curve.flagged_at_epoch is not None and not run.curve.stopped_early
+    quiet, said_quietly = _status(quiet=True)
+    run_script(str(script), [], status=quiet)
+    assert said_quietly.getvalue() == ""
+
+
+def test_stop_on_plateau_ends_the_run_there_and_the_report_says_so(tmp_path, monkeypatch,
+                                                                    capsys):
+    from lossdoctor.runner import run_script
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("lossdoctor.verdict.diagnose_run", lambda run: None)  # the curve only
+    script = _plateau_script(tmp_path)
+    run_script(str(script), [])
+    plain = capsys.readouterr().out
+    assert cli.main(["run", "--stop-on-plateau", "--json", "out.json", str(script)]) == 0
+    stopped = capsys.readouterr()
+    lines = stopped.out.splitlines()
+    assert 5 <= len(lines) < 40
+    assert plain.startswith(stopped.out)  # the same run, up to where it was stopped
+    curve = json.loads((tmp_path / "out.json").read_text())["curve"]
+    assert curve["stopped_early"] is True
+    assert curve["stopped_at_epoch"] == len(lines) - 1
+    assert curve["verdict"] in ("plateau", "at_chance")
+    assert curve["since_epoch"] < len(lines)
+    assert "stopped the run" in curve["message"]
+    assert "lossdoctor: " in stopped.err
+
+
+def test_the_report_carries_the_curve_verdict(tmp_path, monkeypatch):
+    from lossdoctor.report import document
+    from lossdoctor.runner import run_script
+
+    monkeypatch.chdir(tmp_path)
+    run = run_script(str(_script(tmp_path, epochs=2)), [])
+    curve = document.build(run, None)["curve"]
+    assert set(curve) >= {"verdict", "message", "since_step", "since_epoch", "chance_loss",
+                          "stopped_early"}
+    assert curve["stopped_early"] is False

@@ -7,13 +7,16 @@ import random
 import runpy
 import sys
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from lossdoctor.capture import Copies, Recorder, watching
+from lossdoctor.curves import CurveVerdict
 from lossdoctor.trace import Trace
+from lossdoctor.watch import Monitor, StopRun
 
 
 @dataclass
@@ -23,13 +26,19 @@ class ScriptRun:
     raised: str  # the exception's name when the script raised, else ""
     trace: Trace
     copies: Copies
+    curve: CurveVerdict | None = None  # what the loss curve did; stopped_early if we ended it
 
 
-def run_script(script: str, args: list[str], seed: int | None = None) -> ScriptRun:
+def run_script(script: str, args: list[str], seed: int | None = None,
+               stop_on_plateau: bool = False, status=None) -> ScriptRun:
     """Run ``script`` with ``args`` as its ``sys.argv[1:]``, under ``__main__``, and return its
     exit code with what was recorded. The script's own traceback is printed as Python would.
-    With ``seed``, torch, numpy and random are seeded first, for scripts that do not seed."""
+    With ``seed``, torch, numpy and random are seeded first, for scripts that do not seed.
+    With ``stop_on_plateau``, the run ends at the first optimizer step after its validation
+    loss is confirmed flat. ``status`` (a report.live.LiveStatus) shows progress and plateaus."""
     recorder = Recorder()
+    monitor = Monitor(stop_on_plateau, status.announce if status is not None else None)
+    recorder.listener = monitor
     if seed is not None:
         seed_everything(seed)
     saved_argv, saved_path = sys.argv, list(sys.path)
@@ -37,12 +46,14 @@ def run_script(script: str, args: list[str], seed: int | None = None) -> ScriptR
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     exit_code, raised = 0, ""
     try:
-        with watching(recorder):
+        showing = status.showing(monitor) if status is not None else nullcontext()
+        with watching(recorder), showing:
             exit_code, raised = _execute(script, recorder)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     trace, copies = recorder.finish()
-    return ScriptRun(script, exit_code, raised, trace, copies)
+    curve = monitor.final_verdict(recorder)
+    return ScriptRun(script, exit_code, raised, trace, copies, curve)
 
 
 def seed_everything(seed: int) -> None:
@@ -57,6 +68,8 @@ def _execute(script: str, recorder: Recorder) -> tuple[int, str]:
         namespace = runpy.run_path(os.path.abspath(script), run_name="__main__")
     except SystemExit as stop:
         return _exit_code(stop.code), ""
+    except StopRun:
+        return 0, ""  # lossdoctor ended the run on a plateau, as asked
     except KeyboardInterrupt as interrupt:
         _print_script_traceback(interrupt, script)
         return 130, "KeyboardInterrupt"

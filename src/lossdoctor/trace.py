@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class LossRecord:
     """One call of a loss function."""
 
@@ -18,6 +18,17 @@ class LossRecord:
     step: int  # optimizer steps taken before this call
     loss_name: str = ""
     model_training: bool | None = None  # the model's .training flag at this call, if known
+    calls: int = 1  # loss calls merged into this record (long runs keep a decimated history)
+
+    def absorb(self, other: LossRecord) -> None:
+        """Take ``other``'s calls into this record: the mean weighted by rows, rows summed."""
+        rows = self.rows + other.rows
+        self.value = (self.value * self.rows + other.value * other.rows) / max(rows, 1)
+        self.rows, self.calls = rows, self.calls + other.calls
+
+    def mergeable(self, other: LossRecord) -> bool:
+        return (self.phase, self.loss_name, self.model_training) == (
+            other.phase, other.loss_name, other.model_training)
 
 
 @dataclass
@@ -97,7 +108,7 @@ class LossInputStat:
 class Trace:
     losses: list[LossRecord] = field(default_factory=list)
     epoch_starts: list[int] = field(default_factory=list)  # optimizer step at each epoch start
-    learning_rates: list[float] = field(default_factory=list)  # per optimizer step
+    learning_rates: list[float] = field(default_factory=list)  # at sampled steps
     setup: Setup = field(default_factory=Setup)
     gradients: list[LayerGradient] = field(default_factory=list)
     activations: list[ActivationStat] = field(default_factory=list)
@@ -110,6 +121,43 @@ class Trace:
     gradient_samples: int = 0
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
+    manual_grad_resets: int = 0  # steps whose gradients were set to None by hand (p.grad = None)
+    #: Training loss calls per record: 1 until the history outgrows MAX_LOSS_RECORDS, then
+    #: doubled at each compaction, so a run of any length keeps a bounded, even history.
+    loss_block: int = 1
+    #: Values logged by hand (doctor.log) other than losses: name -> [(step, value)], bounded.
+    logged: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    def add_loss(self, record: LossRecord) -> None:
+        """Append a loss call; past MAX_LOSS_RECORDS, halve the history (see compact_losses)."""
+        last = self.losses[-1] if self.losses else None
+        if (self.loss_block > 1 and last is not None and record.phase == "train"
+                and last.calls < self.loss_block and last.mergeable(record)):
+            last.absorb(record)
+            return
+        self.losses.append(record)
+        if len(self.losses) > MAX_LOSS_RECORDS:
+            self.compact_losses()
+
+    def log_value(self, name: str, step: int, value: float) -> None:
+        """Keep a value logged by hand; past MAX_LOGGED per name, every other one is dropped."""
+        values = self.logged.setdefault(name, [])
+        values.append((step, value))
+        if len(values) > MAX_LOGGED:
+            values[:] = values[::2]
+
+    def compact_losses(self) -> None:
+        """Merge each validation pass's calls into one record (exactly the same pass loss), and
+        pairs of consecutive training records; later training calls fill blocks twice as big."""
+        self.loss_block *= 2
+        kept: list[LossRecord] = []
+        for record in self.losses:
+            last = kept[-1] if kept else None
+            if last is not None and last.mergeable(record) and _same_block(last, record, self):
+                last.absorb(record)
+            else:
+                kept.append(LossRecord(**asdict(record)))
+        self.losses = kept
 
     def train_losses(self) -> list[LossRecord]:
         return [r for r in self.losses if r.phase == "train"]
@@ -145,7 +193,7 @@ class Trace:
         rows = sum(r.rows for r in group)
         loss = sum(r.value * r.rows for r in group) / max(rows, 1)
         epoch = self.epoch_of(group[0].step - 1) if self.epoch_starts else index
-        return ValidationPass(group[0].step, epoch, loss, len(group), rows)
+        return ValidationPass(group[0].step, epoch, loss, sum(r.calls for r in group), rows)
 
     def epoch_train_losses(self) -> list[tuple[int, float]]:
         """Mean training loss per epoch, as (epoch, loss)."""
@@ -165,6 +213,17 @@ class Trace:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: Loss records kept before the history is halved (a few hundred kilobytes at most).
+MAX_LOSS_RECORDS = 20_000
+MAX_LOGGED = 10_000
+
+
+def _same_block(last: LossRecord, record: LossRecord, trace: Trace) -> bool:
+    if record.phase == "eval":
+        return last.step == record.step
+    return last.calls + record.calls <= trace.loss_block
 
 
 def _pass_index(passes: list[ValidationPass], step: int) -> int:

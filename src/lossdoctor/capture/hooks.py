@@ -8,11 +8,13 @@ original and return its result untouched.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 import torch.nn.functional as F
 from torch.nn.modules import module as nn_module
+from torch.nn.modules.loss import _Loss
 from torch.optim import optimizer as optim_module
 from torch.utils.data import DataLoader
 
@@ -41,6 +43,8 @@ FUNCTIONAL_LOSSES = (
 def watching(recorder: Recorder) -> Iterator[Recorder]:
     """Every training event inside the block reaches ``recorder``."""
     with ExitStack() as stack:
+        modules = ModuleHooks(recorder)
+        stack.callback(modules.remove)
         for handle in _register_hooks(recorder):
             stack.callback(handle.remove)
         for name in FUNCTIONAL_LOSSES:
@@ -51,25 +55,100 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         yield recorder
 
 
+class ModuleHooks:
+    """Module hooks, as cheap as the run allows.
+
+    Global hooks see every module call until the first optimizer step. If a single model was
+    called by then, they give way to a wrapper around that model's calls alone, so that its
+    submodules run on PyTorch's fast path with no hook at all; the submodules are followed
+    again only during sampled forward passes (to name the activations), and loss modules are
+    seen through ``_Loss.__call__``. The wrappers are set on the classes, never on the user's
+    objects: a deepcopy of the model (the user's or ours) carries nothing of lossdoctor.
+    Several models (a GAN, a backbone called apart) keep the global hooks.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.handles = self._global(recorder.forward_started, recorder.forward_finished)
+        self.submodule_handles: list = []
+        self.patched: list[tuple[type, object, object]] = []  # (class, its own __call__, ours)
+        recorder.narrow_to = self.narrow
+        recorder.follow_submodules = self.follow_submodules
+
+    @staticmethod
+    def _global(started, finished) -> list:
+        # Bound methods, not lambdas: one Python call less on every module call.
+        return [
+            nn_module.register_module_forward_pre_hook(started),
+            nn_module.register_module_forward_hook(finished, with_kwargs=True, always_call=True),
+        ]
+
+    def narrow(self, model) -> None:
+        if isinstance(model, _Loss):
+            return
+        self._remove(self.handles)
+        self._patch(_Loss, lambda module: True)
+        model_ref = weakref.ref(model)
+        self._patch(type(model), lambda module: module is model_ref())
+
+    def _patch(self, cls: type, applies) -> None:
+        own, inherited = cls.__dict__.get("__call__"), cls.__call__
+        recorder = self.recorder
+
+        def __call__(module, *args, **kwargs):
+            if not applies(module):
+                return inherited(module, *args, **kwargs)
+            recorder.forward_started(module, args)
+            output = None
+            try:
+                output = inherited(module, *args, **kwargs)
+            finally:
+                recorder.forward_finished(module, args, kwargs, output)
+            return output
+
+        cls.__call__ = __call__
+        self.patched.append((cls, own, __call__))
+
+    def follow_submodules(self, on: bool) -> None:
+        if on and not self.submodule_handles and self.patched:
+            recorder = self.recorder
+            self.submodule_handles = self._global(recorder.submodule_started,
+                                                  recorder.submodule_finished)
+        elif not on:
+            self._remove(self.submodule_handles)
+
+    def remove(self) -> None:
+        self._remove(self.handles)
+        self._remove(self.submodule_handles)
+        for cls, own, ours in reversed(self.patched):
+            if cls.__dict__.get("__call__") is ours:
+                if own is None:
+                    del cls.__call__
+                else:
+                    cls.__call__ = own
+        self.patched.clear()
+        self.recorder.narrow_to = self.recorder.follow_submodules = None
+
+    @staticmethod
+    def _remove(handles: list) -> None:
+        while handles:
+            handles.pop().remove()
+
+
 def _register_hooks(recorder: Recorder) -> list:
     return [
-        nn_module.register_module_forward_pre_hook(
-            lambda module, args: recorder.forward_started(module, args)
-        ),
-        nn_module.register_module_forward_hook(
-            lambda module, args, kwargs, output: recorder.forward_finished(
-                module, args, kwargs, output
-            ),
-            with_kwargs=True,
-            always_call=True,
-        ),
         optim_module.register_optimizer_step_pre_hook(
-            lambda optimizer, args, kwargs: recorder.step_started(optimizer)
+            lambda optimizer, args, kwargs: _before_step(recorder, optimizer)
         ),
         optim_module.register_optimizer_step_post_hook(
             lambda optimizer, args, kwargs: recorder.step_finished(optimizer)
         ),
     ]
+
+
+def _before_step(recorder: Recorder, optimizer) -> None:
+    recorder.on_step()  # first: a listener that stops the run stops it before this step
+    recorder.step_started(optimizer)
 
 
 @contextmanager

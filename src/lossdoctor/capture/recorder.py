@@ -49,6 +49,7 @@ class Recorder:
         self.trace = Trace()
         self.copies = Copies(train=BatchSample(sample_rows), validation=BatchSample(sample_rows))
         self.schedule = schedule or Schedule()
+        self.sampled = self.schedule.is_sampled(0)  # whether this step gets the costly stats
         self.broken = False
         self.internal_errors: list[str] = []
         self._depth = 0
@@ -65,6 +66,18 @@ class Recorder:
         self._train_losses_by_loader: Counter = Counter()
         self._current_loader: int | None = None
         self._zeroed_since_step = False
+        self._grads_after_step: list = []
+        self._train_rows: Counter = Counter()  # rows per training loss call -> calls
+        #: Told before every optimizer step (a safe point to stop the run); see on_step.
+        self.listener = None
+        self.last_train_loss: float | None = None
+        self.events_since_step = False  # a validation loss or a new data-loader pass was seen
+        self.validated_since_step = False  # a validation loss was seen
+        #: Set by the hook layer: narrow_to(model) puts hooks on the model alone;
+        #: follow_submodules(on) sees its submodules during a sampled forward pass.
+        self.narrow_to = None
+        self.follow_submodules = None
+        self._roots: set[int] = set()  # top-level models called before the first step
 
     @property
     def _model(self) -> nn.Module | None:
@@ -83,9 +96,12 @@ class Recorder:
             self._inside_loss += 1
             return
         self._depth += 1
-        if self._depth == 1 and _has_parameters(module):
-            self._model_ref = weakref.ref(module)
-            if _phase() == "train" and self.schedule.is_sampled(self.step):
+        if self._depth == 1 and (self._is_model(module) or _has_parameters(module)):
+            if not self._is_model(module):
+                self._model_ref = weakref.ref(module)
+            if self._optimizer_ref is None:
+                self._roots.add(id(module))
+            if self.sampled and _phase() == "train":
                 self._start_spying()
         if self._spy is not None:
             self._module_stack.append(module)
@@ -104,13 +120,20 @@ class Recorder:
             self._stop_spying()
             self._keep_inputs(args, kwargs)
 
+    def _is_model(self, module: nn.Module) -> bool:
+        return self._model_ref is not None and self._model_ref() is module
+
     def _start_spying(self) -> None:
         if torch.compiler.is_compiling():
             return
         self._spy = ActivationSpy(self._record_activation)
         self._spy.__enter__()
+        if self.follow_submodules is not None:
+            self.follow_submodules(True)
 
     def _stop_spying(self) -> None:
+        if self.follow_submodules is not None:
+            self.follow_submodules(False)
         if self._spy is not None:
             spy, self._spy = self._spy, None
             self._module_stack.clear()
@@ -119,8 +142,10 @@ class Recorder:
     def _keep_inputs(self, args, kwargs) -> None:
         phase = _phase()
         sample = self.copies.train if phase == "train" else self.copies.validation
-        rows = batch_rows((args, kwargs))
         self._pending = None
+        if sample.complete:
+            return
+        rows = batch_rows((args, kwargs))
         if rows and sample.wants(rows):
             self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
 
@@ -160,20 +185,25 @@ class Recorder:
 
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
-        prediction = first_tensor(prediction)
+        if not isinstance(prediction, torch.Tensor):  # the common case skips the search
+            prediction = first_tensor(prediction)
         if prediction is None or not isinstance(output, torch.Tensor):
             return
         phase = "train" if torch.is_grad_enabled() and output.requires_grad else "eval"
-        value = float(output.detach().float().mean())
-        rows = batch_rows(prediction)
+        value = output.item() if output.numel() == 1 else float(output.detach().float().mean())
+        rows = prediction.shape[0] if prediction.dim() else 0
         model = self._model
         training = model.training if model is not None else None
-        self.trace.losses.append(LossRecord(value, rows, phase, self.step, name, training))
+        self.trace.add_loss(LossRecord(value, rows, phase, self.step, name, training))
         if phase == "train":
+            self.last_train_loss = value
+            self._train_rows[rows] += 1
             self._train_losses_by_loader[self._current_loader] += 1
             self._remember_loss(name, loss_fn, prediction, kwargs)
             self._record_output_saturation(name, prediction)
-        if self.schedule.is_sampled(self.step):
+        else:
+            self.events_since_step = self.validated_since_step = True
+        if self.sampled:
             self._record_loss_inputs(name, phase, prediction, first_tensor(target))
         self._pair_target(phase, target)
 
@@ -207,7 +237,7 @@ class Recorder:
         self.trace.setup.loss_kwargs = _plain(settings)
 
     def _record_output_saturation(self, name: str, prediction: torch.Tensor) -> None:
-        if not _takes_probabilities(name) or not self.schedule.is_sampled(self.step):
+        if not self.sampled or not _takes_probabilities(name):
             return
         self.trace.activations.append(
             ActivationStat(
@@ -228,10 +258,39 @@ class Recorder:
             self._first_step(optimizer)
         elif self._optimizer_ref() is not optimizer:
             return
-        self.trace.learning_rates.append(float(optimizer.param_groups[0].get("lr", 0.0)))
         self._count_zero_grad()
-        if self.schedule.is_sampled(self.step):
+        if self.sampled:
+            self.trace.learning_rates.append(float(optimizer.param_groups[0].get("lr", 0.0)))
             self._record_gradients(optimizer)
+
+    def on_step(self) -> None:
+        """Tell the listener a step is about to be taken. Its errors are recorded like ours,
+        except a deliberate stop (a BaseException such as StopRun), which goes through."""
+        listener = self.listener
+        if listener is None or self.broken:
+            return
+        try:
+            listener(self)
+        except Exception as error:  # noqa: BLE001 - the user's run must go on
+            self.listener = None
+            self.internal_errors.append(f"listener: {type(error).__name__}: {error}")
+        finally:
+            self.events_since_step = self.validated_since_step = False
+
+    @guarded
+    def log(self, name: str, value: float, step: int | None = None) -> None:
+        """A value computed by hand: a validation or training loss joins the loss curves,
+        anything else is kept under its name."""
+        step = self.step if step is None else int(step)
+        phase = _logged_phase(name)
+        if phase is None:
+            self.trace.log_value(name, step, float(value))
+            return
+        self.trace.add_loss(LossRecord(float(value), 1, phase, step, name, None))
+        if phase == "eval":
+            self.events_since_step = self.validated_since_step = True
+        else:
+            self.last_train_loss = float(value)
 
     @guarded
     def zero_grad_called(self) -> None:
@@ -239,16 +298,48 @@ class Recorder:
         self._zeroed_since_step = True
 
     def _count_zero_grad(self) -> None:
+        if not self._zeroed_since_step and self._gradients_replaced():
+            self.trace.manual_grad_resets += 1  # `p.grad = None` by hand: as good as zero_grad
+            self._zeroed_since_step = True
         if not self._zeroed_since_step:
             self.trace.steps_without_zero_grad += 1
         self._zeroed_since_step = False
+
+    def _gradients_replaced(self) -> bool:
+        """Whether the gradients are new tensors since the last step: backward accumulates
+        into an existing .grad in place, so a new one means it was set to None in between."""
+        optimizer = self._optimizer_ref() if self._optimizer_ref else None
+        if optimizer is None or not self._grads_after_step:
+            return False
+        return any(ref() is not p.grad for p, ref in zip(_optimized(optimizer),
+                                                          self._grads_after_step, strict=False)
+                   if ref is not None)
+
+    def _remember_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        """Weak references only: the user's gradient tensors are never kept alive. The first
+        parameter stands for all (gradients are reset all together): O(1) per step."""
+        params = optimizer.param_groups[0]["params"] if optimizer.param_groups else []
+        grad = params[0].grad if params else None
+        self._grads_after_step = [None if grad is None else weakref.ref(grad)]
 
     @guarded
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
         if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
             return
         self._record_updates(optimizer)
+        self._remember_gradients(optimizer)
         self.trace.steps += 1
+        self.sampled = self.schedule.is_sampled(self.trace.steps)
+
+    @guarded
+    def submodule_started(self, module: nn.Module, args) -> None:
+        if self._spy is not None and not isinstance(module, _Loss):
+            self._module_stack.append(module)
+
+    @guarded
+    def submodule_finished(self, module: nn.Module, args, kwargs, output) -> None:
+        if self._module_stack and self._module_stack[-1] is module:
+            self._module_stack.pop()
 
     def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._optimizer_ref = weakref.ref(optimizer)
@@ -264,6 +355,8 @@ class Recorder:
             self._describe_model(model)
             self._describe_untrained(model, optimizer)
             self.copies.initial_model = copy.deepcopy(model)
+        if model is not None and len(self._roots) == 1 and self.narrow_to is not None:
+            self.narrow_to(model)
 
     def _describe_untrained(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         optimized = {id(p) for p in _optimized(optimizer)}
@@ -316,6 +409,8 @@ class Recorder:
         entry["sampled_steps"] += 1
 
     def _record_updates(self, optimizer: torch.optim.Optimizer) -> None:
+        if not self._before_update:
+            return
         for param in _optimized(optimizer):
             if id(param) in self._before_update:
                 record, before = self._before_update[id(param)]
@@ -328,6 +423,7 @@ class Recorder:
     @guarded
     def loader_started(self, loader) -> None:
         self._current_loader = id(loader)
+        self.events_since_step = True
         self._loader_starts.setdefault(id(loader), []).append(self.step)
 
     # --- end of run ----------------------------------------------------------------------
@@ -337,7 +433,7 @@ class Recorder:
         try:
             self._settle_epochs()
             self._explain_missing_samples()
-            self.trace.setup.batch_size = _most_common(r.rows for r in self.trace.train_losses())
+            self.trace.setup.batch_size = _most_common(self._train_rows)
             self.keep_trained_model()
         except Exception as error:  # noqa: BLE001 - a partial trace beats none
             self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
@@ -406,6 +502,14 @@ def _loss_input_numbers(prediction: torch.Tensor, target: torch.Tensor) -> dict:
     return numbers
 
 
+def _logged_phase(name: str) -> str | None:
+    """"val_loss", "validation/loss" -> "eval"; "train_loss", "loss" -> "train"; else None."""
+    lowered = name.lower()
+    if "loss" not in lowered:
+        return None
+    return "eval" if any(word in lowered for word in ("val", "test", "eval")) else "train"
+
+
 def _takes_probabilities(loss_name: str) -> bool:
     kind = loss_kind(loss_name)
     return kind is not None and kind.output == "probabilities"
@@ -433,8 +537,7 @@ def _public_settings(loss_fn) -> dict:
     return {k: v for k, v in vars(loss_fn).items() if k != "training"}
 
 
-def _most_common(values) -> int:
-    counts = Counter(values)
+def _most_common(counts: Counter) -> int:
     return counts.most_common(1)[0][0] if counts else 0
 
 

@@ -1,0 +1,187 @@
+"""Curve verdicts: on scripted curves (no training), then on real short runs."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor import curves
+from lossdoctor.curves import constant_guess_loss, judge, judge_trace, plateau_start
+
+
+def _curve(values, start=0):
+    return list(enumerate(values, start=start))
+
+
+def _noisy(values, scale, seed=0):
+    rng = np.random.default_rng(seed)
+    return list(np.asarray(values, float) + rng.normal(0, scale, len(values)))
+
+
+def _decaying(epochs, floor=0.2, seed=0, noise=0.005):
+    return _noisy([floor + math.exp(-0.3 * e) for e in range(epochs)], noise, seed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_healthy_decreasing_curve_is_improving(seed):
+    validation = _decaying(12, seed=seed)
+    train = _decaying(12, floor=0.1, seed=seed + 100)
+    verdict = judge(_curve(validation), _curve(train))
+    assert verdict.kind == curves.IMPROVING, verdict.message
+    assert verdict.since_epoch is None
+
+
+def test_a_curve_that_drops_then_stays_flat_is_a_plateau_from_where_it_stopped():
+    drop = [2.0, 1.4, 1.0, 0.8, 0.7]
+    flat = _noisy([0.7] * 10, 0.01, seed=1)
+    verdict = judge(_curve(drop + flat))
+    assert verdict.kind == curves.PLATEAU
+    assert 3 <= verdict.since_epoch <= 5
+    assert f"flat since epoch {verdict.since_epoch}" in verdict.message
+    assert verdict.message.startswith("validation loss")
+
+
+def test_a_plateau_needs_a_full_window_after_the_last_improvement():
+    drop = [2.0, 1.4, 1.0, 0.8, 0.7]
+    values = drop + [0.7, 0.701, 0.699]
+    assert plateau_start(range(len(values)), values) is None
+    assert judge(_curve(values)).kind != curves.PLATEAU
+    values += [0.7, 0.7005]
+    assert plateau_start(range(len(values)), values) == 4
+
+
+def test_the_plateau_start_moves_with_the_curve_not_with_a_fixed_epsilon():
+    """Scale the same curve by 1000: its noise scales too, and the verdict is the same."""
+    values = [2.0, 1.4, 1.0, 0.8, 0.7] + _noisy([0.7] * 8, 0.01, seed=2)
+    small = judge(_curve(values))
+    large = judge(_curve([v * 1000 for v in values]))
+    assert (small.kind, small.since_epoch) == (large.kind, large.since_epoch)
+
+
+def test_a_slow_but_steady_decrease_under_noise_is_not_a_plateau():
+    values = _noisy([1.0 - 0.01 * e for e in range(30)], 0.004, seed=3)
+    assert judge(_curve(values)).kind == curves.IMPROVING
+
+
+def test_nan_or_inf_is_divergence_at_the_first_bad_point():
+    verdict = judge(_curve([1.0, 0.9, 0.95, float("nan"), float("nan")]))
+    assert verdict.kind == curves.DIVERGING and verdict.since_epoch == 3
+    train_inf = judge(_curve([1.0, 0.9, 0.8]), _curve([1.0, float("inf")]))
+    assert train_inf.kind == curves.DIVERGING and train_inf.since_epoch == 1
+
+
+def test_a_rising_loss_is_divergence_from_its_best():
+    values = [1.0, 0.8, 0.7, 0.9, 1.3, 1.9, 2.8, 4.0]
+    verdict = judge(_curve(values), _curve(values))
+    assert verdict.kind == curves.DIVERGING
+    assert verdict.since_epoch == 2
+    assert "rising since epoch 2" in verdict.message
+
+
+def test_validation_rising_while_training_falls_is_overfitting():
+    validation = [1.0, 0.8, 0.7, 0.65, 0.7, 0.78, 0.85, 0.95, 1.05]
+    train = [1.0, 0.7, 0.5, 0.35, 0.25, 0.17, 0.11, 0.07, 0.04]
+    verdict = judge(_curve(validation), _curve(train))
+    assert verdict.kind == curves.OVERFITTING
+    assert verdict.since_epoch == 3
+    assert judge(_curve(validation), _curve(validation)).kind == curves.DIVERGING
+
+
+def test_a_loss_swinging_widely_without_progress_is_oscillating():
+    values = [1.0, 1.6, 0.9, 1.7, 1.0, 1.5, 0.8, 1.6, 1.0, 1.7]
+    assert judge(_curve(values)).kind == curves.OSCILLATING
+
+
+def test_a_validation_loss_at_the_constant_guess_is_at_chance():
+    chance = math.log(2)
+    values = [0.72, 0.70] + _noisy([chance] * 8, 0.003, seed=4)
+    verdict = judge(_curve(values), chance_loss=chance)
+    assert verdict.kind == curves.AT_CHANCE
+    assert verdict.is_plateau and verdict.chance_loss == chance
+    below = judge(_curve([v - 0.3 for v in values]), chance_loss=chance)
+    assert below.kind == curves.PLATEAU
+    falling = judge(_curve([0.9 - 0.02 * e for e in range(8)]), chance_loss=0.5)
+    assert falling.kind == curves.AT_CHANCE and not falling.is_plateau  # not flat: no alarm
+
+
+def test_too_few_points_are_not_judged():
+    assert judge(_curve([1.0, 0.9])).kind == curves.TOO_SHORT
+    assert judge(_curve([1.0, 1.01, 0.99])).kind == curves.TOO_SHORT
+
+
+def test_the_training_curve_is_judged_when_there_is_no_validation():
+    verdict = judge((), _curve([2.0, 1.4, 1.0, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7]))
+    assert verdict.kind == curves.PLATEAU and verdict.curve == "training"
+    assert verdict.message.startswith("training loss flat since epoch")
+
+
+def test_the_constant_guess_is_the_label_entropy_for_cross_entropy():
+    train = np.array([0, 0, 0, 1] * 250)
+    expected = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert constant_guess_loss("CrossEntropyLoss", {}, train, train) == pytest.approx(
+        expected, abs=1e-3)
+    binary = constant_guess_loss("BCELoss", {}, train.astype(float), train.astype(float))
+    assert binary == pytest.approx(expected, abs=1e-3)
+    values = np.arange(10.0)
+    assert constant_guess_loss("MSELoss", {}, values, values) == pytest.approx(values.var())
+    assert constant_guess_loss("CrossEntropyLoss", {"reduction": "sum"}, train, train) is None
+    assert constant_guess_loss("CrossEntropyLoss", {}, np.ones((4, 3)), train) is None
+
+
+# --- real short runs ----------------------------------------------------------------------
+
+
+def _blobs(rows, seed, labels="rule"):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 8, generator=generator)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    if labels == "noisy":  # a quarter flipped: a linear model soon learns all there is
+        y = torch.where(torch.rand(rows, generator=generator) < 0.25, 1 - y, y)
+    if labels == "random":
+        y = torch.randint(0, 2, (rows,), generator=generator)
+    return x, y
+
+
+def _run(labels="rule", lr=3e-3, epochs=10, train_rows=400, hidden=16):
+    torch.manual_seed(0)
+    model = mlp(8, hidden, 2) if hidden else nn.Linear(8, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), _blobs(train_rows, 1, labels),
+                  _blobs(300, 2, labels), epochs=epochs, batch_size=20)
+
+
+def test_a_real_healthy_run_is_improving():
+    verdict = judge_trace(_run(epochs=8, lr=1e-3).trace)
+    assert verdict.kind == curves.IMPROVING, verdict.message
+
+
+def test_a_real_run_that_converged_is_a_plateau_with_its_start_step():
+    case = _run(labels="noisy", epochs=25, lr=3e-2, train_rows=1000, hidden=0)
+    verdict = judge_trace(case.trace)
+    assert verdict.kind == curves.PLATEAU, verdict.message
+    assert verdict.since_step == case.trace.validation_passes()[verdict.since_epoch].step
+
+
+def test_a_real_run_on_random_labels_is_at_chance():
+    case = _run(labels="random", epochs=10, lr=1e-3)
+    chance = case.constant_guess_loss("validation")
+    verdict = judge_trace(case.trace, chance)
+    assert verdict.kind == curves.AT_CHANCE, verdict.message
+
+
+def test_a_real_run_memorizing_random_labels_with_a_wide_model_is_overfitting():
+    case = _run(labels="random", epochs=30, lr=1e-2, train_rows=100, hidden=256)
+    assert judge_trace(case.trace).kind == curves.OVERFITTING
+
+
+def test_a_real_run_with_a_far_too_high_learning_rate_diverges_or_oscillates():
+    torch.manual_seed(0)
+    model = mlp(8, 16, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=2.0)
+    x, _ = _blobs(400, 1)
+    y = (x[:, :1] * 3).clone()
+    case = record(fit, model, optimizer, nn.MSELoss(), (x, y), (x[:100], y[:100]), epochs=8)
+    assert judge_trace(case.trace).kind in (curves.DIVERGING, curves.OSCILLATING)

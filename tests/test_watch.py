@@ -1,0 +1,146 @@
+"""`with lossdoctor.watch() as doctor:` in people's own loops: same capture, curves, early stop."""
+
+import io
+
+import torch
+from rich.console import Console
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import lossdoctor
+from conftest import fit, mlp
+from lossdoctor import curves
+
+
+def _data(rows, seed, random_labels=False):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 6, generator=generator)
+    y = (x[:, 0] - x[:, 2] > 0).long()
+    if random_labels:
+        y = torch.randint(0, 2, (rows,), generator=generator)
+    return x, y
+
+
+def _setup(seed=0, dropout=0.0):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 2))
+    return model, torch.optim.Adam(model.parameters(), lr=1e-2)
+
+
+def _loop(model, optimizer, train, validation, epochs, history):
+    """fit(), but the history survives a run that lossdoctor stops."""
+    loss_fn = nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(0)
+    loader = DataLoader(TensorDataset(*train), batch_size=20, shuffle=True, generator=generator)
+    for _ in range(epochs):
+        model.train()
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            history.append(loss_fn(model(validation[0]), validation[1]).item())
+
+
+def _plateau_run(watcher=None, epochs=40):
+    """Random labels: validation loss goes nowhere, so a plateau comes early."""
+    model, optimizer = _setup(dropout=0.3)
+    history = []
+    args = (model, optimizer, _data(200, 1, True), _data(200, 2, True), epochs, history)
+    if watcher is None:
+        _loop(*args)
+        return history, None
+    with watcher as doctor:
+        _loop(*args)
+    return history, doctor
+
+
+def test_watch_records_like_run_and_diagnoses():
+    model, optimizer = _setup()
+    with lossdoctor.watch() as doctor:
+        fit(model, optimizer, nn.CrossEntropyLoss(), _data(300, 1), _data(100, 2), epochs=6)
+    assert doctor.trace.steps == 60 and len(doctor.trace.validation_passes()) == 6
+    report = doctor.diagnose()
+    assert report is doctor.diagnose()  # diagnosed once
+    assert report["curve"]["verdict"] == curves.IMPROVING
+    assert report["status"] in ("healthy", "causes_found")
+    out = io.StringIO()
+    report.render(Console(file=out, width=100))
+    assert "training" in out.getvalue()
+
+
+def test_logged_validation_losses_feed_the_curves_and_metrics_are_kept():
+    """A validation loss computed by hand, without a torch loss function."""
+    model, optimizer = _setup()
+    x, y = _data(200, 1)
+    xv, yv = _data(100, 2)
+    with lossdoctor.watch() as doctor:
+        for epoch in range(8):
+            for xb, yb in DataLoader(TensorDataset(x, y), batch_size=20):
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(xb), yb).backward()
+                optimizer.step()
+            with torch.no_grad():
+                probabilities = model(xv).softmax(dim=1)
+                hand_loss = -probabilities[torch.arange(len(yv)), yv].log().mean()
+                accuracy = (probabilities.argmax(dim=1) == yv).float().mean()
+            doctor.log("val_loss", float(hand_loss))
+            doctor.log("accuracy", float(accuracy), step=epoch)
+    passes = doctor.trace.validation_passes()
+    assert len(passes) == 8
+    assert passes[-1].loss < passes[0].loss
+    assert [s for s, _ in doctor.trace.logged["accuracy"]] == list(range(8))
+    assert doctor.verdict.kind == curves.IMPROVING
+
+
+def test_a_plateau_is_announced_once_and_the_run_goes_on_without_stop_on_plateau():
+    messages = []
+    bare_history, _ = _plateau_run()
+    history, doctor = _plateau_run(lossdoctor.watch(announce=messages.append))
+    assert history == bare_history
+    assert len(messages) == 1 and "constant guess" in messages[0]
+    assert not doctor.stopped
+    assert doctor.curve.flagged_at_epoch is not None and doctor.curve.flagged_at_epoch < 20
+
+
+def test_stop_on_plateau_ends_the_run_early_on_the_same_trajectory():
+    bare_history, _ = _plateau_run()
+    history, doctor = _plateau_run(lossdoctor.watch(stop_on_plateau=True))
+    assert doctor.stopped and doctor.curve.stopped_early
+    assert 5 <= len(history) < 40
+    assert history == bare_history[:len(history)]  # value for value, up to the stop
+    assert doctor.curve.stopped_at_epoch == len(history) - 1
+    assert doctor.trace.steps == len(history) * 10  # stopped before the next epoch's 1st step
+    assert "stopped the run" in doctor.curve.message
+    assert doctor.diagnose()["curve"]["stopped_early"] is True
+
+
+def test_the_run_is_untouched_by_the_watch_with_dropout_bit_for_bit():
+    def run(watched):
+        torch.manual_seed(3)
+        model = mlp(6, 32, 2)
+        model.insert(2, nn.Dropout(0.5))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        args = (model, optimizer, nn.CrossEntropyLoss(), _data(300, 1), _data(100, 2))
+        if watched:
+            with lossdoctor.watch():
+                history = fit(*args, epochs=4)
+        else:
+            history = fit(*args, epochs=4)
+        return history, [p.detach().clone() for p in model.parameters()], torch.rand(3)
+
+    bare, watched = run(False), run(True)
+    assert bare[0] == watched[0]
+    assert all(torch.equal(a, b) for a, b in zip(bare[1], watched[1], strict=True))
+    assert torch.equal(bare[2], watched[2])
+
+
+def test_an_error_in_the_users_loop_is_not_swallowed():
+    raised = False
+    try:
+        with lossdoctor.watch():
+            raise ValueError("user bug")
+    except ValueError:
+        raised = True
+    assert raised
