@@ -34,6 +34,9 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "steps": trace.steps,
             "summary": summary(trace),
             "curves": trace.curves(),
+            "curve": run.curve.as_dict() if getattr(run, "curve", None) else None,
+            "gradients": gradient_norms(trace),
+            "activations": activation_stats(trace),
             "notes": list(trace.notes),
         }
     )
@@ -50,6 +53,30 @@ def summary(trace) -> dict:
             result.update({f"{name}_first": values[0], f"{name}_last": values[-1],
                            f"{name}_best": values[best], f"{name}_best_epoch": best})
     return result
+
+
+def gradient_norms(trace) -> list[dict]:
+    """Per parameter, in the model's order: its gradient norm at each sampled step."""
+    layers: dict[str, dict] = {}
+    for record in trace.gradients:
+        layer = layers.setdefault(record.name, {"name": record.name, "steps": [], "norms": []})
+        layer["steps"].append(record.step)
+        layer["norms"].append(record.grad_norm)
+    return list(layers.values())
+
+
+def activation_stats(trace) -> list[dict]:
+    """Per activation, in the order first seen: saturated and dead fractions at sampled steps."""
+    layers: dict[tuple[str, str], dict] = {}
+    for stat in trace.activations:
+        layer = layers.setdefault((stat.layer, stat.kind), {
+            "layer": stat.layer, "kind": stat.kind, "units": stat.units,
+            "steps": [], "saturated": [], "dead": [],
+        })
+        layer["steps"].append(stat.step)
+        layer["saturated"].append(stat.saturated_fraction)
+        layer["dead"].append(stat.dead_fraction)
+    return list(layers.values())
 
 
 def _status(trace, diagnosis: Diagnosis | None) -> str:

@@ -1,112 +1,105 @@
-"""The diagnosis at a glance, on the terminal (rich); plain text when not a terminal."""
+"""The diagnosis at a glance, on the terminal (rich): the verdict and the ranked causes, each with
+its fix and the experiment that backs it; the evidence numbers, dismissed findings and skipped
+checks with ``verbose``. Plain text, without the box, when the output is not a terminal."""
 
 from __future__ import annotations
 
+import io
+
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.text import Text
 
-NO_TRAINING_REASONS = (
-    "the script computed no loss with a torch.nn loss or torch.nn.functional loss function, "
-    "or took no torch.optim optimizer step",
-    "the training ran in another process (a subprocess or a launcher), which lossdoctor "
-    "cannot see into",
-    "the script exited before training started (check its arguments)",
+from lossdoctor.report._common import (
+    NO_TRAINING_REASONS,
+    cause_heading,
+    cause_tag,
+    check_problems,
+    consequence_text,
+    evidence_text,
+    experiment_text,
+    headline,
+    run_lines,
 )
 
+#: Width of the plain text view (a file, a pipe, a CI log).
+PLAIN_WIDTH = 100
 
-def render(document: dict, console: Console | None = None) -> None:
+
+def render(document: dict, console: Console | None = None, verbose: bool = False) -> None:
+    """Print the report: boxed and coloured on a terminal, plain text otherwise."""
     console = console or Console(stderr=True, highlight=False)
-    console.print(Panel(_body(document), title="lossdoctor", title_align="left"))
+    body = _body(document, verbose)
+    if console.is_terminal:
+        console.print(Panel(body, title="lossdoctor", title_align="left"))
+    else:
+        console.file.write(_plain(body, console.width))
+        console.file.flush()
 
 
-def _body(document: dict) -> Group:
-    parts = [_headline(document), _run_line(document)]
+def text(document: dict, verbose: bool = False, width: int = PLAIN_WIDTH) -> str:
+    """The plain text view, as written when the output is not a terminal."""
+    return _plain(_body(document, verbose), width)
+
+
+def _plain(body: Group, width: int) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, highlight=False).print(body)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _body(document: dict, verbose: bool) -> Group:
+    parts = [_headline(document), *(Text(line, "dim") for line in run_lines(document))]
     if document["status"] == "no_training":
         parts.extend(Text(f"  - {reason}") for reason in NO_TRAINING_REASONS)
     for rank, cause in enumerate(document["causes"], start=1):
-        parts.append(_cause(rank, cause))
-    parts.extend(_footer(document))
+        parts.append(_cause(rank, cause, verbose))
+    if verbose:
+        parts.extend(_dismissed(document) + _checks(document))
+    parts.extend(Text(line, "yellow") for line in check_problems(document))
+    if document["causes"] and not verbose:
+        parts.append(Text("\nThe evidence behind each cause: add --verbose, or write "
+                          "--html PATH for the figures.", "dim"))
     return Group(*parts)
 
 
 def _headline(document: dict) -> Text:
-    partial = " (partial: the script stopped early)" if document["partial"] else ""
-    if document["status"] == "no_training":
-        return Text("No PyTorch training was seen." + partial + " Possible reasons:", "bold")
-    if document["status"] == "healthy":
-        return Text(
-            "No problem found: the training looks healthy." + partial, "bold green"
-        )
-    count = len(document["causes"])
-    primary = document["causes"][0]["title"]
-    noun = "cause" if count == 1 else "causes"
-    return Text(f"{count} {noun} found. Primary: {primary}.{partial}", "bold red")
+    style = {"no_training": "bold", "healthy": "bold green"}.get(document["status"], "bold red")
+    return Text(headline(document), style)
 
 
-def _run_line(document: dict) -> Text:
-    setup, summary = document["setup"], document.get("summary", {})
-    if not summary.get("steps"):
-        return Text("")
-    lr = setup["optimizer_hparams"].get("lr")
-    text = Text(
-        f"Watched {summary['steps']} training steps over {summary['epochs']} epochs: "
-        f"{setup['model_class']} ({setup['parameter_count']:,} parameters), "
-        f"{setup['loss_name']}, {setup['optimizer_class']} lr={_number(lr)}.",
-        "dim",
-    )
-    if "validation_first" in summary:
-        text.append(
-            f"\nValidation loss {_number(summary['validation_first'])} -> "
-            f"{_number(summary['validation_last'])} (best {_number(summary['validation_best'])}"
-            f" at epoch {summary['validation_best_epoch']}).",
-            "dim",
-        )
-    return text
-
-
-def _cause(rank: int, cause: dict) -> Group:
+def _cause(rank: int, cause: dict, verbose: bool) -> Group:
     title = Text()
-    title.append(f"\n{rank}. {cause['title']} ", "bold")
-    title.append(f"[{cause['id']}, confidence {cause['confidence']:.2f}]", "dim")
+    title.append(f"\n{cause_heading(rank, cause)} ", "bold")
+    title.append(cause_tag(cause), "dim")
     lines = [Text(cause["verdict"])]
-    if cause.get("explained_by"):
-        lines.insert(0, Text(f"likely a consequence of: {', '.join(cause['explained_by'])}",
-                             "yellow"))
-    if cause["evidence"]:
-        numbers = ", ".join(f"{k}={_number(v)}" for k, v in cause["evidence"].items())
-        lines.append(Text(f"evidence: {numbers}", "dim"))
+    if consequence_text(cause):
+        lines.insert(0, Text(consequence_text(cause), "yellow"))
+    if verbose and cause["evidence"]:
+        lines.append(Text(f"evidence: {evidence_text(cause['evidence'])}", "dim"))
     if cause.get("experiment"):
-        lines.append(Text(_experiment(cause["experiment"]), "green"))
+        lines.append(Text(experiment_text(cause["experiment"]), "green"))
     lines.append(Text(f"fix: {cause['fix']}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
 
 
-def _experiment(experiment: dict) -> str:
-    before, after = _number(experiment["before"]), _number(experiment["after"])
-    return (
-        f"experiment: {experiment['description']}: validation loss {before} -> {after} "
-        f"in {experiment['steps']} steps"
-    )
-
-
-def _footer(document: dict) -> list[Text]:
-    lines = []
-    for check in document["checks"]:
-        if check["status"] == "error":
-            lines.append(Text(f"check {check['name']} failed inside lossdoctor: "
-                              f"{check['reason']}", "yellow"))
-    lines.extend(Text(escape(note), "yellow") for note in document["notes"])
+def _dismissed(document: dict) -> list[Text]:
+    dismissed = document.get("dismissed", [])
+    if not dismissed:
+        return []
+    lines = [Text("\nLooked into and dismissed (confidence below 0.5):", "bold")]
+    for finding in dismissed:
+        lines.append(Text(f"  - {finding['id']} ({finding['confidence']:.2f}): "
+                          f"{finding['verdict']}", "dim"))
     return lines
 
 
-def _number(value) -> str:
-    if value is None:
-        return "inf/nan"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.3g}"
+def _checks(document: dict) -> list[Text]:
+    skipped = [c for c in document["checks"] if c["status"] == "skipped"]
+    ran = sum(c["status"] == "ran" for c in document["checks"])
+    if not document["checks"]:
+        return []
+    lines = [Text(f"\nChecks: {ran} ran, {len(skipped)} skipped.", "bold")]
+    lines.extend(Text(f"  - {c['name']} skipped: {c['reason']}", "dim") for c in skipped)
+    return lines

@@ -1,0 +1,102 @@
+"""Words and numbers every renderer shows the same way, read from the report document."""
+
+from __future__ import annotations
+
+NO_TRAINING_REASONS = (
+    "the script computed no loss with a torch.nn loss or torch.nn.functional loss function, "
+    "or took no torch.optim optimizer step",
+    "the training ran in another process (a subprocess or a launcher), which lossdoctor "
+    "cannot see into",
+    "the script exited before training started (check its arguments)",
+)
+
+
+def headline(document: dict) -> str:
+    partial = " (partial: the script stopped early)" if document["partial"] else ""
+    if document["status"] == "no_training":
+        return "No PyTorch training was seen." + partial + " Possible reasons:"
+    if document["status"] == "healthy":
+        return "No problem found: the training looks healthy." + partial
+    count = len(document["causes"])
+    noun = "cause" if count == 1 else "causes"
+    return f"{count} {noun} found. Primary: {document['causes'][0]['title']}.{partial}"
+
+
+def run_lines(document: dict) -> list[str]:
+    """What was watched, and where the validation loss went."""
+    setup, summary = document["setup"], document.get("summary", {})
+    if not summary.get("steps"):
+        return []
+    lr = setup["optimizer_hparams"].get("lr")
+    lines = [
+        f"Watched {summary['steps']} training steps over {summary['epochs']} epochs: "
+        f"{setup['model_class']} ({setup['parameter_count']:,} parameters), "
+        f"{setup['loss_name']}, {setup['optimizer_class']} lr={number(lr)}."
+    ]
+    if "validation_first" in summary:
+        lines.append(
+            f"Validation loss {number(summary['validation_first'])} -> "
+            f"{number(summary['validation_last'])} (best {number(summary['validation_best'])}"
+            f" at epoch {summary['validation_best_epoch']})."
+        )
+    curve = document.get("curve") or {}
+    if curve.get("message"):
+        lines.append(curve["message"])
+    return lines
+
+
+def cause_heading(rank: int, cause: dict) -> str:
+    return f"{rank}. {cause['title']}"
+
+
+def cause_tag(cause: dict) -> str:
+    return f"[{cause['id']}, confidence {cause['confidence']:.2f}]"
+
+
+def consequence_text(cause: dict) -> str:
+    explained_by = cause.get("explained_by") or []
+    return f"likely a consequence of: {', '.join(explained_by)}" if explained_by else ""
+
+
+def experiment_text(experiment: dict) -> str:
+    before, after = number(experiment["before"]), number(experiment["after"])
+    return (
+        f"experiment: {experiment['description']}: validation loss {before} -> {after} "
+        f"in {experiment['steps']} steps"
+    )
+
+
+def evidence_text(evidence: dict) -> str:
+    return ", ".join(f"{name}={number(value)}" for name, value in evidence.items())
+
+
+def check_problems(document: dict) -> list[str]:
+    """Checks that failed inside lossdoctor, and the trace's notes."""
+    lines = [
+        f"check {check['name']} failed inside lossdoctor: {check['reason']}"
+        for check in document["checks"] if check["status"] == "error"
+    ]
+    return lines + list(document["notes"])
+
+
+def chance_level(document: dict) -> float | None:
+    """The loss of the best constant guess, in the user's loss: from the curve verdict, else from
+    a finding that measured it."""
+    chance = (document.get("curve") or {}).get("chance_loss")
+    if chance is not None:
+        return chance
+    for finding in document["causes"] + document.get("dismissed", []):
+        value = finding["evidence"].get("constant_loss_in_user_units")
+        if value is not None:
+            return value
+    return None
+
+
+def number(value) -> str:
+    if value is None:
+        return "inf/nan"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3g}"

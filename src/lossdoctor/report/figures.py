@@ -1,0 +1,276 @@
+"""The report's figures, drawn with matplotlib from the report document, as SVG text.
+
+Each function takes part of the document (plain data) and returns the SVG of one figure, or None
+when the data it needs is absent. Only matplotlib's object API is used (no pyplot), inside an
+``rc_context``: the user's own matplotlib state is never touched. The SVG is deterministic (fixed
+id salt, no date), so the same document always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import itertools
+import math
+
+import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+_STYLE = {
+    "svg.hashsalt": "lossdoctor",
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+}
+WIDTH, HEIGHT = 7.0, 3.0
+#: Longer layer names are cut in the middle on axes (the full name is in the report's text).
+LABEL_CHARS = 44
+USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION = (
+    "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#5d6d7e", "#1a5276",
+)
+#: The training loss's running mean covers this share of the run's steps.
+SMOOTHING_SHARE = 0.05
+#: A log scale once the losses span more than this factor (about one and a half decades).
+LOG_SPAN = 30
+
+
+def _styled(draw):
+    """Draw under the report's style: rcParams are read as a figure is built and saved."""
+
+    @functools.wraps(draw)
+    def styled(*args, **kwargs):
+        with matplotlib.rc_context(_STYLE):
+            return draw(*args, **kwargs)
+
+    return styled
+
+
+@_styled
+def loss_curves(curves: dict, curve: dict | None, chance: float | None) -> str | None:
+    """Training loss per step and validation loss per pass; the plateau window and the chance
+    level (the loss of the best constant guess) when known."""
+    train = _points(curves.get("train_steps", []), "step", "loss")
+    validation = _points(curves.get("validation", []), "step", "loss")
+    if not train and not validation:
+        return None
+    figure, axes = _figure()
+    if train:
+        axes.plot(*zip(*train, strict=True), color=TRAIN, linewidth=0.6, alpha=0.5,
+                  label="training loss per step")
+        axes.plot(*zip(*_running_mean(train), strict=True), color=TRAIN_MEAN, linewidth=1.2,
+                  label="training loss, running mean")
+    if validation:
+        axes.plot(*zip(*validation, strict=True), color=VALIDATION, marker="o", markersize=3,
+                  linewidth=1.5, label="validation loss")
+    _mark_plateau(axes, curve, train + validation)
+    if chance is not None:
+        axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
+                     label=f"chance (constant guess) {chance:.3g}")
+    _log_if_wide(axes, [v for _, v in train + validation] + ([chance] if chance else []))
+    axes.set_xlabel("optimizer step")
+    axes.set_ylabel("loss")
+    return _svg(figure, axes)
+
+
+def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]]) -> None:
+    since = (curve or {}).get("since_step")
+    if since is None or not points:
+        return
+    end = max(x for x, _ in points)
+    axes.axvspan(since, max(end, since), color="#f5b041", alpha=0.25,
+                 label=f"{_behaviour(curve.get('verdict'))} since step {since}")
+
+
+def _behaviour(verdict: str | None) -> str:
+    words = {"plateau": "flat", "at_chance": "no better than a constant guess", None: "flat"}
+    return words.get(verdict, _plain(str(verdict).replace("_", " ")))
+
+
+@_styled
+def lr_range(test: dict) -> str | None:
+    """The learning-rate range test with the user's and the suggested learning rate."""
+    points = [(lr, v) for lr, v in zip(test.get("lrs", []), test.get("losses", []), strict=False)
+              if _finite(v)]
+    if not points:
+        return None
+    figure, axes = _figure()
+    axes.plot(*zip(*points, strict=True), color=VALIDATION, linewidth=1.5,
+              label="loss after a step at this lr")
+    axes.set_xscale("log")
+    _vline(axes, test.get("user_lr"), USER, "-", "your lr")
+    _vline(axes, test.get("suggested_lr"), SUGGESTED, "--", "suggested lr")
+    _vline(axes, test.get("divergence_lr"), BEFORE, ":", "blows up")
+    axes.set_xlabel("learning rate (log scale)")
+    axes.set_ylabel("smoothed training loss")
+    return _svg(figure, axes)
+
+
+def _vline(axes, lr, color: str, style: str, label: str) -> None:
+    if _finite(lr):
+        axes.axvline(lr, color=color, linestyle=style, linewidth=1.5,
+                     label=f"{label} {lr:.2g}")
+
+
+@_styled
+def gradient_norms(layers: list[dict]) -> str | None:
+    """Median gradient norm of each parameter over the sampled steps (bars), with its range; a
+    linear axis when some are exactly zero (a log axis cannot show them)."""
+    rows = [(layer["name"], [v for v in layer["norms"] if _finite(v)]) for layer in layers]
+    rows = [(name, norms) for name, norms in rows if norms]
+    if not rows:
+        return None
+    medians = [sorted(norms)[len(norms) // 2] for _, norms in rows]
+    low = [m - min(n) for m, (_, n) in zip(medians, rows, strict=True)]
+    high = [max(n) - m for m, (_, n) in zip(medians, rows, strict=True)]
+    labels = [_short(name) for name, _ in rows]
+    figure, axes = _figure(_bar_height(len(rows)), _label_width(labels))
+    axes.barh(range(len(rows)), medians, xerr=[low, high], color=VALIDATION, alpha=0.8,
+              error_kw={"ecolor": BEFORE, "linewidth": 0.8}, label="median over sampled steps")
+    _layer_axis(axes, labels)
+    scale = "log scale" if min(medians) > 0 else "linear scale"
+    if min(medians) > 0:
+        axes.set_xscale("log")
+    if max(max(n) for _, n in rows) == 0:
+        axes.text(0.5, 0.5, "every sampled gradient is exactly 0", transform=axes.transAxes,
+                  ha="center", va="center", color=USER, fontsize=11)
+    axes.set_xlabel(f"gradient norm ({scale}; whiskers: smallest to largest)")
+    return _svg(figure, axes)
+
+
+@_styled
+def feature_scales(features: list[dict]) -> str | None:
+    """Each input feature's standard deviation and largest absolute value, against unit scale."""
+    if not features:
+        return None
+    figure, axes = _figure()
+    positions = list(range(len(features)))
+    largest = [max(f.get("max_abs") or 0.0, 1e-12) for f in features]
+    spread = [max(f.get("std") or 0.0, 1e-12) for f in features]
+    axes.bar(positions, largest, color=BEFORE, alpha=0.5, label="largest |value|")
+    axes.bar(positions, spread, color=VALIDATION, width=0.5, label="standard deviation")
+    axes.axhline(1.0, color=SUGGESTED, linestyle="--", linewidth=1.2, label="unit scale (1)")
+    axes.set_yscale("log")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("input feature")
+    axes.set_ylabel("size (log scale)")
+    return _svg(figure, axes)
+
+
+@_styled
+def activation_fractions(layers: list[dict], key: str, label: str) -> str | None:
+    """One line per activation: the fraction of outputs saturated (or units dead) per step."""
+    series = [layer for layer in layers if any(_finite(v) for v in layer.get(key, []))]
+    if not series:
+        return None
+    figure, axes = _figure()
+    for layer in series:
+        points = [(s, v) for s, v in zip(layer["steps"], layer[key], strict=True) if _finite(v)]
+        axes.plot(*zip(*points, strict=True), marker="o", markersize=3, linewidth=1.2,
+                  label=_short(f"{layer['layer']} ({layer['kind']})"))
+    axes.set_ylim(-0.03, 1.03)
+    axes.set_xlabel("optimizer step")
+    axes.set_ylabel(label)
+    return _svg(figure, axes)
+
+
+@_styled
+def fix_curves(experiment: dict) -> str | None:
+    """Validation loss in the replay of the user's setup and in the replay with the fix."""
+    before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
+    if not any(_finite(v) for v in before + after):
+        return None
+    figure, axes = _figure()
+    for values, color, label in ((before, BEFORE, "your setup"), (after, AFTER, "with the fix")):
+        points = _replay_points(values, experiment.get("steps") or len(values))
+        if points:
+            axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
+                      linewidth=1.5, label=label)
+    _log_if_wide(axes, [v for v in before + after if _finite(v)])
+    axes.set_xlabel("replayed optimizer step")
+    axes.set_ylabel("validation loss")
+    return _svg(figure, axes)
+
+
+def _replay_points(values: list, steps: int) -> list[tuple[float, float]]:
+    """Validation passes spread evenly over the replay's steps."""
+    count = len(values)
+    return [((i + 1) * steps / count, v) for i, v in enumerate(values) if _finite(v)]
+
+
+# --- shared --------------------------------------------------------------------------------
+
+
+def _figure(height: float = HEIGHT, left: float = 0.75):
+    """A figure with fixed margins in inches (an automatic layout costs a second drawing);
+    ``left`` leaves room for the y tick labels."""
+    figure = Figure(figsize=(WIDTH, height))
+    figure.subplots_adjust(left=left / WIDTH, right=1 - 0.15 / WIDTH,
+                           bottom=0.55 / height, top=1 - 0.15 / height)
+    return figure, figure.add_subplot()
+
+
+def _svg(figure: Figure, axes) -> str:
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="best")
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _points(rows: list[dict], x: str, y: str) -> list[tuple[float, float]]:
+    return [(row[x], row[y]) for row in rows if _finite(row.get(y))]
+
+
+def _running_mean(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Trailing mean over a window of SMOOTHING_SHARE of the points: the trend under the noise
+    of single batches."""
+    window = max(1, round(len(points) * SMOOTHING_SHARE))
+    values = [v for _, v in points]
+    sums = [0.0, *itertools.accumulate(values)]
+    return [(x, (sums[i + 1] - sums[max(0, i + 1 - window)]) / min(i + 1, window))
+            for i, (x, _) in enumerate(points)]
+
+
+def _log_if_wide(axes, values: list[float]) -> None:
+    """A log scale when the losses span more than LOG_SPAN times."""
+    positive = [v for v in values if _finite(v) and v > 0]
+    if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
+        axes.set_yscale("log")
+
+
+def _bar_height(rows: int) -> float:
+    return min(max(1.2 + 0.28 * rows, 2.0), 9.0)
+
+
+def _label_width(labels: list[str]) -> float:
+    """Inches for the longest tick label at the report's font size, plus the axis' own room."""
+    return 0.3 + 0.065 * max(len(label) for label in labels)
+
+
+def _layer_axis(axes, labels: list[str]) -> None:
+    axes.set_yticks(range(len(labels)), labels)
+    axes.invert_yaxis()  # the first layer on top
+
+
+def _short(name: str) -> str:
+    name = _plain(name)
+    if len(name) <= LABEL_CHARS:
+        return name
+    half = LABEL_CHARS // 2 - 1
+    return f"{name[:half]}...{name[-half:]}"
+
+
+def _plain(text: str) -> str:
+    """Text from the user's code, shown literally: a '$' would start matplotlib's math mode."""
+    return str(text).replace("$", r"\$")
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

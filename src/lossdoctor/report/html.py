@@ -1,0 +1,275 @@
+"""The report as one self-contained HTML file: the verdict first, then each cause with its
+evidence as figures. No script, no external resource: figures are SVG embedded as data URIs, so
+the file works offline and nothing in it runs. Every text from the run (layer names, paths,
+verdicts) is escaped."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from lossdoctor.report import figures
+from lossdoctor.report._common import (
+    NO_TRAINING_REASONS,
+    cause_heading,
+    chance_level,
+    check_problems,
+    consequence_text,
+    experiment_text,
+    headline,
+    number,
+    run_lines,
+)
+
+
+@dataclass
+class Plot:
+    """A figure with what it shows, in words."""
+
+    key: str
+    title: str
+    caption: str
+    svg: str
+
+
+def write(document: dict, path: str) -> None:
+    Path(path).write_text(render(document), encoding="utf-8")
+
+
+def render(document: dict) -> str:
+    """The whole page, as text."""
+    shown: set[str] = set()
+    sections = [_verdict(document), _training(document, shown)]
+    for rank, cause in enumerate(document["causes"], start=1):
+        sections.append(_cause(document, rank, cause, shown))
+    sections.append(_recorded(document, shown))
+    sections.append(_checks(document))
+    title = f"lossdoctor: {document['script']}"
+    return _PAGE.format(title=escape(title), css=_CSS, body="\n".join(s for s in sections if s),
+                        footer=_footer(document))
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+def _verdict(document: dict) -> str:
+    status = escape(document["status"])
+    parts = [f'<section class="verdict {status}" id="verdict">',
+             f"<h1>{escape(headline(document))}</h1>",
+             f'<p class="script">{escape(document["script"])}</p>']
+    parts += [f'<p class="run">{escape(line)}</p>' for line in run_lines(document)]
+    if document["status"] == "no_training":
+        parts.append(_list(NO_TRAINING_REASONS))
+    if document["causes"]:
+        parts.append('<ol class="ranking">' + "".join(
+            f'<li><a href="#cause-{escape(c["id"])}">{escape(c["title"])}</a> '
+            f'<span class="tag">{escape(c["id"])}, confidence {c["confidence"]:.2f}</span></li>'
+            for c in document["causes"]) + "</ol>")
+    parts += [f'<p class="warning">{escape(line)}</p>' for line in check_problems(document)]
+    return "\n".join(parts + ["</section>"])
+
+
+def _training(document: dict, shown: set[str]) -> str:
+    svg = figures.loss_curves(document["curves"], document.get("curve"), chance_level(document))
+    if svg is None:
+        return ""
+    caption = "Training loss per optimizer step and validation loss per pass."
+    if (document.get("curve") or {}).get("since_step") is not None:
+        caption += " Shaded: since when the validation loss has stopped improving."
+    if chance_level(document) is not None:
+        caption += " Dashed: the loss of always predicting the same (best constant) answer."
+    plot = Plot("loss_curves", "Your training", caption, svg)
+    shown.add(plot.key)
+    return _section("training", "Your training", [_figure(plot)])
+
+
+def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
+    parts = [f'<p class="tag">{escape(cause["id"])}, confidence {cause["confidence"]:.2f}</p>']
+    if consequence_text(cause):
+        parts.append(f'<p class="consequence">{escape(consequence_text(cause))}</p>')
+    parts.append(f'<p class="cause-verdict">{escape(cause["verdict"])}</p>')
+    for plot in cause_plots(document, cause):
+        shown.add(plot.key)
+        parts.append(_figure(plot))
+    if cause.get("experiment"):
+        parts.append(f'<p class="experiment">{escape(experiment_text(cause["experiment"]))}</p>')
+    parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(cause["fix"])}</p>')
+    parts.append(_evidence(cause["evidence"]))
+    return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
+
+
+def _recorded(document: dict, shown: set[str]) -> str:
+    """The per-layer figures no cause has shown yet, for the curious."""
+    plots = _layer_plots(document, shown)
+    if not plots:
+        return ""
+    return _section("recorded", "Recorded during training", [_figure(p) for p in plots])
+
+
+def _checks(document: dict) -> str:
+    if not document["checks"]:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(c['name'])}</td><td>{escape(c['status'])}</td>"
+        f"<td>{escape(c['reason'])}</td></tr>" for c in document["checks"])
+    dismissed = "".join(
+        f"<li>{escape(d['id'])} ({d['confidence']:.2f}): {escape(d['verdict'])}</li>"
+        for d in document.get("dismissed", []))
+    body = f"<table><tr><th>check</th><th>status</th><th>reason</th></tr>{rows}</table>"
+    if dismissed:
+        body += f"<p>Looked into and dismissed (confidence below 0.5):</p><ul>{dismissed}</ul>"
+    return _section("checks", "Checks", [f"<details><summary>What ran</summary>{body}</details>"])
+
+
+# --- figures for a cause -------------------------------------------------------------------
+
+
+def cause_plots(document: dict, cause: dict) -> list[Plot]:
+    """The figures that show a cause's evidence, and the fix's experiment."""
+    details = cause.get("details") or {}
+    plots = []
+    if "range_test" in details:
+        plots.append(_lr_plot(details["range_test"]))
+    if cause["id"] == "unnormalized_inputs":
+        plots.append(_features_plot(details.get("features") or []))
+    if cause["id"] in ("saturated_activation", "dead_relu"):
+        plots.append(_activation_plot(document, cause["id"] == "dead_relu"))
+    if cause["id"] in ("vanishing_gradients", "exploding_gradients"):
+        plots.append(_gradient_plot(document))
+    if cause.get("experiment"):
+        plots.append(_fix_plot(cause))
+    return [p for p in plots if p is not None and p.svg]
+
+
+def _lr_plot(test: dict) -> Plot | None:
+    return _plot("lr_range", "Learning-rate range test", figures.lr_range(test),
+                 "Loss of a copy of your model trained while the learning rate grows step by "
+                 "step; your learning rate and the suggested one are marked.")
+
+
+def _features_plot(features: list[dict]) -> Plot | None:
+    return _plot("feature_scales", "Input feature scales", figures.feature_scales(features),
+                 "Size of each input feature, in the units the model sees; a standardized "
+                 "input sits near 1.")
+
+
+def _activation_plot(document: dict, dead: bool) -> Plot | None:
+    layers = [a for a in document.get("activations") or [] if (a["kind"] == "relu") == dead]
+    if dead:
+        return _plot("dead_units", "Dead ReLU units",
+                     figures.activation_fractions(layers, "dead", "fraction of units dead"),
+                     "Fraction of each ReLU layer's units that output zero for a whole batch.")
+    return _plot("saturation", "Activation saturation",
+                 figures.activation_fractions(layers, "saturated", "fraction saturated"),
+                 "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
+                 "or 1, a tanh at -1 or 1), at sampled steps.")
+
+
+def _gradient_plot(document: dict) -> Plot | None:
+    return _plot("gradient_norms", "Per-layer gradient norms",
+                 figures.gradient_norms(document.get("gradients") or []),
+                 "Gradient norm of each parameter, first layer on top, over the sampled steps.")
+
+
+def _fix_plot(cause: dict) -> Plot | None:
+    experiment = cause["experiment"]
+    return _plot(f"fix_{cause['id']}", "Validation loss before and after the fix",
+                 figures.fix_curves(experiment),
+                 f"Your training replayed on copies, as it is and with the fix "
+                 f"({experiment['description']}).")
+
+
+def _layer_plots(document: dict, shown: set[str]) -> list[Plot]:
+    draw = {
+        "gradient_norms": lambda: _gradient_plot(document),
+        "saturation": lambda: _activation_plot(document, dead=False),
+        "dead_units": lambda: _activation_plot(document, dead=True),
+    }
+    plots = [plot() for key, plot in draw.items() if key not in shown]
+    return [p for p in plots if p is not None]
+
+
+def _plot(key: str, title: str, svg: str | None, caption: str) -> Plot | None:
+    return Plot(key, title, caption, svg) if svg else None
+
+
+# --- markup --------------------------------------------------------------------------------
+
+
+def _figure(plot: Plot) -> str:
+    data = base64.b64encode(plot.svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<figure class="plot" data-figure="{escape(plot.key)}">'
+        f"<figcaption><strong>{escape(plot.title)}.</strong> {escape(plot.caption)}"
+        f"</figcaption>"
+        f'<img alt="{escape(plot.title)}" src="data:image/svg+xml;base64,{data}"></figure>'
+    )
+
+
+def _evidence(evidence: dict) -> str:
+    if not evidence:
+        return ""
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{escape(number(value))}</td></tr>"
+                   for name, value in evidence.items())
+    return f"<details><summary>Evidence</summary><table>{rows}</table></details>"
+
+
+def _section(anchor: str, title: str, parts: list[str], kind: str = "") -> str:
+    return (f'<section id="{escape(anchor)}" class="{kind}">'
+            f"<h2>{escape(title)}</h2>\n" + "\n".join(parts) + "\n</section>")
+
+
+def _list(items) -> str:
+    return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
+
+
+def _footer(document: dict) -> str:
+    return escape(f"lossdoctor {document.get('lossdoctor_version', '')}, report schema "
+                  f"version {document.get('version', '')}")
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body>
+<main>
+{body}
+</main>
+<footer>{footer}</footer>
+</body>
+</html>
+"""
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+  background: #fafafa; margin: 0; line-height: 1.45; }
+main, footer { max-width: 760px; margin: 0 auto; padding: 0 20px; }
+section { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 14px 20px;
+  margin: 16px 0; }
+.verdict { border-left: 6px solid #c0392b; }
+.verdict.healthy { border-left-color: #1e8449; }
+.verdict.no_training { border-left-color: #7f8c8d; }
+h1 { font-size: 1.35em; margin: 0.2em 0; }
+h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
+.script { font-family: ui-monospace, monospace; color: #555; margin: 0; word-break: break-all; }
+.run { color: #555; margin: 0.3em 0; }
+.tag { color: #777; font-size: 0.9em; }
+.consequence, .warning { color: #9a6700; }
+.experiment { color: #1e8449; }
+.fix { background: #eef6f0; padding: 6px 10px; border-radius: 4px; }
+figure { margin: 12px 0; }
+figure img { width: 100%; height: auto; display: block; }
+figcaption { font-size: 0.9em; color: #444; margin-bottom: 4px; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
+  vertical-align: top; }
+footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
+"""

@@ -1,0 +1,79 @@
+"""The report as Markdown, to paste into a forum question or a bug report: the setup, the verdict,
+each cause with its experiment and fix, and the evidence folded away. Text from the run (layer
+names, paths, verdicts) is escaped so that it shows as written and never as markup."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lossdoctor.report._common import (
+    NO_TRAINING_REASONS,
+    cause_heading,
+    check_problems,
+    consequence_text,
+    experiment_text,
+    headline,
+    number,
+    run_lines,
+)
+
+#: Markdown's own characters; "_" only where it could start or end emphasis (not inside a word).
+_SPECIAL = re.compile(r"([\\`*\[\]|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|^#)")
+
+
+def write(document: dict, path: str) -> None:
+    Path(path).write_text(render(document), encoding="utf-8")
+
+
+def render(document: dict) -> str:
+    lines = [f"### lossdoctor: {text(headline(document))}", ""]
+    lines += [f"- Script: {text(document['script'])}", *_setup(document)]
+    lines += [f"- {text(line)}" for line in run_lines(document)]
+    if document["status"] == "no_training":
+        lines += ["", *(f"- {text(reason)}" for reason in NO_TRAINING_REASONS)]
+    for rank, cause in enumerate(document["causes"], start=1):
+        lines += ["", *_cause(rank, cause)]
+    problems = check_problems(document)
+    if problems:
+        lines += ["", *(f"> {text(line)}" for line in problems)]
+    version = document.get("lossdoctor_version", "")
+    lines += ["", f"<sub>lossdoctor {text(version)}, report schema version "
+                  f"{text(document.get('version', ''))}</sub>", ""]
+    return "\n".join(lines)
+
+
+def _setup(document: dict) -> list[str]:
+    setup = document["setup"]
+    if not setup.get("model_class"):
+        return []
+    optimizer = ", ".join(f"{k}={number(v)}" for k, v in setup["optimizer_hparams"].items()
+                          if k in ("lr", "momentum", "weight_decay", "betas"))
+    return [
+        f"- Model: {text(setup['model_class'])} ({setup['parameter_count']:,} parameters), "
+        f"loss {text(setup['loss_name'])}, optimizer {text(setup['optimizer_class'])} "
+        f"({text(optimizer)}), batch size {setup['batch_size']}"
+    ]
+
+
+def _cause(rank: int, cause: dict) -> list[str]:
+    lines = [f"#### {text(cause_heading(rank, cause))} "
+             f"(`{cause['id']}`, confidence {cause['confidence']:.2f})", ""]
+    if consequence_text(cause):
+        lines += [f"*{text(consequence_text(cause))}*", ""]
+    lines += [text(cause["verdict"]), ""]
+    if cause.get("experiment"):
+        lines += [f"- {text(experiment_text(cause['experiment']))}"]
+    lines += [f"- Fix: {text(cause['fix'])}"]
+    if cause["evidence"]:
+        lines += ["", "<details><summary>Evidence</summary>", "", "| evidence | value |",
+                  "| --- | --- |"]
+        lines += [f"| `{k}` | {text(number(v))} |" for k, v in cause["evidence"].items()]
+        lines += ["", "</details>"]
+    return lines
+
+
+def text(value) -> str:
+    """Shown as written: HTML characters become entities, Markdown ones are backslashed."""
+    escaped = str(value).replace("&", "&amp;").replace("<", "&lt;")
+    return _SPECIAL.sub(r"\\\1", escaped)

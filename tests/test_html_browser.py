@@ -1,0 +1,99 @@
+"""The HTML report in a real browser (headless Chromium through selenium): no console errors,
+every figure present and visible, and a page that is not blank. Skipped, with the reason, when
+Chromium, its driver or selenium is missing (`.ci/run` installs them)."""
+
+import io
+import os
+import re
+import shutil
+
+import pytest
+
+from lossdoctor.report import html
+from test_report_render import HOSTILE, sample_document
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+#: A rendered page or figure whose pixels vary less than this (on a 0-1 scale) is blank.
+MIN_PIXEL_VARIANCE = 1e-4
+
+
+def _browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install "
+                                    "-e '.[test]')")
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            pytest.skip(f"needs {path} (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1000,1400"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = _browser()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def opened(browser, tmp_path_factory):
+    """The report of a small recorded run, opened in the browser; returns its HTML."""
+    page = html.render(sample_document())
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(page, encoding="utf-8")
+    browser.get(path.as_uri())
+    browser.get_log("browser")  # nothing before the page is of interest
+    browser.refresh()
+    return page
+
+
+def _variance(png: bytes) -> float:
+    from matplotlib import image
+
+    return float(image.imread(io.BytesIO(png), format="png")[..., :3].var())
+
+
+def test_no_console_errors(browser, opened):
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_every_figure_is_present_and_visible(browser, opened):
+    expected = len(re.findall(r'data-figure="', opened))
+    sizes = browser.execute_script("""
+        return [...document.querySelectorAll('figure.plot img')].map(img => {
+            img.scrollIntoView();
+            const box = img.getBoundingClientRect();
+            return [img.complete, img.naturalWidth, box.width, box.height];
+        });""")
+    assert len(sizes) == expected == 7
+    for complete, natural_width, width, height in sizes:
+        assert complete and natural_width > 0 and width > 100 and height > 50
+
+
+def test_each_figure_draws_something(browser, opened):
+    from selenium.webdriver.common.by import By
+
+    for element in browser.find_elements(By.CSS_SELECTOR, "figure.plot img"):
+        browser.execute_script("arguments[0].scrollIntoView();", element)
+        assert _variance(element.screenshot_as_png) > MIN_PIXEL_VARIANCE
+
+
+def test_the_page_is_not_blank(browser, opened):
+    browser.execute_script("window.scrollTo(0, 0);")
+    assert _variance(browser.get_screenshot_as_png()) > MIN_PIXEL_VARIANCE
+
+
+def test_user_text_shows_as_text_and_never_runs(browser, opened):
+    from selenium.webdriver.common.by import By
+
+    assert browser.execute_script("return document.scripts.length") == 0
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert HOSTILE in body and "runs/<b>bold</b>_train.py" in body

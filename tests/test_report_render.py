@@ -1,0 +1,219 @@
+"""The report renderers (HTML, Markdown, terminal) read only the report document: a saved JSON
+re-renders to the same report, every figure has its data, and text from the user's code is
+escaped. The document is built from a small recorded training run."""
+
+import base64
+import copy
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import REPO, fit, record
+from lossdoctor import cli
+from lossdoctor.checks.learning_rate import range_test_details
+from lossdoctor.diagnosis import CheckOutcome, Diagnosis, rank
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.lr_range import lr_range_test
+from lossdoctor.report import document, figures, html, json_file, markdown, terminal
+from lossdoctor.report._common import chance_level
+from lossdoctor.runner import ScriptRun
+
+HOSTILE = "<script>alert(1)</script>"
+SCRIPT = "runs/<b>bold</b>_train.py"
+CURVE = {"verdict": "plateau", "message": "validation loss flat since epoch 2",
+         "since_step": 6, "since_epoch": 2, "chance_loss": 0.69, "stopped_early": False}
+
+
+def _model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(OrderedDict([
+        (HOSTILE, nn.Linear(3, 8)), ("act", nn.Sigmoid()), ("relu", nn.ReLU()),
+        ("head", nn.Linear(8, 1)),
+    ]))
+
+
+def _case():
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(96, 3, generator=generator) * 50
+    y = (x[:, :1] > 0).float()
+    model = _model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    return record(fit, model, optimizer, nn.BCEWithLogitsLoss(), (x[:64], y[:64]),
+                  (x[64:], y[64:]), epochs=4, batch_size=16)
+
+
+def _findings(case) -> list[Finding]:
+    test = lr_range_test(case.replayer, 1e-4, 10.0, 30)
+    experiment = Experiment("lower lr", 0.9, 0.5, 20, [0.9, 0.92, 0.88], [0.7, 0.6, 0.5])
+    return [
+        Finding(Cause.LR_TOO_HIGH, 0.8, f"Your lr is too high for layer {HOSTILE}.",
+                {"user_lr": 0.5}, experiment=experiment,
+                details={"range_test": range_test_details(test, 0.5)}),
+        Finding(Cause.UNNORMALIZED_INPUTS, 0.9, "Inputs up to 150.", {"largest_abs_value": 150},
+                details={"features": [{"mean": 1.0, "std": 50.0, "max_abs": 150.0}] * 3}),
+        Finding(Cause.SATURATED_ACTIVATION, 0.7, "Sigmoids pinned.", {"saturated": 0.9}),
+        Finding(Cause.VANISHING_GRADIENTS, 0.6, "Gradients vanish.", {"ratio": 1e-4}),
+        Finding(Cause.DEAD_RELU, 0.55, "Dead units.", {"dead": 0.8}),
+    ]
+
+
+def sample_document(curve: dict | None = CURVE) -> dict:
+    """A report of a small recorded run, with findings whose details every figure draws."""
+    case = _case()
+    dismissed = [Finding(Cause.OVERFITTING, 0.2, "Not really.", {"gap": 0.01})]
+    outcomes = [CheckOutcome("scale", "ran"), CheckOutcome("signal", "skipped", "needs X")]
+    diagnosis = Diagnosis(rank(_findings(case)), outcomes, dismissed)
+    built = document.build(ScriptRun(SCRIPT, 0, "", case.trace, case.copies), diagnosis)
+    built["curve"] = copy.deepcopy(curve)
+    return built
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return sample_document()
+
+
+@pytest.fixture(scope="module")
+def page(report) -> str:
+    return html.render(report)
+
+
+def _renderings(doc: dict, page: str | None = None) -> tuple[str, ...]:
+    return (page or html.render(doc), markdown.render(doc), terminal.text(doc),
+            terminal.text(doc, verbose=True))
+
+
+def _figures(page: str) -> dict[str, str]:
+    """Figure key -> its SVG text, from the page's embedded images."""
+    found = re.findall(r'data-figure="([^"]+)".*?src="data:image/svg\+xml;base64,([^"]+)"',
+                       page, re.S)
+    return {key: base64.b64decode(data).decode("utf-8") for key, data in found}
+
+
+def test_json_round_trip_renders_the_same_report(report, page, tmp_path):
+    path = tmp_path / "run.json"
+    json_file.write(report, str(path))
+    assert _renderings(json_file.read(str(path))) == _renderings(report, page)
+
+
+def test_every_figure_of_the_causes_is_drawn_with_its_data(report, page):
+    drawn = _figures(page)
+    assert set(drawn) == {"loss_curves", "lr_range", "fix_lr_too_high", "feature_scales",
+                            "saturation", "gradient_norms", "dead_units"}
+    for svg in drawn.values():
+        ET.fromstring(svg)  # well-formed
+    assert "your lr 0.5" in drawn["lr_range"] and "suggested lr" in drawn["lr_range"]
+    assert "since step 6" in drawn["loss_curves"] and "chance" in drawn["loss_curves"]
+
+
+def test_the_page_is_self_contained(report, page):
+    assert "<script" not in page.lower()
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_text_from_the_users_code_is_escaped(report, page):
+    assert HOSTILE not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for svg in _figures(page).values():
+        assert HOSTILE not in svg
+    assert "<script" not in markdown.render(report) and "<b>" not in markdown.render(report)
+    assert HOSTILE in terminal.text(report)  # plain text shows it as written
+
+
+def test_a_gradient_plot_names_the_layers(report, page):
+    svg = _figures(page)["gradient_norms"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.weight" in svg and "head.bias" in svg
+
+
+def test_without_the_curve_verdict_the_report_still_renders(report):
+    doc = dict(report, curve=None, causes=[], dismissed=[], status="healthy")
+    svg = _figures(html.render(doc))["loss_curves"]
+    assert "since step" not in svg and "chance" not in svg
+
+
+def test_the_chance_level_falls_back_to_the_no_signal_evidence(report):
+    doc = dict(report, curve=None)
+    signal = {"id": "no_signal", "title": "No signal", "confidence": 0.9, "verdict": "noise",
+              "evidence": {"constant_loss_in_user_units": 0.5}, "fix": "", "experiment": None,
+              "details": {}, "explained_by": []}
+    doc["causes"] = [signal]
+    assert chance_level(doc) == 0.5
+    assert "chance (constant guess) 0.5" in figures.loss_curves(doc["curves"], None, 0.5)
+
+
+def test_terminal_shows_evidence_only_when_verbose(report):
+    brief, verbose = terminal.text(report), terminal.text(report, verbose=True)
+    for place, cause in enumerate(report["causes"], start=1):  # in the diagnosis' order
+        assert f"{place}. {cause['title']} [{cause['id']}" in brief
+    assert "evidence:" not in brief and "evidence: user_lr=0.5" in verbose
+    assert "dismissed" in verbose and "overfitting" in verbose
+    assert "\x1b[" not in brief and "╭" not in brief  # plain text, no box
+    assert all(line == line.rstrip() for line in brief.splitlines())
+
+
+def test_markdown_is_ready_to_paste(report):
+    text = markdown.render(report)
+    assert text.startswith("### lossdoctor: 5 causes found.")
+    first = report["causes"][0]
+    assert f"#### 1. {first['title']} (`{first['id']}`, confidence {first['confidence']:.2f})" \
+        in text
+    assert "| `user_lr` | 0.5 |" in text
+    assert "runs/&lt;b>bold&lt;/b>\\_train.py" in text
+
+
+@pytest.mark.parametrize("status", ["healthy", "no_training"])
+def test_reports_without_causes_render(report, status):
+    doc = dict(report, status=status, causes=[], dismissed=[])
+    if status == "no_training":
+        doc.update(curves={"train_steps": [], "train_epochs": [], "validation": []},
+                   gradients=[], activations=[], summary={}, checks=[])
+    page, text = html.render(doc), terminal.text(doc)
+    assert ("No PyTorch training was seen" in text) == (status == "no_training")
+    assert ("loss_curves" in page) == (status == "healthy")
+    assert markdown.render(doc)
+
+
+def test_report_command_rerenders_a_saved_json(report, page, tmp_path, capsys):
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(report))
+    code = cli.main(["report", str(saved), "--html", str(tmp_path / "r.html"),
+                     "--md", str(tmp_path / "r.md")])
+    assert code == 0
+    assert (tmp_path / "r.html").read_text() == page
+    assert (tmp_path / "r.md").read_text() == markdown.render(report)
+    assert f"1. {report['causes'][0]['title']}" in capsys.readouterr().out
+
+
+def test_report_command_refuses_a_file_that_is_not_a_report(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    assert cli.main(["report", str(bad)]) == 2
+    assert "cannot read the report" in capsys.readouterr().err
+
+
+def test_every_key_of_the_document_is_documented(report):
+    schema = (REPO / "docs" / "report-schema.md").read_text()
+    tested = next(c for c in report["causes"] if c["experiment"])
+    keys = set(report) | set(tested) | set(tested["experiment"])
+    keys |= set(report["setup"]) | set(report["checks"][0]) | set(report["summary"])
+    keys |= set(report["gradients"][0]) | set(report["activations"][0]) | set(CURVE)
+    keys |= set(report["curves"]) | set(report["curves"]["validation"][0])
+    missing = sorted(k for k in keys if f"`{k}`" not in schema)
+    assert not missing, f"undocumented keys: {missing}"
+
+
+def test_gradients_that_are_all_zero_are_drawn_and_said():
+    svg = figures.gradient_norms([{"name": "fc.weight", "steps": [0, 1], "norms": [0.0, 0.0]}])
+    assert "every sampled gradient is exactly 0" in svg and "linear scale" in svg
+
+
+def test_a_figure_without_its_data_is_left_out():
+    assert figures.gradient_norms([]) is None and figures.feature_scales([]) is None
+    assert figures.lr_range({"lrs": [0.1], "losses": [None]}) is None
+    assert figures.fix_curves({"curve_before": [], "curve_after": [], "steps": 0}) is None
