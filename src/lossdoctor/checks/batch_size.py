@@ -1,0 +1,352 @@
+"""batch_size: a batch size that holds training back, for the run's budget of training rows.
+
+The gradient noise scale (McCandlish et al. 2018, "An Empirical Model of Large-Batch Training")
+says which batch sizes pay: B_simple = tr(Sigma) / |G|^2, the batch at which the gradient's
+noise is as large as the gradient itself. Far above it, a step costs many rows and moves little
+further than a smaller batch's step: with a fixed number of epochs, too few steps are taken.
+It is estimated on a copy of the model from small and large batches of the captured rows
+(their appendix A): E|G_B|^2 = |G|^2 + tr(Sigma) / B, for two batch sizes, solved for both.
+
+Two candidates, each tested by replay before anything is reported:
+
+* too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple. Replayed with a batch
+  near B_simple on the same number of training rows (so more steps), the lr scaled by the same
+  paper's rule for the best lr, eps(B) = eps_max / (1 + B_noise / B).
+* too small for BatchNorm: a model with BatchNorm trained on batches of at most
+  ``TINY_BATCH`` rows normalizes each batch by statistics of one or two rows, which differ from
+  the running statistics used in eval mode (and, for images, erase each image's own mean).
+  Replayed with batches of ``BN_BATCH`` rows on the same number of rows.
+
+A batch far above the noise scale only costs when the run ends before training is done, so the
+first candidate also needs the run to have still been learning at its end: the last half (at
+least four) of its validation losses, or without them of its training loss in ten chunks,
+falling by a one-sided Mann-Kendall trend test. A run that levelled off had rows enough.
+
+Reported when the replay lowers the validation loss clearly against a replay of the user's
+batch size on the same rows: only then does the training really suffer from its batch size.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import nn
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import take_rows
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.checks.learning_rate import late_mean, plain
+from lossdoctor.experiments import Plan, ReplayResult
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.sandbox import isolated
+
+#: A batch this many times B_simple spends most of its rows on averaging noise that is already
+#: small: per the paper, training needs (1 + B / B_noise) times the fewest rows possible, so at
+#: 4x B_simple it needs 2.5x the rows it would at B_simple.
+LARGE_FACTOR = 4.0
+#: BatchNorm statistics from this few rows are mostly noise.
+TINY_BATCH = 4
+BN_BATCH = 32
+#: Smallest batch ever suggested: below it, per-step overhead dominates on any hardware.
+MIN_SUGGESTED = 8
+#: Rows in the small batches of the noise estimate, and how many of them (their mean is the
+#: large batch).
+NOISE_BATCH = 4
+NOISE_BATCHES = 64
+#: Replays are capped at this many steps on either side, to bound the check's cost: the
+#: length of the shared replay of the user's setup, which then serves as the user's side. Tiny
+#: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
+MAX_STEPS = REPLAY_STEPS
+TINY_MAX_STEPS = 2 * REPLAY_STEPS
+#: The replay must lower the validation loss by a tenth (the bar of the other replays).
+MIN_IMPROVEMENT = 0.10
+#: Significance of the falling trend at the run's end; with the 4 or 5 points of a short run's
+#: last half, only a strictly falling curve passes it.
+ALPHA = 0.05
+TREND_POINTS = 4
+
+
+@dataclass
+class NoiseScale:
+    gradient_sq: float  # |G|^2, the true gradient's squared norm
+    trace_sigma: float  # tr(Sigma), the per-row gradient variance summed over parameters
+
+    @property
+    def simple(self) -> float:
+        """B_simple; infinite when the gradient cannot be told from the noise."""
+        if self.gradient_sq <= 0:
+            return math.inf
+        return max(self.trace_sigma, 0.0) / self.gradient_sq
+
+
+@dataclass
+class Trial:
+    """The user's batch size and another, replayed on the same number of training rows."""
+
+    user_batch: int
+    batch: int
+    user_lr: float
+    lr: float
+    rows: int
+    before: ReplayResult
+    after: ReplayResult
+
+    @property
+    def val_before(self) -> float:
+        return _validation(self.before)
+
+    @property
+    def val_after(self) -> float:
+        return _validation(self.after)
+
+    @property
+    def improvement(self) -> float:
+        before, after = self.val_before, self.val_after
+        if not math.isfinite(after):
+            return -1.0
+        if not math.isfinite(before):
+            return 1.0
+        return (before - after) / abs(before) if before else 0.0
+
+
+def check(case) -> list[Finding]:
+    """``batch_size`` when a replay with a better batch size, on the same rows, clearly helps."""
+    replayer = case.require_replay()
+    user_batch, lr = case.trace.setup.batch_size, _user_lr(case)
+    if user_batch < 1:
+        raise Skip("needs the training batch size: no training loss with rows was seen")
+    pool = pooled(replayer.train_batches)
+    noise = noise_scale(replayer, _probe_model(case), pool)
+    batch = _candidate(case, user_batch, noise)
+    if batch is None:
+        return []
+    rows = _row_budget(case, user_batch, batch)
+    trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
+    if trial.improvement < MIN_IMPROVEMENT:
+        return []
+    return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
+
+
+def _user_lr(case) -> float:
+    try:
+        lr = float(case.copies.optimizer_hparams.get("lr"))
+    except (TypeError, ValueError):
+        raise Skip("needs the optimizer's learning rate: none was recorded") from None
+    return lr
+
+
+def _probe_model(case) -> nn.Module:
+    """Where the noise is measured: the trained model when it was kept, else the initial one."""
+    return case.copies.final_model or case.copies.initial_model
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
+    """The batch size to try instead, or None when the user's is not suspect."""
+    if user_batch <= TINY_BATCH and has_batchnorm(case.copies.initial_model):
+        return BN_BATCH
+    if user_batch > LARGE_FACTOR * noise.simple and still_learning(case.trace):
+        return max(MIN_SUGGESTED, round(noise.simple))
+    return None
+
+
+def still_learning(trace) -> bool:
+    """The last half (at least TREND_POINTS) of the validation curve, else of the training
+    loss, falls significantly."""
+    curve = [p.loss for p in trace.validation_passes() if math.isfinite(p.loss)]
+    if len(curve) < TREND_POINTS:
+        curve = _chunk_means([v for _, v in trace.step_losses() if math.isfinite(v)], 10)
+    tail = curve[-max(len(curve) // 2, TREND_POINTS):]
+    if len(tail) < TREND_POINTS:
+        return False
+    tau = stats.kendalltau(np.arange(len(tail)), tail, alternative="less")
+    return math.isfinite(tau.pvalue) and tau.pvalue < ALPHA
+
+
+def _chunk_means(values: list[float], chunks: int) -> list[float]:
+    size = len(values) // chunks
+    if size == 0:
+        return values
+    return [float(np.mean(values[i * size:(i + 1) * size])) for i in range(chunks)]
+
+
+def _row_budget(case, user_batch: int, batch: int) -> int:
+    """The rows the run trained on, capped at MAX_STEPS (TINY_MAX_STEPS for a tiny batch) of
+    the user's batches."""
+    cap = TINY_MAX_STEPS if batch > user_batch else MAX_STEPS
+    return min(max(case.trace.steps, 1), cap) * user_batch
+
+
+# --- the noise scale ---------------------------------------------------------------------------
+
+
+def noise_scale(replayer, model: nn.Module, pool: Batch) -> NoiseScale:
+    """|G|^2 and tr(Sigma) from NOISE_BATCHES gradients of NOISE_BATCH rows each, on a copy."""
+    size = NOISE_BATCH
+    count = min(NOISE_BATCHES, pool.rows // size)
+    if count < 2:
+        raise Skip(f"needs at least {2 * size} training rows to measure the gradient noise")
+    with isolated(0):
+        model = copy.deepcopy(model)
+        grads = torch.stack([
+            _gradient(replayer, model, _rows(pool, range(i * size, (i + 1) * size)))
+            for i in range(count)
+        ])
+    small = float((grads**2).sum(dim=1).mean())
+    large = float((grads.mean(dim=0) ** 2).sum())
+    big = size * count
+    gradient_sq = (big * large - size * small) / (big - size)
+    trace_sigma = (small - large) / (1 / size - 1 / big)
+    return NoiseScale(gradient_sq, trace_sigma)
+
+
+def _gradient(replayer, model: nn.Module, batch: Batch) -> torch.Tensor:
+    model.train()
+    model.zero_grad(set_to_none=True)
+    replayer.loss(model, batch).backward()
+    parts = [p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]
+    return torch.cat(parts).double() if parts else torch.zeros(1, dtype=torch.float64)
+
+
+# --- replays on rebatched rows -----------------------------------------------------------------
+
+
+def _trial(case, pool: Batch, user_batch: int, batch: int, lr: float, noise: NoiseScale,
+           rows: int) -> Trial:
+    new_lr = scaled_lr(lr, user_batch, batch, noise.simple)
+    if rows == REPLAY_STEPS * user_batch:
+        before = case.baseline
+    else:
+        before = _replay(case.replayer, pool, user_batch, lr, rows, TINY_MAX_STEPS)
+    after = _replay(case.replayer, pool, batch, new_lr, rows, MAX_STEPS)
+    return Trial(user_batch, batch, lr, new_lr, rows, before, after)
+
+
+def scaled_lr(lr: float, old_batch: int, new_batch: int, noise: float) -> float:
+    """McCandlish et al.'s best lr at a batch B is eps_max / (1 + B_noise / B): moving from one
+    batch size to another multiplies the lr by the ratio of those factors."""
+    if not math.isfinite(noise):
+        return lr * new_batch / old_batch
+    return lr * (1 + noise / old_batch) / (1 + noise / new_batch)
+
+
+def _replay(replayer, pool: Batch, batch: int, lr: float, rows: int, cap: int) -> ReplayResult:
+    """``rows`` training rows in batches of ``batch``, at most ``cap`` steps: a smaller batch
+    than the user's may see fewer rows than the user's run, never more."""
+    steps = min(max(rows // batch, 1), cap)
+    rebatched = copy.copy(replayer)
+    rebatched.train_batches = rebatch(pool, batch)
+    return rebatched.replay(Plan(lr=lr, steps=steps, evaluations=min(10, steps)))
+
+
+def rebatch(pool: Batch, size: int) -> list[Batch]:
+    """The pooled rows cut into batches of ``size`` rows (the last partial one dropped)."""
+    return [_rows(pool, range(start, start + size))
+            for start in range(0, pool.rows - size + 1, size)]
+
+
+def _rows(pool: Batch, index: range) -> Batch:
+    rows = list(index)
+    return Batch(take_rows(pool.args, rows, pool.rows), take_rows(pool.kwargs, rows, pool.rows),
+                 take_rows(pool.target, rows, pool.rows), len(rows))
+
+
+def pooled(batches: list[Batch]) -> Batch:
+    """All rows of the batches as one batch; Skip when the batches cannot be joined."""
+    try:
+        return Batch(_joined([b.args for b in batches]), _joined([b.kwargs for b in batches]),
+                     _joined([b.target for b in batches]), sum(b.rows for b in batches))
+    except (RuntimeError, TypeError, ValueError):
+        raise Skip("needs batches of tensors that can be joined row by row") from None
+
+
+def _joined(values: list):
+    first = values[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(values) if first.dim() > 0 else first
+    if isinstance(first, Mapping):
+        return {key: _joined([v[key] for v in values]) for key in first}
+    if isinstance(first, (tuple, list)):
+        return type(first)(_joined(list(parts)) for parts in zip(*values, strict=True))
+    return first
+
+
+def _validation(result: ReplayResult) -> float:
+    return math.inf if result.diverged else late_mean(result.validation_losses)
+
+
+# --- finding -----------------------------------------------------------------------------------
+
+
+def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool) -> Finding:
+    tiny = trial.batch > trial.user_batch
+    return Finding(
+        Cause.BATCH_SIZE,
+        confidence=0.6 + 0.35 * min(trial.improvement / 0.5, 1.0),
+        verdict=_verdict(trial, noise, tiny and batchnorm),
+        evidence=_evidence(trial, noise),
+        fix=_fix(trial),
+        experiment=Experiment(
+            description=f"batches of {trial.batch} rows at lr {plain(trial.lr)} instead of "
+            f"{trial.user_batch} at lr {plain(trial.user_lr, 3)}, on the same "
+            f"{trial.rows:,} training rows",
+            before=trial.val_before, after=trial.val_after,
+            steps=len(trial.after.train_losses),
+            curve_before=list(trial.before.validation_losses),
+            curve_after=list(trial.after.validation_losses),
+        ),
+    )
+
+
+def _fix(trial: Trial) -> str:
+    text = (
+        f"Use batches of about {trial.batch} rows with lr {plain(trial.lr)} (instead of "
+        f"{trial.user_batch} rows at lr {plain(trial.user_lr, 3)}) for as many epochs as before"
+    )
+    if trial.batch > trial.user_batch:
+        return text + ", or replace BatchNorm with GroupNorm or LayerNorm if memory forbids it."
+    return text + ", or keep your batch size and train for more epochs."
+
+
+def _verdict(trial: Trial, noise: NoiseScale, batchnorm: bool) -> str:
+    replay = (
+        f"Replayed on the same {trial.rows:,} training rows, batches of {trial.batch} at lr "
+        f"{plain(trial.lr)} bring the validation loss from {trial.val_before:.3g} to "
+        f"{trial.val_after:.3g}."
+    )
+    if batchnorm:
+        return (
+            f"Your batches of {trial.user_batch} rows are too small for the model's BatchNorm "
+            "layers: each normalizes by statistics of a row or two, which differ from the "
+            f"running statistics used at validation. {replay}"
+        )
+    return (
+        f"Your batches of {trial.user_batch} rows are far larger than the gradient noise "
+        f"calls for (its noise scale is about {noise.simple:.3g} rows): each step averages "
+        f"away noise that was already small, so your epochs take too few steps. {replay}"
+    )
+
+
+def _evidence(trial: Trial, noise: NoiseScale) -> dict[str, float]:
+    evidence = {
+        "batch_size": float(trial.user_batch),
+        "suggested_batch_size": float(trial.batch),
+        "gradient_noise_scale": noise.simple,
+        "user_lr": trial.user_lr,
+        "replayed_lr": trial.lr,
+        "rows_replayed": float(trial.rows),
+        "val_before": trial.val_before,
+        "val_after": trial.val_after,
+        "improvement": trial.improvement,
+    }
+    return {name: value for name, value in evidence.items() if math.isfinite(value)}

@@ -1,0 +1,280 @@
+"""data_pipeline: the training or validation data reaches the model in a way that stops learning.
+
+Three faults, each from the captured batches:
+
+1. Training data sorted by label and not shuffled: the label mix of each batch varies far more
+   from batch to batch than random batching gives. The chi-square statistic of the batches x
+   label-bins table is compared with the same statistic after the rows are dealt into batches
+   of the same sizes at random (a permutation test). A replay on the same rows dealt into
+   random batches shows the fix.
+2. The same batch every step: the run took many steps, yet every training row the sample saw
+   belongs to one batch, while a data loader yielded it (or the validation data is larger).
+3. Validation labels shuffled against their inputs: learners fit on training rows predict held
+   out *training* rows, but do no better than a constant guess on the validation rows. This is
+   the same contest as :mod:`lossdoctor.checks.signal`, which reports it as ``no_signal`` (the
+   validation labels are unpredictable); here it is named as the pipeline fault it is. When the
+   labels are unpredictable inside the training data too, that is ``no_signal`` alone and this
+   check stays quiet.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from scipy import stats
+from threadpoolctl import threadpool_limits
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip, signal, train_val_shift
+from lossdoctor.checks._tabular import tables, task_of
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.sandbox import isolated
+
+#: Label composition must vary this many times more than under random batching (the ratio of
+#: chi-square statistics; under random batching it is 1 give or take sqrt(2 / df)) ...
+DISPERSION_RATIO = 3.0
+#: ... and be significant against this many random dealings of the same rows.
+PERMUTATIONS = 200
+SORTED_ALPHA = 0.01
+MIN_BATCHES = 5
+#: Regression targets (and many classes) are cut into this many quantile bins.
+BINS = 5
+MAX_CLASSES = 20
+#: "The same batch every step": at least this many steps all drawn from one batch's rows.
+SAME_BATCH_STEPS = 20
+#: Shuffling must take a tenth off the validation loss to count as the fix.
+MEANINGFUL = 0.1
+
+
+def check(case) -> list[Finding]:
+    train = case.copies.train.batches
+    if not train or all(b.target is None for b in train):
+        raise Skip("needs training batches paired with their targets")
+    findings = [f for f in (_same_batch(case), _sorted_labels(case)) if f is not None]
+    misaligned = _misaligned_validation(case)
+    return findings + ([misaligned] if misaligned is not None else [])
+
+
+# --- 1. sorted labels --------------------------------------------------------------------------
+
+
+def batch_label_dispersion(
+    labels: list[np.ndarray], rng: np.random.Generator
+) -> tuple[float, float]:
+    """(observed chi-square / mean chi-square of random dealings, permutation p-value) for the
+    batches x label-bins table."""
+    sizes = [len(b) for b in labels]
+    bins = np.concatenate(labels)
+    observed = _chi_square(bins, sizes)
+    dealt = [_chi_square(rng.permutation(bins), sizes) for _ in range(PERMUTATIONS)]
+    ratio = observed / max(float(np.mean(dealt)), 1e-12)
+    p_value = (1 + sum(d >= observed for d in dealt)) / (1 + PERMUTATIONS)
+    return ratio, p_value
+
+
+def _chi_square(bins: np.ndarray, sizes: list[int]) -> float:
+    table = np.zeros((len(sizes), int(bins.max()) + 1))
+    rows = np.repeat(np.arange(len(sizes)), sizes)
+    np.add.at(table, (rows, bins), 1)
+    table = table[:, table.sum(axis=0) > 0]
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
+    return float(((table - expected) ** 2 / expected).sum())
+
+
+def label_bins(batches: list[Batch]) -> list[np.ndarray] | None:
+    """Each batch's rows as label bins: class ids, or quantile bins of each row's mean target."""
+    values = [_row_labels(b) for b in batches]
+    if any(v is None for v in values):
+        return None
+    pooled = np.concatenate(values)
+    distinct = np.unique(pooled)
+    if len(distinct) < 2:
+        return None
+    if len(distinct) <= MAX_CLASSES and np.all(distinct == np.round(distinct)):
+        codes = np.searchsorted(distinct, pooled)
+    else:
+        edges = np.quantile(pooled, np.linspace(0, 1, BINS + 1)[1:-1])
+        codes = np.searchsorted(edges, pooled, side="right")
+    return np.split(codes, np.cumsum([len(v) for v in values])[:-1])
+
+
+def _row_labels(batch: Batch) -> np.ndarray | None:
+    target = batch.target
+    if not isinstance(target, torch.Tensor) or target.dim() == 0 or len(target) != batch.rows:
+        return None
+    return target.detach().reshape(batch.rows, -1).double().mean(dim=1).numpy()
+
+
+def _sorted_labels(case) -> Finding | None:
+    batches = [b for b in case.copies.train.batches if b.target is not None and b.rows > 1]
+    bins = label_bins(batches) if len(batches) >= MIN_BATCHES else None
+    if bins is None:
+        return None
+    ratio, p_value = batch_label_dispersion(bins, np.random.default_rng(0))
+    if ratio < DISPERSION_RATIO or p_value >= SORTED_ALPHA:
+        return None
+    evidence = {"label_mix_dispersion_ratio": ratio, "permutation_p_value": p_value,
+                "batches_compared": len(batches)}
+    experiment = _shuffle_experiment(case)
+    if experiment is not None:
+        evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
+    verdict = (
+        f"Your training batches each hold a very different mix of labels: the mix varies "
+        f"{ratio:.0f} times more from batch to batch than shuffled batches would give "
+        f"(p = {p_value:.2g}, {len(batches)} batches). The training data looks sorted by label "
+        "and not shuffled, so each step pulls the model toward whichever labels it holds."
+        + _replay_text(experiment)
+    )
+    confidence = 0.95 if experiment is not None and experiment.improvement >= MEANINGFUL else 0.7
+    return Finding(Cause.DATA_PIPELINE, confidence, verdict, evidence,
+                   fix="Shuffle the training data every epoch (DataLoader(..., shuffle=True)).",
+                   experiment=experiment)
+
+
+def _replay_text(experiment: Experiment | None) -> str:
+    if experiment is None:
+        return ""
+    return (f" Replayed on the same rows dealt into random batches, the validation loss went "
+            f"from {experiment.before:.3g} to {experiment.after:.3g}.")
+
+
+def _shuffle_experiment(case) -> Experiment | None:
+    """Replays from the initial model, passing over the batches in the order the run held them
+    (sorted) and over the same rows dealt into random batches anew at every pass."""
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    rng = np.random.default_rng(0)
+    if reshuffled(replayer.train_batches, rng) is None:
+        return None
+    passes = max(REPLAY_STEPS // len(replayer.train_batches), 1)
+    before = _passes(replayer, [replayer.train_batches] * passes)
+    after = _passes(replayer, [reshuffled(replayer.train_batches, rng) for _ in range(passes)])
+    return Experiment("the training rows dealt into random batches at every pass",
+                      before[-1], after[-1], passes * len(replayer.train_batches), before, after)
+
+
+def _passes(replayer, passes: list[list[Batch]]) -> list[float]:
+    """Validation loss after each pass over the given batches, in their order."""
+    with isolated(0):
+        model = copy.deepcopy(replayer.copies.initial_model)
+        optimizer = replayer.optimizer_for(model, Plan())
+        losses = []
+        for batches in passes:
+            for batch in batches:
+                replayer.train_step(model, optimizer, batch)
+            losses.append(replayer.evaluate(model, replayer.validation_batches))
+        return losses
+
+
+def reshuffled(batches: list[Batch], rng: np.random.Generator) -> list[Batch] | None:
+    """The same rows dealt into random batches of the same sizes; None for batches that cannot
+    be concatenated (keyword inputs, inputs of different shapes)."""
+    if any(b.kwargs for b in batches):
+        return None
+    try:
+        args = [torch.cat(parts) for parts in zip(*(b.args for b in batches), strict=True)]
+        target = torch.cat([b.target for b in batches])
+    except (RuntimeError, TypeError, ValueError):
+        return None
+    order = torch.as_tensor(rng.permutation(len(target)))
+    cuts = np.cumsum([b.rows for b in batches])[:-1].tolist()
+    pieces = np.split(order.numpy(), cuts)
+    return [Batch(tuple(a[p] for a in args), {}, target[p], len(p)) for p in pieces]
+
+
+# --- 2. the same batch every step --------------------------------------------------------------
+
+
+def _same_batch(case) -> Finding | None:
+    trace, sample = case.trace, case.copies.train
+    batch_rows = trace.setup.batch_size
+    steps = trace.steps
+    if steps < SAME_BATCH_STEPS or not batch_rows or sample.rows > batch_rows:
+        return None
+    loader_passes = len(trace.epoch_starts)
+    from_loader = 0 < loader_passes <= steps / 2
+    validation_rows = case.copies.validation.rows
+    if not from_loader and validation_rows <= sample.rows:
+        return None
+    evidence = {"steps": steps, "distinct_training_rows": sample.rows,
+                "batch_size": batch_rows, "rows_trained_on": steps * batch_rows,
+                "validation_rows": validation_rows}
+    verdict = (
+        f"All {steps} training steps used the same {sample.rows} rows: your model saw "
+        f"{steps * batch_rows:,} rows but only {sample.rows} distinct ones, one batch's worth"
+        + (", although a data loader was iterated" if from_loader else "")
+        + ". The batch is probably fetched once (e.g. next(iter(loader)) before the loop) "
+        "instead of inside it, so the model memorizes one batch and never sees the rest."
+    )
+    fix = "Fetch a new batch at every step: loop over the data loader inside the training loop."
+    return Finding(Cause.DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)
+
+
+# --- 3. validation labels shuffled against their inputs -------------------------------------
+
+
+def _misaligned_validation(case) -> Finding | None:
+    task = task_of(case.trace.setup.loss_name)
+    replayer = case.replayer
+    if task is None or not case.copies.validation.batches or not replayer.validation_batches:
+        return None
+    try:
+        train, validation = tables(replayer.train_batches, replayer.validation_batches, task)
+        signal._require_enough(train, task)
+    except Skip:
+        return None
+    user = signal._user_validation(case, train, task)
+    if user is not None and signal._clearly_below(*user, validation.rows):
+        return None  # the model beats the constant guess on validation: the labels fit
+    train = signal._at_most(train, signal.MAX_TRAINING_ROWS)
+    with threadpool_limits(1):
+        finding = _misaligned_contest(train, validation, task)
+    if finding is not None and _inputs_shifted(train, validation):
+        return None  # other inputs, not other labels: train_val_shift reports it
+    return finding
+
+
+def _inputs_shifted(train, validation) -> bool:
+    try:
+        return train_val_shift.shifted(train.features, validation.features)
+    except Skip:
+        return False
+
+
+def _misaligned_contest(train, validation, task: str) -> Finding | None:
+    on_validation = signal.contest(train, validation, task)
+    if on_validation.p_value < signal.ALPHA:
+        return None
+    in_training = signal.cross_validated_contest(train, task)
+    if in_training.p_value >= signal.ALPHA:
+        return None
+    if not signal._gains_less_on_validation(on_validation, in_training):
+        return None
+    learner = in_training.best_learner
+    inside, outside = in_training.gains[learner], on_validation.gains[learner]
+    p_value = float(stats.ttest_ind(inside, outside, equal_var=False, alternative="greater").pvalue)
+    metric, guess = signal._words(task)
+    evidence = {
+        "held_out_training_loss": in_training.best_loss,
+        "held_out_training_constant_loss": in_training.constant_loss,
+        "validation_loss": on_validation.learner_losses[learner],
+        "validation_constant_loss": on_validation.constant_loss,
+        "p_value": p_value,
+    }
+    verdict = (
+        f"Fit on your training rows, {learner} predicts held-out training rows ({metric} "
+        f"{in_training.best_loss:.3g} against {in_training.constant_loss:.3g} for {guess}) but "
+        f"not your validation rows ({on_validation.learner_losses[learner]:.3g} against "
+        f"{on_validation.constant_loss:.3g}; p = {p_value:.2g}). The validation labels look "
+        "shuffled or joined against their inputs: the labels carry signal, but the validation "
+        "pipeline pairs each input with another row's label."
+    )
+    fix = ("Pair each validation input with its own label: shuffle inputs and labels together "
+           "(one permutation, or a Dataset), and check joins and sort orders.")
+    return Finding(Cause.DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)

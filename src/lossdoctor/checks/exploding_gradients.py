@@ -1,0 +1,163 @@
+"""exploding_gradients: gradient norms that grow by orders of magnitude, spike, or blow up.
+
+From the sampled gradient norms: the total norm (all parameters) at each sampled step, against
+the run's typical total norm; and each weight's gradient from the last layer back to the first.
+A run is flagged when the total norm grows or spikes at least :data:`GROWTH_DECADES` orders of
+magnitude above its median, becomes infinite or NaN, or the first layer's gradient is that far
+above the last one's. The cause is reported only when a replay of the same training with
+``clip_grad_norm_`` (max norm 1) lowers the validation loss: large gradients that do no harm
+are not why a loss stays flat.
+
+A learning rate too high for the model makes gradients explode too: :mod:`learning_rate`
+reports that, and the ranking then shows this finding as its consequence.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import torch
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks import Skip
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Cause, Experiment, Finding
+
+#: Two orders of magnitude: a step 100 times the typical size undoes far more than one step of
+#: progress at any learning rate that suits the typical step.
+GROWTH_DECADES = 2.0
+MIN_STEPS = 3
+#: The clip-norm most training recipes use.
+MAX_NORM = 1.0
+#: Clipping must take a tenth off the validation loss to count as the fix.
+MIN_IMPROVEMENT = 0.1
+
+
+def check(case) -> list[Finding]:
+    norms = total_norms(case.trace)
+    if len(norms) < MIN_STEPS:
+        raise Skip(f"needs gradient norms at {MIN_STEPS} or more sampled steps")
+    evidence = gradient_evidence(norms, layer_gap(case.trace))
+    if not exploding(evidence):
+        return []
+    experiment = clip_experiment(case)
+    if experiment is None or not _helped(experiment, case.constant_guess_loss("validation")):
+        return []
+    evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
+    return [Finding(Cause.EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
+                    _finite(evidence), experiment=experiment)]
+
+
+def total_norms(trace) -> dict[int, float]:
+    """The gradient norm over all parameters at each sampled step (inf when not finite)."""
+    squares: dict[int, float] = {}
+    for g in trace.gradients:
+        value = g.grad_norm ** 2 if math.isfinite(g.grad_norm) else math.inf
+        squares[g.step] = squares.get(g.step, 0.0) + value
+    return {step: math.sqrt(s) for step, s in sorted(squares.items())}
+
+
+def layer_gap(trace) -> float:
+    """Median over sampled steps of log10(first weight's gradient / last weight's)."""
+    weights = [g for g in trace.gradients if g.name.endswith("weight")]
+    names = list(dict.fromkeys(g.name for g in weights))
+    if len(names) < 2:
+        return 0.0
+    by_step: dict[int, dict[str, float]] = {}
+    for g in weights:
+        by_step.setdefault(g.step, {})[g.name] = g.grad_norm
+    gaps = [_decades(seen[names[-1]], seen[names[0]]) for seen in by_step.values()
+            if names[0] in seen and names[-1] in seen]
+    return statistics.median(gaps) if gaps else 0.0
+
+
+def gradient_evidence(norms: dict[int, float], gap: float) -> dict[str, float]:
+    values = list(norms.values())
+    finite = [v for v in values if math.isfinite(v)]
+    typical = statistics.median(finite) if finite else math.nan
+    first = statistics.median(values[:MIN_STEPS])
+    return {
+        "sampled_steps": len(values),
+        "nonfinite_steps": len(values) - len(finite),
+        "first_gradient_norm": first,
+        "median_gradient_norm": typical,
+        "largest_gradient_norm": max(finite) if finite else math.nan,
+        "growth_decades": _decades(first, max(finite)) if finite else 0.0,
+        "spike_decades": _decades(typical, max(finite)) if finite else 0.0,
+        "first_over_last_layer_decades": gap,
+    }
+
+
+def exploding(evidence: dict[str, float]) -> bool:
+    return (evidence["nonfinite_steps"] > 0
+            or evidence["growth_decades"] >= GROWTH_DECADES
+            or evidence["spike_decades"] >= GROWTH_DECADES
+            or evidence["first_over_last_layer_decades"] >= GROWTH_DECADES)
+
+
+def clipped(optimizer_class: type, max_norm: float = MAX_NORM) -> type:
+    """The optimizer class, clipping the gradient norm of its parameters before each step."""
+
+    class Clipped(optimizer_class):
+        def step(self, closure=None):
+            params = [p for group in self.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, max_norm)
+            return super().step(closure)
+
+    Clipped.__name__ = f"Clipped{optimizer_class.__name__}"
+    return Clipped
+
+
+def clip_experiment(case) -> Experiment | None:
+    try:
+        replayer = case.require_replay()
+        baseline = case.baseline
+    except Skip:
+        return None
+    plan = Plan(optimizer_class=clipped(case.copies.optimizer_class),
+                hparams=dict(case.copies.optimizer_hparams), steps=REPLAY_STEPS)
+    after = replayer.replay(plan)
+    return Experiment(f"gradients clipped to norm {MAX_NORM:g} (clip_grad_norm_)",
+                      baseline.final_validation, after.final_validation, REPLAY_STEPS,
+                      list(baseline.validation_losses), list(after.validation_losses))
+
+
+def _helped(experiment: Experiment, constant_guess: float | None) -> bool:
+    """A tenth off the validation loss; from a diverged replay, a finite loss that also beats
+    the constant guess (merely not diverging is no fix)."""
+    before, after = experiment.before, experiment.after
+    if not math.isfinite(after):
+        return False
+    if not math.isfinite(before):
+        return constant_guess is None or after < constant_guess
+    return experiment.improvement >= MIN_IMPROVEMENT
+
+
+def _decades(low: float, high: float) -> float:
+    if not (low > 0 and math.isfinite(low)):
+        return 0.0
+    return math.log10(high / low) if high > 0 else 0.0
+
+
+def _finite(evidence: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in evidence.items() if math.isfinite(v)}
+
+
+def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
+    parts = []
+    if evidence["nonfinite_steps"]:
+        parts.append(f"became infinite or NaN at {evidence['nonfinite_steps']:.0f} sampled steps")
+    if max(evidence["growth_decades"], evidence["spike_decades"]) >= GROWTH_DECADES:
+        parts.append(f"reached {evidence['largest_gradient_norm']:.3g}, against "
+                     f"{evidence['first_gradient_norm']:.3g} at the start and a median of "
+                     f"{evidence['median_gradient_norm']:.3g}")
+    if evidence["first_over_last_layer_decades"] >= GROWTH_DECADES:
+        parts.append(f"grow toward the input: the first layer's is "
+                     f"{10 ** evidence['first_over_last_layer_decades']:.3g} times the last's")
+    return (
+        "Your gradients explode: their norm " + "; ".join(parts) + ". Such steps throw the "
+        f"weights far from where training was going. Replayed with clip_grad_norm_ at "
+        f"{MAX_NORM:g}, the validation loss went from {experiment.before:.3g} to "
+        f"{experiment.after:.3g}."
+    )

@@ -1,0 +1,160 @@
+"""optimizer_choice: plain SGD (no momentum) stuck where SGD with momentum or Adam moves.
+
+A differential test on copies, three replays of the same length as the replay of the user's
+own setup (``case.baseline``), on the same batches:
+
+* Adam at its usual lr of 1e-3, then (only if Adam does not move) SGD with momentum 0.9 at the
+  user's learning rate: the alternatives.
+* The control: plain SGD at 10x the user's lr and at the lrs a learning-rate range test picks
+  (its lowest point and a tenth of it, as :mod:`lossdoctor.checks.learning_rate` does), those
+  above the user's. Momentum 0.9 takes steps up to 10x as long in a steady direction, so part
+  of what it gains could be had from a higher lr alone; if a higher lr does as well, the
+  learning rate is what is wrong (``lr_too_low``), not the optimizer.
+
+Reported when an alternative lowers the validation loss clearly below both the user's
+setup and the best control: only then is it the optimizer that is stuck.
+
+Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks.learning_rate import STEPS_PER_DECADE, late_mean, plain
+from lossdoctor.experiments import Plan, ReplayResult
+from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.lr_range import lr_range_test
+
+#: A change counts when it takes at least a tenth off the validation loss (the bar of the other
+#: replays): a change a practitioner would act on.
+MIN_IMPROVEMENT = 0.10
+MOMENTUM = 0.9
+#: Adam's default learning rate, which suits most models it is used on.
+ADAM_LR = 1e-3
+#: Momentum 0.9's longest step, 1 / (1 - 0.9) times plain SGD's: the first control lr.
+MOMENTUM_STEP = 10.0
+
+
+@dataclass
+class Replay:
+    """One replay of the user's training with another optimizer or lr."""
+
+    label: str  # how a practitioner would write the optimizer: "SGD(lr=0.1, momentum=0.9)"
+    result: ReplayResult
+
+    @property
+    def validation(self) -> float:
+        return late_mean(self.result.validation_losses) if not self.result.diverged else math.inf
+
+
+def check(case) -> list[Finding]:
+    """``optimizer_choice`` when momentum or Adam clearly beats plain SGD at any higher lr."""
+    replayer = case.require_replay()
+    if not plain_sgd(case.copies.optimizer_class, case.copies.optimizer_hparams):
+        return []
+    lr = float(case.copies.optimizer_hparams.get("lr", 0.0))
+    if not lr > 0:
+        return []
+    user = Replay(f"SGD(lr={plain(lr, 3)})", case.baseline)
+    best = _first_that_moves(_alternatives(replayer, lr), user)
+    if best is None:
+        return []
+    control = min(_controls(replayer, lr), key=lambda r: r.validation, default=user)
+    if gain(control.validation, best.validation) < MIN_IMPROVEMENT:
+        return []
+    return [_finding(user, best, control)]
+
+
+def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
+    return optimizer_class is torch.optim.SGD and not hparams.get("momentum")
+
+
+def _alternatives(replayer, lr: float) -> Iterator[Replay]:
+    """Adam, then SGD with momentum: replayed one at a time, as far as needed."""
+    yield Replay(f"Adam(lr={plain(ADAM_LR)})", replayer.replay(
+        Plan(optimizer_class=torch.optim.Adam, lr=ADAM_LR, steps=REPLAY_STEPS)))
+    yield Replay(f"SGD(lr={plain(lr, 3)}, momentum={MOMENTUM})", replayer.replay(
+        Plan(hparams={"momentum": MOMENTUM}, steps=REPLAY_STEPS)))
+
+
+def _first_that_moves(alternatives: Iterator[Replay], user: Replay) -> Replay | None:
+    return next((r for r in alternatives if gain(user.validation, r.validation)
+                 >= MIN_IMPROVEMENT), None)
+
+
+def _controls(replayer, lr: float) -> list[Replay]:
+    """Plain SGD at 10x the user's lr and at the lrs a range test picks (the ones
+    :mod:`lossdoctor.checks.learning_rate` would suggest), those above the user's."""
+    test = lr_range_test(replayer, *_range_span(lr))
+    lrs = sorted({lr * MOMENTUM_STEP, test.minimum_lr, test.suggested_lr})
+    return [
+        Replay(f"SGD(lr={plain(higher, 3)})",
+               replayer.replay(Plan(lr=higher, steps=REPLAY_STEPS)))
+        for higher in lrs if higher > lr
+    ]
+
+
+def _range_span(lr: float) -> tuple[float, float, int]:
+    """The learning-rate check's span: from 1e-7 (or 100x below) to 10 (or 100x above)."""
+    start, end = min(1e-7, lr / 100), max(10.0, lr * 100)
+    return start, end, round(STEPS_PER_DECADE * math.log10(end / start))
+
+
+def gain(before: float, after: float) -> float:
+    """Relative drop from ``before`` to ``after``; -1 when ``after`` is not finite."""
+    if not math.isfinite(after):
+        return -1.0
+    if not math.isfinite(before):
+        return 1.0
+    return (before - after) / abs(before) if before else 0.0
+
+
+def _finding(user: Replay, best: Replay, control: Replay) -> Finding:
+    strength = min(gain(control.validation, best.validation) / 0.5, 1.0)
+    return Finding(
+        Cause.OPTIMIZER_CHOICE,
+        confidence=0.6 + 0.35 * strength,
+        verdict=_verdict(user, best, control),
+        evidence=_evidence(user, best, control),
+        fix=f"Switch to {best.label}: {Cause.OPTIMIZER_CHOICE.default_fix}",
+        experiment=Experiment(
+            description=f"{best.label} instead of {user.label}, averaged over the last half "
+            "of each replay",
+            before=user.validation,
+            after=best.validation,
+            steps=REPLAY_STEPS,
+            curve_before=list(user.result.validation_losses),
+            curve_after=list(best.result.validation_losses),
+        ),
+    )
+
+
+def _verdict(user: Replay, best: Replay, control: Replay) -> str:
+    control_text = (
+        "blows up" if not math.isfinite(control.validation)
+        else f"gets it only to {control.validation:.3g}"
+    )
+    return (
+        f"Plain SGD without momentum is stuck on this problem: replayed for {REPLAY_STEPS} "
+        f"steps on your batches, {user.label} leaves the validation loss at "
+        f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}. A higher "
+        f"learning rate alone is no fix: the best of them, {control.label}, {control_text}."
+    )
+
+
+def _evidence(user: Replay, best: Replay, control: Replay) -> dict[str, float]:
+    evidence = {
+        "val_before": user.validation,
+        "val_after": best.validation,
+        "improvement": gain(user.validation, best.validation),
+        "val_with_higher_lr": control.validation,
+        "improvement_over_higher_lr": gain(control.validation, best.validation),
+        "alternative_is_adam": float(best.label.startswith("Adam")),
+    }
+    return {name: value for name, value in evidence.items() if math.isfinite(value)}

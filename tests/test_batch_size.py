@@ -1,0 +1,87 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks.batch_size import check, scaled_lr, still_learning
+from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.findings import Cause
+from lossdoctor.trace import LossRecord, Trace
+
+
+def tabular_run(batch_size, epochs, seed=0):
+    """An MLP on a nonlinear classification task it can learn."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(1300, 8, generator=generator)
+    y = ((x[:, 0] * x[:, 1] + x[:, 2]) > 0).long()
+    torch.manual_seed(seed)
+    model = mlp(8, 64, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:1000], y[:1000]),
+                  (x[1000:], y[1000:]), epochs=epochs, batch_size=batch_size)
+
+
+def brightness_run(batch_size, seed=0):
+    """A BatchNorm CNN that must tell bright 8x8 images from dark ones."""
+    generator = torch.Generator().manual_seed(seed)
+    brightness = torch.rand(800, generator=generator) * 2 - 1
+    x = torch.randn(800, 1, 8, 8, generator=generator) * 0.5 + brightness.view(-1, 1, 1, 1)
+    y = (brightness > 0).long()
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(8, 2),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:600], y[:600]),
+                  (x[600:], y[600:]), epochs=2, batch_size=batch_size)
+
+
+def reported(findings):
+    return [f for f in findings if f.confidence >= REPORT_THRESHOLD]
+
+
+def test_huge_batches_that_leave_too_few_steps_are_found_and_smaller_ones_learn_more():
+    [finding] = reported(check(tabular_run(batch_size=500, epochs=10)))
+    assert finding.cause is Cause.BATCH_SIZE
+    evidence = finding.evidence
+    assert evidence["suggested_batch_size"] * 4 < evidence["batch_size"] == 500
+    assert evidence["rows_replayed"] == 20 * 500
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert "far larger than the gradient noise" in finding.verdict
+
+
+def test_batchnorm_on_two_images_at_a_time_is_found_and_batches_of_32_fix_it():
+    [finding] = reported(check(brightness_run(batch_size=2)))
+    assert finding.evidence["suggested_batch_size"] == 32
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert "BatchNorm" in finding.verdict
+
+
+@pytest.mark.parametrize("batch_size, epochs", [(32, 10), (500, 60)])
+def test_a_batch_size_that_lets_training_finish_is_not_blamed(batch_size, epochs):
+    assert reported(check(tabular_run(batch_size, epochs))) == []
+
+
+def test_the_lr_follows_the_best_lr_of_mccandlish_et_al():
+    # eps(B) = eps_max / (1 + B_noise / B): from B = B_noise to B = infinity the lr doubles.
+    assert math.isclose(scaled_lr(0.1, 100, 10**9, 100.0), 0.2, rel_tol=1e-6)
+    assert math.isclose(scaled_lr(0.1, 64, 8, math.inf), 0.1 / 8)
+
+
+def test_a_run_still_learning_at_its_end_is_told_from_one_that_levelled_off():
+    def trace_of(losses):
+        return Trace(losses=[LossRecord(v, 10, "train", step) for step, v in enumerate(losses)])
+    assert still_learning(trace_of([1.0 - 0.01 * i for i in range(50)]))
+    assert not still_learning(trace_of([1.0 - 0.01 * min(i, 20) for i in range(50)]))
+
+
+def test_skips_without_an_optimizer_step():
+    with pytest.raises(Skip, match="optimizer step"):
+        check(Case(Trace(), Copies()))

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks.data_pipeline import (
+    DISPERSION_RATIO,
+    batch_label_dispersion,
+    check,
+)
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+
+def _learnable(rows=1000, classes=4, seed=0):
+    """Four overlapping classes: the best model still errs on many rows."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 6, generator=generator)
+    logits = x @ torch.randn(6, classes, generator=generator)
+    return x, (logits + torch.randn(rows, classes, generator=generator)).argmax(dim=1)
+
+
+def _sorted_loop(model, optimizer, loss_fn, train, validation, epochs=5, batch_size=50):
+    """A loop over data sorted by label, in order: no shuffling."""
+    order = torch.argsort(train[1], stable=True)
+    x, y = train[0][order], train[1][order]
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(x[start:start + batch_size]), y[start:start + batch_size]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def _one_batch_loop(model, optimizer, loss_fn, train, validation, steps=100, batch_size=32):
+    """The batch is fetched once, before the loop."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*train),
+                                         batch_size=batch_size, shuffle=True)
+    xb, yb = next(iter(loader))
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        optimizer.step()
+        if step % 20 == 0:
+            with torch.no_grad():
+                loss_fn(model(validation[0]), validation[1])
+
+
+def _run(loop, validation_shuffled=False, **kwargs):
+    torch.manual_seed(0)
+    x, y = _learnable()
+    x_val, y_val = x[800:], y[800:]
+    if validation_shuffled:
+        y_val = y_val[torch.randperm(len(y_val))]
+    model = mlp(6, 16, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    return record(loop, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x_val, y_val), **kwargs)
+
+
+def test_training_data_sorted_by_label_is_found_and_shuffling_fixes_it():
+    [finding] = check(_run(_sorted_loop))
+    assert finding.cause is Cause.DATA_PIPELINE
+    assert finding.evidence["label_mix_dispersion_ratio"] >= DISPERSION_RATIO
+    assert finding.evidence["permutation_p_value"] < 0.01
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+    assert "sorted by label" in finding.verdict
+
+
+def test_the_same_batch_every_step_is_found():
+    [finding] = check(_run(_one_batch_loop))
+    assert finding.cause is Cause.DATA_PIPELINE
+    assert finding.evidence["distinct_training_rows"] == 32
+    assert finding.evidence["rows_trained_on"] == 3200
+    assert "same 32 rows" in finding.verdict
+
+
+def test_validation_labels_shuffled_against_their_inputs_are_found():
+    [finding] = check(_run(fit, validation_shuffled=True, epochs=5))
+    assert finding.cause is Cause.DATA_PIPELINE
+    assert finding.evidence["held_out_training_loss"] < finding.evidence[
+        "held_out_training_constant_loss"]
+    assert finding.evidence["validation_loss"] >= finding.evidence["validation_constant_loss"]
+    assert "shuffled" in finding.verdict
+
+
+def test_a_shuffled_loader_with_aligned_validation_labels_is_quiet():
+    assert check(_run(fit, epochs=5)) == []
+
+
+def test_labels_unpredictable_everywhere_are_left_to_no_signal():
+    torch.manual_seed(0)
+    x = torch.randn(1000, 6)
+    y = torch.randint(0, 2, (1000,))
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=3)
+    assert check(case) == []
+
+
+def test_random_batches_disperse_like_random_batches():
+    rng = np.random.default_rng(1)
+    ratios = [batch_label_dispersion(list(rng.integers(0, 3, (20, 32))), rng)[0]
+              for _ in range(20)]
+    assert max(ratios) < DISPERSION_RATIO
+    sorted_batches = list(np.sort(rng.integers(0, 3, 640)).reshape(20, 32))
+    ratio, p_value = batch_label_dispersion(sorted_batches, rng)
+    assert ratio > 10 * DISPERSION_RATIO and p_value < 0.01
+
+
+def test_skips_without_training_batches():
+    with pytest.raises(Skip, match="training batches"):
+        check(Case(Trace(), Copies()))

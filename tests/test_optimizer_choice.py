@@ -1,0 +1,89 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.case import Case
+from lossdoctor.checks import Skip
+from lossdoctor.checks.optimizer_choice import check, plain_sgd
+from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.findings import Cause
+from lossdoctor.trace import Trace
+
+VOCAB, LENGTH = 8, 8
+
+
+class OrderTransformer(nn.Module):
+    """One attention layer that must tell whether token 1 comes before token 2."""
+
+    def __init__(self, d_model=16):
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, d_model)
+        self.position = nn.Parameter(0.1 * torch.randn(LENGTH, d_model))
+        self.encoder = nn.TransformerEncoderLayer(d_model, nhead=2, dim_feedforward=32,
+                                                  dropout=0.0, batch_first=True)
+        self.head = nn.Linear(d_model, 2)
+
+    def forward(self, tokens):
+        return self.head(self.encoder(self.embed(tokens) + self.position).mean(dim=1))
+
+
+def order_run(optimizer_class, lr, seed=0, **hparams):
+    generator = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(3, VOCAB, (600, LENGTH), generator=generator)
+    places = torch.rand(600, LENGTH, generator=generator).argsort(dim=1)[:, :2]
+    rows = torch.arange(600)
+    tokens[rows, places[:, 0]], tokens[rows, places[:, 1]] = 1, 2
+    labels = (places[:, 0] < places[:, 1]).long()
+    torch.manual_seed(seed)
+    model = OrderTransformer()
+    optimizer = optimizer_class(model.parameters(), lr=lr, **hparams)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (tokens[:500], labels[:500]),
+                  (tokens[500:], labels[500:]), epochs=4)
+
+
+def tabular_run(lr, momentum=0.0, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(600, 8, generator=generator)
+    y = ((x[:, 0] * x[:, 1] + x[:, 2]) > 0).long()
+    torch.manual_seed(seed)
+    model = mlp(8, 32, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:500], y[:500]),
+                  (x[500:], y[500:]), epochs=4)
+
+
+def reported(findings):
+    return [f for f in findings if f.confidence >= REPORT_THRESHOLD]
+
+
+def test_plain_sgd_stuck_on_a_transformer_is_found_and_adam_moves():
+    [finding] = reported(check(order_run(torch.optim.SGD, 0.05)))
+    assert finding.cause is Cause.OPTIMIZER_CHOICE
+    evidence = finding.evidence
+    assert evidence["val_after"] < 0.8 * evidence["val_before"]
+    assert evidence["val_after"] < 0.8 * evidence.get("val_with_higher_lr", float("inf"))
+    assert finding.fix.startswith("Switch to ")
+
+
+def test_an_lr_too_low_for_sgd_is_left_to_the_learning_rate_check():
+    """Adam moves, but so does plain SGD at a higher lr: the lr is what is wrong."""
+    assert reported(check(tabular_run(lr=1e-3))) == []
+
+
+@pytest.mark.parametrize("lr, momentum", [(0.1, 0.0), (0.05, 0.9)])
+def test_sgd_that_trains_is_not_blamed(lr, momentum):
+    assert reported(check(tabular_run(lr, momentum))) == []
+
+
+def test_adam_is_never_judged():
+    assert reported(check(order_run(torch.optim.Adam, 1e-3))) == []
+    assert not plain_sgd(torch.optim.Adam, {})
+    assert not plain_sgd(torch.optim.SGD, {"momentum": 0.9})
+    assert plain_sgd(torch.optim.SGD, {"momentum": 0})
+
+
+def test_skips_without_an_optimizer_step():
+    with pytest.raises(Skip, match="optimizer step"):
+        check(Case(Trace(), Copies()))
