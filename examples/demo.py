@@ -1,5 +1,7 @@
 # lossdoctor-expect: unnormalized_inputs
 """House listings fed in raw units (square feet, dollars, years), never standardized."""
+# lossdoctor-family: mlp
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

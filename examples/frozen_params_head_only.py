@@ -1,5 +1,7 @@
 # lossdoctor-expect: frozen_params
 """Broken: the optimizer gets only fc2's parameters, so fc1 keeps its random weights."""
+# lossdoctor-family: mlp
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,5 +1,6 @@
 # lossdoctor-expect:
 """Healthy: an MLP regressing a smooth function of 4 inputs with MSELoss; nothing is wrong."""
+# lossdoctor-family: mlp
 
 import torch
 from torch import nn

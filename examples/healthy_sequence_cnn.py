@@ -1,5 +1,7 @@
 # lossdoctor-expect:
 """Healthy: a small 1-D CNN that spots a motif in noisy sequences; nothing is wrong."""
+# lossdoctor-family: sequence
+# lossdoctor-zoo: fast
 
 import torch
 import torch.nn.functional as F

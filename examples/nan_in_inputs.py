@@ -1,5 +1,7 @@
 # lossdoctor-expect: nan_inf
 """A tabular regression whose features have missing readings stored as NaN: the loss turns NaN."""
+# lossdoctor-family: mlp
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

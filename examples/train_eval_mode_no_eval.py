@@ -1,5 +1,7 @@
 # lossdoctor-expect: train_eval_mode
 """Broken: a Dropout/BatchNorm model is validated without model.eval()."""
+# lossdoctor-family: mlp
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

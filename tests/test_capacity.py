@@ -9,7 +9,12 @@ from lossdoctor.capture import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
 from lossdoctor.checks import Skip, capacity
-from lossdoctor.checks._larger_model import build_larger_mlp, why_not_flat_mlp
+from lossdoctor.checks._larger_model import (
+    build_larger,
+    build_larger_mlp,
+    why_not_flat_mlp,
+    why_not_larger,
+)
 from lossdoctor.findings import Cause
 from lossdoctor.trace import Trace
 
@@ -44,6 +49,20 @@ def random_labels(rows, generator):
     return torch.randn(rows, 10, generator=generator), torch.randint(
         0, 2, (rows,), generator=generator
     ).float()
+
+
+def bars(rows, generator):
+    """8x8 noisy images with a horizontal (class 0) or vertical (class 1) bar: the same number
+    of lit pixels, so a model that only averages its input cannot tell them apart."""
+    labels = torch.randint(0, 2, (rows,), generator=generator)
+    images = 0.3 * torch.randn(rows, 1, 8, 8, generator=generator)
+    where = torch.randint(1, 7, (rows,), generator=generator).tolist()
+    for image, label, place in zip(images, labels.tolist(), where, strict=True):
+        if label:
+            image[0, 1:7, place] += 1.0
+        else:
+            image[0, place, 1:7] += 1.0
+    return images, labels
 
 
 def recorded(data, model, loss_fn, optimizer=torch.optim.Adam, lr=1e-2, seed=0, rows=400):
@@ -166,3 +185,32 @@ def test_the_larger_model_keeps_inputs_outputs_and_what_the_loss_expects():
     assert "Conv2d" in why_not_flat_mlp(nn.Conv2d(1, 1, 3), batch)
     images = Batch((torch.randn(7, 1, 4, 4),), {}, torch.zeros(7), 7)
     assert why_not_flat_mlp(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), images) != ""
+
+
+def test_a_cnn_that_only_averages_its_image_is_too_small_and_a_larger_cnn_fixes_it():
+    torch.manual_seed(0)
+    averaging = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.AdaptiveAvgPool2d(1),
+                              nn.Flatten(), nn.Linear(1, 2))
+    finding = _one_finding(recorded(bars, averaging, nn.CrossEntropyLoss(), lr=3e-3))
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert "CNN" in finding.experiment.description and "nn.Conv2d(1, 16" in finding.fix
+
+
+def test_quiet_on_a_cnn_that_fits_its_images():
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
+                        nn.Flatten(), nn.Linear(8, 2))
+    assert capacity.check(recorded(bars, cnn, nn.CrossEntropyLoss(), lr=3e-3)) == []
+
+
+def test_the_larger_cnn_keeps_inputs_outputs_and_has_more_channels():
+    images = Batch((torch.randn(5, 3, 8, 8),), {}, torch.zeros(5), 5)
+    user = nn.Sequential(nn.Conv2d(3, 12, 3), nn.BatchNorm2d(12), nn.Flatten(),
+                         nn.Linear(432, 4))
+    assert why_not_larger(user, images) == ""
+    larger = build_larger(user, images, (4,), "CrossEntropyLoss")
+    assert larger.model(images.args[0]).shape == (5, 4)
+    assert larger.width == 24 and larger.family == "CNN"
+    sequences = Batch((torch.randn(5, 2, 20),), {}, torch.zeros(5), 5)
+    assert why_not_larger(nn.Sequential(nn.Conv1d(2, 4, 3), nn.Flatten()), sequences) == ""
+    assert "GRU" in why_not_larger(nn.GRU(20, 4), sequences)

@@ -68,3 +68,71 @@ def test_relu_swap_replaces_every_squashing_module_and_leaves_the_original_alone
     assert not any(isinstance(m, nn.Sigmoid) for m in swapped.modules())
     assert sum(isinstance(m, nn.ReLU) for m in swapped.modules()) == 2
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def _motif_sequences(rows=900, length=24, seed=0):
+    """Noisy sequences; label 1 when a fixed motif is hidden at a random place."""
+    generator = torch.Generator().manual_seed(seed)
+    x = 0.5 * torch.randn(rows, 1, length, generator=generator)
+    y = torch.randint(0, 2, (rows,), generator=generator)
+    starts = torch.randint(0, length - 5, (rows,), generator=generator)
+    motif = 1.5 * torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0])
+    for i in y.nonzero().flatten().tolist():
+        x[i, 0, starts[i]:starts[i] + 5] += motif
+    return x, y
+
+
+def _deep_conv(depth=8, channels=16):
+    layers = [nn.Conv1d(1, channels, 3, padding=1), nn.Sigmoid()]
+    for _ in range(depth - 1):
+        layers += [nn.Conv1d(channels, channels, 3, padding=1), nn.Sigmoid()]
+    return nn.Sequential(*layers, nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(channels, 2))
+
+
+def test_a_deep_sigmoid_conv1d_stack_is_found_and_relu_with_kaiming_convs_fixes_it():
+    torch.manual_seed(0)
+    x, y = _motif_sequences()
+    model = _deep_conv()
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1),
+                  nn.CrossEntropyLoss(), (x[:700], y[:700]), (x[700:], y[700:]), epochs=6)
+    [finding] = check(case)
+    assert finding.cause is Cause.VANISHING_GRADIENTS
+    assert finding.experiment is not None
+    assert finding.experiment.after < 0.7 * finding.experiment.before
+
+
+def test_relu_swap_kaiming_initializes_conv_layers_too():
+    torch.manual_seed(0)
+    model = _deep_conv(depth=3)
+    swapped = with_relu(model)
+    first_before, first_after = model[0].weight, swapped[0].weight
+    assert not torch.equal(first_before, first_after)
+    assert torch.equal(model[-1].weight, swapped[-1].weight)  # the output layer keeps its init
+
+
+class _TinyTransformer(nn.Module):
+    def __init__(self, vocab=8, d_model=16):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d_model)
+        layer = nn.TransformerEncoderLayer(d_model, 2, 32, dropout=0.0, activation="gelu",
+                                           batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, 2)
+
+    def forward(self, tokens):
+        return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
+
+
+def test_a_tiny_transformer_that_learns_is_not_flagged():
+    """Embedding rows get sparse gradients and LayerNorm weights sit between the layers, yet the
+    profile stays within a few decades."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, 8, (700, 12), generator=generator)
+    y = ((tokens == 1).sum(dim=1) > (tokens == 2).sum(dim=1)).long()
+    model = _TinyTransformer()
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=3e-3),
+                  nn.CrossEntropyLoss(), (tokens[:500], y[:500]), (tokens[500:], y[500:]),
+                  epochs=4)
+    assert max(gradient_profile(case.trace).gaps()) < GAP_DECADES
+    assert check(case) == []

@@ -8,7 +8,7 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks import Skip
-from lossdoctor.checks.learning_rate import check, measure, plain
+from lossdoctor.checks.learning_rate import Measures, check, measure, plain
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Cause
 from lossdoctor.trace import Trace
@@ -71,6 +71,38 @@ def test_lr_of_1e_6_is_too_low_and_the_suggested_lr_learns(optimizer_class):
     assert finding.evidence["replayed_late_loss_vs_untrained"] < 0.75
     assert finding.experiment.after < finding.experiment.before
     assert finding.fix.startswith("Raise the learning rate from 1e-6 to about")
+
+
+def image_run(lr, random_labels=False, seed=0):
+    """A small CNN told horizontal from vertical bars in 8x8 noisy images, with plain SGD."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (600,), generator=generator)
+    images = 0.3 * torch.randn(600, 1, 8, 8, generator=generator)
+    where = torch.randint(1, 7, (600,), generator=generator).tolist()
+    for image, label, place in zip(images, labels.tolist(), where, strict=True):
+        image[0, 1:7, place] += label
+        image[0, place, 1:7] += 1 - label
+    if random_labels:
+        labels = torch.randint(0, 2, (600,), generator=generator)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
+                          nn.Flatten(), nn.Linear(16, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (images[:450], labels[:450]),
+                  (images[450:], labels[450:]), epochs=4)
+
+
+@pytest.mark.parametrize("random_labels", [False, True])
+def test_on_a_flat_range_test_too_low_needs_a_replay_that_beats_the_constant_guess(
+    random_labels, monkeypatch
+):
+    """A CNN under plain SGD can barely move in the range test's one or two steps per lr, so
+    its curve can be flat (the lr scenario in examples/ is). Then only a replay at the higher lr
+    that beats the constant guess on held-out data blames the lr; random labels cannot."""
+    monkeypatch.setattr(Measures, "responds_to_lr", property(lambda self: False))
+    found = reported(check(image_run(1e-4, random_labels)))
+    assert set(found) == (set() if random_labels else {Cause.LR_TOO_LOW})
 
 
 @pytest.mark.parametrize(

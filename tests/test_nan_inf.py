@@ -5,7 +5,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip
+from lossdoctor.checks import Skip, signal
 from lossdoctor.checks.nan_inf import bad_data, check
 from lossdoctor.findings import Cause
 from lossdoctor.trace import Trace
@@ -69,3 +69,13 @@ def test_a_healthy_run_is_not_flagged():
 def test_without_losses_or_batches_the_check_skips():
     with pytest.raises(Skip, match="needs training losses or captured batches"):
         check(Case(Trace(), Copies()))
+
+
+def test_checks_that_fit_on_the_targets_skip_infinite_ones_instead_of_failing():
+    """log(0) targets: nan_inf names them; the checks that fit models on the table skip."""
+    x, y = _regression()
+    y[::40] = float("-inf")
+    case = _case(x, y)
+    assert check(case)[0].cause is Cause.NAN_INF
+    with pytest.raises(Skip, match="finite targets"):
+        signal.check(case)

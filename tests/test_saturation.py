@@ -93,3 +93,56 @@ def test_a_model_without_sigmoid_tanh_or_probabilities_is_skipped():
         check(case)
 
 
+
+
+def _motif_sequences(rows=900, length=32, seed=0):
+    """Standardized noisy sequences; label 1 when a fixed motif is hidden at a random place."""
+    generator = torch.Generator().manual_seed(seed)
+    x = 0.5 * torch.randn(rows, 1, length, generator=generator)
+    y = torch.randint(0, 2, (rows,), generator=generator)
+    starts = torch.randint(0, length - 5, (rows,), generator=generator)
+    for i in y.nonzero().flatten().tolist():
+        x[i, 0, starts[i]:starts[i] + 5] += 1.5 * torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0])
+    return x, y
+
+
+def test_tanh_filters_pinned_by_a_unit_normal_init_on_standardized_sequences_are_found():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(1, 16, 5, padding=2), nn.Tanh(),
+                          nn.Conv1d(16, 16, 5, padding=2), nn.Tanh(),
+                          nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(16, 2))
+    for layer in (model[0], model[2]):
+        nn.init.normal_(layer.weight, std=1.0)
+    x, y = _motif_sequences()
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                  nn.CrossEntropyLoss(), (x[:700], y[:700]), (x[700:], y[700:]), epochs=5)
+    [finding] = check(case)
+    assert finding.cause is Cause.SATURATED_ACTIVATION
+    assert finding.evidence["saturated_fraction_start"] > 0.5
+    assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]
+    # Pinned units pass no gradient: the gradients that vanish below them are a consequence.
+    assert Cause.SATURATED_ACTIVATION.explains(Cause.VANISHING_GRADIENTS)
+
+
+def test_a_gru_classifier_that_learns_is_not_flagged():
+    """nn.GRU's gates are sigmoid and tanh inside one fused call: nothing to read as pinned."""
+    torch.manual_seed(0)
+
+    class TrendGRU(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 16, batch_first=True)
+            self.head = nn.Sequential(nn.Linear(16, 1), nn.Sigmoid())
+
+        def forward(self, x):
+            return self.head(self.gru(x)[1][-1]).squeeze(-1)
+
+    generator = torch.Generator().manual_seed(0)
+    rising = torch.randint(0, 2, (600,), generator=generator)
+    x = 0.6 * (2 * rising - 1).float()[:, None] * torch.linspace(-1, 1, 16) + torch.randn(
+        600, 16, generator=generator)
+    model = TrendGRU()
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.BCELoss(),
+                  (x[:450, :, None], rising[:450].float()), (x[450:, :, None],
+                                                             rising[450:].float()), epochs=5)
+    assert check(case) == []

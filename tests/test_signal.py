@@ -144,3 +144,43 @@ def test_table_refuses_multi_label_targets():
     multi_label = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
     with pytest.raises(Skip, match="one class label"):
         table([Batch((torch.randn(2, 3),), {}, multi_label, 2)], CLASSIFICATION)
+
+
+def _images_case(labels_from_marks, seed=0, rows=600):
+    """A small CNN on 12x12 noisy images; a quarter carry a short bright mark, anywhere."""
+    generator = torch.Generator().manual_seed(seed)
+    marked = torch.rand(rows, generator=generator) < 0.25
+    images = 0.3 * torch.randn(rows, 1, 12, 12, generator=generator)
+    where = torch.randint(0, 9, (rows, 2), generator=generator).tolist()
+    for image, mark, (row, col) in zip(images, marked.tolist(), where, strict=True):
+        if mark:
+            image[0, row, col:col + 4] += 1.0
+    labels = marked.long() if labels_from_marks else torch.randint(0, 2, (rows,),
+                                                                    generator=generator)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)  # too slow to learn: no help
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), *_split(images, labels, 450),
+                  epochs=2)
+
+
+def test_a_mark_anywhere_in_an_image_is_signal_although_no_pixel_column_predicts_it():
+    assert _no_signal(signal.check(_images_case(labels_from_marks=True))) == []
+
+
+def test_fires_on_images_with_random_labels():
+    assert len(_no_signal(signal.check(_images_case(labels_from_marks=False)))) == 1
+
+
+def test_random_kernel_features_pool_over_positions_and_refuse_flat_inputs():
+    from lossdoctor.checks._random_kernels import KERNELS_PER_DILATION, random_kernel_features
+
+    image = torch.zeros(1, 1, 16, 16)
+    image[0, 0, 6, 6:10] = 1.0  # away from the zero padding, before and after the move
+    moved = torch.roll(image, shifts=(4, 2), dims=(2, 3))
+    features = random_kernel_features(torch.cat([image, moved]))
+    assert features.shape == (2, 2 * 2 * KERNELS_PER_DILATION)
+    assert features[0] == pytest.approx(features[1], abs=1e-5)
+    assert random_kernel_features(torch.randn(5, 3)) is None
+    assert random_kernel_features(torch.randn(5, 2, 30)).shape == (5, 3 * 2 * KERNELS_PER_DILATION)

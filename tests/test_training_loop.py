@@ -93,6 +93,35 @@ def test_gradient_accumulation_on_purpose_is_left_alone():
     assert check(case) == []
 
 
+def _manual_reset_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32,
+                      reset="none"):
+    """Zeroes the gradients by hand (p.grad = None) or with zero_grad(set_to_none=True)."""
+    x, y = train
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        for rows in torch.randperm(len(x), generator=generator).split(batch_size):
+            if reset == "none":
+                for p in model.parameters():
+                    p.grad = None
+            else:
+                optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+@pytest.mark.parametrize("reset", ["none", "set_to_none"])
+def test_gradients_set_to_none_by_hand_or_by_zero_grad_count_as_zeroed(reset):
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    case = _case(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                 train=lambda *a, **k: _manual_reset_fit(*a, reset=reset, **k))
+    assert case.trace.steps_without_zero_grad <= 1  # the first step has no step before it
+    assert (case.trace.manual_grad_resets > 0) == (reset == "none")
+    assert check(case) == []
+
+
 class _Regularized(nn.Module):
     def __init__(self):
         super().__init__()

@@ -108,7 +108,7 @@ def feature_stats(case) -> FeatureStats:
     inputs = first_inputs(case.copies.train.batches).double()
     if inputs.shape[0] < 2:
         raise Skip("needs at least 2 training rows to measure the inputs")
-    axis = _feature_axis(inputs, case.copies.initial_model)
+    axis = feature_axis(inputs, case.copies.initial_model)
     per_feature = inputs.reshape(-1, 1) if inputs.dim() == 1 else (
         inputs.movedim(axis, -1).reshape(-1, inputs.shape[axis])
     )
@@ -122,7 +122,7 @@ def feature_stats(case) -> FeatureStats:
     )
 
 
-def _feature_axis(inputs: torch.Tensor, model: nn.Module | None) -> int:
+def feature_axis(inputs: torch.Tensor, model: nn.Module | None) -> int:
     """Axis 1 (columns, channels), unless a 3-D or larger input is read along its last axis by
     the model's first layer: nn.Linear or an RNN on (batch, time, features)."""
     if inputs.dim() <= 2 or model is None:

@@ -1,9 +1,16 @@
 """A larger model of the same family as the user's, for the capacity experiment.
 
-Only one family is built today: MLPs and linear models on flat inputs (every layer with
-parameters an ``nn.Linear``, the input a 2-D tensor). For those, the larger model is a ReLU MLP
-with the same input and output sizes, wider and deeper than the user's, ending in what the
-loss expects (a sigmoid for BCELoss, a log-softmax for NLLLoss, raw outputs otherwise).
+Two families are built:
+
+- MLPs and linear models on flat inputs (every layer with parameters an ``nn.Linear``, the
+  input a 2-D tensor): a ReLU MLP with the same input and output sizes, wider and deeper.
+- Convolutional networks on images or channel-first sequences (``nn.Conv2d`` on a 4-D input,
+  ``nn.Conv1d`` on a 3-D one, with only convolutions, linear layers and normalization layers
+  holding parameters): a standard two-block ReLU CNN (convolution, pooling, convolution, global
+  average pooling, linear head) with more channels than the user's widest convolution.
+
+Either ends in what the loss expects (a sigmoid for BCELoss, a log-softmax for NLLLoss, raw
+outputs otherwise).
 """
 
 from __future__ import annotations
@@ -25,6 +32,15 @@ MIN_WIDTH = 64
 MAX_WIDTH = 1024
 MIN_HIDDEN_LAYERS = 2
 MAX_HIDDEN_LAYERS = 4
+#: Channels of the larger CNN's first block (the second has twice as many): this many times the
+#: user's widest convolution, within bounds that keep a 300-step replay to a few CPU seconds.
+CHANNEL_FACTOR = 2
+MIN_CHANNELS = 16
+MAX_CHANNELS = 64
+#: Layers with parameters a CNN of the user's family may hold besides its convolutions.
+CNN_COMPANIONS = ("Linear", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm")
+CONVOLUTIONS = {3: nn.Conv1d, 4: nn.Conv2d}
+POOLS = {3: (nn.MaxPool1d, nn.AdaptiveAvgPool1d), 4: (nn.MaxPool2d, nn.AdaptiveAvgPool2d)}
 
 
 @dataclass
@@ -33,11 +49,69 @@ class LargerModel:
     width: int
     hidden_layers: int
     output: str  # the final layer's name ("Sigmoid", "LogSoftmax"), "" for raw outputs
+    family: str = "MLP"  # or "CNN"
 
     def describe(self) -> str:
-        """Its shape as a practitioner says it: 'a 2x64 ReLU MLP'."""
+        """Its shape as a practitioner says it: 'a 2x64 ReLU MLP', 'a ReLU CNN with 16 and
+        32 channels'."""
         ending = f" with a {self.output} output" if self.output else ""
+        if self.family == "CNN":
+            return f"a ReLU CNN with {self.width} and {2 * self.width} channels{ending}"
         return f"a {self.hidden_layers}x{self.width} ReLU MLP{ending}"
+
+
+def why_not_larger(model: nn.Module, batch: Batch) -> str:
+    """Why no larger model of the user's family (MLP or CNN) can be built; "" when it can."""
+    if not why_not_cnn(model, batch):
+        return ""
+    return why_not_flat_mlp(model, batch)
+
+
+def build_larger(
+    model: nn.Module, batch: Batch, prediction_shape: tuple, loss_name: str, seed: int = 0
+) -> LargerModel:
+    """The larger model of the user's family; only where :func:`why_not_larger` gives ""."""
+    if not why_not_cnn(model, batch):
+        return build_larger_cnn(model, batch, prediction_shape, loss_name, seed)
+    return build_larger_mlp(model, batch, prediction_shape, loss_name, seed)
+
+
+def why_not_cnn(model: nn.Module, batch: Batch) -> str:
+    """Why the user's model is not a CNN this module can enlarge; "" when it is."""
+    inputs = _single_float_input(batch)
+    if inputs is None or inputs.dim() not in CONVOLUTIONS:
+        return "your model's input is not one image or channel-first sequence tensor"
+    convolution = CONVOLUTIONS[inputs.dim()]
+    kinds = {type(m).__name__ for m in model.modules() if _own_parameters(m)}
+    if convolution.__name__ not in kinds:
+        return f"your model has no {convolution.__name__} layer"
+    others = sorted(kinds - {convolution.__name__, *CNN_COMPANIONS})
+    return f"your model has {', '.join(others)} layers" if others else ""
+
+
+def build_larger_cnn(
+    model: nn.Module, batch: Batch, prediction_shape: tuple, loss_name: str, seed: int = 0
+) -> LargerModel:
+    """A fresh two-block ReLU CNN with more channels than ``model``'s widest convolution."""
+    inputs = _single_float_input(batch)
+    convolutions = [m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+    widest = max(m.out_channels for m in convolutions)
+    width = min(max(CHANNEL_FACTOR * widest, MIN_CHANNELS), MAX_CHANNELS)
+    ending = output_layers(loss_name)
+    with isolated(seed):
+        layers = _cnn_layers(inputs, width, _output_size(prediction_shape)) + ending
+        larger = nn.Sequential(*layers).to(convolutions[0].weight.dtype)
+    return LargerModel(larger, width, 2, type(ending[-1]).__name__ if ending else "", "CNN")
+
+
+def _cnn_layers(inputs: torch.Tensor, width: int, outputs: int) -> list[nn.Module]:
+    convolution = CONVOLUTIONS[inputs.dim()]
+    local_pool, global_pool = POOLS[inputs.dim()]
+    return [
+        convolution(inputs.shape[1], width, 3, padding=1), nn.ReLU(), local_pool(2),
+        convolution(width, 2 * width, 3, padding=1), nn.ReLU(), global_pool(1),
+        nn.Flatten(), nn.Linear(2 * width, outputs),
+    ]
 
 
 def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
@@ -91,9 +165,15 @@ def _own_parameters(module: nn.Module) -> bool:
 
 def _flat_input(batch: Batch) -> torch.Tensor | None:
     """The batch's only input when it is a 2-D floating-point tensor (rows x features)."""
+    inputs = _single_float_input(batch)
+    return inputs if inputs is not None and inputs.dim() == 2 else None
+
+
+def _single_float_input(batch: Batch) -> torch.Tensor | None:
+    """The batch's only input when it is a floating-point tensor."""
     if len(batch.args) != 1 or batch.kwargs:
         return None
     inputs = batch.args[0]
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2:
+    if not isinstance(inputs, torch.Tensor):
         return None
     return inputs if inputs.is_floating_point() else None

@@ -87,7 +87,10 @@ def _target(batch: Batch, task: str) -> np.ndarray:
         raise Skip("needs targets given as one tensor with one row per example")
     target = target.detach().reshape(batch.rows, -1)
     if task == REGRESSION:
-        return target.double().numpy()
+        values = target.double().numpy()
+        if not np.isfinite(values).all():
+            raise Skip("needs finite targets: some are NaN or infinite (see nan_inf)")
+        return values
     return _class_indices(target)
 
 

@@ -6,9 +6,10 @@ Two experiments on copies tell capacity apart from the other causes:
    steps with Adam at its default lr (1e-3). A model with room to spare and a working pipeline
    drives that loss towards its floor; the loss reached, relative to the start, is reported.
 2. *A larger model of the same family*: for MLPs and linear models on flat inputs, a wider and
-   deeper ReLU MLP with the same inputs, outputs and output function replays the user's
-   training (same optimizer and settings; if those cannot train it, both models are compared
-   under Adam at lr 1e-3 instead, and the finding says so).
+   deeper ReLU MLP; for CNNs on images or channel-first sequences, a two-block ReLU CNN with
+   more channels (see :mod:`._larger_model`). With the same inputs, outputs and output
+   function, it replays the user's training (same optimizer and settings; if those cannot
+   train it, both models are compared under Adam at lr 1e-3 instead, and the finding says so).
 
 It fires when all three hold, each by the margin below:
 
@@ -42,8 +43,8 @@ from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks import Skip
 from lossdoctor.checks._larger_model import (
     LargerModel,
-    build_larger_mlp,
-    why_not_flat_mlp,
+    build_larger,
+    why_not_larger,
 )
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
@@ -99,7 +100,7 @@ def check(case: Case) -> list[Finding]:
     model = case.copies.initial_model
     batch = replayer.train_batches[0]
     one_batch = overfit_one_batch(replayer, model, batch)
-    reason = why_not_flat_mlp(model, batch)
+    reason = why_not_larger(model, batch)
     if reason:
         return _untested(one_batch, reason)
     comparison = compare_with_larger(case, replayer, batch)
@@ -155,7 +156,7 @@ def compare_with_larger(case: Case, replayer: Replayer, batch: Batch) -> Compari
 
 def _larger_model(case: Case, batch: Batch) -> LargerModel:
     copies = case.copies
-    return build_larger_mlp(
+    return build_larger(
         copies.initial_model, batch, copies.prediction_shape, case.trace.setup.loss_name
     )
 
@@ -253,13 +254,16 @@ def _example(larger: LargerModel) -> str:
 def _as_code(layer: torch.nn.Module) -> str:
     if isinstance(layer, torch.nn.Linear):
         return f"nn.Linear({layer.in_features}, {layer.out_features})"
+    if isinstance(layer, torch.nn.modules.conv._ConvNd):
+        kind = type(layer).__name__
+        return f"nn.{kind}({layer.in_channels}, {layer.out_channels}, 3, padding=1)"
     return f"nn.{layer}"
 
 
 def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
     """No larger model of this family can be built: report the one-batch hint, below the
     reporting threshold, or skip when there is none."""
-    needs = "needs an MLP or linear model on flat inputs to build a larger one"
+    needs = "needs an MLP on flat inputs or a CNN to build a larger one"
     if one_batch.ratio <= ONE_BATCH_STUCK:
         raise Skip(f"{needs}: {reason}")
     return [

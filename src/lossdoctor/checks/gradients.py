@@ -37,6 +37,8 @@ MIN_LAYERS = 3
 #: The ReLU replay must lower the validation loss by at least a tenth to count.
 MIN_IMPROVEMENT = 0.1
 SQUASHING = (nn.Sigmoid, nn.Tanh)
+#: Layers re-initialized for ReLU in the swap: dense and convolutional ones.
+WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
 
 
 @dataclass
@@ -121,15 +123,15 @@ def relu_experiment(case) -> Experiment | None:
 
 
 def with_relu(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with ReLU for its sigmoid/tanh modules, its layers kaiming-initialized
-    (the output layer keeps its init)."""
+    """A copy of ``model`` with ReLU for its sigmoid/tanh modules, its dense and convolutional
+    layers kaiming-initialized (the output layer keeps its init)."""
     swapped = copy.deepcopy(model)
     for module in list(swapped.modules()):
         for name, child in module.named_children():
             if isinstance(child, SQUASHING):
                 setattr(module, name, nn.ReLU())
-    linears = [m for m in swapped.modules() if isinstance(m, nn.Linear)]
-    for layer in linears[:-1]:
+    weighted = [m for m in swapped.modules() if isinstance(m, WEIGHT_LAYERS)]
+    for layer in weighted[:-1]:
         nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
         nn.init.zeros_(layer.bias) if layer.bias is not None else None
     return swapped

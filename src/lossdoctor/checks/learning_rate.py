@@ -5,9 +5,11 @@ Three kinds of evidence must agree before a cause is reported:
 1. Where the user's lr sits on a learning-rate range test (:mod:`lossdoctor.lr_range`) run on a
    copy. Too high: past the lr where the loss stops falling, on a test that blows up within two
    decades above the user's lr. Too low: orders of magnitude below the range test's
-   suggestion. Either way the range test must show the loss responding to the lr (falling or
-   blowing up somewhere): on a flat curve its lowest point, and so its suggestion, is
-   arbitrary, and something other than the lr holds training back.
+   suggestion. The range test should show the loss responding to the lr (falling or blowing
+   up somewhere): on a flat curve its lowest point, and so its suggestion, is arbitrary. A
+   model too slow to move in the test's step or two per lr is flat too; "too low" is then
+   reported only when the replay at the higher lr beats the best constant guess on held-out
+   data (labels without information cannot).
 2. The run's own symptoms, against the untrained model's loss on the same batches. Too high:
    losses that are not finite, a training loss that made next to no progress or got worse
    while a lower lr makes progress, or step-to-step swings well beyond those at the lower lr.
@@ -114,7 +116,7 @@ def check(case: Case) -> list[Finding]:
     """``lr_too_high`` or ``lr_too_low`` when range test, symptoms and replay agree."""
     replayer = case.require_replay()
     m = measure(case)
-    return [f for f in (_too_high(replayer, m), _too_low(replayer, m)) if f is not None]
+    return [f for f in (_too_high(replayer, m), _too_low(case, m)) if f is not None]
 
 
 def measure(case: Case) -> Measures:
@@ -228,13 +230,15 @@ def _high_evidence(m: Measures, lower: Counterfactual) -> dict[str, float]:
 # --- too low -------------------------------------------------------------------------------
 
 
-def _too_low(replayer: Replayer, m: Measures) -> Finding | None:
+def _too_low(case: Case, m: Measures) -> Finding | None:
     gap = decades(m.user_lr, m.test.suggested_lr)
-    if gap < LOW_GAP_DECADES or not m.responds_to_lr:
+    if gap < LOW_GAP_DECADES:
         return None
-    higher = _best_higher(replayer, m)
+    higher = _best_higher(case.replayer, m)
     improvement = m.improvement(higher)
     if improvement < MIN_IMPROVEMENT:
+        return None
+    if not m.responds_to_lr and not _learns_from_inputs(case, higher):
         return None
     stalled = m.stalled(higher)
     strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
@@ -248,6 +252,15 @@ def _too_low(replayer: Replayer, m: Measures) -> Finding | None:
         experiment=_experiment(m, higher),
         details={"range_test": range_test_details(m.test, m.user_lr)},
     )
+
+
+def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
+    """At the higher lr the model predicts held-out data clearly better (by MIN_IMPROVEMENT)
+    than the best constant guess. Needed when the range test is flat: a model that trains too
+    slowly to move in the test's one or two steps per lr (plain SGD on a CNN) gives a flat
+    curve, but so do labels that carry no information, and only the first is the lr's fault."""
+    constant = case.constant_guess_loss("validation")
+    return constant is not None and higher.val_after < (1 - MIN_IMPROVEMENT) * constant
 
 
 def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:

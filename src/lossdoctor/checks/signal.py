@@ -6,6 +6,8 @@ training class frequencies (log loss) or the training mean (squared error). Each
 per-row gain over the constant is tested one-sided (is its mean above zero?) with a t-test, and
 the smallest p-value is Bonferroni-corrected for the number of learners. The user's own model
 counts too: a validation loss clearly below the constant's means the labels carry signal.
+Images and sequences also get position-free columns (random convolutional kernels, pooled over
+positions: see :mod:`._random_kernels`), so "a shape anywhere in the picture" is learnable too.
 When nothing wins on validation, the same contest cross-validated inside the training rows tells
 labels that carry no signal apart from validation labels that do not belong to their inputs.
 """
@@ -20,6 +22,8 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from lossdoctor.checks import Skip
+from lossdoctor.checks._features import feature_axis, first_inputs
+from lossdoctor.checks._random_kernels import random_kernel_features
 from lossdoctor.checks._tabular import Table, tables, task_of
 from lossdoctor.findings import Cause, Finding
 from lossdoctor.losses import CLASSIFICATION
@@ -49,6 +53,13 @@ MIN_TRAINING_ROWS = 10
 MAX_TRAINING_ROWS = 2000
 FOLDS = 3
 
+#: Tables wider than this (images, sequences) get coarser, early-stopped trees: histogram
+#: building grows with rows x columns, and on 400 columns full trees take tens of seconds.
+#: Coarse bins and a stop once a held-out tenth stops improving keep them to a few.
+WIDE_TABLE = 64
+WIDE_TREES = {"max_bins": 32, "early_stopping": True, "n_iter_no_change": 5,
+              "validation_fraction": 0.1}
+
 #: Smallest probability a prediction is given when scoring log loss (as if clipped).
 EPSILON = 1e-7
 
@@ -62,6 +73,11 @@ def check(case) -> list[Finding]:
     if not replayer.validation_batches:
         raise Skip("needs validation batches, or at least 5 training batches to hold out")
     train, validation = tables(replayer.train_batches, replayer.validation_batches, task)
+    train, validation = (
+        _with_position_free_columns(case, table, batches)
+        for table, batches in ((train, replayer.train_batches),
+                               (validation, replayer.validation_batches))
+    )
     _require_enough(train, task)
     train = _at_most(train, MAX_TRAINING_ROWS)
     with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
@@ -76,6 +92,20 @@ def _diagnose(case, train: Table, validation: Table, task: str) -> list[Finding]
     if user is not None and _clearly_below(*user, validation.rows):
         return []
     return _findings(on_validation, cross_validated_contest(train, task), user, task)
+
+
+def _with_position_free_columns(case, table: Table, batches) -> Table:
+    """The table with pooled random-kernel responses appended, for image or sequence inputs."""
+    try:
+        inputs = first_inputs(batches)
+    except Skip:
+        return table
+    if inputs.dim() >= 3 and feature_axis(inputs, case.copies.initial_model) == -1:
+        inputs = inputs.movedim(-1, 1)
+    extra = random_kernel_features(inputs)
+    if extra is None or len(extra) != table.rows:
+        return table
+    return Table(np.hstack([table.features, extra]), table.target)
 
 
 def _require_enough(train: Table, task: str) -> None:
@@ -185,16 +215,18 @@ def _learners(task: str, train: Table) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    trees_settings = WIDE_TREES if train.features.shape[1] > WIDE_TABLE else {}
     if task == CLASSIFICATION:
         linear = linear_model.LogisticRegressionCV(
             Cs=np.logspace(-3, 2, 6), cv=3, scoring="neg_log_loss", l1_ratios=(0.0,),
             use_legacy_attributes=False, max_iter=1000,
         )
-        trees = ensemble.HistGradientBoostingClassifier(max_iter=50, random_state=0)
+        trees = ensemble.HistGradientBoostingClassifier(
+            max_iter=50, random_state=0, **trees_settings)
         return {"logistic regression": make_pipeline(StandardScaler(), linear),
                 "gradient-boosted trees": trees}
     linear = linear_model.RidgeCV(alphas=np.logspace(-2, 3, 6))
-    trees = ensemble.HistGradientBoostingRegressor(max_iter=50, random_state=0)
+    trees = ensemble.HistGradientBoostingRegressor(max_iter=50, random_state=0, **trees_settings)
     if train.target.shape[1] > 1:  # boosting fits one output; a forest fits several at once
         trees = ensemble.RandomForestRegressor(50, min_samples_leaf=5, random_state=0)
     return {"ridge regression": make_pipeline(StandardScaler(), linear),

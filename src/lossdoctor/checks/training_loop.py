@@ -128,7 +128,7 @@ def _train_everything(case, trace) -> Experiment | None:
 
 def _missing_zero_grad(case) -> Finding | None:
     trace = case.trace
-    if trace.steps < MIN_STEPS or trace.zero_grad_calls * ACCUMULATION_LIMIT > trace.steps:
+    if trace.steps < MIN_STEPS or _zeroings(trace) * ACCUMULATION_LIMIT > trace.steps:
         return None
     experiment = _accumulation_experiment(case)
     evidence = {
@@ -144,6 +144,11 @@ def _missing_zero_grad(case) -> Finding | None:
     )
 
 
+def _zeroings(trace) -> int:
+    """zero_grad() calls, and steps whose gradients the loop set to None by hand."""
+    return trace.zero_grad_calls + trace.manual_grad_resets
+
+
 def _gradient_growth(trace) -> float:
     """Last sampled total gradient norm over the first: gradients that pile up keep growing."""
     by_step: dict[int, float] = {}
@@ -156,8 +161,9 @@ def _gradient_growth(trace) -> float:
 
 
 def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
-    """No zero_grad in the whole run is a strong fact (manual zeroing through p.grad is the
-    exception); the replay that zeroes against one that accumulates shows what it costs."""
+    """No zero_grad in the whole run is a strong fact (zeroing p.grad in place by hand is the
+    exception; setting it to None is seen and counted as zeroing); the replay that zeroes
+    against one that accumulates shows what it costs."""
     base = 0.6 if trace.zero_grad_calls == 0 else 0.5
     if experiment is None:
         return base
