@@ -126,7 +126,8 @@ def _at_chance(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None
     if recent.mean() > chance + margin:
         how, meaning = "worse than", "always predicting the same answer would do better"
     else:
-        how, meaning = "no better than", "the model predicts no better than if it ignored its inputs"
+        how = "no better than"
+        meaning = "the model predicts no better than if it ignored its inputs"
     return CurveVerdict(
         AT_CHANCE,
         f"{name} loss {recent[-1]:.4g} {how} a constant guess ({chance:.4g}){when}: {meaning}",

@@ -226,13 +226,13 @@ def _misaligned_validation(case) -> Finding | None:
         return None
     try:
         train, validation = tables(replayer.train_batches, replayer.validation_batches, task)
-        signal._require_enough(train, task)
+        signal.require_enough(train, task)
     except Skip:
         return None
-    user = signal._user_validation(case, train, task)
-    if user is not None and signal._clearly_below(*user, validation.rows):
+    user = signal.user_validation(case, train, task)
+    if user is not None and signal.clearly_below(*user, validation.rows):
         return None  # the model beats the constant guess on validation: the labels fit
-    train = signal._at_most(train, signal.MAX_TRAINING_ROWS)
+    train = signal.at_most(train, signal.MAX_TRAINING_ROWS)
     with threadpool_limits(1):
         finding = _misaligned_contest(train, validation, task)
     if finding is not None and _inputs_shifted(train, validation):
@@ -254,12 +254,12 @@ def _misaligned_contest(train, validation, task: str) -> Finding | None:
     in_training = signal.cross_validated_contest(train, task)
     if in_training.p_value >= signal.ALPHA:
         return None
-    if not signal._gains_less_on_validation(on_validation, in_training):
+    if not signal.gains_less_on_validation(on_validation, in_training):
         return None
     learner = in_training.best_learner
     inside, outside = in_training.gains[learner], on_validation.gains[learner]
     p_value = float(stats.ttest_ind(inside, outside, equal_var=False, alternative="greater").pvalue)
-    metric, guess = signal._words(task)
+    metric, guess = signal.words(task)
     evidence = {
         "held_out_training_loss": in_training.best_loss,
         "held_out_training_constant_loss": in_training.constant_loss,

@@ -78,8 +78,8 @@ def check(case) -> list[Finding]:
         for table, batches in ((train, replayer.train_batches),
                                (validation, replayer.validation_batches))
     )
-    _require_enough(train, task)
-    train = _at_most(train, MAX_TRAINING_ROWS)
+    require_enough(train, task)
+    train = at_most(train, MAX_TRAINING_ROWS)
     with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
         return _diagnose(case, train, validation, task)
 
@@ -88,8 +88,8 @@ def _diagnose(case, train: Table, validation: Table, task: str) -> list[Finding]
     on_validation = contest(train, validation, task)
     if on_validation.p_value < ALPHA:
         return []
-    user = _user_validation(case, train, task)
-    if user is not None and _clearly_below(*user, validation.rows):
+    user = user_validation(case, train, task)
+    if user is not None and clearly_below(*user, validation.rows):
         return []
     return _findings(on_validation, cross_validated_contest(train, task), user, task)
 
@@ -108,14 +108,14 @@ def _with_position_free_columns(case, table: Table, batches) -> Table:
     return Table(np.hstack([table.features, extra]), table.target)
 
 
-def _require_enough(train: Table, task: str) -> None:
+def require_enough(train: Table, task: str) -> None:
     if train.rows < MIN_TRAINING_ROWS:
         raise Skip(f"needs at least {MIN_TRAINING_ROWS} training rows paired with targets")
     if task == CLASSIFICATION and len(np.unique(train.target)) < 2:
         raise Skip("needs at least two classes among the training labels")
 
 
-def _at_most(table: Table, rows: int) -> Table:
+def at_most(table: Table, rows: int) -> Table:
     if table.rows <= rows:
         return table
     return table.subset(np.random.default_rng(0).choice(table.rows, rows, replace=False))
@@ -124,7 +124,7 @@ def _at_most(table: Table, rows: int) -> Table:
 # --- the user's own model --------------------------------------------------------------------
 
 
-def _user_validation(case, train: Table, task: str) -> tuple[float, float] | None:
+def user_validation(case, train: Table, task: str) -> tuple[float, float] | None:
     """(the run's best validation loss, the constant's loss in the same units), when known."""
     passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
     if not passes or not case.copies.validation.batches:
@@ -133,7 +133,7 @@ def _user_validation(case, train: Table, task: str) -> tuple[float, float] | Non
     return (min(passes), constant) if constant is not None else None
 
 
-def _clearly_below(user_loss: float, constant_loss: float, rows: int) -> bool:
+def clearly_below(user_loss: float, constant_loss: float, rows: int) -> bool:
     margin = USER_STANDARD_ERRORS / math.sqrt(max(rows, 1))
     return user_loss < constant_loss * (1 - margin)
 
@@ -277,12 +277,12 @@ def _findings(on_validation: Contest, in_training: Contest, user, task: str) -> 
         confidence = 0.9 if on_validation.rows >= FEW_ROWS else 0.6
         verdict = _no_signal_verdict(on_validation, user, task)
         return [Finding(Cause.NO_SIGNAL, confidence, verdict, evidence)]
-    if _gains_less_on_validation(on_validation, in_training):
+    if gains_less_on_validation(on_validation, in_training):
         return [_misaligned(on_validation, in_training, evidence, task)]
     return [_inconclusive(on_validation, evidence, task)]
 
 
-def _gains_less_on_validation(on_validation: Contest, in_training: Contest) -> bool:
+def gains_less_on_validation(on_validation: Contest, in_training: Contest) -> bool:
     """Whether the best in-training learner gains nothing on the validation rows, and
     significantly less than inside training (one-sided Welch t-test at MISALIGNED_ALPHA): the
     mark of validation labels that do not belong to their inputs."""
@@ -309,7 +309,7 @@ def _evidence(on_validation: Contest, in_training: Contest, user) -> dict[str, f
     return evidence
 
 
-def _words(task: str) -> tuple[str, str]:
+def words(task: str) -> tuple[str, str]:
     """The metric, and the constant guess, in words."""
     if task == CLASSIFICATION:
         return "log loss", "always guessing the training class frequencies"
@@ -317,7 +317,7 @@ def _words(task: str) -> tuple[str, str]:
 
 
 def _no_signal_verdict(on_validation: Contest, user, task: str) -> str:
-    metric, guess = _words(task)
+    metric, guess = words(task)
     verdict = (
         f"Nothing predicts your validation labels better than {guess} ({metric} "
         f"{on_validation.constant_loss:.3g}): the labels look independent of the inputs, so no "
@@ -335,7 +335,7 @@ def _no_signal_verdict(on_validation: Contest, user, task: str) -> str:
 
 
 def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: str) -> Finding:
-    metric, guess = _words(task)
+    metric, guess = words(task)
     verdict = (
         f"Inside your training data the labels can be predicted ({in_training.best_learner}, "
         f"cross-validated: {metric} {in_training.best_loss:.3g} against "
@@ -352,7 +352,7 @@ def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: st
 
 
 def _inconclusive(on_validation: Contest, evidence, task: str) -> Finding:
-    metric, guess = _words(task)
+    metric, guess = words(task)
     verdict = (
         f"Nothing beat {guess} on your validation data ({metric} "
         f"{on_validation.constant_loss:.3g}), but inside the training data the labels can be "
