@@ -24,7 +24,7 @@ def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
     assert [f.cause for f in ranked] == [
         Cause.LR_TOO_HIGH, Cause.VANISHING_GRADIENTS, Cause.UNDERFIT_CAPACITY
     ]
-    assert ranked[-1].explained_by == ["vanishing_gradients"]
+    assert ranked[-1].explained_by == ["lr_too_high", "vanishing_gradients"]
     assert ranked[0].explained_by == [] and ranked[1].explained_by == []
 
 

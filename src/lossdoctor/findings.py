@@ -179,11 +179,17 @@ _EXPLAINS: dict[Cause, frozenset[Cause]] = {
         Cause.SATURATED_ACTIVATION, Cause.LR_TOO_HIGH, Cause.LR_TOO_LOW,
         Cause.EXPLODING_GRADIENTS,
     }),
-    Cause.UNSCALED_TARGETS: frozenset({Cause.LR_TOO_LOW, Cause.UNDERFIT_CAPACITY, Cause.BATCH_SIZE, Cause.OPTIMIZER_CHOICE}),  # noqa: E501
-    Cause.LR_TOO_HIGH: frozenset({Cause.DEAD_RELU, Cause.EXPLODING_GRADIENTS}),
+    Cause.UNSCALED_TARGETS: frozenset({
+        Cause.LR_TOO_LOW, Cause.UNDERFIT_CAPACITY, Cause.BATCH_SIZE, Cause.OPTIMIZER_CHOICE,
+    }),
+    Cause.LR_TOO_HIGH: frozenset({
+        Cause.DEAD_RELU, Cause.EXPLODING_GRADIENTS, Cause.UNDERFIT_CAPACITY,
+    }),
     Cause.FROZEN_PARAMS: frozenset({Cause.UNDERFIT_CAPACITY, Cause.LR_TOO_LOW}),
     Cause.MISSING_ZERO_GRAD: frozenset({Cause.LR_TOO_HIGH, Cause.EXPLODING_GRADIENTS}),
-    Cause.SATURATED_ACTIVATION: frozenset({Cause.VANISHING_GRADIENTS, Cause.UNDERFIT_CAPACITY}),  # noqa: E501
+    Cause.SATURATED_ACTIVATION: frozenset({
+        Cause.VANISHING_GRADIENTS, Cause.UNDERFIT_CAPACITY,
+    }),
     Cause.DATA_PIPELINE: frozenset({
         Cause.NO_SIGNAL, Cause.OVERFITTING, Cause.UNDERFIT_CAPACITY, Cause.LR_TOO_LOW,
         Cause.LR_TOO_HIGH,
