@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.checks import Skip
@@ -15,11 +17,21 @@ from lossdoctor.trace import Trace
 #: Steps of the shared baseline replay; counterfactual runs use the same number to compare.
 REPLAY_STEPS = 300
 
+T = TypeVar("T")
+
 
 @dataclass
 class Case:
     trace: Trace
     copies: Copies
+    _shared: dict = field(default_factory=dict, init=False, repr=False)
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """A result several checks use (e.g. the learners' contest on the labels), computed
+        once per case. A Skip or error is not kept: the next caller meets it again."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     @cached_property
     def replayer(self) -> Replayer:

@@ -24,12 +24,11 @@ import copy
 import numpy as np
 import torch
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip, signal, train_val_shift
-from lossdoctor.checks._tabular import tables, task_of
+from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding
 from lossdoctor.sandbox import isolated
@@ -221,20 +220,16 @@ def _same_batch(case) -> Finding | None:
 
 def _misaligned_validation(case) -> Finding | None:
     task = task_of(case.trace.setup.loss_name)
-    replayer = case.replayer
-    if task is None or not case.copies.validation.batches or not replayer.validation_batches:
+    if task is None or not case.copies.validation.batches:
         return None
     try:
-        train, validation = tables(replayer.train_batches, replayer.validation_batches, task)
-        signal.require_enough(train, task)
+        train, validation = signal.learner_tables(case, task)
     except Skip:
         return None
     user = signal.user_validation(case, train, task)
     if user is not None and signal.clearly_below(*user, validation.rows):
         return None  # the model beats the constant guess on validation: the labels fit
-    train = signal.at_most(train, signal.MAX_TRAINING_ROWS)
-    with threadpool_limits(1):
-        finding = _misaligned_contest(train, validation, task)
+    finding = _misaligned_contest(case, task)
     if finding is not None and _inputs_shifted(train, validation):
         return None  # other inputs, not other labels: train_val_shift reports it
     return finding
@@ -247,11 +242,11 @@ def _inputs_shifted(train, validation) -> bool:
         return False
 
 
-def _misaligned_contest(train, validation, task: str) -> Finding | None:
-    on_validation = signal.contest(train, validation, task)
+def _misaligned_contest(case, task: str) -> Finding | None:
+    on_validation = signal.validation_contest(case, task)
     if on_validation.p_value < signal.ALPHA:
         return None
-    in_training = signal.cross_validated_contest(train, task)
+    in_training = signal.training_contest(case, task)
     if in_training.p_value >= signal.ALPHA:
         return None
     if not signal.gains_less_on_validation(on_validation, in_training):

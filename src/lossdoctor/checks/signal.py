@@ -69,6 +69,41 @@ def check(case) -> list[Finding]:
     task = task_of(case.trace.setup.loss_name)
     if task is None:
         raise Skip("needs a classification or regression loss (cross-entropy, BCE, MSE, L1, ...)")
+    on_validation = validation_contest(case, task)
+    if on_validation.p_value < ALPHA:
+        return []
+    train, validation = learner_tables(case, task)
+    user = user_validation(case, train, task)
+    if user is not None and clearly_below(*user, validation.rows):
+        return []
+    return _findings(on_validation, training_contest(case, task), user, task)
+
+
+def learner_tables(case, task: str) -> tuple[Table, Table]:
+    """The training and validation rows as the learners see them (shared by the checks)."""
+    return case.shared("signal.tables", lambda: _learner_tables(case, task))
+
+
+def validation_contest(case, task: str) -> Contest:
+    """The learners, fit on the training rows, against the constant on the validation rows."""
+    train, validation = learner_tables(case, task)
+    return case.shared("signal.validation", lambda: _single_threaded(contest, train, validation,
+                                                                      task))
+
+
+def training_contest(case, task: str) -> Contest:
+    """The same contest cross-validated inside the training rows."""
+    train, _ = learner_tables(case, task)
+    return case.shared("signal.training", lambda: _single_threaded(cross_validated_contest,
+                                                                    train, task))
+
+
+def _single_threaded(function, *args):
+    with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
+        return function(*args)
+
+
+def _learner_tables(case, task: str) -> tuple[Table, Table]:
     replayer = case.replayer
     if not replayer.validation_batches:
         raise Skip("needs validation batches, or at least 5 training batches to hold out")
@@ -79,19 +114,7 @@ def check(case) -> list[Finding]:
                                (validation, replayer.validation_batches))
     )
     require_enough(train, task)
-    train = at_most(train, MAX_TRAINING_ROWS)
-    with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
-        return _diagnose(case, train, validation, task)
-
-
-def _diagnose(case, train: Table, validation: Table, task: str) -> list[Finding]:
-    on_validation = contest(train, validation, task)
-    if on_validation.p_value < ALPHA:
-        return []
-    user = user_validation(case, train, task)
-    if user is not None and clearly_below(*user, validation.rows):
-        return []
-    return _findings(on_validation, cross_validated_contest(train, task), user, task)
+    return at_most(train, MAX_TRAINING_ROWS), validation
 
 
 def _with_position_free_columns(case, table: Table, batches) -> Table:
