@@ -8,6 +8,7 @@ RNN). Integer inputs (token ids, embedding indices) are not features and are ref
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -149,6 +150,14 @@ def settled_loss(result: ReplayResult) -> float:
     if not last or not all(math.isfinite(v) for v in last):
         return math.inf
     return sum(last) / len(last)
+
+
+def fix_experiment(description: str, before: ReplayResult, after: ReplayResult,
+                   measure: Callable[[ReplayResult], float] = settled_loss) -> Experiment:
+    """A fix tested by two replays of REPLAY_STEPS steps, without it and with it: where each
+    validation loss ended up (``measure``), and both curves for the report."""
+    return Experiment(description, measure(before), measure(after), REPLAY_STEPS,
+                      list(before.validation_losses), list(after.validation_losses))
 
 
 def improvement(experiment: Experiment) -> float:

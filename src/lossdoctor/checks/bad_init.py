@@ -18,6 +18,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
+from lossdoctor.checks._features import fix_experiment
 from lossdoctor.experiments import Plan, Replayer
 from lossdoctor.findings import Cause, Experiment, Finding
 from lossdoctor.sandbox import isolated
@@ -42,9 +43,10 @@ def check(case) -> list[Finding]:
     if not user_loss > FAR * default_loss:
         return []
     after = replayer.replay(Plan(model=default, steps=REPLAY_STEPS))
-    experiment = Experiment("the model re-initialized with PyTorch's default initialization",
-                            case.baseline.final_validation, after.final_validation, REPLAY_STEPS,
-                            list(case.baseline.validation_losses), list(after.validation_losses))
+    experiment = fix_experiment(
+        "the model re-initialized with PyTorch's default initialization", case.baseline, after,
+        measure=lambda replay: replay.final_validation,
+    )
     if not _helped(experiment):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)

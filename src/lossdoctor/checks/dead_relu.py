@@ -18,9 +18,9 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
     improvement,
     plain_number,
-    settled_loss,
 )
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
@@ -108,9 +108,7 @@ def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:
     if not swap_relus(model):
         return None
     leaky = case.replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
-    return Experiment(f"LeakyReLU({LEAK}) in place of ReLU", settled_loss(baseline),
-                      settled_loss(leaky), REPLAY_STEPS, list(baseline.validation_losses),
-                      list(leaky.validation_losses))
+    return fix_experiment(f"LeakyReLU({LEAK}) in place of ReLU", baseline, leaky)
 
 
 def swap_relus(model: nn.Module) -> int:

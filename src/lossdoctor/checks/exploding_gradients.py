@@ -21,6 +21,7 @@ import torch
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
+from lossdoctor.checks._features import fix_experiment
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding
 
@@ -118,9 +119,8 @@ def clip_experiment(case) -> Experiment | None:
     plan = Plan(optimizer_class=clipped(case.copies.optimizer_class),
                 hparams=dict(case.copies.optimizer_hparams), steps=REPLAY_STEPS)
     after = replayer.replay(plan)
-    return Experiment(f"gradients clipped to norm {MAX_NORM:g} (clip_grad_norm_)",
-                      baseline.final_validation, after.final_validation, REPLAY_STEPS,
-                      list(baseline.validation_losses), list(after.validation_losses))
+    return fix_experiment(f"gradients clipped to norm {MAX_NORM:g} (clip_grad_norm_)",
+                          baseline, after, measure=lambda replay: replay.final_validation)
 
 
 def _helped(experiment: Experiment, constant_guess: float | None) -> bool:

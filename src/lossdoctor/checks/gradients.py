@@ -21,6 +21,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
+from lossdoctor.checks._features import fix_experiment
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding
@@ -116,10 +117,8 @@ def relu_experiment(case) -> Experiment | None:
         return None
     swapped = with_relu(model)
     after = replayer.replay(Plan(model=swapped, steps=REPLAY_STEPS))
-    return Experiment("sigmoid/tanh layers replaced by ReLU, with kaiming initialization",
-                      _late(baseline.validation_losses), _late(after.validation_losses),
-                      REPLAY_STEPS, list(baseline.validation_losses),
-                      list(after.validation_losses))
+    return fix_experiment("sigmoid/tanh layers replaced by ReLU, with kaiming initialization",
+                          baseline, after, measure=lambda replay: _late(replay.validation_losses))
 
 
 def with_relu(model: nn.Module) -> nn.Module:

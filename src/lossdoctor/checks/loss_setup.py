@@ -28,9 +28,9 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
     improvement,
     plain_number,
-    settled_loss,
 )
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding
@@ -209,9 +209,7 @@ def _reshape_experiment(case, call: LossInputStat) -> Experiment | None:
             fixed = replayer.replay(plan)
     except (Skip, RuntimeError):  # no replay, or targets that do not fit the prediction
         return None
-    return Experiment("prediction and target of the same shape", settled_loss(baseline),
-                      settled_loss(fixed), REPLAY_STEPS, list(baseline.validation_losses),
-                      list(fixed.validation_losses))
+    return fix_experiment("prediction and target of the same shape", baseline, fixed)
 
 
 def _target_like(copies):

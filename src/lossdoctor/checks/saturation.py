@@ -16,15 +16,14 @@ import torch
 
 from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
-from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
     feature_stats,
+    fix_experiment,
     improvement,
     plain_number,
     replay_standardized,
-    settled_loss,
 )
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
 from lossdoctor.experiments import map_first_input
@@ -118,10 +117,7 @@ def _standardizing_experiment(case, worst: LayerSaturation):
     model = copy.deepcopy(case.copies.initial_model)
     standardized = replay_standardized(case, stats, model)
     after = _pinned_after(case, model, worst.kind, stats.standardize)
-    experiment = Experiment("standardize inputs", settled_loss(baseline),
-                            settled_loss(standardized), REPLAY_STEPS,
-                            list(baseline.validation_losses),
-                            list(standardized.validation_losses))
+    experiment = fix_experiment("standardize inputs", baseline, standardized)
     return experiment, after
 
 

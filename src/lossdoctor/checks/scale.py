@@ -3,7 +3,6 @@ differ by orders of magnitude. Tested by replaying the training with standardize
 
 from __future__ import annotations
 
-from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
@@ -11,10 +10,10 @@ from lossdoctor.checks._features import (
     SMALL_SCALE,
     FeatureStats,
     feature_stats,
+    fix_experiment,
     improvement,
     plain_number,
     replay_standardized,
-    settled_loss,
 )
 from lossdoctor.findings import Cause, Experiment, Finding
 
@@ -47,14 +46,7 @@ def _standardizing_experiment(case, stats: FeatureStats) -> Experiment | None:
     except Skip:
         return None
     standardized = replay_standardized(case, stats)
-    return Experiment(
-        description="standardize inputs",
-        before=settled_loss(baseline),
-        after=settled_loss(standardized),
-        steps=REPLAY_STEPS,
-        curve_before=list(baseline.validation_losses),
-        curve_after=list(standardized.validation_losses),
-    )
+    return fix_experiment("standardize inputs", baseline, standardized)
 
 
 def _confidence(stats: FeatureStats, experiment: Experiment | None) -> float:

@@ -9,7 +9,7 @@ import torch
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import Skip
-from lossdoctor.checks._features import MEANINGFUL_IMPROVEMENT, improvement, settled_loss
+from lossdoctor.checks._features import MEANINGFUL_IMPROVEMENT, fix_experiment, improvement
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
 from lossdoctor.sandbox import isolated
@@ -286,10 +286,7 @@ def _training_in_eval_mode(case, counts) -> Finding:
 
 
 def _experiment(description: str, before: ReplayResult, after: ReplayResult) -> Experiment:
-    return Experiment(
-        description, settled_loss(before), settled_loss(after), REPLAY_STEPS,
-        list(before.validation_losses), list(after.validation_losses),
-    )
+    return fix_experiment(description, before, after)
 
 
 def _add_experiment_numbers(evidence: dict, experiment: Experiment | None) -> None:
