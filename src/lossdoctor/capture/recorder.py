@@ -66,7 +66,8 @@ class Recorder:
         self._train_losses_by_loader: Counter = Counter()
         self._current_loader: int | None = None
         self._zeroed_since_step = False
-        self._grads_after_step: list = []
+        #: The first optimized parameter's gradient after the last step, weakly held.
+        self._grad_after_step: weakref.ref | None = None
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
         #: Told before every optimizer step (a safe point to stop the run); see on_step.
         self.listener = None
@@ -307,20 +308,17 @@ class Recorder:
 
     def _gradients_replaced(self) -> bool:
         """Whether the gradients are new tensors since the last step: backward accumulates
-        into an existing .grad in place, so a new one means it was set to None in between."""
+        into an existing .grad in place, so a new one means it was set to None in between.
+        The first parameter stands for all (gradients are reset all together): O(1) a step."""
         optimizer = self._optimizer_ref() if self._optimizer_ref else None
-        if optimizer is None or not self._grads_after_step:
+        if optimizer is None or self._grad_after_step is None:
             return False
-        return any(ref() is not p.grad for p, ref in zip(_optimized(optimizer),
-                                                          self._grads_after_step, strict=False)
-                   if ref is not None)
+        return self._grad_after_step() is not _first_gradient(optimizer)
 
     def _remember_gradients(self, optimizer: torch.optim.Optimizer) -> None:
-        """Weak references only: the user's gradient tensors are never kept alive. The first
-        parameter stands for all (gradients are reset all together): O(1) per step."""
-        params = optimizer.param_groups[0]["params"] if optimizer.param_groups else []
-        grad = params[0].grad if params else None
-        self._grads_after_step = [None if grad is None else weakref.ref(grad)]
+        """A weak reference only: the user's gradient tensors are never kept alive."""
+        grad = _first_gradient(optimizer)
+        self._grad_after_step = None if grad is None else weakref.ref(grad)
 
     @guarded
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
@@ -525,6 +523,13 @@ def _has_parameters(module: nn.Module) -> bool:
 
 def _own_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters(recurse=False))
+
+
+def _first_gradient(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+    for group in optimizer.param_groups:
+        if group["params"]:
+            return group["params"][0].grad
+    return None
 
 
 def _optimized(optimizer: torch.optim.Optimizer):
