@@ -9,8 +9,9 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip, data_pipeline, signal
+from lossdoctor.checks import data_pipeline, no_signal
 from lossdoctor.checks._tabular import task_of
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -40,10 +41,10 @@ def test_no_signal_and_data_pipeline_read_one_contest(monkeypatch):
     case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
                   nn.CrossEntropyLoss(), (x[:300], y[:300]), (x[300:], y[300:]), epochs=3)
     fits = []
-    real = signal.contest
-    monkeypatch.setattr(signal, "contest", lambda *args: fits.append(1) or real(*args))
+    real = no_signal.contest
+    monkeypatch.setattr(no_signal, "contest", lambda *args: fits.append(1) or real(*args))
     task = task_of(case.trace.setup.loss_name)
-    first = signal.validation_contest(case, task)
+    first = no_signal.validation_contest(case, task)
     data_pipeline.check(case)
-    assert signal.validation_contest(case, task) is first
+    assert no_signal.validation_contest(case, task) is first
     assert fits == [1]

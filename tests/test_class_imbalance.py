@@ -3,9 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
 from lossdoctor.checks.class_imbalance import check
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 
 
 def _imbalanced(rows=2000, minority=0.07, shift=0.6, classes=2, seed=0):

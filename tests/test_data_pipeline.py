@@ -6,13 +6,12 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip
 from lossdoctor.checks.data_pipeline import (
     DISPERSION_RATIO,
     batch_label_dispersion,
     check,
 )
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 

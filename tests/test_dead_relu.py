@@ -4,9 +4,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
 from lossdoctor.checks.dead_relu import check, dead_layers, swap_relus
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 
 
 def _learnable(rows, seed):

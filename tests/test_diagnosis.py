@@ -1,6 +1,6 @@
-from lossdoctor.checks import Skip, discover_checks
+from lossdoctor.checks import discover_checks
 from lossdoctor.diagnosis import REPORT_THRESHOLD, diagnose, rank
-from lossdoctor.findings import Cause, Finding
+from lossdoctor.findings import Cause, Finding, Skip
 
 
 def _finding(cause, confidence):

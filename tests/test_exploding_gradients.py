@@ -5,9 +5,8 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip
 from lossdoctor.checks.exploding_gradients import GROWTH_DECADES, check, clipped
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 

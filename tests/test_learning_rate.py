@@ -7,10 +7,9 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip
 from lossdoctor.checks.learning_rate import Measures, check, measure, plain
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 

@@ -5,9 +5,9 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip, signal
+from lossdoctor.checks import no_signal
 from lossdoctor.checks.nan_inf import bad_data, check
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 
@@ -78,4 +78,4 @@ def test_checks_that_fit_on_the_targets_skip_infinite_ones_instead_of_failing():
     case = _case(x, y)
     assert check(case)[0].cause is Cause.NAN_INF
     with pytest.raises(Skip, match="finite targets"):
-        signal.check(case)
+        no_signal.check(case)

@@ -3,9 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
 from lossdoctor.checks.overfitting import check, curve_noise
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import LossRecord, Trace
 
 

@@ -4,9 +4,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
 from lossdoctor.checks.train_val_shift import MIN_AUC, check, two_sample_test
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 
 
 def _rows(rows, seed, offset=0.0, scale=1.0):

@@ -5,9 +5,8 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip
 from lossdoctor.checks.training_loop import check
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 

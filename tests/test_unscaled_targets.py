@@ -3,9 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
 from lossdoctor.checks.unscaled_targets import check
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 
 
 def _regression(rows=800, scale=1.0, offset=0.0, seed=0):

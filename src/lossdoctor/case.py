@@ -9,9 +9,9 @@ from functools import cached_property
 from typing import TypeVar
 
 from lossdoctor.capture.copies import Copies
-from lossdoctor.checks import Skip
 from lossdoctor.constant_guess import ConstantGuess, fit_constant_guess
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 #: Steps of the shared baseline replay; counterfactual runs use the same number to compare.

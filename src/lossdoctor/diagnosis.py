@@ -5,8 +5,8 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from lossdoctor.checks import Skip, discover_checks
-from lossdoctor.findings import Finding
+from lossdoctor.checks import discover_checks
+from lossdoctor.findings import Finding, Skip
 from lossdoctor.sandbox import single_threaded
 
 #: Below this confidence a finding is kept in the JSON but not reported as a cause.

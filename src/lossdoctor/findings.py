@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+class Skip(Exception):
+    """Raised by a check that cannot run on this case; the message says what it needs."""
+
+
 class Cause(Enum):
     """Why a loss stays flat. The value is the stable id used in the JSON report."""
 

@@ -1,6 +1,7 @@
 """Checks: one module per cause family, each exposing ``check(case) -> list[Finding]``.
 
-A check that lacks what it needs raises :class:`Skip` with a reason a user can act on.
+A check that lacks what it needs raises :class:`lossdoctor.findings.Skip` with a reason
+a user can act on.
 Adding a check is adding a module here; it is found by :func:`discover_checks`.
 """
 
@@ -9,10 +10,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-
-
-class Skip(Exception):
-    """Raised by a check that cannot run on this case; the message says what it needs."""
 
 
 def discover_checks() -> dict[str, Callable]:

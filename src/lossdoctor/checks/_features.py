@@ -16,9 +16,8 @@ from torch import nn
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.experiments import Plan, ReplayResult, map_first_input
-from lossdoctor.findings import Experiment
+from lossdoctor.findings import Experiment, Skip
 
 #: PyTorch's default initializations scale weights by 1/sqrt(fan_in) on the assumption that
 #: inputs are of unit scale. An order of magnitude beyond that (a typical size of 10 or more)

@@ -18,7 +18,7 @@ import torch
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import tensors_in
-from lossdoctor.checks import Skip
+from lossdoctor.findings import Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 
 #: Wider inputs (images, long sequences) keep this many evenly spaced columns, to stay fast.

@@ -17,10 +17,9 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import fix_experiment
 from lossdoctor.experiments import Plan, Replayer
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 #: The initial loss must be this many times the default init's: the default init's own spread

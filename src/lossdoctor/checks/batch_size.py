@@ -41,10 +41,9 @@ from torch import nn
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks.learning_rate import late_mean, plain
 from lossdoctor.experiments import Plan, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 #: A batch this many times B_simple spends most of its rows on averaging noise that is already

@@ -18,11 +18,10 @@ import torch
 
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import plain_number
 from lossdoctor.checks._tabular import _target
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION, LossKind, loss_kind
 
 #: The majority class must hold at least this share of the training rows to call it imbalance.

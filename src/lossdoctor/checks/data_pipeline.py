@@ -11,7 +11,7 @@ Three faults, each from the captured batches:
    belongs to one batch, while a data loader yielded it (or the validation data is larger).
 3. Validation labels shuffled against their inputs: learners fit on training rows predict held
    out *training* rows, but do no better than a constant guess on the validation rows. This is
-   the same contest as :mod:`lossdoctor.checks.signal`, which reports it as ``no_signal`` (the
+   the same contest as :mod:`lossdoctor.checks.no_signal`, which reports it as ``no_signal`` (the
    validation labels are unpredictable); here it is named as the pipeline fault it is. When the
    labels are unpredictable inside the training data too, that is ``no_signal`` alone and this
    check stays quiet.
@@ -27,10 +27,10 @@ from scipy import stats
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip, signal, train_val_shift
+from lossdoctor.checks import no_signal, train_val_shift
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 #: Label composition must vary this many times more than under random batching (the ratio of
@@ -223,11 +223,11 @@ def _misaligned_validation(case) -> Finding | None:
     if task is None or not case.copies.validation.batches:
         return None
     try:
-        train, validation = signal.learner_tables(case, task)
+        train, validation = no_signal.learner_tables(case, task)
     except Skip:
         return None
-    user = signal.user_validation(case, train, task)
-    if user is not None and signal.clearly_below(*user, validation.rows):
+    user = no_signal.user_validation(case, train, task)
+    if user is not None and no_signal.clearly_below(*user, validation.rows):
         return None  # the model beats the constant guess on validation: the labels fit
     finding = _misaligned_contest(case, task)
     if finding is not None and _inputs_shifted(train, validation):
@@ -243,18 +243,18 @@ def _inputs_shifted(train, validation) -> bool:
 
 
 def _misaligned_contest(case, task: str) -> Finding | None:
-    on_validation = signal.validation_contest(case, task)
-    if on_validation.p_value < signal.ALPHA:
+    on_validation = no_signal.validation_contest(case, task)
+    if on_validation.p_value < no_signal.ALPHA:
         return None
-    in_training = signal.training_contest(case, task)
-    if in_training.p_value >= signal.ALPHA:
+    in_training = no_signal.training_contest(case, task)
+    if in_training.p_value >= no_signal.ALPHA:
         return None
-    if not signal.gains_less_on_validation(on_validation, in_training):
+    if not no_signal.gains_less_on_validation(on_validation, in_training):
         return None
     learner = in_training.best_learner
     inside, outside = in_training.gains[learner], on_validation.gains[learner]
     p_value = float(stats.ttest_ind(inside, outside, equal_var=False, alternative="greater").pvalue)
-    metric, guess = signal.words(task)
+    metric, guess = no_signal.words(task)
     evidence = {
         "held_out_training_loss": in_training.best_loss,
         "held_out_training_constant_loss": in_training.constant_loss,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
     fix_experiment,
@@ -24,7 +23,7 @@ from lossdoctor.checks._features import (
 )
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 #: "Most units": more than half of a layer. Healthy ReLU networks keep most units alive; a
 #: share of dead ones (a tenth or two) is common and harmless.

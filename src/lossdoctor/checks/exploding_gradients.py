@@ -20,10 +20,9 @@ import statistics
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import fix_experiment
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 #: Two orders of magnitude: a step 100 times the typical size undoes far more than one step of
 #: progress at any learning rate that suits the typical step.

@@ -29,9 +29,8 @@ import statistics
 from dataclasses import dataclass
 
 from lossdoctor.case import REPLAY_STEPS, Case
-from lossdoctor.checks import Skip
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test
 
 #: The counterfactual must lower the validation loss by at least this fraction to count: a

@@ -25,7 +25,6 @@ from dataclasses import replace
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
     fix_experiment,
@@ -33,7 +32,7 @@ from lossdoctor.checks._features import (
     plain_number,
 )
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 from lossdoctor.trace import LossInputStat
 

@@ -18,9 +18,8 @@ import torch
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows, tensors_in
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 #: Bad data is the root cause: nothing else need be wrong for the run to fail.
 DATA_CONFIDENCE = 0.95

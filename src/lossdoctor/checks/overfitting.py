@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import plain_number
-from lossdoctor.findings import Cause, Finding
+from lossdoctor.findings import Cause, Finding, Skip
 
 #: Validation passes needed to see a minimum and a trend after it.
 MIN_PASSES = 6

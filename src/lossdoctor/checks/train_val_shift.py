@@ -13,9 +13,8 @@ import numpy as np
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from lossdoctor.checks import Skip
 from lossdoctor.checks._tabular import tables, task_of
-from lossdoctor.findings import Cause, Finding
+from lossdoctor.findings import Cause, Finding, Skip
 
 #: Rows of each set the classifier sees (a seeded random subset), to stay fast.
 MAX_ROWS_PER_SET = 600

@@ -8,10 +8,9 @@ import copy
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import MEANINGFUL_IMPROVEMENT, fix_experiment, improvement
 from lossdoctor.experiments import Plan, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 #: zero_grad in fewer than one step in this many is "almost never": gradient accumulation on

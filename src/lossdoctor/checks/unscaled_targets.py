@@ -13,10 +13,9 @@ from torch import nn
 
 from lossdoctor.capture.tensors import first_tensor
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import LARGE_SCALE, MEANINGFUL_IMPROVEMENT, plain_number
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 
 #: A run whose best validation loss is above this fraction of the constant guess's has learned

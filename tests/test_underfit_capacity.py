@@ -8,14 +8,14 @@ from conftest import fit, mlp, record
 from lossdoctor.capture import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip, capacity
+from lossdoctor.checks import underfit_capacity
 from lossdoctor.checks._larger_model import (
     build_larger,
     build_larger_mlp,
     why_not_flat_mlp,
     why_not_larger,
 )
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 
@@ -72,7 +72,7 @@ def recorded(data, model, loss_fn, optimizer=torch.optim.Adam, lr=1e-2, seed=0, 
 
 
 def _one_finding(case):
-    findings = capacity.check(case)
+    findings = underfit_capacity.check(case)
     assert [f.cause for f in findings] == [Cause.UNDERFIT_CAPACITY]
     assert findings[0].confidence >= 0.5
     return findings[0]
@@ -113,14 +113,14 @@ def test_when_the_users_settings_cannot_train_the_larger_model_both_use_adam():
 )
 def test_quiet_on_a_model_that_fits_its_data(data, model):
     torch.manual_seed(0)
-    assert capacity.check(recorded(data, model(), nn.BCELoss())) == []
+    assert underfit_capacity.check(recorded(data, model(), nn.BCELoss())) == []
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_random_labels_do_not_fire_although_a_larger_model_memorizes_them(seed):
     torch.manual_seed(seed)
     case = recorded(random_labels, Probabilities(nn.Linear(10, 1)), nn.BCELoss(), seed=seed)
-    assert capacity.check(case) == []
+    assert underfit_capacity.check(case) == []
 
 
 def test_beating_a_saturated_model_is_not_enough_without_beating_a_constant_guess():
@@ -134,7 +134,7 @@ def test_beating_a_saturated_model_is_not_enough_without_beating_a_constant_gues
 
     model = Probabilities(nn.Linear(10, 1))
     case = recorded(unnormalized_random_labels, model, nn.BCELoss(), rows=150)
-    assert capacity.check(case) == []
+    assert underfit_capacity.check(case) == []
 
 
 def test_a_model_that_is_not_an_mlp_on_flat_inputs_is_skipped_or_only_hinted():
@@ -144,7 +144,7 @@ def test_a_model_that_is_not_an_mlp_on_flat_inputs_is_skipped_or_only_hinted():
     )
     case = recorded(separable_8, model, nn.BCEWithLogitsLoss())
     try:
-        findings = capacity.check(case)
+        findings = underfit_capacity.check(case)
     except Skip as skip:
         assert "Conv1d" in str(skip)
     else:
@@ -158,7 +158,7 @@ def separable_8(rows, generator):
 
 def test_skips_without_a_recorded_training_run():
     with pytest.raises(Skip, match="needs"):
-        capacity.check(Case(Trace(), Copies()))
+        underfit_capacity.check(Case(Trace(), Copies()))
 
 
 def test_the_users_random_state_and_threads_are_left_as_they_were():
@@ -168,7 +168,7 @@ def test_the_users_random_state_and_threads_are_left_as_they_were():
     expected = torch.rand(3)
     torch.set_num_threads(2)
     torch.manual_seed(1)
-    capacity.check(case)
+    underfit_capacity.check(case)
     assert torch.equal(torch.rand(3), expected)
     assert torch.get_num_threads() == 2
 
@@ -200,7 +200,7 @@ def test_quiet_on_a_cnn_that_fits_its_images():
     torch.manual_seed(0)
     cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
                         nn.Flatten(), nn.Linear(8, 2))
-    assert capacity.check(recorded(bars, cnn, nn.CrossEntropyLoss(), lr=3e-3)) == []
+    assert underfit_capacity.check(recorded(bars, cnn, nn.CrossEntropyLoss(), lr=3e-3)) == []
 
 
 def test_the_larger_cnn_keeps_inputs_outputs_and_has_more_channels():

@@ -3,7 +3,6 @@ differ by orders of magnitude. Tested by replaying the training with standardize
 
 from __future__ import annotations
 
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
     SCALE_SPREAD,
@@ -15,7 +14,7 @@ from lossdoctor.checks._features import (
     plain_number,
     replay_standardized,
 )
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 #: Per-feature statistics kept in the finding's details, for the report.
 DETAILED_FEATURES = 64

@@ -8,9 +8,9 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip, signal
+from lossdoctor.checks import no_signal
 from lossdoctor.checks._tabular import table, task_of
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.losses import CLASSIFICATION, REGRESSION
 from lossdoctor.trace import Trace
 
@@ -57,8 +57,8 @@ def _no_signal(findings):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fires_when_binary_labels_are_random(seed):
-    [finding] = _no_signal(signal.check(_binary_case(_random_labels, seed)))
-    assert finding.evidence["p_value"] >= signal.ALPHA
+    [finding] = _no_signal(no_signal.check(_binary_case(_random_labels, seed)))
+    assert finding.evidence["p_value"] >= no_signal.ALPHA
     assert finding.evidence["constant_validation_loss"] == pytest.approx(math.log(2), abs=0.05)
     assert finding.evidence["validation_rows"] == 50
     assert finding.evidence["training_rows"] == 100
@@ -68,7 +68,7 @@ def test_fires_when_binary_labels_are_random(seed):
 
 def test_fires_when_regression_targets_are_random():
     case = _regression_case(lambda x, noise, generator: noise)
-    [finding] = _no_signal(signal.check(case))
+    [finding] = _no_signal(no_signal.check(case))
     assert "mean squared error" in finding.verdict
     assert finding.evidence["best_learner_validation_loss"] >= 0.9 * (
         finding.evidence["constant_validation_loss"]
@@ -77,12 +77,12 @@ def test_fires_when_regression_targets_are_random():
 
 def test_quiet_on_learnable_binary_labels_with_only_150_rows():
     case = _binary_case(lambda x, noise, generator: (x[:, 0] + x[:, 1] + noise > 0).float())
-    assert signal.check(case) == []
+    assert no_signal.check(case) == []
 
 
 def test_quiet_on_noisy_but_learnable_regression():
     case = _regression_case(lambda x, noise, generator: x[:, 0] + x[:, 1] + 1.2 * noise)
-    assert signal.check(case) == []
+    assert no_signal.check(case) == []
 
 
 def test_quiet_on_a_healthy_multiclass_run():
@@ -92,7 +92,7 @@ def test_quiet_on_a_healthy_multiclass_run():
     model = mlp(8, 16, 3)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     case = record(fit, model, optimizer, nn.CrossEntropyLoss(), *_split(x, y, 300), epochs=10)
-    assert signal.check(case) == []
+    assert no_signal.check(case) == []
 
 
 def test_says_so_when_only_the_validation_labels_are_misaligned():
@@ -101,9 +101,9 @@ def test_says_so_when_only_the_validation_labels_are_misaligned():
         y[100:] = y[100:][torch.randperm(50, generator=generator)]
         return y
 
-    [finding] = _no_signal(signal.check(_binary_case(shuffled_validation, seed=2)))
+    [finding] = _no_signal(no_signal.check(_binary_case(shuffled_validation, seed=2)))
     assert "misaligned" in finding.verdict
-    assert finding.evidence["cross_validated_p_value"] < signal.ALPHA
+    assert finding.evidence["cross_validated_p_value"] < no_signal.ALPHA
 
 
 def test_skips_without_validation_or_held_out_batches():
@@ -114,16 +114,16 @@ def test_skips_without_validation_or_held_out_batches():
     case = record(fit, model, optimizer, nn.MSELoss(), (x, y), (x[:0], y[:0]), epochs=1,
                   batch_size=10)  # 4 training batches: too few to hold any out
     with pytest.raises(Skip, match="validation"):
-        signal.check(case)
+        no_signal.check(case)
 
 
 def test_skips_without_targets_or_a_known_loss():
     with pytest.raises(Skip, match="loss"):
-        signal.check(Case(Trace(), Copies()))
+        no_signal.check(Case(Trace(), Copies()))
     trace = Trace()
     trace.setup.loss_name = "CrossEntropyLoss"
     with pytest.raises(Skip, match="validation"):
-        signal.check(Case(trace, Copies()))
+        no_signal.check(Case(trace, Copies()))
 
 
 def test_tasks_follow_the_loss():
@@ -166,11 +166,11 @@ def _images_case(labels_from_marks, seed=0, rows=600):
 
 
 def test_a_mark_anywhere_in_an_image_is_signal_although_no_pixel_column_predicts_it():
-    assert _no_signal(signal.check(_images_case(labels_from_marks=True))) == []
+    assert _no_signal(no_signal.check(_images_case(labels_from_marks=True))) == []
 
 
 def test_fires_on_images_with_random_labels():
-    assert len(_no_signal(signal.check(_images_case(labels_from_marks=False)))) == 1
+    assert len(_no_signal(no_signal.check(_images_case(labels_from_marks=False)))) == 1
 
 
 def test_random_kernel_features_pool_over_positions_and_refuse_flat_inputs():

@@ -5,10 +5,9 @@ from torch import nn
 from conftest import fit, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import Skip
-from lossdoctor.checks.regularization import check, dropout_rates, without_dropout
+from lossdoctor.checks.over_regularized import check, dropout_rates, without_dropout
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Cause
+from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import Trace
 
 

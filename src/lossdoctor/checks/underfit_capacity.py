@@ -40,14 +40,13 @@ import torch
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS, Case
-from lossdoctor.checks import Skip
 from lossdoctor.checks._larger_model import (
     LargerModel,
     build_larger,
     why_not_larger,
 )
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 ONE_BATCH_ROWS = 32

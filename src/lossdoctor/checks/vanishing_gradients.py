@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import fix_experiment
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 #: Orders of magnitude between the first and last layer's relative gradient. Healthy nets of a
 #: few ReLU layers sit within one or two; default-initialized deep ReLU stacks reach about three

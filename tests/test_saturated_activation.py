@@ -4,9 +4,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
-from lossdoctor.checks.saturation import check, saturation_by_layer
-from lossdoctor.findings import Cause
+from lossdoctor.checks.saturated_activation import check, saturation_by_layer
+from lossdoctor.findings import Cause, Skip
 
 
 class Logistic(nn.Module):

@@ -3,9 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
-from lossdoctor.checks.gradients import GAP_DECADES, check, gradient_profile, with_relu
-from lossdoctor.findings import Cause
+from lossdoctor.checks.vanishing_gradients import GAP_DECADES, check, gradient_profile, with_relu
+from lossdoctor.findings import Cause, Skip
 
 
 def _learnable(rows=1200, seed=0):

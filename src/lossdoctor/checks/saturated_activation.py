@@ -16,7 +16,6 @@ import torch
 
 from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import (
     MEANINGFUL_IMPROVEMENT,
     feature_stats,
@@ -27,7 +26,7 @@ from lossdoctor.checks._features import (
 )
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
 from lossdoctor.experiments import map_first_input
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
 #: "Most outputs": more than half of them pinned.

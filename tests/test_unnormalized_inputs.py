@@ -3,10 +3,9 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import FeatureStats, feature_stats, plain_number
-from lossdoctor.checks.scale import check
-from lossdoctor.findings import Cause
+from lossdoctor.checks.unnormalized_inputs import check
+from lossdoctor.findings import Cause, Skip
 
 
 def _learnable(rows=600, features=8, seed=0):

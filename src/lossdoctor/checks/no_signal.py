@@ -21,11 +21,10 @@ import numpy as np
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from lossdoctor.checks import Skip
 from lossdoctor.checks._features import feature_axis, first_inputs
 from lossdoctor.checks._random_kernels import random_kernel_features
 from lossdoctor.checks._tabular import Table, tables, task_of
-from lossdoctor.findings import Cause, Finding
+from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION
 
 #: Familywise level of the test "some learner beats the constant" (Bonferroni over learners).
