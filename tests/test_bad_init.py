@@ -5,8 +5,8 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.bad_init import FAR, check, default_init
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.bad_init import BAD_INIT, FAR, check, default_init
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -27,7 +27,7 @@ def _case(std=None, epochs=4):
 
 def test_weights_drawn_with_std_one_are_found_and_the_default_init_fixes_them():
     [finding] = check(_case(std=1.0))
-    assert finding.cause is Cause.BAD_INIT
+    assert finding.cause is BAD_INIT
     assert finding.evidence["initial_loss"] > FAR * finding.evidence["default_init_loss"]
     assert finding.evidence["largest_initial_output"] > 10 * finding.evidence[
         "largest_default_init_output"]

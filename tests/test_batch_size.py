@@ -7,9 +7,9 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.batch_size import check, scaled_lr, still_learning
+from lossdoctor.checks.batch_size import BATCH_SIZE, check, scaled_lr, still_learning
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.findings import Skip
 from lossdoctor.trace import LossRecord, Trace
 
 
@@ -48,7 +48,7 @@ def reported(findings):
 
 def test_huge_batches_that_leave_too_few_steps_are_found_and_smaller_ones_learn_more():
     [finding] = reported(check(tabular_run(batch_size=500, epochs=10)))
-    assert finding.cause is Cause.BATCH_SIZE
+    assert finding.cause is BATCH_SIZE
     evidence = finding.evidence
     assert evidence["suggested_batch_size"] * 4 < evidence["batch_size"] == 500
     assert evidence["rows_replayed"] == 20 * 500

@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.class_imbalance import check
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.class_imbalance import CLASS_IMBALANCE, check
+from lossdoctor.findings import Skip
 
 
 def _imbalanced(rows=2000, minority=0.07, shift=0.6, classes=2, seed=0):
@@ -36,7 +36,7 @@ def _binary_case(x, y, epochs=6):
 def test_a_rare_class_the_model_never_predicts_is_found_and_oversampling_recalls_it():
     x, y = _imbalanced()
     [finding] = check(_binary_case(x, y))
-    assert finding.cause is Cause.CLASS_IMBALANCE
+    assert finding.cause is CLASS_IMBALANCE
     assert finding.confidence >= 0.6
     assert finding.evidence["majority_share"] > 0.9
     assert finding.evidence["minority_recall_before"] < 0.2

@@ -7,11 +7,12 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks.data_pipeline import (
+    DATA_PIPELINE,
     DISPERSION_RATIO,
     batch_label_dispersion,
     check,
 )
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -64,7 +65,7 @@ def _run(loop, validation_shuffled=False, **kwargs):
 
 def test_training_data_sorted_by_label_is_found_and_shuffling_fixes_it():
     [finding] = check(_run(_sorted_loop))
-    assert finding.cause is Cause.DATA_PIPELINE
+    assert finding.cause is DATA_PIPELINE
     assert finding.evidence["label_mix_dispersion_ratio"] >= DISPERSION_RATIO
     assert finding.evidence["permutation_p_value"] < 0.01
     assert finding.experiment.after < 0.8 * finding.experiment.before
@@ -73,7 +74,7 @@ def test_training_data_sorted_by_label_is_found_and_shuffling_fixes_it():
 
 def test_the_same_batch_every_step_is_found():
     [finding] = check(_run(_one_batch_loop))
-    assert finding.cause is Cause.DATA_PIPELINE
+    assert finding.cause is DATA_PIPELINE
     assert finding.evidence["distinct_training_rows"] == 32
     assert finding.evidence["rows_trained_on"] == 3200
     assert "same 32 rows" in finding.verdict
@@ -81,7 +82,7 @@ def test_the_same_batch_every_step_is_found():
 
 def test_validation_labels_shuffled_against_their_inputs_are_found():
     [finding] = check(_run(fit, validation_shuffled=True, epochs=5))
-    assert finding.cause is Cause.DATA_PIPELINE
+    assert finding.cause is DATA_PIPELINE
     assert finding.evidence["held_out_training_loss"] < finding.evidence[
         "held_out_training_constant_loss"]
     assert finding.evidence["validation_loss"] >= finding.evidence["validation_constant_loss"]

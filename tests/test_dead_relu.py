@@ -4,8 +4,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.dead_relu import check, dead_layers, swap_relus
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.dead_relu import DEAD_RELU, check, dead_layers, swap_relus
+from lossdoctor.findings import Skip
 
 
 def _learnable(rows, seed):
@@ -41,7 +41,7 @@ def test_hidden_layers_killed_by_a_large_negative_bias_are_found_and_leaky_relu_
     for layer in (model[0], model[2]):
         nn.init.constant_(layer.bias, -3.0)
     [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
-    assert finding.cause is Cause.DEAD_RELU
+    assert finding.cause is DEAD_RELU
     assert finding.evidence["dead_fraction_late"] == 1.0
     assert finding.evidence["first_dead_step"] == 0
     assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]

@@ -1,6 +1,13 @@
-from lossdoctor.checks import discover_checks
+from lossdoctor.checks import CheckModule
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.loss_setup import SHAPE_BROADCAST
+from lossdoctor.checks.no_signal import NO_SIGNAL
+from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
+from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, diagnose, rank
-from lossdoctor.findings import Cause, Finding, Skip
+from lossdoctor.findings import Finding, Skip
 
 
 def _finding(cause, confidence):
@@ -8,38 +15,38 @@ def _finding(cause, confidence):
 
 
 def test_no_signal_leads_whatever_the_confidences():
-    ranked = rank([_finding(Cause.LR_TOO_HIGH, 0.95), _finding(Cause.NO_SIGNAL, 0.6)])
-    assert [f.cause for f in ranked] == [Cause.NO_SIGNAL, Cause.LR_TOO_HIGH]
+    ranked = rank([_finding(LR_TOO_HIGH, 0.95), _finding(NO_SIGNAL, 0.6)])
+    assert [f.cause for f in ranked] == [NO_SIGNAL, LR_TOO_HIGH]
 
 
 def test_a_broken_loss_contract_leads_even_no_signal():
-    ranked = rank([_finding(Cause.NO_SIGNAL, 0.9), _finding(Cause.LR_TOO_HIGH, 0.99),
-                   _finding(Cause.SHAPE_BROADCAST, 0.6)])
-    assert [f.cause for f in ranked] == [Cause.SHAPE_BROADCAST, Cause.NO_SIGNAL, Cause.LR_TOO_HIGH]
+    ranked = rank([_finding(NO_SIGNAL, 0.9), _finding(LR_TOO_HIGH, 0.99),
+                   _finding(SHAPE_BROADCAST, 0.6)])
+    assert [f.cause for f in ranked] == [SHAPE_BROADCAST, NO_SIGNAL, LR_TOO_HIGH]
 
 
 def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
-    ranked = rank([_finding(Cause.UNDERFIT_CAPACITY, 0.99), _finding(Cause.LR_TOO_HIGH, 0.7),
-                   _finding(Cause.VANISHING_GRADIENTS, 0.6)])
+    ranked = rank([_finding(UNDERFIT_CAPACITY, 0.99), _finding(LR_TOO_HIGH, 0.7),
+                   _finding(VANISHING_GRADIENTS, 0.6)])
     assert [f.cause for f in ranked] == [
-        Cause.LR_TOO_HIGH, Cause.VANISHING_GRADIENTS, Cause.UNDERFIT_CAPACITY
+        LR_TOO_HIGH, VANISHING_GRADIENTS, UNDERFIT_CAPACITY
     ]
     assert ranked[-1].explained_by == ["lr_too_high", "vanishing_gradients"]
     assert ranked[0].explained_by == [] and ranked[1].explained_by == []
 
 
 def test_inputs_off_scale_explain_saturation_but_labels_without_signal_do_not():
-    ranked = rank([_finding(Cause.SATURATED_ACTIVATION, 0.95),
-                   _finding(Cause.UNNORMALIZED_INPUTS, 0.9), _finding(Cause.NO_SIGNAL, 0.9)])
+    ranked = rank([_finding(SATURATED_ACTIVATION, 0.95),
+                   _finding(UNNORMALIZED_INPUTS, 0.9), _finding(NO_SIGNAL, 0.9)])
     assert [f.cause for f in ranked] == [
-        Cause.NO_SIGNAL, Cause.UNNORMALIZED_INPUTS, Cause.SATURATED_ACTIVATION
+        NO_SIGNAL, UNNORMALIZED_INPUTS, SATURATED_ACTIVATION
     ]
     assert ranked[1].explained_by == []
 
 
 def test_other_causes_rank_by_confidence():
-    ranked = rank([_finding(Cause.LR_TOO_HIGH, 0.6), _finding(Cause.UNNORMALIZED_INPUTS, 0.9)])
-    assert [f.cause for f in ranked] == [Cause.UNNORMALIZED_INPUTS, Cause.LR_TOO_HIGH]
+    ranked = rank([_finding(LR_TOO_HIGH, 0.6), _finding(UNNORMALIZED_INPUTS, 0.9)])
+    assert [f.cause for f in ranked] == [UNNORMALIZED_INPUTS, LR_TOO_HIGH]
 
 
 def test_a_failing_or_skipping_check_is_recorded_and_the_others_still_run():
@@ -50,26 +57,31 @@ def test_a_failing_or_skipping_check_is_recorded_and_the_others_still_run():
         raise Skip("needs validation batches")
 
     def finds(case):
-        return [_finding(Cause.LR_TOO_LOW, 0.8), _finding(Cause.LR_TOO_HIGH, 0.2)]
+        return [_finding(LR_TOO_LOW, 0.8), _finding(LR_TOO_HIGH, 0.2)]
 
-    result = diagnose(None, {"broken": broken, "lacking": lacking, "finds": finds})
+    modules = (CheckModule("broken", broken, ()), CheckModule("lacking", lacking, ()),
+               CheckModule("finds", finds, (LR_TOO_LOW, LR_TOO_HIGH)))
+    result = diagnose(None, modules)
     statuses = {o.name: (o.status, o.reason) for o in result.outcomes}
     assert statuses["broken"][0] == "error" and "boom" in statuses["broken"][1]
     assert statuses["lacking"] == ("skipped", "needs validation batches")
-    assert [f.cause for f in result.causes] == [Cause.LR_TOO_LOW]
+    assert [f.cause for f in result.causes] == [LR_TOO_LOW]
     assert all(f.confidence < REPORT_THRESHOLD for f in result.dismissed)
 
 
 def test_confidence_is_clamped_and_fix_defaults_to_the_cause():
-    finding = Finding(Cause.UNDERFIT_CAPACITY, 1.7, verdict="v", evidence={})
+    finding = Finding(UNDERFIT_CAPACITY, 1.7, verdict="v", evidence={})
     assert finding.confidence == 1.0
-    assert finding.fix == Cause.UNDERFIT_CAPACITY.default_fix
+    assert finding.fix == UNDERFIT_CAPACITY.fix
 
 
-def test_checks_are_discovered_from_the_package():
-    found = discover_checks()
-    assert all(callable(check) for check in found.values())
-    assert not any(name.startswith("_") for name in found)
+def test_a_finding_about_a_cause_its_module_does_not_declare_is_that_checks_error():
+    def strays(case):
+        return [_finding(NO_SIGNAL, 0.9)]
+
+    result = diagnose(None, (CheckModule("strays", strays, (LR_TOO_HIGH,)),))
+    [outcome] = result.outcomes
+    assert outcome.status == "error" and "no_signal" in outcome.reason and not result.causes
 
 
 def test_a_model_fed_dicts_is_diagnosed_without_errors_and_skips_say_why():

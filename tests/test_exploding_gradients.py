@@ -5,8 +5,13 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.exploding_gradients import GROWTH_DECADES, check, clipped
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.exploding_gradients import (
+    EXPLODING_GRADIENTS,
+    GROWTH_DECADES,
+    check,
+    clipped,
+)
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -36,7 +41,7 @@ def test_an_unclipped_relu_rnn_whose_gradients_spike_is_found_and_clipping_fixes
     case = record(fit, model, optimizer, nn.MSELoss(), _sequences(800, 0), _sequences(300, 1),
                   epochs=5)
     [finding] = check(case)
-    assert finding.cause is Cause.EXPLODING_GRADIENTS
+    assert finding.cause is EXPLODING_GRADIENTS
     assert finding.evidence["spike_decades"] >= GROWTH_DECADES
     assert finding.experiment.after < 0.7 * finding.experiment.before
     assert "clip_grad_norm_" in finding.verdict

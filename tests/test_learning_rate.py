@@ -7,9 +7,9 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.learning_rate import Measures, check, measure, plain
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW, Measures, check, measure, plain
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -31,8 +31,8 @@ def reported(findings):
 
 def test_adam_at_lr_1_is_too_high_and_a_lower_lr_fixes_validation():
     found = reported(check(learnable_run(torch.optim.Adam, 1.0)))
-    assert set(found) == {Cause.LR_TOO_HIGH}
-    finding = found[Cause.LR_TOO_HIGH]
+    assert set(found) == {LR_TOO_HIGH}
+    finding = found[LR_TOO_HIGH]
     evidence = finding.evidence
     assert evidence["user_lr"] == 1.0
     assert evidence["suggested_lr"] < evidence["minimum_lr"] < 1.0
@@ -53,7 +53,7 @@ def test_a_loss_that_turns_nan_is_blamed_on_the_lr_with_finite_evidence():
     optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
     case = record(fit, model, optimizer, nn.MSELoss(), (x[:200], y[:200]), (x[200:], y[200:]),
                   epochs=3)
-    finding = reported(check(case))[Cause.LR_TOO_HIGH]
+    finding = reported(check(case))[LR_TOO_HIGH]
     assert finding.evidence["nonfinite_fraction"] > 0
     assert finding.evidence["replay_of_your_setup_blew_up"] == 1.0
     assert all(math.isfinite(v) for v in finding.evidence.values())
@@ -63,8 +63,8 @@ def test_a_loss_that_turns_nan_is_blamed_on_the_lr_with_finite_evidence():
 @pytest.mark.parametrize("optimizer_class", [torch.optim.Adam, torch.optim.SGD])
 def test_lr_of_1e_6_is_too_low_and_the_suggested_lr_learns(optimizer_class):
     found = reported(check(learnable_run(optimizer_class, 1e-6)))
-    assert set(found) == {Cause.LR_TOO_LOW}
-    finding = found[Cause.LR_TOO_LOW]
+    assert set(found) == {LR_TOO_LOW}
+    finding = found[LR_TOO_LOW]
     assert finding.evidence["decades_below_suggestion"] >= 2
     assert finding.evidence["late_loss_vs_untrained"] > 0.95
     assert finding.evidence["replayed_late_loss_vs_untrained"] < 0.75
@@ -101,7 +101,7 @@ def test_on_a_flat_range_test_too_low_needs_a_replay_that_beats_the_constant_gue
     that beats the constant guess on held-out data blames the lr; random labels cannot."""
     monkeypatch.setattr(Measures, "responds_to_lr", property(lambda self: False))
     found = reported(check(image_run(1e-4, random_labels)))
-    assert set(found) == (set() if random_labels else {Cause.LR_TOO_LOW})
+    assert set(found) == (set() if random_labels else {LR_TOO_LOW})
 
 
 @pytest.mark.parametrize(

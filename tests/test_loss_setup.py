@@ -5,8 +5,8 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.loss_setup import check
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.loss_setup import LABEL_RANGE, LOSS_MISMATCH, SHAPE_BROADCAST, check
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -34,7 +34,7 @@ def test_a_softmax_output_fed_to_cross_entropy_is_a_loss_mismatch():
     torch.manual_seed(0)
     model = nn.Sequential(mlp(6, 16, 4), nn.Softmax(dim=1))
     [finding] = check(_run(model, nn.CrossEntropyLoss(), x, classes))
-    assert finding.cause is Cause.LOSS_MISMATCH
+    assert finding.cause is LOSS_MISMATCH
     assert finding.evidence["rows_summing_to_one"] == 1.0
     assert "softmax" in finding.verdict and finding.confidence >= 0.85
 
@@ -43,7 +43,7 @@ def test_one_output_unit_with_cross_entropy_is_a_loss_mismatch():
     x, classes, _ = _data()
     torch.manual_seed(0)
     [finding] = check(_run(mlp(6, 16, 1), nn.CrossEntropyLoss(), x, classes * 0))
-    assert finding.cause is Cause.LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
+    assert finding.cause is LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
 
 
 def test_a_sigmoid_output_fed_to_bce_with_logits_is_a_loss_mismatch():
@@ -51,14 +51,14 @@ def test_a_sigmoid_output_fed_to_bce_with_logits_is_a_loss_mismatch():
     torch.manual_seed(0)
     model = nn.Sequential(mlp(6, 16, 1), nn.Sigmoid(), nn.Flatten(0))
     [finding] = check(_run(model, nn.BCEWithLogitsLoss(), x, (classes > 1).float()))
-    assert finding.cause is Cause.LOSS_MISMATCH and "sigmoid" in finding.verdict
+    assert finding.cause is LOSS_MISMATCH and "sigmoid" in finding.verdict
 
 
 def test_integer_class_indices_regressed_with_mse_are_a_weak_loss_mismatch():
     x, classes, _ = _data()
     torch.manual_seed(0)
     [finding] = check(_run(mlp(6, 16, 1), nn.MSELoss(), x, classes.unsqueeze(1)))
-    assert finding.cause is Cause.LOSS_MISMATCH and 0.5 <= finding.confidence < 0.7
+    assert finding.cause is LOSS_MISMATCH and 0.5 <= finding.confidence < 0.7
 
 
 def test_a_column_prediction_against_a_flat_target_is_a_broadcast_and_reshaping_fixes_it():
@@ -67,7 +67,7 @@ def test_a_column_prediction_against_a_flat_target_is_a_broadcast_and_reshaping_
     with pytest.warns(UserWarning, match="target size"):
         case = _run(mlp(6, 16, 1), nn.MSELoss(), x, value, epochs=5)
     [finding] = check(case)
-    assert finding.cause is Cause.SHAPE_BROADCAST
+    assert finding.cause is SHAPE_BROADCAST
     assert finding.evidence["comparisons_per_row"] == 32
     assert finding.experiment.after < 0.5 * finding.experiment.before
     assert "(32, 1)" in finding.verdict and "(32,)" in finding.verdict
@@ -80,7 +80,7 @@ def test_binary_labels_outside_zero_and_one_are_out_of_range(labels):
     torch.manual_seed(0)
     model = nn.Sequential(mlp(6, 16, 1), nn.Flatten(0))
     [finding] = check(_run(model, nn.BCEWithLogitsLoss(), x, y))
-    assert finding.cause is Cause.LABEL_RANGE
+    assert finding.cause is LABEL_RANGE
     assert (finding.evidence["target_min"], finding.evidence["target_max"]) == labels
 
 

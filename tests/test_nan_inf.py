@@ -6,8 +6,8 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks import no_signal
-from lossdoctor.checks.nan_inf import bad_data, check
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.nan_inf import NAN_INF, bad_data, check
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -29,7 +29,7 @@ def test_nan_in_one_input_column_is_found_with_its_rows_and_dropping_them_fixes_
     x, y = _regression()
     x[::50, 2] = float("nan")  # 12 rows: 10 training, 2 validation
     [finding] = check(_case(x, y))
-    assert finding.cause is Cause.NAN_INF and finding.confidence >= 0.9
+    assert finding.cause is NAN_INF and finding.confidence >= 0.9
     assert finding.evidence["nonfinite_rows_in_training_inputs"] == 10
     assert finding.evidence["nonfinite_rows_in_validation_inputs"] == 2
     assert finding.evidence["nonfinite_loss_fraction"] > 0.5
@@ -76,6 +76,6 @@ def test_checks_that_fit_on_the_targets_skip_infinite_ones_instead_of_failing():
     x, y = _regression()
     y[::40] = float("-inf")
     case = _case(x, y)
-    assert check(case)[0].cause is Cause.NAN_INF
+    assert check(case)[0].cause is NAN_INF
     with pytest.raises(Skip, match="finite targets"):
         no_signal.check(case)

@@ -10,7 +10,8 @@ from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
 from lossdoctor.checks import no_signal
 from lossdoctor.checks._tabular import table, task_of
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.no_signal import NO_SIGNAL
+from lossdoctor.findings import Skip
 from lossdoctor.losses import CLASSIFICATION, REGRESSION
 from lossdoctor.trace import Trace
 
@@ -52,7 +53,7 @@ def _random_labels(x, noise, generator):
 
 
 def _no_signal(findings):
-    return [f for f in findings if f.cause is Cause.NO_SIGNAL and f.confidence >= 0.5]
+    return [f for f in findings if f.cause is NO_SIGNAL and f.confidence >= 0.5]
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -5,9 +5,9 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.optimizer_choice import check, plain_sgd
+from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE, check, plain_sgd
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 VOCAB, LENGTH = 8, 8
@@ -59,7 +59,7 @@ def reported(findings):
 
 def test_plain_sgd_stuck_on_a_transformer_is_found_and_adam_moves():
     [finding] = reported(check(order_run(torch.optim.SGD, 0.05)))
-    assert finding.cause is Cause.OPTIMIZER_CHOICE
+    assert finding.cause is OPTIMIZER_CHOICE
     evidence = finding.evidence
     assert evidence["val_after"] < 0.8 * evidence["val_before"]
     assert evidence["val_after"] < 0.8 * evidence.get("val_with_higher_lr", float("inf"))

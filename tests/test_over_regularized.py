@@ -5,9 +5,14 @@ from torch import nn
 from conftest import fit, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.over_regularized import check, dropout_rates, without_dropout
+from lossdoctor.checks.over_regularized import (
+    OVER_REGULARIZED,
+    check,
+    dropout_rates,
+    without_dropout,
+)
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -31,7 +36,7 @@ def reported(findings):
 def test_strong_regularization_is_found_and_taking_it_away_fixes_validation(dropout,
                                                                              weight_decay):
     [finding] = reported(check(learnable_run(dropout, weight_decay)))
-    assert finding.cause is Cause.OVER_REGULARIZED
+    assert finding.cause is OVER_REGULARIZED
     assert finding.evidence["progress_share"] < 2 / 3
     assert finding.evidence["train_loss_after"] < 0.8 * finding.evidence["train_loss_before"]
     assert finding.experiment.after < 0.9 * finding.experiment.before

@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.overfitting import check, curve_noise
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.overfitting import OVERFITTING, check, curve_noise
+from lossdoctor.findings import Skip
 from lossdoctor.trace import LossRecord, Trace
 
 
@@ -29,7 +29,7 @@ def test_a_wide_mlp_memorizing_a_small_noisy_training_set_is_found():
     torch.manual_seed(0)
     case = _case(mlp(10, 256, 2), train_rows=120, epochs=40)
     [finding] = check(case)
-    assert finding.cause is Cause.OVERFITTING
+    assert finding.cause is OVERFITTING
     evidence = finding.evidence
     assert evidence["final_val_loss"] > 1.2 * evidence["best_val_loss"]
     assert evidence["train_loss_final"] < 0.5 * evidence["train_loss_at_best"]

@@ -15,9 +15,14 @@ from torch import nn
 
 from conftest import REPO, fit, record
 from lossdoctor import cli
-from lossdoctor.checks.learning_rate import range_test_details
+from lossdoctor.checks.dead_relu import DEAD_RELU
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, range_test_details
+from lossdoctor.checks.overfitting import OVERFITTING
+from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
+from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import CheckOutcome, Diagnosis, rank
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 from lossdoctor.report import document, figures, html, json_file, markdown, terminal
 from lossdoctor.report._common import chance_level
@@ -51,21 +56,21 @@ def _findings(case) -> list[Finding]:
     test = lr_range_test(case.replayer, 1e-4, 10.0, 30)
     experiment = Experiment("lower lr", 0.9, 0.5, 20, [0.9, 0.92, 0.88], [0.7, 0.6, 0.5])
     return [
-        Finding(Cause.LR_TOO_HIGH, 0.8, f"Your lr is too high for layer {HOSTILE}.",
+        Finding(LR_TOO_HIGH, 0.8, f"Your lr is too high for layer {HOSTILE}.",
                 {"user_lr": 0.5}, experiment=experiment,
                 details={"range_test": range_test_details(test, 0.5)}),
-        Finding(Cause.UNNORMALIZED_INPUTS, 0.9, "Inputs up to 150.", {"largest_abs_value": 150},
+        Finding(UNNORMALIZED_INPUTS, 0.9, "Inputs up to 150.", {"largest_abs_value": 150},
                 details={"features": [{"mean": 1.0, "std": 50.0, "max_abs": 150.0}] * 3}),
-        Finding(Cause.SATURATED_ACTIVATION, 0.7, "Sigmoids pinned.", {"saturated": 0.9}),
-        Finding(Cause.VANISHING_GRADIENTS, 0.6, "Gradients vanish.", {"ratio": 1e-4}),
-        Finding(Cause.DEAD_RELU, 0.55, "Dead units.", {"dead": 0.8}),
+        Finding(SATURATED_ACTIVATION, 0.7, "Sigmoids pinned.", {"saturated": 0.9}),
+        Finding(VANISHING_GRADIENTS, 0.6, "Gradients vanish.", {"ratio": 1e-4}),
+        Finding(DEAD_RELU, 0.55, "Dead units.", {"dead": 0.8}),
     ]
 
 
 def sample_document(curve: dict | None = CURVE) -> dict:
     """A report of a small recorded run, with findings whose details every figure draws."""
     case = _case()
-    dismissed = [Finding(Cause.OVERFITTING, 0.2, "Not really.", {"gap": 0.01})]
+    dismissed = [Finding(OVERFITTING, 0.2, "Not really.", {"gap": 0.01})]
     outcomes = [CheckOutcome("scale", "ran"), CheckOutcome("signal", "skipped", "needs X")]
     diagnosis = Diagnosis(rank(_findings(case)), outcomes, dismissed)
     built = document.build(ScriptRun(SCRIPT, 0, "", case.trace, case.copies), diagnosis)

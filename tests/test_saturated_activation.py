@@ -4,8 +4,9 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.saturated_activation import check, saturation_by_layer
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION, check, saturation_by_layer
+from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
+from lossdoctor.findings import Skip
 
 
 class Logistic(nn.Module):
@@ -40,7 +41,7 @@ def _output(case):
 def test_a_sigmoid_output_pinned_from_the_first_step_by_huge_inputs_is_found():
     x, y = _learnable()
     [finding] = check(_binary_case(x * 1000, y, lr=0.01, epochs=8))
-    assert finding.cause is Cause.SATURATED_ACTIVATION
+    assert finding.cause is SATURATED_ACTIVATION
     assert finding.evidence["saturated_fraction_start"] > 0.9
     assert finding.evidence["saturated_fraction_end"] > 0.9
     assert finding.evidence["train_loss_end"] > finding.evidence["constant_guess_loss"]
@@ -116,11 +117,11 @@ def test_tanh_filters_pinned_by_a_unit_normal_init_on_standardized_sequences_are
     case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                   nn.CrossEntropyLoss(), (x[:700], y[:700]), (x[700:], y[700:]), epochs=5)
     [finding] = check(case)
-    assert finding.cause is Cause.SATURATED_ACTIVATION
+    assert finding.cause is SATURATED_ACTIVATION
     assert finding.evidence["saturated_fraction_start"] > 0.5
     assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]
     # Pinned units pass no gradient: the gradients that vanish below them are a consequence.
-    assert Cause.SATURATED_ACTIVATION.explains(Cause.VANISHING_GRADIENTS)
+    assert VANISHING_GRADIENTS.id in SATURATED_ACTIVATION.explains
 
 
 def test_a_gru_classifier_that_learns_is_not_flagged():

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from lossdoctor.findings import Cause
+from lossdoctor.checks import catalogue
 
 HEADER = "# lossdoctor-expect:"
 FAST = "# lossdoctor-zoo: fast"
@@ -150,7 +150,7 @@ def test_the_fast_subset_has_broken_and_healthy_scenarios():
 
 @pytest.mark.parametrize("script", SCENARIOS, ids=lambda s: s.stem)
 def test_each_scenario_names_known_causes_and_says_in_one_line_what_is_wrong(script):
-    known = {cause.value for cause in Cause}
+    known = set(catalogue())
     assert set(expected_of(script)) <= known
     docstring = script.read_text(encoding="utf-8").splitlines()[1]
     assert docstring.startswith('"""') and docstring.endswith('"""') and len(docstring) > 10

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.train_val_shift import MIN_AUC, check, two_sample_test
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.train_val_shift import MIN_AUC, TRAIN_VAL_SHIFT, check, two_sample_test
+from lossdoctor.findings import Skip
 
 
 def _rows(rows, seed, offset=0.0, scale=1.0):
@@ -29,7 +29,7 @@ def _case(validation, validation_loader=True):
 
 def test_validation_inputs_offset_in_one_feature_are_found():
     [finding] = check(_case(_rows(300, 1, offset=3.0)))
-    assert finding.cause is Cause.TRAIN_VAL_SHIFT
+    assert finding.cause is TRAIN_VAL_SHIFT
     assert finding.evidence["classifier_auc"] >= MIN_AUC
     assert finding.evidence["feature_of_mean_shift"] == 2
     assert finding.evidence["largest_mean_shift_sd"] > 2.5

@@ -5,8 +5,8 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.case import Case
-from lossdoctor.checks.training_loop import check
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.training_loop import FROZEN_PARAMS, MISSING_ZERO_GRAD, TRAIN_EVAL_MODE, check
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -31,7 +31,7 @@ def test_an_optimizer_given_only_the_last_layer_is_found_and_training_everything
     torch.manual_seed(0)
     model = mlp(8, 32, 2)
     [finding] = check(_case(model, torch.optim.Adam(model[2].parameters(), lr=1e-2)))
-    assert finding.cause is Cause.FROZEN_PARAMS
+    assert finding.cause is FROZEN_PARAMS
     assert finding.confidence >= 0.7
     assert finding.evidence["left_out_of_optimizer"] == 8 * 32 + 32
     assert finding.experiment.after < 0.8 * finding.experiment.before
@@ -76,12 +76,12 @@ def test_a_loop_without_zero_grad_is_found_and_zeroing_helps():
     model = mlp(8, 32, 2)
     findings = check(_case(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                            train=_no_zero_grad_fit))
-    [finding] = [f for f in findings if f.cause is Cause.MISSING_ZERO_GRAD]
+    [finding] = [f for f in findings if f.cause is MISSING_ZERO_GRAD]
     assert finding.confidence >= 0.7
     assert finding.evidence["zero_grad_calls"] == 0
     assert finding.evidence["steps_without_zero_grad"] == finding.evidence["optimizer_steps"]
     assert finding.experiment.after < 0.8 * finding.experiment.before
-    assert _causes(findings) == [Cause.MISSING_ZERO_GRAD]
+    assert _causes(findings) == [MISSING_ZERO_GRAD]
 
 
 def test_gradient_accumulation_on_purpose_is_left_alone():
@@ -149,7 +149,7 @@ def test_validating_with_dropout_and_batchnorm_in_train_mode_is_found():
     findings = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
                            train=_never_eval_fit))
     [finding] = findings
-    assert finding.cause is Cause.TRAIN_EVAL_MODE
+    assert finding.cause is TRAIN_EVAL_MODE
     assert finding.evidence["validation_losses_in_train_mode"] == 8
     assert finding.experiment.after < finding.experiment.before
     assert finding.confidence >= 0.6
@@ -160,7 +160,7 @@ def test_training_in_eval_mode_is_found():
     model = _Regularized().eval()
     [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
                             train=_never_eval_fit, epochs=3))
-    assert finding.cause is Cause.TRAIN_EVAL_MODE
+    assert finding.cause is TRAIN_EVAL_MODE
     assert finding.evidence["training_losses_in_eval_mode"] == finding.evidence["training_losses"]
 
 
@@ -184,7 +184,7 @@ def test_without_replayable_batches_the_facts_stand_alone():
     with pytest.raises(Skip):
         case.require_replay()
     [finding] = check(case)
-    assert finding.cause is Cause.FROZEN_PARAMS
+    assert finding.cause is FROZEN_PARAMS
     assert finding.experiment is None
     assert 0.5 <= finding.confidence < 0.7
 

@@ -15,7 +15,8 @@ from lossdoctor.checks._larger_model import (
     why_not_flat_mlp,
     why_not_larger,
 )
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -73,7 +74,7 @@ def recorded(data, model, loss_fn, optimizer=torch.optim.Adam, lr=1e-2, seed=0, 
 
 def _one_finding(case):
     findings = underfit_capacity.check(case)
-    assert [f.cause for f in findings] == [Cause.UNDERFIT_CAPACITY]
+    assert [f.cause for f in findings] == [UNDERFIT_CAPACITY]
     assert findings[0].confidence >= 0.5
     return findings[0]
 

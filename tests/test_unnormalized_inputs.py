@@ -4,8 +4,8 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.checks._features import FeatureStats, feature_stats, plain_number
-from lossdoctor.checks.unnormalized_inputs import check
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS, check
+from lossdoctor.findings import Skip
 
 
 def _learnable(rows=600, features=8, seed=0):
@@ -27,7 +27,7 @@ def _case(x, y, model=None, lr=1e-2, epochs=8):
 def test_features_a_thousand_times_too_large_are_found_and_standardizing_them_helps():
     x, y = _learnable()
     [finding] = check(_case(x * 1000, y, lr=1e-3))
-    assert finding.cause is Cause.UNNORMALIZED_INPUTS
+    assert finding.cause is UNNORMALIZED_INPUTS
     assert finding.confidence >= 0.8
     assert finding.evidence["largest_feature_scale"] > 100
     assert finding.experiment.description == "standardize inputs"

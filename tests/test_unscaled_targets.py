@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.unscaled_targets import check
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.unscaled_targets import UNSCALED_TARGETS, check
+from lossdoctor.findings import Skip
 
 
 def _regression(rows=800, scale=1.0, offset=0.0, seed=0):
@@ -26,7 +26,7 @@ def _case(x, y, loss_fn=None, epochs=6, lr=1e-3):
 def test_prices_in_the_hundreds_of_thousands_are_found_and_standardizing_them_helps():
     x, y = _regression(scale=3e4, offset=2e5)
     [finding] = check(_case(x, y))
-    assert finding.cause is Cause.UNSCALED_TARGETS
+    assert finding.cause is UNSCALED_TARGETS
     assert finding.confidence >= 0.8
     assert finding.evidence["target_std"] > 1e4
     assert finding.experiment.after < 0.1 * finding.experiment.before

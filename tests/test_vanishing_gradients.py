@@ -3,8 +3,14 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.vanishing_gradients import GAP_DECADES, check, gradient_profile, with_relu
-from lossdoctor.findings import Cause, Skip
+from lossdoctor.checks.vanishing_gradients import (
+    GAP_DECADES,
+    VANISHING_GRADIENTS,
+    check,
+    gradient_profile,
+    with_relu,
+)
+from lossdoctor.findings import Skip
 
 
 def _learnable(rows=1200, seed=0):
@@ -30,7 +36,7 @@ def _case(model, lr=0.1, epochs=10):
 def test_a_deep_sigmoid_mlp_whose_first_layers_get_no_gradient_is_found_and_relu_fixes_it():
     torch.manual_seed(0)
     [finding] = check(_case(_deep(nn.Sigmoid)))
-    assert finding.cause is Cause.VANISHING_GRADIENTS
+    assert finding.cause is VANISHING_GRADIENTS
     assert finding.evidence["decades_first_below_last"] >= GAP_DECADES
     assert finding.evidence["share_of_steps_vanishing"] >= 0.8
     assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]
@@ -95,7 +101,7 @@ def test_a_deep_sigmoid_conv1d_stack_is_found_and_relu_with_kaiming_convs_fixes_
     case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1),
                   nn.CrossEntropyLoss(), (x[:700], y[:700]), (x[700:], y[700:]), epochs=6)
     [finding] = check(case)
-    assert finding.cause is Cause.VANISHING_GRADIENTS
+    assert finding.cause is VANISHING_GRADIENTS
     assert finding.experiment is not None
     assert finding.experiment.after < 0.7 * finding.experiment.before
 

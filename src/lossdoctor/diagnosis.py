@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from lossdoctor.checks import discover_checks
+from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.sandbox import single_threaded
 
@@ -38,7 +38,7 @@ def rank(findings: list[Finding]) -> list[Finding]:
     mark_consequences(findings)
     return sorted(
         findings,
-        key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence, f.cause.value),
+        key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence, f.cause.id),
     )
 
 
@@ -46,29 +46,40 @@ def mark_consequences(findings: list[Finding]) -> None:
     """Record on each finding which other findings explain it."""
     for finding in findings:
         finding.explained_by = [
-            other.cause.value for other in findings
-            if other.cause is not finding.cause and other.cause.explains(finding.cause)
+            other.cause.id for other in findings
+            if other.cause != finding.cause and finding.cause.id in other.cause.explains
         ]
 
 
-def _run_check(name: str, check, case, findings: list[Finding]) -> CheckOutcome:
+def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
     try:
-        findings.extend(check(case))
+        found = list(module.check(case))
+        _check_declared(module, found)
     except Skip as skip:
-        return CheckOutcome(name, "skipped", str(skip))
+        return CheckOutcome(module.name, "skipped", str(skip))
     except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return CheckOutcome(name, "error", detail)
-    return CheckOutcome(name, "ran")
+        return CheckOutcome(module.name, "error", detail)
+    findings.extend(found)
+    return CheckOutcome(module.name, "ran")
 
 
-def diagnose(case, checks=None) -> Diagnosis:
+def _check_declared(module: CheckModule, found: list[Finding]) -> None:
+    """A check reports only the causes its module declares: anything else is its bug."""
+    declared = {cause.id for cause in module.causes}
+    for finding in found:
+        if getattr(finding.cause, "id", None) not in declared:
+            raise TypeError(f"checks/{module.name}.py reported {finding.cause!r}, which it does "
+                            f"not declare in CAUSES ({sorted(declared)})")
+
+
+def diagnose(case, modules: tuple[CheckModule, ...] | None = None) -> Diagnosis:
     """Run each check on the case; a check that lacks its input or fails is recorded, not raised."""
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     with single_threaded():
-        for name, check in (checks or discover_checks()).items():
-            outcomes.append(_run_check(name, check, case, findings))
+        for module in modules if modules is not None else check_modules():
+            outcomes.append(_run_check(module, case, findings))
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))

@@ -22,6 +22,24 @@ from lossdoctor.experiments import Plan, Replayer
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
+BAD_INIT = Cause(
+    id="bad_init",
+    title="The initialization is off",
+    fix=(
+        "Use the default or a standard initialization (kaiming or xavier), and start the output "
+        "bias at the label prior."
+    ),
+    question="Did the initialization start the model far off?",
+    test=(
+        "initial loss and output size against a copy with PyTorch's default init; replay from the "
+        "default init"
+    ),
+    explains={"dead_relu", "exploding_gradients", "lr_too_high", "saturated_activation"},
+)
+
+CAUSES = (BAD_INIT,)
+
+
 #: The initial loss must be this many times the default init's: the default init's own spread
 #: over seeds is well within a factor of two on the same batches.
 FAR = 3.0
@@ -49,7 +67,7 @@ def check(case) -> list[Finding]:
     if not _helped(experiment):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
-    return [Finding(Cause.BAD_INIT, 0.9, _verdict(evidence, experiment), evidence,
+    return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment), evidence,
                     experiment=experiment)]
 
 

@@ -46,6 +46,21 @@ from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
+BATCH_SIZE = Cause(
+    id="batch_size",
+    title="The batch size does not suit the training",
+    fix="Change the batch size (and scale the learning rate with it).",
+    question="Does the batch size suit the training?",
+    test=(
+        "the gradient noise scale (McCandlish et al. 2018) from small-batch gradients on copies; "
+        "BatchNorm with batches of 4 or fewer; replay at the suggested batch size with the "
+        "learning rate scaled"
+    ),
+)
+
+CAUSES = (BATCH_SIZE,)
+
+
 #: A batch this many times B_simple spends most of its rows on averaging noise that is already
 #: small: per the paper, training needs (1 + B / B_noise) times the fewest rows possible, so at
 #: 4x B_simple it needs 2.5x the rows it would at B_simple.
@@ -290,7 +305,7 @@ def _validation(result: ReplayResult) -> float:
 def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool) -> Finding:
     tiny = trial.batch > trial.user_batch
     return Finding(
-        Cause.BATCH_SIZE,
+        BATCH_SIZE,
         confidence=0.6 + 0.35 * min(trial.improvement / 0.5, 1.0),
         verdict=_verdict(trial, noise, tiny and batchnorm),
         evidence=_evidence(trial, noise),

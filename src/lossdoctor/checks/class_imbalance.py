@@ -24,6 +24,23 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION, LossKind, loss_kind
 
+CLASS_IMBALANCE = Cause(
+    id="class_imbalance",
+    title="The model predicts the majority class",
+    fix=(
+        "Weight the loss by class (weight= in CrossEntropyLoss, pos_weight= in BCEWithLogitsLoss) "
+        "or resample the classes."
+    ),
+    question="Does the model only predict the majority class?",
+    test=(
+        "class shares, per-class recall of a replay; replay with the minority oversampled "
+        "(balanced log loss)"
+    ),
+)
+
+CAUSES = (CLASS_IMBALANCE,)
+
+
 #: The majority class must hold at least this share of the training rows to call it imbalance.
 MAJORITY_SHARE = 0.7
 #: The run's validation loss must not be this many standard errors below the constant guess
@@ -207,7 +224,7 @@ def _finding(balance, constant, user, plain: Scores, oversampled: Scores) -> Fin
         "balanced_log_loss_before": plain.balanced_log_loss,
         "balanced_log_loss_after": oversampled.balanced_log_loss,
     }
-    return Finding(Cause.CLASS_IMBALANCE, confidence, _verdict(balance, constant, user, evidence),
+    return Finding(CLASS_IMBALANCE, confidence, _verdict(balance, constant, user, evidence),
                    evidence, fix=_fix(balance), experiment=experiment)
 
 
@@ -219,7 +236,7 @@ def _fix(balance: Balance) -> str:
     else:
         balanced = counts.sum() / (len(counts) * counts)
         weights = f"weight=torch.tensor([{', '.join(f'{w:.3g}' for w in balanced)}])"
-    return (f"{Cause.CLASS_IMBALANCE.default_fix} For your class counts: {weights}, or a "
+    return (f"{CLASS_IMBALANCE.fix} For your class counts: {weights}, or a "
             "WeightedRandomSampler with weights 1 / (rows of the row's class); judge the result "
             "by per-class recall, not by the plain loss, which weighting raises.")
 

@@ -33,6 +33,22 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
+DATA_PIPELINE = Cause(
+    id="data_pipeline",
+    title="The data pipeline feeds the model badly",
+    fix="Shuffle the training data, and check that each batch is a new one.",
+    question="Does the data reach the model as it should?",
+    test=(
+        "batch label composition against random dealings (sorted, unshuffled labels), distinct "
+        "rows seen (the same batch every step), learners that predict held-out training rows but "
+        "not validation rows (validation labels shuffled); replay with shuffled batches"
+    ),
+    explains={"lr_too_high", "lr_too_low", "no_signal", "overfitting", "underfit_capacity"},
+)
+
+CAUSES = (DATA_PIPELINE,)
+
+
 #: Label composition must vary this many times more than under random batching (the ratio of
 #: chi-square statistics; under random batching it is 1 give or take sqrt(2 / df)) ...
 DISPERSION_RATIO = 3.0
@@ -129,7 +145,7 @@ def _sorted_labels(case) -> Finding | None:
         + _replay_text(experiment)
     )
     confidence = 0.95 if experiment is not None and experiment.improvement >= MEANINGFUL else 0.7
-    return Finding(Cause.DATA_PIPELINE, confidence, verdict, evidence,
+    return Finding(DATA_PIPELINE, confidence, verdict, evidence,
                    fix="Shuffle the training data every epoch (DataLoader(..., shuffle=True)).",
                    experiment=experiment)
 
@@ -212,7 +228,7 @@ def _same_batch(case) -> Finding | None:
         "instead of inside it, so the model memorizes one batch and never sees the rest."
     )
     fix = "Fetch a new batch at every step: loop over the data loader inside the training loop."
-    return Finding(Cause.DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)
+    return Finding(DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)
 
 
 # --- 3. validation labels shuffled against their inputs -------------------------------------
@@ -272,4 +288,4 @@ def _misaligned_contest(case, task: str) -> Finding | None:
     )
     fix = ("Pair each validation input with its own label: shuffle inputs and labels together "
            "(one permutation, or a Dataset), and check joins and sort orders.")
-    return Finding(Cause.DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)
+    return Finding(DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)

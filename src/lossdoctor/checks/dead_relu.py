@@ -25,6 +25,22 @@ from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
+DEAD_RELU = Cause(
+    id="dead_relu",
+    title="Most ReLU units are dead",
+    fix=(
+        "Lower the learning rate, use LeakyReLU or GELU, or check the initialization and the bias "
+        "of the layers before the ReLUs."
+    ),
+    question="Are most ReLU units off for every input?",
+    test="dead fraction per layer over the late sampled steps; replay with LeakyReLU",
+    explains={"lr_too_low", "underfit_capacity"},
+    figures=("dead_units",),
+)
+
+CAUSES = (DEAD_RELU,)
+
+
 #: "Most units": more than half of a layer. Healthy ReLU networks keep most units alive; a
 #: share of dead ones (a tenth or two) is common and harmless.
 MOST = 0.5
@@ -60,7 +76,7 @@ def check(case) -> list[Finding]:
     worst = suspects[0]
     return [
         Finding(
-            Cause.DEAD_RELU,
+            DEAD_RELU,
             _confidence(worst, loss, experiment, helped),
             verdict=_verdict(worst, loss, experiment, helped),
             evidence=_evidence(worst, suspects, loss, experiment),
@@ -123,8 +139,8 @@ def swap_relus(model: nn.Module) -> int:
 
 def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, helped: bool) -> float:
     """0.55 for just over half dead, up to 0.75 for all; more when LeakyReLU fixes it. A whole
-    layer dead while the loss is stuck cuts the output off from the input: no model size or
-    tuning can help until the units come back, so it ranks above the causes it makes moot. When
+    layer dead while the loss is stuck cuts the output off from the input, which leaves no doubt
+    that the dead units stop the training (what it makes moot follows it by ``explains``). When
     the swap was tried and did not help, the dead units are a symptom of something else (often
     the learning rate): kept below the reporting bar."""
     if experiment is not None and not helped:

@@ -24,6 +24,22 @@ from lossdoctor.checks._features import fix_experiment
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
+EXPLODING_GRADIENTS = Cause(
+    id="exploding_gradients",
+    title="Gradients explode",
+    fix=(
+        "Clip the gradient norm (torch.nn.utils.clip_grad_norm_), lower the learning rate, or add "
+        "normalization layers."
+    ),
+    question="Do gradient norms blow up?",
+    test="total and per-layer gradient norms over the sampled steps; replay with `clip_grad_norm_`",
+    explains={"dead_relu"},
+    figures=("gradient_norms",),
+)
+
+CAUSES = (EXPLODING_GRADIENTS,)
+
+
 #: Two orders of magnitude: a step 100 times the typical size undoes far more than one step of
 #: progress at any learning rate that suits the typical step.
 GROWTH_DECADES = 2.0
@@ -45,7 +61,7 @@ def check(case) -> list[Finding]:
     if experiment is None or not _helped(experiment, case.constant_guess_loss("validation")):
         return []
     evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
-    return [Finding(Cause.EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
+    return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
                     _finite(evidence), experiment=experiment)]
 
 

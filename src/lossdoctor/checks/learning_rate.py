@@ -33,6 +33,33 @@ from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test
 
+LR_TOO_HIGH = Cause(
+    id="lr_too_high",
+    title="The learning rate is too high",
+    fix="Lower the learning rate.",
+    question="Is your learning rate too high?",
+    test=(
+        "an LR range test with your rate placed on it, the run's own oscillation and progress; "
+        "replay at the suggested rate"
+    ),
+    explains={"dead_relu", "exploding_gradients", "underfit_capacity"},
+    figures=("lr_range",),
+)
+LR_TOO_LOW = Cause(
+    id="lr_too_low",
+    title="The learning rate is too low",
+    fix="Raise the learning rate.",
+    question="Is your learning rate too low?",
+    test=(
+        "an LR range test with your rate placed on it, the run's own oscillation and progress; "
+        "replay at the suggested rate"
+    ),
+    figures=("lr_range",),
+)
+
+CAUSES = (LR_TOO_HIGH, LR_TOO_LOW)
+
+
 #: The counterfactual must lower the validation loss by at least this fraction to count: a
 #: tenth of the loss is a change a practitioner would act on.
 MIN_IMPROVEMENT = 0.10
@@ -163,7 +190,7 @@ def _too_high(replayer: Replayer, m: Measures) -> Finding | None:
     symptom = _high_symptom(m, lower)
     strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * _past_divergence(m)
     return Finding(
-        cause=Cause.LR_TOO_HIGH,
+        cause=LR_TOO_HIGH,
         confidence=0.6 + strength if symptom else 0.3,
         verdict=_high_verdict(m, lower, symptom),
         evidence=_high_evidence(m, lower),
@@ -242,7 +269,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     stalled = m.stalled(higher)
     strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
-        cause=Cause.LR_TOO_LOW,
+        cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
         verdict=_low_verdict(m, higher, stalled),
         evidence=_finite(_common_evidence(m, higher) | {"decades_below_suggestion": gap}),

@@ -32,9 +32,46 @@ from lossdoctor.checks._features import (
     plain_number,
 )
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 from lossdoctor.trace import LossInputStat
+
+LABEL_RANGE = Cause(
+    id="label_range",
+    title="The labels are outside what the loss expects",
+    fix="Make the labels what the loss expects (see the verdict).",
+    question="Are the labels in the range the loss expects?",
+    test=(
+        "the targets' range and dtype at sampled loss calls against what the loss takes (class "
+        "indices below the number of outputs, BCE targets in [0, 1])"
+    ),
+    explains=TRAINING_DYNAMICS,
+    precedence=2,
+)
+LOSS_MISMATCH = Cause(
+    id="loss_mismatch",
+    title="The loss function does not match the model's output",
+    fix="Give the loss what it expects (see the verdict).",
+    question="Does the loss get the kind of output it expects?",
+    test=(
+        "the predictions' range and shape at sampled loss calls: probabilities where the loss "
+        "wants logits (softmax twice), a single output unit for classes, class indices regressed"
+    ),
+    explains=TRAINING_DYNAMICS,
+    precedence=2,
+)
+SHAPE_BROADCAST = Cause(
+    id="shape_broadcast",
+    title="Prediction and target shapes differ and the loss broadcasts them",
+    fix="Make the prediction and the target the same shape (see the verdict).",
+    question="Do prediction and target have the same shape?",
+    test="prediction and target shapes at sampled loss calls; replay with the shapes matched",
+    explains=TRAINING_DYNAMICS,
+    precedence=2,
+)
+
+CAUSES = (LABEL_RANGE, LOSS_MISMATCH, SHAPE_BROADCAST)
+
 
 CROSS_ENTROPY = ("CrossEntropyLoss", "cross_entropy")
 NLL = ("NLLLoss", "nll_loss")
@@ -45,9 +82,8 @@ ELEMENTWISE = ("MSELoss", "mse_loss", "L1Loss", "l1_loss", "HuberLoss", "huber_l
 #: A pattern must hold on this many sampled calls before it is taken as the model's habit: one
 #: batch of logits can land inside [0, 1] by chance right after initialization, several cannot.
 MIN_CALLS = 3
-#: A loss contract broken on every sampled call is a fact, not an inference, and what the other
-#: checks see (a model that seems too small, a learning rate that seems off) follows from it: so
-#: these findings rank above inferred causes (at most 0.95 elsewhere).
+#: A loss contract broken on every sampled call is a fact read off the loss's inputs, not an
+#: inference from a replay; that it leads the ranking is the cause's declared precedence.
 CERTAIN = 0.99
 ALMOST_CERTAIN = 0.97
 #: Said after a contract breach: the other findings describe training on the wrong objective.
@@ -89,7 +125,7 @@ def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
         if found is not None:
             confidence, verdict, evidence = found
             evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
-            return [Finding(Cause.LOSS_MISMATCH, confidence, verdict + FIRST, evidence)]
+            return [Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence)]
     return []
 
 
@@ -176,7 +212,7 @@ def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
                 "comparisons_per_row": float(_comparisons(call) / max(call.prediction_shape[0], 1))}
     if experiment is not None:
         evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
-    return [Finding(Cause.SHAPE_BROADCAST, CERTAIN if helped else 0.9,
+    return [Finding(SHAPE_BROADCAST, CERTAIN if helped else 0.9,
                     _broadcast_verdict(name, call, experiment), evidence,
                     fix=_broadcast_fix(call), experiment=experiment)]
 
@@ -239,7 +275,7 @@ def _broadcast_fix(call: LossInputStat) -> str:
     if _units(call) == 1 and len(call.target_shape) == 1:
         return ("Squeeze the prediction's last axis (model(x).squeeze(-1)) or add one to the "
                 "target (y.unsqueeze(-1)) so both have the same shape.")
-    return Cause.SHAPE_BROADCAST.default_fix
+    return SHAPE_BROADCAST.fix
 
 
 def _broadcast_list(call: LossInputStat) -> list[int]:
@@ -258,7 +294,7 @@ def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
     evidence = {"sampled_loss_calls": float(len(seen)), "target_min": low, "target_max": high}
     confidence = CERTAIN if binary else 0.9
     verdict = _range_verdict(name, seen, binary) + FIRST
-    return [Finding(Cause.LABEL_RANGE, confidence, verdict, evidence,
+    return [Finding(LABEL_RANGE, confidence, verdict, evidence,
                     fix=_range_fix(seen))]
 
 
@@ -282,7 +318,7 @@ def _range_fix(seen: list[LossInputStat]) -> str:
     if all(s.target_integers for s in seen) and high > low:
         return (f"Map your labels to 0 and 1 before the loss, e.g. y = (y == {plain_number(high)})"
                 f".float() for labels {plain_number(low)} and {plain_number(high)}.")
-    return Cause.LABEL_RANGE.default_fix
+    return LABEL_RANGE.fix
 
 
 # --- shared --------------------------------------------------------------------------------

@@ -21,6 +21,23 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
+NAN_INF = Cause(
+    id="nan_inf",
+    title="NaN or infinite values",
+    fix=(
+        "Find where the first NaN or infinity appears (see the verdict) and remove it at its "
+        "source."
+    ),
+    question="Are there NaN or infinite values, and where first?",
+    test=(
+        "scan of the captured inputs and targets, first non-finite loss and gradient; replay "
+        "without the bad rows"
+    ),
+)
+
+CAUSES = (NAN_INF,)
+
+
 #: Bad data is the root cause: nothing else need be wrong for the run to fail.
 DATA_CONFIDENCE = 0.95
 #: Non-finite losses without bad data are real, but usually a symptom of another cause.
@@ -146,7 +163,7 @@ def _first_bad_gradient(gradients) -> tuple[int | None, list[str], int]:
 def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
     experiment = _without_bad_rows(case)
     return Finding(
-        Cause.NAN_INF,
+        NAN_INF,
         DATA_CONFIDENCE,
         verdict=" ".join([*(_describe_bad(b) for b in bad), _data_consequence(symptoms),
                           _describe_experiment(experiment)]).strip(),
@@ -216,7 +233,7 @@ def _without_bad_rows(case) -> Experiment | None:
 
 def _symptom_finding(symptoms: Symptoms) -> Finding:
     return Finding(
-        Cause.NAN_INF,
+        NAN_INF,
         SYMPTOM_CONFIDENCE,
         verdict=_symptom_verdict(symptoms),
         evidence=_symptom_evidence(symptoms),

@@ -27,6 +27,26 @@ from lossdoctor.checks._tabular import Table, tables, task_of
 from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION
 
+NO_SIGNAL = Cause(
+    id="no_signal",
+    title="The labels cannot be predicted from the inputs",
+    fix=(
+        "Check that each input is paired with its own label (shuffling, joins, file order) and "
+        "that the inputs hold information about the label; no model or tuning can learn noise."
+    ),
+    question="Can anything predict these labels from these inputs?",
+    test=(
+        "scikit-learn learners against the best constant prediction on your validation rows, with "
+        "a significance test; cross-validation inside the training rows tells misaligned "
+        "validation labels apart"
+    ),
+    explains={"lr_too_low", "overfitting", "underfit_capacity"},
+    precedence=1,
+)
+
+CAUSES = (NO_SIGNAL,)
+
+
 #: Familywise level of the test "some learner beats the constant" (Bonferroni over learners).
 #: Under labels independent of the inputs a learner fit on the training rows does no better than
 #: the constant, and usually worse, so false "signal" (hiding a real no_signal) is rarer than
@@ -298,7 +318,7 @@ def _findings(on_validation: Contest, in_training: Contest, user, task: str) -> 
     if in_training.p_value >= ALPHA:
         confidence = 0.9 if on_validation.rows >= FEW_ROWS else 0.6
         verdict = _no_signal_verdict(on_validation, user, task)
-        return [Finding(Cause.NO_SIGNAL, confidence, verdict, evidence)]
+        return [Finding(NO_SIGNAL, confidence, verdict, evidence)]
     if gains_less_on_validation(on_validation, in_training):
         return [_misaligned(on_validation, in_training, evidence, task)]
     return [_inconclusive(on_validation, evidence, task)]
@@ -370,7 +390,7 @@ def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: st
         "Check how the validation inputs and labels are paired: shuffling one without the other, "
         "a join on the wrong key, sorting one side, or labels from another version of the data."
     )
-    return Finding(Cause.NO_SIGNAL, 0.85, verdict, evidence, fix=fix)
+    return Finding(NO_SIGNAL, 0.85, verdict, evidence, fix=fix)
 
 
 def _inconclusive(on_validation: Contest, evidence, task: str) -> Finding:
@@ -380,4 +400,4 @@ def _inconclusive(on_validation: Contest, evidence, task: str) -> Finding:
         f"{on_validation.constant_loss:.3g}), but inside the training data the labels can be "
         f"predicted: {on_validation.rows} validation rows are too few to tell which holds."
     )
-    return Finding(Cause.NO_SIGNAL, 0.3, verdict, evidence)
+    return Finding(NO_SIGNAL, 0.3, verdict, evidence)

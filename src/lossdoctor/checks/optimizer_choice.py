@@ -31,6 +31,21 @@ from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 
+OPTIMIZER_CHOICE = Cause(
+    id="optimizer_choice",
+    title="The optimizer is stuck where another would move",
+    fix="Use momentum (e.g. SGD(momentum=0.9)) or an adaptive optimizer such as Adam.",
+    question="Is plain SGD stuck where momentum or Adam moves?",
+    test=(
+        "replay with Adam or SGD(momentum=0.9), against plain SGD at higher learning rates as the "
+        "control (so a learning rate that is merely too low is not blamed on the optimizer)"
+    ),
+    figures=("lr_range",),
+)
+
+CAUSES = (OPTIMIZER_CHOICE,)
+
+
 #: A change counts when it takes at least a tenth off the validation loss (the bar of the other
 #: replays): a change a practitioner would act on.
 MIN_IMPROVEMENT = 0.10
@@ -118,11 +133,11 @@ def gain(before: float, after: float) -> float:
 def _finding(user: Replay, best: Replay, control: Replay) -> Finding:
     strength = min(gain(control.validation, best.validation) / 0.5, 1.0)
     return Finding(
-        Cause.OPTIMIZER_CHOICE,
+        OPTIMIZER_CHOICE,
         confidence=0.6 + 0.35 * strength,
         verdict=_verdict(user, best, control),
         evidence=_evidence(user, best, control),
-        fix=f"Switch to {best.label}: {Cause.OPTIMIZER_CHOICE.default_fix}",
+        fix=f"Switch to {best.label}: {OPTIMIZER_CHOICE.fix}",
         experiment=Experiment(
             description=f"{best.label} instead of {user.label}, averaged over the last half "
             "of each replay",

@@ -29,6 +29,20 @@ from lossdoctor.checks.learning_rate import late_mean
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
 
+OVER_REGULARIZED = Cause(
+    id="over_regularized",
+    title="Regularization is too strong",
+    fix="Lower the weight decay or the dropout rate.",
+    question="Is weight decay or dropout holding the fit back?",
+    test=(
+        "replay with weight decay /100 and dropout off; reported when training and validation "
+        "both improve"
+    ),
+)
+
+CAUSES = (OVER_REGULARIZED,)
+
+
 #: Weight decay in the replay: the user's divided by this, two orders of magnitude, well below
 #: any decay that could hold a model back and still a decay (AdamW's default stays "on").
 WEIGHT_DECAY_DIVISOR = 100.0
@@ -187,7 +201,7 @@ def _finding(regularization: Regularization, before: Fit, after: Fit, reference:
     share = max(progress_share(before.train, after.train, reference), 0.0)
     strength = min(gain(before.validation, after.validation) / 0.5, 1.0)
     return Finding(
-        Cause.OVER_REGULARIZED,
+        OVER_REGULARIZED,
         confidence=0.6 + 0.2 * strength + 0.15 * (1 - share / HELD_BACK_SHARE),
         verdict=_verdict(regularization, before, after),
         evidence=_evidence(regularization, before, after) | {

@@ -16,6 +16,20 @@ from scipy import stats
 from lossdoctor.checks._features import plain_number
 from lossdoctor.findings import Cause, Finding, Skip
 
+OVERFITTING = Cause(
+    id="overfitting",
+    title="The model overfits",
+    fix=(
+        "Stop at the best validation epoch, add regularization (weight decay, dropout, data "
+        "augmentation) or get more data."
+    ),
+    question="Does validation rise while training falls?",
+    test="a one-sided Kendall trend test after the best epoch, against the curve's noise",
+)
+
+CAUSES = (OVERFITTING,)
+
+
 #: Validation passes needed to see a minimum and a trend after it.
 MIN_PASSES = 6
 #: Passes from the best one on (it included) for a trend test: with five, a perfectly rising
@@ -66,7 +80,7 @@ def check(case) -> list[Finding]:
         return []
     return [
         Finding(
-            Cause.OVERFITTING,
+            OVERFITTING,
             _confidence(rise),
             verdict=_verdict(rise, curve),
             evidence=_evidence(rise),
@@ -129,7 +143,7 @@ def _overfits(rise: Rise) -> bool:
 
 def _confidence(rise: Rise) -> float:
     """0.6 for a rise that just passes; up to 0.9 as it grows to half the best loss or more.
-    Overfitting follows from the model learning, so a cause that stops learning ranks above."""
+    A cause that stops learning and shows as overfitting declares so (``explains``)."""
     relative = rise.size / max(abs(rise.best_loss), 1e-12)
     return 0.6 + 0.3 * min(relative / 0.5, 1.0)
 

@@ -28,6 +28,26 @@ from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training
 from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
+SATURATED_ACTIVATION = Cause(
+    id="saturated_activation",
+    title="Activations are saturated",
+    fix=(
+        "Keep pre-activations near zero: normalize the inputs, use a smaller initialization, and "
+        "prefer logits with a loss that applies the sigmoid/softmax itself (BCEWithLogitsLoss, "
+        "CrossEntropyLoss)."
+    ),
+    question="Are sigmoid/tanh outputs pinned at their limits?",
+    test=(
+        "activation statistics on sampled steps (modules and functions such as `torch.sigmoid`); "
+        "replay on standardized inputs"
+    ),
+    explains={"underfit_capacity", "vanishing_gradients"},
+    figures=("saturation",),
+)
+
+CAUSES = (SATURATED_ACTIVATION,)
+
+
 SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
 #: "Most outputs": more than half of them pinned.
 MOST = 0.5
@@ -57,7 +77,7 @@ def check(case) -> list[Finding]:
         return []
     return [
         Finding(
-            Cause.SATURATED_ACTIVATION,
+            SATURATED_ACTIVATION,
             _confidence(worst, loss, experiment, after),
             verdict=_verdict(worst, loss, experiment, after),
             evidence=_evidence(worst, pinned, loss, experiment, after),
@@ -148,8 +168,8 @@ def _desaturated(experiment: Experiment | None, after: float | None) -> bool:
 def _confidence(worst: LayerSaturation, loss: TrainingProgress, experiment, after) -> float:
     """0.55 for just over half pinned, up to 0.75 for all; more when pinned from the first step
     (before anything was learned) and when standardizing the inputs un-pins them; less when the
-    loss still falls. At most 0.9: pinning is a symptom, and the cause that explains it (such as
-    the input scale, up to 0.95) should rank first."""
+    loss still falls. At most 0.9: pinned units are seen, but that they stop the training is
+    inferred (a cause that pins them, such as the input scale, declares so by ``explains``)."""
     confidence = 0.55 + 0.2 * (worst.end - MOST) / (1 - MOST)
     if worst.start > MOST:
         confidence += 0.1

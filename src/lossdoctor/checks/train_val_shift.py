@@ -16,6 +16,24 @@ from threadpoolctl import threadpool_limits
 from lossdoctor.checks._tabular import tables, task_of
 from lossdoctor.findings import Cause, Finding, Skip
 
+TRAIN_VAL_SHIFT = Cause(
+    id="train_val_shift",
+    title="Validation data comes from another distribution",
+    fix=(
+        "Draw the validation data from the same distribution as the training data, with the same "
+        "preprocessing."
+    ),
+    question="Does validation come from another distribution?",
+    test=(
+        "a classifier two-sample test (train rows against validation rows, cross-validated AUC "
+        "with a binomial test) and per-feature shifts"
+    ),
+    explains={"no_signal", "overfitting"},
+)
+
+CAUSES = (TRAIN_VAL_SHIFT,)
+
+
 #: Rows of each set the classifier sees (a seeded random subset), to stay fast.
 MAX_ROWS_PER_SET = 600
 MIN_ROWS_PER_SET = 30
@@ -107,4 +125,4 @@ def _finding(auc: float, p_value: float, rows: int, shifts) -> Finding:
         "loss measures something the training cannot improve."
     )
     confidence = 0.6 + 0.4 * min((auc - MIN_AUC) / (1 - MIN_AUC) * 2, 1.0)
-    return Finding(Cause.TRAIN_VAL_SHIFT, confidence, verdict, evidence)
+    return Finding(TRAIN_VAL_SHIFT, confidence, verdict, evidence)

@@ -13,6 +13,42 @@ from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
+FROZEN_PARAMS = Cause(
+    id="frozen_params",
+    title="Some parameters are never trained",
+    fix=(
+        "Pass all the model's trainable parameters to the optimizer (model.parameters()), and "
+        "check requires_grad, detach() and no_grad in the forward pass."
+    ),
+    question="Are some parameters never trained?",
+    test=(
+        "parameters outside the optimizer, with `requires_grad` off or never a gradient; replay "
+        "with all of them trained"
+    ),
+    explains={"lr_too_low", "underfit_capacity"},
+)
+MISSING_ZERO_GRAD = Cause(
+    id="missing_zero_grad",
+    title="Gradients accumulate across steps",
+    fix="Call optimizer.zero_grad() before each loss.backward().",
+    question="Do gradients pile up across steps?",
+    test="`zero_grad` calls between optimizer steps; replay with and without zeroing",
+    explains={"exploding_gradients", "lr_too_high"},
+)
+TRAIN_EVAL_MODE = Cause(
+    id="train_eval_mode",
+    title="The model is in the wrong mode (train/eval)",
+    fix="Call model.train() before training and model.eval() before validating.",
+    question="Is dropout/BatchNorm in the wrong mode?",
+    test=(
+        "the model's mode at training and validation losses; the trained model scored in both "
+        "modes"
+    ),
+)
+
+CAUSES = (FROZEN_PARAMS, MISSING_ZERO_GRAD, TRAIN_EVAL_MODE)
+
+
 #: zero_grad in fewer than one step in this many is "almost never": gradient accumulation on
 #: purpose zeroes every few steps (8, 16, even 64), not once in hundreds.
 ACCUMULATION_LIMIT = 100
@@ -62,7 +98,7 @@ def _frozen(case) -> Finding | None:
     }
     _add_experiment_numbers(evidence, experiment)
     return Finding(
-        Cause.FROZEN_PARAMS, _frozen_confidence(share, setup, experiment),
+        FROZEN_PARAMS, _frozen_confidence(share, setup, experiment),
         verdict=_frozen_verdict(trace, untrained, share, experiment), evidence=evidence,
         experiment=experiment, details={"untrained_parameters": untrained},
     )
@@ -138,7 +174,7 @@ def _missing_zero_grad(case) -> Finding | None:
     }
     _add_experiment_numbers(evidence, experiment)
     return Finding(
-        Cause.MISSING_ZERO_GRAD, _zero_grad_confidence(trace, experiment),
+        MISSING_ZERO_GRAD, _zero_grad_confidence(trace, experiment),
         verdict=_zero_grad_verdict(trace, experiment), evidence=evidence, experiment=experiment,
     )
 
@@ -249,7 +285,7 @@ def _validating_in_train_mode(case, counts) -> Finding:
         verdict += (f" Your trained model scores {experiment.before:.3g} in train mode and "
                     f"{experiment.after:.3g} after model.eval().")
     confidence = 0.6 if experiment is None else 0.6 + min(max(improvement(experiment), 0), 0.35)
-    return Finding(Cause.TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
+    return Finding(TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
                    experiment=experiment, fix="Call model.eval() before validating (and "
                    "model.train() before training again).")
 
@@ -277,7 +313,7 @@ def _training_in_eval_mode(case, counts) -> Finding:
                f"{counts['training_losses']:.0f} training losses were computed with the model "
                f"in eval mode: its {counts['mode_sensitive_layers']:.0f} Dropout/BatchNorm "
                "layers do not train as intended (no dropout, frozen BatchNorm statistics).")
-    return Finding(Cause.TRAIN_EVAL_MODE, 0.6, verdict=verdict, evidence=dict(counts),
+    return Finding(TRAIN_EVAL_MODE, 0.6, verdict=verdict, evidence=dict(counts),
                    fix="Call model.train() before each training epoch.")
 
 

@@ -49,6 +49,20 @@ from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
+UNDERFIT_CAPACITY = Cause(
+    id="underfit_capacity",
+    title="The model is too small for the task",
+    fix="Give the model more capacity: add hidden layers with nonlinearities or widen them.",
+    question="Is the model too small?",
+    test=(
+        "overfit one batch; train a larger model of the same family and compare with yours and "
+        "with a constant guess"
+    ),
+)
+
+CAUSES = (UNDERFIT_CAPACITY,)
+
+
 ONE_BATCH_ROWS = 32
 ONE_BATCH_STEPS = 200
 #: Adam's default lr, the usual first choice: used for the one-batch test and as the fallback.
@@ -207,11 +221,11 @@ def _finding(comparison: Comparison, evidence: dict, one_batch: OneBatch) -> Fin
     relative_gain = (before - after) / abs(before) if before else 0.0
     larger = comparison.larger_model
     return Finding(
-        cause=Cause.UNDERFIT_CAPACITY,
+        cause=UNDERFIT_CAPACITY,
         confidence=0.6 + 0.35 * min(1.0, relative_gain / FULL_CONFIDENCE_GAIN),
         verdict=_verdict(evidence, larger, one_batch),
         evidence=evidence,
-        fix=f"{Cause.UNDERFIT_CAPACITY.default_fix} For example: {_example(larger)}.",
+        fix=f"{UNDERFIT_CAPACITY.fix} For example: {_example(larger)}.",
         experiment=Experiment(
             description=f"{larger.describe()} instead of your model, {comparison.optimizer}",
             before=before,
@@ -267,7 +281,7 @@ def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
         raise Skip(f"{needs}: {reason}")
     return [
         Finding(
-            cause=Cause.UNDERFIT_CAPACITY,
+            cause=UNDERFIT_CAPACITY,
             confidence=0.3,
             verdict=(
                 f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "

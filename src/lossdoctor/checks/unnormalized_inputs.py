@@ -16,6 +16,22 @@ from lossdoctor.checks._features import (
 )
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
+UNNORMALIZED_INPUTS = Cause(
+    id="unnormalized_inputs",
+    title="The inputs are not normalized",
+    fix=(
+        "Standardize the inputs: subtract each feature's training mean and divide by its training "
+        "standard deviation (e.g. sklearn StandardScaler or a Normalize transform)."
+    ),
+    question="Are the inputs on a bad scale?",
+    test="per-feature statistics; replay your training on standardized inputs",
+    explains={"exploding_gradients", "lr_too_high", "lr_too_low", "saturated_activation"},
+    figures=("feature_scales",),
+)
+
+CAUSES = (UNNORMALIZED_INPUTS,)
+
+
 #: Per-feature statistics kept in the finding's details, for the report.
 DETAILED_FEATURES = 64
 
@@ -27,7 +43,7 @@ def check(case) -> list[Finding]:
     experiment = _standardizing_experiment(case, stats)
     return [
         Finding(
-            Cause.UNNORMALIZED_INPUTS,
+            UNNORMALIZED_INPUTS,
             _confidence(stats, experiment),
             verdict=_verdict(stats, experiment),
             evidence=_evidence(stats, experiment),

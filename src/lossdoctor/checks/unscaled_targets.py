@@ -18,6 +18,21 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 
+UNSCALED_TARGETS = Cause(
+    id="unscaled_targets",
+    title="The regression targets are not scaled",
+    fix=(
+        "Standardize the regression targets with their training mean and standard deviation, and "
+        "undo it on the predictions."
+    ),
+    question="Are regression targets far from unit scale?",
+    test="target statistics; replay on standardized targets, scored back in your units",
+    explains={"batch_size", "lr_too_low", "optimizer_choice", "underfit_capacity"},
+)
+
+CAUSES = (UNSCALED_TARGETS,)
+
+
 #: A run whose best validation loss is above this fraction of the constant guess's has learned
 #: little beyond the mean: a model that fits any of the signal ends far below the constant.
 STUCK_FRACTION = 0.5
@@ -124,7 +139,7 @@ def _finding(scale: TargetScale, constant: float, user: float, experiment) -> Fi
         "val_loss_before": experiment.before,
         "val_loss_after": experiment.after,
     }
-    return Finding(Cause.UNSCALED_TARGETS, _confidence(experiment), verdict, evidence,
+    return Finding(UNSCALED_TARGETS, _confidence(experiment), verdict, evidence,
                    experiment=experiment)
 
 

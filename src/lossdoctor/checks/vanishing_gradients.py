@@ -25,6 +25,22 @@ from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
+VANISHING_GRADIENTS = Cause(
+    id="vanishing_gradients",
+    title="Gradients vanish before they reach the first layers",
+    fix=(
+        "Use ReLU-family activations, residual connections or normalization layers, and an "
+        "initialization that suits the activation (kaiming for ReLU)."
+    ),
+    question="Do the first layers get any gradient?",
+    test="per-layer gradient size relative to the weights; replay with ReLU and kaiming init",
+    explains={"lr_too_low", "underfit_capacity"},
+    figures=("gradient_norms",),
+)
+
+CAUSES = (VANISHING_GRADIENTS,)
+
+
 #: Orders of magnitude between the first and last layer's relative gradient. Healthy nets of a
 #: few ReLU layers sit within one or two; default-initialized deep ReLU stacks reach about three
 #: early on and still learn. Four is beyond what normal depth and init account for.
@@ -70,7 +86,7 @@ def check(case) -> list[Finding]:
     experiment = relu_experiment(case)
     helped = experiment is not None and experiment.improvement >= MIN_IMPROVEMENT
     return [Finding(
-        Cause.VANISHING_GRADIENTS,
+        VANISHING_GRADIENTS,
         _confidence(gap, helped),
         verdict=_verdict(profile, gap, persistent, stall, experiment),
         evidence=_evidence(profile, gap, persistent, stall, experiment),

@@ -88,8 +88,9 @@ def _status(trace, diagnosis: Diagnosis | None) -> str:
 def finding_dict(finding: Finding) -> dict:
     experiment = finding.experiment
     return {
-        "id": finding.cause.value,
+        "id": finding.cause.id,
         "title": finding.cause.title,
+        "figures": list(finding.cause.figures),
         "confidence": round(finding.confidence, 3),
         "verdict": finding.verdict,
         "evidence": dict(finding.evidence),

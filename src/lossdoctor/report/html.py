@@ -6,6 +6,7 @@ verdicts) is escaped."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -127,20 +128,23 @@ def _checks(document: dict) -> str:
 
 
 def cause_plots(document: dict, cause: dict) -> list[Plot]:
-    """The figures that show a cause's evidence, and the fix's experiment."""
-    details = cause.get("details") or {}
-    plots = []
-    if "range_test" in details:
-        plots.append(_lr_plot(details["range_test"]))
-    if cause["id"] == "unnormalized_inputs":
-        plots.append(_features_plot(details.get("features") or []))
-    if cause["id"] in ("saturated_activation", "dead_relu"):
-        plots.append(_activation_plot(document, cause["id"] == "dead_relu"))
-    if cause["id"] in ("vanishing_gradients", "exploding_gradients"):
-        plots.append(_gradient_plot(document))
+    """The figures the cause declares as its evidence, then the fix's experiment."""
+    draw = _evidence_plots(document, cause.get("details") or {})
+    plots = [draw[name]() for name in cause.get("figures") or [] if name in draw]
     if cause.get("experiment"):
         plots.append(_fix_plot(cause))
     return [p for p in plots if p is not None and p.svg]
+
+
+def _evidence_plots(document: dict, details: dict) -> dict[str, Callable[[], Plot | None]]:
+    """How to draw each figure a cause may declare (lossdoctor.findings.FIGURES)."""
+    return {
+        "lr_range": lambda: _lr_plot(details["range_test"]) if "range_test" in details else None,
+        "feature_scales": lambda: _features_plot(details.get("features") or []),
+        "saturation": lambda: _activation_plot(document, dead=False),
+        "dead_units": lambda: _activation_plot(document, dead=True),
+        "gradient_norms": lambda: _gradient_plot(document),
+    }
 
 
 def _lr_plot(test: dict) -> Plot | None:
@@ -182,12 +186,9 @@ def _fix_plot(cause: dict) -> Plot | None:
 
 
 def _layer_plots(document: dict, shown: set[str]) -> list[Plot]:
-    draw = {
-        "gradient_norms": lambda: _gradient_plot(document),
-        "saturation": lambda: _activation_plot(document, dead=False),
-        "dead_units": lambda: _activation_plot(document, dead=True),
-    }
-    plots = [plot() for key, plot in draw.items() if key not in shown]
+    draw = _evidence_plots(document, {})
+    plots = [draw[key]() for key in ("gradient_norms", "saturation", "dead_units")
+             if key not in shown]
     return [p for p in plots if p is not None]
 
 
