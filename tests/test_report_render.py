@@ -222,3 +222,21 @@ def test_a_figure_without_its_data_is_left_out():
     assert figures.gradient_norms([]) is None and figures.feature_scales([]) is None
     assert figures.lr_range({"lrs": [0.1], "losses": [None]}) is None
     assert figures.fix_curves({"curve_before": [], "curve_after": [], "steps": 0}) is None
+
+
+def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_healthy(report):
+    unexplained = copy.deepcopy(report)
+    unexplained.update(status="unexplained", causes=[],
+                       symptom={"kind": "at_chance", "message": "validation loss 0.70 no better "
+                                "than a constant guess (0.69)"})
+    unexplained["checks"] = [
+        {"name": "learning_rate", "status": "ran", "reason": "",
+         "causes": ["lr_too_high", "lr_too_low"]},
+        {"name": "no_signal", "status": "skipped", "reason": "needs validation batches",
+         "causes": ["no_signal"]},
+    ]
+    for shown in (" ".join(r.split()) for r in _renderings(unexplained)):
+        assert "looks healthy" not in shown and "No problem found" not in shown
+        assert "no cause was confirmed" in shown and "constant guess" in shown
+        assert "ruled out: lr_too_high, lr_too_low" in shown
+        assert "could not test no_signal: needs validation batches" in shown

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.sandbox import single_threaded
+from lossdoctor.symptom import Symptom
 
 #: Below this confidence a finding is kept in the JSON but not reported as a cause.
 REPORT_THRESHOLD = 0.5
@@ -18,6 +19,7 @@ class CheckOutcome:
     name: str
     status: str  # "ran", "skipped" or "error"
     reason: str = ""
+    causes: list[str] = field(default_factory=list)  # the ids the check looks for
 
 
 @dataclass
@@ -25,10 +27,19 @@ class Diagnosis:
     causes: list[Finding]
     outcomes: list[CheckOutcome] = field(default_factory=list)
     dismissed: list[Finding] = field(default_factory=list)
+    symptom: Symptom | None = None  # what the curves show, when they are not healthy
+
+    @property
+    def status(self) -> str:
+        """"causes_found"; "unexplained" when the curves show the symptom and no cause was
+        confirmed; "healthy" only when neither."""
+        if self.causes:
+            return "causes_found"
+        return "unexplained" if self.symptom is not None else "healthy"
 
     @property
     def healthy(self) -> bool:
-        return not self.causes
+        return self.status == "healthy"
 
 
 def rank(findings: list[Finding]) -> list[Finding]:
@@ -52,16 +63,17 @@ def mark_consequences(findings: list[Finding]) -> None:
 
 
 def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
+    ids = [cause.id for cause in module.causes]
     try:
         found = list(module.check(case))
         _check_declared(module, found)
     except Skip as skip:
-        return CheckOutcome(module.name, "skipped", str(skip))
+        return CheckOutcome(module.name, "skipped", str(skip), ids)
     except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return CheckOutcome(module.name, "error", detail)
+        return CheckOutcome(module.name, "error", detail, ids)
     findings.extend(found)
-    return CheckOutcome(module.name, "ran")
+    return CheckOutcome(module.name, "ran", "", ids)
 
 
 def _check_declared(module: CheckModule, found: list[Finding]) -> None:

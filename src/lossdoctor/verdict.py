@@ -5,6 +5,7 @@ from __future__ import annotations
 from lossdoctor.case import Case
 from lossdoctor.diagnosis import Diagnosis, diagnose
 from lossdoctor.runner import ScriptRun
+from lossdoctor.symptom import symptom_of
 
 
 def training_seen(run: ScriptRun) -> bool:
@@ -12,6 +13,14 @@ def training_seen(run: ScriptRun) -> bool:
 
 
 def diagnose_run(run: ScriptRun) -> Diagnosis | None:
+    """The diagnosis, with the symptom the run's curves show (so a broken run with no confirmed
+    cause is "unexplained", never healthy)."""
     if not training_seen(run):
         return None
-    return diagnose(Case(run.trace, run.copies))
+    case = Case(run.trace, run.copies)
+    diagnosis = diagnose(case)
+    curve = getattr(run, "curve", None)
+    guess = case.constant_guess_loss("validation") if (
+        curve is None or curve.chance_loss is None) else None
+    diagnosis.symptom = symptom_of(run.trace, curve, guess)
+    return diagnosis

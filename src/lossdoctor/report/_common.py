@@ -17,6 +17,9 @@ def headline(document: dict) -> str:
         return "No PyTorch training was seen." + partial + " Possible reasons:"
     if document["status"] == "healthy":
         return "No problem found: the training looks healthy." + partial
+    if document["status"] == "unexplained":
+        symptom = (document.get("symptom") or {}).get("message", "the loss is not improving")
+        return f"Your training is not healthy ({symptom}), and no cause was confirmed.{partial}"
     count = len(document["causes"])
     noun = "cause" if count == 1 else "causes"
     return f"{count} {noun} found. Primary: {document['causes'][0]['title']}.{partial}"
@@ -42,6 +45,23 @@ def run_lines(document: dict) -> list[str]:
     curve = document.get("curve") or {}
     if curve.get("message"):
         lines.append(curve["message"])
+    return lines
+
+
+def unexplained_lines(document: dict) -> list[str]:
+    """For a run with the symptom and no confirmed cause: what each check ruled out, what it
+    could not test and why, and what failed inside lossdoctor."""
+    if document["status"] != "unexplained":
+        return []
+    titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
+    lines = []
+    for check in document["checks"]:
+        causes = ", ".join(check.get("causes") or [check["name"]])
+        if check["status"] == "ran":
+            lines.append(f"ruled out: {causes}")
+        elif check["status"] == "skipped":
+            lines.append(f"could not test {causes}: {check['reason']}")
+    lines += [f"looked into but not confirmed: {cid} ({title})" for cid, title in titles.items()]
     return lines
 
 

@@ -26,7 +26,8 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "exit_code": run.exit_code,
             "partial": bool(run.raised),
             "script_error": run.raised,
-            "status": _status(trace, diagnosis),
+            "status": diagnosis.status if diagnosis else "no_training",
+            "symptom": asdict(diagnosis.symptom) if diagnosis and diagnosis.symptom else None,
             "causes": [finding_dict(f) for f in diagnosis.causes] if diagnosis else [],
             "dismissed": [finding_dict(f) for f in diagnosis.dismissed] if diagnosis else [],
             "checks": [asdict(o) for o in diagnosis.outcomes] if diagnosis else [],
@@ -77,12 +78,6 @@ def activation_stats(trace) -> list[dict]:
         layer["saturated"].append(stat.saturated_fraction)
         layer["dead"].append(stat.dead_fraction)
     return list(layers.values())
-
-
-def _status(trace, diagnosis: Diagnosis | None) -> str:
-    if diagnosis is None:
-        return "no_training"
-    return "healthy" if diagnosis.healthy else "causes_found"
 
 
 def finding_dict(finding: Finding) -> dict:

@@ -22,6 +22,7 @@ from lossdoctor.report._common import (
     headline,
     number,
     run_lines,
+    unexplained_lines,
 )
 
 
@@ -63,6 +64,8 @@ def _verdict(document: dict) -> str:
     parts += [f'<p class="run">{escape(line)}</p>' for line in run_lines(document)]
     if document["status"] == "no_training":
         parts.append(_list(NO_TRAINING_REASONS))
+    if unexplained_lines(document):
+        parts.append(_list(unexplained_lines(document)))
     if document["causes"]:
         parts.append('<ol class="ranking">' + "".join(
             f'<li><a href="#cause-{escape(c["id"])}">{escape(c["title"])}</a> '
@@ -258,6 +261,7 @@ section { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; paddi
 .verdict { border-left: 6px solid #c0392b; }
 .verdict.healthy { border-left-color: #1e8449; }
 .verdict.no_training { border-left-color: #7f8c8d; }
+.verdict.unexplained { border-left-color: #b9770e; }
 h1 { font-size: 1.35em; margin: 0.2em 0; }
 h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .script { font-family: ui-monospace, monospace; color: #555; margin: 0; word-break: break-all; }

@@ -16,6 +16,7 @@ from lossdoctor.report._common import (
     headline,
     number,
     run_lines,
+    unexplained_lines,
 )
 
 #: Markdown's own characters; "_" only where it could start or end emphasis (not inside a word).
@@ -32,6 +33,8 @@ def render(document: dict) -> str:
     lines += [f"- {text(line)}" for line in run_lines(document)]
     if document["status"] == "no_training":
         lines += ["", *(f"- {text(reason)}" for reason in NO_TRAINING_REASONS)]
+    if unexplained_lines(document):
+        lines += ["", *(f"- {text(line)}" for line in unexplained_lines(document))]
     for rank, cause in enumerate(document["causes"], start=1):
         lines += ["", *_cause(rank, cause)]
     problems = check_problems(document)

@@ -21,6 +21,7 @@ from lossdoctor.report._common import (
     experiment_text,
     headline,
     run_lines,
+    unexplained_lines,
 )
 
 #: Width of the plain text view (a file, a pipe, a CI log).
@@ -53,6 +54,7 @@ def _body(document: dict, verbose: bool) -> Group:
     parts = [_headline(document), *(Text(line, "dim") for line in run_lines(document))]
     if document["status"] == "no_training":
         parts.extend(Text(f"  - {reason}") for reason in NO_TRAINING_REASONS)
+    parts.extend(Text(f"  - {line}") for line in unexplained_lines(document))
     for rank, cause in enumerate(document["causes"], start=1):
         parts.append(_cause(rank, cause, verbose))
     if verbose:
@@ -65,7 +67,8 @@ def _body(document: dict, verbose: bool) -> Group:
 
 
 def _headline(document: dict) -> Text:
-    style = {"no_training": "bold", "healthy": "bold green"}.get(document["status"], "bold red")
+    style = {"no_training": "bold", "healthy": "bold green", "unexplained": "bold yellow"}.get(
+        document["status"], "bold red")
     return Text(headline(document), style)
 
 

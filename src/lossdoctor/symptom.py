@@ -1,0 +1,86 @@
+"""Whether the run shows the symptom lossdoctor is asked about: a loss that diverged, or that
+ended no better than a constant guess (or, with no guess to compare with, barely below where the
+untrained model started). A run without it is healthy; a run with it and no confirmed cause is
+"unexplained", never healthy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lossdoctor.curves import AT_CHANCE, DIVERGING, CurveVerdict, judge_trace
+from lossdoctor.trace import Trace
+
+#: Without a constant guess, a loss that ended less than a tenth below the untrained model's
+#: did not move: the same bar as a stalled training loss in the checks.
+STALLED_DROP = 0.1
+#: Share of the first training steps whose mean loss stands for the untrained model, and of the
+#: last ones (or the last validation passes) for where the run ended.
+EDGE_SHARE = 0.1
+LAST_PASSES = 3
+
+
+@dataclass
+class Symptom:
+    kind: str  # "diverging", "at_chance" or "stalled"
+    message: str
+
+
+def symptom_of(trace: Trace, curve: CurveVerdict | None,
+               chance_loss: float | None = None) -> Symptom | None:
+    """The symptom the run shows, or None when its curves look healthy. ``curve`` is the run's
+    own verdict; ``chance_loss`` the constant guess's validation loss when the curve has none."""
+    if _not_finite(trace) or (curve is not None and curve.kind == DIVERGING):
+        message = curve.message if curve is not None else "the loss became NaN or infinite"
+        return Symptom("diverging", message)
+    if curve is not None and curve.chance_loss is None and chance_loss is not None:
+        curve = judge_trace(trace, chance_loss)
+    if curve is not None and curve.kind == AT_CHANCE:
+        return Symptom("at_chance", curve.message)
+    chance = curve.chance_loss if curve is not None else chance_loss
+    return _level_symptom(trace, chance)
+
+
+def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
+    """Where the run ended against the constant guess, or against its own start."""
+    name, level = _final_level(trace)
+    if level is None:
+        return None
+    if chance is not None and math.isfinite(chance):
+        if level >= chance:
+            return Symptom("at_chance", f"{name} loss {level:.4g} no better than a constant "
+                                        f"guess ({chance:.4g})")
+        return None
+    start = _untrained_level(trace)
+    if start is not None and level >= (1 - STALLED_DROP) * start:
+        return Symptom("stalled", f"{name} loss {level:.4g} barely below where the untrained "
+                                  f"model started ({start:.4g})")
+    return None
+
+
+def _final_level(trace: Trace) -> tuple[str, float | None]:
+    passes = trace.validation_passes()
+    if passes:
+        last = [p.loss for p in passes[-LAST_PASSES:]]
+        return "validation", sum(last) / len(last)
+    losses = [loss for _, loss in trace.step_losses()]
+    if not losses:
+        return "training", None
+    tail = losses[-max(1, int(len(losses) * EDGE_SHARE)):]
+    return "training", sum(tail) / len(tail)
+
+
+def _untrained_level(trace: Trace) -> float | None:
+    losses = [loss for _, loss in trace.step_losses()]
+    if not losses:
+        return None
+    head = losses[:max(1, int(len(losses) * EDGE_SHARE))]
+    return sum(head) / len(head)
+
+
+def _not_finite(trace: Trace) -> bool:
+    passes = trace.validation_passes()
+    steps = trace.step_losses()
+    last = [p.loss for p in passes[-1:]] + [loss for _, loss in steps[-1:]]
+    return any(not math.isfinite(value) for value in last)

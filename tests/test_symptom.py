@@ -1,0 +1,79 @@
+"""The symptom: a run that diverged, or ended no better than a constant guess (or than its own
+untrained start), is never healthy; a run that learned is."""
+
+import math
+
+from lossdoctor.curves import judge_trace
+from lossdoctor.symptom import symptom_of
+from lossdoctor.trace import LossRecord, Trace
+
+STEPS_PER_EPOCH = 10
+
+
+def _trace(train, validation=()):
+    """A trace with STEPS_PER_EPOCH training steps per epoch at each ``train`` loss, and one
+    validation pass after each epoch at each ``validation`` loss."""
+    trace = Trace()
+    for epoch, loss in enumerate(train):
+        trace.epoch_starts.append(epoch * STEPS_PER_EPOCH)
+        for i in range(STEPS_PER_EPOCH):
+            trace.add_loss(LossRecord(loss, 32, "train", epoch * STEPS_PER_EPOCH + i))
+        if epoch < len(validation):
+            trace.add_loss(LossRecord(validation[epoch], 64, "eval", (epoch + 1) * STEPS_PER_EPOCH))
+    trace.steps = len(train) * STEPS_PER_EPOCH
+    return trace
+
+
+def _symptom(trace, chance=None):
+    return symptom_of(trace, judge_trace(trace, chance), chance)
+
+
+LEARNING = [1.0 / (1 + epoch) for epoch in range(10)]
+
+
+def test_a_run_that_learned_well_below_the_constant_guess_has_no_symptom():
+    trace = _trace(LEARNING, [loss * 1.1 for loss in LEARNING])
+    assert _symptom(trace, chance=1.1) is None
+
+
+def test_a_converged_run_flat_at_a_good_level_has_no_symptom():
+    flat_low = [0.3] * 10
+    assert _symptom(_trace([1.0, *flat_low[1:]], flat_low), chance=0.69) is None
+
+
+def test_a_validation_loss_at_the_constant_guess_is_the_symptom():
+    validation = [0.693 + 0.002 * (-1) ** epoch for epoch in range(10)]
+    found = _symptom(_trace(LEARNING, validation), chance=0.693)
+    assert found is not None and found.kind == "at_chance"
+
+
+def test_a_short_run_no_better_than_the_constant_guess_is_the_symptom():
+    found = _symptom(_trace([0.9, 0.8], [0.75, 0.74]), chance=0.69)
+    assert found is not None and found.kind == "at_chance"
+
+
+def test_a_loss_that_became_nan_is_diverging():
+    found = _symptom(_trace([1.0, 2.0, math.nan], [1.0, 3.0, math.nan]), chance=0.69)
+    assert found is not None and found.kind == "diverging"
+
+
+def test_without_a_constant_guess_a_loss_that_barely_moved_from_its_start_is_stalled():
+    found = _symptom(_trace([1.0] * 8, [1.02, 0.99, 1.01, 1.0, 0.98, 1.0, 1.01, 0.99]))
+    assert found is not None and found.kind == "stalled"
+
+
+def test_without_a_constant_guess_a_loss_that_fell_has_no_symptom():
+    assert _symptom(_trace(LEARNING, LEARNING)) is None
+
+
+def test_without_validation_the_training_loss_is_judged():
+    assert _symptom(_trace([1.0] * 10)).kind == "stalled"
+    assert _symptom(_trace(LEARNING)) is None
+
+
+def test_a_guess_known_only_from_the_replays_still_shows_the_symptom():
+    validation = [0.69] * 10
+    trace = _trace(LEARNING, validation)
+    curve = judge_trace(trace, None)
+    found = symptom_of(trace, curve, chance_loss=0.69)
+    assert found is not None and found.kind == "at_chance"
