@@ -36,9 +36,8 @@ def run_script(script: str, args: list[str], seed: int | None = None,
     With ``seed``, torch, numpy and random are seeded first, for scripts that do not seed.
     With ``stop_on_plateau``, the run ends at the first optimizer step after its validation
     loss is confirmed flat. ``status`` (a report.live.LiveStatus) shows progress and plateaus."""
-    recorder = Recorder()
     monitor = Monitor(stop_on_plateau, status.announce if status is not None else None)
-    recorder.listener = monitor
+    recorder = Recorder(listener=monitor)
     if seed is not None:
         seed_everything(seed)
     saved_argv, saved_path = sys.argv, list(sys.path)

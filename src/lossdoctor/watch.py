@@ -142,12 +142,12 @@ class Watch:
 
     stop_on_plateau: bool = False
     announce: Callable[[str], None] | None = None
-    recorder: Recorder = field(default_factory=Recorder)
+    recorder: Recorder = field(init=False)
     stopped: bool = False
 
     def __post_init__(self) -> None:
         self.monitor = Monitor(self.stop_on_plateau, self.announce)
-        self.recorder.listener = self._on_step
+        self.recorder = Recorder(listener=self._on_step)
         self._hooks = None
         self._model = None  # held while watching, so the trained model can be copied at the end
         self._report: Report | None = None
@@ -168,7 +168,7 @@ class Watch:
 
     def _on_step(self, recorder: Recorder) -> None:
         if self._model is None or recorder.events_since_step:
-            self._model = recorder._model
+            self._model = recorder.model
         self.monitor(recorder)
 
     def log(self, name: str, value: float, step: int | None = None) -> None:
