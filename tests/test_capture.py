@@ -357,6 +357,23 @@ def test_after_the_first_step_only_the_model_is_hooked_and_nothing_sticks_to_it(
     assert {0, 1, 16} <= relu  # submodules followed again on sampled steps, and named
 
 
+def test_the_hook_layer_leaves_no_callback_in_the_recorder():
+    """The hooks call the recorder and read what it says (sole_model, spying); nothing of
+    theirs is stored in it."""
+    torch.manual_seed(0)
+    model = mlp(6, 8, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data(40)
+    recorder = Recorder()
+    attributes = set(vars(recorder))
+    with watching(recorder):
+        _steps(model, optimizer, x, y, 3)
+        assert not nn_module._global_forward_hooks  # narrowed to the model
+        foreign = [name for name, value in vars(recorder).items()
+                   if getattr(value, "__self__", recorder) is not recorder]
+    assert not foreign and set(vars(recorder)) == attributes
+
+
 def test_two_models_keep_the_global_hooks():
     torch.manual_seed(0)
     backbone, head = mlp(6, 8, 4), nn.Linear(4, 2)

@@ -26,7 +26,7 @@ from lossdoctor.findings import Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 from lossdoctor.report import document, figures, html, json_file, markdown, terminal
 from lossdoctor.report._common import chance_level
-from lossdoctor.runner import ScriptRun
+from lossdoctor.script_run import ScriptRun
 
 HOSTILE = "<script>alert(1)</script>"
 SCRIPT = "runs/<b>bold</b>_train.py"

@@ -11,7 +11,7 @@ import sys
 
 from rich.console import Console
 
-from lossdoctor import __version__
+from lossdoctor._version import __version__
 
 EXIT_USAGE = 2
 

@@ -8,25 +8,13 @@ import runpy
 import sys
 import traceback
 from contextlib import nullcontext
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from lossdoctor.capture import Copies, Recorder, watching
-from lossdoctor.curves import CurveVerdict
-from lossdoctor.trace import Trace
-from lossdoctor.watch import Monitor, StopRun
-
-
-@dataclass
-class ScriptRun:
-    script: str
-    exit_code: int
-    raised: str  # the exception's name when the script raised, else ""
-    trace: Trace
-    copies: Copies
-    curve: CurveVerdict | None = None  # what the loss curve did; stopped_early if we ended it
+from lossdoctor.capture import Recorder, watching
+from lossdoctor.monitor import Monitor, StopRun
+from lossdoctor.script_run import ScriptRun
 
 
 def run_script(script: str, args: list[str], seed: int | None = None,
@@ -36,9 +24,8 @@ def run_script(script: str, args: list[str], seed: int | None = None,
     With ``seed``, torch, numpy and random are seeded first, for scripts that do not seed.
     With ``stop_on_plateau``, the run ends at the first optimizer step after its validation
     loss is confirmed flat. ``status`` (a report.live.LiveStatus) shows progress and plateaus."""
-    recorder = Recorder()
     monitor = Monitor(stop_on_plateau, status.announce if status is not None else None)
-    recorder.listener = monitor
+    recorder = Recorder(listener=monitor)
     if seed is not None:
         seed_everything(seed)
     saved_argv, saved_path = sys.argv, list(sys.path)

@@ -1,10 +1,10 @@
-"""From a finished script run to a diagnosis, or None when no training was seen."""
+"""From what a run produced to a diagnosis, or None when no training was seen."""
 
 from __future__ import annotations
 
 from lossdoctor.case import Case
 from lossdoctor.diagnosis import Diagnosis, diagnose
-from lossdoctor.runner import ScriptRun
+from lossdoctor.script_run import ScriptRun
 from lossdoctor.symptom import symptom_of
 
 

@@ -45,7 +45,7 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
     with ExitStack() as stack:
         modules = ModuleHooks(recorder)
         stack.callback(modules.remove)
-        for handle in _register_hooks(recorder):
+        for handle in _register_hooks(recorder, modules):
             stack.callback(handle.remove)
         for name in FUNCTIONAL_LOSSES:
             stack.enter_context(_wrapped(F, name, _loss_wrapper(recorder, name)))
@@ -59,10 +59,11 @@ class ModuleHooks:
     """Module hooks, as cheap as the run allows.
 
     Global hooks see every module call until the first optimizer step. If a single model was
-    called by then, they give way to a wrapper around that model's calls alone, so that its
-    submodules run on PyTorch's fast path with no hook at all; the submodules are followed
-    again only during sampled forward passes (to name the activations), and loss modules are
-    seen through ``_Loss.__call__``. The wrappers are set on the classes, never on the user's
+    called by then (the recorder's ``sole_model``), they give way to a wrapper around that
+    model's calls alone, so that its submodules run on PyTorch's fast path with no hook at all;
+    the submodules are followed again only while the recorder is ``spying`` on a sampled
+    forward pass (to name the activations), and loss modules are seen through
+    ``_Loss.__call__``. The wrappers are set on the classes, never on the user's
     objects: a deepcopy of the model (the user's or ours) carries nothing of lossdoctor.
     Several models (a GAN, a backbone called apart) keep the global hooks.
     """
@@ -72,8 +73,7 @@ class ModuleHooks:
         self.handles = self._global(recorder.forward_started, recorder.forward_finished)
         self.submodule_handles: list = []
         self.patched: list[tuple[type, object, object]] = []  # (class, its own __call__, ours)
-        recorder.narrow_to = self.narrow
-        recorder.follow_submodules = self.follow_submodules
+        self.settled = False  # whether the first optimizer step has decided on narrowing
 
     @staticmethod
     def _global(started, finished) -> list:
@@ -82,6 +82,13 @@ class ModuleHooks:
             nn_module.register_module_forward_pre_hook(started),
             nn_module.register_module_forward_hook(finished, with_kwargs=True, always_call=True),
         ]
+
+    def settle(self) -> None:
+        """Once, at the first optimizer step: narrow to the model if it is the only one."""
+        self.settled = True
+        model = self.recorder.sole_model
+        if model is not None:
+            self.narrow(model)
 
     def narrow(self, model) -> None:
         if isinstance(model, _Loss):
@@ -93,17 +100,19 @@ class ModuleHooks:
 
     def _patch(self, cls: type, applies) -> None:
         own, inherited = cls.__dict__.get("__call__"), cls.__call__
-        recorder = self.recorder
+        recorder, follow = self.recorder, self.follow_submodules
 
         def __call__(module, *args, **kwargs):
             if not applies(module):
                 return inherited(module, *args, **kwargs)
             recorder.forward_started(module, args)
+            follow(recorder.spying)
             output = None
             try:
                 output = inherited(module, *args, **kwargs)
             finally:
                 recorder.forward_finished(module, args, kwargs, output)
+                follow(recorder.spying)
             return output
 
         cls.__call__ = __call__
@@ -127,7 +136,6 @@ class ModuleHooks:
                 else:
                     cls.__call__ = own
         self.patched.clear()
-        self.recorder.narrow_to = self.recorder.follow_submodules = None
 
     @staticmethod
     def _remove(handles: list) -> None:
@@ -135,10 +143,10 @@ class ModuleHooks:
             handles.pop().remove()
 
 
-def _register_hooks(recorder: Recorder) -> list:
+def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:
     return [
         optim_module.register_optimizer_step_pre_hook(
-            lambda optimizer, args, kwargs: _before_step(recorder, optimizer)
+            lambda optimizer, args, kwargs: _before_step(recorder, modules, optimizer)
         ),
         optim_module.register_optimizer_step_post_hook(
             lambda optimizer, args, kwargs: recorder.step_finished(optimizer)
@@ -146,9 +154,11 @@ def _register_hooks(recorder: Recorder) -> list:
     ]
 
 
-def _before_step(recorder: Recorder, optimizer) -> None:
+def _before_step(recorder: Recorder, modules: ModuleHooks, optimizer) -> None:
     recorder.on_step()  # first: a listener that stops the run stops it before this step
     recorder.step_started(optimizer)
+    if not modules.settled:
+        modules.settle()
 
 
 @contextmanager

@@ -40,3 +40,38 @@ def unit_count(output: torch.Tensor) -> int:
 @torch.no_grad()
 def norm(tensor: torch.Tensor) -> float:
     return float(tensor.detach().float().norm())
+
+
+#: How far a row's sum (or logsumexp) may be from 1 (or 0) and still be a softmax output.
+NORMALIZED_TOLERANCE = 1e-3
+
+
+@torch.no_grad()
+def loss_input_numbers(prediction: torch.Tensor, target: torch.Tensor) -> dict:
+    """Shapes, target dtype and value ranges of a loss call, and whether a 2-D prediction's rows
+    are already probabilities or log-probabilities. Plain numbers; nothing is kept."""
+    values = prediction.detach().float()
+    labels = target.detach()
+    labels_float = labels.float()
+    is_float = labels.is_floating_point()
+    numbers = {
+        "prediction_shape": list(prediction.shape),
+        "target_shape": list(target.shape),
+        "target_dtype": str(target.dtype),
+        "target_min": float(labels_float.min()),
+        "target_max": float(labels_float.max()),
+        "target_integers": bool((labels_float == labels_float.round()).all()) if is_float
+        else True,
+        "prediction_min": float(values.min()),
+        "prediction_max": float(values.max()),
+    }
+    if values.dim() == 2 and values.shape[1] > 1:
+        numbers["rows_sum_to_one"] = bool(
+            numbers["prediction_min"] >= 0
+            and ((values.sum(dim=1) - 1).abs() <= NORMALIZED_TOLERANCE).all()
+        )
+        numbers["rows_log_softmax"] = bool(
+            numbers["prediction_max"] <= 0
+            and (values.logsumexp(dim=1).abs() <= NORMALIZED_TOLERANCE).all()
+        )
+    return numbers

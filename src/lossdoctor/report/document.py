@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 
-from lossdoctor import __version__
+from lossdoctor._version import __version__
 from lossdoctor.diagnosis import Diagnosis
 from lossdoctor.findings import Finding
-from lossdoctor.runner import ScriptRun
+from lossdoctor.script_run import ScriptRun
 
 SCHEMA_VERSION = "1"
 

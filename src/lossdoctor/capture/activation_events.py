@@ -1,0 +1,81 @@
+"""Activations inside a sampled training forward pass, named after where they were computed."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.modules.loss import _Loss
+
+from lossdoctor.capture import stats
+from lossdoctor.capture.activations import ActivationSpy
+from lossdoctor.capture.guard import guarded
+from lossdoctor.trace import ActivationStat, Trace
+
+
+class ActivationEvents:
+    """While ``spying``, every activation function's output becomes an ActivationStat; the
+    modules entered so far (a stack) say where it was computed."""
+
+    # Shared with the other event families, set by Recorder.__init__:
+    trace: Trace
+
+    def _start_activation_events(self) -> None:
+        self._spy: ActivationSpy | None = None
+        self._module_stack: list[nn.Module] = []
+        self._module_names: dict[int, str] = {}
+
+    @property
+    def spying(self) -> bool:
+        """Whether a sampled forward pass is being spied on. The hook layer then follows the
+        model's submodules too (submodule_started), to name the activations."""
+        return self._spy is not None
+
+    def _start_spying(self) -> None:
+        if torch.compiler.is_compiling():
+            return
+        self._spy = ActivationSpy(self._record_activation)
+        self._spy.__enter__()
+
+    def _stop_spying(self) -> None:
+        if self._spy is not None:
+            spy, self._spy = self._spy, None
+            self._module_stack.clear()
+            spy.__exit__(None, None, None)
+
+    @guarded
+    def submodule_started(self, module: nn.Module, args) -> None:
+        if self._spy is not None and not isinstance(module, _Loss):
+            self._module_stack.append(module)
+
+    @guarded
+    def submodule_finished(self, module: nn.Module, args, kwargs, output) -> None:
+        if self._module_stack and self._module_stack[-1] is module:
+            self._module_stack.pop()
+
+    @guarded
+    def _record_activation(self, kind: str, output: torch.Tensor) -> None:
+        module = self._module_stack[-1] if self._module_stack else None
+        self.trace.activations.append(
+            ActivationStat(
+                step=self.step,
+                layer=self._activation_place(kind, module),
+                kind=kind,
+                saturated_fraction=stats.saturated_fraction(kind, output),
+                dead_fraction=stats.dead_fraction(output) if kind == "relu" else 0.0,
+                units=stats.unit_count(output),
+            )
+        )
+
+    def _activation_place(self, kind: str, module: nn.Module | None) -> str:
+        """The activation module's name ("encoder.1"), or where a function like torch.sigmoid
+        was called ("torch.sigmoid in SimpleClassifier.forward")."""
+        if module is None:
+            return kind
+        model = self.model
+        if id(module) not in self._module_names and model is not None:
+            self._module_names = {id(m): name for name, m in model.named_modules() if name}
+        name = self._module_names.get(id(module), "")
+        if isinstance(module, stats.ACTIVATION_MODULES):
+            return name or type(module).__name__
+        owner = f"{name} ({type(module).__name__})" if name else type(module).__name__
+        return f"torch.{kind} in {owner}.forward"

@@ -1,0 +1,90 @@
+"""Batches and data-loader passes: a sample of the batches (inputs paired with their targets)
+for the experiments, and the training loader's passes, which are the epochs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+
+from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import batch_rows, copy_to_cpu
+from lossdoctor.trace import Trace
+
+
+class DataEvents:
+    """A model's inputs are kept until a loss gives their target; then the pair joins the
+    training or validation sample. The training loader is the one most training losses
+    followed."""
+
+    # Shared with the other event families, set by Recorder.__init__:
+    trace: Trace
+    copies: Copies
+    events_since_step: bool
+
+    def _start_data_events(self) -> None:
+        self._pending: tuple[str, Batch] | None = None
+        self._loader_starts: dict[int, list[int]] = {}
+        self._train_losses_by_loader: Counter = Counter()
+        self._current_loader: int | None = None
+        self._train_rows: Counter = Counter()  # rows per training loss call -> calls
+
+    def _keep_inputs(self, args, kwargs) -> None:
+        phase = current_phase()
+        sample = self.copies.train if phase == "train" else self.copies.validation
+        self._pending = None
+        if sample.complete:
+            return
+        rows = batch_rows((args, kwargs))
+        if rows and sample.wants(rows):
+            self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
+
+    def _pair_target(self, phase: str, target) -> None:
+        if self._pending is None or self._pending[0] != phase:
+            return
+        _, batch = self._pending
+        batch.target = copy_to_cpu(target)
+        sample = self.copies.train if phase == "train" else self.copies.validation
+        sample.add(batch)
+        self._pending = None
+
+    def _count_training_loss(self, rows: int) -> None:
+        self._train_rows[rows] += 1
+        self._train_losses_by_loader[self._current_loader] += 1
+
+    @guarded
+    def loader_started(self, loader) -> None:
+        self._current_loader = id(loader)
+        self.events_since_step = True
+        self._loader_starts.setdefault(id(loader), []).append(self.step)
+
+    def _settle_data(self) -> None:
+        """At the end of the run: the epochs, the batch size, and why no batch was kept."""
+        self._settle_epochs()
+        self._explain_missing_samples()
+        self.trace.setup.batch_size = _most_common(self._train_rows)
+
+    def _settle_epochs(self) -> None:
+        counted = {k: v for k, v in self._train_losses_by_loader.items() if k is not None}
+        if counted:
+            train_loader = max(counted, key=counted.get)
+            self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
+
+    def _explain_missing_samples(self) -> None:
+        if self.trace.train_losses() and not self.copies.train.batches:
+            self.trace.notes.append(
+                "No training batch could be paired with its targets (the loss was not computed "
+                "on the output of a model call, e.g. it was computed inside the model's forward), "
+                "so the experiments that replay your training were skipped."
+            )
+
+
+def current_phase() -> str:
+    """"train" while gradients are on, else "eval"."""
+    return "train" if torch.is_grad_enabled() else "eval"
+
+
+def _most_common(counts: Counter) -> int:
+    return counts.most_common(1)[0][0] if counts else 0

@@ -1,0 +1,74 @@
+"""The model and optimizer as the first optimizer step finds them, described in plain numbers."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lossdoctor.trace import Setup
+
+#: Layers that behave differently in train and eval mode.
+MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+
+
+def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
+    """Fill in the optimizer's class and settings; returns its settings as they are."""
+    hparams = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    setup.optimizer_class = type(optimizer).__name__
+    setup.optimizer_hparams = plain(hparams)
+    return hparams
+
+
+def describe_model(model: nn.Module, setup: Setup) -> None:
+    setup.model_class = type(model).__name__
+    setup.parameter_count = sum(p.numel() for p in model.parameters())
+    setup.layers = [
+        {"name": name, "type": type(m).__name__, "parameters": _own_parameters(m)}
+        for name, m in model.named_modules()
+        if name and not list(m.children())
+    ]
+    setup.mode_sensitive_layers = sum(isinstance(m, MODE_SENSITIVE) for m in model.modules())
+
+
+def describe_untrained(model: nn.Module, optimizer: torch.optim.Optimizer, setup: Setup) -> None:
+    """The model's parameters that will not train (frozen, or left out of the optimizer), and
+    the optimizer's parameters outside the model."""
+    optimized_ids = {id(p) for p in optimized(optimizer)}
+    in_model = {id(p) for p in model.parameters()}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            setup.requires_grad_off[name] = param.numel()
+        elif id(param) not in optimized_ids:
+            setup.not_in_optimizer[name] = param.numel()
+    setup.optimizer_elements_outside_model = sum(
+        p.numel() for p in optimized(optimizer) if id(p) not in in_model
+    )
+
+
+def optimized(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def public_settings(loss_fn) -> dict:
+    if not isinstance(loss_fn, nn.Module):
+        return {}
+    return {k: v for k, v in vars(loss_fn).items() if k != "training"}
+
+
+def plain(mapping: dict) -> dict:
+    """Only the JSON-friendly scalar settings (lr, momentum, betas, weight_decay, ...)."""
+    result = {}
+    for key, value in mapping.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            result[key] = value
+        elif isinstance(value, tuple) and all(isinstance(v, (int, float)) for v in value):
+            result[key] = list(value)
+        elif isinstance(value, torch.Tensor) and value.numel() == 1:
+            result[key] = float(value)
+    return result
+
+
+def _own_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters(recurse=False))

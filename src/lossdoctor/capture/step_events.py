@@ -1,0 +1,116 @@
+"""Optimizer steps: the first one describes the run's setup; each one counts, is sampled or
+not, and checks that the gradients were reset since the last one."""
+
+from __future__ import annotations
+
+import copy
+import weakref
+from collections.abc import Callable
+
+import torch
+
+from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.model_setup import describe_model, describe_optimizer, describe_untrained
+from lossdoctor.capture.schedule import Schedule
+from lossdoctor.trace import Trace
+
+
+class StepEvents:
+    """Steps of the first optimizer seen; other optimizers' steps are ignored."""
+
+    # Shared with the other event families, set by Recorder.__init__:
+    trace: Trace
+    copies: Copies
+    schedule: Schedule
+    sampled: bool
+    broken: bool
+    internal_errors: list[str]
+    listener: Callable | None
+    events_since_step: bool
+    validated_since_step: bool
+    _optimizer_ref: weakref.ref | None
+
+    def _start_step_events(self) -> None:
+        self._zeroed_since_step = False
+        #: The first optimized parameter's gradient after the last step, weakly held.
+        self._grad_after_step: weakref.ref | None = None
+
+    @guarded
+    def step_started(self, optimizer: torch.optim.Optimizer) -> None:
+        if self._optimizer_ref is None:
+            self._first_step(optimizer)
+        elif self._optimizer_ref() is not optimizer:
+            return
+        self._count_zero_grad()
+        if self.sampled:
+            self.trace.learning_rates.append(float(optimizer.param_groups[0].get("lr", 0.0)))
+            self._record_gradients(optimizer)
+
+    def on_step(self) -> None:
+        """Tell the listener a step is about to be taken. Its errors are recorded like ours,
+        except a deliberate stop (a BaseException such as StopRun), which goes through."""
+        listener = self.listener
+        if listener is None or self.broken:
+            return
+        try:
+            listener(self)
+        except Exception as error:  # noqa: BLE001 - the user's run must go on
+            self.listener = None
+            self.internal_errors.append(f"listener: {type(error).__name__}: {error}")
+        finally:
+            self.events_since_step = self.validated_since_step = False
+
+    @guarded
+    def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
+        if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
+            return
+        self._record_updates(optimizer)
+        self._remember_gradients(optimizer)
+        self.trace.steps += 1
+        self.sampled = self.schedule.is_sampled(self.trace.steps)
+
+    def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
+        self._optimizer_ref = weakref.ref(optimizer)
+        model = self.model
+        self.copies.optimizer_class = type(optimizer)
+        self.copies.optimizer_hparams = describe_optimizer(optimizer, self.trace.setup)
+        if model is not None:
+            self._name_parameters(model)
+            describe_model(model, self.trace.setup)
+            describe_untrained(model, optimizer, self.trace.setup)
+            self.copies.initial_model = copy.deepcopy(model)
+
+    @guarded
+    def zero_grad_called(self) -> None:
+        self.trace.zero_grad_calls += 1
+        self._zeroed_since_step = True
+
+    def _count_zero_grad(self) -> None:
+        if not self._zeroed_since_step and self._gradients_replaced():
+            self.trace.manual_grad_resets += 1  # `p.grad = None` by hand: as good as zero_grad
+            self._zeroed_since_step = True
+        if not self._zeroed_since_step:
+            self.trace.steps_without_zero_grad += 1
+        self._zeroed_since_step = False
+
+    def _gradients_replaced(self) -> bool:
+        """Whether the gradients are new tensors since the last step: backward accumulates
+        into an existing .grad in place, so a new one means it was set to None in between.
+        The first parameter stands for all (gradients are reset all together): O(1) a step."""
+        optimizer = self._optimizer_ref() if self._optimizer_ref else None
+        if optimizer is None or self._grad_after_step is None:
+            return False
+        return self._grad_after_step() is not _first_gradient(optimizer)
+
+    def _remember_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        """A weak reference only: the user's gradient tensors are never kept alive."""
+        grad = _first_gradient(optimizer)
+        self._grad_after_step = None if grad is None else weakref.ref(grad)
+
+
+def _first_gradient(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+    for group in optimizer.param_groups:
+        if group["params"]:
+            return group["params"][0].grad
+    return None
