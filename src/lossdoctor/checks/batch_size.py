@@ -41,7 +41,8 @@ from torch import nn
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks.learning_rate import late_mean, plain
+from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -64,8 +65,6 @@ NOISE_BATCHES = 64
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
 MAX_STEPS = REPLAY_STEPS
 TINY_MAX_STEPS = 2 * REPLAY_STEPS
-#: The replay must lower the validation loss by a tenth (the bar of the other replays).
-MIN_IMPROVEMENT = 0.10
 #: Significance of the falling trend at the run's end; with the 4 or 5 points of a short run's
 #: last half, only a strictly falling curve passes it.
 ALPHA = 0.05
@@ -98,21 +97,11 @@ class Trial:
     after: ReplayResult
 
     @property
-    def val_before(self) -> float:
-        return _validation(self.before)
-
-    @property
-    def val_after(self) -> float:
-        return _validation(self.after)
-
-    @property
-    def improvement(self) -> float:
-        before, after = self.val_before, self.val_after
-        if not math.isfinite(after):
-            return -1.0
-        if not math.isfinite(before):
-            return 1.0
-        return (before - after) / abs(before) if before else 0.0
+    def experiment(self) -> Experiment:
+        return fix_experiment(
+            f"batches of {self.batch} rows at lr {plain_lr(self.lr)} instead of "
+            f"{self.user_batch} at lr {plain_lr(self.user_lr, 3)}, on the same {self.rows:,} "
+            "training rows", self.before, self.after, steps=len(self.after.train_losses))
 
 
 def check(case) -> list[Finding]:
@@ -128,7 +117,7 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if trial.improvement < MIN_IMPROVEMENT:
+    if not helped(trial.experiment):
         return []
     return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
 
@@ -280,48 +269,37 @@ def _joined(values: list):
     return first
 
 
-def _validation(result: ReplayResult) -> float:
-    return math.inf if result.diverged else late_mean(result.validation_losses)
-
-
 # --- finding -----------------------------------------------------------------------------------
 
 
 def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool) -> Finding:
     tiny = trial.batch > trial.user_batch
+    experiment = trial.experiment
     return Finding(
         Cause.BATCH_SIZE,
-        confidence=0.6 + 0.35 * min(trial.improvement / 0.5, 1.0),
-        verdict=_verdict(trial, noise, tiny and batchnorm),
-        evidence=_evidence(trial, noise),
+        confidence=0.6 + 0.35 * min(improvement(experiment) / 0.5, 1.0),
+        verdict=_verdict(trial, experiment, noise, tiny and batchnorm),
+        evidence=_evidence(trial, experiment, noise),
         fix=_fix(trial),
-        experiment=Experiment(
-            description=f"batches of {trial.batch} rows at lr {plain(trial.lr)} instead of "
-            f"{trial.user_batch} at lr {plain(trial.user_lr, 3)}, on the same "
-            f"{trial.rows:,} training rows",
-            before=trial.val_before, after=trial.val_after,
-            steps=len(trial.after.train_losses),
-            curve_before=list(trial.before.validation_losses),
-            curve_after=list(trial.after.validation_losses),
-        ),
+        experiment=experiment,
     )
 
 
 def _fix(trial: Trial) -> str:
     text = (
-        f"Use batches of about {trial.batch} rows with lr {plain(trial.lr)} (instead of "
-        f"{trial.user_batch} rows at lr {plain(trial.user_lr, 3)}) for as many epochs as before"
+        f"Use batches of about {trial.batch} rows with lr {plain_lr(trial.lr)} (instead of "
+        f"{trial.user_batch} rows at lr {plain_lr(trial.user_lr, 3)}) for as many epochs as before"
     )
     if trial.batch > trial.user_batch:
         return text + ", or replace BatchNorm with GroupNorm or LayerNorm if memory forbids it."
     return text + ", or keep your batch size and train for more epochs."
 
 
-def _verdict(trial: Trial, noise: NoiseScale, batchnorm: bool) -> str:
+def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm: bool) -> str:
     replay = (
         f"Replayed on the same {trial.rows:,} training rows, batches of {trial.batch} at lr "
-        f"{plain(trial.lr)} bring the validation loss from {trial.val_before:.3g} to "
-        f"{trial.val_after:.3g}."
+        f"{plain_lr(trial.lr)} bring the validation loss from {experiment.before:.3g} to "
+        f"{experiment.after:.3g}."
     )
     if batchnorm:
         return (
@@ -336,7 +314,7 @@ def _verdict(trial: Trial, noise: NoiseScale, batchnorm: bool) -> str:
     )
 
 
-def _evidence(trial: Trial, noise: NoiseScale) -> dict[str, float]:
+def _evidence(trial: Trial, experiment: Experiment, noise: NoiseScale) -> dict[str, float]:
     evidence = {
         "batch_size": float(trial.user_batch),
         "suggested_batch_size": float(trial.batch),
@@ -344,8 +322,8 @@ def _evidence(trial: Trial, noise: NoiseScale) -> dict[str, float]:
         "user_lr": trial.user_lr,
         "replayed_lr": trial.lr,
         "rows_replayed": float(trial.rows),
-        "val_before": trial.val_before,
-        "val_after": trial.val_after,
-        "improvement": trial.improvement,
+        "val_before": experiment.before,
+        "val_after": experiment.after,
+        "improvement": improvement(experiment),
     }
     return {name: value for name, value in evidence.items() if math.isfinite(value)}

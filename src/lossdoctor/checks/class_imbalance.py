@@ -18,7 +18,7 @@ import torch
 
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import plain_number
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._tabular import _target
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip

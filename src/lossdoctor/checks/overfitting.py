@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from lossdoctor.checks._features import plain_number
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.findings import Cause, Finding, Skip
 
 #: Validation passes needed to see a minimum and a trend after it.
