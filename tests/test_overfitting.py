@@ -3,7 +3,9 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.overfitting import check, curve_noise
+from lossdoctor import curves
+from lossdoctor.checks.overfitting import check
+from lossdoctor.curves import judge_trace
 from lossdoctor.findings import Cause, Skip
 from lossdoctor.trace import LossRecord, Trace
 
@@ -83,11 +85,17 @@ def test_a_rising_validation_loss_while_training_loss_also_rises_is_not_overfitt
     assert check(_Case(_synthetic_trace(validation, train))) == []
 
 
-def test_the_noise_estimate_ignores_a_steady_trend():
-    assert curve_noise([0.1 * e for e in range(20)]) == pytest.approx(0.0, abs=1e-9)
+def test_the_live_line_and_the_diagnosis_agree_on_a_slow_rise():
+    """One rule judges overfitting: what the check finds, the live line shows."""
     generator = torch.Generator().manual_seed(0)
-    noisy = [0.1 * e + float(n) for e, n in enumerate(0.05 * torch.randn(400, generator=generator))]
-    assert curve_noise(noisy) == pytest.approx(0.05, rel=0.2)
+    noise = 0.02 * torch.randn(30, generator=generator)
+    train = [1.0 / (1 + e) for e in range(30)]
+    rising = [0.5 + 0.01 * max(e - 10, 0) + float(n) for e, n in enumerate(noise)]
+    improving = [0.5 + 1.0 / (1 + e) + float(n) for e, n in enumerate(noise)]
+    for validation, overfits in ((rising, True), (improving, False)):
+        trace = _synthetic_trace(validation, train)
+        assert bool(check(_Case(trace))) is overfits
+        assert (judge_trace(trace).kind == curves.OVERFITTING) is overfits
 
 
 def test_a_run_without_enough_validation_passes_is_skipped():

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
@@ -43,6 +42,7 @@ from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.curve_stats import falling
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -65,9 +65,8 @@ NOISE_BATCHES = 64
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
 MAX_STEPS = REPLAY_STEPS
 TINY_MAX_STEPS = 2 * REPLAY_STEPS
-#: Significance of the falling trend at the run's end; with the 4 or 5 points of a short run's
-#: last half, only a strictly falling curve passes it.
-ALPHA = 0.05
+#: Points of the run's last half its falling trend is tested on, at least; with the 4 or 5
+#: points of a short run's last half, only a strictly falling curve passes the test.
 TREND_POINTS = 4
 
 
@@ -155,10 +154,7 @@ def still_learning(trace) -> bool:
     if len(curve) < TREND_POINTS:
         curve = _chunk_means([v for _, v in trace.step_losses() if math.isfinite(v)], 10)
     tail = curve[-max(len(curve) // 2, TREND_POINTS):]
-    if len(tail) < TREND_POINTS:
-        return False
-    tau = stats.kendalltau(np.arange(len(tail)), tail, alternative="less")
-    return math.isfinite(tau.pvalue) and tau.pvalue < ALPHA
+    return len(tail) >= TREND_POINTS and falling(tail)
 
 
 def _chunk_means(values: list[float], chunks: int) -> list[float]:

@@ -102,9 +102,13 @@ def check(case: Case) -> list[Finding]:
     reason = why_not_larger(model, batch)
     if reason:
         return _untested(one_batch, reason)
+    constant = case.constant_guess_loss("validation")
+    if constant is None:
+        raise Skip("needs the loss of a constant prediction to compare with: this loss "
+                   "rejects one")
     comparison = compare_with_larger(case, replayer, batch)
     evidence = _evidence(comparison, one_batch)
-    evidence["constant_validation_loss"] = case.constant_guess.validation_loss
+    evidence["constant_validation_loss"] = constant
     if not _larger_is_clearly_better(evidence):
         return []
     evidence.update(_long_run(replayer, comparison.settings))

@@ -45,9 +45,9 @@ def check(case) -> list[Finding]:
     scale = target_scale(case.require_replay().train_batches)
     if scale.size < LARGE_SCALE or scale.std == 0:
         return []
-    constant = case.constant_guess.validation_loss
+    constant = case.constant_guess_loss("validation")
     user = _user_best_validation(case)
-    if not math.isfinite(constant) or user < STUCK_FRACTION * constant:
+    if constant is None or user < STUCK_FRACTION * constant:
         return []
     experiment = _standardized_experiment(case, scale)
     return [_finding(scale, constant, user, experiment)]
