@@ -13,9 +13,8 @@ Three faults, each from the captured batches:
    out *training* rows, but do no better than a constant guess on the validation rows. This is
    the learners' contest of :mod:`._contest` that :mod:`lossdoctor.checks.no_signal` reads and
    reports as ``no_signal`` (the validation labels are unpredictable); here it is named as the
-   pipeline fault it is. When the
-   labels are unpredictable inside the training data too, that is ``no_signal`` alone and this
-   check stays quiet.
+   pipeline fault it is. When the labels are unpredictable inside the training data too, that
+   is ``no_signal`` alone and this check stays quiet.
 """
 
 from __future__ import annotations
