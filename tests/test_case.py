@@ -9,7 +9,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import data_pipeline, no_signal
+from lossdoctor.checks import _contest, data_pipeline, no_signal
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
@@ -41,10 +41,11 @@ def test_no_signal_and_data_pipeline_read_one_contest(monkeypatch):
     case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
                   nn.CrossEntropyLoss(), (x[:300], y[:300]), (x[300:], y[300:]), epochs=3)
     fits = []
-    real = no_signal.contest
-    monkeypatch.setattr(no_signal, "contest", lambda *args: fits.append(1) or real(*args))
+    real = _contest.contest
+    monkeypatch.setattr(_contest, "contest", lambda *args: fits.append(1) or real(*args))
     task = task_of(case.trace.setup.loss_name)
-    first = no_signal.validation_contest(case, task)
+    first = _contest.validation_contest(case, task)
+    no_signal.check(case)
     data_pipeline.check(case)
-    assert no_signal.validation_contest(case, task) is first
+    assert _contest.validation_contest(case, task) is first
     assert fits == [1]

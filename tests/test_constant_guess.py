@@ -1,11 +1,13 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from conftest import record
+from lossdoctor.constant_guess import constant_guess_loss, fit_constant
 
 
 def _case(loss_fn, target, outputs):
@@ -39,9 +41,12 @@ def _case(loss_fn, target, outputs):
 def test_the_constant_guess_costs_what_the_best_input_free_prediction_costs(
     loss_fn, target, outputs, expected
 ):
-    guess = _case(loss_fn, target, outputs).constant_guess
-    assert guess.training_loss == pytest.approx(expected, rel=0.02)
-    assert guess.validation_loss == pytest.approx(expected, rel=0.02)
+    case = _case(loss_fn, target, outputs)
+    assert case.constant_guess_loss("training") == pytest.approx(expected, rel=0.02)
+    assert case.constant_guess_loss("validation") == pytest.approx(expected, rel=0.02)
+    fitted = fit_constant(case.replayer, case.trace.setup.loss_name)
+    for batches in (case.replayer.train_batches, case.replayer.validation_batches):
+        assert case.replayer.evaluate(fitted, batches) == pytest.approx(expected, rel=0.02)
 
 
 def test_without_anything_to_replay_there_is_no_constant_guess_rather_than_an_error():
@@ -54,7 +59,34 @@ def test_without_anything_to_replay_there_is_no_constant_guess_rather_than_an_er
     assert case.constant_guess_loss("validation") is None
 
 
-def test_the_constant_guess_loss_is_read_from_the_fitted_guess():
-    case = _case(nn.BCEWithLogitsLoss(), torch.tensor([0.0, 1.0] * 4), 1)
-    assert case.constant_guess_loss("training") == case.constant_guess.training_loss
-    assert case.constant_guess_loss("validation") == case.constant_guess.validation_loss
+def test_a_loss_without_a_closed_form_gets_the_fitted_constant():
+    target = torch.tensor([0.0, 0.0, 0.0, 4.0] * 2)
+    case = _case(nn.HuberLoss(), target, 1)  # best constant: between the median and the mean
+    fitted = fit_constant(case.replayer, case.trace.setup.loss_name)
+    expected = case.replayer.evaluate(fitted, case.replayer.train_batches)
+    assert case.constant_guess_loss("training") == pytest.approx(expected)
+    assert float(fitted.value.detach()) == pytest.approx(1 / 3, abs=0.01)  # 3 slopes vs 1
+
+
+def test_class_weights_rule_out_the_closed_form():
+    target = torch.tensor([0, 0, 0, 1] * 2)
+    weighted = _case(nn.CrossEntropyLoss(weight=torch.tensor([1.0, 3.0])), target, 2)
+    plain = _case(nn.CrossEntropyLoss(), target, 2)
+    assert plain.constant_guess_loss("training") == pytest.approx(
+        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)), rel=0.02)
+    assert weighted.constant_guess_loss("training") == pytest.approx(math.log(2), rel=0.02)
+
+
+def test_live_without_a_fit_there_is_a_closed_form_or_nothing():
+    train = np.array([0, 0, 0, 1] * 250)
+    entropy = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert constant_guess_loss("CrossEntropyLoss", {}, train, train) == pytest.approx(
+        entropy, abs=1e-3)
+    binary = constant_guess_loss("BCELoss", {}, train.astype(float), train.astype(float))
+    assert binary == pytest.approx(entropy, abs=1e-3)
+    values = np.arange(10.0)
+    assert constant_guess_loss("MSELoss", {}, values, values) == pytest.approx(values.var())
+    assert constant_guess_loss("CrossEntropyLoss", {}, np.ones((4, 3)), train) is None
+    assert constant_guess_loss("CrossEntropyLoss", {"reduction": "sum"}, train, train) is None
+    assert constant_guess_loss("HuberLoss", {}, values, values) is None
+    assert constant_guess_loss("HuberLoss", {}, values, values, fit=lambda: 0.5) == 0.5

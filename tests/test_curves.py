@@ -9,7 +9,8 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor import curves
-from lossdoctor.curves import constant_guess_loss, judge, judge_trace, plateau_start
+from lossdoctor.curve_stats import noise
+from lossdoctor.curves import judge, judge_trace, plateau_start
 
 
 def _curve(values, start=0):
@@ -118,17 +119,11 @@ def test_the_training_curve_is_judged_when_there_is_no_validation():
     assert verdict.message.startswith("training loss flat since epoch")
 
 
-def test_the_constant_guess_is_the_label_entropy_for_cross_entropy():
-    train = np.array([0, 0, 0, 1] * 250)
-    expected = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
-    assert constant_guess_loss("CrossEntropyLoss", {}, train, train) == pytest.approx(
-        expected, abs=1e-3)
-    binary = constant_guess_loss("BCELoss", {}, train.astype(float), train.astype(float))
-    assert binary == pytest.approx(expected, abs=1e-3)
-    values = np.arange(10.0)
-    assert constant_guess_loss("MSELoss", {}, values, values) == pytest.approx(values.var())
-    assert constant_guess_loss("CrossEntropyLoss", {"reduction": "sum"}, train, train) is None
-    assert constant_guess_loss("CrossEntropyLoss", {}, np.ones((4, 3)), train) is None
+def test_the_noise_estimate_ignores_a_steady_trend():
+    assert noise([0.1 * e for e in range(20)]) == pytest.approx(0.0, abs=1e-9)
+    generator = torch.Generator().manual_seed(0)
+    noisy = [0.1 * e + float(n) for e, n in enumerate(0.05 * torch.randn(400, generator=generator))]
+    assert noise(noisy) == pytest.approx(0.05, rel=0.2)
 
 
 # --- real short runs ----------------------------------------------------------------------

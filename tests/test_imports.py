@@ -153,8 +153,7 @@ def test_only_the_listed_modules_import_by_name():
     assert sorted(by_name) == sorted(DYNAMIC_IMPORTS)
 
 
-@pytest.mark.xfail(strict=True, reason="check modules still import other check modules; being "
-                   "fixed in checks/ on another branch: remove this mark after merging it")
+
 def test_no_check_module_imports_another(graph):
     checks = [m for m in graph if m.startswith(CHECKS + ".")]
     edges = sorted((m, other) for m in checks for other in graph[m]

@@ -7,7 +7,8 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW, Measures, check, measure, plain
+from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW, Measures, check, measure
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
@@ -145,6 +146,6 @@ def test_skips_when_no_learning_rate_was_recorded():
 
 
 def test_learning_rates_read_as_people_write_them():
-    assert [plain(v) for v in (1.0, 0.014, 1e-6, 3.2e-5)] == ["1.0", "0.01", "1e-6", "3e-5"]
-    assert plain(0.00153, 3) == "0.00153"
-    assert math.isclose(float(plain(0.0153)), 0.02)
+    assert [plain_lr(v) for v in (1.0, 0.014, 1e-6, 3.2e-5)] == ["1.0", "0.01", "1e-6", "3e-5"]
+    assert plain_lr(0.00153, 3) == "0.00153"
+    assert math.isclose(float(plain_lr(0.0153)), 0.02)

@@ -1,9 +1,12 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.overfitting import OVERFITTING, check, curve_noise
+from lossdoctor import curves
+from lossdoctor.checks.overfitting import OVERFITTING, check
+from lossdoctor.curves import judge_trace
 from lossdoctor.findings import Skip
 from lossdoctor.trace import LossRecord, Trace
 
@@ -83,11 +86,30 @@ def test_a_rising_validation_loss_while_training_loss_also_rises_is_not_overfitt
     assert check(_Case(_synthetic_trace(validation, train))) == []
 
 
-def test_the_noise_estimate_ignores_a_steady_trend():
-    assert curve_noise([0.1 * e for e in range(20)]) == pytest.approx(0.0, abs=1e-9)
-    generator = torch.Generator().manual_seed(0)
-    noisy = [0.1 * e + float(n) for e, n in enumerate(0.05 * torch.randn(400, generator=generator))]
-    assert curve_noise(noisy) == pytest.approx(0.05, rel=0.2)
+def test_a_late_rise_that_the_live_line_once_called_flat_is_overfitting_for_both():
+    """One rule judges overfitting. On this curve the live line used to say "flat" (its rule
+    left the best epoch out of the trend test) while the check said overfitting."""
+    validation = [1.017, 0.957, 0.884, 0.85, 0.794, 0.751, 0.684, 0.652, 0.602, 0.566, 0.503,
+                  0.523, 0.521, 0.576, 0.552, 0.6]
+    trace = _synthetic_trace(validation, [1.0 / (1 + e) for e in range(len(validation))])
+    [finding] = check(_Case(trace))
+    assert judge_trace(trace).kind == curves.OVERFITTING
+    assert judge_trace(trace).since_epoch == finding.evidence["best_epoch"] == 10
+
+
+def test_the_live_line_says_overfitting_exactly_when_the_check_does():
+    rng = np.random.default_rng(0)
+    agreed = []
+    for _ in range(60):
+        epochs, turn = int(rng.integers(8, 20)), int(rng.integers(2, 6))
+        slope, noise = rng.uniform(-0.01, 0.03), rng.uniform(0.0, 0.03)
+        validation = [0.5 + 0.5 * max(turn - e, 0) / turn + slope * max(e - turn, 0)
+                      + noise * rng.standard_normal() for e in range(epochs)]
+        trace = _synthetic_trace(validation, [1.0 / (1 + e) for e in range(epochs)])
+        found = bool(check(_Case(trace)))
+        assert found == (judge_trace(trace).kind == curves.OVERFITTING)
+        agreed.append(found)
+    assert 10 < sum(agreed) < 50  # both kinds of curve were tried
 
 
 def test_a_run_without_enough_validation_passes_is_skipped():

@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.train_val_shift import MIN_AUC, TRAIN_VAL_SHIFT, check, two_sample_test
+from lossdoctor.checks._two_sample import MIN_AUC, two_sample_test
+from lossdoctor.checks.train_val_shift import TRAIN_VAL_SHIFT, check
 from lossdoctor.findings import Skip
 
 

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks._features import FeatureStats, feature_stats, plain_number
+from lossdoctor.checks._features import FeatureStats, feature_stats
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS, check
 from lossdoctor.findings import Skip
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
+from torch import nn
+
 from lossdoctor.capture.copies import Copies
-from lossdoctor.constant_guess import ConstantGuess, fit_constant_guess
+from lossdoctor.constant_guess import constant_guess_loss, fit_constant, loss_settings, targets_of
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
@@ -56,16 +57,28 @@ class Case:
         return self.require_replay().replay(Plan(steps=REPLAY_STEPS))
 
     def constant_guess_loss(self, split: str) -> float | None:
-        """The constant guess's "training" or "validation" loss; None when it cannot be had
-        (nothing to replay, or a loss that rejects a constant prediction)."""
-        try:
-            guess = self.constant_guess
-        except Exception:  # noqa: BLE001 - no reference is no harm: callers fall back
+        """The loss of the best input-free prediction on the "training" or "validation"
+        batches, in the user's loss (see :mod:`lossdoctor.constant_guess`); None when it cannot
+        be had (nothing captured, or a loss that rejects a constant prediction)."""
+        return self.shared(f"constant_guess.{split}", lambda: self._constant_guess_loss(split))
+
+    def _constant_guess_loss(self, split: str) -> float | None:
+        replayer, setup = self.replayer, self.trace.setup
+        batches = replayer.train_batches if split == "training" else replayer.validation_batches
+        if not batches:
             return None
-        loss = guess.training_loss if split == "training" else guess.validation_loss
-        return loss if math.isfinite(loss) else None
+        return constant_guess_loss(
+            setup.loss_name, loss_settings(self.copies.loss_fn, setup.loss_kwargs),
+            targets_of(replayer.train_batches), targets_of(batches),
+            fit=lambda: self._fitted_constant_guess_loss(batches),
+        )
+
+    def _fitted_constant_guess_loss(self, batches) -> float | None:
+        try:
+            return self.replayer.evaluate(self._fitted_constant, batches)
+        except Exception:  # noqa: BLE001 - no reference is no harm: callers do without
+            return None
 
     @cached_property
-    def constant_guess(self) -> ConstantGuess:
-        """The best input-free prediction's training and validation loss, in the user's loss."""
-        return fit_constant_guess(self.require_replay(), self.trace.setup.loss_name)
+    def _fitted_constant(self) -> nn.Module:
+        return fit_constant(self.require_replay(), self.trace.setup.loss_name)

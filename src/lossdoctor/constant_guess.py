@@ -1,27 +1,108 @@
-"""The best prediction that ignores the inputs: the loss any model that learned must beat."""
+"""The best prediction that ignores the inputs: the loss any model that learned must beat.
+
+One entry point, :func:`constant_guess_loss`, for the live status line and the diagnosis alike,
+so both call the same level "chance":
+
+- In closed form where the loss has one and is used plainly (mean reduction, no class weights,
+  no label smoothing): the label entropy for cross-entropy and NLL, the binary entropy for BCE,
+  the variance for MSE, the mean absolute deviation from the median for L1. Exact, and cheap
+  enough to recompute on every validation pass of a live run.
+- Otherwise fitted: one learned prediction for every row, trained by L-BFGS through the user's
+  own loss on the training batches (``fit``). That takes a copy of the loss and a second or so,
+  which the diagnosis has and the live line does not: live, such a loss has no chance level.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
-from lossdoctor.capture.tensors import batch_rows
-from lossdoctor.experiments import Replayer
-from lossdoctor.losses import output_layers
+from lossdoctor.capture.tensors import batch_rows, first_tensor
+from lossdoctor.losses import CLASSIFICATION, loss_kind, output_layers
 from lossdoctor.sandbox import isolated
 
 #: Training batches the constant is fitted on, and the L-BFGS iterations it gets.
 FIT_BATCHES = 32
 FIT_ITERATIONS = 50
+#: Loss settings that change what the best constant costs, so the closed forms do not hold.
+SCALE_CHANGING = ("weight", "pos_weight", "label_smoothing")
 
 
-@dataclass
-class ConstantGuess:
-    training_loss: float
-    validation_loss: float
+def constant_guess_loss(loss_name: str, loss_kwargs: dict, train_targets, scored_targets,
+                        fit: Callable[[], float] | None = None) -> float | None:
+    """The loss on ``scored_targets`` of the best constant prediction for ``train_targets``
+    (numpy arrays, one row per example): in closed form when the loss has one, else from
+    ``fit`` when given; None when neither gives a finite loss."""
+    loss = closed_form(loss_name, loss_kwargs, train_targets, scored_targets)
+    if loss is None and fit is not None:
+        loss = fit()
+    return loss if loss is not None and math.isfinite(loss) else None
+
+
+def closed_form(loss_name: str, loss_kwargs: dict, train_targets, scored_targets) -> float | None:
+    """The constant guess's loss for the plainly used losses that have a formula, else None."""
+    kind = loss_kind(loss_name)
+    if kind is None or train_targets is None or scored_targets is None:
+        return None
+    if loss_kwargs.get("reduction", "mean") != "mean":
+        return None
+    if any(loss_kwargs.get(setting) for setting in SCALE_CHANGING):
+        return None
+    train, scored = np.asarray(train_targets), np.asarray(scored_targets)
+    if kind.task == CLASSIFICATION and not kind.binary:
+        return _label_entropy(train, scored)
+    if kind.binary:
+        return _binary_entropy(train, scored)
+    if kind.squared:
+        return float(np.mean((scored - train.mean(axis=0)) ** 2))
+    if loss_name in ("L1Loss", "l1_loss"):
+        return float(np.mean(np.abs(scored - np.median(train, axis=0))))
+    return None
+
+
+def _label_entropy(train, scored) -> float | None:
+    if train.dtype.kind not in "iu" or scored.dtype.kind not in "iu" or train.ndim != 1:
+        return None
+    if train.min() < 0 or scored.min() < 0:
+        return None
+    classes = int(max(train.max(), scored.max())) + 1
+    counts = np.bincount(train, minlength=classes) + 0.5  # half a count: no class is impossible
+    return float(-np.mean(np.log(counts / counts.sum())[scored]))
+
+
+def _binary_entropy(train, scored) -> float | None:
+    train, scored = train.astype(float), scored.astype(float)
+    if train.min() < 0 or train.max() > 1:
+        return None
+    p = np.clip(train.mean(axis=0), 1e-7, 1 - 1e-7)
+    return float(-np.mean(scored * np.log(p) + (1 - scored) * np.log(1 - p)))
+
+
+def targets_of(batches) -> np.ndarray | None:
+    """The batches' targets as one array, or None when they cannot be joined."""
+    tensors = [first_tensor(b.target) for b in batches]
+    tensors = [t for t in tensors if t is not None]
+    if not tensors or len({t.shape[1:] for t in tensors}) != 1:
+        return None
+    return torch.cat(tensors).detach().cpu().numpy()
+
+
+def loss_settings(loss_fn, recorded: dict) -> dict:
+    """The recorded settings of the user's loss, plus whether it carries class weights (tensors,
+    which a recorded setting does not keep)."""
+    settings = dict(recorded)
+    held = getattr(loss_fn, "keywords", None) or {}  # a functional loss, with its arguments
+    for name in ("weight", "pos_weight"):
+        if getattr(loss_fn, name, None) is not None or held.get(name) is not None:
+            settings[name] = True
+    return settings
+
+
+# --- fitted, for the losses without a closed form --------------------------------------------
 
 
 class ConstantModel(nn.Module):
@@ -37,10 +118,11 @@ class ConstantModel(nn.Module):
         return self.output(self.value.expand(batch_rows((args, kwargs)), -1))
 
 
-def fit_constant_guess(replayer: Replayer, loss_name: str) -> ConstantGuess:
-    """Fit the constant on the training batches with the user's loss; score it on both sets."""
+def fit_constant(replayer, loss_name: str) -> ConstantModel:
+    """The constant fitted on the training batches with the user's loss (a replay.Replayer)."""
     constant = ConstantModel(replayer.copies.prediction_shape, loss_name)
     batches = replayer.train_batches[:FIT_BATCHES]
+    rows = max(sum(b.rows for b in batches), 1)
     with isolated(0):
         optimizer = torch.optim.LBFGS(
             constant.parameters(), max_iter=FIT_ITERATIONS, line_search_fn="strong_wolfe"
@@ -48,16 +130,9 @@ def fit_constant_guess(replayer: Replayer, loss_name: str) -> ConstantGuess:
 
         def mean_loss() -> torch.Tensor:
             optimizer.zero_grad()
-            loss = sum(replayer.loss(constant, b) * b.rows for b in batches) / _rows(batches)
+            loss = sum(replayer.loss(constant, b) * b.rows for b in batches) / rows
             loss.backward()
             return loss
 
         optimizer.step(mean_loss)
-        return ConstantGuess(
-            replayer.evaluate(constant, replayer.train_batches),
-            replayer.evaluate(constant, replayer.validation_batches),
-        )
-
-
-def _rows(batches) -> int:
-    return max(sum(b.rows for b in batches), 1)
+    return constant

@@ -58,13 +58,6 @@ class Experiment:
     curve_before: list[float] = field(default_factory=list)
     curve_after: list[float] = field(default_factory=list)
 
-    @property
-    def improvement(self) -> float:
-        """Relative drop of the validation loss; positive when the fix helps."""
-        if self.before == 0:
-            return 0.0
-        return (self.before - self.after) / abs(self.before)
-
 
 @dataclass
 class Finding:

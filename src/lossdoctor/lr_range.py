@@ -27,6 +27,8 @@ SAFETY_FACTOR = 10.0
 #: After each step the loss is measured on the same first training batches, up to this many
 #: rows, so that the curve follows the learning rate rather than which batch came up.
 PROBE_ROWS = 256
+#: Resolution of a test spanning a learning rate: steps per decade of lr.
+STEPS_PER_DECADE = 12
 
 
 @dataclass
@@ -77,6 +79,13 @@ def lr_range_test(
         optimizer = replayer.optimizer_for(model, Plan(lr=start_lr))
         raw = _train_while_stable(replayer, model, optimizer, lrs, random.Random(seed))
     return _summarize(lrs[: len(raw)], raw)
+
+
+def span_around(lr: float) -> tuple[float, float, int]:
+    """Where a range test around ``lr`` starts and ends, and its steps: from 1e-7 (or 100x below
+    ``lr``) to 10 (or 100x above), STEPS_PER_DECADE steps a decade (about 100)."""
+    start, end = min(1e-7, lr / 100), max(10.0, lr * 100)
+    return start, end, round(STEPS_PER_DECADE * math.log10(end / start))
 
 
 def geometric(start: float, end: float, steps: int) -> list[float]:

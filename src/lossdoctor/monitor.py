@@ -6,11 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import torch
-
 from lossdoctor.capture import Recorder
-from lossdoctor.capture.tensors import first_tensor
-from lossdoctor.curves import CurveVerdict, constant_guess_loss, judge_trace
+from lossdoctor.constant_guess import constant_guess_loss, loss_settings, targets_of
+from lossdoctor.curves import CurveVerdict, judge_trace
 
 #: Without validation passes, the training curve is judged at most this often (seconds).
 TRAIN_ONLY_INTERVAL = 1.0
@@ -92,16 +90,8 @@ class Monitor:
 def live_chance_loss(recorder: Recorder) -> float | None:
     """The constant guess's loss, estimated from the labels of the batches captured so far."""
     copies = recorder.copies
-    train = _targets(copies.train.batches)
-    validation = _targets(copies.validation.batches)
+    train = targets_of(copies.train.batches)
+    validation = targets_of(copies.validation.batches)
     setup = recorder.trace.setup
-    return constant_guess_loss(setup.loss_name, setup.loss_kwargs, train,
-                               validation if validation is not None else train)
-
-
-def _targets(batches):
-    tensors = [first_tensor(b.target) for b in batches]
-    tensors = [t for t in tensors if t is not None]
-    if not tensors or len({t.shape[1:] for t in tensors}) != 1:
-        return None
-    return torch.cat(tensors).numpy()
+    return constant_guess_loss(setup.loss_name, loss_settings(copies.loss_fn, setup.loss_kwargs),
+                               train, validation if validation is not None else train)

@@ -8,7 +8,6 @@ RNN). Integer inputs (token ids, embedding indices) are not features and are ref
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +16,7 @@ from torch import nn
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.experiments import Plan, ReplayResult, map_first_input
-from lossdoctor.findings import Experiment, Skip
+from lossdoctor.findings import Skip
 
 #: PyTorch's default initializations scale weights by 1/sqrt(fan_in) on the assumption that
 #: inputs are of unit scale. An order of magnitude beyond that (a typical size of 10 or more)
@@ -30,9 +29,6 @@ SMALL_SCALE = 0.01
 #: sparse or rarely-on features next to unit-scale ones do not count.
 SCALE_SPREAD = 100.0
 SPREAD_ALSO_NEEDS = 10.0**0.5
-#: A fix must take at least a tenth off the validation loss to count as one: smaller changes are
-#: within what a different trajectory of the same replay can do on its own.
-MEANINGFUL_IMPROVEMENT = 0.1
 #: Layers whose input width tells which axis of the input holds the features.
 FIRST_LAYERS = (nn.Linear, nn.RNNBase, nn.modules.conv._ConvNd)
 
@@ -140,37 +136,3 @@ def replay_standardized(case, stats: FeatureStats, model: nn.Module | None = Non
 
     plan = Plan(model=model, steps=REPLAY_STEPS, transform=standardized)
     return case.require_replay().replay(plan)
-
-
-def settled_loss(result: ReplayResult) -> float:
-    """Where a replay's validation loss ended up: the mean of its last three evaluations, which
-    smooths an oscillating curve without crediting a lucky dip."""
-    last = result.validation_losses[-3:]
-    if not last or not all(math.isfinite(v) for v in last):
-        return math.inf
-    return sum(last) / len(last)
-
-
-def fix_experiment(description: str, before: ReplayResult, after: ReplayResult,
-                   measure: Callable[[ReplayResult], float] = settled_loss) -> Experiment:
-    """A fix tested by two replays of REPLAY_STEPS steps, without it and with it: where each
-    validation loss ended up (``measure``), and both curves for the report."""
-    return Experiment(description, measure(before), measure(after), REPLAY_STEPS,
-                      list(before.validation_losses), list(after.validation_losses))
-
-
-def improvement(experiment: Experiment) -> float:
-    """Relative drop of the validation loss; a replay that diverged before and not after is a
-    full improvement."""
-    if math.isinf(experiment.before):
-        return 1.0 if experiment.after < experiment.before else 0.0
-    return experiment.improvement
-
-
-def plain_number(value: float) -> str:
-    """A number as a practitioner writes it: 1,000 and 46 and 0.693."""
-    if not math.isfinite(value):
-        return "infinite"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"

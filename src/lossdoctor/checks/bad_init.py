@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import fix_experiment
+from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.experiments import Plan, Replayer
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -45,7 +45,6 @@ CAUSES = (BAD_INIT,)
 FAR = 3.0
 #: Training batches the initial loss is measured on.
 BATCHES = 8
-MIN_IMPROVEMENT = 0.1
 
 
 def check(case) -> list[Finding]:
@@ -61,10 +60,9 @@ def check(case) -> list[Finding]:
         return []
     after = replayer.replay(Plan(model=default, steps=REPLAY_STEPS))
     experiment = fix_experiment(
-        "the model re-initialized with PyTorch's default initialization", case.baseline, after,
-        measure=lambda replay: replay.final_validation,
+        "the model re-initialized with PyTorch's default initialization", case.baseline, after
     )
-    if not _helped(experiment):
+    if not helped(experiment):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment), evidence,
@@ -88,12 +86,6 @@ def default_init(model: nn.Module) -> nn.Module | None:
 def largest_output(replayer: Replayer, model: nn.Module, batches) -> float:
     model = copy.deepcopy(model).eval()
     return max(float(replayer.predict(model, b).abs().max()) for b in batches)
-
-
-def _helped(experiment: Experiment) -> bool:
-    if not math.isfinite(experiment.after):
-        return False
-    return not math.isfinite(experiment.before) or experiment.improvement >= MIN_IMPROVEMENT
 
 
 def _evidence(case, replayer, initial, default, batches, user_loss, default_loss) -> dict:

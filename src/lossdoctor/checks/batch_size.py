@@ -35,13 +35,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks.learning_rate import late_mean, plain
+from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._plain import plain_lr
+from lossdoctor.curve_stats import falling
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -79,11 +80,8 @@ NOISE_BATCHES = 64
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
 MAX_STEPS = REPLAY_STEPS
 TINY_MAX_STEPS = 2 * REPLAY_STEPS
-#: The replay must lower the validation loss by a tenth (the bar of the other replays).
-MIN_IMPROVEMENT = 0.10
-#: Significance of the falling trend at the run's end; with the 4 or 5 points of a short run's
-#: last half, only a strictly falling curve passes it.
-ALPHA = 0.05
+#: Points of the run's last half its falling trend is tested on, at least; with the 4 or 5
+#: points of a short run's last half, only a strictly falling curve passes the test.
 TREND_POINTS = 4
 
 
@@ -113,21 +111,11 @@ class Trial:
     after: ReplayResult
 
     @property
-    def val_before(self) -> float:
-        return _validation(self.before)
-
-    @property
-    def val_after(self) -> float:
-        return _validation(self.after)
-
-    @property
-    def improvement(self) -> float:
-        before, after = self.val_before, self.val_after
-        if not math.isfinite(after):
-            return -1.0
-        if not math.isfinite(before):
-            return 1.0
-        return (before - after) / abs(before) if before else 0.0
+    def experiment(self) -> Experiment:
+        return fix_experiment(
+            f"batches of {self.batch} rows at lr {plain_lr(self.lr)} instead of "
+            f"{self.user_batch} at lr {plain_lr(self.user_lr, 3)}, on the same {self.rows:,} "
+            "training rows", self.before, self.after, steps=len(self.after.train_losses))
 
 
 def check(case) -> list[Finding]:
@@ -143,7 +131,7 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if trial.improvement < MIN_IMPROVEMENT:
+    if not helped(trial.experiment):
         return []
     return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
 
@@ -181,10 +169,7 @@ def still_learning(trace) -> bool:
     if len(curve) < TREND_POINTS:
         curve = _chunk_means([v for _, v in trace.step_losses() if math.isfinite(v)], 10)
     tail = curve[-max(len(curve) // 2, TREND_POINTS):]
-    if len(tail) < TREND_POINTS:
-        return False
-    tau = stats.kendalltau(np.arange(len(tail)), tail, alternative="less")
-    return math.isfinite(tau.pvalue) and tau.pvalue < ALPHA
+    return len(tail) >= TREND_POINTS and falling(tail)
 
 
 def _chunk_means(values: list[float], chunks: int) -> list[float]:
@@ -295,48 +280,37 @@ def _joined(values: list):
     return first
 
 
-def _validation(result: ReplayResult) -> float:
-    return math.inf if result.diverged else late_mean(result.validation_losses)
-
-
 # --- finding -----------------------------------------------------------------------------------
 
 
 def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool) -> Finding:
     tiny = trial.batch > trial.user_batch
+    experiment = trial.experiment
     return Finding(
         BATCH_SIZE,
-        confidence=0.6 + 0.35 * min(trial.improvement / 0.5, 1.0),
-        verdict=_verdict(trial, noise, tiny and batchnorm),
-        evidence=_evidence(trial, noise),
+        confidence=0.6 + 0.35 * min(improvement(experiment) / 0.5, 1.0),
+        verdict=_verdict(trial, experiment, noise, tiny and batchnorm),
+        evidence=_evidence(trial, experiment, noise),
         fix=_fix(trial),
-        experiment=Experiment(
-            description=f"batches of {trial.batch} rows at lr {plain(trial.lr)} instead of "
-            f"{trial.user_batch} at lr {plain(trial.user_lr, 3)}, on the same "
-            f"{trial.rows:,} training rows",
-            before=trial.val_before, after=trial.val_after,
-            steps=len(trial.after.train_losses),
-            curve_before=list(trial.before.validation_losses),
-            curve_after=list(trial.after.validation_losses),
-        ),
+        experiment=experiment,
     )
 
 
 def _fix(trial: Trial) -> str:
     text = (
-        f"Use batches of about {trial.batch} rows with lr {plain(trial.lr)} (instead of "
-        f"{trial.user_batch} rows at lr {plain(trial.user_lr, 3)}) for as many epochs as before"
+        f"Use batches of about {trial.batch} rows with lr {plain_lr(trial.lr)} (instead of "
+        f"{trial.user_batch} rows at lr {plain_lr(trial.user_lr, 3)}) for as many epochs as before"
     )
     if trial.batch > trial.user_batch:
         return text + ", or replace BatchNorm with GroupNorm or LayerNorm if memory forbids it."
     return text + ", or keep your batch size and train for more epochs."
 
 
-def _verdict(trial: Trial, noise: NoiseScale, batchnorm: bool) -> str:
+def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm: bool) -> str:
     replay = (
         f"Replayed on the same {trial.rows:,} training rows, batches of {trial.batch} at lr "
-        f"{plain(trial.lr)} bring the validation loss from {trial.val_before:.3g} to "
-        f"{trial.val_after:.3g}."
+        f"{plain_lr(trial.lr)} bring the validation loss from {experiment.before:.3g} to "
+        f"{experiment.after:.3g}."
     )
     if batchnorm:
         return (
@@ -351,7 +325,7 @@ def _verdict(trial: Trial, noise: NoiseScale, batchnorm: bool) -> str:
     )
 
 
-def _evidence(trial: Trial, noise: NoiseScale) -> dict[str, float]:
+def _evidence(trial: Trial, experiment: Experiment, noise: NoiseScale) -> dict[str, float]:
     evidence = {
         "batch_size": float(trial.user_batch),
         "suggested_batch_size": float(trial.batch),
@@ -359,8 +333,8 @@ def _evidence(trial: Trial, noise: NoiseScale) -> dict[str, float]:
         "user_lr": trial.user_lr,
         "replayed_lr": trial.lr,
         "rows_replayed": float(trial.rows),
-        "val_before": trial.val_before,
-        "val_after": trial.val_after,
-        "improvement": trial.improvement,
+        "val_before": experiment.before,
+        "val_after": experiment.after,
+        "improvement": improvement(experiment),
     }
     return {name: value for name, value in evidence.items() if math.isfinite(value)}

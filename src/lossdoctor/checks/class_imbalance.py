@@ -18,7 +18,7 @@ import torch
 
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import plain_number
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._tabular import _target
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -76,8 +76,8 @@ def check(case) -> list[Finding]:
     balance = class_balance(replayer.train_batches)
     if balance.shares.max() < MAJORITY_SHARE:
         return []
-    constant, user = case.constant_guess.validation_loss, _user_best_validation(case)
-    if not _at_constant(user, constant, _validation_rows(replayer)):
+    constant, user = case.constant_guess_loss("validation"), _user_best_validation(case)
+    if constant is None or not _at_constant(user, constant, _validation_rows(replayer)):
         return []
     plain, oversampled = _replays(case, balance, kind)
     if plain.recalls.min() > 1 - MAJORITY_SHARE:  # every class is recalled as often as it is rare
@@ -108,7 +108,7 @@ def _validation_rows(replayer) -> int:
 
 def _at_constant(user: float, constant: float, rows: int) -> bool:
     margin = STANDARD_ERRORS / math.sqrt(max(rows, 1))
-    return math.isfinite(constant) and user >= constant * (1 - margin)
+    return user >= constant * (1 - margin)
 
 
 # --- replays ---------------------------------------------------------------------------------

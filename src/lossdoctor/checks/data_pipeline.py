@@ -11,10 +11,10 @@ Three faults, each from the captured batches:
    belongs to one batch, while a data loader yielded it (or the validation data is larger).
 3. Validation labels shuffled against their inputs: learners fit on training rows predict held
    out *training* rows, but do no better than a constant guess on the validation rows. This is
-   the same contest as :mod:`lossdoctor.checks.no_signal`, which reports it as ``no_signal`` (the
-   validation labels are unpredictable); here it is named as the pipeline fault it is. When the
-   labels are unpredictable inside the training data too, that is ``no_signal`` alone and this
-   check stays quiet.
+   the learners' contest of :mod:`._contest` that :mod:`lossdoctor.checks.no_signal` reads and
+   reports as ``no_signal`` (the validation labels are unpredictable); here it is named as the
+   pipeline fault it is. When the labels are unpredictable inside the training data too, that
+   is ``no_signal`` alone and this check stays quiet.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import copy
 
 import numpy as np
 import torch
-from scipy import stats
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks import no_signal, train_val_shift
+from lossdoctor.checks import _contest
+from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._tabular import task_of
-from lossdoctor.experiments import Plan
+from lossdoctor.checks._two_sample import shifted
+from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
@@ -61,8 +62,6 @@ BINS = 5
 MAX_CLASSES = 20
 #: "The same batch every step": at least this many steps all drawn from one batch's rows.
 SAME_BATCH_STEPS = 20
-#: Shuffling must take a tenth off the validation loss to count as the fix.
-MEANINGFUL = 0.1
 
 
 def check(case) -> list[Finding]:
@@ -144,7 +143,7 @@ def _sorted_labels(case) -> Finding | None:
         "and not shuffled, so each step pulls the model toward whichever labels it holds."
         + _replay_text(experiment)
     )
-    confidence = 0.95 if experiment is not None and experiment.improvement >= MEANINGFUL else 0.7
+    confidence = 0.95 if experiment is not None and helped(experiment) else 0.7
     return Finding(DATA_PIPELINE, confidence, verdict, evidence,
                    fix="Shuffle the training data every epoch (DataLoader(..., shuffle=True)).",
                    experiment=experiment)
@@ -170,12 +169,12 @@ def _shuffle_experiment(case) -> Experiment | None:
     passes = max(REPLAY_STEPS // len(replayer.train_batches), 1)
     before = _passes(replayer, [replayer.train_batches] * passes)
     after = _passes(replayer, [reshuffled(replayer.train_batches, rng) for _ in range(passes)])
-    return Experiment("the training rows dealt into random batches at every pass",
-                      before[-1], after[-1], passes * len(replayer.train_batches), before, after)
+    return fix_experiment("the training rows dealt into random batches at every pass",
+                          before, after, steps=passes * len(replayer.train_batches))
 
 
-def _passes(replayer, passes: list[list[Batch]]) -> list[float]:
-    """Validation loss after each pass over the given batches, in their order."""
+def _passes(replayer, passes: list[list[Batch]]) -> ReplayResult:
+    """A replay over the given batches, in their order, evaluated after each pass."""
     with isolated(0):
         model = copy.deepcopy(replayer.copies.initial_model)
         optimizer = replayer.optimizer_for(model, Plan())
@@ -184,7 +183,7 @@ def _passes(replayer, passes: list[list[Batch]]) -> list[float]:
             for batch in batches:
                 replayer.train_step(model, optimizer, batch)
             losses.append(replayer.evaluate(model, replayer.validation_batches))
-        return losses
+        return ReplayResult([], losses)
 
 
 def reshuffled(batches: list[Batch], rng: np.random.Generator) -> list[Batch] | None:
@@ -239,11 +238,11 @@ def _misaligned_validation(case) -> Finding | None:
     if task is None or not case.copies.validation.batches:
         return None
     try:
-        train, validation = no_signal.learner_tables(case, task)
+        train, validation = _contest.learner_tables(case, task)
     except Skip:
         return None
-    user = no_signal.user_validation(case, train, task)
-    if user is not None and no_signal.clearly_below(*user, validation.rows):
+    user = _contest.user_validation(case)
+    if user is not None and _contest.clearly_below(*user, validation.rows):
         return None  # the model beats the constant guess on validation: the labels fit
     finding = _misaligned_contest(case, task)
     if finding is not None and _inputs_shifted(train, validation):
@@ -253,24 +252,23 @@ def _misaligned_validation(case) -> Finding | None:
 
 def _inputs_shifted(train, validation) -> bool:
     try:
-        return train_val_shift.shifted(train.features, validation.features)
+        return shifted(train.features, validation.features)
     except Skip:
         return False
 
 
 def _misaligned_contest(case, task: str) -> Finding | None:
-    on_validation = no_signal.validation_contest(case, task)
-    if on_validation.p_value < no_signal.ALPHA:
+    on_validation = _contest.validation_contest(case, task)
+    if on_validation.p_value < _contest.ALPHA:
         return None
-    in_training = no_signal.training_contest(case, task)
-    if in_training.p_value >= no_signal.ALPHA:
+    in_training = _contest.training_contest(case, task)
+    if in_training.p_value >= _contest.ALPHA:
         return None
-    if not no_signal.gains_less_on_validation(on_validation, in_training):
+    if not _contest.gains_less_on_validation(on_validation, in_training):
         return None
     learner = in_training.best_learner
-    inside, outside = in_training.gains[learner], on_validation.gains[learner]
-    p_value = float(stats.ttest_ind(inside, outside, equal_var=False, alternative="greater").pvalue)
-    metric, guess = no_signal.words(task)
+    p_value = _contest.misalignment_p_value(on_validation, in_training)
+    metric, guess = _contest.words(task)
     evidence = {
         "held_out_training_loss": in_training.best_loss,
         "held_out_training_constant_loss": in_training.constant_loss,

@@ -15,12 +15,8 @@ from dataclasses import dataclass
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import (
-    MEANINGFUL_IMPROVEMENT,
-    fix_experiment,
-    improvement,
-    plain_number,
-)
+from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -70,15 +66,15 @@ def check(case) -> list[Finding]:
     if loss is None:
         return []
     experiment = _leaky_experiment(case, layers)
-    helped = experiment is not None and improvement(experiment) >= MEANINGFUL_IMPROVEMENT
-    if not loss.stuck and not helped:
+    fixed = experiment is not None and helped(experiment)
+    if not loss.stuck and not fixed:
         return []
     worst = suspects[0]
     return [
         Finding(
             DEAD_RELU,
-            _confidence(worst, loss, experiment, helped),
-            verdict=_verdict(worst, loss, experiment, helped),
+            _confidence(worst, loss, experiment, fixed),
+            verdict=_verdict(worst, loss, experiment, fixed),
             evidence=_evidence(worst, suspects, loss, experiment),
             experiment=experiment,
             details={"layers": [vars(d) for d in suspects]},
@@ -137,27 +133,27 @@ def swap_relus(model: nn.Module) -> int:
     return swapped
 
 
-def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, helped: bool) -> float:
+def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool) -> float:
     """0.55 for just over half dead, up to 0.75 for all; more when LeakyReLU fixes it. A whole
     layer dead while the loss is stuck cuts the output off from the input, which leaves no doubt
     that the dead units stop the training (what it makes moot follows it by ``explains``). When
     the swap was tried and did not help, the dead units are a symptom of something else (often
     the learning rate): kept below the reporting bar."""
-    if experiment is not None and not helped:
+    if experiment is not None and not fixed:
         return 0.45
     if worst.dead >= 1.0 and loss.stuck:
         return 0.97
     confidence = 0.55 + 0.2 * (worst.dead - MOST) / (1 - MOST)
-    if helped:
+    if fixed:
         confidence += 0.15
     if not loss.stuck:
         confidence -= 0.1
     return confidence
 
 
-def _verdict(worst: DeadLayer, loss: TrainingProgress, experiment, helped: bool) -> str:
+def _verdict(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool) -> str:
     return " ".join(part for part in (
-        _describe_death(worst), _describe_loss(loss), _describe_experiment(experiment, helped)
+        _describe_death(worst), _describe_loss(loss), _describe_experiment(experiment, fixed)
     ) if part)
 
 
@@ -185,12 +181,12 @@ def _describe_loss(loss: TrainingProgress) -> str:
             f"{plain_number(loss.constant_guess)} of a constant guess that ignores the inputs.")
 
 
-def _describe_experiment(experiment: Experiment | None, helped: bool) -> str:
+def _describe_experiment(experiment: Experiment | None, fixed: bool) -> str:
     if experiment is None:
         return ""
     losses = (f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
               f"{experiment.steps}-step replay of your training")
-    if helped:
+    if fixed:
         return f"With {experiment.description} the validation loss goes from {losses}."
     return (f"With {experiment.description} the validation loss goes from {losses}, no clear "
             f"gain: the dead units are a symptom of something else, such as the learning rate.")

@@ -20,7 +20,7 @@ import statistics
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import fix_experiment
+from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
@@ -46,8 +46,6 @@ GROWTH_DECADES = 2.0
 MIN_STEPS = 3
 #: The clip-norm most training recipes use.
 MAX_NORM = 1.0
-#: Clipping must take a tenth off the validation loss to count as the fix.
-MIN_IMPROVEMENT = 0.1
 
 
 def check(case) -> list[Finding]:
@@ -58,7 +56,7 @@ def check(case) -> list[Finding]:
     if not exploding(evidence):
         return []
     experiment = clip_experiment(case)
-    if experiment is None or not _helped(experiment, case.constant_guess_loss("validation")):
+    if experiment is None or not _clipping_helped(experiment, case):
         return []
     evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
     return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
@@ -135,18 +133,18 @@ def clip_experiment(case) -> Experiment | None:
                 hparams=dict(case.copies.optimizer_hparams), steps=REPLAY_STEPS)
     after = replayer.replay(plan)
     return fix_experiment(f"gradients clipped to norm {MAX_NORM:g} (clip_grad_norm_)",
-                          baseline, after, measure=lambda replay: replay.final_validation)
+                          baseline, after)
 
 
-def _helped(experiment: Experiment, constant_guess: float | None) -> bool:
-    """A tenth off the validation loss; from a diverged replay, a finite loss that also beats
-    the constant guess (merely not diverging is no fix)."""
-    before, after = experiment.before, experiment.after
-    if not math.isfinite(after):
+def _clipping_helped(experiment: Experiment, case) -> bool:
+    """The fix helped; from a diverged replay, it must also beat the constant guess (merely not
+    diverging is no fix)."""
+    if not helped(experiment):
         return False
-    if not math.isfinite(before):
-        return constant_guess is None or after < constant_guess
-    return experiment.improvement >= MIN_IMPROVEMENT
+    if math.isfinite(experiment.before):
+        return True
+    constant_guess = case.constant_guess_loss("validation")
+    return constant_guess is None or experiment.after < constant_guess
 
 
 def _decades(low: float, high: float) -> float:

@@ -29,9 +29,18 @@ import statistics
 from dataclasses import dataclass
 
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks._fix import (
+    MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
+    helped,
+    improvement,
+    relative_drop,
+    settled_loss,
+)
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
-from lossdoctor.lr_range import RangeTest, lr_range_test
+from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
 
 LR_TOO_HIGH = Cause(
     id="lr_too_high",
@@ -60,12 +69,9 @@ LR_TOO_LOW = Cause(
 CAUSES = (LR_TOO_HIGH, LR_TOO_LOW)
 
 
-#: The counterfactual must lower the validation loss by at least this fraction to count: a
-#: tenth of the loss is a change a practitioner would act on.
-MIN_IMPROVEMENT = 0.10
 #: The range test "responds to the lr" when its loss falls by at least this fraction (or it
-#: blows up): the same bar as for the counterfactual.
-MIN_RANGE_DROP = MIN_IMPROVEMENT
+#: blows up): the bar a fix must clear, for the same reason.
+MIN_RANGE_DROP = MEANINGFUL_IMPROVEMENT
 #: Step-to-step loss variation this many times that at the lower lr on the same batches is
 #: oscillation caused by the lr (the batches' own noise is common to both and cancels).
 OSCILLATION_RATIO = 2.0
@@ -74,8 +80,6 @@ LOW_GAP_DECADES = 2.0
 #: "Next to no progress": the run's training loss fell below the untrained model's by less than
 #: this share of what the replay at the better lr achieves on the same batches.
 STALLED_SHARE = 0.25
-#: Range test resolution.
-STEPS_PER_DECADE = 12
 
 
 @dataclass
@@ -87,7 +91,7 @@ class Counterfactual:
 
     @property
     def val_after(self) -> float:
-        return late_mean(self.replay.validation_losses)
+        return settled_loss(self.replay)
 
 
 @dataclass
@@ -103,19 +107,12 @@ class Measures:
 
     @property
     def val_before(self) -> float:
-        return late_mean(self.baseline.validation_losses)
-
-    def improvement(self, other: Counterfactual) -> float:
-        before, after = self.val_before, other.val_after
-        if not math.isfinite(after):
-            return -1.0
-        if not math.isfinite(before):
-            return 1.0
-        return (before - after) / abs(before) if before else 0.0
+        return settled_loss(self.baseline)
 
     def vs_untrained(self, losses: list[float]) -> float:
-        """Late training loss relative to the untrained model's: below 1 is progress."""
-        late = late_mean([v for v in losses if math.isfinite(v)])
+        """Training loss over the second half of a run, relative to the untrained model's:
+        below 1 is progress."""
+        late = _second_half_mean([v for v in losses if math.isfinite(v)])
         return late / self.untrained_loss if self.untrained_loss > 0 else math.nan
 
     def stalled(self, other: Counterfactual) -> bool:
@@ -148,7 +145,7 @@ def check(case: Case) -> list[Finding]:
 def measure(case: Case) -> Measures:
     replayer = case.require_replay()
     user_lr = _user_lr(case)
-    test = lr_range_test(replayer, *_span(user_lr))
+    test = lr_range_test(replayer, *span_around(user_lr))
     run_losses = [loss for _, loss in case.trace.step_losses()]
     untrained = replayer.evaluate(case.copies.initial_model, replayer.train_batches)
     optimizer = case.copies.optimizer_class.__name__
@@ -171,12 +168,6 @@ def _user_lr(case: Case) -> float:
     return lr
 
 
-def _span(user_lr: float) -> tuple[float, float, int]:
-    """From 1e-7 (or 100x below the user's lr) to 10 (or 100x above): about 100 steps."""
-    start, end = min(1e-7, user_lr / 100), max(10.0, user_lr * 100)
-    return start, end, round(STEPS_PER_DECADE * math.log10(end / start))
-
-
 # --- too high ------------------------------------------------------------------------------
 
 
@@ -184,19 +175,19 @@ def _too_high(replayer: Replayer, m: Measures) -> Finding | None:
     if not _high_position(m):
         return None
     lower = replay_at(replayer, m.test.suggested_lr)
-    improvement = m.improvement(lower)
-    if improvement < MIN_IMPROVEMENT:
+    experiment = _experiment(m, lower)
+    if not helped(experiment):
         return None
     symptom = _high_symptom(m, lower)
-    strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * _past_divergence(m)
+    strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * _past_divergence(m)
     return Finding(
         cause=LR_TOO_HIGH,
         confidence=0.6 + strength if symptom else 0.3,
         verdict=_high_verdict(m, lower, symptom),
         evidence=_high_evidence(m, lower),
-        fix=f"Lower the learning rate from {plain(m.user_lr, 3)} to about {plain(lower.lr)} "
+        fix=f"Lower the learning rate from {plain_lr(m.user_lr, 3)} to about {plain_lr(lower.lr)} "
         f"(optimizer {m.optimizer}).",
-        experiment=_experiment(m, lower),
+        experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr)},
     )
 
@@ -220,10 +211,10 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
 
 
 def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool) -> str:
-    lr = f"Your learning rate ({plain(m.user_lr, 3)}, {m.optimizer})"
+    lr = f"Your learning rate ({plain_lr(m.user_lr, 3)}, {m.optimizer})"
     where = (
         f"on a learning-rate range test the loss stops falling at about "
-        f"{plain(m.test.minimum_lr)} and blows up at about {plain(m.test.divergence_lr)}"
+        f"{plain_lr(m.test.minimum_lr)} and blows up at about {plain_lr(m.test.divergence_lr)}"
     )
     if not symptom:
         return f"{lr} is near the edge ({where}), but your run shows no sign of it."
@@ -237,7 +228,7 @@ def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
         return _progress_text(m, lower)
     return (
         f"your training loss swings {m.oscillation_ratio(lower):.1f}x as much from step to "
-        f"step as at lr {plain(lower.lr)} on the same batches"
+        f"step as at lr {plain_lr(lower.lr)} on the same batches"
     )
 
 
@@ -261,32 +252,34 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     if gap < LOW_GAP_DECADES:
         return None
     higher = _best_higher(case.replayer, m)
-    improvement = m.improvement(higher)
-    if improvement < MIN_IMPROVEMENT:
+    experiment = _experiment(m, higher)
+    if not helped(experiment):
         return None
     if not m.responds_to_lr and not _learns_from_inputs(case, higher):
         return None
     stalled = m.stalled(higher)
-    strength = 0.25 * min(improvement / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
+    strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
         verdict=_low_verdict(m, higher, stalled),
         evidence=_finite(_common_evidence(m, higher) | {"decades_below_suggestion": gap}),
-        fix=f"Raise the learning rate from {plain(m.user_lr, 3)} to about {plain(higher.lr)} "
+        fix=f"Raise the learning rate from {plain_lr(m.user_lr, 3)} to about {plain_lr(higher.lr)} "
         f"(optimizer {m.optimizer}).",
-        experiment=_experiment(m, higher),
+        experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr)},
     )
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
-    """At the higher lr the model predicts held-out data clearly better (by MIN_IMPROVEMENT)
-    than the best constant guess. Needed when the range test is flat: a model that trains too
-    slowly to move in the test's one or two steps per lr (plain SGD on a CNN) gives a flat
-    curve, but so do labels that carry no information, and only the first is the lr's fault."""
+    """At the higher lr the model predicts held-out data clearly better (by
+    MEANINGFUL_IMPROVEMENT) than the best constant guess. Needed when the range test is flat:
+    a model that trains too slowly to move in the test's one or two steps per lr (plain SGD on
+    a CNN) gives a flat curve, but so do labels that carry no information, and only the first
+    is the lr's fault."""
     constant = case.constant_guess_loss("validation")
-    return constant is not None and higher.val_after < (1 - MIN_IMPROVEMENT) * constant
+    return (constant is not None
+            and relative_drop(constant, higher.val_after) > MEANINGFUL_IMPROVEMENT)
 
 
 def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
@@ -298,10 +291,10 @@ def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
 
 
 def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
-    lr = f"Your learning rate ({plain(m.user_lr, 3)}, {m.optimizer})"
+    lr = f"Your learning rate ({plain_lr(m.user_lr, 3)}, {m.optimizer})"
     gap = decades(m.user_lr, m.test.suggested_lr)
     where = (
-        f"{gap:.0f} orders of magnitude below the {plain(m.test.suggested_lr)} a "
+        f"{gap:.0f} orders of magnitude below the {plain_lr(m.test.suggested_lr)} a "
         f"learning-rate range test suggests"
     )
     if not stalled:
@@ -318,7 +311,7 @@ def _progress_text(m: Measures, other: Counterfactual) -> str:
     return (
         f"over the second half of your run the training loss is "
         f"{m.vs_untrained(m.run_losses):.2f}x the untrained model's, against "
-        f"{m.vs_untrained(other.replay.train_losses):.2f}x at lr {plain(other.lr)} "
+        f"{m.vs_untrained(other.replay.train_losses):.2f}x at lr {plain_lr(other.lr)} "
         f"on the same batches"
     )
 
@@ -334,7 +327,7 @@ def _common_evidence(m: Measures, other: Counterfactual) -> dict[str, float]:
         "replayed_late_loss_vs_untrained": m.vs_untrained(other.replay.train_losses),
         "val_before": m.val_before,
         "val_after": other.val_after,
-        "improvement": m.improvement(other),
+        "improvement": relative_drop(m.val_before, other.val_after),
         "replay_of_your_setup_blew_up": float(m.baseline.diverged),
     }
 
@@ -346,25 +339,18 @@ def _finite(evidence: dict[str, float]) -> dict[str, float]:
 def _replay_text(m: Measures, other: Counterfactual) -> str:
     if not math.isfinite(m.val_before):
         return (
-            f"Replayed, your setup's loss becomes NaN or infinite; at lr {plain(other.lr)} "
+            f"Replayed, your setup's loss becomes NaN or infinite; at lr {plain_lr(other.lr)} "
             f"the validation loss reaches {other.val_after:.3g}"
         )
     return (
-        f"Replaying {REPLAY_STEPS} steps at lr {plain(other.lr)} brings the validation loss "
+        f"Replaying {REPLAY_STEPS} steps at lr {plain_lr(other.lr)} brings the validation loss "
         f"from {m.val_before:.3g} to {other.val_after:.3g}"
     )
 
 
 def _experiment(m: Measures, other: Counterfactual) -> Experiment:
-    return Experiment(
-        description=f"lr {plain(other.lr)} instead of {plain(m.user_lr, 3)} "
-        f"({m.optimizer}), averaged over the last half of each replay",
-        before=m.val_before,
-        after=other.val_after,
-        steps=REPLAY_STEPS,
-        curve_before=list(m.baseline.validation_losses),
-        curve_after=list(other.replay.validation_losses),
-    )
+    return fix_experiment(f"lr {plain_lr(other.lr)} instead of {plain_lr(m.user_lr, 3)} "
+                          f"({m.optimizer})", m.baseline, other.replay)
 
 
 def range_test_details(test: RangeTest, user_lr: float) -> dict:
@@ -384,15 +370,6 @@ def decades(low: float, high: float) -> float:
     return math.log10(high / low)
 
 
-def plain(lr: float, digits: int = 1) -> str:
-    """A learning rate as people write it: 1.0, 0.01, 3e-5 (to ``digits`` significant digits)."""
-    text = repr(float(f"{lr:.{digits}g}"))
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
-    return text
-
-
 def relative_variation(losses: list[float]) -> float:
     """Median step-to-step change of the loss relative to its median size."""
     finite = [v for v in losses if math.isfinite(v)]
@@ -403,7 +380,6 @@ def relative_variation(losses: list[float]) -> float:
     return statistics.median(steps) / level if level else 0.0
 
 
-def late_mean(values: list[float]) -> float:
-    """Mean of the last half of a curve, steadier than its last point."""
+def _second_half_mean(values: list[float]) -> float:
     late = values[len(values) // 2 :]
     return sum(late) / len(late) if late else math.nan

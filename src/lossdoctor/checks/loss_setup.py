@@ -25,12 +25,8 @@ from dataclasses import replace
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import (
-    MEANINGFUL_IMPROVEMENT,
-    fix_experiment,
-    improvement,
-    plain_number,
-)
+from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
@@ -205,14 +201,14 @@ def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
         return []
     call = grown[0]
     experiment = _reshape_experiment(case, call)
-    helped = experiment is not None and improvement(experiment) >= MEANINGFUL_IMPROVEMENT
+    fixed = experiment is not None and helped(experiment)
     evidence = {"sampled_loss_calls": float(len(seen)),
                 "broadcast_loss_calls": float(len(grown)),
                 "prediction_columns": float(_units(call)),
                 "comparisons_per_row": float(_comparisons(call) / max(call.prediction_shape[0], 1))}
     if experiment is not None:
         evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
-    return [Finding(SHAPE_BROADCAST, CERTAIN if helped else 0.9,
+    return [Finding(SHAPE_BROADCAST, CERTAIN if fixed else 0.9,
                     _broadcast_verdict(name, call, experiment), evidence,
                     fix=_broadcast_fix(call), experiment=experiment)]
 

@@ -18,6 +18,7 @@ import torch
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows, tensors_in
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
@@ -223,12 +224,8 @@ def _without_bad_rows(case) -> Experiment | None:
     except Skip:
         return None
     fixed = replayer.replay(Plan(transform=_finite_rows, steps=REPLAY_STEPS))
-    if not fixed.validation_losses or not math.isfinite(fixed.final_validation):
-        return None
-    before = baseline.final_validation if baseline.validation_losses else math.nan
-    return Experiment("drop the rows holding NaN or inf", before, fixed.final_validation,
-                      REPLAY_STEPS, list(baseline.validation_losses),
-                      list(fixed.validation_losses))
+    experiment = fix_experiment("drop the rows holding NaN or inf", baseline, fixed)
+    return experiment if math.isfinite(experiment.after) else None
 
 
 def _symptom_finding(symptoms: Symptoms) -> Finding:

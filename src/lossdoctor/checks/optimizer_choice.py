@@ -26,10 +26,11 @@ from dataclasses import dataclass
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks.learning_rate import STEPS_PER_DECADE, late_mean, plain
+from lossdoctor.checks._fix import fix_experiment, helped, improvement, settled_loss
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
-from lossdoctor.lr_range import lr_range_test
+from lossdoctor.lr_range import lr_range_test, span_around
 
 OPTIMIZER_CHOICE = Cause(
     id="optimizer_choice",
@@ -46,9 +47,6 @@ OPTIMIZER_CHOICE = Cause(
 CAUSES = (OPTIMIZER_CHOICE,)
 
 
-#: A change counts when it takes at least a tenth off the validation loss (the bar of the other
-#: replays): a change a practitioner would act on.
-MIN_IMPROVEMENT = 0.10
 MOMENTUM = 0.9
 #: Adam's default learning rate, which suits most models it is used on.
 ADAM_LR = 1e-3
@@ -65,7 +63,12 @@ class Replay:
 
     @property
     def validation(self) -> float:
-        return late_mean(self.result.validation_losses) if not self.result.diverged else math.inf
+        return settled_loss(self.result)
+
+
+def switch(before: Replay, after: Replay) -> Experiment:
+    """Training as in ``after`` instead of as in ``before``, tested by their two replays."""
+    return fix_experiment(f"{after.label} instead of {before.label}", before.result, after.result)
 
 
 def check(case) -> list[Finding]:
@@ -76,12 +79,12 @@ def check(case) -> list[Finding]:
     lr = float(case.copies.optimizer_hparams.get("lr", 0.0))
     if not lr > 0:
         return []
-    user = Replay(f"SGD(lr={plain(lr, 3)})", case.baseline)
+    user = Replay(f"SGD(lr={plain_lr(lr, 3)})", case.baseline)
     best = _first_that_moves(_alternatives(replayer, lr), user)
     if best is None:
         return []
     control = min(_controls(replayer, lr), key=lambda r: r.validation, default=user)
-    if gain(control.validation, best.validation) < MIN_IMPROVEMENT:
+    if not helped(switch(control, best)):
         return []
     return [_finding(user, best, control)]
 
@@ -92,61 +95,37 @@ def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
 
 def _alternatives(replayer, lr: float) -> Iterator[Replay]:
     """Adam, then SGD with momentum: replayed one at a time, as far as needed."""
-    yield Replay(f"Adam(lr={plain(ADAM_LR)})", replayer.replay(
+    yield Replay(f"Adam(lr={plain_lr(ADAM_LR)})", replayer.replay(
         Plan(optimizer_class=torch.optim.Adam, lr=ADAM_LR, steps=REPLAY_STEPS)))
-    yield Replay(f"SGD(lr={plain(lr, 3)}, momentum={MOMENTUM})", replayer.replay(
+    yield Replay(f"SGD(lr={plain_lr(lr, 3)}, momentum={MOMENTUM})", replayer.replay(
         Plan(hparams={"momentum": MOMENTUM}, steps=REPLAY_STEPS)))
 
 
 def _first_that_moves(alternatives: Iterator[Replay], user: Replay) -> Replay | None:
-    return next((r for r in alternatives if gain(user.validation, r.validation)
-                 >= MIN_IMPROVEMENT), None)
+    return next((r for r in alternatives if helped(switch(user, r))), None)
 
 
 def _controls(replayer, lr: float) -> list[Replay]:
     """Plain SGD at 10x the user's lr and at the lrs a range test picks (the ones
     :mod:`lossdoctor.checks.learning_rate` would suggest), those above the user's."""
-    test = lr_range_test(replayer, *_range_span(lr))
+    test = lr_range_test(replayer, *span_around(lr))
     lrs = sorted({lr * MOMENTUM_STEP, test.minimum_lr, test.suggested_lr})
     return [
-        Replay(f"SGD(lr={plain(higher, 3)})",
+        Replay(f"SGD(lr={plain_lr(higher, 3)})",
                replayer.replay(Plan(lr=higher, steps=REPLAY_STEPS)))
         for higher in lrs if higher > lr
     ]
 
 
-def _range_span(lr: float) -> tuple[float, float, int]:
-    """The learning-rate check's span: from 1e-7 (or 100x below) to 10 (or 100x above)."""
-    start, end = min(1e-7, lr / 100), max(10.0, lr * 100)
-    return start, end, round(STEPS_PER_DECADE * math.log10(end / start))
-
-
-def gain(before: float, after: float) -> float:
-    """Relative drop from ``before`` to ``after``; -1 when ``after`` is not finite."""
-    if not math.isfinite(after):
-        return -1.0
-    if not math.isfinite(before):
-        return 1.0
-    return (before - after) / abs(before) if before else 0.0
-
-
 def _finding(user: Replay, best: Replay, control: Replay) -> Finding:
-    strength = min(gain(control.validation, best.validation) / 0.5, 1.0)
+    strength = min(improvement(switch(control, best)) / 0.5, 1.0)
     return Finding(
         OPTIMIZER_CHOICE,
         confidence=0.6 + 0.35 * strength,
         verdict=_verdict(user, best, control),
         evidence=_evidence(user, best, control),
         fix=f"Switch to {best.label}: {OPTIMIZER_CHOICE.fix}",
-        experiment=Experiment(
-            description=f"{best.label} instead of {user.label}, averaged over the last half "
-            "of each replay",
-            before=user.validation,
-            after=best.validation,
-            steps=REPLAY_STEPS,
-            curve_before=list(user.result.validation_losses),
-            curve_after=list(best.result.validation_losses),
-        ),
+        experiment=switch(user, best),
     )
 
 
@@ -167,9 +146,9 @@ def _evidence(user: Replay, best: Replay, control: Replay) -> dict[str, float]:
     evidence = {
         "val_before": user.validation,
         "val_after": best.validation,
-        "improvement": gain(user.validation, best.validation),
+        "improvement": improvement(switch(user, best)),
         "val_with_higher_lr": control.validation,
-        "improvement_over_higher_lr": gain(control.validation, best.validation),
+        "improvement_over_higher_lr": improvement(switch(control, best)),
         "alternative_is_adam": float(best.label.startswith("Adam")),
     }
     return {name: value for name, value in evidence.items() if math.isfinite(value)}

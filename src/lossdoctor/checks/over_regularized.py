@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import plain_number
-from lossdoctor.checks.learning_rate import late_mean
+from lossdoctor.checks._fix import fix_experiment, helped, improvement, relative_drop, settled_loss
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
 
@@ -46,9 +46,6 @@ CAUSES = (OVER_REGULARIZED,)
 #: Weight decay in the replay: the user's divided by this, two orders of magnitude, well below
 #: any decay that could hold a model back and still a decay (AdamW's default stays "on").
 WEIGHT_DECAY_DIVISOR = 100.0
-#: The validation loss must fall by at least this fraction once the regularization is gone: a
-#: tenth of the loss is a change a practitioner would act on (the same bar as the lr replays).
-MIN_IMPROVEMENT = 0.10
 #: Regularization "holds the model back" when, with it, the training fit makes less than this
 #: share of the progress beyond the constant guess that it makes without it: it costs more than
 #: a third of what the model can learn, far more than the few percent usual dropout costs.
@@ -99,7 +96,7 @@ def check(case) -> list[Finding]:
         return []
     after = _fit(replayer, without_dropout(replayer.copies.initial_model),
                  {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR})
-    if gain(late_mean(case.baseline.validation_losses), after.validation) < MIN_IMPROVEMENT:
+    if not helped(_experiment(regularization, case.baseline, after.replay)):
         return []
     before = _fit(replayer, copy.deepcopy(replayer.copies.initial_model), {})
     reference = _reference_loss(case, replayer)
@@ -166,7 +163,7 @@ def without_dropout(model: nn.Module) -> nn.Module:
 def _fit(replayer, model: nn.Module, hparams: dict) -> Fit:
     replay = replayer.replay(Plan(model=model, hparams=hparams, steps=REPLAY_STEPS))
     train = replayer.evaluate(model, replayer.train_batches) if not replay.diverged else math.inf
-    return Fit(train, late_mean(replay.validation_losses), replay)
+    return Fit(train, settled_loss(replay), replay)
 
 
 def _reference_loss(case, replayer) -> float:
@@ -184,22 +181,14 @@ def progress_share(regularized: float, free: float, reference: float) -> float:
     return (reference - regularized) / (reference - free)
 
 
-def gain(before: float, after: float) -> float:
-    """Relative drop from ``before`` to ``after``; -1 when ``after`` is not finite."""
-    if not math.isfinite(after):
-        return -1.0
-    if not math.isfinite(before):
-        return 1.0
-    return (before - after) / abs(before) if before else 0.0
-
-
 # --- finding ---------------------------------------------------------------------------------
 
 
 def _finding(regularization: Regularization, before: Fit, after: Fit, reference: float
              ) -> Finding:
     share = max(progress_share(before.train, after.train, reference), 0.0)
-    strength = min(gain(before.validation, after.validation) / 0.5, 1.0)
+    experiment = _experiment(regularization, before.replay, after.replay)
+    strength = min(improvement(experiment) / 0.5, 1.0)
     return Finding(
         OVER_REGULARIZED,
         confidence=0.6 + 0.2 * strength + 0.15 * (1 - share / HELD_BACK_SHARE),
@@ -207,16 +196,13 @@ def _finding(regularization: Regularization, before: Fit, after: Fit, reference:
         evidence=_evidence(regularization, before, after) | {
             "constant_guess_train_loss": reference, "progress_share": share},
         fix=_fix(regularization),
-        experiment=Experiment(
-            description=f"{_what_was_taken_away(regularization)}, averaged over the last half "
-            "of each replay",
-            before=before.validation,
-            after=after.validation,
-            steps=REPLAY_STEPS,
-            curve_before=list(before.replay.validation_losses),
-            curve_after=list(after.replay.validation_losses),
-        ),
+        experiment=experiment,
     )
+
+
+def _experiment(regularization: Regularization, before: ReplayResult, after: ReplayResult
+                ) -> Experiment:
+    return fix_experiment(_what_was_taken_away(regularization), before, after)
 
 
 def _settings(regularization: Regularization) -> str:
@@ -260,8 +246,8 @@ def _evidence(regularization: Regularization, before: Fit, after: Fit) -> dict[s
         "train_loss_after": after.train,
         "val_before": before.validation,
         "val_after": after.validation,
-        "train_improvement": gain(before.train, after.train),
-        "improvement": gain(before.validation, after.validation),
+        "train_improvement": relative_drop(before.train, after.train),
+        "improvement": relative_drop(before.validation, after.validation),
     }
     return {name: value for name, value in evidence.items() if math.isfinite(value)}
 

@@ -16,14 +16,9 @@ import torch
 
 from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
-from lossdoctor.checks._features import (
-    MEANINGFUL_IMPROVEMENT,
-    feature_stats,
-    fix_experiment,
-    improvement,
-    plain_number,
-    replay_standardized,
-)
+from lossdoctor.checks._features import feature_stats, replay_standardized
+from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
 from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -162,7 +157,7 @@ def _pinned_after(case, model, kind: str, standardize) -> float | None:
 def _desaturated(experiment: Experiment | None, after: float | None) -> bool:
     """Standardizing the inputs un-pinned the layer and took a tenth or more off the loss."""
     return (experiment is not None and after is not None and after <= MOST
-            and improvement(experiment) >= MEANINGFUL_IMPROVEMENT)
+            and helped(experiment))
 
 
 def _confidence(worst: LayerSaturation, loss: TrainingProgress, experiment, after) -> float:

@@ -1,19 +1,16 @@
 """train_val_shift: the validation inputs come from another distribution than the training ones.
 
-A classifier two-sample test: gradient-boosted trees learn to tell training rows from validation
-rows (equal numbers of each), cross-validated. When both come from one distribution no
-classifier beats a coin flip on held-out rows, so the number of rows it gets right is
-Binomial(n, 1/2); many more right means the two sets differ. The cross-validated AUC says by how
-much, and each feature's mean and scale shift (in training standard deviations) say where.
+A classifier two-sample test (:mod:`._two_sample`) on the training and validation rows: when a
+classifier tells them apart, the cross-validated AUC says by how much, and each feature's mean
+and scale shift (in training standard deviations) say where.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from threadpoolctl import threadpool_limits
 
 from lossdoctor.checks._tabular import tables, task_of
+from lossdoctor.checks._two_sample import MIN_AUC, shift_test
 from lossdoctor.findings import Cause, Finding, Skip
 
 TRAIN_VAL_SHIFT = Cause(
@@ -34,16 +31,6 @@ TRAIN_VAL_SHIFT = Cause(
 CAUSES = (TRAIN_VAL_SHIFT,)
 
 
-#: Rows of each set the classifier sees (a seeded random subset), to stay fast.
-MAX_ROWS_PER_SET = 600
-MIN_ROWS_PER_SET = 30
-FOLDS = 3
-#: Significance of "better than a coin flip", and the least separation worth reporting: a
-#: classifier that ranks a validation row above a training row 70% of the time (AUC 0.7) is a
-#: shift a practitioner would see in the features; smaller AUCs are real but mild differences.
-ALPHA = 1e-3
-MIN_AUC = 0.7
-
 
 def check(case) -> list[Finding]:
     if not case.copies.validation.batches:
@@ -51,48 +38,11 @@ def check(case) -> list[Finding]:
     replayer = case.replayer
     task = task_of(case.trace.setup.loss_name) or "regression"
     train, validation = tables(replayer.train_batches, replayer.validation_batches, task)
-    auc, p_value, rows = shift_test(train.features, validation.features)
-    if p_value >= ALPHA or auc < MIN_AUC:
+    test = shift_test(train.features, validation.features)
+    if not test.shifted:
         return []
-    return [_finding(auc, p_value, rows, feature_shifts(train.features, validation.features))]
-
-
-def shifted(train: np.ndarray, validation: np.ndarray) -> bool:
-    """Whether the two sets of rows come from different distributions, by this check's test."""
-    auc, p_value, _ = shift_test(train, validation)
-    return p_value < ALPHA and auc >= MIN_AUC
-
-
-def shift_test(train: np.ndarray, validation: np.ndarray) -> tuple[float, float, int]:
-    """(AUC, binomial p-value, rows per set) of the classifier two-sample test on equal
-    numbers of rows of each set."""
-    rows = min(len(train), len(validation), MAX_ROWS_PER_SET)
-    if rows < MIN_ROWS_PER_SET:
-        raise Skip(f"needs at least {MIN_ROWS_PER_SET} training and validation rows")
-    rng = np.random.default_rng(0)
-    x_train = train[rng.choice(len(train), rows, replace=False)]
-    x_val = validation[rng.choice(len(validation), rows, replace=False)]
-    with threadpool_limits(1):
-        auc, correct = two_sample_test(x_train, x_val)
-    p_value = float(stats.binomtest(correct, 2 * rows, 0.5, alternative="greater").pvalue)
-    return auc, p_value, rows
-
-
-def two_sample_test(x_train: np.ndarray, x_val: np.ndarray) -> tuple[float, int]:
-    """(cross-validated AUC, held-out rows classified right) of a classifier telling
-    validation rows (1) from training rows (0)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    x = np.concatenate([x_train, x_val])
-    is_validation = np.repeat([0, 1], [len(x_train), len(x_val)])
-    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=0)
-    classifier = HistGradientBoostingClassifier(max_iter=50, random_state=0)
-    scores = cross_val_predict(classifier, x, is_validation, cv=folds,
-                               method="predict_proba")[:, 1]
-    correct = int(((scores > 0.5) == is_validation).sum())
-    return float(roc_auc_score(is_validation, scores)), correct
+    shifts = feature_shifts(train.features, validation.features)
+    return [_finding(test.auc, test.p_value, test.rows, shifts)]
 
 
 def feature_shifts(train: np.ndarray, validation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import copy
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import MEANINGFUL_IMPROVEMENT, fix_experiment, improvement
+from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -111,7 +111,7 @@ def _frozen_confidence(share: float, setup, experiment: Experiment | None) -> fl
     if experiment is None:
         return base
     gain = improvement(experiment)
-    if gain >= MEANINGFUL_IMPROVEMENT:
+    if helped(experiment):
         return max(base, 0.7 + 0.25 * min(gain / 0.5, 1.0))
     return min(base, 0.3 + max(gain, 0.0))
 
@@ -155,7 +155,7 @@ def _train_everything(case, trace) -> Experiment | None:
         param.requires_grad_(True)
     before = replayer.replay(Plan(model=as_user, steps=REPLAY_STEPS))
     after = replayer.replay(Plan(model=everything, steps=REPLAY_STEPS))
-    return _experiment("train all the model's parameters", before, after)
+    return fix_experiment("train all the model's parameters", before, after)
 
 
 # --- gradients never zeroed ---------------------------------------------------------------------
@@ -203,7 +203,7 @@ def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
     if experiment is None:
         return base
     gain = improvement(experiment)
-    if gain >= MEANINGFUL_IMPROVEMENT:
+    if helped(experiment):
         return 0.7 + 0.25 * min(gain / 0.5, 1.0)
     return 0.35
 
@@ -230,7 +230,7 @@ def _accumulation_experiment(case) -> Experiment | None:
     except Skip:
         return None
     accumulating = _accumulating_replay(replayer)
-    return _experiment("call zero_grad() every step", accumulating, baseline)
+    return fix_experiment("call zero_grad() every step", accumulating, baseline)
 
 
 def _accumulating_replay(replayer) -> ReplayResult:
@@ -318,10 +318,6 @@ def _training_in_eval_mode(case, counts) -> Finding:
 
 
 # --- shared ------------------------------------------------------------------------------------
-
-
-def _experiment(description: str, before: ReplayResult, after: ReplayResult) -> Experiment:
-    return fix_experiment(description, before, after)
 
 
 def _add_experiment_numbers(evidence: dict, experiment: Experiment | None) -> None:

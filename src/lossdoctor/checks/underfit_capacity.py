@@ -40,13 +40,19 @@ import torch
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks._fix import (
+    MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
+    relative_drop,
+    settled_loss,
+)
 from lossdoctor.checks._larger_model import (
     LargerModel,
     build_larger,
     why_not_larger,
 )
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 UNDERFIT_CAPACITY = Cause(
@@ -67,20 +73,14 @@ ONE_BATCH_ROWS = 32
 ONE_BATCH_STEPS = 200
 #: Adam's default lr, the usual first choice: used for the one-batch test and as the fallback.
 STANDARD_LR = 1e-3
-#: Validation losses averaged for a run's settled value (the curve has ~10 evaluations).
-SETTLED_EVALUATIONS = 3
 NOISE_MULTIPLE = 2.0
-RELATIVE_MARGIN = 0.1
 #: A larger model whose training loss ends above this fraction of its start barely trained:
 #: the user's optimizer settings, not the model, are what stops it.
 BARELY_TRAINED = 0.9
 #: Before it is blamed on capacity, the user's model trains this many times longer.
 LONG_RUN_FACTOR = 10
-#: Training batches the constant prediction is fitted on, and its L-BFGS iterations.
-CONSTANT_BATCHES = 32
-CONSTANT_ITERATIONS = 50
 #: A larger model that cuts the validation loss by this fraction (halves it) or more gives full
-#: confidence; the least gain that fires (RELATIVE_MARGIN) gives about 0.6.
+#: confidence; the least gain that fires (MEANINGFUL_IMPROVEMENT) gives about 0.6.
 FULL_CONFIDENCE_GAIN = 0.5
 #: Without a larger model to compare with, a one-batch loss above this fraction of its start
 #: is a hint of too little capacity (or a broken pipeline), reported below the threshold.
@@ -116,9 +116,13 @@ def check(case: Case) -> list[Finding]:
     reason = why_not_larger(model, batch)
     if reason:
         return _untested(one_batch, reason)
+    constant = case.constant_guess_loss("validation")
+    if constant is None:
+        raise Skip("needs the loss of a constant prediction to compare with: this loss "
+                   "rejects one")
     comparison = compare_with_larger(case, replayer, batch)
     evidence = _evidence(comparison, one_batch)
-    evidence["constant_validation_loss"] = case.constant_guess.validation_loss
+    evidence["constant_validation_loss"] = constant
     if not _larger_is_clearly_better(evidence):
         return []
     evidence.update(_long_run(replayer, comparison.settings))
@@ -199,15 +203,15 @@ def _does_not_fit(evidence: dict) -> bool:
 
 def _evidence(comparison: Comparison, one_batch: OneBatch) -> dict[str, float]:
     user, larger = comparison.user, comparison.larger
-    validation = _settled(user.validation_losses)
+    validation = settled_loss(user)
     noise = (_wobble(user.validation_losses) ** 2 + _wobble(larger.validation_losses) ** 2) ** 0.5
     return {
         "train_loss": _last_quarter(user.train_losses),
         "validation_loss": validation,
         "larger_train_loss": _last_quarter(larger.train_losses),
-        "larger_validation_loss": _settled(larger.validation_losses),
+        "larger_validation_loss": settled_loss(larger),
         "validation_noise": noise,
-        "margin": max(NOISE_MULTIPLE * noise, RELATIVE_MARGIN * abs(validation)),
+        "margin": max(NOISE_MULTIPLE * noise, MEANINGFUL_IMPROVEMENT * abs(validation)),
         "larger_width": comparison.larger_model.width,
         "larger_hidden_layers": comparison.larger_model.hidden_layers,
         "replay_steps": len(larger.train_losses),
@@ -218,7 +222,7 @@ def _evidence(comparison: Comparison, one_batch: OneBatch) -> dict[str, float]:
 
 def _finding(comparison: Comparison, evidence: dict, one_batch: OneBatch) -> Finding:
     before, after = evidence["validation_loss"], evidence["larger_validation_loss"]
-    relative_gain = (before - after) / abs(before) if before else 0.0
+    relative_gain = relative_drop(before, after)
     larger = comparison.larger_model
     return Finding(
         cause=UNDERFIT_CAPACITY,
@@ -226,13 +230,9 @@ def _finding(comparison: Comparison, evidence: dict, one_batch: OneBatch) -> Fin
         verdict=_verdict(evidence, larger, one_batch),
         evidence=evidence,
         fix=f"{UNDERFIT_CAPACITY.fix} For example: {_example(larger)}.",
-        experiment=Experiment(
-            description=f"{larger.describe()} instead of your model, {comparison.optimizer}",
-            before=before,
-            after=after,
-            steps=int(evidence["replay_steps"]),
-            curve_before=list(comparison.user.validation_losses),
-            curve_after=list(comparison.larger.validation_losses),
+        experiment=fix_experiment(
+            f"{larger.describe()} instead of your model, {comparison.optimizer}",
+            comparison.user, comparison.larger, steps=int(evidence["replay_steps"]),
         ),
         details={"larger_model": str(larger.model), "optimizer": comparison.optimizer},
     )
@@ -304,10 +304,6 @@ def _first_rows(batch: Batch, rows: int) -> Batch:
         take_rows(batch.target, index, batch.rows),
         rows,
     )
-
-
-def _settled(values: list[float]) -> float:
-    return statistics.fmean(values[-SETTLED_EVALUATIONS:])
 
 
 def _wobble(values: list[float]) -> float:

@@ -4,16 +4,14 @@ differ by orders of magnitude. Tested by replaying the training with standardize
 from __future__ import annotations
 
 from lossdoctor.checks._features import (
-    MEANINGFUL_IMPROVEMENT,
     SCALE_SPREAD,
     SMALL_SCALE,
     FeatureStats,
     feature_stats,
-    fix_experiment,
-    improvement,
-    plain_number,
     replay_standardized,
 )
+from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 UNNORMALIZED_INPUTS = Cause(
@@ -71,7 +69,7 @@ def _confidence(stats: FeatureStats, experiment: Experiment | None) -> float:
     if experiment is None:
         return 0.5 + 0.1 * scale_weight
     gain = improvement(experiment)
-    if gain >= MEANINGFUL_IMPROVEMENT:
+    if helped(experiment):
         return 0.6 + 0.25 * min(gain / 0.5, 1.0) + 0.1 * scale_weight
     return 0.3 + 0.1 * scale_weight + max(gain, 0.0)
 
@@ -103,7 +101,7 @@ def _describe_experiment(experiment: Experiment | None) -> str:
     if experiment is None:
         return "Your training could not be replayed, so the fix was not tried."
     before, after = plain_number(experiment.before), plain_number(experiment.after)
-    if improvement(experiment) >= MEANINGFUL_IMPROVEMENT:
+    if helped(experiment):
         return (f"Standardizing them with the training mean and std took the validation loss "
                 f"from {before} to {after} in a {experiment.steps}-step replay of your training.")
     return (f"Yet standardizing them did not help in a {experiment.steps}-step replay of your "

@@ -13,7 +13,9 @@ from torch import nn
 
 from lossdoctor.capture.tensors import first_tensor
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import LARGE_SCALE, MEANINGFUL_IMPROVEMENT, plain_number
+from lossdoctor.checks._features import LARGE_SCALE
+from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
@@ -58,11 +60,11 @@ def check(case) -> list[Finding]:
     scale = target_scale(case.require_replay().train_batches)
     if scale.size < LARGE_SCALE or scale.std == 0:
         return []
-    constant = case.constant_guess.validation_loss
+    constant = case.constant_guess_loss("validation")
     user = _user_best_validation(case)
-    if not math.isfinite(constant) or user < STUCK_FRACTION * constant:
+    if constant is None or user < STUCK_FRACTION * constant:
         return []
-    experiment = _standardized_experiment(case, scale, kind.squared)
+    experiment = _standardized_experiment(case, scale)
     return [_finding(scale, constant, user, experiment)]
 
 
@@ -83,7 +85,8 @@ def _user_best_validation(case) -> float:
 
 
 class _Unstandardized(nn.Module):
-    """A model trained on standardized targets, giving predictions in the original units."""
+    """A model trained on standardized targets. In eval mode, where a replay scores it, its
+    predictions are turned back into the original units."""
 
     def __init__(self, model: nn.Module, scale: TargetScale) -> None:
         super().__init__()
@@ -91,34 +94,27 @@ class _Unstandardized(nn.Module):
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         output = first_tensor(self.model(*args, **kwargs))
-        return output * self.scale.std + self.scale.mean
+        return output if self.training else output * self.scale.std + self.scale.mean
 
 
-def _standardized_experiment(case, scale: TargetScale, squared: bool) -> Experiment:
-    """Train a copy on standardized targets; score it on the original validation targets."""
-    replayer, baseline = case.replayer, case.baseline
-    model = copy.deepcopy(replayer.copies.initial_model)
+def _standardized_experiment(case, scale: TargetScale) -> Experiment:
+    """Train a copy on standardized training targets; score it on the validation targets as
+    they are, so both replays' losses are in the user's units."""
+    validation = {id(b) for b in case.replayer.validation_batches}
 
     def standardize(batch):
+        if id(batch) in validation:
+            return batch
         return replace(batch, target=(batch.target - scale.mean) / scale.std)
 
-    result = replayer.replay(Plan(model=model, transform=standardize, steps=REPLAY_STEPS))
-    after = replayer.evaluate(_Unstandardized(model, scale), replayer.validation_batches)
-    unit = scale.std**2 if squared else scale.std  # exact for MSE and L1, rough for Huber
-    return Experiment(
-        description="standardize targets (loss in original units)",
-        before=baseline.final_validation,
-        after=after if not result.diverged else math.inf,
-        steps=REPLAY_STEPS,
-        curve_before=list(baseline.validation_losses),
-        curve_after=[v * unit for v in result.validation_losses],
-    )
+    model = _Unstandardized(copy.deepcopy(case.copies.initial_model), scale)
+    result = case.replayer.replay(Plan(model=model, transform=standardize, steps=REPLAY_STEPS))
+    return fix_experiment("standardize targets (loss in original units)", case.baseline, result)
 
 
 def _confidence(experiment: Experiment) -> float:
-    gain = experiment.improvement if math.isfinite(experiment.before) else 1.0
-    if gain >= MEANINGFUL_IMPROVEMENT:
-        return 0.65 + 0.3 * min(gain / 0.5, 1.0)
+    if helped(experiment):
+        return 0.65 + 0.3 * min(improvement(experiment) / 0.5, 1.0)
     return 0.3
 
 

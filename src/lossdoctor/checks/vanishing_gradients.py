@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import fix_experiment
+from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -50,8 +50,6 @@ PERSISTENT = 0.8
 #: The fewest sampled steps and weight layers that make a gradient profile.
 MIN_STEPS = 3
 MIN_LAYERS = 3
-#: The ReLU replay must lower the validation loss by at least a tenth to count.
-MIN_IMPROVEMENT = 0.1
 SQUASHING = (nn.Sigmoid, nn.Tanh)
 #: Layers re-initialized for ReLU in the swap: dense and convolutional ones.
 WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
@@ -84,23 +82,23 @@ def check(case) -> list[Finding]:
     if gap < GAP_DECADES or persistent < PERSISTENT or stall is None or not stall.stuck:
         return []
     experiment = relu_experiment(case)
-    helped = experiment is not None and experiment.improvement >= MIN_IMPROVEMENT
+    fixed = experiment is not None and helped(experiment)
     return [Finding(
         VANISHING_GRADIENTS,
-        _confidence(gap, helped),
+        _confidence(gap, fixed),
         verdict=_verdict(profile, gap, persistent, stall, experiment),
         evidence=_evidence(profile, gap, persistent, stall, experiment),
-        experiment=experiment if helped else None,
+        experiment=experiment if fixed else None,
         details={"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))},
     )]
 
 
-def _confidence(gap: float, helped: bool) -> float:
+def _confidence(gap: float, fixed: bool) -> float:
     """0.7 to 0.8 from the gradients alone (more for a wider gap); 0.95 to 1.0 when the same
     layers with ReLU learn: a verified fix that keeps the model's size also rules out a model
     too small for the task."""
     strength = min((gap - GAP_DECADES) / GAP_DECADES, 1.0)
-    return 0.95 + 0.05 * strength if helped else 0.7 + 0.1 * strength
+    return 0.95 + 0.05 * strength if fixed else 0.7 + 0.1 * strength
 
 
 def gradient_profile(trace) -> Profile:
@@ -133,7 +131,7 @@ def relu_experiment(case) -> Experiment | None:
     swapped = with_relu(model)
     after = replayer.replay(Plan(model=swapped, steps=REPLAY_STEPS))
     return fix_experiment("sigmoid/tanh layers replaced by ReLU, with kaiming initialization",
-                          baseline, after, measure=lambda replay: _late(replay.validation_losses))
+                          baseline, after)
 
 
 def with_relu(model: nn.Module) -> nn.Module:
@@ -165,7 +163,7 @@ def _verdict(
                  f"{experiment.steps}-step replay of your training brings the validation loss "
                  f"from {experiment.before:.3g} to {experiment.after:.3g}")
         text += (": the model is not too small, its gradients do not reach its first layers."
-                 if experiment.improvement >= MIN_IMPROVEMENT else ".")
+                 if helped(experiment) else ".")
     return text
 
 
@@ -197,13 +195,3 @@ def _evidence(profile, gap, persistent, stall: TrainingProgress, experiment) -> 
 
 def _decades(high: float, low: float) -> float:
     return math.log10(max(high, 1e-30) / max(low, 1e-30))
-
-
-def _late(values: list[float]) -> float:
-    late = values[len(values) // 2:]
-    return _mean(late) if late else math.nan
-
-
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else math.nan

@@ -1,0 +1,61 @@
+"""Did a fix help? The one bar, the one measure of where a replay settled, and the experiment
+that compares two replays, shared by every check that tests a fix by replaying the training.
+
+    experiment = fix_experiment("standardize inputs", case.baseline, standardized)
+    if helped(experiment): ...          # at least MEANINGFUL_IMPROVEMENT off the loss
+"""
+
+from __future__ import annotations
+
+import math
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.experiments import ReplayResult
+from lossdoctor.findings import Experiment
+
+#: A fix must take at least a tenth off the validation loss to count as one: smaller changes
+#: are within what a different trajectory of the same replay can do on its own, and a tenth of
+#: the loss is a change a practitioner would act on.
+MEANINGFUL_IMPROVEMENT = 0.1
+#: Evaluations averaged for where a replay settled: the last three of its ten, its last 30% of
+#: steps. One evaluation is one draw of a curve that wobbles from minibatch to minibatch; the
+#: last half would still hold the descent, and so rank fixes by how fast they converge rather
+#: than by where they got.
+SETTLED_EVALUATIONS = 3
+
+
+def settled_loss(result: ReplayResult) -> float:
+    """Where a replay's validation loss settled: the mean of its last SETTLED_EVALUATIONS
+    evaluations; infinite when the replay diverged or has none."""
+    last = result.validation_losses[-SETTLED_EVALUATIONS:]
+    if not last or not all(math.isfinite(v) for v in last):
+        return math.inf
+    return sum(last) / len(last)
+
+
+def fix_experiment(description: str, before: ReplayResult, after: ReplayResult,
+                   steps: int = REPLAY_STEPS) -> Experiment:
+    """A fix tested by two replays of ``steps`` steps, without it and with it: where each
+    validation loss settled, and both curves for the report."""
+    return Experiment(description, settled_loss(before), settled_loss(after), steps,
+                      list(before.validation_losses), list(after.validation_losses))
+
+
+def relative_drop(before: float, after: float) -> float:
+    """How much lower ``after`` is than ``before``, as a share of ``before``. A loss that is
+    not finite after is no improvement (-1); one that stops being infinite is a full one (1)."""
+    if not math.isfinite(after):
+        return -1.0
+    if not math.isfinite(before):
+        return 1.0
+    return (before - after) / abs(before) if before else 0.0
+
+
+def improvement(experiment: Experiment) -> float:
+    """The experiment's relative drop of the validation loss; positive when the fix helps."""
+    return relative_drop(experiment.before, experiment.after)
+
+
+def helped(experiment: Experiment) -> bool:
+    """Whether the fix took at least MEANINGFUL_IMPROVEMENT off the validation loss."""
+    return improvement(experiment) >= MEANINGFUL_IMPROVEMENT

@@ -1,0 +1,142 @@
+"""Statistics of loss curves, one of each, for the live status line (:mod:`lossdoctor.curves`)
+and the final diagnosis (:mod:`lossdoctor.checks.overfitting`, :mod:`.batch_size`) alike, so
+that the two cannot disagree about what a curve does.
+
+A curve is a list of (x, loss) points, x an epoch or a step. Curves are judged by tests against
+their own noise, never by a fixed loss difference:
+
+- *noise*: the robust spread of the curve's second differences, which neither a steady trend
+  nor a bend in the curve inflates;
+- *trend*: a one-sided Mann-Kendall test (Kendall's tau of the loss against its order) at
+  ALPHA, which assumes nothing of the noise's distribution and shrugs off single outliers;
+- *rise*: the validation loss from its best point on rises by the trend test, by more than
+  the noise and by enough to act on. With the training loss still falling it is overfitting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+Curve = Sequence[tuple[float, float]]
+
+#: Significance level of every test here.
+ALPHA = 0.05
+#: Below this relative change a noise-free curve has not moved either (0.1% of the loss is no
+#: change anyone acts on); it only matters when the curve has no noise at all.
+RELATIVE_FLOOR = 1e-3
+#: Points a rise needs: the best one and four after it. With five, a perfectly rising sequence
+#: has a one-sided Kendall p of 1/120; with fewer, no test can be convincing.
+MIN_TAIL = 5
+#: Points a curve needs before a rise is looked for at all: a minimum and a trend after it.
+MIN_POINTS = MIN_TAIL + 1
+#: The best loss is the minimum of noisy values, itself about two noise widths below the
+#: curve's level: a rise must clear that and one more to stand out of the noise.
+NOISE_WIDTHS = 3.0
+#: A rise smaller than this share of the best loss is real but not worth acting on: stopping at
+#: any late point would lose less than that.
+PRACTICAL_RISE = 0.05
+#: Last points averaged for where a curve ended up.
+END_WINDOW = 3
+
+
+# --- noise and trend ---------------------------------------------------------------------
+
+
+def noise(ys) -> float:
+    """Point-to-point noise of a curve: the robust spread of its second differences around
+    their median, which takes out a steady bend (for independent noise of width s they spread
+    by sqrt(6) s). Fewer than three cannot tell a bend from noise: their spread around zero is
+    used. A curve that mostly repeats its values has no median spread; its mean spread is used."""
+    second = np.diff(np.asarray(ys, dtype=float), n=2)
+    if second.size == 0:
+        return 0.0
+    centre = np.median(second) if second.size >= 3 else 0.0
+    deviations = np.abs(second - centre)
+    spread = 1.4826 * float(np.median(deviations))
+    if spread == 0:
+        spread = math.sqrt(math.pi / 2) * float(np.mean(deviations))
+    return spread / math.sqrt(6)
+
+
+def trend_p(ys, direction: str) -> float:
+    """One-sided Mann-Kendall p-value for a trend "up" or "down"."""
+    ys = np.asarray(ys, float)
+    if len(ys) < 3 or np.ptp(ys) == 0:
+        return 1.0
+    alternative = "greater" if direction == "up" else "less"
+    result = stats.kendalltau(np.arange(len(ys)), ys, alternative=alternative)
+    return 1.0 if math.isnan(result.pvalue) else float(result.pvalue)
+
+
+def falling(ys) -> bool:
+    """A significant downward trend that also moves the loss."""
+    ys = np.asarray(ys, float)
+    return trend_p(ys, "down") < ALPHA and ys[0] - ys[-1] > RELATIVE_FLOOR * abs(ys[0])
+
+
+def turns_often(ys) -> bool:
+    """Turning-point test: more local peaks and troughs than independent noise would give."""
+    n = len(ys)
+    if n < 6:
+        return False
+    turns = sum((ys[i] - ys[i - 1]) * (ys[i + 1] - ys[i]) < 0 for i in range(1, n - 1))
+    mean, variance = 2 * (n - 2) / 3, (16 * n - 29) / 90
+    return stats.norm.sf((turns - mean) / math.sqrt(variance)) < ALPHA
+
+
+# --- a rise from the best point ----------------------------------------------------------
+
+
+@dataclass
+class Rise:
+    """The validation curve from its best point on, and the training curve over the same x."""
+
+    best_x: float
+    best_loss: float
+    end_loss: float  # the mean of the last END_WINDOW points
+    p_value: float  # of an upward trend from the best point on (the best one included)
+    noise: float
+    train_at_best: float
+    train_end: float
+    train_p_value: float  # of a downward trend of the training loss over the same x
+
+    @property
+    def size(self) -> float:
+        return self.end_loss - self.best_loss
+
+    @property
+    def clear(self) -> bool:
+        """A steady rise, beyond the noise and large enough to act on."""
+        return (
+            self.p_value < ALPHA
+            and self.size > NOISE_WIDTHS * self.noise
+            and self.size > PRACTICAL_RISE * abs(self.best_loss)
+        )
+
+    @property
+    def overfitting(self) -> bool:
+        """A clear rise while the training loss goes on falling."""
+        return self.clear and self.train_end < self.train_at_best and self.train_p_value < ALPHA
+
+
+def rise_from_best(validation: Curve, train: Curve) -> Rise | None:
+    """The rise of ``validation`` from its best point, and ``train`` over the same x (non-finite
+    points left out); None with fewer than MIN_POINTS validation points, fewer than MIN_TAIL
+    from the best on, or fewer than 2 training points from there."""
+    points = [(x, y) for x, y in validation if math.isfinite(y)]
+    if len(points) < MIN_POINTS:
+        return None
+    xs, ys = [x for x, _ in points], np.array([y for _, y in points])
+    best = int(np.argmin(ys))
+    later = [y for x, y in train if x >= xs[best] and math.isfinite(y)]
+    if len(ys) - best < MIN_TAIL or len(later) < 2:
+        return None
+    return Rise(
+        xs[best], float(ys[best]), float(np.mean(ys[-END_WINDOW:])), trend_p(ys[best:], "up"),
+        noise(ys), later[0], float(np.mean(later[-END_WINDOW:])), trend_p(later, "down"),
+    )

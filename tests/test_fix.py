@@ -1,0 +1,43 @@
+"""The one bar and the one measure every check uses to say whether a fix helped."""
+
+import math
+
+import pytest
+
+from lossdoctor.checks._fix import (
+    fix_experiment,
+    helped,
+    improvement,
+    relative_drop,
+    settled_loss,
+)
+from lossdoctor.experiments import ReplayResult
+
+
+def _replay(validation, diverged=False):
+    return ReplayResult([0.0] * 10, list(validation), diverged)
+
+
+def test_a_replay_settles_at_the_mean_of_its_last_three_evaluations():
+    assert settled_loss(_replay([9.0, 5.0, 1.0, 2.0, 3.0])) == pytest.approx(2.0)
+    assert settled_loss(_replay([0.5])) == pytest.approx(0.5)
+    assert settled_loss(_replay([1.0, 0.9, math.inf], diverged=True)) == math.inf
+    assert settled_loss(_replay([])) == math.inf
+
+
+def test_the_fix_helped_when_it_takes_a_tenth_off_where_the_replay_settled():
+    before = _replay([2.0, 1.0, 1.0, 1.0])
+    enough = fix_experiment("fix", before, _replay([2.0, 0.9, 0.85, 0.8]))
+    short = fix_experiment("fix", before, _replay([2.0, 0.92, 0.92, 0.92]))
+    assert improvement(enough) == pytest.approx(0.15)
+    assert improvement(short) == pytest.approx(0.08)
+    assert helped(enough) and not helped(short)
+    assert enough.curve_before == [2.0, 1.0, 1.0, 1.0] and enough.steps > 0
+
+
+def test_a_fix_that_diverges_never_helped_and_one_that_stops_a_divergence_did():
+    assert relative_drop(1.0, math.inf) == -1.0
+    assert relative_drop(math.inf, math.inf) == -1.0
+    assert relative_drop(math.inf, 0.5) == 1.0
+    assert relative_drop(math.nan, 0.5) == 1.0
+    assert relative_drop(0.0, 0.5) == 0.0
