@@ -57,6 +57,7 @@ def test_a_failing_or_skipping_check_is_recorded_and_the_others_still_run():
     assert statuses["broken"][0] == "error" and "boom" in statuses["broken"][1]
     assert statuses["lacking"] == ("skipped", "needs validation batches")
     assert [f.cause for f in result.causes] == [Cause.LR_TOO_LOW]
+    assert [f.cause for f in result.dismissed] == [Cause.LR_TOO_HIGH]
     assert all(f.confidence < REPORT_THRESHOLD for f in result.dismissed)
 
 
@@ -67,8 +68,14 @@ def test_confidence_is_clamped_and_fix_defaults_to_the_cause():
 
 
 def test_checks_are_discovered_from_the_package():
+    from pathlib import Path
+
+    from lossdoctor import checks
+
     found = discover_checks()
-    assert all(callable(check) for check in found.values())
+    package = Path(checks.__file__).parent
+    assert set(found) == {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    assert found and all(callable(check) for check in found.values())
     assert not any(name.startswith("_") for name in found)
 
 
@@ -100,5 +107,7 @@ def test_a_model_fed_dicts_is_diagnosed_without_errors_and_skips_say_why():
 
     result = diagnose(record(train))
     assert result.healthy
+    assert {o.name for o in result.outcomes} == set(discover_checks())
     assert all(o.status != "error" for o in result.outcomes), result.outcomes
-    assert all(o.reason.startswith("needs") for o in result.outcomes if o.status == "skipped")
+    skipped = [o for o in result.outcomes if o.status == "skipped"]  # a linear model has no ReLU
+    assert skipped and all(o.reason.startswith("needs") for o in skipped)
