@@ -1,13 +1,18 @@
 """The scenario zoo as a benchmark: `lossdoctor run` on every script in examples/, one at a time,
 and a Markdown table of expected against reported causes.
 
-    python bench/zoo.py [--only PATTERN] [--out PATH]
+    python bench/zoo.py [--only PATTERN] [--fast] [--out PATH]
 
 Each script's header says what it expects (`# lossdoctor-expect: primary, others`, empty for a
 healthy run) and its model family (`# lossdoctor-family: mlp|cnn|sequence|transformer`).
 A broken scenario is right at top-1 when the primary cause is reported first, and right at top-3
 when every expected cause is among the first three reported. A healthy run is a false alarm when
 anything at all is reported.
+
+The fast subset that `python -m pytest` runs (`# lossdoctor-zoo: fast` in the header) follows a
+rule: for each cause the scenario with that primary cause that took least time, and for each
+family its quickest healthy run. After a full run this prints the rule's choice on these times,
+beside the scripts marked now.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HEADER_LINES = 6
 EXPECT = "# lossdoctor-expect:"
 FAMILY = "# lossdoctor-family:"
+FAST = "# lossdoctor-zoo: fast"
 #: Tiny models: more than one thread only makes threads spin against each other.
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 TIMEOUT = 300
@@ -65,6 +71,11 @@ def header_value(script: Path, prefix: str) -> str | None:
             if line.startswith(prefix):
                 return line[len(prefix):].strip()
     return None
+
+
+def is_fast(script: Path) -> bool:
+    with script.open(encoding="utf-8") as lines:
+        return any(line.strip() == FAST for line in itertools.islice(lines, HEADER_LINES))
 
 
 def expected_causes(script: Path) -> list[str]:
@@ -121,6 +132,26 @@ def totals(results: list[Result]) -> str:
     ])
 
 
+def fast_by_rule(results: list[Result]) -> list[str]:
+    """The quickest scenario of each primary cause, and of each family's healthy runs."""
+    quickest: dict[str, Result] = {}
+    for r in results:
+        key = r.expected[0] if r.expected else f"healthy {r.family}"
+        if key not in quickest or r.seconds < quickest[key].seconds:
+            quickest[key] = r
+    return sorted(r.script for r in quickest.values())
+
+
+def fast_subset_note(results: list[Result]) -> str:
+    chosen = set(fast_by_rule(results))
+    marked = {r.script for r in results if is_fast(EXAMPLES / f"{r.script}.py")}
+    if chosen == marked:
+        return (f"- fast subset: the {len(marked)} scripts marked are the"
+                " rule's choice on these times")
+    return (f"- fast subset, the rule's choice on these times: add {sorted(chosen - marked)}, "
+            f"drop {sorted(marked - chosen)}")
+
+
 def _mark(right: bool) -> str:
     return "yes" if right else "**no**"
 
@@ -130,24 +161,30 @@ def _share(count: int, total: int) -> str:
     return f"{count}/{total} ({percent:.0f}%)"
 
 
-def scenarios(pattern: str | None) -> list[Path]:
+def scenarios(pattern: str | None, fast: bool = False) -> list[Path]:
     found = sorted(EXAMPLES.glob("*.py"))
     if pattern:
         found = [s for s in found if fnmatch.fnmatch(s.stem, f"*{pattern}*")]
+    if fast:
+        found = [s for s in found if is_fast(s)]
     return found
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", metavar="PATTERN", help="only scenarios whose name matches")
+    parser.add_argument("--fast", action="store_true",
+                        help="only the fast subset that `python -m pytest` runs")
     parser.add_argument("--out", metavar="PATH", help="also write the table to PATH")
     args = parser.parse_args()
     results = []
-    for script in scenarios(args.only):
+    for script in scenarios(args.only, args.fast):
         results.append(diagnose(script))
         print(f"{script.stem}: {', '.join(results[-1].reported[:3]) or 'healthy'} "
               f"({results[-1].seconds:.1f} s)", file=sys.stderr, flush=True)
     text = f"{table(results)}\n\n{totals(results)}\n"
+    if not (args.only or args.fast):
+        text += f"{fast_subset_note(results)}\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

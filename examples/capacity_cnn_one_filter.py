@@ -1,7 +1,6 @@
 # lossdoctor-expect: underfit_capacity
 """Broken: one 3x3 filter averaged over the image cannot tell the shapes apart."""
 # lossdoctor-family: cnn
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,6 +1,7 @@
 # lossdoctor-expect: exploding_gradients
 """Broken: an identity-initialized ReLU RNN (IRNN) trained without gradient clipping."""
 # lossdoctor-family: sequence
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 """Healthy: a CNN with BatchNorm finds how far down a noisy image its bar lies (regression)."""
 # lossdoctor-family: cnn
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

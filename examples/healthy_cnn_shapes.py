@@ -1,7 +1,6 @@
 # lossdoctor-expect:
 """Healthy: a small CNN tells four shapes apart in noisy 16x16 images; nothing is wrong."""
 # lossdoctor-family: cnn
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 """Healthy: an MLP regressing a smooth function of 4 inputs with MSELoss; nothing is wrong."""
 # lossdoctor-family: mlp
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect:
 """Healthy: a standardized tabular MLP classifier that learns; nothing is wrong."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

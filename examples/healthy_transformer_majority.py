@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 """Healthy: a one-layer transformer tells which of two tokens is more frequent; nothing is wrong."""
 # lossdoctor-family: transformer
+# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -63,8 +63,9 @@ def test_the_batch_sample_is_bounded_and_pairs_inputs_with_targets():
     model = mlp(6, 8, 2)
     case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
                   (x[:5000], y[:5000]), (x[5000:], y[5000:]), epochs=2, batch_size=100)
-    assert case.copies.train.rows <= 4096
+    assert 0 < case.copies.train.rows <= 4096
     assert case.copies.validation.rows == 1000
+    assert case.copies.train.batches
     for batch in case.copies.train.batches:
         assert batch.args[0].shape[0] == batch.target.shape[0] == batch.rows
 
@@ -406,6 +407,7 @@ def test_the_loss_history_stays_bounded_and_validation_passes_stay_exact(monkeyp
     assert sum(r.calls for r in bounded.losses) == len(full.losses)
     exact = [(p.step, p.loss, p.rows, p.batches) for p in full.validation_passes()]
     kept = [(p.step, p.loss, p.rows, p.batches) for p in bounded.validation_passes()]
+    assert len(exact) == 5_000 // 100
     assert [k[:1] + k[2:] for k in kept] == [e[:1] + e[2:] for e in exact]
     assert all(abs(a[1] - b[1]) < 1e-12 for a, b in zip(kept, exact, strict=True))
     mean_full = sum(r.value for r in full.train_losses()) / len(full.train_losses())

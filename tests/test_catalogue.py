@@ -1,7 +1,10 @@
 """The cause catalogue: declared by the check modules, validated at discovery."""
 
+from pathlib import Path
+
 import pytest
 
+from lossdoctor import checks
 from lossdoctor.checks import (
     CatalogueError,
     _declared,
@@ -29,7 +32,9 @@ def test_every_check_module_declares_its_causes_and_the_catalogue_has_all_25():
     modules = check_modules()
     assert modules and all(m.causes and callable(m.check) for m in modules)
     assert len(catalogue()) == 25 and "no_signal" in catalogue()
-    assert not any(m.name.startswith("_") for m in modules)
+    package = Path(checks.__file__).parent
+    assert {m.name for m in modules} == {
+        p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
 
 
 def test_explains_and_figures_name_only_known_things():

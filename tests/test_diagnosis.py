@@ -1,4 +1,4 @@
-from lossdoctor.checks import CheckModule
+from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import SHAPE_BROADCAST
 from lossdoctor.checks.no_signal import NO_SIGNAL
@@ -66,6 +66,7 @@ def test_a_failing_or_skipping_check_is_recorded_and_the_others_still_run():
     assert statuses["broken"][0] == "error" and "boom" in statuses["broken"][1]
     assert statuses["lacking"] == ("skipped", "needs validation batches")
     assert [f.cause for f in result.causes] == [LR_TOO_LOW]
+    assert [f.cause for f in result.dismissed] == [LR_TOO_HIGH]
     assert all(f.confidence < REPORT_THRESHOLD for f in result.dismissed)
 
 
@@ -112,5 +113,7 @@ def test_a_model_fed_dicts_is_diagnosed_without_errors_and_skips_say_why():
 
     result = diagnose(record(train))
     assert result.healthy
+    assert {o.name for o in result.outcomes} == {m.name for m in check_modules()}
     assert all(o.status != "error" for o in result.outcomes), result.outcomes
-    assert all(o.reason.startswith("needs") for o in result.outcomes if o.status == "skipped")
+    skipped = [o for o in result.outcomes if o.status == "skipped"]  # a linear model has no ReLU
+    assert skipped and all(o.reason.startswith("needs") for o in skipped)

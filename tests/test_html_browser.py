@@ -81,7 +81,9 @@ def test_every_figure_is_present_and_visible(browser, opened):
 def test_each_figure_draws_something(browser, opened):
     from selenium.webdriver.common.by import By
 
-    for element in browser.find_elements(By.CSS_SELECTOR, "figure.plot img"):
+    elements = browser.find_elements(By.CSS_SELECTOR, "figure.plot img")
+    assert len(elements) == len(re.findall(r'data-figure="', opened)) > 0
+    for element in elements:
         browser.execute_script("arguments[0].scrollIntoView();", element)
         assert _variance(element.screenshot_as_png) > MIN_PIXEL_VARIANCE
 

@@ -125,6 +125,7 @@ def test_the_page_is_self_contained(report, page):
 def test_text_from_the_users_code_is_escaped(report, page):
     assert HOSTILE not in page and "<b>bold</b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "gradient_norms" in _figures(page)  # the figure that names the user's layers
     for svg in _figures(page).values():
         assert HOSTILE not in svg
     assert "<script" not in markdown.render(report) and "<b>" not in markdown.render(report)

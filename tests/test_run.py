@@ -90,12 +90,15 @@ def test_a_script_without_training_says_so(tmp_path):
 
 def test_the_json_report_holds_the_contract(tmp_path):
     script = _script(tmp_path, epochs=2)
+    # Without zero_grad the run has a cause to report, so the causes' contract is checked too.
+    script.write_text(script.read_text().replace("        optimizer.zero_grad()\n", ""))
     _run(sys.executable, "-m", "lossdoctor", "run", "--json", "out.json", script.name,
          cwd=tmp_path)
     report = json.loads((tmp_path / "out.json").read_text())
     assert report["version"] == "1"
     assert report["setup"]["optimizer_class"] == "Adam"
     assert len(report["curves"]["train_steps"]) == 20
+    assert report["causes"]
     for cause in report["causes"]:
         assert {"id", "confidence", "verdict", "evidence", "fix"} <= set(cause)
         assert 0 <= cause["confidence"] <= 1

@@ -3,9 +3,13 @@
 Every scenario starts with `# lossdoctor-expect: cause_a, cause_b` (primary cause first, empty
 for a healthy run) and is run as a user would: `python -m lossdoctor run --json PATH SCRIPT`.
 
-The whole zoo takes too long for every test run; only the scenarios marked
-`# lossdoctor-zoo: fast` in their header (about one per cause, and healthy runs) are run here.
-Set LOSSDOCTOR_ZOO=all to run them all, or use `python bench/zoo.py` for the full table.
+The whole zoo takes too long for every test run. The default run diagnoses the fast subset, the
+scripts marked `# lossdoctor-zoo: fast` in their header: for each cause id the scenario with that
+primary cause that took least time in README's zoo table, and for each model family its cheapest
+healthy run (a test below holds the subset to that coverage). The others are marked `zoo_only`,
+which pyproject's `-m "not zoo_only"` leaves out. Every scenario run is marked `zoo`:
+`python -m pytest -m zoo` runs the whole zoo (and only it), `LOSSDOCTOR_ZOO=all python -m pytest`
+runs it with everything else, and `python bench/zoo.py` prints it as a table.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -22,12 +27,15 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from lossdoctor.checks import catalogue
+from lossdoctor.checks import catalogue, check_modules
 
 HEADER = "# lossdoctor-expect:"
+FAMILY = "# lossdoctor-family:"
 FAST = "# lossdoctor-zoo: fast"
 HEADER_LINES = 5
+FAMILIES = ("mlp", "cnn", "sequence", "transformer")
 SCENARIOS = sorted(EXAMPLES.glob("*.py"))
+ZOO_ALL = os.environ.get("LOSSDOCTOR_ZOO") == "all"
 
 
 def is_fast(script: Path) -> bool:
@@ -35,9 +43,24 @@ def is_fast(script: Path) -> bool:
         return any(line.strip() == FAST for line in islice(lines, HEADER_LINES))
 
 
-#: The scenarios run end to end here.
-RUN = SCENARIOS if os.environ.get("LOSSDOCTOR_ZOO") == "all" else [
-    s for s in SCENARIOS if is_fast(s)]
+def family_of(script: Path) -> str | None:
+    with script.open(encoding="utf-8") as lines:
+        for line in islice(lines, HEADER_LINES):
+            if line.startswith(FAMILY):
+                return line[len(FAMILY):].strip()
+    return None
+
+
+def _scenario(script: Path):
+    """``script`` as a test parameter, marked `zoo`, and `zoo_only` outside the fast subset."""
+    marks = [pytest.mark.zoo]
+    if not (ZOO_ALL or is_fast(script)):
+        marks.append(pytest.mark.zoo_only)
+    return pytest.param(script, id=script.stem, marks=marks)
+
+
+#: The scenarios run end to end here; which of them run is left to the marks.
+RUN = [_scenario(script) for script in SCENARIOS]
 #: The scenarios are tiny models: more than one thread each only makes threads spin against each
 #: other on a busy machine. Plain and watched runs get the same environment.
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -99,21 +122,21 @@ def run_plain(script: Path) -> subprocess.CompletedProcess:
 def runs(request, tmp_path_factory):
     """The selected scenarios' runs, started together as the module begins, PARALLEL at a time:
     {script: future Diagnosed} for `lossdoctor run`, and {script: future run} for plain python."""
-    plain_tests = _selected(request, test_the_scripts_stdout_is_byte_for_byte_its_own)
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         watched = {script: pool.submit(diagnose, script, _report_path(tmp_path_factory, script))
-                   for script in _selected(request)}
-        plain = {script: pool.submit(run_plain, script) for script in plain_tests}
+                   for script in _selected(request, "diagnosed")}
+        plain = {script: pool.submit(run_plain, script)
+                 for script in _selected(request, "plain_run")}
         yield watched, plain
 
 
-def _selected(request, test=None) -> list[Path]:
-    """Scenarios that the selected tests of this module (or only ``test``) will look at."""
+def _selected(request, fixture: str) -> list[Path]:
+    """Scenarios of this module's selected tests that use ``fixture``: only those are run."""
     scripts = {}
     for item in request.session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         mine = getattr(item, "module", None) is request.module and "script" in params
-        if mine and test in (None, item.function):
+        if mine and fixture in item.fixturenames:
             scripts[params["script"]] = None
     return list(scripts)
 
@@ -125,6 +148,11 @@ def _report_path(tmp_path_factory, script: Path) -> Path:
 @pytest.fixture
 def diagnosed(runs, script) -> Diagnosed:
     return runs[0][script].result()
+
+
+@pytest.fixture
+def plain_run(runs, script) -> subprocess.CompletedProcess:
+    return runs[1][script].result()
 
 
 def test_the_header_lists_causes_primary_first():
@@ -142,16 +170,22 @@ def test_there_are_broken_and_healthy_scenarios():
     assert {"underfit_capacity", "unnormalized_inputs", "lr_too_high", "lr_too_low"} <= primaries
 
 
-def test_the_fast_subset_has_broken_and_healthy_scenarios():
-    expectations = [expected_of(script) for script in SCENARIOS if is_fast(script)]
-    assert sum(not causes for causes in expectations) >= 2
-    assert len({causes[0] for causes in expectations if causes}) >= 8
+def test_the_fast_subset_is_one_scenario_per_cause_and_one_healthy_run_per_family():
+    fast = [script for script in SCENARIOS if is_fast(script)]
+    covered = Counter(expected_of(s)[0] if expected_of(s) else f"healthy {family_of(s)}"
+                      for s in fast)
+    wanted = set(catalogue()) | {f"healthy {family}" for family in FAMILIES}
+    assert set(covered) >= wanted, f"not in the fast subset: {sorted(wanted - set(covered))}"
+    assert set(covered) <= wanted, f"neither a cause nor a family: {set(covered) - wanted}"
+    twice = sorted(key for key, count in covered.items() if count > 1)
+    assert not twice, f"more than one fast scenario for {twice}: keep the cheapest"
 
 
 @pytest.mark.parametrize("script", SCENARIOS, ids=lambda s: s.stem)
 def test_each_scenario_names_known_causes_and_says_in_one_line_what_is_wrong(script):
     known = set(catalogue())
     assert set(expected_of(script)) <= known
+    assert family_of(script) in FAMILIES
     docstring = script.read_text(encoding="utf-8").splitlines()[1]
     assert docstring.startswith('"""') and docstring.endswith('"""') and len(docstring) > 10
 
@@ -169,12 +203,13 @@ def test_scenario_gets_the_expected_diagnosis(script, diagnosed):
 
 @pytest.mark.parametrize("script", RUN, ids=lambda s: s.stem)
 def test_every_check_runs_or_skips_without_error(script, diagnosed):
-    errors = [c for c in diagnosed.report["checks"] if c["status"] == "error"]
+    checks = diagnosed.report["checks"]
+    assert {c["name"] for c in checks} == {m.name for m in check_modules()}, diagnosed.explain()
+    errors = [c for c in checks if c["status"] == "error"]
     assert not errors
 
 
 @pytest.mark.parametrize("script", RUN, ids=lambda s: s.stem)
-def test_the_scripts_stdout_is_byte_for_byte_its_own(script, runs, diagnosed):
-    plain = runs[1][script].result()
-    assert plain.returncode == 0 and plain.stdout
-    assert diagnosed.stdout == plain.stdout
+def test_the_scripts_stdout_is_byte_for_byte_its_own(script, plain_run, diagnosed):
+    assert plain_run.returncode == 0 and plain_run.stdout
+    assert diagnosed.stdout == plain_run.stdout
