@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devset.diagnose import diagnose  # noqa: E402
-from devset.generate import generate, read_manifest  # noqa: E402
+from devset.generate import filter_summary, generate, read_manifest  # noqa: E402
 from devset.operators import by_cause  # noqa: E402
 from devset.score import Scored, tables  # noqa: E402
 
@@ -60,12 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args) -> int:
     manifest = generate(args.n, args.seed, args.out, args.part, args.jobs,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
-    kept = [entry for entry in manifest if entry["kept"]]
+    print(filter_summary(manifest))
+    print()
     for part in ("dev", "test"):
-        in_part = [entry for entry in kept if entry["part"] == part]
-        causes = len({entry["cause"] for entry in in_part})
-        print(f"{part}: {len(in_part)} kept cases over {causes} causes")
-    print(f"dropped: {len(manifest) - len(kept)} of {len(manifest)} (reasons in manifest.json)")
+        kept = [entry for entry in manifest if entry["kept"] and entry["part"] == part]
+        causes = len({entry["cause"] for entry in kept})
+        print(f"- {part}: {len(kept)} kept cases over {causes} causes")
     return 0
 
 

@@ -117,7 +117,7 @@ def zero_grad_once_per_epoch(p: Program, rng: random.Random) -> Program:
 
 # train_eval_mode
 def _dropout(p: Program, rng: random.Random) -> Program:
-    return p.with_model(dropout=max(p.model.dropout, round(rng.uniform(0.4, 0.6), 2)))
+    return p.with_model(dropout=max(p.model.dropout, round(rng.uniform(0.5, 0.7), 2)))
 
 
 def _mode_layer(p: Program, rng: random.Random) -> Program:

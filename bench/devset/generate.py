@@ -57,8 +57,16 @@ def generate(count: int, first_seed: int, out: Path, part: str | None = None, jo
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         manifest = list(pool.map(filtered, entries))
-    write_manifest(out, manifest)
+    write_manifest(out, merged(out, manifest))
     return manifest
+
+
+def merged(out: Path, manifest: list[dict]) -> list[dict]:
+    """The folder's manifest with ``manifest``'s entries added (replacing those of equal id),
+    so the parts of one range of seeds can be generated one after the other."""
+    existing = read_manifest(out) if (out / MANIFEST).exists() else []
+    by_id = {entry["id"]: entry for entry in existing + manifest}
+    return sorted(by_id.values(), key=lambda entry: entry["seed"])
 
 
 def write_manifest(out: Path, manifest: list[dict]) -> None:
@@ -67,3 +75,23 @@ def write_manifest(out: Path, manifest: list[dict]) -> None:
 
 def read_manifest(out: Path) -> list[dict]:
     return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+
+
+def reason_kind(entry: dict) -> str:
+    """The drop reason without its numbers: `twin did not learn`, `no symptom`, ..."""
+    if entry["kept"]:
+        return "kept"
+    return entry["reason"].split(" (")[0].split(":")[0]
+
+
+def filter_summary(manifest: list[dict]) -> str:
+    """A Markdown table: per cause, cases generated, kept, and dropped by reason."""
+    kinds = sorted({reason_kind(e) for e in manifest} - {"kept"})
+    header = ["cause", "generated", "kept", *kinds]
+    rows = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    causes = sorted({e["cause"] for e in manifest})
+    for cause in [*causes, "all"]:
+        group = [e for e in manifest if cause in ("all", e["cause"])]
+        counts = [sum(reason_kind(e) == kind for e in group) for kind in ["kept", *kinds]]
+        rows.append(f"| {cause} | {len(group)} | " + " | ".join(map(str, counts)) + " |")
+    return "\n".join(rows)
