@@ -92,9 +92,10 @@ def _run(args) -> int:
 
 
 def operator_table() -> str:
-    rows = ["| cause | operator | what it does | also acceptable |", "| --- | --- | --- | --- |"]
+    rows = ["| cause | operator | the fault | set-up (twin too) | also acceptable |",
+            "| --- | --- | --- | --- | --- |"]
     for cause, ops in by_cause().items():
-        rows += [f"| `{cause}` | `{op.name}` | {op.description} | "
+        rows += [f"| `{cause}` | `{op.name}` | {op.description} | {op.set_up} | "
                  f"{', '.join(f'`{c}`' for c in op.also)} |" for op in ops]
     return "\n".join(rows)
 

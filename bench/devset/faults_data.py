@@ -51,6 +51,7 @@ def inputs_replaced_by_noise(p: Program, rng: random.Random) -> Program:
 
 # unnormalized_inputs
 def _huge_units(p: Program, rng: random.Random) -> Program:
+    """features in units of 100 to 100,000, standardized"""
     return p.with_data(input_units="huge", input_norm="standardize")
 
 
@@ -80,6 +81,8 @@ def _target_units(offset: tuple[float, float], scale: tuple[float, float]):
     def setup(p: Program, rng: random.Random) -> Program:
         units = (float(f"{rng.uniform(*offset):.2g}"), float(f"{rng.uniform(*scale):.2g}"))
         return p.with_data(target_units=units, target_norm="standardize")
+    setup.__doc__ = (f"targets in units (offset {offset[0]:g}-{offset[1]:g}, scale "
+                     f"{scale[0]:g}-{scale[1]:g}), standardized")
     return setup
 
 
@@ -122,6 +125,7 @@ def same_batch_every_step(p: Program, rng: random.Random) -> Program:
 
 # label_range
 def _bce(p: Program, rng: random.Random) -> Program:
+    """BCEWithLogitsLoss on one output"""
     return p.with_loss(kind="bce")
 
 
@@ -172,10 +176,15 @@ def val_recalibrated(p: Program, rng: random.Random) -> Program:
     return p.add_edits(f"{target} = {target} * {gain} + {offset}")
 
 
+def _raw_units_standardized(p: Program, rng: random.Random) -> Program:
+    """features in their own units (pixels 0-255), standardized"""
+    return p if p.data.kind == "image" else p.with_data(input_units="raw",
+                                                        input_norm="standardize")
+
+
 @operator("train_val_shift", "training inputs standardized, validation inputs not",
           applies=every(has_val, float_inputs),
-          setup=lambda p, rng: p.with_data(input_units="raw", input_norm="standardize")
-          if p.data.kind != "image" else p)
+          setup=_raw_units_standardized)
 def val_not_standardized(p: Program, rng: random.Random) -> Program:
     return p.with_data(input_norm="train_only")
 
@@ -223,7 +232,12 @@ def ratio_divides_by_zero(p: Program, rng: random.Random) -> Program:
     return p.add_edits(*both_splits(p, "x_train[:, -1] = x_train[:, 0] / x_train[:, 1].round()"))
 
 
+def _standardized_targets(p: Program, rng: random.Random) -> Program:
+    """standardized targets"""
+    return p.with_data(target_norm="standardize")
+
+
 @operator("nan_inf", "log-transformed targets that can be below -1",
-          applies=regression, setup=lambda p, rng: p.with_data(target_norm="standardize"))
+          applies=regression, setup=_standardized_targets)
 def log_of_negative_targets(p: Program, rng: random.Random) -> Program:
     return p.add_edits(*both_splits(p, "y_train = torch.log1p(y_train)"))

@@ -15,11 +15,14 @@ def _not_token(p: Program) -> bool:
 
 
 def _activation(name: str):
-    return lambda p, rng: p.with_model(activation=name)
+    def setup(p: Program, rng: random.Random) -> Program:
+        return p.with_model(activation=name)
+    setup.__doc__ = f"{name} activations"
+    return setup
 
 
 def _radial_task(p: Program, rng: random.Random) -> Program:
-    """Tabular data whose labels depend on a radius: nothing linear predicts them."""
+    """tabular labels that depend on a radius (nothing linear predicts them)"""
     return p.with_data(story=2) if p.data.kind == "tabular" else p
 
 
@@ -43,19 +46,20 @@ def two_unit_layer(p: Program, rng: random.Random) -> Program:
 
 
 # saturated_activation
-@operator("saturated_activation", "sigmoid hidden layers with weights drawn N(0, 3)",
+@operator("saturated_activation", "sigmoid hidden layers with weights drawn N(0, 2-4)",
           applies=mlp_or_cnn, setup=_activation("sigmoid"))
 def sigmoid_large_init(p: Program, rng: random.Random) -> Program:
     return p.with_model(init=("normal", round(rng.uniform(2.0, 4.0), 1)))
 
 
 def _tanh(p: Program, rng: random.Random) -> Program:
+    """tanh activations (a tanh RNN)"""
     if p.model.family == "rnn":
         return p.with_model(cell="rnn_tanh")
     return p.with_model(activation="tanh")
 
 
-@operator("saturated_activation", "tanh units with weights drawn N(0, 2) or wider",
+@operator("saturated_activation", "tanh units with weights drawn N(0, 2-4)",
           applies=family("mlp", "cnn", "rnn"), setup=_tanh)
 def tanh_large_init(p: Program, rng: random.Random) -> Program:
     return p.with_model(init=("normal", round(rng.uniform(2.0, 4.0), 1)))
@@ -82,6 +86,7 @@ def _sgd(p: Program, rng: random.Random) -> Program:
 
 
 def _irnn_with_clipping(p: Program, rng: random.Random) -> Program:
+    """identity-initialized ReLU RNN, SGD with momentum, gradients clipped at norm 1"""
     return _sgd(p, rng).with_model(cell="rnn_relu", recurrent_identity=True).with_train(clip=1.0)
 
 
@@ -92,10 +97,11 @@ def irnn_without_clipping(p: Program, rng: random.Random) -> Program:
 
 
 def _deep_relu(p: Program, rng: random.Random) -> Program:
+    """6-8 ReLU layers"""
     return p.with_model(activation="relu", depth=rng.randrange(6, 9), batchnorm=False)
 
 
-@operator("exploding_gradients", "a deep ReLU MLP whose weights grow layer by layer (std 0.5)",
+@operator("exploding_gradients", "weights drawn N(0, 0.4-0.7): activations grow layer by layer",
           applies=every(family("mlp"), _not_token), setup=_deep_relu, also=("bad_init",))
 def deep_relu_large_init(p: Program, rng: random.Random) -> Program:
     return p.with_model(init=("normal", round(rng.uniform(0.4, 0.7), 2)))
@@ -103,6 +109,7 @@ def deep_relu_large_init(p: Program, rng: random.Random) -> Program:
 
 # dead_relu
 def _relu_depth_two(p: Program, rng: random.Random) -> Program:
+    """ReLU, at least two hidden layers"""
     return p.with_model(activation="relu", depth=max(2, p.model.depth), batchnorm=False)
 
 

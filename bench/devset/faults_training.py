@@ -43,8 +43,13 @@ def sgd_tiny_lr(p: Program, rng: random.Random) -> Program:
     return p.with_train(optimizer="sgd", momentum=0.0, lr=float(f"{10 ** rng.uniform(-5, -4):.1g}"))
 
 
+def _exponential_schedule(p: Program, rng: random.Random) -> Program:
+    """ExponentialLR(gamma=0.8) stepped once per epoch"""
+    return p.with_train(schedule="exp_epoch")
+
+
 @operator("lr_too_low", "an epoch scheduler (x0.8) stepped every batch: the rate collapses",
-          setup=lambda p, rng: p.with_train(schedule="exp_epoch"))
+          setup=_exponential_schedule)
 def scheduler_stepped_per_batch(p: Program, rng: random.Random) -> Program:
     return p.with_train(schedule="exp_batch")
 
@@ -61,6 +66,7 @@ def two_batches_per_epoch(p: Program, rng: random.Random) -> Program:
 
 
 def _batchnorm(p: Program, rng: random.Random) -> Program:
+    """BatchNorm, no dropout, at most 600 rows and 5 epochs"""
     return p.with_model(batchnorm=True, dropout=0.0).with_data(
         n_train=min(p.data.n_train, 600)).with_train(epochs=min(p.train.epochs, 5))
 
@@ -117,10 +123,12 @@ def zero_grad_once_per_epoch(p: Program, rng: random.Random) -> Program:
 
 # train_eval_mode
 def _dropout(p: Program, rng: random.Random) -> Program:
+    """dropout 0.5-0.7"""
     return p.with_model(dropout=max(p.model.dropout, round(rng.uniform(0.5, 0.7), 2)))
 
 
 def _mode_layer(p: Program, rng: random.Random) -> Program:
+    """BatchNorm (MLPs and CNNs), else dropout 0.5-0.7"""
     if p.model.family in ("mlp", "cnn") and p.model.style in ("sequential", "module"):
         return p.with_model(batchnorm=True)
     return _dropout(p, rng)
@@ -149,9 +157,14 @@ def softmax_then_cross_entropy(p: Program, rng: random.Random) -> Program:
     return p.with_model(head="softmax")
 
 
+def _bce(p: Program, rng: random.Random) -> Program:
+    """BCEWithLogitsLoss on one output"""
+    return p.with_loss(kind="bce")
+
+
 @operator("loss_mismatch", "a sigmoid output layer fed to BCEWithLogitsLoss",
           applies=lambda p: p.data.task == "binary",
-          setup=lambda p, rng: p.with_loss(kind="bce"))
+          setup=_bce)
 def sigmoid_then_bce_with_logits(p: Program, rng: random.Random) -> Program:
     return p.with_model(head="sigmoid")
 
@@ -163,7 +176,10 @@ def nll_on_raw_logits(p: Program, rng: random.Random) -> Program:
 
 # shape_broadcast
 def _shapes(shape: str):
-    return lambda p, rng: p.with_loss(output_shape=shape, target_shape=shape)
+    def setup(p: Program, rng: random.Random) -> Program:
+        return p.with_loss(output_shape=shape, target_shape=shape)
+    setup.__doc__ = f"predictions and targets both {'(N, 1)' if shape == 'column' else '(N,)'}"
+    return setup
 
 
 @operator("shape_broadcast", "predictions (N, 1) against targets (N,): the loss compares N x N",

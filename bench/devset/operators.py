@@ -50,6 +50,11 @@ class Operator:
     def expected(self) -> tuple[str, ...]:
         return (self.cause, *self.also)
 
+    @property
+    def set_up(self) -> str:
+        """What the set-up gives twin and broken case alike, in a few words ("" for none)."""
+        return "" if self.setup is _unchanged else (self.setup.__doc__ or "").strip()
+
 
 REGISTRY: dict[str, Operator] = {}
 
