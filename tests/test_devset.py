@@ -14,10 +14,12 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "bench"))
 
 from devset.cases import TEST_SHARE, build, make_case, make_cases, part_of  # noqa: E402
+from devset.diagnose import Report  # noqa: E402
 from devset.generate import write_case  # noqa: E402
 from devset.operators import CAUSES, all_operators, by_cause  # noqa: E402
 from devset.probe import constant_guess  # noqa: E402
 from devset.render import render, target_names  # noqa: E402
+from devset.score import Scored, calibration, findings  # noqa: E402
 from devset.validity import TWIN_MIN_GAIN, Run, judge, run_plain  # noqa: E402
 
 OPERATORS = all_operators()
@@ -124,3 +126,29 @@ def test_operator_magnitudes_come_from_the_case_seed():
     op = next(op for op in OPERATORS if op.name == "lr_times_thousand")
     rates = {build(seed, op, random.Random(seed)).broken.train.lr for seed in range(6)}
     assert len(rates) > 1
+
+
+def scored(cause: str, reported: list[tuple[str, float]], on_twin: list[tuple[str, float]],
+           also: tuple[str, ...] = ()) -> Scored:
+    def report(found):
+        causes = [{"id": name, "confidence": c, "explained_by": []} for name, c in found]
+        return Report("causes_found" if found else "healthy", causes)
+    entry = {"id": f"0-{cause}", "cause": cause, "operator": f"op_{cause}",
+             "expected": [cause, *also]}
+    return Scored(entry, report(reported), report(on_twin))
+
+
+def test_scores_count_ranks_false_alarms_and_calibration():
+    results = [scored("lr_too_high", [("lr_too_high", 0.95)], []),
+               scored("bad_init", [("dead_relu", 0.92), ("bad_init", 0.65)],
+                      [("overfitting", 0.55)], also=("dead_relu",)),
+               scored("no_signal", [], [])]
+    assert [r.top1 for r in results] == [True, False, False]
+    assert [r.top3 for r in results] == [True, True, False]
+    assert [r.called_healthy for r in results] == [False, False, True]
+    assert [r.false_alarm for r in results] == [False, True, False]
+    assert sorted(findings(results)) == [(0.55, False, True), (0.65, True, False),
+                                         (0.92, True, False), (0.95, True, False)]
+    table = calibration(results)
+    assert "| [0.9, 1.0] | 2 | 0 | 2 | 1.00 | 0.94 |" in table
+    assert "| [0.5, 0.6) | 1 | 1 | 0 | 0.00 | 0.55 |" in table
