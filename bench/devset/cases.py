@@ -1,0 +1,69 @@
+"""Cases: a base program, a fault operator, and a seed that draws both and every size.
+
+The case seed alone decides everything: the cause (seeds cycle through the 25 cause ids), the
+operator (one of that cause's, at random), the base program (drawn until the operator applies)
+and the operator's magnitudes. The part (dev or test) is a hash of the seed, so a case keeps its
+part whatever else is generated alongside it."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+from .bases import draw_base
+from .operators import CAUSES, Operator, by_cause
+from .program import Program
+
+#: Share of seeds in the test part. Any number of cases can be generated, so the share only
+#: sets how many of them are held out.
+TEST_SHARE = 0.5
+#: Base programs drawn for one case before giving up on finding one the operator applies to.
+MAX_DRAWS = 500
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: int
+    operator: Operator
+    twin: Program  # the healthy program, after the operator's set-up
+    broken: Program
+
+    @property
+    def id(self) -> str:
+        return f"{self.seed:05d}-{self.operator.name}"
+
+    @property
+    def part(self) -> str:
+        return part_of(self.seed)
+
+
+def part_of(seed: int) -> str:
+    """`test` or `dev`, from a hash of the seed (stable across runs and Python versions)."""
+    digest = hashlib.sha256(f"lossdoctor-devset:{seed}".encode()).digest()
+    return "test" if int.from_bytes(digest[:4], "big") < TEST_SHARE * 2 ** 32 else "dev"
+
+
+def make_case(seed: int) -> Case:
+    cause = CAUSES[seed % len(CAUSES)]
+    rng = random.Random(f"case:{seed}")
+    op = rng.choice(by_cause()[cause])
+    return build(seed, op, rng)
+
+
+def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
+    """The case of ``op`` on the first base drawn from ``rng`` that it applies to."""
+    rng = rng or random.Random(f"case:{seed}:{op.name}")
+    for _ in range(MAX_DRAWS):
+        base = draw_base(seed, rng)
+        if op.applies(base):
+            twin = op.setup(base, random.Random(f"setup:{seed}"))
+            broken = op.fault(twin, random.Random(f"fault:{seed}"))
+            return Case(seed, op, twin, broken)
+    raise RuntimeError(f"no base program drawn for {op.name} in {MAX_DRAWS} tries")
+
+
+def make_cases(count: int, first_seed: int, part: str | None = None) -> list[Case]:
+    """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` if given."""
+    seeds = range(first_seed, first_seed + count)
+    return [make_case(seed) for seed in seeds if part is None or part_of(seed) == part]

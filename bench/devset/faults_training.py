@@ -1,0 +1,196 @@
+"""Fault operators on training: learning rate, optimizer, batches, regularization, the loop's
+gradient resets and modes, and what the loss is given."""
+
+from __future__ import annotations
+
+import random
+
+from .operators import every, family, operator, regression, torch_module
+from .program import Program
+
+ADAPTIVE = ("adam", "adamw", "rmsprop")
+
+
+def _scaled_lr(p: Program, factor: float) -> Program:
+    return p.with_train(lr=float(f"{p.train.lr * factor:.2g}"))
+
+
+# lr_too_high
+@operator("lr_too_high", "learning rate 300-3000x too high (a typo in the exponent)")
+def lr_times_thousand(p: Program, rng: random.Random) -> Program:
+    low, high = (300, 3000) if p.train.optimizer in ADAPTIVE else (30, 100)
+    return _scaled_lr(p, rng.uniform(low, high))
+
+
+@operator("lr_too_high", "SGD with momentum 0.9 at learning rate 1-5")
+def sgd_huge_lr(p: Program, rng: random.Random) -> Program:
+    return p.with_train(optimizer="sgd", momentum=0.9, lr=float(rng.randrange(1, 6)))
+
+
+@operator("lr_too_high", "a one-cycle schedule whose peak learning rate is 1000x too high")
+def onecycle_peak_too_high(p: Program, rng: random.Random) -> Program:
+    return _scaled_lr(p.with_train(schedule="onecycle"), 1000)
+
+
+# lr_too_low
+@operator("lr_too_low", "learning rate 1000-10000x too low")
+def lr_divided(p: Program, rng: random.Random) -> Program:
+    return _scaled_lr(p, 1 / rng.uniform(1e3, 1e4))
+
+
+@operator("lr_too_low", "plain SGD at learning rate 1e-5 to 1e-4", also=("optimizer_choice",))
+def sgd_tiny_lr(p: Program, rng: random.Random) -> Program:
+    return p.with_train(optimizer="sgd", momentum=0.0, lr=float(f"{10 ** rng.uniform(-5, -4):.1g}"))
+
+
+def _exponential_schedule(p: Program, rng: random.Random) -> Program:
+    """ExponentialLR(gamma=0.8) stepped once per epoch"""
+    return p.with_train(schedule="exp_epoch")
+
+
+@operator("lr_too_low", "an epoch scheduler (x0.8) stepped every batch: the rate collapses",
+          setup=_exponential_schedule)
+def scheduler_stepped_per_batch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(schedule="exp_batch")
+
+
+# batch_size
+@operator("batch_size", "the whole training set as one batch: one step per epoch")
+def full_batch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(batch_size=p.data.n_train)
+
+
+@operator("batch_size", "two batches per epoch")
+def two_batches_per_epoch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(batch_size=p.data.n_train // 2 + 1)
+
+
+def _batchnorm(p: Program, rng: random.Random) -> Program:
+    """BatchNorm, no dropout, at most 600 rows and 5 epochs"""
+    return p.with_model(batchnorm=True, dropout=0.0).with_data(
+        n_train=min(p.data.n_train, 600)).with_train(epochs=min(p.train.epochs, 5))
+
+
+@operator("batch_size", "BatchNorm trained on batches of 2",
+          applies=every(family("mlp", "cnn"), lambda p: p.model.style in ("sequential", "module"),
+                        lambda p: p.data.kind != "token"),
+          setup=_batchnorm)
+def batchnorm_tiny_batches(p: Program, rng: random.Random) -> Program:
+    return p.with_train(batch_size=2)
+
+
+# over_regularized
+@operator("over_regularized", "weight decay 0.3-1 (AdamW: 5-20) where 1e-4 was meant")
+def weight_decay_huge(p: Program, rng: random.Random) -> Program:
+    decay = rng.uniform(5, 20) if p.train.optimizer == "adamw" else rng.uniform(0.3, 1.0)
+    return p.with_train(weight_decay=round(decay, 2))
+
+
+@operator("over_regularized", "dropout 0.8-0.9 after every hidden layer",
+          applies=every(torch_module, lambda p: p.model.depth > 0))
+def dropout_heavy(p: Program, rng: random.Random) -> Program:
+    return p.with_model(dropout=round(rng.uniform(0.8, 0.9), 2))
+
+
+@operator("over_regularized", "a hand-written L2 penalty with weight 0.05-0.5")
+def hand_l2_penalty(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(l2=round(rng.uniform(0.05, 0.5), 2))
+
+
+# optimizer_choice
+@operator("optimizer_choice", "plain SGD (no momentum) at a usual rate (0.01-0.05)",
+          also=("lr_too_low",))
+def plain_sgd(p: Program, rng: random.Random) -> Program:
+    return p.with_train(optimizer="sgd", momentum=0.0, lr=round(rng.uniform(0.01, 0.05), 2))
+
+
+@operator("optimizer_choice", "Adam swapped for plain SGD at Adam's learning rate",
+          applies=lambda p: p.train.optimizer in ADAPTIVE, also=("lr_too_low",))
+def adam_to_sgd_same_lr(p: Program, rng: random.Random) -> Program:
+    return p.with_train(optimizer="sgd", momentum=0.0)
+
+
+# missing_zero_grad
+@operator("missing_zero_grad", "no zero_grad call: gradients add up over every step")
+def no_zero_grad(p: Program, rng: random.Random) -> Program:
+    return p.with_train(zero_grad="none")
+
+
+@operator("missing_zero_grad", "zero_grad once per epoch, outside the batch loop")
+def zero_grad_once_per_epoch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(zero_grad="epoch")
+
+
+# train_eval_mode
+def _dropout(p: Program, rng: random.Random) -> Program:
+    """dropout 0.5-0.7"""
+    return p.with_model(dropout=max(p.model.dropout, round(rng.uniform(0.5, 0.7), 2)))
+
+
+def _mode_layer(p: Program, rng: random.Random) -> Program:
+    """BatchNorm (MLPs and CNNs), else dropout 0.5-0.7"""
+    if p.model.family in ("mlp", "cnn") and p.model.style in ("sequential", "module"):
+        return p.with_model(batchnorm=True)
+    return _dropout(p, rng)
+
+
+@operator("train_eval_mode", "validated without model.eval(): dropout stays on",
+          applies=every(torch_module, lambda p: p.data.has_val), setup=_dropout)
+def no_eval_with_dropout(p: Program, rng: random.Random) -> Program:
+    return p.with_train(modes="never")
+
+
+@operator("train_eval_mode", "model.eval() and model.train() swapped",
+          applies=every(torch_module, lambda p: p.data.has_val), setup=_mode_layer)
+def modes_swapped(p: Program, rng: random.Random) -> Program:
+    return p.with_train(modes="swapped")
+
+
+# loss_mismatch
+def _ce(p: Program) -> bool:
+    return p.loss.kind == "ce"
+
+
+@operator("loss_mismatch", "a softmax output layer fed to CrossEntropyLoss (softmax twice)",
+          applies=_ce)
+def softmax_then_cross_entropy(p: Program, rng: random.Random) -> Program:
+    return p.with_model(head="softmax")
+
+
+def _bce(p: Program, rng: random.Random) -> Program:
+    """BCEWithLogitsLoss on one output"""
+    return p.with_loss(kind="bce")
+
+
+@operator("loss_mismatch", "a sigmoid output layer fed to BCEWithLogitsLoss",
+          applies=lambda p: p.data.task == "binary",
+          setup=_bce)
+def sigmoid_then_bce_with_logits(p: Program, rng: random.Random) -> Program:
+    return p.with_model(head="sigmoid")
+
+
+@operator("loss_mismatch", "NLLLoss on raw logits (no log_softmax)", applies=_ce)
+def nll_on_raw_logits(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(kind="nll_raw")
+
+
+# shape_broadcast
+def _shapes(shape: str):
+    def setup(p: Program, rng: random.Random) -> Program:
+        return p.with_loss(output_shape=shape, target_shape=shape)
+    setup.__doc__ = f"predictions and targets both {'(N, 1)' if shape == 'column' else '(N,)'}"
+    return setup
+
+
+@operator("shape_broadcast", "predictions (N, 1) against targets (N,): the loss compares N x N",
+          applies=regression, setup=_shapes("column"))
+def column_output_flat_target(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(target_shape="flat")
+
+
+@operator("shape_broadcast", "predictions (N,) against targets (N, 1): the loss compares N x N",
+          applies=regression, setup=_shapes("flat"))
+def flat_output_column_target(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(output_shape="flat", target_shape="column")
+
+

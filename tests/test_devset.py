@@ -1,0 +1,154 @@
+"""The scenario generator (bench/devset): fast tests only, no lossdoctor diagnosis."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+
+from devset.cases import TEST_SHARE, build, make_case, make_cases, part_of  # noqa: E402
+from devset.diagnose import Report  # noqa: E402
+from devset.generate import write_case  # noqa: E402
+from devset.operators import CAUSES, all_operators, by_cause  # noqa: E402
+from devset.probe import constant_guess  # noqa: E402
+from devset.render import render, target_names  # noqa: E402
+from devset.score import Scored, calibration, findings  # noqa: E402
+from devset.validity import TWIN_MIN_GAIN, Run, judge, run_plain  # noqa: E402
+
+OPERATORS = all_operators()
+#: Seeds tried per operator: enough draws to meet bases of several shapes.
+SEEDS_PER_OPERATOR = 3
+
+
+def operator_cases():
+    return [build(seed, op) for op in OPERATORS for seed in range(SEEDS_PER_OPERATOR)]
+
+
+def test_every_cause_has_several_operators():
+    grouped = by_cause()
+    assert set(grouped) == set(CAUSES)
+    assert all(len(ops) >= 2 for ops in grouped.values()), {
+        cause: [op.name for op in ops] for cause, ops in grouped.items() if len(ops) < 2}
+
+
+@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.name)
+def test_operator_applies_to_a_base_and_changes_its_script(op):
+    case = build(0, op)  # raises when no base program drawn fits the operator
+    assert case.operator is op
+    assert render(case.broken) != render(case.twin), f"{op.name} left the script unchanged"
+
+
+def test_rendered_scripts_compile():
+    for case in operator_cases():
+        for program in (case.twin, case.broken):
+            compile(render(program), f"{case.id}:{program.base}", "exec")
+
+
+def test_generation_is_deterministic_for_a_seed():
+    first = [(c.id, render(c.twin), render(c.broken)) for c in make_cases(30, 7)]
+    again = [(c.id, render(c.twin), render(c.broken)) for c in make_cases(30, 7)]
+    assert first == again
+    assert len({text for _, twin, broken in first for text in (twin, broken)}) > 30
+
+
+def test_a_case_depends_on_its_seed_only():
+    alone = make_case(12)
+    among_others = next(c for c in make_cases(10, 5) if c.seed == 12)
+    assert render(alone.broken) == render(among_others.broken)
+
+
+def test_seeds_cycle_through_every_cause():
+    causes = [make_case(seed).operator.cause for seed in range(len(CAUSES))]
+    assert sorted(causes) == sorted(CAUSES)
+
+
+def test_dev_and_test_parts_are_disjoint_stable_and_near_the_share():
+    seeds = range(400)
+    test = {c.id for c in make_cases(len(seeds), 0, part="test")}
+    dev = {c.id for c in make_cases(len(seeds), 0, part="dev")}
+    every = {c.id for c in make_cases(len(seeds), 0)}
+    assert not test & dev and test | dev == every
+    assert [part_of(s) for s in seeds] == [part_of(s) for s in seeds]
+    spread = 4 * math.sqrt(len(seeds) * TEST_SHARE * (1 - TEST_SHARE))  # four sigmas
+    assert abs(len(test) - TEST_SHARE * len(seeds)) < spread
+
+
+def test_constant_guess_is_the_entropy_and_the_variance():
+    torch = pytest.importorskip("torch")
+    labels = torch.tensor([0, 1, 2, 3] * 50)
+    assert constant_guess("ce", labels, labels) == pytest.approx(math.log(4), rel=1e-3)
+    targets = torch.arange(100.0)
+    assert constant_guess("mse", targets, targets) == pytest.approx(targets.var(unbiased=False))
+
+
+def run(final: float, constant: float = 1.0) -> Run:
+    return Run(seconds=1.0, train=[], val=[final + 0.1, final, final], constant=constant,
+               cpu_seconds=3.0)
+
+
+def test_validity_rule_keeps_a_lagging_case_and_drops_the_others():
+    assert judge(run(0.3), run(0.95)).kept  # twin gain 0.7, broken 0.05
+    assert judge(run(0.3), run(float("nan"))).kept
+    assert judge(run(0.3), run(-4.0)).kept  # a loss that cannot be negative
+    assert not judge(run(0.3), run(0.4)).kept  # broken keeps most of the gain
+    assert not judge(run(1 - TWIN_MIN_GAIN / 2), run(1.0)).kept  # twin did not learn
+    failed = Run(1.0, [], [], None, error="ValueError: boom")
+    assert "failed" in judge(run(0.3), failed).reason
+
+
+def small_twin(tmp_path: Path):
+    """A case's twin cut down to a few hundred rows and three epochs."""
+    case = make_case(0)
+    twin = case.twin.with_data(n_train=300, n_val=100).with_train(epochs=3)
+    case = type(case)(case.seed, case.operator, twin, case.broken)
+    entry = write_case(case, tmp_path)
+    return tmp_path / entry["folder"] / "twin.py", twin
+
+
+def test_a_small_rendered_script_runs_and_prints_its_losses(tmp_path):
+    script, twin = small_twin(tmp_path)
+    outcome = run_plain(script, twin.loss.kind, target_names(twin))
+    assert not outcome.error
+    assert len(outcome.watched) == twin.train.epochs
+    assert all(math.isfinite(loss) for loss in outcome.watched)
+    assert outcome.constant and outcome.constant > 0
+    assert outcome.cpu_seconds < 10
+
+
+def test_operator_magnitudes_come_from_the_case_seed():
+    op = next(op for op in OPERATORS if op.name == "lr_times_thousand")
+    rates = {build(seed, op, random.Random(seed)).broken.train.lr for seed in range(6)}
+    assert len(rates) > 1
+
+
+def scored(cause: str, reported: list[tuple[str, float]], on_twin: list[tuple[str, float]],
+           also: tuple[str, ...] = ()) -> Scored:
+    def report(found):
+        causes = [{"id": name, "confidence": c, "explained_by": []} for name, c in found]
+        return Report("causes_found" if found else "healthy", causes)
+    entry = {"id": f"0-{cause}", "cause": cause, "operator": f"op_{cause}",
+             "expected": [cause, *also]}
+    return Scored(entry, report(reported), report(on_twin))
+
+
+def test_scores_count_ranks_false_alarms_and_calibration():
+    results = [scored("lr_too_high", [("lr_too_high", 0.95)], []),
+               scored("bad_init", [("dead_relu", 0.92), ("bad_init", 0.65)],
+                      [("overfitting", 0.55)], also=("dead_relu",)),
+               scored("no_signal", [], [])]
+    assert [r.top1 for r in results] == [True, False, False]
+    assert [r.top3 for r in results] == [True, True, False]
+    assert [r.called_healthy for r in results] == [False, False, True]
+    assert [r.false_alarm for r in results] == [False, True, False]
+    assert sorted(findings(results)) == [(0.55, False, True), (0.65, True, False),
+                                         (0.92, True, False), (0.95, True, False)]
+    table = calibration(results)
+    assert "| [0.9, 1.0] | 2 | 0 | 2 | 1.00 | 0.94 |" in table
+    assert "| [0.5, 0.6) | 1 | 1 | 0 | 0.00 | 0.55 |" in table
