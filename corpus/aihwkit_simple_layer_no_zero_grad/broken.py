@@ -1,6 +1,7 @@
 # lossdoctor-expect: missing_zero_grad
 # source: https://github.com/IBM/aihwkit/issues/446
 # answer: the example never calls opt.zero_grad(), so gradients pile up and the loss falls then climbs; zero them every step
+# ruff: noqa: B007, E501
 """aihwkit's first example (one layer, two fixed rows, SGD lr 0.1, 100 epochs) with an ordinary
 nn.Linear in place of the analog layer: the loop never resets the gradients."""
 

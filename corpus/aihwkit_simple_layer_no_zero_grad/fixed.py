@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/IBM/aihwkit/issues/446
 # fix: opt.zero_grad() before each backward, as the maintainer confirmed
+# ruff: noqa: B007
 """aihwkit's first example (one layer, two fixed rows, SGD lr 0.1, 100 epochs) with an ordinary
 nn.Linear in place of the analog layer: fixed: the gradients are reset every step."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: batch_size
 # source: https://github.com/xuebinqin/BASNet/issues/42
 # answer: training with batch size 1 performs far worse than batch size 8 because batch normalization needs larger batches; use a normalization that does not depend on the batch (group, instance or layer norm)
+# ruff: noqa: E501
 """A small BASNet-like saliency network (conv encoder-decoder with BatchNorm, sigmoid output,
 BCE loss, Adam lr 1e-3) trained with batch size 1 on synthetic images with one salient blob."""
 

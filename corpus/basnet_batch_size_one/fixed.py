@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/xuebinqin/BASNet/issues/42
 # fix: replace BatchNorm2d with GroupNorm, which does not depend on the batch (the maintainer's advice; the asker reported a large gain)
+# ruff: noqa: E501
 """A small BASNet-like saliency network (conv encoder-decoder, fixed: GroupNorm instead of BatchNorm, sigmoid output,
 BCE loss, Adam lr 1e-3) trained with batch size 1 on synthetic images with one salient blob."""
 

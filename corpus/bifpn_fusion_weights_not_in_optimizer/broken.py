@@ -1,6 +1,7 @@
 # lossdoctor-expect: frozen_params
 # source: https://github.com/bubbliiiing/efficientdet-pytorch/issues/37
 # answer: the BiFPN fusion weights w1 stay at their initial [1, 1] because the optimizer's parameter groups are filtered (BN weights, other weights, biases) and w1 is in none of them
+# ruff: noqa: E501
 """A BiFPN-style fast normalized fusion (learnable w1 = ones(2), relu, w / (sum w + eps)) ported
 into a detector whose optimizer is built from yolo-style parameter groups: BatchNorm weights,
 other `.weight`s with weight decay, and `.bias`es."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/bubbliiiing/efficientdet-pytorch/issues/37
 # fix: put every parameter the groups missed (here the fusion weights w1) into the optimizer
+# ruff: noqa: E501
 """A BiFPN-style fast normalized fusion (learnable w1 = ones(2), relu, w / (sum w + eps)) ported
 into a detector whose optimizer is built from yolo-style parameter groups: BatchNorm weights,
 other `.weight`s with weight decay, `.bias`es; fixed: plus every parameter the groups missed."""

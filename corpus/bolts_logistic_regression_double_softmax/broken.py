@@ -1,6 +1,7 @@
 # lossdoctor-expect: loss_mismatch
 # source: https://github.com/Lightning-Universe/lightning-bolts/issues/654
 # answer: forward() already returns softmax(linear(x)) and the loss applies log_softmax again (nll_loss(log_softmax(softmax(...)))); compute the loss on the linear outputs
+# ruff: noqa: E501
 """Lightning-bolts' LogisticRegression (one linear layer, softmax in forward, Adam,
 summed loss) written as its training_step / validation_step, on digits-like tabular data
 (64 features, 10 classes)."""

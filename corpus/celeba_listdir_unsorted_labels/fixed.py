@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/NoahVl/Explaining-In-Style-Reproducibility-Study/issues/9
 # fix: sort the listed image paths so they line up with the labels (the fix posted in the issue)
+# ruff: noqa: E501
 """The reproduction's CelebA attribute classifier: image paths come from os.listdir of the image
 folder, labels from the attribute file in file-name order, and the dataset pairs them by index; fixed: the listing is sorted.
 (The folder listing is simulated: the file system returns names in its own order.)"""
@@ -15,12 +16,12 @@ n_images = 1200
 file_names = [f"{i:06d}.jpg" for i in range(1, n_images + 1)]
 has_attribute = torch.rand(n_images) < 0.5
 pixels = {}
-for name, attribute in zip(file_names, has_attribute.tolist()):
+for name, attribute in zip(file_names, has_attribute.tolist(), strict=True):
     face = 0.5 * torch.randn(3, 16, 16)
     if attribute:
         face[:, 5:7, 2:14] -= 1.5
     pixels[name] = face
-attribute_file = {name: int(attribute) for name, attribute in zip(file_names, has_attribute.tolist())}
+attribute_file = {name: int(attribute) for name, attribute in zip(file_names, has_attribute.tolist(), strict=True)}
 
 
 def listdir(_folder):

@@ -1,6 +1,7 @@
 # lossdoctor-expect: missing_zero_grad
 # source: https://github.com/xingyizhou/CenterNet/issues/928
 # answer: after re-organizing the training code the loss became huge and unchanged from the 2nd epoch; the loop called loss.backward() and optimizer.step() without optimizer.zero_grad(); adding it fixed training
+# ruff: noqa: E501
 """A small CenterNet-style detector (conv backbone, sigmoid center heatmap head, CenterNet's
 penalty-reduced focal loss, Adam) on synthetic images of bright squares, trained by a
 re-organized loop that steps the optimizer without clearing the gradients."""

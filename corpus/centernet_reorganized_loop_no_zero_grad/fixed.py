@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/xingyizhou/CenterNet/issues/928
 # fix: call optimizer.zero_grad() each step, before backward
+# ruff: noqa: E501
 """A small CenterNet-style detector (conv backbone, sigmoid center heatmap head, CenterNet's
 penalty-reduced focal loss, Adam) on synthetic images of bright squares, trained by a
 re-organized loop; fixed: it clears the gradients every step."""

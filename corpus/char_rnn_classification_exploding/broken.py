@@ -1,6 +1,7 @@
 # lossdoctor-expect: exploding_gradients
 # source: https://github.com/pytorch/pytorch/issues/2623
 # answer: adapting the char-RNN classification tutorial to a large dataset of long strings hit exploding gradients (NaN loss); the fix taken from the linked forum answer is to clip the gradient in train()
+# ruff: noqa: E501, UP008
 """The char_rnn_classification tutorial's RNN (hidden = i2h(cat(input, hidden)), no squashing,
 LogSoftmax output, NLLLoss, a hand-written SGD update) applied to long strings, trained in
 mini-batches of 32 strings of 50 characters, without gradient clipping."""

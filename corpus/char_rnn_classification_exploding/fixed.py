@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/pytorch/pytorch/issues/2623
 # fix: clip the gradient norm before the update, torch.nn.utils.clip_grad_norm_(rnn.parameters(), 0.25)
+# ruff: noqa: E501, UP008
 """The char_rnn_classification tutorial's RNN (hidden = i2h(cat(input, hidden)), no squashing,
 LogSoftmax output, NLLLoss, a hand-written SGD update) applied to long strings, trained in
 mini-batches of 32 strings of 50 characters; fixed: the gradient norm is clipped to 0.25."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: shape_broadcast
 # source: https://github.com/jsboige/CoursIA/pull/926
 # answer: for pred_len=1 the model outputs (B, 1) but the target batch is (B,), so MSELoss broadcasts to (B, B) pairwise errors; use y_batch.view_as(pred)
+# ruff: noqa: E501
 """A one-step-ahead forecaster (GRU encoder, linear head, pred_len=1) trained with MSELoss on
 sliding windows of a synthetic series; the target windows are squeezed to shape (B,)."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/jsboige/CoursIA/pull/926
 # fix: y_batch.view_as(pred) before the criterion, in training and validation
+# ruff: noqa: E501
 """A one-step-ahead forecaster (GRU encoder, linear head, pred_len=1) trained with MSELoss on
 sliding windows of a synthetic series; fixed: the target is viewed as the prediction's shape."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: unnormalized_inputs
 # source: https://github.com/jaredleekatzman/DeepSurv/issues/14
 # answer: on the raw flchain / aids2 columns the loss goes to NaN; normalize the features (MinMaxScaler) and it trains
+# ruff: noqa: E501
 """DeepSurv (an MLP risk score trained with the negative Cox partial log-likelihood, computed as
 log(cumsum(exp(risk))) like the original Theano code; SGD with Nesterov momentum) on raw
 flchain-like columns: age, sex, sample year, kappa, lambda, creatinine, mgus."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/jaredleekatzman/DeepSurv/issues/14
 # fix: min-max scale every column with the training rows' min and max (sklearn MinMaxScaler)
+# ruff: noqa: E501
 """DeepSurv (an MLP risk score trained with the negative Cox partial log-likelihood, computed as
 log(cumsum(exp(risk))) like the original Theano code; SGD with Nesterov momentum) on
 flchain-like columns, fixed: min-max scaled: age, sex, sample year, kappa, lambda, creatinine, mgus."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: dead_relu, lr_too_high
 # source: https://discuss.pytorch.org/t/cross-entropy-loss-is-not-decreasing/43814/16
 # answer: the loss sits at 2.30 because the parameters were pushed negative and the ReLUs output zero with zero gradient for every input; use a smaller learning rate (or SGD instead of Adam)
+# ruff: noqa: E501
 """A ten-class digit classifier (conv, ReLU, pooling, two dense ReLU layers) trained with Adam at a
 large learning rate; after the first steps the loss settles at ln(10) = 2.30 and stays there."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: unscaled_targets, unnormalized_inputs
 # source: https://discuss.pytorch.org/t/neural-network-could-not-learn-on-this-type-of-data-why/96648/5
 # answer: inputs 1..3999 and targets x**3 (up to 6e10) are far from unit scale; normalize the input and the target with their mean and std (unnormalize the predictions afterwards)
+# ruff: noqa: E501, UP008, UP032
 """The thread's setup: a 1 -> 50 -> 1 ReLU network, Adam lr 1e-3, MSE, full-batch training for
 1000 epochs to learn target = input**3 on inputs 1..3999, fed raw."""
 

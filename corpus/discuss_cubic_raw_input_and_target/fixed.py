@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://discuss.pytorch.org/t/neural-network-could-not-learn-on-this-type-of-data-why/96648/5
 # fix: ptrblck's reply: standardize the input and the target, train on those, unnormalize the predictions
+# ruff: noqa: E501, UP008, UP032
 """The thread's setup: a 1 -> 50 -> 1 ReLU network, Adam lr 1e-3, MSE, full-batch training for
 1000 epochs to learn target = input**3 on inputs 1..3999; fixed: input and target standardized."""
 

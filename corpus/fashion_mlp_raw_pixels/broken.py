@@ -1,6 +1,7 @@
 # lossdoctor-expect: unnormalized_inputs
 # source: https://stats.stackexchange.com/questions/367057/bad-performance-with-relu-activation-function-on-mnist-data-set
 # answer: the inputs were not normalized (raw 0-255 pixels); scaled to [0, 1] the ReLU / Adam network trains well
+# ruff: noqa: E501
 """The asker's Keras MLP on Fashion-MNIST (Dense 128 ReLU, Dense 128 ReLU, Dense 10 softmax,
 categorical cross entropy, Adam, up to 20 epochs with EarlyStopping(patience=3)), ported to
 PyTorch, on synthetic 28 x 28 garments fed as raw 0-255 pixel values."""

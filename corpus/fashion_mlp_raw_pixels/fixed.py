@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://stats.stackexchange.com/questions/367057/bad-performance-with-relu-activation-function-on-mnist-data-set
 # fix: divide the pixels by 255 so the inputs lie in [0, 1]
+# ruff: noqa: E501
 """The asker's Keras MLP on Fashion-MNIST (Dense 128 ReLU, Dense 128 ReLU, Dense 10 softmax,
 categorical cross entropy, Adam, up to 20 epochs with EarlyStopping(patience=3)), ported to
 PyTorch, on synthetic 28 x 28 garments fixed: pixels scaled to [0, 1]."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: data_pipeline
 # source: https://github.com/zalandoresearch/fashion-mnist/pull/5
 # answer: the files were sorted by label (all 0s, then all 1s, ...); without shuffling, mini-batch training fails and a validation set cut from the end holds one class; the dataset was shuffled
+# ruff: noqa: E501
 """Fashion-MNIST as first released (rows sorted by label), read straight into arrays; the
 validation set is the last 500 training rows (as TensorFlow's MNIST reader cut it) and the
 batches are taken in file order."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/zalandoresearch/fashion-mnist/pull/5
 # fix: shuffle the rows once before cutting the validation set, as the re-released files are
+# ruff: noqa: E501
 """Fashion-MNIST read into arrays; fixed: the rows are shuffled once (as in the re-released
 files) before the last 500 are cut off for validation and batched in file order."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: shape_broadcast
 # source: https://github.com/fastai/fastai/issues/1863
 # answer: model(xb) has shape (N, 1) while the DataLoader yields yb of shape (N,), so nn.MSELoss broadcasts; make the target (N, 1)
+# ruff: noqa: E501
 """fastai's basic_train loop (train_epoch / validate) fed nn.MSELoss directly on a tabular
 regression: the dataset stores the target as a flat vector."""
 

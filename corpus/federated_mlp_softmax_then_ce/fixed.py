@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/shaoxiongji/federated-learning/issues/9
 # fix: return the logits (no softmax) and let cross entropy apply it
+# ruff: noqa: E501
 """The repository's MLP baseline (784 -> 200 -> 10, dropout); fixed: it returns logits trained centrally
 with cross entropy and SGD (lr 0.01, momentum 0.5) on MNIST-shaped digits (synthetic here)."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: data_pipeline
 # source: https://github.com/pytorch/vision/issues/7818
 # answer: FGVCAircraft lists its samples class by class, so a DataLoader without shuffle feeds one class at a time and training is much worse; shuffle the training loader
+# ruff: noqa: E501
 """A small CNN fine-grained classifier trained on an FGVCAircraft-like dataset whose samples are
 stored class after class; the training DataLoader keeps the default shuffle=False."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/pytorch/vision/issues/7818
 # fix: DataLoader(train_set, batch_size=32, shuffle=True)
+# ruff: noqa: E501
 """A small CNN fine-grained classifier trained on an FGVCAircraft-like dataset whose samples are
 stored class after class; fixed: the training DataLoader shuffles."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: unnormalized_inputs
 # source: https://github.com/ageron/handson-ml3/pull/20
 # answer: the wide-and-deep example feeds non-normalized inputs (the wide path concatenates the raw input), which degrades performance; concatenate the normalized input
+# ruff: noqa: E501
 """The book's first wide & deep regressor on California housing (a Normalization layer, two dense
 layers of 30 ReLU units, concatenate, one output; Adam lr 1e-3, MSE), ported to PyTorch, on
 housing-like synthetic rows; the wide path concatenates the raw input instead of the normalized one."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/ageron/handson-ml3/pull/20
 # fix: concatenate the normalized input with the deep path's output
+# ruff: noqa: E501
 """The book's first wide & deep regressor on California housing (a Normalization layer, two dense
 layers of 30 ReLU units, concatenate, one output; Adam lr 1e-3, MSE), ported to PyTorch, on
 housing-like synthetic rows; fixed: the wide path concatenates the normalized input."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: loss_mismatch
 # source: https://github.com/jindongwang/Deep-learning-activity-recognition/issues/10
 # answer: the network applies F.softmax to its output and nn.CrossEntropyLoss applies softmax again; feed it the raw outputs
+# ruff: noqa: E501
 """The repository's activity-recognition CNN (two (1, 9) convolutions over 9 sensor channels x 128
 steps, three dense layers, softmax output), SGD lr 0.01 momentum 0.9, on synthetic UCI-HAR-like
 windows of six activities."""

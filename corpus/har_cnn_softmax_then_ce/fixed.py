@@ -8,7 +8,6 @@ windows of six activities."""
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 

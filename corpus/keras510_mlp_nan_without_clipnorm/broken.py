@@ -1,6 +1,7 @@
 # lossdoctor-expect: unnormalized_inputs
 # source: https://github.com/keras-team/keras/issues/510
 # answer: the MLP's loss goes NaN unless clipnorm is set; clipping treats the symptom, the cause is the data: give each input dimension zero mean and unit variance, and a simple MLP will not explode
+# ruff: noqa: E501
 """A simple MLP classifier (two ReLU hidden layers, softmax output, categorical cross entropy)
 trained with SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True) and no gradient clipping,
 ported to PyTorch; the input columns are raw measurements with scales from 1 to 10,000."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/keras-team/keras/issues/510
 # fix: standardize each input column with the training mean and standard deviation (no clipnorm needed)
+# ruff: noqa: E501
 """A simple MLP classifier (two ReLU hidden layers, softmax output, categorical cross entropy)
 trained with SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True) and no gradient clipping,
 ported to PyTorch; fixed: the input columns are standardized with the training statistics."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: lr_too_high
 # source: https://github.com/rajveermalviya/language-modeling/issues/3
 # answer: the loss does not really go down because the config sets a learning rate of 1.0; with Adam's default 0.001 training is much better
+# ruff: noqa: E501
 """A word-level LSTM language model (embedding, LSTM, softmax over the vocabulary, cross entropy)
 trained with Adam at the config file's learning rate of 1.0, on a synthetic corpus drawn from a
 Markov chain over 60 words."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: missing_zero_grad
 # source: https://github.com/greebear/pytorch-learning/issues/1
 # answer: the hand-written update never zeroes w.grad and b.grad, so the loss does not keep decreasing; add w.grad.data.zero_() and b.grad.data.zero_()
+# ruff: noqa: E501
 """A course's linear-regression demo: w and b are plain tensors updated by hand (no optimizer)
 from loss.backward(), and their gradients are never reset between iterations."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: loss_mismatch
 # source: https://github.com/doronharitan/human_activity_recognition_LRCN/issues/4
 # answer: the model ends in a Softmax while CrossEntropyLoss already includes one; removing the softmax layer made the model converge faster (maintainer)
+# ruff: noqa: E501
 """The repository's LRCN (a CNN encoder per frame, an LSTM over the frames, a linear layer and a
 Softmax output, CrossEntropyLoss, Adam) on synthetic 8-frame clips of a blob moving in one of four
 directions (the original uses a pretrained ResNet per frame; a small CNN stands in)."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/doronharitan/human_activity_recognition_LRCN/issues/4
 # fix: remove the Softmax from the output layer; CrossEntropyLoss gets the linear outputs
+# ruff: noqa: E501
 """The repository's LRCN (a CNN encoder per frame, an LSTM over the frames, a linear layer;
 fixed: no Softmax before CrossEntropyLoss; Adam) on synthetic 8-frame clips of a blob moving in one of four
 directions (the original uses a pretrained ResNet per frame; a small CNN stands in)."""

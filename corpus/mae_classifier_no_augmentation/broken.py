@@ -1,6 +1,7 @@
 # lossdoctor-expect: overfitting
 # source: https://github.com/IcarusWizard/MAE/issues/6
 # answer: the training loss decreases while the validation loss increases because the model overfits: the dataset is small and no data augmentation is used; add augmentation such as RandomResizedCrop
+# ruff: noqa: E501
 """The repository's ViT classifier (patch embedding, class token, learned position embeddings, a
 Transformer encoder, a linear head; AdamW) trained without any data augmentation on a small
 CIFAR-like set (synthetic 16 x 16 images of four shapes placed anywhere, a few mislabeled)."""
@@ -15,7 +16,7 @@ def shapes(n):
     labels = torch.randint(0, 4, (n,))
     images = 0.3 * torch.randn(n, 1, 16, 16)
     corners = torch.randint(0, 11, (n, 2)).tolist()
-    for image, label, (row, col) in zip(images, labels.tolist(), corners):
+    for image, label, (row, col) in zip(images, labels.tolist(), corners, strict=True):
         patch = image[0, row:row + 5, col:col + 5]
         if label == 0:
             patch[2, :] += 1.0

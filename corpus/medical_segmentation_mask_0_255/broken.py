@@ -1,6 +1,7 @@
 # lossdoctor-expect: label_range
 # source: https://github.com/MontaEllis/Pytorch-Medical-Segmentation/issues/8
 # answer: BCEWithLogitsLoss goes negative because the labels are not 0/1: the masks are PNGs read as 0/255; normalize them when reading
+# ruff: noqa: E501
 """2D binary segmentation (the repository's 2D mode) with a small conv net and
 BCEWithLogitsLoss; the label masks come from 8-bit PNGs and keep their 0/255 values."""
 

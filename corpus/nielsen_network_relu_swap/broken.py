@@ -1,6 +1,7 @@
 # lossdoctor-expect: lr_too_high, bad_init
 # source: https://github.com/MichalDanielDobrzanski/DeepLearningPython/issues/13
 # answer: after swapping sigmoid for ReLU the [784, 30, 10] network is stuck at chance; use a learning rate of 0.01 and initialize the weights and biases much smaller (x 0.1)
+# ruff: noqa: E501
 """Nielsen's network.py ([784, 30, 10], weights and biases drawn from N(0, 1), quadratic cost,
 mini-batches of 10, eta 3.0) with its sigmoid replaced by ReLU everywhere, ported to PyTorch
 tensors, on MNIST-shaped digits in [0, 1]."""
@@ -18,7 +19,7 @@ labels = torch.randint(0, 10, (3000,))
 images = (prototypes[labels] + 0.3 * torch.randn(3000, 784)).clamp(0, 1)
 training_data, test_data = (images[:2500], labels[:2500]), (images[2500:], labels[2500:])
 
-weights = [torch.randn(y, x).requires_grad_() for x, y in zip(sizes[:-1], sizes[1:])]
+weights = [torch.randn(y, x).requires_grad_() for x, y in zip(sizes[:-1], sizes[1:], strict=True)]
 biases = [torch.randn(y).requires_grad_() for y in sizes[1:]]
 optimizer = torch.optim.SGD(weights + biases, lr=eta)
 
@@ -28,7 +29,7 @@ def relu(z):
 
 
 def feedforward(a):
-    for w, b in zip(weights, biases):
+    for w, b in zip(weights, biases, strict=True):
         a = relu(a @ w.T + b)
     return a
 

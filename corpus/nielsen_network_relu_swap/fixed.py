@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/MichalDanielDobrzanski/DeepLearningPython/issues/13
 # fix: eta 0.01 and weights and biases drawn 10 times smaller, as the answer suggests
+# ruff: noqa: E501
 """Nielsen's network.py ([784, 30, 10], fixed: weights and biases drawn from N(0, 0.1**2), quadratic cost,
 mini-batches of 10, fixed: eta 0.01) with its sigmoid replaced by ReLU everywhere, ported to PyTorch
 tensors, on MNIST-shaped digits in [0, 1]."""
@@ -18,7 +19,7 @@ labels = torch.randint(0, 10, (3000,))
 images = (prototypes[labels] + 0.3 * torch.randn(3000, 784)).clamp(0, 1)
 training_data, test_data = (images[:2500], labels[:2500]), (images[2500:], labels[2500:])
 
-weights = [(0.1 * torch.randn(y, x)).requires_grad_() for x, y in zip(sizes[:-1], sizes[1:])]
+weights = [(0.1 * torch.randn(y, x)).requires_grad_() for x, y in zip(sizes[:-1], sizes[1:], strict=True)]
 biases = [(0.1 * torch.randn(y)).requires_grad_() for y in sizes[1:]]
 optimizer = torch.optim.SGD(weights + biases, lr=eta)
 
@@ -28,7 +29,7 @@ def relu(z):
 
 
 def feedforward(a):
-    for w, b in zip(weights, biases):
+    for w, b in zip(weights, biases, strict=True):
         a = relu(a @ w.T + b)
     return a
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect: frozen_params
 # source: https://github.com/spro/practical-pytorch/issues/9
 # answer: the model is instantiated twice, and the optimizer holds the parameters of the first instance, so the model being trained never changes; build the optimizer after the second instantiation
+# ruff: noqa: E501, UP008
 """practical-pytorch's char-RNN name classifier (i2h / i2o linear layers, LogSoftmax, NLLLoss,
 one name per step) switched to torch.optim.SGD(lr=0.005); the notebook creates `rnn` once near
 the class definition, builds the optimizer, and creates `rnn` again before the training loop."""

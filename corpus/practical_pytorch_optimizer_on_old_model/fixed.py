@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/spro/practical-pytorch/issues/9
 # fix: create the optimizer after the final rnn = RNN(...), so it holds the trained model's parameters (the author's fix moved it below)
+# ruff: noqa: E501, UP008
 """practical-pytorch's char-RNN name classifier (i2h / i2o linear layers, LogSoftmax, NLLLoss,
 one name per step) switched to torch.optim.SGD(lr=0.005); fixed: the optimizer
 is built from the instance that is trained."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: shape_broadcast
 # source: https://github.com/pytorch/pytorch/issues/16045
 # answer: the target has shape [100] and the prediction [100, 1], so MSELoss broadcasts them to [100, 100] and the fit is wrong; reshape y to [100, 1]
+# ruff: noqa: B007, E501
 """The issue's own script: linear regression y = 10 + 9 x0 - 2 x1 + noise with nn.Linear(2, 1)
 and SGD lr 0.1; y keeps shape [100] while the model outputs [100, 1]."""
 

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/pytorch/pytorch/issues/16045
 # fix: uncomment the reshape so the target is [100, 1] like the prediction
+# ruff: noqa: B007
 """The issue's own script: linear regression y = 10 + 9 x0 - 2 x1 + noise with nn.Linear(2, 1)
 and SGD lr 0.1; fixed: y is reshaped to [100, 1]."""
 

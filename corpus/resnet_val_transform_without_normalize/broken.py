@@ -1,6 +1,7 @@
 # lossdoctor-expect: train_val_shift
 # source: https://github.com/JeasunLok/ResNet-pytorch/issues/1
 # answer: training accuracy is fine but testing accuracy very low because the normalization is applied to the training set and not to the validation / test set; use the same transform for both
+# ruff: noqa: E501
 """A small ResNet classifier whose training transform is ToTensor + Normalize(mean, std) while
 the validation transform is only ToTensor (as in the repository's earlier main.py); images are
 synthetic 8-bit RGB scenes of four classes."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/JeasunLok/ResNet-pytorch/issues/1
 # fix: the validation transform normalizes with the same mean and std as the training transform
+# ruff: noqa: E501
 """A small ResNet classifier whose training transform is ToTensor + Normalize(mean, std) and,
 fixed, so is the validation transform; images are
 synthetic 8-bit RGB scenes of four classes."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: unscaled_targets
 # source: https://github.com/atomistic-machine-learning/schnetpack/issues/336
 # answer: the loss is huge (1e8) because the energy targets are not standardized; take the mean and std from train_loader.get_statistics and give them to the output module
+# ruff: noqa: E501
 """A SchNetPack-style atomwise model (per-atom embeddings -> MLP -> atomwise contributions summed
 per molecule) trained with MSE on total energies in eV, whose values are in the thousands; the
 Atomwise output module gets no mean / stddev."""

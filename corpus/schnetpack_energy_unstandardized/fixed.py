@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/atomistic-machine-learning/schnetpack/issues/336
 # fix: subtract single-atom reference energies, then give the per-atom mean and stddev of the rest (get_statistics) to the atomwise output
+# ruff: noqa: E501
 """A SchNetPack-style atomwise model (per-atom embeddings -> MLP -> atomwise contributions summed
 per molecule) trained with MSE on total energies in eV, whose values are in the thousands;
 fixed: the atomwise output gets atom references plus the per-atom mean and stddev (get_statistics)."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: loss_mismatch
 # source: https://github.com/ariecattan/SciCo/issues/2
 # answer: validation softmaxes the logits into probabilities before CrossEntropyLoss, which softmaxes again, so validation loss sticks near 1.0; pass the logits
+# ruff: noqa: E501
 """A four-way pair classifier (not related / coreferent / parent / child) over mention-pair
 embeddings; training feeds logits to CrossEntropyLoss, but the validation step feeds the
 softmaxed probabilities, as the repository's multiclass model did."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/ariecattan/SciCo/issues/2
 # fix: validation passes the logits to CrossEntropyLoss, as the maintainers fixed
+# ruff: noqa: E501
 """A four-way pair classifier (not related / coreferent / parent / child) over mention-pair
 embeddings; training feeds logits to CrossEntropyLoss, and, fixed, so does the
 validation step."""

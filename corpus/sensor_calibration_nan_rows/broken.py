@@ -1,6 +1,7 @@
 # lossdoctor-expect: nan_inf
 # source: https://github.com/circleAhn/TESLA-tf/issues/1
 # answer: every loss is NaN because the self-built SensEURCity table still holds missing (NaN) values; remove those rows before training
+# ruff: noqa: E501
 """Calibrating low-cost air-quality sensors against a reference station (SensEURCity-style table:
 electrochemical readings, temperature, humidity -> reference NO2) with a small regressor; the
 table was built by hand and some sensor readings are missing (NaN)."""

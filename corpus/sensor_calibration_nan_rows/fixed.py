@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/circleAhn/TESLA-tf/issues/1
 # fix: drop the rows with a missing reading before splitting, as the authors' preprocessing does
+# ruff: noqa: E501
 """Calibrating low-cost air-quality sensors against a reference station (SensEURCity-style table:
 electrochemical readings, temperature, humidity -> reference NO2) with a small regressor; the
 table was built by hand some sensor readings are missing; fixed: those rows are dropped."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: lr_too_high
 # source: https://github.com/guillaumegenthial/sequence_tagging/issues/47
 # answer: with lr 0.01 or 0.1 the training loss falls, then rises and turns NaN, while lr 0.001 (the default) has no problem; the learning rate is too high
+# ruff: noqa: E501
 """The repository's NER tagger (word embeddings, bidirectional LSTM, linear projection and a
 linear-chain CRF, Adam) ported to PyTorch and run at lr 0.1, on synthetic sentences where entity
 tags follow trigger words."""

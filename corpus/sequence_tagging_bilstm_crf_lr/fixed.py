@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/guillaumegenthial/sequence_tagging/issues/47
 # fix: the default learning rate, 0.001
+# ruff: noqa: E501
 """The repository's NER tagger (word embeddings, bidirectional LSTM, linear projection and a
 linear-chain CRF, Adam) ported to PyTorch; fixed: at the default lr 0.001, on synthetic sentences where entity
 tags follow trigger words."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: loss_mismatch
 # source: https://github.com/AnubhavGupta3377/Text-Classification-Models-Pytorch/issues/9
 # answer: nn.NLLLoss expects log-probabilities (log_softmax) but the model ends in softmax, so the loss is always negative; use log_softmax
+# ruff: noqa: E501
 """The repository's Transformer text classifier (token embeddings + positional encoding, a
 Transformer encoder, mean pooling, a linear layer and nn.Softmax) trained with nn.NLLLoss, on
 synthetic four-class token sequences."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/AnubhavGupta3377/Text-Classification-Models-Pytorch/issues/9
 # fix: end the model in nn.LogSoftmax so NLLLoss gets log-probabilities
+# ruff: noqa: E501
 """The repository's Transformer text classifier (token embeddings + positional encoding, a
 Transformer encoder, mean pooling, a linear layer; fixed: nn.LogSoftmax) trained with nn.NLLLoss, on
 synthetic four-class token sequences."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: underfit_capacity
 # source: https://github.com/aymericdamien/TensorFlow-Examples/issues/270
 # answer: neural_network_raw has no activation function, so its hidden layers collapse into one linear map; add a nonlinearity (ReLU) after each hidden layer
+# ruff: noqa: E501
 """TensorFlow-Examples' neural_network_raw (784 -> 256 -> 256 -> 10, no activation between the
 layers, softmax cross entropy, Adam, batches of 128) ported to PyTorch with nn.Linear layers, on
 MNIST-shaped inputs whose classes depend on sign patterns that no linear map separates."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/aymericdamien/TensorFlow-Examples/issues/270
 # fix: apply ReLU after each hidden layer
+# ruff: noqa: E501
 """TensorFlow-Examples' neural_network_raw (784 -> 256 -> 256 -> 10; fixed: ReLU after each
 hidden layer, softmax cross entropy, Adam, batches of 128) ported to PyTorch with nn.Linear layers, on
 MNIST-shaped inputs whose classes depend on sign patterns that no linear map separates."""

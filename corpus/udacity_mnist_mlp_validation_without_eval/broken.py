@@ -1,6 +1,7 @@
 # lossdoctor-expect: train_eval_mode
 # source: https://github.com/udacity/deep-learning-v2-pytorch/issues/3
 # answer: the model has dropout but validation runs without model.eval(), so dropout stays on while validating; switch with model.eval() / model.train()
+# ruff: noqa: E501
 """The course's mnist_mlp_solution_with_validation (784 -> 512 -> 512 -> 10, ReLU, dropout 0.2,
 SGD lr 0.01, batches of 20, 20% validation split) on synthetic MNIST-shaped digits; the
 validation pass never calls model.eval()."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/udacity/deep-learning-v2-pytorch/issues/3
 # fix: model.train() before the training loop and model.eval() before validating, as the course now does
+# ruff: noqa: E501
 """The course's mnist_mlp_solution_with_validation (784 -> 512 -> 512 -> 10, ReLU, dropout 0.2,
 SGD lr 0.01, batches of 20, 20% validation split) on synthetic MNIST-shaped digits; fixed:
 model.train() for training, model.eval() for validation."""

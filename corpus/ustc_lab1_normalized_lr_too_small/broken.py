@@ -1,6 +1,7 @@
 # lossdoctor-expect: lr_too_low
 # source: https://github.com/Smadx/USTC-ML24-Fall/issues/47
 # answer: after normalizing the features the loss stopped decreasing because the learning rate is too small; raise it
+# ruff: noqa: E501
 """Lab 1, part 1 (linear regression trained by gradient descent): with raw features the loss fell
 slowly; the student then standardized the features, kept the small learning rate tuned for the
 raw scale, and the loss no longer moves."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/Smadx/USTC-ML24-Fall/issues/47
 # fix: raise the learning rate to suit standardized features (1e-5 -> 1e-2)
+# ruff: noqa: E501
 """Lab 1, part 1 (linear regression trained by gradient descent): with raw features the loss fell
 slowly; the student then standardized the features, and, fixed, raised the learning rate
 to suit them."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect: loss_mismatch
 # source: https://github.com/pytorch/examples/pull/732
 # answer: after CrossEntropyLoss was swapped for NLLLoss, the RNN's raw decoder output goes straight into NLLLoss, giving negative losses; apply log_softmax first
+# ruff: noqa: E501
 """pytorch/examples' word_language_model (embedding, LSTM, linear decoder; NLLLoss; plain SGD
 lr 20 with clip 0.25; batchify + get_batch with bptt) on a small synthetic corpus drawn from a
 Markov chain."""

@@ -1,6 +1,7 @@
 # lossdoctor-expect:
 # source: https://github.com/pytorch/examples/pull/732
 # fix: the model returns F.log_softmax of the decoder output, so NLLLoss gets log-probabilities
+# ruff: noqa: E501
 """pytorch/examples' word_language_model (embedding, LSTM, linear decoder; fixed: log_softmax before NLLLoss; plain SGD
 lr 20 with clip 0.25; batchify + get_batch with bptt) on a small synthetic corpus drawn from a
 Markov chain."""
