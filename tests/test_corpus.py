@@ -67,6 +67,13 @@ def test_both_scripts_compile_and_differ(case):
     assert _code(broken) != _code(fixed), "the fix must change the code, not only the comments"
 
 
+def test_docs_list_every_case_with_its_expected_causes():
+    docs = (REPO / "docs" / "corpus.md").read_text(encoding="utf-8")
+    for case in CASES:
+        expected = ", ".join(bench.expected_causes(case / "broken.py"))
+        assert f"| {case.name} | {expected} |" in docs, case.name
+
+
 def test_cause_ids_match_the_readme_cause_table():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| cause id |"):]
