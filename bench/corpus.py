@@ -96,9 +96,19 @@ def diagnose(script: Path) -> Run:
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
             return Run("no report", [], seconds, error=" ".join(tail))
         report = json.loads(report_path.read_text(encoding="utf-8"))
-    errors = [c["name"] for c in report.get("checks", []) if c.get("status") == "error"]
     return Run(report["status"], [cause["id"] for cause in report["causes"]], seconds,
-               error=f"check errors: {', '.join(errors)}" if errors else "")
+               error=_run_errors(report))
+
+
+def _run_errors(report: dict) -> str:
+    """The script's own failure and the checks that raised, in a few words."""
+    problems = []
+    if report.get("exit_code"):
+        problems.append(f"script exit code {report['exit_code']}")
+    errors = [c["name"] for c in report.get("checks", []) if c.get("status") == "error"]
+    if errors:
+        problems.append(f"check errors: {', '.join(errors)}")
+    return "; ".join(problems)
 
 
 def run_case(folder: Path) -> Case:

@@ -98,3 +98,10 @@ def _code(source: str) -> str:
     body = re.sub(r'^""".*?"""', "", source, count=1, flags=re.S | re.M)
     lines = [line.split("#")[0].rstrip() for line in body.splitlines()]
     return "\n".join(line for line in lines if line)
+
+
+def test_run_errors_name_a_failing_script_and_failing_checks():
+    report = {"exit_code": 1, "checks": [{"name": "no_signal", "status": "error"},
+                                         {"name": "bad_init", "status": "ran"}]}
+    assert bench._run_errors(report) == "script exit code 1; check errors: no_signal"
+    assert bench._run_errors({"exit_code": 0, "checks": []}) == ""
