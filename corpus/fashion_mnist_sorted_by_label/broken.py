@@ -1,0 +1,40 @@
+# lossdoctor-expect: data_pipeline
+# source: https://github.com/zalandoresearch/fashion-mnist/pull/5
+# answer: the files were sorted by label (all 0s, then all 1s, ...); without shuffling, mini-batch training fails and a validation set cut from the end holds one class; the dataset was shuffled
+# ruff: noqa: E501
+"""Fashion-MNIST as first released (rows sorted by label), read straight into arrays; the
+validation set is the last 500 training rows (as TensorFlow's MNIST reader cut it) and the
+batches are taken in file order."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+
+templates = F.interpolate(torch.rand(10, 1, 7, 7), size=(28, 28), mode="bilinear", align_corners=False)
+labels = torch.randint(0, 10, (3500,)).sort().values
+images = (templates[labels] + 0.3 * torch.randn(3500, 1, 28, 28)).clamp(0, 1)
+
+train_images, train_labels = images[:3000], labels[:3000]
+val_images, val_labels = images[3000:], labels[3000:]
+train_loader = DataLoader(TensorDataset(train_images, train_labels), batch_size=50)
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+criterion = nn.CrossEntropyLoss()
+
+for epoch in range(5):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        logits = model(val_images)
+        val_loss = criterion(logits, val_labels).item()
+        val_acc = (logits.argmax(1) == val_labels).float().mean().item()
+    print(f"epoch {epoch} val loss {val_loss:.4f} val acc {val_acc:.3f} val classes {val_labels.unique().tolist()}")
