@@ -29,19 +29,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoo import ENV, TIMEOUT, expected_causes, header_value  # noqa: E402
 
+from lossdoctor.checks import catalogue
+
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SOURCE = "# source:"
 ANSWER = "# answer:"
 FIX = "# fix:"
 
 #: The cause ids of the README's cause table ("What it checks").
-CAUSE_IDS = frozenset({
-    "no_signal", "underfit_capacity", "unnormalized_inputs", "lr_too_high", "lr_too_low",
-    "saturated_activation", "unscaled_targets", "batch_size", "over_regularized",
-    "optimizer_choice", "vanishing_gradients", "exploding_gradients", "dead_relu", "loss_mismatch",
-    "shape_broadcast", "frozen_params", "missing_zero_grad", "train_eval_mode", "data_pipeline",
-    "label_range", "class_imbalance", "train_val_shift", "overfitting", "bad_init", "nan_inf",
-})
+CAUSE_IDS = frozenset(catalogue())
 
 
 @dataclass
