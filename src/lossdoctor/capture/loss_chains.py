@@ -1,0 +1,92 @@
+"""Follow what a script computes from its model's output: each tensor derived from the output
+gets its *chain*, the names of the torch functions that led to it (``("__sub__", "__pow__",
+"mean")`` for ``torch.mean((out - y) ** 2)``). A TorchFunctionMode calls every function
+unchanged and reports each scalar with its chain."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import torch
+from torch.overrides import TorchFunctionMode, _get_current_function_mode
+
+from lossdoctor.capture.tensors import tensors_in
+
+#: Functions in a chain, at most: a loss is a few functions from the output.
+MAX_CHAIN = 64
+#: Tensors followed per forward pass, at most.
+MAX_FOLLOWED = 10_000
+
+Chain = tuple[str, ...]
+
+
+class LossChainSpy(TorchFunctionMode):
+    """``on_scalar(tensor, chain, rows)`` is told of each scalar derived from the output."""
+
+    def __init__(self, on_scalar: Callable[[torch.Tensor, Chain, int], None]) -> None:
+        super().__init__()
+        self.on_scalar = on_scalar
+        self.rows = 0
+        self._chains: dict[int, tuple[weakref.ref, Chain]] = {}
+
+    def follow(self, output, rows: int) -> None:
+        """Start from a model output (its tensors have the empty chain), and enter the mode."""
+        self.rows = rows
+        for tensor in tensors_in(_plain(output)):
+            self._note(tensor, ())
+            if tensor.dim() == 0:
+                self.on_scalar(tensor, (), rows)
+        self.__enter__()
+
+    def leave(self) -> None:
+        """Leave the mode, if it is the innermost one (never pop a mode of the script's)."""
+        self.on_scalar = _ignore
+        if _get_current_function_mode() is self:
+            self.__exit__(None, None, None)
+
+    def chain_of(self, tensor: torch.Tensor) -> Chain | None:
+        entry = self._chains.get(id(tensor))
+        return entry[1] if entry is not None and entry[0]() is tensor else None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        parent = self._longest_parent(args, kwargs)
+        if parent is not None and isinstance(result, torch.Tensor) and len(parent) < MAX_CHAIN:
+            chain = (*parent, getattr(func, "__name__", "function"))
+            self._note(result, chain)
+            if result.dim() == 0 and result.is_floating_point():
+                self.on_scalar(result, chain, self.rows)
+        return result
+
+    def _note(self, tensor: torch.Tensor, chain: Chain) -> None:
+        if len(self._chains) < MAX_FOLLOWED:
+            self._chains[id(tensor)] = (weakref.ref(tensor), chain)
+
+    def _longest_parent(self, args, kwargs) -> Chain | None:
+        found = None
+        for value in (*args, *(kwargs or {}).values()):
+            for tensor in _shallow_tensors(value):
+                chain = self.chain_of(tensor)
+                if chain is not None and (found is None or len(chain) > len(found)):
+                    found = chain
+        return found
+
+
+def _shallow_tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, torch.Tensor)]
+    return []
+
+
+def _plain(output):
+    """A model output's tensors: dataclass outputs (``output.logits``) included."""
+    if isinstance(output, (torch.Tensor, list, tuple, dict)) or not hasattr(output, "__dict__"):
+        return output
+    return vars(output)
+
+
+def _ignore(tensor, chain, rows) -> None:
+    return None
