@@ -7,7 +7,6 @@ from __future__ import annotations
 import torch
 
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.hand_written_events import HAND_WRITTEN, RETURNED_BY_MODEL
 from lossdoctor.capture.tensors import first_tensor
 
 
@@ -30,8 +29,8 @@ class BackwardEvents:
             return
         seen_loss = self._reached_losses() > self._reached_before
         if not seen_loss:
-            name = RETURNED_BY_MODEL if self.returned_by_model(root) else HAND_WRITTEN
-            self._record_trained_tensor(name, _value(root), self.last_batch_rows)
+            name, loss = self._trained_loss(root)
+            self._record_trained_tensor(name, _value(loss), self.last_batch_rows)
         self._learn_loss_chain(trained_by_torch_loss=seen_loss)
         self.parameters_trained(root)
 

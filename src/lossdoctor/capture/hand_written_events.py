@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.loss_chains import Chain, LossChainSpy
+from lossdoctor.capture.loss_chains import Chain, LossChainSpy, take_off_done_spies, unscaled
 from lossdoctor.capture.loss_events import HeldLoss
 from lossdoctor.capture.tracing import is_compiled
 from lossdoctor.trace import LossRecord
@@ -53,6 +53,8 @@ class HandWrittenEvents:
         spy, self._chain_spy = self._chain_spy, None
         if spy is not None:
             spy.leave()
+        else:
+            take_off_done_spies()
 
     def _note_root_chain(self, root: torch.Tensor | None) -> None:
         """At the start of a backward pass: the chain that led to the tensor it starts from."""
@@ -67,7 +69,17 @@ class HandWrittenEvents:
             return
         self._chains_wanted = not trained_by_torch_loss and self._root_chain is not None
         if self._chains_wanted:
-            self._loss_chain = self._root_chain
+            self._loss_chain = unscaled(self._root_chain)
+
+    def _trained_loss(self, root: torch.Tensor) -> tuple[str, torch.Tensor]:
+        """A training loss no torch.nn loss computed: its name, and the tensor that holds its
+        value (the model's own loss when backward started from it scaled by a number)."""
+        returned = self._returned_loss() if self._returned_loss is not None else None
+        if root is returned:
+            return RETURNED_BY_MODEL, root
+        if self._root_chain is not None and unscaled(self._root_chain) == ():
+            return RETURNED_BY_MODEL, returned if returned is not None else root
+        return HAND_WRITTEN, root
 
     @guarded
     def _scalar_computed(self, tensor: torch.Tensor, chain: Chain, rows: int) -> None:

@@ -17,6 +17,10 @@ from lossdoctor.capture.tensors import tensors_in
 MAX_CHAIN = 64
 #: Tensors followed per forward pass, at most.
 MAX_FOLLOWED = 10_000
+#: Functions that scale a tensor by a number (``loss / accumulation_steps``); in a chain, their
+#: names carry SCALED.
+SCALINGS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
+SCALED = " by a number"
 
 Chain = tuple[str, ...]
 
@@ -27,6 +31,7 @@ class LossChainSpy(TorchFunctionMode):
     def __init__(self, on_scalar: Callable[[torch.Tensor, Chain, int], None]) -> None:
         super().__init__()
         self.on_scalar = on_scalar
+        self.done = False  # left: calls pass straight through until it is off the stack
         self.rows = 0
         self._chains: dict[int, tuple[weakref.ref, Chain]] = {}
 
@@ -40,10 +45,11 @@ class LossChainSpy(TorchFunctionMode):
         self.__enter__()
 
     def leave(self) -> None:
-        """Leave the mode, if it is the innermost one (never pop a mode of the script's)."""
-        self.on_scalar = _ignore
-        if _get_current_function_mode() is self:
-            self.__exit__(None, None, None)
+        """Stop following. The mode leaves the stack now if it is the innermost one; else (an
+        event inside a torch function, such as backward, which runs with the mode set aside,
+        or a mode of the script's above it) as soon as it is: see take_off_done_spies."""
+        self.done = True
+        take_off_done_spies()
 
     def chain_of(self, tensor: torch.Tensor) -> Chain | None:
         entry = self._chains.get(id(tensor))
@@ -51,9 +57,11 @@ class LossChainSpy(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
+        if self.done:
+            return result
         parent = self._longest_parent(args, kwargs)
         if parent is not None and isinstance(result, torch.Tensor) and len(parent) < MAX_CHAIN:
-            chain = (*parent, getattr(func, "__name__", "function"))
+            chain = (*parent, _step_name(func, args))
             self._note(result, chain)
             if result.dim() == 0 and result.is_floating_point():
                 self.on_scalar(result, chain, self.rows)
@@ -73,6 +81,27 @@ class LossChainSpy(TorchFunctionMode):
         return found
 
 
+def take_off_done_spies() -> None:
+    """Pop the spies that were left while they were the innermost modes; never a mode of the
+    script's."""
+    top = _get_current_function_mode()
+    while isinstance(top, LossChainSpy) and top.done:
+        top.__exit__(None, None, None)
+        top = _get_current_function_mode()
+
+
+def unscaled(chain: Chain) -> Chain:
+    """A chain that only scales the model's output by numbers is the output's own chain: a
+    loss the model returned, divided for gradient accumulation, is still that loss."""
+    return () if all(step.endswith(SCALED) for step in chain) else chain
+
+
+def _step_name(func, args) -> str:
+    name = getattr(func, "__name__", "function")
+    numbers = any(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+    return name + SCALED if name in SCALINGS and numbers else name
+
+
 def _shallow_tensors(value) -> list[torch.Tensor]:
     if isinstance(value, torch.Tensor):
         return [value]
@@ -86,7 +115,3 @@ def _plain(output):
     if isinstance(output, (torch.Tensor, list, tuple, dict)) or not hasattr(output, "__dict__"):
         return output
     return vars(output)
-
-
-def _ignore(tensor, chain, rows) -> None:
-    return None

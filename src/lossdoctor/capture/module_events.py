@@ -31,7 +31,8 @@ class ModuleEvents:
         self._roots: set[int] = set()  # top-level models called before the first step
         self.forwards = 0  # forward passes of the model started so far
         self.last_batch_rows = 0  # rows of the model's last input batch
-        self._returned_loss: weakref.ref | None = None  # a loss the model's forward returned
+        #: A loss the model's last forward pass returned (``output.loss``, ``logits, loss``).
+        self._returned_loss: weakref.ref | None = None
 
     @property
     def inside_loss_module(self) -> bool:
@@ -93,11 +94,6 @@ class ModuleEvents:
 
     def _is_model(self, module: nn.Module) -> bool:
         return self._model_ref is not None and self._model_ref() is module
-
-    def returned_by_model(self, tensor: torch.Tensor) -> bool:
-        """Whether ``tensor`` is a loss the model's last forward pass returned (Hugging Face's
-        ``output.loss``, nanoGPT's ``logits, loss``)."""
-        return self._returned_loss is not None and self._returned_loss() is tensor
 
 
 def _has_parameters(module: nn.Module) -> bool:

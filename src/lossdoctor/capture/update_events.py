@@ -43,7 +43,8 @@ class UpdateEvents:
         self._trained: list[weakref.ref] = []  # the tensors backward passes train
         self._fingerprint: torch.Tensor | None = None  # their values after the last backward
         self._held_at_backward = 0  # held losses that belong to the update awaited
-        self._values_before: dict[int, torch.Tensor] = {}  # sampled steps: id -> copy
+        #: On sampled steps, id -> copies of the values and gradient after the backward pass.
+        self._values_before: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def parameters_trained(self, root: torch.Tensor) -> None:
         """After a backward pass: note the trained values, to see them change."""
@@ -59,7 +60,7 @@ class UpdateEvents:
         if self.trace.steps == 0:
             self._keep_untrained_model()
         if self.sampled:
-            self._values_before = {id(p): p.detach().clone() for p in params}
+            self._values_before = {id(p): (p.detach().clone(), _copy(p.grad)) for p in params}
 
     @guarded
     def check_parameter_update(self) -> None:
@@ -120,13 +121,14 @@ class UpdateEvents:
             return
         self.trace.gradient_samples += 1
         for index, param in enumerate(params):
-            before = self._values_before.get(id(param))
-            if before is None or param.grad is None:
+            before, grad = self._values_before.get(id(param), (None, None))
+            grad = _update_gradient(param, grad)
+            if before is None or grad is None:
                 continue
             weight = stats.norm(before)
             self.trace.gradients.append(LayerGradient(
                 step=self.step, name=self._param_names.get(id(param), f"tensor {index}"),
-                grad_norm=stats.norm(param.grad), weight_norm=weight,
+                grad_norm=stats.norm(grad), weight_norm=weight,
                 update_ratio=stats.norm(param.detach() - before) / max(weight, 1e-12)))
         self._values_before = {}
 
@@ -137,17 +139,31 @@ class UpdateEvents:
         sampled, or when the update is something else (momentum, Adam, a rule of one's own)."""
         along = grad_sq = update_sq = 0.0
         for param in params:
-            before = self._values_before.get(id(param))
-            if before is None or param.grad is None:
+            before, grad = self._values_before.get(id(param), (None, None))
+            grad = _update_gradient(param, grad)
+            if before is None or grad is None:
                 continue
             update = param.detach().double() - before.double()
-            grad = param.grad.detach().double()
+            grad = grad.detach().double()
             along += float((update * grad).sum())
             grad_sq += float((grad * grad).sum())
             update_sq += float((update * update).sum())
         if grad_sq == 0 or update_sq == 0 or -along / math.sqrt(grad_sq * update_sq) < SGD_COSINE:
             return None
         return float(f"{-along / grad_sq:.6g}")
+
+
+def _copy(grad: torch.Tensor | None) -> torch.Tensor | None:
+    return None if grad is None else grad.detach().clone()
+
+
+def _update_gradient(param: torch.Tensor, after_backward: torch.Tensor | None):
+    """The gradient the update used: the one the parameter holds now (clipped, perhaps), or,
+    if it was already reset to zero or None, the one the backward pass left."""
+    grad = param.grad
+    if grad is not None and bool(grad.any()):
+        return grad
+    return after_backward
 
 
 @torch.no_grad()
