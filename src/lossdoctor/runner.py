@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from lossdoctor.capture import Recorder, watching
+from lossdoctor.capture.script_output import reading_printed_lines
 from lossdoctor.monitor import Monitor, StopRun
 from lossdoctor.script_run import ScriptRun
 
@@ -34,7 +35,7 @@ def run_script(script: str, args: list[str], seed: int | None = None,
     exit_code, raised = 0, ""
     try:
         showing = status.showing(monitor) if status is not None else nullcontext()
-        with watching(recorder), showing:
+        with watching(recorder), showing, reading_printed_lines(recorder):
             exit_code, raised = _execute(script, recorder)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path

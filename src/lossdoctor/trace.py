@@ -40,6 +40,17 @@ class ValidationPass:
     loss: float
     batches: int
     rows: int
+    source: str = "loss calls"  # or "tensorboard", "printed": see Trace.validation_passes
+
+
+@dataclass
+class ReportedLoss:
+    """A validation loss the script reported itself: to TensorBoard, or in a printed line."""
+
+    step: int
+    value: float
+    source: str  # "tensorboard" or "printed"
+    name: str  # the TensorBoard tag, or the printed words before the number
 
 
 @dataclass
@@ -60,6 +71,23 @@ class Setup:
     requires_grad_off: dict[str, int] = field(default_factory=dict)
     optimizer_elements_outside_model: int = 0  # optimizer parameters that are not the model's
     mode_sensitive_layers: int = 0  # Dropout and BatchNorm layers (train/eval mode matters)
+    #: The learning rate (the first parameter group's) at the first step, its highest value and
+    #: its value at the last step; lr_schedule holds [step, lr] wherever it changed (bounded).
+    lr_first: float | None = None
+    lr_peak: float | None = None
+    lr_last: float | None = None
+    lr_schedule: list[list] = field(default_factory=list)
+
+    def follow_lr(self, step: int, lr: float) -> None:
+        """Note the learning rate of ``step``: schedulers, warmup and changes by hand."""
+        if self.lr_first is None:
+            self.lr_first = self.lr_peak = lr
+        self.lr_peak = max(self.lr_peak, lr)
+        if lr != self.lr_last:
+            self.lr_schedule.append([step, lr])
+            if len(self.lr_schedule) > MAX_LR_CHANGES:
+                self.lr_schedule[:] = self.lr_schedule[::2]
+        self.lr_last = lr
 
 
 @dataclass
@@ -127,6 +155,8 @@ class Trace:
     loss_block: int = 1
     #: Values logged by hand (doctor.log) other than losses: name -> [(step, value)], bounded.
     logged: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    #: Validation losses the script reported itself (TensorBoard, printed lines), bounded.
+    reported: list[ReportedLoss] = field(default_factory=list)
 
     def add_loss(self, record: LossRecord) -> None:
         """Append a loss call; past MAX_LOSS_RECORDS, halve the history (see compact_losses)."""
@@ -138,6 +168,12 @@ class Trace:
         self.losses.append(record)
         if len(self.losses) > MAX_LOSS_RECORDS:
             self.compact_losses()
+
+    def add_reported(self, reported: ReportedLoss) -> None:
+        """Keep a validation loss the script reported; past MAX_LOGGED, every other one."""
+        self.reported.append(reported)
+        if len(self.reported) > MAX_LOGGED:
+            self.reported[:] = self.reported[::2]
 
     def log_value(self, name: str, step: int, value: float) -> None:
         """Keep a value logged by hand; past MAX_LOGGED per name, every other one is dropped."""
@@ -176,6 +212,31 @@ class Trace:
         return max(sum(1 for start in self.epoch_starts if start <= step) - 1, 0)
 
     def validation_passes(self) -> list[ValidationPass]:
+        """The validation loss of each pass, from the first of these sources the run has:
+
+        1. "loss calls": the evaluation losses seen, per row (torch.nn losses whatever their
+           reduction, hand-written losses, values given to ``doctor.log``). They are on the
+           same scale as the training loss every check compares them with.
+        2. "tensorboard": scalars the script wrote to TensorBoard under a validation loss tag.
+        3. "printed": validation losses in the lines the script printed (the last resort: a
+           line's words are the least certain).
+
+        Sources are not mixed: one run's curve is read from one source."""
+        passes = self._loss_call_passes()
+        for source in REPORTED_SOURCES:
+            if passes:
+                break
+            passes = self._reported_passes([r for r in self.reported if r.source == source])
+        return passes
+
+    def _reported_passes(self, reported: list[ReportedLoss]) -> list[ValidationPass]:
+        """One pass per step: the last value the script reported there."""
+        last_by_step = {r.step: r for r in reported}
+        return [ValidationPass(step, self.epoch_of(step - 1) if self.epoch_starts else index,
+                               r.value, 1, 0, r.source)
+                for index, (step, r) in enumerate(sorted(last_by_step.items()))]
+
+    def _loss_call_passes(self) -> list[ValidationPass]:
         passes: list[ValidationPass] = []
         group: list[LossRecord] = []
         for record in self.losses + [None]:
@@ -218,6 +279,10 @@ class Trace:
 #: Loss records kept before the history is halved (a few hundred kilobytes at most).
 MAX_LOSS_RECORDS = 20_000
 MAX_LOGGED = 10_000
+#: Learning-rate changes kept in Setup.lr_schedule before every other one is dropped.
+MAX_LR_CHANGES = 1_000
+#: Where validation losses come from when no evaluation loss call was seen, most trusted first.
+REPORTED_SOURCES = ("tensorboard", "printed")
 
 
 def _same_block(last: LossRecord, record: LossRecord, trace: Trace) -> bool:

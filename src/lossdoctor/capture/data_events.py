@@ -41,14 +41,18 @@ class DataEvents:
         if rows and sample.wants(rows):
             self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
 
-    def _pair_target(self, phase: str, target) -> None:
+    def _paired_batch(self, phase: str, target) -> Batch | None:
+        """The inputs kept from the model call this loss followed, with their target."""
         if self._pending is None or self._pending[0] != phase:
-            return
+            return None
         _, batch = self._pending
         batch.target = copy_to_cpu(target)
+        self._pending = None
+        return batch
+
+    def _add_batch(self, phase: str, batch: Batch) -> None:
         sample = self.copies.train if phase == "train" else self.copies.validation
         sample.add(batch)
-        self._pending = None
 
     def _count_training_loss(self, rows: int) -> None:
         self._train_rows[rows] += 1

@@ -7,12 +7,12 @@ import torch
 from torch import nn
 
 from lossdoctor.capture import stats
-from lossdoctor.capture.model_setup import optimized
 from lossdoctor.trace import LayerGradient, Trace
 
 
 class GradientEvents:
-    """Called by the step events; parameters are named after the model's own names."""
+    """Called by the step events (and the updates made by hand) with the parameters trained;
+    parameters are named after the model's own names."""
 
     # Shared with the other event families, set by Recorder.__init__:
     trace: Trace
@@ -24,9 +24,9 @@ class GradientEvents:
     def _name_parameters(self, model: nn.Module) -> None:
         self._param_names = {id(p): name for name, p in model.named_parameters()}
 
-    def _record_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+    def _record_gradients(self, params: list[torch.Tensor]) -> None:
         self.trace.gradient_samples += 1
-        for param in optimized(optimizer):
+        for param in params:
             if param.grad is None:
                 self._note_gradientless(param)
                 continue
@@ -49,10 +49,10 @@ class GradientEvents:
         entry["elements"] = param.numel()
         entry["sampled_steps"] += 1
 
-    def _record_updates(self, optimizer: torch.optim.Optimizer) -> None:
+    def _record_updates(self, params: list[torch.Tensor]) -> None:
         if not self._before_update:
             return
-        for param in optimized(optimizer):
+        for param in params:
             if id(param) in self._before_update:
                 record, before = self._before_update[id(param)]
                 update = stats.norm(param.detach() - before)

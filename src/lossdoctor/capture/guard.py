@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 
+from lossdoctor.capture.tracing import tracing
+
 
 def guarded(handler):
-    """An error inside ``handler`` is recorded and switches the recorder off (``broken``)."""
+    """An error inside ``handler`` is recorded and switches the recorder off (``broken``).
+    Events from code being compiled or transformed (tracing()) are ignored: they carry no
+    values, and the compiler must see no trace of lossdoctor in the user's graph."""
 
     @functools.wraps(handler)
     def wrapper(self, *args, **kwargs):
-        if self.broken:
+        if tracing() or self.broken:
             return None
         try:
             return handler(self, *args, **kwargs)

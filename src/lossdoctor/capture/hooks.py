@@ -1,17 +1,17 @@
 """Attach a Recorder to PyTorch's global hooks, and take everything off again in `finally`.
 
 Module forward hooks and optimizer step hooks are PyTorch's own global registries. Functional
-losses and DataLoader iteration have no hook, so they are wrapped; the wrappers call the
-original and return its result untouched.
+losses, backward, zero_grad, DataLoader iteration and torch.compile have no hook, so they are
+wrapped (wrappers.py); the wrappers call the original and return its result untouched.
 """
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+import torch
 import torch.nn.functional as F
 from torch.nn.modules import module as nn_module
 from torch.nn.modules.loss import _Loss
@@ -19,6 +19,16 @@ from torch.optim import optimizer as optim_module
 from torch.utils.data import DataLoader
 
 from lossdoctor.capture.recorder import Recorder
+from lossdoctor.capture.script_output import TensorBoardHook
+from lossdoctor.capture.tracing import tracing
+from lossdoctor.capture.wrappers import (
+    backward_wrapper,
+    compile_wrapper,
+    loader_wrapper,
+    loss_wrapper,
+    wrapped,
+    zero_grad_wrapper,
+)
 
 FUNCTIONAL_LOSSES = (
     "binary_cross_entropy",
@@ -45,13 +55,19 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
     with ExitStack() as stack:
         modules = ModuleHooks(recorder)
         stack.callback(modules.remove)
-        for handle in _register_hooks(recorder, modules):
+        tensorboard = TensorBoardHook(recorder)
+        stack.callback(tensorboard.remove)
+        for handle in _register_hooks(recorder, modules, tensorboard):
             stack.callback(handle.remove)
         for name in FUNCTIONAL_LOSSES:
-            stack.enter_context(_wrapped(F, name, _loss_wrapper(recorder, name)))
-        stack.enter_context(_wrapped(DataLoader, "__iter__", _loader_wrapper(recorder)))
+            stack.enter_context(wrapped(F, name, loss_wrapper(recorder, name)))
+        stack.enter_context(wrapped(torch.autograd, "backward",
+                                    backward_wrapper(recorder, tensorboard.look)))
+        stack.enter_context(wrapped(DataLoader, "__iter__", loader_wrapper(recorder)))
         for owner in (optim_module.Optimizer, nn_module.Module):
-            stack.enter_context(_wrapped(owner, "zero_grad", _zero_grad_wrapper(recorder)))
+            stack.enter_context(wrapped(owner, "zero_grad", zero_grad_wrapper(recorder)))
+        for owner in (torch, nn_module.Module):
+            stack.enter_context(wrapped(owner, "compile", compile_wrapper(modules.compiled)))
         yield recorder
 
 
@@ -66,6 +82,10 @@ class ModuleHooks:
     ``_Loss.__call__``. The wrappers are set on the classes, never on the user's
     objects: a deepcopy of the model (the user's or ours) carries nothing of lossdoctor.
     Several models (a GAN, a backbone called apart) keep the global hooks.
+
+    A compiled model (``torch.compile(model)``, ``model.compile()``) is narrowed to as soon as
+    it is compiled: its calls are then watched from outside the compiled code, and no global
+    hook is left for the compiler to trace (or for torch.compile to warn about).
     """
 
     def __init__(self, recorder: Recorder) -> None:
@@ -73,6 +93,7 @@ class ModuleHooks:
         self.handles = self._global(recorder.forward_started, recorder.forward_finished)
         self.submodule_handles: list = []
         self.patched: list[tuple[type, object, object]] = []  # (class, its own __call__, ours)
+        self.narrowed: list[weakref.ref] = []  # the models whose calls are wrapped
         self.settled = False  # whether the first optimizer step has decided on narrowing
 
     @staticmethod
@@ -90,12 +111,20 @@ class ModuleHooks:
         if model is not None:
             self.narrow(model)
 
+    def compiled(self, compiled) -> None:
+        """Something was compiled; a module's calls are watched from outside the compiled code."""
+        self.recorder.compile_used()
+        if isinstance(compiled, nn_module.Module):
+            self.narrow(compiled)
+
     def narrow(self, model) -> None:
-        if isinstance(model, _Loss):
+        if isinstance(model, _Loss) or any(ref() is model for ref in self.narrowed):
             return
         self._remove(self.handles)
-        self._patch(_Loss, lambda module: True)
+        if not self.narrowed:
+            self._patch(_Loss, lambda module: True)
         model_ref = weakref.ref(model)
+        self.narrowed.append(model_ref)
         self._patch(type(model), lambda module: module is model_ref())
 
     def _patch(self, cls: type, applies) -> None:
@@ -103,7 +132,7 @@ class ModuleHooks:
         recorder, follow = self.recorder, self.follow_submodules
 
         def __call__(module, *args, **kwargs):
-            if not applies(module):
+            if tracing() or not applies(module):
                 return inherited(module, *args, **kwargs)
             recorder.forward_started(module, args)
             follow(recorder.spying)
@@ -140,82 +169,30 @@ class ModuleHooks:
     @staticmethod
     def _remove(handles: list) -> None:
         while handles:
-            handles.pop().remove()
+            handle = handles.pop()
+            handle.remove()
+            # PyTorch's handle forgets this registry: left there, the hook still counts as
+            # present (torch.compile warns about global hooks that are gone).
+            getattr(nn_module, "_global_forward_hooks_with_kwargs", {}).pop(handle.id, None)
 
 
-def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:
+def _register_hooks(recorder: Recorder, modules: ModuleHooks,
+                    tensorboard: TensorBoardHook) -> list:
+    def before_step(optimizer, args, kwargs) -> None:
+        if tracing():
+            return
+        recorder.settle_losses()  # the losses since the last step are training or evaluation
+        recorder.on_step()  # then the listener: one that stops the run stops it before this step
+        recorder.step_started(optimizer)
+        tensorboard.look()
+        if not modules.settled:
+            modules.settle()
+
+    def after_step(optimizer, args, kwargs) -> None:
+        if not tracing():
+            recorder.step_finished(optimizer)
+
     return [
-        optim_module.register_optimizer_step_pre_hook(
-            lambda optimizer, args, kwargs: _before_step(recorder, modules, optimizer)
-        ),
-        optim_module.register_optimizer_step_post_hook(
-            lambda optimizer, args, kwargs: recorder.step_finished(optimizer)
-        ),
+        optim_module.register_optimizer_step_pre_hook(before_step),
+        optim_module.register_optimizer_step_post_hook(after_step),
     ]
-
-
-def _before_step(recorder: Recorder, modules: ModuleHooks, optimizer) -> None:
-    recorder.on_step()  # first: a listener that stops the run stops it before this step
-    recorder.step_started(optimizer)
-    if not modules.settled:
-        modules.settle()
-
-
-@contextmanager
-def _wrapped(owner, name: str, make_wrapper):
-    original = getattr(owner, name, None)
-    if original is None:
-        yield
-        return
-    setattr(owner, name, make_wrapper(original))
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
-
-
-def _loss_wrapper(recorder: Recorder, name: str):
-    def wrap(original):
-        @functools.wraps(original)
-        def loss(*args, **kwargs):
-            output = original(*args, **kwargs)
-            if not recorder.inside_loss_module:
-                prediction, target = _prediction_and_target(args, kwargs)
-                extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
-                recorder.loss_computed(name, original, prediction, target, output, extra)
-            return output
-
-        return loss
-
-    return wrap
-
-
-def _prediction_and_target(args, kwargs):
-    prediction = args[0] if args else kwargs.get("input")
-    target = args[1] if len(args) > 1 else kwargs.get("target")
-    return prediction, target
-
-
-def _loader_wrapper(recorder: Recorder):
-    def wrap(original):
-        @functools.wraps(original)
-        def iterate(loader):
-            recorder.loader_started(loader)
-            return original(loader)
-
-        return iterate
-
-    return wrap
-
-
-def _zero_grad_wrapper(recorder: Recorder):
-    def wrap(original):
-        @functools.wraps(original)
-        def zero_grad(*args, **kwargs):
-            result = original(*args, **kwargs)
-            recorder.zero_grad_called()
-            return result
-
-        return zero_grad
-
-    return wrap

@@ -1,9 +1,18 @@
-"""Losses: every loss computed (module or function) and every value logged by hand."""
+"""Losses: every loss computed (a torch.nn loss module or function, or the tensor backward is
+called on) and every value logged by hand.
+
+A loss computed while gradients are on is *held* until the next optimizer step (or parameter
+update) tells what it was: the training loss when a backward pass went through it; a side
+computation (a metric) when another loss of the same forward pass was the one trained on; an
+evaluation otherwise (validation computed without ``no_grad``). A loss computed without
+gradients is an evaluation at once; it waits behind held ones only to keep the order.
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -12,14 +21,49 @@ from lossdoctor.capture import stats
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.model_setup import plain, public_settings
+from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, per_element_mean, reduction_of
+from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
 from lossdoctor.losses import loss_kind
 from lossdoctor.trace import ActivationStat, LossInputStat, LossRecord, Trace
 
+#: Held losses settled early, so that an evaluation loop run with gradients on and no step
+#: after it cannot grow the queue without bound (a few megabytes at most).
+MAX_HELD = 10_000
+
+
+@dataclass
+class LossCopy:
+    """What the experiments need of the training loss, copied when it was computed."""
+
+    name: str
+    loss_fn: object
+    prediction_shape: tuple
+    settings: dict
+
+
+@dataclass
+class HeldLoss:
+    """A loss call whose phase may wait for the next step. Plain numbers and copies only."""
+
+    record: LossRecord
+    forward: int  # the model's forward passes started before it: the pass it belongs to
+    tentative: bool = False  # computed with gradients on: training or not, the step will tell
+    reached: bool = False  # a backward pass went through it: a training loss
+    logged: bool = False  # a value the user logged by hand
+    inputs: LossInputStat | None = None
+    batch: Batch | None = None
+    saturation: ActivationStat | None = None
+    loss_copy: LossCopy | None = None
+
+    def mark_reached(self, grad_outputs) -> None:
+        """An autograd pre-hook on the loss's node: backward went through this loss."""
+        self.reached = True
+
 
 class LossEvents:
-    """A loss with gradients is a training loss, one without is a validation loss. The first
-    training loss is copied for the experiments, with its settings."""
+    """Loss calls become LossRecords; the first training loss is copied for the experiments,
+    with its settings."""
 
     # Shared with the other event families, set by Recorder.__init__:
     trace: Trace
@@ -29,62 +73,108 @@ class LossEvents:
     events_since_step: bool
     validated_since_step: bool
 
+    def _start_loss_events(self) -> None:
+        self._held: list[HeldLoss] = []
+
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
         if not isinstance(prediction, torch.Tensor):  # the common case skips the search
             prediction = first_tensor(prediction)
         if prediction is None or not isinstance(output, torch.Tensor):
             return
-        phase = "train" if torch.is_grad_enabled() and output.requires_grad else "eval"
-        value = output.item() if output.numel() == 1 else float(output.detach().float().mean())
+        tentative = torch.is_grad_enabled() and output.requires_grad
+        held = HeldLoss(self._loss_record(name, loss_fn, prediction, target, output, kwargs,
+                                          "train" if tentative else "eval"),
+                        self.forwards, tentative)
+        if self.sampled:
+            held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
+        held.batch = self._paired_batch(held.record.phase, target)
+        if tentative:
+            self._prepare_training_copies(held, loss_fn, prediction, kwargs)
+            if output.grad_fn is not None:
+                output.grad_fn.register_prehook(held.mark_reached)
+        self._hold(held)
+
+    def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase):
+        settings = kwargs if kwargs is not None else {}
+        ignore_index = settings.get("ignore_index", getattr(loss_fn, "ignore_index",
+                                                             DEFAULT_IGNORE_INDEX))
+        value = per_element_mean(name, output, prediction, target,
+                                 reduction_of(loss_fn, kwargs), ignore_index)
         rows = prediction.shape[0] if prediction.dim() else 0
         model = self.model
         training = model.training if model is not None else None
-        self.trace.add_loss(LossRecord(value, rows, phase, self.step, name, training))
-        if phase == "train":
-            self.last_train_loss = value
-            self._count_training_loss(rows)
-            self._remember_loss(name, loss_fn, prediction, kwargs)
-            self._record_output_saturation(name, prediction)
-        else:
+        return LossRecord(value, rows, phase, self.step, name, training)
+
+    def _prepare_training_copies(self, held: HeldLoss, loss_fn, prediction, kwargs) -> None:
+        """Copied now (the user's tensors are gone by the step), kept if it trains."""
+        name = held.record.loss_name
+        if self.copies.loss_fn is None:
+            held.loss_copy = _copy_loss(name, loss_fn, prediction, kwargs)
+        if self.sampled and _takes_probabilities(name):
+            held.saturation = _output_saturation(self.step, prediction)
+
+    def _hold(self, held: HeldLoss) -> None:
+        if not held.tentative and not self._held:
+            self._commit(held, held.record.phase)
+            return
+        self._held.append(held)
+        if len(self._held) > MAX_HELD:
+            current = [h.forward == self.forwards for h in self._held]
+            self.settle_losses(current.index(True) if any(current) else None)
+
+    @guarded
+    def settle_losses(self, upto: int | None = None) -> None:
+        """Decide the phase of the held losses (the first ``upto`` of them): called before
+        each optimizer step, at a parameter update seen without one, and at the end."""
+        self._stop_following()
+        cut = len(self._held) if upto is None else upto
+        held, self._held = self._held[:cut], self._held[cut:]
+        trained = {h.forward for h in held if h.reached}
+        for entry in held:
+            phase = _settled_phase(entry, trained)
+            if phase is not None:
+                self._commit(entry, phase)
+
+    def _commit(self, held: HeldLoss, phase: str) -> None:
+        record = held.record
+        record.phase = phase
+        self.trace.add_loss(record)
+        if held.inputs is not None:
+            held.inputs.phase = phase
+            self.trace.loss_inputs.append(held.inputs)
+        if phase == "eval":
             self.events_since_step = self.validated_since_step = True
-        if self.sampled:
-            self._record_loss_inputs(name, phase, prediction, first_tensor(target))
-        self._pair_target(phase, target)
-
-    def _record_loss_inputs(self, name: str, phase: str, prediction, target) -> None:
-        if target is None or prediction.numel() == 0 or target.numel() == 0:
-            return
-        self.trace.loss_inputs.append(
-            LossInputStat(step=self.step, phase=phase, loss_name=name,
-                          **stats.loss_input_numbers(prediction, target))
-        )
-
-    def _remember_loss(self, name: str, loss_fn, prediction: torch.Tensor, kwargs) -> None:
-        if self.copies.loss_fn is not None:
-            return
-        if isinstance(loss_fn, nn.Module):
-            self.copies.loss_fn = copy.deepcopy(loss_fn)
+        elif not held.logged:
+            self._commit_training(held)
         else:
-            self.copies.loss_fn = functools.partial(loss_fn, **copy_to_cpu(kwargs or {}))
-        self.copies.prediction_shape = tuple(prediction.shape[1:])
-        self.trace.setup.loss_name = name
-        settings = kwargs if kwargs is not None else public_settings(loss_fn)
-        self.trace.setup.loss_kwargs = plain(settings)
+            self.last_train_loss = record.value
+        if held.batch is not None:
+            self._add_batch(phase, held.batch)
 
-    def _record_output_saturation(self, name: str, prediction: torch.Tensor) -> None:
-        if not self.sampled or not _takes_probabilities(name):
-            return
-        self.trace.activations.append(
-            ActivationStat(
-                step=self.step,
-                layer="model output",
-                kind="probabilities",
-                saturated_fraction=stats.saturated_fraction("probabilities", prediction),
-                dead_fraction=0.0,
-                units=int(prediction.numel() // max(batch_rows(prediction), 1)),
-            )
-        )
+    def _commit_training(self, held: HeldLoss) -> None:
+        record = held.record
+        self.last_train_loss = record.value
+        self._count_training_loss(record.rows)
+        if held.loss_copy is not None and self.copies.loss_fn is None:
+            self._keep_loss_copy(held.loss_copy)
+        if not self.trace.setup.loss_name:
+            self.trace.setup.loss_name = record.loss_name
+        if held.saturation is not None:
+            self.trace.activations.append(held.saturation)
+
+    def _keep_loss_copy(self, loss_copy: LossCopy) -> None:
+        self.copies.loss_fn = loss_copy.loss_fn
+        self.copies.prediction_shape = loss_copy.prediction_shape
+        self.trace.setup.loss_name = loss_copy.name
+        self.trace.setup.loss_kwargs = loss_copy.settings
+
+    def _record_trained_tensor(self, name: str, value: float, rows: int) -> None:
+        """The tensor a backward pass started from, when no loss call seen led to it."""
+        model = self.model
+        record = LossRecord(value, rows, "train", self.step, name,
+                            model.training if model is not None else None)
+        self._hold(HeldLoss(record, self.forwards, reached=True))
 
     @guarded
     def log(self, name: str, value: float, step: int | None = None) -> None:
@@ -95,11 +185,44 @@ class LossEvents:
         if phase is None:
             self.trace.log_value(name, step, float(value))
             return
-        self.trace.add_loss(LossRecord(float(value), 1, phase, step, name, None))
-        if phase == "eval":
-            self.events_since_step = self.validated_since_step = True
-        else:
-            self.last_train_loss = float(value)
+        record = LossRecord(float(value), 1, phase, step, name, None)
+        self._hold(HeldLoss(record, self.forwards, logged=True))
+
+
+def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:
+    """"train", "eval", or None for a side computation of a forward pass that trained."""
+    if held.reached:
+        return "train"
+    if not held.tentative:
+        return held.record.phase
+    return None if held.forward in trained else "eval"
+
+
+def _copy_loss(name: str, loss_fn, prediction: torch.Tensor, kwargs) -> LossCopy:
+    if isinstance(loss_fn, nn.Module):
+        copied = copy.deepcopy(loss_fn)
+    else:
+        copied = functools.partial(loss_fn, **copy_to_cpu(kwargs or {}))
+    settings = kwargs if kwargs is not None else public_settings(loss_fn)
+    return LossCopy(name, copied, tuple(prediction.shape[1:]), plain(settings))
+
+
+def _loss_inputs(step: int, name: str, prediction: torch.Tensor, target) -> LossInputStat | None:
+    if target is None or prediction.numel() == 0 or target.numel() == 0:
+        return None
+    return LossInputStat(step=step, phase="", loss_name=name,
+                         **stats.loss_input_numbers(prediction, target))
+
+
+def _output_saturation(step: int, prediction: torch.Tensor) -> ActivationStat:
+    return ActivationStat(
+        step=step,
+        layer="model output",
+        kind="probabilities",
+        saturated_fraction=stats.saturated_fraction("probabilities", prediction),
+        dead_fraction=0.0,
+        units=int(prediction.numel() // max(batch_rows(prediction), 1)),
+    )
 
 
 def _logged_phase(name: str) -> str | None:

@@ -30,6 +30,18 @@ def describe_model(model: nn.Module, setup: Setup) -> None:
     setup.mode_sensitive_layers = sum(isinstance(m, MODE_SENSITIVE) for m in model.modules())
 
 
+#: The model's name in the setup when the parameters are tensors held by no nn.Module.
+PARAMETER_TENSORS = "parameter tensors"
+
+
+def describe_tensors(params: list[torch.Tensor], setup: Setup) -> None:
+    """Parameters held by no nn.Module: the model is the tensors themselves."""
+    setup.model_class = PARAMETER_TENSORS
+    setup.parameter_count = sum(p.numel() for p in params if p.requires_grad)
+    setup.layers = [{"name": f"tensor {i}", "type": "Tensor", "parameters": p.numel()}
+                    for i, p in enumerate(params)]
+
+
 def describe_untrained(model: nn.Module, optimizer: torch.optim.Optimizer, setup: Setup) -> None:
     """The model's parameters that will not train (frozen, or left out of the optimizer), and
     the optimizer's parameters outside the model."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 
+import torch
 from torch import nn
 from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture.data_events import current_phase
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.tensors import batch_rows
+from lossdoctor.capture.tracing import is_compiled
 
 
 class ModuleEvents:
@@ -25,10 +29,21 @@ class ModuleEvents:
         self._depth = 0
         self._inside_loss = 0
         self._roots: set[int] = set()  # top-level models called before the first step
+        self.forwards = 0  # forward passes of the model started so far
+        self.last_batch_rows = 0  # rows of the model's last input batch
+        #: A loss the model's last forward pass returned (``output.loss``, ``logits, loss``).
+        self._returned_loss: weakref.ref | None = None
 
     @property
     def inside_loss_module(self) -> bool:
         return self._inside_loss > 0
+
+    def loss_entered(self) -> None:
+        """A loss function starts: losses it calls inside are not counted again."""
+        self._inside_loss += 1
+
+    def loss_left(self) -> None:
+        self._inside_loss -= 1
 
     @property
     def sole_model(self) -> nn.Module | None:
@@ -45,14 +60,20 @@ class ModuleEvents:
             return
         self._depth += 1
         if self._depth == 1 and (self._is_model(module) or _has_parameters(module)):
-            if not self._is_model(module):
-                self._model_ref = weakref.ref(module)
-            if self._optimizer_ref is None:
-                self._roots.add(id(module))
-            if self.sampled and current_phase() == "train":
-                self._start_spying()
+            self._model_started(module)
         if self._spy is not None:
             self._module_stack.append(module)
+
+    def _model_started(self, module: nn.Module) -> None:
+        self.check_parameter_update()
+        self._stop_following()
+        self.forwards += 1
+        if not self._is_model(module):
+            self._model_ref = weakref.ref(module)
+        if self._optimizer_ref is None:
+            self._roots.add(id(module))
+        if self.sampled and current_phase() == "train" and not is_compiled(module):
+            self._start_spying()
 
     @guarded
     def forward_finished(self, module: nn.Module, args, kwargs, output) -> None:
@@ -66,7 +87,10 @@ class ModuleEvents:
             self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
             self._stop_spying()
+            self.last_batch_rows = batch_rows((args, kwargs))
+            self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs)
+            self._follow_output(module, output)
 
     def _is_model(self, module: nn.Module) -> bool:
         return self._model_ref is not None and self._model_ref() is module
@@ -74,3 +98,18 @@ class ModuleEvents:
 
 def _has_parameters(module: nn.Module) -> bool:
     return next(module.parameters(), None) is not None
+
+
+def _returned_loss(output) -> weakref.ref | None:
+    """A scalar that needs gradients among the model's outputs (looked at one level deep)."""
+    if isinstance(output, Mapping):
+        output = output.get("loss")
+    elif not isinstance(output, (torch.Tensor, tuple, list)):
+        output = getattr(output, "loss", None)  # a dataclass output
+    if isinstance(output, (tuple, list)):
+        output = next((o for o in output if _is_scalar_loss(o)), None)
+    return weakref.ref(output) if _is_scalar_loss(output) else None
+
+
+def _is_scalar_loss(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == 0 and value.requires_grad

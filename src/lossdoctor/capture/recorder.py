@@ -2,9 +2,12 @@
 
 The Recorder is the one object the hook layer talks to. Its events come in families, one file
 each, with the state that family keeps: module_events (model calls), activation_events
-(activations inside them), loss_events (losses and logged values), step_events (optimizer
-steps, zero_grad), gradient_events (gradients on sampled steps) and data_events (batches and
-data-loader passes); model_setup describes the model and optimizer at the first step. What
+(activations inside them), loss_events (losses and logged values), backward_events (the tensor
+backward is called on), hand_written_events (hand-written losses outside training),
+step_events (optimizer steps, zero_grad), update_events (parameter updates made without
+torch.optim), gradient_events (gradients on sampled steps), data_events (batches and
+data-loader passes) and reported_events (validation losses the script reports itself);
+model_setup describes the model and optimizer at the first step. What
 the families share (the trace, the copies, the model, the step, whether it is sampled) is set
 up here. Every event handler is guarded (guard.py): an error inside lossdoctor is recorded
 and switches the recorder off; it never reaches the user's training.
@@ -19,20 +22,25 @@ from collections.abc import Callable
 from torch import nn
 
 from lossdoctor.capture.activation_events import ActivationEvents
+from lossdoctor.capture.backward_events import BackwardEvents
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.data_events import DataEvents
 from lossdoctor.capture.gradient_events import GradientEvents
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.hand_written_events import HandWrittenEvents
 from lossdoctor.capture.loss_events import LossEvents
 from lossdoctor.capture.module_events import ModuleEvents
+from lossdoctor.capture.reported_events import ReportedEvents
 from lossdoctor.capture.sample import BatchSample
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.step_events import StepEvents
+from lossdoctor.capture.tracing import plain_module
+from lossdoctor.capture.update_events import UpdateEvents
 from lossdoctor.trace import Trace
 
 
-class Recorder(ModuleEvents, ActivationEvents, LossEvents, StepEvents, GradientEvents,
-               DataEvents):
+class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandWrittenEvents,
+               StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents):
     """Receives training events; knows nothing about how they were hooked. ``listener``, if
     given, is called with the recorder before every optimizer step (see on_step)."""
 
@@ -53,7 +61,11 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, StepEvents, GradientE
         self._optimizer_ref: weakref.ref | None = None
         self._start_module_events()
         self._start_activation_events()
+        self._start_loss_events()
+        self._start_backward_events()
+        self._start_hand_written_events()
         self._start_step_events()
+        self._start_update_events()
         self._start_gradient_events()
         self._start_data_events()
 
@@ -67,8 +79,12 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, StepEvents, GradientE
         return self.trace.steps
 
     def finish(self) -> tuple[Trace, Copies]:
-        """Close the books: epochs, batch size, and a copy of the trained model if reachable."""
+        """Close the books: the last update and held losses, epochs, batch size, and a copy of
+        the trained model if reachable."""
+        self.listener = None  # the run is over: nothing left to stop
         try:
+            self.check_parameter_update()
+            self.settle_losses()
             self._settle_data()
             self.keep_trained_model()
         except Exception as error:  # noqa: BLE001 - a partial trace beats none
@@ -83,4 +99,4 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, StepEvents, GradientE
         model = self.model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
-            self.copies.final_model = copy.deepcopy(model)
+            self.copies.final_model = copy.deepcopy(plain_module(model))

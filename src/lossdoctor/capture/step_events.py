@@ -11,8 +11,15 @@ import torch
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.model_setup import describe_model, describe_optimizer, describe_untrained
+from lossdoctor.capture.model_setup import (
+    describe_model,
+    describe_optimizer,
+    describe_tensors,
+    describe_untrained,
+    optimized,
+)
 from lossdoctor.capture.schedule import Schedule
+from lossdoctor.capture.tracing import plain_module
 from lossdoctor.trace import Trace
 
 
@@ -43,9 +50,12 @@ class StepEvents:
         elif self._optimizer_ref() is not optimizer:
             return
         self._count_zero_grad()
+        lr = optimizer.param_groups[0].get("lr", 0.0)
+        if self.sampled or not isinstance(lr, torch.Tensor):  # a tensor's value costs a sync
+            self.trace.setup.follow_lr(self.step, float(lr))
         if self.sampled:
-            self.trace.learning_rates.append(float(optimizer.param_groups[0].get("lr", 0.0)))
-            self._record_gradients(optimizer)
+            self.trace.learning_rates.append(float(lr))
+            self._record_gradients(optimized(optimizer))
 
     def on_step(self) -> None:
         """Tell the listener a step is about to be taken. Its errors are recorded like ours,
@@ -65,21 +75,25 @@ class StepEvents:
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
         if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
             return
-        self._record_updates(optimizer)
+        self._record_updates(optimized(optimizer))
         self._remember_gradients(optimizer)
         self.trace.steps += 1
         self.sampled = self.schedule.is_sampled(self.trace.steps)
 
     def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._optimizer_ref = weakref.ref(optimizer)
-        model = self.model
+        self._fingerprint = None  # torch.optim counts the steps: no update by hand to look for
+        self._values_before = {}
+        model = plain_module(self.model) if self.model is not None else None
         self.copies.optimizer_class = type(optimizer)
         self.copies.optimizer_hparams = describe_optimizer(optimizer, self.trace.setup)
-        if model is not None:
-            self._name_parameters(model)
-            describe_model(model, self.trace.setup)
-            describe_untrained(model, optimizer, self.trace.setup)
-            self.copies.initial_model = copy.deepcopy(model)
+        if model is None:
+            describe_tensors(optimized(optimizer), self.trace.setup)
+            return
+        self._name_parameters(model)
+        describe_model(model, self.trace.setup)
+        describe_untrained(model, optimizer, self.trace.setup)
+        self.copies.initial_model = copy.deepcopy(model)
 
     @guarded
     def zero_grad_called(self) -> None:

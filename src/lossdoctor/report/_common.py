@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 NO_TRAINING_REASONS = (
-    "the script computed no loss with a torch.nn loss or torch.nn.functional loss function, "
-    "or took no torch.optim optimizer step",
+    "the script called backward on no loss, or updated no parameter after it (with a "
+    "torch.optim optimizer or by hand)",
     "the training ran in another process (a subprocess or a launcher), which lossdoctor "
     "cannot see into",
     "the script exited before training started (check its arguments)",
@@ -30,11 +30,11 @@ def run_lines(document: dict) -> list[str]:
     setup, summary = document["setup"], document.get("summary", {})
     if not summary.get("steps"):
         return []
-    lr = setup["optimizer_hparams"].get("lr")
+    parts = [f"{setup['model_class']} ({setup['parameter_count']:,} parameters)",
+             setup["loss_name"], f"{setup['optimizer_class']} {lr_text(setup)}".strip()]
     lines = [
         f"Watched {summary['steps']} training steps over {summary['epochs']} epochs: "
-        f"{setup['model_class']} ({setup['parameter_count']:,} parameters), "
-        f"{setup['loss_name']}, {setup['optimizer_class']} lr={number(lr)}."
+        f"{', '.join(part for part in parts if part)}."
     ]
     if "validation_first" in summary:
         lines.append(
@@ -46,6 +46,20 @@ def run_lines(document: dict) -> list[str]:
     if curve.get("message"):
         lines.append(curve["message"])
     return lines
+
+
+def lr_text(setup: dict) -> str:
+    """"lr=0.001"; "lr 9.52e-05 -> peak 0.01 -> 0.001" when it changed during the run."""
+    first, peak, last = (setup.get(key) for key in ("lr_first", "lr_peak", "lr_last"))
+    if first is None:
+        lr = setup["optimizer_hparams"].get("lr")
+        return f"lr={number(lr)}" if lr is not None else ""
+    if first == last and peak == first:
+        return f"lr={number(first)}"
+    steps = [first, peak, last] if first < peak > last else [first, last]
+    labels = ["", "peak ", ""] if len(steps) == 3 else ["", ""]
+    return "lr " + " -> ".join(f"{label}{number(v)}" for label, v in zip(labels, steps,
+                                                                         strict=True))
 
 
 def unexplained_lines(document: dict) -> list[str]:

@@ -1,0 +1,117 @@
+"""Follow what a script computes from its model's output: each tensor derived from the output
+gets its *chain*, the names of the torch functions that led to it (``("__sub__", "__pow__",
+"mean")`` for ``torch.mean((out - y) ** 2)``). A TorchFunctionMode calls every function
+unchanged and reports each scalar with its chain."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import torch
+from torch.overrides import TorchFunctionMode, _get_current_function_mode
+
+from lossdoctor.capture.tensors import tensors_in
+
+#: Functions in a chain, at most: a loss is a few functions from the output.
+MAX_CHAIN = 64
+#: Tensors followed per forward pass, at most.
+MAX_FOLLOWED = 10_000
+#: Functions that scale a tensor by a number (``loss / accumulation_steps``); in a chain, their
+#: names carry SCALED.
+SCALINGS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
+SCALED = " by a number"
+
+Chain = tuple[str, ...]
+
+
+class LossChainSpy(TorchFunctionMode):
+    """``on_scalar(tensor, chain, rows)`` is told of each scalar derived from the output."""
+
+    def __init__(self, on_scalar: Callable[[torch.Tensor, Chain, int], None]) -> None:
+        super().__init__()
+        self.on_scalar = on_scalar
+        self.done = False  # left: calls pass straight through until it is off the stack
+        self.rows = 0
+        self._chains: dict[int, tuple[weakref.ref, Chain]] = {}
+
+    def follow(self, output, rows: int) -> None:
+        """Start from a model output (its tensors have the empty chain), and enter the mode."""
+        self.rows = rows
+        for tensor in tensors_in(_plain(output)):
+            self._note(tensor, ())
+            if tensor.dim() == 0:
+                self.on_scalar(tensor, (), rows)
+        self.__enter__()
+
+    def leave(self) -> None:
+        """Stop following. The mode leaves the stack now if it is the innermost one; else (an
+        event inside a torch function, such as backward, which runs with the mode set aside,
+        or a mode of the script's above it) as soon as it is: see take_off_done_spies."""
+        self.done = True
+        take_off_done_spies()
+
+    def chain_of(self, tensor: torch.Tensor) -> Chain | None:
+        entry = self._chains.get(id(tensor))
+        return entry[1] if entry is not None and entry[0]() is tensor else None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if self.done:
+            return result
+        parent = self._longest_parent(args, kwargs)
+        if parent is not None and isinstance(result, torch.Tensor) and len(parent) < MAX_CHAIN:
+            chain = (*parent, _step_name(func, args))
+            self._note(result, chain)
+            if result.dim() == 0 and result.is_floating_point():
+                self.on_scalar(result, chain, self.rows)
+        return result
+
+    def _note(self, tensor: torch.Tensor, chain: Chain) -> None:
+        if len(self._chains) < MAX_FOLLOWED:
+            self._chains[id(tensor)] = (weakref.ref(tensor), chain)
+
+    def _longest_parent(self, args, kwargs) -> Chain | None:
+        found = None
+        for value in (*args, *(kwargs or {}).values()):
+            for tensor in _shallow_tensors(value):
+                chain = self.chain_of(tensor)
+                if chain is not None and (found is None or len(chain) > len(found)):
+                    found = chain
+        return found
+
+
+def take_off_done_spies() -> None:
+    """Pop the spies that were left while they were the innermost modes; never a mode of the
+    script's."""
+    top = _get_current_function_mode()
+    while isinstance(top, LossChainSpy) and top.done:
+        top.__exit__(None, None, None)
+        top = _get_current_function_mode()
+
+
+def unscaled(chain: Chain) -> Chain:
+    """A chain that only scales the model's output by numbers is the output's own chain: a
+    loss the model returned, divided for gradient accumulation, is still that loss."""
+    return () if all(step.endswith(SCALED) for step in chain) else chain
+
+
+def _step_name(func, args) -> str:
+    name = getattr(func, "__name__", "function")
+    numbers = any(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+    return name + SCALED if name in SCALINGS and numbers else name
+
+
+def _shallow_tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, torch.Tensor)]
+    return []
+
+
+def _plain(output):
+    """A model output's tensors: dataclass outputs (``output.logits``) included."""
+    if isinstance(output, (torch.Tensor, list, tuple, dict)) or not hasattr(output, "__dict__"):
+        return output
+    return vars(output)

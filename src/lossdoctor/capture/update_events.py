@@ -1,0 +1,194 @@
+"""Parameter updates made without a torch.optim optimizer (``p.data.add_(p.grad, alpha=-lr)``
+under no_grad, as in pytorch/examples word_language_model): each one is a training step.
+
+After a backward pass, a few values of each parameter that received a gradient are noted. The
+next time the run reaches a point where the update must have happened (the model called again,
+zero_grad, another backward pass, the end), they are compared. ``p._version`` cannot tell: an
+update through ``p.data`` does not count as a change of ``p``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import weakref
+
+import torch
+
+from lossdoctor.capture import stats
+from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.model_setup import describe_model, describe_tensors
+from lossdoctor.capture.tracing import plain_module
+from lossdoctor.trace import LayerGradient
+
+#: Values noted per parameter: any dense update changes them, and they cost a few bytes.
+FINGERPRINT_VALUES = 16
+#: Parameters noted, at most: an update by hand loops over all of them.
+FINGERPRINT_PARAMETERS = 64
+#: Autograd nodes walked, at most, to find the tensors a backward pass trains (no nn.Module).
+MAX_GRAPH_NODES = 100_000
+#: How close (cosine) an update must be to the negative gradient to be read as plain SGD, whose
+#: learning rate is then the update's length over the gradient's. 1e-3 leaves room for float32
+#: rounding; clip_grad_norm_ scales the gradient and keeps its direction.
+SGD_COSINE = 1 - 1e-3
+#: The setup's optimizer name for an update by hand, and for one that is plain SGD.
+MANUAL_UPDATE = "manual update"
+MANUAL_SGD = "manual SGD update"
+
+
+class UpdateEvents:
+    """Active only until a torch.optim optimizer steps; then its hooks count the steps."""
+
+    def _start_update_events(self) -> None:
+        self._trained: list[weakref.ref] = []  # the tensors backward passes train
+        self._fingerprint: torch.Tensor | None = None  # their values after the last backward
+        self._held_at_backward = 0  # held losses that belong to the update awaited
+        #: On sampled steps, id -> copies of the values and gradient after the backward pass.
+        self._values_before: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+
+    def parameters_trained(self, root: torch.Tensor) -> None:
+        """After a backward pass: note the trained values, to see them change."""
+        if self._optimizer_ref is not None:
+            return
+        self._held_at_backward = len(self._held)
+        if self._fingerprint is not None:  # accumulating gradients: the update is still due
+            return
+        if not self._trained:
+            self._trained = [weakref.ref(p) for p in self._trained_tensors(root)]
+        params = self._trained_alive()
+        self._fingerprint = _fingerprint(params)
+        if self.trace.steps == 0:
+            self._keep_untrained_model()
+        if self.sampled:
+            self._values_before = {id(p): (p.detach().clone(), _copy(p.grad)) for p in params}
+
+    @guarded
+    def check_parameter_update(self) -> None:
+        """Count a step if the trained values changed since the last backward pass."""
+        if self._fingerprint is None or self._optimizer_ref is not None:
+            return
+        params = self._trained_alive()
+        if torch.equal(_fingerprint(params), self._fingerprint):
+            return
+        self._fingerprint = None
+        self._updated_by_hand(params)
+
+    def _updated_by_hand(self, params: list[torch.Tensor]) -> None:
+        self.settle_losses(self._held_at_backward)
+        self.on_step()  # a listener may end the run here (StopRun), as at an optimizer step
+        lr = self._sgd_rate(params)
+        if self.trace.steps == 0:
+            self._describe_manual_setup(params, lr)
+        if lr is not None:
+            self.trace.setup.follow_lr(self.step, lr)
+            self.trace.learning_rates.append(lr)
+        self._record_manual_update(params)
+        self.trace.steps += 1
+        self.sampled = self.schedule.is_sampled(self.trace.steps)
+
+    def _trained_tensors(self, root: torch.Tensor) -> list[torch.Tensor]:
+        model = self.model
+        if model is not None:
+            return [p for p in plain_module(model).parameters() if p.requires_grad]
+        return _graph_leaves(root)
+
+    def _trained_alive(self) -> list[torch.Tensor]:
+        alive = (ref() for ref in self._trained)
+        return [p for p in alive if p is not None]
+
+    def _keep_untrained_model(self) -> None:
+        model = self.model
+        if model is not None and self.copies.initial_model is None:
+            self.copies.initial_model = copy.deepcopy(plain_module(model))
+
+    def _describe_manual_setup(self, params: list[torch.Tensor], lr: float | None) -> None:
+        setup = self.trace.setup
+        model = self.model
+        if model is not None:
+            self._name_parameters(plain_module(model))
+            describe_model(plain_module(model), setup)
+        else:
+            describe_tensors(params, setup)
+        setup.optimizer_class = MANUAL_UPDATE if lr is None else MANUAL_SGD
+        if lr is not None:
+            setup.optimizer_hparams = {"lr": lr}
+            self.copies.optimizer_class = torch.optim.SGD
+            self.copies.optimizer_hparams = {"lr": lr}
+
+    def _record_manual_update(self, params: list[torch.Tensor]) -> None:
+        """A sampled step's gradient and update sizes, as the optimizer hooks record them."""
+        if not self._values_before:
+            return
+        self.trace.gradient_samples += 1
+        for index, param in enumerate(params):
+            before, grad = self._values_before.get(id(param), (None, None))
+            grad = _update_gradient(param, grad)
+            if before is None or grad is None:
+                continue
+            weight = stats.norm(before)
+            self.trace.gradients.append(LayerGradient(
+                step=self.step, name=self._param_names.get(id(param), f"tensor {index}"),
+                grad_norm=stats.norm(grad), weight_norm=weight,
+                update_ratio=stats.norm(param.detach() - before) / max(weight, 1e-12)))
+        self._values_before = {}
+
+    @torch.no_grad()
+    def _sgd_rate(self, params: list[torch.Tensor]) -> float | None:
+        """The learning rate of an update that is ``-lr * grad``, from a sampled step's values
+        before it, to 6 significant digits (float32 rounding leaves no more); None when not
+        sampled, or when the update is something else (momentum, Adam, a rule of one's own)."""
+        along = grad_sq = update_sq = 0.0
+        for param in params:
+            before, grad = self._values_before.get(id(param), (None, None))
+            grad = _update_gradient(param, grad)
+            if before is None or grad is None:
+                continue
+            update = param.detach().double() - before.double()
+            grad = grad.detach().double()
+            along += float((update * grad).sum())
+            grad_sq += float((grad * grad).sum())
+            update_sq += float((update * update).sum())
+        if grad_sq == 0 or update_sq == 0 or -along / math.sqrt(grad_sq * update_sq) < SGD_COSINE:
+            return None
+        return float(f"{-along / grad_sq:.6g}")
+
+
+def _copy(grad: torch.Tensor | None) -> torch.Tensor | None:
+    return None if grad is None else grad.detach().clone()
+
+
+def _update_gradient(param: torch.Tensor, after_backward: torch.Tensor | None):
+    """The gradient the update used: the one the parameter holds now (clipped, perhaps), or,
+    if it was already reset to zero or None, the one the backward pass left."""
+    grad = param.grad
+    if grad is not None and bool(grad.any()):
+        return grad
+    return after_backward
+
+
+@torch.no_grad()
+def _fingerprint(params: list[torch.Tensor]) -> torch.Tensor:
+    """A few values of each parameter, evenly spread, on the CPU."""
+    chosen = params[:: max(len(params) // FINGERPRINT_PARAMETERS, 1)][:FINGERPRINT_PARAMETERS]
+    parts = []
+    for param in chosen:
+        flat = param.detach().reshape(-1)
+        index = torch.linspace(0, flat.numel() - 1, min(FINGERPRINT_VALUES, flat.numel()))
+        parts.append(flat[index.long().to(flat.device)].float().cpu())
+    return torch.cat(parts) if parts else torch.zeros(0)
+
+
+def _graph_leaves(root: torch.Tensor) -> list[torch.Tensor]:
+    """The tensors a backward pass from ``root`` accumulates gradients into."""
+    leaves, seen = [], {}  # id -> node: held, so that no id is reused while walking
+    stack = [root.grad_fn] if root.grad_fn is not None else []
+    while stack and len(seen) < MAX_GRAPH_NODES:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen[id(node)] = node
+        variable = getattr(node, "variable", None)
+        if isinstance(variable, torch.Tensor):
+            leaves.append(variable)
+        stack.extend(parent for parent, _ in node.next_functions)
+    return leaves

@@ -1,0 +1,127 @@
+"""Wrappers for what PyTorch offers no hook for: functional losses, backward, zero_grad,
+DataLoader iteration, torch.compile. Each calls the original and returns its result untouched;
+code being compiled or transformed (tracing()) gets the original alone."""
+
+from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
+
+from torch import nn
+
+from lossdoctor.capture.recorder import Recorder
+from lossdoctor.capture.tracing import tracing
+
+
+@contextmanager
+def wrapped(owner, name: str, make_wrapper):
+    """``owner.name`` replaced by ``make_wrapper(original)`` inside the block."""
+    original = getattr(owner, name, None)
+    if original is None:
+        yield
+        return
+    setattr(owner, name, make_wrapper(original))
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def loss_wrapper(recorder: Recorder, name: str):
+    def wrap(original):
+        @functools.wraps(original)
+        def loss(*args, **kwargs):
+            if tracing() or recorder.inside_loss_module:
+                return original(*args, **kwargs)
+            recorder.loss_entered()  # a loss it calls (or a spy calls again) is not counted
+            try:
+                output = original(*args, **kwargs)
+            finally:
+                recorder.loss_left()
+            prediction, target = _prediction_and_target(args, kwargs)
+            extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+            recorder.loss_computed(name, original, prediction, target, output, extra)
+            return output
+
+        return loss
+
+    return wrap
+
+
+def _prediction_and_target(args, kwargs):
+    prediction = args[0] if args else kwargs.get("input")
+    target = args[1] if len(args) > 1 else kwargs.get("target")
+    return prediction, target
+
+
+def backward_wrapper(recorder: Recorder, on_backward=None):
+    """For ``torch.autograd.backward``, which ``Tensor.backward`` calls too. Only the outermost
+    call counts (reentrant checkpointing calls it again from inside a backward pass)."""
+
+    def wrap(original):
+        depth = [0]
+
+        @functools.wraps(original)
+        def backward(tensors, *args, **kwargs):
+            if depth[0] or tracing():
+                return original(tensors, *args, **kwargs)
+            if on_backward is not None:
+                on_backward()
+            depth[0] += 1
+            try:
+                recorder.backward_started(tensors)
+                result = original(tensors, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+            recorder.backward_finished(tensors)
+            return result
+
+        return backward
+
+    return wrap
+
+
+def loader_wrapper(recorder: Recorder):
+    def wrap(original):
+        @functools.wraps(original)
+        def iterate(loader):
+            recorder.loader_started(loader)
+            return original(loader)
+
+        return iterate
+
+    return wrap
+
+
+def zero_grad_wrapper(recorder: Recorder):
+    def wrap(original):
+        @functools.wraps(original)
+        def zero_grad(*args, **kwargs):
+            if tracing():
+                return original(*args, **kwargs)
+            recorder.check_parameter_update()  # an update by hand is done by now
+            result = original(*args, **kwargs)
+            recorder.zero_grad_called()
+            return result
+
+        return zero_grad
+
+    return wrap
+
+
+def compile_wrapper(on_compiled):
+    """For ``torch.compile`` and ``nn.Module.compile``: ``on_compiled`` is told of what was
+    compiled (the compiled module, or a function), before its first call."""
+
+    def wrap(original):
+        @functools.wraps(original)
+        def compile(*args, **kwargs):
+            result = original(*args, **kwargs)
+            target = args[0] if args else kwargs.get("model")
+            in_place = result is None and isinstance(target, nn.Module)  # module.compile()
+            on_compiled(target if in_place else result)
+            return result
+
+        return compile
+
+    return wrap
