@@ -50,3 +50,47 @@ def test_default_init_resets_a_copy_and_leaves_the_model_alone():
 def test_skips_without_a_replay():
     with pytest.raises(Skip):
         check(Case(Trace(), Copies()))
+
+
+def _start_case(start, batchnorm=False):
+    """An MLP on a nonlinear rule, its layers started by ``start`` (a function of the model)."""
+    torch.manual_seed(0)
+    x = torch.randn(1000, 8)
+    y = (x[:, 0] * x[:, 1] + x[:, 2] - 0.5 * x[:, 3] ** 2 > -0.3).long()
+    norm = [nn.BatchNorm1d(32)] if batchnorm else []
+    model = nn.Sequential(nn.Linear(8, 32), *norm, nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 2))
+    start(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=4)
+
+
+def _constant(value):
+    def start(model):
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.constant_(layer.weight, value)
+                nn.init.zeros_(layer.bias)
+    return start
+
+
+def _zero_scale(model):
+    for layer in model:
+        if isinstance(layer, nn.BatchNorm1d):
+            nn.init.zeros_(layer.weight)
+
+
+@pytest.mark.parametrize("start, batchnorm", [(_constant(0.1), False), (_constant(0.0), False),
+                                              (_zero_scale, True)])
+def test_a_start_with_identical_units_or_zero_scale_is_found(start, batchnorm):
+    [finding] = check(_start_case(start, batchnorm))
+    assert finding.cause is BAD_INIT
+    assert finding.evidence["layers_stuck_at_init"] >= 1
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert "underfit_capacity" in BAD_INIT.explains
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_the_default_start_with_or_without_batchnorm_is_quiet(batchnorm):
+    assert check(_start_case(lambda model: None, batchnorm)) == []

@@ -100,3 +100,30 @@ def test_healthy_setups_are_quiet():
 def test_a_run_without_sampled_loss_calls_is_skipped():
     with pytest.raises(Skip, match="needs a loss"):
         check(Case(Trace(), Copies()))
+
+
+def test_a_sigmoid_output_asked_to_reach_70_is_out_of_range():
+    x, _, value = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.Sigmoid())
+    case = _run(model, nn.MSELoss(), x, 70 + 5 * value[:, None], epochs=10)
+    finding = _causes(case)[LABEL_RANGE]
+    assert finding.evidence["output_high"] == 1.0
+    assert finding.evidence["target_max"] > 60
+    assert "sigmoid" in finding.verdict
+
+
+def test_a_sigmoid_output_on_targets_inside_its_range_is_quiet():
+    """The twin: the same model on targets squashed into (0, 1)."""
+    x, _, value = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.Sigmoid())
+    assert check(_run(model, nn.MSELoss(), x, torch.sigmoid(value[:, None]), epochs=10)) == []
+
+
+def test_a_linear_output_still_far_from_large_targets_is_not_out_of_range():
+    """Outputs still small but not pinned to a bound: that is unscaled targets, not this."""
+    x, _, value = _data()
+    torch.manual_seed(0)
+    case = _run(mlp(6, 16, 1), nn.MSELoss(), x, 70 + 5 * value[:, None], epochs=10, lr=1e-4)
+    assert LABEL_RANGE not in _causes(case)

@@ -62,7 +62,7 @@ def test_plain_sgd_stuck_on_a_transformer_is_found_and_adam_moves():
     assert finding.cause is OPTIMIZER_CHOICE
     evidence = finding.evidence
     assert evidence["val_after"] < 0.8 * evidence["val_before"]
-    assert evidence["val_after"] < 0.8 * evidence.get("val_with_higher_lr", float("inf"))
+    assert evidence["val_after"] < 0.8 * evidence.get("val_with_other_lr", float("inf"))
     assert finding.fix.startswith("Switch to ")
 
 
@@ -86,3 +86,9 @@ def test_adam_is_never_judged():
 def test_skips_without_an_optimizer_step():
     with pytest.raises(Skip, match="optimizer step"):
         check(Case(Trace(), Copies()))
+
+
+def test_a_user_lr_that_diverges_is_left_to_the_learning_rate_check():
+    """Plain SGD at lr=10 blows up; Adam at 1e-3 moves, but so does plain SGD at a lower lr:
+    what is wrong is the learning rate, not the optimizer."""
+    assert reported(check(tabular_run(lr=10.0))) == []

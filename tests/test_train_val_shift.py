@@ -57,3 +57,64 @@ def test_the_classifier_is_at_chance_on_one_distribution():
 def test_skips_without_validation_batches():
     with pytest.raises(Skip, match="validation batches"):
         check(_case(_rows(300, 1), validation_loader=False))
+
+
+def _plane_rows(rows, seed, noise=0.0):
+    """Rows on a 2-d plane inside 6 features (as clean images lie on a small part of pixel
+    space), the label read from the plane; ``noise`` is what an augmenting Dataset adds."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(rows, 2, generator=generator)
+    x = z @ torch.randn(2, 6, generator=torch.Generator().manual_seed(99))
+    return x + noise * torch.randn(rows, 6, generator=generator), (z[:, 0] - z[:, 1] > 0).long()
+
+
+def _plane_case(train_noise):
+    torch.manual_seed(0)
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), _plane_rows(800, 0, train_noise),
+                  _plane_rows(300, 1), epochs=3)
+
+
+def test_noise_added_to_training_items_only_is_no_shift_when_validation_does_not_suffer():
+    assert check(_plane_case(train_noise=0.3)) == []
+
+
+def test_validation_off_the_training_plane_where_it_costs_is_found():
+    """The twin: validation rows that are the ones moved, and the model pays for it."""
+    torch.manual_seed(0)
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = _plane_rows(300, 1)
+    x[:, 0] += 4.0
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), _plane_rows(800, 0), (x, y),
+                  epochs=3)
+    [finding] = check(case)
+    assert finding.cause is TRAIN_VAL_SHIFT
+    assert finding.evidence["validation_gap"] >= 0.1
+
+
+def test_a_replay_that_blows_up_is_no_shift():
+    """An RNN whose training explodes: the validation data is not what is wrong."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1100, 30, 1, generator=generator)
+    y = x[:, :10, 0].mean(dim=1, keepdim=True) * 3
+    x[800:] *= 1.5  # enough for a classifier to tell the sets apart
+    torch.manual_seed(0)
+    rnn = nn.RNN(1, 32, nonlinearity="relu", batch_first=True)
+    nn.init.eye_(rnn.weight_hh_l0)
+    nn.init.constant_(rnn.weight_ih_l0, 1.0)
+    model = _LastStep(rnn, nn.Linear(32, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    case = record(fit, model, optimizer, nn.MSELoss(), (x[:800], y[:800]), (x[800:], y[800:]),
+                  epochs=2)
+    assert check(case) == []
+
+
+class _LastStep(nn.Module):
+    def __init__(self, rnn, head):
+        super().__init__()
+        self.rnn, self.head = rnn, head
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])

@@ -192,3 +192,33 @@ def test_without_replayable_batches_the_facts_stand_alone():
 def test_a_run_without_optimizer_steps_is_skipped():
     with pytest.raises(Skip, match="optimizer steps"):
         check(record(lambda: F.relu(torch.zeros(1))))
+
+
+class _Stack(nn.Module):
+    """Hidden layers held in a plain list (never registered) or in an nn.ModuleList."""
+
+    def __init__(self, holder):
+        super().__init__()
+        self.hidden = holder([nn.Linear(8, 32), nn.Linear(32, 32)])
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.head(x)
+
+
+def test_layers_in_a_plain_list_are_never_trained_and_registering_them_helps():
+    torch.manual_seed(0)
+    model = _Stack(list)
+    [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
+    assert finding.cause is FROZEN_PARAMS
+    assert finding.details["untrained_parameters"] == {"hidden": 8 * 32 + 32 + 32 * 32 + 32}
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert finding.confidence >= 0.7
+
+
+def test_layers_in_a_module_list_are_quiet():
+    torch.manual_seed(0)
+    model = _Stack(nn.ModuleList)
+    assert _causes(check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))) == []

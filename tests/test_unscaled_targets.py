@@ -67,3 +67,25 @@ def test_without_a_loss_to_replay_it_skips():
     case.copies.loss_fn = None
     with pytest.raises(Skip):
         check(case)
+
+
+def test_raw_inputs_come_before_raw_targets_when_both_are_found():
+    """Inputs in the thousands and prices in the hundreds of thousands: standardize the inputs
+    first (raw inputs are what hold the lr down), then the targets."""
+    from lossdoctor.checks import unnormalized_inputs
+    from lossdoctor.diagnosis import rank
+
+    x, y = _regression(scale=3e4, offset=2e5)
+    case = _case(x * 1000 + 5000, y)
+    findings = rank(check(case) + unnormalized_inputs.check(case))
+    ids = [f.cause.id for f in findings]
+    assert "unscaled_targets" in ids and "unnormalized_inputs" in ids
+    assert ids.index("unnormalized_inputs") < ids.index("unscaled_targets")
+    assert findings[ids.index("unscaled_targets")].explained_by == ["unnormalized_inputs"]
+
+
+def test_raw_targets_alone_lead_when_the_inputs_are_standardized():
+    """The twin: the same targets on standardized inputs; nothing explains them away."""
+    x, y = _regression(scale=3e4, offset=2e5)
+    [finding] = check(_case(x, y))
+    assert finding.explained_by == []

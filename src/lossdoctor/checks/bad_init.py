@@ -4,8 +4,10 @@ The untrained model's loss on the captured training batches is compared with the
 re-initialized the PyTorch default way (``reset_parameters`` on a copy) and with the constant
 guess: at a standard init a classifier's outputs are near zero and its loss near the constant
 guess's (about -log(1/C) for C balanced classes). A loss :data:`FAR` times the default init's,
-with outputs far larger, is a bad init; it is reported when a replay from the default init
-lowers the validation loss.
+with outputs far larger, is a bad init. So is a start that no training can leave: a layer whose
+units are all identical (constant or all-zero weights: every unit gets the same gradient, so
+the symmetry is never broken) or a normalization layer whose scale is zero (nothing passes it).
+Either is reported when a replay from the default init lowers the validation loss.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ BAD_INIT = Cause(
         "initial loss and output size against a copy with PyTorch's default init; replay from the "
         "default init"
     ),
-    explains={"dead_relu", "exploding_gradients", "lr_too_high", "saturated_activation"},
+    # A start with identical units or a zero scale leaves the model as small as one unit.
+    explains={"dead_relu", "exploding_gradients", "lr_too_high", "saturated_activation",
+              "underfit_capacity"},
 )
 
 CAUSES = (BAD_INIT,)
@@ -45,6 +49,8 @@ CAUSES = (BAD_INIT,)
 FAR = 3.0
 #: Training batches the initial loss is measured on.
 BATCHES = 8
+#: Normalization layers, whose weight is a per-channel scale.
+NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
 def check(case) -> list[Finding]:
@@ -56,7 +62,8 @@ def check(case) -> list[Finding]:
     batches = replayer.train_batches[:BATCHES]
     user_loss = replayer.evaluate(initial, batches)
     default_loss = replayer.evaluate(default, batches)
-    if not user_loss > FAR * default_loss:
+    stuck = stuck_layers(initial)
+    if not (user_loss > FAR * default_loss or stuck):
         return []
     after = replayer.replay(Plan(model=default, steps=REPLAY_STEPS))
     experiment = fix_experiment(
@@ -65,8 +72,33 @@ def check(case) -> list[Finding]:
     if not helped(experiment):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
-    return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment), evidence,
+    evidence["layers_stuck_at_init"] = len(stuck)
+    return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck), evidence,
                     experiment=experiment)]
+
+
+def stuck_layers(model: nn.Module) -> list[str]:
+    """Layers the training cannot get out of their start: the name of each layer whose units
+    (rows of its weight, with their biases) are all identical, and of each normalization layer
+    whose scale is all zero."""
+    return [name or type(module).__name__ for name, module in model.named_modules()
+            if _zero_scale(module) or _identical_units(module)]
+
+
+def _zero_scale(module: nn.Module) -> bool:
+    weight = getattr(module, "weight", None)
+    return isinstance(module, NORMS) and isinstance(weight, torch.Tensor) and not weight.any()
+
+
+def _identical_units(module: nn.Module) -> bool:
+    """Every unit of a linear or convolution layer starts the same: it then gets the same
+    gradient as every other, and stays the same."""
+    if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or module.weight.shape[0] < 2:
+        return False
+    units = module.weight.detach().reshape(module.weight.shape[0], -1)
+    if module.bias is not None:
+        units = torch.cat([units, module.bias.detach()[:, None]], dim=1)
+    return bool((units == units[:1]).all())
 
 
 def default_init(model: nn.Module) -> nn.Module | None:
@@ -100,7 +132,16 @@ def _evidence(case, replayer, initial, default, batches, user_loss, default_loss
     return {k: v for k, v in evidence.items() if math.isfinite(v)}
 
 
-def _verdict(evidence: dict, experiment: Experiment) -> str:
+def _verdict(evidence: dict, experiment: Experiment, stuck: list[str]) -> str:
+    replayed = ("Replayed from the default initialization, the validation "
+                f"loss went from {experiment.before:.3g} to {experiment.after:.3g}.")
+    if stuck:
+        return (
+            f"Your model starts with layers training cannot get out of: {', '.join(stuck[:5])} "
+            "(every unit identical, as with constant or all-zero weights, so each gets the "
+            "same gradient and they stay copies of one unit; or a normalization scale of zero, "
+            "which lets nothing through). " + replayed
+        )
     reference = (f" and {evidence['constant_guess_loss']:.3g} for a constant guess"
                  if "constant_guess_loss" in evidence else "")
     return (
@@ -109,6 +150,5 @@ def _verdict(evidence: dict, experiment: Experiment) -> str:
         f"default initialization{reference}; its outputs reach "
         f"{evidence.get('largest_initial_output', math.inf):.3g} before training (default "
         f"init: {evidence['largest_default_init_output']:.3g}). Training spends its steps "
-        "undoing the initialization. Replayed from the default initialization, the validation "
-        f"loss went from {experiment.before:.3g} to {experiment.after:.3g}."
+        "undoing the initialization. " + replayed
     )

@@ -51,7 +51,9 @@ LR_TOO_HIGH = Cause(
         "an LR range test with your rate placed on it, the run's own oscillation and progress; "
         "replay at the suggested rate"
     ),
-    explains={"dead_relu", "exploding_gradients", "underfit_capacity"},
+    # Too high an lr makes every replay at it blow up, so Adam at its own lr looks like a
+    # better optimizer when it is a smaller step.
+    explains={"dead_relu", "exploding_gradients", "optimizer_choice", "underfit_capacity"},
     figures=("lr_range",),
 )
 LR_TOO_LOW = Cause(

@@ -12,8 +12,9 @@ sampled call is a fact about the run, not a statistical guess:
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target).
   A replay with the target reshaped to the prediction's shape shows the fix.
-- label_range: binary cross-entropy targets outside [0, 1] ({-1, 1} or {1, 2} labels), and
-  soft cross-entropy targets outside [0, 1].
+- label_range: binary cross-entropy targets outside [0, 1] ({-1, 1} or {1, 2} labels), soft
+  cross-entropy targets outside [0, 1], and regression targets beyond a bounded output (a
+  sigmoid's (0, 1), a tanh's (-1, 1)) that the predictions press against and never leave.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ LABEL_RANGE = Cause(
         "the targets' range and dtype at sampled loss calls against what the loss takes (class "
         "indices below the number of outputs, BCE targets in [0, 1])"
     ),
-    explains=TRAINING_DYNAMICS,
+    # Targets the output cannot reach are also targets "far from unit scale"; standardizing
+    # them only helps because it brings them inside the output's range.
+    explains=TRAINING_DYNAMICS | {"unscaled_targets"},
     precedence=2,
 )
 LOSS_MISMATCH = Cause(
@@ -94,6 +97,7 @@ def check(case) -> list[Finding]:
     findings = []
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
+        findings += _beyond_bounded_output(name, seen)
     return _first_of_each_cause(findings)
 
 
@@ -292,6 +296,53 @@ def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
     verdict = _range_verdict(name, seen, binary) + FIRST
     return [Finding(LABEL_RANGE, confidence, verdict, evidence,
                     fix=_range_fix(seen))]
+
+
+#: The ranges of the usual bounded output layers: sigmoid, then tanh.
+BOUNDED_OUTPUTS = ((0.0, 1.0), (-1.0, 1.0))
+#: "Pressed against the bound": within this of it, where a sigmoid or tanh is saturated
+#: (its slope there is under 1% of its largest).
+SATURATION_MARGIN = 0.01
+#: Targets this far past the bound, in units of the output's range, cannot be an accident of
+#: rounding or label smoothing.
+OUT_OF_REACH = 0.5
+
+
+def _beyond_bounded_output(name: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A regression loss whose predictions never leave a sigmoid's or tanh's range and end (on
+    the last sampled calls) pressed against its edge while the targets lie well past it."""
+    kind = loss_kind(name)
+    if kind is None or kind.task != REGRESSION or len(seen) < MIN_CALLS:
+        return []
+    bounds = _bounded_range(seen)
+    if bounds is None:
+        return []
+    low, high = bounds
+    width = high - low
+    late = sorted(seen, key=lambda s: s.step)[-MIN_CALLS:]
+    above = _high(seen) > high + OUT_OF_REACH * width
+    below = _low(seen) < low - OUT_OF_REACH * width
+    pinned_high = above and min(s.prediction_max for s in late) >= high - SATURATION_MARGIN
+    pinned_low = below and max(s.prediction_min for s in late) <= low + SATURATION_MARGIN
+    if not (pinned_high or pinned_low):
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen),
+                "output_low": low, "output_high": high}
+    verdict = (
+        f"Your model's outputs never leave [{plain_number(low)}, {plain_number(high)}] (a "
+        f"{'sigmoid' if low == 0 else 'tanh'} at the end, it seems) and end pressed against "
+        f"its edge, but your targets go from {plain_number(_low(seen))} to "
+        f"{plain_number(_high(seen))}: the model cannot reach them, whatever it learns."
+    ) + FIRST
+    fix = (f"Remove the bounded activation at the output (or scale the targets into "
+           f"[{plain_number(low)}, {plain_number(high)}] and back).")
+    return [Finding(LABEL_RANGE, ALMOST_CERTAIN, verdict, evidence, fix=fix)]
+
+
+def _bounded_range(seen: list[LossInputStat]) -> tuple[float, float] | None:
+    low = min(s.prediction_min for s in seen)
+    high = max(s.prediction_max for s in seen)
+    return next(((lo, hi) for lo, hi in BOUNDED_OUTPUTS if low >= lo and high <= hi), None)
 
 
 def _soft_targets(call: LossInputStat) -> bool:

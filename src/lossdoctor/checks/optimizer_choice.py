@@ -6,13 +6,16 @@ own setup (``case.baseline``), on the same batches:
 * Adam at its usual lr of 1e-3, then (only if Adam does not move) SGD with momentum 0.9 at the
   user's learning rate: the alternatives.
 * The control: plain SGD at 10x the user's lr and at the lrs a learning-rate range test picks
-  (its lowest point and a tenth of it, as :mod:`lossdoctor.checks.learning_rate` does), those
-  above the user's. Momentum 0.9 takes steps up to 10x as long in a steady direction, so part
-  of what it gains could be had from a higher lr alone; if a higher lr does as well, the
-  learning rate is what is wrong (``lr_too_low``), not the optimizer.
+  (its lowest point and a tenth of it, as :mod:`lossdoctor.checks.learning_rate` does), above
+  or below the user's. Momentum 0.9 takes steps up to 10x as long in a steady direction, so part
+  of what it gains could be had from a higher lr alone; Adam at 1e-3 is, for plain SGD's user,
+  also a different step size. If plain SGD at some other lr does as well, the learning rate is
+  what is wrong (``lr_too_low`` or ``lr_too_high``), not the optimizer.
 
-Reported when an alternative lowers the validation loss clearly below both the user's
-setup and the best control: only then is it the optimizer that is stuck.
+Reported when the replay of the user's own setup is stuck but finite (a replay that blows up
+at the user's lr is a learning-rate problem whatever else moves) and an alternative lowers
+the validation loss clearly below both the user's setup and the best control: only then is it
+the optimizer that is stuck.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
 """
@@ -38,8 +41,9 @@ OPTIMIZER_CHOICE = Cause(
     fix="Use momentum (e.g. SGD(momentum=0.9)) or an adaptive optimizer such as Adam.",
     question="Is plain SGD stuck where momentum or Adam moves?",
     test=(
-        "replay with Adam or SGD(momentum=0.9), against plain SGD at higher learning rates as the "
-        "control (so a learning rate that is merely too low is not blamed on the optimizer)"
+        "replay with Adam or SGD(momentum=0.9), against plain SGD at other learning rates as the "
+        "control (so a learning rate that is merely too low or too high is not blamed on the "
+        "optimizer)"
     ),
     figures=("lr_range",),
 )
@@ -72,7 +76,7 @@ def switch(before: Replay, after: Replay) -> Experiment:
 
 
 def check(case) -> list[Finding]:
-    """``optimizer_choice`` when momentum or Adam clearly beats plain SGD at any higher lr."""
+    """``optimizer_choice`` when momentum or Adam clearly beats plain SGD at any lr."""
     replayer = case.require_replay()
     if not plain_sgd(case.copies.optimizer_class, case.copies.optimizer_hparams):
         return []
@@ -80,6 +84,8 @@ def check(case) -> list[Finding]:
     if not lr > 0:
         return []
     user = Replay(f"SGD(lr={plain_lr(lr, 3)})", case.baseline)
+    if not math.isfinite(user.validation):
+        return []
     best = _first_that_moves(_alternatives(replayer, lr), user)
     if best is None:
         return []
@@ -107,13 +113,13 @@ def _first_that_moves(alternatives: Iterator[Replay], user: Replay) -> Replay | 
 
 def _controls(replayer, lr: float) -> list[Replay]:
     """Plain SGD at 10x the user's lr and at the lrs a range test picks (the ones
-    :mod:`lossdoctor.checks.learning_rate` would suggest), those above the user's."""
+    :mod:`lossdoctor.checks.learning_rate` would suggest), lower ones included."""
     test = lr_range_test(replayer, *span_around(lr))
     lrs = sorted({lr * MOMENTUM_STEP, test.minimum_lr, test.suggested_lr})
     return [
-        Replay(f"SGD(lr={plain_lr(higher, 3)})",
-               replayer.replay(Plan(lr=higher, steps=REPLAY_STEPS)))
-        for higher in lrs if higher > lr
+        Replay(f"SGD(lr={plain_lr(other, 3)})",
+               replayer.replay(Plan(lr=other, steps=REPLAY_STEPS)))
+        for other in lrs if other != lr
     ]
 
 
@@ -137,7 +143,7 @@ def _verdict(user: Replay, best: Replay, control: Replay) -> str:
     return (
         f"Plain SGD without momentum is stuck on this problem: replayed for {REPLAY_STEPS} "
         f"steps on your batches, {user.label} leaves the validation loss at "
-        f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}. A higher "
+        f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}. Another "
         f"learning rate alone is no fix: the best of them, {control.label}, {control_text}."
     )
 
@@ -147,8 +153,8 @@ def _evidence(user: Replay, best: Replay, control: Replay) -> dict[str, float]:
         "val_before": user.validation,
         "val_after": best.validation,
         "improvement": improvement(switch(user, best)),
-        "val_with_higher_lr": control.validation,
-        "improvement_over_higher_lr": improvement(switch(control, best)),
+        "val_with_other_lr": control.validation,
+        "improvement_over_other_lr": improvement(switch(control, best)),
         "alternative_is_adam": float(best.label.startswith("Adam")),
     }
     return {name: value for name, value in evidence.items() if math.isfinite(value)}

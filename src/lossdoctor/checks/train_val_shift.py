@@ -3,12 +3,22 @@
 A classifier two-sample test (:mod:`._two_sample`) on the training and validation rows: when a
 classifier tells them apart, the cross-validated AUC says by how much, and each feature's mean
 and scale shift (in training standard deviations) say where.
+
+A shift is reported only when it costs validation loss: the user's setup, replayed on the
+captured batches, ends with a validation loss clearly above its training loss. Rows a classifier
+can tell apart by something the model learns to ignore (fresh noise a Dataset adds to each
+training item, an irrelevant column) are not a shift the user must fix; and a replay that blows
+up says nothing about the validation data (that is a training problem, such as exploding
+gradients).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, relative_drop, settled_loss
 from lossdoctor.checks._tabular import tables, task_of
 from lossdoctor.checks._two_sample import MIN_AUC, shift_test
 from lossdoctor.findings import Cause, Finding, Skip
@@ -30,6 +40,9 @@ TRAIN_VAL_SHIFT = Cause(
 
 CAUSES = (TRAIN_VAL_SHIFT,)
 
+#: Share of the replay's training steps averaged for where its training loss settled: the same
+#: last 30% that :func:`settled_loss` averages on the validation side.
+SETTLED_SHARE = 0.3
 
 
 def check(case) -> list[Finding]:
@@ -41,8 +54,23 @@ def check(case) -> list[Finding]:
     test = shift_test(train.features, validation.features)
     if not test.shifted:
         return []
+    gap = validation_gap(case.baseline)
+    if not gap >= MEANINGFUL_IMPROVEMENT:
+        return []
     shifts = feature_shifts(train.features, validation.features)
-    return [_finding(test.auc, test.p_value, test.rows, shifts)]
+    return [_finding(test.auc, test.p_value, test.rows, shifts, gap)]
+
+
+def validation_gap(baseline) -> float:
+    """How much of the replay's settled validation loss a validation set like the training data
+    could take off (down to the settled training loss): the bar a fix must clear. NaN when
+    either loss is not finite."""
+    validation = settled_loss(baseline)
+    steps = baseline.train_losses
+    last = steps[-max(1, round(SETTLED_SHARE * len(steps))):]
+    if not last or not all(math.isfinite(v) for v in last) or not math.isfinite(validation):
+        return math.nan
+    return relative_drop(validation, sum(last) / len(last))
 
 
 def feature_shifts(train: np.ndarray, validation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +83,7 @@ def feature_shifts(train: np.ndarray, validation: np.ndarray) -> tuple[np.ndarra
     return mean_shift, scale_ratio
 
 
-def _finding(auc: float, p_value: float, rows: int, shifts) -> Finding:
+def _finding(auc: float, p_value: float, rows: int, shifts, gap: float) -> Finding:
     mean_shift, scale_ratio = shifts
     by_mean, by_scale = int(np.abs(mean_shift).argmax()), int(np.abs(scale_ratio).argmax())
     evidence = {
@@ -64,6 +92,7 @@ def _finding(auc: float, p_value: float, rows: int, shifts) -> Finding:
         "largest_scale_ratio": float(10 ** scale_ratio[by_scale]),
         "feature_of_scale_shift": by_scale,
         "features_shifted_over_half_sd": int((np.abs(mean_shift) > 0.5).sum()),
+        "validation_gap": gap,
     }
     verdict = (
         f"A classifier tells your validation rows from your training rows (cross-validated AUC "
@@ -71,8 +100,9 @@ def _finding(auc: float, p_value: float, rows: int, shifts) -> Finding:
         f"The largest differences: input column {by_mean}'s mean is "
         f"{mean_shift[by_mean]:+.2g} training standard deviations off, and column {by_scale}'s "
         f"spread is {10 ** scale_ratio[by_scale]:.2g} times the training one. The validation "
-        "data comes from another distribution (or another preprocessing), so the validation "
-        "loss measures something the training cannot improve."
+        "data comes from another distribution (or another preprocessing), and it costs: "
+        f"replayed on your batches, the training loss ends {gap:.0%} below the validation loss, "
+        "so the validation loss measures something the training cannot improve."
     )
     confidence = 0.6 + 0.4 * min((auc - MIN_AUC) / (1 - MIN_AUC) * 2, 1.0)
     return Finding(TRAIN_VAL_SHIFT, confidence, verdict, evidence)

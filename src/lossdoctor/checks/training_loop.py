@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import torch
+from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
@@ -61,7 +62,8 @@ WRONG_MODE_SHARE = 0.5
 def check(case) -> list[Finding]:
     if case.trace.steps == 0:
         raise Skip("needs optimizer steps: none were seen")
-    findings = [_frozen(case), _missing_zero_grad(case), *_wrong_mode(case)]
+    findings = [_frozen(case) or _unregistered(case), _missing_zero_grad(case),
+                *_wrong_mode(case)]
     return [f for f in findings if f is not None]
 
 
@@ -136,6 +138,80 @@ def _frozen_verdict(trace, untrained, share, experiment) -> str:
         parts.append(f"Training all of them took the validation loss from "
                      f"{experiment.before:.3g} to {experiment.after:.3g}.")
     return " ".join(parts)
+
+
+def unregistered_layers(model: nn.Module) -> dict[str, int]:
+    """Layers kept in a plain list, tuple or dict attribute of a module, by attribute path, with
+    their parameter counts. PyTorch registers only modules assigned directly or held in
+    nn.ModuleList / nn.ModuleDict: these are missing from model.parameters(), so an optimizer
+    built from it never trains them."""
+    found = {}
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            layers = _plain_container_layers(value) if not attr.startswith("_") else []
+            count = sum(p.numel() for layer in layers for p in layer.parameters())
+            if count:
+                found[f"{prefix}.{attr}" if prefix else attr] = count
+    return found
+
+
+def _plain_container_layers(value) -> list[nn.Module]:
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        return []
+    return items if items and all(isinstance(v, nn.Module) for v in items) else []
+
+
+def registered(model: nn.Module, paths) -> nn.Module:
+    """A copy of the model with each plain container at ``paths`` made a ModuleList or
+    ModuleDict, so its layers are the model's own parameters."""
+    fixed = copy.deepcopy(model)
+    for path in paths:
+        prefix, _, attr = path.rpartition(".")
+        parent = fixed.get_submodule(prefix)
+        value = getattr(parent, attr)
+        delattr(parent, attr)
+        setattr(parent, attr,
+                nn.ModuleDict(value) if isinstance(value, dict) else nn.ModuleList(value))
+    return fixed
+
+
+def _unregistered(case) -> Finding | None:
+    """Layers the model uses but never registered: the capture sees only model.parameters(),
+    so they are found on the model's copy, and a replay with them registered tests it."""
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    hidden = unregistered_layers(replayer.copies.initial_model)
+    if not hidden:
+        return None
+    fixed = registered(replayer.copies.initial_model, hidden)
+    after = replayer.replay(Plan(model=fixed, steps=REPLAY_STEPS))
+    experiment = fix_experiment("register the layers (nn.ModuleList / nn.ModuleDict)",
+                                case.baseline, after)
+    elements = sum(hidden.values())
+    evidence = {"untrained_elements": float(elements),
+                "parameter_elements": float(elements + case.trace.setup.parameter_count),
+                "unregistered_containers": float(len(hidden))}
+    _add_experiment_numbers(evidence, experiment)
+    names = ", ".join(f"self.{path}" for path in hidden)
+    verdict = (
+        f"Your model keeps layers in a plain Python list or dict ({names}): PyTorch does not "
+        f"register them, so their {elements:,} parameters are not in model.parameters() and "
+        "your optimizer never trains them (nor does .to(), state_dict() or eval() reach them). "
+        f"Held in nn.ModuleList / nn.ModuleDict, the validation loss went from "
+        f"{experiment.before:.3g} to {experiment.after:.3g}."
+    )
+    confidence = 0.7 + 0.25 * min(improvement(experiment) / 0.5, 1.0) if helped(
+        experiment) else 0.3
+    return Finding(FROZEN_PARAMS, confidence, verdict, evidence, experiment=experiment,
+                   fix=f"Hold {names} in nn.ModuleList (or nn.ModuleDict) instead of a plain "
+                       "list (or dict).",
+                   details={"untrained_parameters": hidden})
 
 
 def _train_everything(case, trace) -> Experiment | None:

@@ -23,7 +23,10 @@ UNNORMALIZED_INPUTS = Cause(
     ),
     question="Are the inputs on a bad scale?",
     test="per-feature statistics; replay your training on standardized inputs",
-    explains={"exploding_gradients", "lr_too_high", "lr_too_low", "saturated_activation"},
+    # Raw inputs force a small lr (their gradients are as large as they are), which is what
+    # keeps outputs from reaching large targets: standardized inputs come first.
+    explains={"exploding_gradients", "lr_too_high", "lr_too_low", "saturated_activation",
+              "unscaled_targets"},
     figures=("feature_scales",),
 )
 
