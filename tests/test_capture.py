@@ -87,11 +87,13 @@ def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice(
 
 
 def test_hooks_and_wrappers_are_removed_afterwards():
-    original = F.cross_entropy
+    originals = (F.cross_entropy, torch.autograd.backward, torch.compile, nn.Module.compile)
     with watching(Recorder()):
-        assert F.cross_entropy is not original
-    assert F.cross_entropy is original
+        assert F.cross_entropy is not originals[0] and torch.autograd.backward is not originals[1]
+    assert (F.cross_entropy, torch.autograd.backward, torch.compile,
+            nn.Module.compile) == originals
     assert not nn_module._global_forward_hooks and not nn_module._global_forward_pre_hooks
+    assert not nn_module._global_forward_hooks_with_kwargs  # PyTorch's handle leaves this one
     assert not optim_module._global_optimizer_pre_hooks
     assert not optim_module._global_optimizer_post_hooks
 

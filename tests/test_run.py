@@ -88,6 +88,24 @@ def test_a_script_without_training_says_so(tmp_path):
     assert json.loads((tmp_path / "out.json").read_text())["status"] == "no_training"
 
 
+def test_stdout_is_byte_for_byte_the_scripts_own_while_its_lines_are_read(tmp_path):
+    script = tmp_path / "printing.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        print("val_loss 0.5", end="")
+        sys.stdout.write(" and more\\r\\nepoch 1 val loss: 0.25\\n")
+        sys.stdout.writelines(["héllo ", "wörld\\n", "no newline at the end"])
+        sys.stdout.flush()
+        sys.stdout.buffer.write(b"raw bytes\\n")
+        print(type(sys.stdout).__name__ != "", sys.stdout.isatty(), file=sys.stdout)
+    """))
+    plain = subprocess.run([sys.executable, script.name], cwd=tmp_path, capture_output=True)
+    watched = subprocess.run([sys.executable, "-m", "lossdoctor", "run", script.name],
+                             cwd=tmp_path, capture_output=True)
+    assert plain.returncode == watched.returncode == 0
+    assert watched.stdout == plain.stdout and b"val_loss" in plain.stdout
+
+
 def test_the_json_report_holds_the_contract(tmp_path):
     script = _script(tmp_path, epochs=2)
     # Without zero_grad the run has a cause to report, so the causes' contract is checked too.

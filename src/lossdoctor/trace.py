@@ -218,8 +218,8 @@ class Trace:
            reduction, hand-written losses, values given to ``doctor.log``). They are on the
            same scale as the training loss every check compares them with.
         2. "tensorboard": scalars the script wrote to TensorBoard under a validation loss tag.
-        3. "printed": validation losses in the lines the script printed (the last resort: a
-           line's words are the least certain).
+        3. "printed": validation losses in the lines the script printed under `lossdoctor run`
+           (the last resort: a line's words are the least certain).
 
         Sources are not mixed: one run's curve is read from one source."""
         passes = self._loss_call_passes()

@@ -8,7 +8,7 @@ from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture import stats
 from lossdoctor.capture.activations import ActivationSpy
-from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.guard import guarded, guarded_hook
 from lossdoctor.trace import ActivationStat, Trace
 
 
@@ -42,12 +42,12 @@ class ActivationEvents:
             self._module_stack.clear()
             spy.__exit__(None, None, None)
 
-    @guarded
+    @guarded_hook
     def submodule_started(self, module: nn.Module, args) -> None:
         if self._spy is not None and not isinstance(module, _Loss):
             self._module_stack.append(module)
 
-    @guarded
+    @guarded_hook
     def submodule_finished(self, module: nn.Module, args, kwargs, output) -> None:
         if self._module_stack and self._module_stack[-1] is module:
             self._module_stack.pop()

@@ -7,38 +7,54 @@ from __future__ import annotations
 import torch
 
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.capture.tensors import first_tensor, tensors_in
 
 
 class BackwardEvents:
     """Told by the hook layer before and after the outermost backward call."""
 
     def _start_backward_events(self) -> None:
-        self._reached_before = 0
+        self._waiting: list = []  # held losses not yet trained on, while backward runs
 
     @guarded
     def backward_started(self, tensors) -> None:
-        self.check_parameter_update()
-        self._note_root_chain(first_tensor(tensors))
-        self._reached_before = self._reached_losses()
+        if self.update_awaited:
+            self.check_parameter_update()
+        roots = [tensors] if isinstance(tensors, torch.Tensor) else tensors_in(tensors)
+        if self._chain_spy is not None:
+            self._note_root_chain(roots[0] if roots else None)
+        else:
+            self._root_chain = None
+        self._waiting = [h for h in self._held if h.tentative and not h.reached and h.output]
+        self._trace_through_held(roots)
+
+    def _trace_through_held(self, roots: list[torch.Tensor]) -> None:
+        """Mark the held losses this backward pass goes through (loss_events.py says how)."""
+        for held in self._waiting:
+            if any(held.output() is root for root in roots):
+                held.reached = True
+                return
+        for held in self._waiting:
+            loss = held.output()
+            if loss is None:
+                held.reached = held.forward == self.forwards
+            elif loss.grad_fn is not None:
+                loss.grad_fn.register_prehook(held.mark_reached)
 
     @guarded
     def backward_finished(self, tensors) -> None:
-        root = first_tensor(tensors)
+        waiting, self._waiting = self._waiting, []
+        root = tensors if isinstance(tensors, torch.Tensor) else first_tensor(tensors)
         if root is None or not root.is_floating_point() or root.numel() == 0:
             return
-        seen_loss = self._reached_losses() > self._reached_before
+        seen_loss = any(held.reached for held in waiting)
         if not seen_loss:
             name, loss = self._trained_loss(root)
             self._record_trained_tensor(name, _value(loss), self.last_batch_rows)
         self._learn_loss_chain(trained_by_torch_loss=seen_loss)
         self.parameters_trained(root)
 
-    def _reached_losses(self) -> int:
-        return sum(held.reached for held in self._held)
 
-
-@torch.no_grad()
 def _value(tensor: torch.Tensor) -> float:
     if tensor.numel() == 1:
         return tensor.item()

@@ -79,9 +79,10 @@ class DataEvents:
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
             self.trace.notes.append(
-                "No training batch could be paired with its targets (the loss was not computed "
-                "on the output of a model call, e.g. it was computed inside the model's forward), "
-                "so the experiments that replay your training were skipped."
+                "No training batch could be paired with its targets (the training loss was not "
+                "a torch.nn loss called on the output of a model call: it was written by hand, "
+                "or computed inside the model's forward), so the experiments that replay your "
+                "training were skipped."
             )
 
 

@@ -8,13 +8,25 @@ from lossdoctor.capture.tracing import tracing
 
 
 def guarded(handler):
-    """An error inside ``handler`` is recorded and switches the recorder off (``broken``).
-    Events from code being compiled or transformed (tracing()) are ignored: they carry no
-    values, and the compiler must see no trace of lossdoctor in the user's graph."""
+    """An error inside ``handler`` is recorded and switches the recorder off (``broken``)."""
+    return _guard(handler, skip_tracing=False)
 
+
+def guarded_hook(handler):
+    """``guarded``, for a handler PyTorch calls itself (a global module hook): it also ignores
+    code being compiled or transformed (tracing()), whose tensors carry no values and in which
+    the compiler must find nothing of lossdoctor's. The other handlers are reached through the
+    hook layer's wrappers, which look first; so can a caller that looked already, through
+    the hook's ``eager`` version."""
+    hook = _guard(handler, skip_tracing=True)
+    hook.eager = _guard(handler, skip_tracing=False)
+    return hook
+
+
+def _guard(handler, skip_tracing: bool):
     @functools.wraps(handler)
     def wrapper(self, *args, **kwargs):
-        if tracing() or self.broken:
+        if (skip_tracing and tracing()) or self.broken:
             return None
         try:
             return handler(self, *args, **kwargs)

@@ -11,6 +11,8 @@ the training loss is unknown (a loss not computed from the model's output).
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 
 from lossdoctor.capture.guard import guarded
@@ -43,9 +45,9 @@ class HandWrittenEvents:
 
     def _follow_output(self, module, output) -> None:
         """After a forward pass of the model: follow what is computed from its output."""
-        self._stop_following()
         if not self._chains_wanted or self._compile_used or is_compiled(module):
             return
+        self._stop_following()
         self._chain_spy = LossChainSpy(self._scalar_computed)
         self._chain_spy.follow(output, self.last_batch_rows)
 
@@ -54,18 +56,19 @@ class HandWrittenEvents:
         if spy is not None:
             spy.leave()
         else:
-            take_off_done_spies()
+            take_off_done_spies()  # one left inside a torch function, as backward runs
 
     def _note_root_chain(self, root: torch.Tensor | None) -> None:
         """At the start of a backward pass: the chain that led to the tensor it starts from."""
         spy = self._chain_spy
         self._root_chain = spy.chain_of(root) if spy is not None and root is not None else None
-        self._stop_following()
+        if spy is not None:
+            self._stop_following()
 
     def _learn_loss_chain(self, trained_by_torch_loss: bool) -> None:
         """After a backward pass: a torch.nn loss trains (chains are not needed), or the chain
         of the hand-written training loss is learnt (or cannot be, and is not looked for)."""
-        if self._loss_chain is not None:
+        if self._loss_chain is not None or not self._chains_wanted:
             return
         self._chains_wanted = not trained_by_torch_loss and self._root_chain is not None
         if self._chains_wanted:
@@ -91,6 +94,6 @@ class HandWrittenEvents:
         record = LossRecord(tensor.item(), rows, "train" if tentative else "eval", self.step,
                             name, model.training if model is not None else None)
         held = HeldLoss(record, self.forwards, tentative)
-        if tentative and tensor.grad_fn is not None:
-            tensor.grad_fn.register_prehook(held.mark_reached)
+        if tentative:
+            held.output = weakref.ref(tensor)
         self._hold(held)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from types import MethodType
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +58,7 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         stack.callback(modules.remove)
         tensorboard = TensorBoardHook(recorder)
         stack.callback(tensorboard.remove)
-        for handle in _register_hooks(recorder, modules, tensorboard):
+        for handle in _register_hooks(recorder, modules):
             stack.callback(handle.remove)
         for name in FUNCTIONAL_LOSSES:
             stack.enter_context(wrapped(F, name, loss_wrapper(recorder, name)))
@@ -130,17 +131,20 @@ class ModuleHooks:
     def _patch(self, cls: type, applies) -> None:
         own, inherited = cls.__dict__.get("__call__"), cls.__call__
         recorder, follow = self.recorder, self.follow_submodules
+        events = type(recorder)  # the handlers' eager versions: tracing() was looked at here
+        started = MethodType(events.forward_started.eager, recorder)
+        finished = MethodType(events.forward_finished.eager, recorder)
 
         def __call__(module, *args, **kwargs):
             if tracing() or not applies(module):
                 return inherited(module, *args, **kwargs)
-            recorder.forward_started(module, args)
+            started(module, args)
             follow(recorder.spying)
             output = None
             try:
                 output = inherited(module, *args, **kwargs)
             finally:
-                recorder.forward_finished(module, args, kwargs, output)
+                finished(module, args, kwargs, output)
                 follow(recorder.spying)
             return output
 
@@ -176,15 +180,11 @@ class ModuleHooks:
             getattr(nn_module, "_global_forward_hooks_with_kwargs", {}).pop(handle.id, None)
 
 
-def _register_hooks(recorder: Recorder, modules: ModuleHooks,
-                    tensorboard: TensorBoardHook) -> list:
+def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:
     def before_step(optimizer, args, kwargs) -> None:
         if tracing():
             return
-        recorder.settle_losses()  # the losses since the last step are training or evaluation
-        recorder.on_step()  # then the listener: one that stops the run stops it before this step
         recorder.step_started(optimizer)
-        tensorboard.look()
         if not modules.settled:
             modules.settle()
 

@@ -17,6 +17,9 @@ from lossdoctor.capture.tensors import tensors_in
 MAX_CHAIN = 64
 #: Tensors followed per forward pass, at most.
 MAX_FOLLOWED = 10_000
+#: Spies left while not the innermost mode, waiting to leave the stack.
+WAITING: list[LossChainSpy] = []
+
 #: Functions that scale a tensor by a number (``loss / accumulation_steps``); in a chain, their
 #: names carry SCALED.
 SCALINGS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
@@ -49,6 +52,7 @@ class LossChainSpy(TorchFunctionMode):
         event inside a torch function, such as backward, which runs with the mode set aside,
         or a mode of the script's above it) as soon as it is: see take_off_done_spies."""
         self.done = True
+        WAITING.append(self)
         take_off_done_spies()
 
     def chain_of(self, tensor: torch.Tensor) -> Chain | None:
@@ -84,9 +88,12 @@ class LossChainSpy(TorchFunctionMode):
 def take_off_done_spies() -> None:
     """Pop the spies that were left while they were the innermost modes; never a mode of the
     script's."""
+    if not WAITING:
+        return
     top = _get_current_function_mode()
     while isinstance(top, LossChainSpy) and top.done:
         top.__exit__(None, None, None)
+        WAITING.remove(top)
         top = _get_current_function_mode()
 
 

@@ -6,12 +6,20 @@ update) tells what it was: the training loss when a backward pass went through i
 computation (a metric) when another loss of the same forward pass was the one trained on; an
 evaluation otherwise (validation computed without ``no_grad``). A loss computed without
 gradients is an evaluation at once; it waits behind held ones only to keep the order.
+
+Whether backward went through a held loss (backward_events.py): backward started from it, the
+common case; or an autograd pre-hook on its node says so, set when backward starts from
+another tensor while the loss is still alive (``(loss / 4).backward()``). A loss already gone
+by then (``loss = loss / 4``) is taken as trained when it belongs to the model's latest forward
+pass, and as not trained otherwise. Pre-hooks are set only then: they cost more than the rest
+of a step's bookkeeping.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +28,7 @@ from torch import nn
 from lossdoctor.capture import stats
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.loss_chains import WAITING
 from lossdoctor.capture.model_setup import plain, public_settings
 from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, per_element_mean, reduction_of
 from lossdoctor.capture.sample import Batch
@@ -55,6 +64,7 @@ class HeldLoss:
     batch: Batch | None = None
     saturation: ActivationStat | None = None
     loss_copy: LossCopy | None = None
+    output: weakref.ref | None = None  # the loss tensor, while the script holds it
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -91,8 +101,7 @@ class LossEvents:
         held.batch = self._paired_batch(held.record.phase, target)
         if tentative:
             self._prepare_training_copies(held, loss_fn, prediction, kwargs)
-            if output.grad_fn is not None:
-                output.grad_fn.register_prehook(held.mark_reached)
+            held.output = weakref.ref(output)
         self._hold(held)
 
     def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase):
@@ -127,10 +136,18 @@ class LossEvents:
     def settle_losses(self, upto: int | None = None) -> None:
         """Decide the phase of the held losses (the first ``upto`` of them): called before
         each optimizer step, at a parameter update seen without one, and at the end."""
-        self._stop_following()
-        cut = len(self._held) if upto is None else upto
-        held, self._held = self._held[:cut], self._held[cut:]
-        trained = {h.forward for h in held if h.reached}
+        self._settle_losses(upto)
+
+    def _settle_losses(self, upto: int | None = None) -> None:
+        if self._chain_spy is not None or WAITING:
+            self._stop_following()
+        if not self._held:
+            return
+        if upto is None:
+            held, self._held = self._held, []
+        else:
+            held, self._held = self._held[:upto], self._held[upto:]
+        trained = {h.forward for h in held if h.reached} if len(held) > 1 else ()
         for entry in held:
             phase = _settled_phase(entry, trained)
             if phase is not None:

@@ -10,7 +10,8 @@ from torch import nn
 from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture.data_events import current_phase
-from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.guard import guarded_hook
+from lossdoctor.capture.loss_chains import WAITING
 from lossdoctor.capture.tensors import batch_rows
 from lossdoctor.capture.tracing import is_compiled
 
@@ -53,20 +54,24 @@ class ModuleEvents:
             return None
         return self.model
 
-    @guarded
+    @guarded_hook
     def forward_started(self, module: nn.Module, args) -> None:
         if isinstance(module, _Loss):
             self._inside_loss += 1
             return
         self._depth += 1
-        if self._depth == 1 and (self._is_model(module) or _has_parameters(module)):
+        model_ref = self._model_ref
+        is_model = model_ref is not None and model_ref() is module
+        if self._depth == 1 and (is_model or _has_parameters(module)):
             self._model_started(module)
         if self._spy is not None:
             self._module_stack.append(module)
 
     def _model_started(self, module: nn.Module) -> None:
-        self.check_parameter_update()
-        self._stop_following()
+        if self.update_awaited:
+            self.check_parameter_update()
+        if self._chain_spy is not None or WAITING:
+            self._stop_following()
         self.forwards += 1
         if not self._is_model(module):
             self._model_ref = weakref.ref(module)
@@ -75,7 +80,7 @@ class ModuleEvents:
         if self.sampled and current_phase() == "train" and not is_compiled(module):
             self._start_spying()
 
-    @guarded
+    @guarded_hook
     def forward_finished(self, module: nn.Module, args, kwargs, output) -> None:
         if isinstance(module, _Loss):
             self._inside_loss -= 1
@@ -87,7 +92,7 @@ class ModuleEvents:
             self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
             self._stop_spying()
-            self.last_batch_rows = batch_rows((args, kwargs))
+            self.last_batch_rows = _rows(args, kwargs)
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs)
             self._follow_output(module, output)
@@ -100,8 +105,17 @@ def _has_parameters(module: nn.Module) -> bool:
     return next(module.parameters(), None) is not None
 
 
+def _rows(args, kwargs) -> int:
+    first = args[0] if args else None
+    if isinstance(first, torch.Tensor) and first.dim() > 0:  # the common case, fast
+        return first.shape[0]
+    return batch_rows((args, kwargs))
+
+
 def _returned_loss(output) -> weakref.ref | None:
     """A scalar that needs gradients among the model's outputs (looked at one level deep)."""
+    if isinstance(output, torch.Tensor):
+        return weakref.ref(output) if _is_scalar_loss(output) else None
     if isinstance(output, Mapping):
         output = output.get("loss")
     elif not isinstance(output, (torch.Tensor, tuple, list)):

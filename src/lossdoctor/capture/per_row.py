@@ -25,7 +25,6 @@ def reduction_of(loss_fn, kwargs: dict | None) -> str:
     return kwargs.get("reduction", "mean")
 
 
-@torch.no_grad()
 def per_element_mean(name: str, output: torch.Tensor, prediction: torch.Tensor, target,
                      reduction: str, ignore_index: int = DEFAULT_IGNORE_INDEX) -> float:
     """The loss as ``reduction="mean"`` would have reported it."""

@@ -18,7 +18,7 @@ MAX_PARTIAL_LINE = 4096
 class TensorBoardHook:
     """Wraps ``SummaryWriter.add_scalar`` and ``add_scalars`` once the script has imported
     torch.utils.tensorboard (importing it for the script would cost seconds, and needs the
-    tensorboard package). ``look()`` is cheap: it runs at every step and backward pass."""
+    tensorboard package). ``look()`` is cheap: it runs at every backward pass."""
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder

@@ -45,6 +45,11 @@ class StepEvents:
 
     @guarded
     def step_started(self, optimizer: torch.optim.Optimizer) -> None:
+        """Before an optimizer step: the losses since the last one are settled (training or
+        evaluation), the listener is told (one that stops the run stops it before this step),
+        then the step is described, counted and sampled."""
+        self._settle_losses()
+        self.on_step()
         if self._optimizer_ref is None:
             self._first_step(optimizer)
         elif self._optimizer_ref() is not optimizer:
@@ -82,7 +87,8 @@ class StepEvents:
 
     def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._optimizer_ref = weakref.ref(optimizer)
-        self._fingerprint = None  # torch.optim counts the steps: no update by hand to look for
+        # torch.optim counts the steps: no update by hand to look for
+        self._fingerprint, self.update_awaited = None, False
         self._values_before = {}
         model = plain_module(self.model) if self.model is not None else None
         self.copies.optimizer_class = type(optimizer)

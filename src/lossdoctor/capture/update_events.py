@@ -42,6 +42,8 @@ class UpdateEvents:
     def _start_update_events(self) -> None:
         self._trained: list[weakref.ref] = []  # the tensors backward passes train
         self._fingerprint: torch.Tensor | None = None  # their values after the last backward
+        #: A backward pass trained parameters that no optimizer has stepped since.
+        self.update_awaited = False
         self._held_at_backward = 0  # held losses that belong to the update awaited
         #: On sampled steps, id -> copies of the values and gradient after the backward pass.
         self._values_before: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
@@ -57,6 +59,7 @@ class UpdateEvents:
             self._trained = [weakref.ref(p) for p in self._trained_tensors(root)]
         params = self._trained_alive()
         self._fingerprint = _fingerprint(params)
+        self.update_awaited = True
         if self.trace.steps == 0:
             self._keep_untrained_model()
         if self.sampled:
@@ -70,7 +73,7 @@ class UpdateEvents:
         params = self._trained_alive()
         if torch.equal(_fingerprint(params), self._fingerprint):
             return
-        self._fingerprint = None
+        self._fingerprint, self.update_awaited = None, False
         self._updated_by_hand(params)
 
     def _updated_by_hand(self, params: list[torch.Tensor]) -> None:

@@ -31,7 +31,7 @@ def loss_wrapper(recorder: Recorder, name: str):
     def wrap(original):
         @functools.wraps(original)
         def loss(*args, **kwargs):
-            if tracing() or recorder.inside_loss_module:
+            if recorder.inside_loss_module or tracing():
                 return original(*args, **kwargs)
             recorder.loss_entered()  # a loss it calls (or a spy calls again) is not counted
             try:
@@ -85,7 +85,8 @@ def loader_wrapper(recorder: Recorder):
     def wrap(original):
         @functools.wraps(original)
         def iterate(loader):
-            recorder.loader_started(loader)
+            if not tracing():
+                recorder.loader_started(loader)
             return original(loader)
 
         return iterate
@@ -99,7 +100,8 @@ def zero_grad_wrapper(recorder: Recorder):
         def zero_grad(*args, **kwargs):
             if tracing():
                 return original(*args, **kwargs)
-            recorder.check_parameter_update()  # an update by hand is done by now
+            if recorder.update_awaited:  # an update by hand is done by now
+                recorder.check_parameter_update()
             result = original(*args, **kwargs)
             recorder.zero_grad_called()
             return result
