@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scenario_runs(request, tmp_path_factory):
+    """The runs of examples/ that the selected tests of test_scenarios.py need, started as the
+    session begins so that they keep the second core busy while the in-process tests run."""
+    from test_scenarios import PARALLEL, start_runs
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        yield start_runs(request.session, pool, tmp_path_factory)
+        pool.shutdown(cancel_futures=True)  # runs no test waits for, after -x or an interrupt
