@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,14 @@ def test_scores_count_ranks_false_alarms_and_calibration():
     table = calibration(results)
     assert "| [0.9, 1.0] | 2 | 0 | 2 | 1.00 | 0.94 |" in table
     assert "| [0.5, 0.6) | 1 | 1 | 0 | 0.00 | 0.55 |" in table
+
+
+def test_batchnorm_scripts_drop_a_last_batch_of_one_row():
+    op = next(op for op in OPERATORS if op.name == "batchnorm_tiny_batches")
+    case = build(3, op)
+    odd = case.broken.with_data(n_train=301).with_train(batch_size=2, batching="loader")
+    even = odd.with_data(n_train=300)
+    assert "drop_last=True" in render(odd)
+    assert "drop_last" not in render(even)
+    sliced = replace(odd.with_train(batching="slice"), naming=0)
+    assert "range(0, len(x_train) - 1, BATCH_SIZE)" in render(sliced)

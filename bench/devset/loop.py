@@ -49,8 +49,9 @@ def batches(p: Program) -> list[str]:
     shuffle = "True" if p.data.shuffle else "False"
     wrap = "TensorDataset" if t.batching == "loader" else "RowDataset"
     lines = ([*DATASET_CLASS, "", ""] if t.batching == "dict" else [])
+    drop = ", drop_last=True" if _drops_last(p) else ""
     lines.append(f"train_loader = DataLoader({wrap}(x_train, y_train), batch_size=BATCH_SIZE, "
-                 f"shuffle={shuffle})")
+                 f"shuffle={shuffle}{drop})")
     if has_val:
         lines.append(f"val_loader = DataLoader({wrap}(x_val, y_val), batch_size=256)")
     return lines
@@ -87,6 +88,16 @@ def _params(p: Program) -> str:
     if p.model.trainable == "head_only":
         return f"{head_expr(p)}.parameters()"
     return "model.parameters()"
+
+
+def _drops_last(p: Program) -> bool:
+    """BatchNorm cannot train on a last batch of one row, so such a script drops it."""
+    return p.model.batchnorm and p.data.n_train % p.train.batch_size == 1
+
+
+def _slice_starts(p: Program) -> str:
+    stop = "len(x_train) - 1" if _drops_last(p) else "len(x_train)"
+    return f"for start in range(0, {stop}, BATCH_SIZE):"
 
 
 def _steps_per_epoch(p: Program) -> str:
@@ -165,14 +176,12 @@ def _batch_source(p: Program) -> tuple[list[str], list[str]]:
     t = p.train
     if t.batching == "slice":
         if t.same_batch:
-            return (["for start in range(0, len(x_train), BATCH_SIZE):"],
-                    ["xb, yb = x_train[:BATCH_SIZE], y_train[:BATCH_SIZE]"])
+            return ([_slice_starts(p)], ["xb, yb = x_train[:BATCH_SIZE], y_train[:BATCH_SIZE]"])
         if not p.data.shuffle:
-            return (["for start in range(0, len(x_train), BATCH_SIZE):"],
+            return ([_slice_starts(p)],
                     ["xb = x_train[start:start + BATCH_SIZE]",
                      "yb = y_train[start:start + BATCH_SIZE]"])
-        return (["order = torch.randperm(len(x_train))",
-                 "for start in range(0, len(x_train), BATCH_SIZE):"],
+        return (["order = torch.randperm(len(x_train))", _slice_starts(p)],
                 ["rows = order[start:start + BATCH_SIZE]", "xb, yb = x_train[rows], y_train[rows]"])
     if t.batching == "dict":
         fetch = [] if takes_dict(p) else ['xb, yb = batch["inputs"], batch["target"]']
