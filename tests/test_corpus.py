@@ -88,6 +88,8 @@ def test_corpus_top1_and_top3_follow_the_expected_order():
     assert not case.top1
     assert case.top3
     assert case.fixed_quiet
+    unseen = bench.Case("c", ["nan_inf"], run("no_training", [], 1.0), run("no_training", [], 1.0))
+    assert not unseen.top1 and not unseen.top3 and not unseen.fixed_quiet
 
 
 def _code(source: str) -> str:
