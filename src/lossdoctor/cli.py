@@ -1,22 +1,29 @@
 """Command line: parse, call, render.
 
-`lossdoctor run [--json PATH] [--html PATH] [--md PATH] SCRIPT [ARGS...]` and
+`lossdoctor run [--json PATH] [--html PATH] [--md PATH] SCRIPT [ARGS...]` (SCRIPT: a .py file
+or a directory with ``__main__.py``), `lossdoctor run [...] -m MODULE [ARGS...]` and
 `lossdoctor report RUN.json [--html PATH] [--md PATH]`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from rich.console import Console
+from rich.text import Text
 
+from lossdoctor import own_output
 from lossdoctor._version import __version__
 
 EXIT_USAGE = 2
+#: What each report option writes, in the order they are written.
+REPORT_FILES = (("json", "JSON"), ("html", "HTML"), ("md", "Markdown"))
 
 
 def main(argv: list[str] | None = None) -> int:
+    own_output.take_stderr()
     parser = _parser()
     options = parser.parse_args(argv)
     if options.command == "run":
@@ -37,9 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run a training script unchanged and diagnose its training",
-        description="Runs SCRIPT as `python SCRIPT ARGS` would, watches its PyTorch training, "
-        "and prints a diagnosis to stderr when it ends. The script's output and exit code "
-        "are its own.",
+        description="Runs SCRIPT as `python SCRIPT ARGS` would (or `python -m MODULE ARGS`), "
+        "watches its PyTorch training, and prints a diagnosis to stderr when it ends. The "
+        "script's output and exit code are its own.",
     )
     run.add_argument("--json", metavar="PATH", help="also write the diagnosis as JSON to PATH")
     _add_render_options(run)
@@ -51,9 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-on-plateau", action="store_true",
                      help="end the run as soon as its validation loss is confirmed flat, and "
                      "diagnose at once")
-    run.add_argument("script", metavar="SCRIPT", help="the training script (a .py file)")
+    run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ARGS",
+                     help="run a module as `python -m MODULE ARGS` would")
+    run.add_argument("script", metavar="SCRIPT", nargs="?",
+                     help="the training script (a .py file, or a directory with __main__.py)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
                      help="arguments passed to the script")
+    parser.set_defaults(run_command=run)
     report = commands.add_parser(
         "report",
         help="show a saved diagnosis again (terminal, HTML or Markdown)",
@@ -78,46 +89,123 @@ def _add_render_options(command: argparse.ArgumentParser) -> None:
 
 
 def _run(options, parser: argparse.ArgumentParser) -> int:
-    if not os.path.isfile(options.script):
-        _error(f"no such script: {options.script}. Give the path of your training script, "
-               "e.g. `lossdoctor run train.py --epochs 10`.")
+    if options.module is None and options.script is None:
+        options.run_command.error("give SCRIPT (a .py file, or a directory with __main__.py) "
+                                  "or -m MODULE")
+    target, args = _target(options)
+    if target is None:
+        return EXIT_USAGE
+    unwritable = [problem for option, _ in REPORT_FILES
+                  if (problem := _unwritable(getattr(options, option)))]
+    if unwritable:
+        _error(unwritable[0])
         return EXIT_USAGE
     from lossdoctor.report.live import LiveStatus
     from lossdoctor.runner import run_script
 
-    run = run_script(options.script, options.script_args, options.seed,
-                     options.stop_on_plateau, LiveStatus.for_terminal(options.quiet))
+    run = run_script(target, args, options.seed, options.stop_on_plateau,
+                     LiveStatus.for_terminal(options.quiet))
     _report(run, options)
+    if run.exit_code < 0:  # the script died by a signal: so does lossdoctor, as python would
+        from lossdoctor.stopping import die_by
+
+        die_by(-run.exit_code)
     return run.exit_code
 
 
+def _target(options):
+    """What to run, and its arguments; (None, []) after a usage error."""
+    from lossdoctor.main_module import Target, missing
+
+    if options.module is not None:
+        words = [options.script, *options.script_args] if options.script else []
+        words = options.module + words
+        if not words:
+            _error("-m needs a module name, e.g. `lossdoctor run -m mypackage.train --epochs 10`.")
+            return None, []
+        return Target(words[0], "module"), words[1:]
+    target = Target(options.script)
+    if missing(target):
+        _error(f"no such script: {options.script}. Give the path of your training script, "
+               "e.g. `lossdoctor run train.py --epochs 10`.")
+        return None, []
+    return target, options.script_args
+
+
+def _unwritable(path: str | None) -> str:
+    """Why a report could not be written to ``path``, checked before the script runs ("" when
+    it can be, or when no path was given). Nothing is created."""
+    if not path:
+        return ""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"cannot write a report to {path}: it is a directory."
+    if not os.path.isdir(folder):
+        return f"cannot write a report to {path}: the folder {folder} does not exist."
+    exists = os.path.exists(path)
+    if not os.access(path if exists else folder, os.W_OK):
+        where = path if exists else f"the folder {folder}"
+        return f"cannot write a report to {path}: {where} is not writable."
+    return ""
+
+
 def _report(run, options) -> None:
-    """Diagnose and render; a failure here is reported and never changes the exit code."""
+    """Diagnose and render; a failure here is reported and never changes the exit code. Nothing
+    run here reaches the script's stdout; Ctrl-C (or SIGTERM) stops the diagnosis, and what it
+    found so far is reported."""
+    from lossdoctor import stopping
+
+    budget = stopping.TERMINATED_DIAGNOSIS_SECONDS if stopping.was_terminated() else None
+    if run.exit_code == -signal.SIGINT:
+        _note("the script was interrupted: diagnosing what was seen until then "
+              "(Ctrl-C again to stop and keep a partial report).")
+    with own_output.silenced_stdout(), stopping.stoppable_diagnosis(budget):
+        report = _diagnosed(run)
+        if report is None:
+            return
+        _render(report, options.verbose)
+        _write_files(report, options)
+
+
+def _diagnosed(run) -> dict | None:
     try:
-        from lossdoctor.report import document, json_file, terminal
+        from lossdoctor.report import document
         from lossdoctor.verdict import diagnose_run
 
-        report = document.build(run, diagnose_run(run))
-        terminal.render(report, verbose=options.verbose)
-        if options.json:
-            json_file.write(report, options.json)
-        _write_files(report, options)
+        return document.build(run, diagnose_run(run))
     except Exception as error:  # noqa: BLE001 - never change the script's exit code
         _error(f"internal error while diagnosing ({type(error).__name__}: {error}). "
                "Your script's results and exit code are unaffected. Please report this.")
+        return None
+
+
+def _render(report: dict, verbose: bool) -> None:
+    from lossdoctor.report import terminal
+
+    try:
+        terminal.render(report, own_output.console(), verbose=verbose)
+    except Exception as error:  # noqa: BLE001 - the report files are still written
+        _error(f"internal error while showing the report ({type(error).__name__}: {error}). "
+               "Please report this.")
 
 
 def _write_files(report: dict, options) -> None:
-    from lossdoctor.report import html, markdown
+    """Each report file on its own: one that fails does not stop the others."""
+    from lossdoctor.report import html, json_file, markdown
 
-    if options.html:
-        html.write(report, options.html)
-    if options.md:
-        markdown.write(report, options.md)
+    writers = {"json": json_file.write, "html": html.write, "md": markdown.write}
+    for option, kind in REPORT_FILES:
+        path = getattr(options, option, None)
+        if not path:
+            continue
+        try:
+            writers[option](report, path)
+        except Exception as error:  # noqa: BLE001 - the other files are still written
+            _error(f"could not write the {kind} report to {path}: {error}")
 
 
 def _rerender(options) -> int:
-    from lossdoctor.report import json_file, terminal
+    from lossdoctor.report import json_file
 
     try:
         report = json_file.read(options.report_json)
@@ -125,10 +213,23 @@ def _rerender(options) -> int:
         _error(f"cannot read the report {options.report_json}: {error}. Give a file written by "
                "`lossdoctor run --json RUN.json train.py`.")
         return EXIT_USAGE
-    terminal.render(report, Console(highlight=False), verbose=options.verbose)
+    from lossdoctor.report import terminal
+
+    try:
+        terminal.render(report, Console(highlight=False), verbose=options.verbose)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        _error(f"cannot read the report {options.report_json}: not a lossdoctor report, or from "
+               f"another version ({type(error).__name__}: {error}).")
+        return EXIT_USAGE
     _write_files(report, options)
     return 0
 
 
 def _error(message: str) -> None:
-    Console(stderr=True, highlight=False).print(f"[bold red]lossdoctor:[/] {message}")
+    """One line on lossdoctor's stderr; the message is plain text (a path like '[/]x.py' is
+    shown as it is, never read as markup)."""
+    own_output.console().print(Text.assemble(("lossdoctor: ", "bold red"), message))
+
+
+def _note(message: str) -> None:
+    own_output.console().print(Text.assemble(("lossdoctor: ", "bold yellow"), message))

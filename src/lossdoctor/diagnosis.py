@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
+from lossdoctor import stopping
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.sandbox import single_threaded
@@ -14,10 +15,15 @@ from lossdoctor.symptom import Symptom
 REPORT_THRESHOLD = 0.5
 
 
+#: Why a check has no result when the diagnosis was stopped.
+STOPPED_REASON = "not finished: the diagnosis was stopped (Ctrl-C, SIGTERM, or the time left " \
+    "after SIGTERM ran out)"
+
+
 @dataclass
 class CheckOutcome:
     name: str
-    status: str  # "ran", "skipped" or "error"
+    status: str  # "ran", "skipped", "error" (failed inside lossdoctor) or "stopped" (Ctrl-C)
     reason: str = ""
     causes: list[str] = field(default_factory=list)  # the ids the check looks for
 
@@ -32,10 +38,18 @@ class Diagnosis:
     @property
     def status(self) -> str:
         """"causes_found"; "unexplained" when the curves show the symptom and no cause was
-        confirmed; "healthy" only when neither."""
+        confirmed; "incomplete" when neither, but a check failed inside lossdoctor or was
+        stopped (it might have found a cause); "healthy" only when none of these."""
         if self.causes:
             return "causes_found"
-        return "unexplained" if self.symptom is not None else "healthy"
+        if self.symptom is not None:
+            return "unexplained"
+        return "incomplete" if self.unfinished else "healthy"
+
+    @property
+    def unfinished(self) -> list[CheckOutcome]:
+        """The checks that failed inside lossdoctor or were stopped."""
+        return [o for o in self.outcomes if o.status in ("error", "stopped")]
 
     @property
     def healthy(self) -> bool:
@@ -65,8 +79,11 @@ def mark_consequences(findings: list[Finding]) -> None:
 def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
     ids = [cause.id for cause in module.causes]
     try:
-        found = list(module.check(case))
+        with stopping.interruptible():
+            found = list(module.check(case))
         _check_declared(module, found)
+    except KeyboardInterrupt:
+        return CheckOutcome(module.name, "stopped", STOPPED_REASON, ids)
     except Skip as skip:
         return CheckOutcome(module.name, "skipped", str(skip), ids)
     except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
@@ -74,6 +91,11 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
         return CheckOutcome(module.name, "error", detail, ids)
     findings.extend(found)
     return CheckOutcome(module.name, "ran", "", ids)
+
+
+def _stopped(module: CheckModule) -> CheckOutcome:
+    return CheckOutcome(module.name, "stopped", STOPPED_REASON,
+                        [cause.id for cause in module.causes])
 
 
 def _check_declared(module: CheckModule, found: list[Finding]) -> None:
@@ -91,7 +113,8 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None) -> Diagnosis:
     outcomes: list[CheckOutcome] = []
     with single_threaded():
         for module in modules if modules is not None else check_modules():
-            outcomes.append(_run_check(module, case, findings))
+            stopped = outcomes and outcomes[-1].status == "stopped"
+            outcomes.append(_stopped(module) if stopped else _run_check(module, case, findings))
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))

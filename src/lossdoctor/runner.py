@@ -4,44 +4,52 @@ from __future__ import annotations
 
 import os
 import random
-import runpy
+import signal
 import sys
-import traceback
+import threading
 from contextlib import nullcontext
 
 import numpy as np
 import torch
 
+import lossdoctor
+from lossdoctor import _filters, own_output, stopping
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.script_output import reading_printed_lines
+from lossdoctor.main_module import Target, execute, script_world
 from lossdoctor.monitor import Monitor, StopRun
 from lossdoctor.script_run import ScriptRun
 
+#: The exit status python's parent sees when python dies by a signal (subprocess's convention).
+KILLED_BY_SIGINT, KILLED_BY_SIGTERM = -signal.SIGINT, -signal.SIGTERM
+#: Where lossdoctor's own code lives: its frames are left out of the script's tracebacks.
+PACKAGE_DIR = os.path.dirname(os.path.abspath(lossdoctor.__file__)) + os.sep
 
-def run_script(script: str, args: list[str], seed: int | None = None,
+
+def run_script(script: str | Target, args: list[str], seed: int | None = None,
                stop_on_plateau: bool = False, status=None) -> ScriptRun:
-    """Run ``script`` with ``args`` as its ``sys.argv[1:]``, under ``__main__``, and return its
-    exit code with what was recorded. The script's own traceback is printed as Python would.
+    """Run ``script`` (a path, or a Target: a directory or ``-m module``) with ``args`` as its
+    ``sys.argv[1:]``, under a fresh ``__main__``, and return its exit code with what was
+    recorded. The script's own traceback goes through its ``sys.excepthook``, as under python.
     With ``seed``, torch, numpy and random are seeded first, for scripts that do not seed.
     With ``stop_on_plateau``, the run ends at the first optimizer step after its validation
-    loss is confirmed flat. ``status`` (a report.live.LiveStatus) shows progress and plateaus."""
+    loss is confirmed flat. ``status`` (a report.live.LiveStatus) shows progress and plateaus.
+    A script ended by a signal has the negative signal number as its exit code."""
+    target = script if isinstance(script, Target) else Target(script)
     monitor = Monitor(stop_on_plateau, status.announce if status is not None else None)
     recorder = Recorder(listener=monitor)
     if seed is not None:
         seed_everything(seed)
-    saved_argv, saved_path = sys.argv, list(sys.path)
-    sys.argv = [script, *args]
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
-    exit_code, raised = 0, ""
-    try:
-        showing = status.showing(monitor) if status is not None else nullcontext()
-        with watching(recorder), showing, reading_printed_lines(recorder):
-            exit_code, raised = _execute(script, recorder)
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
+    showing = status.showing(monitor) if status is not None else nullcontext()
+    with script_world(target, args, _filters.AFTER_TORCH) as namespace:
+        with stopping.terminable(), watching(recorder), showing, reading_printed_lines(recorder):
+            exit_code, raised = _execute(target, namespace, recorder)
+        del namespace
+    if exit_code != KILLED_BY_SIGTERM:
+        _wait_for_script_threads()
     trace, copies = recorder.finish()
     curve = monitor.final_verdict(recorder)
-    return ScriptRun(script, exit_code, raised, trace, copies, curve)
+    return ScriptRun(target.label, exit_code, raised, trace, copies, curve)
 
 
 def seed_everything(seed: int) -> None:
@@ -50,24 +58,22 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _execute(script: str, recorder: Recorder) -> tuple[int, str]:
-    namespace: dict = {}  # the script's variables, alive until the trained model is copied
+def _execute(target: Target, namespace: dict, recorder: Recorder) -> tuple[int, str]:
     try:
-        namespace = runpy.run_path(os.path.abspath(script), run_name="__main__")
+        execute(target, namespace)
     except SystemExit as stop:
         return _exit_code(stop.code), ""
     except StopRun:
         return 0, ""  # lossdoctor ended the run on a plateau, as asked
-    except KeyboardInterrupt as interrupt:
-        _print_script_traceback(interrupt, script)
-        return 130, "KeyboardInterrupt"
+    except stopping.ScriptTerminated:
+        return KILLED_BY_SIGTERM, "SIGTERM"
     except BaseException as error:  # noqa: BLE001 - the script's failure is reported, not ours
-        _print_script_traceback(error, script)
-        return 1, type(error).__name__
+        _report_uncaught(error)
+        interrupted = isinstance(error, KeyboardInterrupt)
+        return (KILLED_BY_SIGINT if interrupted else 1), type(error).__name__
     finally:
-        sys.stdout.flush()
-        recorder.keep_trained_model()
-        del namespace
+        own_output.flush(sys.stdout)
+        recorder.keep_trained_model()  # while the script's variables still hold it
     return 0, ""
 
 
@@ -81,10 +87,45 @@ def _exit_code(code) -> int:
     return 1
 
 
-def _print_script_traceback(error: BaseException, script: str) -> None:
-    """The traceback from the script's first frame on, as `python SCRIPT` prints it."""
-    tb = error.__traceback__
-    target = os.path.abspath(script)
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != target:
+def _report_uncaught(error: BaseException) -> None:
+    """What python does with an uncaught exception: its ``sys.excepthook`` (the script's own, if
+    it set one) with the traceback from the script's first frame on, free of lossdoctor's."""
+    for link in _chain(error):
+        link.__traceback__ = _without_lossdoctor(link.__traceback__)
+    own_output.flush(sys.stdout)
+    try:
+        sys.excepthook(type(error), error, error.__traceback__)
+    except BaseException as hook_error:  # noqa: BLE001 - python prints both, and goes on
+        sys.__excepthook__(type(hook_error), hook_error, hook_error.__traceback__)
+        sys.__excepthook__(type(error), error, error.__traceback__)
+    own_output.flush(sys.stderr)
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while error is not None and all(error is not s for s in seen):
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
+
+
+def _without_lossdoctor(tb):
+    """The traceback without lossdoctor's frames (the runner, wrappers around torch calls)."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(PACKAGE_DIR):
+            kept.append(tb)
         tb = tb.tb_next
-    traceback.print_exception(type(error), error, tb or error.__traceback__)
+    for first, second in zip(kept, kept[1:], strict=False):
+        first.tb_next = second
+    if kept:
+        kept[-1].tb_next = None
+    return kept[0] if kept else None
+
+
+def _wait_for_script_threads() -> None:
+    """Python waits for the script's non-daemon threads before it exits; so does the run, so
+    that they write to stdout before lossdoctor runs anything."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()

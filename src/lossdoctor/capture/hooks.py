@@ -76,12 +76,13 @@ class ModuleHooks:
     """Module hooks, as cheap as the run allows.
 
     Global hooks see every module call until the first optimizer step. If a single model was
-    called by then (the recorder's ``sole_model``), they give way to a wrapper around that
-    model's calls alone, so that its submodules run on PyTorch's fast path with no hook at all;
-    the submodules are followed again only while the recorder is ``spying`` on a sampled
-    forward pass (to name the activations), and loss modules are seen through
-    ``_Loss.__call__``. The wrappers are set on the classes, never on the user's
-    objects: a deepcopy of the model (the user's or ours) carries nothing of lossdoctor.
+    called by then (the recorder's ``sole_model``), they give way to a wrapper that watches
+    that model's calls and the loss modules' alone, so that its submodules run on PyTorch's
+    fast path, past one identity check; the submodules are followed again only while the
+    recorder is ``spying`` on a sampled forward pass (to name the activations). The wrapper is set on torch's class that defines ``__call__``
+    (``nn.Module``), never on the user's class (which introspection would show) or objects: a
+    deepcopy of the model (the user's or ours) carries nothing of lossdoctor. A model whose
+    class defines its own ``__call__`` keeps the global hooks.
     Several models (a GAN, a backbone called apart) keep the global hooks.
 
     A compiled model (``torch.compile(model)``, ``model.compile()``) is narrowed to as soon as
@@ -95,6 +96,7 @@ class ModuleHooks:
         self.submodule_handles: list = []
         self.patched: list[tuple[type, object, object]] = []  # (class, its own __call__, ours)
         self.narrowed: list[weakref.ref] = []  # the models whose calls are wrapped
+        self.narrowed_ids: set[int] = set()  # their ids, for a fast "not one of them"
         self.settled = False  # whether the first optimizer step has decided on narrowing
 
     @staticmethod
@@ -121,28 +123,38 @@ class ModuleHooks:
     def narrow(self, model) -> None:
         if isinstance(model, _Loss) or any(ref() is model for ref in self.narrowed):
             return
+        owner = _call_owner(type(model))
+        if owner is None:  # the user's class has its own __call__: the global hooks stay
+            return
         self._remove(self.handles)
-        if not self.narrowed:
-            self._patch(_Loss, lambda module: True)
-        model_ref = weakref.ref(model)
-        self.narrowed.append(model_ref)
-        self._patch(type(model), lambda module: module is model_ref())
+        self.narrowed.append(weakref.ref(model))
+        self.narrowed_ids.add(id(model))
+        for cls in {owner, _call_owner(_Loss)} - {cls for cls, _, _ in self.patched}:
+            self._patch(cls)
 
-    def _patch(self, cls: type, applies) -> None:
-        own, inherited = cls.__dict__.get("__call__"), cls.__call__
-        recorder, follow = self.recorder, self.follow_submodules
+    def _applies(self, module) -> bool:
+        """Whether a call of ``module`` is watched: a loss, or a model narrowed to."""
+        if isinstance(module, _Loss):
+            return True
+        return id(module) in self.narrowed_ids and any(ref() is module for ref in self.narrowed)
+
+    def _patch(self, cls: type) -> None:
+        """Wrap ``cls.__call__``: ``cls`` is torch's own class that defines it (nn.Module, or
+        torch.compile's wrapper), never the user's, which stays as it was written."""
+        own = cls.__dict__["__call__"]
+        recorder, follow, applies = self.recorder, self.follow_submodules, self._applies
         events = type(recorder)  # the handlers' eager versions: tracing() was looked at here
         started = MethodType(events.forward_started.eager, recorder)
         finished = MethodType(events.forward_finished.eager, recorder)
 
         def __call__(module, *args, **kwargs):
-            if tracing() or not applies(module):
-                return inherited(module, *args, **kwargs)
+            if not applies(module) or tracing():
+                return own(module, *args, **kwargs)
             started(module, args)
             follow(recorder.spying)
             output = None
             try:
-                output = inherited(module, *args, **kwargs)
+                output = own(module, *args, **kwargs)
             finally:
                 finished(module, args, kwargs, output)
                 follow(recorder.spying)
@@ -164,10 +176,7 @@ class ModuleHooks:
         self._remove(self.submodule_handles)
         for cls, own, ours in reversed(self.patched):
             if cls.__dict__.get("__call__") is ours:
-                if own is None:
-                    del cls.__call__
-                else:
-                    cls.__call__ = own
+                cls.__call__ = own
         self.patched.clear()
 
     @staticmethod
@@ -178,6 +187,12 @@ class ModuleHooks:
             # PyTorch's handle forgets this registry: left there, the hook still counts as
             # present (torch.compile warns about global hooks that are gone).
             getattr(nn_module, "_global_forward_hooks_with_kwargs", {}).pop(handle.id, None)
+
+
+def _call_owner(cls: type) -> type | None:
+    """The class whose ``__call__`` a call of a ``cls`` instance runs, if it is torch's."""
+    owner = next(c for c in cls.__mro__ if "__call__" in c.__dict__)
+    return owner if owner.__module__.split(".")[0] == "torch" else None
 
 
 def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:

@@ -17,6 +17,11 @@ def headline(document: dict) -> str:
         return "No PyTorch training was seen." + partial + " Possible reasons:"
     if document["status"] == "healthy":
         return "No problem found: the training looks healthy." + partial
+    if document["status"] == "incomplete":
+        unfinished = [c for c in document["checks"] if c["status"] in ("error", "stopped")]
+        noun = "check" if len(unfinished) == 1 else "checks"
+        return (f"Diagnosis incomplete: no problem found, but {len(unfinished)} {noun} did not "
+                f"finish (listed below), so a cause may be missed.{partial}")
     if document["status"] == "unexplained":
         symptom = (document.get("symptom") or {}).get("message", "the loss is not improving")
         return f"Your training is not healthy ({symptom}), and no cause was confirmed.{partial}"
@@ -105,11 +110,14 @@ def evidence_text(evidence: dict) -> str:
 
 
 def check_problems(document: dict) -> list[str]:
-    """Checks that failed inside lossdoctor, and the trace's notes."""
+    """Checks that failed inside lossdoctor or were stopped, and the trace's notes."""
     lines = [
         f"check {check['name']} failed inside lossdoctor: {check['reason']}"
         for check in document["checks"] if check["status"] == "error"
     ]
+    stopped = [check["name"] for check in document["checks"] if check["status"] == "stopped"]
+    if stopped:
+        lines.append(f"not finished, the diagnosis was stopped: {', '.join(stopped)}")
     return lines + list(document["notes"])
 
 

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from lossdoctor import own_output
+
 #: Redraws per second of the status line; the training loop never waits for it.
 REFRESH_PER_SECOND = 4
 
@@ -23,7 +25,7 @@ class LiveStatus:
     def __init__(self, line: bool, quiet: bool = False, console: Console | None = None) -> None:
         self.line = line and not quiet
         self.quiet = quiet
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or own_output.console()
 
     @classmethod
     def for_terminal(cls, quiet: bool) -> LiveStatus:

@@ -11,6 +11,7 @@ from rich.padding import Padding
 from rich.panel import Panel
 from rich.text import Text
 
+from lossdoctor import own_output
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     cause_heading,
@@ -30,7 +31,7 @@ PLAIN_WIDTH = 100
 
 def render(document: dict, console: Console | None = None, verbose: bool = False) -> None:
     """Print the report: boxed and coloured on a terminal, plain text otherwise."""
-    console = console or Console(stderr=True, highlight=False)
+    console = console or own_output.console()
     body = _body(document, verbose)
     if console.is_terminal:
         console.print(Panel(body, title="lossdoctor", title_align="left"))
@@ -67,7 +68,8 @@ def _body(document: dict, verbose: bool) -> Group:
 
 
 def _headline(document: dict) -> Text:
-    style = {"no_training": "bold", "healthy": "bold green", "unexplained": "bold yellow"}.get(
+    style = {"no_training": "bold", "healthy": "bold green", "unexplained": "bold yellow",
+             "incomplete": "bold yellow"}.get(
         document["status"], "bold red")
     return Text(headline(document), style)
 
