@@ -6,9 +6,11 @@ module, ``__annotations__``, ``__loader__``, ``__spec__``), the same ``sys.argv`
 from __future__ import annotations
 
 import builtins
+import io
 import os
 import runpy
 import sys
+import tokenize
 import types
 import warnings
 from collections.abc import Iterator
@@ -99,10 +101,29 @@ def _compile(path: str, namespace: dict):
                      __loader__=SourceFileLoader("__main__", filename))
     with open(filename, "rb") as file:
         source = file.read()
-    if b"\0" in source:  # python's own words (compile() says "source code string")
+    _refuse_like_python(source, filename)
+    return compile(source, filename, "exec", dont_inherit=True)
+
+
+def _refuse_like_python(source: bytes, filename: str) -> None:
+    """python's own words for a file that is not Python text (a binary file given by mistake),
+    where compile() would word it otherwise."""
+    if b"\0" in source:
         line = source[:source.index(b"\0")].count(b"\n") + 1
         raise SyntaxError("source code cannot contain null bytes", (filename, line, None, None))
-    return compile(source, filename, "exec", dont_inherit=True)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError:  # a first line that is not text at all
+        encoding = "utf-8"
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return
+    try:
+        source.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = source[:error.start].count(b"\n") + 1
+        raise SyntaxError(f"Non-UTF-8 code starting with '\\x{source[error.start]:02x}' in file "
+                          f"{filename} on line {line}, but no encoding declared; see "
+                          "https://peps.python.org/pep-0263/ for details") from None
 
 
 def _set_filters(filters: list) -> None:

@@ -79,10 +79,11 @@ class ModuleHooks:
     called by then (the recorder's ``sole_model``), they give way to a wrapper that watches
     that model's calls and the loss modules' alone, so that its submodules run on PyTorch's
     fast path, past one identity check; the submodules are followed again only while the
-    recorder is ``spying`` on a sampled forward pass (to name the activations). The wrapper is set on torch's class that defines ``__call__``
-    (``nn.Module``), never on the user's class (which introspection would show) or objects: a
-    deepcopy of the model (the user's or ours) carries nothing of lossdoctor. A model whose
-    class defines its own ``__call__`` keeps the global hooks.
+    recorder is ``spying`` on a sampled forward pass (to name the activations). The wrapper
+    is set on torch's class that defines ``__call__`` (``nn.Module``), never on the user's
+    class (which introspection would show) or objects: a deepcopy of the model (the user's or
+    ours) carries nothing of lossdoctor. A model whose class defines its own ``__call__``
+    keeps the global hooks.
     Several models (a GAN, a backbone called apart) keep the global hooks.
 
     A compiled model (``torch.compile(model)``, ``model.compile()``) is narrowed to as soon as
@@ -160,6 +161,8 @@ class ModuleHooks:
                 follow(recorder.spying)
             return output
 
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(__call__, name, getattr(own, name, None))
         cls.__call__ = __call__
         self.patched.append((cls, own, __call__))
 
