@@ -100,16 +100,18 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     if unwritable:
         _error(unwritable[0])
         return EXIT_USAGE
+    from lossdoctor import stopping
     from lossdoctor.report.live import LiveStatus
     from lossdoctor.runner import run_script
 
-    run = run_script(target, args, options.seed, options.stop_on_plateau,
-                     LiveStatus.for_terminal(options.quiet))
-    _report(run, options)
+    try:
+        run = run_script(target, args, options.seed, options.stop_on_plateau,
+                         LiveStatus.for_terminal(options.quiet))
+        _report(run, options)
+    except KeyboardInterrupt:  # Ctrl-C again in the instant between the script and its report
+        stopping.die_by(signal.SIGINT)
     if run.exit_code < 0:  # the script died by a signal: so does lossdoctor, as python would
-        from lossdoctor.stopping import die_by
-
-        die_by(-run.exit_code)
+        stopping.die_by(-run.exit_code)
     return run.exit_code
 
 
@@ -156,10 +158,10 @@ def _report(run, options) -> None:
     from lossdoctor import stopping
 
     budget = stopping.TERMINATED_DIAGNOSIS_SECONDS if stopping.was_terminated() else None
-    if run.exit_code == -signal.SIGINT:
-        _note("the script was interrupted: diagnosing what was seen until then "
-              "(Ctrl-C again to stop and keep a partial report).")
-    with own_output.silenced_stdout(), stopping.stoppable_diagnosis(budget):
+    with stopping.stoppable_diagnosis(budget), own_output.silenced_stdout():
+        if run.exit_code == -signal.SIGINT:
+            _note("the script was interrupted: diagnosing what was seen until then "
+                  "(Ctrl-C again to stop and keep a partial report).")
         report = _diagnosed(run)
         if report is None:
             return
@@ -228,8 +230,10 @@ def _rerender(options) -> int:
 def _error(message: str) -> None:
     """One line on lossdoctor's stderr; the message is plain text (a path like '[/]x.py' is
     shown as it is, never read as markup)."""
-    own_output.console().print(Text.assemble(("lossdoctor: ", "bold red"), message))
+    own_output.console().print(Text.assemble(("lossdoctor: ", "bold red"), message),
+                               soft_wrap=True)
 
 
 def _note(message: str) -> None:
-    own_output.console().print(Text.assemble(("lossdoctor: ", "bold yellow"), message))
+    own_output.console().print(Text.assemble(("lossdoctor: ", "bold yellow"), message),
+                               soft_wrap=True)

@@ -107,23 +107,38 @@ def _compile(path: str, namespace: dict):
 
 def _refuse_like_python(source: bytes, filename: str) -> None:
     """python's own words for a file that is not Python text (a binary file given by mistake),
-    where compile() would word it otherwise."""
-    if b"\0" in source:
-        line = source[:source.index(b"\0")].count(b"\n") + 1
-        raise SyntaxError("source code cannot contain null bytes", (filename, line, None, None))
+    where compile() would word it otherwise: the first problem python's reader meets, line by
+    line, is reported (undecodable bytes, or a null byte)."""
+    undecodable = _first_undecodable(source)
+    null = source.find(b"\0")
+    if undecodable is not None and (null < 0 or _line(source, undecodable) <= _line(source, null)):
+        raise SyntaxError(f"Non-UTF-8 code starting with '\\x{source[undecodable]:02x}' in file "
+                          f"{filename} on line {_line(source, undecodable)}, but no encoding "
+                          "declared; see https://peps.python.org/pep-0263/ for details")
+    if null >= 0:
+        line_start = source.rfind(b"\n", 0, null) + 1
+        text = source[line_start:null].decode("utf-8", "replace")
+        raise SyntaxError("source code cannot contain null bytes",
+                          (filename, _line(source, null), None, text or None))
+
+
+def _first_undecodable(source: bytes) -> int | None:
+    """Where a file without an encoding declaration stops being UTF-8, or None."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError:  # a first line that is not text at all
         encoding = "utf-8"
     if encoding not in ("utf-8", "utf-8-sig"):
-        return
+        return None
     try:
         source.decode(encoding)
     except UnicodeDecodeError as error:
-        line = source[:error.start].count(b"\n") + 1
-        raise SyntaxError(f"Non-UTF-8 code starting with '\\x{source[error.start]:02x}' in file "
-                          f"{filename} on line {line}, but no encoding declared; see "
-                          "https://peps.python.org/pep-0263/ for details") from None
+        return error.start
+    return None
+
+
+def _line(source: bytes, position: int) -> int:
+    return source[:position].count(b"\n") + 1
 
 
 def _set_filters(filters: list) -> None:

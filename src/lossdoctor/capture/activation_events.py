@@ -48,7 +48,8 @@ class ActivationEvents:
             self._module_stack.append(module)
 
     @guarded_hook
-    def submodule_finished(self, module: nn.Module, args, kwargs, output) -> None:
+    def submodule_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
+        # output is missing when forward raised: PyTorch calls (module, args, None) then
         if self._module_stack and self._module_stack[-1] is module:
             self._module_stack.pop()
 

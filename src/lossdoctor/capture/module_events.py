@@ -81,7 +81,9 @@ class ModuleEvents:
             self._start_spying()
 
     @guarded_hook
-    def forward_finished(self, module: nn.Module, args, kwargs, output) -> None:
+    def forward_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
+        # When forward raises, PyTorch calls this always_call hook as (module, args, None).
+        kwargs = kwargs if kwargs is not None else {}
         if isinstance(module, _Loss):
             self._inside_loss -= 1
             if output is not None and len(args) >= 2:
