@@ -83,7 +83,8 @@ class ModuleHooks:
     is set on torch's class that defines ``__call__`` (``nn.Module``), never on the user's
     class (which introspection would show) or objects: a deepcopy of the model (the user's or
     ours) carries nothing of lossdoctor. A model whose class defines its own ``__call__``
-    keeps the global hooks.
+    keeps the global hooks. Once torch.compile was used, the model's own class is wrapped
+    instead: compiled code inlines ``nn.Module.__call__``, and a change to it would recompile.
     Several models (a GAN, a backbone called apart) keep the global hooks.
 
     A compiled model (``torch.compile(model)``, ``model.compile()``) is narrowed to as soon as
@@ -99,6 +100,7 @@ class ModuleHooks:
         self.narrowed: list[weakref.ref] = []  # the models whose calls are wrapped
         self.narrowed_ids: set[int] = set()  # their ids, for a fast "not one of them"
         self.settled = False  # whether the first optimizer step has decided on narrowing
+        self.compiler_used = False  # torch.compile or module.compile() was called
 
     @staticmethod
     def _global(started, finished) -> list:
@@ -118,6 +120,7 @@ class ModuleHooks:
     def compiled(self, compiled) -> None:
         """Something was compiled; a module's calls are watched from outside the compiled code."""
         self.recorder.compile_used()
+        self.compiler_used = True
         if isinstance(compiled, nn_module.Module):
             self.narrow(compiled)
 
@@ -127,11 +130,14 @@ class ModuleHooks:
         owner = _call_owner(type(model))
         if owner is None:  # the user's class has its own __call__: the global hooks stay
             return
+        if self.compiler_used:  # compiled code inlines nn.Module.__call__: it stays torch's
+            owner = type(model)
         self._remove(self.handles)
         self.narrowed.append(weakref.ref(model))
         self.narrowed_ids.add(id(model))
-        for cls in {owner, _call_owner(_Loss)} - {cls for cls, _, _ in self.patched}:
-            self._patch(cls)
+        for cls in (_Loss, owner):  # _Loss is torch's: its subclasses are left as written
+            if all(cls is not patched for patched, _, _ in self.patched):
+                self._patch(cls)
 
     def _applies(self, module) -> bool:
         """Whether a call of ``module`` is watched: a loss, or a model narrowed to."""
@@ -140,29 +146,29 @@ class ModuleHooks:
         return id(module) in self.narrowed_ids and any(ref() is module for ref in self.narrowed)
 
     def _patch(self, cls: type) -> None:
-        """Wrap ``cls.__call__``: ``cls`` is torch's own class that defines it (nn.Module, or
+        """Wrap ``cls.__call__``: ``cls`` is torch's own (``_Loss``, ``nn.Module`` or
         torch.compile's wrapper), never the user's, which stays as it was written."""
-        own = cls.__dict__["__call__"]
+        own, inherited = cls.__dict__.get("__call__"), cls.__call__
         recorder, follow, applies = self.recorder, self.follow_submodules, self._applies
         events = type(recorder)  # the handlers' eager versions: tracing() was looked at here
         started = MethodType(events.forward_started.eager, recorder)
         finished = MethodType(events.forward_finished.eager, recorder)
 
         def __call__(module, *args, **kwargs):
-            if not applies(module) or tracing():
-                return own(module, *args, **kwargs)
+            if tracing() or not applies(module):  # tracing() first: the compiler folds it
+                return inherited(module, *args, **kwargs)
             started(module, args)
             follow(recorder.spying)
             output = None
             try:
-                output = own(module, *args, **kwargs)
+                output = inherited(module, *args, **kwargs)
             finally:
                 finished(module, args, kwargs, output)
                 follow(recorder.spying)
             return output
 
         for name in ("__module__", "__name__", "__qualname__", "__doc__"):
-            setattr(__call__, name, getattr(own, name, None))
+            setattr(__call__, name, getattr(inherited, name, None))
         cls.__call__ = __call__
         self.patched.append((cls, own, __call__))
 
@@ -179,7 +185,10 @@ class ModuleHooks:
         self._remove(self.submodule_handles)
         for cls, own, ours in reversed(self.patched):
             if cls.__dict__.get("__call__") is ours:
-                cls.__call__ = own
+                if own is None:
+                    del cls.__call__
+                else:
+                    cls.__call__ = own
         self.patched.clear()
 
     @staticmethod
