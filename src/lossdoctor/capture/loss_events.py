@@ -65,6 +65,7 @@ class HeldLoss:
     saturation: ActivationStat | None = None
     loss_copy: LossCopy | None = None
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
+    inside_model: bool = False  # computed inside the model's forward pass
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -98,7 +99,11 @@ class LossEvents:
                         self.forwards, tentative)
         if self.sampled:
             held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
-        held.batch = self._paired_batch(held.record.phase, target)
+        if self.inside_model:  # the model returns this loss: its batch is paired after it
+            held.inside_model = True
+            self._inner_target = first_tensor(target)
+        else:
+            held.batch = self._paired_batch(held.record.phase, target)
         if tentative:
             self._prepare_training_copies(held, loss_fn, prediction, kwargs)
             held.output = weakref.ref(output)
@@ -186,12 +191,12 @@ class LossEvents:
         self.trace.setup.loss_name = loss_copy.name
         self.trace.setup.loss_kwargs = loss_copy.settings
 
-    def _record_trained_tensor(self, name: str, value: float, rows: int) -> None:
+    def _record_trained_tensor(self, name: str, value: float, rows: int, batch=None) -> None:
         """The tensor a backward pass started from, when no loss call seen led to it."""
         model = self.model
         record = LossRecord(value, rows, "train", self.step, name,
                             model.training if model is not None else None)
-        self._hold(HeldLoss(record, self.forwards, reached=True))
+        self._hold(HeldLoss(record, self.forwards, reached=True, batch=batch))
 
     @guarded
     def log(self, name: str, value: float, step: int | None = None) -> None:

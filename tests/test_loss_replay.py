@@ -1,0 +1,217 @@
+"""Experiments replay the user's own loss: a hand-written one (recorded as a program and run
+again), and one the model returns itself (taken from the same place in its output).
+
+The patterns are those of one small script, tests/loss_patterns.py, chosen by its first
+argument: the loss as people write it. Its second argument injects a bug."""
+
+from __future__ import annotations
+
+import json
+import math
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import record
+from lossdoctor.capture.loss_program import LossProgram
+from lossdoctor.capture.replay_losses import LossFunction, ReturnedLoss
+from lossdoctor.diagnosis import diagnose
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Skip
+
+SCRIPT = Path(__file__).with_name("loss_patterns.py")
+PROGRAMS = ["mse", "l2", "bce", "module"]
+RETURNED = ["hf", "nanogpt", "sequence"]
+
+
+def _recorded(loss: str, bug: str = "healthy", epochs: int = 2, **_):
+    saved = sys.argv
+    sys.argv = [str(SCRIPT), loss, bug, str(epochs)]
+    try:
+        return record(runpy.run_path, str(SCRIPT), run_name="__main__")
+    finally:
+        sys.argv = saved
+
+
+_CASES: dict = {}
+
+
+def _case(loss: str):
+    """One recorded run per pattern, shared by the tests that only read it."""
+    if loss not in _CASES:
+        _CASES[loss] = _recorded(loss)
+    return _CASES[loss]
+
+
+# --- the replay is ready and computes the user's loss ---------------------------------------
+
+
+@pytest.mark.parametrize("loss", PROGRAMS + RETURNED)
+def test_the_replay_is_ready_with_the_users_own_loss(loss):
+    case = _case(loss)
+    replay_loss = case.copies.replay_loss
+    assert case.replayer.ready, case.copies.loss_problem
+    expected = LossProgram if loss in PROGRAMS else ReturnedLoss
+    if loss in ("hf", "nanogpt", "sequence"):  # a torch.nn loss inside the forward
+        expected = ReturnedLoss
+    assert isinstance(replay_loss, expected)
+    assert not case.trace.notes  # no internal error
+
+
+@pytest.mark.parametrize("loss", PROGRAMS + RETURNED)
+def test_the_replay_gives_the_first_training_loss_back(loss):
+    """Run on the first captured batch with the model as it was, the replayed loss is the one
+    the script trained on at its first step."""
+    case = _case(loss)
+    first = case.copies.train.batches[0]
+    model = case.copies.initial_model
+    with torch.no_grad():
+        replayed = float(case.replayer.loss(model, first))
+    trained = case.trace.train_losses()[0].value
+    assert math.isclose(replayed, trained, rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("loss", PROGRAMS + RETURNED)
+def test_replaying_the_users_learning_rate_brings_the_loss_down(loss):
+    result = _case(loss).replayer.replay(Plan(steps=150, evaluations=5))
+    assert not result.diverged
+    first, last = result.train_losses[:10], result.train_losses[-10:]
+    assert sum(last) < 0.6 * sum(first)
+    assert result.validation_losses[-1] < result.validation_losses[0]
+
+
+@pytest.mark.parametrize("loss", ["mse", "l2", "bce", "module", "nanogpt"])
+def test_the_loss_behaves_like_a_torch_loss_so_the_checks_know_its_kind(loss):
+    expected = {"mse": "mse_loss", "l2": "mse_loss", "bce": "binary_cross_entropy",
+                "module": "cross_entropy", "nanogpt": "cross_entropy"}[loss]
+    assert _case(loss).trace.setup.loss_name.endswith(f"(like {expected})") or (
+        _case(loss).trace.setup.loss_name == expected)
+
+
+def test_a_penalty_on_the_parameters_replays_on_the_copys_parameters():
+    case = _case("l2")
+    batch = case.copies.train.batches[0]
+    model = case.copies.initial_model
+    with torch.no_grad():
+        before = float(case.replayer.loss(model, batch))
+        for parameter in model.parameters():
+            parameter.mul_(1.0)
+        heavier = _scaled_last_layer(model)
+        after = float(case.replayer.loss(heavier, batch))
+        prediction = heavier(batch.args[0])
+        mse = float(((prediction - batch.target) ** 2).mean())
+        penalty = 1e-4 * sum(float(p.pow(2).sum()) for p in heavier.parameters())
+    assert after != before
+    assert math.isclose(after, mse + penalty, rel_tol=1e-5)
+
+
+def _scaled_last_layer(model: nn.Module) -> nn.Module:
+    import copy
+
+    heavier = copy.deepcopy(model)
+    heavier.net[2].weight.mul_(3.0)
+    return heavier
+
+
+def test_a_model_given_a_dict_batch_is_called_with_it_again():
+    case = _case("hf")
+    batch = case.copies.train.batches[0]
+    assert set(batch.kwargs) == {"inputs", "labels"}
+    assert torch.equal(batch.kwargs["labels"], batch.target)
+    shuffled = batch.target[torch.randperm(batch.rows, generator=torch.Generator())]
+    model = case.copies.initial_model
+    with torch.no_grad():
+        own = float(case.replayer.loss(model, batch))
+        other = float(case.replayer.loss(model, _with_target(batch, shuffled)))
+    assert own != other  # the replay gives the model the batch's target, changed or not
+
+
+def _with_target(batch, target):
+    from dataclasses import replace
+
+    return replace(batch, target=target)
+
+
+def test_predictions_are_the_output_beside_the_returned_loss():
+    case = _case("sequence")
+    batch = case.copies.train.batches[0]
+    with torch.no_grad():
+        prediction = case.replayer.predict(case.copies.initial_model, batch)
+    assert prediction.shape == (batch.rows, 4, 3)  # the logits (rows, positions, classes)
+    assert batch.target.shape == (batch.rows, 4)
+
+
+# --- what cannot be replayed is said, and skips ---------------------------------------------
+
+
+@pytest.mark.parametrize("loss, words", [
+    ("dropout", "random numbers"),
+    ("item", "read in Python"),
+])
+def test_a_loss_that_cannot_be_replayed_skips_with_what_was_in_the_way(loss, words):
+    case = _recorded(loss)
+    assert not case.replayer.ready
+    assert "could not replay" in case.copies.loss_problem and words in case.copies.loss_problem
+    with pytest.raises(Skip, match=words):
+        case.require_replay()
+    assert not case.trace.notes
+
+
+def test_no_check_fails_inside_lossdoctor_on_the_replayed_patterns():
+    errors = {}
+    for loss in ("l2", "sequence"):
+        outcomes = diagnose(_case(loss)).outcomes
+        errors[loss] = [(o.name, o.reason) for o in outcomes if o.status == "error"]
+    assert errors == {"l2": [], "sequence": []}
+
+
+def test_the_plain_torch_loss_is_still_replayed_as_a_torch_loss():
+    case = _recorded("plain_ce")
+    assert isinstance(case.copies.replay_loss, LossFunction)
+    assert case.copies.loss_replay is None
+
+
+# --- lossdoctor run: the script's own output, and the bug it has ------------------------------
+
+
+def _run(tmp_path, loss, bug, epochs=8):
+    report = tmp_path / f"{loss}_{bug}.json"
+    args = [str(SCRIPT), loss, bug, str(epochs)]
+    watched = subprocess.run(
+        [sys.executable, "-m", "lossdoctor", "run", "--json", str(report), *args],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    return watched, json.loads(report.read_text())
+
+
+def test_a_hand_written_loss_run_keeps_the_scripts_output_and_replays(tmp_path):
+    plain = subprocess.run([sys.executable, str(SCRIPT), "bce", "healthy", "3"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    watched, report = _run(tmp_path, "bce", "healthy", epochs=3)
+    assert watched.stdout == plain.stdout and watched.returncode == plain.returncode == 0
+    failed = [c for c in report["checks"] if c["status"] == "error"]
+    skipped = {c["name"]: c["reason"] for c in report["checks"] if c["status"] == "skipped"}
+    assert failed == []
+    assert not any("replay" in reason for reason in skipped.values()), skipped
+
+
+EXPECTED = {"lr": "lr_too_high", "inputs": "unnormalized_inputs", "labels": "no_signal"}
+MATRIX = [(loss, bug) for loss in ("plain_mse", "plain_ce", *PROGRAMS, "hf", "nanogpt")
+          for bug in ("healthy", *EXPECTED)]
+
+
+@pytest.mark.zoo
+@pytest.mark.zoo_only
+@pytest.mark.parametrize("loss, bug", MATRIX)
+def test_an_injected_bug_is_found_first_whatever_the_loss(tmp_path, loss, bug):
+    _, report = _run(tmp_path, loss, bug)
+    causes = [c["cause"]["id"] if isinstance(c.get("cause"), dict) else c.get("id")
+              for c in report["causes"]]
+    if bug == "healthy":
+        assert causes == []
+    else:
+        assert causes and causes[0] == EXPECTED[bug]
