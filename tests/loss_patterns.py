@@ -17,9 +17,9 @@ torch.manual_seed(0)
 x = torch.randn(1500, 8)
 if REGRESSION:
     y = (x[:, :1] * 2 - x[:, 1:2] + 0.5 * x[:, 2:3] * x[:, 3:4] + 0.1 * torch.randn(1500, 1))
-elif LOSS == "bce":
+elif LOSS in ("bce", "plain_bce"):
     y = (x[:, :1] + x[:, 1:2] > 0).float()
-elif LOSS == "sequence":
+elif LOSS in ("sequence", "flat"):  # a class per position
     y = (x[:, :POSITIONS] > 0).long() + (x[:, POSITIONS:] > 0.5).long()
 else:
     y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
@@ -28,7 +28,8 @@ if BUG == "inputs":
 x_train, y_train, x_val, y_val = x[:1200], y[:1200], x[1200:], y[1200:]
 if BUG == "labels":
     y_train = y_train[torch.randperm(1200)]
-outputs = 1 if REGRESSION or LOSS == "bce" else 3 * (POSITIONS if LOSS == "sequence" else 1)
+SEQUENCE = LOSS in ("sequence", "flat")
+outputs = 1 if REGRESSION or LOSS in ("bce", "plain_bce") else 3 * (POSITIONS if SEQUENCE else 1)
 
 
 @dataclass
@@ -44,12 +45,12 @@ class Model(nn.Module):
 
     def forward(self, inputs, labels=None):
         logits = self.net(inputs)
-        if LOSS == "bce":
+        if LOSS in ("bce", "plain_bce"):
             return torch.sigmoid(logits)
         if LOSS == "hf":
             loss = None if labels is None else nn.CrossEntropyLoss()(logits, labels)
             return Output(loss, logits)
-        if LOSS == "sequence":
+        if SEQUENCE:
             logits = logits.view(len(inputs), POSITIONS, 3)
         if LOSS in ("nanogpt", "sequence"):
             flat = logits.view(-1, logits.size(-1))
@@ -70,6 +71,8 @@ def bce(p, t):
 def loss_of(model, xb, yb, training):
     if LOSS == "plain_mse":
         return nn.MSELoss()(model(xb), yb)
+    if LOSS == "plain_bce":
+        return nn.BCELoss()(model(xb), yb)
     if LOSS == "plain_ce":
         return nn.CrossEntropyLoss()(model(xb), yb)
     if LOSS == "mse":
@@ -88,6 +91,8 @@ def loss_of(model, xb, yb, training):
     if LOSS in ("nanogpt", "sequence"):
         _, loss = model(xb, yb if LOSS == "sequence" else yb[:, None])
         return loss
+    if LOSS == "flat":  # the sequence flattened outside the model
+        return F.cross_entropy(model(xb).view(-1, 3), yb.view(-1))
     if LOSS == "dropout":  # random: cannot be replayed
         return (F.dropout(model(xb), 0.1, training) - yb).pow(2).mean()
     if LOSS == "item":  # a value read in Python while computing the loss

@@ -6,16 +6,17 @@ argument: the loss as people write it. Its second argument injects a bug."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import runpy
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from conftest import record
 from lossdoctor.capture.loss_program import LossProgram
@@ -25,8 +26,12 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
 
 SCRIPT = Path(__file__).with_name("loss_patterns.py")
-PROGRAMS = ["mse", "l2", "bce", "module"]
-RETURNED = ["hf", "nanogpt", "sequence"]
+PROGRAMS = ["mse", "l2", "bce", "module"]  # hand-written: replayed as a recorded program
+RETURNED = ["hf", "nanogpt", "sequence"]  # returned by the model: taken from its output
+FLATTENED = ["flat"]  # F.cross_entropy on a sequence flattened outside the model
+PATTERNS = PROGRAMS + RETURNED + FLATTENED
+KINDS = {**dict.fromkeys(PROGRAMS, LossProgram), **dict.fromkeys(RETURNED, ReturnedLoss),
+         **dict.fromkeys(FLATTENED, LossFunction)}
 
 
 def _recorded(loss: str, bug: str = "healthy", epochs: int = 2, **_):
@@ -51,19 +56,15 @@ def _case(loss: str):
 # --- the replay is ready and computes the user's loss ---------------------------------------
 
 
-@pytest.mark.parametrize("loss", PROGRAMS + RETURNED)
+@pytest.mark.parametrize("loss", PATTERNS)
 def test_the_replay_is_ready_with_the_users_own_loss(loss):
     case = _case(loss)
-    replay_loss = case.copies.replay_loss
     assert case.replayer.ready, case.copies.loss_problem
-    expected = LossProgram if loss in PROGRAMS else ReturnedLoss
-    if loss in ("hf", "nanogpt", "sequence"):  # a torch.nn loss inside the forward
-        expected = ReturnedLoss
-    assert isinstance(replay_loss, expected)
+    assert isinstance(case.copies.replay_loss, KINDS[loss])
     assert not case.trace.notes  # no internal error
 
 
-@pytest.mark.parametrize("loss", PROGRAMS + RETURNED)
+@pytest.mark.parametrize("loss", PATTERNS)
 def test_the_replay_gives_the_first_training_loss_back(loss):
     """Run on the first captured batch with the model as it was, the replayed loss is the one
     the script trained on at its first step."""
@@ -76,7 +77,7 @@ def test_the_replay_gives_the_first_training_loss_back(loss):
     assert math.isclose(replayed, trained, rel_tol=1e-5)
 
 
-@pytest.mark.parametrize("loss", PROGRAMS + RETURNED)
+@pytest.mark.parametrize("loss", PATTERNS)
 def test_replaying_the_users_learning_rate_brings_the_loss_down(loss):
     result = _case(loss).replayer.replay(Plan(steps=150, evaluations=5))
     assert not result.diverged
@@ -94,28 +95,17 @@ def test_the_loss_behaves_like_a_torch_loss_so_the_checks_know_its_kind(loss):
 
 
 def test_a_penalty_on_the_parameters_replays_on_the_copys_parameters():
+    """The L2 term is computed from the replayed model's weights, not copied as a number."""
     case = _case("l2")
     batch = case.copies.train.batches[0]
-    model = case.copies.initial_model
+    heavier = copy.deepcopy(case.copies.initial_model)
     with torch.no_grad():
-        before = float(case.replayer.loss(model, batch))
-        for parameter in model.parameters():
-            parameter.mul_(1.0)
-        heavier = _scaled_last_layer(model)
-        after = float(case.replayer.loss(heavier, batch))
-        prediction = heavier(batch.args[0])
-        mse = float(((prediction - batch.target) ** 2).mean())
+        heavier.net[0].weight.mul_(30.0)
+        replayed = float(case.replayer.loss(heavier, batch))
+        mse = float(((heavier(batch.args[0]) - batch.target) ** 2).mean())
         penalty = 1e-4 * sum(float(p.pow(2).sum()) for p in heavier.parameters())
-    assert after != before
-    assert math.isclose(after, mse + penalty, rel_tol=1e-5)
-
-
-def _scaled_last_layer(model: nn.Module) -> nn.Module:
-    import copy
-
-    heavier = copy.deepcopy(model)
-    heavier.net[2].weight.mul_(3.0)
-    return heavier
+    assert penalty > 1e-3 * mse  # large enough to be seen
+    assert math.isclose(replayed, mse + penalty, rel_tol=1e-6)
 
 
 def test_a_model_given_a_dict_batch_is_called_with_it_again():
@@ -132,8 +122,6 @@ def test_a_model_given_a_dict_batch_is_called_with_it_again():
 
 
 def _with_target(batch, target):
-    from dataclasses import replace
-
     return replace(batch, target=target)
 
 
@@ -164,10 +152,10 @@ def test_a_loss_that_cannot_be_replayed_skips_with_what_was_in_the_way(loss, wor
 
 def test_no_check_fails_inside_lossdoctor_on_the_replayed_patterns():
     errors = {}
-    for loss in ("l2", "sequence"):
+    for loss in ("l2", "sequence", "flat"):
         outcomes = diagnose(_case(loss)).outcomes
         errors[loss] = [(o.name, o.reason) for o in outcomes if o.status == "error"]
-    assert errors == {"l2": [], "sequence": []}
+    assert errors == {"l2": [], "sequence": [], "flat": []}
 
 
 def test_the_plain_torch_loss_is_still_replayed_as_a_torch_loss():

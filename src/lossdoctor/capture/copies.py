@@ -21,6 +21,7 @@ class Copies:
     optimizer_class: type | None = None
     optimizer_hparams: dict = field(default_factory=dict)
     prediction_shape: tuple = ()  # the loss input's shape after the batch axis
+    flat_target: bool = False  # the loss took the target flattened; batches keep it per row
     train: BatchSample = field(default_factory=BatchSample)
     validation: BatchSample = field(default_factory=BatchSample)
     #: The training loss when no torch.nn loss on the output computed it: the model's own
@@ -36,5 +37,5 @@ class Copies:
         if self.loss_replay is not None:
             return self.loss_replay
         if self.loss_fn is not None:
-            return LossFunction(self.loss_fn, tuple(self.prediction_shape))
+            return LossFunction(self.loss_fn, tuple(self.prediction_shape), self.flat_target)
         return None

@@ -131,9 +131,11 @@ class HandWrittenEvents:
         it, in words."""
         try:
             built = loss_program.build(tape, root, inputs)
-            loss_program.validated(built, tape, inputs)
+            self._quietly(loss_program.validated, built, tape, inputs)
         except loss_program.Unreplayable as problem:
             return str(problem)
+        except Exception as error:  # noqa: BLE001 - an error of ours: no replay, the run goes on
+            return f"lossdoctor failed to record it ({type(error).__name__}: {error})"
         return built
 
     def _decide_replay(self, seen_loss: bool, name: str | None) -> None:
@@ -157,7 +159,7 @@ class HandWrittenEvents:
     def _keep_program(self, built: loss_program.Built, name: str) -> None:
         self.copies.loss_replay = built.program
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
-        alike = alike_loss(built.value, built.prediction, built.target)
+        alike = self._quietly(alike_loss, built.value, built.prediction, built.target)
         self.trace.setup.loss_name = named_alike(name, alike)
 
     def _keep_returned_loss(self, name: str | None) -> None:
@@ -175,7 +177,15 @@ class HandWrittenEvents:
         loss = self._returned_loss() if self._returned_loss is not None else None
         if loss is None or any(t is None for t in found):
             return None
-        return alike_loss(_value(loss), *found)
+        return self._quietly(alike_loss, _value(loss), *found)
+
+    def _quietly(self, compute, *args):
+        """``compute(*args)``, its torch.nn loss calls not taken for the script's."""
+        self.loss_entered()
+        try:
+            return compute(*args)
+        finally:
+            self.loss_left()
 
     def _trained_batch(self):
         """The kept batch of a training step whose loss no loss call saw, paired with the

@@ -67,7 +67,7 @@ class LossChainSpy(TorchFunctionMode):
         if self.done:
             return result
         if self.tape is not None:
-            self.tape.record(func, args, kwargs or {}, result)
+            self._record(func, args, kwargs or {}, result)
         parent = self._longest_parent(args, kwargs)
         if parent is not None and isinstance(result, torch.Tensor) and len(parent) < MAX_CHAIN:
             chain = (*parent, _step_name(func, args))
@@ -75,6 +75,14 @@ class LossChainSpy(TorchFunctionMode):
             if result.dim() == 0 and result.is_floating_point():
                 self.on_scalar(result, chain, self.rows)
         return result
+
+    def _record(self, func, args, kwargs, result) -> None:
+        """Give the call to the tape; an error of the tape's ends the recording, never the
+        script's call."""
+        try:
+            self.tape.record(func, args, kwargs, result)
+        except Exception:  # noqa: BLE001 - the user's call must go on
+            self.tape.overflowed = True
 
     def _note(self, tensor: torch.Tensor, chain: Chain) -> None:
         if len(self._chains) < MAX_FOLLOWED:

@@ -81,7 +81,7 @@ class Input:
 
 @dataclass(frozen=True)
 class Target:
-    shape: tuple | None = None  # the shape the loss used, when it flattened the batch's target
+    flat: bool = False  # the loss used the batch's target flattened (``y.view(-1)``)
 
 
 @dataclass(frozen=True)
@@ -349,8 +349,7 @@ class _Builder:
             raise Unreplayable("it uses two tensors with a row per batch row besides the "
                                "model's inputs, and only one can be told to be the target")
         self.target = tensor
-        flat = tensor.dim() == 0 or tensor.shape[0] != self.batch.rows
-        return Target(tuple(tensor.shape) if flat else None)
+        return Target(flat=tensor.shape[0] != self.batch.rows)
 
 
 def _has_rows(tensor: torch.Tensor, rows: int) -> bool:
@@ -449,7 +448,7 @@ class _Reader:
             return input_at(self.batch.args, self.batch.kwargs, ref.path)
         if isinstance(ref, Target):
             target = self.batch.target
-            return target.reshape(ref.shape) if ref.shape is not None else target
+            return target.reshape(-1) if ref.flat else target
         return ref.tensor
 
 
@@ -465,8 +464,7 @@ class _Recorded(_Reader):
 
     def read(self, ref):
         if isinstance(ref, Target):
-            target = self.target
-            return target.detach().clone().reshape(ref.shape or target.shape)
+            return self.target.detach().clone()
         return super().read(ref).detach().clone()
 
 

@@ -35,10 +35,12 @@ class LossFunction:
 
     loss_fn: object
     prediction_shape: tuple  # the loss input's shape after the batch axis
+    flat_target: bool = False  # the loss took the target flattened (``y.view(-1)``)
     any_model = True
 
     def loss(self, model, batch: Batch) -> torch.Tensor:
-        return self.loss_fn(self.predict(model, batch), batch.target)
+        target = batch.target.reshape(-1) if self.flat_target else batch.target
+        return self.loss_fn(self.predict(model, batch), target)
 
     def predict(self, model, batch: Batch) -> torch.Tensor:
         output = first_tensor(model(*batch.args, **batch.kwargs))
