@@ -10,7 +10,7 @@ from torch import nn
 
 LOSS, BUG = sys.argv[1], sys.argv[2]
 EPOCHS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
-REGRESSION = LOSS in ("plain_mse", "mse", "l2", "dropout", "item")
+REGRESSION = LOSS in ("plain_mse", "mse", "l2", "dropout", "item", "indexed")
 POSITIONS = 4  # "sequence": nanoGPT's logits (rows, positions, classes), flattened for the loss
 torch.manual_seed(0)
 
@@ -75,7 +75,7 @@ def loss_of(model, xb, yb, training):
         return nn.BCELoss()(model(xb), yb)
     if LOSS == "plain_ce":
         return nn.CrossEntropyLoss()(model(xb), yb)
-    if LOSS == "mse":
+    if LOSS in ("mse", "indexed"):
         return torch.mean((model(xb) - yb) ** 2)
     if LOSS == "l2":
         loss = ((model(xb) - yb) ** 2).mean()
@@ -109,7 +109,10 @@ for epoch in range(EPOCHS):
     for start in range(0, 1200, 32):
         rows = order[start:start + 32]
         optimizer.zero_grad()
-        loss = loss_of(model, x_train[rows], y_train[rows], training=True)
+        if LOSS == "indexed":  # the targets picked out of the whole set inside the loss
+            loss = torch.mean((model(x_train[rows]) - y_train[rows]) ** 2)
+        else:
+            loss = loss_of(model, x_train[rows], y_train[rows], training=True)
         loss.backward()
         optimizer.step()
     model.eval()

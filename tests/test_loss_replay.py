@@ -26,7 +26,7 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
 
 SCRIPT = Path(__file__).with_name("loss_patterns.py")
-PROGRAMS = ["mse", "l2", "bce", "module"]  # hand-written: replayed as a recorded program
+PROGRAMS = ["mse", "l2", "bce", "module", "indexed"]  # hand-written: a recorded program
 RETURNED = ["hf", "nanogpt", "sequence"]  # returned by the model: taken from its output
 FLATTENED = ["flat"]  # F.cross_entropy on a sequence flattened outside the model
 PATTERNS = PROGRAMS + RETURNED + FLATTENED
@@ -147,7 +147,7 @@ def test_a_loss_that_cannot_be_replayed_skips_with_what_was_in_the_way(loss, wor
     assert "could not replay" in case.copies.loss_problem and words in case.copies.loss_problem
     with pytest.raises(Skip, match=words):
         case.require_replay()
-    assert not case.trace.notes
+    assert not [note for note in case.trace.notes if "internal error" in note]
 
 
 def test_no_check_fails_inside_lossdoctor_on_the_replayed_patterns():

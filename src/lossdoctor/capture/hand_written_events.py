@@ -75,13 +75,22 @@ class HandWrittenEvents:
             return
         self._stop_following()
         spy = self._chain_spy = LossChainSpy(self._scalar_computed)
-        self._step_inputs = loss_program.StepInputs(args, kwargs, self.last_batch_rows,
-                                                    input_tensors(args, kwargs))
-        parameters = {id(p): (name, p) for name, p in module.named_parameters()}
-        spy.tape = loss_program.Tape(output, parameters)
-        for place, tensor in tensor_places(output):
-            spy.tape.note_output(place, tensor)
+        if self._tape_wanted():
+            self._step_inputs = loss_program.StepInputs(args, kwargs, self.last_batch_rows,
+                                                        input_tensors(args, kwargs))
+            parameters = {id(p): (name, p) for name, p in module.named_parameters()}
+            spy.tape = loss_program.Tape(output, parameters)
+            for place, tensor in tensor_places(output):
+                spy.tape.note_output(place, tensor)
         spy.follow(output, self.last_batch_rows)
+
+    def _tape_wanted(self) -> bool:
+        """Record the calls (a cost on every torch call) until the program is learnt, and
+        then only for a batch the sample keeps: its target is found on the tape."""
+        if self._replay_undecided():
+            return True
+        return self._pending is not None and isinstance(self.copies.loss_replay,
+                                                        loss_program.LossProgram)
 
     def _model_returned_loss(self, output, args, kwargs) -> None:
         """After a forward pass that returned a loss: where it is in the output, where its

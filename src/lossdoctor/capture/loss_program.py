@@ -208,9 +208,10 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
         raise Unreplayable("the tensor backward was called on was not computed from the "
                            "model's output")
     end, start = start.call, _unscaled(tape, start)
-    needed = _needed(tape, start.call)
+    entries = _data_entries(tape, batch.rows)
+    needed = _needed(tape, start.call, entries)
     _refuse_unreplayable(tape, needed, end)
-    builder = _Builder(tape, batch)
+    builder = _Builder(tape, batch, entries)
     calls = [builder.general(tape.calls[i]) if i in needed else None
              for i in range(start.call + 1)]
     program = LossProgram(calls, start)
@@ -238,23 +239,53 @@ def target_of(tape: Tape, loss: torch.Tensor, batch: StepInputs) -> torch.Tensor
     start = tape.ref(loss)
     if not isinstance(start, Result):
         return None
-    builder = _Builder(tape, batch)
-    for index in sorted(_needed(tape, start.call)):
+    entries = _data_entries(tape, batch.rows)
+    builder = _Builder(tape, batch, entries)
+    for index in sorted(_needed(tape, start.call, entries)):
         call = tape.calls[index]
-        for external in _externals((call.args, call.kwargs)):
-            if builder.is_target(external.tensor):
-                return external.tensor
+        for tensor in _outside_tensors(tape, (call.args, call.kwargs), entries):
+            if builder.is_target(tensor):
+                return tensor
     return None
 
 
-def _externals(value) -> list[External]:
+def _outside_tensors(tape: Tape, value, entries: set[int]) -> list[torch.Tensor]:
+    """The tensors from outside the program among a call's arguments."""
     if isinstance(value, External):
-        return [value]
+        return [value.tensor]
+    if isinstance(value, Result) and value.call in entries:
+        return [_result(tape.results, value)]
     if isinstance(value, dict):
-        return [e for v in value.values() for e in _externals(v)]
+        return [t for v in value.values() for t in _outside_tensors(tape, v, entries)]
     if isinstance(value, (list, tuple)):
-        return [e for v in value for e in _externals(v)]
+        return [t for v in value for t in _outside_tensors(tape, v, entries)]
     return []
+
+
+def _data_entries(tape: Tape, rows: int) -> set[int]:
+    """The calls where the batch's data enters the loss: on neither the output nor the
+    parameters, they give a tensor with the batch's rows, called on a tensor without them
+    (``y_train[index]`` of a whole data set). A replay reads their result from its batch; the
+    calls on a tensor with the batch's rows (``1 - y``) stay in the program."""
+    entries = set()
+    for index, (call, result) in enumerate(zip(tape.calls, tape.results, strict=True)):
+        if index in tape._derived or not isinstance(result, torch.Tensor):
+            continue
+        called_on = _called_on(tape, call)
+        if _has_rows(result, rows) and not (called_on is not None and _has_rows(called_on, rows)):
+            entries.add(index)
+    return entries
+
+
+def _called_on(tape: Tape, call: Call) -> torch.Tensor | None:
+    """The tensor a call is made on: its first argument."""
+    first = call.args[0] if call.args else None
+    if isinstance(first, External):
+        return first.tensor
+    if isinstance(first, Result):
+        value = _result(tape.results, first)
+        return value if isinstance(value, torch.Tensor) else None
+    return None
 
 
 def _unscaled(tape: Tape, start: Result) -> Result:
@@ -273,11 +304,12 @@ def _unscaled(tape: Tape, start: Result) -> Result:
 SCALING_CALLS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
 
 
-def _needed(tape: Tape, last: int) -> set[int]:
+def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
+    """The calls ``last`` depends on, up to where the batch's data enters."""
     needed, todo = set(), [last]
     while todo:
         index = todo.pop()
-        if index in needed:
+        if index in needed or index in entries:
             continue
         needed.add(index)
         call = tape.calls[index]
@@ -311,8 +343,8 @@ def _refuse_unreplayable(tape: Tape, needed: set[int], last: int) -> None:
 class _Builder:
     """Makes each recorded call general: batch tensors by their place, the rest copied."""
 
-    def __init__(self, tape: Tape, batch: StepInputs) -> None:
-        self.tape, self.batch = tape, batch
+    def __init__(self, tape: Tape, batch: StepInputs, entries: set[int]) -> None:
+        self.tape, self.batch, self.entries = tape, batch, entries
         self.target: torch.Tensor | None = None
 
     def general(self, call: Call) -> Call:
@@ -322,6 +354,8 @@ class _Builder:
     def _general(self, value, name: str):
         if isinstance(value, External):
             return self._external(value.tensor)
+        if isinstance(value, Result) and value.call in self.entries:
+            return self._external(_result(self.tape.results, value))
         if isinstance(value, dict):
             return {k: self._general(v, name) for k, v in value.items()}
         if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
