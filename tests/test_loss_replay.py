@@ -65,6 +65,14 @@ def test_the_replay_is_ready_with_the_users_own_loss(loss):
 
 
 @pytest.mark.parametrize("loss", PATTERNS)
+def test_training_and_validation_batches_are_paired_with_their_targets(loss):
+    copies = _case(loss).copies
+    train, validation = copies.train.batches, copies.validation.batches
+    assert len(train) == 38 and len(validation) == 3  # 1200 rows by 32, 300 rows by 100
+    assert all(b.target.shape[0] == b.rows for b in train + validation)
+
+
+@pytest.mark.parametrize("loss", PATTERNS)
 def test_the_replay_gives_the_first_training_loss_back(loss):
     """Run on the first captured batch with the model as it was, the replayed loss is the one
     the script trained on at its first step."""

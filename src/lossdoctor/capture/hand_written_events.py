@@ -27,6 +27,7 @@ from lossdoctor.capture.loss_events import HeldLoss
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.replay_losses import (
     ReturnedLoss,
+    has_input,
     input_at,
     input_tensors,
     output_tensors,
@@ -36,10 +37,6 @@ from lossdoctor.capture.replay_losses import (
 )
 from lossdoctor.capture.tracing import is_compiled
 from lossdoctor.trace import LossRecord
-
-
-def _value(tensor: torch.Tensor) -> float:
-    return float(tensor.detach().float().mean())
 
 #: The loss name shown for a training loss that no torch.nn loss computed.
 HAND_WRITTEN = "hand-written loss"
@@ -53,6 +50,7 @@ class HandWrittenEvents:
     def _start_hand_written_events(self) -> None:
         self._chain_spy: LossChainSpy | None = None
         self._loss_chain: Chain | None = None  # the training loss's chain, once learnt
+        self._data_chain: Chain | None = None  # its chain before a penalty on the parameters
         self._chains_wanted = True
         self._root_chain: Chain | None = None  # the chain of the tensor backward was called on
         self._compile_used = False
@@ -93,24 +91,35 @@ class HandWrittenEvents:
                                                         loss_program.LossProgram)
 
     def _model_returned_loss(self, output, args, kwargs) -> None:
-        """After a forward pass that returned a loss: where it is in the output, where its
-        target was among the inputs; the batch kept of this pass gets that target."""
+        """After a forward pass of a model that returns its loss: where the loss is in the
+        output, where its target was among the inputs (learnt from a pass with gradients);
+        the batch kept of this pass gets that target."""
         inner, self._inner_target = self._inner_target, None
-        loss = self._returned_loss()
-        self._returned_place = place_of(output, loss)
-        self._returned_target = target_place(args, kwargs, inner)
-        if self._returned_target is not None and not self._returned_tensors:
-            prediction = next((t for t in output_tensors(output) if t is not loss), None)
-            target = input_at(args, kwargs, self._returned_target)
-            if prediction is not None:
-                self._returned_tensors = [weakref.ref(prediction), weakref.ref(target)]
-        if self._pending is None or self._returned_target is None:
+        loss = self._returned_loss() if self._returned_loss is not None else None
+        if loss is not None:
+            self._returned_place = place_of(output, loss)
+            self._returned_target = target_place(args, kwargs, inner)
+            self._note_returned_tensors(output, loss, args, kwargs)
+        path = self._returned_target
+        if self._pending is None or path is None or not has_input(args, kwargs, path):
             return
-        batch = self._pending[1]
+        phase, batch = self._pending
         batch.target = input_at(batch.args, batch.kwargs, self._returned_target)
         inside = [h for h in self._held if h.forward == self.forwards and h.inside_model]
         if inside and inside[-1].batch is None:
             inside[-1].batch, self._pending = batch, None
+        elif inner is not None and phase == "eval":  # its loss, without gradients, is counted
+            self._add_batch(phase, batch)
+            self._pending = None
+
+    def _note_returned_tensors(self, output, loss, args, kwargs) -> None:
+        """Weakly, the first time: the prediction and target beside the returned loss."""
+        if self._returned_target is None or self._returned_tensors:
+            return
+        prediction = next((t for t in output_tensors(output) if t is not loss), None)
+        target = input_at(args, kwargs, self._returned_target)
+        if prediction is not None:
+            self._returned_tensors = [weakref.ref(prediction), weakref.ref(target)]
 
     def _stop_following(self) -> None:
         spy, self._chain_spy = self._chain_spy, None
@@ -130,6 +139,8 @@ class HandWrittenEvents:
             self._stop_following()
         if tape is not None and root is not None and self._replay_undecided():
             self._built = self._build_program(tape, root, inputs)
+            term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
+            self._data_chain = spy.chain_of(term) if term is not None else None
 
     def _replay_undecided(self) -> bool:
         copies = self.copies
@@ -246,10 +257,14 @@ class HandWrittenEvents:
 
     @guarded
     def _scalar_computed(self, tensor: torch.Tensor, chain: Chain, rows: int) -> None:
-        if self._loss_chain is None or chain != self._loss_chain:
+        if self._loss_chain is None:
+            return
+        tentative = torch.is_grad_enabled() and tensor.requires_grad
+        # Validation leaves out the training loss's penalty on the parameters.
+        penalty_left_out = not tentative and chain == self._data_chain
+        if chain != self._loss_chain and not penalty_left_out:
             return
         name = RETURNED_BY_MODEL if chain == () else HAND_WRITTEN
-        tentative = torch.is_grad_enabled() and tensor.requires_grad
         model = self.model
         record = LossRecord(tensor.item(), rows, "train" if tentative else "eval", self.step,
                             name, model.training if model is not None else None)
@@ -258,3 +273,7 @@ class HandWrittenEvents:
         if tentative:
             held.output = weakref.ref(tensor)
         self._hold(held)
+
+
+def _value(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().float().mean())

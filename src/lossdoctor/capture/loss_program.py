@@ -219,6 +219,33 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
     return Built(program, builder.target, _result(tape.results, start), prediction)
 
 
+def data_term(tape: Tape, root: torch.Tensor, from_output) -> torch.Tensor | None:
+    """For a loss plus a penalty on the parameters (``mse + 1e-4 * l2``): the loss before the
+    penalty joins it, as validation computes it. ``from_output(tensor)`` says whether a tensor
+    was computed from the model's output."""
+    start = tape.ref(root)
+    if not isinstance(start, Result):
+        return None
+    for index in sorted(_needed(tape, start.call, set())):
+        call = tape.calls[index]
+        values = [_value_of(tape, r) for r in _refs_in((call.args, call.kwargs))
+                  if tape.derives(r)]
+        outputs = [v for v in values if v is not None and from_output(v)]
+        if outputs and len(outputs) < len(values):  # a penalty joins here
+            return outputs[0]
+    return None
+
+
+def _value_of(tape: Tape, ref) -> torch.Tensor | None:
+    """The tensor a Result or Output stands for; None for a parameter."""
+    if isinstance(ref, Result):
+        value = _result(tape.results, ref)
+        return value if isinstance(value, torch.Tensor) else None
+    if isinstance(ref, Output):
+        return at_place(tape.output, ref.place)
+    return None
+
+
 @dataclass
 class Built:
     """A program, with the script's tensors of the step it was recorded at."""

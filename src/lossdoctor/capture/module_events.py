@@ -99,8 +99,9 @@ class ModuleEvents:
             self.last_batch_rows = _rows(args, kwargs)
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs)
-            if self._returned_loss is not None:
+            if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
+            self._inner_target = None
             self._follow_output(module, output, args, kwargs)
 
     def _is_model(self, module: nn.Module) -> bool:

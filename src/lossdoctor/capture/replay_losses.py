@@ -159,6 +159,14 @@ def input_at(args: tuple, kwargs: dict, path: Path):
     return value[inner[0][1]] if inner else value
 
 
+def has_input(args: tuple, kwargs: dict, path: Path) -> bool:
+    """Whether this call of the model was given a tensor at ``path``."""
+    try:
+        return isinstance(input_at(args, kwargs, path), torch.Tensor)
+    except (IndexError, KeyError, TypeError):
+        return False
+
+
 def with_target_at(batch: Batch, path: Path) -> Batch:
     """The batch with its target put back among the model's inputs, where the script put it."""
     (kind, where), *inner = path
