@@ -7,6 +7,7 @@ argument: the loss as people write it. Its second argument injects a bug."""
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import math
 import runpy
@@ -21,7 +22,7 @@ import torch
 from conftest import record
 from lossdoctor.capture.loss_program import LossProgram
 from lossdoctor.capture.replay_losses import LossFunction, ReturnedLoss
-from lossdoctor.diagnosis import diagnose
+from lossdoctor.diagnosis import REPORT_THRESHOLD, diagnose
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
 
@@ -119,8 +120,8 @@ def test_a_penalty_on_the_parameters_replays_on_the_copys_parameters():
 def test_a_model_given_a_dict_batch_is_called_with_it_again():
     case = _case("hf")
     batch = case.copies.train.batches[0]
-    assert set(batch.kwargs) == {"inputs", "labels"}
-    assert torch.equal(batch.kwargs["labels"], batch.target)
+    assert set(batch.kwargs) == {"inputs"}  # the labels are the target, not a feature
+    assert batch.target.dtype == torch.int64 and batch.target.shape == (batch.rows,)
     shuffled = batch.target[torch.randperm(batch.rows, generator=torch.Generator())]
     model = case.copies.initial_model
     with torch.no_grad():
@@ -140,6 +141,29 @@ def test_predictions_are_the_output_beside_the_returned_loss():
         prediction = case.replayer.predict(case.copies.initial_model, batch)
     assert prediction.shape == (batch.rows, 4, 3)  # the logits (rows, positions, classes)
     assert batch.target.shape == (batch.rows, 4)
+
+
+@pytest.mark.parametrize("loss", ["l2", "bce", "sequence", "indexed"])
+def test_recording_the_loss_changes_nothing_in_the_users_run(loss, capsys):
+    """The script prints the same losses, and leaves torch's random state the same, watched
+    or not."""
+    outputs, states = [], []
+    for watched in (False, True):
+        sys.argv = [str(SCRIPT), loss, "healthy", "2"]
+        try:
+            if watched:
+                _recorded(loss)
+            else:
+                runpy.run_path(str(SCRIPT), run_name="__main__")
+        finally:
+            sys.argv = _ARGV
+        outputs.append(capsys.readouterr().out)
+        states.append(torch.get_rng_state())
+    assert outputs[0] == outputs[1] and "epoch 1" in outputs[0]
+    assert torch.equal(states[0], states[1])
+
+
+_ARGV = list(sys.argv)
 
 
 # --- what cannot be replayed is said, and skips ---------------------------------------------
@@ -184,6 +208,8 @@ def _run(tmp_path, loss, bug, epochs=8):
     return watched, json.loads(report.read_text())
 
 
+@pytest.mark.zoo
+@pytest.mark.zoo_only
 def test_a_hand_written_loss_run_keeps_the_scripts_output_and_replays(tmp_path):
     plain = subprocess.run([sys.executable, str(SCRIPT), "bce", "healthy", "3"],
                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -211,3 +237,12 @@ def test_an_injected_bug_is_found_first_whatever_the_loss(tmp_path, loss, bug):
         assert causes == []
     else:
         assert causes and causes[0] == EXPECTED[bug]
+
+
+@pytest.mark.parametrize("loss", ["hf", "nanogpt", "l2"])
+@pytest.mark.parametrize("bug, check", [("labels", "no_signal"), ("inputs", "unnormalized_inputs")])
+def test_the_check_for_an_injected_bug_finds_it_whatever_the_loss(loss, bug, check):
+    """The labels are the target, not a feature, even when the model is given them."""
+    module = importlib.import_module(f"lossdoctor.checks.{check}")
+    found = module.check(_recorded(loss, bug, epochs=3))
+    assert [f.cause.id for f in found if f.confidence >= REPORT_THRESHOLD] == [check]

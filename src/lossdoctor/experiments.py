@@ -154,11 +154,23 @@ def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
     return train[:cut], train[cut:]
 
 
+def first_input(batch: Batch) -> torch.Tensor | None:
+    """The model's first input tensor: the first positional one, else the first keyword one
+    (a dict batch given as ``model(**batch)``)."""
+    return next((v for v in (*batch.args, *batch.kwargs.values())
+                 if isinstance(v, torch.Tensor)), None)
+
+
 def map_first_input(batch: Batch, change: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
-    """The batch with its first positional input changed (for example, standardized)."""
-    if not batch.args or not isinstance(batch.args[0], torch.Tensor):
-        return batch
-    return replace(batch, args=(change(batch.args[0]), *batch.args[1:]))
+    """The batch with its first input tensor changed (for example, standardized)."""
+    for index, value in enumerate(batch.args):
+        if isinstance(value, torch.Tensor):
+            return replace(batch, args=(*batch.args[:index], change(value),
+                                        *batch.args[index + 1:]))
+    for key, value in batch.kwargs.items():
+        if isinstance(value, torch.Tensor):
+            return replace(batch, kwargs={**batch.kwargs, key: change(value)})
+    return batch
 
 
 def _accepted_hparams(optimizer_class: type, hparams: dict) -> dict:

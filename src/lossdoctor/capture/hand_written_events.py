@@ -33,6 +33,7 @@ from lossdoctor.capture.replay_losses import (
     output_tensors,
     place_of,
     target_place,
+    target_taken_out,
     tensor_places,
 )
 from lossdoctor.capture.tracing import is_compiled
@@ -103,8 +104,9 @@ class HandWrittenEvents:
         path = self._returned_target
         if self._pending is None or path is None or not has_input(args, kwargs, path):
             return
-        phase, batch = self._pending
-        batch.target = input_at(batch.args, batch.kwargs, self._returned_target)
+        phase = self._pending[0]
+        batch = target_taken_out(self._pending[1], path)
+        self._pending = (phase, batch)
         inside = [h for h in self._held if h.forward == self.forwards and h.inside_model]
         if inside and inside[-1].batch is None:
             inside[-1].batch, self._pending = batch, None

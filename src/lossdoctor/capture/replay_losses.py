@@ -167,6 +167,25 @@ def has_input(args: tuple, kwargs: dict, path: Path) -> bool:
         return False
 
 
+def target_taken_out(batch: Batch, path: Path) -> Batch:
+    """The batch with the model's input at ``path`` as its target, and no longer among the
+    inputs (a check reading the inputs as features must not find the labels there); a
+    replay puts it back (with_target_at). A positional target leaves None in its place."""
+    (kind, where), *inner = path
+    target = input_at(batch.args, batch.kwargs, path)
+    value = None
+    if inner:
+        outer = batch.args[where] if kind == "arg" else batch.kwargs[where]
+        value = {k: v for k, v in outer.items() if k != inner[0][1]}
+    if kind == "arg":
+        args = (*batch.args[:where], value, *batch.args[where + 1:])
+        return replace(batch, args=args, target=target)
+    kwargs = {k: v for k, v in batch.kwargs.items() if k != where}
+    if inner:
+        kwargs[where] = value
+    return replace(batch, kwargs=kwargs, target=target)
+
+
 def with_target_at(batch: Batch, path: Path) -> Batch:
     """The batch with its target put back among the model's inputs, where the script put it."""
     (kind, where), *inner = path
