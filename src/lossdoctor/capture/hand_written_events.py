@@ -25,6 +25,7 @@ from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_chains import Chain, LossChainSpy, take_off_done_spies, unscaled
 from lossdoctor.capture.loss_events import HeldLoss
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
+from lossdoctor.capture.loss_tape import Tape
 from lossdoctor.capture.replay_losses import (
     ReturnedLoss,
     has_input,
@@ -78,7 +79,7 @@ class HandWrittenEvents:
             self._step_inputs = loss_program.StepInputs(args, kwargs, self.last_batch_rows,
                                                         input_tensors(args, kwargs))
             parameters = {id(p): (name, p) for name, p in module.named_parameters()}
-            spy.tape = loss_program.Tape(output, parameters)
+            spy.tape = Tape(output, parameters)
             for place, tensor in tensor_places(output):
                 spy.tape.note_output(place, tensor)
         spy.follow(output, self.last_batch_rows)

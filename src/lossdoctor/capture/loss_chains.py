@@ -1,7 +1,7 @@
 """Follow what a script computes from its model's output: each tensor derived from the output
 gets its *chain*, the names of the torch functions that led to it (``("__sub__", "__pow__",
 "mean")`` for ``torch.mean((out - y) ** 2)``). A TorchFunctionMode calls every function
-unchanged and reports each scalar with its chain. Given a Tape (loss_program.py), it also
+unchanged and reports each scalar with its chain. Given a Tape (loss_tape.py), it also
 records the calls themselves, so that the training loss can be replayed."""
 
 from __future__ import annotations
