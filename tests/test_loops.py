@@ -81,7 +81,7 @@ def test_a_hand_written_loss_is_the_training_loss_and_its_validation_twin_is_see
     trace = case.trace
     assert _seen(case) and trace.steps == 36
     assert _close([loss for _, loss in trace.step_losses()], history["train"])
-    assert trace.setup.loss_name == "hand-written loss"
+    assert trace.setup.loss_name == "hand-written loss (like mse_loss)"
     assert _close(_passes(trace), history["val"])
     assert {p.source for p in trace.validation_passes()} == {"loss calls"}
 
@@ -166,7 +166,8 @@ def test_a_loss_computed_inside_the_model_and_scaled_for_accumulation_is_seen(by
     assert trace.steps == 12
     train = trace.train_losses()
     assert _close([r.value for r in train], history["train"])  # unscaled, once per micro-batch
-    assert trace.setup.loss_name == ("loss returned by the model" if by_hand else "cross_entropy")
+    returned = "loss returned by the model (like cross_entropy)"
+    assert trace.setup.loss_name == (returned if by_hand else "cross_entropy")
     assert _close(_passes(trace), history["val"])
 
 

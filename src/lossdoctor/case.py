@@ -43,8 +43,8 @@ class Case:
         replayer = self.replayer
         if self.copies.initial_model is None or self.copies.optimizer_class is None:
             raise Skip("needs an optimizer step on a model: none was seen")
-        if self.copies.loss_fn is None:
-            raise Skip("needs a training loss from torch.nn or torch.nn.functional")
+        if self.copies.replay_loss is None:
+            raise Skip(self.copies.loss_problem or "needs the training loss: none was seen")
         if not replayer.train_batches:
             raise Skip("needs training batches paired with their targets")
         if not replayer.validation_batches:
@@ -74,6 +74,8 @@ class Case:
         )
 
     def _fitted_constant_guess_loss(self, batches) -> float | None:
+        if not self.replayer.scores_any_model:  # the model computes its loss itself
+            return None
         try:
             return self.replayer.evaluate(self._fitted_constant, batches)
         except Exception:  # noqa: BLE001 - no reference is no harm: callers do without

@@ -18,7 +18,6 @@ from torch import nn
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import first_tensor
 from lossdoctor.sandbox import isolated
 
 BatchTransform = Callable[[Batch], Batch]
@@ -65,7 +64,7 @@ class Replayer:
     def ready(self) -> bool:
         return (
             self.copies.initial_model is not None
-            and self.copies.loss_fn is not None
+            and self.copies.replay_loss is not None
             and self.copies.optimizer_class is not None
             and bool(self.train_batches)
             and bool(self.validation_batches)
@@ -118,15 +117,19 @@ class Replayer:
         return float(loss.detach())
 
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        prediction = self.predict(model, batch)
-        return self.copies.loss_fn(prediction, batch.target)
+        """The user's training loss of ``model`` on ``batch``, computed as the script did."""
+        return self.copies.replay_loss.loss(model, batch)
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        output = first_tensor(model(*batch.args, **batch.kwargs))
-        shape = self.copies.prediction_shape
-        if output is not None and tuple(output.shape[1:]) != shape:
-            output = output.reshape(-1, *shape)
-        return output
+        """The prediction the loss is computed from (the logits beside a returned loss)."""
+        return self.copies.replay_loss.predict(model, batch)
+
+    @property
+    def scores_any_model(self) -> bool:
+        """Whether a model that returns only a prediction (a larger model, a constant) can be
+        scored with the user's loss: not when the model computes its loss itself."""
+        replay_loss = self.copies.replay_loss
+        return replay_loss is not None and replay_loss.any_model
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: list[Batch]) -> float:
@@ -151,11 +154,23 @@ def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
     return train[:cut], train[cut:]
 
 
+def first_input(batch: Batch) -> torch.Tensor | None:
+    """The model's first input tensor: the first positional one, else the first keyword one
+    (a dict batch given as ``model(**batch)``)."""
+    return next((v for v in (*batch.args, *batch.kwargs.values())
+                 if isinstance(v, torch.Tensor)), None)
+
+
 def map_first_input(batch: Batch, change: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
-    """The batch with its first positional input changed (for example, standardized)."""
-    if not batch.args or not isinstance(batch.args[0], torch.Tensor):
-        return batch
-    return replace(batch, args=(change(batch.args[0]), *batch.args[1:]))
+    """The batch with its first input tensor changed (for example, standardized)."""
+    for index, value in enumerate(batch.args):
+        if isinstance(value, torch.Tensor):
+            return replace(batch, args=(*batch.args[:index], change(value),
+                                        *batch.args[index + 1:]))
+    for key, value in batch.kwargs.items():
+        if isinstance(value, torch.Tensor):
+            return replace(batch, kwargs={**batch.kwargs, key: change(value)})
+    return batch
 
 
 def _accepted_hparams(optimizer_class: type, hparams: dict) -> dict:

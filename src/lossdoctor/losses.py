@@ -40,7 +40,10 @@ _BY_NAME = {name: kind for names, kind in _KINDS.items() for name in names}
 
 
 def loss_kind(name: str) -> LossKind | None:
-    """The kind of a loss, by its class name ("BCELoss") or function name ("mse_loss")."""
+    """The kind of a loss, by its class name ("BCELoss") or function name ("mse_loss"), or of a
+    loss written by hand that behaves like one ("hand-written loss (like mse_loss)")."""
+    if name.endswith(")") and " (like " in name:
+        name = name[name.rindex(" (like ") + len(" (like "):-1]
     return _BY_NAME.get(name)
 
 

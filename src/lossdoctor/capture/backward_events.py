@@ -48,9 +48,12 @@ class BackwardEvents:
         if root is None or not root.is_floating_point() or root.numel() == 0:
             return
         seen_loss = any(held.reached for held in waiting)
+        name = None
         if not seen_loss:
             name, loss = self._trained_loss(root)
-            self._record_trained_tensor(name, _value(loss), self.last_batch_rows)
+            self._record_trained_tensor(name, _value(loss), self.last_batch_rows,
+                                        self._trained_batch())
+        self._decide_replay(seen_loss, name)
         self._learn_loss_chain(trained_by_torch_loss=seen_loss)
         self.parameters_trained(root)
 

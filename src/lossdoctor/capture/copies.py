@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from lossdoctor.capture.replay_losses import LossFunction
 from lossdoctor.capture.sample import BatchSample
 
 
@@ -16,9 +17,25 @@ class Copies:
 
     initial_model: nn.Module | None = None  # the model as it was before its first update
     final_model: nn.Module | None = None  # the model as the run left it, when still reachable
-    loss_fn: Callable | None = None  # called as loss_fn(prediction, target)
+    loss_fn: Callable | None = None  # a torch.nn loss, called as loss_fn(prediction, target)
     optimizer_class: type | None = None
     optimizer_hparams: dict = field(default_factory=dict)
     prediction_shape: tuple = ()  # the loss input's shape after the batch axis
+    flat_target: bool = False  # the loss took the target flattened; batches keep it per row
     train: BatchSample = field(default_factory=BatchSample)
     validation: BatchSample = field(default_factory=BatchSample)
+    #: The training loss when no torch.nn loss on the output computed it: the model's own
+    #: (replay_losses.ReturnedLoss) or a hand-written one (loss_program.LossProgram).
+    loss_replay: object | None = None
+    #: Why the training loss cannot be replayed, in words for the user; "" when it can.
+    loss_problem: str = ""
+
+    @property
+    def replay_loss(self):
+        """How a replay computes the training loss: ``loss(model, batch)`` and
+        ``predict(model, batch)``; None when it cannot."""
+        if self.loss_replay is not None:
+            return self.loss_replay
+        if self.loss_fn is not None:
+            return LossFunction(self.loss_fn, tuple(self.prediction_shape), self.flat_target)
+        return None

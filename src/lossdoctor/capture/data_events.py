@@ -78,11 +78,11 @@ class DataEvents:
 
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
+            why = self.copies.loss_problem or (
+                "the training loss was not computed from the output of a model call")
             self.trace.notes.append(
-                "No training batch could be paired with its targets (the training loss was not "
-                "a torch.nn loss called on the output of a model call: it was written by hand, "
-                "or computed inside the model's forward), so the experiments that replay your "
-                "training were skipped."
+                f"No training batch could be paired with its targets ({why}), so the "
+                "experiments that replay your training were skipped."
             )
 
 

@@ -7,6 +7,11 @@ reached from its output through the same chain is that loss, computed on other d
 The chains are followed only while they may be needed: until a backward pass goes through a
 torch.nn loss (those are seen directly), never for compiled code, and never once the chain of
 the training loss is unknown (a loss not computed from the model's output).
+
+The first training step also says how a replay computes the loss (loss_replay.py): the loss the
+model returned, taken from the same place in its output; or the calls that computed the
+hand-written loss, recorded as a program (loss_program.py). Each loss found this way brings the
+batch it was computed on, paired with its target, to the experiments' sample.
 """
 
 from __future__ import annotations
@@ -15,9 +20,23 @@ import weakref
 
 import torch
 
+from lossdoctor.capture import loss_program
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_chains import Chain, LossChainSpy, take_off_done_spies, unscaled
 from lossdoctor.capture.loss_events import HeldLoss
+from lossdoctor.capture.loss_likeness import alike_loss, named_alike
+from lossdoctor.capture.loss_tape import Tape
+from lossdoctor.capture.replay_losses import (
+    ReturnedLoss,
+    has_input,
+    input_at,
+    input_tensors,
+    output_tensors,
+    place_of,
+    target_place,
+    target_taken_out,
+    tensor_places,
+)
 from lossdoctor.capture.tracing import is_compiled
 from lossdoctor.trace import LossRecord
 
@@ -33,9 +52,16 @@ class HandWrittenEvents:
     def _start_hand_written_events(self) -> None:
         self._chain_spy: LossChainSpy | None = None
         self._loss_chain: Chain | None = None  # the training loss's chain, once learnt
+        self._data_chain: Chain | None = None  # its chain before a penalty on the parameters
         self._chains_wanted = True
         self._root_chain: Chain | None = None  # the chain of the tensor backward was called on
         self._compile_used = False
+        self._step_inputs: loss_program.StepInputs | None = None  # of the followed forward pass
+        self._built: loss_program.Built | str | None = None  # the program, or why there is none
+        self._inner_target = None  # the target of a torch.nn loss inside the model's forward
+        self._returned_place = None  # where the model's output held the loss it returned
+        self._returned_target = None  # where the model's inputs held that loss's target
+        self._returned_tensors: list = []  # weak: its prediction and target, the first time
 
     def compile_used(self) -> None:
         """The script compiled something: a TorchFunctionMode around compiled code could make
@@ -43,27 +69,175 @@ class HandWrittenEvents:
         self._compile_used = True
         self._stop_following()
 
-    def _follow_output(self, module, output) -> None:
+    def _follow_output(self, module, output, args, kwargs) -> None:
         """After a forward pass of the model: follow what is computed from its output."""
         if not self._chains_wanted or self._compile_used or is_compiled(module):
             return
         self._stop_following()
-        self._chain_spy = LossChainSpy(self._scalar_computed)
-        self._chain_spy.follow(output, self.last_batch_rows)
+        spy = self._chain_spy = LossChainSpy(self._scalar_computed)
+        if self._tape_wanted():
+            self._step_inputs = loss_program.StepInputs(args, kwargs, self.last_batch_rows,
+                                                        input_tensors(args, kwargs))
+            parameters = {id(p): (name, p) for name, p in module.named_parameters()}
+            spy.tape = Tape(output, parameters)
+            for place, tensor in tensor_places(output):
+                spy.tape.note_output(place, tensor)
+        spy.follow(output, self.last_batch_rows)
+
+    def _tape_wanted(self) -> bool:
+        """Record the calls (a cost on every torch call) until the program is learnt, and
+        then only for a batch the sample keeps: its target is found on the tape."""
+        if self._replay_undecided():
+            return True
+        return self._pending is not None and isinstance(self.copies.loss_replay,
+                                                        loss_program.LossProgram)
+
+    def _model_returned_loss(self, output, args, kwargs) -> None:
+        """After a forward pass of a model that returns its loss: where the loss is in the
+        output, where its target was among the inputs (learnt from a pass with gradients);
+        the batch kept of this pass gets that target."""
+        inner, self._inner_target = self._inner_target, None
+        loss = self._returned_loss() if self._returned_loss is not None else None
+        if loss is not None:
+            self._returned_place = place_of(output, loss)
+            self._returned_target = target_place(args, kwargs, inner)
+            self._note_returned_tensors(output, loss, args, kwargs)
+        path = self._returned_target
+        if self._pending is None or path is None or not has_input(args, kwargs, path):
+            return
+        phase = self._pending[0]
+        batch = target_taken_out(self._pending[1], path)
+        self._pending = (phase, batch)
+        inside = [h for h in self._held if h.forward == self.forwards and h.inside_model]
+        if inside and inside[-1].batch is None:
+            inside[-1].batch, self._pending = batch, None
+        elif inner is not None and phase == "eval":  # its loss, without gradients, is counted
+            self._add_batch(phase, batch)
+            self._pending = None
+
+    def _note_returned_tensors(self, output, loss, args, kwargs) -> None:
+        """Weakly, the first time: the prediction and target beside the returned loss."""
+        if self._returned_target is None or self._returned_tensors:
+            return
+        prediction = next((t for t in output_tensors(output) if t is not loss), None)
+        target = input_at(args, kwargs, self._returned_target)
+        if prediction is not None:
+            self._returned_tensors = [weakref.ref(prediction), weakref.ref(target)]
 
     def _stop_following(self) -> None:
         spy, self._chain_spy = self._chain_spy, None
+        self._step_inputs = None
         if spy is not None:
             spy.leave()
         else:
             take_off_done_spies()  # one left inside a torch function, as backward runs
 
     def _note_root_chain(self, root: torch.Tensor | None) -> None:
-        """At the start of a backward pass: the chain that led to the tensor it starts from."""
-        spy = self._chain_spy
+        """At the start of a backward pass: the chain that led to the tensor it starts from,
+        and (at the first training step) the program that computed it."""
+        spy, inputs = self._chain_spy, self._step_inputs
         self._root_chain = spy.chain_of(root) if spy is not None and root is not None else None
+        tape = spy.tape if spy is not None else None
         if spy is not None:
             self._stop_following()
+        if tape is not None and root is not None and self._replay_undecided():
+            self._built = self._build_program(tape, root, inputs)
+            term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
+            self._data_chain = spy.chain_of(term) if term is not None else None
+
+    def _replay_undecided(self) -> bool:
+        copies = self.copies
+        return copies.loss_replay is None and not copies.loss_problem and copies.loss_fn is None
+
+    def _build_program(self, tape, root, inputs) -> loss_program.Built | str:
+        """The program that computed ``root``, checked against its value; or what prevents
+        it, in words."""
+        try:
+            built = loss_program.build(tape, root, inputs)
+            self._quietly(loss_program.validated, built, tape, inputs)
+        except loss_program.Unreplayable as problem:
+            return str(problem)
+        except Exception as error:  # noqa: BLE001 - an error of ours: no replay, the run goes on
+            return f"lossdoctor failed to record it ({type(error).__name__}: {error})"
+        return built
+
+    def _decide_replay(self, seen_loss: bool, name: str | None) -> None:
+        """After the first training backward pass: how a replay computes this loss."""
+        built, self._built = self._built, None
+        if not self._replay_undecided():
+            return
+        if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):
+            self._keep_returned_loss(name)
+        elif isinstance(built, loss_program.Built):
+            if not (seen_loss and built.program.ends_in_torch_loss):
+                self._keep_program(built, name or HAND_WRITTEN)
+        elif not seen_loss:
+            self.copies.loss_problem = (
+                "the training loss is computed in code lossdoctor could not replay: "
+                f"{built or 'it was not computed from the output of a model call'}")
+
+    def _trained_inside_model(self) -> bool:
+        return any(h.reached and h.inside_model for h in self._held)
+
+    def _keep_program(self, built: loss_program.Built, name: str) -> None:
+        self.copies.loss_replay = built.program
+        self.copies.prediction_shape = tuple(built.prediction.shape[1:])
+        alike = self._quietly(alike_loss, built.value, built.prediction, built.target)
+        self.trace.setup.loss_name = named_alike(name, alike)
+
+    def _keep_returned_loss(self, name: str | None) -> None:
+        if self._returned_place is None or self._returned_target is None:
+            self.copies.loss_problem = (
+                "the model computes its own loss, and lossdoctor could not tell which of its "
+                "inputs is the target (name it labels or targets, or pass it second)")
+            return
+        self.copies.loss_replay = ReturnedLoss(self._returned_place, self._returned_target)
+        if name == RETURNED_BY_MODEL:
+            self.trace.setup.loss_name = named_alike(name, self._returned_likeness())
+
+    def _returned_likeness(self) -> str | None:
+        found = [ref() for ref in self._returned_tensors]
+        loss = self._returned_loss() if self._returned_loss is not None else None
+        if loss is None or any(t is None for t in found):
+            return None
+        return self._quietly(alike_loss, _value(loss), *found)
+
+    def _quietly(self, compute, *args):
+        """``compute(*args)``, its torch.nn loss calls not taken for the script's."""
+        self.loss_entered()
+        try:
+            return compute(*args)
+        finally:
+            self.loss_left()
+
+    def _trained_batch(self):
+        """The kept batch of a training step whose loss no loss call saw, paired with the
+        target that loss used (the program's, at the first step; the model's own)."""
+        pending, built = self._pending, self._built
+        if pending is None or pending[0] != "train":
+            return None
+        if pending[1].target is not None:  # a loss the model returned: paired already
+            self._pending = None
+            return pending[1]
+        if not isinstance(built, loss_program.Built) or built.target is None:
+            return None
+        rows = self.last_batch_rows
+        return self._paired_batch("train", loss_program.target_row_copy(built.target, rows))
+
+    def _batch_of_loss(self, loss: torch.Tensor, phase: str):
+        """The kept batch of the followed forward pass, paired with this loss's target."""
+        pending = self._pending
+        if pending is None or pending[0] != phase:
+            return None
+        if pending[1].target is not None:  # a loss the model returned: paired already
+            self._pending = None
+            return pending[1]
+        spy, inputs = self._chain_spy, self._step_inputs
+        tape = spy.tape if spy is not None else None
+        target = loss_program.target_of(tape, loss, inputs) if tape is not None else None
+        if target is None:
+            return None
+        return self._paired_batch(phase, loss_program.target_row_copy(target, inputs.rows))
 
     def _learn_loss_chain(self, trained_by_torch_loss: bool) -> None:
         """After a backward pass: a torch.nn loss trains (chains are not needed), or the chain
@@ -86,14 +260,23 @@ class HandWrittenEvents:
 
     @guarded
     def _scalar_computed(self, tensor: torch.Tensor, chain: Chain, rows: int) -> None:
-        if self._loss_chain is None or chain != self._loss_chain:
+        if self._loss_chain is None:
+            return
+        tentative = torch.is_grad_enabled() and tensor.requires_grad
+        # Validation leaves out the training loss's penalty on the parameters.
+        penalty_left_out = not tentative and chain == self._data_chain
+        if chain != self._loss_chain and not penalty_left_out:
             return
         name = RETURNED_BY_MODEL if chain == () else HAND_WRITTEN
-        tentative = torch.is_grad_enabled() and tensor.requires_grad
         model = self.model
         record = LossRecord(tensor.item(), rows, "train" if tentative else "eval", self.step,
                             name, model.training if model is not None else None)
         held = HeldLoss(record, self.forwards, tentative)
+        held.batch = self._batch_of_loss(tensor, record.phase)
         if tentative:
             held.output = weakref.ref(tensor)
         self._hold(held)
+
+
+def _value(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().float().mean())

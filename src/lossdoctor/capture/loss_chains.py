@@ -1,7 +1,8 @@
 """Follow what a script computes from its model's output: each tensor derived from the output
 gets its *chain*, the names of the torch functions that led to it (``("__sub__", "__pow__",
 "mean")`` for ``torch.mean((out - y) ** 2)``). A TorchFunctionMode calls every function
-unchanged and reports each scalar with its chain."""
+unchanged and reports each scalar with its chain. Given a Tape (loss_tape.py), it also
+records the calls themselves, so that the training loss can be replayed."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class LossChainSpy(TorchFunctionMode):
         self.on_scalar = on_scalar
         self.done = False  # left: calls pass straight through until it is off the stack
         self.rows = 0
+        self.tape = None  # a loss_program.Tape, when the calls are recorded
         self._chains: dict[int, tuple[weakref.ref, Chain]] = {}
 
     def follow(self, output, rows: int) -> None:
@@ -52,6 +54,7 @@ class LossChainSpy(TorchFunctionMode):
         event inside a torch function, such as backward, which runs with the mode set aside,
         or a mode of the script's above it) as soon as it is: see take_off_done_spies."""
         self.done = True
+        self.tape = None  # the script's tensors are not held past this point
         WAITING.append(self)
         take_off_done_spies()
 
@@ -63,6 +66,8 @@ class LossChainSpy(TorchFunctionMode):
         result = func(*args, **(kwargs or {}))
         if self.done:
             return result
+        if self.tape is not None:
+            self._record(func, args, kwargs or {}, result)
         parent = self._longest_parent(args, kwargs)
         if parent is not None and isinstance(result, torch.Tensor) and len(parent) < MAX_CHAIN:
             chain = (*parent, _step_name(func, args))
@@ -70,6 +75,14 @@ class LossChainSpy(TorchFunctionMode):
             if result.dim() == 0 and result.is_floating_point():
                 self.on_scalar(result, chain, self.rows)
         return result
+
+    def _record(self, func, args, kwargs, result) -> None:
+        """Give the call to the tape; an error of the tape's ends the recording, never the
+        script's call."""
+        try:
+            self.tape.record(func, args, kwargs, result)
+        except Exception:  # noqa: BLE001 - the user's call must go on
+            self.tape.overflowed = True
 
     def _note(self, tensor: torch.Tensor, chain: Chain) -> None:
         if len(self._chains) < MAX_FOLLOWED:

@@ -49,6 +49,7 @@ class LossCopy:
     loss_fn: object
     prediction_shape: tuple
     settings: dict
+    flat_target: bool = False  # the target had the batch's rows flattened together
 
 
 @dataclass
@@ -65,6 +66,7 @@ class HeldLoss:
     saturation: ActivationStat | None = None
     loss_copy: LossCopy | None = None
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
+    inside_model: bool = False  # computed inside the model's forward pass
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -98,9 +100,14 @@ class LossEvents:
                         self.forwards, tentative)
         if self.sampled:
             held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
-        held.batch = self._paired_batch(held.record.phase, target)
+        if self.inside_model:  # the model returns this loss: its batch is paired after it
+            held.inside_model = True
+            self._inner_target = first_tensor(target)
+        else:
+            held.batch = self._paired_batch(held.record.phase,
+                                            _per_row(target, self.last_batch_rows))
         if tentative:
-            self._prepare_training_copies(held, loss_fn, prediction, kwargs)
+            self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
             held.output = weakref.ref(output)
         self._hold(held)
 
@@ -115,11 +122,13 @@ class LossEvents:
         training = model.training if model is not None else None
         return LossRecord(value, rows, phase, self.step, name, training)
 
-    def _prepare_training_copies(self, held: HeldLoss, loss_fn, prediction, kwargs) -> None:
+    def _prepare_training_copies(self, held: HeldLoss, loss_fn, prediction, target,
+                                  kwargs) -> None:
         """Copied now (the user's tensors are gone by the step), kept if it trains."""
         name = held.record.loss_name
         if self.copies.loss_fn is None:
             held.loss_copy = _copy_loss(name, loss_fn, prediction, kwargs)
+            held.loss_copy.flat_target = _per_row(target, self.last_batch_rows) is not target
         if self.sampled and _takes_probabilities(name):
             held.saturation = _output_saturation(self.step, prediction)
 
@@ -183,15 +192,16 @@ class LossEvents:
     def _keep_loss_copy(self, loss_copy: LossCopy) -> None:
         self.copies.loss_fn = loss_copy.loss_fn
         self.copies.prediction_shape = loss_copy.prediction_shape
+        self.copies.flat_target = loss_copy.flat_target
         self.trace.setup.loss_name = loss_copy.name
         self.trace.setup.loss_kwargs = loss_copy.settings
 
-    def _record_trained_tensor(self, name: str, value: float, rows: int) -> None:
+    def _record_trained_tensor(self, name: str, value: float, rows: int, batch=None) -> None:
         """The tensor a backward pass started from, when no loss call seen led to it."""
         model = self.model
         record = LossRecord(value, rows, "train", self.step, name,
                             model.training if model is not None else None)
-        self._hold(HeldLoss(record, self.forwards, reached=True))
+        self._hold(HeldLoss(record, self.forwards, reached=True, batch=batch))
 
     @guarded
     def log(self, name: str, value: float, step: int | None = None) -> None:
@@ -222,6 +232,16 @@ def _copy_loss(name: str, loss_fn, prediction: torch.Tensor, kwargs) -> LossCopy
         copied = functools.partial(loss_fn, **copy_to_cpu(kwargs or {}))
     settings = kwargs if kwargs is not None else public_settings(loss_fn)
     return LossCopy(name, copied, tuple(prediction.shape[1:]), plain(settings))
+
+
+def _per_row(target, rows: int):
+    """A target with the batch's rows flattened together (``y.view(-1)`` of a sequence batch)
+    as one row per batch row, as the batch keeps it; any other target as it is."""
+    if not isinstance(target, torch.Tensor) or target.dim() != 1 or rows == 0:
+        return target
+    if target.shape[0] == rows or target.shape[0] % rows:
+        return target
+    return target.reshape(rows, -1)
 
 
 def _loss_inputs(step: int, name: str, prediction: torch.Tensor, target) -> LossInputStat | None:

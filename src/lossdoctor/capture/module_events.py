@@ -29,6 +29,7 @@ class ModuleEvents:
     def _start_module_events(self) -> None:
         self._depth = 0
         self._inside_loss = 0
+        self.inside_model = False  # inside the model's forward pass
         self._roots: set[int] = set()  # top-level models called before the first step
         self.forwards = 0  # forward passes of the model started so far
         self.last_batch_rows = 0  # rows of the model's last input batch
@@ -73,6 +74,8 @@ class ModuleEvents:
         if self._chain_spy is not None or WAITING:
             self._stop_following()
         self.forwards += 1
+        self.inside_model = True
+        self._inner_target = None
         if not self._is_model(module):
             self._model_ref = weakref.ref(module)
         if self._optimizer_ref is None:
@@ -94,10 +97,14 @@ class ModuleEvents:
             self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
             self._stop_spying()
+            self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs)
-            self._follow_output(module, output)
+            if self._returned_loss is not None or self._returned_target is not None:
+                self._model_returned_loss(output, args, kwargs)
+            self._inner_target = None
+            self._follow_output(module, output, args, kwargs)
 
     def _is_model(self, module: nn.Module) -> bool:
         return self._model_ref is not None and self._model_ref() is module

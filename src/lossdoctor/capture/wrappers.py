@@ -43,6 +43,7 @@ def loss_wrapper(recorder: Recorder, name: str):
             recorder.loss_computed(name, original, prediction, target, output, extra)
             return output
 
+        loss.lossdoctor_original = original  # what a recorded loss program calls instead
         return loss
 
     return wrap

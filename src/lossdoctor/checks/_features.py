@@ -15,7 +15,7 @@ from torch import nn
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.experiments import Plan, ReplayResult, map_first_input
+from lossdoctor.experiments import Plan, ReplayResult, first_input, map_first_input
 from lossdoctor.findings import Skip
 
 #: PyTorch's default initializations scale weights by 1/sqrt(fan_in) on the assumption that
@@ -87,10 +87,10 @@ class FeatureStats:
 
 
 def first_inputs(batches: list[Batch]) -> torch.Tensor:
-    """The first positional input of every batch, stacked; Skip when they are not float tensors."""
-    inputs = [b.args[0] for b in batches if b.args and isinstance(b.args[0], torch.Tensor)]
+    """The first input tensor of every batch, stacked; Skip when they are not float tensors."""
+    inputs = [first_input(b) for b in batches if first_input(b) is not None]
     if not inputs:
-        raise Skip("needs the model's first positional input to be a tensor: none was captured")
+        raise Skip("needs the model's first input to be a tensor: none was captured")
     if not all(t.is_floating_point() for t in inputs):
         raise Skip("needs float inputs: the model's first input holds integers (token ids or "
                    "indices), which are looked up, not scaled")

@@ -113,7 +113,7 @@ def check(case: Case) -> list[Finding]:
     model = case.copies.initial_model
     batch = replayer.train_batches[0]
     one_batch = overfit_one_batch(replayer, model, batch)
-    reason = why_not_larger(model, batch)
+    reason = why_not_larger(model, batch) or _why_not_scored(replayer)
     if reason:
         return _untested(one_batch, reason)
     constant = case.constant_guess_loss("validation")
@@ -129,6 +129,14 @@ def check(case: Case) -> list[Finding]:
     if not _does_not_fit(evidence):
         return []
     return [_finding(comparison, evidence, one_batch)]
+
+
+def _why_not_scored(replayer: Replayer) -> str:
+    """Why a larger model could not be scored with the user's loss; "" when it can."""
+    if replayer.scores_any_model:
+        return ""
+    return ("your loss is computed inside your model, or from its parameters by name, so "
+            "another model cannot be scored with it")
 
 
 def _long_run(replayer: Replayer, settings: dict) -> dict[str, float]:

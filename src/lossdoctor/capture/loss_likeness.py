@@ -1,0 +1,71 @@
+"""Which torch.nn loss a hand-written (or model-returned) loss behaves like, measured on the
+step it was recorded at: the checks that need the kind of loss (classification or regression,
+what output it takes) then treat it as that loss. A penalty too small to change the value
+(an L2 term of 1e-4) leaves the likeness; anything else leaves the kind unknown."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+#: Relative difference between the user's loss and a torch loss on the same tensors for the two
+#: to count as alike: float32 rounding, a hand-written clamp (1e-6 against torch's log clamp at
+#: -100) or a small penalty change the value by less than this.
+LIKENESS_TOLERANCE = 1e-2
+
+
+def _elementwise(loss):
+    def compute(prediction, target):
+        if prediction.shape != target.shape:
+            return None
+        return loss(prediction, target.to(prediction.dtype))
+    return compute
+
+
+def _class_indices(loss):
+    def compute(prediction, target):
+        if target.is_floating_point() or prediction.dim() != target.dim() + 1:
+            return None
+        return loss(prediction.reshape(-1, prediction.shape[-1]), target.reshape(-1))
+    return compute
+
+
+def _probabilities(prediction, target):
+    if prediction.shape != target.shape or prediction.min() < 0 or prediction.max() > 1:
+        return None
+    return F.binary_cross_entropy(prediction, target.to(prediction.dtype))
+
+
+CANDIDATES = {
+    "mse_loss": _elementwise(F.mse_loss),
+    "l1_loss": _elementwise(F.l1_loss),
+    "binary_cross_entropy": _probabilities,
+    "binary_cross_entropy_with_logits": _elementwise(F.binary_cross_entropy_with_logits),
+    "cross_entropy": _class_indices(F.cross_entropy),
+    "nll_loss": _class_indices(F.nll_loss),
+}
+
+
+def alike_loss(value: float, prediction, target) -> str | None:
+    """The name of the torch loss that gives ``value`` on these tensors, if one does."""
+    if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
+        return None
+    prediction, target = prediction.detach(), target.detach()
+    with torch.no_grad():
+        for name, compute in CANDIDATES.items():
+            try:
+                candidate = compute(prediction, target)
+            except Exception:  # noqa: BLE001 - a loss these tensors do not fit is not alike
+                continue
+            if candidate is not None and math.isclose(float(candidate), value,
+                                                      rel_tol=LIKENESS_TOLERANCE):
+                return name
+    return None
+
+
+def named_alike(name: str, alike: str | None) -> str:
+    """The loss's name as shown, with the loss it behaves like: "hand-written loss (like
+    mse_loss)"; losses.loss_kind reads the kind from it."""
+    return f"{name} (like {alike})" if alike else name

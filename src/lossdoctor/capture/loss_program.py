@@ -1,0 +1,430 @@
+"""A hand-written training loss, recorded as a small program that a replay runs again.
+
+While a script computes its loss from the model's output, a Tape (loss_tape.py, filled by the
+spy of loss_chains.py) records each torch function called after the forward pass, with its
+arguments. At the first training step, the calls that led to the tensor backward was called on
+become a LossProgram, its arguments made general:
+
+- tensors computed from the model's output refer to that computation (the output itself by its
+  place in the output);
+- the model's parameters refer to "the parameter of this name" (an L2 penalty replays on the
+  copy's parameters);
+- one other tensor with a row per batch row is the batch's target, and tensors that are the
+  model's own inputs refer to those inputs;
+- anything else (numbers, class weights) is copied.
+
+The program is kept only if it gives back the recorded loss when run on the tensors of that
+step (``validated``); anything it cannot replay (random operations, a value read in Python
+while the loss was computed) is named in the problem a user is shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from lossdoctor.capture.loss_tape import (
+    MAX_CALLS,
+    Call,
+    Constant,
+    External,
+    Input,
+    Output,
+    Parameter,
+    Result,
+    Tape,
+    Target,
+)
+from lossdoctor.capture.replay_losses import Path, Place, at_place, input_at, same_data
+
+#: Relative difference allowed between the recorded loss and the program's value: the same
+#: operations on the same float32 tensors give the same value; this leaves room for
+#: float32 rounding (2**-23 is about 1.2e-7) accumulated over a few hundred operations.
+VALUE_TOLERANCE = 1e-4
+#: Calls that draw random numbers: a replay would differ from the recorded loss.
+RANDOM_CALLS = {
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+    "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
+    "bernoulli", "bernoulli_", "multinomial", "normal", "normal_", "uniform_", "exponential_",
+    "rrelu", "gumbel_softmax", "poisson",
+}
+#: torch.nn.functional losses whose names do not end in "_loss".
+TORCH_LOSSES = {"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+                "kl_div"}
+#: Python values an argument may hold, copied as they are.
+PLAIN = (int, float, bool, complex, str, type(None), slice, type(Ellipsis), torch.dtype,
+         torch.device, torch.memory_format, torch.layout)
+
+
+class Unreplayable(Exception):
+    """The loss was computed in a way a program cannot replay; the message says what."""
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+@dataclass
+class StepInputs:
+    """The model's inputs at the recorded step, as the program is built and checked."""
+
+    args: tuple
+    kwargs: dict
+    rows: int
+    input_paths: list = field(default_factory=list)  # (path, tensor) of the model's inputs
+
+
+def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
+    """The program that computes ``root`` (less any final scaling by a number). Raises
+    Unreplayable."""
+    start = tape.ref(root)
+    if start is None and tape.overflowed:
+        raise Unreplayable(f"it takes more than {MAX_CALLS} torch operations")
+    if not isinstance(start, Result) or not tape.derives(start):
+        raise Unreplayable("the tensor backward was called on was not computed from the "
+                           "model's output")
+    end, start = start.call, _unscaled(tape, start)
+    entries = _data_entries(tape, batch.rows)
+    needed = _needed(tape, start.call, entries)
+    _refuse_unreplayable(tape, needed, end)
+    builder = _Builder(tape, batch, entries)
+    calls = [builder.general(tape.calls[i]) if i in needed else None
+             for i in range(start.call + 1)]
+    program = LossProgram(calls, start)
+    prediction = at_place(tape.output, program.prediction_place)
+    return Built(program, builder.target, _result(tape.results, start), prediction)
+
+
+def data_term(tape: Tape, root: torch.Tensor, from_output) -> torch.Tensor | None:
+    """For a loss plus a penalty on the parameters (``mse + 1e-4 * l2``): the loss before the
+    penalty joins it, as validation computes it. ``from_output(tensor)`` says whether a tensor
+    was computed from the model's output."""
+    start = tape.ref(root)
+    if not isinstance(start, Result):
+        return None
+    for index in sorted(_needed(tape, start.call, set())):
+        call = tape.calls[index]
+        values = [_value_of(tape, r) for r in _refs_in((call.args, call.kwargs))
+                  if tape.derives(r)]
+        outputs = [v for v in values if v is not None and from_output(v)]
+        if outputs and len(outputs) < len(values):  # a penalty joins here
+            return outputs[0]
+    return None
+
+
+def _value_of(tape: Tape, ref) -> torch.Tensor | None:
+    """The tensor a Result or Output stands for; None for a parameter."""
+    if isinstance(ref, Result):
+        value = _result(tape.results, ref)
+        return value if isinstance(value, torch.Tensor) else None
+    if isinstance(ref, Output):
+        return at_place(tape.output, ref.place)
+    return None
+
+
+@dataclass
+class Built:
+    """A program, with the script's tensors of the step it was recorded at."""
+
+    program: LossProgram
+    target: torch.Tensor | None  # what the program takes as the batch's target
+    loss: torch.Tensor  # the loss, unscaled
+    prediction: torch.Tensor  # the output tensor the loss is computed from
+
+    @property
+    def value(self) -> float:
+        return _number(self.loss)
+
+
+def target_of(tape: Tape, loss: torch.Tensor, batch: StepInputs) -> torch.Tensor | None:
+    """The batch's target in a loss computed like the recorded one (at a later step, or in
+    validation): the one tensor outside the model's inputs with a row per batch row."""
+    start = tape.ref(loss)
+    if not isinstance(start, Result):
+        return None
+    entries = _data_entries(tape, batch.rows)
+    builder = _Builder(tape, batch, entries)
+    for index in sorted(_needed(tape, start.call, entries)):
+        call = tape.calls[index]
+        for tensor in _outside_tensors(tape, (call.args, call.kwargs), entries):
+            if builder.is_target(tensor):
+                return tensor
+    return None
+
+
+def _outside_tensors(tape: Tape, value, entries: set[int]) -> list[torch.Tensor]:
+    """The tensors from outside the program among a call's arguments."""
+    if isinstance(value, External):
+        return [value.tensor]
+    if isinstance(value, Result) and value.call in entries:
+        return [_result(tape.results, value)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _outside_tensors(tape, v, entries)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _outside_tensors(tape, v, entries)]
+    return []
+
+
+def _data_entries(tape: Tape, rows: int) -> set[int]:
+    """The calls where the batch's data enters the loss: on neither the output nor the
+    parameters, they give a tensor with the batch's rows, called on a tensor without them
+    (``y_train[index]`` of a whole data set). A replay reads their result from its batch; the
+    calls on a tensor with the batch's rows (``1 - y``) stay in the program."""
+    entries = set()
+    for index, (call, result) in enumerate(zip(tape.calls, tape.results, strict=True)):
+        if index in tape._derived or not isinstance(result, torch.Tensor):
+            continue
+        called_on = _called_on(tape, call)
+        if _has_rows(result, rows) and not (called_on is not None and _has_rows(called_on, rows)):
+            entries.add(index)
+    return entries
+
+
+def _called_on(tape: Tape, call: Call) -> torch.Tensor | None:
+    """The tensor a call is made on: its first argument."""
+    first = call.args[0] if call.args else None
+    if isinstance(first, External):
+        return first.tensor
+    if isinstance(first, Result):
+        value = _result(tape.results, first)
+        return value if isinstance(value, torch.Tensor) else None
+    return None
+
+
+def _unscaled(tape: Tape, start: Result) -> Result:
+    """``loss / accumulation_steps``: the loss is what was scaled."""
+    while start.item is None:
+        call = tape.calls[start.call]
+        numbers = [a for a in call.args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        refs = [a for a in call.args if isinstance(a, Result)]
+        if call.name not in SCALING_CALLS or not numbers or len(refs) != 1:
+            break
+        start = refs[0]
+    return start
+
+
+#: Calls that scale a tensor by a number (``loss / accumulation_steps``).
+SCALING_CALLS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
+
+
+def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
+    """The calls ``last`` depends on, up to where the batch's data enters."""
+    needed, todo = set(), [last]
+    while todo:
+        index = todo.pop()
+        if index in needed or index in entries:
+            continue
+        needed.add(index)
+        call = tape.calls[index]
+        todo += [r.call for r in _refs_in((call.args, call.kwargs)) if isinstance(r, Result)]
+    return needed
+
+
+def _refs_in(value) -> list:
+    if isinstance(value, (Result, Output, Parameter)):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _refs_in(v)]
+    return []
+
+
+def _refuse_unreplayable(tape: Tape, needed: set[int], last: int) -> None:
+    for index in sorted(needed):
+        name = tape.calls[index].name
+        if name in RANDOM_CALLS:
+            raise Unreplayable(f"it draws random numbers ({name})")
+    for position, ref, read in tape.reads:
+        computing = isinstance(ref, Output) or (isinstance(ref, Result) and ref.call in needed)
+        if position <= last and (computing or read == "__bool__"):  # reads of derived values
+            raise Unreplayable(f"a value computed from the model's output is read in Python "
+                               f"({read}) before the loss is complete, so the loss may depend "
+                               f"on it through Python code")
+
+
+class _Builder:
+    """Makes each recorded call general: batch tensors by their place, the rest copied."""
+
+    def __init__(self, tape: Tape, batch: StepInputs, entries: set[int]) -> None:
+        self.tape, self.batch, self.entries = tape, batch, entries
+        self.target: torch.Tensor | None = None
+
+    def general(self, call: Call) -> Call:
+        return Call(call.func, self._general(call.args, call.name),
+                    self._general(call.kwargs, call.name), call.name)
+
+    def _general(self, value, name: str):
+        if isinstance(value, External):
+            return self._external(value.tensor)
+        if isinstance(value, Result) and value.call in self.entries:
+            return self._external(_result(self.tape.results, value))
+        if isinstance(value, dict):
+            return {k: self._general(v, name) for k, v in value.items()}
+        if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+            return type(value)(self._general(v, name) for v in value)
+        if isinstance(value, (Output, Result, Parameter, torch.Size, *PLAIN)):
+            return value
+        raise Unreplayable(f"{name} is given a {type(value).__name__}")
+
+    def is_target(self, tensor: torch.Tensor) -> bool:
+        return self._input_path(tensor) is None and _has_rows(tensor, self.batch.rows)
+
+    def _input_path(self, tensor: torch.Tensor) -> Path | None:
+        for path, value in self.batch.input_paths:
+            if same_data(value, tensor) and value.shape == tensor.shape:
+                return path
+        return None
+
+    def _external(self, tensor: torch.Tensor):
+        path = self._input_path(tensor)
+        if path is not None:
+            return Input(path)
+        if not _has_rows(tensor, self.batch.rows):
+            return Constant(tensor.detach().clone())
+        if self.target is not None and not same_data(self.target, tensor):
+            raise Unreplayable("it uses two tensors with a row per batch row besides the "
+                               "model's inputs, and only one can be told to be the target")
+        self.target = tensor
+        return Target(flat=tensor.shape[0] != self.batch.rows)
+
+
+def _has_rows(tensor: torch.Tensor, rows: int) -> bool:
+    """One row per batch row, or the rows flattened together (``y.view(-1)`` of a sequence)."""
+    if tensor.dim() == 0 or rows == 0:
+        return False
+    return tensor.shape[0] == rows or (tensor.dim() == 1 and tensor.numel() % rows == 0)
+
+
+# --- replaying -------------------------------------------------------------------------------
+
+
+@dataclass
+class LossProgram:
+    """The recorded loss computation, run on another model's output and batch."""
+
+    calls: list  # Call, or None for a recorded call the loss does not need
+    result: Result
+
+    @property
+    def any_model(self) -> bool:
+        """Whether a model that only returns a prediction tensor can be scored with it."""
+        refs = [r for call in self.calls if call is not None
+                for r in _refs_in((call.args, call.kwargs))]
+        return all(r.place == () for r in refs if isinstance(r, Output)) and not any(
+            isinstance(r, Parameter) for r in refs)
+
+    @property
+    def ends_in_torch_loss(self) -> bool:
+        """Whether the loss is a torch.nn.functional loss (on a reshaped output, perhaps),
+        which the loss calls record themselves."""
+        last = self.calls[self.result.call]
+        name = getattr(last.func, "__name__", "")
+        return getattr(last.func, "__module__", "") == "torch.nn.functional" and (
+            name.endswith("_loss") or name in TORCH_LOSSES)
+
+    @property
+    def prediction_place(self) -> Place:
+        """The place in the output of the first output tensor the loss reads."""
+        for call in self.calls:
+            if call is not None:
+                outputs = [r for r in _refs_in((call.args, call.kwargs)) if isinstance(r, Output)]
+                if outputs:
+                    return outputs[0].place
+        return ()
+
+    def loss(self, model, batch) -> torch.Tensor:
+        output = model(*batch.args, **batch.kwargs)
+        parameters = dict(model.named_parameters())
+        return self.run(_Reader(output, batch, parameters))
+
+    def predict(self, model, batch) -> torch.Tensor:
+        return at_place(model(*batch.args, **batch.kwargs), self.prediction_place)
+
+    def run(self, reader) -> torch.Tensor:
+        values: list = []
+        for call in self.calls:
+            if call is None:
+                values.append(None)
+                continue
+            args = _filled(call.args, reader, values)
+            kwargs = _filled(call.kwargs, reader, values)
+            values.append(call.func(*args, **kwargs))
+        return _result(values, self.result)
+
+
+def _result(values: list, ref: Result):
+    value = values[ref.call]
+    return value if ref.item is None else value[ref.item]
+
+
+def _filled(value, reader, values: list):
+    if isinstance(value, Result):
+        return _result(values, value)
+    if isinstance(value, (Output, Parameter, Input, Target, Constant)):
+        return reader.read(value)
+    if isinstance(value, dict):
+        return {k: _filled(v, reader, values) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        return type(value)(_filled(v, reader, values) for v in value)
+    return value
+
+
+class _Reader:
+    """The program's inputs in a replay: the copy's output, parameters and the replay batch."""
+
+    def __init__(self, output, batch, parameters: dict) -> None:
+        self.output, self.batch, self.parameters = output, batch, parameters
+
+    def read(self, ref):
+        if isinstance(ref, Output):
+            return at_place(self.output, ref.place)
+        if isinstance(ref, Parameter):
+            return self.parameters[ref.name]
+        if isinstance(ref, Input):
+            return input_at(self.batch.args, self.batch.kwargs, ref.path)
+        if isinstance(ref, Target):
+            target = self.batch.target
+            return target.reshape(-1) if ref.flat else target
+        return ref.tensor
+
+
+class _Recorded(_Reader):
+    """The program's inputs at the step it was recorded: the script's own tensors, cloned so
+    that nothing the program does can touch them."""
+
+    def __init__(self, tape: Tape, batch: StepInputs, target: torch.Tensor | None) -> None:
+        parameters = {ref.name: tensor for tensor, ref in tape._refs.values()
+                      if isinstance(ref, Parameter)}
+        super().__init__(tape.output, batch, parameters)
+        self.target = target
+
+    def read(self, ref):
+        if isinstance(ref, Target):
+            return self.target.detach().clone()
+        return super().read(ref).detach().clone()
+
+
+def validated(built: Built, tape: Tape, batch: StepInputs) -> None:
+    """Raises Unreplayable unless the program, run on the step's own tensors, gives back the
+    loss that was trained on."""
+    with torch.no_grad():
+        recorded = built.value
+        try:
+            value = _number(built.program.run(_Recorded(tape, batch, built.target)))
+        except Exception as error:  # noqa: BLE001 - any failure means: not replayable
+            raise Unreplayable(
+                f"running it again failed ({type(error).__name__}: {error})") from None
+    if not math.isclose(value, recorded, rel_tol=VALUE_TOLERANCE, abs_tol=1e-7):
+        raise Unreplayable(f"running it again gave {value:.6g} instead of {recorded:.6g}")
+
+
+def _number(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().float().mean())
+
+
+def target_row_copy(target: torch.Tensor, rows: int) -> torch.Tensor:
+    """The target as a batch keeps it: one row per batch row (a flattened one reshaped)."""
+    copied = target.detach().to("cpu", copy=True)
+    return copied if copied.dim() > 0 and copied.shape[0] == rows else copied.reshape(rows, -1)
