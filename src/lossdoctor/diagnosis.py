@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lossdoctor.checks import CheckModule, check_modules
@@ -20,6 +22,7 @@ class CheckOutcome:
     status: str  # "ran", "skipped" or "error"
     reason: str = ""
     causes: list[str] = field(default_factory=list)  # the ids the check looks for
+    seconds: float = 0.0  # wall time the check took
 
 
 @dataclass
@@ -62,6 +65,13 @@ def mark_consequences(findings: list[Finding]) -> None:
         ]
 
 
+def _timed_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
+    start = time.perf_counter()
+    outcome = _run_check(module, case, findings)
+    outcome.seconds = round(time.perf_counter() - start, 3)
+    return outcome
+
+
 def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
     ids = [cause.id for cause in module.causes]
     try:
@@ -85,13 +95,21 @@ def _check_declared(module: CheckModule, found: list[Finding]) -> None:
                             f"not declare in CAUSES ({sorted(declared)})")
 
 
-def diagnose(case, modules: tuple[CheckModule, ...] | None = None) -> Diagnosis:
+#: Told before each check: (the check's name, its position from 1, how many checks there are).
+Progress = Callable[[str, int, int], None]
+
+
+def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
+             progress: Progress | None = None) -> Diagnosis:
     """Run each check on the case; a check that lacks its input or fails is recorded, not raised."""
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
+    modules = modules if modules is not None else check_modules()
     with single_threaded():
-        for module in modules if modules is not None else check_modules():
-            outcomes.append(_run_check(module, case, findings))
+        for position, module in enumerate(modules, start=1):
+            if progress is not None:
+                progress(module.name, position, len(modules))
+            outcomes.append(_timed_check(module, case, findings))
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))
