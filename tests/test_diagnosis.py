@@ -117,3 +117,18 @@ def test_a_model_fed_dicts_is_diagnosed_without_errors_and_skips_say_why():
     assert all(o.status != "error" for o in result.outcomes), result.outcomes
     skipped = [o for o in result.outcomes if o.status == "skipped"]  # a linear model has no ReLU
     assert skipped and all(o.reason.startswith("needs") for o in skipped)
+
+
+def test_progress_is_told_before_each_check_and_each_check_is_timed():
+    import time
+
+    def slow(case):
+        time.sleep(0.05)
+        return []
+
+    told = []
+    modules = (CheckModule("first", lambda case: [], ()), CheckModule("slow", slow, ()))
+    result = diagnose(None, modules, progress=lambda m, k, n: told.append((m.name, k, n)))
+    assert told == [("first", 1, 2), ("slow", 2, 2)]
+    seconds = {o.name: o.seconds for o in result.outcomes}
+    assert seconds["slow"] >= 0.05 > seconds["first"]

@@ -241,3 +241,40 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
         assert "no cause was confirmed" in shown and "constant guess" in shown
         assert "ruled out: lr_too_high, lr_too_low" in shown
         assert "could not test no_signal: needs validation batches" in shown
+
+
+def test_a_legend_sits_above_the_data_never_on_it():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(figures.WIDTH, figures.HEIGHT))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for k in range(5):
+        axes.plot([0, 1, 2], [k, k + 1, k], label=f"a fairly long series name number {k}")
+    axes.secondary_xaxis("top").set_xticks([0, 1], labels=["0", "1"])
+    figures._legend_above(figure, axes)
+    renderer = figure.canvas.get_renderer()
+    legend = axes.get_legend().get_window_extent(renderer)
+    top_axis = axes.child_axes[0].get_tightbbox(renderer)
+    assert legend.y0 >= axes.get_window_extent(renderer).y1
+    assert legend.y0 >= top_axis.y1 - 1  # above the epoch labels too
+    assert legend.y1 <= figure.bbox.y1 + 1  # and inside the figure
+
+
+def test_a_fix_is_drawn_against_the_constant_guess():
+    experiment = {"curve_before": [0.9, 0.9], "curve_after": [0.8, 0.75], "steps": 10}
+    assert "chance (constant guess)" in figures.fix_curves(experiment, chance=0.69)
+    assert "chance" not in figures.fix_curves(experiment)
+
+
+def test_an_experiment_two_causes_share_is_drawn_once(report):
+    shared = copy.deepcopy(report)
+    tested = next(c for c in shared["causes"] if c.get("experiment"))
+    twin = copy.deepcopy(tested)
+    twin.update(id="twin_cause", figures=[])
+    shared["causes"].append(twin)
+    page = html.render(shared)
+    assert page.count("Validation loss before and after the fix: shown above") == 1
+    assert len(re.findall(r'data-figure="fix_', page)) == len(
+        {c["experiment"]["description"] for c in shared["causes"] if c.get("experiment")})

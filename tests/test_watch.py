@@ -144,3 +144,28 @@ def test_an_error_in_the_users_loop_is_not_swallowed():
     except ValueError:
         raised = True
     assert raised
+
+
+def _converging_run(watcher, epochs=40):
+    """Learnable labels and a model that fits them: the validation loss falls, then settles."""
+    model, optimizer = _setup()
+    history = []
+    with watcher as doctor:
+        _loop(model, optimizer, _data(400, 1), _data(200, 2), epochs, history)
+    return history, doctor
+
+
+def test_a_run_that_converged_is_not_announced_as_flat():
+    messages = []
+    history, doctor = _converging_run(lossdoctor.watch(announce=messages.append))
+    assert history[-1] < 0.5 * history[0]  # it learned
+    assert doctor.monitor.plateau is not None and doctor.monitor.settled
+    assert messages == []
+    from lossdoctor.report.live import status_text
+    assert "flat" not in status_text(doctor.monitor)
+
+
+def test_stop_on_plateau_never_stops_within_the_patience_of_a_new_best():
+    history, doctor = _plateau_run(lossdoctor.watch(stop_on_plateau=True))
+    best = history.index(min(history))
+    assert len(history) - 1 - best >= curves.WINDOW

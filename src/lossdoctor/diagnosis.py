@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lossdoctor import stopping
@@ -26,6 +28,7 @@ class CheckOutcome:
     status: str  # "ran", "skipped", "error" (failed inside lossdoctor) or "stopped" (Ctrl-C)
     reason: str = ""
     causes: list[str] = field(default_factory=list)  # the ids the check looks for
+    seconds: float = 0.0  # wall time the check took
 
 
 @dataclass
@@ -76,6 +79,13 @@ def mark_consequences(findings: list[Finding]) -> None:
         ]
 
 
+def _timed_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
+    start = time.perf_counter()
+    outcome = _run_check(module, case, findings)
+    outcome.seconds = round(time.perf_counter() - start, 3)
+    return outcome
+
+
 def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
     ids = [cause.id for cause in module.causes]
     try:
@@ -107,14 +117,24 @@ def _check_declared(module: CheckModule, found: list[Finding]) -> None:
                             f"not declare in CAUSES ({sorted(declared)})")
 
 
-def diagnose(case, modules: tuple[CheckModule, ...] | None = None) -> Diagnosis:
+#: Told before each check: (the check's module, its position from 1, how many checks there are).
+Progress = Callable[[CheckModule, int, int], None]
+
+
+def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
+             progress: Progress | None = None) -> Diagnosis:
     """Run each check on the case; a check that lacks its input or fails is recorded, not raised."""
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
+    modules = modules if modules is not None else check_modules()
     with single_threaded():
-        for module in modules if modules is not None else check_modules():
-            stopped = outcomes and outcomes[-1].status == "stopped"
-            outcomes.append(_stopped(module) if stopped else _run_check(module, case, findings))
+        for position, module in enumerate(modules, start=1):
+            if outcomes and outcomes[-1].status == "stopped":
+                outcomes.append(_stopped(module))
+                continue
+            if progress is not None:
+                progress(module, position, len(modules))
+            outcomes.append(_timed_check(module, case, findings))
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))

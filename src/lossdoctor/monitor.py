@@ -3,12 +3,14 @@ alike: judges them, announces a plateau once, and on request ends the run there.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 from lossdoctor.capture import Recorder
 from lossdoctor.constant_guess import constant_guess_loss, loss_settings, targets_of
-from lossdoctor.curves import CurveVerdict, judge_trace
+from lossdoctor.curves import WINDOW, CurveVerdict, judge_trace
+from lossdoctor.symptom import symptom_of
 
 #: Without validation passes, the training curve is judged at most this often (seconds).
 TRAIN_ONLY_INTERVAL = 1.0
@@ -34,6 +36,7 @@ class Monitor:
         self.announce = announce
         self.verdict: CurveVerdict | None = None
         self.plateau: CurveVerdict | None = None  # the first confirmed plateau
+        self.settled = False  # the plateau came after real progress: converged, not stuck
         self.stopped: CurveVerdict | None = None
         self.step, self.train_loss = 0, None
         self.validation_loss: float | None = None
@@ -52,14 +55,17 @@ class Monitor:
         passes = recorder.trace.validation_passes()
         self.validation_loss = passes[-1].loss if passes else None
         self.epoch = len(passes)
-        self.verdict = judge_trace(recorder.trace, live_chance_loss(recorder))
+        chance = live_chance_loss(recorder)
+        self.verdict = judge_trace(recorder.trace, chance)
         if self._confirms_plateau(self.verdict):
             self.plateau = self.verdict
             self.plateau.flagged_at_epoch = len(passes) - 1
-            if self.announce is not None:
+            self.settled = symptom_of(recorder.trace, self.verdict, chance) is None
+            if self.announce is not None and not self.settled:
                 self.announce(self.verdict.message)
-            if self.stop_on_plateau:
-                self._stop(recorder)
+        if self.stop_on_plateau and self.plateau is not None and self.verdict.is_plateau and (
+                _passes_since_best(passes) >= WINDOW):
+            self._stop(recorder)
 
     def _confirms_plateau(self, verdict: CurveVerdict) -> bool:
         """Only the validation curve is trusted live: a training curve judged before the
@@ -85,6 +91,16 @@ class Monitor:
         if self.plateau is not None:
             verdict.flagged_at_epoch = self.plateau.flagged_at_epoch
         return verdict
+
+
+def _passes_since_best(passes) -> int:
+    """Validation passes since the lowest loss so far: a run is never stopped within WINDOW
+    passes of a new best, however small (the patience of early stopping)."""
+    finite = [(i, p.loss) for i, p in enumerate(passes) if math.isfinite(p.loss)]
+    if not finite:
+        return len(passes)
+    best = min(finite, key=lambda pair: pair[1])[0]
+    return len(passes) - 1 - best
 
 
 def live_chance_loss(recorder: Recorder) -> float | None:

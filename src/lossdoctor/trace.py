@@ -270,6 +270,7 @@ class Trace:
             "train_steps": [{"step": s, "loss": v} for s, v in self.step_losses()],
             "train_epochs": [{"epoch": e, "loss": v} for e, v in self.epoch_train_losses()],
             "validation": [asdict(p) for p in self.validation_passes()],
+            "epoch_starts": list(self.epoch_starts),
         }
 
     def to_dict(self) -> dict:

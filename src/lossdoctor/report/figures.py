@@ -36,6 +36,17 @@ USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION = (
 )
 #: The training loss's running mean covers this share of the run's steps.
 SMOOTHING_SHARE = 0.05
+#: A fraction of units dead or saturated at least this high reads as the whole layer.
+WHOLLY = 0.99
+#: Legend entries per row of the band above a figure, at most, the characters a row holds at
+#: the legend's font size, and the band's height per row (inches).
+LEGEND_COLUMNS = 3
+LEGEND_ROW_CHARS = 110
+LEGEND_ROW_INCHES = 0.22
+#: Epoch labels along a step axis, at most; more epochs are labelled every k-th.
+MAX_EPOCH_TICKS = 12
+#: Room (inches) the epoch labels take above the axes, below the legend.
+EPOCH_AXIS_INCHES = 0.32
 #: A log scale once the losses span more than this factor (about one and a half decades).
 LOG_SPAN = 30
 
@@ -75,7 +86,20 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None) -> str |
     _log_if_wide(axes, [v for _, v in train + validation] + ([chance] if chance else []))
     axes.set_xlabel("optimizer step")
     axes.set_ylabel("loss")
+    _epoch_ticks(axes, curves.get("epoch_starts") or [])
     return _svg(figure, axes)
+
+
+def _epoch_ticks(axes, starts: list[int]) -> None:
+    """The epochs along the top of a step axis, numbered as the report's text numbers them."""
+    if len(starts) < 2:
+        return
+    every = math.ceil(len(starts) / MAX_EPOCH_TICKS)
+    shown = list(range(0, len(starts), every))
+    top = axes.secondary_xaxis("top")
+    top.set_xticks([starts[i] for i in shown], labels=[str(i) for i in shown])
+    top.tick_params(labelsize=7, length=3, pad=1)
+    top.set_xlabel("epoch", fontsize=7, labelpad=1)
 
 
 def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]]) -> None:
@@ -119,41 +143,45 @@ def _vline(axes, lr, color: str, style: str, label: str) -> None:
 
 @_styled
 def gradient_norms(layers: list[dict]) -> str | None:
-    """Median gradient norm of each parameter over the sampled steps (bars), with its range; a
-    linear axis when some are exactly zero (a log axis cannot show them)."""
+    """Each parameter's gradient norm over the sampled steps: a dot at the median and a line
+    from the smallest to the largest. Positions, not lengths, carry the values, so a log axis
+    reads right; a linear one when some norm is exactly zero (a log axis cannot show it)."""
     rows = [(layer["name"], [v for v in layer["norms"] if _finite(v)]) for layer in layers]
-    rows = [(name, norms) for name, norms in rows if norms]
+    rows = [(name, sorted(norms)) for name, norms in rows if norms]
     if not rows:
         return None
-    medians = [sorted(norms)[len(norms) // 2] for _, norms in rows]
-    low = [m - min(n) for m, (_, n) in zip(medians, rows, strict=True)]
-    high = [max(n) - m for m, (_, n) in zip(medians, rows, strict=True)]
     labels = [_short(name) for name, _ in rows]
     figure, axes = _figure(_bar_height(len(rows)), _label_width(labels))
-    axes.barh(range(len(rows)), medians, xerr=[low, high], color=VALIDATION, alpha=0.8,
-              error_kw={"ecolor": BEFORE, "linewidth": 0.8}, label="median over sampled steps")
+    positions = range(len(rows))
+    axes.hlines(positions, [n[0] for _, n in rows], [n[-1] for _, n in rows], color=BEFORE,
+                linewidth=1.2, label="smallest to largest")
+    axes.plot([n[len(n) // 2] for _, n in rows], positions, "o", color=VALIDATION,
+              markersize=5, label="median over sampled steps")
     _layer_axis(axes, labels)
-    scale = "log scale" if min(medians) > 0 else "linear scale"
-    if min(medians) > 0:
+    log = min(n[0] for _, n in rows) > 0
+    if log:
         axes.set_xscale("log")
-    if max(max(n) for _, n in rows) == 0:
+    if max(n[-1] for _, n in rows) == 0:
         axes.text(0.5, 0.5, "every sampled gradient is exactly 0", transform=axes.transAxes,
                   ha="center", va="center", color=USER, fontsize=11)
-    axes.set_xlabel(f"gradient norm ({scale}; whiskers: smallest to largest)")
+    axes.set_xlabel(f"gradient norm ({'log' if log else 'linear'} scale)")
     return _svg(figure, axes)
 
 
 @_styled
 def feature_scales(features: list[dict]) -> str | None:
-    """Each input feature's standard deviation and largest absolute value, against unit scale."""
+    """Each input feature's standard deviation and largest absolute value (markers: on a log
+    axis a bar's length would mean nothing), against unit scale."""
     if not features:
         return None
     figure, axes = _figure()
     positions = list(range(len(features)))
     largest = [max(f.get("max_abs") or 0.0, 1e-12) for f in features]
     spread = [max(f.get("std") or 0.0, 1e-12) for f in features]
-    axes.bar(positions, largest, color=BEFORE, alpha=0.5, label="largest |value|")
-    axes.bar(positions, spread, color=VALIDATION, width=0.5, label="standard deviation")
+    axes.vlines(positions, spread, largest, color=BEFORE, linewidth=1.0)
+    axes.plot(positions, largest, "^", color=BEFORE, markersize=6, label="largest |value|")
+    axes.plot(positions, spread, "o", color=VALIDATION, markersize=6,
+              label="standard deviation")
     axes.axhline(1.0, color=SUGGESTED, linestyle="--", linewidth=1.2, label="unit scale (1)")
     axes.set_yscale("log")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -164,15 +192,19 @@ def feature_scales(features: list[dict]) -> str | None:
 
 @_styled
 def activation_fractions(layers: list[dict], key: str, label: str) -> str | None:
-    """One line per activation: the fraction of outputs saturated (or units dead) per step."""
+    """One line per activation: the fraction of outputs saturated (or units dead) per step. A
+    layer that ends wholly saturated or dead says so in its legend entry."""
     series = [layer for layer in layers if any(_finite(v) for v in layer.get(key, []))]
     if not series:
         return None
     figure, axes = _figure()
     for layer in series:
         points = [(s, v) for s, v in zip(layer["steps"], layer[key], strict=True) if _finite(v)]
+        name = _plain(f"{layer['layer']} ({layer['kind']})")
+        if points[-1][1] >= WHOLLY:
+            name += f": {'every unit dead' if key == 'dead' else 'all saturated'} at the end"
         axes.plot(*zip(*points, strict=True), marker="o", markersize=3, linewidth=1.2,
-                  label=_short(f"{layer['layer']} ({layer['kind']})"))
+                  label=name)
     axes.set_ylim(-0.03, 1.03)
     axes.set_xlabel("optimizer step")
     axes.set_ylabel(label)
@@ -180,8 +212,9 @@ def activation_fractions(layers: list[dict], key: str, label: str) -> str | None
 
 
 @_styled
-def fix_curves(experiment: dict) -> str | None:
-    """Validation loss in the replay of the user's setup and in the replay with the fix."""
+def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
+    """Validation loss in the replay of the user's setup and in the replay with the fix, with
+    the constant guess's loss: a fix still worse than guessing must read as one."""
     before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
     if not any(_finite(v) for v in before + after):
         return None
@@ -191,7 +224,13 @@ def fix_curves(experiment: dict) -> str | None:
         if points:
             axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
                       linewidth=1.5, label=label)
-    _log_if_wide(axes, [v for v in before + after if _finite(v)])
+    shown = [v for v in before + after if _finite(v)]
+    if _finite(chance):
+        axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
+                     label=f"chance (constant guess) {chance:.3g}")
+        shown.append(chance)
+    axes.set_xlim(left=0)
+    _log_if_wide(axes, shown)
     axes.set_xlabel("replayed optimizer step")
     axes.set_ylabel("validation loss")
     return _svg(figure, axes)
@@ -216,12 +255,31 @@ def _figure(height: float = HEIGHT, left: float = 0.75):
 
 
 def _svg(figure: Figure, axes) -> str:
-    if axes.get_legend_handles_labels()[0]:
-        axes.legend(loc="best")
+    _legend_above(figure, axes)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
+
+
+def _legend_above(figure: Figure, axes) -> None:
+    """The legend in a band above the axes, never on the data: the figure grows by the band's
+    height so the axes keep their size."""
+    labels = axes.get_legend_handles_labels()[1]
+    if not labels:
+        return
+    widest = max(len(label) for label in labels) + 6  # the handle and the gap
+    columns = max(1, min(len(labels), LEGEND_COLUMNS, LEGEND_ROW_CHARS // widest))
+    above = EPOCH_AXIS_INCHES if axes.child_axes else 0.0  # a secondary axis along the top
+    band = LEGEND_ROW_INCHES * math.ceil(len(labels) / columns) + above
+    width, height = figure.get_size_inches()
+    top = figure.subplotpars.top * height
+    figure.set_size_inches(width, height + band)
+    figure.subplots_adjust(top=top / (height + band),
+                           bottom=figure.subplotpars.bottom * height / (height + band))
+    axes_inches = (figure.subplotpars.top - figure.subplotpars.bottom) * (height + band)
+    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02 + above / axes_inches), ncol=columns,
+                borderaxespad=0.0, handlelength=1.8, columnspacing=1.2)
 
 
 def _points(rows: list[dict], x: str, y: str) -> list[tuple[float, float]]:

@@ -95,7 +95,10 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         parts.append(f'<p class="consequence">{escape(consequence_text(cause))}</p>')
     parts.append(f'<p class="cause-verdict">{escape(cause["verdict"])}</p>')
     for plot in cause_plots(document, cause):
-        shown.add(plot.key)
+        if plot.key in shown or plot.svg in shown:  # the same figure, e.g. a shared experiment
+            parts.append(f'<p class="see-above">{escape(plot.title)}: shown above.</p>')
+            continue
+        shown.update((plot.key, plot.svg))
         parts.append(_figure(plot))
     if cause.get("experiment"):
         parts.append(f'<p class="experiment">{escape(experiment_text(cause["experiment"]))}</p>')
@@ -135,7 +138,7 @@ def cause_plots(document: dict, cause: dict) -> list[Plot]:
     draw = _evidence_plots(document, cause.get("details") or {})
     plots = [draw[name]() for name in cause.get("figures") or [] if name in draw]
     if cause.get("experiment"):
-        plots.append(_fix_plot(cause))
+        plots.append(_fix_plot(cause, chance_level(document)))
     return [p for p in plots if p is not None and p.svg]
 
 
@@ -164,6 +167,8 @@ def _features_plot(features: list[dict]) -> Plot | None:
 
 def _activation_plot(document: dict, dead: bool) -> Plot | None:
     layers = [a for a in document.get("activations") or [] if (a["kind"] == "relu") == dead]
+    if any(a["kind"] == "sigmoid" for a in layers):  # the output's probabilities come from it
+        layers = [a for a in layers if a["kind"] != "probabilities"]
     if dead:
         return _plot("dead_units", "Dead ReLU units",
                      figures.activation_fractions(layers, "dead", "fraction of units dead"),
@@ -180,12 +185,14 @@ def _gradient_plot(document: dict) -> Plot | None:
                  "Gradient norm of each parameter, first layer on top, over the sampled steps.")
 
 
-def _fix_plot(cause: dict) -> Plot | None:
+def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
     experiment = cause["experiment"]
+    caption = (f"Your training replayed on copies, as it is and with the fix "
+               f"({experiment['description']}).")
+    if chance is not None:
+        caption += " Dashed: the loss of always predicting the same (best constant) answer."
     return _plot(f"fix_{cause['id']}", "Validation loss before and after the fix",
-                 figures.fix_curves(experiment),
-                 f"Your training replayed on copies, as it is and with the fix "
-                 f"({experiment['description']}).")
+                 figures.fix_curves(experiment, chance), caption)
 
 
 def _layer_plots(document: dict, shown: set[str]) -> list[Plot]:

@@ -57,6 +57,13 @@ class StatusLine:
         return Text(status_text(self.monitor), style="dim", no_wrap=True, overflow="ellipsis")
 
 
+def _kind_words(kind: str, settled: bool) -> str:
+    """A plateau after real progress is convergence, said as such; "flat" is for one without."""
+    if kind == "plateau":
+        return "settled" if settled else "flat"
+    return kind.replace("_", " ")
+
+
 def status_text(monitor) -> str:
     """``lossdoctor  epoch 7  step 700  |  train 0.69  |  validation 0.70  |  plateau since
     epoch 3``: one line, short; the announcement says it in full."""
@@ -68,5 +75,5 @@ def status_text(monitor) -> str:
     verdict = monitor.verdict
     if verdict is not None and verdict.curve == "validation":
         since = f" since {verdict.unit} {verdict.since:g}" if verdict.since is not None else ""
-        parts.append(verdict.kind.replace("_", " ") + since)
+        parts.append(_kind_words(verdict.kind, monitor.settled) + since)
     return "  |  ".join(parts)
