@@ -162,19 +162,24 @@ def _report(run, options) -> None:
         if run.exit_code == -signal.SIGINT:
             _note("the script was interrupted: diagnosing what was seen until then "
                   "(Ctrl-C again to stop and keep a partial report).")
-        report = _diagnosed(run)
+        report = _diagnosed(run, options)
         if report is None:
             return
         _render(report, options.verbose)
         _write_files(report, options)
 
 
-def _diagnosed(run) -> dict | None:
+def _diagnosed(run, options) -> dict | None:
     try:
         from lossdoctor.report import document
+        from lossdoctor.report.progress import DiagnosisProgress
         from lossdoctor.verdict import diagnose_run
 
-        return document.build(run, diagnose_run(run))
+        progress = DiagnosisProgress.for_terminal(own_output.console(), options.quiet,
+                                                  options.verbose)
+        with progress.showing():
+            diagnosis = diagnose_run(run, progress)
+        return document.build(run, diagnosis)
     except Exception as error:  # noqa: BLE001 - never change the script's exit code
         _error(f"internal error while diagnosing ({type(error).__name__}: {error}). "
                "Your script's results and exit code are unaffected. Please report this.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lossdoctor.case import Case
-from lossdoctor.diagnosis import Diagnosis, diagnose
+from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
 from lossdoctor.script_run import ScriptRun
 from lossdoctor.symptom import symptom_of
 
@@ -12,13 +12,13 @@ def training_seen(run: ScriptRun) -> bool:
     return run.trace.steps > 0 and bool(run.trace.train_losses())
 
 
-def diagnose_run(run: ScriptRun) -> Diagnosis | None:
+def diagnose_run(run: ScriptRun, progress: Progress | None = None) -> Diagnosis | None:
     """The diagnosis, with the symptom the run's curves show (so a broken run with no confirmed
     cause is "unexplained", never healthy)."""
     if not training_seen(run):
         return None
     case = Case(run.trace, run.copies)
-    diagnosis = diagnose(case)
+    diagnosis = diagnose(case, progress=progress)
     curve = getattr(run, "curve", None)
     guess = case.constant_guess_loss("validation") if (
         curve is None or curve.chance_loss is None) else None
