@@ -95,6 +95,7 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     target, args = _target(options)
     if target is None:
         return EXIT_USAGE
+    _warn_of_slipped_options(options, args)
     unwritable = [problem for option, _ in REPORT_FILES
                   if (problem := _unwritable(getattr(options, option)))]
     if unwritable:
@@ -132,6 +133,20 @@ def _target(options):
                "e.g. `lossdoctor run train.py --epochs 10`.")
         return None, []
     return target, options.script_args
+
+
+def _warn_of_slipped_options(options, args: list[str]) -> None:
+    """An option of lossdoctor's written after the script belongs to the script, as with python:
+    say so once, before the run, in case it was meant for lossdoctor."""
+    own = {name for action in options.run_command._actions for name in action.option_strings
+           if name not in ("-h", "--help", "-m")}
+    slipped = [arg.split("=", 1)[0] for arg in args if arg.split("=", 1)[0] in own]
+    if not slipped:
+        return
+    script = options.script or (options.module or ["the module"])[0]
+    _note(f"{', '.join(dict.fromkeys(slipped))} came after {script}, so it was passed to the "
+          f"script, not to lossdoctor. lossdoctor's options go before the script: "
+          f"`lossdoctor run {slipped[0]} ... {script}`.")
 
 
 def _unwritable(path: str | None) -> str:
