@@ -278,3 +278,18 @@ def test_an_experiment_two_causes_share_is_drawn_once(report):
     assert page.count("Validation loss before and after the fix: shown above") == 1
     assert len(re.findall(r'data-figure="fix_', page)) == len(
         {c["experiment"]["description"] for c in shared["causes"] if c.get("experiment")})
+
+
+def test_an_unseeded_run_with_a_borderline_verdict_suggests_seed(report):
+    def said(document):
+        return " ".join(" ".join(r.split()) for r in _renderings(document))
+
+    unseeded = copy.deepcopy(report)
+    unseeded.update(seeded=False)
+    unseeded["causes"][0]["confidence"] = 0.6
+    assert said(unseeded).count("Run with --seed N") == len(_renderings(unseeded))
+    clear_cut = copy.deepcopy(unseeded)
+    clear_cut["causes"][0]["confidence"] = 0.95
+    seeded = copy.deepcopy(unseeded)
+    seeded.update(seeded=True)
+    assert "--seed" not in said(clear_cut) and "--seed" not in said(seeded)

@@ -40,6 +40,7 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
     recorder = Recorder(listener=monitor)
     if seed is not None:
         seed_everything(seed)
+    initial_seed = torch.initial_seed()  # random at start-up, unless someone seeds torch
     showing = status.showing(monitor) if status is not None else nullcontext()
     with script_world(target, args, _filters.AFTER_TORCH) as namespace:
         with stopping.terminable(), watching(recorder), showing, reading_printed_lines(recorder):
@@ -49,7 +50,8 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
         _wait_for_script_threads()
     trace, copies = recorder.finish()
     curve = monitor.final_verdict(recorder)
-    return ScriptRun(target.label, exit_code, raised, trace, copies, curve)
+    seeded = seed is not None or torch.initial_seed() != initial_seed
+    return ScriptRun(target.label, exit_code, raised, trace, copies, curve, seeded)
 
 
 def seed_everything(seed: int) -> None:

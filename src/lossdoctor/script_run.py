@@ -18,3 +18,4 @@ class ScriptRun:
     trace: Trace
     copies: Copies
     curve: CurveVerdict | None = None  # what the loss curve did; stopped_early if we ended it
+    seeded: bool | None = None  # torch's generator seeded (by the script or --seed); None: unknown

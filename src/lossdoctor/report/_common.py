@@ -11,6 +11,11 @@ NO_TRAINING_REASONS = (
 )
 
 
+#: Below this confidence a primary cause is wrong at least one time in five (confidence is
+#: calibrated as how often a finding is right): an unseeded run may come out another way.
+RANDOM_DRAW_CONFIDENCE = 0.8
+
+
 def headline(document: dict) -> str:
     partial = " (partial: the script stopped early)" if document["partial"] else ""
     if document["status"] == "no_training":
@@ -118,7 +123,19 @@ def check_problems(document: dict) -> list[str]:
     stopped = [check["name"] for check in document["checks"] if check["status"] == "stopped"]
     if stopped:
         lines.append(f"not finished, the diagnosis was stopped: {', '.join(stopped)}")
-    return lines + list(document["notes"])
+    return lines + list(document["notes"]) + randomness_lines(document)
+
+
+def randomness_lines(document: dict) -> list[str]:
+    """A verdict that another draw of the script's random numbers may change says so."""
+    causes = document["causes"]
+    borderline = not causes or causes[0]["confidence"] < RANDOM_DRAW_CONFIDENCE
+    settled = document["status"] in ("healthy", "no_training")
+    if document.get("seeded") is not False or not borderline or settled:
+        return []
+    return ["Your script does not seed its random numbers and this verdict is not clear-cut: "
+            "another run may rank the causes differently. Run with --seed N (lossdoctor run "
+            "--seed 0 ...) to make runs comparable."]
 
 
 def chance_level(document: dict) -> float | None:

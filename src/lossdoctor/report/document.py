@@ -39,6 +39,7 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "gradients": gradient_norms(trace),
             "activations": activation_stats(trace),
             "notes": list(trace.notes),
+            "seeded": getattr(run, "seeded", None),
         }
     )
 
