@@ -99,3 +99,34 @@ def test_user_text_shows_as_text_and_never_runs(browser, opened):
     assert browser.execute_script("return document.scripts.length") == 0
     body = browser.find_element(By.TAG_NAME, "body").text
     assert HOSTILE in body and "runs/<b>bold</b>_train.py" in body
+
+
+#: The widths the report is read at: a laptop's browser window and a phone's.
+WIDTHS = {"desktop": 1280, "phone": 390}
+#: Below this width (CSS pixels) a 7-inch figure's 8-point labels are too small to read.
+MIN_FIGURE_WIDTH = 560
+
+
+@pytest.mark.parametrize("device", sorted(WIDTHS))
+def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, opened, device,
+                                                                   tmp_path_factory):
+    browser.set_window_size(WIDTHS[device], 900)
+    try:
+        layout = browser.execute_script("""
+            const width = document.documentElement.clientWidth;
+            const boxes = [...document.querySelectorAll('main > section, section > *')]
+                .filter(e => e.getClientRects().length)
+                .map(e => [e.tagName, e.className, e.getBoundingClientRect().left,
+                           e.getBoundingClientRect().right]);
+            return {width, scroll: document.documentElement.scrollWidth, boxes,
+                    figures: [...document.querySelectorAll('figure.plot img')].map(
+                        img => img.getBoundingClientRect().width)};""")
+        shots = tmp_path_factory.mktemp("screens")
+        browser.save_screenshot(str(shots / f"{device}.png"))
+    finally:
+        browser.set_window_size(1000, 1400)
+    assert layout["scroll"] <= layout["width"], "the page scrolls sideways"
+    wide = [box for box in layout["boxes"] if box[3] > layout["width"] + 1 or box[2] < -1]
+    assert not wide, wide
+    # a figure keeps a readable size: on a phone it scrolls sideways inside its own box
+    assert all(width >= MIN_FIGURE_WIDTH for width in layout["figures"])

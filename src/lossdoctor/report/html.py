@@ -279,6 +279,13 @@ h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .fix { background: #eef6f0; padding: 6px 10px; border-radius: 4px; }
 figure { margin: 12px 0; }
 figure img { width: 100%; height: auto; display: block; }
+@media (max-width: 600px) {
+  main, footer { padding: 0 8px; }
+  section { padding: 10px 12px; }
+  figure.plot { overflow-x: auto; }
+  figure.plot img { width: 560px; max-width: none; }
+  figcaption { position: sticky; left: 0; }
+}
 figcaption { font-size: 0.9em; color: #444; margin-bottom: 4px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
