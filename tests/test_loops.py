@@ -516,7 +516,8 @@ class _nothing:
         return False
 
 
-@pytest.mark.parametrize("how", ["eager", "aot_eager", "method", "inductor"])
+@pytest.mark.parametrize(
+    "how", ["eager", pytest.param("aot_eager", marks=pytest.mark.slow), "method", "inductor"])
 def test_a_compiled_model_trains_exactly_as_unwatched_and_is_seen(how):
     _compiled_training(how, watched=False)  # warnings that importing the compiler gives once
     bare_losses, bare_warnings, bare_graphs, _ = _compiled_training(how, watched=False)

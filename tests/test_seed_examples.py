@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.mark.parametrize("seed", ["0", "1"])
+@pytest.mark.parametrize("seed", ["0", pytest.param("1", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_seed_script_gets_the_required_diagnosis(name, seed, tmp_path):
     report = tmp_path / "report.json"
