@@ -125,3 +125,14 @@ def test_a_constant_rate_is_no_schedule_fault_and_a_run_without_steps_skips():
     constant = _scheduled_run(lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda s: 1.0),
                               per_batch=True)
     assert check(constant) == []
+
+
+def test_without_a_replay_the_curves_alone_report_it_just_above_the_bar():
+    case = _scheduled_run(_warmup(capped=False), per_batch=True,
+                          optimizer_class=torch.optim.SGD, lr=0.3)
+    case.copies.loss_fn = None  # as for a hand-written loss: nothing to replay
+    found = reported(check(case))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].experiment is None and "val_after" not in found[0].evidence
+    assert REPORT_THRESHOLD <= found[0].confidence < 0.6
+    assert "curves alone" in found[0].verdict

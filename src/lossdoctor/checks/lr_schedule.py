@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.experiments import Plan, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.experiments import Plan, ShapeChange
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.lr_schedule import LrSchedule
 
 LR_SCHEDULE = Cause(
@@ -70,6 +70,10 @@ BLOCKS = 20
 #: A rise that gave back at least half the progress made (or went non-finite) is a loss that
 #: turned, not noise around a minimum.
 GIVEN_BACK = 0.5
+#: Confidence without a replay (the training loss was not one lossdoctor can replay): the
+#: curves' pattern is specific (a loss that stopped exactly when the rate collapsed, or turned
+#: once the rate passed every rate it fell at), but no fix was tested; just above the bar.
+CURVES_ONLY = 0.55
 
 
 @dataclass
@@ -102,9 +106,10 @@ class Rise:
 
 
 def check(case) -> list[Finding]:
-    replayer = case.require_replay()
-    schedule = replayer.schedule
-    if schedule is None or schedule.constant:
+    schedule = LrSchedule.of(case.trace.setup, case.trace.steps)
+    if schedule is None:
+        raise Skip("needs the learning rate of each optimizer step: none was recorded")
+    if schedule.constant:
         return []
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
@@ -145,11 +150,11 @@ def _moved(first: float, last: float) -> bool:
 
 
 def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding | None:
-    floored = case.replayer.replay(Plan(steps=REPLAY_STEPS,
-                                        lr_shape=lambda m: [max(v, FLOOR) for v in m]))
-    experiment = _experiment(f"decay floored at {FLOOR:g} of the peak lr", case.baseline,
-                             floored)
-    if not helped(experiment):
+    experiment = _tested(case, f"decay floored at {FLOOR:g} of the peak lr",
+                         lambda m: [max(v, FLOOR) for v in m])
+    if experiment is None and not collapse.was_falling:
+        return None  # without a replay, only a loss seen falling shows the collapse stopped it
+    if experiment is not None and not helped(experiment):
         return None
     return Finding(
         LR_SCHEDULE,
@@ -158,7 +163,7 @@ def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding
         evidence={"peak_lr": schedule.peak, "collapsed_lr": collapse.lr,
                   "collapse_step": collapse.step, "steps": collapse.steps,
                   "share_of_run_left": collapse.left, "was_falling": float(collapse.was_falling),
-                  "val_before": experiment.before, "val_after": experiment.after},
+                  **_replayed(experiment)},
         fix="Keep the learning rate from collapsing: step an epoch scheduler once per epoch "
             "(after the batch loop), count a decay in the steps it is stepped in, or give it a "
             "floor (eta_min, a gentler gamma).",
@@ -166,7 +171,7 @@ def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding
     )
 
 
-def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment) -> str:
+def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment | None) -> str:
     before = (f"while your training loss was still falling ({c.before[0]:.3g} -> "
               f"{c.before[1]:.3g} over the steps before)" if c.was_falling else
               f"before your training loss had got anywhere ({c.before[0]:.3g} -> "
@@ -205,11 +210,9 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
 
 def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
     share = rise.cap / schedule.peak
-    capped = case.replayer.replay(Plan(steps=REPLAY_STEPS,
-                                       lr_shape=lambda m: [min(v, share) for v in m]))
-    experiment = _experiment(f"schedule capped at lr {plain_lr(rise.cap)}", case.baseline,
-                             capped)
-    if not helped(experiment):
+    experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
+                         lambda m: [min(v, share) for v in m])
+    if experiment is not None and not helped(experiment):
         return None
     return Finding(
         LR_SCHEDULE,
@@ -219,15 +222,14 @@ def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
                   "lr_while_falling": rise.lr_falling, "lr_at_rise": rise.lr_rise,
                   "best_step": rise.best_step, "rise_step": rise.rise_step,
                   "loss_first": rise.first, "loss_best": rise.best, "loss_end": rise.end,
-                  "capped_lr": rise.cap, "val_before": experiment.before,
-                  "val_after": experiment.after},
+                  "capped_lr": rise.cap, **_replayed(experiment)},
         fix=f"Cap the learning-rate schedule at about {plain_lr(rise.cap)}: end a warmup at the "
             f"rate you meant (min(..., 1.0)), and check that a decay's gamma is below 1.",
         experiment=experiment,
     )
 
 
-def _rise_verdict(r: Rise, experiment: Experiment) -> str:
+def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
     end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
     return (
         f"Your training loss fell from {r.first:.3g} to {r.best:.3g} while the learning rate "
@@ -263,16 +265,36 @@ def _blocks(losses: list[tuple[int, float]]) -> list[tuple[int, float]]:
 # --- shared ---------------------------------------------------------------------------------
 
 
-def _experiment(description: str, before: ReplayResult, after: ReplayResult) -> Experiment:
-    return fix_experiment(description, before, after)
+def _tested(case, description: str, shape: ShapeChange) -> Experiment | None:
+    """The run's schedule replayed with its shape changed, against the replay of it as it was;
+    None when the training cannot be replayed (then the curves alone are the evidence)."""
+    try:
+        case.require_replay()
+        baseline = case.baseline
+    except Skip:
+        return None
+    after = case.replayer.replay(Plan(steps=REPLAY_STEPS, lr_shape=shape))
+    return fix_experiment(description, baseline, after)
 
 
-def _confidence(experiment: Experiment) -> float:
-    """0.6 for a fix that clears the bar, up to 0.9 for one that halves the loss or more."""
+def _confidence(experiment: Experiment | None) -> float:
+    """0.6 for a fix that clears the bar, up to 0.9 for one that halves the loss or more;
+    CURVES_ONLY without a replay."""
+    if experiment is None:
+        return CURVES_ONLY
     return 0.6 + 0.3 * min(improvement(experiment) / 0.5, 1.0)
 
 
-def _replay_text(experiment: Experiment) -> str:
+def _replayed(experiment: Experiment | None) -> dict[str, float]:
+    if experiment is None:
+        return {}
+    return {"val_before": experiment.before, "val_after": experiment.after}
+
+
+def _replay_text(experiment: Experiment | None) -> str:
+    if experiment is None:
+        return ("Your training could not be replayed to test a fix (lossdoctor replays only "
+                "losses from torch.nn), so this rests on the curves alone")
     before = (f"{experiment.before:.3g}" if math.isfinite(experiment.before)
               else "NaN or infinity")
     return (f"Replaying {experiment.steps} steps of your training with the {experiment.description}"
