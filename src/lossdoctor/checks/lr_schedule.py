@@ -96,7 +96,7 @@ class Collapse:
 @dataclass
 class Rise:
     best_step: int
-    rise_step: int
+    rise_step: int  # where the loss had turned, or where the rate went up in that block
     first: float  # mean loss of the first block
     best: float  # of the lowest block
     end: float  # of the last block (inf when not finite)
@@ -200,11 +200,13 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
     turn = next(i for i in range(best_index + 1, len(blocks))
                 if _gave_back(blocks[i][1], best, progress))
     rise_step, best_end = blocks[turn][0], blocks[best_index + 1][0]
+    turn_end = blocks[turn + 1][0] if turn + 1 < len(blocks) else schedule.steps
     lr_falling = _highest(schedule, 0, best_end)
-    lr_rise = _highest(schedule, best_end, rise_step + 1)
+    lr_rise = _highest(schedule, best_end, turn_end)  # up to the end of the block it turned in
     if not lr_rise > lr_falling:
         return None
-    return Rise(best_start, rise_step, first, best, end, lr_falling, lr_rise,
+    raised = _first_above(schedule, best_end, turn_end, lr_falling)
+    return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
                 schedule.at(best_start))
 
 
@@ -237,6 +239,13 @@ def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
         f"raised the rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step}). "
         f"{_replay_text(experiment)}."
     )
+
+
+def _first_above(schedule: LrSchedule, start: int, stop: int, level: float) -> int:
+    """The first step from ``start`` (before ``stop``) whose rate is above ``level``."""
+    candidates = [(start, schedule.at(start))] + [
+        (step, lr) for step, lr in schedule.changes if start < step < stop]
+    return next((step for step, lr in candidates if lr > level), start)
 
 
 def _highest(schedule: LrSchedule, start: int, stop: int) -> float:
