@@ -139,7 +139,7 @@ def test_skips_without_an_optimizer_step():
 
 def test_skips_when_no_learning_rate_was_recorded():
     case = learnable_run(torch.optim.Adam, 1e-3)
-    case.trace.learning_rates = []
+    case.trace.learning_rates, case.trace.setup.lr_schedule = [], []
     case.copies.optimizer_hparams.pop("lr")
     with pytest.raises(Skip, match="learning rate"):
         check(case)

@@ -1,6 +1,6 @@
 """Cases: a base program, a fault operator, and a seed that draws both and every size.
 
-The case seed alone decides everything: the cause (seeds cycle through the 25 cause ids), the
+The case seed alone decides everything: the cause (seeds cycle through the 26 cause ids), the
 operator (one of that cause's, at random), the base program (drawn until the operator applies)
 and the operator's magnitudes. The part (dev or test) is a hash of the seed, so a case keeps its
 part whatever else is generated alongside it."""
@@ -63,7 +63,10 @@ def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
     raise RuntimeError(f"no base program drawn for {op.name} in {MAX_DRAWS} tries")
 
 
-def make_cases(count: int, first_seed: int, part: str | None = None) -> list[Case]:
-    """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` if given."""
+def make_cases(count: int, first_seed: int, part: str | None = None,
+               cause: str | None = None) -> list[Case]:
+    """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` and of
+    ``cause`` (seeds whose cause it is) if given."""
     seeds = range(first_seed, first_seed + count)
-    return [make_case(seed) for seed in seeds if part is None or part_of(seed) == part]
+    return [make_case(seed) for seed in seeds if (part is None or part_of(seed) == part)
+            and (cause is None or CAUSES[seed % len(CAUSES)] == cause)]

@@ -27,7 +27,8 @@ def sgd_huge_lr(p: Program, rng: random.Random) -> Program:
     return p.with_train(optimizer="sgd", momentum=0.9, lr=float(rng.randrange(1, 6)))
 
 
-@operator("lr_too_high", "a one-cycle schedule whose peak learning rate is 1000x too high")
+@operator("lr_too_high", "a one-cycle schedule whose peak learning rate is 1000x too high",
+          also=("lr_schedule",))
 def onecycle_peak_too_high(p: Program, rng: random.Random) -> Program:
     return _scaled_lr(p.with_train(schedule="onecycle"), 1000)
 
@@ -43,15 +44,56 @@ def sgd_tiny_lr(p: Program, rng: random.Random) -> Program:
     return p.with_train(optimizer="sgd", momentum=0.0, lr=float(f"{10 ** rng.uniform(-5, -4):.1g}"))
 
 
+# lr_schedule: a schedule that decays the rate to about 0 while the loss still falls, or
+# raises it into instability after the loss fell at the lower rate
 def _exponential_schedule(p: Program, rng: random.Random) -> Program:
     """ExponentialLR(gamma=0.8) stepped once per epoch"""
     return p.with_train(schedule="exp_epoch")
 
 
-@operator("lr_too_low", "an epoch scheduler (x0.8) stepped every batch: the rate collapses",
-          setup=_exponential_schedule)
+@operator("lr_schedule", "an epoch scheduler (x0.8) stepped every batch: the rate collapses",
+          setup=_exponential_schedule, also=("lr_too_low",))
 def scheduler_stepped_per_batch(p: Program, rng: random.Random) -> Program:
     return p.with_train(schedule="exp_batch")
+
+
+def _linear_decay(p: Program, rng: random.Random) -> Program:
+    """a linear decay to 0 over EPOCHS, stepped once per epoch"""
+    return p.with_train(schedule="linear_epoch")
+
+
+@operator("lr_schedule", "a linear decay over EPOCHS stepped every batch: the rate is 0 "
+          "after the first few batches", setup=_linear_decay, also=("lr_too_low",))
+def linear_decay_stepped_per_batch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(schedule="linear_batch")
+
+
+def _total_steps(p: Program) -> int:
+    return -(-p.data.n_train // p.train.batch_size) * p.train.epochs
+
+
+def _warmup(p: Program, rng: random.Random) -> Program:
+    """a linear warmup over the first 0.3-1% of the batches (at least 2), stepped every batch"""
+    return p.with_train(schedule="warmup",
+                        warmup_steps=max(2, round(_total_steps(p) * rng.uniform(0.003, 0.01))))
+
+
+@operator("lr_schedule", "a warmup that never stops (min(..., 1) forgotten): the rate keeps "
+          "growing, up to 100-300x the intended rate at the end", setup=_warmup,
+          also=("lr_too_high",))
+def warmup_never_capped(p: Program, rng: random.Random) -> Program:
+    return p.with_train(schedule="warmup_uncapped")
+
+
+def _step_decay(p: Program, rng: random.Random) -> Program:
+    """StepLR(gamma=0.5) every third of the epochs"""
+    return p.with_train(schedule="step")
+
+
+@operator("lr_schedule", "StepLR with gamma=10 where 0.1 was meant: the rate grows 10x every "
+          "third of the run", setup=_step_decay, also=("lr_too_high",))
+def step_gamma_ten(p: Program, rng: random.Random) -> Program:
+    return p.with_train(schedule="step_up")
 
 
 # batch_size

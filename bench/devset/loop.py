@@ -10,7 +10,7 @@ from .text import indent, number, variant
 
 OPTIMIZER = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 #: Schedules stepped once per batch; the others once per epoch.
-PER_BATCH = ("onecycle", "exp_batch")
+PER_BATCH = ("onecycle", "exp_batch", "warmup", "warmup_uncapped", "linear_batch")
 PRINTS = [
     ('f"epoch {epoch} train_loss {train_loss:.4f}', ' val_loss {val_loss:.4f}"'),
     ('f"epoch {epoch + 1}/{EPOCHS}: train_loss={train_loss:.4f}', ' val_loss={val_loss:.4f}"'),
@@ -34,6 +34,8 @@ def constants(p: Program) -> list[str]:
     lines = [f"EPOCHS, BATCH_SIZE, LR = {t.epochs}, {t.batch_size}, {number(t.lr)}"]
     if t.weight_decay:
         lines.append(f"WEIGHT_DECAY = {number(t.weight_decay)}")
+    if t.schedule.startswith("warmup"):
+        lines.append(f"WARMUP_STEPS = {t.warmup_steps}")
     if t.clip:
         lines.append(f"MAX_GRAD_NORM = {number(t.clip)}")
     if p.loss.l2:
@@ -117,6 +119,16 @@ def _scheduler(p: Program) -> list[str]:
                     f"total_steps=EPOCHS * {_steps_per_epoch(p)})",
         "exp_epoch": "torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)",
         "exp_batch": "torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)",
+        "warmup": "torch.optim.lr_scheduler.LambdaLR(optimizer, "
+                  "lambda step: min((step + 1) / WARMUP_STEPS, 1.0))",
+        "warmup_uncapped": "torch.optim.lr_scheduler.LambdaLR(optimizer, "
+                           "lambda step: (step + 1) / WARMUP_STEPS)",
+        "linear_epoch": "torch.optim.lr_scheduler.LambdaLR(optimizer, "
+                        "lambda step: max(1.0 - step / EPOCHS, 0.0))",
+        "linear_batch": "torch.optim.lr_scheduler.LambdaLR(optimizer, "
+                        "lambda step: max(1.0 - step / EPOCHS, 0.0))",
+        "step_up": f"torch.optim.lr_scheduler.StepLR(optimizer, step_size={max(1, epochs // 3)}, "
+                   "gamma=10.0)",
     }[schedule]
     return [f"scheduler = {made}"] if made else []
 

@@ -24,7 +24,7 @@ CAUSES = (
     "optimizer_choice", "vanishing_gradients", "exploding_gradients", "dead_relu",
     "loss_mismatch", "shape_broadcast", "frozen_params", "missing_zero_grad", "train_eval_mode",
     "data_pipeline", "label_range", "class_imbalance", "train_val_shift", "overfitting",
-    "bad_init", "nan_inf",
+    "bad_init", "nan_inf", "lr_schedule",
 )
 
 

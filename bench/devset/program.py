@@ -74,7 +74,10 @@ class Training:
     batching: str  # loader | dict | slice
     momentum: float = 0.0
     weight_decay: float = 0.0
-    schedule: str = "none"  # none | step | cosine | onecycle | exp_epoch | exp_batch
+    #: none | step | cosine | onecycle | exp_epoch | exp_batch | warmup | warmup_uncapped |
+    #: linear_epoch | linear_batch | step_up
+    schedule: str = "none"
+    warmup_steps: int = 0  # the warmup schedules' length, in batches
     zero_grad: str = "step"  # step | none | epoch
     modes: str = "proper"  # proper | never | swapped
     clip: float | None = None

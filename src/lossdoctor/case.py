@@ -13,6 +13,7 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.constant_guess import constant_guess_loss, fit_constant, loss_settings, targets_of
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Skip
+from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Trace
 
 #: Steps of the shared baseline replay; counterfactual runs use the same number to compare.
@@ -36,7 +37,7 @@ class Case:
 
     @cached_property
     def replayer(self) -> Replayer:
-        return Replayer(self.copies)
+        return Replayer(self.copies, LrSchedule.of(self.trace.setup, self.trace.steps))
 
     def require_replay(self) -> Replayer:
         """The replayer, or Skip with what is missing, so the check says why it did not run."""

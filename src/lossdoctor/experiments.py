@@ -18,17 +18,27 @@ from torch import nn
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
+from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.sandbox import isolated
 
 BatchTransform = Callable[[Batch], Batch]
+#: A change to the schedule's shape: the multipliers of the peak lr, one per replay step, in
+#: and out (a cap, a floor).
+ShapeChange = Callable[[list[float]], list[float]]
 
 
 @dataclass
 class Plan:
-    """What to change in a replay of the user's training. Unset fields keep the user's choice."""
+    """What to change in a replay of the user's training. Unset fields keep the user's choice.
+
+    A replay follows the run's learning-rate schedule, resampled to its steps, as multipliers of
+    the optimizer's lr: ``lr`` (the user's peak when unset) scales the whole schedule.
+    ``constant_lr`` trains at that lr throughout; ``lr_shape`` changes the shape."""
 
     model: nn.Module | None = None
     lr: float | None = None
+    constant_lr: bool = False
+    lr_shape: ShapeChange | None = None
     optimizer_class: type | None = None
     hparams: dict = field(default_factory=dict)
     transform: BatchTransform | None = None
@@ -56,9 +66,19 @@ class ReplayResult:
 class Replayer:
     """Replays training on the captured batches, with a change described by a Plan."""
 
-    def __init__(self, copies: Copies) -> None:
+    def __init__(self, copies: Copies, schedule: LrSchedule | None = None) -> None:
         self.copies = copies
+        self.schedule = schedule
         self.train_batches, self.validation_batches = split_batches(copies)
+
+    @property
+    def user_lr(self) -> float | None:
+        """The lr the run trained at: its schedule's peak (see :mod:`lossdoctor.lr_schedule`),
+        else the optimizer's setting at the first step."""
+        if self.schedule is not None:
+            return self.schedule.peak
+        lr = self.copies.optimizer_hparams.get("lr")
+        return float(lr) if isinstance(lr, (int, float)) else None
 
     @property
     def ready(self) -> bool:
@@ -81,12 +101,26 @@ class Replayer:
     def optimizer_for(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
         """The user's optimizer (or the plan's) with the user's settings, for ``model``."""
         optimizer_class = plan.optimizer_class or self.copies.optimizer_class
-        hparams = {} if plan.optimizer_class else dict(self.copies.optimizer_hparams)
+        hparams = {} if plan.optimizer_class else self._user_hparams()
         hparams.update(plan.hparams)
         if plan.lr is not None:
             hparams["lr"] = plan.lr
         accepted = _accepted_hparams(optimizer_class, hparams)
         return optimizer_class(model.parameters(), **accepted)
+
+    def _user_hparams(self) -> dict:
+        """The user's optimizer settings, at the lr they trained at (not a warmup's first)."""
+        hparams = dict(self.copies.optimizer_hparams)
+        if self.user_lr is not None and "lr" in hparams:
+            hparams["lr"] = self.user_lr
+        return hparams
+
+    def lr_multipliers(self, plan: Plan) -> list[float] | None:
+        """The lr of each replay step as a fraction of the optimizer's; None for constant."""
+        if plan.constant_lr or self.schedule is None:
+            return None
+        shape = self.schedule.multipliers(plan.steps)
+        return plan.lr_shape(shape) if plan.lr_shape else shape
 
     def _train(self, model, optimizer, plan: Plan) -> ReplayResult:
         train = [self._prepared(b, plan) for b in self.train_batches]
@@ -94,7 +128,9 @@ class Replayer:
         order = random.Random(plan.seed)
         check_every = max(plan.steps // max(plan.evaluations, 1), 1)
         result = ReplayResult([], [])
+        set_lr = _lr_setter(optimizer, self.lr_multipliers(plan))
         for step in range(plan.steps):
+            set_lr(step)
             loss = self.train_step(model, optimizer, train[order.randrange(len(train))])
             result.train_losses.append(loss)
             if not math.isfinite(loss):
@@ -159,6 +195,20 @@ def first_input(batch: Batch) -> torch.Tensor | None:
     (a dict batch given as ``model(**batch)``)."""
     return next((v for v in (*batch.args, *batch.kwargs.values())
                  if isinstance(v, torch.Tensor)), None)
+
+
+def _lr_setter(optimizer, multipliers: list[float] | None) -> Callable[[int], None]:
+    """Sets each parameter group's lr to its initial lr times the step's multiplier."""
+    bases = [group.get("lr") for group in optimizer.param_groups]
+
+    def set_lr(step: int) -> None:
+        if multipliers is None or step >= len(multipliers):
+            return
+        for group, base in zip(optimizer.param_groups, bases, strict=True):
+            if isinstance(base, (int, float)):
+                group["lr"] = base * multipliers[step]
+
+    return set_lr
 
 
 def map_first_input(batch: Batch, change: Callable[[torch.Tensor], torch.Tensor]) -> Batch:

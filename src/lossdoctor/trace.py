@@ -14,7 +14,7 @@ class LossRecord:
 
     value: float
     rows: int
-    phase: str  # "train" or "eval"
+    phase: str  # "train", "eval", or "train_eval" (an evaluation of the training data)
     step: int  # optimizer steps taken before this call
     loss_name: str = ""
     model_training: bool | None = None  # the model's .training flag at this call, if known

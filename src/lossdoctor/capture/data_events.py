@@ -11,7 +11,11 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu
-from lossdoctor.trace import Trace
+from lossdoctor.capture.train_split import TRAIN_SHARE, signature, training_hashes, training_share
+from lossdoctor.trace import LossRecord, Trace
+
+#: Evaluated batches whose signature is kept (32 hashes each: a few megabytes at most).
+MAX_SIGNED = 20_000
 
 
 class DataEvents:
@@ -30,6 +34,9 @@ class DataEvents:
         self._train_losses_by_loader: Counter = Counter()
         self._current_loader: int | None = None
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
+        self._signature: torch.Tensor | None = None  # of the last model call without gradients
+        #: Evaluation losses with the signature of the batch they scored (train_split.py).
+        self._signed: list[tuple[LossRecord, torch.Tensor]] = []
 
     def _keep_inputs(self, args, kwargs) -> None:
         phase = current_phase()
@@ -50,6 +57,21 @@ class DataEvents:
         self._pending = None
         return batch
 
+    def _sign_inputs(self, args) -> None:
+        """At a model call without gradients, before its forward (which may compute the
+        loss): the signature of the batch it evaluates."""
+        signed = current_phase() == "eval" and len(self._signed) < MAX_SIGNED
+        self._signature = signature(args, {}) if signed else None
+
+    def _take_signature(self) -> torch.Tensor | None:
+        """The signature of the batch an evaluation loss scored (the last no-grad model call)."""
+        taken, self._signature = self._signature, None
+        return taken
+
+    def _note_evaluation(self, record: LossRecord, sketch: torch.Tensor | None) -> None:
+        if sketch is not None:
+            self._signed.append((record, sketch))
+
     def _add_batch(self, phase: str, batch: Batch) -> None:
         sample = self.copies.train if phase == "train" else self.copies.validation
         sample.add(batch)
@@ -67,6 +89,7 @@ class DataEvents:
     def _settle_data(self) -> None:
         """At the end of the run: the epochs, the batch size, and why no batch was kept."""
         self._settle_epochs()
+        self._separate_training_evaluations()
         self._explain_missing_samples()
         self.trace.setup.batch_size = _most_common(self._train_rows)
 
@@ -75,6 +98,25 @@ class DataEvents:
         if counted:
             train_loader = max(counted, key=counted.get)
             self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
+
+    def _separate_training_evaluations(self) -> None:
+        """Evaluations of batches from the training data become "train_eval" (left out of the
+        validation curve), and their batches leave the validation sample."""
+        training = training_hashes(self.copies.train.batches)
+        if training.numel() == 0:
+            return
+        moved = 0
+        for record, sketch in self._signed:
+            if training_share(sketch, training) >= TRAIN_SHARE:
+                record.phase, moved = "train_eval", moved + 1
+        self._signed = []
+        kept = self.copies.validation
+        kept.batches = [b for b in kept.batches if not _of_training_data(b, training)]
+        if moved:
+            self.trace.notes.append(
+                f"{moved} evaluation loss calls scored batches of your training data (a "
+                f"training-split estimate, as nanoGPT's estimate_loss makes): they are kept out "
+                f"of the validation curve.")
 
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
@@ -89,6 +131,11 @@ class DataEvents:
 def current_phase() -> str:
     """"train" while gradients are on, else "eval"."""
     return "train" if torch.is_grad_enabled() else "eval"
+
+
+def _of_training_data(batch: Batch, training: torch.Tensor) -> bool:
+    sketch = signature(batch.args, batch.kwargs)
+    return sketch is not None and training_share(sketch, training) >= TRAIN_SHARE
 
 
 def _most_common(counts: Counter) -> int:

@@ -67,6 +67,7 @@ class HeldLoss:
     loss_copy: LossCopy | None = None
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
     inside_model: bool = False  # computed inside the model's forward pass
+    signature: torch.Tensor | None = None  # of an evaluated batch (capture/train_split.py)
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -109,6 +110,8 @@ class LossEvents:
         if tentative:
             self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
             held.output = weakref.ref(output)
+        else:
+            held.signature = self._take_signature()
         self._hold(held)
 
     def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase):
@@ -171,6 +174,7 @@ class LossEvents:
             self.trace.loss_inputs.append(held.inputs)
         if phase == "eval":
             self.events_since_step = self.validated_since_step = True
+            self._note_evaluation(record, held.signature)
         elif not held.logged:
             self._commit_training(held)
         else:

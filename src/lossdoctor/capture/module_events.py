@@ -65,6 +65,7 @@ class ModuleEvents:
         is_model = model_ref is not None and model_ref() is module
         if self._depth == 1 and (is_model or _has_parameters(module)):
             self._model_started(module)
+            self._sign_inputs(args)
         if self._spy is not None:
             self._module_stack.append(module)
 

@@ -137,10 +137,9 @@ def check(case) -> list[Finding]:
 
 
 def _user_lr(case) -> float:
-    try:
-        lr = float(case.copies.optimizer_hparams.get("lr"))
-    except (TypeError, ValueError):
-        raise Skip("needs the optimizer's learning rate: none was recorded") from None
+    lr = case.replayer.user_lr  # the peak of a schedule
+    if lr is None:
+        raise Skip("needs the optimizer's learning rate: none was recorded")
     return lr
 
 

@@ -129,8 +129,11 @@ def clip_experiment(case) -> Experiment | None:
         baseline = case.baseline
     except Skip:
         return None
-    plan = Plan(optimizer_class=clipped(case.copies.optimizer_class),
-                hparams=dict(case.copies.optimizer_hparams), steps=REPLAY_STEPS)
+    hparams = dict(case.copies.optimizer_hparams)
+    if replayer.user_lr is not None:
+        hparams["lr"] = replayer.user_lr  # the peak of a schedule
+    plan = Plan(optimizer_class=clipped(case.copies.optimizer_class), hparams=hparams,
+                steps=REPLAY_STEPS)
     after = replayer.replay(plan)
     return fix_experiment(f"gradients clipped to norm {MAX_NORM:g} (clip_grad_norm_)",
                           baseline, after)

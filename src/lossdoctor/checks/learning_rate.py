@@ -100,12 +100,19 @@ class Counterfactual:
 class Measures:
     """The numbers both causes are judged on."""
 
-    user_lr: float
+    user_lr: float  # the peak of the run's schedule (its only lr without one)
     optimizer: str
     test: RangeTest
     baseline: ReplayResult  # the user's own setup
     run_losses: list[float]  # mean training loss of each optimizer step of the run
     untrained_loss: float  # the initial model's loss on the training batches
+    scheduled: bool = False  # the lr changed during the run
+
+    @property
+    def lr_words(self) -> str:
+        """"Your learning rate (0.001, Adam)", or with a schedule "Your peak learning rate"."""
+        which = "peak learning rate" if self.scheduled else "learning rate"
+        return f"Your {which} ({plain_lr(self.user_lr, 3)}, {self.optimizer})"
 
     @property
     def val_before(self) -> float:
@@ -151,7 +158,8 @@ def measure(case: Case) -> Measures:
     run_losses = [loss for _, loss in case.trace.step_losses()]
     untrained = replayer.evaluate(case.copies.initial_model, replayer.train_batches)
     optimizer = case.copies.optimizer_class.__name__
-    return Measures(user_lr, optimizer, test, case.baseline, run_losses, untrained)
+    return Measures(user_lr, optimizer, test, case.baseline, run_losses, untrained,
+                    _scheduled(case))
 
 
 def replay_at(replayer: Replayer, lr: float) -> Counterfactual:
@@ -159,15 +167,19 @@ def replay_at(replayer: Replayer, lr: float) -> Counterfactual:
 
 
 def _user_lr(case: Case) -> float:
-    lrs = case.trace.learning_rates
-    lr = lrs[0] if lrs else case.copies.optimizer_hparams.get("lr")
-    try:
-        lr = float(lr)
-    except (TypeError, ValueError):
-        raise Skip("needs the optimizer's learning rate: none was recorded") from None
+    """The highest lr the run trained at (the peak of a warmup or schedule: see
+    :mod:`lossdoctor.lr_schedule`), which is the one the range test places."""
+    lr = case.replayer.user_lr
+    if lr is None:
+        raise Skip("needs the optimizer's learning rate: none was recorded")
     if not lr > 0:
         raise Skip(f"needs a positive learning rate; the optimizer's is {lr}")
     return lr
+
+
+def _scheduled(case: Case) -> bool:
+    schedule = case.replayer.schedule
+    return schedule is not None and not schedule.constant
 
 
 # --- too high ------------------------------------------------------------------------------
@@ -187,8 +199,8 @@ def _too_high(replayer: Replayer, m: Measures) -> Finding | None:
         confidence=0.6 + strength if symptom else 0.3,
         verdict=_high_verdict(m, lower, symptom),
         evidence=_high_evidence(m, lower),
-        fix=f"Lower the learning rate from {plain_lr(m.user_lr, 3)} to about {plain_lr(lower.lr)} "
-        f"(optimizer {m.optimizer}).",
+        fix=f"Lower the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
+        f"{plain_lr(lower.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr)},
     )
@@ -213,7 +225,7 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
 
 
 def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool) -> str:
-    lr = f"Your learning rate ({plain_lr(m.user_lr, 3)}, {m.optimizer})"
+    lr = m.lr_words
     where = (
         f"on a learning-rate range test the loss stops falling at about "
         f"{plain_lr(m.test.minimum_lr)} and blows up at about {plain_lr(m.test.divergence_lr)}"
@@ -266,8 +278,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         confidence=0.6 + strength if stalled else 0.3,
         verdict=_low_verdict(m, higher, stalled),
         evidence=_finite(_common_evidence(m, higher) | {"decades_below_suggestion": gap}),
-        fix=f"Raise the learning rate from {plain_lr(m.user_lr, 3)} to about {plain_lr(higher.lr)} "
-        f"(optimizer {m.optimizer}).",
+        fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
+        f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr)},
     )
@@ -293,7 +305,7 @@ def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
 
 
 def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
-    lr = f"Your learning rate ({plain_lr(m.user_lr, 3)}, {m.optimizer})"
+    lr = m.lr_words
     gap = decades(m.user_lr, m.test.suggested_lr)
     where = (
         f"{gap:.0f} orders of magnitude below the {plain_lr(m.test.suggested_lr)} a "
@@ -307,6 +319,10 @@ def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
 
 
 # --- shared --------------------------------------------------------------------------------
+
+
+def _which(m: Measures) -> str:
+    return "learning rate (the peak of your schedule)" if m.scheduled else "learning rate"
 
 
 def _progress_text(m: Measures, other: Counterfactual) -> str:

@@ -80,7 +80,7 @@ def check(case) -> list[Finding]:
     replayer = case.require_replay()
     if not plain_sgd(case.copies.optimizer_class, case.copies.optimizer_hparams):
         return []
-    lr = float(case.copies.optimizer_hparams.get("lr", 0.0))
+    lr = replayer.user_lr or 0.0  # the peak of a schedule
     if not lr > 0:
         return []
     user = Replay(f"SGD(lr={plain_lr(lr, 3)})", case.baseline)

@@ -110,7 +110,7 @@ def regularization_of(case) -> Regularization:
     hparams = case.copies.optimizer_hparams
     decay = _number(hparams.get("weight_decay"))
     if _shrinks_directly(case.copies.optimizer_class) and (
-        _number(hparams.get("lr")) * decay * REPLAY_STEPS < NEGLIGIBLE_SHRINK
+        _number(case.replayer.user_lr) * decay * REPLAY_STEPS < NEGLIGIBLE_SHRINK
     ):
         decay = 0.0
     dropout = {name: p for name, p in dropout_rates(case.copies.initial_model).items()

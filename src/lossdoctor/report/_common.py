@@ -52,10 +52,28 @@ def run_lines(document: dict) -> list[str]:
             f"{number(summary['validation_last'])} (best {number(summary['validation_best'])}"
             f" at epoch {summary['validation_best_epoch']})."
         )
+    lines += holdout_lines(document)
     curve = document.get("curve") or {}
     if curve.get("message"):
         lines.append(curve["message"])
     return lines
+
+
+def holdout_lines(document: dict) -> list[str]:
+    """Said plainly when the run had no validation data: what the experiments used instead."""
+    data = document.get("validation_data")
+    if not data or data["seen"]:
+        return []
+    reported = document.get("summary", {}).get("validation_passes")
+    what = ("No validation batches were seen (your validation losses were read from what the "
+            "script reported)" if reported else "No validation data was seen")
+    curve = "" if reported else "; your run's own curve is its training loss"
+    if data["held_out_batches"]:
+        return [f"{what}: experiments held out {data['held_out_batches']} of the "
+                f"{data['training_batches']} training batches captured to stand in for it"
+                f"{curve}."]
+    return [f"{what}, and with {data['training_batches']} training batches captured none could "
+            f"be held out: experiments that need a validation loss did not run{curve}."]
 
 
 def lr_text(setup: dict) -> str:

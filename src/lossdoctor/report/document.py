@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from lossdoctor._version import __version__
 from lossdoctor.diagnosis import Diagnosis
+from lossdoctor.experiments import split_batches
 from lossdoctor.findings import Finding
 from lossdoctor.script_run import ScriptRun
 
@@ -34,6 +35,7 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "setup": asdict(trace.setup),
             "steps": trace.steps,
             "summary": summary(trace),
+            "validation_data": validation_data(run.copies),
             "curves": trace.curves(),
             "curve": run.curve.as_dict() if getattr(run, "curve", None) else None,
             "gradients": gradient_norms(trace),
@@ -55,6 +57,15 @@ def summary(trace) -> dict:
             result.update({f"{name}_first": values[0], f"{name}_last": values[-1],
                            f"{name}_best": values[best], f"{name}_best_epoch": best})
     return result
+
+
+def validation_data(copies) -> dict:
+    """Whether the run had validation batches; without them, how many of the training batches
+    the experiments held out to stand in for them (see experiments.split_batches)."""
+    seen = any(b.target is not None for b in copies.validation.batches)
+    train, held_out = split_batches(copies)
+    return {"seen": seen, "held_out_batches": 0 if seen else len(held_out),
+            "training_batches": len(train) + (0 if seen else len(held_out))}
 
 
 def gradient_norms(trace) -> list[dict]:

@@ -14,6 +14,7 @@ from lossdoctor.report._common import (
     consequence_text,
     experiment_text,
     headline,
+    lr_text,
     number,
     run_lines,
     unexplained_lines,
@@ -50,8 +51,9 @@ def _setup(document: dict) -> list[str]:
     setup = document["setup"]
     if not setup.get("model_class"):
         return []
-    optimizer = ", ".join(f"{k}={number(v)}" for k, v in setup["optimizer_hparams"].items()
-                          if k in ("lr", "momentum", "weight_decay", "betas"))
+    others = [f"{k}={number(v)}" for k, v in setup["optimizer_hparams"].items()
+              if k in ("momentum", "weight_decay", "betas")]
+    optimizer = ", ".join(part for part in (lr_text(setup), *others) if part)
     return [
         f"- Model: {text(setup['model_class'])} ({setup['parameter_count']:,} parameters), "
         f"loss {text(setup['loss_name'])}, optimizer {text(setup['optimizer_class'])} "

@@ -1,0 +1,71 @@
+"""Evaluations of the training data, told apart from validation by their content.
+
+A script may evaluate its training split between optimizer steps, as nanoGPT's
+``estimate_loss()`` does: under ``no_grad``, ``get_batch('train')`` then ``get_batch('val')``.
+Both look like validation to the hooks. What tells them apart is where the rows come from: a
+batch evaluated without an update whose values are the training data's (the same rows, or
+windows cut from the same token or signal tensor) is a training-split evaluation.
+
+Each no-grad model call gets a *signature*: hashes of the k-grams (SHINGLE consecutive values)
+of its first input's rows, the SIGNATURE smallest kept (a bottom-k sketch: windows cut at any
+offset of the same data give the same hashes). When the run ends, a signature with at least
+TRAIN_SHARE of its hashes among the k-grams of the captured training batches is the training
+data's. This needs the training sample to cover the data the evaluation drew from: complete
+for datasets up to the sample's 4,096 rows, partial beyond (an evaluation of a large corpus's
+training split may then stay counted as validation).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lossdoctor.capture.tensors import first_tensor
+
+#: Consecutive values hashed together: long enough that two different texts or signals rarely
+#: share one (eight characters or tokens, or a whole short row of features).
+SHINGLE = 8
+#: Hashes kept per evaluated batch: enough that the share found is measured to about 1/32.
+SIGNATURE = 32
+#: A batch is the training data's when at least half of its sketch is: rows from another split
+#: share almost none, rows from the training data as much as the training sample covers.
+TRAIN_SHARE = 0.5
+#: Multipliers of the k-gram hash (fixed odd numbers: a polynomial hash, wrapping in int64).
+_MULTIPLIERS = torch.tensor([0x9E3779B97F4A7C15 - 2**64, 0x632BE59BD9B4E019, 0x7FB5D329728EA185,
+                             0x3C6EF372FE94F82B, 0x27BB2EE687B0B0FD, 0x5851F42D4C957F2D,
+                             0x14057B7EF767814F, 0x1B03738712FAD5C9], dtype=torch.int64)
+
+
+def signature(args, kwargs) -> torch.Tensor | None:
+    """The SIGNATURE smallest k-gram hashes of the batch's first input tensor (None without
+    one)."""
+    tensor = first_tensor((args, kwargs))
+    if tensor is None or tensor.dim() == 0 or tensor.numel() == 0:
+        return None
+    return torch.unique(shingles(tensor))[:SIGNATURE]
+
+
+def shingles(tensor: torch.Tensor) -> torch.Tensor:
+    """Hashes of every SHINGLE consecutive values of each row (the whole row when shorter)."""
+    rows = tensor.detach().to("cpu").reshape(tensor.shape[0], -1)
+    if rows.is_floating_point() or rows.is_complex():
+        values = rows.to(torch.float64).contiguous().view(torch.int64)
+    else:
+        values = rows.to(torch.int64)
+    width = min(SHINGLE, values.shape[1])
+    windows = values.unfold(1, width, 1)
+    hashes = (windows * _MULTIPLIERS[:width]).sum(-1)
+    return (hashes ^ (hashes >> 31)).reshape(-1)
+
+
+def training_share(sketch: torch.Tensor, training: torch.Tensor) -> float:
+    """The share of ``sketch`` among the sorted unique training hashes ``training``."""
+    if sketch.numel() == 0 or training.numel() == 0:
+        return 0.0
+    return float(torch.isin(sketch, training).float().mean())
+
+
+def training_hashes(batches) -> torch.Tensor:
+    """Every k-gram hash of the captured training batches' first inputs, unique."""
+    parts = [shingles(t) for t in (first_tensor((b.args, b.kwargs)) for b in batches)
+             if t is not None and t.dim() > 0 and t.numel() > 0]
+    return torch.unique(torch.cat(parts)) if parts else torch.empty(0, dtype=torch.int64)

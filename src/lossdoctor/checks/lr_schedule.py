@@ -1,0 +1,320 @@
+"""Does the learning-rate schedule stop the training, or push it into instability?
+
+Two faults, both read from the learning rate the run recorded at every step (capture's
+``Setup.lr_schedule``) against its training loss, and both confirmed by a replay on copies:
+
+- **Collapse**: the schedule brings the rate below COLLAPSE_SHARE of its peak with at least
+  MIN_LEFT of the run to go, and from there the loss moved less than STILL_DROP. (An epoch
+  scheduler stepped every batch, a decay counted in epochs and stepped in batches.) Replay: the
+  same schedule with its decay floored at FLOOR of the peak, which must help: a loss that had
+  settled before the collapse gains nothing from it.
+- **Rise**: the loss fell, then turned up and ended having given back at least GIVEN_BACK of its
+  progress (or not finite), after the schedule raised the rate above every rate the loss fell
+  at. (A warmup that never stops, a gamma above 1.) Replay: the schedule capped at the rate
+  where the loss was lowest.
+
+A schedule that only decays near the end (cosine, one-cycle) or a loss that had settled before
+the rate fell is not a fault: the first leaves less than MIN_LEFT of the run, and the floored
+replay of the second does no better.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._plain import plain_lr
+from lossdoctor.experiments import Plan, ShapeChange
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.lr_schedule import LrSchedule
+
+LR_SCHEDULE = Cause(
+    id="lr_schedule",
+    title="The learning-rate schedule stops or destabilizes the training",
+    fix="Fix the learning-rate schedule: step an epoch scheduler once per epoch, keep its decay "
+        "above a floor, and cap a warmup at the rate you meant.",
+    question="Does the learning-rate schedule stop the training, or raise the rate into "
+             "instability?",
+    test="the recorded learning rate against the training loss: progress that stops when the "
+         "rate collapses, or a loss that turns up after the rate was raised; replay with the "
+         "decay floored at half the peak, or with the schedule capped",
+    # A collapsed rate looks too low and a raised one too high (the range test places the
+    # peak); a rate raised into instability blows the gradients up.
+    explains={"lr_too_high", "lr_too_low", "exploding_gradients", "optimizer_choice",
+              "underfit_capacity", "batch_size"},
+)
+
+CAUSES = (LR_SCHEDULE,)
+
+#: Below a hundredth of its peak, a step moves the weights a hundred times less than at the
+#: peak: the rest of the run does less than a hundredth of what as many steps at the peak do.
+COLLAPSE_SHARE = 0.01
+#: A collapse matters with at least a quarter of the run left: annealing schedules (cosine,
+#: one-cycle, linear decay per epoch) are below COLLAPSE_SHARE only in their last few percent.
+MIN_LEFT = 0.25
+#: A loss "moved": its last tenth at least this share below its first tenth (a few percent,
+#: above the minibatch noise of a tenth's mean). Used for the steps after the collapse (they
+#: must not have moved) and before it (whether it was still falling, said in the verdict).
+STILL_DROP = 0.05
+#: The decay floor of the replay: half the peak. The replay is a few hundred steps, often
+#: fewer than the run, so its floor must be a rate that makes progress in that many steps;
+#: half the peak keeps the decay's shape down to a rate within a factor of two of the one the
+#: run learned at (a tenth of the peak, measured on the zoo's scenario, moved the validation
+#: loss 4% where the run at its peak rate moved it 35%).
+FLOOR = 0.5
+#: Blocks the training curve is averaged in to find its lowest point and its rise (each a
+#: twentieth of the run: long enough to average out minibatch noise, short enough to place it).
+BLOCKS = 20
+#: A rise that gave back at least half the progress made (or went non-finite) is a loss that
+#: turned, not noise around a minimum.
+GIVEN_BACK = 0.5
+#: Confidence without a replay (the training loss was not one lossdoctor can replay): the
+#: curves' pattern is specific (a loss that stopped exactly when the rate collapsed, or turned
+#: once the rate passed every rate it fell at), but no fix was tested; just above the bar.
+CURVES_ONLY = 0.55
+
+
+@dataclass
+class Collapse:
+    step: int
+    steps: int
+    lr: float  # the rate after the collapse
+    before: tuple[float, float]  # mean loss over the first and last thirds before the collapse
+    after: tuple[float, float]  # mean loss over the first and last tenths after it
+
+    @property
+    def was_falling(self) -> bool:
+        return _moved(*self.before)
+
+    @property
+    def left(self) -> float:
+        return (self.steps - self.step) / self.steps
+
+
+@dataclass
+class Rise:
+    best_step: int
+    rise_step: int  # where the loss had turned, or where the rate went up in that block
+    first: float  # mean loss of the first block
+    best: float  # of the lowest block
+    end: float  # of the last block (inf when not finite)
+    lr_falling: float  # the highest rate of the steps up to the lowest block
+    lr_rise: float  # the rate when the loss had turned
+    cap: float  # the rate of the lowest block's first step
+
+
+def check(case) -> list[Finding]:
+    schedule = LrSchedule.of(case.trace.setup, case.trace.steps)
+    if schedule is None:
+        raise Skip("needs the learning rate of each optimizer step: none was recorded")
+    if schedule.constant:
+        return []
+    losses = case.trace.step_losses()
+    rise = find_rise(schedule, losses)
+    if rise is not None:
+        finding = _rise_finding(case, schedule, rise)
+        if finding is not None:
+            return [finding]
+    collapse = find_collapse(schedule, losses)
+    if collapse is not None:
+        finding = _collapse_finding(case, schedule, collapse)
+        if finding is not None:
+            return [finding]
+    return []
+
+
+# --- collapse -------------------------------------------------------------------------------
+
+
+def find_collapse(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Collapse | None:
+    rates = schedule.per_step()
+    high = [step for step, lr in enumerate(rates) if lr >= COLLAPSE_SHARE * schedule.peak]
+    step = high[-1] + 1 if high else 0
+    if step == 0 or (schedule.steps - step) / schedule.steps < MIN_LEFT:
+        return None
+    before = [v for s, v in losses if s < step and math.isfinite(v)]
+    after = [v for s, v in losses if s >= step and math.isfinite(v)]
+    if len(before) < 3 or len(after) < 3:
+        return None
+    first, last = _mean(_part(after, 0, 10)), _mean(_part(after, 9, 10))
+    if _moved(first, last):
+        return None
+    early, late = _mean(_part(before, 0, 3)), _mean(_part(before, 2, 3))
+    return Collapse(step, schedule.steps, rates[step], (early, late), (first, last))
+
+
+def _moved(first: float, last: float) -> bool:
+    return last <= (1 - STILL_DROP) * first
+
+
+def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding | None:
+    experiment = _tested(case, f"decay floored at {FLOOR:g} of the peak lr",
+                         lambda m: [max(v, FLOOR) for v in m])
+    if experiment is None and not collapse.was_falling:
+        return None  # without a replay, only a loss seen falling shows the collapse stopped it
+    if experiment is not None and not helped(experiment):
+        return None
+    return Finding(
+        LR_SCHEDULE,
+        confidence=_confidence(experiment),
+        verdict=_collapse_verdict(schedule, collapse, experiment),
+        evidence={"peak_lr": schedule.peak, "collapsed_lr": collapse.lr,
+                  "collapse_step": collapse.step, "steps": collapse.steps,
+                  "share_of_run_left": collapse.left, "was_falling": float(collapse.was_falling),
+                  **_replayed(experiment)},
+        fix="Keep the learning rate from collapsing: step an epoch scheduler once per epoch "
+            "(after the batch loop), count a decay in the steps it is stepped in, or give it a "
+            "floor (eta_min, a gentler gamma).",
+        experiment=experiment,
+    )
+
+
+def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment | None) -> str:
+    before = (f"while your training loss was still falling ({c.before[0]:.3g} -> "
+              f"{c.before[1]:.3g} over the steps before)" if c.was_falling else
+              f"before your training loss had got anywhere ({c.before[0]:.3g} -> "
+              f"{c.before[1]:.3g} over the steps before)")
+    return (
+        f"Your learning-rate schedule takes the rate from its peak {plain_lr(schedule.peak, 3)} "
+        f"to {plain_lr(c.lr)} (below {COLLAPSE_SHARE:.0%} of the peak) at step {c.step} of "
+        f"{c.steps}, {before}; over the last {c.left:.0%} of the run it hardly moved "
+        f"({c.after[0]:.3g} -> {c.after[1]:.3g}). {_replay_text(experiment)}."
+    )
+
+
+# --- rise -----------------------------------------------------------------------------------
+
+
+def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | None:
+    blocks = _blocks(losses)
+    if len(blocks) < 3 or not math.isfinite(blocks[0][1]):
+        return None
+    finite = [(i, b) for i, b in enumerate(blocks) if math.isfinite(b[1])]
+    best_index, (best_start, best) = min(finite, key=lambda item: item[1][1])
+    first, end = blocks[0][1], blocks[-1][1]
+    progress = first - best
+    if best_index == 0 or progress <= 0 or not _gave_back(end, best, progress):
+        return None
+    turn = next(i for i in range(best_index + 1, len(blocks))
+                if _gave_back(blocks[i][1], best, progress))
+    rise_step, best_end = blocks[turn][0], blocks[best_index + 1][0]
+    turn_end = blocks[turn + 1][0] if turn + 1 < len(blocks) else schedule.steps
+    lr_falling = _highest(schedule, 0, best_end)
+    lr_rise = _highest(schedule, best_end, turn_end)  # up to the end of the block it turned in
+    if not lr_rise > lr_falling:
+        return None
+    raised = _first_above(schedule, best_end, turn_end, lr_falling)
+    return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
+                schedule.at(best_start))
+
+
+def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
+    share = rise.cap / schedule.peak
+    experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
+                         lambda m: [min(v, share) for v in m])
+    if experiment is not None and not helped(experiment):
+        return None
+    return Finding(
+        LR_SCHEDULE,
+        confidence=_confidence(experiment),
+        verdict=_rise_verdict(rise, experiment),
+        evidence={"peak_lr": schedule.peak, "first_lr": schedule.first,
+                  "lr_while_falling": rise.lr_falling, "lr_at_rise": rise.lr_rise,
+                  "best_step": rise.best_step, "rise_step": rise.rise_step,
+                  "loss_first": rise.first, "loss_best": rise.best, "loss_end": rise.end,
+                  "capped_lr": rise.cap, **_replayed(experiment)},
+        fix=f"Cap the learning-rate schedule at about {plain_lr(rise.cap)}: end a warmup at the "
+            f"rate you meant (min(..., 1.0)), and check that a decay's gamma is below 1.",
+        experiment=experiment,
+    )
+
+
+def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
+    end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
+    return (
+        f"Your training loss fell from {r.first:.3g} to {r.best:.3g} while the learning rate "
+        f"was at most {plain_lr(r.lr_falling, 2)}, then rose to {end} after your schedule "
+        f"raised the rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step}). "
+        f"{_replay_text(experiment)}."
+    )
+
+
+def _first_above(schedule: LrSchedule, start: int, stop: int, level: float) -> int:
+    """The first step from ``start`` (before ``stop``) whose rate is above ``level``."""
+    candidates = [(start, schedule.at(start))] + [
+        (step, lr) for step, lr in schedule.changes if start < step < stop]
+    return next((step for step, lr in candidates if lr > level), start)
+
+
+def _highest(schedule: LrSchedule, start: int, stop: int) -> float:
+    """The highest rate of steps ``start`` to ``stop - 1``."""
+    inside = [lr for step, lr in schedule.changes if start < step < stop]
+    return max([schedule.at(start), *inside])
+
+
+def _gave_back(value: float, best: float, progress: float) -> bool:
+    return not math.isfinite(value) or value - best >= GIVEN_BACK * progress
+
+
+def _blocks(losses: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(first step, mean loss) of BLOCKS equal runs of steps (fewer for short runs); a block
+    with a loss that is not finite has an infinite mean."""
+    size = max(len(losses) // BLOCKS, 1)
+    blocks = []
+    for start in range(0, len(losses) - size + 1, size):
+        chunk = losses[start:start + size]
+        values = [v for _, v in chunk]
+        mean = _mean(values) if all(math.isfinite(v) for v in values) else math.inf
+        blocks.append((chunk[0][0], mean))
+    return blocks
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def _tested(case, description: str, shape: ShapeChange) -> Experiment | None:
+    """The run's schedule replayed with its shape changed, against the replay of it as it was;
+    None when the training cannot be replayed (then the curves alone are the evidence)."""
+    try:
+        case.require_replay()
+        baseline = case.baseline
+        after = case.replayer.replay(Plan(steps=REPLAY_STEPS, lr_shape=shape))
+    except Exception:  # noqa: BLE001 - Skip, or a replay that fails: the curves remain
+        return None
+    return fix_experiment(description, baseline, after)
+
+
+def _confidence(experiment: Experiment | None) -> float:
+    """0.6 for a fix that clears the bar, up to 0.9 for one that halves the loss or more;
+    CURVES_ONLY without a replay."""
+    if experiment is None:
+        return CURVES_ONLY
+    return 0.6 + 0.3 * min(improvement(experiment) / 0.5, 1.0)
+
+
+def _replayed(experiment: Experiment | None) -> dict[str, float]:
+    if experiment is None:
+        return {}
+    return {"val_before": experiment.before, "val_after": experiment.after}
+
+
+def _replay_text(experiment: Experiment | None) -> str:
+    if experiment is None:
+        return ("Your training could not be replayed to test a fix, so this rests on the "
+                "curves alone")
+    before = (f"{experiment.before:.3g}" if math.isfinite(experiment.before)
+              else "NaN or infinity")
+    return (f"Replaying {experiment.steps} steps of your training with the {experiment.description}"
+            f" took the validation loss from {before} to {experiment.after:.3g}")
+
+
+def _part(values: list[float], index: int, parts: int) -> list[float]:
+    size = max(len(values) // parts, 1)
+    return values[index * size:(index + 1) * size] or values[-size:]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+

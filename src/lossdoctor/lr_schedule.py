@@ -1,0 +1,62 @@
+"""The learning rate the run trained at, step by step, as capture recorded it.
+
+"The user's learning rate" is the schedule's **peak**: the highest rate the run trained at. A
+warmup starts far below it and a decay ends far below it, so the first or the last value says
+little about what the user chose (``lr=1e-3`` with warmup starts at 1e-5); the peak is the
+value the user wrote in a schedule (``max_lr``, the base lr of a warmup or decay) and the one
+the range test places. Replays follow the schedule's shape as multipliers of that peak.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from lossdoctor.trace import Setup
+
+
+@dataclass(frozen=True)
+class LrSchedule:
+    """The lr at each change (``changes``: (step, lr), steps ascending) over ``steps`` steps."""
+
+    changes: tuple[tuple[int, float], ...]
+    steps: int
+
+    @classmethod
+    def of(cls, setup: Setup, steps: int) -> LrSchedule | None:
+        """The run's schedule, or None when no positive learning rate was recorded."""
+        changes = tuple((int(step), float(lr)) for step, lr in setup.lr_schedule)
+        if not changes or steps < 1 or not max(lr for _, lr in changes) > 0:
+            return None
+        return cls(changes, steps)
+
+    @property
+    def peak(self) -> float:
+        return max(lr for _, lr in self.changes)
+
+    @property
+    def first(self) -> float:
+        return self.changes[0][1]
+
+    @property
+    def last(self) -> float:
+        return self.changes[-1][1]
+
+    @property
+    def constant(self) -> bool:
+        return all(lr == self.first for _, lr in self.changes)
+
+    def at(self, step: int) -> float:
+        """The lr the run trained at on optimizer step ``step`` (the last change at or before
+        it; the first value before the first change)."""
+        starts = [s for s, _ in self.changes]
+        index = max(bisect.bisect_right(starts, step) - 1, 0)
+        return self.changes[index][1]
+
+    def per_step(self) -> list[float]:
+        return [self.at(step) for step in range(self.steps)]
+
+    def multipliers(self, count: int) -> list[float]:
+        """The schedule's shape resampled to ``count`` steps, as fractions of the peak."""
+        peak = self.peak
+        return [self.at(i * self.steps // max(count, 1)) / peak for i in range(count)]

@@ -1,0 +1,138 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import mlp, record
+from lossdoctor.capture.copies import Copies
+from lossdoctor.case import Case
+from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, find_collapse, find_rise
+from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.findings import Skip
+from lossdoctor.lr_schedule import LrSchedule
+from lossdoctor.trace import Setup, Trace
+
+EPOCHS, BATCH = 12, 40
+
+
+def _scheduled_run(make_scheduler, per_batch: bool, optimizer_class=torch.optim.Adam,
+                   lr=3e-3, seed=0):
+    """An MLP on a learnable task (labels from a random tanh teacher), 10 batches an epoch,
+    validated each epoch, with the scheduler stepped per batch or per epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(600, 8, generator=generator)
+    teacher = torch.randn(8, 16, generator=generator)
+    y = (torch.tanh(x @ teacher).sum(1) > 0).long()
+    torch.manual_seed(seed)
+    model = mlp(8, 32, 2)
+    optimizer = optimizer_class(model.parameters(), lr=lr)
+    scheduler = make_scheduler(optimizer)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train():
+        for _ in range(EPOCHS):
+            model.train()
+            order = torch.randperm(400, generator=generator)
+            for start in range(0, 400, BATCH):
+                rows = order[start:start + BATCH]
+                optimizer.zero_grad()
+                loss_fn(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+                if per_batch:
+                    scheduler.step()
+            if not per_batch:
+                scheduler.step()
+            model.eval()
+            with torch.no_grad():
+                loss_fn(model(x[400:]), y[400:])
+
+    return record(train)
+
+
+def _exponential(optimizer):
+    return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)
+
+
+def _warmup(capped: bool):
+    def make(optimizer):
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min((step + 1) / 2, 1.0) if capped else (step + 1) / 2)
+    return make
+
+
+def reported(findings):
+    return [f for f in findings if f.confidence >= REPORT_THRESHOLD]
+
+
+def test_an_epoch_scheduler_stepped_every_batch_is_a_collapse_the_floor_fixes():
+    found = reported(check(_scheduled_run(_exponential, per_batch=True)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    finding = found[0]
+    assert finding.evidence["share_of_run_left"] > 0.5
+    assert finding.evidence["collapsed_lr"] < 0.01 * finding.evidence["peak_lr"]
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert "hardly moved" in finding.verdict and "floored" in finding.verdict
+
+
+def test_a_warmup_that_never_stops_raises_the_rate_into_instability_and_the_cap_fixes_it():
+    found = reported(check(_scheduled_run(_warmup(capped=False), per_batch=True,
+                                          optimizer_class=torch.optim.SGD, lr=0.3)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    evidence = found[0].evidence
+    assert evidence["lr_at_rise"] > evidence["lr_while_falling"]
+    assert evidence["capped_lr"] <= evidence["lr_while_falling"] < evidence["peak_lr"] / 5
+    assert "raised the rate" in found[0].verdict
+
+
+@pytest.mark.parametrize("twin", ["epoch_exponential", "capped_warmup"])
+def test_the_twins_with_a_sane_schedule_stay_quiet(twin):
+    if twin == "epoch_exponential":
+        case = _scheduled_run(_exponential, per_batch=False)
+    else:
+        case = _scheduled_run(_warmup(capped=True), per_batch=True,
+                              optimizer_class=torch.optim.SGD, lr=0.3)
+    assert reported(check(case)) == []
+
+
+def test_a_decay_near_the_end_or_one_the_loss_goes_on_through_is_no_collapse():
+    steps = 100
+    falling = [(s, 1.0 / (1 + s)) for s in range(steps)]
+    cosine = LrSchedule.of(Setup(lr_schedule=[[s, 0.5 * (1 + math.cos(math.pi * s / steps))]
+                                              for s in range(steps)]), steps)
+    assert find_collapse(cosine, falling) is None  # below 1% of the peak only at the end
+    early = LrSchedule.of(Setup(lr_schedule=[[0, 1.0], [30, 1e-4]]), steps)
+    assert find_collapse(early, falling) is None  # the loss kept falling after it
+    stopped = find_collapse(early, falling[:30] + [(s, falling[29][1]) for s in range(30, 100)])
+    assert stopped.step == 30 and stopped.was_falling
+    settled = find_collapse(early, [(s, 1.0) for s in range(steps)])
+    assert not settled.was_falling  # for the floored replay to judge
+
+
+def test_a_loss_that_rises_under_a_decaying_rate_is_not_blamed_on_the_schedule():
+    steps = 100
+    decaying = LrSchedule.of(Setup(lr_schedule=[[0, 1.0], [50, 0.1]]), steps)
+    valley = [(s, abs(s - 30) / 30 + 0.1) for s in range(steps)]
+    assert find_rise(decaying, valley) is None
+    rising = LrSchedule.of(Setup(lr_schedule=[[0, 0.1], [50, 1.0]]), steps)
+    turned = [(s, 1.0 - s / 100 if s < 50 else math.inf) for s in range(steps)]
+    assert find_rise(rising, turned).lr_rise == 1.0
+
+
+def test_a_constant_rate_is_no_schedule_fault_and_a_run_without_steps_skips():
+    with pytest.raises(Skip):
+        check(Case(Trace(), Copies()))
+    constant = _scheduled_run(lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda s: 1.0),
+                              per_batch=True)
+    assert check(constant) == []
+
+
+def test_without_a_replay_the_curves_alone_report_it_just_above_the_bar():
+    case = _scheduled_run(_warmup(capped=False), per_batch=True,
+                          optimizer_class=torch.optim.SGD, lr=0.3)
+    case.copies.loss_fn = None  # as for a hand-written loss: nothing to replay
+    found = reported(check(case))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].experiment is None and "val_after" not in found[0].evidence
+    assert REPORT_THRESHOLD <= found[0].confidence < 0.6
+    assert "curves alone" in found[0].verdict

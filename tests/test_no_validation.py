@@ -1,0 +1,67 @@
+"""A script that keeps no validation set: the report says what the experiments held out instead,
+and the run's own training curve still shows the symptom (such a run is never called healthy)."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.sample import Batch
+from lossdoctor.report.document import validation_data
+
+TRAINING_ONLY = """
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+x = torch.randn(600, 6)
+y = (x[:, 0] + x[:, 1] > 0).long()
+model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 2))
+optimizer = torch.optim.Adam(model.parameters(), lr={lr})
+loss_fn = nn.CrossEntropyLoss()
+for epoch in range(8):
+    order = torch.randperm(600)
+    for start in range(0, 600, 30):
+        rows = order[start:start + 30]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x[rows]), y[rows])
+        loss.backward()
+        optimizer.step()
+    print(f"epoch {{epoch}} train_loss {{loss.item():.4f}}")
+"""
+
+HELD_OUT = "No validation data was seen: experiments held out"
+
+
+def _diagnose(tmp_path, lr):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(TRAINING_ONLY.format(lr=lr)))
+    result = subprocess.run(
+        [sys.executable, "-m", "lossdoctor", "run", "--quiet", "--json", "run.json", "--html",
+         "run.html", script.name], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "run.json").read_text())
+    return result.stderr, document, (tmp_path / "run.html").read_text()
+
+
+def test_a_broken_run_without_validation_says_what_was_held_out_and_is_never_healthy(tmp_path):
+    stderr, document, page = _diagnose(tmp_path, lr=1e-7)
+    data = document["validation_data"]
+    assert data["seen"] is False and data["held_out_batches"] > 0
+    assert data["held_out_batches"] == data["training_batches"] // 5
+    said = f"{HELD_OUT} {data['held_out_batches']} of the {data['training_batches']} training"
+    assert said in " ".join(stderr.split())
+    assert said in " ".join(page.split())
+    assert document["summary"]["validation_passes"] == 0
+    assert document["symptom"] is not None
+    assert document["status"] in ("causes_found", "unexplained")
+
+
+def test_a_run_with_validation_batches_holds_nothing_out():
+    copies = Copies()
+    batch = Batch(args=(), kwargs={}, target=None, rows=1)
+    assert validation_data(copies) == {"seen": False, "held_out_batches": 0,
+                                       "training_batches": 0}
+    copies.validation.batches.append(batch)
+    assert validation_data(copies)["seen"] is False  # a batch without targets is no validation

@@ -1,0 +1,99 @@
+"""Evaluations of the training split (nanoGPT's estimate_loss) are told apart from validation."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conftest import record
+from lossdoctor.capture.train_split import shingles, signature, training_share
+
+BLOCK, BATCH, VOCAB, EVAL_ITERS = 16, 8, 32, 4
+
+
+class TinyLM(nn.Module):
+    """A bigram-ish language model that, like nanoGPT's, computes its loss inside forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, 32)
+        self.head = nn.Linear(32, VOCAB)
+
+    def forward(self, idx, targets=None):
+        logits = self.head(self.embed(idx))
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.view(-1, VOCAB), targets.view(-1))
+
+
+def _nanogpt_like(estimates: dict):
+    """nanoGPT's loop: get_batch(split) cuts random windows from train_data or val_data;
+    estimate_loss() scores both splits under no_grad every 20 iterations, from iteration 0."""
+    generator = torch.Generator().manual_seed(0)
+    text = torch.randint(0, VOCAB, (2500,), generator=generator)
+    train_data, val_data = text[:2000], text[2000:]
+    torch.manual_seed(0)
+    model = TinyLM()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+
+    def get_batch(split):
+        data = train_data if split == "train" else val_data
+        ix = torch.randint(len(data) - BLOCK - 1, (BATCH,))
+        x = torch.stack([data[i:i + BLOCK] for i in ix])
+        y = torch.stack([data[i + 1:i + 1 + BLOCK] for i in ix])
+        return x, y
+
+    @torch.no_grad()
+    def estimate_loss():
+        out = {}
+        model.eval()
+        for split in ["train", "val"]:
+            losses = torch.zeros(EVAL_ITERS)
+            for k in range(EVAL_ITERS):
+                x, y = get_batch(split)
+                _, loss = model(x, y)
+                losses[k] = loss.item()
+            out[split] = losses.mean().item()
+        model.train()
+        return out
+
+    for iteration in range(61):
+        if iteration % 20 == 0:
+            estimates.append(estimate_loss())
+        x, y = get_batch("train")
+        _, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
+def test_nanogpt_estimate_loss_train_split_is_not_validation():
+    estimates: list[dict] = []
+    case = record(_nanogpt_like, estimates)
+    trace = case.trace
+    passes = trace.validation_passes()
+    assert len(passes) == len(estimates) == 4
+    for seen, estimate in zip(passes, estimates, strict=True):
+        assert abs(seen.loss - estimate["val"]) < 1e-5  # the val split alone, not the mean
+        assert seen.batches == EVAL_ITERS
+    train_evals = [r for r in trace.losses if r.phase == "train_eval"]
+    assert len(train_evals) == EVAL_ITERS * len(estimates)
+    assert any("training data" in note for note in trace.notes)
+    kept = case.copies.validation.batches
+    training = torch.unique(torch.cat([shingles(b.args[0]) for b in case.copies.train.batches]))
+    assert kept and all(training_share(signature(b.args, b.kwargs), training) < 0.5
+                        for b in kept)
+
+
+def test_rows_of_the_training_data_share_their_signature_and_other_rows_do_not():
+    generator = torch.Generator().manual_seed(1)
+    features = torch.randn(64, 6, generator=generator)
+    training = torch.unique(shingles(features[:48]))
+    assert training_share(signature((features[:16],), {}), training) == 1.0
+    assert training_share(signature((features[48:],), {}), training) == 0.0
+    text = torch.randint(0, VOCAB, (400,), generator=generator)
+    windows = torch.stack([text[i:i + BLOCK] for i in range(0, 300, 5)])
+    training = torch.unique(shingles(windows))
+    shifted = torch.stack([text[i + 2:i + 2 + BLOCK] for i in range(0, 200, 7)])
+    assert training_share(signature((shifted,), {}), training) == 1.0
+    other = torch.randint(0, VOCAB, (8, BLOCK), generator=generator)
+    assert training_share(signature((other,), {}), training) < 0.1
