@@ -1,7 +1,7 @@
 """The real-case corpus as a benchmark: `lossdoctor run --json` on every broken script in corpus/
 and on its fixed twin, one at a time, and Markdown tables of expected against reported causes.
 
-    python bench/corpus.py [--only PATTERN] [--out PATH]
+    python bench/corpus.py [--only PATTERN ...] [--out PATH]
 
 Each case is a folder corpus/<case>/ holding broken.py and fixed.py. The first lines of broken.py
 say what the thread's answer found (`# lossdoctor-expect: primary, others`), where the thread is
@@ -72,10 +72,12 @@ class Case:
         return self.fixed.status == "healthy"
 
 
-def case_folders(pattern: str | None = None) -> list[Path]:
+def case_folders(patterns: list[str] | None = None) -> list[Path]:
+    """The case folders whose name matches any of ``patterns`` (all of them without one)."""
     folders = sorted(path.parent for path in CORPUS.glob("*/broken.py"))
-    if pattern:
-        folders = [f for f in folders if fnmatch.fnmatch(f.name, f"*{pattern}*")]
+    if patterns:
+        folders = [f for f in folders
+                   if any(fnmatch.fnmatch(f.name, f"*{pattern}*") for pattern in patterns)]
     return folders
 
 
@@ -182,7 +184,8 @@ def _share(count: int, total: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", metavar="PATTERN", help="only cases whose name matches")
+    parser.add_argument("--only", metavar="PATTERN", nargs="+",
+                        help="only cases whose name matches one of the patterns")
     parser.add_argument("--out", metavar="PATH", help="also write the tables to PATH")
     args = parser.parse_args()
     cases = []
