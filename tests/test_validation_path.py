@@ -60,3 +60,23 @@ def test_a_run_without_validation_losses_skips():
 
     with pytest.raises(Skip, match="validation losses"):
         check(_case(train_only, epochs=2))
+
+
+def test_a_training_loss_the_replay_cannot_repeat_skips_rather_than_blames_validation():
+    def softmax_in_both_paths(model, optimizer, loss_fn, train, validation, epochs):
+        x, y = train
+        for _ in range(epochs):
+            for rows in torch.arange(len(x)).split(32):
+                optimizer.zero_grad()
+                loss_fn(torch.log(torch.softmax(model(x[rows]), dim=1)), y[rows]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                loss_fn(torch.log(torch.softmax(model(validation[0]), dim=1)), validation[1])
+
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = mlp(8, 32, 2)
+    case = record(softmax_in_both_paths, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.NLLLoss(), (x[:450], y[:450]), (x[450:], y[450:]), epochs=4)
+    with pytest.raises(Skip, match="replay of your training loss"):
+        check(case)
