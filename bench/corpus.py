@@ -1,7 +1,7 @@
 """The real-case corpus as a benchmark: `lossdoctor run --json` on every broken script in corpus/
 and on its fixed twin, one at a time, and Markdown tables of expected against reported causes.
 
-    python bench/corpus.py [--only PATTERN] [--out PATH]
+    python bench/corpus.py [--only PATTERN ...] [--out PATH] [--timeout SECONDS]
 
 Each case is a folder corpus/<case>/ holding broken.py and fixed.py. The first lines of broken.py
 say what the thread's answer found (`# lossdoctor-expect: primary, others`), where the thread is
@@ -72,22 +72,28 @@ class Case:
         return self.fixed.status == "healthy"
 
 
-def case_folders(pattern: str | None = None) -> list[Path]:
+def case_folders(patterns: list[str] | None = None) -> list[Path]:
+    """The case folders whose name matches any of ``patterns`` (all of them without one)."""
     folders = sorted(path.parent for path in CORPUS.glob("*/broken.py"))
-    if pattern:
-        folders = [f for f in folders if fnmatch.fnmatch(f.name, f"*{pattern}*")]
+    if patterns:
+        folders = [f for f in folders
+                   if any(fnmatch.fnmatch(f.name, f"*{pattern}*") for pattern in patterns)]
     return folders
 
 
-def diagnose(script: Path) -> Run:
+def diagnose(script: Path, timeout: float = TIMEOUT) -> Run:
     """`python -m lossdoctor run --quiet --json` on ``script``, from the script's folder."""
     with tempfile.TemporaryDirectory() as folder:
         report_path = Path(folder) / "report.json"
         command = [sys.executable, "-m", "lossdoctor", "run", "--quiet", "--json",
                    str(report_path), script.name]
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=script.parent, capture_output=True, env=ENV,
-                              timeout=TIMEOUT)
+        try:
+            done = subprocess.run(command, cwd=script.parent, capture_output=True, env=ENV,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return Run("timed out", [], time.perf_counter() - start,
+                       error=f"timed out after {timeout:.0f} s")
         seconds = time.perf_counter() - start
         if not report_path.exists():
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
@@ -108,9 +114,10 @@ def _run_errors(report: dict) -> str:
     return "; ".join(problems)
 
 
-def run_case(folder: Path) -> Case:
+def run_case(folder: Path, timeout: float = TIMEOUT) -> Case:
     broken, fixed = folder / "broken.py", folder / "fixed.py"
-    return Case(folder.name, expected_causes(broken), diagnose(broken), diagnose(fixed),
+    return Case(folder.name, expected_causes(broken), diagnose(broken, timeout),
+                diagnose(fixed, timeout),
                 header_value(broken, SOURCE) or "")
 
 
@@ -182,12 +189,15 @@ def _share(count: int, total: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", metavar="PATTERN", help="only cases whose name matches")
+    parser.add_argument("--only", metavar="PATTERN", nargs="+",
+                        help="only cases whose name matches one of the patterns")
     parser.add_argument("--out", metavar="PATH", help="also write the tables to PATH")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help=f"seconds per lossdoctor run (default {TIMEOUT})")
     args = parser.parse_args()
     cases = []
     for folder in case_folders(args.only):
-        cases.append(run_case(folder))
+        cases.append(run_case(folder, args.timeout))
         c = cases[-1]
         print(f"{c.name}: broken {', '.join(c.broken.reported[:3]) or c.broken.status}; "
               f"fixed {', '.join(c.fixed.reported[:3]) or c.fixed.status} "

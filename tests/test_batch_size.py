@@ -7,7 +7,14 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.batch_size import BATCH_SIZE, check, scaled_lr, still_learning
+from lossdoctor.checks._fix import helped
+from lossdoctor.checks.batch_size import (
+    BATCH_SIZE,
+    batch_statistics_experiment,
+    check,
+    scaled_lr,
+    still_learning,
+)
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
 from lossdoctor.trace import LossRecord, Trace
@@ -84,3 +91,16 @@ def test_a_run_still_learning_at_its_end_is_told_from_one_that_levelled_off():
 def test_skips_without_an_optimizer_step():
     with pytest.raises(Skip, match="optimizer step"):
         check(Case(Trace(), Copies()))
+
+
+def _statistics_helped(case):
+    return helped(batch_statistics_experiment(case, 32))
+
+
+def test_running_statistics_that_are_not_the_batches_own_show_in_the_statistics_test():
+    case = brightness_run(batch_size=32)
+    assert not _statistics_helped(case)
+    for layer in case.copies.final_model.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean += 3.0
+    assert _statistics_helped(case)

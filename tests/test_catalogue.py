@@ -28,10 +28,11 @@ class _Module:
         self.CAUSES, self.check = causes, check
 
 
-def test_every_check_module_declares_its_causes_and_the_catalogue_has_all_26():
+def test_every_check_module_declares_its_causes_and_the_catalogue_has_all_27():
     modules = check_modules()
     assert modules and all(m.causes and callable(m.check) for m in modules)
-    assert len(catalogue()) == 26 and "no_signal" in catalogue()
+    assert len(catalogue()) == 27 and {"no_signal", "validation_path", "lr_schedule"} <= (
+        catalogue().keys())
     package = Path(checks.__file__).parent
     assert {m.name for m in modules} == {
         p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}

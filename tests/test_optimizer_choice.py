@@ -5,8 +5,16 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE, check, plain_sgd
+from lossdoctor.checks.optimizer_choice import (
+    OPTIMIZER_CHOICE,
+    Replay,
+    _clearly_below,
+    _stuck,
+    check,
+    plain_sgd,
+)
 from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
@@ -92,3 +100,22 @@ def test_a_user_lr_that_diverges_is_left_to_the_learning_rate_check():
     """Plain SGD at lr=10 blows up; Adam at 1e-3 moves, but so does plain SGD at a lower lr:
     what is wrong is the learning rate, not the optimizer."""
     assert reported(check(tabular_run(lr=10.0))) == []
+
+
+def _replay_ending_at(loss):
+    return Replay("x", ReplayResult([1.0], [loss] * 3))
+
+
+@pytest.mark.parametrize("user_loss, stuck", [(0.69, True), (0.6, True), (0.3, False)])
+def test_plain_sgd_is_stuck_only_when_it_gets_less_than_half_as_far_as_the_alternative(
+        user_loss, stuck):
+    # constant guess 0.69, the alternative reaches 0.19: half its way down is 0.44
+    assert _stuck(user_loss, _replay_ending_at(0.19), 0.69) is stuck
+
+
+@pytest.mark.parametrize("control_loss, clearly", [(0.0058, False), (0.4, True)])
+def test_the_alternative_must_beat_the_best_lr_by_a_tenth_of_the_constant_guess(
+        control_loss, clearly):
+    # constant guess 2.3: Adam at 0.0002 against SGD at 0.0058 is no optimizer problem
+    best, control = _replay_ending_at(0.0002), _replay_ending_at(control_loss)
+    assert _clearly_below(best, control, 2.3) is clearly

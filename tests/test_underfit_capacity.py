@@ -15,6 +15,7 @@ from lossdoctor.checks._larger_model import (
     why_not_flat_mlp,
     why_not_larger,
 )
+from lossdoctor.checks._linear_stack import linear_layers, with_activations
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
@@ -215,3 +216,27 @@ def test_the_larger_cnn_keeps_inputs_outputs_and_has_more_channels():
     sequences = Batch((torch.randn(5, 2, 20),), {}, torch.zeros(5), 5)
     assert why_not_larger(nn.Sequential(nn.Conv1d(2, 4, 3), nn.Flatten()), sequences) == ""
     assert "GRU" in why_not_larger(nn.GRU(20, 4), sequences)
+
+
+def _linear_stack():
+    return nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
+
+
+def test_linear_layers_without_activations_are_one_linear_map_and_a_relu_fixes_it():
+    torch.manual_seed(0)
+    finding = _one_finding(recorded(sine, _linear_stack(), nn.MSELoss()))
+    assert "no activation between them" in finding.verdict
+    assert finding.evidence["linear_layers"] == 3
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+
+
+def test_a_relu_mlp_is_not_taken_for_a_linear_stack():
+    torch.manual_seed(0)
+    case = recorded(sine, mlp(1, 32, 1), nn.MSELoss())
+    assert linear_layers(case.copies.initial_model, case.trace) == []
+
+
+def test_with_activations_puts_a_relu_after_each_hidden_layer_only():
+    activated = with_activations(_linear_stack(), ["0", "1", "2"])
+    kinds = [type(m).__name__ for m in activated.modules() if not list(m.children())]
+    assert kinds == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]

@@ -1,4 +1,4 @@
-# lossdoctor-expect: loss_mismatch
+# lossdoctor-expect: validation_path
 # source: https://github.com/ariecattan/SciCo/issues/2
 # answer: validation softmaxes the logits into probabilities before CrossEntropyLoss, which softmaxes again, so validation loss sticks near 1.0; pass the logits
 # ruff: noqa: E501

@@ -15,7 +15,11 @@ Two candidates, each tested by replay before anything is reported:
 * too small for BatchNorm: a model with BatchNorm trained on batches of at most
   ``TINY_BATCH`` rows normalizes each batch by statistics of one or two rows, which differ from
   the running statistics used in eval mode (and, for images, erase each image's own mean).
-  Replayed with batches of ``BN_BATCH`` rows on the same number of rows.
+  Replayed with batches of ``BN_BATCH`` rows on the same number of rows. When the replay cannot
+  show it (too few rows for enough larger batches), the mechanism itself is tested: the trained
+  model scored on the validation rows in batches of the user's size with each batch's own
+  statistics, as in training, against the running statistics eval mode uses. A model that does
+  far better with the former learned to rely on statistics its validation never gets.
 
 A batch far above the noise scale only costs when the run ends before training is done, so the
 first candidate also needs the run to have still been learning at its end: the last half (at
@@ -131,9 +135,11 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if not helped(trial.experiment):
-        return []
-    return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
+    if helped(trial.experiment):
+        return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
+    if batch > user_batch and has_batchnorm(case.copies.initial_model):
+        return _statistics_finding(case, user_batch)
+    return []
 
 
 def _user_lr(case) -> float:
@@ -277,6 +283,51 @@ def _joined(values: list):
     if isinstance(first, (tuple, list)):
         return type(first)(_joined(list(parts)) for parts in zip(*values, strict=True))
     return first
+
+
+# --- BatchNorm statistics from tiny batches ---------------------------------------------------
+
+
+def batch_statistics_experiment(case, user_batch: int) -> Experiment | None:
+    """The trained model's validation loss with BatchNorm's running statistics (eval mode, as
+    validated) and with each batch of ``user_batch`` rows normalized by its own statistics, as
+    in training; None without the trained model."""
+    if case.copies.final_model is None:
+        return None
+    replayer = case.replayer
+    small = rebatch(pooled(replayer.validation_batches), user_batch)
+    if not small:
+        return None
+    running = replayer.evaluate(copy.deepcopy(case.copies.final_model), small)
+    model = copy.deepcopy(case.copies.final_model).train()
+    with isolated(0), torch.no_grad():
+        own = sum(float(replayer.loss(model, b)) * b.rows for b in small) / sum(
+            b.rows for b in small)
+    return Experiment(f"BatchNorm normalizing each batch of {user_batch} validation rows by "
+                      "its own statistics, as in training, instead of by running statistics",
+                      running, own, 0)
+
+
+def _statistics_finding(case, user_batch: int) -> list[Finding]:
+    experiment = batch_statistics_experiment(case, user_batch)
+    if experiment is None or not helped(experiment):
+        return []
+    return [Finding(
+        BATCH_SIZE,
+        confidence=0.6 + 0.35 * min(improvement(experiment) / 0.5, 1.0),
+        verdict=(f"Your batches of {user_batch} rows are too small for the model's BatchNorm "
+                 "layers: in training each batch is normalized by its own statistics, at "
+                 "validation by running averages of them, and the two differ. Your trained "
+                 f"model scores {experiment.after:.3g} on the validation rows normalized as in "
+                 f"training and {experiment.before:.3g} as validated."),
+        evidence={"batch_size": float(user_batch), "suggested_batch_size": float(BN_BATCH),
+                  "val_running_statistics": experiment.before,
+                  "val_batch_statistics": experiment.after,
+                  "improvement": improvement(experiment)},
+        fix=(f"Train with batches of at least {BN_BATCH} rows, or replace BatchNorm with "
+             "GroupNorm or LayerNorm, which do not depend on the batch."),
+        experiment=experiment,
+    )]
 
 
 # --- finding -----------------------------------------------------------------------------------

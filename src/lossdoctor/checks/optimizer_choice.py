@@ -15,7 +15,9 @@ own setup (``case.baseline``), on the same batches:
 Reported when the replay of the user's own setup is stuck but finite (a replay that blows up
 at the user's lr is a learning-rate problem whatever else moves) and an alternative lowers
 the validation loss clearly below both the user's setup and the best control: only then is it
-the optimizer that is stuck.
+the optimizer that is stuck. Stuck means that both the replay and the run itself got less than
+half as far below the constant guess as the alternative did: plain SGD that gets most of the
+way, only more slowly, trains fine.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
 """
@@ -29,7 +31,13 @@ from dataclasses import dataclass
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fix import fix_experiment, helped, improvement, settled_loss
+from lossdoctor.checks._fix import (
+    MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
+    helped,
+    improvement,
+    settled_loss,
+)
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
@@ -56,6 +64,12 @@ MOMENTUM = 0.9
 ADAM_LR = 1e-3
 #: Momentum 0.9's longest step, 1 / (1 - 0.9) times plain SGD's: the first control lr.
 MOMENTUM_STEP = 10.0
+#: Plain SGD is "stuck" when its replay gets less than this share of the way below the constant
+#: guess that the alternative gets: the generator's own rule for a run that lags its fixed twin
+#: (bench/devset/validity.py: a gain at most half the twin's).
+STUCK_SHARE = 0.5
+#: Validation passes averaged for where the run ended (symptom.py's LAST_PASSES).
+LAST_PASSES = 3
 
 
 @dataclass
@@ -87,10 +101,12 @@ def check(case) -> list[Finding]:
     if not math.isfinite(user.validation):
         return []
     best = _first_that_moves(_alternatives(replayer, lr), user)
-    if best is None:
+    constant = case.constant_guess_loss("validation")
+    if best is None or not all(_stuck(level, best, constant)
+                               for level in (user.validation, _run_level(case.trace))):
         return []
     control = min(_controls(replayer, lr), key=lambda r: r.validation, default=user)
-    if not helped(switch(control, best)):
+    if not helped(switch(control, best)) or not _clearly_below(best, control, constant):
         return []
     return [_finding(user, best, control)]
 
@@ -109,6 +125,33 @@ def _alternatives(replayer, lr: float) -> Iterator[Replay]:
 
 def _first_that_moves(alternatives: Iterator[Replay], user: Replay) -> Replay | None:
     return next((r for r in alternatives if helped(switch(user, r))), None)
+
+
+def _stuck(level: float | None, best: Replay, constant: float | None) -> bool:
+    """A validation loss ``level`` of plain SGD (its replay's, or the run's own) less than
+    STUCK_SHARE of the alternative's way below the constant guess (True without a level or a
+    constant guess to measure from: the other tests decide)."""
+    if level is None or constant is None or not math.isfinite(constant) or constant <= 0:
+        return True
+    best_gain = 1 - best.validation / constant
+    return best_gain <= 0 or 1 - level / constant < STUCK_SHARE * best_gain
+
+
+def _clearly_below(best: Replay, control: Replay, constant: float | None) -> bool:
+    """The alternative beats the best control by MEANINGFUL_IMPROVEMENT of the constant guess's
+    loss: once plain SGD at another lr gets near zero too, the lr was what was wrong, however
+    large the relative gap between two near-zero losses (True without a constant guess)."""
+    if constant is None or not math.isfinite(constant) or not math.isfinite(control.validation):
+        return True
+    return control.validation - best.validation >= MEANINGFUL_IMPROVEMENT * abs(constant)
+
+
+def _run_level(trace) -> float | None:
+    """Where the run's own validation loss ended (its last passes, from its loss calls): a run
+    that got far with plain SGD was not stuck, whatever a shorter replay shows."""
+    passes = [p.loss for p in trace.validation_passes() if p.source == "loss calls"]
+    last = [loss for loss in passes[-LAST_PASSES:] if math.isfinite(loss)]
+    return sum(last) / len(last) if last else None
 
 
 def _controls(replayer, lr: float) -> list[Replay]:

@@ -24,6 +24,11 @@ It fires when all three hold, each by the margin below:
   (more capacity does not help), and a model still descending needs more training (or a larger
   learning rate), not more capacity.
 
+A model that is Linear layers stacked with nothing nonlinear between them is tested first and
+more directly: the same layers with a ReLU after each hidden one, replayed as the user trained,
+must beat the user's model and a constant guess by a tenth of the user's validation loss
+(see :mod:`._linear_stack`).
+
 Margin: twice the combined wobble of the two validation curves (standard deviation over the last
 half of each), and at least a tenth of the user's validation loss: a smaller change is within
 the runs' own noise, or too small to be worth a new model.
@@ -51,6 +56,7 @@ from lossdoctor.checks._larger_model import (
     build_larger,
     why_not_larger,
 )
+from lossdoctor.checks._linear_stack import linear_layers, with_activations
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -111,6 +117,9 @@ def check(case: Case) -> list[Finding]:
     """Whether a larger model of the user's family fits and generalizes where theirs cannot."""
     replayer = case.require_replay()
     model = case.copies.initial_model
+    stacked = _missing_activations(case, linear_layers(model, case.trace))
+    if stacked is not None:
+        return [stacked]
     batch = replayer.train_batches[0]
     one_batch = overfit_one_batch(replayer, model, batch)
     reason = why_not_larger(model, batch) or _why_not_scored(replayer)
@@ -137,6 +146,36 @@ def _why_not_scored(replayer: Replayer) -> str:
         return ""
     return ("your loss is computed inside your model, or from its parameters by name, so "
             "another model cannot be scored with it")
+
+
+def _missing_activations(case: Case, names: list[str]) -> Finding | None:
+    """Linear layers stacked with nothing between them: the same layers with a ReLU after each
+    hidden one, replayed as the user trained. A finding when that is clearly better than the
+    user's model (the margin of the larger-model test) and than a constant guess."""
+    if not names:
+        return None
+    constant = case.constant_guess_loss("validation")
+    activated = case.replayer.replay(Plan(model=with_activations(case.copies.initial_model,
+                                                                 names), steps=REPLAY_STEPS))
+    user = case.baseline
+    before, after = settled_loss(user), settled_loss(activated)
+    margin = MEANINGFUL_IMPROVEMENT * abs(before)
+    if not (before - after > margin and (constant is None or constant - after > margin)):
+        return None
+    gain = relative_drop(before, after)
+    return Finding(
+        cause=UNDERFIT_CAPACITY,
+        confidence=0.6 + 0.35 * min(1.0, gain / FULL_CONFIDENCE_GAIN),
+        verdict=(f"Your model's {len(names)} Linear layers ({', '.join(names)}) have no "
+                 "activation between them, so together they compute a single linear map: the "
+                 "extra layers add no capacity. The same layers with a ReLU after each hidden "
+                 f"one reach validation loss {after:.3g} where yours reaches {before:.3g}."),
+        evidence={"linear_layers": len(names), "validation_loss": before,
+                  "with_activations_validation_loss": after,
+                  **({"constant_validation_loss": constant} if constant is not None else {})},
+        fix="Put a nonlinearity (e.g. nn.ReLU()) after each hidden Linear layer.",
+        experiment=fix_experiment("a ReLU after each hidden Linear layer", user, activated),
+    )
 
 
 def _long_run(replayer: Replayer, settings: dict) -> dict[str, float]:

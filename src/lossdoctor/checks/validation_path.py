@@ -1,0 +1,186 @@
+"""A bug confined to the validation path: the validation loss the script computed, against the
+training computation (the trained model's output fed to the training loss) on the same
+validation rows. Both should agree up to rounding; when the script's number is far off, its
+validation code does something training does not (a softmax before a loss that applies its own,
+another transform of the output, a loss on the wrong tensor)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+
+import torch
+
+from lossdoctor.capture.per_row import per_element_mean, reduction_of
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.sandbox import isolated
+
+VALIDATION_PATH = Cause(
+    id="validation_path",
+    title="The validation loss is not computed as the training loss is",
+    fix=(
+        "Compute the validation loss exactly as the training loss: feed the model's raw output "
+        "to the same loss (no extra softmax or other transform), with model.eval() and "
+        "torch.no_grad() as the only differences."
+    ),
+    question="Does your validation code compute the loss as your training code does?",
+    test=(
+        "the validation loss your script computed against the training loss function on the "
+        "trained model's outputs for the same validation rows, in the same mode"
+    ),
+    explains=frozenset({"overfitting", "train_val_shift", "underfit_capacity", "lr_too_low",
+                        "optimizer_choice", "no_signal"}),
+    precedence=2,
+)
+
+CAUSES = (VALIDATION_PATH,)
+
+#: How far (as a ratio, either way) the script's validation loss may be from the training
+#: computation on the same rows before the two are called different. Recomputing the same pass
+#: gives the same number up to rounding; the rows held (a sample of at most 4096, from the first
+#: pass) and dropout noise in train mode move it by a few percent. On the development part's
+#: 24 healthy twins with a validation pass the ratio was 1.0000 every time (and on their broken
+#: scripts too, none of which has a validation-only bug); a softmax applied twice
+#: moves it by 1.5x or more.
+MAX_RATIO = 1.25
+#: The untrained model's loss on two training batches (the script's first, and one captured):
+#: the same computation gives the same level, within the spread of losses across batches (on
+#: 12 development twins the two were within 1.008; a loss computed from a transformed output
+#: the replay does not repeat, as in nll_loss(log_softmax(softmax(x))), is off by far more).
+FAITHFUL_RATIO = 1.25
+#: Two computations of the same loss on the same rows "agree" within this ratio (float rounding
+#: and row order only; the healthy twins of the development part agree within 1.0001).
+SAME_RATIO = 1.01
+#: Extra steps a validation path often adds by mistake, in the words of the report.
+EXTRA_STEPS = {
+    "a softmax": lambda output: torch.softmax(output, dim=1 if output.dim() > 1 else 0),
+    "a sigmoid": torch.sigmoid,
+    "a log_softmax": lambda output: torch.log_softmax(output, dim=1 if output.dim() > 1 else 0),
+}
+#: Confidence at MAX_RATIO, rising to CONFIDENCE_CEILING as the ratio reaches SURE_RATIO.
+BASE_CONFIDENCE = 0.7
+CONFIDENCE_CEILING = 0.95
+SURE_RATIO = 2.0
+
+
+def check(case) -> list[Finding]:
+    script_loss, in_train_mode = _last_validation(case.trace)
+    _require_faithful_replay(case)
+    recomputed = _recomputed(case, in_train_mode)
+    ratio = _ratio(script_loss, recomputed)
+    if ratio <= MAX_RATIO:
+        return []
+    extra_step = _explaining_transform(case, in_train_mode, script_loss)
+    return [_finding(script_loss, recomputed, ratio, extra_step)]
+
+
+def _last_validation(trace) -> tuple[float, bool]:
+    """The script's last validation loss (per element, the training loss's own function) and
+    whether the model was in train mode then; Skip when there is none to compare."""
+    passes = trace.validation_passes()
+    if not passes or passes[-1].source != "loss calls":
+        raise Skip("needs validation losses computed with a torch.nn loss during the run")
+    last = passes[-1]
+    if last.step != trace.steps:
+        raise Skip("needs a validation pass after the last training step")
+    records = [r for r in trace.losses if r.phase == "eval" and r.step == last.step
+               and r.loss_name == trace.setup.loss_name]
+    if not records:
+        raise Skip("needs validation losses computed with the training loss function")
+    rows = sum(r.rows for r in records)
+    loss = sum(r.value * r.rows for r in records) / max(rows, 1)
+    return loss, any(r.model_training for r in records)
+
+
+def _require_faithful_replay(case) -> None:
+    """Skip unless the training computation as replayed is the script's: the untrained model's
+    loss on a captured training batch, against the script's first training loss."""
+    replayer = case.require_replay()
+    first = case.trace.train_losses()[0]
+    model = copy.deepcopy(case.copies.initial_model)
+    batch = replayer.train_batches[0]
+    name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
+    reduction = reduction_of(loss_fn, case.trace.setup.loss_kwargs)
+    with isolated(0), torch.no_grad():
+        prediction = replayer.predict(model.train(), batch)
+        if _rows(prediction) != _rows(batch.target):
+            raise Skip("needs the model's output for each training row")
+        replayed = per_element_mean(name, loss_fn(prediction, batch.target), prediction,
+                                    batch.target, reduction)
+    if _ratio(first.value, replayed) > FAITHFUL_RATIO:
+        raise Skip("needs a replay of your training loss: your loss is computed from the "
+                   "model's output in steps the replay does not repeat")
+
+
+def _recomputed(case, in_train_mode: bool,
+                transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """The training computation on the captured validation rows, with the trained model in the
+    mode the script validated in (a wrong mode is train_eval_mode's to report); with
+    ``transform``, applied to the model's output before the loss."""
+    replayer = case.require_replay()
+    if case.copies.final_model is None:
+        raise Skip("needs the trained model at the end of the run")
+    model = copy.deepcopy(case.copies.final_model)
+    model.train(in_train_mode)
+    name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
+    reduction = reduction_of(loss_fn, case.trace.setup.loss_kwargs)
+    total = rows = 0
+    with isolated(0), torch.no_grad():
+        for batch in replayer.validation_batches:
+            prediction = replayer.predict(model, batch)
+            if _rows(prediction) != _rows(batch.target):
+                raise Skip("needs the model's output for each validation row: the model's "
+                           "output and the targets differ in length")
+            if transform is not None:
+                prediction = transform(prediction)
+            output = loss_fn(prediction, batch.target)
+            total += batch.rows * per_element_mean(name, output, prediction, batch.target,
+                                                   reduction)
+            rows += batch.rows
+    return total / max(rows, 1)
+
+
+def _explaining_transform(case, in_train_mode: bool, script_loss: float) -> str | None:
+    """The extra step that reproduces the script's validation loss, if one of the usual ones
+    does: the model's output passed through it before the loss gives the script's number."""
+    for description, transform in EXTRA_STEPS.items():
+        try:
+            again = _recomputed(case, in_train_mode, transform)
+        except Exception:  # noqa: BLE001 - a step this loss rejects explains nothing
+            continue
+        if math.isfinite(again) and _ratio(script_loss, again) <= SAME_RATIO:
+            return description
+    return None
+
+
+def _rows(value) -> int | None:
+    return value.shape[0] if isinstance(value, torch.Tensor) and value.dim() else None
+
+
+def _ratio(script_loss: float, recomputed: float) -> float:
+    if not (math.isfinite(script_loss) and math.isfinite(recomputed)):
+        raise Skip("needs finite validation losses")
+    low, high = sorted((abs(script_loss), abs(recomputed)))
+    return high / low if low > 0 else (1.0 if high == 0 else math.inf)
+
+
+def _finding(script_loss: float, recomputed: float, ratio: float,
+             extra_step: str | None) -> Finding:
+    share = min((ratio - MAX_RATIO) / (SURE_RATIO - MAX_RATIO), 1.0)
+    confidence = BASE_CONFIDENCE + (CONFIDENCE_CEILING - BASE_CONFIDENCE) * share
+    verdict = (f"Your validation code reports a loss of {script_loss:.4g}, but your training "
+               f"loss function on the trained model's outputs for the same validation rows "
+               f"gives {recomputed:.4g}: your validation computes something your training "
+               "does not.")
+    if extra_step is not None:
+        verdict += (f" Passing the outputs through {extra_step} before the loss gives exactly "
+                    "your number: your validation code applies it and your training code "
+                    "does not.")
+    return Finding(VALIDATION_PATH, confidence, verdict=verdict,
+                   evidence={"script_validation_loss": script_loss,
+                             "training_computation_loss": recomputed, "ratio": ratio,
+                             "extra_step_reproduces_it": float(extra_step is not None)},
+                   experiment=Experiment("validation computed as in training", script_loss,
+                                         recomputed, 0),
+                   details={"extra_step": extra_step} if extra_step else {})

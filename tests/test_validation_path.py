@@ -1,0 +1,82 @@
+import pytest
+import torch
+from torch import nn
+
+from conftest import fit, mlp, record
+from lossdoctor.checks.validation_path import MAX_RATIO, VALIDATION_PATH, check
+from lossdoctor.findings import Skip
+
+
+def _learnable(rows=600, features=8, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, features, generator=generator)
+    y = (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+    return x, y
+
+
+def _softmax_at_validation(model, optimizer, loss_fn, train, validation, epochs=8):
+    """Training feeds logits to CrossEntropyLoss; validation feeds it probabilities."""
+    x, y = train
+    for _ in range(epochs):
+        model.train()
+        for rows in torch.arange(len(x)).split(32):
+            optimizer.zero_grad()
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            loss_fn(torch.softmax(model(validation[0]), dim=1), validation[1])
+
+
+def _case(train, epochs=8):
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = mlp(8, 32, 2)
+    return record(train, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x[:450], y[:450]), (x[450:], y[450:]), epochs=epochs)
+
+
+def test_a_softmax_applied_only_at_validation_is_found():
+    [finding] = check(_case(_softmax_at_validation))
+    assert finding.cause is VALIDATION_PATH
+    assert finding.evidence["ratio"] > MAX_RATIO
+    assert finding.details["extra_step"] == "a softmax"
+    assert finding.experiment.after < finding.experiment.before
+    assert finding.confidence >= 0.7
+
+
+def test_validation_computed_as_training_is_quiet():
+    assert check(_case(fit)) == []
+
+
+def test_a_run_without_validation_losses_skips():
+    def train_only(model, optimizer, loss_fn, train, validation, epochs):
+        x, y = train
+        for _ in range(epochs):
+            for rows in torch.arange(len(x)).split(32):
+                optimizer.zero_grad()
+                loss_fn(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+
+    with pytest.raises(Skip, match="validation losses"):
+        check(_case(train_only, epochs=2))
+
+
+def test_a_training_loss_the_replay_cannot_repeat_skips_rather_than_blames_validation():
+    def softmax_in_both_paths(model, optimizer, loss_fn, train, validation, epochs):
+        x, y = train
+        for _ in range(epochs):
+            for rows in torch.arange(len(x)).split(32):
+                optimizer.zero_grad()
+                loss_fn(torch.log(torch.softmax(model(x[rows]), dim=1)), y[rows]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                loss_fn(torch.log(torch.softmax(model(validation[0]), dim=1)), validation[1])
+
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = mlp(8, 32, 2)
+    case = record(softmax_in_both_paths, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.NLLLoss(), (x[:450], y[:450]), (x[450:], y[450:]), epochs=4)
+    with pytest.raises(Skip, match="replay of your training loss"):
+        check(case)
