@@ -6,6 +6,7 @@ import copy
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
 from lossdoctor.capture.framework_optimizers import torch_equivalent
@@ -86,3 +87,27 @@ def test_no_equivalent_for_an_unknown_optimizer_or_a_plain_model():
     assert torch_equivalent(_Model(_keras_like("Lion", learning_rate=0.1))) is None
     assert torch_equivalent(mlp(2, 2, 2)) is None
     assert torch_equivalent(None) is None
+
+
+def _new_loaders_every_epoch(model, epochs=4):
+    """As Keras's fit does: a new DataLoader (over a new dataset object) for each epoch."""
+    (x, y), (xv, yv) = _data()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    loaders = []  # all alive at once, so that no two share an id
+    for _ in range(epochs):
+        train = DataLoader(TensorDataset(x.clone(), y.clone()), batch_size=20, shuffle=True)
+        validation = DataLoader(TensorDataset(xv.clone(), yv.clone()), batch_size=50)
+        loaders += [train, validation]
+        for xb, yb in train:
+            optimizer.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            optimizer.step()
+        with torch.no_grad():
+            for xb, yb in validation:
+                F.cross_entropy(model(xb), yb)
+
+
+def test_a_new_loader_over_the_same_split_each_epoch_starts_an_epoch():
+    torch.manual_seed(0)
+    case = record(_new_loaders_every_epoch, mlp(4, 8, 2))
+    assert case.trace.epoch_starts == [0, 10, 20, 30]

@@ -26,9 +26,9 @@ class DataEvents:
 
     def _start_data_events(self) -> None:
         self._pending: tuple[str, Batch] | None = None
-        self._loader_starts: dict[int, list[int]] = {}
+        self._loader_starts: dict[tuple, list[int]] = {}
         self._train_losses_by_loader: Counter = Counter()
-        self._current_loader: int | None = None
+        self._current_loader: tuple | None = None
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
 
     def _keep_inputs(self, args, kwargs) -> None:
@@ -60,9 +60,10 @@ class DataEvents:
 
     @guarded
     def loader_started(self, loader) -> None:
-        self._current_loader = id(loader)
+        key = _loader_key(loader)
+        self._current_loader = key
         self.events_since_step = True
-        self._loader_starts.setdefault(id(loader), []).append(self.step)
+        self._loader_starts.setdefault(key, []).append(self.step)
 
     def _settle_data(self) -> None:
         """At the end of the run: the epochs, the batch size, and why no batch was kept."""
@@ -84,6 +85,19 @@ class DataEvents:
                 "or computed inside the model's forward), so the experiments that replay your "
                 "training were skipped."
             )
+
+
+def _loader_key(loader) -> tuple:
+    """What a loader reads, the same for a new loader over the same split: Keras builds one
+    every epoch, and so do scripts that make their DataLoader inside the epoch loop."""
+    dataset = loader.dataset
+    try:
+        rows = len(dataset)
+    except TypeError:  # an IterableDataset without a length
+        rows = id(dataset)
+    sampler = getattr(loader, "batch_sampler", None) or loader.sampler
+    inner = getattr(sampler, "sampler", sampler)
+    return (type(dataset).__qualname__, rows, loader.batch_size, type(inner).__name__)
 
 
 def current_phase() -> str:
