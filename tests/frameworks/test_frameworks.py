@@ -30,6 +30,10 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch",
 TIMEOUT = 600
 #: The cause each injected bug gets in a plain loop (checked on the plain loop too).
 BUG_CAUSES = {"lr": "lr_too_high", "labels": "no_signal", "scale": "unnormalized_inputs"}
+#: The HF Trainer's loss is computed inside the model's forward (``model(**batch).loss``): the
+#: replays of such losses, and the pairing of a batch with the labels it holds, are built on
+#: the lossreplay branch.
+LOSS_INSIDE_THE_MODEL = "replays of a loss computed inside the model (lossreplay branch)"
 #: Lines that report timings, whose numbers change from run to run with or without lossdoctor.
 TIMING = re.compile(r"runtime|per_second|/step|\d+s\b")
 
@@ -42,11 +46,15 @@ class Framework:
     plain_twin: str  # the task in plain_loop.py
     steps: int  # training steps the script takes
     bugs: tuple[str, ...]
+    #: Why its replays cannot work yet, if they cannot: the checks that replay the training
+    #: fail or skip, so the injected bugs are not found first.
+    replays_missing: str = ""
 
 
 FRAMEWORKS = [
     Framework("lightning", "lightning_mlp.py", "lightning", "mlp", 480, ("lr", "labels", "scale")),
-    Framework("hf_trainer", "hf_trainer.py", "transformers", "bert", 192, ("lr", "labels")),
+    Framework("hf_trainer", "hf_trainer.py", "transformers", "bert", 192, ("lr", "labels"),
+              replays_missing=LOSS_INSIDE_THE_MODEL),
     Framework("keras", "keras_fit.py", "keras", "mlp", 480, ("lr", "labels", "scale")),
 ]
 
@@ -112,9 +120,8 @@ def test_the_run_is_unchanged_and_its_training_is_seen(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS, ids=lambda f: f.name)
 def test_no_check_fails_inside_lossdoctor(framework):
     needs(framework)
-    if framework.name == "hf_trainer":
-        pytest.xfail("replaying a loss computed inside the model (model(**batch).loss) is "
-                     "built on the lossreplay branch")
+    if framework.replays_missing:
+        pytest.xfail(framework.replays_missing)
     assert failed_checks(watched(framework.script).report) == {}
 
 
@@ -140,6 +147,8 @@ BUGGED = [(f, bug) for f in FRAMEWORKS for bug in f.bugs]
 @pytest.mark.parametrize("framework,bug", BUGGED, ids=[f"{f.name}-{b}" for f, b in BUGGED])
 def test_an_injected_bug_gets_the_cause_it_gets_in_a_plain_loop(framework, bug):
     needs(framework)
+    if framework.replays_missing:
+        pytest.xfail(framework.replays_missing)
     reference = watched("plain_loop.py", framework.plain_twin, "--bug", bug).report
     assert top_cause(reference) == BUG_CAUSES[bug]
     report = watched(framework.script, "--bug", bug).report
