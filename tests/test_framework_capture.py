@@ -90,7 +90,8 @@ def test_no_equivalent_for_an_unknown_optimizer_or_a_plain_model():
 
 
 def _new_loaders_every_epoch(model, epochs=4):
-    """As Keras's fit does: a new DataLoader (over a new dataset object) for each epoch."""
+    """As Keras's fit does: a new DataLoader (over a new dataset object) for each epoch, and
+    one more started at the end of each epoch and left unused."""
     (x, y), (xv, yv) = _data()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     loaders = []  # all alive at once, so that no two share an id
@@ -102,6 +103,7 @@ def _new_loaders_every_epoch(model, epochs=4):
             optimizer.zero_grad()
             F.cross_entropy(model(xb), yb).backward()
             optimizer.step()
+        iter(DataLoader(TensorDataset(x.clone(), y.clone()), batch_size=20, shuffle=True))
         with torch.no_grad():
             for xb, yb in validation:
                 F.cross_entropy(model(xb), yb)
