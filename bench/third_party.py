@@ -8,10 +8,10 @@ scripts of tests/frameworks. Prints the Markdown table of docs/third-party.md.
 Each DIR is a copy of pytorch/examples, karpathy/nanoGPT or Lightning-AI/pytorch-lightning: a
 checkout, or a bare git directory (as the `fetch` tool leaves them under /work/.mirror, the
 defaults). What is missing is skipped. Nothing is downloaded: word_language_model ships
-WikiText-2, and its text stands in for nanoGPT's Shakespeare and Lightning's WikiText2 demo
-(both download theirs when the file is absent). The data are cut down and the models made tiny
-through each script's own options (Lightning: its PL_TRAINER_* environment variables), so that
-each run takes a minute or two. Runs go one at a time, under `nice -n 10`.
+WikiText-2, which Lightning's WikiText2 demo would download, and pytorch/examples ships the Tiny
+Shakespeare text that nanoGPT's prepare.py would download. The data are cut down and the models
+made tiny through each script's own options (Lightning: its PL_TRAINER_* environment
+variables), so that each run takes a minute or two. Runs go one at a time, under `nice -n 10`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,9 +37,11 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch",
 TIMEOUT = 900
 #: WikiText-2 lines kept (of 36,718): enough for every split the scripts make, small enough
 #: that a tiny model gets through its epochs in a minute or so.
-WIKITEXT_LINES = {"train.txt": 6000, "valid.txt": 600, "test.txt": 600}
-#: Characters of WikiText-2 given to nanoGPT's character-level prepare.py.
-NANOGPT_CHARACTERS = 300_000
+WIKITEXT_LINES = {"train.txt": 1500, "valid.txt": 200, "test.txt": 200}
+#: ... for Lightning's demo, which holds out 4,000 sequences of 35 words for validation and test.
+LIGHTNING_WIKITEXT_LINES = 4500
+#: Characters of Tiny Shakespeare given to nanoGPT's character-level prepare.py (all of it).
+NANOGPT_CHARACTERS = 1_200_000
 HEALTHY, LR_TOO_HIGH = "healthy", "lr_too_high"
 
 
@@ -81,17 +81,22 @@ class Outcome:
 
 
 def export(source: Path, subdir: str, destination: Path) -> None:
-    """``subdir`` of a checkout or a bare git directory, copied into ``destination``."""
+    """``subdir`` of a checkout or a bare git directory, copied into ``destination``. Files a
+    stored copy lacks (its largest ones may be listed but absent) are left out."""
     if not _bare(source):
         shutil.copytree(source / subdir, destination, dirs_exist_ok=True)
         return
+    git = ["git", "--git-dir", str(source)]
     paths = [] if subdir == "." else [subdir]
-    archive = subprocess.run(["git", "--git-dir", str(source), "archive", "HEAD", *paths],
-                             capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(destination.parent / "_export", filter="data")
-    shutil.copytree(destination.parent / "_export" / subdir, destination, dirs_exist_ok=True)
-    shutil.rmtree(destination.parent / "_export")
+    listing = subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD", *paths],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+    for path in listing:
+        blob = subprocess.run([*git, "cat-file", "blob", f"HEAD:{path}"], capture_output=True)
+        if blob.returncode != 0:
+            continue
+        target = destination / Path(path).relative_to(subdir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob.stdout)
 
 
 def _bare(source: Path) -> bool:
@@ -102,14 +107,22 @@ def present(source: Path | None) -> bool:
     return source is not None and source.exists()
 
 
-def wikitext(examples: Path, destination: Path) -> Path:
-    """The first lines of WikiText-2's splits, as word_language_model ships them."""
+def wikitext(examples: Path, destination: Path, train_lines: int | None = None) -> Path:
+    """The first lines of WikiText-2's splits, as word_language_model ships them. A stored copy
+    may lack train.txt (10 MB); its test split then stands in for it, and the validation split
+    is cut in two for validation and test."""
     full = destination.parent / "_wikitext"
     export(examples, "word_language_model/data/wikitext-2", full)
+    lines = {name: (full / name).read_text(encoding="utf-8").splitlines(keepends=True)
+             for name in ("train.txt", "valid.txt", "test.txt") if (full / name).exists()}
+    if "train.txt" not in lines:
+        valid = lines["valid.txt"]
+        lines = {"train.txt": lines["test.txt"], "valid.txt": valid[: len(valid) // 2],
+                 "test.txt": valid[len(valid) // 2:]}
     destination.mkdir(parents=True, exist_ok=True)
-    for split, lines in WIKITEXT_LINES.items():
-        text = (full / split).read_text(encoding="utf-8").splitlines(keepends=True)
-        (destination / split).write_text("".join(text[:lines]), encoding="utf-8")
+    kept_lines = {**WIKITEXT_LINES, "train.txt": train_lines or WIKITEXT_LINES["train.txt"]}
+    for split, kept in kept_lines.items():
+        (destination / split).write_text("".join(lines[split][:kept]), encoding="utf-8")
     shutil.rmtree(full)
     return destination
 
@@ -124,7 +137,7 @@ def word_language_model_jobs(examples: Path) -> list[Job]:
         def lay_out(workdir: Path):
             export(examples, "word_language_model", workdir)
             wikitext(examples, workdir / "small-wikitext-2")
-            args = ["--data", "small-wikitext-2", "--epochs", "3", "--emsize", "32", "--nhid",
+            args = ["--data", "small-wikitext-2", "--epochs", "2", "--emsize", "32", "--nhid",
                     "32", "--nlayers", "1", "--lr", str(lr), "--log-interval", "100"]
             return "main.py", args, {}
 
@@ -146,9 +159,9 @@ def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
             subprocess.run([sys.executable, "data/shakespeare_char/prepare.py"], cwd=workdir,
                            env=ENV, capture_output=True, check=True)
             args = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False",
-                    "--eval_interval=50", "--eval_iters=10", "--log_interval=25",
-                    "--block_size=64", "--batch_size=16", "--n_layer=2", "--n_head=2",
-                    "--n_embd=64", "--dropout=0.0", "--max_iters=300", "--lr_decay_iters=300",
+                    "--eval_interval=40", "--eval_iters=5", "--log_interval=20",
+                    "--block_size=32", "--batch_size=8", "--n_layer=2", "--n_head=2",
+                    "--n_embd=32", "--dropout=0.0", "--max_iters=200", "--lr_decay_iters=200",
                     "--warmup_iters=20", f"--learning_rate={lr}", f"--min_lr={lr / 10}"]
             return "train.py", args, {}
 
@@ -160,16 +173,23 @@ def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
 
 
 def examples_text(examples: Path, workdir: Path) -> str:
-    folder = wikitext(examples, workdir / "_text")
-    text = (folder / "train.txt").read_text(encoding="utf-8")
+    """Tiny Shakespeare, as pytorch/examples ships it for minGPT (nanoGPT downloads the same
+    file), or else WikiText-2's text."""
+    folder = workdir / "_text"
+    export(examples, "distributed/minGPT-ddp/mingpt/data", folder)
+    shakespeare = folder / "input.txt"
+    if shakespeare.exists():
+        text = shakespeare.read_text(encoding="utf-8")
+    else:
+        text = (wikitext(examples, folder / "wikitext") / "train.txt").read_text(encoding="utf-8")
     shutil.rmtree(folder)
     return text
 
 
 #: Lightning's Trainer reads defaults from PL_TRAINER_* variables: the example's code stays as
 #: it is, with fewer steps and validation batches.
-LIGHTNING_LIMITS = {"PL_TRAINER_MAX_STEPS": "200", "PL_TRAINER_VAL_CHECK_INTERVAL": "50",
-                    "PL_TRAINER_LIMIT_VAL_BATCHES": "20", "PL_TRAINER_LIMIT_TEST_BATCHES": "10",
+LIGHTNING_LIMITS = {"PL_TRAINER_MAX_STEPS": "120", "PL_TRAINER_VAL_CHECK_INTERVAL": "30",
+                    "PL_TRAINER_LIMIT_VAL_BATCHES": "10", "PL_TRAINER_LIMIT_TEST_BATCHES": "10",
                     "PL_TRAINER_ENABLE_PROGRESS_BAR": "0"}
 
 
@@ -180,9 +200,9 @@ def lightning_jobs(lightning: Path, examples: Path) -> list[Job]:
     def prepare(bug: tuple[str, str] | None):
         def lay_out(workdir: Path):
             export(lightning, "examples/pytorch/basics", workdir)
-            wikitext(examples, workdir / "_wt")
+            text = wikitext(examples, workdir / "_wt", LIGHTNING_WIKITEXT_LINES) / "train.txt"
             (workdir / "data").mkdir(exist_ok=True)
-            shutil.move(workdir / "_wt" / "train.txt", workdir / "data" / "wikitext-2.txt")
+            shutil.move(text, workdir / "data" / "wikitext-2.txt")
             shutil.rmtree(workdir / "_wt")
             script = workdir / "transformer.py"
             if bug is not None:
