@@ -244,7 +244,7 @@ def framework_jobs() -> list[Job]:
 # --- running ----------------------------------------------------------------------------------
 
 
-def run(job: Job) -> Outcome:
+def run(job: Job, keep: Path | None = None) -> Outcome:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder) / "run"
         workdir.mkdir()
@@ -253,13 +253,20 @@ def run(job: Job) -> Outcome:
         command = ["nice", "-n", "10", sys.executable, "-m", "lossdoctor", "run", "--quiet",
                    "--json", str(report_path), script, *args]
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=TIMEOUT,
-                              env={**ENV, **env, "PYTHONPATH": str(REPO / "src")})
+        try:
+            done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=TIMEOUT,
+                                  env={**ENV, **env, "PYTHONPATH": str(REPO / "src")})
+        except subprocess.TimeoutExpired:
+            return Outcome(job, time.perf_counter() - start, status="timed out",
+                           note=f"stopped after {TIMEOUT} s")
         outcome = Outcome(job, time.perf_counter() - start, done.returncode)
         if not report_path.exists():
             outcome.note = done.stderr.decode(errors="replace").strip().splitlines()[-1:][0]
             return outcome
         read_report(outcome, json.loads(report_path.read_text(encoding="utf-8")))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(report_path, keep / (job.name.replace(" ", "_") + ".json"))
     return outcome
 
 
@@ -313,13 +320,15 @@ def main() -> None:
                         default=MIRRORS / "Lightning-AI+pytorch-lightning" / "repo")
     parser.add_argument("--only", help="only the runs whose name contains this pattern")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser.add_argument("--keep-reports", type=Path, metavar="DIR",
+                        help="keep each run's JSON report in DIR")
     parser.add_argument("--no-frameworks", action="store_true",
                         help="leave out the framework scripts of tests/frameworks")
     options = parser.parse_args()
     outcomes = []
     for job in jobs_for(options):
         print(f"running {job.name} ...", file=sys.stderr, flush=True)
-        outcomes.append(run(job))
+        outcomes.append(run(job, options.keep_reports))
         o = outcomes[-1]
         print(f"  {o.status} {o.causes[:3]} steps={o.steps} failed={o.failed_checks} "
               f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)
