@@ -100,6 +100,11 @@ class LayerGradient:
     weight_norm: float
     update_ratio: float | None = None
 
+    @property
+    def is_weight(self) -> bool:
+        """A layer's weight matrix (torch's ``weight``, Keras's ``kernel``), not a bias."""
+        return self.name.endswith(("weight", "kernel"))
+
 
 @dataclass
 class ActivationStat:

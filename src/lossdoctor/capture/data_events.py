@@ -30,9 +30,10 @@ class DataEvents:
 
     def _start_data_events(self) -> None:
         self._pending: tuple[str, Batch] | None = None
-        self._loader_starts: dict[int, list[int]] = {}
+        self._loader_starts: dict[tuple, list[int]] = {}
         self._train_losses_by_loader: Counter = Counter()
-        self._current_loader: int | None = None
+        self._current_loader: tuple | None = None
+        self._trained_at_start: dict[tuple, int] = {}  # training losses at the last pass start
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
         self._signature: torch.Tensor | None = None  # of the last model call without gradients
         #: Evaluation losses with the signature of the batch they scored (train_split.py).
@@ -82,9 +83,18 @@ class DataEvents:
 
     @guarded
     def loader_started(self, loader) -> None:
-        self._current_loader = id(loader)
+        """A pass over a loader. A pass that trained on nothing is replaced by the next one:
+        Keras starts the next epoch's pass before the epoch ends, and starts it again later."""
+        key = _loader_key(loader)
+        self._current_loader = key
         self.events_since_step = True
-        self._loader_starts.setdefault(id(loader), []).append(self.step)
+        starts = self._loader_starts.setdefault(key, [])
+        trained = self._train_losses_by_loader[key]
+        if starts and self._trained_at_start.get(key) == trained:
+            starts[-1] = self.step
+        else:
+            starts.append(self.step)
+        self._trained_at_start[key] = trained
 
     def _settle_data(self) -> None:
         """At the end of the run: the epochs, the batch size, and why no batch was kept."""
@@ -97,7 +107,10 @@ class DataEvents:
         counted = {k: v for k, v in self._train_losses_by_loader.items() if k is not None}
         if counted:
             train_loader = max(counted, key=counted.get)
-            self.trace.epoch_starts = list(self._loader_starts.get(train_loader, []))
+            starts = list(self._loader_starts.get(train_loader, []))
+            if len(starts) > 1 and self._trained_at_start[train_loader] == counted[train_loader]:
+                starts.pop()  # a last pass that trained on nothing (Keras starts one early)
+            self.trace.epoch_starts = starts
 
     def _separate_training_evaluations(self) -> None:
         """Evaluations of batches from the training data become "train_eval" (left out of the
@@ -126,6 +139,18 @@ class DataEvents:
                 f"No training batch could be paired with its targets ({why}), so the "
                 "experiments that replay your training were skipped."
             )
+
+
+def _loader_key(loader) -> tuple:
+    """What a loader reads, the same for a new loader over the same split: Keras builds one
+    every epoch, and so do scripts that make their DataLoader inside the epoch loop."""
+    try:
+        batches = len(loader)
+    except TypeError:  # an IterableDataset without a length
+        batches = id(loader.dataset)
+    sampler = getattr(loader, "batch_sampler", None) or loader.sampler
+    inner = getattr(sampler, "sampler", sampler)
+    return (type(loader.dataset).__qualname__, batches, type(inner).__name__)
 
 
 def current_phase() -> str:

@@ -57,6 +57,8 @@ class ModuleEvents:
 
     @guarded_hook
     def forward_started(self, module: nn.Module, args) -> None:
+        if _shape_only(args):
+            return
         if isinstance(module, _Loss):
             self._inside_loss += 1
             return
@@ -88,6 +90,8 @@ class ModuleEvents:
     def forward_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
         # When forward raises, PyTorch calls this always_call hook as (module, args, None).
         kwargs = kwargs if kwargs is not None else {}
+        if _shape_only(args):
+            return
         if isinstance(module, _Loss):
             self._inside_loss -= 1
             if output is not None and len(args) >= 2:
@@ -109,6 +113,15 @@ class ModuleEvents:
 
     def _is_model(self, module: nn.Module) -> bool:
         return self._model_ref is not None and self._model_ref() is module
+
+
+def _shape_only(args) -> bool:
+    """A call on inputs that carry shapes and no values (meta tensors, Keras's symbolic
+    KerasTensor): shape inference, as Keras builds its models, not a forward pass."""
+    first = args[0] if args else None
+    if isinstance(first, torch.Tensor):
+        return first.is_meta
+    return type(first).__name__ == "KerasTensor"
 
 
 def _has_parameters(module: nn.Module) -> bool:

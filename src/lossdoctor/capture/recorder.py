@@ -15,7 +15,6 @@ and switches the recorder off; it never reaches the user's training.
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections.abc import Callable
 
@@ -29,6 +28,7 @@ from lossdoctor.capture.gradient_events import GradientEvents
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HandWrittenEvents
 from lossdoctor.capture.loss_events import LossEvents
+from lossdoctor.capture.model_copy import quiet_copy
 from lossdoctor.capture.module_events import ModuleEvents
 from lossdoctor.capture.reported_events import ReportedEvents
 from lossdoctor.capture.sample import BatchSample
@@ -99,4 +99,4 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         model = self.model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
-            self.copies.final_model = copy.deepcopy(plain_module(model))
+            self.copies.final_model = quiet_copy(plain_module(model))

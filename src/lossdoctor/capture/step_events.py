@@ -3,7 +3,6 @@ not, and checks that the gradients were reset since the last one."""
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections.abc import Callable
 
@@ -11,6 +10,7 @@ import torch
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.model_copy import quiet_copy
 from lossdoctor.capture.model_setup import (
     describe_model,
     describe_optimizer,
@@ -99,7 +99,7 @@ class StepEvents:
         self._name_parameters(model)
         describe_model(model, self.trace.setup)
         describe_untrained(model, optimizer, self.trace.setup)
-        self.copies.initial_model = copy.deepcopy(model)
+        self.copies.initial_model = quiet_copy(model)
 
     @guarded
     def zero_grad_called(self) -> None:

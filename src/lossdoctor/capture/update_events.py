@@ -9,15 +9,16 @@ update through ``p.data`` does not count as a change of ``p``.
 
 from __future__ import annotations
 
-import copy
 import math
 import weakref
 
 import torch
 
 from lossdoctor.capture import stats
+from lossdoctor.capture.framework_optimizers import torch_equivalent
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.model_setup import describe_model, describe_tensors
+from lossdoctor.capture.model_copy import quiet_copy
+from lossdoctor.capture.model_setup import describe_model, describe_tensors, plain
 from lossdoctor.capture.tracing import plain_module
 from lossdoctor.trace import LayerGradient
 
@@ -34,6 +35,8 @@ SGD_COSINE = 1 - 1e-3
 #: The setup's optimizer name for an update by hand, and for one that is plain SGD.
 MANUAL_UPDATE = "manual update"
 MANUAL_SGD = "manual SGD update"
+#: ... and for the optimizer of a framework that updates outside torch.optim.
+FRAMEWORK_OPTIMIZER = "Keras optimizer"
 
 
 class UpdateEvents:
@@ -102,7 +105,7 @@ class UpdateEvents:
     def _keep_untrained_model(self) -> None:
         model = self.model
         if model is not None and self.copies.initial_model is None:
-            self.copies.initial_model = copy.deepcopy(plain_module(model))
+            self.copies.initial_model = quiet_copy(plain_module(model))
 
     def _describe_manual_setup(self, params: list[torch.Tensor], lr: float | None) -> None:
         setup = self.trace.setup
@@ -117,6 +120,18 @@ class UpdateEvents:
             setup.optimizer_hparams = {"lr": lr}
             self.copies.optimizer_class = torch.optim.SGD
             self.copies.optimizer_hparams = {"lr": lr}
+        equivalent = torch_equivalent(model)
+        if equivalent is not None:
+            self._describe_framework_optimizer(model, *equivalent)
+
+    def _describe_framework_optimizer(self, model, torch_class: type, hparams: dict) -> None:
+        """A framework's own optimizer (Keras): named as the script named it, replayed with the
+        torch.optim optimizer that makes the same updates."""
+        setup = self.trace.setup
+        setup.optimizer_class = f"{type(model.optimizer).__name__} ({FRAMEWORK_OPTIMIZER})"
+        setup.optimizer_hparams = plain(hparams)
+        self.copies.optimizer_class, self.copies.optimizer_hparams = torch_class, hparams
+        self.trace.setup.follow_lr(self.step, hparams["lr"])
 
     def _record_manual_update(self, params: list[torch.Tensor]) -> None:
         """A sampled step's gradient and update sizes, as the optimizer hooks record them."""

@@ -39,7 +39,9 @@ def loss_wrapper(recorder: Recorder, name: str):
             finally:
                 recorder.loss_left()
             prediction, target = _prediction_and_target(args, kwargs)
-            extra = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+            if getattr(prediction, "is_meta", False):  # shape inference (Keras): no values
+                return output
+            extra = _replayed_settings(kwargs)
             recorder.loss_computed(name, original, prediction, target, output, extra)
             return output
 
@@ -47,6 +49,16 @@ def loss_wrapper(recorder: Recorder, name: str):
         return loss
 
     return wrap
+
+
+def _replayed_settings(kwargs: dict) -> dict:
+    """The call's settings, as a replay of the training uses them. A loss taken per element
+    (``reduction="none"``, as Keras takes every loss) was reduced by the script before backward;
+    the replays train on its mean, which is also what the recorded value is."""
+    settings = {k: v for k, v in kwargs.items() if k not in ("input", "target")}
+    if settings.get("reduction") == "none":
+        settings["reduction"] = "mean"
+    return settings
 
 
 def _prediction_and_target(args, kwargs):

@@ -74,7 +74,7 @@ def total_norms(trace) -> dict[int, float]:
 
 def layer_gap(trace) -> float:
     """Median over sampled steps of log10(first weight's gradient / last weight's)."""
-    weights = [g for g in trace.gradients if g.name.endswith("weight")]
+    weights = [g for g in trace.gradients if g.is_weight]
     names = list(dict.fromkeys(g.name for g in weights))
     if len(names) < 2:
         return 0.0

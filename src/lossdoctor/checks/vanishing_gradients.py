@@ -103,7 +103,7 @@ def _confidence(gap: float, fixed: bool) -> float:
 
 def gradient_profile(trace) -> Profile:
     """The relative gradient of every weight matrix (biases left out) at each sampled step."""
-    weights = [g for g in trace.gradients if g.name.endswith("weight")]
+    weights = [g for g in trace.gradients if g.is_weight]
     names = list(dict.fromkeys(g.name for g in weights))
     if len(names) < MIN_LAYERS:
         raise Skip(f"needs gradients of at least {MIN_LAYERS} weight layers: "

@@ -1,0 +1,342 @@
+"""Third-party training code under `lossdoctor run`: unmodified, healthy and with one injected bug
+(the learning rate x100, through the script's own options where it has them), and the framework
+scripts of tests/frameworks. Prints the Markdown table of docs/third-party.md.
+
+    python bench/third_party.py [--examples DIR] [--nanogpt DIR] [--lightning DIR]
+                                [--only PATTERN] [--out PATH] [--no-frameworks]
+
+Each DIR is a copy of pytorch/examples, karpathy/nanoGPT or Lightning-AI/pytorch-lightning: a
+checkout, or a bare git directory (as the `fetch` tool leaves them under /work/.mirror, the
+defaults). What is missing is skipped. Nothing is downloaded: word_language_model ships
+WikiText-2, which Lightning's WikiText2 demo would download, and pytorch/examples ships the Tiny
+Shakespeare text that nanoGPT's prepare.py would download. The data are cut down and the models
+made tiny through each script's own options (Lightning: its PL_TRAINER_* environment
+variables), so that each run takes a minute or two. Runs go one at a time, under `nice -n 10`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MIRRORS = Path("/work/.mirror")
+FRAMEWORK_SCRIPTS = REPO / "tests" / "frameworks" / "scripts"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch",
+       "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
+TIMEOUT = 900
+#: WikiText-2 lines kept (of 36,718): enough for every split the scripts make, small enough
+#: that a tiny model gets through its epochs in a minute or so.
+WIKITEXT_LINES = {"train.txt": 1500, "valid.txt": 200, "test.txt": 200}
+#: ... for Lightning's demo, which holds out 4,000 sequences of 35 words for validation and test.
+LIGHTNING_WIKITEXT_LINES = 4500
+#: Characters of Tiny Shakespeare given to nanoGPT's character-level prepare.py (all of it).
+NANOGPT_CHARACTERS = 1_200_000
+HEALTHY, LR_TOO_HIGH = "healthy", "lr_too_high"
+
+
+@dataclass
+class Job:
+    """One run: ``prepare(workdir)`` lays the code and data out and returns (script, args, env)."""
+
+    name: str
+    source: str  # the repository, or "tests/frameworks"
+    expected: str  # the top cause, or HEALTHY for nothing reported
+    prepare: Callable[[Path], tuple[str, list[str], dict]]
+
+
+@dataclass
+class Outcome:
+    job: Job
+    seconds: float
+    exit_code: int | None = None
+    status: str = "no report"
+    steps: int = 0
+    train_seen: bool = False
+    validation_passes: int = 0
+    failed_checks: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def top(self) -> str:
+        return self.causes[0] if self.causes else (HEALTHY if self.status == HEALTHY else "-")
+
+    @property
+    def right(self) -> bool:
+        return self.top == self.job.expected
+
+
+# --- copies of the repositories ---------------------------------------------------------------
+
+
+def export(source: Path, subdir: str, destination: Path) -> None:
+    """``subdir`` of a checkout or a bare git directory, copied into ``destination``. Files a
+    stored copy lacks (its largest ones may be listed but absent) are left out."""
+    if not _bare(source):
+        shutil.copytree(source / subdir, destination, dirs_exist_ok=True)
+        return
+    git = ["git", "--git-dir", str(source)]
+    paths = [] if subdir == "." else [subdir]
+    listing = subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD", *paths],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+    for path in listing:
+        blob = subprocess.run([*git, "cat-file", "blob", f"HEAD:{path}"], capture_output=True)
+        if blob.returncode != 0:
+            continue
+        target = destination / Path(path).relative_to(subdir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob.stdout)
+
+
+def _bare(source: Path) -> bool:
+    return (source / "HEAD").is_file() and (source / "objects").is_dir()
+
+
+def present(source: Path | None) -> bool:
+    return source is not None and source.exists()
+
+
+def wikitext(examples: Path, destination: Path, train_lines: int | None = None) -> Path:
+    """The first lines of WikiText-2's splits, as word_language_model ships them. A stored copy
+    may lack train.txt (10 MB); its test split then stands in for it, and the validation split
+    is cut in two for validation and test."""
+    full = destination.parent / "_wikitext"
+    export(examples, "word_language_model/data/wikitext-2", full)
+    lines = {name: (full / name).read_text(encoding="utf-8").splitlines(keepends=True)
+             for name in ("train.txt", "valid.txt", "test.txt") if (full / name).exists()}
+    if "train.txt" not in lines:
+        valid = lines["valid.txt"]
+        lines = {"train.txt": lines["test.txt"], "valid.txt": valid[: len(valid) // 2],
+                 "test.txt": valid[len(valid) // 2:]}
+    destination.mkdir(parents=True, exist_ok=True)
+    kept_lines = {**WIKITEXT_LINES, "train.txt": train_lines or WIKITEXT_LINES["train.txt"]}
+    for split, kept in kept_lines.items():
+        (destination / split).write_text("".join(lines[split][:kept]), encoding="utf-8")
+    shutil.rmtree(full)
+    return destination
+
+
+# --- the runs ---------------------------------------------------------------------------------
+
+
+def word_language_model_jobs(examples: Path) -> list[Job]:
+    """pytorch/examples word_language_model: an LSTM updated by hand (``p.data.add_``), lr 20."""
+
+    def prepare(lr: float):
+        def lay_out(workdir: Path):
+            export(examples, "word_language_model", workdir)
+            wikitext(examples, workdir / "small-wikitext-2")
+            args = ["--data", "small-wikitext-2", "--epochs", "2", "--emsize", "32", "--nhid",
+                    "32", "--nlayers", "1", "--lr", str(lr), "--log-interval", "100"]
+            return "main.py", args, {}
+
+        return lay_out
+
+    return [Job("word_language_model", "pytorch/examples", HEALTHY, prepare(20)),
+            Job("word_language_model lr x100", "pytorch/examples", LR_TOO_HIGH, prepare(2000))]
+
+
+def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
+    """karpathy/nanoGPT shakespeare_char on WikiText-2's characters: the loss inside the model
+    (``model(X, Y)``), warmup and cosine decay, AdamW lr 1e-3."""
+
+    def prepare(lr: float):
+        def lay_out(workdir: Path):
+            export(nanogpt, ".", workdir)
+            text = (examples_text(examples, workdir))[:NANOGPT_CHARACTERS]
+            (workdir / "data/shakespeare_char/input.txt").write_text(text, encoding="utf-8")
+            subprocess.run([sys.executable, "data/shakespeare_char/prepare.py"], cwd=workdir,
+                           env=ENV, capture_output=True, check=True)
+            args = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False",
+                    "--eval_interval=40", "--eval_iters=5", "--log_interval=20",
+                    "--block_size=32", "--batch_size=8", "--n_layer=2", "--n_head=2",
+                    "--n_embd=32", "--dropout=0.0", "--max_iters=200", "--lr_decay_iters=200",
+                    "--warmup_iters=20", f"--learning_rate={lr}", f"--min_lr={lr / 10}"]
+            return "train.py", args, {}
+
+        return lay_out
+
+    return [Job("nanoGPT shakespeare_char", "karpathy/nanoGPT", HEALTHY, prepare(1e-3)),
+            Job("nanoGPT shakespeare_char lr x100", "karpathy/nanoGPT", LR_TOO_HIGH,
+                prepare(1e-1))]
+
+
+def examples_text(examples: Path, workdir: Path) -> str:
+    """Tiny Shakespeare, as pytorch/examples ships it for minGPT (nanoGPT downloads the same
+    file), or else WikiText-2's text."""
+    folder = workdir / "_text"
+    export(examples, "distributed/minGPT-ddp/mingpt/data", folder)
+    shakespeare = folder / "input.txt"
+    if shakespeare.exists():
+        text = shakespeare.read_text(encoding="utf-8")
+    else:
+        text = (wikitext(examples, folder / "wikitext") / "train.txt").read_text(encoding="utf-8")
+    shutil.rmtree(folder)
+    return text
+
+
+#: Lightning's Trainer reads defaults from PL_TRAINER_* variables: the example's code stays as
+#: it is, with fewer steps and validation batches.
+LIGHTNING_LIMITS = {"PL_TRAINER_MAX_STEPS": "120", "PL_TRAINER_VAL_CHECK_INTERVAL": "30",
+                    "PL_TRAINER_LIMIT_VAL_BATCHES": "10", "PL_TRAINER_LIMIT_TEST_BATCHES": "10",
+                    "PL_TRAINER_ENABLE_PROGRESS_BAR": "0"}
+
+
+def lightning_jobs(lightning: Path, examples: Path) -> list[Job]:
+    """Lightning's examples/pytorch/basics/transformer.py: the demo Transformer flattens its
+    output to (B*T, V) in forward; SGD lr 0.1, gradient clipping."""
+
+    def prepare(bug: tuple[str, str] | None):
+        def lay_out(workdir: Path):
+            export(lightning, "examples/pytorch/basics", workdir)
+            text = wikitext(examples, workdir / "_wt", LIGHTNING_WIKITEXT_LINES) / "train.txt"
+            (workdir / "data").mkdir(exist_ok=True)
+            shutil.move(text, workdir / "data" / "wikitext-2.txt")
+            shutil.rmtree(workdir / "_wt")
+            script = workdir / "transformer.py"
+            if bug is not None:
+                code = script.read_text(encoding="utf-8")
+                assert bug[0] in code, f"{bug[0]!r} is no longer in {script.name}"
+                script.write_text(code.replace(bug[0], bug[1]), encoding="utf-8")
+            return "transformer.py", [], dict(LIGHTNING_LIMITS)
+
+        return lay_out
+
+    return [Job("Lightning transformer example", "Lightning-AI/pytorch-lightning", HEALTHY,
+                prepare(None)),
+            Job("Lightning transformer example lr x100", "Lightning-AI/pytorch-lightning",
+                LR_TOO_HIGH, prepare(("lr=0.1", "lr=10.0")))]
+
+
+#: tests/frameworks/scripts bug -> the cause the same bug gets in a plain loop.
+FRAMEWORK_BUGS = {"none": HEALTHY, "lr": LR_TOO_HIGH, "labels": "no_signal",
+                  "scale": "unnormalized_inputs"}
+FRAMEWORK_RUNS = {"lightning_mlp.py": ("none", "lr", "labels", "scale"),
+                  "hf_trainer.py": ("none", "lr", "labels"),
+                  "keras_fit.py": ("none", "lr", "labels", "scale")}
+
+
+def framework_jobs() -> list[Job]:
+    jobs = []
+    for script, bugs in FRAMEWORK_RUNS.items():
+        for bug in bugs:
+            def lay_out(workdir: Path, script=script, bug=bug):
+                for path in FRAMEWORK_SCRIPTS.glob("*.py"):
+                    shutil.copy(path, workdir)
+                return script, ["--bug", bug], {}
+
+            name = script.removesuffix(".py") + ("" if bug == "none" else f" --bug {bug}")
+            jobs.append(Job(name, "tests/frameworks", FRAMEWORK_BUGS[bug], lay_out))
+    return jobs
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def run(job: Job, keep: Path | None = None) -> Outcome:
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder) / "run"
+        workdir.mkdir()
+        script, args, env = job.prepare(workdir)
+        report_path = Path(folder) / "report.json"
+        command = ["nice", "-n", "10", sys.executable, "-m", "lossdoctor", "run", "--quiet",
+                   "--json", str(report_path), script, *args]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=TIMEOUT,
+                                  env={**ENV, **env, "PYTHONPATH": str(REPO / "src")})
+        except subprocess.TimeoutExpired:
+            return Outcome(job, time.perf_counter() - start, status="timed out",
+                           note=f"stopped after {TIMEOUT} s")
+        outcome = Outcome(job, time.perf_counter() - start, done.returncode)
+        if not report_path.exists():
+            outcome.note = done.stderr.decode(errors="replace").strip().splitlines()[-1:][0]
+            return outcome
+        read_report(outcome, json.loads(report_path.read_text(encoding="utf-8")))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(report_path, keep / (job.name.replace(" ", "_") + ".json"))
+    return outcome
+
+
+def read_report(outcome: Outcome, report: dict) -> None:
+    outcome.status = report["status"]
+    outcome.steps = report["steps"]
+    outcome.train_seen = bool(report["curves"]["train_steps"])
+    outcome.validation_passes = report["summary"].get("validation_passes", 0)
+    outcome.failed_checks = [c["name"] for c in report["checks"] if c["status"] == "error"]
+    outcome.causes = [c["id"] for c in report["causes"]]
+    notes = [n for n in report.get("notes", []) if "internal error" in n]
+    outcome.note = "; ".join(notes)[:200]
+
+
+def table(outcomes: list[Outcome]) -> str:
+    rows = ["| run | source | exit | steps seen | train loss seen | validation passes seen | "
+            "checks failed inside lossdoctor | top cause (top 3) | expected | right? | "
+            "time (s) |",
+            "| --- | --- | ---: | ---: | --- | ---: | --- | --- | --- | --- | ---: |"]
+    for o in outcomes:
+        failed = ", ".join(o.failed_checks) or "none"
+        reported = ", ".join(o.causes[:3]) or o.status
+        rows.append(f"| {o.job.name} | {o.job.source} | {o.exit_code} | {o.steps} | "
+                    f"{'yes' if o.train_seen else 'no'} | {o.validation_passes} | {failed} | "
+                    f"{reported} | {o.job.expected} | {'yes' if o.right else 'no'} | "
+                    f"{o.seconds:.0f} |")
+    return "\n".join(rows)
+
+
+def jobs_for(options) -> list[Job]:
+    jobs: list[Job] = []
+    examples, nanogpt, lightning = options.examples, options.nanogpt, options.lightning
+    if present(examples):
+        jobs += word_language_model_jobs(examples)
+        if present(nanogpt):
+            jobs += nanogpt_jobs(nanogpt, examples)
+        if present(lightning):
+            jobs += lightning_jobs(lightning, examples)
+    if not options.no_frameworks:
+        jobs += framework_jobs()
+    if options.only:
+        jobs = [j for j in jobs if fnmatch.fnmatch(j.name, f"*{options.only}*")]
+    return jobs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=Path, default=MIRRORS / "pytorch+examples" / "repo")
+    parser.add_argument("--nanogpt", type=Path, default=MIRRORS / "karpathy+nanoGPT" / "repo")
+    parser.add_argument("--lightning", type=Path,
+                        default=MIRRORS / "Lightning-AI+pytorch-lightning" / "repo")
+    parser.add_argument("--only", help="only the runs whose name contains this pattern")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser.add_argument("--keep-reports", type=Path, metavar="DIR",
+                        help="keep each run's JSON report in DIR")
+    parser.add_argument("--no-frameworks", action="store_true",
+                        help="leave out the framework scripts of tests/frameworks")
+    options = parser.parse_args()
+    outcomes = []
+    for job in jobs_for(options):
+        print(f"running {job.name} ...", file=sys.stderr, flush=True)
+        outcomes.append(run(job, options.keep_reports))
+        o = outcomes[-1]
+        print(f"  {o.status} {o.causes[:3]} steps={o.steps} failed={o.failed_checks} "
+              f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)
+    text = table(outcomes)
+    print(text)
+    if options.out:
+        options.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
