@@ -45,6 +45,9 @@ class Plan:
     steps: int = 300
     evaluations: int = 10
     seed: int = 0
+    #: Asked at each validation point with the training losses so far: True ends the replay
+    #: there (its question is answered).
+    stop_when: Callable[[list[float]], bool] | None = None
 
 
 @dataclass
@@ -139,6 +142,8 @@ class Replayer:
                 return result
             if (step + 1) % check_every == 0 or step + 1 == plan.steps:
                 result.validation_losses.append(self.evaluate(model, validation))
+                if plan.stop_when is not None and plan.stop_when(result.train_losses):
+                    return result
         return result
 
     def _prepared(self, batch: Batch, plan: Plan) -> Batch:

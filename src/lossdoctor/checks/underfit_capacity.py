@@ -134,7 +134,8 @@ def check(case: Case) -> list[Finding]:
     evidence["constant_validation_loss"] = constant
     if not _larger_is_clearly_better(evidence):
         return []
-    evidence.update(_long_run(replayer, comparison.settings))
+    fits_at = evidence["larger_validation_loss"] + evidence["margin"]
+    evidence.update(_long_run(replayer, comparison.settings, fits_at))
     if not _does_not_fit(evidence):
         return []
     return [_finding(comparison, evidence, one_batch)]
@@ -178,10 +179,13 @@ def _missing_activations(case: Case, names: list[str]) -> Finding | None:
     )
 
 
-def _long_run(replayer: Replayer, settings: dict) -> dict[str, float]:
-    """The user's model trained LONG_RUN_FACTOR times longer: where its training loss ends,
-    and where it would end after as many steps again at its latest rate."""
-    losses = replayer.replay(Plan(steps=LONG_RUN_FACTOR * REPLAY_STEPS, **settings)).train_losses
+def _long_run(replayer: Replayer, settings: dict, fits_at: float) -> dict[str, float]:
+    """The user's model trained up to LONG_RUN_FACTOR times longer: where its training loss
+    ends, and where it would end after as many steps again at its latest rate. It stops as soon
+    as its training loss is down to ``fits_at``: it has then shown the capacity in question."""
+    plan = Plan(steps=LONG_RUN_FACTOR * REPLAY_STEPS, evaluations=LONG_RUN_FACTOR,
+                stop_when=lambda losses: _last_quarter(losses) <= fits_at, **settings)
+    losses = replayer.replay(plan).train_losses
     return {
         "long_run_steps": len(losses),
         "long_run_train_loss": _last_quarter(losses),
