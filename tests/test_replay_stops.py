@@ -39,3 +39,15 @@ def test_the_long_run_of_a_model_that_fits_stops_early_and_reports_where():
     never = underfit_capacity._long_run(replayer, {}, fits_at=-1.0)
     assert never["long_run_steps"] == underfit_capacity.LONG_RUN_FACTOR * (
         underfit_capacity.REPLAY_STEPS)
+
+
+def test_a_fix_experiment_starts_its_curves_at_step_0():
+    from lossdoctor.checks._fix import fix_experiment
+
+    replayer = _case().replayer
+    before = replayer.replay(Plan(steps=60, evaluations=3))
+    after = replayer.replay(Plan(steps=60, evaluations=3, lr=1e-3))
+    experiment = fix_experiment("a lower lr", before, after, steps=60)
+    assert experiment.curve_steps == [0, 20, 40, 60]
+    assert experiment.curve_before[0] == experiment.curve_after[0] == before.start_validation
+    assert experiment.curve_before[1:] == before.validation_losses

@@ -55,6 +55,8 @@ class ReplayResult:
     train_losses: list[float]
     validation_losses: list[float]  # at evenly spaced points, the last one at the end
     diverged: bool = False
+    validation_steps: list[int] = field(default_factory=list)  # the step of each of them
+    start_validation: float = math.nan  # before the first step
 
     @property
     def final_validation(self) -> float:
@@ -132,6 +134,7 @@ class Replayer:
         check_every = max(plan.steps // max(plan.evaluations, 1), 1)
         result = ReplayResult([], [])
         set_lr = _lr_setter(optimizer, self.lr_multipliers(plan))
+        result.start_validation = self.evaluate(model, validation)
         for step in range(plan.steps):
             set_lr(step)
             loss = self.train_step(model, optimizer, train[order.randrange(len(train))])
@@ -139,9 +142,11 @@ class Replayer:
             if not math.isfinite(loss):
                 result.diverged = True
                 result.validation_losses.append(math.inf)
+                result.validation_steps.append(step + 1)
                 return result
             if (step + 1) % check_every == 0 or step + 1 == plan.steps:
                 result.validation_losses.append(self.evaluate(model, validation))
+                result.validation_steps.append(step + 1)
                 if plan.stop_when is not None and plan.stop_when(result.train_losses):
                     return result
         return result

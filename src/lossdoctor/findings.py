@@ -57,6 +57,7 @@ class Experiment:
     steps: int
     curve_before: list[float] = field(default_factory=list)
     curve_after: list[float] = field(default_factory=list)
+    curve_steps: list[int] = field(default_factory=list)  # the replay step of each curve point
 
 
 @dataclass

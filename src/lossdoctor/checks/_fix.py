@@ -36,9 +36,15 @@ def settled_loss(result: ReplayResult) -> float:
 def fix_experiment(description: str, before: ReplayResult, after: ReplayResult,
                    steps: int = REPLAY_STEPS) -> Experiment:
     """A fix tested by two replays of ``steps`` steps, without it and with it: where each
-    validation loss settled, and both curves for the report."""
+    validation loss settled, and both curves from step 0 for the report."""
+    curve_steps = [0, *before.validation_steps]
+    if curve_steps[1:] != after.validation_steps or len(curve_steps) != (
+            len(before.validation_losses) + 1):
+        curve_steps = []  # replays cut at different points: drawn evenly spaced
+    start = [[r.start_validation] if curve_steps else [] for r in (before, after)]
     return Experiment(description, settled_loss(before), settled_loss(after), steps,
-                      list(before.validation_losses), list(after.validation_losses))
+                      start[0] + list(before.validation_losses),
+                      start[1] + list(after.validation_losses), curve_steps)
 
 
 def relative_drop(before: float, after: float) -> float:

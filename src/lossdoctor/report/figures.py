@@ -220,7 +220,8 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
         return None
     figure, axes = _figure()
     for values, color, label in ((before, BEFORE, "your setup"), (after, AFTER, "with the fix")):
-        points = _replay_points(values, experiment.get("steps") or len(values))
+        points = _replay_points(values, experiment.get("steps") or len(values),
+                                experiment.get("curve_steps") or [])
         if points:
             axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
                       linewidth=1.5, label=label)
@@ -236,8 +237,10 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     return _svg(figure, axes)
 
 
-def _replay_points(values: list, steps: int) -> list[tuple[float, float]]:
-    """Validation passes spread evenly over the replay's steps."""
+def _replay_points(values: list, steps: int, at: list[int]) -> list[tuple[float, float]]:
+    """Validation passes at their replay steps (from step 0), else spread evenly over them."""
+    if len(at) == len(values):
+        return [(x, v) for x, v in zip(at, values, strict=True) if _finite(v)]
     count = len(values)
     return [((i + 1) * steps / count, v) for i, v in enumerate(values) if _finite(v)]
 
