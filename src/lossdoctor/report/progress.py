@@ -3,7 +3,6 @@ runs, k of n, and the time so far; with ``--verbose`` and no terminal, a line pe
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,13 @@ from rich.live import Live
 from rich.text import Text
 
 from lossdoctor.report.live import REFRESH_PER_SECOND
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class DiagnosisProgress:
@@ -25,7 +31,9 @@ class DiagnosisProgress:
 
     @classmethod
     def for_terminal(cls, console: Console, quiet: bool, verbose: bool) -> DiagnosisProgress:
-        return cls(console, line=sys.stderr.isatty() and not quiet, verbose=verbose)
+        """The line when lossdoctor's own stderr (``console``) is a terminal: the script may
+        have closed or replaced ``sys.stderr`` by now."""
+        return cls(console, line=_is_terminal(console.file) and not quiet, verbose=verbose)
 
     def __call__(self, module, position: int, total: int) -> None:
         self.question = module.causes[0].question if module.causes else module.name
