@@ -106,11 +106,24 @@ def _require_faithful_replay(case) -> None:
         prediction = replayer.predict(model.train(), batch)
         if _rows(prediction) != _rows(batch.target):
             raise Skip("needs the model's output for each training row")
-        replayed = per_element_mean(name, loss_fn(prediction, batch.target), prediction,
-                                    batch.target, reduction)
+        replayed = per_element_mean(name, _applied(loss_fn, prediction, batch.target),
+                                    prediction, batch.target, reduction)
     if _ratio(first.value, replayed) > FAITHFUL_RATIO:
         raise Skip("needs a replay of your training loss: your loss is computed from the "
                    "model's output in steps the replay does not repeat")
+
+
+def _applied(loss_fn, prediction: torch.Tensor, target) -> torch.Tensor:
+    """The training loss function on the model's output as it comes, or a skip saying why not
+    (a hand-written loss, or one applied to a reshaped output)."""
+    if loss_fn is None:
+        raise Skip("needs a torch.nn loss to compare your validation with: your training loss "
+                   "is hand-written or computed inside the model")
+    try:
+        return loss_fn(prediction, target)
+    except (RuntimeError, ValueError, IndexError) as error:
+        raise Skip("needs your training loss to take the model's output as it comes; here it "
+                   f"does not ({str(error).splitlines()[0]})") from error
 
 
 def _recomputed(case, in_train_mode: bool,
@@ -134,7 +147,7 @@ def _recomputed(case, in_train_mode: bool,
                            "output and the targets differ in length")
             if transform is not None:
                 prediction = transform(prediction)
-            output = loss_fn(prediction, batch.target)
+            output = _applied(loss_fn, prediction, batch.target)
             total += batch.rows * per_element_mean(name, output, prediction, batch.target,
                                                    reduction)
             rows += batch.rows

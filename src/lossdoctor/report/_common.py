@@ -121,11 +121,11 @@ def consequence_text(cause: dict) -> str:
 
 
 def experiment_text(experiment: dict) -> str:
+    """The experiment in one line; one that trained nothing (a model scored another way) says
+    no number of steps."""
     before, after = number(experiment["before"]), number(experiment["after"])
-    return (
-        f"experiment: {experiment['description']}: validation loss {before} -> {after} "
-        f"in {experiment['steps']} steps"
-    )
+    steps = f" in {experiment['steps']} steps" if experiment["steps"] else ""
+    return f"experiment: {experiment['description']}: validation loss {before} -> {after}{steps}"
 
 
 def evidence_text(evidence: dict) -> str:

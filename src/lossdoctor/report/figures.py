@@ -97,9 +97,9 @@ def _epoch_ticks(axes, starts: list[int]) -> None:
     every = math.ceil(len(starts) / MAX_EPOCH_TICKS)
     shown = list(range(0, len(starts), every))
     top = axes.secondary_xaxis("top")
-    top.set_xticks([starts[i] for i in shown], labels=[str(i) for i in shown])
+    top.set_xticks([starts[i] for i in shown],
+                   labels=[f"epoch {i}" if i == 0 else str(i) for i in shown])
     top.tick_params(labelsize=7, length=3, pad=1)
-    top.set_xlabel("epoch", fontsize=7, labelpad=1)
 
 
 def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]]) -> None:
@@ -108,10 +108,13 @@ def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]]) -
         return
     end = max(x for x, _ in points)
     axes.axvspan(since, max(end, since), color="#f5b041", alpha=0.25,
-                 label=f"{_behaviour(curve.get('verdict'))} since step {since}")
+                 label=f"{_behaviour(curve)} since step {since}")
 
 
-def _behaviour(verdict: str | None) -> str:
+def _behaviour(curve: dict) -> str:
+    verdict = curve.get("verdict")
+    if verdict == "at_chance" and "worse than" in (curve.get("message") or ""):
+        return "worse than a constant guess"
     words = {"plateau": "flat", "at_chance": "no better than a constant guess", None: "flat"}
     return words.get(verdict, _plain(str(verdict).replace("_", " ")))
 
