@@ -224,7 +224,7 @@ def test_stop_on_plateau_ends_the_run_there_and_the_report_says_so(tmp_path, mon
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("lossdoctor.verdict.diagnose_run",
-                        lambda run, progress=None: None)  # the curve only
+                        lambda run, *rest: None)  # the curve only
     script = _plateau_script(tmp_path)
     run_script(str(script), [])
     plain = capsys.readouterr().out

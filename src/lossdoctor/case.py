@@ -26,6 +26,7 @@ T = TypeVar("T")
 class Case:
     trace: Trace
     copies: Copies
+    experiments: bool = True  # False: no training on copies (--budget 0)
     _shared: dict = field(default_factory=dict, init=False, repr=False)
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
@@ -37,7 +38,8 @@ class Case:
 
     @cached_property
     def replayer(self) -> Replayer:
-        return Replayer(self.copies, LrSchedule.of(self.trace.setup, self.trace.steps))
+        return Replayer(self.copies, LrSchedule.of(self.trace.setup, self.trace.steps),
+                        self.experiments)
 
     def require_replay(self) -> Replayer:
         """The replayer, or Skip with what is missing, so the check says why it did not run."""

@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, metavar="N",
                      help="seed torch, numpy and random before the script starts, to make a "
                      "script that does not seed itself reproducible")
+    run.add_argument("--budget", type=_seconds, metavar="SECONDS",
+                     help="time for the diagnosis after the run: checks not started by then "
+                     "are skipped and listed (default: no limit); 0 runs no experiment on "
+                     "copies, only what reads the run's own records")
     run.add_argument("--quiet", action="store_true",
                      help="no live status line and no plateau announcement while the script runs")
     run.add_argument("--stop-on-plateau", action="store_true",
@@ -135,6 +139,16 @@ def _target(options):
     return target, options.script_args
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return seconds
+
+
 def _warn_of_slipped_options(options, args: list[str]) -> None:
     """An option of lossdoctor's written after the script belongs to the script, as with python:
     say so once, before the run, in case it was meant for lossdoctor."""
@@ -193,7 +207,7 @@ def _diagnosed(run, options) -> dict | None:
         progress = DiagnosisProgress.for_terminal(own_output.console(), options.quiet,
                                                   options.verbose)
         with progress.showing():
-            diagnosis = diagnose_run(run, progress)
+            diagnosis = diagnose_run(run, progress, options.budget)
         return document.build(run, diagnosis)
     except Exception as error:  # noqa: BLE001 - never change the script's exit code
         _error(f"internal error while diagnosing ({type(error).__name__}: {error}). "

@@ -103,6 +103,13 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
     return CheckOutcome(module.name, "ran", "", ids)
 
 
+def _out_of_time(module: CheckModule, budget: float) -> CheckOutcome:
+    return CheckOutcome(module.name, "skipped",
+                        f"not run: the diagnosis' time budget ({budget:g} s) ran out; run "
+                        "again with a larger --budget to include it",
+                        [cause.id for cause in module.causes])
+
+
 def _stopped(module: CheckModule) -> CheckOutcome:
     return CheckOutcome(module.name, "stopped", STOPPED_REASON,
                         [cause.id for cause in module.causes])
@@ -122,8 +129,10 @@ Progress = Callable[[CheckModule, int, int], None]
 
 
 def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
-             progress: Progress | None = None) -> Diagnosis:
-    """Run each check on the case; a check that lacks its input or fails is recorded, not raised."""
+             progress: Progress | None = None, budget: float | None = None) -> Diagnosis:
+    """Run each check on the case; a check that lacks its input or fails is recorded, not raised.
+    With ``budget`` (seconds), a check not started by then is skipped, saying so."""
+    deadline = time.monotonic() + budget if budget else None
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
@@ -131,6 +140,9 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
         for position, module in enumerate(modules, start=1):
             if outcomes and outcomes[-1].status == "stopped":
                 outcomes.append(_stopped(module))
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                outcomes.append(_out_of_time(module, budget))
                 continue
             if progress is not None:
                 progress(module, position, len(modules))

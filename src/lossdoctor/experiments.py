@@ -18,6 +18,7 @@ from torch import nn
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
+from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.sandbox import isolated
 
@@ -71,9 +72,11 @@ class ReplayResult:
 class Replayer:
     """Replays training on the captured batches, with a change described by a Plan."""
 
-    def __init__(self, copies: Copies, schedule: LrSchedule | None = None) -> None:
+    def __init__(self, copies: Copies, schedule: LrSchedule | None = None,
+                 experiments: bool = True) -> None:
         self.copies = copies
         self.schedule = schedule
+        self.experiments = experiments  # False: --budget 0, the passive evidence only
         self.train_batches, self.validation_batches = split_batches(copies)
 
     @property
@@ -96,6 +99,7 @@ class Replayer:
         )
 
     def replay(self, plan: Plan) -> ReplayResult:
+        self.require_budget()
         with isolated(plan.seed):
             model = plan.model if plan.model is not None else copy.deepcopy(
                 self.copies.initial_model
@@ -103,8 +107,14 @@ class Replayer:
             optimizer = self.optimizer_for(model, plan)
             return self._train(model, optimizer, plan)
 
+    def require_budget(self) -> None:
+        """Training a copy is an experiment: none runs with --budget 0."""
+        if not self.experiments:
+            raise Skip("no experiments were run (--budget 0): the passive evidence only")
+
     def optimizer_for(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
         """The user's optimizer (or the plan's) with the user's settings, for ``model``."""
+        self.require_budget()
         optimizer_class = plan.optimizer_class or self.copies.optimizer_class
         hparams = {} if plan.optimizer_class else self._user_hparams()
         hparams.update(plan.hparams)
@@ -128,6 +138,7 @@ class Replayer:
         return plan.lr_shape(shape) if plan.lr_shape else shape
 
     def _train(self, model, optimizer, plan: Plan) -> ReplayResult:
+        self.require_budget()
         train = [self._prepared(b, plan) for b in self.train_batches]
         validation = [self._prepared(b, plan) for b in self.validation_batches]
         order = random.Random(plan.seed)
@@ -155,6 +166,7 @@ class Replayer:
         return plan.transform(batch) if plan.transform else batch
 
     def train_step(self, model: nn.Module, optimizer, batch: Batch) -> float:
+        self.require_budget()
         model.train()
         optimizer.zero_grad(set_to_none=True)
         loss = self.loss(model, batch)

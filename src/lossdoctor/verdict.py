@@ -12,13 +12,15 @@ def training_seen(run: ScriptRun) -> bool:
     return run.trace.steps > 0 and bool(run.trace.train_losses())
 
 
-def diagnose_run(run: ScriptRun, progress: Progress | None = None) -> Diagnosis | None:
+def diagnose_run(run: ScriptRun, progress: Progress | None = None,
+                 budget: float | None = None) -> Diagnosis | None:
     """The diagnosis, with the symptom the run's curves show (so a broken run with no confirmed
-    cause is "unexplained", never healthy)."""
+    cause is "unexplained", never healthy). ``budget``: seconds for the checks (None: no limit);
+    0 runs no experiment on copies, only what reads the run's own records."""
     if not training_seen(run):
         return None
-    case = Case(run.trace, run.copies)
-    diagnosis = diagnose(case, progress=progress)
+    case = Case(run.trace, run.copies, experiments=budget != 0)
+    diagnosis = diagnose(case, progress=progress, budget=budget or None)
     curve = getattr(run, "curve", None)
     guess = case.constant_guess_loss("validation") if (
         curve is None or curve.chance_loss is None) else None
