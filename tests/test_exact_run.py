@@ -21,6 +21,10 @@ from lossdoctor.report import terminal
 from lossdoctor.report._common import headline
 
 LOSSDOCTOR = [sys.executable, "-m", "lossdoctor", "run", "--quiet"]
+#: What these tests check is the run, not the diagnosis: no experiment on copies, except where
+#: the replays themselves are under test (options=FULL_DIAGNOSIS).
+WITHOUT_EXPERIMENTS = ("--budget", "0")
+FULL_DIAGNOSIS = ()
 #: A lossdoctor source file named in a traceback line: what the script's tracebacks never show.
 OUR_FRAME = f'{os.sep}lossdoctor{os.sep}'.encode()
 
@@ -102,7 +106,7 @@ def _plain(cwd, *target, env=None):
                           env=env)
 
 
-def _both(cwd, *target, options=(), env=None):
+def _both(cwd, *target, options=WITHOUT_EXPERIMENTS, env=None):
     """The same command under plain python and under `lossdoctor run`, in subprocesses."""
     watched = subprocess.run([*LOSSDOCTOR, *options, *target], cwd=cwd, capture_output=True,
                              timeout=300, env=env)
@@ -135,7 +139,8 @@ def test_the_world_is_pythons_and_replays_print_nothing(tmp_path):
     attribute set on the user's class; the diagnosis's replays of a printing forward() reach no
     stdout."""
     _write(tmp_path / "sub" / "train.py", training(ending=WORLD))
-    plain, watched = _both(tmp_path, os.path.join("sub", "train.py"), "--flag", "x y")
+    plain, watched = _both(tmp_path, os.path.join("sub", "train.py"), "--flag", "x y",
+                           options=FULL_DIAGNOSIS)
     _same(plain, watched)
     assert plain.returncode == 3
     assert b"argv ['sub/train.py', '--flag', 'x y']" in plain.stdout

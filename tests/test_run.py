@@ -48,8 +48,8 @@ def _run(*args, cwd):
 def test_stdout_and_exit_code_are_the_scripts_own(tmp_path):
     script = _script(tmp_path, ending="sys.exit(3)")
     plain = _run(sys.executable, script.name, "--flag", "x", cwd=tmp_path)
-    watched = _run(sys.executable, "-m", "lossdoctor", "run", script.name, "--flag", "x",
-                   cwd=tmp_path)
+    watched = _run(sys.executable, "-m", "lossdoctor", "run", "--budget", "0", script.name,
+                   "--flag", "x", cwd=tmp_path)
     assert plain.returncode == watched.returncode == 3
     assert watched.stdout == plain.stdout
     assert "argv ['--flag', 'x'] __main__" in watched.stdout
@@ -66,8 +66,8 @@ def test_a_missing_script_is_a_usage_error(tmp_path):
 def test_a_failing_script_keeps_its_traceback_and_exit_code_and_gets_a_partial_report(tmp_path):
     script = _script(tmp_path, ending="raise ValueError('bad batch')")
     plain = _run(sys.executable, script.name, cwd=tmp_path)
-    watched = _run(sys.executable, "-m", "lossdoctor", "run", "--json", "out.json", script.name,
-                   cwd=tmp_path)
+    watched = _run(sys.executable, "-m", "lossdoctor", "run", "--budget", "0", "--json",
+                   "out.json", script.name, cwd=tmp_path)
     assert plain.returncode == watched.returncode == 1
     assert watched.stdout == plain.stdout
     plain_tb = plain.stderr[plain.stderr.index("Traceback"):]
