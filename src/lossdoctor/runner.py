@@ -42,12 +42,13 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
         seed_everything(seed)
     initial_seed = torch.initial_seed()  # random at start-up, unless someone seeds torch
     showing = status.showing(monitor) if status is not None else nullcontext()
+    threads_before = set(threading.enumerate())
     with script_world(target, args, _filters.AFTER_TORCH) as namespace:
         with stopping.terminable(), watching(recorder), showing, reading_printed_lines(recorder):
             exit_code, raised = _execute(target, namespace, recorder)
         del namespace
     if exit_code != KILLED_BY_SIGTERM:
-        _wait_for_script_threads()
+        _wait_for_script_threads(threads_before)
     trace, copies = recorder.finish()
     curve = monitor.final_verdict(recorder)
     seeded = seed is not None or torch.initial_seed() != initial_seed
@@ -125,9 +126,16 @@ def _without_lossdoctor(tb):
     return kept[0] if kept else None
 
 
-def _wait_for_script_threads() -> None:
+def _wait_for_script_threads(before: set[threading.Thread]) -> None:
     """Python waits for the script's non-daemon threads before it exits; so does the run, so
-    that they write to stdout before lossdoctor runs anything."""
+    that they write to stdout before lossdoctor runs anything. Only threads the script started:
+    not those alive before it (in-process callers'), nor idle concurrent.futures workers, which
+    python's exit stops through its own hook rather than waits for."""
+    from concurrent.futures import thread as pool
+
+    workers = set(getattr(pool, "_threads_queues", {}))
     for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
+        if thread in before or thread in workers or thread.daemon:
+            continue
+        if thread is not threading.current_thread():
             thread.join()
