@@ -13,8 +13,8 @@ What counts as an import (an edge of the module graph):
   listed there.
 
 What does not count: the implicit import of parent packages. Importing
-``lossdoctor.capture.tensors`` first runs ``lossdoctor/__init__.py`` (which imports ``watch``)
-and ``lossdoctor/capture/__init__.py`` (which imports the Recorder). Python starts a package's
+``lossdoctor.capture.tensors`` first runs ``lossdoctor/__init__.py`` and
+``lossdoctor/capture/__init__.py`` (which imports the Recorder). Python starts a package's
 ``__init__`` before its submodules, and a submodule depends on it only by importing a name from
 it (``from lossdoctor import __version__``), which is an explicit edge and counted. Counting the
 implicit ones would make every package that re-exports a submodule import itself.
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,15 @@ def test_a_name_imported_from_a_package_depends_on_its_init(tmp_path):
     graph = module_graph(package)
     assert graph["pkg.b"] == {"pkg"} and graph["pkg"] == {"pkg.a"}
     assert find_cycle(graph) is None  # the package's own import of a is no cycle
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["run", "--budget", "x", "a.py"],
+                                  ["run", "no_such_script.py"]])
+def test_help_and_argument_errors_answer_without_importing_torch(argv):
+    """They answer in a fraction of a second: PyTorch alone takes seconds to import."""
+    code = ("import sys\nfrom lossdoctor.cli import main\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr

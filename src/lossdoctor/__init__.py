@@ -1,7 +1,16 @@
 """lossdoctor: why is my validation loss not changing? It says why, proves it, shows the fix."""
 
-from lossdoctor import _filters  # noqa: F401 - first: notes the warning filters torch leaves
 from lossdoctor._version import __version__
-from lossdoctor.watch import watch
 
 __all__ = ["__version__", "watch"]
+
+
+def __getattr__(name: str):
+    """``lossdoctor.watch`` on first use: `lossdoctor --help` and argument errors answer without
+    importing PyTorch."""
+    if name == "watch":
+        from lossdoctor.watch import watch
+
+        globals()["watch"] = watch  # the function, not the submodule its import set here
+        return watch
+    raise AttributeError(f"module 'lossdoctor' has no attribute {name!r}")

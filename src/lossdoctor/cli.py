@@ -100,6 +100,8 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     if target is None:
         return EXIT_USAGE
     _warn_of_slipped_options(options, args)
+    from lossdoctor import _filters  # noqa: F401 - first: notes the warning filters torch leaves
+
     unwritable = [problem for option, _ in REPORT_FILES
                   if (problem := _unwritable(getattr(options, option)))]
     if unwritable:
