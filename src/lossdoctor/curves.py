@@ -96,7 +96,7 @@ def _judge(name, curve, train, chance, unit, window) -> CurveVerdict:
     if bad is not None:
         return CurveVerdict(DIVERGING, f"loss became {bad[1]} at {unit} {_x(bad[0])}", bad[0])
     if len(curve) < 3:
-        return CurveVerdict(TOO_SHORT, f"too few {name} points to judge yet ({len(curve)})")
+        return CurveVerdict(TOO_SHORT, _too_few(name, len(curve)))
     xs, ys = np.array([x for x, _ in curve], float), np.array([y for _, y in curve], float)
     for rule in (_overfitting, _rising, _at_chance, _oscillating, _plateau):
         verdict = rule(name, xs, ys, train, chance, unit, window)
@@ -183,9 +183,13 @@ def _oscillating(name, xs, ys, train, chance, unit, window) -> CurveVerdict | No
     )
 
 
+def _too_few(name: str, points: int) -> str:
+    return f"only {points} {name} point{'s' * (points != 1)}: too few to judge the curve's shape"
+
+
 def _improving_or_short(name, xs, ys, unit, window) -> CurveVerdict:
     if len(ys) < window and ys[-1] >= ys[0] - _threshold(ys):
-        return CurveVerdict(TOO_SHORT, f"too few {name} points to judge yet ({len(ys)})")
+        return CurveVerdict(TOO_SHORT, _too_few(name, len(ys)))
     best = int(np.argmin(ys))
     return CurveVerdict(
         IMPROVING,

@@ -133,8 +133,9 @@ def _evidence(case, replayer, initial, default, batches, user_loss, default_loss
 
 
 def _verdict(evidence: dict, experiment: Experiment, stuck: list[str]) -> str:
-    replayed = ("Replayed from the default initialization, the validation "
-                f"loss went from {experiment.before:.3g} to {experiment.after:.3g}.")
+    replayed = ("Trained on copies from the default initialization, your model reaches a "
+                f"validation loss of {experiment.after:.3g}, against {experiment.before:.3g} "
+                "from its own.")
     if stuck:
         return (
             f"Your model starts with layers training cannot get out of: {', '.join(stuck[:5])} "

@@ -173,7 +173,7 @@ def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
                      f"{10 ** evidence['first_over_last_layer_decades']:.3g} times the last's")
     return (
         "Your gradients explode: their norm " + "; ".join(parts) + ". Such steps throw the "
-        f"weights far from where training was going. Replayed with clip_grad_norm_ at "
-        f"{MAX_NORM:g}, the validation loss went from {experiment.before:.3g} to "
-        f"{experiment.after:.3g}."
+        f"weights far from where training was going. Trained on copies with clip_grad_norm_ at "
+        f"{MAX_NORM:g}, your model reaches a validation loss of {experiment.after:.3g}, against "
+        f"{experiment.before:.3g} without clipping."
     )

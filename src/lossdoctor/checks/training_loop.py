@@ -203,8 +203,8 @@ def _unregistered(case) -> Finding | None:
         f"Your model keeps layers in a plain Python list or dict ({names}): PyTorch does not "
         f"register them, so their {elements:,} parameters are not in model.parameters() and "
         "your optimizer never trains them (nor does .to(), state_dict() or eval() reach them). "
-        f"Held in nn.ModuleList / nn.ModuleDict, the validation loss went from "
-        f"{experiment.before:.3g} to {experiment.after:.3g}."
+        f"Held in nn.ModuleList / nn.ModuleDict, they train, and copies of your model reach a "
+        f"validation loss of {experiment.after:.3g}, against {experiment.before:.3g} now."
     )
     confidence = 0.7 + 0.25 * min(improvement(experiment) / 0.5, 1.0) if helped(
         experiment) else 0.3

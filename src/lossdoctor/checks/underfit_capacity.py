@@ -300,10 +300,18 @@ def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
             f"{_capitalized(larger.describe())}, with the same inputs and outputs, reaches "
             f"validation loss {e['larger_validation_loss']:.3g} in {int(e['replay_steps'])} steps "
             f"(always predicting the same value gives {e['constant_validation_loss']:.3g}).",
-            f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
-            f"{one_batch.ratio:.0%} of where it started.",
+            _one_batch_text(one_batch),
         ]
-    )
+    ).strip()
+
+
+def _one_batch_text(one_batch: OneBatch) -> str:
+    """Said only when it backs the verdict: a model that memorizes one batch is not too small
+    for it, and saying "only to 3%" would read as a failure."""
+    if one_batch.ratio <= ONE_BATCH_STUCK:
+        return ""
+    return (f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
+            f"{one_batch.ratio:.0%} of where it started.")
 
 
 def _capitalized(text: str) -> str:

@@ -35,17 +35,17 @@ def headline(document: dict) -> str:
     return f"{count} {noun} found. Primary: {document['causes'][0]['title']}.{partial}"
 
 
-def run_lines(document: dict) -> list[str]:
-    """What was watched, and where the validation loss went."""
+def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
+    """What was watched, and where the validation loss went; the model, loss and optimizer too
+    unless ``setup_shown`` (a line of their own already names them)."""
     setup, summary = document["setup"], document.get("summary", {})
     if not summary.get("steps"):
         return []
     parts = [f"{setup['model_class']} ({setup['parameter_count']:,} parameters)",
              setup["loss_name"], f"{setup['optimizer_class']} {lr_text(setup)}".strip()]
-    lines = [
-        f"Watched {summary['steps']} training steps over {summary['epochs']} epochs: "
-        f"{', '.join(part for part in parts if part)}."
-    ]
+    watched = f"Watched {summary['steps']} training steps over {summary['epochs']} epochs"
+    what = ", ".join(part for part in parts if part)
+    lines = [f"{watched}." if setup_shown or not what else f"{watched}: {what}."]
     if "validation_first" in summary:
         lines.append(
             f"Validation loss {number(summary['validation_first'])} -> "
@@ -55,8 +55,14 @@ def run_lines(document: dict) -> list[str]:
     lines += holdout_lines(document)
     curve = document.get("curve") or {}
     if curve.get("message"):
-        lines.append(curve["message"])
+        lines.append(sentence(curve["message"]))
     return lines
+
+
+def sentence(text: str) -> str:
+    """A message written to follow a colon, made to stand as a line of its own."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def holdout_lines(document: dict) -> list[str]:
@@ -124,8 +130,9 @@ def experiment_text(experiment: dict) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
     no number of steps."""
     before, after = number(experiment["before"]), number(experiment["after"])
-    steps = f" in {experiment['steps']} steps" if experiment["steps"] else ""
-    return f"experiment: {experiment['description']}: validation loss {before} -> {after}{steps}"
+    how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
+    return (f"experiment ({how}): {experiment['description']}. Validation loss {before} "
+            f"without the change, {after} with it.")
 
 
 def evidence_text(evidence: dict) -> str:

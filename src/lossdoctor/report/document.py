@@ -48,14 +48,14 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
 
 def summary(trace) -> dict:
     """The run in a few numbers: how long it trained and where its losses went."""
-    train = [loss for _, loss in trace.epoch_train_losses()]
-    validation = [p.loss for p in trace.validation_passes()]
+    train = trace.epoch_train_losses()
+    validation = [(p.epoch, p.loss) for p in trace.validation_passes()]
     result = {"steps": trace.steps, "epochs": len(train), "validation_passes": len(validation)}
     for name, values in (("train", train), ("validation", validation)):
         if values:
-            best = min(range(len(values)), key=values.__getitem__)
-            result.update({f"{name}_first": values[0], f"{name}_last": values[-1],
-                           f"{name}_best": values[best], f"{name}_best_epoch": best})
+            best_epoch, best = min(values, key=lambda epoch_loss: epoch_loss[1])
+            result.update({f"{name}_first": values[0][1], f"{name}_last": values[-1][1],
+                           f"{name}_best": best, f"{name}_best_epoch": best_epoch})
     return result
 
 

@@ -30,8 +30,9 @@ def write(document: dict, path: str) -> None:
 
 def render(document: dict) -> str:
     lines = [f"### lossdoctor: {text(headline(document))}", ""]
-    lines += [f"- Script: {text(document['script'])}", *_setup(document)]
-    lines += [f"- {text(line)}" for line in run_lines(document)]
+    setup = _setup(document)
+    lines += [f"- Script: {text(document['script'])}", *setup]
+    lines += [f"- {text(line)}" for line in run_lines(document, setup_shown=bool(setup))]
     if document["status"] == "no_training":
         lines += ["", *(f"- {text(reason)}" for reason in NO_TRAINING_REASONS)]
     if unexplained_lines(document):
