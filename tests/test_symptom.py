@@ -77,3 +77,16 @@ def test_a_guess_known_only_from_the_replays_still_shows_the_symptom():
     curve = judge_trace(trace, None)
     found = symptom_of(trace, curve, chance_loss=0.69)
     assert found is not None and found.kind == "at_chance"
+
+
+def test_a_validation_loss_frozen_while_the_training_loss_falls_is_the_symptom():
+    """Every pass the same to the fourth digit, below the constant guess: the validation does
+    not follow the model (a stale copy, a detached model, the wrong data)."""
+    found = _symptom(_trace(LEARNING, [0.4123] * 10), chance=0.69)
+    assert found is not None and found.kind == "frozen_validation"
+    assert "0.4123" in found.message
+
+
+def test_a_validation_loss_that_moves_a_little_while_training_falls_is_not_frozen():
+    validation = [0.4123 * (1 - 0.01 * epoch) for epoch in range(10)]
+    assert _symptom(_trace(LEARNING, validation), chance=0.69) is None

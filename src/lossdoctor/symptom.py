@@ -19,11 +19,18 @@ STALLED_DROP = 0.1
 #: last ones (or the last validation passes) for where the run ended.
 EDGE_SHARE = 0.1
 LAST_PASSES = 3
+#: A validation loss whose passes all lie within this fraction of their median did not change:
+#: printed to three significant digits, as people read their logs, every pass reads the same.
+FLAT_RELATIVE_RANGE = 1e-3
+#: ... while the training loss moved by more than this fraction between the first and the last
+#: of those passes (the STALLED_DROP bar): the validation loss is not following the model.
+TRAINING_MOVED = STALLED_DROP
+MIN_FLAT_PASSES = 3
 
 
 @dataclass
 class Symptom:
-    kind: str  # "diverging", "at_chance" or "stalled"
+    kind: str  # "diverging", "at_chance", "stalled" or "frozen_validation"
     message: str
 
 
@@ -39,7 +46,7 @@ def symptom_of(trace: Trace, curve: CurveVerdict | None,
     if curve is not None and curve.kind == AT_CHANCE:
         return Symptom("at_chance", curve.message)
     chance = curve.chance_loss if curve is not None else chance_loss
-    return _level_symptom(trace, chance)
+    return _level_symptom(trace, chance) or _frozen_validation(trace)
 
 
 def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
@@ -84,3 +91,38 @@ def _not_finite(trace: Trace) -> bool:
     steps = trace.step_losses()
     last = [p.loss for p in passes[-1:]] + [loss for _, loss in steps[-1:]]
     return any(not math.isfinite(value) for value in last)
+
+
+def _frozen_validation(trace: Trace) -> Symptom | None:
+    """A validation loss the same at every pass while the training loss moved: whatever the
+    validation measures, it is not the model being trained."""
+    passes = trace.validation_passes()
+    losses = [p.loss for p in passes]
+    if len(losses) < MIN_FLAT_PASSES or not all(math.isfinite(v) for v in losses):
+        return None
+    middle = sorted(losses)[len(losses) // 2]
+    if max(losses) - min(losses) > FLAT_RELATIVE_RANGE * abs(middle):
+        return None
+    between = max(1, (passes[-1].step - passes[0].step) // (len(passes) - 1))
+    moved = _training_change(trace, passes[0].step, passes[-1].step, between)
+    if moved is None or moved <= TRAINING_MOVED:
+        return None
+    return Symptom("frozen_validation",
+                   f"validation loss {middle:.4g} at every one of its {len(losses)} passes, "
+                   f"while the training loss changed by {moved:.0%} between them: the "
+                   "validation is not following the model being trained")
+
+
+def _training_change(trace: Trace, first: int, last: int, span: int) -> float | None:
+    """Relative change of the mean training loss from the ``span`` steps after ``first`` to the
+    ``span`` steps before ``last`` (the steps between the first two passes and between the last
+    two: what the model did while each was measured)."""
+    losses = trace.step_losses()
+    before = [loss for step, loss in losses if first <= step < first + span]
+    after = [loss for step, loss in losses if last - span <= step < last]
+    if not before or not after:
+        return None
+    start, end = sum(before) / len(before), sum(after) / len(after)
+    if not (math.isfinite(start) and math.isfinite(end)) or start == 0:
+        return None
+    return abs(end - start) / abs(start)
