@@ -37,8 +37,14 @@ def test_a_run_that_learned_well_below_the_constant_guess_has_no_symptom():
 
 
 def test_a_converged_run_flat_at_a_good_level_has_no_symptom():
-    flat_low = [0.3] * 10
+    flat_low = [0.3 + 0.001 * (-1) ** epoch for epoch in range(10)]
     assert _symptom(_trace([1.0, *flat_low[1:]], flat_low), chance=0.69) is None
+
+
+def test_a_validation_loss_identical_at_every_pass_is_the_symptom_even_if_training_is_flat():
+    """Weights that change at all move the validation loss past float32 precision."""
+    found = _symptom(_trace([1.0] + [0.3] * 9, [0.3] * 10), chance=0.69)
+    assert found is not None and found.kind == "frozen_validation"
 
 
 def test_a_validation_loss_at_the_constant_guess_is_the_symptom():

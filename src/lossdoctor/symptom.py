@@ -26,6 +26,9 @@ FLAT_RELATIVE_RANGE = 1e-3
 #: of those passes (the STALLED_DROP bar): the validation loss is not following the model.
 TRAINING_MOVED = STALLED_DROP
 MIN_FLAT_PASSES = 3
+#: Passes identical to float32 precision: weights that changed at all would move the mean
+#: loss more than this, so the validation does not read the model, whatever the training did.
+IDENTICAL_RELATIVE_RANGE = 1e-6
 
 
 @dataclass
@@ -101,15 +104,21 @@ def _frozen_validation(trace: Trace) -> Symptom | None:
     if len(losses) < MIN_FLAT_PASSES or not all(math.isfinite(v) for v in losses):
         return None
     middle = sorted(losses)[len(losses) // 2]
-    if max(losses) - min(losses) > FLAT_RELATIVE_RANGE * abs(middle):
+    spread = max(losses) - min(losses)
+    steps = passes[-1].step - passes[0].step
+    if spread > FLAT_RELATIVE_RANGE * abs(middle) or steps <= 0:
         return None
-    between = max(1, (passes[-1].step - passes[0].step) // (len(passes) - 1))
+    same = f"validation loss {middle:.4g} at every one of its {len(losses)} passes"
+    if spread <= IDENTICAL_RELATIVE_RANGE * abs(middle):
+        return Symptom("frozen_validation",
+                       f"{same}, identical through {steps:,} training steps: the validation "
+                       "does not measure the weights being trained")
+    between = max(1, steps // (len(passes) - 1))
     moved = _training_change(trace, passes[0].step, passes[-1].step, between)
     if moved is None or moved <= TRAINING_MOVED:
         return None
     return Symptom("frozen_validation",
-                   f"validation loss {middle:.4g} at every one of its {len(losses)} passes, "
-                   f"while the training loss changed by {moved:.0%} between them: the "
+                   f"{same}, while the training loss changed by {moved:.0%} between them: the "
                    "validation is not following the model being trained")
 
 
