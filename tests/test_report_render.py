@@ -293,3 +293,19 @@ def test_an_unseeded_run_with_a_borderline_verdict_suggests_seed(report):
     seeded = copy.deepcopy(unseeded)
     seeded.update(seeded=True)
     assert "--seed" not in said(clear_cut) and "--seed" not in said(seeded)
+
+
+def test_a_plateau_is_settled_in_a_healthy_run_and_flat_in_a_broken_one(report):
+    healthy = {**copy.deepcopy(report), "symptom": None, "causes": [], "status": "healthy"}
+    broken = {**copy.deepcopy(report), "symptom": {"kind": "at_chance", "message": "m"}}
+    assert "Validation loss settled since epoch 2." in terminal.text(healthy)
+    assert "Validation loss flat since epoch 2." in terminal.text(broken)
+
+
+def test_an_improving_curve_is_not_said_twice(report):
+    improving = copy.deepcopy(report)
+    improving["curve"] = {**CURVE, "verdict": "improving",
+                          "message": "validation loss improving: 0.9 -> 0.5"}
+    for rendering in _renderings(improving):
+        assert "improving: 0.9" not in rendering
+        assert "Validation loss " in rendering

@@ -53,10 +53,20 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
             f" at epoch {summary['validation_best_epoch']})."
         )
     lines += holdout_lines(document)
+    return lines + curve_lines(document)
+
+
+def curve_lines(document: dict) -> list[str]:
+    """The curve's verdict, unless the line above already says it (an improving validation
+    loss); a plateau in a run without the symptom is convergence, said as "settled"."""
     curve = document.get("curve") or {}
-    if curve.get("message"):
-        lines.append(sentence(curve["message"]))
-    return lines
+    message = curve.get("message")
+    summarized = "validation_first" in document.get("summary", {})
+    if not message or (curve.get("verdict") == "improving" and summarized):
+        return []
+    if curve.get("verdict") == "plateau" and not document.get("symptom"):
+        message = message.replace(" flat since ", " settled since ", 1)
+    return [sentence(message)]
 
 
 def sentence(text: str) -> str:
