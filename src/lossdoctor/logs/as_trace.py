@@ -2,8 +2,10 @@
 curves are judged by the very functions that judge a watched run (curves, symptom, checks).
 
 Points are placed by step when every point has one, else by epoch (Keras' CSVLogger logs no
-step): then epoch e's training loss sits at step e and its validation loss after it, at e + 1,
-as a validation pass follows the epoch's training steps."""
+step: epoch e's training loss then sits at step e). A validation loss sits one step after the
+step it was logged at: the training loss logged at that same step belongs to the epoch the
+validation pass closes (Lightning, Trainer and hand-written loops log both at the epoch's last
+step)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def _all_have_steps(series: list[Series | None]) -> bool:
 
 def _place(point: Point, by_step: bool, phase: int) -> tuple[int, int]:
     step = _x(point, by_step)
-    return (step + 1 if phase == EVAL and not by_step else step), phase
+    return (step + 1 if phase == EVAL else step), phase
 
 
 def _x(point: Point, by_step: bool) -> int:

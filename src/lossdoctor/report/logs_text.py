@@ -25,8 +25,9 @@ def read_lines(document: dict) -> list[str]:
     lines = [f"Read {logs['path']} ({FORMATS.get(logs['format'], logs['format'])}): "
              f"{', '.join(used)}."]
     if "validation_first" in summary:
-        lines.append(f"Validation loss {summary['validation_first']:.4g} -> "
-                     f"{summary['validation_last']:.4g} (best {summary['validation_best']:.4g},"
+        lines.append(f"Validation loss {_loss(summary['validation_first'])} -> "
+                     f"{_loss(summary['validation_last'])} (best "
+                     f"{_loss(summary['validation_best'])},"
                      f" pass {summary['validation_best_epoch'] + 1}"
                      f" of {summary['validation_passes']}).")
     if (document.get("curve") or {}).get("message"):
@@ -50,3 +51,7 @@ def open_lines(document: dict) -> list[str]:
             " (with your training script and its arguments in place of train.py)")
         lines.append(f"{why}, run your training under lossdoctor: {logs['command']}{script}")
     return lines
+
+
+def _loss(value) -> str:
+    return "NaN or infinite" if value is None else f"{value:.4g}"
