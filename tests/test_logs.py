@@ -213,6 +213,25 @@ def test_a_real_tensorboard_log_is_judged_right(lr, status, tmp_path):
     assert series["validation"]["points"] == 15
 
 
+def test_keras_tensorboard_folders_name_the_phase(tmp_path):
+    """Keras' TensorBoard callback writes `epoch_loss` twice, in train/ and validation/."""
+    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
+    from torch.utils.tensorboard import SummaryWriter
+
+    train, val = curves("overfitting")
+    epoch_means = [float(np.mean([v for _, e, v in train if e == epoch]))
+                   for epoch in range(EPOCHS)]
+    for phase, losses in (("train", epoch_means), ("validation", [v for _, _, v in val])):
+        with SummaryWriter(log_dir=str(tmp_path / "logs" / phase)) as writer:
+            for epoch, loss in enumerate(losses):
+                writer.add_scalar("epoch_loss", loss, epoch)
+    report = diagnose(tmp_path / "logs", tmp_path)
+    series = report["logs"]["series"]
+    assert (series["train"]["name"], series["validation"]["name"]) == (
+        "train/epoch_loss", "validation/epoch_loss")
+    assert [c["id"] for c in report["causes"]] == ["overfitting"]
+
+
 @pytest.mark.parametrize("log", ["lightning_{}", "keras_{}.csv", "hf_{}"])
 @pytest.mark.parametrize(("kind", "status"), [("healthy", "healthy"), ("flat", "unexplained")])
 def test_logs_written_by_the_frameworks_are_judged_right(log, kind, status, tmp_path):
@@ -358,3 +377,10 @@ def test_the_command_line_prints_no_traceback(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_readme_example_is_what_lossdoctor_prints(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.chdir(Path(__file__).parents[1])
+    assert cli.main(["logs", "tests/data/logs/lightning_flat", "--classes", "4"]) == 0
+    assert capsys.readouterr().out in Path("README.md").read_text()

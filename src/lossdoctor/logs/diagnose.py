@@ -93,32 +93,32 @@ def settle_command(symptom: Symptom | None, script: str | None) -> str:
 
 def _answers(trace: Trace, curve: CurveVerdict, symptom: Symptom | None, found: set[str],
              chance: float | None, has_lr: bool) -> list[Answer]:
+    """The curves' answers; a "yes" the headline already says in full has no detail."""
     kind = symptom.kind if symptom else None
-    message = symptom.message if symptom else curve.message
-    has_validation = bool(trace.validation_passes())
+    swinging = curve.kind == OSCILLATING
     return [
-        Answer("flat", kind in FLAT_SYMPTOMS, message if kind in FLAT_SYMPTOMS else
-               "the loss moved well below where it started"),
-        _chance_answer(kind, message, chance),
-        Answer("oscillating", kind == "oscillating" or curve.kind == OSCILLATING,
-               curve.message if curve.kind == OSCILLATING else "no swings beyond the noise"),
+        Answer("flat", kind in FLAT_SYMPTOMS,
+               "" if kind in FLAT_SYMPTOMS else "the loss moved well below where it started"),
+        _chance_answer(kind, chance),
+        Answer("oscillating", swinging, "" if swinging else "no swings beyond the noise"),
         Answer("diverging", kind == "diverging",
-               message if kind == "diverging" else "the loss stayed finite and did not rise"),
-        _found_answer("overfitting", found, has_validation,
+               "" if kind == "diverging" else "the loss stayed finite and did not rise"),
+        _found_answer("overfitting", found, bool(trace.validation_passes()),
                       "the validation loss did not rise from its best while training fell",
                       "needs a validation loss: none in these logs"),
         _found_answer("lr_schedule", found, has_lr,
-                      "the learning rate neither collapsed nor rose as the training loss stalled",
+                      "no collapse of the learning rate that stopped the loss, and no raise that "
+                      "turned it up",
                       "needs the learning rate: none in these logs (name it with --lr NAME)"),
     ]
 
 
-def _chance_answer(kind: str | None, message: str, chance: float | None) -> Answer:
+def _chance_answer(kind: str | None, chance: float | None) -> Answer:
     if chance is None:
         return Answer("at_chance", None, "needs the loss of a constant guess: pass --classes N "
                       "(cross-entropy over N classes) or --chance LOSS")
     if kind == "at_chance":
-        return Answer("at_chance", True, message)
+        return Answer("at_chance", True, "")
     return Answer("at_chance", False, f"below the constant guess's loss {chance:.4g}")
 
 

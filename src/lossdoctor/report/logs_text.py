@@ -30,8 +30,9 @@ def read_lines(document: dict) -> list[str]:
                      f"{_loss(summary['validation_best'])},"
                      f" pass {summary['validation_best_epoch'] + 1}"
                      f" of {summary['validation_passes']}).")
-    if (document.get("curve") or {}).get("message"):
-        lines.append(f"Curve: {document['curve']['message']}.")
+    curve = (document.get("curve") or {}).get("message")
+    if curve and curve != (document.get("symptom") or {}).get("message"):
+        lines.append(f"Curve: {curve}.")
     if logs.get("chance_loss") is not None:
         lines.append(f"Constant guess's loss: {logs['chance_loss']:.4g} ({logs['chance_from']}).")
     lines.append("What the curves alone show:")
