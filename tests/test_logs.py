@@ -384,3 +384,15 @@ def test_the_readme_example_is_what_lossdoctor_prints(capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).parents[1])
     assert cli.main(["logs", "tests/data/logs/lightning_flat", "--classes", "4"]) == 0
     assert capsys.readouterr().out in Path("README.md").read_text()
+
+
+def test_two_runs_in_one_folder_ask_which():
+    data = _log(**{"baseline/train/loss": 40, "big_model/train/loss": 40})
+    with pytest.raises(LogsError, match="baseline/train/loss, big_model/train/loss"):
+        names.choose(data, {})
+
+
+def test_a_flat_loss_below_the_chance_level_given_is_still_flat(tmp_path):
+    """A chance level given too high (ln N for imbalanced classes) must not hide a flat run."""
+    report = diagnose(write_keras_csv(tmp_path, *curves("flat")), tmp_path, "--chance", "5")
+    assert report["status"] == "unexplained" and report["symptom"]["kind"] == "stalled"

@@ -65,18 +65,26 @@ def _named(data: LogData, series: dict[str, Series], name: str) -> Series:
 
 def _guess(data: LogData, series: dict[str, Series], role: str) -> Series | None:
     """The candidate with the fewest words that are not about its role or timing, then the most
-    points; ambiguous when several tie on extra words and have some (two runs' losses,
-    "loss_cls" and "loss_box"), since more points cannot tell those apart."""
+    points. Ambiguous when several tie on extra words and have some ("loss_cls" and
+    "loss_box"), or when the same tag stands in several folders (two runs in one log folder):
+    more points cannot tell those apart."""
     candidates = [s for name, s in series.items() if role_of(name) == role]
     if not candidates:
         return None
     candidates.sort(key=lambda s: (_extra_words(s.name), -len(s.points), s.name))
-    fewest = _extra_words(candidates[0].name)
-    tied = [s.name for s in candidates if _extra_words(s.name) == fewest]
-    if role != "lr" and fewest > 0 and len(tied) > 1:
+    best = candidates[0]
+    tied = [s.name for s in candidates if _extra_words(s.name) == _extra_words(best.name)]
+    if _extra_words(best.name) == 0 or len(tied) == 1:
+        tied = [s.name for s in candidates if _tag(s.name) == _tag(best.name)]
+    if role != "lr" and len(tied) > 1:
         raise LogsError(f"several {role} losses in {data.path}: {', '.join(tied[:6])}. Choose "
                         f"one with {OPTIONS[role]} NAME (or give the folder of one run).")
-    return candidates[0]
+    return best
+
+
+def _tag(name: str) -> str:
+    """The name without its folder: "loss" for "baseline/train/loss"."""
+    return name.rsplit("/", 1)[-1]
 
 
 def _extra_words(name: str) -> int:
