@@ -9,16 +9,23 @@ step)."""
 
 from __future__ import annotations
 
+import math
+
 from lossdoctor.logs.names import Chosen
 from lossdoctor.logs.series import Point, Series
 from lossdoctor.trace import LossRecord, Trace
 
 TRAIN, EVAL = 0, 1  # at one step, the training loss comes before the validation pass
+#: A longer training series is averaged in runs of consecutive points down to this many: a
+#: watched run's trace keeps a bounded history the same way (trace.MAX_LOSS_RECORDS, pairs merged
+#: past it), and a 100,000-point log then takes a tenth of the time to judge. A NaN stays a NaN.
+MAX_TRAIN_POINTS = 10_000
 
 
 def trace_of(chosen: Chosen) -> Trace:
     by_step = _all_have_steps([chosen.train, chosen.validation])
-    records = [(*_place(p, by_step, TRAIN), p.value) for p in _points(chosen.train)]
+    train = _thinned(_points(chosen.train), MAX_TRAIN_POINTS)
+    records = [(*_place(p, by_step, TRAIN), p.value) for p in train]
     records += [(*_place(p, by_step, EVAL), p.value) for p in _points(chosen.validation)]
     trace = Trace()
     for step, phase, value in sorted(records, key=lambda r: (r[0], r[1])):
@@ -52,3 +59,13 @@ def _points(series: Series | None) -> list[Point]:
     if series is None:
         return []
     return [p for p in series.points if p.step is not None or p.epoch is not None]
+
+
+def _thinned(points: list[Point], limit: int) -> list[Point]:
+    """At most ``limit`` points: runs of consecutive ones averaged, at the first one's place."""
+    size = math.ceil(len(points) / limit)
+    if size <= 1:
+        return points
+    runs = [points[start:start + size] for start in range(0, len(points), size)]
+    return [Point(run[0].step, run[0].epoch, sum(p.value for p in run) / len(run))
+            for run in runs]
