@@ -396,3 +396,11 @@ def test_a_flat_loss_below_the_chance_level_given_is_still_flat(tmp_path):
     """A chance level given too high (ln N for imbalanced classes) must not hide a flat run."""
     report = diagnose(write_keras_csv(tmp_path, *curves("flat")), tmp_path, "--chance", "5")
     assert report["status"] == "unexplained" and report["symptom"]["kind"] == "stalled"
+
+
+def test_a_flat_validation_loss_without_a_training_loss_is_not_healthy(tmp_path):
+    lines = ["epoch,val_loss\n"] + [f"{e},{2.3 + 0.01 * (-1) ** e}\n" for e in range(15)]
+    (tmp_path / "val_only.csv").write_text("".join(lines))
+    report = diagnose(tmp_path / "val_only.csv", tmp_path)
+    assert report["status"] == "unexplained" and report["symptom"]["kind"] == "stalled"
+    assert report["logs"]["series"]["train"] is None

@@ -13,7 +13,7 @@ from lossdoctor.curves import OSCILLATING, CurveVerdict, judge_trace
 from lossdoctor.diagnosis import REPORT_THRESHOLD, Diagnosis, rank
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.logs.open_causes import OpenGroup, open_groups
-from lossdoctor.symptom import Symptom, symptom_of
+from lossdoctor.symptom import EDGE_SHARE, STALLED_DROP, Symptom, symptom_of
 from lossdoctor.trace import Trace
 
 #: The symptoms whose run is best rerun with --stop-on-plateau: the rest of a flat run teaches
@@ -67,13 +67,28 @@ def diagnose_trace(trace: Trace, chance: float | None, has_lr: bool,
 def _symptom(trace: Trace, curve: CurveVerdict, chance: float | None) -> Symptom | None:
     """The run's symptom as `lossdoctor run` judges it; then, with a chance level given, whether
     it moved from where it started at all (a flat loss below a given chance level is still
-    flat); then a curve that only swings."""
+    flat), from its first validation losses when the logs have no training loss; then a curve
+    that only swings."""
     symptom = symptom_of(trace, curve, chance)
     if symptom is None and chance is not None:
         symptom = symptom_of(trace, None)
+    if symptom is None and not trace.step_losses():
+        symptom = _validation_stalled(trace)
     if symptom is None and curve.kind == OSCILLATING:
         symptom = Symptom("oscillating", curve.message)
     return symptom
+
+
+def _validation_stalled(trace: Trace) -> Symptom | None:
+    """Without a training loss: the validation loss's end against its start, by the bar
+    symptom.py sets against the untrained model (STALLED_DROP, over EDGE_SHARE of the passes)."""
+    losses = [p.loss for p in trace.validation_passes()]
+    edge = max(1, int(len(losses) * EDGE_SHARE))
+    start, end = sum(losses[:edge]) / edge, sum(losses[-edge:]) / edge
+    if len(losses) < 2 or end < (1 - STALLED_DROP) * start:
+        return None
+    return Symptom("stalled", f"validation loss {end:.4g} barely below where it started "
+                              f"({start:.4g})")
 
 
 def curve_findings(trace: Trace) -> list[Finding]:
