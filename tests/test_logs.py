@@ -404,3 +404,20 @@ def test_a_flat_validation_loss_without_a_training_loss_is_not_healthy(tmp_path)
     report = diagnose(tmp_path / "val_only.csv", tmp_path)
     assert report["status"] == "unexplained" and report["symptom"]["kind"] == "stalled"
     assert report["logs"]["series"]["train"] is None
+
+
+def test_of_trainer_checkpoints_the_last_is_read(tmp_path):
+    write_trainer_state(tmp_path, *curves("healthy"))
+    earlier = tmp_path / "checkpoint-100"
+    earlier.mkdir()
+    (earlier / "trainer_state.json").write_text(json.dumps({"log_history": []}))
+    report = diagnose(tmp_path, tmp_path)
+    assert report["logs"]["path"].endswith("checkpoint-200/trainer_state.json")
+
+
+def test_a_folder_of_several_runs_asks_which(tmp_path, capfd):
+    for version in ("version_0", "version_1"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "metrics.csv").write_text("epoch,step,train_loss\n0,0,1.0\n")
+    assert cli.main(["logs", str(tmp_path)]) == 2
+    assert "holds several logs" in capfd.readouterr().err
