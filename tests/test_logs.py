@@ -421,3 +421,19 @@ def test_a_folder_of_several_runs_asks_which(tmp_path, capfd):
         (tmp_path / version / "metrics.csv").write_text("epoch,step,train_loss\n0,0,1.0\n")
     assert cli.main(["logs", str(tmp_path)]) == 2
     assert "holds several logs" in capfd.readouterr().err
+
+
+def test_a_log_that_cannot_be_opened_is_one_line(tmp_path, capfd, monkeypatch):
+    from lossdoctor.logs import csv_log
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n0,1.0\n")
+
+    def unreadable(name):  # as open() fails on a file without read permission
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(csv_log, "read", unreadable)
+    assert cli.main(["logs", str(path)]) == 2
+    error = capfd.readouterr().err
+    assert f"cannot read {path}: Permission denied." in error
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1

@@ -46,7 +46,11 @@ def report_of(options) -> dict:
     from lossdoctor.logs.diagnose import diagnose_trace
     from lossdoctor.logs.names import choose
 
-    data = read_logs(options.path)
+    try:
+        data = read_logs(options.path)
+    except OSError as error:  # a file that cannot be opened: no permission, a broken link
+        raise LogsError(f"cannot read {error.filename or options.path}: "
+                        f"{error.strerror or error}.") from None
     chosen = choose(data, {"train": options.train, "validation": options.val, "lr": options.lr})
     trace = trace_of(chosen)
     if not trace.losses:

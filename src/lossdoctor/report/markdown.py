@@ -30,8 +30,8 @@ def write(document: dict, path: str) -> None:
 
 def render(document: dict) -> str:
     lines = [f"### lossdoctor: {text(headline(document))}", ""]
-    source = "Logs" if document.get("logs") else "Script"
-    lines += [f"- {source}: {text(document['script'])}", *_setup(document)]
+    if not document.get("logs"):  # a report read from logs names them in its first line
+        lines += [f"- Script: {text(document['script'])}", *_setup(document)]
     lines += [f"- {text(line)}" for line in run_lines(document)]
     if document["status"] == "no_training":
         lines += ["", *(f"- {text(reason)}" for reason in NO_TRAINING_REASONS)]
