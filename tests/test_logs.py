@@ -104,7 +104,7 @@ def write_trainer_state(folder: Path, train, val) -> Path:
 
 
 def write_tensorboard(folder: Path, train, val) -> Path:
-    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
+    needs_tensorboard()
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(log_dir=str(folder / "runs" / "exp")) as writer:
@@ -113,6 +113,10 @@ def write_tensorboard(folder: Path, train, val) -> Path:
         for step, _, value in val:
             writer.add_scalar("val/loss", value, step)
     return folder / "runs" / "exp"
+
+
+def needs_tensorboard() -> None:
+    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
 
 
 WRITERS = {"tensorboard": write_tensorboard, "lightning_csv": write_lightning_csv,
@@ -178,7 +182,7 @@ def test_an_overfitting_run_overfits(form, tmp_path):
 
 def _trained_tensorboard_log(folder: Path, lr: float) -> Path:
     """A small seeded classifier trained as a user would, logging to TensorBoard."""
-    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
+    needs_tensorboard()
     from torch.utils.tensorboard import SummaryWriter
 
     generator = torch.Generator().manual_seed(0)
@@ -215,7 +219,7 @@ def test_a_real_tensorboard_log_is_judged_right(lr, status, tmp_path):
 
 def test_keras_tensorboard_folders_name_the_phase(tmp_path):
     """Keras' TensorBoard callback writes `epoch_loss` twice, in train/ and validation/."""
-    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
+    needs_tensorboard()
     from torch.utils.tensorboard import SummaryWriter
 
     train, val = curves("overfitting")
@@ -232,11 +236,14 @@ def test_keras_tensorboard_folders_name_the_phase(tmp_path):
     assert [c["id"] for c in report["causes"]] == ["overfitting"]
 
 
-@pytest.mark.parametrize("log", ["lightning_{}", "keras_{}.csv", "hf_{}"])
+@pytest.mark.parametrize("log", ["lightning_{}", "lightning_tb_{}", "keras_{}.csv", "hf_{}"])
 @pytest.mark.parametrize(("kind", "status"), [("healthy", "healthy"), ("flat", "unexplained")])
 def test_logs_written_by_the_frameworks_are_judged_right(log, kind, status, tmp_path):
-    """tests/data/logs: written by Lightning's and Keras' CSVLogger and HF's Trainer
-    (make_logs.py), the flat run with a learning rate a millionth of the healthy one's."""
+    """tests/data/logs: written by Lightning's CSVLogger and TensorBoardLogger, Keras' CSVLogger
+    and HF's Trainer (make_logs.py), the flat run with a learning rate a millionth of the
+    healthy one's."""
+    if "_tb_" in log:
+        needs_tensorboard()
     report = diagnose(DATA / log.format(kind), tmp_path)
     assert report["status"] == status
     if kind == "flat":

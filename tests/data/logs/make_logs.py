@@ -4,7 +4,8 @@ learning rate is a millionth of that). Run once with the frameworks installed:
 
     KERAS_BACKEND=torch python tests/data/logs/make_logs.py
 
-Lightning's CSVLogger writes lightning_{healthy,flat}/metrics.csv, Keras' CSVLogger
+Lightning's CSVLogger writes lightning_{healthy,flat}/metrics.csv, and its TensorBoardLogger
+the event file in lightning_tb_{healthy,flat}/ (with tensorboard installed); Keras' CSVLogger
 keras_{healthy,flat}.csv, Hugging Face's Trainer hf_{healthy,flat}/trainer_state.json.
 """
 
@@ -30,7 +31,7 @@ def data(seed: int = 0):
 def lightning_logs(kind: str) -> None:
     import lightning as L
     from lightning.pytorch.callbacks import LearningRateMonitor
-    from lightning.pytorch.loggers import CSVLogger
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     class Net(L.LightningModule):
         def __init__(self):
@@ -57,14 +58,18 @@ def lightning_logs(kind: str) -> None:
     val = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(torch.tensor(x[TRAIN_ROWS:]), torch.tensor(y[TRAIN_ROWS:])),
         batch_size=256)
-    out = HERE / f"lightning_{kind}"
+    out, events = HERE / f"lightning_{kind}", HERE / f"lightning_tb_{kind}"
     shutil.rmtree(out, ignore_errors=True)
-    logger = CSVLogger(str(HERE), name=f"lightning_{kind}", version="")
-    trainer = L.Trainer(max_epochs=EPOCHS, logger=logger, log_every_n_steps=4,
+    shutil.rmtree(events, ignore_errors=True)
+    loggers = [CSVLogger(str(HERE), name=out.name, version=""),
+               TensorBoardLogger(str(HERE), name=events.name, version="",
+                                 default_hp_metric=False)]
+    trainer = L.Trainer(max_epochs=EPOCHS, logger=loggers, log_every_n_steps=4,
                         callbacks=[LearningRateMonitor()], enable_progress_bar=False,
                         enable_model_summary=False, enable_checkpointing=False)
     trainer.fit(Net(), loader, val)
-    (out / "hparams.yaml").unlink(missing_ok=True)
+    for folder in (out, events):
+        (folder / "hparams.yaml").unlink(missing_ok=True)
 
 
 def keras_logs(kind: str) -> None:
