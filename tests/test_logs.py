@@ -103,6 +103,10 @@ def write_trainer_state(folder: Path, train, val) -> Path:
     return folder
 
 
+def needs_tensorboard() -> None:
+    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
+
+
 def write_tensorboard(folder: Path, train, val) -> Path:
     needs_tensorboard()
     from torch.utils.tensorboard import SummaryWriter
@@ -113,10 +117,6 @@ def write_tensorboard(folder: Path, train, val) -> Path:
         for step, _, value in val:
             writer.add_scalar("val/loss", value, step)
     return folder / "runs" / "exp"
-
-
-def needs_tensorboard() -> None:
-    pytest.importorskip("tensorboard", reason='needs tensorboard: pip install "lossdoctor[logs]"')
 
 
 WRITERS = {"tensorboard": write_tensorboard, "lightning_csv": write_lightning_csv,
