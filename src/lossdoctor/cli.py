@@ -2,7 +2,7 @@
 
 `lossdoctor run [--json PATH] [--html PATH] [--md PATH] SCRIPT [ARGS...]` (SCRIPT: a .py file
 or a directory with ``__main__.py``), `lossdoctor run [...] -m MODULE [ARGS...]` and
-`lossdoctor report RUN.json [--html PATH] [--md PATH]`."""
+`lossdoctor report RUN.json [--html PATH] [--md PATH]` and `lossdoctor logs PATH [...]`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(options, parser)
     if options.command == "report":
         return _rerender(options)
+    if options.command == "logs":
+        return _logs(options)
     parser.print_help(sys.stderr)
     return EXIT_USAGE
 
@@ -77,7 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("report_json", metavar="RUN.json", help="a JSON report from --json")
     _add_render_options(report)
+    _add_logs_command(commands)
     return parser
+
+
+def _add_logs_command(commands) -> None:
+    from lossdoctor.logs import command
+
+    logs = commands.add_parser("logs", help="diagnose a run that already ended, from its logs",
+                               description=command.DESCRIPTION)
+    command.add_arguments(logs)
+    _add_render_options(logs)
 
 
 def _add_render_options(command: argparse.ArgumentParser) -> None:
@@ -259,6 +271,26 @@ def _rerender(options) -> int:
         _error(f"cannot read the report {options.report_json}: not a lossdoctor report, or from "
                f"another version ({type(error).__name__}: {error}).")
         return EXIT_USAGE
+    _write_files(report, options)
+    return 0
+
+
+def _logs(options) -> int:
+    from lossdoctor.logs.command import report_of
+    from lossdoctor.logs.series import LogsError
+
+    unwritable = [problem for option, _ in REPORT_FILES
+                  if (problem := _unwritable(getattr(options, option)))]
+    try:
+        if unwritable:
+            raise LogsError(unwritable[0])
+        report = report_of(options)
+    except LogsError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    from lossdoctor.report import terminal
+
+    terminal.render(report, Console(highlight=False), verbose=options.verbose)
     _write_files(report, options)
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lossdoctor.report import logs_text
+
 NO_TRAINING_REASONS = (
     "the script called backward on no loss, or updated no parameter after it (with a "
     "torch.optim optimizer or by hand)",
@@ -21,7 +23,8 @@ def headline(document: dict) -> str:
     if document["status"] == "no_training":
         return "No PyTorch training was seen." + partial + " Possible reasons:"
     if document["status"] == "healthy":
-        return "No problem found: the training looks healthy." + partial
+        where = " in the logs: the curves look" if document.get("logs") else ": the training looks"
+        return f"No problem found{where} healthy." + partial
     if document["status"] == "incomplete":
         unfinished = [c for c in document["checks"] if c["status"] in ("error", "stopped")]
         noun = "check" if len(unfinished) == 1 else "checks"
@@ -29,7 +32,9 @@ def headline(document: dict) -> str:
                 f"finish (listed below), so a cause may be missed.{partial}")
     if document["status"] == "unexplained":
         symptom = (document.get("symptom") or {}).get("message", "the loss is not improving")
-        return f"Your training is not healthy ({symptom}), and no cause was confirmed.{partial}"
+        why = "the logs alone cannot tell why" if document.get("logs") else (
+            "no cause was confirmed")
+        return f"Your training is not healthy ({symptom}), and {why}.{partial}"
     count = len(document["causes"])
     noun = "cause" if count == 1 else "causes"
     return f"{count} {noun} found. Primary: {document['causes'][0]['title']}.{partial}"
@@ -38,6 +43,8 @@ def headline(document: dict) -> str:
 def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
     """What was watched, and where the validation loss went; the model, loss and optimizer too
     unless ``setup_shown`` (a line of their own already names them)."""
+    if document.get("logs"):
+        return logs_text.read_lines(document)
     setup, summary = document["setup"], document.get("summary", {})
     if not summary.get("steps"):
         return []
@@ -108,7 +115,10 @@ def lr_text(setup: dict) -> str:
 
 def unexplained_lines(document: dict) -> list[str]:
     """For a run with the symptom and no confirmed cause: what each check ruled out, what it
-    could not test and why, and what failed inside lossdoctor."""
+    could not test and why, and what failed inside lossdoctor. For a report read from logs: the
+    causes its curves cannot tell apart, and the command that would."""
+    if document.get("logs"):
+        return logs_text.open_lines(document)
     if document["status"] != "unexplained":
         return []
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}

@@ -30,8 +30,9 @@ def write(document: dict, path: str) -> None:
 
 def render(document: dict) -> str:
     lines = [f"### lossdoctor: {text(headline(document))}", ""]
-    setup = _setup(document)
-    lines += [f"- Script: {text(document['script'])}", *setup]
+    setup = [] if document.get("logs") else _setup(document)
+    if not document.get("logs"):  # a report read from logs names them in its first line
+        lines += [f"- Script: {text(document['script'])}", *setup]
     lines += [f"- {text(line)}" for line in run_lines(document, setup_shown=bool(setup))]
     if document["status"] == "no_training":
         lines += ["", *(f"- {text(reason)}" for reason in NO_TRAINING_REASONS)]
