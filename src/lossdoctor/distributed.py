@@ -1,0 +1,123 @@
+"""Runs launched by torchrun: one process per rank, each running `lossdoctor run`. Rank 0
+watches its training and diagnoses it; the other ranks run the script as python would, watched
+by nothing and silent, so that there is one diagnosis and one set of report files.
+
+The rank comes from the environment torchrun sets for each process (``RANK``, with
+``WORLD_SIZE``), or from torch.distributed once the script has initialized it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shlex
+import sys
+
+#: What starts one process per rank: lossdoctor must run inside it, once per rank.
+LAUNCHER_SCRIPTS = ("torchrun",)
+LAUNCHER_MODULES = ("torch.distributed.run", "torch.distributed.launch")
+
+
+def rank() -> int:
+    """This process's rank: 0 when not launched as one of several."""
+    group = _initialized_group()
+    if group is not None:
+        return group.get_rank()
+    return _environment_number("RANK", 0)
+
+
+def world_size() -> int:
+    """How many ranks train together: 1 when not launched by torchrun (or alike)."""
+    group = _initialized_group()
+    if group is not None:
+        return group.get_world_size()
+    return _environment_number("WORLD_SIZE", 1)
+
+
+def is_other_rank() -> bool:
+    """A rank other than 0: it trains, but diagnoses nothing and writes no report."""
+    return rank() != 0
+
+
+def run_other_rank(target, args: list[str], seed: int | None) -> int:
+    """A rank other than 0: the script as python runs it (same output, same exit status), with
+    nothing of lossdoctor's attached or printed."""
+    from lossdoctor import stopping
+    from lossdoctor.runner import run_unwatched
+
+    exit_code = run_unwatched(target, args, seed)
+    if exit_code < 0:  # died by a signal: so does this process, as python would
+        stopping.die_by(-exit_code)
+    return exit_code
+
+
+def diagnoses_here() -> bool:
+    """Whether this process diagnoses, once its script has ended: rank 0, or the only process.
+    Its process group is taken down first (leave_process_group)."""
+    here = not is_other_rank()
+    leave_process_group()
+    return here
+
+
+def leave_process_group() -> None:
+    """After rank 0's script: take down the process group it left initialized, so that nothing
+    lossdoctor runs afterwards can call a collective. The other ranks have finished, or will
+    without waiting for rank 0: a collective now would wait for them forever, and SyncBatchNorm
+    without a process group computes its statistics locally, as BatchNorm does. Shutting down
+    a process group waits for no other rank."""
+    distributed = _initialized_group()
+    if distributed is not None:
+        with contextlib.suppress(Exception):  # one that cannot shut down is left to python's exit
+            distributed.destroy_process_group()
+
+
+def _initialized_group():
+    """torch.distributed when the script has initialized its default process group, else None.
+    Never imports it: a script that did not use it has nothing to ask."""
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is None or not distributed.is_available() or not distributed.is_initialized():
+        return None
+    return distributed
+
+
+def _environment_number(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def is_launcher(name: str, kind: str) -> bool:
+    """Whether the target of `lossdoctor run` is torchrun itself (its command, or
+    ``-m torch.distributed.run``), whose training runs in processes it starts."""
+    if kind == "module":
+        return name in LAUNCHER_MODULES
+    return os.path.basename(name) in LAUNCHER_SCRIPTS
+
+
+def command_inside_launcher(launcher_args: list[str], own_options: list[str]) -> str:
+    """The torchrun command that runs lossdoctor once per rank, for `lossdoctor run [OPTIONS]
+    torchrun LAUNCHER_ARGS` (torchrun's own options, then the script and its arguments)."""
+    parsed = _parsed_launcher_args(launcher_args)
+    if parsed is None:  # not a command torchrun would take: show its shape
+        own, script = ["--nproc_per_node=N"], ["train.py", "ARGS"]
+    else:
+        own = launcher_args[:len(launcher_args) - 1 - len(parsed.training_script_args)]
+        own = [word for word in own if word not in ("-m", "--module", "--no-python",
+                                                    "--no_python")]
+        script = [parsed.training_script, *parsed.training_script_args]
+        if parsed.no_python and os.path.basename(script[0]).startswith("python"):
+            script = script[1:]  # `--no-python python train.py`: python is lossdoctor's now
+        if parsed.module:
+            script = ["-m", *script]
+    return shlex.join(["torchrun", *own, "-m", "lossdoctor", "run", *own_options, *script])
+
+
+def _parsed_launcher_args(launcher_args: list[str]):
+    from torch.distributed.run import get_args_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return get_args_parser().parse_args(launcher_args)
+    except SystemExit:
+        return None
