@@ -17,6 +17,8 @@ def arguments():
     parser.add_argument("--input-scale", type=float, default=1.0)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--exit-code", type=int, default=0)
+    parser.add_argument("--keep-process-group", action="store_true",
+                        help="end without destroy_process_group(), as many scripts do")
     return parser.parse_args()
 
 
@@ -63,7 +65,8 @@ def main():
         loss = validation_loss(model, val_loader, loss_fn)
         if rank == 0:
             print(f"epoch {epoch} val_loss {loss:.4f}")
-    dist.destroy_process_group()
+    if not options.keep_process_group:
+        dist.destroy_process_group()
     raise SystemExit(options.exit_code)
 
 
