@@ -116,8 +116,9 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     try:
         run = run_script(target, args, options.seed, _stop_on_plateau(options),
                          LiveStatus.for_terminal(options.quiet))
-        if distributed.diagnoses_here():
-            _report(run, options)
+        with distributed.diagnosing() as here:
+            if here:
+                _report(run, options)
     except KeyboardInterrupt:  # Ctrl-C again in the instant between the script and its report
         stopping.die_by(signal.SIGINT)
     if run.exit_code < 0:  # the script died by a signal: so does lossdoctor, as python would

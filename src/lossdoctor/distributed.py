@@ -12,6 +12,7 @@ import io
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 
 #: What starts one process per rank: lossdoctor must run inside it, once per rank.
 LAUNCHER_SCRIPTS = ("torchrun",)
@@ -41,22 +42,35 @@ def is_other_rank() -> bool:
 
 def run_other_rank(target, args: list[str], seed: int | None) -> int:
     """A rank other than 0: the script as python runs it (same output, same exit status), with
-    nothing of lossdoctor's attached or printed."""
-    from lossdoctor import stopping
+    nothing of lossdoctor's attached or printed. A script that failed holds its exit while
+    rank 0 diagnoses (rank_signals.py)."""
+    from lossdoctor import rank_signals, stopping
     from lossdoctor.runner import run_unwatched
 
     exit_code = run_unwatched(target, args, seed)
+    if exit_code != 0:
+        rank_signals.wait_for_rank_zero_diagnosis()
     if exit_code < 0:  # died by a signal: so does this process, as python would
         stopping.die_by(-exit_code)
     return exit_code
 
 
-def diagnoses_here() -> bool:
-    """Whether this process diagnoses, once its script has ended: rank 0, or the only process.
-    Its process group is taken down first (leave_process_group)."""
+@contextlib.contextmanager
+def diagnosing() -> Iterator[bool]:
+    """Once the script has ended: whether this process diagnoses (rank 0, or the only
+    process). Its process group is taken down first (leave_process_group), and the other ranks
+    are told when the script has ended and when the diagnosis is done."""
+    from lossdoctor import rank_signals
+
     here = not is_other_rank()
     leave_process_group()
-    return here
+    if here:
+        rank_signals.tell(rank_signals.SCRIPT_ENDED)
+    try:
+        yield here
+    finally:
+        if here:
+            rank_signals.tell(rank_signals.DIAGNOSED)
 
 
 def leave_process_group() -> None:
