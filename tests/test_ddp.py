@@ -17,6 +17,8 @@ from lossdoctor import cli, distributed, own_output
 
 DDP_SCRIPT = Path(__file__).with_name("ddp_script.py")
 RANKS = 2
+#: torchrun's exit status when a rank fails, whatever the rank's own.
+TORCHRUN_FAILED = 1
 #: What rank 0 of tests/ddp_script.py prints after each epoch.
 EPOCH_LINE = re.compile(r"epoch \d+ val_loss \d+\.\d{4}")
 #: The line each diagnosis starts its summary with, once per diagnosis.
@@ -38,32 +40,38 @@ def _watched(tmp_path, *lossdoctor_options, script_args=()):
     return result, json.loads(report.read_text()) if report.exists() else None
 
 
-def _failed_checks(report):
-    return [(c["name"], c["reason"]) for c in report["checks"] if c["status"] == "error"]
+def _unfinished_checks(report):
+    """Checks that failed inside lossdoctor, or that were stopped before they finished."""
+    return [(c["name"], c["reason"]) for c in report["checks"]
+            if c["status"] not in ("ran", "skipped")]
 
 
 def test_a_torchrun_run_prints_one_diagnosis_and_writes_one_report(tmp_path):
-    result, report = _watched(tmp_path, "--budget", "0", script_args=["--epochs", "2"])
-    assert result.returncode == 0, result.stderr
+    result, report = _watched(tmp_path, "--budget", "0",
+                              script_args=["--epochs", "2", "--exit-code", "3"])
+    assert result.returncode == TORCHRUN_FAILED
     assert result.stdout.splitlines() == [line for line in result.stdout.splitlines()
                                           if EPOCH_LINE.fullmatch(line)]
     assert len(result.stdout.splitlines()) == 2  # rank 0's lines, once
     assert len(DIAGNOSIS_LINE.findall(result.stderr)) == 1
     assert "Default process group" not in result.stderr
+    assert report["exit_code"] == 3
     assert report["steps"] == 2 * 15  # rank 0's share: 450 rows in batches of 32, two epochs
     assert report["setup"]["model_class"] == "Sequential"  # DDP's module, not the wrapper
-    assert _failed_checks(report) == []
+    assert _unfinished_checks(report) == []
 
 
 @pytest.mark.slow
 def test_inputs_a_thousand_times_too_large_are_found_under_torchrun(tmp_path):
-    scaled = ["--input-scale", "1000"]
+    """Every rank exits 3, and torchrun stops the ranks still running as soon as one fails:
+    rank 1 holds its exit until rank 0's diagnosis is done, so no check is cut short."""
+    scaled = ["--input-scale", "1000", "--exit-code", "3"]
     plain = _torchrun(str(DDP_SCRIPT), *scaled, cwd=tmp_path)
     result, report = _watched(tmp_path, script_args=scaled)
-    assert result.returncode == plain.returncode == 0
+    assert result.returncode == plain.returncode == TORCHRUN_FAILED
     assert result.stdout == plain.stdout
     assert len(DIAGNOSIS_LINE.findall(result.stderr)) == 1
-    assert _failed_checks(report) == []
+    assert _unfinished_checks(report) == []
     assert report["causes"][0]["id"] == "unnormalized_inputs"
     assert report["causes"][0]["experiment"]["after"] < report["causes"][0]["experiment"]["before"]
 
@@ -75,7 +83,7 @@ def test_the_healthy_twin_is_called_healthy_even_when_it_keeps_its_process_group
     result, report = _watched(tmp_path, script_args=["--keep-process-group"])
     assert result.returncode == 0
     assert len(DIAGNOSIS_LINE.findall(result.stderr)) == 1
-    assert _failed_checks(report) == []
+    assert _unfinished_checks(report) == []
     assert report["status"] == "healthy"
     assert report["causes"] == []
 
