@@ -168,3 +168,36 @@ def test_lossdoctor_around_torchrun_says_the_command_that_runs_it_inside(
     said = " ".join(lossdoctor_stderr.readouterr().err.split())
     assert said == f"lossdoctor: lossdoctor runs inside torchrun, once per rank, not around it: " \
                    f"`{command}`."
+
+
+@pytest.fixture
+def one_rank_group():
+    """A real gloo process group of one rank, in this process."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    yield dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def test_experiments_copy_the_module_ddp_wraps_once_the_process_group_is_gone(one_rank_group):
+    import copy
+
+    import torch
+    from torch import nn
+    from torch.nn.parallel import DistributedDataParallel
+
+    from lossdoctor.capture.model_copy import quiet_copy
+    from lossdoctor.capture.tracing import plain_module
+
+    model = DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
+    assert plain_module(model) is model.module
+    with distributed.diagnosing() as here:
+        assert here
+        assert not one_rank_group.is_initialized()
+        with pytest.raises(ValueError, match="process group"):
+            copy.deepcopy(model)  # what the experiments did before: DDP needs its group
+        replica = quiet_copy(plain_module(model))
+        replica(torch.randn(16, 4)).sum().backward()
+    assert all(p.grad is not None for p in replica.parameters())
