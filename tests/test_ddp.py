@@ -201,3 +201,15 @@ def test_experiments_copy_the_module_ddp_wraps_once_the_process_group_is_gone(on
         replica = quiet_copy(plain_module(model))
         replica(torch.randn(16, 4)).sum().backward()
     assert all(p.grad is not None for p in replica.parameters())
+
+
+def test_stop_on_plateau_is_off_under_torchrun_and_rank_zero_says_so(
+        tmp_path, monkeypatch, lossdoctor_stderr):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(TRAINING))
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(own_output, "take_stderr", lambda: None)
+    assert cli.main(["run", "--stop-on-plateau", "--budget", "0", str(script)]) == 3
+    said = " ".join(lossdoctor_stderr.readouterr().err.split())
+    assert "--stop-on-plateau is off under torchrun" in said
