@@ -147,7 +147,8 @@ def test_the_rank_comes_from_torchruns_environment(monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert (distributed.rank(), distributed.world_size(), distributed.is_other_rank()) == (0, 1,
                                                                                           False)
-    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("RANK", "3")  # alone, it may be anything's
+    assert distributed.rank() == 0
     monkeypatch.setenv("WORLD_SIZE", "4")
     assert (distributed.rank(), distributed.world_size(), distributed.is_other_rank()) == (3, 4,
                                                                                           True)

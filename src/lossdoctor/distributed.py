@@ -24,6 +24,8 @@ def rank() -> int:
     group = _initialized_group()
     if group is not None:
         return group.get_rank()
+    if "WORLD_SIZE" not in os.environ:  # a RANK of something else's, not of a launcher
+        return 0
     return _environment_number("RANK", 0)
 
 
