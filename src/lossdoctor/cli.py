@@ -138,7 +138,7 @@ def _stop_on_plateau(options) -> bool:
 
 def _target(options):
     """What to run, and its arguments; (None, []) after a usage error."""
-    from lossdoctor import distributed
+    from lossdoctor import torchrun_command
     from lossdoctor.main_module import Target, missing
 
     if options.module is not None:
@@ -149,7 +149,7 @@ def _target(options):
             return None, []
         return _unless_launcher(Target(words[0], "module"), words[1:], options)
     target = Target(options.script)
-    if distributed.is_launcher(target.name, target.kind):
+    if torchrun_command.is_launcher(target.name, target.kind):
         return _unless_launcher(target, options.script_args, options)
     if missing(target):
         _error(f"no such script: {options.script}. Give the path of your training script, "
@@ -160,11 +160,11 @@ def _target(options):
 
 def _unless_launcher(target, args: list[str], options):
     """(target, args), unless the target is torchrun: (None, []) after saying what to run."""
-    from lossdoctor import distributed
+    from lossdoctor import torchrun_command
 
-    if not distributed.is_launcher(target.name, target.kind):
+    if not torchrun_command.is_launcher(target.name, target.kind):
         return target, args
-    command = distributed.command_inside_launcher(args, _own_options(options))
+    command = torchrun_command.command_inside_launcher(args, _own_options(options))
     _error(f"lossdoctor runs inside torchrun, once per rank, not around it: `{command}`.")
     return None, []
 
