@@ -58,6 +58,7 @@ def test_a_torchrun_run_prints_one_diagnosis_and_writes_one_report(tmp_path):
     assert report["exit_code"] == 3
     assert report["steps"] == 2 * 15  # rank 0's share: 450 rows in batches of 32, two epochs
     assert report["setup"]["model_class"] == "Sequential"  # DDP's module, not the wrapper
+    assert any(note.startswith("Rank 0 of 2 was watched") for note in report["notes"])
     assert _unfinished_checks(report) == []
 
 

@@ -36,6 +36,16 @@ def is_other_rank() -> bool:
     return rank() != 0
 
 
+def rank_notes() -> list[str]:
+    """What the report of rank 0's run says of the ranks it did not watch."""
+    ranks = world_size()
+    if ranks <= 1:
+        return []
+    return [f"Rank 0 of {ranks} was watched: the curves are its training loss and its share of "
+            "the validation data, which may differ from a validation loss your script "
+            "averages over all ranks."]
+
+
 def run_other_rank(target, args: list[str], seed: int | None) -> int:
     """A rank other than 0: the script as python runs it (same output, same exit status), with
     nothing of lossdoctor's attached or printed. A script that failed holds its exit while

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import lossdoctor
-from lossdoctor import _filters, own_output, stopping
+from lossdoctor import _filters, distributed, own_output, stopping
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.script_output import reading_printed_lines
 from lossdoctor.main_module import Target, execute, script_world
@@ -50,6 +50,7 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
     if exit_code != KILLED_BY_SIGTERM:
         _wait_for_script_threads(threads_before)
     trace, copies = recorder.finish()
+    trace.notes.extend(distributed.rank_notes())
     curve = monitor.final_verdict(recorder)
     seeded = seed is not None or torch.initial_seed() != initial_seed
     return ScriptRun(target.label, exit_code, raised, trace, copies, curve, seeded)
