@@ -111,6 +111,10 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     target, args = _target(options)
     if target is None:
         return EXIT_USAGE
+    from lossdoctor import distributed
+
+    if distributed.is_other_rank():
+        return distributed.run_other_rank(target, args, options.seed)
     _warn_of_slipped_options(options, args)
     from lossdoctor import _filters  # noqa: F401 - first: notes the warning filters torch leaves
 
@@ -124,9 +128,11 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     from lossdoctor.runner import run_script
 
     try:
-        run = run_script(target, args, options.seed, options.stop_on_plateau,
+        run = run_script(target, args, options.seed, _stop_on_plateau(options),
                          LiveStatus.for_terminal(options.quiet))
-        _report(run, options)
+        with distributed.diagnosing() as here:
+            if here:
+                _report(run, options)
     except KeyboardInterrupt:  # Ctrl-C again in the instant between the script and its report
         stopping.die_by(signal.SIGINT)
     if run.exit_code < 0:  # the script died by a signal: so does lossdoctor, as python would
@@ -134,8 +140,19 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     return run.exit_code
 
 
+def _stop_on_plateau(options) -> bool:
+    from lossdoctor import distributed
+
+    if options.stop_on_plateau and distributed.world_size() > 1:
+        _note("--stop-on-plateau is off under torchrun: the other ranks would wait for rank 0 "
+              "at their next collective call. The run goes on to its end.")
+        return False
+    return options.stop_on_plateau
+
+
 def _target(options):
     """What to run, and its arguments; (None, []) after a usage error."""
+    from lossdoctor import torchrun_command
     from lossdoctor.main_module import Target, missing
 
     if options.module is not None:
@@ -144,13 +161,36 @@ def _target(options):
         if not words:
             _error("-m needs a module name, e.g. `lossdoctor run -m mypackage.train --epochs 10`.")
             return None, []
-        return Target(words[0], "module"), words[1:]
+        return _unless_launcher(Target(words[0], "module"), words[1:], options)
     target = Target(options.script)
+    if torchrun_command.is_launcher(target.name, target.kind):
+        return _unless_launcher(target, options.script_args, options)
     if missing(target):
         _error(f"no such script: {options.script}. Give the path of your training script, "
                "e.g. `lossdoctor run train.py --epochs 10`.")
         return None, []
     return target, options.script_args
+
+
+def _unless_launcher(target, args: list[str], options):
+    """(target, args), unless the target is torchrun: (None, []) after saying what to run."""
+    from lossdoctor import torchrun_command
+
+    if not torchrun_command.is_launcher(target.name, target.kind):
+        return target, args
+    command = torchrun_command.command_inside_launcher(args, _own_options(options))
+    _error(f"lossdoctor runs inside torchrun, once per rank, not around it: `{command}`.")
+    return None, []
+
+
+def _own_options(options) -> list[str]:
+    """The options given to `lossdoctor run`, as words to repeat in another command."""
+    words = []
+    for name in ("json", "html", "md", "seed", "budget"):
+        if getattr(options, name) is not None:
+            words += [f"--{name}", str(getattr(options, name))]
+    flags = ("quiet", "verbose", "stop_on_plateau")
+    return words + [f"--{flag.replace('_', '-')}" for flag in flags if getattr(options, flag)]
 
 
 def _seconds(text: str) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import lossdoctor
-from lossdoctor import _filters, own_output, stopping
+from lossdoctor import _filters, distributed, own_output, stopping
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.script_output import reading_printed_lines
 from lossdoctor.main_module import Target, execute, script_world
@@ -50,9 +50,25 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
     if exit_code != KILLED_BY_SIGTERM:
         _wait_for_script_threads(threads_before)
     trace, copies = recorder.finish()
+    trace.notes.extend(distributed.rank_notes())
     curve = monitor.final_verdict(recorder)
     seeded = seed is not None or torch.initial_seed() != initial_seed
     return ScriptRun(target.label, exit_code, raised, trace, copies, curve, seeded)
+
+
+def run_unwatched(script: Target, args: list[str], seed: int | None = None) -> int:
+    """Run ``script`` as python would, with nothing attached to it, and return its exit code:
+    a rank other than 0 under torchrun, whose training rank 0 watches for it."""
+    if seed is not None:
+        seed_everything(seed)
+    threads_before = set(threading.enumerate())
+    with script_world(script, args, _filters.AFTER_TORCH) as namespace:
+        with stopping.terminable():
+            exit_code, _ = _execute(script, namespace)
+        del namespace
+    if exit_code != KILLED_BY_SIGTERM:
+        _wait_for_script_threads(threads_before)
+    return exit_code
 
 
 def seed_everything(seed: int) -> None:
@@ -61,7 +77,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _execute(target: Target, namespace: dict, recorder: Recorder) -> tuple[int, str]:
+def _execute(target: Target, namespace: dict,
+             recorder: Recorder | None = None) -> tuple[int, str]:
     try:
         execute(target, namespace)
     except SystemExit as stop:
@@ -76,7 +93,8 @@ def _execute(target: Target, namespace: dict, recorder: Recorder) -> tuple[int, 
         return (KILLED_BY_SIGINT if interrupted else 1), type(error).__name__
     finally:
         own_output.flush(sys.stdout)
-        recorder.keep_trained_model()  # while the script's variables still hold it
+        if recorder is not None:
+            recorder.keep_trained_model()  # while the script's variables still hold it
     return 0, ""
 
 

@@ -25,8 +25,18 @@ def is_compiled(module: nn.Module) -> bool:
 
 
 def plain_module(module: nn.Module) -> nn.Module:
-    """The module a compiled wrapper stands for (what to name, describe and copy)."""
+    """The module a compiled or DistributedDataParallel wrapper stands for (what to name,
+    describe and copy): a copy of DDP, or a call through it, would talk to the other ranks."""
     eval_frame = sys.modules.get("torch._dynamo.eval_frame")
-    if eval_frame is not None and isinstance(module, eval_frame.OptimizedModule):
-        return module._orig_mod
-    return module
+    while True:
+        if eval_frame is not None and isinstance(module, eval_frame.OptimizedModule):
+            module = module._orig_mod
+        elif _is_distributed_wrapper(module):
+            module = module.module
+        else:
+            return module
+
+
+def _is_distributed_wrapper(module: nn.Module) -> bool:
+    parallel = sys.modules.get("torch.nn.parallel.distributed")
+    return parallel is not None and isinstance(module, parallel.DistributedDataParallel)
