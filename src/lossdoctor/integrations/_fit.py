@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lossdoctor.capture.printed import is_validation_loss_name
 from lossdoctor.curves import CurveVerdict
+from lossdoctor.report.notebook import in_notebook
 from lossdoctor.watch import Report, Watch
 
 #: The names frameworks give the validation loss by default (Lightning and Keras' "val_loss",
@@ -143,10 +144,11 @@ def _write(report: Report, directory: Path) -> list[Path]:
     for name, method in REPORT_FILES.items():
         getattr(report, method)(directory / name)
         paths.append(directory / name)
-    print(f"lossdoctor: report written to {directory / 'lossdoctor.html'} (also .json, .md)",
-          file=sys.stderr)
+    _announce(f"report written to {directory / 'lossdoctor.html'} (also .json, .md)")
     return paths
 
 
 def _announce(message: str) -> None:
-    print(f"lossdoctor: {message}", file=sys.stderr)
+    """A line of lossdoctor's: on stderr like `lossdoctor run`; on stdout in a notebook, where
+    stderr shows as an error."""
+    print(f"lossdoctor: {message}", file=sys.stdout if in_notebook() else sys.stderr)
