@@ -259,3 +259,25 @@ def test_an_error_inside_a_callback_core_is_warned_once_and_the_loop_goes_on(mon
     assert len(history) == 3
     assert [str(w.message).count("ZeroDivisionError") for w in caught] == [1]
     assert F.cross_entropy.__module__ == "torch.nn.functional"  # the hooks are off
+
+
+
+def test_a_validation_loss_only_the_framework_logged_makes_the_validation_curve():
+    """No evaluation loss call seen (a framework computing it its own way): the logged one."""
+    from lossdoctor.integrations._fit import FitWatch
+
+    model, optimizer = _setup()
+    x, y = _data(200, 1)
+    fit_watch = FitWatch("test fit", render=False, budget=0)
+    fit_watch.start()
+    logged = [0.9, 0.7, 0.6, 0.55]
+    for value in logged:
+        for start in range(0, 200, 20):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x[start:start + 20]), y[start:start + 20]).backward()
+            optimizer.step()
+        fit_watch.validation_ended({"loss": 0.1, "val_loss": value})
+    validation = fit_watch.finish()["curves"]["validation"]
+    assert [p["loss"] for p in validation] == logged
+    assert {p["source"] for p in validation} == {"framework"}
+    assert [p["step"] for p in validation] == [10, 20, 30, 40]
