@@ -96,7 +96,7 @@ def test_render_prints_to_stdout_without_command_line_flags(executed):
     assert streams and {o["name"] for o in streams} == {"stdout"}
     printed = "".join(o["text"] for o in streams)
     assert "cause" in printed and "fix:" in printed
-    assert "--" not in printed
+    assert "--verbose" not in printed and "--html" not in printed
     assert "render(verbose=True)" in printed
 
 
