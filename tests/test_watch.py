@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 import torch
 from rich.console import Console
 from torch import nn
@@ -281,3 +282,17 @@ def test_a_validation_loss_only_the_framework_logged_makes_the_validation_curve(
     assert [p["loss"] for p in validation] == logged
     assert {p["source"] for p in validation} == {"framework"}
     assert [p["step"] for p in validation] == [10, 20, 30, 40]
+
+
+@pytest.mark.parametrize("framework,extra", [("lightning", "lightning"),
+                                             ("transformers", "transformers"),
+                                             ("keras", "keras")])
+def test_an_integration_needs_its_framework_only_when_imported(framework, extra):
+    import importlib
+    import importlib.util
+
+    importlib.import_module("lossdoctor.integrations")
+    if importlib.util.find_spec(framework) is not None:
+        pytest.skip(f"{framework} is installed: tests/frameworks/test_callbacks.py uses it")
+    with pytest.raises(ImportError, match=rf"lossdoctor\[{extra}\]"):
+        importlib.import_module(f"lossdoctor.integrations.{framework}")
