@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 import torch
 from rich.console import Console
 from torch import nn
@@ -169,3 +170,129 @@ def test_stop_on_plateau_never_stops_within_the_patience_of_a_new_best():
     history, doctor = _plateau_run(lossdoctor.watch(stop_on_plateau=True))
     best = history.index(min(history))
     assert len(history) - 1 - best >= curves.WINDOW
+
+
+def _diagnosed_report(budget=0):
+    model, optimizer = _setup()
+    with lossdoctor.watch() as doctor:
+        fit(model, optimizer, nn.CrossEntropyLoss(), _data(300, 1), _data(100, 2), epochs=3)
+    return doctor.diagnose(budget=budget)
+
+
+def test_the_report_is_short_in_a_repr_and_whole_in_html_and_files(tmp_path):
+    report = _diagnosed_report()
+    assert repr(report).startswith("<lossdoctor Report: ") and "\n" not in repr(report)
+    assert len(repr(report)) < 300
+    inline = report._repr_html_()
+    assert inline.startswith("<iframe") and "data:image/svg+xml;base64," in inline
+    report.save_html(tmp_path / "r.html")
+    report.save_markdown(tmp_path / "r.md")
+    report.save_json(tmp_path / "r.json")
+    assert "<html" in (tmp_path / "r.html").read_text()
+    assert (tmp_path / "r.md").read_text().startswith("#")
+    assert '"status"' in (tmp_path / "r.json").read_text()
+
+
+def test_render_names_the_api_not_command_line_flags():
+    report = _diagnosed_report()
+    report.document["causes"] = [{"id": "lr_too_high", "title": "Learning rate too high",
+                                  "confidence": 0.9, "verdict": "v", "fix": "f",
+                                  "evidence": {"x": 1.0}}]
+    for verbose in (False, True):
+        out = io.StringIO()
+        report.render(Console(file=out, width=100), verbose=verbose)
+        assert "--verbose" not in out.getvalue() and "--html" not in out.getvalue()
+        assert ("render(verbose=True)" in out.getvalue()) is not verbose
+        assert ("evidence:" in out.getvalue()) is verbose
+
+
+def _watched_by_fit_watch(fit_watch, epochs=6):
+    """A plain loop driven as a framework drives a callback: start, a logged validation loss
+    per epoch, finish."""
+    model, optimizer = _setup()
+    fit_watch.start()
+    history = []
+    for _ in range(epochs):
+        _loop(model, optimizer, _data(200, 1), _data(100, 2), 1, history)
+        fit_watch.validation_ended({"val_loss": history[-1], "val_accuracy": 0.5})
+    return history
+
+
+def test_a_callback_core_reads_the_logged_loss_and_writes_the_report(tmp_path):
+    from lossdoctor.integrations._fit import FitWatch
+
+    fit_watch = FitWatch("test fit", render=False, budget=0)
+    _watched_by_fit_watch(fit_watch)
+    report = fit_watch.finish(tmp_path)
+    assert report is fit_watch.report and report["steps"] == 60
+    assert report["summary"]["validation_passes"] == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "lossdoctor.html", "lossdoctor.json", "lossdoctor.md"]
+
+
+def test_the_logged_validation_loss_is_picked_by_its_usual_name():
+    from lossdoctor.integrations._fit import validation_loss
+
+    assert validation_loss({"loss": 1.0, "val_acc": 0.5}) is None
+    assert validation_loss({"val_recon_loss": 2.0, "val_loss": torch.tensor(1.5)}) == (
+        "val_loss", 1.5)
+    assert validation_loss({"eval_loss": 0.7, "eval_runtime": 0.1}) == ("eval_loss", 0.7)
+    assert validation_loss({"loss/val": "n/a", "val/loss": 3.0}) == ("val/loss", 3.0)
+
+
+def test_an_error_inside_a_callback_core_is_warned_once_and_the_loop_goes_on(monkeypatch):
+    import warnings
+
+    import torch.nn.functional as F
+
+    from lossdoctor.integrations._fit import FitWatch
+    from lossdoctor.monitor import Monitor
+
+    def broken(monitor, recorder):
+        raise ZeroDivisionError("inside lossdoctor")
+
+    monkeypatch.setattr(Monitor, "judge", broken)
+    fit_watch = FitWatch("test fit", render=False, budget=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = _watched_by_fit_watch(fit_watch, epochs=3)
+        assert fit_watch.finish() is None
+    assert len(history) == 3
+    assert [str(w.message).count("ZeroDivisionError") for w in caught] == [1]
+    assert F.cross_entropy.__module__ == "torch.nn.functional"  # the hooks are off
+
+
+
+def test_a_validation_loss_only_the_framework_logged_makes_the_validation_curve():
+    """No evaluation loss call seen (a framework computing it its own way): the logged one."""
+    from lossdoctor.integrations._fit import FitWatch
+
+    model, optimizer = _setup()
+    x, y = _data(200, 1)
+    fit_watch = FitWatch("test fit", render=False, budget=0)
+    fit_watch.start()
+    logged = [0.9, 0.7, 0.6, 0.55]
+    for value in logged:
+        for start in range(0, 200, 20):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x[start:start + 20]), y[start:start + 20]).backward()
+            optimizer.step()
+        fit_watch.validation_ended({"loss": 0.1, "val_loss": value})
+    validation = fit_watch.finish()["curves"]["validation"]
+    assert [p["loss"] for p in validation] == logged
+    assert {p["source"] for p in validation} == {"framework"}
+    assert [p["step"] for p in validation] == [10, 20, 30, 40]
+
+
+@pytest.mark.parametrize("framework,extra", [("lightning", "lightning"),
+                                             ("transformers", "transformers"),
+                                             ("keras", "keras")])
+def test_an_integration_needs_its_framework_only_when_imported(framework, extra):
+    import importlib
+    import importlib.util
+
+    importlib.import_module("lossdoctor.integrations")
+    if importlib.util.find_spec(framework) is not None:
+        pytest.skip(f"{framework} is installed: tests/frameworks/test_callbacks.py uses it")
+    with pytest.raises(ImportError, match=rf"lossdoctor\[{extra}\]"):
+        importlib.import_module(f"lossdoctor.integrations.{framework}")

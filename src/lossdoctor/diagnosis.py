@@ -106,7 +106,7 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
 def _out_of_time(module: CheckModule, budget: float) -> CheckOutcome:
     return CheckOutcome(module.name, "skipped",
                         f"not run: the diagnosis' time budget ({budget:g} s) ran out; run "
-                        "again with a larger --budget to include it",
+                        "again with a larger --budget (budget= in Python) to include it",
                         [cause.id for cause in module.causes])
 
 

@@ -110,7 +110,8 @@ class Replayer:
     def require_budget(self) -> None:
         """Training a copy is an experiment: none runs with --budget 0."""
         if not self.experiments:
-            raise Skip("no experiments were run (--budget 0): the passive evidence only")
+            raise Skip("no experiments were run (--budget 0; budget=0 in Python): the passive "
+                       "evidence only")
 
     def optimizer_for(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
         """The user's optimizer (or the plan's) with the user's settings, for ``model``."""

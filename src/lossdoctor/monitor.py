@@ -28,12 +28,15 @@ class StopRun(BaseException):
 
 class Monitor:
     """Follows the curves as the run goes: judges them when a validation pass ends, announces a
-    plateau once, and with ``stop_on_plateau`` ends the run there (raises StopRun)."""
+    plateau once, and with ``stop_on_plateau`` ends the run there: ``stop`` is called with the
+    verdict (by default it raises StopRun; a framework's callback asks its trainer instead)."""
 
     def __init__(self, stop_on_plateau: bool = False,
-                 announce: Callable[[str], None] | None = None) -> None:
+                 announce: Callable[[str], None] | None = None,
+                 stop: Callable[[CurveVerdict], None] | None = None) -> None:
         self.stop_on_plateau = stop_on_plateau
         self.announce = announce
+        self.stop = stop or _raise_stop
         self.verdict: CurveVerdict | None = None
         self.plateau: CurveVerdict | None = None  # the first confirmed plateau
         self.settled = False  # the plateau came after real progress: converged, not stuck
@@ -48,9 +51,10 @@ class Monitor:
         if recorder.validated_since_step or (
             recorder.events_since_step and time.monotonic() - self._judged_at > TRAIN_ONLY_INTERVAL
         ):
-            self._judge(recorder)
+            self.judge(recorder)
 
-    def _judge(self, recorder: Recorder) -> None:
+    def judge(self, recorder: Recorder) -> None:
+        """Judge the curves now (a framework's callback calls it when a validation pass ends)."""
         self._judged_at = time.monotonic()
         passes = recorder.trace.validation_passes()
         self.validation_loss = passes[-1].loss if passes else None
@@ -63,8 +67,8 @@ class Monitor:
             self.settled = symptom_of(recorder.trace, self.verdict, chance) is None
             if self.announce is not None and not self.settled:
                 self.announce(self.verdict.message)
-        if self.stop_on_plateau and self.plateau is not None and self.verdict.is_plateau and (
-                _passes_since_best(passes) >= WINDOW):
+        if self.stop_on_plateau and self.stopped is None and self.plateau is not None and (
+                self.verdict.is_plateau and _passes_since_best(passes) >= WINDOW):
             self._stop(recorder)
 
     def _confirms_plateau(self, verdict: CurveVerdict) -> bool:
@@ -81,7 +85,7 @@ class Monitor:
         verdict.message += (f"; lossdoctor stopped the run at step {recorder.step} "
                             f"(epoch {verdict.stopped_at_epoch})")
         self.stopped = verdict
-        raise StopRun(verdict)
+        self.stop(verdict)
 
     def final_verdict(self, recorder: Recorder) -> CurveVerdict:
         """The verdict on the whole run; the one that stopped it, if lossdoctor stopped it."""
@@ -91,6 +95,10 @@ class Monitor:
         if self.plateau is not None:
             verdict.flagged_at_epoch = self.plateau.flagged_at_epoch
         return verdict
+
+
+def _raise_stop(verdict: CurveVerdict) -> None:
+    raise StopRun(verdict)
 
 
 def _passes_since_best(passes) -> int:

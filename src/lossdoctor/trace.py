@@ -40,17 +40,18 @@ class ValidationPass:
     loss: float
     batches: int
     rows: int
-    source: str = "loss calls"  # or "tensorboard", "printed": see Trace.validation_passes
+    source: str = "loss calls"  # or "framework", "tensorboard", "printed": validation_passes
 
 
 @dataclass
 class ReportedLoss:
-    """A validation loss the script reported itself: to TensorBoard, or in a printed line."""
+    """A validation loss the script reported itself: to its framework's logs (seen by a
+    lossdoctor callback), to TensorBoard, or in a printed line."""
 
     step: int
     value: float
-    source: str  # "tensorboard" or "printed"
-    name: str  # the TensorBoard tag, or the printed words before the number
+    source: str  # "framework", "tensorboard" or "printed"
+    name: str  # the metric's name, the TensorBoard tag, or the printed words before the number
 
 
 @dataclass
@@ -222,8 +223,10 @@ class Trace:
         1. "loss calls": the evaluation losses seen, per row (torch.nn losses whatever their
            reduction, hand-written losses, values given to ``doctor.log``). They are on the
            same scale as the training loss every check compares them with.
-        2. "tensorboard": scalars the script wrote to TensorBoard under a validation loss tag.
-        3. "printed": validation losses in the lines the script printed under `lossdoctor run`
+        2. "framework": the validation loss a framework logged, given to a lossdoctor callback
+           (Lightning's ``self.log``, the HF Trainer's evaluation, Keras' epoch logs).
+        3. "tensorboard": scalars the script wrote to TensorBoard under a validation loss tag.
+        4. "printed": validation losses in the lines the script printed under `lossdoctor run`
            (the last resort: a line's words are the least certain).
 
         Sources are not mixed: one run's curve is read from one source."""
@@ -288,7 +291,7 @@ MAX_LOGGED = 10_000
 #: Learning-rate changes kept in Setup.lr_schedule before every other one is dropped.
 MAX_LR_CHANGES = 1_000
 #: Where validation losses come from when no evaluation loss call was seen, most trusted first.
-REPORTED_SOURCES = ("tensorboard", "printed")
+REPORTED_SOURCES = ("framework", "tensorboard", "printed")
 
 
 def _same_block(last: LossRecord, record: LossRecord, trace: Trace) -> bool:

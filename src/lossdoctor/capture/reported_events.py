@@ -1,5 +1,6 @@
-"""Validation losses the script reports itself: scalars written to TensorBoard and numbers in
-the lines it prints. Trace.validation_passes decides when they are used (its sources)."""
+"""Validation losses the script reports itself: metrics its framework logs (given by a
+lossdoctor callback), scalars written to TensorBoard and numbers in the lines it prints.
+Trace.validation_passes decides when they are used (its sources)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class ReportedEvents:
 
     @guarded
     def validation_reported(self, source: str, name: str, value: float) -> None:
-        """``source`` is "tensorboard" or "printed"; ``name`` the tag or the line's words."""
+        """``source`` is "framework", "tensorboard" or "printed"; ``name`` the metric's name,
+        the tag or the line's words."""
         self.trace.add_reported(ReportedLoss(self.step, float(value), source, name))
         self.events_since_step = self.validated_since_step = True

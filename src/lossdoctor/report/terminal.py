@@ -27,12 +27,16 @@ from lossdoctor.report._common import (
 
 #: Width of the plain text view (a file, a pipe, a CI log).
 PLAIN_WIDTH = 100
+#: Where the evidence is, said after the causes when it is not shown (the command line's words;
+#: the Python API passes its own).
+CLI_HINT = "The evidence behind each cause: add --verbose, or write --html PATH for the figures."
 
 
-def render(document: dict, console: Console | None = None, verbose: bool = False) -> None:
+def render(document: dict, console: Console | None = None, verbose: bool = False,
+           hint: str = CLI_HINT) -> None:
     """Print the report: boxed and coloured on a terminal, plain text otherwise."""
     console = console or own_output.console()
-    body = _body(document, verbose)
+    body = _body(document, verbose, hint)
     if console.is_terminal:
         console.print(Panel(body, title="lossdoctor", title_align="left"))
     else:
@@ -40,9 +44,10 @@ def render(document: dict, console: Console | None = None, verbose: bool = False
         console.file.flush()
 
 
-def text(document: dict, verbose: bool = False, width: int = PLAIN_WIDTH) -> str:
+def text(document: dict, verbose: bool = False, width: int = PLAIN_WIDTH,
+         hint: str = CLI_HINT) -> str:
     """The plain text view, as written when the output is not a terminal."""
-    return _plain(_body(document, verbose), width)
+    return _plain(_body(document, verbose, hint), width)
 
 
 def _plain(body: Group, width: int) -> str:
@@ -51,7 +56,7 @@ def _plain(body: Group, width: int) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
-def _body(document: dict, verbose: bool) -> Group:
+def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
     parts = [_headline(document), *(Text(line, "dim") for line in run_lines(document))]
     if document["status"] == "no_training":
         parts.extend(Text(f"  - {reason}") for reason in NO_TRAINING_REASONS)
@@ -62,8 +67,7 @@ def _body(document: dict, verbose: bool) -> Group:
         parts.extend(_dismissed(document) + _checks(document))
     parts.extend(Text(line, "yellow") for line in check_problems(document))
     if document["causes"] and not verbose:
-        parts.append(Text("\nThe evidence behind each cause: add --verbose, or write "
-                          "--html PATH for the figures.", "dim"))
+        parts.append(Text(f"\n{hint}", "dim"))
     return Group(*parts)
 
 

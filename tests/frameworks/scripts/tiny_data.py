@@ -1,7 +1,8 @@
 """Seeded synthetic data shared by the framework scripts, and the bugs they can be given.
 
 ``--bug lr`` multiplies the learning rate by 100, ``--bug labels`` shuffles the training labels,
-``--bug scale`` multiplies the inputs by 1000; ``--no-val`` leaves the validation set out.
+``--bug scale`` multiplies the inputs by 1000; ``--no-val`` leaves the validation set out;
+``--callback DIR`` trains with lossdoctor's callback for the framework, its report going to DIR.
 """
 
 import sys
@@ -10,6 +11,7 @@ import numpy as np
 
 BUG = sys.argv[sys.argv.index("--bug") + 1] if "--bug" in sys.argv else "none"
 VALIDATE = "--no-val" not in sys.argv
+CALLBACK_DIR = sys.argv[sys.argv.index("--callback") + 1] if "--callback" in sys.argv else None
 LR = 0.01 * (100 if BUG == "lr" else 1)
 EPOCHS = 12
 BATCH = 50
