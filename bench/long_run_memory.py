@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture import Recorder, watching
-from lossdoctor.watch import Monitor
+from lossdoctor.session import Monitor
 
 CHECKPOINTS = (1_000, 10_000, 30_000, 100_000)
 baseline = 0  # bytes held before the watched run starts

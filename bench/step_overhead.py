@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture import Recorder, watching
-from lossdoctor.watch import Monitor
+from lossdoctor.session import Monitor
 
 
 def mlp() -> nn.Module:

@@ -41,7 +41,7 @@ DYNAMIC_IMPORTS = {
 }
 
 #: What runs and watches the training; the diagnosis and the report read plain data instead.
-RUN_MACHINERY = {"lossdoctor.runner", "lossdoctor.watch", "lossdoctor.monitor",
+RUN_MACHINERY = {"lossdoctor.runner", "lossdoctor.session", "lossdoctor.monitor",
                  "lossdoctor.cli", "lossdoctor.capture", "lossdoctor.capture.hooks",
                  "lossdoctor.capture.recorder"}
 
@@ -196,3 +196,13 @@ def test_help_and_argument_errors_answer_without_importing_torch(argv):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+
+
+def test_lossdoctor_watch_stays_the_function_whatever_was_imported_first():
+    """The integrations import the watch session's module; that must not replace the function
+    people call as ``lossdoctor.watch()``."""
+    code = ("import lossdoctor.integrations._fit, lossdoctor\n"
+            "print(callable(lossdoctor.watch), type(lossdoctor.watch).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.split() == ["True", "function"], done.stderr

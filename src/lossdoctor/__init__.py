@@ -9,8 +9,7 @@ def __getattr__(name: str):
     """``lossdoctor.watch`` on first use: `lossdoctor --help` and argument errors answer without
     importing PyTorch."""
     if name == "watch":
-        from lossdoctor.watch import watch
+        from lossdoctor.session import watch
 
-        globals()["watch"] = watch  # the function, not the submodule its import set here
         return watch
     raise AttributeError(f"module 'lossdoctor' has no attribute {name!r}")

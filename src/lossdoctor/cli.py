@@ -111,13 +111,16 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     target, args = _target(options)
     if target is None:
         return EXIT_USAGE
-    from lossdoctor import distributed
+    from lossdoctor import (
+        _filters,  # noqa: F401 - first: notes the warning filters torch leaves
+        distributed,
+    )
 
     if distributed.is_other_rank():
-        return distributed.run_other_rank(target, args, options.seed)
-    _warn_of_slipped_options(options, args)
-    from lossdoctor import _filters  # noqa: F401 - first: notes the warning filters torch leaves
+        from lossdoctor.runner import run_other_rank
 
+        return run_other_rank(target, args, options.seed)
+    _warn_of_slipped_options(options, args)
     unwritable = [problem for option, _ in REPORT_FILES
                   if (problem := _unwritable(getattr(options, option)))]
     if unwritable:

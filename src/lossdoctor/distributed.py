@@ -46,21 +46,6 @@ def rank_notes() -> list[str]:
             "averages over all ranks."]
 
 
-def run_other_rank(target, args: list[str], seed: int | None) -> int:
-    """A rank other than 0: the script as python runs it (same output, same exit status), with
-    nothing of lossdoctor's attached or printed. A script that failed holds its exit while
-    rank 0 diagnoses (rank_signals.py)."""
-    from lossdoctor import rank_signals, stopping
-    from lossdoctor.runner import run_unwatched
-
-    exit_code = run_unwatched(target, args, seed)
-    if exit_code != 0:
-        rank_signals.wait_for_rank_zero_diagnosis()
-    if exit_code < 0:  # died by a signal: so does this process, as python would
-        stopping.die_by(-exit_code)
-    return exit_code
-
-
 @contextlib.contextmanager
 def diagnosing() -> Iterator[bool]:
     """Once the script has ended: whether this process diagnoses (rank 0, or the only

@@ -157,3 +157,17 @@ def _wait_for_script_threads(before: set[threading.Thread]) -> None:
             continue
         if thread is not threading.current_thread():
             thread.join()
+
+
+def run_other_rank(target, args: list[str], seed: int | None) -> int:
+    """A rank other than 0: the script as python runs it (same output, same exit status), with
+    nothing of lossdoctor's attached or printed. A script that failed holds its exit while
+    rank 0 diagnoses (rank_signals.py)."""
+    from lossdoctor import rank_signals
+
+    exit_code = run_unwatched(target, args, seed)
+    if exit_code != 0:
+        rank_signals.wait_for_rank_zero_diagnosis()
+    if exit_code < 0:  # died by a signal: so does this process, as python would
+        stopping.die_by(-exit_code)
+    return exit_code

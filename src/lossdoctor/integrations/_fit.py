@@ -15,7 +15,7 @@ from pathlib import Path
 from lossdoctor.capture.printed import is_validation_loss_name
 from lossdoctor.curves import CurveVerdict
 from lossdoctor.report.notebook import in_notebook
-from lossdoctor.watch import Report, Watch
+from lossdoctor.session import Report, Watch
 
 #: The names frameworks give the validation loss by default (Lightning and Keras' "val_loss",
 #: the HF Trainer's "eval_loss"), preferred to other names that look like one.

@@ -23,7 +23,7 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
                       "pip install 'lossdoctor[lightning]'") from error
 
 from lossdoctor.integrations._fit import FitWatch
-from lossdoctor.watch import Report
+from lossdoctor.session import Report
 
 
 class LossDoctorCallback(Callback):
