@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -71,59 +68,3 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-
-class Background:
-    """``jobs`` ({key: (function, args)}) run in order on worker threads: one while the other tests
-    keep the second core busy, up to ``workers`` once a test waits for a result."""
-
-    def __init__(self, jobs: dict, workers: int):
-        self.futures = {key: Future() for key in jobs}
-        self._queue = deque((self.futures[key], *job) for key, job in jobs.items())
-        self._lock = threading.Lock()
-        self._workers, self._threads = workers, []
-        self._add_worker()
-
-    def result(self, key):
-        while len(self._threads) < self._workers:
-            self._add_worker()
-        return self.futures[key].result()
-
-    def close(self):
-        """Cancel the jobs not started (after -x or an interrupt); wait for the running ones."""
-        with self._lock:
-            for future, *_ in self._queue:
-                future.cancel()
-            self._queue.clear()
-        for thread in self._threads:
-            thread.join()
-
-    def _add_worker(self):
-        thread = threading.Thread(target=self._work, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _work(self):
-        while True:
-            with self._lock:
-                if not self._queue:
-                    return
-                future, function, args = self._queue.popleft()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(function(*args))
-            except BaseException as error:  # handed to the test that waits for it
-                future.set_exception(error)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def scenario_runs(request, tmp_path_factory):
-    """The runs of examples/ that the selected tests of test_scenarios.py need, started with the
-    session: they use the second core while the in-process tests run on the first."""
-    from test_scenarios import PARALLEL, scenario_jobs
-
-    runs = Background(scenario_jobs(request.session, tmp_path_factory), workers=PARALLEL)
-    yield runs
-    runs.close()

@@ -11,6 +11,10 @@ healthy runs with a plain `python SCRIPT`. The rest is marked `zoo_only`, which 
 `-m "not zoo_only"` leaves out. Every scenario run is marked `zoo`: `python -m pytest -m zoo` runs
 the whole zoo (and only it), `LOSSDOCTOR_ZOO=all python -m pytest` runs it with everything else,
 and `python bench/zoo.py` prints it as a table.
+
+Each scenario runs once per test process, shared by the tests that read it. Its tests carry an
+`xdist_group` of the script's name, so that under pytest-xdist's `--dist loadgroup` (pyproject's
+default) they go to one worker, and go first: the groups with most tests are handed out first.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -57,8 +62,6 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 #: Seconds before a run counts as hung: the slowest scenario takes 16 s on an idle machine, but
 #: one of 11 s took over 180 s on the 2-core machine shared by six people that the tests run on.
 TIMEOUT = 600
-#: Scenario runs at a time: the scripts and their diagnosis are single-threaded.
-PARALLEL = min(2, os.cpu_count() or 1)
 
 
 @dataclass(repr=False)
@@ -94,8 +97,9 @@ def expected_of(script: Path) -> list[str]:
 
 
 def _scenario(script: Path, by_default: bool):
-    """``script`` as a test parameter, marked `zoo`, and `zoo_only` unless run ``by_default``."""
-    marks = [pytest.mark.zoo]
+    """``script`` as a test parameter, marked `zoo`, and `zoo_only` unless run ``by_default``;
+    grouped by script, so that one pytest-xdist worker runs the script for all its tests."""
+    marks = [pytest.mark.zoo, pytest.mark.xdist_group(script.stem)]
     if not (ZOO_ALL or by_default):
         marks.append(pytest.mark.zoo_only)
     return pytest.param(script, id=script.stem, marks=marks)
@@ -127,38 +131,40 @@ def run_plain(script: Path) -> subprocess.CompletedProcess:
                           env=ENV, timeout=TIMEOUT)
 
 
-def scenario_jobs(session, tmp_path_factory) -> dict:
-    """The runs the session's selected tests need, as {(fixture, script): (function, args)}:
-    `lossdoctor run` for the tests that use `diagnosed`, plain python for those of `plain_run`."""
-    jobs = {("diagnosed", script): (diagnose, (script, _report_path(tmp_path_factory, script)))
-            for script in _selected(session, "diagnosed")}
-    jobs.update({("plain_run", script): (run_plain, (script,))
-                 for script in _selected(session, "plain_run")})
-    return jobs
+def _diagnose_in_a_new_folder(script: Path, tmp_path_factory) -> Diagnosed:
+    return diagnose(script, tmp_path_factory.mktemp(script.stem) / "report.json")
 
 
-def _selected(session, fixture: str) -> list[Path]:
-    """Scenarios of the selected tests that use ``fixture``: only those are run."""
-    scripts = {}
-    for item in session.items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if "script" in params and fixture in item.fixturenames:
-            scripts[params["script"]] = None
-    return list(scripts)
+class Runs:
+    """Each run once per test process, its result (or its error) given to every test that asks."""
+
+    def __init__(self):
+        self._done: dict[tuple, Future] = {}
+
+    def result(self, key: tuple, function, *args):
+        if key not in self._done:
+            done = self._done[key] = Future()
+            try:
+                done.set_result(function(*args))
+            except Exception as error:  # each test that needs the run fails with it
+                done.set_exception(error)
+        return self._done[key].result()
 
 
-def _report_path(tmp_path_factory, script: Path) -> Path:
-    return tmp_path_factory.mktemp(script.stem) / "report.json"
+@pytest.fixture(scope="session")
+def scenario_runs() -> Runs:
+    return Runs()
 
 
 @pytest.fixture
-def diagnosed(scenario_runs, script) -> Diagnosed:
-    return scenario_runs.result(("diagnosed", script))
+def diagnosed(scenario_runs, script, tmp_path_factory) -> Diagnosed:
+    return scenario_runs.result(("diagnosed", script), _diagnose_in_a_new_folder, script,
+                                tmp_path_factory)
 
 
 @pytest.fixture
 def plain_run(scenario_runs, script) -> subprocess.CompletedProcess:
-    return scenario_runs.result(("plain_run", script))
+    return scenario_runs.result(("plain_run", script), run_plain, script)
 
 
 def test_the_header_lists_causes_primary_first():
