@@ -94,9 +94,10 @@ def parameters(width: int) -> int:
 def measured(command: list[str], cwd: Path) -> Process:
     """Runs ``command``; its wall time, training time and peak RSS (wait4: this child only)."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True)
-    output = child.stdout.read()
+    with open(cwd / "stderr.txt", "w") as errors:
+        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors,
+                                 text=True)
+        output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     exited, wall = time.time(), time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -119,6 +120,8 @@ def measure(millions: float, folder: Path, budget: float | None) -> Row:
     watched = measured([sys.executable, "-m", "lossdoctor", "run", "--quiet", *options,
                         "--json", str(report), *arguments], folder)
     checks = json.loads(report.read_text())["checks"]
+    if not checks:  # no diagnosis: show why
+        print((folder / "stderr.txt").read_text()[-2000:], file=sys.stderr)
     return Row(millions, parameters(width), steps, plain, watched, checks)
 
 

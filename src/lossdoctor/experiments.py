@@ -127,6 +127,10 @@ class Replayer:
         the diagnosis' time budget has run out."""
         if not self.experiments:
             raise Skip("no experiments were run (--budget 0): the passive evidence only")
+        self.require_time()
+
+    def require_time(self) -> None:
+        """No computation on copies goes on once the diagnosis' time budget has run out."""
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise Skip(budgets.out_of_time(self.budget, "ran out during this check"))
 
@@ -213,6 +217,7 @@ class Replayer:
 
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The user's training loss of ``model`` on ``batch``, computed as the script did."""
+        self.require_time()
         return self.copies.replay_loss.loss(model, batch)
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:

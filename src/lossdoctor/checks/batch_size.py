@@ -197,7 +197,7 @@ def _row_budget(case, user_batch: int, batch: int) -> int:
 def noise_scale(replayer, model: nn.Module, pool: Batch) -> NoiseScale:
     """|G|^2 and tr(Sigma) from NOISE_BATCHES gradients of NOISE_BATCH rows each, on a copy."""
     size = NOISE_BATCH
-    count = min(NOISE_BATCHES, pool.rows // size)
+    count = min(replayer.sized(NOISE_BATCHES), pool.rows // size)
     if count < 2:
         raise Skip(f"needs at least {2 * size} training rows to measure the gradient noise")
     total, small = None, 0.0  # streamed: one gradient's memory, not ``count`` of them

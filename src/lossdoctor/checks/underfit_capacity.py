@@ -329,9 +329,9 @@ def _as_code(layer: torch.nn.Module) -> str:
 def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
     """No larger model of this family can be built: report the one-batch hint, below the
     reporting threshold, or skip when there is none."""
-    needs = "needs an MLP on flat inputs or a CNN to build a larger one"
     if one_batch.ratio <= ONE_BATCH_STUCK:
-        raise Skip(f"{needs}: {reason}")
+        raise Skip(f"no larger model to compare with (one is built for an MLP on flat inputs "
+                   f"or a CNN): {reason}")
     return [
         Finding(
             cause=UNDERFIT_CAPACITY,
