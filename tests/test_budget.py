@@ -20,7 +20,7 @@ def test_checks_not_started_when_the_budget_ran_out_are_skipped_and_say_so():
                CheckModule("late", lambda case: [], ()))
     outcomes = {o.name: o for o in diagnose(None, modules, budget=0.1).outcomes}
     assert outcomes["slow"].status == "ran"
-    assert outcomes["late"].status == "skipped" and "--budget" in outcomes["late"].reason
+    assert outcomes["late"].status == "stopped" and "--budget" in outcomes["late"].reason
 
 
 def _small_case():
@@ -107,8 +107,26 @@ def test_a_replay_takes_the_steps_the_budget_leaves_it():
 def test_a_check_still_training_when_the_budget_runs_out_stops_and_says_how_to_include_it():
     case = _small_case()
     case.replayer.deadline, case.replayer.budget = time.monotonic() - 1, 7.0
-    with pytest.raises(Skip, match="--budget"):
+    with pytest.raises(budget.OutOfTime, match="--budget"):
         case.replayer.replay(Plan(steps=5))
+    during = CheckModule("during", lambda c: c.replayer.replay(Plan(steps=10 ** 6)), ())
+    outcome = diagnose(case, (during,), budget=0.2).outcomes[0]
+    assert outcome.status == "stopped" and "time budget (0.2 s)" in outcome.reason
+
+
+def test_the_report_lists_the_checks_the_budget_left_unfinished_and_how_to_include_them():
+    from lossdoctor.diagnosis import Diagnosis, _out_of_time
+    from lossdoctor.report._common import check_problems
+
+    diagnosis = Diagnosis([], [_out_of_time(CheckModule(name, None, ()), 100.0)
+                               for name in ("batch_size", "learning_rate")])
+    assert diagnosis.status == "incomplete"
+    checks = [{"name": o.name, "status": o.status, "reason": o.reason}
+              for o in diagnosis.outcomes]
+    lines = check_problems({"checks": checks, "notes": [], "causes": [], "seeded": True,
+                            "status": diagnosis.status})
+    assert any("batch_size, learning_rate" in line and "--budget 200" in line
+               for line in lines)
 
 
 def test_a_budget_too_short_for_full_experiments_shortens_them(monkeypatch):
@@ -152,4 +170,4 @@ def test_a_small_run_keeps_every_check_past_a_default_budget(monkeypatch):
     default = diagnose(case, (slow, late), budget=0.1, budget_is_default=True).outcomes
     given = diagnose(case, (slow, late), budget=0.1).outcomes
     assert [o.status for o in default] == ["ran", "ran"]
-    assert [o.status for o in given] == ["ran", "skipped"]
+    assert [o.status for o in given] == ["ran", "stopped"]

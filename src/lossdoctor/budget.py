@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from lossdoctor.findings import Skip
+
 #: The default budget's floor. A 50M-parameter MLP must have its report at most 120 s after its
 #: training (issue 12); about 10-15 s of that go to the probe, the report and the exit, so 100 s
 #: is left for the checks. Small runs do not lose checks to it (see :func:`enforced`).
@@ -92,9 +94,13 @@ def expected_seconds(name: str) -> float:
     return MEASURED_SECONDS.get(name, math.inf)
 
 
-def out_of_time(budget: float | None, when: str) -> str:
+class OutOfTime(Skip):
+    """A check ended because the diagnosis' time budget ran out."""
+
+
+def out_of_time(budget: float | None) -> str:
     """Why a check has no result when the budget ran out, and how to include it."""
     limit = f"{budget:g} s" if budget is not None else "the time given"
     larger = f"--budget {max(2 * (budget or 0), MIN_BUDGET_SECONDS):g}"
-    return (f"not finished: the diagnosis' time budget ({limit}) {when}; run again with a "
+    return (f"not finished: the diagnosis' time budget ({limit}) ran out; run again with a "
             f"larger budget (e.g. `lossdoctor run {larger} ...`) to include it")

@@ -28,7 +28,8 @@ STOPPED_REASON = "not finished: the diagnosis was stopped (Ctrl-C, SIGTERM, or t
 @dataclass
 class CheckOutcome:
     name: str
-    status: str  # "ran", "skipped", "error" (failed inside lossdoctor) or "stopped" (Ctrl-C)
+    status: str  # "ran", "skipped", "error" (failed inside lossdoctor) or "stopped" (Ctrl-C,
+    # or the time budget ran out)
     reason: str = ""
     causes: list[str] = field(default_factory=list)  # the ids the check looks for
     seconds: float = 0.0  # wall time the check took
@@ -97,6 +98,8 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
         _check_declared(module, found)
     except KeyboardInterrupt:
         return CheckOutcome(module.name, "stopped", STOPPED_REASON, ids)
+    except budgets.OutOfTime as out_of_time:
+        return CheckOutcome(module.name, "stopped", str(out_of_time), ids)
     except Skip as skip:
         return CheckOutcome(module.name, "skipped", str(skip), ids)
     except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
@@ -107,7 +110,7 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
 
 
 def _out_of_time(module: CheckModule, budget: float) -> CheckOutcome:
-    return CheckOutcome(module.name, "skipped", budgets.out_of_time(budget, "ran out before it"),
+    return CheckOutcome(module.name, "stopped", budgets.out_of_time(budget),
                         [cause.id for cause in module.causes])
 
 
@@ -143,11 +146,11 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     modules = modules if modules is not None else check_modules()
     with single_threaded(), _fitted_experiments(case, budget, budget_is_default) as deadline:
         for position, module in enumerate(_in_order(modules), start=1):
-            if outcomes and outcomes[-1].status == "stopped":
-                outcomes.append(_stopped(module))
-                continue
             if deadline is not None and time.monotonic() > deadline:
                 outcomes.append(_out_of_time(module, budget))
+                continue
+            if outcomes and outcomes[-1].reason == STOPPED_REASON:
+                outcomes.append(_stopped(module))
                 continue
             if progress is not None:
                 progress(module, position, len(modules))

@@ -132,7 +132,7 @@ class Replayer:
     def require_time(self) -> None:
         """No computation on copies goes on once the diagnosis' time budget has run out."""
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise Skip(budgets.out_of_time(self.budget, "ran out during this check"))
+            raise budgets.OutOfTime(budgets.out_of_time(self.budget))
 
     def sized(self, steps: int) -> int:
         """The steps an experiment planned at ``steps`` takes within the budget."""
