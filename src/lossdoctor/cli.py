@@ -57,10 +57,11 @@ def _parser() -> argparse.ArgumentParser:
                      "script that does not seed itself reproducible")
     run.add_argument("--budget", type=_seconds, metavar="SECONDS",
                      help="time for the diagnosis after the run: experiments are shortened to "
-                     "fit it, and checks not finished by then are skipped and listed (default: "
+                     "fit it, and checks not finished by then are stopped and listed (default: "
                      f"the larger of {MIN_BUDGET_SECONDS:g} s and a tenth of the training "
-                     "time; inf: no limit); 0 runs no experiment on copies, only what reads the "
-                     "run's own records")
+                     "time, which stops checks only where it shortened experiments; inf: no "
+                     "limit); 0 runs no experiment on copies, only what reads the run's own "
+                     "records")
     run.add_argument("--quiet", action="store_true",
                      help="no live status line and no plateau announcement while the script runs")
     run.add_argument("--stop-on-plateau", action="store_true",
