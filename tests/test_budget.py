@@ -8,7 +8,8 @@ import time
 import pytest
 
 from conftest import fit, mlp, record
-from lossdoctor.checks import CheckModule
+from lossdoctor import budget
+from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.diagnosis import diagnose
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
@@ -19,10 +20,10 @@ def test_checks_not_started_when_the_budget_ran_out_are_skipped_and_say_so():
                CheckModule("late", lambda case: [], ()))
     outcomes = {o.name: o for o in diagnose(None, modules, budget=0.1).outcomes}
     assert outcomes["slow"].status == "ran"
-    assert outcomes["late"].status == "skipped" and "--budget" in outcomes["late"].reason
+    assert outcomes["late"].status == "stopped" and "--budget" in outcomes["late"].reason
 
 
-def test_without_experiments_no_copy_is_trained():
+def _small_case():
     import torch
     from torch import nn
 
@@ -30,8 +31,12 @@ def test_without_experiments_no_copy_is_trained():
     x = torch.randn(120, 4, generator=generator)
     y = (x[:, 0] > 0).long()
     model = mlp(4, 8, 2)
-    case = record(fit, model, torch.optim.Adam(model.parameters()), nn.CrossEntropyLoss(),
+    return record(fit, model, torch.optim.Adam(model.parameters()), nn.CrossEntropyLoss(),
                   (x[:100], y[:100]), (x[100:], y[100:]), epochs=2)
+
+
+def test_without_experiments_no_copy_is_trained():
+    case = _small_case()
     case.experiments = False
     with pytest.raises(Skip, match="--budget 0"):
         case.replayer.replay(Plan(steps=5))
@@ -67,3 +72,102 @@ def test_a_negative_budget_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["run", "--budget", "-1", "train.py"])
     assert stop.value.code == 2 and "seconds" in capsys.readouterr().err
+
+
+def test_the_default_budget_is_the_floor_for_short_trainings_and_a_tenth_of_long_ones():
+    assert budget.default_budget(5.0) == budget.MIN_BUDGET_SECONDS
+    long_training = 3 * budget.MIN_BUDGET_SECONDS / budget.TRAINING_SHARE
+    assert budget.default_budget(long_training) == pytest.approx(3 * budget.MIN_BUDGET_SECONDS)
+
+
+def test_cheap_steps_keep_every_experiment_at_full_length():
+    cheap = budget.STEP_SHARE * budget.MIN_BUDGET_SECONDS / budget.DIAGNOSIS_STEPS / 4
+    assert budget.step_fraction(budget.MIN_BUDGET_SECONDS, cheap) == 1.0
+    assert budget.step_fraction(None, 10.0) == budget.step_fraction(float("inf"), 10.0) == 1.0
+    assert budget.sized(300, 1.0) == 300
+
+
+def test_costly_steps_shorten_every_experiment_alike_down_to_a_floor():
+    full = budget.STEP_SHARE * 100.0 / budget.DIAGNOSIS_STEPS  # a step at which it just fits
+    half = budget.step_fraction(100.0, 2 * full)
+    assert half == pytest.approx(0.5)
+    assert budget.sized(300, half) == 150 and budget.sized(3000, half) == 1500
+    assert budget.sized(300, 0.001) == budget.MIN_REPLAY_STEPS
+    assert budget.sized(10, 0.001) == 10  # never longer than planned
+
+
+def test_a_replay_takes_the_steps_the_budget_leaves_it():
+    case = _small_case()
+    replayer = case.replayer
+    replayer.step_fraction = 0.2
+    result = replayer.replay(Plan(steps=300))
+    assert len(result.train_losses) == result.planned_steps == 60
+
+
+def test_a_check_still_training_when_the_budget_runs_out_stops_and_says_how_to_include_it():
+    case = _small_case()
+    case.replayer.deadline, case.replayer.budget = time.monotonic() - 1, 7.0
+    with pytest.raises(budget.OutOfTime, match="--budget"):
+        case.replayer.replay(Plan(steps=5))
+    during = CheckModule("during", lambda c: c.replayer.replay(Plan(steps=10 ** 6)), ())
+    outcome = diagnose(case, (during,), budget=0.2).outcomes[0]
+    assert outcome.status == "stopped" and "time budget (0.2 s)" in outcome.reason
+
+
+def test_the_report_lists_the_checks_the_budget_left_unfinished_and_how_to_include_them():
+    from lossdoctor.diagnosis import Diagnosis, _out_of_time
+    from lossdoctor.report._common import check_problems
+
+    diagnosis = Diagnosis([], [_out_of_time(CheckModule(name, None, ()), 100.0)
+                               for name in ("batch_size", "learning_rate")])
+    assert diagnosis.status == "incomplete"
+    checks = [{"name": o.name, "status": o.status, "reason": o.reason}
+              for o in diagnosis.outcomes]
+    lines = check_problems({"checks": checks, "notes": [], "causes": [], "seeded": True,
+                            "status": diagnosis.status})
+    assert any("batch_size, learning_rate" in line and "--budget 200" in line
+               for line in lines)
+
+
+def test_a_budget_too_short_for_full_experiments_shortens_them(monkeypatch):
+    case = _small_case()
+    replay_steps = []
+    shared = CheckModule("replays", lambda c: replay_steps.append(
+        len(c.replayer.replay(Plan(steps=300)).train_losses)) or [], ())
+    slow_step = 20 * budget.STEP_SHARE * 100.0 / budget.DIAGNOSIS_STEPS
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: slow_step)
+    diagnose(case, (shared,), budget=100.0)
+    diagnose(case, (shared,))
+    assert replay_steps == [budget.sized(300, 1 / 20), 300]
+
+
+def test_checks_run_cheapest_first_and_are_listed_in_the_catalogues_order(monkeypatch):
+    monkeypatch.setattr(budget, "MEASURED_SECONDS", {"costly": 9.0, "cheap": 1.0})
+    ran = []
+    modules = tuple(CheckModule(name, lambda case, name=name: ran.append(name) or [], ())
+                    for name in ("costly", "unmeasured", "cheap"))
+    outcomes = diagnose(None, modules).outcomes
+    assert ran == ["cheap", "costly", "unmeasured"]
+    assert [o.name for o in outcomes] == ["costly", "unmeasured", "cheap"]
+
+
+def test_every_measured_cost_names_a_check():
+    names = {module.name for module in check_modules()}
+    assert budget.MEASURED_SECONDS and set(budget.MEASURED_SECONDS) <= names
+
+
+def test_a_default_budget_ends_checks_only_where_it_shortened_the_experiments():
+    assert budget.enforced(budget_is_default=False, fraction=1.0)
+    assert budget.enforced(budget_is_default=True, fraction=0.5)
+    assert not budget.enforced(budget_is_default=True, fraction=1.0)
+
+
+def test_a_small_run_keeps_every_check_past_a_default_budget(monkeypatch):
+    case = _small_case()
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 1e-9)  # cheap
+    slow = CheckModule("slow", lambda c: time.sleep(0.2) or [], ())
+    late = CheckModule("late", lambda c: c.replayer.replay(Plan(steps=5)) and [], ())
+    default = diagnose(case, (slow, late), budget=0.1, budget_is_default=True).outcomes
+    given = diagnose(case, (slow, late), budget=0.1).outcomes
+    assert [o.status for o in default] == ["ran", "ran"]
+    assert [o.status for o in given] == ["ran", "stopped"]

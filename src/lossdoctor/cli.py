@@ -10,12 +10,14 @@ import argparse
 import os
 import signal
 import sys
+import time
 
 from rich.console import Console
 from rich.text import Text
 
 from lossdoctor import own_output
 from lossdoctor._version import __version__
+from lossdoctor.budget import MIN_BUDGET_SECONDS
 
 EXIT_USAGE = 2
 #: What each report option writes, in the order they are written.
@@ -56,9 +58,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="seed torch, numpy and random before the script starts, to make a "
                      "script that does not seed itself reproducible")
     run.add_argument("--budget", type=_seconds, metavar="SECONDS",
-                     help="time for the diagnosis after the run: checks not started by then "
-                     "are skipped and listed (default: no limit); 0 runs no experiment on "
-                     "copies, only what reads the run's own records")
+                     help="time for the diagnosis after the run: experiments are shortened to "
+                     "fit it, and checks not finished by then are stopped and listed (default: "
+                     f"the larger of {MIN_BUDGET_SECONDS:g} s and a tenth of the training "
+                     "time, which stops checks only where it shortened experiments; inf: no "
+                     "limit); 0 runs no experiment on copies, only what reads the run's own "
+                     "records")
     run.add_argument("--quiet", action="store_true",
                      help="no live status line and no plateau announcement while the script runs")
     run.add_argument("--stop-on-plateau", action="store_true",
@@ -131,8 +136,10 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
     from lossdoctor.runner import run_script
 
     try:
+        started = time.monotonic()
         run = run_script(target, args, options.seed, _stop_on_plateau(options),
                          LiveStatus.for_terminal(options.quiet))
+        options.training_seconds = time.monotonic() - started
         with distributed.diagnosing() as here:
             if here:
                 _report(run, options)
@@ -264,7 +271,8 @@ def _diagnosed(run, options) -> dict | None:
         progress = DiagnosisProgress.for_terminal(own_output.console(), options.quiet,
                                                   options.verbose)
         with progress.showing():
-            diagnosis = diagnose_run(run, progress, options.budget)
+            diagnosis = diagnose_run(run, progress, options.budget,
+                                     getattr(options, "training_seconds", None))
         return document.build(run, diagnosis)
     except Exception as error:  # noqa: BLE001 - never change the script's exit code
         _error(f"internal error while diagnosing ({type(error).__name__}: {error}). "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from lossdoctor import budget as budgets
 from lossdoctor import stopping
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.findings import Finding, Skip
@@ -25,7 +28,8 @@ STOPPED_REASON = "not finished: the diagnosis was stopped (Ctrl-C, SIGTERM, or t
 @dataclass
 class CheckOutcome:
     name: str
-    status: str  # "ran", "skipped", "error" (failed inside lossdoctor) or "stopped" (Ctrl-C)
+    status: str  # "ran", "skipped", "error" (failed inside lossdoctor) or "stopped" (Ctrl-C,
+    # or the time budget ran out)
     reason: str = ""
     causes: list[str] = field(default_factory=list)  # the ids the check looks for
     seconds: float = 0.0  # wall time the check took
@@ -94,6 +98,8 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
         _check_declared(module, found)
     except KeyboardInterrupt:
         return CheckOutcome(module.name, "stopped", STOPPED_REASON, ids)
+    except budgets.OutOfTime as out_of_time:
+        return CheckOutcome(module.name, "stopped", str(out_of_time), ids)
     except Skip as skip:
         return CheckOutcome(module.name, "skipped", str(skip), ids)
     except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
@@ -104,9 +110,7 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
 
 
 def _out_of_time(module: CheckModule, budget: float) -> CheckOutcome:
-    return CheckOutcome(module.name, "skipped",
-                        f"not run: the diagnosis' time budget ({budget:g} s) ran out; run "
-                        "again with a larger --budget (budget= in Python) to include it",
+    return CheckOutcome(module.name, "stopped", budgets.out_of_time(budget),
                         [cause.id for cause in module.causes])
 
 
@@ -129,24 +133,82 @@ Progress = Callable[[CheckModule, int, int], None]
 
 
 def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
-             progress: Progress | None = None, budget: float | None = None) -> Diagnosis:
-    """Run each check on the case; a check that lacks its input or fails is recorded, not raised.
-    With ``budget`` (seconds), a check not started by then is skipped, saying so."""
-    deadline = time.monotonic() + budget if budget else None
+             progress: Progress | None = None, budget: float | None = None,
+             budget_is_default: bool = False) -> Diagnosis:
+    """Run each check on the case, cheapest first (:func:`lossdoctor.budget.in_order`); a check
+    that lacks its input or fails is recorded, not raised. With ``budget`` (seconds), the
+    experiments are sized to fit it, and a check not finished by then is skipped, saying so;
+    a default budget (``budget_is_default``) ends checks only where it shortened experiments
+    (see :func:`lossdoctor.budget.enforced`). The outcomes are listed in the catalogue's order,
+    whatever order the checks ran in."""
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
-    with single_threaded():
-        for position, module in enumerate(modules, start=1):
-            if outcomes and outcomes[-1].status == "stopped":
-                outcomes.append(_stopped(module))
-                continue
+    with single_threaded(), _fitted_experiments(case, budget, budget_is_default) as deadline:
+        for position, module in enumerate(_in_order(modules), start=1):
             if deadline is not None and time.monotonic() > deadline:
                 outcomes.append(_out_of_time(module, budget))
+                continue
+            if outcomes and outcomes[-1].reason == STOPPED_REASON:
+                outcomes.append(_stopped(module))
                 continue
             if progress is not None:
                 progress(module, position, len(modules))
             outcomes.append(_timed_check(module, case, findings))
+    outcomes = _in_catalogue_order(outcomes, modules)
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))
+
+
+def _in_order(modules: tuple[CheckModule, ...]) -> list[CheckModule]:
+    return sorted(modules, key=lambda module: budgets.expected_seconds(module.name))
+
+
+def _in_catalogue_order(outcomes: list[CheckOutcome],
+                        modules: tuple[CheckModule, ...]) -> list[CheckOutcome]:
+    """``outcomes`` (one per module, in the order they ran) in the order of ``modules``."""
+    ran = _in_order(modules)
+    by_module = {id(module): outcome for module, outcome in zip(ran, outcomes, strict=True)}
+    return [by_module[id(module)] for module in modules]
+
+
+@contextmanager
+def _fitted_experiments(case, budget: float | None, budget_is_default: bool):
+    """While the checks run: the experiments on copies sized from the measured step time and
+    ended at the deadline, which it yields (None: no limit). Afterwards (for whatever reads the
+    case next) neither."""
+    deadline = time.monotonic() + budget if budget and math.isfinite(budget) else None
+    replayer = _ready_replayer(case) if deadline is not None else None
+    fraction = 1.0
+    if replayer is not None:
+        fraction = budgets.step_fraction(budget, _step_seconds(replayer))
+    if not budgets.enforced(budget_is_default, fraction):
+        deadline = None
+    if replayer is not None:
+        replayer.step_fraction, replayer.deadline, replayer.budget = fraction, deadline, budget
+    try:
+        yield deadline
+    finally:
+        if replayer is not None:
+            replayer.deadline, replayer.budget, replayer.step_fraction = None, None, 1.0
+
+
+def _step_seconds(replayer) -> float:
+    """One training step's seconds; 0 (unknown) when the step fails: it then fails in the
+    checks that need it, which say so."""
+    try:
+        return replayer.step_seconds()
+    except Exception:  # noqa: BLE001
+        return 0.0
+
+
+def _ready_replayer(case):
+    """The case's replayer when experiments can run on it, else None."""
+    if not getattr(case, "experiments", False) or not hasattr(case, "require_replay"):
+        return None
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    return replayer if replayer.ready else None

@@ -10,12 +10,14 @@ import copy
 import inspect
 import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 
+from lossdoctor import budget as budgets
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.findings import Skip
@@ -58,6 +60,7 @@ class ReplayResult:
     diverged: bool = False
     validation_steps: list[int] = field(default_factory=list)  # the step of each of them
     start_validation: float = math.nan  # before the first step
+    planned_steps: int = 0  # the steps it was planned to take (sized to the budget)
 
     @property
     def final_validation(self) -> float:
@@ -69,6 +72,11 @@ class ReplayResult:
         return min(finite) if finite else math.inf
 
 
+#: Steps timed to measure a training step's cost (after one to warm up): enough for a median
+#: that one slow step does not move.
+PROBE_STEPS = 3
+
+
 class Replayer:
     """Replays training on the captured batches, with a change described by a Plan."""
 
@@ -77,6 +85,12 @@ class Replayer:
         self.copies = copies
         self.schedule = schedule
         self.experiments = experiments  # False: --budget 0, the passive evidence only
+        #: Every replay's steps are multiplied by this (see lossdoctor.budget.step_fraction).
+        self.step_fraction = 1.0
+        #: time.monotonic() after which no training step on a copy starts (None: no limit),
+        #: and the budget it ends, for the message.
+        self.deadline: float | None = None
+        self.budget: float | None = None
         self.train_batches, self.validation_batches = split_batches(copies)
 
     @property
@@ -100,6 +114,7 @@ class Replayer:
 
     def replay(self, plan: Plan) -> ReplayResult:
         self.require_budget()
+        plan = replace(plan, steps=self.sized(plan.steps))
         with isolated(plan.seed):
             model = plan.model if plan.model is not None else copy.deepcopy(
                 self.copies.initial_model
@@ -108,10 +123,36 @@ class Replayer:
             return self._train(model, optimizer, plan)
 
     def require_budget(self) -> None:
-        """Training a copy is an experiment: none runs with --budget 0."""
+        """Training a copy is an experiment: none runs with --budget 0, and none goes on once
+        the diagnosis' time budget has run out."""
         if not self.experiments:
             raise Skip("no experiments were run (--budget 0; budget=0 in Python): the passive "
                        "evidence only")
+        self.require_time()
+
+    def require_time(self) -> None:
+        """No computation on copies goes on once the diagnosis' time budget has run out."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise budgets.OutOfTime(budgets.out_of_time(self.budget))
+
+    def sized(self, steps: int) -> int:
+        """The steps an experiment planned at ``steps`` takes within the budget."""
+        return budgets.sized(steps, self.step_fraction)
+
+    def step_seconds(self) -> float:
+        """Seconds one training step of a copy of the user's model takes, with the user's
+        optimizer: the median of PROBE_STEPS steps after one to warm up."""
+        self.require_budget()
+        with isolated(0):
+            model = copy.deepcopy(self.copies.initial_model)
+            optimizer = self.optimizer_for(model, Plan())
+            seconds = []
+            for step in range(PROBE_STEPS + 1):
+                start = time.perf_counter()
+                self.train_step(model, optimizer, self.train_batches[step % len(
+                    self.train_batches)])
+                seconds.append(time.perf_counter() - start)
+        return sorted(seconds[1:])[PROBE_STEPS // 2]
 
     def optimizer_for(self, model: nn.Module, plan: Plan) -> torch.optim.Optimizer:
         """The user's optimizer (or the plan's) with the user's settings, for ``model``."""
@@ -144,7 +185,7 @@ class Replayer:
         validation = [self._prepared(b, plan) for b in self.validation_batches]
         order = random.Random(plan.seed)
         check_every = max(plan.steps // max(plan.evaluations, 1), 1)
-        result = ReplayResult([], [])
+        result = ReplayResult([], [], planned_steps=plan.steps)
         set_lr = _lr_setter(optimizer, self.lr_multipliers(plan))
         result.start_validation = self.evaluate(model, validation)
         for step in range(plan.steps):
@@ -177,6 +218,7 @@ class Replayer:
 
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The user's training loss of ``model`` on ``batch``, computed as the script did."""
+        self.require_time()
         return self.copies.replay_loss.loss(model, batch)
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:

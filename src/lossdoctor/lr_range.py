@@ -65,15 +65,15 @@ def lr_range_test(
 ) -> RangeTest:
     """Run the range test on the replayer's training batches with the user's optimizer class and
     hyperparameters, the lr rising geometrically from ``start_lr`` to ``end_lr`` in ``steps``
-    steps. It stops once the smoothed loss passes ``DIVERGENCE_FACTOR`` times its best value or
-    is not finite.
+    steps (fewer when the budget shortens every experiment: :meth:`Replayer.sized`). It stops
+    once the smoothed loss passes ``DIVERGENCE_FACTOR`` times its best value or is not finite.
 
     Suggested lr: the lr at the lowest smoothed loss, divided by ``SAFETY_FACTOR``. The lowest
     point is where larger steps stop paying off (and the edge of stability is near); a tenth of
     it is still on the falling part of the curve. This is the common choice (fastai's
     ``lr_min``) and steadier on noisy curves than the point of steepest descent.
     """
-    lrs = geometric(start_lr, end_lr, steps)
+    lrs = geometric(start_lr, end_lr, replayer.sized(steps))
     with isolated(seed):
         model = copy.deepcopy(replayer.copies.initial_model)
         optimizer = replayer.optimizer_for(model, Plan(lr=start_lr))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lossdoctor.budget import default_budget
 from lossdoctor.case import Case
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
 from lossdoctor.script_run import ScriptRun
@@ -13,14 +14,21 @@ def training_seen(run: ScriptRun) -> bool:
 
 
 def diagnose_run(run: ScriptRun, progress: Progress | None = None,
-                 budget: float | None = None) -> Diagnosis | None:
+                 budget: float | None = None,
+                 training_seconds: float | None = None) -> Diagnosis | None:
     """The diagnosis, with the symptom the run's curves show (so a broken run with no confirmed
-    cause is "unexplained", never healthy). ``budget``: seconds for the checks (None: no limit);
-    0 runs no experiment on copies, only what reads the run's own records."""
+    cause is "unexplained", never healthy). ``budget``: seconds for the checks; 0 runs no
+    experiment on copies, only what reads the run's own records; None: the default budget for a
+    training of ``training_seconds`` (:func:`lossdoctor.budget.default_budget`), which ends
+    checks only where it shortened the experiments, or no limit when that is not given."""
     if not training_seen(run):
         return None
+    is_default = budget is None and training_seconds is not None
+    if is_default:
+        budget = default_budget(training_seconds)
     case = Case(run.trace, run.copies, experiments=budget != 0)
-    diagnosis = diagnose(case, progress=progress, budget=budget or None)
+    diagnosis = diagnose(case, progress=progress, budget=budget or None,
+                         budget_is_default=is_default)
     curve = getattr(run, "curve", None)
     guess = case.constant_guess_loss("validation") if (
         curve is None or curve.chance_loss is None) else None

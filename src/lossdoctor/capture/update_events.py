@@ -191,7 +191,8 @@ def _fingerprint(params: list[torch.Tensor]) -> torch.Tensor:
     parts = []
     for param in chosen:
         flat = param.detach().reshape(-1)
-        index = torch.linspace(0, flat.numel() - 1, min(FINGERPRINT_VALUES, flat.numel()))
+        index = torch.linspace(0, flat.numel() - 1, min(FINGERPRINT_VALUES, flat.numel()),
+                               dtype=torch.float64)  # float32 rounds past the end above 2**24
         parts.append(flat[index.long().to(flat.device)].float().cpu())
     return torch.cat(parts) if parts else torch.zeros(0)
 

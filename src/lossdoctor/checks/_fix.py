@@ -34,9 +34,11 @@ def settled_loss(result: ReplayResult) -> float:
 
 
 def fix_experiment(description: str, before: ReplayResult, after: ReplayResult,
-                   steps: int = REPLAY_STEPS) -> Experiment:
-    """A fix tested by two replays of ``steps`` steps, without it and with it: where each
-    validation loss settled, and both curves from step 0 for the report."""
+                   steps: int | None = None) -> Experiment:
+    """A fix tested by two replays of ``steps`` steps (by default the steps the fix's replay
+    was planned to take), without it and with it: where each validation loss settled, and both
+    curves from step 0 for the report."""
+    steps = steps if steps is not None else (after.planned_steps or REPLAY_STEPS)
     curve_steps = [0, *before.validation_steps]
     if curve_steps[1:] != after.validation_steps or len(curve_steps) != (
             len(before.validation_losses) + 1):

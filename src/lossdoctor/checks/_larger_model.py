@@ -63,8 +63,34 @@ class LargerModel:
 def why_not_larger(model: nn.Module, batch: Batch) -> str:
     """Why no larger model of the user's family (MLP or CNN) can be built; "" when it can."""
     if not why_not_cnn(model, batch):
+        return _already_as_wide(_widest_convolution(model), _cnn_width, "channels")
+    return why_not_flat_mlp(model, batch) or _already_as_wide(
+        _widest_linear(model), _mlp_width, "units")
+
+
+def _already_as_wide(widest: int, width_for, unit: str) -> str:
+    """Why the larger model would not be larger: the width cap (which keeps the experiment's
+    cost bounded) is not above the user's widest layer. "" when it is."""
+    if width_for(widest) > widest:
         return ""
-    return why_not_flat_mlp(model, batch)
+    return (f"your model's widest layer already has {widest:,} {unit}, as many as the largest "
+            "model this test trains")
+
+
+def _widest_linear(model: nn.Module) -> int:
+    return max(m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def _widest_convolution(model: nn.Module) -> int:
+    return max(m.out_channels for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd))
+
+
+def _mlp_width(widest: int) -> int:
+    return min(max(WIDTH_FACTOR * widest, MIN_WIDTH), MAX_WIDTH)
+
+
+def _cnn_width(widest: int) -> int:
+    return min(max(CHANNEL_FACTOR * widest, MIN_CHANNELS), MAX_CHANNELS)
 
 
 def build_larger(
@@ -95,8 +121,7 @@ def build_larger_cnn(
     """A fresh two-block ReLU CNN with more channels than ``model``'s widest convolution."""
     inputs = _single_float_input(batch)
     convolutions = [m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
-    widest = max(m.out_channels for m in convolutions)
-    width = min(max(CHANNEL_FACTOR * widest, MIN_CHANNELS), MAX_CHANNELS)
+    width = _cnn_width(_widest_convolution(model))
     ending = output_layers(loss_name)
     with isolated(seed):
         layers = _cnn_layers(inputs, width, _output_size(prediction_shape)) + ending
@@ -136,8 +161,7 @@ def build_larger_mlp(
     ``seed`` only; the caller's random state is left as it was.
     """
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    widest = max(m.out_features for m in linears)
-    width = min(max(WIDTH_FACTOR * widest, MIN_WIDTH), MAX_WIDTH)
+    width = _mlp_width(_widest_linear(model))
     hidden = min(max(len(linears), MIN_HIDDEN_LAYERS), MAX_HIDDEN_LAYERS)
     features = _flat_input(batch).shape[1]
     outputs = _output_size(prediction_shape)

@@ -197,17 +197,17 @@ def _row_budget(case, user_batch: int, batch: int) -> int:
 def noise_scale(replayer, model: nn.Module, pool: Batch) -> NoiseScale:
     """|G|^2 and tr(Sigma) from NOISE_BATCHES gradients of NOISE_BATCH rows each, on a copy."""
     size = NOISE_BATCH
-    count = min(NOISE_BATCHES, pool.rows // size)
+    count = min(replayer.sized(NOISE_BATCHES), pool.rows // size)
     if count < 2:
         raise Skip(f"needs at least {2 * size} training rows to measure the gradient noise")
+    total, small = None, 0.0  # streamed: one gradient's memory, not ``count`` of them
     with isolated(0):
         model = copy.deepcopy(model)
-        grads = torch.stack([
-            _gradient(replayer, model, _rows(pool, range(i * size, (i + 1) * size)))
-            for i in range(count)
-        ])
-    small = float((grads**2).sum(dim=1).mean())
-    large = float((grads.mean(dim=0) ** 2).sum())
+        for i in range(count):
+            gradient = _gradient(replayer, model, _rows(pool, range(i * size, (i + 1) * size)))
+            small += float((gradient**2).sum()) / count
+            total = gradient if total is None else total.add_(gradient)
+    large = float(((total / count) ** 2).sum())
     big = size * count
     gradient_sq = (big * large - size * small) / (big - size)
     trace_sigma = (small - large) / (1 / size - 1 / big)

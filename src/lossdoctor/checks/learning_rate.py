@@ -361,8 +361,8 @@ def _replay_text(m: Measures, other: Counterfactual) -> str:
             f"the validation loss reaches {other.val_after:.3g}"
         )
     return (
-        f"Replaying {REPLAY_STEPS} steps at lr {plain_lr(other.lr)} brings the validation loss "
-        f"from {m.val_before:.3g} to {other.val_after:.3g}"
+        f"Replaying {other.replay.planned_steps} steps at lr {plain_lr(other.lr)} brings the "
+        f"validation loss from {m.val_before:.3g} to {other.val_after:.3g}"
     )
 
 

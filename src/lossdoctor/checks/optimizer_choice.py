@@ -184,7 +184,8 @@ def _verdict(user: Replay, best: Replay, control: Replay) -> str:
         else f"gets it only to {control.validation:.3g}"
     )
     return (
-        f"Plain SGD without momentum is stuck on this problem: replayed for {REPLAY_STEPS} "
+        f"Plain SGD without momentum is stuck on this problem: replayed for "
+        f"{best.result.planned_steps} "
         f"steps on your batches, {user.label} leaves the validation loss at "
         f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}. Another "
         f"learning rate alone is no fix: the best of them, {control.label}, {control_text}."

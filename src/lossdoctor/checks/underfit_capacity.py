@@ -98,6 +98,7 @@ class OneBatch:
     rows: int
     start: float
     end: float
+    steps: int = ONE_BATCH_STEPS
 
     @property
     def ratio(self) -> float:
@@ -200,9 +201,10 @@ def overfit_one_batch(replayer: Replayer, model, batch: Batch) -> OneBatch:
     with isolated(0):
         trained = copy.deepcopy(model)
         optimizer = torch.optim.Adam(trained.parameters(), lr=STANDARD_LR)
-        losses = [replayer.train_step(trained, optimizer, small) for _ in range(ONE_BATCH_STEPS)]
+        steps = replayer.sized(ONE_BATCH_STEPS)
+        losses = [replayer.train_step(trained, optimizer, small) for _ in range(steps)]
         end = replayer.evaluate(trained, [small])
-    return OneBatch(rows, losses[0], end)
+    return OneBatch(rows, losses[0], end, steps)
 
 
 def compare_with_larger(case: Case, replayer: Replayer, batch: Batch) -> Comparison:
@@ -335,16 +337,16 @@ def _as_code(layer: torch.nn.Module) -> str:
 def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
     """No larger model of this family can be built: report the one-batch hint, below the
     reporting threshold, or skip when there is none."""
-    needs = "needs an MLP on flat inputs or a CNN to build a larger one"
     if one_batch.ratio <= ONE_BATCH_STUCK:
-        raise Skip(f"{needs}: {reason}")
+        raise Skip(f"no larger model to compare with (one is built for an MLP on flat inputs "
+                   f"or a CNN): {reason}")
     return [
         Finding(
             cause=UNDERFIT_CAPACITY,
             confidence=0.3,
             verdict=(
                 f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
-                f"{one_batch.ratio:.0%} of where it started in {ONE_BATCH_STEPS} steps: it may "
+                f"{one_batch.ratio:.0%} of where it started in {one_batch.steps} steps: it may "
                 f"be too small, or the pipeline may be broken. Not tested with a larger model: "
                 f"{reason}."
             ),

@@ -165,10 +165,18 @@ def check_problems(document: dict) -> list[str]:
         f"check {check['name']} failed inside lossdoctor: {check['reason']}"
         for check in document["checks"] if check["status"] == "error"
     ]
-    stopped = [check["name"] for check in document["checks"] if check["status"] == "stopped"]
-    if stopped:
-        lines.append(f"not finished, the diagnosis was stopped: {', '.join(stopped)}")
+    stopped = [check for check in document["checks"] if check["status"] == "stopped"]
+    for reason in dict.fromkeys(check["reason"] for check in stopped):
+        names = ", ".join(check["name"] for check in stopped if check["reason"] == reason)
+        lines.append(_out_of_time_line(reason, names) if "budget" in reason
+                     else f"not finished, the diagnosis was stopped: {names}")
     return lines + list(document["notes"]) + randomness_lines(document)
+
+
+def _out_of_time_line(reason: str, names: str) -> str:
+    """'not finished: the diagnosis' time budget (...) ran out: a, b; run again with ...'."""
+    what, _, how = reason.partition("; ")
+    return f"{what}: {names}; {how}" if how else f"{reason}: {names}"
 
 
 def randomness_lines(document: dict) -> list[str]:

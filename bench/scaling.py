@@ -1,0 +1,169 @@
+"""What the diagnosis costs as the model grows: MLPs of about 0.1M to 50M parameters.
+
+For each size, a synthetic, learnable classification (fixed seed) is trained by a generated
+script, once as `python SCRIPT` and once as `lossdoctor run SCRIPT`; the table has the user's
+training time, the time from the end of training to the end of `lossdoctor run` (the
+diagnosis and the report), the slowest checks, and the peak resident memory of each process.
+
+    OMP_NUM_THREADS=1 nice -n 10 python bench/scaling.py [--sizes 0.1 1 4] [--budget SECONDS]
+
+Sizes are millions of parameters. Big models train fewer steps (STEPS), so each size's
+training takes tens of seconds on one core. Times are wall times on a shared machine: compare
+sizes within one table, not across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+INPUTS, CLASSES, BATCH = 128, 10, 64
+#: Hidden width of the two-hidden-layer MLP for each size (millions of parameters):
+#: parameters = 128w + w^2 + 10w + biases.
+WIDTHS = {0.1: 256, 1: 930, 4: 1930, 16: 3930, 50: 7000}
+#: Training steps per size: a few hundred where a step is cheap, fewer where it costs most of
+#: a second, so that training takes tens of seconds.
+STEPS = {0.1: 300, 1: 300, 4: 200, 16: 50, 50: 30}
+STEPS_PER_EPOCH = 10
+SLOWEST_SHOWN = 3
+
+SCRIPT = """\
+import sys, time
+import torch
+from torch import nn
+
+width, steps = int(sys.argv[1]), int(sys.argv[2])
+torch.manual_seed(0)
+teacher = torch.randn({inputs}, {classes})
+x = torch.randn({rows}, {inputs})
+y = (x @ teacher + 0.5 * torch.randn({rows}, {classes})).argmax(1)
+x_val = torch.randn(512, {inputs})
+y_val = (x_val @ teacher).argmax(1)
+model = nn.Sequential(nn.Linear({inputs}, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+                      nn.Linear(width, {classes}))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+loss_fn = nn.CrossEntropyLoss()
+start = time.perf_counter()
+for epoch in range(steps // {per_epoch}):
+    model.train()
+    for i in range({per_epoch}):
+        rows = slice(i * {batch}, (i + 1) * {batch})
+        optimizer.zero_grad()
+        loss_fn(model(x[rows]), y[rows]).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        loss_fn(model(x_val), y_val)
+print("TRAINING", time.perf_counter() - start, "ENDED", time.time(), flush=True)
+"""
+
+
+@dataclass
+class Process:
+    wall: float  # seconds from start to exit
+    training: float  # seconds the script's training loop took
+    after_training: float  # seconds from the end of the training loop to the exit
+    peak_mb: float  # peak resident memory
+
+
+@dataclass
+class Row:
+    millions: float
+    parameters: int
+    steps: int
+    plain: Process
+    watched: Process
+    checks: list[dict]
+
+    @property
+    def diagnosis_seconds(self) -> float:
+        return sum(check.get("seconds", 0.0) for check in self.checks)
+
+
+def parameters(width: int) -> int:
+    return INPUTS * width + width + width * width + width + width * CLASSES + CLASSES
+
+
+def measured(command: list[str], cwd: Path) -> Process:
+    """Runs ``command``; its wall time, training time and peak RSS (wait4: this child only)."""
+    start = time.perf_counter()
+    with open(cwd / "stderr.txt", "w") as errors:
+        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors,
+                                 text=True)
+        output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    exited, wall = time.time(), time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{command} exited with {child.returncode}")
+    words = output.split("TRAINING", 1)[1].split()
+    training, ended = float(words[0]), float(words[2])
+    return Process(wall, training, exited - ended, usage.ru_maxrss / 1024)
+
+
+def measure(millions: float, folder: Path, budget: float | None) -> Row:
+    width, steps = WIDTHS[millions], STEPS[millions]
+    script = folder / "train.py"
+    script.write_text(SCRIPT.format(inputs=INPUTS, classes=CLASSES, batch=BATCH,
+                                    rows=STEPS_PER_EPOCH * BATCH, per_epoch=STEPS_PER_EPOCH))
+    arguments = [script.name, str(width), str(steps)]
+    plain = measured([sys.executable, *arguments], folder)
+    report = folder / "report.json"
+    options = ["--budget", str(budget)] if budget is not None else []
+    watched = measured([sys.executable, "-m", "lossdoctor", "run", "--quiet", *options,
+                        "--json", str(report), *arguments], folder)
+    checks = json.loads(report.read_text())["checks"]
+    if not checks:  # no diagnosis: show why
+        print((folder / "stderr.txt").read_text()[-2000:], file=sys.stderr)
+    return Row(millions, parameters(width), steps, plain, watched, checks)
+
+
+def slowest(checks: list[dict]) -> str:
+    ranked = sorted(checks, key=lambda check: -check.get("seconds", 0.0))[:SLOWEST_SHOWN]
+    return ", ".join(f"{c['name']} {c.get('seconds', 0.0):.1f}" for c in ranked)
+
+
+def not_run(checks: list[dict]) -> int:
+    return sum(1 for check in checks if "budget" in check.get("reason", ""))
+
+
+HEADER = ("| parameters | steps | training (plain) | training (watched) | after training | "
+          "checks | slowest checks (s) | not run (budget) | peak MB plain | peak MB watched |")
+
+
+def table_row(row: Row) -> str:
+    return (f"| {row.parameters / 1e6:.2f}M | {row.steps} | {row.plain.training:.1f} s | "
+            f"{row.watched.training:.1f} s | {row.watched.after_training:.1f} s | "
+            f"{row.diagnosis_seconds:.1f} s | {slowest(row.checks)} | {not_run(row.checks)} | "
+            f"{row.plain.peak_mb:.0f} | {row.watched.peak_mb:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=sorted(WIDTHS),
+                        help="millions of parameters, among " + ", ".join(map(str, WIDTHS)))
+    parser.add_argument("--budget", type=float, help="passed to lossdoctor run --budget")
+    parser.add_argument("--jsonl", help="also append each row, as JSON, to this file")
+    options = parser.parse_args()
+    print(HEADER)
+    print("|" + "---|" * HEADER.count(" | ") + "---|")
+    for millions in options.sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            row = measure(millions, Path(folder), options.budget)
+        print(table_row(row), flush=True)
+        if options.jsonl:
+            with open(options.jsonl, "a") as out:
+                out.write(json.dumps({"millions": millions, "plain": vars(row.plain),
+                                      "watched": vars(row.watched),
+                                      "checks": row.checks}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

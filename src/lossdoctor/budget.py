@@ -1,0 +1,107 @@
+"""The time the diagnosis may take after the run, and how the experiments are fitted into it.
+
+Three rules, each with its reason:
+
+- **The default budget** (:func:`default_budget`): the larger of MIN_BUDGET_SECONDS and
+  TRAINING_SHARE of the training time.
+- **Experiments sized from the step time** (:func:`step_fraction`): every replay on a copy is
+  cut by the same factor, so that a whole diagnosis' training steps fit STEP_SHARE of the
+  budget at the measured cost of one step of the user's model; never below MIN_REPLAY_STEPS.
+- **Which budget ends checks** (:func:`enforced`): one the user gave, always; the default one
+  only where it shortened the experiments.
+- **Order** (:func:`in_order`): the checks that cost least run first (shortest first completes
+  the most checks in any budget), by the measured cost below; a check not measured yet runs
+  after the measured ones, in the catalogue's order.
+"""
+
+from __future__ import annotations
+
+import math
+
+from lossdoctor.findings import Skip
+
+#: The default budget's floor. A 50M-parameter MLP must have its report at most 120 s after its
+#: training (issue 12); about 10-15 s of that go to the probe, the report and the exit, so 100 s
+#: is left for the checks. Small runs do not lose checks to it (see :func:`enforced`).
+MIN_BUDGET_SECONDS = 100.0
+#: A long training is worth a longer look: a tenth of its time, the overhead a user accepts for
+#: a diagnosis (issue 12); it passes the floor only for trainings over 1,000 s.
+TRAINING_SHARE = 0.10
+
+#: Training steps on copies in a whole diagnosis at full length: 860-881 on a healthy run
+#: (issue 12's count: the 300-step baseline, a 200-step one-batch overfit, a 300-step larger
+#: model, ~73 range-test steps), plus about two 300-step fixes when a cause is tested.
+DIAGNOSIS_STEPS = 1500
+#: The share of the budget those steps are planned to take: the rest is for evaluations,
+#: gradient probes, the checks' own work, and the error of a step time measured on 3 steps.
+STEP_SHARE = 0.5
+#: Shortest replay: with fewer steps, a replay's 10 evaluations are under 3 steps apart and the
+#: mean of its last quarter averages fewer than 8 losses, too noisy to compare two replays.
+MIN_REPLAY_STEPS = 30
+
+#: Mean seconds of each check over the first 9 bundled examples of session 5's zoo run (on a
+#: machine loaded 3-5x; only their order is used). Shortest first: the checks whose experiments
+#: run only when the run's records point to their cause lead; the capacity check, with its
+#: larger model and long run, comes last. Equal means keep the catalogue's order.
+MEASURED_SECONDS: dict[str, float] = {
+    "lr_schedule": 0.00, "over_regularized": 0.00, "unscaled_targets": 0.00,
+    "vanishing_gradients": 0.00, "dead_relu": 0.00, "exploding_gradients": 0.00,
+    "optimizer_choice": 0.00, "loss_setup": 0.00, "training_loop": 0.01, "overfitting": 0.01,
+    "class_imbalance": 0.02, "validation_path": 0.04, "nan_inf": 0.04,
+    "saturated_activation": 0.11, "unnormalized_inputs": 0.36, "bad_init": 0.73,
+    "batch_size": 1.17, "no_signal": 1.31, "train_val_shift": 2.22, "data_pipeline": 4.75,
+    "learning_rate": 5.61, "underfit_capacity": 14.33,
+}
+
+
+def default_budget(training_seconds: float) -> float:
+    """Seconds the diagnosis may take after a training that took ``training_seconds``."""
+    return max(MIN_BUDGET_SECONDS, TRAINING_SHARE * training_seconds)
+
+
+def enforced(budget_is_default: bool, fraction: float) -> bool:
+    """Whether the budget ends checks that run past it: always when the user gave it; a
+    default budget only when it had to shorten the experiments (a costly step). A run whose
+    experiments keep their full length is diagnosed in full, so that what a small run reports
+    does not depend on how loaded the machine is (the bundled examples' diagnoses take
+    10-400 s on a loaded machine, most of it fixed-length experiments on small models)."""
+    return not budget_is_default or fraction < 1.0
+
+
+def step_fraction(budget: float | None, step_seconds: float) -> float:
+    """The factor every replay's steps are multiplied by: 1 when a full diagnosis fits
+    STEP_SHARE of the budget (or there is no budget), less in proportion when it does not."""
+    if budget is None or not math.isfinite(budget) or step_seconds <= 0:
+        return 1.0
+    return min(1.0, STEP_SHARE * budget / (DIAGNOSIS_STEPS * step_seconds))
+
+
+def sized(steps: int, fraction: float) -> int:
+    """``steps`` cut by ``fraction``, never below MIN_REPLAY_STEPS (nor above ``steps``)."""
+    if fraction >= 1.0:
+        return steps
+    return min(steps, max(MIN_REPLAY_STEPS, round(steps * fraction)))
+
+
+def in_order(names: list[str]) -> list[str]:
+    """The checks' names in the order they run: by measured cost, the unmeasured ones after
+    them in the order given (the catalogue's, by name)."""
+    return sorted(names, key=expected_seconds)
+
+
+def expected_seconds(name: str) -> float:
+    """A check's measured mean seconds; infinite when it was not measured."""
+    return MEASURED_SECONDS.get(name, math.inf)
+
+
+class OutOfTime(Skip):
+    """A check ended because the diagnosis' time budget ran out."""
+
+
+def out_of_time(budget: float | None) -> str:
+    """Why a check has no result when the budget ran out, and how to include it."""
+    limit = f"{budget:g} s" if budget is not None else "the time given"
+    larger = f"--budget {max(2 * (budget or 0), MIN_BUDGET_SECONDS):g}"
+    return (f"not finished: the diagnosis' time budget ({limit}) ran out; run again with a "
+            f"larger budget (e.g. `lossdoctor run {larger} ...`, or budget= in Python) to include "
+            "it")
