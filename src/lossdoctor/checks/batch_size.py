@@ -135,7 +135,7 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if helped(trial.experiment):
+    if helped(trial.experiment, case):
         return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
@@ -310,7 +310,7 @@ def batch_statistics_experiment(case, user_batch: int) -> Experiment | None:
 
 def _statistics_finding(case, user_batch: int) -> list[Finding]:
     experiment = batch_statistics_experiment(case, user_batch)
-    if experiment is None or not helped(experiment):
+    if experiment is None or not helped(experiment, case):
         return []
     return [Finding(
         BATCH_SIZE,
