@@ -297,7 +297,7 @@ def framework_jobs() -> list[Job]:
 # --- running ----------------------------------------------------------------------------------
 
 
-def run(job: Job, keep: Path | None = None) -> Outcome:
+def run(job: Job, keep: Path | None = None, timeout: float = TIMEOUT) -> Outcome:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder) / "run"
         workdir.mkdir()
@@ -307,11 +307,11 @@ def run(job: Job, keep: Path | None = None) -> Outcome:
                    "--json", str(report_path), script, *args]
         start = time.perf_counter()
         try:
-            done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=TIMEOUT,
+            done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=timeout,
                                   env={**ENV, **env, "PYTHONPATH": str(REPO / "src")})
         except subprocess.TimeoutExpired:
             return Outcome(job, time.perf_counter() - start, status="timed out",
-                           note=f"stopped after {TIMEOUT} s")
+                           note=f"stopped after {timeout:.0f} s")
         outcome = Outcome(job, time.perf_counter() - start, done.returncode)
         if not report_path.exists():
             outcome.note = done.stderr.decode(errors="replace").strip().splitlines()[-1:][0]
@@ -375,13 +375,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     parser.add_argument("--keep-reports", type=Path, metavar="DIR",
                         help="keep each run's JSON report in DIR")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help=f"seconds a run may take, wall clock (default {TIMEOUT})")
     parser.add_argument("--no-frameworks", action="store_true",
                         help="leave out the framework scripts of tests/frameworks")
     options = parser.parse_args()
     outcomes = []
     for job in jobs_for(options):
         print(f"running {job.name} ...", file=sys.stderr, flush=True)
-        outcomes.append(run(job, options.keep_reports))
+        outcomes.append(run(job, options.keep_reports, options.timeout))
         o = outcomes[-1]
         print(f"  {o.status} {o.causes[:3]} steps={o.steps} failed={o.failed_checks} "
               f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)

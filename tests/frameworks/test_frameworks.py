@@ -143,3 +143,4 @@ def test_an_injected_bug_gets_the_cause_it_gets_in_a_plain_loop(framework, bug):
     assert top_cause(reference) == BUG_CAUSES[bug]
     report = watched(framework.script, "--bug", bug).report
     assert top_cause(report) == top_cause(reference), [c["id"] for c in report["causes"]]
+    assert failed_checks(report) == {}
