@@ -1,6 +1,9 @@
 """Third-party training code under `lossdoctor run`: unmodified, healthy and with one injected bug
-(the learning rate x100, through the script's own options where it has them), and the framework
-scripts of tests/frameworks. Prints the Markdown table of docs/third-party.md.
+(the learning rate x100, through the script's own options where it has them; shuffled training
+targets; an optimizer over another model's parameters: the last two as a small edit of the
+script, see PATCHES), and the framework scripts of tests/frameworks. Inputs x1000 needs
+continuous inputs: these are all language models, whose inputs are token ids, so only the
+framework scripts get it. Prints the Markdown table of docs/third-party.md.
 
     python bench/third_party.py [--examples DIR] [--nanogpt DIR] [--lightning DIR]
                                 [--only PATTERN] [--out PATH] [--no-frameworks]
@@ -43,6 +46,45 @@ LIGHTNING_WIKITEXT_LINES = 4500
 #: Characters of Tiny Shakespeare given to nanoGPT's character-level prepare.py (all of it).
 NANOGPT_CHARACTERS = 1_200_000
 HEALTHY, LR_TOO_HIGH = "healthy", "lr_too_high"
+#: What a plain PyTorch loop gets for shuffled training targets and for an optimizer over another
+#: model's parameters (tests/frameworks/scripts/plain_loop.py, examples/frozen_params_*.py).
+NO_SIGNAL, FROZEN_PARAMS = "no_signal", "frozen_params"
+
+
+def patch(path: Path, edits: list[tuple[str, str]]) -> None:
+    """Each (old, new) of ``edits`` made once in ``path``; an edit whose old text is gone (the
+    repository changed) stops the run rather than run the script unbugged."""
+    code = path.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert code.count(old) == 1, f"{old!r} is not once in {path.name}"
+        code = code.replace(old, new)
+    path.write_text(code, encoding="utf-8")
+
+
+#: The injected bugs that are edits of a script: per repository, (old, new) pairs.
+PATCHES = {
+    "nanogpt labels": [(
+        "    return x, y\n",
+        "    if split == 'train':\n        y = y[torch.randperm(len(y))]\n    return x, y\n")],
+    "nanogpt params": [(
+        "optimizer = model.configure_optimizers(",
+        "optimizer = GPT(GPTConfig(**model_args)).configure_optimizers(")],
+    "word_language_model labels": [(
+        "        data, targets = get_batch(train_data, i)\n",
+        "        data, targets = get_batch(train_data, i)\n"
+        "        targets = targets[torch.randperm(len(targets))]\n")],
+    "lightning lr": [("lr=0.1", "lr=10.0")],
+    "lightning labels": [(
+        '        loss = F.nll_loss(output, target.view(-1))\n        self.log("train_loss"',
+        '        loss = F.nll_loss(output, target.view(-1)[torch.randperm(target.numel())])\n'
+        '        self.log("train_loss"')],
+    "lightning params": [
+        ("        self.model = Transformer(vocab_size=vocab_size)\n",
+         "        self.model = Transformer(vocab_size=vocab_size)\n"
+         "        self.other = [Transformer(vocab_size=vocab_size)]  # not registered\n"),
+        ("torch.optim.SGD(self.parameters(), lr=0.1)",
+         "torch.optim.SGD(self.other[0].parameters(), lr=0.1)")],
+}
 
 
 @dataclass
@@ -133,9 +175,11 @@ def wikitext(examples: Path, destination: Path, train_lines: int | None = None) 
 def word_language_model_jobs(examples: Path) -> list[Job]:
     """pytorch/examples word_language_model: an LSTM updated by hand (``p.data.add_``), lr 20."""
 
-    def prepare(lr: float):
+    def prepare(lr: float, bug: str = ""):
         def lay_out(workdir: Path):
             export(examples, "word_language_model", workdir)
+            if bug:
+                patch(workdir / "main.py", PATCHES[bug])
             wikitext(examples, workdir / "small-wikitext-2")
             args = ["--data", "small-wikitext-2", "--epochs", "2", "--emsize", "32", "--nhid",
                     "32", "--nlayers", "1", "--lr", str(lr), "--log-interval", "100"]
@@ -144,16 +188,20 @@ def word_language_model_jobs(examples: Path) -> list[Job]:
         return lay_out
 
     return [Job("word_language_model", "pytorch/examples", HEALTHY, prepare(20)),
-            Job("word_language_model lr x100", "pytorch/examples", LR_TOO_HIGH, prepare(2000))]
+            Job("word_language_model lr x100", "pytorch/examples", LR_TOO_HIGH, prepare(2000)),
+            Job("word_language_model shuffled targets", "pytorch/examples", NO_SIGNAL,
+                prepare(20, "word_language_model labels"))]
 
 
 def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
     """karpathy/nanoGPT shakespeare_char on WikiText-2's characters: the loss inside the model
     (``model(X, Y)``), warmup and cosine decay, AdamW lr 1e-3."""
 
-    def prepare(lr: float):
+    def prepare(lr: float, bug: str = ""):
         def lay_out(workdir: Path):
             export(nanogpt, ".", workdir)
+            if bug:
+                patch(workdir / "train.py", PATCHES[bug])
             text = (examples_text(examples, workdir))[:NANOGPT_CHARACTERS]
             (workdir / "data/shakespeare_char/input.txt").write_text(text, encoding="utf-8")
             subprocess.run([sys.executable, "data/shakespeare_char/prepare.py"], cwd=workdir,
@@ -169,7 +217,11 @@ def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
 
     return [Job("nanoGPT shakespeare_char", "karpathy/nanoGPT", HEALTHY, prepare(1e-3)),
             Job("nanoGPT shakespeare_char lr x100", "karpathy/nanoGPT", LR_TOO_HIGH,
-                prepare(1e-1))]
+                prepare(1e-1)),
+            Job("nanoGPT shakespeare_char shuffled targets", "karpathy/nanoGPT", NO_SIGNAL,
+                prepare(1e-3, "nanogpt labels")),
+            Job("nanoGPT shakespeare_char optimizer over another model", "karpathy/nanoGPT",
+                FROZEN_PARAMS, prepare(1e-3, "nanogpt params"))]
 
 
 def examples_text(examples: Path, workdir: Path) -> str:
@@ -197,26 +249,27 @@ def lightning_jobs(lightning: Path, examples: Path) -> list[Job]:
     """Lightning's examples/pytorch/basics/transformer.py: the demo Transformer flattens its
     output to (B*T, V) in forward; SGD lr 0.1, gradient clipping."""
 
-    def prepare(bug: tuple[str, str] | None):
+    def prepare(bug: str = ""):
         def lay_out(workdir: Path):
             export(lightning, "examples/pytorch/basics", workdir)
             text = wikitext(examples, workdir / "_wt", LIGHTNING_WIKITEXT_LINES) / "train.txt"
             (workdir / "data").mkdir(exist_ok=True)
             shutil.move(text, workdir / "data" / "wikitext-2.txt")
             shutil.rmtree(workdir / "_wt")
-            script = workdir / "transformer.py"
-            if bug is not None:
-                code = script.read_text(encoding="utf-8")
-                assert bug[0] in code, f"{bug[0]!r} is no longer in {script.name}"
-                script.write_text(code.replace(bug[0], bug[1]), encoding="utf-8")
+            if bug:
+                patch(workdir / "transformer.py", PATCHES[bug])
             return "transformer.py", [], dict(LIGHTNING_LIMITS)
 
         return lay_out
 
-    return [Job("Lightning transformer example", "Lightning-AI/pytorch-lightning", HEALTHY,
-                prepare(None)),
-            Job("Lightning transformer example lr x100", "Lightning-AI/pytorch-lightning",
-                LR_TOO_HIGH, prepare(("lr=0.1", "lr=10.0")))]
+    source = "Lightning-AI/pytorch-lightning"
+    return [Job("Lightning transformer example", source, HEALTHY, prepare()),
+            Job("Lightning transformer example lr x100", source, LR_TOO_HIGH,
+                prepare("lightning lr")),
+            Job("Lightning transformer example shuffled targets", source, NO_SIGNAL,
+                prepare("lightning labels")),
+            Job("Lightning transformer example optimizer over another model", source,
+                FROZEN_PARAMS, prepare("lightning params"))]
 
 
 #: tests/frameworks/scripts bug -> the cause the same bug gets in a plain loop.
@@ -244,7 +297,7 @@ def framework_jobs() -> list[Job]:
 # --- running ----------------------------------------------------------------------------------
 
 
-def run(job: Job, keep: Path | None = None) -> Outcome:
+def run(job: Job, keep: Path | None = None, timeout: float = TIMEOUT) -> Outcome:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder) / "run"
         workdir.mkdir()
@@ -254,11 +307,11 @@ def run(job: Job, keep: Path | None = None) -> Outcome:
                    "--json", str(report_path), script, *args]
         start = time.perf_counter()
         try:
-            done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=TIMEOUT,
+            done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=timeout,
                                   env={**ENV, **env, "PYTHONPATH": str(REPO / "src")})
         except subprocess.TimeoutExpired:
             return Outcome(job, time.perf_counter() - start, status="timed out",
-                           note=f"stopped after {TIMEOUT} s")
+                           note=f"stopped after {timeout:.0f} s")
         outcome = Outcome(job, time.perf_counter() - start, done.returncode)
         if not report_path.exists():
             outcome.note = done.stderr.decode(errors="replace").strip().splitlines()[-1:][0]
@@ -322,13 +375,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     parser.add_argument("--keep-reports", type=Path, metavar="DIR",
                         help="keep each run's JSON report in DIR")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help=f"seconds a run may take, wall clock (default {TIMEOUT})")
     parser.add_argument("--no-frameworks", action="store_true",
                         help="leave out the framework scripts of tests/frameworks")
     options = parser.parse_args()
     outcomes = []
     for job in jobs_for(options):
         print(f"running {job.name} ...", file=sys.stderr, flush=True)
-        outcomes.append(run(job, options.keep_reports))
+        outcomes.append(run(job, options.keep_reports, options.timeout))
         o = outcomes[-1]
         print(f"  {o.status} {o.causes[:3]} steps={o.steps} failed={o.failed_checks} "
               f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)

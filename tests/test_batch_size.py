@@ -104,3 +104,17 @@ def test_running_statistics_that_are_not_the_batches_own_show_in_the_statistics_
         if isinstance(layer, nn.BatchNorm2d):
             layer.running_mean += 3.0
     assert _statistics_helped(case)
+
+
+def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
+    """word_language_model passes an LSTM's hidden state (layers, batch, hidden) with its
+    sequence-first inputs: joined on the first size, 117 hidden states became one."""
+    from lossdoctor.capture.sample import Batch
+    from lossdoctor.checks.batch_size import pooled
+
+    row_major = [Batch((torch.zeros(4, 3),), {}, torch.zeros(4), 4) for _ in range(2)]
+    assert pooled(row_major).rows == 8
+    hidden = (torch.zeros(1, 4, 5), torch.zeros(1, 4, 5))
+    with_state = [Batch((torch.zeros(4, 3), hidden), {}, torch.zeros(4), 4) for _ in range(2)]
+    with pytest.raises(Skip, match="one row per example"):
+        pooled(with_state)

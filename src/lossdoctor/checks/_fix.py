@@ -2,7 +2,8 @@
 that compares two replays, shared by every check that tests a fix by replaying the training.
 
     experiment = fix_experiment("standardize inputs", case.baseline, standardized)
-    if helped(experiment): ...          # at least MEANINGFUL_IMPROVEMENT off the loss
+    if helped(experiment, case): ...    # at least MEANINGFUL_IMPROVEMENT off the loss, and
+                                        # MEANINGFUL_SHARE_OF_CONSTANT_GUESS of the constant guess's
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ MEANINGFUL_IMPROVEMENT = 0.1
 #: last half would still hold the descent, and so rank fixes by how fast they converge rather
 #: than by where they got.
 SETTLED_EVALUATIONS = 3
+#: ... and at least a twentieth of the constant guess's validation loss. A relative drop alone
+#: exaggerates near zero: a model at 0.018 on a two-class task (constant guess 0.69) that a fix
+#: takes to 0.010 "loses 45%" while it already had what there was to learn. A twentieth of the
+#: constant guess's loss is what a twentieth of the rows going from a coin toss to certain is
+#: worth: less changes no run from "not learning" to "learning", the question asked here.
+MEANINGFUL_SHARE_OF_CONSTANT_GUESS = 0.05
 
 
 def settled_loss(result: ReplayResult) -> float:
@@ -64,6 +71,23 @@ def improvement(experiment: Experiment) -> float:
     return relative_drop(experiment.before, experiment.after)
 
 
-def helped(experiment: Experiment) -> bool:
-    """Whether the fix took at least MEANINGFUL_IMPROVEMENT off the validation loss."""
-    return improvement(experiment) >= MEANINGFUL_IMPROVEMENT
+def helped(experiment: Experiment, case=None) -> bool:
+    """Whether the fix took at least MEANINGFUL_IMPROVEMENT off the validation loss and, when
+    ``case`` knows the constant guess's validation loss, at least
+    MEANINGFUL_SHARE_OF_CONSTANT_GUESS of it."""
+    if improvement(experiment) < MEANINGFUL_IMPROVEMENT:
+        return False
+    constant = None if case is None else case.constant_guess_loss("validation")
+    return clear_against(experiment, constant)
+
+
+def clear_against(experiment: Experiment, constant: float | None) -> bool:
+    """The drop is at least MEANINGFUL_SHARE_OF_CONSTANT_GUESS of ``constant`` (True without
+    a finite constant, or when either side of the experiment is not finite: divergence is
+    judged by the relative drop)."""
+    before, after = experiment.before, experiment.after
+    if constant is None or not (math.isfinite(constant) and constant > 0):
+        return True
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return True
+    return before - after >= MEANINGFUL_SHARE_OF_CONSTANT_GUESS * constant

@@ -69,7 +69,7 @@ def check(case) -> list[Finding]:
     experiment = fix_experiment(
         "the model re-initialized with PyTorch's default initialization", case.baseline, after
     )
-    if not helped(experiment):
+    if not helped(experiment, case):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
     evidence["layers_stuck_at_init"] = len(stuck)

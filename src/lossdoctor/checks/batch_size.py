@@ -135,7 +135,7 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if helped(trial.experiment):
+    if helped(trial.experiment, case):
         return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
@@ -266,12 +266,33 @@ def _rows(pool: Batch, index: range) -> Batch:
 
 
 def pooled(batches: list[Batch]) -> Batch:
-    """All rows of the batches as one batch; Skip when the batches cannot be joined."""
+    """All rows of the batches as one batch; Skip when the batches cannot be joined: some
+    tensor in them is not one row per example (an LSTM's hidden state, sequence-first inputs)."""
+    if not all(_row_major(b) for b in batches):
+        raise Skip("needs batches whose tensors all hold one row per example: the model is "
+                   "also given tensors of another first size (a hidden state, or "
+                   "sequence-first inputs), which cannot be cut into batches of other sizes")
     try:
         return Batch(_joined([b.args for b in batches]), _joined([b.kwargs for b in batches]),
                      _joined([b.target for b in batches]), sum(b.rows for b in batches))
     except (RuntimeError, TypeError, ValueError):
         raise Skip("needs batches of tensors that can be joined row by row") from None
+
+
+def _row_major(batch: Batch) -> bool:
+    """Every tensor of the batch with dimensions has the batch's rows as its first size."""
+    return all(t.dim() == 0 or t.shape[0] == batch.rows
+               for t in _tensors((batch.args, batch.kwargs, batch.target)))
+
+
+def _tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return [t for part in value for t in _tensors(part)]
+    return []
 
 
 def _joined(values: list):
@@ -310,7 +331,7 @@ def batch_statistics_experiment(case, user_batch: int) -> Experiment | None:
 
 def _statistics_finding(case, user_batch: int) -> list[Finding]:
     experiment = batch_statistics_experiment(case, user_batch)
-    if experiment is None or not helped(experiment):
+    if experiment is None or not helped(experiment, case):
         return []
     return [Finding(
         BATCH_SIZE,

@@ -66,7 +66,7 @@ def check(case) -> list[Finding]:
     if loss is None:
         return []
     experiment = _leaky_experiment(case, layers)
-    fixed = experiment is not None and helped(experiment)
+    fixed = experiment is not None and helped(experiment, case)
     if not loss.stuck and not fixed:
         return []
     worst = suspects[0]

@@ -142,7 +142,7 @@ def clip_experiment(case) -> Experiment | None:
 def _clipping_helped(experiment: Experiment, case) -> bool:
     """The fix helped; from a diverged replay, it must also beat the constant guess (merely not
     diverging is no fix)."""
-    if not helped(experiment):
+    if not helped(experiment, case):
         return False
     if math.isfinite(experiment.before):
         return True

@@ -146,9 +146,9 @@ class Measures:
 
 def check(case: Case) -> list[Finding]:
     """``lr_too_high`` or ``lr_too_low`` when range test, symptoms and replay agree."""
-    replayer = case.require_replay()
+    case.require_replay()  # Skip without replays, before anything is measured
     m = measure(case)
-    return [f for f in (_too_high(replayer, m), _too_low(case, m)) if f is not None]
+    return [f for f in (_too_high(case, m), _too_low(case, m)) if f is not None]
 
 
 def measure(case: Case) -> Measures:
@@ -185,12 +185,12 @@ def _scheduled(case: Case) -> bool:
 # --- too high ------------------------------------------------------------------------------
 
 
-def _too_high(replayer: Replayer, m: Measures) -> Finding | None:
+def _too_high(case: Case, m: Measures) -> Finding | None:
     if not _high_position(m):
         return None
-    lower = replay_at(replayer, m.test.suggested_lr)
+    lower = replay_at(case.replayer, m.test.suggested_lr)
     experiment = _experiment(m, lower)
-    if not helped(experiment):
+    if not helped(experiment, case):
         return None
     symptom = _high_symptom(m, lower)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * _past_divergence(m)
@@ -267,7 +267,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         return None
     higher = _best_higher(case.replayer, m)
     experiment = _experiment(m, higher)
-    if not helped(experiment):
+    if not helped(experiment, case):
         return None
     if not m.responds_to_lr and not _learns_from_inputs(case, higher):
         return None

@@ -205,7 +205,7 @@ def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
         return []
     call = grown[0]
     experiment = _reshape_experiment(case, call)
-    fixed = experiment is not None and helped(experiment)
+    fixed = experiment is not None and helped(experiment, case)
     evidence = {"sampled_loss_calls": float(len(seen)),
                 "broadcast_loss_calls": float(len(grown)),
                 "prediction_columns": float(_units(call)),

@@ -154,7 +154,7 @@ def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding
                          lambda m: [max(v, FLOOR) for v in m])
     if experiment is None and not collapse.was_falling:
         return None  # without a replay, only a loss seen falling shows the collapse stopped it
-    if experiment is not None and not helped(experiment):
+    if experiment is not None and not helped(experiment, case):
         return None
     return Finding(
         LR_SCHEDULE,
@@ -214,7 +214,7 @@ def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
                          lambda m: [min(v, share) for v in m])
-    if experiment is not None and not helped(experiment):
+    if experiment is not None and not helped(experiment, case):
         return None
     return Finding(
         LR_SCHEDULE,

@@ -96,7 +96,7 @@ def check(case) -> list[Finding]:
         return []
     after = _fit(replayer, without_dropout(replayer.copies.initial_model),
                  {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR})
-    if not helped(_experiment(regularization, case.baseline, after.replay)):
+    if not helped(_experiment(regularization, case.baseline, after.replay), case):
         return []
     before = _fit(replayer, copy.deepcopy(replayer.copies.initial_model), {})
     reference = _reference_loss(case, replayer)

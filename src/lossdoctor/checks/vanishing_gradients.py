@@ -82,7 +82,7 @@ def check(case) -> list[Finding]:
     if gap < GAP_DECADES or persistent < PERSISTENT or stall is None or not stall.stuck:
         return []
     experiment = relu_experiment(case)
-    fixed = experiment is not None and helped(experiment)
+    fixed = experiment is not None and helped(experiment, case)
     return [Finding(
         VANISHING_GRADIENTS,
         _confidence(gap, fixed),
