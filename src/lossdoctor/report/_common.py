@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lossdoctor.report import logs_text
+from lossdoctor.report._curve_words import curve_lines
 
 NO_TRAINING_REASONS = (
     "the script called backward on no loss, or updated no parameter after it (with a "
@@ -61,25 +62,6 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
         )
     lines += holdout_lines(document)
     return lines + curve_lines(document)
-
-
-def curve_lines(document: dict) -> list[str]:
-    """The curve's verdict, unless the line above already says it (an improving validation
-    loss); a plateau in a run without the symptom is convergence, said as "settled"."""
-    curve = document.get("curve") or {}
-    message = curve.get("message")
-    summarized = "validation_first" in document.get("summary", {})
-    if not message or (curve.get("verdict") == "improving" and summarized):
-        return []
-    if curve.get("verdict") == "plateau" and not document.get("symptom"):
-        message = message.replace(" flat since ", " settled since ", 1)
-    return [sentence(message)]
-
-
-def sentence(text: str) -> str:
-    """A message written to follow a colon, made to stand as a line of its own."""
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def holdout_lines(document: dict) -> list[str]:

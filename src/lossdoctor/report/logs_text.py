@@ -4,6 +4,8 @@ through :mod:`._common`."""
 
 from __future__ import annotations
 
+from lossdoctor.report._curve_words import curve_lines
+
 FORMATS = {"tensorboard": "TensorBoard", "csv": "CSV", "trainer_state": "Hugging Face Trainer"}
 ROLES = (("train", "training loss"), ("validation", "validation loss"), ("lr", "learning rate"))
 QUESTIONS = {
@@ -32,7 +34,7 @@ def read_lines(document: dict) -> list[str]:
                      f" of {summary['validation_passes']}).")
     curve = (document.get("curve") or {}).get("message")
     if curve and curve != (document.get("symptom") or {}).get("message"):
-        lines.append(f"Curve: {curve}.")
+        lines += [f"Curve: {line[:1].lower()}{line[1:]}" for line in curve_lines(document)]
     if logs.get("chance_loss") is not None:
         lines.append(f"Constant guess's loss: {logs['chance_loss']:.4g} ({logs['chance_from']}).")
     lines.append("What the curves alone show:")
