@@ -16,8 +16,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 #: A rendered page or figure whose pixels vary less than this (on a 0-1 scale) is blank.
 MIN_PIXEL_VARIANCE = 1e-4
-#: One browser for the whole file: its tests go to one pytest-xdist worker (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("browser")
 
 
 def _browser():

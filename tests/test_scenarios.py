@@ -12,19 +12,19 @@ healthy runs with a plain `python SCRIPT`. The rest is marked `zoo_only`, which 
 the whole zoo (and only it), `LOSSDOCTOR_ZOO=all python -m pytest` runs it with everything else,
 and `python bench/zoo.py` prints it as a table.
 
-Each scenario runs once per test process, shared by the tests that read it. Its tests carry an
-`xdist_group` of the script's name, so that under pytest-xdist's `--dist loadgroup` (pyproject's
-default) they go to one worker, and go first: the groups with most tests are handed out first.
+Each scenario runs once per session, shared by the tests that read it, also across the workers
+of pytest-xdist (pyproject's default): the first test that needs a run makes it and saves it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pickle
 import subprocess
 import sys
 from collections import Counter
-from concurrent.futures import Future
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -97,9 +97,8 @@ def expected_of(script: Path) -> list[str]:
 
 
 def _scenario(script: Path, by_default: bool):
-    """``script`` as a test parameter, marked `zoo`, and `zoo_only` unless run ``by_default``;
-    grouped by script, so that one pytest-xdist worker runs the script for all its tests."""
-    marks = [pytest.mark.zoo, pytest.mark.xdist_group(script.stem)]
+    """``script`` as a test parameter, marked `zoo`, and `zoo_only` unless run ``by_default``."""
+    marks = [pytest.mark.zoo]
     if not (ZOO_ALL or by_default):
         marks.append(pytest.mark.zoo_only)
     return pytest.param(script, id=script.stem, marks=marks)
@@ -136,35 +135,51 @@ def _diagnose_in_a_new_folder(script: Path, tmp_path_factory) -> Diagnosed:
 
 
 class Runs:
-    """Each run once per test process, its result (or its error) given to every test that asks."""
+    """Each run once per session, across pytest-xdist's workers too: the first test that needs a
+    run makes it under a file lock and saves its result (or its error) in ``folder``; the tests
+    after it, in any worker, read it."""
 
-    def __init__(self):
-        self._done: dict[tuple, Future] = {}
+    def __init__(self, folder: Path):
+        self.folder = folder
 
-    def result(self, key: tuple, function, *args):
-        if key not in self._done:
-            done = self._done[key] = Future()
-            try:
-                done.set_result(function(*args))
-            except Exception as error:  # each test that needs the run fails with it
-                done.set_exception(error)
-        return self._done[key].result()
+    def result(self, name: str, function, *args):
+        saved = self.folder / f"{name}.pickle"
+        with (self.folder / f"{name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not saved.exists():
+                saved.write_bytes(pickle.dumps(_outcome(function, *args)))
+        failed, value = pickle.loads(saved.read_bytes())
+        if failed:
+            raise RuntimeError(value)
+        return value
+
+
+def _outcome(function, *args) -> tuple[bool, object]:
+    try:
+        return False, function(*args)
+    except Exception as error:  # each test that needs the run fails with it
+        return True, f"{type(error).__name__}: {error}"
 
 
 @pytest.fixture(scope="session")
-def scenario_runs() -> Runs:
-    return Runs()
+def scenario_runs(tmp_path_factory) -> Runs:
+    """Under pytest-xdist each worker has its own base folder, in one folder per session."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "scenario-runs"
+    folder.mkdir(exist_ok=True)
+    return Runs(folder)
 
 
 @pytest.fixture
 def diagnosed(scenario_runs, script, tmp_path_factory) -> Diagnosed:
-    return scenario_runs.result(("diagnosed", script), _diagnose_in_a_new_folder, script,
+    return scenario_runs.result(f"diagnosed-{script.stem}", _diagnose_in_a_new_folder, script,
                                 tmp_path_factory)
 
 
 @pytest.fixture
 def plain_run(scenario_runs, script) -> subprocess.CompletedProcess:
-    return scenario_runs.result(("plain_run", script), run_plain, script)
+    return scenario_runs.result(f"plain-{script.stem}", run_plain, script)
 
 
 def test_the_header_lists_causes_primary_first():
