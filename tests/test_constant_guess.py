@@ -90,3 +90,20 @@ def test_live_without_a_fit_there_is_a_closed_form_or_nothing():
     assert constant_guess_loss("CrossEntropyLoss", {"reduction": "sum"}, train, train) is None
     assert constant_guess_loss("HuberLoss", {}, values, values) is None
     assert constant_guess_loss("HuberLoss", {}, values, values, fit=lambda: 0.5) == 0.5
+
+
+def test_a_sequence_of_token_targets_gets_the_token_frequencies_as_its_constant_guess():
+    """A language model's targets, one class per position, with padding the loss ignores: the
+    best input-free guess predicts the token frequencies at every position."""
+    generator = np.random.default_rng(0)
+    train = generator.choice(5, size=(64, 12), p=[0.5, 0.2, 0.1, 0.1, 0.1])
+    scored = generator.choice(5, size=(32, 12), p=[0.5, 0.2, 0.1, 0.1, 0.1])
+    train[:, -2:], scored[:, -2:] = -1, -1  # padding
+    loss = constant_guess_loss("cross_entropy", {"ignore_index": -1}, train, scored)
+    kept = scored[scored != -1]
+    counts = np.bincount(train[train != -1], minlength=5) + 0.5
+    expected = -np.log(counts / counts.sum())[kept].mean()
+    assert loss == pytest.approx(expected)
+    logits = torch.log(torch.tensor(counts / counts.sum(), dtype=torch.float64))
+    by_torch = F.cross_entropy(logits.expand(kept.size, -1), torch.from_numpy(kept))
+    assert loss == pytest.approx(by_torch.item(), rel=1e-6)

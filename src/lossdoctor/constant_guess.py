@@ -30,6 +30,8 @@ FIT_BATCHES = 32
 FIT_ITERATIONS = 50
 #: Loss settings that change what the best constant costs, so the closed forms do not hold.
 SCALE_CHANGING = ("weight", "pos_weight", "label_smoothing")
+#: PyTorch's default ignore_index for cross-entropy and NLL: targets the loss skips.
+IGNORE_INDEX = -100
 
 
 def constant_guess_loss(loss_name: str, loss_kwargs: dict, train_targets, scored_targets,
@@ -54,7 +56,7 @@ def closed_form(loss_name: str, loss_kwargs: dict, train_targets, scored_targets
         return None
     train, scored = np.asarray(train_targets), np.asarray(scored_targets)
     if kind.task == CLASSIFICATION and not kind.binary:
-        return _label_entropy(train, scored)
+        return _label_entropy(train, scored, loss_kwargs.get("ignore_index", IGNORE_INDEX))
     if kind.binary:
         return _binary_entropy(train, scored)
     if kind.squared:
@@ -64,10 +66,15 @@ def closed_form(loss_name: str, loss_kwargs: dict, train_targets, scored_targets
     return None
 
 
-def _label_entropy(train, scored) -> float | None:
-    if train.dtype.kind not in "iu" or scored.dtype.kind not in "iu" or train.ndim != 1:
+def _label_entropy(train, scored, ignore_index: int) -> float | None:
+    """Class indices of any shape (a class per row, per token of a sequence, per pixel): the
+    guess is one class distribution for every position; positions the loss ignores are left
+    out."""
+    if train.dtype.kind not in "iu" or scored.dtype.kind not in "iu":
         return None
-    if train.min() < 0 or scored.min() < 0:
+    train, scored = train.reshape(-1), scored.reshape(-1)
+    train, scored = train[train != ignore_index], scored[scored != ignore_index]
+    if not train.size or not scored.size or train.min() < 0 or scored.min() < 0:
         return None
     classes = int(max(train.max(), scored.max())) + 1
     counts = np.bincount(train, minlength=classes) + 0.5  # half a count: no class is impossible
