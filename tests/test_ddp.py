@@ -114,14 +114,19 @@ def lossdoctor_stderr(monkeypatch, capfd):
     return capfd
 
 
-def test_another_rank_runs_the_script_as_python_would_and_writes_nothing(
-        tmp_path, monkeypatch, lossdoctor_stderr):
+def _as_rank(rank: int, tmp_path, monkeypatch):
+    """The training script and its report path, in a process torchrun made rank ``rank`` of 2."""
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(TRAINING))
-    report = tmp_path / "run.json"
-    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("RANK", str(rank))
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setattr(own_output, "take_stderr", lambda: None)
+    return script, tmp_path / "run.json"
+
+
+def test_another_rank_runs_the_script_as_python_would_and_writes_nothing(
+        tmp_path, monkeypatch, lossdoctor_stderr):
+    script, report = _as_rank(1, tmp_path, monkeypatch)
     exit_code = cli.main(["run", "--json", str(report), str(script), "--epochs", "2",
                           "--html", "r.html"])  # a slipped option: rank 0 alone says so
     out, err = lossdoctor_stderr.readouterr()
@@ -132,12 +137,7 @@ def test_another_rank_runs_the_script_as_python_would_and_writes_nothing(
 
 
 def test_rank_zero_of_two_diagnoses(tmp_path, monkeypatch, lossdoctor_stderr):
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(TRAINING))
-    report = tmp_path / "run.json"
-    monkeypatch.setenv("RANK", "0")
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setattr(own_output, "take_stderr", lambda: None)
+    script, report = _as_rank(0, tmp_path, monkeypatch)
     assert cli.main(["run", "--budget", "0", "--json", str(report), str(script)]) == 3
     assert len(DIAGNOSIS_LINE.findall(lossdoctor_stderr.readouterr().err)) == 1
     assert json.loads(report.read_text())["exit_code"] == 3
@@ -207,11 +207,7 @@ def test_experiments_copy_the_module_ddp_wraps_once_the_process_group_is_gone(on
 
 def test_stop_on_plateau_is_off_under_torchrun_and_rank_zero_says_so(
         tmp_path, monkeypatch, lossdoctor_stderr):
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(TRAINING))
-    monkeypatch.setenv("RANK", "0")
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setattr(own_output, "take_stderr", lambda: None)
+    script, _ = _as_rank(0, tmp_path, monkeypatch)
     assert cli.main(["run", "--stop-on-plateau", "--budget", "0", str(script)]) == 3
     said = " ".join(lossdoctor_stderr.readouterr().err.split())
     assert "--stop-on-plateau is off under torchrun" in said
