@@ -174,13 +174,16 @@ def test_lossdoctor_around_torchrun_says_the_command_that_runs_it_inside(
 
 @pytest.fixture
 def one_rank_group():
-    """A real gloo process group of one rank, in this process."""
+    """A real gloo process group of one rank, in this process (whose sys.excepthook, which
+    torch replaces by one that writes "[rank0]:" before each line, is put back after)."""
     import torch.distributed as dist
 
+    excepthook = sys.excepthook
     dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     yield dist
     if dist.is_initialized():
         dist.destroy_process_group()
+    sys.excepthook = excepthook
 
 
 def test_experiments_copy_the_module_ddp_wraps_once_the_process_group_is_gone(one_rank_group):
