@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import take_rows
+from lossdoctor.capture.tensors import first_tensor, take_rows
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
@@ -227,8 +227,19 @@ def compare_with_larger(case: Case, replayer: Replayer, batch: Batch) -> Compari
 def _larger_model(case: Case, batch: Batch) -> LargerModel:
     copies = case.copies
     return build_larger(
-        copies.initial_model, batch, copies.prediction_shape, case.trace.setup.loss_name
+        copies.initial_model, batch, _output_shape(case, batch), case.trace.setup.loss_name
     )
+
+
+def _output_shape(case: Case, batch: Batch) -> tuple:
+    """Per row, what the user's model outputs: the larger model must give the same, whatever
+    the loss later reshapes it into (logits of a sequence flattened for cross-entropy)."""
+    with isolated(0), torch.no_grad():
+        model = copy.deepcopy(case.copies.initial_model)
+        output = first_tensor(model(*batch.args, **batch.kwargs))
+    if output is not None and output.dim() > 0 and output.shape[0] == batch.rows:
+        return tuple(output.shape[1:])
+    return tuple(case.copies.prediction_shape)
 
 
 def _trained(result: ReplayResult) -> bool:
