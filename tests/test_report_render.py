@@ -309,3 +309,25 @@ def test_an_improving_curve_is_not_said_twice(report):
     for rendering in _renderings(improving):
         assert "improving: 0.9" not in rendering
         assert "Validation loss " in rendering
+
+
+def test_an_experiment_line_says_without_and_with_the_change(report):
+    line = markdown.render(report)
+    assert "Validation loss 0.9 without the change, 0.5 with it." in line
+    assert " -> 0.5" not in line
+
+
+def test_the_best_validation_epoch_is_the_pass_epoch_not_its_index():
+    """Two validation passes per epoch: the best of the third pass is in epoch 1, not 2."""
+    from lossdoctor.trace import LossRecord, Trace
+
+    trace = Trace()
+    trace.epoch_starts += [0, 10]
+    for step in range(20):
+        trace.add_loss(LossRecord(1.0, 8, "train", step))
+        if step % 5 == 4:
+            trace.add_loss(LossRecord([0.9, 0.8, 0.5, 0.7][step // 5], 8, "eval", step + 1))
+    trace.steps = 20
+    summary = document.summary(trace)
+    assert summary["validation_passes"] == 4
+    assert summary["validation_best"] == 0.5 and summary["validation_best_epoch"] == 1

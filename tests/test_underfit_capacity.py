@@ -240,3 +240,11 @@ def test_with_activations_puts_a_relu_after_each_hidden_layer_only():
     activated = with_activations(_linear_stack(), ["0", "1", "2"])
     kinds = [type(m).__name__ for m in activated.modules() if not list(m.children())]
     assert kinds == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+
+
+def test_the_one_batch_sentence_is_said_only_when_it_backs_the_verdict():
+    """A model that memorizes one batch is not too small for it: "only to 3%" would mislead."""
+    memorized = underfit_capacity.OneBatch(rows=2, start=1.0, end=0.03)
+    stuck = underfit_capacity.OneBatch(rows=2, start=1.0, end=0.8)
+    assert underfit_capacity._one_batch_text(memorized) == ""
+    assert "down only to 80%" in underfit_capacity._one_batch_text(stuck)
