@@ -139,10 +139,10 @@ def _run(options, parser: argparse.ArgumentParser) -> int:
         started = time.monotonic()
         run = run_script(target, args, options.seed, _stop_on_plateau(options),
                          LiveStatus.for_terminal(options.quiet))
-        options.training_seconds = time.monotonic() - started
+        training_seconds = time.monotonic() - started
         with distributed.diagnosing() as here:
             if here:
-                _report(run, options)
+                _report(run, options, training_seconds)
     except KeyboardInterrupt:  # Ctrl-C again in the instant between the script and its report
         stopping.die_by(signal.SIGINT)
     if run.exit_code < 0:  # the script died by a signal: so does lossdoctor, as python would
@@ -244,7 +244,7 @@ def _unwritable(path: str | None) -> str:
     return ""
 
 
-def _report(run, options) -> None:
+def _report(run, options, training_seconds: float) -> None:
     """Diagnose and render; a failure here is reported and never changes the exit code. Nothing
     run here reaches the script's stdout; Ctrl-C (or SIGTERM) stops the diagnosis, and what it
     found so far is reported."""
@@ -255,14 +255,14 @@ def _report(run, options) -> None:
         if run.exit_code == -signal.SIGINT:
             _note("the script was interrupted: diagnosing what was seen until then "
                   "(Ctrl-C again to stop and keep a partial report).")
-        report = _diagnosed(run, options)
+        report = _diagnosed(run, options, training_seconds)
         if report is None:
             return
         _render(report, options.verbose)
         _write_files(report, options)
 
 
-def _diagnosed(run, options) -> dict | None:
+def _diagnosed(run, options, training_seconds: float) -> dict | None:
     try:
         from lossdoctor.report import document
         from lossdoctor.report.progress import DiagnosisProgress
@@ -271,8 +271,7 @@ def _diagnosed(run, options) -> dict | None:
         progress = DiagnosisProgress.for_terminal(own_output.console(), options.quiet,
                                                   options.verbose)
         with progress.showing():
-            diagnosis = diagnose_run(run, progress, options.budget,
-                                     getattr(options, "training_seconds", None))
+            diagnosis = diagnose_run(run, progress, options.budget, training_seconds)
         return document.build(run, diagnosis)
     except Exception as error:  # noqa: BLE001 - never change the script's exit code
         _error(f"internal error while diagnosing ({type(error).__name__}: {error}). "
