@@ -68,3 +68,36 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+#: The test file whose tests of one scenario share one run of it (tests/test_scenarios.py).
+SCENARIO_TESTS = "test_scenarios.py"
+
+
+def scenario_of(nodeid: str) -> str | None:
+    """The scenario a test of ``SCENARIO_TESTS`` is parametrized with, from its node id."""
+    path, _, name = nodeid.partition("::")
+    if not path.endswith(SCENARIO_TESTS) or not name.endswith("]"):
+        return None
+    return name[name.index("[") + 1:-1]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under xdist's default `--dist load`, the tests of one scenario go to one worker as one
+    unit, scenarios first: otherwise a worker waits for the run another worker is making of the
+    same scenario, and a scenario handed out last keeps one worker busy while the other is idle.
+    (xdist's own `loadgroup` does the grouping with marks, but no longer under pytest 9.2.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScenarioScheduling(LoadScopeScheduling):
+        """Each test a unit of its own, but a scenario's tests one unit. xdist hands out the
+        units with most tests first (`--loadscope-reorder`, its default): the scenarios."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            scenario = scenario_of(nodeid)
+            return nodeid if scenario is None else f"scenario {scenario}"
+
+    return ScenarioScheduling(config, log)

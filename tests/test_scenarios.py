@@ -14,6 +14,8 @@ and `python bench/zoo.py` prints it as a table.
 
 Each scenario runs once per session, shared by the tests that read it, also across the workers
 of pytest-xdist (pyproject's default): the first test that needs a run makes it and saves it.
+Under xdist the tests of one scenario go to one worker, so that no worker waits for another's
+run (the scheduler in conftest.py).
 """
 
 from __future__ import annotations
