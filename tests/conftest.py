@@ -72,6 +72,12 @@ def one_torch_thread():
 
 #: The test file whose tests of one scenario share one run of it (tests/test_scenarios.py).
 SCENARIO_TESTS = "test_scenarios.py"
+SCENARIO_UNIT = "scenario "
+#: Test files whose tests each diagnose or start whole scripts, slowest first: in a full run with
+#: -n 2 (session 6) each took 140-400 worker-seconds, the next one under 125. xdist hands them out
+#: right after the scenarios, so that the last tests handed out are short ones.
+SLOW_FILES = ("test_seed_examples.py", "test_underfit_capacity.py", "test_run.py",
+              "test_exact_run.py", "test_loss_replay.py")
 
 
 def scenario_of(nodeid: str) -> str | None:
@@ -82,22 +88,37 @@ def scenario_of(nodeid: str) -> str | None:
     return name[name.index("[") + 1:-1]
 
 
+def handed_out_order(unit: str) -> int:
+    """Scenarios first, then the tests of ``SLOW_FILES`` in that order, then the rest: the
+    rank of a unit of work (a scenario, or a test's node id) of the scheduler below."""
+    if unit.startswith(SCENARIO_UNIT):
+        return 0
+    path = unit.partition("::")[0]
+    slow = [index for index, name in enumerate(SLOW_FILES) if path.endswith(name)]
+    return 1 + slow[0] if slow else 1 + len(SLOW_FILES)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """Under xdist's default `--dist load`, the tests of one scenario go to one worker as one
-    unit, scenarios first: otherwise a worker waits for the run another worker is making of the
-    same scenario, and a scenario handed out last keeps one worker busy while the other is idle.
-    (xdist's own `loadgroup` does the grouping with marks, but no longer under pytest 9.2.)"""
+    unit, and the long tests are handed out first (``handed_out_order``): otherwise a worker
+    waits for the run another worker is making of the same scenario, and a long test handed out
+    last keeps one worker busy while the other is idle. (xdist's own `loadgroup` groups by
+    marks, but no longer under pytest 9.2, whose node ids ignore what it sets.)"""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class ScenarioScheduling(LoadScopeScheduling):
-        """Each test a unit of its own, but a scenario's tests one unit. xdist hands out the
-        units with most tests first (`--loadscope-reorder`, its default): the scenarios."""
+        """Each test a unit of its own, but a scenario's tests one unit."""
 
         def _split_scope(self, nodeid: str) -> str:
             scenario = scenario_of(nodeid)
-            return nodeid if scenario is None else f"scenario {scenario}"
+            return nodeid if scenario is None else SCENARIO_UNIT + scenario
+
+        def _assign_work_unit(self, node) -> None:
+            first = min(self.workqueue, key=handed_out_order)  # the earliest of those first
+            self.workqueue.move_to_end(first, last=False)
+            super()._assign_work_unit(node)
 
     return ScenarioScheduling(config, log)
