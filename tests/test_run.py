@@ -77,14 +77,14 @@ def test_a_failing_script_keeps_its_traceback_and_exit_code_and_gets_a_partial_r
     assert report["steps"] == 30
 
 
-def test_a_script_without_training_says_so(tmp_path):
+def test_a_script_without_training_says_so(tmp_path, monkeypatch, capsys):
     script = tmp_path / "hello.py"
     script.write_text("import torch\nprint(torch.ones(2).sum().item())\n")
-    result = _run(sys.executable, "-m", "lossdoctor", "run", "--json", "out.json", script.name,
-                  cwd=tmp_path)
-    assert result.returncode == 0
-    assert result.stdout == "2.0\n"
-    assert "No PyTorch training was seen" in result.stderr
+    monkeypatch.chdir(tmp_path)  # in this process: a subprocess costs seconds of imports
+    assert cli.main(["run", "--json", "out.json", script.name]) == 0
+    said = capsys.readouterr()
+    assert said.out == "2.0\n"
+    assert "No PyTorch training was seen" in said.err
     assert json.loads((tmp_path / "out.json").read_text())["status"] == "no_training"
 
 
@@ -142,13 +142,18 @@ def test_usage_errors_exit_2(capsys):
     assert "SCRIPT" in capsys.readouterr().err
 
 
-def test_seed_makes_an_unseeded_script_reproducible(tmp_path):
+def test_seed_makes_an_unseeded_script_reproducible(tmp_path, monkeypatch, capsys):
     script = tmp_path / "draw.py"
     script.write_text("import random, numpy, torch\n"
                       "print(torch.rand(1).item(), numpy.random.rand(), random.random())\n")
-    runs = [_run(sys.executable, "-m", "lossdoctor", "run", "--seed", seed, script.name,
-                 cwd=tmp_path).stdout for seed in ("1", "1", "2")]
-    assert runs[0] == runs[1] != runs[2]
+    monkeypatch.chdir(tmp_path)  # in this process: three subprocesses cost seconds of imports
+
+    def drawn(seed: str) -> str:
+        assert cli.main(["run", "--seed", seed, script.name]) == 0
+        return capsys.readouterr().out
+
+    runs = [drawn(seed) for seed in ("1", "1", "2")]
+    assert runs[0] == runs[1] != runs[2] and runs[0].count(" ") == 2
 
 
 def test_the_trained_model_is_copied_before_the_scripts_variables_go(tmp_path, monkeypatch):
