@@ -63,9 +63,13 @@ def patch(path: Path, edits: list[tuple[str, str]]) -> None:
 
 #: The injected bugs that are edits of a script: per repository, (old, new) pairs.
 PATCHES = {
+    # Each training input gets the targets of another place in the text: a permutation of the
+    # 8 rows of a batch would leave one row in 8 with its own targets, a weaker bug than the
+    # plain loop's shuffle of the whole training set.
     "nanogpt labels": [(
-        "    return x, y\n",
-        "    if split == 'train':\n        y = y[torch.randperm(len(y))]\n    return x, y\n")],
+        "    y = torch.stack([torch.from_numpy((data[i+1:i+1+block_size])",
+        "    if split == 'train':\n        ix = torch.randint(len(data) - block_size, "
+        "(batch_size,))\n    y = torch.stack([torch.from_numpy((data[i+1:i+1+block_size])")],
     "nanogpt params": [(
         "optimizer = model.configure_optimizers(",
         "optimizer = GPT(GPTConfig(**model_args)).configure_optimizers(")],
