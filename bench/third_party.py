@@ -6,7 +6,7 @@ continuous inputs: these are all language models, whose inputs are token ids, so
 framework scripts get it. Prints the Markdown table of docs/third-party.md.
 
     python bench/third_party.py [--examples DIR] [--nanogpt DIR] [--lightning DIR]
-                                [--only PATTERN] [--out PATH] [--no-frameworks]
+                                [--only PATTERN] [--out PATH] [--no-frameworks] [--budget S]
 
 Each DIR is a copy of pytorch/examples, karpathy/nanoGPT or Lightning-AI/pytorch-lightning: a
 checkout, or a bare git directory (as the `fetch` tool leaves them under /work/.mirror, the
@@ -301,14 +301,16 @@ def framework_jobs() -> list[Job]:
 # --- running ----------------------------------------------------------------------------------
 
 
-def run(job: Job, keep: Path | None = None, timeout: float = TIMEOUT) -> Outcome:
+def run(job: Job, keep: Path | None = None, timeout: float = TIMEOUT,
+        budget: float | None = None) -> Outcome:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder) / "run"
         workdir.mkdir()
         script, args, env = job.prepare(workdir)
         report_path = Path(folder) / "report.json"
         command = ["nice", "-n", "10", sys.executable, "-m", "lossdoctor", "run", "--quiet",
-                   "--json", str(report_path), script, *args]
+                   "--json", str(report_path), *(["--budget", f"{budget:g}"] if budget else []),
+                   script, *args]
         start = time.perf_counter()
         try:
             done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=timeout,
@@ -381,13 +383,16 @@ def main() -> None:
                         help="keep each run's JSON report in DIR")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help=f"seconds a run may take, wall clock (default {TIMEOUT})")
+    parser.add_argument("--budget", type=float,
+                        help="seconds each diagnosis may take (lossdoctor run --budget); "
+                        "default: lossdoctor's own")
     parser.add_argument("--no-frameworks", action="store_true",
                         help="leave out the framework scripts of tests/frameworks")
     options = parser.parse_args()
     outcomes = []
     for job in jobs_for(options):
         print(f"running {job.name} ...", file=sys.stderr, flush=True)
-        outcomes.append(run(job, options.keep_reports, options.timeout))
+        outcomes.append(run(job, options.keep_reports, options.timeout, options.budget))
         o = outcomes[-1]
         print(f"  {o.status} {o.causes[:3]} steps={o.steps} failed={o.failed_checks} "
               f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)
