@@ -220,7 +220,10 @@ def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
         return lay_out
 
     return [Job("nanoGPT shakespeare_char", "karpathy/nanoGPT", HEALTHY, prepare(1e-3)),
-            Job("nanoGPT shakespeare_char lr x100", "karpathy/nanoGPT", LR_TOO_HIGH,
+            # x100 is 0.1 with AdamW, gradient clipping and LayerNorm: it costs this model 6% of
+            # its validation loss at 200 steps, and a plain-loop transformer of the same size at
+            # AdamW 0.1 learns faster than at 1e-3 and is called healthy (docs/third-party.md).
+            Job("nanoGPT shakespeare_char lr x100", "karpathy/nanoGPT", HEALTHY,
                 prepare(1e-1)),
             Job("nanoGPT shakespeare_char shuffled targets", "karpathy/nanoGPT", NO_SIGNAL,
                 prepare(1e-3, "nanogpt labels")),
