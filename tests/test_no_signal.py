@@ -193,17 +193,19 @@ VOCAB, LENGTH = 12, 16
 
 
 def _next_token_data(sequences, seed):
-    """Token sequences whose next token is a fixed function of the current one, 80% of the
-    time (else a random token): inputs (sequences, LENGTH), targets the same shape."""
+    """Crops at random places of one token stream whose next token is a fixed function of the
+    current one 80% of the time (else a random token), as language models read their text:
+    inputs (sequences, LENGTH), targets the same crops one token later."""
     generator = torch.Generator().manual_seed(seed)
-    tokens = torch.empty(sequences, LENGTH + 1, dtype=torch.long)
-    tokens[:, 0] = torch.randint(VOCAB, (sequences,), generator=generator)
-    for t in range(LENGTH):
-        follow = (tokens[:, t] + 5) % VOCAB  # one cycle through every token
-        noise = torch.randint(VOCAB, (sequences,), generator=generator)
-        keep = torch.rand(sequences, generator=generator) < 0.8
-        tokens[:, t + 1] = torch.where(keep, follow, noise)
-    return tokens[:, :-1].clone(), tokens[:, 1:].clone()
+    stream = torch.empty(20 * sequences, dtype=torch.long)
+    stream[0] = 0
+    follow = torch.rand(len(stream), generator=generator) < 0.8
+    noise = torch.randint(VOCAB, (len(stream),), generator=generator)
+    for i in range(1, len(stream)):
+        stream[i] = (stream[i - 1] + 5) % VOCAB if follow[i] else noise[i]
+    starts = torch.randint(len(stream) - LENGTH - 1, (sequences, 1), generator=generator)
+    places = starts + torch.arange(LENGTH)
+    return stream[places], stream[places + 1]
 
 
 class _TinyLanguageModel(nn.Module):

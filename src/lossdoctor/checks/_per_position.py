@@ -12,13 +12,12 @@ guess: the training label frequencies (the unigram model). Scores are per held-o
 averaged per sequence (positions of one sequence are not independent), and judged as the
 contest judges its rows (a one-sided t-test per learner, Bonferroni over learners), with one
 difference: a learner must beat the constant by MEANINGFUL_GAIN of its loss, not merely by a
-significant amount. Tables fit on tens of thousands of positions pick up tiny, consistent tilts
-from labels that carry no signal (at each position the inputs' and the labels' token counts are
-tied by the sequences' own structure), which thousands of held-out positions call significant.
+significant amount, since a count table's random tilt is not in the t-test.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,24 +25,30 @@ import torch
 
 from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.checks._contest import EPSILON, FOLDS, Contest, judge
-from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 from lossdoctor.findings import Skip
 
 #: Contexts of 1, 2 and 3 tokens: a character or word model's first signal is in the last few
 #: tokens (bigrams and trigrams), and more orders would only spread the Bonferroni correction.
 ORDERS = (1, 2, 3)
 #: Prior strengths tried, in pseudo-counts toward the label frequencies: from trusting a
-#: context's counts almost at once to needing hundreds of occurrences (noise-like contexts).
-PRIOR_STRENGTHS = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
+#: context's counts almost at once to needing hundreds of occurrences, and infinite: the label
+#: frequencies themselves, chosen when no context helps across the fitting rows' two halves.
+#: Without it, labels that carry no signal still get a finite strength, and the table's
+#: random tilt scores consistent gains or losses on held-out labels that follow a rule.
+PRIOR_STRENGTHS = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0, math.inf)
 #: Label frequencies are add-half smoothed (Jeffreys), so a label unseen in training scores a
 #: finite loss for the constant and the learners alike.
 LABEL_PSEUDO_COUNT = 0.5
 MIN_SEQUENCES = 10
 #: A learner "predicts the labels" when it beats the constant by this share of the constant's
-#: loss: what a fix must take off to count (see :mod:`._fix`); less changes no run from "not
-#: learning" to "learning". Real text clears it many times over (a character bigram takes a
-#: third off the unigram's loss).
-MEANINGFUL_GAIN = MEANINGFUL_SHARE_OF_CONSTANT_GUESS
+#: loss. A table fit on labels that carry no signal has a random tilt, which the t-test over
+#: held-out sequences does not count (it takes the fitted table as given): on held-out labels
+#: that follow a rule, it scores a consistent gain or loss. Over 40 synthetic cases (the rule
+#: of tests/test_no_signal.py, training targets from another stream, seeds 20-59) the best
+#: learner's gain was at most 1.07% of the constant's loss (5 of 40 above 0); twice that is
+#: the bar. Real text clears it: characters 36% (nanoGPT), words 3.3% on other articles
+#: (word_language_model's validation split).
+MEANINGFUL_GAIN = 0.02
 
 
 @dataclass
@@ -189,7 +194,9 @@ def _label_frequencies(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
 def _smoothed(together: np.ndarray, seen: np.ndarray, frequency: np.ndarray,
               strength: float) -> np.ndarray:
     """P(label | context): the context's label counts plus ``strength`` pseudo-counts spread as
-    the label frequencies."""
+    the label frequencies (the frequencies alone for an infinite strength)."""
+    if math.isinf(strength):
+        return frequency
     return (together + strength * frequency) / (seen + strength)
 
 
