@@ -171,3 +171,9 @@ def test_a_small_run_keeps_every_check_past_a_default_budget(monkeypatch):
     given = diagnose(case, (slow, late), budget=0.1).outcomes
     assert [o.status for o in default] == ["ran", "ran"]
     assert [o.status for o in given] == ["ran", "stopped"]
+
+
+def test_the_checks_that_replay_only_some_runs_at_length_run_after_the_decisive_ones():
+    order = budget.in_order([module.name for module in check_modules()])
+    assert order[-2:] == ["over_regularized", "optimizer_choice"]
+    assert order.index("training_loop") < order.index("no_signal") < order.index("learning_rate")

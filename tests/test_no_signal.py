@@ -185,3 +185,97 @@ def test_random_kernel_features_pool_over_positions_and_refuse_flat_inputs():
     assert features[0] == pytest.approx(features[1], abs=1e-5)
     assert random_kernel_features(torch.randn(5, 3)) is None
     assert random_kernel_features(torch.randn(5, 2, 30)).shape == (5, 3 * 2 * KERNELS_PER_DILATION)
+
+
+# --- labels per position (a language model's next tokens) -----------------------------------
+
+VOCAB, LENGTH = 12, 16
+
+
+def _next_token_data(sequences, seed):
+    """Crops at random places of one token stream whose next token is a fixed function of the
+    current one 80% of the time (else a random token), as language models read their text:
+    inputs (sequences, LENGTH), targets the same crops one token later."""
+    generator = torch.Generator().manual_seed(seed)
+    stream = torch.empty(20 * sequences, dtype=torch.long)
+    stream[0] = 0
+    follow = torch.rand(len(stream), generator=generator) < 0.8
+    noise = torch.randint(VOCAB, (len(stream),), generator=generator)
+    for i in range(1, len(stream)):
+        stream[i] = (stream[i - 1] + 5) % VOCAB if follow[i] else noise[i]
+    starts = torch.randint(len(stream) - LENGTH - 1, (sequences, 1), generator=generator)
+    places = starts + torch.arange(LENGTH)
+    return stream[places], stream[places + 1]
+
+
+class _TinyLanguageModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed, self.head = nn.Embedding(VOCAB, 16), nn.Linear(16, VOCAB)
+
+    def forward(self, tokens):
+        return self.head(torch.relu(self.embed(tokens)))
+
+
+def _language_model_case(shuffle_training_targets: bool, seed=0):
+    x, y = _next_token_data(300, seed)
+    if shuffle_training_targets:
+        # each training input gets the targets of sequences drawn apart (a permutation of these
+        # targets would keep a trace of the rule: at each position the inputs' and the
+        # targets' token counts are tied by it)
+        y[:200] = _next_token_data(200, seed + 100)[1]
+    torch.manual_seed(seed)
+    model = _TinyLanguageModel()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def train():
+        for _ in range(5):
+            for start in range(0, 200, 20):
+                logits = model(x[start:start + 20])
+                loss = nn.functional.cross_entropy(logits.reshape(-1, VOCAB),
+                                                   y[start:start + 20].reshape(-1))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                for start in range(200, 300, 20):
+                    nn.functional.cross_entropy(model(x[start:start + 20]).reshape(-1, VOCAB),
+                                                y[start:start + 20].reshape(-1))
+
+    return record(train)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_quiet_when_the_next_token_follows_from_the_current_one(seed):
+    assert no_signal.check(_language_model_case(shuffle_training_targets=False, seed=seed)) == []
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fires_when_language_model_targets_are_shuffled(seed):
+    [finding] = _no_signal(no_signal.check(_language_model_case(True, seed)))
+    assert "training positions" in finding.verdict
+    assert finding.evidence["p_value"] >= no_signal.ALPHA
+    assert finding.evidence["training_rows"] == 200 * LENGTH
+    assert finding.evidence["constant_validation_loss"] == pytest.approx(math.log(VOCAB), abs=0.1)
+
+
+def test_per_position_reads_time_first_tokens_with_flat_targets():
+    from lossdoctor.checks._per_position import per_position_labels, positions
+
+    tokens = torch.arange(12).reshape(3, 4)  # (time 3, batch 4), as an LSTM is fed
+    batch = Batch((tokens,), {}, (tokens + 100).reshape(-1), 4)
+    assert per_position_labels([batch])
+    read = positions([batch] * 3)
+    assert read.contexts.shape == (36, 3) and read.sequences == 12
+    # the first sequence is batch column 0: tokens 0, 4, 8 with labels 100, 104, 108
+    assert read.contexts[:3, 0].tolist() == [0, 4, 8]
+    assert read.contexts[2].tolist() == [8, 4, 0]
+    assert read.contexts[1, 2] == -1 and read.labels[:3].tolist() == [100, 104, 108]
+
+
+def test_one_label_per_sequence_is_not_per_position():
+    from lossdoctor.checks._per_position import per_position_labels
+
+    tokens = torch.randint(5, (4, 6))
+    assert not per_position_labels([Batch((tokens,), {}, torch.randint(2, (4,)), 4)])
+    assert not per_position_labels([Batch((tokens.float(),), {}, tokens, 4)])

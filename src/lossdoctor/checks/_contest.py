@@ -172,7 +172,7 @@ def contest(train: Table, validation: Table, task: str) -> Contest:
     """Each learner, fit on the training rows, against the constant on the validation rows."""
     classes = _classes(task, train, validation)
     constant, learners = _per_row_losses(train, validation, task, classes)
-    return _judge(constant, learners, train.rows)
+    return judge(constant, learners, train.rows)
 
 
 def cross_validated_contest(train: Table, task: str) -> Contest:
@@ -186,10 +186,10 @@ def cross_validated_contest(train: Table, task: str) -> Contest:
         constant[held_rows], fold = _per_row_losses(train.subset(fit_rows), held, task, classes)
         for name, losses in fold.items():
             learners.setdefault(name, np.empty(train.rows))[held_rows] = losses
-    return _judge(constant, learners, train.rows)
+    return judge(constant, learners, train.rows)
 
 
-def _judge(constant: np.ndarray, learners: dict[str, np.ndarray], training_rows: int) -> Contest:
+def judge(constant: np.ndarray, learners: dict[str, np.ndarray], training_rows: int) -> Contest:
     gains = {name: constant - losses for name, losses in learners.items()}
     p_value = min(_one_sided_p_value(g) for g in gains.values()) * len(gains)
     means = {name: float(losses.mean()) for name, losses in learners.items()}

@@ -10,10 +10,14 @@ Images and sequences also get position-free columns (random convolutional kernel
 positions: see :mod:`._random_kernels`), so "a shape anywhere in the picture" is learnable too.
 When nothing wins on validation, the same contest cross-validated inside the training rows tells
 labels that carry no signal apart from validation labels that do not belong to their inputs.
+Token sequences labelled position by position (a language model's next tokens) get their own
+learners, counts of the last few tokens against the label frequencies: see
+:mod:`._per_position`.
 """
 
 from __future__ import annotations
 
+from lossdoctor.checks import _per_position
 from lossdoctor.checks._contest import (
     ALPHA,
     Contest,
@@ -27,6 +31,7 @@ from lossdoctor.checks._contest import (
 )
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.findings import Cause, Finding, Skip
+from lossdoctor.losses import CLASSIFICATION
 
 NO_SIGNAL = Cause(
     id="no_signal",
@@ -57,6 +62,8 @@ def check(case) -> list[Finding]:
     task = task_of(case.trace.setup.loss_name)
     if task is None:
         raise Skip("needs a classification or regression loss (cross-entropy, BCE, MSE, L1, ...)")
+    if task == CLASSIFICATION and _per_position.per_position_labels(case.replayer.train_batches):
+        return _per_position_check(case)
     on_validation = validation_contest(case, task)
     if on_validation.p_value < ALPHA:
         return []
@@ -67,14 +74,32 @@ def check(case) -> list[Finding]:
     return _findings(on_validation, training_contest(case, task), user, task)
 
 
+def _per_position_check(case) -> list[Finding]:
+    """The same judgement for labels per position, with n-gram counts as the learners."""
+    replayer = case.replayer
+    if not replayer.validation_batches:
+        raise Skip("needs validation batches, or at least 5 training batches to hold out")
+    train = _per_position.positions(replayer.train_batches)
+    validation = _per_position.positions(replayer.validation_batches)
+    on_validation = _per_position.contest(train, validation)
+    if on_validation.p_value < ALPHA:
+        return []
+    user = user_validation(case)
+    if user is not None and clearly_below(*user, on_validation.rows):
+        return []
+    in_training = _per_position.cross_validated_contest(train)
+    return _findings(on_validation, in_training, user, CLASSIFICATION, per_position=True)
+
+
 # --- findings --------------------------------------------------------------------------------
 
 
-def _findings(on_validation: Contest, in_training: Contest, user, task: str) -> list[Finding]:
+def _findings(on_validation: Contest, in_training: Contest, user, task: str,
+              per_position: bool = False) -> list[Finding]:
     evidence = _evidence(on_validation, in_training, user)
     if in_training.p_value >= ALPHA:
         confidence = 0.9 if on_validation.rows >= FEW_ROWS else 0.6
-        verdict = _no_signal_verdict(on_validation, user, task)
+        verdict = _no_signal_verdict(on_validation, user, task, per_position)
         return [Finding(NO_SIGNAL, confidence, verdict, evidence)]
     if gains_less_on_validation(on_validation, in_training):
         return [_misaligned(on_validation, in_training, evidence, task)]
@@ -98,13 +123,19 @@ def _evidence(on_validation: Contest, in_training: Contest, user) -> dict[str, f
     return evidence
 
 
-def _no_signal_verdict(on_validation: Contest, user, task: str) -> str:
+def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bool) -> str:
     metric, guess = words(task)
+    learners = (
+        f"Counts of which label follows the last one to three tokens, over "
+        f"{on_validation.training_rows} training positions,"
+        if per_position else
+        f"A linear model and gradient-boosted trees fit on {on_validation.training_rows} "
+        "training rows"
+    )
     verdict = (
         f"Nothing predicts your validation labels better than {guess} ({metric} "
         f"{on_validation.constant_loss:.3g}): the labels look independent of the inputs, so no "
-        "model, learning rate or normalization will make the validation loss fall. A linear "
-        f"model and gradient-boosted trees fit on {on_validation.training_rows} training rows "
+        f"model, learning rate or normalization will make the validation loss fall. {learners} "
         f"did no better (best {metric} {on_validation.best_loss:.3g}, p = "
         f"{on_validation.p_value:.2g})"
     )
