@@ -19,6 +19,9 @@ class LossRecord:
     loss_name: str = ""
     model_training: bool | None = None  # the model's .training flag at this call, if known
     calls: int = 1  # loss calls merged into this record (long runs keep a decimated history)
+    #: Another evaluation of rows this model call's output was already scored on (a metric in
+    #: other units, a second term): not the first loss computed from that output.
+    rescored: bool = False
 
     def absorb(self, other: LossRecord) -> None:
         """Take ``other``'s calls into this record: the mean weighted by rows, rows summed."""
@@ -27,8 +30,8 @@ class LossRecord:
         self.rows, self.calls = rows, self.calls + other.calls
 
     def mergeable(self, other: LossRecord) -> bool:
-        return (self.phase, self.loss_name, self.model_training) == (
-            other.phase, other.loss_name, other.model_training)
+        return (self.phase, self.loss_name, self.model_training, self.rescored) == (
+            other.phase, other.loss_name, other.model_training, other.rescored)
 
 
 @dataclass
@@ -194,9 +197,9 @@ class Trace:
         self.loss_block *= 2
         kept: list[LossRecord] = []
         for record in self.losses:
-            last = kept[-1] if kept else None
-            if last is not None and last.mergeable(record) and _same_block(last, record, self):
-                last.absorb(record)
+            into = _merged_into(kept, record, self)
+            if into is not None:
+                into.absorb(record)
             else:
                 kept.append(LossRecord(**asdict(record)))
         self.losses = kept
@@ -292,6 +295,16 @@ MAX_LOGGED = 10_000
 MAX_LR_CHANGES = 1_000
 #: Where validation losses come from when no evaluation loss call was seen, most trusted first.
 REPORTED_SOURCES = ("framework", "tensorboard", "printed")
+
+
+def _merged_into(kept: list[LossRecord], record: LossRecord, trace: Trace) -> LossRecord | None:
+    """The kept record ``record`` joins, if any: the last one, or for a validation pass that
+    also rescores its outputs, the last one of the same kind in that pass."""
+    candidates = kept[-2:] if record.phase == "eval" else kept[-1:]
+    for last in reversed(candidates):
+        if last.mergeable(record) and _same_block(last, record, trace):
+            return last
+    return None
 
 
 def _same_block(last: LossRecord, record: LossRecord, trace: Trace) -> bool:
