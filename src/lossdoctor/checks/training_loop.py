@@ -34,7 +34,7 @@ MISSING_ZERO_GRAD = Cause(
     fix="Call optimizer.zero_grad() before each loss.backward().",
     question="Do gradients pile up across steps?",
     test="`zero_grad` calls between optimizer steps; replay with and without zeroing",
-    explains={"exploding_gradients", "lr_too_high"},
+    explains={"exploding_gradients", "lr_too_high", "nan_inf"},
 )
 TRAIN_EVAL_MODE = Cause(
     id="train_eval_mode",
