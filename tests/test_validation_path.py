@@ -145,3 +145,31 @@ def test_a_softmax_at_validation_is_found_though_a_metric_follows_it():
 
     [finding] = check(_case(softmax_then_metric))
     assert finding.details["extra_step"] == "a softmax"
+
+
+def test_the_validation_curve_is_the_loss_not_the_metric_in_raw_units():
+    case = _regression_case(_with_error_in_raw_units)
+    last = [r for r in case.trace.losses if r.phase == "eval"][-2:]
+    assert not case.trace.training_rescores
+    assert case.trace.validation_passes()[-1].loss == pytest.approx(last[0].value)
+
+
+def test_a_training_loss_of_two_terms_keeps_both_terms_in_the_validation_curve():
+    def two_terms(model, optimizer, loss_fn, train, validation, epochs):
+        x, y = train
+        for _ in range(epochs):
+            for rows in torch.arange(len(x)).split(32):
+                optimizer.zero_grad()
+                output = model(x[rows])
+                (loss_fn(output, y[rows]) + loss_fn(output.abs(), y[rows].abs())).backward()
+                optimizer.step()
+            with torch.no_grad():
+                output = model(validation[0])
+                loss_fn(output, validation[1]), loss_fn(output.abs(), validation[1].abs())
+
+    case = _regression_case(two_terms)
+    last = [r for r in case.trace.losses if r.phase == "eval"][-2:]
+    assert case.trace.training_rescores
+    assert [r.rescored for r in last] == [False, True]
+    both = (last[0].value + last[1].value) / 2
+    assert case.trace.validation_passes()[-1].loss == pytest.approx(both)

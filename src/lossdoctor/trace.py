@@ -159,6 +159,9 @@ class Trace:
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
     manual_grad_resets: int = 0  # steps whose gradients were set to None by hand (p.grad = None)
+    #: A trained loss scored an output another trained loss had scored: a loss of several
+    #: terms. Validation losses that rescore an output are then its terms too, and count.
+    training_rescores: bool = False
     #: Training loss calls per record: 1 until the history outgrows MAX_LOSS_RECORDS, then
     #: doubled at each compaction, so a run of any length keeps a bounded, even history.
     loss_block: int = 1
@@ -262,6 +265,10 @@ class Trace:
         return passes
 
     def _pass_of(self, group: list[LossRecord], index: int) -> ValidationPass:
+        """One pass from its loss calls: the first loss on each model output, without the
+        ones that scored it again (a metric in other units), unless training had several terms."""
+        if not self.training_rescores:
+            group = [r for r in group if not r.rescored] or group
         rows = sum(r.rows for r in group)
         loss = sum(r.value * r.rows for r in group) / max(rows, 1)
         epoch = self.epoch_of(group[0].step - 1) if self.epoch_starts else index

@@ -185,6 +185,8 @@ class LossEvents:
         record = held.record
         record.phase = phase
         record.rescored = held.rescores and phase == "eval"
+        if held.rescores and phase == "train":
+            self.trace.training_rescores = True
         self.trace.add_loss(record)
         if held.inputs is not None:
             held.inputs.phase = phase
