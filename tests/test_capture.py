@@ -439,3 +439,27 @@ def test_the_schedule_samples_a_logarithmic_number_of_steps():
     assert counts[100_000] - counts[10_000] <= octaves * (schedule.per_octave + 1)
     assert all(schedule.is_sampled(s) for s in range(schedule.dense_until))
     assert [s for s in range(200) if schedule.is_sampled(s)][-3:] == [100, 128, 150]
+
+
+def test_a_pass_that_also_rescores_its_outputs_compacts_into_two_records(monkeypatch):
+    from lossdoctor import trace as trace_module
+    from lossdoctor.trace import LossRecord, Trace
+
+    monkeypatch.setattr(trace_module, "MAX_LOSS_RECORDS", 200)
+    trace = Trace()
+    for step in range(3_000):
+        trace.add_loss(LossRecord(1.0, 32, "train", step, "mse", True))
+        if step % 100 == 99:
+            for batch in range(3):  # the loss, then the same loss in raw units, per batch
+                trace.add_loss(LossRecord(0.1 + batch, 10, "eval", step + 1, "mse", False))
+                trace.add_loss(LossRecord(900.0, 10, "eval", step + 1, "mse", False,
+                                          rescored=True))
+    assert len(trace.losses) <= 2 * 200
+    evals = [r for r in trace.losses if r.phase == "eval"]
+    by_pass = {r.step: [e for e in evals if e.step == r.step] for r in evals}
+    assert len(by_pass) == 3_000 // 100
+    assert len(by_pass[100]) == 2  # compacted: the losses, and the rescorings
+    for records in by_pass.values():
+        first = [r for r in records if not r.rescored]
+        assert sum(r.rows for r in first) == 30
+        assert abs(sum(r.value * r.rows for r in first) / 30 - 1.1) < 1e-12

@@ -5,7 +5,10 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
+from lossdoctor.checks._contest import _with_position_free_columns
+from lossdoctor.checks._tabular import table
 from lossdoctor.checks.data_pipeline import (
     DATA_PIPELINE,
     DISPERSION_RATIO,
@@ -117,3 +120,20 @@ def test_random_batches_disperse_like_random_batches():
 def test_skips_without_training_batches():
     with pytest.raises(Skip, match="training batches"):
         check(Case(Trace(), Copies()))
+
+
+class _ConvCase:
+    class copies:  # noqa: N801 - stands for case.copies
+        initial_model = nn.Conv1d(1, 4, 3)
+
+
+def test_the_learners_read_sequence_inputs_holding_nan_without_failing():
+    """NaN in the inputs is nan_inf's to report: the contest reads it as 0, not fail."""
+    generator = torch.Generator().manual_seed(0)
+    signals = torch.randn(40, 1, 32, generator=generator)
+    signals[3, 0, 5] = float("nan")
+    batches = [Batch((signals[i:i + 10],), {}, torch.arange(10) % 2, 10) for i in (0, 10, 20, 30)]
+    plain = table(batches, "classification")
+    widened = _with_position_free_columns(_ConvCase, plain, batches)
+    assert widened.features.shape[1] > plain.features.shape[1]  # the kernel columns were added
+    assert np.isfinite(widened.features).all()

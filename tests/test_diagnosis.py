@@ -1,8 +1,12 @@
 from lossdoctor.checks import CheckModule, check_modules
+from lossdoctor.checks.data_pipeline import DATA_PIPELINE
+from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import SHAPE_BROADCAST
+from lossdoctor.checks.nan_inf import NAN_INF
 from lossdoctor.checks.no_signal import NO_SIGNAL
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+from lossdoctor.checks.train_val_shift import TRAIN_VAL_SHIFT
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
@@ -33,6 +37,27 @@ def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
     ]
     assert ranked[-1].explained_by == ["lr_too_high", "vanishing_gradients"]
     assert ranked[0].explained_by == [] and ranked[1].explained_by == []
+
+
+def test_a_nan_loss_follows_the_causes_that_blow_training_up():
+    ranked = rank([_finding(NAN_INF, 0.6), _finding(LR_TOO_HIGH, 1.0),
+                   _finding(UNNORMALIZED_INPUTS, 0.9)])
+    assert [f.cause for f in ranked] == [UNNORMALIZED_INPUTS, LR_TOO_HIGH, NAN_INF]
+    assert ranked[-1].explained_by == ["lr_too_high", "unnormalized_inputs"]
+    ranked = rank([_finding(NAN_INF, 0.6), _finding(EXPLODING_GRADIENTS, 0.55)])
+    assert [f.cause for f in ranked] == [EXPLODING_GRADIENTS, NAN_INF]
+
+
+def test_nan_in_the_data_is_never_the_consequence_of_what_it_does_to_training():
+    in_data = Finding(NAN_INF, 0.95, verdict="v", evidence={}, root=True)
+    ranked = rank([_finding(EXPLODING_GRADIENTS, 0.9), in_data])
+    assert ranked[0] is in_data and in_data.explained_by == []
+
+
+def test_a_validation_set_cut_from_data_in_file_order_follows_the_pipeline_fault():
+    ranked = rank([_finding(TRAIN_VAL_SHIFT, 1.0), _finding(DATA_PIPELINE, 0.9)])
+    assert [f.cause for f in ranked] == [DATA_PIPELINE, TRAIN_VAL_SHIFT]
+    assert ranked[-1].explained_by == ["data_pipeline"]
 
 
 def test_inputs_off_scale_explain_saturation_but_labels_without_signal_do_not():

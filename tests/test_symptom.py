@@ -5,7 +5,7 @@ import math
 
 from lossdoctor.curves import judge_trace
 from lossdoctor.symptom import symptom_of
-from lossdoctor.trace import LossRecord, Trace
+from lossdoctor.trace import LayerGradient, LossRecord, Trace
 
 STEPS_PER_EPOCH = 10
 
@@ -96,3 +96,25 @@ def test_a_validation_loss_frozen_while_the_training_loss_falls_is_the_symptom()
 def test_a_validation_loss_that_moves_a_little_while_training_falls_is_not_frozen():
     validation = [0.4123 * (1 - 0.01 * epoch) for epoch in range(10)]
     assert _symptom(_trace(LEARNING, validation), chance=0.69) is None
+
+
+def _with_gradients(trace, later_norm):
+    """Two layers' gradients sampled every 5 steps: 1.0 in the first half, then ``later_norm``."""
+    for step in range(0, trace.steps, 5):
+        norm = 1.0 if step < trace.steps // 2 else later_norm
+        for name in ("0.weight", "2.weight"):
+            trace.gradients.append(LayerGradient(step, name, norm, 1.0))
+    return trace
+
+
+def test_gradients_exactly_zero_through_the_later_half_are_the_symptom_without_a_guess():
+    """A dead network: the loss fell from a huge start, then nothing could train."""
+    stuck = [50.0] + [0.5] * 9
+    assert _symptom(_trace(stuck)) is None  # the loss alone looks like a fall, then a plateau
+    found = _symptom(_with_gradients(_trace(stuck), 0.0))
+    assert found is not None and found.kind == "stalled" and "exactly zero" in found.message
+
+
+def test_small_gradients_near_a_minimum_or_a_perfect_fit_are_not_the_symptom():
+    assert _symptom(_with_gradients(_trace([50.0] + [0.5] * 9), 1e-9)) is None
+    assert _symptom(_with_gradients(_trace([50.0] + [0.0] * 9), 0.0)) is None

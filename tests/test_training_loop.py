@@ -222,3 +222,43 @@ def test_layers_in_a_module_list_are_quiet():
     torch.manual_seed(0)
     model = _Stack(nn.ModuleList)
     assert _causes(check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))) == []
+
+
+class _Scaled(nn.Module):
+    """An MLP whose output passes through a learnable gain, as a fusion weight or a
+    temperature would: a parameter that parameter groups built from names easily miss."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = mlp(8, 32, 2)
+        self.gain = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.gain * self.body(x)
+
+
+def _named_groups(model):
+    """Weights and biases in two groups, picked by name: the gain is in neither."""
+    params = dict(model.named_parameters())
+    return [{"params": [p for n, p in params.items() if n.endswith("weight")]},
+            {"params": [p for n, p in params.items() if n.endswith("bias")]}]
+
+
+def test_a_parameter_the_groups_missed_is_reported_though_training_it_changes_little():
+    torch.manual_seed(0)
+    model = _Scaled()
+    [finding] = check(_case(model, torch.optim.Adam(_named_groups(model), lr=1e-2)))
+    assert finding.cause is FROZEN_PARAMS
+    assert finding.details["untrained_parameters"] == {"gain": 1}
+    assert finding.experiment.after > 0.9 * finding.experiment.before  # little to gain
+    assert finding.confidence >= 0.5
+    assert "never learn" in finding.verdict
+
+
+def test_a_parameter_frozen_on_purpose_that_costs_nothing_is_not_reported():
+    torch.manual_seed(0)
+    model = _Scaled()
+    model.gain.requires_grad_(False)
+    findings = check(_case(model, torch.optim.Adam(model.body.parameters(), lr=1e-2)))
+    assert _causes(findings) == []
+    assert [f.cause for f in findings] == [FROZEN_PARAMS]  # seen, and dismissed

@@ -80,3 +80,96 @@ def test_a_training_loss_the_replay_cannot_repeat_skips_rather_than_blames_valid
                   nn.NLLLoss(), (x[:450], y[:450]), (x[450:], y[450:]), epochs=4)
     with pytest.raises(Skip, match="replay of your training loss"):
         check(case)
+
+
+def _regression(rows=600, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 4, generator=generator)
+    y = (x[:, :1] - 0.5 * x[:, 1:2]) * 0.1
+    return x, y
+
+
+#: Targets were scaled by this for training; the script also reports its error in raw units.
+UNITS = 3000.0
+
+
+def _with_error_in_raw_units(model, optimizer, loss_fn, train, validation, epochs=8,
+                             chunks=1):
+    """Validation computes the training loss, then the same loss on the outputs and targets
+    put back in raw units: a metric for the user, not the validation loss."""
+    x, y = train
+    for _ in range(epochs):
+        for rows in torch.arange(len(x)).split(32):
+            optimizer.zero_grad()
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            prediction = model(validation[0])
+            for part, target in zip(prediction.chunk(chunks), validation[1].chunk(chunks),
+                                    strict=True):
+                loss_fn(part, target)
+            loss_fn(prediction * UNITS - UNITS, validation[1] * UNITS - UNITS)
+
+
+def _regression_case(train):
+    torch.manual_seed(0)
+    x, y = _regression()
+    model = mlp(4, 16, 1)
+    return record(train, model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.MSELoss(),
+                  (x[:450], y[:450]), (x[450:], y[450:]), epochs=6)
+
+
+def test_a_metric_in_other_units_computed_after_the_validation_loss_is_not_blamed():
+    case = _regression_case(_with_error_in_raw_units)
+    last_pass = [r for r in case.trace.losses if r.phase == "eval"][-2:]
+    assert [r.rescored for r in last_pass] == [False, True]
+    assert check(case) == []
+
+
+def test_chunks_of_one_output_scored_in_turn_are_not_rescorings():
+    def in_chunks(*args, **kwargs):
+        _with_error_in_raw_units(*args, chunks=3, **kwargs)
+
+    case = _regression_case(in_chunks)
+    last_pass = [r for r in case.trace.losses if r.phase == "eval"][-4:]
+    assert [r.rescored for r in last_pass] == [False, False, False, True]
+
+
+def test_a_softmax_at_validation_is_found_though_a_metric_follows_it():
+    def softmax_then_metric(model, optimizer, loss_fn, train, validation, epochs):
+        _softmax_at_validation(model, optimizer, loss_fn, train, validation, epochs)
+        with torch.no_grad():
+            output = model(validation[0])
+            loss_fn(torch.softmax(output, dim=1), validation[1])
+            loss_fn(output, validation[1])  # the right number, printed as a metric
+
+    [finding] = check(_case(softmax_then_metric))
+    assert finding.details["extra_step"] == "a softmax"
+
+
+def test_the_validation_curve_is_the_loss_not_the_metric_in_raw_units():
+    case = _regression_case(_with_error_in_raw_units)
+    last = [r for r in case.trace.losses if r.phase == "eval"][-2:]
+    assert not case.trace.training_rescores
+    assert case.trace.validation_passes()[-1].loss == pytest.approx(last[0].value)
+
+
+def test_a_training_loss_of_two_terms_keeps_both_terms_in_the_validation_curve():
+    def two_terms(model, optimizer, loss_fn, train, validation, epochs):
+        x, y = train
+        for _ in range(epochs):
+            for rows in torch.arange(len(x)).split(32):
+                optimizer.zero_grad()
+                output = model(x[rows])
+                (loss_fn(output, y[rows]) + loss_fn(output.abs(), y[rows].abs())).backward()
+                optimizer.step()
+            with torch.no_grad():
+                output = model(validation[0])
+                loss_fn(output, validation[1]), loss_fn(output.abs(), validation[1].abs())
+
+    case = _regression_case(two_terms)
+    last = [r for r in case.trace.losses if r.phase == "eval"][-2:]
+    assert case.trace.training_rescores
+    assert [r.rescored for r in last] == [False, True]
+    both = (last[0].value + last[1].value) / 2
+    assert case.trace.validation_passes()[-1].loss == pytest.approx(both)

@@ -75,9 +75,9 @@ def rank(findings: list[Finding]) -> list[Finding]:
 
 
 def mark_consequences(findings: list[Finding]) -> None:
-    """Record on each finding which other findings explain it."""
+    """Record on each finding which other findings explain it (none for a root finding)."""
     for finding in findings:
-        finding.explained_by = [
+        finding.explained_by = [] if finding.root else [
             other.cause.id for other in findings
             if other.cause != finding.cause and finding.cause.id in other.cause.explains
         ]

@@ -72,6 +72,9 @@ class Finding:
     experiment: Experiment | None = None
     details: dict = field(default_factory=dict)
     explained_by: list[str] = field(default_factory=list)  # ids of root causes also found
+    #: Shown by the data itself (NaN in the inputs), not inferred from how training behaved:
+    #: never ranked as the consequence of another cause, whatever that cause explains.
+    root: bool = False
 
     def __post_init__(self) -> None:
         self.confidence = float(min(1.0, max(0.0, self.confidence)))

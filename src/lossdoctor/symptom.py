@@ -29,6 +29,11 @@ MIN_FLAT_PASSES = 3
 #: Passes identical to float32 precision: weights that changed at all would move the mean
 #: loss more than this, so the validation does not read the model, whatever the training did.
 IDENTICAL_RELATIVE_RANGE = 1e-6
+#: Sampled steps (the later half of them, at least this many) at which every gradient was
+#: exactly zero: nothing can train any more (every ReLU dead, an output pinned at a limit). A
+#: gradient that is small but not zero, as near a minimum, is not this; five samples span
+#: hundreds of steps on the sampling schedule.
+MIN_ZERO_GRADIENT_STEPS = 5
 
 
 @dataclass
@@ -49,7 +54,7 @@ def symptom_of(trace: Trace, curve: CurveVerdict | None,
     if curve is not None and curve.kind == AT_CHANCE:
         return Symptom("at_chance", curve.message)
     chance = curve.chance_loss if curve is not None else chance_loss
-    return _level_symptom(trace, chance) or _frozen_validation(trace)
+    return _level_symptom(trace, chance) or _frozen_validation(trace) or _no_gradient(trace)
 
 
 def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
@@ -120,6 +125,24 @@ def _frozen_validation(trace: Trace) -> Symptom | None:
     return Symptom("frozen_validation",
                    f"{same}, while the training loss changed by {moved:.0%} between them: the "
                    "validation is not following the model being trained")
+
+
+def _no_gradient(trace: Trace) -> Symptom | None:
+    """Every gradient exactly zero through the later half of the sampled steps, while the loss
+    is not zero (a perfect fit has no gradient either): the weights no longer move."""
+    totals: dict[int, float] = {}
+    for record in trace.gradients:
+        totals[record.step] = totals.get(record.step, 0.0) + abs(record.grad_norm)
+    steps = sorted(totals)
+    later = steps[len(steps) // 2:]
+    if len(later) < MIN_ZERO_GRADIENT_STEPS or any(totals[step] != 0 for step in later):
+        return None
+    name, level = _final_level(trace)
+    if level is None or level == 0:
+        return None
+    return Symptom("stalled", f"every gradient exactly zero at the last {len(later)} sampled "
+                              f"steps (from step {later[0]:,}): nothing trains any more, and "
+                              f"the {name} loss stays at {level:.4g}")
 
 
 def _training_change(trace: Trace, first: int, last: int, span: int) -> float | None:

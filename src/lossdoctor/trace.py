@@ -19,6 +19,9 @@ class LossRecord:
     loss_name: str = ""
     model_training: bool | None = None  # the model's .training flag at this call, if known
     calls: int = 1  # loss calls merged into this record (long runs keep a decimated history)
+    #: Another evaluation of rows this model call's output was already scored on (a metric in
+    #: other units, a second term): not the first loss computed from that output.
+    rescored: bool = False
 
     def absorb(self, other: LossRecord) -> None:
         """Take ``other``'s calls into this record: the mean weighted by rows, rows summed."""
@@ -27,8 +30,8 @@ class LossRecord:
         self.rows, self.calls = rows, self.calls + other.calls
 
     def mergeable(self, other: LossRecord) -> bool:
-        return (self.phase, self.loss_name, self.model_training) == (
-            other.phase, other.loss_name, other.model_training)
+        return (self.phase, self.loss_name, self.model_training, self.rescored) == (
+            other.phase, other.loss_name, other.model_training, other.rescored)
 
 
 @dataclass
@@ -156,6 +159,9 @@ class Trace:
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
     manual_grad_resets: int = 0  # steps whose gradients were set to None by hand (p.grad = None)
+    #: A trained loss scored an output another trained loss had scored: a loss of several
+    #: terms. Validation losses that rescore an output are then its terms too, and count.
+    training_rescores: bool = False
     #: Training loss calls per record: 1 until the history outgrows MAX_LOSS_RECORDS, then
     #: doubled at each compaction, so a run of any length keeps a bounded, even history.
     loss_block: int = 1
@@ -194,9 +200,9 @@ class Trace:
         self.loss_block *= 2
         kept: list[LossRecord] = []
         for record in self.losses:
-            last = kept[-1] if kept else None
-            if last is not None and last.mergeable(record) and _same_block(last, record, self):
-                last.absorb(record)
+            into = _merged_into(kept, record, self)
+            if into is not None:
+                into.absorb(record)
             else:
                 kept.append(LossRecord(**asdict(record)))
         self.losses = kept
@@ -259,6 +265,10 @@ class Trace:
         return passes
 
     def _pass_of(self, group: list[LossRecord], index: int) -> ValidationPass:
+        """One pass from its loss calls: the first loss on each model output, without the
+        ones that scored it again (a metric in other units), unless training had several terms."""
+        if not self.training_rescores:
+            group = [r for r in group if not r.rescored] or group
         rows = sum(r.rows for r in group)
         loss = sum(r.value * r.rows for r in group) / max(rows, 1)
         epoch = self.epoch_of(group[0].step - 1) if self.epoch_starts else index
@@ -292,6 +302,16 @@ MAX_LOGGED = 10_000
 MAX_LR_CHANGES = 1_000
 #: Where validation losses come from when no evaluation loss call was seen, most trusted first.
 REPORTED_SOURCES = ("framework", "tensorboard", "printed")
+
+
+def _merged_into(kept: list[LossRecord], record: LossRecord, trace: Trace) -> LossRecord | None:
+    """The kept record ``record`` joins, if any: the last one, or for a validation pass that
+    also rescores its outputs, the last one of the same kind in that pass."""
+    candidates = kept[-2:] if record.phase == "eval" else kept[-1:]
+    for last in reversed(candidates):
+        if last.mergeable(record) and _same_block(last, record, trace):
+            return last
+    return None
 
 
 def _same_block(last: LossRecord, record: LossRecord, trace: Trace) -> bool:

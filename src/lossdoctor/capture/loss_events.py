@@ -68,6 +68,7 @@ class HeldLoss:
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
     inside_model: bool = False  # computed inside the model's forward pass
     signature: torch.Tensor | None = None  # of an evaluated batch (capture/train_split.py)
+    rescores: bool = False  # scores rows of the model's output that a loss already scored
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -88,6 +89,8 @@ class LossEvents:
 
     def _start_loss_events(self) -> None:
         self._held: list[HeldLoss] = []
+        self._scored_forward = -1  # the model call whose output the last losses scored
+        self._scored_rows = 0  # ... and how many of its rows they scored
 
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
@@ -99,6 +102,7 @@ class LossEvents:
         held = HeldLoss(self._loss_record(name, loss_fn, prediction, target, output, kwargs,
                                           "train" if tentative else "eval"),
                         self.forwards, tentative)
+        held.rescores = self._rescores(held)
         if self.sampled:
             held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
         if self.inside_model:  # the model returns this loss: its batch is paired after it
@@ -113,6 +117,18 @@ class LossEvents:
         else:
             held.signature = self._take_signature()
         self._hold(held)
+
+    def _rescores(self, held: HeldLoss) -> bool:
+        """Whether every row of the last model call's output was already scored by a loss
+        before this one: this one is then a metric or another term on the same output. Chunks
+        of one output scored in turn are not (their rows add up to the output's)."""
+        if held.inside_model or held.forward == 0 or not self.last_batch_rows:
+            return False
+        if held.forward != self._scored_forward:
+            self._scored_forward, self._scored_rows = held.forward, 0
+        rescores = self._scored_rows >= self.last_batch_rows
+        self._scored_rows += held.record.rows
+        return rescores
 
     def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase):
         settings = kwargs if kwargs is not None else {}
@@ -168,6 +184,9 @@ class LossEvents:
     def _commit(self, held: HeldLoss, phase: str) -> None:
         record = held.record
         record.phase = phase
+        record.rescored = held.rescores and phase == "eval"
+        if held.rescores and phase == "train":
+            self.trace.training_rescores = True
         self.trace.add_loss(record)
         if held.inputs is not None:
             held.inputs.phase = phase

@@ -109,7 +109,8 @@ def _with_position_free_columns(case, table: Table, batches) -> Table:
     extra = random_kernel_features(inputs)
     if extra is None or len(extra) != table.rows:
         return table
-    return Table(np.hstack([table.features, extra]), table.target)
+    # NaN in the inputs is nan_inf's to report; the learners read it as 0, as in the table.
+    return Table(np.hstack([table.features, np.nan_to_num(extra)]), table.target)
 
 
 def require_enough(train: Table, task: str) -> None:

@@ -38,7 +38,7 @@ BAD_INIT = Cause(
     ),
     # A start with identical units or a zero scale leaves the model as small as one unit.
     explains={"dead_relu", "exploding_gradients", "lr_too_high", "saturated_activation",
-              "underfit_capacity"},
+              "underfit_capacity", "nan_inf"},
 )
 
 CAUSES = (BAD_INIT,)

@@ -44,7 +44,10 @@ DATA_PIPELINE = Cause(
         "rows seen (the same batch every step), learners that predict held-out training rows but "
         "not validation rows (validation labels shuffled); replay with shuffled batches"
     ),
-    explains={"lr_too_high", "lr_too_low", "no_signal", "overfitting", "underfit_capacity"},
+    # Rows kept in file order (sorted by label, or by anything) and cut into a validation set
+    # in that order give a validation set unlike the training set: the order is the root.
+    explains={"lr_too_high", "lr_too_low", "no_signal", "overfitting", "underfit_capacity",
+              "train_val_shift"},
 )
 
 CAUSES = (DATA_PIPELINE,)

@@ -33,7 +33,7 @@ EXPLODING_GRADIENTS = Cause(
     ),
     question="Do gradient norms blow up?",
     test="total and per-layer gradient norms over the sampled steps; replay with `clip_grad_norm_`",
-    explains={"dead_relu"},
+    explains={"dead_relu", "nan_inf"},
     figures=("gradient_norms",),
 )
 

@@ -53,7 +53,8 @@ LR_TOO_HIGH = Cause(
     ),
     # Too high an lr makes every replay at it blow up, so Adam at its own lr looks like a
     # better optimizer when it is a smaller step.
-    explains={"dead_relu", "exploding_gradients", "optimizer_choice", "underfit_capacity"},
+    explains={"dead_relu", "exploding_gradients", "optimizer_choice", "underfit_capacity",
+              "nan_inf"},
     figures=("lr_range",),
 )
 LR_TOO_LOW = Cause(

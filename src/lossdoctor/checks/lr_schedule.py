@@ -43,7 +43,7 @@ LR_SCHEDULE = Cause(
     # A collapsed rate looks too low and a raised one too high (the range test places the
     # peak); a rate raised into instability blows the gradients up.
     explains={"lr_too_high", "lr_too_low", "exploding_gradients", "optimizer_choice",
-              "underfit_capacity", "batch_size"},
+              "underfit_capacity", "batch_size", "nan_inf"},
 )
 
 CAUSES = (LR_SCHEDULE,)

@@ -4,8 +4,9 @@ NaN or inf in the inputs or targets is a root cause: every loss on a batch holdi
 NaN, and one NaN gradient turns every weight NaN, whatever the model, loss or learning rate. It
 is reported with the rows and columns that hold it, and a replay without those rows shows the
 fix working. Without bad data, the first non-finite training loss and gradient are reported
-(step and parameters) as a symptom for the user to trace back; other checks (learning rate,
-exploding gradients) may explain it.
+(step and parameters) as a symptom for the user to trace back; a cause that blows training up
+(a learning rate too high, exploding gradients, inputs or targets far off scale, gradients never
+zeroed, a bad initialization) declares that it explains ``nan_inf``, and is then ranked first.
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
         "them (missing values in a file, a log of 0, a division by 0).",
         experiment=experiment,
         details={"bad_data": [_plain_bad(b) for b in bad]},
+        root=True,
     )
 
 

@@ -34,7 +34,7 @@ MISSING_ZERO_GRAD = Cause(
     fix="Call optimizer.zero_grad() before each loss.backward().",
     question="Do gradients pile up across steps?",
     test="`zero_grad` calls between optimizer steps; replay with and without zeroing",
-    explains={"exploding_gradients", "lr_too_high"},
+    explains={"exploding_gradients", "lr_too_high", "nan_inf"},
 )
 TRAIN_EVAL_MODE = Cause(
     id="train_eval_mode",
@@ -57,6 +57,13 @@ ACCUMULATION_LIMIT = 100
 MIN_STEPS = 20
 #: Share of the losses in one phase taken in the other mode before it is called a habit.
 WRONG_MODE_SHARE = 0.5
+#: Parameters that still require a gradient but that no optimizer group holds are a fact about
+#: the loop, not an inference: autograd computes their gradient and nothing ever applies it.
+#: Freezing on purpose turns requires_grad off; this is parameter groups that missed some. Such
+#: a finding is reported, just above the report threshold (so after any cause a replay
+#: confirmed), even when a replay training them too gains little: it then measures what they
+#: cost, not whether the loop is wrong.
+LEFT_OUT_CONFIDENCE = 0.55
 
 
 def check(case) -> list[Finding]:
@@ -100,22 +107,34 @@ def _frozen(case) -> Finding | None:
     }
     _add_experiment_numbers(evidence, experiment)
     return Finding(
-        FROZEN_PARAMS, _frozen_confidence(share, setup, experiment),
+        FROZEN_PARAMS, _frozen_confidence(share, setup, experiment, case),
         verdict=_frozen_verdict(trace, untrained, share, experiment), evidence=evidence,
         experiment=experiment, details={"untrained_parameters": untrained},
     )
 
 
-def _frozen_confidence(share: float, setup, experiment: Experiment | None) -> float:
+def _frozen_confidence(share: float, setup, experiment: Experiment | None, case) -> float:
     """Facts alone: an optimizer for another model is near-certain; a frozen share is as
-    suggestive as it is large. A replay training everything confirms or refutes it."""
+    suggestive as it is large. A replay training everything confirms or refutes it, except
+    for parameters left out of the optimizer (LEFT_OUT_CONFIDENCE), unless training them
+    clearly hurts: leaving them out may then be deliberate."""
     base = 0.9 if setup.optimizer_elements_outside_model else 0.4 + 0.3 * share
     if experiment is None:
         return base
     gain = improvement(experiment)
     if helped(experiment):
         return max(base, 0.7 + 0.25 * min(gain / 0.5, 1.0))
-    return min(base, 0.3 + max(gain, 0.0))
+    refuted = min(base, 0.3 + max(gain, 0.0))
+    if setup.not_in_optimizer and not _training_them_hurt(experiment, case):
+        return max(refuted, LEFT_OUT_CONFIDENCE)
+    return refuted
+
+
+def _training_them_hurt(experiment: Experiment, case) -> bool:
+    """Leaving them out is the fix, by the bar any fix must clear."""
+    reverse = Experiment(experiment.description, experiment.after, experiment.before,
+                         experiment.steps)
+    return helped(reverse, case)
 
 
 def _frozen_verdict(trace, untrained, share, experiment) -> str:
@@ -136,7 +155,10 @@ def _frozen_verdict(trace, untrained, share, experiment) -> str:
                      ".data or torch.no_grad() in the forward pass.")
     if experiment is not None:
         parts.append(f"Training all of them took the validation loss from "
-                     f"{experiment.before:.3g} to {experiment.after:.3g}.")
+                     f"{experiment.before:.3g} to {experiment.after:.3g}"
+                     + ("." if helped(experiment) else
+                        ": little change, so they may not be what holds your loss back, but "
+                        "as your loop is written they never learn."))
     return " ".join(parts)
 
 

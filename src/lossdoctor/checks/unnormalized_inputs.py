@@ -26,7 +26,7 @@ UNNORMALIZED_INPUTS = Cause(
     # Raw inputs force a small lr (their gradients are as large as they are), which is what
     # keeps outputs from reaching large targets: standardized inputs come first.
     explains={"exploding_gradients", "lr_too_high", "lr_too_low", "saturated_activation",
-              "unscaled_targets"},
+              "unscaled_targets", "nan_inf"},
     figures=("feature_scales",),
 )
 

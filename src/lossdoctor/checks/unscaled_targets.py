@@ -29,7 +29,7 @@ UNSCALED_TARGETS = Cause(
     ),
     question="Are regression targets far from unit scale?",
     test="target statistics; replay on standardized targets, scored back in your units",
-    explains={"batch_size", "lr_too_low", "optimizer_choice", "underfit_capacity"},
+    explains={"batch_size", "lr_too_low", "optimizer_choice", "underfit_capacity", "nan_inf"},
 )
 
 CAUSES = (UNSCALED_TARGETS,)

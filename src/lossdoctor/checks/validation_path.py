@@ -77,7 +77,10 @@ def check(case) -> list[Finding]:
 
 def _last_validation(trace) -> tuple[float, bool]:
     """The script's last validation loss (per element, the training loss's own function) and
-    whether the model was in train mode then; Skip when there is none to compare."""
+    whether the model was in train mode then; Skip when there is none to compare. Losses that
+    scored an output a loss had already scored (a metric in other units, a second term) are
+    left out: the training computation replayed is the first loss on the model's output (unless
+    the training loss itself had several terms)."""
     passes = trace.validation_passes()
     if not passes or passes[-1].source != "loss calls":
         raise Skip("needs validation losses computed with a torch.nn loss during the run")
@@ -88,6 +91,8 @@ def _last_validation(trace) -> tuple[float, bool]:
                and r.loss_name == trace.setup.loss_name]
     if not records:
         raise Skip("needs validation losses computed with the training loss function")
+    if not trace.training_rescores:
+        records = [r for r in records if not r.rescored] or records
     rows = sum(r.rows for r in records)
     loss = sum(r.value * r.rows for r in records) / max(rows, 1)
     return loss, any(r.model_training for r in records)
