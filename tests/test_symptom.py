@@ -68,6 +68,15 @@ def test_without_a_constant_guess_a_loss_that_barely_moved_from_its_start_is_sta
     assert found is not None and found.kind == "stalled"
 
 
+def test_without_a_constant_guess_a_loss_that_blew_up_at_once_and_came_part_way_down_is_stalled():
+    """The untrained model is the first step's loss, not the blow-up of the first tenth."""
+    trace = _trace([1e5] + [3e4] * 9, [1e5] + [3e4] * 9)
+    trace.losses[0].value = 2.7  # the first step, before any update
+    found = _symptom(trace)
+    assert found is not None and found.kind == "stalled"
+    assert "above where the untrained model started (2.7)" in found.message
+
+
 def test_without_a_constant_guess_a_loss_that_fell_has_no_symptom():
     assert _symptom(_trace(LEARNING, LEARNING)) is None
 

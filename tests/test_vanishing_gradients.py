@@ -11,6 +11,7 @@ from lossdoctor.checks.vanishing_gradients import (
     with_relu,
 )
 from lossdoctor.findings import Skip
+from lossdoctor.trace import LayerGradient
 
 
 def _learnable(rows=1200, seed=0):
@@ -141,3 +142,43 @@ def test_a_tiny_transformer_that_learns_is_not_flagged():
                   epochs=4)
     assert max(gradient_profile(case.trace).gaps()) < GAP_DECADES
     assert check(case) == []
+
+
+def _raw_sigmoid_fit(depth=10, width=32, epochs=10):
+    """A deep sigmoid MLP written as tensors and ``x @ w + b``, no nn.Module."""
+    x, y = _learnable()
+    sizes = [10] + [width] * (depth - 1) + [2]
+    weights = [(torch.randn(a, b) * a ** -0.5).requires_grad_()
+               for a, b in zip(sizes, sizes[1:], strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+    optimizer = torch.optim.SGD(weights + biases, lr=0.1)
+
+    def model(inputs):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            inputs = torch.sigmoid(inputs @ w + b)
+        return inputs @ weights[-1] + biases[-1]
+
+    for _ in range(epochs):
+        for start in range(0, 1000, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x[start:start + 32]), y[start:start + 32])
+            loss.backward()
+            optimizer.step()
+
+
+def test_a_deep_sigmoid_stack_of_plain_tensors_is_profiled_by_its_matrices():
+    torch.manual_seed(0)
+    case = record(_raw_sigmoid_fit)
+    profile = gradient_profile(case.trace)
+    assert len(profile.names) == 10  # the ten weight matrices, not the biases
+    [finding] = check(case)
+    assert finding.cause is VANISHING_GRADIENTS
+    assert finding.evidence["decades_first_below_last"] >= GAP_DECADES
+
+
+def test_a_tensor_outside_any_module_is_a_weight_by_its_dimensions():
+    unnamed = dict(step=0, name="parameter 3", grad_norm=1.0, weight_norm=1.0, named=False)
+    assert LayerGradient(**unnamed, dims=2).is_weight
+    assert not LayerGradient(**unnamed, dims=1).is_weight
+    assert not LayerGradient(0, "fc.bias", 1.0, 1.0, dims=2).is_weight
+    assert LayerGradient(0, "fc.weight", 1.0, 1.0, dims=2).is_weight

@@ -69,7 +69,8 @@ def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
         return None
     start = _untrained_level(trace)
     if start is not None and level >= (1 - STALLED_DROP) * start:
-        return Symptom("stalled", f"{name} loss {level:.4g} barely below where the untrained "
+        how = "above" if level > start else "barely below"
+        return Symptom("stalled", f"{name} loss {level:.4g} {how} where the untrained "
                                   f"model started ({start:.4g})")
     return None
 
@@ -87,11 +88,16 @@ def _final_level(trace: Trace) -> tuple[str, float | None]:
 
 
 def _untrained_level(trace: Trace) -> float | None:
+    """The first tenth of the training steps' mean loss, or the first step's loss (the model
+    before any update) when that is lower: a loss that blew up within its first steps makes
+    the tenth's mean the blow-up, and a run that then came down from it only part of the way
+    (a development-set one-cycle schedule: 2.69, then 1e5 in the first tenth, 3e4 at the end)
+    would read as progress."""
     losses = [loss for _, loss in trace.step_losses()]
     if not losses:
         return None
     head = losses[:max(1, int(len(losses) * EDGE_SHARE))]
-    return sum(head) / len(head)
+    return min(losses[0], sum(head) / len(head))
 
 
 def _not_finite(trace: Trace) -> bool:

@@ -103,10 +103,16 @@ class LayerGradient:
     grad_norm: float
     weight_norm: float
     update_ratio: float | None = None
+    dims: int = 0  # the parameter's number of dimensions (0: not recorded)
+    named: bool = True  # named by a model (False: a tensor trained outside any nn.Module)
 
     @property
     def is_weight(self) -> bool:
-        """A layer's weight matrix (torch's ``weight``, Keras's ``kernel``), not a bias."""
+        """A layer's weight matrix (torch's ``weight``, Keras's ``kernel``), not a bias; for a
+        tensor trained outside any module (a model written as ``x @ w + b``), one of two or
+        more dimensions."""
+        if not self.named:
+            return self.dims >= 2
         return self.name.endswith(("weight", "kernel"))
 
 

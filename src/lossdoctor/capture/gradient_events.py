@@ -30,11 +30,14 @@ class GradientEvents:
             if param.grad is None:
                 self._note_gradientless(param)
                 continue
+            name = self._param_names.get(id(param))
             record = LayerGradient(
                 step=self.step,
-                name=self._param_names.get(id(param), f"parameter {len(self._before_update)}"),
+                name=name or f"parameter {len(self._before_update)}",
                 grad_norm=stats.norm(param.grad),
                 weight_norm=stats.norm(param),
+                dims=param.dim(),
+                named=name is not None,
             )
             self.trace.gradients.append(record)
             self._before_update[id(param)] = (record, param.detach().clone())

@@ -144,10 +144,12 @@ class UpdateEvents:
             if before is None or grad is None:
                 continue
             weight = stats.norm(before)
+            name = self._param_names.get(id(param))
             self.trace.gradients.append(LayerGradient(
-                step=self.step, name=self._param_names.get(id(param), f"tensor {index}"),
+                step=self.step, name=name or f"tensor {index}",
                 grad_norm=stats.norm(grad), weight_norm=weight,
-                update_ratio=stats.norm(param.detach() - before) / max(weight, 1e-12)))
+                update_ratio=stats.norm(param.detach() - before) / max(weight, 1e-12),
+                dims=param.dim(), named=name is not None))
         self._values_before = {}
 
     @torch.no_grad()
