@@ -14,6 +14,10 @@ NO_TRAINING_REASONS = (
 )
 
 
+#: What an experiment's numbers are unless it names another measure (one in which the constant
+#: guess's loss, the report's chance line, is the same units).
+PLAIN_MEASURE = "validation loss"
+
 #: Below this confidence a primary cause is wrong at least one time in five (confidence is
 #: calibrated as how often a finding is right): an unseeded run may come out another way.
 RANDOM_DRAW_CONFIDENCE = 0.8
@@ -133,8 +137,9 @@ def experiment_text(experiment: dict) -> str:
     no number of steps."""
     before, after = number(experiment["before"]), number(experiment["after"])
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
-    return (f"experiment ({how}): {experiment['description']}. Validation loss {before} "
-            f"without the change, {after} with it.")
+    measure = experiment.get("measure") or PLAIN_MEASURE
+    return (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
+            f"{measure[1:]} {before} without the change, {after} with it.")
 
 
 def evidence_text(evidence: dict) -> str:

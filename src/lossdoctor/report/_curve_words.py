@@ -11,9 +11,15 @@ def curve_lines(document: dict) -> list[str]:
     summarized = "validation_first" in document.get("summary", {})
     if not message or (curve.get("verdict") == "improving" and summarized):
         return []
-    if curve.get("verdict") == "plateau" and not document.get("symptom"):
+    if settled(document):
         message = message.replace(" flat since ", " settled since ", 1)
     return [sentence(message)]
+
+
+def settled(document: dict) -> bool:
+    """A plateau in a run without the symptom: the validation loss converged."""
+    return (document.get("curve") or {}).get("verdict") == "plateau" and not document.get(
+        "symptom")
 
 
 def sentence(text: str) -> str:
