@@ -331,3 +331,113 @@ def test_the_best_validation_epoch_is_the_pass_epoch_not_its_index():
     summary = document.summary(trace)
     assert summary["validation_passes"] == 4
     assert summary["validation_best"] == 0.5 and summary["validation_best_epoch"] == 1
+
+
+def _agg_axes():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(figures.WIDTH, figures.HEIGHT))
+    FigureCanvasAgg(figure)
+    return figure.add_subplot()
+
+
+def test_an_epochs_number_sits_in_the_middle_of_its_span():
+    """A validation pass at the end of epoch 0 (step 10) must sit under "0", not under "1"."""
+    axes = _agg_axes()
+    axes.plot([0, 30], [1, 0])
+    figures._epoch_ticks(axes, [0, 10, 20], 30)
+    top = axes.child_axes[0].xaxis
+    assert list(top.get_majorticklocs()) == [0, 10, 20]
+    assert list(top.get_minorticklocs()) == [5, 15, 25]
+    assert [t.get_text() for t in top.get_ticklabels(minor=True)] == ["0", "1", "2"]
+
+
+def test_a_single_batch_far_below_the_trends_does_not_set_the_bottom():
+    axes = _agg_axes()
+    steps = [1.0, 0.9, 1e-5, 0.8, 0.7, 0.75]
+    axes.plot(range(6), steps)
+    figures._frame_losses(axes, trends=[0.9, 0.8, 0.75, 0.69], single_steps=steps)
+    assert axes.get_yscale() == "linear" and axes.get_ylim()[0] > 0.5
+    wide = _agg_axes()
+    figures._frame_losses(wide, trends=[100.0, 1.0], single_steps=[100.0, 1e-5, 1.0])
+    assert wide.get_yscale() == "log" and wide.get_ylim()[0] == 0.5
+
+
+def test_replays_of_different_step_counts_are_not_drawn_on_a_shared_step_axis(report):
+    aligned = {"curve_before": [0.9, 0.8, 0.7], "curve_after": [0.9, 0.6, 0.4], "steps": 20,
+               "curve_steps": [0, 10, 20]}
+    other_steps = {**aligned, "curve_steps": [], "curve_after": [0.7, 0.5, 0.4, 0.3]}
+    assert "replayed optimizer step" in figures.fix_curves(aligned)
+    assert "share of each replay done" in figures.fix_curves(other_steps)
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    assert tested["experiment"]["curve_steps"] == []
+    assert "Each replay is drawn over its own length" in html.render(doc)
+    tested["experiment"]["curve_steps"] = [0, 10, 20]
+    assert "Each replay is drawn over its own length" not in html.render(doc)
+
+
+def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_improving():
+    curves = {"train_steps": [{"step": s, "loss": 1 / (s + 1)} for s in range(20)],
+              "validation": [{"step": 10, "loss": 0.3}, {"step": 20, "loss": 0.3}]}
+    plateau = {**CURVE, "since_step": 10}
+    assert "settled since step 10" in figures.loss_curves(curves, plateau, None, settled=True)
+    assert "flat since step 10" in figures.loss_curves(curves, plateau, None)
+    at_chance = {**plateau, "verdict": "at_chance"}
+    assert "not improving since step 10" in figures.loss_curves(curves, at_chance, 0.69)
+
+
+def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
+    no_symptom = {**copy.deepcopy(report), "symptom": None}
+    assert report["causes"] and "Validation loss flat since epoch 2." in terminal.text(no_symptom)
+    assert "settled" not in html.render(no_symptom)
+
+
+def test_a_recorded_panel_says_what_its_checks_concluded(report):
+    doc = copy.deepcopy(report)
+    doc["causes"] = [c for c in doc["causes"] if c["id"] not in (
+        "dead_relu", "vanishing_gradients")]
+    doc["dismissed"] = []
+    doc["checks"] = [
+        {"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]},
+        {"name": "exploding_gradients", "status": "ran", "reason": "",
+         "causes": ["exploding_gradients"]},
+        {"name": "vanishing_gradients", "status": "skipped", "reason": "needs 3 layers",
+         "causes": ["vanishing_gradients"]},
+    ]
+    assert html.judged_text(doc, "dead_units") == (
+        "The check for dead_relu read this and reported nothing.")
+    assert html.judged_text(doc, "gradient_norms") == (
+        "The check for exploding_gradients read this and reported nothing. "
+        "vanishing_gradients: not tested (needs 3 layers).")
+    doc["dismissed"] = [{"id": "dead_relu", "confidence": 0.3, "verdict": "a few"}]
+    assert "dead_relu: looked into, too weak to report." in html.judged_text(doc, "dead_units")
+    page = html.render(doc)
+    recorded = page[page.index('id="recorded"'):]
+    assert "vanishing_gradients: not tested (needs 3 layers)" in recorded
+
+
+def test_an_experiment_in_another_measure_says_so_and_has_no_chance_line(report):
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    tested["experiment"]["measure"] = "balanced validation loss (each class counts equally)"
+    line = " ".join(markdown.render(doc).split())
+    assert "Balanced validation loss (each class counts equally) 0.9 without the change" in line
+    svg = _figures(html.render(doc))[f"fix_{tested['id']}"]
+    assert "chance" not in svg and "balanced validation loss" in svg
+
+
+def test_an_experiment_whose_replay_blew_up_says_so():
+    experiment = {"description": "clip", "before": None, "after": 0.35, "steps": 300}
+    from lossdoctor.report._common import experiment_text
+
+    assert experiment_text(experiment).endswith(
+        "Validation loss blown up (inf or NaN) without the change, 0.35 with it.")
+
+
+def test_activation_panels_span_the_whole_run_with_its_epochs():
+    layers = [{"layer": "1", "kind": "relu", "units": 8, "steps": [0, 1, 2, 50],
+               "saturated": [0, 0, 0, 0], "dead": [0.1, 0.2, 0.2, 0.3]}]
+    svg = figures.activation_fractions(layers, "dead", "dead", [0, 40, 80], last_step=120)
+    assert ">epoch<" in svg and ">120<" in svg

@@ -16,7 +16,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
-from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -213,4 +213,4 @@ def _evidence(worst: DeadLayer, suspects, loss: TrainingProgress, experiment) ->
 
 
 def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.0f}%"
+    return plain_share(fraction)

@@ -135,11 +135,15 @@ def consequence_text(cause: dict) -> str:
 def experiment_text(experiment: dict) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
     no number of steps."""
-    before, after = number(experiment["before"]), number(experiment["after"])
+    before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
     measure = experiment.get("measure") or PLAIN_MEASURE
     return (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
             f"{measure[1:]} {before} without the change, {after} with it.")
+
+
+def _loss_words(value) -> str:
+    return number(value) if value is not None else "blown up (inf or NaN)"
 
 
 def evidence_text(evidence: dict) -> str:

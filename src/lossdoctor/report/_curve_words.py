@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def curve_lines(document: dict) -> list[str]:
     """The curve's verdict, unless the line above already says it (an improving validation
-    loss); a plateau in a run without the symptom is convergence, said as "settled"."""
+    loss); a plateau in a healthy run is convergence, said as "settled"."""
     curve = document.get("curve") or {}
     message = curve.get("message")
     summarized = "validation_first" in document.get("summary", {})
@@ -17,9 +17,10 @@ def curve_lines(document: dict) -> list[str]:
 
 
 def settled(document: dict) -> bool:
-    """A plateau in a run without the symptom: the validation loss converged."""
-    return (document.get("curve") or {}).get("verdict") == "plateau" and not document.get(
-        "symptom")
+    """A plateau in a run without the symptom and without a cause found: the validation loss
+    converged. With a cause found the plateau is where that cause held it, and stays "flat"."""
+    plateau = (document.get("curve") or {}).get("verdict") == "plateau"
+    return plateau and not document.get("symptom") and not document.get("causes")
 
 
 def sentence(text: str) -> str:
