@@ -441,3 +441,16 @@ def test_activation_panels_span_the_whole_run_with_its_epochs():
                "saturated": [0, 0, 0, 0], "dead": [0.1, 0.2, 0.2, 0.3]}]
     svg = figures.activation_fractions(layers, "dead", "dead", [0, 40, 80], last_step=120)
     assert ">epoch<" in svg and ">120<" in svg
+
+
+def test_a_healthy_runs_wobble_is_settled_and_not_shaded(report):
+    healthy = {**copy.deepcopy(report), "symptom": None, "causes": [], "status": "healthy"}
+    healthy["curve"] = {**CURVE, "verdict": "oscillating",
+                        "message": "validation loss swinging up and down by about 0.0076 with no "
+                                   "steady progress"}
+    assert "swinging up and down by about 0.0076 around where it settled." in terminal.text(
+        healthy)
+    page = html.render(healthy)
+    assert "since step" not in _figures(page)["loss_curves"] and "Shaded" not in page
+    broken = {**healthy, "causes": copy.deepcopy(report["causes"])}
+    assert "with no steady progress" in terminal.text(broken)

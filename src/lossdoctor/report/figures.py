@@ -143,12 +143,19 @@ def _epoch_ticks(axes, starts: list[int], end: float) -> None:
 def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
                   settled: bool) -> None:
     since = (curve or {}).get("since_step")
-    if since is None or not points:
+    if not shaded(curve, settled) or not points:
         return
     end = max(x for x, _ in points)
     color = SETTLED if settled else "#f5b041"
     axes.axvspan(since, max(end, since), color=color, alpha=0.25,
                  label=f"{_behaviour(curve, settled)} since step {since}")
+
+
+def shaded(curve: dict | None, settled: bool) -> bool:
+    """Whether the loss figure marks since when the curve behaves as it does: not for a healthy
+    run's wobble, whose start is no moment worth marking."""
+    since = (curve or {}).get("since_step")
+    return since is not None and not (settled and curve.get("verdict") != "plateau")
 
 
 def _behaviour(curve: dict, settled: bool) -> str:

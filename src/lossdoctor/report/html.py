@@ -85,7 +85,7 @@ def _training(document: dict, shown: set[str]) -> str:
     if svg is None:
         return ""
     caption = "Training loss per optimizer step and validation loss per pass."
-    if (document.get("curve") or {}).get("since_step") is not None:
+    if figures.shaded(document.get("curve"), converged):
         caption += (" Shaded green: since when the validation loss has settled (converged)."
                     if converged else " Shaded: since when the validation loss has stopped "
                     "improving.")
