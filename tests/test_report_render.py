@@ -351,6 +351,17 @@ def test_an_epochs_number_sits_in_the_middle_of_its_span():
     assert list(top.get_majorticklocs()) == [0, 10, 20]
     assert list(top.get_minorticklocs()) == [5, 15, 25]
     assert [t.get_text() for t in top.get_ticklabels(minor=True)] == ["0", "1", "2"]
+    axes.plot([0, 30], [0, 1], label="a series")
+    figures._legend_above(axes.figure, axes)
+    renderer = axes.figure.canvas.get_renderer()
+    axes.set_ylim(0, 1)  # a y tick label at the very top, where the word would collide
+    axes.figure.canvas.draw()
+    top_tick_label = max(axes.yaxis.get_ticklabels(), key=lambda t: t.get_position()[1])
+    assert top_tick_label.get_position()[1] == 1
+    word = next(t for t in axes.texts if t.get_text() == "epoch").get_window_extent(renderer)
+    assert word.y0 > top_tick_label.get_window_extent(renderer).y1 - 1  # clear of the y labels
+    legend = axes.get_legend().get_window_extent(renderer)
+    assert legend.y0 >= axes.child_axes[0].get_tightbbox(renderer).y1 - 1
 
 
 def test_a_single_batch_far_below_the_trends_does_not_set_the_bottom():

@@ -45,6 +45,9 @@ LEGEND_ROW_CHARS = 110
 LEGEND_ROW_INCHES = 0.22
 #: Epoch labels along a step axis, at most; more epochs are labelled every k-th.
 MAX_EPOCH_TICKS = 12
+#: Points between the axes' top and the epoch numbers: clear of a y tick label at the very top,
+#: which reaches about half the font's height (4.5 points) above it.
+EPOCH_LABEL_PAD = 6
 #: Room (inches) the epoch labels take above the axes, below the legend.
 EPOCH_AXIS_INCHES = 0.32
 #: Room below the lowest trend when single steps' losses would go further: a factor on a log
@@ -135,8 +138,8 @@ def _epoch_ticks(axes, starts: list[int], end: float) -> None:
     top.set_xticks([(bounds[i] + bounds[i + 1]) / 2 for i in shown],
                    labels=[str(i) for i in shown], minor=True)
     top.tick_params(which="major", length=4)
-    top.tick_params(which="minor", length=0, labelsize=7, pad=2)
-    axes.annotate("epoch", xy=(0, 1), xycoords="axes fraction", xytext=(-6, 2),
+    top.tick_params(which="minor", length=0, labelsize=7, pad=EPOCH_LABEL_PAD)
+    axes.annotate("epoch", xy=(0, 1), xycoords="axes fraction", xytext=(-6, EPOCH_LABEL_PAD),
                   textcoords="offset points", ha="right", va="bottom", fontsize=7)
 
 
