@@ -465,3 +465,15 @@ def test_a_healthy_runs_wobble_is_settled_and_not_shaded(report):
     assert "since step" not in _figures(page)["loss_curves"] and "Shaded" not in page
     broken = {**healthy, "causes": copy.deepcopy(report["causes"])}
     assert "with no steady progress" in terminal.text(broken)
+
+
+def test_without_recorded_epoch_starts_the_epochs_come_from_the_validation_passes():
+    """A loop without a DataLoader: the text says "epoch 10", so the axis must show epochs."""
+    passes = [{"step": 50 * (e + 1), "epoch": e, "loss": 0.1} for e in range(3)]
+    assert figures.epoch_starts({"epoch_starts": [], "validation": passes}) == [0, 50, 100]
+    assert figures.epoch_starts({"epoch_starts": [0, 7], "validation": passes}) == [0, 7]
+    uneven = [{**p, "epoch": 2 * p["epoch"]} for p in passes]
+    assert figures.epoch_starts({"epoch_starts": [], "validation": uneven}) == []
+    curves = {"train_steps": [{"step": s, "loss": 1.0} for s in range(150)],
+              "validation": passes, "epoch_starts": []}
+    assert ">epoch<" in figures.loss_curves(curves, None, None)

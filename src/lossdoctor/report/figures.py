@@ -99,7 +99,7 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None,
                   [v for _, v in train])
     _steps_axis(axes)
     axes.set_ylabel("loss")
-    _epoch_ticks(axes, curves.get("epoch_starts") or [], max(x for x, _ in train + validation))
+    _epoch_ticks(axes, epoch_starts(curves), max(x for x, _ in train + validation))
     return _svg(figure, axes)
 
 
@@ -122,6 +122,20 @@ def _frame_losses(axes, trends: list[float], single_steps: list[float]) -> None:
         axes.set_ylim(bottom=low / BOTTOM_ROOM_FACTOR)
     else:
         axes.set_ylim(bottom=low - BOTTOM_ROOM_SHARE * (max(trends + single_steps) - low))
+
+
+def epoch_starts(curves: dict) -> list[int]:
+    """The step each epoch starts at: as recorded, else (a loop without a DataLoader) from the
+    validation passes, one at the end of each epoch, when they number the epochs 0, 1, 2..."""
+    if curves.get("epoch_starts"):
+        return list(curves["epoch_starts"])
+    ends: dict[int, int] = {}
+    for validation in curves.get("validation") or []:
+        if isinstance(validation.get("epoch"), int):
+            ends[validation["epoch"]] = validation["step"]
+    if list(ends) != list(range(len(ends))) or len(ends) < 2:
+        return []
+    return [0, *(ends[epoch] for epoch in range(len(ends) - 1))]
 
 
 def _epoch_ticks(axes, starts: list[int], end: float) -> None:

@@ -196,7 +196,7 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
     layers = [a for a in document.get("activations") or [] if (a["kind"] == "relu") == dead]
     if any(a["kind"] == "sigmoid" for a in layers):  # the output's probabilities come from it
         layers = [a for a in layers if a["kind"] != "probabilities"]
-    run = {"epoch_starts": (document.get("curves") or {}).get("epoch_starts"),
+    run = {"epoch_starts": figures.epoch_starts(document.get("curves") or {}),
            "last_step": document.get("steps")}
     if dead:
         return _plot("dead_units", "Dead ReLU units",
