@@ -477,3 +477,27 @@ def test_without_recorded_epoch_starts_the_epochs_come_from_the_validation_passe
     curves = {"train_steps": [{"step": s, "loss": 1.0} for s in range(150)],
               "validation": passes, "epoch_starts": []}
     assert ">epoch<" in figures.loss_curves(curves, None, None)
+
+
+def test_a_log_axis_within_two_decades_is_labelled_without_overlap():
+    """matplotlib labels every minor tick of a short log range, and they run into each other."""
+    axes = _agg_axes()
+    axes.set_xscale("log")
+    axes.set_xlim(0.02, 0.8)
+    figures._log_labels(axes.xaxis, 0.02, 0.8)
+    axes.figure.canvas.draw()
+    labels = [t for t in axes.xaxis.get_ticklabels()
+              if t.get_text() and 0.02 <= t.get_position()[0] <= 0.8]  # those in view
+    assert [t.get_text() for t in labels] == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert not any(t.get_text() for t in axes.xaxis.get_ticklabels(minor=True))
+    renderer = axes.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def test_many_epochs_get_a_tick_only_where_a_number_is_shown():
+    axes = _agg_axes()
+    axes.plot([0, 1000], [1, 0])
+    figures._epoch_ticks(axes, list(range(0, 1000, 10)), 1000)
+    top = axes.child_axes[0].xaxis
+    assert len(top.get_majorticklocs()) == len(top.get_minorticklocs()) <= figures.MAX_EPOCH_TICKS

@@ -15,7 +15,7 @@ import math
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 _STYLE = {
     "svg.hashsalt": "lossdoctor",
@@ -56,6 +56,9 @@ BOTTOM_ROOM_FACTOR = 2.0
 BOTTOM_ROOM_SHARE = 0.08
 #: Room either side of a step axis, as a share of its length (matplotlib's own margin).
 STEP_MARGIN = 0.05
+#: A log axis spanning fewer than this factor (two decades) is labelled at 1, 2 and 5 of each
+#: decade, else it would show one or two labels; at most 7 labels, which fit side by side.
+FEW_DECADES = 100
 #: A log scale once the losses span more than this factor (about one and a half decades).
 LOG_SPAN = 30
 
@@ -148,7 +151,7 @@ def _epoch_ticks(axes, starts: list[int], end: float) -> None:
     every = math.ceil(len(starts) / MAX_EPOCH_TICKS)
     shown = [i for i in range(0, len(starts), every) if bounds[i + 1] > bounds[i]]
     top = axes.secondary_xaxis("top")
-    top.set_xticks(starts, labels=[])
+    top.set_xticks([starts[i] for i in shown], labels=[])
     top.set_xticks([(bounds[i] + bounds[i + 1]) / 2 for i in shown],
                    labels=[str(i) for i in shown], minor=True)
     top.tick_params(which="major", length=4)
@@ -229,6 +232,8 @@ def gradient_norms(layers: list[dict]) -> str | None:
     log = min(n[0] for _, n in rows) > 0
     if log:
         axes.set_xscale("log")
+        _log_labels(axes.xaxis, min(n[0] for _, n in rows),
+                    max(n[-1] for _, n in rows))
     if max(n[-1] for _, n in rows) == 0:
         axes.text(0.5, 0.5, "every sampled gradient is exactly 0", transform=axes.transAxes,
                   ha="center", va="center", color=USER, fontsize=11)
@@ -388,6 +393,16 @@ def _log_if_wide(axes, values: list[float]) -> None:
     positive = [v for v in values if _finite(v) and v > 0]
     if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
         axes.set_yscale("log")
+
+
+def _log_labels(axis, low: float, high: float) -> None:
+    """Labels on a log axis that never run into each other: matplotlib labels every minor tick
+    of a range under a decade or two (2e-2, 3e-2, 4e-2 ... touching); there, 1, 2 and 5 of each
+    decade are labelled instead, and elsewhere the powers of ten alone."""
+    axis.set_minor_formatter(NullFormatter())
+    if high / low < FEW_DECADES:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def _bar_height(rows: int) -> float:
