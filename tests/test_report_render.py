@@ -501,3 +501,12 @@ def test_many_epochs_get_a_tick_only_where_a_number_is_shown():
     figures._epoch_ticks(axes, list(range(0, 1000, 10)), 1000)
     top = axes.child_axes[0].xaxis
     assert len(top.get_majorticklocs()) == len(top.get_minorticklocs()) <= figures.MAX_EPOCH_TICKS
+
+
+def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
+    from lossdoctor.report._common import consequence_text
+
+    assert "measured through that problem" in consequence_text({"explained_by": ["label_range"]})
+    assert consequence_text({"explained_by": ["no_signal"]}) == (
+        "likely a consequence of: no_signal")
+    assert consequence_text({"explained_by": []}) == ""

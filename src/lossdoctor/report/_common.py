@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lossdoctor.checks import catalogue
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
 
@@ -13,6 +14,11 @@ NO_TRAINING_REASONS = (
     "the script exited before training started (check its arguments)",
 )
 
+
+#: The precedence of the causes that feed the loss what it does not expect (loss_setup's,
+#: validation_path): every loss measured in such a run, replays included, is distorted by them.
+#: no_signal (1) makes other causes moot without distorting their numbers.
+LOSS_ITSELF_WRONG = 2
 
 #: What an experiment's numbers are unless it names another measure (one in which the constant
 #: guess's loss, the report's chance line, is the same units).
@@ -128,8 +134,17 @@ def cause_tag(cause: dict) -> str:
 
 
 def consequence_text(cause: dict) -> str:
+    """Which causes found explain this one; when one of them feeds the loss what it does not
+    expect, that every number below was measured through it (an lr "too low" on labels out of
+    range has a validation loss of -5e+08 to show)."""
     explained_by = cause.get("explained_by") or []
-    return f"likely a consequence of: {', '.join(explained_by)}" if explained_by else ""
+    if not explained_by:
+        return ""
+    said = f"likely a consequence of: {', '.join(explained_by)}"
+    causes = catalogue()
+    if any(causes[i].precedence >= LOSS_ITSELF_WRONG for i in explained_by if i in causes):
+        said += " (its numbers were measured through that problem: fix it first, then run again)"
+    return said
 
 
 def experiment_text(experiment: dict) -> str:
