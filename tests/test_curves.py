@@ -194,3 +194,9 @@ def test_a_real_run_with_a_far_too_high_learning_rate_diverges_or_oscillates():
     y = (x[:, :1] * 3).clone()
     case = record(fit, model, optimizer, nn.MSELoss(), (x, y), (x[:100], y[:100]), epochs=8)
     assert judge_trace(case.trace).kind in (curves.DIVERGING, curves.OSCILLATING)
+
+
+def test_a_loss_that_stopped_moving_entirely_is_not_said_to_be_within_a_noise_of_0():
+    verdict = judge(_curve([0.70, 0.69] + [0.688] * 7))
+    assert verdict.kind == curves.PLATEAU
+    assert "+/-0 " not in verdict.message and "unchanged for 6 epochs)" in verdict.message

@@ -181,11 +181,12 @@ def _plateau(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
     start = plateau_start(xs, ys, window)
     if start is None:
         return None
+    spread, span = recent_noise(ys), f"{len(ys) - 1 - start} {unit}s"
+    steady = (f"no improvement beyond the noise of +/-{spread:.2g} in {span}" if spread > 0
+              else f"unchanged for {span}")
     return CurveVerdict(
         PLATEAU,
-        f"{name} loss flat since {unit} {_x(xs[start])} (best {ys[start:].min():.4g}; no "
-        f"improvement beyond the noise of +/-{recent_noise(ys):.2g} in "
-        f"{len(ys) - 1 - start} {unit}s)",
+        f"{name} loss flat since {unit} {_x(xs[start])} (best {ys[start:].min():.4g}; {steady})",
         xs[start],
     )
 
