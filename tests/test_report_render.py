@@ -407,8 +407,7 @@ def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
 
 def test_a_recorded_panel_says_what_its_checks_concluded(report):
     doc = copy.deepcopy(report)
-    doc["causes"] = [c for c in doc["causes"] if c["id"] not in (
-        "dead_relu", "vanishing_gradients")]
+    doc.update(causes=[], status="healthy")  # none found, so none that explains the panels
     doc["dismissed"] = []
     doc["checks"] = [
         {"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]},
@@ -510,3 +509,13 @@ def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
     assert consequence_text({"explained_by": ["no_signal"]}) == (
         "likely a consequence of: no_signal")
     assert consequence_text({"explained_by": []}) == ""
+
+
+def test_a_recorded_panel_names_the_cause_found_that_can_explain_it(report):
+    doc = copy.deepcopy(report)
+    doc["causes"] = [c for c in doc["causes"] if c["id"] == "lr_too_high"]
+    doc["checks"] = [{"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]}]
+    assert html.judged_text(doc, "dead_units").endswith(
+        "What it shows can come from lr_too_high, found above.")
+    doc["causes"] = []
+    assert "found above" not in html.judged_text(doc, "dead_units")

@@ -139,6 +139,10 @@ def judged_text(document: dict, figure: str) -> str:
     said += [f"{i}: looked into, too weak to report." for i in judged if i in dismissed]
     said += [f"{i}: not tested ({outcomes[i]['reason'] or outcomes[i]['status']})."
              for i in judged if outcomes[i]["status"] != "ran"]
+    causes = catalogue()
+    roots = [i for i in found if i in causes and causes[i].explains & set(ids)]
+    if roots:
+        said.append(f"What it shows can come from {' and '.join(sorted(roots))}, found above.")
     return " ".join(said)
 
 
