@@ -519,3 +519,10 @@ def test_a_recorded_panel_names_the_cause_found_that_can_explain_it(report):
         "What it shows can come from lr_too_high, found above.")
     doc["causes"] = []
     assert "found above" not in html.judged_text(doc, "dead_units")
+
+
+def test_a_validation_loss_nan_at_every_pass_is_said_in_words(report):
+    broken = copy.deepcopy(report)
+    broken["summary"].update(validation_first=None, validation_last=None, validation_best=None)
+    text = terminal.text(broken)
+    assert "Validation loss NaN or infinite at every pass." in text and "inf/nan" not in text

@@ -64,7 +64,9 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
     watched = f"Watched {summary['steps']} training steps over {summary['epochs']} epochs"
     what = ", ".join(part for part in parts if part)
     lines = [f"{watched}." if setup_shown or not what else f"{watched}: {what}."]
-    if "validation_first" in summary:
+    if "validation_first" in summary and summary.get("validation_best") is None:
+        lines.append("Validation loss NaN or infinite at every pass.")
+    elif "validation_first" in summary:
         lines.append(
             f"Validation loss {number(summary['validation_first'])} -> "
             f"{number(summary['validation_last'])} (best {number(summary['validation_best'])}"
