@@ -526,3 +526,9 @@ def test_a_validation_loss_nan_at_every_pass_is_said_in_words(report):
     broken["summary"].update(validation_first=None, validation_last=None, validation_best=None)
     text = terminal.text(broken)
     assert "Validation loss NaN or infinite at every pass." in text and "inf/nan" not in text
+
+
+def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
+    experiment = {"curve_before": [None, None], "curve_after": [0.6, 0.1], "steps": 300}
+    svg = figures.fix_curves(experiment)
+    assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg

@@ -304,6 +304,9 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
         if points:
             axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
                       linewidth=1.5, label=label)
+        elif values:  # a replay that blew up has no point to draw, but must not go unsaid
+            axes.plot([], [], color=color, marker="x", linestyle="none",
+                      label=f"{label}: NaN or infinite throughout")
     shown = [v for v in before + after if _finite(v)]
     if _finite(chance):
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
