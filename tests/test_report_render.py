@@ -532,3 +532,12 @@ def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
     experiment = {"curve_before": [None, None], "curve_after": [0.6, 0.1], "steps": 300}
     svg = figures.fix_curves(experiment)
     assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg
+
+
+def test_the_shade_caption_says_what_the_legend_says(report):
+    diverging = copy.deepcopy(report)
+    diverging["curve"] = {**CURVE, "verdict": "diverging", "message": "loss became inf"}
+    page = html.render(diverging)
+    assert "Shaded: since when the validation loss is diverging." in page
+    assert "diverging since step 6" in _figures(page)["loss_curves"]
+    assert "has stopped improving" not in page

@@ -168,7 +168,7 @@ def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
     end = max(x for x, _ in points)
     color = SETTLED if settled else "#f5b041"
     axes.axvspan(since, max(end, since), color=color, alpha=0.25,
-                 label=f"{_behaviour(curve, settled)} since step {since}")
+                 label=f"{behaviour(curve, settled)} since step {since}")
 
 
 def shaded(curve: dict | None, settled: bool) -> bool:
@@ -178,8 +178,9 @@ def shaded(curve: dict | None, settled: bool) -> bool:
     return since is not None and not (settled and curve.get("verdict") != "plateau")
 
 
-def _behaviour(curve: dict, settled: bool) -> str:
-    """The shaded window's name, in the words of the report's curve line."""
+def behaviour(curve: dict, settled: bool) -> str:
+    """The shaded window's name, in the words of the report's curve line (the caption uses
+    it too)."""
     verdict = curve.get("verdict")
     if settled:
         return "settled"
