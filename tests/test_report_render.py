@@ -538,6 +538,6 @@ def test_the_shade_caption_says_what_the_legend_says(report):
     diverging = copy.deepcopy(report)
     diverging["curve"] = {**CURVE, "verdict": "diverging", "message": "loss became inf"}
     page = html.render(diverging)
-    assert "Shaded: since when the validation loss is diverging." in page
+    assert "Shaded: where the validation loss is diverging." in page
     assert "diverging since step 6" in _figures(page)["loss_curves"]
     assert "has stopped improving" not in page

@@ -87,7 +87,7 @@ def _training(document: dict, shown: set[str]) -> str:
     caption = "Training loss per optimizer step and validation loss per pass."
     if figures.shaded(document.get("curve"), converged):
         caption += (" Shaded green: since when the validation loss has settled (converged)."
-                    if converged else " Shaded: since when the validation loss is "
+                    if converged else " Shaded: where the validation loss is "
                     f"{figures.behaviour(document['curve'], converged)}.")
     if chance_level(document) is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
