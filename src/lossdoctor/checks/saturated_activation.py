@@ -210,8 +210,8 @@ def _describe_loss(loss: TrainingProgress) -> str:
     if loss.constant_guess is None:
         return f"{level}: pinned outputs pass almost no gradient, so learning has stalled."
     return (f"{level}, no better than the {plain_number(loss.constant_guess)} of always "
-            f"predicting the average target: the pinned outputs are confidently wrong and pass "
-            f"almost no gradient to correct them.")
+            f"predicting the average target: the pinned units pass almost no gradient, so "
+            f"nothing gets them unstuck.")
 
 
 def _describe_experiment(experiment: Experiment | None, after: float | None) -> str:
