@@ -108,6 +108,20 @@ def test_a_validation_loss_at_the_constant_guess_is_at_chance():
     assert falling.kind == curves.AT_CHANCE and not falling.is_plateau  # not flat: no alarm
 
 
+def test_the_constant_guess_line_names_the_loss_it_judged_and_says_worse_only_when_clearly():
+    chance = 1.391
+    falling = judge(_curve([2.249, 1.632, 1.439, 1.361, 1.334, 1.321]), chance_loss=chance)
+    assert falling.kind == curves.AT_CHANCE
+    assert "1.321 " not in falling.message and "worse" not in falling.message  # last point below
+    assert "averaging 1.417 over the last 5 epochs" in falling.message
+    assert "still falling" in falling.message
+    hair_above = judge(_curve([0.72, 0.70] + [0.6961, 0.6960, 0.6962] * 3), chance_loss=0.6932)
+    assert "no better than a constant guess" in hair_above.message
+    far_above = judge(_curve([9.0, 6.0] + [4.6, 4.7, 4.5] * 3), chance_loss=0.69)
+    assert "4.5 worse than a constant guess (0.69), not improving since epoch" in \
+        far_above.message
+
+
 def test_too_few_points_are_not_judged():
     assert judge(_curve([1.0, 0.9])).kind == curves.TOO_SHORT
     assert judge(_curve([1.0, 1.01, 0.99])).kind == curves.TOO_SHORT
@@ -180,3 +194,9 @@ def test_a_real_run_with_a_far_too_high_learning_rate_diverges_or_oscillates():
     y = (x[:, :1] * 3).clone()
     case = record(fit, model, optimizer, nn.MSELoss(), (x, y), (x[:100], y[:100]), epochs=8)
     assert judge_trace(case.trace).kind in (curves.DIVERGING, curves.OSCILLATING)
+
+
+def test_a_loss_that_stopped_moving_entirely_is_not_said_to_be_within_a_noise_of_0():
+    verdict = judge(_curve([0.70, 0.69] + [0.688] * 7))
+    assert verdict.kind == curves.PLATEAU
+    assert "+/-0 " not in verdict.message and "unchanged for 6 epochs)" in verdict.message

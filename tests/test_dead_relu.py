@@ -99,3 +99,21 @@ def test_a_plain_mlp_of_the_shared_helper_keeps_its_units_alive():
     model = mlp(8, 16, 2)
     case = _case(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=5)
     assert check(case) == []
+
+
+def test_a_wholly_dead_layer_is_not_said_to_leave_units_that_learn():
+    from lossdoctor.checks._progress import TrainingProgress
+    from lossdoctor.checks.dead_relu import _describe_loss
+
+    moving = TrainingProgress(start=0.702, end=0.6, constant_guess=0.693)
+    assert "few units left" not in _describe_loss(moving, whole_layer=True)
+    assert "layers after the dead one alone" in _describe_loss(moving, whole_layer=True)
+    assert "few units left" in _describe_loss(moving, whole_layer=False)
+
+
+@pytest.mark.parametrize("fraction, said", [(0.9963, "over 99%"), (1.0, "100%"),
+                                            (0.004, "under 1%"), (0.0, "0%"), (0.73, "73%")])
+def test_a_share_is_100_percent_only_when_it_is_all(fraction, said):
+    from lossdoctor.checks._plain import plain_share
+
+    assert plain_share(fraction) == said

@@ -69,3 +69,10 @@ def test_the_clipped_optimizer_clips_before_it_steps():
 def test_skips_without_gradients():
     with pytest.raises(Skip, match="gradient norms"):
         check(Case(Trace(), Copies()))
+
+
+def test_a_replay_that_blew_up_is_said_in_words_not_as_inf():
+    from lossdoctor.checks.exploding_gradients import _loss_words
+
+    assert _loss_words(float("inf")) == "a loss that blew up (inf or NaN)"
+    assert _loss_words(0.984) == "0.984"

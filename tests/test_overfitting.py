@@ -116,3 +116,15 @@ def test_a_run_without_enough_validation_passes_is_skipped():
     trace = _synthetic_trace([0.5, 0.6, 0.7], [0.4, 0.3, 0.2])
     with pytest.raises(Skip, match="validation passes"):
         check(_Case(trace))
+
+
+def test_a_rise_over_a_near_zero_noise_is_far_above_it_not_thousands_of_times():
+    from lossdoctor.checks.overfitting import _noise_ratio
+    from lossdoctor.curve_stats import Rise
+
+    def rise(noise):
+        return Rise(best_x=4, best_loss=0.698, end_loss=0.82, p_value=1e-4, noise=noise,
+                    train_at_best=0.68, train_end=0.62, train_p_value=1e-4)
+
+    assert _noise_ratio(rise(0.122 / 12765)) == "far above"
+    assert _noise_ratio(rise(0.122 / 25)) == "25 times"

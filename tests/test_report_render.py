@@ -331,3 +331,213 @@ def test_the_best_validation_epoch_is_the_pass_epoch_not_its_index():
     summary = document.summary(trace)
     assert summary["validation_passes"] == 4
     assert summary["validation_best"] == 0.5 and summary["validation_best_epoch"] == 1
+
+
+def _agg_axes():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(figures.WIDTH, figures.HEIGHT))
+    FigureCanvasAgg(figure)
+    return figure.add_subplot()
+
+
+def test_an_epochs_number_sits_in_the_middle_of_its_span():
+    """A validation pass at the end of epoch 0 (step 10) must sit under "0", not under "1"."""
+    axes = _agg_axes()
+    axes.plot([0, 30], [1, 0])
+    figures._epoch_ticks(axes, [0, 10, 20], 30)
+    top = axes.child_axes[0].xaxis
+    assert list(top.get_majorticklocs()) == [0, 10, 20]
+    assert list(top.get_minorticklocs()) == [5, 15, 25]
+    assert [t.get_text() for t in top.get_ticklabels(minor=True)] == ["0", "1", "2"]
+    axes.plot([0, 30], [0, 1], label="a series")
+    figures._legend_above(axes.figure, axes)
+    renderer = axes.figure.canvas.get_renderer()
+    axes.set_ylim(0, 1)  # a y tick label at the very top, where the word would collide
+    axes.figure.canvas.draw()
+    top_tick_label = max(axes.yaxis.get_ticklabels(), key=lambda t: t.get_position()[1])
+    assert top_tick_label.get_position()[1] == 1
+    word = next(t for t in axes.texts if t.get_text() == "epoch").get_window_extent(renderer)
+    assert word.y0 > top_tick_label.get_window_extent(renderer).y1 - 1  # clear of the y labels
+    legend = axes.get_legend().get_window_extent(renderer)
+    assert legend.y0 >= axes.child_axes[0].get_tightbbox(renderer).y1 - 1
+
+
+def test_a_single_batch_far_below_the_trends_does_not_set_the_bottom():
+    axes = _agg_axes()
+    steps = [1.0, 0.9, 1e-5, 0.8, 0.7, 0.75]
+    axes.plot(range(6), steps)
+    figures._frame_losses(axes, trends=[0.9, 0.8, 0.75, 0.69], single_steps=steps)
+    assert axes.get_yscale() == "linear" and axes.get_ylim()[0] > 0.5
+    wide = _agg_axes()
+    figures._frame_losses(wide, trends=[100.0, 1.0], single_steps=[100.0, 1e-5, 1.0])
+    assert wide.get_yscale() == "log" and wide.get_ylim()[0] == 0.5
+
+
+def test_replays_of_different_step_counts_are_not_drawn_on_a_shared_step_axis(report):
+    aligned = {"curve_before": [0.9, 0.8, 0.7], "curve_after": [0.9, 0.6, 0.4], "steps": 20,
+               "curve_steps": [0, 10, 20]}
+    other_steps = {**aligned, "curve_steps": [], "curve_after": [0.7, 0.5, 0.4, 0.3]}
+    assert "replayed optimizer step" in figures.fix_curves(aligned)
+    assert "share of each replay done" in figures.fix_curves(other_steps)
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    assert tested["experiment"]["curve_steps"] == []
+    assert "Each replay is drawn over its own length" in html.render(doc)
+    tested["experiment"]["curve_steps"] = [0, 10, 20]
+    assert "Each replay is drawn over its own length" not in html.render(doc)
+
+
+def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_improving():
+    curves = {"train_steps": [{"step": s, "loss": 1 / (s + 1)} for s in range(20)],
+              "validation": [{"step": 10, "loss": 0.3}, {"step": 20, "loss": 0.3}]}
+    plateau = {**CURVE, "since_step": 10}
+    assert "settled since step 10" in figures.loss_curves(curves, plateau, None, settled=True)
+    assert "flat since step 10" in figures.loss_curves(curves, plateau, None)
+    at_chance = {**plateau, "verdict": "at_chance"}
+    assert "not improving since step 10" in figures.loss_curves(curves, at_chance, 0.69)
+
+
+def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
+    no_symptom = {**copy.deepcopy(report), "symptom": None}
+    assert report["causes"] and "Validation loss flat since epoch 2." in terminal.text(no_symptom)
+    assert "settled" not in html.render(no_symptom)
+
+
+def test_a_recorded_panel_says_what_its_checks_concluded(report):
+    doc = copy.deepcopy(report)
+    doc.update(causes=[], status="healthy")  # none found, so none that explains the panels
+    doc["dismissed"] = []
+    doc["checks"] = [
+        {"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]},
+        {"name": "exploding_gradients", "status": "ran", "reason": "",
+         "causes": ["exploding_gradients"]},
+        {"name": "vanishing_gradients", "status": "skipped", "reason": "needs 3 layers",
+         "causes": ["vanishing_gradients"]},
+    ]
+    assert html.judged_text(doc, "dead_units") == (
+        "The check for dead_relu read this and reported nothing.")
+    assert html.judged_text(doc, "gradient_norms") == (
+        "The check for exploding_gradients read this and reported nothing. "
+        "vanishing_gradients: not tested (needs 3 layers).")
+    doc["dismissed"] = [{"id": "dead_relu", "confidence": 0.3, "verdict": "a few"}]
+    assert "dead_relu: looked into, too weak to report." in html.judged_text(doc, "dead_units")
+    page = html.render(doc)
+    recorded = page[page.index('id="recorded"'):]
+    assert "vanishing_gradients: not tested (needs 3 layers)" in recorded
+
+
+def test_an_experiment_in_another_measure_says_so_and_has_no_chance_line(report):
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    tested["experiment"]["measure"] = "balanced validation loss (each class counts equally)"
+    line = " ".join(markdown.render(doc).split())
+    assert "Balanced validation loss (each class counts equally) 0.9 without the change" in line
+    svg = _figures(html.render(doc))[f"fix_{tested['id']}"]
+    assert "chance" not in svg and "balanced validation loss" in svg
+
+
+def test_an_experiment_whose_replay_blew_up_says_so():
+    experiment = {"description": "clip", "before": None, "after": 0.35, "steps": 300}
+    from lossdoctor.report._common import experiment_text
+
+    assert experiment_text(experiment).endswith(
+        "Validation loss blown up (inf or NaN) without the change, 0.35 with it.")
+
+
+def test_activation_panels_span_the_whole_run_with_its_epochs():
+    layers = [{"layer": "1", "kind": "relu", "units": 8, "steps": [0, 1, 2, 50],
+               "saturated": [0, 0, 0, 0], "dead": [0.1, 0.2, 0.2, 0.3]}]
+    svg = figures.activation_fractions(layers, "dead", "dead", [0, 40, 80], last_step=120)
+    assert ">epoch<" in svg and ">120<" in svg
+
+
+def test_a_healthy_runs_wobble_is_settled_and_not_shaded(report):
+    healthy = {**copy.deepcopy(report), "symptom": None, "causes": [], "status": "healthy"}
+    healthy["curve"] = {**CURVE, "verdict": "oscillating",
+                        "message": "validation loss swinging up and down by about 0.0076 with no "
+                                   "steady progress"}
+    assert "swinging up and down by about 0.0076 around where it settled." in terminal.text(
+        healthy)
+    page = html.render(healthy)
+    assert "since step" not in _figures(page)["loss_curves"] and "Shaded" not in page
+    broken = {**healthy, "causes": copy.deepcopy(report["causes"])}
+    assert "with no steady progress" in terminal.text(broken)
+
+
+def test_without_recorded_epoch_starts_the_epochs_come_from_the_validation_passes():
+    """A loop without a DataLoader: the text says "epoch 10", so the axis must show epochs."""
+    passes = [{"step": 50 * (e + 1), "epoch": e, "loss": 0.1} for e in range(3)]
+    assert figures.epoch_starts({"epoch_starts": [], "validation": passes}) == [0, 50, 100]
+    assert figures.epoch_starts({"epoch_starts": [0, 7], "validation": passes}) == [0, 7]
+    uneven = [{**p, "epoch": 2 * p["epoch"]} for p in passes]
+    assert figures.epoch_starts({"epoch_starts": [], "validation": uneven}) == []
+    curves = {"train_steps": [{"step": s, "loss": 1.0} for s in range(150)],
+              "validation": passes, "epoch_starts": []}
+    assert ">epoch<" in figures.loss_curves(curves, None, None)
+
+
+def test_a_log_axis_within_two_decades_is_labelled_without_overlap():
+    """matplotlib labels every minor tick of a short log range, and they run into each other."""
+    axes = _agg_axes()
+    axes.set_xscale("log")
+    axes.set_xlim(0.02, 0.8)
+    figures._log_labels(axes.xaxis, 0.02, 0.8)
+    axes.figure.canvas.draw()
+    labels = [t for t in axes.xaxis.get_ticklabels()
+              if t.get_text() and 0.02 <= t.get_position()[0] <= 0.8]  # those in view
+    assert [t.get_text() for t in labels] == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert not any(t.get_text() for t in axes.xaxis.get_ticklabels(minor=True))
+    renderer = axes.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def test_many_epochs_get_a_tick_only_where_a_number_is_shown():
+    axes = _agg_axes()
+    axes.plot([0, 1000], [1, 0])
+    figures._epoch_ticks(axes, list(range(0, 1000, 10)), 1000)
+    top = axes.child_axes[0].xaxis
+    assert len(top.get_majorticklocs()) == len(top.get_minorticklocs()) <= figures.MAX_EPOCH_TICKS
+
+
+def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
+    from lossdoctor.report._common import consequence_text
+
+    assert "measured through that problem" in consequence_text({"explained_by": ["label_range"]})
+    assert consequence_text({"explained_by": ["no_signal"]}) == (
+        "likely a consequence of: no_signal")
+    assert consequence_text({"explained_by": []}) == ""
+
+
+def test_a_recorded_panel_names_the_cause_found_that_can_explain_it(report):
+    doc = copy.deepcopy(report)
+    doc["causes"] = [c for c in doc["causes"] if c["id"] == "lr_too_high"]
+    doc["checks"] = [{"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]}]
+    assert html.judged_text(doc, "dead_units").endswith(
+        "What it shows can come from lr_too_high, found above.")
+    doc["causes"] = []
+    assert "found above" not in html.judged_text(doc, "dead_units")
+
+
+def test_a_validation_loss_nan_at_every_pass_is_said_in_words(report):
+    broken = copy.deepcopy(report)
+    broken["summary"].update(validation_first=None, validation_last=None, validation_best=None)
+    text = terminal.text(broken)
+    assert "Validation loss NaN or infinite at every pass." in text and "inf/nan" not in text
+
+
+def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
+    experiment = {"curve_before": [None, None], "curve_after": [0.6, 0.1], "steps": 300}
+    svg = figures.fix_curves(experiment)
+    assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg
+
+
+def test_the_shade_caption_says_what_the_legend_says(report):
+    diverging = copy.deepcopy(report)
+    diverging["curve"] = {**CURVE, "verdict": "diverging", "message": "loss became inf"}
+    page = html.render(diverging)
+    assert "Shaded: where the validation loss is diverging." in page
+    assert "diverging since step 6" in _figures(page)["loss_curves"]
+    assert "has stopped improving" not in page

@@ -146,3 +146,12 @@ def test_a_gru_classifier_that_learns_is_not_flagged():
                   (x[:450, :, None], rising[:450].float()), (x[450:, :, None],
                                                              rising[450:].float()), epochs=5)
     assert check(case) == []
+
+
+def test_a_stuck_loss_at_the_guess_is_not_called_confidently_wrong():
+    """A loss of 0.694 against a guess of 0.693 is a coin toss, not confident mistakes."""
+    from lossdoctor.checks._progress import TrainingProgress
+    from lossdoctor.checks.saturated_activation import _describe_loss
+
+    said = _describe_loss(TrainingProgress(start=0.70, end=0.694, constant_guess=0.693))
+    assert "no better than the 0.693" in said and "confidently wrong" not in said

@@ -42,3 +42,51 @@ def test_threads_alive_before_the_script_are_not_waited_for(tmp_path):
         caller_thread.join()
         pool.shutdown()
     assert 0.3 <= took < 10  # the script's own thread was waited for, the others were not
+
+
+UNSEEDED_TRAINING = """
+import torch
+from torch import nn
+
+x = torch.randn(240, 5) * torch.tensor([1.0, 1.0, 40.0, 1.0, 1.0])
+y = (x[:, 0] + torch.randn(240) > 0).float()
+model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+loss_fn = nn.BCEWithLogitsLoss()
+for epoch in range(6):
+    model.train()
+    for i in range(0, 160, 20):
+        optimizer.zero_grad()
+        loss_fn(model(x[i:i + 20]).squeeze(1), y[i:i + 20]).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        loss_fn(model(x[160:]).squeeze(1), y[160:])
+"""
+
+
+def _report_files(tmp_path, run: str, seed: str, *options: str) -> tuple[dict, str]:
+    """`lossdoctor run --seed` on the unseeded script: its JSON (without wall times) and
+    Markdown."""
+    import json
+    import subprocess
+    import sys
+
+    folder = tmp_path / run
+    folder.mkdir()
+    (folder / "train.py").write_text(UNSEEDED_TRAINING)
+    subprocess.run([sys.executable, "-m", "lossdoctor", "run", "--seed", seed, "--json", "r.json",
+                    "--md", "r.md", *options, "train.py"], cwd=folder, check=True,
+                   capture_output=True, timeout=600)
+    report = json.loads((folder / "r.json").read_text())
+    for check in report["checks"]:
+        check.pop("seconds")
+    return report, (folder / "r.md").read_text()
+
+
+def test_with_the_same_seed_two_runs_of_an_unseeded_script_give_the_same_report(tmp_path):
+    first, again = (_report_files(tmp_path, run, "3") for run in ("a", "b"))
+    assert first[0]["seeded"] is True and first[0]["causes"][0]["experiment"]
+    assert first == again
+    other = _report_files(tmp_path, "c", "4", "--budget", "0")  # only its curves are compared
+    assert first[0]["curves"] != other[0]["curves"]  # the seed does reach the script's draws

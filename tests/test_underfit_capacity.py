@@ -10,6 +10,7 @@ from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
 from lossdoctor.checks import underfit_capacity
 from lossdoctor.checks._larger_model import (
+    LargerModel,
     build_larger,
     build_larger_mlp,
     why_not_flat_mlp,
@@ -248,3 +249,15 @@ def test_the_one_batch_sentence_is_said_only_when_it_backs_the_verdict():
     stuck = underfit_capacity.OneBatch(rows=2, start=1.0, end=0.8)
     assert underfit_capacity._one_batch_text(memorized) == ""
     assert "down only to 80%" in underfit_capacity._one_batch_text(stuck)
+
+
+def test_the_verdict_says_its_losses_come_from_a_replay_not_from_the_run():
+    """The run's own validation loss is in the report's first lines; the verdict's differ."""
+    evidence = {"train_loss": 0.489, "validation_loss": 0.266, "long_run_steps": 3000,
+                "long_run_train_loss": 0.416, "larger_validation_loss": 0.0556,
+                "replay_steps": 300, "constant_validation_loss": 0.693}
+    larger = LargerModel(nn.Linear(2, 2), 64, 2, "")
+    stuck = underfit_capacity.OneBatch(rows=2, start=1.0, end=0.8)
+    verdict = underfit_capacity._verdict(evidence, larger, stuck)
+    assert "replayed on a copy for 300 steps, its training loss stays at 0.489 " \
+           "(validation 0.266)" in verdict

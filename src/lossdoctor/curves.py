@@ -26,6 +26,10 @@ from lossdoctor.curve_stats import (
 #: Points a curve needs after its last improvement before a plateau is called: with 5 points a
 #: Mann-Kendall test can still see a steady decrease (p = 1/120 for a perfectly monotone one).
 WINDOW = 5
+#: "Worse than a constant guess" (rather than "no better than") once the loss is above the guess
+#: by a twentieth of the guess's loss: the difference checks._fix counts as meaningful; a loss
+#: 0.1% above the guess is at it, and "would do better" would overstate it.
+CLEARLY_WORSE = 0.05
 #: One-sided 95% normal quantile: an improvement must beat the noise by this many sigmas.
 NOISE_Z = 1.645
 #: Swings larger than this fraction of the loss, without progress, read as oscillation.
@@ -119,17 +123,34 @@ def _at_chance(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None
         return None
     start = plateau_start(xs, ys, window)
     since = xs[start] if start is not None else None  # None: at chance, but still moving
-    when = f" since {unit} {_x(since)}" if since is not None else ""
-    if recent.mean() > chance + margin:
+    worse = recent.mean() > chance + max(margin, CLEARLY_WORSE * abs(chance))
+    if worse:
         how, meaning = "worse than", "always predicting the same answer would do better"
     else:
         how = "no better than"
         meaning = "the model predicts no better than if it ignored its inputs"
     return CurveVerdict(
         AT_CHANCE,
-        f"{name} loss {recent[-1]:.4g} {how} a constant guess ({chance:.4g}){when}: {meaning}",
+        f"{name} loss {_level(recent, chance if worse else chance - margin, unit)} "
+        f"{how} a constant guess ({chance:.4g}){_since_or_falling(since, recent, unit)}: "
+        f"{meaning}",
         since,
     )
+
+
+def _level(recent, bar: float, unit: str) -> str:
+    """The loss the verdict is about: its last value when that alone clears ``bar``, else the
+    mean of the window it was judged on (a last point below the constant guess must not be
+    called worse than it)."""
+    if recent[-1] >= bar:
+        return f"{recent[-1]:.4g}"
+    return f"averaging {recent.mean():.4g} over the last {len(recent)} {unit}s,"
+
+
+def _since_or_falling(since, recent, unit: str) -> str:
+    if since is not None:
+        return f", not improving since {unit} {_x(since)}"
+    return ", though still falling" if recent[-1] < recent[0] else ""
 
 
 def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
@@ -160,11 +181,12 @@ def _plateau(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
     start = plateau_start(xs, ys, window)
     if start is None:
         return None
+    spread, span = recent_noise(ys), f"{len(ys) - 1 - start} {unit}s"
+    steady = (f"no improvement beyond the noise of +/-{spread:.2g} in {span}" if spread > 0
+              else f"unchanged for {span}")
     return CurveVerdict(
         PLATEAU,
-        f"{name} loss flat since {unit} {_x(xs[start])} (best {ys[start:].min():.4g}; no "
-        f"improvement beyond the noise of +/-{recent_noise(ys):.2g} in "
-        f"{len(ys) - 1 - start} {unit}s)",
+        f"{name} loss flat since {unit} {_x(xs[start])} (best {ys[start:].min():.4g}; {steady})",
         xs[start],
     )
 

@@ -58,6 +58,7 @@ class Experiment:
     curve_before: list[float] = field(default_factory=list)
     curve_after: list[float] = field(default_factory=list)
     curve_steps: list[int] = field(default_factory=list)  # the replay step of each curve point
+    measure: str = "validation loss"  # what before and after are, when not the plain loss
 
 
 @dataclass

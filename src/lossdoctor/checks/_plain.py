@@ -14,6 +14,17 @@ def plain_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def plain_share(fraction: float) -> str:
+    """A share in whole percent that says 100% only when it is all and 0% only when it is none:
+    17,856 of 17,922 is "over 99%", not "100%" next to the 66 that are not."""
+    percent = 100 * fraction
+    if 99 < percent < 100:
+        return "over 99%"
+    if 0 < percent < 1:
+        return "under 1%"
+    return f"{percent:.0f}%"
+
+
 def plain_lr(lr: float, digits: int = 1) -> str:
     """A learning rate as people write it: 1.0, 0.01, 3e-5 (to ``digits`` significant digits)."""
     text = repr(float(f"{lr:.{digits}g}"))

@@ -207,8 +207,8 @@ def _finding(balance, constant, user, plain: Scores, oversampled: Scores) -> Fin
     gain = oversampled.balanced_accuracy - plain.balanced_accuracy
     confidence = 0.6 + 0.35 * min(gain / 0.3, 1.0) if gain >= MEANINGFUL_GAIN else 0.3
     experiment = Experiment(
-        description="oversample the minority classes (balanced log loss: each class counts "
-        "equally)",
+        description="oversample the minority classes",
+        measure="balanced validation loss (each class counts equally)",
         before=plain.balanced_log_loss, after=oversampled.balanced_log_loss, steps=REPLAY_STEPS,
     )
     evidence = {

@@ -16,7 +16,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
-from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -153,7 +153,8 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
 
 def _verdict(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool) -> str:
     return " ".join(part for part in (
-        _describe_death(worst), _describe_loss(loss), _describe_experiment(experiment, fixed)
+        _describe_death(worst), _describe_loss(loss, worst.dead >= 1.0),
+        _describe_experiment(experiment, fixed)
     ) if part)
 
 
@@ -171,10 +172,12 @@ def _describe_death(worst: DeadLayer) -> str:
             f"so no larger model or other tuning helps until the units come back.")
 
 
-def _describe_loss(loss: TrainingProgress) -> str:
+def _describe_loss(loss: TrainingProgress, whole_layer: bool) -> str:
     if not loss.stuck:
+        how = ("through the layers after the dead one alone, which see nothing of the inputs"
+               if whole_layer else "on the few units left")
         return (f"The training loss went from {plain_number(loss.start)} to "
-                f"{plain_number(loss.end)} on the few units left.")
+                f"{plain_number(loss.end)} {how}.")
     if loss.constant_guess is None:
         return f"The training loss stays around {plain_number(loss.end)}: learning has stalled."
     return (f"The training loss stays around {plain_number(loss.end)}, no better than the "
@@ -210,4 +213,4 @@ def _evidence(worst: DeadLayer, suspects, loss: TrainingProgress, experiment) ->
 
 
 def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.0f}%"
+    return plain_share(fraction)

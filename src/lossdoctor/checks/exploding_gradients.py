@@ -175,5 +175,10 @@ def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
         "Your gradients explode: their norm " + "; ".join(parts) + ". Such steps throw the "
         f"weights far from where training was going. Trained on copies with clip_grad_norm_ at "
         f"{MAX_NORM:g}, your model reaches a validation loss of {experiment.after:.3g}, against "
-        f"{experiment.before:.3g} without clipping."
+        f"{_loss_words(experiment.before)} without clipping."
     )
+
+
+def _loss_words(loss: float) -> str:
+    """A replay's loss, or what became of it when it blew up."""
+    return f"{loss:.3g}" if math.isfinite(loss) else "a loss that blew up (inf or NaN)"

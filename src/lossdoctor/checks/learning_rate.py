@@ -329,8 +329,8 @@ def _which(m: Measures) -> str:
 def _progress_text(m: Measures, other: Counterfactual) -> str:
     return (
         f"over the second half of your run the training loss is "
-        f"{m.vs_untrained(m.run_losses):.2f}x the untrained model's, against "
-        f"{m.vs_untrained(other.replay.train_losses):.2f}x at lr {plain_lr(other.lr)} "
+        f"{m.vs_untrained(m.run_losses):.3g}x the untrained model's, against "
+        f"{m.vs_untrained(other.replay.train_losses):.3g}x at lr {plain_lr(other.lr)} "
         f"on the same batches"
     )
 

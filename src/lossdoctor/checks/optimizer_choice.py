@@ -173,7 +173,7 @@ def _finding(user: Replay, best: Replay, control: Replay) -> Finding:
         confidence=0.6 + 0.35 * strength,
         verdict=_verdict(user, best, control),
         evidence=_evidence(user, best, control),
-        fix=f"Switch to {best.label}: {OPTIMIZER_CHOICE.fix}",
+        fix=f"Switch to {best.label}, the optimizer that moved in the replay.",
         experiment=switch(user, best),
     )
 

@@ -29,6 +29,9 @@ OVERFITTING = Cause(
 
 CAUSES = (OVERFITTING,)
 
+#: A rise more than this many times the noise is "far above" it: beyond, the ratio only says
+#: how small the noise is, and 100 is already far past any test's threshold.
+FAR_ABOVE_NOISE = 100
 
 
 def check(case) -> list[Finding]:
@@ -76,7 +79,10 @@ def _p_text(p_value: float) -> str:
 
 
 def _noise_ratio(rise: Rise) -> str:
-    if rise.noise <= 0:
+    """How far the rise is above the noise; past FAR_ABOVE_NOISE, where a noise that is nearly
+    zero (a deterministic validation pass) makes the ratio a meaningless "12765 times", in
+    words."""
+    if rise.noise <= 0 or rise.size / rise.noise > FAR_ABOVE_NOISE:
         return "far above"
     return f"{rise.size / rise.noise:.0f} times"
 

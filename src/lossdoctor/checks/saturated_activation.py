@@ -18,7 +18,7 @@ from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.checks._features import feature_stats, replay_standardized
 from lossdoctor.checks._fix import fix_experiment, helped
-from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
 from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -210,8 +210,8 @@ def _describe_loss(loss: TrainingProgress) -> str:
     if loss.constant_guess is None:
         return f"{level}: pinned outputs pass almost no gradient, so learning has stalled."
     return (f"{level}, no better than the {plain_number(loss.constant_guess)} of always "
-            f"predicting the average target: the pinned outputs are confidently wrong and pass "
-            f"almost no gradient to correct them.")
+            f"predicting the average target: the pinned units pass almost no gradient, so "
+            f"nothing gets them unstuck.")
 
 
 def _describe_experiment(experiment: Experiment | None, after: float | None) -> str:
@@ -243,7 +243,7 @@ def _evidence(worst, pinned, loss: TrainingProgress, experiment, after) -> dict[
 
 
 def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.0f}%"
+    return plain_share(fraction)
 
 
 def _mean(values) -> float:

@@ -10,6 +10,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._plain import plain_share
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -140,8 +141,10 @@ def _training_them_hurt(experiment: Experiment, case) -> bool:
 def _frozen_verdict(trace, untrained, share, experiment) -> str:
     setup = trace.setup
     largest = sorted(untrained, key=untrained.get, reverse=True)[:3]
-    parts = [f"{share:.0%} of your model's parameters ({sum(untrained.values()):,} of "
-             f"{setup.parameter_count:,}) are never trained, e.g. {', '.join(largest)}."]
+    share_text = plain_share(share)
+    parts = [f"{share_text[:1].upper()}{share_text[1:]} of your model's parameters "
+             f"({sum(untrained.values()):,} of {setup.parameter_count:,}) are never trained, "
+             f"e.g. {', '.join(largest)}."]
     if setup.optimizer_elements_outside_model:
         parts.append("Your optimizer holds parameters that are not your model's: it was "
                      "built for another model (or an earlier copy of it).")

@@ -306,7 +306,8 @@ def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
     e = evidence
     return " ".join(
         [
-            f"Your model does not fit even the data it trains on: its training loss stays at "
+            f"Your model does not fit even the data it trains on: replayed on a copy for "
+            f"{int(e['replay_steps'])} steps, its training loss stays at "
             f"{e['train_loss']:.3g} (validation {e['validation_loss']:.3g}), and trained for "
             f"{int(e['long_run_steps']):,} steps, {LONG_RUN_FACTOR} times as long, it still "
             f"ends at {e['long_run_train_loss']:.3g}.",

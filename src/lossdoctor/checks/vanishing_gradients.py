@@ -110,7 +110,7 @@ def gradient_profile(trace) -> Profile:
     names = list(dict.fromkeys(g.name for g in weights))
     if len(names) < MIN_LAYERS:
         raise Skip(f"needs gradients of at least {MIN_LAYERS} weight layers: "
-                   f"{len(names)} were recorded")
+                   f"{len(names)} had gradients")
     by_step: dict[int, dict[str, float]] = {}
     for g in weights:
         if math.isfinite(g.grad_norm) and g.weight_norm > 0 and math.isfinite(g.weight_norm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lossdoctor.checks import catalogue
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
 
@@ -13,6 +14,15 @@ NO_TRAINING_REASONS = (
     "the script exited before training started (check its arguments)",
 )
 
+
+#: The precedence of the causes that feed the loss what it does not expect (loss_setup's,
+#: validation_path): every loss measured in such a run, replays included, is distorted by them.
+#: no_signal (1) makes other causes moot without distorting their numbers.
+LOSS_ITSELF_WRONG = 2
+
+#: What an experiment's numbers are unless it names another measure (one in which the constant
+#: guess's loss, the report's chance line, is the same units).
+PLAIN_MEASURE = "validation loss"
 
 #: Below this confidence a primary cause is wrong at least one time in five (confidence is
 #: calibrated as how often a finding is right): an unseeded run may come out another way.
@@ -54,7 +64,9 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
     watched = f"Watched {summary['steps']} training steps over {summary['epochs']} epochs"
     what = ", ".join(part for part in parts if part)
     lines = [f"{watched}." if setup_shown or not what else f"{watched}: {what}."]
-    if "validation_first" in summary:
+    if "validation_first" in summary and summary.get("validation_best") is None:
+        lines.append("Validation loss NaN or infinite at every pass.")
+    elif "validation_first" in summary:
         lines.append(
             f"Validation loss {number(summary['validation_first'])} -> "
             f"{number(summary['validation_last'])} (best {number(summary['validation_best'])}"
@@ -124,17 +136,31 @@ def cause_tag(cause: dict) -> str:
 
 
 def consequence_text(cause: dict) -> str:
+    """Which causes found explain this one; when one of them feeds the loss what it does not
+    expect, that every number below was measured through it (an lr "too low" on labels out of
+    range has a validation loss of -5e+08 to show)."""
     explained_by = cause.get("explained_by") or []
-    return f"likely a consequence of: {', '.join(explained_by)}" if explained_by else ""
+    if not explained_by:
+        return ""
+    said = f"likely a consequence of: {', '.join(explained_by)}"
+    causes = catalogue()
+    if any(causes[i].precedence >= LOSS_ITSELF_WRONG for i in explained_by if i in causes):
+        said += " (its numbers were measured through that problem: fix it first, then run again)"
+    return said
 
 
 def experiment_text(experiment: dict) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
     no number of steps."""
-    before, after = number(experiment["before"]), number(experiment["after"])
+    before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
-    return (f"experiment ({how}): {experiment['description']}. Validation loss {before} "
-            f"without the change, {after} with it.")
+    measure = experiment.get("measure") or PLAIN_MEASURE
+    return (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
+            f"{measure[1:]} {before} without the change, {after} with it.")
+
+
+def _loss_words(value) -> str:
+    return number(value) if value is not None else "blown up (inf or NaN)"
 
 
 def evidence_text(evidence: dict) -> str:

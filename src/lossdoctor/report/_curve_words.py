@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+#: Curve verdicts that, in a healthy run, are a loss that has converged.
+SETTLING = ("plateau", "oscillating")
+
 
 def curve_lines(document: dict) -> list[str]:
     """The curve's verdict, unless the line above already says it (an improving validation
-    loss); a plateau in a run without the symptom is convergence, said as "settled"."""
+    loss); a plateau in a healthy run is convergence, said as "settled"."""
     curve = document.get("curve") or {}
     message = curve.get("message")
     summarized = "validation_first" in document.get("summary", {})
     if not message or (curve.get("verdict") == "improving" and summarized):
         return []
-    if curve.get("verdict") == "plateau" and not document.get("symptom"):
+    if settled(document):
         message = message.replace(" flat since ", " settled since ", 1)
+        message = message.replace(" with no steady progress", " around where it settled", 1)
     return [sentence(message)]
+
+
+def settled(document: dict) -> bool:
+    """A plateau (or a wobble about a level) in a run without the symptom and without a cause
+    found: the validation loss converged. With a cause found the plateau is where that cause
+    held it, and stays "flat"."""
+    still = (document.get("curve") or {}).get("verdict") in SETTLING
+    return still and not document.get("symptom") and not document.get("causes")
 
 
 def sentence(text: str) -> str:

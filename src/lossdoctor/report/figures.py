@@ -15,7 +15,7 @@ import math
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 _STYLE = {
     "svg.hashsalt": "lossdoctor",
@@ -31,8 +31,8 @@ _STYLE = {
 WIDTH, HEIGHT = 7.0, 3.0
 #: Longer layer names are cut in the middle on axes (the full name is in the report's text).
 LABEL_CHARS = 44
-USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION = (
-    "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#5d6d7e", "#1a5276",
+USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION, SETTLED = (
+    "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#5d6d7e", "#1a5276", "#a9dfbf",
 )
 #: The training loss's running mean covers this share of the run's steps.
 SMOOTHING_SHARE = 0.05
@@ -45,8 +45,20 @@ LEGEND_ROW_CHARS = 110
 LEGEND_ROW_INCHES = 0.22
 #: Epoch labels along a step axis, at most; more epochs are labelled every k-th.
 MAX_EPOCH_TICKS = 12
+#: Points between the axes' top and the epoch numbers: clear of a y tick label at the very top,
+#: which reaches about half the font's height (4.5 points) above it.
+EPOCH_LABEL_PAD = 6
 #: Room (inches) the epoch labels take above the axes, below the legend.
 EPOCH_AXIS_INCHES = 0.32
+#: Room below the lowest trend when single steps' losses would go further: a factor on a log
+#: axis, a share of the span on a linear one (about what matplotlib's own margins give).
+BOTTOM_ROOM_FACTOR = 2.0
+BOTTOM_ROOM_SHARE = 0.08
+#: Room either side of a step axis, as a share of its length (matplotlib's own margin).
+STEP_MARGIN = 0.05
+#: A log axis spanning fewer than this factor (two decades) is labelled at 1, 2 and 5 of each
+#: decade, else it would show one or two labels; at most 7 labels, which fit side by side.
+FEW_DECADES = 100
 #: A log scale once the losses span more than this factor (about one and a half decades).
 LOG_SPAN = 30
 
@@ -63,59 +75,116 @@ def _styled(draw):
 
 
 @_styled
-def loss_curves(curves: dict, curve: dict | None, chance: float | None) -> str | None:
-    """Training loss per step and validation loss per pass; the plateau window and the chance
-    level (the loss of the best constant guess) when known."""
+def loss_curves(curves: dict, curve: dict | None, chance: float | None,
+                settled: bool = False) -> str | None:
+    """Training loss per step and validation loss per pass; the plateau window (``settled``: a
+    converged run's, not a problem) and the chance level (the loss of the best constant guess)
+    when known."""
     train = _points(curves.get("train_steps", []), "step", "loss")
     validation = _points(curves.get("validation", []), "step", "loss")
     if not train and not validation:
         return None
     figure, axes = _figure()
+    smooth = _running_mean(train)
     if train:
         axes.plot(*zip(*train, strict=True), color=TRAIN, linewidth=0.6, alpha=0.5,
                   label="training loss per step")
-        axes.plot(*zip(*_running_mean(train), strict=True), color=TRAIN_MEAN, linewidth=1.2,
+        axes.plot(*zip(*smooth, strict=True), color=TRAIN_MEAN, linewidth=1.2,
                   label="training loss, running mean")
     if validation:
         axes.plot(*zip(*validation, strict=True), color=VALIDATION, marker="o", markersize=3,
                   linewidth=1.5, label="validation loss")
-    _mark_plateau(axes, curve, train + validation)
+    _mark_plateau(axes, curve, train + validation, settled)
     if chance is not None:
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
                      label=f"chance (constant guess) {chance:.3g}")
-    _log_if_wide(axes, [v for _, v in train + validation] + ([chance] if chance else []))
-    axes.set_xlabel("optimizer step")
+    _frame_losses(axes, [v for _, v in smooth + validation] + ([chance] if _finite(chance) else []),
+                  [v for _, v in train])
+    _steps_axis(axes)
     axes.set_ylabel("loss")
-    _epoch_ticks(axes, curves.get("epoch_starts") or [])
+    _epoch_ticks(axes, epoch_starts(curves), max(x for x, _ in train + validation))
     return _svg(figure, axes)
 
 
-def _epoch_ticks(axes, starts: list[int]) -> None:
-    """The epochs along the top of a step axis, numbered as the report's text numbers them."""
+def _steps_axis(axes, label: str = "optimizer step") -> None:
+    """An axis of optimizer steps, in whole steps (a short run would get 2.5), at round
+    intervals."""
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    axes.set_xlabel(label)
+
+
+def _frame_losses(axes, trends: list[float], single_steps: list[float]) -> None:
+    """The y axis spans the trends (running mean, validation, chance) and the steps' highs; a
+    single batch's loss far below every trend is cut at the bottom rather than squeezing the
+    curves into a corner (on a log axis, a batch at 1e-5 takes five decades)."""
+    _log_if_wide(axes, trends + [max(single_steps, default=min(trends))])
+    low = min(trends)
+    if min(single_steps, default=low) >= low:
+        return
+    if axes.get_yscale() == "log":
+        axes.set_ylim(bottom=low / BOTTOM_ROOM_FACTOR)
+    else:
+        axes.set_ylim(bottom=low - BOTTOM_ROOM_SHARE * (max(trends + single_steps) - low))
+
+
+def epoch_starts(curves: dict) -> list[int]:
+    """The step each epoch starts at: as recorded, else (a loop without a DataLoader) from the
+    validation passes, one at the end of each epoch, when they number the epochs 0, 1, 2..."""
+    if curves.get("epoch_starts"):
+        return list(curves["epoch_starts"])
+    ends: dict[int, int] = {}
+    for validation in curves.get("validation") or []:
+        if isinstance(validation.get("epoch"), int):
+            ends[validation["epoch"]] = validation["step"]
+    if list(ends) != list(range(len(ends))) or len(ends) < 2:
+        return []
+    return [0, *(ends[epoch] for epoch in range(len(ends) - 1))]
+
+
+def _epoch_ticks(axes, starts: list[int], end: float) -> None:
+    """The epochs along the top of a step axis, numbered as the report's text numbers them:
+    a tick where each epoch starts and its number in the middle of its span, so that a
+    validation pass at an epoch's end sits under its own epoch's number."""
     if len(starts) < 2:
         return
+    bounds = [*starts, max(end, starts[-1])]
     every = math.ceil(len(starts) / MAX_EPOCH_TICKS)
-    shown = list(range(0, len(starts), every))
+    shown = [i for i in range(0, len(starts), every) if bounds[i + 1] > bounds[i]]
     top = axes.secondary_xaxis("top")
-    top.set_xticks([starts[i] for i in shown],
-                   labels=[f"epoch {i}" if i == 0 else str(i) for i in shown])
-    top.tick_params(labelsize=7, length=3, pad=1)
+    top.set_xticks([starts[i] for i in shown], labels=[])
+    top.set_xticks([(bounds[i] + bounds[i + 1]) / 2 for i in shown],
+                   labels=[str(i) for i in shown], minor=True)
+    top.tick_params(which="major", length=4)
+    top.tick_params(which="minor", length=0, labelsize=7, pad=EPOCH_LABEL_PAD)
+    axes.annotate("epoch", xy=(0, 1), xycoords="axes fraction", xytext=(-6, EPOCH_LABEL_PAD),
+                  textcoords="offset points", ha="right", va="bottom", fontsize=7)
 
 
-def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]]) -> None:
+def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
+                  settled: bool) -> None:
     since = (curve or {}).get("since_step")
-    if since is None or not points:
+    if not shaded(curve, settled) or not points:
         return
     end = max(x for x, _ in points)
-    axes.axvspan(since, max(end, since), color="#f5b041", alpha=0.25,
-                 label=f"{_behaviour(curve)} since step {since}")
+    color = SETTLED if settled else "#f5b041"
+    axes.axvspan(since, max(end, since), color=color, alpha=0.25,
+                 label=f"{behaviour(curve, settled)} since step {since}")
 
 
-def _behaviour(curve: dict) -> str:
+def shaded(curve: dict | None, settled: bool) -> bool:
+    """Whether the loss figure marks since when the curve behaves as it does: not for a healthy
+    run's wobble, whose start is no moment worth marking."""
+    since = (curve or {}).get("since_step")
+    return since is not None and not (settled and curve.get("verdict") != "plateau")
+
+
+def behaviour(curve: dict, settled: bool) -> str:
+    """The shaded window's name, in the words of the report's curve line (the caption uses
+    it too)."""
     verdict = curve.get("verdict")
-    if verdict == "at_chance" and "worse than" in (curve.get("message") or ""):
-        return "worse than a constant guess"
-    words = {"plateau": "flat", "at_chance": "no better than a constant guess", None: "flat"}
+    if settled:
+        return "settled"
+    words = {"plateau": "flat", "at_chance": "not improving", None: "flat"}
     return words.get(verdict, _plain(str(verdict).replace("_", " ")))
 
 
@@ -164,6 +233,8 @@ def gradient_norms(layers: list[dict]) -> str | None:
     log = min(n[0] for _, n in rows) > 0
     if log:
         axes.set_xscale("log")
+        _log_labels(axes.xaxis, min(n[0] for _, n in rows),
+                    max(n[-1] for _, n in rows))
     if max(n[-1] for _, n in rows) == 0:
         axes.text(0.5, 0.5, "every sampled gradient is exactly 0", transform=axes.transAxes,
                   ha="center", va="center", color=USER, fontsize=11)
@@ -194,9 +265,12 @@ def feature_scales(features: list[dict]) -> str | None:
 
 
 @_styled
-def activation_fractions(layers: list[dict], key: str, label: str) -> str | None:
+def activation_fractions(layers: list[dict], key: str, label: str,
+                         epoch_starts: list[int] | None = None,
+                         last_step: int | None = None) -> str | None:
     """One line per activation: the fraction of outputs saturated (or units dead) per step. A
-    layer that ends wholly saturated or dead says so in its legend entry."""
+    layer that ends wholly saturated or dead says so in its legend entry. The step axis spans
+    the whole run (``last_step``) with its epochs, though steps are sampled less often later."""
     series = [layer for layer in layers if any(_finite(v) for v in layer.get(key, []))]
     if not series:
         return None
@@ -209,8 +283,11 @@ def activation_fractions(layers: list[dict], key: str, label: str) -> str | None
         axes.plot(*zip(*points, strict=True), marker="o", markersize=3, linewidth=1.2,
                   label=name)
     axes.set_ylim(-0.03, 1.03)
-    axes.set_xlabel("optimizer step")
+    end = max([last_step or 0] + [max(layer["steps"]) for layer in series])
+    axes.set_xlim(-STEP_MARGIN * end, (1 + STEP_MARGIN) * end)
+    _steps_axis(axes)
     axes.set_ylabel(label)
+    _epoch_ticks(axes, epoch_starts or [], end)
     return _svg(figure, axes)
 
 
@@ -222,12 +299,15 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     if not any(_finite(v) for v in before + after):
         return None
     figure, axes = _figure()
+    aligned = replays_aligned(experiment)
     for values, color, label in ((before, BEFORE, "your setup"), (after, AFTER, "with the fix")):
-        points = _replay_points(values, experiment.get("steps") or len(values),
-                                experiment.get("curve_steps") or [])
+        points = _replay_points(values, experiment.get("curve_steps") or [], aligned)
         if points:
             axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
                       linewidth=1.5, label=label)
+        elif values:  # a replay that blew up has no point to draw, but must not go unsaid
+            axes.plot([], [], color=color, marker="x", linestyle="none",
+                      label=f"{label}: NaN or infinite throughout")
     shown = [v for v in before + after if _finite(v)]
     if _finite(chance):
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
@@ -235,17 +315,27 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
         shown.append(chance)
     axes.set_xlim(left=0)
     _log_if_wide(axes, shown)
-    axes.set_xlabel("replayed optimizer step")
-    axes.set_ylabel("validation loss")
+    _steps_axis(axes, "replayed optimizer step" if aligned else "share of each replay done (%)")
+    axes.set_ylabel((experiment.get("measure") or "validation loss").split(" (")[0])
     return _svg(figure, axes)
 
 
-def _replay_points(values: list, steps: int, at: list[int]) -> list[tuple[float, float]]:
-    """Validation passes at their replay steps (from step 0), else spread evenly over them."""
-    if len(at) == len(values):
+def replays_aligned(experiment: dict) -> bool:
+    """Whether both replays' validation passes came at the same, known steps; else (e.g.
+    another batch size over the same rows takes other steps) a shared step axis would be false,
+    and each is drawn over its own length."""
+    at = experiment.get("curve_steps") or []
+    values = (experiment.get("curve_before") or [], experiment.get("curve_after") or [])
+    return bool(at) and all(len(v) == len(at) for v in values)
+
+
+def _replay_points(values: list, at: list[int], aligned: bool) -> list[tuple[float, float]]:
+    """Validation passes at their replay steps (from step 0), else spread evenly over the
+    replay's length in percent."""
+    if aligned:
         return [(x, v) for x, v in zip(at, values, strict=True) if _finite(v)]
     count = len(values)
-    return [((i + 1) * steps / count, v) for i, v in enumerate(values) if _finite(v)]
+    return [((i + 1) * 100 / count, v) for i, v in enumerate(values) if _finite(v)]
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -307,6 +397,16 @@ def _log_if_wide(axes, values: list[float]) -> None:
     positive = [v for v in values if _finite(v) and v > 0]
     if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
         axes.set_yscale("log")
+
+
+def _log_labels(axis, low: float, high: float) -> None:
+    """Labels on a log axis that never run into each other: matplotlib labels every minor tick
+    of a range under a decade or two (2e-2, 3e-2, 4e-2 ... touching); there, 1, 2 and 5 of each
+    decade are labelled instead, and elsewhere the powers of ten alone."""
+    axis.set_minor_formatter(NullFormatter())
+    if high / low < FEW_DECADES:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def _bar_height(rows: int) -> float:

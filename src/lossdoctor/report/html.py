@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from lossdoctor.checks import catalogue
 from lossdoctor.report import figures
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
+    PLAIN_MEASURE,
     cause_heading,
     chance_level,
     check_problems,
@@ -24,6 +26,7 @@ from lossdoctor.report._common import (
     run_lines,
     unexplained_lines,
 )
+from lossdoctor.report._curve_words import settled
 
 
 @dataclass
@@ -76,12 +79,16 @@ def _verdict(document: dict) -> str:
 
 
 def _training(document: dict, shown: set[str]) -> str:
-    svg = figures.loss_curves(document["curves"], document.get("curve"), chance_level(document))
+    converged = settled(document)
+    svg = figures.loss_curves(document["curves"], document.get("curve"), chance_level(document),
+                              converged)
     if svg is None:
         return ""
     caption = "Training loss per optimizer step and validation loss per pass."
-    if (document.get("curve") or {}).get("since_step") is not None:
-        caption += " Shaded: since when the validation loss has stopped improving."
+    if figures.shaded(document.get("curve"), converged):
+        caption += (" Shaded green: since when the validation loss has settled (converged)."
+                    if converged else " Shaded: where the validation loss is "
+                    f"{figures.behaviour(document['curve'], converged)}.")
     if chance_level(document) is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
     plot = Plot("loss_curves", "Your training", caption, svg)
@@ -108,11 +115,35 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
 
 
 def _recorded(document: dict, shown: set[str]) -> str:
-    """The per-layer figures no cause has shown yet, for the curious."""
+    """The per-layer figures no cause has shown yet, for the curious, each with what the checks
+    that read it concluded: a panel that looks alarming is not left for the reader to judge."""
     plots = _layer_plots(document, shown)
     if not plots:
         return ""
+    for plot in plots:
+        plot.caption = " ".join(filter(None, [plot.caption, judged_text(document, plot.key)]))
     return _section("recorded", "Recorded during training", [_figure(p) for p in plots])
+
+
+def judged_text(document: dict, figure: str) -> str:
+    """What the checks for the causes this figure shows concluded from it, in a sentence or
+    two; "" when no such check ran."""
+    ids = [c.id for c in catalogue().values() if figure in c.figures]
+    found = {c["id"] for c in document["causes"]}
+    dismissed = {d["id"] for d in document.get("dismissed", [])}
+    outcomes = {cause: check for check in document["checks"] for cause in check.get("causes", [])}
+    judged = [i for i in ids if i in outcomes and i not in found]
+    quiet = [i for i in judged if outcomes[i]["status"] == "ran" and i not in dismissed]
+    noun = "check" if len(quiet) == 1 else "checks"
+    said = [f"The {noun} for {' and '.join(quiet)} read this and reported nothing."] * bool(quiet)
+    said += [f"{i}: looked into, too weak to report." for i in judged if i in dismissed]
+    said += [f"{i}: not tested ({outcomes[i]['reason'] or outcomes[i]['status']})."
+             for i in judged if outcomes[i]["status"] != "ran"]
+    causes = catalogue()
+    roots = [i for i in found if i in causes and causes[i].explains & set(ids)]
+    if roots:
+        said.append(f"What it shows can come from {' and '.join(sorted(roots))}, found above.")
+    return " ".join(said)
 
 
 def _checks(document: dict) -> str:
@@ -169,12 +200,14 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
     layers = [a for a in document.get("activations") or [] if (a["kind"] == "relu") == dead]
     if any(a["kind"] == "sigmoid" for a in layers):  # the output's probabilities come from it
         layers = [a for a in layers if a["kind"] != "probabilities"]
+    run = {"epoch_starts": figures.epoch_starts(document.get("curves") or {}),
+           "last_step": document.get("steps")}
     if dead:
         return _plot("dead_units", "Dead ReLU units",
-                     figures.activation_fractions(layers, "dead", "fraction of units dead"),
+                     figures.activation_fractions(layers, "dead", "fraction of units dead", **run),
                      "Fraction of each ReLU layer's units that output zero for a whole batch.")
     return _plot("saturation", "Activation saturation",
-                 figures.activation_fractions(layers, "saturated", "fraction saturated"),
+                 figures.activation_fractions(layers, "saturated", "fraction saturated", **run),
                  "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
                  "or 1, a tanh at -1 or 1), at sampled steps.")
 
@@ -187,8 +220,13 @@ def _gradient_plot(document: dict) -> Plot | None:
 
 def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
     experiment = cause["experiment"]
+    if experiment.get("measure", PLAIN_MEASURE) != PLAIN_MEASURE:
+        chance = None  # the constant guess's loss is in other units
     caption = (f"Your training replayed on copies, as it is and with the fix "
                f"({experiment['description']}).")
+    if not figures.replays_aligned(experiment):
+        caption += (" Each replay is drawn over its own length, its evaluations evenly spaced "
+                    "(they did not come at the same steps).")
     if chance is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
     return _plot(f"fix_{cause['id']}", "Validation loss before and after the fix",
