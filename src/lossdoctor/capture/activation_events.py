@@ -1,4 +1,5 @@
-"""Activations inside a sampled training forward pass, named after where they were computed."""
+"""Activations inside a sampled training forward pass, named after where they were computed.
+Their statistics stay on the device until the pass ends, and are read then all at once."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class ActivationEvents:
         self._spy: ActivationSpy | None = None
         self._module_stack: list[nn.Module] = []
         self._module_names: dict[int, str] = {}
+        #: This pass's records, with their statistics still tensors: (record, saturated, dead).
+        self._unread: list[tuple[ActivationStat, torch.Tensor | None, torch.Tensor | None]] = []
 
     @property
     def spying(self) -> bool:
@@ -41,6 +44,17 @@ class ActivationEvents:
             spy, self._spy = self._spy, None
             self._module_stack.clear()
             spy.__exit__(None, None, None)
+            self._read_activations()
+
+    def _read_activations(self) -> None:
+        """The pass's statistics, read from the device in one go, join the trace."""
+        unread, self._unread = self._unread, []
+        shares = [share for _, *pair in unread for share in pair if share is not None]
+        values = iter(torch.stack(shares).tolist() if shares else [])
+        for record, saturated, dead in unread:
+            record.saturated_fraction = next(values) if saturated is not None else 0.0
+            record.dead_fraction = next(values) if dead is not None else 0.0
+            self.trace.activations.append(record)
 
     @guarded_hook
     def submodule_started(self, module: nn.Module, args) -> None:
@@ -56,16 +70,11 @@ class ActivationEvents:
     @guarded
     def _record_activation(self, kind: str, output: torch.Tensor) -> None:
         module = self._module_stack[-1] if self._module_stack else None
-        self.trace.activations.append(
-            ActivationStat(
-                step=self.step,
-                layer=self._activation_place(kind, module),
-                kind=kind,
-                saturated_fraction=stats.saturated_fraction(kind, output),
-                dead_fraction=stats.dead_fraction(output) if kind == "relu" else 0.0,
-                units=stats.unit_count(output),
-            )
-        )
+        record = ActivationStat(step=self.step, layer=self._activation_place(kind, module),
+                                kind=kind, saturated_fraction=0.0, dead_fraction=0.0,
+                                units=stats.unit_count(output))
+        dead = stats.dead_share(output) if kind == "relu" else None
+        self._unread.append((record, stats.saturated_share(kind, output), dead))
 
     def _activation_place(self, kind: str, module: nn.Module | None) -> str:
         """The activation module's name ("encoder.1"), or where a function like torch.sigmoid
