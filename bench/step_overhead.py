@@ -1,6 +1,7 @@
 """What watching costs a training step: mean and median time per step, bare against watched.
 
-Bare and watched blocks of steps alternate in one process, so both see the same machine state.
+Bare and watched blocks of steps alternate in one process, so both see the same machine state
+(which of a pair goes first alternates too).
 The watched blocks run as `lossdoctor run` does: the recorder on PyTorch's hooks, narrowed to the
 model (the block's first step, which settles the narrowing again after re-entering, is not
 timed), with the live curve monitor listening. One recorder serves every block, so its step
@@ -87,9 +88,12 @@ def measure(name: str, blocks: int, steps: int) -> dict:
     step_times(model, optimizer, batches, steps)  # warm-up
     step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
     bare, watched = [], []
-    for _ in range(blocks):
+    for block in range(blocks):
+        if block % 2:  # which goes first alternates: neither gets the warmer machine always
+            watched += step_times(model, optimizer, batches, steps, recorder)
         bare += [t for t, _ in step_times(model, optimizer, batches, steps)]
-        watched += step_times(model, optimizer, batches, steps, recorder)
+        if not block % 2:
+            watched += step_times(model, optimizer, batches, steps, recorder)
     bare_mean = statistics.mean(bare)
     sampled = [t for t, was_sampled in watched if was_sampled]
     all_watched = [t for t, _ in watched]
