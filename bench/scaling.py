@@ -134,14 +134,23 @@ def not_run(checks: list[dict]) -> int:
     return sum(1 for check in checks if "budget" in check.get("reason", ""))
 
 
+def by_status(checks: list[dict]) -> str:
+    """Checks that ran / were stopped (the budget: cut, or not started) / were skipped."""
+    counts = [sum(1 for check in checks if check.get("status") == status)
+              for status in ("ran", "stopped", "skipped")]
+    return " / ".join(map(str, counts))
+
+
 HEADER = ("| parameters | steps | training (plain) | training (watched) | after training | "
-          "checks | slowest checks (s) | not run (budget) | peak MB plain | peak MB watched |")
+          "checks | slowest checks (s) | ran / stopped / skipped | not run (budget) | "
+          "peak MB plain | peak MB watched |")
 
 
 def table_row(row: Row) -> str:
     return (f"| {row.parameters / 1e6:.2f}M | {row.steps} | {row.plain.training:.1f} s | "
             f"{row.watched.training:.1f} s | {row.watched.after_training:.1f} s | "
-            f"{row.diagnosis_seconds:.1f} s | {slowest(row.checks)} | {not_run(row.checks)} | "
+            f"{row.diagnosis_seconds:.1f} s | {slowest(row.checks)} | {by_status(row.checks)} | "
+            f"{not_run(row.checks)} | "
             f"{row.plain.peak_mb:.0f} | {row.watched.peak_mb:.0f} |")
 
 

@@ -1,11 +1,15 @@
-"""What watching costs a training step: median time per step, bare against watched.
+"""What watching costs a training step: mean and median time per step, bare against watched.
 
-Bare and watched blocks of steps alternate in one process, so both see the same machine state.
-The watched blocks run as `lossdoctor run` does by default: the recorder on PyTorch's global
-hooks, with the live curve monitor listening (no status line: that is drawn by rich's thread).
-Prints, per model, the median, min and max over blocks of (watched median / bare median), and
-the ratio of the pooled medians. On a loaded machine, look at the median and the pooled ratio.
-Run: python bench/step_overhead.py [--blocks 30] [--steps 20] [--threads N] [--clock cpu]
+Bare and watched blocks of steps alternate in one process, so both see the same machine state
+(which of a pair goes first alternates too).
+The watched blocks run as `lossdoctor run` does: the recorder on PyTorch's hooks, narrowed to the
+model (the block's first step, which settles the narrowing again after re-entering, is not
+timed), with the live curve monitor listening. One recorder serves every block, so its step
+count and its schedule of sampled steps advance as in one long run: the mean includes the
+sampled steps (gradient and activation statistics) at the rate a run has them.
+Prints, per model, mean and median of the watched steps over the bare ones (pooled over all
+blocks), the sampled steps' mean over the bare mean, and the share of steps sampled.
+Run: OMP_NUM_THREADS=1 python bench/step_overhead.py [--blocks 30] [--steps 50] [--clock cpu]
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture import Recorder, watching
-from lossdoctor.session import Monitor
+from lossdoctor.monitor import Monitor
 
 
 def mlp() -> nn.Module:
@@ -35,55 +39,81 @@ def cnn() -> nn.Module:
     )
 
 
-MODELS = {"mlp 784-512-512-10": (mlp, (128, 784)), "cnn 2 conv + linear": (cnn, (128, 1, 28, 28))}
+#: Layers of the deep model: where per-module and per-parameter work weighs most.
+DEEP_LAYERS = 200
 
+
+def deep() -> nn.Module:
+    """200 small layers (Linear 64-64 and a ReLU each), then a 10-way output."""
+    blocks = [nn.Sequential(nn.Linear(64, 64), nn.ReLU()) for _ in range(DEEP_LAYERS)]
+    return nn.Sequential(*blocks, nn.Linear(64, 10))
+
+
+MODELS = {
+    "mlp 784-512-512-10": (mlp, (128, 784)),
+    "cnn 2 conv + linear": (cnn, (128, 1, 28, 28)),
+    f"{DEEP_LAYERS} small layers": (deep, (64, 64)),
+}
 
 #: perf_counter: wall time, what a user waits. thread_time: this thread's CPU time, steadier
-#: on a machine other processes load (use it with --threads 1: torch's workers are not counted).
+#: on a machine other processes load (use it with one torch thread: workers are not counted).
 CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 clock = time.perf_counter
 
 
-def step_times(model, optimizer, batches, steps: int, context) -> list[float]:
+def step_times(model, optimizer, batches, steps: int, recorder=None) -> list[tuple[float, bool]]:
+    """(seconds, sampled) per step; the first step of a watched block is taken untimed."""
     loss_fn = nn.CrossEntropyLoss()
     times = []
-    with context:
-        for step in range(steps):
+    with watching(recorder) if recorder is not None else nullcontext():
+        for step in range(steps + 1):
             x, y = batches[step % len(batches)]
+            sampled = recorder is not None and recorder.sampled
             start = clock()
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
             optimizer.step()
-            times.append(clock() - start)
+            if step:
+                times.append((clock() - start, sampled))
     return times
 
 
-def measure(name: str, blocks: int, steps: int) -> tuple[list[float], float]:
-    """Per-block ratios, and the ratio of the medians of all steps pooled."""
+def measure(name: str, blocks: int, steps: int) -> dict:
     build, shape = MODELS[name]
     torch.manual_seed(0)
     model = build()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     batches = [(torch.randn(shape), torch.randint(0, 10, (shape[0],))) for _ in range(8)]
-    recorder = Recorder()  # one recorder across blocks: its step count and schedule advance
-    recorder.listener = Monitor()
-    ratios, bare_all, watched_all = [], [], []
-    step_times(model, optimizer, batches, steps, nullcontext())  # warm-up
-    for _ in range(blocks):
-        bare = step_times(model, optimizer, batches, steps, nullcontext())
-        watch = step_times(model, optimizer, batches, steps, watching(recorder))
-        ratios.append(statistics.median(watch) / statistics.median(bare))
-        bare_all += bare
-        watched_all += watch
-    return ratios, statistics.median(watched_all) / statistics.median(bare_all)
+    recorder = Recorder(listener=Monitor())
+    step_times(model, optimizer, batches, steps)  # warm-up
+    step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
+    bare, watched = [], []
+    for block in range(blocks):
+        if block % 2:  # which goes first alternates: neither gets the warmer machine always
+            watched += step_times(model, optimizer, batches, steps, recorder)
+        bare += [t for t, _ in step_times(model, optimizer, batches, steps)]
+        if not block % 2:
+            watched += step_times(model, optimizer, batches, steps, recorder)
+    bare_mean = statistics.mean(bare)
+    sampled = [t for t, was_sampled in watched if was_sampled]
+    all_watched = [t for t, _ in watched]
+    return {
+        "mean": statistics.mean(all_watched) / bare_mean,
+        "median": statistics.median(all_watched) / statistics.median(bare),
+        "sampled": statistics.mean(sampled) / bare_mean if sampled else float("nan"),
+        "share": len(sampled) / len(watched),
+        "bare_ms": 1000 * bare_mean,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--clock", choices=CLOCKS, default="wall")
+    parser.add_argument("--model", choices=MODELS, action="append",
+                        help="only this model (repeatable)")
     options = parser.parse_args()
     global clock
     clock = CLOCKS[options.clock]
@@ -91,12 +121,12 @@ def main() -> None:
         torch.set_num_threads(options.threads)
     print(f"torch threads: {torch.get_num_threads()}; {options.clock} clock; {options.blocks} "
           f"blocks of {options.steps} steps each, bare and watched alternating")
-    print(f"{'model':24} {'median':>8} {'min':>8} {'max':>8} {'pooled':>8}"
-          "   (watched / bare median step time)")
-    for name in MODELS:
-        ratios, pooled = measure(name, options.blocks, options.steps)
-        print(f"{name:24} {statistics.median(ratios):8.3f} {min(ratios):8.3f} "
-              f"{max(ratios):8.3f} {pooled:8.3f}")
+    print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'sampled':>8} {'share':>6}"
+          "   (watched / bare step time)")
+    for name in options.model or MODELS:
+        r = measure(name, options.blocks, options.steps)
+        print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} "
+              f"{r['sampled']:8.2f} {r['share']:6.1%}")
 
 
 if __name__ == "__main__":

@@ -177,3 +177,26 @@ def test_the_checks_that_replay_only_some_runs_at_length_run_after_the_decisive_
     order = budget.in_order([module.name for module in check_modules()])
     assert order[-2:] == ["over_regularized", "optimizer_choice"]
     assert order.index("training_loop") < order.index("no_signal") < order.index("learning_rate")
+
+
+def test_a_check_whose_least_experiments_cannot_fit_the_time_left_is_not_started(monkeypatch):
+    case = _small_case()
+    monkeypatch.setattr(budget, "LEAST_STEPS", {"costly": (300,)})
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 30 steps: 15 s
+    started = []
+    modules = tuple(CheckModule(name, lambda c, name=name: started.append(name) or [], ())
+                    for name in ("costly", "cheap"))
+    outcomes = {o.name: o for o in diagnose(case, modules, budget=10.0).outcomes}
+    assert started == ["cheap"]
+    assert outcomes["cheap"].status == "ran"
+    assert outcomes["costly"].status == "stopped"
+    assert "at least 15 s" in outcomes["costly"].reason
+    assert "--budget 20" in outcomes["costly"].reason
+    started.clear()
+    outcomes = {o.name: o for o in diagnose(case, modules, budget=40.0).outcomes}
+    assert sorted(started) == ["cheap", "costly"] and outcomes["costly"].status == "ran"
+
+
+def test_every_least_cost_names_a_check():
+    names = {module.name for module in check_modules()}
+    assert budget.LEAST_STEPS and set(budget.LEAST_STEPS) <= names

@@ -1,6 +1,7 @@
 import gc
 import weakref
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -463,3 +464,98 @@ def test_a_pass_that_also_rescores_its_outputs_compacts_into_two_records(monkeyp
         first = [r for r in records if not r.rescored]
         assert sum(r.rows for r in first) == 30
         assert abs(sum(r.value * r.rows for r in first) / 30 - 1.1) < 1e-12
+
+
+class _FunctionalRelu(nn.Module):
+    """An MLP whose ReLU is written in its forward: no activation module shows it."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = nn.Linear(6, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.out(F.relu(self.hidden(x)))
+
+
+def _sampled_relu_steps(model, steps=70):
+    """The steps at which a ReLU's output was recorded, and the records."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data(40)
+    recorder = Recorder()
+    with watching(recorder):
+        _steps(model, optimizer, x, y, steps)
+    relu = [a for a in recorder.trace.activations if a.kind == "relu"]
+    return {a.step for a in relu}, relu
+
+
+def test_later_sampled_passes_see_activation_modules_without_the_function_mode():
+    from lossdoctor.capture import activations
+
+    entered = []
+    original = activations.ActivationSpy.__enter__
+
+    def counting_enter(spy):
+        entered.append(spy)
+        return original(spy)
+
+    torch.manual_seed(0)
+    activations.ActivationSpy.__enter__ = counting_enter
+    try:
+        steps, relu = _sampled_relu_steps(mlp(6, 16, 2))
+    finally:
+        activations.ActivationSpy.__enter__ = original
+    assert {0, 16, 32, 50, 64} <= steps  # still recorded after the dense first steps
+    assert len(entered) == 10  # the mode only for those dense first steps
+    assert {a.layer for a in relu} == {"1"}
+    assert all(0.0 <= a.dead_fraction <= 1.0 and a.units == 16 for a in relu)
+
+
+def test_an_activation_written_in_forward_keeps_the_function_mode():
+    torch.manual_seed(0)
+    steps, relu = _sampled_relu_steps(_FunctionalRelu())
+    assert {0, 16, 32, 50, 64} <= steps
+    assert {a.layer for a in relu} == {"torch.relu in _FunctionalRelu.forward"}
+
+
+def test_activation_statistics_read_together_match_the_single_tensor_ones():
+    from lossdoctor.capture import stats
+
+    torch.manual_seed(0)
+    output = torch.relu(torch.randn(32, 10) - 1.0)
+    output[:, :3] = 0.0
+    sigmoid = torch.sigmoid(torch.randn(32, 10) * 8)
+    assert float(stats.dead_share(output)) == stats.dead_fraction(output) >= 0.3
+    assert float(stats.saturated_share("sigmoid", sigmoid)) == stats.saturated_fraction(
+        "sigmoid", sigmoid) > 0.2
+    assert stats.saturated_share("relu", output) is None
+
+
+def test_norms_read_together_equal_each_tensors_norm():
+    from lossdoctor.capture import stats
+
+    torch.manual_seed(0)
+    tensors = [torch.randn(5, 3), torch.randn(7), torch.randn(2, 2, 2, dtype=torch.float64)]
+    together = stats.norms(tensors)
+    assert together == [pytest.approx(stats.norm(t), rel=1e-6) for t in tensors]
+    assert stats.norms([]) == []
+
+
+def test_update_ratios_are_the_change_over_the_weights_before_the_step():
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    x, y = torch.randn(8, 4), torch.randn(8, 1)
+    before = [p.detach().clone() for p in model.parameters()]
+    recorder = Recorder()
+    with watching(recorder):
+        optimizer.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        optimizer.step()
+    records = {g.name: g for g in recorder.trace.gradients}
+    for (name, param), old, grad in zip(model.named_parameters(), before, grads, strict=True):
+        record = records[name]
+        assert record.grad_norm == pytest.approx(float(grad.norm()), rel=1e-5)
+        assert record.weight_norm == pytest.approx(float(old.norm()), rel=1e-5)
+        change = float((param.detach() - old).norm()) / float(old.norm())
+        assert record.update_ratio == pytest.approx(change, rel=1e-4)

@@ -12,6 +12,10 @@ Three rules, each with its reason:
 - **Order** (:func:`in_order`): the checks that cost least run first (shortest first completes
   the most checks in any budget), by the measured cost below; a check not measured yet runs
   after the measured ones, in the catalogue's order.
+- **Checks that cannot fit** (:func:`least_seconds`): a check whose experiments, at their
+  least, take longer than the time left is not started (it would only be cut at the deadline,
+  having spent the time the checks after it could use); the report says which budget includes
+  it (:func:`too_costly`).
 """
 
 from __future__ import annotations
@@ -65,6 +69,19 @@ MEASURED_SECONDS: dict[str, float] = {
 }
 
 
+#: Training steps on copies of the user's model that a check takes at least, at full length,
+#: counted from its experiments that run on every run with replays (on a healthy run too): the
+#: capacity check's one-batch overfit (200) and its larger model (300, about the user's step
+#: cost or more); the learning-rate range test (100); batch_size's replay at another batch size
+#: (300). A check's least cost is these steps, sized like the replays, times the measured step
+#: time; the other checks train copies only when the run's records point to their cause.
+LEAST_STEPS: dict[str, tuple[int, ...]] = {
+    "underfit_capacity": (200, 300),
+    "learning_rate": (100,),
+    "batch_size": (300,),
+}
+
+
 def default_budget(training_seconds: float) -> float:
     """Seconds the diagnosis may take after a training that took ``training_seconds``."""
     return max(MIN_BUDGET_SECONDS, TRAINING_SHARE * training_seconds)
@@ -103,6 +120,20 @@ def in_order(names: list[str]) -> list[str]:
 def expected_seconds(name: str) -> float:
     """A check's measured mean seconds; infinite when it was not measured."""
     return MEASURED_SECONDS.get(name, math.inf)
+
+
+def least_seconds(name: str, step_seconds: float, fraction: float) -> float:
+    """The seconds a check's experiments take at least (see LEAST_STEPS); 0 when unknown."""
+    return step_seconds * sum(sized(steps, fraction) for steps in LEAST_STEPS.get(name, ()))
+
+
+def too_costly(seconds: float, left: float, budget: float) -> str:
+    """Why a check was not started: its least cost is over the time left."""
+    needed = 10 * math.ceil((budget - left + seconds) / 10)
+    return (f"not run: its experiments take at least {seconds:.0f} s at the measured step time "
+            f"of your model, more than the {max(left, 0):.0f} s left of the diagnosis' time "
+            f"budget ({budget:g} s); run again with `lossdoctor run --budget {needed} ...` or "
+            "more (budget= in Python) to include it")
 
 
 class OutOfTime(Skip):

@@ -8,6 +8,7 @@ import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lossdoctor import budget as budgets
 from lossdoctor import stopping
@@ -114,6 +115,13 @@ def _out_of_time(module: CheckModule, budget: float) -> CheckOutcome:
                         [cause.id for cause in module.causes])
 
 
+def _too_costly(module: CheckModule, least: float, left: float, budget: float) -> CheckOutcome:
+    """Not started: "stopped", like a check the deadline cut, since it might have found a
+    cause."""
+    return CheckOutcome(module.name, "stopped", budgets.too_costly(least, left, budget),
+                        [cause.id for cause in module.causes])
+
+
 def _stopped(module: CheckModule) -> CheckOutcome:
     return CheckOutcome(module.name, "stopped", STOPPED_REASON,
                         [cause.id for cause in module.causes])
@@ -144,10 +152,15 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
-    with single_threaded(), _fitted_experiments(case, budget, budget_is_default) as deadline:
+    with single_threaded(), _fitted_experiments(case, budget, budget_is_default) as fitted:
+        deadline = fitted.deadline
         for position, module in enumerate(_in_order(modules), start=1):
             if deadline is not None and time.monotonic() > deadline:
                 outcomes.append(_out_of_time(module, budget))
+                continue
+            least = budgets.least_seconds(module.name, fitted.step_seconds, fitted.fraction)
+            if deadline is not None and least > deadline - time.monotonic():
+                outcomes.append(_too_costly(module, least, deadline - time.monotonic(), budget))
                 continue
             if outcomes and outcomes[-1].reason == STOPPED_REASON:
                 outcomes.append(_stopped(module))
@@ -173,22 +186,30 @@ def _in_catalogue_order(outcomes: list[CheckOutcome],
     return [by_module[id(module)] for module in modules]
 
 
+class Fitted(NamedTuple):
+    deadline: float | None  # time.monotonic() after which no check starts (None: no limit)
+    step_seconds: float  # one training step of a copy of the user's model (0: not measured)
+    fraction: float  # the factor every replay's steps are cut by
+
+
 @contextmanager
 def _fitted_experiments(case, budget: float | None, budget_is_default: bool):
     """While the checks run: the experiments on copies sized from the measured step time and
-    ended at the deadline, which it yields (None: no limit). Afterwards (for whatever reads the
+    ended at the deadline; it yields the deadline (None: no limit), the step time and the
+    factor the experiments were cut by. Afterwards (for whatever reads the
     case next) neither."""
     deadline = time.monotonic() + budget if budget and math.isfinite(budget) else None
     replayer = _ready_replayer(case) if deadline is not None else None
-    fraction = 1.0
+    fraction, step_seconds = 1.0, 0.0
     if replayer is not None:
-        fraction = budgets.step_fraction(budget, _step_seconds(replayer))
+        step_seconds = _step_seconds(replayer)
+        fraction = budgets.step_fraction(budget, step_seconds)
     if not budgets.enforced(budget_is_default, fraction):
         deadline = None
     if replayer is not None:
         replayer.step_fraction, replayer.deadline, replayer.budget = fraction, deadline, budget
     try:
-        yield deadline
+        yield Fitted(deadline, step_seconds, fraction)
     finally:
         if replayer is not None:
             replayer.deadline, replayer.budget, replayer.step_fraction = None, None, 1.0

@@ -1,4 +1,11 @@
-"""Activations inside a sampled training forward pass, named after where they were computed."""
+"""Activations inside a sampled training forward pass, named after where they were computed.
+Their statistics stay on the device until the pass ends, and are read then all at once.
+
+The first sampled passes are watched through a TorchFunctionMode, which sees every torch call
+(``F.relu`` and ``torch.sigmoid`` written in a forward too) and costs a Python call for each.
+When all the activations those passes saw were activation modules (``nn.ReLU``), the later
+sampled passes watch only the modules' outputs, through the submodule hooks the naming needs
+anyway: on a model of hundreds of small layers the mode multiplied a sampled step's time."""
 
 from __future__ import annotations
 
@@ -11,6 +18,13 @@ from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.capture.guard import guarded, guarded_hook
 from lossdoctor.trace import ActivationStat, Trace
 
+#: Sampled passes watched through the TorchFunctionMode before the modules alone may do: the
+#: schedule's dense first steps (capture/schedule.py).
+FUNCTION_MODE_PASSES = 10
+#: The spy of a pass watched through the activation modules alone.
+MODULES_ONLY = "activation modules only"
+MODULE_KINDS = ((nn.Sigmoid, "sigmoid"), (nn.Tanh, "tanh"), (nn.ReLU, "relu"), (nn.ReLU6, "relu"))
+
 
 class ActivationEvents:
     """While ``spying``, every activation function's output becomes an ActivationStat; the
@@ -20,9 +34,13 @@ class ActivationEvents:
     trace: Trace
 
     def _start_activation_events(self) -> None:
-        self._spy: ActivationSpy | None = None
+        self._spy: ActivationSpy | str | None = None
+        self._spied_passes = 0
+        self._functional_activations = False  # an activation computed outside its module
         self._module_stack: list[nn.Module] = []
         self._module_names: dict[int, str] = {}
+        #: This pass's records, with their statistics still tensors: (record, saturated, dead).
+        self._unread: list[tuple[ActivationStat, torch.Tensor | None, torch.Tensor | None]] = []
 
     @property
     def spying(self) -> bool:
@@ -33,6 +51,10 @@ class ActivationEvents:
     def _start_spying(self) -> None:
         if torch.compiler.is_compiling():
             return
+        self._spied_passes += 1
+        if self._spied_passes > FUNCTION_MODE_PASSES and not self._functional_activations:
+            self._spy = MODULES_ONLY
+            return
         self._spy = ActivationSpy(self._record_activation)
         self._spy.__enter__()
 
@@ -40,7 +62,27 @@ class ActivationEvents:
         if self._spy is not None:
             spy, self._spy = self._spy, None
             self._module_stack.clear()
-            spy.__exit__(None, None, None)
+            if isinstance(spy, ActivationSpy):
+                spy.__exit__(None, None, None)
+            self._read_activations()
+
+    def _activation_module_left(self, module: nn.Module, output) -> None:
+        """A submodule's call ends (before it leaves the stack): an activation module's output
+        is recorded here when the pass is watched through the modules alone."""
+        if self._spy is MODULES_ONLY and isinstance(output, torch.Tensor):
+            kind = next((k for cls, k in MODULE_KINDS if isinstance(module, cls)), None)
+            if kind is not None:
+                self._record_activation(kind, output)
+
+    def _read_activations(self) -> None:
+        """The pass's statistics, read from the device in one go, join the trace."""
+        unread, self._unread = self._unread, []
+        shares = [share for _, *pair in unread for share in pair if share is not None]
+        values = iter(torch.stack(shares).tolist() if shares else [])
+        for record, saturated, dead in unread:
+            record.saturated_fraction = next(values) if saturated is not None else 0.0
+            record.dead_fraction = next(values) if dead is not None else 0.0
+            self.trace.activations.append(record)
 
     @guarded_hook
     def submodule_started(self, module: nn.Module, args) -> None:
@@ -50,22 +92,20 @@ class ActivationEvents:
     @guarded_hook
     def submodule_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
         # output is missing when forward raised: PyTorch calls (module, args, None) then
+        self._activation_module_left(module, output)
         if self._module_stack and self._module_stack[-1] is module:
             self._module_stack.pop()
 
     @guarded
     def _record_activation(self, kind: str, output: torch.Tensor) -> None:
         module = self._module_stack[-1] if self._module_stack else None
-        self.trace.activations.append(
-            ActivationStat(
-                step=self.step,
-                layer=self._activation_place(kind, module),
-                kind=kind,
-                saturated_fraction=stats.saturated_fraction(kind, output),
-                dead_fraction=stats.dead_fraction(output) if kind == "relu" else 0.0,
-                units=stats.unit_count(output),
-            )
-        )
+        if not isinstance(module, stats.ACTIVATION_MODULES):
+            self._functional_activations = True
+        record = ActivationStat(step=self.step, layer=self._activation_place(kind, module),
+                                kind=kind, saturated_fraction=0.0, dead_fraction=0.0,
+                                units=stats.unit_count(output))
+        dead = stats.dead_share(output) if kind == "relu" else None
+        self._unread.append((record, stats.saturated_share(kind, output), dead))
 
     def _activation_place(self, kind: str, module: nn.Module | None) -> str:
         """The activation module's name ("encoder.1"), or where a function like torch.sigmoid

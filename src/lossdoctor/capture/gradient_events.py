@@ -1,5 +1,6 @@
 """Gradients on sampled steps: each parameter's gradient and weight norms before the update,
-and the size of the update relative to the weights after it."""
+and the size of the update relative to the weights after it. The norms of all parameters are
+read together (stats.norms): one wait for the device per sampled step, not one per tensor."""
 
 from __future__ import annotations
 
@@ -26,16 +27,21 @@ class GradientEvents:
 
     def _record_gradients(self, params: list[torch.Tensor]) -> None:
         self.trace.gradient_samples += 1
+        with_grad = []
         for param in params:
             if param.grad is None:
                 self._note_gradientless(param)
-                continue
+            else:
+                with_grad.append(param)
+        found = stats.norms([p.grad for p in with_grad] + with_grad)
+        grad_norms, weight_norms = found[:len(with_grad)], found[len(with_grad):]
+        for param, grad_norm, weight_norm in zip(with_grad, grad_norms, weight_norms, strict=True):
             name = self._param_names.get(id(param))
             record = LayerGradient(
                 step=self.step,
                 name=name or f"parameter {len(self._before_update)}",
-                grad_norm=stats.norm(param.grad),
-                weight_norm=stats.norm(param),
+                grad_norm=grad_norm,
+                weight_norm=weight_norm,
                 dims=param.dim(),
                 named=name is not None,
             )
@@ -53,11 +59,12 @@ class GradientEvents:
         entry["sampled_steps"] += 1
 
     def _record_updates(self, params: list[torch.Tensor]) -> None:
+        """The weight norm was taken before the update, on the values ``before`` holds; the
+        change is computed in place of those copies (no second copy of the model)."""
         if not self._before_update:
             return
-        for param in params:
-            if id(param) in self._before_update:
-                record, before = self._before_update[id(param)]
-                update = stats.norm(param.detach() - before)
-                record.update_ratio = update / max(stats.norm(before), 1e-12)
+        updated = [(p, *self._before_update[id(p)]) for p in params if id(p) in self._before_update]
+        changes = stats.norms([before.sub_(p.detach()) for p, _, before in updated])
+        for (_, record, _), change in zip(updated, changes, strict=True):
+            record.update_ratio = change / max(record.weight_norm, 1e-12)
         self._before_update.clear()

@@ -98,6 +98,8 @@ class ModuleEvents:
                 self.loss_computed(type(module).__name__, module, args[0], args[1], output)
             return
         self._depth -= 1
+        if self._spy is not None and self._depth > 0:
+            self._activation_module_left(module, output)
         if self._spy is not None and self._module_stack:
             self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():

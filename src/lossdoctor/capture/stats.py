@@ -1,4 +1,5 @@
-"""Statistics computed from tensors inside hooks. Pure functions; they return plain floats."""
+"""Statistics computed from tensors inside hooks. Pure functions; they return plain floats, or
+0-d tensors (``*_share``) that a caller reads together with others, in one wait for the device."""
 
 from __future__ import annotations
 
@@ -11,26 +12,38 @@ SATURATION_MARGIN = {"sigmoid": 0.01, "tanh": 0.01, "probabilities": 0.001}
 ACTIVATION_MODULES = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.ReLU6)
 
 
-@torch.no_grad()
 def saturated_fraction(kind: str, output: torch.Tensor) -> float:
     """Fraction of outputs pinned at the limits of a sigmoid (0, 1) or tanh (-1, 1)."""
-    values = output.detach().float()
-    margin = SATURATION_MARGIN.get(kind)
-    if margin is None or values.numel() == 0:
-        return 0.0
-    low = -1.0 if kind == "tanh" else 0.0
-    pinned = (values <= low + margin) | (values >= 1.0 - margin)
-    return float(pinned.float().mean())
+    share = saturated_share(kind, output)
+    return 0.0 if share is None else float(share)
+
+
+def dead_fraction(output: torch.Tensor) -> float:
+    """Fraction of units (features after the batch axis) that are zero for every row."""
+    share = dead_share(output)
+    return 0.0 if share is None else float(share)
 
 
 @torch.no_grad()
-def dead_fraction(output: torch.Tensor) -> float:
-    """Fraction of units (features after the batch axis) that are zero for every row."""
+def saturated_share(kind: str, output: torch.Tensor) -> torch.Tensor | None:
+    """saturated_fraction as a 0-d tensor, left on the device (None where it is 0)."""
+    margin = SATURATION_MARGIN.get(kind)
+    if margin is None or output.numel() == 0:
+        return None
+    values = output.detach().float()
+    low = -1.0 if kind == "tanh" else 0.0
+    pinned = (values <= low + margin) | (values >= 1.0 - margin)
+    return pinned.float().mean()
+
+
+@torch.no_grad()
+def dead_share(output: torch.Tensor) -> torch.Tensor | None:
+    """dead_fraction as a 0-d tensor, left on the device (None where it is 0)."""
     values = output.detach()
     if values.dim() < 2 or values.shape[0] < 2:
-        return 0.0
+        return None
     per_unit = values.transpose(0, 1).reshape(values.shape[1], -1) if values.dim() > 2 else values.T
-    return float((per_unit.abs().amax(dim=1) == 0).float().mean())
+    return (per_unit.abs().amax(dim=1) == 0).float().mean()
 
 
 def unit_count(output: torch.Tensor) -> int:
@@ -40,6 +53,23 @@ def unit_count(output: torch.Tensor) -> int:
 @torch.no_grad()
 def norm(tensor: torch.Tensor) -> float:
     return float(tensor.detach().float().norm())
+
+
+@torch.no_grad()
+def norms(tensors: list[torch.Tensor]) -> list[float]:
+    """The norms of many tensors, read in one go: one wait for the device, not one per tensor,
+    and one fused kernel where torch has it (a sampled step of a deep model has hundreds)."""
+    if not tensors:
+        return []
+    values = [t.detach().float() for t in tensors]
+    try:
+        found = torch._foreach_norm(values)
+    except (AttributeError, RuntimeError, TypeError):  # an older torch, mixed devices
+        found = [v.norm() for v in values]
+    try:
+        return torch.stack(found).tolist()
+    except RuntimeError:  # the tensors live on several devices
+        return [float(f) for f in found]
 
 
 #: How far a row's sum (or logsumexp) may be from 1 (or 0) and still be a softmax output.

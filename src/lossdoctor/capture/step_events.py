@@ -37,6 +37,7 @@ class StepEvents:
     events_since_step: bool
     validated_since_step: bool
     _optimizer_ref: weakref.ref | None
+    _before_update: dict  # gradient_events: filled on a sampled step, emptied after it
 
     def _start_step_events(self) -> None:
         self._zeroed_since_step = False
@@ -80,7 +81,8 @@ class StepEvents:
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
         if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
             return
-        self._record_updates(optimized(optimizer))
+        if self._before_update:  # a sampled step: listing the parameters costs on deep models
+            self._record_updates(optimized(optimizer))
         self._remember_gradients(optimizer)
         self.trace.steps += 1
         self.sampled = self.schedule.is_sampled(self.trace.steps)
