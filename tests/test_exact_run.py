@@ -101,9 +101,16 @@ def _write(path, text) -> str:
     return str(path)
 
 
+def _default_signals():
+    """In the child: SIGINT as a terminal gives it to python (default and unblocked), whatever
+    an earlier test in this worker left in the process that starts it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _plain(cwd, *target, env=None):
     return subprocess.run([sys.executable, *target], cwd=cwd, capture_output=True, timeout=300,
-                          env=env)
+                          env=env, preexec_fn=_default_signals)
 
 
 def _both(cwd, *target, options=WITHOUT_EXPERIMENTS, env=None):
@@ -202,7 +209,8 @@ def test_sigint_ends_the_run_as_python_dies_by_it_and_ctrl_c_again_leaves_a_part
     _write(tmp_path / "interrupted.py", training(ending=ending))
     plain = _plain(tmp_path, "interrupted.py")
     run = subprocess.Popen([*LOSSDOCTOR, "--json", "run.json", "interrupted.py"], cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=_default_signals)
     said = b""
     while b"Ctrl-C again" not in said:  # lossdoctor says it diagnoses what it saw
         line = run.stderr.readline()
