@@ -45,18 +45,22 @@ def test_a_softmax_applied_only_at_validation_is_found():
     assert finding.confidence >= 0.7
 
 
+def _train_epoch(model, optimizer, loss_fn, x, y):
+    """One epoch of minibatches of 32, the loss on the model's output as it comes."""
+    for rows in torch.arange(len(x)).split(32):
+        optimizer.zero_grad()
+        loss_fn(model(x[rows]), y[rows]).backward()
+        optimizer.step()
+
+
 def test_validation_computed_as_training_is_quiet():
     assert check(_case(fit)) == []
 
 
 def test_a_run_without_validation_losses_skips():
     def train_only(model, optimizer, loss_fn, train, validation, epochs):
-        x, y = train
         for _ in range(epochs):
-            for rows in torch.arange(len(x)).split(32):
-                optimizer.zero_grad()
-                loss_fn(model(x[rows]), y[rows]).backward()
-                optimizer.step()
+            _train_epoch(model, optimizer, loss_fn, *train)
 
     with pytest.raises(Skip, match="validation losses"):
         check(_case(train_only, epochs=2))
@@ -97,12 +101,8 @@ def _with_error_in_raw_units(model, optimizer, loss_fn, train, validation, epoch
                              chunks=1):
     """Validation computes the training loss, then the same loss on the outputs and targets
     put back in raw units: a metric for the user, not the validation loss."""
-    x, y = train
     for _ in range(epochs):
-        for rows in torch.arange(len(x)).split(32):
-            optimizer.zero_grad()
-            loss_fn(model(x[rows]), y[rows]).backward()
-            optimizer.step()
+        _train_epoch(model, optimizer, loss_fn, *train)
         with torch.no_grad():
             prediction = model(validation[0])
             for part, target in zip(prediction.chunk(chunks), validation[1].chunk(chunks),
