@@ -7,6 +7,7 @@ import pytest
 from lossdoctor.checks._fix import (
     fix_experiment,
     helped,
+    hurt,
     improvement,
     relative_drop,
     settled_loss,
@@ -67,3 +68,13 @@ def test_a_stopped_divergence_helped_whatever_the_constant_guess():
     stopped = fix_experiment("fix", _replay([1.0, math.inf], diverged=True),
                              _replay([1.0, 0.68, 0.68, 0.68]))
     assert helped(stopped, _KnownConstantGuess(0.69))
+
+
+def test_a_change_hurt_when_undoing_it_would_clear_the_bar_a_fix_must_clear():
+    worse = fix_experiment("train them too", _replay([0.69, 0.6, 0.6, 0.6]),
+                           _replay([0.69, 0.8, 0.8, 0.8]))
+    slightly = fix_experiment("train them too", _replay([0.69, 0.6, 0.6, 0.6]),
+                              _replay([0.69, 0.62, 0.62, 0.62]))
+    assert hurt(worse, _KnownConstantGuess(0.69)) and not helped(worse)
+    assert not hurt(slightly, _KnownConstantGuess(0.69))
+    assert not hurt(fix_experiment("fix", _replay([0.69, 0.8, 0.8]), _replay([0.69, 0.6, 0.6])))

@@ -81,6 +81,14 @@ def helped(experiment: Experiment, case=None) -> bool:
     return clear_against(experiment, constant)
 
 
+def hurt(experiment: Experiment, case=None) -> bool:
+    """Whether the change made the validation loss worse by the bar a fix must clear: undoing
+    it would have been a fix."""
+    undone = Experiment(experiment.description, experiment.after, experiment.before,
+                        experiment.steps)
+    return helped(undone, case)
+
+
 def clear_against(experiment: Experiment, constant: float | None) -> bool:
     """The drop is at least MEANINGFUL_SHARE_OF_CONSTANT_GUESS of ``constant`` (True without
     a finite constant, or when either side of the experiment is not finite: divergence is

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._fix import fix_experiment, helped, hurt, improvement
 from lossdoctor.checks._plain import plain_share
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -126,16 +126,9 @@ def _frozen_confidence(share: float, setup, experiment: Experiment | None, case)
     if helped(experiment):
         return max(base, 0.7 + 0.25 * min(gain / 0.5, 1.0))
     refuted = min(base, 0.3 + max(gain, 0.0))
-    if setup.not_in_optimizer and not _training_them_hurt(experiment, case):
+    if setup.not_in_optimizer and not hurt(experiment, case):
         return max(refuted, LEFT_OUT_CONFIDENCE)
     return refuted
-
-
-def _training_them_hurt(experiment: Experiment, case) -> bool:
-    """Leaving them out is the fix, by the bar any fix must clear."""
-    reverse = Experiment(experiment.description, experiment.after, experiment.before,
-                         experiment.steps)
-    return helped(reverse, case)
 
 
 def _frozen_verdict(trace, untrained, share, experiment) -> str:
