@@ -17,6 +17,8 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from lossdoctor.checks._plain import plain_lr
+
 _STYLE = {
     "svg.hashsalt": "lossdoctor",
     "svg.fonttype": "none",
@@ -168,7 +170,13 @@ def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
     end = max(x for x, _ in points)
     color = SETTLED if settled else "#f5b041"
     axes.axvspan(since, max(end, since), color=color, alpha=0.25,
-                 label=f"{behaviour(curve, settled)} since step {since}")
+                 label=f"{behaviour(curve, settled)} since {_since_words(curve)}")
+
+
+def _since_words(curve: dict) -> str:
+    """"epoch 3 (step 128)": the epoch the report's text names, and the step the axis shows."""
+    epoch, step = curve.get("since_epoch"), curve["since_step"]
+    return f"step {step}" if epoch is None else f"epoch {epoch} (step {step})"
 
 
 def shaded(curve: dict | None, settled: bool) -> bool:
@@ -190,7 +198,7 @@ def behaviour(curve: dict, settled: bool) -> str:
 
 @_styled
 def lr_range(test: dict) -> str | None:
-    """The learning-rate range test with the user's and the suggested learning rate."""
+    """The learning-rate range test with the user's learning rate and the fix's."""
     points = [(lr, v) for lr, v in zip(test.get("lrs", []), test.get("losses", []), strict=False)
               if _finite(v)]
     if not points:
@@ -199,18 +207,19 @@ def lr_range(test: dict) -> str | None:
     axes.plot(*zip(*points, strict=True), color=VALIDATION, linewidth=1.5,
               label="loss after a step at this lr")
     axes.set_xscale("log")
-    _vline(axes, test.get("user_lr"), USER, "-", "your lr")
-    _vline(axes, test.get("suggested_lr"), SUGGESTED, "--", "suggested lr")
+    _vline(axes, test.get("user_lr"), USER, "-", "your lr", digits=3)
+    _vline(axes, test.get("fix_lr", test.get("suggested_lr")), SUGGESTED, "--", "lr of the fix")
     _vline(axes, test.get("divergence_lr"), BEFORE, ":", "blows up")
     axes.set_xlabel("learning rate (log scale)")
     axes.set_ylabel("smoothed training loss")
     return _svg(figure, axes)
 
 
-def _vline(axes, lr, color: str, style: str, label: str) -> None:
+def _vline(axes, lr, color: str, style: str, label: str, digits: int = 1) -> None:
+    """A learning rate marked and labelled as the report's text writes it (0.07, not 0.065)."""
     if _finite(lr):
         axes.axvline(lr, color=color, linestyle=style, linewidth=1.5,
-                     label=f"{label} {lr:.2g}")
+                     label=f"{label} {plain_lr(lr, digits)}")
 
 
 @_styled

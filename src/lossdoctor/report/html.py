@@ -187,7 +187,7 @@ def _evidence_plots(document: dict, details: dict) -> dict[str, Callable[[], Plo
 def _lr_plot(test: dict) -> Plot | None:
     return _plot("lr_range", "Learning-rate range test", figures.lr_range(test),
                  "Loss of a copy of your model trained while the learning rate grows step by "
-                 "step; your learning rate and the suggested one are marked.")
+                 "step; your learning rate and the one the fix replayed are marked.")
 
 
 def _features_plot(features: list[dict]) -> Plot | None:
