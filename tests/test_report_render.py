@@ -8,6 +8,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from torch import nn
 
 from conftest import REPO, fit, record
 from lossdoctor import cli
+from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.checks.dead_relu import DEAD_RELU
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, range_test_details
 from lossdoctor.checks.overfitting import OVERFITTING
@@ -22,6 +24,7 @@ from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import CheckOutcome, Diagnosis, rank
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 from lossdoctor.report import document, figures, html, json_file, markdown, terminal
@@ -58,7 +61,7 @@ def _findings(case) -> list[Finding]:
     return [
         Finding(LR_TOO_HIGH, 0.8, f"Your lr is too high for layer {HOSTILE}.",
                 {"user_lr": 0.5}, experiment=experiment,
-                details={"range_test": range_test_details(test, 0.5)}),
+                details={"range_test": range_test_details(test, 0.5, 0.05)}),
         Finding(UNNORMALIZED_INPUTS, 0.9, "Inputs up to 150.", {"largest_abs_value": 150},
                 details={"features": [{"mean": 1.0, "std": 50.0, "max_abs": 150.0}] * 3}),
         Finding(SATURATED_ACTIVATION, 0.7, "Sigmoids pinned.", {"saturated": 0.9}),
@@ -112,8 +115,10 @@ def test_every_figure_of_the_causes_is_drawn_with_its_data(report, page):
                             "saturation", "gradient_norms", "dead_units"}
     for svg in drawn.values():
         ET.fromstring(svg)  # well-formed
-    assert "your lr 0.5" in drawn["lr_range"] and "suggested lr" in drawn["lr_range"]
-    assert "since step 6" in drawn["loss_curves"] and "chance" in drawn["loss_curves"]
+    assert "your lr 0.5" in drawn["lr_range"] and "lr of the fix 0.05" in drawn["lr_range"]
+    # the epoch the text names, with the step the axis shows (the text said "since epoch 0"
+    # over a band labelled "since step 32": lr_too_low_cnn)
+    assert "since epoch 2 (step 6)" in drawn["loss_curves"] and "chance" in drawn["loss_curves"]
 
 
 def test_the_page_is_self_contained(report, page):
@@ -393,10 +398,10 @@ def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_imp
     curves = {"train_steps": [{"step": s, "loss": 1 / (s + 1)} for s in range(20)],
               "validation": [{"step": 10, "loss": 0.3}, {"step": 20, "loss": 0.3}]}
     plateau = {**CURVE, "since_step": 10}
-    assert "settled since step 10" in figures.loss_curves(curves, plateau, None, settled=True)
-    assert "flat since step 10" in figures.loss_curves(curves, plateau, None)
+    assert "settled since epoch 2 (step 10)" in figures.loss_curves(curves, plateau, None, settled=True)
+    assert "flat since epoch 2 (step 10)" in figures.loss_curves(curves, plateau, None)
     at_chance = {**plateau, "verdict": "at_chance"}
-    assert "not improving since step 10" in figures.loss_curves(curves, at_chance, 0.69)
+    assert "not improving since epoch 2 (step 10)" in figures.loss_curves(curves, at_chance, 0.69)
 
 
 def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
@@ -534,10 +539,26 @@ def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
     assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg
 
 
+def test_a_replay_that_blew_up_and_stopped_shares_the_fixs_step_axis_from_step_0():
+    """The replay of the user's setup stops where it blows up; the fix's replay then has the
+    same steps and more. Both are drawn on the replay's steps from step 0, not over 'a share of
+    each replay done' starting at 10% (nan_inf_transformer_log_count_targets)."""
+    nan = float("nan")
+    before = ReplayResult([nan], [nan], diverged=True, validation_steps=[30],
+                          start_validation=0.9)
+    after = ReplayResult([0.5] * 90, [0.3, 0.2, 0.1], validation_steps=[30, 60, 90],
+                         start_validation=0.9)
+    experiment = fix_experiment("drop the bad rows", before, after)
+    assert experiment.curve_steps == [0, 30, 60, 90]
+    assert experiment.curve_after == [0.9, 0.3, 0.2, 0.1]
+    assert len(experiment.curve_before) == 4
+    assert "replayed optimizer step" in figures.fix_curves(asdict(experiment))
+
+
 def test_the_shade_caption_says_what_the_legend_says(report):
     diverging = copy.deepcopy(report)
     diverging["curve"] = {**CURVE, "verdict": "diverging", "message": "loss became inf"}
     page = html.render(diverging)
     assert "Shaded: where the validation loss is diverging." in page
-    assert "diverging since step 6" in _figures(page)["loss_curves"]
+    assert "diverging since epoch 2 (step 6)" in _figures(page)["loss_curves"]
     assert "has stopped improving" not in page
