@@ -273,6 +273,12 @@ def test_a_fix_is_drawn_against_the_constant_guess():
     assert "chance" not in figures.fix_curves(experiment)
 
 
+def test_the_fix_figure_says_its_text_numbers_are_where_each_replay_settled(page):
+    """The text's 'brings it to 0.0668' is the mean of the last evaluations, while the drawn
+    curve can end at 0.01 (optimizer_choice_sgd_transformer): the caption says which is which."""
+    assert "The numbers in the text average each replay's last 3 evaluations" in page
+
+
 def test_an_experiment_two_causes_share_is_drawn_once(report):
     shared = copy.deepcopy(report)
     tested = next(c for c in shared["causes"] if c.get("experiment"))
@@ -398,7 +404,8 @@ def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_imp
     curves = {"train_steps": [{"step": s, "loss": 1 / (s + 1)} for s in range(20)],
               "validation": [{"step": 10, "loss": 0.3}, {"step": 20, "loss": 0.3}]}
     plateau = {**CURVE, "since_step": 10}
-    assert "settled since epoch 2 (step 10)" in figures.loss_curves(curves, plateau, None, settled=True)
+    settled = figures.loss_curves(curves, plateau, None, settled=True)
+    assert "settled since epoch 2 (step 10)" in settled
     assert "flat since epoch 2 (step 10)" in figures.loss_curves(curves, plateau, None)
     at_chance = {**plateau, "verdict": "at_chance"}
     assert "not improving since epoch 2 (step 10)" in figures.loss_curves(curves, at_chance, 0.69)

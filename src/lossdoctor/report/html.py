@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from lossdoctor.checks import catalogue
+from lossdoctor.checks._fix import SETTLED_EVALUATIONS
 from lossdoctor.report import figures
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
@@ -224,6 +225,8 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
         chance = None  # the constant guess's loss is in other units
     caption = (f"Your training replayed on copies, as it is and with the fix "
                f"({experiment['description']}).")
+    caption += (f" The numbers in the text average each replay's last {SETTLED_EVALUATIONS} "
+                "evaluations, where it settled.")
     if not figures.replays_aligned(experiment):
         caption += (" Each replay is drawn over its own length, its evaluations evenly spaced "
                     "(they did not come at the same steps).")
