@@ -155,3 +155,6 @@ def test_a_stuck_loss_at_the_guess_is_not_called_confidently_wrong():
 
     said = _describe_loss(TrainingProgress(start=0.70, end=0.694, constant_guess=0.693))
     assert "no better than the 0.693" in said and "confidently wrong" not in said
+    # a classifier's constant guess is the class frequencies, not 'the average target'
+    # (saturated_activation_conv1d_tanh_init)
+    assert "of always predicting the same answer" in said

@@ -210,7 +210,7 @@ def _describe_loss(loss: TrainingProgress) -> str:
     if loss.constant_guess is None:
         return f"{level}: pinned outputs pass almost no gradient, so learning has stalled."
     return (f"{level}, no better than the {plain_number(loss.constant_guess)} of always "
-            f"predicting the average target: the pinned units pass almost no gradient, so "
+            f"predicting the same answer: the pinned units pass almost no gradient, so "
             f"nothing gets them unstuck.")
 
 
