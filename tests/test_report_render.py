@@ -267,6 +267,20 @@ def test_a_legend_sits_above_the_data_never_on_it():
     assert legend.y1 <= figure.bbox.y1 + 1  # and inside the figure
 
 
+def test_a_fix_over_less_than_two_decades_is_labelled_as_people_write_losses():
+    """A replay from 0.7 to 0.02 had its log axis labelled '6x10^-1, 4x10^-1, 3x10^-1 ...',
+    crowding into the axis title (saturated_activation_conv1d_tanh_init)."""
+    experiment = {"curve_before": [0.7, 0.69, 0.7], "curve_after": [0.7, 0.1, 0.02],
+                  "steps": 20, "curve_steps": [0, 10, 20]}
+    labels = _tick_labels(figures.fix_curves(experiment))
+    assert {"0.05", "0.1", "0.5"} <= labels
+    assert not any("10^" in label or "times" in label for label in labels)
+
+
+def _tick_labels(svg: str) -> set[str]:
+    return {text.strip() for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
+
+
 def test_a_fix_is_drawn_against_the_constant_guess():
     experiment = {"curve_before": [0.9, 0.9], "curve_after": [0.8, 0.75], "steps": 10}
     assert "chance (constant guess)" in figures.fix_curves(experiment, chance=0.69)

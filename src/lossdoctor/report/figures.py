@@ -406,6 +406,7 @@ def _log_if_wide(axes, values: list[float]) -> None:
     positive = [v for v in values if _finite(v) and v > 0]
     if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
         axes.set_yscale("log")
+        _log_labels(axes.yaxis, min(positive), max(positive))
 
 
 def _log_labels(axis, low: float, high: float) -> None:
