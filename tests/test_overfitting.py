@@ -133,7 +133,7 @@ def test_a_rise_over_a_near_zero_noise_is_far_above_it_not_thousands_of_times():
     assert _noise_ratio(rise(0.122 / 25)) == "25 times"
 
 
-@pytest.mark.parametrize("guess", [0.5, 1.0])
+@pytest.mark.parametrize("guess", [0.47, 0.3, 1.0])
 def test_a_best_epoch_barely_below_the_constant_guess_is_not_the_fix(guess):
     """Best 1.37 against a constant guess of 1.39 (overfitting_cnn_few_images): 'stop at the
     best epoch' keeps a model that learned next to nothing, and the report says so."""
@@ -142,7 +142,9 @@ def test_a_best_epoch_barely_below_the_constant_guess_is_not_the_fix(guess):
     validation = [0.5 + 0.01 * max(e - 10, 0) + float(n) for e, n in enumerate(noise)]
     train = [1.0 / (1 + e) for e in range(30)]
     [finding] = check(_Case(_synthetic_trace(validation, train), guess))
-    barely = guess == 0.5
-    assert ("barely below always predicting the same answer" in finding.verdict) is barely
+    barely = guess < 1.0
+    said = {0.47: "is barely below that of always predicting the same answer",
+            0.3: "is not even below that of always predicting the same answer (0.3)"}
+    assert (said.get(guess, "always predicting") in finding.verdict) is barely
     assert finding.fix.startswith("Get more data") is barely
     assert finding.fix.startswith("Stop at epoch") is not barely
