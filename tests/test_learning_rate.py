@@ -90,7 +90,8 @@ def _tells_one_story_about_the_lr(finding):
     evidence, verdict = finding.evidence, finding.verdict
     fix_lr = plain_lr(evidence["replayed_lr"])
     assert f"at lr {fix_lr} " in verdict and f"to about {fix_lr} " in finding.fix
-    assert f"falls fastest at about {plain_lr(evidence['suggested_lr'])}" in verdict
+    gap = f"{evidence['decades_below_suggestion']:.0f} orders of magnitude above your rate"
+    assert f"falls fastest at about {plain_lr(evidence['suggested_lr'])}, {gap}" in verdict
     assert f"lowest at about {plain_lr(evidence['minimum_lr'])}" in verdict
     assert finding.details["range_test"]["fix_lr"] == evidence["replayed_lr"]
 

@@ -320,10 +320,9 @@ def _low_range_text(m: Measures) -> str:
     gap is measured from) and, when it differs, where it is lowest (the fix may use either)."""
     gap = decades(m.user_lr, m.test.suggested_lr)
     fastest, lowest = plain_lr(m.test.suggested_lr), plain_lr(m.test.minimum_lr)
-    where = f"on a learning-rate range test the loss falls fastest at about {fastest}"
-    if lowest != fastest:
-        where += f" and is lowest at about {lowest}"
-    return f"{where}, {gap:.0f} orders of magnitude above your rate"
+    where = (f"on a learning-rate range test the loss falls fastest at about {fastest}, "
+             f"{gap:.0f} orders of magnitude above your rate")
+    return where + (f", and is lowest at about {lowest}" if lowest != fastest else "")
 
 
 def _which_of_two(m: Measures, higher: Counterfactual) -> str:
