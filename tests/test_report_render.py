@@ -528,6 +528,22 @@ def test_many_epochs_get_a_tick_only_where_a_number_is_shown():
     assert len(top.get_majorticklocs()) == len(top.get_minorticklocs()) <= figures.MAX_EPOCH_TICKS
 
 
+def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_that_fix(report):
+    """label_range_transformer_signed_labels: an lr 'fix' that drove a broken loss to -4e+05
+    showed in green as a success, with 'Raise the learning rate to 1.0' as the fix to apply."""
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    plain_fix = tested["fix"]
+    tested["explained_by"] = ["label_range"]
+    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
+    waits = f"Only if this remains after fixing label_range: {plain_fix}"
+    assert all(waits in rendered for rendered in (page, md, text.replace("\n", " ")))
+    assert '<p class="experiment">' not in page and '<p class="consequence">experiment' in page
+    tested["explained_by"] = ["no_signal"]  # explained, but its numbers are not distorted
+    assert '<p class="experiment">' in html.render(doc)
+    assert "Only if this remains" not in markdown.render(doc)
+
+
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
     from lossdoctor.report._common import consequence_text
 

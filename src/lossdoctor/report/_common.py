@@ -143,10 +143,28 @@ def consequence_text(cause: dict) -> str:
     if not explained_by:
         return ""
     said = f"likely a consequence of: {', '.join(explained_by)}"
-    causes = catalogue()
-    if any(causes[i].precedence >= LOSS_ITSELF_WRONG for i in explained_by if i in causes):
+    if measured_through_wrong_loss(cause):
         said += " (its numbers were measured through that problem: fix it first, then run again)"
     return said
+
+
+def measured_through_wrong_loss(cause: dict) -> bool:
+    """Explained by a cause that feeds the loss what it does not expect: its experiment's
+    'improvement' may be a broken loss falling further (-4e+05 with labels out of BCE's range),
+    no success to show in green nor a fix to apply as it is."""
+    causes = catalogue()
+    return any(causes[i].precedence >= LOSS_ITSELF_WRONG
+               for i in cause.get("explained_by") or [] if i in causes)
+
+
+def fix_text(cause: dict) -> str:
+    """The cause's fix; for one measured through a wrong loss, to be tried only if it remains
+    once that loss is fixed (label_range_transformer_signed_labels: 'Raise the learning rate
+    to 1.0' as it stood)."""
+    if not measured_through_wrong_loss(cause):
+        return cause["fix"]
+    first = ", ".join(cause["explained_by"])
+    return f"Only if this remains after fixing {first}: {cause['fix']}"
 
 
 def experiment_text(experiment: dict) -> str:

@@ -22,7 +22,9 @@ from lossdoctor.report._common import (
     check_problems,
     consequence_text,
     experiment_text,
+    fix_text,
     headline,
+    measured_through_wrong_loss,
     number,
     run_lines,
     unexplained_lines,
@@ -109,8 +111,9 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         shown.update((plot.key, plot.svg))
         parts.append(_figure(plot))
     if cause.get("experiment"):
-        parts.append(f'<p class="experiment">{escape(experiment_text(cause["experiment"]))}</p>')
-    parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(cause["fix"])}</p>')
+        kind = "consequence" if measured_through_wrong_loss(cause) else "experiment"
+        parts.append(f'<p class="{kind}">{escape(experiment_text(cause["experiment"]))}</p>')
+    parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
 
