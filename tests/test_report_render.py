@@ -277,6 +277,19 @@ def test_a_fix_over_less_than_two_decades_is_labelled_as_people_write_losses():
     assert not any("10^" in label or "times" in label for label in labels)
 
 
+def test_a_loss_in_the_hundreds_of_thousands_has_whole_values_on_its_ticks():
+    """A '1e6' multiplier above the axis sat in the epoch row and left '0.8' to mean 800,000
+    (unscaled_targets_cnn_brightness)."""
+    curves = {"train_steps": [{"step": s, "loss": 9e5 - 2e3 * s} for s in range(200)],
+              "validation": [{"step": 100, "loss": 7e5}, {"step": 199, "loss": 5e5}]}
+    labels = _tick_labels(figures.loss_curves(curves, None, None))
+    assert "8e+05" in labels and "0.8" not in labels and not any("1e6" in t for t in labels)
+    narrow = {"train_steps": [{"step": s, "loss": 1.39 + 1e-5 * s} for s in range(50)],
+              "validation": [{"step": 49, "loss": 1.3905}]}
+    assert not any(t.startswith("+") for t in _tick_labels(figures.loss_curves(narrow, None,
+                                                                                None)))
+
+
 def _tick_labels(svg: str) -> set[str]:
     return {text.strip() for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
 

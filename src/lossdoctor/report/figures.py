@@ -15,7 +15,13 @@ import math
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
 
 from lossdoctor.checks._plain import plain_lr
 
@@ -63,6 +69,9 @@ STEP_MARGIN = 0.05
 FEW_DECADES = 100
 #: A log scale once the losses span more than this factor (about one and a half decades).
 LOG_SPAN = 30
+#: Losses from here on get tick labels in 4 significant digits (8e+05), not six-digit numbers or
+#: matplotlib's multiplier above the axis (it takes one at 1e6).
+LARGE_LOSS = 1e5
 
 
 def _styled(draw):
@@ -407,6 +416,18 @@ def _log_if_wide(axes, values: list[float]) -> None:
     if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
         axes.set_yscale("log")
         _log_labels(axes.yaxis, min(positive), max(positive))
+    else:
+        _no_multiplier(axes.yaxis, max((abs(v) for v in values if _finite(v)), default=0.0))
+
+
+def _no_multiplier(axis, largest: float) -> None:
+    """Every tick label carries its whole value: matplotlib's '1e6' multiplier (or '+1.39'
+    offset) sits above the axis, where it reads as part of the epoch row and leaves '0.8' to
+    mean 800,000 (unscaled_targets_cnn_brightness)."""
+    if largest >= LARGE_LOSS:
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
+    else:
+        axis.set_major_formatter(ScalarFormatter(useOffset=False))
 
 
 def _log_labels(axis, low: float, high: float) -> None:
