@@ -612,3 +612,12 @@ def test_the_shade_caption_says_what_the_legend_says(report):
     assert "Shaded: where the validation loss is diverging." in page
     assert "diverging since epoch 2 (step 6)" in _figures(page)["loss_curves"]
     assert "has stopped improving" not in page
+
+
+def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
+    """'SGD lr=1e-06' above 'Your learning rate (1e-6, SGD)' (lr_too_low_mlp)."""
+    from lossdoctor.report._common import lr_text
+
+    assert lr_text({"optimizer_hparams": {"lr": 1e-6}}) == "lr=1e-6"
+    schedule = {"lr_first": 9.52e-05, "lr_peak": 0.01, "lr_last": 0.001}
+    assert lr_text(schedule) == "lr 9.52e-5 -> peak 0.01 -> 0.001"

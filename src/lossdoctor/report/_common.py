@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lossdoctor.checks import catalogue
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
 
@@ -98,13 +99,18 @@ def lr_text(setup: dict) -> str:
     first, peak, last = (setup.get(key) for key in ("lr_first", "lr_peak", "lr_last"))
     if first is None:
         lr = setup["optimizer_hparams"].get("lr")
-        return f"lr={number(lr)}" if lr is not None else ""
+        return f"lr={_lr(lr)}" if lr is not None else ""
     if first == last and peak == first:
-        return f"lr={number(first)}"
+        return f"lr={_lr(first)}"
     steps = [first, peak, last] if first < peak > last else [first, last]
     labels = ["", "peak ", ""] if len(steps) == 3 else ["", ""]
-    return "lr " + " -> ".join(f"{label}{number(v)}" for label, v in zip(labels, steps,
-                                                                         strict=True))
+    return "lr " + " -> ".join(f"{label}{_lr(v)}" for label, v in zip(labels, steps,
+                                                                      strict=True))
+
+
+def _lr(value) -> str:
+    """A learning rate as the causes' text writes it (1e-6, not the run line's 1e-06)."""
+    return plain_lr(value, 3) if isinstance(value, (int, float)) and value > 0 else number(value)
 
 
 def unexplained_lines(document: dict) -> list[str]:
