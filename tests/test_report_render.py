@@ -303,7 +303,7 @@ def test_a_fix_is_drawn_against_the_constant_guess():
 def test_the_fix_figure_says_its_text_numbers_are_where_each_replay_settled(page):
     """The text's 'brings it to 0.0668' is the mean of the last evaluations, while the drawn
     curve can end at 0.01 (optimizer_choice_sgd_transformer): the caption says which is which."""
-    assert "The numbers in the text average each replay's last 3 evaluations" in page
+    assert "The numbers in the text average each replay&#x27;s last 3 evaluations" in page
 
 
 def test_an_experiment_two_causes_share_is_drawn_once(report):
@@ -594,14 +594,15 @@ def test_a_replay_that_blew_up_and_stopped_shares_the_fixs_step_axis_from_step_0
     same steps and more. Both are drawn on the replay's steps from step 0, not over 'a share of
     each replay done' starting at 10% (nan_inf_transformer_log_count_targets)."""
     nan = float("nan")
-    before = ReplayResult([nan], [nan], diverged=True, validation_steps=[30],
-                          start_validation=0.9)
+    before = ReplayResult([nan], [float("inf")], diverged=True, validation_steps=[1],
+                          start_validation=nan)  # blown up at its first step
     after = ReplayResult([0.5] * 90, [0.3, 0.2, 0.1], validation_steps=[30, 60, 90],
                          start_validation=0.9)
     experiment = fix_experiment("drop the bad rows", before, after)
     assert experiment.curve_steps == [0, 30, 60, 90]
     assert experiment.curve_after == [0.9, 0.3, 0.2, 0.1]
     assert len(experiment.curve_before) == 4
+    assert "your setup: NaN or infinite throughout" in figures.fix_curves(asdict(experiment))
     assert "replayed optimizer step" in figures.fix_curves(asdict(experiment))
 
 

@@ -56,20 +56,27 @@ def _shared_steps(before: ReplayResult, after: ReplayResult) -> list[int]:
     """The replay steps both curves are drawn at, from step 0: the longer replay's, when the
     other's are where it starts (a replay that blew up stops early, at the same steps until
     then); [] when they were cut at different points, and are then drawn evenly spaced."""
-    steps = [r.validation_steps for r in (before, after)]
-    if any(len(s) != len(r.validation_losses) for s, r in zip(steps, (before, after),
-                                                              strict=True)):
+    evaluated = [_evaluated(r) for r in (before, after)]
+    if any(len(steps) != len(losses) for steps, losses in evaluated):
         return []
-    longer, shorter = sorted(steps, key=len, reverse=True)
+    longer, shorter = sorted((steps for steps, _ in evaluated), key=len, reverse=True)
     return [0, *longer] if longer[:len(shorter)] == shorter else []
+
+
+def _evaluated(result: ReplayResult) -> tuple[list[int], list[float]]:
+    """A replay's regular evaluations: without the point a replay that blew up adds at the step
+    it did (inf, at no evaluation step, and nothing a figure can draw)."""
+    cut = -1 if result.diverged and result.validation_losses else None
+    return result.validation_steps[:cut], result.validation_losses[:cut]
 
 
 def _curve(result: ReplayResult, steps: list[int]) -> list[float]:
     """A replay's validation losses from its start, NaN past the step where it stopped."""
     if not steps:
         return list(result.validation_losses)
-    missing = len(steps) - 1 - len(result.validation_losses)
-    return [result.start_validation, *result.validation_losses, *[math.nan] * missing]
+    losses = _evaluated(result)[1]
+    missing = len(steps) - 1 - len(losses)
+    return [result.start_validation, *losses, *[math.nan] * missing]
 
 
 def relative_drop(before: float, after: float) -> float:

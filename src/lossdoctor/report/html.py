@@ -229,7 +229,7 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
     caption = (f"Your training replayed on copies, as it is and with the fix "
                f"({experiment['description']}).")
     caption += (f" The numbers in the text average each replay's last {SETTLED_EVALUATIONS} "
-                "evaluations, where it settled.")
+                "evaluations.")
     if not figures.replays_aligned(experiment):
         caption += (" Each replay is drawn over its own length, its evaluations evenly spaced "
                     "(they did not come at the same steps).")
