@@ -240,12 +240,26 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
          "causes": ["lr_too_high", "lr_too_low"]},
         {"name": "no_signal", "status": "skipped", "reason": "needs validation batches",
          "causes": ["no_signal"]},
+        {"name": "bad_init", "status": "ran", "reason": "", "causes": ["bad_init"]},
     ]
     for shown in (" ".join(r.split()) for r in _renderings(unexplained)):
         assert "looks healthy" not in shown and "No problem found" not in shown
         assert "no cause was confirmed" in shown and "constant guess" in shown
-        assert "ruled out: lr_too_high, lr_too_low" in shown
+        # what was not tested comes first, what was ruled out in one line after it
+        assert "ruled out: lr_too_high, lr_too_low, bad_init" in shown
         assert "could not test no_signal: needs validation batches" in shown
+        assert shown.index("could not test") < shown.index("ruled out")
+
+
+def test_checks_out_of_time_are_named_with_how_to_include_them(report):
+    stopped = copy.deepcopy(report)
+    reason = ("not finished: the diagnosis' time budget (4 s) ran out; run again with a larger "
+              "budget (e.g. `lossdoctor run --budget 100 ...`, or budget= in Python) to include it")
+    stopped["checks"] = [{"name": name, "status": "stopped", "reason": reason, "causes": [name]}
+                         for name in ("data_pipeline", "learning_rate")]
+    text = " ".join(terminal.text(stopped).split())
+    assert "ran out: data_pipeline, learning_rate; run again" in text
+    assert text.count("to include them") == 1 and "to include it" not in text
 
 
 def test_a_legend_sits_above_the_data_never_on_it():

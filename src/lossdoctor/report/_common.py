@@ -122,15 +122,18 @@ def unexplained_lines(document: dict) -> list[str]:
     if document["status"] != "unexplained":
         return []
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
-    lines = []
+    untested, ruled_out = [], []
     for check in document["checks"]:
         causes = ", ".join(check.get("causes") or [check["name"]])
         if check["status"] == "ran":
-            lines.append(f"ruled out: {causes}")
+            ruled_out.append(causes)
         elif check["status"] == "skipped":
-            lines.append(f"could not test {causes}: {check['reason']}")
-    lines += [f"looked into but not confirmed: {cid} ({title})" for cid, title in titles.items()]
-    return lines
+            untested.append(f"could not test {causes}: {check['reason']}")
+    # what was not checked first: under a line of twenty 'ruled out' it went unseen (an
+    # untested lr_too_low under --budget 0, where the lr was the cause)
+    lines = untested + [f"looked into but not confirmed: {cid} ({title})"
+                        for cid, title in titles.items()]
+    return lines + [f"ruled out: {', '.join(ruled_out)}"] * bool(ruled_out)
 
 
 def cause_heading(rank: int, cause: dict) -> str:
@@ -206,8 +209,11 @@ def check_problems(document: dict) -> list[str]:
 
 
 def _out_of_time_line(reason: str, names: str) -> str:
-    """'not finished: the diagnosis' time budget (...) ran out: a, b; run again with ...'."""
+    """'not finished: the diagnosis' time budget (...) ran out: a, b; run again with ...
+    to include them'."""
     what, _, how = reason.partition("; ")
+    if ", " in names and how.endswith(" to include it"):
+        how = how.removesuffix(" it") + " them"
     return f"{what}: {names}; {how}" if how else f"{reason}: {names}"
 
 
