@@ -251,6 +251,21 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
         assert shown.index("could not test") < shown.index("ruled out")
 
 
+def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(report):
+    """'No problem found' alone did not say what was checked (healthy_tabular_mlp)."""
+    healthy = copy.deepcopy(report)
+    healthy.update(status="healthy", causes=[], dismissed=[])
+    healthy["checks"] = [
+        {"name": "learning_rate", "status": "ran", "reason": "",
+         "causes": ["lr_too_high", "lr_too_low"]},
+        {"name": "no_signal", "status": "skipped", "reason": "needs validation batches",
+         "causes": ["no_signal"]},
+    ]
+    for shown in (" ".join(r.split()) for r in _renderings(healthy)):
+        assert "No problem found" in shown and "looked for 2 causes and found none" in shown
+        assert "could not test no_signal: needs validation batches" in shown
+
+
 def test_checks_out_of_time_are_named_with_how_to_include_them(report):
     stopped = copy.deepcopy(report)
     reason = ("not finished: the diagnosis' time budget (4 s) ran out; run again with a larger "

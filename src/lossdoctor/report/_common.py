@@ -119,6 +119,8 @@ def unexplained_lines(document: dict) -> list[str]:
     causes its curves cannot tell apart, and the command that would."""
     if document.get("logs"):
         return logs_text.open_lines(document)
+    if document["status"] in ("healthy", "incomplete"):
+        return coverage_lines(document)
     if document["status"] != "unexplained":
         return []
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
@@ -134,6 +136,21 @@ def unexplained_lines(document: dict) -> list[str]:
     lines = untested + [f"looked into but not confirmed: {cid} ({title})"
                         for cid, title in titles.items()]
     return lines + [f"ruled out: {', '.join(ruled_out)}"] * bool(ruled_out)
+
+
+def coverage_lines(document: dict) -> list[str]:
+    """For a run where nothing was found: how many causes were looked for, and which could not
+    be tested and why ('No problem found' alone did not say what was checked)."""
+    checks = document["checks"]
+    looked = sum(len(c.get("causes") or [c["name"]]) for c in checks if c["status"] == "ran")
+    if not checks:
+        return []
+    lines = [f"looked for {looked} causes and found none"] if looked else []
+    lines += [f"could not test {', '.join(c.get('causes') or [c['name']])}: {c['reason']}"
+              for c in checks if c["status"] == "skipped"]
+    return lines + [f"looked into but not confirmed: {d['id']}"
+                    + (f" ({d['title']})" if d.get("title") else "")
+                    for d in document.get("dismissed", [])]
 
 
 def cause_heading(rank: int, cause: dict) -> str:
