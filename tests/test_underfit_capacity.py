@@ -272,3 +272,12 @@ def test_the_larger_model_is_written_as_people_write_layers():
     assert [_as_code(layer) for layer in layers] == [
         "nn.MaxPool2d(kernel_size=2, stride=2)", "nn.Flatten()", "nn.ReLU(inplace=True)",
         "nn.BatchNorm1d(8)"]
+
+
+def test_the_skip_names_the_layers_a_user_wrote_not_pytorch_internals():
+    """'NonDynamicallyQuantizableLinear' in a skip reason (healthy_transformer_order)."""
+    from lossdoctor.checks._larger_model import why_not_flat_mlp
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.MultiheadAttention(8, 2))
+    reason = why_not_flat_mlp(model, None)
+    assert "MultiheadAttention" in reason and "NonDynamicallyQuantizable" not in reason
