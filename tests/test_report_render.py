@@ -266,6 +266,14 @@ def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(rep
         assert "could not test no_signal: needs validation batches" in shown
 
 
+def test_an_incomplete_run_is_not_marked_in_the_red_of_a_cause_found(report):
+    """healthy_cnn_shapes out of time: 'no problem found, but 3 checks did not finish' under
+    the red bar of a found cause; it gets the amber of an open question, as unexplained does."""
+    page = html.render({**copy.deepcopy(report), "status": "incomplete", "causes": []})
+    assert '<section class="verdict incomplete"' in page
+    assert re.search(r"\.verdict\.incomplete[^{]*\{ border-left-color: #b9770e", page)
+
+
 def test_checks_out_of_time_are_named_with_how_to_include_them(report):
     stopped = copy.deepcopy(report)
     reason = ("not finished: the diagnosis' time budget (4 s) ran out; run again with a larger "

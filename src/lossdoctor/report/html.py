@@ -312,7 +312,7 @@ section { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; paddi
 .verdict { border-left: 6px solid #c0392b; }
 .verdict.healthy { border-left-color: #1e8449; }
 .verdict.no_training { border-left-color: #7f8c8d; }
-.verdict.unexplained { border-left-color: #b9770e; }
+.verdict.unexplained, .verdict.incomplete { border-left-color: #b9770e; }
 h1 { font-size: 1.35em; margin: 0.2em 0; }
 h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .script { font-family: ui-monospace, monospace; color: #555; margin: 0; word-break: break-all; }
