@@ -118,8 +118,8 @@ def test_the_constant_guess_line_names_the_loss_it_judged_and_says_worse_only_wh
     hair_above = judge(_curve([0.72, 0.70] + [0.6961, 0.6960, 0.6962] * 3), chance_loss=0.6932)
     assert "no better than a constant guess" in hair_above.message
     far_above = judge(_curve([9.0, 6.0] + [4.6, 4.7, 4.5] * 3), chance_loss=0.69)
-    assert "4.5 worse than a constant guess (0.69), not improving since epoch" in \
-        far_above.message
+    assert "4.5 worse than a constant guess (0.69), not improving beyond the noise since " \
+        "epoch" in far_above.message
 
 
 def test_too_few_points_are_not_judged():

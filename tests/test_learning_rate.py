@@ -8,9 +8,19 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW, Measures, check, measure
+from lossdoctor.checks.learning_rate import (
+    LR_TOO_HIGH,
+    LR_TOO_LOW,
+    Counterfactual,
+    Measures,
+    _low_verdict,
+    check,
+    measure,
+)
 from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
+from lossdoctor.lr_range import RangeTest
 from lossdoctor.trace import Trace
 
 
@@ -71,6 +81,31 @@ def test_lr_of_1e_6_is_too_low_and_the_suggested_lr_learns(optimizer_class):
     assert finding.evidence["replayed_late_loss_vs_untrained"] < 0.75
     assert finding.experiment.after < finding.experiment.before
     assert finding.fix.startswith("Raise the learning rate from 1e-6 to about")
+    _tells_one_story_about_the_lr(finding)
+
+
+def _tells_one_story_about_the_lr(finding):
+    """The verdict names the lr the fix uses, and says where on the range test it comes from
+    (lr_too_low_mlp named the test's 0.002 while its fix said 0.02)."""
+    evidence, verdict = finding.evidence, finding.verdict
+    fix_lr = plain_lr(evidence["replayed_lr"])
+    assert f"at lr {fix_lr} " in verdict and f"to about {fix_lr} " in finding.fix
+    gap = f"{evidence['decades_below_suggestion']:.0f} orders of magnitude above your rate"
+    assert f"falls fastest at about {plain_lr(evidence['suggested_lr'])}, {gap}" in verdict
+    assert f"lowest at about {plain_lr(evidence['minimum_lr'])}" in verdict
+    assert finding.details["range_test"]["fix_lr"] == evidence["replayed_lr"]
+
+
+def test_a_loss_below_zero_is_said_in_losses_not_as_a_negative_ratio():
+    """Labels out of BCE's range let the loss fall below zero: 'the training loss is -13.2x
+    the untrained model's' meant nothing (label_range_transformer_signed_labels)."""
+    test = RangeTest([1e-3, 1.0, 10.0], [0.7, -1e3, -1e5], [0.7, -1e3, -1e5], 10.0, 1.0, None)
+    baseline = ReplayResult([0.7, -5.0, -9.0], [-1.0, -12.0])
+    m = Measures(1e-3, "Adam", test, baseline, [0.6, -8.0, -13.0, -18.0], 0.7)
+    higher = Counterfactual(1.0, ReplayResult([0.7, -2e5, -4e5], [-1e5, -4e5], planned_steps=30))
+    verdict = _low_verdict(m, higher, stalled=True)
+    assert "x the untrained" not in verdict
+    assert "averages -15.5 (the untrained model's: 0.7), against -3e+05 at lr 1.0" in verdict
 
 
 def image_run(lr, random_labels=False, seed=0):

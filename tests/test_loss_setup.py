@@ -37,6 +37,11 @@ def test_a_softmax_output_fed_to_cross_entropy_is_a_loss_mismatch():
     assert finding.cause is LOSS_MISMATCH
     assert finding.evidence["rows_summing_to_one"] == 1.0
     assert "softmax" in finding.verdict and finding.confidence >= 0.85
+    # the floor the second softmax puts under the loss for these 4 classes, not 'the loss stays
+    # near log(classes)' above a loss of 0.887 with log(4) = 1.39; and the fix line says what to
+    # do, not 'see the verdict' (loss_mismatch_transformer_softmax_head)
+    assert "a loss of 0.744 instead of 0" in finding.verdict
+    assert finding.fix.startswith("Remove the model's final softmax: CrossEntropyLoss expects")
 
 
 def test_one_output_unit_with_cross_entropy_is_a_loss_mismatch():
@@ -44,6 +49,7 @@ def test_one_output_unit_with_cross_entropy_is_a_loss_mismatch():
     torch.manual_seed(0)
     [finding] = check(_run(mlp(6, 16, 1), nn.CrossEntropyLoss(), x, classes * 0))
     assert finding.cause is LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
+    assert "see the verdict" not in finding.fix and "BCEWithLogitsLoss" in finding.fix
 
 
 def test_a_sigmoid_output_fed_to_bce_with_logits_is_a_loss_mismatch():

@@ -85,7 +85,7 @@ def test_a_warmed_up_lr_is_the_users_lr_not_its_first_step():
     assert case.trace.learning_rates[0] == pytest.approx(1e-3 / WARMUP_STEPS)
     assert case.replayer.user_lr == pytest.approx(1e-3)
     assert measure(case).user_lr == pytest.approx(1e-3)
-    assert lr_text(vars(case.trace.setup)) == "lr 9.9e-06 -> 0.001"
+    assert lr_text(vars(case.trace.setup)) == "lr 9.9e-6 -> 0.001"
 
 
 def test_an_lr_raised_by_hand_midway_is_seen():

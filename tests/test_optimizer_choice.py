@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -5,6 +7,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.optimizer_choice import (
     OPTIMIZER_CHOICE,
     Replay,
@@ -72,6 +75,10 @@ def test_plain_sgd_stuck_on_a_transformer_is_found_and_adam_moves():
     assert evidence["val_after"] < 0.8 * evidence["val_before"]
     assert evidence["val_after"] < 0.8 * evidence.get("val_with_other_lr", float("inf"))
     assert finding.fix.startswith("Switch to ") and ": Use" not in finding.fix
+    # the range test's lrs written as the learning-rate check writes them: SGD(lr=0.006), not
+    # SGD(lr=0.00643) (optimizer_choice_sgd_transformer)
+    control = re.search(r"tried with plain SGD, SGD\(lr=([^)]+)\)", finding.verdict).group(1)
+    assert control == plain_lr(float(control))
 
 
 def test_an_lr_too_low_for_sgd_is_left_to_the_learning_rate_check():

@@ -12,6 +12,7 @@ from lossdoctor.checks.over_regularized import (
     without_dropout,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.experiments import Replayer
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
@@ -42,6 +43,16 @@ def test_strong_regularization_is_found_and_taking_it_away_fixes_validation(drop
     assert finding.experiment.after < 0.9 * finding.experiment.before
     assert ("weight decay" in finding.fix) == (weight_decay > 0)
     assert ("dropout" in finding.fix) == (dropout > 0)
+
+
+def test_the_verdict_names_the_steps_the_replay_took_when_the_budget_shortened_it(monkeypatch):
+    """'replayed 300 steps' above 'experiment (253 steps on copies)' when the budget shortened
+    the replay (over_regularized_dropout_cnn); and '3 layers', not '3 layer(s)'."""
+    monkeypatch.setattr(Replayer, "sized", lambda self, steps: min(steps, 120))
+    [finding] = reported(check(learnable_run(0.9, 0.0)))
+    assert f"replayed {finding.experiment.steps} steps" in finding.verdict
+    assert finding.experiment.steps == 120
+    assert "(s)" not in finding.verdict
 
 
 @pytest.mark.parametrize("dropout, weight_decay", [(0.0, 0.0), (0.1, 1e-4), (0.3, 0.0)])

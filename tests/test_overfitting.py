@@ -58,8 +58,11 @@ def _synthetic_trace(validation, train):
 
 
 class _Case:
-    def __init__(self, trace):
-        self.trace = trace
+    def __init__(self, trace, guess=None):
+        self.trace, self.guess = trace, guess
+
+    def constant_guess_loss(self, part):
+        return self.guess
 
 
 def test_a_late_uptick_within_the_noise_is_not_flagged():
@@ -128,3 +131,20 @@ def test_a_rise_over_a_near_zero_noise_is_far_above_it_not_thousands_of_times():
 
     assert _noise_ratio(rise(0.122 / 12765)) == "far above"
     assert _noise_ratio(rise(0.122 / 25)) == "25 times"
+
+
+@pytest.mark.parametrize("guess", [0.47, 0.3, 1.0])
+def test_a_best_epoch_barely_below_the_constant_guess_is_not_the_fix(guess):
+    """Best 1.37 against a constant guess of 1.39 (overfitting_cnn_few_images): 'stop at the
+    best epoch' keeps a model that learned next to nothing, and the report says so."""
+    generator = torch.Generator().manual_seed(0)
+    noise = 0.02 * torch.randn(30, generator=generator)
+    validation = [0.5 + 0.01 * max(e - 10, 0) + float(n) for e, n in enumerate(noise)]
+    train = [1.0 / (1 + e) for e in range(30)]
+    [finding] = check(_Case(_synthetic_trace(validation, train), guess))
+    barely = guess < 1.0
+    said = {0.47: "is barely below that of always predicting the same answer",
+            0.3: "is not even below that of always predicting the same answer (0.3)"}
+    assert (said.get(guess, "always predicting") in finding.verdict) is barely
+    assert finding.fix.startswith("Get more data") is barely
+    assert finding.fix.startswith("Stop at epoch") is not barely

@@ -8,6 +8,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from torch import nn
 
 from conftest import REPO, fit, record
 from lossdoctor import cli
+from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.checks.dead_relu import DEAD_RELU
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, range_test_details
 from lossdoctor.checks.overfitting import OVERFITTING
@@ -22,6 +24,7 @@ from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import CheckOutcome, Diagnosis, rank
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 from lossdoctor.report import document, figures, html, json_file, markdown, terminal
@@ -58,7 +61,7 @@ def _findings(case) -> list[Finding]:
     return [
         Finding(LR_TOO_HIGH, 0.8, f"Your lr is too high for layer {HOSTILE}.",
                 {"user_lr": 0.5}, experiment=experiment,
-                details={"range_test": range_test_details(test, 0.5)}),
+                details={"range_test": range_test_details(test, 0.5, 0.05)}),
         Finding(UNNORMALIZED_INPUTS, 0.9, "Inputs up to 150.", {"largest_abs_value": 150},
                 details={"features": [{"mean": 1.0, "std": 50.0, "max_abs": 150.0}] * 3}),
         Finding(SATURATED_ACTIVATION, 0.7, "Sigmoids pinned.", {"saturated": 0.9}),
@@ -112,8 +115,10 @@ def test_every_figure_of_the_causes_is_drawn_with_its_data(report, page):
                             "saturation", "gradient_norms", "dead_units"}
     for svg in drawn.values():
         ET.fromstring(svg)  # well-formed
-    assert "your lr 0.5" in drawn["lr_range"] and "suggested lr" in drawn["lr_range"]
-    assert "since step 6" in drawn["loss_curves"] and "chance" in drawn["loss_curves"]
+    assert "your lr 0.5" in drawn["lr_range"] and "lr of the fix 0.05" in drawn["lr_range"]
+    # the epoch the text names, with the step the axis shows (the text said "since epoch 0"
+    # over a band labelled "since step 32": lr_too_low_cnn)
+    assert "since epoch 2 (step 6)" in drawn["loss_curves"] and "chance" in drawn["loss_curves"]
 
 
 def test_the_page_is_self_contained(report, page):
@@ -235,12 +240,49 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
          "causes": ["lr_too_high", "lr_too_low"]},
         {"name": "no_signal", "status": "skipped", "reason": "needs validation batches",
          "causes": ["no_signal"]},
+        {"name": "bad_init", "status": "ran", "reason": "", "causes": ["bad_init"]},
     ]
     for shown in (" ".join(r.split()) for r in _renderings(unexplained)):
         assert "looks healthy" not in shown and "No problem found" not in shown
         assert "no cause was confirmed" in shown and "constant guess" in shown
-        assert "ruled out: lr_too_high, lr_too_low" in shown
+        # what was not tested comes first, what was ruled out in one line after it
+        assert "ruled out: lr_too_high, lr_too_low, bad_init" in shown
         assert "could not test no_signal: needs validation batches" in shown
+        assert shown.index("could not test") < shown.index("ruled out")
+
+
+def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(report):
+    """'No problem found' alone did not say what was checked (healthy_tabular_mlp)."""
+    healthy = copy.deepcopy(report)
+    healthy.update(status="healthy", causes=[], dismissed=[])
+    healthy["checks"] = [
+        {"name": "learning_rate", "status": "ran", "reason": "",
+         "causes": ["lr_too_high", "lr_too_low"]},
+        {"name": "no_signal", "status": "skipped", "reason": "needs validation batches",
+         "causes": ["no_signal"]},
+    ]
+    for shown in (" ".join(r.split()) for r in _renderings(healthy)):
+        assert "No problem found" in shown and "looked for 2 causes and found none" in shown
+        assert "could not test no_signal: needs validation batches" in shown
+
+
+def test_an_incomplete_run_is_not_marked_in_the_red_of_a_cause_found(report):
+    """healthy_cnn_shapes out of time: 'no problem found, but 3 checks did not finish' under
+    the red bar of a found cause; it gets the amber of an open question, as unexplained does."""
+    page = html.render({**copy.deepcopy(report), "status": "incomplete", "causes": []})
+    assert '<section class="verdict incomplete"' in page
+    assert re.search(r"\.verdict\.incomplete[^{]*\{ border-left-color: #b9770e", page)
+
+
+def test_checks_out_of_time_are_named_with_how_to_include_them(report):
+    stopped = copy.deepcopy(report)
+    reason = ("not finished: the diagnosis' time budget (4 s) ran out; run again with a larger "
+              "budget (e.g. `lossdoctor run --budget 100 ...`, or budget= in Python) to include it")
+    stopped["checks"] = [{"name": name, "status": "stopped", "reason": reason, "causes": [name]}
+                         for name in ("data_pipeline", "learning_rate")]
+    text = " ".join(terminal.text(stopped).split())
+    assert "ran out: data_pipeline, learning_rate; run again" in text
+    assert text.count("to include them") == 1 and "to include it" not in text
 
 
 def test_a_legend_sits_above_the_data_never_on_it():
@@ -262,10 +304,43 @@ def test_a_legend_sits_above_the_data_never_on_it():
     assert legend.y1 <= figure.bbox.y1 + 1  # and inside the figure
 
 
+def test_a_fix_over_less_than_two_decades_is_labelled_as_people_write_losses():
+    """A replay from 0.7 to 0.02 had its log axis labelled '6x10^-1, 4x10^-1, 3x10^-1 ...',
+    crowding into the axis title (saturated_activation_conv1d_tanh_init)."""
+    experiment = {"curve_before": [0.7, 0.69, 0.7], "curve_after": [0.7, 0.1, 0.02],
+                  "steps": 20, "curve_steps": [0, 10, 20]}
+    labels = _tick_labels(figures.fix_curves(experiment))
+    assert {"0.05", "0.1", "0.5"} <= labels
+    assert not any("10^" in label or "times" in label for label in labels)
+
+
+def test_a_loss_in_the_hundreds_of_thousands_has_whole_values_on_its_ticks():
+    """A '1e6' multiplier above the axis sat in the epoch row and left '0.8' to mean 800,000
+    (unscaled_targets_cnn_brightness)."""
+    curves = {"train_steps": [{"step": s, "loss": 9e5 - 2e3 * s} for s in range(200)],
+              "validation": [{"step": 100, "loss": 7e5}, {"step": 199, "loss": 5e5}]}
+    labels = _tick_labels(figures.loss_curves(curves, None, None))
+    assert "8e+05" in labels and "0.8" not in labels and not any("1e6" in t for t in labels)
+    narrow = {"train_steps": [{"step": s, "loss": 1.39 + 1e-5 * s} for s in range(50)],
+              "validation": [{"step": 49, "loss": 1.3905}]}
+    assert not any(t.startswith("+") for t in _tick_labels(figures.loss_curves(narrow, None,
+                                                                                None)))
+
+
+def _tick_labels(svg: str) -> set[str]:
+    return {text.strip() for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
+
+
 def test_a_fix_is_drawn_against_the_constant_guess():
     experiment = {"curve_before": [0.9, 0.9], "curve_after": [0.8, 0.75], "steps": 10}
     assert "chance (constant guess)" in figures.fix_curves(experiment, chance=0.69)
     assert "chance" not in figures.fix_curves(experiment)
+
+
+def test_the_fix_figure_says_its_text_numbers_are_where_each_replay_settled(page):
+    """The text's 'brings it to 0.0668' is the mean of the last evaluations, while the drawn
+    curve can end at 0.01 (optimizer_choice_sgd_transformer): the caption says which is which."""
+    assert "The numbers in the text average each replay&#x27;s last 3 evaluations" in page
 
 
 def test_an_experiment_two_causes_share_is_drawn_once(report):
@@ -393,10 +468,11 @@ def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_imp
     curves = {"train_steps": [{"step": s, "loss": 1 / (s + 1)} for s in range(20)],
               "validation": [{"step": 10, "loss": 0.3}, {"step": 20, "loss": 0.3}]}
     plateau = {**CURVE, "since_step": 10}
-    assert "settled since step 10" in figures.loss_curves(curves, plateau, None, settled=True)
-    assert "flat since step 10" in figures.loss_curves(curves, plateau, None)
+    settled = figures.loss_curves(curves, plateau, None, settled=True)
+    assert "settled since epoch 2 (step 10)" in settled
+    assert "flat since epoch 2 (step 10)" in figures.loss_curves(curves, plateau, None)
     at_chance = {**plateau, "verdict": "at_chance"}
-    assert "not improving since step 10" in figures.loss_curves(curves, at_chance, 0.69)
+    assert "not improving since epoch 2 (step 10)" in figures.loss_curves(curves, at_chance, 0.69)
 
 
 def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
@@ -502,6 +578,22 @@ def test_many_epochs_get_a_tick_only_where_a_number_is_shown():
     assert len(top.get_majorticklocs()) == len(top.get_minorticklocs()) <= figures.MAX_EPOCH_TICKS
 
 
+def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_that_fix(report):
+    """label_range_transformer_signed_labels: an lr 'fix' that drove a broken loss to -4e+05
+    showed in green as a success, with 'Raise the learning rate to 1.0' as the fix to apply."""
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    plain_fix = tested["fix"]
+    tested["explained_by"] = ["label_range"]
+    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
+    waits = f"Only if this remains after fixing label_range: {plain_fix}"
+    assert all(waits in rendered for rendered in (page, md, text.replace("\n", " ")))
+    assert '<p class="experiment">' not in page and '<p class="consequence">experiment' in page
+    tested["explained_by"] = ["no_signal"]  # explained, but its numbers are not distorted
+    assert '<p class="experiment">' in html.render(doc)
+    assert "Only if this remains" not in markdown.render(doc)
+
+
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
     from lossdoctor.report._common import consequence_text
 
@@ -534,10 +626,36 @@ def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
     assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg
 
 
+def test_a_replay_that_blew_up_and_stopped_shares_the_fixs_step_axis_from_step_0():
+    """The replay of the user's setup stops where it blows up; the fix's replay then has the
+    same steps and more. Both are drawn on the replay's steps from step 0, not over 'a share of
+    each replay done' starting at 10% (nan_inf_transformer_log_count_targets)."""
+    nan = float("nan")
+    before = ReplayResult([nan], [float("inf")], diverged=True, validation_steps=[1],
+                          start_validation=nan)  # blown up at its first step
+    after = ReplayResult([0.5] * 90, [0.3, 0.2, 0.1], validation_steps=[30, 60, 90],
+                         start_validation=0.9)
+    experiment = fix_experiment("drop the bad rows", before, after)
+    assert experiment.curve_steps == [0, 30, 60, 90]
+    assert experiment.curve_after == [0.9, 0.3, 0.2, 0.1]
+    assert len(experiment.curve_before) == 4
+    assert "your setup: NaN or infinite throughout" in figures.fix_curves(asdict(experiment))
+    assert "replayed optimizer step" in figures.fix_curves(asdict(experiment))
+
+
 def test_the_shade_caption_says_what_the_legend_says(report):
     diverging = copy.deepcopy(report)
     diverging["curve"] = {**CURVE, "verdict": "diverging", "message": "loss became inf"}
     page = html.render(diverging)
     assert "Shaded: where the validation loss is diverging." in page
-    assert "diverging since step 6" in _figures(page)["loss_curves"]
+    assert "diverging since epoch 2 (step 6)" in _figures(page)["loss_curves"]
     assert "has stopped improving" not in page
+
+
+def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
+    """'SGD lr=1e-06' above 'Your learning rate (1e-6, SGD)' (lr_too_low_mlp)."""
+    from lossdoctor.report._common import lr_text
+
+    assert lr_text({"optimizer_hparams": {"lr": 1e-6}}) == "lr=1e-6"
+    schedule = {"lr_first": 9.52e-05, "lr_peak": 0.01, "lr_last": 0.001}
+    assert lr_text(schedule) == "lr 9.52e-5 -> peak 0.01 -> 0.001"

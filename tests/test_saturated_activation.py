@@ -49,6 +49,7 @@ def test_a_sigmoid_output_pinned_from_the_first_step_by_huge_inputs_is_found():
     assert finding.experiment.after < 0.5 * finding.experiment.before
     assert finding.confidence >= 0.85
     assert finding.verdict.startswith("Your model's sigmoid output is pinned at 0 or 1")
+    assert "logits" in finding.fix  # the output's fix: let the loss apply the sigmoid
 
 
 def test_a_hidden_tanh_pinned_from_the_first_step_is_found_when_un_pinning_it_helps():
@@ -65,6 +66,8 @@ def test_a_hidden_tanh_pinned_from_the_first_step_is_found_when_un_pinning_it_he
     assert finding.experiment.after < 0.9 * finding.experiment.before
     assert 0.5 <= finding.confidence <= 0.85
     assert finding.verdict.startswith("The tanh layer '1' is pinned at -1 or 1")
+    # a hidden layer's fix is about its inputs, not about logits for the loss
+    assert "logits" not in finding.fix and "tanh" in finding.fix
 
 
 def test_confident_correct_outputs_of_a_trained_classifier_are_not_flagged():
@@ -155,3 +158,6 @@ def test_a_stuck_loss_at_the_guess_is_not_called_confidently_wrong():
 
     said = _describe_loss(TrainingProgress(start=0.70, end=0.694, constant_guess=0.693))
     assert "no better than the 0.693" in said and "confidently wrong" not in said
+    # a classifier's constant guess is the class frequencies, not 'the average target'
+    # (saturated_activation_conv1d_tanh_init)
+    assert "of always predicting the same answer" in said

@@ -82,6 +82,10 @@ def test_a_loop_without_zero_grad_is_found_and_zeroing_helps():
     assert finding.evidence["steps_without_zero_grad"] == finding.evidence["optimizer_steps"]
     assert finding.experiment.after < 0.8 * finding.experiment.before
     assert _causes(findings) == [MISSING_ZERO_GRAD]
+    # said as what happened: 'far rarer than that' and a replay that 'stays at' a loss it rose
+    # to misled (missing_zero_grad_gru_sensor)
+    assert "here they are never reset" in finding.verdict
+    assert "stays at" not in finding.verdict
 
 
 def test_gradient_accumulation_on_purpose_is_left_alone():

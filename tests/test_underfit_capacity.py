@@ -261,3 +261,23 @@ def test_the_verdict_says_its_losses_come_from_a_replay_not_from_the_run():
     verdict = underfit_capacity._verdict(evidence, larger, stuck)
     assert "replayed on a copy for 300 steps, its training loss stays at 0.489 " \
            "(validation 0.266)" in verdict
+
+
+def test_the_larger_model_is_written_as_people_write_layers():
+    """'nn.MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)' and
+    'nn.Flatten(start_dim=1, end_dim=-1)' in a fix to paste (lr_too_high_cnn)."""
+    from lossdoctor.checks.underfit_capacity import _as_code
+
+    layers = (nn.MaxPool2d(2), nn.Flatten(), nn.ReLU(inplace=True), nn.BatchNorm1d(8))
+    assert [_as_code(layer) for layer in layers] == [
+        "nn.MaxPool2d(kernel_size=2, stride=2)", "nn.Flatten()", "nn.ReLU(inplace=True)",
+        "nn.BatchNorm1d(8)"]
+
+
+def test_the_skip_names_the_layers_a_user_wrote_not_pytorch_internals():
+    """'NonDynamicallyQuantizableLinear' in a skip reason (healthy_transformer_order)."""
+    from lossdoctor.checks._larger_model import why_not_flat_mlp
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.MultiheadAttention(8, 2))
+    reason = why_not_flat_mlp(model, None)
+    assert "MultiheadAttention" in reason and "NonDynamicallyQuantizable" not in reason

@@ -182,3 +182,11 @@ def test_a_tensor_outside_any_module_is_a_weight_by_its_dimensions():
     assert not LayerGradient(**unnamed, dims=1).is_weight
     assert not LayerGradient(0, "fc.bias", 1.0, 1.0, dims=2).is_weight
     assert LayerGradient(0, "fc.weight", 1.0, 1.0, dims=2).is_weight
+
+
+def test_gradients_per_unit_of_weight_are_written_as_people_write_them():
+    """'5.3e-07 against 4.1e-01' read as two tiny numbers (vanishing_gradients_conv1d_deep_sigmoid,
+    saturated_activation_conv1d_tanh_init)."""
+    from lossdoctor.checks.vanishing_gradients import per_weight
+
+    assert [per_weight(v) for v in (0.408, 5.28e-07, 3.0)] == ["0.41", "5.3e-07", "3"]

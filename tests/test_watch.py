@@ -103,6 +103,9 @@ def test_a_plateau_is_announced_once_and_the_run_goes_on_without_stop_on_plateau
     assert len(messages) == 1 and "constant guess" in messages[0]
     assert not doctor.stopped
     assert doctor.curve.flagged_at_epoch is not None and doctor.curve.flagged_at_epoch < 20
+    # said with its moment, so that the final report's later 'since' does not read as a
+    # contradiction of it
+    assert messages[0].startswith(f"at epoch {doctor.curve.flagged_at_epoch}, on the passes so far")
 
 
 def test_stop_on_plateau_ends_the_run_early_on_the_same_trajectory():

@@ -149,7 +149,9 @@ def _level(recent, bar: float, unit: str) -> str:
 
 def _since_or_falling(since, recent, unit: str) -> str:
     if since is not None:
-        return f", not improving since {unit} {_x(since)}"
+        # "beyond the noise": a later best within it ("best 4.09 at epoch 9" in the same
+        # report) does not contradict a plateau dated to epoch 4
+        return f", not improving beyond the noise since {unit} {_x(since)}"
     return ", though still falling" if recent[-1] < recent[0] else ""
 
 

@@ -66,7 +66,8 @@ class Monitor:
             self.plateau.flagged_at_epoch = len(passes) - 1
             self.settled = symptom_of(recorder.trace, self.verdict, chance) is None
             if self.announce is not None and not self.settled:
-                self.announce(self.verdict.message)
+                self.announce(_announcement(self.verdict, self.plateau.flagged_at_epoch,
+                                            recorder.step))
         if self.stop_on_plateau and self.stopped is None and self.plateau is not None and (
                 self.verdict.is_plateau and _passes_since_best(passes) >= WINDOW):
             self._stop(recorder)
@@ -95,6 +96,14 @@ class Monitor:
         if self.plateau is not None:
             verdict.flagged_at_epoch = self.plateau.flagged_at_epoch
         return verdict
+
+
+def _announcement(verdict: CurveVerdict, epoch: int, step: int) -> str:
+    """The verdict with the moment it was made: the report at the end judges the whole run and
+    may date the plateau later ('since epoch 4' after an announced 'since epoch 3'), and both
+    must read as right."""
+    at = f"at epoch {epoch}" if verdict.unit == "epoch" else f"at step {step}"
+    return f"{at}, on the passes so far: {verdict.message}"
 
 
 def _raise_stop(verdict: CurveVerdict) -> None:

@@ -46,14 +46,37 @@ def fix_experiment(description: str, before: ReplayResult, after: ReplayResult,
     was planned to take), without it and with it: where each validation loss settled, and both
     curves from step 0 for the report."""
     steps = steps if steps is not None else (after.planned_steps or REPLAY_STEPS)
-    curve_steps = [0, *before.validation_steps]
-    if curve_steps[1:] != after.validation_steps or len(curve_steps) != (
-            len(before.validation_losses) + 1):
-        curve_steps = []  # replays cut at different points: drawn evenly spaced
-    start = [[r.start_validation] if curve_steps else [] for r in (before, after)]
+    curve_steps = _shared_steps(before, after)
+    curves = [_curve(r, curve_steps) for r in (before, after)]
     return Experiment(description, settled_loss(before), settled_loss(after), steps,
-                      start[0] + list(before.validation_losses),
-                      start[1] + list(after.validation_losses), curve_steps)
+                      curves[0], curves[1], curve_steps)
+
+
+def _shared_steps(before: ReplayResult, after: ReplayResult) -> list[int]:
+    """The replay steps both curves are drawn at, from step 0: the longer replay's, when the
+    other's are where it starts (a replay that blew up stops early, at the same steps until
+    then); [] when they were cut at different points, and are then drawn evenly spaced."""
+    evaluated = [_evaluated(r) for r in (before, after)]
+    if any(len(steps) != len(losses) for steps, losses in evaluated):
+        return []
+    longer, shorter = sorted((steps for steps, _ in evaluated), key=len, reverse=True)
+    return [0, *longer] if longer[:len(shorter)] == shorter else []
+
+
+def _evaluated(result: ReplayResult) -> tuple[list[int], list[float]]:
+    """A replay's regular evaluations: without the point a replay that blew up adds at the step
+    it did (inf, at no evaluation step, and nothing a figure can draw)."""
+    cut = -1 if result.diverged and result.validation_losses else None
+    return result.validation_steps[:cut], result.validation_losses[:cut]
+
+
+def _curve(result: ReplayResult, steps: list[int]) -> list[float]:
+    """A replay's validation losses from its start, NaN past the step where it stopped."""
+    if not steps:
+        return list(result.validation_losses)
+    losses = _evaluated(result)[1]
+    missing = len(steps) - 1 - len(losses)
+    return [result.start_validation, *losses, *[math.nan] * missing]
 
 
 def relative_drop(before: float, after: float) -> float:

@@ -112,7 +112,7 @@ def why_not_cnn(model: nn.Module, batch: Batch) -> str:
     if convolution.__name__ not in kinds:
         return f"your model has no {convolution.__name__} layer"
     others = sorted(kinds - {convolution.__name__, *CNN_COMPANIONS})
-    return f"your model has {', '.join(others)} layers" if others else ""
+    return f"your model has {_layer_words(others)} layers" if others else ""
 
 
 def build_larger_cnn(
@@ -139,11 +139,21 @@ def _cnn_layers(inputs: torch.Tensor, width: int, outputs: int) -> list[nn.Modul
     ]
 
 
+#: PyTorch's own helper classes inside a layer, named in a message by the layer a user wrote
+#: (MultiheadAttention's output projection is a NonDynamicallyQuantizableLinear).
+INTERNAL_KINDS = {"NonDynamicallyQuantizableLinear"}
+
+
+def _layer_words(kinds) -> str:
+    """The kinds of layer as a user knows them, in a sentence."""
+    return ", ".join(k for k in kinds if k not in INTERNAL_KINDS)
+
+
 def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
     """Why no larger model of the user's family can be built here; "" when it can."""
     kinds = sorted({type(m).__name__ for m in model.modules() if _own_parameters(m)})
     if any(kind != "Linear" for kind in kinds):
-        return f"your model has {', '.join(k for k in kinds if k != 'Linear')} layers"
+        return f"your model has {_layer_words([k for k in kinds if k != 'Linear'])} layers"
     if not kinds:
         return "your model has no nn.Linear layer"
     inputs = _flat_input(batch)

@@ -203,7 +203,7 @@ def _too_high(case: Case, m: Measures) -> Finding | None:
         fix=f"Lower the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(lower.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
-        details={"range_test": range_test_details(m.test, m.user_lr)},
+        details={"range_test": range_test_details(m.test, m.user_lr, lower.lr)},
     )
 
 
@@ -282,7 +282,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
-        details={"range_test": range_test_details(m.test, m.user_lr)},
+        details={"range_test": range_test_details(m.test, m.user_lr, higher.lr)},
     )
 
 
@@ -307,16 +307,28 @@ def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
 
 def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
     lr = m.lr_words
-    gap = decades(m.user_lr, m.test.suggested_lr)
-    where = (
-        f"{gap:.0f} orders of magnitude below the {plain_lr(m.test.suggested_lr)} a "
-        f"learning-rate range test suggests"
-    )
+    where = _low_range_text(m)
     if not stalled:
-        return f"{lr} is {where}, but your training loss still made progress."
-    return f"{lr} is too low: it is {where}, and {_progress_text(m, higher)}. " + (
-        f"{_replay_text(m, higher)}."
+        return f"{lr} may be low ({where}), but your training loss still made progress."
+    return f"{lr} is too low: {where}; {_progress_text(m, higher)}. " + (
+        f"{_replay_text(m, higher, _which_of_two(m, higher))}."
     )
+
+
+def _low_range_text(m: Measures) -> str:
+    """Where the range test puts a better lr: where its loss falls fastest (the suggestion the
+    gap is measured from) and, when it differs, where it is lowest (the fix may use either)."""
+    gap = decades(m.user_lr, m.test.suggested_lr)
+    fastest, lowest = plain_lr(m.test.suggested_lr), plain_lr(m.test.minimum_lr)
+    where = (f"on a learning-rate range test the loss falls fastest at about {fastest}, "
+             f"{gap:.0f} orders of magnitude above your rate")
+    return where + (f", and is lowest at about {lowest}" if lowest != fastest else "")
+
+
+def _which_of_two(m: Measures, higher: Counterfactual) -> str:
+    """Said when the range test gave two candidates and the replay picked one of them."""
+    two = plain_lr(m.test.suggested_lr) != plain_lr(m.test.minimum_lr)
+    return " (the better of the two)" if two else ""
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -327,12 +339,18 @@ def _which(m: Measures) -> str:
 
 
 def _progress_text(m: Measures, other: Counterfactual) -> str:
+    """Losses, not ratios to the untrained model's: a ratio turns meaningless (negative) when
+    a broken loss falls below zero, and the reader compares losses anyway."""
     return (
-        f"over the second half of your run the training loss is "
-        f"{m.vs_untrained(m.run_losses):.3g}x the untrained model's, against "
-        f"{m.vs_untrained(other.replay.train_losses):.3g}x at lr {plain_lr(other.lr)} "
-        f"on the same batches"
+        f"over the second half of your run your training loss averages "
+        f"{_late_mean(m.run_losses):.3g} (the untrained model's: {m.untrained_loss:.3g}), "
+        f"against {_late_mean(other.replay.train_losses):.3g} at lr {plain_lr(other.lr)} on "
+        f"the same batches"
     )
+
+
+def _late_mean(losses: list[float]) -> float:
+    return _second_half_mean([v for v in losses if math.isfinite(v)])
 
 
 def _common_evidence(m: Measures, other: Counterfactual) -> dict[str, float]:
@@ -355,15 +373,15 @@ def _finite(evidence: dict[str, float]) -> dict[str, float]:
     return {name: value for name, value in evidence.items() if math.isfinite(value)}
 
 
-def _replay_text(m: Measures, other: Counterfactual) -> str:
+def _replay_text(m: Measures, other: Counterfactual, which: str = "") -> str:
     if not math.isfinite(m.val_before):
         return (
             f"Replayed, your setup's loss becomes NaN or infinite; at lr {plain_lr(other.lr)} "
             f"the validation loss reaches {other.val_after:.3g}"
         )
     return (
-        f"Replaying {other.replay.planned_steps} steps at lr {plain_lr(other.lr)} brings the "
-        f"validation loss from {m.val_before:.3g} to {other.val_after:.3g}"
+        f"Replaying {other.replay.planned_steps} steps at lr {plain_lr(other.lr)}{which} brings "
+        f"the validation loss from {m.val_before:.3g} to {other.val_after:.3g}"
     )
 
 
@@ -372,12 +390,14 @@ def _experiment(m: Measures, other: Counterfactual) -> Experiment:
                           f"({m.optimizer})", m.baseline, other.replay)
 
 
-def range_test_details(test: RangeTest, user_lr: float) -> dict:
-    """The range test curve for a report to draw, with the user's lr placed on it."""
+def range_test_details(test: RangeTest, user_lr: float, fix_lr: float) -> dict:
+    """The range test curve for a report to draw, with the user's lr and the fix's placed on
+    it."""
     return {
         "lrs": list(test.lrs),
         "losses": [v if math.isfinite(v) else None for v in test.losses],
         "user_lr": user_lr,
+        "fix_lr": fix_lr,
         "suggested_lr": test.suggested_lr,
         "minimum_lr": test.minimum_lr,
         "divergence_lr": test.divergence_lr,

@@ -123,9 +123,9 @@ def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
                  _regression_on_class_indices):
         found = rule(name, seen)
         if found is not None:
-            confidence, verdict, evidence = found
+            confidence, verdict, evidence, fix = found
             evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
-            return [Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence)]
+            return [Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence, fix=fix)]
     return []
 
 
@@ -135,20 +135,30 @@ def _one_class(name, seen):
     return CERTAIN, (
         f"Your model has a single output unit, and {name} takes a softmax over the output "
         f"units: the softmax of one number is always 1, so the loss is always 0 and nothing "
-        f"is learned. For two classes, use BCEWithLogitsLoss on that one unit with float 0/1 "
-        f"targets, or give the model one output unit per class."
-    ), {"output_units": 1.0}
+        f"is learned."
+    ), {"output_units": 1.0}, (
+        "For two classes, use BCEWithLogitsLoss on that one output unit with float 0/1 "
+        "targets; otherwise give the model one output unit per class.")
 
 
 def _double_softmax(name, seen):
     if name not in CROSS_ENTROPY or not _always(seen, "rows_sum_to_one"):
         return None
+    classes = max(_units(s) for s in seen)
     return ALMOST_CERTAIN, (
         f"Every row of your model's output sums to 1: it already ends in a softmax, and "
         f"{name} applies another one. The second softmax squeezes probabilities between 0 and "
-        f"1 into nearly equal values, so the loss stays near log(classes) and the gradients "
-        f"shrink. Remove the model's final softmax: {name} expects raw scores (logits)."
-    ), {"rows_summing_to_one": 1.0}
+        f"1 into values close together: with your {classes} classes even a perfectly "
+        f"confident, correct model has a loss of {double_softmax_floor(classes):.3g} instead "
+        f"of 0, and the gradients shrink."
+    ), {"rows_summing_to_one": 1.0}, (
+        f"Remove the model's final softmax: {name} expects raw scores (logits).")
+
+
+def double_softmax_floor(classes: int) -> float:
+    """Cross-entropy of a softmax over a one-hot probability row (the best a model ending in a
+    softmax can give it): -log(e / (e + classes - 1))."""
+    return math.log(math.e + classes - 1) - 1
 
 
 def _nll_without_log_softmax(name, seen):
@@ -164,9 +174,9 @@ def _nll_without_log_softmax(name, seen):
         return None
     return ALMOST_CERTAIN, (
         f"{name} expects log-probabilities (the output of log_softmax), but your model gives "
-        f"it {what}. End the model with nn.LogSoftmax(dim=1), or drop the final layer and use "
-        f"CrossEntropyLoss on the raw scores."
-    ), {}
+        f"it {what}."
+    ), {}, ("End the model with nn.LogSoftmax(dim=1), or drop its final layer and use "
+            "CrossEntropyLoss on the raw scores.")
 
 
 def _double_sigmoid(name, seen):
@@ -176,9 +186,8 @@ def _double_sigmoid(name, seen):
     return 0.85, (
         f"Your model's outputs never leave [0, 1]: it already ends in a sigmoid, and {name} "
         f"applies another one. Its probabilities can then only move between 0.5 and 0.73, so "
-        f"it cannot predict the negative class and the loss stalls. Remove the model's final "
-        f"sigmoid: {name} expects raw scores (logits)."
-    ), {}
+        f"it cannot predict the negative class and the loss stalls."
+    ), {}, f"Remove the model's final sigmoid: {name} expects raw scores (logits)."
 
 
 def _regression_on_class_indices(name, seen):
@@ -191,10 +200,9 @@ def _regression_on_class_indices(name, seen):
     return 0.6, (
         f"Your targets are integers ({_dtype(seen[0])}) from {plain_number(_low(seen))} to "
         f"{plain_number(_high(seen))}, which look like class indices, and {name} treats them as "
-        f"numbers on a line: it tells the model that class 2 lies between classes 1 and 3. For "
-        f"classes, output one score per class and use CrossEntropyLoss; if these really are "
-        f"counts or amounts, cast them to float and ignore this."
-    ), {}
+        f"numbers on a line: it tells the model that class 2 lies between classes 1 and 3."
+    ), {}, ("For classes, output one score per class and use CrossEntropyLoss; if these really "
+            "are counts or amounts, cast them to float and ignore this.")
 
 
 # --- shape_broadcast ----------------------------------------------------------------------

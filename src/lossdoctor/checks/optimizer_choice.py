@@ -160,7 +160,7 @@ def _controls(replayer, lr: float) -> list[Replay]:
     test = lr_range_test(replayer, *span_around(lr))
     lrs = sorted({lr * MOMENTUM_STEP, test.minimum_lr, test.suggested_lr})
     return [
-        Replay(f"SGD(lr={plain_lr(other, 3)})",
+        Replay(f"SGD(lr={plain_lr(other)})",  # written as the range test's lrs are
                replayer.replay(Plan(lr=other, steps=REPLAY_STEPS)))
         for other in lrs if other != lr
     ]
@@ -188,7 +188,8 @@ def _verdict(user: Replay, best: Replay, control: Replay) -> str:
         f"{best.result.planned_steps} "
         f"steps on your batches, {user.label} leaves the validation loss at "
         f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}. Another "
-        f"learning rate alone is no fix: the best of them, {control.label}, {control_text}."
+        f"learning rate alone is no fix: the best of those tried with plain SGD, "
+        f"{control.label}, {control_text}."
     )
 
 

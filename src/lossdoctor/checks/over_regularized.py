@@ -210,8 +210,9 @@ def _settings(regularization: Regularization) -> str:
     if regularization.weight_decay > 0:
         parts.append(f"weight decay {plain_number(regularization.weight_decay)}")
     if regularization.dropout:
-        parts.append(f"dropout up to {regularization.strongest_dropout:.2g} in "
-                     f"{len(regularization.dropout)} layer(s)")
+        count = len(regularization.dropout)
+        parts.append(f"dropout up to {regularization.strongest_dropout:.2g} in {count} "
+                     f"{'layer' if count == 1 else 'layers'}")
     return " and ".join(parts)
 
 
@@ -227,11 +228,12 @@ def _what_was_taken_away(regularization: Regularization) -> str:
 
 
 def _verdict(regularization: Regularization, before: Fit, after: Fit) -> str:
+    steps = after.replay.planned_steps or REPLAY_STEPS
     return (
         f"Your regularization ({_settings(regularization)}) holds the model back: replayed "
-        f"{REPLAY_STEPS} steps with {_what_was_taken_away(regularization)}, its loss on the "
-        f"training data falls from {before.train:.3g} to {after.train:.3g} and the validation "
-        f"loss from {before.validation:.3g} to {after.validation:.3g}. It keeps the model from "
+        f"{steps} steps with {_what_was_taken_away(regularization)}, its loss on the training "
+        f"data falls from {before.train:.3g} to {after.train:.3g} and the validation loss "
+        f"from {before.validation:.3g} to {after.validation:.3g}. It keeps the model from "
         "fitting the data, not just from overfitting it."
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.curve_stats import MIN_POINTS, Rise, rise_from_best
 from lossdoctor.curves import validation_curves
@@ -43,13 +44,14 @@ def check(case) -> list[Finding]:
     rise = rise_from_best(finite, train)
     if rise is None or not rise.overfitting:
         return []
+    guess = _guess_barely_beaten(case, rise)
     return [
         Finding(
             OVERFITTING,
             _confidence(rise),
-            verdict=_verdict(rise, unit),
+            verdict=_verdict(rise, unit) + _near_guess_text(rise, guess),
             evidence=_evidence(rise, unit),
-            fix=_fix(rise, unit),
+            fix=_fix(rise, unit, guess),
             details={"validation": [y for _, y in finite]},
         )
     ]
@@ -87,7 +89,34 @@ def _noise_ratio(rise: Rise) -> str:
     return f"{rise.size / rise.noise:.0f} times"
 
 
-def _fix(rise: Rise, unit: str) -> str:
+def _guess_barely_beaten(case, rise: Rise) -> float | None:
+    """The constant guess's validation loss when even the best epoch beat it by less than
+    MEANINGFUL_SHARE_OF_CONSTANT_GUESS (a twentieth of it: less takes no run from "not
+    learning" to "learning"): the model at its best has learned little, and "stop at the best
+    epoch" alone would keep a model no one wants (overfitting_cnn_few_images: 1.37 against
+    1.39)."""
+    guess_of = getattr(case, "constant_guess_loss", None)  # a run read from logs has none
+    guess = guess_of("validation") if guess_of is not None else None
+    if guess is None or not guess > 0:
+        return None
+    barely = rise.best_loss > (1 - MEANINGFUL_SHARE_OF_CONSTANT_GUESS) * guess
+    return guess if barely else None
+
+
+def _near_guess_text(rise: Rise, guess: float | None) -> str:
+    if guess is None:
+        return ""
+    where = "barely below" if rise.best_loss < guess else "not even below"
+    return (f" Even at its best ({plain_number(rise.best_loss)}) the validation loss is {where} "
+            f"that of always predicting the same answer ({plain_number(guess)}): the model has "
+            f"learned little that carries over.")
+
+
+def _fix(rise: Rise, unit: str, guess: float | None = None) -> str:
+    if guess is not None:
+        return (f"Get more data or augment it, or use a smaller model or stronger "
+                f"regularization: stopping at {unit} {_x(rise.best_x)}, where the validation "
+                f"loss was best, would keep a model hardly better than a constant guess.")
     return (f"Stop at {unit} {_x(rise.best_x)}, where the validation loss was best (early "
             f"stopping, or keep that {unit}'s checkpoint); add regularization (weight decay, "
             f"dropout, data augmentation), use a smaller model, or get more data.")

@@ -76,10 +76,22 @@ def check(case) -> list[Finding]:
             _confidence(worst, loss, experiment, after),
             verdict=_verdict(worst, loss, experiment, after),
             evidence=_evidence(worst, pinned, loss, experiment, after),
+            fix=_fix(worst),
             experiment=experiment,
             details={"layers": [vars(s) for s in pinned]},
         )
     ]
+
+
+def _fix(worst: LayerSaturation) -> str:
+    """The cause's fix for a pinned output; for a hidden layer, without the advice on logits,
+    which is about the output (a tanh layer inside a conv stack read 'prefer logits with
+    CrossEntropyLoss' while the model already used it)."""
+    if worst.kind == "probabilities" or (worst.kind == "sigmoid" and worst.units <= 1):
+        return SATURATED_ACTIVATION.fix
+    return (f"Keep the inputs of the {worst.kind} layers near zero: normalize the model's "
+            f"inputs and use a smaller initialization (nn.init.xavier_uniform_ suits "
+            f"{worst.kind}), or use ReLU layers instead.")
 
 
 def _suspects(
@@ -210,7 +222,7 @@ def _describe_loss(loss: TrainingProgress) -> str:
     if loss.constant_guess is None:
         return f"{level}: pinned outputs pass almost no gradient, so learning has stalled."
     return (f"{level}, no better than the {plain_number(loss.constant_guess)} of always "
-            f"predicting the average target: the pinned units pass almost no gradient, so "
+            f"predicting the same answer: the pinned units pass almost no gradient, so "
             f"nothing gets them unstuck.")
 
 

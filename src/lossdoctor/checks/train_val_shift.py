@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, relative_drop, settled_loss
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._tabular import tables, task_of
 from lossdoctor.checks._two_sample import MIN_AUC, shift_test
 from lossdoctor.findings import Cause, Finding, Skip
@@ -58,19 +59,28 @@ def check(case) -> list[Finding]:
     if not gap >= MEANINGFUL_IMPROVEMENT:
         return []
     shifts = feature_shifts(train.features, validation.features)
-    return [_finding(test.auc, test.p_value, test.rows, shifts, gap)]
+    return [_finding(test.auc, test.p_value, test.rows, shifts, gap,
+                     settled_losses(case.baseline))]
 
 
 def validation_gap(baseline) -> float:
     """How much of the replay's settled validation loss a validation set like the training data
     could take off (down to the settled training loss): the bar a fix must clear. NaN when
     either loss is not finite."""
-    validation = settled_loss(baseline)
+    train, validation = settled_losses(baseline)
+    if not (math.isfinite(train) and math.isfinite(validation)):
+        return math.nan
+    return relative_drop(validation, train)
+
+
+def settled_losses(baseline) -> tuple[float, float]:
+    """Where the replay's training loss (its last SETTLED_SHARE of steps) and validation loss
+    settled; NaN for a training loss that is not finite there."""
     steps = baseline.train_losses
     last = steps[-max(1, round(SETTLED_SHARE * len(steps))):]
-    if not last or not all(math.isfinite(v) for v in last) or not math.isfinite(validation):
-        return math.nan
-    return relative_drop(validation, sum(last) / len(last))
+    if not last or not all(math.isfinite(v) for v in last):
+        return math.nan, settled_loss(baseline)
+    return sum(last) / len(last), settled_loss(baseline)
 
 
 def feature_shifts(train: np.ndarray, validation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +93,8 @@ def feature_shifts(train: np.ndarray, validation: np.ndarray) -> tuple[np.ndarra
     return mean_shift, scale_ratio
 
 
-def _finding(auc: float, p_value: float, rows: int, shifts, gap: float) -> Finding:
+def _finding(auc: float, p_value: float, rows: int, shifts, gap: float,
+             losses: tuple[float, float]) -> Finding:
     mean_shift, scale_ratio = shifts
     by_mean, by_scale = int(np.abs(mean_shift).argmax()), int(np.abs(scale_ratio).argmax())
     evidence = {
@@ -101,8 +112,9 @@ def _finding(auc: float, p_value: float, rows: int, shifts, gap: float) -> Findi
         f"{mean_shift[by_mean]:+.2g} training standard deviations off, and column {by_scale}'s "
         f"spread is {10 ** scale_ratio[by_scale]:.2g} times the training one. The validation "
         "data comes from another distribution (or another preprocessing), and it costs: "
-        f"replayed on your batches, the training loss ends {gap:.0%} below the validation loss, "
-        "so the validation loss measures something the training cannot improve."
+        f"replayed on your batches, the training loss settles at {plain_number(losses[0])} and "
+        f"the validation loss at {plain_number(losses[1])}, so the validation loss measures "
+        "something the training cannot improve."
     )
     confidence = 0.6 + 0.4 * min((auc - MIN_AUC) / (1 - MIN_AUC) * 2, 1.0)
     return Finding(TRAIN_VAL_SHIFT, confidence, verdict, evidence)

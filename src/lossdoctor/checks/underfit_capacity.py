@@ -37,6 +37,8 @@ the runs' own noise, or too small to be worth a new model.
 from __future__ import annotations
 
 import copy
+import inspect
+import re
 import statistics
 from dataclasses import dataclass
 
@@ -343,7 +345,18 @@ def _as_code(layer: torch.nn.Module) -> str:
     if isinstance(layer, torch.nn.modules.conv._ConvNd):
         kind = type(layer).__name__
         return f"nn.{kind}({layer.in_channels}, {layer.out_channels}, 3, padding=1)"
-    return f"nn.{layer}"
+    return f"nn.{type(layer).__name__}({_non_default_arguments(layer)})"
+
+
+def _non_default_arguments(layer: torch.nn.Module) -> str:
+    """The layer's settings as people write them, without those at their defaults:
+    'kernel_size=2, stride=2', not 'kernel_size=2, stride=2, padding=0, dilation=1,
+    ceil_mode=False'."""
+    defaults = {name: repr(p.default) for name, p in
+                inspect.signature(type(layer).__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    settings = re.split(r", (?=\w+=)", layer.extra_repr()) if layer.extra_repr() else []
+    return ", ".join(s for s in settings if s.partition("=")[::2] not in defaults.items())
 
 
 def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:

@@ -152,13 +152,19 @@ def with_relu(model: nn.Module) -> nn.Module:
     return swapped
 
 
+def per_weight(value: float) -> str:
+    """A gradient per unit of weight in two digits, as people write it: 0.41, not 4.1e-01."""
+    return f"{value:.2g}"
+
+
 def _verdict(
     profile: Profile, gap: float, persistent: float, stall: TrainingProgress, experiment
 ) -> str:
     medians = profile.layer_medians()
     text = (f"The gradients of your first layer ({profile.names[0]!r}) are {gap:.0f} orders of "
             f"magnitude smaller, relative to its weights, than those of your last layer "
-            f"({profile.names[-1]!r}): {medians[0]:.1e} against {medians[-1]:.1e} per unit of "
+            f"({profile.names[-1]!r}): {per_weight(medians[0])} against "
+            f"{per_weight(medians[-1])} per unit of "
             f"weight, on {persistent:.0%} of the sampled steps. The first layers barely learn.")
     text += " " + _describe_stall(stall)
     if experiment is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lossdoctor.checks import catalogue
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
 
@@ -98,13 +99,18 @@ def lr_text(setup: dict) -> str:
     first, peak, last = (setup.get(key) for key in ("lr_first", "lr_peak", "lr_last"))
     if first is None:
         lr = setup["optimizer_hparams"].get("lr")
-        return f"lr={number(lr)}" if lr is not None else ""
+        return f"lr={_lr(lr)}" if lr is not None else ""
     if first == last and peak == first:
-        return f"lr={number(first)}"
+        return f"lr={_lr(first)}"
     steps = [first, peak, last] if first < peak > last else [first, last]
     labels = ["", "peak ", ""] if len(steps) == 3 else ["", ""]
-    return "lr " + " -> ".join(f"{label}{number(v)}" for label, v in zip(labels, steps,
-                                                                         strict=True))
+    return "lr " + " -> ".join(f"{label}{_lr(v)}" for label, v in zip(labels, steps,
+                                                                      strict=True))
+
+
+def _lr(value) -> str:
+    """A learning rate as the causes' text writes it (1e-6, not the run line's 1e-06)."""
+    return plain_lr(value, 3) if isinstance(value, (int, float)) and value > 0 else number(value)
 
 
 def unexplained_lines(document: dict) -> list[str]:
@@ -113,18 +119,38 @@ def unexplained_lines(document: dict) -> list[str]:
     causes its curves cannot tell apart, and the command that would."""
     if document.get("logs"):
         return logs_text.open_lines(document)
+    if document["status"] in ("healthy", "incomplete"):
+        return coverage_lines(document)
     if document["status"] != "unexplained":
         return []
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
-    lines = []
+    untested, ruled_out = [], []
     for check in document["checks"]:
         causes = ", ".join(check.get("causes") or [check["name"]])
         if check["status"] == "ran":
-            lines.append(f"ruled out: {causes}")
+            ruled_out.append(causes)
         elif check["status"] == "skipped":
-            lines.append(f"could not test {causes}: {check['reason']}")
-    lines += [f"looked into but not confirmed: {cid} ({title})" for cid, title in titles.items()]
-    return lines
+            untested.append(f"could not test {causes}: {check['reason']}")
+    # what was not checked first: under a line of twenty 'ruled out' it went unseen (an
+    # untested lr_too_low under --budget 0, where the lr was the cause)
+    lines = untested + [f"looked into but not confirmed: {cid} ({title})"
+                        for cid, title in titles.items()]
+    return lines + [f"ruled out: {', '.join(ruled_out)}"] * bool(ruled_out)
+
+
+def coverage_lines(document: dict) -> list[str]:
+    """For a run where nothing was found: how many causes were looked for, and which could not
+    be tested and why ('No problem found' alone did not say what was checked)."""
+    checks = document["checks"]
+    looked = sum(len(c.get("causes") or [c["name"]]) for c in checks if c["status"] == "ran")
+    if not checks:
+        return []
+    lines = [f"looked for {looked} causes and found none"] if looked else []
+    lines += [f"could not test {', '.join(c.get('causes') or [c['name']])}: {c['reason']}"
+              for c in checks if c["status"] == "skipped"]
+    return lines + [f"looked into but not confirmed: {d['id']}"
+                    + (f" ({d['title']})" if d.get("title") else "")
+                    for d in document.get("dismissed", [])]
 
 
 def cause_heading(rank: int, cause: dict) -> str:
@@ -143,10 +169,28 @@ def consequence_text(cause: dict) -> str:
     if not explained_by:
         return ""
     said = f"likely a consequence of: {', '.join(explained_by)}"
-    causes = catalogue()
-    if any(causes[i].precedence >= LOSS_ITSELF_WRONG for i in explained_by if i in causes):
+    if measured_through_wrong_loss(cause):
         said += " (its numbers were measured through that problem: fix it first, then run again)"
     return said
+
+
+def measured_through_wrong_loss(cause: dict) -> bool:
+    """Explained by a cause that feeds the loss what it does not expect: its experiment's
+    'improvement' may be a broken loss falling further (-4e+05 with labels out of BCE's range),
+    no success to show in green nor a fix to apply as it is."""
+    causes = catalogue()
+    return any(causes[i].precedence >= LOSS_ITSELF_WRONG
+               for i in cause.get("explained_by") or [] if i in causes)
+
+
+def fix_text(cause: dict) -> str:
+    """The cause's fix; for one measured through a wrong loss, to be tried only if it remains
+    once that loss is fixed (label_range_transformer_signed_labels: 'Raise the learning rate
+    to 1.0' as it stood)."""
+    if not measured_through_wrong_loss(cause):
+        return cause["fix"]
+    first = ", ".join(cause["explained_by"])
+    return f"Only if this remains after fixing {first}: {cause['fix']}"
 
 
 def experiment_text(experiment: dict) -> str:
@@ -182,8 +226,11 @@ def check_problems(document: dict) -> list[str]:
 
 
 def _out_of_time_line(reason: str, names: str) -> str:
-    """'not finished: the diagnosis' time budget (...) ran out: a, b; run again with ...'."""
+    """'not finished: the diagnosis' time budget (...) ran out: a, b; run again with ...
+    to include them'."""
     what, _, how = reason.partition("; ")
+    if ", " in names and how.endswith(" to include it"):
+        how = how.removesuffix(" it") + " them"
     return f"{what}: {names}; {how}" if how else f"{reason}: {names}"
 
 

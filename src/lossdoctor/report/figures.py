@@ -15,7 +15,15 @@ import math
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
+
+from lossdoctor.checks._plain import plain_lr
 
 _STYLE = {
     "svg.hashsalt": "lossdoctor",
@@ -61,6 +69,9 @@ STEP_MARGIN = 0.05
 FEW_DECADES = 100
 #: A log scale once the losses span more than this factor (about one and a half decades).
 LOG_SPAN = 30
+#: Losses from here on get tick labels in 4 significant digits (8e+05), not six-digit numbers or
+#: matplotlib's multiplier above the axis (it takes one at 1e6).
+LARGE_LOSS = 1e5
 
 
 def _styled(draw):
@@ -168,7 +179,13 @@ def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
     end = max(x for x, _ in points)
     color = SETTLED if settled else "#f5b041"
     axes.axvspan(since, max(end, since), color=color, alpha=0.25,
-                 label=f"{behaviour(curve, settled)} since step {since}")
+                 label=f"{behaviour(curve, settled)} since {_since_words(curve)}")
+
+
+def _since_words(curve: dict) -> str:
+    """"epoch 3 (step 128)": the epoch the report's text names, and the step the axis shows."""
+    epoch, step = curve.get("since_epoch"), curve["since_step"]
+    return f"step {step}" if epoch is None else f"epoch {epoch} (step {step})"
 
 
 def shaded(curve: dict | None, settled: bool) -> bool:
@@ -190,7 +207,7 @@ def behaviour(curve: dict, settled: bool) -> str:
 
 @_styled
 def lr_range(test: dict) -> str | None:
-    """The learning-rate range test with the user's and the suggested learning rate."""
+    """The learning-rate range test with the user's learning rate and the fix's."""
     points = [(lr, v) for lr, v in zip(test.get("lrs", []), test.get("losses", []), strict=False)
               if _finite(v)]
     if not points:
@@ -199,18 +216,19 @@ def lr_range(test: dict) -> str | None:
     axes.plot(*zip(*points, strict=True), color=VALIDATION, linewidth=1.5,
               label="loss after a step at this lr")
     axes.set_xscale("log")
-    _vline(axes, test.get("user_lr"), USER, "-", "your lr")
-    _vline(axes, test.get("suggested_lr"), SUGGESTED, "--", "suggested lr")
+    _vline(axes, test.get("user_lr"), USER, "-", "your lr", digits=3)
+    _vline(axes, test.get("fix_lr", test.get("suggested_lr")), SUGGESTED, "--", "lr of the fix")
     _vline(axes, test.get("divergence_lr"), BEFORE, ":", "blows up")
     axes.set_xlabel("learning rate (log scale)")
     axes.set_ylabel("smoothed training loss")
     return _svg(figure, axes)
 
 
-def _vline(axes, lr, color: str, style: str, label: str) -> None:
+def _vline(axes, lr, color: str, style: str, label: str, digits: int = 1) -> None:
+    """A learning rate marked and labelled as the report's text writes it (0.07, not 0.065)."""
     if _finite(lr):
         axes.axvline(lr, color=color, linestyle=style, linewidth=1.5,
-                     label=f"{label} {lr:.2g}")
+                     label=f"{label} {plain_lr(lr, digits)}")
 
 
 @_styled
@@ -397,6 +415,19 @@ def _log_if_wide(axes, values: list[float]) -> None:
     positive = [v for v in values if _finite(v) and v > 0]
     if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
         axes.set_yscale("log")
+        _log_labels(axes.yaxis, min(positive), max(positive))
+    else:
+        _no_multiplier(axes.yaxis, max((abs(v) for v in values if _finite(v)), default=0.0))
+
+
+def _no_multiplier(axis, largest: float) -> None:
+    """Every tick label carries its whole value: matplotlib's '1e6' multiplier (or '+1.39'
+    offset) sits above the axis, where it reads as part of the epoch row and leaves '0.8' to
+    mean 800,000 (unscaled_targets_cnn_brightness)."""
+    if largest >= LARGE_LOSS:
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
+    else:
+        axis.set_major_formatter(ScalarFormatter(useOffset=False))
 
 
 def _log_labels(axis, low: float, high: float) -> None:

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from lossdoctor.checks import catalogue
+from lossdoctor.checks._fix import SETTLED_EVALUATIONS
 from lossdoctor.report import figures
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
@@ -21,7 +22,9 @@ from lossdoctor.report._common import (
     check_problems,
     consequence_text,
     experiment_text,
+    fix_text,
     headline,
+    measured_through_wrong_loss,
     number,
     run_lines,
     unexplained_lines,
@@ -108,8 +111,9 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         shown.update((plot.key, plot.svg))
         parts.append(_figure(plot))
     if cause.get("experiment"):
-        parts.append(f'<p class="experiment">{escape(experiment_text(cause["experiment"]))}</p>')
-    parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(cause["fix"])}</p>')
+        kind = "consequence" if measured_through_wrong_loss(cause) else "experiment"
+        parts.append(f'<p class="{kind}">{escape(experiment_text(cause["experiment"]))}</p>')
+    parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
 
@@ -187,7 +191,7 @@ def _evidence_plots(document: dict, details: dict) -> dict[str, Callable[[], Plo
 def _lr_plot(test: dict) -> Plot | None:
     return _plot("lr_range", "Learning-rate range test", figures.lr_range(test),
                  "Loss of a copy of your model trained while the learning rate grows step by "
-                 "step; your learning rate and the suggested one are marked.")
+                 "step; your learning rate and the one the fix replayed are marked.")
 
 
 def _features_plot(features: list[dict]) -> Plot | None:
@@ -224,6 +228,8 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
         chance = None  # the constant guess's loss is in other units
     caption = (f"Your training replayed on copies, as it is and with the fix "
                f"({experiment['description']}).")
+    caption += (f" The numbers in the text average each replay's last {SETTLED_EVALUATIONS} "
+                "evaluations.")
     if not figures.replays_aligned(experiment):
         caption += (" Each replay is drawn over its own length, its evaluations evenly spaced "
                     "(they did not come at the same steps).")
@@ -306,7 +312,7 @@ section { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; paddi
 .verdict { border-left: 6px solid #c0392b; }
 .verdict.healthy { border-left-color: #1e8449; }
 .verdict.no_training { border-left-color: #7f8c8d; }
-.verdict.unexplained { border-left-color: #b9770e; }
+.verdict.unexplained, .verdict.incomplete { border-left-color: #b9770e; }
 h1 { font-size: 1.35em; margin: 0.2em 0; }
 h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .script { font-family: ui-monospace, monospace; color: #555; margin: 0; word-break: break-all; }

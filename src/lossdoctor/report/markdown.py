@@ -13,6 +13,7 @@ from lossdoctor.report._common import (
     check_problems,
     consequence_text,
     experiment_text,
+    fix_text,
     headline,
     lr_text,
     number,
@@ -71,7 +72,7 @@ def _cause(rank: int, cause: dict) -> list[str]:
     lines += [text(cause["verdict"]), ""]
     if cause.get("experiment"):
         lines += [f"- {text(experiment_text(cause['experiment']))}"]
-    lines += [f"- Fix: {text(cause['fix'])}"]
+    lines += [f"- Fix: {text(fix_text(cause))}"]
     if cause["evidence"]:
         lines += ["", "<details><summary>Evidence</summary>", "", "| evidence | value |",
                   "| --- | --- |"]

@@ -20,7 +20,9 @@ from lossdoctor.report._common import (
     consequence_text,
     evidence_text,
     experiment_text,
+    fix_text,
     headline,
+    measured_through_wrong_loss,
     run_lines,
     unexplained_lines,
 )
@@ -88,8 +90,9 @@ def _cause(rank: int, cause: dict, verbose: bool) -> Group:
     if verbose and cause["evidence"]:
         lines.append(Text(f"evidence: {evidence_text(cause['evidence'])}", "dim"))
     if cause.get("experiment"):
-        lines.append(Text(experiment_text(cause["experiment"]), "green"))
-    lines.append(Text(f"fix: {cause['fix']}", "cyan"))
+        success = "yellow" if measured_through_wrong_loss(cause) else "green"
+        lines.append(Text(experiment_text(cause["experiment"]), success))
+    lines.append(Text(f"fix: {fix_text(cause)}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
 
 
