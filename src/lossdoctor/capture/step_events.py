@@ -84,6 +84,8 @@ class StepEvents:
         if self._before_update:  # a sampled step: listing the parameters costs on deep models
             self._record_updates(optimized(optimizer))
         self._remember_gradients(optimizer)
+        if self._tensor_spy is not None:
+            self._tensor_spy.take()  # a recording no backward pass ended belongs to no step
         self.trace.steps += 1
         self.sampled = self.schedule.is_sampled(self.trace.steps)
 
@@ -97,6 +99,7 @@ class StepEvents:
         self.copies.optimizer_hparams = describe_optimizer(optimizer, self.trace.setup)
         if model is None:
             describe_tensors(optimized(optimizer), self.trace.setup)
+            self._tensors_trained(optimized(optimizer))
             return
         self._name_parameters(model)
         describe_model(model, self.trace.setup)
