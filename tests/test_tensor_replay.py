@@ -1,0 +1,125 @@
+"""Replays of models written as plain tensors (``x @ w + b`` over tensors with requires_grad, a
+``model(x)`` function over them, the optimizer built over the tensors): no nn.Module to copy,
+so the training step is recorded as torch calls and replayed on copies of the tensors."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.overrides import _get_current_function_mode
+from torch.utils.data import DataLoader, TensorDataset
+
+from conftest import record
+from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, check
+from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Skip
+
+
+def tensor_mlp(inputs, hidden, outputs, seed=0, dropout=0.0):
+    """A one-hidden-layer MLP as a user writes it without torch.nn: a list of tensors and a
+    function over them."""
+    torch.manual_seed(seed)
+    sizes = [inputs, hidden, outputs]
+    weights = [(torch.randn(a, b) * (2 / a) ** 0.5).requires_grad_()
+               for a, b in zip(sizes, sizes[1:], strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(x):
+        hidden_units = torch.relu(x @ weights[0] + biases[0])
+        if dropout:
+            hidden_units = F.dropout(hidden_units, dropout, training=torch.is_grad_enabled())
+        return hidden_units @ weights[1] + biases[1]
+
+    return model, weights + biases
+
+
+def hand_written_cross_entropy(logits, target):
+    return -torch.log_softmax(logits, dim=1).gather(1, target.unsqueeze(1)).mean()
+
+
+def tensor_fit(model, params, optimizer, loss_fn, train, validation, epochs=10, batch_size=32):
+    """A training loop over a model written as tensors."""
+    generator = torch.Generator().manual_seed(0)
+    loader = DataLoader(TensorDataset(*train), batch_size=batch_size, shuffle=True,
+                        generator=generator)
+    history = []
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            history.append(loss_fn(model(validation[0]), validation[1]).item())
+    return history
+
+
+def classification_data(seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(512, 10, generator=generator)
+    y = (x @ torch.randn(10, generator=generator) > 0).long()
+    return (x[:400], y[:400]), (x[400:], y[400:])
+
+
+def tensor_run(lr, loss_fn=F.cross_entropy, dropout=0.0):
+    """The case of a plain-tensor MLP trained with Adam at ``lr``, and its tensors."""
+    train, validation = classification_data()
+    model, params = tensor_mlp(10, 32, 2, dropout=dropout)
+    optimizer = torch.optim.Adam(params, lr=lr)
+    case = record(tensor_fit, model, params, optimizer, loss_fn, train, validation)
+    return case, model, params
+
+
+def reported(findings):
+    return {f.cause for f in findings if f.confidence >= REPORT_THRESHOLD}
+
+
+@pytest.mark.parametrize("loss_fn", [F.cross_entropy, hand_written_cross_entropy])
+def test_adam_at_lr_1_on_a_plain_tensor_mlp_is_too_high(loss_fn):
+    case, _, _ = tensor_run(1.0, loss_fn)
+    assert reported(check(case)) == {LR_TOO_HIGH}
+
+
+def test_a_healthy_plain_tensor_run_gets_no_learning_rate_finding():
+    case, _, _ = tensor_run(1e-2)
+    assert reported(check(case)) == set()
+
+
+def test_the_copy_starts_from_the_tensors_before_training_and_computes_the_model():
+    train, validation = classification_data()
+    model, params = tensor_mlp(10, 32, 2)
+    initial = [p.detach().clone() for p in params]
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+    case = record(tensor_fit, model, params, optimizer, F.cross_entropy, train, validation,
+                  epochs=2)
+    copy = case.copies.initial_model
+    assert isinstance(copy, TensorModel)
+    assert all(torch.equal(a, b) for a, b in zip(copy.parameters(), initial, strict=True))
+    final = case.copies.final_model
+    assert all(torch.equal(a, b) for a, b in zip(final.parameters(), params, strict=True))
+    x = validation[0]
+    with torch.no_grad():
+        assert torch.allclose(final(x), model(x), atol=1e-6)
+    assert case.replayer.ready
+    # From the second step on, until an epoch brings no new row: all but a batch or two.
+    assert 400 - 2 * 32 <= sum(b.rows for b in case.copies.train.batches) <= 400
+
+
+def test_a_replay_leaves_the_users_tensors_gradients_and_random_state_alone():
+    case, model, params = tensor_run(1e-2)
+    values = [p.detach().clone() for p in params]
+    grads = [p.grad.clone() for p in params]
+    rng = torch.get_rng_state()
+    replay = case.replayer.replay(Plan(steps=50))
+    assert replay.train_losses[-1] < replay.train_losses[0]
+    assert all(torch.equal(p, v) for p, v in zip(params, values, strict=True))
+    assert all(torch.equal(p.grad, g) for p, g in zip(params, grads, strict=True))
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert _get_current_function_mode() is None  # the recording left with the run
+
+
+def test_a_model_that_draws_random_numbers_is_skipped_saying_why():
+    case, _, _ = tensor_run(1e-2, dropout=0.5)
+    with pytest.raises(Skip, match="plain tensors.*random numbers \\(dropout\\)"):
+        case.require_replay()
