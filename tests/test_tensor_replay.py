@@ -104,6 +104,11 @@ def test_the_copy_starts_from_the_tensors_before_training_and_computes_the_model
     assert case.replayer.ready
     # From the second step on, until an epoch brings no new row: all but a batch or two.
     assert 400 - 2 * 32 <= sum(b.rows for b in case.copies.train.batches) <= 400
+    # The validation pass without gradients is seen as the model's evaluation: its rows are
+    # paired with the targets its loss was given.
+    kept = case.copies.validation.batches
+    assert [b.rows for b in kept] == [112] and torch.equal(kept[0].args[0], validation[0])
+    assert torch.equal(kept[0].target, validation[1])
 
 
 def test_a_replay_leaves_the_users_tensors_gradients_and_random_state_alone():

@@ -15,6 +15,7 @@ from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.loss_program import Unreplayable
+from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensor_program import TensorModel, TensorSpy
 
 #: What a user is told when a model written as plain tensors cannot be replayed, before why.
@@ -59,8 +60,30 @@ class TensorEvents:
             if self.copies.initial_model is None:
                 self.copies.model_problem = NOT_REPLAYED + _problem(error)
                 self._stop_tensor_spy()
-        if self.copies.initial_model is not None and self.copies.train.complete:
+        if self.copies.initial_model is not None and self._tensor_samples_complete():
             self._stop_tensor_spy()
+
+    def _tensor_samples_complete(self) -> bool:
+        spy = self._tensor_spy
+        watched = spy is not None and spy.entry is not None
+        return self.copies.train.complete and (self.copies.validation.complete or not watched)
+
+    @guarded
+    def _tensor_evaluated(self, inputs: torch.Tensor) -> None:
+        """An evaluation of the model starts on ``inputs`` (without gradients): they are
+        kept until a loss call gives their target, as a module's inputs are."""
+        self._sign_inputs((inputs,))
+        self.last_batch_rows = rows = int(inputs.shape[0])
+        self._pending = None
+        sample = self.copies.validation
+        if not sample.complete and sample.wants(rows):
+            self._pending = ("eval", Batch((inputs.detach().to("cpu", copy=True),), {}, None,
+                                           rows))
+
+    def _pause_tensor_spy(self, paused: bool) -> None:
+        """An optimizer step reads the trained tensors without gradients: not an evaluation."""
+        if self._tensor_spy is not None:
+            self._tensor_spy.paused = paused
 
     def _learn_tensor_model(self, step: tensor_program.Step) -> None:
         programs = tensor_program.split(step)
@@ -68,6 +91,9 @@ class TensorEvents:
         if not self._quietly(tensor_program.any_rows, programs, step):
             self._tensor_rows = step.rows
         self.copies.initial_model = TensorModel(self._tensor_start, programs.model)
+        spy = self._tensor_spy
+        spy.entry = tensor_program.entry_of(programs.model, spy)
+        spy.on_evaluation = self._tensor_evaluated
         self.copies.model_problem = ""
         self._tensor_start = None
         if self.copies.loss_fn is None:  # a torch.nn loss is replayed as it was called

@@ -41,7 +41,15 @@ from lossdoctor.capture.loss_program import (
     _unscaled,
     target_row_copy,
 )
-from lossdoctor.capture.loss_tape import Call, External, Output, Parameter, Result, Tape
+from lossdoctor.capture.loss_tape import (
+    Call,
+    External,
+    Input,
+    Output,
+    Parameter,
+    Result,
+    Tape,
+)
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import copy_to_cpu
 
@@ -68,6 +76,11 @@ class TensorSpy(LossChainSpy):
     def __init__(self, tensors: list[torch.Tensor]) -> None:
         super().__init__(on_scalar=lambda *_: None)
         self.parameters = {id(t): (tensor_name(i), t) for i, t in enumerate(tensors)}
+        self.paused = False  # inside an optimizer step, which reads the tensors too
+        #: The model's first call (see entry_of), and what is told of each evaluation that
+        #: starts with it, without gradients: ``on_evaluation(its input)``.
+        self.entry: Entry | None = None
+        self.on_evaluation = None
 
     def start(self) -> None:
         self.__enter__()
@@ -82,9 +95,13 @@ class TensorSpy(LossChainSpy):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        if self.done:
+        if self.done or self.paused:
             return result
-        if self.tape is None and torch.is_grad_enabled() and self._starts(func, args, kwargs):
+        if self.tape is None and not torch.is_grad_enabled():
+            if self.entry is not None and not kwargs and self.entry.starts(func, args):
+                self.on_evaluation(args[self.entry.input])
+            return result
+        if self.tape is None and self._starts(func, args, kwargs):
             self.tape = Tape(None, self.parameters)
         if self.tape is not None:
             self._record(func, args, kwargs or {}, result)
@@ -100,6 +117,43 @@ class TensorSpy(LossChainSpy):
             if any(isinstance(t, torch.Tensor) and id(t) in parameters for t in items):
                 return True
         return False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The model's first call, when it takes the batch's only input and a trained tensor
+    (``x @ w``): a call like it, without gradients, starts an evaluation of the model."""
+
+    name: str
+    input: int  # the input's position among the call's arguments
+    tensor: int  # the trained tensor's
+    tensor_id: int  # which trained tensor it is (the first layer's, not the next one's)
+    trained: frozenset  # the ids of the trained tensors
+
+    def starts(self, func, args) -> bool:
+        if len(args) <= max(self.input, self.tensor) or getattr(func, "__name__", "") != (
+                self.name):
+            return False
+        first, tensor = args[self.input], args[self.tensor]
+        return (isinstance(first, torch.Tensor) and id(first) not in self.trained
+                and first.dim() > 0 and id(tensor) == self.tensor_id)
+
+
+def entry_of(model: LossProgram, spy: TensorSpy) -> Entry | None:
+    """The model program's first call as an Entry, if it takes the batch's one input and a
+    trained tensor as plain arguments; None otherwise (evaluations are then not watched)."""
+    calls = [c for c in model.calls if c is not None]
+    inputs = {r for c in calls for r in _arguments(c) if isinstance(r, Input)}
+    if not calls or len(inputs) != 1 or calls[0].kwargs:
+        return None
+    args = calls[0].args
+    places = [i for i, a in enumerate(args) if isinstance(a, Input)]
+    trained = [i for i, a in enumerate(args) if isinstance(a, Parameter)]
+    if len(places) != 1 or len(trained) != 1:
+        return None
+    name = args[trained[0]].name
+    tensor_id = next(key for key, (known, _) in spy.parameters.items() if known == name)
+    return Entry(calls[0].name, places[0], trained[0], tensor_id, frozenset(spy.parameters))
 
 
 # --- reading a step ---------------------------------------------------------------------------
