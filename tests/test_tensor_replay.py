@@ -128,3 +128,34 @@ def test_a_model_that_draws_random_numbers_is_skipped_saying_why():
     case, _, _ = tensor_run(1e-2, dropout=0.5)
     with pytest.raises(Skip, match="plain tensors.*random numbers \\(dropout\\)"):
         case.require_replay()
+
+
+def manual_sgd_fit(model, params, train, validation, lr=0.05, epochs=3, batch_size=50):
+    """Updates by hand (``p -= lr * p.grad``), a hand-written MSE plus an L2 penalty."""
+    for _ in range(epochs):
+        for start in range(0, len(train[0]), batch_size):
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            penalty = sum((p ** 2).sum() for p in params[:2])
+            loss = ((model(x) - y) ** 2).mean() + 1e-4 * penalty
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad.zero_()
+        with torch.no_grad():
+            ((model(validation[0]) - validation[1]) ** 2).mean().item()
+
+
+def test_updates_by_hand_and_a_penalty_on_the_tensors_are_replayed():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 5, generator=generator)
+    y = x @ torch.randn(5, 1, generator=generator)
+    model, params = tensor_mlp(5, 16, 1)
+    initial = [p.detach().clone() for p in params]
+    case = record(manual_sgd_fit, model, params, (x[:500], y[:500]), (x[500:], y[500:]))
+    copied = list(case.copies.initial_model.parameters())  # in the order backward found them
+    assert len(copied) == len(initial)
+    assert all(any(torch.equal(a, b) for a in copied) for b in initial)
+    assert case.copies.optimizer_hparams == {"lr": pytest.approx(0.05)}
+    replay = case.replayer.replay(Plan(steps=100))
+    assert replay.validation_losses[-1] < 0.5 * replay.start_validation

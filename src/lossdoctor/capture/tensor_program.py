@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +43,7 @@ from lossdoctor.capture.loss_program import (
     target_row_copy,
 )
 from lossdoctor.capture.loss_tape import (
+    VALUE_READS,
     Call,
     External,
     Input,
@@ -101,9 +103,9 @@ class TensorSpy(LossChainSpy):
             if self.entry is not None and not kwargs and self.entry.starts(func, args):
                 self.on_evaluation(args[self.entry.input])
             return result
-        if self.tape is None and self._starts(func, args, kwargs):
+        if self.tape is None and self._starts(func, args, kwargs) and not _ours():
             self.tape = Tape(None, self.parameters)
-        if self.tape is not None:
+        if self.tape is not None and not (_reads_value(func) and _ours()):
             self._record(func, args, kwargs or {}, result)
         return result
 
@@ -117,6 +119,24 @@ class TensorSpy(LossChainSpy):
             if any(isinstance(t, torch.Tensor) and id(t) in parameters for t in items):
                 return True
         return False
+
+
+def _reads_value(func) -> bool:
+    return getattr(func, "__name__", "") in VALUE_READS
+
+
+def _ours() -> bool:
+    """Whether the torch call being made comes from lossdoctor's own code (its statistics of
+    a step, a copy of the tensors): the first caller outside torch is one of lossdoctor's.
+    Looked at only where it matters, as it walks the stack: when a recording would start,
+    and for a read of a value (which would make the step's loss look read in Python)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.split(".")[0] != "torch":
+            return module.split(".")[0] == "lossdoctor"
+        frame = frame.f_back
+    return False
 
 
 @dataclass(frozen=True)
