@@ -159,3 +159,24 @@ def test_updates_by_hand_and_a_penalty_on_the_tensors_are_replayed():
     assert case.copies.optimizer_hparams == {"lr": pytest.approx(0.05)}
     replay = case.replayer.replay(Plan(steps=100))
     assert replay.validation_losses[-1] < 0.5 * replay.start_validation
+
+
+class Scores(torch.nn.Module):
+    """A model that answers every row with the same large scores."""
+
+    def forward(self, x):
+        return torch.tensor([50.0, -50.0]).expand(len(x), 2)
+
+
+def test_a_hand_written_loss_after_a_softmax_scores_other_models_on_their_scores():
+    """The loss's program starts at the model's scores, its log_softmax included: another
+    model's scores cannot drive it below zero (given log probabilities, the rest of the loss,
+    a mean of picked entries, would reward scores that grow without bound)."""
+    case, model, _ = tensor_run(1e-2, hand_written_cross_entropy)
+    replayer = case.replayer
+    batch = replayer.validation_batches[0]
+    assert replayer.predict(case.copies.final_model, batch).shape == (len(batch.target), 2)
+    assert replayer.scores_any_model
+    loss = replayer.evaluate(Scores(), replayer.validation_batches)
+    ones = torch.cat([b.target for b in replayer.validation_batches]).float().mean().item()
+    assert loss == pytest.approx(100.0 * ones, rel=1e-3)  # 100 per row of class 1, 0 else

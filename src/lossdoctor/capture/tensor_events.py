@@ -51,7 +51,8 @@ class TensorEvents:
         if tape is None or root is None:
             return
         try:
-            step = tensor_program.read_step(tape, root)
+            hand_written = self.copies.loss_fn is None  # a torch.nn loss takes what it took
+            step = tensor_program.read_step(tape, root, logits=hand_written)
             self.last_batch_rows = step.rows
             if self.copies.initial_model is None:
                 self._learn_tensor_model(step)

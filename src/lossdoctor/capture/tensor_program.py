@@ -205,9 +205,10 @@ class Step:
         return _result(self.tape.results, self.loss)
 
 
-def read_step(tape: Tape, root: torch.Tensor) -> Step:
+def read_step(tape: Tape, root: torch.Tensor, logits: bool = False) -> Step:
     """The step's batch and prediction, read from how its data meets the trained tensors.
-    Raises Unreplayable."""
+    With ``logits`` (a hand-written loss), a prediction made by a softmax or sigmoid is taken
+    before it (see before_normalizing). Raises Unreplayable."""
     start = tape.ref(root)
     if not isinstance(start, Result) or not tape.derives(start):
         raise Unreplayable("the tensor backward was called on was not computed from the "
@@ -222,7 +223,28 @@ def read_step(tape: Tape, root: torch.Tensor) -> Step:
         raise Unreplayable("no tensor with a row per batch row besides the inputs meets the "
                            "model's output, so none can be told to be the target")
     _refuse_unreplayable(tape, set(needed), start.call)
+    if logits:
+        prediction = before_normalizing(tape, prediction)
     return Step(tape, rows, inputs, target, prediction, loss)
+
+
+#: Calls that turn scores into probabilities (or their logarithms).
+NORMALIZING = {"softmax", "log_softmax", "sigmoid", "logsigmoid"}
+
+
+def before_normalizing(tape: Tape, prediction: Result) -> Result:
+    """The scores a softmax or sigmoid made the prediction from. A hand-written loss that
+    starts with one (``-log_softmax(out).gather(1, y)``) then stays whole in the loss's
+    program, and a model that returns scores (a larger one, a constant) is scored as the
+    user's is: given the probabilities, the rest of the loss (a mean of picked log
+    probabilities) would reward scores that grow without bound."""
+    call = tape.calls[prediction.call]
+    while call.name in NORMALIZING and prediction.item is None:
+        inner = [a for a in call.args[:1] if isinstance(a, Result) and tape.derives(a)]
+        if not inner:
+            break
+        prediction, call = inner[0], tape.calls[inner[0].call]
+    return prediction
 
 
 def _rows(tape: Tape, needed: list[int]) -> int:
