@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import record
 from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.checks import bad_init
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, check
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import Plan
@@ -180,3 +181,21 @@ def test_a_hand_written_loss_after_a_softmax_scores_other_models_on_their_scores
     loss = replayer.evaluate(Scores(), replayer.validation_batches)
     ones = torch.cat([b.target for b in replayer.validation_batches]).float().mean().item()
     assert loss == pytest.approx(100.0 * ones, rel=1e-3)  # 100 per row of class 1, 0 else
+
+
+def test_plain_tensors_initialized_to_a_constant_are_stuck_and_re_initialized_by_fan_in():
+    train, validation = classification_data()
+    model, params = tensor_mlp(10, 32, 2)
+    with torch.no_grad():
+        for weight in params[:2]:
+            weight.fill_(0.05)
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+    case = record(tensor_fit, model, params, optimizer, F.cross_entropy, train, validation,
+                  epochs=1)
+    initial = case.copies.initial_model
+    assert bad_init.stuck_layers(initial) == ["tensor 0", "tensor 1"]  # units all alike
+    fresh = bad_init.default_init(initial)
+    assert bad_init.stuck_layers(fresh) == []
+    for tensor, fan_in in zip(fresh.parameters(), [10, 32, 10, 32], strict=True):
+        assert 0 < tensor.abs().max() <= fan_in ** -0.5  # nn.Linear's default bound
+    assert all(bool((t == 0.05).all()) for t in list(initial.parameters())[:2])  # untouched

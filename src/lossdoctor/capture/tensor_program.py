@@ -444,6 +444,29 @@ class TensorModel(nn.Module):
             copied.__dict__[key] = copy.deepcopy(value, memo)
         return copied
 
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """nn.Linear's default initialization, for tensors used as ``x @ w + b``: a matrix
+        of ``fan_in`` rows and the bias of as many units as its columns drawn uniformly within
+        1/sqrt(fan_in) (kaiming_uniform with a=sqrt(5), as nn.Linear draws). Tensors of
+        other shapes are left as they are."""
+        matrices = [t for t in self.tensors if t.dim() == 2]
+        for tensor in self.tensors:
+            fan_in = _fan_in(tensor, matrices)
+            if fan_in:
+                bound = 1 / math.sqrt(fan_in)
+                tensor.uniform_(-bound, bound)
+
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         batch = Batch(inputs, {}, None, 0)
         return self.program.run(_Reader(None, batch, dict(self.named_parameters())))
+
+
+def _fan_in(tensor: torch.Tensor, matrices: list[torch.Tensor]) -> int:
+    """The inputs of a unit of ``tensor``: a matrix's rows (``x @ w``), or for a bias those
+    of the first matrix with a column per entry of it; 0 when neither."""
+    if tensor.dim() == 2:
+        return tensor.shape[0]
+    if tensor.dim() == 1:
+        return next((m.shape[0] for m in matrices if m.shape[1] == tensor.shape[0]), 0)
+    return 0

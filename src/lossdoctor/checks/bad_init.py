@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.experiments import Plan, Replayer
@@ -81,8 +82,20 @@ def stuck_layers(model: nn.Module) -> list[str]:
     """Layers the training cannot get out of their start: the name of each layer whose units
     (rows of its weight, with their biases) are all identical, and of each normalization layer
     whose scale is all zero."""
+    if isinstance(model, TensorModel):
+        return [f"tensor {i}" for i, tensor in enumerate(model.tensors)
+                if _identical_columns(tensor)]
     return [name or type(module).__name__ for name, module in model.named_modules()
             if _zero_scale(module) or _identical_units(module)]
+
+
+def _identical_columns(tensor: torch.Tensor) -> bool:
+    """A weight matrix of a model written as plain tensors (``x @ w``: a column per unit)
+    whose units all start the same."""
+    if tensor.dim() != 2 or tensor.shape[1] < 2:
+        return False
+    units = tensor.detach().T
+    return bool((units == units[:1]).all())
 
 
 def _zero_scale(module: nn.Module) -> bool:
