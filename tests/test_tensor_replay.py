@@ -199,3 +199,13 @@ def test_plain_tensors_initialized_to_a_constant_are_stuck_and_re_initialized_by
     for tensor, fan_in in zip(fresh.parameters(), [10, 32, 10, 32], strict=True):
         assert 0 < tensor.abs().max() <= fan_in ** -0.5  # nn.Linear's default bound
     assert all(bool((t == 0.05).all()) for t in list(initial.parameters())[:2])  # untouched
+
+
+def test_an_evaluation_with_a_hand_written_loss_gives_its_batch_and_target():
+    """No loss call pairs it: the evaluation is recorded from the model's first call, and its
+    target is the tensor that meets the prediction."""
+    train, validation = classification_data()
+    case, _, _ = tensor_run(1e-2, hand_written_cross_entropy)
+    kept = case.copies.validation.batches
+    assert [b.rows for b in kept] == [112] and torch.equal(kept[0].args[0], validation[0])
+    assert torch.equal(kept[0].target, validation[1])

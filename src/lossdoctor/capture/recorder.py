@@ -87,11 +87,11 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         the trained model if reachable."""
         self.listener = None  # the run is over: nothing left to stop
         try:
+            self._stop_tensor_spy()  # its last evaluation joins the sample before it settles
             self.check_parameter_update()
             self.settle_losses()
             self._settle_data()
             self.keep_trained_model()
-            self._stop_tensor_spy()
         except Exception as error:  # noqa: BLE001 - a partial trace beats none
             self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
         self.trace.notes.extend(f"lossdoctor internal error: {e}" for e in self.internal_errors)

@@ -77,13 +77,29 @@ class TensorEvents:
         self.last_batch_rows = rows = int(inputs.shape[0])
         self._pending = None
         sample = self.copies.validation
+        if self.copies.loss_fn is None:  # the recorded evaluation gives the batch
+            return
         if not sample.complete and sample.wants(rows):
             self._pending = ("eval", Batch((inputs.detach().to("cpu", copy=True),), {}, None,
                                            rows))
 
+    @guarded
+    def _tensor_evaluation_ended(self, tape) -> None:
+        """An evaluation with a hand-written loss: its batch, paired with the target the
+        loss compared the prediction with, joins the validation sample."""
+        sample = self.copies.validation
+        rows = self.last_batch_rows
+        if sample.complete:
+            return
+        batch = tensor_program.read_evaluation(tape, rows)
+        if batch is not None and sample.wants(rows):
+            self._add_batch("eval", batch)
+
     def _pause_tensor_spy(self, paused: bool) -> None:
         """An optimizer step reads the trained tensors without gradients: not an evaluation."""
         if self._tensor_spy is not None:
+            if paused:
+                self._tensor_spy.end_evaluation()
             self._tensor_spy.paused = paused
 
     def _learn_tensor_model(self, step: tensor_program.Step) -> None:
@@ -95,6 +111,8 @@ class TensorEvents:
         spy = self._tensor_spy
         spy.entry = tensor_program.entry_of(programs.model, spy)
         spy.on_evaluation = self._tensor_evaluated
+        if self.copies.loss_fn is None:  # no loss call will pair an evaluated batch
+            spy.on_evaluated = self._tensor_evaluation_ended
         self.copies.model_problem = ""
         self._tensor_start = None
         if self.copies.loss_fn is None:  # a torch.nn loss is replayed as it was called

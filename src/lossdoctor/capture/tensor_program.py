@@ -83,6 +83,11 @@ class TensorSpy(LossChainSpy):
         #: starts with it, without gradients: ``on_evaluation(its input)``.
         self.entry: Entry | None = None
         self.on_evaluation = None
+        #: With a hand-written loss, which no loss call pairs with its batch: an evaluation
+        #: is recorded from its entry until the next one (or training, or a step), and
+        #: handed to ``on_evaluated(tape)``.
+        self.on_evaluated = None
+        self.evaluation: Tape | None = None
 
     def start(self) -> None:
         self.__enter__()
@@ -92,22 +97,43 @@ class TensorSpy(LossChainSpy):
         return tape
 
     def leave(self) -> None:
+        self.end_evaluation()
         self.parameters = {}
         super().leave()
+
+    def end_evaluation(self) -> None:
+        evaluation, self.evaluation = self.evaluation, None
+        if evaluation is not None:
+            self.on_evaluated(evaluation)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
         if self.done or self.paused:
             return result
         if self.tape is None and not torch.is_grad_enabled():
-            if self.entry is not None and not kwargs and self.entry.starts(func, args):
-                self.on_evaluation(args[self.entry.input])
+            self._evaluating(func, args, kwargs, result)
             return result
+        if self.evaluation is not None:
+            self.end_evaluation()
         if self.tape is None and self._starts(func, args, kwargs) and not _ours():
             self.tape = Tape(None, self.parameters)
         if self.tape is not None and not (_reads_value(func) and _ours()):
             self._record(func, args, kwargs or {}, result)
         return result
+
+    def _evaluating(self, func, args, kwargs, result) -> None:
+        """A call without gradients: an evaluation of the model starts with its entry."""
+        if self.entry is not None and not kwargs and self.entry.starts(func, args):
+            self.end_evaluation()
+            self.on_evaluation(args[self.entry.input])
+            if self.on_evaluated is not None:
+                self.evaluation = Tape(None, self.parameters)
+        evaluation = self.evaluation
+        if evaluation is not None and not (_reads_value(func) and _ours()):
+            try:
+                evaluation.record(func, args, kwargs or {}, result)
+            except Exception:  # noqa: BLE001 - the user's call must go on
+                evaluation.overflowed = True
 
     def _starts(self, func, args, kwargs) -> bool:
         """A computation on a trained tensor: not the reset of its ``.grad`` (zero_grad)."""
@@ -245,6 +271,20 @@ def before_normalizing(tape: Tape, prediction: Result) -> Result:
             break
         prediction, call = inner[0], tape.calls[inner[0].call]
     return prediction
+
+
+def read_evaluation(tape: Tape, rows: int) -> Batch | None:
+    """The batch an evaluation recorded from the model's entry scored: its input, and the
+    target its (hand-written) loss compared the prediction with; None when it shows none."""
+    if not tape.calls:  # full, it still holds the evaluation: the calls after it are left out
+        return None
+    try:
+        inputs, target, _ = _classify(tape, list(range(len(tape.calls))), rows)
+    except Unreplayable:
+        return None
+    if len(inputs) != 1 or target is None or not _has_rows(target, rows):
+        return None
+    return Batch(copy_to_cpu((inputs[0],)), {}, target_row_copy(target, rows), rows)
 
 
 def _rows(tape: Tape, needed: list[int]) -> int:
