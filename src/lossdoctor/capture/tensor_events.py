@@ -1,10 +1,11 @@
 """Models written as plain tensors: the trained tensors are copied before their first update,
 the training steps after it are recorded (tensor_program.py) until one gives the programs of
-the model and the loss, and the batches of the steps recorded join the training sample. With
-them, the experiments replay the run on a TensorModel, as they do a copy of an nn.Module.
+the model and the loss, and the batches of the steps recorded join the training sample; the
+model's evaluations without gradients give the validation sample. With them, the experiments
+replay the run on a TensorModel, as they do a copy of an nn.Module.
 
 Recording costs a Python call per torch call, so the spy is on only while it is needed: until
-the programs are known and the training sample is complete."""
+the programs are known and both samples are complete (an epoch brings no new row)."""
 
 from __future__ import annotations
 
