@@ -211,3 +211,18 @@ def test_an_evaluation_with_a_hand_written_loss_gives_its_batch_and_target():
     kept = case.copies.validation.batches
     assert [b.rows for b in kept] == [112] and torch.equal(kept[0].args[0], validation[0])
     assert torch.equal(kept[0].target, validation[1])
+
+
+def test_a_penalty_on_a_bias_with_as_many_entries_as_the_batch_has_rows_is_replayed():
+    """``(b ** 2).sum()`` of a 32-unit bias, batches of 32: the bias is a trained tensor, not
+    a second tensor of the batch's."""
+    train, validation = classification_data()
+    model, params = tensor_mlp(10, 32, 2)
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+
+    def penalized(logits, target):
+        return F.cross_entropy(logits, target) + 1e-4 * sum((p ** 2).sum() for p in params)
+
+    case = record(tensor_fit, model, params, optimizer, penalized, train, validation, epochs=2)
+    assert case.copies.model_problem == ""
+    assert case.replayer.ready

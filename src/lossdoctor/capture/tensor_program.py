@@ -369,9 +369,12 @@ def _depends_on(tape: Tape, value, depends: dict, leaves: dict, rows: int) -> fr
 
 
 def _is_leaf_call(tape: Tape, index: int, rows: int) -> bool:
+    """A call that makes a tensor with the batch's rows out of nothing recorded
+    (``torch.zeros(rows, h)``): data, as an input is. Not ``w ** 2`` of a bias that happens to
+    have as many entries as the batch has rows."""
     result = tape.results[index]
     return isinstance(result, torch.Tensor) and _has_rows(result, rows) and not any(
-        isinstance(a, (External, Result)) for a in _arguments(tape.calls[index]))
+        isinstance(a, (External, Result, Parameter)) for a in _arguments(tape.calls[index]))
 
 
 # --- the two programs ---------------------------------------------------------------------------
