@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -184,3 +185,15 @@ def test_learning_rates_read_as_people_write_them():
     assert [plain_lr(v) for v in (1.0, 0.014, 1e-6, 3.2e-5)] == ["1.0", "0.01", "1e-6", "3e-5"]
     assert plain_lr(0.00153, 3) == "0.00153"
     assert math.isclose(float(plain_lr(0.0153)), 0.02)
+
+
+def test_a_run_stuck_at_the_constant_guess_stalled_though_its_untrained_model_was_worse():
+    """An untrained model worse than a constant guess (a large output layer) "progresses" by
+    learning the targets' mean: progress is measured from the constant guess then."""
+    run = [0.9] * 10 + [0.70] * 10  # from the untrained 0.91 to the constant guess's 0.69
+    lower = Counterfactual(0.01, ReplayResult([0.5] * 10 + [0.33] * 10, []))
+    stuck = Measures(1.0, "Adam", None, None, run, untrained_loss=0.91, constant_loss=0.693)
+    assert stuck.stalled(lower)
+    assert not replace(stuck, constant_loss=None).stalled(lower)
+    learning = replace(stuck, run_losses=[0.9] * 10 + [0.45] * 10)
+    assert not learning.stalled(lower)

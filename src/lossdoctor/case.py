@@ -44,6 +44,8 @@ class Case:
     def require_replay(self) -> Replayer:
         """The replayer, or Skip with what is missing, so the check says why it did not run."""
         replayer = self.replayer
+        if self.copies.initial_model is None and self.copies.model_problem:
+            raise Skip(self.copies.model_problem)
         if self.copies.initial_model is None or self.copies.optimizer_class is None:
             raise Skip("needs an optimizer step on a model: none was seen")
         if self.copies.replay_loss is None:

@@ -68,6 +68,7 @@ class HandWrittenEvents:
         the compiler trace lossdoctor, so no chain is followed from now on."""
         self._compile_used = True
         self._stop_following()
+        self._stop_tensor_spy()
 
     def _follow_output(self, module, output, args, kwargs) -> None:
         """After a forward pass of the model: follow what is computed from its output."""

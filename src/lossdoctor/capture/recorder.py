@@ -29,18 +29,21 @@ from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HandWrittenEvents
 from lossdoctor.capture.loss_events import LossEvents
 from lossdoctor.capture.model_copy import quiet_copy
+from lossdoctor.capture.model_setup import optimized
 from lossdoctor.capture.module_events import ModuleEvents
 from lossdoctor.capture.reported_events import ReportedEvents
 from lossdoctor.capture.sample import BatchSample
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.step_events import StepEvents
+from lossdoctor.capture.tensor_events import TensorEvents
 from lossdoctor.capture.tracing import plain_module
 from lossdoctor.capture.update_events import UpdateEvents
 from lossdoctor.trace import Trace
 
 
 class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandWrittenEvents,
-               StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents):
+               StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents,
+               TensorEvents):
     """Receives training events; knows nothing about how they were hooked. ``listener``, if
     given, is called with the recorder before every optimizer step (see on_step)."""
 
@@ -68,6 +71,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self._start_update_events()
         self._start_gradient_events()
         self._start_data_events()
+        self._start_tensor_events()
 
     @property
     def model(self) -> nn.Module | None:
@@ -83,6 +87,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         the trained model if reachable."""
         self.listener = None  # the run is over: nothing left to stop
         try:
+            self._stop_tensor_spy()  # its last evaluation joins the sample before it settles
             self.check_parameter_update()
             self.settle_losses()
             self._settle_data()
@@ -100,3 +105,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
             self.copies.final_model = quiet_copy(plain_module(model))
+        elif model is None:
+            optimizer = self._optimizer_ref() if self._optimizer_ref else None
+            self._keep_trained_tensors(optimized(optimizer) if optimizer is not None
+                                       else self._trained_alive())

@@ -50,6 +50,7 @@ class StepEvents:
         evaluation), the listener is told (one that stops the run stops it before this step),
         then the step is described, counted and sampled."""
         self._settle_losses()
+        self._pause_tensor_spy(True)
         self.on_step()
         if self._optimizer_ref is None:
             self._first_step(optimizer)
@@ -79,11 +80,14 @@ class StepEvents:
 
     @guarded
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
+        self._pause_tensor_spy(False)
         if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
             return
         if self._before_update:  # a sampled step: listing the parameters costs on deep models
             self._record_updates(optimized(optimizer))
         self._remember_gradients(optimizer)
+        if self._tensor_spy is not None:
+            self._tensor_spy.take()  # a recording no backward pass ended belongs to no step
         self.trace.steps += 1
         self.sampled = self.schedule.is_sampled(self.trace.steps)
 
@@ -97,6 +101,7 @@ class StepEvents:
         self.copies.optimizer_hparams = describe_optimizer(optimizer, self.trace.setup)
         if model is None:
             describe_tensors(optimized(optimizer), self.trace.setup)
+            self._tensors_trained(optimized(optimizer))
             return
         self._name_parameters(model)
         describe_model(model, self.trace.setup)

@@ -64,7 +64,7 @@ class UpdateEvents:
         self._fingerprint = _fingerprint(params)
         self.update_awaited = True
         if self.trace.steps == 0:
-            self._keep_untrained_model()
+            self._keep_untrained_model(params)
         if self.sampled:
             self._values_before = {id(p): (p.detach().clone(), _copy(p.grad)) for p in params}
 
@@ -102,10 +102,12 @@ class UpdateEvents:
         alive = (ref() for ref in self._trained)
         return [p for p in alive if p is not None]
 
-    def _keep_untrained_model(self) -> None:
+    def _keep_untrained_model(self, params: list[torch.Tensor]) -> None:
         model = self.model
         if model is not None and self.copies.initial_model is None:
             self.copies.initial_model = quiet_copy(plain_module(model))
+        elif model is None:
+            self._tensors_trained(params)
 
     def _describe_manual_setup(self, params: list[torch.Tensor], lr: float | None) -> None:
         setup = self.trace.setup

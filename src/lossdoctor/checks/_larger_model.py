@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.losses import output_layers
 from lossdoctor.sandbox import isolated
 
@@ -78,6 +79,10 @@ def _already_as_wide(widest: int, width_for, unit: str) -> str:
 
 
 def _widest_linear(model: nn.Module) -> int:
+    """The most units of a layer: an nn.Linear's out_features, or the columns of a weight
+    matrix a plain-tensor model multiplies by (``x @ w``: one column per unit)."""
+    if isinstance(model, TensorModel):
+        return max(w.shape[1] for w in _weight_matrices(model))
     return max(m.out_features for m in model.modules() if isinstance(m, nn.Linear))
 
 
@@ -151,6 +156,8 @@ def _layer_words(kinds) -> str:
 
 def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
     """Why no larger model of the user's family can be built here; "" when it can."""
+    if isinstance(model, TensorModel):
+        return _why_not_tensor_mlp(model, batch)
     kinds = sorted({type(m).__name__ for m in model.modules() if _own_parameters(m)})
     if any(kind != "Linear" for kind in kinds):
         return f"your model has {_layer_words([k for k in kinds if k != 'Linear'])} layers"
@@ -162,6 +169,25 @@ def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
     return ""
 
 
+def _why_not_tensor_mlp(model: TensorModel, batch: Batch) -> str:
+    """A model written as plain tensors is an MLP's when its tensors are weight matrices and
+    bias vectors (``x @ w + b``) and its input is a table of features."""
+    if any(p.dim() > 2 for p in model.parameters()):
+        return "your model's tensors include some of 3 or more dimensions (not an MLP's)"
+    if not _weight_matrices(model):
+        return "your model has no weight matrix"
+    if _flat_input(batch) is None:
+        return "your model's input is not a single 2-D tensor of features"
+    return ""
+
+
+def _weight_matrices(model: nn.Module) -> list[torch.Tensor]:
+    """The weights of a model's layers: its nn.Linear's, or a plain-tensor model's matrices."""
+    if isinstance(model, TensorModel):
+        return [p for p in model.parameters() if p.dim() == 2]
+    return [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+
+
 def build_larger_mlp(
     model: nn.Module, batch: Batch, prediction_shape: tuple, loss_name: str, seed: int = 0
 ) -> LargerModel:
@@ -170,7 +196,7 @@ def build_larger_mlp(
     Build it only where :func:`why_not_flat_mlp` returns "". Its initial weights depend on
     ``seed`` only; the caller's random state is left as it was.
     """
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    linears = _weight_matrices(model)
     width = _mlp_width(_widest_linear(model))
     hidden = min(max(len(linears), MIN_HIDDEN_LAYERS), MAX_HIDDEN_LAYERS)
     features = _flat_input(batch).shape[1]
@@ -178,7 +204,7 @@ def build_larger_mlp(
     ending = output_layers(loss_name)
     with isolated(seed):
         layers = _mlp_layers(features, width, hidden, outputs) + ending
-        larger = nn.Sequential(*layers).to(linears[0].weight.dtype)
+        larger = nn.Sequential(*layers).to(linears[0].dtype)
     return LargerModel(larger, width, hidden, type(ending[-1]).__name__ if ending else "")
 
 

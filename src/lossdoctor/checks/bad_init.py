@@ -18,6 +18,7 @@ import math
 import torch
 from torch import nn
 
+from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.experiments import Plan, Replayer
@@ -67,22 +68,42 @@ def check(case) -> list[Finding]:
         return []
     after = replayer.replay(Plan(model=default, steps=REPLAY_STEPS))
     experiment = fix_experiment(
-        "the model re-initialized with PyTorch's default initialization", case.baseline, after
+        f"the model re-initialized with {_initialization(initial)}", case.baseline, after
     )
     if not helped(experiment, case):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
     evidence["layers_stuck_at_init"] = len(stuck)
-    return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck), evidence,
+    return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
+                                            _initialization(initial)), evidence,
                     experiment=experiment)]
+
+
+def _initialization(model: nn.Module) -> str:
+    """The initialization the model is compared with, in words."""
+    if isinstance(model, TensorModel):
+        return TensorModel.INITIALIZATION
+    return "PyTorch's default initialization"
 
 
 def stuck_layers(model: nn.Module) -> list[str]:
     """Layers the training cannot get out of their start: the name of each layer whose units
     (rows of its weight, with their biases) are all identical, and of each normalization layer
     whose scale is all zero."""
+    if isinstance(model, TensorModel):
+        return [f"tensor {i}" for i, tensor in enumerate(model.tensors)
+                if _identical_columns(tensor)]
     return [name or type(module).__name__ for name, module in model.named_modules()
             if _zero_scale(module) or _identical_units(module)]
+
+
+def _identical_columns(tensor: torch.Tensor) -> bool:
+    """A weight matrix of a model written as plain tensors (``x @ w``: a column per unit)
+    whose units all start the same."""
+    if tensor.dim() != 2 or tensor.shape[1] < 2:
+        return False
+    units = tensor.detach().T
+    return bool((units == units[:1]).all())
 
 
 def _zero_scale(module: nn.Module) -> bool:
@@ -132,8 +153,9 @@ def _evidence(case, replayer, initial, default, batches, user_loss, default_loss
     return {k: v for k, v in evidence.items() if math.isfinite(v)}
 
 
-def _verdict(evidence: dict, experiment: Experiment, stuck: list[str]) -> str:
-    replayed = ("Trained on copies from the default initialization, your model reaches a "
+def _verdict(evidence: dict, experiment: Experiment, stuck: list[str],
+             initialization: str = "PyTorch's default initialization") -> str:
+    replayed = (f"Trained on copies from {initialization}, your model reaches a "
                 f"validation loss of {experiment.after:.3g}, against {experiment.before:.3g} "
                 "from its own.")
     if stuck:
@@ -147,8 +169,8 @@ def _verdict(evidence: dict, experiment: Experiment, stuck: list[str]) -> str:
                  if "constant_guess_loss" in evidence else "")
     return (
         f"Your model starts with a loss of {evidence.get('initial_loss', math.inf):.3g}, "
-        f"against {evidence['default_init_loss']:.3g} for the same model with PyTorch's "
-        f"default initialization{reference}; its outputs reach "
+        f"against {evidence['default_init_loss']:.3g} for the same model with "
+        f"{initialization}{reference}; its outputs reach "
         f"{evidence.get('largest_initial_output', math.inf):.3g} before training (default "
         f"init: {evidence['largest_default_init_output']:.3g}). Training spends its steps "
         "undoing the initialization. " + replayed

@@ -108,6 +108,8 @@ class Measures:
     run_losses: list[float]  # mean training loss of each optimizer step of the run
     untrained_loss: float  # the initial model's loss on the training batches
     scheduled: bool = False  # the lr changed during the run
+    #: The best constant guess's loss on the same batches (None when it cannot be had).
+    constant_loss: float | None = None
 
     @property
     def lr_words(self) -> str:
@@ -125,10 +127,33 @@ class Measures:
         late = _second_half_mean([v for v in losses if math.isfinite(v)])
         return late / self.untrained_loss if self.untrained_loss > 0 else math.nan
 
+    @property
+    def nothing_learned(self) -> float:
+        """The training loss of a model that learned nothing from its inputs: the untrained
+        model's, or the best constant guess's when lower. An initialization worse than a
+        constant (a large output layer) is left by learning the targets' mean, which reads
+        no input: a run stuck at the constant guess made no progress on the task."""
+        constant = self.constant_loss
+        if constant is None or not math.isfinite(constant) or constant <= 0:
+            return self.untrained_loss
+        return min(self.untrained_loss, constant)
+
+    def progress(self, losses: list[float]) -> float:
+        """How far below ``nothing_learned`` the second half of a run's training loss is, as
+        a share of it: 0 for none, negative for worse."""
+        late = _late_mean(losses)
+        reference = self.nothing_learned
+        return 1 - late / reference if reference > 0 else math.nan
+
+    @property
+    def below_constant(self) -> bool:
+        """Whether the constant guess is the reference progress is measured from."""
+        return self.nothing_learned < self.untrained_loss
+
     def stalled(self, other: Counterfactual) -> bool:
         """The run made next to no progress (or went backwards) where the other lr does not."""
-        run_progress = 1 - self.vs_untrained(self.run_losses)
-        other_progress = 1 - self.vs_untrained(other.replay.train_losses)
+        run_progress = self.progress(self.run_losses)
+        other_progress = self.progress(other.replay.train_losses)
         return other_progress > 0 and run_progress <= STALLED_SHARE * other_progress
 
     def oscillation_ratio(self, other: Counterfactual) -> float:
@@ -160,7 +185,7 @@ def measure(case: Case) -> Measures:
     untrained = replayer.evaluate(case.copies.initial_model, replayer.train_batches)
     optimizer = case.copies.optimizer_class.__name__
     return Measures(user_lr, optimizer, test, case.baseline, run_losses, untrained,
-                    _scheduled(case))
+                    _scheduled(case), case.constant_guess_loss("training"))
 
 
 def replay_at(replayer: Replayer, lr: float) -> Counterfactual:
@@ -341,6 +366,13 @@ def _which(m: Measures) -> str:
 def _progress_text(m: Measures, other: Counterfactual) -> str:
     """Losses, not ratios to the untrained model's: a ratio turns meaningless (negative) when
     a broken loss falls below zero, and the reader compares losses anyway."""
+    if m.below_constant:
+        return (
+            f"over the second half of your run the training loss is "
+            f"{_late_mean(m.run_losses):.3g}, where always predicting the same answer gives "
+            f"{m.nothing_learned:.3g}; at lr {plain_lr(other.lr)} it is "
+            f"{_late_mean(other.replay.train_losses):.3g} on the same batches"
+        )
     return (
         f"over the second half of your run your training loss averages "
         f"{_late_mean(m.run_losses):.3g} (the untrained model's: {m.untrained_loss:.3g}), "
@@ -422,3 +454,8 @@ def relative_variation(losses: list[float]) -> float:
 def _second_half_mean(values: list[float]) -> float:
     late = values[len(values) // 2 :]
     return sum(late) / len(late) if late else math.nan
+
+
+def _late_mean(losses: list[float]) -> float:
+    """The mean of the finite losses of the second half of a run."""
+    return _second_half_mean([v for v in losses if math.isfinite(v)])

@@ -1,0 +1,154 @@
+"""Models written as plain tensors: the trained tensors are copied before their first update,
+the training steps after it are recorded (tensor_program.py) until one gives the programs of
+the model and the loss, and the batches of the steps recorded join the training sample; the
+model's evaluations without gradients give the validation sample. With them, the experiments
+replay the run on a TensorModel, as they do a copy of an nn.Module.
+
+Recording costs a Python call per torch call, so the spy is on only while it is needed: until
+the programs are known and both samples are complete (an epoch brings no new row)."""
+
+from __future__ import annotations
+
+import torch
+
+from lossdoctor.capture import tensor_program
+from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.hand_written_events import HAND_WRITTEN
+from lossdoctor.capture.loss_likeness import alike_loss, named_alike
+from lossdoctor.capture.loss_program import Unreplayable
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensor_program import TensorModel, TensorSpy
+
+#: What a user is told when a model written as plain tensors cannot be replayed, before why.
+NOT_REPLAYED = ("your model is written as plain tensors, and lossdoctor could not record its "
+                "computation to replay it on copies: ")
+
+
+class TensorEvents:
+    """Called by the step events (the first update of tensors held by no module) and the
+    backward events (each training step's end)."""
+
+    def _start_tensor_events(self) -> None:
+        self._tensor_spy: TensorSpy | None = None
+        self._tensor_start: list[torch.Tensor] | None = None  # the tensors before any update
+        self._tensor_rows: int | None = None  # the only batch size the model program takes
+
+    def _tensors_trained(self, tensors: list[torch.Tensor]) -> None:
+        """Before the first update of tensors no module holds: copy them, and record the next
+        steps. Called at the first backward pass (the tensors it reached) and again at the
+        first optimizer step, whose own list of tensors replaces them."""
+        if self._compile_used or not tensors or self.copies.initial_model is not None:
+            return
+        self._stop_tensor_spy()
+        self._tensor_start = [t.detach().clone().requires_grad_(t.requires_grad) for t in tensors]
+        self._tensor_spy = TensorSpy(tensors)
+        self._tensor_spy.start()
+
+    @guarded
+    def _tensor_step_ended(self, root: torch.Tensor | None) -> None:
+        """At a backward pass: the step recorded since the last one, read."""
+        spy = self._tensor_spy
+        tape = spy.take() if spy is not None else None
+        if tape is None or root is None:
+            return
+        try:
+            hand_written = self.copies.loss_fn is None  # a torch.nn loss takes what it took
+            step = tensor_program.read_step(tape, root, logits=hand_written)
+            self.last_batch_rows = step.rows
+            if self.copies.initial_model is None:
+                self._learn_tensor_model(step)
+            self._keep_tensor_batch(step)
+        except Exception as error:  # noqa: BLE001 - no replay; the run and the recorder go on
+            if self.copies.initial_model is None:
+                self.copies.model_problem = NOT_REPLAYED + _problem(error)
+                self._stop_tensor_spy()
+        if self.copies.initial_model is not None and self._tensor_samples_complete():
+            self._stop_tensor_spy()
+
+    def _tensor_samples_complete(self) -> bool:
+        spy = self._tensor_spy
+        watched = spy is not None and spy.entry is not None
+        return self.copies.train.complete and (self.copies.validation.complete or not watched)
+
+    @guarded
+    def _tensor_evaluated(self, inputs: torch.Tensor) -> None:
+        """An evaluation of the model starts on ``inputs`` (without gradients): they are
+        kept until a loss call gives their target, as a module's inputs are."""
+        self._sign_inputs((inputs,))
+        self.last_batch_rows = rows = int(inputs.shape[0])
+        self._pending = None
+        sample = self.copies.validation
+        if self.copies.loss_fn is None:  # the recorded evaluation gives the batch
+            return
+        if not sample.complete and sample.wants(rows):
+            self._pending = ("eval", Batch((inputs.detach().to("cpu", copy=True),), {}, None,
+                                           rows))
+
+    @guarded
+    def _tensor_evaluation_ended(self, tape) -> None:
+        """An evaluation with a hand-written loss: its batch, paired with the target the
+        loss compared the prediction with, joins the validation sample."""
+        sample = self.copies.validation
+        rows = self.last_batch_rows
+        if sample.complete:
+            return
+        batch = tensor_program.read_evaluation(tape, rows)
+        if batch is not None and sample.wants(rows):
+            self._add_batch("eval", batch)
+
+    def _pause_tensor_spy(self, paused: bool) -> None:
+        """An optimizer step reads the trained tensors without gradients: not an evaluation."""
+        if self._tensor_spy is not None:
+            if paused:
+                self._tensor_spy.end_evaluation()
+            self._tensor_spy.paused = paused
+
+    def _learn_tensor_model(self, step: tensor_program.Step) -> None:
+        programs = tensor_program.split(step)
+        self._quietly(tensor_program.validated, programs, step)
+        if not self._quietly(tensor_program.any_rows, programs, step):
+            self._tensor_rows = step.rows
+        self.copies.initial_model = TensorModel(self._tensor_start, programs.model)
+        spy = self._tensor_spy
+        spy.entry = tensor_program.entry_of(programs.model, spy)
+        spy.on_evaluation = self._tensor_evaluated
+        if self.copies.loss_fn is None:  # no loss call will pair an evaluated batch
+            spy.on_evaluated = self._tensor_evaluation_ended
+        self.copies.model_problem = ""
+        self._tensor_start = None
+        if self.copies.loss_fn is None:  # a torch.nn loss is replayed as it was called
+            self._keep_tensor_loss(programs.loss, step)
+
+    def _keep_tensor_loss(self, program, step: tensor_program.Step) -> None:
+        self.copies.loss_replay = program
+        self.copies.loss_problem = ""
+        prediction = step.prediction_value
+        self.copies.prediction_shape = tuple(prediction.shape[1:])
+        value = float(step.loss_value.detach().float().mean())
+        alike = self._quietly(alike_loss, value, prediction, step.target)
+        name = self.trace.setup.loss_name or HAND_WRITTEN
+        self.trace.setup.loss_name = named_alike(name, alike)
+
+    def _keep_tensor_batch(self, step: tensor_program.Step) -> None:
+        if self._tensor_rows is not None and step.rows != self._tensor_rows:
+            return
+        sample = self.copies.train
+        if not sample.complete and sample.wants(step.rows):
+            self._add_batch("train", step.batch())
+
+    def _stop_tensor_spy(self) -> None:
+        spy, self._tensor_spy = self._tensor_spy, None
+        if spy is not None:
+            spy.leave()
+
+    def _keep_trained_tensors(self, tensors: list[torch.Tensor]) -> None:
+        """At the end: the tensors as training left them, in a copy of the model."""
+        initial = self.copies.initial_model
+        if isinstance(initial, TensorModel) and self.copies.final_model is None and tensors:
+            self.copies.final_model = TensorModel(tensors, initial.program)
+
+
+def _problem(error: Exception) -> str:
+    if isinstance(error, Unreplayable):
+        return str(error)
+    return f"lossdoctor failed to record it ({type(error).__name__}: {error})"

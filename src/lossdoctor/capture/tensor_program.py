@@ -1,0 +1,509 @@
+"""A model written as plain tensors (``x @ w + b`` over tensors made with requires_grad), as a
+program a replay runs on copies of those tensors.
+
+Such a model has no nn.Module to copy. While the script trains, a TensorSpy (a
+TorchFunctionMode) records every torch call from the first one on a trained tensor to the
+tensor backward is called on: the model's computation and the loss's, on a Tape
+(loss_tape.py). That recording is split in two programs of loss_program.py's kind:
+
+- the *model*: the calls from the batch's inputs and the trained tensors to the prediction;
+- the *loss*: the calls from the prediction (the model's output) and the target to the loss.
+
+Which tensor is which is read from how the data meets the trained tensors. A tensor with a
+row per batch row is an *input* when it first meets a value computed from the trained tensors
+alone (``x @ w``); it is the *target* when it first meets one that already holds an input
+(``out - y``), and that value is the *prediction*. Both programs are checked against the
+values the script computed at that step before they are used.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from lossdoctor.capture.loss_chains import LossChainSpy
+from lossdoctor.capture.loss_program import (
+    LossProgram,
+    StepInputs,
+    Unreplayable,
+    _Builder,
+    _has_rows,
+    _needed,
+    _number,
+    _Reader,
+    _refs_in,
+    _refuse_unreplayable,
+    _result,
+    _unscaled,
+    target_row_copy,
+)
+from lossdoctor.capture.loss_tape import (
+    VALUE_READS,
+    Call,
+    External,
+    Input,
+    Output,
+    Parameter,
+    Result,
+    Tape,
+)
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import copy_to_cpu
+
+#: Relative difference allowed between a recorded value and the program's: the same
+#: operations on the same float32 tensors, with room for rounding (see loss_program).
+VALUE_TOLERANCE = 1e-4
+#: The name of the trained tensors' list in a TensorModel: the n-th tensor the optimizer was
+#: given is ``tensors.n``.
+TENSORS = "tensors"
+
+
+#: Reading or setting a tensor's attribute (``p.grad = None``): not a computation.
+ATTRIBUTE_ACCESS = {"__get__", "__set__", "__delete__"}
+
+
+def tensor_name(index: int) -> str:
+    return f"{TENSORS}.{index}"
+
+
+class TensorSpy(LossChainSpy):
+    """Records the torch calls of one training step on a Tape, from the first call with grad
+    on that reads a trained tensor; ``take()`` hands the tape over (at backward)."""
+
+    def __init__(self, tensors: list[torch.Tensor]) -> None:
+        super().__init__(on_scalar=lambda *_: None)
+        self.parameters = {id(t): (tensor_name(i), t) for i, t in enumerate(tensors)}
+        self.paused = False  # inside an optimizer step, which reads the tensors too
+        #: The model's first call (see entry_of), and what is told of each evaluation that
+        #: starts with it, without gradients: ``on_evaluation(its input)``.
+        self.entry: Entry | None = None
+        self.on_evaluation = None
+        #: With a hand-written loss, which no loss call pairs with its batch: an evaluation
+        #: is recorded from its entry until the next one (or training, or a step), and
+        #: handed to ``on_evaluated(tape)``.
+        self.on_evaluated = None
+        self.evaluation: Tape | None = None
+
+    def start(self) -> None:
+        self.__enter__()
+
+    def take(self) -> Tape | None:
+        tape, self.tape = self.tape, None
+        return tape
+
+    def leave(self) -> None:
+        self.end_evaluation()
+        self.parameters = {}
+        super().leave()
+
+    def end_evaluation(self) -> None:
+        evaluation, self.evaluation = self.evaluation, None
+        if evaluation is not None:
+            self.on_evaluated(evaluation)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if self.done or self.paused:
+            return result
+        if self.tape is None and not torch.is_grad_enabled():
+            self._evaluating(func, args, kwargs, result)
+            return result
+        if self.evaluation is not None:
+            self.end_evaluation()
+        if self.tape is None and self._starts(func, args, kwargs) and not _ours():
+            self.tape = Tape(None, self.parameters)
+        if self.tape is not None and not (_reads_value(func) and _ours()):
+            self._record(func, args, kwargs or {}, result)
+        return result
+
+    def _evaluating(self, func, args, kwargs, result) -> None:
+        """A call without gradients: an evaluation of the model starts with its entry."""
+        if self.entry is not None and not kwargs and self.entry.starts(func, args):
+            self.end_evaluation()
+            self.on_evaluation(args[self.entry.input])
+            if self.on_evaluated is not None:
+                self.evaluation = Tape(None, self.parameters)
+        evaluation = self.evaluation
+        if evaluation is not None and not (_reads_value(func) and _ours()):
+            try:
+                evaluation.record(func, args, kwargs or {}, result)
+            except Exception:  # noqa: BLE001 - the user's call must go on
+                evaluation.overflowed = True
+
+    def _starts(self, func, args, kwargs) -> bool:
+        """A computation on a trained tensor: not the reset of its ``.grad`` (zero_grad)."""
+        if getattr(func, "__name__", "") in ATTRIBUTE_ACCESS:
+            return False
+        parameters = self.parameters
+        for value in (*args, *(kwargs or {}).values()):
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            if any(isinstance(t, torch.Tensor) and id(t) in parameters for t in items):
+                return True
+        return False
+
+
+def _reads_value(func) -> bool:
+    return getattr(func, "__name__", "") in VALUE_READS
+
+
+def _ours() -> bool:
+    """Whether the torch call being made comes from lossdoctor's own code (its statistics of
+    a step, a copy of the tensors): the first caller outside torch is one of lossdoctor's.
+    Looked at only where it matters, as it walks the stack: when a recording would start,
+    and for a read of a value (which would make the step's loss look read in Python)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.split(".")[0] != "torch":
+            return module.split(".")[0] == "lossdoctor"
+        frame = frame.f_back
+    return False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The model's first call, when it takes the batch's only input and a trained tensor
+    (``x @ w``): a call like it, without gradients, starts an evaluation of the model."""
+
+    name: str
+    input: int  # the input's position among the call's arguments
+    tensor: int  # the trained tensor's
+    tensor_id: int  # which trained tensor it is (the first layer's, not the next one's)
+    trained: frozenset  # the ids of the trained tensors
+
+    def starts(self, func, args) -> bool:
+        if len(args) <= max(self.input, self.tensor) or getattr(func, "__name__", "") != (
+                self.name):
+            return False
+        first, tensor = args[self.input], args[self.tensor]
+        return (isinstance(first, torch.Tensor) and id(first) not in self.trained
+                and first.dim() > 0 and id(tensor) == self.tensor_id)
+
+
+def entry_of(model: LossProgram, spy: TensorSpy) -> Entry | None:
+    """The model program's first call as an Entry, if it takes the batch's one input and a
+    trained tensor as plain arguments; None otherwise (evaluations are then not watched)."""
+    calls = [c for c in model.calls if c is not None]
+    inputs = {r for c in calls for r in _arguments(c) if isinstance(r, Input)}
+    if not calls or len(inputs) != 1 or calls[0].kwargs:
+        return None
+    args = calls[0].args
+    places = [i for i, a in enumerate(args) if isinstance(a, Input)]
+    trained = [i for i, a in enumerate(args) if isinstance(a, Parameter)]
+    if len(places) != 1 or len(trained) != 1:
+        return None
+    name = args[trained[0]].name
+    tensor_id = next(key for key, (known, _) in spy.parameters.items() if known == name)
+    return Entry(calls[0].name, places[0], trained[0], tensor_id, frozenset(spy.parameters))
+
+
+# --- reading a step ---------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """What one recorded training step shows: its rows, the inputs and target of its batch,
+    where the prediction is on the tape, and the loss (unscaled)."""
+
+    tape: Tape
+    rows: int
+    inputs: list[torch.Tensor]
+    target: torch.Tensor
+    prediction: Result
+    loss: Result
+
+    def batch(self) -> Batch:
+        """The step's batch, copied as the sample keeps batches."""
+        return Batch(copy_to_cpu(tuple(self.inputs)), {},
+                     target_row_copy(self.target, self.rows), self.rows)
+
+    @property
+    def prediction_value(self) -> torch.Tensor:
+        return _result(self.tape.results, self.prediction)
+
+    @property
+    def loss_value(self) -> torch.Tensor:
+        return _result(self.tape.results, self.loss)
+
+
+def read_step(tape: Tape, root: torch.Tensor, logits: bool = False) -> Step:
+    """The step's batch and prediction, read from how its data meets the trained tensors.
+    With ``logits`` (a hand-written loss), a prediction made by a softmax or sigmoid is taken
+    before it (see before_normalizing). Raises Unreplayable."""
+    start = tape.ref(root)
+    if not isinstance(start, Result) or not tape.derives(start):
+        raise Unreplayable("the tensor backward was called on was not computed from the "
+                           "trained tensors")
+    if tape.overflowed:
+        raise Unreplayable("a training step takes more torch operations than are recorded")
+    loss = _unscaled(tape, start)
+    needed = sorted(_needed(tape, start.call, set()))
+    rows = _rows(tape, needed)
+    inputs, target, prediction = _classify(tape, needed, rows)
+    if target is None or prediction is None:
+        raise Unreplayable("no tensor with a row per batch row besides the inputs meets the "
+                           "model's output, so none can be told to be the target")
+    _refuse_unreplayable(tape, set(needed), start.call)
+    if logits:
+        prediction = before_normalizing(tape, prediction)
+    return Step(tape, rows, inputs, target, prediction, loss)
+
+
+#: Calls that turn scores into probabilities (or their logarithms).
+NORMALIZING = {"softmax", "log_softmax", "sigmoid", "logsigmoid"}
+
+
+def before_normalizing(tape: Tape, prediction: Result) -> Result:
+    """The scores a softmax or sigmoid made the prediction from. A hand-written loss that
+    starts with one (``-log_softmax(out).gather(1, y)``) then stays whole in the loss's
+    program, and a model that returns scores (a larger one, a constant) is scored as the
+    user's is: given the probabilities, the rest of the loss (a mean of picked log
+    probabilities) would reward scores that grow without bound."""
+    call = tape.calls[prediction.call]
+    while call.name in NORMALIZING and prediction.item is None:
+        inner = [a for a in call.args[:1] if isinstance(a, Result) and tape.derives(a)]
+        if not inner:
+            break
+        prediction, call = inner[0], tape.calls[inner[0].call]
+    return prediction
+
+
+def read_evaluation(tape: Tape, rows: int) -> Batch | None:
+    """The batch an evaluation recorded from the model's entry scored: its input, and the
+    target its (hand-written) loss compared the prediction with; None when it shows none."""
+    if not tape.calls:  # full, it still holds the evaluation: the calls after it are left out
+        return None
+    try:
+        inputs, target, _ = _classify(tape, list(range(len(tape.calls))), rows)
+    except Unreplayable:
+        return None
+    if len(inputs) != 1 or target is None or not _has_rows(target, rows):
+        return None
+    return Batch(copy_to_cpu((inputs[0],)), {}, target_row_copy(target, rows), rows)
+
+
+def _rows(tape: Tape, needed: list[int]) -> int:
+    """The batch's rows: the leading size of the first data tensor a trained tensor meets."""
+    for index in needed:
+        call = tape.calls[index]
+        refs = _refs_in((call.args, call.kwargs))
+        if any(isinstance(r, Parameter) for r in refs):
+            for value in (*call.args, *call.kwargs.values()):
+                tensor = _data_tensor(tape, value)
+                if tensor is not None and tensor.dim() > 0:
+                    return int(tensor.shape[0])
+    raise Unreplayable("no batch of data meets the trained tensors")
+
+
+def _data_tensor(tape: Tape, value) -> torch.Tensor | None:
+    if isinstance(value, External):
+        return value.tensor
+    if isinstance(value, Result) and not tape.derives(value):
+        found = _result(tape.results, value)
+        return found if isinstance(found, torch.Tensor) else None
+    return None
+
+
+#: The trained tensors, in the dependencies of a value.
+TRAINED = "trained"
+
+
+def _classify(tape: Tape, needed: list[int], rows: int):
+    """The inputs (in the order they meet the trained tensors), the target and the prediction:
+    each value's data dependencies are followed call by call (see the module's docstring)."""
+    depends: dict[int, frozenset] = {}  # call -> the leaves its result depends on
+    leaves: dict[object, torch.Tensor] = {}  # leaf key -> its tensor
+    inputs: list = []  # leaf keys
+    target = prediction = None
+    for index in needed:
+        call = tape.calls[index]
+        parts = [_depends_on(tape, a, depends, leaves, rows) for a in _arguments(call)]
+        if not any(parts) and _is_leaf_call(tape, index, rows):  # torch.zeros(rows, h)
+            key = ("call", index)
+            leaves[key] = _result(tape.results, Result(index))
+            parts = [frozenset({key})]
+        trained = [(a, p) for a, p in zip(_arguments(call), parts, strict=True) if TRAINED in p]
+        if trained:
+            seen = frozenset().union(*(p for _, p in trained))
+            for part in parts:
+                for key in sorted(part - {TRAINED} - seen - set(inputs), key=str):
+                    if key == target:
+                        continue
+                    if not seen & set(inputs):
+                        inputs.append(key)
+                    elif target is None:
+                        target, prediction = key, trained[0][0]
+                    else:
+                        raise Unreplayable("it uses two tensors with a row per batch row "
+                                           "besides the model's inputs, and only one can be "
+                                           "told to be the target")
+        depends[index] = frozenset().union(*parts) if parts else frozenset()
+    if not isinstance(prediction, Result):
+        return [leaves[k] for k in inputs], None, None
+    return [leaves[k] for k in inputs], leaves.get(target), prediction
+
+
+def _arguments(call: Call) -> list:
+    """A call's arguments, lists and tuples opened (``torch.cat([x, h])``)."""
+    found = []
+    for value in (*call.args, *call.kwargs.values()):
+        found.extend(value if isinstance(value, (list, tuple)) else (value,))
+    return found
+
+
+def _depends_on(tape: Tape, value, depends: dict, leaves: dict, rows: int) -> frozenset:
+    if isinstance(value, Parameter):
+        return frozenset({TRAINED})
+    if isinstance(value, Result):
+        return depends.get(value.call, frozenset())
+    if isinstance(value, External) and _has_rows(value.tensor, rows):
+        key = ("tensor", id(value.tensor))
+        leaves[key] = value.tensor
+        return frozenset({key})
+    return frozenset()
+
+
+def _is_leaf_call(tape: Tape, index: int, rows: int) -> bool:
+    """A call that makes a tensor with the batch's rows out of nothing recorded
+    (``torch.zeros(rows, h)``): data, as an input is. Not ``w ** 2`` of a bias that happens to
+    have as many entries as the batch has rows."""
+    result = tape.results[index]
+    return isinstance(result, torch.Tensor) and _has_rows(result, rows) and not any(
+        isinstance(a, (External, Result, Parameter)) for a in _arguments(tape.calls[index]))
+
+
+# --- the two programs ---------------------------------------------------------------------------
+
+
+@dataclass
+class Programs:
+    model: LossProgram  # inputs and trained tensors -> prediction
+    loss: LossProgram  # prediction (the output) and target -> loss
+
+
+def split(step: Step) -> Programs:
+    """The model's program and the loss's, made general. Raises Unreplayable."""
+    tape = step.tape
+    batch = StepInputs(tuple(step.inputs), {}, step.rows,
+                       [((("arg", i),), t) for i, t in enumerate(step.inputs)])
+    leaf_calls = {i for i in range(len(tape.calls)) if _is_leaf_call(tape, i, step.rows)}
+    model_builder = _Builder(tape, batch, leaf_calls)
+    model_needed = _needed(tape, step.prediction.call, leaf_calls)
+    model = LossProgram([model_builder.general(tape.calls[i]) if i in model_needed else None
+                         for i in range(step.prediction.call + 1)], step.prediction)
+    if model_builder.target is not None:
+        raise Unreplayable("the model's computation reads the target")
+    loss_builder = _Builder(tape, batch, leaf_calls)
+    loss_needed = _needed(tape, step.loss.call, leaf_calls | {step.prediction.call})
+    loss_needed.discard(step.prediction.call)
+    calls = [_as_output(loss_builder.general(tape.calls[i]), step.prediction)
+             if i in loss_needed else None for i in range(step.loss.call + 1)]
+    return Programs(model, LossProgram(calls, step.loss))
+
+
+def _as_output(value, prediction: Result):
+    """The prediction's place in the loss program becomes the model's output."""
+    if isinstance(value, Call):
+        return Call(value.func, _as_output(value.args, prediction),
+                    _as_output(value.kwargs, prediction), value.name)
+    if value == prediction:
+        return Output(())
+    if isinstance(value, dict):
+        return {k: _as_output(v, prediction) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        return type(value)(_as_output(v, prediction) for v in value)
+    return value
+
+
+def validated(programs: Programs, step: Step) -> None:
+    """Raises Unreplayable unless both programs, run on the step's own tensors (cloned), give
+    back the prediction and the loss the script computed."""
+    parameters = _cloned_parameters(step.tape)
+    batch = Batch(tuple(t.detach().clone() for t in step.inputs), {},
+                  step.target.detach().clone(), step.rows)
+    with torch.no_grad():
+        try:
+            prediction = programs.model.run(_Reader(None, batch, parameters))
+            loss = programs.loss.run(_Reader(step.prediction_value.detach().clone(), batch,
+                                             parameters))
+        except Exception as error:  # noqa: BLE001 - any failure means: not replayable
+            raise Unreplayable(
+                f"running it again failed ({type(error).__name__}: {error})") from None
+    expected = step.prediction_value
+    if not isinstance(prediction, torch.Tensor) or prediction.shape != expected.shape or (
+            not torch.allclose(prediction.float(), expected.detach().float(),
+                               rtol=VALUE_TOLERANCE, atol=1e-6)):
+        raise Unreplayable("running the model's computation again gave another output")
+    value, recorded = _number(loss), _number(step.loss_value)
+    if not math.isclose(value, recorded, rel_tol=VALUE_TOLERANCE, abs_tol=1e-7):
+        raise Unreplayable(f"running the loss again gave {value:.6g} instead of {recorded:.6g}")
+
+
+def _cloned_parameters(tape: Tape) -> dict[str, torch.Tensor]:
+    """The trained tensors the tape refers to, by name, cloned."""
+    return {ref.name: tensor.detach().clone() for tensor, ref in tape._refs.values()
+            if isinstance(ref, Parameter)}
+
+
+def any_rows(programs: Programs, step: Step) -> bool:
+    """Whether the model's program runs on a batch of other rows (the first half of the
+    step's) and gives the first half of its prediction: no batch size is written into it."""
+    half = step.rows // 2
+    if half == 0:
+        return False
+    parameters = _cloned_parameters(step.tape)
+    batch = Batch(tuple(t.detach()[:half].clone() for t in step.inputs), {}, None, half)
+    try:
+        with torch.no_grad():
+            prediction = programs.model.run(_Reader(None, batch, parameters))
+    except Exception:  # noqa: BLE001 - it does not: only batches of the step's rows are used
+        return False
+    expected = step.prediction_value.detach()[:half].float()
+    return prediction.shape == expected.shape and torch.allclose(
+        prediction.float(), expected, rtol=VALUE_TOLERANCE, atol=1e-6)
+
+
+class TensorModel(nn.Module):
+    """Copies of the trained tensors, as a module whose forward runs the recorded program of
+    the model on its inputs."""
+
+    def __init__(self, tensors: list[torch.Tensor], program: LossProgram) -> None:
+        super().__init__()
+        self.tensors = nn.ParameterList(
+            [nn.Parameter(t.detach().clone(), requires_grad=t.requires_grad) for t in tensors])
+        self.program = program
+
+    def __deepcopy__(self, memo: dict) -> TensorModel:
+        """The tensors are copied; the program, which nothing changes, is shared."""
+        memo[id(self.program)] = self.program
+        copied = type(self).__new__(type(self))
+        memo[id(self)] = copied
+        for key, value in self.__dict__.items():
+            copied.__dict__[key] = copy.deepcopy(value, memo)
+        return copied
+
+    #: How reset_parameters initializes, in words for a report.
+    INITIALIZATION = "He initialization (nn.init.kaiming_normal_ on each weight matrix)"
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """He initialization (He et al., 2015, torch's kaiming_normal_), the usual choice for
+        tensors written by hand as ``x @ w + b``: a matrix of ``fan_in`` rows drawn
+        N(0, 2 / fan_in), vectors (biases) zero. Tensors of other shapes are left as they are.
+        A plain tensor has no PyTorch default to return to (nn.Linear's, a uniform within
+        1/sqrt(fan_in), shrinks every layer's outputs: against it the He-initialized twin of
+        dev case 01018, a 4-layer regression MLP, read as badly initialized)."""
+        for tensor in self.tensors:
+            if tensor.dim() == 2:
+                tensor.normal_(0.0, math.sqrt(2 / tensor.shape[0]))
+            elif tensor.dim() == 1:
+                tensor.zero_()
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        batch = Batch(inputs, {}, None, 0)
+        return self.program.run(_Reader(None, batch, dict(self.named_parameters())))
