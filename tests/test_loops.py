@@ -305,6 +305,17 @@ def test_a_summed_loss_over_padded_tokens_is_divided_by_the_counted_tokens():
     assert math.isclose(recorder.trace.losses[0].value, mean, rel_tol=1e-6)
 
 
+def test_a_legacy_size_average_loss_is_read_as_a_sum_without_a_warning_of_ours():
+    logits, target = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with watching(recorder := Recorder()), torch.no_grad():
+            F.cross_entropy(logits, target, size_average=False)
+    assert len(caught) == 1  # torch's own, for the user's call; none from lossdoctor
+    mean = F.cross_entropy(logits, target).item()
+    assert math.isclose(recorder.trace.losses[0].value, mean, rel_tol=1e-6)
+
+
 def test_evaluation_without_no_grad_is_validation():
     torch.manual_seed(0)
     x, y = _classes()

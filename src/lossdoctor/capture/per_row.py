@@ -21,7 +21,8 @@ def reduction_of(loss_fn, kwargs: dict | None) -> str:
     if kwargs is None:
         return getattr(loss_fn, "reduction", "mean")
     if "size_average" in kwargs or "reduce" in kwargs:
-        return _reduction.legacy_get_string(kwargs.get("size_average"), kwargs.get("reduce"))
+        return _reduction.legacy_get_string(kwargs.get("size_average"), kwargs.get("reduce"),
+                                            emit_warning=False)  # the user's call warned
     return kwargs.get("reduction", "mean")
 
 
