@@ -34,6 +34,9 @@ class ModuleEvents:
         self._roots: set[int] = set()  # top-level models called before the first step
         self.forwards = 0  # forward passes of the model started so far
         self.last_batch_rows = 0  # rows of the model's last input batch
+        #: The model, held until its trained state is copied (Recorder.keep_trained_model):
+        #: a model local to the script's main() is gone by the time the script ends.
+        self._model_held: nn.Module | None = None
         #: A copy of the model (same class, not the model: an EMA copy) called after the first
         #: optimizer step, while its output is the last one computed; None after the model's.
         self.copy_called: weakref.ref | None = None
@@ -91,6 +94,7 @@ class ModuleEvents:
         self._inner_target = None
         if not self._is_model(module):
             self._model_ref = weakref.ref(module)
+        self._model_held = module
         if self._optimizer_ref is None:
             self._roots.add(id(module))
         if self.sampled and current_phase() == "train" and not is_compiled(module):
