@@ -559,3 +559,23 @@ def test_update_ratios_are_the_change_over_the_weights_before_the_step():
         assert record.weight_norm == pytest.approx(float(old.norm()), rel=1e-5)
         change = float((param.detach() - old).norm()) / float(old.norm())
         assert record.update_ratio == pytest.approx(change, rel=1e-4)
+
+
+def test_a_model_local_to_the_training_function_is_still_copied_when_the_run_ends():
+    def main():
+        model = nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        x, y = torch.randn(64, 3), torch.randn(64, 1)
+        for _ in range(3):
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+        return model.weight.detach().clone()
+
+    recorder = Recorder()
+    with watching(recorder):
+        trained = main()
+    _, copies = recorder.finish()
+    assert copies.final_model is not None
+    assert torch.equal(copies.final_model.weight, trained)
+    assert recorder._model_held is None

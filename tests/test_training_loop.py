@@ -193,6 +193,20 @@ def test_without_replayable_batches_the_facts_stand_alone():
     assert 0.5 <= finding.confidence < 0.7
 
 
+def test_zero_grad_once_per_epoch_is_found_without_a_replay():
+    trace = Trace(steps=60, zero_grad_calls=5, epoch_starts=[0, 12, 24, 36, 48])
+    trace.setup.parameter_count = 100
+    [finding] = check(Case(trace, record(lambda: None).copies))
+    assert finding.cause.id == "missing_zero_grad"
+    assert finding.experiment is None
+
+
+def test_zero_grad_every_step_is_not_once_per_epoch():
+    trace = Trace(steps=60, zero_grad_calls=60, epoch_starts=[0, 12, 24, 36, 48])
+    trace.setup.parameter_count = 100
+    assert check(Case(trace, record(lambda: None).copies)) == []
+
+
 def test_a_run_without_optimizer_steps_is_skipped():
     with pytest.raises(Skip, match="optimizer steps"):
         check(record(lambda: F.relu(torch.zeros(1))))

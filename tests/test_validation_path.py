@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -173,3 +175,41 @@ def test_a_training_loss_of_two_terms_keeps_both_terms_in_the_validation_curve()
     assert [r.rescored for r in last] == [False, True]
     both = (last[0].value + last[1].value) / 2
     assert case.trace.validation_passes()[-1].loss == pytest.approx(both)
+
+
+def _validating_a_copy(update_copy: bool):
+    """Training steps the model; validation scores a frozen copy of it (as YOLOv5's ModelEMA
+    keeps), updated from the model after each step only when ``update_copy``."""
+
+    def train(model, optimizer, loss_fn, train, validation, epochs):
+        shadow = copy.deepcopy(model).eval()
+        for p in shadow.parameters():
+            p.requires_grad_(False)
+        x, y = train
+        for _ in range(epochs):
+            model.train()
+            for rows in torch.arange(len(x)).split(32):
+                optimizer.zero_grad()
+                loss_fn(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+                if update_copy:
+                    shadow.load_state_dict(model.state_dict())
+            with torch.no_grad():
+                loss_fn(shadow(validation[0]), validation[1])
+
+    return train
+
+
+def test_a_validated_copy_that_is_never_updated_is_found():
+    case = _case(_validating_a_copy(update_copy=False), epochs=4)
+    assert all(r.on_copy for r in case.trace.losses if r.phase == "eval")
+    [finding] = check(case)
+    assert finding.cause is VALIDATION_PATH
+    assert "copy" in finding.verdict
+
+
+def test_a_validated_copy_that_follows_the_model_is_quiet():
+    case = _case(_validating_a_copy(update_copy=True), epochs=4)
+    evaluations = [r for r in case.trace.losses if r.phase == "eval"]
+    assert evaluations and all(r.on_copy and r.model_training is False for r in evaluations)
+    assert check(case) == []

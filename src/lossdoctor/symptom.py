@@ -54,7 +54,7 @@ def symptom_of(trace: Trace, curve: CurveVerdict | None,
     if curve is not None and curve.kind == AT_CHANCE:
         return Symptom("at_chance", curve.message)
     chance = curve.chance_loss if curve is not None else chance_loss
-    return _level_symptom(trace, chance) or _frozen_validation(trace) or _no_gradient(trace)
+    return _level_symptom(trace, chance) or frozen_validation(trace) or _no_gradient(trace)
 
 
 def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
@@ -107,7 +107,7 @@ def _not_finite(trace: Trace) -> bool:
     return any(not math.isfinite(value) for value in last)
 
 
-def _frozen_validation(trace: Trace) -> Symptom | None:
+def frozen_validation(trace: Trace) -> Symptom | None:
     """A validation loss the same at every pass while the training loss moved: whatever the
     validation measures, it is not the model being trained."""
     passes = trace.validation_passes()

@@ -22,6 +22,8 @@ class LossRecord:
     #: Another evaluation of rows this model call's output was already scored on (a metric in
     #: other units, a second term): not the first loss computed from that output.
     rescored: bool = False
+    #: Computed on the output of a copy of the model (an EMA copy), not of the model trained.
+    on_copy: bool = False
 
     def absorb(self, other: LossRecord) -> None:
         """Take ``other``'s calls into this record: the mean weighted by rows, rows summed."""
@@ -30,8 +32,9 @@ class LossRecord:
         self.rows, self.calls = rows, self.calls + other.calls
 
     def mergeable(self, other: LossRecord) -> bool:
-        return (self.phase, self.loss_name, self.model_training, self.rescored) == (
-            other.phase, other.loss_name, other.model_training, other.rescored)
+        return (self.phase, self.loss_name, self.model_training, self.rescored,
+                self.on_copy) == (other.phase, other.loss_name, other.model_training,
+                                  other.rescored, other.on_copy)
 
 
 @dataclass

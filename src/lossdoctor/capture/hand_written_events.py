@@ -269,9 +269,10 @@ class HandWrittenEvents:
         if chain != self._loss_chain and not penalty_left_out:
             return
         name = RETURNED_BY_MODEL if chain == () else HAND_WRITTEN
-        model = self.model
+        model, on_copy = self.scored_model()
         record = LossRecord(tensor.item(), rows, "train" if tentative else "eval", self.step,
-                            name, model.training if model is not None else None)
+                            name, model.training if model is not None else None,
+                            on_copy=on_copy)
         held = HeldLoss(record, self.forwards, tentative)
         held.batch = self._batch_of_loss(tensor, record.phase)
         if tentative:

@@ -99,6 +99,9 @@ class ModuleHooks:
         self.patched: list[tuple[type, object, object]] = []  # (class, its own __call__, ours)
         self.narrowed: list[weakref.ref] = []  # the models whose calls are wrapped
         self.narrowed_ids: set[int] = set()  # their ids, for a fast "not one of them"
+        #: Their classes: another instance (an EMA copy validated in its place, a teacher) is
+        #: watched too, so that a loss on its output is not taken for the model's.
+        self.narrowed_types: set[type] = set()
         self.settled = False  # whether the first optimizer step has decided on narrowing
         self.compiler_used = False  # torch.compile or module.compile() was called
 
@@ -135,13 +138,14 @@ class ModuleHooks:
         self._remove(self.handles)
         self.narrowed.append(weakref.ref(model))
         self.narrowed_ids.add(id(model))
+        self.narrowed_types.add(type(model))
         for cls in (_Loss, owner):  # _Loss is torch's: its subclasses are left as written
             if all(cls is not patched for patched, _, _ in self.patched):
                 self._patch(cls)
 
     def _applies(self, module) -> bool:
         """Whether a call of ``module`` is watched: a loss, or a model narrowed to."""
-        if isinstance(module, _Loss):
+        if isinstance(module, _Loss) or type(module) in self.narrowed_types:
             return True
         return id(module) in self.narrowed_ids and any(ref() is module for ref in self.narrowed)
 

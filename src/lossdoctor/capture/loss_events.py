@@ -39,6 +39,10 @@ from lossdoctor.trace import ActivationStat, LossInputStat, LossRecord, Trace
 #: Held losses settled early, so that an evaluation loop run with gradients on and no step
 #: after it cannot grow the queue without bound (a few megabytes at most).
 MAX_HELD = 10_000
+#: Why a loss on a slice of the model's output is not replayed, in the user's words.
+PART_OF_OUTPUT = (
+    "your training loss scores parts of the model's output (a slice such as p[..., 0], or "
+    "targets built in Python from the labels), which a replay cannot repeat on other batches")
 
 
 @dataclass
@@ -65,6 +69,8 @@ class HeldLoss:
     batch: Batch | None = None
     saturation: ActivationStat | None = None
     loss_copy: LossCopy | None = None
+    #: The loss scored a part of the model's output, not the output (a slice of it).
+    scores_part: bool = False
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
     inside_model: bool = False  # computed inside the model's forward pass
     signature: torch.Tensor | None = None  # of an evaluated batch (capture/train_split.py)
@@ -118,6 +124,13 @@ class LossEvents:
             held.signature = self._take_signature()
         self._hold(held)
 
+    def _scores_whole_output(self, prediction: torch.Tensor) -> bool:
+        """Whether the loss's input is one of the model's output tensors, or that tensor
+        reshaped (``logits.view(-1, vocab)``): what a replay can feed the loss again. A slice
+        (``p[..., 0]`` of a detection head, one term of several) is not."""
+        sizes = self.last_output_sizes
+        return self.inside_model or not sizes or prediction.numel() in sizes
+
     def _rescores(self, held: HeldLoss) -> bool:
         """Whether every row of the last model call's output was already scored by a loss
         before this one: this one is then a metric or another term on the same output. Chunks
@@ -137,15 +150,17 @@ class LossEvents:
         value = per_element_mean(name, output, prediction, target,
                                  reduction_of(loss_fn, kwargs), ignore_index)
         rows = prediction.shape[0] if prediction.dim() else 0
-        model = self.model
+        model, on_copy = self.scored_model()
         training = model.training if model is not None else None
-        return LossRecord(value, rows, phase, self.step, name, training)
+        return LossRecord(value, rows, phase, self.step, name, training, on_copy=on_copy)
 
     def _prepare_training_copies(self, held: HeldLoss, loss_fn, prediction, target,
                                   kwargs) -> None:
         """Copied now (the user's tensors are gone by the step), kept if it trains."""
         name = held.record.loss_name
-        if self.copies.loss_fn is None:
+        if self.copies.loss_fn is None and not self._scores_whole_output(prediction):
+            held.scores_part = True
+        elif self.copies.loss_fn is None:
             held.loss_copy = _copy_loss(name, loss_fn, prediction, kwargs)
             held.loss_copy.flat_target = _per_row(target, self.last_batch_rows) is not target
         if self.sampled and _takes_probabilities(name):
@@ -207,6 +222,8 @@ class LossEvents:
         self._count_training_loss(record.rows)
         if held.loss_copy is not None and self.copies.loss_fn is None:
             self._keep_loss_copy(held.loss_copy)
+        elif held.scores_part and self.copies.replay_loss is None:
+            self.copies.loss_problem = PART_OF_OUTPUT
         if not self.trace.setup.loss_name:
             self.trace.setup.loss_name = record.loss_name
         if held.saturation is not None:

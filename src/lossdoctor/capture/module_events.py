@@ -12,6 +12,7 @@ from torch.nn.modules.loss import _Loss
 from lossdoctor.capture.data_events import current_phase
 from lossdoctor.capture.guard import guarded_hook
 from lossdoctor.capture.loss_chains import WAITING
+from lossdoctor.capture.replay_losses import output_tensors
 from lossdoctor.capture.tensors import batch_rows
 from lossdoctor.capture.tracing import is_compiled
 
@@ -33,6 +34,14 @@ class ModuleEvents:
         self._roots: set[int] = set()  # top-level models called before the first step
         self.forwards = 0  # forward passes of the model started so far
         self.last_batch_rows = 0  # rows of the model's last input batch
+        #: The model, held until its trained state is copied (Recorder.keep_trained_model):
+        #: a model local to the script's main() is gone by the time the script ends.
+        self._model_held: nn.Module | None = None
+        #: A copy of the model (same class, not the model: an EMA copy) called after the first
+        #: optimizer step, while its output is the last one computed; None after the model's.
+        self.copy_called: weakref.ref | None = None
+        #: Element counts of the tensors the model's last forward pass returned.
+        self.last_output_sizes: frozenset[int] = frozenset()
         #: A loss the model's last forward pass returned (``output.loss``, ``logits, loss``).
         self._returned_loss: weakref.ref | None = None
 
@@ -65,6 +74,10 @@ class ModuleEvents:
         self._depth += 1
         model_ref = self._model_ref
         is_model = model_ref is not None and model_ref() is module
+        if self._depth == 1 and not is_model and self._is_copy(module):
+            self.copy_called = weakref.ref(module)
+            self._sign_inputs(args)
+            return
         if self._depth == 1 and (is_model or _has_parameters(module)):
             self._model_started(module)
             self._sign_inputs(args)
@@ -81,6 +94,7 @@ class ModuleEvents:
         self._inner_target = None
         if not self._is_model(module):
             self._model_ref = weakref.ref(module)
+        self._model_held = module
         if self._optimizer_ref is None:
             self._roots.add(id(module))
         if self.sampled and current_phase() == "train" and not is_compiled(module):
@@ -103,15 +117,38 @@ class ModuleEvents:
         if self._spy is not None and self._module_stack:
             self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
+            self.copy_called = None
             self._stop_spying()
             self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
+            self.last_output_sizes = frozenset(t.numel() for t in output_tensors(output))
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs)
             if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
             self._inner_target = None
             self._follow_output(module, output, args, kwargs)
+        elif self._depth == 0 and self._copy_is(module):
+            self.last_batch_rows = _rows(args, kwargs)
+            self.last_output_sizes = frozenset(t.numel() for t in output_tensors(output))
+            self._keep_inputs(args, kwargs)
+
+    def scored_model(self) -> tuple[nn.Module | None, bool]:
+        """The module whose output a loss now scores, and whether it is a copy of the model."""
+        copy = self.copy_called() if self.copy_called is not None else None
+        return (copy, True) if copy is not None else (self.model, False)
+
+    def _copy_is(self, module: nn.Module) -> bool:
+        return self.copy_called is not None and self.copy_called() is module
+
+    def _is_copy(self, module: nn.Module) -> bool:
+        """Another instance of the trained model's class, called after the first optimizer
+        step: a copy kept beside the model (ModelEMA's, a teacher), not the model trained."""
+        model = self.model
+        if self._optimizer_ref is None or model is None or type(module) is not type(model):
+            return False
+        return not torch.is_grad_enabled() or not any(
+            p.requires_grad for p in module.parameters())
 
     def _is_model(self, module: nn.Module) -> bool:
         return self._model_ref is not None and self._model_ref() is module

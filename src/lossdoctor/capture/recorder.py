@@ -99,8 +99,8 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
 
     @guarded
     def keep_trained_model(self) -> None:
-        """Copy the model as training left it. Call it while the training code's variables are
-        alive: lossdoctor holds the model only by a weak reference."""
+        """Copy the model as training left it, then let go of it: lossdoctor holds the model
+        until this copy (a model local to the script's main() is gone when the script ends)."""
         model = self.model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
@@ -109,3 +109,4 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
             optimizer = self._optimizer_ref() if self._optimizer_ref else None
             self._keep_trained_tensors(optimized(optimizer) if optimizer is not None
                                        else self._trained_alive())
+        self._model_held = None

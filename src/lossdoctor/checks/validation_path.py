@@ -15,6 +15,7 @@ import torch
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
+from lossdoctor.symptom import frozen_validation as _frozen_validation
 
 VALIDATION_PATH = Cause(
     id="validation_path",
@@ -65,6 +66,9 @@ SURE_RATIO = 2.0
 
 
 def check(case) -> list[Finding]:
+    stale = _stale_copy(case.trace)
+    if stale is not None:
+        return [stale]
     script_loss, in_train_mode = _last_validation(case.trace)
     _require_faithful_replay(case)
     recomputed = _recomputed(case, in_train_mode)
@@ -73,6 +77,31 @@ def check(case) -> list[Finding]:
         return []
     extra_step = _explaining_transform(case, in_train_mode, script_loss)
     return [_finding(script_loss, recomputed, ratio, extra_step)]
+
+
+def _stale_copy(trace) -> Finding | None:
+    """Validation losses computed on the output of a copy of the model (an EMA copy, a
+    teacher), that stay the same while the training loss moves: the copy is not the model
+    trained, and nothing updates it."""
+    passes = trace.validation_passes()
+    if not passes or passes[-1].source != "loss calls":
+        return None
+    scored = [r for r in trace.losses if r.phase == "eval"]
+    if not scored or not all(r.on_copy for r in scored):
+        return None
+    frozen = _frozen_validation(trace)
+    if frozen is None:
+        return None
+    loss = passes[-1].loss
+    verdict = (f"Your validation scores a copy of your model, not the model being trained "
+               f"(an EMA or teacher copy, called in its place), and that copy's {frozen.message}"
+               ". The copy is never updated from the trained weights.")
+    fix = ("Update the copy you validate from the trained model at every optimizer step "
+           "(ema.update(model)), or validate the trained model itself.")
+    return Finding(VALIDATION_PATH, CONFIDENCE_CEILING, verdict=verdict,
+                   evidence={"script_validation_loss": loss,
+                             "validation_passes_on_a_copy": float(len(passes))},
+                   fix=fix)
 
 
 def _last_validation(trace) -> tuple[float, bool]:
@@ -139,6 +168,8 @@ def _recomputed(case, in_train_mode: bool,
     replayer = case.require_replay()
     if case.copies.final_model is None:
         raise Skip("needs the trained model at the end of the run")
+    if not case.copies.validation.batches:
+        raise Skip("needs the validation rows your script scored: none were captured")
     model = copy.deepcopy(case.copies.final_model)
     model.train(in_train_mode)
     name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn

@@ -1,0 +1,4 @@
+from .config import compose, instantiate
+from .trainer import Trainer
+
+__all__ = ["Trainer", "compose", "instantiate"]
