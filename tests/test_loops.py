@@ -260,7 +260,7 @@ def test_raw_parameter_tensors_are_the_model_with_an_optimizer_or_updated_by_han
         trace = record(train, by_hand).trace
         assert trace.steps == 12 and len(trace.train_losses()) == 12, by_hand
         assert trace.setup.model_class == "parameter tensors" and trace.setup.parameter_count == 5
-        assert trace.setup.loss_name == "hand-written loss"
+        assert trace.setup.loss_name == "hand-written loss (like mse_loss)"
         assert trace.setup.optimizer_class == ("manual SGD update" if by_hand else "SGD")
 
 
