@@ -15,12 +15,31 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
 
 
-def test_checks_not_started_when_the_budget_ran_out_are_skipped_and_say_so():
-    modules = (CheckModule("slow", lambda case: time.sleep(0.2) or [], ()),
-               CheckModule("late", lambda case: [], ()))
-    outcomes = {o.name: o for o in diagnose(None, modules, budget=0.1).outcomes}
-    assert outcomes["slow"].status == "ran"
-    assert outcomes["late"].status == "stopped" and "--budget" in outcomes["late"].reason
+def test_past_the_deadline_checks_that_read_the_records_still_run():
+    case = _small_case()
+    seen = []
+    modules = (CheckModule("slow", lambda c: time.sleep(0.3) or [], ()),
+               CheckModule("records", lambda c: seen.append(c.trace.steps) or [], ()),
+               CheckModule("replays", lambda c: c.replayer.replay(Plan(steps=5)) and [], ()))
+    outcomes = {o.name: o for o in diagnose(case, modules, budget=0.1).outcomes}
+    assert outcomes["slow"].status == outcomes["records"].status == "ran"
+    assert seen == [case.trace.steps]
+    assert outcomes["replays"].status == "stopped" and "--budget" in outcomes["replays"].reason
+
+
+def test_a_check_that_met_a_refused_experiment_did_not_finish_whatever_it_caught():
+    def falls_back_on_the_records(c):
+        try:
+            c.replayer.replay(Plan(steps=5))
+        except Skip:
+            return []
+        return []
+
+    case = _small_case()
+    modules = (CheckModule("slow", lambda c: time.sleep(0.3) or [], ()),
+               CheckModule("falls_back", falls_back_on_the_records, ()))
+    outcome = diagnose(case, modules, budget=0.1).outcomes[1]
+    assert outcome.status == "stopped" and "time budget (0.1 s)" in outcome.reason
 
 
 def _small_case():
@@ -179,22 +198,25 @@ def test_the_checks_that_replay_only_some_runs_at_length_run_after_the_decisive_
     assert order.index("training_loop") < order.index("no_signal") < order.index("learning_rate")
 
 
-def test_a_check_whose_least_experiments_cannot_fit_the_time_left_is_not_started(monkeypatch):
+def test_a_check_whose_least_experiments_cannot_fit_the_time_left_runs_without_them(
+        monkeypatch):
     case = _small_case()
     monkeypatch.setattr(budget, "LEAST_STEPS", {"costly": (300,)})
     monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 30 steps: 15 s
-    started = []
-    modules = tuple(CheckModule(name, lambda c, name=name: started.append(name) or [], ())
-                    for name in ("costly", "cheap"))
+    replayed = []
+
+    def costly(c):
+        replayed.append(len(c.replayer.replay(Plan(steps=300)).train_losses))
+        return []
+
+    modules = (CheckModule("costly", costly, ()), CheckModule("cheap", lambda c: [], ()))
     outcomes = {o.name: o for o in diagnose(case, modules, budget=10.0).outcomes}
-    assert started == ["cheap"]
-    assert outcomes["cheap"].status == "ran"
+    assert replayed == [] and outcomes["cheap"].status == "ran"
     assert outcomes["costly"].status == "stopped"
     assert "at least 15 s" in outcomes["costly"].reason
     assert "--budget 20" in outcomes["costly"].reason
-    started.clear()
     outcomes = {o.name: o for o in diagnose(case, modules, budget=40.0).outcomes}
-    assert sorted(started) == ["cheap", "costly"] and outcomes["costly"].status == "ran"
+    assert replayed and outcomes["costly"].status == "ran"
 
 
 def test_every_least_cost_names_a_check():
