@@ -35,6 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MIRRORS = Path("/work/.mirror")
 FRAMEWORK_SCRIPTS = REPO / "tests" / "frameworks" / "scripts"
+#: Plain PyTorch loops that train what a third-party script trains: their diagnosis is what the
+#: script's should be (see its docstring).
+TWINS = REPO / "bench" / "plain_twins.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch",
        "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
 TIMEOUT = 900
@@ -191,7 +194,22 @@ def word_language_model_jobs(examples: Path) -> list[Job]:
 
         return lay_out
 
-    return [Job("word_language_model", "pytorch/examples", HEALTHY, prepare(20)),
+    def twin(lr: float, bug: str = ""):
+        def lay_out(workdir: Path):
+            prepare(lr)(workdir)
+            shutil.copy(TWINS, workdir)
+            return TWINS.name, ["word_language_model", "--lr", str(lr),
+                                *(["--bug", bug] if bug else [])], {}
+
+        return lay_out
+
+    twin_source = "bench/plain_twins.py"
+    twins = [Job("word_language_model plain-loop twin", twin_source, HEALTHY, twin(20)),
+             Job("word_language_model plain-loop twin lr x100", twin_source, LR_TOO_HIGH,
+                 twin(2000)),
+             Job("word_language_model plain-loop twin shuffled targets", twin_source, NO_SIGNAL,
+                 twin(20, "labels"))]
+    return twins + [Job("word_language_model", "pytorch/examples", HEALTHY, prepare(20)),
             Job("word_language_model lr x100", "pytorch/examples", LR_TOO_HIGH, prepare(2000)),
             Job("word_language_model shuffled targets", "pytorch/examples", NO_SIGNAL,
                 prepare(20, "word_language_model labels"))]
@@ -269,8 +287,22 @@ def lightning_jobs(lightning: Path, examples: Path) -> list[Job]:
 
         return lay_out
 
+    def twin(lr: float, bug: str = ""):
+        def lay_out(workdir: Path):
+            prepare()(workdir)
+            shutil.copy(TWINS, workdir)
+            return TWINS.name, ["lightning_demo", "--lr", str(lr),
+                                *(["--bug", bug] if bug else [])], {}
+
+        return lay_out
+
+    twin_source = "bench/plain_twins.py"
+    twins = [Job("Lightning demo plain-loop twin", twin_source, HEALTHY, twin(0.1)),
+             Job("Lightning demo plain-loop twin lr x100", twin_source, LR_TOO_HIGH, twin(10.0)),
+             Job("Lightning demo plain-loop twin shuffled targets", twin_source, NO_SIGNAL,
+                 twin(0.1, "labels"))]
     source = "Lightning-AI/pytorch-lightning"
-    return [Job("Lightning transformer example", source, HEALTHY, prepare()),
+    return twins + [Job("Lightning transformer example", source, HEALTHY, prepare()),
             Job("Lightning transformer example lr x100", source, LR_TOO_HIGH,
                 prepare("lightning lr")),
             Job("Lightning transformer example shuffled targets", source, NO_SIGNAL,
