@@ -402,7 +402,8 @@ def jobs_for(options) -> list[Job]:
     if not options.no_frameworks:
         jobs += framework_jobs()
     if options.only:
-        jobs = [j for j in jobs if fnmatch.fnmatch(j.name, f"*{options.only}*")]
+        pattern = options.only if options.exact else f"*{options.only}*"
+        jobs = [j for j in jobs if fnmatch.fnmatch(j.name, pattern)]
     return jobs
 
 
@@ -413,6 +414,8 @@ def main() -> None:
     parser.add_argument("--lightning", type=Path,
                         default=MIRRORS / "Lightning-AI+pytorch-lightning" / "repo")
     parser.add_argument("--only", help="only the runs whose name contains this pattern")
+    parser.add_argument("--exact", action="store_true",
+                        help="--only names one run exactly, not a part of names")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     parser.add_argument("--keep-reports", type=Path, metavar="DIR",
                         help="keep each run's JSON report in DIR")
