@@ -102,6 +102,7 @@ class Job:
     source: str  # the repository, or "tests/frameworks"
     expected: str  # the top cause, or HEALTHY for nothing reported
     prepare: Callable[[Path], tuple[str, list[str], dict]]
+    twin: str = ""  # the row that trains the same in a plain loop (bench/plain_twins.py)
 
 
 @dataclass
@@ -124,6 +125,11 @@ class Outcome:
     @property
     def right(self) -> bool:
         return self.top == self.job.expected
+
+    @property
+    def got(self) -> str:
+        """The top cause, or the status when nothing was reported."""
+        return self.causes[0] if self.causes else self.status
 
 
 # --- copies of the repositories ---------------------------------------------------------------
@@ -209,10 +215,12 @@ def word_language_model_jobs(examples: Path) -> list[Job]:
                  twin(2000)),
              Job("word_language_model plain-loop twin shuffled targets", twin_source, NO_SIGNAL,
                  twin(20, "labels"))]
-    return twins + [Job("word_language_model", "pytorch/examples", HEALTHY, prepare(20)),
-            Job("word_language_model lr x100", "pytorch/examples", LR_TOO_HIGH, prepare(2000)),
-            Job("word_language_model shuffled targets", "pytorch/examples", NO_SIGNAL,
-                prepare(20, "word_language_model labels"))]
+    return twins + [Job("word_language_model", "pytorch/examples", HEALTHY, prepare(20),
+                        twins[0].name),
+                    Job("word_language_model lr x100", "pytorch/examples", LR_TOO_HIGH,
+                        prepare(2000), twins[1].name),
+                    Job("word_language_model shuffled targets", "pytorch/examples", NO_SIGNAL,
+                        prepare(20, "word_language_model labels"), twins[2].name)]
 
 
 def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
@@ -302,11 +310,11 @@ def lightning_jobs(lightning: Path, examples: Path) -> list[Job]:
              Job("Lightning demo plain-loop twin shuffled targets", twin_source, NO_SIGNAL,
                  twin(0.1, "labels"))]
     source = "Lightning-AI/pytorch-lightning"
-    return twins + [Job("Lightning transformer example", source, HEALTHY, prepare()),
+    return twins + [Job("Lightning transformer example", source, HEALTHY, prepare(), twins[0].name),
             Job("Lightning transformer example lr x100", source, LR_TOO_HIGH,
-                prepare("lightning lr")),
+                prepare("lightning lr"), twins[1].name),
             Job("Lightning transformer example shuffled targets", source, NO_SIGNAL,
-                prepare("lightning labels")),
+                prepare("lightning labels"), twins[2].name),
             Job("Lightning transformer example optimizer over another model", source,
                 FROZEN_PARAMS, prepare("lightning params"))]
 
@@ -376,17 +384,21 @@ def read_report(outcome: Outcome, report: dict) -> None:
 
 
 def table(outcomes: list[Outcome]) -> str:
+    """The Markdown table; "its twin got" is the twin row's result when it ran too."""
+    by_name = {o.job.name: o for o in outcomes}
     rows = ["| run | source | exit | steps seen | train loss seen | validation passes seen | "
             "checks failed inside lossdoctor | top cause (top 3) | expected | right? | "
-            "time (s) |",
-            "| --- | --- | ---: | ---: | --- | ---: | --- | --- | --- | --- | ---: |"]
+            "its twin got | same as its twin? | time (s) |",
+            "| --- | --- | ---: | ---: | --- | ---: | --- | --- | --- | --- | --- | --- | ---: |"]
     for o in outcomes:
         failed = ", ".join(o.failed_checks) or "none"
         reported = ", ".join(o.causes[:3]) or o.status
+        twin = by_name.get(o.job.twin)
+        twin_got, same = (twin.got, "yes" if twin.got == o.got else "no") if twin else ("", "")
         rows.append(f"| {o.job.name} | {o.job.source} | {o.exit_code} | {o.steps} | "
                     f"{'yes' if o.train_seen else 'no'} | {o.validation_passes} | {failed} | "
                     f"{reported} | {o.job.expected} | {'yes' if o.right else 'no'} | "
-                    f"{o.seconds:.0f} |")
+                    f"{twin_got} | {same} | {o.seconds:.0f} |")
     return "\n".join(rows)
 
 
