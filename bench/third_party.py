@@ -306,12 +306,15 @@ def lightning_jobs(lightning: Path, examples: Path) -> list[Job]:
 
     twin_source = "bench/plain_twins.py"
     twins = [Job("Lightning demo plain-loop twin", twin_source, HEALTHY, twin(0.1)),
-             Job("Lightning demo plain-loop twin lr x100", twin_source, LR_TOO_HIGH, twin(10.0)),
+             Job("Lightning demo plain-loop twin lr x100", twin_source, HEALTHY, twin(10.0)),
              Job("Lightning demo plain-loop twin shuffled targets", twin_source, NO_SIGNAL,
                  twin(0.1, "labels"))]
     source = "Lightning-AI/pytorch-lightning"
     return twins + [Job("Lightning transformer example", source, HEALTHY, prepare(), twins[0].name),
-            Job("Lightning transformer example lr x100", source, LR_TOO_HIGH,
+            # The demo's decoder is fed the target sequence, so at lr 10 it learns to copy it:
+            # its plain-loop twin at lr 10 ends at validation 3.16 against 7.66 at lr 0.1 (and a
+            # constant guess of 6.73) and gets nothing reported (docs/third-party.md).
+            Job("Lightning transformer example lr x100", source, HEALTHY,
                 prepare("lightning lr"), twins[1].name),
             Job("Lightning transformer example shuffled targets", source, NO_SIGNAL,
                 prepare("lightning labels"), twins[2].name),
