@@ -1,12 +1,15 @@
 """Third-party training code under `lossdoctor run`: unmodified, healthy and with one injected bug
 (the learning rate x100, through the script's own options where it has them; shuffled training
 targets; an optimizer over another model's parameters: the last two as a small edit of the
-script, see PATCHES), and the framework scripts of tests/frameworks. Inputs x1000 needs
+script, see PATCHES), each beside its plain-loop twin (bench/plain_twins.py: the same model,
+data, optimizer and steps in a plain PyTorch loop, whose diagnosis is the row's expectation),
+and the framework scripts of tests/frameworks. Inputs x1000 needs
 continuous inputs: these are all language models, whose inputs are token ids, so only the
 framework scripts get it. Prints the Markdown table of docs/third-party.md.
 
     python bench/third_party.py [--examples DIR] [--nanogpt DIR] [--lightning DIR]
-                                [--only PATTERN] [--out PATH] [--no-frameworks] [--budget S]
+                                [--only PATTERN [--exact]] [--out PATH] [--no-frameworks]
+                                [--budget S] [--keep-reports DIR]
 
 Each DIR is a copy of pytorch/examples, karpathy/nanoGPT or Lightning-AI/pytorch-lightning: a
 checkout, or a bare git directory (as the `fetch` tool leaves them under /work/.mirror, the
