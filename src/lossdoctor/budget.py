@@ -90,8 +90,9 @@ BASELINE_STEPS = 300
 #: Checks that run a learning-rate range test on every run with replays: one training step per
 #: lr (:func:`lossdoctor.lr_range.span_around`: 12 a decade, 100 at lr 1e-3, 148 at lr 2000),
 #: each followed by an evaluation on the probe batches, after one evaluation of the untrained
-#: model on every training batch. Counted as 100 steps alone, it was under a third of what the
-#: check ran at 16M parameters (word_language_model at lr 2000: 148 steps, 4 probe batches).
+#: model on every training batch. Counted as 100 steps alone (session 6), it left out those
+#: evaluations and the baseline: at lr 0.1 with batches of 20 rows, 30 range-test steps (the
+#: shortest replay) bring 12 probe batches each, 120 steps' worth of evaluation.
 RANGE_TESTED = frozenset({"learning_rate"})
 #: A forward pass costs about a third of a training step (the backward pass takes about twice
 #: the forward's arithmetic: 2N of the 6N FLOPs a parameter costs per token, Kaplan et al.
