@@ -15,12 +15,31 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
 
 
-def test_checks_not_started_when_the_budget_ran_out_are_skipped_and_say_so():
-    modules = (CheckModule("slow", lambda case: time.sleep(0.2) or [], ()),
-               CheckModule("late", lambda case: [], ()))
-    outcomes = {o.name: o for o in diagnose(None, modules, budget=0.1).outcomes}
-    assert outcomes["slow"].status == "ran"
-    assert outcomes["late"].status == "stopped" and "--budget" in outcomes["late"].reason
+def test_past_the_deadline_checks_that_read_the_records_still_run():
+    case = _small_case()
+    seen = []
+    modules = (CheckModule("slow", lambda c: time.sleep(0.3) or [], ()),
+               CheckModule("records", lambda c: seen.append(c.trace.steps) or [], ()),
+               CheckModule("replays", lambda c: c.replayer.replay(Plan(steps=5)) and [], ()))
+    outcomes = {o.name: o for o in diagnose(case, modules, budget=0.1).outcomes}
+    assert outcomes["slow"].status == outcomes["records"].status == "ran"
+    assert seen == [case.trace.steps]
+    assert outcomes["replays"].status == "stopped" and "--budget" in outcomes["replays"].reason
+
+
+def test_a_check_that_met_a_refused_experiment_did_not_finish_whatever_it_caught():
+    def falls_back_on_the_records(c):
+        try:
+            c.replayer.replay(Plan(steps=5))
+        except Skip:
+            return []
+        return []
+
+    case = _small_case()
+    modules = (CheckModule("slow", lambda c: time.sleep(0.3) or [], ()),
+               CheckModule("falls_back", falls_back_on_the_records, ()))
+    outcome = diagnose(case, modules, budget=0.1).outcomes[1]
+    assert outcome.status == "stopped" and "time budget (0.1 s)" in outcome.reason
 
 
 def _small_case():
@@ -179,24 +198,72 @@ def test_the_checks_that_replay_only_some_runs_at_length_run_after_the_decisive_
     assert order.index("training_loop") < order.index("no_signal") < order.index("learning_rate")
 
 
-def test_a_check_whose_least_experiments_cannot_fit_the_time_left_is_not_started(monkeypatch):
+def test_a_check_whose_least_experiments_cannot_fit_the_time_left_runs_without_them(
+        monkeypatch):
     case = _small_case()
     monkeypatch.setattr(budget, "LEAST_STEPS", {"costly": (300,)})
+    monkeypatch.setattr(budget, "FORWARD_SHARE", 0.0)  # evaluations free: the steps alone
     monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 30 steps: 15 s
-    started = []
-    modules = tuple(CheckModule(name, lambda c, name=name: started.append(name) or [], ())
-                    for name in ("costly", "cheap"))
+    replayed = []
+
+    def costly(c):
+        replayed.append(len(c.replayer.replay(Plan(steps=300)).train_losses))
+        return []
+
+    modules = (CheckModule("costly", costly, ()), CheckModule("cheap", lambda c: [], ()))
     outcomes = {o.name: o for o in diagnose(case, modules, budget=10.0).outcomes}
-    assert started == ["cheap"]
-    assert outcomes["cheap"].status == "ran"
+    assert replayed == [] and outcomes["cheap"].status == "ran"
     assert outcomes["costly"].status == "stopped"
     assert "at least 15 s" in outcomes["costly"].reason
     assert "--budget 20" in outcomes["costly"].reason
-    started.clear()
     outcomes = {o.name: o for o in diagnose(case, modules, budget=40.0).outcomes}
-    assert sorted(started) == ["cheap", "costly"] and outcomes["costly"].status == "ran"
+    assert replayed and outcomes["costly"].status == "ran"
 
 
 def test_every_least_cost_names_a_check():
     names = {module.name for module in check_modules()}
     assert budget.LEAST_STEPS and set(budget.LEAST_STEPS) <= names
+
+
+def test_the_learning_rate_checks_least_cost_counts_its_range_test_and_the_baseline():
+    from lossdoctor.case import REPLAY_STEPS
+    from lossdoctor.lr_range import span_around
+
+    assert budget.BASELINE_STEPS == REPLAY_STEPS
+    steps = span_around(2000.0)[2]  # word_language_model at lr x100: 1e-7 to 2e5
+    assert steps > 140
+    size = budget.RunSize(0.1, 1.0, train_batches=90, validation_batches=20, probe_batches=4,
+                          range_test_steps=steps)
+    made = budget.RunSize(0.1, 1.0, train_batches=90, validation_batches=20, probe_batches=4,
+                          range_test_steps=steps, baseline_made=True)
+    range_test = steps * (1 + 4 * budget.FORWARD_SHARE) + 90 * budget.FORWARD_SHARE
+    baseline = REPLAY_STEPS + budget.REPLAY_EVALUATIONS * 20 * budget.FORWARD_SHARE
+    assert budget.least_steps("learning_rate", made) == pytest.approx(range_test)
+    assert budget.least_steps("learning_rate", size) == pytest.approx(range_test + baseline)
+    assert budget.least_seconds("learning_rate", size) == pytest.approx(
+        0.1 * (range_test + baseline))
+
+
+def test_a_run_that_blew_up_or_sits_at_chance_has_its_learning_rate_checked_early():
+    names = [module.name for module in check_modules()]
+    for symptom in ("diverging", "at_chance"):
+        order = budget.in_order(names, symptom)
+        assert order.index("training_loop") < order.index("learning_rate")
+        assert order.index("nan_inf") < order.index("learning_rate")
+        assert order.index("learning_rate") < order.index("saturated_activation")
+        assert order.index("learning_rate") < order.index("batch_size")
+    calm = budget.in_order(names, None)
+    assert calm.index("data_pipeline") < calm.index("learning_rate")
+    assert budget.in_order(names, "stalled") == calm
+
+
+def test_the_symptom_given_to_diagnose_orders_the_checks(monkeypatch):
+    monkeypatch.setattr(budget, "MEASURED_SECONDS", {"free": 0.0, "costly": 9.0, "pointed": 20.0})
+    monkeypatch.setattr(budget, "POINTED_BY_SYMPTOM", {"diverging": ("pointed",)})
+    ran = []
+    modules = tuple(CheckModule(name, lambda case, name=name: ran.append(name) or [], ())
+                    for name in ("costly", "pointed", "free"))
+    diagnose(None, modules)
+    outcomes = diagnose(None, modules, symptom="diverging").outcomes
+    assert ran == ["free", "costly", "pointed", "free", "pointed", "costly"]
+    assert [o.name for o in outcomes] == ["costly", "pointed", "free"]

@@ -11,16 +11,19 @@ Three rules, each with its reason:
   only where it shortened the experiments.
 - **Order** (:func:`in_order`): the checks that cost least run first (shortest first completes
   the most checks in any budget), by the measured cost below; a check not measured yet runs
-  after the measured ones, in the catalogue's order.
+  after the measured ones, in the catalogue's order. A symptom the run shows moves the checks
+  it points to ahead of the costly ones (POINTED_BY_SYMPTOM).
 - **Checks that cannot fit** (:func:`least_seconds`): a check whose experiments, at their
-  least, take longer than the time left is not started (it would only be cut at the deadline,
-  having spent the time the checks after it could use); the report says which budget includes
-  it (:func:`too_costly`).
+  least, take longer than the time left runs without them (started, they would only be cut at
+  the deadline, having spent the time the checks after it could use); the report says which
+  budget includes it (:func:`too_costly`). Past the deadline, checks run on the run's records
+  alone: reading them costs nothing.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from lossdoctor.findings import Skip
 
@@ -69,17 +72,49 @@ MEASURED_SECONDS: dict[str, float] = {
 }
 
 
-#: Training steps on copies of the user's model that a check takes at least, at full length,
-#: counted from its experiments that run on every run with replays (on a healthy run too): the
-#: capacity check's one-batch overfit (200) and its larger model (300, about the user's step
-#: cost or more); the learning-rate range test (100); batch_size's replay at another batch size
-#: (300). A check's least cost is these steps, sized like the replays, times the measured step
-#: time; the other checks train copies only when the run's records point to their cause.
+#: Replays (their training steps at full length) that a check runs on every run with replays
+#: (on a healthy run too): the capacity check's one-batch overfit (200) and its larger model
+#: (300, about the user's step cost or more); batch_size's replay at another batch size (300).
+#: A check's least cost is these replays, sized like all replays, with their evaluations, plus
+#: what ON_BASELINE and RANGE_TESTED add, times the measured step time (:func:`least_seconds`);
+#: the other checks train copies only when the run's records point to their cause.
 LEAST_STEPS: dict[str, tuple[int, ...]] = {
     "underfit_capacity": (200, 300),
-    "learning_rate": (100,),
     "batch_size": (300,),
 }
+#: Checks that compare with the replay of the user's own setup (``case.baseline``) on every run
+#: with replays: its cost is the first one's (it is made once, then shared).
+ON_BASELINE = frozenset({"learning_rate", "batch_size", "underfit_capacity"})
+#: The replay of the user's setup: ``case.REPLAY_STEPS`` steps.
+BASELINE_STEPS = 300
+#: Checks that run a learning-rate range test on every run with replays: one training step per
+#: lr (:func:`lossdoctor.lr_range.span_around`: 12 a decade, 100 at lr 1e-3, 148 at lr 2000),
+#: each followed by an evaluation on the probe batches, after one evaluation of the untrained
+#: model on every training batch. Counted as 100 steps alone (session 6), it left out those
+#: evaluations and the baseline: at lr 0.1 with batches of 20 rows, 30 range-test steps (the
+#: shortest replay) bring 12 probe batches each, 120 steps' worth of evaluation.
+RANGE_TESTED = frozenset({"learning_rate"})
+#: A forward pass costs about a third of a training step (the backward pass takes about twice
+#: the forward's arithmetic: 2N of the 6N FLOPs a parameter costs per token, Kaplan et al.
+#: 2020): an evaluation on b batches counts as b / 3 steps.
+FORWARD_SHARE = 1 / 3
+#: Validation passes a replay makes: the one before its first step and its 10 evaluations
+#: (``Plan.evaluations``).
+REPLAY_EVALUATIONS = 11
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """What the least experiments of a check cost on this run: the measured seconds of one
+    training step of a copy, the factor replays are cut by, and the run's captured batches."""
+
+    step_seconds: float
+    fraction: float
+    train_batches: int = 0
+    validation_batches: int = 0
+    probe_batches: int = 0  # the range test's evaluation batches
+    range_test_steps: int = 0  # its steps at full length (0: no range test can run)
+    baseline_made: bool = False  # an earlier check made case.baseline
 
 
 def default_budget(training_seconds: float) -> float:
@@ -111,10 +146,33 @@ def sized(steps: int, fraction: float) -> int:
     return min(steps, max(MIN_REPLAY_STEPS, round(steps * fraction)))
 
 
-def in_order(names: list[str]) -> list[str]:
+#: "Next to nothing": measured under this many seconds. The checks that read the run's records
+#: and train copies only when the records point to their cause (training_loop 0.01 s, nan_inf
+#: 0.04 s); saturated_activation, at 0.11 s, is the first above it.
+NEXT_TO_NOTHING_SECONDS = 0.05
+#: The checks a run's symptom (:mod:`lossdoctor.symptom`, its kind) points to: when the run shows
+#: it, they run right after the checks that cost next to nothing, ahead of their measured place.
+#: A loss that blew up, or that ended no better than a constant guess (above it, or at it), is
+#: what too high or too low a learning rate does, and too high a one explains most of the other
+#: causes such a run shows (dead units, exploding gradients, NaN, a better-looking optimizer:
+#: ``checks.learning_rate.LR_TOO_HIGH.explains``); the other costly checks answer at most a
+#: consequence of it. In their measured order, on word_language_model at lr x100 (validation
+#: 22.7 against a constant guess of 6.9) the checks before it spent the budget and its own
+#: range test was cut (session 6). The other cause such a run points to, no_signal, reads the
+#: records alone and so runs whatever the budget left.
+POINTED_BY_SYMPTOM: dict[str, tuple[str, ...]] = {
+    "diverging": ("learning_rate",),
+    "at_chance": ("learning_rate",),
+}
+
+
+def in_order(names: list[str], symptom: str | None = None) -> list[str]:
     """The checks' names in the order they run: by measured cost, the unmeasured ones after
-    them in the order given (the catalogue's, by name)."""
-    return sorted(names, key=expected_seconds)
+    them in the order given (the catalogue's, by name); with a ``symptom`` (its kind), the
+    checks it points to (POINTED_BY_SYMPTOM) right after those that cost next to nothing."""
+    pointed = POINTED_BY_SYMPTOM.get(symptom or "", ())
+    return sorted(names, key=lambda name: NEXT_TO_NOTHING_SECONDS if name in pointed
+                  else expected_seconds(name))
 
 
 def expected_seconds(name: str) -> float:
@@ -122,9 +180,28 @@ def expected_seconds(name: str) -> float:
     return MEASURED_SECONDS.get(name, math.inf)
 
 
-def least_seconds(name: str, step_seconds: float, fraction: float) -> float:
-    """The seconds a check's experiments take at least (see LEAST_STEPS); 0 when unknown."""
-    return step_seconds * sum(sized(steps, fraction) for steps in LEAST_STEPS.get(name, ()))
+def least_seconds(name: str, size: RunSize) -> float:
+    """The seconds a check's experiments take at least on this run (see LEAST_STEPS); 0 when
+    it has none on every run."""
+    return size.step_seconds * least_steps(name, size)
+
+
+def least_steps(name: str, size: RunSize) -> float:
+    """The training steps a check's least experiments take, an evaluation on b batches
+    counted as FORWARD_SHARE * b steps."""
+    steps = sum(_replay_steps(planned, size) for planned in LEAST_STEPS.get(name, ()))
+    if name in ON_BASELINE and not size.baseline_made:
+        steps += _replay_steps(BASELINE_STEPS, size)
+    if name in RANGE_TESTED and size.range_test_steps:
+        evaluations = sized(size.range_test_steps, size.fraction) * size.probe_batches
+        steps += sized(size.range_test_steps, size.fraction) + FORWARD_SHARE * (
+            evaluations + size.train_batches)
+    return steps
+
+
+def _replay_steps(planned: int, size: RunSize) -> float:
+    evaluations = REPLAY_EVALUATIONS * size.validation_batches
+    return sized(planned, size.fraction) + FORWARD_SHARE * evaluations
 
 
 def too_costly(seconds: float, left: float, budget: float) -> str:

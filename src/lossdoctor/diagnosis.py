@@ -14,6 +14,7 @@ from lossdoctor import budget as budgets
 from lossdoctor import stopping
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.findings import Finding, Skip
+from lossdoctor.lr_range import PROBE_ROWS, span_around
 from lossdoctor.sandbox import single_threaded
 from lossdoctor.symptom import Symptom
 
@@ -84,11 +85,31 @@ def mark_consequences(findings: list[Finding]) -> None:
         ]
 
 
-def _timed_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
+def _timed_check(module: CheckModule, case, findings: list[Finding], replayer=None,
+                 refusal: str | None = None) -> CheckOutcome:
+    """The check's outcome; with ``refusal``, it runs with every experiment on copies refused
+    for that reason (it reads the run's records alone). A check that met a refusal, then or at
+    the deadline, did not finish its work: it is "stopped", whatever it found in the records."""
     start = time.perf_counter()
-    outcome = _run_check(module, case, findings)
+    refused_before = replayer.refused if replayer is not None else 0
+    with _refusing(replayer, refusal):
+        outcome = _run_check(module, case, findings)
+    if outcome.status == "ran" and replayer is not None and replayer.refused > refused_before:
+        outcome = CheckOutcome(module.name, "stopped", replayer.last_refusal, outcome.causes)
     outcome.seconds = round(time.perf_counter() - start, 3)
     return outcome
+
+
+@contextmanager
+def _refusing(replayer, refusal: str | None):
+    if replayer is None or refusal is None:
+        yield
+        return
+    replayer.refusal = refusal
+    try:
+        yield
+    finally:
+        replayer.refusal = None
 
 
 def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutcome:
@@ -115,11 +136,34 @@ def _out_of_time(module: CheckModule, budget: float) -> CheckOutcome:
                         [cause.id for cause in module.causes])
 
 
-def _too_costly(module: CheckModule, least: float, left: float, budget: float) -> CheckOutcome:
-    """Not started: "stopped", like a check the deadline cut, since it might have found a
-    cause."""
-    return CheckOutcome(module.name, "stopped", budgets.too_costly(least, left, budget),
-                        [cause.id for cause in module.causes])
+def _refusal(module: CheckModule, fitted: Fitted, budget: float | None,
+             case) -> str | None:
+    """Why the check must run without experiments on copies, or None when they may run: the
+    deadline has passed, or the check's least experiments cannot fit the time left (started,
+    they would only be cut at the deadline, having spent the time the checks after it could
+    use). Either way the check still runs: what reads the run's own records costs nothing."""
+    if fitted.deadline is None:
+        return None
+    left = fitted.deadline - time.monotonic()
+    if left < 0:
+        return budgets.out_of_time(budget)
+    least = budgets.least_seconds(module.name, _run_size(fitted, case))
+    return budgets.too_costly(least, left, budget) if least > left else None
+
+
+def _run_size(fitted: Fitted, case) -> budgets.RunSize:
+    """What experiments cost on this case (see :class:`lossdoctor.budget.RunSize`)."""
+    replayer = fitted.replayer
+    if replayer is None:
+        return budgets.RunSize(fitted.step_seconds, fitted.fraction)
+    train = replayer.train_batches
+    rows = max(train[0].rows, 1) if train else 1
+    user_lr = replayer.user_lr
+    return budgets.RunSize(
+        fitted.step_seconds, fitted.fraction, len(train), len(replayer.validation_batches),
+        probe_batches=min(len(train), max(1, PROBE_ROWS // rows)),
+        range_test_steps=span_around(user_lr)[2] if user_lr and user_lr > 0 else 0,
+        baseline_made="baseline" in vars(case))
 
 
 def _stopped(module: CheckModule) -> CheckOutcome:
@@ -142,54 +186,53 @@ Progress = Callable[[CheckModule, int, int], None]
 
 def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
              progress: Progress | None = None, budget: float | None = None,
-             budget_is_default: bool = False) -> Diagnosis:
+             budget_is_default: bool = False, symptom: str | None = None) -> Diagnosis:
     """Run each check on the case, cheapest first (:func:`lossdoctor.budget.in_order`); a check
     that lacks its input or fails is recorded, not raised. With ``budget`` (seconds), the
-    experiments are sized to fit it, and a check not finished by then is skipped, saying so;
-    a default budget (``budget_is_default``) ends checks only where it shortened experiments
-    (see :func:`lossdoctor.budget.enforced`). The outcomes are listed in the catalogue's order,
-    whatever order the checks ran in."""
+    experiments are sized to fit it; past it (or where a check's least experiments cannot fit
+    the time left) checks still run on the run's records, with every experiment refused, and a
+    check that met a refusal is "stopped", saying so; a default budget
+    (``budget_is_default``) ends experiments only where it shortened them (see
+    :func:`lossdoctor.budget.enforced`). The outcomes are listed in the catalogue's order,
+    whatever order the checks ran in. ``symptom``: the kind of symptom the run's curves show
+    (:mod:`lossdoctor.symptom`), which moves the checks it points to ahead of the costly ones
+    (:data:`lossdoctor.budget.POINTED_BY_SYMPTOM`)."""
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
+    order = _in_order(modules, symptom)
     with single_threaded(), _fitted_experiments(case, budget, budget_is_default) as fitted:
-        deadline = fitted.deadline
-        for position, module in enumerate(_in_order(modules), start=1):
-            if deadline is not None and time.monotonic() > deadline:
-                outcomes.append(_out_of_time(module, budget))
-                continue
-            least = budgets.least_seconds(module.name, fitted.step_seconds, fitted.fraction)
-            if deadline is not None and least > deadline - time.monotonic():
-                outcomes.append(_too_costly(module, least, deadline - time.monotonic(), budget))
-                continue
+        for position, module in enumerate(order, start=1):
             if outcomes and outcomes[-1].reason == STOPPED_REASON:
                 outcomes.append(_stopped(module))
                 continue
             if progress is not None:
                 progress(module, position, len(modules))
-            outcomes.append(_timed_check(module, case, findings))
-    outcomes = _in_catalogue_order(outcomes, modules)
+            refusal = _refusal(module, fitted, budget, case)
+            outcomes.append(_timed_check(module, case, findings, fitted.replayer, refusal))
+    outcomes = _in_catalogue_order(outcomes, order, modules)
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))
 
 
-def _in_order(modules: tuple[CheckModule, ...]) -> list[CheckModule]:
-    return sorted(modules, key=lambda module: budgets.expected_seconds(module.name))
+def _in_order(modules: tuple[CheckModule, ...], symptom: str | None) -> list[CheckModule]:
+    by_name = {module.name: module for module in modules}
+    return [by_name[name] for name in budgets.in_order(list(by_name), symptom)]
 
 
-def _in_catalogue_order(outcomes: list[CheckOutcome],
+def _in_catalogue_order(outcomes: list[CheckOutcome], ran: list[CheckModule],
                         modules: tuple[CheckModule, ...]) -> list[CheckOutcome]:
-    """``outcomes`` (one per module, in the order they ran) in the order of ``modules``."""
-    ran = _in_order(modules)
+    """``outcomes`` (one per module, in the order ``ran``) in the order of ``modules``."""
     by_module = {id(module): outcome for module, outcome in zip(ran, outcomes, strict=True)}
     return [by_module[id(module)] for module in modules]
 
 
 class Fitted(NamedTuple):
-    deadline: float | None  # time.monotonic() after which no check starts (None: no limit)
+    deadline: float | None  # time.monotonic() after which no experiment starts (None: no limit)
     step_seconds: float  # one training step of a copy of the user's model (0: not measured)
     fraction: float  # the factor every replay's steps are cut by
+    replayer: object = None  # the case's Replayer when experiments can run on it
 
 
 @contextmanager
@@ -209,7 +252,7 @@ def _fitted_experiments(case, budget: float | None, budget_is_default: bool):
     if replayer is not None:
         replayer.step_fraction, replayer.deadline, replayer.budget = fraction, deadline, budget
     try:
-        yield Fitted(deadline, step_seconds, fraction)
+        yield Fitted(deadline, step_seconds, fraction, replayer)
     finally:
         if replayer is not None:
             replayer.deadline, replayer.budget, replayer.step_fraction = None, None, 1.0

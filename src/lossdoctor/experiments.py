@@ -91,6 +91,13 @@ class Replayer:
         #: and the budget it ends, for the message.
         self.deadline: float | None = None
         self.budget: float | None = None
+        #: Why no experiment may start now, before the deadline too (a check whose least
+        #: experiments cannot fit the time left runs on the records alone); None: no such rule.
+        self.refusal: str | None = None
+        #: Experiments refused for time so far, and the last reason: a check that met a refusal
+        #: did not finish its work, whatever it made of the records.
+        self.refused = 0
+        self.last_refusal = ""
         self.train_batches, self.validation_batches = split_batches(copies)
 
     @property
@@ -131,9 +138,15 @@ class Replayer:
         self.require_time()
 
     def require_time(self) -> None:
-        """No computation on copies goes on once the diagnosis' time budget has run out."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise budgets.OutOfTime(budgets.out_of_time(self.budget))
+        """No computation on copies goes on once the diagnosis' time budget has run out, or
+        while experiments are refused (see ``refusal``)."""
+        reason = self.refusal
+        if reason is None and self.deadline is not None and time.monotonic() > self.deadline:
+            reason = budgets.out_of_time(self.budget)
+        if reason is not None:
+            self.refused += 1
+            self.last_refusal = reason
+            raise budgets.OutOfTime(reason)
 
     def sized(self, steps: int) -> int:
         """The steps an experiment planned at ``steps`` takes within the budget."""

@@ -27,10 +27,12 @@ def diagnose_run(run: ScriptRun, progress: Progress | None = None,
     if is_default:
         budget = default_budget(training_seconds)
     case = Case(run.trace, run.copies, experiments=budget != 0)
-    diagnosis = diagnose(case, progress=progress, budget=budget or None,
-                         budget_is_default=is_default)
     curve = getattr(run, "curve", None)
     guess = case.constant_guess_loss("validation") if (
         curve is None or curve.chance_loss is None) else None
-    diagnosis.symptom = symptom_of(run.trace, curve, guess)
+    symptom = symptom_of(run.trace, curve, guess)
+    diagnosis = diagnose(case, progress=progress, budget=budget or None,
+                         budget_is_default=is_default,
+                         symptom=symptom.kind if symptom is not None else None)
+    diagnosis.symptom = symptom
     return diagnosis
