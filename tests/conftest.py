@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import warnings
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,33 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+#: The signals lossdoctor handles (stopping.py). A handler or a blocked signal left in an xdist
+#: worker is inherited by every process a later test starts there (session 6: a script's own
+#: os.kill(SIGINT) was not delivered, and the SIGINT test of test_exact_run.py waited in vain).
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+
+
+def _signal_state() -> tuple[dict, set]:
+    return ({number: signal.getsignal(number) for number in HANDLED_SIGNALS},
+            signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+@pytest.fixture(autouse=True)
+def signals_as_they_were(request):
+    """Each test leaves the handlers and the signal mask as it found them: they are put back,
+    and a warning names the test that changed them."""
+    handlers, blocked = _signal_state()
+    yield
+    if _signal_state() == (handlers, blocked):
+        return
+    warnings.warn(f"{request.node.nodeid} left the signal handlers or mask changed "
+                  f"({_signal_state()}, was {(handlers, blocked)}); put back", stacklevel=1)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    for number, handler in handlers.items():
+        if handler is not None:  # None: set outside python, cannot be put back from here
+            signal.signal(number, handler)
 
 
 #: The test file whose tests of one scenario share one run of it (tests/test_scenarios.py).

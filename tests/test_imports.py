@@ -206,3 +206,16 @@ def test_lossdoctor_watch_stays_the_function_whatever_was_imported_first():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.split() == ["True", "function"], done.stderr
+
+
+def test_report_files_other_than_html_are_written_without_importing_matplotlib(tmp_path):
+    """Only the HTML report draws figures; matplotlib costs every run a second of CPU."""
+    path = tmp_path / "run.json"
+    options = f"types.SimpleNamespace(json={str(path)!r}, html=None, md=None)"
+    code = ("import sys, types\nfrom lossdoctor import cli\n"
+            f"cli._write_files({{'status': 'healthy'}}, {options})\n"
+            "print('matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+    assert '"healthy"' in path.read_text()

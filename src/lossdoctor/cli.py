@@ -290,18 +290,28 @@ def _render(report: dict, verbose: bool) -> None:
 
 
 def _write_files(report: dict, options) -> None:
-    """Each report file on its own: one that fails does not stop the others."""
-    from lossdoctor.report import html, json_file, markdown
-
-    writers = {"json": json_file.write, "html": html.write, "md": markdown.write}
+    """Each report file on its own: one that fails does not stop the others. A writer is
+    imported only when its file is asked for (the HTML one brings in matplotlib, a second of
+    CPU at every run)."""
     for option, kind in REPORT_FILES:
         path = getattr(options, option, None)
         if not path:
             continue
         try:
-            writers[option](report, path)
+            _writer(option)(report, path)
         except Exception as error:  # noqa: BLE001 - the other files are still written
             _error(f"could not write the {kind} report to {path}: {error}")
+
+
+def _writer(option: str):
+    """The function that writes the report file of ``option`` (json, html or md)."""
+    if option == "json":
+        from lossdoctor.report.json_file import write
+    elif option == "html":
+        from lossdoctor.report.html import write
+    else:
+        from lossdoctor.report.markdown import write
+    return write
 
 
 def _rerender(options) -> int:
