@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as nn_module
 from torch.optim import optimizer as optim_module
+from torch.overrides import _get_current_function_mode_stack
 
 from conftest import DictModel, fit, mlp, record
 from lossdoctor.capture import Recorder, watching
@@ -153,6 +154,7 @@ def test_an_error_inside_the_recorder_switches_it_off_without_reaching_the_user(
         loss.backward()
         optimizer.step()
     assert recorder.broken and recorder.internal_errors
+    assert _get_current_function_mode_stack() == []  # no spy of lossdoctor's left watching
 
 
 def test_rows_seen_again_in_later_epochs_are_held_once_and_copying_stops():

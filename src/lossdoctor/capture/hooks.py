@@ -54,6 +54,7 @@ FUNCTIONAL_LOSSES = (
 def watching(recorder: Recorder) -> Iterator[Recorder]:
     """Every training event inside the block reaches ``recorder``."""
     with ExitStack() as stack:
+        stack.callback(recorder.leave_spies)  # last: whatever broke, no spy outlives the block
         modules = ModuleHooks(recorder)
         stack.callback(modules.remove)
         tensorboard = TensorBoardHook(recorder)

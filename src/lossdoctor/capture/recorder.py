@@ -86,8 +86,8 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         """Close the books: the last update and held losses, epochs, batch size, and a copy of
         the trained model if reachable."""
         self.listener = None  # the run is over: nothing left to stop
+        self.leave_spies()
         try:
-            self._stop_tensor_spy()  # its last evaluation joins the sample before it settles
             self.check_parameter_update()
             self.settle_losses()
             self._settle_data()
@@ -96,6 +96,16 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
             self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
         self.trace.notes.extend(f"lossdoctor internal error: {e}" for e in self.internal_errors)
         return self.trace, self.copies
+
+    def leave_spies(self) -> None:
+        """Take lossdoctor's torch function modes off the stack, whatever broke before: a spy
+        left on would go on watching the user's code after the run. The tensor spy's last
+        evaluation joins the sample before the losses settle."""
+        for leave in (self._stop_tensor_spy, self._stop_following):
+            try:
+                leave()
+            except Exception as error:  # noqa: BLE001 - the other spy must still leave
+                self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
 
     @guarded
     def keep_trained_model(self) -> None:
