@@ -18,13 +18,9 @@ def _learnable(rows=600, features=8, seed=0):
 
 def _softmax_at_validation(model, optimizer, loss_fn, train, validation, epochs=8):
     """Training feeds logits to CrossEntropyLoss; validation feeds it probabilities."""
-    x, y = train
     for _ in range(epochs):
         model.train()
-        for rows in torch.arange(len(x)).split(32):
-            optimizer.zero_grad()
-            loss_fn(model(x[rows]), y[rows]).backward()
-            optimizer.step()
+        _train_epoch(model, optimizer, loss_fn, *train)
         model.eval()
         with torch.no_grad():
             loss_fn(torch.softmax(model(validation[0]), dim=1), validation[1])
@@ -47,12 +43,14 @@ def test_a_softmax_applied_only_at_validation_is_found():
     assert finding.confidence >= 0.7
 
 
-def _train_epoch(model, optimizer, loss_fn, x, y):
+def _train_epoch(model, optimizer, loss_fn, x, y, after_step=None):
     """One epoch of minibatches of 32, the loss on the model's output as it comes."""
     for rows in torch.arange(len(x)).split(32):
         optimizer.zero_grad()
         loss_fn(model(x[rows]), y[rows]).backward()
         optimizer.step()
+        if after_step is not None:
+            after_step()
 
 
 def test_validation_computed_as_training_is_quiet():
@@ -185,15 +183,10 @@ def _validating_a_copy(update_copy: bool):
         shadow = copy.deepcopy(model).eval()
         for p in shadow.parameters():
             p.requires_grad_(False)
-        x, y = train
+        follow = (lambda: shadow.load_state_dict(model.state_dict())) if update_copy else None
         for _ in range(epochs):
             model.train()
-            for rows in torch.arange(len(x)).split(32):
-                optimizer.zero_grad()
-                loss_fn(model(x[rows]), y[rows]).backward()
-                optimizer.step()
-                if update_copy:
-                    shadow.load_state_dict(model.state_dict())
+            _train_epoch(model, optimizer, loss_fn, *train, after_step=follow)
             with torch.no_grad():
                 loss_fn(shadow(validation[0]), validation[1])
 
