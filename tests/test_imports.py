@@ -193,9 +193,16 @@ def test_help_and_argument_errors_answer_without_importing_torch(argv):
     code = ("import sys\nfrom lossdoctor.cli import main\n"
             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
             "print('torch' in sys.modules)")
+    assert _printed_last(code) == "False"
+
+
+def _printed_last(code: str, timeout: float = 60) -> str:
+    """The last line a fresh interpreter prints running ``code`` (its stderr on failure)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
-    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+                          timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr
+    return lines[-1]
 
 
 def test_lossdoctor_watch_stays_the_function_whatever_was_imported_first():
@@ -203,9 +210,7 @@ def test_lossdoctor_watch_stays_the_function_whatever_was_imported_first():
     people call as ``lossdoctor.watch()``."""
     code = ("import lossdoctor.integrations._fit, lossdoctor\n"
             "print(callable(lossdoctor.watch), type(lossdoctor.watch).__name__)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.stdout.split() == ["True", "function"], done.stderr
+    assert _printed_last(code, timeout=120).split() == ["True", "function"]
 
 
 def test_report_files_other_than_html_are_written_without_importing_matplotlib(tmp_path):
@@ -215,7 +220,5 @@ def test_report_files_other_than_html_are_written_without_importing_matplotlib(t
     code = ("import sys, types\nfrom lossdoctor import cli\n"
             f"cli._write_files({{'status': 'healthy'}}, {options})\n"
             "print('matplotlib' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
-    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+    assert _printed_last(code) == "False"
     assert '"healthy"' in path.read_text()
