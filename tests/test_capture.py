@@ -363,6 +363,28 @@ def test_after_the_first_step_only_the_model_is_hooked_and_nothing_sticks_to_it(
     assert {0, 1, 16} <= relu  # submodules followed again on sampled steps, and named
 
 
+def test_blocks_of_the_models_own_class_inside_it_are_not_watched_as_models():
+    """A Sequential of Sequentials: the inner blocks share the model's class, as an EMA copy
+    would, but run inside its pass; watching them sent every block through the recorder."""
+    depths = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            depths.append(recorder._depth)
+            return x
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Sequential(nn.Linear(6, 8), nn.ReLU()),
+                          nn.Sequential(Probe(), nn.Linear(8, 2)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data(40)
+    recorder = Recorder()
+    with watching(recorder):
+        _steps(model, optimizer, x, y, 12)
+    assert recorder.trace.steps == 12 and len(depths) == 12
+    assert depths[-1] == 1  # the model's pass alone
+
+
 def test_the_hook_layer_leaves_no_callback_in_the_recorder():
     """The hooks call the recorder and read what it says (sole_model, spying); nothing of
     theirs is stored in it."""

@@ -145,10 +145,15 @@ class ModuleHooks:
                 self._patch(cls)
 
     def _applies(self, module) -> bool:
-        """Whether a call of ``module`` is watched: a loss, or a model narrowed to."""
-        if isinstance(module, _Loss) or type(module) in self.narrowed_types:
+        """Whether a call of ``module`` is watched: a loss, a model narrowed to, or another
+        instance of its class called on its own (an EMA copy). One called inside a watched
+        pass is a part of the model (a Sequential of Sequentials): watching it would send
+        every block of such a model through the recorder, for nothing it uses."""
+        if isinstance(module, _Loss):
             return True
-        return id(module) in self.narrowed_ids and any(ref() is module for ref in self.narrowed)
+        if id(module) in self.narrowed_ids and any(ref() is module for ref in self.narrowed):
+            return True
+        return type(module) in self.narrowed_types and self.recorder.outside_watched_pass
 
     def _patch(self, cls: type) -> None:
         """Wrap ``cls.__call__``: ``cls`` is torch's own (``_Loss``, ``nn.Module`` or

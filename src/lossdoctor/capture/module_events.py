@@ -46,6 +46,11 @@ class ModuleEvents:
         self._returned_loss: weakref.ref | None = None
 
     @property
+    def outside_watched_pass(self) -> bool:
+        """No forward pass of the model or of a copy of it is running now."""
+        return self._depth == 0
+
+    @property
     def inside_loss_module(self) -> bool:
         return self._inside_loss > 0
 
