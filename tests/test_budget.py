@@ -244,6 +244,64 @@ def test_the_learning_rate_checks_least_cost_counts_its_range_test_and_the_basel
         0.1 * (range_test + baseline))
 
 
+@pytest.mark.parametrize("name, flag", [("optimizer_choice", "plain_sgd"),
+                                        ("over_regularized", "regularized")])
+def test_checks_that_replay_some_setups_count_their_first_replay_on_those_alone(name, flag):
+    from lossdoctor.case import REPLAY_STEPS
+
+    size = budget.RunSize(0.1, 1.0, train_batches=90, validation_batches=20)
+    calls = budget.RunSize(0.1, 1.0, train_batches=90, validation_batches=20, **{flag: True})
+    replay = REPLAY_STEPS + budget.REPLAY_EVALUATIONS * 20 * budget.FORWARD_SHARE
+    train_fit = 90 * budget.FORWARD_SHARE if name == "over_regularized" else 0.0
+    assert budget.least_steps(name, size) == 0.0
+    assert budget.least_steps(name, calls) == pytest.approx(2 * replay + train_fit)  # + baseline
+    made = budget.RunSize(0.1, 1.0, train_batches=90, validation_batches=20,
+                          baseline_made=True, **{flag: True})
+    assert budget.least_steps(name, made) == pytest.approx(replay + train_fit)
+
+
+def _case_trained_with(optimizer_of, dropout: float = 0.0):
+    import torch
+    from torch import nn
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(120, 4, generator=generator)
+    y = (x[:, 0] > 0).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(dropout), nn.Linear(8, 2))
+    return record(fit, model, optimizer_of(model.parameters()), nn.CrossEntropyLoss(),
+                  (x[:100], y[:100]), (x[100:], y[100:]), epochs=2)
+
+
+def test_plain_sgd_or_strong_dropout_is_what_the_run_size_says_those_checks_replay():
+    import torch
+
+    from lossdoctor.diagnosis import Fitted, _run_size
+
+    def size_of(case):
+        return _run_size(Fitted(None, 0.1, 1.0, case.replayer), case)
+
+    plain = size_of(_case_trained_with(lambda p: torch.optim.SGD(p, lr=0.1), dropout=0.5))
+    assert plain.plain_sgd and plain.regularized
+    adam = size_of(_case_trained_with(lambda p: torch.optim.Adam(p, lr=1e-3)))
+    assert not adam.plain_sgd and not adam.regularized
+    assert budget.least_steps("optimizer_choice", adam) == 0.0
+    assert budget.least_steps("optimizer_choice", plain) > budget.BASELINE_STEPS
+
+
+def test_optimizer_choice_is_not_started_on_plain_sgd_when_its_replays_cannot_fit(monkeypatch):
+    import torch
+
+    from lossdoctor.checks.optimizer_choice import check as optimizer_choice
+
+    case = _case_trained_with(lambda p: torch.optim.SGD(p, lr=0.1))
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 2.0)  # 120 s at least
+    module = CheckModule("optimizer_choice", optimizer_choice, ())
+    outcome = diagnose(case, (module,), budget=100.0).outcomes[0]
+    assert outcome.status == "stopped" and "at least" in outcome.reason
+    assert "baseline" not in vars(case)  # no replay was started
+
+
 def test_a_run_that_blew_up_or_sits_at_chance_has_its_learning_rate_checked_early():
     names = [module.name for module in check_modules()]
     for symptom in ("diverging", "at_chance"):

@@ -13,6 +13,8 @@ from typing import NamedTuple
 from lossdoctor import budget as budgets
 from lossdoctor import stopping
 from lossdoctor.checks import CheckModule, check_modules
+from lossdoctor.checks.optimizer_choice import plain_sgd
+from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
 from lossdoctor.sandbox import single_threaded
@@ -163,7 +165,17 @@ def _run_size(fitted: Fitted, case) -> budgets.RunSize:
         fitted.step_seconds, fitted.fraction, len(train), len(replayer.validation_batches),
         probe_batches=min(len(train), max(1, PROBE_ROWS // rows)),
         range_test_steps=span_around(user_lr)[2] if user_lr and user_lr > 0 else 0,
-        baseline_made="baseline" in vars(case))
+        baseline_made="baseline" in vars(case),
+        plain_sgd=plain_sgd(case.copies.optimizer_class, case.copies.optimizer_hparams),
+        regularized=_regularized(case))
+
+
+def _regularized(case) -> bool:
+    """Whether over_regularized will replay this run (its setup alone says; never fails)."""
+    try:
+        return regularization_of(case).present
+    except Exception:  # noqa: BLE001 - a setup it cannot read: the check will say so itself
+        return False
 
 
 def _stopped(module: CheckModule) -> CheckOutcome:
