@@ -14,6 +14,7 @@ from types import MethodType
 
 import torch
 import torch.nn.functional as F
+from torch._C import _functorch
 from torch.nn.modules import module as nn_module
 from torch.nn.modules.loss import _Loss
 from torch.optim import optimizer as optim_module
@@ -164,8 +165,15 @@ class ModuleHooks:
         started = MethodType(events.forward_started.eager, recorder)
         finished = MethodType(events.forward_finished.eager, recorder)
 
+        # Every call of every module passes here: tracing() and applies() are spelled out, and
+        # a module of no watched class is let through after one set lookup.
+        compiling, transforming = torch.compiler.is_compiling, _functorch.peek_interpreter_stack
+        watched_types = self.narrowed_types
+
         def __call__(module, *args, **kwargs):
-            if tracing() or not applies(module):  # tracing() first: the compiler folds it
+            if (compiling() or transforming() is not None  # first: the compiler folds it
+                    or (type(module) not in watched_types and not isinstance(module, _Loss))
+                    or not applies(module)):
                 return inherited(module, *args, **kwargs)
             started(module, args)
             follow(recorder.spying)
