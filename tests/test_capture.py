@@ -385,6 +385,53 @@ def test_blocks_of_the_models_own_class_inside_it_are_not_watched_as_models():
     assert depths[-1] == 1  # the model's pass alone
 
 
+def _as_on_an_accelerator(monkeypatch):
+    """Loss values are then read as on a GPU: later, many in one wait for the device."""
+    from lossdoctor.capture import loss_events
+
+    monkeypatch.setattr(loss_events, "READ_AT_ONCE", frozenset())
+    return loss_events.LOSSES_READ_TOGETHER
+
+
+def _loss_rows(trace):
+    return [(r.value, r.phase, r.step, r.rows, r.calls) for r in trace.losses]
+
+
+def test_losses_read_later_as_on_an_accelerator_make_the_same_trace(monkeypatch):
+    read_at_once = _healthy_case(epochs=5).trace
+    _as_on_an_accelerator(monkeypatch)
+    read_later = _healthy_case(epochs=5).trace
+    assert _loss_rows(read_later) == _loss_rows(read_at_once)
+    assert read_later.validation_passes() == read_at_once.validation_passes()
+
+
+@pytest.mark.parametrize("hand_written", [False, True])
+def test_training_losses_on_an_accelerator_are_read_together_not_at_each_step(
+        monkeypatch, hand_written):
+    together = _as_on_an_accelerator(monkeypatch)
+    torch.manual_seed(0)
+    model = mlp(6, 8, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = _data(40)
+    target = y.float().unsqueeze(1)
+    seen = []
+    recorder = Recorder(listener=lambda r: seen.append(len(r.trace.losses)))
+    steps = 2 * together + 5
+    with watching(recorder):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            output = model(x)
+            loss = (output - target).pow(2).mean() if hand_written else F.mse_loss(output, target)
+            loss.backward()
+            optimizer.step()
+            expected = loss.item()
+    trace, _ = recorder.finish()
+    assert set(seen) == {0, together, 2 * together}  # read in groups, not step by step
+    assert len(trace.train_losses()) == steps
+    assert trace.train_losses()[-1].value == pytest.approx(expected)
+    assert recorder.last_train_loss == pytest.approx(expected)
+
+
 def test_the_hook_layer_leaves_no_callback_in_the_recorder():
     """The hooks call the recorder and read what it says (sole_model, spying); nothing of
     theirs is stored in it."""

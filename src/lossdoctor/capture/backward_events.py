@@ -53,14 +53,9 @@ class BackwardEvents:
         name = None
         if not seen_loss:
             name, loss = self._trained_loss(root)
-            self._record_trained_tensor(name, _value(loss), self.last_batch_rows,
+            self._record_trained_tensor(name, loss, self.last_batch_rows,
                                         self._trained_batch())
         self._decide_replay(seen_loss, name)
         self._learn_loss_chain(trained_by_torch_loss=seen_loss)
         self.parameters_trained(root)
 
-
-def _value(tensor: torch.Tensor) -> float:
-    if tensor.numel() == 1:
-        return tensor.item()
-    return float(tensor.detach().float().mean())

@@ -16,6 +16,7 @@ batch it was computed on, paired with its target, to the experiments' sample.
 
 from __future__ import annotations
 
+import math
 import weakref
 
 import torch
@@ -23,7 +24,7 @@ import torch
 from lossdoctor.capture import loss_program
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_chains import Chain, LossChainSpy, take_off_done_spies, unscaled
-from lossdoctor.capture.loss_events import HeldLoss
+from lossdoctor.capture.loss_events import HeldLoss, read_later
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.loss_tape import Tape
 from lossdoctor.capture.replay_losses import (
@@ -270,10 +271,11 @@ class HandWrittenEvents:
             return
         name = RETURNED_BY_MODEL if chain == () else HAND_WRITTEN
         model, on_copy = self.scored_model()
-        record = LossRecord(tensor.item(), rows, "train" if tentative else "eval", self.step,
-                            name, model.training if model is not None else None,
-                            on_copy=on_copy)
-        held = HeldLoss(record, self.forwards, tentative)
+        unread = read_later(tensor) if tentative else None
+        record = LossRecord(tensor.item() if unread is None else math.nan, rows,
+                            "train" if tentative else "eval", self.step, name,
+                            model.training if model is not None else None, on_copy=on_copy)
+        held = HeldLoss(record, self.forwards, tentative, unread=unread)
         held.batch = self._batch_of_loss(tensor, record.phase)
         if tentative:
             held.output = weakref.ref(tensor)

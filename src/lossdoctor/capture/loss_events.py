@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import weakref
 from dataclasses import dataclass
 
@@ -39,6 +40,14 @@ from lossdoctor.trace import ActivationStat, LossInputStat, LossRecord, Trace
 #: Held losses settled early, so that an evaluation loop run with gradients on and no step
 #: after it cannot grow the queue without bound (a few megabytes at most).
 MAX_HELD = 10_000
+#: Devices whose loss values are read as soon as they are computed: on them a read waits for
+#: nothing. On an accelerator ``.item()`` waits until the device has finished the step, so the
+#: training loop could not queue the next one: training losses there are read together.
+READ_AT_ONCE = frozenset({"cpu", "meta"})
+#: Training losses read in one wait for the device: one wait every so many steps (a step's
+#: launch costs tens of microseconds, a wait the whole queued step), and the live line's loss
+#: at most that many steps old.
+LOSSES_READ_TOGETHER = 32
 #: Why a loss on a slice of the model's output is not replayed, in the user's words.
 PART_OF_OUTPUT = (
     "your training loss scores parts of the model's output (a slice such as p[..., 0], or "
@@ -75,6 +84,8 @@ class HeldLoss:
     inside_model: bool = False  # computed inside the model's forward pass
     signature: torch.Tensor | None = None  # of an evaluated batch (capture/train_split.py)
     rescores: bool = False  # scores rows of the model's output that a loss already scored
+    #: The loss value still on its device (0-d), read with others later (READ_AT_ONCE).
+    unread: torch.Tensor | None = None
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -97,6 +108,9 @@ class LossEvents:
         self._held: list[HeldLoss] = []
         self._scored_forward = -1  # the model call whose output the last losses scored
         self._scored_rows = 0  # ... and how many of its rows they scored
+        #: Training losses committed with their values still on the device, in commit order:
+        #: they join the trace when read (read_losses), before any later record.
+        self._unread_losses: list[tuple[LossRecord, torch.Tensor]] = []
 
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
@@ -105,9 +119,11 @@ class LossEvents:
         if prediction is None or not isinstance(output, torch.Tensor):
             return
         tentative = torch.is_grad_enabled() and output.requires_grad
+        reduction = reduction_of(loss_fn, kwargs)
+        unread = read_later(output) if tentative and reduction != "sum" else None
         held = HeldLoss(self._loss_record(name, loss_fn, prediction, target, output, kwargs,
-                                          "train" if tentative else "eval"),
-                        self.forwards, tentative)
+                                          "train" if tentative else "eval", unread is None),
+                        self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
         if self.sampled:
             held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
@@ -143,12 +159,15 @@ class LossEvents:
         self._scored_rows += held.record.rows
         return rescores
 
-    def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase):
+    def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase,
+                     read: bool = True):
+        """The loss call's record; its value is read later when not ``read`` (it is the
+        output, a mean loss, still on the device)."""
         settings = kwargs if kwargs is not None else {}
         ignore_index = settings.get("ignore_index", getattr(loss_fn, "ignore_index",
                                                              DEFAULT_IGNORE_INDEX))
-        value = per_element_mean(name, output, prediction, target,
-                                 reduction_of(loss_fn, kwargs), ignore_index)
+        value = per_element_mean(name, output, prediction, target, reduction_of(loss_fn, kwargs),
+                                 ignore_index) if read else math.nan
         rows = prediction.shape[0] if prediction.dim() else 0
         model, on_copy = self.scored_model()
         training = model.training if model is not None else None
@@ -202,7 +221,9 @@ class LossEvents:
         record.rescored = held.rescores and phase == "eval"
         if held.rescores and phase == "train":
             self.trace.training_rescores = True
-        self.trace.add_loss(record)
+        if held.unread is not None and phase != "train":
+            record.value = held.unread.item()  # settled as an evaluation: not a step's wait
+        self._add_in_order(record, held.unread if phase == "train" else None)
         if held.inputs is not None:
             held.inputs.phase = phase
             self.trace.loss_inputs.append(held.inputs)
@@ -216,9 +237,39 @@ class LossEvents:
         if held.batch is not None:
             self._add_batch(phase, held.batch)
 
+    def _add_in_order(self, record: LossRecord, unread: torch.Tensor | None) -> None:
+        """The record joins the trace now, or with the training losses waiting to be read;
+        records keep their order (a validation pass is read with those before it)."""
+        if unread is not None:
+            self._unread_losses.append((record, unread))
+            if len(self._unread_losses) >= LOSSES_READ_TOGETHER:
+                self._read_losses()
+            return
+        self._read_losses()
+        self.trace.add_loss(record)
+
+    @guarded
+    def read_losses(self) -> None:
+        """Read the training losses still on the device into the trace (before the curves
+        are judged, and at the end)."""
+        self._read_losses()
+
+    def _read_losses(self) -> None:
+        unread, self._unread_losses = self._unread_losses, []
+        if not unread:
+            return
+        tensors = [value.detach().float().reshape(()) for _, value in unread]
+        one_device = len({t.device for t in tensors}) == 1
+        values = torch.stack(tensors).tolist() if one_device else [t.item() for t in tensors]
+        for (record, _), value in zip(unread, values, strict=True):
+            record.value = value
+            self.trace.add_loss(record)
+        self.last_train_loss = values[-1]
+
     def _commit_training(self, held: HeldLoss) -> None:
         record = held.record
-        self.last_train_loss = record.value
+        if held.unread is None:
+            self.last_train_loss = record.value
         self._count_training_loss(record.rows)
         if held.loss_copy is not None and self.copies.loss_fn is None:
             self._keep_loss_copy(held.loss_copy)
@@ -236,12 +287,15 @@ class LossEvents:
         self.trace.setup.loss_name = loss_copy.name
         self.trace.setup.loss_kwargs = loss_copy.settings
 
-    def _record_trained_tensor(self, name: str, value: float, rows: int, batch=None) -> None:
+    def _record_trained_tensor(self, name: str, loss: torch.Tensor, rows: int,
+                               batch=None) -> None:
         """The tensor a backward pass started from, when no loss call seen led to it."""
         model = self.model
-        record = LossRecord(value, rows, "train", self.step, name,
-                            model.training if model is not None else None)
-        self._hold(HeldLoss(record, self.forwards, reached=True, batch=batch))
+        mean = loss.detach().float().mean() if loss.numel() != 1 else loss.detach()
+        unread = read_later(mean)
+        record = LossRecord(math.nan if unread is not None else mean.item(), rows, "train",
+                            self.step, name, model.training if model is not None else None)
+        self._hold(HeldLoss(record, self.forwards, reached=True, batch=batch, unread=unread))
 
     @guarded
     def log(self, name: str, value: float, step: int | None = None) -> None:
@@ -254,6 +308,13 @@ class LossEvents:
             return
         record = LossRecord(float(value), 1, phase, step, name, None)
         self._hold(HeldLoss(record, self.forwards, logged=True))
+
+
+def read_later(loss: torch.Tensor) -> torch.Tensor | None:
+    """The loss value to read later, or None to read it now (READ_AT_ONCE, or not a scalar)."""
+    if loss.numel() != 1 or loss.device.type in READ_AT_ONCE:
+        return None
+    return loss.detach()
 
 
 def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:

@@ -90,6 +90,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         try:
             self.check_parameter_update()
             self.settle_losses()
+            self._read_losses()  # even when the recorder broke: what it held is sound
             self._settle_data()
             self.keep_trained_model()
         except Exception as error:  # noqa: BLE001 - a partial trace beats none
