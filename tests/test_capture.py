@@ -72,6 +72,23 @@ def test_the_batch_sample_is_bounded_and_pairs_inputs_with_targets():
         assert batch.args[0].shape[0] == batch.target.shape[0] == batch.rows
 
 
+def test_the_batch_sample_is_bounded_by_bytes_when_rows_are_large():
+    from lossdoctor.capture.sample import Batch, BatchSample
+
+    sample = BatchSample(max_rows=4096, max_bytes=10_000)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        x = torch.randn(10, 100, generator=generator)  # 400 bytes a row, and its 8-byte label
+        if sample.wants(10):
+            sample.add(Batch((x,), {}, torch.zeros(10, dtype=torch.long), 10))
+    held = sum(t.nelement() * t.element_size() for b in sample.batches
+               for t in (*b.args, b.target))
+    assert sample.rows == 20 and held <= 10_000  # 24 rows fit; batches of 10 are not cut
+    small = BatchSample(max_rows=4096, max_bytes=10**6)
+    small.add(Batch((torch.randn(10, 2),), {}, torch.zeros(10), 10))  # 12 bytes a row
+    assert small.max_rows == 4096  # 83,333 rows would fit: the rows bound holds
+
+
 def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)

@@ -8,6 +8,11 @@ from typing import Any
 
 from lossdoctor.capture.tensors import take_rows, tensors_in
 
+#: Bytes each sample (training, validation) may hold. 64 MiB keeps the 4,096 rows whole for rows
+#: up to 16 KiB (a 32x32 colour image in float32 is 12 KiB), and bounds larger ones: with rows
+#: of 64 KiB the two samples held 822 MB, the plain run's peak was 333 MB (issue 12).
+MAX_SAMPLE_BYTES = 64 * 2**20
+
 
 @dataclass
 class Batch:
@@ -22,18 +27,21 @@ class Batch:
 
 @dataclass
 class BatchSample:
-    """Reservoir sampling over batches, bounded by rows, each distinct row held once.
+    """Reservoir sampling over batches, bounded by rows and bytes, each distinct row held once.
 
-    Keeps every batch until ``max_rows`` rows are held, then replaces held batches at random so
+    Keeps every batch until ``max_rows`` rows are held (fewer when that many rows of the first
+    batch's size would pass ``max_bytes``), then replaces held batches at random so
     every batch seen has the same chance to be held. A batch whose rows are all held already
     means the data has been seen in full (a second epoch): from then on nothing is copied.
     Uses its own RNG: the run's are untouched.
     """
 
     max_rows: int = 4096
+    max_bytes: int = MAX_SAMPLE_BYTES
     batches: list[Batch] = field(default_factory=list)
     rows_seen: int = 0
     complete: bool = False
+    first_batch_bytes: int = 0  # the first batch's bytes, which set the rows bytes allow
     _keys: set[int] = field(default_factory=set, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
@@ -54,6 +62,10 @@ class BatchSample:
         batch = self._fresh_rows(batch)
         if batch is None:
             return
+        if not self.batches and not self.first_batch_bytes:
+            self.first_batch_bytes = _bytes(batch)
+            row_bytes = max(self.first_batch_bytes // max(batch.rows, 1), 1)
+            self.max_rows = max(1, min(self.max_rows, self.max_bytes // row_bytes))
         if self.batches and self.rows + batch.rows > self.max_rows:
             dropped = self.batches.pop(self._rng.randrange(len(self.batches)))
             self._keys.difference_update(dropped.keys)
@@ -75,6 +87,11 @@ class BatchSample:
             )
         batch.keys = [keys[i] for i in fresh]
         return batch
+
+
+def _bytes(batch: Batch) -> int:
+    return sum(t.nelement() * t.element_size()
+               for t in tensors_in((batch.args, batch.kwargs, batch.target)))
 
 
 def row_keys(batch: Batch) -> list[int]:
