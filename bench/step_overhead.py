@@ -8,7 +8,9 @@ timed), with the live curve monitor listening. One recorder serves every block, 
 count and its schedule of sampled steps advance as in one long run: the mean includes the
 sampled steps (gradient and activation statistics) at the rate a run has them.
 Prints, per model, mean and median of the watched steps over the bare ones (pooled over all
-blocks), the sampled steps' mean over the bare mean, and the share of steps sampled.
+blocks), the sampled steps' mean over the bare mean, the share of steps sampled, and the mean
+of the first watched block (the run's first steps: every one sampled, activations watched
+through a TorchFunctionMode, a plain-tensor model's torch calls recorded) over the bare mean.
 Run: OMP_NUM_THREADS=1 python bench/step_overhead.py [--blocks 30] [--steps 50] [--clock cpu]
 """
 
@@ -49,8 +51,28 @@ def deep() -> nn.Module:
     return nn.Sequential(*blocks, nn.Linear(64, 10))
 
 
+class PlainTensorMLP:
+    """The MLP written as plain tensors, no nn.Module: watched by recording its torch calls
+    (capture/tensor_program.py) until the programs are known and the samples complete."""
+
+    def __init__(self) -> None:
+        sizes = [(784, 512), (512, 512), (512, 10)]
+        self.weights = [(torch.randn(i, o) / i ** 0.5).requires_grad_() for i, o in sizes]
+        self.biases = [torch.zeros(o, requires_grad=True) for _, o in sizes]
+
+    def parameters(self) -> list[torch.Tensor]:
+        return self.weights + self.biases
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = x @ w + b
+            x = torch.relu(x) if layer < len(self.weights) - 1 else x
+        return x
+
+
 MODELS = {
     "mlp 784-512-512-10": (mlp, (128, 784)),
+    "plain-tensor mlp": (PlainTensorMLP, (128, 784)),
     "cnn 2 conv + linear": (cnn, (128, 1, 28, 28)),
     f"{DEEP_LAYERS} small layers": (deep, (64, 64)),
 }
@@ -86,7 +108,7 @@ def measure(name: str, blocks: int, steps: int) -> dict:
     batches = [(torch.randn(shape), torch.randint(0, 10, (shape[0],))) for _ in range(8)]
     recorder = Recorder(listener=Monitor())
     step_times(model, optimizer, batches, steps)  # warm-up
-    step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
+    first = step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
     bare, watched = [], []
     for block in range(blocks):
         if block % 2:  # which goes first alternates: neither gets the warmer machine always
@@ -102,6 +124,7 @@ def measure(name: str, blocks: int, steps: int) -> dict:
         "median": statistics.median(all_watched) / statistics.median(bare),
         "sampled": statistics.mean(sampled) / bare_mean if sampled else float("nan"),
         "share": len(sampled) / len(watched),
+        "first": statistics.mean(t for t, _ in first) / bare_mean,
         "bare_ms": 1000 * bare_mean,
     }
 
@@ -121,12 +144,12 @@ def main() -> None:
         torch.set_num_threads(options.threads)
     print(f"torch threads: {torch.get_num_threads()}; {options.clock} clock; {options.blocks} "
           f"blocks of {options.steps} steps each, bare and watched alternating")
-    print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'sampled':>8} {'share':>6}"
-          "   (watched / bare step time)")
+    print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'sampled':>8} {'share':>6} "
+          f"{'first':>6}   (watched / bare step time)")
     for name in options.model or MODELS:
         r = measure(name, options.blocks, options.steps)
         print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} "
-              f"{r['sampled']:8.2f} {r['share']:6.1%}")
+              f"{r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}")
 
 
 if __name__ == "__main__":
