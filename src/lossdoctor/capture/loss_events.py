@@ -122,7 +122,8 @@ class LossEvents:
         reduction = reduction_of(loss_fn, kwargs)
         unread = read_later(output) if tentative and reduction != "sum" else None
         held = HeldLoss(self._loss_record(name, loss_fn, prediction, target, output, kwargs,
-                                          "train" if tentative else "eval", unread is None),
+                                          "train" if tentative else "eval", reduction,
+                                          unread is None),
                         self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
         if self.sampled:
@@ -160,13 +161,13 @@ class LossEvents:
         return rescores
 
     def _loss_record(self, name, loss_fn, prediction, target, output, kwargs, phase,
-                     read: bool = True):
+                     reduction: str, read: bool = True):
         """The loss call's record; its value is read later when not ``read`` (it is the
         output, a mean loss, still on the device)."""
         settings = kwargs if kwargs is not None else {}
         ignore_index = settings.get("ignore_index", getattr(loss_fn, "ignore_index",
                                                              DEFAULT_IGNORE_INDEX))
-        value = per_element_mean(name, output, prediction, target, reduction_of(loss_fn, kwargs),
+        value = per_element_mean(name, output, prediction, target, reduction,
                                  ignore_index) if read else math.nan
         rows = prediction.shape[0] if prediction.dim() else 0
         model, on_copy = self.scored_model()
@@ -245,7 +246,8 @@ class LossEvents:
             if len(self._unread_losses) >= LOSSES_READ_TOGETHER:
                 self._read_losses()
             return
-        self._read_losses()
+        if self._unread_losses:
+            self._read_losses()
         self.trace.add_loss(record)
 
     @guarded
