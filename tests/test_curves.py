@@ -200,3 +200,23 @@ def test_a_loss_that_stopped_moving_entirely_is_not_said_to_be_within_a_noise_of
     verdict = judge(_curve([0.70, 0.69] + [0.688] * 7))
     assert verdict.kind == curves.PLATEAU
     assert "+/-0 " not in verdict.message and "unchanged for 6 epochs)" in verdict.message
+
+
+def test_a_curve_that_fell_thirtyfold_is_not_swinging_and_its_last_jump_is_named():
+    """train_eval_mode_transformer_no_eval: the median move of a curve falling from 0.056 to
+    0.0016 is large beside its median level, yet it made progress; its last pass jumped."""
+    values = [0.0565, 0.0088, 0.0052, 0.0027, 0.0034, 0.0022, 0.0016, 0.0343]
+    verdict = judge(_curve(values), chance_loss=math.log(2))
+    assert verdict.kind == curves.JUMPED, verdict.message
+    assert "jumped to 0.0343 at the last epoch (epoch 7)" in verdict.message
+    assert "0.0016 at epoch 6" in verdict.message
+    assert judge(_curve(values[:-1])).kind != curves.OSCILLATING
+
+
+def test_a_loss_that_beat_the_guess_then_rose_above_it_is_not_unimproved_since_the_start():
+    """train_val_shift_cnn_exposure: 0.674, 0.842, 0.169, 0.929, 3.29 against a guess of
+    0.694 was 'not improving beyond the noise since epoch 0'."""
+    verdict = judge(_curve([0.674, 0.842, 0.169, 0.929, 3.29]), chance_loss=0.6939)
+    assert verdict.kind == curves.AT_CHANCE and verdict.since is None
+    assert "since epoch 0" not in verdict.message
+    assert "after reaching 0.169 at epoch 2" in verdict.message
