@@ -28,7 +28,7 @@ from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 from lossdoctor.report import document, figures, html, json_file, markdown, terminal
-from lossdoctor.report._common import chance_level
+from lossdoctor.report._common import cause_title, chance_level
 from lossdoctor.script_run import ScriptRun
 
 HOSTILE = "<script>alert(1)</script>"
@@ -161,7 +161,7 @@ def test_the_chance_level_falls_back_to_the_no_signal_evidence(report):
 def test_terminal_shows_evidence_only_when_verbose(report):
     brief, verbose = terminal.text(report), terminal.text(report, verbose=True)
     for place, cause in enumerate(report["causes"], start=1):  # in the diagnosis' order
-        assert f"{place}. {cause['title']} [{cause['id']}" in brief
+        assert f"{place}. {cause_title(cause)} [{cause['id']}" in brief
     assert "evidence:" not in brief and "evidence: user_lr=0.5" in verbose
     assert "dismissed" in verbose and "overfitting" in verbose
     assert "\x1b[" not in brief and "╭" not in brief  # plain text, no box
@@ -591,7 +591,21 @@ def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_t
     assert '<p class="experiment">' not in page and '<p class="consequence">experiment' in page
     tested["explained_by"] = ["no_signal"]  # explained, but its numbers are not distorted
     assert '<p class="experiment">' in html.render(doc)
-    assert "Only if this remains" not in markdown.render(doc)
+    assert "Only if this remains after fixing no_signal" in markdown.render(doc)
+
+
+def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_roots(report):
+    """vanishing_deep_sigmoid: 'the model is not too small' above '2. The model is too small for
+    the task' (a consequence of vanishing_gradients) and its 'Give the model more capacity'."""
+    doc = copy.deepcopy(report)
+    consequence = doc["causes"][-1]
+    consequence.update(title="The model is too small for the task", explained_by=[
+        "vanishing_gradients"], fix="Give the model more capacity.")
+    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
+    for rendered in (page, md, text.replace("\n", " ")):
+        assert "The model is too small for the task" not in rendered
+        assert "Looks like the model is too small for the task" in rendered
+        assert "Only if this remains after fixing vanishing_gradients: Give" in rendered
 
 
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():

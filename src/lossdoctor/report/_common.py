@@ -154,7 +154,18 @@ def coverage_lines(document: dict) -> list[str]:
 
 
 def cause_heading(rank: int, cause: dict) -> str:
-    return f"{rank}. {cause['title']}"
+    return f"{rank}. {cause_title(cause)}"
+
+
+def cause_title(cause: dict) -> str:
+    """The cause's title; a consequence's says what it looks like, not what it is: under
+    vanishing_gradients ("the model is not too small, its gradients do not reach its first
+    layers") "The model is too small for the task" stated as a cause contradicted it."""
+    title = cause["title"]
+    if not cause.get("explained_by"):
+        return title
+    lowered = title[:1].lower() + title[1:] if title[1:2].islower() else title
+    return f"Looks like {lowered}"
 
 
 def cause_tag(cause: dict) -> str:
@@ -184,10 +195,11 @@ def measured_through_wrong_loss(cause: dict) -> bool:
 
 
 def fix_text(cause: dict) -> str:
-    """The cause's fix; for one measured through a wrong loss, to be tried only if it remains
-    once that loss is fixed (label_range_transformer_signed_labels: 'Raise the learning rate
-    to 1.0' as it stood)."""
-    if not measured_through_wrong_loss(cause):
+    """The cause's fix; for a consequence, to be tried only if it remains once its cause is
+    fixed (label_range_transformer_signed_labels: 'Raise the learning rate to 1.0' as it stood;
+    vanishing_deep_sigmoid: 'Give the model more capacity' under 'the model is not too
+    small')."""
+    if not cause.get("explained_by"):
         return cause["fix"]
     first = ", ".join(cause["explained_by"])
     return f"Only if this remains after fixing {first}: {cause['fix']}"

@@ -18,6 +18,7 @@ from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     PLAIN_MEASURE,
     cause_heading,
+    cause_title,
     chance_level,
     check_problems,
     consequence_text,
@@ -74,7 +75,7 @@ def _verdict(document: dict) -> str:
         parts.append(_list(unexplained_lines(document)))
     if document["causes"]:
         parts.append('<ol class="ranking">' + "".join(
-            f'<li><a href="#cause-{escape(c["id"])}">{escape(c["title"])}</a> '
+            f'<li><a href="#cause-{escape(c["id"])}">{escape(cause_title(c))}</a> '
             f'<span class="tag">{escape(c["id"])}, confidence {c["confidence"]:.2f}</span></li>'
             for c in document["causes"]) + "</ol>")
     parts += [f'<p class="warning">{escape(line)}</p>' for line in check_problems(document)]
