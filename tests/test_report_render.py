@@ -673,3 +673,22 @@ def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
     assert lr_text({"optimizer_hparams": {"lr": 1e-6}}) == "lr=1e-6"
     schedule = {"lr_first": 9.52e-05, "lr_peak": 0.01, "lr_last": 0.001}
     assert lr_text(schedule) == "lr 9.52e-5 -> peak 0.01 -> 0.001"
+
+
+def test_the_layer_panels_of_a_run_that_blew_up_stop_where_its_loss_became_nan(report):
+    """A run whose loss became NaN had its ReLU layers drawn as dying after it (NaN or
+    infinite activations counted as units never active): the panel drew the blow-up as dead
+    units, with no word about it."""
+    doc = copy.deepcopy(report)
+    relu = next(a for a in doc["activations"] if a["kind"] == "relu")
+    blow_up = relu["steps"][len(relu["steps"]) // 2]
+    relu["dead"] = [0.0 if s < blow_up else 1.0 for s in relu["steps"]]
+    doc["curves"]["train_steps"] = [
+        {"step": p["step"], "loss": p["loss"] if p["step"] < blow_up else None}
+        for p in doc["curves"]["train_steps"]]
+    plot = html._activation_plot(doc, dead=True)
+    assert f"became NaN or infinite at step {blow_up}" in plot.caption
+    assert "every unit dead" not in plot.svg
+    relu["steps"] = [s for s in relu["steps"] if s >= blow_up]
+    relu["dead"] = [1.0] * len(relu["steps"])
+    assert html._activation_plot(doc, dead=True) is None  # nothing from before it to draw

@@ -467,5 +467,10 @@ def _plain(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
+def finite(value) -> bool:
+    """A number that is neither NaN nor infinite (None, as JSON writes NaN, is not one)."""
+    return _finite(value)
+
+
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

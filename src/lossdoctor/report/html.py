@@ -205,16 +205,38 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
     layers = [a for a in document.get("activations") or [] if (a["kind"] == "relu") == dead]
     if any(a["kind"] == "sigmoid" for a in layers):  # the output's probabilities come from it
         layers = [a for a in layers if a["kind"] != "probabilities"]
+    blew_up = first_non_finite_step(document)
+    layers = [_before(layer, blew_up) for layer in layers]
     run = {"epoch_starts": figures.epoch_starts(document.get("curves") or {}),
-           "last_step": document.get("steps")}
+           "last_step": document.get("steps") if blew_up is None else blew_up}
+    after = ("" if blew_up is None else
+             f" The training loss became NaN or infinite at step {blew_up}: the activations "
+             "from then on are not drawn (a NaN or infinite activation is neither dead nor "
+             "saturated, it is the blow-up).")
     if dead:
         return _plot("dead_units", "Dead ReLU units",
                      figures.activation_fractions(layers, "dead", "fraction of units dead", **run),
-                     "Fraction of each ReLU layer's units that output zero for a whole batch.")
+                     "Fraction of each ReLU layer's units that output zero for a whole batch."
+                     + after)
     return _plot("saturation", "Activation saturation",
                  figures.activation_fractions(layers, "saturated", "fraction saturated", **run),
                  "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
-                 "or 1, a tanh at -1 or 1), at sampled steps.")
+                 "or 1, a tanh at -1 or 1), at sampled steps." + after)
+
+
+def first_non_finite_step(document: dict) -> int | None:
+    """The first training step whose loss was NaN or infinite, if the run blew up."""
+    steps = (document.get("curves") or {}).get("train_steps") or []
+    return next((p["step"] for p in steps if not figures.finite(p.get("loss"))), None)
+
+
+def _before(layer: dict, step: int | None) -> dict:
+    """The layer's samples taken before ``step`` (all of them when it is None)."""
+    if step is None:
+        return layer
+    kept = [i for i, s in enumerate(layer["steps"]) if s < step]
+    return {**layer, **{key: [layer[key][i] for i in kept]
+                        for key in ("steps", "saturated", "dead") if key in layer}}
 
 
 def _gradient_plot(document: dict) -> Plot | None:
