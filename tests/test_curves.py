@@ -219,4 +219,12 @@ def test_a_loss_that_beat_the_guess_then_rose_above_it_is_not_unimproved_since_t
     verdict = judge(_curve([0.674, 0.842, 0.169, 0.929, 3.29]), chance_loss=0.6939)
     assert verdict.kind == curves.AT_CHANCE and verdict.since is None
     assert "since epoch 0" not in verdict.message
-    assert "after reaching 0.169 at epoch 2" in verdict.message
+    assert "up from 0.169 at epoch 2" in verdict.message
+
+
+def test_a_validation_loss_rising_a_hundredfold_in_five_passes_is_not_called_unimproved():
+    """Five points: too few for the trend test of a rise, and the at-chance line said 'not
+    improving beyond the noise since epoch 0' of a loss that grew a hundredfold."""
+    verdict = judge(_curve([0.03, 0.1, 0.5, 1.5, 3.0]), chance_loss=0.6931)
+    assert "not improving" not in verdict.message and "since epoch 0" not in verdict.message
+    assert "up from 0.03 at epoch 0" in verdict.message and "worse than" in verdict.message

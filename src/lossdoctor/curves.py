@@ -171,8 +171,11 @@ def _since_or_falling(since, recent, unit: str) -> str:
 
 
 def _after_best(xs, ys, unit: str) -> str:
+    """Where the curve was at its best; "up from" it when the loss has since grown JUMP_FACTOR
+    times or more (a rise too short for a trend test is still no plateau)."""
     best = int(np.argmin(ys))
-    return f", after reaching {ys[best]:.4g} at {unit} {_x(xs[best])}"
+    how = "up from" if ys[-1] >= JUMP_FACTOR * ys[best] > 0 else "after reaching"
+    return f", {how} {ys[best]:.4g} at {unit} {_x(xs[best])}"
 
 
 def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
