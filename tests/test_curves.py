@@ -228,3 +228,10 @@ def test_a_validation_loss_rising_a_hundredfold_in_five_passes_is_not_called_uni
     verdict = judge(_curve([0.03, 0.1, 0.5, 1.5, 3.0]), chance_loss=0.6931)
     assert "not improving" not in verdict.message and "since epoch 0" not in verdict.message
     assert "up from 0.03 at epoch 0" in verdict.message and "worse than" in verdict.message
+
+
+def test_a_loss_that_rose_a_hundredfold_and_stayed_is_not_flat_since_its_low_point():
+    values = [0.01] + _noisy([1.0] * 7, 0.02, seed=5)
+    verdict = judge(_curve(values))
+    assert "since epoch 0" not in verdict.message, verdict.message
+    assert verdict.since_epoch != 0

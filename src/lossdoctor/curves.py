@@ -272,12 +272,15 @@ def plateau_start(xs, ys, window: int = WINDOW) -> int | None:
     """Index where the curve stopped improving: the first point from which at least ``window``
     points show no significant downward trend (Mann-Kendall), and which is no higher than the
     level after it (their median) by more than the noise of a difference of two points
-    (NOISE_Z * sqrt(2) sigma), so the plateau does not start on the way down. None if none."""
+    (NOISE_Z * sqrt(2) sigma), so the plateau does not start on the way down, nor at a low
+    point the loss has since doubled from (it rose, then stayed). None if none."""
     ys = np.asarray(ys, float)
     margin = math.sqrt(2) * _threshold(ys)
     for start in range(len(ys) - window + 1):
         tail = ys[start:]
-        if tail[0] <= np.median(tail[1:]) + margin and not falling(tail):
+        level = np.median(tail[1:])
+        rose = level >= JUMP_FACTOR * tail[0] > 0  # a low point the loss left: no plateau yet
+        if tail[0] <= level + margin and not rose and not falling(tail):
             return start
     return None
 
