@@ -606,6 +606,8 @@ def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_
         assert "The model is too small for the task" not in rendered
         assert "Looks like the model is too small for the task" in rendered
         assert "Only if this remains after fixing vanishing_gradients: Give" in rendered
+    assert cause_title({"title": "NaN or infinite values", "explained_by": ["x"]}) == (
+        "Looks like NaN or infinite values")
 
 
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():

@@ -164,8 +164,9 @@ def cause_title(cause: dict) -> str:
     title = cause["title"]
     if not cause.get("explained_by"):
         return title
-    lowered = title[:1].lower() + title[1:] if title[1:2].islower() else title
-    return f"Looks like {lowered}"
+    first = title.split(" ", 1)[0]
+    plain_word = first[1:].islower() or len(first) == 1  # "The", not "NaN" or "ReLU"
+    return f"Looks like {title[:1].lower() + title[1:] if plain_word else title}"
 
 
 def cause_tag(cause: dict) -> str:
