@@ -668,6 +668,17 @@ def test_the_shade_caption_says_what_the_legend_says(report):
     assert "has stopped improving" not in page
 
 
+def test_a_last_pass_that_jumped_is_no_shaded_window(report):
+    """train_eval_mode_transformer_no_eval: 'Shaded: where the validation loss is jumped.' over
+    a window of zero width at the last pass."""
+    jumped = copy.deepcopy(report)
+    jumped["curve"] = {**CURVE, "verdict": "jumped", "since_step": report["steps"],
+                       "message": "validation loss jumped to 0.034 at the last epoch"}
+    page = html.render(jumped)
+    assert "Shaded" not in page and "since step" not in _figures(page)["loss_curves"]
+    assert "Validation loss jumped to 0.034 at the last epoch." in page
+
+
 def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
     """'SGD lr=1e-06' above 'Your learning rate (1e-6, SGD)' (lr_too_low_mlp)."""
     from lossdoctor.report._common import lr_text
