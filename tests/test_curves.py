@@ -9,7 +9,7 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor import curves
-from lossdoctor.curve_stats import noise
+from lossdoctor.curve_stats import noise, rise_from_best
 from lossdoctor.curves import judge, judge_trace, plateau_start
 
 
@@ -235,3 +235,20 @@ def test_a_loss_that_rose_a_hundredfold_and_stayed_is_not_flat_since_its_low_poi
     verdict = judge(_curve(values))
     assert "since epoch 0" not in verdict.message, verdict.message
     assert verdict.since_epoch != 0
+
+
+def test_a_step_to_a_frozen_validation_loss_beside_a_pinned_training_loss_is_no_rise():
+    """example_2_unnormalized (a saturated sigmoid): validation 47.58, then exactly 50.0 for 99
+    epochs, training 51.005 -> 51.000: Kendall's test on the ties called it a steady rise, and
+    a 0.01% training fall 'still falls', so it read 'memorizing the training rows'."""
+    validation = [47.576] + [50.0] * 99
+    train = [51.0048, 50.5735, 51.0, 51.0035, 51.0, 51.0, 51.001] + [51.0] * 93
+    verdict = judge(_curve(validation), _curve(train), chance_loss=0.694)
+    assert verdict.kind not in (curves.OVERFITTING, curves.DIVERGING), verdict.message
+    assert "rising" not in verdict.message and "still falls" not in verdict.message
+    rise = rise_from_best(_curve(validation), _curve(train))
+    assert not rise.clear and not rise.overfitting
+    pinned_train = [51.0 - 1e-5 * e for e in range(100)]  # steady, but moves nothing
+    rising = [1.0 + 0.01 * e for e in range(100)]
+    assert not rise_from_best(_curve(rising), _curve(pinned_train)).overfitting
+    assert rise_from_best(_curve(rising), _curve([2.0 - 0.01 * e for e in range(100)])).overfitting
