@@ -705,3 +705,17 @@ def test_the_layer_panels_of_a_run_that_blew_up_stop_where_its_loss_became_nan(r
     relu["steps"] = [s for s in relu["steps"] if s >= blow_up]
     relu["dead"] = [1.0] * len(relu["steps"])
     assert html._activation_plot(doc, dead=True) is None  # nothing from before it to draw
+
+
+def test_a_fix_that_still_ends_above_the_constant_guess_says_so_and_is_no_green_success(report):
+    """example_3_learning_rate (random labels): 'lr 0.02 ... Validation loss 1.04 without the
+    change, 0.77 with it' in green, where always predicting the same answer gives 0.718."""
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    tested["explained_by"], tested["experiment"]["after"] = [], 0.77
+    still = "Still above the 0.69 of always predicting the same answer"
+    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
+    assert all(still in rendered for rendered in (page, md, text.replace("\n", " ")))
+    assert '<p class="experiment">' not in page
+    tested["experiment"]["after"] = 0.5
+    assert still not in markdown.render(doc) and '<p class="experiment">' in html.render(doc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from lossdoctor.checks import catalogue
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.report import logs_text
@@ -206,14 +208,28 @@ def fix_text(cause: dict) -> str:
     return f"Only if this remains after fixing {first}: {cause['fix']}"
 
 
-def experiment_text(experiment: dict) -> str:
+def experiment_text(experiment: dict, chance: float | None = None) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
-    no number of steps."""
+    no number of steps; one whose fix still ends above the constant guess's loss ``chance``
+    says so."""
     before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
     measure = experiment.get("measure") or PLAIN_MEASURE
-    return (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
+    said = (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
             f"{measure[1:]} {before} without the change, {after} with it.")
+    if short_of_guess(experiment, chance):
+        said += (f" Still above the {number(chance)} of always predicting the same answer: "
+                 "this alone does not make the model learn.")
+    return said
+
+
+def short_of_guess(experiment: dict, chance: float | None) -> bool:
+    """A fix whose validation loss still ends above the constant guess's (example_3: lr 0.02
+    'brings the validation loss to 0.77', in green, where guessing gives 0.718)."""
+    after = experiment.get("after")
+    plain = (experiment.get("measure") or PLAIN_MEASURE) == PLAIN_MEASURE
+    return (plain and chance is not None and after is not None and math.isfinite(chance)
+            and after > chance)
 
 
 def _loss_words(value) -> str:

@@ -28,6 +28,7 @@ from lossdoctor.report._common import (
     measured_through_wrong_loss,
     number,
     run_lines,
+    short_of_guess,
     unexplained_lines,
 )
 from lossdoctor.report._curve_words import settled
@@ -112,8 +113,10 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         shown.update((plot.key, plot.svg))
         parts.append(_figure(plot))
     if cause.get("experiment"):
-        kind = "consequence" if measured_through_wrong_loss(cause) else "experiment"
-        parts.append(f'<p class="{kind}">{escape(experiment_text(cause["experiment"]))}</p>')
+        chance, experiment = chance_level(document), cause["experiment"]
+        doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
+        kind = "consequence" if doubtful else "experiment"
+        parts.append(f'<p class="{kind}">{escape(experiment_text(experiment, chance))}</p>')
     parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
