@@ -227,8 +227,8 @@ def _jumped(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
         return None
     return CurveVerdict(
         JUMPED,
-        f"{name} loss jumped to {ys[-1]:.4g} at the last {unit} ({unit} {_x(xs[-1])}), "
-        f"{ys[-1] / before[best]:.3g} times its best ({before[best]:.4g} at {unit} "
+        f"{name} loss jumped to {ys[-1]:.3g} at the last {unit} ({unit} {_x(xs[-1])}), "
+        f"{ys[-1] / before[best]:.3g} times its best ({before[best]:.3g} at {unit} "
         f"{_x(xs[best])}): one point, too few to tell a spike from a blow-up",
         xs[-1],
     )
