@@ -221,8 +221,8 @@ def _jumped(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
     noise: one pass, too few for a trend test (rise_from_best), too large to call noise."""
     before = ys[:-1]
     best = int(np.argmin(before))
-    if len(before) < 2 or ys[-1] < JUMP_FACTOR * before[best]:
-        return None
+    if len(before) < 2 or before[best] <= 0 or ys[-1] < JUMP_FACTOR * before[best]:
+        return None  # a multiple of a loss at or below zero says nothing
     if ys[-1] <= before[-window:].max() + NOISE_WIDTHS * noise(before):
         return None
     return CurveVerdict(
