@@ -211,7 +211,8 @@ def test_a_curve_that_fell_thirtyfold_is_not_swinging_and_its_last_jump_is_named
     assert "jumped to 0.0343 at the last epoch (epoch 7)" in verdict.message
     assert "0.0016 at epoch 6" in verdict.message
     assert judge(_curve(values[:-1])).kind != curves.OSCILLATING
-    assert judge(_curve([-v for v in values[:-1]] + [-0.05])).kind != curves.JUMPED
+    below_zero = judge(_curve([-1.0, -1.1, -1.2, -1.15, -1.2, 0.5]))  # "-0.4 times its best"
+    assert below_zero.kind != curves.JUMPED, below_zero.message
 
 
 def test_a_loss_that_beat_the_guess_then_rose_above_it_is_not_unimproved_since_the_start():
