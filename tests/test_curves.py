@@ -9,7 +9,7 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor import curves
-from lossdoctor.curve_stats import noise
+from lossdoctor.curve_stats import noise, rise_from_best
 from lossdoctor.curves import judge, judge_trace, plateau_start
 
 
@@ -200,3 +200,57 @@ def test_a_loss_that_stopped_moving_entirely_is_not_said_to_be_within_a_noise_of
     verdict = judge(_curve([0.70, 0.69] + [0.688] * 7))
     assert verdict.kind == curves.PLATEAU
     assert "+/-0 " not in verdict.message and "unchanged for 6 epochs)" in verdict.message
+
+
+def test_a_curve_that_fell_thirtyfold_is_not_swinging_and_its_last_jump_is_named():
+    """train_eval_mode_transformer_no_eval: the median move of a curve falling from 0.056 to
+    0.0016 is large beside its median level, yet it made progress; its last pass jumped."""
+    values = [0.0565, 0.0088, 0.0052, 0.0027, 0.0034, 0.0022, 0.0016, 0.0343]
+    verdict = judge(_curve(values), chance_loss=math.log(2))
+    assert verdict.kind == curves.JUMPED, verdict.message
+    assert "jumped to 0.0343 at the last epoch (epoch 7)" in verdict.message
+    assert "0.0016 at epoch 6" in verdict.message
+    assert judge(_curve(values[:-1])).kind != curves.OSCILLATING
+    below_zero = judge(_curve([-1.0, -1.1, -1.2, -1.15, -1.2, 0.5]))  # "-0.4 times its best"
+    assert below_zero.kind != curves.JUMPED, below_zero.message
+
+
+def test_a_loss_that_beat_the_guess_then_rose_above_it_is_not_unimproved_since_the_start():
+    """train_val_shift_cnn_exposure: 0.674, 0.842, 0.169, 0.929, 3.29 against a guess of
+    0.694 was 'not improving beyond the noise since epoch 0'."""
+    verdict = judge(_curve([0.674, 0.842, 0.169, 0.929, 3.29]), chance_loss=0.6939)
+    assert verdict.kind == curves.AT_CHANCE and verdict.since is None
+    assert "since epoch 0" not in verdict.message
+    assert "up from 0.169 at epoch 2" in verdict.message
+
+
+def test_a_validation_loss_rising_a_hundredfold_in_five_passes_is_not_called_unimproved():
+    """Five points: too few for the trend test of a rise, and the at-chance line said 'not
+    improving beyond the noise since epoch 0' of a loss that grew a hundredfold."""
+    verdict = judge(_curve([0.03, 0.1, 0.5, 1.5, 3.0]), chance_loss=0.6931)
+    assert "not improving" not in verdict.message and "since epoch 0" not in verdict.message
+    assert "up from 0.03 at epoch 0" in verdict.message and "worse than" in verdict.message
+
+
+def test_a_loss_that_rose_a_hundredfold_and_stayed_is_not_flat_since_its_low_point():
+    values = [0.01] + _noisy([1.0] * 7, 0.02, seed=5)
+    verdict = judge(_curve(values))
+    assert "since epoch 0" not in verdict.message, verdict.message
+    assert verdict.since_epoch != 0
+
+
+def test_a_step_to_a_frozen_validation_loss_beside_a_pinned_training_loss_is_no_rise():
+    """example_2_unnormalized (a saturated sigmoid): validation 47.58, then exactly 50.0 for 99
+    epochs, training 51.005 -> 51.000: Kendall's test on the ties called it a steady rise, and
+    a 0.01% training fall 'still falls', so it read 'memorizing the training rows'."""
+    validation = [47.576] + [50.0] * 99
+    train = [51.0048, 50.5735, 51.0, 51.0035, 51.0, 51.0, 51.001] + [51.0] * 93
+    verdict = judge(_curve(validation), _curve(train), chance_loss=0.694)
+    assert verdict.kind not in (curves.OVERFITTING, curves.DIVERGING), verdict.message
+    assert "rising" not in verdict.message and "still falls" not in verdict.message
+    rise = rise_from_best(_curve(validation), _curve(train))
+    assert not rise.clear and not rise.overfitting
+    pinned_train = [51.0 - 1e-5 * e for e in range(100)]  # steady, but moves nothing
+    rising = [1.0 + 0.01 * e for e in range(100)]
+    assert not rise_from_best(_curve(rising), _curve(pinned_train)).overfitting
+    assert rise_from_best(_curve(rising), _curve([2.0 - 0.01 * e for e in range(100)])).overfitting

@@ -5,6 +5,7 @@ from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import SHAPE_BROADCAST
 from lossdoctor.checks.nan_inf import NAN_INF
 from lossdoctor.checks.no_signal import NO_SIGNAL
+from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.train_val_shift import TRAIN_VAL_SHIFT
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
@@ -37,6 +38,14 @@ def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
     ]
     assert ranked[-1].explained_by == ["lr_too_high", "vanishing_gradients"]
     assert ranked[0].explained_by == [] and ranked[1].explained_by == []
+
+
+def test_a_model_held_back_by_its_regularization_is_not_called_too_small():
+    """over_regularized_dropout_cnn: 'The model is too small for the task' beside 'with dropout
+    off the same model falls from 1.39 to 0.0138', as a cause of its own."""
+    ranked = rank([_finding(UNDERFIT_CAPACITY, 0.95), _finding(OVER_REGULARIZED, 0.95)])
+    assert [f.cause for f in ranked] == [OVER_REGULARIZED, UNDERFIT_CAPACITY]
+    assert ranked[-1].explained_by == ["over_regularized"]
 
 
 def test_a_nan_loss_follows_the_causes_that_blow_training_up():

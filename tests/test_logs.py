@@ -291,6 +291,19 @@ def test_a_swinging_validation_loss_is_oscillating(tmp_path):
     assert "batch_size" in {i for g in report["logs"]["open_causes"] for i in g["ids"]}
 
 
+def test_a_last_pass_that_jumped_is_not_answered_as_a_loss_that_did_not_rise(tmp_path):
+    lines = ["epoch,loss,val_loss\n"]
+    for epoch in range(8):
+        val = 0.3 * math.exp(-epoch) + 0.01 if epoch < 7 else 0.2
+        lines.append(f"{epoch},{0.3 * math.exp(-epoch)},{val}\n")
+    (tmp_path / "keras.csv").write_text("".join(lines))
+    report = diagnose(tmp_path / "keras.csv", tmp_path)
+    assert report["curve"]["verdict"] == "jumped"
+    answers = {a["question"]: a for a in report["logs"]["answers"]}
+    assert answers["diverging"]["answer"] is None
+    assert "did not rise" not in answers["diverging"]["detail"]
+
+
 def test_the_report_renders_everywhere_and_says_what_logs_cannot_tell(tmp_path):
     report = diagnose(write_lightning_csv(tmp_path, *curves("flat")), tmp_path, "--script",
                       "train.py --epochs 20")

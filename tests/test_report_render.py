@@ -28,7 +28,7 @@ from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.lr_range import lr_range_test
 from lossdoctor.report import document, figures, html, json_file, markdown, terminal
-from lossdoctor.report._common import chance_level
+from lossdoctor.report._common import cause_title, chance_level
 from lossdoctor.script_run import ScriptRun
 
 HOSTILE = "<script>alert(1)</script>"
@@ -161,7 +161,7 @@ def test_the_chance_level_falls_back_to_the_no_signal_evidence(report):
 def test_terminal_shows_evidence_only_when_verbose(report):
     brief, verbose = terminal.text(report), terminal.text(report, verbose=True)
     for place, cause in enumerate(report["causes"], start=1):  # in the diagnosis' order
-        assert f"{place}. {cause['title']} [{cause['id']}" in brief
+        assert f"{place}. {cause_title(cause)} [{cause['id']}" in brief
     assert "evidence:" not in brief and "evidence: user_lr=0.5" in verbose
     assert "dismissed" in verbose and "overfitting" in verbose
     assert "\x1b[" not in brief and "╭" not in brief  # plain text, no box
@@ -591,7 +591,23 @@ def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_t
     assert '<p class="experiment">' not in page and '<p class="consequence">experiment' in page
     tested["explained_by"] = ["no_signal"]  # explained, but its numbers are not distorted
     assert '<p class="experiment">' in html.render(doc)
-    assert "Only if this remains" not in markdown.render(doc)
+    assert "Only if this remains after fixing no_signal" in markdown.render(doc)
+
+
+def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_roots(report):
+    """vanishing_deep_sigmoid: 'the model is not too small' above '2. The model is too small for
+    the task' (a consequence of vanishing_gradients) and its 'Give the model more capacity'."""
+    doc = copy.deepcopy(report)
+    consequence = doc["causes"][-1]
+    consequence.update(title="The model is too small for the task", explained_by=[
+        "vanishing_gradients"], fix="Give the model more capacity.")
+    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
+    for rendered in (page, md, text.replace("\n", " ")):
+        assert "The model is too small for the task" not in rendered
+        assert "Looks like the model is too small for the task" in rendered
+        assert "Only if this remains after fixing vanishing_gradients: Give" in rendered
+    assert cause_title({"title": "NaN or infinite values", "explained_by": ["x"]}) == (
+        "Looks like NaN or infinite values")
 
 
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
@@ -652,6 +668,17 @@ def test_the_shade_caption_says_what_the_legend_says(report):
     assert "has stopped improving" not in page
 
 
+def test_a_last_pass_that_jumped_is_no_shaded_window(report):
+    """train_eval_mode_transformer_no_eval: 'Shaded: where the validation loss is jumped.' over
+    a window of zero width at the last pass."""
+    jumped = copy.deepcopy(report)
+    jumped["curve"] = {**CURVE, "verdict": "jumped", "since_step": report["steps"],
+                       "message": "validation loss jumped to 0.034 at the last epoch"}
+    page = html.render(jumped)
+    assert "Shaded" not in page and "since step" not in _figures(page)["loss_curves"]
+    assert "Validation loss jumped to 0.034 at the last epoch." in page
+
+
 def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
     """'SGD lr=1e-06' above 'Your learning rate (1e-6, SGD)' (lr_too_low_mlp)."""
     from lossdoctor.report._common import lr_text
@@ -659,3 +686,36 @@ def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
     assert lr_text({"optimizer_hparams": {"lr": 1e-6}}) == "lr=1e-6"
     schedule = {"lr_first": 9.52e-05, "lr_peak": 0.01, "lr_last": 0.001}
     assert lr_text(schedule) == "lr 9.52e-5 -> peak 0.01 -> 0.001"
+
+
+def test_the_layer_panels_of_a_run_that_blew_up_stop_where_its_loss_became_nan(report):
+    """A run whose loss became NaN had its ReLU layers drawn as dying after it (NaN or
+    infinite activations counted as units never active): the panel drew the blow-up as dead
+    units, with no word about it."""
+    doc = copy.deepcopy(report)
+    relu = next(a for a in doc["activations"] if a["kind"] == "relu")
+    blow_up = relu["steps"][len(relu["steps"]) // 2]
+    relu["dead"] = [0.0 if s < blow_up else 1.0 for s in relu["steps"]]
+    doc["curves"]["train_steps"] = [
+        {"step": p["step"], "loss": p["loss"] if p["step"] < blow_up else None}
+        for p in doc["curves"]["train_steps"]]
+    plot = html._activation_plot(doc, dead=True)
+    assert f"became NaN or infinite at step {blow_up}" in plot.caption
+    assert "every unit dead" not in plot.svg
+    relu["steps"] = [s for s in relu["steps"] if s >= blow_up]
+    relu["dead"] = [1.0] * len(relu["steps"])
+    assert html._activation_plot(doc, dead=True) is None  # nothing from before it to draw
+
+
+def test_a_fix_that_still_ends_above_the_constant_guess_says_so_and_is_no_green_success(report):
+    """example_3_learning_rate (random labels): 'lr 0.02 ... Validation loss 1.04 without the
+    change, 0.77 with it' in green, where always predicting the same answer gives 0.718."""
+    doc = copy.deepcopy(report)
+    tested = next(c for c in doc["causes"] if c.get("experiment"))
+    tested["explained_by"], tested["experiment"]["after"] = [], 0.77
+    still = "Still above the 0.69 of always predicting the same answer"
+    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
+    assert all(still in rendered for rendered in (page, md, text.replace("\n", " ")))
+    assert '<p class="experiment">' not in page
+    tested["experiment"]["after"] = 0.5
+    assert still not in markdown.render(doc) and '<p class="experiment">' in html.render(doc)

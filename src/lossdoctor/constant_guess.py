@@ -39,7 +39,8 @@ def constant_guess_loss(loss_name: str, loss_kwargs: dict, train_targets, scored
     """The loss on ``scored_targets`` of the best constant prediction for ``train_targets``
     (numpy arrays, one row per example): in closed form when the loss has one, else from
     ``fit`` when given; None when neither gives a finite loss."""
-    loss = closed_form(loss_name, loss_kwargs, train_targets, scored_targets)
+    with np.errstate(all="ignore"):  # live too: infinite or NaN targets give no chance level
+        loss = closed_form(loss_name, loss_kwargs, train_targets, scored_targets)
     if loss is None and fit is not None:
         loss = fit()
     return loss if loss is not None and math.isfinite(loss) else None

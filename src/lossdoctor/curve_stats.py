@@ -120,8 +120,11 @@ class Rise:
 
     @property
     def overfitting(self) -> bool:
-        """A clear rise while the training loss goes on falling."""
-        return self.clear and self.train_end < self.train_at_best and self.train_p_value < ALPHA
+        """A clear rise while the training loss goes on falling, by a change that moves it (a
+        training loss pinned at 51.005 -> 51.000 falls by a steady trend, and learns nothing)."""
+        fall = self.train_at_best - self.train_end
+        return (self.clear and fall > RELATIVE_FLOOR * abs(self.train_at_best)
+                and self.train_p_value < ALPHA)
 
 
 def rise_from_best(validation: Curve, train: Curve) -> Rise | None:
@@ -136,7 +139,9 @@ def rise_from_best(validation: Curve, train: Curve) -> Rise | None:
     later = [y for x, y in train if x >= xs[best] and math.isfinite(y)]
     if len(ys) - best < MIN_TAIL or len(later) < 2:
         return None
+    frozen_after_best = np.ptp(ys[best + 1:]) == 0  # a step, then one value: no trend
     return Rise(
-        xs[best], float(ys[best]), float(np.mean(ys[-END_WINDOW:])), trend_p(ys[best:], "up"),
+        xs[best], float(ys[best]), float(np.mean(ys[-END_WINDOW:])),
+        1.0 if frozen_after_best else trend_p(ys[best:], "up"),
         noise(ys), later[0], float(np.mean(later[-END_WINDOW:])), trend_p(later, "down"),
     )

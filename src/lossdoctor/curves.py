@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossdoctor.curve_stats import (
+    NOISE_WIDTHS,
     RELATIVE_FLOOR,
     Curve,
     falling,
@@ -34,10 +35,19 @@ CLEARLY_WORSE = 0.05
 NOISE_Z = 1.645
 #: Swings larger than this fraction of the loss, without progress, read as oscillation.
 SWING_FRACTION = 0.1
+#: "No steady progress" while swinging: the window's best stays within this many typical swings
+#: (median point-to-point moves) of its first point. Independent noise of width s moves by a
+#: median 0.95 s from point to point and spans about 3.1 s over ten points: about 3.3 swings.
+#: A curve whose best fell by more has made progress, however it wobbled on the way.
+PROGRESS_SWINGS = 4.0
+#: The last point "jumped" when it is at least this multiple of the best loss (and above the
+#: points before it by more than their noise): a loss that doubles in one pass has not drifted.
+JUMP_FACTOR = 2.0
 
 IMPROVING, PLATEAU, OSCILLATING = "improving", "plateau", "oscillating"
 DIVERGING, OVERFITTING, AT_CHANCE, TOO_SHORT = "diverging", "overfitting", "at_chance", "too_short"
-KINDS = (IMPROVING, PLATEAU, OSCILLATING, DIVERGING, OVERFITTING, AT_CHANCE, TOO_SHORT)
+JUMPED = "jumped"
+KINDS = (IMPROVING, PLATEAU, OSCILLATING, DIVERGING, OVERFITTING, AT_CHANCE, TOO_SHORT, JUMPED)
 
 
 @dataclass
@@ -102,7 +112,7 @@ def _judge(name, curve, train, chance, unit, window) -> CurveVerdict:
     if len(curve) < 3:
         return CurveVerdict(TOO_SHORT, _too_few(name, len(curve)))
     xs, ys = np.array([x for x, _ in curve], float), np.array([y for _, y in curve], float)
-    for rule in (_overfitting, _rising, _at_chance, _oscillating, _plateau):
+    for rule in (_overfitting, _rising, _at_chance, _jumped, _oscillating, _plateau):
         verdict = rule(name, xs, ys, train, chance, unit, window)
         if verdict is not None:
             return verdict
@@ -121,9 +131,14 @@ def _at_chance(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None
     margin = max(NOISE_Z * recent_noise(ys) / math.sqrt(window), RELATIVE_FLOOR * abs(chance))
     if recent.mean() < chance - margin:
         return None
-    start = plateau_start(xs, ys, window)
-    since = xs[start] if start is not None else None  # None: at chance, but still moving
-    worse = recent.mean() > chance + max(margin, CLEARLY_WORSE * abs(chance))
+    clearly = max(margin, CLEARLY_WORSE * abs(chance))
+    worse = recent.mean() > chance + clearly
+    if recent.min() < chance - clearly <= recent[-1]:  # it beat the guess, and lost it
+        since, tail = None, _after_best(xs, ys, unit)
+    else:
+        start = plateau_start(xs, ys, window)
+        since = xs[start] if start is not None else None  # None: at chance, but still moving
+        tail = _since_or_falling(since, recent, unit)
     if worse:
         how, meaning = "worse than", "always predicting the same answer would do better"
     else:
@@ -132,7 +147,7 @@ def _at_chance(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None
     return CurveVerdict(
         AT_CHANCE,
         f"{name} loss {_level(recent, chance if worse else chance - margin, unit)} "
-        f"{how} a constant guess ({chance:.4g}){_since_or_falling(since, recent, unit)}: "
+        f"{how} a constant guess ({chance:.4g}){tail}: "
         f"{meaning}",
         since,
     )
@@ -153,6 +168,14 @@ def _since_or_falling(since, recent, unit: str) -> str:
         # report) does not contradict a plateau dated to epoch 4
         return f", not improving beyond the noise since {unit} {_x(since)}"
     return ", though still falling" if recent[-1] < recent[0] else ""
+
+
+def _after_best(xs, ys, unit: str) -> str:
+    """Where the curve was at its best; "up from" it when the loss has since grown JUMP_FACTOR
+    times or more (a rise too short for a trend test is still no plateau)."""
+    best = int(np.argmin(ys))
+    how = "up from" if ys[-1] >= JUMP_FACTOR * ys[best] > 0 else "after reaching"
+    return f", {how} {ys[best]:.4g} at {unit} {_x(xs[best])}"
 
 
 def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
@@ -193,12 +216,32 @@ def _plateau(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
     )
 
 
+def _jumped(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
+    """The last point far above the best and above the points before it by more than their
+    noise: one pass, too few for a trend test (rise_from_best), too large to call noise."""
+    before = ys[:-1]
+    best = int(np.argmin(before))
+    if len(before) < 2 or before[best] <= 0 or ys[-1] < JUMP_FACTOR * before[best]:
+        return None  # a multiple of a loss at or below zero says nothing
+    if ys[-1] <= before[-window:].max() + NOISE_WIDTHS * noise(before):
+        return None
+    return CurveVerdict(
+        JUMPED,
+        f"{name} loss jumped to {ys[-1]:.3g} at the last {unit} ({unit} {_x(xs[-1])}), "
+        f"{ys[-1] / before[best]:.3g} times its best ({before[best]:.3g} at {unit} "
+        f"{_x(xs[best])}): one point, too few to tell a spike from a blow-up",
+        xs[-1],
+    )
+
+
 def _oscillating(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
     recent = ys[-max(window, 2 * window):]
     if len(recent) < window or falling(recent):
         return None
     swing = float(np.median(np.abs(np.diff(recent))))
     if swing <= SWING_FRACTION * abs(float(np.median(recent))) and not turns_often(recent):
+        return None
+    if recent[0] - recent.min() > PROGRESS_SWINGS * swing:  # it fell, wobbling on the way
         return None
     return CurveVerdict(
         OSCILLATING,
@@ -229,12 +272,15 @@ def plateau_start(xs, ys, window: int = WINDOW) -> int | None:
     """Index where the curve stopped improving: the first point from which at least ``window``
     points show no significant downward trend (Mann-Kendall), and which is no higher than the
     level after it (their median) by more than the noise of a difference of two points
-    (NOISE_Z * sqrt(2) sigma), so the plateau does not start on the way down. None if none."""
+    (NOISE_Z * sqrt(2) sigma), so the plateau does not start on the way down, nor at a low
+    point the loss has since doubled from (it rose, then stayed). None if none."""
     ys = np.asarray(ys, float)
     margin = math.sqrt(2) * _threshold(ys)
     for start in range(len(ys) - window + 1):
         tail = ys[start:]
-        if tail[0] <= np.median(tail[1:]) + margin and not falling(tail):
+        level = np.median(tail[1:])
+        rose = level >= JUMP_FACTOR * tail[0] > 0  # a low point the loss left: no plateau yet
+        if tail[0] <= level + margin and not rose and not falling(tail):
             return start
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lossdoctor.budget import default_budget
 from lossdoctor.case import Case
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
+from lossdoctor.quiet import silenced
 from lossdoctor.script_run import ScriptRun
 from lossdoctor.symptom import symptom_of
 
@@ -23,6 +24,12 @@ def diagnose_run(run: ScriptRun, progress: Progress | None = None,
     checks only where it shortened the experiments, or no limit when that is not given."""
     if not training_seen(run):
         return None
+    with silenced():  # the experiments on copies must not warn into the user's output
+        return _diagnosed(run, progress, budget, training_seconds)
+
+
+def _diagnosed(run: ScriptRun, progress: Progress | None, budget: float | None,
+               training_seconds: float | None) -> Diagnosis:
     is_default = budget is None and training_seconds is not None
     if is_default:
         budget = default_budget(training_seconds)

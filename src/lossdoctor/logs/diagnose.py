@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lossdoctor.checks import lr_schedule, overfitting
-from lossdoctor.curves import OSCILLATING, CurveVerdict, judge_trace
+from lossdoctor.curves import JUMPED, OSCILLATING, CurveVerdict, judge_trace
 from lossdoctor.diagnosis import REPORT_THRESHOLD, Diagnosis, rank
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.logs.open_causes import OpenGroup, open_groups
@@ -106,6 +106,16 @@ def settle_command(symptom: Symptom | None, script: str | None) -> str:
     return f"lossdoctor run{stop} {script or 'train.py'}"
 
 
+def _diverging_answer(kind: str | None, curve: CurveVerdict) -> Answer:
+    """Yes for a rise or NaN; "cannot tell" for a last pass that jumped (one point: a spike or
+    the start of a blow-up), which "did not rise" would contradict."""
+    if kind == "diverging":
+        return Answer("diverging", True, "")
+    if curve.kind == JUMPED:
+        return Answer("diverging", None, "the last pass jumped: one point, too few to tell")
+    return Answer("diverging", False, "the loss stayed finite and did not rise")
+
+
 def _answers(trace: Trace, curve: CurveVerdict, symptom: Symptom | None, found: set[str],
              chance: float | None, has_lr: bool) -> list[Answer]:
     """The curves' answers; a "yes" the headline already says in full has no detail."""
@@ -116,8 +126,7 @@ def _answers(trace: Trace, curve: CurveVerdict, symptom: Symptom | None, found: 
                "" if kind in FLAT_SYMPTOMS else "the loss moved well below where it started"),
         _chance_answer(kind, chance),
         Answer("oscillating", swinging, "" if swinging else "no swings beyond the noise"),
-        Answer("diverging", kind == "diverging",
-               "" if kind == "diverging" else "the loss stayed finite and did not rise"),
+        _diverging_answer(kind, curve),
         _found_answer("overfitting", found, bool(trace.validation_passes()),
                       "the validation loss did not rise from its best while training fell",
                       "needs a validation loss: none in these logs"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from lossdoctor.checks import catalogue
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.report import logs_text
@@ -154,7 +156,19 @@ def coverage_lines(document: dict) -> list[str]:
 
 
 def cause_heading(rank: int, cause: dict) -> str:
-    return f"{rank}. {cause['title']}"
+    return f"{rank}. {cause_title(cause)}"
+
+
+def cause_title(cause: dict) -> str:
+    """The cause's title; a consequence's says what it looks like, not what it is: under
+    vanishing_gradients ("the model is not too small, its gradients do not reach its first
+    layers") "The model is too small for the task" stated as a cause contradicted it."""
+    title = cause["title"]
+    if not cause.get("explained_by"):
+        return title
+    first = title.split(" ", 1)[0]
+    plain_word = first[1:].islower() or len(first) == 1  # "The", not "NaN" or "ReLU"
+    return f"Looks like {title[:1].lower() + title[1:] if plain_word else title}"
 
 
 def cause_tag(cause: dict) -> str:
@@ -184,23 +198,38 @@ def measured_through_wrong_loss(cause: dict) -> bool:
 
 
 def fix_text(cause: dict) -> str:
-    """The cause's fix; for one measured through a wrong loss, to be tried only if it remains
-    once that loss is fixed (label_range_transformer_signed_labels: 'Raise the learning rate
-    to 1.0' as it stood)."""
-    if not measured_through_wrong_loss(cause):
+    """The cause's fix; for a consequence, to be tried only if it remains once its cause is
+    fixed (label_range_transformer_signed_labels: 'Raise the learning rate to 1.0' as it stood;
+    vanishing_deep_sigmoid: 'Give the model more capacity' under 'the model is not too
+    small')."""
+    if not cause.get("explained_by"):
         return cause["fix"]
     first = ", ".join(cause["explained_by"])
     return f"Only if this remains after fixing {first}: {cause['fix']}"
 
 
-def experiment_text(experiment: dict) -> str:
+def experiment_text(experiment: dict, chance: float | None = None) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
-    no number of steps."""
+    no number of steps; one whose fix still ends above the constant guess's loss ``chance``
+    says so."""
     before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
     measure = experiment.get("measure") or PLAIN_MEASURE
-    return (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
+    said = (f"experiment ({how}): {experiment['description']}. {measure[:1].upper()}"
             f"{measure[1:]} {before} without the change, {after} with it.")
+    if short_of_guess(experiment, chance):
+        said += (f" Still above the {number(chance)} of always predicting the same answer: "
+                 "this alone does not make the model learn.")
+    return said
+
+
+def short_of_guess(experiment: dict, chance: float | None) -> bool:
+    """A fix whose validation loss still ends above the constant guess's (example_3: lr 0.02
+    'brings the validation loss to 0.77', in green, where guessing gives 0.718)."""
+    after = experiment.get("after")
+    plain = (experiment.get("measure") or PLAIN_MEASURE) == PLAIN_MEASURE
+    return (plain and chance is not None and after is not None and math.isfinite(chance)
+            and after > chance)
 
 
 def _loss_words(value) -> str:

@@ -188,10 +188,16 @@ def _since_words(curve: dict) -> str:
     return f"step {step}" if epoch is None else f"epoch {epoch} (step {step})"
 
 
+#: Curve verdicts about a single point (the last pass jumped): no window to shade.
+POINT_VERDICTS = ("jumped",)
+
+
 def shaded(curve: dict | None, settled: bool) -> bool:
     """Whether the loss figure marks since when the curve behaves as it does: not for a healthy
-    run's wobble, whose start is no moment worth marking."""
+    run's wobble, whose start is no moment worth marking, nor for a last point that jumped."""
     since = (curve or {}).get("since_step")
+    if (curve or {}).get("verdict") in POINT_VERDICTS:
+        return False
     return since is not None and not (settled and curve.get("verdict") != "plateau")
 
 
@@ -465,6 +471,11 @@ def _short(name: str) -> str:
 def _plain(text: str) -> str:
     """Text from the user's code, shown literally: a '$' would start matplotlib's math mode."""
     return str(text).replace("$", r"\$")
+
+
+def finite(value) -> bool:
+    """A number that is neither NaN nor infinite (None, as JSON writes NaN, is not one)."""
+    return _finite(value)
 
 
 def _finite(value) -> bool:

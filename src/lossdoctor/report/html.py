@@ -18,6 +18,7 @@ from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     PLAIN_MEASURE,
     cause_heading,
+    cause_title,
     chance_level,
     check_problems,
     consequence_text,
@@ -27,6 +28,7 @@ from lossdoctor.report._common import (
     measured_through_wrong_loss,
     number,
     run_lines,
+    short_of_guess,
     unexplained_lines,
 )
 from lossdoctor.report._curve_words import settled
@@ -74,7 +76,7 @@ def _verdict(document: dict) -> str:
         parts.append(_list(unexplained_lines(document)))
     if document["causes"]:
         parts.append('<ol class="ranking">' + "".join(
-            f'<li><a href="#cause-{escape(c["id"])}">{escape(c["title"])}</a> '
+            f'<li><a href="#cause-{escape(c["id"])}">{escape(cause_title(c))}</a> '
             f'<span class="tag">{escape(c["id"])}, confidence {c["confidence"]:.2f}</span></li>'
             for c in document["causes"]) + "</ol>")
     parts += [f'<p class="warning">{escape(line)}</p>' for line in check_problems(document)]
@@ -111,8 +113,10 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         shown.update((plot.key, plot.svg))
         parts.append(_figure(plot))
     if cause.get("experiment"):
-        kind = "consequence" if measured_through_wrong_loss(cause) else "experiment"
-        parts.append(f'<p class="{kind}">{escape(experiment_text(cause["experiment"]))}</p>')
+        chance, experiment = chance_level(document), cause["experiment"]
+        doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
+        kind = "consequence" if doubtful else "experiment"
+        parts.append(f'<p class="{kind}">{escape(experiment_text(experiment, chance))}</p>')
     parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
@@ -204,16 +208,38 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
     layers = [a for a in document.get("activations") or [] if (a["kind"] == "relu") == dead]
     if any(a["kind"] == "sigmoid" for a in layers):  # the output's probabilities come from it
         layers = [a for a in layers if a["kind"] != "probabilities"]
+    blew_up = first_non_finite_step(document)
+    layers = [_before(layer, blew_up) for layer in layers]
     run = {"epoch_starts": figures.epoch_starts(document.get("curves") or {}),
-           "last_step": document.get("steps")}
+           "last_step": document.get("steps") if blew_up is None else blew_up}
+    after = ("" if blew_up is None else
+             f" The training loss became NaN or infinite at step {blew_up}: the activations "
+             "from then on are not drawn (a NaN or infinite activation is neither dead nor "
+             "saturated, it is the blow-up).")
     if dead:
         return _plot("dead_units", "Dead ReLU units",
                      figures.activation_fractions(layers, "dead", "fraction of units dead", **run),
-                     "Fraction of each ReLU layer's units that output zero for a whole batch.")
+                     "Fraction of each ReLU layer's units that output zero for a whole batch."
+                     + after)
     return _plot("saturation", "Activation saturation",
                  figures.activation_fractions(layers, "saturated", "fraction saturated", **run),
                  "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
-                 "or 1, a tanh at -1 or 1), at sampled steps.")
+                 "or 1, a tanh at -1 or 1), at sampled steps." + after)
+
+
+def first_non_finite_step(document: dict) -> int | None:
+    """The first training step whose loss was NaN or infinite, if the run blew up."""
+    steps = (document.get("curves") or {}).get("train_steps") or []
+    return next((p["step"] for p in steps if not figures.finite(p.get("loss"))), None)
+
+
+def _before(layer: dict, step: int | None) -> dict:
+    """The layer's samples taken before ``step`` (all of them when it is None)."""
+    if step is None:
+        return layer
+    kept = [i for i, s in enumerate(layer["steps"]) if s < step]
+    return {**layer, **{key: [layer[key][i] for i in kept]
+                        for key in ("steps", "saturated", "dead") if key in layer}}
 
 
 def _gradient_plot(document: dict) -> Plot | None:

@@ -16,6 +16,7 @@ from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     cause_heading,
     cause_tag,
+    chance_level,
     check_problems,
     consequence_text,
     evidence_text,
@@ -24,6 +25,7 @@ from lossdoctor.report._common import (
     headline,
     measured_through_wrong_loss,
     run_lines,
+    short_of_guess,
     unexplained_lines,
 )
 
@@ -64,7 +66,7 @@ def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
         parts.extend(Text(f"  - {reason}") for reason in NO_TRAINING_REASONS)
     parts.extend(Text(f"  - {line}") for line in unexplained_lines(document))
     for rank, cause in enumerate(document["causes"], start=1):
-        parts.append(_cause(rank, cause, verbose))
+        parts.append(_cause(rank, cause, verbose, chance_level(document)))
     if verbose:
         parts.extend(_dismissed(document) + _checks(document))
     parts.extend(Text(line, "yellow") for line in check_problems(document))
@@ -80,7 +82,7 @@ def _headline(document: dict) -> Text:
     return Text(headline(document), style)
 
 
-def _cause(rank: int, cause: dict, verbose: bool) -> Group:
+def _cause(rank: int, cause: dict, verbose: bool, chance: float | None) -> Group:
     title = Text()
     title.append(f"\n{cause_heading(rank, cause)} ", "bold")
     title.append(cause_tag(cause), "dim")
@@ -90,8 +92,9 @@ def _cause(rank: int, cause: dict, verbose: bool) -> Group:
     if verbose and cause["evidence"]:
         lines.append(Text(f"evidence: {evidence_text(cause['evidence'])}", "dim"))
     if cause.get("experiment"):
-        success = "yellow" if measured_through_wrong_loss(cause) else "green"
-        lines.append(Text(experiment_text(cause["experiment"]), success))
+        experiment = cause["experiment"]
+        doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
+        lines.append(Text(experiment_text(experiment, chance), "yellow" if doubtful else "green"))
     lines.append(Text(f"fix: {fix_text(cause)}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
 
