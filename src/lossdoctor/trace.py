@@ -167,7 +167,7 @@ class Trace:
     gradient_samples: int = 0
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
-    manual_grad_resets: int = 0  # steps whose gradients were set to None by hand (p.grad = None)
+    manual_grad_resets: int = 0  # steps whose gradients were reset by hand (None or zeroed)
     #: A trained loss scored an output another trained loss had scored: a loss of several
     #: terms. Validation losses that rescore an output are then its terms too, and count.
     training_rescores: bool = False

@@ -289,7 +289,7 @@ def _once_per_epoch(trace) -> bool:
 
 
 def _zeroings(trace) -> int:
-    """zero_grad() calls, and steps whose gradients the loop set to None by hand."""
+    """zero_grad() calls, and steps whose gradients the loop reset by hand."""
     return trace.zero_grad_calls + trace.manual_grad_resets
 
 
@@ -305,9 +305,9 @@ def _gradient_growth(trace) -> float:
 
 
 def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
-    """No zero_grad in the whole run is a strong fact (zeroing p.grad in place by hand is the
-    exception; setting it to None is seen and counted as zeroing); the replay that zeroes
-    against one that accumulates shows what it costs."""
+    """No zero_grad in the whole run is a strong fact (gradients set to None or zeroed in place
+    by hand are seen and counted as zeroing); the replay that zeroes against one that
+    accumulates shows what it costs."""
     base = 0.6 if trace.zero_grad_calls == 0 else 0.5
     if experiment is None:
         return base
