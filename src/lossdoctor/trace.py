@@ -148,6 +148,9 @@ class LossInputStat:
     prediction_max: float
     rows_sum_to_one: bool = False  # 2-D, non-negative, every row sums to 1 (a softmax output)
     rows_log_softmax: bool = False  # 2-D, every value <= 0 and every row's logsumexp is 0
+    #: ... and each row, shifted to sum to 1, is a row of probabilities: log_softmax(softmax(x))
+    rows_log_softmax_of_probabilities: bool = False
+    widest_row: float = 0.0  # the largest max - min within one row of a 2-D prediction
 
 
 @dataclass
