@@ -54,7 +54,10 @@ CAUSES = (FROZEN_PARAMS, MISSING_ZERO_GRAD, TRAIN_EVAL_MODE)
 #: zero_grad in fewer than one step in this many is "almost never": gradient accumulation on
 #: purpose zeroes every few steps (8, 16, even 64), not once in hundreds.
 ACCUMULATION_LIMIT = 100
-#: Fewer optimizer steps than this say nothing about a habit of the loop.
+#: Fewer optimizer steps than this say nothing about a habit of the loop: a run with no reset at
+#: all, shorter than the periods ACCUMULATION_LIMIT allows (8, 16), cannot be told from one that
+#: resets every few steps. 20 has no measured source: lowering it needs a development set of
+#: short runs, with and without resets (linear_regression_manual_grads stops after 17 steps).
 MIN_STEPS = 20
 #: zero_grad at most once per epoch, in epochs of at least this many optimizer steps, is a
 #: zero_grad written in the epoch loop instead of the batch loop (issue 11 lists it among the
