@@ -2,6 +2,7 @@
 and on its fixed twin, one at a time, and Markdown tables of expected against reported causes.
 
     python bench/corpus.py [--only PATTERN ...] [--out PATH] [--timeout SECONDS]
+                           [--broken-only] [--reports FOLDER]
 
 Each case is a folder corpus/<case>/ holding broken.py and fixed.py. The first lines of broken.py
 say what the thread's answer found (`# lossdoctor-expect: primary, others`), where the thread is
@@ -81,8 +82,9 @@ def case_folders(patterns: list[str] | None = None) -> list[Path]:
     return folders
 
 
-def diagnose(script: Path, timeout: float = TIMEOUT) -> Run:
-    """`python -m lossdoctor run --quiet --json` on ``script``, from the script's folder."""
+def diagnose(script: Path, timeout: float = TIMEOUT, keep: Path | None = None) -> Run:
+    """`python -m lossdoctor run --quiet --json` on ``script``, from the script's folder; the JSON
+    report is also copied to ``keep`` when given."""
     with tempfile.TemporaryDirectory() as folder:
         report_path = Path(folder) / "report.json"
         command = [sys.executable, "-m", "lossdoctor", "run", "--quiet", "--json",
@@ -98,7 +100,10 @@ def diagnose(script: Path, timeout: float = TIMEOUT) -> Run:
         if not report_path.exists():
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
             return Run("no report", [], seconds, error=" ".join(tail))
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        text = report_path.read_text(encoding="utf-8")
+        if keep is not None:
+            keep.write_text(text, encoding="utf-8")
+        report = json.loads(text)
     return Run(report["status"], [cause["id"] for cause in report["causes"]], seconds,
                error=_run_errors(report))
 
@@ -114,11 +119,22 @@ def _run_errors(report: dict) -> str:
     return "; ".join(problems)
 
 
-def run_case(folder: Path, timeout: float = TIMEOUT) -> Case:
+#: What stands for the fixed twin's run when only broken scripts are run.
+NOT_RUN = Run("not run", [], 0.0)
+
+
+def run_case(folder: Path, timeout: float = TIMEOUT, broken_only: bool = False,
+             reports: Path | None = None) -> Case:
+    """Both scripts of one case (only broken.py with ``broken_only``); their JSON reports are kept
+    in ``reports`` as <case>.broken.json and <case>.fixed.json when given."""
     broken, fixed = folder / "broken.py", folder / "fixed.py"
-    return Case(folder.name, expected_causes(broken), diagnose(broken, timeout),
-                diagnose(fixed, timeout),
-                header_value(broken, SOURCE) or "")
+
+    def kept(kind: str) -> Path | None:
+        return reports / f"{folder.name}.{kind}.json" if reports else None
+
+    fixed_run = NOT_RUN if broken_only else diagnose(fixed, timeout, kept("fixed"))
+    return Case(folder.name, expected_causes(broken), diagnose(broken, timeout, kept("broken")),
+                fixed_run, header_value(broken, SOURCE) or "")
 
 
 def case_table(cases: list[Case]) -> str:
@@ -136,6 +152,7 @@ def case_table(cases: list[Case]) -> str:
 def totals(cases: list[Case]) -> str:
     n = len(cases)
     fixed_no_training = sum(c.fixed.status == "no_training" for c in cases)
+    fixed_run = sum(c.fixed is not NOT_RUN for c in cases)
     errors = sum(bool(c.broken.error) + bool(c.fixed.error) for c in cases)
     return "\n".join([
         f"- cases: {n} ({len(covered_causes(cases))} distinct expected primary causes)",
@@ -145,9 +162,9 @@ def totals(cases: list[Case]) -> str:
         f"- broken scripts seen as no training: "
         f"{sum(c.broken.status == 'no_training' for c in cases)}",
         f"- false alarms on fixed twins (anything reported): "
-        f"{sum(bool(c.fixed.reported) for c in cases)} of {n}"
+        f"{sum(bool(c.fixed.reported) for c in cases)} of {fixed_run} run"
         f" (fixed twins seen as no training: {fixed_no_training})",
-        f"- runs (of {2 * n}) with a check error or a failed script: {errors}",
+        f"- runs (of {n + fixed_run}) with a check error or a failed script: {errors}",
         f"- total time: {sum(c.broken.seconds + c.fixed.seconds for c in cases):.0f} s",
     ])
 
@@ -194,10 +211,17 @@ def main() -> int:
     parser.add_argument("--out", metavar="PATH", help="also write the tables to PATH")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help=f"seconds per lossdoctor run (default {TIMEOUT})")
+    parser.add_argument("--broken-only", action="store_true",
+                        help="run only the broken scripts (fixed twins show as 'not run')")
+    parser.add_argument("--reports", metavar="FOLDER",
+                        help="keep every run's JSON report in FOLDER")
     args = parser.parse_args()
+    reports = Path(args.reports) if args.reports else None
+    if reports:
+        reports.mkdir(parents=True, exist_ok=True)
     cases = []
     for folder in case_folders(args.only):
-        cases.append(run_case(folder, args.timeout))
+        cases.append(run_case(folder, args.timeout, args.broken_only, reports))
         c = cases[-1]
         print(f"{c.name}: broken {', '.join(c.broken.reported[:3]) or c.broken.status}; "
               f"fixed {', '.join(c.fixed.reported[:3]) or c.fixed.status} "

@@ -257,6 +257,20 @@ def test_softmax_and_log_softmax_outputs_given_to_a_loss_are_recognized():
     assert not plain.rows_sum_to_one and not plain.target_integers
 
 
+def test_log_softmax_of_a_softmax_output_is_told_from_log_softmax_of_logits():
+    recorder = Recorder()
+    logits = torch.tensor([[4.0, 0.0, -3.0], [0.0, 5.0, 1.0]])
+    y = torch.tensor([0, 1])
+    with watching(recorder):
+        F.nll_loss(logits.softmax(dim=1).log_softmax(dim=1), y)
+        F.nll_loss(logits.log_softmax(dim=1), y)
+    twice, once = recorder.trace.loss_inputs
+    assert twice.rows_log_softmax and twice.rows_log_softmax_of_probabilities
+    assert 0.9 < twice.widest_row <= 1
+    assert once.rows_log_softmax and not once.rows_log_softmax_of_probabilities
+    assert once.widest_row == pytest.approx(7.0)
+
+
 def test_parameters_left_out_of_the_optimizer_or_frozen_are_listed_with_their_sizes():
     torch.manual_seed(0)
     x, y = _data()

@@ -92,6 +92,17 @@ def test_corpus_top1_and_top3_follow_the_expected_order():
     assert not unseen.top1 and not unseen.top3 and not unseen.fixed_quiet
 
 
+def test_twins_not_run_count_neither_as_quiet_nor_as_false_alarms():
+    run = bench.Run
+    cases = [bench.Case("a", ["nan_inf"], run("causes_found", ["nan_inf"], 1.0), bench.NOT_RUN),
+             bench.Case("b", ["nan_inf"], run("healthy", [], 1.0),
+                        run("causes_found", ["lr_too_high"], 1.0))]
+    text = bench.totals(cases)
+    assert "false alarms on fixed twins (anything reported): 1 of 1 run" in text
+    assert "runs (of 3) with a check error" in text
+    assert not cases[0].fixed_quiet
+
+
 def _code(source: str) -> str:
     """The source without comments, docstring and blank lines."""
     body = re.sub(r'^""".*?"""', "", source, count=1, flags=re.S | re.M)

@@ -14,9 +14,12 @@ from lossdoctor.checks.learning_rate import (
     LR_TOO_LOW,
     Counterfactual,
     Measures,
+    _high_verdict,
+    _late_rise_position,
     _low_verdict,
     check,
     measure,
+    rise,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
@@ -197,3 +200,30 @@ def test_a_run_stuck_at_the_constant_guess_stalled_though_its_untrained_model_wa
     assert not replace(stuck, constant_loss=None).stalled(lower)
     learning = replace(stuck, run_losses=[0.9] * 10 + [0.45] * 10)
     assert not learning.stalled(lower)
+
+
+def _falls_then_rises(steps=320, low=0.05, end=0.4):
+    """A training loss that falls to ``low`` by the middle of the run, then climbs to ``end``."""
+    half = steps // 2
+    return ([2.0 - (2.0 - low) * i / half for i in range(half)]
+            + [low + (end - low) * i / (steps - half) for i in range(steps - half)])
+
+
+def test_a_loss_that_ends_at_its_best_has_not_risen_and_one_that_climbs_back_has():
+    assert rise([2.0 - i / 200 for i in range(320)]) == pytest.approx(1.0)
+    assert rise(_falls_then_rises()) > 2.0
+    assert rise([0.5] * 5) == 1.0  # too short to cut into stretches
+
+
+def test_an_lr_below_the_range_tests_lowest_point_is_too_high_for_a_run_that_rose():
+    """A range test takes a few steps per lr: its lowest point (0.25) can lie above an lr (0.1)
+    at which a whole run falls and then climbs back (sequence_tagging_bilstm_crf_lr)."""
+    test = RangeTest([1e-3, 0.25, 1.2], [3.0, 0.5, 9.0], [3.0, 0.5, 9.0], 0.25, 0.025, 1.2)
+    baseline = ReplayResult(_falls_then_rises(), [0.7])
+    rose = Measures(0.1, "Adam", test, baseline, _falls_then_rises(), 25.0)
+    fell = replace(rose, run_losses=[2.0 - i / 200 for i in range(320)])
+    assert _late_rise_position(rose) and not _late_rise_position(fell)
+    lower = Counterfactual(0.025, ReplayResult(_falls_then_rises(end=0.05), [0.2]))
+    assert rose.late_rise(lower) > 2.0
+    verdict = _high_verdict(rose, lower, symptom=True)
+    assert "fell, then rose to" in verdict and "not for a whole run" in verdict

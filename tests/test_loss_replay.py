@@ -143,6 +143,37 @@ def test_predictions_are_the_output_beside_the_returned_loss():
     assert batch.target.shape == (batch.rows, 4)
 
 
+class _LossOnly(torch.nn.Module):
+    """Returns its loss, written by hand, and nothing beside it, as a contrastive model (CLIP)
+    does."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 1)
+
+    def forward(self, x, y):
+        return ((self.linear(x).squeeze(1) - y) ** 2).mean()
+
+
+def _train_loss_only(model, steps=8):
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 3, generator=generator), torch.randn(64, generator=generator)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for rows in torch.arange(64).split(64 // steps):
+        optimizer.zero_grad()
+        model(x[rows], y[rows]).backward()
+        optimizer.step()
+
+
+def test_a_model_that_returns_only_its_loss_is_watched_to_the_end():
+    """Nothing beside the returned loss to compare it with: its kind is unknown, and the run is
+    still watched (clip_small_dataset_val_loss_rising: an internal error had ended the capture
+    at the first backward pass, and the run was seen as no training)."""
+    case = record(_train_loss_only, _LossOnly())
+    assert case.trace.steps == 8
+    assert case.trace.setup.loss_name == "loss returned by the model"
+
+
 @pytest.mark.parametrize("loss", ["l2", "bce", "sequence", "indexed"])
 def test_recording_the_loss_changes_nothing_in_the_users_run(loss, capsys):
     """The script prints the same losses, and leaves torch's random state the same, watched

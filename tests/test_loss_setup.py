@@ -44,6 +44,26 @@ def test_a_softmax_output_fed_to_cross_entropy_is_a_loss_mismatch():
     assert finding.fix.startswith("Remove the model's final softmax: CrossEntropyLoss expects")
 
 
+def _log_softmax_nll(out, y):
+    return nn.functional.nll_loss(nn.functional.log_softmax(out, dim=1), y)
+
+
+def test_log_softmax_over_a_softmax_output_is_a_loss_mismatch():
+    """nll_loss(log_softmax(softmax(x))): the loss sees log-probabilities, but of probabilities
+    (bolts_logistic_regression_double_softmax)."""
+    x, classes, _ = _data()
+    model = nn.Sequential(mlp(6, 16, 4), nn.Softmax(dim=1))
+    [finding] = check(_run(model, _log_softmax_nll, x, classes, epochs=6))
+    assert finding.cause is LOSS_MISMATCH
+    assert finding.evidence["rows_log_softmax_of_probabilities"] == 1.0
+    assert "log_softmax of its probabilities" in finding.verdict
+
+
+def test_log_softmax_over_logits_is_quiet():
+    x, classes, _ = _data()
+    assert check(_run(mlp(6, 16, 4), _log_softmax_nll, x, classes, epochs=6)) == []
+
+
 def test_one_output_unit_with_cross_entropy_is_a_loss_mismatch():
     x, classes, _ = _data()
     torch.manual_seed(0)

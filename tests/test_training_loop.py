@@ -98,14 +98,18 @@ def test_gradient_accumulation_on_purpose_is_left_alone():
 
 def _manual_reset_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32,
                       reset="none"):
-    """Zeroes the gradients by hand (p.grad = None) or with zero_grad(set_to_none=True)."""
+    """Zeroes the gradients by hand (p.grad = None, p.grad.zero_(), p.grad.data.zero_()) or
+    with zero_grad(set_to_none=True)."""
     x, y = train
     generator = torch.Generator().manual_seed(0)
+    by_hand = {"none": _set_to_none, "in_place": lambda p: p.grad.zero_(),
+               "data": lambda p: p.grad.data.zero_()}
     for _ in range(epochs):
         for rows in torch.randperm(len(x), generator=generator).split(batch_size):
-            if reset == "none":
+            if reset in by_hand:
                 for p in model.parameters():
-                    p.grad = None
+                    if p.grad is not None:
+                        by_hand[reset](p)
             else:
                 optimizer.zero_grad(set_to_none=True)
             loss_fn(model(x[rows]), y[rows]).backward()
@@ -114,15 +118,56 @@ def _manual_reset_fit(model, optimizer, loss_fn, train, validation, epochs=8, ba
             loss_fn(model(validation[0]), validation[1])
 
 
-@pytest.mark.parametrize("reset", ["none", "set_to_none"])
-def test_gradients_set_to_none_by_hand_or_by_zero_grad_count_as_zeroed(reset):
+def _set_to_none(param):
+    param.grad = None
+
+
+@pytest.mark.parametrize("reset", ["none", "in_place", "data", "set_to_none"])
+def test_gradients_reset_by_hand_or_by_zero_grad_count_as_zeroed(reset):
+    """In place through .data neither zero_grad nor the gradient's version counter sees: a
+    backward pass starting on all-zero gradients does (linear_regression_manual_grads)."""
     torch.manual_seed(0)
     model = mlp(8, 32, 2)
     case = _case(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                  train=lambda *a, **k: _manual_reset_fit(*a, reset=reset, **k))
     assert case.trace.steps_without_zero_grad <= 1  # the first step has no step before it
-    assert (case.trace.manual_grad_resets > 0) == (reset == "none")
+    assert (case.trace.manual_grad_resets > 0) == (reset != "set_to_none")
     assert check(case) == []
+
+
+def _hand_updated_line(steps: int, reset: bool):
+    """A line fitted by hand-written SGD on two plain tensors (no optimizer, no module), its
+    gradients zeroed in place through .data after each update, or never."""
+    def train():
+        generator = torch.Generator().manual_seed(0)
+        x = torch.rand(20, 1, generator=generator) * 10
+        y = 2 * x + 5 + torch.randn(20, 1, generator=generator)
+        w = torch.randn(1, generator=generator).requires_grad_()
+        b = torch.zeros(1, requires_grad=True)
+        for _ in range(steps):
+            loss = (0.5 * (y - (w * x + b)) ** 2).mean()
+            loss.backward()
+            b.data.sub_(0.01 * b.grad)
+            w.data.sub_(0.01 * w.grad)
+            if reset:
+                w.grad.data.zero_()
+                b.grad.data.zero_()
+    return train
+
+
+def test_hand_written_updates_whose_gradients_are_zeroed_through_data_are_not_accumulating():
+    case = record(_hand_updated_line(steps=40, reset=True))
+    assert case.trace.steps == 40
+    # the first update has no reset before it: its gradients were None
+    assert case.trace.manual_grad_resets == case.trace.steps - 1
+    assert MISSING_ZERO_GRAD not in _causes(check(case), confident=False)
+
+
+def test_hand_written_updates_never_zeroed_are_accumulating():
+    case = record(_hand_updated_line(steps=40, reset=False))
+    assert case.trace.manual_grad_resets == 0
+    assert case.trace.steps_without_zero_grad == case.trace.steps
+    assert MISSING_ZERO_GRAD in _causes(check(case))
 
 
 class _Regularized(nn.Module):

@@ -148,6 +148,9 @@ class LossInputStat:
     prediction_max: float
     rows_sum_to_one: bool = False  # 2-D, non-negative, every row sums to 1 (a softmax output)
     rows_log_softmax: bool = False  # 2-D, every value <= 0 and every row's logsumexp is 0
+    #: ... and each row, shifted to sum to 1, is a row of probabilities: log_softmax(softmax(x))
+    rows_log_softmax_of_probabilities: bool = False
+    widest_row: float = 0.0  # the largest max - min within one row of a 2-D prediction
 
 
 @dataclass
@@ -167,7 +170,7 @@ class Trace:
     gradient_samples: int = 0
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
-    manual_grad_resets: int = 0  # steps whose gradients were set to None by hand (p.grad = None)
+    manual_grad_resets: int = 0  # steps whose gradients were reset by hand (None or zeroed)
     #: A trained loss scored an output another trained loss had scored: a loss of several
     #: terms. Validation losses that rescore an output are then its terms too, and count.
     training_rescores: bool = False

@@ -20,6 +20,7 @@ class BackwardEvents:
     def backward_started(self, tensors) -> None:
         if self.update_awaited:
             self.check_parameter_update()
+        self.note_reset_before_backward()
         roots = [tensors] if isinstance(tensors, torch.Tensor) else tensors_in(tensors)
         if self._tensor_spy is not None:
             self._tensor_step_ended(roots[0] if roots else None)

@@ -200,8 +200,8 @@ class HandWrittenEvents:
     def _returned_likeness(self) -> str | None:
         found = [ref() for ref in self._returned_tensors]
         loss = self._returned_loss() if self._returned_loss is not None else None
-        if loss is None or any(t is None for t in found):
-            return None
+        if loss is None or not found or any(t is None for t in found):
+            return None  # not found: the model returned its loss and nothing beside it
         return self._quietly(alike_loss, _value(loss), *found)
 
     def _quietly(self, compute, *args):

@@ -104,4 +104,16 @@ def loss_input_numbers(prediction: torch.Tensor, target: torch.Tensor) -> dict:
             numbers["prediction_max"] <= 0
             and (values.logsumexp(dim=1).abs() <= NORMALIZED_TOLERANCE).all()
         )
+        numbers["widest_row"] = float((values.amax(dim=1) - values.amin(dim=1)).max())
+        numbers["rows_log_softmax_of_probabilities"] = (
+            numbers["rows_log_softmax"] and _shifted_rows_are_probabilities(values))
     return numbers
+
+
+def _shifted_rows_are_probabilities(values: torch.Tensor) -> bool:
+    """log_softmax(p) is p shifted by a constant per row; for rows p of probabilities, the
+    shift that makes each row sum to 1 gives back p, every value in [0, 1]. Logits of a
+    trained model, shifted so, spread far beyond [0, 1]."""
+    shifted = values - values.mean(dim=1, keepdim=True) + 1 / values.shape[1]
+    inside = shifted.min() >= -NORMALIZED_TOLERANCE and shifted.max() <= 1 + NORMALIZED_TOLERANCE
+    return bool(inside)

@@ -1,5 +1,11 @@
 """Optimizer steps: the first one describes the run's setup; each one counts, is sampled or
-not, and checks that the gradients were reset since the last one."""
+not, and checks that the gradients were reset since the last one.
+
+A reset is zero_grad() (optimizer or module), gradients set to None by hand (new gradient tensors
+at the next step), or gradients zeroed in place by hand (``p.grad.data.zero_()``, which neither
+zero_grad nor the gradient's version counter sees): a backward pass that starts, after a step,
+on gradients that are all zero or None.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,10 @@ from lossdoctor.capture.model_setup import (
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.tracing import plain_module
 from lossdoctor.trace import Trace
+
+#: Tensors whose gradients are read to see a reset by hand: a loop resets them all together,
+#: and a model's first few stand for the rest (as the update fingerprint's do, update_events.py).
+RESET_TENSORS = 64
 
 
 class StepEvents:
@@ -121,6 +131,30 @@ class StepEvents:
             self.trace.steps_without_zero_grad += 1
         self._zeroed_since_step = False
 
+    @guarded
+    def note_reset_before_backward(self) -> None:
+        """Before a backward pass, after a step with no reset seen since: gradients that are all
+        zero or None were reset by hand. Costs nothing once zero_grad was seen, and stops at the
+        first non-zero gradient in a loop that never resets (its gradients pile up)."""
+        if self.trace.steps == 0 or self._zeroed_since_step:
+            return
+        if _all_zero(self._reset_candidates()):
+            self.trace.manual_grad_resets += 1
+            self._zeroed_since_step = True
+
+    def _reset_candidates(self) -> list[torch.Tensor]:
+        """The tensors the steps train: the optimizer's parameters, or those updated by hand;
+        the first RESET_TENSORS of them stand for all (gradients are reset all together)."""
+        optimizer = self._optimizer_ref() if self._optimizer_ref else None
+        if optimizer is None:
+            return self._trained_alive()[:RESET_TENSORS]
+        tensors = []
+        for group in optimizer.param_groups:
+            tensors.extend(group["params"][:RESET_TENSORS - len(tensors)])
+            if len(tensors) >= RESET_TENSORS:
+                break
+        return tensors
+
     def _gradients_replaced(self) -> bool:
         """Whether the gradients are new tensors since the last step: backward accumulates
         into an existing .grad in place, so a new one means it was set to None in between.
@@ -134,6 +168,13 @@ class StepEvents:
         """A weak reference only: the user's gradient tensors are never kept alive."""
         grad = _first_gradient(optimizer)
         self._grad_after_step = None if grad is None else weakref.ref(grad)
+
+
+@torch.no_grad()
+def _all_zero(tensors: list[torch.Tensor]) -> bool:
+    """Whether every gradient of ``tensors`` is None or zero; the first non-zero one ends the
+    reading (in a loop whose gradients pile up, the first)."""
+    return bool(tensors) and not any(bool(t.grad.any()) for t in tensors if t.grad is not None)
 
 
 def _first_gradient(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:

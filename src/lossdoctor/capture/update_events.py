@@ -89,6 +89,7 @@ class UpdateEvents:
             self.trace.setup.follow_lr(self.step, lr)
             self.trace.learning_rates.append(lr)
         self._record_manual_update(params)
+        self._count_zero_grad()
         self.trace.steps += 1
         self.sampled = self.schedule.is_sampled(self.trace.steps)
 

@@ -78,6 +78,14 @@ MIN_RANGE_DROP = MEANINGFUL_IMPROVEMENT
 #: Step-to-step loss variation this many times that at the lower lr on the same batches is
 #: oscillation caused by the lr (the batches' own noise is common to both and cancels).
 OSCILLATION_RATIO = 2.0
+#: The training loss "rose late" when the mean of the run's last stretch is this many times that
+#: of its best stretch, beyond how much a replay at the lower lr rises: the same ratio, for the
+#: same reason, as OSCILLATION_RATIO (the data's own ups and downs are common to both).
+LATE_RISE_RATIO = OSCILLATION_RATIO
+#: Stretches a run's training losses are cut into to compare its end with its best: each
+#: averages an eighth of the run, so minibatch noise averages out, and the last is its final
+#: eighth.
+RISE_STRETCHES = 8
 #: Two decades below the suggestion: beyond the range test's own uncertainty (about a decade).
 LOW_GAP_DECADES = 2.0
 #: "Next to no progress": the run's training loss fell below the untrained model's by less than
@@ -160,6 +168,11 @@ class Measures:
         reference = relative_variation(other.replay.train_losses)
         return relative_variation(self.run_losses) / reference if reference else 0.0
 
+    def late_rise(self, other: Counterfactual) -> float:
+        """How many times more the run's training loss rose from its best stretch to its end
+        than a replay at the other lr did."""
+        return rise(self.run_losses) / max(rise(other.replay.train_losses), 1.0)
+
     @property
     def nonfinite_fraction(self) -> float:
         values = self.run_losses
@@ -212,11 +225,13 @@ def _scheduled(case: Case) -> bool:
 
 
 def _too_high(case: Case, m: Measures) -> Finding | None:
-    if not _high_position(m):
+    if not (_high_position(m) or _late_rise_position(m)):
         return None
     lower = replay_at(case.replayer, m.test.suggested_lr)
     experiment = _experiment(m, lower)
     if not helped(experiment, case):
+        return None
+    if not _high_position(m) and m.late_rise(lower) < LATE_RISE_RATIO:
         return None
     symptom = _high_symptom(m, lower)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * _past_divergence(m)
@@ -238,6 +253,16 @@ def _high_position(m: Measures) -> bool:
     return m.user_lr > m.test.minimum_lr and m.test.diverged
 
 
+def _late_rise_position(m: Measures) -> bool:
+    """Above the range test's suggestion, on a test that blows up, and a run whose training
+    loss fell and then rose (LATE_RISE_RATIO): the range test takes a few steps at each lr,
+    and an lr that is fine for a few steps can still be too high for a whole run, once the
+    loss is low (sequence_tagging_bilstm_crf_lr). Read off the run alone, so that no replay is
+    spent where the run did not rise."""
+    return (m.test.diverged and m.user_lr > m.test.suggested_lr
+            and rise(m.run_losses) >= LATE_RISE_RATIO)
+
+
 def _past_divergence(m: Measures) -> bool:
     return m.test.diverged and m.user_lr >= m.test.divergence_lr
 
@@ -247,6 +272,7 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
         m.nonfinite_fraction > 0
         or m.stalled(lower)
         or m.oscillation_ratio(lower) >= OSCILLATION_RATIO
+        or m.late_rise(lower) >= LATE_RISE_RATIO
     )
 
 
@@ -256,6 +282,10 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool) -> str:
         f"on a learning-rate range test the loss stops falling at about "
         f"{plain_lr(m.test.minimum_lr)} and blows up at about {plain_lr(m.test.divergence_lr)}"
     )
+    if not _high_position(m):
+        where = (f"a learning-rate range test, a few steps at each rate, blows up at about "
+                 f"{plain_lr(m.test.divergence_lr)}: your rate holds for a few steps, not for "
+                 f"a whole run")
     if not symptom:
         return f"{lr} is near the edge ({where}), but your run shows no sign of it."
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
@@ -266,6 +296,10 @@ def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
         return f"{m.nonfinite_fraction:.0%} of your training losses are NaN or infinite"
     if m.stalled(lower):
         return _progress_text(m, lower)
+    if m.oscillation_ratio(lower) < OSCILLATION_RATIO:
+        return (f"your training loss fell, then rose to {rise(m.run_losses):.1f}x its lowest "
+                f"by the end of the run, where a replay at lr {plain_lr(lower.lr)} keeps "
+                f"falling")
     return (
         f"your training loss swings {m.oscillation_ratio(lower):.1f}x as much from step to "
         f"step as at lr {plain_lr(lower.lr)} on the same batches"
@@ -276,6 +310,7 @@ def _high_evidence(m: Measures, lower: Counterfactual) -> dict[str, float]:
     evidence = _common_evidence(m, lower)
     evidence.update(
         oscillation_ratio=m.oscillation_ratio(lower),
+        late_rise=m.late_rise(lower),
         step_to_step_variation=relative_variation(m.run_losses),
         nonfinite_fraction=m.nonfinite_fraction,
     )
@@ -449,6 +484,18 @@ def relative_variation(losses: list[float]) -> float:
     steps = [abs(b - a) for a, b in itertools.pairwise(finite)]
     level = statistics.median(abs(v) for v in finite)
     return statistics.median(steps) / level if level else 0.0
+
+
+def rise(losses: list[float]) -> float:
+    """The mean of the last of RISE_STRETCHES stretches of the finite losses over the lowest
+    stretch mean: 1 for a loss that ends at its best, 2 for one that ends at twice it."""
+    finite = [v for v in losses if math.isfinite(v)]
+    size = len(finite) // RISE_STRETCHES
+    if size == 0:
+        return 1.0
+    means = [statistics.fmean(finite[i:i + size]) for i in range(0, size * RISE_STRETCHES, size)]
+    best = min(means)
+    return means[-1] / best if best > 0 else 1.0
 
 
 def _second_half_mean(values: list[float]) -> float:

@@ -119,8 +119,8 @@ def _first_of_each_cause(findings: list[Finding]) -> list[Finding]:
 # --- loss_mismatch -------------------------------------------------------------------------
 
 def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
-    for rule in (_one_class, _double_softmax, _nll_without_log_softmax, _double_sigmoid,
-                 _regression_on_class_indices):
+    for rule in (_one_class, _double_softmax, _log_softmax_of_probabilities,
+                 _nll_without_log_softmax, _double_sigmoid, _regression_on_class_indices):
         found = rule(name, seen)
         if found is not None:
             confidence, verdict, evidence, fix = found
@@ -153,6 +153,38 @@ def _double_softmax(name, seen):
         f"of 0, and the gradients shrink."
     ), {"rows_summing_to_one": 1.0}, (
         f"Remove the model's final softmax: {name} expects raw scores (logits).")
+
+
+#: The widest row (largest minus smallest value) the loss's log-probabilities of a softmax output
+#: must reach on the last sampled calls: the model puts a class half a probability above another,
+#: so it has picked one; near-uniform rows of a model that learnt nothing fit any band.
+#: Development set (bench/double_softmax_dev.py, 192 models with a softmax head): 188 of them
+#: reach it, and none of their 192 twins without the head stays in the band at all.
+MIN_WIDEST_ROW = 0.5
+
+
+def _log_softmax_of_probabilities(name, seen):
+    """log_softmax (or CrossEntropyLoss's own) over a model's softmax output: every row the loss
+    gets is a row of probabilities shifted by a constant, on every sampled call, and the model
+    has picked classes (MIN_WIDEST_ROW) within it."""
+    if name not in CROSS_ENTROPY + NLL or len(seen) < MIN_CALLS:
+        return None
+    if not _always(seen, "rows_log_softmax_of_probabilities"):
+        return None
+    late = sorted(seen, key=lambda s: s.step)[-MIN_CALLS:]
+    widest = min(s.widest_row for s in late)
+    if widest < MIN_WIDEST_ROW:
+        return None
+    classes = max(_units(s) for s in seen)
+    return ALMOST_CERTAIN, (
+        f"Your model already ends in a softmax, and the loss takes a log_softmax of its "
+        f"probabilities: a second softmax. The log-probabilities {name} gets never spread "
+        f"more than 1 apart within a row, so with your {classes} classes even a perfectly "
+        f"confident, correct model has a loss of {double_softmax_floor(classes):.3g} instead "
+        f"of 0, and the gradients shrink."
+    ), {"rows_log_softmax_of_probabilities": 1.0, "widest_row_late": widest}, (
+        "Remove the model's final softmax: take the log_softmax (or CrossEntropyLoss) of the "
+        "raw scores (logits).")
 
 
 def double_softmax_floor(classes: int) -> float:

@@ -54,7 +54,10 @@ CAUSES = (FROZEN_PARAMS, MISSING_ZERO_GRAD, TRAIN_EVAL_MODE)
 #: zero_grad in fewer than one step in this many is "almost never": gradient accumulation on
 #: purpose zeroes every few steps (8, 16, even 64), not once in hundreds.
 ACCUMULATION_LIMIT = 100
-#: Fewer optimizer steps than this say nothing about a habit of the loop.
+#: Fewer optimizer steps than this say nothing about a habit of the loop: a run with no reset at
+#: all, shorter than the periods ACCUMULATION_LIMIT allows (8, 16), cannot be told from one that
+#: resets every few steps. 20 has no measured source: lowering it needs a development set of
+#: short runs, with and without resets (linear_regression_manual_grads stops after 17 steps).
 MIN_STEPS = 20
 #: zero_grad at most once per epoch, in epochs of at least this many optimizer steps, is a
 #: zero_grad written in the epoch loop instead of the batch loop (issue 11 lists it among the
@@ -289,7 +292,7 @@ def _once_per_epoch(trace) -> bool:
 
 
 def _zeroings(trace) -> int:
-    """zero_grad() calls, and steps whose gradients the loop set to None by hand."""
+    """zero_grad() calls, and steps whose gradients the loop reset by hand."""
     return trace.zero_grad_calls + trace.manual_grad_resets
 
 
@@ -305,9 +308,9 @@ def _gradient_growth(trace) -> float:
 
 
 def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
-    """No zero_grad in the whole run is a strong fact (zeroing p.grad in place by hand is the
-    exception; setting it to None is seen and counted as zeroing); the replay that zeroes
-    against one that accumulates shows what it costs."""
+    """No zero_grad in the whole run is a strong fact (gradients set to None or zeroed in place
+    by hand are seen and counted as zeroing); the replay that zeroes against one that
+    accumulates shows what it costs."""
     base = 0.6 if trace.zero_grad_calls == 0 else 0.5
     if experiment is None:
         return base
