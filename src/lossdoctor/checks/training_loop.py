@@ -282,8 +282,10 @@ def _missing_zero_grad(case) -> Finding | None:
 
 
 def _once_per_epoch(trace) -> bool:
-    """At most one zeroing per epoch, in epochs of MIN_STEPS_PER_EPOCH steps or more."""
-    epochs = len(trace.epoch_starts)
+    """At most one zeroing per epoch, in epochs of MIN_STEPS_PER_EPOCH steps or more. Epochs
+    are the training data's iterations, else the validation passes (batches sliced by hand
+    mark no epoch; the pass at the end of each does), as in Trace.epoch_of."""
+    epochs = len(trace.epoch_starts) or len(trace.validation_passes())
     return (epochs >= 2 and _zeroings(trace) <= epochs
             and trace.steps >= MIN_STEPS_PER_EPOCH * epochs)
 
