@@ -201,6 +201,21 @@ def test_zero_grad_once_per_epoch_is_found_without_a_replay():
     assert finding.experiment is None
 
 
+def test_zero_grad_once_per_epoch_is_found_in_epochs_of_three_steps():
+    """Dev 09350's base in epochs of 3 steps (SGD with momentum) diverged when zeroed once per
+    epoch; 3 steps per epoch is the bar (MIN_STEPS_PER_EPOCH)."""
+    trace = Trace(steps=60, zero_grad_calls=20, epoch_starts=list(range(0, 60, 3)))
+    trace.setup.parameter_count = 100
+    [finding] = check(Case(trace, record(lambda: None).copies))
+    assert finding.cause.id == "missing_zero_grad"
+
+
+def test_one_step_per_epoch_zeroed_every_step_is_not_once_per_epoch():
+    trace = Trace(steps=60, zero_grad_calls=60, epoch_starts=list(range(60)))
+    trace.setup.parameter_count = 100
+    assert check(Case(trace, record(lambda: None).copies)) == []
+
+
 def test_zero_grad_every_step_is_not_once_per_epoch():
     trace = Trace(steps=60, zero_grad_calls=60, epoch_starts=[0, 12, 24, 36, 48])
     trace.setup.parameter_count = 100
