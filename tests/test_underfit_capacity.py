@@ -219,19 +219,6 @@ def test_the_larger_cnn_keeps_inputs_outputs_and_has_more_channels():
     assert "GRU" in why_not_larger(nn.GRU(20, 4), sequences)
 
 
-def test_the_larger_cnn_keeps_the_grid_the_users_pooling_keeps():
-    """Global pooling cannot say where a thing is; a user's CNN pooled to a 4 x 4 grid can,
-    and the larger one must too (dev 09153: a bright cell's row, regressed)."""
-    images = Batch((torch.randn(5, 1, 14, 14),), {}, torch.zeros(5), 5)
-    user = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
-                         nn.Flatten(), nn.Linear(16, 1), nn.Flatten(0))
-    larger = build_larger(user, images, (), "MSELoss")
-    assert larger.model(images.args[0]).shape == (5, 1)
-    with torch.no_grad():
-        features = larger.model[:-1](images.args[0])
-    assert features.shape == (5, 2 * larger.width * 4 * 4)  # a 4 x 4 grid of cells, not 1
-
-
 def _linear_stack():
     return nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
 

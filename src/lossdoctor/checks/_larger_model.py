@@ -7,8 +7,7 @@ Two families are built:
 - Convolutional networks on images or channel-first sequences (``nn.Conv2d`` on a 4-D input,
   ``nn.Conv1d`` on a 3-D one, with only convolutions, linear layers and normalization layers
   holding parameters): a standard two-block ReLU CNN (convolution, pooling, convolution, global
-  average pooling, linear head) with more channels than the user's widest convolution; its
-  last pooling keeps the grid of cells the user's adaptive pooling keeps, if larger than one.
+  average pooling, linear head) with more channels than the user's widest convolution.
 
 Either ends in what the loss expects (a sigmoid for BCELoss, a log-softmax for NLLLoss, raw
 outputs otherwise).
@@ -43,8 +42,6 @@ MAX_CHANNELS = 64
 CNN_COMPANIONS = ("Linear", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm")
 CONVOLUTIONS = {3: nn.Conv1d, 4: nn.Conv2d}
 POOLS = {3: (nn.MaxPool1d, nn.AdaptiveAvgPool1d), 4: (nn.MaxPool2d, nn.AdaptiveAvgPool2d)}
-ADAPTIVE_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d,
-                  nn.AdaptiveMaxPool2d)
 
 
 @dataclass
@@ -132,39 +129,19 @@ def build_larger_cnn(
     width = _cnn_width(_widest_convolution(model))
     ending = output_layers(loss_name)
     with isolated(seed):
-        layers = _cnn_layers(inputs, width, _output_size(prediction_shape),
-                             _kept_grid(model)) + ending
+        layers = _cnn_layers(inputs, width, _output_size(prediction_shape)) + ending
         larger = nn.Sequential(*layers).to(convolutions[0].weight.dtype)
     return LargerModel(larger, width, 2, type(ending[-1]).__name__ if ending else "", "CNN")
 
 
-def _cnn_layers(inputs: torch.Tensor, width: int, outputs: int,
-               grid: tuple[int, ...] = ()) -> list[nn.Module]:
+def _cnn_layers(inputs: torch.Tensor, width: int, outputs: int) -> list[nn.Module]:
     convolution = CONVOLUTIONS[inputs.dim()]
-    local_pool, final_pool = POOLS[inputs.dim()]
-    if len(grid) != inputs.dim() - 2:
-        grid = (1,) * (inputs.dim() - 2)
+    local_pool, global_pool = POOLS[inputs.dim()]
     return [
         convolution(inputs.shape[1], width, 3, padding=1), nn.ReLU(), local_pool(2),
-        convolution(width, 2 * width, 3, padding=1), nn.ReLU(), final_pool(grid),
-        nn.Flatten(), nn.Linear(2 * width * math.prod(grid), outputs),
+        convolution(width, 2 * width, 3, padding=1), nn.ReLU(), global_pool(1),
+        nn.Flatten(), nn.Linear(2 * width, outputs),
     ]
-
-
-def _kept_grid(model: nn.Module) -> tuple[int, ...]:
-    """The grid of cells the user's adaptive pooling keeps (4 x 4 for AdaptiveAvgPool2d(4)),
-    so the larger CNN can tell where things are whenever the user's can (global pooling
-    cannot: dev 09153, a regression on a bright cell's row, held a larger CNN at the constant
-    guess); () for global or no adaptive pooling."""
-    for module in model.modules():
-        if isinstance(module, ADAPTIVE_POOLS):
-            dims = 1 if isinstance(module, (nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d)) else 2
-            size = module.output_size
-            grid = (size,) * dims if isinstance(size, int) else tuple(size)
-            if all(isinstance(n, int) and n > 0 for n in grid) and math.prod(grid) > 1:
-                return grid
-            return ()
-    return ()
 
 
 #: PyTorch's own helper classes inside a layer, named in a message by the layer a user wrote
