@@ -83,6 +83,20 @@ def test_the_same_batch_every_step_is_found():
     assert "same 32 rows" in finding.verdict
 
 
+def _tiny_training_set_loop(model, optimizer, loss_fn, train, validation):
+    """A training set smaller than one batch, iterated by its loader every epoch: the same
+    rows at every step are the whole training set (overfitting's business, not a pipeline
+    fault; dev case 09148, a debugging subset of 30 rows left in)."""
+    fit(model, optimizer, loss_fn, (train[0][:30], train[1][:30]), validation, epochs=30,
+        batch_size=64)
+
+
+def test_a_training_set_of_one_batch_is_not_the_same_batch_every_step():
+    case = _run(_tiny_training_set_loop)
+    assert case.trace.steps == 30
+    assert all("distinct_training_rows" not in f.evidence for f in check(case))
+
+
 def test_validation_labels_shuffled_against_their_inputs_are_found():
     [finding] = check(_run(fit, validation_shuffled=True, epochs=5))
     assert finding.cause is DATA_PIPELINE

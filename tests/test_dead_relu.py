@@ -50,6 +50,28 @@ def test_hidden_layers_killed_by_a_large_negative_bias_are_found_and_leaky_relu_
     assert finding.verdict.startswith("The ReLU layer '1' has 100% of its 32 units dead")
 
 
+def _radial(rows, seed):
+    """Three rings: no linear function of the inputs tells them apart."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 8, generator=generator)
+    radius = x[:, 0] ** 2 + x[:, 1] ** 2
+    return x, (radius > 0.6).long() + (radius > 2.0).long()
+
+
+def test_a_layer_dead_from_its_initialization_is_found_though_leaky_relu_cannot_revive_it():
+    """Dev 09190: a hidden layer built dead (bias -7.1), AdamW at 2e-3, a nonlinear task.
+    LeakyReLU(0.1) leaves a linear model there and cannot pull a bias of -7 back within a
+    replay, but no learning rate killed these units: they were dead before the first update."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 3))
+    nn.init.constant_(model[0].bias, -7.1)
+    case = record(fit, model, torch.optim.AdamW(model.parameters(), lr=2e-3),
+                  nn.CrossEntropyLoss(), _radial(600, 0), _radial(200, 1), epochs=10)
+    [finding] = check(case)
+    assert finding.evidence["first_dead_step"] == 0
+    assert finding.confidence >= 0.5
+
+
 def test_dead_functional_relus_are_found_from_the_trace_alone():
     torch.manual_seed(0)
     model = FunctionalNet(bias=-3.0)

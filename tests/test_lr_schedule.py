@@ -119,6 +119,18 @@ def test_a_loss_that_rises_under_a_decaying_rate_is_not_blamed_on_the_schedule()
     assert find_rise(rising, turned).lr_rise == 1.0
 
 
+def test_a_rate_raised_inside_the_lowest_block_of_losses_is_a_rise():
+    """StepLR(gamma=10) raised the rate at step 96 of 144; the loss, falling until then, blew
+    up from step 98, so the lowest block of 7 steps (91-97) held two steps at the raised rate
+    (dev 09177). The rate the loss fell at is the one before that block."""
+    steps = 144
+    stepped_up = LrSchedule.of(Setup(lr_schedule=[[0, 0.003], [48, 0.03], [96, 0.3]]), steps)
+    losses = [(s, 1.1 - 0.007 * s if s < 98 else 1.11) for s in range(steps)]
+    rise = find_rise(stepped_up, losses)
+    assert rise is not None
+    assert rise.lr_falling == 0.03 and rise.lr_rise == 0.3
+
+
 def test_a_constant_rate_is_no_schedule_fault_and_a_run_without_steps_skips():
     with pytest.raises(Skip):
         check(Case(Trace(), Copies()))

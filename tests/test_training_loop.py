@@ -246,10 +246,49 @@ def test_zero_grad_once_per_epoch_is_found_without_a_replay():
     assert finding.experiment is None
 
 
+def test_zero_grad_once_per_epoch_is_found_in_epochs_of_three_steps():
+    """Dev 09350's base in epochs of 3 steps (SGD with momentum) diverged when zeroed once per
+    epoch; 3 steps per epoch is the bar (MIN_STEPS_PER_EPOCH)."""
+    trace = Trace(steps=60, zero_grad_calls=20, epoch_starts=list(range(0, 60, 3)))
+    trace.setup.parameter_count = 100
+    [finding] = check(Case(trace, record(lambda: None).copies))
+    assert finding.cause.id == "missing_zero_grad"
+
+
+def test_one_step_per_epoch_zeroed_every_step_is_not_once_per_epoch():
+    trace = Trace(steps=60, zero_grad_calls=60, epoch_starts=list(range(60)))
+    trace.setup.parameter_count = 100
+    assert check(Case(trace, record(lambda: None).copies)) == []
+
+
 def test_zero_grad_every_step_is_not_once_per_epoch():
     trace = Trace(steps=60, zero_grad_calls=60, epoch_starts=[0, 12, 24, 36, 48])
     trace.setup.parameter_count = 100
     assert check(Case(trace, record(lambda: None).copies)) == []
+
+
+def _zero_grad_per_epoch_sliced_fit(model, optimizer, loss_fn, train, validation, epochs=8,
+                                    batch_size=32):
+    """zero_grad in the epoch loop, batches sliced by hand: no DataLoader marks the epochs,
+    only the validation pass at the end of each (the generator's `slice` batching)."""
+    x, y = train
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        for rows in torch.randperm(len(x), generator=generator).split(batch_size):
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def test_zero_grad_once_per_epoch_is_found_when_only_validation_passes_mark_the_epochs():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    case = _case(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                 train=_zero_grad_per_epoch_sliced_fit)
+    assert case.trace.epoch_starts == []
+    assert MISSING_ZERO_GRAD in _causes(check(case), confident=False)
 
 
 def test_a_run_without_optimizer_steps_is_skipped():

@@ -47,7 +47,7 @@ def two_unit_layer(p: Program, rng: random.Random) -> Program:
 
 # saturated_activation
 @operator("saturated_activation", "sigmoid hidden layers with weights drawn N(0, 2-4)",
-          applies=mlp_or_cnn, setup=_activation("sigmoid"))
+          applies=mlp_or_cnn, setup=_activation("sigmoid"), also=("bad_init",))
 def sigmoid_large_init(p: Program, rng: random.Random) -> Program:
     return p.with_model(init=("normal", round(rng.uniform(2.0, 4.0), 1)))
 
@@ -60,7 +60,7 @@ def _tanh(p: Program, rng: random.Random) -> Program:
 
 
 @operator("saturated_activation", "tanh units with weights drawn N(0, 2-4)",
-          applies=family("mlp", "cnn", "rnn"), setup=_tanh)
+          applies=family("mlp", "cnn", "rnn"), setup=_tanh, also=("bad_init",))
 def tanh_large_init(p: Program, rng: random.Random) -> Program:
     return p.with_model(init=("normal", round(rng.uniform(2.0, 4.0), 1)))
 

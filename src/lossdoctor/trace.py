@@ -72,6 +72,7 @@ class Setup:
     optimizer_class: str = ""
     optimizer_hparams: dict = field(default_factory=dict)
     batch_size: int = 0
+    loader_batches: int = 0  # batches per pass of the training data loader; 0: unknown
     #: At the first optimizer step, parameter name -> element count of trainable parameters
     #: left out of the optimizer, and of parameters with requires_grad False.
     not_in_optimizer: dict[str, int] = field(default_factory=dict)

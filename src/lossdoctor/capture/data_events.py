@@ -31,6 +31,7 @@ class DataEvents:
     def _start_data_events(self) -> None:
         self._pending: tuple[str, Batch] | None = None
         self._loader_starts: dict[tuple, list[int]] = {}
+        self._loader_lengths: dict[tuple, int] = {}  # batches per pass, for loaders with len()
         self._train_losses_by_loader: Counter = Counter()
         self._current_loader: tuple | None = None
         self._trained_at_start: dict[tuple, int] = {}  # training losses at the last pass start
@@ -87,6 +88,7 @@ class DataEvents:
         Keras starts the next epoch's pass before the epoch ends, and starts it again later."""
         key = _loader_key(loader)
         self._current_loader = key
+        self._loader_lengths[key] = _batches_per_pass(loader)
         self.events_since_step = True
         starts = self._loader_starts.setdefault(key, [])
         trained = self._train_losses_by_loader[key]
@@ -111,6 +113,7 @@ class DataEvents:
             if len(starts) > 1 and self._trained_at_start[train_loader] == counted[train_loader]:
                 starts.pop()  # a last pass that trained on nothing (Keras starts one early)
             self.trace.epoch_starts = starts
+            self.trace.setup.loader_batches = self._loader_lengths.get(train_loader, 0)
 
     def _separate_training_evaluations(self) -> None:
         """Evaluations of batches from the training data become "train_eval" (left out of the
@@ -139,6 +142,13 @@ class DataEvents:
                 f"No training batch could be paired with its targets ({why}), so the "
                 "experiments that replay your training were skipped."
             )
+
+
+def _batches_per_pass(loader) -> int:
+    try:
+        return len(loader)
+    except TypeError:  # an IterableDataset without a length
+        return 0
 
 
 def _loader_key(loader) -> tuple:

@@ -8,7 +8,8 @@ Three faults, each from the captured batches:
    of the same sizes at random (a permutation test). A replay on the same rows dealt into
    random batches shows the fix.
 2. The same batch every step: the run took many steps, yet every training row the sample saw
-   belongs to one batch, while a data loader yielded it (or the validation data is larger).
+   belongs to one batch, while a data loader yielded it (or the validation data is larger);
+   not when the training loader holds one batch in all (a training set smaller than a batch).
 3. Validation labels shuffled against their inputs: learners fit on training rows predict held
    out *training* rows, but do no better than a constant guess on the validation rows. This is
    the learners' contest of :mod:`._contest` that :mod:`lossdoctor.checks.no_signal` reads and
@@ -214,6 +215,8 @@ def _same_batch(case) -> Finding | None:
     steps = trace.steps
     if steps < SAME_BATCH_STEPS or not batch_rows or sample.rows > batch_rows:
         return None
+    if trace.setup.loader_batches == 1:
+        return None  # the loader's one batch is the whole training set: nothing else to see
     loader_passes = len(trace.epoch_starts)
     from_loader = 0 < loader_passes <= steps / 2
     validation_rows = case.copies.validation.rows

@@ -138,8 +138,10 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
     layer dead while the loss is stuck cuts the output off from the input, which leaves no doubt
     that the dead units stop the training (what it makes moot follows it by ``explains``). When
     the swap was tried and did not help, the dead units are a symptom of something else (often
-    the learning rate): kept below the reporting bar."""
-    if experiment is not None and not fixed:
+    the learning rate): kept below the reporting bar. Not for a layer dead from the first
+    sampled step, which runs before the first update: no learning rate killed it, the model was
+    built dead (a bias of -7 that LeakyReLU(0.1) cannot pull back within a replay, dev 09190)."""
+    if experiment is not None and not fixed and worst.first_dead_step > 0:
         return 0.45
     if worst.dead >= 1.0 and loss.stuck:
         return 0.97
@@ -154,7 +156,7 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
 def _verdict(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool) -> str:
     return " ".join(part for part in (
         _describe_death(worst), _describe_loss(loss, worst.dead >= 1.0),
-        _describe_experiment(experiment, fixed)
+        _describe_experiment(experiment, fixed, worst.first_dead_step == 0)
     ) if part)
 
 
@@ -184,13 +186,18 @@ def _describe_loss(loss: TrainingProgress, whole_layer: bool) -> str:
             f"{plain_number(loss.constant_guess)} of a constant guess that ignores the inputs.")
 
 
-def _describe_experiment(experiment: Experiment | None, fixed: bool) -> str:
+def _describe_experiment(experiment: Experiment | None, fixed: bool, dead_at_start: bool) -> str:
     if experiment is None:
         return ""
     losses = (f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
               f"{experiment.steps}-step replay of your training")
     if fixed:
         return f"With {experiment.description} the validation loss goes from {losses}."
+    if dead_at_start:
+        return (f"With {experiment.description} the validation loss goes from {losses}, no "
+                "clear gain: the units were dead before the first update, too far below zero "
+                "for the leak to bring them back; look at how the layer before the ReLU is "
+                "initialized (its bias).")
     return (f"With {experiment.description} the validation loss goes from {losses}, no clear "
             f"gain: the dead units are a symptom of something else, such as the learning rate.")
 

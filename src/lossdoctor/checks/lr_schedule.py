@@ -199,13 +199,15 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
         return None
     turn = next(i for i in range(best_index + 1, len(blocks))
                 if _gave_back(blocks[i][1], best, progress))
-    rise_step, best_end = blocks[turn][0], blocks[best_index + 1][0]
+    rise_step = blocks[turn][0]
     turn_end = blocks[turn + 1][0] if turn + 1 < len(blocks) else schedule.steps
-    lr_falling = _highest(schedule, 0, best_end)
-    lr_rise = _highest(schedule, best_end, turn_end)  # up to the end of the block it turned in
+    # The rate the loss fell at: up to the lowest block's first step. A rate raised inside
+    # that block shows in the next one (a loss measured before the step it drives).
+    lr_falling = _highest(schedule, 0, best_start + 1)
+    lr_rise = _highest(schedule, best_start, turn_end)  # to the end of the block it turned in
     if not lr_rise > lr_falling:
         return None
-    raised = _first_above(schedule, best_end, turn_end, lr_falling)
+    raised = _first_above(schedule, best_start, turn_end, lr_falling)
     return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
                 schedule.at(best_start))
 
