@@ -117,7 +117,7 @@ def test_seeding_once_before_training_is_not_a_reseed():
         fit(*args, epochs=2)
 
     assert _run(seeded_then_fit).trace.reseeded_steps == 0
-    assert not hasattr(torch.manual_seed, "__wrapped__")  # the watch's wrapper is taken off
+    assert "lossdoctor" not in torch.manual_seed.__code__.co_filename  # the wrapper is off
 
 
 def test_validation_labels_shuffled_against_their_inputs_are_found():
