@@ -42,8 +42,9 @@ DATA_PIPELINE = Cause(
     question="Does the data reach the model as it should?",
     test=(
         "batch label composition against random dealings (sorted, unshuffled labels), distinct "
-        "rows seen (the same batch every step), learners that predict held-out training rows but "
-        "not validation rows (validation labels shuffled); replay with shuffled batches"
+        "rows seen and torch.manual_seed calls between steps (the same batch every step), "
+        "learners that predict held-out training rows but not validation rows (validation "
+        "labels shuffled); replay with shuffled batches"
     ),
     # Rows kept in file order (sorted by label, or by anything) and cut into a validation set
     # in that order give a validation set unlike the training set: the order is the root.

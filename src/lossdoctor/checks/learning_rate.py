@@ -51,7 +51,8 @@ LR_TOO_HIGH = Cause(
     question="Is your learning rate too high?",
     test=(
         "an LR range test with your rate placed on it, the run's own oscillation and progress; "
-        "replay at the suggested rate"
+        "replay at the suggested rate (without a replay: a loss that turned up while a warmup "
+        "raised the rate toward its peak)"
     ),
     # Too high an lr makes every replay at it blow up, so Adam at its own lr looks like a
     # better optimizer when it is a smaller step.
