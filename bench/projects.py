@@ -192,8 +192,9 @@ CASES: list[Case] = [
 ]
 
 def run(case: Case, keep: Path | None = None, timeout: float = TIMEOUT,
-        src: Path = REPO / "src") -> Outcome:
-    """``case`` under `lossdoctor run`, with lossdoctor imported from ``src``."""
+        src: Path = REPO / "src", budget: float | None = None) -> Outcome:
+    """``case`` under `lossdoctor run`, with lossdoctor imported from ``src`` (and its
+    diagnosis budget, when given: a loaded machine needs more than the default)."""
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder) / case.project
         shutil.copytree(PROJECTS / case.project, workdir,
@@ -206,7 +207,9 @@ def run(case: Case, keep: Path | None = None, timeout: float = TIMEOUT,
                            capture_output=True)
         report_path = Path(folder) / "report.json"
         command = ["nice", "-n", "10", sys.executable, "-m", "lossdoctor", "run", "--quiet",
-                   "--json", str(report_path), case.script, *case.args]
+                   "--json", str(report_path),
+                   *(["--budget", str(budget)] if budget is not None else []),
+                   case.script, *case.args]
         start = time.perf_counter()
         try:
             done = subprocess.run(command, cwd=workdir, capture_output=True, timeout=timeout,
@@ -284,10 +287,13 @@ def main() -> int:
                         help=f"seconds per lossdoctor run (default {TIMEOUT})")
     parser.add_argument("--src", type=Path, default=REPO / "src",
                         help="the lossdoctor source tree to run (default: this checkout's)")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="lossdoctor's diagnosis budget (default: its own); under load, "
+                             "a larger one keeps checks from stopping for time alone")
     args = parser.parse_args()
     outcomes = []
     for case in select(args.only):
-        outcomes.append(run(case, args.keep_reports, args.timeout, args.src))
+        outcomes.append(run(case, args.keep_reports, args.timeout, args.src, args.budget))
         o = outcomes[-1]
         print(f"{case.label}: {o.status} {o.causes[:3]} failed={o.failed_checks} "
               f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)

@@ -54,6 +54,26 @@ def _one_batch_loop(model, optimizer, loss_fn, train, validation, steps=100, bat
                 loss_fn(model(validation[0]), validation[1])
 
 
+def _reseeded_draw_loop(model, optimizer, loss_fn, train, validation, steps=100,
+                        batch_size=32):
+    """No loader: each step draws random rows, after resetting the seed (as a get_batch that
+    calls torch.manual_seed does); validation is drawn the same way, one batch's worth."""
+    def get_batch(x, y):
+        torch.manual_seed(1337)
+        ix = torch.randint(len(y), (batch_size,))
+        return x[ix], y[ix]
+
+    for step in range(steps):
+        x, y = get_batch(*train)
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        if step % 20 == 0:
+            with torch.no_grad():
+                x_val, y_val = get_batch(*validation)
+                loss_fn(model(x_val), y_val)
+
+
 def _run(loop, validation_shuffled=False, **kwargs):
     torch.manual_seed(0)
     x, y = _learnable()
@@ -95,6 +115,23 @@ def test_a_training_set_of_one_batch_is_not_the_same_batch_every_step():
     case = _run(_tiny_training_set_loop)
     assert case.trace.steps == 30
     assert all("distinct_training_rows" not in f.evidence for f in check(case))
+
+
+def test_the_same_batch_drawn_from_a_reseeded_generator_is_found():
+    [finding] = check(_run(_reseeded_draw_loop))
+    assert finding.cause is DATA_PIPELINE
+    assert finding.evidence["distinct_training_rows"] <= 32
+    assert finding.evidence["reseeded_steps"] >= 50
+    assert "torch.manual_seed" in finding.verdict
+
+
+def test_seeding_once_before_training_is_not_a_reseed():
+    def seeded_then_fit(*args):
+        torch.manual_seed(1)
+        fit(*args, epochs=2)
+
+    assert _run(seeded_then_fit).trace.reseeded_steps == 0
+    assert "lossdoctor" not in torch.manual_seed.__code__.co_filename  # the wrapper is off
 
 
 def test_validation_labels_shuffled_against_their_inputs_are_found():

@@ -7,6 +7,8 @@ from torch import nn
 from conftest import mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
+from lossdoctor.checks import learning_rate
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, find_collapse, find_rise
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
@@ -148,3 +150,18 @@ def test_without_a_replay_the_curves_alone_report_it_just_above_the_bar():
     assert found[0].experiment is None and "val_after" not in found[0].evidence
     assert REPORT_THRESHOLD <= found[0].confidence < 0.6
     assert "curves alone" in found[0].verdict
+
+
+def test_a_warmup_to_an_early_peak_that_is_too_high_is_the_learning_rate_not_the_schedule():
+    def warmup_to_peak(optimizer):  # the peak is reached a quarter into the run, then held
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min((step + 1) / 30, 1))
+
+    case = _scheduled_run(warmup_to_peak, per_batch=True, optimizer_class=torch.optim.SGD,
+                          lr=10.0)
+    case.copies.loss_fn = None  # as for a loss on a slice of the output: nothing to replay
+    assert reported(check(case)) == []
+    [finding] = learning_rate.check(case)
+    assert finding.cause is LR_TOO_HIGH and finding.experiment is None
+    assert finding.evidence["lr_at_rise"] < finding.evidence["user_lr"] == 10.0
+    assert REPORT_THRESHOLD <= finding.confidence < 0.6
+    assert "curves alone" in finding.verdict

@@ -172,6 +172,9 @@ class Trace:
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
     manual_grad_resets: int = 0  # steps whose gradients were reset by hand (None or zeroed)
+    #: Optimizer steps after the first at which torch.manual_seed was called: a generator
+    #: reseeded as the run goes repeats every random draw (batch indices, dropout masks).
+    reseeded_steps: int = 0
     #: A trained loss scored an output another trained loss had scored: a loss of several
     #: terms. Validation losses that rescore an output are then its terms too, and count.
     training_rescores: bool = False

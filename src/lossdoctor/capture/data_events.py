@@ -39,6 +39,7 @@ class DataEvents:
         self._signature: torch.Tensor | None = None  # of the last model call without gradients
         #: Evaluation losses with the signature of the batch they scored (train_split.py).
         self._signed: list[tuple[LossRecord, torch.Tensor]] = []
+        self._last_reseeded_step = 0
 
     def _keep_inputs(self, args, kwargs) -> None:
         phase = current_phase()
@@ -73,6 +74,14 @@ class DataEvents:
     def _note_evaluation(self, record: LossRecord, sketch: torch.Tensor | None) -> None:
         if sketch is not None:
             self._signed.append((record, sketch))
+
+    @guarded
+    def reseeded(self) -> None:
+        """torch.manual_seed was called: counted once per optimizer step, from the first on
+        (seeding before training is what scripts should do)."""
+        if self.step > self._last_reseeded_step:
+            self._last_reseeded_step = self.step
+            self.trace.reseeded_steps += 1
 
     def _add_batch(self, phase: str, batch: Batch) -> None:
         sample = self.copies.train if phase == "train" else self.copies.validation

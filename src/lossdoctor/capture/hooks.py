@@ -1,8 +1,9 @@
 """Attach a Recorder to PyTorch's global hooks, and take everything off again in `finally`.
 
 Module forward hooks and optimizer step hooks are PyTorch's own global registries. Functional
-losses, backward, zero_grad, DataLoader iteration and torch.compile have no hook, so they are
-wrapped (wrappers.py); the wrappers call the original and return its result untouched.
+losses, backward, zero_grad, DataLoader iteration, torch.manual_seed and torch.compile have no
+hook, so they are wrapped (wrappers.py); the wrappers call the original and return its result
+untouched.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from lossdoctor.capture.wrappers import (
     compile_wrapper,
     loader_wrapper,
     loss_wrapper,
+    seed_wrapper,
     wrapped,
     zero_grad_wrapper,
 )
@@ -67,6 +69,7 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         stack.enter_context(wrapped(torch.autograd, "backward",
                                     backward_wrapper(recorder, tensorboard.look)))
         stack.enter_context(wrapped(DataLoader, "__iter__", loader_wrapper(recorder)))
+        stack.enter_context(wrapped(torch, "manual_seed", seed_wrapper(recorder)))
         for owner in (optim_module.Optimizer, nn_module.Module):
             stack.enter_context(wrapped(owner, "zero_grad", zero_grad_wrapper(recorder)))
         for owner in (torch, nn_module.Module):

@@ -1,6 +1,6 @@
 """Wrappers for what PyTorch offers no hook for: functional losses, backward, zero_grad,
-DataLoader iteration, torch.compile. Each calls the original and returns its result untouched;
-code being compiled or transformed (tracing()) gets the original alone."""
+DataLoader iteration, torch.manual_seed, torch.compile. Each calls the original and returns its
+result untouched; code being compiled or transformed (tracing()) gets the original alone."""
 
 from __future__ import annotations
 
@@ -103,6 +103,19 @@ def loader_wrapper(recorder: Recorder):
             return original(loader)
 
         return iterate
+
+    return wrap
+
+
+def seed_wrapper(recorder: Recorder):
+    def wrap(original):
+        @functools.wraps(original)
+        def manual_seed(*args, **kwargs):
+            if not tracing():
+                recorder.reseeded()
+            return original(*args, **kwargs)
+
+        return manual_seed
 
     return wrap
 

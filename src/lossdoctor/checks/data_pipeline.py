@@ -8,7 +8,8 @@ Three faults, each from the captured batches:
    of the same sizes at random (a permutation test). A replay on the same rows dealt into
    random batches shows the fix.
 2. The same batch every step: the run took many steps, yet every training row the sample saw
-   belongs to one batch, while a data loader yielded it (or the validation data is larger);
+   belongs to one batch, while a data loader yielded it, the random number generator was
+   reseeded at most steps (the draw of the batch repeats), or the validation data is larger;
    not when the training loader holds one batch in all (a training set smaller than a batch).
 3. Validation labels shuffled against their inputs: learners fit on training rows predict held
    out *training* rows, but do no better than a constant guess on the validation rows. This is
@@ -42,8 +43,9 @@ DATA_PIPELINE = Cause(
     question="Does the data reach the model as it should?",
     test=(
         "batch label composition against random dealings (sorted, unshuffled labels), distinct "
-        "rows seen (the same batch every step), learners that predict held-out training rows but "
-        "not validation rows (validation labels shuffled); replay with shuffled batches"
+        "rows seen and torch.manual_seed calls between steps (the same batch every step), "
+        "learners that predict held-out training rows but not validation rows (validation "
+        "labels shuffled); replay with shuffled batches"
     ),
     # Rows kept in file order (sorted by label, or by anything) and cut into a validation set
     # in that order give a validation set unlike the training set: the order is the root.
@@ -66,6 +68,10 @@ BINS = 5
 MAX_CLASSES = 20
 #: "The same batch every step": at least this many steps all drawn from one batch's rows.
 SAME_BATCH_STEPS = 20
+#: ... and the batch drawn anew from a reseeded generator: torch.manual_seed called at at least
+#: half of the steps (once per step when the seed is reset where the batch is drawn; a script
+#: that seeds once, before training, is at 0).
+RESEEDED_SHARE = 0.5
 
 
 def check(case) -> list[Finding]:
@@ -211,29 +217,39 @@ def reshuffled(batches: list[Batch], rng: np.random.Generator) -> list[Batch] | 
 
 def _same_batch(case) -> Finding | None:
     trace, sample = case.trace, case.copies.train
-    batch_rows = trace.setup.batch_size
     steps = trace.steps
-    if steps < SAME_BATCH_STEPS or not batch_rows or sample.rows > batch_rows:
+    if steps < SAME_BATCH_STEPS or len(sample.batches) != 1:
         return None
     if trace.setup.loader_batches == 1:
         return None  # the loader's one batch is the whole training set: nothing else to see
+    batch_rows = sample.rows  # the model's input rows (sequences, not the loss's positions)
     loader_passes = len(trace.epoch_starts)
     from_loader = 0 < loader_passes <= steps / 2
+    reseeded = trace.reseeded_steps >= RESEEDED_SHARE * steps
     validation_rows = case.copies.validation.rows
-    if not from_loader and validation_rows <= sample.rows:
-        return None
+    if not from_loader and not reseeded and validation_rows <= sample.rows:
+        return None  # a dataset of one batch, trained on in full at every step
     evidence = {"steps": steps, "distinct_training_rows": sample.rows,
                 "batch_size": batch_rows, "rows_trained_on": steps * batch_rows,
-                "validation_rows": validation_rows}
+                "validation_rows": validation_rows, "reseeded_steps": trace.reseeded_steps}
     verdict = (
         f"All {steps} training steps used the same {sample.rows} rows: your model saw "
         f"{steps * batch_rows:,} rows but only {sample.rows} distinct ones, one batch's worth"
         + (", although a data loader was iterated" if from_loader else "")
-        + ". The batch is probably fetched once (e.g. next(iter(loader)) before the loop) "
-        "instead of inside it, so the model memorizes one batch and never sees the rest."
+        + ". " + _same_batch_reason(trace.reseeded_steps if reseeded else 0)
+        + ", so the model memorizes one batch and never sees the rest."
     )
-    fix = "Fetch a new batch at every step: loop over the data loader inside the training loop."
+    fix = ("Fetch a new batch at every step: loop over the data loader inside the training loop, "
+           "and seed the random number generators once, before training.")
     return Finding(DATA_PIPELINE, 0.9, verdict, evidence, fix=fix)
+
+
+def _same_batch_reason(reseeded_steps: int) -> str:
+    if reseeded_steps:
+        return (f"torch.manual_seed was called again at {reseeded_steps} of the steps: each "
+                "random draw of the batch's rows repeats the last one")
+    return ("The batch is probably fetched once (e.g. next(iter(loader)) before the loop) "
+            "instead of inside it")
 
 
 # --- 3. validation labels shuffled against their inputs -------------------------------------

@@ -38,9 +38,11 @@ from lossdoctor.checks._fix import (
     settled_loss,
 )
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks.lr_schedule import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
+from lossdoctor.lr_schedule import LrSchedule
 
 LR_TOO_HIGH = Cause(
     id="lr_too_high",
@@ -49,7 +51,8 @@ LR_TOO_HIGH = Cause(
     question="Is your learning rate too high?",
     test=(
         "an LR range test with your rate placed on it, the run's own oscillation and progress; "
-        "replay at the suggested rate"
+        "replay at the suggested rate (without a replay: a loss that turned up while a warmup "
+        "raised the rate toward its peak)"
     ),
     # Too high an lr makes every replay at it blow up, so Adam at its own lr looks like a
     # better optimizer when it is a smaller step.
@@ -184,8 +187,15 @@ class Measures:
 
 
 def check(case: Case) -> list[Finding]:
-    """``lr_too_high`` or ``lr_too_low`` when range test, symptoms and replay agree."""
-    case.require_replay()  # Skip without replays, before anything is measured
+    """``lr_too_high`` or ``lr_too_low`` when range test, symptoms and replay agree; without
+    replays, ``lr_too_high`` from the curves of a warmup whose loss turned below its peak."""
+    try:
+        case.require_replay()  # Skip without replays, before anything is measured
+    except Skip:
+        found = too_high_on_the_curves(case)
+        if found is None:
+            raise
+        return [found]
     m = measure(case)
     return [f for f in (_too_high(case, m), _too_low(case, m)) if f is not None]
 
@@ -317,6 +327,35 @@ def _high_evidence(m: Measures, lower: Counterfactual) -> dict[str, float]:
     if m.test.diverged:
         evidence["divergence_lr"] = m.test.divergence_lr
     return _finite(evidence)
+
+
+def too_high_on_the_curves(case: Case) -> Finding | None:
+    """The loss fell while a warmup raised the rate, then turned up (giving back at least half
+    its progress) at a rate below the peak the schedule reached early and trained at: the
+    peak is too high. Read when the training cannot be replayed (see lr_schedule's rise)."""
+    schedule = LrSchedule.of(case.trace.setup, case.trace.steps)
+    if schedule is None or schedule.constant or not peaks_early(schedule):
+        return None
+    rise = find_rise(schedule, case.trace.step_losses())
+    if rise is None:
+        return None
+    end = f"{rise.end:.3g}" if math.isfinite(rise.end) else "NaN or infinity"
+    verdict = (
+        f"Your peak learning rate ({plain_lr(schedule.peak, 3)}) is too high: your training "
+        f"loss fell from {rise.first:.3g} to {rise.best:.3g} while your warmup raised the rate "
+        f"to {plain_lr(rise.lr_falling, 2)}, then rose to {end} once the rate passed "
+        f"{plain_lr(rise.lr_rise, 2)}, on its way to that peak. Your training could not be "
+        "replayed to test a lower rate, so this rests on the curves alone."
+    )
+    evidence = {"user_lr": schedule.peak, "lr_while_falling": rise.lr_falling,
+                "lr_at_rise": rise.lr_rise, "best_step": rise.best_step,
+                "rise_step": rise.rise_step, "loss_first": rise.first, "loss_best": rise.best,
+                "loss_end": rise.end, "suggested_lr": rise.cap}
+    return Finding(
+        cause=LR_TOO_HIGH, confidence=CURVES_ONLY, verdict=verdict, evidence=_finite(evidence),
+        fix=f"Lower the learning rate (the peak of your schedule) from "
+            f"{plain_lr(schedule.peak, 3)} to about {plain_lr(rise.cap)}, the rate your loss "
+            f"was lowest at.")
 
 
 # --- too low -------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   settled before the collapse gains nothing from it.
 - **Rise**: the loss fell, then turned up and ended having given back at least GIVEN_BACK of its
   progress (or not finite), after the schedule raised the rate above every rate the loss fell
-  at. (A warmup that never stops, a gamma above 1.) Replay: the schedule capped at the rate
-  where the loss was lowest.
+  at, on a schedule still rising past PEAK_BY of the run. (A warmup that never stops, a gamma
+  above 1; a warmup to an early peak that is too high is lr_too_high.) Replay: the schedule
+  capped at the rate where the loss was lowest.
 
 A schedule that only decays near the end (cosine, one-cycle) or a loss that had settled before
 the rate fell is not a fault: the first leaves less than MIN_LEFT of the run, and the floored
@@ -70,6 +71,13 @@ BLOCKS = 20
 #: A rise that gave back at least half the progress made (or went non-finite) is a loss that
 #: turned, not noise around a minimum.
 GIVEN_BACK = 0.5
+#: A schedule that first reaches its peak within this share of the run (a warmup: a few
+#: percent; a one-cycle's rise: 30% by default) is meant to train at that peak, so a loss that
+#: turned on the way up to it says the peak is too high, which is lr_too_high's question
+#: (learning_rate.py reads the same rise when nothing can be replayed). The rises that are the
+#: schedule's fault peak later: a warmup never capped peaks at the last step, StepLR with a
+#: gamma above 1 at its last step-up (two thirds of the run on the devset).
+PEAK_BY = 0.5
 #: Confidence without a replay (the training loss was not one lossdoctor can replay): the
 #: curves' pattern is specific (a loss that stopped exactly when the rate collapsed, or turned
 #: once the rate passed every rate it fell at), but no fix was tested; just above the bar.
@@ -212,7 +220,15 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
                 schedule.at(best_start))
 
 
+def peaks_early(schedule: LrSchedule) -> bool:
+    """Whether the schedule first reaches its peak within PEAK_BY of the run."""
+    first_peak = next(step for step, lr in schedule.changes if lr == schedule.peak)
+    return first_peak < PEAK_BY * schedule.steps
+
+
 def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
+    if peaks_early(schedule):
+        return None  # the peak is the rate meant: lr_too_high's question
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
                          lambda m: [min(v, share) for v in m])
