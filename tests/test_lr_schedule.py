@@ -8,8 +8,9 @@ from conftest import mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks import learning_rate
+from lossdoctor.checks._lr_rise import find_rise
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
-from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, find_collapse, find_rise
+from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, find_collapse
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule

@@ -37,8 +37,8 @@ from lossdoctor.checks._fix import (
     relative_drop,
     settled_loss,
 )
+from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks.lr_schedule import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
