@@ -18,6 +18,16 @@ def test_a_run_knows_whether_its_random_numbers_were_seeded(tmp_path, code, seed
     assert run_script(str(script), [], seed=seed).seeded is seeded
 
 
+def test_a_script_seeding_with_the_callers_seed_counts_as_seeded(tmp_path):
+    """The caller (a test, a notebook) may have seeded torch with the same number already."""
+    import torch
+
+    torch.manual_seed(123)
+    script = tmp_path / "draw.py"
+    script.write_text("import torch\ntorch.manual_seed(123)\nprint(torch.rand(1))\n")
+    assert run_script(str(script), []).seeded
+
+
 def test_threads_alive_before_the_script_are_not_waited_for(tmp_path):
     """In-process callers (a notebook, a test runner) may hold non-daemon threads of their own;
     only the script's threads are waited for, as python waits for them at exit."""

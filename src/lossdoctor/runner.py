@@ -52,7 +52,7 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
     trace, copies = recorder.finish()
     trace.notes.extend(distributed.rank_notes())
     curve = monitor.final_verdict(recorder)
-    seeded = seed is not None or torch.initial_seed() != initial_seed
+    seeded = seed is not None or recorder.seeded or torch.initial_seed() != initial_seed
     return ScriptRun(target.label, exit_code, raised, trace, copies, curve, seeded)
 
 

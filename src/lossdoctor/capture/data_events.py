@@ -40,6 +40,7 @@ class DataEvents:
         #: Evaluation losses with the signature of the batch they scored (train_split.py).
         self._signed: list[tuple[LossRecord, torch.Tensor]] = []
         self._last_reseeded_step = 0
+        self.seeded = False
 
     def _keep_inputs(self, args, kwargs) -> None:
         phase = current_phase()
@@ -79,6 +80,7 @@ class DataEvents:
     def reseeded(self) -> None:
         """torch.manual_seed was called: counted once per optimizer step, from the first on
         (seeding before training is what scripts should do)."""
+        self.seeded = True
         if self.step > self._last_reseeded_step:
             self._last_reseeded_step = self.step
             self.trace.reseeded_steps += 1
