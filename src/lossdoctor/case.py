@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -60,6 +61,13 @@ class Case:
     def baseline(self) -> ReplayResult:
         """The user's own setup, replayed on the captured batches: what fixes are compared to."""
         return self.require_replay().replay(Plan(steps=REPLAY_STEPS))
+
+    def run_best_validation(self) -> float:
+        """The run's own best validation loss; the baseline replay's when the run had none."""
+        passes = [p.loss for p in self.trace.validation_passes() if math.isfinite(p.loss)]
+        if passes and self.copies.validation.batches:
+            return min(passes)
+        return self.baseline.best_validation
 
     def constant_guess_loss(self, split: str) -> float | None:
         """The loss of the best input-free prediction on the "training" or "validation"

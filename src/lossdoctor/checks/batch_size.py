@@ -27,7 +27,8 @@ least four) of its validation losses, or without them of its training loss in te
 falling by a one-sided Mann-Kendall trend test. A run that levelled off had rows enough.
 
 Reported when the replay lowers the validation loss clearly against a replay of the user's
-batch size on the same rows: only then does the training really suffer from its batch size.
+batch size on the same rows, to below the run's own best: only then does the training really
+suffer from its batch size.
 """
 
 from __future__ import annotations
@@ -135,11 +136,17 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if helped(trial.experiment, case):
+    if helped(trial.experiment, case) and _beats_the_run(trial.experiment, case):
         return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
     return []
+
+
+def _beats_the_run(experiment: Experiment, case) -> bool:
+    """The replayed batch size reached a lower validation loss than the run itself did. A
+    replay cut short by the budget may trail the run: catching up with it proves nothing."""
+    return experiment.after < case.run_best_validation()
 
 
 def _user_lr(case) -> float:

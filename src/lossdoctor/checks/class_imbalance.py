@@ -76,7 +76,7 @@ def check(case) -> list[Finding]:
     balance = class_balance(replayer.train_batches)
     if balance.shares.max() < MAJORITY_SHARE:
         return []
-    constant, user = case.constant_guess_loss("validation"), _user_best_validation(case)
+    constant, user = case.constant_guess_loss("validation"), case.run_best_validation()
     if constant is None or not _at_constant(user, constant, _validation_rows(replayer)):
         return []
     plain, oversampled = _replays(case, balance, kind)
@@ -94,12 +94,6 @@ def class_balance(batches) -> Balance:
         raise Skip("needs at least two classes among the training labels")
     return Balance(counts)
 
-
-def _user_best_validation(case) -> float:
-    passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
-    if passes and case.copies.validation.batches:
-        return min(passes)
-    return case.baseline.best_validation
 
 
 def _validation_rows(replayer) -> int:

@@ -61,7 +61,7 @@ def check(case) -> list[Finding]:
     if scale.size < LARGE_SCALE or scale.std == 0:
         return []
     constant = case.constant_guess_loss("validation")
-    user = _user_best_validation(case)
+    user = case.run_best_validation()
     if constant is None or user < STUCK_FRACTION * constant:
         return []
     experiment = _standardized_experiment(case, scale)
@@ -75,13 +75,6 @@ def target_scale(batches) -> TargetScale:
     values = torch.cat([t.detach().reshape(-1).double() for t in targets])
     return TargetScale(float(values.mean()), float(values.std()))
 
-
-def _user_best_validation(case) -> float:
-    """The run's best validation loss; the baseline replay's when the run had no validation."""
-    passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
-    if passes and case.copies.validation.batches:
-        return min(passes)
-    return case.baseline.best_validation
 
 
 class _Unstandardized(nn.Module):
