@@ -18,6 +18,7 @@ from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     PLAIN_MEASURE,
     cause_heading,
+    cause_names,
     cause_title,
     chance_level,
     check_problems,
@@ -143,14 +144,15 @@ def judged_text(document: dict, figure: str) -> str:
     judged = [i for i in ids if i in outcomes and i not in found]
     quiet = [i for i in judged if outcomes[i]["status"] == "ran" and i not in dismissed]
     noun = "check" if len(quiet) == 1 else "checks"
-    said = [f"The {noun} for {' and '.join(quiet)} read this and reported nothing."] * bool(quiet)
-    said += [f"{i}: looked into, too weak to report." for i in judged if i in dismissed]
-    said += [f"{i}: not tested ({outcomes[i]['reason'] or outcomes[i]['status']})."
+    said = [f"The {noun} for {cause_names(quiet)} read this and reported nothing."] * bool(quiet)
+    said += [f"{cause_names([i])}: looked into, too weak to report."
+             for i in judged if i in dismissed]
+    said += [f"{cause_names([i])}: not tested ({outcomes[i]['reason'] or outcomes[i]['status']})."
              for i in judged if outcomes[i]["status"] != "ran"]
     causes = catalogue()
     roots = [i for i in found if i in causes and causes[i].explains & set(ids)]
     if roots:
-        said.append(f"What it shows can come from {' and '.join(sorted(roots))}, found above.")
+        said.append(f"What it shows can come from {cause_names(sorted(roots))}, found above.")
     return " ".join(said)
 
 
