@@ -135,7 +135,8 @@ def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bo
     verdict = (
         f"Nothing predicts your validation labels better than {guess} ({metric} "
         f"{on_validation.constant_loss:.3g}): the labels look independent of the inputs, so no "
-        f"model, learning rate or normalization will make the validation loss fall. {learners} "
+        f"model, learning rate or normalization will bring the validation loss below that (a "
+        f"fix for another cause may lower it toward that level, no further). {learners} "
         f"did no better (best {metric} {on_validation.best_loss:.3g}, p = "
         f"{on_validation.p_value:.2g})"
     )
