@@ -354,13 +354,11 @@ figure img { width: 100%; height: auto; display: block; }
 @media (max-width: 600px) {
   main, footer { padding: 0 8px; }
   section { padding: 10px 12px; }
-  figure.plot { overflow-x: auto; }
-  figure.plot img { width: 560px; max-width: none; }
-  figcaption { position: sticky; left: 0; }
+  figure.plot img { margin-left: -12px; width: calc(100% + 24px); max-width: none; }
 }
 figcaption { font-size: 0.9em; color: #444; margin-bottom: 4px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: anywhere; }
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
 """
