@@ -248,7 +248,8 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
         assert "no cause was confirmed" in shown and "constant guess" in shown
         # what was not tested comes first, what was ruled out in one line after it
         assert "ruled out: lr_too_high, lr_too_low, bad_init" in shown
-        assert "could not test no_signal: needs validation batches" in shown
+        assert ('could not test "The labels cannot be predicted from the inputs": needs '
+                "validation batches") in unescape(shown)
         assert shown.index("could not test") < shown.index("ruled out")
 
 
@@ -264,7 +265,18 @@ def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(rep
     ]
     for shown in (" ".join(r.split()) for r in _renderings(healthy)):
         assert "No problem found" in shown and "looked for 2 causes and found none" in shown
-        assert "could not test no_signal: needs validation batches" in shown
+        assert ('could not test "The labels cannot be predicted from the inputs": needs '
+                "validation batches") in unescape(shown)
+
+
+def test_a_list_item_that_wraps_hangs_under_its_text(report):
+    healthy = copy.deepcopy(report)
+    healthy.update(status="healthy", causes=[], dismissed=[])
+    healthy["checks"] = [{"name": "underfit_capacity", "status": "skipped", "causes": [],
+                          "reason": "no larger model to compare with " * 4}]
+    lines = terminal.text(healthy, width=60).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  - could not test"))
+    assert lines[start + 1].startswith("    ") and lines[start + 1].strip()
 
 
 def test_an_incomplete_run_is_not_marked_in_the_red_of_a_cause_found(report):

@@ -128,11 +128,11 @@ def unexplained_lines(document: dict) -> list[str]:
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
     untested, ruled_out = [], []
     for check in document["checks"]:
-        causes = ", ".join(check.get("causes") or [check["name"]])
+        causes = check.get("causes") or [check["name"]]
         if check["status"] == "ran":
-            ruled_out.append(causes)
+            ruled_out.append(", ".join(causes))
         elif check["status"] == "skipped":
-            untested.append(f"could not test {causes}: {check['reason']}")
+            untested.append(f"could not test {cause_names(causes)}: {check['reason']}")
     # what was not checked first: under a line of twenty 'ruled out' it went unseen (an
     # untested lr_too_low under --budget 0, where the lr was the cause)
     lines = untested + [f"looked into but not confirmed: {cid} ({title})"
@@ -148,7 +148,7 @@ def coverage_lines(document: dict) -> list[str]:
     if not checks:
         return []
     lines = [f"looked for {looked} causes and found none"] if looked else []
-    lines += [f"could not test {', '.join(c.get('causes') or [c['name']])}: {c['reason']}"
+    lines += [f"could not test {cause_names(c.get('causes') or [c['name']])}: {c['reason']}"
               for c in checks if c["status"] == "skipped"]
     return lines + [f"looked into but not confirmed: {d['id']}"
                     + (f" ({d['title']})" if d.get("title") else "")
