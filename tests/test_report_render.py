@@ -642,7 +642,7 @@ def test_a_recorded_panel_names_the_cause_found_that_can_explain_it(report):
     doc["causes"] = [c for c in doc["causes"] if c["id"] == "lr_too_high"]
     doc["checks"] = [{"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]}]
     assert html.judged_text(doc, "dead_units").endswith(
-        'What it shows can come from "The learning rate is too high", found above.')
+        'Anything unusual in it can come from "The learning rate is too high", found above.')
     doc["causes"] = []
     assert "found above" not in html.judged_text(doc, "dead_units")
 

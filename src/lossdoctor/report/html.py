@@ -136,7 +136,9 @@ def _recorded(document: dict, shown: set[str]) -> str:
 
 def judged_text(document: dict, figure: str) -> str:
     """What the checks for the causes this figure shows concluded from it, in a sentence or
-    two; "" when no such check ran."""
+    two; "" when no such check ran. A cause found that can explain the panel is named as what
+    anything unusual in it can come from ("What it shows can come from" read as if the panel
+    showed a problem where its own check had just reported nothing)."""
     ids = [c.id for c in catalogue().values() if figure in c.figures]
     found = {c["id"] for c in document["causes"]}
     dismissed = {d["id"] for d in document.get("dismissed", [])}
@@ -152,7 +154,8 @@ def judged_text(document: dict, figure: str) -> str:
     causes = catalogue()
     roots = [i for i in found if i in causes and causes[i].explains & set(ids)]
     if roots:
-        said.append(f"What it shows can come from {cause_names(sorted(roots))}, found above.")
+        said.append(f"Anything unusual in it can come from {cause_names(sorted(roots))}, found "
+                    "above.")
     return " ".join(said)
 
 
