@@ -737,3 +737,13 @@ def test_a_fix_that_still_ends_above_the_constant_guess_says_so_and_is_no_green_
     assert '<p class="experiment">' not in page
     tested["experiment"]["after"] = 0.5
     assert still not in markdown.render(doc) and '<p class="experiment">' in html.render(doc)
+
+
+def test_wide_tick_labels_keep_the_axis_title_on_the_figure():
+    """label_range_bce_labels: a range test down to -200000 pushed "smoothed training loss"
+    off the figure's left edge."""
+    lrs = [10 ** (k / 10) for k in range(-70, 11)]
+    losses = [-2e5 * lr / 10 for lr in lrs]
+    svg = figures.lr_range({"lrs": lrs, "losses": losses, "user_lr": 1e-3})
+    title = re.search(r'x="([-\d.]+)"[^>]*rotate\(-90[^>]*>smoothed training loss<', svg)
+    assert title and float(title.group(1)) >= 9  # the rotated title's glyphs reach ~9 pt left

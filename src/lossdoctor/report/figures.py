@@ -14,6 +14,7 @@ import itertools
 import math
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
     FuncFormatter,
@@ -72,6 +73,8 @@ LOG_SPAN = 30
 #: Losses from here on get tick labels in 4 significant digits (8e+05), not six-digit numbers or
 #: matplotlib's multiplier above the axis (it takes one at 1e6).
 LARGE_LOSS = 1e5
+#: Room kept between the y axis' title and the figure's left edge when the margin is widened.
+LEFT_EDGE_INCHES = 0.05
 
 
 def _styled(draw):
@@ -376,10 +379,24 @@ def _figure(height: float = HEIGHT, left: float = 0.75):
 
 def _svg(figure: Figure, axes) -> str:
     _legend_above(figure, axes)
+    _fit_left(figure, axes)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
+
+
+def _fit_left(figure: Figure, axes) -> None:
+    """Widen the left margin when the y tick labels and the axis title stick out of it: the
+    lr range test of label_range_bce_labels, ticks down to -200000, pushed "smoothed training
+    loss" off the figure. Measures the text once, without drawing the figure."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    sticking_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
+    if sticking_out <= 0:
+        return
+    width = figure.get_size_inches()[0]
+    left = figure.subplotpars.left * width + sticking_out + LEFT_EDGE_INCHES
+    figure.subplots_adjust(left=left / width)
 
 
 def _legend_above(figure: Figure, axes) -> None:
