@@ -660,6 +660,17 @@ def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
     assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg
 
 
+def test_a_replay_that_blew_up_after_its_first_points_says_where():
+    """exploding_gradients_token_rnn: "your setup" was one point at step 0, hidden under the
+    fix's, and then NaN: a legend entry with no line to be seen."""
+    nan = float("nan")
+    experiment = {"curve_before": [0.8, nan, nan], "curve_after": [0.8, 0.5, 0.3],
+                  "curve_steps": [0, 30, 60], "steps": 60}
+    assert "your setup (NaN or infinite from step 30)" in figures.fix_curves(experiment)
+    experiment["curve_before"] = [0.8, 0.7, 0.6]
+    assert "NaN or infinite" not in figures.fix_curves(experiment)
+
+
 def test_a_replay_that_blew_up_and_stopped_shares_the_fixs_step_axis_from_step_0():
     """The replay of the user's setup stops where it blows up; the fix's replay then has the
     same steps and more. Both are drawn on the replay's steps from step 0, not over 'a share of

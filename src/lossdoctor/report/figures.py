@@ -331,7 +331,7 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
         points = _replay_points(values, experiment.get("curve_steps") or [], aligned)
         if points:
             axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
-                      linewidth=1.5, label=label)
+                      linewidth=1.5, label=label + _blew_up_words(values, experiment, aligned))
         elif values:  # a replay that blew up has no point to draw, but must not go unsaid
             axes.plot([], [], color=color, marker="x", linestyle="none",
                       label=f"{label}: NaN or infinite throughout")
@@ -345,6 +345,18 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     _steps_axis(axes, "replayed optimizer step" if aligned else "share of each replay done (%)")
     axes.set_ylabel((experiment.get("measure") or "validation loss").split(" (")[0])
     return _svg(figure, axes)
+
+
+def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
+    """Where a replay that started finite blew up: exploding_gradients_token_rnn's "your setup"
+    was one point at step 0 under the fix's, a legend entry with no line to be seen."""
+    first = next((i for i, v in enumerate(values) if not _finite(v)), None)
+    if first is None:
+        return ""
+    steps = experiment.get("curve_steps") or []
+    where = (f"step {steps[first]}" if aligned else
+             f"{(first + 1) * 100 / len(values):.0f}% of the replay")
+    return f" (NaN or infinite from {where})"
 
 
 def replays_aligned(experiment: dict) -> bool:
