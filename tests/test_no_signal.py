@@ -70,6 +70,13 @@ def test_fires_when_binary_labels_are_random(seed):
     assert "will bring the validation loss below that" in finding.verdict
 
 
+def test_a_best_loss_that_rounds_to_the_guess_is_not_said_as_two_equal_numbers():
+    from lossdoctor.checks.no_signal import _against_guess
+
+    assert _against_guess(1.3832, 1.3849) == "was that of the constant guess (1.38)"
+    assert _against_guess(0.706, 0.691) == "was 0.706 against 0.691 for the constant guess"
+
+
 def test_fires_when_regression_targets_are_random():
     case = _regression_case(lambda x, noise, generator: noise)
     [finding] = _no_signal(no_signal.check(case))

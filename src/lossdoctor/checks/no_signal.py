@@ -141,11 +141,15 @@ def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bo
         f"{on_validation.p_value:.2g})"
     )
     if user is not None:
-        verdict += (
-            f", and your own model's best validation loss was {user[0]:.3g} against "
-            f"{user[1]:.3g} for the constant guess"
-        )
+        verdict += f", and your own model's best validation loss {_against_guess(*user)}"
     return verdict + "."
+
+
+def _against_guess(best: float, guess: float) -> str:
+    """no_signal_cnn_random_labels: "was 1.38 against 1.38 for the constant guess"."""
+    if f"{best:.3g}" == f"{guess:.3g}":
+        return f"was that of the constant guess ({guess:.3g})"
+    return f"was {best:.3g} against {guess:.3g} for the constant guess"
 
 
 def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: str) -> Finding:
