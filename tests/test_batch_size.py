@@ -127,3 +127,11 @@ def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
     with_state = [Batch((torch.zeros(4, 3), hidden), {}, torch.zeros(4), 4) for _ in range(2)]
     with pytest.raises(Skip, match="one row per example"):
         pooled(with_state)
+
+
+def test_a_noise_scale_below_one_row_is_said_in_words():
+    """unscaled_targets_cnn_brightness: "its noise scale is about 0.387 rows"."""
+    from lossdoctor.checks.batch_size import _noise_rows
+
+    assert _noise_rows(0.387) == "below one row"
+    assert _noise_rows(168.2) == "about 168 rows"

@@ -43,6 +43,19 @@ def test_a_rare_class_the_model_never_predicts_is_found_and_oversampling_recalls
     assert finding.evidence["minority_recall_after"] > 0.3
     assert finding.experiment.after < finding.experiment.before
     assert "pos_weight=torch.tensor([" in finding.fix
+    below = finding.evidence["user_validation_loss"] < finding.evidence[
+        "constant_guess_validation_loss"]
+    assert ("barely better than" if below else "no better than") in finding.verdict
+
+
+@pytest.mark.parametrize(("user", "said"), [(0.254, "barely better than"),
+                                            (0.27, "no better than")])
+def test_a_best_loss_just_below_the_guess_is_not_called_no_better(user, said):
+    """class_imbalance_fraud: "best validation loss (0.254) is no better than always guessing
+    the class frequencies (0.266)" read as a misprint."""
+    from lossdoctor.checks.class_imbalance import _beside
+
+    assert _beside(user, 0.266) == said
 
 
 def test_rare_classes_under_cross_entropy_are_found_too():

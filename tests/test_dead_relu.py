@@ -48,6 +48,7 @@ def test_hidden_layers_killed_by_a_large_negative_bias_are_found_and_leaky_relu_
     assert finding.experiment.after < 0.9 * finding.experiment.before
     assert finding.confidence > 0.95  # the output cannot depend on the input
     assert finding.verdict.startswith("The ReLU layer '1' has 100% of its 32 units dead")
+    assert finding.fix.startswith("Check the initialization and the bias")  # not the lr first
 
 
 def _radial(rows, seed):
@@ -89,6 +90,8 @@ def test_units_killed_by_a_huge_learning_rate_are_a_symptom_kept_below_the_repor
     [finding] = check(case)
     assert finding.confidence < 0.5
     assert "symptom" in finding.verdict
+    if finding.evidence["first_dead_step"] > 0:  # killed by the updates: the rate comes first
+        assert finding.fix.startswith("Lower the learning rate")
 
 
 @pytest.mark.parametrize("make", [lambda: _deep_mlp(), lambda: FunctionalNet()],

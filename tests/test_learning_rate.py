@@ -98,6 +98,10 @@ def _tells_one_story_about_the_lr(finding):
     assert f"falls fastest at about {plain_lr(evidence['suggested_lr'])}, {gap}" in verdict
     assert f"lowest at about {plain_lr(evidence['minimum_lr'])}" in verdict
     assert finding.details["range_test"]["fix_lr"] == evidence["replayed_lr"]
+    # which rates were tried, not "(the better of the two)" after a sentence about four rates
+    fastest, lowest = plain_lr(evidence["suggested_lr"]), plain_lr(evidence["minimum_lr"])
+    if fastest != lowest:
+        assert f"(of {fastest} and {lowest}, the one that did better in replays)" in verdict
 
 
 def test_a_loss_below_zero_is_said_in_losses_not_as_a_negative_ratio():

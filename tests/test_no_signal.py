@@ -65,6 +65,16 @@ def test_fires_when_binary_labels_are_random(seed):
     assert finding.evidence["training_rows"] == 100
     assert "user_validation_loss" in finding.evidence
     assert "log loss" in finding.verdict and "independent of the inputs" in finding.verdict
+    # example_2_unnormalized: "no normalization will make the validation loss fall" stood above
+    # a normalization that took it from 50 to 0.771, still above the guess's 0.7
+    assert "will bring the validation loss below that" in finding.verdict
+
+
+def test_a_best_loss_that_rounds_to_the_guess_is_not_said_as_two_equal_numbers():
+    from lossdoctor.checks.no_signal import _against_guess
+
+    assert _against_guess(1.3832, 1.3849) == "was that of the constant guess (1.38)"
+    assert _against_guess(0.706, 0.691) == "was 0.706 against 0.691 for the constant guess"
 
 
 def test_fires_when_regression_targets_are_random():

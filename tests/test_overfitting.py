@@ -144,7 +144,10 @@ def test_a_best_epoch_barely_below_the_constant_guess_is_not_the_fix(guess):
     [finding] = check(_Case(_synthetic_trace(validation, train), guess))
     barely = guess < 1.0
     said = {0.47: "is barely below that of always predicting the same answer",
-            0.3: "is not even below that of always predicting the same answer (0.3)"}
+            0.3: "is still above that of always predicting the same answer (0.3): the model "
+                 "has learned nothing"}
     assert (said.get(guess, "always predicting") in finding.verdict) is barely
+    kept = {0.47: "hardly better than a constant guess", 0.3: "no better than a constant guess"}
+    assert (kept.get(guess, "constant guess") in finding.fix) is barely
     assert finding.fix.startswith("Get more data") is barely
     assert finding.fix.startswith("Stop at epoch") is not barely

@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from dataclasses import asdict
+from html import unescape
 
 import pytest
 import torch
@@ -247,7 +248,8 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
         assert "no cause was confirmed" in shown and "constant guess" in shown
         # what was not tested comes first, what was ruled out in one line after it
         assert "ruled out: lr_too_high, lr_too_low, bad_init" in shown
-        assert "could not test no_signal: needs validation batches" in shown
+        assert ('could not test "The labels cannot be predicted from the inputs": needs '
+                "validation batches") in unescape(shown)
         assert shown.index("could not test") < shown.index("ruled out")
 
 
@@ -263,7 +265,18 @@ def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(rep
     ]
     for shown in (" ".join(r.split()) for r in _renderings(healthy)):
         assert "No problem found" in shown and "looked for 2 causes and found none" in shown
-        assert "could not test no_signal: needs validation batches" in shown
+        assert ('could not test "The labels cannot be predicted from the inputs": needs '
+                "validation batches") in unescape(shown)
+
+
+def test_a_list_item_that_wraps_hangs_under_its_text(report):
+    healthy = copy.deepcopy(report)
+    healthy.update(status="healthy", causes=[], dismissed=[])
+    healthy["checks"] = [{"name": "underfit_capacity", "status": "skipped", "causes": [],
+                          "reason": "no larger model to compare with " * 4}]
+    lines = terminal.text(healthy, width=60).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  - could not test"))
+    assert lines[start + 1].startswith("    ") and lines[start + 1].strip()
 
 
 def test_an_incomplete_run_is_not_marked_in_the_red_of_a_cause_found(report):
@@ -493,15 +506,17 @@ def test_a_recorded_panel_says_what_its_checks_concluded(report):
          "causes": ["vanishing_gradients"]},
     ]
     assert html.judged_text(doc, "dead_units") == (
-        "The check for dead_relu read this and reported nothing.")
+        'The check for "Most ReLU units are dead" read this and reported nothing.')
     assert html.judged_text(doc, "gradient_norms") == (
-        "The check for exploding_gradients read this and reported nothing. "
-        "vanishing_gradients: not tested (needs 3 layers).")
+        'The check for "Gradients explode" read this and reported nothing. '
+        '"Gradients vanish before they reach the first layers": not tested (needs 3 layers).')
     doc["dismissed"] = [{"id": "dead_relu", "confidence": 0.3, "verdict": "a few"}]
-    assert "dead_relu: looked into, too weak to report." in html.judged_text(doc, "dead_units")
-    page = html.render(doc)
+    assert '"Most ReLU units are dead": looked into, too weak to report.' in html.judged_text(
+        doc, "dead_units")
+    page = unescape(html.render(doc))
     recorded = page[page.index('id="recorded"'):]
-    assert "vanishing_gradients: not tested (needs 3 layers)" in recorded
+    assert '"Gradients vanish before they reach the first layers": not tested' in recorded
+    assert "vanishing_gradients:" not in recorded  # an id where the title belongs
 
 
 def test_an_experiment_in_another_measure_says_so_and_has_no_chance_line(report):
@@ -585,13 +600,15 @@ def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_t
     tested = next(c for c in doc["causes"] if c.get("experiment"))
     plain_fix = tested["fix"]
     tested["explained_by"] = ["label_range"]
-    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
-    waits = f"Only if this remains after fixing label_range: {plain_fix}"
-    assert all(waits in rendered for rendered in (page, md, text.replace("\n", " ")))
+    page, md, text = unescape(html.render(doc)), markdown.render(doc), terminal.text(doc)
+    waits = ('Only if this remains once "The labels are outside what the loss expects" is dealt '
+             f"with: {plain_fix}")
+    assert all(waits in rendered for rendered in (page, md, " ".join(text.split())))
     assert '<p class="experiment">' not in page and '<p class="consequence">experiment' in page
     tested["explained_by"] = ["no_signal"]  # explained, but its numbers are not distorted
     assert '<p class="experiment">' in html.render(doc)
-    assert "Only if this remains after fixing no_signal" in markdown.render(doc)
+    assert ('Only if this remains once "The labels cannot be predicted from the inputs" is '
+            "dealt with") in markdown.render(doc)
 
 
 def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_roots(report):
@@ -601,11 +618,12 @@ def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_
     consequence = doc["causes"][-1]
     consequence.update(title="The model is too small for the task", explained_by=[
         "vanishing_gradients"], fix="Give the model more capacity.")
-    page, md, text = html.render(doc), markdown.render(doc), terminal.text(doc)
-    for rendered in (page, md, text.replace("\n", " ")):
+    page, md, text = unescape(html.render(doc)), markdown.render(doc), terminal.text(doc)
+    for rendered in (page, md, " ".join(text.split())):
         assert "The model is too small for the task" not in rendered
         assert "Looks like the model is too small for the task" in rendered
-        assert "Only if this remains after fixing vanishing_gradients: Give" in rendered
+        assert ('once "Gradients vanish before they reach the first layers" is dealt with: '
+                "Give") in rendered
     assert cause_title({"title": "NaN or infinite values", "explained_by": ["x"]}) == (
         "Looks like NaN or infinite values")
 
@@ -615,7 +633,7 @@ def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
 
     assert "measured through that problem" in consequence_text({"explained_by": ["label_range"]})
     assert consequence_text({"explained_by": ["no_signal"]}) == (
-        "likely a consequence of: no_signal")
+        'likely a consequence of "The labels cannot be predicted from the inputs", found above')
     assert consequence_text({"explained_by": []}) == ""
 
 
@@ -624,7 +642,7 @@ def test_a_recorded_panel_names_the_cause_found_that_can_explain_it(report):
     doc["causes"] = [c for c in doc["causes"] if c["id"] == "lr_too_high"]
     doc["checks"] = [{"name": "dead_relu", "status": "ran", "reason": "", "causes": ["dead_relu"]}]
     assert html.judged_text(doc, "dead_units").endswith(
-        "What it shows can come from lr_too_high, found above.")
+        'Anything unusual in it can come from "The learning rate is too high", found above.')
     doc["causes"] = []
     assert "found above" not in html.judged_text(doc, "dead_units")
 
@@ -640,6 +658,17 @@ def test_a_replay_that_blew_up_is_named_in_the_fix_figure():
     experiment = {"curve_before": [None, None], "curve_after": [0.6, 0.1], "steps": 300}
     svg = figures.fix_curves(experiment)
     assert "your setup: NaN or infinite throughout" in svg and "with the fix" in svg
+
+
+def test_a_replay_that_blew_up_after_its_first_points_says_where():
+    """exploding_gradients_token_rnn: "your setup" was one point at step 0, hidden under the
+    fix's, and then NaN: a legend entry with no line to be seen."""
+    nan = float("nan")
+    experiment = {"curve_before": [0.8, nan, nan], "curve_after": [0.8, 0.5, 0.3],
+                  "curve_steps": [0, 30, 60], "steps": 60}
+    assert "your setup (NaN or infinite from step 30)" in figures.fix_curves(experiment)
+    experiment["curve_before"] = [0.8, 0.7, 0.6]
+    assert "NaN or infinite" not in figures.fix_curves(experiment)
 
 
 def test_a_replay_that_blew_up_and_stopped_shares_the_fixs_step_axis_from_step_0():
@@ -719,3 +748,13 @@ def test_a_fix_that_still_ends_above_the_constant_guess_says_so_and_is_no_green_
     assert '<p class="experiment">' not in page
     tested["experiment"]["after"] = 0.5
     assert still not in markdown.render(doc) and '<p class="experiment">' in html.render(doc)
+
+
+def test_wide_tick_labels_keep_the_axis_title_on_the_figure():
+    """label_range_bce_labels: a range test down to -200000 pushed "smoothed training loss"
+    off the figure's left edge."""
+    lrs = [10 ** (k / 10) for k in range(-70, 11)]
+    losses = [-2e5 * lr / 10 for lr in lrs]
+    svg = figures.lr_range({"lrs": lrs, "losses": losses, "user_lr": 1e-3})
+    title = re.search(r'x="([-\d.]+)"[^>]*rotate\(-90[^>]*>smoothed training loss<', svg)
+    assert title and float(title.group(1)) >= 9  # the rotated title's glyphs reach ~9 pt left

@@ -20,9 +20,12 @@ def _warn(words):
 def test_an_option_after_the_script_is_named_with_where_it_went(note):
     _warn(["train.py", "--epochs", "3", "--html", "r.html", "--seed=1"])
     said = " ".join(note().split())
-    assert said.startswith("lossdoctor: --html, --seed came after train.py, so it was passed to "
-                           "the script, not to lossdoctor")
+    assert said.startswith("lossdoctor: --html, --seed came after train.py, so they were passed "
+                           "to the script, not to lossdoctor")
     assert "`lossdoctor run --html ... train.py`" in said
+    _warn(["train.py", "--html", "r.html"])
+    assert " ".join(note().split()).startswith(
+        "lossdoctor: --html came after train.py, so it was passed to the script")
 
 
 def test_the_scripts_own_options_and_options_before_the_script_say_nothing(note):

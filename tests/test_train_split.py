@@ -97,3 +97,20 @@ def test_rows_of_the_training_data_share_their_signature_and_other_rows_do_not()
     assert training_share(signature((shifted,), {}), training) == 1.0
     other = torch.randint(0, VOCAB, (8, BLOCK), generator=generator)
     assert training_share(signature((other,), {}), training) < 0.1
+
+
+def test_validation_images_of_whole_grey_levels_are_not_the_training_data():
+    """unnormalized_cnn_raw_pixels: 8-bit grey levels stored as floats (128.0, 131.0, ...) have
+    all-zero low mantissa bits; hashed as they were, their k-grams fell into so few values that
+    its 400 validation images matched 2,000 training images and were called a training-split
+    estimate."""
+    generator = torch.Generator().manual_seed(0)
+
+    def grey(rows):
+        return (128 + 18 * torch.randn(rows, 1, 16, 16, generator=generator)).clamp(0, 255).round()
+
+    training = torch.unique(shingles(grey(2000)))
+    assert training_share(signature((grey(200),), {}), training) < 0.1
+    seen = grey(64)
+    training = torch.unique(torch.cat([training, shingles(seen)]))
+    assert training_share(signature((seen,), {}), training) == 1.0

@@ -222,7 +222,9 @@ def _warn_of_slipped_options(options, args: list[str]) -> None:
     if not slipped:
         return
     script = options.script or (options.module or ["the module"])[0]
-    _note(f"{', '.join(dict.fromkeys(slipped))} came after {script}, so it was passed to the "
+    named = list(dict.fromkeys(slipped))
+    went = "it was" if len(named) == 1 else "they were"
+    _note(f"{', '.join(named)} came after {script}, so {went} passed to the "
           f"script, not to lossdoctor. lossdoctor's options go before the script: "
           f"`lossdoctor run {slipped[0]} ... {script}`.")
 

@@ -33,6 +33,8 @@ TRAIN_SHARE = 0.5
 _MULTIPLIERS = torch.tensor([0x9E3779B97F4A7C15 - 2**64, 0x632BE59BD9B4E019, 0x7FB5D329728EA185,
                              0x3C6EF372FE94F82B, 0x27BB2EE687B0B0FD, 0x5851F42D4C957F2D,
                              0x14057B7EF767814F, 0x1B03738712FAD5C9], dtype=torch.int64)
+#: splitmix64's finalizer multiplier (as a signed int64), mixing each value before hashing.
+_FINALIZER = 0xFF51AFD7ED558CCD - 2**64
 
 
 def signature(args, kwargs) -> torch.Tensor | None:
@@ -52,9 +54,19 @@ def shingles(tensor: torch.Tensor) -> torch.Tensor:
     else:
         values = rows.to(torch.int64)
     width = min(SHINGLE, values.shape[1])
-    windows = values.unfold(1, width, 1)
+    windows = _mixed(values).unfold(1, width, 1)
     hashes = (windows * _MULTIPLIERS[:width]).sum(-1)
     return (hashes ^ (hashes >> 31)).reshape(-1)
+
+
+def _mixed(values: torch.Tensor) -> torch.Tensor:
+    """Each value's bits spread over the whole word (splitmix64's finalizer). A float holding a
+    whole number (a grey level 128.0) has all-zero low mantissa bits, which the polynomial hash
+    alone kept zero in every k-gram: 400 validation images of unnormalized_cnn_raw_pixels
+    matched its 2,000 training images."""
+    values = values ^ (values >> 33)
+    values = values * _FINALIZER
+    return values ^ (values >> 33)
 
 
 def training_share(sketch: torch.Tensor, training: torch.Tensor) -> float:

@@ -398,9 +398,14 @@ def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm:
         )
     return (
         f"Your batches of {trial.user_batch} rows are far larger than the gradient noise "
-        f"calls for (its noise scale is about {noise.simple:.3g} rows): each step averages "
+        f"calls for (its noise scale is {_noise_rows(noise.simple)}): each step averages "
         f"away noise that was already small, so your epochs take too few steps. {replay}"
     )
+
+
+def _noise_rows(scale: float) -> str:
+    """unscaled_targets_cnn_brightness: "about 0.387 rows" read as a misprint."""
+    return "below one row" if scale < 1 else f"about {scale:.3g} rows"
 
 
 def _evidence(trial: Trial, experiment: Experiment, noise: NoiseScale) -> dict[str, float]:

@@ -76,10 +76,21 @@ def check(case) -> list[Finding]:
             _confidence(worst, loss, experiment, fixed),
             verdict=_verdict(worst, loss, experiment, fixed),
             evidence=_evidence(worst, suspects, loss, experiment),
+            fix=_fix(worst),
             experiment=experiment,
             details={"layers": [vars(d) for d in suspects]},
         )
     ]
+
+
+def _fix(worst: DeadLayer) -> str:
+    """Units dead before the first update were built dead: "Lower the learning rate" first
+    pointed away from the bias that killed them (dead_relu_bias, bias -3 from the start)."""
+    if worst.first_dead_step != 0:
+        return DEAD_RELU.fix
+    return ("Check the initialization and the bias of the layers before the ReLUs: these units "
+            "were dead before the first update, so no learning rate killed them. LeakyReLU or "
+            "GELU keeps units from dying for good.")
 
 
 def dead_layers(trace) -> list[DeadLayer]:

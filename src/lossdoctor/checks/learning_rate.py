@@ -426,8 +426,10 @@ def _low_range_text(m: Measures) -> str:
 
 def _which_of_two(m: Measures, higher: Counterfactual) -> str:
     """Said when the range test gave two candidates and the replay picked one of them."""
-    two = plain_lr(m.test.suggested_lr) != plain_lr(m.test.minimum_lr)
-    return " (the better of the two)" if two else ""
+    fastest, lowest = plain_lr(m.test.suggested_lr), plain_lr(m.test.minimum_lr)
+    if fastest == lowest:
+        return ""
+    return f" (of {fastest} and {lowest}, the one that did better in replays)"
 
 
 # --- shared --------------------------------------------------------------------------------

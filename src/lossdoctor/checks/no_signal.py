@@ -135,16 +135,21 @@ def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bo
     verdict = (
         f"Nothing predicts your validation labels better than {guess} ({metric} "
         f"{on_validation.constant_loss:.3g}): the labels look independent of the inputs, so no "
-        f"model, learning rate or normalization will make the validation loss fall. {learners} "
+        f"model, learning rate or normalization will bring the validation loss below that (a "
+        f"fix for another cause may lower it toward that level, no further). {learners} "
         f"did no better (best {metric} {on_validation.best_loss:.3g}, p = "
         f"{on_validation.p_value:.2g})"
     )
     if user is not None:
-        verdict += (
-            f", and your own model's best validation loss was {user[0]:.3g} against "
-            f"{user[1]:.3g} for the constant guess"
-        )
+        verdict += f", and your own model's best validation loss {_against_guess(*user)}"
     return verdict + "."
+
+
+def _against_guess(best: float, guess: float) -> str:
+    """no_signal_cnn_random_labels: "was 1.38 against 1.38 for the constant guess"."""
+    if f"{best:.3g}" == f"{guess:.3g}":
+        return f"was that of the constant guess ({guess:.3g})"
+    return f"was {best:.3g} against {guess:.3g} for the constant guess"
 
 
 def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: str) -> Finding:

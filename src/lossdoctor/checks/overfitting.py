@@ -106,20 +106,28 @@ def _guess_barely_beaten(case, rise: Rise) -> float | None:
 def _near_guess_text(rise: Rise, guess: float | None) -> str:
     if guess is None:
         return ""
-    where = "barely below" if rise.best_loss < guess else "not even below"
+    below = rise.best_loss < guess
+    where, what = ("barely below", "little") if below else ("still above", "nothing")
     return (f" Even at its best ({plain_number(rise.best_loss)}) the validation loss is {where} "
             f"that of always predicting the same answer ({plain_number(guess)}): the model has "
-            f"learned little that carries over.")
+            f"learned {what} that carries over.")
 
 
 def _fix(rise: Rise, unit: str, guess: float | None = None) -> str:
     if guess is not None:
         return (f"Get more data or augment it, or use a smaller model or stronger "
                 f"regularization: stopping at {unit} {_x(rise.best_x)}, where the validation "
-                f"loss was best, would keep a model hardly better than a constant guess.")
+                f"loss was best, would keep a model {_beside_guess(rise, guess)} a constant "
+                f"guess.")
     return (f"Stop at {unit} {_x(rise.best_x)}, where the validation loss was best (early "
             f"stopping, or keep that {unit}'s checkpoint); add regularization (weight decay, "
             f"dropout, data augmentation), use a smaller model, or get more data.")
+
+
+def _beside_guess(rise: Rise, guess: float) -> str:
+    """example_1_capacity: a best epoch above the constant guess is no model "hardly better"
+    than guessing."""
+    return "hardly better than" if rise.best_loss < guess else "no better than"
 
 
 def _x(x: float) -> str:

@@ -128,11 +128,11 @@ def unexplained_lines(document: dict) -> list[str]:
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
     untested, ruled_out = [], []
     for check in document["checks"]:
-        causes = ", ".join(check.get("causes") or [check["name"]])
+        causes = check.get("causes") or [check["name"]]
         if check["status"] == "ran":
-            ruled_out.append(causes)
+            ruled_out.append(", ".join(causes))
         elif check["status"] == "skipped":
-            untested.append(f"could not test {causes}: {check['reason']}")
+            untested.append(f"could not test {cause_names(causes)}: {check['reason']}")
     # what was not checked first: under a line of twenty 'ruled out' it went unseen (an
     # untested lr_too_low under --budget 0, where the lr was the cause)
     lines = untested + [f"looked into but not confirmed: {cid} ({title})"
@@ -148,7 +148,7 @@ def coverage_lines(document: dict) -> list[str]:
     if not checks:
         return []
     lines = [f"looked for {looked} causes and found none"] if looked else []
-    lines += [f"could not test {', '.join(c.get('causes') or [c['name']])}: {c['reason']}"
+    lines += [f"could not test {cause_names(c.get('causes') or [c['name']])}: {c['reason']}"
               for c in checks if c["status"] == "skipped"]
     return lines + [f"looked into but not confirmed: {d['id']}"
                     + (f" ({d['title']})" if d.get("title") else "")
@@ -182,7 +182,7 @@ def consequence_text(cause: dict) -> str:
     explained_by = cause.get("explained_by") or []
     if not explained_by:
         return ""
-    said = f"likely a consequence of: {', '.join(explained_by)}"
+    said = f"likely a consequence of {cause_names(explained_by)}, found above"
     if measured_through_wrong_loss(cause):
         said += " (its numbers were measured through that problem: fix it first, then run again)"
     return said
@@ -204,8 +204,17 @@ def fix_text(cause: dict) -> str:
     small')."""
     if not cause.get("explained_by"):
         return cause["fix"]
-    first = ", ".join(cause["explained_by"])
-    return f"Only if this remains after fixing {first}: {cause['fix']}"
+    roots = cause["explained_by"]
+    verb = "is" if len(roots) == 1 else "are"
+    return f"Only if this remains once {cause_names(roots)} {verb} dealt with: {cause['fix']}"
+
+
+def cause_names(ids: list[str]) -> str:
+    """Causes named by their titles, as their headings show them ('"The inputs are not
+    normalized"'), not by their ids ('after fixing no_signal' asked a practitioner to decode
+    an id; the id stays in each heading's tag)."""
+    causes = catalogue()
+    return " and ".join(f'"{causes[i].title}"' if i in causes else i for i in ids)
 
 
 def experiment_text(experiment: dict, chance: float | None = None) -> str:

@@ -14,6 +14,7 @@ import itertools
 import math
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
     FuncFormatter,
@@ -72,6 +73,8 @@ LOG_SPAN = 30
 #: Losses from here on get tick labels in 4 significant digits (8e+05), not six-digit numbers or
 #: matplotlib's multiplier above the axis (it takes one at 1e6).
 LARGE_LOSS = 1e5
+#: Room kept between the y axis' title and the figure's left edge when the margin is widened.
+LEFT_EDGE_INCHES = 0.05
 
 
 def _styled(draw):
@@ -328,7 +331,7 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
         points = _replay_points(values, experiment.get("curve_steps") or [], aligned)
         if points:
             axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
-                      linewidth=1.5, label=label)
+                      linewidth=1.5, label=label + _blew_up_words(values, experiment, aligned))
         elif values:  # a replay that blew up has no point to draw, but must not go unsaid
             axes.plot([], [], color=color, marker="x", linestyle="none",
                       label=f"{label}: NaN or infinite throughout")
@@ -342,6 +345,18 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     _steps_axis(axes, "replayed optimizer step" if aligned else "share of each replay done (%)")
     axes.set_ylabel((experiment.get("measure") or "validation loss").split(" (")[0])
     return _svg(figure, axes)
+
+
+def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
+    """Where a replay that started finite blew up: exploding_gradients_token_rnn's "your setup"
+    was one point at step 0 under the fix's, a legend entry with no line to be seen."""
+    first = next((i for i, v in enumerate(values) if not _finite(v)), None)
+    if first is None:
+        return ""
+    steps = experiment.get("curve_steps") or []
+    where = (f"step {steps[first]}" if aligned else
+             f"{(first + 1) * 100 / len(values):.0f}% of the replay")
+    return f" (NaN or infinite from {where})"
 
 
 def replays_aligned(experiment: dict) -> bool:
@@ -376,10 +391,24 @@ def _figure(height: float = HEIGHT, left: float = 0.75):
 
 def _svg(figure: Figure, axes) -> str:
     _legend_above(figure, axes)
+    _fit_left(figure, axes)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
+
+
+def _fit_left(figure: Figure, axes) -> None:
+    """Widen the left margin when the y tick labels and the axis title stick out of it: the
+    lr range test of label_range_bce_labels, ticks down to -200000, pushed "smoothed training
+    loss" off the figure. Measures the text once, without drawing the figure."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    sticking_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
+    if sticking_out <= 0:
+        return
+    width = figure.get_size_inches()[0]
+    left = figure.subplotpars.left * width + sticking_out + LEFT_EDGE_INCHES
+    figure.subplots_adjust(left=left / width)
 
 
 def _legend_above(figure: Figure, axes) -> None:

@@ -18,6 +18,7 @@ from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     PLAIN_MEASURE,
     cause_heading,
+    cause_names,
     cause_title,
     chance_level,
     check_problems,
@@ -135,7 +136,9 @@ def _recorded(document: dict, shown: set[str]) -> str:
 
 def judged_text(document: dict, figure: str) -> str:
     """What the checks for the causes this figure shows concluded from it, in a sentence or
-    two; "" when no such check ran."""
+    two; "" when no such check ran. A cause found that can explain the panel is named as what
+    anything unusual in it can come from ("What it shows can come from" read as if the panel
+    showed a problem where its own check had just reported nothing)."""
     ids = [c.id for c in catalogue().values() if figure in c.figures]
     found = {c["id"] for c in document["causes"]}
     dismissed = {d["id"] for d in document.get("dismissed", [])}
@@ -143,14 +146,16 @@ def judged_text(document: dict, figure: str) -> str:
     judged = [i for i in ids if i in outcomes and i not in found]
     quiet = [i for i in judged if outcomes[i]["status"] == "ran" and i not in dismissed]
     noun = "check" if len(quiet) == 1 else "checks"
-    said = [f"The {noun} for {' and '.join(quiet)} read this and reported nothing."] * bool(quiet)
-    said += [f"{i}: looked into, too weak to report." for i in judged if i in dismissed]
-    said += [f"{i}: not tested ({outcomes[i]['reason'] or outcomes[i]['status']})."
+    said = [f"The {noun} for {cause_names(quiet)} read this and reported nothing."] * bool(quiet)
+    said += [f"{cause_names([i])}: looked into, too weak to report."
+             for i in judged if i in dismissed]
+    said += [f"{cause_names([i])}: not tested ({outcomes[i]['reason'] or outcomes[i]['status']})."
              for i in judged if outcomes[i]["status"] != "ran"]
     causes = catalogue()
     roots = [i for i in found if i in causes and causes[i].explains & set(ids)]
     if roots:
-        said.append(f"What it shows can come from {' and '.join(sorted(roots))}, found above.")
+        said.append(f"Anything unusual in it can come from {cause_names(sorted(roots))}, found "
+                    "above.")
     return " ".join(said)
 
 
@@ -352,13 +357,11 @@ figure img { width: 100%; height: auto; display: block; }
 @media (max-width: 600px) {
   main, footer { padding: 0 8px; }
   section { padding: 10px 12px; }
-  figure.plot { overflow-x: auto; }
-  figure.plot img { width: 560px; max-width: none; }
-  figcaption { position: sticky; left: 0; }
+  figure.plot img { margin-left: -12px; width: calc(100% + 24px); max-width: none; }
 }
 figcaption { font-size: 0.9em; color: #444; margin-bottom: 4px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: anywhere; }
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
 """

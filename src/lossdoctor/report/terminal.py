@@ -9,6 +9,7 @@ import io
 from rich.console import Console, Group
 from rich.padding import Padding
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from lossdoctor import own_output
@@ -29,6 +30,8 @@ from lossdoctor.report._common import (
     unexplained_lines,
 )
 
+#: What starts a list item.
+ITEM_MARK = "  - "
 #: Width of the plain text view (a file, a pipe, a CI log).
 PLAIN_WIDTH = 100
 #: Where the evidence is, said after the causes when it is not shown (the command line's words;
@@ -63,8 +66,8 @@ def _plain(body: Group, width: int) -> str:
 def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
     parts = [_headline(document), *(Text(line, "dim") for line in run_lines(document))]
     if document["status"] == "no_training":
-        parts.extend(Text(f"  - {reason}") for reason in NO_TRAINING_REASONS)
-    parts.extend(Text(f"  - {line}") for line in unexplained_lines(document))
+        parts.extend(_item(reason) for reason in NO_TRAINING_REASONS)
+    parts.extend(_item(line) for line in unexplained_lines(document))
     for rank, cause in enumerate(document["causes"], start=1):
         parts.append(_cause(rank, cause, verbose, chance_level(document)))
     if verbose:
@@ -73,6 +76,16 @@ def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
     if document["causes"] and not verbose:
         parts.append(Text(f"\n{hint}", "dim"))
     return Group(*parts)
+
+
+def _item(line: str) -> Table:
+    """A list item whose wrapped lines hang under its text (healthy_gru_trend: "could not test
+    ..." went on at the margin, where it read as a line of its own)."""
+    grid = Table.grid()
+    grid.add_column(width=len(ITEM_MARK), no_wrap=True)
+    grid.add_column()
+    grid.add_row(ITEM_MARK, Text(line))
+    return grid
 
 
 def _headline(document: dict) -> Text:
