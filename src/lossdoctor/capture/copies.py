@@ -32,6 +32,9 @@ class Copies:
     #: Why the model cannot be copied for replays, in words for the user; "" when it can or
     #: when nothing is known (see tensor_events.py).
     model_problem: str = ""
+    #: The torch thread count the script left when it ended (0: not recorded): experiments run
+    #: with it (sandbox.run_threads).
+    threads: int = 0
 
     @property
     def replay_loss(self):

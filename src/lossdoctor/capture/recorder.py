@@ -18,6 +18,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from lossdoctor.capture.activation_events import ActivationEvents
@@ -87,6 +88,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         the trained model if reachable."""
         self.listener = None  # the run is over: nothing left to stop
         self.leave_spies()
+        self.copies.threads = torch.get_num_threads()  # what the script left, for experiments
         try:
             self.check_parameter_update()
             self.settle_losses()
