@@ -29,7 +29,7 @@ from lossdoctor.capture.gradient_events import GradientEvents
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HandWrittenEvents
 from lossdoctor.capture.loss_events import LossEvents
-from lossdoctor.capture.model_copy import quiet_copy
+from lossdoctor.capture.model_copy import kept_copy
 from lossdoctor.capture.model_setup import optimized
 from lossdoctor.capture.module_events import ModuleEvents
 from lossdoctor.capture.reported_events import ReportedEvents
@@ -117,7 +117,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         model = self.model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
-            self.copies.final_model = quiet_copy(plain_module(model))
+            self.copies.final_model = kept_copy(plain_module(model))
         elif model is None:
             optimizer = self._optimizer_ref() if self._optimizer_ref else None
             self._keep_trained_tensors(optimized(optimizer) if optimizer is not None
