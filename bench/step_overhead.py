@@ -11,7 +11,26 @@ Prints, per model, mean and median of the watched steps over the bare ones (pool
 blocks), the sampled steps' mean over the bare mean, the share of steps sampled, and the mean
 of the first watched block (the run's first steps: every one sampled, activations watched
 through a TorchFunctionMode, a plain-tensor model's torch calls recorded) over the bare mean.
-Run: OMP_NUM_THREADS=1 python bench/step_overhead.py [--blocks 30] [--steps 50] [--clock cpu]
+Also printed: the mean of the per-pair ratios (each pair's bare and watched blocks ran seconds
+apart, so a change of load moves both; what load cannot hide) with twice its standard error, its
+10th-90th percentiles, and the machine's load at the start and the end.
+Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [--steps 50]
+[--clock cpu]
+
+Session 9 (CPU clock, one thread, nice, 50-step blocks), mean / median / pairs:
+
+| model | pairs | load | mean | median | pair mean +- 2 SE | pairs 10-90% | sampled |
+|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 100 | 8.5-9.4 | 1.038 | 1.034 | 1.039 +- 0.007 | 0.988-1.085 | 1.33 |
+| 200 small layers | 40 | 12.2-12.5 | 1.103 | 1.072 | 1.105 +- 0.024 | 1.020-1.182 | 2.58 |
+
+Where the MLP's 3.8% goes (cProfile of 500 watched steps, and an interleaved run against a
+recorder switched off, whose handlers return at once: 1.017 +- 0.010 against 1.054 +- 0.011
+for the working one, at load 13): about a third in the hook layer (the wrapper of
+``nn.Module.__call__``, the wrapped backward, zero_grad and optimizer hooks), two thirds in the
+recorder's ~120 Python calls a step (the loss record and its settling, the step's bookkeeping,
+the model's output and inputs). The 200-layer model's ordinary steps pay one more Python frame
+for each of its ~600 module calls a step (the wrapper lets them through after a type lookup).
 
 Measured in session 8 (CPU clock, one thread, 16 blocks of 50 steps unless said; a 2-core machine
 at load 8-10, where the same code measured twice differs by up to 5%), mean / median:
