@@ -22,7 +22,9 @@ Session 9 (CPU clock, one thread, nice, 50-step blocks), mean / median / pairs:
 | model | pairs | load | mean | median | pair mean +- 2 SE | pairs 10-90% | sampled |
 |---|---|---|---|---|---|---|---|
 | mlp 784-512-512-10 | 100 | 8.5-9.4 | 1.038 | 1.034 | 1.039 +- 0.007 | 0.988-1.085 | 1.33 |
+| | 80 | 6.8-8.1 | 1.048 | 1.045 | 1.050 +- 0.012 | 0.991-1.117 | 1.34 |
 | 200 small layers | 40 | 12.2-12.5 | 1.103 | 1.072 | 1.105 +- 0.024 | 1.020-1.182 | 2.58 |
+| | 40 | 7.1-7.3 | 1.091 | 1.060 | 1.092 +- 0.018 | 1.025-1.159 | 2.55 |
 
 Where the MLP's 3.8% goes (cProfile of 500 watched steps, and an interleaved run against a
 recorder switched off, whose handlers return at once: 1.017 +- 0.010 against 1.054 +- 0.011
