@@ -3,7 +3,8 @@
 For each size, a synthetic, learnable classification (fixed seed) is trained by a generated
 script, once as `python SCRIPT` and once as `lossdoctor run SCRIPT`; the table has the user's
 training time, the time from the end of training to the end of `lossdoctor run` (the
-diagnosis and the report), the slowest checks, and the peak resident memory of each process.
+diagnosis and the report), the slowest checks, the time from the JSON report's last write to
+the process' exit, and the peak resident memory of each process.
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/scaling.py [--sizes 0.1 1 4] [--budget SECONDS]
 
@@ -71,6 +72,7 @@ class Process:
     training: float  # seconds the script's training loop took
     after_training: float  # seconds from the end of the training loop to the exit
     peak_mb: float  # peak resident memory
+    exited_at: float  # time.time() at the exit
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Row:
     plain: Process
     watched: Process
     checks: list[dict]
+    exit_after_report: float  # seconds from the JSON report written (the last file) to the exit
 
     @property
     def diagnosis_seconds(self) -> float:
@@ -105,7 +108,7 @@ def measured(command: list[str], cwd: Path) -> Process:
         raise RuntimeError(f"{command} exited with {child.returncode}")
     words = output.split("TRAINING", 1)[1].split()
     training, ended = float(words[0]), float(words[2])
-    return Process(wall, training, exited - ended, usage.ru_maxrss / 1024)
+    return Process(wall, training, exited - ended, usage.ru_maxrss / 1024, exited)
 
 
 def measure(millions: float, folder: Path, budget: float | None) -> Row:
@@ -122,7 +125,8 @@ def measure(millions: float, folder: Path, budget: float | None) -> Row:
     checks = json.loads(report.read_text())["checks"]
     if not checks:  # no diagnosis: show why
         print((folder / "stderr.txt").read_text()[-2000:], file=sys.stderr)
-    return Row(millions, parameters(width), steps, plain, watched, checks)
+    return Row(millions, parameters(width), steps, plain, watched, checks,
+               watched.exited_at - report.stat().st_mtime)
 
 
 def slowest(checks: list[dict]) -> str:
@@ -143,15 +147,16 @@ def by_status(checks: list[dict]) -> str:
 
 HEADER = ("| parameters | steps | training (plain) | training (watched) | after training | "
           "checks | slowest checks (s) | ran / stopped / skipped | not run (budget) | "
-          "peak MB plain | peak MB watched |")
+          "exit after report | peak MB plain | peak MB watched | ratio |")
 
 
 def table_row(row: Row) -> str:
     return (f"| {row.parameters / 1e6:.2f}M | {row.steps} | {row.plain.training:.1f} s | "
             f"{row.watched.training:.1f} s | {row.watched.after_training:.1f} s | "
             f"{row.diagnosis_seconds:.1f} s | {slowest(row.checks)} | {by_status(row.checks)} | "
-            f"{not_run(row.checks)} | "
-            f"{row.plain.peak_mb:.0f} | {row.watched.peak_mb:.0f} |")
+            f"{not_run(row.checks)} | {row.exit_after_report:.2f} s | "
+            f"{row.plain.peak_mb:.0f} | {row.watched.peak_mb:.0f} | "
+            f"{row.watched.peak_mb / row.plain.peak_mb:.2f}x |")
 
 
 def main() -> None:
@@ -161,6 +166,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, help="passed to lossdoctor run --budget")
     parser.add_argument("--jsonl", help="also append each row, as JSON, to this file")
     options = parser.parse_args()
+    print(f"load {os.getloadavg()[0]:.1f} at the start")
     print(HEADER)
     print("|" + "---|" * HEADER.count(" | ") + "---|")
     for millions in options.sizes:
@@ -171,7 +177,9 @@ def main() -> None:
             with open(options.jsonl, "a") as out:
                 out.write(json.dumps({"millions": millions, "plain": vars(row.plain),
                                       "watched": vars(row.watched),
-                                      "checks": row.checks}) + "\n")
+                                      "checks": row.checks,
+                                      "exit_after_report": row.exit_after_report}) + "\n")
+    print(f"load {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

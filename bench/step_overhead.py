@@ -11,7 +11,28 @@ Prints, per model, mean and median of the watched steps over the bare ones (pool
 blocks), the sampled steps' mean over the bare mean, the share of steps sampled, and the mean
 of the first watched block (the run's first steps: every one sampled, activations watched
 through a TorchFunctionMode, a plain-tensor model's torch calls recorded) over the bare mean.
-Run: OMP_NUM_THREADS=1 python bench/step_overhead.py [--blocks 30] [--steps 50] [--clock cpu]
+Also printed: the mean of the per-pair ratios (each pair's bare and watched blocks ran seconds
+apart, so a change of load moves both; what load cannot hide) with twice its standard error, its
+10th-90th percentiles, and the machine's load at the start and the end.
+Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [--steps 50]
+[--clock cpu]
+
+Session 9 (CPU clock, one thread, nice, 50-step blocks), mean / median / pairs:
+
+| model | pairs | load | mean | median | pair mean +- 2 SE | pairs 10-90% | sampled |
+|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 100 | 8.5-9.4 | 1.038 | 1.034 | 1.039 +- 0.007 | 0.988-1.085 | 1.33 |
+| | 80 | 6.8-8.1 | 1.048 | 1.045 | 1.050 +- 0.012 | 0.991-1.117 | 1.34 |
+| 200 small layers | 40 | 12.2-12.5 | 1.103 | 1.072 | 1.105 +- 0.024 | 1.020-1.182 | 2.58 |
+| | 40 | 7.1-7.3 | 1.091 | 1.060 | 1.092 +- 0.018 | 1.025-1.159 | 2.55 |
+
+Where the MLP's 3.8% goes (cProfile of 500 watched steps, and an interleaved run against a
+recorder switched off, whose handlers return at once: 1.017 +- 0.010 against 1.054 +- 0.011
+for the working one, at load 13): about a third in the hook layer (the wrapper of
+``nn.Module.__call__``, the wrapped backward, zero_grad and optimizer hooks), two thirds in the
+recorder's ~120 Python calls a step (the loss record and its settling, the step's bookkeeping,
+the model's output and inputs). The 200-layer model's ordinary steps pay one more Python frame
+for each of its ~600 module calls a step (the wrapper lets them through after a type lookup).
 
 Measured in session 8 (CPU clock, one thread, 16 blocks of 50 steps unless said; a 2-core machine
 at load 8-10, where the same code measured twice differs by up to 5%), mean / median:
@@ -33,6 +54,8 @@ the model's own class inside it are no longer watched as copies of it, and the w
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import statistics
 import time
 from contextlib import nullcontext
@@ -125,19 +148,40 @@ def measure(name: str, blocks: int, steps: int) -> dict:
     recorder = Recorder(listener=Monitor())
     step_times(model, optimizer, batches, steps)  # warm-up
     first = step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
-    bare, watched = [], []
-    for block in range(blocks):
-        if block % 2:  # which goes first alternates: neither gets the warmer machine always
-            watched += step_times(model, optimizer, batches, steps, recorder)
-        bare += [t for t, _ in step_times(model, optimizer, batches, steps)]
-        if not block % 2:
-            watched += step_times(model, optimizer, batches, steps, recorder)
+    pairs = [_pair(model, optimizer, batches, steps, recorder, block % 2 == 1)
+             for block in range(blocks)]
+    return summary(pairs, first)
+
+
+def _pair(model, optimizer, batches, steps, recorder, watched_first: bool):
+    """One bare block and one watched block, back to back (which goes first alternates:
+    neither gets the warmer machine always): (bare seconds, watched (seconds, sampled))."""
+    if watched_first:
+        watched = step_times(model, optimizer, batches, steps, recorder)
+    bare = [t for t, _ in step_times(model, optimizer, batches, steps)]
+    if not watched_first:
+        watched = step_times(model, optimizer, batches, steps, recorder)
+    return bare, watched
+
+
+def summary(pairs: list, first: list) -> dict:
+    """Pooled mean and median ratios, and the spread of the per-pair mean ratios (each pair's
+    blocks ran seconds apart, so a change of load moves both: their ratio is what load cannot
+    hide)."""
+    bare = [t for b, _ in pairs for t in b]
+    watched = [w for _, ws in pairs for w in ws]
     bare_mean = statistics.mean(bare)
     sampled = [t for t, was_sampled in watched if was_sampled]
     all_watched = [t for t, _ in watched]
+    ratios = sorted(statistics.mean(t for t, _ in ws) / statistics.mean(b) for b, ws in pairs)
+    error = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else math.nan
     return {
         "mean": statistics.mean(all_watched) / bare_mean,
         "median": statistics.median(all_watched) / statistics.median(bare),
+        "pair_mean": statistics.mean(ratios),
+        "pair_error": error,  # standard error of the mean of the pair ratios
+        "pair_p10": ratios[len(ratios) // 10],
+        "pair_p90": ratios[(len(ratios) * 9) // 10 - (len(ratios) % 10 == 0)],
         "sampled": statistics.mean(sampled) / bare_mean if sampled else float("nan"),
         "share": len(sampled) / len(watched),
         "first": statistics.mean(t for t, _ in first) / bare_mean,
@@ -159,14 +203,17 @@ def main() -> None:
     if options.threads:
         torch.set_num_threads(options.threads)
     print(f"torch threads: {torch.get_num_threads()}; {options.clock} clock; {options.blocks} "
-          f"blocks of {options.steps} steps each, bare and watched alternating")
-    print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'sampled':>8} {'share':>6} "
-          f"{'first':>6}   (watched / bare step time)")
+          f"pairs of blocks of {options.steps} steps, bare and watched alternating; load "
+          f"{os.getloadavg()[0]:.1f} at the start")
+    print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'pairs':>16} {'p10-p90':>12} "
+          f"{'sampled':>8} {'share':>6} {'first':>6}   (watched / bare step time)")
     for name in options.model or MODELS:
         r = measure(name, options.blocks, options.steps)
-        print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} "
-              f"{r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}")
-
+        pairs = f"{r['pair_mean']:.3f}+-{2 * r['pair_error']:.3f}"
+        spread = f"{r['pair_p10']:.3f}-{r['pair_p90']:.3f}"
+        print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} {pairs:>16} "
+              f"{spread:>12} {r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}")
+    print(f"load {os.getloadavg()[0]:.1f} at the end")
 
 if __name__ == "__main__":
     main()

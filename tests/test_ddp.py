@@ -193,7 +193,7 @@ def test_experiments_copy_the_module_ddp_wraps_once_the_process_group_is_gone(on
     from torch import nn
     from torch.nn.parallel import DistributedDataParallel
 
-    from lossdoctor.capture.model_copy import quiet_copy
+    from lossdoctor.capture.model_copy import kept_copy
     from lossdoctor.capture.tracing import plain_module
 
     model = DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
@@ -203,7 +203,7 @@ def test_experiments_copy_the_module_ddp_wraps_once_the_process_group_is_gone(on
         assert not one_rank_group.is_initialized()
         with pytest.raises(ValueError, match="process group"):
             copy.deepcopy(model)  # what the experiments did before: DDP needs its group
-        replica = quiet_copy(plain_module(model))
+        replica = kept_copy(plain_module(model))
         replica(torch.randn(16, 4)).sum().backward()
     assert all(p.grad is not None for p in replica.parameters())
 

@@ -17,7 +17,7 @@ from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
-from lossdoctor.sandbox import single_threaded
+from lossdoctor.sandbox import run_threads
 from lossdoctor.symptom import Symptom
 
 #: Below this confidence a finding is kept in the JSON but not reported as a cause.
@@ -213,7 +213,8 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
     order = _in_order(modules, symptom)
-    with single_threaded(), _fitted_experiments(case, budget, budget_is_default) as fitted:
+    threads = run_threads(case.copies.threads if case is not None else 0)
+    with threads, _fitted_experiments(case, budget, budget_is_default) as fitted:
         for position, module in enumerate(order, start=1):
             if outcomes and outcomes[-1].reason == STOPPED_REASON:
                 outcomes.append(_stopped(module))

@@ -19,7 +19,9 @@ from torch import nn
 
 from lossdoctor import budget as budgets
 from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.model_copy import device_of, kept_copy
 from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import map_tensors, tensors_in
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.sandbox import isolated
@@ -98,7 +100,10 @@ class Replayer:
         #: did not finish its work, whatever it made of the records.
         self.refused = 0
         self.last_refusal = ""
-        self.train_batches, self.validation_batches = split_batches(copies)
+        #: Where experiments run: the device the run trained on (None: wherever a copy is).
+        self.device = copies.device
+        self.train_batches, self.validation_batches = (
+            [on_device(b, self.device) for b in batches] for batches in split_batches(copies))
 
     @property
     def user_lr(self) -> float | None:
@@ -176,6 +181,7 @@ class Replayer:
         if plan.lr is not None:
             hparams["lr"] = plan.lr
         accepted = _accepted_hparams(optimizer_class, hparams)
+        self.placed(model)
         return optimizer_class(model.parameters(), **accepted)
 
     def _user_hparams(self) -> dict:
@@ -232,11 +238,24 @@ class Replayer:
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The user's training loss of ``model`` on ``batch``, computed as the script did."""
         self.require_time()
-        return self.copies.replay_loss.loss(model, batch)
+        return self.copies.replay_loss.loss(self.placed(model), on_device(batch, self.device))
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The prediction the loss is computed from (the logits beside a returned loss)."""
-        return self.copies.replay_loss.predict(model, batch)
+        return self.copies.replay_loss.predict(self.placed(model),
+                                               on_device(batch, self.device))
+
+    def placed(self, model: nn.Module) -> nn.Module:
+        """``model`` on the device the run trained on. A copy an experiment made is moved there
+        (parameters keep their identity, so an optimizer made before still holds them); a kept
+        copy (the run's initial or final model) is copied there instead, and stays where it is
+        kept (model_copy.KEPT_ON) for the next experiment."""
+        where = device_of(model) if self.device is not None else None
+        if where is None or where == self.device:
+            return model
+        if model is self.copies.initial_model or model is self.copies.final_model:
+            return kept_copy(model, on=self.device)
+        return model.to(self.device)
 
     @property
     def scores_any_model(self) -> bool:
@@ -248,6 +267,7 @@ class Replayer:
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: list[Batch]) -> float:
         """Row-weighted mean validation loss, in eval mode; the model's mode is restored."""
+        model = self.placed(model)
         was_training = model.training
         model.eval()
         try:
@@ -266,6 +286,17 @@ def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
         return train, validation
     cut = len(train) - max(len(train) // 5, 1)
     return train[:cut], train[cut:]
+
+
+def on_device(batch: Batch, device: torch.device | None) -> Batch:
+    """``batch`` with its tensors on ``device``; the batch itself when they are there already
+    (always on the CPU) or when the device is unknown."""
+    tensors = tensors_in((batch.args, batch.kwargs, batch.target))
+    if device is None or all(t.device == device for t in tensors):
+        return batch
+    return replace(batch, args=map_tensors(batch.args, lambda t: t.to(device)),
+                   kwargs=map_tensors(batch.kwargs, lambda t: t.to(device)),
+                   target=map_tensors(batch.target, lambda t: t.to(device)))
 
 
 def first_input(batch: Batch) -> torch.Tensor | None:

@@ -13,8 +13,8 @@ import torch
 @contextmanager
 def isolated(seed: int = 0) -> Iterator[None]:
     """Seed torch, numpy and random for a reproducible experiment; restore them in `finally`,
-    also when the experiment raises. Grad mode is enabled inside and torch uses one thread
-    (experiments train tiny models, where a second thread only spins); both are restored."""
+    also when the experiment raises. Grad mode is enabled inside and restored. Threads are the
+    diagnosis' business (:func:`run_threads`): an experiment runs with the count it is given."""
     python_state = random.getstate()
     numpy_state = np.random.get_state()
     grad_enabled = torch.is_grad_enabled()
@@ -26,8 +26,7 @@ def isolated(seed: int = 0) -> Iterator[None]:
             random.seed(seed)
             np.random.seed(seed)
             torch.set_grad_enabled(True)
-            with single_threaded():
-                yield
+            yield
     finally:
         torch.set_grad_enabled(grad_enabled)
         random.setstate(python_state)
@@ -35,12 +34,13 @@ def isolated(seed: int = 0) -> Iterator[None]:
 
 
 @contextmanager
-def single_threaded() -> Iterator[None]:
-    """One torch thread while experiments train tiny models: on a busy machine, threads
-    contending for the same cores made them 10 to 100 times slower. Restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def run_threads(count: int) -> Iterator[None]:
+    """Experiments use the torch thread count the user's run had (``count``), so that a step of a
+    copy costs what a step of the run cost (0: not recorded, the count now); the count from before
+    is restored afterwards, also when an experiment raises or changes it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count if count > 0 else before)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)

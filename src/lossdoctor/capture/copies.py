@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
+from lossdoctor.capture.model_copy import device_of, kept_copy
 from lossdoctor.capture.replay_losses import LossFunction
 from lossdoctor.capture.sample import BatchSample
 
@@ -32,6 +34,18 @@ class Copies:
     #: Why the model cannot be copied for replays, in words for the user; "" when it can or
     #: when nothing is known (see tensor_events.py).
     model_problem: str = ""
+    #: The torch thread count the script left when it ended (0: not recorded): experiments run
+    #: with it (sandbox.run_threads).
+    threads: int = 0
+    #: The device the run trained the model on (None: unknown): experiments run there, while
+    #: the kept copies wait on model_copy.KEPT_ON.
+    device: torch.device | None = None
+
+    def keep_initial(self, model: nn.Module) -> None:
+        """Keep the model as it is before its first update, off the accelerator, and note the
+        device it trains on."""
+        self.initial_model = kept_copy(model)
+        self.device = device_of(model)
 
     @property
     def replay_loss(self):

@@ -1,16 +1,45 @@
-"""Copies of the user's model taken while the script runs, without a word on its output."""
+"""Copies of the user's model taken while the script runs, without a word on its output, and
+kept off the accelerator: GPU memory is the user's run's."""
 
 from __future__ import annotations
 
 import copy
+import itertools
 import warnings
 
+import torch
 from torch import nn
 
+#: Where copies that are only kept (the model before its first update, the model as the run
+#: left it) wait until an experiment uses them: on a GPU each would hold one more model of the
+#: device's memory for the whole run (issue 12); the host's memory is larger.
+KEPT_ON = torch.device("cpu")
 
-def quiet_copy(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model``. Warnings that copying raises stay inside lossdoctor: a Keras
-    model warns that its optimizer's variables are not copied, which the user never asked for."""
+#: Tensor types copied one by one onto KEPT_ON; subclasses (quantized, distributed) are left to
+#: their own deepcopy.
+PLAIN_TENSOR_TYPES = (torch.Tensor, nn.Parameter)
+
+
+def kept_copy(model: nn.Module, on: torch.device = KEPT_ON) -> nn.Module:
+    """A deep copy of ``model`` with its parameters and buffers on ``on``, copied tensor by
+    tensor (never a whole second model on the device), gradients left behind. Warnings that
+    copying raises stay inside lossdoctor: a Keras model warns that its optimizer's variables
+    are not copied, which the user never asked for."""
+    memo = {id(t): _copied(t, on) for t in (*model.parameters(), *model.buffers())
+            if type(t) in PLAIN_TENSOR_TYPES}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return copy.deepcopy(model)
+        return copy.deepcopy(model, memo)
+
+
+def _copied(tensor: torch.Tensor, on: torch.device) -> torch.Tensor:
+    data = tensor.detach().to(on, copy=True)
+    if isinstance(tensor, nn.Parameter):
+        return nn.Parameter(data, requires_grad=tensor.requires_grad)
+    return data
+
+
+def device_of(model: nn.Module) -> torch.device | None:
+    """The device of the model's first parameter or buffer; None when it has neither."""
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return first.device if first is not None else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from lossdoctor.capture.activation_events import ActivationEvents
@@ -28,7 +29,7 @@ from lossdoctor.capture.gradient_events import GradientEvents
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HandWrittenEvents
 from lossdoctor.capture.loss_events import LossEvents
-from lossdoctor.capture.model_copy import quiet_copy
+from lossdoctor.capture.model_copy import kept_copy
 from lossdoctor.capture.model_setup import optimized
 from lossdoctor.capture.module_events import ModuleEvents
 from lossdoctor.capture.reported_events import ReportedEvents
@@ -87,6 +88,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         the trained model if reachable."""
         self.listener = None  # the run is over: nothing left to stop
         self.leave_spies()
+        self.copies.threads = torch.get_num_threads()  # what the script left, for experiments
         try:
             self.check_parameter_update()
             self.settle_losses()
@@ -115,7 +117,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         model = self.model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
-            self.copies.final_model = quiet_copy(plain_module(model))
+            self.copies.final_model = kept_copy(plain_module(model))
         elif model is None:
             optimizer = self._optimizer_ref() if self._optimizer_ref else None
             self._keep_trained_tensors(optimized(optimizer) if optimizer is not None

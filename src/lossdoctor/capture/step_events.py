@@ -16,7 +16,6 @@ import torch
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.model_copy import quiet_copy
 from lossdoctor.capture.model_setup import (
     describe_model,
     describe_optimizer,
@@ -116,7 +115,7 @@ class StepEvents:
         self._name_parameters(model)
         describe_model(model, self.trace.setup)
         describe_untrained(model, optimizer, self.trace.setup)
-        self.copies.initial_model = quiet_copy(model)
+        self.copies.keep_initial(model)
 
     @guarded
     def zero_grad_called(self) -> None:

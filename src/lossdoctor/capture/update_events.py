@@ -17,7 +17,6 @@ import torch
 from lossdoctor.capture import stats
 from lossdoctor.capture.framework_optimizers import torch_equivalent
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.model_copy import quiet_copy
 from lossdoctor.capture.model_setup import describe_model, describe_tensors, plain
 from lossdoctor.capture.tracing import plain_module
 from lossdoctor.trace import LayerGradient
@@ -106,7 +105,7 @@ class UpdateEvents:
     def _keep_untrained_model(self, params: list[torch.Tensor]) -> None:
         model = self.model
         if model is not None and self.copies.initial_model is None:
-            self.copies.initial_model = quiet_copy(plain_module(model))
+            self.copies.keep_initial(plain_module(model))
         elif model is None:
             self._tensors_trained(params)
 
