@@ -116,8 +116,11 @@ def _identical_units(module: nn.Module) -> bool:
     gradient as every other, and stays the same."""
     if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or module.weight.shape[0] < 2:
         return False
-    units = module.weight.detach().reshape(module.weight.shape[0], -1)
-    if module.bias is not None:
+    weight = module.weight.detach()
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):  # (in, out / groups, ...)
+        weight = weight.transpose(0, 1)
+    units = weight.reshape(weight.shape[0], -1)
+    if module.bias is not None and module.bias.shape[0] == units.shape[0]:
         units = torch.cat([units, module.bias.detach()[:, None]], dim=1)
     return bool((units == units[:1]).all())
 
