@@ -101,6 +101,7 @@ def test_a_transposed_convolution_has_a_unit_per_output_channel():
     units are the weight's second dimension (a DispNet-style decoder, 32 -> 16 channels)."""
     layer = nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1)
     assert not _identical_units(layer)
+    assert not _identical_units(nn.ConvTranspose2d(16, 1, 4))  # one unit is no copy of another
     with torch.no_grad():
         layer.weight.fill_(0.1)
         layer.bias.zero_()
