@@ -5,7 +5,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.bad_init import BAD_INIT, FAR, check, default_init
+from lossdoctor.checks.bad_init import BAD_INIT, FAR, _identical_units, check, default_init
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
@@ -94,3 +94,15 @@ def test_a_start_with_identical_units_or_zero_scale_is_found(start, batchnorm):
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_the_default_start_with_or_without_batchnorm_is_quiet(batchnorm):
     assert check(_start_case(lambda model: None, batchnorm)) == []
+
+
+def test_a_transposed_convolution_has_a_unit_per_output_channel():
+    """ConvTranspose2d keeps its weight as (in, out, ...) and its bias per output channel: its
+    units are the weight's second dimension (a DispNet-style decoder, 32 -> 16 channels)."""
+    layer = nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1)
+    assert not _identical_units(layer)
+    assert not _identical_units(nn.ConvTranspose2d(16, 1, 4))  # one unit is no copy of another
+    with torch.no_grad():
+        layer.weight.fill_(0.1)
+        layer.bias.zero_()
+    assert _identical_units(layer)

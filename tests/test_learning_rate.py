@@ -14,6 +14,7 @@ from lossdoctor.checks.learning_rate import (
     LR_TOO_LOW,
     Counterfactual,
     Measures,
+    _high_symptom,
     _high_verdict,
     _late_rise_position,
     _low_verdict,
@@ -231,3 +232,21 @@ def test_an_lr_below_the_range_tests_lowest_point_is_too_high_for_a_run_that_ros
     assert rose.late_rise(lower) > 2.0
     verdict = _high_verdict(rose, lower, symptom=True)
     assert "fell, then rose to" in verdict and "not for a whole run" in verdict
+
+
+def test_a_run_that_settled_far_above_the_lower_lrs_loss_shows_the_lr_is_too_high():
+    """Adam at lr 1.0 on a language model: the loss fell a quarter of the way from the
+    untrained model's, where lr 0.01 gets 60% of the way on the same batches, without NaN,
+    swings or a late rise (language_model_adam_lr_one). Less than half the way is a symptom;
+    most of the way is not."""
+    test = RangeTest([1e-3, 0.1, 4.0], [4.1, 2.0, 9.0], [4.1, 2.0, 9.0], 0.1, 0.01, 4.0)
+    lower = Counterfactual(0.01, ReplayResult([4.1] + [1.6] * 19, [1.77]))
+    baseline = ReplayResult([4.1] + [3.1] * 19, [2.75])
+    settled = Measures(1.0, "Adam", test, baseline, [4.1] + [3.1] * 19, untrained_loss=4.1)
+    assert not settled.stalled(lower) and settled.settled_high(lower)
+    assert _high_symptom(settled, lower)
+    verdict = _high_verdict(settled, lower, symptom=True)
+    assert "second half of your run" in verdict and "at lr 0.01" in verdict
+    most_of_the_way = replace(settled, run_losses=[4.1] + [2.1] * 19)
+    assert not most_of_the_way.settled_high(lower)
+    assert not _high_symptom(most_of_the_way, lower)

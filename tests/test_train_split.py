@@ -114,3 +114,42 @@ def test_validation_images_of_whole_grey_levels_are_not_the_training_data():
     seen = grey(64)
     training = torch.unique(torch.cat([training, shingles(seen)]))
     assert training_share(signature((seen,), {}), training) == 1.0
+
+
+class MatrixFactorization(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.user, self.item = nn.Embedding(50, 8), nn.Embedding(40, 8)
+
+    def forward(self, user, item):
+        return (self.user(user) * self.item(item)).sum(-1)
+
+
+def _recommender_fit():
+    """A matrix-factorization recommender fed one user id and one item id per row, validated
+    under no_grad on other (user, item) pairs of the same users and items (daisyrec)."""
+    generator = torch.Generator().manual_seed(0)
+    users = torch.randint(0, 50, (600,), generator=generator)
+    items = torch.randint(0, 40, (600,), generator=generator)
+    labels = (torch.rand(600, generator=generator) > 0.5).float()
+    torch.manual_seed(0)
+    score = MatrixFactorization()
+    optimizer = torch.optim.Adam(score.parameters(), lr=0.01)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    for _ in range(3):
+        for start in range(0, 500, 50):
+            rows = slice(start, start + 50)
+            optimizer.zero_grad()
+            loss_fn(score(users[rows], items[rows]), labels[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(score(users[500:], items[500:]), labels[500:])
+
+
+def test_category_ids_shared_by_every_split_do_not_make_validation_a_training_evaluation():
+    """One integer per row is a category (a user, an item): validation rows reuse the training
+    ids by design, so their sketch matches and says nothing about which split they came from."""
+    assert signature((torch.tensor([3, 7, 7, 1]),), {}) is None
+    trace = record(_recommender_fit).trace
+    assert len(trace.validation_passes()) == 3

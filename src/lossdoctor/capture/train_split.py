@@ -39,11 +39,20 @@ _FINALIZER = 0xFF51AFD7ED558CCD - 2**64
 
 def signature(args, kwargs) -> torch.Tensor | None:
     """The SIGNATURE smallest k-gram hashes of the batch's first input tensor (None without
-    one)."""
+    one, or when its rows are category ids)."""
     tensor = first_tensor((args, kwargs))
-    if tensor is None or tensor.dim() == 0 or tensor.numel() == 0:
+    if tensor is None or tensor.dim() == 0 or tensor.numel() == 0 or _category_ids(tensor):
         return None
     return torch.unique(shingles(tensor))[:SIGNATURE]
+
+
+def _category_ids(tensor: torch.Tensor) -> bool:
+    """One integer per row is a category (a user, an item, a class): every split reuses the
+    same ids by design, so a validation batch's ids are all among the training batches' and
+    say nothing about which split its rows came from (daisyrec_sigmoid_before_bce_with_logits:
+    every validation pass was taken for an evaluation of the training data)."""
+    is_integer = not (tensor.is_floating_point() or tensor.is_complex())
+    return is_integer and tensor.reshape(tensor.shape[0], -1).shape[1] == 1
 
 
 def shingles(tensor: torch.Tensor) -> torch.Tensor:

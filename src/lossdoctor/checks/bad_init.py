@@ -114,10 +114,15 @@ def _zero_scale(module: nn.Module) -> bool:
 def _identical_units(module: nn.Module) -> bool:
     """Every unit of a linear or convolution layer starts the same: it then gets the same
     gradient as every other, and stays the same."""
-    if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or module.weight.shape[0] < 2:
+    if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
         return False
-    units = module.weight.detach().reshape(module.weight.shape[0], -1)
-    if module.bias is not None:
+    weight = module.weight.detach()
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):  # (in, out / groups, ...)
+        weight = weight.transpose(0, 1)
+    units = weight.reshape(weight.shape[0], -1)
+    if units.shape[0] < 2:
+        return False
+    if module.bias is not None and module.bias.shape[0] == units.shape[0]:
         units = torch.cat([units, module.bias.detach()[:, None]], dim=1)
     return bool((units == units[:1]).all())
 

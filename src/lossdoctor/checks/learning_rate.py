@@ -94,6 +94,14 @@ LOW_GAP_DECADES = 2.0
 #: "Next to no progress": the run's training loss fell below the untrained model's by less than
 #: this share of what the replay at the better lr achieves on the same batches.
 STALLED_SHARE = 0.25
+#: "Settled far above": the run's training loss got less than this share of the way down that a
+#: replay at the lower lr gets on the same batches. The same "less than half the way" bar
+#: optimizer_choice puts on a run it calls stuck. Measured on the 840 stored reports of earlier
+#: sessions in which learning_rate ran: five had a lower lr confirmed by the replay and no other
+#: symptom (so a finding at 0.3, not reported), all five broken runs (a too-high lr put in on
+#: purpose or by the thread's asker), at 0.35, 0.36, 0.40, 0.65 and 0.72 of the lower lr's
+#: progress; no fixed twin or healthy run reached that point (docs/corpus.md, session 9).
+SETTLED_SHARE = 0.5
 
 
 @dataclass
@@ -166,6 +174,12 @@ class Measures:
         run_progress = self.progress(self.run_losses)
         other_progress = self.progress(other.replay.train_losses)
         return other_progress > 0 and run_progress <= STALLED_SHARE * other_progress
+
+    def settled_high(self, other: Counterfactual) -> bool:
+        """The run progressed, but less than SETTLED_SHARE of the way the other lr gets."""
+        run_progress = self.progress(self.run_losses)
+        other_progress = self.progress(other.replay.train_losses)
+        return other_progress > 0 and run_progress < SETTLED_SHARE * other_progress
 
     def oscillation_ratio(self, other: Counterfactual) -> float:
         reference = relative_variation(other.replay.train_losses)
@@ -281,6 +295,7 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
     return (
         m.nonfinite_fraction > 0
         or m.stalled(lower)
+        or m.settled_high(lower)
         or m.oscillation_ratio(lower) >= OSCILLATION_RATIO
         or m.late_rise(lower) >= LATE_RISE_RATIO
     )
@@ -304,7 +319,7 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool) -> str:
 def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
     if m.nonfinite_fraction > 0:
         return f"{m.nonfinite_fraction:.0%} of your training losses are NaN or infinite"
-    if m.stalled(lower):
+    if m.stalled(lower) or _only_settled_high(m, lower):
         return _progress_text(m, lower)
     if m.oscillation_ratio(lower) < OSCILLATION_RATIO:
         return (f"your training loss fell, then rose to {rise(m.run_losses):.1f}x its lowest "
@@ -314,6 +329,11 @@ def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
         f"your training loss swings {m.oscillation_ratio(lower):.1f}x as much from step to "
         f"step as at lr {plain_lr(lower.lr)} on the same batches"
     )
+
+
+def _only_settled_high(m: Measures, lower: Counterfactual) -> bool:
+    return (m.settled_high(lower) and m.oscillation_ratio(lower) < OSCILLATION_RATIO
+            and m.late_rise(lower) < LATE_RISE_RATIO)
 
 
 def _high_evidence(m: Measures, lower: Counterfactual) -> dict[str, float]:
