@@ -223,8 +223,21 @@ class HandWrittenEvents:
             return pending[1]
         if not isinstance(built, loss_program.Built) or built.target is None:
             return None
+        if built.program.target_path is not None:
+            return self._target_taken_out("train", built.program.target_path)
         rows = self.last_batch_rows
         return self._paired_batch("train", loss_program.target_row_copy(built.target, rows))
+
+    def _target_taken_out(self, phase: str, path):
+        """The kept batch, its target the model's input at ``path`` (a dict batch's target
+        that a hand-written loss read): taken out of the inputs, as for a loss the model
+        returns, and put back for the model by the replay."""
+        pending = self._pending
+        if pending is None or pending[0] != phase:
+            return None
+        self._pending = None
+        batch = pending[1]
+        return target_taken_out(batch, path) if has_input(batch.args, batch.kwargs, path) else None
 
     def _batch_of_loss(self, loss: torch.Tensor, phase: str):
         """The kept batch of the followed forward pass, paired with this loss's target."""
@@ -234,6 +247,9 @@ class HandWrittenEvents:
         if pending[1].target is not None:  # a loss the model returned: paired already
             self._pending = None
             return pending[1]
+        replay = self.copies.loss_replay
+        if isinstance(replay, loss_program.LossProgram) and replay.target_path is not None:
+            return self._target_taken_out(phase, replay.target_path)
         spy, inputs = self._chain_spy, self._step_inputs
         tape = spy.tape if spy is not None else None
         target = loss_program.target_of(tape, loss, inputs) if tape is not None else None
