@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lossdoctor.capture.loss_chains import LossChainSpy
+from lossdoctor.capture.loss_chains import LossChainSpy, in_own_calls
 from lossdoctor.capture.loss_program import (
     LossProgram,
     StepInputs,
@@ -108,7 +108,7 @@ class TensorSpy(LossChainSpy):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        if self.done or self.paused:
+        if self.done or self.paused or in_own_calls():
             return result
         if self.tape is None and not torch.is_grad_enabled():
             self._evaluating(func, args, kwargs, result)
