@@ -48,6 +48,9 @@ class Plan:
     steps: int = 300
     evaluations: int = 10
     seed: int = 0
+    #: The loss to train with (``loss(model, batch)``, as the replay losses of
+    #: capture/replay_losses.py); None: the script's own.
+    loss: object | None = None
     #: Asked at each validation point with the training losses so far: True ends the replay
     #: there (its question is answered).
     stop_when: Callable[[list[float]], bool] | None = None
@@ -99,6 +102,7 @@ class Replayer:
         self.refused = 0
         self.last_refusal = ""
         self.train_batches, self.validation_batches = split_batches(copies)
+        self._training_loss = None  # a Plan's loss, while its replay trains
 
     @property
     def user_lr(self) -> float | None:
@@ -127,7 +131,11 @@ class Replayer:
                 self.copies.initial_model
             )
             optimizer = self.optimizer_for(model, plan)
-            return self._train(model, optimizer, plan)
+            self._training_loss = plan.loss
+            try:
+                return self._train(model, optimizer, plan)
+            finally:
+                self._training_loss = None
 
     def require_budget(self) -> None:
         """Training a copy is an experiment: none runs with --budget 0, and none goes on once
@@ -232,7 +240,16 @@ class Replayer:
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The user's training loss of ``model`` on ``batch``, computed as the script did."""
         self.require_time()
-        return self.copies.replay_loss.loss(model, batch)
+        training = self._training_loss or self.copies.replay_loss
+        return training.loss(model, batch)
+
+    def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        """The loss a validation computes: the training loss less a penalty on the
+        parameters the script added to it by hand (validation leaves it out, and a replay
+        that drops the penalty must be scored as one that keeps it)."""
+        self.require_time()
+        replay_loss = self.copies.replay_loss
+        return (getattr(replay_loss, "data_term", None) or replay_loss).loss(model, batch)
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The prediction the loss is computed from (the logits beside a returned loss)."""
@@ -251,7 +268,7 @@ class Replayer:
         was_training = model.training
         model.eval()
         try:
-            total = sum(float(self.loss(model, b)) * b.rows for b in batches)
+            total = sum(float(self.scored_loss(model, b)) * b.rows for b in batches)
             return total / max(sum(b.rows for b in batches), 1)
         finally:
             model.train(was_training)

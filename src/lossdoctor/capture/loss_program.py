@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -60,6 +61,8 @@ RANDOM_CALLS = {
     "bernoulli", "bernoulli_", "multinomial", "normal", "normal_", "uniform_", "exponential_",
     "rrelu", "gumbel_softmax", "poisson",
 }
+#: Calls that add a penalty to a loss (``loss + 0.1 * l2``, ``loss.add(penalty)``).
+PENALTY_JOINS = {"add", "__add__", "__radd__", "add_", "__iadd__"}
 #: torch.nn.functional losses whose names do not end in "_loss".
 TORCH_LOSSES = {"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
                 "kl_div"}
@@ -368,6 +371,40 @@ class LossProgram:
                 if outputs:
                     return outputs[0].place
         return ()
+
+    def without_penalty(self) -> LossProgram | None:
+        """The loss before a penalty on the parameters was added to it (``mse + 0.1 * l2``):
+        what the script's validation computes, and what training without the penalty
+        minimizes. None when no such penalty joins at the end."""
+        last = self.calls[self.result.call]
+        if last.name not in PENALTY_JOINS:
+            return None
+        refs = [r for r in _refs_in((last.args, last.kwargs))]
+        data = [r for r in refs if self._reads_output(r)]
+        penalty = [r for r in refs if not self._reads_output(r) and self._reads_parameters(r)]
+        if len(data) != 1 or not penalty or not isinstance(data[0], Result):
+            return None
+        return LossProgram(self.calls, data[0], self.target_path)
+
+    @cached_property
+    def data_term(self) -> LossProgram | None:
+        """:meth:`without_penalty`, worked out once."""
+        return self.without_penalty()
+
+    def _reads_output(self, ref) -> bool:
+        return self._reads(ref, Output)
+
+    def _reads_parameters(self, ref) -> bool:
+        return self._reads(ref, Parameter)
+
+    def _reads(self, ref, kind: type) -> bool:
+        """Whether the value ``ref`` stands for was computed from a ``kind`` reference."""
+        if isinstance(ref, kind):
+            return True
+        if not isinstance(ref, Result):
+            return False
+        call = self.calls[ref.call]
+        return any(self._reads(r, kind) for r in _refs_in((call.args, call.kwargs)))
 
     def loss(self, model, batch) -> torch.Tensor:
         output = self._output(model, batch)
