@@ -102,6 +102,21 @@ def penalized_module_run(penalty):
                   epochs=5)
 
 
+def penalized_hand_written_run(penalty):
+    """A cross-entropy written by hand, the penalty added to it (development case 12332)."""
+    x, y = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def loss_fn(out, target):
+        error = -F.log_softmax(out, dim=1).gather(1, target[:, None]).mean()
+        return error + penalty * sum(p.pow(2).sum() for p in model.parameters())
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return record(fit, model, optimizer, loss_fn, (x[:500], y[:500]), (x[500:], y[500:]),
+                  epochs=5)
+
+
 def penalized_tensor_run(penalty):
     """The same with a model written as plain tensors (development case 12150)."""
     x, y = _data()
@@ -130,7 +145,8 @@ def penalized_tensor_run(penalty):
     return record(train)
 
 
-@pytest.mark.parametrize("run", [penalized_module_run, penalized_tensor_run])
+@pytest.mark.parametrize("run", [penalized_module_run, penalized_hand_written_run,
+                                 penalized_tensor_run])
 def test_a_strong_penalty_added_to_the_loss_by_hand_is_found_and_left_out(run):
     [finding] = reported(check(run(0.3)))
     assert finding.cause is OVER_REGULARIZED
@@ -145,3 +161,10 @@ def test_a_light_penalty_added_by_hand_is_not_replayed_without():
     regularization = regularization_of(penalized_module_run(1e-4))
     assert 0 < regularization.penalty_share < NEGLIGIBLE_PENALTY_SHARE
     assert not regularization.present
+
+
+def test_a_hand_written_loss_is_known_by_its_term_before_the_penalty():
+    """A penalty of 90% of the loss hid the cross-entropy under it, and with it the constant
+    guess: dev 12332 ended at the constant guess's level and was called healthy."""
+    name = penalized_hand_written_run(0.3).trace.setup.loss_name
+    assert name.endswith("(like cross_entropy)")

@@ -54,6 +54,7 @@ class HandWrittenEvents:
         self._chain_spy: LossChainSpy | None = None
         self._loss_chain: Chain | None = None  # the training loss's chain, once learnt
         self._data_chain: Chain | None = None  # its chain before a penalty on the parameters
+        self._data_value: float | None = None  # ... and its value at the first training step
         self._chains_wanted = True
         self._root_chain: Chain | None = None  # the chain of the tensor backward was called on
         self._compile_used = False
@@ -146,6 +147,7 @@ class HandWrittenEvents:
             self._built = self._build_program(tape, root, inputs)
             term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
             self._data_chain = spy.chain_of(term) if term is not None else None
+            self._data_value = _value(term) if term is not None else None
 
     def _replay_undecided(self) -> bool:
         copies = self.copies
@@ -184,7 +186,11 @@ class HandWrittenEvents:
     def _keep_program(self, built: loss_program.Built, name: str) -> None:
         self.copies.loss_replay = built.program
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
-        alike = self._quietly(alike_loss, built.value, built.prediction, built.target)
+        # the loss before a penalty on the weights joins it: what the loss measures of the fit
+        # (a penalty of 90% of the loss hid a cross-entropy, and with it the constant guess:
+        # dev 12332, called healthy at the level of a constant guess)
+        value = self._data_value if self._data_value is not None else built.value
+        alike = self._quietly(alike_loss, value, built.prediction, built.target)
         self.trace.setup.loss_name = named_alike(name, alike)
 
     def _keep_returned_loss(self, name: str | None) -> None:
