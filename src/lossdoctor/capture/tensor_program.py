@@ -254,8 +254,10 @@ def read_step(tape: Tape, root: torch.Tensor, logits: bool = False) -> Step:
     return Step(tape, rows, inputs, target, prediction, loss)
 
 
-#: Calls that turn scores into probabilities (or their logarithms).
-NORMALIZING = {"softmax", "log_softmax", "sigmoid", "logsigmoid"}
+#: Calls that turn scores into probabilities (or their logarithms). F.logsigmoid is recorded
+#: as torch's "log_sigmoid" (dev 12083: a BCE written with it took its log-probabilities for
+#: the prediction, so it looked like no torch loss and its labels 1 and 2 went unseen).
+NORMALIZING = {"softmax", "log_softmax", "sigmoid", "logsigmoid", "log_sigmoid"}
 
 
 def before_normalizing(tape: Tape, prediction: Result) -> Result:
