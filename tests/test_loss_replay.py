@@ -27,7 +27,7 @@ from lossdoctor.experiments import Plan
 from lossdoctor.findings import Skip
 
 SCRIPT = Path(__file__).with_name("loss_patterns.py")
-PROGRAMS = ["mse", "l2", "bce", "module", "indexed"]  # hand-written: a recorded program
+PROGRAMS = ["mse", "l2", "bce", "module", "indexed", "dict"]  # hand-written: recorded program
 RETURNED = ["hf", "nanogpt", "sequence"]  # returned by the model: taken from its output
 FLATTENED = ["flat"]  # F.cross_entropy on a sequence flattened outside the model
 PATTERNS = PROGRAMS + RETURNED + FLATTENED
@@ -95,10 +95,11 @@ def test_replaying_the_users_learning_rate_brings_the_loss_down(loss):
     assert result.validation_losses[-1] < result.validation_losses[0]
 
 
-@pytest.mark.parametrize("loss", ["mse", "l2", "bce", "module", "nanogpt"])
+@pytest.mark.parametrize("loss", ["mse", "l2", "bce", "module", "nanogpt", "dict"])
 def test_the_loss_behaves_like_a_torch_loss_so_the_checks_know_its_kind(loss):
     expected = {"mse": "mse_loss", "l2": "mse_loss", "bce": "binary_cross_entropy",
-                "module": "cross_entropy", "nanogpt": "cross_entropy"}[loss]
+                "module": "cross_entropy", "nanogpt": "cross_entropy",
+                "dict": "cross_entropy"}[loss]
     assert _case(loss).trace.setup.loss_name.endswith(f"(like {expected})") or (
         _case(loss).trace.setup.loss_name == expected)
 
@@ -128,6 +129,22 @@ def test_a_model_given_a_dict_batch_is_called_with_it_again():
         own = float(case.replayer.loss(model, batch))
         other = float(case.replayer.loss(model, _with_target(batch, shuffled)))
     assert own != other  # the replay gives the model the batch's target, changed or not
+
+
+def test_a_dict_batchs_target_read_by_a_hand_written_loss_is_the_target():
+    """``loss(model(batch), batch["target"])``: the target came in the dict the model was
+    given, so it was an input to the program and no batch was paired (development case 09119:
+    every replay skipped, "needs training batches paired with their targets")."""
+    case = _case("dict")
+    batch = case.copies.train.batches[0]
+    assert set(batch.args[0]) == {"inputs"}  # the labels are the target, not a feature
+    assert batch.target.dtype == torch.int64 and batch.target.shape == (batch.rows,)
+    shifted = (batch.target + 1) % 3
+    model = case.copies.initial_model
+    with torch.no_grad():
+        own = float(case.replayer.loss(model, batch))
+        other = float(case.replayer.loss(model, _with_target(batch, shifted)))
+    assert own != other  # the replay reads the batch's target, changed or not
 
 
 def _with_target(batch, target):
@@ -280,3 +297,10 @@ def test_the_check_for_an_injected_bug_finds_it_whatever_the_loss(loss, bug, che
     module = importlib.import_module(f"lossdoctor.checks.{check}")
     found = module.check(_recorded(loss, bug, epochs=3))
     assert [f.cause.id for f in found if f.confidence >= REPORT_THRESHOLD] == [check]
+
+
+def test_labels_a_dict_batch_brings_to_a_hand_written_loss_are_no_feature():
+    """Shuffled labels carry no signal, though the model was given them in its dict."""
+    no_signal = importlib.import_module("lossdoctor.checks.no_signal")
+    found = no_signal.check(_recorded("dict", "labels", epochs=3))
+    assert [f.cause.id for f in found if f.confidence >= REPORT_THRESHOLD] == ["no_signal"]

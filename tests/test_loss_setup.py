@@ -153,3 +153,28 @@ def test_a_linear_output_still_far_from_large_targets_is_not_out_of_range():
     torch.manual_seed(0)
     case = _run(mlp(6, 16, 1), nn.MSELoss(), x, 70 + 5 * value[:, None], epochs=10, lr=1e-4)
     assert LABEL_RANGE not in _causes(case)
+
+
+def _hand_bce(logit, target):
+    return -(target * nn.functional.logsigmoid(logit)
+             + (1 - target) * nn.functional.logsigmoid(-logit)).mean()
+
+
+@pytest.mark.parametrize("labels", [(1.0, 2.0), (0.0, 1.0)])
+def test_binary_labels_of_a_hand_written_bce_are_held_against_its_range(labels):
+    """A BCE written by hand calls no torch.nn loss: no call was sampled and the check skipped,
+    while labels 1 and 2 drove the loss to -3e6 (development case 09119)."""
+    x, classes, _ = _data()
+    y = torch.where(classes > 1, labels[1], labels[0])
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.Flatten(0))
+    case = _run(model, _hand_bce, x, y)
+    assert case.trace.setup.loss_name.endswith("(like binary_cross_entropy_with_logits)")
+    found = check(case)
+    if labels == (0.0, 1.0):
+        assert found == []
+        return
+    [finding] = found
+    assert finding.cause is LABEL_RANGE and finding.confidence >= 0.9
+    assert (finding.evidence["target_min"], finding.evidence["target_max"]) == labels
+    assert "hand-written loss (like binary_cross_entropy_with_logits)" in finding.verdict

@@ -1,14 +1,18 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks.over_regularized import (
+    NEGLIGIBLE_PENALTY_SHARE,
     OVER_REGULARIZED,
     check,
     dropout_rates,
+    regularization_of,
     without_dropout,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
@@ -70,3 +74,97 @@ def test_dropout_is_read_from_layers_and_attention_and_turned_off_on_a_copy():
 def test_skips_without_an_optimizer_step():
     with pytest.raises(Skip, match="optimizer step"):
         check(Case(Trace(), Copies()))
+
+
+# --- a penalty on the weights added to the loss by hand ---------------------------------------
+
+
+def _data():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 8, generator=generator)
+    return x, ((x[:, 0] * x[:, 1] + x[:, 2]) > 0).long()
+
+
+def penalized_module_run(penalty):
+    """``nn.CrossEntropyLoss()(out, y) + penalty * l2``: the torch loss is seen by its wrapper,
+    whose own reads of the loss once kept the penalty out of the recorded loss (development
+    case 09134: over_regularized knew weight decay and dropout only)."""
+    x, y = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))
+    criterion = nn.CrossEntropyLoss()
+
+    def loss_fn(out, target):
+        return criterion(out, target) + penalty * sum(p.pow(2).sum() for p in model.parameters())
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return record(fit, model, optimizer, loss_fn, (x[:500], y[:500]), (x[500:], y[500:]),
+                  epochs=5)
+
+
+def penalized_hand_written_run(penalty):
+    """A cross-entropy written by hand, the penalty added to it (development case 12332)."""
+    x, y = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def loss_fn(out, target):
+        error = -F.log_softmax(out, dim=1).gather(1, target[:, None]).mean()
+        return error + penalty * sum(p.pow(2).sum() for p in model.parameters())
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return record(fit, model, optimizer, loss_fn, (x[:500], y[:500]), (x[500:], y[500:]),
+                  epochs=5)
+
+
+def penalized_tensor_run(penalty):
+    """The same with a model written as plain tensors (development case 12150)."""
+    x, y = _data()
+    torch.manual_seed(0)
+    weights = [torch.randn(8, 64) * 0.35, torch.zeros(64), torch.randn(64, 2) * 0.12,
+               torch.zeros(2)]
+    params = [w.requires_grad_() for w in weights]
+
+    def model(inputs):
+        return torch.relu(inputs @ params[0] + params[1]) @ params[2] + params[3]
+
+    def train():
+        optimizer = torch.optim.Adam(params, lr=3e-3)
+        loader = DataLoader(TensorDataset(x[:500], y[:500]), batch_size=32, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+        for _ in range(5):
+            for xb, yb in loader:
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(xb), yb)
+                loss = loss + penalty * sum((p ** 2).sum() for p in params)
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                F.cross_entropy(model(x[500:]), y[500:])
+
+    return record(train)
+
+
+@pytest.mark.parametrize("run", [penalized_module_run, penalized_hand_written_run,
+                                 penalized_tensor_run])
+def test_a_strong_penalty_added_to_the_loss_by_hand_is_found_and_left_out(run):
+    [finding] = reported(check(run(0.3)))
+    assert finding.cause is OVER_REGULARIZED
+    assert finding.evidence["penalty_share"] > 0.5
+    assert "penalty" in finding.verdict and "penalty" in finding.fix
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_a_light_penalty_added_by_hand_is_not_replayed_without():
+    """An L2 term of 1e-4 is a fraction of a percent of the loss: no regularization to blame,
+    and no replay spent on it."""
+    regularization = regularization_of(penalized_module_run(1e-4))
+    assert 0 < regularization.penalty_share < NEGLIGIBLE_PENALTY_SHARE
+    assert not regularization.present
+
+
+def test_a_hand_written_loss_is_known_by_its_term_before_the_penalty():
+    """A penalty of 90% of the loss hid the cross-entropy under it, and with it the constant
+    guess: dev 12332 ended at the constant guess's level and was called healthy."""
+    name = penalized_hand_written_run(0.3).trace.setup.loss_name
+    assert name.endswith("(like cross_entropy)")

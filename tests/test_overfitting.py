@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -151,3 +153,25 @@ def test_a_best_epoch_barely_below_the_constant_guess_is_not_the_fix(guess):
     assert (kept.get(guess, "constant guess") in finding.fix) is barely
     assert finding.fix.startswith("Get more data") is barely
     assert finding.fix.startswith("Stop at epoch") is not barely
+
+
+def test_a_model_that_fits_its_training_rows_far_better_than_new_ones_overfits():
+    """No rise to test (dev 12164: 37 training rows, both curves flat at the end, training
+    0.62 and validation 0.93 against a constant guess of 1.09, called healthy)."""
+    epochs = range(30)
+    train = [0.62 + 0.47 * math.exp(-e / 6) for e in epochs]
+    validation = [0.926 + 0.16 * math.exp(-e / 6) for e in epochs]
+    [finding] = check(_Case(_synthetic_trace(validation, train), guess=1.09))
+    assert finding.cause.id == "overfitting" and 0.6 <= finding.confidence < 0.8
+    assert 0.3 < finding.evidence["carried_over_share"] < 0.4
+    assert "more training data" in finding.fix
+
+
+@pytest.mark.parametrize("val_end, guess", [(0.45, 1.09), (1.07, 1.09)])
+def test_a_gap_that_carries_over_or_a_model_at_the_guess_is_not_overfitting(val_end, guess):
+    """A validation loss most of the way down to the training loss is a model that learned;
+    one at the constant guess learned nothing for overfitting to explain."""
+    epochs = range(30)
+    train = [0.3 + 0.8 * math.exp(-e / 6) for e in epochs]
+    validation = [val_end + 0.05 * math.exp(-e / 6) for e in epochs]
+    assert check(_Case(_synthetic_trace(validation, train), guess=guess)) == []

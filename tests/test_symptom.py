@@ -127,3 +127,30 @@ def test_gradients_exactly_zero_through_the_later_half_are_the_symptom_without_a
 def test_small_gradients_near_a_minimum_or_a_perfect_fit_are_not_the_symptom():
     assert _symptom(_with_gradients(_trace([50.0] + [0.5] * 9), 1e-9)) is None
     assert _symptom(_with_gradients(_trace([50.0] + [0.0] * 9), 0.0)) is None
+
+
+def _with_loss(trace, name):
+    trace.setup.loss_name = name
+    return trace
+
+
+def test_a_cross_entropy_that_falls_below_zero_is_the_symptom_however_steeply_it_falls():
+    """BCE on targets of 1 and 2 rewards ever larger outputs: the loss falls without end, which
+    read as progress (development case 09119, training loss -3.1e6, no validation)."""
+    falling = [0.7 - 3e5 * epoch ** 2 for epoch in range(6)]
+    trace = _with_loss(_trace(falling), "hand-written loss (like binary_cross_entropy_with_logits)")
+    found = _symptom(trace)
+    assert found is not None and found.kind == "below_floor"
+    assert "below 0" in found.message and "binary_cross_entropy_with_logits" in found.message
+
+
+def test_a_loss_of_unknown_kind_may_go_below_zero():
+    """A hand-written loss lossdoctor cannot name (a Gaussian log-likelihood) has no known
+    floor."""
+    falling = [1.0 - 0.5 * epoch for epoch in range(10)]
+    assert _symptom(_with_loss(_trace(falling), "hand-written loss")) is None
+
+
+def test_a_squared_error_at_zero_within_rounding_is_not_below_its_floor():
+    learned = [1.0 / (1 + epoch) ** 3 for epoch in range(9)] + [-1e-8]
+    assert _symptom(_with_loss(_trace(learned, learned), "MSELoss"), chance=1.0) is None

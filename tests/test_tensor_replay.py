@@ -226,3 +226,23 @@ def test_a_penalty_on_a_bias_with_as_many_entries_as_the_batch_has_rows_is_repla
     case = record(tensor_fit, model, params, optimizer, penalized, train, validation, epochs=2)
     assert case.copies.model_problem == ""
     assert case.replayer.ready
+
+
+def hand_written_bce_with_logits(logit, target):
+    return -(target * F.logsigmoid(logit) + (1 - target) * F.logsigmoid(-logit)).mean()
+
+
+def test_a_bce_written_with_logsigmoid_is_known_as_bce_on_the_models_scores():
+    """F.logsigmoid is recorded as "log_sigmoid": the prediction was taken after it, so the
+    loss looked like no torch loss and labels 1 and 2 went unseen (dev 12083)."""
+    train, validation = classification_data()
+    model, params = tensor_mlp(10, 32, 1)
+
+    def squeezed(x):
+        return model(x).squeeze(1)
+
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+    case = record(tensor_fit, squeezed, params, optimizer, hand_written_bce_with_logits,
+                  (train[0], train[1].float()), (validation[0], validation[1].float()), epochs=2)
+    assert case.trace.setup.loss_name.endswith("(like binary_cross_entropy_with_logits)")
+    assert case.copies.prediction_shape == ()

@@ -50,6 +50,9 @@ class Plan:
     steps: int = 300
     evaluations: int = 10
     seed: int = 0
+    #: The loss to train with (``loss(model, batch)``, as the replay losses of
+    #: capture/replay_losses.py); None: the script's own.
+    loss: object | None = None
     #: Asked at each validation point with the training losses so far: True ends the replay
     #: there (its question is answered).
     stop_when: Callable[[list[float]], bool] | None = None
@@ -104,6 +107,7 @@ class Replayer:
         self.device = copies.device
         self.train_batches, self.validation_batches = (
             [on_device(b, self.device) for b in batches] for batches in split_batches(copies))
+        self._training_loss = None  # a Plan's loss, while its replay trains
 
     @property
     def user_lr(self) -> float | None:
@@ -132,7 +136,11 @@ class Replayer:
                 self.copies.initial_model
             )
             optimizer = self.optimizer_for(model, plan)
-            return self._train(model, optimizer, plan)
+            self._training_loss = plan.loss
+            try:
+                return self._train(model, optimizer, plan)
+            finally:
+                self._training_loss = None
 
     def require_budget(self) -> None:
         """Training a copy is an experiment: none runs with --budget 0, and none goes on once
@@ -238,7 +246,17 @@ class Replayer:
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The user's training loss of ``model`` on ``batch``, computed as the script did."""
         self.require_time()
-        return self.copies.replay_loss.loss(self.placed(model), on_device(batch, self.device))
+        training = self._training_loss or self.copies.replay_loss
+        return training.loss(self.placed(model), on_device(batch, self.device))
+
+    def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        """The loss a validation computes: the training loss less a penalty on the
+        parameters the script added to it by hand (validation leaves it out, and a replay
+        that drops the penalty must be scored as one that keeps it)."""
+        self.require_time()
+        replay_loss = self.copies.replay_loss
+        scored = getattr(replay_loss, "data_term", None) or replay_loss
+        return scored.loss(self.placed(model), on_device(batch, self.device))
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The prediction the loss is computed from (the logits beside a returned loss)."""
@@ -271,7 +289,7 @@ class Replayer:
         was_training = model.training
         model.eval()
         try:
-            total = sum(float(self.loss(model, b)) * b.rows for b in batches)
+            total = sum(float(self.scored_loss(model, b)) * b.rows for b in batches)
             return total / max(sum(b.rows for b in batches), 1)
         finally:
             model.train(was_training)

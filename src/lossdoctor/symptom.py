@@ -1,7 +1,7 @@
-"""Whether the run shows the symptom lossdoctor is asked about: a loss that diverged, or that
-ended no better than a constant guess (or, with no guess to compare with, barely below where the
-untrained model started). A run without it is healthy; a run with it and no confirmed cause is
-"unexplained", never healthy.
+"""Whether the run shows the symptom lossdoctor is asked about: a loss that diverged, that
+went below the least its loss function can reach, or that ended no better than a constant guess
+(or, with no guess to compare with, barely below where the untrained model started). A run
+without it is healthy; a run with it and no confirmed cause is "unexplained", never healthy.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from lossdoctor.curves import AT_CHANCE, DIVERGING, CurveVerdict, judge_trace
+from lossdoctor.losses import loss_kind
 from lossdoctor.trace import Trace
 
 #: Without a constant guess, a loss that ended less than a tenth below the untrained model's
@@ -34,11 +35,17 @@ IDENTICAL_RELATIVE_RANGE = 1e-6
 #: gradient that is small but not zero, as near a minimum, is not this; five samples span
 #: hundreds of steps on the sampling schedule.
 MIN_ZERO_GRADIENT_STEPS = 5
+#: Every loss whose kind lossdoctor knows (cross-entropy, BCE, NLL of log-probabilities, MSE,
+#: L1, Huber) is 0 at best. A mean below 0 by more than float32 rounding (2**-23 is 1.2e-7,
+#: accumulated over a mean of a few thousand terms), relative to the loss's scale, is no fit:
+#: what it measures is not the fit (BCE targets of 1 and 2 reward ever larger outputs, NLLLoss
+#: on raw scores rewards large scores).
+BELOW_FLOOR_ROUNDING = 1e-5
 
 
 @dataclass
 class Symptom:
-    kind: str  # "diverging", "at_chance", "stalled" or "frozen_validation"
+    kind: str  # "diverging", "below_floor", "at_chance", "stalled" or "frozen_validation"
     message: str
 
 
@@ -49,6 +56,9 @@ def symptom_of(trace: Trace, curve: CurveVerdict | None,
     if _not_finite(trace) or (curve is not None and curve.kind == DIVERGING):
         message = curve.message if curve is not None else "the loss became NaN or infinite"
         return Symptom("diverging", message)
+    floor = below_floor(trace)
+    if floor is not None:
+        return floor
     if curve is not None and curve.chance_loss is None and chance_loss is not None:
         curve = judge_trace(trace, chance_loss)
     if curve is not None and curve.kind == AT_CHANCE:
@@ -75,16 +85,44 @@ def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
     return None
 
 
+def below_floor(trace: Trace) -> Symptom | None:
+    """A training or validation loss that ended below 0, the least a loss of a known kind can
+    be (the loss function named, or a hand-written one that computes like it)."""
+    name = trace.setup.loss_name
+    if loss_kind(name) is None:
+        return None
+    start = _untrained_level(trace)
+    scale = max(1.0, abs(start)) if start is not None and math.isfinite(start) else 1.0
+    for which, level in (_final_level(trace), ("training", _training_level(trace))):
+        if level is not None and math.isfinite(level) and level < -BELOW_FLOOR_ROUNDING * scale:
+            return Symptom("below_floor",
+                           f"{which} loss {level:.4g}, below 0, the least {_plain(name)} can "
+                           "be: it no longer measures how well the model fits (targets "
+                           "outside what the loss takes, or outputs it does not expect)")
+    return None
+
+
+def _plain(loss_name: str) -> str:
+    """The loss as the message names it: "BCELoss", or "a loss computed like mse_loss"."""
+    if " (like " in loss_name:
+        return f"a loss computed like {loss_name[loss_name.rindex(' (like ') + 7:-1]}"
+    return loss_name
+
+
+def _training_level(trace: Trace) -> float | None:
+    losses = [loss for _, loss in trace.step_losses()]
+    if not losses:
+        return None
+    tail = losses[-max(1, int(len(losses) * EDGE_SHARE)):]
+    return sum(tail) / len(tail)
+
+
 def _final_level(trace: Trace) -> tuple[str, float | None]:
     passes = trace.validation_passes()
     if passes:
         last = [p.loss for p in passes[-LAST_PASSES:]]
         return "validation", sum(last) / len(last)
-    losses = [loss for _, loss in trace.step_losses()]
-    if not losses:
-        return "training", None
-    tail = losses[-max(1, int(len(losses) * EDGE_SHARE)):]
-    return "training", sum(tail) / len(tail)
+    return "training", _training_level(trace)
 
 
 def _untrained_level(trace: Trace) -> float | None:

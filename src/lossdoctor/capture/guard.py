@@ -1,9 +1,11 @@
-"""Run a Recorder's event handlers so that no error of lossdoctor's can reach the user's code."""
+"""Run a Recorder's event handlers so that no error of lossdoctor's can reach the user's code,
+and so that the torch calls they make are not taken for the script's (loss_chains.own_calls)."""
 
 from __future__ import annotations
 
 import functools
 
+from lossdoctor.capture.loss_chains import own_calls
 from lossdoctor.capture.tracing import tracing
 
 
@@ -29,7 +31,8 @@ def _guard(handler, skip_tracing: bool):
         if (skip_tracing and tracing()) or self.broken:
             return None
         try:
-            return handler(self, *args, **kwargs)
+            with own_calls():
+                return handler(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self.broken = True
             self.internal_errors.append(f"{handler.__name__}: {type(error).__name__}: {error}")

@@ -54,6 +54,7 @@ class HandWrittenEvents:
         self._chain_spy: LossChainSpy | None = None
         self._loss_chain: Chain | None = None  # the training loss's chain, once learnt
         self._data_chain: Chain | None = None  # its chain before a penalty on the parameters
+        self._data_value: float | None = None  # ... and its value at the first training step
         self._chains_wanted = True
         self._root_chain: Chain | None = None  # the chain of the tensor backward was called on
         self._compile_used = False
@@ -146,6 +147,7 @@ class HandWrittenEvents:
             self._built = self._build_program(tape, root, inputs)
             term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
             self._data_chain = spy.chain_of(term) if term is not None else None
+            self._data_value = _value(term) if term is not None else None
 
     def _replay_undecided(self) -> bool:
         copies = self.copies
@@ -184,7 +186,11 @@ class HandWrittenEvents:
     def _keep_program(self, built: loss_program.Built, name: str) -> None:
         self.copies.loss_replay = built.program
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
-        alike = self._quietly(alike_loss, built.value, built.prediction, built.target)
+        # the loss before a penalty on the weights joins it: what the loss measures of the fit
+        # (a penalty of 90% of the loss hid a cross-entropy, and with it the constant guess:
+        # dev 12332, called healthy at the level of a constant guess)
+        value = self._data_value if self._data_value is not None else built.value
+        alike = self._quietly(alike_loss, value, built.prediction, built.target)
         self.trace.setup.loss_name = named_alike(name, alike)
 
     def _keep_returned_loss(self, name: str | None) -> None:
@@ -223,8 +229,21 @@ class HandWrittenEvents:
             return pending[1]
         if not isinstance(built, loss_program.Built) or built.target is None:
             return None
+        if built.program.target_path is not None:
+            return self._target_taken_out("train", built.program.target_path)
         rows = self.last_batch_rows
         return self._paired_batch("train", loss_program.target_row_copy(built.target, rows))
+
+    def _target_taken_out(self, phase: str, path):
+        """The kept batch, its target the model's input at ``path`` (a dict batch's target
+        that a hand-written loss read): taken out of the inputs, as for a loss the model
+        returns, and put back for the model by the replay."""
+        pending = self._pending
+        if pending is None or pending[0] != phase:
+            return None
+        self._pending = None
+        batch = pending[1]
+        return target_taken_out(batch, path) if has_input(batch.args, batch.kwargs, path) else None
 
     def _batch_of_loss(self, loss: torch.Tensor, phase: str):
         """The kept batch of the followed forward pass, paired with this loss's target."""
@@ -234,6 +253,9 @@ class HandWrittenEvents:
         if pending[1].target is not None:  # a loss the model returned: paired already
             self._pending = None
             return pending[1]
+        replay = self.copies.loss_replay
+        if isinstance(replay, loss_program.LossProgram) and replay.target_path is not None:
+            return self._target_taken_out(phase, replay.target_path)
         spy, inputs = self._chain_spy, self._step_inputs
         tape = spy.tape if spy is not None else None
         target = loss_program.target_of(tape, loss, inputs) if tape is not None else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import torch
 from torch.overrides import TorchFunctionMode, _get_current_function_mode
@@ -27,6 +28,27 @@ SCALINGS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
 SCALED = " by a number"
 
 Chain = tuple[str, ...]
+
+#: How deep lossdoctor is in its own calls (an event handler reading what a loss call was
+#: given): the spies let them through unseen, so they join neither a chain nor the tape of the
+#: script's loss (a torch.nn loss's value read by lossdoctor once stopped every program that
+#: added a penalty to such a loss: "a value ... is read in Python (item)").
+_OWN_CALLS = [0]
+
+
+def in_own_calls() -> bool:
+    return _OWN_CALLS[0] > 0
+
+
+@contextmanager
+def own_calls():
+    """Torch calls lossdoctor makes for itself while a spy follows the script's computation
+    (capture/guard.py runs every event handler inside): none of the script's."""
+    _OWN_CALLS[0] += 1
+    try:
+        yield
+    finally:
+        _OWN_CALLS[0] -= 1
 
 
 class LossChainSpy(TorchFunctionMode):
@@ -64,7 +86,7 @@ class LossChainSpy(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        if self.done:
+        if self.done or in_own_calls():
             return result
         if self.tape is not None:
             self._record(func, args, kwargs or {}, result)

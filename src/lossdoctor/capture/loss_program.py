@@ -10,7 +10,9 @@ become a LossProgram, its arguments made general:
 - the model's parameters refer to "the parameter of this name" (an L2 penalty replays on the
   copy's parameters);
 - one other tensor with a row per batch row is the batch's target, and tensors that are the
-  model's own inputs refer to those inputs;
+  model's own inputs refer to those inputs; when no other tensor is the target, the one input
+  with a row per batch row the loss reads (the ``"target"`` of a dict batch given whole to the
+  model) is the target, taken out of the kept batch and put back for the model in a replay;
 - anything else (numbers, class weights) is copied.
 
 The program is kept only if it gives back the recorded loss when run on the tensors of that
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -37,7 +40,15 @@ from lossdoctor.capture.loss_tape import (
     Tape,
     Target,
 )
-from lossdoctor.capture.replay_losses import Path, Place, at_place, input_at, same_data
+from lossdoctor.capture.replay_losses import (
+    TARGET_KEYWORDS,
+    Path,
+    Place,
+    at_place,
+    input_at,
+    same_data,
+    with_target_at,
+)
 
 #: Relative difference allowed between the recorded loss and the program's value: the same
 #: operations on the same float32 tensors give the same value; this leaves room for
@@ -50,6 +61,8 @@ RANDOM_CALLS = {
     "bernoulli", "bernoulli_", "multinomial", "normal", "normal_", "uniform_", "exponential_",
     "rrelu", "gumbel_softmax", "poisson",
 }
+#: Calls that add a penalty to a loss (``loss + 0.1 * l2``, ``loss.add(penalty)``).
+PENALTY_JOINS = {"add", "__add__", "__radd__", "add_", "__iadd__"}
 #: torch.nn.functional losses whose names do not end in "_loss".
 TORCH_LOSSES = {"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
                 "kl_div"}
@@ -89,9 +102,11 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
     needed = _needed(tape, start.call, entries)
     _refuse_unreplayable(tape, needed, end)
     builder = _Builder(tape, batch, entries)
-    calls = [builder.general(tape.calls[i]) if i in needed else None
-             for i in range(start.call + 1)]
-    program = LossProgram(calls, start)
+    calls = builder.calls(needed, start.call)
+    if builder.target is None and builder.input_target() is not None:
+        builder = _Builder(tape, batch, entries, target_path=builder.input_target())
+        calls = builder.calls(needed, start.call)
+    program = LossProgram(calls, start, builder.target_path)
     prediction = at_place(tape.output, program.prediction_place)
     return Built(program, builder.target, _result(tape.results, start), prediction)
 
@@ -245,11 +260,28 @@ def _refuse_unreplayable(tape: Tape, needed: set[int], last: int) -> None:
 
 
 class _Builder:
-    """Makes each recorded call general: batch tensors by their place, the rest copied."""
+    """Makes each recorded call general: batch tensors by their place, the rest copied.
+    ``target_path``: the model's input that is the batch's target (a dict batch's target)."""
 
-    def __init__(self, tape: Tape, batch: StepInputs, entries: set[int]) -> None:
+    def __init__(self, tape: Tape, batch: StepInputs, entries: set[int],
+                 target_path: Path | None = None) -> None:
         self.tape, self.batch, self.entries = tape, batch, entries
         self.target: torch.Tensor | None = None
+        self.target_path = target_path
+        self.inputs_read: dict[Path, torch.Tensor] = {}  # the inputs with the batch's rows
+
+    def calls(self, needed: set[int], last: int) -> list:
+        return [self.general(self.tape.calls[i]) if i in needed else None
+                for i in range(last + 1)]
+
+    def input_target(self) -> Path | None:
+        """The model's input the loss reads as its target, when no other tensor is: the only
+        one it reads with a row per batch row, else the one named like a target."""
+        paths = list(self.inputs_read)
+        if len(paths) == 1:
+            return paths[0]
+        named = [path for path in paths if path[-1][1] in TARGET_KEYWORDS]
+        return named[0] if len(named) == 1 else None
 
     def general(self, call: Call) -> Call:
         return Call(call.func, self._general(call.args, call.name),
@@ -279,7 +311,12 @@ class _Builder:
 
     def _external(self, tensor: torch.Tensor):
         path = self._input_path(tensor)
+        if path is not None and path == self.target_path:
+            self.target = tensor
+            return Target(flat=tensor.shape[0] != self.batch.rows)
         if path is not None:
+            if _has_rows(tensor, self.batch.rows):
+                self.inputs_read[path] = tensor
             return Input(path)
         if not _has_rows(tensor, self.batch.rows):
             return Constant(tensor.detach().clone())
@@ -306,6 +343,7 @@ class LossProgram:
 
     calls: list  # Call, or None for a recorded call the loss does not need
     result: Result
+    target_path: Path | None = None  # where the model was given the target (a dict batch's)
 
     @property
     def any_model(self) -> bool:
@@ -334,13 +372,52 @@ class LossProgram:
                     return outputs[0].place
         return ()
 
+    def without_penalty(self) -> LossProgram | None:
+        """The loss before a penalty on the parameters was added to it (``mse + 0.1 * l2``):
+        what the script's validation computes, and what training without the penalty
+        minimizes. None when no such penalty joins at the end."""
+        last = self.calls[self.result.call]
+        if last.name not in PENALTY_JOINS:
+            return None
+        refs = [r for r in _refs_in((last.args, last.kwargs))]
+        data = [r for r in refs if self._reads_output(r)]
+        penalty = [r for r in refs if not self._reads_output(r) and self._reads_parameters(r)]
+        if len(data) != 1 or not penalty or not isinstance(data[0], Result):
+            return None
+        return LossProgram(self.calls, data[0], self.target_path)
+
+    @cached_property
+    def data_term(self) -> LossProgram | None:
+        """:meth:`without_penalty`, worked out once."""
+        return self.without_penalty()
+
+    def _reads_output(self, ref) -> bool:
+        return self._reads(ref, Output)
+
+    def _reads_parameters(self, ref) -> bool:
+        return self._reads(ref, Parameter)
+
+    def _reads(self, ref, kind: type) -> bool:
+        """Whether the value ``ref`` stands for was computed from a ``kind`` reference."""
+        if isinstance(ref, kind):
+            return True
+        if not isinstance(ref, Result):
+            return False
+        call = self.calls[ref.call]
+        return any(self._reads(r, kind) for r in _refs_in((call.args, call.kwargs)))
+
     def loss(self, model, batch) -> torch.Tensor:
-        output = model(*batch.args, **batch.kwargs)
+        output = self._output(model, batch)
         parameters = dict(model.named_parameters())
         return self.run(_Reader(output, batch, parameters))
 
     def predict(self, model, batch) -> torch.Tensor:
-        return at_place(model(*batch.args, **batch.kwargs), self.prediction_place)
+        return at_place(self._output(model, batch), self.prediction_place)
+
+    def _output(self, model, batch):
+        if self.target_path is not None:  # the model is given the batch whole, as it was
+            batch = with_target_at(batch, self.target_path)
+        return model(*batch.args, **batch.kwargs)
 
     def run(self, reader) -> torch.Tensor:
         values: list = []

@@ -116,7 +116,9 @@ class TensorEvents:
             spy.on_evaluated = self._tensor_evaluation_ended
         self.copies.model_problem = ""
         self._tensor_start = None
-        if self.copies.loss_fn is None:  # a torch.nn loss is replayed as it was called
+        # a torch.nn loss is replayed as it was called, unless a penalty on the trained tensors
+        # was added to it by hand: the recorded program keeps it
+        if self.copies.loss_fn is None or programs.loss.data_term is not None:
             self._keep_tensor_loss(programs.loss, step)
 
     def _keep_tensor_loss(self, program, step: tensor_program.Step) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lossdoctor.capture.loss_chains import LossChainSpy
+from lossdoctor.capture.loss_chains import LossChainSpy, in_own_calls
 from lossdoctor.capture.loss_program import (
     LossProgram,
     StepInputs,
@@ -108,7 +108,7 @@ class TensorSpy(LossChainSpy):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        if self.done or self.paused:
+        if self.done or self.paused or in_own_calls():
             return result
         if self.tape is None and not torch.is_grad_enabled():
             self._evaluating(func, args, kwargs, result)
@@ -254,8 +254,10 @@ def read_step(tape: Tape, root: torch.Tensor, logits: bool = False) -> Step:
     return Step(tape, rows, inputs, target, prediction, loss)
 
 
-#: Calls that turn scores into probabilities (or their logarithms).
-NORMALIZING = {"softmax", "log_softmax", "sigmoid", "logsigmoid"}
+#: Calls that turn scores into probabilities (or their logarithms). F.logsigmoid is recorded
+#: as torch's "log_sigmoid" (dev 12083: a BCE written with it took its log-probabilities for
+#: the prediction, so it looked like no torch loss and its labels 1 and 2 went unseen).
+NORMALIZING = {"softmax", "log_softmax", "sigmoid", "logsigmoid", "log_sigmoid"}
 
 
 def before_normalizing(tape: Tape, prediction: Result) -> Result:

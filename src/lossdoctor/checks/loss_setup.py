@@ -15,16 +15,22 @@ sampled call is a fact about the run, not a statistical guess:
 - label_range: binary cross-entropy targets outside [0, 1] ({-1, 1} or {1, 2} labels), soft
   cross-entropy targets outside [0, 1], and regression targets beyond a bounded output (a
   sigmoid's (0, 1), a tanh's (-1, 1)) that the predictions press against and never leave.
+
+A loss written by hand calls no torch.nn loss, so no call is sampled; when it computes like one
+(capture/loss_likeness.py), the targets of the batches kept for replays are held against that
+loss's range instead (label_range only: the other rules read the trained model's outputs).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import replace
 
 import torch
 
+from lossdoctor.capture import stats
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
@@ -92,8 +98,7 @@ FIRST = " Fix this first: other findings about this run may only be its conseque
 def check(case) -> list[Finding]:
     calls = case.trace.loss_inputs
     if not calls:
-        raise Skip("needs a loss from torch.nn or torch.nn.functional called on a prediction "
-                   "and a target tensor: none was seen")
+        return _hand_written_label_range(case)
     findings = []
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
@@ -323,6 +328,45 @@ def _broadcast_list(call: LossInputStat) -> list[int]:
 
 
 # --- label_range --------------------------------------------------------------------------
+
+NO_LOSS_CALL = ("needs a loss from torch.nn or torch.nn.functional called on a prediction and a "
+                "target tensor, or a hand-written one that computes like one: none was seen")
+#: Kept batches whose targets are read for a hand-written loss: the label coding shows in any.
+HAND_WRITTEN_BATCHES = 8
+
+
+def _hand_written_label_range(case) -> list[Finding]:
+    """label_range for a loss written by hand that computes like a torch.nn loss, read from
+    the targets of the kept training batches. Its kind is inferred from the values it gave,
+    not named by the script: ALMOST_CERTAIN rather than CERTAIN."""
+    name = case.trace.setup.loss_name
+    if " (like " not in name or case.copies.initial_model is None:
+        raise Skip(NO_LOSS_CALL)
+    model = copy.deepcopy(case.copies.initial_model).eval()  # the copy's own stays as it was
+    batches = case.replayer.train_batches[:HAND_WRITTEN_BATCHES]
+    seen = [stat for stat in (_kept_batch_stat(case, model, name, b) for b in batches)
+            if stat is not None]
+    if not seen:
+        raise Skip(NO_LOSS_CALL)
+    shown = f"Your hand-written loss (like {name[name.rindex(' (like ') + 7:-1]})"
+    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN))
+            for f in _label_range(shown, seen)]
+
+
+def _kept_batch_stat(case, model, name: str, batch) -> LossInputStat | None:
+    """What the loss was given on a kept batch: its target, and the untrained model's
+    prediction (of which label_range reads only the shape)."""
+    if not isinstance(batch.target, torch.Tensor) or batch.target.numel() == 0:
+        return None
+    try:
+        with torch.no_grad():
+            prediction = case.replayer.predict(model, batch)
+    except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
+        return None
+    if not isinstance(prediction, torch.Tensor) or prediction.numel() == 0:
+        return None
+    return LossInputStat(step=0, phase="train", loss_name=name,
+                         **stats.loss_input_numbers(prediction, batch.target))
 
 def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
     kind = loss_kind(name)

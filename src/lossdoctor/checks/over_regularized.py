@@ -1,8 +1,11 @@
-"""over_regularized: weight decay or dropout so strong that the model cannot fit its data.
+"""over_regularized: weight decay, dropout or a penalty so strong that the model cannot fit its
+data.
 
 A differential test on copies: the user's setup is replayed on the captured batches with the
-regularization taken away (weight decay divided by 100, every dropout layer off), everything
-else the same, and compared with the replay of the user's own setup. Two things must hold:
+regularization taken away (weight decay divided by 100, every dropout layer off, a penalty on
+the weights the script added to its loss by hand left out), everything else the same, and
+compared with the replay of the user's own setup. Both are scored by the loss without the
+penalty, as a validation computes it. Two things must hold:
 
 1. The validation loss falls clearly once the regularization is gone.
 2. With it, the model fits its training data far worse: it gets less than two thirds of the way
@@ -33,10 +36,10 @@ OVER_REGULARIZED = Cause(
     id="over_regularized",
     title="Regularization is too strong",
     fix="Lower the weight decay or the dropout rate.",
-    question="Is weight decay or dropout holding the fit back?",
+    question="Is weight decay, dropout or a penalty added to the loss holding the fit back?",
     test=(
-        "replay with weight decay /100 and dropout off; reported when training and validation "
-        "both improve"
+        "replay with weight decay /100, dropout off and a hand-written penalty on the weights "
+        "left out; reported when training and validation both improve"
     ),
     # regularization that holds the fit back makes the model look too small: with dropout 0.8
     # over_regularized_dropout_cnn read "The model is too small for the task" beside "with
@@ -60,6 +63,13 @@ LIGHT_DROPOUT = 0.1
 #: Decoupled weight decay (AdamW) and SGD's shrink the weights by lr x decay each step; when that
 #: adds up to less than this over a whole replay, the decay cannot hold the model back.
 NEGLIGIBLE_SHRINK = 0.05
+#: A penalty on the weights added to the loss by hand that is less than this share of the loss
+#: the untrained model starts at (the same 5% as NEGLIGIBLE_SHRINK) barely changes what the
+#: optimizer minimizes: an L2 term of 1e-4 (1e-3) on the 8-64-2 MLP of
+#: tests/test_over_regularized.py is 0.3% (3.3%) of its cross-entropy; the penalties of the
+#: development set's hand_l2_penalty cases (weights 0.17-0.49: 09134, 12124, 12150, 12332)
+#: start at 87% to 98%.
+NEGLIGIBLE_PENALTY_SHARE = 0.05
 DROPOUT_LAYERS = (
     nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
     nn.FeatureAlphaDropout,
@@ -72,10 +82,13 @@ class Regularization:
 
     weight_decay: float
     dropout: dict[str, float]  # layer name -> drop probability, for layers with p > 0
+    #: the training loss without the penalty the script added to it by hand, when it has one
+    without_penalty: object | None = None
+    penalty_share: float = 0.0  # the penalty's share of the untrained model's training loss
 
     @property
     def present(self) -> bool:
-        return self.weight_decay > 0 or bool(self.dropout)
+        return self.weight_decay > 0 or bool(self.dropout) or self.without_penalty is not None
 
     @property
     def strongest_dropout(self) -> float:
@@ -99,7 +112,8 @@ def check(case) -> list[Finding]:
     if not regularization.present:
         return []
     after = _fit(replayer, without_dropout(replayer.copies.initial_model),
-                 {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR})
+                 {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR},
+                 loss=regularization.without_penalty)
     if not helped(_experiment(regularization, case.baseline, after.replay), case):
         return []
     before = _fit(replayer, copy.deepcopy(replayer.copies.initial_model), {})
@@ -119,7 +133,31 @@ def regularization_of(case) -> Regularization:
         decay = 0.0
     dropout = {name: p for name, p in dropout_rates(case.copies.initial_model).items()
                if p > LIGHT_DROPOUT}
-    return Regularization(decay, dropout)
+    without, share = _hand_penalty(case)
+    return Regularization(decay, dropout, without, share)
+
+
+def _hand_penalty(case) -> tuple[object | None, float]:
+    """The training loss without the penalty on the weights the script added to it by hand,
+    and the penalty's share of the loss the untrained model starts at; (None, share) for a
+    penalty too light to matter, (None, 0) for none."""
+    loss = case.copies.replay_loss
+    without = getattr(loss, "data_term", None)
+    batches = case.replayer.train_batches
+    model = case.copies.initial_model
+    if without is None or not batches or model is None:
+        return None, 0.0
+    model = copy.deepcopy(model).eval()  # BatchNorm's statistics stay the copy's own
+    with torch.no_grad():
+        total = sum(float(loss.loss(model, b)) for b in batches[:PENALTY_BATCHES])
+        data = sum(float(without.loss(model, b)) for b in batches[:PENALTY_BATCHES])
+    share = (total - data) / total if total > 0 and math.isfinite(total - data) else 0.0
+    return (without if share >= NEGLIGIBLE_PENALTY_SHARE else None), share
+
+
+#: Training batches the penalty's share is measured on: a mean over a few is plenty for a term
+#: that depends on the weights alone.
+PENALTY_BATCHES = 4
 
 
 def _shrinks_directly(optimizer_class) -> bool:
@@ -164,8 +202,8 @@ def without_dropout(model: nn.Module) -> nn.Module:
     return model
 
 
-def _fit(replayer, model: nn.Module, hparams: dict) -> Fit:
-    replay = replayer.replay(Plan(model=model, hparams=hparams, steps=REPLAY_STEPS))
+def _fit(replayer, model: nn.Module, hparams: dict, loss=None) -> Fit:
+    replay = replayer.replay(Plan(model=model, hparams=hparams, steps=REPLAY_STEPS, loss=loss))
     train = replayer.evaluate(model, replayer.train_batches) if not replay.diverged else math.inf
     return Fit(train, settled_loss(replay), replay)
 
@@ -217,6 +255,9 @@ def _settings(regularization: Regularization) -> str:
         count = len(regularization.dropout)
         parts.append(f"dropout up to {regularization.strongest_dropout:.2g} in {count} "
                      f"{'layer' if count == 1 else 'layers'}")
+    if regularization.without_penalty is not None:
+        parts.append(f"a penalty on the weights added to the loss by hand, "
+                     f"{regularization.penalty_share:.0%} of the loss at the start")
     return " and ".join(parts)
 
 
@@ -228,6 +269,8 @@ def _what_was_taken_away(regularization: Regularization) -> str:
                      f"{plain_number(regularization.weight_decay)}")
     if regularization.dropout:
         parts.append("dropout off")
+    if regularization.without_penalty is not None:
+        parts.append("the penalty left out of the loss")
     return ", ".join(parts)
 
 
@@ -248,6 +291,7 @@ def _evidence(regularization: Regularization, before: Fit, after: Fit) -> dict[s
         "replayed_weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR,
         "strongest_dropout": regularization.strongest_dropout,
         "dropout_layers": float(len(regularization.dropout)),
+        "penalty_share": regularization.penalty_share,
         "train_loss_before": before.train,
         "train_loss_after": after.train,
         "val_before": before.validation,
@@ -266,5 +310,8 @@ def _fix(regularization: Regularization) -> str:
     if regularization.dropout:
         steps.append(f"lower the dropout from {regularization.strongest_dropout:.2g} (0.1-0.3 is "
                      "usual; start without it)")
+    if regularization.without_penalty is not None:
+        steps.append("lower the weight of the penalty you add to the loss (try a tenth to a "
+                     "hundredth of it)")
     return f"{' and '.join(steps).capitalize()}, then add regularization back only as far as " \
         "the validation loss keeps improving."
