@@ -10,6 +10,7 @@ from lossdoctor.case import Case
 from lossdoctor.checks._fix import helped
 from lossdoctor.checks.batch_size import (
     BATCH_SIZE,
+    FEW_STEPS,
     batch_statistics_experiment,
     check,
     scaled_lr,
@@ -47,6 +48,23 @@ def brightness_run(batch_size, seed=0):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:600], y[:600]),
                   (x[600:], y[600:]), epochs=2, batch_size=batch_size)
+
+
+def radial_run(batch_size, epochs, seed=0):
+    """Three classes by the distance from the origin in two of 14 features, a deep MLP with
+    dropout under Adam (the base of dev case 13007)."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(1500, 14, generator=generator)
+    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.2 * torch.randn(1500, generator=generator)
+    y = torch.bucketize(score, torch.tensor([-0.4, 1.1]))
+    torch.manual_seed(seed)
+    layers = []
+    for inputs in (14, 96, 96):
+        layers += [nn.Linear(inputs, 96), nn.LeakyReLU(), nn.Dropout(0.18)]
+    model = nn.Sequential(*layers, nn.Linear(96, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
+                  (z[1200:], y[1200:]), epochs=epochs, batch_size=batch_size)
 
 
 def reported(findings):
@@ -118,3 +136,15 @@ def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
     with_state = [Batch((torch.zeros(4, 3), hidden), {}, torch.zeros(4), 4) for _ in range(2)]
     with pytest.raises(Skip, match="one row per example"):
         pooled(with_state)
+
+
+def test_a_whole_training_set_per_step_is_found_though_the_run_ends_on_a_plateau():
+    """14 full-batch steps end near the constant guess, where the gradient is all but gone and
+    the trained model's noise scale is above the batch: the untrained model's is below it, and
+    a run this short of steps gets the steps it lacks (full_batch, dev case 13007)."""
+    case = radial_run(batch_size=1200, epochs=14)
+    [finding] = reported(check(case))
+    evidence = finding.evidence
+    assert evidence["gradient_noise_scale"] < evidence["batch_size"] == 1200
+    assert evidence["suggested_batch_size"] == 14 * 1200 // FEW_STEPS
+    assert finding.experiment.after < 0.9 * finding.experiment.before
