@@ -11,9 +11,10 @@ solved for both; the smaller of the two estimates is the one judged.
 Two candidates, each tested by replay before anything is reported:
 
 * too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple (above B_simple in a
-  run of fewer than ``FEW_STEPS`` steps, such as a whole training set as one batch). Replayed
-  with a batch near B_simple on the same number of training rows (so more steps), the lr
-  scaled by the same paper's rule for the best lr, eps(B) = eps_max / (1 + B_noise / B).
+  run of fewer than ``FEW_STEPS`` steps of at most two a epoch: a whole training set as one
+  batch, or half of it). Replayed with a batch near B_simple on the same number of training
+  rows (so more steps), the lr scaled by the same paper's rule for the best lr,
+  eps(B) = eps_max / (1 + B_noise / B).
 * too small for BatchNorm: a model with BatchNorm trained on batches of at most
   ``TINY_BATCH`` rows normalizes each batch by statistics of one or two rows, which differ from
   the running statistics used in eval mode (and, for images, erase each image's own mean).
@@ -87,12 +88,18 @@ NOISE_BATCH = 4
 NOISE_BATCHES = 64
 #: A run of fewer optimizer steps than this is short of steps: fewer than one replay of a fix
 #: takes (case.REPLAY_STEPS), the length lossdoctor gives any fix to show itself. Such a run,
-#: still learning at its end, gains from any batch above the noise scale: per the paper, the
-#: same rows in batches of B' < B give B / B' times the steps, and each step does at least
+#: still learning at its end, gains from any batch above the noise scale when its batch is
+#: what keeps its steps few (FEW_STEPS_PER_EPOCH): per the paper, the same rows in batches of
+#: B' < B give B / B' times the steps, and each step does at least
 #: (1 + B_noise / B) / (1 + B_noise / B') of a step's work at B, so progress gains whenever
-#: B' < B; above B_noise the steps are cheap (each does at least half of the larger one's
-#: work). A whole-training-set batch (dev cases of full_batch: 6-19 steps) is the usual case.
+#: B' < B; above B_noise the steps are cheap (each does at least half of the larger one's work).
 FEW_STEPS = REPLAY_STEPS
+#: ... and a run whose epochs take at most this many steps has a batch of half its training set
+#: or more: its batch, not its epochs, keeps its steps few (the generator's full_batch: one a
+#: epoch, 6-19 steps). A short run of smaller batches was short of epochs: its fixed twins of
+#: 80 and 132 steps (dev cases 13262, 13685; batches of 64, noise scales 20-25) learn, and
+#: smaller batches with more steps would still lower their loss.
+FEW_STEPS_PER_EPOCH = 2
 #: Replays are capped at this many steps on either side, to bound the check's cost: the
 #: length of the shared replay of the user's setup, which then serves as the user's side. Tiny
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
@@ -193,7 +200,8 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
     """The batch size to try instead, or None when the user's is not suspect."""
     if _tiny_for_batchnorm(case, user_batch):
         return BN_BATCH
-    short = case.trace.steps < FEW_STEPS
+    short = case.trace.steps < FEW_STEPS and 0 < steps_per_epoch(case.trace) <= \
+        FEW_STEPS_PER_EPOCH
     factor = 1.0 if short else LARGE_FACTOR
     fitting = noise.simple if not short else min(noise.simple, _spread(case, user_batch))
     suggested = max(MIN_SUGGESTED, round(fitting)) if math.isfinite(fitting) else 0
@@ -201,6 +209,13 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
             case.trace):
         return suggested
     return None
+
+
+def steps_per_epoch(trace) -> float:
+    """Optimizer steps per epoch, the epochs marked by the training loader's passes or else by
+    the validation passes; 0 when neither marks them."""
+    epochs = len(trace.epoch_starts) or len(trace.validation_passes())
+    return trace.steps / epochs if epochs else 0.0
 
 
 def _spread(case, user_batch: int) -> float:
