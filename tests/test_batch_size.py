@@ -10,6 +10,7 @@ from lossdoctor.case import Case
 from lossdoctor.checks._fix import helped
 from lossdoctor.checks.batch_size import (
     BATCH_SIZE,
+    FEW_STEPS,
     batch_statistics_experiment,
     check,
     scaled_lr,
@@ -47,6 +48,23 @@ def brightness_run(batch_size, seed=0):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:600], y[:600]),
                   (x[600:], y[600:]), epochs=2, batch_size=batch_size)
+
+
+def radial_run(batch_size, epochs, seed=0):
+    """Three classes by the distance from the origin in two of 14 features, a deep MLP with
+    dropout under Adam (the base of dev case 13007)."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(1500, 14, generator=generator)
+    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.2 * torch.randn(1500, generator=generator)
+    y = torch.bucketize(score, torch.tensor([-0.4, 1.1]))
+    torch.manual_seed(seed)
+    layers = []
+    for inputs in (14, 96, 96):
+        layers += [nn.Linear(inputs, 96), nn.LeakyReLU(), nn.Dropout(0.18)]
+    model = nn.Sequential(*layers, nn.Linear(96, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
+                  (z[1200:], y[1200:]), epochs=epochs, batch_size=batch_size)
 
 
 def reported(findings):
@@ -135,3 +153,34 @@ def test_a_noise_scale_below_one_row_is_said_in_words():
 
     assert _noise_rows(0.387) == "below one row"
     assert _noise_rows(168.2) == "about 168 rows"
+
+
+def test_a_whole_training_set_per_step_is_found_though_the_run_ends_on_a_plateau():
+    """14 full-batch steps end near the constant guess, where the gradient is all but gone and
+    the trained model's noise scale is above the batch: the untrained model's is below it, and
+    a run this short of steps gets the steps it lacks (full_batch, dev case 13007)."""
+    case = radial_run(batch_size=1200, epochs=14)
+    [finding] = reported(check(case))
+    evidence = finding.evidence
+    assert evidence["gradient_noise_scale"] < evidence["batch_size"] == 1200
+    assert evidence["suggested_batch_size"] == 14 * 1200 // FEW_STEPS
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_a_short_run_of_small_batches_is_short_of_epochs_not_of_batch_size():
+    """The fixed twin of dev case 13685 (132 steps of 64 rows, noise scale 25) learned; more
+    steps of smaller batches would still lower its loss, but its batch is not what kept its
+    steps few."""
+    assert reported(check(tabular_run(batch_size=64, epochs=4))) == []
+
+
+def test_too_few_kept_rows_for_a_batch_is_a_skip_not_an_error():
+    """A language model's fixed twin crashed here: ValueError: empty range for randrange()."""
+    from types import SimpleNamespace
+
+    from lossdoctor.capture.sample import Batch
+    from lossdoctor.checks.batch_size import _replay
+
+    pool = Batch((torch.zeros(5, 2),), {}, torch.zeros(5), 5)
+    with pytest.raises(Skip, match="at least 8 kept training rows"):
+        _replay(SimpleNamespace(), pool, 8, 0.1, 80, 10)

@@ -1,10 +1,12 @@
 from lossdoctor.checks import CheckModule, check_modules
+from lossdoctor.checks.batch_size import BATCH_SIZE
 from lossdoctor.checks.data_pipeline import DATA_PIPELINE
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import SHAPE_BROADCAST
 from lossdoctor.checks.nan_inf import NAN_INF
 from lossdoctor.checks.no_signal import NO_SIGNAL
+from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.train_val_shift import TRAIN_VAL_SHIFT
@@ -76,6 +78,15 @@ def test_inputs_off_scale_explain_saturation_but_labels_without_signal_do_not():
         NO_SIGNAL, UNNORMALIZED_INPUTS, SATURATED_ACTIVATION
     ]
     assert ranked[1].explained_by == []
+
+
+def test_inputs_off_scale_explain_what_a_replay_at_another_lr_shows():
+    """raw_pixels (issue 11's test part): batch_size 0.93, whose replay scales the lr with the
+    batch, was reported ahead of the unnormalized inputs at 0.92."""
+    ranked = rank([_finding(BATCH_SIZE, 0.93), _finding(OPTIMIZER_CHOICE, 0.95),
+                   _finding(UNNORMALIZED_INPUTS, 0.92)])
+    assert ranked[0].cause is UNNORMALIZED_INPUTS
+    assert [f.explained_by for f in ranked[1:]] == [["unnormalized_inputs"]] * 2
 
 
 def test_other_causes_rank_by_confidence():

@@ -250,3 +250,27 @@ def test_a_run_that_settled_far_above_the_lower_lrs_loss_shows_the_lr_is_too_hig
     most_of_the_way = replace(settled, run_losses=[4.1] + [2.1] * 19)
     assert not most_of_the_way.settled_high(lower)
     assert not _high_symptom(most_of_the_way, lower)
+
+
+def test_plain_sgd_a_decade_below_the_lowest_point_is_too_low_when_the_run_lags():
+    """Plain SGD at 0.01, under two decades below the range test's suggestion, is too low when
+    the run and its replay lag a replay at the higher lr (adam_to_sgd_same_lr, dev seeds
+    13477-14023: SGD at the rate Adam was given)."""
+    finding = reported(check(learnable_run(torch.optim.SGD, 0.01)))[LR_TOO_LOW]
+    evidence = finding.evidence
+    assert evidence["decades_below_suggestion"] < 2 <= evidence["decades_below_lowest_point"]
+    assert evidence["replayed_lr"] > 10 * 0.01
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert "the loss is lowest at about" in finding.verdict
+
+
+def test_a_run_lags_only_when_the_replay_of_its_setup_lags_too():
+    """Near the range test's pick, a short run that got little way, whose 300-step replay at
+    its own lr keeps up with the higher lr, is not held back by the lr."""
+    higher = Counterfactual(0.1, ReplayResult([0.7] * 10 + [0.1] * 10, []))
+    stuck = Measures(0.01, "SGD", None, ReplayResult([0.7] * 20, []), [0.7] * 20, 0.7)
+    assert stuck.may_lag and stuck.lagging(higher)
+    keeps_up = replace(stuck, baseline=ReplayResult([0.7] * 10 + [0.2] * 10, []))
+    assert not keeps_up.may_lag and not keeps_up.lagging(higher)
+    learned = replace(stuck, run_losses=[0.7] * 10 + [0.3] * 10)
+    assert not learned.lagging(higher)

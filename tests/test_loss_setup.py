@@ -80,6 +80,23 @@ def test_a_sigmoid_output_fed_to_bce_with_logits_is_a_loss_mismatch():
     assert finding.cause is LOSS_MISMATCH and "sigmoid" in finding.verdict
 
 
+def test_logits_that_stay_inside_zero_and_one_by_chance_are_no_sigmoid():
+    """Plain SGD too slow to move logits that start between 0 and 1 (dev case 14335, plain SGD
+    at Adam's rate: 0.013 to 0.16): no sigmoid, whose outputs start near 0.5."""
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.Flatten(0))
+    with torch.no_grad():
+        model[0][2].weight.mul_(0.05)
+        model[0][2].bias.fill_(0.2)
+    torch.manual_seed(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    case = record(fit, model, optimizer, nn.BCEWithLogitsLoss(), (x[:300], (classes[:300] > 1)
+                  .float()), (x[300:], (classes[300:] > 1).float()), epochs=3)
+    assert all(s.prediction_min >= 0 and s.prediction_max <= 1 for s in case.trace.loss_inputs)
+    assert check(case) == []
+
+
 def test_integer_class_indices_regressed_with_mse_are_a_weak_loss_mismatch():
     x, classes, _ = _data()
     torch.manual_seed(0)

@@ -4,14 +4,17 @@ The gradient noise scale (McCandlish et al. 2018, "An Empirical Model of Large-B
 says which batch sizes pay: B_simple = tr(Sigma) / |G|^2, the batch at which the gradient's
 noise is as large as the gradient itself. Far above it, a step costs many rows and moves little
 further than a smaller batch's step: with a fixed number of epochs, too few steps are taken.
-It is estimated on a copy of the model from small and large batches of the captured rows
-(their appendix A): E|G_B|^2 = |G|^2 + tr(Sigma) / B, for two batch sizes, solved for both.
+It is estimated on copies of the untrained and the trained model from small and large batches
+of the captured rows (their appendix A): E|G_B|^2 = |G|^2 + tr(Sigma) / B, for two batch sizes,
+solved for both; the smaller of the two estimates is the one judged.
 
 Two candidates, each tested by replay before anything is reported:
 
-* too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple. Replayed with a batch
-  near B_simple on the same number of training rows (so more steps), the lr scaled by the same
-  paper's rule for the best lr, eps(B) = eps_max / (1 + B_noise / B).
+* too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple (above B_simple in a
+  run of fewer than ``FEW_STEPS`` steps of at most two a epoch: a whole training set as one
+  batch, or half of it). Replayed with a batch near B_simple on the same number of training
+  rows (so more steps), the lr scaled by the same paper's rule for the best lr,
+  eps(B) = eps_max / (1 + B_noise / B).
 * too small for BatchNorm: a model with BatchNorm trained on batches of at most
   ``TINY_BATCH`` rows normalizes each batch by statistics of one or two rows, which differ from
   the running statistics used in eval mode (and, for images, erase each image's own mean).
@@ -76,10 +79,28 @@ TINY_BATCH = 4
 BN_BATCH = 32
 #: Smallest batch ever suggested: below it, per-step overhead dominates on any hardware.
 MIN_SUGGESTED = 8
-#: Rows in the small batches of the noise estimate, and how many of them (their mean is the
-#: large batch).
+#: Rows in the small batches of the noise estimate, and how many of them at least (their mean
+#: is the large batch). The large batch also holds at least the user's batch of rows: its own
+#: noise is tr(Sigma) / rows, so to tell a noise scale below the user's batch apart from |G|^2,
+#: the estimate must average at least that many rows. With 64 batches of 4 (256 rows) the
+#: estimate for the 1,186-row batch of dev case 13007 ranged from 83 to 1,708 over four
+#: shufflings of the same rows; with 1,024 rows, from 299 to 383.
 NOISE_BATCH = 4
 NOISE_BATCHES = 64
+#: A run of fewer optimizer steps than this is short of steps: fewer than one replay of a fix
+#: takes (case.REPLAY_STEPS), the length lossdoctor gives any fix to show itself. Such a run,
+#: still learning at its end, gains from any batch above the noise scale when its batch is
+#: what keeps its steps few (FEW_STEPS_PER_EPOCH): per the paper, the same rows in batches of
+#: B' < B give B / B' times the steps, and each step does at least
+#: (1 + B_noise / B) / (1 + B_noise / B') of a step's work at B, so progress gains whenever
+#: B' < B; above B_noise the steps are cheap (each does at least half of the larger one's work).
+FEW_STEPS = REPLAY_STEPS
+#: ... and a run whose epochs take at most this many steps has a batch of half its training set
+#: or more: its batch, not its epochs, keeps its steps few (the generator's full_batch: one a
+#: epoch, 6-19 steps). A short run of smaller batches was short of epochs: its fixed twins of
+#: 80 and 132 steps (dev cases 13262, 13685; batches of 64, noise scales 20-25) learn, and
+#: smaller batches with more steps would still lower their loss.
+FEW_STEPS_PER_EPOCH = 2
 #: Replays are capped at this many steps on either side, to bound the check's cost: the
 #: length of the shared replay of the user's setup, which then serves as the user's side. Tiny
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
@@ -130,7 +151,8 @@ def check(case) -> list[Finding]:
     if user_batch < 1:
         raise Skip("needs the training batch size: no training loss with rows was seen")
     pool = pooled(replayer.train_batches)
-    noise = noise_scale(replayer, _probe_model(case), pool)
+    noise = run_noise_scale(replayer, case.copies, pool, user_batch, _tiny_for_batchnorm(
+        case, user_batch))
     batch = _candidate(case, user_batch, noise)
     if batch is None:
         return []
@@ -156,9 +178,25 @@ def _user_lr(case) -> float:
     return lr
 
 
-def _probe_model(case) -> nn.Module:
-    """Where the noise is measured: the trained model when it was kept, else the initial one."""
-    return case.copies.final_model or case.copies.initial_model
+def _tiny_for_batchnorm(case, user_batch: int) -> bool:
+    return user_batch <= TINY_BATCH and has_batchnorm(case.copies.initial_model)
+
+
+def run_noise_scale(replayer, copies, pool: Batch, user_batch: int,
+                    at_end: bool = False) -> NoiseScale:
+    """The smaller of the noise scales of the untrained and the trained model. The noise scale
+    grows as training goes on (McCandlish et al. 2018, section 3: it rises as the loss falls),
+    so a batch can be far above it early in the run and not at its end; and a run that ends
+    on a plateau (a full batch whose few steps reached the constant guess) ends where the
+    gradient is all but gone, its noise scale above the whole training set (2,684 rows of
+    1,186 on dev case 13007, 235 for its untrained model). Whether such a batch costs the run
+    is for the trend and the replay to say. ``at_end``: the trained model's alone (where it
+    was kept), for a batch too small for BatchNorm, whose fix is a larger batch: its lr is
+    scaled up for the noise where the run ends."""
+    models = [m for m in (copies.initial_model, copies.final_model) if m is not None]
+    models = models[-1:] if at_end else models
+    return min((noise_scale(replayer, m, pool, user_batch) for m in models),
+               key=lambda n: n.simple)
 
 
 def has_batchnorm(model: nn.Module) -> bool:
@@ -167,11 +205,31 @@ def has_batchnorm(model: nn.Module) -> bool:
 
 def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
     """The batch size to try instead, or None when the user's is not suspect."""
-    if user_batch <= TINY_BATCH and has_batchnorm(case.copies.initial_model):
+    if _tiny_for_batchnorm(case, user_batch):
         return BN_BATCH
-    if user_batch > LARGE_FACTOR * noise.simple and still_learning(case.trace):
-        return max(MIN_SUGGESTED, round(noise.simple))
+    short = case.trace.steps < FEW_STEPS and 0 < steps_per_epoch(case.trace) <= \
+        FEW_STEPS_PER_EPOCH
+    factor = 1.0 if short else LARGE_FACTOR
+    fitting = noise.simple if not short else min(noise.simple, _spread(case, user_batch))
+    suggested = max(MIN_SUGGESTED, round(fitting)) if math.isfinite(fitting) else 0
+    if user_batch > factor * noise.simple and suggested < user_batch and still_learning(
+            case.trace):
+        return suggested
     return None
+
+
+def steps_per_epoch(trace) -> float:
+    """Optimizer steps per epoch, the epochs marked by the training loader's passes or else by
+    the validation passes; 0 when neither marks them."""
+    epochs = len(trace.epoch_starts) or len(trace.validation_passes())
+    return trace.steps / epochs if epochs else 0.0
+
+
+def _spread(case, user_batch: int) -> float:
+    """The batch that spreads the run's rows over FEW_STEPS steps: what a run short of steps
+    lacks is steps, and the replays stop at as many (MAX_STEPS), so a larger batch than this
+    gives it fewer than it could have."""
+    return max(case.trace.steps, 1) * user_batch / FEW_STEPS
 
 
 def still_learning(trace) -> bool:
@@ -201,10 +259,12 @@ def _row_budget(case, user_batch: int, batch: int) -> int:
 # --- the noise scale ---------------------------------------------------------------------------
 
 
-def noise_scale(replayer, model: nn.Module, pool: Batch) -> NoiseScale:
-    """|G|^2 and tr(Sigma) from NOISE_BATCHES gradients of NOISE_BATCH rows each, on a copy."""
+def noise_scale(replayer, model: nn.Module, pool: Batch, user_batch: int = 0) -> NoiseScale:
+    """|G|^2 and tr(Sigma) from gradients of NOISE_BATCH rows each, on a copy: NOISE_BATCHES
+    of them, or as many as hold ``user_batch`` rows when more (as the pool has)."""
     size = NOISE_BATCH
-    count = min(replayer.sized(NOISE_BATCHES), pool.rows // size)
+    wanted = max(NOISE_BATCHES, math.ceil(user_batch / size))
+    count = min(replayer.sized(wanted), pool.rows // size)
     if count < 2:
         raise Skip(f"needs at least {2 * size} training rows to measure the gradient noise")
     total, small = None, 0.0  # streamed: one gradient's memory, not ``count`` of them
@@ -257,6 +317,9 @@ def _replay(replayer, pool: Batch, batch: int, lr: float, rows: int, cap: int) -
     steps = min(max(rows // batch, 1), cap)
     rebatched = copy.copy(replayer)
     rebatched.train_batches = rebatch(pool, batch)
+    if not rebatched.train_batches:
+        raise Skip(f"needs at least {batch} kept training rows to replay batches of {batch}: "
+                   f"{pool.rows} were kept")
     return rebatched.replay(Plan(lr=lr, steps=steps, evaluations=min(10, steps)))
 
 

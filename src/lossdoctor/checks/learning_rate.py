@@ -91,6 +91,18 @@ LATE_RISE_RATIO = OSCILLATION_RATIO
 RISE_STRETCHES = 8
 #: Two decades below the suggestion: beyond the range test's own uncertainty (about a decade).
 LOW_GAP_DECADES = 2.0
+#: Closer than LOW_GAP_DECADES, the range test alone does not say "too low": a decade below its
+#: lowest point is where the usual pick (a tenth of it) puts a healthy rate. Plain SGD at
+#: Adam's rate sits there too (the generator's adam_to_sgd_same_lr), so at least this far
+#: below the lowest point, the run and the replay of its setup must lag a replay at the
+#: higher lr (LAGGING_SHARE) for the lr to be blamed.
+NEAR_GAP_DECADES = 1.0
+#: "Lags": less than this share of the progress the replay at the higher lr makes: the
+#: generator's own rule for a run that lags its fixed twin (bench/devset/validity.py: a gain
+#: at most half the twin's), as optimizer_choice's STUCK_SHARE.
+LAGGING_SHARE = 0.5
+#: The most progress a run can make (its loss at 0) when the loss cannot go below zero.
+FULL_PROGRESS = 1.0
 #: "Next to no progress": the run's training loss fell below the untrained model's by less than
 #: this share of what the replay at the better lr achieves on the same batches.
 STALLED_SHARE = 0.25
@@ -180,6 +192,22 @@ class Measures:
         run_progress = self.progress(self.run_losses)
         other_progress = self.progress(other.replay.train_losses)
         return other_progress > 0 and run_progress < SETTLED_SHARE * other_progress
+
+    def lagging(self, other: Counterfactual) -> bool:
+        """Both the run and the replay of its setup made less than LAGGING_SHARE of the
+        progress the other lr makes: a run too short to get far, whose replay at its own lr
+        keeps up, is not held back by the lr."""
+        other_progress = self.progress(other.replay.train_losses)
+        return other_progress > 0 and all(
+            self.progress(losses) <= LAGGING_SHARE * other_progress
+            for losses in (self.run_losses, self.baseline.train_losses))
+
+    @property
+    def may_lag(self) -> bool:
+        """Whether ``lagging`` can hold for any replay (read before paying for one): with a
+        loss that cannot go below zero, no replay makes more than FULL_PROGRESS."""
+        return all(self.progress(losses) <= LAGGING_SHARE * FULL_PROGRESS
+                   for losses in (self.run_losses, self.baseline.train_losses))
 
     def oscillation_ratio(self, other: Counterfactual) -> float:
         reference = relative_variation(other.replay.train_losses)
@@ -382,8 +410,8 @@ def too_high_on_the_curves(case: Case) -> Finding | None:
 
 
 def _too_low(case: Case, m: Measures) -> Finding | None:
-    gap = decades(m.user_lr, m.test.suggested_lr)
-    if gap < LOW_GAP_DECADES:
+    far = decades(m.user_lr, m.test.suggested_lr) >= LOW_GAP_DECADES
+    if not (far or _near_low_position(m)):
         return None
     higher = _best_higher(case.replayer, m)
     experiment = _experiment(m, higher)
@@ -391,18 +419,30 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         return None
     if not m.responds_to_lr and not _learns_from_inputs(case, higher):
         return None
-    stalled = m.stalled(higher)
+    stalled = m.stalled(higher) if far else m.lagging(higher)
+    if not (far or stalled):
+        return None
+    gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
         verdict=_low_verdict(m, higher, stalled),
-        evidence=_finite(_common_evidence(m, higher) | {"decades_below_suggestion": gap}),
+        evidence=_finite(_common_evidence(m, higher) | {
+            "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
+            "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr)}),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr, higher.lr)},
     )
+
+
+def _near_low_position(m: Measures) -> bool:
+    """At least NEAR_GAP_DECADES below the range test's lowest point, on a test that responds
+    to the lr, for a run that may lag a replay at a higher lr (``Measures.may_lag``)."""
+    return (decades(m.user_lr, m.test.minimum_lr) >= NEAR_GAP_DECADES and m.responds_to_lr
+            and m.may_lag)
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
@@ -439,9 +479,16 @@ def _low_range_text(m: Measures) -> str:
     gap is measured from) and, when it differs, where it is lowest (the fix may use either)."""
     gap = decades(m.user_lr, m.test.suggested_lr)
     fastest, lowest = plain_lr(m.test.suggested_lr), plain_lr(m.test.minimum_lr)
+    if gap < LOW_GAP_DECADES:
+        return (f"on a learning-rate range test the loss is lowest at about {lowest}, "
+                f"{_orders(decades(m.user_lr, m.test.minimum_lr))} above your rate")
     where = (f"on a learning-rate range test the loss falls fastest at about {fastest}, "
              f"{gap:.0f} orders of magnitude above your rate")
     return where + (f", and is lowest at about {lowest}" if lowest != fastest else "")
+
+
+def _orders(gap: float) -> str:
+    return "an order of magnitude" if round(gap) <= 1 else f"{gap:.0f} orders of magnitude"
 
 
 def _which_of_two(m: Measures, higher: Counterfactual) -> str:

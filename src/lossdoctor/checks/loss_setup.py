@@ -216,9 +216,19 @@ def _nll_without_log_softmax(name, seen):
             "CrossEntropyLoss on the raw scores.")
 
 
+#: A sigmoid's value at 0. A fresh output layer gives values near 0, so a sigmoid after it
+#: starts near this, and BCE on the positive class pushes it up from there: over the sampled
+#: calls a sigmoid's outputs reach it (dev cases of sigmoid_then_bce_with_logits, seeds
+#: 13065-13975: highest 0.52, 0.74, 1.0, 1.0, 1.0). Logits that a model too slow to move keeps
+#: inside [0, 1] by chance need not (plain SGD at Adam's rate, dev case 14335: 0.013 to 0.16).
+SIGMOID_MIDPOINT = 0.5
+
+
 def _double_sigmoid(name, seen):
     inside = all(s.prediction_min >= 0 and s.prediction_max <= 1 for s in seen)
     if name not in BCE_WITH_LOGITS or len(seen) < MIN_CALLS or not inside:
+        return None
+    if max(s.prediction_max for s in seen) < SIGMOID_MIDPOINT:
         return None
     return 0.85, (
         f"Your model's outputs never leave [0, 1]: it already ends in a sigmoid, and {name} "

@@ -24,9 +24,12 @@ UNNORMALIZED_INPUTS = Cause(
     question="Are the inputs on a bad scale?",
     test="per-feature statistics; replay your training on standardized inputs",
     # Raw inputs force a small lr (their gradients are as large as they are), which is what
-    # keeps outputs from reaching large targets: standardized inputs come first.
-    explains={"exploding_gradients", "lr_too_high", "lr_too_low", "saturated_activation",
-              "unscaled_targets", "nan_inf"},
+    # keeps outputs from reaching large targets: standardized inputs come first. The same goes
+    # for what a replay at another lr shows: batch_size's replay scales the lr with the batch
+    # (raw pixels, dev cases of issue 11: batch_size 0.93 ahead of this cause at 0.92), and
+    # Adam's per-parameter steps make up for inputs of unequal scales where plain SGD cannot.
+    explains={"batch_size", "exploding_gradients", "lr_too_high", "lr_too_low",
+              "optimizer_choice", "saturated_activation", "unscaled_targets", "nan_inf"},
     figures=("feature_scales",),
 )
 
