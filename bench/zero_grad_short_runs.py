@@ -24,8 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devset.cases import build, part_of  # noqa: E402
 from devset.operators import CAUSES, by_cause  # noqa: E402
-from devset.render import render, target_names  # noqa: E402
-from devset.validity import judge, run_plain  # noqa: E402
+from devset.validity import run_pair  # noqa: E402
 
 CAUSE = "missing_zero_grad"
 NO_ZERO_GRAD = next(op for op in by_cause()[CAUSE] if op.name == "no_zero_grad")
@@ -57,13 +56,7 @@ def main() -> int:
 def _row(seed: int, steps: int, out: Path) -> str:
     twin, broken = pair(seed, steps)
     folder = out / f"{seed:05d}-k{steps}"
-    folder.mkdir(parents=True, exist_ok=True)
-    runs = {}
-    for name, program in (("twin", twin), ("broken", broken)):
-        (folder / f"{name}.py").write_text(render(program), encoding="utf-8")
-        runs[name] = run_plain(folder / f"{name}.py", program.loss.kind,
-                               tuple(target_names(program)))
-    verdict = judge(runs["twin"], runs["broken"])
+    runs, verdict = run_pair(folder, twin, broken)
     gains = [f"{g:.2f}" if g is not None else "-" for g in
              (runs["twin"].gain, runs["broken"].gain)]
     return (f"| {seed} | {steps} | {gains[0]} | {gains[1]} | "

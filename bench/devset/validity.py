@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .probe import PREFIX
+from .render import render, target_names
 
 PROBE = Path(__file__).with_name("probe.py")
 #: Printed epochs averaged into the final loss: one epoch alone is noisy for an oscillating run.
@@ -96,6 +97,18 @@ def run_plain(script: Path, loss_kind: str, targets: tuple[str, str | None]) -> 
 class Verdict:
     kept: bool
     reason: str
+
+
+def run_pair(folder: Path, twin, broken) -> tuple[dict[str, Run], Verdict]:
+    """Both programs written into ``folder`` as twin.py and broken.py, each run plainly, and
+    whether the pair shows the fault."""
+    folder.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for name, program in (("twin", twin), ("broken", broken)):
+        (folder / f"{name}.py").write_text(render(program), encoding="utf-8")
+        runs[name] = run_plain(folder / f"{name}.py", program.loss.kind,
+                               tuple(target_names(program)))
+    return runs, judge(runs["twin"], runs["broken"])
 
 
 def judge(twin: Run, broken: Run) -> Verdict:
