@@ -43,6 +43,7 @@ model = """, 1)
 def script(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(own_output, "take_stderr", lambda: None)
+    monkeypatch.setattr(own_output, "_stderr", None)  # an earlier test's handle may be closed
     path = tmp_path / "train.py"
     path.write_text(TRAINING)
     return path

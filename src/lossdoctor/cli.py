@@ -163,8 +163,6 @@ def _leave_objects_to_the_exit() -> None:
     run, which lets go of the script's namespace they held; one collection finalizes what the
     script left (its objects' ``__del__``: a file it never closed is flushed); then what is
     left is frozen, and the exit frees it without scanning it again."""
-    sys.stdout.flush()
-    sys.stderr.flush()
     atexit._run_exitfuncs()  # runs and forgets them: none runs twice
     gc.collect()
     gc.freeze()

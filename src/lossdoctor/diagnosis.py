@@ -213,7 +213,8 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
     order = _in_order(modules, symptom)
-    threads = run_threads(case.copies.threads if case is not None else 0)
+    copies = getattr(case, "copies", None)
+    threads = run_threads(copies.threads if copies is not None else 0)
     with threads, _fitted_experiments(case, budget, budget_is_default) as fitted:
         for position, module in enumerate(order, start=1):
             if outcomes and outcomes[-1].reason == STOPPED_REASON:
