@@ -151,6 +151,21 @@ def test_table_flattens_every_input_and_reads_soft_labels_as_classes():
     assert flat.target.tolist() == [0, 1, 0, 1]
 
 
+def test_a_column_divided_by_zero_reaches_the_learners_as_numbers_they_can_fit():
+    """ratio_divides_by_zero (generated test case 07122): infinities read as the largest float
+    made the learners' standardization NaN, and LogisticRegressionCV raised."""
+    from lossdoctor.checks._contest import contest
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 3, generator=generator)
+    x[:, 2] = x[:, 0] / x[:, 1].round()
+    y = (x[:, 0] > 0).long()
+    train, validation = (table([Batch((x[rows],), {}, y[rows], 200)], CLASSIFICATION)
+                         for rows in (slice(0, 200), slice(200, 400)))
+    assert math.isinf(x[:, 2].abs().max())
+    assert contest(train, validation, CLASSIFICATION).p_value < 0.01  # column 0 is the label
+
+
 def test_table_refuses_multi_label_targets():
     multi_label = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
     with pytest.raises(Skip, match="one class label"):

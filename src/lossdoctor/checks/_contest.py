@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from lossdoctor.checks._features import feature_axis, first_inputs
 from lossdoctor.checks._random_kernels import random_kernel_features
-from lossdoctor.checks._tabular import Table, tables
+from lossdoctor.checks._tabular import Table, finite, tables
 from lossdoctor.findings import Skip
 from lossdoctor.losses import CLASSIFICATION
 
@@ -109,8 +109,7 @@ def _with_position_free_columns(case, table: Table, batches) -> Table:
     extra = random_kernel_features(inputs)
     if extra is None or len(extra) != table.rows:
         return table
-    # NaN in the inputs is nan_inf's to report; the learners read it as 0, as in the table.
-    return Table(np.hstack([table.features, np.nan_to_num(extra)]), table.target)
+    return Table(np.hstack([table.features, finite(extra)]), table.target)
 
 
 def require_enough(train: Table, task: str) -> None:

@@ -78,7 +78,13 @@ def _features(batch: Batch) -> np.ndarray:
     ]
     if not columns:
         raise Skip("needs model inputs given as tensors with one row per example")
-    return np.nan_to_num(np.concatenate(columns, axis=1))
+    return finite(np.concatenate(columns, axis=1))
+
+
+def finite(features: np.ndarray) -> np.ndarray:
+    """NaN and infinities (nan_inf's to report) read as 0: an infinity read as the largest
+    float makes the learners' standardization NaN."""
+    return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _target(batch: Batch, task: str) -> np.ndarray:
