@@ -181,26 +181,27 @@ class Measures:
         """Whether the constant guess is the reference progress is measured from."""
         return self.nothing_learned < self.untrained_loss
 
+    def behind(self, other: Counterfactual, share: float, *runs: list[float]) -> bool:
+        """The run (or each of ``runs``' training losses) made at most ``share`` of the progress
+        the other lr makes on the same batches."""
+        other_progress = self.progress(other.replay.train_losses)
+        return other_progress > 0 and all(
+            self.progress(losses) <= share * other_progress
+            for losses in runs or (self.run_losses,))
+
     def stalled(self, other: Counterfactual) -> bool:
         """The run made next to no progress (or went backwards) where the other lr does not."""
-        run_progress = self.progress(self.run_losses)
-        other_progress = self.progress(other.replay.train_losses)
-        return other_progress > 0 and run_progress <= STALLED_SHARE * other_progress
+        return self.behind(other, STALLED_SHARE)
 
     def settled_high(self, other: Counterfactual) -> bool:
         """The run progressed, but less than SETTLED_SHARE of the way the other lr gets."""
-        run_progress = self.progress(self.run_losses)
-        other_progress = self.progress(other.replay.train_losses)
-        return other_progress > 0 and run_progress < SETTLED_SHARE * other_progress
+        return self.behind(other, SETTLED_SHARE)
 
     def lagging(self, other: Counterfactual) -> bool:
-        """Both the run and the replay of its setup made less than LAGGING_SHARE of the
-        progress the other lr makes: a run too short to get far, whose replay at its own lr
-        keeps up, is not held back by the lr."""
-        other_progress = self.progress(other.replay.train_losses)
-        return other_progress > 0 and all(
-            self.progress(losses) <= LAGGING_SHARE * other_progress
-            for losses in (self.run_losses, self.baseline.train_losses))
+        """Both the run and the replay of its setup made at most LAGGING_SHARE of the progress
+        the other lr makes: a run too short to get far, whose replay at its own lr keeps up,
+        is not held back by the lr."""
+        return self.behind(other, LAGGING_SHARE, self.run_losses, self.baseline.train_losses)
 
     @property
     def may_lag(self) -> bool:
