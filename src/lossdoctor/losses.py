@@ -39,12 +39,18 @@ _KINDS = {
 _BY_NAME = {name: kind for names, kind in _KINDS.items() for name in names}
 
 
+def alike(name: str) -> str | None:
+    """The torch loss a hand-written one computes like ("hand-written loss (like mse_loss)"
+    gives "mse_loss"), or None for a loss not named so (capture/loss_likeness.py)."""
+    if name.endswith(")") and " (like " in name:
+        return name[name.rindex(" (like ") + len(" (like "):-1]
+    return None
+
+
 def loss_kind(name: str) -> LossKind | None:
     """The kind of a loss, by its class name ("BCELoss") or function name ("mse_loss"), or of a
     loss written by hand that behaves like one ("hand-written loss (like mse_loss)")."""
-    if name.endswith(")") and " (like " in name:
-        name = name[name.rindex(" (like ") + len(" (like "):-1]
-    return _BY_NAME.get(name)
+    return _BY_NAME.get(alike(name) or name)
 
 
 def output_layers(loss_name: str) -> list[nn.Module]:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from lossdoctor.curves import AT_CHANCE, DIVERGING, CurveVerdict, judge_trace
-from lossdoctor.losses import loss_kind
+from lossdoctor.losses import alike, loss_kind
 from lossdoctor.trace import Trace
 
 #: Without a constant guess, a loss that ended less than a tenth below the untrained model's
@@ -104,9 +104,8 @@ def below_floor(trace: Trace) -> Symptom | None:
 
 def _plain(loss_name: str) -> str:
     """The loss as the message names it: "BCELoss", or "a loss computed like mse_loss"."""
-    if " (like " in loss_name:
-        return f"a loss computed like {loss_name[loss_name.rindex(' (like ') + 7:-1]}"
-    return loss_name
+    like = alike(loss_name)
+    return f"a loss computed like {like}" if like else loss_name
 
 
 def _training_level(trace: Trace) -> float | None:

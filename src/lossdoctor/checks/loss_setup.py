@@ -36,7 +36,7 @@ from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
-from lossdoctor.losses import REGRESSION, loss_kind
+from lossdoctor.losses import REGRESSION, alike, loss_kind
 from lossdoctor.trace import LossInputStat
 
 LABEL_RANGE = Cause(
@@ -350,7 +350,7 @@ def _hand_written_label_range(case) -> list[Finding]:
     the targets of the kept training batches. Its kind is inferred from the values it gave,
     not named by the script: ALMOST_CERTAIN rather than CERTAIN."""
     name = case.trace.setup.loss_name
-    if " (like " not in name or case.copies.initial_model is None:
+    if alike(name) is None or case.copies.initial_model is None:
         raise Skip(NO_LOSS_CALL)
     model = copy.deepcopy(case.copies.initial_model).eval()  # the copy's own stays as it was
     batches = case.replayer.train_batches[:HAND_WRITTEN_BATCHES]
@@ -358,7 +358,7 @@ def _hand_written_label_range(case) -> list[Finding]:
             if stat is not None]
     if not seen:
         raise Skip(NO_LOSS_CALL)
-    shown = f"Your hand-written loss (like {name[name.rindex(' (like ') + 7:-1]})"
+    shown = f"Your hand-written loss (like {alike(name)})"
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN))
             for f in _label_range(shown, seen)]
 
