@@ -1,11 +1,11 @@
 """Run a Recorder's event handlers so that no error of lossdoctor's can reach the user's code,
-and so that the torch calls they make are not taken for the script's (loss_chains.own_calls)."""
+and so that the torch calls they make are not taken for the script's (loss_chains.OWN_CALLS)."""
 
 from __future__ import annotations
 
 import functools
 
-from lossdoctor.capture.loss_chains import own_calls
+from lossdoctor.capture.loss_chains import OWN_CALLS
 from lossdoctor.capture.tracing import tracing
 
 
@@ -30,12 +30,14 @@ def _guard(handler, skip_tracing: bool):
     def wrapper(self, *args, **kwargs):
         if (skip_tracing and tracing()) or self.broken:
             return None
+        OWN_CALLS[0] += 1
         try:
-            with own_calls():
-                return handler(self, *args, **kwargs)
+            return handler(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self.broken = True
             self.internal_errors.append(f"{handler.__name__}: {type(error).__name__}: {error}")
             return None
+        finally:
+            OWN_CALLS[0] -= 1
 
     return wrapper

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import torch
 from torch.overrides import TorchFunctionMode, _get_current_function_mode
@@ -32,23 +31,14 @@ Chain = tuple[str, ...]
 #: How deep lossdoctor is in its own calls (an event handler reading what a loss call was
 #: given): the spies let them through unseen, so they join neither a chain nor the tape of the
 #: script's loss (a torch.nn loss's value read by lossdoctor once stopped every program that
-#: added a penalty to such a loss: "a value ... is read in Python (item)").
-_OWN_CALLS = [0]
+#: added a penalty to such a loss: "a value ... is read in Python (item)"). capture/guard.py
+#: counts every event handler in, inline: it runs on the watched step, where a context
+#: manager costs 14 times as much (1.3 against 0.09 microseconds a call).
+OWN_CALLS = [0]
 
 
 def in_own_calls() -> bool:
-    return _OWN_CALLS[0] > 0
-
-
-@contextmanager
-def own_calls():
-    """Torch calls lossdoctor makes for itself while a spy follows the script's computation
-    (capture/guard.py runs every event handler inside): none of the script's."""
-    _OWN_CALLS[0] += 1
-    try:
-        yield
-    finally:
-        _OWN_CALLS[0] -= 1
+    return OWN_CALLS[0] > 0
 
 
 class LossChainSpy(TorchFunctionMode):
