@@ -107,7 +107,6 @@ class Replayer:
         self.device = copies.device
         self.train_batches, self.validation_batches = (
             [on_device(b, self.device) for b in batches] for batches in split_batches(copies))
-        self._training_loss = None  # a Plan's loss, while its replay trains
 
     @property
     def user_lr(self) -> float | None:
@@ -136,11 +135,7 @@ class Replayer:
                 self.copies.initial_model
             )
             optimizer = self.optimizer_for(model, plan)
-            self._training_loss = plan.loss
-            try:
-                return self._train(model, optimizer, plan)
-            finally:
-                self._training_loss = None
+            return self._train(model, optimizer, plan)
 
     def require_budget(self) -> None:
         """Training a copy is an experiment: none runs with --budget 0, and none goes on once
@@ -189,8 +184,16 @@ class Replayer:
         if plan.lr is not None:
             hparams["lr"] = plan.lr
         accepted = _accepted_hparams(optimizer_class, hparams)
-        self.placed(model)
-        return optimizer_class(model.parameters(), **accepted)
+        return optimizer_class(self.trained_copy(model).parameters(), **accepted)
+
+    def trained_copy(self, model: nn.Module) -> nn.Module:
+        """``model``, a copy an experiment trains, moved to the run's device in place, so that
+        the optimizer made for it holds the parameters every later step uses. The kept copies
+        are never trained: an optimizer over them would change what later experiments start
+        from."""
+        if model is self.copies.initial_model or model is self.copies.final_model:
+            raise ValueError("an experiment trains a copy of the kept model, not the kept model")
+        return self.placed(model)
 
     def _user_hparams(self) -> dict:
         """The user's optimizer settings, at the lr they trained at (not a warmup's first)."""
@@ -217,7 +220,8 @@ class Replayer:
         result.start_validation = self.evaluate(model, validation)
         for step in range(plan.steps):
             set_lr(step)
-            loss = self.train_step(model, optimizer, train[order.randrange(len(train))])
+            loss = self.train_step(model, optimizer, train[order.randrange(len(train))],
+                                   plan.loss)
             result.train_losses.append(loss)
             if not math.isfinite(loss):
                 result.diverged = True
@@ -234,19 +238,24 @@ class Replayer:
     def _prepared(self, batch: Batch, plan: Plan) -> Batch:
         return plan.transform(batch) if plan.transform else batch
 
-    def train_step(self, model: nn.Module, optimizer, batch: Batch) -> float:
+    def train_step(self, model: nn.Module, optimizer, batch: Batch,
+                   training_loss: object | None = None) -> float:
+        """One optimizer step on ``batch`` with the user's loss, or ``training_loss`` (a
+        plan's) in its place."""
         self.require_budget()
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        loss = self.loss(model, batch)
+        loss = self.loss(model, batch, training_loss)
         loss.backward()
         optimizer.step()
         return float(loss.detach())
 
-    def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        """The user's training loss of ``model`` on ``batch``, computed as the script did."""
+    def loss(self, model: nn.Module, batch: Batch,
+             training_loss: object | None = None) -> torch.Tensor:
+        """The user's training loss of ``model`` on ``batch``, computed as the script did (or
+        ``training_loss``, a plan's, in its place)."""
         self.require_time()
-        training = self._training_loss or self.copies.replay_loss
+        training = training_loss or self.copies.replay_loss
         return training.loss(self.placed(model), on_device(batch, self.device))
 
     def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
