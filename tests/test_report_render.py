@@ -253,6 +253,17 @@ def test_a_run_with_the_symptom_and_no_cause_says_what_was_ruled_out_and_never_h
         assert shown.index("could not test") < shown.index("ruled out")
 
 
+def test_a_run_with_too_little_evidence_says_so_rather_than_healthy_or_broken(report):
+    short = copy.deepcopy(report)
+    short.update(status="unexplained", causes=[],
+                 symptom={"kind": "too_short", "message": "only 2 validation points and no "
+                          "constant guess to compare with: too little evidence to call the "
+                          "training healthy"})
+    for shown in (" ".join(r.split()) for r in _renderings(short)):
+        assert "Too little evidence to call your training healthy" in shown
+        assert "looks healthy" not in shown and "not healthy" not in shown
+
+
 def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(report):
     """'No problem found' alone did not say what was checked (healthy_tabular_mlp)."""
     healthy = copy.deepcopy(report)

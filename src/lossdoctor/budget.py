@@ -184,6 +184,8 @@ NEXT_TO_NOTHING_SECONDS = 0.05
 POINTED_BY_SYMPTOM: dict[str, tuple[str, ...]] = {
     "diverging": ("learning_rate",),
     "at_chance": ("learning_rate",),
+    # barely below the guess: as at it, what too low a rate leaves (plain SGD at a usual rate)
+    "near_chance": ("learning_rate",),
 }
 
 

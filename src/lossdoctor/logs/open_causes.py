@@ -39,7 +39,7 @@ OSCILLATING = (
                                    "optimizer_choice", "exploding_gradients")),
     OpenGroup("the data", ("data_pipeline", "validation_path", "train_eval_mode")),
 )
-BY_SYMPTOM = {"at_chance": FLAT, "stalled": FLAT, "diverging": DIVERGING,
+BY_SYMPTOM = {"at_chance": FLAT, "near_chance": FLAT, "stalled": FLAT, "diverging": DIVERGING,
               "oscillating": OSCILLATING}
 
 

@@ -48,6 +48,9 @@ def headline(document: dict) -> str:
         symptom = (document.get("symptom") or {}).get("message", "the loss is not improving")
         why = "the logs alone cannot tell why" if document.get("logs") else (
             "no cause was confirmed")
+        if (document.get("symptom") or {}).get("kind") == "too_short":
+            return f"Too little evidence to call your training healthy ({symptom}), and {why}." \
+                + partial
         return f"Your training is not healthy ({symptom}), and {why}.{partial}"
     count = len(document["causes"])
     noun = "cause" if count == 1 else "causes"
