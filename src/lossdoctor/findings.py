@@ -41,6 +41,10 @@ class Cause:
     explains: frozenset[str] = frozenset()
     precedence: int = 0
     figures: tuple[str, ...] = ()
+    #: A training setting (the learning rate, the optimizer, the batch size, the model's size):
+    #: changing it can make up for a problem elsewhere, so when another finding's replayed fix
+    #: does as much, this one is ranked as its consequence (lossdoctor.measured_consequences).
+    setting: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "explains", frozenset(self.explains))

@@ -65,6 +65,7 @@ BATCH_SIZE = Cause(
         "BatchNorm with batches of 4 or fewer; replay at the suggested batch size with the "
         "learning rate scaled"
     ),
+    setting=True,
 )
 
 CAUSES = (BATCH_SIZE,)

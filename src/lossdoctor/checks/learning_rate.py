@@ -59,6 +59,7 @@ LR_TOO_HIGH = Cause(
     explains={"dead_relu", "exploding_gradients", "optimizer_choice", "underfit_capacity",
               "nan_inf"},
     figures=("lr_range",),
+    setting=True,
 )
 LR_TOO_LOW = Cause(
     id="lr_too_low",
@@ -70,6 +71,7 @@ LR_TOO_LOW = Cause(
         "replay at the suggested rate"
     ),
     figures=("lr_range",),
+    setting=True,
 )
 
 CAUSES = (LR_TOO_HIGH, LR_TOO_LOW)

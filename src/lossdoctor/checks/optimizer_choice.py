@@ -54,6 +54,7 @@ OPTIMIZER_CHOICE = Cause(
         "optimizer)"
     ),
     figures=("lr_range",),
+    setting=True,
 )
 
 CAUSES = (OPTIMIZER_CHOICE,)

@@ -72,6 +72,7 @@ UNDERFIT_CAPACITY = Cause(
         "overfit one batch; train a larger model of the same family and compare with yours and "
         "with a constant guess"
     ),
+    setting=True,
 )
 
 CAUSES = (UNDERFIT_CAPACITY,)

@@ -1,0 +1,95 @@
+"""fix_does_as_much: a training setting whose replayed fix another finding's fix matches is
+ranked as that finding's consequence; measured, never by a fixed order between cause ids."""
+
+import math
+
+from lossdoctor.checks.bad_init import BAD_INIT
+from lossdoctor.checks.batch_size import BATCH_SIZE
+from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
+from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.diagnosis import rank
+from lossdoctor.findings import Experiment, Finding
+
+
+def _fixed(cause, confidence, before, after, measure="validation loss"):
+    return Finding(cause, confidence, verdict="v", evidence={},
+                   experiment=Experiment("a fix", before, after, 300, measure=measure))
+
+
+def _ids(ranked):
+    return [f.cause.id for f in ranked]
+
+
+def test_a_higher_lr_that_only_escapes_a_bad_start_follows_the_init_fix():
+    """bad_init_cnn_uniform (weights uniform in [-2, 2]): a 200x higher lr took the replay from
+    0.476 to 0.000, the default init alone to 0.001: the lr was never the problem."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.476, 0.0), _fixed(BAD_INIT, 0.9, 0.476, 0.001)])
+    assert _ids(ranked) == ["bad_init", "lr_too_low"]
+    assert ranked[1].explained_by == ["bad_init"]
+
+
+def test_a_too_low_lr_stays_first_when_the_init_fix_does_far_less():
+    """The twin of the rule: a rate 1000x too low, beside an init finding whose fix barely
+    moves the loss; the lr's measured fix is the bigger one, so it leads, explained by none."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
+    assert _ids(ranked) == ["lr_too_low", "bad_init"]
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_the_mode_fix_that_does_as_much_leads_a_higher_lr():
+    """Dropout left on at validation: scoring in eval mode does as much as a higher lr."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 1.10, 0.60), _fixed(TRAIN_EVAL_MODE, 0.8, 1.0, 0.5)])
+    assert _ids(ranked) == ["train_eval_mode", "lr_too_low"]
+
+
+def test_clipping_that_does_as_much_as_a_lower_lr_leads_it_against_the_declared_order():
+    """exploding_gradients_token_rnn: both replays without a fix blew up; clipped at norm 1 the
+    user's own lr settled at 0.348, a 500x lower lr at 0.464. lr_too_high declares that it
+    explains exploding gradients; the measurement drops that link for this pair."""
+    ranked = rank([_fixed(LR_TOO_HIGH, 0.85, math.inf, 0.464),
+                   _fixed(EXPLODING_GRADIENTS, 0.9, math.inf, 0.348)])
+    assert _ids(ranked) == ["exploding_gradients", "lr_too_high"]
+    assert [f.explained_by for f in ranked] == [[], ["exploding_gradients"]]
+
+
+def test_a_much_lower_lr_keeps_its_declared_lead_over_clipping():
+    """A rate 1000x too high: lowering it settles far below where clipping does."""
+    ranked = rank([_fixed(LR_TOO_HIGH, 0.85, math.inf, 0.10),
+                   _fixed(EXPLODING_GRADIENTS, 0.9, math.inf, 0.60)])
+    assert _ids(ranked) == ["lr_too_high", "exploding_gradients"]
+    assert ranked[1].explained_by == ["lr_too_high"]
+
+
+def test_of_two_settings_only_the_clearly_bigger_fix_leads():
+    """batch_size_batchnorm_two_images: a larger model beside larger batches for BatchNorm."""
+    ranked = rank([_fixed(UNDERFIT_CAPACITY, 0.95, 2.0, 1.2), _fixed(BATCH_SIZE, 0.9, 2.0, 0.2)])
+    assert _ids(ranked) == ["batch_size", "underfit_capacity"]
+    assert ranked[1].explained_by == ["batch_size"]
+    level = rank([_fixed(UNDERFIT_CAPACITY, 0.95, 2.0, 0.3), _fixed(BATCH_SIZE, 0.9, 2.0, 0.2)])
+    assert _ids(level) == ["underfit_capacity", "batch_size"]
+    assert [f.explained_by for f in level] == [[], []]
+
+
+def test_fixes_measured_differently_or_not_at_all_are_not_compared():
+    balanced = rank([_fixed(LR_TOO_LOW, 0.94, 0.5, 0.1),
+                     _fixed(BAD_INIT, 0.9, 0.5, 0.0, measure="balanced validation loss")])
+    unmeasured = rank([_fixed(LR_TOO_LOW, 0.94, 0.5, 0.1),
+                       Finding(BAD_INIT, 0.9, verdict="v", evidence={})])
+    for ranked in (balanced, unmeasured):
+        assert _ids(ranked) == ["lr_too_low", "bad_init"]
+        assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_a_fix_that_did_not_help_explains_nothing():
+    """Two fixes that both failed (a drop under a tenth) are level, not one another's cause."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.5, 0.49), _fixed(BAD_INIT, 0.9, 0.5, 0.48)])
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_ranking_adds_and_drops_no_finding():
+    """On a fixed twin nothing is reported, whatever the ranking: it only orders findings."""
+    assert rank([]) == []
+    found = [_fixed(LR_TOO_LOW, 0.94, 0.476, 0.0), _fixed(BAD_INIT, 0.9, 0.476, 0.001)]
+    assert sorted(map(id, rank(list(found)))) == sorted(map(id, found))
