@@ -2,16 +2,17 @@
 
 A cause's ``explains`` states consequences known in advance (a loss fed what it does not expect
 distorts everything else). Other pairs can go either way, and only the replays tell which: a
-training *setting* (the learning rate, the optimizer, the batch size, the model's size) can make
-up for a problem elsewhere. A higher learning rate pushes weights out of a bad initialization, a
-larger model works around a bottleneck, so the setting's replay improves the loss too, although
-the setting was never the problem. The rule, named ``fix_does_as_much``:
+training *setting* (the learning rate, the optimizer, the batch size; and, a bigger change, the
+model's size) can make up for a problem elsewhere. A higher learning rate pushes weights out of
+a bad initialization, a larger model works around a bottleneck, so the setting's replay improves
+the loss too, although the setting was never the problem. The rule, named ``fix_does_as_much``:
 
-    a finding about a setting is a consequence of another reported finding whose replayed fix
-    took the validation loss down at least as far (by share of the loss it started from, or,
-    when the run blew up without either fix, to as low a loss), within SAME_EFFECT_MARGIN; when
-    that other finding is about a setting too, its fix must do SAME_EFFECT_MARGIN more (two
-    settings that do the same are two ways to the same end).
+    a finding about a setting is a consequence of another reported finding whose fix changes
+    less of the user's set-up (not a setting at all, or a training setting next to the model's
+    size) and whose replayed fix took the validation loss down at least as far (by share of the
+    loss it started from, or, when the run blew up without either fix, to as low a loss),
+    within SAME_EFFECT_MARGIN. Between two settings of one kind, the fix must do
+    SAME_EFFECT_MARGIN more (two that do the same are two ways to the same end).
 
 When such a measured pair contradicts a declared ``explains`` (a too-high learning rate declares
 that it explains exploding gradients, yet clipping alone did as much as lowering the rate), the
@@ -37,16 +38,20 @@ COMPARABLE_MEASURE = "validation loss"
 def measured_roots(finding: Finding, findings: list[Finding]) -> list[str]:
     """Ids of the reported findings whose measured fix makes ``finding`` (a setting's) its
     consequence under ``fix_does_as_much``; [] for a finding that is not about a setting."""
-    if not finding.cause.setting or finding.root:
+    if finding.cause.setting == 0 or finding.root:
         return []
     return [other.cause.id for other in findings
             if other.cause != finding.cause and fix_does_as_much(other, finding)]
 
 
 def fix_does_as_much(other: Finding, setting: Finding) -> bool:
-    """Whether ``other``'s replayed fix took the loss down at least as far as ``setting``'s,
-    within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further when ``other`` is a setting too)."""
-    margin = SAME_EFFECT_MARGIN if other.cause.setting else -SAME_EFFECT_MARGIN
+    """Whether ``other``'s replayed fix, changing less, took the loss down at least as far as
+    ``setting``'s within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further for a setting of the
+    same kind; a fix that changes more explains nothing)."""
+    if other.cause.setting > setting.cause.setting:
+        return False
+    same_kind = other.cause.setting == setting.cause.setting
+    margin = SAME_EFFECT_MARGIN if same_kind else -SAME_EFFECT_MARGIN
     fixes = other.experiment, setting.experiment
     if not all(_comparable(fix) for fix in fixes):
         return False
