@@ -11,6 +11,7 @@ from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.diagnosis import rank
 from lossdoctor.findings import Experiment, Finding
+from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE
 
 
 def _fixed(cause, confidence, before, after, measure="validation loss"):
@@ -28,6 +29,7 @@ def test_a_higher_lr_that_only_escapes_a_bad_start_follows_the_init_fix():
     ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.476, 0.0), _fixed(BAD_INIT, 0.9, 0.476, 0.001)])
     assert _ids(ranked) == ["bad_init", "lr_too_low"]
     assert ranked[1].explained_by == ["bad_init"]
+    assert ranked[1].confidence == MEASURED_CONSEQUENCE_CONFIDENCE  # was 0.94: see its source
 
 
 def test_a_too_low_lr_stays_first_when_the_init_fix_does_far_less():
@@ -36,6 +38,7 @@ def test_a_too_low_lr_stays_first_when_the_init_fix_does_far_less():
     ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
     assert _ids(ranked) == ["lr_too_low", "bad_init"]
     assert [f.explained_by for f in ranked] == [[], []]
+    assert [f.confidence for f in ranked] == [0.94, 0.9]
 
 
 def test_the_mode_fix_that_does_as_much_leads_a_higher_lr():
