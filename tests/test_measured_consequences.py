@@ -7,6 +7,7 @@ from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.batch_size import BATCH_SIZE
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.diagnosis import rank
@@ -45,6 +46,15 @@ def test_the_mode_fix_that_does_as_much_leads_a_higher_lr():
     """Dropout left on at validation: scoring in eval mode does as much as a higher lr."""
     ranked = rank([_fixed(LR_TOO_LOW, 0.95, 1.10, 0.60), _fixed(TRAIN_EVAL_MODE, 0.8, 1.0, 0.5)])
     assert _ids(ranked) == ["train_eval_mode", "lr_too_low"]
+
+
+def test_a_model_validated_with_dropout_on_is_not_called_over_regularized_first():
+    """no_eval_with_dropout (dev case 21025): a replay with dropout off also validates without
+    it; eval mode alone re-scores the trained model and cannot show what retraining would."""
+    ranked = rank([_fixed(OVER_REGULARIZED, 0.8, 0.515, 0.326),
+                   _fixed(TRAIN_EVAL_MODE, 0.7, 0.331, 0.298)])
+    assert _ids(ranked) == ["train_eval_mode", "over_regularized"]
+    assert ranked[1].explained_by == ["train_eval_mode"]
 
 
 def test_clipping_that_does_as_much_as_a_lower_lr_leads_it_against_the_declared_order():
