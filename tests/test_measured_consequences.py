@@ -8,6 +8,7 @@ from lossdoctor.checks.batch_size import BATCH_SIZE
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
+from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.diagnosis import rank
@@ -42,10 +43,13 @@ def test_a_too_low_lr_stays_first_when_the_init_fix_does_far_less():
     assert [f.confidence for f in ranked] == [0.94, 0.9]
 
 
-def test_the_mode_fix_that_does_as_much_leads_a_higher_lr():
-    """Dropout left on at validation: scoring in eval mode does as much as a higher lr."""
-    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 1.10, 0.60), _fixed(TRAIN_EVAL_MODE, 0.8, 1.0, 0.5)])
-    assert _ids(ranked) == ["train_eval_mode", "lr_too_low"]
+def test_an_input_fix_that_does_as_much_leads_a_higher_lr():
+    """Inputs that pin sigmoid units: standardizing them does as much as a higher lr, which
+    only drives the weights out of saturation faster."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 1.10, 0.60),
+                   _fixed(SATURATED_ACTIVATION, 0.8, 1.0, 0.5)])
+    assert _ids(ranked) == ["saturated_activation", "lr_too_low"]
+    assert ranked[1].explained_by == ["saturated_activation"]
 
 
 def test_a_model_validated_with_dropout_on_is_not_called_over_regularized_first():
