@@ -32,10 +32,11 @@ from lossdoctor.findings import Experiment, Finding
 SAME_EFFECT_MARGIN = MEANINGFUL_IMPROVEMENT
 #: The confidence a setting's finding keeps once fix_does_as_much makes it a consequence: as
 #: likely right as not, the least a reported cause has (diagnosis.REPORT_THRESHOLD). On the dev
-#: cases of session 10 (seeds 21006-21115, 23015-23475) lr_too_low was reported at 0.91-0.97
-#: five times: right both times it stood alone (lr_divided), wrong all three times another
-#: fix did as much (normal_std_one twice, tanh_large_init); the 0.9-1.0 bin was right 8 of 11.
-#: Three cases are too few to set it lower; dismissing it would hide that the rate helps too.
+#: cases of session 10 (22 cases, seeds 21006-21115 and 23015-23475, docs/devset.md) lr_too_low
+#: was reported at 0.91-0.97 five times: right both times it stood alone (lr_divided), wrong
+#: all three times another fix did as much (normal_std_one twice, tanh_large_init); findings at
+#: 0.9-1.0 (broken runs and twins) were right 12 of 17, 12 of 14 with this cap. Three cases
+#: are too few to set it lower; dismissing it would hide that the rate helps too.
 MEASURED_CONSEQUENCE_CONFIDENCE = 0.5
 #: What a fix's replay must measure to be compared with another's: the plain validation loss
 #: (a balanced loss or an accuracy is a different scale).
