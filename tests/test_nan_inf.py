@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -6,8 +8,10 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks import no_signal
-from lossdoctor.checks.nan_inf import NAN_INF, bad_data, check
-from lossdoctor.findings import Skip
+from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
+from lossdoctor.checks.nan_inf import NAN_INF, bad_data, check, grew_before
+from lossdoctor.diagnosis import rank
+from lossdoctor.findings import Finding, Skip
 from lossdoctor.trace import Trace
 
 
@@ -36,6 +40,7 @@ def test_nan_in_one_input_column_is_found_with_its_rows_and_dropping_them_fixes_
     assert "(column 2)" in finding.verdict
     assert finding.experiment.after < 0.1
     assert finding.details["bad_data"][0]["nans"] == 10
+    assert finding.root and finding.evidence["loss_grew_before_nonfinite"] == 0.0
 
 
 def test_infinite_targets_are_found_as_targets():
@@ -59,6 +64,55 @@ def test_a_loss_that_turns_nan_in_training_is_reported_with_its_first_step():
     assert finding.evidence["first_nonfinite_loss_step"] > 0
     assert finding.evidence["nonfinite_loss_fraction"] > 0.5
     assert "holds no NaN or inf" in finding.verdict
+    assert finding.evidence["loss_grew_before_nonfinite"] == 1.0
+
+
+def test_nan_after_growth_is_told_from_nan_where_the_loss_stood():
+    """nan_after_growth: a loss that multiplied before NaN blew up; a falling one met bad data."""
+    grew = [(0, 1.0), (1, 1.1), (2, 0.9), (3, 5.0), (4, 40.0), (5, 900.0), (6, math.nan)]
+    fell = [(0, 1.0), (1, 0.8), (2, 0.7), (3, 0.6), (4, 0.5), (5, 0.5), (6, math.nan)]
+    assert grew_before(grew, 6)
+    assert not grew_before(fell, 6)
+    assert not grew_before([(0, math.nan), (1, 5.0)], 0)  # non-finite from step 0
+    assert not grew_before([(0, 1.0), (1, math.inf)], 1)  # too few finite steps to tell
+
+
+class _CarriedState(nn.Module):
+    """A model fed its own previous output as a second input (a state carried between steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp(7, 16, 1)
+
+    def forward(self, x, state):
+        return self.net(torch.cat([x, state], dim=1))
+
+
+def _train_with_state(model, optimizer, x, y, epochs=3):
+    state = torch.zeros(1, 1)
+    for _ in range(epochs):
+        for i in range(0, len(x), 32):
+            optimizer.zero_grad()
+            out = model(x[i:i + 32], state.expand(len(x[i:i + 32]), 1))
+            nn.functional.mse_loss(out, y[i:i + 32]).backward()
+            optimizer.step()
+            state = out.detach().mean().reshape(1, 1)
+
+
+def test_nan_reaching_the_inputs_after_growth_follows_the_growths_cause():
+    """nan_after_growth: at lr 0.5 the loss grows from 2 to 1e37, then the state fed back turns
+    NaN: found in the inputs, but not a root, so a cause that blows training up leads."""
+    torch.manual_seed(0)
+    x = torch.randn(500, 6)
+    y = x @ torch.randn(6, 1)
+    model = _CarriedState()
+    case = record(_train_with_state, model, torch.optim.SGD(model.parameters(), lr=0.5), x, y)
+    [finding] = check(case)
+    assert finding.evidence["nonfinite_rows_in_training_inputs"] > 0
+    assert not finding.root and finding.evidence["loss_grew_before_nonfinite"] == 1.0
+    ranked = rank([finding, Finding(EXPLODING_GRADIENTS, 0.9, verdict="v", evidence={})])
+    assert ranked[0].cause is EXPLODING_GRADIENTS
+    assert finding.explained_by == ["exploding_gradients"]
 
 
 def test_a_healthy_run_is_not_flagged():

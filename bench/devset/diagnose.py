@@ -59,7 +59,8 @@ def _run(script: Path, saved: Path) -> None:
                            for cause in report["causes"]],
                 "checks": [{key: check[key] for key in ("name", "status", "reason")}
                            for check in report["checks"]]}
-        raw.unlink()
+        raw.replace(script.with_suffix(".full.json"))  # kept: a ranking change is re-scored
+        # from the findings' measured experiments without running lossdoctor again
     else:
         kept = {"status": "failed", "seconds": seconds, "error": error}
     saved.write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")

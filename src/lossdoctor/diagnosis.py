@@ -17,6 +17,7 @@ from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
+from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, measured_roots
 from lossdoctor.sandbox import run_threads
 from lossdoctor.symptom import Symptom
 
@@ -79,12 +80,22 @@ def rank(findings: list[Finding]) -> list[Finding]:
 
 
 def mark_consequences(findings: list[Finding]) -> None:
-    """Record on each finding which other findings explain it (none for a root finding)."""
+    """Record on each finding which other findings explain it (none for a root finding): those
+    whose cause declares it among its consequences, unless the fixes' measured effects say the
+    other way round, and those whose measured fix does as much as this setting's
+    (:mod:`lossdoctor.measured_consequences`), whose confidence as a cause of its own is then
+    at most MEASURED_CONSEQUENCE_CONFIDENCE."""
+    measured = {id(f): measured_roots(f, findings) for f in findings}
     for finding in findings:
-        finding.explained_by = [] if finding.root else [
+        declared = [] if finding.root else [
             other.cause.id for other in findings
             if other.cause != finding.cause and finding.cause.id in other.cause.explains
+            and finding.cause.id not in measured[id(other)]
         ]
+        finding.explained_by = declared + [
+            cause for cause in measured[id(finding)] if cause not in declared]
+        if measured[id(finding)]:
+            finding.confidence = min(finding.confidence, MEASURED_CONSEQUENCE_CONFIDENCE)
 
 
 def _timed_check(module: CheckModule, case, findings: list[Finding], replayer=None,

@@ -22,6 +22,12 @@ TRAINING_DYNAMICS = frozenset({
 })
 
 
+#: A training setting: the learning rate, the optimizer, the batch size.
+TRAINING_SETTING = 1
+#: The model's size, a bigger change than a training setting: the user's own model is replaced.
+MODEL_SIZE = 2
+
+
 @dataclass(frozen=True)
 class Cause:
     """Why a loss stays flat, declared once by the check module that reports it.
@@ -41,6 +47,11 @@ class Cause:
     explains: frozenset[str] = frozenset()
     precedence: int = 0
     figures: tuple[str, ...] = ()
+    #: How much of the user's set-up the fix changes, for a cause that is a setting (0: not a
+    #: setting; TRAINING_SETTING, MODEL_SIZE): changing a setting can make up for a problem
+    #: elsewhere, so when a finding whose fix changes less does as much, this one is ranked as its
+    #: consequence (lossdoctor.measured_consequences).
+    setting: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "explains", frozenset(self.explains))

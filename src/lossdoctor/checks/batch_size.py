@@ -52,7 +52,7 @@ from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.curve_stats import falling
 from lossdoctor.experiments import Plan, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 BATCH_SIZE = Cause(
@@ -65,6 +65,7 @@ BATCH_SIZE = Cause(
         "BatchNorm with batches of 4 or fewer; replay at the suggested batch size with the "
         "learning rate scaled"
     ),
+    setting=TRAINING_SETTING,
 )
 
 CAUSES = (BATCH_SIZE,)

@@ -40,7 +40,7 @@ from lossdoctor.checks._fix import (
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
 from lossdoctor.lr_schedule import LrSchedule
 
@@ -59,6 +59,7 @@ LR_TOO_HIGH = Cause(
     explains={"dead_relu", "exploding_gradients", "optimizer_choice", "underfit_capacity",
               "nan_inf"},
     figures=("lr_range",),
+    setting=TRAINING_SETTING,
 )
 LR_TOO_LOW = Cause(
     id="lr_too_low",
@@ -70,6 +71,7 @@ LR_TOO_LOW = Cause(
         "replay at the suggested rate"
     ),
     figures=("lr_range",),
+    setting=TRAINING_SETTING,
 )
 
 CAUSES = (LR_TOO_HIGH, LR_TOO_LOW)

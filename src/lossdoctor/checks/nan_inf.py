@@ -1,7 +1,9 @@
 """NaN or infinite values: in the data itself, or where they first appear in training.
 
 NaN or inf in the inputs or targets is a root cause: every loss on a batch holding such a row is
-NaN, and one NaN gradient turns every weight NaN, whatever the model, loss or learning rate. It
+NaN, and one NaN gradient turns every weight NaN, whatever the model, loss or learning rate;
+unless the training loss grew first (``nan_after_growth``): then what the model was fed turned
+non-finite in training (a state carried from step to step), and the growth's cause leads. It
 is reported with the rows and columns that hold it, and a replay without those rows shows the
 fix working. Without bad data, the first non-finite training loss and gradient are reported
 (step and parameters) as a symptom for the user to trace back; a cause that blows training up
@@ -46,6 +48,16 @@ DATA_CONFIDENCE = 0.95
 SYMPTOM_CONFIDENCE = 0.6
 #: Columns named in a verdict at most.
 SHOWN_COLUMNS = 8
+#: The training loss "grew first" (the rule ``nan_after_growth``) when the mean of its last
+#: finite steps before the first NaN/inf is at least this many times the mean of its first
+#: steps: NaN or inf that a run reaches by blowing up (too high a learning rate, exploding
+#: gradients, a state fed back into the model) follow a loss that multiplied, while a bad row in
+#: the data turns a batch NaN wherever the loss stood. Doubling is beyond a learning run's
+#: minibatch noise between its first and its last steps (its loss falls); it is no measured
+#: boundary: the blow-ups of the dev cases grow by orders of magnitude.
+GROWTH = 2.0
+#: Finite steps averaged at either end of that comparison, against one batch's noise.
+GROWTH_WINDOW = 3
 
 
 @dataclass
@@ -69,6 +81,7 @@ class Symptoms:
     gradient_step: int | None  # first sampled step with a non-finite gradient
     gradient_names: list[str]  # the parameters whose gradient was not finite then
     parameters: int  # parameters seen at that step
+    grew_first: bool = False  # the finite loss grew GROWTH-fold before the first NaN/inf
 
 
 def check(case) -> list[Finding]:
@@ -147,7 +160,22 @@ def run_symptoms(trace) -> Symptoms:
     bad_steps = [step for step, loss in losses if not math.isfinite(loss)]
     step, names, seen = _first_bad_gradient(trace.gradients)
     fraction = len(bad_steps) / len(losses) if losses else 0.0
-    return Symptoms(bad_steps[0] if bad_steps else None, fraction, step, names, seen)
+    first = bad_steps[0] if bad_steps else None
+    return Symptoms(first, fraction, step, names, seen,
+                    first is not None and grew_before(losses, first))
+
+
+def grew_before(losses: list[tuple[int, float]], first_bad: int) -> bool:
+    """``nan_after_growth``: whether the finite training loss grew GROWTH-fold before step
+    ``first_bad``. NaN/inf so reached are a consequence of the growth, never a root cause even
+    when they reach what the model is fed (a state carried from step to step): the causes that
+    blow training up (declaring that they explain nan_inf) are ranked first."""
+    before = [loss for step, loss in losses if step < first_bad and math.isfinite(loss)]
+    window = min(GROWTH_WINDOW, len(before) // 2)
+    if window == 0:
+        return False
+    start, end = before[:window], before[-window:]
+    return sum(end) / window >= GROWTH * sum(start) / window > 0
 
 
 def _first_bad_gradient(gradients) -> tuple[int | None, list[str], int]:
@@ -175,7 +203,7 @@ def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
         "them (missing values in a file, a log of 0, a division by 0).",
         experiment=experiment,
         details={"bad_data": [_plain_bad(b) for b in bad]},
-        root=True,
+        root=not symptoms.grew_first,
     )
 
 
@@ -263,6 +291,7 @@ def _symptom_evidence(s: Symptoms) -> dict[str, float]:
     evidence = {"nonfinite_loss_fraction": s.nonfinite_losses}
     if s.loss_step is not None:
         evidence["first_nonfinite_loss_step"] = float(s.loss_step)
+        evidence["loss_grew_before_nonfinite"] = float(s.grew_first)
     if s.gradient_step is not None:
         evidence["first_nonfinite_gradient_step"] = float(s.gradient_step)
         evidence["nonfinite_gradient_parameters"] = float(len(s.gradient_names))

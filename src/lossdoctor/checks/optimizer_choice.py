@@ -40,7 +40,7 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
 from lossdoctor.lr_range import lr_range_test, span_around
 
 OPTIMIZER_CHOICE = Cause(
@@ -54,6 +54,7 @@ OPTIMIZER_CHOICE = Cause(
         "optimizer)"
     ),
     figures=("lr_range",),
+    setting=TRAINING_SETTING,
 )
 
 CAUSES = (OPTIMIZER_CHOICE,)

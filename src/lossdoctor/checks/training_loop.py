@@ -46,6 +46,12 @@ TRAIN_EVAL_MODE = Cause(
         "the model's mode at training and validation losses; the trained model scored in both "
         "modes"
     ),
+    # Validated with dropout on, any replay that turns dropout off also takes the validation
+    # noise away, so "dropout holds the model back" is confounded (dev case 21025: dropout off
+    # fell 37%, eval mode alone 10%); trained in eval mode (BatchNorm frozen at its starting
+    # statistics) the model learns slowly, and a higher rate makes up for it. Its own
+    # experiment re-scores the trained model, never retrains it, so it cannot measure either.
+    explains={"over_regularized", "lr_too_low"},
 )
 
 CAUSES = (FROZEN_PARAMS, MISSING_ZERO_GRAD, TRAIN_EVAL_MODE)

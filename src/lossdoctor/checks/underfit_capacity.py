@@ -60,7 +60,7 @@ from lossdoctor.checks._larger_model import (
 )
 from lossdoctor.checks._linear_stack import linear_layers, with_activations
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
-from lossdoctor.findings import Cause, Finding, Skip
+from lossdoctor.findings import MODEL_SIZE, Cause, Finding, Skip
 from lossdoctor.sandbox import isolated
 
 UNDERFIT_CAPACITY = Cause(
@@ -72,6 +72,7 @@ UNDERFIT_CAPACITY = Cause(
         "overfit one batch; train a larger model of the same family and compare with yours and "
         "with a constant guess"
     ),
+    setting=MODEL_SIZE,
 )
 
 CAUSES = (UNDERFIT_CAPACITY,)

@@ -1,0 +1,127 @@
+"""fix_does_as_much: a training setting whose replayed fix another finding's fix matches is
+ranked as that finding's consequence; measured, never by a fixed order between cause ids."""
+
+import math
+
+from lossdoctor.checks.bad_init import BAD_INIT
+from lossdoctor.checks.batch_size import BATCH_SIZE
+from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.over_regularized import OVER_REGULARIZED
+from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
+from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.diagnosis import rank
+from lossdoctor.findings import Experiment, Finding
+from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE
+
+
+def _fixed(cause, confidence, before, after, measure="validation loss"):
+    return Finding(cause, confidence, verdict="v", evidence={},
+                   experiment=Experiment("a fix", before, after, 300, measure=measure))
+
+
+def _ids(ranked):
+    return [f.cause.id for f in ranked]
+
+
+def test_a_higher_lr_that_only_escapes_a_bad_start_follows_the_init_fix():
+    """bad_init_cnn_uniform (weights uniform in [-2, 2]): a 200x higher lr took the replay from
+    0.476 to 0.000, the default init alone to 0.001: the lr was never the problem."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.476, 0.0), _fixed(BAD_INIT, 0.9, 0.476, 0.001)])
+    assert _ids(ranked) == ["bad_init", "lr_too_low"]
+    assert ranked[1].explained_by == ["bad_init"]
+    assert ranked[1].confidence == MEASURED_CONSEQUENCE_CONFIDENCE  # was 0.94: see its source
+
+
+def test_a_too_low_lr_stays_first_when_the_init_fix_does_far_less():
+    """The twin of the rule: a rate 1000x too low, beside an init finding whose fix barely
+    moves the loss; the lr's measured fix is the bigger one, so it leads, explained by none."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
+    assert _ids(ranked) == ["lr_too_low", "bad_init"]
+    assert [f.explained_by for f in ranked] == [[], []]
+    assert [f.confidence for f in ranked] == [0.94, 0.9]
+
+
+def test_an_input_fix_that_does_as_much_leads_a_higher_lr():
+    """Inputs that pin sigmoid units: standardizing them does as much as a higher lr, which
+    only drives the weights out of saturation faster."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 1.10, 0.60),
+                   _fixed(SATURATED_ACTIVATION, 0.8, 1.0, 0.5)])
+    assert _ids(ranked) == ["saturated_activation", "lr_too_low"]
+    assert ranked[1].explained_by == ["saturated_activation"]
+
+
+def test_a_model_validated_with_dropout_on_is_not_called_over_regularized_first():
+    """no_eval_with_dropout (dev case 21025): a replay with dropout off also validates without
+    it; eval mode alone re-scores the trained model and cannot show what retraining would."""
+    ranked = rank([_fixed(OVER_REGULARIZED, 0.8, 0.515, 0.326),
+                   _fixed(TRAIN_EVAL_MODE, 0.7, 0.331, 0.298)])
+    assert _ids(ranked) == ["train_eval_mode", "over_regularized"]
+    assert ranked[1].explained_by == ["train_eval_mode"]
+
+
+def test_clipping_that_does_as_much_as_a_lower_lr_leads_it_against_the_declared_order():
+    """exploding_gradients_token_rnn: both replays without a fix blew up; clipped at norm 1 the
+    user's own lr settled at 0.348, a 500x lower lr at 0.464. lr_too_high declares that it
+    explains exploding gradients; the measurement drops that link for this pair."""
+    ranked = rank([_fixed(LR_TOO_HIGH, 0.85, math.inf, 0.464),
+                   _fixed(EXPLODING_GRADIENTS, 0.9, math.inf, 0.348)])
+    assert _ids(ranked) == ["exploding_gradients", "lr_too_high"]
+    assert [f.explained_by for f in ranked] == [[], ["exploding_gradients"]]
+
+
+def test_a_much_lower_lr_keeps_its_declared_lead_over_clipping():
+    """A rate 1000x too high: lowering it settles far below where clipping does."""
+    ranked = rank([_fixed(LR_TOO_HIGH, 0.85, math.inf, 0.10),
+                   _fixed(EXPLODING_GRADIENTS, 0.9, math.inf, 0.60)])
+    assert _ids(ranked) == ["lr_too_high", "exploding_gradients"]
+    assert ranked[1].explained_by == ["lr_too_high"]
+
+
+def test_a_larger_model_that_does_no_more_than_the_users_model_at_a_larger_batch_follows():
+    """batch_size_batchnorm_two_images: BatchNorm on batches of 2. The user's own model at
+    batches of 32 fell from 0.248 to 0.065, a larger model from 0.266 to 0.056: the model's size
+    was never what held it back ("too small", 0.95, was reported beside the batch size)."""
+    ranked = rank([_fixed(UNDERFIT_CAPACITY, 0.95, 0.266, 0.056),
+                   _fixed(BATCH_SIZE, 0.95, 0.248, 0.065)])
+    assert _ids(ranked) == ["batch_size", "underfit_capacity"]
+    assert ranked[1].explained_by == ["batch_size"]
+
+
+def test_a_larger_model_that_does_clearly_more_is_not_a_consequence():
+    ranked = rank([_fixed(UNDERFIT_CAPACITY, 0.95, 0.7, 0.05), _fixed(BATCH_SIZE, 0.9, 0.7, 0.5)])
+    assert _ids(ranked) == ["underfit_capacity", "batch_size"]
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_of_two_training_settings_only_the_clearly_bigger_fix_leads():
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 2.0, 1.2), _fixed(BATCH_SIZE, 0.9, 2.0, 0.2)])
+    assert _ids(ranked) == ["batch_size", "lr_too_low"]
+    assert ranked[1].explained_by == ["batch_size"]
+    level = rank([_fixed(LR_TOO_LOW, 0.95, 2.0, 0.3), _fixed(BATCH_SIZE, 0.9, 2.0, 0.2)])
+    assert _ids(level) == ["lr_too_low", "batch_size"]
+    assert [f.explained_by for f in level] == [[], []]
+
+
+def test_fixes_measured_differently_or_not_at_all_are_not_compared():
+    balanced = rank([_fixed(LR_TOO_LOW, 0.94, 0.5, 0.1),
+                     _fixed(BAD_INIT, 0.9, 0.5, 0.0, measure="balanced validation loss")])
+    unmeasured = rank([_fixed(LR_TOO_LOW, 0.94, 0.5, 0.1),
+                       Finding(BAD_INIT, 0.9, verdict="v", evidence={})])
+    for ranked in (balanced, unmeasured):
+        assert _ids(ranked) == ["lr_too_low", "bad_init"]
+        assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_a_fix_that_did_not_help_explains_nothing():
+    """Two fixes that both failed (a drop under a tenth) are level, not one another's cause."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.94, 0.5, 0.49), _fixed(BAD_INIT, 0.9, 0.5, 0.48)])
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_ranking_adds_and_drops_no_finding():
+    """On a fixed twin nothing is reported, whatever the ranking: it only orders findings."""
+    assert rank([]) == []
+    found = [_fixed(LR_TOO_LOW, 0.94, 0.476, 0.0), _fixed(BAD_INIT, 0.9, 0.476, 0.001)]
+    assert sorted(map(id, rank(list(found)))) == sorted(map(id, found))
