@@ -113,6 +113,7 @@ def test_nan_reaching_the_inputs_after_growth_follows_the_growths_cause():
     ranked = rank([finding, Finding(EXPLODING_GRADIENTS, 0.9, verdict="v", evidence={})])
     assert ranked[0].cause is EXPLODING_GRADIENTS
     assert finding.explained_by == ["exploding_gradients"]
+    assert "after training blew up" in finding.verdict and "clean" not in finding.fix
 
 
 def test_a_healthy_run_is_not_flagged():

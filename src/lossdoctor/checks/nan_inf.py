@@ -198,9 +198,7 @@ def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
         verdict=" ".join([*(_describe_bad(b) for b in bad), _data_consequence(symptoms),
                           _describe_experiment(experiment)]).strip(),
         evidence=_data_evidence(bad, symptoms, experiment),
-        fix="Remove or impute the NaN/inf values in your data before training (e.g. drop the "
-        "rows, or fill each column with its training mean), and check the step that produced "
-        "them (missing values in a file, a log of 0, a division by 0).",
+        fix=GREW_FIRST_FIX if symptoms.grew_first else DATA_FIX,
         experiment=experiment,
         details={"bad_data": [_plain_bad(b) for b in bad]},
         root=not symptoms.grew_first,
@@ -218,9 +216,22 @@ def _describe_bad(bad: BadValues) -> str:
     return text + "."
 
 
+DATA_FIX = ("Remove or impute the NaN/inf values in your data before training (e.g. drop the "
+            "rows, or fill each column with its training mean), and check the step that "
+            "produced them (missing values in a file, a log of 0, a division by 0).")
+GREW_FIRST_FIX = ("Fix what made the training loss grow before the NaN (a learning rate too "
+                  "high, gradients that explode: see the cause it points to); the NaN/inf in "
+                  "what the model was fed follows from it.")
+
+
 def _data_consequence(symptoms: Symptoms) -> str:
     if symptoms.loss_step is None:
         return ""
+    if symptoms.grew_first:
+        return (f"Your training loss grew at least {GROWTH:g}-fold before it turned NaN or "
+                f"infinite at step {symptoms.loss_step}: these values appeared after training "
+                f"blew up (for example a state or output fed back into the model), so they are "
+                f"a consequence of the blow-up, not bad data to clean.")
     return (f"Your training loss is NaN or infinite from step {symptoms.loss_step} on "
             f"({symptoms.nonfinite_losses:.0%} of steps): one such row makes its batch's loss "
             f"NaN, and its gradient then turns every weight NaN, whatever the learning rate.")
