@@ -758,3 +758,35 @@ def test_wide_tick_labels_keep_the_axis_title_on_the_figure():
     svg = figures.lr_range({"lrs": lrs, "losses": losses, "user_lr": 1e-3})
     title = re.search(r'x="([-\d.]+)"[^>]*rotate\(-90[^>]*>smoothed training loss<', svg)
     assert title and float(title.group(1)) >= 9  # the rotated title's glyphs reach ~9 pt left
+
+
+def test_a_learning_rate_that_changed_is_drawn_over_the_steps_beside_the_losses(report):
+    scheduled = copy.deepcopy(report)
+    scheduled["setup"]["lr_schedule"] = [[0, 0.05], [10, 0.005], [20, 0.0005]]
+    drawn = _figures(html.render(scheduled))
+    assert "learning rate (log)" in drawn["learning_rate"] and ">epoch<" in drawn["learning_rate"]
+    constant = copy.deepcopy(report)
+    constant["setup"]["lr_schedule"] = [[0, 0.05]]
+    assert "learning_rate" not in _figures(html.render(constant))
+
+
+def test_a_phone_gets_narrower_figures_whose_text_stays_readable(page):
+    """At 390 px the 7-inch figures shrank their 9 pt labels to about 6 px."""
+    narrow = re.findall(r'<source media="\(max-width: 600px\)" srcset="data:image/svg\+xml;'
+                        r'base64,([^"]+)"', page)
+    assert len(narrow) == len(_figures(page))
+    widths = {float(re.search(r'width="([\d.]+)pt"', base64.b64decode(data).decode())[1])
+              for data in narrow}
+    assert widths == {figures.NARROW_WIDTH * 72}
+
+
+def test_a_replay_without_the_change_that_beats_the_run_says_what_a_replay_is(report):
+    """lr_too_high_mlp: 0.799 "without the change" under a run whose best was 1.14."""
+    from lossdoctor.report._common import experiment_text
+
+    experiment = {"description": "lr 0.002", "before": 0.8, "after": 0.25, "steps": 300}
+    summary = {"steps": 600, "validation_best": 1.14}
+    said = experiment_text(experiment, None, summary)
+    assert "ends below your run's best (1.14)" in said and "your run took 600" in said
+    assert "run's best" not in experiment_text(experiment, None, {**summary,
+                                                                  "validation_best": 0.7})

@@ -217,10 +217,12 @@ def cause_names(ids: list[str]) -> str:
     return " and ".join(f'"{causes[i].title}"' if i in causes else i for i in ids)
 
 
-def experiment_text(experiment: dict, chance: float | None = None) -> str:
+def experiment_text(experiment: dict, chance: float | None = None,
+                    summary: dict | None = None) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
     no number of steps; one whose fix still ends above the constant guess's loss ``chance``
-    says so."""
+    says so; one whose replay without the change beat the run itself says what a replay is
+    (``summary``: the document's)."""
     before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
     measure = experiment.get("measure") or PLAIN_MEASURE
@@ -229,7 +231,22 @@ def experiment_text(experiment: dict, chance: float | None = None) -> str:
     if short_of_guess(experiment, chance):
         said += (f" Still above the {number(chance)} of always predicting the same answer: "
                  "this alone does not make the model learn.")
-    return said
+    return said + replay_note(experiment, summary or {})
+
+
+def replay_note(experiment: dict, summary: dict) -> str:
+    """Why the replay without the change can end below the run's own best validation loss
+    (lr_too_high_mlp: 0.799 "without the change" against a run whose best was 1.14, which read
+    as if replaying changed something): a replay is a shorter training of its own."""
+    before, best = experiment.get("before"), summary.get("validation_best")
+    plain = (experiment.get("measure") or PLAIN_MEASURE) == PLAIN_MEASURE
+    if not (plain and experiment.get("steps") and before is not None and best is not None
+            and before < best):
+        return ""
+    return (f" Without the change the replay ends below your run's best ({number(best)}): it "
+            f"trains copies for {experiment['steps']:,} steps (your run took "
+            f"{summary.get('steps', 0):,}) on its own random draw of your batches, so it lands "
+            "elsewhere; compare the two replays with each other, not with your run.")
 
 
 def short_of_guess(experiment: dict, chance: float | None) -> bool:
