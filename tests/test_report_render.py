@@ -788,5 +788,6 @@ def test_a_replay_without_the_change_that_beats_the_run_says_what_a_replay_is(re
     summary = {"steps": 600, "validation_best": 1.14}
     said = experiment_text(experiment, None, summary)
     assert "ends below your run's best (1.14)" in said and "your run took 600" in said
-    assert "run's best" not in experiment_text(experiment, None, {**summary,
-                                                                  "validation_best": 0.7})
+    for best in (0.7, 0.85):  # below the replay, or above it by less than a tenth
+        assert "run's best" not in experiment_text(experiment, None,
+                                                   {**summary, "validation_best": best})

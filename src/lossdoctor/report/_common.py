@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from lossdoctor.checks import catalogue
+from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
@@ -237,11 +238,14 @@ def experiment_text(experiment: dict, chance: float | None = None,
 def replay_note(experiment: dict, summary: dict) -> str:
     """Why the replay without the change can end below the run's own best validation loss
     (lr_too_high_mlp: 0.799 "without the change" against a run whose best was 1.14, which read
-    as if replaying changed something): a replay is a shorter training of its own."""
+    as if replaying changed something): a replay is a training of its own. Said only when it
+    ends lower by more than a different trajectory of the same training can give on its own
+    (MEANINGFUL_IMPROVEMENT, the bar a fix must clear): data_pipeline_sorted_labels' 1.32
+    against a best of 1.32 is no question to answer."""
     before, best = experiment.get("before"), summary.get("validation_best")
     plain = (experiment.get("measure") or PLAIN_MEASURE) == PLAIN_MEASURE
     if not (plain and experiment.get("steps") and before is not None and best is not None
-            and before < best):
+            and before < best * (1 - MEANINGFUL_IMPROVEMENT)):
         return ""
     return (f" Without the change the replay ends below your run's best ({number(best)}): it "
             f"trains copies for {experiment['steps']:,} steps (your run took "
