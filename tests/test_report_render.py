@@ -791,3 +791,15 @@ def test_a_replay_without_the_change_that_beats_the_run_says_what_a_replay_is(re
     for best in (0.7, 0.85):  # below the replay, or above it by less than a tenth
         assert "run's best" not in experiment_text(experiment, None,
                                                    {**summary, "validation_best": best})
+
+
+def test_a_narrow_figure_keeps_its_legend_inside_with_long_layer_names():
+    """A phone's gradient figure: the legend, starting at the axes right of the layer names, ran
+    past the figure's right edge ("median over sa")."""
+    layers = [{"name": "encoder.layers.0.self_attn.in_proj_weight", "norms": [0.1, 1, 10]},
+              {"name": "head.bias", "norms": [0.2, 2]}]
+    with figures.narrow():
+        svg = figures.gradient_norms(layers)
+    width = float(re.search(r'width="([\d.]+)pt"', svg)[1])
+    legend = re.findall(r'font-size: 8px;[^>]*x="([\d.]+)"[^>]*>([^<]+)</text>', svg)
+    assert legend and all(float(x) + 0.6 * 8 * len(text) <= width for x, text in legend)

@@ -50,7 +50,7 @@ _width = contextvars.ContextVar("figure_width", default=WIDTH)
 #: Longer layer names are cut in the middle on axes (the full name is in the report's text);
 #: on a narrow figure, at this share of the figure's width at most.
 LABEL_CHARS = 44
-LABEL_SHARE = 0.45
+LABEL_SHARE = 0.35
 USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION, SETTLED = (
     "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#5d6d7e", "#1a5276", "#a9dfbf",
 )
@@ -459,6 +459,12 @@ def _fit_left(figure: Figure, axes) -> None:
     figure.subplots_adjust(left=left / width)
 
 
+#: ... LEGEND_ROW_CHARS fill the axes of a figure WIDTH wide with the default margins: a
+#: legend starts at the axes' left edge, so a narrower figure or a wider margin (the layer
+#: names of the gradient figure) holds fewer (a phone's gradient legend ran off the figure).
+_AXES_INCHES = WIDTH - 0.75 - 0.15
+
+
 def _legend_above(figure: Figure, axes) -> None:
     """The legend in a band above the axes, never on the data: the figure grows by the band's
     height so the axes keep their size."""
@@ -466,7 +472,8 @@ def _legend_above(figure: Figure, axes) -> None:
     if not labels:
         return
     widest = max(len(label) for label in labels) + 6  # the handle and the gap
-    row_chars = LEGEND_ROW_CHARS * figure.get_size_inches()[0] / WIDTH
+    axes_inches = axes.get_position().width * figure.get_size_inches()[0]
+    row_chars = LEGEND_ROW_CHARS * axes_inches / _AXES_INCHES
     columns = max(1, min(len(labels), LEGEND_COLUMNS, int(row_chars // widest)))
     above = EPOCH_AXIS_INCHES if axes.child_axes else 0.0  # a secondary axis along the top
     band = LEGEND_ROW_INCHES * math.ceil(len(labels) / columns) + above
