@@ -803,3 +803,12 @@ def test_a_narrow_figure_keeps_its_legend_inside_with_long_layer_names():
     width = float(re.search(r'width="([\d.]+)pt"', svg)[1])
     legend = re.findall(r'font-size: 8px;[^>]*x="([\d.]+)"[^>]*>([^<]+)</text>', svg)
     assert legend and all(float(x) + 0.6 * 8 * len(text) <= width for x, text in legend)
+
+
+def test_a_fix_that_reaches_zero_keeps_the_other_losses_apart():
+    """bad_init_cnn_uniform: from 42 at step 0 on a linear axis, 0.476 (your setup), 0 (the fix)
+    and 0.695 (the constant guess) were one line."""
+    experiment = {"curve_before": [42.0, 5.0, 0.5, 0.476], "curve_after": [42.0, 0.01, 0.0, 0.0],
+                  "curve_steps": [0, 100, 200, 300]}
+    svg = figures.fix_curves(experiment, chance=0.695)
+    assert "0.1" in _tick_labels(svg) or "1" in _tick_labels(svg)

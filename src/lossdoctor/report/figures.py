@@ -19,10 +19,12 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
+    FixedLocator,
     FuncFormatter,
     LogLocator,
     MaxNLocator,
     NullFormatter,
+    NullLocator,
     ScalarFormatter,
 )
 
@@ -502,11 +504,24 @@ def _running_mean(points: list[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def _log_if_wide(axes, values: list[float]) -> None:
-    """A log scale when the losses span more than LOG_SPAN times."""
+    """A log scale when the losses span more than LOG_SPAN times; when some are exactly 0 (a log
+    axis cannot show them), a scale linear from 0 to the smallest positive loss and logarithmic
+    above: on a linear axis from 42, bad_init_cnn_uniform's replay without the change (0.476),
+    its fix (0) and the constant guess (0.695) lay on one line at the bottom."""
     positive = [v for v in values if _finite(v) and v > 0]
-    if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
+    zeros = sum(1 for v in values if v == 0)
+    wide = bool(positive) and max(positive) / min(positive) > LOG_SPAN
+    if wide and len(positive) == len(values):
         axes.set_yscale("log")
         _log_labels(axes.yaxis, min(positive), max(positive))
+    elif wide and len(positive) + zeros == len(values):
+        low, high = min(positive), max(positive)
+        axes.set_yscale("symlog", linthresh=low, linscale=1.0)  # 0 a decade below the lowest
+        decades = range(math.ceil(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        axes.yaxis.set_major_locator(FixedLocator([0.0, *(10.0 ** d for d in decades)]))
+        axes.yaxis.set_minor_locator(NullLocator())
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.set_ylim(bottom=0)
     else:
         _no_multiplier(axes.yaxis, max((abs(v) for v in values if _finite(v)), default=0.0))
 
