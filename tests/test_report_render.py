@@ -812,3 +812,15 @@ def test_a_fix_that_reaches_zero_keeps_the_other_losses_apart():
                   "curve_steps": [0, 100, 200, 300]}
     svg = figures.fix_curves(experiment, chance=0.695)
     assert "0.1" in _tick_labels(svg) or "1" in _tick_labels(svg)
+
+
+def test_causes_out_of_confidence_order_say_why(report):
+    """example_2_unnormalized: no_signal (0.90) listed above unnormalized_inputs (0.94)."""
+    doc = copy.deepcopy(report)
+    assert len(doc["causes"]) > 1
+    doc["causes"][0]["confidence"], doc["causes"][1]["confidence"] = 0.5, 0.9
+    for rendering in _renderings(doc):
+        assert "not by confidence" in " ".join(rendering.split())
+    for i, cause in enumerate(doc["causes"]):
+        cause["confidence"] = 0.95 - 0.1 * i
+    assert "not by confidence" not in markdown.render(doc)
