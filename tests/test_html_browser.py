@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from lossdoctor.report import html
+from lossdoctor.report.figures import NARROW_WIDTH, WIDTH
 from test_report_render import HOSTILE, sample_document
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -128,7 +129,8 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
                         f => [getComputedStyle(f).overflowX !== 'visible'
                                   && f.scrollWidth > f.clientWidth,
                               f.querySelector('img').getBoundingClientRect().left,
-                              f.querySelector('img').getBoundingClientRect().right])};""")
+                              f.querySelector('img').getBoundingClientRect().right,
+                              f.querySelector('img').naturalWidth])};""")
         shots = tmp_path_factory.mktemp("screens")
         browser.save_screenshot(str(shots / f"{device}.png"))
     finally:
@@ -139,5 +141,9 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
     # a figure shows whole: scrolled inside its own box on a phone, it hid the right half of
     # a before/after plot, where the fix took effect (frozen_params_transformer_head_only); the
     # figures are SVG, so zooming in on a phone reads their labels sharp
-    for hidden, left, right in layout["figures"]:
+    for hidden, left, right, drawn_width in layout["figures"]:
         assert not hidden and left >= -1 and right <= layout["width"] + 1
+        # a phone shows the narrow drawing, its 9 pt labels at about 12 px (the wide one shrunk
+        # them to about 6 px); CSS draws 96 px an inch
+        inches = NARROW_WIDTH if device == "phone" else WIDTH
+        assert abs(drawn_width - inches * 96) <= 2

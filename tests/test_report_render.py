@@ -769,3 +769,69 @@ def test_wide_tick_labels_keep_the_axis_title_on_the_figure():
     svg = figures.lr_range({"lrs": lrs, "losses": losses, "user_lr": 1e-3})
     title = re.search(r'x="([-\d.]+)"[^>]*rotate\(-90[^>]*>smoothed training loss<', svg)
     assert title and float(title.group(1)) >= 9  # the rotated title's glyphs reach ~9 pt left
+
+
+def test_a_learning_rate_that_changed_is_drawn_over_the_steps_beside_the_losses(report):
+    scheduled = copy.deepcopy(report)
+    scheduled["setup"]["lr_schedule"] = [[0, 0.05], [10, 0.005], [20, 0.0005]]
+    drawn = _figures(html.render(scheduled))
+    assert "learning rate (log)" in drawn["learning_rate"] and ">epoch<" in drawn["learning_rate"]
+    constant = copy.deepcopy(report)
+    constant["setup"]["lr_schedule"] = [[0, 0.05]]
+    assert "learning_rate" not in _figures(html.render(constant))
+
+
+def test_a_phone_gets_narrower_figures_whose_text_stays_readable(page):
+    """At 390 px the 7-inch figures shrank their 9 pt labels to about 6 px."""
+    narrow = re.findall(r'<source media="\(max-width: 600px\)" srcset="data:image/svg\+xml;'
+                        r'base64,([^"]+)"', page)
+    assert len(narrow) == len(_figures(page))
+    widths = {float(re.search(r'width="([\d.]+)pt"', base64.b64decode(data).decode())[1])
+              for data in narrow}
+    assert widths == {figures.NARROW_WIDTH * 72}
+
+
+def test_a_replay_without_the_change_that_beats_the_run_says_what_a_replay_is(report):
+    """lr_too_high_mlp: 0.799 "without the change" under a run whose best was 1.14."""
+    from lossdoctor.report._common import experiment_text
+
+    experiment = {"description": "lr 0.002", "before": 0.8, "after": 0.25, "steps": 300}
+    summary = {"steps": 600, "validation_best": 1.14}
+    said = experiment_text(experiment, None, summary)
+    assert "ends below your run's best (1.14)" in said and "your run took 600" in said
+    for best in (0.7, 0.85):  # below the replay, or above it by less than a tenth
+        assert "run's best" not in experiment_text(experiment, None,
+                                                   {**summary, "validation_best": best})
+
+
+def test_a_narrow_figure_keeps_its_legend_inside_with_long_layer_names():
+    """A phone's gradient figure: the legend, starting at the axes right of the layer names, ran
+    past the figure's right edge ("median over sa")."""
+    layers = [{"name": "encoder.layers.0.self_attn.in_proj_weight", "norms": [0.1, 1, 10]},
+              {"name": "head.bias", "norms": [0.2, 2]}]
+    with figures.narrow():
+        svg = figures.gradient_norms(layers)
+    width = float(re.search(r'width="([\d.]+)pt"', svg)[1])
+    legend = re.findall(r'font-size: 8px;[^>]*x="([\d.]+)"[^>]*>([^<]+)</text>', svg)
+    assert legend and all(float(x) + 0.6 * 8 * len(text) <= width for x, text in legend)
+
+
+def test_a_fix_that_reaches_zero_keeps_the_other_losses_apart():
+    """bad_init_cnn_uniform: from 42 at step 0 on a linear axis, 0.476 (your setup), 0 (the fix)
+    and 0.695 (the constant guess) were one line."""
+    experiment = {"curve_before": [42.0, 5.0, 0.5, 0.476], "curve_after": [42.0, 0.01, 0.0, 0.0],
+                  "curve_steps": [0, 100, 200, 300]}
+    svg = figures.fix_curves(experiment, chance=0.695)
+    assert "0.1" in _tick_labels(svg) or "1" in _tick_labels(svg)
+
+
+def test_causes_out_of_confidence_order_say_why(report):
+    """example_2_unnormalized: no_signal (0.90) listed above unnormalized_inputs (0.94)."""
+    doc = copy.deepcopy(report)
+    assert len(doc["causes"]) > 1
+    doc["causes"][0]["confidence"], doc["causes"][1]["confidence"] = 0.5, 0.9
+    for rendering in _renderings(doc):
+        assert "not by confidence" in " ".join(rendering.split())
+    for i, cause in enumerate(doc["causes"]):
+        cause["confidence"] = 0.95 - 0.1 * i
+    assert "not by confidence" not in markdown.render(doc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from lossdoctor.checks import catalogue
+from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
@@ -79,7 +80,17 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
             f" at epoch {summary['validation_best_epoch']})."
         )
     lines += holdout_lines(document)
-    return lines + curve_lines(document)
+    return lines + curve_lines(document) + order_lines(document)
+
+
+def order_lines(document: dict) -> list[str]:
+    """Why a cause of lower confidence is listed above one of higher (example_2_unnormalized:
+    no_signal at 0.90 above unnormalized_inputs at 0.94 read as a ranking error)."""
+    confidences = [cause["confidence"] for cause in document["causes"]]
+    if confidences == sorted(confidences, reverse=True):
+        return []
+    return ["The causes are listed in the order to deal with them, not by confidence: one that "
+            "makes the others moot, or that others follow from, comes first."]
 
 
 def holdout_lines(document: dict) -> list[str]:
@@ -220,10 +231,12 @@ def cause_names(ids: list[str]) -> str:
     return " and ".join(f'"{causes[i].title}"' if i in causes else i for i in ids)
 
 
-def experiment_text(experiment: dict, chance: float | None = None) -> str:
+def experiment_text(experiment: dict, chance: float | None = None,
+                    summary: dict | None = None) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
     no number of steps; one whose fix still ends above the constant guess's loss ``chance``
-    says so."""
+    says so; one whose replay without the change beat the run itself says what a replay is
+    (``summary``: the document's)."""
     before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
     measure = experiment.get("measure") or PLAIN_MEASURE
@@ -232,7 +245,25 @@ def experiment_text(experiment: dict, chance: float | None = None) -> str:
     if short_of_guess(experiment, chance):
         said += (f" Still above the {number(chance)} of always predicting the same answer: "
                  "this alone does not make the model learn.")
-    return said
+    return said + replay_note(experiment, summary or {})
+
+
+def replay_note(experiment: dict, summary: dict) -> str:
+    """Why the replay without the change can end below the run's own best validation loss
+    (lr_too_high_mlp: 0.799 "without the change" against a run whose best was 1.14, which read
+    as if replaying changed something): a replay is a training of its own. Said only when it
+    ends lower by more than a different trajectory of the same training can give on its own
+    (MEANINGFUL_IMPROVEMENT, the bar a fix must clear): data_pipeline_sorted_labels' 1.32
+    against a best of 1.32 is no question to answer."""
+    before, best = experiment.get("before"), summary.get("validation_best")
+    plain = (experiment.get("measure") or PLAIN_MEASURE) == PLAIN_MEASURE
+    if not (plain and experiment.get("steps") and before is not None and best is not None
+            and before < best * (1 - MEANINGFUL_IMPROVEMENT)):
+        return ""
+    return (f" Without the change the replay ends below your run's best ({number(best)}): it "
+            f"trains copies for {experiment['steps']:,} steps (your run took "
+            f"{summary.get('steps', 0):,}) on its own random draw of your batches, so it lands "
+            "elsewhere; compare the two replays with each other, not with your run.")
 
 
 def short_of_guess(experiment: dict, chance: float | None) -> bool:

@@ -8,6 +8,8 @@ id salt, no date), so the same document always gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import io
 import itertools
@@ -17,10 +19,12 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
+    FixedLocator,
     FuncFormatter,
     LogLocator,
     MaxNLocator,
     NullFormatter,
+    NullLocator,
     ScalarFormatter,
 )
 
@@ -38,8 +42,17 @@ _STYLE = {
     "legend.frameon": False,
 }
 WIDTH, HEIGHT = 7.0, 3.0
-#: Longer layer names are cut in the middle on axes (the full name is in the report's text).
+#: The learning-rate figure sits under the loss curves: shorter, it reads as their companion.
+LR_HEIGHT = 2.2
+#: The width of the figures a phone shows: a 390 px screen draws a figure about 380 px wide, so
+#: a figure of 4 inches (384 px at CSS's 96 px an inch) keeps its 9 pt text at about 12 px,
+#: where the 7-inch figure shrank it to about 6 px.
+NARROW_WIDTH = 4.0
+_width = contextvars.ContextVar("figure_width", default=WIDTH)
+#: Longer layer names are cut in the middle on axes (the full name is in the report's text);
+#: on a narrow figure, at this share of the figure's width at most.
 LABEL_CHARS = 44
+LABEL_SHARE = 0.35
 USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION, SETTLED = (
     "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#5d6d7e", "#1a5276", "#a9dfbf",
 )
@@ -75,6 +88,16 @@ LOG_SPAN = 30
 LARGE_LOSS = 1e5
 #: Room kept between the y axis' title and the figure's left edge when the margin is widened.
 LEFT_EDGE_INCHES = 0.05
+
+
+@contextlib.contextmanager
+def narrow():
+    """Draw the figures made inside at NARROW_WIDTH, for a phone's screen."""
+    token = _width.set(NARROW_WIDTH)
+    try:
+        yield
+    finally:
+        _width.reset(token)
 
 
 def _styled(draw):
@@ -233,6 +256,32 @@ def lr_range(test: dict) -> str | None:
     return _svg(figure, axes)
 
 
+@_styled
+def learning_rate(schedule: list, last_step: int, starts: list[int]) -> str | None:
+    """The learning rate the run trained at, step by step (``schedule``: [step, lr] wherever it
+    changed, as the report's setup records it), to ``last_step``, with the epochs along the top;
+    None when it never changed (the run line gives the one rate). A log axis, as schedules
+    decay by factors, unless the rate reached 0 (a log axis cannot show it)."""
+    points = [(step, lr) for step, lr in schedule if _finite(lr)]
+    if len({lr for _, lr in points}) < 2:
+        return None
+    end = max(last_step, points[-1][0])
+    steps, rates = zip(*points, (end, points[-1][1]), strict=True)
+    figure, axes = _figure(LR_HEIGHT)
+    axes.step(steps, rates, where="post", color=USER, linewidth=1.5,
+              label="learning rate (first parameter group)")
+    if min(rates) > 0:
+        axes.set_yscale("log")
+        _log_labels(axes.yaxis, min(rates), max(rates))
+        axes.set_ylabel("learning rate (log)")
+    else:
+        axes.set_ylabel("learning rate")
+    axes.set_xlim(-STEP_MARGIN * end, (1 + STEP_MARGIN) * end)
+    _steps_axis(axes)
+    _epoch_ticks(axes, starts, end)
+    return _svg(figure, axes)
+
+
 def _vline(axes, lr, color: str, style: str, label: str, digits: int = 1) -> None:
     """A learning rate marked and labelled as the report's text writes it (0.07, not 0.065)."""
     if _finite(lr):
@@ -383,8 +432,9 @@ def _replay_points(values: list, at: list[int], aligned: bool) -> list[tuple[flo
 def _figure(height: float = HEIGHT, left: float = 0.75):
     """A figure with fixed margins in inches (an automatic layout costs a second drawing);
     ``left`` leaves room for the y tick labels."""
-    figure = Figure(figsize=(WIDTH, height))
-    figure.subplots_adjust(left=left / WIDTH, right=1 - 0.15 / WIDTH,
+    width = _width.get()
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(left=left / width, right=1 - 0.15 / width,
                            bottom=0.55 / height, top=1 - 0.15 / height)
     return figure, figure.add_subplot()
 
@@ -411,6 +461,12 @@ def _fit_left(figure: Figure, axes) -> None:
     figure.subplots_adjust(left=left / width)
 
 
+#: ... LEGEND_ROW_CHARS fill the axes of a figure WIDTH wide with the default margins: a
+#: legend starts at the axes' left edge, so a narrower figure or a wider margin (the layer
+#: names of the gradient figure) holds fewer (a phone's gradient legend ran off the figure).
+_AXES_INCHES = WIDTH - 0.75 - 0.15
+
+
 def _legend_above(figure: Figure, axes) -> None:
     """The legend in a band above the axes, never on the data: the figure grows by the band's
     height so the axes keep their size."""
@@ -418,7 +474,9 @@ def _legend_above(figure: Figure, axes) -> None:
     if not labels:
         return
     widest = max(len(label) for label in labels) + 6  # the handle and the gap
-    columns = max(1, min(len(labels), LEGEND_COLUMNS, LEGEND_ROW_CHARS // widest))
+    axes_inches = axes.get_position().width * figure.get_size_inches()[0]
+    row_chars = LEGEND_ROW_CHARS * axes_inches / _AXES_INCHES
+    columns = max(1, min(len(labels), LEGEND_COLUMNS, int(row_chars // widest)))
     above = EPOCH_AXIS_INCHES if axes.child_axes else 0.0  # a secondary axis along the top
     band = LEGEND_ROW_INCHES * math.ceil(len(labels) / columns) + above
     width, height = figure.get_size_inches()
@@ -446,11 +504,24 @@ def _running_mean(points: list[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def _log_if_wide(axes, values: list[float]) -> None:
-    """A log scale when the losses span more than LOG_SPAN times."""
+    """A log scale when the losses span more than LOG_SPAN times; when some are exactly 0 (a log
+    axis cannot show them), a scale linear from 0 to the smallest positive loss and logarithmic
+    above: on a linear axis from 42, bad_init_cnn_uniform's replay without the change (0.476),
+    its fix (0) and the constant guess (0.695) lay on one line at the bottom."""
     positive = [v for v in values if _finite(v) and v > 0]
-    if len(positive) == len(values) and positive and max(positive) / min(positive) > LOG_SPAN:
+    zeros = sum(1 for v in values if v == 0)
+    wide = bool(positive) and max(positive) / min(positive) > LOG_SPAN
+    if wide and len(positive) == len(values):
         axes.set_yscale("log")
         _log_labels(axes.yaxis, min(positive), max(positive))
+    elif wide and len(positive) + zeros == len(values):
+        low, high = min(positive), max(positive)
+        axes.set_yscale("symlog", linthresh=low, linscale=1.0)  # 0 a decade below the lowest
+        decades = range(math.ceil(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        axes.yaxis.set_major_locator(FixedLocator([0.0, *(10.0 ** d for d in decades)]))
+        axes.yaxis.set_minor_locator(NullLocator())
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.set_ylim(bottom=0)
     else:
         _no_multiplier(axes.yaxis, max((abs(v) for v in values if _finite(v)), default=0.0))
 
@@ -475,13 +546,17 @@ def _log_labels(axis, low: float, high: float) -> None:
         axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
 
 
+#: Inches a character of a tick label takes at the report's font size (9 pt), about.
+CHAR_INCHES = 0.065
+
+
 def _bar_height(rows: int) -> float:
     return min(max(1.2 + 0.28 * rows, 2.0), 9.0)
 
 
 def _label_width(labels: list[str]) -> float:
     """Inches for the longest tick label at the report's font size, plus the axis' own room."""
-    return 0.3 + 0.065 * max(len(label) for label in labels)
+    return 0.3 + CHAR_INCHES * max(len(label) for label in labels)
 
 
 def _layer_axis(axes, labels: list[str]) -> None:
@@ -491,9 +566,10 @@ def _layer_axis(axes, labels: list[str]) -> None:
 
 def _short(name: str) -> str:
     name = _plain(name)
-    if len(name) <= LABEL_CHARS:
+    room = min(LABEL_CHARS, int(_width.get() * LABEL_SHARE / CHAR_INCHES))
+    if len(name) <= room:
         return name
-    half = LABEL_CHARS // 2 - 1
+    half = room // 2 - 1
     return f"{name[:half]}...{name[-half:]}"
 
 

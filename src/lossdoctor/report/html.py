@@ -34,6 +34,9 @@ from lossdoctor.report._common import (
 )
 from lossdoctor.report._curve_words import settled
 
+#: Screens up to this width (CSS pixels) get the narrow figures: phones, held upright.
+PHONE_PIXELS = 600
+
 
 @dataclass
 class Plot:
@@ -43,6 +46,7 @@ class Plot:
     title: str
     caption: str
     svg: str
+    narrow_svg: str = ""  # the same figure drawn narrower, for a phone's screen
 
 
 def write(document: dict, path: str) -> None:
@@ -86,10 +90,18 @@ def _verdict(document: dict) -> str:
 
 def _training(document: dict, shown: set[str]) -> str:
     converged = settled(document)
-    svg = figures.loss_curves(document["curves"], document.get("curve"), chance_level(document),
-                              converged)
-    if svg is None:
+    curves = document["curves"]
+    caption = _loss_caption(document, converged)
+    plot = _plot("loss_curves", "Your training", lambda: figures.loss_curves(
+        curves, document.get("curve"), chance_level(document), converged), caption)
+    if plot is None:
         return ""
+    shown.add(plot.key)
+    lr_plot = _learning_rate_plot(document)
+    return _section("training", "Your training", [_figure(p) for p in (plot, lr_plot) if p])
+
+
+def _loss_caption(document: dict, converged: bool) -> str:
     caption = "Training loss per optimizer step and validation loss per pass."
     if figures.shaded(document.get("curve"), converged):
         caption += (" Shaded green: since when the validation loss has settled (converged)."
@@ -97,9 +109,19 @@ def _training(document: dict, shown: set[str]) -> str:
                     f"{figures.behaviour(document['curve'], converged)}.")
     if chance_level(document) is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
-    plot = Plot("loss_curves", "Your training", caption, svg)
-    shown.add(plot.key)
-    return _section("training", "Your training", [_figure(plot)])
+    return caption
+
+
+def _learning_rate_plot(document: dict) -> Plot | None:
+    """The learning rate over the same steps as the loss curves, when it changed during the
+    run: a schedule that decays too early or climbs too high shows where, against the loss."""
+    curves = document["curves"]
+    return _plot("learning_rate", "Learning rate over steps",
+                 lambda: figures.learning_rate(document["setup"].get("lr_schedule") or [],
+                                               document.get("steps") or 0,
+                                               figures.epoch_starts(curves)),
+                 "The learning rate your optimizer trained at, step by step (a scheduler, "
+                 "warmup or a change by hand), on the same steps and epochs as the losses above.")
 
 
 def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
@@ -117,7 +139,8 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         chance, experiment = chance_level(document), cause["experiment"]
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
         kind = "consequence" if doubtful else "experiment"
-        parts.append(f'<p class="{kind}">{escape(experiment_text(experiment, chance))}</p>')
+        said = experiment_text(experiment, chance, document.get("summary"))
+        parts.append(f'<p class="{kind}">{escape(said)}</p>')
     parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
@@ -198,13 +221,13 @@ def _evidence_plots(document: dict, details: dict) -> dict[str, Callable[[], Plo
 
 
 def _lr_plot(test: dict) -> Plot | None:
-    return _plot("lr_range", "Learning-rate range test", figures.lr_range(test),
+    return _plot("lr_range", "Learning-rate range test", lambda: figures.lr_range(test),
                  "Loss of a copy of your model trained while the learning rate grows step by "
                  "step; your learning rate and the one the fix replayed are marked.")
 
 
 def _features_plot(features: list[dict]) -> Plot | None:
-    return _plot("feature_scales", "Input feature scales", figures.feature_scales(features),
+    return _plot("feature_scales", "Input feature scales", lambda: figures.feature_scales(features),
                  "Size of each input feature, in the units the model sees; a standardized "
                  "input sits near 1.")
 
@@ -223,11 +246,13 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
              "saturated, it is the blow-up).")
     if dead:
         return _plot("dead_units", "Dead ReLU units",
-                     figures.activation_fractions(layers, "dead", "fraction of units dead", **run),
+                     lambda: figures.activation_fractions(layers, "dead",
+                                                          "fraction of units dead", **run),
                      "Fraction of each ReLU layer's units that output zero for a whole batch."
                      + after)
     return _plot("saturation", "Activation saturation",
-                 figures.activation_fractions(layers, "saturated", "fraction saturated", **run),
+                 lambda: figures.activation_fractions(layers, "saturated",
+                                                      "fraction saturated", **run),
                  "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
                  "or 1, a tanh at -1 or 1), at sampled steps." + after)
 
@@ -249,7 +274,7 @@ def _before(layer: dict, step: int | None) -> dict:
 
 def _gradient_plot(document: dict) -> Plot | None:
     return _plot("gradient_norms", "Per-layer gradient norms",
-                 figures.gradient_norms(document.get("gradients") or []),
+                 lambda: figures.gradient_norms(document.get("gradients") or []),
                  "Gradient norm of each parameter, first layer on top, over the sampled steps.")
 
 
@@ -267,7 +292,7 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
     if chance is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
     return _plot(f"fix_{cause['id']}", "Validation loss before and after the fix",
-                 figures.fix_curves(experiment, chance), caption)
+                 lambda: figures.fix_curves(experiment, chance), caption)
 
 
 def _layer_plots(document: dict, shown: set[str]) -> list[Plot]:
@@ -277,21 +302,35 @@ def _layer_plots(document: dict, shown: set[str]) -> list[Plot]:
     return [p for p in plots if p is not None]
 
 
-def _plot(key: str, title: str, svg: str | None, caption: str) -> Plot | None:
-    return Plot(key, title, caption, svg) if svg else None
+def _plot(key: str, title: str, draw: Callable[[], str | None], caption: str) -> Plot | None:
+    """The figure ``draw`` makes, at the report's width and at a phone's; None without data."""
+    svg = draw()
+    if not svg:
+        return None
+    with figures.narrow():
+        return Plot(key, title, caption, svg, draw() or "")
 
 
 # --- markup --------------------------------------------------------------------------------
 
 
 def _figure(plot: Plot) -> str:
-    data = base64.b64encode(plot.svg.encode("utf-8")).decode("ascii")
+    """The figure, with its narrow drawing for screens up to PHONE_PIXELS wide: the wide one
+    shrunk to a phone's width had its labels at about 6 px."""
+    narrow = (f'<source media="(max-width: {PHONE_PIXELS}px)" '
+              f'srcset="{_data_uri(plot.narrow_svg)}">'
+              if plot.narrow_svg else "")
     return (
         f'<figure class="plot" data-figure="{escape(plot.key)}">'
         f"<figcaption><strong>{escape(plot.title)}.</strong> {escape(plot.caption)}"
         f"</figcaption>"
-        f'<img alt="{escape(plot.title)}" src="data:image/svg+xml;base64,{data}"></figure>'
+        f'<picture>{narrow}<img alt="{escape(plot.title)}" src="{_data_uri(plot.svg)}">'
+        "</picture></figure>"
     )
+
+
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _evidence(evidence: dict) -> str:
@@ -354,7 +393,7 @@ h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .fix { background: #eef6f0; padding: 6px 10px; border-radius: 4px; }
 figure { margin: 12px 0; }
 figure img { width: 100%; height: auto; display: block; }
-@media (max-width: 600px) {
+@media (max-width: 600px) {  /* PHONE_PIXELS */
   main, footer { padding: 0 8px; }
   section { padding: 10px 12px; }
   figure.plot img { margin-left: -12px; width: calc(100% + 24px); max-width: none; }

@@ -69,7 +69,8 @@ def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
         parts.extend(_item(reason) for reason in NO_TRAINING_REASONS)
     parts.extend(_item(line) for line in unexplained_lines(document))
     for rank, cause in enumerate(document["causes"], start=1):
-        parts.append(_cause(rank, cause, verbose, chance_level(document)))
+        parts.append(_cause(rank, cause, verbose, chance_level(document),
+                             document.get("summary") or {}))
     if verbose:
         parts.extend(_dismissed(document) + _checks(document))
     parts.extend(Text(line, "yellow") for line in check_problems(document))
@@ -95,7 +96,8 @@ def _headline(document: dict) -> Text:
     return Text(headline(document), style)
 
 
-def _cause(rank: int, cause: dict, verbose: bool, chance: float | None) -> Group:
+def _cause(rank: int, cause: dict, verbose: bool, chance: float | None,
+           summary: dict) -> Group:
     title = Text()
     title.append(f"\n{cause_heading(rank, cause)} ", "bold")
     title.append(cause_tag(cause), "dim")
@@ -107,7 +109,8 @@ def _cause(rank: int, cause: dict, verbose: bool, chance: float | None) -> Group
     if cause.get("experiment"):
         experiment = cause["experiment"]
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
-        lines.append(Text(experiment_text(experiment, chance), "yellow" if doubtful else "green"))
+        said = experiment_text(experiment, chance, summary)
+        lines.append(Text(said, "yellow" if doubtful else "green"))
     lines.append(Text(f"fix: {fix_text(cause)}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
 
