@@ -77,6 +77,13 @@ def test_a_best_loss_that_rounds_to_the_guess_is_not_said_as_two_equal_numbers()
     assert _against_guess(0.706, 0.691) == "was 0.706 against 0.691 for the constant guess"
 
 
+def test_a_best_loss_below_the_guess_within_chance_does_not_read_as_beating_it():
+    """seed 1: 'was 0.674 against 0.695 for the constant guess' read as if the model beat it."""
+    from lossdoctor.checks.no_signal import _against_guess
+
+    assert _against_guess(0.674, 0.695).startswith("was 0.674, within chance of the constant")
+
+
 def test_fires_when_regression_targets_are_random():
     case = _regression_case(lambda x, noise, generator: noise)
     [finding] = _no_signal(no_signal.check(case))

@@ -149,6 +149,9 @@ def _against_guess(best: float, guess: float) -> str:
     """no_signal_cnn_random_labels: "was 1.38 against 1.38 for the constant guess"."""
     if f"{best:.3g}" == f"{guess:.3g}":
         return f"was that of the constant guess ({guess:.3g})"
+    if best < guess:  # reported only when not clearly below it (_contest.clearly_below)
+        return (f"was {best:.3g}, within chance of the constant guess's {guess:.3g} (the best "
+                f"of several validation passes dips below it by luck alone)")
     return f"was {best:.3g} against {guess:.3g} for the constant guess"
 
 
