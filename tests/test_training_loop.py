@@ -296,6 +296,35 @@ def test_a_run_without_optimizer_steps_is_skipped():
         check(record(lambda: F.relu(torch.zeros(1))))
 
 
+def _backward_only(model, optimizer, loss_fn, train, validation, epochs, batch_size=32):
+    """A loop whose backward runs and whose optimizer.step() was forgotten."""
+    for _ in range(epochs):
+        for start in range(0, len(train[0]), batch_size):
+            optimizer.zero_grad()
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            loss_fn(model(x), y).backward()
+
+
+def test_a_loop_whose_backward_runs_and_nothing_ever_changes_is_found():
+    """Issue 11: such a run was reported as "no PyTorch training was seen"."""
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    case = _case(model, torch.optim.SGD(model.parameters(), lr=0.1), train=_backward_only)
+    [finding] = check(case)
+    assert finding.cause is FROZEN_PARAMS and finding.confidence >= 0.9
+    assert finding.evidence["backward_passes"] == 8 * 15  # 8 epochs of 15 batches
+    assert finding.evidence["parameters_changed"] == 0
+    assert "backward 120 times, but no parameter changed" in finding.verdict
+
+
+def test_a_single_backward_pass_is_a_gradient_looked_at_not_a_loop():
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    with pytest.raises(Skip, match="optimizer steps"):
+        check(_case(model, torch.optim.SGD(model.parameters(), lr=0.1), train=_backward_only,
+                    epochs=1, batch_size=450))
+
+
 class _Stack(nn.Module):
     """Hidden layers held in a plain list (never registered) or in an nn.ModuleList."""
 
