@@ -13,8 +13,9 @@ Two candidates, each tested by replay before anything is reported:
 * too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple (above B_simple in a
   run of fewer than ``FEW_STEPS`` steps of at most two a epoch: a whole training set as one
   batch, or half of it), and B_simple is at least ``NEGLIGIBLE_NOISE_ROWS`` (one row: below it
-  the gradient noise is negligible and the batch size cannot matter). Replayed with a batch near B_simple on the same number of training
-  rows (so more steps), the lr scaled by the same paper's rule for the best lr,
+  the gradient noise is negligible and the batch size cannot matter). Replayed with a batch
+  near B_simple on the same number of training rows (so more steps), the lr scaled by the same
+  paper's rule for the best lr,
   eps(B) = eps_max / (1 + B_noise / B).
 * too small for BatchNorm: a model with BatchNorm trained on batches of at most
   ``TINY_BATCH`` rows normalizes each batch by statistics of one or two rows, which differ from
