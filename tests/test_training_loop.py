@@ -44,6 +44,9 @@ def test_an_optimizer_built_for_another_model_is_near_certain():
     assert finding.evidence["optimizer_elements_outside_model"] > 0
     assert finding.confidence >= 0.9
     assert "another model" in finding.verdict
+    # the other model's tensors never get a gradient either, but are not this model's
+    assert finding.evidence["untrained_elements"] == finding.evidence["parameter_elements"]
+    assert finding.verdict.startswith("100% of your model's parameters")
 
 
 def _no_zero_grad_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32):

@@ -151,19 +151,23 @@ def _elements(model: nn.Module | None) -> int:
     return sum(p.numel() for p in model.parameters()) if model is not None else 0
 
 
-def _untrained(trace) -> dict[str, int]:
+def _untrained(trace, model: nn.Module | None = None) -> dict[str, int]:
+    """The model's parameters that never train, by name. Optimized tensors that are not the
+    model's (an optimizer built for another model) never get a gradient either, but are not
+    the model's parameters: counted, they made "708 of 706" of them untrained."""
     setup = trace.setup
+    own = {name for name, _ in model.named_parameters()} if model is not None else None
     never = {
         name: entry["elements"]
         for name, entry in trace.gradientless.items()
-        if entry["sampled_steps"] >= trace.gradient_samples > 0
+        if entry["sampled_steps"] >= trace.gradient_samples > 0 and (own is None or name in own)
     }
     return {**setup.not_in_optimizer, **setup.requires_grad_off, **never}
 
 
 def _frozen(case) -> Finding | None:
     trace, setup = case.trace, case.trace.setup
-    untrained = _untrained(trace)
+    untrained = _untrained(trace, case.copies.initial_model)
     if not untrained or setup.parameter_count == 0:
         return None
     share = sum(untrained.values()) / setup.parameter_count
