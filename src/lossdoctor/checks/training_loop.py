@@ -125,10 +125,9 @@ def _never_updated(case) -> Finding | None:
         evidence["parameter_elements"] = float(count)
     return Finding(
         FROZEN_PARAMS, NEVER_UPDATED_CONFIDENCE,
-        verdict=(f"Your script called backward {passes:,} times, but no parameter changed: "
-                 "no optimizer step ran and no parameter was updated by hand, so your model "
-                 "is still the one you started with. The gradients are computed and never "
-                 "applied."),
+        verdict=(f"{_never_changed_text(passes)} No optimizer step ran and no parameter was "
+                 "updated by hand, so your model is still the one you started with: the "
+                 "gradients are computed and never applied."),
         evidence=evidence,
         fix=("Call optimizer.step() after each loss.backward(), on an optimizer built over "
              "this model's parameters (model.parameters())."),
@@ -184,11 +183,21 @@ def _frozen(case) -> Finding | None:
         "optimizer_elements_outside_model": float(setup.optimizer_elements_outside_model),
     }
     _add_experiment_numbers(evidence, experiment)
+    confidence = _frozen_confidence(share, setup, experiment, case)
+    verdict = _frozen_verdict(trace, untrained, share, experiment)
+    if share >= 1 and changed_tensors(case.copies.initial_model, case.copies.final_model) == 0:
+        passes = backward_passes(trace)
+        evidence |= {"backward_passes": float(passes), "parameters_changed": 0.0}
+        confidence = max(confidence, NEVER_UPDATED_CONFIDENCE)
+        verdict = f"{_never_changed_text(passes)} {verdict}"
     return Finding(
-        FROZEN_PARAMS, _frozen_confidence(share, setup, experiment, case),
-        verdict=_frozen_verdict(trace, untrained, share, experiment), evidence=evidence,
+        FROZEN_PARAMS, confidence, verdict=verdict, evidence=evidence,
         experiment=experiment, details={"untrained_parameters": untrained},
     )
+
+
+def _never_changed_text(passes: int) -> str:
+    return f"Your script called backward {passes:,} times, but no parameter changed."
 
 
 def _frozen_confidence(share: float, setup, experiment: Experiment | None, case) -> float:
