@@ -149,8 +149,8 @@ def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
 
 def test_a_noise_scale_below_one_row_is_no_evidence_against_the_batch(monkeypatch):
     """B_simple < 1: one row's gradient already points where all rows' do, so a smaller batch
-    only takes more steps at the same lr (dev case 22031 and its twin, an SGD rate problem,
-    were blamed on their batch "far larger than a noise scale below one row")."""
+    only takes more steps at the same lr (dev case 22030, a hand-written L2 penalty, was blamed
+    first on its batch, "far larger than a noise scale below one row": 0.004)."""
     from lossdoctor.checks import batch_size
 
     case = tabular_run(batch_size=500, epochs=10)

@@ -112,8 +112,10 @@ TINY_MAX_STEPS = 2 * REPLAY_STEPS
 #: row's gradient already points where the whole training set's does (McCandlish et al. 2018:
 #: tr(Sigma) < |G|^2), and their best lr, eps_max / (1 + B_noise / B), is then the same at any
 #: batch of a row or more. A smaller batch would only take more steps at the same lr, which is
-#: the learning-rate check's question (a larger step covers the same ground), not this one's:
-#: the dev run that reported it (an SGD run at too low a rate) and its fixed twin both had it.
+#: the learning-rate check's question (a larger step covers the same ground), not this one's.
+#: On dev cases (docs/devset.md, session 10) batch_size was reported on noise scales of 0.004
+#: (22030, a hand-written L2 penalty: first, ahead of the real cause) and 0.74 (22067, labels
+#: 1 and 2 under BCE); where it was right the noise scale was 28-40 rows (22029, 22070).
 NEGLIGIBLE_NOISE_ROWS = 1.0
 #: Points of the run's last half its falling trend is tested on, at least; with the 4 or 5
 #: points of a short run's last half, only a strictly falling curve passes the test.
