@@ -44,6 +44,9 @@ def test_an_optimizer_built_for_another_model_is_near_certain():
     assert finding.evidence["optimizer_elements_outside_model"] > 0
     assert finding.confidence >= 0.9
     assert "another model" in finding.verdict
+    # the other model's tensors never get a gradient either, but are not this model's
+    assert finding.evidence["untrained_elements"] == finding.evidence["parameter_elements"]
+    assert "100% of your model's parameters" in finding.verdict
 
 
 def _no_zero_grad_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32):
@@ -294,6 +297,59 @@ def test_zero_grad_once_per_epoch_is_found_when_only_validation_passes_mark_the_
 def test_a_run_without_optimizer_steps_is_skipped():
     with pytest.raises(Skip, match="optimizer steps"):
         check(record(lambda: F.relu(torch.zeros(1))))
+
+
+def _backward_only(model, optimizer, loss_fn, train, validation, epochs, batch_size=32):
+    """A loop whose backward runs and whose optimizer.step() was forgotten."""
+    for _ in range(epochs):
+        for start in range(0, len(train[0]), batch_size):
+            optimizer.zero_grad()
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            loss_fn(model(x), y).backward()
+
+
+def test_a_loop_whose_backward_runs_and_nothing_ever_changes_is_found():
+    """Issue 11: such a run was reported as "no PyTorch training was seen"."""
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    case = _case(model, torch.optim.SGD(model.parameters(), lr=0.1), train=_backward_only)
+    [finding] = check(case)
+    assert finding.cause is FROZEN_PARAMS and finding.confidence >= 0.9
+    assert finding.evidence["backward_passes"] == 8 * 15  # 8 epochs of 15 batches
+    assert finding.evidence["parameters_changed"] == 0
+    assert "backward 120 times, but no parameter changed" in finding.verdict
+
+
+def _through_a_temperature(model, optimizer, loss_fn, train, validation, epochs, batch_size=32):
+    """Every parameter frozen; the loss still needs a gradient, through a learnable scale the
+    optimizer was never given."""
+    scale = torch.ones(1, requires_grad=True)
+    for _ in range(epochs):
+        for start in range(0, len(train[0]), batch_size):
+            optimizer.zero_grad()
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            loss_fn(model(x) * scale, y).backward()
+            optimizer.step()
+
+
+def test_a_model_frozen_whole_whose_loss_still_has_a_gradient_is_a_loop_that_never_updates():
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    for param in model.parameters():
+        param.requires_grad_(False)
+    case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                 train=_through_a_temperature)
+    [finding] = [f for f in check(case) if f.cause is FROZEN_PARAMS]
+    assert finding.confidence >= 0.9 and finding.evidence["parameters_changed"] == 0
+    assert finding.verdict.startswith("Your script called backward 120 times, but no parameter")
+
+
+def test_a_single_backward_pass_is_a_gradient_looked_at_not_a_loop():
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    with pytest.raises(Skip, match="optimizer steps"):
+        check(_case(model, torch.optim.SGD(model.parameters(), lr=0.1), train=_backward_only,
+                    epochs=1, batch_size=450))
 
 
 class _Stack(nn.Module):

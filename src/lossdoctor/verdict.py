@@ -11,7 +11,9 @@ from lossdoctor.symptom import symptom_of
 
 
 def training_seen(run: ScriptRun) -> bool:
-    return run.trace.steps > 0 and bool(run.trace.train_losses())
+    """A loss backward went through (a training loss): with no optimizer step after it, the
+    loop that never updates is itself the diagnosis (checks.training_loop)."""
+    return bool(run.trace.train_losses())
 
 
 def diagnose_run(run: ScriptRun, progress: Progress | None = None,

@@ -12,8 +12,10 @@ Two candidates, each tested by replay before anything is reported:
 
 * too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple (above B_simple in a
   run of fewer than ``FEW_STEPS`` steps of at most two a epoch: a whole training set as one
-  batch, or half of it). Replayed with a batch near B_simple on the same number of training
-  rows (so more steps), the lr scaled by the same paper's rule for the best lr,
+  batch, or half of it), and B_simple is at least ``NEGLIGIBLE_NOISE_ROWS`` (one row: below it
+  the gradient noise is negligible and the batch size cannot matter). Replayed with a batch
+  near B_simple on the same number of training rows (so more steps), the lr scaled by the same
+  paper's rule for the best lr,
   eps(B) = eps_max / (1 + B_noise / B).
 * too small for BatchNorm: a model with BatchNorm trained on batches of at most
   ``TINY_BATCH`` rows normalizes each batch by statistics of one or two rows, which differ from
@@ -107,6 +109,15 @@ FEW_STEPS_PER_EPOCH = 2
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
 MAX_STEPS = REPLAY_STEPS
 TINY_MAX_STEPS = 2 * REPLAY_STEPS
+#: A noise scale below this many rows is no evidence about the batch: B_simple < 1 says one
+#: row's gradient already points where the whole training set's does (McCandlish et al. 2018:
+#: tr(Sigma) < |G|^2), and their best lr, eps_max / (1 + B_noise / B), is then the same at any
+#: batch of a row or more. A smaller batch would only take more steps at the same lr, which is
+#: the learning-rate check's question (a larger step covers the same ground), not this one's.
+#: On dev cases (docs/devset.md, session 10) batch_size was reported on noise scales of 0.004
+#: (22030, a hand-written L2 penalty: first, ahead of the real cause) and 0.74 (22067, labels
+#: 1 and 2 under BCE); where it was right the noise scale was 28-40 rows (22029, 22070).
+NEGLIGIBLE_NOISE_ROWS = 1.0
 #: Points of the run's last half its falling trend is tested on, at least; with the 4 or 5
 #: points of a short run's last half, only a strictly falling curve passes the test.
 TREND_POINTS = 4
@@ -208,6 +219,8 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
     """The batch size to try instead, or None when the user's is not suspect."""
     if _tiny_for_batchnorm(case, user_batch):
         return BN_BATCH
+    if noise.simple < NEGLIGIBLE_NOISE_ROWS:
+        return None
     short = case.trace.steps < FEW_STEPS and 0 < steps_per_epoch(case.trace) <= \
         FEW_STEPS_PER_EPOCH
     factor = 1.0 if short else LARGE_FACTOR
@@ -462,14 +475,9 @@ def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm:
         )
     return (
         f"Your batches of {trial.user_batch} rows are far larger than the gradient noise "
-        f"calls for (its noise scale is {_noise_rows(noise.simple)}): each step averages "
+        f"calls for (its noise scale is about {noise.simple:.3g} rows): each step averages "
         f"away noise that was already small, so your epochs take too few steps. {replay}"
     )
-
-
-def _noise_rows(scale: float) -> str:
-    """unscaled_targets_cnn_brightness: "about 0.387 rows" read as a misprint."""
-    return "below one row" if scale < 1 else f"about {scale:.3g} rows"
 
 
 def _evidence(trial: Trial, experiment: Experiment, noise: NoiseScale) -> dict[str, float]:

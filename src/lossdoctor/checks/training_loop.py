@@ -87,9 +87,22 @@ WRONG_MODE_SHARE = 0.5
 LEFT_OUT_CONFIDENCE = 0.55
 
 
+#: Backward passes a loop needs before "no parameter ever changed" says something about it: one
+#: backward and the end of the script is a gradient looked at once; a second one, with nothing
+#: updated in between, is a loop that computes gradients and never applies them.
+MIN_BACKWARD_PASSES = 2
+#: A loop that never updates anything is a fact read off the run (no optimizer step, no
+#: parameter changed by hand, the kept copies from before the first backward and after the
+#: run equal), not an inference from a replay.
+NEVER_UPDATED_CONFIDENCE = 0.95
+
+
 def check(case) -> list[Finding]:
     if case.trace.steps == 0:
-        raise Skip("needs optimizer steps: none were seen")
+        never = _never_updated(case)
+        if never is None:
+            raise Skip("needs optimizer steps: none were seen")
+        return [never]
     findings = [_frozen(case) or _unregistered(case), _missing_zero_grad(case),
                 *_wrong_mode(case)]
     return [f for f in findings if f is not None]
@@ -98,19 +111,68 @@ def check(case) -> list[Finding]:
 # --- parameters never trained ------------------------------------------------------------------
 
 
-def _untrained(trace) -> dict[str, int]:
+def backward_passes(trace) -> int:
+    """Training losses backward went through (a loss is a training one by that alone)."""
+    return sum(record.calls for record in trace.train_losses())
+
+
+def _never_updated(case) -> Finding | None:
+    """Backward ran MIN_BACKWARD_PASSES times or more and no parameter ever changed: no
+    optimizer step was taken, none was updated by hand, and the model the run left equals the
+    one before its first backward (when both were kept)."""
+    passes = backward_passes(case.trace)
+    changed = changed_tensors(case.copies.initial_model, case.copies.final_model)
+    if passes < MIN_BACKWARD_PASSES or changed:
+        return None
+    count = case.trace.setup.parameter_count or _elements(case.copies.initial_model)
+    evidence = {"backward_passes": float(passes), "optimizer_steps": 0.0,
+                "parameters_changed": 0.0}
+    if count:
+        evidence["parameter_elements"] = float(count)
+    return Finding(
+        FROZEN_PARAMS, NEVER_UPDATED_CONFIDENCE,
+        verdict=(f"{_never_changed_text(passes)} No optimizer step ran and no parameter was "
+                 "updated by hand, so your model is still the one you started with: the "
+                 "gradients are computed and never applied."),
+        evidence=evidence,
+        fix=("Call optimizer.step() after each loss.backward(), on an optimizer built over "
+             "this model's parameters (model.parameters())."),
+    )
+
+
+def changed_tensors(before: nn.Module | None, after: nn.Module | None) -> int | None:
+    """How many parameter tensors differ between two copies of a model; None when either
+    copy is missing or they do not hold the same parameters."""
+    if before is None or after is None:
+        return None
+    old, new = dict(before.named_parameters()), dict(after.named_parameters())
+    if old.keys() != new.keys():
+        return None
+    return sum(not torch.equal(old[name].detach().cpu(), new[name].detach().cpu())
+               for name in old)
+
+
+def _elements(model: nn.Module | None) -> int:
+    return sum(p.numel() for p in model.parameters()) if model is not None else 0
+
+
+def _untrained(trace, model: nn.Module | None = None) -> dict[str, int]:
+    """The model's parameters that never train, by name. Optimized tensors that are not the
+    model's (an optimizer built for another model) never get a gradient either, but are not
+    the model's parameters: counted, they made "708 of 706" of them untrained."""
     setup = trace.setup
+    own = {name for name, _ in model.named_parameters()} if model is not None else None
     never = {
         name: entry["elements"]
         for name, entry in trace.gradientless.items()
-        if entry["sampled_steps"] >= trace.gradient_samples > 0
+        if entry["sampled_steps"] >= trace.gradient_samples > 0 and (own is None or name in own)
     }
     return {**setup.not_in_optimizer, **setup.requires_grad_off, **never}
 
 
 def _frozen(case) -> Finding | None:
     trace, setup = case.trace, case.trace.setup
-    untrained = _untrained(trace)
+    untrained = _untrained(trace, case.copies.initial_model)
     if not untrained or setup.parameter_count == 0:
         return None
     share = sum(untrained.values()) / setup.parameter_count
@@ -127,11 +189,21 @@ def _frozen(case) -> Finding | None:
         "optimizer_elements_outside_model": float(setup.optimizer_elements_outside_model),
     }
     _add_experiment_numbers(evidence, experiment)
+    confidence = _frozen_confidence(share, setup, experiment, case)
+    verdict = _frozen_verdict(trace, untrained, share, experiment)
+    if share >= 1 and changed_tensors(case.copies.initial_model, case.copies.final_model) == 0:
+        passes = backward_passes(trace)
+        evidence |= {"backward_passes": float(passes), "parameters_changed": 0.0}
+        confidence = max(confidence, NEVER_UPDATED_CONFIDENCE)
+        verdict = f"{_never_changed_text(passes)} {verdict}"
     return Finding(
-        FROZEN_PARAMS, _frozen_confidence(share, setup, experiment, case),
-        verdict=_frozen_verdict(trace, untrained, share, experiment), evidence=evidence,
+        FROZEN_PARAMS, confidence, verdict=verdict, evidence=evidence,
         experiment=experiment, details={"untrained_parameters": untrained},
     )
+
+
+def _never_changed_text(passes: int) -> str:
+    return f"Your script called backward {passes:,} times, but no parameter changed."
 
 
 def _frozen_confidence(share: float, setup, experiment: Experiment | None, case) -> float:
