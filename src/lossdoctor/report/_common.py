@@ -11,8 +11,7 @@ from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
 
 NO_TRAINING_REASONS = (
-    "the script called backward on no loss, or updated no parameter after it (with a "
-    "torch.optim optimizer or by hand)",
+    "the script called backward on no loss computed from the model's parameters",
     "the training ran in another process (a subprocess or a launcher), which lossdoctor "
     "cannot see into",
     "the script exited before training started (check its arguments)",
