@@ -26,6 +26,21 @@ Session 9 (CPU clock, one thread, nice, 50-step blocks), mean / median / pairs:
 | 200 small layers | 40 | 12.2-12.5 | 1.103 | 1.072 | 1.105 +- 0.024 | 1.020-1.182 | 2.58 |
 | | 40 | 7.1-7.3 | 1.091 | 1.060 | 1.092 +- 0.018 | 1.025-1.159 | 2.55 |
 
+Session 10 (same settings, 30 pairs; main 67b05bc against s10-scale, whose ordinary step makes
+90 of lossdoctor's Python calls instead of 114 on the MLP, 688 instead of 1112 on the 200-layer
+model; run in the order listed, at load 1-2.5), mean / median / pair mean +- 2 SE:
+
+| model | main 67b05bc | s10-scale |
+|---|---|---|
+| mlp 784-512-512-10 | 1.051 / 1.064 / 1.058 +- 0.038 | 1.040 / 1.039 / 1.041 +- 0.020 |
+| | 1.052 / 1.046 / 1.055 +- 0.030 | 1.036 / 1.031 / 1.040 +- 0.041 |
+| 200 small layers | 1.085 / 1.051 / 1.088 +- 0.043 | 1.064 / 1.050 / 1.069 +- 0.035 |
+| | 1.068 / 1.049 / 1.075 +- 0.045 | 1.089 / 1.060 / 1.099 +- 0.045 |
+
+The calls cut are worth a few microseconds of a 7 ms step: the runs differ by less than their
+error. The 200-layer model's ordinary steps still pay a Python frame and torch.compiler's
+is_compiling (two more calls) for each of its ~600 module calls.
+
 Where the MLP's 3.8% goes (cProfile of 500 watched steps, and an interleaved run against a
 recorder switched off, whose handlers return at once: 1.017 +- 0.010 against 1.054 +- 0.011
 for the working one, at load 13): about a third in the hook layer (the wrapper of

@@ -169,23 +169,29 @@ class ModuleHooks:
         finished = MethodType(events.forward_finished.eager, recorder)
 
         # Every call of every module passes here: tracing() and applies() are spelled out, and
-        # a module of no watched class is let through after one set lookup.
+        # a module of no watched class is let through after one set lookup; one of the model's
+        # class inside a watched pass (a block of a Sequential of Sequentials) after two.
         compiling, transforming = torch.compiler.is_compiling, _functorch.peek_interpreter_stack
-        watched_types = self.narrowed_types
+        watched_types, narrowed_ids = self.narrowed_types, self.narrowed_ids
+        following = self.submodule_handles  # filled and emptied in place (follow_submodules)
 
         def __call__(module, *args, **kwargs):
             if (compiling() or transforming() is not None  # first: the compiler folds it
                     or (type(module) not in watched_types and not isinstance(module, _Loss))
+                    or (recorder._depth and id(module) not in narrowed_ids
+                        and not isinstance(module, _Loss))  # applies() says no, cheaper
                     or not applies(module)):
                 return inherited(module, *args, **kwargs)
             started(module, args)
-            follow(recorder.spying)
+            if following or recorder._spy is not None:  # else follow() would do nothing
+                follow(recorder.spying)
             output = None
             try:
                 output = inherited(module, *args, **kwargs)
             finally:
                 finished(module, args, kwargs, output)
-                follow(recorder.spying)
+                if following or recorder._spy is not None:
+                    follow(recorder.spying)
             return output
 
         for name in ("__module__", "__name__", "__qualname__", "__doc__"):
@@ -196,8 +202,8 @@ class ModuleHooks:
     def follow_submodules(self, on: bool) -> None:
         if on and not self.submodule_handles and self.patched:
             recorder = self.recorder
-            self.submodule_handles = self._global(recorder.submodule_started,
-                                                  recorder.submodule_finished)
+            self.submodule_handles.extend(self._global(recorder.submodule_started,
+                                                       recorder.submodule_finished))
         elif not on:
             self._remove(self.submodule_handles)
 

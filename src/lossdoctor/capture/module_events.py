@@ -84,12 +84,12 @@ class ModuleEvents:
             self._sign_inputs(args)
             return
         if self._depth == 1 and (is_model or _has_parameters(module)):
-            self._model_started(module)
+            self._model_started(module, is_model)
             self._sign_inputs(args)
         if self._spy is not None:
             self._module_stack.append(module)
 
-    def _model_started(self, module: nn.Module) -> None:
+    def _model_started(self, module: nn.Module, is_model: bool) -> None:
         if self.update_awaited:
             self.check_parameter_update()
         if self._chain_spy is not None or WAITING:
@@ -97,7 +97,7 @@ class ModuleEvents:
         self.forwards += 1
         self.inside_model = True
         self._inner_target = None
-        if not self._is_model(module):
+        if not is_model:
             self._model_ref = weakref.ref(module)
         self._model_held = module
         if self._optimizer_ref is None:
@@ -123,19 +123,21 @@ class ModuleEvents:
             self._module_stack.pop()
         if self._depth == 0 and self._model_ref is not None and module is self._model_ref():
             self.copy_called = None
-            self._stop_spying()
+            if self._spy is not None:
+                self._stop_spying()
             self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
-            self.last_output_sizes = frozenset(t.numel() for t in output_tensors(output))
+            self.last_output_sizes = _output_sizes(output)
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs)
             if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
             self._inner_target = None
-            self._follow_output(module, output, args, kwargs)
+            if self._chains_wanted:  # else _follow_output returns at once
+                self._follow_output(module, output, args, kwargs)
         elif self._depth == 0 and self._copy_is(module):
             self.last_batch_rows = _rows(args, kwargs)
-            self.last_output_sizes = frozenset(t.numel() for t in output_tensors(output))
+            self.last_output_sizes = _output_sizes(output)
             self._keep_inputs(args, kwargs)
 
     def scored_model(self) -> tuple[nn.Module | None, bool]:
@@ -177,6 +179,13 @@ def _rows(args, kwargs) -> int:
     if isinstance(first, torch.Tensor) and first.dim() > 0:  # the common case, fast
         return first.shape[0]
     return batch_rows((args, kwargs))
+
+
+def _output_sizes(output) -> frozenset[int]:
+    """Element counts of the tensors of a model output."""
+    if isinstance(output, torch.Tensor):  # the common case, without the search
+        return frozenset((output.numel(),))
+    return frozenset(t.numel() for t in output_tensors(output))
 
 
 def _returned_loss(output) -> weakref.ref | None:

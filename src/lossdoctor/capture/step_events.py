@@ -59,7 +59,8 @@ class StepEvents:
         evaluation), the listener is told (one that stops the run stops it before this step),
         then the step is described, counted and sampled."""
         self._settle_losses()
-        self._pause_tensor_spy(True)
+        if self._tensor_spy is not None:
+            self._pause_tensor_spy(True)
         self.on_step()
         if self._optimizer_ref is None:
             self._first_step(optimizer)
@@ -89,7 +90,8 @@ class StepEvents:
 
     @guarded
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
-        self._pause_tensor_spy(False)
+        if self._tensor_spy is not None:
+            self._pause_tensor_spy(False)
         if self._optimizer_ref is None or self._optimizer_ref() is not optimizer:
             return
         if self._before_update:  # a sampled step: listing the parameters costs on deep models

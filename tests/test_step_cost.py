@@ -1,0 +1,74 @@
+"""What watching costs an ordinary (not sampled) training step, in lossdoctor's Python calls:
+the step time's overhead follows them (issue 12, bench/step_overhead.py)."""
+
+import sys
+
+import torch
+from torch import nn
+
+from lossdoctor.capture import Recorder, watching
+from lossdoctor.capture.module_events import _output_sizes
+from lossdoctor.capture.replay_losses import output_tensors
+
+#: lossdoctor's Python calls on an ordinary step of a plain loop (zero_grad, model, loss module,
+#: backward, step) after its setup is known, as sys.setprofile counts them: 90 in session 10
+#: (114 on main 67b05bc), with a little room; each costs ~0.1-0.4 microseconds of the step.
+CALLS_PER_STEP = 100
+
+
+def _calls_in_lossdoctor(run) -> int:
+    """Python functions of lossdoctor entered while ``run()`` runs."""
+    count = [0]
+
+    def profile(frame, event, arg):
+        if event == "call" and "lossdoctor" in frame.f_code.co_filename:
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count[0]
+
+
+def _step(model, optimizer, loss_fn, x, y) -> None:
+    optimizer.zero_grad()
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+
+
+def test_an_ordinary_step_stays_within_its_budget_of_python_calls():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(300):  # past the dense first steps and the batch sample
+            _step(model, optimizer, loss_fn, x, y)
+        while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
+            _step(model, optimizer, loss_fn, x, y)
+        calls = _calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y))
+    assert recorder.trace.steps > 300
+    assert calls <= CALLS_PER_STEP, calls
+
+
+def test_blocks_of_the_models_class_inside_it_are_not_taken_for_copies():
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.ReLU()) for _ in range(5)])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(20):
+            _step(model, optimizer, nn.MSELoss(), torch.randn(8, 4), torch.randn(8, 4))
+    assert recorder.forwards == 20
+    assert recorder.copy_called is None
+    assert len(recorder.trace.train_losses()) == 20
+
+
+def test_output_sizes_of_a_tensor_are_those_the_general_search_finds():
+    for output in (torch.zeros(3, 4), torch.zeros(()), (torch.zeros(2), torch.zeros(5, 1)),
+                   {"logits": torch.zeros(6), "loss": torch.zeros(())}):
+        assert _output_sizes(output) == frozenset(t.numel() for t in output_tensors(output))
