@@ -87,7 +87,7 @@ class Case:
         )
 
     def _fitted_constant_guess_loss(self, batches) -> float | None:
-        if not self.replayer.scores_any_model:  # the model computes its loss itself
+        if not self.replayer.scores_any_prediction:  # the model computes its loss itself
             return None
         try:
             return self.replayer.evaluate(self._fitted_constant, batches)

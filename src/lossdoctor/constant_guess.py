@@ -121,13 +121,16 @@ class ConstantModel(nn.Module):
         super().__init__()
         self.value = nn.Parameter(torch.zeros(math.prod(prediction_shape) or 1))
         self.output = nn.Sequential(*output_layers(loss_name))
+        self.scalar_rows = prediction_shape == ()  # a model that gives one number per row
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
-        return self.output(self.value.expand(batch_rows((args, kwargs)), -1))
+        prediction = self.output(self.value.expand(batch_rows((args, kwargs)), -1))
+        return prediction.squeeze(1) if self.scalar_rows else prediction
 
 
 def fit_constant(replayer, loss_name: str) -> ConstantModel:
-    """The constant fitted on the training batches with the user's loss (a replay.Replayer)."""
+    """The constant fitted on the training batches with the user's loss, less a penalty added
+    to it by hand (a replay.Replayer)."""
     constant = ConstantModel(replayer.copies.prediction_shape, loss_name)
     batches = replayer.train_batches[:FIT_BATCHES]
     rows = max(sum(b.rows for b in batches), 1)
@@ -138,7 +141,9 @@ def fit_constant(replayer, loss_name: str) -> ConstantModel:
 
         def mean_loss() -> torch.Tensor:
             optimizer.zero_grad()
-            loss = sum(replayer.loss(constant, b) * b.rows for b in batches) / rows
+            # the validation's loss: a penalty on the user's weights has nothing to do with
+            # a constant, and reads weights the constant does not have
+            loss = sum(replayer.scored_loss(constant, b) * b.rows for b in batches) / rows
             loss.backward()
             return loss
 

@@ -291,6 +291,15 @@ class Replayer:
         replay_loss = self.copies.replay_loss
         return replay_loss is not None and replay_loss.any_model
 
+    @property
+    def scores_any_prediction(self) -> bool:
+        """Whether a model that returns only a prediction (a constant guess) can be scored
+        with the loss a validation computes (:meth:`scored_loss`): a penalty on the user's
+        parameters added to the training loss by hand is left out of it."""
+        replay_loss = self.copies.replay_loss
+        scored = getattr(replay_loss, "data_term", None) or replay_loss
+        return scored is not None and scored.any_model
+
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: list[Batch]) -> float:
         """Row-weighted mean validation loss, in eval mode; the model's mode is restored."""

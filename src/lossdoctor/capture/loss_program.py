@@ -384,7 +384,21 @@ class LossProgram:
         penalty = [r for r in refs if not self._reads_output(r) and self._reads_parameters(r)]
         if len(data) != 1 or not penalty or not isinstance(data[0], Result):
             return None
-        return LossProgram(self.calls, data[0], self.target_path)
+        return LossProgram(self._only_needed_by(data[0].call), data[0], self.target_path)
+
+    def _only_needed_by(self, last: int) -> list:
+        """The calls, with those ``last`` does not depend on left out (None): the penalty's
+        reads of the parameters would keep a model without them (a constant guess, a larger
+        model) from being scored, and computing it only costs time."""
+        needed, todo = set(), [last]
+        while todo:
+            index = todo.pop()
+            if index not in needed:
+                needed.add(index)
+                call = self.calls[index]
+                todo += [r.call for r in _refs_in((call.args, call.kwargs))
+                         if isinstance(r, Result)]
+        return [call if index in needed else None for index, call in enumerate(self.calls)]
 
     @cached_property
     def data_term(self) -> LossProgram | None:
