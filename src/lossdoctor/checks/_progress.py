@@ -6,6 +6,8 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from lossdoctor import symptom
+
 #: Without a constant guess to compare with, a loss that fell by less than a tenth did not move.
 STALLED_DROP = 0.1
 #: "No better than a constant guess" means not significantly below it: the last tenth's mean
@@ -14,6 +16,12 @@ STALLED_DROP = 0.1
 #: little below or above the guess at random (a deep tanh stack of the development set ended
 #: 0.25% below its guess, 0.4 standard errors).
 NOISE_Z = 1.645
+#: A training loss that ended below the guess by less than this share of it learned next to
+#: nothing: the symptom's bar for a run "barely below a constant guess" (symptom.py), so that a
+#: run not called healthy for it is one whose stuck-loss causes are tested as stuck (dev 30276:
+#: a ReLU layer 75% dead from the first step, the loss 0.4% below the guess but 2 standard
+#: errors below it, was not stuck, and the run was left unexplained).
+NEAR_CHANCE_SHARE = symptom.NEAR_CHANCE_SHARE
 
 
 @dataclass
@@ -26,10 +34,22 @@ class TrainingProgress:
     @property
     def stuck(self) -> bool:
         """No better than a constant guess (not below it by NOISE_Z standard errors of the
-        end); without one, fell by less than STALLED_DROP."""
+        end) or barely below it (by less than NEAR_CHANCE_SHARE of it); without one, fell by
+        less than STALLED_DROP."""
         if self.constant_guess is not None:
-            return self.end >= self.constant_guess - NOISE_Z * self.end_error
+            guess = self.constant_guess
+            return self.end >= min(guess - NOISE_Z * self.end_error,
+                                   (1 - NEAR_CHANCE_SHARE) * guess)
         return self.end >= (1 - STALLED_DROP) * self.start
+
+    @property
+    def beside_guess(self) -> str:
+        """How the end compares with the constant guess, in words: "no better than" or
+        "only 3.2% below"."""
+        guess = self.constant_guess
+        if guess is None or guess <= 0 or self.end >= guess:
+            return "no better than"
+        return f"only {1 - self.end / guess:.1%} below"
 
 
 def training_progress(case) -> TrainingProgress | None:

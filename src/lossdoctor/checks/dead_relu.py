@@ -193,7 +193,7 @@ def _describe_loss(loss: TrainingProgress, whole_layer: bool) -> str:
                 f"{plain_number(loss.end)} {how}.")
     if loss.constant_guess is None:
         return f"The training loss stays around {plain_number(loss.end)}: learning has stalled."
-    return (f"The training loss stays around {plain_number(loss.end)}, no better than the "
+    return (f"The training loss stays around {plain_number(loss.end)}, {loss.beside_guess} the "
             f"{plain_number(loss.constant_guess)} of a constant guess that ignores the inputs.")
 
 

@@ -221,7 +221,7 @@ def _describe_loss(loss: TrainingProgress) -> str:
                 f"before them barely learn.")
     if loss.constant_guess is None:
         return f"{level}: pinned outputs pass almost no gradient, so learning has stalled."
-    return (f"{level}, no better than the {plain_number(loss.constant_guess)} of always "
+    return (f"{level}, {loss.beside_guess} the {plain_number(loss.constant_guess)} of always "
             f"predicting the same answer: the pinned units pass almost no gradient, so "
             f"nothing gets them unstuck.")
 

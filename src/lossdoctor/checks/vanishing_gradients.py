@@ -179,7 +179,7 @@ def _verdict(
 def _describe_stall(stall: TrainingProgress) -> str:
     if stall.constant_guess is None:
         return f"Your training loss went from {stall.start:.3g} to {stall.end:.3g} only."
-    return (f"Your training loss ends at {stall.end:.3g}, no better than the "
+    return (f"Your training loss ends at {stall.end:.3g}, {stall.beside_guess} the "
             f"{stall.constant_guess:.3g} of a constant guess.")
 
 
