@@ -161,8 +161,9 @@ def test_the_chance_level_falls_back_to_the_no_signal_evidence(report):
 
 def test_terminal_shows_evidence_only_when_verbose(report):
     brief, verbose = terminal.text(report), terminal.text(report, verbose=True)
+    words = " ".join(brief.split())  # a consequence's longer heading wraps
     for place, cause in enumerate(report["causes"], start=1):  # in the diagnosis' order
-        assert f"{place}. {cause_title(cause)} [{cause['id']}" in brief
+        assert f"{place}. {cause_title(cause)} [{cause['id']}" in words
     assert "evidence:" not in brief and "evidence: user_lr=0.5" in verbose
     assert "dismissed" in verbose and "overfitting" in verbose
     assert "\x1b[" not in brief and "╭" not in brief  # plain text, no box
@@ -377,6 +378,19 @@ def test_an_experiment_two_causes_share_is_drawn_once(report):
     assert page.count("Validation loss before and after the fix: shown above") == 1
     assert len(re.findall(r'data-figure="fix_', page)) == len(
         {c["experiment"]["description"] for c in shared["causes"] if c.get("experiment")})
+
+
+def test_an_experiment_two_causes_share_is_not_drawn_again(report, monkeypatch):
+    """Drawing it again for the second cause and then dropping it cost a fifth of the page's
+    build time (vanishing_deep_sigmoid)."""
+    shared = copy.deepcopy(report)
+    tested = next(c for c in shared["causes"] if c.get("experiment"))
+    shared["causes"] = [tested, {**copy.deepcopy(tested), "id": "twin_cause", "figures": []}]
+    drawn = []
+    draw = figures.fix_curves
+    monkeypatch.setattr(figures, "fix_curves", lambda *a: drawn.append(1) or draw(*a))
+    html.render(shared)
+    assert len(drawn) == 2  # one figure, at the report's width and a phone's
 
 
 def test_an_unseeded_run_with_a_borderline_verdict_suggests_seed(report):
@@ -632,11 +646,12 @@ def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_
     page, md, text = unescape(html.render(doc)), markdown.render(doc), terminal.text(doc)
     for rendered in (page, md, " ".join(text.split())):
         assert "The model is too small for the task" not in rendered
-        assert "Looks like the model is too small for the task" in rendered
+        assert ("Looks like the model is too small for the task (follows from: gradients "
+                "vanish before they reach the first layers)") in rendered
         assert ('once "Gradients vanish before they reach the first layers" is dealt with: '
                 "Give") in rendered
-    assert cause_title({"title": "NaN or infinite values", "explained_by": ["x"]}) == (
-        "Looks like NaN or infinite values")
+    assert cause_title({"title": "NaN or infinite values", "explained_by": ["lr_too_high"]}) == (
+        "Looks like NaN or infinite values (follows from: the learning rate is too high)")
 
 
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
@@ -802,6 +817,45 @@ def test_a_replay_without_the_change_that_beats_the_run_says_what_a_replay_is(re
     for best in (0.7, 0.85):  # below the replay, or above it by less than a tenth
         assert "run's best" not in experiment_text(experiment, None,
                                                    {**summary, "validation_best": best})
+
+
+def test_a_replay_two_causes_share_is_explained_once(report):
+    """vanishing_deep_sigmoid: "Without the change the replay ends below your run's best ..."
+    under vanishing_gradients and again under underfit_capacity, which share that replay."""
+    doc = copy.deepcopy(report)
+    doc["summary"].update(steps=600, validation_best=1.14)
+    shared = {"description": "lr 0.002", "before": 0.8, "after": 0.25, "steps": 300,
+              "curve_before": [0.9, 0.8], "curve_after": [0.5, 0.25]}
+    doc["causes"][0]["experiment"] = copy.deepcopy(shared)
+    doc["causes"][1]["experiment"] = {**copy.deepcopy(shared), "description": "wider"}
+    for rendered in _renderings(doc):
+        assert " ".join(rendered.split()).count("ends below your run") == 1
+    doc["causes"][1]["experiment"]["curve_before"] = [0.95, 0.8]  # a replay of its own
+    assert " ".join(markdown.render(doc).split()).count("ends below your run") == 2
+
+
+def test_replays_that_start_apart_say_why_in_the_caption(report):
+    """vanishing_deep_sigmoid: the fix's ReLU model starts at 0.72, the user's sigmoid one at
+    0.77, as if the fix had helped before its first step."""
+    doc = copy.deepcopy(report)
+    experiment = next(c for c in doc["causes"] if c.get("experiment"))["experiment"]
+    experiment.update(curve_steps=[0, 10, 20], curve_before=[0.77, 0.7, 0.69],
+                      curve_after=[0.72, 0.5, 0.2])
+    assert "start apart at step 0 (0.77 and 0.72)" in unescape(html.render(doc))
+    experiment["curve_after"] = [0.7705, 0.5, 0.2]  # one start, within float noise and a pixel
+    assert "start apart" not in html.render(doc)
+
+
+def test_the_learning_rate_figure_marks_the_step_the_schedule_cause_names(report):
+    """lr_schedule_epoch_scheduler_per_batch: 'below 1% of the peak at step 44 of 632', and
+    the figure had nothing at step 44."""
+    doc = copy.deepcopy(report)
+    doc["setup"]["lr_schedule"] = [[0, 0.05], [5, 0.005], [8, 0.0001]]
+    doc["causes"][0].update(id="lr_schedule", evidence={"collapse_step": 8, "steps": 16})
+    svg = _figures(html.render(doc))["learning_rate"]
+    assert "step 8: the rate falls below 1% of its peak" in svg
+    doc["causes"][0]["id"] = "lr_too_high"
+    assert "step 8:" not in _figures(html.render(doc))["learning_rate"]
 
 
 def test_a_narrow_figure_keeps_its_legend_inside_with_long_layer_names():

@@ -257,9 +257,11 @@ def lr_range(test: dict) -> str | None:
 
 
 @_styled
-def learning_rate(schedule: list, last_step: int, starts: list[int]) -> str | None:
+def learning_rate(schedule: list, last_step: int, starts: list[int],
+                  marks: dict[int, str] | None = None) -> str | None:
     """The learning rate the run trained at, step by step (``schedule``: [step, lr] wherever it
-    changed, as the report's setup records it), to ``last_step``, with the epochs along the top;
+    changed, as the report's setup records it), to ``last_step``, with the epochs along the top
+    and ``marks`` (step -> what happened there, as a cause's text names it) as dotted lines;
     None when it never changed (the run line gives the one rate). A log axis, as schedules
     decay by factors, unless the rate reached 0 (a log axis cannot show it)."""
     points = [(step, lr) for step, lr in schedule if _finite(lr)]
@@ -270,6 +272,8 @@ def learning_rate(schedule: list, last_step: int, starts: list[int]) -> str | No
     figure, axes = _figure(LR_HEIGHT)
     axes.step(steps, rates, where="post", color=USER, linewidth=1.5,
               label="learning rate (first parameter group)")
+    for step, said in (marks or {}).items():
+        axes.axvline(step, color=VALIDATION, linestyle=":", linewidth=1.5, label=said)
     if min(rates) > 0:
         axes.set_yscale("log")
         _log_labels(axes.yaxis, min(rates), max(rates))
@@ -406,6 +410,27 @@ def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
     where = (f"step {steps[first]}" if aligned else
              f"{(first + 1) * 100 / len(values):.0f}% of the replay")
     return f" (NaN or infinite from {where})"
+
+
+#: Replays whose first validation losses differ by more than this share started from
+#: different points: the same copy scored on the same batches gives the same loss (up to float
+#: noise, far below it), and a gap under 1% of the loss is under a pixel or two on the figure.
+START_APART_SHARE = 0.01
+
+
+def start_apart(experiment: dict) -> tuple[float, float] | None:
+    """The two replays' validation losses at step 0 when they differ (vanishing_deep_sigmoid:
+    0.77 with your sigmoid model, 0.72 with the ReLU one that replaces it), else None: curves
+    that start apart read as if the fix had already helped before training."""
+    steps = experiment.get("curve_steps") or []
+    before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
+    if not (replays_aligned(experiment) and steps[0] == 0):
+        return None
+    first, other = before[0], after[0]
+    if not (_finite(first) and _finite(other)):
+        return None
+    gap = abs(first - other) / max(abs(first), abs(other), 1e-12)
+    return (first, other) if gap > START_APART_SHARE else None
 
 
 def replays_aligned(experiment: dict) -> bool:

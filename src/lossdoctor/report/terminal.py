@@ -26,6 +26,7 @@ from lossdoctor.report._common import (
     headline,
     measured_through_wrong_loss,
     run_lines,
+    shared_replay_above,
     short_of_guess,
     unexplained_lines,
 )
@@ -69,8 +70,7 @@ def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
         parts.extend(_item(reason) for reason in NO_TRAINING_REASONS)
     parts.extend(_item(line) for line in unexplained_lines(document))
     for rank, cause in enumerate(document["causes"], start=1):
-        parts.append(_cause(rank, cause, verbose, chance_level(document),
-                             document.get("summary") or {}))
+        parts.append(_cause(rank, cause, verbose, document))
     if verbose:
         parts.extend(_dismissed(document) + _checks(document))
     parts.extend(Text(line, "yellow") for line in check_problems(document))
@@ -96,8 +96,7 @@ def _headline(document: dict) -> Text:
     return Text(headline(document), style)
 
 
-def _cause(rank: int, cause: dict, verbose: bool, chance: float | None,
-           summary: dict) -> Group:
+def _cause(rank: int, cause: dict, verbose: bool, document: dict) -> Group:
     title = Text()
     title.append(f"\n{cause_heading(rank, cause)} ", "bold")
     title.append(cause_tag(cause), "dim")
@@ -107,9 +106,10 @@ def _cause(rank: int, cause: dict, verbose: bool, chance: float | None,
     if verbose and cause["evidence"]:
         lines.append(Text(f"evidence: {evidence_text(cause['evidence'])}", "dim"))
     if cause.get("experiment"):
-        experiment = cause["experiment"]
+        experiment, chance = cause["experiment"], chance_level(document)
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
-        said = experiment_text(experiment, chance, summary)
+        said = experiment_text(experiment, chance, document.get("summary"),
+                               shared_replay_above(document, cause))
         lines.append(Text(said, "yellow" if doubtful else "green"))
     lines.append(Text(f"fix: {fix_text(cause)}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
