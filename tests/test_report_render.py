@@ -858,6 +858,13 @@ def test_the_learning_rate_figure_marks_the_step_the_schedule_cause_names(report
     assert "step 8:" not in _figures(html.render(doc))["learning_rate"]
 
 
+def test_one_input_feature_is_numbered_as_a_feature_not_on_a_fractional_axis():
+    """unnormalized_cnn_raw_pixels: its one channel sat at 0 between ticks -0.045 ... 0.045."""
+    svg = figures.feature_scales([{"mean": 130.0, "std": 20.7, "max_abs": 252.0}])
+    labels = re.findall(r">([^<>]*)</text>", svg)
+    assert not any("." in label and any(ch.isdigit() for ch in label) for label in labels)
+
+
 def test_a_narrow_figure_keeps_its_legend_inside_with_long_layer_names():
     """A phone's gradient figure: the legend, starting at the axes right of the layer names, ran
     past the figure's right edge ("median over sa")."""

@@ -338,7 +338,9 @@ def feature_scales(features: list[dict]) -> str | None:
               label="standard deviation")
     axes.axhline(1.0, color=SUGGESTED, linestyle="--", linewidth=1.2, label="unit scale (1)")
     axes.set_yscale("log")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # whole feature numbers only: one feature sat at 0 between ticks at -0.045 ... 0.045
+    axes.set_xlim(-0.5, len(features) - 0.5)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes.set_xlabel("input feature")
     axes.set_ylabel("size (log scale)")
     return _svg(figure, axes)

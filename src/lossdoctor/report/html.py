@@ -281,7 +281,8 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
         return _plot("dead_units", "Dead ReLU units",
                      lambda: figures.activation_fractions(layers, "dead",
                                                           "fraction of units dead", **run),
-                     "Fraction of each ReLU layer's units that output zero for a whole batch."
+                     "Fraction of each ReLU layer's units that output zero for a whole batch, "
+                     "at sampled steps."
                      + after)
     return _plot("saturation", "Activation saturation",
                  lambda: figures.activation_fractions(layers, "saturated",
@@ -333,9 +334,9 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
     apart = figures.start_apart(experiment)
     if apart:
         caption += (f" The two replays start apart at step 0 ({number(apart[0])} and "
-                    f"{number(apart[1])}): the fix changes what the model is or sees before its "
-                    "first step (another model, initialization or inputs), so compare where "
-                    "they end, not where they start.")
+                    f"{number(apart[1])}): the fix changes what is measured before any training "
+                    "(another model or initialization, other data, or a loss computed another "
+                    "way), so compare where they end, not where they start.")
     if not figures.replays_aligned(experiment):
         caption += (" Each replay is drawn over its own length, its evaluations evenly spaced "
                     "(they did not come at the same steps).")
