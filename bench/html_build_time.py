@@ -4,7 +4,8 @@ report's width and again at a phone's, so this is most of the time `--html` adds
     python bench/html_build_time.py REPORT.json [--renders 5]
 
 Renders the page ``--renders`` times in one process (after one warm-up render that imports
-matplotlib and fills its font cache) and prints the mean and median seconds per render.
+matplotlib and fills its font cache) and prints the mean and median seconds per render, and how
+many figures (SVG files) one render draws: on a shared machine the count is the steady measure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from lossdoctor.report import html
+from lossdoctor.report import figures, html
 
 
 def render_seconds(document: dict, renders: int) -> list[float]:
@@ -28,14 +29,32 @@ def render_seconds(document: dict, renders: int) -> list[float]:
     return seconds
 
 
+def figures_drawn(document: dict) -> int:
+    """How many SVG files one render saves (each figure at each width it is drawn at)."""
+    saved = []
+    save = figures.Figure.savefig
+
+    def counting(self, *args, **kwargs):
+        saved.append(1)
+        return save(self, *args, **kwargs)
+
+    figures.Figure.savefig = counting
+    try:
+        html.render(document)
+    finally:
+        figures.Figure.savefig = save
+    return len(saved)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="a report JSON (lossdoctor run --json PATH)")
     parser.add_argument("--renders", type=int, default=5)
     args = parser.parse_args()
-    seconds = render_seconds(json.loads(args.report.read_text()), args.renders)
-    print(f"{args.report.name}: {len(seconds)} renders, mean {statistics.mean(seconds):.3f} s, "
-          f"median {statistics.median(seconds):.3f} s")
+    document = json.loads(args.report.read_text())
+    seconds = render_seconds(document, args.renders)
+    print(f"{args.report.name}: {figures_drawn(document)} figures drawn, {len(seconds)} renders, "
+          f"mean {statistics.mean(seconds):.3f} s, median {statistics.median(seconds):.3f} s")
 
 
 if __name__ == "__main__":
