@@ -513,6 +513,18 @@ def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_imp
     assert "not improving since epoch 2 (step 10)" in figures.loss_curves(curves, at_chance, 0.69)
 
 
+def test_a_shade_that_starts_at_an_epochs_last_pass_says_the_end_of_that_epoch():
+    """no_signal_cnn_random_labels: the shade began at epoch 1's tick, labelled "since epoch 0
+    (step 32)": the pass at the end of epoch 0."""
+    curves = {"train_steps": [{"step": s, "loss": 1.0} for s in range(64)],
+              "validation": [{"step": 32, "loss": 1.0, "epoch": 0},
+                             {"step": 64, "loss": 1.0, "epoch": 1}], "epoch_starts": [0, 32]}
+    at_end = {**CURVE, "verdict": "plateau", "since_step": 32, "since_epoch": 0}
+    assert "flat since the end of epoch 0 (step 32)" in figures.loss_curves(curves, at_end, None)
+    inside = {**at_end, "since_step": 20}  # a pass inside its epoch keeps the plain words
+    assert "flat since epoch 0 (step 20)" in figures.loss_curves(curves, inside, None)
+
+
 def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
     no_symptom = {**copy.deepcopy(report), "symptom": None}
     assert report["causes"] and "Validation loss flat since epoch 2." in terminal.text(no_symptom)

@@ -131,7 +131,7 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None,
     if validation:
         axes.plot(*zip(*validation, strict=True), color=VALIDATION, marker="o", markersize=3,
                   linewidth=1.5, label="validation loss")
-    _mark_plateau(axes, curve, train + validation, settled)
+    _mark_plateau(axes, curve, train + validation, settled, epoch_starts(curves))
     if chance is not None:
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
                      label=f"chance (constant guess) {chance:.3g}")
@@ -198,20 +198,25 @@ def _epoch_ticks(axes, starts: list[int], end: float) -> None:
 
 
 def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
-                  settled: bool) -> None:
+                  settled: bool, starts: list[int]) -> None:
     since = (curve or {}).get("since_step")
     if not shaded(curve, settled) or not points:
         return
     end = max(x for x, _ in points)
     color = SETTLED if settled else "#f5b041"
     axes.axvspan(since, max(end, since), color=color, alpha=0.25,
-                 label=f"{behaviour(curve, settled)} since {_since_words(curve)}")
+                 label=f"{behaviour(curve, settled)} since {_since_words(curve, starts)}")
 
 
-def _since_words(curve: dict) -> str:
-    """"epoch 3 (step 128)": the epoch the report's text names, and the step the axis shows."""
+def _since_words(curve: dict, starts: list[int]) -> str:
+    """"epoch 3 (step 128)": the epoch the report's text names, and the step the axis shows;
+    "the end of epoch 0 (step 32)" when that pass came where the next epoch starts
+    (no_signal_cnn_random_labels: a shade from the tick of epoch 1 read "since epoch 0")."""
     epoch, step = curve.get("since_epoch"), curve["since_step"]
-    return f"step {step}" if epoch is None else f"epoch {epoch} (step {step})"
+    if epoch is None:
+        return f"step {step}"
+    at_end = isinstance(epoch, int) and 0 <= epoch < len(starts) - 1 and step >= starts[epoch + 1]
+    return f"{'the end of ' if at_end else ''}epoch {epoch} (step {step})"
 
 
 #: Curve verdicts about a single point (the last pass jumped): no window to shade.
