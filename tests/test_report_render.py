@@ -393,6 +393,18 @@ def test_an_experiment_two_causes_share_is_not_drawn_again(report, monkeypatch):
     assert len(drawn) == 2  # one figure, at the report's width and a phone's
 
 
+def test_an_experiment_two_causes_share_is_told_once_and_named_under_the_second(report):
+    """example_2_unnormalized: 'standardize inputs. Validation loss 46 without the change, 0.803
+    with it. Still above ...' word for word under unnormalized_inputs and saturated_activation."""
+    shared = copy.deepcopy(report)
+    tested = next(c for c in shared["causes"] if c.get("experiment"))
+    shared["causes"] = [tested, {**copy.deepcopy(tested), "id": "saturated_activation"}]
+    for rendered in _renderings(shared):
+        words = " ".join(unescape(rendered).split())
+        assert words.count("experiment (") == 1
+        assert f'experiment: the one under "{tested["title"]}" above' in words
+
+
 def test_an_unseeded_run_with_a_borderline_verdict_suggests_seed(report):
     def said(document):
         return " ".join(" ".join(r.split()) for r in _renderings(document))

@@ -258,14 +258,35 @@ def experiment_text(experiment: dict, chance: float | None = None,
     return said + ("" if replay_explained else replay_note(experiment, summary or {}))
 
 
+def experiment_line(document: dict, cause: dict) -> str:
+    """The cause's experiment as every renderer says it; one run for a cause above (the same
+    change, the same numbers) is named, not told again: example_2_unnormalized's 'standardize
+    inputs' line, word for word under two causes, read as two confirmations."""
+    experiment = cause["experiment"]
+    twin = next((c for c in _above(document, cause) if c.get("experiment") == experiment), None)
+    if twin is None:
+        return experiment_text(experiment, chance_level(document), document.get("summary"),
+                               shared_replay_above(document, cause))
+    measure = experiment.get("measure") or PLAIN_MEASURE
+    return (f"experiment: the one under {cause_names([twin['id']])} above "
+            f"({experiment['description']}: {measure} {_loss_words(experiment['before'])} "
+            "without the change, "
+            f"{_loss_words(experiment['after'])} with it).")
+
+
+def _above(document: dict, cause: dict) -> list[dict]:
+    """The causes listed before this one."""
+    causes = document["causes"]
+    return causes[:next((i for i, c in enumerate(causes) if c is cause), len(causes))]
+
+
 def shared_replay_above(document: dict, cause: dict) -> bool:
     """Whether a cause listed above this one replayed the same training without the change
     (vanishing_deep_sigmoid's vanishing_gradients and underfit_capacity share one baseline):
     what that replay is was said there, and said again under each it read as news."""
-    causes = document["causes"]
-    above = causes[:next((i for i, c in enumerate(causes) if c is cause), len(causes))]
     key = _baseline(cause.get("experiment"))
-    return key is not None and any(_baseline(c.get("experiment")) == key for c in above)
+    return key is not None and any(_baseline(c.get("experiment")) == key
+                                   for c in _above(document, cause))
 
 
 def _baseline(experiment: dict | None) -> tuple | None:

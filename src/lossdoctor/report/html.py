@@ -25,13 +25,12 @@ from lossdoctor.report._common import (
     chance_level,
     check_problems,
     consequence_text,
-    experiment_text,
+    experiment_line,
     fix_text,
     headline,
     measured_through_wrong_loss,
     number,
     run_lines,
-    shared_replay_above,
     short_of_guess,
     unexplained_lines,
 )
@@ -170,8 +169,7 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         chance, experiment = chance_level(document), cause["experiment"]
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
         kind = "consequence" if doubtful else "experiment"
-        said = experiment_text(experiment, chance, document.get("summary"),
-                               shared_replay_above(document, cause))
+        said = experiment_line(document, cause)
         parts.append(f'<p class="{kind}">{escape(said)}</p>')
     parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))

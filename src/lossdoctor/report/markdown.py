@@ -10,16 +10,14 @@ from pathlib import Path
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     cause_heading,
-    chance_level,
     check_problems,
     consequence_text,
-    experiment_text,
+    experiment_line,
     fix_text,
     headline,
     lr_text,
     number,
     run_lines,
-    shared_replay_above,
     unexplained_lines,
 )
 
@@ -73,9 +71,7 @@ def _cause(rank: int, cause: dict, document: dict) -> list[str]:
         lines += [f"*{text(consequence_text(cause))}*", ""]
     lines += [text(cause["verdict"]), ""]
     if cause.get("experiment"):
-        said = experiment_text(cause["experiment"], chance_level(document),
-                               document.get("summary"), shared_replay_above(document, cause))
-        lines += [f"- {text(said)}"]
+        lines += [f"- {text(experiment_line(document, cause))}"]
     lines += [f"- Fix: {text(fix_text(cause))}"]
     if cause["evidence"]:
         lines += ["", "<details><summary>Evidence</summary>", "", "| evidence | value |",

@@ -21,12 +21,11 @@ from lossdoctor.report._common import (
     check_problems,
     consequence_text,
     evidence_text,
-    experiment_text,
+    experiment_line,
     fix_text,
     headline,
     measured_through_wrong_loss,
     run_lines,
-    shared_replay_above,
     short_of_guess,
     unexplained_lines,
 )
@@ -108,8 +107,7 @@ def _cause(rank: int, cause: dict, verbose: bool, document: dict) -> Group:
     if cause.get("experiment"):
         experiment, chance = cause["experiment"], chance_level(document)
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
-        said = experiment_text(experiment, chance, document.get("summary"),
-                               shared_replay_above(document, cause))
+        said = experiment_line(document, cause)
         lines.append(Text(said, "yellow" if doubtful else "green"))
     lines.append(Text(f"fix: {fix_text(cause)}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
