@@ -161,8 +161,9 @@ def test_the_chance_level_falls_back_to_the_no_signal_evidence(report):
 
 def test_terminal_shows_evidence_only_when_verbose(report):
     brief, verbose = terminal.text(report), terminal.text(report, verbose=True)
+    words = " ".join(brief.split())  # a consequence's longer heading wraps
     for place, cause in enumerate(report["causes"], start=1):  # in the diagnosis' order
-        assert f"{place}. {cause_title(cause)} [{cause['id']}" in brief
+        assert f"{place}. {cause_title(cause)} [{cause['id']}" in words
     assert "evidence:" not in brief and "evidence: user_lr=0.5" in verbose
     assert "dismissed" in verbose and "overfitting" in verbose
     assert "\x1b[" not in brief and "╭" not in brief  # plain text, no box
@@ -379,6 +380,31 @@ def test_an_experiment_two_causes_share_is_drawn_once(report):
         {c["experiment"]["description"] for c in shared["causes"] if c.get("experiment")})
 
 
+def test_an_experiment_two_causes_share_is_not_drawn_again(report, monkeypatch):
+    """Drawing it again for the second cause and then dropping it cost a fifth of the page's
+    build time (vanishing_deep_sigmoid)."""
+    shared = copy.deepcopy(report)
+    tested = next(c for c in shared["causes"] if c.get("experiment"))
+    shared["causes"] = [tested, {**copy.deepcopy(tested), "id": "twin_cause", "figures": []}]
+    drawn = []
+    draw = figures.fix_curves
+    monkeypatch.setattr(figures, "fix_curves", lambda *a: drawn.append(1) or draw(*a))
+    html.render(shared)
+    assert len(drawn) == 2  # one figure, at the report's width and a phone's
+
+
+def test_an_experiment_two_causes_share_is_told_once_and_named_under_the_second(report):
+    """example_2_unnormalized: 'standardize inputs. Validation loss 46 without the change, 0.803
+    with it. Still above ...' word for word under unnormalized_inputs and saturated_activation."""
+    shared = copy.deepcopy(report)
+    tested = next(c for c in shared["causes"] if c.get("experiment"))
+    shared["causes"] = [tested, {**copy.deepcopy(tested), "id": "saturated_activation"}]
+    for rendered in _renderings(shared):
+        words = " ".join(unescape(rendered).split())
+        assert words.count("experiment (") == 1
+        assert f'experiment: the one under "{tested["title"]}" above' in words
+
+
 def test_an_unseeded_run_with_a_borderline_verdict_suggests_seed(report):
     def said(document):
         return " ".join(" ".join(r.split()) for r in _renderings(document))
@@ -497,6 +523,18 @@ def test_a_healthy_runs_plateau_is_shaded_as_settled_and_a_stuck_ones_as_not_imp
     assert "flat since epoch 2 (step 10)" in figures.loss_curves(curves, plateau, None)
     at_chance = {**plateau, "verdict": "at_chance"}
     assert "not improving since epoch 2 (step 10)" in figures.loss_curves(curves, at_chance, 0.69)
+
+
+def test_a_shade_that_starts_at_an_epochs_last_pass_says_the_end_of_that_epoch():
+    """no_signal_cnn_random_labels: the shade began at epoch 1's tick, labelled "since epoch 0
+    (step 32)": the pass at the end of epoch 0."""
+    curves = {"train_steps": [{"step": s, "loss": 1.0} for s in range(64)],
+              "validation": [{"step": 32, "loss": 1.0, "epoch": 0},
+                             {"step": 64, "loss": 1.0, "epoch": 1}], "epoch_starts": [0, 32]}
+    at_end = {**CURVE, "verdict": "plateau", "since_step": 32, "since_epoch": 0}
+    assert "flat since the end of epoch 0 (step 32)" in figures.loss_curves(curves, at_end, None)
+    inside = {**at_end, "since_step": 20}  # a pass inside its epoch keeps the plain words
+    assert "flat since epoch 0 (step 20)" in figures.loss_curves(curves, inside, None)
 
 
 def test_a_plateau_with_a_cause_found_is_flat_not_settled(report):
@@ -632,11 +670,12 @@ def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_
     page, md, text = unescape(html.render(doc)), markdown.render(doc), terminal.text(doc)
     for rendered in (page, md, " ".join(text.split())):
         assert "The model is too small for the task" not in rendered
-        assert "Looks like the model is too small for the task" in rendered
+        assert ("Looks like the model is too small for the task (follows from: gradients "
+                "vanish before they reach the first layers)") in rendered
         assert ('once "Gradients vanish before they reach the first layers" is dealt with: '
                 "Give") in rendered
-    assert cause_title({"title": "NaN or infinite values", "explained_by": ["x"]}) == (
-        "Looks like NaN or infinite values")
+    assert cause_title({"title": "NaN or infinite values", "explained_by": ["lr_too_high"]}) == (
+        "Looks like NaN or infinite values (follows from: the learning rate is too high)")
 
 
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
@@ -802,6 +841,52 @@ def test_a_replay_without_the_change_that_beats_the_run_says_what_a_replay_is(re
     for best in (0.7, 0.85):  # below the replay, or above it by less than a tenth
         assert "run's best" not in experiment_text(experiment, None,
                                                    {**summary, "validation_best": best})
+
+
+def test_a_replay_two_causes_share_is_explained_once(report):
+    """vanishing_deep_sigmoid: "Without the change the replay ends below your run's best ..."
+    under vanishing_gradients and again under underfit_capacity, which share that replay."""
+    doc = copy.deepcopy(report)
+    doc["summary"].update(steps=600, validation_best=1.14)
+    shared = {"description": "lr 0.002", "before": 0.8, "after": 0.25, "steps": 300,
+              "curve_before": [0.9, 0.8], "curve_after": [0.5, 0.25]}
+    doc["causes"][0]["experiment"] = copy.deepcopy(shared)
+    doc["causes"][1]["experiment"] = {**copy.deepcopy(shared), "description": "wider"}
+    for rendered in _renderings(doc):
+        assert " ".join(rendered.split()).count("ends below your run") == 1
+    doc["causes"][1]["experiment"]["curve_before"] = [0.95, 0.8]  # a replay of its own
+    assert " ".join(markdown.render(doc).split()).count("ends below your run") == 2
+
+
+def test_replays_that_start_apart_say_why_in_the_caption(report):
+    """vanishing_deep_sigmoid: the fix's ReLU model starts at 0.72, the user's sigmoid one at
+    0.77, as if the fix had helped before its first step."""
+    doc = copy.deepcopy(report)
+    experiment = next(c for c in doc["causes"] if c.get("experiment"))["experiment"]
+    experiment.update(curve_steps=[0, 10, 20], curve_before=[0.77, 0.7, 0.69],
+                      curve_after=[0.72, 0.5, 0.2])
+    assert "start apart at step 0 (0.77 and 0.72)" in unescape(html.render(doc))
+    experiment["curve_after"] = [0.7705, 0.5, 0.2]  # one start, within float noise and a pixel
+    assert "start apart" not in html.render(doc)
+
+
+def test_the_learning_rate_figure_marks_the_step_the_schedule_cause_names(report):
+    """lr_schedule_epoch_scheduler_per_batch: 'below 1% of the peak at step 44 of 632', and
+    the figure had nothing at step 44."""
+    doc = copy.deepcopy(report)
+    doc["setup"]["lr_schedule"] = [[0, 0.05], [5, 0.005], [8, 0.0001]]
+    doc["causes"][0].update(id="lr_schedule", evidence={"collapse_step": 8, "steps": 16})
+    svg = _figures(html.render(doc))["learning_rate"]
+    assert "step 8: the rate falls below 1% of its peak" in svg
+    doc["causes"][0]["id"] = "lr_too_high"
+    assert "step 8:" not in _figures(html.render(doc))["learning_rate"]
+
+
+def test_one_input_feature_is_numbered_as_a_feature_not_on_a_fractional_axis():
+    """unnormalized_cnn_raw_pixels: its one channel sat at 0 between ticks -0.045 ... 0.045."""
+    svg = figures.feature_scales([{"mean": 130.0, "std": 20.7, "max_abs": 252.0}])
+    labels = re.findall(r">([^<>]*)</text>", svg)
+    assert not any("." in label and any(ch.isdigit() for ch in label) for label in labels)
 
 
 def test_a_narrow_figure_keeps_its_legend_inside_with_long_layer_names():

@@ -173,15 +173,25 @@ def cause_heading(rank: int, cause: dict) -> str:
 
 
 def cause_title(cause: dict) -> str:
-    """The cause's title; a consequence's says what it looks like, not what it is: under
-    vanishing_gradients ("the model is not too small, its gradients do not reach its first
-    layers") "The model is too small for the task" stated as a cause contradicted it."""
+    """The cause's title; a consequence's says what it looks like, not what it is, and what it
+    follows from: under vanishing_gradients ("the model is not too small, its gradients do not
+    reach its first layers") "The model is too small for the task" stated as a cause
+    contradicted it, and "Looks like the model is too small" alone still did under
+    lr_too_high_cnn's "The learning rate is too high"."""
     title = cause["title"]
     if not cause.get("explained_by"):
         return title
+    causes = catalogue()
+    roots = " and ".join(_in_sentence(causes[i].title) if i in causes else i
+                         for i in cause["explained_by"])
+    return f"Looks like {_in_sentence(title)} (follows from: {roots})"
+
+
+def _in_sentence(title: str) -> str:
+    """A title inside a sentence: "The model ..." -> "the model ...", "NaN or ..." unchanged."""
     first = title.split(" ", 1)[0]
     plain_word = first[1:].islower() or len(first) == 1  # "The", not "NaN" or "ReLU"
-    return f"Looks like {title[:1].lower() + title[1:] if plain_word else title}"
+    return title[:1].lower() + title[1:] if plain_word else title
 
 
 def cause_tag(cause: dict) -> str:
@@ -231,11 +241,12 @@ def cause_names(ids: list[str]) -> str:
 
 
 def experiment_text(experiment: dict, chance: float | None = None,
-                    summary: dict | None = None) -> str:
+                    summary: dict | None = None, replay_explained: bool = False) -> str:
     """The experiment in one line; one that trained nothing (a model scored another way) says
     no number of steps; one whose fix still ends above the constant guess's loss ``chance``
     says so; one whose replay without the change beat the run itself says what a replay is
-    (``summary``: the document's)."""
+    (``summary``: the document's), unless ``replay_explained`` (a cause above shares that
+    replay and said it: shared_replay_above)."""
     before, after = (_loss_words(experiment[key]) for key in ("before", "after"))
     how = f"{experiment['steps']:,} steps on copies" if experiment["steps"] else "on copies"
     measure = experiment.get("measure") or PLAIN_MEASURE
@@ -244,7 +255,46 @@ def experiment_text(experiment: dict, chance: float | None = None,
     if short_of_guess(experiment, chance):
         said += (f" Still above the {number(chance)} of always predicting the same answer: "
                  "this alone does not make the model learn.")
-    return said + replay_note(experiment, summary or {})
+    return said + ("" if replay_explained else replay_note(experiment, summary or {}))
+
+
+def experiment_line(document: dict, cause: dict) -> str:
+    """The cause's experiment as every renderer says it; one run for a cause above (the same
+    change, the same numbers) is named, not told again: example_2_unnormalized's 'standardize
+    inputs' line, word for word under two causes, read as two confirmations."""
+    experiment = cause["experiment"]
+    twin = next((c for c in _above(document, cause) if c.get("experiment") == experiment), None)
+    if twin is None:
+        return experiment_text(experiment, chance_level(document), document.get("summary"),
+                               shared_replay_above(document, cause))
+    measure = experiment.get("measure") or PLAIN_MEASURE
+    return (f"experiment: the one under {cause_names([twin['id']])} above "
+            f"({experiment['description']}: {measure} {_loss_words(experiment['before'])} "
+            "without the change, "
+            f"{_loss_words(experiment['after'])} with it).")
+
+
+def _above(document: dict, cause: dict) -> list[dict]:
+    """The causes listed before this one."""
+    causes = document["causes"]
+    return causes[:next((i for i, c in enumerate(causes) if c is cause), len(causes))]
+
+
+def shared_replay_above(document: dict, cause: dict) -> bool:
+    """Whether a cause listed above this one replayed the same training without the change
+    (vanishing_deep_sigmoid's vanishing_gradients and underfit_capacity share one baseline):
+    what that replay is was said there, and said again under each it read as news."""
+    key = _baseline(cause.get("experiment"))
+    return key is not None and any(_baseline(c.get("experiment")) == key
+                                   for c in _above(document, cause))
+
+
+def _baseline(experiment: dict | None) -> tuple | None:
+    """What identifies a replay of the user's setup without the change."""
+    if not experiment or not experiment.get("steps"):
+        return None
+    return (experiment.get("before"), experiment["steps"], experiment.get("measure"),
+            tuple(experiment.get("curve_before") or ()))
 
 
 def replay_note(experiment: dict, summary: dict) -> str:

@@ -131,7 +131,7 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None,
     if validation:
         axes.plot(*zip(*validation, strict=True), color=VALIDATION, marker="o", markersize=3,
                   linewidth=1.5, label="validation loss")
-    _mark_plateau(axes, curve, train + validation, settled)
+    _mark_plateau(axes, curve, train + validation, settled, epoch_starts(curves))
     if chance is not None:
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
                      label=f"chance (constant guess) {chance:.3g}")
@@ -198,20 +198,25 @@ def _epoch_ticks(axes, starts: list[int], end: float) -> None:
 
 
 def _mark_plateau(axes, curve: dict | None, points: list[tuple[float, float]],
-                  settled: bool) -> None:
+                  settled: bool, starts: list[int]) -> None:
     since = (curve or {}).get("since_step")
     if not shaded(curve, settled) or not points:
         return
     end = max(x for x, _ in points)
     color = SETTLED if settled else "#f5b041"
     axes.axvspan(since, max(end, since), color=color, alpha=0.25,
-                 label=f"{behaviour(curve, settled)} since {_since_words(curve)}")
+                 label=f"{behaviour(curve, settled)} since {_since_words(curve, starts)}")
 
 
-def _since_words(curve: dict) -> str:
-    """"epoch 3 (step 128)": the epoch the report's text names, and the step the axis shows."""
+def _since_words(curve: dict, starts: list[int]) -> str:
+    """"epoch 3 (step 128)": the epoch the report's text names, and the step the axis shows;
+    "the end of epoch 0 (step 32)" when that pass came where the next epoch starts
+    (no_signal_cnn_random_labels: a shade from the tick of epoch 1 read "since epoch 0")."""
     epoch, step = curve.get("since_epoch"), curve["since_step"]
-    return f"step {step}" if epoch is None else f"epoch {epoch} (step {step})"
+    if epoch is None:
+        return f"step {step}"
+    at_end = isinstance(epoch, int) and 0 <= epoch < len(starts) - 1 and step >= starts[epoch + 1]
+    return f"{'the end of ' if at_end else ''}epoch {epoch} (step {step})"
 
 
 #: Curve verdicts about a single point (the last pass jumped): no window to shade.
@@ -257,9 +262,11 @@ def lr_range(test: dict) -> str | None:
 
 
 @_styled
-def learning_rate(schedule: list, last_step: int, starts: list[int]) -> str | None:
+def learning_rate(schedule: list, last_step: int, starts: list[int],
+                  marks: dict[int, str] | None = None) -> str | None:
     """The learning rate the run trained at, step by step (``schedule``: [step, lr] wherever it
-    changed, as the report's setup records it), to ``last_step``, with the epochs along the top;
+    changed, as the report's setup records it), to ``last_step``, with the epochs along the top
+    and ``marks`` (step -> what happened there, as a cause's text names it) as dotted lines;
     None when it never changed (the run line gives the one rate). A log axis, as schedules
     decay by factors, unless the rate reached 0 (a log axis cannot show it)."""
     points = [(step, lr) for step, lr in schedule if _finite(lr)]
@@ -270,6 +277,8 @@ def learning_rate(schedule: list, last_step: int, starts: list[int]) -> str | No
     figure, axes = _figure(LR_HEIGHT)
     axes.step(steps, rates, where="post", color=USER, linewidth=1.5,
               label="learning rate (first parameter group)")
+    for step, said in (marks or {}).items():
+        axes.axvline(step, color=VALIDATION, linestyle=":", linewidth=1.5, label=said)
     if min(rates) > 0:
         axes.set_yscale("log")
         _log_labels(axes.yaxis, min(rates), max(rates))
@@ -334,7 +343,9 @@ def feature_scales(features: list[dict]) -> str | None:
               label="standard deviation")
     axes.axhline(1.0, color=SUGGESTED, linestyle="--", linewidth=1.2, label="unit scale (1)")
     axes.set_yscale("log")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # whole feature numbers only: one feature sat at 0 between ticks at -0.045 ... 0.045
+    axes.set_xlim(-0.5, len(features) - 0.5)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes.set_xlabel("input feature")
     axes.set_ylabel("size (log scale)")
     return _svg(figure, axes)
@@ -406,6 +417,27 @@ def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
     where = (f"step {steps[first]}" if aligned else
              f"{(first + 1) * 100 / len(values):.0f}% of the replay")
     return f" (NaN or infinite from {where})"
+
+
+#: Replays whose first validation losses differ by more than this share started from
+#: different points: the same copy scored on the same batches gives the same loss (up to float
+#: noise, far below it), and a gap under 1% of the loss is under a pixel or two on the figure.
+START_APART_SHARE = 0.01
+
+
+def start_apart(experiment: dict) -> tuple[float, float] | None:
+    """The two replays' validation losses at step 0 when they differ (vanishing_deep_sigmoid:
+    0.77 with your sigmoid model, 0.72 with the ReLU one that replaces it), else None: curves
+    that start apart read as if the fix had already helped before training."""
+    steps = experiment.get("curve_steps") or []
+    before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
+    if not (replays_aligned(experiment) and steps[0] == 0):
+        return None
+    first, other = before[0], after[0]
+    if not (_finite(first) and _finite(other)):
+        return None
+    gap = abs(first - other) / max(abs(first), abs(other), 1e-12)
+    return (first, other) if gap > START_APART_SHARE else None
 
 
 def replays_aligned(experiment: dict) -> bool:

@@ -6,6 +6,7 @@ verdicts) is escaped."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from lossdoctor.checks import catalogue
 from lossdoctor.checks._fix import SETTLED_EVALUATIONS
+from lossdoctor.checks.lr_schedule import COLLAPSE_SHARE
 from lossdoctor.report import figures
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
@@ -23,7 +25,7 @@ from lossdoctor.report._common import (
     chance_level,
     check_problems,
     consequence_text,
-    experiment_text,
+    experiment_line,
     fix_text,
     headline,
     measured_through_wrong_loss,
@@ -114,14 +116,37 @@ def _loss_caption(document: dict, converged: bool) -> str:
 
 def _learning_rate_plot(document: dict) -> Plot | None:
     """The learning rate over the same steps as the loss curves, when it changed during the
-    run: a schedule that decays too early or climbs too high shows where, against the loss."""
-    curves = document["curves"]
+    run: a schedule that decays too early or climbs too high shows where, against the loss,
+    and the step a cause's text names is marked on it."""
+    curves, marks = document["curves"], schedule_marks(document)
+    caption = ("The learning rate your optimizer trained at, step by step (a scheduler, warmup "
+               "or a change by hand), on the same steps and epochs as the losses above.")
+    if marks:
+        caption += " Dotted: the step the cause below names."
     return _plot("learning_rate", "Learning rate over steps",
                  lambda: figures.learning_rate(document["setup"].get("lr_schedule") or [],
                                                document.get("steps") or 0,
-                                               figures.epoch_starts(curves)),
-                 "The learning rate your optimizer trained at, step by step (a scheduler, "
-                 "warmup or a change by hand), on the same steps and epochs as the losses above.")
+                                               figures.epoch_starts(curves), marks),
+                 caption)
+
+
+#: The steps an lr_schedule finding names in its evidence, and what its text says of each.
+_SCHEDULE_STEPS = {"collapse_step": f"the rate falls below {COLLAPSE_SHARE:.0%} of its peak",
+                   "rise_step": "the schedule has raised the rate"}
+
+
+def schedule_marks(document: dict) -> dict[int, str]:
+    """Step -> label for the steps lr_schedule's text names ("at step 44 of 632"): the figure
+    without them left the reader to find the collapse on a log axis."""
+    marks = {}
+    for cause in document["causes"]:
+        if cause["id"] != "lr_schedule":
+            continue
+        for key, said in _SCHEDULE_STEPS.items():
+            step = cause["evidence"].get(key)
+            if isinstance(step, (int, float)) and step >= 0:
+                marks[int(step)] = f"step {int(step)}: {said}"
+    return marks
 
 
 def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
@@ -129,17 +154,22 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
     if consequence_text(cause):
         parts.append(f'<p class="consequence">{escape(consequence_text(cause))}</p>')
     parts.append(f'<p class="cause-verdict">{escape(cause["verdict"])}</p>')
-    for plot in cause_plots(document, cause):
-        if plot.key in shown or plot.svg in shown:  # the same figure, e.g. a shared experiment
+    fix_shown = _experiment_key(cause) in shown  # a shared experiment: not drawn again
+    for plot in cause_plots(document, cause, with_fix=not fix_shown):
+        if plot.key in shown or plot.svg in shown:  # the same figure
             parts.append(f'<p class="see-above">{escape(plot.title)}: shown above.</p>')
             continue
         shown.update((plot.key, plot.svg))
+        if plot.key == f"fix_{cause['id']}":
+            shown.add(_experiment_key(cause))
         parts.append(_figure(plot))
+    if fix_shown:
+        parts.append(f'<p class="see-above">{escape(FIX_TITLE)}: shown above.</p>')
     if cause.get("experiment"):
         chance, experiment = chance_level(document), cause["experiment"]
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
         kind = "consequence" if doubtful else "experiment"
-        said = experiment_text(experiment, chance, document.get("summary"))
+        said = experiment_line(document, cause)
         parts.append(f'<p class="{kind}">{escape(said)}</p>')
     parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
@@ -200,11 +230,12 @@ def _checks(document: dict) -> str:
 # --- figures for a cause -------------------------------------------------------------------
 
 
-def cause_plots(document: dict, cause: dict) -> list[Plot]:
-    """The figures the cause declares as its evidence, then the fix's experiment."""
+def cause_plots(document: dict, cause: dict, with_fix: bool = True) -> list[Plot]:
+    """The figures the cause declares as its evidence, then the fix's experiment unless not
+    ``with_fix``."""
     draw = _evidence_plots(document, cause.get("details") or {})
     plots = [draw[name]() for name in cause.get("figures") or [] if name in draw]
-    if cause.get("experiment"):
+    if cause.get("experiment") and with_fix:
         plots.append(_fix_plot(cause, chance_level(document)))
     return [p for p in plots if p is not None and p.svg]
 
@@ -248,7 +279,8 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
         return _plot("dead_units", "Dead ReLU units",
                      lambda: figures.activation_fractions(layers, "dead",
                                                           "fraction of units dead", **run),
-                     "Fraction of each ReLU layer's units that output zero for a whole batch."
+                     "Fraction of each ReLU layer's units that output zero for a whole batch, "
+                     "at sampled steps."
                      + after)
     return _plot("saturation", "Activation saturation",
                  lambda: figures.activation_fractions(layers, "saturated",
@@ -278,6 +310,17 @@ def _gradient_plot(document: dict) -> Plot | None:
                  "Gradient norm of each parameter, first layer on top, over the sampled steps.")
 
 
+FIX_TITLE = "Validation loss before and after the fix"
+
+
+def _experiment_key(cause: dict) -> str:
+    """What identifies the fix figure before it is drawn: two causes that share an experiment
+    share it (drawing it again for the second, at two widths, was a fifth of a page's build
+    time for vanishing_deep_sigmoid)."""
+    experiment = cause.get("experiment")
+    return "experiment " + json.dumps(experiment, sort_keys=True) if experiment else ""
+
+
 def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
     experiment = cause["experiment"]
     if experiment.get("measure", PLAIN_MEASURE) != PLAIN_MEASURE:
@@ -286,12 +329,18 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
                f"({experiment['description']}).")
     caption += (f" The numbers in the text average each replay's last {SETTLED_EVALUATIONS} "
                 "evaluations.")
+    apart = figures.start_apart(experiment)
+    if apart:
+        caption += (f" The two replays start apart at step 0 ({number(apart[0])} and "
+                    f"{number(apart[1])}): the fix changes what is measured before any training "
+                    "(another model or initialization, other data, or a loss computed another "
+                    "way), so compare where they end, not where they start.")
     if not figures.replays_aligned(experiment):
         caption += (" Each replay is drawn over its own length, its evaluations evenly spaced "
                     "(they did not come at the same steps).")
     if chance is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
-    return _plot(f"fix_{cause['id']}", "Validation loss before and after the fix",
+    return _plot(f"fix_{cause['id']}", FIX_TITLE,
                  lambda: figures.fix_curves(experiment, chance), caption)
 
 

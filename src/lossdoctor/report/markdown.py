@@ -10,10 +10,9 @@ from pathlib import Path
 from lossdoctor.report._common import (
     NO_TRAINING_REASONS,
     cause_heading,
-    chance_level,
     check_problems,
     consequence_text,
-    experiment_text,
+    experiment_line,
     fix_text,
     headline,
     lr_text,
@@ -41,8 +40,7 @@ def render(document: dict) -> str:
     if unexplained_lines(document):
         lines += ["", *(f"- {text(line)}" for line in unexplained_lines(document))]
     for rank, cause in enumerate(document["causes"], start=1):
-        lines += ["", *_cause(rank, cause, chance_level(document),
-                                  document.get("summary") or {})]
+        lines += ["", *_cause(rank, cause, document)]
     problems = check_problems(document)
     if problems:
         lines += ["", *(f"> {text(line)}" for line in problems)]
@@ -66,14 +64,14 @@ def _setup(document: dict) -> list[str]:
     ]
 
 
-def _cause(rank: int, cause: dict, chance: float | None, summary: dict) -> list[str]:
+def _cause(rank: int, cause: dict, document: dict) -> list[str]:
     lines = [f"#### {text(cause_heading(rank, cause))} "
              f"(`{cause['id']}`, confidence {cause['confidence']:.2f})", ""]
     if consequence_text(cause):
         lines += [f"*{text(consequence_text(cause))}*", ""]
     lines += [text(cause["verdict"]), ""]
     if cause.get("experiment"):
-        lines += [f"- {text(experiment_text(cause['experiment'], chance, summary))}"]
+        lines += [f"- {text(experiment_line(document, cause))}"]
     lines += [f"- Fix: {text(fix_text(cause))}"]
     if cause["evidence"]:
         lines += ["", "<details><summary>Evidence</summary>", "", "| evidence | value |",

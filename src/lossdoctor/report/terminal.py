@@ -21,7 +21,7 @@ from lossdoctor.report._common import (
     check_problems,
     consequence_text,
     evidence_text,
-    experiment_text,
+    experiment_line,
     fix_text,
     headline,
     measured_through_wrong_loss,
@@ -69,8 +69,7 @@ def _body(document: dict, verbose: bool, hint: str = CLI_HINT) -> Group:
         parts.extend(_item(reason) for reason in NO_TRAINING_REASONS)
     parts.extend(_item(line) for line in unexplained_lines(document))
     for rank, cause in enumerate(document["causes"], start=1):
-        parts.append(_cause(rank, cause, verbose, chance_level(document),
-                             document.get("summary") or {}))
+        parts.append(_cause(rank, cause, verbose, document))
     if verbose:
         parts.extend(_dismissed(document) + _checks(document))
     parts.extend(Text(line, "yellow") for line in check_problems(document))
@@ -96,8 +95,7 @@ def _headline(document: dict) -> Text:
     return Text(headline(document), style)
 
 
-def _cause(rank: int, cause: dict, verbose: bool, chance: float | None,
-           summary: dict) -> Group:
+def _cause(rank: int, cause: dict, verbose: bool, document: dict) -> Group:
     title = Text()
     title.append(f"\n{cause_heading(rank, cause)} ", "bold")
     title.append(cause_tag(cause), "dim")
@@ -107,9 +105,9 @@ def _cause(rank: int, cause: dict, verbose: bool, chance: float | None,
     if verbose and cause["evidence"]:
         lines.append(Text(f"evidence: {evidence_text(cause['evidence'])}", "dim"))
     if cause.get("experiment"):
-        experiment = cause["experiment"]
+        experiment, chance = cause["experiment"], chance_level(document)
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
-        said = experiment_text(experiment, chance, summary)
+        said = experiment_line(document, cause)
         lines.append(Text(said, "yellow" if doubtful else "green"))
     lines.append(Text(f"fix: {fix_text(cause)}", "cyan"))
     return Group(title, *(Padding(line, (0, 0, 0, 3)) for line in lines))
