@@ -203,6 +203,9 @@ def test_validating_with_dropout_and_batchnorm_in_train_mode_is_found():
     [finding] = findings
     assert finding.cause is TRAIN_EVAL_MODE
     assert finding.evidence["validation_losses_in_train_mode"] == 8
+    # counted per batch scored: a report that said "16 of 16 validation losses" next to a
+    # figure of 8 validation passes read as a miscount
+    assert "8 of 8 validation batches were scored" in finding.verdict
     assert finding.experiment.after < finding.experiment.before
     assert finding.confidence >= 0.6
 

@@ -482,7 +482,7 @@ def _validating_in_train_mode(case, counts) -> Finding:
     evidence = dict(counts)
     _add_experiment_numbers(evidence, experiment)
     verdict = (f"{counts['validation_losses_in_train_mode']:.0f} of "
-               f"{counts['validation_losses']:.0f} validation losses were computed with the "
+               f"{counts['validation_losses']:.0f} validation batches were scored with the "
                f"model in train mode, so its {counts['mode_sensitive_layers']:.0f} Dropout/"
                "BatchNorm layers behaved as in training: a noisy, pessimistic validation loss.")
     if experiment is not None:
