@@ -14,10 +14,12 @@ the loss too, although the setting was never the problem. The rule, named ``fix_
     within SAME_EFFECT_MARGIN. Between two settings of one kind, the fix must do
     SAME_EFFECT_MARGIN more (two that do the same are two ways to the same end).
 
-When such a measured pair contradicts a declared ``explains`` (a too-high learning rate declares
-that it explains exploding gradients, yet clipping alone did as much as lowering the rate), the
-measurement wins and the declared link of that pair is dropped: the user's own rate worked once
-the gradients were clipped."""
+A measured pair may contradict a declared ``explains`` (a too-high learning rate declares that
+it explains exploding gradients): then the other fix must do SAME_EFFECT_MARGIN *more* than the
+setting's (``overturns_declared``). Clipping that does clearly more than lowering the rate says
+the user's own rate works once the gradients are clipped, and the declared link of that pair is
+dropped; clipping that does only as much is what a declared consequence looks like (bounded
+steps at a rate 1000 times too high help as a lower rate does), and the declared link stands."""
 
 from __future__ import annotations
 
@@ -52,14 +54,21 @@ def measured_roots(finding: Finding, findings: list[Finding]) -> list[str]:
             if other.cause != finding.cause and fix_does_as_much(other, finding)]
 
 
+def overturns_declared(other: Finding, setting: Finding) -> bool:
+    """Whether making ``setting`` a consequence of ``other`` turns round what the setting's
+    cause declares: that ``other``'s cause is its consequence."""
+    return other.cause.id in setting.cause.explains
+
+
 def fix_does_as_much(other: Finding, setting: Finding) -> bool:
     """Whether ``other``'s replayed fix, changing less, took the loss down at least as far as
     ``setting``'s within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further for a setting of the
-    same kind; a fix that changes more explains nothing)."""
+    same kind, or where the setting's cause declares ``other``'s its consequence; a fix that
+    changes more explains nothing)."""
     if other.cause.setting > setting.cause.setting:
         return False
-    same_kind = other.cause.setting == setting.cause.setting
-    margin = SAME_EFFECT_MARGIN if same_kind else -SAME_EFFECT_MARGIN
+    stricter = other.cause.setting == setting.cause.setting or overturns_declared(other, setting)
+    margin = SAME_EFFECT_MARGIN if stricter else -SAME_EFFECT_MARGIN
     fixes = other.experiment, setting.experiment
     if not all(_comparable(fix) for fix in fixes):
         return False
