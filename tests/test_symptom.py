@@ -2,8 +2,9 @@
 untrained start), is never healthy; a run that learned is."""
 
 import math
+import random
 
-from lossdoctor.curves import judge_trace
+from lossdoctor.curves import OSCILLATING, judge_trace
 from lossdoctor.symptom import symptom_of
 from lossdoctor.trace import LayerGradient, LossRecord, Trace
 
@@ -216,3 +217,25 @@ def test_two_validation_points_without_a_constant_guess_are_too_little_evidence(
     found = _symptom(_trace([1.0, 0.8], [0.9, 0.85]))
     assert found is not None and found.kind == "too_short"
     assert "too little evidence" in found.message
+
+
+def _noisy_steps(start, end, swing, seed, steps=1000, rate=0.995):
+    rng = random.Random(seed)
+    return [end + (start - end) * rate ** step + rng.gauss(0, swing) for step in range(steps)]
+
+
+def test_a_mini_batch_loss_that_fell_under_step_noise_has_made_progress():
+    """Per-step losses of mini-batches of 10 falling from 0.48 to 0.17 under swings of 0.06
+    (curves calls them swinging): the means of the first and last tenth of steps are far apart,
+    however close single steps come."""
+    losses = _noisy_steps(0.48, 0.17, 0.06, seed=2)
+    assert judge_trace(_steps_trace(losses), None).kind == OSCILLATING
+    assert _symptom(_steps_trace(losses)) is None
+
+
+def test_a_short_loss_that_fell_less_than_its_swings_is_the_symptom():
+    """40 steps whose mean falls from 0.5 to 0.42 under swings of 0.15: the first and last
+    tenth's means (4 steps each) are no further apart than their own noise."""
+    losses = _noisy_steps(0.5, 0.42, 0.15, seed=0, steps=40, rate=0.9)
+    found = _symptom(_steps_trace(losses))
+    assert found is not None and found.kind == "oscillating"

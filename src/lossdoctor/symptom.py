@@ -125,7 +125,10 @@ def _near_chance(trace: Trace, name: str, level: float, chance: float) -> Sympto
 def _no_steady_progress(trace: Trace, curve: CurveVerdict | None) -> Symptom | None:
     """A curve that swings (curves' OSCILLATING) and whose end is not below the untrained
     model's loss by more than PROGRESS_SWINGS of its typical swings: what it shows is noise,
-    however low its last point happened to land."""
+    however low its last point happened to land. A curve judged step by step is compared by
+    the means of its first and last EDGE_SHARE of steps, whose difference swings sqrt(2 /
+    window) times a step's: a healthy run of mini-batches of 10, falling from 0.48 to 0.17
+    under step-to-step swings of 0.06, read as no steady progress against single steps."""
     if curve is None or curve.kind != OSCILLATING:
         return None
     losses = _judged_losses(trace)
@@ -133,6 +136,11 @@ def _no_steady_progress(trace: Trace, curve: CurveVerdict | None) -> Symptom | N
     if start is None or level is None or len(losses) < 2:
         return None
     swing = statistics.median(abs(b - a) for a, b in itertools.pairwise(losses))
+    steps = [loss for _, loss in trace.step_losses()]
+    if len(losses) == len(steps):  # judged by step: both ends are means over a window
+        window = max(1, int(len(steps) * EDGE_SHARE))
+        start, level = statistics.fmean(steps[:window]), statistics.fmean(steps[-window:])
+        swing *= math.sqrt(2 / window)
     if start - level > PROGRESS_SWINGS * swing:
         return None
     return Symptom("oscillating", f"{curve.message} (the untrained model started at "
