@@ -920,3 +920,15 @@ def test_causes_out_of_confidence_order_say_why(report):
     for i, cause in enumerate(doc["causes"]):
         cause["confidence"] = 0.95 - 0.1 * i
     assert "not by confidence" not in markdown.render(doc)
+
+
+def test_activation_samples_that_end_well_before_the_run_say_where(report):
+    """train_eval_mode_transformer_no_eval: samples up to step 150 of 192 under an axis to 192
+    read as activations that stopped changing; a caption now says where the samples end."""
+    doc = copy.deepcopy(report)
+    relu = next(a for a in doc["activations"] if a["kind"] == "relu")
+    doc["steps"] = relu["steps"][-1] * 2
+    assert f"The last sample is from step {relu['steps'][-1]:,} of {doc['steps']:,}" in (
+        html._activation_plot(doc, dead=True).caption)
+    doc["steps"] = relu["steps"][-1] + 1
+    assert "The last sample" not in html._activation_plot(doc, dead=True).caption

@@ -274,7 +274,7 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
     after = ("" if blew_up is None else
              f" The training loss became NaN or infinite at step {blew_up}: the activations "
              "from then on are not drawn (a NaN or infinite activation is neither dead nor "
-             "saturated, it is the blow-up).")
+             "saturated, it is the blow-up).") or _sampling_end(layers, run["last_step"])
     if dead:
         return _plot("dead_units", "Dead ReLU units",
                      lambda: figures.activation_fractions(layers, "dead",
@@ -287,6 +287,22 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
                                                       "fraction saturated", **run),
                  "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
                  "or 1, a tanh at -1 or 1), at sampled steps." + after)
+
+
+#: The samples of a panel "end early" when the last one is further from the run's last step than
+#: this share of the run: the axis runs to the end, and an empty stretch of it reads as no change.
+SAMPLING_END_SHARE = 0.1
+
+
+def _sampling_end(layers: list[dict], last_step: int | None) -> str:
+    """Says where the activation samples end when that is well before the run does
+    (train_eval_mode_transformer_no_eval: sampled up to step 150 of 192, axis to 192)."""
+    sampled = max((step for layer in layers for step in layer["steps"]), default=None)
+    if sampled is None or not last_step or last_step - sampled <= SAMPLING_END_SHARE * last_step:
+        return ""
+    return (f" The last sample is from step {sampled:,} of {last_step:,}: activations are "
+            "sampled at spaced steps (every step at first, then every 50 or more), so the lines "
+            "end there.")
 
 
 def first_non_finite_step(document: dict) -> int | None:
