@@ -43,7 +43,7 @@ class DataEvents:
         self.seeded = False
 
     def _keep_inputs(self, args, kwargs) -> None:
-        phase = "train" if torch.is_grad_enabled() else "eval"  # current_phase(), every step
+        phase = current_phase()
         sample = self.copies.train if phase == "train" else self.copies.validation
         self._pending = None
         if sample.complete:
@@ -64,7 +64,7 @@ class DataEvents:
     def _sign_inputs(self, args) -> None:
         """At a model call without gradients, before its forward (which may compute the
         loss): the signature of the batch it evaluates."""
-        signed = not torch.is_grad_enabled() and len(self._signed) < MAX_SIGNED  # eval phase
+        signed = current_phase() == "eval" and len(self._signed) < MAX_SIGNED
         self._signature = signature(args, {}) if signed else None
 
     def _take_signature(self) -> torch.Tensor | None:
