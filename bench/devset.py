@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--part", choices=["dev", "test"], help="only this part's seeds")
     make.add_argument("--jobs", type=int, default=1, help="plain runs at a time")
     make.add_argument("--cause", help="only the seeds of this cause id")
+    make.add_argument("--operator", help="a case of this fault operator on every seed")
     run = commands.add_parser("run", help="diagnose the kept cases of one part")
     run.add_argument("folder", type=Path, help="a folder written by generate")
     run.add_argument("--part", choices=["dev", "test"], required=True)
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args) -> int:
     manifest = generate(args.n, args.seed, args.out, args.part, args.jobs,
                         log=lambda line: print(line, file=sys.stderr, flush=True),
-                        cause=args.cause)
+                        cause=args.cause, operator=args.operator)
     print(filter_summary(manifest))
     print()
     for part in ("dev", "test"):

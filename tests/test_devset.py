@@ -65,6 +65,15 @@ def test_a_case_depends_on_its_seed_only():
     assert render(alone.broken) == render(among_others.broken)
 
 
+def test_operator_flag_gives_every_seed_of_the_part_a_case_of_that_operator():
+    cases = make_cases(12, 30000, part="dev", operator="plain_sgd")
+    assert cases and {c.operator.name for c in cases} == {"plain_sgd"}
+    assert {c.part for c in cases} == {"dev"}
+    assert len({render(c.broken) for c in cases}) > 1
+    with pytest.raises(ValueError, match="devset.py operators"):
+        make_cases(1, 30000, operator="no_such_operator")
+
+
 def test_seeds_cycle_through_every_cause():
     causes = [make_case(seed).operator.cause for seed in range(len(CAUSES))]
     assert sorted(causes) == sorted(CAUSES)

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from .bases import draw_base
-from .operators import CAUSES, Operator, by_cause
+from .operators import CAUSES, Operator, all_operators, by_cause
 from .program import Program
 
 #: Share of seeds in the test part. Any number of cases can be generated, so the share only
@@ -64,9 +64,24 @@ def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
 
 
 def make_cases(count: int, first_seed: int, part: str | None = None,
-               cause: str | None = None) -> list[Case]:
+               cause: str | None = None, operator: str | None = None) -> list[Case]:
     """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` and of
-    ``cause`` (seeds whose cause it is) if given."""
-    seeds = range(first_seed, first_seed + count)
-    return [make_case(seed) for seed in seeds if (part is None or part_of(seed) == part)
-            and (cause is None or CAUSES[seed % len(CAUSES)] == cause)]
+    ``cause`` (seeds whose cause it is) if given. With ``operator``, every seed of the part
+    gets a case of that operator (see `operator_case`)."""
+    seeds = [seed for seed in range(first_seed, first_seed + count)
+             if part is None or part_of(seed) == part]
+    if operator is not None:
+        return [operator_case(seed, operator) for seed in seeds]
+    return [make_case(seed) for seed in seeds
+            if cause is None or CAUSES[seed % len(CAUSES)] == cause]
+
+
+def operator_case(seed: int, name: str) -> Case:
+    """A case of the operator called ``name`` whatever the seed's own draw: base and
+    magnitudes come from a stream of the seed and the operator's name, so one operator can be
+    studied on many seeds without drawing the ~26 x its cause's operator count seeds it takes
+    to meet it naturally. The seed still decides the part."""
+    ops = {op.name: op for op in all_operators()}
+    if name not in ops:
+        raise ValueError(f"no operator called {name!r}; `devset.py operators` lists them")
+    return build(seed, ops[name])

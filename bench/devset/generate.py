@@ -44,11 +44,13 @@ def filter_case(entry: dict, out: Path) -> dict:
 
 
 def generate(count: int, first_seed: int, out: Path, part: str | None = None, jobs: int = 1,
-             log: Callable[[str], None] = print, cause: str | None = None) -> list[dict]:
+             log: Callable[[str], None] = print, cause: str | None = None,
+             operator: str | None = None) -> list[dict]:
     """Generate, filter and write ``count`` seeds' cases (only ``part``'s and ``cause``'s if
-    given)."""
+    given; with ``operator``, one case of it per seed)."""
     out.mkdir(parents=True, exist_ok=True)
-    entries = [write_case(case, out) for case in make_cases(count, first_seed, part, cause)]
+    cases = make_cases(count, first_seed, part, cause, operator)
+    entries = [write_case(case, out) for case in cases]
 
     def filtered(entry: dict) -> dict:
         done = filter_case(entry, out)
