@@ -123,3 +123,41 @@ def test_constant_features_do_not_count_towards_the_spread():
                          max_abs=torch.tensor([3.0, 1.0, 3.0]), rows=10)
     assert stats.spread == pytest.approx(1.0 / (0.5**2 + 0.3**2) ** 0.5)
     assert not stats.off_scale
+
+
+def _weighted_loss(prediction, target, weight):
+    """A hand-written loss on two per-row tensors besides the prediction: lossdoctor cannot
+    tell which one is the target, so no batch is paired and no replay can run."""
+    return (weight * (prediction.squeeze(1) - target) ** 2).sum() / weight.sum()
+
+
+def _unpairable_run(x, y, weight, epochs=6):
+    torch.manual_seed(0)
+    model = mlp(x.shape[1], 16, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+    for _ in range(epochs):
+        for rows in torch.arange(len(x)).split(64):
+            optimizer.zero_grad()
+            _weighted_loss(model(x[rows]), y[rows], weight[rows]).backward()
+            optimizer.step()
+
+
+def _unpairable_case(scale: float):
+    x, labels = _learnable()
+    weight = torch.rand(len(x), generator=torch.Generator().manual_seed(1)) + 0.5
+    return record(_unpairable_run, x * scale, labels.float(), weight)
+
+
+def test_raw_inputs_are_found_when_the_loss_pairs_no_batch_with_a_target():
+    case = _unpairable_case(1000.0)
+    assert case.copies.train.batches == []
+    [finding] = check(case)
+    assert finding.experiment is None
+    assert finding.evidence["largest_feature_scale"] > 100
+    assert "could not be replayed" in finding.verdict
+
+
+def test_standardized_inputs_under_an_unpairable_loss_are_left_alone():
+    case = _unpairable_case(1.0)
+    assert case.copies.train_inputs.batches
+    assert check(case) == []

@@ -43,14 +43,24 @@ class DataEvents:
         self.seeded = False
 
     def _keep_inputs(self, args, kwargs) -> None:
+        self._keep_unpaired_inputs()
         phase = current_phase()
         sample = self.copies.train if phase == "train" else self.copies.validation
-        self._pending = None
         if sample.complete:
             return
         rows = batch_rows((args, kwargs))
         if rows and sample.wants(rows):
             self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
+
+    def _keep_unpaired_inputs(self) -> None:
+        """A training batch that no loss paired with its target before the next model call
+        joins the inputs-only sample."""
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0] != "train":
+            return
+        inputs = self.copies.train_inputs
+        if not inputs.complete and inputs.wants(pending[1].rows):
+            inputs.add(pending[1])
 
     def _paired_batch(self, phase: str, target) -> Batch | None:
         """The inputs kept from the model call this loss followed, with their target."""

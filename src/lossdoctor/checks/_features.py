@@ -99,9 +99,14 @@ def first_inputs(batches: list[Batch]) -> torch.Tensor:
     return torch.cat(inputs)
 
 
+def training_inputs(copies) -> list[Batch]:
+    """The training batches kept with their targets, else those no loss could pair."""
+    return copies.train.batches or copies.train_inputs.batches
+
+
 def feature_stats(case) -> FeatureStats:
     """Statistics of the training sample's float inputs, one entry per feature."""
-    inputs = first_inputs(case.copies.train.batches).double()
+    inputs = first_inputs(training_inputs(case.copies)).double()
     if inputs.shape[0] < 2:
         raise Skip("needs at least 2 training rows to measure the inputs")
     axis = feature_axis(inputs, case.copies.initial_model)
