@@ -5,12 +5,15 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
+from lossdoctor.blow_up import blow_up_start, grew_before
 from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.case import Case
 from lossdoctor.checks import no_signal
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
-from lossdoctor.checks.nan_inf import NAN_INF, bad_data, check, grew_before
+from lossdoctor.checks.nan_inf import NAN_INF, bad_data, check
 from lossdoctor.diagnosis import rank
+from lossdoctor.experiments import Plan
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.trace import Trace
 
@@ -75,6 +78,7 @@ def test_nan_after_growth_is_told_from_nan_where_the_loss_stood():
     assert not grew_before(fell, 6)
     assert not grew_before([(0, math.nan), (1, 5.0)], 0)  # non-finite from step 0
     assert not grew_before([(0, 1.0), (1, math.inf)], 1)  # too few finite steps to tell
+    assert blow_up_start(grew) == 3 and blow_up_start(fell) is None
 
 
 class _CarriedState(nn.Module):
@@ -114,6 +118,25 @@ def test_nan_reaching_the_inputs_after_growth_follows_the_growths_cause():
     assert ranked[0].cause is EXPLODING_GRADIENTS
     assert finding.explained_by == ["exploding_gradients"]
     assert "after training blew up" in finding.verdict and "clean" not in finding.fix
+
+
+def test_replays_after_a_blow_up_train_without_the_rows_it_fed_back():
+    """The NaN state the blow-up fed back is left out of the replays, so an experiment on a
+    copy starts from the user's data: the baseline replay is finite again at a lower rate."""
+    torch.manual_seed(0)
+    x = torch.randn(500, 6)
+    y = x @ torch.randn(6, 1)
+    model = _CarriedState()
+    case = record(_train_with_state, model, torch.optim.SGD(model.parameters(), lr=0.5), x, y)
+    assert bad_data(case.copies)  # the capture keeps what the run was fed
+    replayed = case.replayer.train_batches + case.replayer.validation_batches
+    assert replayed and not any(_holds_nonfinite(b) for b in replayed)
+    lower = case.replayer.replay(Plan(hparams={"lr": 0.01}, steps=100))
+    assert math.isfinite(lower.final_validation)
+
+
+def _holds_nonfinite(batch) -> bool:
+    return any(not torch.isfinite(t).all() for t in tensors_in((batch.args, batch.target)))
 
 
 def test_a_healthy_run_is_not_flagged():

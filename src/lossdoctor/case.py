@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from torch import nn
 
+from lossdoctor.blow_up import blow_up_start, without_blow_up_rows
 from lossdoctor.capture.copies import Copies
 from lossdoctor.constant_guess import constant_guess_loss, fit_constant, loss_settings, targets_of
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
@@ -39,7 +40,13 @@ class Case:
 
     @cached_property
     def replayer(self) -> Replayer:
-        return Replayer(self.copies, LrSchedule.of(self.trace.setup, self.trace.steps),
+        """Replays on the captured batches; after a blow-up, without the NaN/inf rows it fed
+        back into the model (lossdoctor.blow_up)."""
+        copies = self.copies
+        start = blow_up_start(self.trace.step_losses())
+        if start is not None:
+            copies = without_blow_up_rows(copies, start)
+        return Replayer(copies, LrSchedule.of(self.trace.setup, self.trace.steps),
                         self.experiments)
 
     def require_replay(self) -> Replayer:

@@ -97,6 +97,7 @@ class DataEvents:
 
     def _add_batch(self, phase: str, batch: Batch) -> None:
         sample = self.copies.train if phase == "train" else self.copies.validation
+        batch.step = self.step
         sample.add(batch)
 
     def _count_training_loss(self, rows: int) -> None:

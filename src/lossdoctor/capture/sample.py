@@ -23,6 +23,7 @@ class Batch:
     target: Any
     rows: int
     keys: list[int] = field(default_factory=list, repr=False)  # one fingerprint per row
+    step: int = 0  # the optimizer steps the run had taken when the batch was kept
 
 
 @dataclass

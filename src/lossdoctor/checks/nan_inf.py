@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from lossdoctor.blow_up import GROWTH, finite_rows, grew_before
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import take_rows, tensors_in
+from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.experiments import Plan
@@ -48,18 +49,6 @@ DATA_CONFIDENCE = 0.95
 SYMPTOM_CONFIDENCE = 0.6
 #: Columns named in a verdict at most.
 SHOWN_COLUMNS = 8
-#: The training loss "grew first" (the rule ``nan_after_growth``) when the mean of its last
-#: finite steps before the first NaN/inf is at least this many times the mean of its first
-#: steps: NaN or inf that a run reaches by blowing up (too high a learning rate, exploding
-#: gradients, a state fed back into the model) follow a loss that multiplied, while a bad row in
-#: the data turns a batch NaN wherever the loss stood. Doubling is beyond a learning run's
-#: minibatch noise between its first and its last steps (its loss falls); it is no measured
-#: boundary: the blow-ups of the dev cases grow by orders of magnitude.
-GROWTH = 2.0
-#: Finite steps averaged at either end of that comparison, against one batch's noise.
-GROWTH_WINDOW = 3
-
-
 @dataclass
 class BadValues:
     """Non-finite values in one part (inputs or targets) of the captured batches of one set."""
@@ -138,20 +127,6 @@ def _has_batches(copies) -> bool:
     return bool(copies.train.batches or copies.validation.batches)
 
 
-def _finite_rows(batch: Batch) -> Batch:
-    """The batch without its rows that hold NaN or inf anywhere."""
-    tensors = [t for t in tensors_in((batch.args, batch.kwargs, batch.target))
-               if t.dim() > 0 and t.shape[0] == batch.rows and t.is_floating_point()]
-    keep = torch.ones(batch.rows, dtype=torch.bool)
-    for tensor in tensors:
-        keep &= torch.isfinite(tensor).reshape(batch.rows, -1).all(dim=1)
-    index = keep.nonzero().flatten().tolist()
-    if len(index) == batch.rows:
-        return batch
-    parts = [take_rows(p, index, batch.rows) for p in (batch.args, batch.kwargs, batch.target)]
-    return Batch(*parts, rows=len(index))
-
-
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -163,19 +138,6 @@ def run_symptoms(trace) -> Symptoms:
     first = bad_steps[0] if bad_steps else None
     return Symptoms(first, fraction, step, names, seen,
                     first is not None and grew_before(losses, first))
-
-
-def grew_before(losses: list[tuple[int, float]], first_bad: int) -> bool:
-    """``nan_after_growth``: whether the finite training loss grew GROWTH-fold before step
-    ``first_bad``. NaN/inf so reached are a consequence of the growth, never a root cause even
-    when they reach what the model is fed (a state carried from step to step): the causes that
-    blow training up (declaring that they explain nan_inf) are ranked first."""
-    before = [loss for step, loss in losses if step < first_bad and math.isfinite(loss)]
-    window = min(GROWTH_WINDOW, len(before) // 2)
-    if window == 0:
-        return False
-    start, end = before[:window], before[-window:]
-    return sum(end) / window >= GROWTH * sum(start) / window > 0
 
 
 def _first_bad_gradient(gradients) -> tuple[int | None, list[str], int]:
@@ -191,7 +153,8 @@ def _first_bad_gradient(gradients) -> tuple[int | None, list[str], int]:
 
 
 def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
-    experiment = _without_bad_rows(case)
+    # after a blow-up the replays leave those rows out already (lossdoctor.blow_up)
+    experiment = None if symptoms.grew_first else _without_bad_rows(case)
     return Finding(
         NAN_INF,
         DATA_CONFIDENCE,
@@ -264,7 +227,7 @@ def _without_bad_rows(case) -> Experiment | None:
         baseline = case.baseline
     except Skip:
         return None
-    fixed = replayer.replay(Plan(transform=_finite_rows, steps=REPLAY_STEPS))
+    fixed = replayer.replay(Plan(transform=finite_rows, steps=REPLAY_STEPS))
     experiment = fix_experiment("drop the rows holding NaN or inf", baseline, fixed)
     return experiment if math.isfinite(experiment.after) else None
 
