@@ -241,12 +241,14 @@ class Replayer:
     def train_step(self, model: nn.Module, optimizer, batch: Batch,
                    training_loss: object | None = None) -> float:
         """One optimizer step on ``batch`` with the user's loss, or ``training_loss`` (a
-        plan's) in its place."""
+        plan's) in its place, its gradients clipped as the script clipped them."""
         self.require_budget()
         model.train()
         optimizer.zero_grad(set_to_none=True)
         loss = self.loss(model, batch, training_loss)
         loss.backward()
+        if self.copies.gradient_clip is not None:
+            self.copies.gradient_clip.apply(model.parameters())
         optimizer.step()
         return float(loss.detach())
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lossdoctor.capture.clipping import GradientClip
 from lossdoctor.capture.model_copy import device_of, kept_copy
 from lossdoctor.capture.replay_losses import LossFunction
 from lossdoctor.capture.sample import BatchSample
@@ -38,6 +39,8 @@ class Copies:
     #: Why the model cannot be copied for replays, in words for the user; "" when it can or
     #: when nothing is known (see tensor_events.py).
     model_problem: str = ""
+    #: How the script clipped its gradients before each step (None: it did not).
+    gradient_clip: GradientClip | None = None
     #: The torch thread count the script left when it ended (0: not recorded): experiments run
     #: with it (sandbox.run_threads).
     threads: int = 0

@@ -1,9 +1,9 @@
 """Attach a Recorder to PyTorch's global hooks, and take everything off again in `finally`.
 
 Module forward hooks and optimizer step hooks are PyTorch's own global registries. Functional
-losses, backward, zero_grad, DataLoader iteration, torch.manual_seed and torch.compile have no
-hook, so they are wrapped (wrappers.py); the wrappers call the original and return its result
-untouched.
+losses, backward, zero_grad, DataLoader iteration, torch.manual_seed, torch.compile and gradient
+clipping have no hook, so they are wrapped (wrappers.py, clipping.py); the wrappers call the
+original and return its result untouched.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from itertools import product
 from types import MethodType
 
 import torch
@@ -18,9 +19,11 @@ import torch.nn.functional as F
 from torch._C import _functorch
 from torch.nn.modules import module as nn_module
 from torch.nn.modules.loss import _Loss
+from torch.nn.utils import clip_grad
 from torch.optim import optimizer as optim_module
 from torch.utils.data import DataLoader
 
+from lossdoctor.capture.clipping import clip_wrapper
 from lossdoctor.capture.recorder import Recorder
 from lossdoctor.capture.script_output import TensorBoardHook
 from lossdoctor.capture.tracing import tracing
@@ -74,6 +77,8 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
             stack.enter_context(wrapped(owner, "zero_grad", zero_grad_wrapper(recorder)))
         for owner in (torch, nn_module.Module):
             stack.enter_context(wrapped(owner, "compile", compile_wrapper(modules.compiled)))
+        for owner, kind in product((torch.nn.utils, clip_grad), ("norm", "value")):
+            stack.enter_context(wrapped(owner, f"clip_grad_{kind}_", clip_wrapper(recorder, kind)))
         yield recorder
 
 

@@ -23,6 +23,7 @@ from torch import nn
 
 from lossdoctor.capture.activation_events import ActivationEvents
 from lossdoctor.capture.backward_events import BackwardEvents
+from lossdoctor.capture.clipping import GradientClip
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.data_events import DataEvents
 from lossdoctor.capture.gradient_events import GradientEvents
@@ -109,6 +110,11 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
                 leave()
             except Exception as error:  # noqa: BLE001 - the other spy must still leave
                 self.internal_errors.append(f"finish: {type(error).__name__}: {error}")
+
+    @guarded
+    def gradients_clipped(self, clip: GradientClip) -> None:
+        """The script clipped gradients: replays clip them the same way."""
+        self.copies.gradient_clip = clip
 
     @guarded
     def keep_trained_model(self) -> None:
