@@ -186,8 +186,29 @@ def test_the_larger_model_keeps_inputs_outputs_and_what_the_loss_expects():
     assert larger.width == 128 and larger.hidden_layers == 2
     assert why_not_flat_mlp(user, batch) == ""
     assert "Conv2d" in why_not_flat_mlp(nn.Conv2d(1, 1, 3), batch)
+
+
+def test_an_mlp_that_flattens_its_images_gets_a_larger_mlp_on_the_same_images():
+    """one_unit_bottleneck on images: nn.Flatten() then Linear layers is an MLP's family."""
     images = Batch((torch.randn(7, 1, 4, 4),), {}, torch.zeros(7), 7)
-    assert why_not_flat_mlp(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), images) != ""
+    user = nn.Sequential(nn.Flatten(), nn.Linear(16, 1), nn.ReLU(), nn.Linear(1, 1))
+    assert why_not_flat_mlp(user, images) == ""
+    assert build_larger(user, images, (1,), "MSELoss").model(*images.args).shape == (7, 1)
+    per_step = Batch((torch.randn(7, 5, 4),), {}, torch.zeros(7), 7)
+    assert "flattens" in why_not_flat_mlp(nn.Linear(4, 1), per_step)
+
+
+def test_a_model_given_its_dict_batch_whole_gets_a_larger_model_reading_the_same_input():
+    """A Dataset returning {"inputs": x, "target": y}, the model called as model(batch): the
+    larger model reads batch["inputs"] as the user's does, and never the target."""
+    rows = {"inputs": torch.randn(7, 3), "target": torch.randn(7)}
+    batch = Batch((rows,), {}, rows["target"].clone(), 7)
+    assert why_not_larger(nn.Linear(3, 1), batch) == ""
+    larger = build_larger(nn.Linear(3, 1), batch, (1,), "MSELoss")
+    assert larger.model(rows).shape == (7, 1)
+    assert larger.model[0].in_features == 3
+    with_mask = Batch(({**rows, "mask": torch.ones(7, 3)},), {}, rows["target"], 7)
+    assert why_not_larger(nn.Linear(3, 1), with_mask) != ""
 
 
 def test_a_cnn_that_only_averages_its_image_is_too_small_and_a_larger_cnn_fixes_it():
