@@ -302,3 +302,63 @@ def test_the_skip_names_the_layers_a_user_wrote_not_pytorch_internals():
     model = nn.Sequential(nn.Linear(4, 8), nn.MultiheadAttention(8, 2))
     reason = why_not_flat_mlp(model, None)
     assert "MultiheadAttention" in reason and "NonDynamicallyQuantizable" not in reason
+
+
+class _MeanEmbeddingNet(nn.Module):
+    """A token classifier as one_unit_bottleneck writes it: mean of embeddings, then an MLP."""
+
+    def __init__(self, width: int, vocabulary: int = 20) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary, width)
+        self.hidden = nn.Sequential(nn.Linear(width, width), nn.LeakyReLU(0.1))
+        self.out = nn.Linear(width, 2)
+
+    def forward(self, tokens):
+        return self.out(self.hidden(self.embed(tokens).mean(dim=1)))
+
+
+def topic_xor(rows, generator):
+    """Sequences of 8 tokens; the label says whether exactly one of tokens 0 and 1 occurs. One
+    unit can order sequences along a line, which cannot put both 'one of them' cases apart
+    from 'neither' and 'both'."""
+    tokens = torch.randint(2, 20, (rows, 8), generator=generator)
+    has = torch.rand(rows, 2, generator=generator) < 0.5
+    tokens[:, 0] = torch.where(has[:, 0], 0, tokens[:, 0])
+    tokens[:, 5] = torch.where(has[:, 1], 1, tokens[:, 5])
+    return tokens, (has[:, 0] ^ has[:, 1]).long()
+
+
+def test_a_one_unit_token_model_is_too_small_and_its_own_model_widened_fixes_it():
+    """No standard larger model is built for embeddings: the user's model, widened, is."""
+    torch.manual_seed(0)
+    finding = _one_finding(recorded(topic_xor, _MeanEmbeddingNet(1), nn.CrossEntropyLoss()))
+    assert "your model with wider hidden layers (embed: 1 -> 32 units" in \
+        finding.experiment.description
+    assert "widen embed: 1 -> 32 units" in finding.fix
+
+
+def test_quiet_on_a_token_model_wide_enough_for_its_task():
+    torch.manual_seed(0)
+    case = recorded(topic_xor, _MeanEmbeddingNet(16), nn.CrossEntropyLoss())
+    assert underfit_capacity.check(case) == []
+
+
+def test_the_wider_copy_keeps_the_models_forward_and_its_output_layer():
+    from lossdoctor.checks._wider_copy import wider_copy
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.GRU(3, 1, batch_first=True), nn.Linear(1, 1)
+
+        def forward(self, x, target=None):  # a loss computed inside forward stays there
+            out = self.head(self.rnn(x)[0][:, -1])
+            return out if target is None else (out, nn.functional.mse_loss(out, target))
+
+    batch = Batch((torch.randn(5, 7, 3),), {}, torch.zeros(5, 1), 5)
+    wider, changes = wider_copy(Recurrent(), batch)
+    assert changes == [("rnn", 1, 32)]
+    assert wider.rnn.hidden_size == 32 and wider.head.in_features == 32
+    assert wider(*batch.args).shape == (5, 1)
+    attention = nn.Sequential(nn.Linear(3, 8), nn.MultiheadAttention(8, 2))
+    assert "MultiheadAttention" in wider_copy(attention, batch)

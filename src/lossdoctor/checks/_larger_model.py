@@ -54,15 +54,21 @@ class LargerModel:
     width: int
     hidden_layers: int
     output: str  # the final layer's name ("Sigmoid", "LogSoftmax"), "" for raw outputs
-    family: str = "MLP"  # or "CNN"
+    family: str = "MLP"  # or "CNN", or "wider" (the user's model, widened: ._wider_copy)
+    changes: tuple = ()  # for "wider": (layer name, old width, new width) of each widened one
 
     def describe(self) -> str:
         """Its shape as a practitioner says it: 'a 2x64 ReLU MLP', 'a ReLU CNN with 16 and
-        32 channels'."""
+        32 channels', 'your model with wider hidden layers (rnn: 1 -> 32 units)'."""
+        if self.family == "wider":
+            return f"your model with wider hidden layers ({self.widened()})"
         ending = f" with a {self.output} output" if self.output else ""
         if self.family == "CNN":
             return f"a ReLU CNN with {self.width} and {2 * self.width} channels{ending}"
         return f"a {self.hidden_layers}x{self.width} ReLU MLP{ending}"
+
+    def widened(self) -> str:
+        return ", ".join(f"{name}: {old} -> {new} units" for name, old, new in self.changes)
 
 
 def why_not_larger(model: nn.Module, batch: Batch) -> str:
