@@ -7,7 +7,9 @@ Two experiments on copies tell capacity apart from the other causes:
    drives that loss towards its floor; the loss reached, relative to the start, is reported.
 2. *A larger model of the same family*: for MLPs and linear models on flat inputs, a wider and
    deeper ReLU MLP; for CNNs on images or channel-first sequences, a two-block ReLU CNN with
-   more channels (see :mod:`._larger_model`). With the same inputs, outputs and output
+   more channels (see :mod:`._larger_model`); for any other model built from layers with one
+   width (embeddings, recurrent layers, a loss computed in ``forward``), the user's own model
+   with wider hidden layers (see :mod:`._wider_copy`). With the same inputs, outputs and output
    function, it replays the user's training (same optimizer and settings; if those cannot
    train it, both models are compared under Adam at lr 1e-3 instead, and the finding says so).
 
@@ -385,8 +387,8 @@ def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
     """No larger model of this family can be built: report the one-batch hint, below the
     reporting threshold, or skip when there is none."""
     if one_batch.ratio <= ONE_BATCH_STUCK:
-        raise Skip(f"no larger model to compare with (one is built for an MLP on flat inputs "
-                   f"or a CNN): {reason}")
+        raise Skip(f"no larger model to compare with (one is built for an MLP or a CNN, or "
+                   f"your model widened when its layers each have one width): {reason}")
     return [
         Finding(
             cause=UNDERFIT_CAPACITY,
