@@ -362,3 +362,31 @@ def test_the_wider_copy_keeps_the_models_forward_and_its_output_layer():
     assert wider(*batch.args).shape == (5, 1)
     attention = nn.Sequential(nn.Linear(3, 8), nn.MultiheadAttention(8, 2))
     assert "MultiheadAttention" in wider_copy(attention, batch)
+
+
+class _GeluInForward(nn.Module):
+    """Linear layers with F.gelu between them in forward: a nonlinearity the capture does not
+    record as an activation (the healthy twin of one_unit_bottleneck, dev 30004)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.ModuleList([nn.Linear(1, 32), nn.Linear(32, 32)])
+        self.out = nn.Linear(32, 1)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = nn.functional.gelu(layer(x))
+        return self.out(x)
+
+
+def test_a_nonlinearity_called_in_forward_is_not_taken_for_a_linear_stack():
+    from lossdoctor.checks._linear_stack import computes_affine_map
+
+    torch.manual_seed(0)
+    rows = Batch((torch.randn(8, 1),), {}, torch.zeros(8, 1), 8)
+    assert not computes_affine_map(_GeluInForward(), rows)
+    assert computes_affine_map(_linear_stack(), rows)
+    case = recorded(sine, _GeluInForward(), nn.MSELoss())
+    assert linear_layers(case.copies.initial_model, case.trace,
+                         case.replayer.train_batches[0]) == []
+    assert underfit_capacity.check(case) == []

@@ -124,7 +124,8 @@ def check(case: Case) -> list[Finding]:
     """Whether a larger model of the user's family fits and generalizes where theirs cannot."""
     replayer = case.require_replay()
     model = case.copies.initial_model
-    stacked = _missing_activations(case, linear_layers(model, case.trace))
+    stacked = _missing_activations(
+        case, linear_layers(model, case.trace, replayer.train_batches[0]))
     if stacked is not None:
         return [stacked]
     batch = replayer.train_batches[0]
