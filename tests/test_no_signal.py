@@ -311,3 +311,50 @@ def test_one_label_per_sequence_is_not_per_position():
     tokens = torch.randint(5, (4, 6))
     assert not per_position_labels([Batch((tokens,), {}, torch.randint(2, (4,)), 4)])
     assert not per_position_labels([Batch((tokens.float(),), {}, tokens, 4)])
+
+
+def test_table_leaves_out_the_target_a_dict_batch_carries_next_to_its_inputs():
+    """inputs_replaced_by_noise with a Dataset of dicts: the model is given {"inputs": x,
+    "target": y} whole, and the target read as a feature made every label "predictable"."""
+    rows = {"inputs": torch.randn(4, 3), "target": torch.randn(4)}
+    flat = table([Batch((rows,), {}, rows["target"].clone(), 4)], REGRESSION)
+    assert flat.features.shape == (4, 3)
+    autoencoder = torch.randn(4, 3)
+    assert table([Batch((autoencoder,), {}, autoencoder.clone(), 4)],
+                 REGRESSION).features.shape == (4, 3)
+
+
+class _ReadsDictInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(10, 1)
+
+    def forward(self, batch):
+        return self.net(batch["inputs"]).squeeze(1)
+
+
+def _fit_on_dicts(x, y, seed=0):
+    """A training loop over a Dataset of dicts, the model given each batch whole."""
+    torch.manual_seed(seed)
+    model = _ReadsDictInputs()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    batches = [{"inputs": x[i:i + 10], "target": y[i:i + 10]} for i in range(0, len(x), 10)]
+    train, validation = batches[:10], batches[10:]
+    for _ in range(10):
+        for batch in train:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(batch), batch["target"]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            for batch in validation:
+                nn.functional.mse_loss(model(batch), batch["target"])
+
+
+@pytest.mark.parametrize("inputs_are_noise", [True, False])
+def test_dict_batches_fire_on_noise_inputs_and_stay_quiet_on_real_ones(inputs_are_noise):
+    x, noise, generator = _data(0)
+    y = x[:, 0] + 0.3 * noise
+    if inputs_are_noise:
+        x = torch.randn(x.shape, generator=generator)
+    findings = _no_signal(no_signal.check(record(_fit_on_dicts, x, y)))
+    assert bool(findings) == inputs_are_noise

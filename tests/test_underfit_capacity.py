@@ -186,8 +186,29 @@ def test_the_larger_model_keeps_inputs_outputs_and_what_the_loss_expects():
     assert larger.width == 128 and larger.hidden_layers == 2
     assert why_not_flat_mlp(user, batch) == ""
     assert "Conv2d" in why_not_flat_mlp(nn.Conv2d(1, 1, 3), batch)
+
+
+def test_an_mlp_that_flattens_its_images_gets_a_larger_mlp_on_the_same_images():
+    """one_unit_bottleneck on images: nn.Flatten() then Linear layers is an MLP's family."""
     images = Batch((torch.randn(7, 1, 4, 4),), {}, torch.zeros(7), 7)
-    assert why_not_flat_mlp(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), images) != ""
+    user = nn.Sequential(nn.Flatten(), nn.Linear(16, 1), nn.ReLU(), nn.Linear(1, 1))
+    assert why_not_flat_mlp(user, images) == ""
+    assert build_larger(user, images, (1,), "MSELoss").model(*images.args).shape == (7, 1)
+    per_step = Batch((torch.randn(7, 5, 4),), {}, torch.zeros(7), 7)
+    assert "flattens" in why_not_flat_mlp(nn.Linear(4, 1), per_step)
+
+
+def test_a_model_given_its_dict_batch_whole_gets_a_larger_model_reading_the_same_input():
+    """A Dataset returning {"inputs": x, "target": y}, the model called as model(batch): the
+    larger model reads batch["inputs"] as the user's does, and never the target."""
+    rows = {"inputs": torch.randn(7, 3), "target": torch.randn(7)}
+    batch = Batch((rows,), {}, rows["target"].clone(), 7)
+    assert why_not_larger(nn.Linear(3, 1), batch) == ""
+    larger = build_larger(nn.Linear(3, 1), batch, (1,), "MSELoss")
+    assert larger.model(rows).shape == (7, 1)
+    assert larger.model[0].in_features == 3
+    with_mask = Batch(({**rows, "mask": torch.ones(7, 3)},), {}, rows["target"], 7)
+    assert why_not_larger(nn.Linear(3, 1), with_mask) != ""
 
 
 def test_a_cnn_that_only_averages_its_image_is_too_small_and_a_larger_cnn_fixes_it():
@@ -281,3 +302,91 @@ def test_the_skip_names_the_layers_a_user_wrote_not_pytorch_internals():
     model = nn.Sequential(nn.Linear(4, 8), nn.MultiheadAttention(8, 2))
     reason = why_not_flat_mlp(model, None)
     assert "MultiheadAttention" in reason and "NonDynamicallyQuantizable" not in reason
+
+
+class _MeanEmbeddingNet(nn.Module):
+    """A token classifier as one_unit_bottleneck writes it: mean of embeddings, then an MLP."""
+
+    def __init__(self, width: int, vocabulary: int = 20) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary, width)
+        self.hidden = nn.Sequential(nn.Linear(width, width), nn.LeakyReLU(0.1))
+        self.out = nn.Linear(width, 2)
+
+    def forward(self, tokens):
+        return self.out(self.hidden(self.embed(tokens).mean(dim=1)))
+
+
+def topic_xor(rows, generator):
+    """Sequences of 8 tokens; the label says whether exactly one of tokens 0 and 1 occurs. One
+    unit can order sequences along a line, which cannot put both 'one of them' cases apart
+    from 'neither' and 'both'."""
+    tokens = torch.randint(2, 20, (rows, 8), generator=generator)
+    has = torch.rand(rows, 2, generator=generator) < 0.5
+    tokens[:, 0] = torch.where(has[:, 0], 0, tokens[:, 0])
+    tokens[:, 5] = torch.where(has[:, 1], 1, tokens[:, 5])
+    return tokens, (has[:, 0] ^ has[:, 1]).long()
+
+
+def test_a_one_unit_token_model_is_too_small_and_its_own_model_widened_fixes_it():
+    """No standard larger model is built for embeddings: the user's model, widened, is."""
+    torch.manual_seed(0)
+    finding = _one_finding(recorded(topic_xor, _MeanEmbeddingNet(1), nn.CrossEntropyLoss()))
+    assert "your model with wider hidden layers (embed: 1 -> 32 units" in \
+        finding.experiment.description
+    assert "widen embed: 1 -> 32 units" in finding.fix
+
+
+def test_quiet_on_a_token_model_wide_enough_for_its_task():
+    torch.manual_seed(0)
+    case = recorded(topic_xor, _MeanEmbeddingNet(16), nn.CrossEntropyLoss())
+    assert underfit_capacity.check(case) == []
+
+
+def test_the_wider_copy_keeps_the_models_forward_and_its_output_layer():
+    from lossdoctor.checks._wider_copy import wider_copy
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.GRU(3, 1, batch_first=True), nn.Linear(1, 1)
+
+        def forward(self, x, target=None):  # a loss computed inside forward stays there
+            out = self.head(self.rnn(x)[0][:, -1])
+            return out if target is None else (out, nn.functional.mse_loss(out, target))
+
+    batch = Batch((torch.randn(5, 7, 3),), {}, torch.zeros(5, 1), 5)
+    wider, changes = wider_copy(Recurrent(), batch)
+    assert changes == [("rnn", 1, 32)]
+    assert wider.rnn.hidden_size == 32 and wider.head.in_features == 32
+    assert wider(*batch.args).shape == (5, 1)
+    attention = nn.Sequential(nn.Linear(3, 8), nn.MultiheadAttention(8, 2))
+    assert "MultiheadAttention" in wider_copy(attention, batch)
+
+
+class _GeluInForward(nn.Module):
+    """Linear layers with F.gelu between them in forward: a nonlinearity the capture does not
+    record as an activation (the healthy twin of one_unit_bottleneck, dev 30004)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.ModuleList([nn.Linear(1, 32), nn.Linear(32, 32)])
+        self.out = nn.Linear(32, 1)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = nn.functional.gelu(layer(x))
+        return self.out(x)
+
+
+def test_a_nonlinearity_called_in_forward_is_not_taken_for_a_linear_stack():
+    from lossdoctor.checks._linear_stack import computes_affine_map
+
+    torch.manual_seed(0)
+    rows = Batch((torch.randn(8, 1),), {}, torch.zeros(8, 1), 8)
+    assert not computes_affine_map(_GeluInForward(), rows)
+    assert computes_affine_map(_linear_stack(), rows)
+    case = recorded(sine, _GeluInForward(), nn.MSELoss())
+    assert linear_layers(case.copies.initial_model, case.trace,
+                         case.replayer.train_batches[0]) == []
+    assert underfit_capacity.check(case) == []

@@ -3,14 +3,17 @@
 Two families are built:
 
 - MLPs and linear models on flat inputs (every layer with parameters an ``nn.Linear``, the
-  input a 2-D tensor): a ReLU MLP with the same input and output sizes, wider and deeper.
+  input a 2-D tensor, or a larger one the model flattens: its first layer takes every value of
+  a row): a ReLU MLP with the same input and output sizes, wider and deeper.
 - Convolutional networks on images or channel-first sequences (``nn.Conv2d`` on a 4-D input,
   ``nn.Conv1d`` on a 3-D one, with only convolutions, linear layers and normalization layers
   holding parameters): a standard two-block ReLU CNN (convolution, pooling, convolution, global
   average pooling, linear head) with more channels than the user's widest convolution.
 
 Either ends in what the loss expects (a sigmoid for BCELoss, a log-softmax for NLLLoss, raw
-outputs otherwise).
+outputs otherwise). A model given its batch whole (a dict of inputs and target, as a
+``Dataset`` returning dicts makes it) gets a larger model that reads the batch's one input
+tensor where the user's model reads it (:class:`ReadsInput`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from torch import nn
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.checks._inputs import at, inputs_without_target
 from lossdoctor.losses import output_layers
 from lossdoctor.sandbox import isolated
 
@@ -50,15 +54,21 @@ class LargerModel:
     width: int
     hidden_layers: int
     output: str  # the final layer's name ("Sigmoid", "LogSoftmax"), "" for raw outputs
-    family: str = "MLP"  # or "CNN"
+    family: str = "MLP"  # or "CNN", or "wider" (the user's model, widened: ._wider_copy)
+    changes: tuple = ()  # for "wider": (layer name, old width, new width) of each widened one
 
     def describe(self) -> str:
         """Its shape as a practitioner says it: 'a 2x64 ReLU MLP', 'a ReLU CNN with 16 and
-        32 channels'."""
+        32 channels', 'your model with wider hidden layers (rnn: 1 -> 32 units)'."""
+        if self.family == "wider":
+            return f"your model with wider hidden layers ({self.widened()})"
         ending = f" with a {self.output} output" if self.output else ""
         if self.family == "CNN":
             return f"a ReLU CNN with {self.width} and {2 * self.width} channels{ending}"
         return f"a {self.hidden_layers}x{self.width} ReLU MLP{ending}"
+
+    def widened(self) -> str:
+        return ", ".join(f"{name}: {old} -> {new} units" for name, old, new in self.changes)
 
 
 def why_not_larger(model: nn.Module, batch: Batch) -> str:
@@ -130,7 +140,7 @@ def build_larger_cnn(
     ending = output_layers(loss_name)
     with isolated(seed):
         layers = _cnn_layers(inputs, width, _output_size(prediction_shape)) + ending
-        larger = nn.Sequential(*layers).to(convolutions[0].weight.dtype)
+        larger = ReadsInput(input_path(batch), layers).to(convolutions[0].weight.dtype)
     return LargerModel(larger, width, 2, type(ending[-1]).__name__ if ending else "", "CNN")
 
 
@@ -163,10 +173,19 @@ def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
         return f"your model has {_layer_words([k for k in kinds if k != 'Linear'])} layers"
     if not kinds:
         return "your model has no nn.Linear layer"
-    inputs = _flat_input(batch)
-    if inputs is None:
-        return "your model's input is not a single 2-D tensor of features"
+    if _flat_input(batch) is None and not _flattened_by(model, batch):
+        return ("your model's input is not a single 2-D tensor of features, nor one your "
+                "model flattens")
     return ""
+
+
+def _flattened_by(model: nn.Module, batch: Batch) -> bool:
+    """Whether the model's first Linear layer takes every value of an input row at once (an MLP
+    on images or sequences that flattens them first)."""
+    inputs = _single_float_input(batch)
+    if inputs is None or inputs.dim() < 3:
+        return False
+    return _weight_matrices(model)[0].shape[1] == math.prod(inputs.shape[1:])
 
 
 def _why_not_tensor_mlp(model: TensorModel, batch: Batch) -> str:
@@ -199,12 +218,13 @@ def build_larger_mlp(
     linears = _weight_matrices(model)
     width = _mlp_width(_widest_linear(model))
     hidden = min(max(len(linears), MIN_HIDDEN_LAYERS), MAX_HIDDEN_LAYERS)
-    features = _flat_input(batch).shape[1]
+    inputs = _single_float_input(batch)
+    flatten = [nn.Flatten()] if inputs.dim() > 2 else []
     outputs = _output_size(prediction_shape)
     ending = output_layers(loss_name)
     with isolated(seed):
-        layers = _mlp_layers(features, width, hidden, outputs) + ending
-        larger = nn.Sequential(*layers).to(linears[0].dtype)
+        layers = flatten + _mlp_layers(inputs[0].numel(), width, hidden, outputs) + ending
+        larger = ReadsInput(input_path(batch), layers).to(linears[0].dtype)
     return LargerModel(larger, width, hidden, type(ending[-1]).__name__ if ending else "")
 
 
@@ -231,9 +251,27 @@ def _flat_input(batch: Batch) -> torch.Tensor | None:
 
 def _single_float_input(batch: Batch) -> torch.Tensor | None:
     """The batch's only input when it is a floating-point tensor."""
-    if len(batch.args) != 1 or batch.kwargs:
+    path = input_path(batch)
+    return None if path is None else at((batch.args, batch.kwargs), path)
+
+
+def input_path(batch: Batch) -> tuple | None:
+    """Where the batch's one input tensor sits in (args, kwargs) (:mod:`._inputs`); None when
+    the model is given more than one tensor besides the target, or one that is not
+    floating-point (token ids)."""
+    inputs = inputs_without_target(batch)
+    if len(inputs) != 1 or not inputs[0][1].is_floating_point():
         return None
-    inputs = batch.args[0]
-    if not isinstance(inputs, torch.Tensor):
-        return None
-    return inputs if inputs.is_floating_point() else None
+    return inputs[0][0]
+
+
+class ReadsInput(nn.Sequential):
+    """Layers run on the input found at ``path`` in the model's (args, kwargs): called as the
+    user's model is called, with the user's batch, whatever its structure."""
+
+    def __init__(self, path: tuple, layers: list[nn.Module]) -> None:
+        super().__init__(*layers)
+        self.path = path
+
+    def forward(self, *args, **kwargs):
+        return super().forward(at((args, kwargs), self.path))

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import first_tensor, take_rows
+from lossdoctor.checks._inputs import at, inputs_without_target
+from lossdoctor.sandbox import isolated
 
 #: Layers that keep a stack of linear maps linear (they hold no nonlinearity).
 LINEAR_COMPANIONS = (nn.Dropout, nn.Flatten, nn.Identity, nn.Unflatten)
@@ -14,9 +20,10 @@ LINEAR_COMPANIONS = (nn.Dropout, nn.Flatten, nn.Identity, nn.Unflatten)
 NONLINEAR_KINDS = {"sigmoid", "tanh", "relu"}
 
 
-def linear_layers(model: nn.Module | None, trace) -> list[str]:
+def linear_layers(model: nn.Module | None, trace, batch: Batch | None = None) -> list[str]:
     """The names of the model's Linear layers when it has two or more of them and nothing
-    nonlinear anywhere (no other layer type, no activation seen in a sampled forward pass);
+    nonlinear anywhere (no other layer type, no activation seen in a sampled forward pass, and,
+    given a ``batch``, outputs that an affine map would give: see :func:`computes_affine_map`);
     [] otherwise."""
     if model is None or any(a.kind in NONLINEAR_KINDS for a in trace.activations):
         return []
@@ -24,7 +31,55 @@ def linear_layers(model: nn.Module | None, trace) -> list[str]:
     if not all(isinstance(m, (nn.Linear, *LINEAR_COMPANIONS)) for _, m in leaves):
         return []
     names = [name for name, m in leaves if isinstance(m, nn.Linear)]
-    return names if len(names) >= 2 else []
+    if len(names) < 2 or (batch is not None and not computes_affine_map(model, batch)):
+        return []
+    return names
+
+
+#: An affine map's output at the midpoint of two inputs is the midpoint of its outputs, up to
+#: float32 rounding (about 1e-7 relative per layer). A nonlinearity the capture does not see
+#: (F.gelu, x.clamp(min=0) in ``forward``) moves it by far more: for GELU between standardized
+#: layers, a few hundredths of the outputs' size.
+AFFINE_TOLERANCE = 1e-4
+
+
+def computes_affine_map(model: nn.Module, batch: Batch) -> bool:
+    """Whether the model, in eval mode, maps the midpoint of two rows' inputs to the midpoint
+    of their outputs, for the first half of the batch paired with the second. True when it
+    cannot be told (fewer than 2 rows, no float input, an output that is not a tensor)."""
+    half = batch.rows // 2
+    paths = [p for p, t in inputs_without_target(batch) if t.is_floating_point()]
+    if half < 1 or not paths:
+        return True
+    first, second = (_rows(batch, range(start, start + half)) for start in (0, half))
+    middle = first
+    for path in paths:
+        middle = _with(middle, path, (at(first, path) + at(second, path)) / 2)
+    with isolated(0), torch.no_grad():
+        copied = copy.deepcopy(model).eval()
+        outputs = [first_tensor(copied(*args, **kwargs)) for args, kwargs in
+                   (first, second, middle)]
+    if any(o is None or not o.is_floating_point() for o in outputs):
+        return True
+    expected = (outputs[0] + outputs[1]) / 2
+    scale = float(expected.abs().mean()) + 1e-12
+    return float((outputs[2] - expected).abs().max()) <= AFFINE_TOLERANCE * max(scale, 1.0)
+
+
+def _rows(batch: Batch, rows: range) -> tuple:
+    return take_rows((batch.args, batch.kwargs), list(rows), batch.rows)
+
+
+def _with(value, path: tuple, new):
+    """A copy of the structure ``value`` with ``new`` at ``path``."""
+    if not path:
+        return new
+    key, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, key: _with(value[key], rest, new)}
+    items = list(value)
+    items[key] = _with(items[key], rest, new)
+    return tuple(items) if isinstance(value, tuple) else items
 
 
 def with_activations(model: nn.Module, names: list[str]) -> nn.Module:

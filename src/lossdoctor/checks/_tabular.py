@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import tensors_in
+from lossdoctor.checks._inputs import inputs_without_target
 from lossdoctor.findings import Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 
@@ -73,7 +73,7 @@ def table(batches: list[Batch], task: str) -> Table:
 def _features(batch: Batch) -> np.ndarray:
     columns = [
         t.detach().reshape(batch.rows, -1).double().numpy()
-        for t in tensors_in((batch.args, batch.kwargs))
+        for _, t in inputs_without_target(batch)  # a dict batch carries its target too
         if t.dim() > 0 and t.shape[0] == batch.rows and not t.is_complex()
     ]
     if not columns:

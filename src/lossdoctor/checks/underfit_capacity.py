@@ -7,7 +7,9 @@ Two experiments on copies tell capacity apart from the other causes:
    drives that loss towards its floor; the loss reached, relative to the start, is reported.
 2. *A larger model of the same family*: for MLPs and linear models on flat inputs, a wider and
    deeper ReLU MLP; for CNNs on images or channel-first sequences, a two-block ReLU CNN with
-   more channels (see :mod:`._larger_model`). With the same inputs, outputs and output
+   more channels (see :mod:`._larger_model`); for any other model built from layers with one
+   width (embeddings, recurrent layers, a loss computed in ``forward``), the user's own model
+   with wider hidden layers (see :mod:`._wider_copy`). With the same inputs, outputs and output
    function, it replays the user's training (same optimizer and settings; if those cannot
    train it, both models are compared under Adam at lr 1e-3 instead, and the finding says so).
 
@@ -59,6 +61,7 @@ from lossdoctor.checks._larger_model import (
     why_not_larger,
 )
 from lossdoctor.checks._linear_stack import linear_layers, with_activations
+from lossdoctor.checks._wider_copy import wider_copy
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import MODEL_SIZE, Cause, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -121,19 +124,21 @@ def check(case: Case) -> list[Finding]:
     """Whether a larger model of the user's family fits and generalizes where theirs cannot."""
     replayer = case.require_replay()
     model = case.copies.initial_model
-    stacked = _missing_activations(case, linear_layers(model, case.trace))
+    stacked = _missing_activations(
+        case, linear_layers(model, case.trace, replayer.train_batches[0]))
     if stacked is not None:
         return [stacked]
     batch = replayer.train_batches[0]
     one_batch = overfit_one_batch(replayer, model, batch)
     reason = why_not_larger(model, batch) or _why_not_scored(replayer)
-    if reason:
-        return _untested(one_batch, reason)
+    build = (lambda: _larger_model(case, batch)) if not reason else _widened(model, batch)
+    if isinstance(build, str):
+        return _untested(one_batch, f"{reason}; and no wider copy of it: {build}")
     constant = case.constant_guess_loss("validation")
     if constant is None:
         raise Skip("needs the loss of a constant prediction to compare with: this loss "
                    "rejects one")
-    comparison = compare_with_larger(case, replayer, batch)
+    comparison = compare_with_larger(case, replayer, build)
     evidence = _evidence(comparison, one_batch)
     evidence["constant_validation_loss"] = constant
     if not _larger_is_clearly_better(evidence):
@@ -210,21 +215,38 @@ def overfit_one_batch(replayer: Replayer, model, batch: Batch) -> OneBatch:
     return OneBatch(rows, losses[0], end, steps)
 
 
-def compare_with_larger(case: Case, replayer: Replayer, batch: Batch) -> Comparison:
-    """The user's model and a larger one replayed alike: the user's optimizer settings when
-    they can train the larger model, else Adam at STANDARD_LR for both."""
-    larger = _larger_model(case, batch)
+def compare_with_larger(case: Case, replayer: Replayer, build) -> Comparison:
+    """The user's model and a larger one (a fresh one from ``build()`` each time) replayed
+    alike: the user's optimizer settings when they can train the larger model, else Adam at
+    STANDARD_LR for both."""
+    larger = build()
     result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS))
     setup = case.trace.setup
     described = f"trained with {setup.optimizer_class or 'your optimizer'} as you set it up"
     if _trained(result):
         return Comparison(case.baseline, result, larger, {}, described)
     adam = {"optimizer_class": torch.optim.Adam, "lr": STANDARD_LR}
-    larger = _larger_model(case, batch)
+    larger = build()
     result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS, **adam))
     user = replayer.replay(Plan(steps=REPLAY_STEPS, **adam))
     described = f"both trained with Adam at lr {STANDARD_LR:g} (your settings did not train it)"
     return Comparison(user, result, larger, adam, described)
+
+
+def _widened(model, batch: Batch):
+    """A builder of the user's model with wider hidden layers (:mod:`._wider_copy`), for a
+    model no standard larger model is built for; or why there is none."""
+    made = wider_copy(model, batch)
+    if isinstance(made, str):
+        return made
+    changes = tuple(made[1])
+
+    def build() -> LargerModel:
+        wider, _ = wider_copy(model, batch)
+        narrowest = min(new for _, _, new in changes)
+        return LargerModel(wider, narrowest, len(changes), "", "wider", changes)
+
+    return build
 
 
 def _larger_model(case: Case, batch: Batch) -> LargerModel:
@@ -336,7 +358,9 @@ def _capitalized(text: str) -> str:
 
 
 def _example(larger: LargerModel) -> str:
-    """The larger model as code a user can paste."""
+    """The larger model as code a user can paste, or the widths to change in the user's."""
+    if larger.family == "wider":
+        return f"widen {larger.widened()}"
     return "nn.Sequential(" + ", ".join(_as_code(m) for m in larger.model) + ")"
 
 
@@ -364,8 +388,8 @@ def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
     """No larger model of this family can be built: report the one-batch hint, below the
     reporting threshold, or skip when there is none."""
     if one_batch.ratio <= ONE_BATCH_STUCK:
-        raise Skip(f"no larger model to compare with (one is built for an MLP on flat inputs "
-                   f"or a CNN): {reason}")
+        raise Skip(f"no larger model to compare with (one is built for an MLP or a CNN, or "
+                   f"your model widened when its layers each have one width): {reason}")
     return [
         Finding(
             cause=UNDERFIT_CAPACITY,
