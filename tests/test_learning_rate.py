@@ -18,6 +18,7 @@ from lossdoctor.checks.learning_rate import (
     _high_verdict,
     _late_rise_position,
     _low_verdict,
+    _near_low_position,
     check,
     measure,
     rise,
@@ -274,3 +275,15 @@ def test_a_run_lags_only_when_the_replay_of_its_setup_lags_too():
     assert not keeps_up.may_lag and not keeps_up.lagging(higher)
     learned = replace(stuck, run_losses=[0.7] * 10 + [0.3] * 10)
     assert not learned.lagging(higher)
+
+
+def test_a_flat_range_test_leaves_a_run_that_may_lag_to_the_replay():
+    """Plain SGD at 0.01 on a small CNN barely moves in the range test's step or two per lr
+    (dev case 30018, plain_sgd: a drop of 0.04), yet 0.3 learns in a replay: the run is looked
+    at (the replay must then beat the constant guess); a run that made progress is not."""
+    flat = RangeTest([1e-4, 3.0, 10.0], [1.1, 1.06, 1.08], [1.1, 1.06, 1.08], 3.0, 0.3, None)
+    stuck = Measures(0.01, "SGD", flat, ReplayResult([1.1] * 20, [1.09]), [1.1] * 20, 1.1)
+    assert not stuck.responds_to_lr and _near_low_position(stuck)
+    learned = replace(stuck, run_losses=[1.1] + [0.3] * 19,
+                      baseline=ReplayResult([1.1] + [0.3] * 19, [0.3]))
+    assert not _near_low_position(learned)

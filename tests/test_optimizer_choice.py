@@ -11,6 +11,7 @@ from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.optimizer_choice import (
     OPTIMIZER_CHOICE,
     Replay,
+    _alternatives,
     _clearly_below,
     _stuck,
     check,
@@ -126,3 +127,32 @@ def test_the_alternative_must_beat_the_best_lr_by_a_tenth_of_the_constant_guess(
     # constant guess 2.3: Adam at 0.0002 against SGD at 0.0058 is no optimizer problem
     best, control = _replay_ending_at(0.0002), _replay_ending_at(control_loss)
     assert _clearly_below(best, control, 2.3) is clearly
+
+
+class LrReplayer:
+    """Stands in for the replayer: each Adam replay settles at the loss its lr is given."""
+
+    def __init__(self, adam_losses):
+        self.adam_losses, self.planned = adam_losses, []
+
+    def replay(self, plan):
+        self.planned.append(plan)
+        loss = self.adam_losses[plan.lr] if plan.optimizer_class is torch.optim.Adam else 0.69
+        return ReplayResult([loss], [loss] * 3)
+
+
+def test_adam_is_tried_at_the_scripts_own_rate_and_at_its_usual_one():
+    """A script written for Adam at 0.003 and switched to plain SGD keeps Adam's rate: Adam at
+    that rate moves where Adam at 0.001 does not in a replay's 300 steps (dev case 30004,
+    adam_to_sgd_same_lr, a transformer: 0.003 against 0.69 at 0.001)."""
+    replayer = LrReplayer({3e-3: 0.003, 1e-3: 0.69})
+    adam = next(_alternatives(replayer, 3e-3))
+    assert adam.label == "Adam(lr=0.003)" and adam.validation == pytest.approx(0.003)
+    usual = next(_alternatives(LrReplayer({0.05: 0.9, 1e-3: 0.2}), 0.05))
+    assert usual.label == "Adam(lr=0.001)"
+
+
+def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():
+    replayer = LrReplayer({1e-3: 0.2})
+    next(_alternatives(replayer, 1e-3))
+    assert len(replayer.planned) == 1
