@@ -632,6 +632,46 @@ def test_activation_statistics_read_together_match_the_single_tensor_ones():
     assert stats.saturated_share("relu", output) is None
 
 
+@pytest.mark.parametrize("shape", [(32, 10), (8, 10, 3, 3)])
+def test_live_units_of_a_relu_give_its_dead_fraction(shape):
+    from lossdoctor.capture import stats
+
+    torch.manual_seed(0)
+    output = torch.relu(torch.randn(shape) - 1.0)
+    output[:, :3] = 0.0
+    live = stats.live_units(output)
+    assert live.dim() == 0
+    assert 1.0 - int(live) / stats.unit_count(output) == pytest.approx(
+        stats.dead_fraction(output), abs=1e-6)
+    assert stats.dead_fraction(output) >= 0.3
+    assert stats.live_units(torch.zeros(1, 4)) is None  # one row: no unit is dead for sure
+
+
+def test_a_sampled_pass_reads_its_activations_without_entering_no_grad(monkeypatch):
+    """Each of a deep model's activations costs a grad-mode switch no more."""
+    from torch.autograd import grad_mode
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.ReLU()) for _ in range(20)])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(16, 4), torch.randn(16, 4)
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(16):  # past the function mode's passes: step 16 is sampled
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        entered = []
+        original = grad_mode.no_grad.__enter__
+        monkeypatch.setattr(grad_mode.no_grad, "__enter__",
+                            lambda self: entered.append(1) or original(self))
+        assert recorder.sampled
+        model(x)
+    assert len(entered) < 5, len(entered)
+    relu = [a for a in recorder.trace.activations if a.step == 16]
+    assert len(relu) == 20 and all(0.0 <= a.dead_fraction <= 1.0 for a in relu)
+
+
 def test_norms_read_together_equal_each_tensors_norm():
     from lossdoctor.capture import stats
 
