@@ -463,6 +463,43 @@ def test_training_losses_on_an_accelerator_are_read_together_not_at_each_step(
     assert recorder.last_train_loss == pytest.approx(expected)
 
 
+def _read_later_losses(steps: int, dtype=torch.float32, listener=None):
+    """Train an MLP of ``dtype`` for ``steps`` steps; its training losses and the trace."""
+    torch.manual_seed(0)
+    model = mlp(6, 8, 2).to(dtype)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = _data(40)
+    recorder = Recorder(listener=listener)
+    losses = []
+    with watching(recorder):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x.to(dtype)), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    trace, _ = recorder.finish()
+    return losses, trace
+
+
+def test_float64_losses_read_together_keep_their_precision(monkeypatch):
+    _as_on_an_accelerator(monkeypatch)
+    losses, trace = _read_later_losses(40, torch.float64)
+    assert [r.value for r in trace.train_losses()] == losses  # exactly, not to float32
+    assert any(float(torch.tensor(v, dtype=torch.float32)) != v for v in losses)
+
+
+def test_losses_read_together_wait_no_longer_than_their_time_bound(monkeypatch):
+    """A slow step (seconds) is not left 32 steps behind on the live line."""
+    from lossdoctor.capture import loss_events
+
+    _as_on_an_accelerator(monkeypatch)
+    monkeypatch.setattr(loss_events, "LOSSES_READ_AFTER_SECONDS", 0.0)
+    seen = []
+    _read_later_losses(6, listener=lambda r: seen.append(len(r.trace.losses)))
+    assert seen == [1, 2, 3, 4, 5, 6]  # each step's loss read before its listener is told
+
+
 def test_the_hook_layer_leaves_no_callback_in_the_recorder():
     """The hooks call the recorder and read what it says (sole_model, spying); nothing of
     theirs is stored in it."""

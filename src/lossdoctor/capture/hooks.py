@@ -154,8 +154,10 @@ class ModuleHooks:
         every block of such a model through the recorder, for nothing it uses."""
         if isinstance(module, _Loss):
             return True
-        if id(module) in self.narrowed_ids and any(ref() is module for ref in self.narrowed):
-            return True
+        if id(module) in self.narrowed_ids:
+            for ref in self.narrowed:  # a loop, not any(): no generator on the model's calls
+                if ref() is module:
+                    return True
         return type(module) in self.narrowed_types and self.recorder.outside_watched_pass
 
     def _patch(self, cls: type) -> None:
