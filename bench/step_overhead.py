@@ -26,6 +26,27 @@ Session 9 (CPU clock, one thread, nice, 50-step blocks), mean / median / pairs:
 | 200 small layers | 40 | 12.2-12.5 | 1.103 | 1.072 | 1.105 +- 0.024 | 1.020-1.182 | 2.58 |
 | | 40 | 7.1-7.3 | 1.091 | 1.060 | 1.092 +- 0.018 | 1.025-1.159 | 2.55 |
 
+Session 11 (CPU clock, one thread, no nice, 30 pairs of 50-step blocks, load 6-12; main 01abcf9
+against s11-scale 9a7fe84, alternating in the order listed), mean / median / sampled steps' mean:
+
+| model | run | main 01abcf9 | s11-scale |
+|---|---|---|---|
+| mlp 784-512-512-10 | 1 | 1.034 / 1.032 / 1.24 | 1.020 / 1.030 / 1.22 |
+| | 2 | 1.076 / 1.058 / 1.38 | 1.044 / 1.043 / 1.23 |
+| | 3 | 1.075 / 1.049 / 1.37 | 1.038 / 1.021 / 1.25 |
+| 200 small layers | 1 | 1.100 / 1.044 / 2.32 | 1.060 / 1.027 / 1.85 |
+| | 2 | 1.062 / 1.032 / 2.14 | 1.052 / 1.040 / 1.78 |
+| | 3 | 1.059 / 1.033 / 2.14 | 1.055 / 1.040 / 1.75 |
+
+The 200-layer model's sampled steps cost less: a ReLU's statistics are two kernels on a detached
+tensor (no grad-mode switch), the update is subtracted in one fused call, norms skip a detach and
+a cast per tensor. Its ordinary steps make ~1,000 fewer Python calls: a module of no watched class
+passes the wrapper before the compile check, which is is_dynamo_compiling() and a flag (one call,
+not is_compiling() and the is_scripting() it asks). The MLP's runs differ by more than the
+change (7 module calls a step), yet its sampled steps went from 1.24-1.38x to 1.22-1.25x;
+what is left is the recorder's ~95 calls on each ordinary step (mean 1.020-1.044: the 1.03 target
+is met on one run of three).
+
 Session 10 (same settings, 30 pairs; main 67b05bc against s10-scale, whose ordinary step makes
 90 of lossdoctor's Python calls instead of 114 on the MLP, 688 instead of 1112 on the 200-layer
 model; run in the order listed, at load 1-2.5), mean / median / pair mean +- 2 SE:

@@ -463,6 +463,43 @@ def test_training_losses_on_an_accelerator_are_read_together_not_at_each_step(
     assert recorder.last_train_loss == pytest.approx(expected)
 
 
+def _read_later_losses(steps: int, dtype=torch.float32, listener=None):
+    """Train an MLP of ``dtype`` for ``steps`` steps; its training losses and the trace."""
+    torch.manual_seed(0)
+    model = mlp(6, 8, 2).to(dtype)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = _data(40)
+    recorder = Recorder(listener=listener)
+    losses = []
+    with watching(recorder):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x.to(dtype)), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    trace, _ = recorder.finish()
+    return losses, trace
+
+
+def test_float64_losses_read_together_keep_their_precision(monkeypatch):
+    _as_on_an_accelerator(monkeypatch)
+    losses, trace = _read_later_losses(40, torch.float64)
+    assert [r.value for r in trace.train_losses()] == losses  # exactly, not to float32
+    assert any(float(torch.tensor(v, dtype=torch.float32)) != v for v in losses)
+
+
+def test_losses_read_together_wait_no_longer_than_their_time_bound(monkeypatch):
+    """A slow step (seconds) is not left 32 steps behind on the live line."""
+    from lossdoctor.capture import loss_events
+
+    _as_on_an_accelerator(monkeypatch)
+    monkeypatch.setattr(loss_events, "LOSSES_READ_AFTER_SECONDS", 0.0)
+    seen = []
+    _read_later_losses(6, listener=lambda r: seen.append(len(r.trace.losses)))
+    assert seen == [1, 2, 3, 4, 5, 6]  # each step's loss read before its listener is told
+
+
 def test_the_hook_layer_leaves_no_callback_in_the_recorder():
     """The hooks call the recorder and read what it says (sole_model, spying); nothing of
     theirs is stored in it."""
@@ -630,6 +667,46 @@ def test_activation_statistics_read_together_match_the_single_tensor_ones():
     assert float(stats.saturated_share("sigmoid", sigmoid)) == stats.saturated_fraction(
         "sigmoid", sigmoid) > 0.2
     assert stats.saturated_share("relu", output) is None
+
+
+@pytest.mark.parametrize("shape", [(32, 10), (8, 10, 3, 3)])
+def test_live_units_of_a_relu_give_its_dead_fraction(shape):
+    from lossdoctor.capture import stats
+
+    torch.manual_seed(0)
+    output = torch.relu(torch.randn(shape) - 1.0)
+    output[:, :3] = 0.0
+    live = stats.live_units(output)
+    assert live.dim() == 0
+    assert 1.0 - int(live) / stats.unit_count(output) == pytest.approx(
+        stats.dead_fraction(output), abs=1e-6)
+    assert stats.dead_fraction(output) >= 0.3
+    assert stats.live_units(torch.zeros(1, 4)) is None  # one row: no unit is dead for sure
+
+
+def test_a_sampled_pass_reads_its_activations_without_entering_no_grad(monkeypatch):
+    """Each of a deep model's activations costs a grad-mode switch no more."""
+    from torch.autograd import grad_mode
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.ReLU()) for _ in range(20)])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(16, 4), torch.randn(16, 4)
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(16):  # past the function mode's passes: step 16 is sampled
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+        entered = []
+        original = grad_mode.no_grad.__enter__
+        monkeypatch.setattr(grad_mode.no_grad, "__enter__",
+                            lambda self: entered.append(1) or original(self))
+        assert recorder.sampled
+        model(x)
+    assert len(entered) < 5, len(entered)
+    relu = [a for a in recorder.trace.activations if a.step == 16]
+    assert len(relu) == 20 and all(0.0 <= a.dead_fraction <= 1.0 for a in relu)
 
 
 def test_norms_read_together_equal_each_tensors_norm():

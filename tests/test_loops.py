@@ -540,6 +540,39 @@ def test_a_compiled_model_trains_exactly_as_unwatched_and_is_seen(how):
     assert not trace.notes
 
 
+def _compiled_after_eager_steps(watched: bool):
+    """Eager steps first (lossdoctor narrows to the model by wrapping nn.Module.__call__, which
+    compiled code then traces), then a compiled training step and an export of the model."""
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    torch.manual_seed(0)
+    x, y = _classes()
+    model = nn.Sequential(nn.Sequential(nn.Linear(4, 16), nn.ReLU()), nn.Linear(16, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def loss_of(xb, yb):
+        return F.cross_entropy(model(xb), yb)
+
+    compiled = torch.compile(loss_of, backend="eager", fullgraph=True)  # a graph break raises
+    losses = []
+    with watching(Recorder()) if watched else _nothing():
+        for step, (xb, yb) in enumerate(_batches(x, y)):
+            loss = (loss_of if step < 4 else compiled)(xb, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        exported = torch.export.export(model, (x[:8],)).module()(x[:8])
+    return losses, dict(torch._dynamo.utils.counters["stats"]), exported
+
+
+def test_code_compiled_after_the_model_was_narrowed_to_compiles_as_unwatched():
+    bare_losses, bare_graphs, bare_exported = _compiled_after_eager_steps(watched=False)
+    losses, graphs, exported = _compiled_after_eager_steps(watched=True)
+    assert losses == bare_losses and graphs == bare_graphs
+    assert torch.equal(exported, bare_exported)
+
+
 def test_a_loss_inside_vmap_does_not_switch_capture_off():
     from torch.func import functional_call, grad, vmap
 

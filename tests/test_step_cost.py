@@ -14,14 +14,20 @@ from lossdoctor.capture.replay_losses import output_tensors
 #: backward, step) after its setup is known, as sys.setprofile counts them: 90 in session 10
 #: (114 on main 67b05bc), with a little room; each costs ~0.1-0.4 microseconds of the step.
 CALLS_PER_STEP = 100
+#: Python calls that watching adds to each module call of an ordinary step, counting torch's
+#: (a check made inside lossdoctor's wrapper runs torch code): the wrapper's own frame alone,
+#: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then
+#: torch.compiler.is_compiling() and the torch.jit.is_scripting() it asks; 9 a block below).
+CALLS_PER_MODULE_CALL = 1
 
 
-def _calls_in_lossdoctor(run) -> int:
-    """Python functions of lossdoctor entered while ``run()`` runs."""
+def _calls_in_lossdoctor(run, where: str = "lossdoctor") -> int:
+    """Python functions of lossdoctor (of any file whose path contains ``where``) entered while
+    ``run()`` runs."""
     count = [0]
 
     def profile(frame, event, arg):
-        if event == "call" and "lossdoctor" in frame.f_code.co_filename:
+        if event == "call" and where in frame.f_code.co_filename:
             count[0] += 1
 
     sys.setprofile(profile)
@@ -72,3 +78,30 @@ def test_output_sizes_of_a_tensor_are_those_the_general_search_finds():
     for output in (torch.zeros(3, 4), torch.zeros(()), (torch.zeros(2), torch.zeros(5, 1)),
                    {"logits": torch.zeros(6), "loss": torch.zeros(())}):
         assert _output_sizes(output) == frozenset(t.numel() for t in output_tensors(output))
+
+
+def _added_calls(blocks: int) -> int:
+    """Python calls (torch's too) that watching adds to an ordinary step of a model of
+    ``blocks`` blocks (a Linear and a ReLU in a Sequential each)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), nn.ReLU()) for _ in range(blocks)])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.MSELoss()
+    x, y = torch.randn(8, 4), torch.randn(8, 4)
+    bare = _calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(100):
+            _step(model, optimizer, loss_fn, x, y)
+        while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
+            _step(model, optimizer, loss_fn, x, y)
+        watched = _calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
+    return watched - bare
+
+
+def test_a_deep_models_module_calls_each_cost_one_python_call():
+    """Each block adds three module calls (the block, its Linear and its ReLU) and, being of
+    the model's own class (Sequential), one compile check; the step's own bookkeeping cancels
+    out in the difference."""
+    per_block = (_added_calls(60) - _added_calls(20)) / 40
+    assert per_block <= 3 * CALLS_PER_MODULE_CALL + 1, per_block

@@ -39,7 +39,8 @@ class ActivationEvents:
         self._functional_activations = False  # an activation computed outside its module
         self._module_stack: list[nn.Module] = []
         self._module_names: dict[int, str] = {}
-        #: This pass's records, with their statistics still tensors: (record, saturated, dead).
+        #: This pass's records, with their statistics still tensors: (record, saturated share,
+        #: live units of a ReLU: stats.live_units).
         self._unread: list[tuple[ActivationStat, torch.Tensor | None, torch.Tensor | None]] = []
 
     @property
@@ -77,11 +78,14 @@ class ActivationEvents:
     def _read_activations(self) -> None:
         """The pass's statistics, read from the device in one go, join the trace."""
         unread, self._unread = self._unread, []
-        shares = [share for _, *pair in unread for share in pair if share is not None]
+        shares = [s for _, s, _ in unread if s is not None]
+        live = [n for _, _, n in unread if n is not None]
         values = iter(torch.stack(shares).tolist() if shares else [])
-        for record, saturated, dead in unread:
+        counts = iter(torch.stack(live).tolist() if live else [])
+        for record, saturated, alive in unread:
             record.saturated_fraction = next(values) if saturated is not None else 0.0
-            record.dead_fraction = next(values) if dead is not None else 0.0
+            units = max(record.units, 1)
+            record.dead_fraction = 1.0 - next(counts) / units if alive is not None else 0.0
             self.trace.activations.append(record)
 
     @guarded_hook
@@ -104,8 +108,9 @@ class ActivationEvents:
         record = ActivationStat(step=self.step, layer=self._activation_place(kind, module),
                                 kind=kind, saturated_fraction=0.0, dead_fraction=0.0,
                                 units=stats.unit_count(output))
-        dead = stats.dead_share(output) if kind == "relu" else None
-        self._unread.append((record, stats.saturated_share(kind, output), dead))
+        live = stats.live_units(output) if kind == "relu" else None
+        saturated = stats.saturated_share(kind, output) if kind in stats.SATURATION_MARGIN else None
+        self._unread.append((record, saturated, live))
 
     def _activation_place(self, kind: str, module: nn.Module | None) -> str:
         """The activation module's name ("encoder.1"), or where a function like torch.sigmoid

@@ -64,7 +64,10 @@ class GradientEvents:
         if not self._before_update:
             return
         updated = [(p, *self._before_update[id(p)]) for p in params if id(p) in self._before_update]
-        changes = stats.norms([before.sub_(p.detach()) for p, _, before in updated])
+        befores = [before for _, _, before in updated]
+        with torch.no_grad():  # one fused call, not one per parameter (hundreds on deep models)
+            torch._foreach_sub_(befores, [p for p, _, _ in updated])
+        changes = stats.norms(befores)
         for (_, record, _), change in zip(updated, changes, strict=True):
             record.update_ratio = change / max(record.weight_norm, 1e-12)
         self._before_update.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from lossdoctor.capture.loss_chains import OWN_CALLS
-from lossdoctor.capture.tracing import tracing
+from lossdoctor.capture.tracing import compiler, dynamo_compiling, transforming
 
 
 def guarded(handler):
@@ -26,9 +26,12 @@ def guarded_hook(handler):
 
 
 def _guard(handler, skip_tracing: bool):
+    # tracing() spelled out: PyTorch calls a global hook on each of a deep model's hundreds of
+    # module calls while a sampled pass names its activations (one Python call less each).
     @functools.wraps(handler)
     def wrapper(self, *args, **kwargs):
-        if (skip_tracing and tracing()) or self.broken:
+        if (skip_tracing and (dynamo_compiling() or compiler._is_compiling_flag
+                              or transforming() is not None)) or self.broken:
             return None
         OWN_CALLS[0] += 1
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import time
 import weakref
 from dataclasses import dataclass
 
@@ -48,6 +49,11 @@ READ_AT_ONCE = frozenset({"cpu", "meta"})
 #: launch costs tens of microseconds, a wait the whole queued step), and the live line's loss
 #: at most that many steps old.
 LOSSES_READ_TOGETHER = 32
+#: ... and read at the first step this many seconds after the oldest of them was computed:
+#: a slow step (a large model, seconds each) would leave the live line's loss minutes behind
+#: after 32 steps; the monitor judges a curve without validation at most once a second too
+#: (monitor.TRAIN_ONLY_INTERVAL), so the live line is at most about a second late.
+LOSSES_READ_AFTER_SECONDS = 1.0
 #: Why a loss on a slice of the model's output is not replayed, in the user's words.
 PART_OF_OUTPUT = (
     "your training loss scores parts of the model's output (a slice such as p[..., 0], or "
@@ -111,6 +117,7 @@ class LossEvents:
         #: Training losses committed with their values still on the device, in commit order:
         #: they join the trace when read (read_losses), before any later record.
         self._unread_losses: list[tuple[LossRecord, torch.Tensor]] = []
+        self._unread_since = 0.0  # time.monotonic() when the oldest of them was committed
 
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
@@ -242,8 +249,11 @@ class LossEvents:
         """The record joins the trace now, or with the training losses waiting to be read;
         records keep their order (a validation pass is read with those before it)."""
         if unread is not None:
+            if not self._unread_losses:
+                self._unread_since = time.monotonic()
             self._unread_losses.append((record, unread))
-            if len(self._unread_losses) >= LOSSES_READ_TOGETHER:
+            if (len(self._unread_losses) >= LOSSES_READ_TOGETHER
+                    or time.monotonic() - self._unread_since >= LOSSES_READ_AFTER_SECONDS):
                 self._read_losses()
             return
         if self._unread_losses:
@@ -260,9 +270,11 @@ class LossEvents:
         unread, self._unread_losses = self._unread_losses, []
         if not unread:
             return
-        tensors = [value.detach().float().reshape(()) for _, value in unread]
-        one_device = len({t.device for t in tensors}) == 1
-        values = torch.stack(tensors).tolist() if one_device else [t.item() for t in tensors]
+        # Each in its own dtype, as .item() reads it on the CPU: a float64 loss keeps its
+        # precision (and MPS has no float64 to convert to).
+        tensors = [value.detach().reshape(()) for _, value in unread]
+        alike = len({(t.device, t.dtype) for t in tensors}) == 1
+        values = torch.stack(tensors).tolist() if alike else [t.item() for t in tensors]
         for (record, _), value in zip(unread, values, strict=True):
             record.value = value
             self.trace.add_loss(record)

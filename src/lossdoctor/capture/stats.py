@@ -24,9 +24,10 @@ def dead_fraction(output: torch.Tensor) -> float:
     return 0.0 if share is None else float(share)
 
 
-@torch.no_grad()
 def saturated_share(kind: str, output: torch.Tensor) -> torch.Tensor | None:
-    """saturated_fraction as a 0-d tensor, left on the device (None where it is 0)."""
+    """saturated_fraction as a 0-d tensor, left on the device (None where it is 0). Computed
+    on a detached tensor, so no graph is recorded: no ``no_grad`` to enter and leave, which
+    cost more than the arithmetic on each of a deep model's hundreds of activations."""
     margin = SATURATION_MARGIN.get(kind)
     if margin is None or output.numel() == 0:
         return None
@@ -46,6 +47,17 @@ def dead_share(output: torch.Tensor) -> torch.Tensor | None:
     return (per_unit.abs().amax(dim=1) == 0).float().mean()
 
 
+def live_units(nonnegative: torch.Tensor) -> torch.Tensor | None:
+    """How many units of a ReLU's output (values >= 0: no ``abs``) are nonzero for some row,
+    as a 0-d tensor left on the device: dead_fraction is 1 - live / unit_count. Two kernels
+    on a detached tensor, where dead_share takes six and a grad-mode switch (a sampled step of
+    a model of hundreds of small layers computes one per activation)."""
+    values = nonnegative.detach()
+    if values.dim() < 2 or values.shape[0] < 2:
+        return None
+    return torch.count_nonzero(values.amax(dim=(0, *range(2, values.dim()))))  # per unit
+
+
 def unit_count(output: torch.Tensor) -> int:
     return int(output.shape[1]) if output.dim() >= 2 else int(output.numel())
 
@@ -61,7 +73,7 @@ def norms(tensors: list[torch.Tensor]) -> list[float]:
     and one fused kernel where torch has it (a sampled step of a deep model has hundreds)."""
     if not tensors:
         return []
-    values = [t.detach().float() for t in tensors]
+    values = [t if t.dtype is torch.float32 else t.float() for t in tensors]  # no_grad: no detach
     try:
         found = torch._foreach_norm(values)
     except (AttributeError, RuntimeError, TypeError):  # an older torch, mixed devices

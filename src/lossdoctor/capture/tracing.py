@@ -4,16 +4,27 @@ torch.func transform (vmap, grad), and compiled models, which are watched from o
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 
+#: Called on every module call and hook, so spelled out at those places as
+#: ``dynamo_compiling() or compiler._is_compiling_flag``: torch.compiler.is_compiling() in one
+#: Python call instead of two (it asks torch.jit.is_scripting() first, which lossdoctor's code
+#: never is). Dynamo folds is_dynamo_compiling() to True, so compiled code never reads the
+#: flag, which torch.export's non-strict tracing and a compile session set.
+dynamo_compiling = getattr(torch.compiler, "is_dynamo_compiling", torch.compiler.is_compiling)
+compiler = torch.compiler if hasattr(torch.compiler, "_is_compiling_flag") else (
+    SimpleNamespace(_is_compiling_flag=False))  # an older torch: is_compiling() says it all
+transforming = torch._C._functorch.peek_interpreter_stack
+
 
 def tracing() -> bool:
-    """Whether the code running now is being traced (torch.compile) or transformed (vmap,
-    grad): its tensors are not real values, and reading one (``.item()``) would fail or change
-    the user's compiled graph."""
-    return torch.compiler.is_compiling() or torch._C._functorch.peek_interpreter_stack() is not None
+    """Whether the code running now is being traced (torch.compile, torch.export) or
+    transformed (vmap, grad): its tensors are not real values, and reading one (``.item()``)
+    would fail or change the user's compiled graph."""
+    return dynamo_compiling() or compiler._is_compiling_flag or transforming() is not None
 
 
 def is_compiled(module: nn.Module) -> bool:
