@@ -274,3 +274,17 @@ def test_a_run_lags_only_when_the_replay_of_its_setup_lags_too():
     assert not keeps_up.may_lag and not keeps_up.lagging(higher)
     learned = replace(stuck, run_losses=[0.7] * 10 + [0.3] * 10)
     assert not learned.lagging(higher)
+
+
+def test_a_higher_lr_that_only_gets_sooner_where_the_run_got_is_not_blamed(monkeypatch):
+    """A run that learns steadily trails a 300-step replay at a higher lr on the captured
+    batches, and still gets where it gets (the held-out set's twins: lr_too_low on runs that
+    learn). The same replays, with the run's own best validation loss within a tenth of the
+    higher lr's, are no cause: the higher lr gets there sooner, not further."""
+    case = learnable_run(torch.optim.SGD, 0.01)
+    finding = reported(check(case))[LR_TOO_LOW]
+    monkeypatch.setattr(case, "run_best_validation", lambda: 1.05 * finding.experiment.after)
+    [dismissed] = [f for f in check(case) if f.cause is LR_TOO_LOW]
+    assert dismissed.confidence < REPORT_THRESHOLD
+    assert "sooner, not further" in dismissed.verdict
+    assert dismissed.evidence["run_best_val_loss"] == 1.05 * finding.experiment.after

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
+    beyond_the_run,
     fix_experiment,
     helped,
     improvement,
@@ -425,15 +426,18 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     stalled = m.stalled(higher) if far else m.lagging(higher)
     if not (far or stalled):
         return None
+    beyond = beyond_the_run(case, higher.val_after)
+    stalled = stalled and beyond
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
-        verdict=_low_verdict(m, higher, stalled),
+        verdict=_low_verdict(m, higher, stalled, None if beyond else case.run_best_validation()),
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
-            "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr)}),
+            "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
+            "run_best_val_loss": case.run_best_validation()}),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -467,9 +471,15 @@ def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
     return min(finite, key=lambda c: c.val_after) if finite else candidates[0]
 
 
-def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
+def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool,
+                 run_level: float | None = None) -> str:
     lr = m.lr_words
     where = _low_range_text(m)
+    if run_level is not None:
+        return (f"{lr} may be low ({where}), but your run reached a validation loss of "
+                f"{run_level:.3g} by itself, and a replay at lr {plain_lr(higher.lr)} gets to "
+                f"{higher.val_after:.3g}, not clearly lower: a higher rate would get there "
+                f"sooner, not further.")
     if not stalled:
         return f"{lr} may be low ({where}), but your training loss still made progress."
     return f"{lr} is too low: {where}; {_progress_text(m, higher)}. " + (
