@@ -192,15 +192,13 @@ def test_a_gap_whose_validation_loss_is_still_closing_it_is_not_overfitting():
 
 
 def test_a_gap_within_the_noise_of_the_curves_is_not_overfitting():
-    """A flattened validation loss that ends short of the half-way mark (0.70 here) by less than
-    three noise widths of its passes: as likely a noisy draw as a model that memorizes. The
-    same curve without the noise, and a shortfall well beyond it, are overfitting."""
+    """A training loss that ends 0.23 below a flattened validation loss, on curves whose passes
+    swing by 0.05 either way: a gap within three noise widths is as likely a draw of noisy
+    passes as a model that memorizes. The same curves without the swings are overfitting."""
     epochs = range(30)
-    train = [0.3 + 0.8 * math.exp(-e / 6) for e in epochs]
-    jitter = [0.03 * (-1) ** e for e in epochs]
-    near = [0.72 + 0.3 * math.exp(-e / 3) for e in epochs]
-    noisy = [v + j for v, j in zip(near, jitter, strict=True)]
+    train = [0.75 + 0.35 * math.exp(-e / 6) for e in epochs]
+    validation = [0.98 + 0.1 * math.exp(-e / 3) for e in epochs]
+    noisy = [v + 0.05 * (-1) ** e for e, v in enumerate(validation)]
     assert check(_Case(_synthetic_trace(noisy, train), guess=1.09)) == []
-    assert len(check(_Case(_synthetic_trace(near, train), guess=1.09))) == 1
-    far = [v + 0.3 for v in noisy]
-    assert len(check(_Case(_synthetic_trace(far, train), guess=1.09))) == 1
+    [finding] = check(_Case(_synthetic_trace(validation, train), guess=1.09))
+    assert finding.evidence["carried_over_share"] < 0.5

@@ -185,14 +185,15 @@ def still_closing(validation, halfway: float) -> bool:
     return tail[0] - end >= end - halfway
 
 
-def _short_beyond_noise(validation, train, halfway: float) -> bool:
-    """The validation loss ends above ``halfway`` (CARRIED_OVER_SHARE of the way from the
-    constant guess to the training loss) by more than NOISE_WIDTHS times the noise of the two
-    curves' ends (each curve's pass-to-pass noise, added in quadrature): a shortfall within
-    that is as likely a draw of noisy passes as a model that memorizes."""
+def _gap_beyond_noise(validation, train) -> bool:
+    """The validation loss ends above the training loss by more than NOISE_WIDTHS times the
+    noise of the two curves (each curve's pass-to-pass noise, added in quadrature): a gap
+    within that is as likely a draw of noisy passes as a model that fits its training rows
+    better than new ones."""
     val_end = sum(y for _, y in validation[-END_WINDOW:]) / END_WINDOW
+    train_end = sum(y for _, y in train[-END_WINDOW:]) / END_WINDOW
     spread = math.hypot(noise([y for _, y in validation]), noise([y for _, y in train]))
-    return val_end - halfway > NOISE_WIDTHS * spread
+    return val_end - train_end > NOISE_WIDTHS * spread
 
 
 def _gap_finding(case, validation, train) -> list[Finding]:
@@ -213,7 +214,7 @@ def _gap_finding(case, validation, train) -> list[Finding]:
     halfway = guess - CARRIED_OVER_SHARE * fitted
     if share >= CARRIED_OVER_SHARE or still_closing(validation, halfway):
         return []
-    if not _short_beyond_noise(validation, train, halfway):
+    if not _gap_beyond_noise(validation, train):
         return []
     return [Finding(
         OVERFITTING,
