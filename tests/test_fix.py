@@ -110,3 +110,6 @@ def test_a_replay_is_beyond_the_run_when_it_clears_the_fix_bar_and_the_runs_nois
     noisy = _Run([1.0, 0.5, 0.9, 0.4, 0.8, 0.45, 0.85], guess=1.1)
     assert not beyond_the_run(noisy, 0.30)  # 0.1 below its best, within its swings
     assert not beyond_the_run(steady, math.inf)
+    no_passes = _Run([], guess=1.1)
+    no_passes.run_best_validation = lambda: 0.40  # the best of the replay of the run's setup
+    assert beyond_the_run(no_passes, 0.38) and not beyond_the_run(no_passes, 0.41)
