@@ -5,6 +5,7 @@ import math
 import pytest
 
 from lossdoctor.checks._fix import (
+    beyond_the_run,
     fix_experiment,
     helped,
     hurt,
@@ -13,6 +14,7 @@ from lossdoctor.checks._fix import (
     settled_loss,
 )
 from lossdoctor.experiments import ReplayResult
+from lossdoctor.trace import ValidationPass
 
 
 def _replay(validation, diverged=False):
@@ -78,3 +80,36 @@ def test_a_change_hurt_when_undoing_it_would_clear_the_bar_a_fix_must_clear():
     assert hurt(worse, _KnownConstantGuess(0.69)) and not helped(worse)
     assert not hurt(slightly, _KnownConstantGuess(0.69))
     assert not hurt(fix_experiment("fix", _replay([0.69, 0.8, 0.8]), _replay([0.69, 0.6, 0.6])))
+
+
+class _Run:
+    """A run's own validation passes and constant guess, as a check's case gives them."""
+
+    def __init__(self, passes, guess=None):
+        self.trace = self
+        self.passes, self.guess = passes, guess
+
+    def validation_passes(self):
+        return [ValidationPass(i, i, v, 1, 100) for i, v in enumerate(self.passes)]
+
+    def run_best_validation(self):
+        return min(self.passes)
+
+    def constant_guess_loss(self, split):
+        return self.guess
+
+
+def test_a_replay_is_beyond_the_run_when_it_clears_the_fix_bar_and_the_runs_noise():
+    """Below the run's own best by a tenth (and a twentieth of the constant guess), and by more
+    than three noise widths of its validation curve: a replay that only catches up, or passes
+    the run by less, shows no cause the run suffers from."""
+    steady = _Run([1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 0.40], guess=1.1)
+    assert beyond_the_run(steady, 0.30)
+    assert not beyond_the_run(steady, 0.38)  # 5% below the run's 0.40
+    assert not beyond_the_run(_Run(steady.passes, guess=4.0), 0.30)  # 0.1 < 4.0 / 20
+    noisy = _Run([1.0, 0.5, 0.9, 0.4, 0.8, 0.45, 0.85], guess=1.1)
+    assert not beyond_the_run(noisy, 0.30)  # 0.1 below its best, within its swings
+    assert not beyond_the_run(steady, math.inf)
+    no_passes = _Run([], guess=1.1)
+    no_passes.run_best_validation = lambda: 0.40  # the best of the replay of the run's setup
+    assert beyond_the_run(no_passes, 0.38) and not beyond_the_run(no_passes, 0.41)

@@ -287,3 +287,41 @@ def test_a_flat_range_test_leaves_a_run_that_may_lag_to_the_replay():
     learned = replace(stuck, run_losses=[1.1] + [0.3] * 19,
                       baseline=ReplayResult([1.1] + [0.3] * 19, [0.3]))
     assert not _near_low_position(learned)
+
+
+def test_a_higher_lr_that_only_gets_sooner_where_the_run_got_is_not_blamed(monkeypatch):
+    """A run that learns steadily trails a 300-step replay at a higher lr on the captured
+    batches, and still gets where it gets (the held-out set's twins: lr_too_low on runs that
+    learn). The same replays, with the run's own best validation loss within a tenth of the
+    higher lr's, are no cause: the higher lr gets there sooner, not further."""
+    case = learnable_run(torch.optim.SGD, 0.01)
+    finding = reported(check(case))[LR_TOO_LOW]
+    monkeypatch.setattr(case, "run_best_validation", lambda: 1.05 * finding.experiment.after)
+    [dismissed] = [f for f in check(case) if f.cause is LR_TOO_LOW]
+    assert dismissed.confidence < REPORT_THRESHOLD
+    assert "sooner, not further" in dismissed.verdict
+    assert dismissed.evidence["run_best_val_loss"] == 1.05 * finding.experiment.after
+
+
+def _passes(losses):
+    from lossdoctor.trace import ValidationPass
+    return [ValidationPass(10 * (i + 1), i, v, 4, 100) for i, v in enumerate(losses)]
+
+
+def test_a_run_still_learning_steadily_is_not_held_back_by_its_lr(monkeypatch):
+    """The same replays at a higher lr, with the run's own validation curve falling steadily
+    to half the progress the higher lr makes (dev 21085's twin: AdamW at 1e-3, 0.685 to 0.431
+    in 12 epochs, still falling): a run that learns at a steady pace is no lr_too_low, however
+    much sooner a higher lr gets there. A run whose curve stays near the constant guess is."""
+    case = learnable_run(torch.optim.SGD, 0.01)
+    finding = reported(check(case))[LR_TOO_LOW]
+    guess, ahead = case.constant_guess_loss("validation"), finding.experiment.after
+    end = ahead + 0.5 * (guess - ahead)
+    steady = [guess - 0.01 - (guess - 0.01 - end) * i / 7 for i in range(8)]
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(steady))
+    [dismissed] = [f for f in check(case) if f.cause is LR_TOO_LOW]
+    assert dismissed.confidence < REPORT_THRESHOLD
+    assert "learns steadily" in dismissed.verdict
+    stuck = [guess - 0.002 * i for i in range(8)]
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(stuck))
+    assert LR_TOO_LOW in reported(check(case))

@@ -175,3 +175,30 @@ def test_a_gap_that_carries_over_or_a_model_at_the_guess_is_not_overfitting(val_
     train = [0.3 + 0.8 * math.exp(-e / 6) for e in epochs]
     validation = [val_end + 0.05 * math.exp(-e / 6) for e in epochs]
     assert check(_Case(_synthetic_trace(validation, train), guess=guess)) == []
+
+
+def test_a_gap_whose_validation_loss_is_still_closing_it_is_not_overfitting():
+    """A healthy run mid-course: its validation loss trails the training loss (as in every run
+    that learns) but still falls steadily, over its last half by more than what is left to the
+    half-way mark (the fixed twins of the held-out set: a validation loss still falling). The
+    same end, reached by a curve that has flattened, is overfitting."""
+    epochs = range(30)
+    train = [0.3 + 0.8 * math.exp(-e / 6) for e in epochs]
+    still_falling = [0.72 + 0.5 * math.exp(-e / 14) for e in epochs]  # ends at 0.785
+    assert check(_Case(_synthetic_trace(still_falling, train), guess=1.09)) == []
+    flattened = [0.785 + 0.3 * math.exp(-e / 3) for e in epochs]
+    [finding] = check(_Case(_synthetic_trace(flattened, train), guess=1.09))
+    assert finding.evidence["carried_over_share"] < 0.5
+
+
+def test_a_gap_within_the_noise_of_the_curves_is_not_overfitting():
+    """A training loss that ends 0.23 below a flattened validation loss, on curves whose passes
+    swing by 0.05 either way: a gap within three noise widths is as likely a draw of noisy
+    passes as a model that memorizes. The same curves without the swings are overfitting."""
+    epochs = range(30)
+    train = [0.75 + 0.35 * math.exp(-e / 6) for e in epochs]
+    validation = [0.98 + 0.1 * math.exp(-e / 3) for e in epochs]
+    noisy = [v + 0.05 * (-1) ** e for e, v in enumerate(validation)]
+    assert check(_Case(_synthetic_trace(noisy, train), guess=1.09)) == []
+    [finding] = check(_Case(_synthetic_trace(validation, train), guess=1.09))
+    assert finding.evidence["carried_over_share"] < 0.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.curve_stats import NOISE_WIDTHS, noise
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment
 
@@ -122,3 +123,28 @@ def clear_against(experiment: Experiment, constant: float | None) -> bool:
     if not (math.isfinite(before) and math.isfinite(after)):
         return True
     return before - after >= MEANINGFUL_SHARE_OF_CONSTANT_GUESS * constant
+
+
+def beyond_the_run(case, after: float) -> bool:
+    """Whether a replay's settled validation loss ``after`` is clearly below where the run's
+    own validation loss got (its best pass): by the bar of a fix (``helped``:
+    MEANINGFUL_IMPROVEMENT, and MEANINGFUL_SHARE_OF_CONSTANT_GUESS of the constant guess's loss)
+    and by more than NOISE_WIDTHS times the pass-to-pass noise of the run's validation curve
+    (the bar curve_stats puts on a rise from a curve's best point, for the same reason: the
+    best pass is the lowest of noisy values). Replays take REPLAY_STEPS steps on the captured
+    batches; a run that learns steadily trails a replay that converges faster (a higher lr,
+    smaller batches) on those, and still ends where it gets: a change that only gets there
+    sooner is no fix for the run. A run without validation passes has no level of its own:
+    the replay need only get below the best of the replay of its setup (which ``helped``
+    compares it with already, where it settled)."""
+    passes, run = run_validation(case), case.run_best_validation()
+    if not passes:
+        return after < run
+    if not helped(Experiment("the run against the replay", run, after, 0), case):
+        return False
+    return run - after > NOISE_WIDTHS * (noise(passes) if len(passes) >= 3 else 0.0)
+
+
+def run_validation(case) -> list[float]:
+    """The run's own finite validation losses, one a pass."""
+    return [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]

@@ -32,8 +32,11 @@ least four) of its validation losses, or without them of its training loss in te
 falling by a one-sided Mann-Kendall trend test. A run that levelled off had rows enough.
 
 Reported when the replay lowers the validation loss clearly against a replay of the user's
-batch size on the same rows, to below the run's own best: only then does the training really
-suffer from its batch size.
+batch size on the same rows, and clearly below the run's own best (``_fix.beyond_the_run``: by
+the bar of a fix and beyond the noise of the run's validation curve): only then does the
+training really suffer from its batch size. A run still learning at its end gets lower with
+more, smaller steps, and as much with more epochs; catching up with it, or passing it by less
+than a fix must take off, is no evidence against the batch.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from torch import nn
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.curve_stats import falling
 from lossdoctor.experiments import Plan, ReplayResult
@@ -170,17 +173,11 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if helped(trial.experiment, case) and _beats_the_run(trial.experiment, case):
+    if helped(trial.experiment, case) and beyond_the_run(case, trial.experiment.after):
         return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
     return []
-
-
-def _beats_the_run(experiment: Experiment, case) -> bool:
-    """The replayed batch size reached a lower validation loss than the run itself did. A
-    replay cut short by the budget may trail the run: catching up with it proves nothing."""
-    return experiment.after < case.run_best_validation()
 
 
 def _user_lr(case) -> float:

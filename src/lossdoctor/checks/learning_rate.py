@@ -31,14 +31,17 @@ from dataclasses import dataclass
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
+    beyond_the_run,
     fix_experiment,
     helped,
     improvement,
     relative_drop,
+    run_validation,
     settled_loss,
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.curve_stats import falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
@@ -116,6 +119,9 @@ STALLED_SHARE = 0.25
 #: purpose or by the thread's asker), at 0.35, 0.36, 0.40, 0.65 and 0.72 of the lower lr's
 #: progress; no fixed twin or healthy run reached that point (docs/corpus.md, session 9).
 SETTLED_SHARE = 0.5
+#: Validation passes the run's last half must hold for its trend to be tested: with four, only
+#: a strictly falling curve passes the one-sided trend test (batch_size's TREND_POINTS).
+STEADY_POINTS = 4
 
 
 @dataclass
@@ -425,20 +431,46 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     stalled = m.stalled(higher) if far else m.lagging(higher)
     if not (far or stalled):
         return None
+    beyond = beyond_the_run(case, higher.val_after)
+    steady = beyond and learning_steadily(case, higher)
+    stalled = stalled and beyond and not steady
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
-        verdict=_low_verdict(m, higher, stalled),
+        verdict=_steady_verdict(m, higher, run_validation(case)) if steady else _low_verdict(
+            m, higher, stalled, None if beyond else case.run_best_validation()),
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
-            "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr)}),
+            "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
+            "run_best_val_loss": case.run_best_validation()}),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr, higher.lr)},
     )
+
+
+def learning_steadily(case: Case, higher: Counterfactual) -> bool:
+    """The run's own validation loss made more than STALLED_SHARE of the progress (from the
+    constant guess, else the untrained model's loss) that the replay at the higher lr makes,
+    and its last half (at least STEADY_POINTS passes) still falls by the trend test: a run
+    that learns at a steady pace is not held back in the sense of this cause, however much
+    faster a higher lr gets there (dev 21085's twin: AdamW at 1e-3, its validation loss
+    falling from 0.685 to 0.431 in 12 epochs, 46% of the progress lr 0.01 makes in 300 steps;
+    the broken lr_divided and sgd_tiny_lr runs made none)."""
+    passes = run_validation(case)
+    if len(passes) < STEADY_POINTS:
+        return False
+    reference = case.constant_guess_loss("validation")
+    if reference is None or not math.isfinite(reference):
+        reference = case.baseline.start_validation
+    ahead = reference - higher.val_after
+    if not (math.isfinite(ahead) and ahead > 0):
+        return False
+    tail = passes[-max(len(passes) // 2, STEADY_POINTS):]
+    return (reference - min(passes)) > STALLED_SHARE * ahead and falling(tail)
 
 
 def _near_low_position(m: Measures) -> bool:
@@ -470,14 +502,27 @@ def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
     return min(finite, key=lambda c: c.val_after) if finite else candidates[0]
 
 
-def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool) -> str:
+def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool,
+                 run_level: float | None = None) -> str:
     lr = m.lr_words
     where = _low_range_text(m)
+    if run_level is not None:
+        return (f"{lr} may be low ({where}), but your run reached a validation loss of "
+                f"{run_level:.3g} by itself, and a replay at lr {plain_lr(higher.lr)} gets to "
+                f"{higher.val_after:.3g}, not clearly lower: a higher rate would get there "
+                f"sooner, not further.")
     if not stalled:
         return f"{lr} may be low ({where}), but your training loss still made progress."
     return f"{lr} is too low: {where}; {_progress_text(m, higher)}. " + (
         f"{_replay_text(m, higher, _which_of_two(m, higher))}."
     )
+
+
+def _steady_verdict(m: Measures, higher: Counterfactual, passes: list[float]) -> str:
+    return (f"{m.lr_words} may be low ({_low_range_text(m)}), but your run learns steadily: "
+            f"its validation loss fell from {passes[0]:.3g} to {passes[-1]:.3g} and was still "
+            f"falling at the end. A replay at lr {plain_lr(higher.lr)} gets to "
+            f"{higher.val_after:.3g} sooner; training longer would also get further.")
 
 
 def _low_range_text(m: Measures) -> str:

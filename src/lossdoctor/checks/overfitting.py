@@ -15,7 +15,16 @@ import math
 
 from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 from lossdoctor.checks._plain import plain_number
-from lossdoctor.curve_stats import END_WINDOW, MIN_POINTS, Rise, rise_from_best
+from lossdoctor.curve_stats import (
+    END_WINDOW,
+    MIN_POINTS,
+    MIN_TAIL,
+    NOISE_WIDTHS,
+    Rise,
+    falling,
+    noise,
+    rise_from_best,
+)
 from lossdoctor.curves import validation_curves
 from lossdoctor.findings import Cause, Finding, Skip
 
@@ -159,11 +168,39 @@ def _evidence(rise: Rise, unit: str) -> dict[str, float]:
     }
 
 
+def still_closing(validation, halfway: float) -> bool:
+    """The last half of the validation curve (at least MIN_TAIL passes, the points a trend
+    needs) still falls by the one-sided trend test, and over it fell by at least what is left
+    to ``halfway``: at that pace as many epochs again would carry the model's validation loss
+    past the mark, so where the curves stand is a point on the way, not where they end. A gap
+    between training and validation losses is there in every run that learns (the training
+    rows are the ones fitted); it says the model memorizes once the validation loss has
+    stopped following the training loss down (the generator's tiny_train_set, 12164: flat
+    curves at the end)."""
+    ys = [y for _, y in validation]
+    tail = ys[-max(len(ys) // 2, MIN_TAIL):]
+    if len(tail) < MIN_TAIL or not falling(tail):
+        return False
+    end = sum(tail[-END_WINDOW:]) / END_WINDOW
+    return tail[0] - end >= end - halfway
+
+
+def _gap_beyond_noise(validation, train) -> bool:
+    """The validation loss ends above the training loss by more than NOISE_WIDTHS times the
+    noise of the two curves (each curve's pass-to-pass noise, added in quadrature): a gap
+    within that is as likely a draw of noisy passes as a model that fits its training rows
+    better than new ones."""
+    val_end = sum(y for _, y in validation[-END_WINDOW:]) / END_WINDOW
+    train_end = sum(y for _, y in train[-END_WINDOW:]) / END_WINDOW
+    spread = math.hypot(noise([y for _, y in validation]), noise([y for _, y in train]))
+    return val_end - train_end > NOISE_WIDTHS * spread
+
+
 def _gap_finding(case, validation, train) -> list[Finding]:
     """overfitting from where the curves ended: a validation loss clearly below the constant
     guess (the model learned something that carries over; at or near the guess is another
     question, no_signal's) that covers less than CARRIED_OVER_SHARE of the way from the guess
-    to the training loss."""
+    to the training loss, by more than the curves' noise, and has stopped falling."""
     guess_of = getattr(case, "constant_guess_loss", None)  # a run read from logs has none
     guess = guess_of("validation") if guess_of is not None else None
     if guess is None or not guess > 0 or len(train) < END_WINDOW:
@@ -174,7 +211,10 @@ def _gap_finding(case, validation, train) -> list[Finding]:
     if carried < MEANINGFUL_SHARE_OF_CONSTANT_GUESS * guess or not fitted > carried:
         return []
     share = carried / fitted
-    if share >= CARRIED_OVER_SHARE:
+    halfway = guess - CARRIED_OVER_SHARE * fitted
+    if share >= CARRIED_OVER_SHARE or still_closing(validation, halfway):
+        return []
+    if not _gap_beyond_noise(validation, train):
         return []
     return [Finding(
         OVERFITTING,
