@@ -932,3 +932,18 @@ def test_activation_samples_that_end_well_before_the_run_say_where(report):
         html._activation_plot(doc, dead=True).caption)
     doc["steps"] = relu["steps"][-1] + 1
     assert "The last sample" not in html._activation_plot(doc, dead=True).caption
+
+
+def test_an_improving_curve_near_the_guess_says_so_in_place_of_the_curve_line(report):
+    """unnormalized_cnn_raw_pixels, once its falling loss no longer read as 'no better than a
+    constant guess': with the improving curve's line omitted, the symptom must still show."""
+    near = copy.deepcopy(report)
+    near["curve"] = {**CURVE, "verdict": "improving",
+                     "message": "validation loss improving: 1.88 -> 1.31"}
+    near["symptom"] = {"kind": "near_chance", "message": "validation loss 1.31 only 5.8% below a "
+                       "constant guess (1.391), and still falling"}
+    for rendering in _renderings(near):
+        assert "improving: 1.88" not in rendering
+        assert "1.31 only 5.8% below a constant guess" in unescape(rendering)
+    near["status"] = "unexplained"  # the headline says it: once is enough
+    assert terminal.text(near).count("only 5.8% below") == 1
