@@ -947,3 +947,29 @@ def test_an_improving_curve_near_the_guess_says_so_in_place_of_the_curve_line(re
         assert "1.31 only 5.8% below a constant guess" in unescape(rendering)
     near["status"] = "unexplained"  # the headline says it: once is enough
     assert terminal.text(near).count("only 5.8% below") == 1
+
+
+def test_a_consequence_above_its_roots_confidence_is_listed_under_it_by_number(report):
+    """saturated_activation_conv1d_tanh_init: the primary (0.70, no experiment) led a
+    consequence at 0.97 with nothing in the list saying which followed from which. The rule
+    (diagnosis.rank): a finding another explains comes after it, whatever its confidence."""
+    doc = copy.deepcopy(report)
+    root, consequence, further = doc["causes"][:3]
+    root["confidence"], root["explained_by"] = 0.70, []
+    consequence["confidence"], consequence["explained_by"] = 0.97, [root["id"]]
+    further["confidence"], further["explained_by"] = 0.5, [consequence["id"], root["id"]]
+    doc["causes"] = [root, consequence, further]
+    said = "not by confidence (how sure each finding is): 2 follows from 1; 3 follows from 1 and 2."
+    for rendering in _renderings(doc):
+        assert said in " ".join(rendering.split())
+    page = html.render(doc)
+    ranking = page[page.index('<ol class="ranking">'):page.index("</ol>")]
+    assert ranking.count('<li class="follows">') == 2
+    assert '<span class="consequence">follows from 1:</span> <a href="#cause-' in ranking
+    assert "follows from 1 and 2:" in ranking
+    # roots alone out of confidence order: the other reason, said without numbers
+    consequence["explained_by"] = further["explained_by"] = []
+    text = " ".join(terminal.text(doc).split())
+    assert "not by confidence (how sure each finding is): one that makes the others moot " \
+        "comes first." in text
+    assert 'class="follows"' not in html.render(doc)

@@ -21,13 +21,14 @@ from lossdoctor.report._common import (
     PLAIN_MEASURE,
     cause_heading,
     cause_names,
-    cause_title,
     chance_level,
     check_problems,
     consequence_text,
     experiment_line,
     fix_text,
+    follows_from,
     headline,
+    looks_like,
     measured_through_wrong_loss,
     number,
     run_lines,
@@ -83,11 +84,22 @@ def _verdict(document: dict) -> str:
         parts.append(_list(unexplained_lines(document)))
     if document["causes"]:
         parts.append('<ol class="ranking">' + "".join(
-            f'<li><a href="#cause-{escape(c["id"])}">{escape(cause_title(c))}</a> '
-            f'<span class="tag">{escape(c["id"])}, confidence {c["confidence"]:.2f}</span></li>'
-            for c in document["causes"]) + "</ol>")
+            _ranked(document, c) for c in document["causes"]) + "</ol>")
     parts += [f'<p class="warning">{escape(line)}</p>' for line in check_problems(document)]
     return "\n".join(parts + ["</section>"])
+
+
+def _ranked(document: dict, cause: dict) -> str:
+    """A cause in the verdict's list; one that follows from others is set in under them and
+    names them by number, so a consequence of higher confidence below its root reads as what
+    it is, not as a ranking error."""
+    link = (f'<a href="#cause-{escape(cause["id"])}">{escape(looks_like(cause))}</a> '
+            f'<span class="tag">{escape(cause["id"])}, confidence {cause["confidence"]:.2f}'
+            '</span>')
+    roots = follows_from(document, cause)
+    if not roots:
+        return f"<li>{link}</li>"
+    return f'<li class="follows"><span class="consequence">follows from {roots}:</span> {link}</li>'
 
 
 def _training(document: dict, shown: set[str]) -> str:
@@ -454,6 +466,7 @@ h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .run { color: #555; margin: 0.3em 0; }
 .tag { color: #777; font-size: 0.9em; }
 .consequence, .warning { color: #9a6700; }
+.ranking li.follows { margin-left: 1.5em; }
 .experiment { color: #1e8449; }
 .fix { background: #eef6f0; padding: 6px 10px; border-radius: 4px; }
 figure { margin: 12px 0; }
