@@ -870,6 +870,22 @@ def test_replays_that_start_apart_say_why_in_the_caption(report):
     assert "start apart" not in html.render(doc)
 
 
+def test_a_start_gap_is_captioned_only_where_the_figure_shows_it():
+    """The same 1.5% gap between the replays' first losses (over the 1% share that captioned
+    every such gap): two dots on an axis spanning 0.6 to 0.77, one dot on a log axis down to
+    0.02, where it is under a point."""
+    steps, before = [0, 10, 20, 30], [0.77, 0.7, 0.69, 0.6]
+    tight = {"curve_steps": steps, "curve_before": before,
+             "curve_after": [0.7584, 0.75, 0.74, 0.73]}
+    assert figures.start_gap_points(tight) > figures.START_APART_POINTS
+    assert figures.start_apart(tight) == (0.77, 0.7584)
+    wide = {**tight, "curve_after": [0.7584, 0.2, 0.05, 0.02]}
+    assert figures.start_gap_points(wide) < 1
+    assert figures.start_apart(wide) is None
+    # the constant guess widens the axis too: drawn far below, it squeezes the gap to one dot
+    assert figures.start_apart(tight, chance=0.01) is None
+
+
 def test_the_learning_rate_figure_marks_the_step_the_schedule_cause_names(report):
     """lr_schedule_epoch_scheduler_per_batch: 'below 1% of the peak at step 44 of 632', and
     the figure had nothing at step 44."""

@@ -382,6 +382,17 @@ def activation_fractions(layers: list[dict], key: str, label: str,
 def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     """Validation loss in the replay of the user's setup and in the replay with the fix, with
     the constant guess's loss: a fix still worse than guessing must read as one."""
+    drawn = _fix_axes(experiment, chance)
+    return _svg(*drawn) if drawn else None
+
+
+#: The replays' markers and lines (points): two start points closer than a marker's width
+#: and a line's overlap into one dot on the figure.
+REPLAY_MARKER_POINTS, REPLAY_LINE_POINTS = 3.0, 1.5
+
+
+def _fix_axes(experiment: dict, chance: float | None):
+    """fix_curves' figure and axes, drawn but not saved; None with no finite loss to draw."""
     before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
     if not any(_finite(v) for v in before + after):
         return None
@@ -390,8 +401,9 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     for values, color, label in ((before, BEFORE, "your setup"), (after, AFTER, "with the fix")):
         points = _replay_points(values, experiment.get("curve_steps") or [], aligned)
         if points:
-            axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
-                      linewidth=1.5, label=label + _blew_up_words(values, experiment, aligned))
+            axes.plot(*zip(*points, strict=True), color=color, marker="o",
+                      markersize=REPLAY_MARKER_POINTS, linewidth=REPLAY_LINE_POINTS,
+                      label=label + _blew_up_words(values, experiment, aligned))
         elif values:  # a replay that blew up has no point to draw, but must not go unsaid
             axes.plot([], [], color=color, marker="x", linestyle="none",
                       label=f"{label}: NaN or infinite throughout")
@@ -404,7 +416,7 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     _log_if_wide(axes, shown)
     _steps_axis(axes, "replayed optimizer step" if aligned else "share of each replay done (%)")
     axes.set_ylabel((experiment.get("measure") or "validation loss").split(" (")[0])
-    return _svg(figure, axes)
+    return figure, axes
 
 
 def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
@@ -419,25 +431,39 @@ def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
     return f" (NaN or infinite from {where})"
 
 
-#: Replays whose first validation losses differ by more than this share started from
-#: different points: the same copy scored on the same batches gives the same loss (up to float
-#: noise, far below it), and a gap under 1% of the loss is under a pixel or two on the figure.
-START_APART_SHARE = 0.01
+#: Replays whose first validation losses lie closer than this on the figure (points, 1/72 inch:
+#: the axes keep their height at both widths, so the same on a phone) show one start: a marker's
+#: width and a line's, where the two start dots stop overlapping. The share of the loss used
+#: before (1%) ignored the axis: on a replay falling from 0.77 to 0.02, 1.5% of the loss is
+#: under 3 points, and the caption named a gap nobody could see.
+START_APART_POINTS = REPLAY_MARKER_POINTS + REPLAY_LINE_POINTS
 
 
-def start_apart(experiment: dict) -> tuple[float, float] | None:
-    """The two replays' validation losses at step 0 when they differ (vanishing_deep_sigmoid:
-    0.77 with your sigmoid model, 0.72 with the ReLU one that replaces it), else None: curves
-    that start apart read as if the fix had already helped before training."""
+def start_apart(experiment: dict, chance: float | None = None) -> tuple[float, float] | None:
+    """The two replays' validation losses at step 0 when they are drawn visibly apart
+    (vanishing_deep_sigmoid: 0.77 with your sigmoid model, 0.72 with the ReLU one that
+    replaces it), else None: curves that start apart read as if the fix had already helped
+    before training. ``chance`` as fix_curves draws it (it sets the axis' span too)."""
     steps = experiment.get("curve_steps") or []
     before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
     if not (replays_aligned(experiment) and steps[0] == 0):
         return None
     first, other = before[0], after[0]
-    if not (_finite(first) and _finite(other)):
+    if not (_finite(first) and _finite(other)) or first == other:
         return None
-    gap = abs(first - other) / max(abs(first), abs(other), 1e-12)
-    return (first, other) if gap > START_APART_SHARE else None
+    return (first, other) if start_gap_points(experiment, chance) > START_APART_POINTS else None
+
+
+@_styled
+def start_gap_points(experiment: dict, chance: float | None = None) -> float:
+    """How far apart (points, vertically) fix_curves draws the two replays' first losses, on
+    its own axis: linear or log, over the span of everything it shows."""
+    figure, axes = _fix_axes(experiment, chance)
+    axes.get_ylim()  # settles the autoscaled limits before they are read
+    first = experiment["curve_before"][0]
+    other = experiment["curve_after"][0]
+    pixels = axes.transData.transform([(0, first), (0, other)])[:, 1]
+    return abs(float(pixels[0] - pixels[1])) * 72 / figure.dpi
 
 
 def replays_aligned(experiment: dict) -> bool:

@@ -357,7 +357,7 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
                f"({experiment['description']}).")
     caption += (f" The numbers in the text average each replay's last {SETTLED_EVALUATIONS} "
                 "evaluations.")
-    apart = figures.start_apart(experiment)
+    apart = figures.start_apart(experiment, chance)
     if apart:
         caption += (f" The two replays start apart at step 0 ({number(apart[0])} and "
                     f"{number(apart[1])}): the fix changes what is measured before any training "
