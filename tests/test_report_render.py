@@ -989,3 +989,20 @@ def test_a_consequence_above_its_roots_confidence_is_listed_under_it_by_number(r
     assert "not by confidence (how sure each finding is): one that makes the others moot " \
         "comes first." in text
     assert 'class="follows"' not in html.render(doc)
+
+
+def test_the_last_x_tick_label_stays_inside_the_figure():
+    """A tick label centred on the axes' right end ("100000" on a narrow step axis, "10^1" on
+    an lr range test) stuck out of the 0.15-inch right margin and was cut at the figure's
+    edge."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with matplotlib.rc_context(figures._STYLE), figures.narrow():
+        figure, axes = figures._figure()
+        axes.plot([0, 100000], [1, 2])
+        axes.set_xlim(-5000, 100500)
+        figures._fit_left(figure, axes)
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        right = axes.xaxis.get_tightbbox(renderer).x1 / figure.dpi
+    assert right <= figure.get_size_inches()[0]

@@ -509,14 +509,19 @@ def _svg(figure: Figure, axes) -> str:
 def _fit_left(figure: Figure, axes) -> None:
     """Widen the left margin when the y tick labels and the axis title stick out of it: the
     lr range test of label_range_bce_labels, ticks down to -200000, pushed "smoothed training
-    loss" off the figure. Measures the text once, without drawing the figure."""
+    loss" off the figure. Likewise the right margin, when the last x tick label, centred on the
+    axes' right end, sticks out of it: the lr range test of unscaled_targets_cnn_brightness,
+    lr up to 10, lost half its "10^1". Measures the text once, without drawing the figure."""
     renderer = FigureCanvasAgg(figure).get_renderer()
-    sticking_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
-    if sticking_out <= 0:
-        return
     width = figure.get_size_inches()[0]
-    left = figure.subplotpars.left * width + sticking_out + LEFT_EDGE_INCHES
-    figure.subplots_adjust(left=left / width)
+    left_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
+    right_out = axes.xaxis.get_tightbbox(renderer).x1 / figure.dpi - width  # right of the edge
+    if left_out > 0:
+        figure.subplots_adjust(
+            left=(figure.subplotpars.left * width + left_out + LEFT_EDGE_INCHES) / width)
+    if right_out > 0:
+        figure.subplots_adjust(
+            right=(figure.subplotpars.right * width - right_out - LEFT_EDGE_INCHES) / width)
 
 
 #: ... LEGEND_ROW_CHARS fill the axes of a figure WIDTH wide with the default margins: a
