@@ -130,7 +130,15 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
                 .filter(e => e.getClientRects().length)
                 .map(e => [e.tagName, e.className, e.getBoundingClientRect().left,
                            e.getBoundingClientRect().right]);
-            return {width, scroll: document.documentElement.scrollWidth, boxes,
+            const lines = cell => {
+                const range = document.createRange();
+                range.selectNodeContents(cell);
+                return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+            };
+            const cells = [...document.querySelectorAll('#checks tr')].filter(r => r.cells[0]
+                    .tagName === 'TD')
+                .map(r => [r.cells[0].textContent, lines(r.cells[0]), lines(r.cells[1])]);
+            return {width, scroll: document.documentElement.scrollWidth, boxes, cells,
                     figures: [...document.querySelectorAll('figure.plot')].map(
                         f => [getComputedStyle(f).overflowX !== 'visible'
                                   && f.scrollWidth > f.clientWidth,
@@ -145,6 +153,11 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
     assert layout["scroll"] <= layout["width"], "the page scrolls sideways"
     wide = [box for box in layout["boxes"] if box[3] > layout["width"] + 1 or box[2] < -1]
     assert not wide, wide
+    # the checks table on a phone: "ra / n", "class_im / balance" broke where the column ended;
+    # a status is one line, a check's name breaks after its underscores only
+    assert layout["cells"]
+    for name, name_lines, status_lines in layout["cells"]:
+        assert status_lines == 1 and name_lines <= name.count("_") + 1, (name, name_lines)
     # a figure shows whole: scrolled inside its own box on a phone, it hid the right half of
     # a before/after plot, where the fix took effect (frozen_params_transformer_head_only); the
     # figures are SVG, so zooming in on a phone reads their labels sharp

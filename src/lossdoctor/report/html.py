@@ -228,7 +228,7 @@ def _checks(document: dict) -> str:
     if not document["checks"]:
         return ""
     rows = "".join(
-        f"<tr><td>{escape(c['name'])}</td><td>{escape(c['status'])}</td>"
+        f"<tr><td>{_identifier(c['name'])}</td><td class=\"status\">{escape(c['status'])}</td>"
         f"<td>{escape(c['reason'])}</td></tr>" for c in document["checks"])
     dismissed = "".join(
         f"<li>{escape(d['id'])} ({d['confidence']:.2f}): {escape(d['verdict'])}</li>"
@@ -413,9 +413,16 @@ def _data_uri(svg: str) -> str:
 def _evidence(evidence: dict) -> str:
     if not evidence:
         return ""
-    rows = "".join(f"<tr><td>{escape(name)}</td><td>{escape(number(value))}</td></tr>"
+    rows = "".join(f"<tr><td>{_identifier(name)}</td><td>{escape(number(value))}</td></tr>"
                    for name, value in evidence.items())
     return f"<details><summary>Evidence</summary><table>{rows}</table></details>"
+
+
+def _identifier(name: str) -> str:
+    """A check's or an evidence's name, breakable after its underscores only: a phone's
+    checks table broke "ran" into "ra / n" and "class_imbalance" into "class_im / balance",
+    letters wherever the column ended."""
+    return escape(name).replace("_", "_<wbr>")
 
 
 def _section(anchor: str, title: str, parts: list[str], kind: str = "") -> str:
@@ -479,6 +486,8 @@ figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9em; color: #444; margin-bottom: 4px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
+td:last-child { overflow-wrap: anywhere; }  /* a reason or a value: a long path still fits */
+td.status { white-space: nowrap; }
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
 """
