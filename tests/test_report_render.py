@@ -1006,3 +1006,22 @@ def test_the_last_x_tick_label_stays_inside_the_figure():
         renderer = FigureCanvasAgg(figure).get_renderer()
         right = axes.xaxis.get_tightbbox(renderer).x1 / figure.dpi
     assert right <= figure.get_size_inches()[0]
+
+
+def test_x_tick_labels_on_a_phones_linear_axis_do_not_touch():
+    """exploding_gradients_token_rnn's gradient figure on a phone: '0 5000 10000 15000 20000
+    25000' ran into one row of digits."""
+    import matplotlib
+
+    with matplotlib.rc_context(figures._STYLE), figures.narrow():
+        figure, axes = figures._figure(left=1.6)  # the room of the layer names
+        axes.hlines([0, 1], [0, 0], [27000, 2000])
+        figures._thin_x_labels(figure, axes, rounds=0)
+        boxes = figures._x_label_boxes(figure, axes)
+        touching = min(b.x0 - a.x1 for a, b in zip(boxes, boxes[1:], strict=False))
+        figures._thin_x_labels(figure, axes)
+        boxes = figures._x_label_boxes(figure, axes)
+        after = min(b.x0 - a.x1 for a, b in zip(boxes, boxes[1:], strict=False))
+    points = 72 / figure.dpi
+    assert touching * points < figures.MIN_LABEL_GAP_POINTS <= after * points
+    assert len(boxes) >= 2

@@ -500,6 +500,7 @@ def _figure(height: float = HEIGHT, left: float = 0.75):
 def _svg(figure: Figure, axes) -> str:
     _legend_above(figure, axes)
     _fit_left(figure, axes)
+    _thin_x_labels(figure, axes)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
@@ -522,6 +523,36 @@ def _fit_left(figure: Figure, axes) -> None:
     if right_out > 0:
         figure.subplots_adjust(
             right=(figure.subplotpars.right * width - right_out - LEFT_EDGE_INCHES) / width)
+
+
+#: Room (points) between two x tick labels, below which they run into one row of digits: about
+#: half a character of the 9-point tick labels, the space a reader needs to tell them apart.
+MIN_LABEL_GAP_POINTS = 4.0
+
+
+def _thin_x_labels(figure: Figure, axes, rounds: int = 3) -> None:
+    """Fewer ticks on a linear x axis whose labels touch: the phone's gradient figure of
+    exploding_gradients_token_rnn read "0 5000 10000 15000 20000 25000" as one row of digits.
+    Halves the locator's bins until the labels clear MIN_LABEL_GAP_POINTS."""
+    locator = axes.xaxis.get_major_locator()
+    if axes.get_xscale() != "linear" or not isinstance(locator, MaxNLocator):
+        return
+    for _ in range(rounds):
+        boxes = _x_label_boxes(figure, axes)
+        gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(boxes)]
+        if not gaps or min(gaps) * 72 / figure.dpi >= MIN_LABEL_GAP_POINTS:
+            return
+        locator.set_params(nbins=max(1, len(boxes) // 2))
+
+
+def _x_label_boxes(figure: Figure, axes) -> list:
+    """The x tick labels drawn (inside the view), left to right, in display units."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    low, high = sorted(axes.get_xlim())
+    axes.xaxis.get_tightbbox(renderer)  # places the ticks for the current limits
+    labels = [tick.label1 for tick in axes.xaxis.get_major_ticks()
+              if low <= tick.get_loc() <= high and tick.label1.get_text()]
+    return sorted((label.get_window_extent(renderer) for label in labels), key=lambda b: b.x0)
 
 
 #: ... LEGEND_ROW_CHARS fill the axes of a figure WIDTH wide with the default margins: a
