@@ -1025,3 +1025,16 @@ def test_x_tick_labels_on_a_phones_linear_axis_do_not_touch():
     points = 72 / figure.dpi
     assert touching * points < figures.MIN_LABEL_GAP_POINTS <= after * points
     assert len(boxes) >= 2
+
+
+def test_an_lr_range_test_and_gradient_norms_in_the_billions_carry_whole_values():
+    """unscaled_targets_house_prices: the lr range test's '1e10' multiplier sat in the
+    legend's band on a phone and left '5.0' to mean 5e10."""
+    test = {"lrs": [1e-7 * 10 ** (i / 4) for i in range(36)],
+            "losses": [5.2e10] * 30 + [3e10, 1.5e10, 2e10, 3e10, 2.5e10, 2.7e10],
+            "user_lr": 1e-3, "fix_lr": 2.0}
+    labels = _tick_labels(figures.lr_range(test))
+    assert "5e+10" in labels and not any("1e10" in t or t == "5.0" for t in labels)
+    norms = [{"name": "0.weight", "norms": [0.0, 3e6]}, {"name": "0.bias", "norms": [0.0, 1e5]}]
+    labels = _tick_labels(figures.gradient_norms(norms))
+    assert "3e+06" in labels and not any("1e6" in t for t in labels)

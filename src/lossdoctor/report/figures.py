@@ -258,6 +258,8 @@ def lr_range(test: dict) -> str | None:
     _vline(axes, test.get("divergence_lr"), BEFORE, ":", "blows up")
     axes.set_xlabel("learning rate (log scale)")
     axes.set_ylabel("smoothed training loss")
+    # unscaled_targets_house_prices: a "1e10" multiplier sat in the legend's band
+    _no_multiplier(axes.yaxis, max(abs(v) for _, v in points))
     return _svg(figure, axes)
 
 
@@ -320,6 +322,8 @@ def gradient_norms(layers: list[dict]) -> str | None:
         axes.set_xscale("log")
         _log_labels(axes.xaxis, min(n[0] for _, n in rows),
                     max(n[-1] for _, n in rows))
+    else:
+        _no_multiplier(axes.xaxis, max(n[-1] for _, n in rows))
     if max(n[-1] for _, n in rows) == 0:
         axes.text(0.5, 0.5, "every sampled gradient is exactly 0", transform=axes.transAxes,
                   ha="center", va="center", color=USER, fontsize=11)
