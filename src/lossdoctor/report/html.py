@@ -413,7 +413,8 @@ def _data_uri(svg: str) -> str:
 def _evidence(evidence: dict) -> str:
     if not evidence:
         return ""
-    rows = "".join(f"<tr><td>{_identifier(name)}</td><td>{escape(number(value))}</td></tr>"
+    rows = "".join(f'<tr><td>{_identifier(name)}</td><td class="value">{escape(number(value))}'
+                   "</td></tr>"
                    for name, value in evidence.items())
     return f"<details><summary>Evidence</summary><table>{rows}</table></details>"
 
@@ -489,5 +490,6 @@ td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: lef
   vertical-align: top; overflow-wrap: break-word; }
 td:last-child { overflow-wrap: anywhere; }  /* a reason or a value: a long path still fits */
 td.status { white-space: nowrap; }
+td.value { overflow-wrap: break-word; }  /* a number whole: "0.0016 / 3" read as two */
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
 """
