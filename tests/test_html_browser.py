@@ -122,6 +122,7 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": WIDTHS[device], "height": 900, "deviceScaleFactor": 1,
         "mobile": device == "phone"})
+    browser.refresh()  # each <picture> loads the drawing for this width before it is measured
     try:
         layout = browser.execute_script("""
             document.querySelectorAll('details').forEach(d => { d.open = true; });
@@ -149,6 +150,7 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
         browser.save_screenshot(str(shots / f"{device}.png"))
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.refresh()
     assert WIDTHS[device] - SCROLL_BAR_PIXELS <= layout["width"] <= WIDTHS[device]
     assert layout["scroll"] <= layout["width"], "the page scrolls sideways"
     wide = [box for box in layout["boxes"] if box[3] > layout["width"] + 1 or box[2] < -1]
