@@ -42,6 +42,17 @@ def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
     assert ranked[0].explained_by == [] and ranked[1].explained_by == []
 
 
+def test_a_consequence_follows_every_cause_that_explains_it_whatever_its_confidence():
+    """bad_init_cnn_uniform: batch_size (explained by lr_too_low) came before lr_too_low on
+    the id's tie-break, and the report said '2 follows from 1 and 3'."""
+    ranked = rank([_finding(UNDERFIT_CAPACITY, 0.99), _finding(SATURATED_ACTIVATION, 0.7),
+                   _finding(VANISHING_GRADIENTS, 0.6)])
+    assert [f.cause for f in ranked] == [
+        SATURATED_ACTIVATION, VANISHING_GRADIENTS, UNDERFIT_CAPACITY
+    ]
+    assert ranked[-1].explained_by == ["saturated_activation", "vanishing_gradients"]
+
+
 def test_a_model_held_back_by_its_regularization_is_not_called_too_small():
     """over_regularized_dropout_cnn: 'The model is too small for the task' beside 'with dropout
     off the same model falls from 1.39 to 0.0138', as a cause of its own."""

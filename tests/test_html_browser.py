@@ -110,12 +110,19 @@ def test_user_text_shows_as_text_and_never_runs(browser, opened):
 
 #: The widths the report is read at: a laptop's browser window and a phone's.
 WIDTHS = {"desktop": 1280, "phone": 390}
+#: A desktop window's vertical scroll bar takes this much of its width, at most.
+SCROLL_BAR_PIXELS = 20
 
 
 @pytest.mark.parametrize("device", sorted(WIDTHS))
 def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, opened, device,
                                                                    tmp_path_factory):
-    browser.set_window_size(WIDTHS[device], 900)
+    # a window is never narrower than 500 px in headless Chromium: set_window_size(390) laid the
+    # page out 500 px wide and photographed 390 of them; the device metrics make it a phone's
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WIDTHS[device], "height": 900, "deviceScaleFactor": 1,
+        "mobile": device == "phone"})
+    browser.refresh()  # each <picture> loads the drawing for this width before it is measured
     try:
         layout = browser.execute_script("""
             document.querySelectorAll('details').forEach(d => { d.open = true; });
@@ -124,7 +131,15 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
                 .filter(e => e.getClientRects().length)
                 .map(e => [e.tagName, e.className, e.getBoundingClientRect().left,
                            e.getBoundingClientRect().right]);
-            return {width, scroll: document.documentElement.scrollWidth, boxes,
+            const lines = cell => {
+                const range = document.createRange();
+                range.selectNodeContents(cell);
+                return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+            };
+            const cells = [...document.querySelectorAll('#checks tr')].filter(r => r.cells[0]
+                    .tagName === 'TD')
+                .map(r => [r.cells[0].textContent, lines(r.cells[0]), lines(r.cells[1])]);
+            return {width, scroll: document.documentElement.scrollWidth, boxes, cells,
                     figures: [...document.querySelectorAll('figure.plot')].map(
                         f => [getComputedStyle(f).overflowX !== 'visible'
                                   && f.scrollWidth > f.clientWidth,
@@ -134,10 +149,17 @@ def test_nothing_overflows_or_overlaps_at_desktop_and_phone_widths(browser, open
         shots = tmp_path_factory.mktemp("screens")
         browser.save_screenshot(str(shots / f"{device}.png"))
     finally:
-        browser.set_window_size(1000, 1400)
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.refresh()
+    assert WIDTHS[device] - SCROLL_BAR_PIXELS <= layout["width"] <= WIDTHS[device]
     assert layout["scroll"] <= layout["width"], "the page scrolls sideways"
     wide = [box for box in layout["boxes"] if box[3] > layout["width"] + 1 or box[2] < -1]
     assert not wide, wide
+    # the checks table on a phone: "ra / n", "class_im / balance" broke where the column ended;
+    # a status is one line, a check's name breaks after its underscores only
+    assert layout["cells"]
+    for name, name_lines, status_lines in layout["cells"]:
+        assert status_lines == 1 and name_lines <= name.count("_") + 1, (name, name_lines)
     # a figure shows whole: scrolled inside its own box on a phone, it hid the right half of
     # a before/after plot, where the fix took effect (frozen_params_transformer_head_only); the
     # figures are SVG, so zooming in on a phone reads their labels sharp

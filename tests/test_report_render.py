@@ -870,6 +870,22 @@ def test_replays_that_start_apart_say_why_in_the_caption(report):
     assert "start apart" not in html.render(doc)
 
 
+def test_a_start_gap_is_captioned_only_where_the_figure_shows_it():
+    """The same 1.5% gap between the replays' first losses (over the 1% share that captioned
+    every such gap): two dots on an axis spanning 0.6 to 0.77, one dot on a log axis down to
+    0.02, where it is under a point."""
+    steps, before = [0, 10, 20, 30], [0.77, 0.7, 0.69, 0.6]
+    tight = {"curve_steps": steps, "curve_before": before,
+             "curve_after": [0.7584, 0.75, 0.74, 0.73]}
+    assert figures.start_gap_points(tight) > figures.START_APART_POINTS
+    assert figures.start_apart(tight) == (0.77, 0.7584)
+    wide = {**tight, "curve_after": [0.7584, 0.2, 0.05, 0.02]}
+    assert figures.start_gap_points(wide) < 1
+    assert figures.start_apart(wide) is None
+    # the constant guess widens the axis too: drawn far below, it squeezes the gap to one dot
+    assert figures.start_apart(tight, chance=0.01) is None
+
+
 def test_the_learning_rate_figure_marks_the_step_the_schedule_cause_names(report):
     """lr_schedule_epoch_scheduler_per_batch: 'below 1% of the peak at step 44 of 632', and
     the figure had nothing at step 44."""
@@ -932,3 +948,93 @@ def test_activation_samples_that_end_well_before_the_run_say_where(report):
         html._activation_plot(doc, dead=True).caption)
     doc["steps"] = relu["steps"][-1] + 1
     assert "The last sample" not in html._activation_plot(doc, dead=True).caption
+
+
+def test_an_improving_curve_near_the_guess_says_so_in_place_of_the_curve_line(report):
+    """unnormalized_cnn_raw_pixels, once its falling loss no longer read as 'no better than a
+    constant guess': with the improving curve's line omitted, the symptom must still show."""
+    near = copy.deepcopy(report)
+    near["curve"] = {**CURVE, "verdict": "improving",
+                     "message": "validation loss improving: 1.88 -> 1.31"}
+    near["symptom"] = {"kind": "near_chance", "message": "validation loss 1.31 only 5.8% below a "
+                       "constant guess (1.391), and still falling"}
+    for rendering in _renderings(near):
+        assert "improving: 1.88" not in rendering
+        assert "1.31 only 5.8% below a constant guess" in unescape(rendering)
+    near["status"] = "unexplained"  # the headline says it: once is enough
+    assert terminal.text(near).count("only 5.8% below") == 1
+
+
+def test_a_consequence_above_its_roots_confidence_is_listed_under_it_by_number(report):
+    """saturated_activation_conv1d_tanh_init: the primary (0.70, no experiment) led a
+    consequence at 0.97 with nothing in the list saying which followed from which. The rule
+    (diagnosis.rank): a finding another explains comes after it, whatever its confidence."""
+    doc = copy.deepcopy(report)
+    root, consequence, further = doc["causes"][:3]
+    root["confidence"], root["explained_by"] = 0.70, []
+    consequence["confidence"], consequence["explained_by"] = 0.97, [root["id"]]
+    further["confidence"], further["explained_by"] = 0.5, [consequence["id"], root["id"]]
+    doc["causes"] = [root, consequence, further]
+    said = "not by confidence (how sure each finding is): 2 follows from 1; 3 follows from 1 and 2."
+    for rendering in _renderings(doc):
+        assert said in " ".join(rendering.split())
+    page = html.render(doc)
+    ranking = page[page.index('<ol class="ranking">'):page.index("</ol>")]
+    assert ranking.count('<li class="follows">') == 2
+    assert '<span class="consequence">follows from 1:</span> <a href="#cause-' in ranking
+    assert "follows from 1 and 2:" in ranking
+    # roots alone out of confidence order: the other reason, said without numbers
+    consequence["explained_by"] = further["explained_by"] = []
+    text = " ".join(terminal.text(doc).split())
+    assert "not by confidence (how sure each finding is): one that makes the others moot " \
+        "comes first." in text
+    assert 'class="follows"' not in html.render(doc)
+
+
+def test_the_last_x_tick_label_stays_inside_the_figure():
+    """A tick label centred on the axes' right end ("100000" on a narrow step axis, "10^1" on
+    an lr range test) stuck out of the 0.15-inch right margin and was cut at the figure's
+    edge."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with matplotlib.rc_context(figures._STYLE), figures.narrow():
+        figure, axes = figures._figure()
+        axes.plot([0, 100000], [1, 2])
+        axes.set_xlim(-5000, 100500)
+        figures._fit_left(figure, axes)
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        right = axes.xaxis.get_tightbbox(renderer).x1 / figure.dpi
+    assert right <= figure.get_size_inches()[0]
+
+
+def test_x_tick_labels_on_a_phones_linear_axis_do_not_touch():
+    """exploding_gradients_token_rnn's gradient figure on a phone: '0 5000 10000 15000 20000
+    25000' ran into one row of digits."""
+    import matplotlib
+
+    with matplotlib.rc_context(figures._STYLE), figures.narrow():
+        figure, axes = figures._figure(left=1.6)  # the room of the layer names
+        axes.hlines([0, 1], [0, 0], [27000, 2000])
+        figures._thin_x_labels(figure, axes, rounds=0)
+        boxes = figures._x_label_boxes(figure, axes)
+        touching = min(b.x0 - a.x1 for a, b in zip(boxes, boxes[1:], strict=False))
+        figures._thin_x_labels(figure, axes)
+        boxes = figures._x_label_boxes(figure, axes)
+        after = min(b.x0 - a.x1 for a, b in zip(boxes, boxes[1:], strict=False))
+    points = 72 / figure.dpi
+    assert touching * points < figures.MIN_LABEL_GAP_POINTS <= after * points
+    assert len(boxes) >= 2
+
+
+def test_an_lr_range_test_and_gradient_norms_in_the_billions_carry_whole_values():
+    """unscaled_targets_house_prices: the lr range test's '1e10' multiplier sat in the
+    legend's band on a phone and left '5.0' to mean 5e10."""
+    test = {"lrs": [1e-7 * 10 ** (i / 4) for i in range(36)],
+            "losses": [5.2e10] * 30 + [3e10, 1.5e10, 2e10, 3e10, 2.5e10, 2.7e10],
+            "user_lr": 1e-3, "fix_lr": 2.0}
+    labels = _tick_labels(figures.lr_range(test))
+    assert "5e+10" in labels and not any("1e10" in t or t == "5.0" for t in labels)
+    norms = [{"name": "0.weight", "norms": [0.0, 3e6]}, {"name": "0.bias", "norms": [0.0, 1e5]}]
+    labels = _tick_labels(figures.gradient_norms(norms))
+    assert "3e+06" in labels and not any("1e6" in t for t in labels)

@@ -239,3 +239,17 @@ def test_a_short_loss_that_fell_less_than_its_swings_is_the_symptom():
     losses = _noisy_steps(0.5, 0.42, 0.15, seed=0, steps=40, rate=0.9)
     found = _symptom(_steps_trace(losses))
     assert found is not None and found.kind == "oscillating"
+
+
+def test_a_falling_validation_loss_is_judged_where_it_ended_and_a_mean_says_it_is_one():
+    """unnormalized_cnn_raw_pixels: 'no better than a constant guess (1.391)' beside 'best 1.31':
+    a mean of the last passes lags a falling curve, and a bare mean matched no number shown."""
+    train = [4.0, 1.9, 1.7, 1.5, 1.45, 1.4]
+    found = _symptom(_trace(train, [1.879, 1.704, 1.471, 1.422, 1.351, 1.310]), chance=1.391)
+    assert found is not None and found.kind == "near_chance", found
+    assert found.message.startswith("validation loss 1.31 only 5.8% below a constant guess")
+    assert "still falling" in found.message
+    wobbling = _symptom(_trace(train, [1.879, 1.704, 1.471, 1.351, 1.422, 1.310]), chance=1.391)
+    assert wobbling is not None and wobbling.kind == "near_chance", wobbling
+    assert "validation loss averaging 1.361 over the last 3 passes, only 2.2% below" \
+        in wobbling.message

@@ -73,10 +73,27 @@ def rank(findings: list[Finding]) -> list[Finding]:
     the ones that explain them; then a cause that makes the others moot leads (a broken loss
     contract, then no_signal); then by confidence; ties by the stable id."""
     mark_consequences(findings)
-    return sorted(
+    return _after_their_roots(sorted(
         findings,
         key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence, f.cause.id),
-    )
+    ))
+
+
+def _after_their_roots(ordered: list[Finding]) -> list[Finding]:
+    """``ordered`` with each finding moved after every finding found that explains it, the
+    order kept otherwise: among consequences confidence alone put batch_size, explained by
+    lr_too_low, ahead of it (bad_init_cnn_uniform: "2 follows from 1 and 3", "found above" of
+    a cause listed below). A cycle, which no declared consequence makes, keeps the order."""
+    found = {f.cause.id for f in ordered}
+    placed: list[Finding] = []
+    pending = list(ordered)
+    while pending:
+        done = {f.cause.id for f in placed}
+        ready = next((f for f in pending
+                      if all(i in done or i not in found for i in f.explained_by)), pending[0])
+        placed.append(ready)
+        pending.remove(ready)
+    return placed
 
 
 def mark_consequences(findings: list[Finding]) -> None:

@@ -84,12 +84,31 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
 
 def order_lines(document: dict) -> list[str]:
     """Why a cause of lower confidence is listed above one of higher (example_2_unnormalized:
-    no_signal at 0.90 above unnormalized_inputs at 0.94 read as a ranking error)."""
-    confidences = [cause["confidence"] for cause in document["causes"]]
+    no_signal at 0.90 above unnormalized_inputs at 0.94 read as a ranking error), by number
+    when it is because one follows from another (saturated_activation_conv1d_tanh_init: a
+    primary at 0.70 above its consequence at 0.97, with nothing saying which followed from
+    which). The rule is diagnosis.rank's: a finding another explains comes after it; then one
+    that makes the others moot; then confidence, which says how sure a finding is, not how much
+    it matters."""
+    causes = document["causes"]
+    confidences = [cause["confidence"] for cause in causes]
     if confidences == sorted(confidences, reverse=True):
         return []
-    return ["The causes are listed in the order to deal with them, not by confidence: one that "
-            "makes the others moot, or that others follow from, comes first."]
+    follows = [f"{rank} follows from {follows_from(document, cause)}"
+               for rank, cause in enumerate(causes, start=1) if follows_from(document, cause)]
+    roots = [cause["confidence"] for cause in causes if not follows_from(document, cause)]
+    moot = ["one that makes the others moot comes first"] if (
+        roots != sorted(roots, reverse=True) or not follows) else []
+    return [f"The causes are listed in the order to deal with them, not by confidence (how sure "
+            f"each finding is): {'; '.join(moot + follows)}."]
+
+
+def follows_from(document: dict, cause: dict) -> str:
+    """The numbers, in the report's list, of the causes found that explain ``cause``: "1",
+    "1 and 2"; "" for a root cause."""
+    ids = [c["id"] for c in document["causes"]]
+    ranks = sorted(ids.index(i) + 1 for i in cause.get("explained_by") or [] if i in ids)
+    return " and ".join(str(rank) for rank in ranks)
 
 
 def holdout_lines(document: dict) -> list[str]:
@@ -178,13 +197,19 @@ def cause_title(cause: dict) -> str:
     reach its first layers") "The model is too small for the task" stated as a cause
     contradicted it, and "Looks like the model is too small" alone still did under
     lr_too_high_cnn's "The learning rate is too high"."""
-    title = cause["title"]
     if not cause.get("explained_by"):
-        return title
+        return cause["title"]
     causes = catalogue()
     roots = " and ".join(_in_sentence(causes[i].title) if i in causes else i
                          for i in cause["explained_by"])
-    return f"Looks like {_in_sentence(title)} (follows from: {roots})"
+    return f"{looks_like(cause)} (follows from: {roots})"
+
+
+def looks_like(cause: dict) -> str:
+    """A consequence's title without what it follows from (the list says it by number)."""
+    if not cause.get("explained_by"):
+        return cause["title"]
+    return f"Looks like {_in_sentence(cause['title'])}"
 
 
 def _in_sentence(title: str) -> str:

@@ -8,15 +8,28 @@ SETTLING = ("plateau", "oscillating")
 
 def curve_lines(document: dict) -> list[str]:
     """The curve's verdict, unless the line above already says it (an improving validation
-    loss); a plateau in a healthy run is convergence, said as "settled"."""
+    loss: then the symptom, if any, in its place); a plateau in a healthy run is convergence,
+    said as "settled"."""
     curve = document.get("curve") or {}
     message = curve.get("message")
     summarized = "validation_first" in document.get("summary", {})
-    if not message or (curve.get("verdict") == "improving" and summarized):
+    if curve.get("verdict") == "improving" and summarized:
+        return symptom_lines(document)
+    if not message:
         return []
     if settled(document):
         message = message.replace(" flat since ", " settled since ", 1)
         message = message.replace(" with no steady progress", " around where it settled", 1)
+    return [sentence(message)]
+
+
+def symptom_lines(document: dict) -> list[str]:
+    """The symptom of a run whose curve is still improving (a loss still falling, only just
+    below a constant guess), unless the headline already says it (an unexplained run): with the
+    curve line omitted, a report with causes said nothing of how close to the guess it ended."""
+    message = (document.get("symptom") or {}).get("message")
+    if not message or document.get("status") == "unexplained":
+        return []
     return [sentence(message)]
 
 

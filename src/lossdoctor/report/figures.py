@@ -258,6 +258,8 @@ def lr_range(test: dict) -> str | None:
     _vline(axes, test.get("divergence_lr"), BEFORE, ":", "blows up")
     axes.set_xlabel("learning rate (log scale)")
     axes.set_ylabel("smoothed training loss")
+    # unscaled_targets_house_prices: a "1e10" multiplier sat in the legend's band
+    _no_multiplier(axes.yaxis, max(abs(v) for _, v in points))
     return _svg(figure, axes)
 
 
@@ -320,6 +322,8 @@ def gradient_norms(layers: list[dict]) -> str | None:
         axes.set_xscale("log")
         _log_labels(axes.xaxis, min(n[0] for _, n in rows),
                     max(n[-1] for _, n in rows))
+    else:
+        _no_multiplier(axes.xaxis, max(n[-1] for _, n in rows))
     if max(n[-1] for _, n in rows) == 0:
         axes.text(0.5, 0.5, "every sampled gradient is exactly 0", transform=axes.transAxes,
                   ha="center", va="center", color=USER, fontsize=11)
@@ -382,6 +386,17 @@ def activation_fractions(layers: list[dict], key: str, label: str,
 def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     """Validation loss in the replay of the user's setup and in the replay with the fix, with
     the constant guess's loss: a fix still worse than guessing must read as one."""
+    drawn = _fix_axes(experiment, chance)
+    return _svg(*drawn) if drawn else None
+
+
+#: The replays' markers and lines (points): two start points closer than a marker's width
+#: and a line's overlap into one dot on the figure.
+REPLAY_MARKER_POINTS, REPLAY_LINE_POINTS = 3.0, 1.5
+
+
+def _fix_axes(experiment: dict, chance: float | None):
+    """fix_curves' figure and axes, drawn but not saved; None with no finite loss to draw."""
     before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
     if not any(_finite(v) for v in before + after):
         return None
@@ -390,8 +405,9 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     for values, color, label in ((before, BEFORE, "your setup"), (after, AFTER, "with the fix")):
         points = _replay_points(values, experiment.get("curve_steps") or [], aligned)
         if points:
-            axes.plot(*zip(*points, strict=True), color=color, marker="o", markersize=3,
-                      linewidth=1.5, label=label + _blew_up_words(values, experiment, aligned))
+            axes.plot(*zip(*points, strict=True), color=color, marker="o",
+                      markersize=REPLAY_MARKER_POINTS, linewidth=REPLAY_LINE_POINTS,
+                      label=label + _blew_up_words(values, experiment, aligned))
         elif values:  # a replay that blew up has no point to draw, but must not go unsaid
             axes.plot([], [], color=color, marker="x", linestyle="none",
                       label=f"{label}: NaN or infinite throughout")
@@ -404,7 +420,7 @@ def fix_curves(experiment: dict, chance: float | None = None) -> str | None:
     _log_if_wide(axes, shown)
     _steps_axis(axes, "replayed optimizer step" if aligned else "share of each replay done (%)")
     axes.set_ylabel((experiment.get("measure") or "validation loss").split(" (")[0])
-    return _svg(figure, axes)
+    return figure, axes
 
 
 def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
@@ -419,25 +435,39 @@ def _blew_up_words(values: list, experiment: dict, aligned: bool) -> str:
     return f" (NaN or infinite from {where})"
 
 
-#: Replays whose first validation losses differ by more than this share started from
-#: different points: the same copy scored on the same batches gives the same loss (up to float
-#: noise, far below it), and a gap under 1% of the loss is under a pixel or two on the figure.
-START_APART_SHARE = 0.01
+#: Replays whose first validation losses lie closer than this on the figure (points, 1/72 inch:
+#: the axes keep their height at both widths, so the same on a phone) show one start: a marker's
+#: width and a line's, where the two start dots stop overlapping. The share of the loss used
+#: before (1%) ignored the axis: on a replay falling from 0.77 to 0.02, 1.5% of the loss is
+#: under 3 points, and the caption named a gap nobody could see.
+START_APART_POINTS = REPLAY_MARKER_POINTS + REPLAY_LINE_POINTS
 
 
-def start_apart(experiment: dict) -> tuple[float, float] | None:
-    """The two replays' validation losses at step 0 when they differ (vanishing_deep_sigmoid:
-    0.77 with your sigmoid model, 0.72 with the ReLU one that replaces it), else None: curves
-    that start apart read as if the fix had already helped before training."""
+def start_apart(experiment: dict, chance: float | None = None) -> tuple[float, float] | None:
+    """The two replays' validation losses at step 0 when they are drawn visibly apart
+    (vanishing_deep_sigmoid: 0.77 with your sigmoid model, 0.72 with the ReLU one that
+    replaces it), else None: curves that start apart read as if the fix had already helped
+    before training. ``chance`` as fix_curves draws it (it sets the axis' span too)."""
     steps = experiment.get("curve_steps") or []
     before, after = experiment.get("curve_before") or [], experiment.get("curve_after") or []
     if not (replays_aligned(experiment) and steps[0] == 0):
         return None
     first, other = before[0], after[0]
-    if not (_finite(first) and _finite(other)):
+    if not (_finite(first) and _finite(other)) or first == other:
         return None
-    gap = abs(first - other) / max(abs(first), abs(other), 1e-12)
-    return (first, other) if gap > START_APART_SHARE else None
+    return (first, other) if start_gap_points(experiment, chance) > START_APART_POINTS else None
+
+
+@_styled
+def start_gap_points(experiment: dict, chance: float | None = None) -> float:
+    """How far apart (points, vertically) fix_curves draws the two replays' first losses, on
+    its own axis: linear or log, over the span of everything it shows."""
+    figure, axes = _fix_axes(experiment, chance)
+    axes.get_ylim()  # settles the autoscaled limits before they are read
+    first = experiment["curve_before"][0]
+    other = experiment["curve_after"][0]
+    pixels = axes.transData.transform([(0, first), (0, other)])[:, 1]
+    return abs(float(pixels[0] - pixels[1])) * 72 / figure.dpi
 
 
 def replays_aligned(experiment: dict) -> bool:
@@ -474,6 +504,7 @@ def _figure(height: float = HEIGHT, left: float = 0.75):
 def _svg(figure: Figure, axes) -> str:
     _legend_above(figure, axes)
     _fit_left(figure, axes)
+    _thin_x_labels(figure, axes)
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
@@ -483,14 +514,49 @@ def _svg(figure: Figure, axes) -> str:
 def _fit_left(figure: Figure, axes) -> None:
     """Widen the left margin when the y tick labels and the axis title stick out of it: the
     lr range test of label_range_bce_labels, ticks down to -200000, pushed "smoothed training
-    loss" off the figure. Measures the text once, without drawing the figure."""
+    loss" off the figure. Likewise the right margin, when the last x tick label, centred on the
+    axes' right end, sticks out of it: the lr range test of unscaled_targets_cnn_brightness,
+    lr up to 10, lost half its "10^1". Measures the text once, without drawing the figure."""
     renderer = FigureCanvasAgg(figure).get_renderer()
-    sticking_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
-    if sticking_out <= 0:
-        return
     width = figure.get_size_inches()[0]
-    left = figure.subplotpars.left * width + sticking_out + LEFT_EDGE_INCHES
-    figure.subplots_adjust(left=left / width)
+    left_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
+    right_out = axes.xaxis.get_tightbbox(renderer).x1 / figure.dpi - width  # right of the edge
+    if left_out > 0:
+        figure.subplots_adjust(
+            left=(figure.subplotpars.left * width + left_out + LEFT_EDGE_INCHES) / width)
+    if right_out > 0:
+        figure.subplots_adjust(
+            right=(figure.subplotpars.right * width - right_out - LEFT_EDGE_INCHES) / width)
+
+
+#: Room (points) between two x tick labels, below which they run into one row of digits: about
+#: half a character of the 9-point tick labels, the space a reader needs to tell them apart.
+MIN_LABEL_GAP_POINTS = 4.0
+
+
+def _thin_x_labels(figure: Figure, axes, rounds: int = 3) -> None:
+    """Fewer ticks on a linear x axis whose labels touch: the phone's gradient figure of
+    exploding_gradients_token_rnn read "0 5000 10000 15000 20000 25000" as one row of digits.
+    Halves the locator's bins until the labels clear MIN_LABEL_GAP_POINTS."""
+    locator = axes.xaxis.get_major_locator()
+    if axes.get_xscale() != "linear" or not isinstance(locator, MaxNLocator):
+        return
+    for _ in range(rounds):
+        boxes = _x_label_boxes(figure, axes)
+        gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(boxes)]
+        if not gaps or min(gaps) * 72 / figure.dpi >= MIN_LABEL_GAP_POINTS:
+            return
+        locator.set_params(nbins=max(1, len(boxes) // 2))
+
+
+def _x_label_boxes(figure: Figure, axes) -> list:
+    """The x tick labels drawn (inside the view), left to right, in display units."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    low, high = sorted(axes.get_xlim())
+    axes.xaxis.get_tightbbox(renderer)  # places the ticks for the current limits
+    labels = [tick.label1 for tick in axes.xaxis.get_major_ticks()
+              if low <= tick.get_loc() <= high and tick.label1.get_text()]
+    return sorted((label.get_window_extent(renderer) for label in labels), key=lambda b: b.x0)
 
 
 #: ... LEGEND_ROW_CHARS fill the axes of a figure WIDTH wide with the default margins: a

@@ -21,13 +21,14 @@ from lossdoctor.report._common import (
     PLAIN_MEASURE,
     cause_heading,
     cause_names,
-    cause_title,
     chance_level,
     check_problems,
     consequence_text,
     experiment_line,
     fix_text,
+    follows_from,
     headline,
+    looks_like,
     measured_through_wrong_loss,
     number,
     run_lines,
@@ -83,11 +84,22 @@ def _verdict(document: dict) -> str:
         parts.append(_list(unexplained_lines(document)))
     if document["causes"]:
         parts.append('<ol class="ranking">' + "".join(
-            f'<li><a href="#cause-{escape(c["id"])}">{escape(cause_title(c))}</a> '
-            f'<span class="tag">{escape(c["id"])}, confidence {c["confidence"]:.2f}</span></li>'
-            for c in document["causes"]) + "</ol>")
+            _ranked(document, c) for c in document["causes"]) + "</ol>")
     parts += [f'<p class="warning">{escape(line)}</p>' for line in check_problems(document)]
     return "\n".join(parts + ["</section>"])
+
+
+def _ranked(document: dict, cause: dict) -> str:
+    """A cause in the verdict's list; one that follows from others is set in under them and
+    names them by number, so a consequence of higher confidence below its root reads as what
+    it is, not as a ranking error."""
+    link = (f'<a href="#cause-{escape(cause["id"])}">{escape(looks_like(cause))}</a> '
+            f'<span class="tag">{escape(cause["id"])}, confidence {cause["confidence"]:.2f}'
+            '</span>')
+    roots = follows_from(document, cause)
+    if not roots:
+        return f"<li>{link}</li>"
+    return f'<li class="follows"><span class="consequence">follows from {roots}:</span> {link}</li>'
 
 
 def _training(document: dict, shown: set[str]) -> str:
@@ -216,7 +228,7 @@ def _checks(document: dict) -> str:
     if not document["checks"]:
         return ""
     rows = "".join(
-        f"<tr><td>{escape(c['name'])}</td><td>{escape(c['status'])}</td>"
+        f"<tr><td>{_identifier(c['name'])}</td><td class=\"status\">{escape(c['status'])}</td>"
         f"<td>{escape(c['reason'])}</td></tr>" for c in document["checks"])
     dismissed = "".join(
         f"<li>{escape(d['id'])} ({d['confidence']:.2f}): {escape(d['verdict'])}</li>"
@@ -345,7 +357,7 @@ def _fix_plot(cause: dict, chance: float | None) -> Plot | None:
                f"({experiment['description']}).")
     caption += (f" The numbers in the text average each replay's last {SETTLED_EVALUATIONS} "
                 "evaluations.")
-    apart = figures.start_apart(experiment)
+    apart = figures.start_apart(experiment, chance)
     if apart:
         caption += (f" The two replays start apart at step 0 ({number(apart[0])} and "
                     f"{number(apart[1])}): the fix changes what is measured before any training "
@@ -401,9 +413,17 @@ def _data_uri(svg: str) -> str:
 def _evidence(evidence: dict) -> str:
     if not evidence:
         return ""
-    rows = "".join(f"<tr><td>{escape(name)}</td><td>{escape(number(value))}</td></tr>"
+    rows = "".join(f'<tr><td>{_identifier(name)}</td><td class="value">{escape(number(value))}'
+                   "</td></tr>"
                    for name, value in evidence.items())
     return f"<details><summary>Evidence</summary><table>{rows}</table></details>"
+
+
+def _identifier(name: str) -> str:
+    """A check's or an evidence's name, breakable after its underscores only: a phone's
+    checks table broke "ran" into "ra / n" and "class_imbalance" into "class_im / balance",
+    letters wherever the column ended."""
+    return escape(name).replace("_", "_<wbr>")
 
 
 def _section(anchor: str, title: str, parts: list[str], kind: str = "") -> str:
@@ -454,6 +474,7 @@ h2 { font-size: 1.15em; margin: 0.2em 0 0.5em; }
 .run { color: #555; margin: 0.3em 0; }
 .tag { color: #777; font-size: 0.9em; }
 .consequence, .warning { color: #9a6700; }
+.ranking li.follows { margin-left: 1.5em; }
 .experiment { color: #1e8449; }
 .fix { background: #eef6f0; padding: 6px 10px; border-radius: 4px; }
 figure { margin: 12px 0; }
@@ -466,6 +487,9 @@ figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9em; color: #444; margin-bottom: 4px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
+td:last-child { overflow-wrap: anywhere; }  /* a reason or a value: a long path still fits */
+td.status { white-space: nowrap; }
+td.value { overflow-wrap: break-word; }  /* a number whole: "0.0016 / 3" read as two */
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
 """
