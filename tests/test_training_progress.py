@@ -49,3 +49,9 @@ def test_a_noisy_loss_a_tenth_below_the_guess_is_still_stuck():
 def test_standard_error_is_the_spread_over_the_root_of_the_count():
     assert standard_error([1.0, 3.0, 1.0, 3.0]) == math.sqrt(4 / 3) / 2
     assert standard_error([2.0]) == 0.0
+
+
+def test_a_loss_a_hair_below_its_guess_is_said_to_be_no_better_than_it():
+    assert TrainingProgress(1.0, 0.6929, 0.6931).beside_guess == "no better than"
+    assert TrainingProgress(1.0, 0.70, 0.6931).beside_guess == "no better than"
+    assert TrainingProgress(1.0, 0.67, 0.6931).beside_guess == "only 3.3% below"

@@ -1,5 +1,7 @@
 """underfit_capacity: fires when a larger MLP learns what the user's model cannot fit."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -390,3 +392,10 @@ def test_a_nonlinearity_called_in_forward_is_not_taken_for_a_linear_stack():
     assert linear_layers(case.copies.initial_model, case.trace,
                          case.replayer.train_batches[0]) == []
     assert underfit_capacity.check(case) == []
+
+
+def test_the_one_batch_sentence_is_left_out_when_that_run_blew_up_and_plain_when_it_did_not_move():
+    from lossdoctor.checks.underfit_capacity import OneBatch, _one_batch_text
+    assert _one_batch_text(OneBatch(32, 2.3, math.nan)) == ""
+    assert "does not get its loss down at all" in _one_batch_text(OneBatch(32, 0.69, 0.69))
+    assert "only to 80% of where it started" in _one_batch_text(OneBatch(32, 1.0, 0.8))

@@ -47,9 +47,12 @@ class TrainingProgress:
         """How the end compares with the constant guess, in words: "no better than" or
         "only 3.2% below"."""
         guess = self.constant_guess
-        if guess is None or guess <= 0 or self.end >= guess:
+        if guess is None or guess <= 0:
             return "no better than"
-        return f"only {1 - self.end / guess:.1%} below"
+        share = 1 - self.end / guess
+        if share < 0.0005:  # what rounds to "0.0%" would read as a slip
+            return "no better than"
+        return f"only {share:.1%} below"
 
 
 def training_progress(case) -> TrainingProgress | None:

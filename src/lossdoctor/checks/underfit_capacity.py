@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import re
 import statistics
 from dataclasses import dataclass
@@ -347,10 +348,16 @@ def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
 def _one_batch_text(one_batch: OneBatch) -> str:
     """Said only when it backs the verdict: a model that memorizes one batch is not too small
     for it, and saying "only to 3%" would read as a failure."""
-    if one_batch.ratio <= ONE_BATCH_STUCK:
-        return ""
-    return (f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
-            f"{one_batch.ratio:.0%} of where it started.")
+    if one_batch.ratio <= ONE_BATCH_STUCK or not math.isfinite(one_batch.ratio):
+        return ""  # a one-batch run that blew up says nothing of the model's size
+    return f"On one batch of {one_batch.rows} rows, {_one_batch_progress(one_batch)}."
+
+
+def _one_batch_progress(one_batch: OneBatch) -> str:
+    if one_batch.end >= one_batch.start:
+        return (f"your model does not get its loss down at all ({one_batch.start:.3g} at the "
+                f"start, {one_batch.end:.3g} after {one_batch.steps} steps)")
+    return f"your model gets its loss down only to {one_batch.ratio:.0%} of where it started"
 
 
 def _capitalized(text: str) -> str:
@@ -387,7 +394,7 @@ def _non_default_arguments(layer: torch.nn.Module) -> str:
 def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
     """No larger model of this family can be built: report the one-batch hint, below the
     reporting threshold, or skip when there is none."""
-    if one_batch.ratio <= ONE_BATCH_STUCK:
+    if one_batch.ratio <= ONE_BATCH_STUCK or not math.isfinite(one_batch.ratio):
         raise Skip(f"no larger model to compare with (one is built for an MLP or a CNN, or "
                    f"your model widened when its layers each have one width): {reason}")
     return [
@@ -395,10 +402,9 @@ def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
             cause=UNDERFIT_CAPACITY,
             confidence=0.3,
             verdict=(
-                f"On one batch of {one_batch.rows} rows, your model gets its loss down only to "
-                f"{one_batch.ratio:.0%} of where it started in {one_batch.steps} steps: it may "
-                f"be too small, or the pipeline may be broken. Not tested with a larger model: "
-                f"{reason}."
+                f"On one batch of {one_batch.rows} rows, {_one_batch_progress(one_batch)} in "
+                f"{one_batch.steps} steps: it may be too small, or the pipeline may be broken. "
+                f"Not tested with a larger model: {reason}."
             ),
             evidence={"one_batch_rows": one_batch.rows, "one_batch_loss_ratio": one_batch.ratio},
         )
