@@ -390,3 +390,28 @@ def test_a_nonlinearity_called_in_forward_is_not_taken_for_a_linear_stack():
     assert linear_layers(case.copies.initial_model, case.trace,
                          case.replayer.train_batches[0]) == []
     assert underfit_capacity.check(case) == []
+
+
+def _long_run_evidence(steps, train_loss):
+    return {"replay_steps": 300, "long_run_steps": steps, "long_run_train_loss": train_loss}
+
+
+@pytest.mark.parametrize(("steps", "train_loss", "slow"), [
+    (1200, 0.10, True),  # one_unit_bottleneck dev 30004: 4 times the larger model's steps
+    (1500, 0.045, True),  # dev 30001
+    (3000, 0.33, True),  # dev 30009: never down to where the larger model is, in 10 times
+    (900, 0.10, False),  # three times as long: within what more width and depth buy
+    (300, 0.05, False),
+])
+def test_a_model_that_needs_many_runs_for_what_a_larger_one_does_in_one_fits_only_slowly(
+        steps, train_loss, slow):
+    evidence = _long_run_evidence(steps, train_loss)
+    assert underfit_capacity._fits_only_slowly(evidence, {}, fits_at=0.2) is slow
+
+
+def test_a_slow_fit_under_adam_instead_of_the_users_settings_is_not_counted():
+    """When the user's settings could not train the larger model, both trained with Adam: that
+    says nothing of whether the user's settings train a model of the right size."""
+    adam = {"optimizer_class": torch.optim.Adam, "lr": 1e-3}
+    evidence = _long_run_evidence(3000, 0.33)
+    assert not underfit_capacity._fits_only_slowly(evidence, adam, fits_at=0.2)
