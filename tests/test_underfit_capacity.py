@@ -392,8 +392,12 @@ def test_a_nonlinearity_called_in_forward_is_not_taken_for_a_linear_stack():
     assert underfit_capacity.check(case) == []
 
 
-def _long_run_evidence(steps, train_loss):
-    return {"replay_steps": 300, "long_run_steps": steps, "long_run_train_loss": train_loss}
+def _long_run_evidence(steps, train_loss, validation_loss=0.35):
+    """One_unit_bottleneck dev 30001's replay: validation loss 0.348, a constant guess 0.462,
+    the larger model 0.016."""
+    return {"replay_steps": 300, "long_run_steps": steps, "long_run_train_loss": train_loss,
+            "validation_loss": validation_loss, "constant_validation_loss": 0.462,
+            "larger_validation_loss": 0.016}
 
 
 @pytest.mark.parametrize(("steps", "train_loss", "slow"), [
@@ -407,6 +411,13 @@ def test_a_model_that_needs_many_runs_for_what_a_larger_one_does_in_one_fits_onl
         steps, train_loss, slow):
     evidence = _long_run_evidence(steps, train_loss)
     assert underfit_capacity._fits_only_slowly(evidence, {}, fits_at=0.2) is slow
+
+
+def test_a_model_past_half_way_to_the_larger_one_is_finishing_not_held_back():
+    """Like the linear model on separable data below: 0.65 of the way in the replay, 5 times
+    slower to fit than a larger model, and still enough for its task."""
+    evidence = _long_run_evidence(1500, 0.10, validation_loss=0.17)
+    assert not underfit_capacity._fits_only_slowly(evidence, {}, fits_at=0.2)
 
 
 def test_a_slow_fit_under_adam_instead_of_the_users_settings_is_not_counted():

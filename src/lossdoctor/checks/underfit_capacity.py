@@ -105,6 +105,13 @@ LONG_RUN_FACTOR = 10
 #: session's report. Twice or three times slower is within what width and depth alone buy at one
 #: rate; 3 sits below the least one-unit model measured.
 SLOW_FIT_FACTOR = 3
+#: ... and in the larger model's steps it has come less than this share of the way from a
+#: constant guess's validation loss to the larger model's: it is held back, not finishing. A
+#: model past half way has learned the task's shape and is only refining it, slowly (a linear
+#: model on separable data sharpening its logits: 0.65 of the way, 5 times slower; in
+#: tests/test_underfit_capacity.py). Measured on dev one_unit_bottleneck: 0.26 (30001), below
+#: 0 (30004, 30009: still at or above the constant guess); half way is the plain midpoint.
+HELD_BACK_SHARE = 0.5
 #: A larger model that cuts the validation loss by this fraction (halves it) or more gives full
 #: confidence; the least gain that fires (MEANINGFUL_IMPROVEMENT) gives about 0.6.
 FULL_CONFIDENCE_GAIN = 0.5
@@ -309,10 +316,18 @@ def _fits_only_slowly(evidence: dict, settings: dict, fits_at: float) -> bool:
     """Under the user's own settings (``settings`` empty), the user's model needed more than
     SLOW_FIT_FACTOR times the larger model's steps to fit its training data to ``fits_at``, or
     never did in its long run."""
-    if settings:
+    if settings or _share_of_the_way(evidence) >= HELD_BACK_SHARE:
         return False
     never = evidence["long_run_train_loss"] > fits_at
     return never or evidence["long_run_steps"] > SLOW_FIT_FACTOR * evidence["replay_steps"]
+
+
+def _share_of_the_way(evidence: dict) -> float:
+    """How far the user's model came, in the replay, from a constant guess's validation loss
+    towards the larger model's (0: no nearer than the guess; 1: as far as the larger model)."""
+    constant = evidence["constant_validation_loss"]
+    return ((constant - evidence["validation_loss"])
+            / (constant - evidence["larger_validation_loss"]))
 
 
 def _evidence(comparison: Comparison, one_batch: OneBatch) -> dict[str, float]:
@@ -367,7 +382,7 @@ def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
 
 def _long_run_text(e: dict) -> str:
     """What training the user's model longer showed: it never fits, or only far more slowly."""
-    if not _does_not_fit(e):
+    if e.get(SLOW_FOR_ITS_SIZE) and not _does_not_fit(e):
         return ("Your model fits the data it trains on only slowly: replayed on a copy for "
                 f"{int(e['replay_steps'])} steps, its training loss stays at {e['train_loss']:.3g} "
                 f"(validation {e['validation_loss']:.3g}), and with your settings it takes "
