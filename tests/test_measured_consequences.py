@@ -13,7 +13,7 @@ from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.diagnosis import rank
 from lossdoctor.findings import Experiment, Finding
-from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE
+from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, SLOW_FOR_ITS_SIZE
 
 
 def _fixed(cause, confidence, before, after, measure="validation loss"):
@@ -135,3 +135,34 @@ def test_ranking_adds_and_drops_no_finding():
     assert rank([]) == []
     found = [_fixed(LR_TOO_LOW, 0.94, 0.476, 0.0), _fixed(BAD_INIT, 0.9, 0.476, 0.001)]
     assert sorted(map(id, rank(list(found)))) == sorted(map(id, found))
+
+
+def _slow_for_its_size(before, after, slow=True):
+    """An underfit_capacity finding; ``slow``: its larger model reached under the user's own
+    settings in one run what the user's model needed many runs for."""
+    finding = _fixed(UNDERFIT_CAPACITY, 0.95, before, after)
+    finding.evidence[SLOW_FOR_ITS_SIZE] = float(slow)
+    return finding
+
+
+def test_a_higher_lr_that_only_speeds_up_a_model_too_small_follows_the_larger_model():
+    """one_unit_bottleneck dev 30001 (one hidden unit, Adam 1e-3): lr 0.4 took the replay from
+    0.348 to 0.0185, a larger model at the user's own lr to 0.0162, where the user's model
+    needed 1,500 steps to fit what the larger model reached in 300."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 0.348, 0.0185), _slow_for_its_size(0.348, 0.0162)])
+    assert _ids(ranked) == ["underfit_capacity", "lr_too_low"]
+    assert [f.explained_by for f in ranked] == [[], ["underfit_capacity"]]
+    assert ranked[1].confidence == MEASURED_CONSEQUENCE_CONFIDENCE
+
+
+def test_without_the_slow_fit_a_higher_lr_that_does_as_much_leads_the_larger_model():
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 0.348, 0.0185),
+                   _slow_for_its_size(0.348, 0.0162, slow=False)])
+    assert _ids(ranked) == ["lr_too_low", "underfit_capacity"]
+    assert ranked[1].explained_by == ["lr_too_low"]
+
+
+def test_a_higher_lr_that_does_clearly_more_than_the_slow_models_larger_one_is_not_explained():
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 0.7, 0.05), _slow_for_its_size(0.7, 0.5)])
+    assert _ids(ranked) == ["lr_too_low", "underfit_capacity"]
+    assert ranked[0].explained_by == []

@@ -399,3 +399,39 @@ def test_the_one_batch_sentence_is_left_out_when_that_run_blew_up_and_plain_when
     assert _one_batch_text(OneBatch(32, 2.3, math.nan)) == ""
     assert "does not get its loss down at all" in _one_batch_text(OneBatch(32, 0.69, 0.69))
     assert "only to 80% of where it started" in _one_batch_text(OneBatch(32, 1.0, 0.8))
+
+
+def _long_run_evidence(steps, train_loss, validation_loss=0.35):
+    """One_unit_bottleneck dev 30001's replay: validation loss 0.348, a constant guess 0.462,
+    the larger model 0.016."""
+    return {"replay_steps": 300, "long_run_steps": steps, "long_run_train_loss": train_loss,
+            "validation_loss": validation_loss, "constant_validation_loss": 0.462,
+            "larger_validation_loss": 0.016}
+
+
+@pytest.mark.parametrize(("steps", "train_loss", "slow"), [
+    (1200, 0.10, True),  # one_unit_bottleneck dev 30004: 4 times the larger model's steps
+    (1500, 0.045, True),  # dev 30001
+    (3000, 0.33, True),  # dev 30009: never down to where the larger model is, in 10 times
+    (900, 0.10, False),  # three times as long: within what more width and depth buy
+    (300, 0.05, False),
+])
+def test_a_model_that_needs_many_runs_for_what_a_larger_one_does_in_one_fits_only_slowly(
+        steps, train_loss, slow):
+    evidence = _long_run_evidence(steps, train_loss)
+    assert underfit_capacity._fits_only_slowly(evidence, {}, fits_at=0.2) is slow
+
+
+def test_a_model_past_half_way_to_the_larger_one_is_finishing_not_held_back():
+    """Like the linear model on separable data below: 0.65 of the way in the replay, 5 times
+    slower to fit than a larger model, and still enough for its task."""
+    evidence = _long_run_evidence(1500, 0.10, validation_loss=0.17)
+    assert not underfit_capacity._fits_only_slowly(evidence, {}, fits_at=0.2)
+
+
+def test_a_slow_fit_under_adam_instead_of_the_users_settings_is_not_counted():
+    """When the user's settings could not train the larger model, both trained with Adam: that
+    says nothing of whether the user's settings train a model of the right size."""
+    adam = {"optimizer_class": torch.optim.Adam, "lr": 1e-3}
+    evidence = _long_run_evidence(3000, 0.33)
+    assert not underfit_capacity._fits_only_slowly(evidence, adam, fits_at=0.2)

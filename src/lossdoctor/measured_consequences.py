@@ -14,6 +14,13 @@ the loss too, although the setting was never the problem. The rule, named ``fix_
     within SAME_EFFECT_MARGIN. Between two settings of one kind, the fix must do
     SAME_EFFECT_MARGIN more (two that do the same are two ways to the same end).
 
+One measured exception goes the other way, named ``size_sets_the_pace``: a model-size finding
+whose evidence says that, under the user's own settings, the larger model reaches in one run what
+the user's model needs many for (SLOW_FOR_ITS_SIZE) shows the settings work and the model is
+what is slow. A training setting that speeds the slow model up (a higher learning rate) then makes
+up for the missing capacity: it is the consequence, when the larger model's fix took the loss
+down as far within SAME_EFFECT_MARGIN, and it does not in turn explain the model-size finding.
+
 A measured pair may contradict a declared ``explains`` (a too-high learning rate declares that
 it explains exploding gradients): then the other fix must do SAME_EFFECT_MARGIN *more* than the
 setting's (``overturns_declared``). Clipping that does clearly more than lowering the rate says
@@ -26,7 +33,7 @@ from __future__ import annotations
 import math
 
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT
-from lossdoctor.findings import Experiment, Finding
+from lossdoctor.findings import MODEL_SIZE, TRAINING_SETTING, Experiment, Finding
 
 #: Two fixes whose drops differ by less than this share of the loss they started from do "the
 #: same": it is the bar a fix must clear to count as one at all (MEANINGFUL_IMPROVEMENT), since a
@@ -43,6 +50,9 @@ MEASURED_CONSEQUENCE_CONFIDENCE = 0.5
 #: What a fix's replay must measure to be compared with another's: the plain validation loss
 #: (a balanced loss or an accuracy is a different scale).
 COMPARABLE_MEASURE = "validation loss"
+#: The evidence key (1.0 when it holds) of a model-size finding whose larger model, under the
+#: user's own settings, reached in one run what the user's model needed many runs for.
+SLOW_FOR_ITS_SIZE = "fits_only_slowly"
 
 
 def measured_roots(finding: Finding, findings: list[Finding]) -> list[str]:
@@ -65,7 +75,9 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
     ``setting``'s within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further for a setting of the
     same kind, or where the setting's cause declares ``other``'s its consequence; a fix that
     changes more explains nothing)."""
-    if other.cause.setting > setting.cause.setting:
+    if size_sets_the_pace(setting, other):
+        return False
+    if other.cause.setting > setting.cause.setting and not size_sets_the_pace(other, setting):
         return False
     stricter = other.cause.setting == setting.cause.setting or overturns_declared(other, setting)
     margin = SAME_EFFECT_MARGIN if stricter else -SAME_EFFECT_MARGIN
@@ -76,6 +88,14 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
         return fixes[0].after <= fixes[1].after * (1 - margin)
     drops = [fix_drop(fix) for fix in fixes]
     return drops[0] >= SAME_EFFECT_MARGIN and drops[0] >= drops[1] + margin
+
+
+def size_sets_the_pace(size: Finding, setting: Finding) -> bool:
+    """Whether ``size`` is a model-size finding that showed the user's settings train a larger
+    model in one run to where the user's model needs many (SLOW_FOR_ITS_SIZE), and ``setting``
+    a training setting: the setting's fix then only speeds up a model too small for the task."""
+    return (size.cause.setting == MODEL_SIZE and setting.cause.setting == TRAINING_SETTING
+            and size.evidence.get(SLOW_FOR_ITS_SIZE, 0.0) > 0)
 
 
 def fix_drop(fix: Experiment) -> float:
