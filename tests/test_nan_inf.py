@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.blow_up import blow_up_start, grew_before
+from lossdoctor.blow_up import blow_up_start, finite_rows, grew_before
 from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.sample import Batch, BatchSample
 from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.case import Case
 from lossdoctor.checks import no_signal
@@ -133,6 +134,15 @@ def test_replays_after_a_blow_up_train_without_the_rows_it_fed_back():
     assert replayed and not any(_holds_nonfinite(b) for b in replayed)
     lower = case.replayer.replay(Plan(hparams={"lr": 0.01}, steps=100))
     assert math.isfinite(lower.final_validation)
+
+
+def test_rows_taken_out_of_a_batch_keep_the_step_it_was_kept_at():
+    batch = Batch((torch.tensor([[1.0], [math.nan], [2.0]]),), {}, torch.zeros(3), 3, step=40)
+    assert finite_rows(batch).rows == 2 and finite_rows(batch).step == 40
+    sample = BatchSample()
+    sample.add(Batch((torch.tensor([[1.0], [2.0]]),), {}, torch.zeros(2), 2, step=3))
+    sample.add(Batch((torch.tensor([[1.0], [5.0]]),), {}, torch.zeros(2), 2, step=9))
+    assert [(b.rows, b.step) for b in sample.batches] == [(2, 3), (1, 9)]
 
 
 def _holds_nonfinite(batch) -> bool:

@@ -70,7 +70,7 @@ def finite_rows(batch: Batch) -> Batch:
     if len(index) == batch.rows:
         return batch
     parts = [take_rows(p, index, batch.rows) for p in (batch.args, batch.kwargs, batch.target)]
-    return Batch(*parts, rows=len(index))
+    return Batch(*parts, rows=len(index), step=batch.step)
 
 
 def without_blow_up_rows(copies: Copies, start: int) -> Copies:

@@ -85,6 +85,7 @@ class BatchSample:
                 take_rows(batch.kwargs, fresh, batch.rows),
                 take_rows(batch.target, fresh, batch.rows),
                 len(fresh),
+                step=batch.step,
             )
         batch.keys = [keys[i] for i in fresh]
         return batch
