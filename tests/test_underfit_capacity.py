@@ -435,3 +435,18 @@ def test_a_slow_fit_under_adam_instead_of_the_users_settings_is_not_counted():
     adam = {"optimizer_class": torch.optim.Adam, "lr": 1e-3}
     evidence = _long_run_evidence(3000, 0.33)
     assert not underfit_capacity._fits_only_slowly(evidence, adam, fits_at=0.2)
+
+
+def test_a_pace_comparison_speaks_of_size_only_against_a_model_that_differs_in_size_alone():
+    """Dev 31011: a healthy sigmoid MLP needs 4x a ReLU MLP's steps, which is its activation's
+    pace, not its width's; a wider copy of the user's own model differs in size alone."""
+    from types import SimpleNamespace
+
+    from lossdoctor.checks.underfit_capacity import _differs_in_size_alone
+    sigmoid = SimpleNamespace(trace=SimpleNamespace(activations=[SimpleNamespace(kind="sigmoid")]))
+    relu = SimpleNamespace(trace=SimpleNamespace(activations=[SimpleNamespace(kind="relu")]))
+    mlp_family = LargerModel(torch.nn.Linear(1, 1), 256, 4, "")
+    wider = LargerModel(torch.nn.Linear(1, 1), 32, 1, "", "wider")
+    assert not _differs_in_size_alone(sigmoid, mlp_family)
+    assert _differs_in_size_alone(relu, mlp_family)
+    assert _differs_in_size_alone(sigmoid, wider)

@@ -107,6 +107,9 @@ LONG_RUN_FACTOR = 10
 #: both were compared under Adam, where the rule does not apply. Twice or three times slower is
 #: within what width and depth alone buy at one rate; 3 sits below the least one-unit model.
 SLOW_FIT_FACTOR = 3
+#: Hidden activations that learn slowly at any width, so that a pace comparison with a ReLU
+#: model does not speak of size (see _differs_in_size_alone).
+SLOW_LEARNING_KINDS = ("sigmoid", "tanh")
 #: ... and in the larger model's steps it has come less than this share of the way from a
 #: constant guess's validation loss to the larger model's: it is held back, not finishing. A
 #: model past half way has learned the task's shape and is only refining it, slowly (a linear
@@ -168,7 +171,9 @@ def check(case: Case) -> list[Finding]:
         return []
     fits_at = evidence["larger_validation_loss"] + evidence["margin"]
     evidence.update(_long_run(replayer, comparison.settings, fits_at))
-    evidence[SLOW_FOR_ITS_SIZE] = float(_fits_only_slowly(evidence, comparison.settings, fits_at))
+    evidence[SLOW_FOR_ITS_SIZE] = float(
+        _differs_in_size_alone(case, comparison.larger_model)
+        and _fits_only_slowly(evidence, comparison.settings, fits_at))
     if not (_does_not_fit(evidence) or evidence[SLOW_FOR_ITS_SIZE]):
         return []
     return [_finding(comparison, evidence, one_batch)]
@@ -312,6 +317,17 @@ def _does_not_fit(evidence: dict) -> bool:
     return (
         evidence["projected_train_loss"] - evidence["larger_validation_loss"] > evidence["margin"]
     )
+
+
+def _differs_in_size_alone(case, larger: LargerModel) -> bool:
+    """Whether a pace comparison with ``larger`` speaks of size: a wider copy of the user's
+    model does; a ReLU MLP or CNN does only for a model without sigmoid or tanh layers, which
+    learn slowly at any width (they saturate: LeCun et al., Efficient BackProp, 1998). Dev 31011
+    (sigmoid_large_init's healthy twin, a sigmoid MLP at 4x the ReLU MLP's steps) was told it
+    fits only slowly for its size."""
+    if larger.family == "wider":
+        return True
+    return not any(stat.kind in SLOW_LEARNING_KINDS for stat in case.trace.activations)
 
 
 def _fits_only_slowly(evidence: dict, settings: dict, fits_at: float) -> bool:
