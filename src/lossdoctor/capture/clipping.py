@@ -30,9 +30,6 @@ class GradientClip:
         else:
             torch.nn.utils.clip_grad_value_(parameters, self.limit)
 
-    def describe(self) -> str:
-        return f"clip_grad_{self.kind}_ at {self.limit:g}"
-
 
 def clip_wrapper(recorder, kind: str):
     """For ``torch.nn.utils.clip_grad_norm_`` (``kind`` "norm") or ``clip_grad_value_``
