@@ -325,3 +325,48 @@ def test_the_symptom_given_to_diagnose_orders_the_checks(monkeypatch):
     outcomes = diagnose(None, modules, symptom="diverging").outcomes
     assert ran == ["free", "costly", "pointed", "free", "pointed", "costly"]
     assert [o.name for o in outcomes] == ["costly", "pointed", "free"]
+
+
+def test_on_a_held_back_run_the_checks_its_setup_calls_for_run_before_the_capacity_check():
+    names = [module.name for module in check_modules()]
+    calls = frozenset({"over_regularized"})
+    for symptom in sorted(budget.HELD_BACK_SYMPTOMS):
+        order = budget.in_order(names, symptom, calls)
+        assert order.index("over_regularized") < order.index("underfit_capacity")
+        assert order.index("optimizer_choice") > order.index("underfit_capacity")  # not called
+    for symptom in (None, "diverging"):
+        order = budget.in_order(names, symptom, calls)
+        assert order.index("over_regularized") > order.index("underfit_capacity")
+
+
+def test_diagnose_reads_which_checks_the_setup_calls_for(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(budget, "MEASURED_SECONDS",
+                        {"free": 0.0, "costly": 9.0, "over_regularized": 90.0})
+    ran = []
+    modules = tuple(CheckModule(name, lambda case, name=name: ran.append(name) or [], ())
+                    for name in ("costly", "over_regularized", "free"))
+    case = _case_trained_with(lambda p: torch.optim.Adam(p, lr=1e-3), dropout=0.5)
+    diagnose(case, modules, symptom="near_chance")
+    diagnose(case, modules, symptom="diverging")
+    assert ran == ["free", "over_regularized", "costly", "free", "costly", "over_regularized"]
+
+
+def _capacity_under_budget(monkeypatch, larger_step: float):
+    from lossdoctor.checks import underfit_capacity
+
+    case = _small_case()
+    replayer = type(case.replayer)
+    monkeypatch.setattr(replayer, "step_seconds", lambda self: 1e-4)
+    monkeypatch.setattr(replayer, "model_step_seconds", lambda self, model: larger_step)
+    module = CheckModule("underfit_capacity", underfit_capacity.check,
+                         underfit_capacity.CAUSES)
+    return diagnose(case, (module,), budget=100.0).outcomes[0]
+
+
+def test_a_larger_model_whose_replay_cannot_fit_the_time_left_is_not_trained(monkeypatch):
+    outcome = _capacity_under_budget(monkeypatch, larger_step=10.0)  # 300 steps: 3,000 s
+    assert outcome.status == "stopped"
+    assert "takes 10 s a training step" in outcome.reason and "--budget" in outcome.reason
+    assert _capacity_under_budget(monkeypatch, larger_step=1e-4).status == "ran"

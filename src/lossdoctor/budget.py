@@ -189,13 +189,35 @@ POINTED_BY_SYMPTOM: dict[str, tuple[str, ...]] = {
 }
 
 
-def in_order(names: list[str], symptom: str | None = None) -> list[str]:
+#: The symptoms a setup that holds training back leaves: a loss at or barely below a constant
+#: guess, or stalled. On such a run, the checks its setup calls for (WHEN_SETUP_CALLS: plain
+#: SGD; dropout or weight decay that could hold the model back) run right after the ones the
+#: symptom points to: they name a cause the run's own setup shows, and their least is one
+#: replay of the user's length, less than the capacity check's (a one-batch overfit and a
+#: larger model's replay, then a long run of up to 10 replays). Ordered by their measured
+#: worst case instead, they came after the capacity check, which on a large model spent the
+#: whole default budget (a 1.4M-parameter CNN with dropout 0.7 after every block, session 11).
+HELD_BACK_SYMPTOMS = frozenset({"at_chance", "near_chance", "stalled"})
+
+
+def in_order(names: list[str], symptom: str | None = None,
+             setup_calls: frozenset[str] = frozenset()) -> list[str]:
     """The checks' names in the order they run: by measured cost, the unmeasured ones after
     them in the order given (the catalogue's, by name); with a ``symptom`` (its kind), the
-    checks it points to (POINTED_BY_SYMPTOM) right after those that cost next to nothing."""
+    checks it points to (POINTED_BY_SYMPTOM) right after those that cost next to nothing,
+    and then, on a held-back run (HELD_BACK_SYMPTOMS), those of ``setup_calls`` (the checks of
+    WHEN_SETUP_CALLS whose setup this run has)."""
     pointed = POINTED_BY_SYMPTOM.get(symptom or "", ())
-    return sorted(names, key=lambda name: NEXT_TO_NOTHING_SECONDS if name in pointed
-                  else expected_seconds(name))
+    held_back = setup_calls if symptom in HELD_BACK_SYMPTOMS else frozenset()
+
+    def rank(name: str) -> tuple[float, int]:
+        if name in pointed:
+            return NEXT_TO_NOTHING_SECONDS, 0
+        if name in held_back:
+            return NEXT_TO_NOTHING_SECONDS, 1
+        return expected_seconds(name), 0
+
+    return sorted(names, key=rank)
 
 
 def expected_seconds(name: str) -> float:
@@ -229,6 +251,25 @@ def least_steps(name: str, size: RunSize) -> float:
 def _replay_steps(planned: int, size: RunSize) -> float:
     evaluations = REPLAY_EVALUATIONS * size.validation_batches
     return sized(planned, size.fraction) + FORWARD_SHARE * evaluations
+
+
+def replay_seconds(step_seconds: float, planned: int, validation_batches: int,
+                   fraction: float) -> float:
+    """Seconds a replay planned at ``planned`` steps takes at ``step_seconds`` a step, with
+    its evaluations (see least_steps)."""
+    size = RunSize(step_seconds, fraction, validation_batches=validation_batches)
+    return step_seconds * _replay_steps(planned, size)
+
+
+def larger_too_costly(model: str, step_seconds: float, seconds: float, left: float,
+                      budget: float) -> str:
+    """Why the capacity check trained no larger model: its replay takes ``seconds``, longer
+    than the ``left`` the budget leaves it (the checks after it keep their least)."""
+    needed = 10 * math.ceil((budget - left + seconds) / 10)
+    return (f"not run: {model} takes {step_seconds:.2g} s a training step here, so comparing "
+            f"it with yours takes at least {seconds:.0f} s, more than the {max(left, 0):.0f} s "
+            f"the diagnosis' time budget ({budget:g} s) leaves for it; run again with "
+            f"`lossdoctor run --budget {needed} ...` or more (budget= in Python) to include it")
 
 
 def too_costly(seconds: float, left: float, budget: float) -> str:

@@ -181,6 +181,15 @@ def _refusal(module: CheckModule, fitted: Fitted, budget: float | None,
     return budgets.too_costly(least, left, budget) if least > left else None
 
 
+def _reserve_for(later: list[CheckModule], fitted: Fitted, case) -> None:
+    """Tell the replayer what the checks after this one need at least: an experiment that
+    sizes itself to the time left (the capacity check's larger model) leaves them that."""
+    if fitted.replayer is None or fitted.deadline is None:
+        return
+    size = _run_size(fitted, case)
+    fitted.replayer.reserved = sum(budgets.least_seconds(m.name, size) for m in later)
+
+
 def _run_size(fitted: Fitted, case) -> budgets.RunSize:
     """What experiments cost on this case (see :class:`lossdoctor.budget.RunSize`)."""
     replayer = fitted.replayer
@@ -193,9 +202,7 @@ def _run_size(fitted: Fitted, case) -> budgets.RunSize:
         fitted.step_seconds, fitted.fraction, len(train), len(replayer.validation_batches),
         probe_batches=min(len(train), max(1, PROBE_ROWS // rows)),
         range_test_steps=span_around(user_lr)[2] if user_lr and user_lr > 0 else 0,
-        baseline_made="baseline" in vars(case),
-        plain_sgd=plain_sgd(case.copies.optimizer_class, case.copies.optimizer_hparams),
-        regularized=_regularized(case))
+        baseline_made="baseline" in vars(case), **_setup_flags(case))
 
 
 def _regularized(case) -> bool:
@@ -240,7 +247,7 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     findings: list[Finding] = []
     outcomes: list[CheckOutcome] = []
     modules = modules if modules is not None else check_modules()
-    order = _in_order(modules, symptom)
+    order = _in_order(modules, symptom, _setup_calls(case))
     copies = getattr(case, "copies", None)
     threads = run_threads(copies.threads if copies is not None else 0)
     with threads, _fitted_experiments(case, budget, budget_is_default) as fitted:
@@ -251,6 +258,7 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
             if progress is not None:
                 progress(module, position, len(modules))
             refusal = _refusal(module, fitted, budget, case)
+            _reserve_for(order[position:], fitted, case)
             outcomes.append(_timed_check(module, case, findings, fitted.replayer, refusal))
     outcomes = _in_catalogue_order(outcomes, order, modules)
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
@@ -258,9 +266,26 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))
 
 
-def _in_order(modules: tuple[CheckModule, ...], symptom: str | None) -> list[CheckModule]:
+def _in_order(modules: tuple[CheckModule, ...], symptom: str | None,
+              setup_calls: frozenset[str]) -> list[CheckModule]:
     by_name = {module.name: module for module in modules}
-    return [by_name[name] for name in budgets.in_order(list(by_name), symptom)]
+    return [by_name[name] for name in budgets.in_order(list(by_name), symptom, setup_calls)]
+
+
+def _setup_calls(case) -> frozenset[str]:
+    """The checks of budget.WHEN_SETUP_CALLS whose setup this run has (plain SGD, strong
+    regularization)."""
+    if getattr(case, "copies", None) is None:
+        return frozenset()
+    has = _setup_flags(case)
+    return frozenset(name for name, flag in budgets.WHEN_SETUP_CALLS.items() if has[flag])
+
+
+def _setup_flags(case) -> dict[str, bool]:
+    """The RunSize flags of budget.WHEN_SETUP_CALLS, read from the run's setup."""
+    copies = case.copies
+    return {"plain_sgd": plain_sgd(copies.optimizer_class, copies.optimizer_hparams),
+            "regularized": _regularized(case)}
 
 
 def _in_catalogue_order(outcomes: list[CheckOutcome], ran: list[CheckModule],
@@ -298,6 +323,7 @@ def _fitted_experiments(case, budget: float | None, budget_is_default: bool):
     finally:
         if replayer is not None:
             replayer.deadline, replayer.budget, replayer.step_fraction = None, None, 1.0
+            replayer.reserved = 0.0
 
 
 def _step_seconds(replayer) -> float:

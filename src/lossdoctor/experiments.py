@@ -103,6 +103,9 @@ class Replayer:
         #: did not finish its work, whatever it made of the records.
         self.refused = 0
         self.last_refusal = ""
+        #: Seconds the checks still to run need at least (lossdoctor.budget.least_seconds):
+        #: time an experiment that sizes itself must leave them (see seconds_left).
+        self.reserved = 0.0
         #: Where experiments run: the device the run trained on (None: wherever a copy is).
         self.device = copies.device
         self.train_batches, self.validation_batches = (
@@ -156,6 +159,13 @@ class Replayer:
             self.last_refusal = reason
             raise budgets.OutOfTime(reason)
 
+    def seconds_left(self) -> float:
+        """Seconds an experiment may take now: to the deadline, less what the checks still to
+        run need at least; infinite without a deadline."""
+        if self.deadline is None:
+            return math.inf
+        return self.deadline - time.monotonic() - self.reserved
+
     def sized(self, steps: int) -> int:
         """The steps an experiment planned at ``steps`` takes within the budget."""
         return budgets.sized(steps, self.step_fraction)
@@ -163,9 +173,13 @@ class Replayer:
     def step_seconds(self) -> float:
         """Seconds one training step of a copy of the user's model takes, with the user's
         optimizer: the median of PROBE_STEPS steps after one to warm up."""
+        return self.model_step_seconds(self.copies.initial_model)
+
+    def model_step_seconds(self, model: nn.Module) -> float:
+        """The same for a copy of ``model`` (a larger model an experiment would train)."""
         self.require_budget()
         with isolated(0):
-            model = copy.deepcopy(self.copies.initial_model)
+            model = copy.deepcopy(model)
             optimizer = self.optimizer_for(model, Plan())
             seconds = []
             for step in range(PROBE_STEPS + 1):

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lossdoctor import budget as budgets
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import first_tensor, take_rows
 from lossdoctor.case import REPLAY_STEPS, Case
@@ -249,6 +250,7 @@ def compare_with_larger(case: Case, replayer: Replayer, build) -> Comparison:
     alike: the user's optimizer settings when they can train the larger model, else Adam at
     STANDARD_LR for both."""
     larger = build()
+    _require_affordable(replayer, larger)
     result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS))
     setup = case.trace.setup
     described = f"trained with {setup.optimizer_class or 'your optimizer'} as you set it up"
@@ -260,6 +262,22 @@ def compare_with_larger(case: Case, replayer: Replayer, build) -> Comparison:
     user = replayer.replay(Plan(steps=REPLAY_STEPS, **adam))
     described = f"both trained with Adam at lr {STANDARD_LR:g} (your settings did not train it)"
     return Comparison(user, result, larger, adam, described)
+
+
+def _require_affordable(replayer: Replayer, larger: LargerModel) -> None:
+    """Under a time budget, a larger model whose replay cannot fit the time left to this check
+    is not trained: started, it would be cut at the deadline with no result, having spent the
+    time the checks after it need. A wider copy of a large model can cost several times the
+    user's step (a CNN of 1.4M parameters widened: 5x), more than the budget planned for."""
+    left = replayer.seconds_left()
+    if math.isinf(left):
+        return
+    step = replayer.model_step_seconds(larger.model)
+    seconds = budgets.replay_seconds(step, REPLAY_STEPS, len(replayer.validation_batches),
+                                     replayer.step_fraction)
+    if seconds > left:
+        raise budgets.OutOfTime(budgets.larger_too_costly(
+            larger.describe(), step, seconds, left, replayer.budget))
 
 
 def _widened(model, batch: Batch):
