@@ -405,6 +405,12 @@ def chance_level(document: dict) -> float | None:
     return None
 
 
+#: Whole numbers below this are counts (elements, rows, steps stored as floats) and are written
+#: out; a loss that large is a float32 whose every value is whole (from 2**24 on), whose last
+#: digits mean nothing: three significant digits.
+WHOLE_NUMBERS_BELOW = 1e6
+
+
 def number(value) -> str:
     if value is None:
         return "inf/nan"
@@ -412,4 +418,6 @@ def number(value) -> str:
         return str(value)
     if isinstance(value, int):
         return str(value)
+    if value.is_integer() and abs(value) < WHOLE_NUMBERS_BELOW:
+        return f"{value:,.0f}"  # a count: 17,856 of 17,922 read "1.79e+04 of 1.79e+04"
     return f"{value:.3g}"
