@@ -8,7 +8,7 @@ import re
 import matplotlib
 
 from lossdoctor.report import figures, html
-from lossdoctor.report._common import number
+from lossdoctor.report._common import number, run_lines
 from test_report_render import sample_document
 
 
@@ -87,3 +87,14 @@ def test_whole_counts_are_written_out_and_large_floats_kept_short():
     assert [number(v) for v in (17856.0, 17922.0, 3000.0, 2.0, 0.00139)] == [
         "17,856", "17,922", "3,000", "2", "0.00139"]
     assert number(2.5e7) == "2.5e+07"  # a float32 loss that large is whole by construction
+
+
+def test_a_first_and_last_validation_loss_that_differ_read_apart():
+    """over_regularized_dropout_cnn: "1.39 -> 1.39 (best 1.39 at epoch 1)" read as a run that
+    never moved."""
+    doc = sample_document()
+    doc["summary"].update(validation_first=1.3894, validation_last=1.3925,
+                          validation_best=1.3891, validation_best_epoch=1)
+    assert "Validation loss 1.389 -> 1.393 (best 1.389 at epoch 1)." in run_lines(doc)
+    doc["summary"].update(validation_first=1.78, validation_last=1.55, validation_best=1.55)
+    assert "Validation loss 1.78 -> 1.55 (best 1.55 at epoch 1)." in run_lines(doc)

@@ -73,13 +73,22 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
     if "validation_first" in summary and summary.get("validation_best") is None:
         lines.append("Validation loss NaN or infinite at every pass.")
     elif "validation_first" in summary:
-        lines.append(
-            f"Validation loss {number(summary['validation_first'])} -> "
-            f"{number(summary['validation_last'])} (best {number(summary['validation_best'])}"
-            f" at epoch {summary['validation_best_epoch']})."
-        )
+        first, last, best = (summary[f"validation_{key}"] for key in ("first", "last", "best"))
+        shown = _apart(first, last)
+        lines.append(f"Validation loss {shown(first)} -> {shown(last)} (best {shown(best)} at "
+                     f"epoch {summary['validation_best_epoch']}).")
     lines += holdout_lines(document)
     return lines + curve_lines(document) + order_lines(document)
+
+
+def _apart(first, last):
+    """How to write the run's validation losses: in 3 significant digits, or 4 when 3 make a
+    first and a last loss that differ read the same (over_regularized_dropout_cnn: "1.39 ->
+    1.39 (best 1.39)", for 1.3894, 1.3925 and 1.3891, read as a run that never moved)."""
+    finite = all(isinstance(v, float) and math.isfinite(v) for v in (first, last))
+    if finite and first != last and f"{first:.3g}" == f"{last:.3g}":
+        return lambda value: f"{value:.4g}" if isinstance(value, float) else number(value)
+    return number
 
 
 def order_lines(document: dict) -> list[str]:
