@@ -532,6 +532,7 @@ td.status { white-space: nowrap; }
 @media (min-width: 601px) {  /* room for a check's name whole: "class_ / imbalance" beside a
   wide empty column read as two names */
   #checks td:first-child { white-space: nowrap; }
+  #checks wbr { display: none; }  /* Chromium breaks at a <wbr> even where nowrap is set */
 }
 td.value { overflow-wrap: break-word; }  /* a number whole: "0.0016 / 3" read as two */
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
