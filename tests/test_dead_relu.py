@@ -150,5 +150,5 @@ def test_every_layer_mostly_dead_is_named_not_only_the_worst():
     from lossdoctor.checks.dead_relu import DeadLayer, _others
 
     second = DeadLayer(layer="3", dead=1.0, units=32, first_dead_step=0)
-    assert _others([second]) == "Also dead: '3' (100% of its 32 units)."
+    assert _others([second]) == "Also dead: the ReLU layer '3' (100% of its 32 units)."
     assert _others([]) == ""

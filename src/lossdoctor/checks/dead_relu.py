@@ -178,13 +178,18 @@ def _others(others: list[DeadLayer]) -> str:
     while its figure drew two layers wholly dead."""
     if not others:
         return ""
-    return "Also dead: " + ", ".join(f"{d.layer!r} ({_percent(d.dead)} of its {d.units} units)"
-                                     for d in others) + "."
+    return "Also dead: " + ", ".join(
+        f"{_name(d)[:1].lower()}{_name(d)[1:]} ({_percent(d.dead)} of its {d.units} units)"
+        for d in others) + "."
+
+
+def _name(layer: DeadLayer) -> str:
+    return (f"The output of {layer.layer}" if layer.is_function
+            else f"The ReLU layer {layer.layer!r}")
 
 
 def _describe_death(worst: DeadLayer) -> str:
-    what = (f"The output of {worst.layer}" if worst.is_function
-            else f"The ReLU layer {worst.layer!r}")
+    what = _name(worst)
     when = "from the first step on" if worst.first_dead_step == 0 else \
         f"from step {worst.first_dead_step} on"
     found = (f"{what} has {_percent(worst.dead)} of its {worst.units} units dead (zero for every "
