@@ -87,6 +87,22 @@ def test_whole_counts_are_written_out_and_large_floats_kept_short():
     assert [number(v) for v in (17856.0, 17922.0, 3000.0, 2.0, 0.00139)] == [
         "17,856", "17,922", "3,000", "2", "0.00139"]
     assert number(2.5e7) == "2.5e+07"  # a float32 loss that large is whole by construction
+    # example_2_unnormalized's evidence: "largest_abs_value 1e+03" beside "values up to 1,000"
+    assert number(999.97) == "1,000" and number(75130.4) == "75,130" and number(999.4) == "999"
+
+
+def test_a_legend_entry_longer_than_a_row_wraps_inside_the_figure():
+    """example_2_unnormalized on a phone: "torch.sigmoid in SimpleClassifier.forward (sigmoid):
+    all saturated at the end" ran off the figure's right edge."""
+    layer = {"layer": "torch.sigmoid in SimpleClassifier.forward", "kind": "sigmoid",
+             "steps": [0, 10], "saturated": [1.0, 1.0]}
+    with figures.narrow():
+        svg = figures.activation_fractions([layer], "saturated", "fraction saturated")
+    width = float(re.search(r'<svg[^>]*width="([\d.]+)pt"', svg).group(1))
+    lines = [t for t in _labels(svg) if "sigmoid" in t or "saturated at" in t]
+    assert len(lines) == 2  # wrapped onto two lines
+    assert all(len(line) * 4.5 < width for line in lines)  # 8 pt text: about 4.5 pt a character
+    assert figures._legend_lines(["a", "b\nc", "d"], 2) == 3  # rows: (a, d) and (b c)
 
 
 def test_a_first_and_last_validation_loss_that_differ_read_apart():

@@ -414,9 +414,10 @@ def chance_level(document: dict) -> float | None:
     return None
 
 
-#: Whole numbers below this are counts (elements, rows, steps stored as floats) and are written
-#: out; a loss that large is a float32 whose every value is whole (from 2**24 on), whose last
-#: digits mean nothing: three significant digits.
+#: Whole numbers below this are counts (elements, rows, steps stored as floats), and numbers from
+#: 1,000 up to it are read as people write them (999.97 as 1,000, not 1e+03, as the causes' text
+#: writes it): written out whole. From here on, three significant digits (a float32 loss that
+#: large is whole by construction, from 2**24 on, and its last digits mean nothing).
 WHOLE_NUMBERS_BELOW = 1e6
 
 
@@ -427,6 +428,6 @@ def number(value) -> str:
         return str(value)
     if isinstance(value, int):
         return str(value)
-    if value.is_integer() and abs(value) < WHOLE_NUMBERS_BELOW:
+    if abs(value) < WHOLE_NUMBERS_BELOW and (value.is_integer() or round(abs(value)) >= 1000):
         return f"{value:,.0f}"  # a count: 17,856 of 17,922 read "1.79e+04 of 1.79e+04"
     return f"{value:.3g}"

@@ -14,6 +14,7 @@ import functools
 import io
 import itertools
 import math
+import textwrap
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -616,23 +617,47 @@ _AXES_INCHES = WIDTH - 0.75 - 0.15
 def _legend_above(figure: Figure, axes) -> None:
     """The legend in a band above the axes, never on the data: the figure grows by the band's
     height so the axes keep their size."""
-    labels = axes.get_legend_handles_labels()[1]
+    handles, labels = axes.get_legend_handles_labels()
     if not labels:
         return
-    widest = max(len(label) for label in labels) + 6  # the handle and the gap
     axes_inches = axes.get_position().width * figure.get_size_inches()[0]
     row_chars = LEGEND_ROW_CHARS * axes_inches / _AXES_INCHES
-    columns = max(1, min(len(labels), LEGEND_COLUMNS, int(row_chars // widest)))
+    labels = [_wrapped(label, int(row_chars) - LEGEND_HANDLE_CHARS) for label in labels]
+    widest = max(len(line) for label in labels for line in label.split("\n"))
+    columns = max(1, min(len(labels), LEGEND_COLUMNS,
+                         int(row_chars // (widest + LEGEND_HANDLE_CHARS))))
     above = EPOCH_AXIS_INCHES if axes.child_axes else 0.0  # a secondary axis along the top
-    band = LEGEND_ROW_INCHES * math.ceil(len(labels) / columns) + above
+    band = LEGEND_ROW_INCHES * _legend_lines(labels, columns) + above
     width, height = figure.get_size_inches()
     top = figure.subplotpars.top * height
     figure.set_size_inches(width, height + band)
     figure.subplots_adjust(top=top / (height + band),
                            bottom=figure.subplotpars.bottom * height / (height + band))
     axes_inches = (figure.subplotpars.top - figure.subplotpars.bottom) * (height + band)
-    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02 + above / axes_inches), ncol=columns,
+    axes.legend(handles, labels, loc="lower left",
+                bbox_to_anchor=(0.0, 1.02 + above / axes_inches), ncol=columns,
                 borderaxespad=0.0, handlelength=1.8, columnspacing=1.2)
+
+
+#: Characters a legend entry's handle and the gap after it take.
+LEGEND_HANDLE_CHARS = 6
+
+
+def _wrapped(label: str, room: int) -> str:
+    """A legend entry longer than a row, on as many lines as it needs (broken between words):
+    a phone's saturation legend, "torch.sigmoid in SimpleClassifier.forward (sigmoid): all
+    saturated at the end", ran off the figure (example_2_unnormalized)."""
+    if len(label) <= room:
+        return label
+    return "\n".join(textwrap.wrap(label, max(room, 1), break_on_hyphens=False))
+
+
+def _legend_lines(labels: list[str], columns: int) -> int:
+    """The legend's height in lines: matplotlib fills it column by column, each row as tall as
+    its tallest entry."""
+    per_column = math.ceil(len(labels) / columns)
+    heights = [label.count("\n") + 1 for label in labels]
+    return sum(max(heights[row::per_column]) for row in range(per_column))
 
 
 def _points(rows: list[dict], x: str, y: str) -> list[tuple[float, float]]:
