@@ -117,3 +117,17 @@ def test_a_first_and_last_validation_loss_that_differ_read_apart():
     assert "Validation loss 1.389 -> 1.393 (best 1.389 at epoch 1)." in run_lines(doc)
     doc["summary"].update(validation_first=1.78, validation_last=1.55, validation_best=1.55)
     assert "Validation loss 1.78 -> 1.55 (best 1.55 at epoch 1)." in run_lines(doc)
+
+
+def test_a_phones_log_x_axis_falls_back_to_powers_of_ten_when_its_labels_touch():
+    """Gradient norms from 0.0011 to 0.9 on a phone: 1 and 3 of each decade, seven labels of
+    up to six characters, filled the axis edge to edge."""
+    with matplotlib.rc_context(figures._STYLE), figures.narrow():
+        figure, axes = figures._figure(left=1.6)  # the room of the layer names
+        axes.hlines([0, 1], [0.0011, 0.002], [0.9, 0.5])
+        axes.set_xscale("log")
+        figures._log_labels(axes.xaxis, 0.0011, 0.9)
+        assert figures._x_labels_touch(figure, axes)
+        figures._thin_x_labels(figure, axes)
+        assert not figures._x_labels_touch(figure, axes)
+        assert len(figures._x_label_boxes(figure, axes)) >= 2
