@@ -142,3 +142,13 @@ def test_a_share_is_100_percent_only_when_it_is_all(fraction, said):
     from lossdoctor.checks._plain import plain_share
 
     assert plain_share(fraction) == said
+
+
+def test_every_layer_mostly_dead_is_named_not_only_the_worst():
+    """dead_relu_bias: the text spoke of layer '1' alone while its figure drew two layers
+    wholly dead."""
+    from lossdoctor.checks.dead_relu import DeadLayer, _others
+
+    second = DeadLayer(layer="3", dead=1.0, units=32, first_dead_step=0)
+    assert _others([second]) == "Also dead: the ReLU layer '3' (100% of its 32 units)."
+    assert _others([]) == ""

@@ -358,3 +358,19 @@ def test_dict_batches_fire_on_noise_inputs_and_stay_quiet_on_real_ones(inputs_ar
         x = torch.randn(x.shape, generator=generator)
     findings = _no_signal(no_signal.check(record(_fit_on_dicts, x, y)))
     assert bool(findings) == inputs_are_noise
+
+
+def _contest(best: float, constant: float = 0.702, p: float = 0.54):
+    from lossdoctor.checks._contest import Contest
+
+    return Contest(constant, {"linear": best}, {}, p, 100)
+
+
+def test_learners_a_little_below_the_guess_are_called_chance_not_no_better():
+    """example_1_capacity: "did no better (best log loss 0.696, p = 0.54)" under a guess of
+    0.702 read as better."""
+    said = no_signal._within_chance(_contest(0.696), "log loss")
+    assert said == (" beyond chance (best log loss 0.696 against 0.702: a gap chance alone "
+                    "gives, p = 0.54)")
+    assert no_signal._within_chance(_contest(0.71), "log loss") == (
+        " (best log loss 0.71, p = 0.54)")

@@ -55,3 +55,13 @@ def test_a_loss_a_hair_below_its_guess_is_said_to_be_no_better_than_it():
     assert TrainingProgress(1.0, 0.6929, 0.6931).beside_guess == "no better than"
     assert TrainingProgress(1.0, 0.70, 0.6931).beside_guess == "no better than"
     assert TrainingProgress(1.0, 0.67, 0.6931).beside_guess == "only 3.3% below"
+
+
+def test_a_loss_far_above_the_guess_is_worse_than_it_not_no_better():
+    """example_2_unnormalized: a training loss of 51.6 read "no better than the 0.692 of
+    always predicting the same answer", as if the two were about equal."""
+    assert TrainingProgress(60.0, 51.6, 0.692).beside_guess == "worse than"
+    above = (1 + NEAR_CHANCE_SHARE) * 0.692 + 0.01
+    assert TrainingProgress(1.0, above, 0.692).beside_guess == "worse than"
+    assert TrainingProgress(1.0, above, 0.692, end_error=1.0).beside_guess == "no better than"
+    assert TrainingProgress(1.0, 0.70, 0.6931).beside_guess == "no better than"  # the noise

@@ -44,15 +44,27 @@ class TrainingProgress:
 
     @property
     def beside_guess(self) -> str:
-        """How the end compares with the constant guess, in words: "no better than" or
-        "only 3.2% below"."""
+        """How the end compares with the constant guess, in words: "no better than", "worse
+        than" or "only 3.2% below"."""
         guess = self.constant_guess
         if guess is None or guess <= 0:
             return "no better than"
+        if self.worse_than_guess:
+            return "worse than"
         share = 1 - self.end / guess
         if share < 0.0005:  # what rounds to "0.0%" would read as a slip
             return "no better than"
         return f"only {share:.1%} below"
+
+
+    @property
+    def worse_than_guess(self) -> bool:
+        """Above the constant guess beyond the noise and by more than NEAR_CHANCE_SHARE of it,
+        the same bars as below it (example_2_unnormalized: a loss of 51.6 read "no better than
+        the 0.692 of always predicting the same answer", as if the two were about equal)."""
+        guess = self.constant_guess
+        return guess is not None and self.end > max(guess + NOISE_Z * self.end_error,
+                                                     (1 + NEAR_CHANCE_SHARE) * guess)
 
 
 def training_progress(case) -> TrainingProgress | None:

@@ -74,7 +74,7 @@ def check(case) -> list[Finding]:
         Finding(
             DEAD_RELU,
             _confidence(worst, loss, experiment, fixed),
-            verdict=_verdict(worst, loss, experiment, fixed),
+            verdict=_verdict(suspects, loss, experiment, fixed),
             evidence=_evidence(worst, suspects, loss, experiment),
             fix=_fix(worst),
             experiment=experiment,
@@ -164,16 +164,32 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
     return confidence
 
 
-def _verdict(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool) -> str:
+def _verdict(suspects: list[DeadLayer], loss: TrainingProgress, experiment,
+             fixed: bool) -> str:
+    worst = suspects[0]
     return " ".join(part for part in (
-        _describe_death(worst), _describe_loss(loss, worst.dead >= 1.0),
+        _describe_death(worst), _others(suspects[1:]), _describe_loss(loss, worst.dead >= 1.0),
         _describe_experiment(experiment, fixed, worst.first_dead_step == 0)
     ) if part)
 
 
+def _others(others: list[DeadLayer]) -> str:
+    """The other layers mostly dead, named: dead_relu_bias's text spoke of layer '1' alone
+    while its figure drew two layers wholly dead."""
+    if not others:
+        return ""
+    return "Also dead: " + ", ".join(
+        f"{_name(d)[:1].lower()}{_name(d)[1:]} ({_percent(d.dead)} of its {d.units} units)"
+        for d in others) + "."
+
+
+def _name(layer: DeadLayer) -> str:
+    return (f"The output of {layer.layer}" if layer.is_function
+            else f"The ReLU layer {layer.layer!r}")
+
+
 def _describe_death(worst: DeadLayer) -> str:
-    what = (f"The output of {worst.layer}" if worst.is_function
-            else f"The ReLU layer {worst.layer!r}")
+    what = _name(worst)
     when = "from the first step on" if worst.first_dead_step == 0 else \
         f"from step {worst.first_dead_step} on"
     found = (f"{what} has {_percent(worst.dead)} of its {worst.units} units dead (zero for every "

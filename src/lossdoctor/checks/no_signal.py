@@ -137,12 +137,22 @@ def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bo
         f"{on_validation.constant_loss:.3g}): the labels look independent of the inputs, so no "
         f"model, learning rate or normalization will bring the validation loss below that (a "
         f"fix for another cause may lower it toward that level, no further). {learners} "
-        f"did no better (best {metric} {on_validation.best_loss:.3g}, p = "
-        f"{on_validation.p_value:.2g})"
+        f"did no better{_within_chance(on_validation, metric)}"
     )
     if user is not None:
         verdict += f", and your own model's best validation loss {_against_guess(*user)}"
     return verdict + "."
+
+
+def _within_chance(contest: Contest, metric: str) -> str:
+    """The learners' best in numbers; one below the guess is set beside it and called chance
+    (example_1_capacity: "did no better (best log loss 0.696" under a guess of 0.702 read as
+    better)."""
+    best, constant, p = contest.best_loss, contest.constant_loss, contest.p_value
+    if best >= constant or f"{best:.3g}" == f"{constant:.3g}":
+        return f" (best {metric} {best:.3g}, p = {p:.2g})"
+    return (f" beyond chance (best {metric} {best:.3g} against {constant:.3g}: a gap chance "
+            f"alone gives, p = {p:.2g})")
 
 
 def _against_guess(best: float, guess: float) -> str:

@@ -73,13 +73,22 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
     if "validation_first" in summary and summary.get("validation_best") is None:
         lines.append("Validation loss NaN or infinite at every pass.")
     elif "validation_first" in summary:
-        lines.append(
-            f"Validation loss {number(summary['validation_first'])} -> "
-            f"{number(summary['validation_last'])} (best {number(summary['validation_best'])}"
-            f" at epoch {summary['validation_best_epoch']})."
-        )
+        first, last, best = (summary[f"validation_{key}"] for key in ("first", "last", "best"))
+        shown = _apart(first, last)
+        lines.append(f"Validation loss {shown(first)} -> {shown(last)} (best {shown(best)} at "
+                     f"epoch {summary['validation_best_epoch']}).")
     lines += holdout_lines(document)
     return lines + curve_lines(document) + order_lines(document)
+
+
+def _apart(first, last):
+    """How to write the run's validation losses: in 3 significant digits, or 4 when 3 make a
+    first and a last loss that differ read the same (over_regularized_dropout_cnn: "1.39 ->
+    1.39 (best 1.39)", for 1.3894, 1.3925 and 1.3891, read as a run that never moved)."""
+    finite = all(isinstance(v, float) and math.isfinite(v) for v in (first, last))
+    if finite and first != last and f"{first:.3g}" == f"{last:.3g}":
+        return lambda value: f"{value:.4g}" if isinstance(value, float) else number(value)
+    return number
 
 
 def order_lines(document: dict) -> list[str]:
@@ -405,6 +414,13 @@ def chance_level(document: dict) -> float | None:
     return None
 
 
+#: Whole numbers below this are counts (elements, rows, steps stored as floats), and numbers from
+#: 1,000 up to it are read as people write them (999.97 as 1,000, not 1e+03, as the causes' text
+#: writes it): written out whole. From here on, three significant digits (a float32 loss that
+#: large is whole by construction, from 2**24 on, and its last digits mean nothing).
+WHOLE_NUMBERS_BELOW = 1e6
+
+
 def number(value) -> str:
     if value is None:
         return "inf/nan"
@@ -412,4 +428,6 @@ def number(value) -> str:
         return str(value)
     if isinstance(value, int):
         return str(value)
+    if abs(value) < WHOLE_NUMBERS_BELOW and (value.is_integer() or round(abs(value)) >= 1000):
+        return f"{value:,.0f}"  # a count: 17,856 of 17,922 read "1.79e+04 of 1.79e+04"
     return f"{value:.3g}"

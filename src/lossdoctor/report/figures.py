@@ -14,6 +14,7 @@ import functools
 import io
 import itertools
 import math
+import textwrap
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -81,6 +82,11 @@ STEP_MARGIN = 0.05
 #: A log axis spanning fewer than this factor (two decades) is labelled at 1, 2 and 5 of each
 #: decade, else it would show one or two labels; at most 7 labels, which fit side by side.
 FEW_DECADES = 100
+#: Under this factor (three decades) powers of ten alone give two or three labels, and a value
+#: between two of them cannot be read (train_val_shift_sensor_drift: a validation loss rising
+#: from 1.9 to 6.8 above the last label, "10^0"); there, 1 and 3 of each decade are labelled
+#: too, at most 7 labels, evenly spaced (3 is half a decade, about).
+SOME_DECADES = 1000
 #: A log scale once the losses span more than this factor (about one and a half decades).
 LOG_SPAN = 30
 #: Losses from here on get tick labels in 4 significant digits (8e+05), not six-digit numbers or
@@ -253,6 +259,7 @@ def lr_range(test: dict) -> str | None:
     axes.plot(*zip(*points, strict=True), color=VALIDATION, linewidth=1.5,
               label="loss after a step at this lr")
     axes.set_xscale("log")
+    _log_labels(axes.xaxis, min(lr for lr, _ in points), max(lr for lr, _ in points))
     _vline(axes, test.get("user_lr"), USER, "-", "your lr", digits=3)
     _vline(axes, test.get("fix_lr", test.get("suggested_lr")), SUGGESTED, "--", "lr of the fix")
     _vline(axes, test.get("divergence_lr"), BEFORE, ":", "blows up")
@@ -347,12 +354,44 @@ def feature_scales(features: list[dict]) -> str | None:
               label="standard deviation")
     axes.axhline(1.0, color=SUGGESTED, linestyle="--", linewidth=1.2, label="unit scale (1)")
     axes.set_yscale("log")
+    _log_labels(axes.yaxis, min(spread + [1.0]), max(largest + [1.0]))
     # whole feature numbers only: one feature sat at 0 between ticks at -0.045 ... 0.045
     axes.set_xlim(-0.5, len(features) - 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes.set_xlabel("input feature")
     axes.set_ylabel("size (log scale)")
     return _svg(figure, axes)
+
+
+#: Layers whose lines coincide (dead_relu_bias: two ReLU layers wholly dead from the first step,
+#: the first hidden under the second) show as nested lines, each drawn wider than the next; so
+#: many widths at most, beyond which the caption names the hidden layers (hidden_layers).
+NESTED_LINES = 3
+#: Two layers' fractions closer than this at every sample draw as one line (a marker's width
+#: on the 0-1 axis, about).
+SAME_FRACTION = 0.01
+
+
+def hidden_layers(layers: list[dict], key: str) -> list[str]:
+    """The layers activation_fractions draws exactly under a later layer's line (the same
+    samples, the same values), by their legend names: the caption must say they are there."""
+    series = [layer for layer in layers if any(_finite(v) for v in layer.get(key, []))]
+    widths = [_lines_over(index, len(series)) for index in range(len(series))]
+    return [f"{layer['layer']} ({layer['kind']})" for index, layer in enumerate(series)
+            if any(widths[later] == widths[index] and _same_line(layer, series[later], key)
+                   for later in range(index + 1, len(series)))]
+
+
+def _lines_over(index: int, count: int) -> int:
+    """How many of the nested lines are drawn over line ``index`` of ``count`` (0 for the last,
+    on top): it is drawn that many steps wider than the last."""
+    return min(count - 1 - index, NESTED_LINES - 1)
+
+
+def _same_line(one: dict, other: dict, key: str) -> bool:
+    return one["steps"] == other["steps"] and all(
+        _finite(a) and _finite(b) and abs(a - b) <= SAME_FRACTION
+        for a, b in zip(one[key], other[key], strict=True))
 
 
 @_styled
@@ -366,13 +405,14 @@ def activation_fractions(layers: list[dict], key: str, label: str,
     if not series:
         return None
     figure, axes = _figure()
-    for layer in series:
+    for index, layer in enumerate(series):
         points = [(s, v) for s, v in zip(layer["steps"], layer[key], strict=True) if _finite(v)]
         name = _plain(f"{layer['layer']} ({layer['kind']})")
         if points[-1][1] >= WHOLLY:
             name += f": {'every unit dead' if key == 'dead' else 'all saturated'} at the end"
-        axes.plot(*zip(*points, strict=True), marker="o", markersize=3, linewidth=1.2,
-                  label=name)
+        under = _lines_over(index, len(series))
+        axes.plot(*zip(*points, strict=True), marker="o", markersize=3 + 2 * under,
+                  linewidth=1.2 + 1.5 * under, label=name)
     axes.set_ylim(-0.03, 1.03)
     end = max([last_step or 0] + [max(layer["steps"]) for layer in series])
     axes.set_xlim(-STEP_MARGIN * end, (1 + STEP_MARGIN) * end)
@@ -511,13 +551,22 @@ def _svg(figure: Figure, axes) -> str:
     return text[text.index("<svg"):]
 
 
+def _renderer(figure: Figure):
+    """A renderer to measure text with, the same for every measure of one figure: text sizes
+    are cached per renderer, and a new one for each measure laid out every label again."""
+    canvas = figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        canvas = FigureCanvasAgg(figure)
+    return canvas.get_renderer()
+
+
 def _fit_left(figure: Figure, axes) -> None:
     """Widen the left margin when the y tick labels and the axis title stick out of it: the
     lr range test of label_range_bce_labels, ticks down to -200000, pushed "smoothed training
     loss" off the figure. Likewise the right margin, when the last x tick label, centred on the
     axes' right end, sticks out of it: the lr range test of unscaled_targets_cnn_brightness,
     lr up to 10, lost half its "10^1". Measures the text once, without drawing the figure."""
-    renderer = FigureCanvasAgg(figure).get_renderer()
+    renderer = _renderer(figure)
     width = figure.get_size_inches()[0]
     left_out = -axes.yaxis.get_tightbbox(renderer).x0 / figure.dpi  # inches left of 0
     right_out = axes.xaxis.get_tightbbox(renderer).x1 / figure.dpi - width  # right of the edge
@@ -539,19 +588,29 @@ def _thin_x_labels(figure: Figure, axes, rounds: int = 3) -> None:
     exploding_gradients_token_rnn read "0 5000 10000 15000 20000 25000" as one row of digits.
     Halves the locator's bins until the labels clear MIN_LABEL_GAP_POINTS."""
     locator = axes.xaxis.get_major_locator()
+    if axes.get_xscale() == "log" and _x_labels_touch(figure, axes):
+        axes.xaxis.set_major_locator(LogLocator(base=10))  # powers of ten alone
+        axes.xaxis.set_major_formatter(FuncFormatter(_power_of_ten))
     if axes.get_xscale() != "linear" or not isinstance(locator, MaxNLocator):
         return
     for _ in range(rounds):
-        boxes = _x_label_boxes(figure, axes)
-        gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(boxes)]
-        if not gaps or min(gaps) * 72 / figure.dpi >= MIN_LABEL_GAP_POINTS:
+        if not _x_labels_touch(figure, axes):
             return
-        locator.set_params(nbins=max(1, len(boxes) // 2))
+        locator.set_params(nbins=max(1, len(_x_label_boxes(figure, axes)) // 2))
+
+
+def _x_labels_touch(figure: Figure, axes) -> bool:
+    """Whether two neighbouring x tick labels come closer than MIN_LABEL_GAP_POINTS: also on a
+    log axis labelled at 1 and 3 of each decade on a phone ("0.001 0.003 0.01 0.03 0.1 0.3 1"
+    fills 3 inches)."""
+    boxes = _x_label_boxes(figure, axes)
+    gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(boxes)]
+    return bool(gaps) and min(gaps) * 72 / figure.dpi < MIN_LABEL_GAP_POINTS
 
 
 def _x_label_boxes(figure: Figure, axes) -> list:
     """The x tick labels drawn (inside the view), left to right, in display units."""
-    renderer = FigureCanvasAgg(figure).get_renderer()
+    renderer = _renderer(figure)
     low, high = sorted(axes.get_xlim())
     axes.xaxis.get_tightbbox(renderer)  # places the ticks for the current limits
     labels = [tick.label1 for tick in axes.xaxis.get_major_ticks()
@@ -568,23 +627,47 @@ _AXES_INCHES = WIDTH - 0.75 - 0.15
 def _legend_above(figure: Figure, axes) -> None:
     """The legend in a band above the axes, never on the data: the figure grows by the band's
     height so the axes keep their size."""
-    labels = axes.get_legend_handles_labels()[1]
+    handles, labels = axes.get_legend_handles_labels()
     if not labels:
         return
-    widest = max(len(label) for label in labels) + 6  # the handle and the gap
     axes_inches = axes.get_position().width * figure.get_size_inches()[0]
     row_chars = LEGEND_ROW_CHARS * axes_inches / _AXES_INCHES
-    columns = max(1, min(len(labels), LEGEND_COLUMNS, int(row_chars // widest)))
+    labels = [_wrapped(label, int(row_chars) - LEGEND_HANDLE_CHARS) for label in labels]
+    widest = max(len(line) for label in labels for line in label.split("\n"))
+    columns = max(1, min(len(labels), LEGEND_COLUMNS,
+                         int(row_chars // (widest + LEGEND_HANDLE_CHARS))))
     above = EPOCH_AXIS_INCHES if axes.child_axes else 0.0  # a secondary axis along the top
-    band = LEGEND_ROW_INCHES * math.ceil(len(labels) / columns) + above
+    band = LEGEND_ROW_INCHES * _legend_lines(labels, columns) + above
     width, height = figure.get_size_inches()
     top = figure.subplotpars.top * height
     figure.set_size_inches(width, height + band)
     figure.subplots_adjust(top=top / (height + band),
                            bottom=figure.subplotpars.bottom * height / (height + band))
     axes_inches = (figure.subplotpars.top - figure.subplotpars.bottom) * (height + band)
-    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02 + above / axes_inches), ncol=columns,
+    axes.legend(handles, labels, loc="lower left",
+                bbox_to_anchor=(0.0, 1.02 + above / axes_inches), ncol=columns,
                 borderaxespad=0.0, handlelength=1.8, columnspacing=1.2)
+
+
+#: Characters a legend entry's handle and the gap after it take.
+LEGEND_HANDLE_CHARS = 6
+
+
+def _wrapped(label: str, room: int) -> str:
+    """A legend entry longer than a row, on as many lines as it needs (broken between words):
+    a phone's saturation legend, "torch.sigmoid in SimpleClassifier.forward (sigmoid): all
+    saturated at the end", ran off the figure (example_2_unnormalized)."""
+    if len(label) <= room:
+        return label
+    return "\n".join(textwrap.wrap(label, max(room, 1), break_on_hyphens=False))
+
+
+def _legend_lines(labels: list[str], columns: int) -> int:
+    """The legend's height in lines: matplotlib fills it column by column, each row as tall as
+    its tallest entry."""
+    per_column = math.ceil(len(labels) / columns)
+    heights = [label.count("\n") + 1 for label in labels]
+    return sum(max(heights[row::per_column]) for row in range(per_column))
 
 
 def _points(rows: list[dict], x: str, y: str) -> list[tuple[float, float]]:
@@ -639,9 +722,27 @@ def _log_labels(axis, low: float, high: float) -> None:
     of a range under a decade or two (2e-2, 3e-2, 4e-2 ... touching); there, 1, 2 and 5 of each
     decade are labelled instead, and elsewhere the powers of ten alone."""
     axis.set_minor_formatter(NullFormatter())
-    if high / low < FEW_DECADES:
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(_power_of_ten))
+    if high / low < SOME_DECADES:
+        subs = (1.0, 2.0, 5.0) if high / low < FEW_DECADES else (1.0, 3.0)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
         axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
+                                             "\u2077\u2078\u2079")
+
+
+def _power_of_ten(value: float, _position=None) -> str:
+    """A log axis' label as matplotlib writes it (10 with the exponent raised), in plain text:
+    matplotlib's own labels go through its math-text parser, which took a tenth of the HTML
+    report's build time. Other values in plain numbers."""
+    if not (_finite(value) and value > 0):
+        return ""
+    exponent = round(math.log10(value))
+    if not math.isclose(value, 10.0 ** exponent, rel_tol=1e-9):
+        return f"{value:g}"
+    return "10" + str(exponent).translate(_SUPERSCRIPT)
 
 
 #: Inches a character of a tick label takes at the report's font size (9 pt), about.

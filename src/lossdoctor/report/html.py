@@ -287,6 +287,7 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
              f" The training loss became NaN or infinite at step {blew_up}: the activations "
              "from then on are not drawn (a NaN or infinite activation is neither dead nor "
              "saturated, it is the blow-up).") or _sampling_end(layers, run["last_step"])
+    after += _hidden_text(figures.hidden_layers(layers, "dead" if dead else "saturated"))
     if dead:
         return _plot("dead_units", "Dead ReLU units",
                      lambda: figures.activation_fractions(layers, "dead",
@@ -299,6 +300,21 @@ def _activation_plot(document: dict, dead: bool) -> Plot | None:
                                                       "fraction saturated", **run),
                  "Fraction of each activation's outputs pinned at its limits (a sigmoid at 0 "
                  "or 1, a tanh at -1 or 1), at sampled steps." + after)
+
+
+def _hidden_text(hidden: list[str]) -> str:
+    """Names the layers whose lines lie under another's with the same values: eight sigmoid
+    layers never saturated (vanishing_gradients_conv1d_deep_sigmoid) showed as one line at 0
+    under a legend of eight."""
+    if not hidden:
+        return ""
+    verb = "lies" if len(hidden) == 1 else "lie"
+    return (f" The line{'s' if len(hidden) > 1 else ''} of {_and(hidden)} {verb} under a later "
+            "layer's line with the same values.")
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 #: The samples of a panel "end early" when the last one is further from the run's last step than
@@ -335,7 +351,30 @@ def _before(layer: dict, step: int | None) -> dict:
 def _gradient_plot(document: dict) -> Plot | None:
     return _plot("gradient_norms", "Per-layer gradient norms",
                  lambda: figures.gradient_norms(document.get("gradients") or []),
-                 "Gradient norm of each parameter, first layer on top, over the sampled steps.")
+                 "Gradient norm of each parameter, first layer on top, over the sampled steps."
+                 + _zero_gradients_text(document))
+
+
+#: Causes found that leave parameters with no gradient at all, and how: the panel's rows at 0
+#: are theirs to explain (dead_relu_bias: every row but the last at 0 under "the checks for
+#: exploding and vanishing gradients reported nothing", with no word on why).
+ZEROING_CAUSES = {"dead_relu": "a dead ReLU layer passes no gradient back to the layers "
+                               "before it"}
+
+
+def _zero_gradients_text(document: dict) -> str:
+    """Which parameters had a gradient of exactly 0 at every sampled step, and the cause found
+    that zeroes them, if any."""
+    layers = document.get("gradients") or []
+    zero = [g["name"] for g in layers
+            if g["norms"] and all(figures.finite(v) and v == 0 for v in g["norms"])]
+    if not zero or len(zero) == len(layers):  # all at 0: the figure says it on its face
+        return ""
+    shown = _and(zero) if len(zero) <= 3 else f"{', '.join(zero[:3])} and {len(zero) - 3} more"
+    said = (f" {len(zero)} of {len(layers)} parameters ({shown}) had a gradient of exactly 0 "
+            "at every sampled step: nothing trains them.")
+    found = [ZEROING_CAUSES[c["id"]] for c in document["causes"] if c["id"] in ZEROING_CAUSES]
+    return said + "".join(f" Found above: {how}." for how in found)
 
 
 FIX_TITLE = "Validation loss before and after the fix"
@@ -490,6 +529,11 @@ td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: lef
   vertical-align: top; overflow-wrap: break-word; }
 td:last-child { overflow-wrap: anywhere; }  /* a reason or a value: a long path still fits */
 td.status { white-space: nowrap; }
+@media (min-width: 601px) {  /* room for a check's name whole: "class_ / imbalance" beside a
+  wide empty column read as two names */
+  #checks td:first-child { white-space: nowrap; }
+  #checks wbr { display: none; }  /* Chromium breaks at a <wbr> even where nowrap is set */
+}
 td.value { overflow-wrap: break-word; }  /* a number whole: "0.0016 / 3" read as two */
 footer { color: #888; font-size: 0.85em; padding-bottom: 20px; }
 """

@@ -1,0 +1,133 @@
+"""What session 12 found by looking at six bundled examples' HTML reports at 390 and 1280 px: a
+log axis with two labels, lines hidden under others, a gradient panel at 0 with no word on why,
+and counts written as 1.79e+04."""
+
+import copy
+import re
+
+import matplotlib
+
+from lossdoctor.report import figures, html
+from lossdoctor.report._common import number, run_lines
+from test_report_render import sample_document
+
+
+def _labels(svg: str) -> list[str]:
+    return [text.strip() for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def _loss_figure(low: float, high: float) -> str:
+    steps = [{"step": s, "loss": high * (low / high) ** (s / 99)} for s in range(100)]
+    return figures.loss_curves({"train_steps": steps, "validation": []}, None, None)
+
+
+def test_a_log_axis_under_three_decades_labels_half_decades():
+    """train_val_shift_sensor_drift: losses from 0.03 to 6.8 had two labels, '10^-1' and
+    '10^0', and the validation loss rising from 1.9 to 6.8 ran above the last one."""
+    labels = _labels(_loss_figure(0.03, 6.8))
+    assert {"0.1", "0.3", "1", "3"} <= set(labels)
+
+
+def test_a_wide_log_axis_writes_powers_of_ten_without_math_text():
+    """matplotlib's '$\\mathdefault{10^{-2}}$' goes through its math-text parser (a tenth of
+    the HTML build); the label reads the same in plain text."""
+    svg = _loss_figure(1e-5, 10.0)
+    assert "10\u207b\u00b2" in _labels(svg) and "10\u2070" in _labels(svg)
+    assert "mathdefault" not in svg
+    assert figures._power_of_ten(0.02) == "0.02" and figures._power_of_ten(1e3) == "10\u00b3"
+
+
+def _layers(values: list[list[float]]) -> list[dict]:
+    return [{"layer": str(i), "kind": "relu", "steps": [0, 10, 20], "dead": v}
+            for i, v in enumerate(values)]
+
+
+def test_coinciding_activation_lines_are_nested_and_the_hidden_ones_named():
+    """dead_relu_bias: two ReLU layers wholly dead from the first step drew as one line."""
+    layers = _layers([[1.0] * 3] * 5)
+    with matplotlib.rc_context(figures._STYLE):
+        svg = figures.activation_fractions(layers, "dead", "fraction of units dead")
+    widths = set(re.findall(r"stroke-width: ([\d.]+)", svg))
+    assert {"1.2", "2.7", "4.2"} <= widths  # the last three drawn each narrower than the one under
+    assert figures.hidden_layers(layers, "dead") == ["0 (relu)", "1 (relu)"]
+    assert figures.hidden_layers(_layers([[1.0] * 3, [0.5] * 3]), "dead") == []
+    assert figures.hidden_layers(_layers([[1.0] * 3] * 3), "dead") == []
+    near, apart = 1.0 - figures.SAME_FRACTION / 2, 1.0 - 2 * figures.SAME_FRACTION
+    assert figures.hidden_layers(_layers([[near] * 3] + [[1.0] * 3] * 3), "dead") == ["0 (relu)"]
+    assert figures.hidden_layers(_layers([[apart] * 3] + [[1.0] * 3] * 3), "dead") == []
+
+
+def test_the_saturation_caption_names_the_lines_hidden_under_others():
+    doc = sample_document()
+    doc["activations"] = [{"layer": str(i), "kind": "sigmoid", "steps": [0, 10],
+                           "saturated": [0.0, 0.0]} for i in range(5)]
+    page = html.render(doc)
+    assert "The lines of 0 (sigmoid) and 1 (sigmoid) lie under a later layer" in page
+
+
+def test_gradients_of_exactly_zero_are_named_with_the_cause_found_that_zeroes_them():
+    """dead_relu_bias: five of six rows at 0, under 'the checks for exploding and vanishing
+    gradients reported nothing' and no word on why."""
+    doc = sample_document()
+    doc["causes"] = [c for c in doc["causes"] if c["id"] != "dead_relu"]
+    doc["gradients"] = [{"name": f"{i}.weight", "norms": [0.0, 0.0]} for i in range(4)] + [
+        {"name": "4.bias", "norms": [0.1, 0.3]}]
+    said = html._zero_gradients_text(doc)
+    assert "4 of 5 parameters (0.weight, 1.weight, 2.weight and 1 more) had a gradient of " \
+           "exactly 0" in said and "dead ReLU" not in said
+    dead = copy.deepcopy(doc)
+    dead["causes"][0]["id"] = "dead_relu"
+    assert "Found above: a dead ReLU layer passes no gradient" in html._zero_gradients_text(dead)
+    doc["gradients"][0]["norms"] = [0.0, 1e-9]
+    assert "3 of 5" in html._zero_gradients_text(doc)
+    doc["gradients"] = doc["gradients"][:1]
+    assert html._zero_gradients_text(doc) == ""  # all at 0: the figure itself says so
+
+
+def test_whole_counts_are_written_out_and_large_floats_kept_short():
+    """frozen_params: 'untrained_elements 1.79e+04, parameter_elements 1.79e+04' read as equal
+    (17,856 of 17,922)."""
+    assert [number(v) for v in (17856.0, 17922.0, 3000.0, 2.0, 0.00139)] == [
+        "17,856", "17,922", "3,000", "2", "0.00139"]
+    assert number(2.5e7) == "2.5e+07"  # a float32 loss that large is whole by construction
+    # example_2_unnormalized's evidence: "largest_abs_value 1e+03" beside "values up to 1,000"
+    assert number(999.97) == "1,000" and number(75130.4) == "75,130" and number(999.4) == "999"
+
+
+def test_a_legend_entry_longer_than_a_row_wraps_inside_the_figure():
+    """example_2_unnormalized on a phone: "torch.sigmoid in SimpleClassifier.forward (sigmoid):
+    all saturated at the end" ran off the figure's right edge."""
+    layer = {"layer": "torch.sigmoid in SimpleClassifier.forward", "kind": "sigmoid",
+             "steps": [0, 10], "saturated": [1.0, 1.0]}
+    with figures.narrow():
+        svg = figures.activation_fractions([layer], "saturated", "fraction saturated")
+    width = float(re.search(r'<svg[^>]*width="([\d.]+)pt"', svg).group(1))
+    lines = [t for t in _labels(svg) if "sigmoid" in t or "saturated at" in t]
+    assert len(lines) == 2  # wrapped onto two lines
+    assert all(len(line) * 4.5 < width for line in lines)  # 8 pt text: about 4.5 pt a character
+    assert figures._legend_lines(["a", "b\nc", "d"], 2) == 3  # rows: (a, d) and (b c)
+
+
+def test_a_first_and_last_validation_loss_that_differ_read_apart():
+    """over_regularized_dropout_cnn: "1.39 -> 1.39 (best 1.39 at epoch 1)" read as a run that
+    never moved."""
+    doc = sample_document()
+    doc["summary"].update(validation_first=1.3894, validation_last=1.3925,
+                          validation_best=1.3891, validation_best_epoch=1)
+    assert "Validation loss 1.389 -> 1.393 (best 1.389 at epoch 1)." in run_lines(doc)
+    doc["summary"].update(validation_first=1.78, validation_last=1.55, validation_best=1.55)
+    assert "Validation loss 1.78 -> 1.55 (best 1.55 at epoch 1)." in run_lines(doc)
+
+
+def test_a_phones_log_x_axis_falls_back_to_powers_of_ten_when_its_labels_touch():
+    """Gradient norms from 0.0011 to 0.9 on a phone: 1 and 3 of each decade, seven labels of
+    up to six characters, filled the axis edge to edge."""
+    with matplotlib.rc_context(figures._STYLE), figures.narrow():
+        figure, axes = figures._figure(left=1.6)  # the room of the layer names
+        axes.hlines([0, 1], [0.0011, 0.002], [0.9, 0.5])
+        axes.set_xscale("log")
+        figures._log_labels(axes.xaxis, 0.0011, 0.9)
+        assert figures._x_labels_touch(figure, axes)
+        figures._thin_x_labels(figure, axes)
+        assert not figures._x_labels_touch(figure, axes)
+        assert len(figures._x_label_boxes(figure, axes)) >= 2
