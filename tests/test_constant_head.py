@@ -78,6 +78,18 @@ def test_a_model_computing_its_own_loss_gets_the_best_constant_as_its_constant_g
     assert case.constant_guess_loss("validation") == pytest.approx(expected, rel=0.01)
 
 
+def test_a_model_whose_units_are_all_dead_still_gets_its_constant_guess():
+    """Its output already ignores the inputs (every ReLU off, as in a one-unit bottleneck that
+    died): the zeroed head is still a constant, and the best one is still fitted."""
+    model = OwnLossRegressor()
+    with torch.no_grad():
+        model.body[0].bias.fill_(-100.0)
+    case = _run(model, signal=True, epochs=2)
+    train, validation = case.replayer.train_batches, case.replayer.validation_batches
+    expected = _best_constant_loss(_targets(train[:8]), _targets(validation))
+    assert case.constant_guess_loss("validation") == pytest.approx(expected, rel=0.01)
+
+
 def test_a_head_with_the_inputs_added_back_after_it_gives_no_constant_guess():
     case = _run(OwnLossRegressor(skip=True), signal=False, epochs=2)
     assert case.constant_guess_loss("validation") is None

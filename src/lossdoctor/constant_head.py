@@ -45,9 +45,9 @@ def constant_head(replayer) -> nn.Module | None:
         return None
     model = replayer.placed(copy.deepcopy(initial))
     head = _output_layer(replayer, model, batches[0])
-    batch = next((b for b in batches if b.rows >= 2), None)
-    if head is None or batch is None or _ignores_inputs(replayer, model, batch):
-        return None  # an input-free model already, or rows the shuffle cannot tell apart
+    batch = next((b for b in batches if _rolled_inputs_differ(b)), None)
+    if head is None or batch is None:
+        return None  # no batch whose shuffled inputs differ: nothing to check the head with
     with isolated(0):
         _fit_bias(replayer, model, head, batches)
         return model if _ignores_inputs(replayer, model, batch) else None
@@ -94,13 +94,28 @@ def _fit_bias(replayer, model: nn.Module, head: nn.Module, batches: list[Batch])
 
 def _ignores_inputs(replayer, model: nn.Module, batch: Batch) -> bool:
     """The model's loss on ``batch`` is the same with its inputs shuffled across rows (the
-    targets kept in place): nothing of the inputs reaches the prediction. The user's model
-    must fail this before its head is zeroed, else the shuffle did not reach its inputs."""
+    targets kept in place): nothing of the inputs reaches the prediction."""
     model.eval()
     with torch.no_grad(), isolated(0):
         loss = float(replayer.scored_loss(model, batch).detach())
         shuffled = float(replayer.scored_loss(model, rows_rolled(batch)).detach())
     return math.isfinite(loss) and abs(shuffled - loss) <= SAME_LOSS * max(abs(loss), 1.0)
+
+
+def _rolled_inputs_differ(batch: Batch) -> bool:
+    """Whether shuffling moves anything: some input tensor differs from its rows rolled."""
+    return any(t.dim() and t.shape[0] == batch.rows and not torch.equal(t, t.roll(1, dims=0))
+               for t in _tensors((batch.args, batch.kwargs)))
+
+
+def _tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return [t for inner in value for t in _tensors(inner)]
+    return []
 
 
 def rows_rolled(batch: Batch) -> Batch:
