@@ -173,3 +173,11 @@ def test_batchnorm_scripts_drop_a_last_batch_of_one_row():
     assert "drop_last" not in render(even)
     sliced = replace(odd.with_train(batching="slice"), naming=0)
     assert "range(0, len(x_train) - 1, BATCH_SIZE)" in render(sliced)
+
+
+def test_plain_sgd_under_a_one_cycle_schedule_keeps_no_momentum():
+    op = next(op for op in OPERATORS if op.name == "plain_sgd")
+    plain = build(0, op).broken.with_train(schedule="onecycle")
+    momentum = plain.with_train(momentum=0.9)
+    assert "cycle_momentum=False" in render(plain)
+    assert "cycle_momentum" not in render(momentum)

@@ -12,6 +12,7 @@ from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.learning_rate import (
     LR_TOO_HIGH,
     LR_TOO_LOW,
+    MORE_RUNS,
     Counterfactual,
     Measures,
     _high_symptom,
@@ -22,6 +23,7 @@ from lossdoctor.checks.learning_rate import (
     check,
     measure,
     rise,
+    runs_to_reach,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
@@ -325,3 +327,28 @@ def test_a_run_still_learning_steadily_is_not_held_back_by_its_lr(monkeypatch):
     stuck = [guess - 0.002 * i for i in range(8)]
     monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(stuck))
     assert LR_TOO_LOW in reported(check(case))
+
+
+def test_a_run_falling_too_slowly_to_get_there_by_training_longer_is_held_back(monkeypatch):
+    """The same replays, with the run's own curve still falling but at a pace that would take
+    several times its length to reach the higher lr's loss (dev plain_sgd 20106: plain SGD at
+    0.04 on a GRU, 0.614 to 0.439 against a guess of 0.625, 0.015 a pass at the end, where lr
+    1.7 gets to 0.0006): "training longer" is no fix, the lr is too low."""
+    case = learnable_run(torch.optim.SGD, 0.01)
+    finding = reported(check(case))[LR_TOO_LOW]
+    guess, ahead = case.constant_guess_loss("validation"), finding.experiment.after
+    share = [0.0, 0.16, 0.29, 0.38, 0.45, 0.52, 0.56, 0.59, 0.62]  # of the way to 0.3 of it
+    slow = [guess - 0.3 * (guess - ahead) * s / 0.62 for s in share]
+    assert runs_to_reach(slow, ahead) > MORE_RUNS
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(slow))
+    assert LR_TOO_LOW in reported(check(case))
+
+
+def test_runs_to_reach_reads_the_pace_of_the_last_third():
+    twin_21085 = [0.6846, 0.6729, 0.6508, 0.6184, 0.5961, 0.5703, 0.5398, 0.5058, 0.4867,
+                  0.4683, 0.4498, 0.4308]
+    broken_20106 = [0.6139, 0.5736, 0.5425, 0.5182, 0.4994, 0.4841, 0.4697, 0.4553, 0.4387]
+    assert runs_to_reach(twin_21085, 0.1241) == pytest.approx(1.36, abs=0.01)
+    assert runs_to_reach(broken_20106, 0.0006) == pytest.approx(3.22, abs=0.01)
+    assert runs_to_reach([0.5, 0.4, 0.4, 0.4], 0.1) == math.inf
+    assert runs_to_reach([0.5, 0.4, 0.3], 0.3) == 0.0

@@ -116,7 +116,7 @@ def _scheduler(p: Program) -> list[str]:
                 "gamma=0.5)",
         "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)",
         "onecycle": "torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, "
-                    f"total_steps=EPOCHS * {_steps_per_epoch(p)})",
+                    f"total_steps=EPOCHS * {_steps_per_epoch(p)}{_momentum_kept(p)})",
         "exp_epoch": "torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)",
         "exp_batch": "torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)",
         "warmup": "torch.optim.lr_scheduler.LambdaLR(optimizer, "
@@ -131,6 +131,13 @@ def _scheduler(p: Program) -> list[str]:
                    "gamma=10.0)",
     }[schedule]
     return [f"scheduler = {made}"] if made else []
+
+
+def _momentum_kept(p: Program) -> str:
+    """OneCycleLR cycles momentum by default (cycle_momentum=True sets SGD's momentum to
+    0.85-0.95 whatever it was made with): plain SGD turns it off to stay plain."""
+    plain = p.train.optimizer == "sgd" and not p.train.momentum
+    return ", cycle_momentum=False" if plain else ""
 
 
 def _mode(p: Program, phase: str) -> list[str]:

@@ -13,6 +13,7 @@ from torch import nn
 from lossdoctor.blow_up import blow_up_start, without_blow_up_rows
 from lossdoctor.capture.copies import Copies
 from lossdoctor.constant_guess import constant_guess_loss, fit_constant, loss_settings, targets_of
+from lossdoctor.constant_head import constant_head
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
@@ -94,13 +95,17 @@ class Case:
         )
 
     def _fitted_constant_guess_loss(self, batches) -> float | None:
-        if not self.replayer.scores_any_prediction:  # the model computes its loss itself
-            return None
         try:
-            return self.replayer.evaluate(self._fitted_constant, batches)
+            constant = self._fitted_constant
+            return None if constant is None else self.replayer.evaluate(constant, batches)
         except Exception:  # noqa: BLE001 - no reference is no harm: callers do without
             return None
 
     @cached_property
-    def _fitted_constant(self) -> nn.Module:
-        return fit_constant(self.require_replay(), self.trace.setup.loss_name)
+    def _fitted_constant(self) -> nn.Module | None:
+        """A constant model scored by the user's loss; when the model computes its loss itself,
+        the user's model with its output layer reduced to a fitted bias (constant_head.py)."""
+        replayer = self.require_replay()
+        if not replayer.scores_any_prediction:
+            return constant_head(replayer)
+        return fit_constant(replayer, self.trace.setup.loss_name)

@@ -122,6 +122,14 @@ SETTLED_SHARE = 0.5
 #: Validation passes the run's last half must hold for its trend to be tested: with four, only
 #: a strictly falling curve passes the one-sided trend test (batch_size's TREND_POINTS).
 STEADY_POINTS = 4
+#: "Training longer would also get further" holds when, at the pace of the last third of its
+#: validation passes, the run would reach the higher lr's validation loss within this many
+#: times its own length more (three runs in all). Measured on dev cases: 21085's twin (AdamW at
+#: 1e-3, still falling 0.019 a pass) needs 1.4 run lengths more; plain SGD at 0.04 on token
+#: models (plain_sgd 20106 and 30004, whose twins with momentum reach 0.002 and 0.0003) needs
+#: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
+#: in 300 steps is what holds the run back, however steadily it falls.
+MORE_RUNS = 2.0
 
 
 @dataclass
@@ -459,7 +467,8 @@ def learning_steadily(case: Case, higher: Counterfactual) -> bool:
     that learns at a steady pace is not held back in the sense of this cause, however much
     faster a higher lr gets there (dev 21085's twin: AdamW at 1e-3, its validation loss
     falling from 0.685 to 0.431 in 12 epochs, 46% of the progress lr 0.01 makes in 300 steps;
-    the broken lr_divided and sgd_tiny_lr runs made none)."""
+    the broken lr_divided and sgd_tiny_lr runs made none), and at the pace it ends with it
+    would get where the higher lr gets within MORE_RUNS times its length."""
     passes = run_validation(case)
     if len(passes) < STEADY_POINTS:
         return False
@@ -470,7 +479,19 @@ def learning_steadily(case: Case, higher: Counterfactual) -> bool:
     if not (math.isfinite(ahead) and ahead > 0):
         return False
     tail = passes[-max(len(passes) // 2, STEADY_POINTS):]
-    return (reference - min(passes)) > STALLED_SHARE * ahead and falling(tail)
+    return ((reference - min(passes)) > STALLED_SHARE * ahead and falling(tail)
+            and runs_to_reach(passes, higher.val_after) <= MORE_RUNS)
+
+
+def runs_to_reach(passes: list[float], target: float) -> float:
+    """How many times its own length more the run would need to train to bring its validation
+    loss down to ``target`` at the mean pace of its last third of passes (at least two)."""
+    span = min(max(2, len(passes) // 3), len(passes) - 1)
+    pace = (passes[-span - 1] - passes[-1]) / span
+    gap = passes[-1] - target
+    if gap <= 0:
+        return 0.0
+    return gap / pace / len(passes) if pace > 0 else math.inf
 
 
 def _near_low_position(m: Measures) -> bool:

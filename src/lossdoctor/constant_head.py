@@ -1,0 +1,132 @@
+"""The constant guess of a model that computes its loss itself (``return logits, loss`` or
+``return loss``), which no separate constant model can stand in for: the user's own model with
+its output layer's weights zeroed and only that layer's bias fitted. The output layer then gives
+the bias for every row, whatever the layers before it compute, so the model predicts the same
+for every row, and its own loss scores that prediction: the best input-free prediction, in the
+loss the run printed (for a cross-entropy the label frequencies, for a squared error the mean).
+
+The output layer is the last layer with parameters that the loss's forward pass calls, and it
+must be a linear or convolution layer with a bias. A forward that brings the inputs back after
+it (a skip connection around the head) gives no constant: the fitted model is checked to score
+a batch the same when its inputs are shuffled across rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.sandbox import isolated
+
+#: Layers whose weights-times-input plus bias makes an output layer a constant once zeroed.
+OUTPUT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
+#: Training batches the bias is fitted on, and the L-BFGS iterations it gets: a bias of a few
+#: numbers under a convex loss of a constant converges in a few iterations, and each one runs
+#: the whole model forward, so fewer batches than constant_guess.FIT_BATCHES.
+FIT_BATCHES = 8
+FIT_ITERATIONS = 20
+#: The loss of a model that ignores its inputs does not change when they are shuffled, but for
+#: float32 rounding of a mean over a batch (2**-23 is 1.2e-7, summed over up to a few thousand
+#: terms).
+SAME_LOSS = 1e-5
+
+
+def constant_head(replayer) -> nn.Module | None:
+    """The user's initial model with its output layer zeroed and its bias fitted on the
+    training batches with the model's own loss, or None when it gives no constant."""
+    batches = replayer.train_batches[:FIT_BATCHES]
+    initial = replayer.copies.initial_model
+    if not batches or initial is None:
+        return None
+    model = replayer.placed(copy.deepcopy(initial))
+    head = _output_layer(replayer, model, batches[0])
+    batch = next((b for b in batches if _rolled_inputs_differ(b)), None)
+    if head is None or batch is None:
+        return None  # no batch whose shuffled inputs differ: nothing to check the head with
+    with isolated(0):
+        _fit_bias(replayer, model, head, batches)
+        return model if _ignores_inputs(replayer, model, batch) else None
+
+
+def _output_layer(replayer, model: nn.Module, batch: Batch) -> nn.Module | None:
+    """The last layer with parameters the loss's forward pass calls, when it is a linear or
+    convolution layer with a bias."""
+    called: list[nn.Module] = []
+    hooks = [m.register_forward_pre_hook(lambda module, _: called.append(module))
+             for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+    try:
+        with torch.no_grad(), isolated(0):
+            replayer.scored_loss(model, batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    head = called[-1] if called else None
+    if not isinstance(head, OUTPUT_LAYERS) or head.bias is None:
+        return None
+    return head
+
+
+def _fit_bias(replayer, model: nn.Module, head: nn.Module, batches: list[Batch]) -> None:
+    model.eval()  # dropout off: the bias is fitted to the loss the validation computes
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    with torch.no_grad():
+        head.weight.zero_()
+    head.bias.requires_grad_(True)
+    optimizer = torch.optim.LBFGS([head.bias], max_iter=FIT_ITERATIONS,
+                                  line_search_fn="strong_wolfe")
+    rows = max(sum(b.rows for b in batches), 1)
+
+    def mean_loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = sum(replayer.scored_loss(model, b) * b.rows for b in batches) / rows
+        loss.backward()
+        return loss
+
+    optimizer.step(mean_loss)
+    head.bias.requires_grad_(False)
+
+
+def _ignores_inputs(replayer, model: nn.Module, batch: Batch) -> bool:
+    """The model's loss on ``batch`` is the same with its inputs shuffled across rows (the
+    targets kept in place): nothing of the inputs reaches the prediction."""
+    model.eval()
+    with torch.no_grad(), isolated(0):
+        loss = float(replayer.scored_loss(model, batch).detach())
+        shuffled = float(replayer.scored_loss(model, rows_rolled(batch)).detach())
+    return math.isfinite(loss) and abs(shuffled - loss) <= SAME_LOSS * max(abs(loss), 1.0)
+
+
+def _rolled_inputs_differ(batch: Batch) -> bool:
+    """Whether shuffling moves anything: some input tensor differs from its rows rolled."""
+    return any(t.dim() and t.shape[0] == batch.rows and not torch.equal(t, t.roll(1, dims=0))
+               for t in _tensors((batch.args, batch.kwargs)))
+
+
+def _tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        return [t for inner in value for t in _tensors(inner)]
+    return []
+
+
+def rows_rolled(batch: Batch) -> Batch:
+    """``batch`` with each input tensor of a row per example moved one row on (the last row
+    first); the target stays."""
+    def rolled(value):
+        if isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == batch.rows:
+            return value.roll(1, dims=0)
+        if isinstance(value, dict):
+            return {key: rolled(inner) for key, inner in value.items()}
+        return value
+
+    return replace(batch, args=tuple(rolled(a) for a in batch.args),
+                   kwargs={key: rolled(value) for key, value in batch.kwargs.items()})
