@@ -11,6 +11,34 @@ the process' exit, and the peak resident memory of each process.
 Sizes are millions of parameters. Big models train fewer steps (STEPS), so each size's
 training takes tens of seconds on one core. Times are wall times on a shared machine: compare
 sizes within one table, not across machines.
+
+Session 12 (s12-scale, whose diagnosis is main 38accc6's; default budget; OMP_NUM_THREADS=1, no
+nice; a 2-core machine loaded 11-15 by six other sessions for both runs; the 50M row ran alone,
+the others in one call):
+
+| params | steps | train plain / watched | after | checks | ran/stopped/skipped | exit | peak MB |
+|---|---|---|---|---|---|---|---|
+| 0.10M | 300 | 4.2 / 5.4 s | 63.7 s | 60.3 s | 21 / 0 / 1 | 1.90 s | 307 / 478 (1.56x) |
+| 1.00M | 300 | 28.0 / 13.4 s | 58.6 s | 56.4 s | 21 / 0 / 1 | 1.34 s | 334 / 470 (1.41x) |
+| 4.00M | 200 | 67.1 / 75.5 s | 58.3 s | 53.1 s | 20 / 0 / 2 | 2.56 s | 442 / 666 (1.50x) |
+| 16.00M | 50 | 94.2 / 92.5 s | 34.1 s | 21.9 s | 17 / 3 / 2 | 2.37 s | 714 / 905 (1.27x) |
+| 49.98M | 30 | 157.4 / 174.7 s | 64.4 s | 38.8 s | 17 / 3 / 2 | 2.66 s | 1493 / 1944 (1.30x) |
+
+(after: from the end of training to the exit; exit: from the JSON report written to the exit;
+peak MB: plain / watched.) Slowest checks (s): 0.1M underfit_capacity 37.3, learning_rate 10.8;
+1M underfit_capacity 26.1, learning_rate 21.8; 4M learning_rate 23.7, batch_size 10.2; 16M
+no_signal 6.2, train_val_shift 6.1; 50M bad_init 16.3, validation_path 7.1.
+
+Issue 12's "done when" holds at 50M: the report 64 s after training (target 120 s), peak memory
+1.30x the plain run's (target 2.5x). At 16M and 50M, batch_size, learning_rate and
+underfit_capacity did not run (their least experiments exceed the 100 s default budget).
+Where the 50M row's post-run time goes (a second run with phase timers, load 11-12, 56 s in
+all): 1.1 s from the end of training to the end of the recording (0.55 s of it copying the
+trained model); 20.6 s measuring the step time on copies (Replayer.step_seconds: one warm-up
+and PROBE_STEPS timed steps, ~5 s each for this model at this load); 32.3 s of checks; 0.2 s
+rendering and writing; 1.2 s of the exit's first steps, then ~2.7 s for the process to end
+(the plain script also takes 6 s to exit after its training). Peak memory is reached during
+training (1933 MB when training ended; 1965 MB at most during the diagnosis).
 """
 
 from __future__ import annotations

@@ -26,6 +26,31 @@ Session 9 (CPU clock, one thread, nice, 50-step blocks), mean / median / pairs:
 | 200 small layers | 40 | 12.2-12.5 | 1.103 | 1.072 | 1.105 +- 0.024 | 1.020-1.182 | 2.58 |
 | | 40 | 7.1-7.3 | 1.091 | 1.060 | 1.092 +- 0.018 | 1.025-1.159 | 2.55 |
 
+Session 12 (same settings, load 7.7-14.6; main 38accc6 against s12-scale 22a4adc, whose
+ordinary step makes 61 of lossdoctor's Python calls instead of 91; alternating), mean / median /
+sampled steps' mean:
+
+| model | run | load | main 38accc6 | s12-scale |
+|---|---|---|---|---|
+| mlp 784-512-512-10 | 1 | 12.0-14.5 | 1.029 / 1.033 / 1.23 | 1.034 / 1.031 / 1.21 |
+| | 2 | 12.2-13.2 | 1.034 / 1.037 / 1.30 | 1.043 / 1.036 / 1.28 |
+| | 3 | 12.8-14.6 | 1.045 / 1.039 / 1.25 | 1.039 / 1.031 / 1.35 |
+| | 4 | 10.5-12.9 | 1.059 / 1.051 / 1.28 | 1.030 / 1.035 / 1.25 |
+| 200 small layers | 1 | 7.7-11.5 | 1.056 / 1.036 / 1.74 | 1.033 / 1.022 / 1.69 |
+
+The 30 calls cut are worth ~5 us of a 300 us step of an 8-wide MLP (74 -> 70 us added, one
+measurement each), less than these runs' spread: the MLP's mean is 1.03-1.06 on either side.
+What the MLP's ordinary steps pay (medians of ordinary steps, interleaved, load 8-14): watching
+adds 170-370 us to a 6.8 ms step, 100-200 us of it with the recorder switched off (the hook
+layer and the guards returning at once), and the same code adds 64 us (39 us off) to an 8-wide
+MLP's step: Python code costs about 2.6x more between the MLP's large kernels than in a loop
+of small ones (its caches are cold), and this machine's calls cost ~0.5 us each hot. Not the
+cause: page faults (3-5 a watched ordinary step against none bare, from the heap's growth and
+trimming; with glibc's thresholds fixed by MALLOC_* variables there are none, and the overhead
+stays 2.8-2.9%) and the garbage collector (4 collections in 12 rounds; disabled, the same).
+The sampled steps (2.3% of steps at 1.21-1.35x) add 0.5-0.8% to the mean; their largest item
+is the copy of every parameter before the update (fresh memory at each sampled step).
+
 Session 11 (CPU clock, one thread, no nice, 30 pairs of 50-step blocks, load 6-12; main 01abcf9
 against s11-scale 9a7fe84, alternating in the order listed), mean / median / sampled steps' mean:
 
