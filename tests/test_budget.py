@@ -370,3 +370,18 @@ def test_a_larger_model_whose_replay_cannot_fit_the_time_left_is_not_trained(mon
     assert outcome.status == "stopped"
     assert "takes 10 s a training step" in outcome.reason and "--budget" in outcome.reason
     assert _capacity_under_budget(monkeypatch, larger_step=1e-4).status == "ran"
+
+
+@pytest.mark.parametrize("long_step, steps", [(0.0, 2), (1e9, 1 + 3)])
+def test_a_step_that_takes_long_is_timed_once_after_its_warm_up(monkeypatch, long_step, steps):
+    from lossdoctor import experiments
+
+    case = _small_case()
+    replayer = case.replayer
+    calls = []
+    step = type(replayer).train_step
+    monkeypatch.setattr(type(replayer), "train_step",
+                        lambda self, *args: calls.append(1) or step(self, *args))
+    monkeypatch.setattr(experiments, "LONG_STEP_SECONDS", long_step)
+    assert replayer.step_seconds() > 0
+    assert len(calls) == steps
