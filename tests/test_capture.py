@@ -223,9 +223,9 @@ def test_activations_called_as_functions_are_seen_and_named_where_they_were_call
 
     activations = record(train).trace.activations
     places = {(a.kind, a.layer) for a in activations}
-    assert ("relu", "torch.relu in Net.forward") in places
+    assert ("relu", "torch.relu after hidden") in places  # named after the layer it follows
     assert ("tanh", "act") in places
-    assert ("sigmoid", "torch.sigmoid in Net.forward") in places
+    assert ("sigmoid", "torch.sigmoid after out") in places
     tanh = [a for a in activations if a.layer == "act"]
     assert len(tanh) == 2 and tanh[0].saturated_fraction > 0.3
 
@@ -653,7 +653,7 @@ def test_an_activation_written_in_forward_keeps_the_function_mode():
     torch.manual_seed(0)
     steps, relu = _sampled_relu_steps(_FunctionalRelu())
     assert {0, 16, 32, 50, 64} <= steps
-    assert {a.layer for a in relu} == {"torch.relu in _FunctionalRelu.forward"}
+    assert {a.layer for a in relu} == {"torch.relu after hidden"}
 
 
 def test_activation_statistics_read_together_match_the_single_tensor_ones():

@@ -79,7 +79,7 @@ def test_dead_functional_relus_are_found_from_the_trace_alone():
     [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
     assert finding.experiment is None  # F.relu cannot be swapped for another module
     assert finding.evidence["dead_fraction_late"] == 1.0
-    assert finding.verdict.startswith("The output of torch.relu in FunctionalNet.forward has 100%")
+    assert finding.verdict.startswith("The output of torch.relu after hidden has 100%")
 
 
 def test_units_killed_by_a_huge_learning_rate_are_a_symptom_kept_below_the_reporting_bar():
