@@ -207,10 +207,11 @@ def test_a_healthy_model_written_as_plain_tensors_is_not_flagged():
 
 
 def test_relu_function_calls_replay_as_leaky_relu_and_other_calls_unchanged():
-    from lossdoctor.checks.dead_relu import LEAK, LeakyFunctions
+    from lossdoctor.checks._function_swap import FunctionSwap
+    from lossdoctor.checks.dead_relu import LEAK, LEAKY_FUNCTIONS
 
     x = torch.linspace(-2, 2, 9)
-    with LeakyFunctions():
+    with FunctionSwap(LEAKY_FUNCTIONS):
         leaky = [F.relu(x), torch.relu(x), x.clamp(min=0), x.clamp_min(0), x.clone().relu_()]
         unchanged = [x.clamp(min=-1), x.clamp(0, 1), F.relu6(x), torch.tanh(x)]
     for out in leaky:

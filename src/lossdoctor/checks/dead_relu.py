@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from lossdoctor.capture.activations import activation_kind
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
@@ -143,34 +142,15 @@ def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:
     model = copy.deepcopy(case.copies.initial_model)
     if any(d.is_function for d in layers):
         swap_relus(model)
-        model = WithLeakyFunctions(model)
+        model = WithFunctionSwap(model, LEAKY_FUNCTIONS)
     elif not swap_relus(model):
         return None
     leaky = case.replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
     return fix_experiment(f"LeakyReLU({LEAK}) in place of ReLU", baseline, leaky)
 
 
-class LeakyFunctions(TorchFunctionMode):
-    """Calls every torch function as it is, but a ReLU function as LeakyReLU(LEAK)."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is F.relu6 or activation_kind(func, args, kwargs) != "relu":
-            return func(*args, **kwargs)
-        in_place = kwargs.get("inplace", False) or getattr(func, "__name__", "").endswith("_")
-        return F.leaky_relu(args[0] if args else kwargs["input"], LEAK, inplace=in_place)
-
-
-class WithLeakyFunctions(nn.Module):
-    """``inner``, whose forward runs with its ReLU function calls made leaky."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, *args, **kwargs):
-        with LeakyFunctions():
-            return self.inner(*args, **kwargs)
+#: The swap of a ReLU function call for a LeakyReLU.
+LEAKY_FUNCTIONS = {"relu": lambda pre, in_place: F.leaky_relu(pre, LEAK, inplace=in_place)}
 
 
 def swap_relus(model: nn.Module) -> int:
