@@ -74,7 +74,7 @@ def test_a_layer_dead_from_its_initialization_is_found_though_leaky_relu_cannot_
     assert finding.confidence >= 0.5
 
 
-def test_dead_functional_relus_are_found_from_the_trace_alone():
+def test_dead_functional_relus_are_found_and_replayed_as_leaky_relu():
     torch.manual_seed(0)
     model = FunctionalNet(bias=-3.0)
     [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
