@@ -51,6 +51,17 @@ stays 2.8-2.9%) and the garbage collector (4 collections in 12 rounds; disabled,
 The sampled steps (2.3% of steps at 1.21-1.35x) add 0.5-0.8% to the mean; their largest item
 is the copy of every parameter before the update (fresh memory at each sampled step).
 
+Session 12, s12-acts (a plain-tensor model's sampled steps watched from step to backward for
+activations; CPU clock, one thread, 20 pairs, load 10-15; main 38accc6 and s12-acts alternating),
+mean / median / sampled steps' mean:
+
+| model | run | main 38accc6 | s12-acts |
+|---|---|---|---|
+| mlp 784-512-512-10 | 1 | 1.043 / 1.036 / 1.29 | 1.041 / 1.037 / 1.27 |
+| | 2 | 1.030 / 1.037 / 1.25 | 1.031 / 1.031 / 1.25 |
+| plain-tensor mlp | 1 | 1.080 / 1.073 / 1.38 | 1.048 / 1.040 / 1.37 |
+| | 2 | 1.044 / 1.035 / 1.32 | 1.043 / 1.045 / 1.43 |
+
 Session 11 (CPU clock, one thread, no nice, 30 pairs of 50-step blocks, load 6-12; main 01abcf9
 against s11-scale 9a7fe84, alternating in the order listed), mean / median / sampled steps' mean:
 

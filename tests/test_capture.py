@@ -7,10 +7,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as nn_module
 from torch.optim import optimizer as optim_module
-from torch.overrides import _get_current_function_mode_stack
+from torch.overrides import _get_current_function_mode, _get_current_function_mode_stack
 
 from conftest import DictModel, fit, mlp, record
 from lossdoctor.capture import Recorder, watching
+from lossdoctor.capture.schedule import Schedule
 
 
 def _data(rows=400, features=6, seed=0):
@@ -223,9 +224,9 @@ def test_activations_called_as_functions_are_seen_and_named_where_they_were_call
 
     activations = record(train).trace.activations
     places = {(a.kind, a.layer) for a in activations}
-    assert ("relu", "torch.relu in Net.forward") in places
+    assert ("relu", "torch.relu after hidden") in places  # named after the layer it follows
     assert ("tanh", "act") in places
-    assert ("sigmoid", "torch.sigmoid in Net.forward") in places
+    assert ("sigmoid", "torch.sigmoid after out") in places
     tanh = [a for a in activations if a.layer == "act"]
     assert len(tanh) == 2 and tanh[0].saturated_fraction > 0.3
 
@@ -653,7 +654,59 @@ def test_an_activation_written_in_forward_keeps_the_function_mode():
     torch.manual_seed(0)
     steps, relu = _sampled_relu_steps(_FunctionalRelu())
     assert {0, 16, 32, 50, 64} <= steps
-    assert {a.layer for a in relu} == {"torch.relu in _FunctionalRelu.forward"}
+    assert {a.layer for a in relu} == {"torch.relu after hidden"}
+
+
+class _LayerLoop(nn.Module):
+    """Hidden layers in an nn.ModuleList, each followed by ``x.clamp(min=0)`` written in the
+    loop, and one nn.ReLU instance used after two layers: every ReLU is still its own layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.ModuleList([nn.Linear(6, 8), nn.Linear(8, 8)])
+        self.extra, self.act, self.out = nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = layer(x).clamp(min=0)
+        return self.out(self.act(self.extra(self.act(x))))
+
+
+def test_relus_in_a_loop_or_one_module_used_twice_are_told_apart():
+    torch.manual_seed(0)
+    steps, relu = _sampled_relu_steps(_LayerLoop(), steps=3)
+    names = [a.layer for a in relu if a.step == 0]
+    assert names == ["torch.relu after hidden.0", "torch.relu after hidden.1", "act",
+                     "act, call 2"]
+
+
+def test_activations_of_a_model_written_as_plain_tensors_are_seen_on_sampled_steps_only():
+    """No module to hook: a sampled step is watched from the optimizer step before it to its
+    backward pass (the first step shows the model: step 1 is the first watched), each call
+    named after its line; the evaluations without gradients are not training activations."""
+    torch.manual_seed(0)
+    x, y = _data(40)
+    w1, w2 = (torch.randn(6, 8) * 4).requires_grad_(), torch.randn(8, 2).requires_grad_()
+    optimizer = torch.optim.SGD([w1, w2], lr=0.01)
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(70):
+            optimizer.zero_grad()
+            F.cross_entropy(torch.tanh(x @ w1) @ w2, y).backward()
+            optimizer.step()
+            with torch.no_grad():
+                torch.tanh(x @ w1)
+    assert _get_current_function_mode() is None  # nothing left on the stack
+    tanh = [a for a in recorder.trace.activations if a.kind == "tanh"]
+    assert [a.step for a in tanh] == [s for s in range(1, 70) if Schedule().is_sampled(s)]
+    line = _line_of("tanh(x @ w1) @")
+    assert {a.layer for a in tanh} == {f"torch.tanh at test_capture.py:{line}"}
+    assert all(a.saturated_fraction > 0.3 for a in tanh)
+
+
+def _line_of(text: str) -> int:
+    with open(__file__) as source:
+        return next(n for n, line in enumerate(source, 1) if text in line)
 
 
 def test_activation_statistics_read_together_match_the_single_tensor_ones():

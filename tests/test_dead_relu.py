@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
 from lossdoctor.checks.dead_relu import DEAD_RELU, check, dead_layers, swap_relus
@@ -73,13 +74,13 @@ def test_a_layer_dead_from_its_initialization_is_found_though_leaky_relu_cannot_
     assert finding.confidence >= 0.5
 
 
-def test_dead_functional_relus_are_found_from_the_trace_alone():
+def test_dead_functional_relus_are_found_and_replayed_as_leaky_relu():
     torch.manual_seed(0)
     model = FunctionalNet(bias=-3.0)
     [finding] = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2)))
-    assert finding.experiment is None  # F.relu cannot be swapped for another module
+    assert finding.experiment is not None  # F.relu replayed as LeakyReLU
     assert finding.evidence["dead_fraction_late"] == 1.0
-    assert finding.verdict.startswith("The output of torch.relu in FunctionalNet.forward has 100%")
+    assert finding.verdict.startswith("The output of torch.relu after hidden has 100%")
 
 
 def test_units_killed_by_a_huge_learning_rate_are_a_symptom_kept_below_the_reporting_bar():
@@ -152,3 +153,79 @@ def test_every_layer_mostly_dead_is_named_not_only_the_worst():
     second = DeadLayer(layer="3", dead=1.0, units=32, first_dead_step=0)
     assert _others([second]) == "Also dead: the ReLU layer '3' (100% of its 32 units)."
     assert _others([]) == ""
+
+
+def _cross_entropy(logits, target):
+    return -torch.log_softmax(logits, dim=1).gather(1, target.unsqueeze(1)).mean()
+
+
+def _plain_tensor_training(scale, relu, epochs=8):
+    """A 2-hidden-layer MLP written as plain tensors (``relu(x @ w + b)`` in a loop) with a
+    hand-written loss, as dev 30009 is: weights drawn ``scale(a, b)``. Returns a function that
+    trains it."""
+    x, y = _learnable(600, 0)
+    val_x, val_y = _learnable(200, 1)
+    sizes = [8, 32, 32, 2]
+    weights = [scale(a, b).requires_grad_() for a, b in zip(sizes, sizes[1:], strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(rows):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            rows = relu(rows @ w + b)
+        return rows @ weights[-1] + biases[-1]
+
+    def train():
+        optimizer = torch.optim.Adam(weights + biases, lr=1e-3)
+        loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+        for _ in range(epochs):
+            for rows, labels in loader:
+                optimizer.zero_grad()
+                _cross_entropy(model(rows), labels).backward()
+                optimizer.step()
+            with torch.no_grad():
+                _cross_entropy(model(val_x), val_y).item()
+
+    return train
+
+
+def test_dead_relus_of_a_model_written_as_plain_tensors_are_found_and_named_by_their_line():
+    """Dev 30009: weights drawn uniform in (-a, 0) kill every unit past the first layer. No
+    module holds the model: the sampled steps are watched from step to backward, each ReLU
+    named after the line that called it (one line for both layers, numbered)."""
+    torch.manual_seed(0)
+    case = record(_plain_tensor_training(lambda a, b: -torch.rand(a, b) * 0.2, torch.relu))
+    layers = {d.layer: d for d in dead_layers(case.trace)}
+    assert len(layers) == 2  # the loop's two calls are two layers, not one
+    second = next(d for name, d in layers.items() if name.endswith(", call 2"))
+    assert second.dead == 1.0 and second.built_dead
+    assert second.layer.startswith("torch.relu at test_dead_relu.py:")
+    [finding] = check(case)
+    assert finding.evidence["dead_fraction_late"] == 1.0
+    assert finding.experiment is not None  # the ReLU calls replayed as LeakyReLU
+    assert finding.fix.startswith("Check the initialization")
+
+
+def test_a_healthy_model_written_as_plain_tensors_is_not_flagged():
+    """The twin, with He initialization; its ReLU written ``x.clamp(min=0)``."""
+    torch.manual_seed(0)
+    case = record(_plain_tensor_training(lambda a, b: torch.randn(a, b) * (2 / a) ** 0.5,
+                                         lambda pre: pre.clamp(min=0)))
+    layers = dead_layers(case.trace)
+    assert len(layers) == 2 and max(d.dead for d in layers) < 0.5
+    assert check(case) == []
+
+
+def test_relu_function_calls_replay_as_leaky_relu_and_other_calls_unchanged():
+    from lossdoctor.checks._function_swap import FunctionSwap
+    from lossdoctor.checks.dead_relu import LEAK, LEAKY_FUNCTIONS
+
+    x = torch.linspace(-2, 2, 9)
+    with FunctionSwap(LEAKY_FUNCTIONS):
+        leaky = [F.relu(x), torch.relu(x), x.clamp(min=0), x.clamp_min(0), x.clone().relu_()]
+        unchanged = [x.clamp(min=-1), x.clamp(0, 1), F.relu6(x), torch.tanh(x)]
+    for out in leaky:
+        assert torch.equal(out, F.leaky_relu(x, LEAK))
+    expected = [x.clamp(min=-1), x.clamp(0, 1), F.relu6(x), x.tanh()]
+    for out, plain in zip(unchanged, expected, strict=True):
+        assert torch.equal(out, plain)

@@ -161,3 +161,55 @@ def test_a_stuck_loss_at_the_guess_is_not_called_confidently_wrong():
     # a classifier's constant guess is the class frequencies, not 'the average target'
     # (saturated_activation_conv1d_tanh_init)
     assert "of always predicting the same answer" in said
+
+
+def _plain_tanh_training(std, epochs=10):
+    """A 2-hidden-layer tanh MLP written as plain tensors, weights drawn N(0, std^2), with a
+    hand-written cross-entropy (tanh_large_init's shape). Returns a function that trains it."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y = _learnable()
+    sizes = [8, 32, 32, 2]
+    weights = [(torch.randn(a, b) * std(a)).requires_grad_()
+               for a, b in zip(sizes, sizes[1:], strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(rows):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            rows = torch.tanh(rows @ w + b)
+        return rows @ weights[-1] + biases[-1]
+
+    def loss_of(rows, labels):
+        return -torch.log_softmax(model(rows), 1).gather(1, labels.long()[:, None]).mean()
+
+    def train():
+        optimizer = torch.optim.Adam(weights + biases, lr=1e-3)
+        loader = DataLoader(TensorDataset(x[:450], y[:450]), batch_size=32, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+        for _ in range(epochs):
+            for rows, labels in loader:
+                optimizer.zero_grad()
+                loss_of(rows, labels).backward()
+                optimizer.step()
+            with torch.no_grad():
+                loss_of(x[450:], y[450:]).item()
+
+    return train
+
+
+def test_tanh_layers_of_a_model_written_as_plain_tensors_pinned_by_a_large_init_are_found():
+    """No module holds the model: its tanh calls are seen on the sampled steps, named after
+    the line that called them, the loop's second call numbered."""
+    torch.manual_seed(0)
+    case = record(_plain_tanh_training(lambda fan_in: 4.0))
+    [finding] = check(case)
+    assert finding.cause is SATURATED_ACTIVATION
+    assert finding.evidence["saturated_fraction_start"] > 0.5
+    assert finding.verdict.startswith("The output of torch.tanh at test_saturated_activation.py:")
+
+
+def test_tanh_layers_of_a_plain_tensor_model_with_a_fan_in_init_are_not_flagged():
+    torch.manual_seed(0)
+    case = record(_plain_tanh_training(lambda fan_in: (1 / fan_in) ** 0.5))
+    assert len(saturation_by_layer(case.trace)) == 2
+    assert check(case) == []

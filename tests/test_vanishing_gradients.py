@@ -8,6 +8,7 @@ from lossdoctor.checks.vanishing_gradients import (
     VANISHING_GRADIENTS,
     check,
     gradient_profile,
+    squashing_functions,
     with_relu,
 )
 from lossdoctor.findings import Skip
@@ -44,6 +45,36 @@ def test_a_deep_sigmoid_mlp_whose_first_layers_get_no_gradient_is_found_and_relu
     assert finding.experiment.after < 0.5 * finding.experiment.before
     assert finding.confidence >= 0.95
     assert finding.verdict.startswith("The gradients of your first layer ('0.weight')")
+
+
+class _DeepFunctional(nn.Module):
+    """_deep's layers, the activation written as a function call in the forward's loop."""
+
+    def __init__(self, activation, depth=10, width=32):
+        super().__init__()
+        sizes = [10] + [width] * (depth - 1)
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:], strict=False))
+        self.out, self.activation = nn.Linear(width, 2), activation
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = self.activation(layer(x))
+        return self.out(x)
+
+
+def test_sigmoid_layers_written_as_function_calls_are_replayed_as_relu():
+    torch.manual_seed(0)
+    [finding] = check(_case(_DeepFunctional(torch.sigmoid)))
+    assert finding.cause is VANISHING_GRADIENTS
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.confidence >= 0.95
+
+
+def test_tanh_function_calls_of_a_deep_mlp_that_learns_are_not_flagged():
+    torch.manual_seed(0)
+    case = _case(_DeepFunctional(torch.tanh))
+    assert squashing_functions(case.trace)
+    assert check(case) == []
 
 
 def test_a_deep_tanh_mlp_that_learns_is_not_flagged():

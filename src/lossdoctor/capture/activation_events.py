@@ -5,7 +5,14 @@ The first sampled passes are watched through a TorchFunctionMode, which sees eve
 (``F.relu`` and ``torch.sigmoid`` written in a forward too) and costs a Python call for each.
 When all the activations those passes saw were activation modules (``nn.ReLU``), the later
 sampled passes watch only the modules' outputs, through the submodule hooks the naming needs
-anyway: on a model of hundreds of small layers the mode multiplied a sampled step's time."""
+anyway: on a model of hundreds of small layers the mode multiplied a sampled step's time.
+
+An activation module is named as the model names it ("encoder.1"); a function called in a
+forward after the submodule it follows ("torch.relu after hidden.0"); a name met twice in a pass
+(one nn.ReLU used after two layers, torch.relu in a loop over layers) is numbered, so that two
+layers are never counted as one. A model written as plain tensors has no forward pass to hook:
+its sampled steps are watched from the optimizer step before them to their backward pass
+(tensor_activations.py), each activation named after the user's line that called it."""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from torch.nn.modules.loss import _Loss
 from lossdoctor.capture import stats
 from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.capture.guard import guarded, guarded_hook
+from lossdoctor.capture.tensor_activations import TensorActivations
 from lossdoctor.trace import ActivationStat, Trace
 
 #: Sampled passes watched through the TorchFunctionMode before the modules alone may do: the
@@ -26,7 +34,7 @@ MODULES_ONLY = "activation modules only"
 MODULE_KINDS = ((nn.Sigmoid, "sigmoid"), (nn.Tanh, "tanh"), (nn.ReLU, "relu"), (nn.ReLU6, "relu"))
 
 
-class ActivationEvents:
+class ActivationEvents(TensorActivations):
     """While ``spying``, every activation function's output becomes an ActivationStat; the
     modules entered so far (a stack) say where it was computed."""
 
@@ -39,6 +47,9 @@ class ActivationEvents:
         self._functional_activations = False  # an activation computed outside its module
         self._module_stack: list[nn.Module] = []
         self._module_names: dict[int, str] = {}
+        self._last_left: nn.Module | None = None  # the last submodule whose call ended
+        self._places: dict[str, int] = {}  # the names given in this pass, and how often
+        self._start_tensor_activations()
         #: This pass's records, with their statistics still tensors: (record, saturated share,
         #: live units of a ReLU: stats.live_units).
         self._unread: list[tuple[ActivationStat, torch.Tensor | None, torch.Tensor | None]] = []
@@ -53,6 +64,8 @@ class ActivationEvents:
         if torch.compiler.is_compiling():
             return
         self._spied_passes += 1
+        self._places.clear()
+        self._last_left = None
         if self._spied_passes > FUNCTION_MODE_PASSES and not self._functional_activations:
             self._spy = MODULES_ONLY
             return
@@ -74,6 +87,8 @@ class ActivationEvents:
             kind = next((k for cls, k in MODULE_KINDS if isinstance(module, cls)), None)
             if kind is not None:
                 self._record_activation(kind, output)
+        if not isinstance(module, stats.ACTIVATION_MODULES):
+            self._last_left = module
 
     def _read_activations(self) -> None:
         """The pass's statistics, read from the device in one go, join the trace."""
@@ -92,6 +107,7 @@ class ActivationEvents:
     def submodule_started(self, module: nn.Module, args) -> None:
         if self._spy is not None and not isinstance(module, _Loss):
             self._module_stack.append(module)
+            self._last_left = None
 
     @guarded_hook
     def submodule_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
@@ -105,23 +121,36 @@ class ActivationEvents:
         module = self._module_stack[-1] if self._module_stack else None
         if not isinstance(module, stats.ACTIVATION_MODULES):
             self._functional_activations = True
-        record = ActivationStat(step=self.step, layer=self._activation_place(kind, module),
-                                kind=kind, saturated_fraction=0.0, dead_fraction=0.0,
-                                units=stats.unit_count(output))
+        self._record_at(self._activation_place(kind, module), kind, output)
+
+    def _record_at(self, place: str, kind: str, output: torch.Tensor) -> None:
+        """Keep the statistics of an activation computed at ``place`` (numbered when that place
+        was already met in this pass), left on the device until the pass ends."""
+        seen = self._places[place] = self._places.get(place, 0) + 1
+        layer = place if seen == 1 else f"{place}, call {seen}"
+        record = ActivationStat(step=self.step, layer=layer, kind=kind, saturated_fraction=0.0,
+                                dead_fraction=0.0, units=stats.unit_count(output))
         live = stats.live_units(output) if kind == "relu" else None
         saturated = stats.saturated_share(kind, output) if kind in stats.SATURATION_MARGIN else None
         self._unread.append((record, saturated, live))
 
     def _activation_place(self, kind: str, module: nn.Module | None) -> str:
-        """The activation module's name ("encoder.1"), or where a function like torch.sigmoid
-        was called ("torch.sigmoid in SimpleClassifier.forward")."""
+        """The activation module's name ("encoder.1"), or where a function like torch.relu
+        was called: after the submodule it follows ("torch.relu after hidden.0"), else in the
+        forward it was called in ("torch.sigmoid in SimpleClassifier.forward")."""
         if module is None:
             return kind
+        if isinstance(module, stats.ACTIVATION_MODULES):
+            return self._module_name(module) or type(module).__name__
+        follows = self._last_left
+        if follows is not None:
+            return f"torch.{kind} after {self._module_name(follows) or type(follows).__name__}"
+        name = self._module_name(module)
+        owner = f"{name} ({type(module).__name__})" if name else type(module).__name__
+        return f"torch.{kind} in {owner}.forward"
+
+    def _module_name(self, module: nn.Module) -> str:
         model = self.model
         if id(module) not in self._module_names and model is not None:
             self._module_names = {id(m): name for name, m in model.named_modules() if name}
-        name = self._module_names.get(id(module), "")
-        if isinstance(module, stats.ACTIVATION_MODULES):
-            return name or type(module).__name__
-        owner = f"{name} ({type(module).__name__})" if name else type(module).__name__
-        return f"torch.{kind} in {owner}.forward"
+        return self._module_names.get(id(module), "")

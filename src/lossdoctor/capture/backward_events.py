@@ -22,6 +22,8 @@ class BackwardEvents:
             self.check_parameter_update()
         if self.trace.steps and not self._zeroed_since_step:  # else it would return at once
             self.note_reset_before_backward()
+        if self._step_spy is not None:
+            self._tensor_pass_ended()
         roots = [tensors] if isinstance(tensors, torch.Tensor) else tensors_in(tensors)
         if self._tensor_spy is not None:
             self._tensor_step_ended(roots[0] if roots else None)

@@ -18,8 +18,9 @@ from lossdoctor.capture.tensors import tensors_in
 MAX_CHAIN = 64
 #: Tensors followed per forward pass, at most.
 MAX_FOLLOWED = 10_000
-#: Spies left while not the innermost mode, waiting to leave the stack.
-WAITING: list[LossChainSpy] = []
+#: Spies left while not the innermost mode, waiting to leave the stack (LossChainSpy, and
+#: tensor_activations.StepActivationSpy: anything with a ``done`` flag).
+WAITING: list[TorchFunctionMode] = []
 
 #: Functions that scale a tensor by a number (``loss / accumulation_steps``); in a chain, their
 #: names carry SCALED.
@@ -116,7 +117,7 @@ def take_off_done_spies() -> None:
     if not WAITING:
         return
     top = _get_current_function_mode()
-    while isinstance(top, LossChainSpy) and top.done:
+    while top is not None and getattr(top, "done", False) and top in WAITING:
         top.__exit__(None, None, None)
         WAITING.remove(top)
         top = _get_current_function_mode()

@@ -105,7 +105,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         """Take lossdoctor's torch function modes off the stack, whatever broke before: a spy
         left on would go on watching the user's code after the run. The tensor spy's last
         evaluation joins the sample before the losses settle."""
-        for leave in (self._stop_tensor_spy, self._stop_following):
+        for leave in (self._stop_step_spy, self._stop_tensor_spy, self._stop_following):
             try:
                 leave()
             except Exception as error:  # noqa: BLE001 - the other spy must still leave

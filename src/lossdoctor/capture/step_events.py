@@ -101,6 +101,8 @@ class StepEvents:
             self._tensor_spy.take()  # a recording no backward pass ended belongs to no step
         self.trace.steps += 1
         self.sampled = self.schedule.is_sampled(self.trace.steps)
+        if self.model is None:
+            self._watch_tensor_step()
 
     def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._optimizer_ref = weakref.ref(optimizer)

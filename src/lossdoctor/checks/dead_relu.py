@@ -12,10 +12,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+import torch.nn.functional as F
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
@@ -42,6 +44,11 @@ CAUSES = (DEAD_RELU,)
 MOST = 0.5
 #: Sampled forward passes a layer needs in the second half of training to call death lasting.
 LATE_SAMPLES = 3
+#: The first step watched of a model written as plain tensors: its first step is what shows
+#: lossdoctor the model (capture/tensor_activations.py). A layer dead from there on was built
+#: dead, or killed by the very first update, which at a usual rate moves each weight by about
+#: the learning rate (1e-3 for Adam): far too little to silence a layer.
+FIRST_WATCHED = 1
 #: Slope of the LeakyReLU swapped in: large enough to pull dead units back within a replay.
 LEAK = 0.1
 
@@ -52,6 +59,12 @@ class DeadLayer:
     dead: float  # the smallest dead fraction seen over the late samples
     first_dead_step: int  # the first sampled step from which it stayed above MOST
     units: int
+    dead_on_every_sample: bool = False
+
+    @property
+    def built_dead(self) -> bool:
+        """Dead from the first step watched on: before any update could kill it."""
+        return self.dead_on_every_sample and self.first_dead_step <= FIRST_WATCHED
 
     @property
     def is_function(self) -> bool:
@@ -86,7 +99,7 @@ def check(case) -> list[Finding]:
 def _fix(worst: DeadLayer) -> str:
     """Units dead before the first update were built dead: "Lower the learning rate" first
     pointed away from the bias that killed them (dead_relu_bias, bias -3 from the start)."""
-    if worst.first_dead_step != 0:
+    if not worst.built_dead:
         return DEAD_RELU.fix
     return ("Check the initialization and the bias of the layers before the ReLUs: these units "
             "were dead before the first update, so no learning rate killed them. LeakyReLU or "
@@ -114,23 +127,30 @@ def _lasting(layer: str, seen: list) -> DeadLayer:
     while first > 0 and seen[first - 1].dead_fraction > MOST:
         first -= 1
     first_step = seen[first].step if first < len(seen) else seen[-1].step
-    return DeadLayer(layer, min(s.dead_fraction for s in late), first_step, seen[-1].units)
+    return DeadLayer(layer, min(s.dead_fraction for s in late), first_step, seen[-1].units,
+                     dead_on_every_sample=first == 0)
 
 
 def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:
-    """Replay with every nn.ReLU swapped for LeakyReLU; None when the ReLUs are function calls
-    (nothing to swap) or the run cannot be replayed."""
-    if any(d.is_function for d in layers):
-        return None
+    """Replay with every nn.ReLU swapped for LeakyReLU, and every ReLU function call (F.relu,
+    torch.relu, ``x.clamp(min=0)``, also in a model written as plain tensors) computed as one;
+    None when the run cannot be replayed."""
     try:
         baseline = case.baseline
     except Skip:
         return None
     model = copy.deepcopy(case.copies.initial_model)
-    if not swap_relus(model):
+    if any(d.is_function for d in layers):
+        swap_relus(model)
+        model = WithFunctionSwap(model, LEAKY_FUNCTIONS)
+    elif not swap_relus(model):
         return None
     leaky = case.replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
     return fix_experiment(f"LeakyReLU({LEAK}) in place of ReLU", baseline, leaky)
+
+
+#: The swap of a ReLU function call for a LeakyReLU.
+LEAKY_FUNCTIONS = {"relu": lambda pre, in_place: F.leaky_relu(pre, LEAK, inplace=in_place)}
 
 
 def swap_relus(model: nn.Module) -> int:
@@ -152,7 +172,7 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
     the learning rate): kept below the reporting bar. Not for a layer dead from the first
     sampled step, which runs before the first update: no learning rate killed it, the model was
     built dead (a bias of -7 that LeakyReLU(0.1) cannot pull back within a replay, dev 09190)."""
-    if experiment is not None and not fixed and worst.first_dead_step > 0:
+    if experiment is not None and not fixed and not worst.built_dead:
         return 0.45
     if worst.dead >= 1.0 and loss.stuck:
         return 0.97
@@ -169,7 +189,7 @@ def _verdict(suspects: list[DeadLayer], loss: TrainingProgress, experiment,
     worst = suspects[0]
     return " ".join(part for part in (
         _describe_death(worst), _others(suspects[1:]), _describe_loss(loss, worst.dead >= 1.0),
-        _describe_experiment(experiment, fixed, worst.first_dead_step == 0)
+        _describe_experiment(experiment, fixed, worst.built_dead)
     ) if part)
 
 

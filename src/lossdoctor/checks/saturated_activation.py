@@ -207,7 +207,7 @@ def _describe_pinning(worst: LayerSaturation) -> str:
 def _name(layer: LayerSaturation) -> str:
     if layer.kind == "probabilities":
         return "Your model's sigmoid output"
-    if layer.layer.startswith("torch."):  # a function call: "torch.tanh in Net.forward"
+    if layer.layer.startswith("torch."):  # a function call: "torch.tanh after hidden"
         return f"The output of {layer.layer}"
     return f"The {layer.kind} layer {layer.layer!r}"
 

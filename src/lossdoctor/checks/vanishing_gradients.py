@@ -7,7 +7,9 @@ first layer's relative gradient falls orders of magnitude below the last one's: 
 layers do not learn, and the last ones fit features that never improve. The cause is reported
 when that gap is at least :data:`GAP_DECADES` orders of magnitude on most sampled steps while the
 training loss is no better than a constant guess. When the model's sigmoid/tanh modules can be
-swapped, a replay with ReLU and kaiming initialization shows whether the fix works.
+swapped, or its hidden sigmoid/tanh function calls (torch.tanh in a forward, or in a model
+written as plain tensors) replayed as ReLU, a replay with ReLU and kaiming initialization shows
+whether the fix works.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import math
 import statistics
 from dataclasses import dataclass
 
+import torch.nn.functional as F
 from torch import nn
 
+from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -54,6 +59,9 @@ PERSISTENT = 2 / 3
 MIN_STEPS = 3
 MIN_LAYERS = 3
 SQUASHING = (nn.Sigmoid, nn.Tanh)
+#: Sigmoid/tanh function calls replayed as ReLU.
+RELU_FUNCTIONS = {kind: lambda pre, in_place: F.relu(pre, inplace=in_place)
+                  for kind in ("sigmoid", "tanh")}
 #: Layers re-initialized for ReLU in the swap: dense and convolutional ones.
 WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
 
@@ -122,9 +130,11 @@ def gradient_profile(trace) -> Profile:
 
 
 def relu_experiment(case) -> Experiment | None:
-    """Replay with every nn.Sigmoid/nn.Tanh module swapped for ReLU and kaiming init."""
+    """Replay with every nn.Sigmoid/nn.Tanh module, and every hidden sigmoid/tanh function
+    call, swapped for ReLU, with kaiming init."""
     model = case.copies.initial_model
-    if model is None or not any(isinstance(m, SQUASHING) for m in model.modules()):
+    functions = squashing_functions(case.trace)
+    if model is None or not (functions or any(isinstance(m, SQUASHING) for m in model.modules())):
         return None
     try:
         replayer = case.require_replay()
@@ -132,15 +142,33 @@ def relu_experiment(case) -> Experiment | None:
     except Skip:
         return None
     swapped = with_relu(model)
+    if functions:
+        swapped = WithFunctionSwap(swapped, RELU_FUNCTIONS, keep=_one_unit)
     after = replayer.replay(Plan(model=swapped, steps=REPLAY_STEPS))
     return fix_experiment("sigmoid/tanh layers replaced by ReLU, with kaiming initialization",
                           baseline, after)
 
 
+def squashing_functions(trace) -> bool:
+    """Whether the run computed hidden sigmoid/tanh layers by function calls (the capture names
+    those "torch.tanh ..."): more than one unit, so not a binary output's sigmoid."""
+    return any(a.kind in RELU_FUNCTIONS and a.layer.startswith("torch.") and a.units > 1
+               for a in trace.activations)
+
+
+def _one_unit(pre) -> bool:
+    """A sigmoid/tanh of one unit is a binary output's, which the replay leaves as written."""
+    return pre.dim() < 2 or pre.shape[1] == 1
+
+
 def with_relu(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with ReLU for its sigmoid/tanh modules, its dense and convolutional
-    layers kaiming-initialized (the output layer keeps its init)."""
+    layers kaiming-initialized (the output layer keeps its init); a model written as plain
+    tensors has its He initialization (TensorModel.reset_parameters)."""
     swapped = copy.deepcopy(model)
+    if isinstance(swapped, TensorModel):
+        swapped.reset_parameters()
+        return swapped
     for module in list(swapped.modules()):
         for name, child in module.named_children():
             if isinstance(child, SQUASHING):
