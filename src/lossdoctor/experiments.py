@@ -291,6 +291,11 @@ class Replayer:
         scored = getattr(replay_loss, "data_term", None) or replay_loss
         return scored.loss(self.placed(model), on_device(batch, self.device))
 
+    def as_called(self, batch: Batch) -> Batch:
+        """``batch`` as the script gave it to the model: with its target among the inputs when
+        the model took it (a dict batch given whole, ``model(x, targets)``)."""
+        return self.copies.replay_loss.called_with(batch)
+
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The prediction the loss is computed from (the logits beside a returned loss)."""
         return self.copies.replay_loss.predict(self.placed(model),

@@ -428,9 +428,14 @@ class LossProgram:
     def predict(self, model, batch) -> torch.Tensor:
         return at_place(self._output(model, batch), self.prediction_place)
 
+    def called_with(self, batch):
+        """The batch as the script gave it to the model (whole, target included, when it was)."""
+        if self.target_path is not None:
+            return with_target_at(batch, self.target_path)
+        return batch
+
     def _output(self, model, batch):
-        if self.target_path is not None:  # the model is given the batch whole, as it was
-            batch = with_target_at(batch, self.target_path)
+        batch = self.called_with(batch)
         return model(*batch.args, **batch.kwargs)
 
     def run(self, reader) -> torch.Tensor:

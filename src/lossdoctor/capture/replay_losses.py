@@ -42,6 +42,10 @@ class LossFunction:
         target = batch.target.reshape(-1) if self.flat_target else batch.target
         return self.loss_fn(self.predict(model, batch), target)
 
+    def called_with(self, batch: Batch) -> Batch:
+        """The batch as the script gave it to the model (the target is the loss's here)."""
+        return batch
+
     def predict(self, model, batch: Batch) -> torch.Tensor:
         output = first_tensor(model(*batch.args, **batch.kwargs))
         shape = self.prediction_shape
@@ -67,8 +71,12 @@ class ReturnedLoss:
         loss = at_place(output, self.loss_place)
         return next((t for t in output_tensors(output) if t is not loss and t.dim() > 0), None)
 
+    def called_with(self, batch: Batch) -> Batch:
+        """The batch as the script gave it to the model: its target put back among the inputs."""
+        return with_target_at(batch, self.target_path)
+
     def _output(self, model, batch: Batch):
-        batch = with_target_at(batch, self.target_path)
+        batch = self.called_with(batch)
         return model(*batch.args, **batch.kwargs)
 
 

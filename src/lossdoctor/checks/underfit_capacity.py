@@ -158,7 +158,8 @@ def check(case: Case) -> list[Finding]:
     batch = replayer.train_batches[0]
     one_batch = overfit_one_batch(replayer, model, batch)
     reason = why_not_larger(model, batch) or _why_not_scored(replayer)
-    build = (lambda: _larger_model(case, batch)) if not reason else _widened(model, batch)
+    build = ((lambda: _larger_model(case, batch)) if not reason
+             else _widened(model, replayer.as_called(batch)))
     if isinstance(build, str):
         return _untested(one_batch, f"{reason}; and no wider copy of it: {build}")
     constant = case.constant_guess_loss("validation")
