@@ -11,6 +11,7 @@ from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import rank
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, SLOW_FOR_ITS_SIZE
@@ -166,3 +167,33 @@ def test_a_higher_lr_that_does_clearly_more_than_the_slow_models_larger_one_is_n
     ranked = rank([_fixed(LR_TOO_LOW, 0.95, 0.7, 0.05), _slow_for_its_size(0.7, 0.5)])
     assert _ids(ranked) == ["lr_too_low", "underfit_capacity"]
     assert ranked[0].explained_by == []
+
+
+def _seen(cause, confidence):
+    return Finding(cause, confidence, verdict="v", evidence={})
+
+
+def test_a_gradient_gap_without_a_working_fix_does_not_explain_a_model_too_small():
+    """one_unit_bottleneck (dev): a one-unit ReLU layer passes back almost no gradient, so the
+    first layer's gradient sits orders below the last's; no sigmoid/tanh to swap, so no fix at
+    the model's size was replayed, while a larger model took the loss down. The gap is the
+    narrow model's doing: vanishing_gradients does not rank it as its consequence."""
+    ranked = rank([_seen(VANISHING_GRADIENTS, 0.8), _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
+    assert _ids(ranked) == ["underfit_capacity", "vanishing_gradients"]
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_a_gradient_gap_that_relu_closes_explains_a_larger_model_helping():
+    """The twin: a deep sigmoid stack whose ReLU replay, at the model's size, learns; the
+    larger model (ReLU too) helping says nothing more, and follows."""
+    ranked = rank([_fixed(VANISHING_GRADIENTS, 0.8, 0.69, 0.1),
+                   _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
+    assert _ids(ranked) == ["vanishing_gradients", "underfit_capacity"]
+    assert ranked[1].explained_by == ["vanishing_gradients"]
+
+
+def test_a_replayed_fix_that_barely_moved_the_loss_is_not_a_verified_one():
+    ranked = rank([_fixed(VANISHING_GRADIENTS, 0.8, 0.69, 0.66),
+                   _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
+    assert _ids(ranked) == ["underfit_capacity", "vanishing_gradients"]
+    assert [f.explained_by for f in ranked] == [[], []]

@@ -17,7 +17,11 @@ from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
-from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, measured_roots
+from lossdoctor.measured_consequences import (
+    MEASURED_CONSEQUENCE_CONFIDENCE,
+    declares,
+    measured_roots,
+)
 from lossdoctor.sandbox import run_threads
 from lossdoctor.symptom import Symptom
 
@@ -106,7 +110,7 @@ def mark_consequences(findings: list[Finding]) -> None:
     for finding in findings:
         declared = [] if finding.root else [
             other.cause.id for other in findings
-            if other.cause != finding.cause and finding.cause.id in other.cause.explains
+            if other.cause != finding.cause and declares(other, finding)
             and finding.cause.id not in measured[id(other)]
         ]
         finding.explained_by = declared + [

@@ -55,6 +55,23 @@ COMPARABLE_MEASURE = "validation loss"
 SLOW_FOR_ITS_SIZE = "fits_only_slowly"
 
 
+def declares(root: Finding, finding: Finding) -> bool:
+    """Whether ``root``'s cause declares ``finding``'s its consequence: always (``explains``),
+    or only once ``root``'s own replayed fix took the loss down (``explains_if_fixed``)."""
+    cause = finding.cause.id
+    return cause in root.cause.explains or (
+        cause in root.cause.explains_if_fixed and fix_verified(root))
+
+
+def fix_verified(finding: Finding) -> bool:
+    """Whether the finding carries a replayed fix that took at least SAME_EFFECT_MARGIN off the
+    validation loss, or settled at a finite loss where the run without it blew up."""
+    fix = finding.experiment
+    if fix is None or not math.isfinite(fix.after):
+        return False
+    return math.isinf(fix.before) or (fix.before > 0 and fix_drop(fix) >= SAME_EFFECT_MARGIN)
+
+
 def measured_roots(finding: Finding, findings: list[Finding]) -> list[str]:
     """Ids of the reported findings whose measured fix makes ``finding`` (a setting's) its
     consequence under ``fix_does_as_much``; [] for a finding that is not about a setting."""
