@@ -7,12 +7,13 @@ from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.batch_size import BATCH_SIZE
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
-from lossdoctor.diagnosis import rank
+from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, SLOW_FOR_ITS_SIZE
 
@@ -197,3 +198,33 @@ def test_a_replayed_fix_that_barely_moved_the_loss_is_not_a_verified_one():
                    _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
     assert _ids(ranked) == ["underfit_capacity", "vanishing_gradients"]
     assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_a_setting_whose_fix_another_fix_matches_is_dismissed_not_reported():
+    """sigmoid_large_init dev 31002: lr 0.4 took the replay from 9.30 to 0.46, the default
+    init to 0.82; lr_too_low beside bad_init was right 2 times in 16 on dev (see
+    MEASURED_CONSEQUENCE_CONFIDENCE), so it is dismissed with that confidence, not reported."""
+    reported, dismissed = reported_and_dismissed(
+        [_fixed(LR_TOO_LOW, 0.97, 9.30, 0.46), _fixed(BAD_INIT, 0.9, 9.30, 0.82)])
+    assert _ids(reported) == ["bad_init"] and _ids(dismissed) == ["lr_too_low"]
+    assert dismissed[0].confidence == MEASURED_CONSEQUENCE_CONFIDENCE < REPORT_THRESHOLD
+    assert reported[0].explained_by == []
+
+
+def test_nothing_reported_is_ranked_after_a_dismissed_consequence():
+    """A chain: lr_too_high, dismissed as bad_init's measured consequence, declares that it
+    explains optimizer_choice; optimizer_choice is ranked again without it, not left "a
+    consequence of" a cause the report does not show."""
+    def found():
+        return [_fixed(LR_TOO_HIGH, 0.95, 1.0, 0.5), _fixed(BAD_INIT, 0.9, 1.0, 0.45),
+                Finding(OPTIMIZER_CHOICE, 0.7, verdict="v", evidence={})]
+    assert rank(found())[-1].explained_by == ["lr_too_high"]  # ranked once, with it
+    reported, dismissed = reported_and_dismissed(found())
+    assert _ids(reported) == ["bad_init", "optimizer_choice"] and _ids(dismissed) == ["lr_too_high"]
+    assert [f.explained_by for f in reported] == [[], []]
+
+
+def test_a_setting_whose_fix_does_more_stays_reported():
+    reported, dismissed = reported_and_dismissed(
+        [_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
+    assert _ids(reported) == ["lr_too_low", "bad_init"] and dismissed == []

@@ -257,9 +257,23 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
             refusal = _refusal(module, fitted, budget, case)
             outcomes.append(_timed_check(module, case, findings, fitted.replayer, refusal))
     outcomes = _in_catalogue_order(outcomes, order, modules)
+    reported, dismissed = reported_and_dismissed(findings)
+    return Diagnosis(causes=reported, outcomes=outcomes, dismissed=dismissed)
+
+
+def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """The findings reported as causes and those dismissed, each ranked. A finding is reported
+    at REPORT_THRESHOLD or more, unless ranking it as another's measured consequence takes its
+    confidence below (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, and the others
+    are ranked again without it (nothing is ranked as the consequence of a dismissed finding)."""
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
-    return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))
+    while True:
+        ranked = rank(reported)
+        reported = [f for f in ranked if f.confidence >= REPORT_THRESHOLD]
+        if len(reported) == len(ranked):
+            return ranked, rank(dismissed)
+        dismissed += [f for f in ranked if f.confidence < REPORT_THRESHOLD]
 
 
 def _in_order(modules: tuple[CheckModule, ...], symptom: str | None) -> list[CheckModule]:
