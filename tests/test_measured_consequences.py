@@ -7,6 +7,7 @@ from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.batch_size import BATCH_SIZE
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.loss_setup import LABEL_RANGE
 from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
@@ -15,7 +16,11 @@ from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
-from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, SLOW_FOR_ITS_SIZE
+from lossdoctor.measured_consequences import (
+    DECLARED_CONSEQUENCE_CONFIDENCE,
+    MEASURED_CONSEQUENCE_CONFIDENCE,
+    SLOW_FOR_ITS_SIZE,
+)
 
 
 def _fixed(cause, confidence, before, after, measure="validation loss"):
@@ -208,6 +213,7 @@ def test_a_setting_whose_fix_another_fix_matches_is_dismissed_not_reported():
         [_fixed(LR_TOO_LOW, 0.97, 9.30, 0.46), _fixed(BAD_INIT, 0.9, 9.30, 0.82)])
     assert _ids(reported) == ["bad_init"] and _ids(dismissed) == ["lr_too_low"]
     assert dismissed[0].confidence == MEASURED_CONSEQUENCE_CONFIDENCE < REPORT_THRESHOLD
+    assert dismissed[0].explained_by == ["bad_init"]  # the JSON still says why
     assert reported[0].explained_by == []
 
 
@@ -222,9 +228,20 @@ def test_nothing_reported_is_ranked_after_a_dismissed_consequence():
     reported, dismissed = reported_and_dismissed(found())
     assert _ids(reported) == ["bad_init", "optimizer_choice"] and _ids(dismissed) == ["lr_too_high"]
     assert [f.explained_by for f in reported] == [[], []]
+    assert reported[1].confidence == 0.7  # its own again: a consequence of nothing reported
 
 
 def test_a_setting_whose_fix_does_more_stays_reported():
     reported, dismissed = reported_and_dismissed(
         [_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
     assert _ids(reported) == ["lr_too_low", "bad_init"] and dismissed == []
+
+
+def test_a_declared_consequence_keeps_the_least_a_reported_cause_has():
+    """bce_labels_signed dev 20221: labels -1/+1 fed to BCE with logits, and a replay at a 350x
+    higher rate 'improved' the loss from -1.4e3 to -4.8e10; lr_too_low at 0.945 behind
+    label_range, which declares it explains every training dynamic."""
+    reported, _ = reported_and_dismissed([Finding(LABEL_RANGE, 0.99, verdict="v", evidence={}),
+                                          _fixed(LR_TOO_LOW, 0.945, -1423.0, -4.8e10)])
+    assert _ids(reported) == ["label_range", "lr_too_low"]
+    assert [f.confidence for f in reported] == [0.99, DECLARED_CONSEQUENCE_CONFIDENCE]

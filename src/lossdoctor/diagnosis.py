@@ -18,6 +18,7 @@ from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
 from lossdoctor.measured_consequences import (
+    DECLARED_CONSEQUENCE_CONFIDENCE,
     MEASURED_CONSEQUENCE_CONFIDENCE,
     declares,
     measured_roots,
@@ -104,8 +105,10 @@ def mark_consequences(findings: list[Finding]) -> None:
     """Record on each finding which other findings explain it (none for a root finding): those
     whose cause declares it among its consequences, unless the fixes' measured effects say the
     other way round, and those whose measured fix does as much as this setting's
-    (:mod:`lossdoctor.measured_consequences`), whose confidence as a cause of its own is then
-    at most MEASURED_CONSEQUENCE_CONFIDENCE."""
+    (:mod:`lossdoctor.measured_consequences`). A consequence's confidence as a cause of its own
+    is then at most how often such findings were right on the development cases:
+    MEASURED_CONSEQUENCE_CONFIDENCE when measured, DECLARED_CONSEQUENCE_CONFIDENCE when only
+    declared."""
     measured = {id(f): measured_roots(f, findings) for f in findings}
     for finding in findings:
         declared = [] if finding.root else [
@@ -117,6 +120,8 @@ def mark_consequences(findings: list[Finding]) -> None:
             cause for cause in measured[id(finding)] if cause not in declared]
         if measured[id(finding)]:
             finding.confidence = min(finding.confidence, MEASURED_CONSEQUENCE_CONFIDENCE)
+        elif declared:
+            finding.confidence = min(finding.confidence, DECLARED_CONSEQUENCE_CONFIDENCE)
 
 
 def _timed_check(module: CheckModule, case, findings: list[Finding], replayer=None,
@@ -264,15 +269,19 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
 def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
     """The findings reported as causes and those dismissed, each ranked. A finding is reported
     at REPORT_THRESHOLD or more, unless ranking it as another's measured consequence takes its
-    confidence below (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, and the others
-    are ranked again without it (nothing is ranked as the consequence of a dismissed finding)."""
+    confidence below (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which
+    findings explain it, and the others are ranked again from their own confidences without it
+    (nothing reported is left the consequence of a dismissed finding)."""
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
-    dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
+    dismissed = rank([f for f in findings if f.confidence < REPORT_THRESHOLD])
+    own = {id(f): f.confidence for f in reported}  # the checks' own, before any consequence cap
     while True:
+        for finding in reported:
+            finding.confidence = own[id(finding)]
         ranked = rank(reported)
         reported = [f for f in ranked if f.confidence >= REPORT_THRESHOLD]
         if len(reported) == len(ranked):
-            return ranked, rank(dismissed)
+            return ranked, dismissed
         dismissed += [f for f in ranked if f.confidence < REPORT_THRESHOLD]
 
 
