@@ -207,7 +207,7 @@ def test_a_replayed_fix_that_barely_moved_the_loss_is_not_a_verified_one():
 
 def test_a_setting_whose_fix_another_fix_matches_is_dismissed_not_reported():
     """sigmoid_large_init dev 31002: lr 0.4 took the replay from 9.30 to 0.46, the default
-    init to 0.82; lr_too_low beside bad_init was right 3 times in 23 on dev (see
+    init to 0.82; lr_too_low beside bad_init was right 3 times in 25 on dev (see
     MEASURED_CONSEQUENCE_CONFIDENCE), so it is dismissed with that confidence, not reported."""
     reported, dismissed = reported_and_dismissed(
         [_fixed(LR_TOO_LOW, 0.97, 9.30, 0.46), _fixed(BAD_INIT, 0.9, 9.30, 0.82)])
