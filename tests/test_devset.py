@@ -20,7 +20,7 @@ from devset.generate import write_case  # noqa: E402
 from devset.operators import CAUSES, all_operators, by_cause  # noqa: E402
 from devset.probe import constant_guess  # noqa: E402
 from devset.render import render, target_names  # noqa: E402
-from devset.score import Scored, calibration, findings  # noqa: E402
+from devset.score import Scored, calibration, calibration_per_cause, findings  # noqa: E402
 from devset.validity import TWIN_MIN_GAIN, Run, judge, run_plain  # noqa: E402
 
 OPERATORS = all_operators()
@@ -162,6 +162,15 @@ def test_scores_count_ranks_false_alarms_and_calibration():
     table = calibration(results)
     assert "| [0.9, 1.0] | 2 | 0 | 2 | 1.00 | 0.94 |" in table
     assert "| [0.5, 0.6) | 1 | 1 | 0 | 0.00 | 0.55 |" in table
+
+
+def test_calibration_per_cause_counts_right_findings_in_each_bin():
+    results = [scored("bad_init", [("dead_relu", 0.92), ("bad_init", 0.65)], [("dead_relu", 0.95)],
+                      also=("dead_relu",)),
+               scored("lr_too_high", [("lr_too_high", 0.97), ("dead_relu", 0.55)], [])]
+    table = calibration_per_cause(results)
+    assert "| bad_init |  | 1/1 |  |  |  | 1/1 |" in table
+    assert "| dead_relu | 0/1 |  |  |  | 1/2 | 1/3 |" in table
 
 
 def test_batchnorm_scripts_drop_a_last_batch_of_one_row():

@@ -14,11 +14,17 @@ from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, diagnose, rank
-from lossdoctor.findings import Finding, Skip
+from lossdoctor.findings import Experiment, Finding, Skip
 
 
 def _finding(cause, confidence):
     return Finding(cause, confidence, verdict="v", evidence={})
+
+
+def _verified(cause, confidence):
+    """A finding whose replayed fix, at the model's own size, took a third off the loss."""
+    return Finding(cause, confidence, verdict="v", evidence={},
+                   experiment=Experiment("a fix", 0.6, 0.4, 300))
 
 
 def test_no_signal_leads_whatever_the_confidences():
@@ -34,7 +40,7 @@ def test_a_broken_loss_contract_leads_even_no_signal():
 
 def test_a_consequence_follows_the_cause_that_explains_it_and_says_so():
     ranked = rank([_finding(UNDERFIT_CAPACITY, 0.99), _finding(LR_TOO_HIGH, 0.7),
-                   _finding(VANISHING_GRADIENTS, 0.6)])
+                   _verified(VANISHING_GRADIENTS, 0.6)])
     assert [f.cause for f in ranked] == [
         LR_TOO_HIGH, VANISHING_GRADIENTS, UNDERFIT_CAPACITY
     ]
@@ -46,7 +52,7 @@ def test_a_consequence_follows_every_cause_that_explains_it_whatever_its_confide
     """bad_init_cnn_uniform: batch_size (explained by lr_too_low) came before lr_too_low on
     the id's tie-break, and the report said '2 follows from 1 and 3'."""
     ranked = rank([_finding(UNDERFIT_CAPACITY, 0.99), _finding(SATURATED_ACTIVATION, 0.7),
-                   _finding(VANISHING_GRADIENTS, 0.6)])
+                   _verified(VANISHING_GRADIENTS, 0.6)])
     assert [f.cause for f in ranked] == [
         SATURATED_ACTIVATION, VANISHING_GRADIENTS, UNDERFIT_CAPACITY
     ]

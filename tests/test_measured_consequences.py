@@ -7,13 +7,20 @@ from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.batch_size import BATCH_SIZE
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
+from lossdoctor.checks.loss_setup import LABEL_RANGE
+from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
-from lossdoctor.diagnosis import rank
+from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
+from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
-from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, SLOW_FOR_ITS_SIZE
+from lossdoctor.measured_consequences import (
+    DECLARED_CONSEQUENCE_CONFIDENCE,
+    MEASURED_CONSEQUENCE_CONFIDENCE,
+    SLOW_FOR_ITS_SIZE,
+)
 
 
 def _fixed(cause, confidence, before, after, measure="validation loss"):
@@ -166,3 +173,75 @@ def test_a_higher_lr_that_does_clearly_more_than_the_slow_models_larger_one_is_n
     ranked = rank([_fixed(LR_TOO_LOW, 0.95, 0.7, 0.05), _slow_for_its_size(0.7, 0.5)])
     assert _ids(ranked) == ["lr_too_low", "underfit_capacity"]
     assert ranked[0].explained_by == []
+
+
+def _seen(cause, confidence):
+    return Finding(cause, confidence, verdict="v", evidence={})
+
+
+def test_a_gradient_gap_without_a_working_fix_does_not_explain_a_model_too_small():
+    """one_unit_bottleneck (dev): a one-unit ReLU layer passes back almost no gradient, so the
+    first layer's gradient sits orders below the last's; no sigmoid/tanh to swap, so no fix at
+    the model's size was replayed, while a larger model took the loss down. The gap is the
+    narrow model's doing: vanishing_gradients does not rank it as its consequence."""
+    ranked = rank([_seen(VANISHING_GRADIENTS, 0.8), _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
+    assert _ids(ranked) == ["underfit_capacity", "vanishing_gradients"]
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_a_gradient_gap_that_relu_closes_explains_a_larger_model_helping():
+    """The twin: a deep sigmoid stack whose ReLU replay, at the model's size, learns; the
+    larger model (ReLU too) helping says nothing more, and follows."""
+    ranked = rank([_fixed(VANISHING_GRADIENTS, 0.8, 0.69, 0.1),
+                   _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
+    assert _ids(ranked) == ["vanishing_gradients", "underfit_capacity"]
+    assert ranked[1].explained_by == ["vanishing_gradients"]
+
+
+def test_a_replayed_fix_that_barely_moved_the_loss_is_not_a_verified_one():
+    ranked = rank([_fixed(VANISHING_GRADIENTS, 0.8, 0.69, 0.66),
+                   _fixed(UNDERFIT_CAPACITY, 0.95, 0.69, 0.2)])
+    assert _ids(ranked) == ["underfit_capacity", "vanishing_gradients"]
+    assert [f.explained_by for f in ranked] == [[], []]
+
+
+def test_a_setting_whose_fix_another_fix_matches_is_dismissed_not_reported():
+    """sigmoid_large_init dev 31002: lr 0.4 took the replay from 9.30 to 0.46, the default
+    init to 0.82; lr_too_low beside bad_init was right 3 times in 25 on dev (see
+    MEASURED_CONSEQUENCE_CONFIDENCE), so it is dismissed with that confidence, not reported."""
+    reported, dismissed = reported_and_dismissed(
+        [_fixed(LR_TOO_LOW, 0.97, 9.30, 0.46), _fixed(BAD_INIT, 0.9, 9.30, 0.82)])
+    assert _ids(reported) == ["bad_init"] and _ids(dismissed) == ["lr_too_low"]
+    assert dismissed[0].confidence == MEASURED_CONSEQUENCE_CONFIDENCE < REPORT_THRESHOLD
+    assert dismissed[0].explained_by == ["bad_init"]  # the JSON still says why
+    assert reported[0].explained_by == []
+
+
+def test_nothing_reported_is_ranked_after_a_dismissed_consequence():
+    """A chain: lr_too_high, dismissed as bad_init's measured consequence, declares that it
+    explains optimizer_choice; optimizer_choice is ranked again without it, not left "a
+    consequence of" a cause the report does not show."""
+    def found():
+        return [_fixed(LR_TOO_HIGH, 0.95, 1.0, 0.5), _fixed(BAD_INIT, 0.9, 1.0, 0.45),
+                Finding(OPTIMIZER_CHOICE, 0.7, verdict="v", evidence={})]
+    assert rank(found())[-1].explained_by == ["lr_too_high"]  # ranked once, with it
+    reported, dismissed = reported_and_dismissed(found())
+    assert _ids(reported) == ["bad_init", "optimizer_choice"] and _ids(dismissed) == ["lr_too_high"]
+    assert [f.explained_by for f in reported] == [[], []]
+    assert reported[1].confidence == 0.7  # its own again: a consequence of nothing reported
+
+
+def test_a_setting_whose_fix_does_more_stays_reported():
+    reported, dismissed = reported_and_dismissed(
+        [_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
+    assert _ids(reported) == ["lr_too_low", "bad_init"] and dismissed == []
+
+
+def test_a_declared_consequence_keeps_the_least_a_reported_cause_has():
+    """bce_labels_signed dev 20221: labels -1/+1 fed to BCE with logits, and a replay at a 350x
+    higher rate 'improved' the loss from -1.4e3 to -4.8e10; lr_too_low at 0.945 behind
+    label_range, which declares it explains every training dynamic."""
+    reported, _ = reported_and_dismissed([Finding(LABEL_RANGE, 0.99, verdict="v", evidence={}),
+                                          _fixed(LR_TOO_LOW, 0.945, -1423.0, -4.8e10)])
+    assert _ids(reported) == ["label_range", "lr_too_low"]
+    assert [f.confidence for f in reported] == [0.99, DECLARED_CONSEQUENCE_CONFIDENCE]

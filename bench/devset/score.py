@@ -53,6 +53,7 @@ def tables(results: list[Scored], part: str) -> str:
                 "### Per expected cause", "", per_cause(results), "",
                 "### Per operator", "", per_operator(results), "",
                 "### Calibration", "", calibration(results), "",
+                "### Calibration per reported cause", "", calibration_per_cause(results), "",
                 "### Causes reported on fixed twins (false alarms)", "", twin_alarms(results), "",
                 "### Checks that errored", "", errored_checks(results)]
     return "\n".join(sections) + "\n"
@@ -103,18 +104,23 @@ def per_operator(results: list[Scored]) -> str:
 
 def findings(results: list[Scored]) -> list[tuple[float, bool, bool]]:
     """(confidence, right, on a twin) for every reported finding."""
+    return [found[1:] for found in named_findings(results)]
+
+
+def named_findings(results: list[Scored]) -> list[tuple[str, float, bool, bool]]:
+    """(cause id, confidence, right, on a twin) for every reported finding."""
     found = []
     for r in results:
         expected = set(r.entry["expected"])
-        found += [(c["confidence"], c["id"] in expected, False) for c in r.broken.causes]
-        found += [(c["confidence"], False, True) for c in r.twin.causes]
+        found += [(c["id"], c["confidence"], c["id"] in expected, False) for c in r.broken.causes]
+        found += [(c["id"], c["confidence"], False, True) for c in r.twin.causes]
     return found
 
 
 def calibration(results: list[Scored]) -> str:
     bins: dict[float, list[tuple[float, bool, bool]]] = defaultdict(list)
     for finding in findings(results):
-        edge = max(e for e in BIN_EDGES if finding[0] >= e)
+        edge = _bin_edge(finding[0])
         bins[edge].append(finding)
     rows = []
     for edge in BIN_EDGES:
@@ -130,6 +136,24 @@ def calibration(results: list[Scored]) -> str:
                      f"{mean:.2f}" if group else "-"))
     return _table(["confidence", "findings", "of them on twins", "right", "share right",
                    "mean confidence"], rows)
+
+
+def calibration_per_cause(results: list[Scored]) -> str:
+    """Per reported cause, "right/findings" in each confidence bin from 0.5: which causes
+    claim more than they deliver, and at which confidence."""
+    cells: dict[str, dict[float, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for cause, confidence, right, _ in named_findings(results):
+        cells[cause][_bin_edge(confidence)].append(right)
+    edges = BIN_EDGES[1:]
+    rows = [(cause, *(f"{sum(by_bin[e])}/{len(by_bin[e])}" if by_bin[e] else "" for e in edges),
+             f"{sum(sum(v) for v in by_bin.values())}/{sum(len(v) for v in by_bin.values())}")
+            for cause, by_bin in sorted(cells.items())]
+    header = ["cause", *(f"{e:.1f}-" for e in edges), "all"]
+    return _table(header, rows) if rows else "(none)"
+
+
+def _bin_edge(confidence: float) -> float:
+    return max(e for e in BIN_EDGES if confidence >= e)
 
 
 def twin_alarms(results: list[Scored]) -> str:

@@ -29,7 +29,7 @@ def schema_list() -> str:
     """The ids a finding's `id` may take, with their titles and what each explains."""
     lines = ["| `id` | title | explains (ranked after it when both are found) |",
              "| --- | --- | --- |"]
-    lines += [f"| `{c.id}` | {c.title} | {_ids(c.explains)} |" for c in _ranked()]
+    lines += [f"| `{c.id}` | {c.title} | {_explains(c)} |" for c in _ranked()]
     return "\n".join(lines)
 
 
@@ -40,6 +40,13 @@ DOCUMENTS = {"README.md": readme_table, "docs/report-schema.md": schema_list}
 def _ranked():
     """Causes with the highest precedence first, then by id: the order the ranking uses."""
     return sorted(catalogue().values(), key=lambda c: (-c.precedence, c.id))
+
+
+def _explains(cause) -> str:
+    """What a cause explains; those it explains only once its replayed fix worked, so said."""
+    conditional = (f"; once its fix is replayed and works: {_ids(cause.explains_if_fixed)}"
+                   if cause.explains_if_fixed else "")
+    return _ids(cause.explains) + conditional
 
 
 def _ids(ids) -> str:

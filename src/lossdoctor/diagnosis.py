@@ -17,7 +17,12 @@ from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
-from lossdoctor.measured_consequences import MEASURED_CONSEQUENCE_CONFIDENCE, measured_roots
+from lossdoctor.measured_consequences import (
+    DECLARED_CONSEQUENCE_CONFIDENCE,
+    MEASURED_CONSEQUENCE_CONFIDENCE,
+    declares,
+    measured_roots,
+)
 from lossdoctor.sandbox import run_threads
 from lossdoctor.symptom import Symptom
 
@@ -100,19 +105,23 @@ def mark_consequences(findings: list[Finding]) -> None:
     """Record on each finding which other findings explain it (none for a root finding): those
     whose cause declares it among its consequences, unless the fixes' measured effects say the
     other way round, and those whose measured fix does as much as this setting's
-    (:mod:`lossdoctor.measured_consequences`), whose confidence as a cause of its own is then
-    at most MEASURED_CONSEQUENCE_CONFIDENCE."""
+    (:mod:`lossdoctor.measured_consequences`). A consequence's confidence as a cause of its own
+    is then at most how often such findings were right on the development cases:
+    MEASURED_CONSEQUENCE_CONFIDENCE when measured, DECLARED_CONSEQUENCE_CONFIDENCE when only
+    declared."""
     measured = {id(f): measured_roots(f, findings) for f in findings}
     for finding in findings:
         declared = [] if finding.root else [
             other.cause.id for other in findings
-            if other.cause != finding.cause and finding.cause.id in other.cause.explains
+            if other.cause != finding.cause and declares(other, finding)
             and finding.cause.id not in measured[id(other)]
         ]
         finding.explained_by = declared + [
             cause for cause in measured[id(finding)] if cause not in declared]
         if measured[id(finding)]:
             finding.confidence = min(finding.confidence, MEASURED_CONSEQUENCE_CONFIDENCE)
+        elif declared:
+            finding.confidence = min(finding.confidence, DECLARED_CONSEQUENCE_CONFIDENCE)
 
 
 def _timed_check(module: CheckModule, case, findings: list[Finding], replayer=None,
@@ -261,9 +270,27 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
             _reserve_for(order[position:], fitted, case)
             outcomes.append(_timed_check(module, case, findings, fitted.replayer, refusal))
     outcomes = _in_catalogue_order(outcomes, order, modules)
+    reported, dismissed = reported_and_dismissed(findings)
+    return Diagnosis(causes=reported, outcomes=outcomes, dismissed=dismissed)
+
+
+def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """The findings reported as causes and those dismissed, each ranked. A finding is reported
+    at REPORT_THRESHOLD or more, unless ranking it as another's measured consequence takes its
+    confidence below (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which
+    findings explain it, and the others are ranked again from their own confidences without it
+    (nothing reported is left the consequence of a dismissed finding)."""
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
-    dismissed = [f for f in findings if f.confidence < REPORT_THRESHOLD]
-    return Diagnosis(causes=rank(reported), outcomes=outcomes, dismissed=rank(dismissed))
+    dismissed = rank([f for f in findings if f.confidence < REPORT_THRESHOLD])
+    own = {id(f): f.confidence for f in reported}  # the checks' own, before any consequence cap
+    while True:
+        for finding in reported:
+            finding.confidence = own[id(finding)]
+        ranked = rank(reported)
+        reported = [f for f in ranked if f.confidence >= REPORT_THRESHOLD]
+        if len(reported) == len(ranked):
+            return ranked, dismissed
+        dismissed += [f for f in ranked if f.confidence < REPORT_THRESHOLD]
 
 
 def _in_order(modules: tuple[CheckModule, ...], symptom: str | None,

@@ -45,6 +45,12 @@ class Cause:
     question: str
     test: str
     explains: frozenset[str] = frozenset()
+    #: Consequences this cause explains only when its finding carries a replayed fix that keeps
+    #: the user's model as it is and took the validation loss down (see
+    #: lossdoctor.measured_consequences.declares): without one, what the check saw may itself
+    #: come from the consequence (a one-unit layer passes back as little gradient as a deep
+    #: sigmoid stack; only the replays tell them apart).
+    explains_if_fixed: frozenset[str] = frozenset()
     precedence: int = 0
     figures: tuple[str, ...] = ()
     #: How much of the user's set-up the fix changes, for a cause that is a setting (0: not a
@@ -55,6 +61,7 @@ class Cause:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "explains", frozenset(self.explains))
+        object.__setattr__(self, "explains_if_fixed", frozenset(self.explains_if_fixed))
         object.__setattr__(self, "figures", tuple(self.figures))
 
 

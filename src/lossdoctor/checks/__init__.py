@@ -99,9 +99,9 @@ def _validate_cause(module: str, cause: Cause, known: dict[str, str]) -> None:
         raise CatalogueError(f"{where}: an id is lower_snake_case")
     if not all((cause.title, cause.fix, cause.question, cause.test)):
         raise CatalogueError(f"{where}: title, fix, question and test must all be given")
-    if unknown := sorted(cause.explains - known.keys()):
+    if unknown := sorted((cause.explains | cause.explains_if_fixed) - known.keys()):
         raise CatalogueError(f"{where}: explains unknown cause ids {unknown}")
-    if cause.id in cause.explains:
+    if cause.id in cause.explains | cause.explains_if_fixed:
         raise CatalogueError(f"{where}: a cause cannot explain itself")
     if unknown := sorted(set(cause.figures) - FIGURES):
         raise CatalogueError(f"{where}: unknown figures {unknown}; known: {sorted(FIGURES)}")

@@ -39,7 +39,10 @@ VANISHING_GRADIENTS = Cause(
     ),
     question="Do the first layers get any gradient?",
     test="per-layer gradient size relative to the weights; replay with ReLU and kaiming init",
-    explains={"lr_too_low", "underfit_capacity"},
+    explains={"lr_too_low"},
+    # Only with the ReLU replay's fix at the model's own size: a gradient gap alone also opens
+    # at a layer of one or two units, where the narrow model is the root (one_unit_bottleneck).
+    explains_if_fixed={"underfit_capacity"},
     figures=("gradient_norms",),
 )
 

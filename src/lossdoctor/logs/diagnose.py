@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from lossdoctor.checks import lr_schedule, overfitting
 from lossdoctor.curves import JUMPED, OSCILLATING, CurveVerdict, judge_trace
-from lossdoctor.diagnosis import REPORT_THRESHOLD, Diagnosis, rank
+from lossdoctor.diagnosis import Diagnosis, reported_and_dismissed
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.logs.open_causes import OpenGroup, open_groups
 from lossdoctor.symptom import EDGE_SHARE, STALLED_DROP, Symptom, symptom_of
@@ -53,10 +53,8 @@ def diagnose_trace(trace: Trace, chance: float | None, has_lr: bool,
                    script: str | None = None) -> LogDiagnosis:
     curve = judge_trace(trace, chance)
     symptom = _symptom(trace, curve, chance)
-    findings = rank(curve_findings(trace))
-    diagnosis = Diagnosis([f for f in findings if f.confidence >= REPORT_THRESHOLD],
-                          dismissed=[f for f in findings if f.confidence < REPORT_THRESHOLD],
-                          symptom=symptom)
+    reported, dismissed = reported_and_dismissed(curve_findings(trace))
+    diagnosis = Diagnosis(reported, dismissed=dismissed, symptom=symptom)
     found = {f.cause.id for f in diagnosis.causes}
     answers = _answers(trace, curve, symptom, found, chance, has_lr)
     groups = open_groups(symptom.kind if symptom else None, found)
