@@ -1038,3 +1038,17 @@ def test_an_lr_range_test_and_gradient_norms_in_the_billions_carry_whole_values(
     norms = [{"name": "0.weight", "norms": [0.0, 3e6]}, {"name": "0.bias", "norms": [0.0, 1e5]}]
     labels = _tick_labels(figures.gradient_norms(norms))
     assert "3e+06" in labels and not any("1e6" in t for t in labels)
+
+
+def test_an_unexplained_run_still_learning_is_told_to_train_longer_not_that_it_is_unhealthy(
+        report):
+    doc = copy.deepcopy(report)
+    doc["status"], doc["causes"] = "unexplained", []
+    doc["symptom"] = {"kind": "near_chance", "message": "validation loss 3.1 only 7.2% below a "
+                      "constant guess (3.34), and still falling", "still_learning": True}
+    for rendering in _renderings(doc):
+        flat = " ".join(unescape(rendering).split())
+        assert "ended while still learning" in flat and "train it longer" in flat
+        assert "not healthy" not in flat
+    doc["symptom"]["still_learning"] = False
+    assert "Your training is not healthy" in " ".join(terminal.text(doc).split())

@@ -253,3 +253,14 @@ def test_a_falling_validation_loss_is_judged_where_it_ended_and_a_mean_says_it_i
     assert wobbling is not None and wobbling.kind == "near_chance", wobbling
     assert "validation loss averaging 1.361 over the last 3 passes, only 2.2% below" \
         in wobbling.message
+
+
+def test_a_loss_near_the_guess_that_fell_at_each_of_its_last_passes_is_still_learning():
+    """nanoGPT's 200 iterations: validation 9% below the guess and falling at every pass, a
+    run too short to judge, not one that learned next to nothing."""
+    train = [4.0, 3.9, 3.8, 3.7, 3.6, 3.5]
+    falling = _symptom(_trace(train, [3.40, 3.35, 3.30, 3.25, 3.20, 3.10]), chance=3.34)
+    assert falling is not None and falling.kind == "near_chance" and falling.still_learning
+    wobbling = _symptom(_trace(train, [3.40, 3.35, 3.20, 3.25, 3.22, 3.10]), chance=3.34)
+    assert wobbling is not None and wobbling.kind == "near_chance"
+    assert not wobbling.still_learning

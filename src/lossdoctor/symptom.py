@@ -69,6 +69,10 @@ class Symptom:
     kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled",
     # "oscillating", "frozen_validation" or "too_short"
     message: str
+    #: near_chance only: each of the last LAST_PASSES points is below the one before (three
+    #: falls in a row come by chance 1 time in 8 on a flat, noisy curve): the run ended while
+    #: it was learning, so "train longer" is the first thing to try.
+    still_learning: bool = False
 
 
 def symptom_of(trace: Trace, curve: CurveVerdict | None,
@@ -119,7 +123,13 @@ def _near_chance(trace: Trace, name: str, level: float, chance: float) -> Sympto
            else "the model learned next to nothing")
     return Symptom("near_chance",
                    f"{_level_words(trace, name, level)} only {1 - level / chance:.1%} below a "
-                   f"constant guess ({chance:.4g}), {how}{_few_points(losses)}")
+                   f"constant guess ({chance:.4g}), {how}{_few_points(losses)}",
+                   still_learning=_falls_at_each(losses[-LAST_PASSES - 1:]))
+
+
+def _falls_at_each(values: list[float]) -> bool:
+    """At least two values, each below the one before."""
+    return len(values) >= 2 and all(a > b for a, b in itertools.pairwise(values))
 
 
 def _no_steady_progress(trace: Trace, curve: CurveVerdict | None) -> Symptom | None:
@@ -225,7 +235,7 @@ def _final_level(trace: Trace) -> tuple[str, float | None]:
     passes = trace.validation_passes()
     if passes:
         last = [p.loss for p in passes[-LAST_PASSES:]]
-        if len(last) == LAST_PASSES and all(a > b for a, b in itertools.pairwise(last)):
+        if len(last) == LAST_PASSES and _falls_at_each(last):
             return "validation", last[-1]
         return "validation", sum(last) / len(last)
     return "training", _training_level(trace)

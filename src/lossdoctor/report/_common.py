@@ -51,6 +51,11 @@ def headline(document: dict) -> str:
         if (document.get("symptom") or {}).get("kind") == "too_short":
             return f"Too little evidence to call your training healthy ({symptom}), and {why}." \
                 + partial
+        if (document.get("symptom") or {}).get("still_learning"):
+            slow = "the logs alone cannot tell why it is slow" if document.get("logs") else (
+                "no cause of its slow progress was confirmed")
+            return (f"Your training ended while still learning ({symptom}); {slow}: train it "
+                    f"longer to see where it settles.{partial}")
         return f"Your training is not healthy ({symptom}), and {why}.{partial}"
     count = len(document["causes"])
     noun = "cause" if count == 1 else "causes"
