@@ -5,7 +5,15 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks.bad_init import BAD_INIT, FAR, _identical_units, check, default_init
+from lossdoctor.checks.bad_init import (
+    BAD_INIT,
+    FAR,
+    _identical_units,
+    check,
+    default_init,
+    undone_at_once,
+)
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
@@ -32,6 +40,28 @@ def test_weights_drawn_with_std_one_are_found_and_the_default_init_fixes_them():
     assert finding.evidence["largest_initial_output"] > 10 * finding.evidence[
         "largest_default_init_output"]
     assert finding.experiment.after < 0.7 * finding.experiment.before
+
+
+def _replay(validation):
+    return ReplayResult([], validation, validation_steps=[30 * (i + 1) for i in
+                                                          range(len(validation))])
+
+
+def test_a_start_caught_up_with_by_the_first_evaluation_was_undone_at_once():
+    """Dev 30004's irnn_without_clipping twin: an identity-initialized ReLU RNN starts at 4.9
+    against the default init's 1.02, is level with it 30 steps in, and only later trails it."""
+    own = _replay([0.950, 1.325, 0.487, 0.311, 0.248, 0.203, 0.215, 0.202, 0.166, 0.166])
+    default = _replay([0.952, 0.831, 0.259, 0.200, 0.174, 0.129, 0.126, 0.107, 0.107, 0.105])
+    assert undone_at_once(own, default)
+
+
+def test_a_start_still_far_behind_at_the_first_evaluation_was_not():
+    """Dev 30000's deep_relu_large_init: weights N(0, 0.5), 499 against 0.61 after 30 steps."""
+    own = _replay([499.4, 110.5, 9.59, 7.09, 2.70, 1.42, 2.18, 0.765, 0.719, 0.717])
+    default = _replay([0.613, 0.501, 0.862, 0.540, 0.640, 0.544, 0.444, 0.462, 0.445, 0.446])
+    assert not undone_at_once(own, default)
+    assert not undone_at_once(_replay([]), default)
+    assert not undone_at_once(_replay([float("nan")]), default)
 
 
 def test_the_default_init_is_quiet():

@@ -15,6 +15,7 @@ from lossdoctor.checks.learning_rate import (
     MORE_RUNS,
     Counterfactual,
     Measures,
+    _best_higher,
     _high_symptom,
     _high_verdict,
     _late_rise_position,
@@ -24,6 +25,7 @@ from lossdoctor.checks.learning_rate import (
     measure,
     rise,
     runs_to_reach,
+    training_steadily,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
@@ -352,3 +354,40 @@ def test_runs_to_reach_reads_the_pace_of_the_last_third():
     assert runs_to_reach(broken_20106, 0.0006) == pytest.approx(3.22, abs=0.01)
     assert runs_to_reach([0.5, 0.4, 0.4, 0.4], 0.1) == math.inf
     assert runs_to_reach([0.5, 0.4, 0.3], 0.3) == 0.0
+def _falling_late(start, end, steps=40):
+    """A training loss from ``start`` to ``end`` that falls fastest at its end (as t cubed):
+    its second half's mean is still far above where it got."""
+    return [start - (start - end) * (i / (steps - 1)) ** 3 for i in range(steps)]
+
+
+def test_a_training_loss_still_falling_at_its_end_learns_steadily():
+    """Without validation passes, the training loss is asked what the validation curve is: a
+    run that got 45% of the higher lr's progress by its end, still falling, learns steadily,
+    though the mean of its second half (21%) reads as stalled. A run that stays near its
+    start does not."""
+    higher = Counterfactual(0.1, ReplayResult([1.0] * 10 + [0.2] * 10, [0.2]))
+    run = _falling_late(1.0, 1.0 - 0.45 * 0.8)
+    steady = Measures(0.001, "SGD", None, ReplayResult([1.0] * 20, [0.9]), run, 1.0)
+    assert steady.stalled(higher) and training_steadily(steady, higher)
+    stuck = replace(steady, run_losses=_falling_late(1.0, 0.97))
+    assert stuck.stalled(higher) and not training_steadily(stuck, higher)
+    flat_end = replace(steady, run_losses=run[:20] + [run[-1]] * 20)
+    assert not training_steadily(flat_end, higher)
+
+
+def test_a_run_without_validation_passes_still_learning_is_not_held_back(monkeypatch):
+    """check() on a run without validation passes whose training loss is still falling at its
+    end, 45% of the way the higher lr's replay gets: dismissed as learning steadily; the same
+    run with its training loss near its start is reported."""
+    case = learnable_run(torch.optim.SGD, 0.01)
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: [])
+    m = measure(case)
+    ahead = m.progress(_best_higher(case.replayer, m).replay.train_losses)
+    curve = _falling_late(m.nothing_learned, m.nothing_learned * (1 - 0.45 * ahead))
+    monkeypatch.setattr(case.trace, "step_losses", lambda: list(enumerate(curve)))
+    [dismissed] = [f for f in check(case) if f.cause is LR_TOO_LOW]
+    assert dismissed.confidence < REPORT_THRESHOLD
+    assert "training loss fell from" in dismissed.verdict
+    stuck = _falling_late(m.nothing_learned, 0.99 * m.nothing_learned)
+    monkeypatch.setattr(case.trace, "step_losses", lambda: list(enumerate(stuck)))
+    assert LR_TOO_LOW in reported(check(case))

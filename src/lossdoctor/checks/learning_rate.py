@@ -130,6 +130,10 @@ STEADY_POINTS = 4
 #: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
 #: in 300 steps is what holds the run back, however steadily it falls.
 MORE_RUNS = 2.0
+#: Chunks a run's training loss is averaged in when its validation passes are too few for a
+#: trend: batch_size's still_learning does the same, so minibatch noise averages out and the
+#: last half still holds STEADY_POINTS points.
+TRAINING_CHUNKS = 10
 
 
 @dataclass
@@ -440,14 +444,14 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     if not (far or stalled):
         return None
     beyond = beyond_the_run(case, higher.val_after)
-    steady = beyond and learning_steadily(case, higher)
+    steady = beyond and learning_steadily(case, higher, m)
     stalled = stalled and beyond and not steady
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
-        verdict=_steady_verdict(m, higher, run_validation(case)) if steady else _low_verdict(
+        verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else _low_verdict(
             m, higher, stalled, None if beyond else case.run_best_validation()),
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
@@ -460,7 +464,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     )
 
 
-def learning_steadily(case: Case, higher: Counterfactual) -> bool:
+def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:
     """The run's own validation loss made more than STALLED_SHARE of the progress (from the
     constant guess, else the untrained model's loss) that the replay at the higher lr makes,
     and its last half (at least STEADY_POINTS passes) still falls by the trend test: a run
@@ -468,10 +472,11 @@ def learning_steadily(case: Case, higher: Counterfactual) -> bool:
     faster a higher lr gets there (dev 21085's twin: AdamW at 1e-3, its validation loss
     falling from 0.685 to 0.431 in 12 epochs, 46% of the progress lr 0.01 makes in 300 steps;
     the broken lr_divided and sgd_tiny_lr runs made none), and at the pace it ends with it
-    would get where the higher lr gets within MORE_RUNS times its length."""
+    would get where the higher lr gets within MORE_RUNS times its length. A run with fewer
+    validation passes is asked the same of its training loss (``training_steadily``)."""
     passes = run_validation(case)
     if len(passes) < STEADY_POINTS:
-        return False
+        return training_steadily(m, higher)
     reference = case.constant_guess_loss("validation")
     if reference is None or not math.isfinite(reference):
         reference = case.baseline.start_validation
@@ -492,6 +497,30 @@ def runs_to_reach(passes: list[float], target: float) -> float:
     if gap <= 0:
         return 0.0
     return gap / pace / len(passes) if pace > 0 else math.inf
+
+
+def training_steadily(m: Measures, higher: Counterfactual) -> bool:
+    """``learning_steadily`` for a run without STEADY_POINTS validation passes (no validation
+    set, or a few epochs): its training loss in TRAINING_CHUNKS chunks, the last one more than
+    STALLED_SHARE of the progress the higher lr's replay makes, and the last half of the chunks
+    still falling. Whether the run stalled is read from the mean of its second half
+    (``Measures.progress``), which on a curve still falling at its end is well above where the
+    run got: the end, not the average, says how far it came."""
+    chunks = chunk_means([v for v in m.run_losses if math.isfinite(v)], TRAINING_CHUNKS)
+    ahead = m.progress(higher.replay.train_losses)
+    if len(chunks) < 2 * STEADY_POINTS or not (math.isfinite(ahead) and ahead > 0):
+        return False
+    reached = 1 - chunks[-1] / m.nothing_learned if m.nothing_learned > 0 else math.nan
+    return reached > STALLED_SHARE * ahead and falling(chunks[len(chunks) // 2:])
+
+
+def chunk_means(values: list[float], chunks: int) -> list[float]:
+    """``values`` cut into ``chunks`` runs of equal length (the remainder left out), each
+    averaged; fewer when there are fewer values."""
+    size = len(values) // chunks
+    if size == 0:
+        return list(values)
+    return [statistics.fmean(values[i * size:(i + 1) * size]) for i in range(chunks)]
 
 
 def _near_low_position(m: Measures) -> bool:
@@ -539,9 +568,19 @@ def _low_verdict(m: Measures, higher: Counterfactual, stalled: bool,
     )
 
 
-def _steady_verdict(m: Measures, higher: Counterfactual, passes: list[float]) -> str:
+def _steady_curve(case: Case, m: Measures) -> tuple[str, list[float]]:
+    """The curve ``learning_steadily`` judged: the validation passes, or the training loss."""
+    passes = run_validation(case)
+    if len(passes) >= STEADY_POINTS:
+        return "validation", passes
+    return "training", chunk_means([v for v in m.run_losses if math.isfinite(v)],
+                                   TRAINING_CHUNKS)
+
+
+def _steady_verdict(m: Measures, higher: Counterfactual, curve: tuple[str, list[float]]) -> str:
+    which, losses = curve
     return (f"{m.lr_words} may be low ({_low_range_text(m)}), but your run learns steadily: "
-            f"its validation loss fell from {passes[0]:.3g} to {passes[-1]:.3g} and was still "
+            f"its {which} loss fell from {losses[0]:.3g} to {losses[-1]:.3g} and was still "
             f"falling at the end. A replay at lr {plain_lr(higher.lr)} gets to "
             f"{higher.val_after:.3g} sooner; training longer would also get further.")
 
