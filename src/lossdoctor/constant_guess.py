@@ -128,24 +128,29 @@ class ConstantModel(nn.Module):
         return prediction.squeeze(1) if self.scalar_rows else prediction
 
 
+def fit_to_validation_loss(replayer, model: nn.Module, parameters: list, batches,
+                           iterations: int = FIT_ITERATIONS) -> None:
+    """Fit ``parameters`` of ``model`` by L-BFGS (``iterations`` at most) to its row-weighted
+    mean loss on ``batches``,
+    the loss a validation computes (a penalty on the user's weights added to the training
+    loss by hand has nothing to do with a constant, and reads weights a constant lacks)."""
+    optimizer = torch.optim.LBFGS(parameters, max_iter=iterations, line_search_fn="strong_wolfe")
+    rows = max(sum(b.rows for b in batches), 1)
+
+    def mean_loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = sum(replayer.scored_loss(model, b) * b.rows for b in batches) / rows
+        loss.backward()
+        return loss
+
+    optimizer.step(mean_loss)
+
+
 def fit_constant(replayer, loss_name: str) -> ConstantModel:
     """The constant fitted on the training batches with the user's loss, less a penalty added
     to it by hand (a replay.Replayer)."""
     constant = ConstantModel(replayer.copies.prediction_shape, loss_name)
-    batches = replayer.train_batches[:FIT_BATCHES]
-    rows = max(sum(b.rows for b in batches), 1)
     with isolated(0):
-        optimizer = torch.optim.LBFGS(
-            constant.parameters(), max_iter=FIT_ITERATIONS, line_search_fn="strong_wolfe"
-        )
-
-        def mean_loss() -> torch.Tensor:
-            optimizer.zero_grad()
-            # the validation's loss: a penalty on the user's weights has nothing to do with
-            # a constant, and reads weights the constant does not have
-            loss = sum(replayer.scored_loss(constant, b) * b.rows for b in batches) / rows
-            loss.backward()
-            return loss
-
-        optimizer.step(mean_loss)
+        fit_to_validation_loss(replayer, constant, list(constant.parameters()),
+                               replayer.train_batches[:FIT_BATCHES])
     return constant

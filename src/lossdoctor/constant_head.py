@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import tensors_in
+from lossdoctor.constant_guess import fit_to_validation_loss
 from lossdoctor.sandbox import isolated
 
 #: Layers whose weights-times-input plus bias makes an output layer a constant once zeroed.
@@ -78,17 +80,7 @@ def _fit_bias(replayer, model: nn.Module, head: nn.Module, batches: list[Batch])
     with torch.no_grad():
         head.weight.zero_()
     head.bias.requires_grad_(True)
-    optimizer = torch.optim.LBFGS([head.bias], max_iter=FIT_ITERATIONS,
-                                  line_search_fn="strong_wolfe")
-    rows = max(sum(b.rows for b in batches), 1)
-
-    def mean_loss() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = sum(replayer.scored_loss(model, b) * b.rows for b in batches) / rows
-        loss.backward()
-        return loss
-
-    optimizer.step(mean_loss)
+    fit_to_validation_loss(replayer, model, [head.bias], batches, FIT_ITERATIONS)
     head.bias.requires_grad_(False)
 
 
@@ -105,17 +97,7 @@ def _ignores_inputs(replayer, model: nn.Module, batch: Batch) -> bool:
 def _rolled_inputs_differ(batch: Batch) -> bool:
     """Whether shuffling moves anything: some input tensor differs from its rows rolled."""
     return any(t.dim() and t.shape[0] == batch.rows and not torch.equal(t, t.roll(1, dims=0))
-               for t in _tensors((batch.args, batch.kwargs)))
-
-
-def _tensors(value) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (tuple, list)):
-        return [t for inner in value for t in _tensors(inner)]
-    return []
+               for t in tensors_in((batch.args, batch.kwargs)))
 
 
 def rows_rolled(batch: Batch) -> Batch:

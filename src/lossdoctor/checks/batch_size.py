@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import take_rows
+from lossdoctor.capture.tensors import take_rows, tensors_in
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
@@ -363,17 +363,7 @@ def pooled(batches: list[Batch]) -> Batch:
 def _row_major(batch: Batch) -> bool:
     """Every tensor of the batch with dimensions has the batch's rows as its first size."""
     return all(t.dim() == 0 or t.shape[0] == batch.rows
-               for t in _tensors((batch.args, batch.kwargs, batch.target)))
-
-
-def _tensors(value) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, (tuple, list)):
-        return [t for part in value for t in _tensors(part)]
-    return []
+               for t in tensors_in((batch.args, batch.kwargs, batch.target)))
 
 
 def _joined(values: list):
