@@ -29,6 +29,11 @@ peak MB: plain / watched.) Slowest checks (s): 0.1M underfit_capacity 37.3, lear
 1M underfit_capacity 26.1, learning_rate 21.8; 4M learning_rate 23.7, batch_size 10.2; 16M
 no_signal 6.2, train_val_shift 6.1; 50M bad_init 16.3, validation_path 7.1.
 
+Again at 50M on 1772412 (a step whose warm-up takes a second or more is timed once), alone, at
+load 1.3-2.1: training 20.4 / 22.2 s, after 51.4 s, checks 49.0 s (batch_size 44.5 s; 18 ran,
+2 stopped, 2 skipped), exit 0.38 s, peak 1493 / 3096 MB (2.07x): at low load batch_size runs,
+and its noise scale on copies of the 50M model sets the peak.
+
 Issue 12's "done when" holds at 50M: the report 64 s after training (target 120 s), peak memory
 1.30x the plain run's (target 2.5x). At 16M and 50M, batch_size, learning_rate and
 underfit_capacity did not run (their least experiments exceed the 100 s default budget).
