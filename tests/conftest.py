@@ -46,6 +46,23 @@ def fit(model, optimizer, loss_fn, train, validation, epochs=20, batch_size=32, 
     return history
 
 
+def fit_on_dicts(model, loss_of, x, y, rows, train_batches, epochs, lr=0.01):
+    """A training loop over batches of dicts {"inputs", "target"}, the model given each batch
+    whole and ``loss_of(model, batch)`` its loss; the batches after ``train_batches`` are
+    validated."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batches = [{"inputs": x[i:i + rows], "target": y[i:i + rows]} for i in range(0, len(x), rows)]
+    train, validation = batches[:train_batches], batches[train_batches:]
+    for _ in range(epochs):
+        for batch in train:
+            optimizer.zero_grad()
+            loss_of(model, batch).backward()
+            optimizer.step()
+        with torch.no_grad():
+            for batch in validation:
+                loss_of(model, batch)
+
+
 def record(train, *args, **kwargs) -> Case:
     """Run ``train(*args, **kwargs)`` under lossdoctor's hooks and return the Case it yields."""
     recorder = Recorder()

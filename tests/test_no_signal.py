@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import fit, mlp, record
+from conftest import fit, fit_on_dicts, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
@@ -336,18 +336,8 @@ class _ReadsDictInputs(nn.Module):
 def _fit_on_dicts(x, y, seed=0):
     """A training loop over a Dataset of dicts, the model given each batch whole."""
     torch.manual_seed(seed)
-    model = _ReadsDictInputs()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    batches = [{"inputs": x[i:i + 10], "target": y[i:i + 10]} for i in range(0, len(x), 10)]
-    train, validation = batches[:10], batches[10:]
-    for _ in range(10):
-        for batch in train:
-            optimizer.zero_grad()
-            nn.functional.mse_loss(model(batch), batch["target"]).backward()
-            optimizer.step()
-        with torch.no_grad():
-            for batch in validation:
-                nn.functional.mse_loss(model(batch), batch["target"])
+    fit_on_dicts(_ReadsDictInputs(), lambda m, b: nn.functional.mse_loss(m(b), b["target"]),
+                 x, y, rows=10, train_batches=10, epochs=10)
 
 
 @pytest.mark.parametrize("inputs_are_noise", [True, False])

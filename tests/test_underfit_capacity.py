@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import fit, mlp, record
+from conftest import fit, fit_on_dicts, mlp, record
 from lossdoctor.capture import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
@@ -466,17 +466,7 @@ class _OwnLossOnDicts(nn.Module):
 
 
 def _fit_own_loss_on_dicts(model, x, y):
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    batches = [{"inputs": x[i:i + 20], "target": y[i:i + 20]} for i in range(0, len(x), 20)]
-    train, validation = batches[:12], batches[12:]
-    for _ in range(15):
-        for batch in train:
-            optimizer.zero_grad()
-            model(batch)[1].backward()
-            optimizer.step()
-        with torch.no_grad():
-            for batch in validation:
-                model(batch)
+    fit_on_dicts(model, lambda m, b: m(b)[1], x, y, rows=20, train_batches=12, epochs=15)
 
 
 def test_a_model_given_its_batch_whole_with_its_own_loss_is_widened_on_that_batch():
