@@ -27,6 +27,7 @@ from torch import nn
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.checks._inputs import at, inputs_without_target
+from lossdoctor.layers import own_parameters
 from lossdoctor.losses import output_layers
 from lossdoctor.sandbox import isolated
 
@@ -123,7 +124,7 @@ def why_not_cnn(model: nn.Module, batch: Batch) -> str:
     if inputs is None or inputs.dim() not in CONVOLUTIONS:
         return "your model's input is not one image or channel-first sequence tensor"
     convolution = CONVOLUTIONS[inputs.dim()]
-    kinds = {type(m).__name__ for m in model.modules() if _own_parameters(m)}
+    kinds = {type(m).__name__ for m in model.modules() if own_parameters(m)}
     if convolution.__name__ not in kinds:
         return f"your model has no {convolution.__name__} layer"
     others = sorted(kinds - {convolution.__name__, *CNN_COMPANIONS})
@@ -168,7 +169,7 @@ def why_not_flat_mlp(model: nn.Module, batch: Batch) -> str:
     """Why no larger model of the user's family can be built here; "" when it can."""
     if isinstance(model, TensorModel):
         return _why_not_tensor_mlp(model, batch)
-    kinds = sorted({type(m).__name__ for m in model.modules() if _own_parameters(m)})
+    kinds = sorted({type(m).__name__ for m in model.modules() if own_parameters(m)})
     if any(kind != "Linear" for kind in kinds):
         return f"your model has {_layer_words([k for k in kinds if k != 'Linear'])} layers"
     if not kinds:
@@ -238,9 +239,6 @@ def _mlp_layers(features: int, width: int, hidden: int, outputs: int) -> list[nn
         layers += [nn.Linear(size_in, width), nn.ReLU()]
     return layers + [nn.Linear(width, outputs)]
 
-
-def _own_parameters(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters(recurse=False))
 
 
 def _flat_input(batch: Batch) -> torch.Tensor | None:

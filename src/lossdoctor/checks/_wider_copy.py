@@ -21,6 +21,7 @@ from torch import nn
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.layers import called_in_order, own_parameters
 from lossdoctor.sandbox import isolated
 
 #: Each hidden layer gets this many times its width, at least MIN_WIDTH and at most MAX_WIDTH
@@ -50,7 +51,7 @@ def wider_width(width: int) -> int:
 
 def why_not_wider(model: nn.Module) -> str:
     """Why no wider copy of ``model`` can be made from its layers; "" when it may be."""
-    others = sorted({type(m).__name__ for m in model.modules() if _own_parameters(m)
+    others = sorted({type(m).__name__ for m in model.modules() if own_parameters(m)
                      and not isinstance(m, (*WIDTHS, *FOLLOWERS))})
     if others:
         return f"your model has {', '.join(others)} layers, which are not widened"
@@ -107,16 +108,8 @@ def _rebuilt(model: nn.Module, batch: Batch, widths: dict[str, int], order: list
 def _call_order(model: nn.Module, batch: Batch) -> list[str]:
     """Names of the layers with parameters, in the order a forward pass first calls them."""
     probe = copy.deepcopy(model)
-    called: list[str] = []
-    hooks = [m.register_forward_pre_hook(lambda *_, n=n: called.append(n))
-             for n, m in probe.named_modules() if n and _own_parameters(m)]
-    try:
-        with torch.no_grad(), isolated(0):
-            probe(*batch.args, **batch.kwargs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return list(dict.fromkeys(called))
+    return [name for name, _ in called_in_order(probe, lambda: probe(*batch.args, **batch.kwargs))
+            if name]
 
 
 def _width(layer: nn.Module) -> int:
@@ -169,6 +162,3 @@ def _replace(model: nn.Module, name: str, layer: nn.Module) -> None:
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, layer)
 
-
-def _own_parameters(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters(recurse=False))
