@@ -47,7 +47,7 @@ class Monitor:
         self._judged_at = 0.0
 
     def __call__(self, recorder: Recorder) -> None:
-        self.step, self.train_loss = recorder.trace.steps, recorder.last_train_loss
+        self.step, self.train_loss = recorder.step, recorder.last_train_loss
         if recorder.validated_since_step or (
             recorder.events_since_step and time.monotonic() - self._judged_at > TRAIN_ONLY_INTERVAL
         ):

@@ -20,8 +20,7 @@ class BackwardEvents:
     def backward_started(self, tensors) -> None:
         if self.update_awaited:
             self.check_parameter_update()
-        if self.trace.steps and not self._zeroed_since_step:  # else it would return at once
-            self.note_reset_before_backward()
+        self.note_reset_before_backward()
         if self._step_spy is not None:
             self._tensor_pass_ended()
         roots = [tensors] if isinstance(tensors, torch.Tensor) else tensors_in(tensors)
@@ -31,16 +30,7 @@ class BackwardEvents:
             self._note_root_chain(roots[0] if roots else None)
         else:
             self._root_chain = None
-        # A loop, not a comprehension, and the common step (one root, the loss held) is
-        # marked in it: three Python calls less a step.
-        root = roots[0] if len(roots) == 1 else None
-        waiting = self._waiting = []
-        for held in self._held:
-            if held.tentative and not held.reached and held.output:
-                waiting.append(held)
-                if root is not None and held.output() is root:
-                    held.reached = True
-                    return
+        self._waiting = [h for h in self._held if h.tentative and not h.reached and h.output]
         self._trace_through_held(roots)
 
     def _trace_through_held(self, roots: list[torch.Tensor]) -> None:
@@ -62,22 +52,13 @@ class BackwardEvents:
         root = tensors if isinstance(tensors, torch.Tensor) else first_tensor(tensors)
         if root is None or not root.is_floating_point() or root.numel() == 0:
             return
-        seen_loss = False
-        for held in waiting:  # a loop, not any(): no generator on every step
-            if held.reached:
-                seen_loss = True
-                break
+        seen_loss = any(held.reached for held in waiting)
         name = None
         if not seen_loss:
             name, loss = self._trained_loss(root)
             self._record_trained_tensor(name, loss, self.last_batch_rows,
                                         self._trained_batch())
-        # Once the replay is decided, the loss chain settled and the optimizer known (every
-        # step after the first), the three calls below would return at once: not made.
-        if self._built is not None or self._replay_undecided():
-            self._decide_replay(seen_loss, name)
-        if self._loss_chain is None and self._chains_wanted:
-            self._learn_loss_chain(trained_by_torch_loss=seen_loss)
-        if self._optimizer_ref is None:
-            self.parameters_trained(root)
+        self._decide_replay(seen_loss, name)
+        self._learn_loss_chain(trained_by_torch_loss=seen_loss)
+        self.parameters_trained(root)
 

@@ -43,9 +43,8 @@ class DataEvents:
         self.seeded = False
 
     def _keep_inputs(self, args, kwargs) -> None:
-        if self._pending is not None:  # else _keep_unpaired_inputs would return at once
-            self._keep_unpaired_inputs()
-        phase = "train" if torch.is_grad_enabled() else "eval"  # current_phase(), inlined
+        self._keep_unpaired_inputs()
+        phase = current_phase()
         sample = self.copies.train if phase == "train" else self.copies.validation
         if sample.complete:
             return
@@ -75,8 +74,7 @@ class DataEvents:
     def _sign_inputs(self, args) -> None:
         """At a model call without gradients, before its forward (which may compute the
         loss): the signature of the batch it evaluates."""
-        # current_phase() == "eval", spelled out: at every model call
-        signed = not torch.is_grad_enabled() and len(self._signed) < MAX_SIGNED
+        signed = current_phase() == "eval" and len(self._signed) < MAX_SIGNED
         self._signature = signature(args, {}) if signed else None
 
     def _take_signature(self) -> torch.Tensor | None:

@@ -121,10 +121,6 @@ class LossEvents:
 
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
-        self._loss_computed(name, loss_fn, prediction, target, output, kwargs)
-
-    def _loss_computed(self, name: str, loss_fn, prediction, target, output,
-                       kwargs=None) -> None:
         if not isinstance(prediction, torch.Tensor):  # the common case skips the search
             prediction = first_tensor(prediction)
         if prediction is None or not isinstance(output, torch.Tensor):
@@ -142,12 +138,11 @@ class LossEvents:
         if self.inside_model:  # the model returns this loss: its batch is paired after it
             held.inside_model = True
             self._inner_target = first_tensor(target)
-        elif self._pending is not None:  # inputs kept for the sample (else none to pair)
+        else:
             held.batch = self._paired_batch(held.record.phase,
                                             _per_row(target, self.last_batch_rows))
         if tentative:
-            if self.copies.loss_fn is None or self.sampled:  # else nothing left to prepare
-                self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
+            self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
             held.output = weakref.ref(output)
         else:
             held.signature = self._take_signature()
@@ -184,7 +179,7 @@ class LossEvents:
         rows = prediction.shape[0] if prediction.dim() else 0
         model, on_copy = self.scored_model()
         training = model.training if model is not None else None
-        return LossRecord(value, rows, phase, self.trace.steps, name, training, on_copy=on_copy)
+        return LossRecord(value, rows, phase, self.step, name, training, on_copy=on_copy)
 
     def _prepare_training_copies(self, held: HeldLoss, loss_fn, prediction, target,
                                   kwargs) -> None:

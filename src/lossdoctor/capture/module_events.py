@@ -71,8 +71,7 @@ class ModuleEvents:
 
     @guarded_hook
     def forward_started(self, module: nn.Module, args) -> None:
-        if _shape_only(args) if not args or type(args[0]) is not torch.Tensor else (
-                args[0].is_meta):  # a plain tensor's answer without the call, twice a step
+        if _shape_only(args):
             return
         if isinstance(module, _Loss):
             self._inside_loss += 1
@@ -110,14 +109,12 @@ class ModuleEvents:
     def forward_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
         # When forward raises, PyTorch calls this always_call hook as (module, args, None).
         kwargs = kwargs if kwargs is not None else {}
-        if _shape_only(args) if not args or type(args[0]) is not torch.Tensor else (
-                args[0].is_meta):  # as in forward_started
+        if _shape_only(args):
             return
         if isinstance(module, _Loss):
             self._inside_loss -= 1
             if output is not None and len(args) >= 2:
-                # unguarded: this handler's guard covers it (one wrapper call less a step)
-                self._loss_computed(type(module).__name__, module, args[0], args[1], output)
+                self.loss_computed(type(module).__name__, module, args[0], args[1], output)
             return
         self._depth -= 1
         if self._spy is not None and self._depth > 0:
@@ -193,8 +190,8 @@ def _output_sizes(output) -> frozenset[int]:
 
 def _returned_loss(output) -> weakref.ref | None:
     """A scalar that needs gradients among the model's outputs (looked at one level deep)."""
-    if isinstance(output, torch.Tensor):  # the common case: _is_scalar_loss, spelled out
-        return weakref.ref(output) if output.dim() == 0 and output.requires_grad else None
+    if isinstance(output, torch.Tensor):
+        return weakref.ref(output) if _is_scalar_loss(output) else None
     if isinstance(output, Mapping):
         output = output.get("loss")
     elif not isinstance(output, (torch.Tensor, tuple, list)):

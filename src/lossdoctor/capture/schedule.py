@@ -16,10 +16,9 @@ class Schedule:
     per_octave: int = 64
 
     def is_sampled(self, step: int) -> bool:
-        if step < self.dense_until or (step & (step - 1)) == 0:
+        if step < self.dense_until:
             return True
-        # interval(step), spelled out: asked after every optimizer step (one call less)
-        return step % max(self.every, (1 << (step.bit_length() - 1)) // self.per_octave) == 0
+        return (step & (step - 1)) == 0 or step % self.interval(step) == 0
 
     def interval(self, step: int) -> int:
         """Steps between samples around ``step``."""

@@ -134,11 +134,11 @@ class StepEvents:
             self.trace.steps_without_zero_grad += 1
         self._zeroed_since_step = False
 
+    @guarded
     def note_reset_before_backward(self) -> None:
         """Before a backward pass, after a step with no reset seen since: gradients that are all
-        zero or None were reset by hand. Costs nothing once zero_grad was seen (the caller, a
-        guarded handler, looks at that first), and stops at the first non-zero gradient in a
-        loop that never resets (its gradients pile up)."""
+        zero or None were reset by hand. Costs nothing once zero_grad was seen, and stops at the
+        first non-zero gradient in a loop that never resets (its gradients pile up)."""
         if self.trace.steps == 0 or self._zeroed_since_step:
             return
         if _all_zero(self._reset_candidates()):

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from torch import nn
 
 from lossdoctor.capture.recorder import Recorder
-from lossdoctor.capture.tracing import compiler, dynamo_compiling, tracing, transforming
+from lossdoctor.capture.tracing import tracing
 
 
 @contextmanager
@@ -31,8 +31,7 @@ def loss_wrapper(recorder: Recorder, name: str):
     def wrap(original):
         @functools.wraps(original)
         def loss(*args, **kwargs):
-            # inside_loss_module, spelled out: a loss module calls its functional loss
-            if recorder._inside_loss > 0 or tracing():
+            if recorder.inside_loss_module or tracing():
                 return original(*args, **kwargs)
             recorder.loss_entered()  # a loss it calls (or a spy calls again) is not counted
             try:
@@ -77,8 +76,7 @@ def backward_wrapper(recorder: Recorder, on_backward=None):
 
         @functools.wraps(original)
         def backward(tensors, *args, **kwargs):
-            if depth[0] or (dynamo_compiling() or compiler._is_compiling_flag  # tracing(),
-                            or transforming() is not None):  # spelled out: once a step
+            if depth[0] or tracing():
                 return original(tensors, *args, **kwargs)
             if on_backward is not None:
                 on_backward()
@@ -126,8 +124,7 @@ def zero_grad_wrapper(recorder: Recorder):
     def wrap(original):
         @functools.wraps(original)
         def zero_grad(*args, **kwargs):
-            if (dynamo_compiling() or compiler._is_compiling_flag  # tracing(), spelled out:
-                    or transforming() is not None):  # once a step
+            if tracing():
                 return original(*args, **kwargs)
             if recorder.update_awaited:  # an update by hand is done by now
                 recorder.check_parameter_update()
