@@ -40,6 +40,8 @@ sampled steps' mean:
 
 The 30 calls cut are worth ~5 us of a 300 us step of an 8-wide MLP (74 -> 70 us added, one
 measurement each), less than these runs' spread: the MLP's mean is 1.03-1.06 on either side.
+22a4adc was reverted (af5313b): it wrote helpers out again at their call sites for no
+difference these runs could show.
 What the MLP's ordinary steps pay (medians of ordinary steps, interleaved, load 8-14): watching
 adds 170-370 us to a 6.8 ms step, 100-200 us of it with the recorder switched off (the hook
 layer and the guards returning at once), and the same code adds 64 us (39 us off) to an 8-wide
