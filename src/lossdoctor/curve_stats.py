@@ -145,3 +145,12 @@ def rise_from_best(validation: Curve, train: Curve) -> Rise | None:
         1.0 if frozen_after_best else trend_p(ys[best:], "up"),
         noise(ys), later[0], float(np.mean(later[-END_WINDOW:])), trend_p(later, "down"),
     )
+
+
+def chunk_means(values: list[float], chunks: int) -> list[float]:
+    """``values`` cut into ``chunks`` runs of equal length (the remainder left out), each
+    averaged; fewer when there are fewer values."""
+    size = len(values) // chunks
+    if size == 0:
+        return list(values)
+    return [float(np.mean(values[i * size:(i + 1) * size])) for i in range(chunks)]

@@ -46,7 +46,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -55,7 +54,7 @@ from lossdoctor.capture.tensors import take_rows, tensors_in
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.curve_stats import falling
+from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -248,16 +247,9 @@ def still_learning(trace) -> bool:
     loss, falls significantly."""
     curve = [p.loss for p in trace.validation_passes() if math.isfinite(p.loss)]
     if len(curve) < TREND_POINTS:
-        curve = _chunk_means([v for _, v in trace.step_losses() if math.isfinite(v)], 10)
+        curve = chunk_means([v for _, v in trace.step_losses() if math.isfinite(v)], 10)
     tail = curve[-max(len(curve) // 2, TREND_POINTS):]
     return len(tail) >= TREND_POINTS and falling(tail)
-
-
-def _chunk_means(values: list[float], chunks: int) -> list[float]:
-    size = len(values) // chunks
-    if size == 0:
-        return values
-    return [float(np.mean(values[i * size:(i + 1) * size])) for i in range(chunks)]
 
 
 def _row_budget(case, user_batch: int, batch: int) -> int:

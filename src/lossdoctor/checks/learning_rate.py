@@ -41,7 +41,7 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.curve_stats import falling
+from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
@@ -512,15 +512,6 @@ def training_steadily(m: Measures, higher: Counterfactual) -> bool:
         return False
     reached = 1 - chunks[-1] / m.nothing_learned if m.nothing_learned > 0 else math.nan
     return reached > STALLED_SHARE * ahead and falling(chunks[len(chunks) // 2:])
-
-
-def chunk_means(values: list[float], chunks: int) -> list[float]:
-    """``values`` cut into ``chunks`` runs of equal length (the remainder left out), each
-    averaged; fewer when there are fewer values."""
-    size = len(values) // chunks
-    if size == 0:
-        return list(values)
-    return [statistics.fmean(values[i * size:(i + 1) * size]) for i in range(chunks)]
 
 
 def _near_low_position(m: Measures) -> bool:
