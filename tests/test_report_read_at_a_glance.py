@@ -49,11 +49,11 @@ def test_coinciding_activation_lines_are_nested_and_the_hidden_ones_named():
         svg = figures.activation_fractions(layers, "dead", "fraction of units dead")
     widths = set(re.findall(r"stroke-width: ([\d.]+)", svg))
     assert {"1.2", "2.7", "4.2"} <= widths  # the last three drawn each narrower than the one under
-    assert figures.hidden_layers(layers, "dead") == ["0 (relu)", "1 (relu)"]
+    assert figures.hidden_layers(layers, "dead") == ["layer 0 (relu)", "layer 1 (relu)"]
     assert figures.hidden_layers(_layers([[1.0] * 3, [0.5] * 3]), "dead") == []
     assert figures.hidden_layers(_layers([[1.0] * 3] * 3), "dead") == []
     near, apart = 1.0 - figures.SAME_FRACTION / 2, 1.0 - 2 * figures.SAME_FRACTION
-    assert figures.hidden_layers(_layers([[near] * 3] + [[1.0] * 3] * 3), "dead") == ["0 (relu)"]
+    assert figures.hidden_layers(_layers([[near] * 3] + [[1.0] * 3] * 3), "dead") == ["layer 0 (relu)"]
     assert figures.hidden_layers(_layers([[apart] * 3] + [[1.0] * 3] * 3), "dead") == []
 
 
@@ -62,7 +62,7 @@ def test_the_saturation_caption_names_the_lines_hidden_under_others():
     doc["activations"] = [{"layer": str(i), "kind": "sigmoid", "steps": [0, 10],
                            "saturated": [0.0, 0.0]} for i in range(5)]
     page = html.render(doc)
-    assert "The lines of 0 (sigmoid) and 1 (sigmoid) lie under a later layer" in page
+    assert "The lines of layer 0 (sigmoid) and layer 1 (sigmoid) lie under a later layer" in page
 
 
 def test_gradients_of_exactly_zero_are_named_with_the_cause_found_that_zeroes_them():
@@ -131,3 +131,26 @@ def test_a_phones_log_x_axis_falls_back_to_powers_of_ten_when_its_labels_touch()
         figures._thin_x_labels(figure, axes)
         assert not figures._x_labels_touch(figure, axes)
         assert len(figures._x_label_boxes(figure, axes)) >= 2
+
+
+def test_only_coinciding_activation_lines_are_drawn_wider():
+    """train_val_shift_cnn_exposure: '1 (relu)' at 0 was drawn thick beside '4 (relu)' at 0.25,
+    which cross nowhere; the thick line read as the layer that matters."""
+    with matplotlib.rc_context(figures._STYLE):
+        svg = figures.activation_fractions(_layers([[0.0] * 3, [0.25] * 3]), "dead", "dead")
+    assert set(re.findall(r"stroke-width: ([\d.]+)", svg)) & {"2.7", "4.2"} == set()
+    with matplotlib.rc_context(figures._STYLE):
+        svg = figures.activation_fractions(_layers([[0.0] * 3, [0.25] * 3, [0.0] * 3]), "dead",
+                                           "dead")
+    assert "2.7" in re.findall(r"stroke-width: ([\d.]+)", svg)  # the first under the third
+
+
+def test_a_layer_named_by_its_index_in_a_sequential_is_called_a_layer():
+    """lr_schedule_epoch_scheduler_per_batch: the legend read '1 (tanh)', a bare number."""
+    assert figures.activation_name({"layer": "1", "kind": "tanh"}) == "layer 1 (tanh)"
+    assert figures.activation_name({"layer": "0.3", "kind": "relu"}) == "layer 0.3 (relu)"
+    assert figures.activation_name({"layer": "encoder.act", "kind": "relu"}) == \
+        "encoder.act (relu)"
+    with matplotlib.rc_context(figures._STYLE):
+        svg = figures.activation_fractions(_layers([[0.5] * 3]), "dead", "dead")
+    assert "layer 0 (relu)" in _labels(svg)

@@ -654,8 +654,11 @@ def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_t
              f"with: {plain_fix}")
     assert all(waits in rendered for rendered in (page, md, " ".join(text.split())))
     assert '<p class="experiment">' not in page and '<p class="consequence">experiment' in page
+    # label_range_bce_labels: the same fix drawn as a green line plunging to -7e+08
+    assert f'data-figure="fix_{tested["id"]}"' not in page and html.WRONG_LOSS_FIGURES in page
     tested["explained_by"] = ["no_signal"]  # explained, but its numbers are not distorted
     assert '<p class="experiment">' in html.render(doc)
+    assert f'data-figure="fix_{tested["id"]}"' in html.render(doc)
     assert ('Only if this remains once "The labels cannot be predicted from the inputs" is '
             "dealt with") in markdown.render(doc)
 

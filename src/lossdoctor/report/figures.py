@@ -14,6 +14,7 @@ import functools
 import io
 import itertools
 import math
+import re
 import textwrap
 
 import matplotlib
@@ -376,16 +377,28 @@ def hidden_layers(layers: list[dict], key: str) -> list[str]:
     """The layers activation_fractions draws exactly under a later layer's line (the same
     samples, the same values), by their legend names: the caption must say they are there."""
     series = [layer for layer in layers if any(_finite(v) for v in layer.get(key, []))]
-    widths = [_lines_over(index, len(series)) for index in range(len(series))]
-    return [f"{layer['layer']} ({layer['kind']})" for index, layer in enumerate(series)
+    widths = [_lines_over(series, index, key) for index in range(len(series))]
+    return [activation_name(layer) for index, layer in enumerate(series)
             if any(widths[later] == widths[index] and _same_line(layer, series[later], key)
                    for later in range(index + 1, len(series)))]
 
 
-def _lines_over(index: int, count: int) -> int:
-    """How many of the nested lines are drawn over line ``index`` of ``count`` (0 for the last,
-    on top): it is drawn that many steps wider than the last."""
-    return min(count - 1 - index, NESTED_LINES - 1)
+def activation_name(layer: dict) -> str:
+    """An activation's legend name: a module inside an nn.Sequential is named by its index
+    alone, which read as a bare number ('1 (relu)'); it is called a layer."""
+    name = str(layer["layer"])
+    if re.fullmatch(r"[\d.]+", name):
+        name = f"layer {name}"
+    return f"{name} ({layer['kind']})"
+
+
+def _lines_over(series: list[dict], index: int, key: str) -> int:
+    """How many nested lines are drawn over line ``index`` (0 for one no later line covers):
+    it is drawn that many steps wider than the last. Only coinciding lines are widened: a
+    wider line for a layer that crosses no other read as the one that matters
+    (train_val_shift_cnn_exposure: '1 (relu)' thick at 0 beside '4 (relu)' thin at 0.25)."""
+    over = sum(_same_line(series[index], later, key) for later in series[index + 1:])
+    return min(over, NESTED_LINES - 1)
 
 
 def _same_line(one: dict, other: dict, key: str) -> bool:
@@ -407,10 +420,10 @@ def activation_fractions(layers: list[dict], key: str, label: str,
     figure, axes = _figure()
     for index, layer in enumerate(series):
         points = [(s, v) for s, v in zip(layer["steps"], layer[key], strict=True) if _finite(v)]
-        name = _plain(f"{layer['layer']} ({layer['kind']})")
+        name = _plain(activation_name(layer))
         if points[-1][1] >= WHOLLY:
             name += f": {'every unit dead' if key == 'dead' else 'all saturated'} at the end"
-        under = _lines_over(index, len(series))
+        under = _lines_over(series, index, key)
         axes.plot(*zip(*points, strict=True), marker="o", markersize=3 + 2 * under,
                   linewidth=1.2 + 1.5 * under, label=name)
     axes.set_ylim(-0.03, 1.03)

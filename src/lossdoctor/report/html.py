@@ -167,7 +167,9 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         parts.append(f'<p class="consequence">{escape(consequence_text(cause))}</p>')
     parts.append(f'<p class="cause-verdict">{escape(cause["verdict"])}</p>')
     fix_shown = _experiment_key(cause) in shown  # a shared experiment: not drawn again
-    for plot in cause_plots(document, cause, with_fix=not fix_shown):
+    if measured_through_wrong_loss(cause):
+        parts.append(f'<p class="consequence">{escape(WRONG_LOSS_FIGURES)}</p>')
+    for plot in _drawn_plots(document, cause, with_fix=not fix_shown):
         if plot.key in shown or plot.svg in shown:  # the same figure
             parts.append(f'<p class="see-above">{escape(plot.title)}: shown above.</p>')
             continue
@@ -186,6 +188,20 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
     parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
+
+
+#: What stands in for the figures of a cause measured through a loss that no longer measures the
+#: fit (label_range_bce_labels: an lr 'fix' drove a loss of -3 to -7e+08, drawn as a green line
+#: plunging, and a range test falling to -2e+05 read as a rate that works).
+WRONG_LOSS_FIGURES = ("Its figures are left out: they were measured through a loss that no "
+                      "longer measures the fit, where lower is not better.")
+
+
+def _drawn_plots(document: dict, cause: dict, with_fix: bool) -> list[Plot]:
+    """The cause's figures, none when they were measured through a wrong loss."""
+    if measured_through_wrong_loss(cause):
+        return []
+    return cause_plots(document, cause, with_fix=with_fix)
 
 
 def _recorded(document: dict, shown: set[str]) -> str:
