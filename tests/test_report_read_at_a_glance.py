@@ -53,7 +53,8 @@ def test_coinciding_activation_lines_are_nested_and_the_hidden_ones_named():
     assert figures.hidden_layers(_layers([[1.0] * 3, [0.5] * 3]), "dead") == []
     assert figures.hidden_layers(_layers([[1.0] * 3] * 3), "dead") == []
     near, apart = 1.0 - figures.SAME_FRACTION / 2, 1.0 - 2 * figures.SAME_FRACTION
-    assert figures.hidden_layers(_layers([[near] * 3] + [[1.0] * 3] * 3), "dead") == ["layer 0 (relu)"]
+    assert figures.hidden_layers(_layers([[near] * 3] + [[1.0] * 3] * 3), "dead") == [
+        "layer 0 (relu)"]
     assert figures.hidden_layers(_layers([[apart] * 3] + [[1.0] * 3] * 3), "dead") == []
 
 
