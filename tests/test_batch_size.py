@@ -200,3 +200,14 @@ def test_too_few_kept_rows_for_a_batch_is_a_skip_not_an_error():
     pool = Batch((torch.zeros(5, 2),), {}, torch.zeros(5), 5)
     with pytest.raises(Skip, match="at least 8 kept training rows"):
         _replay(SimpleNamespace(), pool, 8, 0.1, 80, 10)
+
+
+def test_the_replays_rows_are_rows_passed_through_not_the_datasets_size():
+    """batch_size_full_batch_mlp: 'on the same 60,000 training rows' for a dataset of 3,000
+    rows trained 20 epochs read as a dataset twenty times its size."""
+    from types import SimpleNamespace
+
+    from lossdoctor.checks.batch_size import _rows_words
+
+    said = _rows_words(SimpleNamespace(rows=60000, user_batch=3000))
+    assert said == "through as many rows either way (60,000: 20 of your batches of 3,000)"

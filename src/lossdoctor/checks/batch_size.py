@@ -154,8 +154,8 @@ class Trial:
     def experiment(self) -> Experiment:
         return fix_experiment(
             f"batches of {self.batch} rows at lr {plain_lr(self.lr)} instead of "
-            f"{self.user_batch} at lr {plain_lr(self.user_lr, 3)}, on the same {self.rows:,} "
-            "training rows", self.before, self.after, steps=len(self.after.train_losses))
+            f"{self.user_batch} at lr {plain_lr(self.user_lr, 3)}, {_rows_words(self)}",
+            self.before, self.after, steps=len(self.after.train_losses))
 
 
 def check(case) -> list[Finding]:
@@ -430,6 +430,13 @@ def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool) -> Finding:
     )
 
 
+def _rows_words(trial: Trial) -> str:
+    """How much data both replays train on: rows passed through, not the dataset's size
+    (batch_size_full_batch_mlp: 'the same 60,000 training rows' for 20 epochs of 3,000 rows)."""
+    return (f"through as many rows either way ({trial.rows:,}: {trial.rows // trial.user_batch:,} "
+            f"of your batches of {trial.user_batch:,})")
+
+
 def _fix(trial: Trial) -> str:
     text = (
         f"Use batches of about {trial.batch} rows with lr {plain_lr(trial.lr)} (instead of "
@@ -442,7 +449,7 @@ def _fix(trial: Trial) -> str:
 
 def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm: bool) -> str:
     replay = (
-        f"Replayed on the same {trial.rows:,} training rows, batches of {trial.batch} at lr "
+        f"Replayed {_rows_words(trial)}, batches of {trial.batch} at lr "
         f"{plain_lr(trial.lr)} bring the validation loss from {experiment.before:.3g} to "
         f"{experiment.after:.3g}."
     )
