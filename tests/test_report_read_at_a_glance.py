@@ -155,3 +155,18 @@ def test_a_layer_named_by_its_index_in_a_sequential_is_called_a_layer():
     with matplotlib.rc_context(figures._STYLE):
         svg = figures.activation_fractions(_layers([[0.5] * 3]), "dead", "dead")
     assert "layer 0 (relu)" in _labels(svg)
+
+
+def test_a_check_the_budget_left_out_is_named_by_what_it_tests():
+    """class_imbalance_cnn_defects: '... leaves for it: underfit_capacity; run again with'."""
+    from lossdoctor.report._common import check_problems
+
+    reason = ("not run: a ReLU CNN takes 0.096 s a training step here, more than the diagnosis' "
+              "time budget (100 s) leaves for it; run again with `lossdoctor run --budget 110 "
+              "...` or more to include it")
+    checks = [{"name": "underfit_capacity", "status": "stopped", "reason": reason,
+               "causes": ["underfit_capacity"]}]
+    line, = check_problems({"checks": checks, "notes": [], "causes": [], "seeded": True,
+                            "status": "incomplete"})
+    assert ('leaves for it: the test for "The model is too small for the task" '
+            "(underfit_capacity); run again") in line

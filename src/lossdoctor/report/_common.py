@@ -379,10 +379,18 @@ def check_problems(document: dict) -> list[str]:
     ]
     stopped = [check for check in document["checks"] if check["status"] == "stopped"]
     for reason in dict.fromkeys(check["reason"] for check in stopped):
-        names = ", ".join(check["name"] for check in stopped if check["reason"] == reason)
+        names = ", ".join(_check_words(check) for check in stopped if check["reason"] == reason)
         lines.append(_out_of_time_line(reason, names) if "budget" in reason
                      else f"not finished, the diagnosis was stopped: {names}")
     return lines + list(document["notes"]) + randomness_lines(document)
+
+
+def _check_words(check: dict) -> str:
+    """A check by what it tests, the titles of its causes: 'underfit_capacity' alone, in the
+    line that says it was not run for lack of time, asked a practitioner to decode an id
+    (class_imbalance_cnn_defects)."""
+    causes = check.get("causes") or []
+    return f"the test for {cause_names(causes)} ({check['name']})" if causes else check["name"]
 
 
 def _out_of_time_line(reason: str, names: str) -> str:
