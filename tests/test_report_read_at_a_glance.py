@@ -170,3 +170,36 @@ def test_a_check_the_budget_left_out_is_named_by_what_it_tests():
                             "status": "incomplete"})
     assert ('leaves for it: the test for "The model is too small for the task" '
             "(underfit_capacity); run again") in line
+
+
+def test_the_validation_loss_stands_out_from_the_training_mean_and_is_drawn_on_top():
+    """exploding_gradients_rnn, class_imbalance_cnn_defects: a navy validation line beside a
+    blue-grey running mean, under the dashed chance line, vanished where they met."""
+    import colorsys
+
+    from matplotlib.colors import to_rgb
+
+    def saturation(color):
+        return colorsys.rgb_to_hsv(*to_rgb(color))[1]
+
+    assert saturation(figures.TRAIN_MEAN) < 0.1 < 0.5 < saturation(figures.VALIDATION)
+    steps = [{"step": s, "loss": 1.0} for s in range(20)]
+    svg = figures.loss_curves({"train_steps": steps, "validation": [
+        {"step": s, "loss": 1.0} for s in (5, 10, 15)]}, None, 1.0)
+    drawn = re.findall(r"stroke: (#[0-9a-f]{6})", svg)
+    assert drawn.index(figures.VALIDATION) > drawn.index(figures.USER)  # over the chance line
+
+
+def test_a_bias_just_before_batchnorm_is_said_to_have_a_near_zero_gradient_by_design():
+    """batch_size_batchnorm_two_images: 0.bias and 4.bias at 1e-8 among rows at 0.01-1, under
+    'the checks read this and reported nothing', with no word on why."""
+    doc = sample_document()
+    doc["setup"]["layers"] = [{"name": "0", "type": "Conv2d"}, {"name": "1", "type": "BatchNorm2d"},
+                              {"name": "2", "type": "ReLU"}, {"name": "3", "type": "Linear"}]
+    doc["gradients"] = [{"name": n, "norms": [1e-8, 2e-8] if n == "0.bias" else [0.1, 0.2]}
+                        for n in ("0.weight", "0.bias", "3.weight", "3.bias")]
+    said = html._batchnorm_bias_text(doc)
+    assert said.startswith(" 0.bias comes just before a BatchNorm layer")
+    assert "expected, not a problem" in html.render(doc)
+    doc["setup"]["layers"][1]["type"] = "LayerNorm"  # no BatchNorm: nothing to say
+    assert html._batchnorm_bias_text(doc) == ""

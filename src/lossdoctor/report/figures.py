@@ -55,9 +55,15 @@ _width = contextvars.ContextVar("figure_width", default=WIDTH)
 #: on a narrow figure, at this share of the figure's width at most.
 LABEL_CHARS = 44
 LABEL_SHARE = 0.35
+#: The training loss is grey and the validation loss blue, drawn over it and over the chance
+#: line: a blue-grey running mean beside a navy validation line read as one line where they met
+#: (exploding_gradients_rnn, class_imbalance_cnn_defects: the validation points near the
+#: constant guess vanished under the mean and the dashed line).
 USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION, SETTLED = (
-    "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#5d6d7e", "#1a5276", "#a9dfbf",
+    "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#707b7c", "#1f6fb4", "#a9dfbf",
 )
+#: Lines are drawn at matplotlib's zorder 2: the validation loss above them.
+ON_TOP = 3
 #: The training loss's running mean covers this share of the run's steps.
 SMOOTHING_SHARE = 0.05
 #: A fraction of units dead or saturated at least this high reads as the whole layer.
@@ -137,7 +143,7 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None,
                   label="training loss, running mean")
     if validation:
         axes.plot(*zip(*validation, strict=True), color=VALIDATION, marker="o", markersize=3,
-                  linewidth=1.5, label="validation loss")
+                  linewidth=1.5, label="validation loss", zorder=ON_TOP)
     _mark_plateau(axes, curve, train + validation, settled, epoch_starts(curves))
     if chance is not None:
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,

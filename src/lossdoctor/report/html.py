@@ -6,6 +6,7 @@ verdicts) is escaped."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -368,7 +369,7 @@ def _gradient_plot(document: dict) -> Plot | None:
     return _plot("gradient_norms", "Per-layer gradient norms",
                  lambda: figures.gradient_norms(document.get("gradients") or []),
                  "Gradient norm of each parameter, first layer on top, over the sampled steps."
-                 + _zero_gradients_text(document))
+                 + _zero_gradients_text(document) + _batchnorm_bias_text(document))
 
 
 #: Causes found that leave parameters with no gradient at all, and how: the panel's rows at 0
@@ -391,6 +392,22 @@ def _zero_gradients_text(document: dict) -> str:
             "at every sampled step: nothing trains them.")
     found = [ZEROING_CAUSES[c["id"]] for c in document["causes"] if c["id"] in ZEROING_CAUSES]
     return said + "".join(f" Found above: {how}." for how in found)
+
+
+def _batchnorm_bias_text(document: dict) -> str:
+    """The biases of layers just before a BatchNorm layer: it subtracts the batch's mean, and
+    with it the bias, so their gradients sit near 0 by design (batch_size_batchnorm_two_images:
+    two rows at 1e-8 among rows at 0.01-1, under 'the checks read this and reported nothing')."""
+    layers = (document.get("setup") or {}).get("layers") or []
+    before = {f"{layer['name']}.bias" for layer, after in itertools.pairwise(layers)
+              if str(after.get("type", "")).startswith("BatchNorm")}
+    cancelled = [g["name"] for g in document.get("gradients") or [] if g["name"] in before]
+    if not cancelled:
+        return ""
+    verb = "comes" if len(cancelled) == 1 else "come"
+    return (f" {_and(cancelled)} {verb} just before a BatchNorm layer, which subtracts the "
+            "batch's mean and the bias with it: a gradient near 0 there is expected, not a "
+            "problem.")
 
 
 FIX_TITLE = "Validation loss before and after the fix"
