@@ -221,3 +221,18 @@ def test_gradients_per_unit_of_weight_are_written_as_people_write_them():
     from lossdoctor.checks.vanishing_gradients import per_weight
 
     assert [per_weight(v) for v in (0.408, 5.28e-07, 3.0)] == ["0.41", "5.3e-07", "3"]
+
+
+def test_a_recurrent_models_skip_says_its_recurrent_weights_are_not_counted():
+    """shape_broadcast_gru_next_value: '1 had gradients' beside a gradient figure with three
+    weight rows (gru.weight_ih_l0, gru.weight_hh_l0, head.weight)."""
+    from types import SimpleNamespace
+
+    from lossdoctor.checks.vanishing_gradients import gradient_profile
+
+    rows = [SimpleNamespace(name=n, is_weight=n.endswith("weight"), step=0)
+            for n in ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")]
+    with pytest.raises(Skip, match=r"1 had gradients \(a recurrent layer's weight_ih"):
+        gradient_profile(SimpleNamespace(gradients=rows))
+    with pytest.raises(Skip, match=r"1 had gradients$"):
+        gradient_profile(SimpleNamespace(gradients=rows[2:]))

@@ -120,8 +120,13 @@ def gradient_profile(trace) -> Profile:
     weights = [g for g in trace.gradients if g.is_weight]
     names = list(dict.fromkeys(g.name for g in weights))
     if len(names) < MIN_LAYERS:
+        # shape_broadcast_gru_next_value: "1 had gradients" beside a figure of three weight
+        # rows, the GRU's weight_ih_l0 and weight_hh_l0 among them, which are not compared
+        recurrent = any("weight_hh" in g.name for g in trace.gradients)
         raise Skip(f"needs gradients of at least {MIN_LAYERS} weight layers: "
-                   f"{len(names)} had gradients")
+                   f"{len(names)} had gradients" + (" (a recurrent layer's weight_ih and "
+                                                    "weight_hh are not compared)" if recurrent
+                                                    else ""))
     by_step: dict[int, dict[str, float]] = {}
     for g in weights:
         if math.isfinite(g.grad_norm) and g.weight_norm > 0 and math.isfinite(g.weight_norm):
