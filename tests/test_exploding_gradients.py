@@ -76,3 +76,11 @@ def test_a_replay_that_blew_up_is_said_in_words_not_as_inf():
 
     assert _loss_words(float("inf")) == "a loss that blew up (inf or NaN)"
     assert _loss_words(0.984) == "0.984"
+
+
+def test_gradient_norms_in_the_verdict_are_written_as_the_report_writes_numbers():
+    """exploding_gradients_rnn: 'their norm reached 1.36e+04, against 275 at the start'."""
+    from lossdoctor.checks.exploding_gradients import _norm_words
+
+    assert [_norm_words(v) for v in (13612.4, 275.2, 1.03, 3.2e7)] == [
+        "13,612", "275", "1.03", "3.2e+07"]

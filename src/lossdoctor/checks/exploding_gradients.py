@@ -21,6 +21,7 @@ import torch
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
@@ -165,9 +166,9 @@ def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
     if evidence["nonfinite_steps"]:
         parts.append(f"became infinite or NaN at {evidence['nonfinite_steps']:.0f} sampled steps")
     if max(evidence["growth_decades"], evidence["spike_decades"]) >= GROWTH_DECADES:
-        parts.append(f"reached {evidence['largest_gradient_norm']:.3g}, against "
-                     f"{evidence['first_gradient_norm']:.3g} at the start and a median of "
-                     f"{evidence['median_gradient_norm']:.3g}")
+        parts.append(f"reached {_norm_words(evidence['largest_gradient_norm'])}, against "
+                     f"{_norm_words(evidence['first_gradient_norm'])} at the start and a median "
+                     f"of {_norm_words(evidence['median_gradient_norm'])}")
     if evidence["first_over_last_layer_decades"] >= GROWTH_DECADES:
         parts.append(f"grow toward the input: the first layer's is "
                      f"{10 ** evidence['first_over_last_layer_decades']:.3g} times the last's")
@@ -177,6 +178,16 @@ def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
         f"{MAX_NORM:g}, your model reaches a validation loss of {experiment.after:.3g}, against "
         f"{_loss_words(experiment.before)} without clipping."
     )
+
+
+#: Gradient norms up to this are written whole (13,600); larger ones as 3.2e+07.
+WHOLE_BELOW = 1e6
+
+
+def _norm_words(norm: float) -> str:
+    """A gradient norm as the report writes numbers: exploding_gradients_rnn's '1.36e+04'
+    stood where the figure's axis and the evidence table write whole numbers."""
+    return plain_number(norm) if abs(norm) < WHOLE_BELOW else f"{norm:.3g}"
 
 
 def _loss_words(loss: float) -> str:
