@@ -203,3 +203,13 @@ def test_a_bias_just_before_batchnorm_is_said_to_have_a_near_zero_gradient_by_de
     assert "expected, not a problem" in html.render(doc)
     doc["setup"]["layers"][1]["type"] = "LayerNorm"  # no BatchNorm: nothing to say
     assert html._batchnorm_bias_text(doc) == ""
+
+
+def test_a_number_in_scientific_notation_is_never_broken_at_its_minus():
+    """lr_schedule_epoch_scheduler_per_batch on a phone: 'SGD lr 0.05 -> 6.7e-' above '31'."""
+    assert html.prose("SGD lr 0.05 -> 6.7e-31 & 2e+08") == (
+        'SGD lr 0.05 -&gt; <span class="num">6.7e-31</span> &amp; <span class="num">2e+08</span>')
+    doc = sample_document()
+    doc["setup"]["lr_first"], doc["setup"]["lr_last"] = 0.05, 6.7e-31
+    page = html.render(doc)
+    assert ".num { white-space: nowrap; }" in page or ", .num { white-space: nowrap; }" in page

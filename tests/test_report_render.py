@@ -306,7 +306,8 @@ def test_checks_out_of_time_are_named_with_how_to_include_them(report):
     stopped["checks"] = [{"name": name, "status": "stopped", "reason": reason, "causes": [name]}
                          for name in ("data_pipeline", "learning_rate")]
     text = " ".join(terminal.text(stopped).split())
-    assert "ran out: data_pipeline, learning_rate; run again" in text
+    assert ('ran out: the test for "The data pipeline feeds the model badly" (data_pipeline), '
+            "learning_rate; run again") in text
     assert text.count("to include them") == 1 and "to include it" not in text
 
 

@@ -389,7 +389,7 @@ def _check_words(check: dict) -> str:
     """A check by what it tests, the titles of its causes: 'underfit_capacity' alone, in the
     line that says it was not run for lack of time, asked a practitioner to decode an id
     (class_imbalance_cnn_defects)."""
-    causes = check.get("causes") or []
+    causes = [i for i in check.get("causes") or [] if i in catalogue()]
     return f"the test for {cause_names(causes)} ({check['name']})" if causes else check["name"]
 
 

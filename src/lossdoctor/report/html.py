@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -73,12 +74,22 @@ def render(document: dict) -> str:
 # --- sections ------------------------------------------------------------------------------
 
 
+#: A number in scientific notation: a browser may break a line after its "e-" ("SGD lr 0.05 ->
+#: 6.7e-" above "31" on a phone, lr_schedule_epoch_scheduler_per_batch).
+SCIENTIFIC = re.compile(r"\d(?:\.\d+)?e[-+]\d+")
+
+
+def prose(text: str) -> str:
+    """Text for a paragraph, escaped, its numbers in scientific notation kept on one line."""
+    return SCIENTIFIC.sub(lambda m: f'<span class="num">{m.group()}</span>', escape(text))
+
+
 def _verdict(document: dict) -> str:
     status = escape(document["status"])
     parts = [f'<section class="verdict {status}" id="verdict">',
              f"<h1>{escape(headline(document))}</h1>",
              f'<p class="script">{escape(document["script"])}</p>']
-    parts += [f'<p class="run">{escape(line)}</p>' for line in run_lines(document)]
+    parts += [f'<p class="run">{prose(line)}</p>' for line in run_lines(document)]
     if document["status"] == "no_training":
         parts.append(_list(NO_TRAINING_REASONS))
     if unexplained_lines(document):
@@ -86,7 +97,7 @@ def _verdict(document: dict) -> str:
     if document["causes"]:
         parts.append('<ol class="ranking">' + "".join(
             _ranked(document, c) for c in document["causes"]) + "</ol>")
-    parts += [f'<p class="warning">{escape(line)}</p>' for line in check_problems(document)]
+    parts += [f'<p class="warning">{prose(line)}</p>' for line in check_problems(document)]
     return "\n".join(parts + ["</section>"])
 
 
@@ -166,7 +177,7 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
     parts = [f'<p class="tag">{escape(cause["id"])}, confidence {cause["confidence"]:.2f}</p>']
     if consequence_text(cause):
         parts.append(f'<p class="consequence">{escape(consequence_text(cause))}</p>')
-    parts.append(f'<p class="cause-verdict">{escape(cause["verdict"])}</p>')
+    parts.append(f'<p class="cause-verdict">{prose(cause["verdict"])}</p>')
     fix_shown = _experiment_key(cause) in shown  # a shared experiment: not drawn again
     if measured_through_wrong_loss(cause):
         parts.append(f'<p class="consequence">{escape(WRONG_LOSS_FIGURES)}</p>')
@@ -185,8 +196,8 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
         doubtful = measured_through_wrong_loss(cause) or short_of_guess(experiment, chance)
         kind = "consequence" if doubtful else "experiment"
         said = experiment_line(document, cause)
-        parts.append(f'<p class="{kind}">{escape(said)}</p>')
-    parts.append(f'<p class="fix"><strong>Fix:</strong> {escape(fix_text(cause))}</p>')
+        parts.append(f'<p class="{kind}">{prose(said)}</p>')
+    parts.append(f'<p class="fix"><strong>Fix:</strong> {prose(fix_text(cause))}</p>')
     parts.append(_evidence(cause["evidence"]))
     return _section(f"cause-{cause['id']}", cause_heading(rank, cause), parts, "cause")
 
@@ -561,7 +572,7 @@ table { border-collapse: collapse; font-size: 0.9em; }
 td, th { border-bottom: 1px solid #eee; padding: 2px 10px 2px 0; text-align: left;
   vertical-align: top; overflow-wrap: break-word; }
 td:last-child { overflow-wrap: anywhere; }  /* a reason or a value: a long path still fits */
-td.status { white-space: nowrap; }
+td.status, .num { white-space: nowrap; }
 @media (min-width: 601px) {  /* room for a check's name whole: "class_ / imbalance" beside a
   wide empty column read as two names */
   #checks td:first-child { white-space: nowrap; }
