@@ -213,3 +213,10 @@ def test_a_number_in_scientific_notation_is_never_broken_at_its_minus():
     doc["setup"]["lr_first"], doc["setup"]["lr_last"] = 0.05, 6.7e-31
     page = html.render(doc)
     assert ".num { white-space: nowrap; }" in page or ", .num { white-space: nowrap; }" in page
+
+
+def test_a_rising_validation_loss_is_shaded_as_rising_not_diagnosed_as_overfitting():
+    """data_pipeline_val_labels_shuffled: 'overfitting since epoch 0' shaded over the curves of
+    a run whose primary cause was shuffled validation labels."""
+    assert figures.behaviour({"verdict": "overfitting"}, settled=False) == "rising"
+    assert figures.behaviour({"verdict": "plateau"}, settled=False) == "flat"

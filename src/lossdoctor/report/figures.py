@@ -247,11 +247,14 @@ def shaded(curve: dict | None, settled: bool) -> bool:
 
 def behaviour(curve: dict, settled: bool) -> str:
     """The shaded window's name, in the words of the report's curve line (the caption uses
-    it too)."""
+    it too). A rise is "rising", as the curve line says, not "overfitting": that is a cause,
+    and the diagnosis may find another (data_pipeline_val_labels_shuffled: "overfitting since
+    epoch 0" shaded above "Primary: the data pipeline", overfitting a consequence of it)."""
     verdict = curve.get("verdict")
     if settled:
         return "settled"
-    words = {"plateau": "flat", "at_chance": "not improving", None: "flat"}
+    words = {"plateau": "flat", "at_chance": "not improving", "overfitting": "rising",
+             None: "flat"}
     return words.get(verdict, _plain(str(verdict).replace("_", " ")))
 
 
