@@ -170,6 +170,8 @@ class UpdateEvents:
             along += float((update * grad).sum())
             grad_sq += float((grad * grad).sum())
             update_sq += float((update * update).sum())
+        if not math.isfinite(along + grad_sq + update_sq):  # a blown-up step shows no rate
+            return None
         if grad_sq == 0 or update_sq == 0 or -along / math.sqrt(grad_sq * update_sq) < SGD_COSINE:
             return None
         return float(f"{-along / grad_sq:.6g}")

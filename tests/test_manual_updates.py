@@ -1,0 +1,88 @@
+"""Training written without torch.optim, as courses teach it: plain tensors ``w`` and ``b``
+updated by ``w -= lr * w.grad`` under no_grad, the target picked out of the whole data set
+inside the loss (``y_train[idx]``). The checks' replays run on such scripts: a learning rate
+far off or inputs in raw units get their cause, the fixed twin gets none."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from conftest import record
+from lossdoctor.checks import learning_rate, unnormalized_inputs
+from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.experiments import Plan
+
+ROWS, VAL_ROWS, FEATURES, BATCH = 500, 200, 6, 50
+
+
+def _data(raw_units: bool, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(ROWS + VAL_ROWS, FEATURES, generator=generator)
+    y = x @ torch.randn(FEATURES, 1, generator=generator) + 2.0
+    if raw_units:  # columns in their own units, up to thousands, never standardized
+        x = x * torch.logspace(0, 3, FEATURES) + 50
+    return x[:ROWS], y[:ROWS], x[ROWS:], y[ROWS:]
+
+
+def linear_regression_by_hand(lr: float, raw_units: bool = False, epochs: int = 8):
+    x_train, y_train, x_val, y_val = _data(raw_units)
+    torch.manual_seed(0)
+    w = torch.randn(FEATURES, 1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+
+    def model(x):
+        return x @ w + b
+
+    for _ in range(epochs):
+        order = torch.randperm(ROWS)
+        for start in range(0, ROWS, BATCH):
+            idx = order[start:start + BATCH]
+            loss = ((model(x_train[idx]) - y_train[idx]) ** 2).mean()
+            loss.backward()
+            with torch.no_grad():
+                w -= lr * w.grad
+                b -= lr * b.grad
+                w.grad.zero_()
+                b.grad.zero_()
+        with torch.no_grad():
+            ((model(x_val) - y_val) ** 2).mean().item()
+
+
+def reported(findings) -> set[str]:
+    return {f.cause.id for f in findings if f.confidence >= REPORT_THRESHOLD}
+
+
+def test_a_target_picked_out_inside_the_loss_is_replayed_as_the_target():
+    case = record(linear_regression_by_hand, 0.05)
+    assert case.copies.optimizer_hparams == {"lr": pytest.approx(0.05)}
+    replay = case.replayer.replay(Plan(steps=60))  # indexed y_val by itself before
+    assert replay.validation_losses[-1] < 0.1 * replay.start_validation
+
+
+@pytest.mark.parametrize("lr, cause", [(1e-5, learning_rate.LR_TOO_LOW),
+                                       (3.0, learning_rate.LR_TOO_HIGH)])
+def test_a_learning_rate_far_off_in_an_update_by_hand_is_found(lr, cause):
+    case = record(linear_regression_by_hand, lr)
+    assert cause.id in reported(learning_rate.check(case))
+
+
+def test_a_healthy_update_by_hand_gets_no_learning_rate_finding():
+    case = record(linear_regression_by_hand, 0.05)
+    assert not reported(learning_rate.check(case))
+
+
+def test_a_blown_up_update_by_hand_keeps_the_rate_it_trained_at():
+    trace = record(linear_regression_by_hand, 3.0).trace
+    assert trace.setup.lr_peak == pytest.approx(3.0)
+    assert all(math.isfinite(lr) for _, lr in trace.setup.lr_schedule)
+    assert all(math.isfinite(lr) for lr in trace.learning_rates)
+
+
+def test_inputs_in_raw_units_updated_by_hand_are_found_and_standardized_ones_are_not():
+    raw = record(linear_regression_by_hand, 5e-7, raw_units=True)
+    assert unnormalized_inputs.UNNORMALIZED_INPUTS.id in reported(unnormalized_inputs.check(raw))
+    standardized = record(linear_regression_by_hand, 0.05)
+    assert not reported(unnormalized_inputs.check(standardized))
