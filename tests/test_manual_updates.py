@@ -14,6 +14,7 @@ from conftest import record
 from lossdoctor.checks import learning_rate, unnormalized_inputs
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import Plan
+from lossdoctor.findings import Skip
 
 ROWS, VAL_ROWS, FEATURES, BATCH = 500, 200, 6, 50
 
@@ -86,3 +87,45 @@ def test_inputs_in_raw_units_updated_by_hand_are_found_and_standardized_ones_are
     assert unnormalized_inputs.UNNORMALIZED_INPUTS.id in reported(unnormalized_inputs.check(raw))
     standardized = record(linear_regression_by_hand, 0.05)
     assert not reported(unnormalized_inputs.check(standardized))
+
+
+def two_layer_net_by_hand(rule: str, lr: float = 0.05, epochs: int = 4):
+    """Nielsen-style: a velocity per parameter kept by hand, or a step of its own making."""
+    x_train, y_train, x_val, y_val = _data(raw_units=False)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(FEATURES, 16), torch.nn.ReLU(),
+                                torch.nn.Linear(16, 1))
+    velocity = [torch.zeros_like(p) for p in model.parameters()]
+    for _ in range(epochs):
+        for start in range(0, ROWS, BATCH):
+            loss = torch.nn.functional.mse_loss(model(x_train[start:start + BATCH]),
+                                                y_train[start:start + BATCH])
+            model.zero_grad()
+            loss.backward()
+            for p, v in zip(model.parameters(), velocity, strict=True):
+                if rule == "momentum":
+                    v.mul_(0.9).add_(p.grad + 0.1 * p.data)
+                    p.data.add_(v, alpha=-lr)
+                elif rule == "sign":
+                    p.data.add_(p.grad.sign(), alpha=-lr)
+                else:
+                    p.data.add_(-lr * p.grad)
+        with torch.no_grad():
+            torch.nn.functional.mse_loss(model(x_val), y_val).item()
+
+
+@pytest.mark.parametrize("rule, hparams", [
+    ("plain", {"lr": 0.05}),
+    ("momentum", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1})])
+def test_the_sgd_rule_of_an_update_by_hand_is_read_and_replayed(rule, hparams):
+    case = record(two_layer_net_by_hand, rule)
+    assert case.trace.setup.optimizer_class == "manual SGD update"
+    assert case.copies.optimizer_class is torch.optim.SGD
+    assert case.copies.optimizer_hparams == pytest.approx(hparams, rel=1e-3)
+
+
+def test_an_update_by_hand_that_follows_no_sgd_rule_says_which_checks_cannot_run():
+    case = record(two_layer_net_by_hand, "sign")
+    assert case.trace.setup.optimizer_class == "manual update"
+    with pytest.raises(Skip, match="updated by hand.*cannot replay"):
+        learning_rate.check(case)
