@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from conftest import record
+from lossdoctor.capture.update_rule import Rule, StepSums, fitted_rule
 from lossdoctor.checks import learning_rate, unnormalized_inputs
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import Plan
@@ -129,3 +130,19 @@ def test_an_update_by_hand_that_follows_no_sgd_rule_says_which_checks_cannot_run
     assert case.trace.setup.optimizer_class == "manual update"
     with pytest.raises(Skip, match="updated by hand.*cannot replay"):
         learning_rate.check(case)
+
+
+def _sums(change, gradient, values, previous=None) -> StepSums:
+    sums = StepSums()
+    sums.add(change, gradient, values, previous)
+    return sums
+
+
+def test_a_step_is_read_as_the_simplest_sgd_rule_that_makes_it():
+    generator = torch.Generator().manual_seed(0)
+    g, p, previous = (torch.randn(200, generator=generator) for _ in range(3))
+    assert fitted_rule(_sums(-0.1 * g, g, p, previous)) == Rule(0.1)
+    decayed = 0.9 * previous - 0.1 * g - 0.1 * 0.5 * p
+    assert fitted_rule(_sums(decayed, g, p, previous)) == Rule(0.1, 0.9, 0.5)
+    assert fitted_rule(_sums(-0.1 * g.sign(), g, p, previous)) is None
+    assert not _sums(torch.zeros(200), g, p, previous).telling  # a step at rate 0 tells nothing

@@ -137,7 +137,7 @@ class UpdateEvents:
         if rule is not None:
             return self._rule is not None and rule.richer(self._rule)
         return self._rule is not None and sums is not None and sums.has_previous and (
-            sums.finite)
+            sums.telling)
 
     def _replay_with(self, rule: Rule | None) -> None:
         """Name the update and give replays the torch.optim.SGD that makes it (or, without a

@@ -78,6 +78,12 @@ class StepSums:
         """False after a blow-up: a step of inf or NaN values shows no rule."""
         return math.isfinite(self.change_sq) and bool(torch.isfinite(self.gram).all())
 
+    @property
+    def telling(self) -> bool:
+        """Whether a rule can be read: finite numbers, a change and a gradient (a step at a
+        rate of 0, or with no gradient, says nothing about the rule)."""
+        return self.finite and self.change_sq > 0 and float(self.gram[GRADIENT, GRADIENT]) > 0
+
     @torch.no_grad()
     def add(self, change: torch.Tensor, gradient: torch.Tensor, values: torch.Tensor,
             previous: torch.Tensor | None) -> None:
@@ -99,7 +105,7 @@ def fitted_rule(sums: StepSums) -> Rule | None:
     """The simplest SGD rule that makes this step's change, unless one with more terms leaves
     RESIDUAL_GAIN times less of it unexplained; None when none fits, or when the numbers are
     not finite (a blown-up step shows no rule)."""
-    if not sums.finite or sums.change_sq == 0 or sums.gram[GRADIENT, GRADIENT] == 0:
+    if not sums.telling:
         return None
     best = None
     for terms in ((GRADIENT,), (GRADIENT, VALUES), (GRADIENT, PREVIOUS),
