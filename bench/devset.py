@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--jobs", type=int, default=1, help="plain runs at a time")
     make.add_argument("--cause", help="only the seeds of this cause id")
     make.add_argument("--operator", help="a case of this fault operator on every seed")
+    make.add_argument("--manual-updates", action="store_true",
+                      help="write each case's optimizer step by hand as plain SGD "
+                           "(cases whose fault is in the schedule are left out)")
     run = commands.add_parser("run", help="diagnose the kept cases of one part")
     run.add_argument("folder", type=Path, help="a folder written by generate")
     run.add_argument("--part", choices=["dev", "test"], required=True)
@@ -62,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args) -> int:
     manifest = generate(args.n, args.seed, args.out, args.part, args.jobs,
                         log=lambda line: print(line, file=sys.stderr, flush=True),
-                        cause=args.cause, operator=args.operator)
+                        cause=args.cause, operator=args.operator,
+                        manual=args.manual_updates)
     print(filter_summary(manifest))
     print()
     for part in ("dev", "test"):

@@ -17,6 +17,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from devset.cases import TEST_SHARE, build, make_case, make_cases, part_of  # noqa: E402
 from devset.diagnose import Report  # noqa: E402
 from devset.generate import write_case  # noqa: E402
+from devset.manual import made_manual  # noqa: E402
 from devset.operators import CAUSES, all_operators, by_cause  # noqa: E402
 from devset.probe import constant_guess  # noqa: E402
 from devset.render import render, target_names  # noqa: E402
@@ -113,10 +114,10 @@ def test_validity_rule_keeps_a_lagging_case_and_drops_the_others():
     assert "failed" in judge(run(0.3), failed).reason
 
 
-def small_twin(tmp_path: Path):
-    """A case's twin cut down to a few hundred rows and three epochs."""
+def small_twin(tmp_path: Path, rewrite=lambda program: program):
+    """A case's twin cut down to a few hundred rows and three epochs (``rewrite``-n)."""
     case = make_case(0)
-    twin = case.twin.with_data(n_train=300, n_val=100).with_train(epochs=3)
+    twin = rewrite(case.twin.with_data(n_train=300, n_val=100).with_train(epochs=3))
     case = type(case)(case.seed, case.operator, twin, case.broken)
     entry = write_case(case, tmp_path)
     return tmp_path / entry["folder"] / "twin.py", twin
@@ -190,3 +191,37 @@ def test_plain_sgd_under_a_one_cycle_schedule_keeps_no_momentum():
     momentum = plain.with_train(momentum=0.9)
     assert "cycle_momentum=False" in render(plain)
     assert "cycle_momentum" not in render(momentum)
+
+
+def _manual_cases():
+    return make_cases(40, 20000, "dev", manual=True)
+
+
+def test_manual_updates_write_a_plain_sgd_step_by_hand_without_torch_optim():
+    cases = _manual_cases()
+    assert cases and all(case.operator.cause != "lr_schedule" for case in cases)
+    for case in cases:
+        for program in (case.twin, case.broken):
+            text = render(program)
+            compile(text, "manual.py", "exec")
+            assert "torch.optim" not in text and "optimizer" not in text, case.id
+            assert "LR * param.grad" in text or "add_(param.grad, alpha=-LR)" in text or (
+                "WEIGHT_DECAY * param" in text), case.id
+
+
+def test_manual_updates_keep_the_step_size_of_the_optimizer_they_replace():
+    adam = make_case(20000).twin.with_train(optimizer="adam", lr=2e-3, momentum=0.0,
+                                             schedule="cosine")
+    sgd = adam.with_train(optimizer="sgd", lr=1e-2, momentum=0.9)
+    assert made_manual(sgd).train.lr == pytest.approx(0.1)
+    assert 0.1 < made_manual(adam).train.lr < 0.2
+    assert made_manual(adam).train.schedule == "none"
+
+
+def test_a_small_script_updated_by_hand_runs_and_its_loss_falls(tmp_path):
+    script, twin = small_twin(tmp_path, made_manual)
+    assert "param.grad" in script.read_text()
+    outcome = run_plain(script, twin.loss.kind, target_names(twin))
+    assert not outcome.error and len(outcome.watched) == twin.train.epochs
+    assert all(math.isfinite(loss) for loss in outcome.watched)
+    assert outcome.watched[-1] < outcome.watched[0]

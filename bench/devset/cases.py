@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 
 from .bases import draw_base
+from .manual import SCHEDULE_FAULTS, made_manual
 from .operators import CAUSES, Operator, all_operators, by_cause
 from .program import Program
 
@@ -64,16 +65,31 @@ def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
 
 
 def make_cases(count: int, first_seed: int, part: str | None = None,
-               cause: str | None = None, operator: str | None = None) -> list[Case]:
+               cause: str | None = None, operator: str | None = None,
+               manual: bool = False) -> list[Case]:
     """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` and of
     ``cause`` (seeds whose cause it is) if given. With ``operator``, every seed of the part
-    gets a case of that operator (see `operator_case`)."""
+    gets a case of that operator (see `operator_case`). With ``manual``, the cases that can
+    be are written with their parameters updated by hand (see `manual_case`)."""
     seeds = [seed for seed in range(first_seed, first_seed + count)
              if part is None or part_of(seed) == part]
     if operator is not None:
-        return [operator_case(seed, operator) for seed in seeds]
-    return [make_case(seed) for seed in seeds
-            if cause is None or CAUSES[seed % len(CAUSES)] == cause]
+        cases = [operator_case(seed, operator) for seed in seeds]
+    else:
+        cases = [make_case(seed) for seed in seeds
+                 if cause is None or CAUSES[seed % len(CAUSES)] == cause]
+    if not manual:
+        return cases
+    return [made for made in map(manual_case, cases) if made is not None]
+
+
+def manual_case(case: Case) -> Case | None:
+    """The case with both scripts updating their parameters by hand (manual.py); None when
+    its fault is in the schedule, which a hand-written step does not have."""
+    op = case.operator
+    if op.cause in SCHEDULE_FAULTS or op.name in SCHEDULE_FAULTS:
+        return None
+    return Case(case.seed, op, made_manual(case.twin), made_manual(case.broken))
 
 
 def operator_case(seed: int, name: str) -> Case:

@@ -4,6 +4,7 @@ optimizer and learning-rate schedule, and the epoch loop that prints its losses.
 from __future__ import annotations
 
 from . import losses
+from .manual import manual_step, manual_zero_grad
 from .model import head_expr, takes_dict
 from .program import Program
 from .text import indent, number, variant
@@ -61,6 +62,8 @@ def batches(p: Program) -> list[str]:
 
 def optimizer(p: Program) -> list[str]:
     t = p.train
+    if t.update == "manual":
+        return []
     args = [_params(p), "lr=LR"]
     if t.optimizer == "sgd" and t.momentum:
         args.append(f"momentum={number(t.momentum)}")
@@ -72,7 +75,7 @@ def optimizer(p: Program) -> list[str]:
 
 def training_loop(p: Program) -> list[str]:
     t = p.train
-    epoch = [*_mode(p, "train"), *(["optimizer.zero_grad()"] if t.zero_grad == "epoch" else []),
+    epoch = [*_mode(p, "train"), *(_zero_grad(p, per_epoch=True) if t.zero_grad == "epoch" else []),
              *_running_start(p), *_batch_loop(p)]
     if t.schedule != "none" and t.schedule not in PER_BATCH:
         epoch.append("scheduler.step()")
@@ -82,6 +85,14 @@ def training_loop(p: Program) -> list[str]:
     head, val_part = PRINTS[t.print_style]
     epoch.append(f"print({head}{val_part if p.data.has_val else chr(34)})")
     return ["for epoch in range(EPOCHS):", *indent(epoch)]
+
+
+def _zero_grad(p: Program, per_epoch: bool = False) -> list[str]:
+    if p.train.update == "manual":
+        return manual_zero_grad(p)
+    if p.model.style != "raw" and not per_epoch and variant(p.seed, "zero", 3) == 0:
+        return ["model.zero_grad()"]
+    return ["optimizer.zero_grad()"]
 
 
 def _params(p: Program) -> str:
@@ -173,16 +184,13 @@ def _batch_loop(p: Program) -> list[str]:
     header, fetch = _batch_source(p)
     step = []
     if t.zero_grad == "step":
-        zero = "model.zero_grad()" if (p.model.style != "raw"
-                                       and variant(p.seed, "zero", 3) == 0) else \
-            "optimizer.zero_grad()"
-        step.append(zero)
+        step += _zero_grad(p)
     step += _loss_lines(p, training=True)
     step.append("loss.backward()")
     if t.clip:
         params = "params" if p.model.style == "raw" else "model.parameters()"
         step.append(f"torch.nn.utils.clip_grad_norm_({params}, MAX_GRAD_NORM)")
-    step.append("optimizer.step()")
+    step += manual_step(p, _params(p)) if t.update == "manual" else ["optimizer.step()"]
     if t.schedule in PER_BATCH:
         step.append("scheduler.step()")
     step.append(_running_add(p))

@@ -83,6 +83,7 @@ class Training:
     clip: float | None = None
     same_batch: bool = False  # every step trains on the first batch
     print_style: int = 0
+    update: str = "optimizer"  # optimizer | manual: plain SGD written by hand (manual.py)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,12 @@ def _docstring(p: Program) -> str:
     task = {"binary": "yes/no", "multiclass": f"{p.data.classes}-way",
             "regression": "regression"}[p.data.task]
     return (f'"""{title} ({task}): {FAMILY_WORDS[p.model.family]}, '
-            f'{loop.OPTIMIZER[p.train.optimizer]}, {p.train.epochs} epochs."""')
+            f'{_optimizer_words(p)}, {p.train.epochs} epochs."""')
+
+
+def _optimizer_words(p: Program) -> str:
+    name = loop.OPTIMIZER[p.train.optimizer]
+    return f"{name} written by hand" if p.train.update == "manual" else name
 
 
 def _imports(body: list[str]) -> list[str]:

@@ -55,6 +55,8 @@ class Case:
         replayer = self.replayer
         if self.copies.initial_model is None and self.copies.model_problem:
             raise Skip(self.copies.model_problem)
+        if self.copies.initial_model is not None and self.copies.optimizer_problem:
+            raise Skip(self.copies.optimizer_problem)
         if self.copies.initial_model is None or self.copies.optimizer_class is None:
             raise Skip("needs an optimizer step on a model: none was seen")
         if self.copies.replay_loss is None:

@@ -39,6 +39,9 @@ class Copies:
     #: Why the model cannot be copied for replays, in words for the user; "" when it can or
     #: when nothing is known (see tensor_events.py).
     model_problem: str = ""
+    #: Why replays have no optimizer (parameters updated by hand by no SGD rule), in words
+    #: for the user; "" when they have one or nothing is known (see update_events.py).
+    optimizer_problem: str = ""
     #: How the script clipped its gradients before each step (None: it did not).
     gradient_clip: GradientClip | None = None
     #: The torch thread count the script left when it ended (0: not recorded): experiments run

@@ -110,6 +110,7 @@ class StepEvents:
         self._fingerprint, self.update_awaited = None, False
         self._values_before = {}
         model = plain_module(self.model) if self.model is not None else None
+        self.copies.optimizer_problem = ""  # steps by hand before it no longer matter
         self.copies.optimizer_class = type(optimizer)
         self.copies.optimizer_hparams = describe_optimizer(optimizer, self.trace.setup)
         if model is None:

@@ -325,10 +325,12 @@ def _classify(tape: Tape, needed: list[int], rows: int):
     for index in needed:
         call = tape.calls[index]
         parts = [_depends_on(tape, a, depends, leaves, rows) for a in _arguments(call)]
-        if not any(parts) and _is_leaf_call(tape, index, rows):  # torch.zeros(rows, h)
+        if _is_data_entry(tape, index, rows) or (
+                not any(parts) and _is_leaf_call(tape, index, rows)):  # torch.zeros(rows, h)
             key = ("call", index)
             leaves[key] = _result(tape.results, Result(index))
-            parts = [frozenset({key})]
+            depends[index] = frozenset({key})  # data: no trained tensor is among its arguments
+            continue
         trained = [(a, p) for a, p in zip(_arguments(call), parts, strict=True) if TRAINED in p]
         if trained:
             seen = frozenset().union(*(p for _, p in trained))
@@ -379,6 +381,18 @@ def _is_leaf_call(tape: Tape, index: int, rows: int) -> bool:
         isinstance(a, (External, Result, Parameter)) for a in _arguments(tape.calls[index]))
 
 
+def _is_data_entry(tape: Tape, index: int, rows: int) -> bool:
+    """A call that picks the batch's rows out of a whole data set, apart from the trained
+    tensors (``y_train[index]`` written inside the loss): its result is the data, not the
+    index it was given, as loss_program's data entries are."""
+    call, result = tape.calls[index], tape.results[index]
+    if index in tape._derived or not isinstance(result, torch.Tensor):
+        return False
+    called_on = call.args[0] if call.args else None
+    whole = called_on.tensor if isinstance(called_on, External) else None
+    return _has_rows(result, rows) and whole is not None and not _has_rows(whole, rows)
+
+
 # --- the two programs ---------------------------------------------------------------------------
 
 
@@ -393,7 +407,8 @@ def split(step: Step) -> Programs:
     tape = step.tape
     batch = StepInputs(tuple(step.inputs), {}, step.rows,
                        [((("arg", i),), t) for i, t in enumerate(step.inputs)])
-    leaf_calls = {i for i in range(len(tape.calls)) if _is_leaf_call(tape, i, step.rows)}
+    leaf_calls = {i for i in range(len(tape.calls))
+                  if _is_leaf_call(tape, i, step.rows) or _is_data_entry(tape, i, step.rows)}
     model_builder = _Builder(tape, batch, leaf_calls)
     model_needed = _needed(tape, step.prediction.call, leaf_calls)
     model = LossProgram([model_builder.general(tape.calls[i]) if i in model_needed else None

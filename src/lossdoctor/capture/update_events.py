@@ -9,7 +9,6 @@ update through ``p.data`` does not count as a change of ``p``.
 
 from __future__ import annotations
 
-import math
 import weakref
 
 import torch
@@ -19,6 +18,7 @@ from lossdoctor.capture.framework_optimizers import torch_equivalent
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.model_setup import describe_model, describe_tensors, plain
 from lossdoctor.capture.tracing import plain_module
+from lossdoctor.capture.update_rule import Rule, StepSums, fitted_rule
 from lossdoctor.trace import LayerGradient
 
 #: Values noted per parameter: any dense update changes them, and they cost a few bytes.
@@ -27,13 +27,13 @@ FINGERPRINT_VALUES = 16
 FINGERPRINT_PARAMETERS = 64
 #: Autograd nodes walked, at most, to find the tensors a backward pass trains (no nn.Module).
 MAX_GRAPH_NODES = 100_000
-#: How close (cosine) an update must be to the negative gradient to be read as plain SGD, whose
-#: learning rate is then the update's length over the gradient's. 1e-3 leaves room for float32
-#: rounding; clip_grad_norm_ scales the gradient and keeps its direction.
-SGD_COSINE = 1 - 1e-3
-#: The setup's optimizer name for an update by hand, and for one that is plain SGD.
+#: The setup's optimizer name for an update by hand, and for one that is SGD (update_rule.py).
 MANUAL_UPDATE = "manual update"
 MANUAL_SGD = "manual SGD update"
+#: Why replays cannot run when an update by hand follows no SGD rule, in the user's words.
+NO_RULE = ("your parameters are updated by hand, and the change of each update is not what "
+           "SGD (with or without momentum or weight decay) makes of the gradient, so lossdoctor "
+           "cannot replay your training with the same update")
 #: ... and for the optimizer of a framework that updates outside torch.optim.
 FRAMEWORK_OPTIMIZER = "Keras optimizer"
 
@@ -49,6 +49,9 @@ class UpdateEvents:
         self._held_at_backward = 0  # held losses that belong to the update awaited
         #: On sampled steps, id -> copies of the values and gradient after the backward pass.
         self._values_before: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        #: The last sampled step's changes (id -> change), when the step after it is sampled.
+        self._last_changes: tuple[int, dict[int, torch.Tensor]] | None = None
+        self._rule: Rule | None = None  # the SGD rule the updates follow, once read
 
     def parameters_trained(self, root: torch.Tensor) -> None:
         """After a backward pass: note the trained values, to see them change."""
@@ -81,12 +84,15 @@ class UpdateEvents:
     def _updated_by_hand(self, params: list[torch.Tensor]) -> None:
         self.settle_losses(self._held_at_backward)
         self.on_step()  # a listener may end the run here (StopRun), as at an optimizer step
-        lr = self._sgd_rate(params)
+        sums = self._step_sums(params)
+        rule = fitted_rule(sums) if sums is not None else None
         if self.trace.steps == 0:
-            self._describe_manual_setup(params, lr)
-        if lr is not None:
-            self.trace.setup.follow_lr(self.step, lr)
-            self.trace.learning_rates.append(lr)
+            self._describe_manual_setup(params, rule)
+        elif self._rule_changed(rule, sums):
+            self._replay_with(rule)
+        if rule is not None:
+            self.trace.setup.follow_lr(self.step, rule.lr)
+            self.trace.learning_rates.append(rule.lr)
         self._record_manual_update(params)
         self._count_zero_grad()
         self.trace.steps += 1
@@ -109,7 +115,7 @@ class UpdateEvents:
         elif model is None:
             self._tensors_trained(params)
 
-    def _describe_manual_setup(self, params: list[torch.Tensor], lr: float | None) -> None:
+    def _describe_manual_setup(self, params: list[torch.Tensor], rule: Rule | None) -> None:
         setup = self.trace.setup
         model = self.model
         if model is not None:
@@ -117,14 +123,32 @@ class UpdateEvents:
             describe_model(plain_module(model), setup)
         else:
             describe_tensors(params, setup)
-        setup.optimizer_class = MANUAL_UPDATE if lr is None else MANUAL_SGD
-        if lr is not None:
-            setup.optimizer_hparams = {"lr": lr}
-            self.copies.optimizer_class = torch.optim.SGD
-            self.copies.optimizer_hparams = {"lr": lr}
+        self._replay_with(rule)
         equivalent = torch_equivalent(model)
         if equivalent is not None:
             self._describe_framework_optimizer(model, *equivalent)
+
+    def _rule_changed(self, rule: Rule | None, sums: StepSums | None) -> bool:
+        """Whether a later step shows the rule read so far was not the whole of it: a term it
+        lacked (a momentum, seen once the previous change is known), or no rule at all where
+        every term could be fitted. Not for a framework's own optimizer."""
+        if self.trace.setup.optimizer_class not in (MANUAL_UPDATE, MANUAL_SGD):
+            return False
+        if rule is not None:
+            return self._rule is not None and rule.richer(self._rule)
+        return self._rule is not None and sums is not None and sums.has_previous and (
+            sums.telling)
+
+    def _replay_with(self, rule: Rule | None) -> None:
+        """Name the update and give replays the torch.optim.SGD that makes it (or, without a
+        rule, none: the checks that replay say why)."""
+        setup, copies = self.trace.setup, self.copies
+        self._rule = rule
+        setup.optimizer_class = MANUAL_UPDATE if rule is None else MANUAL_SGD
+        setup.optimizer_hparams = {} if rule is None else rule.hparams()
+        copies.optimizer_class = None if rule is None else torch.optim.SGD
+        copies.optimizer_hparams = dict(setup.optimizer_hparams)
+        copies.optimizer_problem = NO_RULE if rule is None else ""
 
     def _describe_framework_optimizer(self, model, torch_class: type, hparams: dict) -> None:
         """A framework's own optimizer (Keras): named as the script named it, replayed with the
@@ -155,24 +179,27 @@ class UpdateEvents:
         self._values_before = {}
 
     @torch.no_grad()
-    def _sgd_rate(self, params: list[torch.Tensor]) -> float | None:
-        """The learning rate of an update that is ``-lr * grad``, from a sampled step's values
-        before it, to 6 significant digits (float32 rounding leaves no more); None when not
-        sampled, or when the update is something else (momentum, Adam, a rule of one's own)."""
-        along = grad_sq = update_sq = 0.0
+    def _step_sums(self, params: list[torch.Tensor]) -> StepSums | None:
+        """A sampled step's numbers for update_rule.py: each parameter's change since the
+        backward pass, the gradient the update used, its values before and the previous step's
+        change; None when the step was not sampled. Keeps this step's changes when the next
+        step is sampled too."""
+        if not self._values_before:
+            return None
+        sums, changes = StepSums(), {}
+        last_step, last = self._last_changes or (-2, {})
         for param in params:
             before, grad = self._values_before.get(id(param), (None, None))
             grad = _update_gradient(param, grad)
             if before is None or grad is None:
                 continue
-            update = param.detach().double() - before.double()
-            grad = grad.detach().double()
-            along += float((update * grad).sum())
-            grad_sq += float((grad * grad).sum())
-            update_sq += float((update * update).sum())
-        if grad_sq == 0 or update_sq == 0 or -along / math.sqrt(grad_sq * update_sq) < SGD_COSINE:
-            return None
-        return float(f"{-along / grad_sq:.6g}")
+            change = param.detach() - before
+            previous = last.get(id(param)) if last_step == self.trace.steps - 1 else None
+            sums.add(change, grad.detach(), before, previous)
+            changes[id(param)] = change
+        sampled_next = self.schedule.is_sampled(self.trace.steps + 1)
+        self._last_changes = (self.trace.steps, changes) if sampled_next else None
+        return sums
 
 
 def _copy(grad: torch.Tensor | None) -> torch.Tensor | None:

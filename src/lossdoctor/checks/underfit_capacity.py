@@ -511,7 +511,7 @@ def _first_rows(batch: Batch, rows: int) -> Batch:
 
 
 def _wobble(values: list[float]) -> float:
-    tail = values[len(values) // 2 :]
+    tail = [v for v in values[len(values) // 2 :] if math.isfinite(v)]  # a blown-up replay
     return statistics.stdev(tail) if len(tail) > 1 else 0.0
 
 
