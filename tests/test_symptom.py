@@ -82,6 +82,34 @@ def test_without_a_constant_guess_a_loss_that_fell_has_no_symptom():
     assert _symptom(_trace(LEARNING, LEARNING)) is None
 
 
+#: A loss a model computes itself (a detector's focal loss), trained by plain SGD at Adam's
+#: lr: 14% below its start after 8 epochs, falling by the same 0.037 every epoch.
+SLOW_LINE = [2.10 - 0.037 * epoch for epoch in range(9)]
+
+
+def test_without_a_constant_guess_a_loss_still_falling_at_its_first_pace_not_far_down_is_slow():
+    found = _symptom(_trace(SLOW_LINE[:-1], SLOW_LINE[1:]))
+    assert found is not None and found.kind == "slow" and found.still_learning
+    assert "14% below where the untrained model started (2.1)" in found.message
+
+
+def test_without_a_constant_guess_a_loss_that_levelled_off_not_far_down_has_no_symptom():
+    """A floor 20% below the start, closed in on exponentially (a regression whose noise is
+    most of the loss): the pace at the end is a fraction of the first, so it is no symptom."""
+    levelled = [0.8 + 0.2 * math.exp(-0.6 * epoch) for epoch in range(9)]
+    assert _symptom(_trace(levelled[:-1], levelled[1:])) is None
+
+
+def test_without_a_constant_guess_a_loss_still_falling_steeply_far_down_has_no_symptom():
+    """A healthy run cut short: half its start gone, still falling as fast as at first."""
+    line = [1.0 - 0.06 * epoch for epoch in range(9)]
+    assert _symptom(_trace(line[:-1], line[1:])) is None
+
+
+def test_with_a_constant_guess_a_slow_line_well_below_it_is_judged_against_the_guess():
+    assert _symptom(_trace(SLOW_LINE[:-1], SLOW_LINE[1:]), chance=3.0) is None
+
+
 def test_without_validation_the_training_loss_is_judged():
     assert _symptom(_trace([1.0] * 10)).kind == "stalled"
     assert _symptom(_trace(LEARNING)) is None
