@@ -1,8 +1,9 @@
 """Whether the run shows the symptom lossdoctor is asked about: a loss that diverged, that
 went below the least its loss function can reach, that ended no better than a constant guess or
 barely below it (or, with no guess to compare with, barely below where the untrained model
-started, or not far below it and still falling at its first pace), that only swung, or that has too few points and no guess to show it learned. A run
-without it is healthy; a run with it and no confirmed cause is "unexplained", never healthy.
+started, or not far below it and still falling at its first pace), that only swung, or that has
+too few points and no guess to show it learned. A run without it is healthy; a run with it and
+no confirmed cause is "unexplained", never healthy.
 """
 
 from __future__ import annotations
