@@ -363,3 +363,12 @@ def test_an_own_loss_detector_trained_by_plain_sgd_at_adams_rate_is_slow_not_hea
     found = symptom_of(slow.trace, None, None)
     assert found is not None and found.kind == "slow"
     assert symptom_of(_detector_run(torch.optim.Adam).trace, None, None) is None
+
+
+def test_without_a_constant_guess_single_steps_give_no_pace():
+    """A run too short for three epochs is judged step by step: a levelled-off loss whose last
+    batch happened to score low is no pace kept, so the run is not called slow."""
+    rng = random.Random(0)
+    steps = [0.8 + 0.2 * math.exp(-i / 20) + rng.gauss(0, 0.01) for i in range(200)]
+    steps[-1] = 0.7  # a lucky last batch
+    assert _symptom(_steps_trace(steps)) is None

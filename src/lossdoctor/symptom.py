@@ -132,10 +132,14 @@ def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
 def _slow_without_guess(trace: Trace, name: str, level: float,
                         start: float | None) -> Symptom | None:
     """With no constant guess to compare with: fell less than SLOW_DROP of the untrained
-    model's loss, and still falls at KEPT_PACE of its first pace or more."""
+    model's loss, and still falls at KEPT_PACE of its first pace or more, by its validation
+    passes or its epochs' training losses."""
     if start is None or not start > 0 or level >= start or level < (1 - SLOW_DROP) * start:
         return None
-    pace = kept_pace([start, *_judged_losses(trace)])
+    losses = _judged_losses(trace)
+    if len(losses) == len(trace.step_losses()):
+        return None  # judged step by step: single steps' noise would make the pace
+    pace = kept_pace([start, *losses])
     if pace is None or pace < KEPT_PACE:
         return None
     return Symptom("slow", f"{_level_words(trace, name, level)} only {1 - level / start:.0%} "
