@@ -131,3 +131,26 @@ def test_a_parameter_acting_after_the_output_layer_is_fitted_with_its_bias():
     train, validation = case.replayer.train_batches, case.replayer.validation_batches
     expected = _best_constant_loss(_targets(train[:8]), _targets(validation))
     assert case.constant_guess_loss("validation") == pytest.approx(expected, rel=0.01)
+
+
+class OwnLossTwoHeads(nn.Module):
+    """Two output layers side by side on the same features, each scored by its own loss and
+    the two added (a detector's heatmap and size heads): zeroing only the last one leaves the
+    other reading the inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 16), nn.ReLU())
+        self.first, self.second = nn.Linear(16, 1), nn.Linear(16, 1)
+
+    def forward(self, x, target=None):
+        features = self.body(x)
+        first, second = self.first(features).squeeze(1), self.second(features).squeeze(1)
+        return first, F.smooth_l1_loss(first, target) + F.smooth_l1_loss(second, target)
+
+
+def test_a_model_with_two_heads_on_the_same_features_gets_both_zeroed_for_its_guess():
+    case = _run(OwnLossTwoHeads(), signal=False, epochs=2)
+    train, validation = case.replayer.train_batches, case.replayer.validation_batches
+    expected = 2 * _best_constant_loss(_targets(train[:8]), _targets(validation))
+    assert case.constant_guess_loss("validation") == pytest.approx(expected, rel=0.01)

@@ -331,6 +331,21 @@ def test_a_run_still_learning_steadily_is_not_held_back_by_its_lr(monkeypatch):
     assert LR_TOO_LOW in reported(check(case))
 
 
+def test_a_run_a_third_of_the_way_in_a_straight_line_is_held_back(monkeypatch):
+    """The same replays, with the run's own curve falling in a straight line to a third of
+    the progress the higher lr makes (dev plain_sgd 32006: plain SGD at 0.02 on an LSTM, 0.697
+    to 0.521 against a guess of 0.694, where lr 0.8 gets to 0.175, and training longer would
+    get there in 1.6 run lengths): no steady learner, the lr is too low."""
+    case = learnable_run(torch.optim.SGD, 0.01)
+    finding = reported(check(case))[LR_TOO_LOW]
+    guess, ahead = case.constant_guess_loss("validation"), finding.experiment.after
+    end = guess - (guess - ahead) / 3
+    line = [guess - (guess - end) * i / 7 for i in range(8)]
+    assert runs_to_reach(line, ahead) <= MORE_RUNS
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(line))
+    assert LR_TOO_LOW in reported(check(case))
+
+
 def test_a_run_falling_too_slowly_to_get_there_by_training_longer_is_held_back(monkeypatch):
     """The same replays, with the run's own curve still falling but at a pace that would take
     several times its length to reach the higher lr's loss (dev plain_sgd 20106: plain SGD at

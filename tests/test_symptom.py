@@ -4,6 +4,8 @@ untrained start), is never healthy; a run that learned is."""
 import math
 import random
 
+import torch
+
 from lossdoctor.curves import OSCILLATING, judge_trace
 from lossdoctor.symptom import symptom_of
 from lossdoctor.trace import LayerGradient, LossRecord, Trace
@@ -80,6 +82,34 @@ def test_without_a_constant_guess_a_loss_that_blew_up_at_once_and_came_part_way_
 
 def test_without_a_constant_guess_a_loss_that_fell_has_no_symptom():
     assert _symptom(_trace(LEARNING, LEARNING)) is None
+
+
+#: A loss a model computes itself (a detector's focal loss), trained by plain SGD at Adam's
+#: lr: 14% below its start after 8 epochs, falling by the same 0.037 every epoch.
+SLOW_LINE = [2.10 - 0.037 * epoch for epoch in range(9)]
+
+
+def test_without_a_constant_guess_a_loss_still_falling_at_its_first_pace_not_far_down_is_slow():
+    found = _symptom(_trace(SLOW_LINE[:-1], SLOW_LINE[1:]))
+    assert found is not None and found.kind == "slow" and found.still_learning
+    assert "14% below where the untrained model started (2.1)" in found.message
+
+
+def test_without_a_constant_guess_a_loss_that_levelled_off_not_far_down_has_no_symptom():
+    """A floor 20% below the start, closed in on exponentially (a regression whose noise is
+    most of the loss): the pace at the end is a fraction of the first, so it is no symptom."""
+    levelled = [0.8 + 0.2 * math.exp(-0.6 * epoch) for epoch in range(9)]
+    assert _symptom(_trace(levelled[:-1], levelled[1:])) is None
+
+
+def test_without_a_constant_guess_a_loss_still_falling_steeply_far_down_has_no_symptom():
+    """A healthy run cut short: half its start gone, still falling as fast as at first."""
+    line = [1.0 - 0.06 * epoch for epoch in range(9)]
+    assert _symptom(_trace(line[:-1], line[1:])) is None
+
+
+def test_with_a_constant_guess_a_slow_line_well_below_it_is_judged_against_the_guess():
+    assert _symptom(_trace(SLOW_LINE[:-1], SLOW_LINE[1:]), chance=3.0) is None
 
 
 def test_without_validation_the_training_loss_is_judged():
@@ -264,3 +294,81 @@ def test_a_loss_near_the_guess_that_fell_at_each_of_its_last_passes_is_still_lea
     wobbling = _symptom(_trace(train, [3.40, 3.35, 3.20, 3.25, 3.22, 3.10]), chance=3.34)
     assert wobbling is not None and wobbling.kind == "near_chance"
     assert not wobbling.still_learning
+
+
+class OwnLossDetector(torch.nn.Module):
+    """A CenterNet-style detector fed dict batches that computes its own loss in ``forward``
+    (a focal loss on a heatmap of object centres plus an L1 loss on their sizes), so that no
+    constant guess can be had: the target is not an argument lossdoctor can tell apart."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+                                        torch.nn.MaxPool2d(2), torch.nn.Conv2d(8, 8, 3, padding=1),
+                                        torch.nn.ReLU())
+        self.heat, self.size = torch.nn.Conv2d(8, 1, 1), torch.nn.Conv2d(8, 2, 1)
+        torch.nn.init.constant_(self.heat.bias, -2.19)  # CenterNet's prior of 0.1
+
+    def forward(self, batch):
+        features = self.body(batch["image"])
+        mask = batch["centre"]
+        size = (torch.abs(self.size(features) - batch["wh"]) * mask).sum() / mask.sum()
+        return _focal(self.heat(features), batch["centre"]) + 0.1 * size
+
+
+def _focal(logits, centres):
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    positive = -(torch.log(p) * (1 - p) ** 2 * centres).sum()
+    negative = -(torch.log(1 - p) * p ** 2 * (1 - centres)).sum()
+    return (positive + negative) / centres.sum()
+
+
+def _boxes(rows, generator):
+    """16x16 images with one bright box each; its centre and size on the 8x8 output grid."""
+    images = torch.rand(rows, 1, 16, 16, generator=generator) * 0.2
+    centre, wh = torch.zeros(rows, 1, 8, 8), torch.zeros(rows, 2, 8, 8)
+    for i in range(rows):
+        w, h, x, y = (int(v) for v in torch.randint(2, 7, (4,), generator=generator))
+        images[i, 0, y:y + h, x:x + w] += 0.8
+        cy, cx = min((y + h // 2) // 2, 7), min((x + w // 2) // 2, 7)
+        centre[i, 0, cy, cx], wh[i, :, cy, cx] = 1.0, torch.tensor([w / 4, h / 4])
+    return {"image": images, "centre": centre, "wh": wh}
+
+
+def _detector_run(optimizer_class, epochs=16):
+    from conftest import record
+    generator = torch.Generator().manual_seed(0)
+    train, val = _boxes(256, generator), _boxes(64, generator)
+    torch.manual_seed(0)
+    model = OwnLossDetector()
+    optimizer = optimizer_class(model.parameters(), lr=1e-3)
+
+    def loop():
+        for _ in range(epochs):
+            for rows in torch.randperm(256).split(32):
+                optimizer.zero_grad()
+                model({k: v[rows] for k, v in train.items()}).backward()
+                optimizer.step()
+            with torch.no_grad():
+                model(val)
+
+    return record(loop)
+
+
+def test_an_own_loss_detector_trained_by_plain_sgd_at_adams_rate_is_slow_not_healthy():
+    """No constant guess, a loss that fell only a little from its start and falls as fast at
+    the end: slow (before: healthy). The same detector trained by Adam has no symptom."""
+    slow = _detector_run(torch.optim.SGD)
+    assert slow.constant_guess_loss("validation") is None
+    found = symptom_of(slow.trace, None, None)
+    assert found is not None and found.kind == "slow"
+    assert symptom_of(_detector_run(torch.optim.Adam).trace, None, None) is None
+
+
+def test_without_a_constant_guess_single_steps_give_no_pace():
+    """A run too short for three epochs is judged step by step: a levelled-off loss whose last
+    batch happened to score low is no pace kept, so the run is not called slow."""
+    rng = random.Random(0)
+    steps = [0.8 + 0.2 * math.exp(-i / 20) + rng.gauss(0, 0.01) for i in range(200)]
+    steps[-1] = 0.7  # a lucky last batch
+    assert _symptom(_steps_trace(steps)) is None

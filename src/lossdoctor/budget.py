@@ -186,6 +186,8 @@ POINTED_BY_SYMPTOM: dict[str, tuple[str, ...]] = {
     "at_chance": ("learning_rate",),
     # barely below the guess: as at it, what too low a rate leaves (plain SGD at a usual rate)
     "near_chance": ("learning_rate",),
+    # not far below the untrained model, still falling at its first pace: a rate too low
+    "slow": ("learning_rate",),
 }
 
 
@@ -197,7 +199,7 @@ POINTED_BY_SYMPTOM: dict[str, tuple[str, ...]] = {
 #: larger model's replay, then a long run of up to 10 replays). Ordered by their measured
 #: worst case instead, they came after the capacity check, which on a large model spent the
 #: whole default budget (a 1.4M-parameter CNN with dropout 0.7 after every block, session 11).
-HELD_BACK_SYMPTOMS = frozenset({"at_chance", "near_chance", "stalled"})
+HELD_BACK_SYMPTOMS = frozenset({"at_chance", "near_chance", "stalled", "slow"})
 
 
 def in_order(names: list[str], symptom: str | None = None,

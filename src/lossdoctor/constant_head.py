@@ -6,8 +6,10 @@ for every row, and its own loss scores that prediction: the best input-free pred
 loss the run printed (for a cross-entropy the label frequencies, for a squared error the mean).
 
 The output layer is the last layer with parameters that the loss's forward pass calls, and it
-must be a linear or convolution layer with a bias. Parameters that may act after it (kept on
-the model itself, as a CRF's transition scores, or in a module used through its methods) are
+must be a linear or convolution layer with a bias; the layers called just before it on the same
+input tensor are output layers too (a detector's heads, a heatmap and a size beside each other
+on the same features), each zeroed with its bias fitted. Parameters that may act after it (kept
+on the model itself, as a CRF's transition scores, or in a module used through its methods) are
 fitted with the bias: they are part of an input-free prediction. A forward that brings the
 inputs back after it (a skip connection around the head) gives no constant: the fitted model is
 checked to score a batch the same when its inputs are shuffled across rows.
@@ -16,6 +18,7 @@ checked to score a batch the same when its inputs are shuffled across rows.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import replace
 
@@ -50,13 +53,17 @@ def constant_head(replayer) -> nn.Module | None:
         return None
     model = replayer.placed(copy.deepcopy(initial))
     called = _called_layers(replayer, model, batches[0])
-    head = called[-1] if called else None
+    heads = _heads(replayer, model, batches[0])
     batch = next((b for b in batches if _rolled_inputs_differ(b)), None)
-    if not isinstance(head, OUTPUT_LAYERS) or head.bias is None or batch is None:
+    if not heads or not all(_is_output_layer(h) for h in heads) or batch is None:
         return None  # no output layer, or no batch whose shuffled inputs differ to check it
     with isolated(0):
-        _fit_bias(replayer, model, head, _acting_after(model, called), batches)
+        _fit_bias(replayer, model, heads, _acting_after(model, called, heads), batches)
         return model if _ignores_inputs(replayer, model, batch) else None
+
+
+def _is_output_layer(module: nn.Module) -> bool:
+    return isinstance(module, OUTPUT_LAYERS) and module.bias is not None
 
 
 def _called_layers(replayer, model: nn.Module, batch: Batch) -> list[nn.Module]:
@@ -65,15 +72,40 @@ def _called_layers(replayer, model: nn.Module, batch: Batch) -> list[nn.Module]:
     return [m for _, m in called_in_order(model, lambda: replayer.scored_loss(model, batch))]
 
 
-def _acting_after(model: nn.Module, called: list[nn.Module]) -> list[nn.Parameter]:
+def _heads(replayer, model: nn.Module, batch: Batch) -> list[nn.Module]:
+    """The last layer with parameters the loss's forward pass calls, and the layers called
+    right before it on the very same input tensor (kept alive, so compared by identity)."""
+    calls: list[tuple[nn.Module, object]] = []
+    hooks = [m.register_forward_pre_hook(lambda m, args: calls.append((m, args[:1])))
+             for m in model.modules() if own_parameters(m)]
+    try:
+        with torch.no_grad(), isolated(0):
+            replayer.scored_loss(model, batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not calls:
+        return []
+    last = calls[-1]
+    shared = itertools.takewhile(lambda call: call is last or _same_input(call[1], last[1]),
+                                 reversed(calls))
+    return list(dict.fromkeys(m for m, _ in shared))
+
+
+def _same_input(args: tuple, other: tuple) -> bool:
+    return bool(args) and bool(other) and args[0] is other[0]
+
+
+def _acting_after(model: nn.Module, called: list[nn.Module],
+                  heads: list[nn.Module]) -> list[nn.Parameter]:
     """Parameters that may act on the output layer's result: those a module holds beside its
     submodules (a CRF's transition scores kept on the model itself; the model's forward spans
     its layers' calls), and those of modules the forward never called as layers (their
     methods used directly). A layer called before the output layer is cut off by its zeroed
     weights; these are not, and a constant guess that left them random would score far worse
     than the best constant (a BiLSTM-CRF: 13.8 against its run's 0.2-0.7)."""
-    upstream = {id(m) for m in called[:-1] if not _has_layers(m)}
-    return [p for m in model.modules() if m is not called[-1] and own_parameters(m)
+    upstream = {id(m) for m in called if m not in heads and not _has_layers(m)}
+    return [p for m in model.modules() if all(m is not h for h in heads) and own_parameters(m)
             and id(m) not in upstream for p in m.parameters(recurse=False)]
 
 
@@ -82,14 +114,15 @@ def _has_layers(module: nn.Module) -> bool:
     return any(own_parameters(m) for m in module.modules() if m is not module)
 
 
-def _fit_bias(replayer, model: nn.Module, head: nn.Module, after: list[nn.Parameter],
-              batches: list[Batch]) -> None:
+def _fit_bias(replayer, model: nn.Module, heads: list[nn.Module],
+              after: list[nn.Parameter], batches: list[Batch]) -> None:
     model.eval()  # dropout off: the bias is fitted to the loss the validation computes
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     with torch.no_grad():
-        head.weight.zero_()
-    fitted = [head.bias, *after]
+        for head in heads:
+            head.weight.zero_()
+    fitted = [*(head.bias for head in heads), *after]
     for parameter in fitted:
         parameter.requires_grad_(True)
     fit_to_validation_loss(replayer, model, fitted, batches, FIT_ITERATIONS)

@@ -1,8 +1,9 @@
 """Whether the run shows the symptom lossdoctor is asked about: a loss that diverged, that
 went below the least its loss function can reach, that ended no better than a constant guess or
 barely below it (or, with no guess to compare with, barely below where the untrained model
-started), that only swung, or that has too few points and no guess to show it learned. A run
-without it is healthy; a run with it and no confirmed cause is "unexplained", never healthy.
+started, or not far below it and still falling at its first pace), that only swung, or that has
+too few points and no guess to show it learned. A run without it is healthy; a run with it and
+no confirmed cause is "unexplained", never healthy.
 """
 
 from __future__ import annotations
@@ -62,16 +63,32 @@ NEAR_CHANCE_SHARE = STALLED_DROP
 #: curve's shape cannot be told (curves.judge needs three), so a run that also has no guess
 #: to be compared with gives too little evidence to call it healthy.
 MIN_CURVE_POINTS = 3
+#: Without a constant guess, a curve that still falls at its end at least this share of the
+#: pace it fell at first (its last third against its first, the untrained model's loss
+#: leading) has not begun to level off: were it closing in on its own floor exponentially,
+#: the pace would have fallen to 1 - (the share of the way covered), so it covered at most
+#: half the way there and could fall as much again as it did.
+KEPT_PACE = 0.5
+#: ... and had fallen less than this share of the untrained model's loss: the run is learning
+#: far slower than a model's training is expected to. Measured on the 481 stored dev runs of
+#: sessions 10-12 (bench/devset dev seeds, their *.full.json curves): of the fixed twins
+#: without a constant guess (20), none fell less than 0.28 of its start, and those that kept
+#: the pace fell 0.44, 0.74 and 0.92; the broken run without a guess called healthy (plain
+#: SGD, 30046) fell 0.35 at 1.6 times its first pace, and a detector computing its own focal
+#: loss, trained by plain SGD at Adam's lr (this session's dev script), 0.12 at 0.96. Runs
+#: with a guess are judged against it (NEAR_CHANCE_SHARE) instead: among them, twins that
+#: fell 0.25-0.5 of their start kept that pace 12 times in 68.
+SLOW_DROP = 0.4
 
 
 @dataclass
 class Symptom:
-    kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled",
+    kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled", "slow",
     # "oscillating", "frozen_validation" or "too_short"
     message: str
-    #: near_chance only: each of the last LAST_PASSES points is below the one before (three
-    #: falls in a row come by chance 1 time in 8 on a flat, noisy curve): the run ended while
-    #: it was learning, so "train longer" is the first thing to try.
+    #: near_chance: each of the last LAST_PASSES points is below the one before (three falls
+    #: in a row come by chance 1 time in 8 on a flat, noisy curve); slow: always. The run
+    #: ended while it was learning, so "train longer" is the first thing to try.
     still_learning: bool = False
 
 
@@ -109,7 +126,37 @@ def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
         how = "above" if level > start else "barely below"
         return Symptom("stalled", f"{_level_words(trace, name, level)} {how} where the "
                                   f"untrained model started ({start:.4g})")
-    return None
+    return _slow_without_guess(trace, name, level, start)
+
+
+def _slow_without_guess(trace: Trace, name: str, level: float,
+                        start: float | None) -> Symptom | None:
+    """With no constant guess to compare with: fell less than SLOW_DROP of the untrained
+    model's loss, and still falls at KEPT_PACE of its first pace or more, by its validation
+    passes or its epochs' training losses."""
+    if start is None or not start > 0 or level >= start or level < (1 - SLOW_DROP) * start:
+        return None
+    losses = _judged_losses(trace)
+    if len(losses) == len(trace.step_losses()):
+        return None  # judged step by step: single steps' noise would make the pace
+    pace = kept_pace([start, *losses])
+    if pace is None or pace < KEPT_PACE:
+        return None
+    return Symptom("slow", f"{_level_words(trace, name, level)} only {1 - level / start:.0%} "
+                           f"below where the untrained model started ({start:.4g}), and still "
+                           f"falling at {min(pace, 1):.0%} of its first pace: the model is "
+                           "learning slowly and ended far from where its curve is heading",
+                   still_learning=True)
+
+
+def kept_pace(losses: list[float]) -> float | None:
+    """The fall over the last third of ``losses`` against the fall over the first third
+    (None when the first third did not fall, or with fewer than MIN_CURVE_POINTS + 1)."""
+    if len(losses) < MIN_CURVE_POINTS + 1 or not all(map(math.isfinite, losses)):
+        return None
+    third = len(losses) // 3
+    first, last = losses[0] - losses[third], losses[-third - 1] - losses[-1]
+    return last / first if first > 0 else None
 
 
 def _near_chance(trace: Trace, name: str, level: float, chance: float) -> Symptom | None:
