@@ -119,6 +119,17 @@ def test_a_validation_loss_that_rose_and_is_falling_again_at_the_end_is_not_over
     assert judge_trace(stayed).kind == curves.OVERFITTING
 
 
+def test_a_noisy_validation_loss_whose_last_passes_fall_steadily_is_not_overfitting():
+    """Its rise clears three noise widths (0.185 against 0.182) and the trend test (p = 0.005),
+    and its last pass is within the noise of its peak: but its last five passes fall, one
+    after another; the run ends learning again."""
+    validation = [1.0, 0.72, 0.5, 0.56, 0.53, 0.6, 0.57, 0.64, 0.61, 0.72, 0.70, 0.695, 0.69,
+                  0.685, 0.68]
+    trace = _synthetic_trace(validation, [1.0 / (1 + e) for e in range(len(validation))])
+    assert check(_Case(trace)) == []
+    assert judge_trace(trace).kind != curves.OVERFITTING
+
+
 def test_the_live_line_says_overfitting_exactly_when_the_check_does():
     rng = np.random.default_rng(0)
     agreed = []

@@ -107,6 +107,7 @@ class Rise:
     train_at_best: float
     train_end: float
     train_p_value: float  # of a downward trend of the training loss over the same x
+    end_falling: bool = False  # the last MIN_TAIL validation points fall by the trend test
 
     @property
     def size(self) -> float:
@@ -125,12 +126,15 @@ class Rise:
     @property
     def stayed(self) -> bool:
         """The curve ends where its rise took it: no lower than its highest END_WINDOW points
-        in a row by more than NOISE_WIDTHS times its noise, the bar the rise itself clears. A
-        curve that has since come down by more is learning again at its end (a rate that a
-        schedule raised and then lowered, a noisy stretch); the trend test alone, counting
-        every later point above the best one, still finds its bump a rise. The dev rises found
-        (sessions 11-12: 7 twins, 4 broken runs) end 0-0.2 noise widths below their peak."""
-        return self.peak_loss - self.end_loss <= NOISE_WIDTHS * self.noise
+        in a row by more than NOISE_WIDTHS times its noise, the bar the rise itself clears,
+        and its last MIN_TAIL points not falling by the trend test. A curve that has since come
+        down is learning again at its end (a rate that a schedule raised and then lowered, a
+        noisy stretch); the trend test from the best point, counting every later point above
+        it, still finds its bump a rise. The dev rises found (sessions 11-12: 7 twins, 4
+        broken runs) end 0-0.2 noise widths below their peak, none with its last points
+        falling."""
+        return (self.peak_loss - self.end_loss <= NOISE_WIDTHS * self.noise
+                and not self.end_falling)
 
     @property
     def overfitting(self) -> bool:
@@ -158,6 +162,7 @@ def rise_from_best(validation: Curve, train: Curve) -> Rise | None:
         xs[best], float(ys[best]), float(np.mean(ys[-END_WINDOW:])), _peak(ys[best:]),
         1.0 if frozen_after_best else trend_p(ys[best:], "up"),
         noise(ys), later[0], float(np.mean(later[-END_WINDOW:])), trend_p(later, "down"),
+        bool(falling(ys[-MIN_TAIL:])),
     )
 
 
