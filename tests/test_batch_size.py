@@ -161,13 +161,32 @@ def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
 def test_a_noise_scale_below_one_row_is_no_evidence_against_the_batch(monkeypatch):
     """B_simple < 1: one row's gradient already points where all rows' do, so a smaller batch
     only takes more steps at the same lr (dev case 22030, a hand-written L2 penalty, was blamed
-    first on its batch, "far larger than a noise scale below one row": 0.004)."""
+    first on its batch, "far larger than a noise scale below one row": 0.004; 25 steps an
+    epoch). Not in a run whose batch is half its training set: there the batch is what keeps
+    the steps few (two_batches_per_epoch dev 32003: noise scale 0.8, 24 steps, no candidate)."""
+    from lossdoctor.checks import batch_size
+
+    case = tabular_run(batch_size=500, epochs=10)  # two steps an epoch, 20 in all
+    negligible = batch_size.NoiseScale(gradient_sq=1.0, trace_sigma=0.4)
+    monkeypatch.setattr(batch_size, "run_noise_scale", lambda *args, **kwargs: negligible)
+    assert reported(check(case))
+    monkeypatch.setattr(batch_size, "FEW_STEPS_PER_EPOCH", 1)  # as if its epochs took more
+    assert check(case) == []
+
+
+def test_smaller_batches_that_do_no_more_than_more_epochs_of_the_users_are_not_blamed(
+        monkeypatch):
+    """A run still learning at its end gets further with more steps of any batch: debug_subset_
+    left_in dev 20114's twin (batches of 64, 91 steps, noise scale 12) was told to use batches
+    of 12, which reached 0.149 where its own batch, three times as long, reaches 0.112. Here a
+    run taken as one of ordinary batches: its smaller batch beats three times the run, and not
+    the user's batch trained as long as the smaller one (MORE_EPOCHS widened)."""
     from lossdoctor.checks import batch_size
 
     case = tabular_run(batch_size=500, epochs=10)
-    assert reported(check(case))  # the same run, with its real noise scale, is found
-    negligible = batch_size.NoiseScale(gradient_sq=1.0, trace_sigma=0.4)
-    monkeypatch.setattr(batch_size, "run_noise_scale", lambda *args, **kwargs: negligible)
+    monkeypatch.setattr(batch_size, "FEW_STEPS_PER_EPOCH", 1)  # as if its epochs took more
+    assert reported(check(case))
+    monkeypatch.setattr(batch_size, "MORE_EPOCHS", FEW_STEPS)
     assert check(case) == []
 
 

@@ -74,6 +74,37 @@ def test_a_layer_dead_from_its_initialization_is_found_though_leaky_relu_cannot_
     assert finding.confidence >= 0.5
 
 
+def _unit_square(rows, seed):
+    """Features in [0, 1] (pixels, shares): weights drawn all negative leave most first-layer
+    units below zero for every row; the label is a ring, which needs the units."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(rows, 8, generator=generator)
+    return x, ((x[:, 0] - 0.5) ** 2 + (x[:, 1] - 0.5) ** 2 > 0.06).long()
+
+
+def _negative_first_layer_run(scale):
+    torch.manual_seed(0)
+    model = _deep_mlp()
+    if scale:
+        nn.init.uniform_(model[0].weight, -scale, 0.0)
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), _unit_square(600, 0), _unit_square(200, 1), epochs=15)
+
+
+def test_units_built_dead_by_negative_weights_are_found_by_a_replay_from_the_default_init():
+    """Dev negative_weight_init 32006 (a CNN, its first layer 69% dead from step 0) learned
+    through its live units, and LeakyReLU(0.1) did not revive the rest: called healthy. Here
+    94% of the first layer is dead from step 0, the loss falls below the constant guess's
+    through the other 6%, and the replay that tests the cause starts from the default init;
+    the same model at its default init (the fixed twin) is quiet."""
+    [finding] = check(_negative_first_layer_run(0.5))
+    assert finding.evidence["first_dead_step"] == 0
+    assert "re-initialized" in finding.experiment.description
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert "initialization" in finding.fix
+    assert check(_negative_first_layer_run(0.0)) == []
+
+
 def test_dead_functional_relus_are_found_and_replayed_as_leaky_relu():
     torch.manual_seed(0)
     model = FunctionalNet(bias=-3.0)

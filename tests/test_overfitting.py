@@ -102,6 +102,34 @@ def test_a_late_rise_that_the_live_line_once_called_flat_is_overfitting_for_both
     assert judge_trace(trace).since_epoch == finding.evidence["best_epoch"] == 10
 
 
+def test_a_validation_loss_that_rose_and_is_falling_again_at_the_end_is_not_overfitting():
+    """A bump, not a rise that stayed: the validation loss rose from epoch 3 to 10 (a rate a
+    schedule raised, a noisy stretch) and has fallen for three epochs since, by five times its
+    noise; the run ends still learning, and "stop at epoch 3" would throw that away. The trend
+    test from the best epoch alone still counts it a rise (p = 0.02). The same curve with its
+    last three epochs still rising is overfitting, for the check and the live line alike."""
+    rising = [1.001, 0.699, 0.553, 0.48, 0.498, 0.531, 0.565, 0.594, 0.617, 0.635, 0.648]
+    train = [1.0 / (1 + e) for e in range(14)]
+    bump = _synthetic_trace(rising + [0.62, 0.581, 0.559], train)
+    assert check(_Case(bump)) == []
+    assert judge_trace(bump).kind != curves.OVERFITTING
+    stayed = _synthetic_trace(rising + [0.652, 0.661, 0.668], train)
+    [finding] = check(_Case(stayed))
+    assert finding.evidence["best_epoch"] == 3
+    assert judge_trace(stayed).kind == curves.OVERFITTING
+
+
+def test_a_noisy_validation_loss_whose_last_passes_fall_steadily_is_not_overfitting():
+    """Its rise clears three noise widths (0.185 against 0.182) and the trend test (p = 0.005),
+    and its last pass is within the noise of its peak: but its last five passes fall, one
+    after another; the run ends learning again."""
+    validation = [1.0, 0.72, 0.5, 0.56, 0.53, 0.6, 0.57, 0.64, 0.61, 0.72, 0.70, 0.695, 0.69,
+                  0.685, 0.68]
+    trace = _synthetic_trace(validation, [1.0 / (1 + e) for e in range(len(validation))])
+    assert check(_Case(trace)) == []
+    assert judge_trace(trace).kind != curves.OVERFITTING
+
+
 def test_the_live_line_says_overfitting_exactly_when_the_check_does():
     rng = np.random.default_rng(0)
     agreed = []
@@ -128,8 +156,8 @@ def test_a_rise_over_a_near_zero_noise_is_far_above_it_not_thousands_of_times():
     from lossdoctor.curve_stats import Rise
 
     def rise(noise):
-        return Rise(best_x=4, best_loss=0.698, end_loss=0.82, p_value=1e-4, noise=noise,
-                    train_at_best=0.68, train_end=0.62, train_p_value=1e-4)
+        return Rise(best_x=4, best_loss=0.698, end_loss=0.82, peak_loss=0.82, p_value=1e-4,
+                    noise=noise, train_at_best=0.68, train_end=0.62, train_p_value=1e-4)
 
     assert _noise_ratio(rise(0.122 / 12765)) == "far above"
     assert _noise_ratio(rise(0.122 / 25)) == "25 times"

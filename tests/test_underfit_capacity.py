@@ -401,12 +401,12 @@ def test_the_one_batch_sentence_is_left_out_when_that_run_blew_up_and_plain_when
     assert "only to 80% of where it started" in _one_batch_text(OneBatch(32, 1.0, 0.8))
 
 
-def _long_run_evidence(steps, train_loss, validation_loss=0.35):
+def _long_run_evidence(steps, train_loss, validation_loss=0.35, one_batch=0.625):
     """One_unit_bottleneck dev 30001's replay: validation loss 0.348, a constant guess 0.462,
-    the larger model 0.016."""
+    the larger model 0.016; on one batch it kept 0.625 of its starting loss."""
     return {"replay_steps": 300, "long_run_steps": steps, "long_run_train_loss": train_loss,
             "validation_loss": validation_loss, "constant_validation_loss": 0.462,
-            "larger_validation_loss": 0.016}
+            "larger_validation_loss": 0.016, "one_batch_loss_ratio": one_batch}
 
 
 @pytest.mark.parametrize(("steps", "train_loss", "slow"), [
@@ -420,6 +420,17 @@ def test_a_model_that_needs_many_runs_for_what_a_larger_one_does_in_one_fits_onl
         steps, train_loss, slow):
     evidence = _long_run_evidence(steps, train_loss)
     assert underfit_capacity._fits_only_slowly(evidence, {}, fits_at=0.2) is slow
+
+
+def test_a_model_that_fits_one_batch_is_slow_for_how_it_is_trained_not_for_its_size():
+    """two_batches_per_epoch dev 20114's healthy twin (48 GELU units, a circle to learn): 4 times
+    the steps of a 2x192 ReLU MLP, 0.20 of the way, but one batch taken to 0.077 of its start:
+    it has the room; a one-unit model (0.57-0.92 on dev) has not."""
+    twin = _long_run_evidence(1200, 0.22, validation_loss=0.593, one_batch=0.077)
+    twin.update(constant_validation_loss=0.693, larger_validation_loss=0.203)
+    assert not underfit_capacity._fits_only_slowly(twin, {}, fits_at=0.26)
+    twin["one_batch_loss_ratio"] = 0.57
+    assert underfit_capacity._fits_only_slowly(twin, {}, fits_at=0.26)
 
 
 def test_a_model_past_half_way_to_the_larger_one_is_finishing_not_held_back():

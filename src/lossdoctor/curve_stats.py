@@ -10,7 +10,9 @@ their own noise, never by a fixed loss difference:
 - *trend*: a one-sided Mann-Kendall test (Kendall's tau of the loss against its order) at
   ALPHA, which assumes nothing of the noise's distribution and shrugs off single outliers;
 - *rise*: the validation loss from its best point on rises by the trend test, by more than
-  the noise and by enough to act on. With the training loss still falling it is overfitting.
+  the noise and by enough to act on, and stays up: it has not come back down from its highest
+  point by more than the noise (a bump that a schedule or a noisy stretch put in a curve that
+  is learning again is no rise). With the training loss still falling it is overfitting.
 """
 
 from __future__ import annotations
@@ -99,11 +101,13 @@ class Rise:
     best_x: float
     best_loss: float
     end_loss: float  # the mean of the last END_WINDOW points
+    peak_loss: float  # the highest mean of END_WINDOW points in a row, from the best point on
     p_value: float  # of an upward trend from the best point on (the best one included)
     noise: float
     train_at_best: float
     train_end: float
     train_p_value: float  # of a downward trend of the training loss over the same x
+    end_falling: bool = False  # the last MIN_TAIL validation points fall by the trend test
 
     @property
     def size(self) -> float:
@@ -111,12 +115,26 @@ class Rise:
 
     @property
     def clear(self) -> bool:
-        """A steady rise, beyond the noise and large enough to act on."""
+        """A steady rise, beyond the noise and large enough to act on, that has stayed up."""
         return (
             self.p_value < ALPHA
             and self.size > NOISE_WIDTHS * self.noise
             and self.size > PRACTICAL_RISE * abs(self.best_loss)
+            and self.stayed
         )
+
+    @property
+    def stayed(self) -> bool:
+        """The curve ends where its rise took it: no lower than its highest END_WINDOW points
+        in a row by more than NOISE_WIDTHS times its noise, the bar the rise itself clears,
+        and its last MIN_TAIL points not falling by the trend test. A curve that has since come
+        down is learning again at its end (a rate that a schedule raised and then lowered, a
+        noisy stretch); the trend test from the best point, counting every later point above
+        it, still finds its bump a rise. The dev rises found (sessions 11-12: 7 twins, 4
+        broken runs) end 0-0.2 noise widths below their peak, none with its last points
+        falling."""
+        return (self.peak_loss - self.end_loss <= NOISE_WIDTHS * self.noise
+                and not self.end_falling)
 
     @property
     def overfitting(self) -> bool:
@@ -141,10 +159,17 @@ def rise_from_best(validation: Curve, train: Curve) -> Rise | None:
         return None
     frozen_after_best = np.ptp(ys[best + 1:]) == 0  # a step, then one value: no trend
     return Rise(
-        xs[best], float(ys[best]), float(np.mean(ys[-END_WINDOW:])),
+        xs[best], float(ys[best]), float(np.mean(ys[-END_WINDOW:])), _peak(ys[best:]),
         1.0 if frozen_after_best else trend_p(ys[best:], "up"),
         noise(ys), later[0], float(np.mean(later[-END_WINDOW:])), trend_p(later, "down"),
+        bool(falling(ys[-MIN_TAIL:])),
     )
+
+
+def _peak(ys: np.ndarray) -> float:
+    """The highest mean of END_WINDOW points in a row (of all of them when fewer)."""
+    window = min(END_WINDOW, len(ys))
+    return float(np.convolve(ys, np.ones(window) / window, mode="valid").max())
 
 
 def chunk_means(values: list[float], chunks: int) -> list[float]:

@@ -23,9 +23,9 @@ from torch import nn
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped
+from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
-from lossdoctor.sandbox import isolated
 
 BAD_INIT = Cause(
     id="bad_init",
@@ -72,14 +72,14 @@ def check(case) -> list[Finding]:
     if not stuck and undone_at_once(case.baseline, after):
         return []
     experiment = fix_experiment(
-        f"the model re-initialized with {_initialization(initial)}", case.baseline, after
+        f"the model re-initialized with {initialization_name(initial)}", case.baseline, after
     )
     if not helped(experiment, case):
         return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
     evidence["layers_stuck_at_init"] = len(stuck)
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
-                                            _initialization(initial)), evidence,
+                                            initialization_name(initial)), evidence,
                     experiment=experiment)]
 
 
@@ -99,13 +99,6 @@ def undone_at_once(own: ReplayResult, default: ReplayResult) -> bool:
     if not (math.isfinite(first_own) and math.isfinite(first_default)):
         return False
     return first_own <= (1 + MEANINGFUL_IMPROVEMENT) * first_default
-
-
-def _initialization(model: nn.Module) -> str:
-    """The initialization the model is compared with, in words."""
-    if isinstance(model, TensorModel):
-        return TensorModel.INITIALIZATION
-    return "PyTorch's default initialization"
 
 
 def stuck_layers(model: nn.Module) -> list[str]:
@@ -147,19 +140,6 @@ def _identical_units(module: nn.Module) -> bool:
     if module.bias is not None and module.bias.shape[0] == units.shape[0]:
         units = torch.cat([units, module.bias.detach()[:, None]], dim=1)
     return bool((units == units[:1]).all())
-
-
-def default_init(model: nn.Module) -> nn.Module | None:
-    """A copy of the model with every layer's reset_parameters called (seeded); None when no
-    layer has one."""
-    fresh = copy.deepcopy(model)
-    layers = [m for m in fresh.modules() if callable(getattr(m, "reset_parameters", None))]
-    if not layers:
-        return None
-    with isolated(0):
-        for layer in layers:
-            layer.reset_parameters()
-    return fresh
 
 
 @torch.no_grad()

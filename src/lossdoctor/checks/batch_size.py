@@ -36,7 +36,9 @@ batch size on the same rows, and clearly below the run's own best (``_fix.beyond
 the bar of a fix and beyond the noise of the run's validation curve): only then does the
 training really suffer from its batch size. A run still learning at its end gets lower with
 more, smaller steps, and as much with more epochs; catching up with it, or passing it by less
-than a fix must take off, is no evidence against the batch.
+than a fix must take off, is no evidence against the batch. Unless its batch is half its
+training set or more, the smaller batch must also beat the user's own batch trained
+``MORE_EPOCHS`` times as long: where that does as much, the advice is more epochs.
 """
 
 from __future__ import annotations
@@ -118,8 +120,25 @@ TINY_MAX_STEPS = 2 * REPLAY_STEPS
 #: the learning-rate check's question (a larger step covers the same ground), not this one's.
 #: On dev cases (docs/devset.md, session 10) batch_size was reported on noise scales of 0.004
 #: (22030, a hand-written L2 penalty: first, ahead of the real cause) and 0.74 (22067, labels
-#: 1 and 2 under BCE); where it was right the noise scale was 28-40 rows (22029, 22070).
+#: 1 and 2 under BCE); where it was right the noise scale was 28-40 rows (22029, 22070). Not
+#: for a run short of steps by its batch (FEW_STEPS, FEW_STEPS_PER_EPOCH): there, at the same
+#: lr, each step of a smaller batch does as much as one of the user's, and the batch is what
+#: keeps the steps few (two_batches_per_epoch dev 32003: batches of 458 rows, 24 steps, noise
+#: scale 0.8, still falling; 22030 and 22067 took 25 steps an epoch).
 NEGLIGIBLE_NOISE_ROWS = 1.0
+#: A run still learning at its end gets further with more steps of any batch: the smaller
+#: batch is blamed only when it beats the user's own batch trained for this many times the
+#: run's steps (up to the smaller batch's replay), the run and twice as long again, as
+#: learning_rate.MORE_RUNS asks of a run that learns steadily. Within that, "train more
+#: epochs" is the honest advice (debug_subset_left_in dev 20114's twin: batches of 64, 91
+#: steps, noise scale 12, still falling steeply, was told to use batches of 12, which reach
+#: 0.149 where its own batch three times as long reaches 0.112). Not asked of a run short by
+#: its batch (short_by_its_batch: a whole training set or half of it per step), whose batch is
+#: what keeps it from taking the steps its epochs would give: more of its epochs replay the
+#: same few steps, and the smaller batch's lr, scaled down for its noise, is no rival to them
+#: in a replay of REPLAY_STEPS (tests/test_batch_size.py's full batch of 1,200 rows on the
+#: base of dev 13007: 0.45 at 3x its 14 steps, batches of 56: 0.68).
+MORE_EPOCHS = 3
 #: Points of the run's last half its falling trend is tested on, at least; with the 4 or 5
 #: points of a short run's last half, only a strictly falling curve passes the test.
 TREND_POINTS = 4
@@ -173,6 +192,9 @@ def check(case) -> list[Finding]:
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
     if helped(trial.experiment, case) and beyond_the_run(case, trial.experiment.after):
+        if (batch < user_batch and not short_by_its_batch(case.trace)
+                and not helped(_against_more_epochs(case, pool, trial), case)):
+            return []  # more epochs of the user's batch do as much: no batch size to blame
         return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
@@ -215,10 +237,9 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
     """The batch size to try instead, or None when the user's is not suspect."""
     if _tiny_for_batchnorm(case, user_batch):
         return BN_BATCH
-    if noise.simple < NEGLIGIBLE_NOISE_ROWS:
+    short = short_by_its_batch(case.trace)
+    if noise.simple < NEGLIGIBLE_NOISE_ROWS and not short:
         return None
-    short = case.trace.steps < FEW_STEPS and 0 < steps_per_epoch(case.trace) <= \
-        FEW_STEPS_PER_EPOCH
     factor = 1.0 if short else LARGE_FACTOR
     fitting = noise.simple if not short else min(noise.simple, _spread(case, user_batch))
     suggested = max(MIN_SUGGESTED, round(fitting)) if math.isfinite(fitting) else 0
@@ -226,6 +247,12 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
             case.trace):
         return suggested
     return None
+
+
+def short_by_its_batch(trace) -> bool:
+    """Fewer than FEW_STEPS steps, at most FEW_STEPS_PER_EPOCH an epoch: a batch of half the
+    training set or more is what keeps the run's steps few."""
+    return trace.steps < FEW_STEPS and 0 < steps_per_epoch(trace) <= FEW_STEPS_PER_EPOCH
 
 
 def steps_per_epoch(trace) -> float:
@@ -304,6 +331,16 @@ def _trial(case, pool: Batch, user_batch: int, batch: int, lr: float, noise: Noi
         before = _replay(case.replayer, pool, user_batch, lr, rows, TINY_MAX_STEPS)
     after = _replay(case.replayer, pool, batch, new_lr, rows, MAX_STEPS)
     return Trial(user_batch, batch, lr, new_lr, rows, before, after)
+
+
+def _against_more_epochs(case, pool: Batch, trial: Trial) -> Experiment:
+    """The smaller batch's replay against the user's batch and lr trained MORE_EPOCHS times the
+    run's steps (no more than the smaller batch took)."""
+    steps = min(len(trial.after.train_losses), MORE_EPOCHS * max(case.trace.steps, 1))
+    longer = _replay(case.replayer, pool, trial.user_batch, trial.user_lr,
+                     steps * trial.user_batch, steps)
+    return fix_experiment(f"batches of {trial.batch} rows instead of {trial.user_batch} trained "
+                          f"for {steps} steps", longer, trial.after)
 
 
 def scaled_lr(lr: float, old_batch: int, new_batch: int, noise: float) -> float:

@@ -4,7 +4,9 @@ A dead ReLU passes no gradient, so nothing brings it back: a large negative bias
 large that it pushes the pre-activations below zero for every input, silences units for good.
 A few dead units are normal; the check fires when more than half of a layer stays dead on every
 sampled step of the second half of training and either the training loss is stuck at what a
-constant guess reaches or a replay with LeakyReLU in place of nn.ReLU does clearly better.
+constant guess reaches or a replay with LeakyReLU in place of nn.ReLU does clearly better. A
+layer dead from the first step watched was built dead, by its initialization: when the leak
+cannot revive it, the replay that tests the cause is one from the default initialization.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
+from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
@@ -80,6 +83,8 @@ def check(case) -> list[Finding]:
         return []
     experiment = _leaky_experiment(case, layers)
     fixed = experiment is not None and helped(experiment, case)
+    if not fixed and any(d.built_dead for d in suspects):
+        experiment, fixed = _reinit_or(case, experiment)
     if not loss.stuck and not fixed:
         return []
     worst = suspects[0]
@@ -147,6 +152,21 @@ def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:
         return None
     leaky = case.replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
     return fix_experiment(f"LeakyReLU({LEAK}) in place of ReLU", baseline, leaky)
+
+
+def _reinit_or(case, leaky: Experiment | None) -> tuple[Experiment | None, bool]:
+    """For units built dead, which LeakyReLU(LEAK) did not revive (weights drawn all
+    negative, a bias of -7: dev negative_weight_init 32006, a CNN whose first layer is 69% dead
+    from step 0 and learns through the rest): a replay from the default initialization, and
+    whether it helped; else the leaky replay, not helped."""
+    fresh = default_init(case.copies.initial_model)
+    if leaky is None or fresh is None:
+        return leaky, False
+    replay = case.replayer.replay(Plan(model=fresh, steps=REPLAY_STEPS))
+    reinit = fix_experiment(f"the model re-initialized with "
+                            f"{initialization_name(case.copies.initial_model)}",
+                            case.baseline, replay)
+    return (reinit, True) if helped(reinit, case) else (leaky, False)
 
 
 #: The swap of a ReLU function call for a LeakyReLU.

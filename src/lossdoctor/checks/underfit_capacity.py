@@ -27,8 +27,9 @@ It fires when all three hold, each by the margin below:
   learning rate), not more capacity. Unless it descends only slowly: under the user's own
   settings, a larger model that reaches in one run what the user's model needs more than
   SLOW_FIT_FACTOR runs for (or never reaches in LONG_RUN_FACTOR) shows that the settings work
-  and the model is what is slow; a higher learning rate that makes up for it is then this
-  cause's consequence (:mod:`lossdoctor.measured_consequences`).
+  and the model is what is slow, when the model cannot fit one batch either (a model that can
+  is slow for how it is trained, not for its size); a higher learning rate that makes up for
+  it is then this cause's consequence (:mod:`lossdoctor.measured_consequences`).
 
 A model that is Linear layers stacked with nothing nonlinear between them is tested first and
 more directly: the same layers with a ReLU after each hidden one, replayed as the user trained,
@@ -118,6 +119,16 @@ SLOW_LEARNING_KINDS = ("sigmoid", "tanh")
 #: tests/test_underfit_capacity.py). Measured on dev one_unit_bottleneck: 0.26 (30001), below
 #: 0 (30004, 30009: still at or above the constant guess); half way is the plain midpoint.
 HELD_BACK_SHARE = 0.5
+#: ... and on one batch of ONE_BATCH_ROWS rows it stays above this share of its starting loss
+#: (ONE_BATCH_STEPS of Adam): a model that takes one batch below it has the room to fit rows,
+#: so what makes it slow on the whole training set is how it is trained (its initialization,
+#: rate or schedule), not its size. On dev reports (sessions 11-12) of slow fits: the one- and
+#: two-unit models of one_unit_bottleneck kept 0.57-0.92 of their one-batch loss; the healthy
+#: twins told they fit only slowly kept 0.014-0.077 (two_batches_per_epoch 20114: 48 GELU
+#: units; negative_weight_init 20101, 30009), and the broken runs whose cause was the
+#: initialization 0.0-0.12 (output_layer_scaled, normal_std_one, sigmoid and tanh_large_init).
+#: A quarter is the geometric midpoint of 0.12 and 0.57.
+SLOW_FIT_ONE_BATCH = 0.25
 #: A larger model that cuts the validation loss by this fraction (halves it) or more gives full
 #: confidence; the least gain that fires (MEANINGFUL_IMPROVEMENT) gives about 0.6.
 FULL_CONFIDENCE_GAIN = 0.5
@@ -352,8 +363,10 @@ def _differs_in_size_alone(case, larger: LargerModel) -> bool:
 def _fits_only_slowly(evidence: dict, settings: dict, fits_at: float) -> bool:
     """Under the user's own settings (``settings`` empty), the user's model needed more than
     SLOW_FIT_FACTOR times the larger model's steps to fit its training data to ``fits_at``, or
-    never did in its long run."""
+    never did in its long run, and could not fit one batch either (SLOW_FIT_ONE_BATCH)."""
     if settings or _share_of_the_way(evidence) >= HELD_BACK_SHARE:
+        return False
+    if evidence["one_batch_loss_ratio"] <= SLOW_FIT_ONE_BATCH:
         return False
     never = evidence["long_run_train_loss"] > fits_at
     return never or evidence["long_run_steps"] > SLOW_FIT_FACTOR * evidence["replay_steps"]

@@ -1,0 +1,30 @@
+"""The user's model re-initialized the PyTorch default way, for checks that replay from it."""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.sandbox import isolated
+
+
+def default_init(model: nn.Module) -> nn.Module | None:
+    """A copy of the model with every layer's reset_parameters called (seeded); None when no
+    layer has one."""
+    fresh = copy.deepcopy(model)
+    layers = [m for m in fresh.modules() if callable(getattr(m, "reset_parameters", None))]
+    if not layers:
+        return None
+    with isolated(0):
+        for layer in layers:
+            layer.reset_parameters()
+    return fresh
+
+
+def initialization_name(model: nn.Module) -> str:
+    """The initialization default_init gives ``model``, in words."""
+    if isinstance(model, TensorModel):
+        return TensorModel.INITIALIZATION
+    return "PyTorch's default initialization"
