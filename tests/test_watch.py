@@ -299,3 +299,31 @@ def test_an_integration_needs_its_framework_only_when_imported(framework, extra)
         pytest.skip(f"{framework} is installed: tests/frameworks/test_callbacks.py uses it")
     with pytest.raises(ImportError, match=rf"lossdoctor\[{extra}\]"):
         importlib.import_module(f"lossdoctor.integrations.{framework}")
+
+
+#: The article's example_1 (seed 7), less 0.5 to sit below a constant guess: best at epoch 4,
+#: then a slow rise every epoch.
+RISING_AFTER_EPOCH_4 = [0.2135, 0.2078, 0.2037, 0.2015, 0.2007, 0.2010, 0.2019, 0.2032, 0.2048,
+                        0.2064, 0.2081, 0.2098, 0.2114, 0.2130, 0.2145, 0.2159]
+
+
+def test_a_validation_loss_turning_up_is_never_announced_as_flat():
+    messages = []
+    model, optimizer = _setup()
+    x, y = _data(200, 1)
+    with lossdoctor.watch(announce=messages.append) as doctor:
+        for loss in RISING_AFTER_EPOCH_4:
+            for xb, yb in DataLoader(TensorDataset(x, y), batch_size=50):
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(xb), yb).backward()
+                optimizer.step()
+            doctor.log("val_loss", loss)
+    assert not any("flat" in message for message in messages)
+    assert doctor.monitor.plateau is None  # never confirmed flat on the way up
+    assert doctor.verdict.kind == curves.OVERFITTING
+
+
+def test_turning_up_needs_the_last_point_highest_and_beyond_the_noise():
+    assert curves.turning_up(RISING_AFTER_EPOCH_4[:8])
+    assert not curves.turning_up([0.20, 0.202, 0.199, 0.201, 0.200, 0.2005, 0.2003, 0.2001])
+    assert not curves.turning_up(RISING_AFTER_EPOCH_4[:3])

@@ -298,7 +298,7 @@ def plateau_start(xs, ys, window: int = WINDOW) -> int | None:
     (NOISE_Z * sqrt(2) sigma), so the plateau does not start on the way down, nor at a low
     point the loss has since doubled from (it rose, then stayed). None if none."""
     ys = np.asarray(ys, float)
-    margin = math.sqrt(2) * _threshold(ys)
+    margin = two_point_margin(ys)
     for start in range(len(ys) - window + 1):
         tail = ys[start:]
         level = np.median(tail[1:])
@@ -306,6 +306,23 @@ def plateau_start(xs, ys, window: int = WINDOW) -> int | None:
         if tail[0] <= level + margin and not rose and not falling(tail):
             return start
     return None
+
+
+def two_point_margin(ys) -> float:
+    """How far apart two points of the curve may be by noise alone (NOISE_Z * sqrt(2) sigma)."""
+    return math.sqrt(2) * _threshold(np.asarray(ys, float))
+
+
+def turning_up(ys, window: int = WINDOW) -> bool:
+    """The last point is the highest of the last ``window`` and above their lowest by more than
+    two points differ by noise: the curve may be starting to rise (example_1's validation loss
+    at epoch 7: 0.7007 at epoch 4, then 0.7010, 0.7019, 0.7032), which a flat reading of those
+    points would call 'flat' one pass before the rise is clear. A flat curve ends at its highest
+    point of ``window`` one time in ``window``, so waiting one more pass costs little."""
+    recent = np.asarray(ys, float)[-window:]
+    if len(recent) < window:
+        return False
+    return bool(recent[-1] >= recent.max() and recent[-1] - recent.min() > two_point_margin(ys))
 
 
 def recent_noise(ys) -> float:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from lossdoctor.capture import Recorder
 from lossdoctor.constant_guess import constant_guess_loss, loss_settings, targets_of
-from lossdoctor.curves import WINDOW, CurveVerdict, judge_trace
+from lossdoctor.curves import PLATEAU, WINDOW, CurveVerdict, judge_trace, turning_up
 from lossdoctor.symptom import symptom_of
 
 #: Without validation passes, the training curve is judged at most this often (seconds).
@@ -62,7 +62,7 @@ class Monitor:
         self.epoch = len(passes)
         chance = live_chance_loss(recorder)
         self.verdict = judge_trace(recorder.trace, chance)
-        if self._confirms_plateau(self.verdict):
+        if self._confirms_plateau(self.verdict, passes):
             self.plateau = self.verdict
             self.plateau.flagged_at_epoch = len(passes) - 1
             self.settled = symptom_of(recorder.trace, self.verdict, chance) is None
@@ -73,10 +73,13 @@ class Monitor:
                 self.verdict.is_plateau and _passes_since_best(passes) >= WINDOW):
             self._stop(recorder)
 
-    def _confirms_plateau(self, verdict: CurveVerdict) -> bool:
+    def _confirms_plateau(self, verdict: CurveVerdict, passes) -> bool:
         """Only the validation curve is trusted live: a training curve judged before the
-        first validation passes would speak too early."""
-        return self.plateau is None and verdict.is_plateau and verdict.curve == "validation"
+        first validation passes would speak too early. A curve turning up is not called flat:
+        the announcement waits for the next pass (a rise, once clear, is no plateau); one at or
+        above a constant guess is announced as that, rising or not."""
+        return (self.plateau is None and verdict.is_plateau and verdict.curve == "validation"
+                and not (verdict.kind == PLATEAU and turning_up([p.loss for p in passes])))
 
     def _stop(self, recorder: Recorder) -> None:
         verdict = self.verdict
