@@ -287,9 +287,10 @@ def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list
     confidence first becomes how often such findings were right on the development cases
     (:func:`calibrate`). A finding is reported at REPORT_THRESHOLD or more, unless ranking it
     as another's measured consequence takes its confidence below
-    (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which findings explain it,
-    and the others are ranked again from their calibrated confidences without it (nothing
-    reported is left the consequence of a dismissed finding)."""
+    (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which findings explain it
+    (a consequence only declared is shown under its root whatever its confidence), and the
+    others are ranked again from their calibrated confidences without it (nothing reported is
+    left the consequence of a dismissed finding)."""
     calibrate(findings)
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = rank([f for f in findings if f.confidence < REPORT_THRESHOLD])
@@ -298,10 +299,18 @@ def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list
         for finding in reported:
             finding.confidence = own[id(finding)]
         ranked = rank(reported)
-        reported = [f for f in ranked if f.confidence >= REPORT_THRESHOLD]
+        reported = [f for f in ranked if _reported(f, ranked)]
         if len(reported) == len(ranked):
             return ranked, dismissed
-        dismissed += [f for f in ranked if f.confidence < REPORT_THRESHOLD]
+        dismissed += [f for f in ranked if not _reported(f, ranked)]
+
+
+def _reported(finding: Finding, ranked: list[Finding]) -> bool:
+    """At REPORT_THRESHOLD or more; or, below it, a consequence its root declares (no measured
+    one): it is shown under its root, at the rate such consequences were right on dev
+    (DECLARED_CONSEQUENCE_CONFIDENCE), for what the root brings with it."""
+    return finding.confidence >= REPORT_THRESHOLD or (
+        bool(finding.explained_by) and not measured_roots(finding, ranked))
 
 
 def calibrate(findings: list[Finding]) -> None:
