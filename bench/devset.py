@@ -2,6 +2,7 @@
 
     python bench/devset.py generate --n N --seed S --out DIR [--part dev|test] [--jobs 1]
     python bench/devset.py run DIR --part dev|test [--jobs 1] [--reuse] [--out TABLES.md]
+    python bench/devset.py calibrate DIR [DIR...] [--fit even|odd|all] [--score even|odd|all]
     python bench/devset.py operators
 
 `generate` writes each case's broken script and its fixed twin under DIR/cases/, runs both
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         return _generate(args)
     if args.command == "run":
         return _run(args)
+    if args.command == "calibrate":  # imports lossdoctor (and torch): only when asked
+        from devset.calibrate import main as calibrate
+        print(calibrate(args.folders, args.fit, args.score))
+        return 0
     if args.command == "operators":
         print(operator_table())
         return 0
@@ -58,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, help="lossdoctor runs at a time")
     run.add_argument("--reuse", action="store_true", help="reuse reports already written")
     run.add_argument("--out", type=Path, help="also write the tables to this file")
+    cal = commands.add_parser("calibrate", help="measure the confidence calibration table")
+    cal.add_argument("folders", type=Path, nargs="+", help="folders diagnosed by run")
+    cal.add_argument("--fit", choices=["even", "odd", "all"], default="all",
+                     help="the case seeds the table is measured on")
+    cal.add_argument("--score", choices=["even", "odd", "all"], default="all",
+                     help="the case seeds scored before and after")
     commands.add_parser("operators", help="print the operator list as Markdown")
     return parser
 

@@ -237,11 +237,13 @@ def test_a_setting_whose_fix_does_more_stays_reported():
     assert _ids(reported) == ["lr_too_low", "bad_init"] and dismissed == []
 
 
-def test_a_declared_consequence_keeps_the_least_a_reported_cause_has():
+def test_a_declared_consequence_is_shown_under_its_root_at_its_measured_rate():
     """bce_labels_signed dev 20221: labels -1/+1 fed to BCE with logits, and a replay at a 350x
     higher rate 'improved' the loss from -1.4e3 to -4.8e10; lr_too_low at 0.945 behind
-    label_range, which declares it explains every training dynamic."""
+    label_range, which declares it explains every training dynamic. Such consequences were right
+    8 times in 23 on dev: shown, under their root, at that rate (was the 0.5 floor)."""
     reported, _ = reported_and_dismissed([Finding(LABEL_RANGE, 0.99, verdict="v", evidence={}),
                                           _fixed(LR_TOO_LOW, 0.945, -1423.0, -4.8e10)])
     assert _ids(reported) == ["label_range", "lr_too_low"]
-    assert [f.confidence for f in reported] == [0.99, DECLARED_CONSEQUENCE_CONFIDENCE]
+    assert reported[1].confidence == DECLARED_CONSEQUENCE_CONFIDENCE < REPORT_THRESHOLD
+    assert reported[1].explained_by == ["label_range"]

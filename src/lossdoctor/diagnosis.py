@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from lossdoctor import budget as budgets
 from lossdoctor import stopping
+from lossdoctor.calibration import calibrated
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
@@ -76,12 +77,19 @@ class Diagnosis:
 def rank(findings: list[Finding]) -> list[Finding]:
     """Primary cause first. Findings that another finding explains (a consequence of it) follow
     the ones that explain them; then a cause that makes the others moot leads (a broken loss
-    contract, then no_signal); then by confidence; ties by the stable id."""
+    contract, then no_signal); then by confidence (calibrated: how often such findings were
+    right), between equal ones by the checks' own; ties by the stable id."""
     mark_consequences(findings)
     return _after_their_roots(sorted(
         findings,
-        key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence, f.cause.id),
+        key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence,
+                       -_own_confidence(f), f.cause.id),
     ))
+
+
+def _own_confidence(finding: Finding) -> float:
+    """The check's own confidence (before calibration)."""
+    return finding.confidence if finding.own_confidence is None else finding.own_confidence
 
 
 def _after_their_roots(ordered: list[Finding]) -> list[Finding]:
@@ -275,22 +283,44 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
 
 
 def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
-    """The findings reported as causes and those dismissed, each ranked. A finding is reported
-    at REPORT_THRESHOLD or more, unless ranking it as another's measured consequence takes its
-    confidence below (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which
-    findings explain it, and the others are ranked again from their own confidences without it
-    (nothing reported is left the consequence of a dismissed finding)."""
+    """The findings reported as causes and those dismissed, each ranked. Each finding's
+    confidence first becomes how often such findings were right on the development cases
+    (:func:`calibrate`). A finding is reported at REPORT_THRESHOLD or more, unless ranking it
+    as another's measured consequence takes its confidence below
+    (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which findings explain it
+    (a consequence only declared is shown under its root whatever its confidence), and the
+    others are ranked again from their calibrated confidences without it (nothing reported is
+    left the consequence of a dismissed finding)."""
+    calibrate(findings)
     reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
     dismissed = rank([f for f in findings if f.confidence < REPORT_THRESHOLD])
-    own = {id(f): f.confidence for f in reported}  # the checks' own, before any consequence cap
+    own = {id(f): f.confidence for f in reported}  # calibrated, before any consequence cap
     while True:
         for finding in reported:
             finding.confidence = own[id(finding)]
         ranked = rank(reported)
-        reported = [f for f in ranked if f.confidence >= REPORT_THRESHOLD]
+        reported = [f for f in ranked if _reported(f, ranked)]
         if len(reported) == len(ranked):
             return ranked, dismissed
-        dismissed += [f for f in ranked if f.confidence < REPORT_THRESHOLD]
+        dismissed += [f for f in ranked if not _reported(f, ranked)]
+
+
+def _reported(finding: Finding, ranked: list[Finding]) -> bool:
+    """At REPORT_THRESHOLD or more; or, below it, a consequence its root declares (no measured
+    one): it is shown under its root, at the rate such consequences were right on dev
+    (DECLARED_CONSEQUENCE_CONFIDENCE), for what the root brings with it."""
+    return finding.confidence >= REPORT_THRESHOLD or (
+        bool(finding.explained_by) and not measured_roots(finding, ranked))
+
+
+def calibrate(findings: list[Finding]) -> None:
+    """Each finding's confidence replaced by how often findings of its cause and kind of
+    evidence were right on the development cases (lossdoctor.calibration), once: the check's own
+    is kept as ``own_confidence``."""
+    for finding in findings:
+        if finding.own_confidence is None:
+            finding.own_confidence = finding.confidence
+            finding.confidence = calibrated(finding)
 
 
 def _in_order(modules: tuple[CheckModule, ...], symptom: str | None,

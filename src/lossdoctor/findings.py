@@ -94,6 +94,9 @@ class Finding:
     #: Shown by the data itself (NaN in the inputs), not inferred from how training behaved:
     #: never ranked as the consequence of another cause, whatever that cause explains.
     root: bool = False
+    #: The check's own confidence, before the diagnosis replaced it by how often findings like
+    #: this one were right on the development cases (lossdoctor.calibration); None until then.
+    own_confidence: float | None = None
 
     def __post_init__(self) -> None:
         self.confidence = float(min(1.0, max(0.0, self.confidence)))

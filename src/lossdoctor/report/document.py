@@ -99,6 +99,7 @@ def finding_dict(finding: Finding) -> dict:
         "title": finding.cause.title,
         "figures": list(finding.cause.figures),
         "confidence": round(finding.confidence, 3),
+        "own_confidence": _rounded(finding.own_confidence),
         "verdict": finding.verdict,
         "evidence": dict(finding.evidence),
         "fix": finding.fix,
@@ -106,6 +107,10 @@ def finding_dict(finding: Finding) -> dict:
         "details": finding.details,
         "explained_by": list(finding.explained_by),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _finite(value):
