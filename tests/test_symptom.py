@@ -206,7 +206,15 @@ def test_a_validation_loss_barely_below_the_constant_guess_and_still_falling_is_
     found = _symptom(_trace([0.70, 0.696, 0.693, 0.690, 0.689, 0.688], validation),
                      chance=0.6924)
     assert found is not None and found.kind == "near_chance"
-    assert "far from converged" in found.message
+    assert "still falling, by less at each pass" in found.message
+
+
+def test_a_loss_near_the_guess_falling_at_a_kept_pace_ended_before_it_converged():
+    validation = [0.6959, 0.6950, 0.6940, 0.6929, 0.6918, 0.6907]
+    found = _symptom(_trace([0.70, 0.699, 0.698, 0.697, 0.696, 0.695], validation),
+                     chance=0.6924)
+    assert found is not None and found.kind == "near_chance"
+    assert "before it converged" in found.message
 
 
 def test_a_short_run_barely_below_the_constant_guess_says_it_has_few_points():
