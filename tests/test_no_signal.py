@@ -121,6 +121,7 @@ def test_says_so_when_only_the_validation_labels_are_misaligned():
 
     [finding] = _no_signal(no_signal.check(_binary_case(shuffled_validation, seed=2)))
     assert "misaligned" in finding.verdict
+    assert finding.title == no_signal.MISALIGNED_TITLE
     assert finding.evidence["cross_validated_p_value"] < no_signal.ALPHA
 
 

@@ -682,6 +682,22 @@ def test_a_consequence_neither_claims_its_cause_nor_asks_for_its_fix_before_the_
         "Looks like NaN or infinite values (follows from: the learning rate is too high)")
 
 
+def test_a_consequence_names_its_root_by_the_title_the_root_is_reported_under():
+    """data_pipeline_val_labels_shuffled: no_signal's verdict said the labels can be predicted
+    in training, under the heading 'The labels cannot be predicted from the inputs'."""
+    from lossdoctor.checks.no_signal import MISALIGNED_TITLE
+    from lossdoctor.report._common import consequence_text, fix_text
+    from lossdoctor.report.document import with_root_titles
+
+    root = {"id": "no_signal", "title": MISALIGNED_TITLE, "explained_by": []}
+    consequence = {"id": "overfitting", "title": "The model overfits", "fix": "More data.",
+                   "explained_by": ["no_signal"]}
+    with_root_titles([root, consequence])
+    assert MISALIGNED_TITLE.lower() in cause_title(consequence)
+    assert f'"{MISALIGNED_TITLE}"' in consequence_text(consequence)
+    assert fix_text(consequence).startswith(f'Only if this remains once "{MISALIGNED_TITLE}"')
+
+
 def test_a_consequence_of_a_wrong_loss_warns_that_its_numbers_are_distorted():
     from lossdoctor.report._common import consequence_text
 

@@ -97,8 +97,14 @@ class Finding:
     #: The check's own confidence, before the diagnosis replaced it by how often findings like
     #: this one were right on the development cases (lossdoctor.calibration); None until then.
     own_confidence: float | None = None
+    #: The heading of this finding, when its variant of the cause needs its own (no_signal's
+    #: labels predictable in training but not on validation are not "labels that cannot be
+    #: predicted"); the cause's title otherwise.
+    title: str = ""
 
     def __post_init__(self) -> None:
         self.confidence = float(min(1.0, max(0.0, self.confidence)))
         if not self.fix:
             self.fix = self.cause.fix
+        if not self.title:
+            self.title = self.cause.title

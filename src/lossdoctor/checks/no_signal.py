@@ -165,6 +165,11 @@ def _against_guess(best: float, guess: float) -> str:
     return f"was {best:.3g} against {guess:.3g} for the constant guess"
 
 
+#: The heading when the labels are predictable inside the training data but not on validation:
+#: "The labels cannot be predicted from the inputs" contradicted the verdict under it.
+MISALIGNED_TITLE = "The validation labels do not match their inputs"
+
+
 def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: str) -> Finding:
     metric, guess = words(task)
     verdict = (
@@ -179,7 +184,7 @@ def _misaligned(on_validation: Contest, in_training: Contest, evidence, task: st
         "Check how the validation inputs and labels are paired: shuffling one without the other, "
         "a join on the wrong key, sorting one side, or labels from another version of the data."
     )
-    return Finding(NO_SIGNAL, 0.85, verdict, evidence, fix=fix)
+    return Finding(NO_SIGNAL, 0.85, verdict, evidence, fix=fix, title=MISALIGNED_TITLE)
 
 
 def _inconclusive(on_validation: Contest, evidence, task: str) -> Finding:

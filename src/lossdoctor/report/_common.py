@@ -213,9 +213,7 @@ def cause_title(cause: dict) -> str:
     lr_too_high_cnn's "The learning rate is too high"."""
     if not cause.get("explained_by"):
         return cause["title"]
-    causes = catalogue()
-    roots = " and ".join(_in_sentence(causes[i].title) if i in causes else i
-                         for i in cause["explained_by"])
+    roots = " and ".join(_in_sentence(title) for title in _root_titles(cause))
     return f"{looks_like(cause)} (follows from: {roots})"
 
 
@@ -244,7 +242,7 @@ def consequence_text(cause: dict) -> str:
     explained_by = cause.get("explained_by") or []
     if not explained_by:
         return ""
-    said = f"likely a consequence of {cause_names(explained_by)}, found above"
+    said = f"likely a consequence of {_quoted(_root_titles(cause))}, found above"
     if measured_through_wrong_loss(cause):
         said += " (its numbers were measured through that problem: fix it first, then run again)"
     return said
@@ -268,7 +266,20 @@ def fix_text(cause: dict) -> str:
         return cause["fix"]
     roots = cause["explained_by"]
     verb = "is" if len(roots) == 1 else "are"
-    return f"Only if this remains once {cause_names(roots)} {verb} dealt with: {cause['fix']}"
+    return (f"Only if this remains once {_quoted(_root_titles(cause))} {verb} dealt with: "
+            f"{cause['fix']}")
+
+
+def _root_titles(cause: dict) -> list[str]:
+    """The titles of the causes a consequence follows from, as the report heads them."""
+    reported = cause.get("root_titles") or {}
+    causes = catalogue()
+    return [reported.get(i) or (causes[i].title if i in causes else i)
+            for i in cause["explained_by"]]
+
+
+def _quoted(titles: list[str]) -> str:
+    return " and ".join(f'"{title}"' for title in titles)
 
 
 def cause_names(ids: list[str]) -> str:

@@ -29,7 +29,8 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "script_error": run.raised,
             "status": diagnosis.status if diagnosis else "no_training",
             "symptom": asdict(diagnosis.symptom) if diagnosis and diagnosis.symptom else None,
-            "causes": [finding_dict(f) for f in diagnosis.causes] if diagnosis else [],
+            "causes": with_root_titles([finding_dict(f) for f in diagnosis.causes])
+            if diagnosis else [],
             "dismissed": [finding_dict(f) for f in diagnosis.dismissed] if diagnosis else [],
             "checks": [asdict(o) for o in diagnosis.outcomes] if diagnosis else [],
             "setup": asdict(trace.setup),
@@ -92,11 +93,20 @@ def activation_stats(trace) -> list[dict]:
     return list(layers.values())
 
 
+def with_root_titles(causes: list[dict]) -> list[dict]:
+    """Each consequence with the titles its roots are reported under ("root_titles"), which a
+    finding may set for its variant of a cause (Finding.title)."""
+    titles = {cause["id"]: cause["title"] for cause in causes}
+    for cause in causes:
+        cause["root_titles"] = {i: titles[i] for i in cause["explained_by"] if i in titles}
+    return causes
+
+
 def finding_dict(finding: Finding) -> dict:
     experiment = finding.experiment
     return {
         "id": finding.cause.id,
-        "title": finding.cause.title,
+        "title": finding.title,
         "figures": list(finding.cause.figures),
         "confidence": round(finding.confidence, 3),
         "own_confidence": _rounded(finding.own_confidence),
