@@ -132,7 +132,8 @@ import math
 import os
 import statistics
 import time
-from contextlib import nullcontext
+from collections import Counter
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -196,14 +197,18 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 clock = time.perf_counter
 
 
-def step_times(model, optimizer, batches, steps: int, recorder=None) -> list[tuple[float, bool]]:
-    """(seconds, sampled) per step; the first step of a watched block is taken untimed."""
+def step_times(model, optimizer, batches, steps: int, recorder=None,
+               ordinary: list | None = None) -> list[tuple[float, bool]]:
+    """(seconds, sampled) per step; the first step of a watched block is taken untimed.
+    ``ordinary[0]``, if given, says whether the step running is a timed ordinary one."""
     loss_fn = nn.CrossEntropyLoss()
     times = []
     with watching(recorder) if recorder is not None else nullcontext():
         for step in range(steps + 1):
             x, y = batches[step % len(batches)]
             sampled = recorder is not None and recorder.sampled
+            if ordinary is not None:
+                ordinary[0] = bool(step) and not sampled
             start = clock()
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
@@ -211,6 +216,60 @@ def step_times(model, optimizer, batches, steps: int, recorder=None) -> list[tup
             if step:
                 times.append((clock() - start, sampled))
     return times
+
+
+def handler_costs(name: str, blocks: int, steps: int) -> Counter:
+    """Microseconds per ordinary watched step that each of the recorder's event handlers takes,
+    timed where it runs (this thread's CPU time; a handler called inside another counts in
+    both): what a whole-step ratio cannot resolve on a loaded machine."""
+    build, shape = MODELS[name]
+    torch.manual_seed(0)
+    model = build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    batches = [(torch.randn(shape), torch.randint(0, 10, (shape[0],))) for _ in range(8)]
+    recorder, costs, ordinary = Recorder(listener=Monitor()), Counter(), [False]
+    with _timed_handlers(costs, ordinary):
+        step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
+        timed = [t for _ in range(blocks)
+                 for t in step_times(model, optimizer, batches, steps, recorder, ordinary)]
+    ordinary_steps = sum(not sampled for _, sampled in timed)
+    return Counter({k: 1e6 * v / ordinary_steps for k, v in costs.items()})
+
+
+@contextmanager
+def _timed_handlers(costs: Counter, ordinary: list):
+    """The recorder's guarded handlers (and their ``eager`` versions, which the module hooks
+    call) timed into ``costs`` while ``ordinary[0]`` is set; put back on leaving."""
+    originals = {}
+    for cls in Recorder.__mro__:
+        for attr, handler in vars(cls).items():
+            if hasattr(handler, "__wrapped__") and attr not in originals:
+                originals[attr] = (cls, handler)
+    for attr, (_, handler) in originals.items():
+        setattr(Recorder, attr, _timed(attr, handler, costs, ordinary))
+    try:
+        yield
+    finally:
+        for attr, (cls, handler) in originals.items():
+            if cls is Recorder:
+                setattr(Recorder, attr, handler)
+            else:
+                delattr(Recorder, attr)
+
+
+def _timed(name: str, handler, costs: Counter, ordinary: list):
+    def timed(*args, **kwargs):
+        if not ordinary[0]:
+            return handler(*args, **kwargs)
+        start = time.thread_time()
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            costs[name] += time.thread_time() - start
+
+    if hasattr(handler, "eager"):
+        timed.eager = _timed(name, handler.eager, costs, ordinary)
+    return timed
 
 
 def measure(name: str, blocks: int, steps: int) -> dict:
@@ -271,11 +330,16 @@ def main() -> None:
     parser.add_argument("--clock", choices=CLOCKS, default="wall")
     parser.add_argument("--model", choices=MODELS, action="append",
                         help="only this model (repeatable)")
+    parser.add_argument("--handlers", action="store_true",
+                        help="time each event handler on ordinary watched steps instead")
     options = parser.parse_args()
     global clock
     clock = CLOCKS[options.clock]
     if options.threads:
         torch.set_num_threads(options.threads)
+    if options.handlers:
+        print_handler_costs(options)
+        return
     print(f"torch threads: {torch.get_num_threads()}; {options.clock} clock; {options.blocks} "
           f"pairs of blocks of {options.steps} steps, bare and watched alternating; load "
           f"{os.getloadavg()[0]:.1f} at the start")
@@ -288,6 +352,15 @@ def main() -> None:
         print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} {pairs:>16} "
               f"{spread:>12} {r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}")
     print(f"load {os.getloadavg()[0]:.1f} at the end")
+
+def print_handler_costs(options) -> None:
+    print(f"microseconds of this thread's CPU time per ordinary watched step, per handler "
+          f"(inclusive), {options.blocks} blocks of {options.steps} steps; load "
+          f"{os.getloadavg()[0]:.1f}")
+    for name in options.model or MODELS:
+        costs = handler_costs(name, options.blocks, options.steps)
+        print(f"{name}: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.most_common()))
+
 
 if __name__ == "__main__":
     main()
