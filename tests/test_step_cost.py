@@ -105,3 +105,31 @@ def test_a_deep_models_module_calls_each_cost_one_python_call():
     out in the difference."""
     per_block = (_added_calls(60) - _added_calls(20)) / 40
     assert per_block <= 3 * CALLS_PER_MODULE_CALL + 1, per_block
+
+
+def test_an_ordinary_cpu_step_builds_no_torch_device_in_lossdoctor(monkeypatch):
+    """``tensor.device`` builds a torch.device, the costliest read of an ordinary step's
+    watching (~15 us of a CPU step, bench/step_overhead.py --handlers): a CPU loss is told
+    by ``is_cpu``."""
+    built = []
+    device = torch.Tensor.device
+
+    def counted(tensor):
+        if "lossdoctor" in sys._getframe(1).f_code.co_filename:
+            built.append(sys._getframe(1).f_code.co_name)
+        return device.__get__(tensor)
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(100):
+            _step(model, optimizer, loss_fn, x, y)
+        while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
+            _step(model, optimizer, loss_fn, x, y)
+        monkeypatch.setattr(torch.Tensor, "device", property(counted))
+        _step(model, optimizer, loss_fn, x, y)
+    assert built == []
