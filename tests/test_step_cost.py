@@ -44,19 +44,29 @@ def _step(model, optimizer, loss_fn, x, y) -> None:
     optimizer.step()
 
 
-def test_an_ordinary_step_stays_within_its_budget_of_python_calls():
+def _small_training():
+    """A small MLP's step arguments: model, optimizer, loss and one batch."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    return model, optimizer, nn.CrossEntropyLoss(), torch.randn(16, 8), torch.randint(0, 3, (16,))
+
+
+def _up_to_an_ordinary_step(recorder: Recorder, training, steps: int) -> None:
+    """``steps`` watched steps, then on until the next step is neither sampled nor follows a
+    sampled one."""
+    for _ in range(steps):
+        _step(*training)
+    while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
+        _step(*training)
+
+
+def test_an_ordinary_step_stays_within_its_budget_of_python_calls():
+    training = _small_training()
     recorder = Recorder()
     with watching(recorder):
-        for _ in range(300):  # past the dense first steps and the batch sample
-            _step(model, optimizer, loss_fn, x, y)
-        while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
-            _step(model, optimizer, loss_fn, x, y)
-        calls = _calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y))
+        _up_to_an_ordinary_step(recorder, training, 300)  # past the dense first steps and sample
+        calls = _calls_in_lossdoctor(lambda: _step(*training))
     assert recorder.trace.steps > 300
     assert calls <= CALLS_PER_STEP, calls
 
@@ -119,17 +129,10 @@ def test_an_ordinary_cpu_step_builds_no_torch_device_in_lossdoctor(monkeypatch):
             built.append(sys._getframe(1).f_code.co_name)
         return device.__get__(tensor)
 
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    training = _small_training()
     recorder = Recorder()
     with watching(recorder):
-        for _ in range(100):
-            _step(model, optimizer, loss_fn, x, y)
-        while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
-            _step(model, optimizer, loss_fn, x, y)
+        _up_to_an_ordinary_step(recorder, training, 100)
         monkeypatch.setattr(torch.Tensor, "device", property(counted))
-        _step(model, optimizer, loss_fn, x, y)
+        _step(*training)
     assert built == []
