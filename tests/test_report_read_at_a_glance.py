@@ -233,3 +233,11 @@ def test_the_saturation_verdict_names_every_layer_pinned_alike():
     assert text.startswith("The sigmoid layers '1' and '3' are pinned at 0 or 1 for 100% of their")
     assert "'5'" not in text
     assert _describe_pinning(first, [first, less]).startswith("The sigmoid layer '1' is pinned")
+
+
+def test_a_loss_that_became_nan_is_written_as_the_rest_of_the_report_writes_it():
+    """nan_in_inputs: 'Loss became nan at epoch 0.' under 'NaN or infinite values'."""
+    from lossdoctor.curves import judge
+
+    assert judge([(0, float("nan")), (1, float("nan"))]).message == "loss became NaN at epoch 0"
+    assert "became infinite at epoch 1" in judge([(0, 1.0), (1, float("inf"))]).message

@@ -108,7 +108,8 @@ def judge(
 def _judge(name, curve, train, chance, unit, window) -> CurveVerdict:
     bad = next(((x, y) for x, y in curve + train if not math.isfinite(y)), None)
     if bad is not None:
-        return CurveVerdict(DIVERGING, f"loss became {bad[1]} at {unit} {_x(bad[0])}", bad[0])
+        what = "NaN" if math.isnan(bad[1]) else "infinite"  # as the report writes it, not 'nan'
+        return CurveVerdict(DIVERGING, f"loss became {what} at {unit} {_x(bad[0])}", bad[0])
     if len(curve) < 3:
         return CurveVerdict(TOO_SHORT, _too_few(name, len(curve)))
     xs, ys = np.array([x for x, _ in curve], float), np.array([y for _, y in curve], float)
