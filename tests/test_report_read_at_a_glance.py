@@ -241,3 +241,17 @@ def test_a_loss_that_became_nan_is_written_as_the_rest_of_the_report_writes_it()
 
     assert judge([(0, float("nan")), (1, float("nan"))]).message == "loss became NaN at epoch 0"
     assert "became infinite at epoch 1" in judge([(0, 1.0), (1, float("inf"))]).message
+
+
+def test_input_scales_are_named_as_the_verdict_names_them():
+    """unnormalized_cnn_raw_pixels: the verdict spoke of 'channel 0', the figure of 'input
+    feature' 0 and the fix of 'each feature's training mean'."""
+    from lossdoctor.checks.unnormalized_inputs import _fix
+
+    svg = figures.feature_scales([{"mean": 130.0, "std": 20.7, "max_abs": 252.0}], "channel")
+    assert "input channel" in _labels(svg)
+    assert "subtract each channel's training mean" in _fix("channel")
+    doc = copy.deepcopy(sample_document())
+    doc["causes"][0].update(id="unnormalized_inputs", figures=["feature_scales"], details={
+        "features": [{"mean": 130.0, "std": 20.7, "max_abs": 252.0}], "unit": "channel"})
+    assert "Input channel scales" in html.render(doc)

@@ -51,10 +51,17 @@ def check(case) -> list[Finding]:
             _confidence(stats, experiment),
             verdict=_verdict(stats, experiment),
             evidence=_evidence(stats, experiment),
+            fix=_fix(stats.unit),
             experiment=experiment,
-            details={"features": _feature_table(stats)},
+            details={"features": _feature_table(stats), "unit": stats.unit},
         )
     ]
+
+
+def _fix(unit: str) -> str:
+    """The cause's fix, naming what the statistics were taken over (unnormalized_cnn_raw_pixels:
+    'channel 0' in the verdict, then 'subtract each feature's training mean' in the fix)."""
+    return UNNORMALIZED_INPUTS.fix.replace("each feature's", f"each {unit}'s")
 
 
 def _standardizing_experiment(case, stats: FeatureStats) -> Experiment | None:

@@ -349,7 +349,7 @@ def gradient_norms(layers: list[dict]) -> str | None:
 
 
 @_styled
-def feature_scales(features: list[dict]) -> str | None:
+def feature_scales(features: list[dict], unit: str = "feature") -> str | None:
     """Each input feature's standard deviation and largest absolute value (markers: on a log
     axis a bar's length would mean nothing), against unit scale."""
     if not features:
@@ -368,7 +368,7 @@ def feature_scales(features: list[dict]) -> str | None:
     # whole feature numbers only: one feature sat at 0 between ticks at -0.045 ... 0.045
     axes.set_xlim(-0.5, len(features) - 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    axes.set_xlabel("input feature")
+    axes.set_xlabel(f"input {unit}")  # as the verdict names them: 'channel 0' on images
     axes.set_ylabel("size (log scale)")
     return _svg(figure, axes)
 

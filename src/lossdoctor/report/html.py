@@ -284,7 +284,8 @@ def _evidence_plots(document: dict, details: dict) -> dict[str, Callable[[], Plo
     """How to draw each figure a cause may declare (lossdoctor.findings.FIGURES)."""
     return {
         "lr_range": lambda: _lr_plot(details["range_test"]) if "range_test" in details else None,
-        "feature_scales": lambda: _features_plot(details.get("features") or []),
+        "feature_scales": lambda: _features_plot(details.get("features") or [],
+                                                 details.get("unit") or "feature"),
         "saturation": lambda: _activation_plot(document, dead=False),
         "dead_units": lambda: _activation_plot(document, dead=True),
         "gradient_norms": lambda: _gradient_plot(document),
@@ -297,10 +298,12 @@ def _lr_plot(test: dict) -> Plot | None:
                  "step; your learning rate and the one the fix replayed are marked.")
 
 
-def _features_plot(features: list[dict]) -> Plot | None:
-    return _plot("feature_scales", "Input feature scales", lambda: figures.feature_scales(features),
-                 "Size of each input feature, in the units the model sees; a standardized "
-                 "input sits near 1.")
+def _features_plot(features: list[dict], unit: str) -> Plot | None:
+    """``unit``: what one entry is, as the verdict names it (column, channel or feature)."""
+    return _plot("feature_scales", f"Input {unit} scales",
+                 lambda: figures.feature_scales(features, unit),
+                 f"Size of each input {unit}, in the units the model sees; a standardized "
+                 f"input sits near 1.")
 
 
 def _activation_plot(document: dict, dead: bool) -> Plot | None:
