@@ -255,3 +255,13 @@ def test_input_scales_are_named_as_the_verdict_names_them():
     doc["causes"][0].update(id="unnormalized_inputs", figures=["feature_scales"], details={
         "features": [{"mean": 130.0, "std": 20.7, "max_abs": 252.0}], "unit": "channel"})
     assert "Input channel scales" in html.render(doc)
+
+
+def test_a_huge_loss_in_a_verdict_is_written_as_the_summary_writes_it():
+    """unscaled_targets_house_prices: the summary's 'best 4.93e+10' was '49,256,237,056' in the
+    verdict."""
+    from lossdoctor.checks._plain import plain_number
+
+    assert plain_number(49_256_237_056.0) == number(49_256_237_056.0) == "4.93e+10"
+    assert plain_number(119_995.0) == number(119_995.0) == "119,995"
+    assert plain_number(0.6931) == "0.693"

@@ -180,14 +180,10 @@ def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
     )
 
 
-#: Gradient norms up to this are written whole (13,600); larger ones as 3.2e+07.
-WHOLE_BELOW = 1e6
-
-
 def _norm_words(norm: float) -> str:
     """A gradient norm as the report writes numbers: exploding_gradients_rnn's '1.36e+04'
     stood where the figure's axis and the evidence table write whole numbers."""
-    return plain_number(norm) if abs(norm) < WHOLE_BELOW else f"{norm:.3g}"
+    return plain_number(norm)  # whole up to 1e6 (13,600), then 3.2e+07
 
 
 def _loss_words(loss: float) -> str:
