@@ -265,3 +265,16 @@ def test_a_huge_loss_in_a_verdict_is_written_as_the_summary_writes_it():
     assert plain_number(49_256_237_056.0) == number(49_256_237_056.0) == "4.93e+10"
     assert plain_number(119_995.0) == number(119_995.0) == "119,995"
     assert plain_number(0.6931) == "0.693"
+
+
+def test_gradient_norms_scaled_by_unscaled_targets_are_said_to_come_from_them():
+    """unscaled_targets_house_prices: gradient norms up to 1e7 under 'Gradients explode: reported
+    nothing', with no word that targets in the hundreds of thousands make them so large."""
+    doc = copy.deepcopy(sample_document())
+    doc["causes"] = [{**doc["causes"][0], "id": "unscaled_targets"}]
+    doc["checks"] = [{"name": "exploding_gradients", "status": "ran", "reason": "",
+                      "causes": ["exploding_gradients"]}]
+    assert html.judged_text(doc, "gradient_norms").endswith(
+        'Anything unusual in it can come from "The regression targets are not scaled", found '
+        'above.')
+    assert "found above" not in html.judged_text(doc, "dead_units")
