@@ -204,9 +204,12 @@ def _cause(document: dict, rank: int, cause: dict, shown: set[str]) -> str:
 
 #: What stands in for the figures of a cause measured through a loss that no longer measures the
 #: fit (label_range_bce_labels: an lr 'fix' drove a loss of -3 to -7e+08, drawn as a green line
-#: plunging, and a range test falling to -2e+05 read as a rate that works).
-WRONG_LOSS_FIGURES = ("Its figures are left out: they were measured through a loss that no "
-                      "longer measures the fit, where lower is not better.")
+#: plunging, and a range test falling to -2e+05 read as a rate that works). Not 'where lower is
+#: not better': under a double softmax (loss_mismatch_double_softmax) lower still is, but the
+#: loss cannot go below 1.04 while a correct setup's can, so the two do not compare.
+WRONG_LOSS_FIGURES = ("Its figures are left out: they were measured through a loss that does "
+                      "not measure the fit as a correct setup's would, so their values do not "
+                      "compare with those of the fix.")
 
 
 def _drawn_plots(document: dict, cause: dict, with_fix: bool) -> list[Plot]:
