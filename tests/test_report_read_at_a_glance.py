@@ -285,3 +285,16 @@ def test_figures_left_out_for_a_wrong_loss_do_not_say_lower_is_not_better():
     fails is comparing it with a correct setup's loss (its floor is 1.04, not 0)."""
     assert "lower is not better" not in html.WRONG_LOSS_FIGURES
     assert "do not compare" in html.WRONG_LOSS_FIGURES
+
+
+def test_the_initial_constant_guess_says_it_is_the_training_one():
+    """bad_init_mlp: '0.672 for a constant guess' in the verdict under the summary's 'constant
+    guess (0.6875)', the validation one."""
+    from lossdoctor.checks.bad_init import _verdict
+    from lossdoctor.findings import Experiment
+
+    evidence = {"initial_loss": 89.5, "default_init_loss": 0.675, "constant_guess_loss": 0.672,
+                "largest_initial_output": 481.0, "largest_default_init_output": 1.98}
+    text = _verdict(evidence, Experiment("re-init", 2.5, 0.45, 300), [])
+    assert text.startswith("Your model starts with a training loss of 89.5")
+    assert "0.672 for a constant guess on the training labels" in text

@@ -172,10 +172,13 @@ def _verdict(evidence: dict, experiment: Experiment, stuck: list[str],
             "same gradient and they stay copies of one unit; or a normalization scale of zero, "
             "which lets nothing through). " + replayed
         )
-    reference = (f" and {evidence['constant_guess_loss']:.3g} for a constant guess"
-                 if "constant_guess_loss" in evidence else "")
+    # 'on the training labels': the summary's constant guess is the validation one (bad_init_mlp:
+    # 'constant guess (0.6875)' above '0.672 for a constant guess' read as two figures for one)
+    reference = (f" and {evidence['constant_guess_loss']:.3g} for a constant guess on the "
+                 f"training labels" if "constant_guess_loss" in evidence else "")
     return (
-        f"Your model starts with a loss of {evidence.get('initial_loss', math.inf):.3g}, "
+        f"Your model starts with a training loss of "
+        f"{evidence.get('initial_loss', math.inf):.3g}, "
         f"against {evidence['default_init_loss']:.3g} for the same model with "
         f"{initialization}{reference}; its outputs reach "
         f"{evidence.get('largest_initial_output', math.inf):.3g} before training (default "
