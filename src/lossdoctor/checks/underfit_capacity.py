@@ -424,7 +424,7 @@ def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
             _long_run_text(e),
             f"{_capitalized(larger.describe())}, with the same inputs and outputs, reaches "
             f"validation loss {e['larger_validation_loss']:.3g} in {int(e['replay_steps'])} steps "
-            f"(always predicting the same value gives {e['constant_validation_loss']:.3g}).",
+            f"(always predicting the same answer gives {e['constant_validation_loss']:.3g}).",
             _one_batch_text(one_batch),
         ]
     ).strip()
