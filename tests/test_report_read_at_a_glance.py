@@ -298,3 +298,18 @@ def test_the_initial_constant_guess_says_it_is_the_training_one():
     text = _verdict(evidence, Experiment("re-init", 2.5, 0.45, 300), [])
     assert text.startswith("Your model starts with a training loss of 89.5")
     assert "0.672 for a constant guess on the training labels" in text
+
+
+def test_long_parameter_names_stay_apart_on_a_phone():
+    """optimizer_choice_sgd_transformer at 390 px: the in_proj_weight of encoder.layers.0 and of
+    encoder.layers.1 were both labelled 'encoder.l...oj_weight'."""
+    names = [f"encoder.layers.{i}.self_attn.{p}" for i in (0, 1)
+             for p in ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")]
+    with figures.narrow():
+        labels = [figures._short(n) for n in names]
+    assert len(set(labels)) == len(labels)
+    assert "e.l.0.s.in_proj_weight" in labels or any(".0." in label for label in labels)
+    assert figures._short("head.weight") == "head.weight"
+    with figures.narrow():
+        assert figures._short("features.denseblock4.denselayer16.conv2.weight").startswith(
+            "f.d4.d16.")
