@@ -313,3 +313,24 @@ def test_long_parameter_names_stay_apart_on_a_phone():
     with figures.narrow():
         assert figures._short("features.denseblock4.denselayer16.conv2.weight").startswith(
             "f.d4.d16.")
+
+
+def test_a_recurrent_model_is_told_why_its_gates_were_not_seen_as_sigmoid_or_tanh():
+    """healthy_gru_trend: 'could not test "Activations are saturated": needs a sigmoid or tanh
+    activation ... none was seen', on a GRU, built of sigmoid and tanh gates."""
+    import pytest
+
+    from lossdoctor.checks.saturated_activation import saturation_by_layer
+    from lossdoctor.findings import Skip
+    from lossdoctor.trace import LayerGradient, Trace
+
+    def skip_reason(names):
+        trace = Trace()
+        trace.gradients = [LayerGradient(0, name, 1.0, 1.0) for name in names]
+        with pytest.raises(Skip) as skipped:
+            saturation_by_layer(trace)
+        return str(skipped.value)
+
+    assert "gates inside a recurrent layer are not watched" in skip_reason(
+        ["gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight"])
+    assert "recurrent" not in skip_reason(["0.weight", "2.weight"])

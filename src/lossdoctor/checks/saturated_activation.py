@@ -111,8 +111,11 @@ def saturation_by_layer(trace) -> list[LayerSaturation]:
         if stat.kind in SATURATING_KINDS:
             by_layer.setdefault((stat.layer, stat.kind), []).append(stat)
     if not by_layer:
+        # healthy_gru_trend: 'needs a sigmoid or tanh: none was seen' on a GRU, made of them
+        recurrent = any("weight_hh" in g.name for g in trace.gradients)
         raise Skip("needs a sigmoid or tanh activation, or a loss on probabilities (BCELoss): "
-                   "none was seen")
+                   "none was seen" + (" (the sigmoid and tanh gates inside a recurrent layer "
+                                      "are not watched)" if recurrent else ""))
     return [_summary(layer, kind, seen) for (layer, kind), seen in by_layer.items()
             if len(seen) >= 2]
 
