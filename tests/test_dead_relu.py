@@ -182,8 +182,13 @@ def test_every_layer_mostly_dead_is_named_not_only_the_worst():
     from lossdoctor.checks.dead_relu import DeadLayer, _others
 
     second = DeadLayer(layer="3", dead=1.0, units=32, first_dead_step=0)
-    assert _others([second]) == "Also dead: the ReLU layer '3' (100% of its 32 units)."
+    assert _others([second]) == (
+        "Also dead: the ReLU layer '3' (100% of its 32 units through the second half).")
     assert _others([]) == ""
+    # dead_relu_conv1d_negative_bias: '88%' beside a legend 'every unit dead at the end'
+    mostly = DeadLayer(layer="1", dead=0.88, units=16, first_dead_step=0)
+    assert _others([mostly]) == (
+        "Also dead: the ReLU layer '1' (at least 88% of its 16 units through the second half).")
 
 
 def _cross_entropy(logits, target):

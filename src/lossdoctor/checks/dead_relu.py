@@ -219,8 +219,15 @@ def _others(others: list[DeadLayer]) -> str:
     if not others:
         return ""
     return "Also dead: " + ", ".join(
-        f"{_name(d)[:1].lower()}{_name(d)[1:]} ({_percent(d.dead)} of its {d.units} units)"
-        for d in others) + "."
+        f"{_name(d)[:1].lower()}{_name(d)[1:]} ({_share_dead(d)})" for d in others) + "."
+
+
+def _share_dead(layer: DeadLayer) -> str:
+    """'at least 88% of its 16 units': the least seen over the second half, not the share at
+    the end (dead_relu_conv1d_negative_bias: '88%' in the text beside a figure whose legend
+    read 'every unit dead at the end')."""
+    least = "" if layer.dead >= 1.0 else "at least "
+    return f"{least}{_percent(layer.dead)} of its {layer.units} units through the second half"
 
 
 def _name(layer: DeadLayer) -> str:
