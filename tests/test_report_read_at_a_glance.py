@@ -334,3 +334,12 @@ def test_a_recurrent_model_is_told_why_its_gates_were_not_seen_as_sigmoid_or_tan
     assert "gates inside a recurrent layer are not watched" in skip_reason(
         ["gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight"])
     assert "recurrent" not in skip_reason(["0.weight", "2.weight"])
+
+
+def test_a_loss_below_its_floor_is_not_drawn_as_a_clean_descent():
+    """label_range_transformer_signed_labels: the loss fell from 0 to -12 under the bare caption
+    'Training loss per optimizer step and validation loss per pass.'"""
+    doc = copy.deepcopy(sample_document())
+    assert "no longer measures the fit" not in html._loss_caption(doc, False)
+    doc["symptom"] = {"kind": "below_floor", "message": "validation loss -11.39, below 0"}
+    assert "Below 0 this loss no longer measures the fit" in html._loss_caption(doc, False)

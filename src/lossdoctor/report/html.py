@@ -135,6 +135,10 @@ def _loss_caption(document: dict, converged: bool) -> str:
                     f"{figures.behaviour(document['curve'], converged)}.")
     if chance_level(document) is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
+    if (document.get("symptom") or {}).get("kind") == "below_floor":
+        # label_range_transformer_signed_labels: a loss falling to -12 drawn as a clean descent
+        caption += (" Below 0 this loss no longer measures the fit: its fall is the loss being "
+                    "gamed, not learning.")
     return caption
 
 
