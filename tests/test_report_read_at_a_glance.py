@@ -278,6 +278,9 @@ def test_gradient_norms_scaled_by_unscaled_targets_are_said_to_come_from_them():
         'Anything unusual in it can come from "The regression targets are not scaled", found '
         'above.')
     assert "found above" not in html.judged_text(doc, "dead_units")
+    doc["causes"][0]["id"] = "over_regularized"  # weights decayed towards 0: gradients down to 1e-15
+    assert html.judged_text(doc, "gradient_norms").endswith(
+        'Anything unusual in it can come from "Regularization is too strong", found above.')
 
 
 def test_figures_left_out_for_a_wrong_loss_do_not_say_lower_is_not_better():

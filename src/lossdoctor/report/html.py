@@ -238,8 +238,11 @@ def _recorded(document: dict, shown: set[str]) -> str:
 #: in its ``explains``, which would change the ranking): unscaled targets in the hundreds of
 #: thousands give an MSE loss, and so gradients, in the same proportion
 #: (unscaled_targets_house_prices: gradient norms up to 1e7 beside 'Gradients explode: reported
-#: nothing', with no word on why).
-SCALES_FIGURE = {"unscaled_targets": ("gradient_norms",)}
+#: nothing', with no word on why); a weight decay strong enough to hold the model back shrinks
+#: weights, and the gradients through them, towards 0 (over_regularized_weight_decay_mlp:
+#: gradient norms down to 1e-15, unexplained).
+SCALES_FIGURE = {"unscaled_targets": ("gradient_norms",),
+                 "over_regularized": ("gradient_norms",)}
 
 
 def judged_text(document: dict, figure: str) -> str:
