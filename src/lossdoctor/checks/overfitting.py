@@ -91,7 +91,7 @@ def _verdict(rise: Rise, unit: str) -> str:
         f"({plain_number(rise.best_loss)}) and has risen since, to {plain_number(rise.end_loss)} "
         f"over the last {unit}s, while the training loss kept falling from "
         f"{plain_number(rise.train_at_best)} to {plain_number(rise.train_end)}: the model is "
-        f"memorizing the training rows instead of learning what carries over. The rise is a "
+        f"memorizing its training examples instead of learning what carries over. The rise is a "
         f"steady trend (Kendall test {_p_text(rise.p_value)}) and "
         f"{_noise_ratio(rise)} the {unit}-to-{unit} noise of the validation loss."
     )
