@@ -346,3 +346,18 @@ def test_a_loss_below_its_floor_is_not_drawn_as_a_clean_descent():
     assert "no longer measures the fit" not in html._loss_caption(doc, False)
     doc["symptom"] = {"kind": "below_floor", "message": "validation loss -11.39, below 0"}
     assert "Below 0 this loss no longer measures the fit" in html._loss_caption(doc, False)
+
+
+def test_the_zero_grad_verdict_writes_losses_as_its_experiment_line_does():
+    """missing_zero_grad_gru_sensor: 'ends at 1.48e+03' above 'Validation loss 1,480 without the
+    change'."""
+    from types import SimpleNamespace
+
+    from lossdoctor.checks.training_loop import _zero_grad_verdict
+    from lossdoctor.findings import Experiment
+
+    trace = SimpleNamespace(zero_grad_calls=0, steps=256, manual_grad_resets=0)
+    text = _zero_grad_verdict(trace, Experiment("zero_grad", 1480.0, 0.112, 300))
+    assert "like your loop ends at 1,480." in text
+    text = _zero_grad_verdict(trace, Experiment("zero_grad", float("inf"), 0.112, 300))
+    assert "like your loop blows up (inf or NaN)." in text

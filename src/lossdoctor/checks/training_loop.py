@@ -4,13 +4,14 @@ never zeroed, and a model left in the wrong train/eval mode."""
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped, hurt, improvement
-from lossdoctor.checks._plain import plain_share
+from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -404,6 +405,10 @@ def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
     return 0.35
 
 
+def _ends_at(loss: float) -> str:
+    return f"ends at {plain_number(loss)}" if math.isfinite(loss) else "blows up (inf or NaN)"
+
+
 def _zero_grad_verdict(trace, experiment) -> str:
     calls = "never called" if trace.zero_grad_calls == 0 else (
         f"called only {trace.zero_grad_calls} times")
@@ -411,9 +416,11 @@ def _zero_grad_verdict(trace, experiment) -> str:
              "adds its gradient to all the previous ones. (Accumulating over a few steps on "
              f"purpose is fine; {_reset_words(trace)}.)"]
     if experiment is not None:
+        # written as the experiment line writes them (missing_zero_grad_gru_sensor: '1.48e+03'
+        # here, '1,480' in the line below)
         parts.append(f"A replay that zeroes the gradients each step ends at a validation loss "
-                     f"of {experiment.after:.3g}; one that accumulates them like your loop "
-                     f"ends at {experiment.before:.3g}.")
+                     f"of {plain_number(experiment.after)}; one that accumulates them like your "
+                     f"loop {_ends_at(experiment.before)}.")
     return " ".join(parts)
 
 
