@@ -278,7 +278,7 @@ def test_gradient_norms_scaled_by_unscaled_targets_are_said_to_come_from_them():
         'Anything unusual in it can come from "The regression targets are not scaled", found '
         'above.')
     assert "found above" not in html.judged_text(doc, "dead_units")
-    doc["causes"][0]["id"] = "over_regularized"  # weights decayed towards 0: gradients down to 1e-15
+    doc["causes"][0]["id"] = "over_regularized"  # weights decayed: gradients down to 1e-15
     assert html.judged_text(doc, "gradient_norms").endswith(
         'Anything unusual in it can come from "Regularization is too strong", found above.')
 
@@ -361,3 +361,14 @@ def test_the_zero_grad_verdict_writes_losses_as_its_experiment_line_does():
     assert "like your loop ends at 1,480." in text
     text = _zero_grad_verdict(trace, Experiment("zero_grad", float("inf"), 0.112, 300))
     assert "like your loop blows up (inf or NaN)." in text
+
+
+def test_curve_sentences_write_large_losses_as_the_summary_does():
+    """unscaled_targets_cnn_brightness: 'Validation loss 885,511 -> 495,504' above 'Validation
+    loss 4.955e+05 worse than a constant guess (9.758e+04)'."""
+    from lossdoctor.curves import judge, loss_words
+
+    assert loss_words(495_504.0) == "495,504" and loss_words(0.69158) == "0.6916"
+    assert loss_words(4.926e10) == "4.926e+10"
+    message = judge([(0, 885_511.0), (1, 700_000.0), (2, 600_000.0), (3, 495_504.0)]).message
+    assert "e+05" not in message and "495,504" in message

@@ -151,7 +151,7 @@ def _at_chance(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None
     return CurveVerdict(
         AT_CHANCE,
         f"{name} loss {_level(recent, chance if worse else chance - margin, unit)} "
-        f"{how} a constant guess ({chance:.4g}){tail}: "
+        f"{how} a constant guess ({loss_words(chance)}){tail}: "
         f"{meaning}",
         since,
     )
@@ -172,8 +172,8 @@ def _level(recent, bar: float, unit: str) -> str:
     mean of the window it was judged on (a last point below the constant guess must not be
     called worse than it)."""
     if recent[-1] >= bar:
-        return f"{recent[-1]:.4g}"
-    return f"averaging {recent.mean():.4g} over the last {len(recent)} {unit}s,"
+        return f"{loss_words(recent[-1])}"
+    return f"averaging {loss_words(recent.mean())} over the last {len(recent)} {unit}s,"
 
 
 def _since_or_falling(since, recent, unit: str) -> str:
@@ -189,7 +189,7 @@ def _after_best(xs, ys, unit: str) -> str:
     times or more (a rise too short for a trend test is still no plateau)."""
     best = int(np.argmin(ys))
     how = "up from" if ys[-1] >= JUMP_FACTOR * ys[best] > 0 else "after reaching"
-    return f", {how} {ys[best]:.4g} at {unit} {_x(xs[best])}"
+    return f", {how} {loss_words(ys[best])} at {unit} {_x(xs[best])}"
 
 
 def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
@@ -198,8 +198,8 @@ def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | No
         return None
     return CurveVerdict(
         OVERFITTING,
-        f"validation loss rising since {unit} {_x(rise.best_x)} ({rise.best_loss:.4g} -> "
-        f"{ys[-1]:.4g}) while training loss still falls",
+        f"validation loss rising since {unit} {_x(rise.best_x)} ({loss_words(rise.best_loss)} -> "
+        f"{loss_words(ys[-1])}) while training loss still falls",
         rise.best_x,
     )
 
@@ -210,8 +210,8 @@ def _rising(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
         return None
     return CurveVerdict(
         DIVERGING,
-        f"{name} loss rising since {unit} {_x(rise.best_x)} ({rise.best_loss:.4g} -> "
-        f"{ys[-1]:.4g})",
+        f"{name} loss rising since {unit} {_x(rise.best_x)} ({loss_words(rise.best_loss)} -> "
+        f"{loss_words(ys[-1])})",
         rise.best_x,
     )
 
@@ -225,7 +225,8 @@ def _plateau(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
               else f"unchanged for {span}")
     return CurveVerdict(
         PLATEAU,
-        f"{name} loss flat since {unit} {_x(xs[start])} (best {ys[start:].min():.4g}; {steady})",
+        f"{name} loss flat since {unit} {_x(xs[start])} (best "
+        f"{loss_words(ys[start:].min())}; {steady})",
         xs[start],
     )
 
@@ -284,8 +285,8 @@ def _improving_or_short(name, xs, ys, unit, window) -> CurveVerdict:
     best = int(np.argmin(ys))
     return CurveVerdict(
         IMPROVING,
-        f"{name} loss improving: {ys[0]:.4g} -> {ys[-1]:.4g} (best {ys[best]:.4g} at {unit} "
-        f"{_x(xs[best])})",
+        f"{name} loss improving: {loss_words(ys[0])} -> {loss_words(ys[-1])} (best "
+        f"{loss_words(ys[best])} at {unit} {_x(xs[best])})",
     )
 
 
@@ -335,6 +336,15 @@ def recent_noise(ys) -> float:
 
 def _threshold(ys) -> float:
     return max(NOISE_Z * recent_noise(ys), RELATIVE_FLOOR * abs(float(np.median(ys))))
+
+
+def loss_words(loss: float) -> str:
+    """A loss in a curve's sentence: four significant digits (0.6916, 4.636), whole with commas
+    from 1,000 up to a million, as the summary and the causes write them (unscaled_targets_cnn_
+    brightness: 'Validation loss 885,511 -> 495,504' above 'Validation loss 4.955e+05')."""
+    if 1000 <= abs(loss) < 1e6:
+        return f"{loss:,.0f}"
+    return f"{loss:.4g}"
 
 
 def _x(x: float) -> str:

@@ -20,6 +20,7 @@ from lossdoctor.curves import (
     PROGRESS_SWINGS,
     CurveVerdict,
     judge_trace,
+    loss_words,
 )
 from lossdoctor.losses import alike, loss_kind
 from lossdoctor.trace import Trace
@@ -119,13 +120,13 @@ def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
     if chance is not None and math.isfinite(chance):
         if level >= chance:
             return Symptom("at_chance", f"{_level_words(trace, name, level)} no better than a "
-                                        f"constant guess ({chance:.4g})")
+                                        f"constant guess ({loss_words(chance)})")
         return _near_chance(trace, name, level, chance)
     start = _untrained_level(trace)
     if start is not None and level >= (1 - STALLED_DROP) * start:
         how = "above" if level > start else "barely below"
         return Symptom("stalled", f"{_level_words(trace, name, level)} {how} where the "
-                                  f"untrained model started ({start:.4g})")
+                                  f"untrained model started ({loss_words(start)})")
     return _slow_without_guess(trace, name, level, start)
 
 
@@ -143,7 +144,8 @@ def _slow_without_guess(trace: Trace, name: str, level: float,
     if pace is None or pace < KEPT_PACE:
         return None
     return Symptom("slow", f"{_level_words(trace, name, level)} only {1 - level / start:.0%} "
-                           f"below where the untrained model started ({start:.4g}), and still "
+                           f"below where the untrained model started ({loss_words(start)}), and "
+                           f"still "
                            f"falling at {min(pace, 1):.0%} of its first pace: the model is "
                            "learning slowly and ended far from where its curve is heading",
                    still_learning=True)
@@ -169,7 +171,7 @@ def _near_chance(trace: Trace, name: str, level: float, chance: float) -> Sympto
     how = _how_it_ended(losses) or "the model learned next to nothing"
     return Symptom("near_chance",
                    f"{_level_words(trace, name, level)} only {1 - level / chance:.1%} below a "
-                   f"constant guess ({chance:.4g}), {how}{_few_points(losses)}",
+                   f"constant guess ({loss_words(chance)}), {how}{_few_points(losses)}",
                    still_learning=_falls_at_each(losses[-LAST_PASSES - 1:]))
 
 
@@ -213,7 +215,8 @@ def _no_steady_progress(trace: Trace, curve: CurveVerdict | None) -> Symptom | N
     if start - level > PROGRESS_SWINGS * swing:
         return None
     return Symptom("oscillating", f"{curve.message} (the untrained model started at "
-                                  f"{start:.4g}, the {name} loss ended at {level:.4g})")
+                                  f"{loss_words(start)}, the {name} loss ended at "
+                                  f"{loss_words(level)})")
 
 
 def _too_short(trace: Trace, chance: float | None) -> Symptom | None:
@@ -256,7 +259,8 @@ def below_floor(trace: Trace) -> Symptom | None:
     for which, level in (_final_level(trace), ("training", _training_level(trace))):
         if level is not None and math.isfinite(level) and level < -BELOW_FLOOR_ROUNDING * scale:
             return Symptom("below_floor",
-                           f"{which} loss {level:.4g}, below 0, the least {_plain(name)} can "
+                           f"{which} loss {loss_words(level)}, below 0, the least "
+                           f"{_plain(name)} can "
                            "be: it no longer measures how well the model fits (targets "
                            "outside what the loss takes, or outputs it does not expect)")
     return None
@@ -282,8 +286,8 @@ def _level_words(trace: Trace, name: str, level: float) -> str:
     number, and a bare one read as a contradiction of it."""
     last = [p.loss for p in trace.validation_passes()[-LAST_PASSES:]]
     if name != "validation" or len(last) < 2 or level == last[-1]:
-        return f"{name} loss {level:.4g}"
-    return f"{name} loss averaging {level:.4g} over the last {len(last)} passes,"
+        return f"{name} loss {loss_words(level)}"
+    return f"{name} loss averaging {loss_words(level)} over the last {len(last)} passes,"
 
 
 def _final_level(trace: Trace) -> tuple[str, float | None]:
@@ -332,7 +336,7 @@ def frozen_validation(trace: Trace) -> Symptom | None:
     steps = passes[-1].step - passes[0].step
     if spread > FLAT_RELATIVE_RANGE * abs(middle) or steps <= 0:
         return None
-    same = f"validation loss {middle:.4g} at every one of its {len(losses)} passes"
+    same = f"validation loss {loss_words(middle)} at every one of its {len(losses)} passes"
     if spread <= IDENTICAL_RELATIVE_RANGE * abs(middle):
         return Symptom("frozen_validation",
                        f"{same}, identical through {steps:,} training steps: the validation "
@@ -361,7 +365,7 @@ def _no_gradient(trace: Trace) -> Symptom | None:
         return None
     return Symptom("stalled", f"every gradient exactly zero at the last {len(later)} sampled "
                               f"steps (from step {later[0]:,}): nothing trains any more, and "
-                              f"the {name} loss stays at {level:.4g}")
+                              f"the {name} loss stays at {loss_words(level)}")
 
 
 def _training_change(trace: Trace, first: int, last: int, span: int) -> float | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-
 #: Numbers from 100 up to this are written whole (119,995); larger ones with three significant
 #: digits (4.93e+10), as the report's summary and tables write them (report._common's
 #: WHOLE_NUMBERS_BELOW): unscaled_targets_house_prices' verdict wrote the loss the summary calls

@@ -787,9 +787,9 @@ def _layer_axis(axes, labels: list[str]) -> None:
 
 def _short(name: str) -> str:
     """A parameter name that fits the room: its leading module names cut to their first letter
-    (layer numbers kept, 'denselayer16' as 'd16') before its middle is left out, so that two layers' names stay apart
-    (optimizer_choice_sgd_transformer on a phone: encoder.layers.0 and encoder.layers.1's
-    in_proj_weight both read 'encoder.l...oj_weight')."""
+    (layer numbers kept, 'denselayer16' as 'd16') before its middle is left out, so that two
+    layers' names stay apart (optimizer_choice_sgd_transformer on a phone: encoder.layers.0
+    and encoder.layers.1's in_proj_weight both read 'encoder.l...oj_weight')."""
     name = _plain(name)
     room = min(LABEL_CHARS, int(_width.get() * LABEL_SHARE / CHAR_INCHES))
     parts = name.split(".")
