@@ -450,7 +450,7 @@ def _one_batch_text(one_batch: OneBatch) -> str:
     for it, and saying "only to 3%" would read as a failure."""
     if one_batch.ratio <= ONE_BATCH_STUCK or not math.isfinite(one_batch.ratio):
         return ""  # a one-batch run that blew up says nothing of the model's size
-    return f"On one batch of {one_batch.rows} rows, {_one_batch_progress(one_batch)}."
+    return f"On one batch of {one_batch.rows} examples, {_one_batch_progress(one_batch)}."
 
 
 def _one_batch_progress(one_batch: OneBatch) -> str:
