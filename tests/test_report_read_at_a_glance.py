@@ -222,17 +222,17 @@ def test_a_rising_validation_loss_is_shaded_as_rising_not_diagnosed_as_overfitti
     assert figures.behaviour({"verdict": "plateau"}, settled=False) == "flat"
 
 
-def test_the_saturation_verdict_names_every_layer_pinned_alike():
-    """saturated_activation_mlp_sigmoid_init: sigmoid layers 1 and 3 were both pinned for 100% of
-    their outputs from the first step on; the verdict named only layer '1'."""
+def test_the_saturation_verdict_names_every_layer_pinned():
+    """saturated_activation_mlp_sigmoid_init: sigmoid layers 1 and 3 were pinned for 80% and 79%
+    of their outputs from the first step on; the verdict named only layer '1'."""
     from lossdoctor.checks.saturated_activation import LayerSaturation, _describe_pinning
 
-    first, second = (LayerSaturation(name, "sigmoid", 1.0, 1.0, 64) for name in ("1", "3"))
-    less = LayerSaturation("5", "sigmoid", 0.9, 0.7, 64)
-    text = _describe_pinning(first, [first, second, less])
-    assert text.startswith("The sigmoid layers '1' and '3' are pinned at 0 or 1 for 100% of their")
-    assert "'5'" not in text
-    assert _describe_pinning(first, [first, less]).startswith("The sigmoid layer '1' is pinned")
+    first = LayerSaturation("1", "sigmoid", 0.81, 0.80, 64)
+    second = LayerSaturation("3", "sigmoid", 0.80, 0.79, 64)
+    text = _describe_pinning(first, [first, second])
+    assert text.startswith("The sigmoid layer '1' is pinned at 0 or 1 for 81% of its outputs")
+    assert text.endswith("Also pinned: the sigmoid layer '3' (79% at the end).")
+    assert "Also" not in _describe_pinning(first, [first])
 
 
 def test_a_loss_that_became_nan_is_written_as_the_rest_of_the_report_writes_it():

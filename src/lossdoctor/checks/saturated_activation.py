@@ -199,26 +199,26 @@ def _verdict(worst: LayerSaturation, pinned: list[LayerSaturation], loss: Traini
 
 
 def _describe_pinning(worst: LayerSaturation, pinned: list[LayerSaturation]) -> str:
-    alike = _pinned_alike(worst, pinned)
-    what = _name(worst) if len(alike) == 1 else _names(alike)
-    verb = "is" if len(alike) == 1 else "are"
+    what = _name(worst)
     limits = "-1 or 1" if worst.kind == "tanh" else "0 or 1"
-    share = "rows" if worst.units <= 1 else "its outputs" if len(alike) == 1 else "their outputs"
+    share = "rows" if worst.units <= 1 else "its outputs"
     if worst.start > MOST:
-        return (f"{what} {verb} pinned at {limits} for {_percent(worst.start)} of {share} from "
-                f"the first step on, and for {_percent(worst.end)} at the end of training.")
-    return f"{what} {verb} pinned at {limits} for {_percent(worst.end)} of {share} by the end."
+        found = (f"{what} is pinned at {limits} for {_percent(worst.start)} of {share} from the "
+                 f"first step on, and for {_percent(worst.end)} at the end of training.")
+    else:
+        found = f"{what} is pinned at {limits} for {_percent(worst.end)} of {share} by the end."
+    return " ".join(part for part in (found, _others(worst, pinned)) if part)
 
 
-def _pinned_alike(worst: LayerSaturation, pinned: list[LayerSaturation]) -> list[LayerSaturation]:
-    """The worst layer and the other layers of its kind whose shares read the same as its own
-    (saturated_activation_mlp_sigmoid_init: layers 1 and 3 both 100% pinned, the verdict named
-    only '1')."""
-    if worst.kind == "probabilities" or worst.units <= 1:
-        return [worst]
-    return [s for s in pinned if s.kind == worst.kind and s.units > 1
-            and _percent(s.end) == _percent(worst.end)
-            and (worst.start <= MOST or _percent(s.start) == _percent(worst.start))]
+def _others(worst: LayerSaturation, pinned: list[LayerSaturation]) -> str:
+    """The other layers mostly pinned, named (saturated_activation_mlp_sigmoid_init: the text
+    spoke of layer '1' alone, at 80%, while its figure drew layer 3 at 79% beside it)."""
+    others = [s for s in pinned if s is not worst]
+    if not others:
+        return ""
+    return "Also pinned: " + ", ".join(
+        f"{_name(s)[:1].lower()}{_name(s)[1:]} ({_percent(s.end)} at the end)"
+        for s in others) + "."
 
 
 def _name(layer: LayerSaturation) -> str:
@@ -227,13 +227,6 @@ def _name(layer: LayerSaturation) -> str:
     if layer.layer.startswith("torch."):  # a function call: "torch.tanh after hidden"
         return f"The output of {layer.layer}"
     return f"The {layer.kind} layer {layer.layer!r}"
-
-
-def _names(layers: list[LayerSaturation]) -> str:
-    """'The sigmoid layers '1' and '3'' (function calls named as they were seen)."""
-    names = [s.layer if s.layer.startswith("torch.") else repr(s.layer) for s in layers]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"The {layers[0].kind} layers {listed}"
 
 
 def _describe_loss(loss: TrainingProgress) -> str:
