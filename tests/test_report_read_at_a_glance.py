@@ -372,3 +372,16 @@ def test_curve_sentences_write_large_losses_as_the_summary_does():
     assert loss_words(4.926e10) == "4.926e+10"
     message = judge([(0, 885_511.0), (1, 700_000.0), (2, 600_000.0), (3, 495_504.0)]).message
     assert "e+05" not in message and "495,504" in message
+
+
+def test_parameters_never_trained_are_said_to_have_no_gradient_row():
+    """frozen_params_head_only: 'Gradient norm of each parameter' over fc2's rows alone, with
+    fc1, never trained, missing without a word."""
+    doc = copy.deepcopy(sample_document())
+    doc["gradients"] = [{"name": "fc2.weight", "steps": [0], "norms": [0.5]}]
+    doc["causes"] = [{**doc["causes"][0], "id": "frozen_params",
+                      "details": {"untrained_parameters": {"fc1.weight": 640, "fc1.bias": 64}}}]
+    assert html._untrained_rows_text(doc) == (
+        " fc1.weight and fc1.bias have no row: never trained (found above).")
+    doc["causes"] = []
+    assert html._untrained_rows_text(doc) == ""

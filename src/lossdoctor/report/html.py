@@ -402,7 +402,22 @@ def _gradient_plot(document: dict) -> Plot | None:
     return _plot("gradient_norms", "Per-layer gradient norms",
                  lambda: figures.gradient_norms(document.get("gradients") or []),
                  "Gradient norm of each parameter, first layer on top, over the sampled steps."
-                 + _zero_gradients_text(document) + _batchnorm_bias_text(document))
+                 + _zero_gradients_text(document) + _batchnorm_bias_text(document)
+                 + _untrained_rows_text(document))
+
+
+def _untrained_rows_text(document: dict) -> str:
+    """The parameters a cause found never trained, which have no row (frozen_params_head_only:
+    'each parameter' over fc2's two rows alone, with no word on where fc1 went)."""
+    drawn = {g["name"] for g in document.get("gradients") or []}
+    missing = [name for cause in document["causes"]
+               for name in (cause.get("details") or {}).get("untrained_parameters") or []
+               if name not in drawn]
+    if not drawn or not missing:
+        return ""
+    shown = (_and(missing) if len(missing) <= 3
+             else f"{', '.join(missing[:3])} and {len(missing) - 3} more")
+    return f" {shown} {'has' if len(missing) == 1 else 'have'} no row: never trained (found above)."
 
 
 #: Causes found that leave parameters with no gradient at all, and how: the panel's rows at 0
