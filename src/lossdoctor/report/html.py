@@ -137,8 +137,7 @@ def _loss_caption(document: dict, converged: bool) -> str:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
     if (document.get("symptom") or {}).get("kind") == "below_floor":
         # label_range_transformer_signed_labels: a loss falling to -12 drawn as a clean descent
-        caption += (" Below 0 this loss no longer measures the fit: its fall is the loss being "
-                    "gamed, not learning.")
+        caption += " Below 0 this loss no longer measures the fit: its fall is not learning."
     return caption
 
 
