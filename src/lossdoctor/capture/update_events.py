@@ -157,6 +157,7 @@ class UpdateEvents:
         setup.optimizer_class = f"{type(model.optimizer).__name__} ({FRAMEWORK_OPTIMIZER})"
         setup.optimizer_hparams = plain(hparams)
         self.copies.optimizer_class, self.copies.optimizer_hparams = torch_class, hparams
+        self.copies.optimizer_problem = ""  # its update is no SGD rule, and needs none
         self.trace.setup.follow_lr(self.step, hparams["lr"])
 
     def _record_manual_update(self, params: list[torch.Tensor]) -> None:
