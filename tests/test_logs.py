@@ -165,7 +165,7 @@ def test_a_healthy_run_has_no_finding(form, tmp_path):
 def test_a_diverging_run_diverges(form, tmp_path):
     report = diagnose(WRITERS[form](tmp_path, *curves("diverging")), tmp_path)
     assert report["symptom"]["kind"] == "diverging"
-    assert "nan" in report["symptom"]["message"]
+    assert "NaN" in report["symptom"]["message"]
     assert "lr_too_high" in report["logs"]["open_causes"][0]["ids"]
 
 
