@@ -60,12 +60,14 @@ def test_a_cause_and_kind_never_measured_keeps_the_checks_own_confidence(table):
     assert reported[0].confidence == 0.77
 
 
-def test_a_kind_of_finding_rarely_right_on_dev_is_dismissed_whatever_its_check_said(table):
-    """overfitting read from the curves, right once in 6: (1 + 4 x 0.95) / 10 = 0.48."""
+def test_a_kind_of_finding_rarely_right_on_dev_is_reported_at_its_low_rate(table):
+    """overfitting read from the curves, right once in 6: (1 + 4 x 0.95) / 10 = 0.48. Its check
+    reported it, so it is reported, at 0.48: dismissing it left clip_small_dataset's steady rise
+    (9 times its noise) with no cause, and the run called healthy."""
     reported, dismissed = reported_and_dismissed([_read(OVERFITTING, 0.95)])
-    assert reported == [] and dismissed[0].confidence == pytest.approx(0.48)
-    assert dismissed[0].confidence < REPORT_THRESHOLD
-    assert dismissed[0].own_confidence == 0.95
+    assert dismissed == [] and reported[0].confidence == pytest.approx(0.48)
+    assert reported[0].confidence < REPORT_THRESHOLD
+    assert reported[0].own_confidence == 0.95
 
 
 def test_a_finding_its_check_declined_keeps_its_own_confidence(table):

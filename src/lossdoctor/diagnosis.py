@@ -285,15 +285,18 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
 def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
     """The findings reported as causes and those dismissed, each ranked. Each finding's
     confidence first becomes how often such findings were right on the development cases
-    (:func:`calibrate`). A finding is reported at REPORT_THRESHOLD or more, unless ranking it
-    as another's measured consequence takes its confidence below
-    (MEASURED_CONSEQUENCE_CONFIDENCE): it is then dismissed, saying which findings explain it
-    (a consequence only declared is shown under its root whatever its confidence), and the
+    (:func:`calibrate`). A finding its check reports (its own confidence at REPORT_THRESHOLD or
+    more) is reported, at its calibrated confidence, whatever that is: calibration says how
+    often such findings are right, not whether the check saw its cause (clip_small_dataset's
+    overfitting, a steady rise 9 times the noise, was calibrated to 0.47, dismissed, and the run
+    called healthy). It is dismissed only when ranking it as another's measured consequence
+    takes its confidence below (MEASURED_CONSEQUENCE_CONFIDENCE), saying which findings explain
+    it (a consequence only declared is shown under its root whatever its confidence), and the
     others are ranked again from their calibrated confidences without it (nothing reported is
     left the consequence of a dismissed finding)."""
     calibrate(findings)
-    reported = [f for f in findings if f.confidence >= REPORT_THRESHOLD]
-    dismissed = rank([f for f in findings if f.confidence < REPORT_THRESHOLD])
+    reported = [f for f in findings if _check_reports(f)]
+    dismissed = rank([f for f in findings if not _check_reports(f)])
     own = {id(f): f.confidence for f in reported}  # calibrated, before any consequence cap
     while True:
         for finding in reported:
@@ -305,12 +308,18 @@ def reported_and_dismissed(findings: list[Finding]) -> tuple[list[Finding], list
         dismissed += [f for f in ranked if not _reported(f, ranked)]
 
 
+def _check_reports(finding: Finding) -> bool:
+    """The check reported it: its own confidence, before calibration, at REPORT_THRESHOLD."""
+    return _own_confidence(finding) >= REPORT_THRESHOLD
+
+
 def _reported(finding: Finding, ranked: list[Finding]) -> bool:
-    """At REPORT_THRESHOLD or more; or, below it, a consequence its root declares (no measured
-    one): it is shown under its root, at the rate such consequences were right on dev
+    """Among the findings the checks report: at REPORT_THRESHOLD or more; below it, a root (its
+    check reported it; calibration only lowered it), or a consequence its root declares (no
+    measured one): it is shown under its root, at the rate such consequences were right on dev
     (DECLARED_CONSEQUENCE_CONFIDENCE), for what the root brings with it."""
-    return finding.confidence >= REPORT_THRESHOLD or (
-        bool(finding.explained_by) and not measured_roots(finding, ranked))
+    return finding.confidence >= REPORT_THRESHOLD or not finding.explained_by or (
+        not measured_roots(finding, ranked))
 
 
 def calibrate(findings: list[Finding]) -> None:
