@@ -45,6 +45,7 @@ def test_nan_in_one_input_column_is_found_with_its_rows_and_dropping_them_fixes_
     assert finding.experiment.after < 0.1
     assert finding.details["bad_data"][0]["nans"] == 10
     assert finding.root and finding.evidence["loss_grew_before_nonfinite"] == 0.0
+    assert "training mean" in finding.fix  # inputs may be filled in
 
 
 def test_infinite_targets_are_found_as_targets():
@@ -53,6 +54,7 @@ def test_infinite_targets_are_found_as_targets():
     [finding] = check(_case(x, y))
     assert finding.evidence["nonfinite_rows_in_training_targets"] == 1
     assert "training targets hold infinite values in 1 of 500" in finding.verdict
+    assert finding.fix.startswith("Drop the rows whose target") and "mean" not in finding.fix
 
 
 def test_a_loss_that_turns_nan_in_training_is_reported_with_its_first_step():

@@ -364,4 +364,4 @@ def test_learners_a_little_below_the_guess_are_called_chance_not_no_better():
     assert said == (" beyond chance (best log loss 0.696 against 0.702: a gap chance alone "
                     "gives, p = 0.54)")
     assert no_signal._within_chance(_contest(0.71), "log loss") == (
-        " (best log loss 0.71, p = 0.54)")
+        " (best log loss 0.71: no gain over the constant guess beyond chance, p = 0.54)")

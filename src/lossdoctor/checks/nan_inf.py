@@ -161,7 +161,7 @@ def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
         verdict=" ".join([*(_describe_bad(b) for b in bad), _data_consequence(symptoms),
                           _describe_experiment(experiment)]).strip(),
         evidence=_data_evidence(bad, symptoms, experiment),
-        fix=GREW_FIRST_FIX if symptoms.grew_first else DATA_FIX,
+        fix=GREW_FIRST_FIX if symptoms.grew_first else _data_fix(bad),
         experiment=experiment,
         details={"bad_data": [_plain_bad(b) for b in bad]},
         root=not symptoms.grew_first,
@@ -182,9 +182,18 @@ def _describe_bad(bad: BadValues) -> str:
 DATA_FIX = ("Remove or impute the NaN/inf values in your data before training (e.g. drop the "
             "rows, or fill each column with its training mean), and check the step that "
             "produced them (missing values in a file, a log of 0, a division by 0).")
+#: When only targets hold them: a mean put in a target's place teaches the model a made-up
+#: answer (nan_inf_transformer_log_count_targets was told to fill each column with its mean).
+TARGET_FIX = ("Drop the rows whose target is NaN or infinite before training (filling a target "
+              "in would teach the model an answer nobody gave), and check the step that "
+              "produced them (missing labels, a log of 0, a division by 0).")
 GREW_FIRST_FIX = ("Fix what made the training loss grow before the NaN (a learning rate too "
                   "high, gradients that explode: see the cause it points to); the NaN/inf in "
                   "what the model was fed follows from it.")
+
+
+def _data_fix(bad: list[BadValues]) -> str:
+    return TARGET_FIX if all(b.where.endswith("targets") for b in bad) else DATA_FIX
 
 
 def _data_consequence(symptoms: Symptoms) -> str:

@@ -150,7 +150,9 @@ def _within_chance(contest: Contest, metric: str) -> str:
     better)."""
     best, constant, p = contest.best_loss, contest.constant_loss, contest.p_value
     if best >= constant or f"{best:.3g}" == f"{constant:.3g}":
-        return f" (best {metric} {best:.3g}, p = {p:.2g})"
+        # the p-value said in words: a bare 'p = 1' read as jargon (s13-report2)
+        return (f" (best {metric} {best:.3g}: no gain over the constant guess beyond chance, "
+                f"p = {p:.2g})")
     return (f" beyond chance (best {metric} {best:.3g} against {constant:.3g}: a gap chance "
             f"alone gives, p = {p:.2g})")
 
