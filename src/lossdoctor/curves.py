@@ -23,6 +23,7 @@ from lossdoctor.curve_stats import (
     rise_from_best,
     turns_often,
 )
+from lossdoctor.numbers import written
 
 #: Points a curve needs after its last improvement before a plateau is called: with 5 points a
 #: Mann-Kendall test can still see a steady decrease (p = 1/120 for a perfectly monotone one).
@@ -342,9 +343,7 @@ def loss_words(loss: float) -> str:
     """A loss in a curve's sentence: four significant digits (0.6916, 4.636), whole with commas
     from 1,000 up to a million, as the summary and the causes write them (unscaled_targets_cnn_
     brightness: 'Validation loss 885,511 -> 495,504' above 'Validation loss 4.955e+05')."""
-    if 1000 <= abs(loss) < 1e6:
-        return f"{loss:,.0f}"
-    return f"{loss:.4g}"
+    return written(loss, digits=4, whole_from=1000)
 
 
 def _x(x: float) -> str:

@@ -123,10 +123,11 @@ class UpdateEvents:
             describe_model(plain_module(model), setup)
         else:
             describe_tensors(params, setup)
-        self._replay_with(rule)
         equivalent = torch_equivalent(model)
-        if equivalent is not None:
+        if equivalent is not None:  # a framework's own optimizer, replayed as torch.optim
             self._describe_framework_optimizer(model, *equivalent)
+        else:
+            self._replay_with(rule)
 
     def _rule_changed(self, rule: Rule | None, sums: StepSums | None) -> bool:
         """Whether a later step shows the rule read so far was not the whole of it: a term it
@@ -157,7 +158,6 @@ class UpdateEvents:
         setup.optimizer_class = f"{type(model.optimizer).__name__} ({FRAMEWORK_OPTIMIZER})"
         setup.optimizer_hparams = plain(hparams)
         self.copies.optimizer_class, self.copies.optimizer_hparams = torch_class, hparams
-        self.copies.optimizer_problem = ""  # its update is no SGD rule, and needs none
         self.trace.setup.follow_lr(self.step, hparams["lr"])
 
     def _record_manual_update(self, params: list[torch.Tensor]) -> None:

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import math
 
-#: Numbers from 100 up to this are written whole (119,995); larger ones with three significant
-#: digits (4.93e+10), as the report's summary and tables write them (report._common's
-#: WHOLE_NUMBERS_BELOW): unscaled_targets_house_prices' verdict wrote the loss the summary calls
-#: 4.93e+10 as 49,256,237,056, digits a float32 loss does not hold.
-WHOLE_BELOW = 1e6
+from lossdoctor.numbers import written
 
 
 def plain_number(value: float) -> str:
     """A number as a practitioner writes it: 1,000 and 46 and 0.693, and 4.93e+10."""
     if not math.isfinite(value):
         return "infinite"
-    if 100 <= abs(value) < WHOLE_BELOW:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+    return written(value)
 
 
 def plain_share(fraction: float) -> str:

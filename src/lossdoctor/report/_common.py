@@ -7,6 +7,7 @@ import math
 from lossdoctor.checks import catalogue
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.numbers import WHOLE_BELOW
 from lossdoctor.report import logs_text
 from lossdoctor.report._curve_words import curve_lines
 
@@ -440,9 +441,8 @@ def chance_level(document: dict) -> float | None:
 
 #: Whole numbers below this are counts (elements, rows, steps stored as floats), and numbers from
 #: 1,000 up to it are read as people write them (999.97 as 1,000, not 1e+03, as the causes' text
-#: writes it): written out whole. From here on, three significant digits (a float32 loss that
-#: large is whole by construction, from 2**24 on, and its last digits mean nothing).
-WHOLE_NUMBERS_BELOW = 1e6
+#: writes it): written out whole. From here on, three significant digits (numbers.WHOLE_BELOW).
+WHOLE_NUMBERS_BELOW = WHOLE_BELOW
 
 
 def number(value) -> str:
