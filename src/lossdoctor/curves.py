@@ -194,7 +194,7 @@ def _after_best(xs, ys, unit: str) -> str:
 
 
 def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
-    rise = rise_from_best(list(zip(xs, ys, strict=True)), train)
+    rise = rise_from_best(list(zip(xs, ys, strict=True)), train, _guess(chance))
     if name != "validation" or rise is None or not rise.overfitting:
         return None
     return CurveVerdict(
@@ -206,15 +206,20 @@ def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | No
 
 
 def _rising(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
-    rise = rise_from_best(list(zip(xs, ys, strict=True)), train)
-    if rise is None or not rise.clear:
-        return None
+    rise = rise_from_best(list(zip(xs, ys, strict=True)), train, _guess(chance))
+    if rise is None or not rise.clear or rise.training_falls:
+        return None  # a rise while the training loss falls is overfitting's to judge
     return CurveVerdict(
         DIVERGING,
         f"{name} loss rising since {unit} {_x(rise.best_x)} ({loss_words(rise.best_loss)} -> "
         f"{loss_words(ys[-1])})",
         rise.best_x,
     )
+
+
+def _guess(chance: float | None) -> float | None:
+    """The constant guess a rise is measured against (curve_stats.GIVEN_BACK_SHARE)."""
+    return chance if chance is not None and math.isfinite(chance) else None
 
 
 def _plateau(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 
+from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
+from lossdoctor.checks._learning_curve import LearningCurve, learning_curve
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.curve_stats import (
     END_WINDOW,
@@ -26,7 +28,7 @@ from lossdoctor.curve_stats import (
     rise_from_best,
 )
 from lossdoctor.curves import validation_curves
-from lossdoctor.findings import Cause, Finding, Skip
+from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 OVERFITTING = Cause(
     id="overfitting",
@@ -51,6 +53,14 @@ CAUSES = (OVERFITTING,)
 #: broken runs only tiny_train_set ones fall below (12060 8%, 12112 30%, 12164 35%: 12112's
 #: rise of 4.8% and 12164's flat curves were under the rise rule's bar, called healthy).
 CARRIED_OVER_SHARE = 0.5
+#: Twice the training rows (the learning-curve replay) help when they take the validation loss
+#: down by at least this share of the constant guess's: the bar of a fix
+#: (MEANINGFUL_SHARE_OF_CONSTANT_GUESS, a twentieth), measured on dev (docs/devset.md, session
+#: 14): PROVISIONAL.
+MORE_ROWS_HELP_SHARE = MEANINGFUL_SHARE_OF_CONSTANT_GUESS
+#: Confidence of a finding the learning-curve replay dismisses (kept in the JSON with its
+#: numbers, below the diagnosis' REPORT_THRESHOLD of 0.5).
+DISMISSED = 0.3
 #: A rise more than this many times the noise is "far above" it: beyond, the ratio only says
 #: how small the noise is, and 100 is already far past any test's threshold.
 FAR_ABOVE_NOISE = 100
@@ -62,9 +72,9 @@ def check(case) -> list[Finding]:
     if len(finite) < MIN_POINTS:
         raise Skip(f"needs at least {MIN_POINTS} validation passes (evaluation losses between "
                    f"training epochs): {len(finite)} seen")
-    rise = rise_from_best(finite, train)
+    rise = rise_from_best(finite, train, _validation_guess(case))
     if rise is None or not rise.overfitting:
-        return _gap_finding(case, finite, train)
+        return _without_rise(case, finite, train)
     guess = _guess_barely_beaten(case, rise)
     return [
         Finding(
@@ -110,14 +120,19 @@ def _noise_ratio(rise: Rise) -> str:
     return f"{rise.size / rise.noise:.0f} times"
 
 
+def _validation_guess(case) -> float | None:
+    """The constant guess's validation loss; None for a run read from logs (it has none)."""
+    guess_of = getattr(case, "constant_guess_loss", None)
+    return guess_of("validation") if guess_of is not None else None
+
+
 def _guess_barely_beaten(case, rise: Rise) -> float | None:
     """The constant guess's validation loss when even the best epoch beat it by less than
     MEANINGFUL_SHARE_OF_CONSTANT_GUESS (a twentieth of it: less takes no run from "not
     learning" to "learning"): the model at its best has learned little, and "stop at the best
     epoch" alone would keep a model no one wants (overfitting_cnn_few_images: 1.37 against
     1.39)."""
-    guess_of = getattr(case, "constant_guess_loss", None)  # a run read from logs has none
-    guess = guess_of("validation") if guess_of is not None else None
+    guess = _validation_guess(case)
     if guess is None or not guess > 0:
         return None
     barely = rise.best_loss > (1 - MEANINGFUL_SHARE_OF_CONSTANT_GUESS) * guess
@@ -201,8 +216,7 @@ def _gap_finding(case, validation, train) -> list[Finding]:
     guess (the model learned something that carries over; at or near the guess is another
     question, no_signal's) that covers less than CARRIED_OVER_SHARE of the way from the guess
     to the training loss, by more than the curves' noise, and has stopped falling."""
-    guess_of = getattr(case, "constant_guess_loss", None)  # a run read from logs has none
-    guess = guess_of("validation") if guess_of is not None else None
+    guess = _validation_guess(case)
     if guess is None or not guess > 0 or len(train) < END_WINDOW:
         return []
     val_end = sum(y for _, y in validation[-END_WINDOW:]) / END_WINDOW
@@ -231,3 +245,58 @@ def _gap_finding(case, validation, train) -> list[Finding]:
              "regularization (weight decay, dropout)."),
         details={"validation": [y for _, y in validation]},
     )]
+
+
+def _without_rise(case, validation, train) -> list[Finding]:
+    """Without a rise: the learning-curve replay decides whenever the validation loss ends
+    above the training loss beyond the curves' noise (the model fits its own rows better than
+    new ones, as every model does to some degree: is it short of data?); without replays
+    (a run read from logs, --budget 0), the gap rule alone."""
+    gap = _gap_finding(case, validation, train)
+    if len(train) < END_WINDOW or not _gap_beyond_noise(validation, train):
+        return gap
+    guess = _validation_guess(case)
+    try:
+        curve = learning_curve(case)
+    except Skip:
+        return gap
+    if guess is None or not guess > 0:
+        return gap
+    return [_learning_curve_finding(curve, guess, gap)]
+
+
+def more_rows_help(curve: LearningCurve, guess: float) -> bool:
+    """Twice the rows take the validation loss down by the bar of a fix and beyond the
+    replays' noise."""
+    return (curve.gain >= MORE_ROWS_HELP_SHARE * guess
+            and curve.gain > NOISE_WIDTHS * curve.noise)
+
+
+def _learning_curve_finding(curve: LearningCurve, guess: float,
+                            gap: list[Finding]) -> Finding:
+    helps = more_rows_help(curve, guess)
+    share = min(curve.gain / guess / (4 * MORE_ROWS_HELP_SHARE), 1.0) if helps else 0.0
+    confidence = 0.6 + 0.3 * share if helps else DISMISSED
+    measured = (f"Trained for the same steps on half of its {curve.all_rows} training rows, a "
+                f"copy of your model reaches a validation loss of "
+                f"{plain_number(curve.half_best)}; on all {curve.all_rows}, "
+                f"{plain_number(curve.all_best)} (always predicting the same answer: "
+                f"{plain_number(guess)}).")
+    verdict = (f"{measured} Twice the rows bring the validation loss down by "
+               f"{plain_number(curve.gain)}: the model is short of training data, it learns "
+               f"what its few rows allow and memorizes the rest." if helps else
+               f"{measured} More rows would change little: the model is not short of data.")
+    evidence = {"train_rows": float(curve.all_rows), "half_rows": float(curve.half_rows),
+                "val_loss_half_rows": curve.half_best, "val_loss_all_rows": curve.all_best,
+                "more_rows_gain": curve.gain, "replay_noise": curve.noise,
+                "constant_guess_loss": guess}
+    if gap:
+        evidence.update(gap[0].evidence)
+    return Finding(
+        OVERFITTING, confidence, verdict=verdict, evidence=evidence,
+        fix=("Get more training data or augment it; until then use a smaller model or "
+             "stronger regularization (weight decay, dropout), and stop at the best validation "
+             "epoch."),
+        experiment=Experiment("twice the training rows", curve.half_best, curve.all_best,
+                              REPLAY_STEPS) if helps else None,
+    )

@@ -1,0 +1,76 @@
+"""A learning-curve replay: the user's setup trained for the same steps on half of its training
+rows and on all of them (the shared baseline replay), both judged on the validation rows.
+
+A model short of data learns clearly more from twice the rows: the point of a learning curve
+(validation loss against training-set size) is that where it still falls steeply, more data is
+what helps. A run with enough rows for its model is on the flat end: half of them reach about
+the same validation loss in the same steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import map_tensors
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.curve_stats import noise
+from lossdoctor.experiments import Plan, Replayer, ReplayResult
+
+
+@dataclass
+class LearningCurve:
+    half_rows: int
+    all_rows: int
+    half_best: float  # the best validation loss of the replay on half the training rows
+    all_best: float  # ... and on all of them
+    noise: float  # the pass-to-pass noise of the two replays' validation curves, the larger
+
+    @property
+    def gain(self) -> float:
+        """How much lower the validation loss gets with twice the training rows."""
+        return self.half_best - self.all_best
+
+
+def learning_curve(case) -> LearningCurve:
+    """Both replays (Skip when no replay can run: no copies, --budget 0, no time left)."""
+    replayer = case.require_replay()
+    full = case.baseline
+    half_batches = half_of(replayer.train_batches)
+    half = _replay_on(replayer, half_batches)
+    return LearningCurve(
+        half_rows=sum(b.rows for b in half_batches),
+        all_rows=sum(b.rows for b in replayer.train_batches),
+        half_best=half.best_validation, all_best=full.best_validation,
+        noise=max(noise(_finite(half)), noise(_finite(full))),
+    )
+
+
+def half_of(batches: list[Batch]) -> list[Batch]:
+    """Half the training rows at the same batch size: every other batch; a single batch cut to
+    its first half of rows (full-batch training on either, as the run's single batch was)."""
+    if len(batches) >= 2:
+        return batches[::2]
+    return [_first_rows(batch, max(batch.rows // 2, 1)) for batch in batches]
+
+
+def _first_rows(batch: Batch, rows: int) -> Batch:
+    def cut(tensor):
+        return tensor[:rows] if tensor.dim() > 0 and tensor.shape[0] == batch.rows else tensor
+
+    return Batch(map_tensors(batch.args, cut), map_tensors(batch.kwargs, cut),
+                 map_tensors(batch.target, cut), rows, batch.keys[:rows], batch.step)
+
+
+def _replay_on(replayer: Replayer, batches: list[Batch]) -> ReplayResult:
+    """The baseline's replay (same steps, seed and schedule) on ``batches`` instead."""
+    kept = replayer.train_batches
+    replayer.train_batches = batches
+    try:
+        return replayer.replay(Plan(steps=REPLAY_STEPS))
+    finally:
+        replayer.train_batches = kept
+
+
+def _finite(result: ReplayResult) -> list[float]:
+    return [v for v in result.validation_losses if v == v and abs(v) != float("inf")]
