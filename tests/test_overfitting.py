@@ -163,16 +163,18 @@ def test_a_rise_over_a_near_zero_noise_is_far_above_it_not_thousands_of_times():
     assert _noise_ratio(rise(0.122 / 25)) == "25 times"
 
 
-@pytest.mark.parametrize("guess", [0.47, 0.3, 1.0])
+@pytest.mark.parametrize("guess", [0.47, 0.3, 0.6])
 def test_a_best_epoch_barely_below_the_constant_guess_is_not_the_fix(guess):
     """Best 1.37 against a constant guess of 1.39 (overfitting_cnn_few_images): 'stop at the
-    best epoch' keeps a model that learned next to nothing, and the report says so."""
+    best epoch' keeps a model that learned next to nothing, and the report says so. (The
+    guess well beaten is 0.6: against 1.0 the rise, 0.5 -> 0.7, gives back less than half of
+    what the model learned, GIVEN_BACK_SHARE.)"""
     generator = torch.Generator().manual_seed(0)
     noise = 0.02 * torch.randn(30, generator=generator)
     validation = [0.5 + 0.01 * max(e - 10, 0) + float(n) for e, n in enumerate(noise)]
     train = [1.0 / (1 + e) for e in range(30)]
     [finding] = check(_Case(_synthetic_trace(validation, train), guess))
-    barely = guess < 1.0
+    barely = guess < 0.5
     said = {0.47: "is barely below that of always predicting the same answer",
             0.3: "is still above that of always predicting the same answer (0.3): the model "
                  "has learned nothing"}
@@ -230,3 +232,37 @@ def test_a_gap_within_the_noise_of_the_curves_is_not_overfitting():
     assert check(_Case(_synthetic_trace(noisy, train), guess=1.09)) == []
     [finding] = check(_Case(_synthetic_trace(validation, train), guess=1.09))
     assert finding.evidence["carried_over_share"] < 0.5
+
+
+def _late_rise(to: float) -> tuple[list[float], list[float]]:
+    """Validation from 1.0 down to 0.38 at epoch 4, then a steady rise to ``to`` by epoch 15,
+    the training loss falling throughout (dev 20205's fixed twin: 0.382 -> 0.424 against a
+    constant guess of 1.09)."""
+    down = [1.0, 0.7, 0.5, 0.42, 0.38]
+    up = [0.38 + (to - 0.38) * (e + 1) / 11 for e in range(11)]
+    return down + up, [1.0 / (1 + 0.3 * e) for e in range(16)]
+
+
+def test_a_late_rise_that_keeps_most_of_what_the_model_learned_is_not_overfitting():
+    """The rise (0.38 -> 0.43, 13% of the best loss, a steady trend far above the noise) gives
+    back 7% of the way the model came from the constant guess (1.09): stopping at the best
+    epoch is all it asks, a run early stopping serves, not a fault. Without a guess to measure
+    that against, the rise is judged as before; and the live line agrees with the check (no
+    "overfitting", no "rising" either)."""
+    validation, train = _late_rise(0.43)
+    trace = _synthetic_trace(validation, train)
+    assert check(_Case(trace, guess=1.09)) == []
+    assert judge_trace(trace, 1.09).kind not in (curves.OVERFITTING, curves.DIVERGING)
+    [finding] = check(_Case(trace))
+    assert finding.evidence["best_epoch"] == 4
+    assert judge_trace(trace).kind == curves.OVERFITTING
+
+
+def test_a_rise_that_gives_back_most_of_what_the_model_learned_is_overfitting():
+    """0.38 -> 0.9 gives back 73% of the way from the guess (1.09) to the best epoch: a model
+    short of data, losing what it learned (dev 22018's broken run gave back 69%)."""
+    validation, train = _late_rise(0.9)
+    trace = _synthetic_trace(validation, train)
+    [finding] = check(_Case(trace, guess=1.09))
+    assert finding.evidence["best_epoch"] == 4
+    assert judge_trace(trace, 1.09).kind == curves.OVERFITTING

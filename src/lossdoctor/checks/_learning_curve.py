@@ -16,6 +16,7 @@ from lossdoctor.capture.tensors import map_tensors
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.curve_stats import noise
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
+from lossdoctor.findings import Skip
 
 
 @dataclass
@@ -25,6 +26,7 @@ class LearningCurve:
     half_best: float  # the best validation loss of the replay on half the training rows
     all_best: float  # ... and on all of them
     noise: float  # the pass-to-pass noise of the two replays' validation curves, the larger
+    all_train_end: float  # the training loss at the end of the replay on all the rows
 
     @property
     def gain(self) -> float:
@@ -33,8 +35,12 @@ class LearningCurve:
 
 
 def learning_curve(case) -> LearningCurve:
-    """Both replays (Skip when no replay can run: no copies, --budget 0, no time left)."""
-    replayer = case.require_replay()
+    """Both replays (Skip when no replay can run: no copies, as for a run read from its logs,
+    --budget 0, no time left)."""
+    require = getattr(case, "require_replay", None)
+    if require is None:
+        raise Skip("needs copies of the model, loss and batches: a run read from its logs")
+    replayer = require()
     full = case.baseline
     half_batches = half_of(replayer.train_batches)
     half = _replay_on(replayer, half_batches)
@@ -43,6 +49,7 @@ def learning_curve(case) -> LearningCurve:
         all_rows=sum(b.rows for b in replayer.train_batches),
         half_best=half.best_validation, all_best=full.best_validation,
         noise=max(noise(_finite(half)), noise(_finite(full))),
+        all_train_end=_train_end(full),
     )
 
 
@@ -74,3 +81,9 @@ def _replay_on(replayer: Replayer, batches: list[Batch]) -> ReplayResult:
 
 def _finite(result: ReplayResult) -> list[float]:
     return [v for v in result.validation_losses if v == v and abs(v) != float("inf")]
+
+
+def _train_end(result: ReplayResult) -> float:
+    """The mean training loss over the last tenth of the replay's steps."""
+    losses = result.train_losses[-max(len(result.train_losses) // 10, 1):]
+    return sum(losses) / len(losses) if losses else float("nan")
