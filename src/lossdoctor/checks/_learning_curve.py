@@ -30,7 +30,7 @@ class LearningCurve:
 
     @property
     def gain(self) -> float:
-        """How much lower the validation loss gets with twice the training rows."""
+        """How much lower the validation loss gets with all the training rows than with half."""
         return self.half_best - self.all_best
 
 

@@ -306,19 +306,19 @@ def _learning_curve_finding(curve: LearningCurve, guess: float,
         fix=("Get more training data or augment it; until then use a smaller model or "
              "stronger regularization (weight decay, dropout), and stop at the best validation "
              "epoch."),
-        experiment=Experiment("twice the training rows", curve.half_best, curve.all_best,
+        experiment=Experiment("all the training rows, not half", curve.half_best, curve.all_best,
                               REPLAY_STEPS) if helps else None,
     )
 
 
 def _learning_curve_verdict(curve: LearningCurve, guess: float, helps: bool) -> str:
-    measured = (f"Trained for the same steps on half of its {curve.all_rows} training rows, a "
-                f"copy of your model reaches a validation loss of "
+    measured = (f"Trained for the same steps on {curve.half_rows} of its {curve.all_rows} "
+                f"training rows, a copy of your model reaches a validation loss of "
                 f"{plain_number(curve.half_best)}; on all {curve.all_rows}, "
                 f"{plain_number(curve.all_best)} (always predicting the same answer: "
                 f"{plain_number(guess)}).")
     if helps:
-        return (f"{measured} Twice the rows bring the validation loss down by "
+        return (f"{measured} More rows bring the validation loss down by "
                 f"{plain_number(curve.gain)}, and the copy fits its training rows almost "
                 f"perfectly (training loss {plain_number(curve.all_train_end)}): the model is "
                 f"short of training data, it memorizes the rows it has.")
@@ -329,4 +329,4 @@ def _why_not_short(curve: LearningCurve) -> str:
     if curve.all_train_end >= MEMORIZED_RATIO * curve.all_best:
         return (f"the copy does not memorize its rows (training loss "
                 f"{plain_number(curve.all_train_end)}, not far below its validation loss)")
-    return "twice the rows change its validation loss little"
+    return "all its rows instead of half change its validation loss little"
