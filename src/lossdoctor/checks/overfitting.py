@@ -6,7 +6,10 @@ Judged by the rule the live status line uses (:func:`lossdoctor.curve_stats.rise
 the same curves (:func:`lossdoctor.curves.validation_curves`), so the two cannot disagree: the
 validation losses from the best epoch on must rise by a one-sided Kendall trend test, their rise
 must stand clear of the validation curve's own noise and be large enough to act on, and the
-training loss must have gone on falling over the same epochs.
+training loss must have gone on falling over the same epochs, and the rise must give back at
+least half of what the model had learned (curve_stats.GIVEN_BACK_SHARE). Without a rise, when
+the validation loss ends above the training loss, a learning-curve replay
+(:mod:`._learning_curve`) asks whether the model is short of data.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ OVERFITTING = Cause(
     question="Does validation rise while training falls?",
     test=("a one-sided Kendall trend test after the best epoch, against the curve's noise; "
           "without a rise, how much of the training loss's progress from the constant guess "
-          "the validation loss shares at the end"),
+          "the validation loss shares at the end; a copy trained on half the training rows "
+          "against one trained on all of them"),
 )
 
 CAUSES = (OVERFITTING,)
@@ -56,8 +60,8 @@ CARRIED_OVER_SHARE = 0.5
 #: Twice the training rows (the learning-curve replay) help when they take the validation loss
 #: down by at least this share of the constant guess's: the bar of a fix
 #: (MEANINGFUL_SHARE_OF_CONSTANT_GUESS, a twentieth). On dev (docs/devset.md, session 14) the
-#: broken tiny_train_set and debug_subset_left_in runs that memorized their rows gained 7-49%
-#: of the guess; the long-running twins 1-17%, those above the bar not memorizing
+#: broken tiny_train_set and debug_subset_left_in runs that memorized their rows gained 6.6-70%
+#: of the guess; the long-running twins 0.6-17%, those above the bar not memorizing
 #: (MEMORIZED_RATIO).
 MORE_ROWS_HELP_SHARE = MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 #: ... and when the copy trained on all the rows memorized them: its training loss at the end
