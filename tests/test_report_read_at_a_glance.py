@@ -382,6 +382,16 @@ def test_parameters_never_trained_are_said_to_have_no_gradient_row():
     doc["causes"] = [{**doc["causes"][0], "id": "frozen_params",
                       "details": {"untrained_parameters": {"fc1.weight": 640, "fc1.bias": 64}}}]
     assert html._untrained_rows_text(doc) == (
-        " fc1.weight and fc1.bias have no row: never trained (found above).")
+        " No row for fc1.weight and fc1.bias: never trained (found above).")
     doc["causes"] = []
     assert html._untrained_rows_text(doc) == ""
+
+
+def test_a_module_name_cut_in_one_gradient_label_is_cut_in_every_label_it_leads():
+    """healthy_transformer_majority at 1280 px: 'e.layers.0.self_attn.in_proj_weight' above
+    'encoder.layers.0.linear1.weight', read as two modules 'e' and 'encoder'."""
+    names = ["embed.weight", "encoder.layers.0.self_attn.in_proj_weight",
+             "encoder.layers.0.linear1.weight", "head.weight"]
+    labels = figures._short_labels(names)
+    assert labels[0] == "embed.weight" and labels[-1] == "head.weight"
+    assert labels[1].startswith("e.layers.0.") and labels[2] == "e.layers.0.linear1.weight"

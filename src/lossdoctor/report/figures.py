@@ -326,7 +326,7 @@ def gradient_norms(layers: list[dict]) -> str | None:
     rows = [(name, sorted(norms)) for name, norms in rows if norms]
     if not rows:
         return None
-    labels = [_short(name) for name, _ in rows]
+    labels = _short_labels([name for name, _ in rows])
     figure, axes = _figure(_bar_height(len(rows)), _label_width(labels))
     positions = range(len(rows))
     axes.hlines(positions, [n[0] for _, n in rows], [n[-1] for _, n in rows], color=BEFORE,
@@ -790,19 +790,38 @@ def _short(name: str) -> str:
     (layer numbers kept, 'denselayer16' as 'd16') before its middle is left out, so that two
     layers' names stay apart (optimizer_choice_sgd_transformer on a phone: encoder.layers.0
     and encoder.layers.1's in_proj_weight both read 'encoder.l...oj_weight')."""
-    name = _plain(name)
+    return _short_labels([name])[0]
+
+
+def _short_labels(names: list[str]) -> list[str]:
+    """Names shortened as _short says, alike down the column: a module name cut in one label is
+    cut in every label it leads (healthy_transformer_majority: 'e.layers.0.self_attn...' above
+    'encoder.layers.0.linear1.weight' read as two modules, 'e' and 'encoder')."""
     room = min(LABEL_CHARS, int(_width.get() * LABEL_SHARE / CHAR_INCHES))
-    parts = name.split(".")
-    for i in range(len(parts) - 1):
-        if len(".".join(parts)) <= room:
-            break
-        if not parts[i].isdigit():  # 'denselayer16' -> 'd16'
-            parts[i] = parts[i][0] + parts[i][len(parts[i].rstrip("0123456789")):]
-    name = ".".join(parts)
-    if len(name) <= room:
-        return name
+    split = [_plain(name).split(".") for name in names]
+    cut = set().union(*(_cuts(parts, room) for parts in split))
+    labels = [".".join(_cut_word(part) if (i, tuple(parts[:i + 1])) in cut else part
+                       for i, part in enumerate(parts)) for parts in split]
     half = room // 2 - 1
-    return f"{name[:half]}...{name[-half:]}"
+    return [label if len(label) <= room else f"{label[:half]}...{label[-half:]}"
+            for label in labels]
+
+
+def _cuts(parts: list[str], room: int) -> set[tuple[int, tuple[str, ...]]]:
+    """The leading module names (position, and the path to it) this name must cut to fit."""
+    shown, cut = list(parts), set()
+    for i in range(len(parts) - 1):
+        if len(".".join(shown)) <= room:
+            break
+        if not parts[i].isdigit():
+            cut.add((i, tuple(parts[:i + 1])))
+            shown[i] = _cut_word(parts[i])
+    return cut
+
+
+def _cut_word(word: str) -> str:
+    """'denselayer16' -> 'd16', 'encoder' -> 'e'; a layer number stays whole."""
+    return word if word.isdigit() else word[0] + word[len(word.rstrip("0123456789")):]
 
 
 def _plain(text: str) -> str:

@@ -416,7 +416,9 @@ def _untrained_rows_text(document: dict) -> str:
         return ""
     shown = (_and(missing) if len(missing) <= 3
              else f"{', '.join(missing[:3])} and {len(missing) - 3} more")
-    return f" {shown} {'has' if len(missing) == 1 else 'have'} no row: never trained (found above)."
+    # a sentence opened by a parameter's own name read as a stray lower-case word
+    # (frozen_params_transformer_head_only: '... sampled steps. position, embed.weight ...')
+    return f" No row for {shown}: never trained (found above)."
 
 
 #: Causes found that leave parameters with no gradient at all, and how: the panel's rows at 0
