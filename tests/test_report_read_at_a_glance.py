@@ -395,3 +395,15 @@ def test_a_module_name_cut_in_one_gradient_label_is_cut_in_every_label_it_leads(
     labels = figures._short_labels(names)
     assert labels[0] == "embed.weight" and labels[-1] == "head.weight"
     assert labels[1].startswith("e.layers.0.") and labels[2] == "e.layers.0.linear1.weight"
+
+
+def test_the_floor_of_a_softmax_applied_twice_is_drawn_under_the_training_curve():
+    """loss_mismatch_double_softmax: a curve falling from 1.78 to 1.55 with no line at 1.04,
+    the least it can reach, where the verdict names it; drawn as the constant guess is."""
+    doc = copy.deepcopy(sample_document())
+    assert "lowest loss" not in html._loss_caption(doc, False)
+    doc["causes"][0]["evidence"]["loss_floor"] = 1.0394
+    assert "Dotted: the lowest loss this set-up can reach" in html._loss_caption(doc, False)
+    steps = [{"step": s, "loss": 1.8 - s / 400} for s in range(100)]
+    svg = figures.loss_curves({"train_steps": steps, "validation": []}, None, 1.77, floor=1.0394)
+    assert "lowest loss this set-up can reach 1.04" in _labels(svg)

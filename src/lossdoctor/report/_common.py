@@ -439,6 +439,17 @@ def chance_level(document: dict) -> float | None:
     return None
 
 
+def floor_level(document: dict) -> float | None:
+    """The lowest loss the run's set-up can reach, when a finding measured one above 0 (a
+    softmax applied twice: 1.04 with 6 classes): a curve levelling off there has learned all it
+    can, and the loss figure draws it as it draws the constant guess."""
+    for finding in document["causes"]:
+        value = finding["evidence"].get("loss_floor")
+        if value is not None:
+            return value
+    return None
+
+
 #: Whole numbers below this are counts (elements, rows, steps stored as floats), and numbers from
 #: 1,000 up to it are read as people write them (999.97 as 1,000, not 1e+03, as the causes' text
 #: writes it): written out whole. From here on, three significant digits (numbers.WHOLE_BELOW).

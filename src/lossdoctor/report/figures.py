@@ -62,6 +62,9 @@ LABEL_SHARE = 0.35
 USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION, SETTLED = (
     "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#707b7c", "#1f6fb4", "#a9dfbf",
 )
+#: The floor of a loss that cannot reach 0 (a softmax applied twice), dotted: apart from the
+#: dashed red constant guess and the lines of the run.
+FLOOR = "#6c3483"
 #: Lines are drawn at matplotlib's zorder 2: the validation loss above them.
 ON_TOP = 3
 #: The training loss's running mean covers this share of the run's steps.
@@ -126,10 +129,10 @@ def _styled(draw):
 
 @_styled
 def loss_curves(curves: dict, curve: dict | None, chance: float | None,
-                settled: bool = False) -> str | None:
+                settled: bool = False, floor: float | None = None) -> str | None:
     """Training loss per step and validation loss per pass; the plateau window (``settled``: a
-    converged run's, not a problem) and the chance level (the loss of the best constant guess)
-    when known."""
+    converged run's, not a problem), the chance level (the loss of the best constant guess) and
+    the ``floor`` (the least the set-up's loss can reach, above 0) when known."""
     train = _points(curves.get("train_steps", []), "step", "loss")
     validation = _points(curves.get("validation", []), "step", "loss")
     if not train and not validation:
@@ -148,8 +151,11 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None,
     if chance is not None:
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
                      label=f"chance (constant guess) {chance:.3g}")
-    _frame_losses(axes, [v for _, v in smooth + validation] + ([chance] if _finite(chance) else []),
-                  [v for _, v in train])
+    if _finite(floor):
+        axes.axhline(floor, color=FLOOR, linestyle=":", linewidth=1.5,
+                     label=f"lowest loss this set-up can reach {floor:.3g}")
+    marks = [v for v in (chance, floor) if _finite(v)]
+    _frame_losses(axes, [v for _, v in smooth + validation] + marks, [v for _, v in train])
     _steps_axis(axes)
     axes.set_ylabel("loss")
     _epoch_ticks(axes, epoch_starts(curves), max(x for x, _ in train + validation))
