@@ -114,12 +114,14 @@ def test_the_constant_guess_line_names_the_loss_it_judged_and_says_worse_only_wh
     # is the level, and "worse" is not said of a last point below the guess
     back = judge(_curve([1.879, 1.704, 1.471, 1.422, 1.351, 1.375]), chance_loss=chance)
     assert back.kind == curves.AT_CHANCE, back.message
-    assert "validation loss 1.375 no better than a constant guess" in back.message
+    assert "validation loss 1.375, no better than a constant guess" in back.message
     assert "worse" not in back.message
     hair_above = judge(_curve([0.72, 0.70] + [0.6961, 0.6960, 0.6962] * 3), chance_loss=0.6932)
     assert "no better than a constant guess" in hair_above.message
     far_above = judge(_curve([9.0, 6.0] + [4.6, 4.7, 4.5] * 3), chance_loss=0.69)
-    assert "4.5 worse than a constant guess (0.69), not improving beyond the noise since " \
+    # "4.5, worse than": "Validation loss 46 worse than a constant guess (0.7028)" read as 46
+    # above it (example_2_unnormalized)
+    assert "4.5, worse than a constant guess (0.69), not improving beyond the noise since " \
         "epoch" in far_above.message
 
 

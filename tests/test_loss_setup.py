@@ -41,6 +41,7 @@ def test_a_softmax_output_fed_to_cross_entropy_is_a_loss_mismatch():
     # near log(classes)' above a loss of 0.887 with log(4) = 1.39; and the fix line says what to
     # do, not 'see the verdict' (loss_mismatch_transformer_softmax_head)
     assert "a loss of 0.744 instead of 0" in finding.verdict
+    assert round(finding.evidence["loss_floor"], 3) == 0.744  # the loss figure draws it
     assert finding.fix.startswith("Remove the model's final softmax: CrossEntropyLoss expects")
 
 

@@ -148,8 +148,17 @@ def test_adam_is_tried_at_the_scripts_own_rate_and_at_its_usual_one():
     replayer = LrReplayer({3e-3: 0.003, 1e-3: 0.69})
     adam = next(_alternatives(replayer, 3e-3))
     assert adam.label == "Adam(lr=0.003)" and adam.validation == pytest.approx(0.003)
-    usual = next(_alternatives(LrReplayer({0.05: 0.9, 1e-3: 0.2}), 0.05))
+    usual = next(_alternatives(LrReplayer({0.01: 0.9, 1e-3: 0.2}), 0.05))
     assert usual.label == "Adam(lr=0.001)"
+
+
+def test_adam_is_never_tried_or_suggested_at_an_sgd_rate_above_its_own_range():
+    """optimizer_choice_sgd_twin_sensors_mlp: 'Switch to Adam(lr=0.05)', plain SGD's rate
+    copied over to Adam, whose steps do not scale with the gradient."""
+    replayer = LrReplayer({1e-2: 0.2, 1e-3: 0.5})
+    adam = next(_alternatives(replayer, 0.05))
+    assert adam.label == "Adam(lr=0.01)"
+    assert {plan.lr for plan in replayer.planned} == {1e-2, 1e-3}
 
 
 def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():

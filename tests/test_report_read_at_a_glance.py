@@ -382,6 +382,28 @@ def test_parameters_never_trained_are_said_to_have_no_gradient_row():
     doc["causes"] = [{**doc["causes"][0], "id": "frozen_params",
                       "details": {"untrained_parameters": {"fc1.weight": 640, "fc1.bias": 64}}}]
     assert html._untrained_rows_text(doc) == (
-        " fc1.weight and fc1.bias have no row: never trained (found above).")
+        " No row for fc1.weight and fc1.bias: never trained (found above).")
     doc["causes"] = []
     assert html._untrained_rows_text(doc) == ""
+
+
+def test_a_module_name_cut_in_one_gradient_label_is_cut_in_every_label_it_leads():
+    """healthy_transformer_majority at 1280 px: 'e.layers.0.self_attn.in_proj_weight' above
+    'encoder.layers.0.linear1.weight', read as two modules 'e' and 'encoder'."""
+    names = ["embed.weight", "encoder.layers.0.self_attn.in_proj_weight",
+             "encoder.layers.0.linear1.weight", "head.weight"]
+    labels = figures._short_labels(names)
+    assert labels[0] == "embed.weight" and labels[-1] == "head.weight"
+    assert labels[1].startswith("e.layers.0.") and labels[2] == "e.layers.0.linear1.weight"
+
+
+def test_the_floor_of_a_softmax_applied_twice_is_drawn_under_the_training_curve():
+    """loss_mismatch_double_softmax: a curve falling from 1.78 to 1.55 with no line at 1.04,
+    the least it can reach, where the verdict names it; drawn as the constant guess is."""
+    doc = copy.deepcopy(sample_document())
+    assert "lowest loss" not in html._loss_caption(doc, False)
+    doc["causes"][0]["evidence"]["loss_floor"] = 1.0394
+    assert "Dotted: the lowest loss this set-up can reach" in html._loss_caption(doc, False)
+    steps = [{"step": s, "loss": 1.8 - s / 400} for s in range(100)]
+    svg = figures.loss_curves({"train_steps": steps, "validation": []}, None, 1.77, floor=1.0394)
+    assert "lowest loss this set-up can reach 1.04" in _labels(svg)

@@ -282,7 +282,7 @@ def test_a_falling_validation_loss_is_judged_where_it_ended_and_a_mean_says_it_i
     train = [4.0, 1.9, 1.7, 1.5, 1.45, 1.4]
     found = _symptom(_trace(train, [1.879, 1.704, 1.471, 1.422, 1.351, 1.310]), chance=1.391)
     assert found is not None and found.kind == "near_chance", found
-    assert found.message.startswith("validation loss 1.31 only 5.8% below a constant guess")
+    assert found.message.startswith("validation loss 1.31, only 5.8% below a constant guess")
     assert "still falling" in found.message
     wobbling = _symptom(_trace(train, [1.879, 1.704, 1.471, 1.351, 1.422, 1.310]), chance=1.391)
     assert wobbling is not None and wobbling.kind == "near_chance", wobbling

@@ -172,8 +172,8 @@ def _level(recent, bar: float, unit: str) -> str:
     """The loss the verdict is about: its last value when that alone clears ``bar``, else the
     mean of the window it was judged on (a last point below the constant guess must not be
     called worse than it)."""
-    if recent[-1] >= bar:
-        return f"{loss_words(recent[-1])}"
+    if recent[-1] >= bar:  # "46, worse than": "46 worse than" read as 46 above the guess
+        return f"{loss_words(recent[-1])},"
     return f"averaging {loss_words(recent.mean())} over the last {len(recent)} {unit}s,"
 
 

@@ -58,6 +58,11 @@ class Cause:
     #: elsewhere, so when a finding whose fix changes less does as much, this one is ranked as its
     #: consequence (lossdoctor.measured_consequences).
     setting: int = 0
+    #: The heading of a finding of this cause shown only as the consequence of another, when
+    #: "Looks like <title>" would claim what its root denies: what the check saw, not the cause
+    #: (vanishing_gradients says "the model is not too small"; a larger model fitting better is
+    #: still true).
+    seen_as: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "explains", frozenset(self.explains))

@@ -156,7 +156,7 @@ def _double_softmax(name, seen):
         f"1 into values close together: with your {classes} classes even a perfectly "
         f"confident, correct model has a loss of {double_softmax_floor(classes):.3g} instead "
         f"of 0, and the gradients shrink."
-    ), {"rows_summing_to_one": 1.0}, (
+    ), {"rows_summing_to_one": 1.0, "loss_floor": double_softmax_floor(classes)}, (
         f"Remove the model's final softmax: {name} expects raw scores (logits).")
 
 
@@ -187,7 +187,8 @@ def _log_softmax_of_probabilities(name, seen):
         f"more than 1 apart within a row, so with your {classes} classes even a perfectly "
         f"confident, correct model has a loss of {double_softmax_floor(classes):.3g} instead "
         f"of 0, and the gradients shrink."
-    ), {"rows_log_softmax_of_probabilities": 1.0, "widest_row_late": widest}, (
+    ), {"rows_log_softmax_of_probabilities": 1.0, "widest_row_late": widest,
+        "loss_floor": double_softmax_floor(classes)}, (
         "Remove the model's final softmax: take the log_softmax (or CrossEntropyLoss) of the "
         "raw scores (logits).")
 

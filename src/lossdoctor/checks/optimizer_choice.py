@@ -65,6 +65,12 @@ CAUSES = (OPTIMIZER_CHOICE,)
 MOMENTUM = 0.9
 #: Adam's default learning rate, which suits most models it is used on.
 ADAM_LR = 1e-3
+#: The highest rate Adam is tried (and suggested) at: an SGD rate above it is not copied over.
+#: Adam moves every weight by about lr a step whatever its gradient's scale, so where SGD's
+#: 0.05 is ordinary, Adam's 0.05 moves each weight 50 times its default step; tuned Adam rates
+#: sit between 1e-4 and 1e-2 (Kingma & Ba's default 1e-3). optimizer_choice_sgd_twin_sensors_mlp
+#: was told "Switch to Adam(lr=0.05)".
+ADAM_HIGHEST_LR = 1e-2
 #: Momentum 0.9's longest step, 1 / (1 - 0.9) times plain SGD's: the first control lr.
 MOMENTUM_STEP = 10.0
 #: Plain SGD is "stuck" when its replay gets less than this share of the way below the constant
@@ -119,9 +125,9 @@ def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
 
 
 def _alternatives(replayer, lr: float) -> Iterator[Replay]:
-    """Adam (the better of the matched rate and its usual one), then SGD with momentum:
-    replayed one at a time, as far as needed."""
-    yield min((_adam(replayer, rate) for rate in sorted({lr, ADAM_LR})),
+    """Adam (the better of the matched rate, at most ADAM_HIGHEST_LR, and its usual one), then
+    SGD with momentum: replayed one at a time, as far as needed."""
+    yield min((_adam(replayer, rate) for rate in sorted({min(lr, ADAM_HIGHEST_LR), ADAM_LR})),
               key=lambda r: r.validation)
     yield Replay(f"SGD(lr={plain_lr(lr, 3)}, momentum={MOMENTUM})", replayer.replay(
         Plan(hparams={"momentum": MOMENTUM}, steps=REPLAY_STEPS)))

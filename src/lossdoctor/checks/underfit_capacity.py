@@ -84,6 +84,7 @@ UNDERFIT_CAPACITY = Cause(
         "with a constant guess"
     ),
     setting=MODEL_SIZE,
+    seen_as="A larger model fits better",
 )
 
 CAUSES = (UNDERFIT_CAPACITY,)

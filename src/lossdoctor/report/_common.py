@@ -211,7 +211,9 @@ def cause_title(cause: dict) -> str:
     follows from: under vanishing_gradients ("the model is not too small, its gradients do not
     reach its first layers") "The model is too small for the task" stated as a cause
     contradicted it, and "Looks like the model is too small" alone still did under
-    lr_too_high_cnn's "The learning rate is too high"."""
+    lr_too_high_cnn's "The learning rate is too high". A cause that declares how it is seen
+    (``Cause.seen_as``) is headed by that: "Looks like the model is too small" still
+    contradicted vanishing_deep_sigmoid's root."""
     if not cause.get("explained_by"):
         return cause["title"]
     roots = " and ".join(_in_sentence(title) for title in _root_titles(cause))
@@ -222,6 +224,9 @@ def looks_like(cause: dict) -> str:
     """A consequence's title without what it follows from (the list says it by number)."""
     if not cause.get("explained_by"):
         return cause["title"]
+    declared = catalogue().get(cause.get("id"))
+    if declared is not None and declared.seen_as and cause["title"] == declared.title:
+        return declared.seen_as
     return f"Looks like {_in_sentence(cause['title'])}"
 
 
@@ -434,6 +439,17 @@ def chance_level(document: dict) -> float | None:
         return chance
     for finding in document["causes"] + document.get("dismissed", []):
         value = finding["evidence"].get("constant_loss_in_user_units")
+        if value is not None:
+            return value
+    return None
+
+
+def floor_level(document: dict) -> float | None:
+    """The lowest loss the run's set-up can reach, when a finding measured one above 0 (a
+    softmax applied twice: 1.04 with 6 classes): a curve levelling off there has learned all it
+    can, and the loss figure draws it as it draws the constant guess."""
+    for finding in document["causes"]:
+        value = finding["evidence"].get("loss_floor")
         if value is not None:
             return value
     return None

@@ -62,6 +62,9 @@ LABEL_SHARE = 0.35
 USER, SUGGESTED, BEFORE, AFTER, TRAIN, TRAIN_MEAN, VALIDATION, SETTLED = (
     "#c0392b", "#1e8449", "#7f8c8d", "#1e8449", "#aab7b8", "#707b7c", "#1f6fb4", "#a9dfbf",
 )
+#: The floor of a loss that cannot reach 0 (a softmax applied twice), dotted: apart from the
+#: dashed red constant guess and the lines of the run.
+FLOOR = "#6c3483"
 #: Lines are drawn at matplotlib's zorder 2: the validation loss above them.
 ON_TOP = 3
 #: The training loss's running mean covers this share of the run's steps.
@@ -126,10 +129,10 @@ def _styled(draw):
 
 @_styled
 def loss_curves(curves: dict, curve: dict | None, chance: float | None,
-                settled: bool = False) -> str | None:
+                settled: bool = False, floor: float | None = None) -> str | None:
     """Training loss per step and validation loss per pass; the plateau window (``settled``: a
-    converged run's, not a problem) and the chance level (the loss of the best constant guess)
-    when known."""
+    converged run's, not a problem), the chance level (the loss of the best constant guess) and
+    the ``floor`` (the least the set-up's loss can reach, above 0) when known."""
     train = _points(curves.get("train_steps", []), "step", "loss")
     validation = _points(curves.get("validation", []), "step", "loss")
     if not train and not validation:
@@ -148,8 +151,11 @@ def loss_curves(curves: dict, curve: dict | None, chance: float | None,
     if chance is not None:
         axes.axhline(chance, color=USER, linestyle="--", linewidth=1,
                      label=f"chance (constant guess) {chance:.3g}")
-    _frame_losses(axes, [v for _, v in smooth + validation] + ([chance] if _finite(chance) else []),
-                  [v for _, v in train])
+    if _finite(floor):
+        axes.axhline(floor, color=FLOOR, linestyle=":", linewidth=1.5,
+                     label=f"lowest loss this set-up can reach {floor:.3g}")
+    marks = [v for v in (chance, floor) if _finite(v)]
+    _frame_losses(axes, [v for _, v in smooth + validation] + marks, [v for _, v in train])
     _steps_axis(axes)
     axes.set_ylabel("loss")
     _epoch_ticks(axes, epoch_starts(curves), max(x for x, _ in train + validation))
@@ -326,7 +332,7 @@ def gradient_norms(layers: list[dict]) -> str | None:
     rows = [(name, sorted(norms)) for name, norms in rows if norms]
     if not rows:
         return None
-    labels = [_short(name) for name, _ in rows]
+    labels = _short_labels([name for name, _ in rows])
     figure, axes = _figure(_bar_height(len(rows)), _label_width(labels))
     positions = range(len(rows))
     axes.hlines(positions, [n[0] for _, n in rows], [n[-1] for _, n in rows], color=BEFORE,
@@ -790,19 +796,38 @@ def _short(name: str) -> str:
     (layer numbers kept, 'denselayer16' as 'd16') before its middle is left out, so that two
     layers' names stay apart (optimizer_choice_sgd_transformer on a phone: encoder.layers.0
     and encoder.layers.1's in_proj_weight both read 'encoder.l...oj_weight')."""
-    name = _plain(name)
+    return _short_labels([name])[0]
+
+
+def _short_labels(names: list[str]) -> list[str]:
+    """Names shortened as _short says, alike down the column: a module name cut in one label is
+    cut in every label it leads (healthy_transformer_majority: 'e.layers.0.self_attn...' above
+    'encoder.layers.0.linear1.weight' read as two modules, 'e' and 'encoder')."""
     room = min(LABEL_CHARS, int(_width.get() * LABEL_SHARE / CHAR_INCHES))
-    parts = name.split(".")
-    for i in range(len(parts) - 1):
-        if len(".".join(parts)) <= room:
-            break
-        if not parts[i].isdigit():  # 'denselayer16' -> 'd16'
-            parts[i] = parts[i][0] + parts[i][len(parts[i].rstrip("0123456789")):]
-    name = ".".join(parts)
-    if len(name) <= room:
-        return name
+    split = [_plain(name).split(".") for name in names]
+    cut = set().union(*(_cuts(parts, room) for parts in split))
+    labels = [".".join(_cut_word(part) if (i, tuple(parts[:i + 1])) in cut else part
+                       for i, part in enumerate(parts)) for parts in split]
     half = room // 2 - 1
-    return f"{name[:half]}...{name[-half:]}"
+    return [label if len(label) <= room else f"{label[:half]}...{label[-half:]}"
+            for label in labels]
+
+
+def _cuts(parts: list[str], room: int) -> set[tuple[int, tuple[str, ...]]]:
+    """The leading module names (position, and the path to it) this name must cut to fit."""
+    shown, cut = list(parts), set()
+    for i in range(len(parts) - 1):
+        if len(".".join(shown)) <= room:
+            break
+        if not parts[i].isdigit():
+            cut.add((i, tuple(parts[:i + 1])))
+            shown[i] = _cut_word(parts[i])
+    return cut
+
+
+def _cut_word(word: str) -> str:
+    """'denselayer16' -> 'd16', 'encoder' -> 'e'; a layer number stays whole."""
+    return word if word.isdigit() else word[0] + word[len(word.rstrip("0123456789")):]
 
 
 def _plain(text: str) -> str:

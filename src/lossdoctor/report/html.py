@@ -28,6 +28,7 @@ from lossdoctor.report._common import (
     consequence_text,
     experiment_line,
     fix_text,
+    floor_level,
     follows_from,
     headline,
     looks_like,
@@ -119,7 +120,8 @@ def _training(document: dict, shown: set[str]) -> str:
     curves = document["curves"]
     caption = _loss_caption(document, converged)
     plot = _plot("loss_curves", "Your training", lambda: figures.loss_curves(
-        curves, document.get("curve"), chance_level(document), converged), caption)
+        curves, document.get("curve"), chance_level(document), converged,
+        floor_level(document)), caption)
     if plot is None:
         return ""
     shown.add(plot.key)
@@ -135,6 +137,9 @@ def _loss_caption(document: dict, converged: bool) -> str:
                     f"{figures.behaviour(document['curve'], converged)}.")
     if chance_level(document) is not None:
         caption += " Dashed: the loss of always predicting the same (best constant) answer."
+    if floor_level(document) is not None:
+        caption += (" Dotted: the lowest loss this set-up can reach, even for a perfect model "
+                    "(the cause below says why).")
     if (document.get("symptom") or {}).get("kind") == "below_floor":
         # label_range_transformer_signed_labels: a loss falling to -12 drawn as a clean descent
         caption += " Below 0 this loss no longer measures the fit: its fall is not learning."
@@ -416,7 +421,9 @@ def _untrained_rows_text(document: dict) -> str:
         return ""
     shown = (_and(missing) if len(missing) <= 3
              else f"{', '.join(missing[:3])} and {len(missing) - 3} more")
-    return f" {shown} {'has' if len(missing) == 1 else 'have'} no row: never trained (found above)."
+    # a sentence opened by a parameter's own name read as a stray lower-case word
+    # (frozen_params_transformer_head_only: '... sampled steps. position, embed.weight ...')
+    return f" No row for {shown}: never trained (found above)."
 
 
 #: Causes found that leave parameters with no gradient at all, and how: the panel's rows at 0
