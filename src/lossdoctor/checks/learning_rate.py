@@ -472,9 +472,11 @@ def too_high_on_the_curves(case: Case) -> Finding | None:
 def _too_low(case: Case, m: Measures) -> Finding | None:
     far = decades(m.user_lr, m.test.suggested_lr) >= LOW_GAP_DECADES
     steps = _replay_steps(m)
-    short = steps < REPLAY_STEPS
-    if short:
+    if steps < REPLAY_STEPS and m.progress(m.run_losses) <= LAGGING_SHARE * FULL_PROGRESS:
         m = replace(m, baseline=case.replayer.replay(Plan(steps=steps)))
+    else:
+        steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
+    short = steps < REPLAY_STEPS and m.may_lag
     if not (far or short or _near_low_position(m)):
         return None
     ladder = _doublings(m) if short and not far else []
