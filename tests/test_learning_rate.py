@@ -433,7 +433,7 @@ def _canned_replays(case, monkeypatch, works, user_keeps_up=False):
     stuck = [guess - 0.001 * i for i in range(10)]
     monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(stuck))
     monkeypatch.setattr(case.trace, "step_losses",
-                        lambda: [(i, start) for i in range(130)])
+                        lambda: [(i, start) for i in range(100)])
     test = RangeTest([1e-3, 0.05, 0.5, 5.0], [start, 0.8 * start, 0.5 * start, math.inf],
                      [start, 0.8 * start, 0.5 * start, math.inf], 0.5, 0.05, 5.0)
     monkeypatch.setattr("lossdoctor.checks.learning_rate.lr_range_test", lambda *a, **k: test)
@@ -441,7 +441,7 @@ def _canned_replays(case, monkeypatch, works, user_keeps_up=False):
 
 def test_a_short_run_held_back_by_its_rate_is_judged_in_its_own_steps(monkeypatch):
     """Plain SGD at 0.06, under a decade below the range test's lowest point (0.5), in a run of
-    130 steps that stayed at the constant guess, where twice its rate learns in those steps and
+    100 steps that stayed at the constant guess, where twice its rate learns in those steps and
     the range test's 0.5 collapses (dev plain_sgd 40006: SGD 0.04, lowest point 0.37, 105 steps;
     0.07 reaches 0.65 against a guess of 7.76, 0.12 and above collapse): too low, with the
     doubled rate as the fix, every replay as long as the run."""
@@ -449,7 +449,8 @@ def test_a_short_run_held_back_by_its_rate_is_judged_in_its_own_steps(monkeypatc
     _canned_replays(case, monkeypatch, works=[0.12])
     finding = reported(check(case))[LR_TOO_LOW]
     assert finding.evidence["replayed_lr"] == pytest.approx(0.12)
-    assert finding.evidence["replay_steps"] == 130
+    assert finding.evidence["replay_steps"] == 100
+    assert "your rate doubled up to 0.5" in finding.verdict
     assert finding.experiment.after < 0.5 * finding.experiment.before
 
 
@@ -467,4 +468,5 @@ def test_the_ladder_doubles_the_rate_up_to_the_lowest_point():
     assert _doublings(m) == pytest.approx([0.08, 0.16, 0.32])
     assert _doublings(replace(m, user_lr=0.2)) == []
     assert _replay_steps(m) == 105
+    assert _replay_steps(replace(m, run_losses=[1.0] * 270)) == REPLAY_STEPS  # nearly as long
     assert _replay_steps(replace(m, run_losses=[1.0] * 5000)) == REPLAY_STEPS

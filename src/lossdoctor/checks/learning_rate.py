@@ -294,14 +294,19 @@ def replay_at(replayer: Replayer, lr: float, steps: int = REPLAY_STEPS) -> Count
 
 
 def _replay_steps(m: Measures) -> int:
-    """How long the replays that judge "too low" train: the run's own optimizer steps, up to
-    REPLAY_STEPS. A rate too low shows as a run that gets less far than a higher rate in the
-    steps it had; three times those steps at the same rate can get as far as the higher rate
-    (dev plain_sgd 40006: plain SGD at 0.04 with StepLR on a CNN, 105 steps, validation loss
-    17.4 -> 5.50 against a constant guess of 7.76; the replay of its setup for 300 steps
-    reached 0.45, so the run read as keeping up; its twin, momentum 0.9, reached 0.78 in the
-    same 105 steps)."""
-    return min(len(m.run_losses), REPLAY_STEPS) or REPLAY_STEPS
+    """How long the replays that judge "too low" train: the run's own optimizer steps when
+    REPLAY_STEPS is at least MORE_RUNS times them, else REPLAY_STEPS. A rate too low shows as
+    a run that gets less far than a higher rate in the steps it had; a replay MORE_RUNS times
+    as long or longer gives the user's rate the "training longer" that learning_steadily
+    weighs separately, and can get as far as the higher rate: dev plain_sgd 40006
+    (plain SGD at 0.04 with StepLR on a CNN, 105 steps, validation loss 17.4 -> 5.50 against a
+    constant guess of 7.76; the replay of its setup for 300 steps reached 0.45, so the run
+    read as keeping up; its twin, momentum 0.9, reached 0.78 in the same 105 steps). A run
+    nearly as long as a replay is judged as before: sgd_tiny_lr 40004's twin (RMSprop at 1e-3,
+    270 steps, 0.42 of the way below the guess) lagged a 270-step replay at 0.009 and was
+    blamed, where the range test puts its rate at the usual pick."""
+    steps = len(m.run_losses)
+    return steps if 0 < steps * MORE_RUNS <= REPLAY_STEPS else REPLAY_STEPS
 
 
 def _doublings(m: Measures) -> list[float]:
@@ -648,8 +653,12 @@ def _orders(gap: float) -> str:
 
 
 def _which_of_two(m: Measures, higher: Counterfactual) -> str:
-    """Said when the range test gave two candidates and the replay picked one of them."""
+    """Said when the range test gave two candidates and the replay picked one of them, or the
+    replay picked a rate of the ladder (``_doublings``) between the user's and the lowest."""
     fastest, lowest = plain_lr(m.test.suggested_lr), plain_lr(m.test.minimum_lr)
+    if higher.lr not in (m.test.suggested_lr, m.test.minimum_lr):
+        return (f" (of your rate doubled up to {lowest}, where the range test's loss is "
+                "lowest, the one that did better in replays)")
     if fastest == lowest:
         return ""
     return f" (of {fastest} and {lowest}, the one that did better in replays)"
