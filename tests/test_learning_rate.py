@@ -7,7 +7,7 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
-from lossdoctor.case import Case
+from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.learning_rate import (
     LR_TOO_HIGH,
@@ -16,11 +16,13 @@ from lossdoctor.checks.learning_rate import (
     Counterfactual,
     Measures,
     _best_higher,
+    _doublings,
     _high_symptom,
     _high_verdict,
     _late_rise_position,
     _low_verdict,
     _near_low_position,
+    _replay_steps,
     check,
     measure,
     rise,
@@ -270,8 +272,8 @@ def test_plain_sgd_a_decade_below_the_lowest_point_is_too_low_when_the_run_lags(
 
 
 def test_a_run_lags_only_when_the_replay_of_its_setup_lags_too():
-    """Near the range test's pick, a short run that got little way, whose 300-step replay at
-    its own lr keeps up with the higher lr, is not held back by the lr."""
+    """Near the range test's pick, a run that got little way, whose replay at its own lr
+    keeps up with the higher lr, is not held back by the lr."""
     higher = Counterfactual(0.1, ReplayResult([0.7] * 10 + [0.1] * 10, []))
     stuck = Measures(0.01, "SGD", None, ReplayResult([0.7] * 20, []), [0.7] * 20, 0.7)
     assert stuck.may_lag and stuck.lagging(higher)
@@ -406,3 +408,65 @@ def test_a_run_without_validation_passes_still_learning_is_not_held_back(monkeyp
     stuck = _falling_late(m.nothing_learned, 0.99 * m.nothing_learned)
     monkeypatch.setattr(case.trace, "step_losses", lambda: list(enumerate(stuck)))
     assert LR_TOO_LOW in reported(check(case))
+
+
+def _canned_replays(case, monkeypatch, works, user_keeps_up=False):
+    """Replays of ``case`` answered from a table instead of run: rates in ``works`` learn
+    (validation a tenth of the constant guess), the user's own rate learns only when
+    ``user_keeps_up``, and every other rate stays at the guess (plain SGD collapsing above its
+    window)."""
+    guess = case.constant_guess_loss("validation")
+    start = case.replayer.evaluate(case.copies.initial_model, case.replayer.train_batches)
+    user_lr = case.replayer.user_lr
+
+    def replay(plan):
+        lr = plan.lr if plan.lr is not None else user_lr
+        learns = any(math.isclose(lr, w) for w in works) or (
+            user_keeps_up and math.isclose(lr, user_lr))
+        half = plan.steps // 2
+        train = [start] * half + [(0.1 if learns else 1.0) * start] * (plan.steps - half)
+        level = (0.1 if learns else 1.0) * guess
+        return ReplayResult(train, [level] * 10, planned_steps=plan.steps,
+                            start_validation=guess)
+
+    monkeypatch.setattr(case.replayer, "replay", replay)
+    stuck = [guess - 0.001 * i for i in range(10)]
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(stuck))
+    monkeypatch.setattr(case.trace, "step_losses",
+                        lambda: [(i, start) for i in range(100)])
+    test = RangeTest([1e-3, 0.05, 0.5, 5.0], [start, 0.8 * start, 0.5 * start, math.inf],
+                     [start, 0.8 * start, 0.5 * start, math.inf], 0.5, 0.05, 5.0)
+    monkeypatch.setattr("lossdoctor.checks.learning_rate.lr_range_test", lambda *a, **k: test)
+
+
+def test_a_short_run_held_back_by_its_rate_is_judged_in_its_own_steps(monkeypatch):
+    """Plain SGD at 0.06, under a decade below the range test's lowest point (0.5), in a run of
+    100 steps that stayed at the constant guess, where twice its rate learns in those steps and
+    the range test's 0.5 collapses (dev plain_sgd 40006: SGD 0.04, lowest point 0.37, 105 steps;
+    0.07 reaches 0.65 against a guess of 7.76, 0.12 and above collapse): too low, with the
+    doubled rate as the fix, every replay as long as the run."""
+    case = learnable_run(torch.optim.SGD, 0.06)
+    _canned_replays(case, monkeypatch, works=[0.12])
+    finding = reported(check(case))[LR_TOO_LOW]
+    assert finding.evidence["replayed_lr"] == pytest.approx(0.12)
+    assert finding.evidence["replay_steps"] == 100
+    assert "your rate doubled up to 0.5" in finding.verdict
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+
+
+def test_a_short_run_whose_own_rate_keeps_up_in_its_steps_is_not_blamed(monkeypatch):
+    """The twin of the case above: the replay of the user's own setup, as long as the run,
+    learns as far as the doubled rate does. No higher rate helps: nothing is reported."""
+    case = learnable_run(torch.optim.SGD, 0.06)
+    _canned_replays(case, monkeypatch, works=[0.12], user_keeps_up=True)
+    assert LR_TOO_LOW not in reported(check(case))
+
+
+def test_the_ladder_doubles_the_rate_up_to_the_lowest_point():
+    test = RangeTest([1e-3, 0.37], [1.0, 0.5], [1.0, 0.5], 0.37, 0.037, None)
+    m = Measures(0.04, "SGD", test, ReplayResult([], []), [1.0] * 105, 1.0)
+    assert _doublings(m) == pytest.approx([0.08, 0.16, 0.32])
+    assert _doublings(replace(m, user_lr=0.2)) == []
+    assert _replay_steps(m) == 105
+    assert _replay_steps(replace(m, run_losses=[1.0] * 270)) == REPLAY_STEPS  # nearly as long
+    assert _replay_steps(replace(m, run_losses=[1.0] * 5000)) == REPLAY_STEPS

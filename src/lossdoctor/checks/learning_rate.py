@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._fix import (
@@ -139,6 +139,11 @@ STEADY_SHARE = 0.4
 #: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
 #: in 300 steps is what holds the run back, however steadily it falls.
 MORE_RUNS = 2.0
+#: The ladder of rates tried above the user's in a short run: each twice the last (a factor
+#: of 2 is the usual step of a manual search; the range test's candidates are a decade apart),
+#: at most three (8x the user's rate, most of the decade to the range test's lowest point).
+DOUBLING = 2.0
+MAX_DOUBLINGS = 3
 #: Chunks a run's training loss is averaged in when its validation passes are too few for a
 #: trend: batch_size's still_learning does the same, so minibatch noise averages out and the
 #: last half still holds STEADY_POINTS points.
@@ -228,8 +233,9 @@ class Measures:
 
     def lagging(self, other: Counterfactual) -> bool:
         """Both the run and the replay of its setup made at most LAGGING_SHARE of the progress
-        the other lr makes: a run too short to get far, whose replay at its own lr keeps up,
-        is not held back by the lr."""
+        the other lr makes: a run whose replay at its own lr keeps up is not held back by the
+        lr (for a run shorter than REPLAY_STEPS both replays take its own steps:
+        ``_replay_steps``)."""
         return self.behind(other, LAGGING_SHARE, self.run_losses, self.baseline.train_losses)
 
     @property
@@ -283,8 +289,37 @@ def measure(case: Case) -> Measures:
                     _scheduled(case), case.constant_guess_loss("training"))
 
 
-def replay_at(replayer: Replayer, lr: float) -> Counterfactual:
-    return Counterfactual(lr, replayer.replay(Plan(lr=lr, steps=REPLAY_STEPS)))
+def replay_at(replayer: Replayer, lr: float, steps: int = REPLAY_STEPS) -> Counterfactual:
+    return Counterfactual(lr, replayer.replay(Plan(lr=lr, steps=steps)))
+
+
+def _replay_steps(m: Measures) -> int:
+    """How long the replays that judge "too low" train: the run's own optimizer steps when
+    REPLAY_STEPS is at least MORE_RUNS times them, else REPLAY_STEPS. A rate too low shows as
+    a run that gets less far than a higher rate in the steps it had; a replay MORE_RUNS times
+    as long or longer gives the user's rate the "training longer" that learning_steadily
+    weighs separately, and can get as far as the higher rate: dev plain_sgd 40006
+    (plain SGD at 0.04 with StepLR on a CNN, 105 steps, validation loss 17.4 -> 5.50 against a
+    constant guess of 7.76; the replay of its setup for 300 steps reached 0.45, so the run
+    read as keeping up; its twin, momentum 0.9, reached 0.78 in the same 105 steps). A run
+    nearly as long as a replay is judged as before: sgd_tiny_lr 40004's twin (RMSprop at 1e-3,
+    270 steps, 0.42 of the way below the guess) lagged a 270-step replay at 0.009 and was
+    blamed, where the range test puts its rate at the usual pick."""
+    steps = len(m.run_losses)
+    return steps if 0 < steps * MORE_RUNS <= REPLAY_STEPS else REPLAY_STEPS
+
+
+def _doublings(m: Measures) -> list[float]:
+    """The user's rate doubled, and doubled again, up to the range test's lowest point: the
+    rates a practitioner tries next. The range test's two candidates are a decade apart, and
+    between them can lie the only rates that work: plain SGD on dev plain_sgd 40006 (lr 0.04,
+    lowest point 0.37) reaches 0.65 in its 105 steps at 0.07 and collapses to the constant
+    guess at 0.12 and above."""
+    rates, lr = [], DOUBLING * m.user_lr
+    while lr < m.test.minimum_lr and len(rates) < MAX_DOUBLINGS:
+        rates.append(lr)
+        lr *= DOUBLING
+    return rates
 
 
 def _user_lr(case: Case) -> float:
@@ -441,9 +476,18 @@ def too_high_on_the_curves(case: Case) -> Finding | None:
 
 def _too_low(case: Case, m: Measures) -> Finding | None:
     far = decades(m.user_lr, m.test.suggested_lr) >= LOW_GAP_DECADES
-    if not (far or _near_low_position(m)):
+    steps = _replay_steps(m)
+    if steps < REPLAY_STEPS and m.progress(m.run_losses) <= LAGGING_SHARE * FULL_PROGRESS:
+        m = replace(m, baseline=case.replayer.replay(Plan(steps=steps)))
+    else:
+        steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
+    short = steps < REPLAY_STEPS and m.may_lag
+    if not (far or short or _near_low_position(m)):
         return None
-    higher = _best_higher(case.replayer, m)
+    ladder = _doublings(m) if short and not far else []
+    higher = _best_higher(case.replayer, m, steps, ladder)
+    if not higher.lr > m.user_lr:
+        return None
     experiment = _experiment(m, higher)
     if not helped(experiment, case):
         return None
@@ -465,7 +509,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
-            "run_best_val_loss": case.run_best_validation()}),
+            "run_best_val_loss": case.run_best_validation(),
+            "replay_steps": float(steps)}),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -544,10 +589,15 @@ def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
             and relative_drop(constant, higher.val_after) > MEANINGFUL_IMPROVEMENT)
 
 
-def _best_higher(replayer: Replayer, m: Measures) -> Counterfactual:
+def _best_higher(replayer: Replayer, m: Measures, steps: int = REPLAY_STEPS,
+                 ladder: list[float] | None = None) -> Counterfactual:
     """The better of the range test's suggestion and the lr at its lowest loss: the test sees
-    only a step or two per lr, so problems that need many steps can do with the larger one."""
-    candidates = [replay_at(replayer, lr) for lr in (m.test.suggested_lr, m.test.minimum_lr)]
+    only a step or two per lr, so problems that need many steps can do with the larger one.
+    With a ``ladder`` (``_doublings``), its rates too; only rates above the user's are tried
+    when there are any (a suggestion at or below the user's rate is no "higher" one)."""
+    lrs = [lr for lr in (m.test.suggested_lr, m.test.minimum_lr, *(ladder or []))
+           if lr > m.user_lr]
+    candidates = [replay_at(replayer, lr, steps) for lr in lrs or [m.test.suggested_lr]]
     finite = [c for c in candidates if math.isfinite(c.val_after)]
     return min(finite, key=lambda c: c.val_after) if finite else candidates[0]
 
@@ -603,8 +653,12 @@ def _orders(gap: float) -> str:
 
 
 def _which_of_two(m: Measures, higher: Counterfactual) -> str:
-    """Said when the range test gave two candidates and the replay picked one of them."""
+    """Said when the range test gave two candidates and the replay picked one of them, or the
+    replay picked a rate of the ladder (``_doublings``) between the user's and the lowest."""
     fastest, lowest = plain_lr(m.test.suggested_lr), plain_lr(m.test.minimum_lr)
+    if higher.lr not in (m.test.suggested_lr, m.test.minimum_lr):
+        return (f" (of your rate doubled up to {lowest}, where the range test's loss is "
+                "lowest, the one that did better in replays)")
     if fastest == lowest:
         return ""
     return f" (of {fastest} and {lowest}, the one that did better in replays)"
