@@ -13,6 +13,7 @@ from lossdoctor.checks.batch_size import (
     FEW_STEPS,
     batch_statistics_experiment,
     check,
+    cost_fraction,
     scaled_lr,
     still_learning,
 )
@@ -202,6 +203,24 @@ def test_a_whole_training_set_per_step_is_found_though_the_run_ends_on_a_plateau
     assert finding.experiment.after < 0.9 * finding.experiment.before
 
 
+def test_a_whole_training_set_per_step_is_found_when_the_budget_cuts_the_replays():
+    """A costly step (a GRU on 524 rows, two_batches_per_epoch dev 60003) makes the budget cut
+    every replay to a tenth: the smaller batch's replay is cut by what its own steps cost, so
+    it still trains on as many rows as the run did, and the batch is found."""
+    case = radial_run(batch_size=1200, epochs=14)
+    case.replayer.step_fraction = 0.1
+    [finding] = reported(check(case))
+    assert finding.experiment.steps == FEW_STEPS  # cut to 30 steps, 1,680 rows, before
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_a_smaller_batch_costs_less_of_the_budget_per_step():
+    assert cost_fraction(0.1, 56, 1200) == 1.0
+    assert cost_fraction(0.1, 600, 1200) == 0.2
+    assert cost_fraction(0.1, 32, 2) == 0.1  # a larger batch: the user's fraction
+    assert cost_fraction(1.0, 8, 64) == 1.0
+
+
 def test_a_short_run_of_small_batches_is_short_of_epochs_not_of_batch_size():
     """The fixed twin of dev case 13685 (132 steps of 64 rows, noise scale 25) learned; more
     steps of smaller batches would still lower its loss, but its batch is not what kept its
@@ -218,7 +237,7 @@ def test_too_few_kept_rows_for_a_batch_is_a_skip_not_an_error():
 
     pool = Batch((torch.zeros(5, 2),), {}, torch.zeros(5), 5)
     with pytest.raises(Skip, match="at least 8 kept training rows"):
-        _replay(SimpleNamespace(), pool, 8, 0.1, 80, 10)
+        _replay(SimpleNamespace(step_fraction=1.0), pool, 8, 0.1, 80, 10, 8)
 
 
 def test_the_replays_rows_are_rows_passed_through_not_the_datasets_size():

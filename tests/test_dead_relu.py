@@ -5,7 +5,14 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.dead_relu import DEAD_RELU, check, dead_layers, swap_relus
+from lossdoctor.checks.dead_relu import (
+    BUILT_DEAD,
+    DEAD_RELU,
+    MOST,
+    check,
+    dead_layers,
+    swap_relus,
+)
 from lossdoctor.findings import Skip
 
 
@@ -265,3 +272,27 @@ def test_relu_function_calls_replay_as_leaky_relu_and_other_calls_unchanged():
     expected = [x.clamp(min=-1), x.clamp(0, 1), F.relu6(x), x.tanh()]
     for out, plain in zip(unchanged, expected, strict=True):
         assert torch.equal(out, plain)
+
+
+def _all_negative_weights_run(scale):
+    """negative_weight_init: every weight drawn uniform in (-scale, 0); 0 keeps the default."""
+    torch.manual_seed(4)
+    model = _deep_mlp()
+    for layer in model[::2] if scale else ():
+        nn.init.uniform_(layer.weight, -scale, 0.0)
+    return record(fit, model, torch.optim.SGD(model.parameters(), lr=0.05),
+                  nn.CrossEntropyLoss(), _learnable(600, 0), _learnable(200, 1), epochs=10)
+
+
+def test_a_layer_built_less_than_mostly_dead_is_found_when_the_default_init_fixes_it():
+    """Dev negative_weight_init 60008, 60010 (42-50% of the second layer dead for every row
+    from step 0 on, the loss at the constant guess) were not suspected, below MOST: a layer
+    this dead from the first step is tested by the replay from the default init."""
+    case = _all_negative_weights_run(0.2)
+    [second] = [d for d in dead_layers(case.trace) if d.layer == "3"]
+    assert BUILT_DEAD < second.least <= MOST and second.built_dead
+    [finding] = check(case)
+    assert "re-initialized" in finding.experiment.description
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.evidence["first_dead_step"] == 0
+    assert check(_all_negative_weights_run(0.0)) == []

@@ -68,6 +68,38 @@ def test_a_hidden_tanh_pinned_from_the_first_step_is_found_when_un_pinning_it_he
     assert finding.verdict.startswith("The tanh layer '1' is pinned at -1 or 1")
     # a hidden layer's fix is about its inputs, not about logits for the loss
     assert "logits" not in finding.fix and "tanh" in finding.fix
+    assert not finding.root  # the inputs' scale pinned it: unnormalized_inputs is the root
+
+
+def _large_init_tanh_run(std):
+    x, y = _learnable()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
+                          nn.Linear(32, 2))
+    with torch.no_grad():
+        for layer in model[::2]:
+            layer.weight.normal_(0, std)
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.CrossEntropyLoss(), (x[:450], y[:450].long()), (x[450:], y[450:].long()),
+                  epochs=8)
+
+
+def test_tanh_layers_pinned_by_a_large_init_are_shown_and_lead_the_initialization():
+    """tanh_large_init (dev 60002, 60003): units pinned from the first step to the end are
+    what the training shows; bad_init, true as well, follows instead of leading."""
+    from lossdoctor.checks.bad_init import BAD_INIT
+    from lossdoctor.diagnosis import rank
+    from lossdoctor.findings import Finding
+
+    [finding] = check(_large_init_tanh_run(std=3.0))
+    assert finding.root and finding.evidence["saturated_fraction_start"] > 0.5
+    init = Finding(BAD_INIT, 0.93, "starts far off", {})
+    assert [f.cause for f in rank([init, finding])] == [SATURATED_ACTIVATION, BAD_INIT]
+    assert not finding.explained_by and not init.explained_by
+
+
+def test_tanh_layers_with_a_fan_in_init_are_not_flagged():
+    assert check(_large_init_tanh_run(std=8 ** -0.5)) == []
 
 
 def test_confident_correct_outputs_of_a_trained_classifier_are_not_flagged():

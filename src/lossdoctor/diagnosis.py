@@ -77,12 +77,14 @@ class Diagnosis:
 def rank(findings: list[Finding]) -> list[Finding]:
     """Primary cause first. Findings that another finding explains (a consequence of it) follow
     the ones that explain them; then a cause that makes the others moot leads (a broken loss
-    contract, then no_signal); then by confidence (calibrated: how often such findings were
-    right), between equal ones by the checks' own; ties by the stable id."""
+    contract, then no_signal); then a finding shown by what it measured (``Finding.root``: NaN
+    in the data, units pinned from the first step) ahead of causes inferred from how training
+    went; then by confidence (calibrated: how often such findings were right), between equal
+    ones by the checks' own; ties by the stable id."""
     mark_consequences(findings)
     return _after_their_roots(sorted(
         findings,
-        key=lambda f: (bool(f.explained_by), -f.cause.precedence, -f.confidence,
+        key=lambda f: (bool(f.explained_by), -f.cause.precedence, not f.root, -f.confidence,
                        -_own_confidence(f), f.cause.id),
     ))
 

@@ -52,6 +52,14 @@ LATE_SAMPLES = 3
 #: dead, or killed by the very first update, which at a usual rate moves each weight by about
 #: the learning rate (1e-3 for Adam): far too little to silence a layer.
 FIRST_WATCHED = 1
+#: A layer this share dead on every sampled step, from the first one watched (before any
+#: update) on, was built mostly dead: tested by a replay from the default initialization,
+#: and blamed only when that replay helps. Weights drawn all negative leave 42-50% of a layer
+#: dead for every row on every sample while the other units are off for most rows (dev
+#: negative_weight_init 60008, 60010, 60011, 60012: 0.48, 0.44, 0.5, 0.42 at least), below
+#: MOST; the default-initialized twins of those cases showed at most 0.38 dead over all their
+#: samples (60003's third hidden layer; 0.0-0.03 in the other seven).
+BUILT_DEAD = 0.4
 #: Slope of the LeakyReLU swapped in: large enough to pull dead units back within a replay.
 LEAK = 0.1
 
@@ -62,12 +70,14 @@ class DeadLayer:
     dead: float  # the smallest dead fraction seen over the late samples
     first_dead_step: int  # the first sampled step from which it stayed above MOST
     units: int
-    dead_on_every_sample: bool = False
+    least: float = 0.0  # the smallest dead fraction over every sample, the first included
+    first_watched: int = 0  # the step of the first sample
 
     @property
     def built_dead(self) -> bool:
-        """Dead from the first step watched on: before any update could kill it."""
-        return self.dead_on_every_sample and self.first_dead_step <= FIRST_WATCHED
+        """Dead (more than BUILT_DEAD) from the first step watched on, on every sample:
+        before any update could kill it."""
+        return self.least > BUILT_DEAD and self.first_watched <= FIRST_WATCHED
 
     @property
     def is_function(self) -> bool:
@@ -77,7 +87,8 @@ class DeadLayer:
 
 def check(case) -> list[Finding]:
     layers = dead_layers(case.trace)
-    suspects = sorted((d for d in layers if d.dead > MOST), key=lambda d: d.dead, reverse=True)
+    suspects = sorted((d for d in layers if d.dead > MOST or d.built_dead),
+                      key=lambda d: d.dead, reverse=True)
     loss = training_progress(case) if suspects else None
     if loss is None:
         return []
@@ -85,9 +96,9 @@ def check(case) -> list[Finding]:
     fixed = experiment is not None and helped(experiment, case)
     if not fixed and any(d.built_dead for d in suspects):
         experiment, fixed = _reinit_or(case, experiment)
-    if not loss.stuck and not fixed:
-        return []
     worst = suspects[0]
+    if not fixed and (not loss.stuck or worst.dead <= MOST):
+        return []  # a layer less than mostly dead is blamed only when the replay shows it
     return [
         Finding(
             DEAD_RELU,
@@ -132,8 +143,11 @@ def _lasting(layer: str, seen: list) -> DeadLayer:
     while first > 0 and seen[first - 1].dead_fraction > MOST:
         first -= 1
     first_step = seen[first].step if first < len(seen) else seen[-1].step
+    least = min(s.dead_fraction for s in seen)
+    if least > BUILT_DEAD:  # dead from the first sample on, if less than mostly at times
+        first_step = seen[0].step
     return DeadLayer(layer, min(s.dead_fraction for s in late), first_step, seen[-1].units,
-                     dead_on_every_sample=first == 0)
+                     least=least, first_watched=seen[0].step)
 
 
 def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:

@@ -79,8 +79,23 @@ def check(case) -> list[Finding]:
             fix=_fix(worst),
             experiment=experiment,
             details={"layers": [vars(s) for s in pinned]},
+            root=shown(worst, experiment, after),
         )
     ]
+
+
+def shown(worst: LayerSaturation, experiment, after) -> bool:
+    """Whether the saturation is seen as what stops the training, not inferred: most of the
+    layer pinned (within capture.stats.SATURATION_MARGIN of a limit, where a sigmoid passes
+    at most 4% of its largest gradient and a tanh 2%) from the first step watched, before any
+    update, to the end, and not un-pinned by standardizing the inputs (then their scale is
+    the root, and unnormalized_inputs declares this its consequence). Such a finding is never
+    ranked as a consequence of a cause that could pin the units (bad_init's large
+    initialization), and leads it (diagnosis.rank): both are true of a large init, and the
+    pinned units are what the user's training shows and what their fix names. On dev
+    sigmoid_large_init 60013, 60015 and tanh_large_init 60002, 60003 (55-66% pinned from
+    step 0 to the end), saturated_activation was ranked second at 0.35, behind bad_init."""
+    return worst.start > MOST and worst.end > MOST and not _desaturated(experiment, after)
 
 
 def _fix(worst: LayerSaturation) -> str:
