@@ -91,6 +91,18 @@ def test_validation_rising_while_training_falls_is_overfitting():
     assert judge(_curve(validation), _curve(validation)).kind == curves.DIVERGING
 
 
+@pytest.mark.parametrize("guess, kind", [(3.0, curves.PLATEAU), (1.2, curves.OVERFITTING)])
+def test_a_rise_is_overfitting_only_when_it_gives_back_half_of_what_was_learned(guess, kind):
+    """The same rise, 0.65 -> 1.05, gives back 17% of the way from a guess of 3.0 and 73% from
+    1.2 (curve_stats.GIVEN_BACK_SHARE). Kept, it is said as it is: never "flat"."""
+    validation = [1.0, 0.8, 0.7, 0.65, 0.7, 0.78, 0.85, 0.95, 1.05]
+    train = [1.0, 0.7, 0.5, 0.35, 0.25, 0.17, 0.11, 0.07, 0.04]
+    verdict = judge(_curve(validation), _curve(train), chance_loss=guess)
+    assert verdict.kind == kind and verdict.since_epoch == 3
+    assert "flat" not in verdict.message
+    assert ("keeps 83% of its gain" in verdict.message) is (kind == curves.PLATEAU)
+
+
 def test_a_loss_swinging_widely_without_progress_is_oscillating():
     values = [1.0, 1.6, 0.9, 1.7, 1.0, 1.5, 0.8, 1.6, 1.0, 1.7]
     assert judge(_curve(values)).kind == curves.OSCILLATING

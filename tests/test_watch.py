@@ -320,7 +320,9 @@ def test_a_validation_loss_turning_up_is_never_announced_as_flat():
             doctor.log("val_loss", loss)
     assert not any("flat" in message for message in messages)
     assert doctor.monitor.plateau is None  # never confirmed flat on the way up
-    assert doctor.verdict.kind == curves.OVERFITTING
+    # It rose 0.015 from its best after falling 0.49 from the guess: levelled, said as climbing
+    assert doctor.verdict.kind == curves.PLATEAU
+    assert "flat" not in doctor.verdict.message and "higher since" in doctor.verdict.message
 
 
 def test_turning_up_needs_the_last_point_highest_and_beyond_the_noise():
