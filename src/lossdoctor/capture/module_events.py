@@ -84,12 +84,13 @@ class ModuleEvents:
             self._sign_inputs(args)
             return
         if self._depth == 1 and (is_model or _has_parameters(module)):
-            self._model_started(module, is_model)
-            self._sign_inputs(args)
+            phase = current_phase()
+            self._model_started(module, is_model, phase)
+            self._sign_inputs(args, phase)
         if self._spy is not None:
             self._module_stack.append(module)
 
-    def _model_started(self, module: nn.Module, is_model: bool) -> None:
+    def _model_started(self, module: nn.Module, is_model: bool, phase: str) -> None:
         if self.update_awaited:
             self.check_parameter_update()
         if self._chain_spy is not None or WAITING:
@@ -102,7 +103,7 @@ class ModuleEvents:
         self._model_held = module
         if self._optimizer_ref is None:
             self._roots.add(id(module))
-        if self.sampled and current_phase() == "train" and not is_compiled(module):
+        if self.sampled and phase == "train" and not is_compiled(module):
             self._start_spying()
 
     @guarded_hook
