@@ -1,7 +1,8 @@
 """Gradients on sampled steps: each parameter's gradient and weight norms before the update,
 and, on the sampled steps Schedule.measures_updates names, the size of the update relative to
-the weights after it (a copy of the weights each; no check reads it). The norms of all parameters are
-read together (stats.norms): one wait for the device per sampled step, not one per tensor."""
+the weights after it (a copy of the weights each; no check reads it). The norms of all
+parameters are read together (stats.norms): one wait for the device per sampled step, not one
+per tensor."""
 
 from __future__ import annotations
 
