@@ -139,7 +139,7 @@ class LossEvents:
         if self.inside_model:  # the model returns this loss: its batch is paired after it
             held.inside_model = True
             self._inner_target = first_tensor(target)
-        else:
+        elif self._pending is not None:  # inputs wait for a target (else the target is not read)
             held.batch = self._paired_batch(held.record.phase,
                                             _per_row(target, self.last_batch_rows))
         if tentative:

@@ -29,6 +29,7 @@ class ModuleEvents:
 
     def _start_module_events(self) -> None:
         self._depth = 0
+        self._shape_only_calls = 0  # calls on shape-only inputs started and not finished
         self._inside_loss = 0
         self.inside_model = False  # inside the model's forward pass
         self._roots: set[int] = set()  # top-level models called before the first step
@@ -72,6 +73,7 @@ class ModuleEvents:
     @guarded_hook
     def forward_started(self, module: nn.Module, args) -> None:
         if _shape_only(args):
+            self._shape_only_calls += 1
             return
         if isinstance(module, _Loss):
             self._inside_loss += 1
@@ -110,7 +112,8 @@ class ModuleEvents:
     def forward_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
         # When forward raises, PyTorch calls this always_call hook as (module, args, None).
         kwargs = kwargs if kwargs is not None else {}
-        if _shape_only(args):
+        if self._shape_only_calls and _shape_only(args):  # else its inputs are not read again
+            self._shape_only_calls -= 1
             return
         if isinstance(module, _Loss):
             self._inside_loss -= 1
