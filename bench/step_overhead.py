@@ -19,6 +19,48 @@ Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [-
 handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed runs
 inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot see.
 
+Session 14 (CPU clock, one thread, nice, 30 pairs of 50-step blocks; main e1c4ea0 against
+s14-step 69a6ef4, run side by side, two processes at once, load 3-15, mostly 11-14; the first
+four main runs and the first two s14-step runs have both models, the rest the MLP alone),
+mean / median / sampled steps' mean, summarised over runs:
+
+| model | code | runs | means: mean (range) | medians (median) | sampled | mean <= 1.03 |
+|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | main | 20 | 1.041 (1.016-1.059) | 1.022-1.051 (1.038) | 1.22-1.36 | 2 of 20 |
+| | s14-step | 17 | 1.035 (1.017-1.055) | 1.026-1.043 (1.032) | 1.13-1.19 | 5 of 17 |
+| 200 small layers | main | 4 | 1.051 (1.050-1.053) | 1.029-1.045 (1.041) | 1.74-1.79 | 0 of 4 |
+| | s14-step | 2 | 1.039 (1.029-1.050) | 1.035-1.037 (1.036) | 1.59-1.60 | 1 of 2 |
+
+What changed: a sampled step copies every weight to measure its update only on the dense start
+and powers of two (Schedule.measures_updates; no check reads update_ratio): the sampled steps
+cost 1.16x instead of 1.28x (MLP), 1.60x instead of 1.76x (200 layers), ~0.3% of the mean. On
+ordinary steps: no weak reference to the first gradient after a step zero_grad() came before;
+torch.is_grad_enabled() read once a model call (a loss's output says whether gradients were on);
+a backward pass through a seen loss does not look at its root; a shape-only call is remembered
+at its start, so its end reads no input; a loss's target is read only when inputs wait for it;
+note_reset_before_backward is not guarded twice. --handlers, microseconds per ordinary MLP step
+(4 runs each alternating, 8 blocks, load 3-5; median and range):
+
+| handler | main | s14-step |
+|---|---|---|
+| forward_finished (model and loss module) | 62.2 (58-66) | 57.0 (55-61) |
+| of which loss_computed | 33.4 (32-37) | 31.5 (30-33) |
+| step_started | 27.1 (25-29) | 27.8 (26-30) |
+| backward_finished | 24.5 (22-27) | 22.0 (18-25) |
+| step_finished | 16.4 (15-18) | 13.1 (12-13) |
+| backward_started | 14.8 (14-16) | 11.1 (10-13) |
+| forward_started | 10.6 (10-15) | 12.2 (12-12) |
+| zero_grad_called | 3.3 (3-4) | 3.1 (3-3) |
+
+About 12 us (8%) of the handlers' ~160 us cut, not the ~100 us the 1.03 needs: the MLP's mean
+is now at most 1.03 on 5 runs of 17 (2 of 20 before), so the target is still not reliably met.
+Why the rest is hard to cut: timed cold after a backward pass (perf_counter, median of 150),
+an empty function costs 4 us, one first read of a tensor's attribute 3-5 us more (is_cpu,
+requires_grad, numel(), torch.is_grad_enabled()), ``.shape[0]`` 8, a weak reference 3,
+``.item()`` or ``.detach()`` 13: the handlers' cost is a few dozen first touches at the three
+cold points (after the forward, backward and optimizer kernels), each a few microseconds; no
+single one is worth more than ~10 us. (At load 11-15 the same handlers measure 1.5-2x more.)
+
 Session 13 (CPU clock, one thread, nice, 30 pairs of 50-step blocks; main 469d5c2 against
 s13-step, whose CPU loss is told by ``is_cpu`` instead of a torch.device built each step; runs
 in the order listed, each alone but main's second, which overlapped s13-step's first), mean /

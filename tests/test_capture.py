@@ -793,6 +793,24 @@ def test_update_ratios_are_the_change_over_the_weights_before_the_step():
         assert record.update_ratio == pytest.approx(change, rel=1e-4)
 
 
+def test_update_sizes_are_measured_on_the_dense_start_and_powers_of_two_only():
+    """Each costs a copy of the weights: the other sampled steps read gradients alone."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(8, 4), torch.randn(8, 1)
+    recorder = Recorder(schedule=Schedule(dense_until=2, every=3))
+    with watching(recorder):
+        for _ in range(9):
+            optimizer.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            optimizer.step()
+    gradients = recorder.trace.gradients
+    assert {g.step for g in gradients} == {0, 1, 2, 3, 4, 6, 8}
+    assert {g.step for g in gradients if g.update_ratio is not None} == {0, 1, 2, 4, 8}
+    assert all(g.update_ratio > 0 for g in gradients if g.update_ratio is not None)
+
+
 def test_a_model_local_to_the_training_function_is_still_copied_when_the_run_ends():
     def main():
         model = nn.Linear(3, 1)

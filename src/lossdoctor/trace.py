@@ -106,7 +106,7 @@ class LayerGradient:
     name: str
     grad_norm: float
     weight_norm: float
-    update_ratio: float | None = None
+    update_ratio: float | None = None  # on the steps Schedule.measures_updates names, else None
     dims: int = 0  # the parameter's number of dimensions (0: not recorded)
     named: bool = True  # named by a model (False: a tensor trained outside any nn.Module)
 

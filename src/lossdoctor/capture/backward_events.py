@@ -20,7 +20,7 @@ class BackwardEvents:
     def backward_started(self, tensors) -> None:
         if self.update_awaited:
             self.check_parameter_update()
-        self.note_reset_before_backward()
+        self._note_reset_before_backward()
         if self._step_spy is not None:
             self._tensor_pass_ended()
         roots = [tensors] if isinstance(tensors, torch.Tensor) else tensors_in(tensors)
@@ -49,10 +49,12 @@ class BackwardEvents:
     @guarded
     def backward_finished(self, tensors) -> None:
         waiting, self._waiting = self._waiting, []
-        root = tensors if isinstance(tensors, torch.Tensor) else first_tensor(tensors)
-        if root is None or not root.is_floating_point() or root.numel() == 0:
-            return
         seen_loss = any(held.reached for held in waiting)
+        root = tensors if isinstance(tensors, torch.Tensor) else first_tensor(tensors)
+        # A pass through a loss seen needs no look at its root (cold after the backward
+        # kernels: ~5 us each, bench/step_overhead.py): the loss's tensors are float values.
+        if root is None or not seen_loss and (not root.is_floating_point() or root.numel() == 0):
+            return
         name = None
         if not seen_loss:
             name, loss = self._trained_loss(root)

@@ -37,14 +37,18 @@ class DataEvents:
         self._trained_at_start: dict[tuple, int] = {}  # training losses at the last pass start
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
         self._signature: torch.Tensor | None = None  # of the last model call without gradients
+        #: "train" or "eval": the phase of the last model call, told at its start (gradients
+        #: are on or off alike at its end): torch.is_grad_enabled() read once a call, not twice.
+        self._call_phase = "train"
         #: Evaluation losses with the signature of the batch they scored (train_split.py).
         self._signed: list[tuple[LossRecord, torch.Tensor]] = []
         self._last_reseeded_step = 0
         self.seeded = False
 
     def _keep_inputs(self, args, kwargs) -> None:
+        """At the end of a model call, whose phase _sign_inputs noted at its start."""
         self._keep_unpaired_inputs()
-        phase = current_phase()
+        phase = self._call_phase
         sample = self.copies.train if phase == "train" else self.copies.validation
         if sample.complete:
             return
@@ -71,10 +75,12 @@ class DataEvents:
         self._pending = None
         return batch
 
-    def _sign_inputs(self, args) -> None:
-        """At a model call without gradients, before its forward (which may compute the
-        loss): the signature of the batch it evaluates."""
-        signed = current_phase() == "eval" and len(self._signed) < MAX_SIGNED
+    def _sign_inputs(self, args, phase: str | None = None) -> None:
+        """At the start of a model call (in ``phase``, if the caller read it), before its
+        forward (which may compute the loss): without gradients, the signature of the batch
+        it evaluates."""
+        self._call_phase = phase = phase or current_phase()
+        signed = phase == "eval" and len(self._signed) < MAX_SIGNED
         self._signature = signature(args, {}) if signed else None
 
     def _take_signature(self) -> torch.Tensor | None:

@@ -1,6 +1,8 @@
 """Gradients on sampled steps: each parameter's gradient and weight norms before the update,
-and the size of the update relative to the weights after it. The norms of all parameters are
-read together (stats.norms): one wait for the device per sampled step, not one per tensor."""
+and, on the sampled steps Schedule.measures_updates names, the size of the update relative to
+the weights after it (a copy of the weights each; no check reads it). The norms of all
+parameters are read together (stats.norms): one wait for the device per sampled step, not one
+per tensor."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture import stats
+from lossdoctor.capture.schedule import Schedule
 from lossdoctor.trace import LayerGradient, Trace
 
 
@@ -17,6 +20,7 @@ class GradientEvents:
 
     # Shared with the other event families, set by Recorder.__init__:
     trace: Trace
+    schedule: Schedule
 
     def _start_gradient_events(self) -> None:
         self._param_names: dict[int, str] = {}
@@ -34,19 +38,22 @@ class GradientEvents:
             else:
                 with_grad.append(param)
         found = stats.norms([p.grad for p in with_grad] + with_grad)
+        measures_update = self.schedule.measures_updates(self.step)
         grad_norms, weight_norms = found[:len(with_grad)], found[len(with_grad):]
-        for param, grad_norm, weight_norm in zip(with_grad, grad_norms, weight_norms, strict=True):
+        norms = zip(with_grad, grad_norms, weight_norms, strict=True)
+        for index, (param, grad_norm, weight_norm) in enumerate(norms):
             name = self._param_names.get(id(param))
             record = LayerGradient(
                 step=self.step,
-                name=name or f"parameter {len(self._before_update)}",
+                name=name or f"parameter {index}",
                 grad_norm=grad_norm,
                 weight_norm=weight_norm,
                 dims=param.dim(),
                 named=name is not None,
             )
             self.trace.gradients.append(record)
-            self._before_update[id(param)] = (record, param.detach().clone())
+            if measures_update:
+                self._before_update[id(param)] = (record, param.detach().clone())
 
     def _note_gradientless(self, param: torch.Tensor) -> None:
         if not param.requires_grad:

@@ -125,7 +125,8 @@ class LossEvents:
             prediction = first_tensor(prediction)
         if prediction is None or not isinstance(output, torch.Tensor):
             return
-        tentative = torch.is_grad_enabled() and output.requires_grad
+        # Computed with gradients on, else no output of it requires them (no grad-mode read).
+        tentative = output.requires_grad
         reduction = reduction_of(loss_fn, kwargs)
         unread = read_later(output) if tentative and reduction != "sum" else None
         held = HeldLoss(self._loss_record(name, loss_fn, prediction, target, output, kwargs,
@@ -138,7 +139,7 @@ class LossEvents:
         if self.inside_model:  # the model returns this loss: its batch is paired after it
             held.inside_model = True
             self._inner_target = first_tensor(target)
-        else:
+        elif self._pending is not None:  # inputs wait for a target (else the target is not read)
             held.batch = self._paired_batch(held.record.phase,
                                             _per_row(target, self.last_batch_rows))
         if tentative:
@@ -329,7 +330,7 @@ def read_later(loss: torch.Tensor) -> torch.Tensor | None:
     # is_cpu is a bool read, where ``.device`` builds a torch.device: ~15 us of a CPU step's
     # watching (loss_computed 54 -> 39 us on the MLP, bench/step_overhead.py --handlers).
     device = "cpu" if loss.is_cpu else loss.device.type
-    if loss.numel() != 1 or device in READ_AT_ONCE:
+    if device in READ_AT_ONCE or loss.numel() != 1:
         return None
     return loss.detach()
 

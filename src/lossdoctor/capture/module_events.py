@@ -29,6 +29,7 @@ class ModuleEvents:
 
     def _start_module_events(self) -> None:
         self._depth = 0
+        self._shape_only_calls = 0  # calls on shape-only inputs started and not finished
         self._inside_loss = 0
         self.inside_model = False  # inside the model's forward pass
         self._roots: set[int] = set()  # top-level models called before the first step
@@ -72,6 +73,7 @@ class ModuleEvents:
     @guarded_hook
     def forward_started(self, module: nn.Module, args) -> None:
         if _shape_only(args):
+            self._shape_only_calls += 1
             return
         if isinstance(module, _Loss):
             self._inside_loss += 1
@@ -84,12 +86,13 @@ class ModuleEvents:
             self._sign_inputs(args)
             return
         if self._depth == 1 and (is_model or _has_parameters(module)):
-            self._model_started(module, is_model)
-            self._sign_inputs(args)
+            phase = current_phase()
+            self._model_started(module, is_model, phase)
+            self._sign_inputs(args, phase)
         if self._spy is not None:
             self._module_stack.append(module)
 
-    def _model_started(self, module: nn.Module, is_model: bool) -> None:
+    def _model_started(self, module: nn.Module, is_model: bool, phase: str) -> None:
         if self.update_awaited:
             self.check_parameter_update()
         if self._chain_spy is not None or WAITING:
@@ -102,14 +105,15 @@ class ModuleEvents:
         self._model_held = module
         if self._optimizer_ref is None:
             self._roots.add(id(module))
-        if self.sampled and current_phase() == "train" and not is_compiled(module):
+        if self.sampled and phase == "train" and not is_compiled(module):
             self._start_spying()
 
     @guarded_hook
     def forward_finished(self, module: nn.Module, args, kwargs, output=None) -> None:
         # When forward raises, PyTorch calls this always_call hook as (module, args, None).
         kwargs = kwargs if kwargs is not None else {}
-        if _shape_only(args):
+        if self._shape_only_calls and _shape_only(args):  # else its inputs are not read again
+            self._shape_only_calls -= 1
             return
         if isinstance(module, _Loss):
             self._inside_loss -= 1

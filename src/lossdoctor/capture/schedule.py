@@ -20,6 +20,12 @@ class Schedule:
             return True
         return (step & (step - 1)) == 0 or step % self.interval(step) == 0
 
+    def measures_updates(self, step: int) -> bool:
+        """Whether a sampled ``step`` also measures the size of its update (a copy of every
+        parameter before it, ~0.5 ms of the MLP bench's 7 ms step, bench/step_overhead.py):
+        the dense start and powers of two, log-spaced as the run's other samples thin out."""
+        return step < self.dense_until or (step & (step - 1)) == 0
+
     def interval(self, step: int) -> int:
         """Steps between samples around ``step``."""
         octave_start = 1 << (step.bit_length() - 1)

@@ -50,6 +50,10 @@ class StepEvents:
 
     def _start_step_events(self) -> None:
         self._zeroed_since_step = False
+        self._zero_grad_called = False  # since the last step
+        #: zero_grad() was called before the last step: the next step's gradients are not
+        #: compared (see _remember_gradients).
+        self._zero_grad_before_step = False
         #: The first optimized parameter's gradient after the last step, weakly held.
         self._grad_after_step: weakref.ref | None = None
 
@@ -125,9 +129,10 @@ class StepEvents:
     @guarded
     def zero_grad_called(self) -> None:
         self.trace.zero_grad_calls += 1
-        self._zeroed_since_step = True
+        self._zeroed_since_step = self._zero_grad_called = True
 
     def _count_zero_grad(self) -> None:
+        self._zero_grad_before_step, self._zero_grad_called = self._zero_grad_called, False
         if not self._zeroed_since_step and self._gradients_replaced():
             self.trace.manual_grad_resets += 1  # `p.grad = None` by hand: as good as zero_grad
             self._zeroed_since_step = True
@@ -140,6 +145,10 @@ class StepEvents:
         """Before a backward pass, after a step with no reset seen since: gradients that are all
         zero or None were reset by hand. Costs nothing once zero_grad was seen, and stops at the
         first non-zero gradient in a loop that never resets (its gradients pile up)."""
+        self._note_reset_before_backward()
+
+    def _note_reset_before_backward(self) -> None:
+        """note_reset_before_backward for a handler already guarded (backward_started)."""
         if self.trace.steps == 0 or self._zeroed_since_step:
             return
         if _all_zero(self._reset_candidates()):
@@ -169,7 +178,16 @@ class StepEvents:
         return self._grad_after_step() is not _first_gradient(optimizer)
 
     def _remember_gradients(self, optimizer: torch.optim.Optimizer) -> None:
-        """A weak reference only: the user's gradient tensors are never kept alive."""
+        """A weak reference only: the user's gradient tensors are never kept alive. Not taken
+        after a step zero_grad() came before: a loop that calls it calls it at every step, and
+        the reference (a cold read of the gradient and a new weak reference, ~10 us of an MLP's
+        watched step, bench/step_overhead.py --handlers) would be compared with nothing. A
+        loop that stops calling it loses one step's comparison: a gradient replaced by hand
+        then, without a backward pass (which note_reset_before_backward looks at), counts as
+        a step without a reset."""
+        if self._zero_grad_before_step:
+            self._grad_after_step = None
+            return
         grad = _first_gradient(optimizer)
         self._grad_after_step = None if grad is None else weakref.ref(grad)
 
