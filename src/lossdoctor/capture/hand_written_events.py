@@ -190,7 +190,7 @@ class HandWrittenEvents:
             self._stop_following()
         if tape is not None and root is not None and self._replay_undecided():
             self._built = self._build_program(tape, root, inputs)
-            if watcher is not None and not isinstance(self._built, loss_program.Built):
+            if watcher is not None:
                 self._found_call = self._quietly(_found_call, watcher, watched, tape, root)
             term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
             self._data_chain = spy.chain_of(term) if term is not None else None
@@ -219,6 +219,8 @@ class HandWrittenEvents:
             return
         if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):
             self._keep_returned_loss(name)
+        elif isinstance(built, loss_program.Built) and self._called_loss_wanted(built):
+            self._keep_called_loss(seen_loss)
         elif isinstance(built, loss_program.Built):
             if not (seen_loss and built.program.ends_in_torch_loss):
                 self._keep_program(built, name or HAND_WRITTEN)
@@ -228,6 +230,20 @@ class HandWrittenEvents:
             self.copies.loss_problem = (
                 "the training loss is computed in code lossdoctor could not replay: "
                 f"{built or 'it was not computed from the output of a model call'}")
+
+    def _called_loss_wanted(self, built: loss_program.Built) -> bool:
+        """The program copied as constants tensors the script's loss function was given
+        besides the output (boxes per image), and its target (if any) is not one of them but
+        made inside the function: the given tensors are the batch's targets, and the program
+        would score every batch against this one's, so replays call the function instead. With
+        a target the function was given, such constants are the loss's settings (class weights
+        passed beside the labels)."""
+        found = self._found_call
+        if found is None or self._trained_on_whole_output():
+            return False
+        given_target = built.target is not None and (
+            loss_program.storage_of(built.target) in found.storages)
+        return not given_target and bool(found.storages & built.constant_storages)
 
     def _trained_on_whole_output(self) -> bool:
         """A torch.nn loss on the model's whole output trained: it is replayed as it is."""

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch.overrides import TorchFunctionMode
 
-from lossdoctor.capture.loss_program import TORCH_LOSSES
+from lossdoctor.capture.loss_program import TORCH_LOSSES, storage_of
 from lossdoctor.capture.replay_losses import Place, at_place, place_of, tensor_places
-from lossdoctor.capture.tensors import copy_to_cpu, first_tensor, map_tensors
+from lossdoctor.capture.tensors import copy_to_cpu, first_tensor, map_tensors, tensors_in
 from lossdoctor.findings import Skip
 
 #: Calls of the script's code noted in one window, at most (a loss makes a few dozen).
@@ -223,6 +223,7 @@ class FoundCall:
     arguments: LossArguments
     output: object  # the model's output, detached copies
     value: float  # the loss it returned
+    storages: frozenset = frozenset()  # the memory of the tensors among its other arguments
 
     def replay(self, curve_from_loss_calls: bool) -> CalledLoss:
         return CalledLoss(self.call, (self.output, self.arguments, self.value),
@@ -244,7 +245,8 @@ def found_loss_call(watcher: CallWatcher, output, model, losses: list[torch.Tens
             loss = at_place(noted.returned, loss_place)
             return FoundCall(call, LossArguments(copy_to_cpu(kept), _rows_of(output)),
                              map_tensors(output, lambda t: t.detach().clone()),
-                             float(loss.detach().float().mean()))
+                             float(loss.detach().float().mean()),
+                             frozenset(storage_of(t) for t in tensors_in(kept)))
     return None
 
 
