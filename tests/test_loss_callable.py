@@ -2,6 +2,7 @@
 image (a list of boxes per image, whose rows are not the batch's rows): replays call that
 function again (capture/loss_callable.py), so the checks that train copies can run."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -85,9 +86,61 @@ def test_the_scripts_loss_function_is_replayed_on_batches_kept_whole():
     batch = case.copies.train.batches[0]
     value = replay.loss(case.copies.initial_model, batch)
     assert value.requires_grad and value.dim() == 0
+    assert replay._checked  # called again on the first step's output, it gave its loss
 
 
+@pytest.mark.slow  # two runs and their learning-rate checks: about 12 s idle
 def test_a_learning_rate_of_1e_6_is_found_too_low_only_with_the_replay_and_its_twin_is_not():
     found = {f.cause for f in check(_run(1e-6)) if f.confidence >= REPORT_THRESHOLD}
     assert found == {LR_TOO_LOW}
     assert not [f for f in check(_run(0.05)) if f.confidence >= REPORT_THRESHOLD]
+
+
+class CenterNet(nn.Module):
+    """A detector whose own method scores its dict of outputs against a dict of targets it
+    builds from the centres of each image's objects (never paired by a torch.nn loss)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(CELLS, 32)
+        self.heads = nn.ModuleDict({"heatmap": nn.Linear(32, CELLS), "size": nn.Linear(32, CELLS)})
+
+    def forward(self, x):
+        features = torch.relu(self.body(x))
+        return {name: head(features) for name, head in self.heads.items()}
+
+    def loss(self, outputs, targets):
+        heatmap = torch.zeros_like(outputs["heatmap"])
+        size = torch.zeros_like(outputs["size"])
+        pairs = zip(targets["centres"], targets["sizes"], strict=True)
+        for image, (centres, sizes) in enumerate(pairs):
+            heatmap[image, centres] = 1.0
+            size[image, centres] = sizes
+        found = F.binary_cross_entropy_with_logits(outputs["heatmap"], heatmap)
+        shaped = (outputs["size"] - size).abs().mul(heatmap).sum() / heatmap.sum()
+        return {"loss": found + 0.1 * shaped}
+
+
+def _centernet_train(model, optimizer, x, boxes):
+    for _ in range(2):
+        for rows in torch.arange(len(x)).split(32):
+            targets = {"centres": [boxes[i][:, 0] for i in rows],
+                       "sizes": [boxes[i][:, 1].float() + 1 for i in rows]}
+            optimizer.zero_grad()
+            model.loss(model(x[rows]), targets)["loss"].backward()
+            optimizer.step()
+
+
+def test_a_detectors_own_loss_method_on_a_dict_of_targets_is_replayed_on_the_copy():
+    generator = torch.Generator().manual_seed(0)
+    x, boxes = _images(256, generator)
+    torch.manual_seed(0)
+    model = CenterNet()
+    case = record(_centernet_train, model, torch.optim.SGD(model.parameters(), lr=0.1), x, boxes)
+    replay = case.copies.replay_loss
+    assert isinstance(replay, CalledLoss) and replay.call.of_model
+    copy = case.copies.initial_model
+    first = case.copies.train.batches[0]
+    assert isinstance(first.target, LossArguments)
+    assert torch.isfinite(replay.loss(copy, first))
+    assert replay._checked  # called again on the first step's output, it gave its loss

@@ -246,8 +246,12 @@ class HandWrittenEvents:
         return not given_target and bool(found.storages & built.constant_storages)
 
     def _trained_on_whole_output(self) -> bool:
-        """A torch.nn loss on the model's whole output trained: it is replayed as it is."""
-        return any(h.reached and h.loss_copy is not None for h in self._held)
+        """A torch.nn loss on the model's whole output is what the script's loss function
+        returned: it is replayed as it is. One term of several (a detector's heatmap loss
+        beside its size loss) is not the training loss."""
+        found = self._found_call.loss() if self._found_call.loss is not None else None
+        return any(h.reached and h.loss_copy is not None and h.output is not None
+                   and h.output() is found for h in self._held)
 
     def _keep_called_loss(self, seen_loss: bool) -> None:
         """Replays call the script's loss function again (loss_callable.py); the batch of this

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -188,6 +189,14 @@ class LossCall:
     kwargs: dict
     loss_place: Place  # where the loss is in what the function returns
     bound: bool  # a bound method: its frame's first argument is its object
+    #: A method of the model itself (a detector's ``model.loss(outputs, targets)``): a replay
+    #: calls the copy's, never the user's model.
+    of_model: bool = False
+
+    def function_of(self, model) -> Callable:
+        if self.of_model and model is not None:
+            return getattr(model, self.function.__name__)
+        return self.function
 
     def kept_of(self, args: tuple, kwargs: dict, rows: int) -> LossArguments:
         """The arguments a batch keeps, from a later call of the function (its frame's)."""
@@ -224,6 +233,7 @@ class FoundCall:
     output: object  # the model's output, detached copies
     value: float  # the loss it returned
     storages: frozenset = frozenset()  # the memory of the tensors among its other arguments
+    loss: weakref.ref | None = None  # the loss tensor it returned, while the script holds it
 
     def replay(self, curve_from_loss_calls: bool) -> CalledLoss:
         return CalledLoss(self.call, (self.output, self.arguments, self.value),
@@ -241,12 +251,14 @@ def found_loss_call(watcher: CallWatcher, output, model, losses: list[torch.Tens
         if made is not None:
             args, kwargs, kept = made
             call = LossCall(noted.function, noted.code, args, kwargs, loss_place,
-                            hasattr(noted.function, "__self__"))
+                            hasattr(noted.function, "__self__"),
+                            getattr(noted.function, "__self__", None) is model)
             loss = at_place(noted.returned, loss_place)
             return FoundCall(call, LossArguments(copy_to_cpu(kept), _rows_of(output)),
                              map_tensors(output, lambda t: t.detach().clone()),
                              float(loss.detach().float().mean()),
-                             frozenset(storage_of(t) for t in tensors_in(kept)))
+                             frozenset(storage_of(t) for t in tensors_in(kept)),
+                             weakref.ref(loss))
     return None
 
 
@@ -345,8 +357,9 @@ class CalledLoss:
         return replace(self, first_loss_call=True, _checked=True)
 
     def loss(self, model, batch) -> torch.Tensor:
-        self._check()
-        return self._loss(self._output(model, batch), _arguments_of(batch), model.training)
+        self._check(model)
+        return self._loss(self._output(model, batch), _arguments_of(batch), model.training,
+                          model)
 
     def predict(self, model, batch) -> torch.Tensor | None:
         output = self._output(model, batch)
@@ -362,7 +375,8 @@ class CalledLoss:
     def _templates(self) -> list:
         return [*self.call.args, *self.call.kwargs.values()]
 
-    def _loss(self, output, arguments: LossArguments, training: bool = True) -> torch.Tensor:
+    def _loss(self, output, arguments: LossArguments, training: bool = True,
+              model=None) -> torch.Tensor:
         if arguments is None or (arguments.rows and _rows_of(output) != arguments.rows):
             raise RowsNotSplit(ROWS_NOT_SPLIT)
         device = getattr(first_tensor(output), "device", None)
@@ -378,14 +392,15 @@ class CalledLoss:
 
         args = tuple(filled(i, t) for i, t in enumerate(self.call.args))
         kwargs = {k: filled(k, t) for k, t in self.call.kwargs.items()}
+        function = self.call.function_of(model)
         if self.first_loss_call:
             with FirstLossCall() as first:
-                self.call.function(*args, **kwargs)
+                function(*args, **kwargs)
             if first.value is None:
                 raise RowsNotSplit("your training loss function computed no torch.nn loss "
                                    "when called again")
             return first.value
-        return at_place(self.call.function(*args, **kwargs), self.call.loss_place)
+        return at_place(function(*args, **kwargs), self.call.loss_place)
 
     def _at(self, output, template: FromOutput):
         """The output's tensor at the recorded place; a model whose output changes with its
@@ -400,7 +415,7 @@ class CalledLoss:
         found = [t for _, t in tensor_places(output) if _shaped(t, template.shape)]
         return found[0] if found else value
 
-    def _check(self) -> None:
+    def _check(self, model) -> None:
         """Once: called again on the first step's output and arguments, the function gives the
         loss that was trained on; else it is not used (it reads something else, or draws
         random numbers)."""
@@ -408,7 +423,8 @@ class CalledLoss:
             output, arguments, value = self.recorded
             with torch.no_grad():
                 try:
-                    again = float(self._loss(output, arguments).detach().float().mean())
+                    again = self._loss(output, arguments, True, model)
+                    again = float(again.detach().float().mean())
                     self._checked = abs(again - value) <= VALUE_TOLERANCE * max(abs(value), 1e-7)
                 except Exception:  # noqa: BLE001 - any failure means: not replayable
                     self._checked = False
