@@ -215,6 +215,12 @@ class HandWrittenEvents:
     def _decide_replay(self, seen_loss: bool, name: str | None) -> None:
         """After the first training backward pass: how a replay computes this loss."""
         built, self._built = self._built, None
+        try:
+            self._decide_replay_from(built, seen_loss, name)
+        finally:
+            self._found_call = None  # the script's output is not held past this step
+
+    def _decide_replay_from(self, built, seen_loss: bool, name: str | None) -> None:
         if not self._replay_undecided():
             return
         if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):

@@ -230,14 +230,14 @@ class FoundCall:
 
     call: LossCall
     arguments: LossArguments
-    output: object  # the model's output, detached copies
+    output: object  # the model's output: the script's, held until the replay is decided
     value: float  # the loss it returned
     storages: frozenset = frozenset()  # the memory of the tensors among its other arguments
     loss: weakref.ref | None = None  # the loss tensor it returned, while the script holds it
 
     def replay(self, curve_from_loss_calls: bool) -> CalledLoss:
-        return CalledLoss(self.call, (self.output, self.arguments, self.value),
-                          curve_from_loss_calls)
+        output = map_tensors(self.output, lambda t: t.detach().clone())
+        return CalledLoss(self.call, (output, self.arguments, self.value), curve_from_loss_calls)
 
 
 def found_loss_call(watcher: CallWatcher, output, model, losses: list[torch.Tensor]
@@ -255,7 +255,7 @@ def found_loss_call(watcher: CallWatcher, output, model, losses: list[torch.Tens
                             getattr(noted.function, "__self__", None) is model)
             loss = at_place(noted.returned, loss_place)
             return FoundCall(call, LossArguments(copy_to_cpu(kept), _rows_of(output)),
-                             map_tensors(output, lambda t: t.detach().clone()),
+                             output,
                              float(loss.detach().float().mean()),
                              frozenset(storage_of(t) for t in tensors_in(kept)),
                              weakref.ref(loss))
