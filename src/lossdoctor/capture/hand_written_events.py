@@ -108,6 +108,7 @@ class HandWrittenEvents:
 
     def _stop_watching_calls(self) -> CallWatcher | None:
         watcher, self._call_watcher = self._call_watcher, None
+        self._watched = None  # the script's output is not held past its pass
         if watcher is not None:
             watcher.stop()
         return watcher
