@@ -11,6 +11,7 @@ from conftest import record
 from lossdoctor.capture.loss_callable import CalledLoss, LossArguments
 from lossdoctor.checks.learning_rate import LR_TOO_LOW, check
 from lossdoctor.diagnosis import REPORT_THRESHOLD
+from lossdoctor.experiments import validation_loss
 
 CELLS, CLASSES = 6, 2
 
@@ -87,6 +88,10 @@ def test_the_scripts_loss_function_is_replayed_on_batches_kept_whole():
     value = replay.loss(case.copies.initial_model, batch)
     assert value.requires_grad and value.dim() == 0
     assert replay._checked  # called again on the first step's output, it gave its loss
+    # the run's curves were its BCE calls: validations are scored by the first of them, which
+    # is no penalty left out (over_regularized must not take the other terms for one)
+    assert validation_loss(replay).first_loss_call
+    assert getattr(replay, "data_term", None) is None
 
 
 @pytest.mark.slow  # two runs and their learning-rate checks: about 12 s idle

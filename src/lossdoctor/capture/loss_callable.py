@@ -335,7 +335,7 @@ class CalledLoss:
     recorded: tuple  # (output, LossArguments, loss value) of the first training step
     #: The run's losses were the torch.nn loss calls inside the function (yolov5's
     #: BCEWithLogitsLoss on the objectness): a validation is scored by the first of them, in
-    #: the units of the run's validation curve (data_term).
+    #: the units of the run's validation curve (scored_term).
     curve_from_loss_calls: bool = False
     first_loss_call: bool = False  # this replay scores that first loss call
     any_model = False
@@ -349,7 +349,7 @@ class CalledLoss:
             self.places[training] = places
 
     @property
-    def data_term(self) -> CalledLoss | None:
+    def scored_term(self) -> CalledLoss | None:
         """The loss a validation computes, as the run's curve recorded it (Replayer's
         scored_loss): the function's first torch.nn loss call when the curve came from them."""
         if not self.curve_from_loss_calls or self.first_loss_call:
