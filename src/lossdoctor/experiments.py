@@ -287,8 +287,7 @@ class Replayer:
         parameters the script added to it by hand (validation leaves it out, and a replay
         that drops the penalty must be scored as one that keeps it)."""
         self.require_time()
-        replay_loss = self.copies.replay_loss
-        scored = getattr(replay_loss, "data_term", None) or replay_loss
+        scored = validation_loss(self.copies.replay_loss)
         return scored.loss(self.placed(model), on_device(batch, self.device))
 
     def as_called(self, batch: Batch) -> Batch:
@@ -325,8 +324,7 @@ class Replayer:
         """Whether a model that returns only a prediction (a constant guess) can be scored
         with the loss a validation computes (:meth:`scored_loss`): a penalty on the user's
         parameters added to the training loss by hand is left out of it."""
-        replay_loss = self.copies.replay_loss
-        scored = getattr(replay_loss, "data_term", None) or replay_loss
+        scored = validation_loss(self.copies.replay_loss)
         return scored is not None and scored.any_model
 
     @torch.no_grad()
@@ -340,6 +338,14 @@ class Replayer:
             return total / max(sum(b.rows for b in batches), 1)
         finally:
             model.train(was_training)
+
+
+def validation_loss(replay_loss):
+    """How a validation's loss is computed: the training loss less a penalty added by hand
+    (``data_term``), or the part the run's curves recorded (``scored_term``: the first torch.nn
+    loss inside the script's own loss function, capture/loss_callable.py)."""
+    return (getattr(replay_loss, "scored_term", None) or getattr(replay_loss, "data_term", None)
+            or replay_loss)
 
 
 def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:

@@ -9,6 +9,7 @@ import torch
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu
 from lossdoctor.capture.train_split import TRAIN_SHARE, signature, training_hashes, training_share
@@ -45,7 +46,7 @@ class DataEvents:
         self._last_reseeded_step = 0
         self.seeded = False
 
-    def _keep_inputs(self, args, kwargs) -> None:
+    def _keep_inputs(self, args, kwargs, output=None) -> None:
         """At the end of a model call, whose phase _sign_inputs noted at its start."""
         self._keep_unpaired_inputs()
         phase = self._call_phase
@@ -55,6 +56,8 @@ class DataEvents:
         rows = batch_rows((args, kwargs))
         if rows and sample.wants(rows):
             self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
+            if self._loss_call is not None:  # the loss's own function gives its targets
+                self._watch_loss_call(output)
 
     def _keep_unpaired_inputs(self) -> None:
         """A training batch that no loss paired with its target before the next model call
@@ -71,7 +74,8 @@ class DataEvents:
         if self._pending is None or self._pending[0] != phase:
             return None
         _, batch = self._pending
-        batch.target = copy_to_cpu(target)
+        if not isinstance(batch.target, LossArguments):  # the loss function's, kept whole
+            batch.target = copy_to_cpu(target)
         self._pending = None
         return batch
 

@@ -23,6 +23,12 @@ import torch
 
 from lossdoctor.capture import loss_program
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.loss_callable import (
+    CallWatcher,
+    FoundCall,
+    LossArguments,
+    found_loss_call,
+)
 from lossdoctor.capture.loss_chains import Chain, LossChainSpy, take_off_done_spies, unscaled
 from lossdoctor.capture.loss_events import HeldLoss, read_later
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
@@ -64,6 +70,10 @@ class HandWrittenEvents:
         self._returned_place = None  # where the model's output held the loss it returned
         self._returned_target = None  # where the model's inputs held that loss's target
         self._returned_tensors: list = []  # weak: its prediction and target, the first time
+        self._call_watcher: CallWatcher | None = None  # the script's calls (loss_callable.py)
+        self._watched: tuple | None = None  # (output, model) whose loss call is looked for
+        self._found_call: FoundCall | None = None  # the first training step's loss function
+        self._loss_call = None  # ... once kept for replays: its calls give the kept batches
 
     def compile_used(self) -> None:
         """The script compiled something: a TorchFunctionMode around compiled code could make
@@ -85,7 +95,40 @@ class HandWrittenEvents:
             spy.tape = Tape(output, parameters)
             for place, tensor in tensor_places(output):
                 spy.tape.note_output(place, tensor)
+            self._watch_calls(output, module)
         spy.follow(output, self.last_batch_rows)
+
+    def _watch_calls(self, output, module) -> None:
+        """Until the training replay is decided, at a pass with gradients: note the script's
+        own calls, one of which may compute the loss (loss_callable.py)."""
+        if self._replay_undecided() and torch.is_grad_enabled():
+            watcher = CallWatcher()
+            if watcher.start():
+                self._call_watcher, self._watched = watcher, (output, module)
+
+    def _stop_watching_calls(self) -> CallWatcher | None:
+        watcher, self._call_watcher = self._call_watcher, None
+        self._watched = None  # the script's output is not held past its pass
+        if watcher is not None:
+            watcher.stop()
+        return watcher
+
+    def _watch_loss_call(self, output) -> None:
+        """A batch the sample keeps, its loss computed by the script's function: that
+        function's next call gives the batch its kept arguments (the targets)."""
+        self._stop_watching_calls()
+        pending, call, replay = self._pending, self._loss_call, self.copies.loss_replay
+        model = self.scored_model()[0]  # the model, or a copy of it (an EMA) it evaluates
+        training = model.training if model is not None else True
+
+        def on_call(args, kwargs):
+            if self._pending is pending and pending is not None:
+                pending[1].target = call.kept_of(args, kwargs, pending[1].rows)
+                replay.learn_places(training, call.output_places(args, kwargs, output))
+
+        watcher = CallWatcher(call.code, on_call)
+        if watcher.start():
+            self._call_watcher = watcher
 
     def _tape_wanted(self) -> bool:
         """Record the calls (a cost on every torch call) until the program is learnt, and
@@ -128,6 +171,8 @@ class HandWrittenEvents:
             self._returned_tensors = [weakref.ref(prediction), weakref.ref(target)]
 
     def _stop_following(self) -> None:
+        if self._call_watcher is not None:
+            self._stop_watching_calls()
         spy, self._chain_spy = self._chain_spy, None
         self._step_inputs = None
         if spy is not None:
@@ -141,10 +186,13 @@ class HandWrittenEvents:
         spy, inputs = self._chain_spy, self._step_inputs
         self._root_chain = spy.chain_of(root) if spy is not None and root is not None else None
         tape = spy.tape if spy is not None else None
+        watcher, watched = self._call_watcher, self._watched
         if spy is not None:
             self._stop_following()
         if tape is not None and root is not None and self._replay_undecided():
             self._built = self._build_program(tape, root, inputs)
+            if watcher is not None:
+                self._found_call = self._quietly(_found_call, watcher, watched, tape, root)
             term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
             self._data_chain = spy.chain_of(term) if term is not None else None
             self._data_value = _value(term) if term is not None else None
@@ -168,17 +216,74 @@ class HandWrittenEvents:
     def _decide_replay(self, seen_loss: bool, name: str | None) -> None:
         """After the first training backward pass: how a replay computes this loss."""
         built, self._built = self._built, None
+        try:
+            self._decide_replay_from(built, seen_loss, name)
+        finally:
+            self._found_call = None  # the script's output is not held past this step
+
+    def _decide_replay_from(self, built, seen_loss: bool, name: str | None) -> None:
         if not self._replay_undecided():
             return
         if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):
             self._keep_returned_loss(name)
+        elif isinstance(built, loss_program.Built) and self._called_loss_wanted(built):
+            self._keep_called_loss(seen_loss)
         elif isinstance(built, loss_program.Built):
             if not (seen_loss and built.program.ends_in_torch_loss):
                 self._keep_program(built, name or HAND_WRITTEN)
+        elif self._found_call is not None and not self._trained_on_whole_output():
+            self._keep_called_loss(seen_loss)
         elif not seen_loss:
             self.copies.loss_problem = (
                 "the training loss is computed in code lossdoctor could not replay: "
                 f"{built or 'it was not computed from the output of a model call'}")
+
+    def _called_loss_wanted(self, built: loss_program.Built) -> bool:
+        """The program copied as constants tensors the script's loss function was given
+        besides the output (boxes per image), and its target (if any) is not one of them but
+        made inside the function: the given tensors are the batch's targets, and the program
+        would score every batch against this one's, so replays call the function instead. With
+        a target the function was given, such constants are the loss's settings (class weights
+        passed beside the labels)."""
+        found = self._found_call
+        if found is None or self._trained_on_whole_output():
+            return False
+        given_target = built.target is not None and (
+            loss_program.storage_of(built.target) in found.storages)
+        return not given_target and bool(found.storages & built.constant_storages)
+
+    def _trained_on_whole_output(self) -> bool:
+        """A torch.nn loss on the model's whole output is what the script's loss function
+        returned: it is replayed as it is. One term of several (a detector's heatmap loss
+        beside its size loss) is not the training loss."""
+        found = self._found_call.loss() if self._found_call.loss is not None else None
+        return any(h.reached and h.loss_copy is not None and h.output is not None
+                   and h.output() is found for h in self._held)
+
+    def _keep_called_loss(self, seen_loss: bool) -> None:
+        """Replays call the script's loss function again (loss_callable.py); the batch of this
+        step keeps its arguments, and batches kept before (with other targets) are dropped."""
+        found, self._found_call = self._found_call, None
+        self.copies.loss_replay = found.replay(curve_from_loss_calls=seen_loss)
+        self.copies.loss_problem = ""
+        self._loss_call = found.call
+        current = [h for h in self._held if h.forward == self.forwards]
+        paired = [h.batch for h in current if h.batch is not None]
+        if not paired:
+            batch = self._paired_batch("train", found.arguments)
+            paired = [batch] if batch is not None else []
+            self._hold_batch(current, batch)
+        for batch in paired:
+            batch.target = found.arguments
+        for sample in (self.copies.train, self.copies.validation):
+            sample.batches = [b for b in sample.batches if isinstance(b.target, LossArguments)]
+
+    def _hold_batch(self, current: list, batch) -> None:
+        trained = [h for h in current if h.reached]
+        if batch is not None and trained:
+            trained[-1].batch = batch
+        elif batch is not None:
+            self._add_batch("train", batch)
 
     def _trained_inside_model(self) -> bool:
         return any(h.reached and h.inside_model for h in self._held)
@@ -302,6 +407,18 @@ class HandWrittenEvents:
         if tentative:
             held.output = weakref.ref(tensor)
         self._hold(held)
+
+
+def _found_call(watcher: CallWatcher, watched, tape: Tape, root: torch.Tensor):
+    """The script's function that computed the loss backward starts from (or that loss
+    scaled by a number, as loss_program unscales it)."""
+    losses = [root]
+    start = tape.ref(root)
+    if isinstance(start, loss_program.Result):
+        unscaled_loss = loss_program._result(tape.results, loss_program._unscaled(tape, start))
+        losses.append(unscaled_loss)
+    output, model = watched
+    return found_loss_call(watcher, output, model, losses)
 
 
 def _value(tensor: torch.Tensor) -> float:

@@ -108,7 +108,8 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
         calls = builder.calls(needed, start.call)
     program = LossProgram(calls, start, builder.target_path)
     prediction = at_place(tape.output, program.prediction_place)
-    return Built(program, builder.target, _result(tape.results, start), prediction)
+    return Built(program, builder.target, _result(tape.results, start), prediction,
+                 frozenset(builder.constant_storages))
 
 
 def data_term(tape: Tape, root: torch.Tensor, from_output) -> torch.Tensor | None:
@@ -146,6 +147,9 @@ class Built:
     target: torch.Tensor | None  # what the program takes as the batch's target
     loss: torch.Tensor  # the loss, unscaled
     prediction: torch.Tensor  # the output tensor the loss is computed from
+    #: The memory of the tensors the program copied as constants: one that is the batch's data
+    #: (boxes per image given to the script's loss function) makes it fit this batch only.
+    constant_storages: frozenset = frozenset()
 
     @property
     def value(self) -> float:
@@ -269,6 +273,7 @@ class _Builder:
         self.target: torch.Tensor | None = None
         self.target_path = target_path
         self.inputs_read: dict[Path, torch.Tensor] = {}  # the inputs with the batch's rows
+        self.constant_storages: set[int] = set()  # of the tensors copied as constants
 
     def calls(self, needed: set[int], last: int) -> list:
         return [self.general(self.tape.calls[i]) if i in needed else None
@@ -319,12 +324,21 @@ class _Builder:
                 self.inputs_read[path] = tensor
             return Input(path)
         if not _has_rows(tensor, self.batch.rows):
+            self.constant_storages.add(storage_of(tensor))
             return Constant(tensor.detach().clone())
         if self.target is not None and not same_data(self.target, tensor):
             raise Unreplayable("it uses two tensors with a row per batch row besides the "
                                "model's inputs, and only one can be told to be the target")
         self.target = tensor
         return Target(flat=tensor.shape[0] != self.batch.rows)
+
+
+def storage_of(tensor: torch.Tensor) -> int:
+    """Where a tensor's memory is: a view (``boxes[:, 0]``) shares its tensor's."""
+    try:
+        return tensor.untyped_storage().data_ptr()
+    except RuntimeError:  # a tensor without storage (a meta or sparse tensor)
+        return id(tensor)
 
 
 def _has_rows(tensor: torch.Tensor, rows: int) -> bool:

@@ -133,7 +133,7 @@ class ModuleEvents:
             self.last_batch_rows = _rows(args, kwargs)
             self.last_output_sizes = _output_sizes(output)
             self._returned_loss = _returned_loss(output)
-            self._keep_inputs(args, kwargs)
+            self._keep_inputs(args, kwargs, output)
             if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
             self._inner_target = None
@@ -142,7 +142,7 @@ class ModuleEvents:
         elif self._depth == 0 and self._copy_is(module):
             self.last_batch_rows = _rows(args, kwargs)
             self.last_output_sizes = _output_sizes(output)
-            self._keep_inputs(args, kwargs)
+            self._keep_inputs(args, kwargs, output)
 
     def scored_model(self) -> tuple[nn.Module | None, bool]:
         """The module whose output a loss now scores, and whether it is a copy of the model."""

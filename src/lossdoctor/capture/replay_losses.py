@@ -1,6 +1,8 @@
 """How a replay computes the user's training loss for a model and a captured batch, in the way
 the script computed it: a torch.nn loss called on the model's output (LossFunction), the loss the
-model returned itself (ReturnedLoss), or a recorded hand-written computation (loss_program.py).
+model returned itself (ReturnedLoss), a recorded hand-written computation (loss_program.py), or
+the script's own loss function called again, for targets it builds in Python
+(loss_callable.CalledLoss).
 
 Each one calls the model as the script did and answers ``loss(model, batch)`` and
 ``predict(model, batch)`` (the model's prediction, for the checks that look at it).

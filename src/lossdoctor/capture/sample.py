@@ -79,7 +79,9 @@ class BatchSample:
         if not fresh:
             self.complete = True
             return None
-        if len(fresh) < batch.rows:
+        if len(fresh) < batch.rows and _whole(batch):
+            fresh = list(range(batch.rows))  # targets that are not rows: all or nothing
+        elif len(fresh) < batch.rows:
             batch = Batch(
                 take_rows(batch.args, fresh, batch.rows),
                 take_rows(batch.kwargs, fresh, batch.rows),
@@ -89,6 +91,11 @@ class BatchSample:
             )
         batch.keys = [keys[i] for i in fresh]
         return batch
+
+
+def _whole(batch: Batch) -> bool:
+    """A batch whose target has no rows to take (loss_callable.LossArguments)."""
+    return getattr(batch.target, "rows", None) == batch.rows
 
 
 def _bytes(batch: Batch) -> int:
