@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
+from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.checks._features import FeatureStats, feature_stats
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS, check
@@ -127,7 +128,7 @@ def test_constant_features_do_not_count_towards_the_spread():
 
 def _weighted_loss(prediction, target, weight):
     """A hand-written loss on two per-row tensors besides the prediction: lossdoctor cannot
-    tell which one is the target, so no batch is paired and no replay can run."""
+    tell which one is the target, so a replay calls this function again."""
     return (weight * (prediction.squeeze(1) - target) ** 2).sum() / weight.sum()
 
 
@@ -148,16 +149,20 @@ def _unpairable_case(scale: float):
     return record(_unpairable_run, x * scale, labels.float(), weight)
 
 
-def test_raw_inputs_are_found_when_the_loss_pairs_no_batch_with_a_target():
+def test_raw_inputs_are_fixed_through_the_scripts_loss_function_when_no_target_pairs():
+    """The function's own arguments are kept with each batch (loss_callable.py), so the fix is
+    replayed through it: it had kept one batch only (following the output stopped the watcher
+    waiting for the function's next call), and the replay could not run."""
     case = _unpairable_case(1000.0)
-    assert case.copies.train.batches == []
+    batches = case.copies.train.batches
+    assert len(batches) >= 5 and all(isinstance(b.target, LossArguments) for b in batches)
     [finding] = check(case)
-    assert finding.experiment is None
     assert finding.evidence["largest_feature_scale"] > 100
-    assert "could not be replayed" in finding.verdict
+    assert finding.experiment is not None
+    assert finding.experiment.after < 0.5 * finding.experiment.before
 
 
 def test_standardized_inputs_under_an_unpairable_loss_are_left_alone():
     case = _unpairable_case(1.0)
-    assert case.copies.train_inputs.batches
+    assert case.copies.train.batches
     assert check(case) == []

@@ -86,7 +86,7 @@ class HandWrittenEvents:
         """After a forward pass of the model: follow what is computed from its output."""
         if not self._chains_wanted or self._compile_used or is_compiled(module):
             return
-        self._stop_following()
+        self._stop_following(calls=not self._waiting_for_loss_call())
         spy = self._chain_spy = LossChainSpy(self._scalar_computed)
         if self._tape_wanted():
             self._step_inputs = loss_program.StepInputs(args, kwargs, self.last_batch_rows,
@@ -125,6 +125,10 @@ class HandWrittenEvents:
             if self._pending is pending and pending is not None:
                 pending[1].target = call.kept_of(args, kwargs, pending[1].rows)
                 replay.learn_places(training, call.output_places(args, kwargs, output))
+                # kept now: a loss of tensor arithmetic alone pairs no batch later (only the
+                # first step's was kept, and no replay had the batches it needs)
+                self._pending = None
+                self._add_batch(*pending)
 
         watcher = CallWatcher(call.code, on_call)
         if watcher.start():
@@ -170,8 +174,13 @@ class HandWrittenEvents:
         if prediction is not None:
             self._returned_tensors = [weakref.ref(prediction), weakref.ref(target)]
 
-    def _stop_following(self) -> None:
-        if self._call_watcher is not None:
+    def _waiting_for_loss_call(self) -> bool:
+        """A watcher set by _watch_loss_call for this pass's batch (it stops at that call, or
+        at backward): following the output must not stop it."""
+        return self._call_watcher is not None and self._call_watcher.wanted is not None
+
+    def _stop_following(self, calls: bool = True) -> None:
+        if calls and self._call_watcher is not None:
             self._stop_watching_calls()
         spy, self._chain_spy = self._chain_spy, None
         self._step_inputs = None
@@ -187,7 +196,7 @@ class HandWrittenEvents:
         self._root_chain = spy.chain_of(root) if spy is not None and root is not None else None
         tape = spy.tape if spy is not None else None
         watcher, watched = self._call_watcher, self._watched
-        if spy is not None:
+        if spy is not None or self._waiting_for_loss_call():
             self._stop_following()
         if tape is not None and root is not None and self._replay_undecided():
             self._built = self._build_program(tape, root, inputs)
