@@ -50,6 +50,7 @@ def test_a_sigmoid_output_pinned_from_the_first_step_by_huge_inputs_is_found():
     assert finding.confidence >= 0.85
     assert finding.verdict.startswith("Your model's sigmoid output is pinned at 0 or 1")
     assert "logits" in finding.fix  # the output's fix: let the loss apply the sigmoid
+    assert "Also pinned" not in finding.verdict  # torch.sigmoid's output is that output
 
 
 def test_a_hidden_tanh_pinned_from_the_first_step_is_found_when_un_pinning_it_helps():

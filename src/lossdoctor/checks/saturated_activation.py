@@ -44,6 +44,9 @@ CAUSES = (SATURATED_ACTIVATION,)
 
 
 SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
+#: Pinned shares this close are one tensor measured twice (the same rows, the same steps): two
+#: different layers agree to a hundredth only when both are pinned throughout.
+SAME_OUTPUT_GAP = 0.01
 #: "Most outputs": more than half of them pinned.
 MOST = 0.5
 #: Sampled steps averaged for the saturation at the start of training (before anything could be
@@ -228,12 +231,20 @@ def _describe_pinning(worst: LayerSaturation, pinned: list[LayerSaturation]) -> 
 def _others(worst: LayerSaturation, pinned: list[LayerSaturation]) -> str:
     """The other layers mostly pinned, named (saturated_activation_mlp_sigmoid_init: the text
     spoke of layer '1' alone, at 80%, while its figure drew layer 3 at 79% beside it)."""
-    others = [s for s in pinned if s is not worst]
+    others = [s for s in pinned if s is not worst and not _is_the_output(s, worst)]
     if not others:
         return ""
     return "Also pinned: " + ", ".join(
         f"{_name(s)[:1].lower()}{_name(s)[1:]} ({_percent(s.end)} at the end)"
         for s in others) + "."
+
+
+def _is_the_output(layer: LayerSaturation, worst: LayerSaturation) -> bool:
+    """A sigmoid call as wide as the model's probability output and pinned as much: the output
+    itself, seen once as the call and once as what the loss scored (example_2 named 'your
+    model's sigmoid output' and then 'also pinned: the output of torch.sigmoid after fc')."""
+    return (worst.kind == "probabilities" and layer.kind == "sigmoid"
+            and layer.units == worst.units and abs(layer.end - worst.end) < SAME_OUTPUT_GAP)
 
 
 def _name(layer: LayerSaturation) -> str:
