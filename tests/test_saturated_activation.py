@@ -246,3 +246,30 @@ def test_tanh_layers_of_a_plain_tensor_model_with_a_fan_in_init_are_not_flagged(
     case = record(_plain_tanh_training(lambda fan_in: (1 / fan_in) ** 0.5))
     assert len(saturation_by_layer(case.trace)) == 2
     assert check(case) == []
+
+
+class _SigmoidRegressor(nn.Module):
+    """A regression net ending in a sigmoid, its last layer large enough to pin it at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+        with torch.no_grad():
+            self.body[2].weight.mul_(60)
+
+    def forward(self, x):
+        return torch.sigmoid(self.body(x)).squeeze(-1)
+
+
+def test_a_sigmoid_output_pinned_by_targets_outside_its_range_is_not_shown_as_the_root():
+    """Targets around 70 hold the output at 1 whatever the init: pinned from the first step,
+    it does not show what pinned it (issue 11: "a sigmoid output asked to reach 70")."""
+    x, _ = _learnable()
+    y = 70 + 5 * x[:, 0]
+    torch.manual_seed(0)
+    model = _SigmoidRegressor()
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3), nn.MSELoss(),
+                  (x[:450], y[:450]), (x[450:], y[450:]), epochs=6, batch_size=32)
+    [finding] = check(case)
+    assert finding.evidence["saturated_fraction_start"] > 0.5
+    assert not finding.root

@@ -98,14 +98,22 @@ def shown(worst: LayerSaturation, experiment, after) -> bool:
     pinned units are what the user's training shows and what their fix names. On dev
     sigmoid_large_init 60013, 60015 and tanh_large_init 60002, 60003 (55-66% pinned from
     step 0 to the end), saturated_activation was ranked second at 0.35, behind bad_init."""
-    return worst.start > MOST and worst.end > MOST and not _desaturated(experiment, after)
+    return (not _is_output(worst) and worst.start > MOST and worst.end > MOST
+            and not _desaturated(experiment, after))
+
+
+def _is_output(layer: LayerSaturation) -> bool:
+    """The model's own sigmoid output. Pinned from the first step, it does not show its root:
+    targets outside its range pin it as well as a large init does (issue 11: "a sigmoid output
+    asked to reach 70", where unscaled_targets is the cause); only hidden units are shown."""
+    return layer.kind == "probabilities" or (layer.kind == "sigmoid" and layer.units <= 1)
 
 
 def _fix(worst: LayerSaturation) -> str:
     """The cause's fix for a pinned output; for a hidden layer, without the advice on logits,
     which is about the output (a tanh layer inside a conv stack read 'prefer logits with
     CrossEntropyLoss' while the model already used it)."""
-    if worst.kind == "probabilities" or (worst.kind == "sigmoid" and worst.units <= 1):
+    if _is_output(worst):
         return SATURATED_ACTIVATION.fix
     return (f"Keep the inputs of the {worst.kind} layers near zero: normalize the model's "
             f"inputs and use a smaller initialization (nn.init.xavier_uniform_ suits "
