@@ -114,7 +114,7 @@ def _judge(name, curve, train, chance, unit, window) -> CurveVerdict:
     if len(curve) < 3:
         return CurveVerdict(TOO_SHORT, _too_few(name, len(curve)))
     xs, ys = np.array([x for x, _ in curve], float), np.array([y for _, y in curve], float)
-    for rule in (_overfitting, _rising, _kept_most, _at_chance, _jumped, _oscillating, _plateau):
+    for rule in (_overfitting, _rising, _at_chance, _jumped, _oscillating, _plateau):
         verdict = rule(name, xs, ys, train, chance, unit, window)
         if verdict is not None:
             return verdict
@@ -194,9 +194,13 @@ def _after_best(xs, ys, unit: str) -> str:
 
 
 def _overfitting(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
+    """A clear rise while the training loss falls: overfitting when it gives back enough of
+    what the model learned (Rise.gives_back), else said as a level kept (_kept_most)."""
     rise = rise_from_best(list(zip(xs, ys, strict=True)), train, _guess(chance))
-    if name != "validation" or rise is None or not rise.overfitting:
+    if name != "validation" or rise is None or not (rise.clear and rise.training_falls):
         return None
+    if not rise.gives_back:
+        return _kept_most(rise, ys[-1], chance, unit)
     return CurveVerdict(
         OVERFITTING,
         f"validation loss rising since {unit} {_x(rise.best_x)} ({loss_words(rise.best_loss)} -> "
@@ -217,18 +221,15 @@ def _rising(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
     )
 
 
-def _kept_most(name, xs, ys, train, chance, unit, window) -> CurveVerdict | None:
-    """A clear rise while the training loss falls that gives back less than GIVEN_BACK_SHARE of
-    what the model learned: levelled at its best, where early stopping serves. Neither
-    overfitting to act on nor "flat" (the curve climbs); said as it is."""
-    rise = rise_from_best(list(zip(xs, ys, strict=True)), train, _guess(chance))
-    if name != "validation" or rise is None or not (rise.clear and rise.training_falls):
-        return None
-    kept = (chance - ys[-1]) / (chance - rise.best_loss)
+def _kept_most(rise, last: float, chance: float, unit: str) -> CurveVerdict:
+    """A rise that gives back less than GIVEN_BACK_SHARE of what the model learned: levelled at
+    its best, where early stopping serves. Neither overfitting to act on nor "flat" (the curve
+    climbs); said as it is. (gives_back is true without a guess, so ``chance`` is one here.)"""
+    kept = (chance - last) / (chance - rise.best_loss)
     return CurveVerdict(
         PLATEAU,
         f"validation loss lowest at {unit} {_x(rise.best_x)} ({loss_words(rise.best_loss)}), "
-        f"higher since ({loss_words(ys[-1])}) while training loss falls: it keeps "
+        f"higher since ({loss_words(last)}) while training loss falls: it keeps "
         f"{kept:.0%} of its gain over a constant guess ({loss_words(chance)}); the weights "
         f"of {unit} {_x(rise.best_x)} are the ones to keep",
         rise.best_x,

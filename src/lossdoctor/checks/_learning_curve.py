@@ -9,10 +9,11 @@ the same validation loss in the same steps.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import map_tensors
+from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.curve_stats import noise
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
@@ -62,11 +63,10 @@ def half_of(batches: list[Batch]) -> list[Batch]:
 
 
 def _first_rows(batch: Batch, rows: int) -> Batch:
-    def cut(tensor):
-        return tensor[:rows] if tensor.dim() > 0 and tensor.shape[0] == batch.rows else tensor
-
-    return Batch(map_tensors(batch.args, cut), map_tensors(batch.kwargs, cut),
-                 map_tensors(batch.target, cut), rows, batch.keys[:rows], batch.step)
+    index = list(range(rows))
+    return Batch(*(take_rows(part, index, batch.rows)
+                   for part in (batch.args, batch.kwargs, batch.target)),
+                 rows, batch.keys[:rows], batch.step)
 
 
 def _replay_on(replayer: Replayer, batches: list[Batch]) -> ReplayResult:
@@ -80,7 +80,7 @@ def _replay_on(replayer: Replayer, batches: list[Batch]) -> ReplayResult:
 
 
 def _finite(result: ReplayResult) -> list[float]:
-    return [v for v in result.validation_losses if v == v and abs(v) != float("inf")]
+    return [v for v in result.validation_losses if math.isfinite(v)]
 
 
 def _train_end(result: ReplayResult) -> float:
