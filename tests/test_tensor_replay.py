@@ -246,3 +246,40 @@ def test_a_bce_written_with_logsigmoid_is_known_as_bce_on_the_models_scores():
                   (train[0], train[1].float()), (validation[0], validation[1].float()), epochs=2)
     assert case.trace.setup.loss_name.endswith("(like binary_cross_entropy_with_logits)")
     assert case.copies.prediction_shape == ()
+
+
+def test_weights_in_linear_layout_and_labels_picked_from_the_whole_vector_are_replayed():
+    """Nielsen-style code ported to tensors: ``a @ w.T + b`` with ``w`` of shape (out, in), and
+    the batch picked inside the step (``x[idx]``, ``y[idx]``) from a label vector whose length
+    is a multiple of the batch's rows, so it also reads as a flattened batch. The model's
+    first call is ``w.T``: the step's input was taken to be ``x @ w.T`` (30 columns of
+    pre-activations), and ``y`` besides ``y[idx]`` made two targets."""
+    (x, y), validation = classification_data()
+    torch.manual_seed(0)
+    weights = [(torch.randn(32, 10) * (2 / 10) ** 0.5).requires_grad_(),
+               (torch.randn(2, 32) * (2 / 32) ** 0.5).requires_grad_()]
+    biases = [torch.zeros(32, requires_grad=True), torch.zeros(2, requires_grad=True)]
+
+    def model(a):
+        return torch.relu(a @ weights[0].T + biases[0]) @ weights[1].T + biases[1]
+
+    def fit():
+        optimizer = torch.optim.SGD(weights + biases, lr=0.1)
+        for _ in range(3):
+            order = torch.randperm(400)
+            for start in range(0, 400, 20):
+                index = order[start:start + 20]
+                optimizer.zero_grad()
+                F.cross_entropy(model(x[index]), y[index]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                F.cross_entropy(model(validation[0]), validation[1])
+
+    case = record(fit)
+    assert case.copies.model_problem == ""
+    assert {b.args[0].shape[1] for b in case.copies.train.batches} == {10}  # the data's columns
+    kept = case.copies.validation.batches
+    assert [b.rows for b in kept] == [112] and torch.equal(kept[0].args[0], validation[0])
+    fresh = bad_init.default_init(case.copies.initial_model)
+    first = next(fresh.parameters())  # (32, 10) read as w.T: 10 inputs per unit
+    assert first.std().item() == pytest.approx((2 / 10) ** 0.5, rel=0.25)

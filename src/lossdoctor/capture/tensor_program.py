@@ -63,8 +63,11 @@ VALUE_TOLERANCE = 1e-4
 TENSORS = "tensors"
 
 
-#: Reading or setting a tensor's attribute (``p.grad = None``): not a computation.
+#: Reading or setting a tensor's attribute (``p.grad = None``): not a computation...
 ATTRIBUTE_ACCESS = {"__get__", "__set__", "__delete__"}
+#: ...except the attributes that compute a view of the tensor (``x @ w.T``: the model's first
+#: call reads the weight through ``.T``).
+COMPUTED_ATTRIBUTES = {"T", "mT", "H", "mH"}
 
 
 def tensor_name(index: int) -> str:
@@ -137,7 +140,8 @@ class TensorSpy(LossChainSpy):
 
     def _starts(self, func, args, kwargs) -> bool:
         """A computation on a trained tensor: not the reset of its ``.grad`` (zero_grad)."""
-        if getattr(func, "__name__", "") in ATTRIBUTE_ACCESS:
+        if getattr(func, "__name__", "") in ATTRIBUTE_ACCESS and getattr(
+                getattr(func, "__self__", None), "__name__", "") not in COMPUTED_ATTRIBUTES:
             return False
         parameters = self.parameters
         for value in (*args, *(kwargs or {}).values()):
@@ -182,7 +186,8 @@ class Entry:
             return False
         first, tensor = args[self.input], args[self.tensor]
         return (isinstance(first, torch.Tensor) and id(first) not in self.trained
-                and first.dim() > 0 and id(tensor) == self.tensor_id)
+                and first.dim() > 0 and isinstance(tensor, torch.Tensor)
+                and self.tensor_id in (id(tensor), id(tensor._base)))  # w, or w.T
 
 
 def entry_of(model: LossProgram, spy: TensorSpy) -> Entry | None:
@@ -190,9 +195,11 @@ def entry_of(model: LossProgram, spy: TensorSpy) -> Entry | None:
     trained tensor as plain arguments; None otherwise (evaluations are then not watched)."""
     calls = [c for c in model.calls if c is not None]
     inputs = {r for c in calls for r in _arguments(c) if isinstance(r, Input)}
+    views = _views_of_trained(model)  # ``w.T``: the call after it takes the input
+    calls = [c for c in calls if all(c is not view for view in views.values())]
     if not calls or len(inputs) != 1 or calls[0].kwargs:
         return None
-    args = calls[0].args
+    args = [views[a].args[0] if a in views else a for a in calls[0].args]
     places = [i for i, a in enumerate(args) if isinstance(a, Input)]
     trained = [i for i, a in enumerate(args) if isinstance(a, Parameter)]
     if len(places) != 1 or len(trained) != 1:
@@ -294,7 +301,8 @@ def _rows(tape: Tape, needed: list[int]) -> int:
     for index in needed:
         call = tape.calls[index]
         refs = _refs_in((call.args, call.kwargs))
-        if any(isinstance(r, Parameter) for r in refs):
+        if any(isinstance(r, Parameter) or (isinstance(r, Result) and tape.derives(r))
+               for r in refs):  # ``x @ w.T`` meets a view of the trained tensor
             for value in (*call.args, *call.kwargs.values()):
                 tensor = _data_tensor(tape, value)
                 if tensor is not None and tensor.dim() > 0:
@@ -381,6 +389,11 @@ def _is_leaf_call(tape: Tape, index: int, rows: int) -> bool:
         isinstance(a, (External, Result, Parameter)) for a in _arguments(tape.calls[index]))
 
 
+#: Calls that pick rows by index: ``labels[batch]`` of a whole (N,) label vector picks the batch
+#: though N, a multiple of the batch's rows, also reads as a flattened sequence of rows.
+ROW_PICKS = frozenset({"__getitem__", "index_select"})
+
+
 def _is_data_entry(tape: Tape, index: int, rows: int) -> bool:
     """A call that picks the batch's rows out of a whole data set, apart from the trained
     tensors (``y_train[index]`` written inside the loss): its result is the data, not the
@@ -390,7 +403,9 @@ def _is_data_entry(tape: Tape, index: int, rows: int) -> bool:
         return False
     called_on = call.args[0] if call.args else None
     whole = called_on.tensor if isinstance(called_on, External) else None
-    return _has_rows(result, rows) and whole is not None and not _has_rows(whole, rows)
+    if whole is None or whole.dim() == 0 or not _has_rows(result, rows):
+        return False
+    return not _has_rows(whole, rows) or (call.name in ROW_PICKS and whole.shape[0] > rows)
 
 
 # --- the two programs ---------------------------------------------------------------------------
@@ -511,16 +526,33 @@ class TensorModel(nn.Module):
     def reset_parameters(self) -> None:
         """He initialization (He et al., 2015, torch's kaiming_normal_), the usual choice for
         tensors written by hand as ``x @ w + b``: a matrix of ``fan_in`` rows drawn
-        N(0, 2 / fan_in), vectors (biases) zero. Tensors of other shapes are left as they are.
-        A plain tensor has no PyTorch default to return to (nn.Linear's, a uniform within
-        1/sqrt(fan_in), shrinks every layer's outputs: against it the He-initialized twin of
-        dev case 01018, a 4-layer regression MLP, read as badly initialized)."""
-        for tensor in self.tensors:
+        N(0, 2 / fan_in), vectors (biases) zero; a matrix the model reads through ``.T``
+        (``x @ w.T``, nn.Linear's layout) has ``fan_in`` columns. Tensors of other shapes are
+        left as they are. A plain tensor has no PyTorch default to return to (nn.Linear's, a
+        uniform within 1/sqrt(fan_in), shrinks every layer's outputs: against it the
+        He-initialized twin of dev case 01018, a 4-layer regression MLP, read as badly
+        initialized)."""
+        transposed = transposed_names(self.program)
+        for name, tensor in self.named_parameters():
             if tensor.dim() == 2:
-                tensor.normal_(0.0, math.sqrt(2 / tensor.shape[0]))
+                fan_in = tensor.shape[1] if name in transposed else tensor.shape[0]
+                tensor.normal_(0.0, math.sqrt(2 / fan_in))
             elif tensor.dim() == 1:
                 tensor.zero_()
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         batch = Batch(inputs, {}, None, 0)
         return self.program.run(_Reader(None, batch, dict(self.named_parameters())))
+
+
+def transposed_names(program: LossProgram) -> set[str]:
+    """The trained tensors the program reads through ``.T`` or ``.mT`` (``x @ w.T``)."""
+    return {view.args[0].name for view in _views_of_trained(program).values()}
+
+
+def _views_of_trained(program: LossProgram) -> dict[Result, Call]:
+    """The calls that read a trained tensor transposed (``w.T``), by the Result they give."""
+    return {Result(index): call for index, call in enumerate(program.calls)
+            if call is not None and call.name == "__get__" and call.args
+            and isinstance(call.args[0], Parameter)
+            and getattr(getattr(call.func, "__self__", None), "__name__", "") in ("T", "mT")}
