@@ -292,6 +292,79 @@ def test_fires_when_language_model_targets_are_shuffled(seed):
     assert finding.evidence["constant_validation_loss"] == pytest.approx(math.log(VOCAB), abs=0.1)
 
 
+WORD_VOCAB, WORD_LENGTH = 10, 9
+
+
+def _padded_words(count, generator):
+    """Words as makemore reads names.txt: tokens 1-9, a start token 0, padded with 0 after
+    the end; their targets are the next tokens, -1 (ignored by the loss) past the end. Each
+    word's first letter is skewed (most start with 1 or 2) and its next letters follow from
+    the one before, 80% of the time."""
+    words = []
+    for _ in range(count):
+        length = int(torch.randint(3, WORD_LENGTH - 1, (1,), generator=generator))
+        letters = [1 + int(torch.rand(1, generator=generator) < 0.3)]
+        for _ in range(length - 1):
+            follow = torch.rand(1, generator=generator) < 0.8
+            noise = int(torch.randint(1, WORD_VOCAB, (1,), generator=generator))
+            letters.append(letters[-1] % (WORD_VOCAB - 1) + 1 if follow else noise)
+        words.append(torch.tensor(letters))
+    return words
+
+
+def _encoded(words, targets_from):
+    x = torch.zeros(len(words), WORD_LENGTH, dtype=torch.long)
+    y = torch.full((len(words), WORD_LENGTH), -1, dtype=torch.long)
+    for row, (word, target) in enumerate(zip(words, targets_from, strict=True)):
+        x[row, 1:1 + len(word)] = word
+        y[row, :len(target)] = target
+        y[row, len(target)] = 0  # the end of the word
+    return x, y
+
+
+def _padded_words_case(targets_of_other_words: bool, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    words = _padded_words(400, generator)
+    others = [words[(i * 7 + 3) % len(words)] for i in range(len(words))]
+    x, y = _encoded(words, others if targets_of_other_words else words)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Embedding(WORD_VOCAB, 16), nn.Tanh(), nn.Linear(16, WORD_VOCAB))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def train():
+        for _ in range(6):
+            for start in range(0, 300, 20):
+                logits = model(x[start:start + 20])
+                loss = nn.functional.cross_entropy(logits.reshape(-1, WORD_VOCAB),
+                                                   y[start:start + 20].reshape(-1),
+                                                   ignore_index=-1)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                for start in range(300, 400, 20):
+                    nn.functional.cross_entropy(model(x[start:start + 20]).reshape(-1, WORD_VOCAB),
+                                                y[start:start + 20].reshape(-1), ignore_index=-1)
+
+    return record(train)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_padded_words_whose_targets_belong_to_other_words_have_no_signal(seed):
+    """Positions past a word's end (target -1, ignored by the loss) and its first letter are
+    predictable from the padding and the start token alone: counted as labels, the padding
+    made the learners win, and the model's gain at each position over the overall letter
+    frequencies hid that no letter predicts the next (makemore with its targets joined to the
+    wrong word: 'not healthy, no cause confirmed')."""
+    [finding] = _no_signal(no_signal.check(_padded_words_case(True, seed)))
+    assert "at each position" in finding.verdict
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_padded_words_whose_targets_are_their_own_next_letters_are_quiet(seed):
+    assert no_signal.check(_padded_words_case(False, seed)) == []
+
+
 def test_per_position_reads_time_first_tokens_with_flat_targets():
     from lossdoctor.checks._per_position import per_position_labels, positions
 

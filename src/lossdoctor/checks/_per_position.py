@@ -46,7 +46,9 @@ MIN_SEQUENCES = 10
 #: that follow a rule, it scores a consistent gain or loss. Over 40 synthetic cases (the rule
 #: of tests/test_no_signal.py, training targets from another stream, seeds 20-59) the best
 #: learner's gain was at most 1.07% of the constant's loss (5 of 40 above 0); twice that is
-#: the bar. Real text clears it: characters 36% (nanoGPT), words 3.3% on other articles
+#: the bar. (Re-measured in session 15 on the test's rule as it is now: at most 1.95% against
+#: the overall frequencies alone, 1.94% against both guesses of _against_both: the bar is tight.)
+#: Real text clears it: characters 36% (nanoGPT), words 3.3% on other articles
 #: (word_language_model's validation split).
 MEANINGFUL_GAIN = 0.02
 
@@ -58,6 +60,7 @@ class Positions:
     contexts: np.ndarray  # (n, max(ORDERS)) token at t, t-1, t-2 (-1 before the start)
     labels: np.ndarray  # (n,) class ids
     sequence: np.ndarray  # (n,) index of the sequence the position belongs to
+    place: np.ndarray  # (n,) t: where in its sequence the position is
 
     @property
     def sequences(self) -> int:
@@ -65,7 +68,8 @@ class Positions:
 
     def subset(self, chosen: np.ndarray) -> Positions:
         keep = np.isin(self.sequence, chosen)
-        return Positions(self.contexts[keep], self.labels[keep], self.sequence[keep])
+        return Positions(self.contexts[keep], self.labels[keep], self.sequence[keep],
+                         self.place[keep])
 
 
 def per_position_labels(batches) -> bool:
@@ -112,37 +116,62 @@ def _grid_positions(tokens: np.ndarray, labels: np.ndarray, offset: int):
     for back in range(max(ORDERS)):
         contexts[:, back:, back] = tokens[:, : length - back]
     sequence = np.repeat(np.arange(offset, offset + sequences), length)
-    return contexts.reshape(-1, max(ORDERS)), labels.reshape(-1), sequence
+    place = np.tile(np.arange(length), sequences)
+    scored = labels.reshape(-1) >= 0  # a negative label is padding the loss ignores
+    return (contexts.reshape(-1, max(ORDERS))[scored], labels.reshape(-1)[scored],
+            sequence[scored], place[scored])
 
 
 # --- the contests -------------------------------------------------------------------------------
 
 
 def contest(train: Positions, held: Positions) -> Contest:
-    """The n-gram learners, fit on the training positions, against the label frequencies on the
-    held-out positions, per held-out sequence."""
+    """The n-gram learners, fit on the training positions, against the guesses without the
+    tokens on the held-out positions, per held-out sequence (see _against_both)."""
     classes = np.unique(np.concatenate([train.labels, held.labels]))
-    constant, learners = _per_position_losses(train, held, classes)
-    return _judged(_per_sequence(constant, held), {name: _per_sequence(losses, held)
-                                                   for name, losses in learners.items()},
-                   len(train.labels))
+    constants, learners = _per_position_losses(train, held, classes)
+    return _against_both({name: _per_sequence(losses, held) for name, losses in constants.items()},
+                         {name: _per_sequence(losses, held) for name, losses in learners.items()},
+                         len(train.labels))
+
+
+def constant_loss(train: Positions, held: Positions) -> float:
+    """The better guess's mean loss per held position (the unit of the user's loss)."""
+    classes = np.unique(np.concatenate([train.labels, held.labels]))
+    frequencies = _label_frequencies(train.labels, classes)
+    at_place = _log_loss(_by_place(train, held, classes, frequencies)).mean()
+    overall = _log_loss(frequencies[np.searchsorted(classes, held.labels)]).mean()
+    return float(min(at_place, overall))
 
 
 def cross_validated_contest(train: Positions) -> Contest:
     """The same contest inside the training positions, folds made of whole sequences."""
     classes = np.unique(train.labels)
     folds = _folds(np.unique(train.sequence), FOLDS)
-    constant, learners = [], {}
+    constants, learners = {}, {}
     for held_sequences in folds:
         fit = train.subset(np.setdiff1d(np.unique(train.sequence), held_sequences))
         held = train.subset(held_sequences)
-        fold_constant, fold_learners = _per_position_losses(fit, held, classes)
-        constant.append(_per_sequence(fold_constant, held))
-        for name, losses in fold_learners.items():
-            learners.setdefault(name, []).append(_per_sequence(losses, held))
-    return _judged(np.concatenate(constant),
-                   {name: np.concatenate(parts) for name, parts in learners.items()},
-                   len(train.labels))
+        fold_constants, fold_learners = _per_position_losses(fit, held, classes)
+        for found, fold in ((constants, fold_constants), (learners, fold_learners)):
+            for name, losses in fold.items():
+                found.setdefault(name, []).append(_per_sequence(losses, held))
+    return _against_both({name: np.concatenate(parts) for name, parts in constants.items()},
+                         {name: np.concatenate(parts) for name, parts in learners.items()},
+                         len(train.labels))
+
+
+def _against_both(constants: dict[str, np.ndarray], learners: dict[str, np.ndarray],
+                  positions: int) -> Contest:
+    """The learners judged against each guess without the tokens; the tokens predict the labels
+    only if they beat both, so the weaker result stands. The overall frequencies alone miss
+    what the place gives away (a padded word's first letter, or its padding); the frequencies
+    at each place alone are noisy where places mean nothing (crops of a stream): on 40 crops
+    of a stream with targets from another stream (the rule of tests/test_no_signal.py, seeds
+    20-59), the learners' best gain over them reached 2.2% of their loss, over the bar below,
+    against at most 1.95% over the overall frequencies."""
+    judged = [_judged(constant, learners, positions) for constant in constants.values()]
+    return max(judged, key=lambda contest: contest.p_value)
 
 
 def _judged(constant: np.ndarray, learners: dict[str, np.ndarray], positions: int) -> Contest:
@@ -165,16 +194,29 @@ def _per_sequence(losses: np.ndarray, held: Positions) -> np.ndarray:
 
 
 def _per_position_losses(fit: Positions, held: Positions, classes: np.ndarray):
+    """The losses of the guesses without the tokens and of each learner, per held position.
+    The guesses: the label frequencies overall, and at each place in the sequence (padded
+    sequences of names or sentences have their own first and last labels) smoothed toward
+    the overall ones; the learners' counts are smoothed toward the latter."""
     frequencies = _label_frequencies(fit.labels, classes)
-    held_labels = np.searchsorted(classes, held.labels)
-    constant = _log_loss(frequencies[held_labels])
+    at_place = _by_place(fit, held, classes, frequencies)
+    overall = frequencies[np.searchsorted(classes, held.labels)]
     learners = {}
     for order in ORDERS:
-        strength = _chosen_strength(fit, order, classes)
-        together, seen = _counts(fit, held, order, classes)
-        probability = _smoothed(together, seen, frequencies[held_labels], strength)
+        keys = _context_keys(order)
+        strength = _chosen_strength(fit, keys, classes, frequencies, by_place=True)
+        probability = _smoothed(*_counts(fit, held, keys, classes), at_place, strength)
         learners[f"counts of the {_context_words(order)}"] = _log_loss(probability)
-    return constant, learners
+    return {"overall": _log_loss(overall), "at each place": _log_loss(at_place)}, learners
+
+
+def _by_place(fit: Positions, held: Positions, classes: np.ndarray,
+              frequencies: np.ndarray) -> np.ndarray:
+    """The constant's probability of each held position's label: the label frequencies at its
+    place, smoothed toward the overall ``frequencies``."""
+    overall = frequencies[np.searchsorted(classes, held.labels)]
+    return _smoothed(*_counts(fit, held, _place_keys, classes), overall,
+                     _chosen_strength(fit, _place_keys, classes, frequencies))
 
 
 def _context_words(order: int) -> str:
@@ -200,17 +242,19 @@ def _smoothed(together: np.ndarray, seen: np.ndarray, frequency: np.ndarray,
     return (together + strength * frequency) / (seen + strength)
 
 
-def _chosen_strength(fit: Positions, order: int, classes: np.ndarray) -> float:
-    """The prior strength that predicts best across two halves of the fitting sequences."""
+def _chosen_strength(fit: Positions, keys, classes: np.ndarray, frequencies: np.ndarray,
+                     by_place: bool = False) -> float:
+    """The prior strength that predicts best across two halves of the fitting sequences; the
+    prior is the label frequencies, or with ``by_place`` the constant (at each place)."""
     halves = _folds(np.unique(fit.sequence), 2)
     if len(halves) < 2:
         return PRIOR_STRENGTHS[-1]
     lookups = []
     for part, other in ((halves[0], halves[1]), (halves[1], halves[0])):
         part, other = fit.subset(part), fit.subset(other)
-        frequency = _label_frequencies(part.labels, classes)[np.searchsorted(classes,
-                                                                             other.labels)]
-        lookups.append((*_counts(part, other, order, classes), frequency))
+        prior = (_by_place(part, other, classes, frequencies) if by_place
+                 else frequencies[np.searchsorted(classes, other.labels)])
+        lookups.append((*_counts(part, other, keys, classes), prior))
 
     def held_out_loss(strength: float) -> float:
         return sum(_log_loss(_smoothed(*lookup[:2], lookup[2], strength)).sum()
@@ -219,11 +263,11 @@ def _chosen_strength(fit: Positions, order: int, classes: np.ndarray) -> float:
     return min(PRIOR_STRENGTHS, key=held_out_loss)
 
 
-def _counts(fit: Positions, held: Positions, order: int,
+def _counts(fit: Positions, held: Positions, keys,
             classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each held position: how often its context came with its label in the fitting
-    positions, and how often its context came at all."""
-    fit_keys, held_keys = _context_keys(fit, held, order)
+    """For each held position: how often its context (``keys(fit, held)``: one integer per
+    position) came with its label in the fitting positions, and how often it came at all."""
+    fit_keys, held_keys = keys(fit, held)
     contexts, fit_context = np.unique(fit_keys, return_inverse=True)
     width = len(classes)
     pairs, pair_counts = np.unique(fit_context * width + np.searchsorted(classes, fit.labels),
@@ -238,8 +282,17 @@ def _counts(fit: Positions, held: Positions, order: int,
             np.where(known, context_counts[found], 0))
 
 
-def _context_keys(fit: Positions, held: Positions, order: int) -> tuple[np.ndarray, ...]:
-    """One integer per context of ``order`` tokens, numbered alike in both sets."""
+def _place_keys(fit: Positions, held: Positions) -> tuple[np.ndarray, ...]:
+    return fit.place, held.place
+
+
+def _context_keys(order: int):
+    """The keys of contexts of ``order`` tokens: one integer each, numbered alike in both
+    sets."""
+    return lambda fit, held: _token_context_keys(fit, held, order)
+
+
+def _token_context_keys(fit: Positions, held: Positions, order: int) -> tuple[np.ndarray, ...]:
     both = np.concatenate([fit.contexts[:, :order], held.contexts[:, :order]]) + 1
     base = int(both.max()) + 1
     if order * np.log2(base) < 62:

@@ -85,6 +85,8 @@ def _per_position_check(case) -> list[Finding]:
     if on_validation.p_value < ALPHA:
         return []
     user = user_validation(case)
+    if user is not None:  # against the best guess without the tokens, position by position
+        user = (user[0], min(user[1], _per_position.constant_loss(train, validation)))
     if user is not None and clearly_below(*user, on_validation.rows):
         return []
     in_training = _per_position.cross_validated_contest(train)
@@ -125,6 +127,8 @@ def _evidence(on_validation: Contest, in_training: Contest, user) -> dict[str, f
 
 def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bool) -> str:
     metric, guess = words(task)
+    if per_position:
+        guess += " at each position"
     learners = (
         f"Counts of which label follows the last one to three tokens, over "
         f"{on_validation.training_rows} training positions,"
