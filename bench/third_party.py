@@ -8,14 +8,15 @@ continuous inputs: these are all language models, whose inputs are token ids, so
 framework scripts get it. Prints the Markdown table of docs/third-party.md.
 
     python bench/third_party.py [--examples DIR] [--nanogpt DIR] [--lightning DIR]
-                                [--only PATTERN [--exact]] [--out PATH] [--no-frameworks]
-                                [--budget S] [--keep-reports DIR]
+                                [--makemore DIR] [--only PATTERN [--exact]] [--out PATH]
+                                [--no-frameworks] [--budget S] [--keep-reports DIR]
 
-Each DIR is a copy of pytorch/examples, karpathy/nanoGPT or Lightning-AI/pytorch-lightning: a
-checkout, or a bare git directory (as the `fetch` tool leaves them under /work/.mirror, the
-defaults). What is missing is skipped. Nothing is downloaded: word_language_model ships
-WikiText-2, which Lightning's WikiText2 demo would download, and pytorch/examples ships the Tiny
-Shakespeare text that nanoGPT's prepare.py would download. The data are cut down and the models
+Each DIR is a copy of pytorch/examples, karpathy/nanoGPT, Lightning-AI/pytorch-lightning or
+karpathy/makemore (which ships its names.txt): a checkout, or a bare git directory (as the
+`fetch` tool leaves them under /work/.mirror, the defaults). What is missing is skipped.
+Nothing is downloaded: word_language_model ships WikiText-2, which Lightning's WikiText2 demo
+would download, and pytorch/examples ships the Tiny Shakespeare text that nanoGPT's prepare.py
+would download. The data are cut down and the models
 made tiny through each script's own options (Lightning: its PL_TRAINER_* environment
 variables), so that each run takes a minute or two. Runs go one at a time, under `nice -n 10`.
 """
@@ -83,6 +84,16 @@ PATCHES = {
         "        data, targets = get_batch(train_data, i)\n",
         "        data, targets = get_batch(train_data, i)\n"
         "        targets = targets[torch.randperm(len(targets))]\n")],
+    # makemore evaluates every 500 steps: a short run is given a validation pass every 100, as
+    # a user cutting the run short would (every makemore row has this edit)
+    "makemore evaluation": [("if step > 0 and step % 500 == 0:",
+                             "if step > 0 and step % 100 == 0:")],
+    # each name's targets are the next letters of another name (a join on the wrong key)
+    "makemore labels": [(
+        "        y[:len(ix)] = ix\n        y[len(ix)+1:] = -1",
+        "        other = self.encode(self.words[(idx * 7919 + 13) % len(self.words)])\n"
+        "        y[:len(other)] = other\n        y[len(other)+1:] = -1")],
+    "makemore zero_grad": [("        model.zero_grad(set_to_none=True)\n", "")],
     "lightning lr": [("lr=0.1", "lr=10.0")],
     "lightning labels": [(
         '        loss = F.nll_loss(output, target.view(-1))\n        self.log("train_loss"',
@@ -260,6 +271,33 @@ def nanogpt_jobs(nanogpt: Path, examples: Path) -> list[Job]:
                 FROZEN_PARAMS, prepare(1e-3, "nanogpt params"))]
 
 
+def makemore_jobs(makemore: Path) -> list[Job]:
+    """karpathy/makemore on the names.txt it ships: the loss inside the model (``model(X, Y)``)
+    with -1 targets past each name's end (``ignore_index=-1``), an endless loader, AdamW; its
+    MLP (embeddings, a tanh layer) for 600 steps."""
+
+    def prepare(*options: str, bug: str = ""):
+        def lay_out(workdir: Path):
+            export(makemore, ".", workdir)
+            patch(workdir / "makemore.py", PATCHES["makemore evaluation"])
+            if bug:
+                patch(workdir / "makemore.py", PATCHES[bug])
+            args = ["--type", "mlp", "--max-steps", "600", "--num-workers", "0",
+                    "--work-dir", "out", *options]
+            return "makemore.py", args, {}
+
+        return lay_out
+
+    source = "karpathy/makemore"
+    return [Job("makemore mlp", source, HEALTHY, prepare()),
+            Job("makemore mlp lr x1000", source, LR_TOO_HIGH, prepare("-l", "0.5")),
+            Job("makemore mlp targets of another name", source, NO_SIGNAL,
+                prepare(bug="makemore labels")),
+            Job("makemore mlp without zero_grad", source, "missing_zero_grad",
+                prepare(bug="makemore zero_grad")),
+            Job("makemore mlp weight decay 50", source, "over_regularized", prepare("-w", "50"))]
+
+
 def examples_text(examples: Path, workdir: Path) -> str:
     """Tiny Shakespeare, as pytorch/examples ships it for minGPT (nanoGPT downloads the same
     file), or else WikiText-2's text."""
@@ -417,6 +455,8 @@ def jobs_for(options) -> list[Job]:
             jobs += nanogpt_jobs(nanogpt, examples)
         if present(lightning):
             jobs += lightning_jobs(lightning, examples)
+    if present(options.makemore):
+        jobs += makemore_jobs(options.makemore)
     if not options.no_frameworks:
         jobs += framework_jobs()
     if options.only:
@@ -431,6 +471,7 @@ def main() -> None:
     parser.add_argument("--nanogpt", type=Path, default=MIRRORS / "karpathy+nanoGPT" / "repo")
     parser.add_argument("--lightning", type=Path,
                         default=MIRRORS / "Lightning-AI+pytorch-lightning" / "repo")
+    parser.add_argument("--makemore", type=Path, default=MIRRORS / "karpathy+makemore" / "repo")
     parser.add_argument("--only", help="only the runs whose name contains this pattern")
     parser.add_argument("--exact", action="store_true",
                         help="--only names one run exactly, not a part of names")

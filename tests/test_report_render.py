@@ -789,6 +789,19 @@ def test_the_run_line_writes_the_learning_rate_as_the_causes_do():
     assert lr_text(schedule) == "lr 9.52e-5 -> peak 0.01 -> 0.001"
 
 
+def test_a_rate_read_from_manual_updates_that_wobbles_in_its_last_digits_is_one_rate():
+    """pytorch/examples regression (``param.data.add_(-0.1 * param.grad)``): the rate read back
+    from each update was written 'lr 0.1 -> peak 0.1 -> 0.1', and its one pass 'over 1 epochs'."""
+    from lossdoctor.report._common import lr_text, run_lines
+
+    assert lr_text({"lr_first": 0.1, "lr_peak": 0.10000002, "lr_last": 0.09999999}) == "lr=0.1"
+    assert lr_text({"lr_first": 0.1, "lr_peak": 0.10000002, "lr_last": 0.01}) == "lr 0.1 -> 0.01"
+    document = {"setup": {"model_class": "Linear", "parameter_count": 5, "loss_name": "l1",
+                          "optimizer_class": "SGD", "optimizer_hparams": {"lr": 0.1}},
+                "summary": {"steps": 953, "epochs": 1}, "causes": [], "status": "healthy"}
+    assert run_lines(document)[0].startswith("Watched 953 training steps over 1 epoch:")
+
+
 def test_the_layer_panels_of_a_run_that_blew_up_stop_where_its_loss_became_nan(report):
     """A run whose loss became NaN had its ReLU layers drawn as dying after it (NaN or
     infinite activations counted as units never active): the panel drew the blow-up as dead

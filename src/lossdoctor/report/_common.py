@@ -73,7 +73,9 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
         return []
     parts = [f"{setup['model_class']} ({setup['parameter_count']:,} parameters)",
              setup["loss_name"], f"{setup['optimizer_class']} {lr_text(setup)}".strip()]
-    watched = f"Watched {summary['steps']} training steps over {summary['epochs']} epochs"
+    epochs = summary["epochs"]
+    watched = (f"Watched {summary['steps']} training steps over {epochs} "
+               f"{'epoch' if epochs == 1 else 'epochs'}")
     what = ", ".join(part for part in parts if part)
     lines = [f"{watched}." if setup_shown or not what else f"{watched}: {what}."]
     if "validation_first" in summary and summary.get("validation_best") is None:
@@ -149,12 +151,12 @@ def lr_text(setup: dict) -> str:
     if first is None:
         lr = setup["optimizer_hparams"].get("lr")
         return f"lr={_lr(lr)}" if lr is not None else ""
-    if first == last and peak == first:
-        return f"lr={_lr(first)}"
-    steps = [first, peak, last] if first < peak > last else [first, last]
-    labels = ["", "peak ", ""] if len(steps) == 3 else ["", ""]
-    return "lr " + " -> ".join(f"{label}{_lr(v)}" for label, v in zip(labels, steps,
-                                                                      strict=True))
+    shown = [_lr(v) for v in (first, peak, last)]
+    if len(set(shown)) == 1:  # a rate read from manual updates wobbles in its last digits
+        return f"lr={shown[0]}"
+    if first < peak > last and shown[1] not in (shown[0], shown[2]):
+        return f"lr {shown[0]} -> peak {shown[1]} -> {shown[2]}"
+    return f"lr {shown[0]} -> {shown[2]}"
 
 
 def _lr(value) -> str:
