@@ -28,6 +28,7 @@ import torch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fed_back import blow_up_fed_back, loss_growth
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._gradient_norms import total_norms
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -71,17 +72,21 @@ def check(case) -> list[Finding]:
         return []
     experiment = clip_experiment(case)
     if experiment is None or not _clipping_helped(experiment, case):
-        return _through_the_loop(case, evidence)
+        return _through_the_loop(case, evidence, experiment)
     evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
     return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
                     _finite(evidence), experiment=experiment)]
 
 
-def _through_the_loop(case, evidence: dict[str, float]) -> list[Finding]:
-    """The finding of a blow-up through a state the script feeds back (see the module), or
-    none."""
+def _through_the_loop(case, evidence: dict[str, float],
+                      replayed: Experiment | None) -> list[Finding]:
+    """The finding of a blow-up through a loop the replays cannot follow (see the module), or
+    none: the run blew up and its NaN reached the state fed back, while the replay of the same
+    training (one captured call per step, the user's settings) did not blow up. A replay that
+    blows up too shows steps too large on every call (an MLP fed its own output at lr 0.5),
+    not a loop: the learning rate's check judges those."""
     first = blow_up_fed_back(case)
-    if first is None:
+    if first is None or replayed is None or case.baseline.diverged:
         return []
     growth = loss_growth(case.trace.step_losses(), first)
     evidence.update(first_nonfinite_loss_step=float(first), loss_growth_before_nonfinite=growth)
@@ -103,15 +108,6 @@ def _loop_verdict(first: int, growth: float) -> str:
             f"weights at each one, so one long sequence can blow it up. The experiments on "
             f"copies replay one call of your model per step, so they cannot replay your loop "
             f"with clipping: this comes from your run's own records.")
-
-
-def total_norms(trace) -> dict[int, float]:
-    """The gradient norm over all parameters at each sampled step (inf when not finite)."""
-    squares: dict[int, float] = {}
-    for g in trace.gradients:
-        value = g.grad_norm ** 2 if math.isfinite(g.grad_norm) else math.inf
-        squares[g.step] = squares.get(g.step, 0.0) + value
-    return {step: math.sqrt(s) for step, s in sorted(squares.items())}
 
 
 def layer_gap(trace) -> float:
