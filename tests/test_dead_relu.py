@@ -8,11 +8,14 @@ from conftest import fit, mlp, record
 from lossdoctor.checks.dead_relu import (
     BUILT_DEAD,
     DEAD_RELU,
+    KILLED_CONFIDENCE,
     MOST,
+    DeadLayer,
     check,
     dead_layers,
     swap_relus,
 )
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.findings import Skip
 
 
@@ -121,16 +124,27 @@ def test_dead_functional_relus_are_found_and_replayed_as_leaky_relu():
     assert finding.verdict.startswith("The output of torch.relu after hidden has 100%")
 
 
-def test_units_killed_by_a_huge_learning_rate_are_a_symptom_kept_below_the_reporting_bar():
+def test_units_alive_at_the_start_that_a_huge_learning_rate_killed_are_reported():
+    """Issue 11: a classifier stuck at the constant guess with its ReLUs killed by the rate
+    was reported as lr_too_high alone; LeakyReLU at the same rate diverges too, which kept
+    dead_relu below the reporting bar. It is reported, ranked under the rate that killed it."""
     torch.manual_seed(0)
     model = _deep_mlp()
     case = _case(model, torch.optim.SGD(model.parameters(), lr=15.0))
-    assert max(d.dead for d in dead_layers(case.trace)) > 0.5
+    [killed] = [d for d in dead_layers(case.trace) if d.dead > MOST]
+    assert killed.at_start < BUILT_DEAD and killed.killed_in_training
     [finding] = check(case)
-    assert finding.confidence < 0.5
-    assert "symptom" in finding.verdict
-    if finding.evidence["first_dead_step"] > 0:  # killed by the updates: the rate comes first
-        assert finding.fix.startswith("Lower the learning rate")
+    assert finding.confidence == KILLED_CONFIDENCE
+    assert "alive at the start and training killed them" in finding.verdict
+    assert finding.fix.startswith("Lower the learning rate")
+    assert "dead_relu" in LR_TOO_HIGH.explains  # shown under lr_too_high when both are found
+
+
+def test_a_layer_dead_from_the_first_step_was_not_killed_in_training():
+    built = DeadLayer("1", dead=1.0, first_dead_step=0, units=8, least=0.9, at_start=0.9)
+    assert built.built_dead and not built.killed_in_training
+    alive = DeadLayer("1", dead=1.0, first_dead_step=40, units=8, least=0.0, at_start=0.0)
+    assert alive.killed_in_training and not alive.built_dead
 
 
 @pytest.mark.parametrize("make", [lambda: _deep_mlp(), lambda: FunctionalNet()],

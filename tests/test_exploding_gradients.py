@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -5,12 +7,15 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
+from lossdoctor.checks import learning_rate, nan_inf
 from lossdoctor.checks.exploding_gradients import (
     EXPLODING_GRADIENTS,
     GROWTH_DECADES,
+    RECURRENT_CONFIDENCE,
     check,
     clipped,
 )
+from lossdoctor.diagnosis import rank
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
@@ -84,3 +89,96 @@ def test_gradient_norms_in_the_verdict_are_written_as_the_report_writes_numbers(
 
     assert [_norm_words(v) for v in (13612.4, 275.2, 1.03, 3.2e7)] == [
         "13,612", "275", "1.03", "3.2e+07"]
+
+
+class TutorialCell(nn.Module):
+    """The character-level RNN cell of the PyTorch name-classification tutorial: called once
+    per letter by the training loop, a linear recurrence (nothing squashes the state)."""
+
+    def __init__(self, letters=8, hidden=32, classes=3):
+        super().__init__()
+        self.hidden = hidden
+        self.i2h = nn.Linear(letters + hidden, hidden)
+        self.i2o = nn.Linear(letters + hidden, classes)
+
+    def forward(self, letter, state):
+        both = torch.cat((letter, state), 1)
+        return self.i2o(both), self.i2h(both)
+
+
+def _names(rows, seed, letters=8, classes=3):
+    """One-hot 'names' of 4-11 letters, one per sample; each class favours three letters."""
+    generator = torch.Generator().manual_seed(seed)
+    names = []
+    for _ in range(rows):
+        label = int(torch.randint(classes, (1,), generator=generator))
+        length = int(torch.randint(4, 12, (1,), generator=generator))
+        codes = (torch.randint(3, (length,), generator=generator) + 2 * label) % letters
+        names.append((nn.functional.one_hot(codes, letters).float().unsqueeze(1),
+                      torch.tensor([label])))
+    return names
+
+
+def _loop_over_letters(model, line):
+    state = torch.zeros(1, model.hidden)
+    for i in range(line.shape[0]):
+        output, state = model(line[i], state)
+    return output
+
+
+def _train_one_name_per_step(model, optimizer, clip):
+    loss_fn = nn.CrossEntropyLoss()
+    for line, label in _names(200, 0):
+        optimizer.zero_grad()
+        loss_fn(_loop_over_letters(model, line), label).backward()
+        if clip:
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    with torch.no_grad():
+        for line, label in _names(60, 1):
+            loss_fn(_loop_over_letters(model, line), label)
+
+
+def _letter_loop_run(clip):
+    torch.manual_seed(0)
+    model = TutorialCell()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    return record(_train_one_name_per_step, model, optimizer, clip)
+
+
+@pytest.fixture(scope="module")
+def blown_up_letter_loop():
+    return _letter_loop_run(clip=False)
+
+
+def test_a_blow_up_through_a_loop_over_letters_in_the_training_script_is_found(
+        blown_up_letter_loop):
+    """The replays see one call of the cell per step, with the state the run gave it: the
+    clip replay cannot follow the loop, so only nan_inf was found before."""
+    case = blown_up_letter_loop
+    [finding] = check(case)
+    assert finding.cause is EXPLODING_GRADIENTS
+    assert finding.confidence == RECURRENT_CONFIDENCE
+    assert finding.evidence["loss_growth_before_nonfinite"] > 100
+    assert "loop over time steps" in finding.verdict
+    assert "clip_grad_norm_" in finding.fix
+    [symptom] = nan_inf.check(case)
+    ranked = rank([symptom, finding])
+    assert [f.cause.id for f in ranked] == ["exploding_gradients", "nan_inf"]
+    assert ranked[1].explained_by == ["exploding_gradients"]
+
+
+def test_the_same_letter_loop_with_clipped_gradients_is_quiet():
+    case = _letter_loop_run(clip=True)
+    assert all(math.isfinite(loss) for _, loss in case.trace.step_losses())
+    assert check(case) == []
+    assert nan_inf.check(case) == []
+
+
+def test_a_learning_rate_too_low_is_not_claimed_on_a_run_that_blew_up(blown_up_letter_loop):
+    """A replay at a higher rate can do better before a blow-up it does not reach (one call
+    per step cannot follow the loop): a run that blew up took steps too large, not too small."""
+    assert learning_rate.blew_up(blown_up_letter_loop)
+    assert not learning_rate.blew_up(_letter_loop_run(clip=True))
+    found = learning_rate.check(blown_up_letter_loop)
+    assert "lr_too_low" not in [f.cause.id for f in found]

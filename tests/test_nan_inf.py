@@ -10,9 +10,16 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch, BatchSample
 from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.case import Case
-from lossdoctor.checks import no_signal
+from lossdoctor.checks import exploding_gradients, no_signal
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
-from lossdoctor.checks.nan_inf import NAN_INF, bad_data, check
+from lossdoctor.checks.nan_inf import (
+    GRADIENT_GROWTH_DECADES,
+    NAN_INF,
+    Symptoms,
+    _symptom_verdict,
+    bad_data,
+    check,
+)
 from lossdoctor.diagnosis import rank
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Finding, Skip
@@ -121,6 +128,29 @@ def test_nan_reaching_the_inputs_after_growth_follows_the_growths_cause():
     assert ranked[0].cause is EXPLODING_GRADIENTS
     assert finding.explained_by == ["exploding_gradients"]
     assert "after training blew up" in finding.verdict and "clean" not in finding.fix
+
+
+def test_nan_after_gradients_grew_by_orders_of_magnitude_names_exploding_gradients():
+    """Issue 11: the verdict names what made the NaN when the gradient norm grew 100-fold or
+    more before it; the blow-up here is steps too large on every call, which a replay shows
+    too, so exploding_gradients does not call it a loop over time steps."""
+    torch.manual_seed(0)
+    x = torch.randn(500, 6)
+    y = x @ torch.randn(6, 1)
+    model = _CarriedState()
+    case = record(_train_with_state, model, torch.optim.SGD(model.parameters(), lr=0.5), x, y)
+    [finding] = check(case)
+    assert finding.evidence["gradient_growth_decades_before_nonfinite"] >= GRADIENT_GROWTH_DECADES
+    assert "exploding gradients produced them" in finding.verdict
+    assert "clip_grad_norm_" in finding.verdict
+    assert not any("loop over time steps" in f.verdict for f in exploding_gradients.check(case))
+
+
+def test_nan_where_the_gradient_norm_stayed_level_names_no_explosion():
+    symptoms = Symptoms(10, 0.5, 10, ["w"], 1, grew_first=True, gradient_start=1.0,
+                        gradient_peak=30.0)
+    assert not symptoms.gradients_exploded
+    assert "exploding gradients" not in _symptom_verdict(symptoms)
 
 
 def test_replays_after_a_blow_up_train_without_the_rows_it_fed_back():

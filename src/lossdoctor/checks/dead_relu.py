@@ -60,6 +60,16 @@ FIRST_WATCHED = 1
 #: MOST; the default-initialized twins of those cases showed at most 0.38 dead over all their
 #: samples (60003's third hidden layer; 0.0-0.03 in the other seven).
 BUILT_DEAD = 0.4
+#: A layer mostly dead late in training that was alive at the first step watched (less than
+#: BUILT_DEAD of it dead, the most a default initialization left dead on dev) was killed by the
+#: updates. When the loss is stuck at the constant guess, such a layer is reported even when
+#: LeakyReLU at the same rate does no better: the rate that killed the units keeps the leaky
+#: copy from learning too (dev 25457 sgd_huge_lr, 25379 and 20205 lr_times_thousand: 88-98% of
+#: a layer dead late, 3-15% at the first sample, the loss at the constant guess; dead_relu was
+#: dismissed at 0.45 and lr_too_high reported alone), and the cause that killed them
+#: (lr_too_high, exploding_gradients) declares it as its consequence and leads. The confidence
+#: is the formula's for just over half dead, the least it reports.
+KILLED_CONFIDENCE = 0.55
 #: Slope of the LeakyReLU swapped in: large enough to pull dead units back within a replay.
 LEAK = 0.1
 
@@ -72,6 +82,12 @@ class DeadLayer:
     units: int
     least: float = 0.0  # the smallest dead fraction over every sample, the first included
     first_watched: int = 0  # the step of the first sample
+    at_start: float = 0.0  # the dead fraction at the first sample
+
+    @property
+    def killed_in_training(self) -> bool:
+        """Mostly dead late, though alive at the first sample (less than BUILT_DEAD dead)."""
+        return self.dead > MOST and self.at_start < BUILT_DEAD
 
     @property
     def built_dead(self) -> bool:
@@ -147,7 +163,7 @@ def _lasting(layer: str, seen: list) -> DeadLayer:
     if least > BUILT_DEAD:  # dead from the first sample on, if less than mostly at times
         first_step = seen[0].step
     return DeadLayer(layer, min(s.dead_fraction for s in late), first_step, seen[-1].units,
-                     least=least, first_watched=seen[0].step)
+                     least=least, first_watched=seen[0].step, at_start=seen[0].dead_fraction)
 
 
 def _leaky_experiment(case, layers: list[DeadLayer]) -> Experiment | None:
@@ -205,9 +221,12 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
     the swap was tried and did not help, the dead units are a symptom of something else (often
     the learning rate): kept below the reporting bar. Not for a layer dead from the first
     sampled step, which runs before the first update: no learning rate killed it, the model was
-    built dead (a bias of -7 that LeakyReLU(0.1) cannot pull back within a replay, dev 09190)."""
+    built dead (a bias of -7 that LeakyReLU(0.1) cannot pull back within a replay, dev 09190).
+    Nor for a layer alive at the start that training killed while the loss stuck at the
+    constant guess (KILLED_CONFIDENCE): what killed it is a cause, and the dead units are why
+    the model cannot learn at all."""
     if experiment is not None and not fixed and not worst.built_dead:
-        return 0.45
+        return KILLED_CONFIDENCE if worst.killed_in_training and loss.stuck else 0.45
     if worst.dead >= 1.0 and loss.stuck:
         return 0.97
     confidence = 0.55 + 0.2 * (worst.dead - MOST) / (1 - MOST)
@@ -223,7 +242,8 @@ def _verdict(suspects: list[DeadLayer], loss: TrainingProgress, experiment,
     worst = suspects[0]
     return " ".join(part for part in (
         _describe_death(worst), _others(suspects[1:]), _describe_loss(loss, worst.dead >= 1.0),
-        _describe_experiment(experiment, fixed, worst.built_dead)
+        _describe_experiment(experiment, fixed, worst.built_dead,
+                             worst.killed_in_training and loss.stuck)
     ) if part)
 
 
@@ -274,7 +294,8 @@ def _describe_loss(loss: TrainingProgress, whole_layer: bool) -> str:
             f"{plain_number(loss.constant_guess)} of a constant guess that ignores the inputs.")
 
 
-def _describe_experiment(experiment: Experiment | None, fixed: bool, dead_at_start: bool) -> str:
+def _describe_experiment(experiment: Experiment | None, fixed: bool, dead_at_start: bool,
+                         killed: bool = False) -> str:
     if experiment is None:
         return ""
     losses = (f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
@@ -286,6 +307,12 @@ def _describe_experiment(experiment: Experiment | None, fixed: bool, dead_at_sta
                 "clear gain: the units were dead before the first update, too far below zero "
                 "for the leak to bring them back; look at how the layer before the ReLU is "
                 "initialized (its bias).")
+    if killed:
+        return (f"With {experiment.description} the validation loss goes from {losses}, no "
+                "clear gain: these units were alive at the start and training killed them (a "
+                "step too large, from a learning rate too high or gradients that explode, "
+                "pushes a unit below zero for every input); fix what made the steps that large "
+                "and they stay alive.")
     return (f"With {experiment.description} the validation loss goes from {losses}, no clear "
             f"gain: the dead units are a symptom of something else, such as the learning rate.")
 

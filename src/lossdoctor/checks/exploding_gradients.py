@@ -8,6 +8,12 @@ above the last one's. The cause is reported only when a replay of the same train
 ``clip_grad_norm_`` (max norm 1) lowers the validation loss: large gradients that do no harm
 are not why a loss stays flat.
 
+A script that loops over time steps itself (``output, hidden = rnn(line[i], hidden)``) blows up
+through that loop where no replay can follow: each replayed step sees one captured call of the
+model with the state the run gave it. When the run's loss grew, turned NaN or infinite, and the
+NaN or inf reached the state fed back into the model (:mod:`checks._fed_back`), the cause is
+reported from the run's own records (``RECURRENT_CONFIDENCE``), clipping as the fix.
+
 A learning rate too high for the model makes gradients explode too: :mod:`learning_rate`
 reports that, and the ranking then shows this finding as its consequence.
 """
@@ -20,7 +26,9 @@ import statistics
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._fed_back import blow_up_fed_back, loss_growth
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._gradient_norms import total_norms
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -47,6 +55,12 @@ GROWTH_DECADES = 2.0
 MIN_STEPS = 3
 #: The clip-norm most training recipes use.
 MAX_NORM = 1.0
+#: A blow-up through a loop over time steps in the script, seen in the run's records alone (no
+#: replay can follow the loop): the loss grew, turned NaN, and the NaN reached the state fed
+#: back. Above the reporting bar (0.5), below a replayed fix's 0.9: nothing was replayed. A
+#: recurrence the script unrolls itself is what gradient clipping was made for (Pascanu et al.,
+#: 2013); a learning rate too high, if found by replays, declares this as its consequence.
+RECURRENT_CONFIDENCE = 0.6
 
 
 def check(case) -> list[Finding]:
@@ -58,19 +72,42 @@ def check(case) -> list[Finding]:
         return []
     experiment = clip_experiment(case)
     if experiment is None or not _clipping_helped(experiment, case):
-        return []
+        return _through_the_loop(case, evidence, experiment)
     evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
     return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
                     _finite(evidence), experiment=experiment)]
 
 
-def total_norms(trace) -> dict[int, float]:
-    """The gradient norm over all parameters at each sampled step (inf when not finite)."""
-    squares: dict[int, float] = {}
-    for g in trace.gradients:
-        value = g.grad_norm ** 2 if math.isfinite(g.grad_norm) else math.inf
-        squares[g.step] = squares.get(g.step, 0.0) + value
-    return {step: math.sqrt(s) for step, s in sorted(squares.items())}
+def _through_the_loop(case, evidence: dict[str, float],
+                      replayed: Experiment | None) -> list[Finding]:
+    """The finding of a blow-up through a loop the replays cannot follow (see the module), or
+    none: the run blew up and its NaN reached the state fed back, while the replay of the same
+    training (one captured call per step, the user's settings) did not blow up. A replay that
+    blows up too shows steps too large on every call (an MLP fed its own output at lr 0.5),
+    not a loop: the learning rate's check judges those."""
+    first = blow_up_fed_back(case)
+    if first is None or replayed is None or case.baseline.diverged:
+        return []
+    growth = loss_growth(case.trace.step_losses(), first)
+    evidence.update(first_nonfinite_loss_step=float(first), loss_growth_before_nonfinite=growth)
+    return [Finding(EXPLODING_GRADIENTS, RECURRENT_CONFIDENCE, _loop_verdict(first, growth),
+                    _finite(evidence), fix=LOOP_FIX)]
+
+
+LOOP_FIX = ("Clip the gradient norm between backward() and step(): "
+            f"torch.nn.utils.clip_grad_norm_(model.parameters(), {MAX_NORM:g}); a lower "
+            "learning rate only delays the blow-up through a long loop over time steps.")
+
+
+def _loop_verdict(first: int, growth: float) -> str:
+    grew = f"grew {plain_number(growth)}-fold" if math.isfinite(growth) else "grew"
+    return (f"Your gradients explode through the loop over time steps in your training: the "
+            f"training loss {grew} and turned NaN or infinite at step {first}, and the NaN "
+            f"reached the state your loop feeds back into the model (the hidden state carried "
+            f"from one call to the next). A gradient through many calls multiplies the same "
+            f"weights at each one, so one long sequence can blow it up. The experiments on "
+            f"copies replay one call of your model per step, so they cannot replay your loop "
+            f"with clipping: this comes from your run's own records.")
 
 
 def layer_gap(trace) -> float:

@@ -28,6 +28,7 @@ import math
 import statistics
 from dataclasses import dataclass, replace
 
+from lossdoctor.blow_up import blow_up_start
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
@@ -475,6 +476,8 @@ def too_high_on_the_curves(case: Case) -> Finding | None:
 
 
 def _too_low(case: Case, m: Measures) -> Finding | None:
+    if blew_up(case):
+        return None
     far = decades(m.user_lr, m.test.suggested_lr) >= LOW_GAP_DECADES
     steps = _replay_steps(m)
     if steps < REPLAY_STEPS and m.progress(m.run_losses) <= LAGGING_SHARE * FULL_PROGRESS:
@@ -516,6 +519,14 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr, higher.lr)},
     )
+
+
+def blew_up(case: Case) -> bool:
+    """The run's training loss grew and then turned NaN or infinite (``blow_up``): its steps
+    were too large somewhere, never too small. A replay at a higher rate can still do better
+    before a blow-up it does not reach (a loop over time steps in the script, which a replay
+    of one call per step cannot follow), which is no sign of a rate too low."""
+    return blow_up_start(case.trace.step_losses()) is not None
 
 
 def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:

@@ -23,6 +23,8 @@ from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment
+from lossdoctor.checks._gradient_norms import decades, growth_before, total_norms
+from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
@@ -49,6 +51,11 @@ DATA_CONFIDENCE = 0.95
 SYMPTOM_CONFIDENCE = 0.6
 #: Columns named in a verdict at most.
 SHOWN_COLUMNS = 8
+#: The gradient norm grew "by orders of magnitude" before the first NaN/inf: two decades, the
+#: exploding_gradients check's GROWTH_DECADES (a step 100 times the typical size undoes far
+#: more than one step of progress). The verdict then names exploding gradients as what made
+#: the NaN/inf, and clipping as their fix.
+GRADIENT_GROWTH_DECADES = 2.0
 @dataclass
 class BadValues:
     """Non-finite values in one part (inputs or targets) of the captured batches of one set."""
@@ -71,6 +78,13 @@ class Symptoms:
     gradient_names: list[str]  # the parameters whose gradient was not finite then
     parameters: int  # parameters seen at that step
     grew_first: bool = False  # the finite loss grew GROWTH-fold before the first NaN/inf
+    gradient_start: float = math.nan  # the sampled gradient norm at the start
+    gradient_peak: float = math.nan  # ... and its largest before the first NaN/inf
+
+    @property
+    def gradients_exploded(self) -> bool:
+        """The gradient norm grew GRADIENT_GROWTH_DECADES or more before the first NaN/inf."""
+        return decades(self.gradient_start, self.gradient_peak) >= GRADIENT_GROWTH_DECADES
 
 
 def check(case) -> list[Finding]:
@@ -136,8 +150,10 @@ def run_symptoms(trace) -> Symptoms:
     step, names, seen = _first_bad_gradient(trace.gradients)
     fraction = len(bad_steps) / len(losses) if losses else 0.0
     first = bad_steps[0] if bad_steps else None
+    firsts = [s for s in (first, step) if s is not None]
+    start, peak = growth_before(total_norms(trace), min(firsts)) if firsts else (math.nan,) * 2
     return Symptoms(first, fraction, step, names, seen,
-                    first is not None and grew_before(losses, first))
+                    first is not None and grew_before(losses, first), start, peak)
 
 
 def _first_bad_gradient(gradients) -> tuple[int | None, list[str], int]:
@@ -203,7 +219,8 @@ def _data_consequence(symptoms: Symptoms) -> str:
         return (f"Your training loss grew at least {GROWTH:g}-fold before it turned NaN or "
                 f"infinite at step {symptoms.loss_step}: these values appeared after training "
                 f"blew up (for example a state or output fed back into the model), so they are "
-                f"a consequence of the blow-up, not bad data to clean.")
+                f"a consequence of the blow-up, not bad data to clean."
+                + _exploded_text(symptoms))
     return (f"Your training loss is NaN or infinite from step {symptoms.loss_step} on "
             f"({symptoms.nonfinite_losses:.0%} of steps): one such row makes its batch's loss "
             f"NaN, and its gradient then turns every weight NaN, whatever the learning rate.")
@@ -258,9 +275,23 @@ def _symptom_verdict(s: Symptoms) -> str:
     if s.gradient_step is not None:
         parts.append(f"The first non-finite gradient seen was at step {s.gradient_step}, in "
                      f"{_parameters_text(s)}.")
-    parts.append("Your data holds no NaN or inf, so they arise in training: look at that step "
-                 "for a log or division of 0, or a learning rate or gradient that blows up.")
+    if s.gradients_exploded:
+        parts.append("Your data holds no NaN or inf." + _exploded_text(s))
+    else:
+        parts.append("Your data holds no NaN or inf, so they arise in training: look at that "
+                     "step for a log or division of 0, or a learning rate or gradient that "
+                     "blows up.")
     return " ".join(parts)
+
+
+def _exploded_text(s: Symptoms) -> str:
+    """What made the NaN/inf, when the gradient norm grew by orders of magnitude first."""
+    if not s.gradients_exploded:
+        return ""
+    return (f" Your gradient norm grew from {plain_number(s.gradient_start)} to "
+            f"{plain_number(s.gradient_peak)} before them: exploding gradients produced them "
+            f"(clipping the gradient norm with torch.nn.utils.clip_grad_norm_ stops the "
+            f"blow-up, and what made the gradients grow is the cause to fix).")
 
 
 def _parameters_text(s: Symptoms) -> str:
@@ -278,6 +309,9 @@ def _symptom_evidence(s: Symptoms) -> dict[str, float]:
     if s.gradient_step is not None:
         evidence["first_nonfinite_gradient_step"] = float(s.gradient_step)
         evidence["nonfinite_gradient_parameters"] = float(len(s.gradient_names))
+    if s.gradients_exploded:
+        evidence["gradient_growth_decades_before_nonfinite"] = decades(s.gradient_start,
+                                                                        s.gradient_peak)
     return evidence
 
 
