@@ -68,11 +68,12 @@ MIN_STEPS = 2
 #: 8 or 16), and over REPLAY_STEPS, gradients piling up cost a loop more than they cost it in
 #: its own few steps. Dev scripts (docs/devset.md, session 15: /tmp/s15-fewstep/zg, an MLP and
 #: a linear regression, 3-17 steps, seeds 1-2, never zeroing against zeroing): a 300-step replay
-#: blamed the loop at 0.95 in 3-12-step runs of SGD with momentum and of hand-written SGD whose
-#: own runs got further than their twins (accumulated gradients act as a larger rate early),
-#: and at its own length the replay tells those from the runs that lagged (hand-written linear
-#: regression from 8 steps, SGD with momentum at 17). It was the step bar itself (20, without
-#: a measured source), which left a 17-step linear regression that never zeroes unexplained.
+#: reported the loop in 33 of the 43 runs that did not lag their twins (3-12-step runs of SGD
+#: with momentum and of hand-written SGD got further than their twins: accumulated gradients
+#: act as a larger rate early); at its own length it reported all 7 that lagged (hand-written
+#: linear regression from 8 steps, SGD with momentum at 17) and 1 of the 43. The step bar was
+#: 20, without a measured source, and left a 17-step linear regression that never zeroes
+#: unexplained.
 OWN_LENGTH_BELOW = 20
 #: zero_grad at most once per epoch, in epochs of at least this many optimizer steps, is a
 #: zero_grad written in the epoch loop instead of the batch loop (issue 11 lists it among the
