@@ -249,3 +249,19 @@ def test_the_replays_rows_are_rows_passed_through_not_the_datasets_size():
 
     said = _rows_words(SimpleNamespace(rows=60000, user_batch=3000))
     assert said == "through as many rows either way (60,000: 20 of your batches of 3,000)"
+
+
+def test_a_loss_written_by_hand_still_has_the_batch_size_of_its_captured_batches():
+    """A hand-written cross-entropy reports no rows (dev full_batch 80022: 2,156 rows in one
+    batch, batch_size skipped): the captured batches still hold them."""
+    from types import SimpleNamespace
+
+    from lossdoctor.capture.sample import Batch
+    from lossdoctor.checks._rebatch import user_batch_size
+
+    trace = Trace()
+    replayer = SimpleNamespace(train_batches=[Batch((torch.zeros(n, 2),), {}, torch.zeros(n), n)
+                                              for n in (64, 64, 20)])
+    assert user_batch_size(trace, replayer) == 64
+    trace.setup.batch_size = 32
+    assert user_batch_size(trace, replayer) == 32

@@ -15,6 +15,14 @@ from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Skip
 
 
+def user_batch_size(trace, replayer) -> int:
+    """The run's batch size: as the loss saw it, else as the captured batches hold it (a loss
+    written by hand reports no rows: dev full_batch 80022, 2,156 rows in one batch)."""
+    if trace.setup.batch_size > 0:
+        return trace.setup.batch_size
+    return max((b.rows for b in replayer.train_batches), default=0)
+
+
 def replay_rebatched(replayer, pool: Batch, batch: int, lr: float, rows: int, cap: int,
                      user_batch: int) -> ReplayResult:
     """``rows`` training rows in batches of ``batch``, at most ``cap`` steps: a smaller batch

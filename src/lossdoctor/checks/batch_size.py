@@ -54,7 +54,13 @@ from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._rebatch import batch_rows, pooled, rebatch, replay_rebatched
+from lossdoctor.checks._rebatch import (
+    batch_rows,
+    pooled,
+    rebatch,
+    replay_rebatched,
+    user_batch_size,
+)
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -179,7 +185,7 @@ class Trial:
 def check(case) -> list[Finding]:
     """``batch_size`` when a replay with a better batch size, on the same rows, clearly helps."""
     replayer = case.require_replay()
-    user_batch, lr = case.trace.setup.batch_size, _user_lr(case)
+    user_batch, lr = user_batch_size(case.trace, replayer), _user_lr(case)
     if user_batch < 1:
         raise Skip("needs the training batch size: no training loss with rows was seen")
     pool = pooled(replayer.train_batches)

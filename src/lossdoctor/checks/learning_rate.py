@@ -41,7 +41,7 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._rebatch import pooled, replay_rebatched
+from lossdoctor.checks._rebatch import pooled, replay_rebatched, user_batch_size
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -519,7 +519,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
             "run_best_val_loss": case.run_best_validation(),
-            "replay_steps": float(steps)}),
+            "replay_steps": float(steps)} | _more_steps_evidence(more)),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -544,7 +544,7 @@ def _more_steps(case: Case, m: Measures, steps: int) -> MoreSteps | None:
     at its own rate in batches small enough to take REPLAY_STEPS steps (at least
     SMALLEST_SPLIT rows): the other fix of a run too short to learn, more steps rather than
     larger ones. None for a run judged at REPLAY_STEPS, or whose batches cannot be split."""
-    user_batch = case.trace.setup.batch_size
+    user_batch = user_batch_size(case.trace, case.replayer)
     rows = steps * user_batch
     batch = max(SMALLEST_SPLIT, rows // REPLAY_STEPS)
     if steps >= REPLAY_STEPS or batch >= user_batch:
@@ -570,6 +570,15 @@ def _does_as_much(m: Measures, more: MoreSteps, higher: Counterfactual) -> bool:
     return more_drop >= relative_drop(m.val_before, higher.val_after) - SAME_EFFECT_MARGIN
 
 
+def _more_steps_evidence(more: MoreSteps | None) -> dict[str, float]:
+    """The more-steps replay's numbers, for a finding it did not dismiss."""
+    if more is None:
+        return {}
+    return {"more_steps_batch_size": float(more.batch),
+            "more_steps_replay_steps": float(len(more.replay.train_losses)),
+            "more_steps_val_after": more.val_after}
+
+
 def _short_of_steps(m: Measures, higher: Counterfactual, more: MoreSteps,
                     steps: int) -> Finding:
     """Dismissed: the higher rate's replay helps, but so do more steps at the user's rate."""
@@ -582,10 +591,8 @@ def _short_of_steps(m: Measures, higher: Counterfactual, more: MoreSteps,
                  f"to {higher.val_after:.3g} in as many steps. But the same training rows in "
                  f"batches of {more.batch} ({taken} steps) at your own rate reach "
                  f"{more.val_after:.3g}: your run is short of steps, not of learning rate."),
-        evidence=_finite(_common_evidence(m, higher) | {
-            "replay_steps": float(steps), "more_steps_batch_size": float(more.batch),
-            "more_steps_replay_steps": float(taken),
-            "more_steps_val_after": more.val_after}),
+        evidence=_finite(_common_evidence(m, higher) | {"replay_steps": float(steps)}
+                         | _more_steps_evidence(more)),
         fix="Take more optimizer steps at your learning rate: smaller batches or more epochs.",
     )
 
