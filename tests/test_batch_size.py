@@ -8,12 +8,12 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks._fix import helped
+from lossdoctor.checks._rebatch import cost_fraction
 from lossdoctor.checks.batch_size import (
     BATCH_SIZE,
     FEW_STEPS,
     batch_statistics_experiment,
     check,
-    cost_fraction,
     scaled_lr,
     still_learning,
 )
@@ -149,7 +149,7 @@ def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
     """word_language_model passes an LSTM's hidden state (layers, batch, hidden) with its
     sequence-first inputs: joined on the first size, 117 hidden states became one."""
     from lossdoctor.capture.sample import Batch
-    from lossdoctor.checks.batch_size import pooled
+    from lossdoctor.checks._rebatch import pooled
 
     row_major = [Batch((torch.zeros(4, 3),), {}, torch.zeros(4), 4) for _ in range(2)]
     assert pooled(row_major).rows == 8
@@ -233,11 +233,11 @@ def test_too_few_kept_rows_for_a_batch_is_a_skip_not_an_error():
     from types import SimpleNamespace
 
     from lossdoctor.capture.sample import Batch
-    from lossdoctor.checks.batch_size import _replay
+    from lossdoctor.checks._rebatch import replay_rebatched
 
     pool = Batch((torch.zeros(5, 2),), {}, torch.zeros(5), 5)
     with pytest.raises(Skip, match="at least 8 kept training rows"):
-        _replay(SimpleNamespace(step_fraction=1.0), pool, 8, 0.1, 80, 10, 8)
+        replay_rebatched(SimpleNamespace(step_fraction=1.0), pool, 8, 0.1, 80, 10, 8)
 
 
 def test_the_replays_rows_are_rows_passed_through_not_the_datasets_size():
@@ -249,3 +249,19 @@ def test_the_replays_rows_are_rows_passed_through_not_the_datasets_size():
 
     said = _rows_words(SimpleNamespace(rows=60000, user_batch=3000))
     assert said == "through as many rows either way (60,000: 20 of your batches of 3,000)"
+
+
+def test_a_loss_written_by_hand_still_has_the_batch_size_of_its_captured_batches():
+    """A hand-written cross-entropy reports no rows (dev full_batch 80022: 2,156 rows in one
+    batch, batch_size skipped): the captured batches still hold them."""
+    from types import SimpleNamespace
+
+    from lossdoctor.capture.sample import Batch
+    from lossdoctor.checks._rebatch import user_batch_size
+
+    trace = Trace()
+    replayer = SimpleNamespace(train_batches=[Batch((torch.zeros(n, 2),), {}, torch.zeros(n), n)
+                                              for n in (64, 64, 20)])
+    assert user_batch_size(trace, replayer) == 64
+    trace.setup.batch_size = 32
+    assert user_batch_size(trace, replayer) == 32

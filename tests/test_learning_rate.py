@@ -462,6 +462,44 @@ def test_a_short_run_whose_own_rate_keeps_up_in_its_steps_is_not_blamed(monkeypa
     assert LR_TOO_LOW not in reported(check(case))
 
 
+def _more_steps_learn(monkeypatch, case, learns):
+    """The run's rows at its own rate in smaller batches (more steps) answered like the canned
+    replays: they learn (a tenth of the constant guess) or stay at the guess."""
+    guess = case.constant_guess_loss("validation")
+
+    def replay_rebatched(replayer, pool, batch, lr, rows, cap, user_batch):
+        level = (0.1 if learns else 1.0) * guess
+        return ReplayResult([level] * cap, [level] * 10, planned_steps=cap,
+                            start_validation=guess)
+
+    monkeypatch.setattr("lossdoctor.checks.learning_rate.replay_rebatched", replay_rebatched)
+
+
+def test_a_short_run_that_more_steps_at_its_own_rate_fix_is_not_blamed_on_the_rate(
+        monkeypatch):
+    """The short run above, where the same rows in smaller batches at the user's own rate learn
+    as far as twice the rate does in the run's steps (issue 11: the whole training set as one
+    batch, two batches per epoch, a few dozen rows; lr_too_low came first): the run is short of
+    steps, not of rate. Dismissed, with both replays' numbers."""
+    case = learnable_run(torch.optim.SGD, 0.06)
+    _canned_replays(case, monkeypatch, works=[0.12])
+    _more_steps_learn(monkeypatch, case, learns=True)
+    [finding] = [f for f in check(case) if f.cause is LR_TOO_LOW]
+    assert finding.confidence < REPORT_THRESHOLD
+    assert "short of steps, not of learning rate" in finding.verdict
+    assert finding.evidence["more_steps_batch_size"] == 10  # 100 steps of 32 rows over 300
+    assert finding.evidence["more_steps_val_after"] <= finding.evidence["val_after"]
+
+
+def test_a_short_run_whose_rate_more_steps_cannot_save_is_blamed_on_the_rate(monkeypatch):
+    """Its twin: at the user's rate, more steps stay at the constant guess (a rate far below
+    any that works, the generator's lr_divided): the rate is the cause."""
+    case = learnable_run(torch.optim.SGD, 0.06)
+    _canned_replays(case, monkeypatch, works=[0.12])
+    _more_steps_learn(monkeypatch, case, learns=False)
+    assert LR_TOO_LOW in reported(check(case))
+
+
 def test_the_ladder_doubles_the_rate_up_to_the_lowest_point():
     test = RangeTest([1e-3, 0.37], [1.0, 0.5], [1.0, 0.5], 0.37, 0.037, None)
     m = Measures(0.04, "SGD", test, ReplayResult([], []), [1.0] * 105, 1.0)

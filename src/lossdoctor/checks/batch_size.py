@@ -45,19 +45,24 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import take_rows, tensors_in
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._rebatch import (
+    batch_rows,
+    pooled,
+    rebatch,
+    replay_rebatched,
+    user_batch_size,
+)
 from lossdoctor.curve_stats import chunk_means, falling
-from lossdoctor.experiments import Plan, ReplayResult
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 
@@ -180,7 +185,7 @@ class Trial:
 def check(case) -> list[Finding]:
     """``batch_size`` when a replay with a better batch size, on the same rows, clearly helps."""
     replayer = case.require_replay()
-    user_batch, lr = case.trace.setup.batch_size, _user_lr(case)
+    user_batch, lr = user_batch_size(case.trace, replayer), _user_lr(case)
     if user_batch < 1:
         raise Skip("needs the training batch size: no training loss with rows was seen")
     pool = pooled(replayer.train_batches)
@@ -301,7 +306,8 @@ def noise_scale(replayer, model: nn.Module, pool: Batch, user_batch: int = 0) ->
     with isolated(0):
         model = copy.deepcopy(model)
         for i in range(count):
-            gradient = _gradient(replayer, model, _rows(pool, range(i * size, (i + 1) * size)))
+            rows = batch_rows(pool, range(i * size, (i + 1) * size))
+            gradient = _gradient(replayer, model, rows)
             small += float((gradient**2).sum()) / count
             total = gradient if total is None else total.add_(gradient)
     large = float(((total / count) ** 2).sum())
@@ -328,8 +334,9 @@ def _trial(case, pool: Batch, user_batch: int, batch: int, lr: float, noise: Noi
     if rows == REPLAY_STEPS * user_batch:
         before = case.baseline
     else:
-        before = _replay(case.replayer, pool, user_batch, lr, rows, TINY_MAX_STEPS, user_batch)
-    after = _replay(case.replayer, pool, batch, new_lr, rows, MAX_STEPS, user_batch)
+        before = replay_rebatched(case.replayer, pool, user_batch, lr, rows, TINY_MAX_STEPS,
+                                  user_batch)
+    after = replay_rebatched(case.replayer, pool, batch, new_lr, rows, MAX_STEPS, user_batch)
     return Trial(user_batch, batch, lr, new_lr, rows, before, after)
 
 
@@ -337,7 +344,7 @@ def _against_more_epochs(case, pool: Batch, trial: Trial) -> Experiment:
     """The smaller batch's replay against the user's batch and lr trained MORE_EPOCHS times the
     run's steps (no more than the smaller batch took)."""
     steps = min(len(trial.after.train_losses), MORE_EPOCHS * max(case.trace.steps, 1))
-    longer = _replay(case.replayer, pool, trial.user_batch, trial.user_lr,
+    longer = replay_rebatched(case.replayer, pool, trial.user_batch, trial.user_lr,
                      steps * trial.user_batch, steps, trial.user_batch)
     return fix_experiment(f"batches of {trial.batch} rows instead of {trial.user_batch} trained "
                           f"for {steps} steps", longer, trial.after)
@@ -349,78 +356,6 @@ def scaled_lr(lr: float, old_batch: int, new_batch: int, noise: float) -> float:
     if not math.isfinite(noise):
         return lr * new_batch / old_batch
     return lr * (1 + noise / old_batch) / (1 + noise / new_batch)
-
-
-def _replay(replayer, pool: Batch, batch: int, lr: float, rows: int, cap: int,
-            user_batch: int) -> ReplayResult:
-    """``rows`` training rows in batches of ``batch``, at most ``cap`` steps: a smaller batch
-    than the user's may see fewer rows than the user's run, never more. Cut for the budget by
-    what its steps cost (:func:`cost_fraction`), not by the user's step."""
-    steps = min(max(rows // batch, 1), cap)
-    rebatched = copy.copy(replayer)
-    rebatched.step_fraction = cost_fraction(replayer.step_fraction, batch, user_batch)
-    rebatched.train_batches = rebatch(pool, batch)
-    if not rebatched.train_batches:
-        raise Skip(f"needs at least {batch} kept training rows to replay batches of {batch}: "
-                   f"{pool.rows} were kept")
-    return rebatched.replay(Plan(lr=lr, steps=steps, evaluations=min(10, steps)))
-
-
-def cost_fraction(fraction: float, batch: int, user_batch: int) -> float:
-    """The budget's step fraction (budget.step_fraction, set from the time of one step at the
-    user's batch) for steps of ``batch`` rows: a step's work grows with its rows, so a smaller
-    batch's step costs about batch / user_batch of the user's, and as many more of them fit.
-    Cut like the user's steps, the smaller batch's replay saw a sixth of the rows of the run it
-    was compared with (two_batches_per_epoch dev 60003: a GRU, 16 steps of 524 rows; the
-    replay at batches of 26 was cut from 300 to 52 steps, 1,352 rows against 8,384, and lost
-    0.598 to 0.496). A larger batch's steps cost more: the user's fraction is kept for it, as
-    the budget's estimate errs by less than the STEP_SHARE kept aside."""
-    if fraction >= 1.0 or batch >= user_batch:
-        return fraction
-    return min(1.0, fraction * user_batch / batch)
-
-
-def rebatch(pool: Batch, size: int) -> list[Batch]:
-    """The pooled rows cut into batches of ``size`` rows (the last partial one dropped)."""
-    return [_rows(pool, range(start, start + size))
-            for start in range(0, pool.rows - size + 1, size)]
-
-
-def _rows(pool: Batch, index: range) -> Batch:
-    rows = list(index)
-    return Batch(take_rows(pool.args, rows, pool.rows), take_rows(pool.kwargs, rows, pool.rows),
-                 take_rows(pool.target, rows, pool.rows), len(rows))
-
-
-def pooled(batches: list[Batch]) -> Batch:
-    """All rows of the batches as one batch; Skip when the batches cannot be joined: some
-    tensor in them is not one row per example (an LSTM's hidden state, sequence-first inputs)."""
-    if not all(_row_major(b) for b in batches):
-        raise Skip("needs batches whose tensors all hold one row per example: the model is "
-                   "also given tensors of another first size (a hidden state, or "
-                   "sequence-first inputs), which cannot be cut into batches of other sizes")
-    try:
-        return Batch(_joined([b.args for b in batches]), _joined([b.kwargs for b in batches]),
-                     _joined([b.target for b in batches]), sum(b.rows for b in batches))
-    except (RuntimeError, TypeError, ValueError):
-        raise Skip("needs batches of tensors that can be joined row by row") from None
-
-
-def _row_major(batch: Batch) -> bool:
-    """Every tensor of the batch with dimensions has the batch's rows as its first size."""
-    return all(t.dim() == 0 or t.shape[0] == batch.rows
-               for t in tensors_in((batch.args, batch.kwargs, batch.target)))
-
-
-def _joined(values: list):
-    first = values[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat(values) if first.dim() > 0 else first
-    if isinstance(first, Mapping):
-        return {key: _joined([v[key] for v in values]) for key in first}
-    if isinstance(first, (tuple, list)):
-        return type(first)(_joined(list(parts)) for parts in zip(*values, strict=True))
-    return first
 
 
 # --- BatchNorm statistics from tiny batches ---------------------------------------------------

@@ -42,11 +42,13 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._rebatch import pooled, replay_rebatched, user_batch_size
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
 from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
 from lossdoctor.lr_schedule import LrSchedule
+from lossdoctor.measured_consequences import SAME_EFFECT_MARGIN
 
 LR_TOO_HIGH = Cause(
     id="lr_too_high",
@@ -149,6 +151,10 @@ MAX_DOUBLINGS = 3
 #: trend: batch_size's still_learning does the same, so minibatch noise averages out and the
 #: last half still holds STEADY_POINTS points.
 TRAINING_CHUNKS = 10
+#: The smallest batch the short run's rows are split into to give it more steps at the user's
+#: own rate (``_more_steps``): batch_size's MIN_SUGGESTED, below which per-step overhead
+#: dominates on any hardware.
+SMALLEST_SPLIT = 8
 
 
 @dataclass
@@ -499,6 +505,9 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     stalled = m.stalled(higher) if far else m.lagging(higher)
     if not (far or stalled):
         return None
+    more = _more_steps(case, m, steps)
+    if more is not None and _does_as_much(m, more, higher):
+        return _short_of_steps(m, higher, more, steps)
     beyond = beyond_the_run(case, higher.val_after)
     steady = beyond and learning_steadily(case, higher, m)
     stalled = stalled and beyond and not steady
@@ -513,7 +522,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
             "run_best_val_loss": case.run_best_validation(),
-            "replay_steps": float(steps)}),
+            "replay_steps": float(steps)} | _more_steps_evidence(more)),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -527,6 +536,76 @@ def blew_up(case: Case) -> bool:
     before a blow-up it does not reach (a loop over time steps in the script, which a replay
     of one call per step cannot follow), which is no sign of a rate too low."""
     return blow_up_start(case.trace.step_losses()) is not None
+
+
+@dataclass
+class MoreSteps:
+    """The run's rows at the user's own rate, split into smaller batches: more steps."""
+
+    batch: int
+    replay: ReplayResult
+
+    @property
+    def val_after(self) -> float:
+        return settled_loss(self.replay)
+
+
+def _more_steps(case: Case, m: Measures, steps: int) -> MoreSteps | None:
+    """For a run replayed at its own length (shorter than REPLAY_STEPS), the rows it trained on
+    at its own rate in batches small enough to take REPLAY_STEPS steps (at least
+    SMALLEST_SPLIT rows): the other fix of a run too short to learn, more steps rather than
+    larger ones. None for a run judged at REPLAY_STEPS, or whose batches cannot be split."""
+    user_batch = user_batch_size(case.trace, case.replayer)
+    rows = steps * user_batch
+    batch = max(SMALLEST_SPLIT, rows // REPLAY_STEPS)
+    if steps >= REPLAY_STEPS or batch >= user_batch:
+        return None
+    try:
+        pool = pooled(case.replayer.train_batches)
+        replay = replay_rebatched(case.replayer, pool, batch, m.user_lr, rows, REPLAY_STEPS,
+                                  user_batch)
+    except Skip:
+        return None
+    return MoreSteps(batch, replay)
+
+
+def _does_as_much(m: Measures, more: MoreSteps, higher: Counterfactual) -> bool:
+    """Whether more steps at the user's rate took the validation loss down as far as the higher
+    rate did in the run's own steps, within SAME_EFFECT_MARGIN (the rule by which one fix's
+    replay makes another setting's a consequence, measured_consequences): then the run is
+    short of steps, and a higher rate only makes up for them. A rate far below any that works
+    (the generator's lr_divided, sgd_tiny_lr) gains little from a few times more steps."""
+    if not math.isfinite(more.val_after):
+        return False
+    more_drop = relative_drop(m.val_before, more.val_after)
+    return more_drop >= relative_drop(m.val_before, higher.val_after) - SAME_EFFECT_MARGIN
+
+
+def _more_steps_evidence(more: MoreSteps | None) -> dict[str, float]:
+    """The more-steps replay's numbers, for a finding it did not dismiss."""
+    if more is None:
+        return {}
+    return {"more_steps_batch_size": float(more.batch),
+            "more_steps_replay_steps": float(len(more.replay.train_losses)),
+            "more_steps_val_after": more.val_after}
+
+
+def _short_of_steps(m: Measures, higher: Counterfactual, more: MoreSteps,
+                    steps: int) -> Finding:
+    """Dismissed: the higher rate's replay helps, but so do more steps at the user's rate."""
+    taken = len(more.replay.train_losses)
+    return Finding(
+        cause=LR_TOO_LOW,
+        confidence=0.3,
+        verdict=(f"{m.lr_words} may be low for a run of {steps} steps: a replay at lr "
+                 f"{plain_lr(higher.lr)} brings the validation loss from {m.val_before:.3g} "
+                 f"to {higher.val_after:.3g} in as many steps. But the same training rows in "
+                 f"batches of {more.batch} ({taken} steps) at your own rate reach "
+                 f"{more.val_after:.3g}: your run is short of steps, not of learning rate."),
+        evidence=_finite(_common_evidence(m, higher) | {"replay_steps": float(steps)}
+                         | _more_steps_evidence(more)),
+        fix="Take more optimizer steps at your learning rate: smaller batches or more epochs.",
+    )
 
 
 def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:

@@ -61,11 +61,20 @@ CAUSES = (FROZEN_PARAMS, MISSING_ZERO_GRAD, TRAIN_EVAL_MODE)
 #: zero_grad in fewer than one step in this many is "almost never": gradient accumulation on
 #: purpose zeroes every few steps (8, 16, even 64), not once in hundreds.
 ACCUMULATION_LIMIT = 100
-#: Fewer optimizer steps than this say nothing about a habit of the loop: a run with no reset at
-#: all, shorter than the periods ACCUMULATION_LIMIT allows (8, 16), cannot be told from one that
-#: resets every few steps. 20 has no measured source: lowering it needs a development set of
-#: short runs, with and without resets (linear_regression_manual_grads stops after 17 steps).
-MIN_STEPS = 20
+#: A second optimizer step is the first that can add its gradient to a previous one.
+MIN_STEPS = 2
+#: A run shorter than this is judged by replays as long as itself: from the counts alone it
+#: cannot be told from one that resets every few steps (the periods ACCUMULATION_LIMIT allows,
+#: 8 or 16), and over REPLAY_STEPS, gradients piling up cost a loop more than they cost it in
+#: its own few steps. Dev scripts (docs/devset.md, session 15: /tmp/s15-fewstep/zg, an MLP and
+#: a linear regression, 3-17 steps, seeds 1-2, never zeroing against zeroing): a 300-step replay
+#: reported the loop in 33 of the 43 runs that did not lag their twins (3-12-step runs of SGD
+#: with momentum and of hand-written SGD got further than their twins: accumulated gradients
+#: act as a larger rate early); at its own length it reported all 7 that lagged (hand-written
+#: linear regression from 8 steps, SGD with momentum at 17) and 1 of the 43. The step bar was
+#: 20, without a measured source, and left a 17-step linear regression that never zeroes
+#: unexplained.
+OWN_LENGTH_BELOW = 20
 #: zero_grad at most once per epoch, in epochs of at least this many optimizer steps, is a
 #: zero_grad written in the epoch loop instead of the batch loop (issue 11 lists it among the
 #: misses: "zero_grad called once per epoch instead of per step"), whatever ACCUMULATION_LIMIT
@@ -434,22 +443,24 @@ def _reset_words(trace) -> str:
 
 def _accumulation_experiment(case) -> Experiment | None:
     """The baseline replay zeroes gradients every step (the fix); against it, the same replay
-    with gradients left to pile up, as in the user's loop."""
+    with gradients left to pile up, as in the user's loop. Both as long as the run when it is
+    shorter than OWN_LENGTH_BELOW steps."""
+    steps = case.trace.steps if case.trace.steps < OWN_LENGTH_BELOW else REPLAY_STEPS
     try:
         replayer = case.require_replay()
-        baseline = case.baseline
+        baseline = case.baseline if steps == REPLAY_STEPS else replayer.replay(Plan(steps=steps))
     except Skip:
         return None
-    accumulating = _accumulating_replay(replayer)
+    accumulating = _accumulating_replay(replayer, steps)
     return fix_experiment("call zero_grad() every step", accumulating, baseline)
 
 
-def _accumulating_replay(replayer) -> ReplayResult:
+def _accumulating_replay(replayer, steps: int = REPLAY_STEPS) -> ReplayResult:
     with isolated(0):
         model = copy.deepcopy(replayer.copies.initial_model)
         optimizer = replayer.optimizer_for(model, Plan())
         optimizer.zero_grad = lambda *args, **kwargs: None  # the user's loop never zeroes
-        return replayer._train(model, optimizer, Plan(steps=REPLAY_STEPS))
+        return replayer._train(model, optimizer, Plan(steps=replayer.sized(steps)))
 
 
 # --- train/eval mode ---------------------------------------------------------------------------
