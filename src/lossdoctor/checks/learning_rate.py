@@ -41,6 +41,7 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._same_length import Behind, behind, may_be_far_behind
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -482,7 +483,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     else:
         steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
     short = steps < REPLAY_STEPS and m.may_lag
-    if not (far or short or _near_low_position(m)):
+    slow = long_run(m) and _slow_low_position(case, m)
+    if not (far or short or _near_low_position(m) or slow):
         return None
     ladder = _doublings(m) if short and not far else []
     higher = _best_higher(case.replayer, m, steps, ladder)
@@ -494,28 +496,52 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     if not m.responds_to_lr and not _learns_from_inputs(case, higher):
         return None
     stalled = m.stalled(higher) if far else m.lagging(higher)
-    if not (far or stalled):
+    against = behind(case, higher.replay, Plan(lr=higher.lr)) if long_run(m) else None
+    if not (far or stalled or (against is not None and against.far)):
         return None
     beyond = beyond_the_run(case, higher.val_after)
     steady = beyond and learning_steadily(case, higher, m)
     stalled = stalled and beyond and not steady
+    if against is not None:  # a long run with its own validation: judged in its own steps
+        stalled, steady = against.far, steady and not against.far
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
-        verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else _low_verdict(
-            m, higher, stalled, None if beyond else case.run_best_validation()),
+        verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else (
+            _behind_verdict(m, higher, against) if against is not None else _low_verdict(
+                m, higher, stalled, None if beyond else case.run_best_validation())),
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
             "run_best_val_loss": case.run_best_validation(),
-            "replay_steps": float(steps)}),
+            "replay_steps": float(steps),
+            "share_left_in_own_steps": math.nan if against is None else against.left}),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr, higher.lr)},
     )
+
+
+def long_run(m: Measures) -> bool:
+    """A run too long for ``_replay_steps`` to replay at its own length (over REPLAY_STEPS /
+    MORE_RUNS steps): judged by ``_same_length.behind``, its end against the higher rate
+    replayed for as many steps as it took."""
+    return len(m.run_losses) * MORE_RUNS > REPLAY_STEPS
+
+
+def _behind_verdict(m: Measures, higher: Counterfactual, against: Behind) -> str:
+    """A long run judged in its own steps: the share of the higher rate's way it covered."""
+    lr, where = m.lr_words, _low_range_text(m)
+    same = (f"your validation loss ended at {against.run:.3g}, where a replay at lr "
+            f"{plain_lr(higher.lr)} for as many steps ({against.steps}) gets to "
+            f"{against.replay:.3g}, from {against.start:.3g} for a model that learned nothing")
+    if not against.far:
+        return f"{lr} may be low ({where}), but your run kept up: {same}."
+    return (f"{lr} is too low: {where}; {same}: your run covered {1 - against.left:.0%} of "
+            f"that way. {_replay_text(m, higher, _which_of_two(m, higher))}.")
 
 
 def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:
@@ -576,6 +602,14 @@ def _near_low_position(m: Measures) -> bool:
     the replay at the higher lr still has to learn from the inputs (``_learns_from_inputs``)
     and the run to lag it."""
     return decades(m.user_lr, m.test.minimum_lr) >= NEAR_GAP_DECADES and m.may_lag
+
+
+def _slow_low_position(case: Case, m: Measures) -> bool:
+    """``_near_low_position`` for a long run that learns: at least NEAR_GAP_DECADES below the
+    range test's lowest point, and ending where a replay could still leave it
+    FAR_BEHIND_SHARE behind (``_same_length.may_be_far_behind``), though its training loss
+    made more than LAGGING_SHARE of the most progress there is (``Measures.may_lag``)."""
+    return decades(m.user_lr, m.test.minimum_lr) >= NEAR_GAP_DECADES and may_be_far_behind(case)
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:

@@ -41,6 +41,7 @@ from lossdoctor.checks._fix import (
     settled_loss,
 )
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._same_length import behind
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
 from lossdoctor.lr_range import lr_range_test, span_around
@@ -87,6 +88,7 @@ class Replay:
 
     label: str  # how a practitioner would write the optimizer: "SGD(lr=0.1, momentum=0.9)"
     result: ReplayResult
+    plan: Plan | None = None  # what was replayed (None: the user's own setup)
 
     @property
     def validation(self) -> float:
@@ -111,8 +113,8 @@ def check(case) -> list[Finding]:
         return []
     best = _first_that_moves(_alternatives(replayer, lr), user)
     constant = case.constant_guess_loss("validation")
-    if best is None or not all(_stuck(level, best, constant)
-                               for level in (user.validation, _run_level(case.trace))):
+    if best is None or not _stuck(user.validation, best, constant) or not _run_stuck(
+            case, best, constant):
         return []
     control = min(_controls(replayer, lr), key=lambda r: r.validation, default=user)
     if not helped(switch(control, best)) or not _clearly_below(best, control, constant):
@@ -129,13 +131,14 @@ def _alternatives(replayer, lr: float) -> Iterator[Replay]:
     SGD with momentum: replayed one at a time, as far as needed."""
     yield min((_adam(replayer, rate) for rate in sorted({min(lr, ADAM_HIGHEST_LR), ADAM_LR})),
               key=lambda r: r.validation)
-    yield Replay(f"SGD(lr={plain_lr(lr, 3)}, momentum={MOMENTUM})", replayer.replay(
-        Plan(hparams={"momentum": MOMENTUM}, steps=REPLAY_STEPS)))
+    momentum = Plan(hparams={"momentum": MOMENTUM}, steps=REPLAY_STEPS)
+    yield Replay(f"SGD(lr={plain_lr(lr, 3)}, momentum={MOMENTUM})", replayer.replay(momentum),
+                 momentum)
 
 
 def _adam(replayer, lr: float) -> Replay:
-    return Replay(f"Adam(lr={plain_lr(lr, 3)})", replayer.replay(
-        Plan(optimizer_class=torch.optim.Adam, lr=lr, steps=REPLAY_STEPS)))
+    plan = Plan(optimizer_class=torch.optim.Adam, lr=lr, steps=REPLAY_STEPS)
+    return Replay(f"Adam(lr={plain_lr(lr, 3)})", replayer.replay(plan), plan)
 
 
 def _first_that_moves(alternatives: Iterator[Replay], user: Replay) -> Replay | None:
@@ -150,6 +153,19 @@ def _stuck(level: float | None, best: Replay, constant: float | None) -> bool:
         return True
     best_gain = 1 - best.validation / constant
     return best_gain <= 0 or 1 - level / constant < STUCK_SHARE * best_gain
+
+
+def _run_stuck(case, best: Replay, constant: float | None) -> bool:
+    """The run itself is stuck: where its validation loss ended leaves more than
+    FAR_BEHIND_SHARE of the alternative's way down on the table, the alternative replayed for
+    as many steps as the run took (``_same_length.behind``): plain SGD that gets most of the
+    way in its own steps trains fine, and one that got further than a 300-step replay only
+    because it trained longer is still slow (dev plain_sgd runs of 500-800 steps). Without
+    its own validation passes, its level is that of its loss calls (``_stuck``)."""
+    against = behind(case, best.result, best.plan)
+    if against is not None:
+        return against.far
+    return _stuck(_run_level(case.trace), best, constant)
 
 
 def _clearly_below(best: Replay, control: Replay, constant: float | None) -> bool:
