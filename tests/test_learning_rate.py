@@ -501,10 +501,11 @@ def _long_run_behind(case, monkeypatch, run_end, higher_in_own_steps):
 
 
 def test_a_long_run_far_behind_a_higher_rate_in_as_many_steps_is_too_low(monkeypatch):
-    """Plain SGD at 0.001 (2.7 decades below the range test's lowest point), 768 steps, its validation loss still falling to 0.6 of the constant
-    guess (the curve reads "improving", and further than the higher rate's 300-step replay
-    gets), where lr 0.5 for as many steps gets to 0.1 of it: the run covered 44% of that way
-    (issue 11: plain SGD for 768 steps, called healthy)."""
+    """Plain SGD at 0.001 (2.7 decades below the range test's lowest point), 768 steps, its
+    validation loss still falling to 0.6 of the constant guess (the curve reads "improving",
+    and further than the higher rate's 300-step replay gets), where lr 0.5 for as many steps
+    gets to 0.1 of it: the run covered 44% of that way (issue 11: plain SGD for 768 steps,
+    called healthy)."""
     case = learnable_run(torch.optim.SGD, 0.001)
     _long_run_behind(case, monkeypatch, run_end=0.6, higher_in_own_steps=0.1)
     finding = reported(check(case))[LR_TOO_LOW]
