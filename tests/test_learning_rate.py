@@ -508,3 +508,62 @@ def test_the_ladder_doubles_the_rate_up_to_the_lowest_point():
     assert _replay_steps(m) == 105
     assert _replay_steps(replace(m, run_losses=[1.0] * 270)) == REPLAY_STEPS  # nearly as long
     assert _replay_steps(replace(m, run_losses=[1.0] * 5000)) == REPLAY_STEPS
+
+
+def _long_run_behind(case, monkeypatch, run_end, higher_in_own_steps):
+    """``case`` as a run of 768 steps whose training loss fell to a third of the untrained
+    model's (more than half the progress there is: no "lagging" run) and whose validation
+    loss ended at ``run_end`` times the constant guess. Replays are answered from a table: the
+    user's rate settles at 0.8 of the guess, the range test's lowest point (0.5) at 0.65
+    in a 300-step replay and at ``higher_in_own_steps`` in a replay as long as the run
+    (LONGEST_OWN_LENGTH steps: the run leads the higher rate's 300 steps and trails its own)."""
+    guess = case.constant_guess_loss("validation")
+    start = case.replayer.evaluate(case.copies.initial_model, case.replayer.train_batches)
+
+    def replay(plan):
+        lr = plan.lr if plan.lr is not None else case.replayer.user_lr
+        level = 0.8 if not math.isclose(lr, 0.5) else (
+            0.65 if plan.steps <= REPLAY_STEPS else higher_in_own_steps)
+        return ReplayResult([start] * 10 + [level * start] * (plan.steps - 10),
+                            [level * guess] * 10, planned_steps=plan.steps,
+                            start_validation=guess)
+
+    monkeypatch.setattr(case.replayer, "replay", replay)
+    monkeypatch.setattr(case.trace, "step_losses",
+                        lambda: [(i, start if i < 100 else start / 3) for i in range(768)])
+    curve = [guess * (1 - (1 - run_end) * i / 7) for i in range(8)] + [run_end * guess] * 2
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: _passes(curve))
+    test = RangeTest([1e-3, 0.05, 0.5, 5.0], [start, 0.8 * start, 0.5 * start, math.inf],
+                     [start, 0.8 * start, 0.5 * start, math.inf], 0.5, 0.05, 5.0)
+    monkeypatch.setattr("lossdoctor.checks.learning_rate.lr_range_test", lambda *a, **k: test)
+
+
+def test_a_long_run_far_behind_a_higher_rate_in_as_many_steps_is_too_low(monkeypatch):
+    """Plain SGD at 0.001 (2.7 decades below the range test's lowest point), 768 steps, its
+    validation loss still falling to 0.6 of the constant guess (the curve reads "improving",
+    and further than the higher rate's 300-step replay gets), where lr 0.5 for as many steps
+    gets to 0.1 of it: the run covered 44% of that way (issue 11: plain SGD for 768 steps,
+    called healthy)."""
+    case = learnable_run(torch.optim.SGD, 0.001)
+    _long_run_behind(case, monkeypatch, run_end=0.6, higher_in_own_steps=0.1)
+    finding = reported(check(case))[LR_TOO_LOW]
+    assert finding.evidence["share_left_in_own_steps"] == pytest.approx(0.5 / 0.9)
+    assert "for as many steps (600)" in finding.verdict
+    assert "covered 44% of that way" in finding.verdict
+
+
+def test_a_long_run_that_kept_up_with_a_higher_rate_in_its_own_steps_is_not_blamed(
+        monkeypatch):
+    """The twin: the same replays, the run's validation loss ending at 0.2 of the guess, where
+    lr 0.5 gets to 0.1 in as many steps (a replay at the higher rate does twice as well, and
+    the run still covered 89% of its way), or at 0.45 (61%): nothing is reported. Nor at 0.6
+    for a usual rate (0.01, 1.7 decades below the lowest point) that trails the higher rate as
+    far (dev twin 90001 of adam_to_sgd_same_lr: RMSprop at 1e-3, left 0.54)."""
+    case = learnable_run(torch.optim.SGD, 0.001)
+    _long_run_behind(case, monkeypatch, run_end=0.2, higher_in_own_steps=0.1)
+    assert LR_TOO_LOW not in reported(check(case))
+    _long_run_behind(case, monkeypatch, run_end=0.45, higher_in_own_steps=0.1)
+    assert LR_TOO_LOW not in reported(check(case))  # 61% of the way: kept up
+    usual = learnable_run(torch.optim.SGD, 0.01)
+    _long_run_behind(usual, monkeypatch, run_end=0.6, higher_in_own_steps=0.1)
+    assert LR_TOO_LOW not in reported(check(usual))

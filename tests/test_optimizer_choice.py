@@ -6,7 +6,7 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
-from lossdoctor.case import Case
+from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.optimizer_choice import (
     OPTIMIZER_CHOICE,
@@ -20,7 +20,8 @@ from lossdoctor.checks.optimizer_choice import (
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
-from lossdoctor.trace import Trace
+from lossdoctor.lr_range import RangeTest
+from lossdoctor.trace import Trace, ValidationPass
 
 VOCAB, LENGTH = 8, 8
 
@@ -165,3 +166,63 @@ def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():
     replayer = LrReplayer({1e-3: 0.2})
     next(_alternatives(replayer, 1e-3))
     assert len(replayer.planned) == 1
+
+
+def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None):
+    """tabular_run at plain SGD 0.05, as a run of 768 steps whose validation loss ended at
+    ``run_end`` times the constant guess. Replays are answered from a table: plain SGD at any
+    lr settles at 0.9 of the guess, Adam at 0.6 in 300 steps and at 0.1 in a replay as long as
+    the run (the most replayed, LONGEST_OWN_LENGTH)."""
+    case = tabular_run(lr=0.05)
+    guess = case.constant_guess_loss("validation")
+
+    def replay(plan):
+        level = 0.9 if plan.optimizer_class is not torch.optim.Adam else (
+            0.6 if plan.steps <= REPLAY_STEPS else 0.1)
+        if plan.optimizer_class is None and plan.lr is not None and plan.lr > 0.05:
+            level = higher_sgd  # plain SGD above the user's rate: the controls
+        return ReplayResult([level] * plan.steps, [level * guess] * 10,
+                            planned_steps=plan.steps, start_validation=guess)
+
+    monkeypatch.setattr(case.replayer, "replay", replay)
+    monkeypatch.setattr(case.trace, "step_losses", lambda: [(i, 0.5) for i in range(768)])
+    curve = [guess * (1 - (1 - run_end) * i / 7) for i in range(8)] + [run_end * guess] * 2
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: [
+        ValidationPass(76 * (i + 1), i, loss, 4, 100) for i, loss in enumerate(curve)])
+    if lowest_point is not None:
+        test = RangeTest([0.05, lowest_point], [1.0, 0.5], [1.0, 0.5], lowest_point,
+                         lowest_point / 10, None)
+        monkeypatch.setattr("lossdoctor.checks.optimizer_choice.lr_range_test",
+                            lambda *a, **k: test)
+    return case
+
+
+def test_a_long_plain_sgd_run_is_stuck_when_adam_in_as_many_steps_gets_much_further(
+        monkeypatch):
+    """Plain SGD for 768 steps ends at 0.7 of the constant guess: more than half the way Adam
+    gets in a 300-step replay (0.6), so the run read as "not stuck" and was called healthy
+    (issue 11: dev plain_sgd, 768 steps, validation loss improving), but Adam for as many steps
+    gets to 0.1: the run left two thirds of that way on the table."""
+    [finding] = reported(check(_long_plain_sgd_run(monkeypatch, run_end=0.7)))
+    assert finding.cause is OPTIMIZER_CHOICE and "Adam" in finding.fix
+
+
+def test_a_long_plain_sgd_run_that_got_most_of_the_way_is_not_stuck(monkeypatch):
+    """The same replays, the run ending at 0.25 of the guess: 83% of Adam's way in as many
+    steps. Plain SGD that gets most of the way trains fine."""
+    assert reported(check(_long_plain_sgd_run(monkeypatch, run_end=0.25))) == []
+
+
+def test_plain_sgd_at_a_usual_rate_far_behind_is_the_optimizer_though_a_higher_rate_helps(
+        monkeypatch):
+    """Plain SGD at 0.05, a decade below its range test's lowest point (0.5): a usual rate,
+    which the learning-rate check does not blame. Adam in the run's own steps leaves the run
+    far behind, and plain SGD at a higher rate does as well as Adam (dev adam_to_sgd_same_lr
+    90010: SGD 1e-3, 322 steps, left 0.54 of Adam's way, SGD 0.06 as good): the optimizer is
+    reported, saying the higher rate works too. Two decades below (lowest point 5), the rate
+    is what is low, and the learning-rate check's to report."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.1, lowest_point=0.5)
+    [finding] = reported(check(case))
+    assert finding.cause is OPTIMIZER_CHOICE and "usual one for plain SGD" in finding.verdict
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.1, lowest_point=5.0)
+    assert reported(check(case)) == []

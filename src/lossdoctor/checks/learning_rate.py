@@ -43,6 +43,7 @@ from lossdoctor.checks._fix import (
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._rebatch import pooled, replay_rebatched, user_batch_size
+from lossdoctor.checks._same_length import Behind, behind, may_be_far_behind
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -491,7 +492,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     else:
         steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
     short = steps < REPLAY_STEPS and m.may_lag
-    if not (far or short or _near_low_position(m)):
+    slow = long_run(m) and _slow_low_position(case, m)
+    if not (far or short or _near_low_position(m) or slow):
         return None
     ladder = _doublings(m) if short and not far else []
     higher = _best_higher(case.replayer, m, steps, ladder)
@@ -503,7 +505,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     if not m.responds_to_lr and not _learns_from_inputs(case, higher):
         return None
     stalled = m.stalled(higher) if far else m.lagging(higher)
-    if not (far or stalled):
+    against = behind(case, higher.replay, Plan(lr=higher.lr)) if long_run(m) else None
+    if not (far or stalled or (against is not None and against.far)):
         return None
     more = _more_steps(case, m, steps)
     if more is not None and _does_as_much(m, more, higher):
@@ -511,18 +514,24 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     beyond = beyond_the_run(case, higher.val_after)
     steady = beyond and learning_steadily(case, higher, m)
     stalled = stalled and beyond and not steady
+    if against is not None:  # a long run with its own validation: judged in its own steps
+        stalled = against.far and (stalled or _unusually_low(m))
+        steady = steady and not stalled
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
         confidence=0.6 + strength if stalled else 0.3,
-        verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else _low_verdict(
-            m, higher, stalled, None if beyond else case.run_best_validation()),
+        verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else (
+            _behind_verdict(m, higher, against) if against is not None else _low_verdict(
+                m, higher, stalled, None if beyond else case.run_best_validation())),
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
             "run_best_val_loss": case.run_best_validation(),
-            "replay_steps": float(steps)} | _more_steps_evidence(more)),
+            "replay_steps": float(steps),
+            "share_left_in_own_steps": math.nan if against is None else against.left}
+            | _more_steps_evidence(more)),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -608,6 +617,25 @@ def _short_of_steps(m: Measures, higher: Counterfactual, more: MoreSteps,
     )
 
 
+def long_run(m: Measures) -> bool:
+    """A run too long for ``_replay_steps`` to replay at its own length (over REPLAY_STEPS /
+    MORE_RUNS steps): judged by ``_same_length.behind``, its end against the higher rate
+    replayed for as many steps as it took."""
+    return len(m.run_losses) * MORE_RUNS > REPLAY_STEPS
+
+
+def _behind_verdict(m: Measures, higher: Counterfactual, against: Behind) -> str:
+    """A long run judged in its own steps: the share of the higher rate's way it covered."""
+    lr, where = m.lr_words, _low_range_text(m)
+    same = (f"your validation loss ended at {against.run:.3g}, where a replay at lr "
+            f"{plain_lr(higher.lr)} for as many steps ({against.steps}) gets to "
+            f"{against.replay:.3g}, from {against.start:.3g} for a model that learned nothing")
+    if not against.far:
+        return f"{lr} may be low ({where}), but your run kept up: {same}."
+    return (f"{lr} is too low: {where}; {same}: your run covered {1 - against.left:.0%} of "
+            f"that way. {_replay_text(m, higher, _which_of_two(m, higher))}.")
+
+
 def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:
     """The run's own validation loss made more than STEADY_SHARE of the progress (from the
     constant guess, else the untrained model's loss) that the replay at the higher lr makes,
@@ -666,6 +694,26 @@ def _near_low_position(m: Measures) -> bool:
     the replay at the higher lr still has to learn from the inputs (``_learns_from_inputs``)
     and the run to lag it."""
     return decades(m.user_lr, m.test.minimum_lr) >= NEAR_GAP_DECADES and m.may_lag
+
+
+def _slow_low_position(case: Case, m: Measures) -> bool:
+    """``_near_low_position`` for a long run that learns: ``_unusually_low``, and ending where
+    a replay could still leave it FAR_BEHIND_SHARE behind (``_same_length.may_be_far_behind``),
+    though its training loss made more than LAGGING_SHARE of the most progress there is
+    (``Measures.may_lag``)."""
+    return _unusually_low(m) and may_be_far_behind(case)
+
+
+def _unusually_low(m: Measures) -> bool:
+    """At least LOW_GAP_DECADES below the range test's lowest point: beyond the decade below
+    it where the usual pick puts a healthy rate, by the range test's own uncertainty (about a
+    decade). A long run that learns at a rate closer to the lowest point is not blamed for
+    trailing a higher rate in its own steps, however far: dev twin 90001 of
+    adam_to_sgd_same_lr (RMSprop at 1e-3 on a GRU, 1.05 decades below, 300 steps) ended at
+    0.375 against a constant guess of 0.694 where lr 0.011 gets to 0.001 in as many steps (it
+    left 0.54 of that way), and a twin is a usual setting. The comparison in its own steps can
+    then only take a finding back."""
+    return decades(m.user_lr, m.test.minimum_lr) >= LOW_GAP_DECADES
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:

@@ -1,0 +1,116 @@
+"""Is a run that learns too slow? Where it ended, against a replay with a usual setting (the
+fix a check suggests) for as many steps as the run took.
+
+A run that is still learning at its end can be far from where the same number of steps gets
+with a better optimizer or learning rate: the user's complaint (the loss is not improving
+enough) then has that cause, however steadily the curve falls. The measure is the share of
+the way down that the replay gets which the run leaves on the table:
+
+    left = (run's end - replay's end) / (reference - replay's end)
+
+with the constant guess's validation loss as the reference (else the untrained model's): 1
+for a run that got nowhere, 0 for one that got as far as the replay, negative for one that
+got further. A share of a way is what the user sees, where a ratio of two losses is not: a
+twin at 0.05 beside a replay at 0.003 (15 times lower) has left 7% of a way from 0.69.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._fix import run_validation, settled_loss
+from lossdoctor.experiments import Plan, ReplayResult
+
+#: Validation passes averaged for where the run ended (symptom.py's LAST_PASSES).
+LAST_PASSES = 3
+#: The run is "far behind" when it leaves more than this share of the replay's way on the
+#: table. Measured on dev cases of session 15 (docs/devset.md, "Runs of session 15
+#: (s15-slow)"): the broken runs that learned at all (plain SGD at Adam's rate, 322 steps,
+#: gain 0.28; plain SGD at 0.03-0.05, 99-120 steps) left 0.54-0.91 of the fix's way in their
+#: own steps, and those that did not about 1; the fixed twins left -0.29 to 0.19 of a higher
+#: rate's way, except two at a usual rate (a decade or less below the range test's lowest
+#: point, which learning_rate does not blame: RMSprop 0.54, SGD with momentum 0.57). The bar
+#: sits in the empty stretch between 0.19 and 0.54, below the generator's own "gain at most
+#: half the twin's" (bench/devset/validity.py), which a replay of the fix need not match.
+FAR_BEHIND_SHARE = 0.4
+#: The longest replay at a run's own length: twice REPLAY_STEPS, the two fix replays the
+#: budget plans for a tested cause (budget.DIAGNOSIS_STEPS). A longer run is compared with a
+#: replay cut at this length, which can only get less far: the comparison favours the run.
+LONGEST_OWN_LENGTH = 2 * REPLAY_STEPS
+
+
+def run_end(case) -> float | None:
+    """Where the run's own validation loss ended: the mean of its last LAST_PASSES passes."""
+    last = run_validation(case)[-LAST_PASSES:]
+    return sum(last) / len(last) if last else None
+
+
+def reference(case) -> float | None:
+    """The loss of having learned nothing: the constant guess's, else the untrained model's
+    (the baseline replay's start)."""
+    constant = case.constant_guess_loss("validation")
+    if constant is not None and math.isfinite(constant) and constant > 0:
+        return constant
+    start = case.baseline.start_validation
+    return start if math.isfinite(start) and start > 0 else None
+
+
+def share_left(run: float, replay: float, start: float) -> float:
+    """The share of the replay's way down from ``start`` that the run leaves on the table
+    (NaN when the replay got no way down)."""
+    if not (math.isfinite(replay) and start - replay > 0):
+        return math.nan
+    return (run - replay) / (start - replay)
+
+
+def may_be_far_behind(case) -> bool:
+    """Whether any replay could leave the run FAR_BEHIND_SHARE behind, read before paying for
+    one: with a loss that cannot go below zero, no replay leaves it more than its own end over
+    the reference (``share_left`` with the replay at 0)."""
+    end, start = run_end(case), reference(case)
+    return end is not None and start is not None and end / start > FAR_BEHIND_SHARE
+
+
+def own_length(case) -> int:
+    """The steps the run took, at most LONGEST_OWN_LENGTH."""
+    return min(len(case.trace.step_losses()), LONGEST_OWN_LENGTH)
+
+
+@dataclass
+class Behind:
+    """The run's end against a replay with another setting for as many steps."""
+
+    left: float  # the share of the replay's way down the run leaves on the table
+    run: float  # where the run's validation loss ended
+    replay: float  # where the replay's settled
+    start: float  # the reference both ways are measured from
+    steps: int  # the replay's steps
+
+    @property
+    def far(self) -> bool:
+        return self.left > FAR_BEHIND_SHARE
+
+
+def behind(case, replay: ReplayResult, plan: Plan) -> Behind | None:
+    """The run against ``replay`` (a replay of ``plan``), replayed again at the run's own
+    length when it took another number of steps, unless the first replay, shorter than the
+    run, already leaves it FAR_BEHIND_SHARE behind (what gets further in fewer steps gets
+    further in as many). None without a run end, a reference, or a replay that got down."""
+    end, start = run_end(case), reference(case)
+    if end is None or start is None:
+        return None
+    found = _against(replay, end, start)
+    sized = case.replayer.sized(own_length(case))
+    if sized == replay.planned_steps or (sized > replay.planned_steps and found is not None
+                                         and found.far):
+        return found
+    return _against(case.replayer.replay(replace(plan, steps=own_length(case))), end, start)
+
+
+def _against(replay: ReplayResult, end: float, start: float) -> Behind | None:
+    left = share_left(end, settled_loss(replay), start)
+    if not math.isfinite(left):
+        return None
+    return Behind(left, end, settled_loss(replay), start, replay.planned_steps)

@@ -1,0 +1,93 @@
+"""A run that learns, against a replay with a usual setting for as many steps as it took."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from lossdoctor.checks._same_length import (
+    FAR_BEHIND_SHARE,
+    LONGEST_OWN_LENGTH,
+    behind,
+    may_be_far_behind,
+    share_left,
+)
+from lossdoctor.experiments import Plan, ReplayResult
+from lossdoctor.trace import ValidationPass
+
+GUESS = 0.69
+
+
+class CannedReplayer:
+    """Replays that settle at the loss given for their steps."""
+
+    def __init__(self, by_steps):
+        self.by_steps, self.planned = by_steps, []
+
+    def sized(self, steps):
+        return steps
+
+    def replay(self, plan):
+        self.planned.append(plan.steps)
+        return ending_at(self.by_steps[plan.steps], plan.steps)
+
+
+def ending_at(loss, steps):
+    return ReplayResult([loss] * steps, [loss] * 10, planned_steps=steps,
+                        start_validation=GUESS)
+
+
+def run_case(steps, end, by_steps):
+    losses = [GUESS - (GUESS - end) * (i + 1) / 5 for i in range(5)] + [end] * 3  # ends at end
+    passes = [ValidationPass(steps * (i + 1) // 8, i, loss, 4, 1)
+              for i, loss in enumerate(losses)]
+    trace = SimpleNamespace(step_losses=lambda: [(i, 0.5) for i in range(steps)],
+                            validation_passes=lambda: passes)
+    return SimpleNamespace(trace=trace, replayer=CannedReplayer(by_steps),
+                           constant_guess_loss=lambda split: GUESS,
+                           baseline=ending_at(GUESS, 300))
+
+
+def test_a_long_run_that_got_further_than_a_short_replay_is_judged_in_its_own_steps():
+    """Plain SGD for 768 steps ends at 0.40 (constant guess 0.69): more than half the way a
+    300-step replay with momentum gets (0.30), but momentum for as many steps (the most
+    replayed: LONGEST_OWN_LENGTH) gets to 0.05, and the run left more than half of that way."""
+    case = run_case(768, 0.40, {LONGEST_OWN_LENGTH: 0.05})
+    against = behind(case, ending_at(0.30, 300), Plan())
+    assert against.far and against.left == pytest.approx((0.40 - 0.05) / (GUESS - 0.05))
+    assert case.replayer.planned == [LONGEST_OWN_LENGTH] and against.steps == LONGEST_OWN_LENGTH
+
+
+def test_a_twin_that_kept_up_in_its_own_steps_is_not_behind():
+    """A fixed twin at 0.06 against a replay at a higher rate at 0.003: 20 times lower, but
+    the twin covered 91% of that way from the guess."""
+    case = run_case(768, 0.06, {LONGEST_OWN_LENGTH: 0.003})
+    against = behind(case, ending_at(0.30, 300), Plan())
+    assert not against.far and against.left < 0.1
+
+
+def test_a_replay_already_ahead_in_fewer_steps_is_not_replayed_again():
+    case = run_case(768, 0.60, {})
+    assert behind(case, ending_at(0.10, 300), Plan()).far
+    assert case.replayer.planned == []
+
+
+def test_a_run_shorter_than_the_replay_is_compared_in_its_own_steps():
+    """A run of 200 steps is not blamed for what the replay does with 100 steps more."""
+    case = run_case(200, 0.40, {200: 0.35})
+    against = behind(case, ending_at(0.05, 300), Plan())
+    assert case.replayer.planned == [200] and not against.far
+
+
+def test_no_comparison_without_the_runs_own_validation_or_a_replay_that_got_down():
+    case = run_case(768, 0.40, {})
+    case.trace.validation_passes = lambda: []
+    assert behind(case, ending_at(0.05, 300), Plan()) is None
+    assert math.isnan(share_left(0.4, 0.7, GUESS))
+
+
+@pytest.mark.parametrize("end, may", [(0.2, False), (0.5, True)])
+def test_a_run_near_zero_cannot_be_far_behind_any_replay(end, may):
+    """No replay goes below 0: a run at 0.2 of a guess of 0.69 leaves at most 29% of any way."""
+    assert 0.2 / GUESS < FAR_BEHIND_SHARE < 0.5 / GUESS
+    assert may_be_far_behind(run_case(768, end, {})) is may
