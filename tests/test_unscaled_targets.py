@@ -130,6 +130,7 @@ def test_hidden_units_pinned_by_large_targets_follow_the_targets_replayed_fix():
     assert pinned.evidence["saturated_fraction_first_step"] < 0.5 < pinned.evidence[
         "saturated_fraction_start"]
     assert not pinned.root  # pinned by training, not shown before any update
+    assert "over the first 3 steps" in pinned.verdict and "first step on" not in pinned.verdict
     [targets] = check(case)
     assert targets.evidence["saturated_fraction_after_fix"] < 0.5
     assert targets.evidence[SYMPTOM_LEFT] == 0.0
