@@ -87,13 +87,14 @@ def _large_init_tanh_run(std):
 
 def test_tanh_layers_pinned_by_a_large_init_are_shown_and_lead_the_initialization():
     """tanh_large_init (dev 60002, 60003): units pinned from the first step to the end are
-    what the training shows; bad_init, true as well, follows instead of leading."""
+    what the training shows; bad_init read from the records alone (no replayed fix), true as
+    well, follows instead of leading (with a replayed fix it leads: test_evidence_kinds)."""
     from lossdoctor.checks.bad_init import BAD_INIT
     from lossdoctor.diagnosis import rank
     from lossdoctor.findings import Finding
 
     [finding] = check(_large_init_tanh_run(std=3.0))
-    assert finding.root and finding.evidence["saturated_fraction_start"] > 0.5
+    assert finding.root and finding.evidence["saturated_fraction_first_step"] > 0.5
     init = Finding(BAD_INIT, 0.93, "starts far off", {})
     assert [f.cause for f in rank([init, finding])] == [SATURATED_ACTIVATION, BAD_INIT]
     assert not finding.explained_by and not init.explained_by

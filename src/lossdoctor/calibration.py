@@ -4,25 +4,24 @@ development cases (issue 11: a finding reported at confidence c is right about c
 A check's own confidence is a formula of its evidence's strength (``0.6 + 0.35 * strength``),
 never measured. What was measured, on the generated development cases (docs/devset.md), is how
 often a check's finding named a cause in the case's expected set. Findings are told apart by
-their cause and by the kind of their evidence (:func:`evidence_kind`): a *replayed fix* that took
-the validation loss down (``measured_consequences.fix_verified``), or a *reading* of the run's
-records (or a replay that did not confirm a fix). A finding the check reports (its own confidence
-at least diagnosis.REPORT_THRESHOLD) is reported at its cell's rate (:func:`calibrated`), shrunk
-towards the check's own confidence: a cell of two findings says little on its own.
+their cause and by the kind of their evidence (:func:`evidence_kind`, the kinds of
+:mod:`lossdoctor.evidence_kinds`): a *replayed fix* that took the validation loss down
+(``measured_consequences.fix_verified``), or a *reading* of the run's records (or a replay that
+did not confirm a fix); a *shown* finding is counted by whether its fix was replayed. A
+finding the check reports (its own confidence at least diagnosis.REPORT_THRESHOLD) is reported
+at its cell's rate (:func:`calibrated`), shrunk towards the check's own confidence: a cell of
+two findings says little on its own.
 
 Consequences (a finding another explains) keep the caps of lossdoctor.measured_consequences,
 measured the same way; they are applied after this."""
 
 from __future__ import annotations
 
+from lossdoctor.evidence_kinds import READING, REPLAYED_FIX
 from lossdoctor.findings import Finding
 from lossdoctor.measured_consequences import fix_verified
 
-#: The finding carries a replayed fix that took the validation loss down (fix_verified).
-REPLAYED_FIX = "replayed fix"
-#: The finding reads the run's records (curves, activations, data), or its replay did not
-#: confirm the fix.
-READING = "reading"
+__all__ = ["READING", "REPLAYED_FIX", "calibrated", "evidence_kind", "rate"]
 
 #: The least confidence a check reports a finding at (diagnosis.REPORT_THRESHOLD; repeated here,
 #: which diagnosis imports this module): below it the check itself declined, and that is kept.

@@ -16,6 +16,7 @@ from lossdoctor.calibration import calibrated
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
+from lossdoctor.evidence_kinds import leads, replay_explains_shown
 from lossdoctor.findings import Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
 from lossdoctor.measured_consequences import (
@@ -77,14 +78,14 @@ class Diagnosis:
 def rank(findings: list[Finding]) -> list[Finding]:
     """Primary cause first. Findings that another finding explains (a consequence of it) follow
     the ones that explain them; then a cause that makes the others moot leads (a broken loss
-    contract, then no_signal); then a finding shown by what it measured (``Finding.root``: NaN
-    in the data, units pinned from the first step) ahead of causes inferred from how training
-    went; then by confidence (calibrated: how often such findings were right), between equal
-    ones by the checks' own; ties by the stable id."""
+    contract, then no_signal); then the kinds of evidence that lead by the rule of
+    :mod:`lossdoctor.evidence_kinds` (a finding shown in the run's records, that no replayed fix
+    removes, ahead of the others); then by confidence (calibrated: how often such findings were
+    right), between equal ones by the checks' own; ties by the stable id."""
     mark_consequences(findings)
     return _after_their_roots(sorted(
         findings,
-        key=lambda f: (bool(f.explained_by), -f.cause.precedence, not f.root, -f.confidence,
+        key=lambda f: (bool(f.explained_by), -f.cause.precedence, not leads(f), -f.confidence,
                        -_own_confidence(f), f.cause.id),
     ))
 
@@ -112,19 +113,19 @@ def _after_their_roots(ordered: list[Finding]) -> list[Finding]:
 
 
 def mark_consequences(findings: list[Finding]) -> None:
-    """Record on each finding which other findings explain it (none for a root finding): those
-    whose cause declares it among its consequences, unless the fixes' measured effects say the
-    other way round, and those whose measured fix does as much as this setting's
+    """Record on each finding which other findings explain it: those whose cause declares it
+    among its consequences (for a shown finding, only those whose replayed fix removes it:
+    :func:`lossdoctor.evidence_kinds.replay_explains_shown`), unless the fixes' measured effects
+    say the other way round, and those whose measured fix does as much as this setting's
     (:mod:`lossdoctor.measured_consequences`). A consequence's confidence as a cause of its own
     is then at most how often such findings were right on the development cases:
     MEASURED_CONSEQUENCE_CONFIDENCE when measured, DECLARED_CONSEQUENCE_CONFIDENCE when only
     declared."""
     measured = {id(f): measured_roots(f, findings) for f in findings}
     for finding in findings:
-        declared = [] if finding.root else [
+        declared = [
             other.cause.id for other in findings
-            if other.cause != finding.cause and declares(other, finding)
-            and finding.cause.id not in measured[id(other)]
+            if _declared_root(other, finding) and finding.cause.id not in measured[id(other)]
         ]
         finding.explained_by = declared + [
             cause for cause in measured[id(finding)] if cause not in declared]
@@ -132,6 +133,14 @@ def mark_consequences(findings: list[Finding]) -> None:
             finding.confidence = min(finding.confidence, MEASURED_CONSEQUENCE_CONFIDENCE)
         elif declared:
             finding.confidence = min(finding.confidence, DECLARED_CONSEQUENCE_CONFIDENCE)
+
+
+def _declared_root(other: Finding, finding: Finding) -> bool:
+    """Whether ``other``'s cause declares ``finding`` its consequence; a shown finding
+    (``Finding.root``) only by the rule between evidence kinds."""
+    if finding.root:
+        return replay_explains_shown(other, finding)
+    return other.cause != finding.cause and declares(other, finding)
 
 
 def _timed_check(module: CheckModule, case, findings: list[Finding], replayer=None,

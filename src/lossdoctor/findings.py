@@ -96,9 +96,10 @@ class Finding:
     experiment: Experiment | None = None
     details: dict = field(default_factory=dict)
     explained_by: list[str] = field(default_factory=list)  # ids of root causes also found
-    #: Shown by the data itself (NaN in the inputs) or by the units themselves (pinned from the
-    #: first step on), not inferred from how training behaved: never ranked as the consequence
-    #: of another cause, whatever that cause explains, and ahead of inferred causes.
+    #: Shown by the data itself (NaN in the inputs) or by the units themselves (pinned before
+    #: any update), not inferred from how training behaved: the evidence kind SHOWN, ranked by
+    #: the rule of lossdoctor.evidence_kinds (ahead of causes read from training; after a
+    #: cause whose replayed fix removes it, as its consequence).
     root: bool = False
     #: The check's own confidence, before the diagnosis replaced it by how often findings like
     #: this one were right on the development cases (lossdoctor.calibration); None until then.

@@ -12,15 +12,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import torch
-
-from lossdoctor.capture import stats as capture_stats
-from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.checks._features import feature_stats, replay_standardized
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._pinned import MOSTLY_PINNED, pinned_after
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
-from lossdoctor.experiments import map_first_input
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 SATURATED_ACTIVATION = Cause(
@@ -48,10 +44,15 @@ SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
 #: different layers agree to a hundredth only when both are pinned throughout.
 SAME_OUTPUT_GAP = 0.01
 #: "Most outputs": more than half of them pinned.
-MOST = 0.5
+MOST = MOSTLY_PINNED
 #: Sampled steps averaged for the saturation at the start of training (before anything could be
 #: learned); the end averages the last fifth of the samples, at least as many.
 WINDOW = 3
+#: The step of the first forward pass, before any update: what is pinned there was pinned by the
+#: initialization and the inputs alone. Two updates can pin units that were not (targets around
+#: 1500 pin a small tanh regressor's second layer 0% -> 60% -> 100% over steps 0-2, s15-rank's
+#: dev script), so WINDOW's average over the first samples does not show what training found.
+BEFORE_ANY_UPDATE = 0
 
 
 @dataclass
@@ -61,6 +62,8 @@ class LayerSaturation:
     start: float  # fraction of outputs pinned over the first sampled steps
     end: float  # ... and over the last ones
     units: int
+    #: ... in the first forward pass, before any update (None: that pass was not watched)
+    first: float | None = None
 
 
 def check(case) -> list[Finding]:
@@ -88,18 +91,19 @@ def check(case) -> list[Finding]:
 
 
 def shown(worst: LayerSaturation, experiment, after) -> bool:
-    """Whether the saturation is seen as what stops the training, not inferred: most of the
-    layer pinned (within capture.stats.SATURATION_MARGIN of a limit, where a sigmoid passes
-    at most 4% of its largest gradient and a tanh 2%) from the first step watched, before any
-    update, to the end, and not un-pinned by standardizing the inputs (then their scale is
-    the root, and unnormalized_inputs declares this its consequence). Such a finding is never
-    ranked as a consequence of a cause that could pin the units (bad_init's large
-    initialization), and leads it (diagnosis.rank): both are true of a large init, and the
-    pinned units are what the user's training shows and what their fix names. On dev
-    sigmoid_large_init 60013, 60015 and tanh_large_init 60002, 60003 (55-66% pinned from
-    step 0 to the end), saturated_activation was ranked second at 0.35, behind bad_init."""
-    return (not _is_output(worst) and worst.start > MOST and worst.end > MOST
-            and not _desaturated(experiment, after))
+    """Whether the saturation is seen, not inferred (the evidence kind SHOWN of
+    lossdoctor.evidence_kinds): most of the layer pinned (within capture.stats.SATURATION_MARGIN
+    of a limit, where a sigmoid passes at most 4% of its largest gradient and a tanh 2%) in the
+    first forward pass, before any update (BEFORE_ANY_UPDATE), and still at the end, and not
+    un-pinned by standardizing the inputs (then their scale is the root, and unnormalized_inputs
+    declares this its consequence). Units pinned only once training moved them were pinned by
+    something in the training (targets far from 0, a learning rate): that is inferred. Such a
+    finding leads causes read from the training alone, and follows a cause whose replayed fix
+    removes it (evidence_kinds: bad_init's replay from the default init, on a large init). On
+    dev sigmoid_large_init 60013, 60015 and tanh_large_init 60002, 60003, 55-74% were pinned at
+    step 0 and as many at the end."""
+    return (not _is_output(worst) and worst.first is not None and worst.first > MOST
+            and worst.end > MOST and not _desaturated(experiment, after))
 
 
 def _is_output(layer: LayerSaturation) -> bool:
@@ -151,7 +155,9 @@ def _summary(layer: str, kind: str, seen: list) -> LayerSaturation:
     half = max(len(seen) // 2, 1)
     start = _mean(s.saturated_fraction for s in seen[:min(WINDOW, half)])
     end = _mean(s.saturated_fraction for s in seen[-min(max(WINDOW, len(seen) // 5), half):])
-    return LayerSaturation(layer, kind, start, end, seen[-1].units)
+    first = [s.saturated_fraction for s in seen if s.step == BEFORE_ANY_UPDATE]
+    return LayerSaturation(layer, kind, start, end, seen[-1].units,
+                           _mean(first) if first else None)
 
 
 def _severity(layer: LayerSaturation) -> tuple:
@@ -176,23 +182,10 @@ def _standardizing_experiment(case, worst: LayerSaturation):
     return experiment, after
 
 
-@torch.no_grad()
 def _pinned_after(case, model, kind: str, standardize) -> float | None:
     """Fraction of ``kind`` outputs pinned when the trained copy sees the validation batches."""
-    replayer = case.replayer
-    fractions: list[float] = []
-
-    def seen(found_kind: str, output: torch.Tensor) -> None:
-        if found_kind == kind:
-            fractions.append(capture_stats.saturated_fraction(kind, output))
-
-    model.eval()
-    for batch in replayer.validation_batches:
-        with ActivationSpy(seen):
-            output = replayer.predict(model, map_first_input(batch, standardize))
-        if kind == "probabilities":
-            fractions.append(capture_stats.saturated_fraction(kind, output))
-    return _mean(fractions) if fractions else None
+    output_kind = kind if kind == "probabilities" else None
+    return pinned_after(case, model, (kind,), standardize, output_kind)
 
 
 def _desaturated(experiment: Experiment | None, after: float | None) -> bool:
@@ -228,9 +221,12 @@ def _describe_pinning(worst: LayerSaturation, pinned: list[LayerSaturation]) -> 
     what = _name(worst)
     limits = "-1 or 1" if worst.kind == "tanh" else "0 or 1"
     share = "rows" if worst.units <= 1 else "its outputs"
-    if worst.start > MOST:
-        found = (f"{what} is pinned at {limits} for {_percent(worst.start)} of {share} from the "
+    if worst.first is not None and worst.first > MOST:
+        found = (f"{what} is pinned at {limits} for {_percent(worst.first)} of {share} from the "
                  f"first step on, and for {_percent(worst.end)} at the end of training.")
+    elif worst.start > MOST:
+        found = (f"{what} is pinned at {limits} for {_percent(worst.start)} of {share} over the "
+                 f"first {WINDOW} steps, and for {_percent(worst.end)} at the end of training.")
     else:
         found = f"{what} is pinned at {limits} for {_percent(worst.end)} of {share} by the end."
     return " ".join(part for part in (found, _others(worst, pinned)) if part)
@@ -296,6 +292,8 @@ def _evidence(worst, pinned, loss: TrainingProgress, experiment, after) -> dict[
         "train_loss_start": loss.start,
         "train_loss_end": loss.end,
     }
+    if worst.first is not None:
+        evidence["saturated_fraction_first_step"] = worst.first
     if loss.constant_guess is not None:
         evidence["constant_guess_loss"] = loss.constant_guess
     if experiment is not None and after is not None:

@@ -12,6 +12,7 @@ from lossdoctor.checks._features import (
 )
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._targets import off_scale_targets, with_both, with_only
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 
 UNNORMALIZED_INPUTS = Cause(
@@ -23,13 +24,15 @@ UNNORMALIZED_INPUTS = Cause(
     ),
     question="Are the inputs on a bad scale?",
     test="per-feature statistics; replay your training on standardized inputs",
-    # Raw inputs force a small lr (their gradients are as large as they are), which is what
-    # keeps outputs from reaching large targets: standardized inputs come first. The same goes
-    # for what a replay at another lr shows: batch_size's replay scales the lr with the batch
+    # Raw inputs force a small lr (their gradients are as large as they are): what a replay at
+    # another lr shows follows from them. batch_size's replay scales the lr with the batch
     # (raw pixels, dev cases of issue 11: batch_size 0.93 ahead of this cause at 0.92), and
     # Adam's per-parameter steps make up for inputs of unequal scales where plain SGD cannot.
+    # Not unscaled_targets: with both off scale, each check measures its fix with the other's
+    # applied in both runs (checks._targets), so a targets' fix that helps is a root of its own
+    # (s15-rank, dev raw_inputs_and_targets: neither fix alone helped, each helped on top).
     explains={"batch_size", "exploding_gradients", "lr_too_high", "lr_too_low",
-              "optimizer_choice", "saturated_activation", "unscaled_targets", "nan_inf"},
+              "optimizer_choice", "saturated_activation", "nan_inf"},
     figures=("feature_scales",),
 )
 
@@ -44,12 +47,13 @@ def check(case) -> list[Finding]:
     stats = feature_stats(case)
     if not stats.off_scale:
         return []
-    experiment = _standardizing_experiment(case, stats)
+    targets = off_scale_targets(case)
+    experiment = _standardizing_experiment(case, stats, targets)
     return [
         Finding(
             UNNORMALIZED_INPUTS,
             _confidence(stats, experiment),
-            verdict=_verdict(stats, experiment),
+            verdict=_verdict(stats, experiment, targets is not None),
             evidence=_evidence(stats, experiment),
             fix=_fix(stats.unit),
             experiment=experiment,
@@ -64,13 +68,19 @@ def _fix(unit: str) -> str:
     return UNNORMALIZED_INPUTS.fix.replace("each feature's", f"each {unit}'s")
 
 
-def _standardizing_experiment(case, stats: FeatureStats) -> Experiment | None:
+def _standardizing_experiment(case, stats: FeatureStats, targets) -> Experiment | None:
     """The user's setup with standardized inputs against the same setup as it is; None when
-    the training cannot be replayed (the scale evidence then stands alone)."""
+    the training cannot be replayed (the scale evidence then stands alone). When the regression
+    targets are off scale too, both runs have them standardized (checks._targets: neither fix
+    alone helps)."""
     try:
         baseline = case.baseline
     except Skip:
         return None
+    if targets is not None:
+        return fix_experiment(
+            "standardize inputs, with the targets standardized in both runs (loss in original "
+            "units)", with_only(case, targets, None), with_both(case, targets, stats)[0])
     standardized = replay_standardized(case, stats)
     return fix_experiment("standardize inputs", baseline, standardized)
 
@@ -87,8 +97,8 @@ def _confidence(stats: FeatureStats, experiment: Experiment | None) -> float:
     return 0.3 + 0.1 * scale_weight + max(gain, 0.0)
 
 
-def _verdict(stats: FeatureStats, experiment: Experiment | None) -> str:
-    return f"{_describe_scale(stats)} {_describe_experiment(experiment)}".strip()
+def _verdict(stats: FeatureStats, experiment: Experiment | None, raw_targets: bool) -> str:
+    return f"{_describe_scale(stats)} {_describe_experiment(experiment, raw_targets)}".strip()
 
 
 def _describe_scale(stats: FeatureStats) -> str:
@@ -110,16 +120,23 @@ def _describe_scale(stats: FeatureStats) -> str:
     return text
 
 
-def _describe_experiment(experiment: Experiment | None) -> str:
+#: Said of a replay whose runs both had the regression targets standardized (checks._targets).
+BOTH_STANDARDIZED = "your regression targets are off scale too, so both runs had them standardized"
+
+
+def _describe_experiment(experiment: Experiment | None, raw_targets: bool = False) -> str:
     if experiment is None:
         return "Your training could not be replayed, so the fix was not tried."
     before, after = plain_number(experiment.before), plain_number(experiment.after)
     if helped(experiment):
+        both = f" ({BOTH_STANDARDIZED})" if raw_targets else ""
         return (f"Standardizing them with the training mean and std took the validation loss "
-                f"from {before} to {after} in a {experiment.steps}-step replay of your training.")
+                f"from {before} to {after} in a {experiment.steps}-step replay of your "
+                f"training{both}.")
+    both = f"; {BOTH_STANDARDIZED}" if raw_targets else ""
     return (f"Yet standardizing them did not help in a {experiment.steps}-step replay of your "
-            f"training (validation loss {before} before, {after} after), so the scale is not "
-            f"what holds it back.")
+            f"training (validation loss {before} before, {after} after{both}), so the scale "
+            f"is not what holds it back.")
 
 
 def _evidence(stats: FeatureStats, experiment: Experiment | None) -> dict[str, float]:

@@ -4,19 +4,20 @@ replaying the training with standardized targets, scored in the user's original 
 
 from __future__ import annotations
 
-import copy
-import math
-from dataclasses import dataclass, replace
-
-import torch
 from torch import nn
 
-from lossdoctor.capture.tensors import first_tensor
-from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._features import LARGE_SCALE
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._pinned import HIDDEN_SATURATING, MOSTLY_PINNED, pinned_after
 from lossdoctor.checks._plain import plain_number
-from lossdoctor.experiments import Plan
+from lossdoctor.checks._targets import (
+    TargetScale,
+    off_scale_inputs,
+    standardized,
+    target_scale,
+    with_both,
+    with_only,
+)
+from lossdoctor.evidence_kinds import SYMPTOM_LEFT
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 
@@ -30,6 +31,11 @@ UNSCALED_TARGETS = Cause(
     question="Are regression targets far from unit scale?",
     test="target statistics; replay on standardized targets, scored back in your units",
     explains={"batch_size", "lr_too_low", "optimizer_choice", "underfit_capacity", "nan_inf"},
+    # Targets far from 0 give the first updates huge gradients, which drive hidden sigmoid/tanh
+    # units to their limits (a tanh regressor's units 0% pinned at step 0, 100% two updates
+    # later): the scaled-target replay that took the loss down is their root, unless it left
+    # them pinned (SYMPTOM_LEFT, measured on the replay's copy).
+    explains_if_fixed={"saturated_activation"},
 )
 
 CAUSES = (UNSCALED_TARGETS,)
@@ -40,17 +46,6 @@ CAUSES = (UNSCALED_TARGETS,)
 STUCK_FRACTION = 0.5
 
 
-@dataclass
-class TargetScale:
-    mean: float
-    std: float
-
-    @property
-    def size(self) -> float:
-        """Root mean square of the targets: how far from 0 the outputs must reach."""
-        return math.hypot(self.mean, self.std)
-
-
 def check(case) -> list[Finding]:
     kind = loss_kind(case.trace.setup.loss_name)
     if kind is None:
@@ -58,51 +53,39 @@ def check(case) -> list[Finding]:
     if kind.task != REGRESSION:
         return []
     scale = target_scale(case.require_replay().train_batches)
-    if scale.size < LARGE_SCALE or scale.std == 0:
+    if not scale.off_scale:
         return []
     constant = case.constant_guess_loss("validation")
     user = case.run_best_validation()
     if constant is None or user < STUCK_FRACTION * constant:
         return []
-    experiment = _standardized_experiment(case, scale)
-    return [_finding(scale, constant, user, experiment)]
+    inputs = off_scale_inputs(case)
+    experiment, pinned = _standardized_experiment(case, scale, inputs)
+    return [_finding(scale, constant, user, experiment, pinned, inputs is not None)]
 
 
-def target_scale(batches) -> TargetScale:
-    targets = [b.target for b in batches if isinstance(b.target, torch.Tensor)]
-    if not targets or not all(t.is_floating_point() for t in targets):
-        raise Skip("needs regression targets given as float tensors")
-    values = torch.cat([t.detach().reshape(-1).double() for t in targets])
-    return TargetScale(float(values.mean()), float(values.std()))
-
-
-
-class _Unstandardized(nn.Module):
-    """A model trained on standardized targets. In eval mode, where a replay scores it, its
-    predictions are turned back into the original units."""
-
-    def __init__(self, model: nn.Module, scale: TargetScale) -> None:
-        super().__init__()
-        self.model, self.scale = model, scale
-
-    def forward(self, *args, **kwargs) -> torch.Tensor:
-        output = first_tensor(self.model(*args, **kwargs))
-        return output if self.training else output * self.scale.std + self.scale.mean
-
-
-def _standardized_experiment(case, scale: TargetScale) -> Experiment:
+def _standardized_experiment(case, scale: TargetScale, inputs) -> tuple[Experiment, float | None]:
     """Train a copy on standardized training targets; score it on the validation targets as
-    they are, so both replays' losses are in the user's units."""
-    validation = {id(b) for b in case.replayer.validation_batches}
+    they are, so both replays' losses are in the user's units. When the inputs are off scale
+    too, both runs have them standardized (_targets: neither fix alone helps). With it, the
+    share of the copy's hidden sigmoid/tanh outputs still pinned (None when the run showed
+    none)."""
+    if inputs is None:
+        before, (after, model) = case.baseline, standardized(case, scale, None)
+        description = "standardize targets (loss in original units)"
+    else:
+        before, (after, model) = with_only(case, None, inputs), with_both(case, scale, inputs)
+        description = ("standardize targets, with the inputs standardized in both runs (loss in "
+                       "original units)")
+    return fix_experiment(description, before, after), _still_pinned(case, model)
 
-    def standardize(batch):
-        if id(batch) in validation:
-            return batch
-        return replace(batch, target=(batch.target - scale.mean) / scale.std)
 
-    model = _Unstandardized(copy.deepcopy(case.copies.initial_model), scale)
-    result = case.replayer.replay(Plan(model=model, transform=standardize, steps=REPLAY_STEPS))
-    return fix_experiment("standardize targets (loss in original units)", case.baseline, result)
+def _still_pinned(case, model: nn.Module) -> float | None:
+    """The share of the trained copy's hidden sigmoid/tanh outputs pinned on the validation
+    batches, when the run showed such units (one pass over them, no training); else None."""
+    if not any(s.kind in HIDDEN_SATURATING for s in case.trace.activations):
+        return None
+    return pinned_after(case, model, HIDDEN_SATURATING)
 
 
 def _confidence(experiment: Experiment) -> float:
@@ -111,7 +94,8 @@ def _confidence(experiment: Experiment) -> float:
     return 0.3
 
 
-def _finding(scale: TargetScale, constant: float, user: float, experiment) -> Finding:
+def _finding(scale: TargetScale, constant: float, user: float, experiment,
+             pinned: float | None, raw_inputs: bool) -> Finding:
     verdict = (
         f"Your regression targets are large (mean {plain_number(scale.mean)}, std "
         f"{plain_number(scale.std)}), and your model's best validation loss "
@@ -119,7 +103,7 @@ def _finding(scale: TargetScale, constant: float, user: float, experiment) -> Fi
         f"({plain_number(constant)}): its outputs start near 0 and move too slowly to reach the "
         "targets. "
     )
-    verdict += _describe(experiment)
+    verdict += _describe(experiment, raw_inputs)
     evidence = {
         "target_mean": scale.mean,
         "target_std": scale.std,
@@ -128,15 +112,20 @@ def _finding(scale: TargetScale, constant: float, user: float, experiment) -> Fi
         "val_loss_before": experiment.before,
         "val_loss_after": experiment.after,
     }
+    if pinned is not None:
+        evidence["saturated_fraction_after_fix"] = pinned
+        evidence[SYMPTOM_LEFT] = float(pinned > MOSTLY_PINNED)
     return Finding(UNSCALED_TARGETS, _confidence(experiment), verdict, evidence,
                    experiment=experiment)
 
 
-def _describe(experiment: Experiment) -> str:
+def _describe(experiment: Experiment, raw_inputs: bool) -> str:
     before, after = plain_number(experiment.before), plain_number(experiment.after)
+    both = " (your inputs are off scale too, so both runs had them standardized)" if (
+        raw_inputs) else ""
     if _confidence(experiment) >= 0.5:
         return (f"Standardizing the targets with the training mean and std took the validation "
                 f"loss, in your original units, from {before} to {after} in a "
-                f"{experiment.steps}-step replay of your training.")
+                f"{experiment.steps}-step replay of your training{both}.")
     return (f"Yet standardizing them did not help in a {experiment.steps}-step replay "
-            f"(validation loss {before} before, {after} after, in your units).")
+            f"(validation loss {before} before, {after} after, in your units){both}.")

@@ -1,0 +1,115 @@
+"""Regression targets far from unit scale, and replays that standardize them (scored back in the
+user's units), shared by unscaled_targets and unnormalized_inputs.
+
+When the inputs and the targets are both far from unit scale, neither fix alone helps: a copy
+given standardized inputs still has to reach targets in the hundreds of thousands, and one
+trained on standardized targets still sees raw inputs (dev cases raw_inputs_and_targets of
+s15-rank, 70001: inputs standardized 48,299 -> 49,483, targets standardized 48,299 -> 49,638).
+Both checks then measure their fix on top of the other's: the copy with both standardized
+against the copy with only the other one (``with_both``), each replay run once per case."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._features import LARGE_SCALE, FeatureStats, feature_stats
+from lossdoctor.experiments import Plan, ReplayResult, map_first_input
+from lossdoctor.findings import Skip
+from lossdoctor.losses import REGRESSION, loss_kind
+
+
+@dataclass
+class TargetScale:
+    mean: float
+    std: float
+
+    @property
+    def size(self) -> float:
+        """Root mean square of the targets: how far from 0 the outputs must reach."""
+        return math.hypot(self.mean, self.std)
+
+    @property
+    def off_scale(self) -> bool:
+        """Far from unit scale (the inputs' LARGE_SCALE), and not constant."""
+        return self.size >= LARGE_SCALE and self.std > 0
+
+
+def target_scale(batches) -> TargetScale:
+    targets = [b.target for b in batches if isinstance(b.target, torch.Tensor)]
+    if not targets or not all(t.is_floating_point() for t in targets):
+        raise Skip("needs regression targets given as float tensors")
+    values = torch.cat([t.detach().reshape(-1).double() for t in targets])
+    return TargetScale(float(values.mean()), float(values.std()))
+
+
+def off_scale_targets(case) -> TargetScale | None:
+    """The regression targets' scale when they are off scale; None otherwise (not a regression
+    loss, targets that are not float tensors, nothing to replay)."""
+    kind = loss_kind(case.trace.setup.loss_name)
+    if kind is None or kind.task != REGRESSION:
+        return None
+    try:
+        scale = target_scale(case.require_replay().train_batches)
+    except Skip:
+        return None
+    return scale if scale.off_scale else None
+
+
+def off_scale_inputs(case) -> FeatureStats | None:
+    """The inputs' statistics when they are off scale; None otherwise (or not measurable)."""
+    try:
+        stats = feature_stats(case)
+    except Skip:
+        return None
+    return stats if stats.off_scale else None
+
+
+class Unstandardized(nn.Module):
+    """A model trained on standardized targets. In eval mode, where a replay scores it, its
+    predictions are turned back into the original units."""
+
+    def __init__(self, model: nn.Module, scale: TargetScale) -> None:
+        super().__init__()
+        self.model, self.scale = model, scale
+
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        output = first_tensor(self.model(*args, **kwargs))
+        return output if self.training else output * self.scale.std + self.scale.mean
+
+
+def standardized(case, scale: TargetScale | None, inputs: FeatureStats | None,
+                 model: nn.Module | None = None) -> tuple[ReplayResult, nn.Module]:
+    """The user's setup replayed with the training targets standardized (``scale``; the
+    validation targets kept, the copy's predictions turned back into the user's units) and the
+    inputs standardized (``inputs``), either or both; with the trained copy."""
+    validation = {id(b) for b in case.replayer.validation_batches}
+
+    def transform(batch):
+        if scale is not None and id(batch) not in validation:
+            batch = replace(batch, target=(batch.target - scale.mean) / scale.std)
+        return batch if inputs is None else map_first_input(batch, inputs.standardize)
+
+    model = model if model is not None else copy.deepcopy(case.copies.initial_model)
+    if scale is not None:
+        model = Unstandardized(model, scale)
+    result = case.replayer.replay(Plan(model=model, transform=transform, steps=REPLAY_STEPS))
+    return result, model
+
+
+def with_both(case, scale: TargetScale, inputs: FeatureStats) -> tuple[ReplayResult, nn.Module]:
+    """Both standardized, replayed once per case (both checks compare with it)."""
+    return case.shared("replay.targets_and_inputs_standardized",
+                       lambda: standardized(case, scale, inputs))
+
+
+def with_only(case, scale: TargetScale | None, inputs: FeatureStats | None) -> ReplayResult:
+    """Only one of them standardized (the other's check's 'before'), replayed once per case."""
+    key = "replay.targets_standardized" if scale is not None else "replay.inputs_standardized"
+    return case.shared(key, lambda: standardized(case, scale, inputs)[0])
