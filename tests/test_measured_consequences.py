@@ -50,6 +50,19 @@ def test_a_too_low_lr_stays_first_when_the_init_fix_does_far_less():
     assert [f.confidence for f in ranked] == [0.94, 0.9]
 
 
+def test_units_a_too_high_rate_pinned_follow_its_measured_fix():
+    """makemore's MLP at AdamW 0.5: its tanh units pinned by the first updates, not at the
+    start, follow the lower rate whose replay took the loss from 16.5 to 2.31; without a
+    replayed fix the rate does not claim them."""
+    ranked = rank([Finding(SATURATED_ACTIVATION, 0.85, "v", {}), _fixed(LR_TOO_HIGH, 0.9, 16.5,
+                                                                         2.31)])
+    assert _ids(ranked) == ["lr_too_high", "saturated_activation"]
+    assert ranked[1].explained_by == ["lr_too_high"]
+    unreplayed = rank([Finding(SATURATED_ACTIVATION, 0.85, "v", {}),
+                       Finding(LR_TOO_HIGH, 0.9, "v", {})])
+    assert [f.explained_by for f in unreplayed] == [[], []]
+
+
 def test_an_input_fix_that_does_as_much_leads_a_higher_lr():
     """Inputs that pin sigmoid units: standardizing them does as much as a higher lr, which
     only drives the weights out of saturation faster."""
