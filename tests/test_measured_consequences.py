@@ -11,7 +11,7 @@ from lossdoctor.checks.loss_setup import LABEL_RANGE
 from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
-from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE
+from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD, TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
@@ -61,6 +61,14 @@ def test_units_a_too_high_rate_pinned_follow_its_measured_fix():
     unreplayed = rank([Finding(SATURATED_ACTIVATION, 0.85, "v", {}),
                        Finding(LR_TOO_HIGH, 0.9, "v", {})])
     assert [f.explained_by for f in unreplayed] == [[], []]
+
+
+def test_units_pinned_by_gradients_never_zeroed_follow_the_zeroing_replay():
+    """makemore's MLP without zero_grad: 96% of its tanh units pinned at the end."""
+    ranked = rank([Finding(SATURATED_ACTIVATION, 0.73, "v", {}),
+                   _fixed(MISSING_ZERO_GRAD, 0.89, 3.15, 2.35)])
+    assert _ids(ranked) == ["missing_zero_grad", "saturated_activation"]
+    assert ranked[1].explained_by == ["missing_zero_grad"]
 
 
 def test_an_input_fix_that_does_as_much_leads_a_higher_lr():

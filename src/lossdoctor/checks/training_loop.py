@@ -37,6 +37,10 @@ MISSING_ZERO_GRAD = Cause(
     question="Do gradients pile up across steps?",
     test="`zero_grad` calls between optimizer steps; replay with and without zeroing",
     explains={"exploding_gradients", "lr_too_high", "nan_inf"},
+    # Gradients summed over every step make ever larger steps, which pin tanh and sigmoid units
+    # (makemore's MLP without zero_grad: its tanh layer 96% pinned at the end, reported as a
+    # cause of its own), once zeroing them is replayed and helps.
+    explains_if_fixed={"saturated_activation"},
 )
 TRAIN_EVAL_MODE = Cause(
     id="train_eval_mode",
