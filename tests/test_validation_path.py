@@ -237,7 +237,7 @@ def _printing_validation(summed):
     mistake) the sum of a reduction="sum" loss over batches, divided by the number of batches."""
     def train(model, optimizer, loss_fn, train, validation, epochs):
         scorer = nn.CrossEntropyLoss(reduction="sum" if summed else "mean")
-        batches = list(zip(validation[0].split(50), validation[1].split(50)))
+        batches = list(zip(validation[0].split(50), validation[1].split(50), strict=True))
         for epoch in range(epochs):
             model.train()
             _train_epoch(model, optimizer, loss_fn, *train)
@@ -245,7 +245,7 @@ def _printing_validation(summed):
             with torch.no_grad():
                 losses = [scorer(model(x), y).item() for x, y in batches]
             val_loss = (sum(losses) / len(batches) if summed
-                        else sum(v * len(y) for v, (_, y) in zip(losses, batches))
+                        else sum(v * len(y) for v, (_, y) in zip(losses, batches, strict=True))
                         / len(validation[1]))
             print(f"epoch {epoch} val_loss {val_loss:.4f}")
     return train
