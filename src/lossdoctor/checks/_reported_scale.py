@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from decimal import Decimal
 
 from lossdoctor.trace import REPORTED_SOURCES, Trace
 
@@ -20,6 +21,11 @@ MIN_PAIRED_PASSES = 3
 #: pass (the rows and batches of the validation set do not change), while a reported number
 #: that is another quantity (a loss with a penalty added, a metric) moves against the loss.
 STEADY_SPREAD = 1.1
+#: A reported number whose last printed digit is worth more than this share of it (half a unit
+#: of the last place: "0.0001" could be anything from 0.00005 to 0.00015) says too little about
+#: its scale to be compared: a loss printed to four decimals near zero reads as a factor of up
+#: to 3 by rounding alone. At 5% the rounding stays well inside MAX_RATIO's 1.25.
+MAX_ROUNDING = 0.05
 
 
 @dataclass
@@ -43,7 +49,7 @@ def reported_scale(trace: Trace) -> ReportedScale | None:
     for source in REPORTED_SOURCES:
         reported = {r.step: r.value for r in trace.reported if r.source == source}
         pairs = [(reported[step], per_row[step]) for step in sorted(reported)
-                 if step in per_row and _positive(reported[step]) and _positive(per_row[step])]
+                 if step in per_row and _resolved(reported[step]) and _positive(per_row[step])]
         if len(pairs) >= MIN_PAIRED_PASSES:
             return _steady_factor(pairs, source)
     return None
@@ -59,3 +65,11 @@ def _steady_factor(pairs: list[tuple[float, float]], source: str) -> ReportedSca
 
 def _positive(value: float) -> bool:
     return math.isfinite(value) and value > 0
+
+
+def _resolved(value: float) -> bool:
+    """A positive number given to enough digits (MAX_ROUNDING) to tell its scale."""
+    if not _positive(value):
+        return False
+    half_last_place = 10.0 ** Decimal(repr(value)).as_tuple().exponent / 2
+    return half_last_place <= MAX_ROUNDING * value
