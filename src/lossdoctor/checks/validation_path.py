@@ -29,7 +29,8 @@ VALIDATION_PATH = Cause(
     question="Does your validation code compute the loss as your training code does?",
     test=(
         "the validation loss your script computed against the training loss function on the "
-        "trained model's outputs for the same validation rows, in the same mode"
+        "trained model's outputs for the same validation rows, in the same mode; the validation "
+        "loss it prints or logs against the mean loss per row of the same passes"
     ),
     explains=frozenset({"overfitting", "train_val_shift", "underfit_capacity", "lr_too_low",
                         "optimizer_choice", "no_signal"}),
