@@ -378,6 +378,27 @@ def test_printed_validation_losses_are_read_when_no_loss_call_is_seen(tmp_path, 
     assert [p.step for p in passes] == [12, 24, 36]
 
 
+#: A logger of the script's own, whose handler writes to stderr (StreamHandler's default).
+LOGGER = """import logging
+import numpy as np
+log = logging.getLogger("train")
+log.addHandler(logging.StreamHandler())
+log.propagate = False"""
+
+
+def test_validation_losses_logged_to_stderr_are_read(tmp_path, capsys):
+    """Projects report through logging, whose default handler writes to stderr."""
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(_PRINTING.replace("{also}", "").replace(
+        'print(f"val_loss={value:.6f}")', 'log.warning(f"val_loss={value:.6f}")').replace(
+        "import numpy as np", LOGGER)))
+    passes = run_script(str(script), []).trace.validation_passes()
+    logged = [float(line.rsplit("=", 1)[1]) for line in capsys.readouterr().err.splitlines()
+              if "val_loss=" in line]
+    assert len(logged) == 3 and [p.loss for p in passes] == logged
+    assert {p.source for p in passes} == {"printed"}
+
+
 def test_a_loss_call_seen_comes_before_what_the_script_prints(tmp_path, capsys):
     also = "torch.nn.functional.mse_loss(model(x[384:]), y[384:])"
     passes = _run_printing(tmp_path, also).trace.validation_passes()

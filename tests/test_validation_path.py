@@ -5,6 +5,9 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
+from lossdoctor.capture import Recorder, watching
+from lossdoctor.capture.script_output import reading_printed_lines
+from lossdoctor.case import Case
 from lossdoctor.checks.validation_path import MAX_RATIO, VALIDATION_PATH, check
 from lossdoctor.findings import Skip
 
@@ -227,3 +230,45 @@ def test_dropout_noise_of_a_validation_in_train_mode_is_not_a_different_computat
     case = record(_validated_in_train_mode, model, torch.optim.Adam(model.parameters(), lr=1e-2),
                   nn.CrossEntropyLoss(), (x[:450], y[:450]), (x[450:], y[450:]), epochs=30)
     assert check(case) == []
+
+
+def _printing_validation(summed):
+    """Training as usual; validation prints its loss each epoch: a mean over rows, or (the
+    mistake) the sum of a reduction="sum" loss over batches, divided by the number of batches."""
+    def train(model, optimizer, loss_fn, train, validation, epochs):
+        scorer = nn.CrossEntropyLoss(reduction="sum" if summed else "mean")
+        batches = list(zip(validation[0].split(50), validation[1].split(50), strict=True))
+        for epoch in range(epochs):
+            model.train()
+            _train_epoch(model, optimizer, loss_fn, *train)
+            model.eval()
+            with torch.no_grad():
+                losses = [scorer(model(x), y).item() for x, y in batches]
+            val_loss = (sum(losses) / len(batches) if summed
+                        else sum(v * len(y) for v, (_, y) in zip(losses, batches, strict=True))
+                        / len(validation[1]))
+            print(f"epoch {epoch} val_loss {val_loss:.4f}")
+    return train
+
+
+def _printed_case(train):
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = mlp(8, 32, 2)
+    recorder = Recorder()
+    with watching(recorder), reading_printed_lines(recorder):
+        train(model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.CrossEntropyLoss(),
+              (x[:450], y[:450]), (x[450:], y[450:]), epochs=6)
+    return Case(*recorder.finish())
+
+
+def test_a_validation_loss_printed_as_a_sum_over_rows_is_found():
+    [finding] = check(_printed_case(_printing_validation(summed=True)))
+    assert finding.cause is VALIDATION_PATH
+    assert finding.evidence["scale_factor"] == pytest.approx(50, rel=0.02)
+    assert "50 times" in finding.verdict
+    assert finding.confidence >= 0.9
+
+
+def test_a_validation_loss_printed_as_a_mean_over_rows_is_quiet():
+    assert check(_printed_case(_printing_validation(summed=False))) == []

@@ -13,6 +13,8 @@ from lossdoctor.capture.recorder import Recorder
 #: Characters of an unfinished line kept while waiting for its end (a progress bar on stdout
 #: may write for long without one).
 MAX_PARTIAL_LINE = 4096
+#: The streams a script writes its lines to.
+STREAMS = ("stdout", "stderr")
 
 
 class TensorBoardHook:
@@ -119,13 +121,17 @@ class LineReader:
 
 @contextmanager
 def reading_printed_lines(recorder: Recorder) -> Iterator[None]:
-    """Inside the block, lines printed to stdout are read for validation losses. Enter it last,
-    so that it sees the script's writes first (before a live display redirects them)."""
-    reader = LineReader(sys.stdout, recorder)
-    sys.stdout = reader
+    """Inside the block, lines written to stdout and to stderr are read for validation losses:
+    a project that reports through ``logging`` (whose default handler writes to stderr) or a
+    progress bar's postfix tells its validation loss there. Enter it last, so that it sees the
+    script's writes first (before a live display redirects them)."""
+    readers = {name: LineReader(getattr(sys, name), recorder) for name in STREAMS}
+    for name, reader in readers.items():
+        setattr(sys, name, reader)
     try:
         yield
     finally:
-        reader.stop()
-        if sys.stdout is reader:
-            sys.stdout = reader._stream
+        for name, reader in readers.items():
+            reader.stop()
+            if getattr(sys, name) is reader:
+                setattr(sys, name, reader._stream)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
+from lossdoctor.checks._reported_scale import ReportedScale, reported_scale
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 from lossdoctor.symptom import frozen_validation as _frozen_validation
@@ -28,7 +29,8 @@ VALIDATION_PATH = Cause(
     question="Does your validation code compute the loss as your training code does?",
     test=(
         "the validation loss your script computed against the training loss function on the "
-        "trained model's outputs for the same validation rows, in the same mode"
+        "trained model's outputs for the same validation rows, in the same mode; the validation "
+        "loss it prints or logs against the mean loss per row of the same passes"
     ),
     explains=frozenset({"overfitting", "train_val_shift", "underfit_capacity", "lr_too_low",
                         "optimizer_choice", "no_signal"}),
@@ -64,6 +66,11 @@ EXTRA_STEPS = {
     "a sigmoid": torch.sigmoid,
     "a log_softmax": lambda output: torch.log_softmax(output, dim=1 if output.dim() > 1 else 0),
 }
+#: What to do about a validation loss reported at another scale than the training loss.
+SCALED_FIX = (
+    "Average the validation loss over rows as the training loss is: keep the loss's default "
+    "reduction='mean', add loss.item() * len(batch) for each batch and divide the total by the "
+    "number of validation rows.")
 #: Confidence at MAX_RATIO, rising to CONFIDENCE_CEILING as the ratio reaches SURE_RATIO.
 BASE_CONFIDENCE = 0.7
 CONFIDENCE_CEILING = 0.95
@@ -74,6 +81,9 @@ def check(case) -> list[Finding]:
     stale = _stale_copy(case.trace)
     if stale is not None:
         return [stale]
+    scaled = _scaled_report(case.trace)
+    if scaled is not None:
+        return [scaled]
     script_loss, in_train_mode = _last_validation(case.trace)
     _require_faithful_replay(case)
     recomputed = _recomputed(case, in_train_mode)
@@ -107,6 +117,38 @@ def _stale_copy(trace) -> Finding | None:
                    evidence={"script_validation_loss": loss,
                              "validation_passes_on_a_copy": float(len(passes))},
                    fix=fix)
+
+
+def _scaled_report(trace) -> Finding | None:
+    """The validation loss the script reports, a steady factor away from the mean loss per
+    row of the same passes (reduction="sum" in validation only, a sum divided by the number of
+    batches): the script's own number cannot be compared with its training loss. A training
+    loss summed too keeps the script's one convention (a sum over a row's outputs), not this."""
+    if reduction_of(None, trace.setup.loss_kwargs) == "sum":
+        return None
+    scale = reported_scale(trace)
+    if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO:
+        return None
+    share = min((_ratio(scale.factor, 1.0) - MAX_RATIO) / (SURE_RATIO - MAX_RATIO), 1.0)
+    confidence = BASE_CONFIDENCE + (CONFIDENCE_CEILING - BASE_CONFIDENCE) * share
+    return Finding(VALIDATION_PATH, confidence, verdict=_scaled_verdict(scale),
+                   evidence={"script_validation_loss": scale.reported,
+                             "loss_per_validation_row": scale.per_row,
+                             "scale_factor": scale.factor, "passes_compared": float(scale.passes)},
+                   fix=SCALED_FIX)
+
+
+def _scaled_verdict(scale: ReportedScale) -> str:
+    where = {"printed": "prints", "tensorboard": "writes to TensorBoard",
+             "framework": "logs"}[scale.source]
+    size = (f"{scale.factor:.3g} times" if scale.factor > 1
+            else f"1/{1 / scale.factor:.3g} of")
+    return (f"The validation loss your script {where} ({scale.reported:.4g} at its last pass) "
+            f"is {size} the mean loss of its validation rows ({scale.per_row:.4g}), at every "
+            f"one of {scale.passes} passes: your validation code adds the loss up or divides "
+            "it by something other than the number of rows (reduction='sum', a batch's mean "
+            "times its size divided by the number of batches), so it cannot be compared with "
+            "your training loss.")
 
 
 def _last_validation(trace) -> tuple[float, bool]:
