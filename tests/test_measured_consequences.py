@@ -5,6 +5,7 @@ import math
 
 from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.batch_size import BATCH_SIZE
+from lossdoctor.checks.dead_relu import DEAD_RELU
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import LABEL_RANGE
@@ -13,6 +14,7 @@ from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD, TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
@@ -69,6 +71,15 @@ def test_units_pinned_by_gradients_never_zeroed_follow_the_zeroing_replay():
                    _fixed(MISSING_ZERO_GRAD, 0.89, 3.15, 2.35)])
     assert _ids(ranked) == ["missing_zero_grad", "saturated_activation"]
     assert ranked[1].explained_by == ["missing_zero_grad"]
+
+
+def test_units_raw_inputs_killed_and_gradients_they_faded_follow_the_standardizing_replay():
+    """s15-fresh's dev script s12: vanishing gradients (0.77) and dead ReLUs (0.55) were reported
+    beside the inputs in their raw units, whose standardizing replay helped."""
+    ranked = rank([Finding(VANISHING_GRADIENTS, 0.77, "v", {}), Finding(DEAD_RELU, 0.55, "v", {}),
+                   _fixed(UNNORMALIZED_INPUTS, 0.95, 2.1, 0.4)])
+    assert _ids(ranked)[0] == "unnormalized_inputs"
+    assert [f.explained_by for f in ranked[1:]] == [["unnormalized_inputs"]] * 2
 
 
 def test_an_input_fix_that_does_as_much_leads_a_higher_lr():

@@ -33,6 +33,11 @@ UNNORMALIZED_INPUTS = Cause(
     # (s15-rank, dev raw_inputs_and_targets: neither fix alone helped, each helped on top).
     explains={"batch_size", "exploding_gradients", "lr_too_high", "lr_too_low",
               "optimizer_choice", "saturated_activation", "nan_inf"},
+    # Inputs in the thousands push ReLU pre-activations far below zero and sigmoid layers to
+    # their limits, so units die and gradients fade: once standardizing is replayed and helps,
+    # those findings are its consequences (s15-fresh's dev script s12: vanishing gradients 0.77
+    # and dead ReLUs 0.55 were reported as causes beside the inputs').
+    explains_if_fixed={"dead_relu", "vanishing_gradients"},
     figures=("feature_scales",),
 )
 
