@@ -582,6 +582,19 @@ def test_the_schedule_samples_a_logarithmic_number_of_steps():
     assert [s for s in range(200) if schedule.is_sampled(s)][-3:] == [100, 128, 150]
 
 
+def test_the_recorder_samples_the_steps_the_schedule_names():
+    """The recorder asks the schedule only when the next sampled step it gave is reached."""
+    schedule = Schedule(dense_until=3, every=5, per_octave=2)
+    recorder = Recorder(schedule=schedule)
+    seen = []
+    for step in range(1, 300):
+        recorder.trace.steps = step
+        recorder._sample_next_step()
+        seen.append(recorder.sampled)
+    assert seen == [schedule.is_sampled(s) for s in range(1, 300)]
+    assert schedule.next_sampled(128) == min(s for s in range(129, 400) if schedule.is_sampled(s))
+
+
 def test_a_pass_that_also_rescores_its_outputs_compacts_into_two_records(monkeypatch):
     from lossdoctor import trace as trace_module
     from lossdoctor.trace import LossRecord, Trace

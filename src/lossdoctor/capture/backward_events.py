@@ -30,15 +30,22 @@ class BackwardEvents:
             self._note_root_chain(roots[0] if roots else None)
         else:
             self._root_chain = None
-        self._waiting = [h for h in self._held if h.tentative and not h.reached and h.output]
+        # Loops, not comprehensions or any(): each of those is one more call, cold at every
+        # step (bench/step_overhead.py).
+        waiting = self._waiting = []
+        for held in self._held:
+            if held.tentative and not held.reached and held.output:
+                waiting.append(held)
         self._trace_through_held(roots)
 
     def _trace_through_held(self, roots: list[torch.Tensor]) -> None:
         """Mark the held losses this backward pass goes through (loss_events.py says how)."""
         for held in self._waiting:
-            if any(held.output() is root for root in roots):
-                held.reached = True
-                return
+            loss = held.output()
+            for root in roots:
+                if loss is root:
+                    held.reached = True
+                    return
         for held in self._waiting:
             loss = held.output()
             if loss is None:
@@ -49,7 +56,11 @@ class BackwardEvents:
     @guarded
     def backward_finished(self, tensors) -> None:
         waiting, self._waiting = self._waiting, []
-        seen_loss = any(held.reached for held in waiting)
+        seen_loss = False
+        for held in waiting:
+            if held.reached:
+                seen_loss = True
+                break
         root = tensors if isinstance(tensors, torch.Tensor) else first_tensor(tensors)
         # A pass through a loss seen needs no look at its root (cold after the backward
         # kernels: ~5 us each, bench/step_overhead.py): the loss's tensors are float values.
@@ -60,7 +71,11 @@ class BackwardEvents:
             name, loss = self._trained_loss(root)
             self._record_trained_tensor(name, loss, self.last_batch_rows,
                                         self._trained_batch())
-        self._decide_replay(seen_loss, name)
-        self._learn_loss_chain(trained_by_torch_loss=seen_loss)
-        self.parameters_trained(root)
+        # Each looked at here first: on a run's ordinary steps none has anything to do.
+        if self.copies.loss_fn is None or self._built is not None or self._found_call is not None:
+            self._decide_replay(seen_loss, name)
+        if self._chains_wanted and self._loss_chain is None:
+            self._learn_loss_chain(trained_by_torch_loss=seen_loss)
+        if self._optimizer_ref is None:
+            self.parameters_trained(root)
 

@@ -48,7 +48,8 @@ class DataEvents:
 
     def _keep_inputs(self, args, kwargs, output=None) -> None:
         """At the end of a model call, whose phase _sign_inputs noted at its start."""
-        self._keep_unpaired_inputs()
+        if self._pending is not None:  # else _keep_unpaired_inputs has nothing to do
+            self._keep_unpaired_inputs()
         phase = self._call_phase
         sample = self.copies.train if phase == "train" else self.copies.validation
         if sample.complete:

@@ -118,7 +118,8 @@ class ModuleEvents:
         if isinstance(module, _Loss):
             self._inside_loss -= 1
             if output is not None and len(args) >= 2:
-                self.loss_computed(type(module).__name__, module, args[0], args[1], output)
+                self._loss_computed(type(module).__name__, module, args[0], args[1], output,
+                                    None)  # guarded already
             return
         self._depth -= 1
         if self._spy is not None and self._depth > 0:
@@ -180,8 +181,10 @@ def _has_parameters(module: nn.Module) -> bool:
 
 def _rows(args, kwargs) -> int:
     first = args[0] if args else None
-    if isinstance(first, torch.Tensor) and first.dim() > 0:  # the common case, fast
-        return first.shape[0]
+    if isinstance(first, torch.Tensor):  # the common case, fast: one read of the tensor
+        shape = first.shape
+        if shape:
+            return shape[0]
     return batch_rows((args, kwargs))
 
 
@@ -194,8 +197,8 @@ def _output_sizes(output) -> frozenset[int]:
 
 def _returned_loss(output) -> weakref.ref | None:
     """A scalar that needs gradients among the model's outputs (looked at one level deep)."""
-    if isinstance(output, torch.Tensor):
-        return weakref.ref(output) if _is_scalar_loss(output) else None
+    if isinstance(output, torch.Tensor):  # _is_scalar_loss spelled out: the common case
+        return weakref.ref(output) if output.dim() == 0 and output.requires_grad else None
     if isinstance(output, Mapping):
         output = output.get("loss")
     elif not isinstance(output, (torch.Tensor, tuple, list)):

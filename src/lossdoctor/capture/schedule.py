@@ -20,6 +20,13 @@ class Schedule:
             return True
         return (step & (step - 1)) == 0 or step % self.interval(step) == 0
 
+    def next_sampled(self, step: int) -> int:
+        """The first sampled step after ``step``."""
+        step += 1
+        while not self.is_sampled(step):
+            step += 1
+        return step
+
     def measures_updates(self, step: int) -> bool:
         """Whether a sampled ``step`` also measures the size of its update (a copy of every
         parameter before it, ~0.5 ms of the MLP bench's 7 ms step, bench/step_overhead.py):

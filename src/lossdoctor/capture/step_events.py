@@ -56,6 +56,7 @@ class StepEvents:
         self._zero_grad_before_step = False
         #: The first optimized parameter's gradient after the last step, weakly held.
         self._grad_after_step: weakref.ref | None = None
+        self._next_sampled = 0  # the first step from which the schedule is asked again
 
     @guarded
     def step_started(self, optimizer: torch.optim.Optimizer) -> None:
@@ -73,7 +74,9 @@ class StepEvents:
         self._count_zero_grad()
         lr = optimizer.param_groups[0].get("lr", 0.0)
         if self.sampled or not isinstance(lr, torch.Tensor):  # a tensor's value costs a sync
-            self.trace.setup.follow_lr(self.step, float(lr))
+            lr, setup = float(lr), self.trace.setup
+            if lr != setup.lr_last or setup.lr_first is None:  # else follow_lr changes nothing
+                setup.follow_lr(self.step, lr)
         if self.sampled:
             self.trace.learning_rates.append(float(lr))
             self._record_gradients(optimized(optimizer))
@@ -100,13 +103,26 @@ class StepEvents:
             return
         if self._before_update:  # a sampled step: listing the parameters costs on deep models
             self._record_updates(optimized(optimizer))
-        self._remember_gradients(optimizer)
+        if self._zero_grad_before_step:  # what _remember_gradients does then, without its call
+            self._grad_after_step = None
+        else:
+            self._remember_gradients(optimizer)
         if self._tensor_spy is not None:
             self._tensor_spy.take()  # a recording no backward pass ended belongs to no step
         self.trace.steps += 1
-        self.sampled = self.schedule.is_sampled(self.trace.steps)
-        if self.model is None:
+        self._sample_next_step()
+        if self._model_ref is None or self._model_ref() is None:  # self.model is None
             self._watch_tensor_step()
+
+    def _sample_next_step(self) -> None:
+        """Whether the step now starting is sampled: the schedule is asked again only once the
+        next sampled step it gave is reached (once a sample, not once a step)."""
+        step = self.trace.steps
+        if step < self._next_sampled:
+            self.sampled = False
+            return
+        self.sampled = self.schedule.is_sampled(step)
+        self._next_sampled = self.schedule.next_sampled(step)
 
     def _first_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._optimizer_ref = weakref.ref(optimizer)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from torch import nn
 
 from lossdoctor.capture.recorder import Recorder
-from lossdoctor.capture.tracing import tracing
+from lossdoctor.capture.tracing import compiler, dynamo_compiling, tracing, transforming
 
 
 @contextmanager
@@ -31,7 +31,7 @@ def loss_wrapper(recorder: Recorder, name: str):
     def wrap(original):
         @functools.wraps(original)
         def loss(*args, **kwargs):
-            if recorder.inside_loss_module or tracing():
+            if recorder._inside_loss or tracing():  # inside_loss_module, without its call
                 return original(*args, **kwargs)
             recorder.loss_entered()  # a loss it calls (or a spy calls again) is not counted
             try:
@@ -76,7 +76,9 @@ def backward_wrapper(recorder: Recorder, on_backward=None):
 
         @functools.wraps(original)
         def backward(tensors, *args, **kwargs):
-            if depth[0] or tracing():
+            # tracing() spelled out: one call less at every step.
+            if (depth[0] or dynamo_compiling() or compiler._is_compiling_flag
+                    or transforming() is not None):
                 return original(tensors, *args, **kwargs)
             if on_backward is not None:
                 on_backward()
@@ -124,7 +126,8 @@ def zero_grad_wrapper(recorder: Recorder):
     def wrap(original):
         @functools.wraps(original)
         def zero_grad(*args, **kwargs):
-            if tracing():
+            # tracing() spelled out: one call less at every step.
+            if dynamo_compiling() or compiler._is_compiling_flag or transforming() is not None:
                 return original(*args, **kwargs)
             if recorder.update_awaited:  # an update by hand is done by now
                 recorder.check_parameter_update()
