@@ -1,6 +1,7 @@
 """A run that learns, against a replay with a usual setting for as many steps as it took."""
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -91,3 +92,12 @@ def test_a_run_near_zero_cannot_be_far_behind_any_replay(end, may):
     """No replay goes below 0: a run at 0.2 of a guess of 0.69 leaves at most 29% of any way."""
     assert 0.2 / GUESS < FAR_BEHIND_SHARE < 0.5 / GUESS
     assert may_be_far_behind(run_case(768, end, {})) is may
+
+
+@pytest.mark.parametrize("untrained", [-4499.0, 921.0 * 400, math.nan])
+def test_replays_that_score_another_loss_than_the_run_judge_nothing(untrained):
+    """nll_loss of log_softmax replayed without the log_softmax: the untrained model scored
+    -4499 in the replay where the constant guess scores 921."""
+    case = run_case(768, 0.40, {LONGEST_OWN_LENGTH: 0.05})
+    case.baseline = replace(case.baseline, start_validation=untrained)
+    assert behind(case, ending_at(0.30, 300), Plan()) is None

@@ -65,6 +65,24 @@ def share_left(run: float, replay: float, start: float) -> float:
     return (run - replay) / (start - replay)
 
 
+#: The untrained model's loss in the replay of the user's own setup and the reference (the
+#: constant guess's) may differ by this factor either way and still be one loss on one scale:
+#: a standard init scores near the constant guess, an init far off a few times more
+#: (bad_init's FAR is 3).
+SAME_SCALE_FACTOR = 10.0
+
+
+def on_the_runs_scale(case, start: float) -> bool:
+    """Whether the replays score the run's loss as the run does: the replay of the user's own
+    setup, untrained, within SAME_SCALE_FACTOR of ``start``. The run's end is read from its own
+    curve and the fix's from a replay, so a replay that scores another loss (the corpus twin
+    bolts_logistic_regression_double_softmax: nll_loss of log_softmax, replayed without the
+    log_softmax, went to -8.95e6 where the run ended at 0.34) made any run look left behind."""
+    untrained = case.baseline.start_validation
+    return (math.isfinite(untrained) and untrained > 0
+            and start / SAME_SCALE_FACTOR <= untrained <= start * SAME_SCALE_FACTOR)
+
+
 def may_be_far_behind(case) -> bool:
     """Whether any replay could leave the run FAR_BEHIND_SHARE behind, read before paying for
     one: with a loss that cannot go below zero, no replay leaves it more than its own end over
@@ -97,9 +115,10 @@ def behind(case, replay: ReplayResult, plan: Plan) -> Behind | None:
     """The run against ``replay`` (a replay of ``plan``), replayed again at the run's own
     length when it took another number of steps, unless the first replay, shorter than the
     run, already leaves it FAR_BEHIND_SHARE behind (what gets further in fewer steps gets
-    further in as many). None without a run end, a reference, or a replay that got down."""
+    further in as many). None without a run end, a reference, or a replay that got down, or
+    when the replays do not measure the run's loss on its scale (``on_the_runs_scale``)."""
     end, start = run_end(case), reference(case)
-    if end is None or start is None:
+    if end is None or start is None or not on_the_runs_scale(case, start):
         return None
     found = _against(replay, end, start)
     sized = case.replayer.sized(own_length(case))
