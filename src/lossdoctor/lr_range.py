@@ -81,6 +81,16 @@ def lr_range_test(
     return _summarize(lrs[: len(raw)], raw)
 
 
+#: A rate this many decades below the test's suggestion is too low by the test alone: beyond
+#: the range test's own uncertainty (about a decade).
+LOW_GAP_DECADES = 2.0
+
+
+def decades(low: float, high: float) -> float:
+    """How many orders of magnitude ``high`` is above ``low``."""
+    return math.log10(high / low)
+
+
 def span_around(lr: float) -> tuple[float, float, int]:
     """Where a range test around ``lr`` starts and ends, and its steps: from 1e-7 (or 100x below
     ``lr``) to 10 (or 100x above), STEPS_PER_DECADE steps a decade (about 100)."""

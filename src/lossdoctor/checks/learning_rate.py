@@ -47,7 +47,13 @@ from lossdoctor.checks._same_length import Behind, behind, may_be_far_behind
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
-from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
+from lossdoctor.lr_range import (
+    LOW_GAP_DECADES,
+    RangeTest,
+    decades,
+    lr_range_test,
+    span_around,
+)
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.measured_consequences import SAME_EFFECT_MARGIN
 
@@ -102,8 +108,6 @@ LATE_RISE_RATIO = OSCILLATION_RATIO
 #: averages an eighth of the run, so minibatch noise averages out, and the last is its final
 #: eighth.
 RISE_STRETCHES = 8
-#: Two decades below the suggestion: beyond the range test's own uncertainty (about a decade).
-LOW_GAP_DECADES = 2.0
 #: Closer than LOW_GAP_DECADES, the range test alone does not say "too low": a decade below its
 #: lowest point is where the usual pick (a tenth of it) puts a healthy rate. Plain SGD at
 #: Adam's rate sits there too (the generator's adam_to_sgd_same_lr), so at least this far
@@ -884,11 +888,6 @@ def range_test_details(test: RangeTest, user_lr: float, fix_lr: float) -> dict:
         "minimum_lr": test.minimum_lr,
         "divergence_lr": test.divergence_lr,
     }
-
-
-def decades(low: float, high: float) -> float:
-    """How many orders of magnitude ``high`` is above ``low``."""
-    return math.log10(high / low)
 
 
 def relative_variation(losses: list[float]) -> float:

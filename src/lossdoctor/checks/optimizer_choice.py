@@ -42,10 +42,9 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._same_length import behind
-from lossdoctor.checks.learning_rate import LOW_GAP_DECADES, decades
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
-from lossdoctor.lr_range import RangeTest, lr_range_test, span_around
+from lossdoctor.lr_range import LOW_GAP_DECADES, RangeTest, decades, lr_range_test, span_around
 
 OPTIMIZER_CHOICE = Cause(
     id="optimizer_choice",
