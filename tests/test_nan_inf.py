@@ -113,15 +113,19 @@ def _train_with_state(model, optimizer, x, y, epochs=3):
             state = out.detach().mean().reshape(1, 1)
 
 
-def test_nan_reaching_the_inputs_after_growth_follows_the_growths_cause():
-    """nan_after_growth: at lr 0.5 the loss grows from 2 to 1e37, then the state fed back turns
-    NaN: found in the inputs, but not a root, so a cause that blows training up leads."""
+def _carried_state_case():
+    """A regression whose fed-back state turns NaN after SGD at lr 0.5 blows it up."""
     torch.manual_seed(0)
     x = torch.randn(500, 6)
     y = x @ torch.randn(6, 1)
     model = _CarriedState()
-    case = record(_train_with_state, model, torch.optim.SGD(model.parameters(), lr=0.5), x, y)
-    [finding] = check(case)
+    return record(_train_with_state, model, torch.optim.SGD(model.parameters(), lr=0.5), x, y)
+
+
+def test_nan_reaching_the_inputs_after_growth_follows_the_growths_cause():
+    """nan_after_growth: at lr 0.5 the loss grows from 2 to 1e37, then the state fed back turns
+    NaN: found in the inputs, but not a root, so a cause that blows training up leads."""
+    [finding] = check(_carried_state_case())
     assert finding.evidence["nonfinite_rows_in_training_inputs"] > 0
     assert not finding.root and finding.evidence["loss_grew_before_nonfinite"] == 1.0
     ranked = rank([finding, Finding(EXPLODING_GRADIENTS, 0.9, verdict="v", evidence={})])
@@ -134,11 +138,7 @@ def test_nan_after_gradients_grew_by_orders_of_magnitude_names_exploding_gradien
     """Issue 11: the verdict names what made the NaN when the gradient norm grew 100-fold or
     more before it; the blow-up here is steps too large on every call, which a replay shows
     too, so exploding_gradients does not call it a loop over time steps."""
-    torch.manual_seed(0)
-    x = torch.randn(500, 6)
-    y = x @ torch.randn(6, 1)
-    model = _CarriedState()
-    case = record(_train_with_state, model, torch.optim.SGD(model.parameters(), lr=0.5), x, y)
+    case = _carried_state_case()
     [finding] = check(case)
     assert finding.evidence["gradient_growth_decades_before_nonfinite"] >= GRADIENT_GROWTH_DECADES
     assert "exploding gradients produced them" in finding.verdict

@@ -258,22 +258,28 @@ def _language_model_case(shuffle_training_targets: bool, seed=0):
         # targets' token counts are tied by it)
         y[:200] = _next_token_data(200, seed + 100)[1]
     torch.manual_seed(seed)
-    model = _TinyLanguageModel()
+    return _record_token_training(_TinyLanguageModel(), x, y, train_rows=200, epochs=5)
+
+
+def _record_token_training(model, x, y, train_rows, epochs, **loss_settings):
+    """Adam on the first ``train_rows`` sequences in batches of 20, the rest validated after
+    each epoch, with cross-entropy over every position."""
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
+    def loss(start):
+        logits = model(x[start:start + 20])
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           y[start:start + 20].reshape(-1), **loss_settings)
+
     def train():
-        for _ in range(5):
-            for start in range(0, 200, 20):
-                logits = model(x[start:start + 20])
-                loss = nn.functional.cross_entropy(logits.reshape(-1, VOCAB),
-                                                   y[start:start + 20].reshape(-1))
+        for _ in range(epochs):
+            for start in range(0, train_rows, 20):
                 optimizer.zero_grad()
-                loss.backward()
+                loss(start).backward()
                 optimizer.step()
             with torch.no_grad():
-                for start in range(200, 300, 20):
-                    nn.functional.cross_entropy(model(x[start:start + 20]).reshape(-1, VOCAB),
-                                                y[start:start + 20].reshape(-1))
+                for start in range(train_rows, len(x), 20):
+                    loss(start)
 
     return record(train)
 
@@ -329,24 +335,7 @@ def _padded_words_case(targets_of_other_words: bool, seed=0):
     x, y = _encoded(words, others if targets_of_other_words else words)
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Embedding(WORD_VOCAB, 16), nn.Tanh(), nn.Linear(16, WORD_VOCAB))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-
-    def train():
-        for _ in range(6):
-            for start in range(0, 300, 20):
-                logits = model(x[start:start + 20])
-                loss = nn.functional.cross_entropy(logits.reshape(-1, WORD_VOCAB),
-                                                   y[start:start + 20].reshape(-1),
-                                                   ignore_index=-1)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            with torch.no_grad():
-                for start in range(300, 400, 20):
-                    nn.functional.cross_entropy(model(x[start:start + 20]).reshape(-1, WORD_VOCAB),
-                                                y[start:start + 20].reshape(-1), ignore_index=-1)
-
-    return record(train)
+    return _record_token_training(model, x, y, train_rows=300, epochs=6, ignore_index=-1)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
