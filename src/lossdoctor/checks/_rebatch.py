@@ -14,6 +14,10 @@ from lossdoctor.capture.tensors import take_rows, tensors_in
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Skip
 
+#: The smallest batch ever suggested or split into: below it, per-step overhead dominates on
+#: any hardware.
+SMALLEST_BATCH = 8
+
 
 def user_batch_size(trace, replayer) -> int:
     """The run's batch size: as the loss saw it, else as the captured batches hold it (a loss

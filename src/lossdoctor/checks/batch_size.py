@@ -55,6 +55,7 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._rebatch import (
+    SMALLEST_BATCH,
     batch_rows,
     pooled,
     rebatch,
@@ -89,8 +90,6 @@ LARGE_FACTOR = 4.0
 #: BatchNorm statistics from this few rows are mostly noise.
 TINY_BATCH = 4
 BN_BATCH = 32
-#: Smallest batch ever suggested: below it, per-step overhead dominates on any hardware.
-MIN_SUGGESTED = 8
 #: Rows in the small batches of the noise estimate, and how many of them at least (their mean
 #: is the large batch). The large batch also holds at least the user's batch of rows: its own
 #: noise is tr(Sigma) / rows, so to tell a noise scale below the user's batch apart from |G|^2,
@@ -247,7 +246,7 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
         return None
     factor = 1.0 if short else LARGE_FACTOR
     fitting = noise.simple if not short else min(noise.simple, _spread(case, user_batch))
-    suggested = max(MIN_SUGGESTED, round(fitting)) if math.isfinite(fitting) else 0
+    suggested = max(SMALLEST_BATCH, round(fitting)) if math.isfinite(fitting) else 0
     if user_batch > factor * noise.simple and suggested < user_batch and still_learning(
             case.trace):
         return suggested

@@ -42,7 +42,12 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._rebatch import pooled, replay_rebatched, user_batch_size
+from lossdoctor.checks._rebatch import (
+    SMALLEST_BATCH,
+    pooled,
+    replay_rebatched,
+    user_batch_size,
+)
 from lossdoctor.checks._same_length import Behind, behind, may_be_far_behind
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
@@ -160,10 +165,6 @@ MAX_DOUBLINGS = 3
 #: trend: batch_size's still_learning does the same, so minibatch noise averages out and the
 #: last half still holds STEADY_POINTS points.
 TRAINING_CHUNKS = 10
-#: The smallest batch the short run's rows are split into to give it more steps at the user's
-#: own rate (``_more_steps``): batch_size's MIN_SUGGESTED, below which per-step overhead
-#: dominates on any hardware.
-SMALLEST_SPLIT = 8
 
 
 @dataclass
@@ -556,25 +557,20 @@ def blew_up(case: Case) -> bool:
 
 
 @dataclass
-class MoreSteps:
-    """The run's rows at the user's own rate, split into smaller batches: more steps."""
+class MoreSteps(Counterfactual):
+    """The run's rows at the user's own rate, split into batches of ``batch``: more steps."""
 
     batch: int
-    replay: ReplayResult
-
-    @property
-    def val_after(self) -> float:
-        return settled_loss(self.replay)
 
 
 def _more_steps(case: Case, m: Measures, steps: int) -> MoreSteps | None:
     """For a run replayed at its own length (shorter than REPLAY_STEPS), the rows it trained on
     at its own rate in batches small enough to take REPLAY_STEPS steps (at least
-    SMALLEST_SPLIT rows): the other fix of a run too short to learn, more steps rather than
+    SMALLEST_BATCH rows): the other fix of a run too short to learn, more steps rather than
     larger ones. None for a run judged at REPLAY_STEPS, or whose batches cannot be split."""
     user_batch = user_batch_size(case.trace, case.replayer)
     rows = steps * user_batch
-    batch = max(SMALLEST_SPLIT, rows // REPLAY_STEPS)
+    batch = max(SMALLEST_BATCH, rows // REPLAY_STEPS)
     if steps >= REPLAY_STEPS or batch >= user_batch:
         return None
     try:
@@ -583,7 +579,7 @@ def _more_steps(case: Case, m: Measures, steps: int) -> MoreSteps | None:
                                   user_batch)
     except Skip:
         return None
-    return MoreSteps(batch, replay)
+    return MoreSteps(m.user_lr, replay, batch)
 
 
 def _does_as_much(m: Measures, more: MoreSteps, higher: Counterfactual) -> bool:
