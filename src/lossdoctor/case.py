@@ -53,6 +53,8 @@ class Case:
     def require_replay(self) -> Replayer:
         """The replayer, or Skip with what is missing, so the check says why it did not run."""
         replayer = self.replayer
+        if self.copies.replay_problem:
+            raise Skip(self.copies.replay_problem)
         if self.copies.initial_model is None and self.copies.model_problem:
             raise Skip(self.copies.model_problem)
         if self.copies.initial_model is not None and self.copies.optimizer_problem:

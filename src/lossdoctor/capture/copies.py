@@ -36,6 +36,9 @@ class Copies:
     loss_replay: object | None = None
     #: Why the training loss cannot be replayed, in words for the user; "" when it can.
     loss_problem: str = ""
+    #: Why one captured model call cannot stand for a training step in replays (fed_back.py),
+    #: in words for the user; "" when it can.
+    replay_problem: str = ""
     #: Why the model cannot be copied for replays, in words for the user; "" when it can or
     #: when nothing is known (see tensor_events.py).
     model_problem: str = ""

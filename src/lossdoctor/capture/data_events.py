@@ -8,10 +8,11 @@ from collections import Counter
 import torch
 
 from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.fed_back import FED_BACK, fed_back
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import batch_rows, copy_to_cpu
+from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
 from lossdoctor.capture.train_split import TRAIN_SHARE, signature, training_hashes, training_share
 from lossdoctor.trace import LossRecord, Trace
 
@@ -56,9 +57,19 @@ class DataEvents:
             return
         rows = batch_rows((args, kwargs))
         if rows and sample.wants(rows):
+            if phase == "train" and self._fed_back(args, kwargs):
+                return
             self._pending = (phase, Batch(copy_to_cpu(args), copy_to_cpu(kwargs), None, rows))
             if self._loss_call is not None:  # the loss's own function gives its targets
                 self._watch_loss_call(output)
+
+    def _fed_back(self, args, kwargs) -> bool:
+        """Whether this training call was given what an earlier call computed (fed_back.py):
+        such a call cannot stand for a training step in replays, and is not kept."""
+        if not fed_back(tensors_in((args, kwargs)), self.model):
+            return False
+        self.copies.replay_problem = FED_BACK
+        return True
 
     def _keep_unpaired_inputs(self) -> None:
         """A training batch that no loss paired with its target before the next model call
@@ -169,7 +180,7 @@ class DataEvents:
 
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
-            why = self.copies.loss_problem or (
+            why = self.copies.replay_problem or self.copies.loss_problem or (
                 "the training loss was not computed from the output of a model call")
             self.trace.notes.append(
                 f"No training batch could be paired with its targets ({why}), so the "

@@ -41,9 +41,32 @@ def signature(args, kwargs) -> torch.Tensor | None:
     """The SIGNATURE smallest k-gram hashes of the batch's first input tensor (None without
     one, or when its rows are category ids)."""
     tensor = first_tensor((args, kwargs))
-    if tensor is None or tensor.dim() == 0 or tensor.numel() == 0 or _category_ids(tensor):
+    if tensor is None or tensor.dim() == 0 or tensor.numel() == 0:
+        return None
+    tensor = _ids_of_one_hot(tensor)
+    if _category_ids(tensor):
         return None
     return torch.unique(shingles(tensor))[:SIGNATURE]
+
+
+def _ids_of_one_hot(tensor: torch.Tensor) -> torch.Tensor:
+    """One-hot rows (letters, tokens or classes encoded along the last axis) as the ids they
+    encode. Eight consecutive values of a one-hot row hold at most one 1, so every window of
+    any split's rows is one of nine: a validation set of one-hot letter sequences matched its
+    training letters whole, and every validation pass of a char-RNN was taken for an
+    evaluation of the training data. Their ids' windows are the letters' own k-grams."""
+    if not tensor.is_floating_point() or tensor.dim() < 2 or tensor.shape[-1] < 2:
+        return tensor
+    if not _one_hot(tensor.reshape(-1, tensor.shape[-1])[:1]):  # most inputs fail at once
+        return tensor
+    if not _one_hot(tensor):
+        return tensor
+    return (tensor == 1).to(torch.int8).argmax(-1)
+
+
+def _one_hot(tensor: torch.Tensor) -> bool:
+    ones = tensor == 1
+    return bool(((tensor == 0) | ones).all()) and bool((ones.sum(-1) == 1).all())
 
 
 def _category_ids(tensor: torch.Tensor) -> bool:
@@ -87,6 +110,7 @@ def training_share(sketch: torch.Tensor, training: torch.Tensor) -> float:
 
 def training_hashes(batches) -> torch.Tensor:
     """Every k-gram hash of the captured training batches' first inputs, unique."""
-    parts = [shingles(t) for t in (first_tensor((b.args, b.kwargs)) for b in batches)
+    parts = [shingles(_ids_of_one_hot(t))
+             for t in (first_tensor((b.args, b.kwargs)) for b in batches)
              if t is not None and t.dim() > 0 and t.numel() > 0]
     return torch.unique(torch.cat(parts)) if parts else torch.empty(0, dtype=torch.int64)

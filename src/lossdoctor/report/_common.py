@@ -175,13 +175,9 @@ def unexplained_lines(document: dict) -> list[str]:
     if document["status"] != "unexplained":
         return []
     titles = {c["id"]: c["title"] for c in document.get("dismissed", [])}
-    untested, ruled_out = [], []
-    for check in document["checks"]:
-        causes = check.get("causes") or [check["name"]]
-        if check["status"] == "ran":
-            ruled_out.append(", ".join(causes))
-        elif check["status"] == "skipped":
-            untested.append(f"could not test {cause_names(causes)}: {check['reason']}")
+    untested = untested_lines(document["checks"])
+    ruled_out = [", ".join(c.get("causes") or [c["name"]])
+                 for c in document["checks"] if c["status"] == "ran"]
     # what was not checked first: under a line of twenty 'ruled out' it went unseen (an
     # untested lr_too_low under --budget 0, where the lr was the cause)
     lines = untested + [f"looked into but not confirmed: {cid} ({title})"
@@ -197,11 +193,26 @@ def coverage_lines(document: dict) -> list[str]:
     if not checks:
         return []
     lines = [f"looked for {looked} causes and found none"] if looked else []
-    lines += [f"could not test {cause_names(c.get('causes') or [c['name']])}: {c['reason']}"
-              for c in checks if c["status"] == "skipped"]
+    lines += untested_lines(checks)
     return lines + [f"looked into but not confirmed: {d['id']}"
                     + (f" ({d['title']})" if d.get("title") else "")
                     for d in document.get("dismissed", [])]
+
+
+def untested_lines(checks: list[dict]) -> list[str]:
+    """A line per reason the skipped checks give, naming every cause it kept untested: one
+    reason shared by ten checks (a loop no replay can reproduce) was written ten times."""
+    causes_by_reason: dict[str, list[str]] = {}
+    for check in checks:
+        if check["status"] == "skipped":
+            causes_by_reason.setdefault(check["reason"], []).extend(
+                check.get("causes") or [check["name"]])
+    return [f"could not test {_listed(cause_names_each(causes))}: {reason}"
+            for reason, causes in causes_by_reason.items()]
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def cause_heading(rank: int, cause: dict) -> str:
@@ -294,8 +305,12 @@ def cause_names(ids: list[str]) -> str:
     """Causes named by their titles, as their headings show them ('"The inputs are not
     normalized"'), not by their ids ('after fixing no_signal' asked a practitioner to decode
     an id; the id stays in each heading's tag)."""
+    return " and ".join(cause_names_each(ids))
+
+
+def cause_names_each(ids: list[str]) -> list[str]:
     causes = catalogue()
-    return " and ".join(f'"{causes[i].title}"' if i in causes else i for i in ids)
+    return [f'"{causes[i].title}"' if i in causes else i for i in ids]
 
 
 def experiment_text(experiment: dict, chance: float | None = None,
