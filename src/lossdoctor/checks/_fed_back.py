@@ -5,7 +5,9 @@ character-level RNN written as in the PyTorch tutorial) gives the model, at each
 its previous call computed. The replays on copies train on the captured calls, each with the
 state the run gave it, so they cannot replay that loop: a blow-up through it shows only in the
 run's own records. NaN or inf that reached the captured inputs after the finite training loss
-grew (``blow_up.grew_before``) were computed by the model and fed back to it."""
+grew (``blow_up.grew_before``) were computed by the model and fed back to it. A state fed back
+within a step, with its graph, is seen directly (capture/fed_back.py), and its calls are not
+kept at all."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import math
 import torch
 
 from lossdoctor.blow_up import GROWTH_WINDOW, first_nonfinite_step, grew_before
+from lossdoctor.capture.fed_back import FED_BACK
 from lossdoctor.capture.tensors import tensors_in
 
 
@@ -24,8 +27,16 @@ def blow_up_fed_back(case) -> int | None:
     first = first_nonfinite_step(losses)
     if first is None or not grew_before(losses, first):
         return None
+    if loop_not_replayable(case):
+        return first
     batches = case.copies.train.batches
     return first if any(_nonfinite_inputs(b) for b in batches) else None
+
+
+def loop_not_replayable(case) -> bool:
+    """Whether the run fed one model call's output to the next within a step, with its graph
+    (capture/fed_back.py): the blow-up's path is then the loop itself, and no replay exists."""
+    return case.copies.replay_problem == FED_BACK
 
 
 def loss_growth(losses: list[tuple[int, float]], first_bad: int) -> float:

@@ -26,7 +26,7 @@ import statistics
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fed_back import blow_up_fed_back, loss_growth
+from lossdoctor.checks._fed_back import blow_up_fed_back, loop_not_replayable, loss_growth
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._gradient_norms import total_norms
 from lossdoctor.checks._plain import plain_number
@@ -86,12 +86,15 @@ def _through_the_loop(case, evidence: dict[str, float],
     blows up too shows steps too large on every call (an MLP fed its own output at lr 0.5),
     not a loop: the learning rate's check judges those."""
     first = blow_up_fed_back(case)
-    if first is None or replayed is None or case.baseline.diverged:
+    if first is None:
+        return []
+    if not loop_not_replayable(case) and (replayed is None or case.baseline.diverged):
         return []
     growth = loss_growth(case.trace.step_losses(), first)
     evidence.update(first_nonfinite_loss_step=float(first), loss_growth_before_nonfinite=growth)
-    return [Finding(EXPLODING_GRADIENTS, RECURRENT_CONFIDENCE, _loop_verdict(first, growth),
-                    _finite(evidence), fix=LOOP_FIX)]
+    verdict = _loop_verdict(first, growth, seen_in_state=not loop_not_replayable(case))
+    return [Finding(EXPLODING_GRADIENTS, RECURRENT_CONFIDENCE, verdict, _finite(evidence),
+                    fix=LOOP_FIX)]
 
 
 LOOP_FIX = ("Clip the gradient norm between backward() and step(): "
@@ -99,15 +102,16 @@ LOOP_FIX = ("Clip the gradient norm between backward() and step(): "
             "learning rate only delays the blow-up through a long loop over time steps.")
 
 
-def _loop_verdict(first: int, growth: float) -> str:
+def _loop_verdict(first: int, growth: float, seen_in_state: bool) -> str:
     grew = f"grew {plain_number(growth)}-fold" if math.isfinite(growth) else "grew"
+    state = ("the NaN reached the state your loop feeds back into the model" if seen_in_state
+             else "your loop feeds what each call of the model returns into its next call")
     return (f"Your gradients explode through the loop over time steps in your training: the "
-            f"training loss {grew} and turned NaN or infinite at step {first}, and the NaN "
-            f"reached the state your loop feeds back into the model (the hidden state carried "
-            f"from one call to the next). A gradient through many calls multiplies the same "
-            f"weights at each one, so one long sequence can blow it up. The experiments on "
-            f"copies replay one call of your model per step, so they cannot replay your loop "
-            f"with clipping: this comes from your run's own records.")
+            f"training loss {grew} and turned NaN or infinite at step {first}, and {state} "
+            f"(the hidden state carried from one call to the next). A gradient through many "
+            f"calls multiplies the same weights at each one, so one long sequence can blow it "
+            f"up. The experiments on copies replay one call of your model per step, so they "
+            f"cannot replay your loop with clipping: this comes from your run's own records.")
 
 
 def layer_gap(trace) -> float:
