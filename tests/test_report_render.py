@@ -1087,3 +1087,18 @@ def test_an_unexplained_run_still_learning_is_told_to_train_longer_not_that_it_i
         assert "not healthy" not in flat
     doc["symptom"]["still_learning"] = False
     assert "Your training is not healthy" in " ".join(terminal.text(doc).split())
+
+
+def test_a_run_without_loader_epochs_or_validation_passes_is_counted_in_steps_alone():
+    """The char-RNN tutorial's loop draws random batches, without a loader or validation: 'over
+    1 epoch' named a unit its script never counted in. A loader's single pass is one epoch."""
+    from lossdoctor.report._common import run_lines
+
+    setup = {"model_class": "Linear", "parameter_count": 5, "loss_name": "l1",
+             "optimizer_class": "SGD", "optimizer_hparams": {"lr": 0.1}}
+    unknown = {"steps": 600, "epochs": 1, "validation_passes": 0, "loader_epochs": False}
+    one_pass = {**unknown, "loader_epochs": True}
+    assert run_lines({"setup": setup, "summary": unknown, "causes": []})[0].startswith(
+        "Watched 600 training steps: Linear")
+    assert run_lines({"setup": setup, "summary": one_pass, "causes": []})[0].startswith(
+        "Watched 600 training steps over 1 epoch:")

@@ -73,9 +73,7 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
         return []
     parts = [f"{setup['model_class']} ({setup['parameter_count']:,} parameters)",
              setup["loss_name"], f"{setup['optimizer_class']} {lr_text(setup)}".strip()]
-    epochs = summary["epochs"]
-    watched = (f"Watched {summary['steps']} training steps over {epochs} "
-               f"{'epoch' if epochs == 1 else 'epochs'}")
+    watched = f"Watched {summary['steps']} training steps{_epochs_words(summary)}"
     what = ", ".join(part for part in parts if part)
     lines = [f"{watched}." if setup_shown or not what else f"{watched}: {what}."]
     if "validation_first" in summary and summary.get("validation_best") is None:
@@ -87,6 +85,16 @@ def run_lines(document: dict, setup_shown: bool = False) -> list[str]:
                      f"epoch {summary['validation_best_epoch']}).")
     lines += holdout_lines(document)
     return lines + curve_lines(document) + order_lines(document)
+
+
+def _epochs_words(summary: dict) -> str:
+    """" over N epochs", or nothing for a run with neither data-loader epochs nor validation
+    passes to count them by (the char-RNN tutorial's loop of random batches was reported "over
+    1 epoch", a unit its script never counts in)."""
+    epochs = summary["epochs"]
+    if not summary.get("loader_epochs", True) and not summary.get("validation_passes"):
+        return ""
+    return f" over {epochs} {'epoch' if epochs == 1 else 'epochs'}"
 
 
 def _apart(first, last):

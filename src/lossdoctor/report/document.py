@@ -51,7 +51,8 @@ def summary(trace) -> dict:
     """The run in a few numbers: how long it trained and where its losses went."""
     train = trace.epoch_train_losses()
     validation = [(p.epoch, p.loss) for p in trace.validation_passes()]
-    result = {"steps": trace.steps, "epochs": len(train), "validation_passes": len(validation)}
+    result = {"steps": trace.steps, "epochs": len(train), "validation_passes": len(validation),
+              "loader_epochs": bool(trace.epoch_starts)}
     for name, values in (("train", train), ("validation", validation)):
         if values:
             best_epoch, best = min(values, key=lambda epoch_loss: epoch_loss[1])
