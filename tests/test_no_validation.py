@@ -6,8 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+import torch
+
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
+from lossdoctor.experiments import split_batches
 from lossdoctor.report.document import validation_data
 
 TRAINING_ONLY = """
@@ -62,6 +65,32 @@ def test_a_run_with_validation_batches_holds_nothing_out():
     copies = Copies()
     batch = Batch(args=(), kwargs={}, target=None, rows=1)
     assert validation_data(copies) == {"seen": False, "held_out_batches": 0,
-                                       "training_batches": 0}
+                                       "held_out_rows": 0, "training_batches": 0}
     copies.validation.batches.append(batch)
     assert validation_data(copies)["seen"] is False  # a batch without targets is no validation
+
+
+def _full_batch(rows: int, hidden_state: bool = False) -> Copies:
+    copies = Copies()
+    inputs = torch.arange(rows, dtype=torch.float32)[:, None]
+    args = (inputs, torch.zeros(1, rows, 4)) if hidden_state else (inputs,)
+    copies.train.batches.append(Batch(args=args, kwargs={}, target=inputs ** 3, rows=rows))
+    return copies
+
+
+def test_a_full_batch_run_without_validation_holds_out_every_fifth_row():
+    """The forum thread's cubic regression trains on all 3,999 sorted inputs at once with no
+    validation set: no batch could be held out, so no replay could be judged. Every fifth row
+    stands in, spread between the training rows (the last fifth would be all extrapolation)."""
+    train, held_out = split_batches(_full_batch(100))
+    assert [b.rows for b in train] == [80] and [b.rows for b in held_out] == [20]
+    assert held_out[0].args[0][:3, 0].tolist() == [4.0, 9.0, 14.0]
+    assert torch.equal(held_out[0].target, held_out[0].args[0] ** 3)  # pairs kept together
+    assert not set(train[0].args[0][:, 0].tolist()) & set(held_out[0].args[0][:, 0].tolist())
+    data = validation_data(_full_batch(100))
+    assert data["held_out_rows"] == 20 and data["held_out_batches"] == 0
+
+
+def test_rows_are_not_held_out_of_small_batches_or_of_tensors_not_one_row_each():
+    assert split_batches(_full_batch(10))[1] == []
+    assert split_batches(_full_batch(100, hidden_state=True))[1] == []

@@ -20,8 +20,8 @@ from torch import nn
 from lossdoctor import budget as budgets
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.model_copy import device_of, kept_copy
-from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import map_tensors, tensors_in
+from lossdoctor.capture.sample import Batch, row_major
+from lossdoctor.capture.tensors import map_tensors, take_rows, tensors_in
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.sandbox import isolated
@@ -348,15 +348,52 @@ def validation_loss(replay_loss):
             or replay_loss)
 
 
+#: Without validation batches, the last fifth of the training batches stands in for them when
+#: there are at least this many; with fewer (full-batch training, a few large batches), every
+#: HOLD_OUT_EVERY-th row of each batch does.
+HOLD_OUT_BATCHES = 5
+HOLD_OUT_EVERY = 5
+#: The least rows a batch needs for its rows to be held out: a fifth of them is then at least
+#: four rows to score a held-out loss on.
+MIN_ROWS_TO_HOLD_OUT = 20
+
+
 def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
     """The captured training and validation batches; without validation batches, the last
-    fifth of the training batches is held out to stand in for them."""
+    fifth of the training batches is held out to stand in for them, or with fewer than
+    HOLD_OUT_BATCHES, every fifth row of each (a full-batch run without validation data,
+    as forum threads' regressions are: its replays had nothing to be judged on)."""
     train = [b for b in copies.train.batches if b.target is not None]
     validation = [b for b in copies.validation.batches if b.target is not None]
-    if validation or len(train) < 5:
+    if validation or not train:
         return train, validation
-    cut = len(train) - max(len(train) // 5, 1)
-    return train[:cut], train[cut:]
+    if len(train) >= HOLD_OUT_BATCHES:
+        cut = len(train) - max(len(train) // 5, 1)
+        return train[:cut], train[cut:]
+    if all(b.rows >= MIN_ROWS_TO_HOLD_OUT and row_major(b) for b in train):
+        return [_rows(b, kept=True) for b in train], [_rows(b, kept=False) for b in train]
+    return train, validation
+
+
+def rows_held_out(copies: Copies) -> int:
+    """The rows held out of the training batches when rows, not batches, stand in for
+    validation data (see split_batches); 0 otherwise."""
+    train = [b for b in copies.train.batches if b.target is not None]
+    validation = [b for b in copies.validation.batches if b.target is not None]
+    if validation or len(train) >= HOLD_OUT_BATCHES:
+        return 0
+    held_out = split_batches(copies)[1]
+    return sum(b.rows for b in held_out)
+
+
+def _rows(batch: Batch, kept: bool) -> Batch:
+    """The batch's rows kept for training (``kept``), or held out: every HOLD_OUT_EVERY-th row,
+    spread over the batch, so that data sorted by its input (1, 2, ..., 3999) is held out
+    between training rows, not beyond them."""
+    index = [i for i in range(batch.rows) if (i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1) != kept]
+    return replace(batch, args=take_rows(batch.args, index, batch.rows),
+                   kwargs=take_rows(batch.kwargs, index, batch.rows),
+                   target=take_rows(batch.target, index, batch.rows), rows=len(index), keys=[])
 
 
 def on_device(batch: Batch, device: torch.device | None) -> Batch:

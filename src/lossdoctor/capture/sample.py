@@ -26,6 +26,13 @@ class Batch:
     step: int = 0  # the optimizer steps the run had taken when the batch was kept
 
 
+def row_major(batch: Batch) -> bool:
+    """Every tensor of the batch with dimensions has the batch's rows as its first size (not
+    an LSTM's hidden state, nor sequence-first inputs): its rows can be cut apart."""
+    return all(t.dim() == 0 or t.shape[0] == batch.rows
+               for t in tensors_in((batch.args, batch.kwargs, batch.target)))
+
+
 @dataclass
 class BatchSample:
     """Reservoir sampling over batches, bounded by rows and bytes, each distinct row held once.

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 import torch
 
-from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import take_rows, tensors_in
+from lossdoctor.capture.sample import Batch, row_major
+from lossdoctor.capture.tensors import take_rows
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Skip
 
@@ -71,7 +71,7 @@ def batch_rows(pool: Batch, index: range) -> Batch:
 def pooled(batches: list[Batch]) -> Batch:
     """All rows of the batches as one batch; Skip when the batches cannot be joined: some
     tensor in them is not one row per example (an LSTM's hidden state, sequence-first inputs)."""
-    if not all(_row_major(b) for b in batches):
+    if not all(row_major(b) for b in batches):
         raise Skip("needs batches whose tensors all hold one row per example: the model is "
                    "also given tensors of another first size (a hidden state, or "
                    "sequence-first inputs), which cannot be cut into batches of other sizes")
@@ -80,12 +80,6 @@ def pooled(batches: list[Batch]) -> Batch:
                      _joined([b.target for b in batches]), sum(b.rows for b in batches))
     except (RuntimeError, TypeError, ValueError):
         raise Skip("needs batches of tensors that can be joined row by row") from None
-
-
-def _row_major(batch: Batch) -> bool:
-    """Every tensor of the batch with dimensions has the batch's rows as its first size."""
-    return all(t.dim() == 0 or t.shape[0] == batch.rows
-               for t in tensors_in((batch.args, batch.kwargs, batch.target)))
 
 
 def _joined(values: list):

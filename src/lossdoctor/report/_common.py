@@ -145,6 +145,11 @@ def holdout_lines(document: dict) -> list[str]:
     what = ("No validation batches were seen (your validation losses were read from what the "
             "script reported)" if reported else "No validation data was seen")
     curve = "" if reported else "; your run's own curve is its training loss"
+    if data.get("held_out_rows"):
+        batches = data["training_batches"]
+        return [f"{what}: experiments held out every fifth row of the {batches} training "
+                f"{'batch' if batches == 1 else 'batches'} captured ({data['held_out_rows']:,} "
+                f"rows) to stand in for it{curve}."]
     if data["held_out_batches"]:
         return [f"{what}: experiments held out {data['held_out_batches']} of the "
                 f"{data['training_batches']} training batches captured to stand in for it"

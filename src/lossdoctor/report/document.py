@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from lossdoctor._version import __version__
 from lossdoctor.diagnosis import Diagnosis
-from lossdoctor.experiments import split_batches
+from lossdoctor.experiments import rows_held_out, split_batches
 from lossdoctor.findings import Finding
 from lossdoctor.script_run import ScriptRun
 
@@ -66,8 +66,10 @@ def validation_data(copies) -> dict:
     the experiments held out to stand in for them (see experiments.split_batches)."""
     seen = any(b.target is not None for b in copies.validation.batches)
     train, held_out = split_batches(copies)
-    return {"seen": seen, "held_out_batches": 0 if seen else len(held_out),
-            "training_batches": len(train) + (0 if seen else len(held_out))}
+    rows = 0 if seen else rows_held_out(copies)
+    return {"seen": seen, "held_out_batches": 0 if seen or rows else len(held_out),
+            "held_out_rows": rows,
+            "training_batches": len(train) + (0 if seen or rows else len(held_out))}
 
 
 def gradient_norms(trace) -> list[dict]:
