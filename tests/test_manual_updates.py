@@ -146,3 +146,27 @@ def test_a_step_is_read_as_the_simplest_sgd_rule_that_makes_it():
     assert fitted_rule(_sums(decayed, g, p, previous)) == Rule(0.1, 0.9, 0.5)
     assert fitted_rule(_sums(-0.1 * g.sign(), g, p, previous)) is None
     assert not _sums(torch.zeros(200), g, p, previous).telling  # a step at rate 0 tells nothing
+
+
+
+def _linear_regression_by_hand():
+    """A course's demo: w and b updated by plain SGD at 0.05 written by hand."""
+    torch.manual_seed(10)
+    x = torch.rand(20, 1) * 10
+    y = 2 * x + (5 + torch.randn(20, 1))
+    w, b = torch.randn(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    for _ in range(80):
+        loss = (0.5 * (y - (w * x + b)) ** 2).mean()
+        loss.backward()
+        b.data.sub_(0.05 * b.grad)
+        w.data.sub_(0.05 * w.grad)
+        w.grad.data.zero_()
+        b.grad.data.zero_()
+
+
+def test_a_step_of_a_few_numbers_is_read_as_plain_sgd_not_a_richer_rule_that_fits_anything():
+    """linear_regression_manual_grads: w and b (two numbers) updated by plain SGD at 0.05 were
+    read as lr 0.0004, momentum 0.77 and weight decay 105 (three terms fit two numbers to the
+    last digit), and the replay of that rule blew up on a healthy run."""
+    case = record(_linear_regression_by_hand)
+    assert case.copies.optimizer_hparams == {"lr": pytest.approx(0.05, rel=1e-3)}
