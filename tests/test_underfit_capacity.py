@@ -108,6 +108,30 @@ def test_when_the_users_settings_cannot_train_the_larger_model_both_use_adam():
     assert "Adam at lr 0.001" in finding.experiment.description
 
 
+def shifted_plane(rows, generator):
+    """pytorch16045's regression: y = 10 + 9 x0 - 2 x1 + noise, targets around 10."""
+    x = torch.randn(rows, 2, generator=generator)
+    y = 10 + 9 * x[:, :1] - 2 * x[:, 1:] + torch.randn(rows, 1, generator=generator)
+    return x, y
+
+
+def test_a_linear_model_its_sgd_trains_is_not_called_too_small_when_a_larger_one_needs_less():
+    """At SGD 0.1 the linear regression fits; the 2x64 MLP diverges there. Both moved to Adam
+    at 0.001 then, where the linear model's bias crawled towards 10 (loss 164 against the
+    MLP's 2): the comparison measured the targets' scale. The MLP at a tenth of the rate
+    does no better than the user's own training."""
+    torch.manual_seed(0)
+    case = recorded(shifted_plane, nn.Linear(2, 1), nn.MSELoss(), torch.optim.SGD, lr=0.1)
+    assert underfit_capacity.check(case) == []
+
+
+def test_a_larger_model_that_cannot_train_at_the_users_rate_is_compared_at_a_lower_one():
+    torch.manual_seed(0)
+    case = recorded(sine, nn.Linear(1, 1), nn.MSELoss(), torch.optim.SGD, lr=0.3)
+    finding = _one_finding(case)
+    assert "SGD at lr 0.03 (at your 0.3 it did not train" in finding.experiment.description
+
+
 @pytest.mark.parametrize(
     "data, model",
     [

@@ -98,6 +98,13 @@ NOISE_MULTIPLE = 2.0
 #: A larger model whose training loss ends above this fraction of its start barely trained:
 #: the user's optimizer settings, not the model, are what stops it.
 BARELY_TRAINED = 0.9
+#: Fractions of the user's rate a larger model that did not train at it is tried at, when the
+#: user's own settings train the user's model: the largest stable rate of plain SGD falls as a
+#: model widens, so the user's rate can be too high for the larger model alone. Both models
+#: moved to Adam at STANDARD_LR instead, which moves each parameter by about its rate a step: a
+#: linear regression with targets near 10 (pytorch16045's fixed script) stayed at 164 there,
+#: where its own SGD at 0.1 reached 0.9, and was called too small.
+LOWER_RATES = (0.1, 0.01)
 #: Before it is blamed on capacity, the user's model trains this many times longer.
 LONG_RUN_FACTOR = 10
 #: Under the user's own settings, a user's model that needs more than this many times the larger
@@ -260,21 +267,42 @@ def overfit_one_batch(replayer: Replayer, model, batch: Batch) -> OneBatch:
 
 def compare_with_larger(case: Case, replayer: Replayer, build) -> Comparison:
     """The user's model and a larger one (a fresh one from ``build()`` each time) replayed
-    alike: the user's optimizer settings when they can train the larger model, else Adam at
-    STANDARD_LR for both."""
+    alike: the user's optimizer settings when they can train the larger model; when they
+    train only the user's, the larger one at lower rates (:func:`_at_lower_rates`); when they
+    train neither, Adam at STANDARD_LR for both."""
     larger = build()
     _require_affordable(replayer, larger)
     result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS))
     setup = case.trace.setup
-    described = f"trained with {setup.optimizer_class or 'your optimizer'} as you set it up"
+    optimizer = setup.optimizer_class or "your optimizer"
+    described = f"trained with {optimizer} as you set it up"
     if _trained(result):
         return Comparison(case.baseline, result, larger, {}, described)
+    if _trained(case.baseline):
+        return _at_lower_rates(case, replayer, build, result, larger, optimizer)
     adam = {"optimizer_class": torch.optim.Adam, "lr": STANDARD_LR}
     larger = build()
     result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS, **adam))
     user = replayer.replay(Plan(steps=REPLAY_STEPS, **adam))
     described = f"both trained with Adam at lr {STANDARD_LR:g} (your settings did not train it)"
     return Comparison(user, result, larger, adam, described)
+
+
+def _at_lower_rates(case: Case, replayer: Replayer, build, failed: ReplayResult,
+                    larger: LargerModel, optimizer: str) -> Comparison:
+    """The user's own training against the larger model at LOWER_RATES of the user's rate,
+    when the user's settings train the user's model but not the larger one; the larger
+    model's failed replay when none trains it (no sign the user's model is too small)."""
+    user_lr = replayer.user_lr
+    for fraction in LOWER_RATES if user_lr else ():
+        lower = build()
+        result = replayer.replay(Plan(model=lower.model, steps=REPLAY_STEPS,
+                                      lr=user_lr * fraction))
+        if _trained(result):
+            described = (f"trained with {optimizer} at lr {user_lr * fraction:g} (at your "
+                         f"{user_lr:g} it did not train; your model kept your settings)")
+            return Comparison(case.baseline, result, lower, {}, described)
+    return Comparison(case.baseline, failed, larger, {}, f"trained with {optimizer}")
 
 
 def _require_affordable(replayer: Replayer, larger: LargerModel) -> None:
