@@ -427,3 +427,41 @@ def test_learners_a_little_below_the_guess_are_called_chance_not_no_better():
                     "gives, p = 0.54)")
     assert no_signal._within_chance(_contest(0.71), "log loss") == (
         " (best log loss 0.71: no gain over the constant guess beyond chance, p = 0.54)")
+
+
+class _Factors(nn.Module):
+    """A recommender: user and item embeddings, the rating their dot product."""
+
+    def __init__(self, users=60, items=40, factors=4):
+        super().__init__()
+        self.users, self.items = nn.Embedding(users, factors), nn.Embedding(items, factors)
+
+    def forward(self, user, item):
+        return (self.users(user) * self.items(item)).sum(1)
+
+
+def _ratings_of_user_item_pairs(model, optimizer, loss_fn, epochs):
+    """Ratings made only of user-item interactions (no user or item effect of its own),
+    trained at a rate far too low to learn them."""
+    generator = torch.Generator().manual_seed(0)
+    user_factors, item_factors = torch.randn(60, 4, generator=generator), torch.randn(40, 4,
+                                                                                   generator=generator)
+    users = torch.randint(0, 60, (3000,), generator=generator)
+    items = torch.randint(0, 40, (3000,), generator=generator)
+    ratings = (user_factors[users] * item_factors[items]).sum(1)
+    for _ in range(epochs):
+        for rows in torch.arange(2500).split(100):
+            optimizer.zero_grad()
+            loss_fn(model(users[rows], items[rows]), ratings[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(users[2500:], items[2500:]), ratings[2500:])
+
+
+def test_category_ids_alone_are_not_taken_for_inputs_without_signal():
+    torch.manual_seed(0)
+    model = _Factors()
+    case = record(_ratings_of_user_item_pairs, model, torch.optim.SGD(model.parameters(), lr=1e-4),
+                  nn.MSELoss(), epochs=3)
+    with pytest.raises(Skip, match="category ids"):
+        no_signal.check(case)

@@ -236,3 +236,47 @@ def test_a_recurrent_models_skip_says_its_recurrent_weights_are_not_counted():
         gradient_profile(SimpleNamespace(gradients=rows))
     with pytest.raises(Skip, match=r"1 had gradients$"):
         gradient_profile(SimpleNamespace(gradients=rows[2:]))
+
+
+class _Recommender(nn.Module):
+    """User and item factors and biases, each an embedding table looked up side by side."""
+
+    def __init__(self, users=200, items=150, factors=8):
+        super().__init__()
+        self.user, self.item = nn.Embedding(users, factors), nn.Embedding(items, factors)
+        self.user_bias, self.item_bias = nn.Embedding(users, 1), nn.Embedding(items, 1)
+        for table in (self.user, self.item):
+            nn.init.normal_(table.weight, std=0.1)
+        for table in (self.user_bias, self.item_bias):
+            nn.init.zeros_(table.weight)
+
+    def forward(self, user, item):
+        dot = (self.user(user) * self.item(item)).sum(1)
+        return dot + self.user_bias(user).squeeze(1) + self.item_bias(item).squeeze(1)
+
+
+def _slow_ratings(model, optimizer, loss_fn, epochs):
+    generator = torch.Generator().manual_seed(0)
+    users = torch.randint(0, 200, (4000,), generator=generator)
+    items = torch.randint(0, 150, (4000,), generator=generator)
+    ratings = torch.randn(200, 8, generator=generator)[users].sum(1) * 0.3
+    for _ in range(epochs):
+        for rows in torch.arange(3500).split(100):
+            optimizer.zero_grad()
+            loss_fn(model(users[rows], items[rows]), ratings[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(users[3500:], items[3500:]), ratings[3500:])
+
+
+def test_embedding_tables_side_by_side_are_not_layers_whose_gradients_vanish():
+    """A recommender's bias tables start at zero, so their gradient per unit of weight dwarfs
+    the factor tables' (fresh16 s12_recsys_lr_low); the tables are looked up in parallel, not
+    stacked, and are left out of the profile."""
+    torch.manual_seed(0)
+    model = _Recommender()
+    case = record(_slow_ratings, model, torch.optim.SGD(model.parameters(), lr=1e-4),
+                  nn.MSELoss(), epochs=4)
+    assert max(gradient_profile(case.trace).gaps()) >= GAP_DECADES
+    with pytest.raises(Skip, match="needs gradients of at least 3 weight layers: 0 had"):
+        check(case)

@@ -29,6 +29,7 @@ from lossdoctor.checks._contest import (
     validation_contest,
     words,
 )
+from lossdoctor.checks._inputs import inputs_without_target
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION
@@ -62,6 +63,10 @@ def check(case) -> list[Finding]:
     task = task_of(case.trace.setup.loss_name)
     if task is None:
         raise Skip("needs a classification or regression loss (cross-entropy, BCE, MSE, L1, ...)")
+    if _category_ids_only(case.replayer.train_batches):
+        raise Skip("needs inputs with features: yours are category ids (users, items) that the "
+                   "model looks up, and learners that read an id as a number cannot see a "
+                   "signal in their combination (a user's taste for an item)")
     if task == CLASSIFICATION and _per_position.per_position_labels(case.replayer.train_batches):
         return _per_position_check(case)
     on_validation = validation_contest(case, task)
@@ -73,6 +78,21 @@ def check(case) -> list[Finding]:
         return []
     return _findings(on_validation, training_contest(case, task), user, task)
 
+
+
+def _category_ids_only(batches) -> bool:
+    """Whether every input of the first captured batch is one integer per row: category ids
+    (a user, an item) the model looks up in embedding tables, as a recommender's are. The
+    learners read an id as a number on a line, so their failing to beat the constant says
+    nothing about labels carried by a combination of ids (a rating from a user's and an
+    item's factors). Token sequences (several ids per row) keep their own learners."""
+    inputs = [tensor for _, tensor in inputs_without_target(batches[0])] if batches else []
+    return bool(inputs) and all(_one_id_per_row(tensor) for tensor in inputs)
+
+
+def _one_id_per_row(tensor) -> bool:
+    integer = not (tensor.is_floating_point() or tensor.is_complex())
+    return integer and tensor.dim() >= 1 and tensor.reshape(len(tensor), -1).shape[1] == 1
 
 def _per_position_check(case) -> list[Finding]:
     """The same judgement for labels per position, with n-gram counts as the learners."""

@@ -88,7 +88,7 @@ class Profile:
 def check(case) -> list[Finding]:
     """``vanishing_gradients`` when the first layers' gradients are orders of magnitude below
     the last layer's on most steps and the training loss has stalled."""
-    profile = gradient_profile(case.trace)
+    profile = gradient_profile(case.trace, embedding_tables(case.copies.initial_model))
     gaps = profile.gaps()
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
@@ -115,9 +115,21 @@ def _confidence(gap: float, fixed: bool) -> float:
     return 0.95 + 0.05 * strength if fixed else 0.7 + 0.1 * strength
 
 
-def gradient_profile(trace) -> Profile:
-    """The relative gradient of every weight matrix (biases left out) at each sampled step."""
-    weights = [g for g in trace.gradients if g.is_weight]
+def embedding_tables(model: nn.Module | None) -> frozenset[str]:
+    """The names of ``model``'s embedding tables. A table is looked up, not multiplied: a
+    batch's gradient reaches only the rows it looks up, so the table's gradient is small
+    against all its weights by design, and tables side by side (a recommender's users and
+    items) are not layers in depth, one after the other."""
+    if model is None:
+        return frozenset()
+    return frozenset(f"{name}.weight" if name else "weight" for name, module
+                     in model.named_modules() if isinstance(module, nn.Embedding))
+
+
+def gradient_profile(trace, left_out: frozenset[str] = frozenset()) -> Profile:
+    """The relative gradient of every weight matrix (biases and ``left_out`` left out) at
+    each sampled step."""
+    weights = [g for g in trace.gradients if g.is_weight and g.name not in left_out]
     names = list(dict.fromkeys(g.name for g in weights))
     if len(names) < MIN_LAYERS:
         # shape_broadcast_gru_next_value: "1 had gradients" beside a figure of three weight
