@@ -10,7 +10,13 @@ tables of the reports as they are (before) and of their findings re-ranked by th
 diagnosis with the fitted table (after): a calibration re-scored without running lossdoctor again.
 The reports must hold ``own_confidence`` (the check's own confidence, before calibration).
 Counted are the findings as they were ranked then: calibration moves a finding's confidence,
-not what is a consequence of what."""
+not what is a consequence of what.
+
+It also measures, on the ``--fit`` seeds, the two numbers the table is used with: the prior's
+weight (``calibration.PRIOR_FINDINGS``, by empirical Bayes: :func:`prior_strength`) and the
+confidence of a declared consequence (``measured_consequences.DECLARED_CONSEQUENCE_CONFIDENCE``,
+:func:`consequence_rates`), and uses both for *after*; and it prints a reliability table (per
+confidence bin: findings, right, mean confidence) with the Brier score, before and after."""
 
 from __future__ import annotations
 
@@ -20,14 +26,14 @@ from collections import defaultdict
 from pathlib import Path
 from unittest import mock
 
-from lossdoctor import calibration
+from lossdoctor import calibration, diagnosis
 from lossdoctor.checks import check_modules
 from lossdoctor.diagnosis import reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
 
 from .diagnose import Report
 from .generate import read_manifest
-from .score import Scored, tables
+from .score import Scored, findings, tables
 
 SEEDS = {"even": lambda seed: seed % 2 == 0, "odd": lambda seed: seed % 2 == 1,
          "all": lambda seed: True}
@@ -35,15 +41,26 @@ SEEDS = {"even": lambda seed: seed % 2 == 0, "odd": lambda seed: seed % 2 == 1,
 
 def main(folders: list[Path], fit: str, score: str) -> str:
     cases = [case for folder in folders for case in diagnosed(folder)]
-    fitted = measured([c for c in cases if SEEDS[fit](c[0]["seed"])])
+    fitting = [c for c in cases if SEEDS[fit](c[0]["seed"])]
+    fitted = measured(fitting)
+    weight, likelihoods = prior_strength(cells(fitting))
+    declared, dismissed = consequence_rates(fitting)
     scored = [c for c in cases if SEEDS[score](c[0]["seed"])]
     before = [Scored(entry, _report(broken), _report(twin)) for entry, broken, twin in scored]
-    with mock.patch.dict(calibration.MEASURED, fitted, clear=True):
+    with mock.patch.dict(calibration.MEASURED, fitted, clear=True), \
+            mock.patch.object(calibration, "PRIOR_FINDINGS", weight), \
+            mock.patch.object(diagnosis, "DECLARED_CONSEQUENCE_CONFIDENCE",
+                              round(declared[0] / max(declared[1], 1), 2)):
         after = [Scored(entry, rescored(broken), rescored(twin)) for entry, broken, twin in scored]
-    return "\n".join([f"# fitted on the {fit} seeds ({sum(SEEDS[fit](c[0]['seed']) for c in cases)}"
+    return "\n".join([f"# fitted on the {fit} seeds ({len(fitting)}"
                       f" cases), scored on the {score} seeds ({len(scored)} cases)", "",
                       "MEASURED = {", *(f"    {key!r}: {value!r}," for key, value
                                         in sorted(fitted.items())), "}", "",
+                      f"PRIOR_FINDINGS = {weight}  # log marginal likelihood per weight: "
+                      + ", ".join(f"{k}: {v:.2f}" for k, v in likelihoods.items()),
+                      f"declared consequences right {declared[0]} of {declared[1]}; dismissed"
+                      f" (measured) consequences right {dismissed[0]} of {dismissed[1]}", "",
+                      reliability(before, after), "",
                       kinds_table(before, "before"), "", kinds_table(after, "after"), "",
                       "# before", tables(before, "dev"), "# after", tables(after, "dev")])
 
@@ -70,6 +87,105 @@ def measured(cases: list[tuple[dict, dict, dict]]) -> dict[tuple[str, str], tupl
                     cell[0] += found["id"] in expected
                     cell[1] += 1
     return {key: (right, n) for key, (right, n) in counts.items()}
+
+
+#: The prior weights :func:`prior_strength` chooses among, in findings (a doubling grid: the
+#: likelihood is flat on a linear scale).
+PRIOR_WEIGHTS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def cells(cases: list[tuple[dict, dict, dict]]) -> dict[tuple[str, str], list[tuple[bool, float]]]:
+    """(cause, kind) -> (right, the check's own confidence) of each finding reported as a cause
+    of its own, on the broken scripts and their twins: what ``measured`` counts."""
+    found: dict[tuple[str, str], list[tuple[bool, float]]] = defaultdict(list)
+    for entry, broken, twin in cases:
+        for report, expected in ((broken, set(entry["expected"])), (twin, set())):
+            for saved in report["causes"]:
+                if not saved["explained_by"]:
+                    own = finding(saved)
+                    found[(saved["id"], calibration.evidence_kind(own))].append(
+                        (saved["id"] in expected, own.confidence))
+    return found
+
+
+def prior_strength(by_cell: dict[tuple[str, str], list[tuple[bool, float]]]
+                   ) -> tuple[int, dict[int, float]]:
+    """The prior's weight (calibration.PRIOR_FINDINGS) that makes the measured cells likeliest,
+    by empirical Bayes (the beta-binomial marginal likelihood, as in Efron and Morris's
+    shrinkage of batting averages): each cell's share right is taken to be drawn from a Beta
+    prior centred on its findings' own confidence (mean m) and weighing w findings, Beta(w m,
+    w (1 - m)); the w under which the counts measured are most probable says how far the
+    checks' own confidences are from what their cells measure. A small w: the cells differ from
+    their checks' own numbers, trust the counts; a large w: they agree, trust the checks."""
+    likelihoods = {w: sum(_log_beta_binomial(sum(r for r, _ in found), len(found),
+                                             sum(c for _, c in found) / len(found), w)
+                          for found in by_cell.values())
+                   for w in PRIOR_WEIGHTS}
+    return max(likelihoods, key=likelihoods.get), likelihoods
+
+
+def _log_beta_binomial(right: int, n: int, mean: float, weight: float) -> float:
+    """log P(right of n | a share right drawn from Beta(weight mean, weight (1 - mean))), the
+    binomial coefficient left out (it does not depend on the weight)."""
+    a, b = weight * mean, weight * (1 - mean)
+    return (math.lgamma(right + a) + math.lgamma(n - right + b) - math.lgamma(n + a + b)
+            - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b))
+
+
+def consequence_rates(cases: list[tuple[dict, dict, dict]]
+                      ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(right, findings) of the consequences shown under their root (reported, with
+    ``explained_by``: a declared consequence) and of those dismissed as another's
+    consequence that their check had reported (own confidence 0.5 or more)."""
+    declared, dismissed = [0, 0], [0, 0]
+    for entry, broken, twin in cases:
+        for report, expected in ((broken, set(entry["expected"])), (twin, set())):
+            for cell, key, reported in ((declared, "causes", True),
+                                        (dismissed, "dismissed", False)):
+                for saved in report.get(key, []):
+                    if saved["explained_by"] and (reported or _own(saved) >= 0.5):
+                        cell[0] += saved["id"] in expected
+                        cell[1] += 1
+    return (declared[0], declared[1]), (dismissed[0], dismissed[1])
+
+
+def _own(saved: dict) -> float:
+    own = saved.get("own_confidence")
+    return saved["confidence"] if own is None else own
+
+
+#: Lower edges of the reliability table's bins; below 0.5, declared consequences and roots
+#: calibration lowered.
+RELIABILITY_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def reliability(before: list[Scored], after: list[Scored]) -> str:
+    """Per confidence bin, before and after: findings, right, and their mean confidence; then
+    the Brier score (mean squared gap between confidence and right, 0 is best) over all."""
+    columns = [_binned(before), _binned(after)]
+    rows = []
+    for edge in RELIABILITY_EDGES:
+        cells_ = [by.get(edge, []) for by in columns]
+        rows.append(f"| {edge:.1f}- | " + " | ".join(
+            f"{len(c)} | {sum(r for _, r in c)} | "
+            + (f"{sum(x for x, _ in c) / len(c):.2f}" if c else "-") for c in cells_) + " |")
+    brier = [_brier(results) for results in (before, after)]
+    return "\n".join(["reliability (held out): findings, right, mean confidence per bin",
+                      "| bin | before n | right | mean | after n | right | mean |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |", *rows,
+                      f"Brier score before {brier[0]:.3f}, after {brier[1]:.3f}"])
+
+
+def _binned(results: list[Scored]) -> dict[float, list[tuple[float, bool]]]:
+    by: dict[float, list[tuple[float, bool]]] = defaultdict(list)
+    for confidence, right, _ in findings(results):
+        by[max(e for e in RELIABILITY_EDGES if confidence >= e)].append((confidence, right))
+    return by
+
+
+def _brier(results: list[Scored]) -> float:
+    found = findings(results)
+    return sum((c - r) ** 2 for c, r, _ in found) / len(found) if found else math.nan
 
 
 def kinds_table(results: list[Scored], label: str) -> str:
