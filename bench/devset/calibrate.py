@@ -44,6 +44,7 @@ def main(folders: list[Path], fit: str, score: str) -> str:
     fitting = [c for c in cases if SEEDS[fit](c[0]["seed"])]
     fitted = measured(fitting)
     weight, likelihoods = prior_strength(cells(fitting))
+    held_out = cells([c for c in cases if SEEDS[score](c[0]["seed"])])
     declared, dismissed = consequence_rates(fitting)
     scored = [c for c in cases if SEEDS[score](c[0]["seed"])]
     before = [Scored(entry, _report(broken), _report(twin)) for entry, broken, twin in scored]
@@ -58,6 +59,9 @@ def main(folders: list[Path], fit: str, score: str) -> str:
                                         in sorted(fitted.items())), "}", "",
                       f"PRIOR_FINDINGS = {weight}  # log marginal likelihood per weight: "
                       + ", ".join(f"{k}: {v:.2f}" for k, v in likelihoods.items()),
+                      "held-out Brier score of the roots' calibrated confidence per weight: "
+                      + ", ".join(f"{w}: {b:.4f}" for w, b in
+                                  held_out_brier(fitted, held_out).items()),
                       f"declared consequences right {declared[0]} of {declared[1]}; dismissed"
                       f" (measured) consequences right {dismissed[0]} of {dismissed[1]}", "",
                       reliability(before, after), "",
@@ -124,9 +128,31 @@ def prior_strength(by_cell: dict[tuple[str, str], list[tuple[bool, float]]]
     return max(likelihoods, key=likelihoods.get), likelihoods
 
 
+def held_out_brier(fitted: dict[tuple[str, str], tuple[int, int]],
+                   held_out: dict[tuple[str, str], list[tuple[bool, float]]]
+                   ) -> dict[int, float]:
+    """Per prior weight, the Brier score (0 is best) of the held-out root findings' confidence
+    under the table ``fitted``: the check on prior_strength's choice, on cases it did not see."""
+    found = [(key, right, own) for key, cell in held_out.items() for right, own in cell]
+    scores = {}
+    for weight in PRIOR_WEIGHTS:
+        with mock.patch.dict(calibration.MEASURED, fitted, clear=True), \
+                mock.patch.object(calibration, "PRIOR_FINDINGS", weight):
+            scores[weight] = sum((calibration.rate(*key, own) - right) ** 2
+                                 for key, right, own in found) / max(len(found), 1)
+    return scores
+
+
+#: A check's own confidence of 1.0 (or 0) as a Beta prior's mean is a prior that no count can
+#: move (Beta(w, 0) is not a distribution): taken as this, the last step of the 0.01 grid the
+#: checks' confidences are rounded to below 1.
+MOST_CERTAIN = 0.99
+
+
 def _log_beta_binomial(right: int, n: int, mean: float, weight: float) -> float:
     """log P(right of n | a share right drawn from Beta(weight mean, weight (1 - mean))), the
     binomial coefficient left out (it does not depend on the weight)."""
+    mean = min(max(mean, 1 - MOST_CERTAIN), MOST_CERTAIN)
     a, b = weight * mean, weight * (1 - mean)
     return (math.lgamma(right + a) + math.lgamma(n - right + b) - math.lgamma(n + a + b)
             - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b))
