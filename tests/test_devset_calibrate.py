@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 
-from devset.calibrate import consequence_rates, prior_strength  # noqa: E402
+from devset.calibrate import consequence_rates, prior_strength, share_right  # noqa: E402
 
 
 def _cell(right: int, n: int, own: float) -> list[tuple[bool, float]]:
@@ -53,3 +55,9 @@ def test_consequences_are_counted_by_whether_their_cause_was_expected():
     assert declared == (1, 2)
     assert dismissed == (0, 2)  # overfitting's check declined it (own 0.3): not counted
 
+
+
+def test_a_pooled_share_right_is_never_zero_or_one():
+    """Jeffreys' prior: 0 of 16 right is not a certainty that such findings are wrong."""
+    assert 0 < share_right(0, 16) == pytest.approx(0.5 / 17)
+    assert share_right(2, 26) == pytest.approx(2.5 / 27) and share_right(3, 3) < 1

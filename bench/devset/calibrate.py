@@ -6,11 +6,13 @@ Reads the full reports `run` keeps beside each case (`broken.full.json`, `twin.f
 counts, per (cause, evidence kind), how often a finding reported as a cause of its own was right
 on the cases of the ``--fit`` seeds, and prints that table (to paste into
 ``lossdoctor.calibration.MEASURED``). Then, on the cases of the ``--score`` seeds, it prints the
-tables of the reports as they are (before) and of their findings re-ranked by this tree's
-diagnosis with the fitted table (after): a calibration re-scored without running lossdoctor again.
+tables of their findings re-ranked by this tree's diagnosis with the table it ships (before) and
+with the fitted one (after): a calibration re-scored without running lossdoctor again, the
+reports of older sessions ranked as today's code ranks them.
 The reports must hold ``own_confidence`` (the check's own confidence, before calibration).
-Counted are the findings as they were ranked then: calibration moves a finding's confidence,
-not what is a consequence of what.
+Counted are the findings as this tree's diagnosis ranks them (:func:`reranked`: what is a
+consequence of what, and each finding's evidence kind, as they now are), whichever session
+wrote the report.
 
 It also measures, on the ``--fit`` seeds, the two numbers the table is used with: the prior's
 weight (``calibration.PRIOR_FINDINGS``, by empirical Bayes: :func:`prior_strength`) and the
@@ -30,6 +32,7 @@ from lossdoctor import calibration, diagnosis
 from lossdoctor.checks import check_modules
 from lossdoctor.diagnosis import reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
+from lossdoctor.report.document import finding_dict
 
 from .diagnose import Report
 from .generate import read_manifest
@@ -40,18 +43,19 @@ SEEDS = {"even": lambda seed: seed % 2 == 0, "odd": lambda seed: seed % 2 == 1,
 
 
 def main(folders: list[Path], fit: str, score: str) -> str:
-    cases = [case for folder in folders for case in diagnosed(folder)]
+    cases = [(entry, reranked(broken), reranked(twin))
+             for folder in folders for entry, broken, twin in diagnosed(folder)]
     fitting = [c for c in cases if SEEDS[fit](c[0]["seed"])]
     fitted = measured(fitting)
     weight, likelihoods = prior_strength(cells(fitting))
     held_out = cells([c for c in cases if SEEDS[score](c[0]["seed"])])
     declared, dismissed = consequence_rates(fitting)
     scored = [c for c in cases if SEEDS[score](c[0]["seed"])]
-    before = [Scored(entry, _report(broken), _report(twin)) for entry, broken, twin in scored]
+    before = [Scored(entry, rescored(broken), rescored(twin)) for entry, broken, twin in scored]
     with mock.patch.dict(calibration.MEASURED, fitted, clear=True), \
             mock.patch.object(calibration, "PRIOR_FINDINGS", weight), \
             mock.patch.object(diagnosis, "DECLARED_CONSEQUENCE_CONFIDENCE",
-                              round(declared[0] / max(declared[1], 1), 2)):
+                              round(share_right(*declared), 2)):
         after = [Scored(entry, rescored(broken), rescored(twin)) for entry, broken, twin in scored]
     return "\n".join([f"# fitted on the {fit} seeds ({len(fitting)}"
                       f" cases), scored on the {score} seeds ({len(scored)} cases)", "",
@@ -62,8 +66,10 @@ def main(folders: list[Path], fit: str, score: str) -> str:
                       "held-out Brier score of the roots' calibrated confidence per weight: "
                       + ", ".join(f"{w}: {b:.4f}" for w, b in
                                   held_out_brier(fitted, held_out).items()),
-                      f"declared consequences right {declared[0]} of {declared[1]}; dismissed"
-                      f" (measured) consequences right {dismissed[0]} of {dismissed[1]}", "",
+                      f"declared consequences right {declared[0]} of {declared[1]}"
+                      f" (DECLARED_CONSEQUENCE_CONFIDENCE = {share_right(*declared):.2f});"
+                      f" dismissed (measured) consequences right {dismissed[0]} of {dismissed[1]}"
+                      f" ({share_right(*dismissed):.2f})", "",
                       reliability(before, after), "",
                       kinds_table(before, "before"), "", kinds_table(after, "after"), "",
                       "# before", tables(before, "dev"), "# after", tables(after, "dev")])
@@ -175,6 +181,15 @@ def consequence_rates(cases: list[tuple[dict, dict, dict]]
     return (declared[0], declared[1]), (dismissed[0], dismissed[1])
 
 
+def share_right(right: int, n: int) -> float:
+    """The share right of one pooled kind of findings, estimated under Jeffreys' prior (half a
+    finding right, half wrong: the binomial's reference prior): ``(right + 0.5) / (n + 1)``.
+    A plain 0 of 16 would say such findings are never right, a certainty 16 cases do not give
+    (session 16's dev draws: 0 of 16 declared consequences right on the odd seeds, 2 of 10 on
+    the even ones)."""
+    return (right + 0.5) / (n + 1)
+
+
 def _own(saved: dict) -> float:
     own = saved.get("own_confidence")
     return saved["confidence"] if own is None else own
@@ -232,12 +247,6 @@ def kinds_table(results: list[Scored], label: str) -> str:
                       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |", *rows])
 
 
-def _report(full: dict) -> Report:
-    causes = [{"id": c["id"], "confidence": c["confidence"], "explained_by": c["explained_by"],
-               "kind": calibration.evidence_kind(finding(c))} for c in full["causes"]]
-    return Report(full["status"], causes, full["checks"])
-
-
 def rescored(full: dict) -> Report:
     """``full``'s findings (reported and dismissed) ranked again by this tree's diagnosis."""
     found = [finding(c) for c in full["causes"] + full["dismissed"]]
@@ -248,6 +257,15 @@ def rescored(full: dict) -> Report:
     causes = [{"id": f.cause.id, "confidence": f.confidence, "explained_by": f.explained_by,
                "kind": calibration.evidence_kind(f)} for f in reported]
     return Report(status, causes, full["checks"])
+
+
+def reranked(full: dict) -> dict:
+    """``full`` with its findings (reported and dismissed) ranked again by this tree's diagnosis
+    with the table it ships, in the report's own JSON form."""
+    found = [finding(c) for c in full["causes"] + full["dismissed"]]
+    reported, dismissed = reported_and_dismissed(found)
+    return {**full, "causes": [finding_dict(f) for f in reported],
+            "dismissed": [finding_dict(f) for f in dismissed]}
 
 
 def finding(saved: dict) -> Finding:
