@@ -42,12 +42,13 @@ SEEDS = {"even": lambda seed: seed % 2 == 0, "odd": lambda seed: seed % 2 == 1,
          "all": lambda seed: True}
 
 
-def main(folders: list[Path], fit: str, score: str) -> str:
+def main(folders: list[Path], fit: str, score: str, prior: int | None = None) -> str:
     cases = [(entry, reranked(broken), reranked(twin))
              for folder in folders for entry, broken, twin in diagnosed(folder)]
     fitting = [c for c in cases if SEEDS[fit](c[0]["seed"])]
     fitted = measured(fitting)
     weight, likelihoods = prior_strength(cells(fitting))
+    weight = weight if prior is None else prior
     held_out = cells([c for c in cases if SEEDS[score](c[0]["seed"])])
     declared, dismissed = consequence_rates(fitting)
     scored = [c for c in cases if SEEDS[score](c[0]["seed"])]
