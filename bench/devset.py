@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "calibrate":  # imports lossdoctor (and torch): only when asked
         from devset.calibrate import main as calibrate
-        print(calibrate(args.folders, args.fit, args.score))
+        print(calibrate(args.folders, args.fit, args.score, args.prior))
         return 0
     if args.command == "operators":
         print(operator_table())
@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the case seeds the table is measured on")
     cal.add_argument("--score", choices=["even", "odd", "all"], default="all",
                      help="the case seeds scored before and after")
+    cal.add_argument("--prior", type=int,
+                     help="the prior's weight for after (default: the likeliest on --fit)")
     commands.add_parser("operators", help="print the operator list as Markdown")
     return parser
 

@@ -266,7 +266,10 @@ def test_nothing_reported_is_ranked_after_a_dismissed_consequence():
 def test_a_setting_whose_fix_does_more_stays_reported():
     reported, dismissed = reported_and_dismissed(
         [_fixed(LR_TOO_LOW, 0.94, 0.69, 0.10), _fixed(BAD_INIT, 0.9, 0.69, 0.55)])
-    assert _ids(reported) == ["lr_too_low", "bad_init"] and dismissed == []
+    # both reported, neither the other's consequence; their order is the calibrated confidences'
+    # (lossdoctor.calibration: a replayed bad_init fix right 4 of 4 on dev, lr_too_low 9 of 12)
+    assert sorted(_ids(reported)) == ["bad_init", "lr_too_low"] and dismissed == []
+    assert [f.explained_by for f in reported] == [[], []]
 
 
 def test_a_declared_consequence_is_shown_under_its_root_at_its_measured_rate():
@@ -279,3 +282,9 @@ def test_a_declared_consequence_is_shown_under_its_root_at_its_measured_rate():
     assert _ids(reported) == ["label_range", "lr_too_low"]
     assert reported[1].confidence == DECLARED_CONSEQUENCE_CONFIDENCE < REPORT_THRESHOLD
     assert reported[1].explained_by == ["label_range"]
+
+
+def test_a_declared_consequence_is_reported_as_rarely_right_as_on_dev():
+    """Session 16's dev draws: declared consequences right 2 times in 29, under Jeffreys' prior
+    (2 + 0.5) / 30; session 13's 0.35 over-claimed (the test part's were right 2 in 11)."""
+    assert DECLARED_CONSEQUENCE_CONFIDENCE == round((2 + 0.5) / (29 + 1), 2) == 0.08

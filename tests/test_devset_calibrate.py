@@ -1,0 +1,63 @@
+"""bench/devset/calibrate.py: the numbers the confidence table is used with, measured on the
+dev cases' saved reports (no lossdoctor run)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+
+from devset.calibrate import consequence_rates, prior_strength, share_right  # noqa: E402
+
+
+def _cell(right: int, n: int, own: float) -> list[tuple[bool, float]]:
+    return [(i < right, own) for i in range(n)]
+
+
+def test_cells_that_agree_with_their_checks_pick_a_heavy_prior():
+    """Cells right about as often as their checks' own confidence say: the counts add nothing
+    the checks did not say, the likeliest prior weighs many findings."""
+    agree = {("a", "k"): _cell(9, 10, 0.9), ("b", "k"): _cell(6, 10, 0.6),
+             ("c", "k"): _cell(3, 4, 0.75)}
+    weight, likelihoods = prior_strength(agree)
+    assert weight >= 16 and likelihoods[weight] == max(likelihoods.values())
+
+
+def test_cells_far_from_their_checks_pick_a_light_prior():
+    """Checks that say 0.9 where their cells are right 0 or 10 times in 10: the counts rule."""
+    disagree = {("a", "k"): _cell(0, 10, 0.9), ("b", "k"): _cell(10, 10, 0.6),
+                ("c", "k"): _cell(1, 10, 0.85)}
+    weight, _ = prior_strength(disagree)
+    assert weight <= 2
+
+
+def _report(causes, dismissed=()):
+    return {"causes": list(causes), "dismissed": list(dismissed)}
+
+
+def _saved(cause, explained_by=(), confidence=0.9, own=None):
+    return {"id": cause, "confidence": confidence, "own_confidence": own,
+            "explained_by": list(explained_by)}
+
+
+def test_consequences_are_counted_by_whether_their_cause_was_expected():
+    entry = {"expected": ["bad_init", "saturated_activation"]}
+    broken = _report([_saved("bad_init"), _saved("saturated_activation", ["bad_init"], 0.35),
+                      _saved("nan_inf", ["bad_init"], 0.35)],
+                     dismissed=[_saved("lr_too_low", ["bad_init"], 0.12, own=0.8),
+                                _saved("overfitting", ["bad_init"], 0.3, own=0.3)])
+    twin = _report([], dismissed=[_saved("lr_too_high", ["bad_init"], 0.12, own=0.7)])
+    declared, dismissed = consequence_rates([(entry, broken, twin)])
+    assert declared == (1, 2)
+    assert dismissed == (0, 2)  # overfitting's check declined it (own 0.3): not counted
+
+
+
+def test_a_pooled_share_right_is_never_zero_or_one():
+    """Jeffreys' prior: 0 of 16 right is not a certainty that such findings are wrong."""
+    assert 0 < share_right(0, 16) == pytest.approx(0.5 / 17)
+    assert share_right(2, 26) == pytest.approx(2.5 / 27) and share_right(3, 3) < 1
