@@ -842,3 +842,28 @@ def test_a_model_local_to_the_training_function_is_still_copied_when_the_run_end
     assert copies.final_model is not None
     assert torch.equal(copies.final_model.weight, trained)
     assert recorder._model_held is None
+
+
+def test_a_loader_over_an_iterable_dataset_is_watched():
+    """A streaming IterableDataset's BatchSampler has no len(): asked for its truth value, it
+    raised inside the loader hook and capture stopped ('no training seen', fresh16 s07)."""
+    from torch.utils.data import DataLoader, IterableDataset
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            generator = torch.Generator().manual_seed(0)
+            for _ in range(64):
+                x = torch.randn(4, generator=generator)
+                yield x, (x.sum() > 0).long()
+
+    def train(model):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(2):
+            for x, y in DataLoader(Stream(), batch_size=16):
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(x), y).backward()
+                optimizer.step()
+
+    case = record(train, nn.Linear(4, 2))
+    assert case.trace.steps == 8
+    assert case.copies.train.batches

@@ -202,7 +202,9 @@ def _loader_key(loader) -> tuple:
         batches = len(loader)
     except TypeError:  # an IterableDataset without a length
         batches = id(loader.dataset)
-    sampler = getattr(loader, "batch_sampler", None) or loader.sampler
+    # not `or`: the truth of a BatchSampler is its len(), which an IterableDataset's lacks
+    batch_sampler = getattr(loader, "batch_sampler", None)
+    sampler = batch_sampler if batch_sampler is not None else loader.sampler
     inner = getattr(sampler, "sampler", sampler)
     return (type(loader.dataset).__qualname__, batches, type(inner).__name__)
 
