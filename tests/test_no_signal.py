@@ -465,3 +465,20 @@ def test_category_ids_alone_are_not_taken_for_inputs_without_signal():
                   nn.MSELoss(), epochs=3)
     with pytest.raises(Skip, match="category ids"):
         no_signal.check(case)
+
+
+def test_a_table_of_over_ten_thousand_rows_with_a_class_of_one_row_is_contested():
+    """Boosting stops early on a stratified split above 10,000 rows, which a class of one row
+    cannot be in: no_signal and data_pipeline failed with ValueError on a dev table of rare
+    classes."""
+    import numpy as np
+
+    from lossdoctor.checks._contest import CLASSIFICATION, Table, contest
+
+    generator = np.random.default_rng(0)
+    features = generator.normal(size=(12_000, 3))
+    target = (features[:, 0] > 0).astype(float)
+    target[0] = 2.0
+    train, validation = Table(features[:10_500], target[:10_500]), Table(
+        features[10_500:], target[10_500:])
+    assert contest(train, validation, CLASSIFICATION).p_value < 0.05
