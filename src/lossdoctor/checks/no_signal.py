@@ -79,7 +79,6 @@ def check(case) -> list[Finding]:
     return _findings(on_validation, training_contest(case, task), user, task)
 
 
-
 def _category_ids_only(batches) -> bool:
     """Whether every input of the first captured batch is one integer per row: category ids
     (a user, an item) the model looks up in embedding tables, as a recommender's are. The
@@ -93,6 +92,7 @@ def _category_ids_only(batches) -> bool:
 def _one_id_per_row(tensor) -> bool:
     integer = not (tensor.is_floating_point() or tensor.is_complex())
     return integer and tensor.dim() >= 1 and tensor.reshape(len(tensor), -1).shape[1] == 1
+
 
 def _per_position_check(case) -> list[Finding]:
     """The same judgement for labels per position, with n-gram counts as the learners."""
