@@ -126,3 +126,14 @@ def test_a_reshaped_output_is_the_output_and_a_computed_one_is_not():
 def test_the_healthy_twin_with_log_softmax_outside_has_no_loss_setup_finding():
     case = _recorded(*TRANSFORMED["log_softmax then NLLLoss"], epochs=2)
     assert loss_setup.check(case) == []
+
+
+def test_a_torch_loss_on_a_transform_that_broadcasts_is_found_and_replayed_fixed():
+    """F.mse_loss(out * 2, y) with out (N, 1) and y (N,): the call's shapes show the broadcast,
+    and the replay with matched shapes keeps the transform."""
+    case = _recorded(lambda out, y: F.mse_loss(out * 2, y), 1,
+                     data=lambda: (_values()[0], _values()[1].squeeze(-1)), epochs=4)
+    assert isinstance(case.copies.replay_loss, LossProgram)
+    found = {f.cause.id: f for f in loss_setup.check(case)}
+    finding = found["shape_broadcast"]
+    assert finding.experiment.after < 0.5 * finding.experiment.before

@@ -18,7 +18,9 @@ sampled call is a fact about the run, not a statistical guess:
 
 A loss written by hand calls no torch.nn loss, so no call is sampled; when it computes like one
 (capture/loss_likeness.py), the targets of the batches kept for replays are held against that
-loss's range instead (label_range only: the other rules read the trained model's outputs).
+loss's range instead, and the loss replayed on them tells whether it broadcast the prediction
+against the target (label_range and shape_broadcast only: the other rules read the trained
+model's outputs).
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ FIRST = " Fix this first: other findings about this run may only be its conseque
 def check(case) -> list[Finding]:
     calls = case.trace.loss_inputs
     if not calls:
-        return _hand_written_label_range(case)
+        return _hand_written(case)
     findings = []
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
@@ -352,7 +354,7 @@ NO_LOSS_CALL = ("needs a loss from torch.nn or torch.nn.functional called on a p
 HAND_WRITTEN_BATCHES = 8
 
 
-def _hand_written_label_range(case) -> list[Finding]:
+def _hand_written(case) -> list[Finding]:
     """label_range and shape_broadcast for a loss written by hand that computes like a
     torch.nn loss, read from the kept training batches (their targets, and whether the loss
     broadcast the untrained model's prediction against them: _written_broadcast.py). Its kind
