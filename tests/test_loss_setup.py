@@ -196,3 +196,35 @@ def test_binary_labels_of_a_hand_written_bce_are_held_against_its_range(labels):
     assert finding.cause is LABEL_RANGE and finding.confidence >= 0.9
     assert (finding.evidence["target_min"], finding.evidence["target_max"]) == labels
     assert "hand-written loss (like binary_cross_entropy_with_logits)" in finding.verdict
+
+
+def _hand_mse(prediction, target):
+    return ((prediction - target) ** 2).mean()
+
+
+def _hand_mse_squeezed(prediction, target):
+    return ((prediction.squeeze(-1) - target) ** 2).mean()
+
+
+def test_a_hand_written_squared_error_that_broadcasts_is_a_shape_broadcast():
+    """((out - y) ** 2).mean() of (N, 1) against (N,): the same N x N comparison as
+    nn.MSELoss on those shapes, which no torch.nn loss call showed."""
+    x, _, value = _data()
+    case = _run(mlp(6, 16, 1), _hand_mse, x, value, epochs=5)
+    assert case.trace.setup.loss_name.endswith("(like mse_loss)")
+    [finding] = check(case)
+    assert finding.cause is SHAPE_BROADCAST and finding.confidence >= 0.9
+    assert "(32, 1)" in finding.verdict and "(32,)" in finding.verdict
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+
+
+@pytest.mark.parametrize("loss_fn, target", [
+    (_hand_mse, "column"),  # the twin: both (N, 1)
+    (_hand_mse_squeezed, "flat"),  # shapes differ, but the loss matches them itself
+])
+def test_a_hand_written_squared_error_on_matched_shapes_is_quiet(loss_fn, target):
+    x, _, value = _data()
+    y = value.unsqueeze(1) if target == "column" else value
+    case = _run(mlp(6, 16, 1), loss_fn, x, y, epochs=5)
+    assert case.trace.setup.loss_name.endswith("(like mse_loss)")
+    assert check(case) == []

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture import Recorder, watching
-from lossdoctor.capture.module_events import _output_sizes
+from lossdoctor.capture.module_events import _output_refs
 from lossdoctor.capture.replay_losses import output_tensors
 
 #: lossdoctor's Python calls on an ordinary step of a plain loop (zero_grad, model, loss module,
@@ -84,10 +84,10 @@ def test_blocks_of_the_models_class_inside_it_are_not_taken_for_copies():
     assert len(recorder.trace.train_losses()) == 20
 
 
-def test_output_sizes_of_a_tensor_are_those_the_general_search_finds():
+def test_output_refs_of_a_tensor_are_those_the_general_search_finds():
     for output in (torch.zeros(3, 4), torch.zeros(()), (torch.zeros(2), torch.zeros(5, 1)),
                    {"logits": torch.zeros(6), "loss": torch.zeros(())}):
-        assert _output_sizes(output) == frozenset(t.numel() for t in output_tensors(output))
+        assert [ref() for ref in _output_refs(output)] == output_tensors(output)
 
 
 def _added_calls(blocks: int) -> int:

@@ -236,3 +236,42 @@ def flat_output_column_target(p: Program, rng: random.Random) -> Program:
     return p.with_loss(output_shape="flat", target_shape="column")
 
 
+
+
+# A transform of the model's output written in the training loop, between the model and the
+# loss (session 16, issue 11): the twin's loss is healthy but not the model's output itself.
+def _outside_model(p: Program) -> bool:
+    return _ce(p) and p.loss.style != "in_forward"
+
+
+def _log_softmax_in_loop(p: Program, rng: random.Random) -> Program:
+    """log_softmax applied in the training loop, then NLLLoss"""
+    return p.with_loss(kind="nll_raw", outside="log_softmax")
+
+
+@operator("loss_mismatch", "softmax (not log_softmax) applied in the training loop before "
+          "NLLLoss: it is given probabilities", applies=_outside_model, setup=_log_softmax_in_loop)
+def softmax_in_loop_then_nll(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(outside="softmax")
+
+
+def _temperature_in_loop(p: Program, rng: random.Random) -> Program:
+    """logits divided by a temperature of 2 in the training loop"""
+    return p.with_loss(outside="temperature")
+
+
+@operator("loss_mismatch", "softmax applied in the training loop before CrossEntropyLoss "
+          "(softmax twice)", applies=_outside_model, setup=_temperature_in_loop)
+def softmax_in_loop_then_cross_entropy(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(outside="softmax")
+
+
+def _hand_mse_columns(p: Program, rng: random.Random) -> Program:
+    """a hand-written squared error, predictions and targets both (N, 1)"""
+    return p.with_loss(kind="mse", style="hand", output_shape="column", target_shape="column")
+
+
+@operator("shape_broadcast", "a hand-written squared error of predictions (N, 1) against "
+          "targets (N,): it compares N x N", applies=regression, setup=_hand_mse_columns)
+def hand_mse_column_output_flat_target(p: Program, rng: random.Random) -> Program:
+    return p.with_loss(target_shape="flat")

@@ -227,11 +227,11 @@ def _loss_lines(p: Program, training: bool) -> list[str]:
         if p.loss.style == "in_forward":
             lines = ["_, loss = model(batch)"]
         else:
-            lines = [f'loss = {call}(model(batch), batch["target"])']
+            lines = [f'loss = {call}({losses.scored(p, "model(batch)")}, batch["target"])']
     elif p.loss.style == "in_forward":
         lines = ["_, loss = model(xb, yb)"]
     else:
-        lines = [f"loss = {call}(model(xb), yb)"]
+        lines = [f"loss = {call}({losses.scored(p, 'model(xb)')}, yb)"]
     if training:
         lines += losses.penalty(p, "params" if p.model.style == "raw" else "model.parameters()")
     return lines
@@ -243,7 +243,7 @@ def _validation(p: Program) -> list[str]:
         if p.loss.style == "in_forward":
             value = "model(x_val, y_val)[1].item()"
         else:
-            value = f"{losses.call_name(p)}(model(x_val), y_val).item()"
+            value = f"{losses.call_name(p)}({losses.scored(p, 'model(x_val)')}, y_val).item()"
         return [*mode, "with torch.no_grad():", f"    val_loss = {value}"]
     if p.train.batching == "dict":
         header = "for batch in val_loader:"

@@ -50,3 +50,13 @@ def penalty(p: Program, params: str) -> list[str]:
     if not p.loss.l2:
         return []
     return [f"loss = loss + L2 * sum((w ** 2).sum() for w in {params})"]
+
+
+#: The transforms a script may apply to the model's output before the loss (Loss.outside).
+OUTSIDE = {"": "{}", "log_softmax": "F.log_softmax({}, dim=1)", "softmax": "F.softmax({}, dim=1)",
+           "temperature": "{} / 2"}
+
+
+def scored(p: Program, output: str) -> str:
+    """What the loss is given of the model's output ``output``: it, or its transform."""
+    return OUTSIDE[p.loss.outside].format(output)

@@ -63,6 +63,9 @@ class Loss:
     output_shape: str = "column"  # regression and bce outputs: column (N, 1) | flat (N,)
     target_shape: str = "column"
     l2: float = 0.0  # a hand-written weight penalty added to the loss
+    #: A transform written in the loop between the model's output and the loss call:
+    #: "" | log_softmax | softmax | temperature (logits divided by 2)
+    outside: str = ""
 
 
 @dataclass(frozen=True)

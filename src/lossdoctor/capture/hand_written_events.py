@@ -238,14 +238,29 @@ class HandWrittenEvents:
         elif isinstance(built, loss_program.Built) and self._called_loss_wanted(built):
             self._keep_called_loss(seen_loss)
         elif isinstance(built, loss_program.Built):
-            if not (seen_loss and built.program.ends_in_torch_loss):
+            transformed = self._torch_loss_on_transform() if seen_loss else None
+            if transformed is not None:
+                self._keep_program(built, transformed)
+            elif not (seen_loss and built.program.ends_in_torch_loss):
                 self._keep_program(built, name or HAND_WRITTEN)
         elif self._found_call is not None and not self._trained_on_whole_output():
             self._keep_called_loss(seen_loss)
+        elif seen_loss and built and self._torch_loss_on_transform() is not None:
+            self.copies.loss_problem = (
+                "your training loss is given something computed from the model's output, in "
+                f"code lossdoctor could not replay: {built}")
         elif not seen_loss:
             self.copies.loss_problem = (
                 "the training loss is computed in code lossdoctor could not replay: "
                 f"{built or 'it was not computed from the output of a model call'}")
+
+    def _torch_loss_on_transform(self) -> str | None:
+        """The name of the torch.nn loss that trained on something computed from the model's
+        output (``F.nll_loss(F.log_softmax(out, 1), y)``, ``criterion(out / T, y)``), which
+        the recorded program replays with that computation; None when it trained on the
+        output itself (replayed as a LossFunction) or no such loss trained."""
+        trained = [h for h in self._held if h.reached and h.scores_part]
+        return trained[-1].record.loss_name if trained else None
 
     def _called_loss_wanted(self, built: loss_program.Built) -> bool:
         """The program copied as constants tensors the script's loss function was given

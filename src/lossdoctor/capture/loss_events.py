@@ -56,8 +56,9 @@ LOSSES_READ_TOGETHER = 32
 LOSSES_READ_AFTER_SECONDS = 1.0
 #: Why a loss on a slice of the model's output is not replayed, in the user's words.
 PART_OF_OUTPUT = (
-    "your training loss scores parts of the model's output (a slice such as p[..., 0], or "
-    "targets built in Python from the labels), which a replay cannot repeat on other batches")
+    "your training loss scores parts of the model's output or something computed from it (a "
+    "slice such as p[..., 0], a log_softmax, or targets built in Python from the labels), "
+    "which a replay cannot repeat on other batches")
 
 
 @dataclass
@@ -157,11 +158,16 @@ class LossEvents:
         self._hold(held)
 
     def _scores_whole_output(self, prediction: torch.Tensor) -> bool:
-        """Whether the loss's input is one of the model's output tensors, or that tensor
-        reshaped (``logits.view(-1, vocab)``): what a replay can feed the loss again. A slice
-        (``p[..., 0]`` of a detection head, one term of several) is not."""
-        sizes = self.last_output_sizes
-        return self.inside_model or not sizes or prediction.numel() in sizes
+        """Whether the loss's input is one of the model's output tensors, or a view of it
+        with its elements in the same order (``logits.view(-1, vocab)``, ``out.squeeze(-1)``):
+        what a replay can feed the loss again by reshaping the output. A slice (``p[..., 0]``),
+        a transpose, or anything computed from the output (``F.log_softmax(out, 1)``,
+        ``out / temperature``) is not: the recorded program replays those (loss_program.py).
+        Matching element counts is not enough: ``log_softmax(out)`` has as many as ``out``, and
+        NLLLoss replayed on the raw output fell without bound (-8.95e6 on a healthy run)."""
+        if self.inside_model or not self.last_outputs:
+            return True
+        return any(reshaped_from(prediction, ref()) for ref in self.last_outputs)
 
     def _rescores(self, held: HeldLoss) -> bool:
         """Whether every row of the last model call's output was already scored by a loss
@@ -302,7 +308,7 @@ class LossEvents:
         self._count_training_loss(record.rows)
         if held.loss_copy is not None and self.copies.loss_fn is None:
             self._keep_loss_copy(held.loss_copy)
-        elif held.scores_part and self.copies.replay_loss is None:
+        elif held.scores_part and self.copies.replay_loss is None and not self.copies.loss_problem:
             self.copies.loss_problem = PART_OF_OUTPUT
         if not self.trace.setup.loss_name:
             self.trace.setup.loss_name = record.loss_name
@@ -347,6 +353,20 @@ def read_later(loss: torch.Tensor) -> torch.Tensor | None:
     if device in READ_AT_ONCE or loss.numel() != 1:
         return None
     return loss.detach()
+
+
+def reshaped_from(tensor: torch.Tensor, output: torch.Tensor | None) -> bool:
+    """``tensor`` is ``output``, or a view of its memory holding the same elements in the same
+    order (a reshape of a contiguous output)."""
+    if output is None:
+        return False
+    if tensor is output:
+        return True
+    if tensor.layout != torch.strided or output.layout != torch.strided:
+        return False
+    return (tensor.numel() == output.numel() and tensor.is_contiguous()
+            and output.is_contiguous() and tensor.data_ptr() == output.data_ptr()
+            and tensor.dtype == output.dtype)
 
 
 def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:

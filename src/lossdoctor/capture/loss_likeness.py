@@ -17,11 +17,26 @@ LIKENESS_TOLERANCE = 1e-2
 
 
 def _elementwise(loss):
+    """An elementwise loss on the two tensors, broadcast against each other as the torch loss
+    and tensor arithmetic broadcast them (``(out - y) ** 2`` of (N, 1) and (N,) is N x N); for
+    shapes that differ with as many elements, also with the target given the prediction's
+    shape (``out.squeeze(-1) - y``). A hand-written loss that broadcasts is alike the torch
+    loss that broadcasts the same way; _written_broadcast.py tells which way it computed."""
     def compute(prediction, target):
-        if prediction.shape != target.shape:
-            return None
-        return loss(prediction, target.to(prediction.dtype))
+        values = [_spread(loss, prediction, target)]
+        if prediction.shape != target.shape and prediction.numel() == target.numel():
+            values.append(_matched(loss, prediction, target))
+        return values
     return compute
+
+
+def _spread(loss, prediction, target):
+    prediction, target = torch.broadcast_tensors(prediction, target)
+    return loss(prediction, target.to(prediction.dtype))
+
+
+def _matched(loss, prediction, target):
+    return loss(prediction, target.reshape(prediction.shape).to(prediction.dtype))
 
 
 def _class_indices(loss):
@@ -52,6 +67,11 @@ CANDIDATES = {
 }
 
 
+#: The candidates that compare prediction and target element by element.
+ELEMENTWISE = {"mse_loss": F.mse_loss, "l1_loss": F.l1_loss, "smooth_l1_loss": F.smooth_l1_loss,
+               "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
+
+
 def alike_loss(value: float, prediction, target) -> str | None:
     """The name of the torch loss that gives ``value`` on these tensors, if one does."""
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
@@ -60,13 +80,36 @@ def alike_loss(value: float, prediction, target) -> str | None:
     with torch.no_grad():
         for name, compute in CANDIDATES.items():
             try:
-                candidate = compute(prediction, target)
+                candidates = compute(prediction, target)
             except Exception:  # noqa: BLE001 - a loss these tensors do not fit is not alike
                 continue
-            if candidate is not None and math.isclose(float(candidate), value,
-                                                      rel_tol=LIKENESS_TOLERANCE):
+            if any(_alike(candidate, value) for candidate in _listed(candidates)):
                 return name
     return None
+
+
+def _listed(candidates) -> list:
+    return candidates if isinstance(candidates, list) else [candidates]
+
+
+def _alike(candidate, value: float) -> bool:
+    return candidate is not None and math.isclose(float(candidate), value,
+                                                  rel_tol=LIKENESS_TOLERANCE)
+
+
+def broadcast_value(name: str, prediction, target, matched: bool) -> float | None:
+    """The elementwise loss ``name`` of the two tensors broadcast against each other, or with
+    the target given the prediction's shape when ``matched``; None when they do not fit or
+    ``name`` is no elementwise loss."""
+    loss = ELEMENTWISE.get(name)
+    if loss is None:
+        return None
+    try:
+        with torch.no_grad():
+            value = (_matched if matched else _spread)(loss, prediction, target)
+    except (RuntimeError, TypeError):
+        return None
+    return float(value)
 
 
 def named_alike(name: str, alike: str | None) -> str:

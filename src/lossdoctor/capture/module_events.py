@@ -41,8 +41,8 @@ class ModuleEvents:
         #: A copy of the model (same class, not the model: an EMA copy) called after the first
         #: optimizer step, while its output is the last one computed; None after the model's.
         self.copy_called: weakref.ref | None = None
-        #: Element counts of the tensors the model's last forward pass returned.
-        self.last_output_sizes: frozenset[int] = frozenset()
+        #: The tensors the model's last forward pass returned, weakly.
+        self.last_outputs: tuple[weakref.ref, ...] = ()
         #: A loss the model's last forward pass returned (``output.loss``, ``logits, loss``).
         self._returned_loss: weakref.ref | None = None
 
@@ -132,7 +132,7 @@ class ModuleEvents:
                 self._stop_spying()
             self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
-            self.last_output_sizes = _output_sizes(output)
+            self.last_outputs = _output_refs(output)
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs, output)
             if self._returned_loss is not None or self._returned_target is not None:
@@ -142,7 +142,7 @@ class ModuleEvents:
                 self._follow_output(module, output, args, kwargs)
         elif self._depth == 0 and self._copy_is(module):
             self.last_batch_rows = _rows(args, kwargs)
-            self.last_output_sizes = _output_sizes(output)
+            self.last_outputs = _output_refs(output)
             self._keep_inputs(args, kwargs, output)
 
     def scored_model(self) -> tuple[nn.Module | None, bool]:
@@ -188,11 +188,11 @@ def _rows(args, kwargs) -> int:
     return batch_rows((args, kwargs))
 
 
-def _output_sizes(output) -> frozenset[int]:
-    """Element counts of the tensors of a model output."""
+def _output_refs(output) -> tuple[weakref.ref, ...]:
+    """Weak references to the tensors of a model output."""
     if isinstance(output, torch.Tensor):  # the common case, without the search
-        return frozenset((output.numel(),))
-    return frozenset(t.numel() for t in output_tensors(output))
+        return (weakref.ref(output),)
+    return tuple(weakref.ref(t) for t in output_tensors(output))
 
 
 def _returned_loss(output) -> weakref.ref | None:

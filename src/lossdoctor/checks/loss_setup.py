@@ -18,7 +18,9 @@ sampled call is a fact about the run, not a statistical guess:
 
 A loss written by hand calls no torch.nn loss, so no call is sampled; when it computes like one
 (capture/loss_likeness.py), the targets of the batches kept for replays are held against that
-loss's range instead (label_range only: the other rules read the trained model's outputs).
+loss's range instead, and the loss replayed on them tells whether it broadcast the prediction
+against the target (label_range and shape_broadcast only: the other rules read the trained
+model's outputs).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from lossdoctor.capture import stats
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, alike, loss_kind
@@ -98,7 +101,7 @@ FIRST = " Fix this first: other findings about this run may only be its conseque
 def check(case) -> list[Finding]:
     calls = case.trace.loss_inputs
     if not calls:
-        return _hand_written_label_range(case)
+        return _hand_written(case)
     findings = []
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
@@ -259,6 +262,11 @@ def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
     grown = [s for s in seen if _broadcast_grows(s)]
     if name not in ELEMENTWISE or not grown:
         return []
+    return [_broadcast_finding(case, name, seen, grown)]
+
+
+def _broadcast_finding(case, name: str, seen: list[LossInputStat],
+                       grown: list[LossInputStat]) -> Finding:
     call = grown[0]
     experiment = _reshape_experiment(case, call)
     fixed = experiment is not None and helped(experiment, case)
@@ -268,9 +276,9 @@ def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
                 "comparisons_per_row": float(_comparisons(call) / max(call.prediction_shape[0], 1))}
     if experiment is not None:
         evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
-    return [Finding(SHAPE_BROADCAST, CERTAIN if fixed else 0.9,
-                    _broadcast_verdict(name, call, experiment), evidence,
-                    fix=_broadcast_fix(call), experiment=experiment)]
+    return Finding(SHAPE_BROADCAST, CERTAIN if fixed else 0.9,
+                   _broadcast_verdict(name, call, experiment), evidence,
+                   fix=_broadcast_fix(call), experiment=experiment)
 
 
 def _broadcast_grows(call: LossInputStat) -> bool:
@@ -346,38 +354,45 @@ NO_LOSS_CALL = ("needs a loss from torch.nn or torch.nn.functional called on a p
 HAND_WRITTEN_BATCHES = 8
 
 
-def _hand_written_label_range(case) -> list[Finding]:
-    """label_range for a loss written by hand that computes like a torch.nn loss, read from
-    the targets of the kept training batches. Its kind is inferred from the values it gave,
-    not named by the script: ALMOST_CERTAIN rather than CERTAIN."""
+def _hand_written(case) -> list[Finding]:
+    """label_range and shape_broadcast for a loss written by hand that computes like a
+    torch.nn loss, read from the kept training batches (their targets, and whether the loss
+    broadcast the untrained model's prediction against them: _written_broadcast.py). Its kind
+    is inferred from the values it gave, not named by the script: ALMOST_CERTAIN rather than
+    CERTAIN."""
     name = case.trace.setup.loss_name
     if alike(name) is None or case.copies.initial_model is None:
         raise Skip(NO_LOSS_CALL)
     model = copy.deepcopy(case.copies.initial_model).eval()  # the copy's own stays as it was
     batches = case.replayer.train_batches[:HAND_WRITTEN_BATCHES]
-    seen = [stat for stat in (_kept_batch_stat(case, model, name, b) for b in batches)
+    kept = [stat for stat in (_kept_batch_stat(case, model, name, b) for b in batches)
             if stat is not None]
-    if not seen:
+    if not kept:
         raise Skip(NO_LOSS_CALL)
+    seen = [stat for stat, _ in kept]
     shown = f"Your hand-written loss (like {alike(name)})"
+    grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
+    found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN))
-            for f in _label_range(shown, seen)]
+            for f in found + _label_range(shown, seen)]
 
 
-def _kept_batch_stat(case, model, name: str, batch) -> LossInputStat | None:
+def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
     """What the loss was given on a kept batch: its target, and the untrained model's
-    prediction (of which label_range reads only the shape)."""
+    prediction (of which label_range reads only the shape); and whether the loss broadcast
+    the two against each other."""
     if not isinstance(batch.target, torch.Tensor) or batch.target.numel() == 0:
         return None
     try:
         with torch.no_grad():
             prediction = case.replayer.predict(model, batch)
+            spread = broadcasts(case.replayer, model, batch, prediction, alike(name))
     except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
         return None
     if not isinstance(prediction, torch.Tensor) or prediction.numel() == 0:
         return None
     return LossInputStat(step=0, phase="train", loss_name=name,
-                         **stats.loss_input_numbers(prediction, batch.target))
+                         **stats.loss_input_numbers(prediction, batch.target)), spread
 
 def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
     kind = loss_kind(name)
