@@ -69,7 +69,10 @@ def test_a_run_without_validation_losses_skips():
         check(_case(train_only, epochs=2))
 
 
-def test_a_training_loss_the_replay_cannot_repeat_skips_rather_than_blames_validation():
+def test_a_transform_before_the_loss_in_both_paths_does_not_blame_validation():
+    """log(softmax(out)) before NLLLoss in training and validation alike: the paths agree, so
+    the check finds nothing or skips (the training loss is now the recorded program of the
+    transform and the loss, which the validation losses were not computed with)."""
     def softmax_in_both_paths(model, optimizer, loss_fn, train, validation, epochs):
         x, y = train
         for _ in range(epochs):
@@ -85,8 +88,11 @@ def test_a_training_loss_the_replay_cannot_repeat_skips_rather_than_blames_valid
     model = mlp(8, 32, 2)
     case = record(softmax_in_both_paths, model, torch.optim.Adam(model.parameters(), lr=1e-2),
                   nn.NLLLoss(), (x[:450], y[:450]), (x[450:], y[450:]), epochs=4)
-    with pytest.raises(Skip, match="replay of your training loss"):
-        check(case)
+    try:
+        found = check(case)
+    except Skip:
+        found = []
+    assert found == []
 
 
 def _regression(rows=600, seed=0):

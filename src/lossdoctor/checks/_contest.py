@@ -225,9 +225,9 @@ def _learners(task: str, train: Table) -> dict:
             Cs=np.logspace(-3, 2, 6), cv=3, scoring="neg_log_loss", l1_ratios=(0.0,),
             use_legacy_attributes=False, max_iter=1000,
         )
-        trees = ensemble.HistGradientBoostingClassifier(
-            max_iter=50, random_state=0, early_stopping=_can_stop_early(train),
-            **trees_settings)
+        settings = {**trees_settings, **({} if _can_stop_early(train) else
+                                          {"early_stopping": False})}
+        trees = ensemble.HistGradientBoostingClassifier(max_iter=50, random_state=0, **settings)
         return {"logistic regression": make_pipeline(StandardScaler(), linear),
                 "gradient-boosted trees": trees}
     linear = linear_model.RidgeCV(alphas=np.logspace(-2, 3, 6))
@@ -238,11 +238,12 @@ def _learners(task: str, train: Table) -> dict:
             "gradient-boosted trees": trees}
 
 
-def _can_stop_early(train: Table) -> bool | str:
-    """Boosting's own early stopping ("auto": on above 10,000 rows) holds out a stratified
-    split, which no class of a single row can be in: a dev table of rare classes made no_signal
-    and data_pipeline fail with ValueError. Without it the 50 rounds all run."""
-    return "auto" if np.unique(train.target, return_counts=True)[1].min() >= 2 else False
+def _can_stop_early(train: Table) -> bool:
+    """Whether boosting may stop early (on its own above 10,000 rows, and for wide tables):
+    it holds out a stratified split, which no class of a single row can be in, and a dev table
+    of rare classes made no_signal and data_pipeline fail with ValueError. Without it the 50
+    rounds all run."""
+    return bool(np.unique(train.target, return_counts=True)[1].min() >= 2)
 
 
 def _fit_predict(learner, train: Table, held: Table, task: str, classes) -> np.ndarray:
