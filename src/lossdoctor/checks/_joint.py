@@ -21,14 +21,20 @@ import statistics
 from dataclasses import dataclass
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fix import fix_experiment, helped, settled_loss
+from lossdoctor.checks._fix import (
+    MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
+    helped,
+    settled_loss,
+)
 from lossdoctor.experiments import Plan, ReplayResult
 
 #: The lower rates tried, as divisors of the user's: a decade, then two. The range test's own
 #: safety margin is a decade (lr_range.SAFETY_FACTOR), and the dev operator
 #: std_one_and_lr_too_high sets rates 10-30x too high.
 LOWER_BY = (10.0, 100.0)
-#: A replay whose training loss ends above this share of its start barely trained (as
+#: Without a constant guess, a replay whose training loss ends above this share of its start
+#: (the median of its first ten steps, which a spike does not move) barely trained (as
 #: underfit_capacity's BARELY_TRAINED: a tenth off is what a working setup takes in a few steps).
 BARELY_TRAINED = 0.9
 
@@ -47,14 +53,20 @@ class Joint:
         return helped(together, case) and helped(beyond_rate, case)
 
 
-def too_fast(default_at_user_rate: ReplayResult) -> bool:
-    """The default init replayed at the user's rate blew up or barely trained."""
+def too_fast(default_at_user_rate: ReplayResult, constant: float | None) -> bool:
+    """The default init replayed at the user's rate blew up, or ended no better than always
+    predicting the same answer (``constant``, the constant guess's validation loss) by the bar
+    of a fix, or without one barely trained. A ReLU network at plain SGD 2 from He init kills
+    its units in the first steps and ends where a constant guess does (1.1 against 1.1), its
+    training loss spiking to 180 on the way (tests/test_joint.py)."""
     losses = default_at_user_rate.train_losses
     if default_at_user_rate.diverged or not all(math.isfinite(v) for v in losses):
         return True
+    if constant is not None and math.isfinite(constant):
+        return settled_loss(default_at_user_rate) >= (1 - MEANINGFUL_IMPROVEMENT) * constant
     if len(losses) < 8:
         return False
-    start = statistics.fmean(losses[:10])
+    start = statistics.median(losses[:10])
     return statistics.fmean(losses[-max(len(losses) // 4, 1):]) >= BARELY_TRAINED * start
 
 

@@ -81,13 +81,11 @@ def check(case) -> list[Finding]:
     if not (user_loss > FAR * default_loss or stuck):
         return []
     after = replayer.replay(Plan(model=copy.deepcopy(default), steps=REPLAY_STEPS))
-    if not stuck and undone_at_once(case.baseline, after):
-        return []
     experiment = fix_experiment(
         f"the model re-initialized with {initialization_name(initial)}", case.baseline, after
     )
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
-    if not helped(experiment, case):
+    if not helped(experiment, case) or (not stuck and undone_at_once(case.baseline, after)):
         return _with_a_lower_rate(case, default, after, evidence)
     evidence["layers_stuck_at_init"] = len(stuck)
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
@@ -98,8 +96,10 @@ def check(case) -> list[Finding]:
 def _with_a_lower_rate(case, default, after: ReplayResult, evidence: dict) -> list[Finding]:
     """The start is far off, but the default init at the user's rate did not help: when that
     replay blew up or barely trained (a rate too high for any start), the two fixes together
-    (:mod:`._joint`): reported when they help and the lower rate alone does not."""
-    if not too_fast(after):
+    (:mod:`._joint`): reported when they help and the lower rate alone does not. A default-init
+    replay that caught up with the run at once (undone_at_once) may have done so because both
+    collapsed at that rate: the same question is asked there."""
+    if not too_fast(after, case.constant_guess_loss("validation")):
         return []
     joint = init_and_rate(case, default)
     if joint is None or not joint.needed(case):
