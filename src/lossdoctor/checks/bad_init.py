@@ -130,9 +130,14 @@ def _joint_verdict(evidence: dict, experiment: Experiment, user_lr: str,
         f"against {e['default_init_loss']:.3g} for the same model with {initialization}, and "
         f"your learning rate ({user_lr}) is too high for it: trained on copies with only one "
         f"of the two changed, it does not get better ({alone}). With both changed it reaches "
-        f"a validation loss of {experiment.after:.3g}, against {experiment.before:.3g} as you "
-        "train it."
+        f"a validation loss of {experiment.after:.3g}, {_as_you_train(experiment.before)}."
     )
+
+
+def _as_you_train(before: float) -> str:
+    if math.isfinite(before):
+        return f"against {before:.3g} as you train it"
+    return "where a copy trained as you train it blows up"
 
 
 def _loss_text(evidence: dict, key: str) -> str:
