@@ -28,6 +28,7 @@ from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.measured_consequences import FIX_CHANGES_A_SETTING
 
 BAD_INIT = Cause(
     id="bad_init",
@@ -60,8 +61,9 @@ FAR = 3.0
 #: instead of one: as sure as the single replay's 0.9 less the chance that the lower rate,
 #: tried at two points only, would have done it alone at another.
 JOINT_CONFIDENCE = 0.85
-#: The evidence key (1.0) of a finding whose fix needs the learning rate lowered as well.
-NEEDS_LOWER_RATE = "needs_lower_learning_rate"
+#: The evidence key (1.0) of a finding whose fix needs the learning rate lowered as well: the
+#: lr finding is then a root beside it, not its consequence (lossdoctor.measured_consequences).
+NEEDS_LOWER_RATE = FIX_CHANGES_A_SETTING
 #: Training batches the initial loss is measured on.
 BATCHES = 8
 #: Normalization layers, whose weight is a per-channel scale.
