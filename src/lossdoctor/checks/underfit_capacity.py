@@ -7,10 +7,7 @@ Two experiments on copies tell capacity apart from the other causes:
    drives that loss towards its floor; the loss reached, relative to the start, is reported.
 2. *A larger model of the same family*: for MLPs and linear models on flat inputs, a wider and
    deeper ReLU MLP; for CNNs on images or channel-first sequences, a two-block ReLU CNN with
-   more channels (see :mod:`._larger_model`); for an MLP written as plain tensors, its own
-   program on wider tensors drawn as the user drew theirs (:mod:`._wider_tensors`: an
-   nn.Linear MLP with PyTorch's init trains faster under plain SGD for reasons other than its
-   size); for any other model built from layers with one
+   more channels (see :mod:`._larger_model`); for any other model built from layers with one
    width (embeddings, recurrent layers, a loss computed in ``forward``), the user's own model
    with wider hidden layers (see :mod:`._wider_copy`). With the same inputs, outputs and output
    function, it replays the user's training (same optimizer and settings; if those cannot
