@@ -53,7 +53,7 @@ def layers_of(model: TensorModel) -> list[Layer] | str:
             layers[-1].bias = name
         else:
             return "your model's tensors are not weight matrices each followed by a bias"
-    if not layers or any(a.units != b.fan_in for a, b in zip(layers, layers[1:], strict=False)):
+    if not layers or any(a.units != b.fan_in for a, b in zip(layers, layers[1:])):
         return "your model's weight matrices do not form a chain of layers"
     return layers
 
