@@ -27,7 +27,6 @@ from torch import nn
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.checks._inputs import at, inputs_without_target
-from lossdoctor.checks._wider_tensors import layers_of, widened_tensors
 from lossdoctor.layers import own_parameters
 from lossdoctor.losses import output_layers
 from lossdoctor.sandbox import isolated
@@ -75,8 +74,6 @@ class LargerModel:
 
 def why_not_larger(model: nn.Module, batch: Batch) -> str:
     """Why no larger model of the user's family (MLP or CNN) can be built; "" when it can."""
-    if isinstance(model, TensorModel):
-        return _why_not_wider_tensors(model, batch)
     if not why_not_cnn(model, batch):
         return _already_as_wide(_widest_convolution(model), _cnn_width, "channels")
     return why_not_flat_mlp(model, batch) or _already_as_wide(
@@ -116,8 +113,6 @@ def build_larger(
     model: nn.Module, batch: Batch, prediction_shape: tuple, loss_name: str, seed: int = 0
 ) -> LargerModel:
     """The larger model of the user's family; only where :func:`why_not_larger` gives ""."""
-    if _has_hidden_layers(model):
-        return build_wider_tensors(model, batch, seed)
     if not why_not_cnn(model, batch):
         return build_larger_cnn(model, batch, prediction_shape, loss_name, seed)
     return build_larger_mlp(model, batch, prediction_shape, loss_name, seed)
@@ -204,37 +199,6 @@ def _why_not_tensor_mlp(model: TensorModel, batch: Batch) -> str:
     if _flat_input(batch) is None:
         return "your model's input is not a single 2-D tensor of features"
     return ""
-
-
-def _why_not_wider_tensors(model: TensorModel, batch: Batch) -> str:
-    """A model written as plain tensors with hidden layers is compared with itself made wider
-    (same program, activation, init scheme and training: :mod:`._wider_tensors`), never with
-    an nn.Linear MLP initialized and shaped another way. One without (a linear model: one
-    weight matrix) has no activation of its own to keep: it gets the ReLU MLP."""
-    problem = _why_not_tensor_mlp(model, batch)
-    if problem or not _has_hidden_layers(model):
-        return problem or _already_as_wide(_widest_linear(model), _mlp_width, "units")
-    layers = layers_of(model)
-    if isinstance(layers, str):
-        return layers
-    widest = max(layer.units for layer in layers[:-1])
-    made = widened_tensors(model, batch, _mlp_width(widest))
-    return _already_as_wide(widest, _mlp_width, "units") or (
-        made if isinstance(made, str) else "")
-
-
-def _has_hidden_layers(model: nn.Module) -> bool:
-    return isinstance(model, TensorModel) and len(_weight_matrices(model)) > 1
-
-
-def build_wider_tensors(model: TensorModel, batch: Batch, seed: int = 0) -> LargerModel:
-    """The user's plain-tensor model with every hidden layer as wide as an MLP of the user's
-    family would be; only where :func:`why_not_larger` gives ""."""
-    layers = layers_of(model)
-    width = _mlp_width(max(layer.units for layer in layers[:-1]))
-    wider, changes = widened_tensors(model, batch, width, seed)
-    named = tuple((f"hidden layer {number}", old, new) for number, old, new in changes)
-    return LargerModel(wider, width, len(changes), "", "wider", named)
 
 
 def _weight_matrices(model: nn.Module) -> list[torch.Tensor]:
