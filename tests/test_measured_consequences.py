@@ -20,6 +20,7 @@ from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.measured_consequences import (
     DECLARED_CONSEQUENCE_CONFIDENCE,
+    FIX_CHANGES_A_SETTING,
     MEASURED_CONSEQUENCE_CONFIDENCE,
     SLOW_FOR_ITS_SIZE,
 )
@@ -288,3 +289,15 @@ def test_a_declared_consequence_is_reported_as_rarely_right_as_on_dev():
     """Session 16's dev draws: declared consequences right 2 times in 29, under Jeffreys' prior
     (2 + 0.5) / 30; session 13's 0.35 over-claimed (the test part's were right 2 in 11)."""
     assert DECLARED_CONSEQUENCE_CONFIDENCE == round((2 + 0.5) / (29 + 1), 2) == 0.08
+
+
+def test_a_fix_that_lowered_the_rate_too_leaves_the_lr_finding_a_root_beside_it():
+    """checks._joint (dev 140011, std_one_and_lr_too_high): weights N(0, 1) at plain SGD 5;
+    the default init with the rate lowered to 0.5 took a blown-up run to 0.545. The lr finding,
+    which bad_init declares its consequence, is a cause of its own there."""
+    joint = _fixed(BAD_INIT, 0.9, math.inf, 0.545)
+    joint.evidence[FIX_CHANGES_A_SETTING] = 1.0
+    ranked = rank([joint, _fixed(LR_TOO_HIGH, 0.95, math.inf, 1.45)])
+    assert all(f.explained_by == [] for f in ranked)
+    assert {f.cause.id for f in ranked if f.confidence >= REPORT_THRESHOLD} == {
+        "bad_init", "lr_too_high"}

@@ -165,3 +165,32 @@ def freeze_untrained_body(p: Program, rng: random.Random) -> Program:
           applies=lambda p: p.model.style == "module_list" and p.model.depth > 0)
 def layers_in_plain_list(p: Program, rng: random.Random) -> Program:
     return p.with_model(trainable="plain_list")
+
+
+# Models written as plain tensors (session 16, s16-joint): Nielsen-style networks whose weights
+# are made with torch.randn(..., requires_grad=True) and trained by plain SGD.
+def _plain_tensor_mlp(p: Program) -> bool:
+    return p.model.family == "mlp" and p.data.kind == "tabular"
+
+
+def _plain_tensors_sgd(p: Program, rng: random.Random) -> Program:
+    """a model written as plain tensors (x @ w + b, He init), trained by plain SGD at 0.01-0.05"""
+    loss = p.loss.style if p.loss.style != "in_forward" else "module"
+    return (p.with_model(style="raw", depth=max(p.model.depth, 1), dropout=0.0,
+                         batchnorm=False)
+            .with_loss(style=loss)
+            .with_train(optimizer="sgd", momentum=0.0,
+                        lr=float(f"{0.01 * 5 ** rng.random():.1g}")))
+
+
+@operator("bad_init", "plain-tensor weights drawn N(0, 1) (torch.randn, no fan-in scaling)",
+          applies=_plain_tensor_mlp, setup=_plain_tensors_sgd)
+def plain_tensor_std_one(p: Program, rng: random.Random) -> Program:
+    return p.with_model(init=("normal", 1.0))
+
+
+@operator("bad_init", "plain-tensor weights drawn N(0, 1) and plain SGD at 2-5, too high for "
+          "any start: each fix alone fails", applies=_plain_tensor_mlp, setup=_plain_tensors_sgd,
+          also=("lr_too_high",))
+def std_one_and_lr_too_high(p: Program, rng: random.Random) -> Program:
+    return p.with_model(init=("normal", 1.0)).with_train(lr=float(rng.randrange(2, 6)))

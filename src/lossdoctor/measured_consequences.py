@@ -79,9 +79,23 @@ COMPARABLE_MEASURE = "validation loss"
 SLOW_FOR_ITS_SIZE = "fits_only_slowly"
 
 
+#: The evidence key (1.0 when it holds) of a finding whose replayed fix changed a training
+#: setting as well (checks._joint: the initialization and the learning rate, where neither alone
+#: helped): that fix does not change less than the setting's, and explains no setting's finding.
+FIX_CHANGES_A_SETTING = "fix_changes_a_training_setting_too"
+
+
+def _joint_with_setting(root: Finding, finding: Finding) -> bool:
+    return bool(root.evidence.get(FIX_CHANGES_A_SETTING)) and \
+        finding.cause.setting == TRAINING_SETTING
+
+
 def declares(root: Finding, finding: Finding) -> bool:
     """Whether ``root``'s cause declares ``finding``'s its consequence: always (``explains``),
-    or only once ``root``'s own replayed fix took the loss down (``explains_if_fixed``)."""
+    or only once ``root``'s own replayed fix took the loss down (``explains_if_fixed``); never a
+    training setting that ``root``'s fix had to change too (FIX_CHANGES_A_SETTING)."""
+    if _joint_with_setting(root, finding):
+        return False
     cause = finding.cause.id
     return cause in root.cause.explains or (
         cause in root.cause.explains_if_fixed and fix_verified(root))
@@ -116,7 +130,7 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
     ``setting``'s within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further for a setting of the
     same kind, or where the setting's cause declares ``other``'s its consequence; a fix that
     changes more explains nothing)."""
-    if size_sets_the_pace(setting, other):
+    if size_sets_the_pace(setting, other) or _joint_with_setting(other, setting):
         return False
     if other.cause.setting > setting.cause.setting and not size_sets_the_pace(other, setting):
         return False

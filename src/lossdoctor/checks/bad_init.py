@@ -23,9 +23,12 @@ from torch import nn
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped
+from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
+from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.measured_consequences import FIX_CHANGES_A_SETTING
 
 BAD_INIT = Cause(
     id="bad_init",
@@ -54,6 +57,13 @@ CAUSES = (BAD_INIT,)
 #: The initial loss must be this many times the default init's: the default init's own spread
 #: over seeds is well within a factor of two on the same batches.
 FAR = 3.0
+#: A finding that needs the rate lowered too rests on three replays (each fix alone, and both)
+#: instead of one: as sure as the single replay's 0.9 less the chance that the lower rate,
+#: tried at two points only, would have done it alone at another.
+JOINT_CONFIDENCE = 0.85
+#: The evidence key (1.0) of a finding whose fix needs the learning rate lowered as well: the
+#: lr finding is then a root beside it, not its consequence (lossdoctor.measured_consequences).
+NEEDS_LOWER_RATE = FIX_CHANGES_A_SETTING
 #: Training batches the initial loss is measured on.
 BATCHES = 8
 #: Normalization layers, whose weight is a per-channel scale.
@@ -72,19 +82,69 @@ def check(case) -> list[Finding]:
     stuck = stuck_layers(initial)
     if not (user_loss > FAR * default_loss or stuck):
         return []
-    after = replayer.replay(Plan(model=default, steps=REPLAY_STEPS))
-    if not stuck and undone_at_once(case.baseline, after):
-        return []
+    after = replayer.replay(Plan(model=copy.deepcopy(default), steps=REPLAY_STEPS))
     experiment = fix_experiment(
         f"the model re-initialized with {initialization_name(initial)}", case.baseline, after
     )
-    if not helped(experiment, case):
-        return []
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
+    if not helped(experiment, case) or (not stuck and undone_at_once(case.baseline, after)):
+        return _with_a_lower_rate(case, default, after, evidence)
     evidence["layers_stuck_at_init"] = len(stuck)
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
                                             initialization_name(initial)), evidence,
                     experiment=experiment)]
+
+
+def _with_a_lower_rate(case, default, after: ReplayResult, evidence: dict) -> list[Finding]:
+    """The start is far off, but the default init at the user's rate did not help: when that
+    replay blew up or barely trained (a rate too high for any start), the two fixes together
+    (:mod:`._joint`): reported when they help and the lower rate alone does not. A default-init
+    replay that caught up with the run at once (undone_at_once) may have done so because both
+    collapsed at that rate: the same question is asked there."""
+    if not too_fast(after, case.constant_guess_loss("validation")):
+        return []
+    joint = init_and_rate(case, default)
+    if joint is None or not joint.needed(case):
+        return []
+    evidence.update(joint_evidence(joint, after))
+    evidence[NEEDS_LOWER_RATE] = 1.0
+    initialization = initialization_name(case.copies.initial_model)
+    user_lr = plain_lr(case.replayer.user_lr, 3)
+    experiment = fix_experiment(
+        f"the model re-initialized with {initialization} and the learning rate lowered from "
+        f"{user_lr} to {plain_lr(joint.lr)}", case.baseline, joint.both)
+    return [Finding(BAD_INIT, JOINT_CONFIDENCE, _joint_verdict(evidence, experiment, user_lr,
+                                                               initialization), evidence,
+                    fix=(f"{BAD_INIT.fix} And lower the learning rate from {user_lr} to about "
+                         f"{plain_lr(joint.lr)}: either change alone did not help."),
+                    experiment=experiment)]
+
+
+def _joint_verdict(evidence: dict, experiment: Experiment, user_lr: str,
+                   initialization: str) -> str:
+    e = evidence
+    at_your_rate = _loss_text(e, "default_init_at_your_rate_loss")
+    lower = plain_lr(e["joint_lr"])
+    alone = (f"from {initialization} at your rate, {at_your_rate}; from your own start at lr "
+             f"{lower}, {_loss_text(e, 'lower_rate_only_loss')}")
+    return (
+        f"Your model starts with a training loss of {e.get('initial_loss', math.inf):.3g}, "
+        f"against {e['default_init_loss']:.3g} for the same model with {initialization}, and "
+        f"your learning rate ({user_lr}) is too high for it: trained on copies with only one "
+        f"of the two changed, it does not get better ({alone}). With both changed it reaches "
+        f"a validation loss of {experiment.after:.3g}, {_as_you_train(experiment.before)}."
+    )
+
+
+def _as_you_train(before: float) -> str:
+    if math.isfinite(before):
+        return f"against {before:.3g} as you train it"
+    return "where a copy trained as you train it blows up"
+
+
+def _loss_text(evidence: dict, key: str) -> str:
+    value = evidence.get(key)
+    return "it blows up" if value is None else f"validation loss {value:.3g}"
 
 
 def undone_at_once(own: ReplayResult, default: ReplayResult) -> bool:
