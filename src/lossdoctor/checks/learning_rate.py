@@ -48,7 +48,7 @@ from lossdoctor.checks._rebatch import (
     replay_rebatched,
     user_batch_size,
 )
-from lossdoctor.checks._same_length import Behind, behind, may_be_far_behind
+from lossdoctor.checks._same_length import Behind, behind
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -501,7 +501,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     else:
         steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
     short = steps < REPLAY_STEPS and m.may_lag
-    slow = long_run(m) and _slow_low_position(case, m)
+    slow = long_run(m) and _unusually_low(m)
     if not (far or short or _near_low_position(m) or slow):
         return None
     ladder = _doublings(m) if short and not far else []
@@ -515,7 +515,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         return None
     stalled = m.stalled(higher) if far else m.lagging(higher)
     against = behind(case, higher.replay, Plan(lr=higher.lr)) if long_run(m) else None
-    if not (far or stalled or (against is not None and against.far)):
+    far_slower = against is not None and against.far_slower and _unusually_low(m)
+    if not (far or stalled or (against is not None and against.far) or far_slower):
         return None
     more = _more_steps(case, m, steps)
     if more is not None and _does_as_much(m, more, higher):
@@ -524,7 +525,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     steady = beyond and learning_steadily(case, higher, m)
     stalled = stalled and beyond and not steady
     if against is not None:  # a long run with its own validation: judged in its own steps
-        stalled = against.far and (stalled or _unusually_low(m))
+        stalled = (against.far and (stalled or _unusually_low(m))) or far_slower
         steady = steady and not stalled
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
@@ -539,7 +540,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
             "run_best_val_loss": case.run_best_validation(),
             "replay_steps": float(steps),
-            "share_left_in_own_steps": math.nan if against is None else against.left}
+            "share_left_in_own_steps": math.nan if against is None else against.left,
+            "times_faster_at_higher_lr": math.nan if against is None else against.times_faster}
             | _more_steps_evidence(more)),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
@@ -634,6 +636,11 @@ def _behind_verdict(m: Measures, higher: Counterfactual, against: Behind) -> str
     same = (f"your validation loss ended at {against.run:.3g}, where a replay at lr "
             f"{plain_lr(higher.lr)} for as many steps ({against.steps}) gets to "
             f"{against.replay:.3g}, from {against.start:.3g} for a model that learned nothing")
+    if not against.far and against.far_slower and _unusually_low(m):
+        return (f"{lr} is too low: {where}; {same}. The replay got down to where your run "
+                f"ended ({against.run:.3g}) in {against.reached_in:.0f} steps, "
+                f"{against.times_faster:.0f} times as fast as your run's "
+                f"{against.run_steps}. {_replay_text(m, higher, _which_of_two(m, higher))}.")
     if not against.far:
         return f"{lr} may be low ({where}), but your run kept up: {same}."
     return (f"{lr} is too low: {where}; {same}: your run covered {1 - against.left:.0%} of "
@@ -698,14 +705,6 @@ def _near_low_position(m: Measures) -> bool:
     the replay at the higher lr still has to learn from the inputs (``_learns_from_inputs``)
     and the run to lag it."""
     return decades(m.user_lr, m.test.minimum_lr) >= NEAR_GAP_DECADES and m.may_lag
-
-
-def _slow_low_position(case: Case, m: Measures) -> bool:
-    """``_near_low_position`` for a long run that learns: ``_unusually_low``, and ending where
-    a replay could still leave it FAR_BEHIND_SHARE behind (``_same_length.may_be_far_behind``),
-    though its training loss made more than LAGGING_SHARE of the most progress there is
-    (``Measures.may_lag``)."""
-    return _unusually_low(m) and may_be_far_behind(case)
 
 
 #: Optimizers that scale each step by the gradient's own running size: their rates are
