@@ -49,6 +49,14 @@ FAR_BEHIND_SHARE = 0.4
 #: ten times the speed is what a rate a decade too low costs: the range test's own
 #: uncertainty (lr_range.LOW_GAP_DECADES), within which a rate is not blamed.
 SLOWER_FACTOR = 10.0
+#: "Training longer would also get further" holds when, at the pace of the last third of its
+#: validation passes, the run would reach the higher lr's validation loss within this many
+#: times its own length more (three runs in all). Measured on dev cases: 21085's twin (AdamW at
+#: 1e-3, still falling 0.019 a pass) needs 1.4 run lengths more; plain SGD at 0.04 on token
+#: models (plain_sgd 20106 and 30004, whose twins with momentum reach 0.002 and 0.0003) needs
+#: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
+#: in 300 steps is what holds the run back, however steadily it falls.
+MORE_RUNS = 2.0
 #: The longest replay at a run's own length: twice REPLAY_STEPS, the two fix replays the
 #: budget plans for a tested cause (budget.DIAGNOSIS_STEPS). A longer run is compared with a
 #: replay cut at this length, which can only get less far: the comparison favours the run.
@@ -179,3 +187,14 @@ def _evenly_spaced(replay: ReplayResult) -> list[int]:
     """Where a replay without recorded steps evaluated: evenly, the last at its end."""
     count = len(replay.validation_losses)
     return [replay.planned_steps * (i + 1) // count for i in range(count)]
+
+
+def runs_to_reach(passes: list[float], target: float) -> float:
+    """How many times its own length more the run would need to train to bring its validation
+    loss down to ``target`` at the mean pace of its last third of passes (at least two)."""
+    span = min(max(2, len(passes) // 3), len(passes) - 1)
+    pace = (passes[-span - 1] - passes[-1]) / span
+    gap = passes[-1] - target
+    if gap <= 0:
+        return 0.0
+    return gap / pace / len(passes) if pace > 0 else math.inf

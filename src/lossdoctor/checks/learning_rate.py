@@ -48,7 +48,7 @@ from lossdoctor.checks._rebatch import (
     replay_rebatched,
     user_batch_size,
 )
-from lossdoctor.checks._same_length import Behind, behind
+from lossdoctor.checks._same_length import MORE_RUNS, Behind, behind, runs_to_reach
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -148,14 +148,6 @@ STEADY_POINTS = 4
 #: runs dismissed as steady that should be (twins) came 0.46 (21085: AdamW 1e-3), 0.48,
 #: 0.49 and 0.54 of the way; the bar sits between them and 32006's 0.33.
 STEADY_SHARE = 0.4
-#: "Training longer would also get further" holds when, at the pace of the last third of its
-#: validation passes, the run would reach the higher lr's validation loss within this many
-#: times its own length more (three runs in all). Measured on dev cases: 21085's twin (AdamW at
-#: 1e-3, still falling 0.019 a pass) needs 1.4 run lengths more; plain SGD at 0.04 on token
-#: models (plain_sgd 20106 and 30004, whose twins with momentum reach 0.002 and 0.0003) needs
-#: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
-#: in 300 steps is what holds the run back, however steadily it falls.
-MORE_RUNS = 2.0
 #: The ladder of rates tried above the user's in a short run: each twice the last (a factor
 #: of 2 is the usual step of a manual search; the range test's candidates are a decade apart),
 #: at most three (8x the user's rate, most of the decade to the range test's lowest point).
@@ -669,17 +661,6 @@ def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:
     tail = passes[-max(len(passes) // 2, STEADY_POINTS):]
     return ((reference - min(passes)) > STEADY_SHARE * ahead and falling(tail)
             and runs_to_reach(passes, higher.val_after) <= MORE_RUNS)
-
-
-def runs_to_reach(passes: list[float], target: float) -> float:
-    """How many times its own length more the run would need to train to bring its validation
-    loss down to ``target`` at the mean pace of its last third of passes (at least two)."""
-    span = min(max(2, len(passes) // 3), len(passes) - 1)
-    pace = (passes[-span - 1] - passes[-1]) / span
-    gap = passes[-1] - target
-    if gap <= 0:
-        return 0.0
-    return gap / pace / len(passes) if pace > 0 else math.inf
 
 
 def training_steadily(m: Measures, higher: Counterfactual) -> bool:
