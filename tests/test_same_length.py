@@ -7,9 +7,11 @@ from types import SimpleNamespace
 import pytest
 
 from lossdoctor.checks._same_length import (
+    FAR_BEHIND_SHARE,
     LONGEST_OWN_LENGTH,
     SLOWER_FACTOR,
     behind,
+    may_be_far_behind,
     share_left,
     steps_to_reach,
 )
@@ -107,6 +109,13 @@ def test_a_run_that_covered_most_of_the_way_can_still_be_ten_times_slower():
     assert against.times_faster >= SLOWER_FACTOR
     slow = replace(fast, validation_losses=[0.5, 0.4, 0.3, 0.25] + [0.01] * 6)
     assert not behind(case, slow, Plan()).far_slower
+
+
+@pytest.mark.parametrize("end, may", [(0.2, False), (0.5, True)])
+def test_a_run_near_zero_cannot_be_far_behind_any_replay(end, may):
+    """No replay goes below 0: a run at 0.2 of a guess of 0.69 leaves at most 29% of any way."""
+    assert 0.2 / GUESS < FAR_BEHIND_SHARE < 0.5 / GUESS
+    assert may_be_far_behind(run_case(768, end, {})) is may
 
 
 @pytest.mark.parametrize("untrained", [-4499.0, 921.0 * 400, math.nan])

@@ -105,6 +105,14 @@ def on_the_runs_scale(case, start: float) -> bool:
             and start / SAME_SCALE_FACTOR <= untrained <= start * SAME_SCALE_FACTOR)
 
 
+def may_be_far_behind(case) -> bool:
+    """Whether any replay could leave the run FAR_BEHIND_SHARE behind, read before paying for
+    one: with a loss that cannot go below zero, no replay leaves it more than its own end over
+    the reference (``share_left`` with the replay at 0)."""
+    end, start = run_end(case), reference(case)
+    return end is not None and start is not None and end / start > FAR_BEHIND_SHARE
+
+
 def own_length(case) -> int:
     """The steps the run took, at most LONGEST_OWN_LENGTH."""
     return min(len(case.trace.step_losses()), LONGEST_OWN_LENGTH)

@@ -48,7 +48,13 @@ from lossdoctor.checks._rebatch import (
     replay_rebatched,
     user_batch_size,
 )
-from lossdoctor.checks._same_length import MORE_RUNS, Behind, behind, runs_to_reach
+from lossdoctor.checks._same_length import (
+    MORE_RUNS,
+    Behind,
+    behind,
+    may_be_far_behind,
+    runs_to_reach,
+)
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -493,7 +499,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     else:
         steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
     short = steps < REPLAY_STEPS and m.may_lag
-    slow = long_run(m) and _unusually_low(m)
+    slow = long_run(m) and _unusually_low(m) and (may_be_far_behind(case)
+                                                  or _below_usual_rates(m))
     if not (far or short or _near_low_position(m) or slow):
         return None
     ladder = _doublings(m) if short and not far else []
@@ -507,7 +514,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         return None
     stalled = m.stalled(higher) if far else m.lagging(higher)
     against = behind(case, higher.replay, Plan(lr=higher.lr)) if long_run(m) else None
-    far_slower = against is not None and against.far_slower and _unusually_low(m)
+    far_slower = (against is not None and against.far_slower and _unusually_low(m)
+                  and _below_usual_rates(m))
     if not (far or stalled or (against is not None and against.far) or far_slower):
         return None
     more = _more_steps(case, m, steps)
@@ -628,7 +636,7 @@ def _behind_verdict(m: Measures, higher: Counterfactual, against: Behind) -> str
     same = (f"your validation loss ended at {against.run:.3g}, where a replay at lr "
             f"{plain_lr(higher.lr)} for as many steps ({against.steps}) gets to "
             f"{against.replay:.3g}, from {against.start:.3g} for a model that learned nothing")
-    if not against.far and against.far_slower and _unusually_low(m):
+    if not against.far and against.far_slower and _unusually_low(m) and _below_usual_rates(m):
         return (f"{lr} is too low: {where}; {same}. The replay got down to where your run "
                 f"ended ({against.run:.3g}) in {against.reached_in:.0f} steps, "
                 f"{against.times_faster:.0f} times as fast as your run's "
@@ -711,6 +719,21 @@ def _unusually_low(m: Measures) -> bool:
     suggestion, the generator's lr_divided)."""
     return (m.optimizer not in ADAPTIVE_OPTIMIZERS
             and decades(m.user_lr, m.test.minimum_lr) >= LOW_GAP_DECADES)
+
+
+#: The lowest of SGD's usual rates: 1e-3 (PyTorch's fine-tuning tutorial trains SGD(lr=0.001,
+#: momentum=0.9)); the usual range runs up to 0.1 (He et al. 2016, ResNet on ImageNet). A run
+#: ten times slower than the range test's rate (``_same_length.SLOWER_FACTOR``) is blamed on
+#: its rate only below it, where no SGD user sets a rate on purpose (Adam's 1e-4 to 5e-4
+#: kept after a switch to SGD): on an easy problem the range test tolerates rates of 1-10,
+#: and dev twin 150507 (SGD with momentum at 0.008, 180 steps, its validation loss 0.65 ->
+#: 0.18; the range test's lowest point at 10, 3.1 decades above) is a usual setting.
+SGD_LOWEST_USUAL_LR = 1e-3
+
+
+def _below_usual_rates(m: Measures) -> bool:
+    """SGD at a rate below SGD_LOWEST_USUAL_LR."""
+    return m.optimizer == "SGD" and m.user_lr < SGD_LOWEST_USUAL_LR
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
