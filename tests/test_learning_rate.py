@@ -510,13 +510,15 @@ def test_the_ladder_doubles_the_rate_up_to_the_lowest_point():
     assert _replay_steps(replace(m, run_losses=[1.0] * 5000)) == REPLAY_STEPS
 
 
-def _long_run_behind(case, monkeypatch, run_end, higher_in_own_steps):
+def _long_run_behind(case, monkeypatch, run_end, higher_in_own_steps, arrives_at=6):
     """``case`` as a run of 768 steps whose training loss fell to a third of the untrained
     model's (more than half the progress there is: no "lagging" run) and whose validation
     loss ended at ``run_end`` times the constant guess. Replays are answered from a table: the
     user's rate settles at 0.8 of the guess, the range test's lowest point (0.5) at 0.65
     in a 300-step replay and at ``higher_in_own_steps`` in a replay as long as the run
-    (LONGEST_OWN_LENGTH steps: the run leads the higher rate's 300 steps and trails its own)."""
+    (LONGEST_OWN_LENGTH steps: the run leads the higher rate's 300 steps and trails its own),
+    its validation loss falling in a straight line from the guess to there by its
+    ``arrives_at``-th of 10 evaluations."""
     guess = case.constant_guess_loss("validation")
     start = case.replayer.evaluate(case.copies.initial_model, case.replayer.train_batches)
 
@@ -524,9 +526,10 @@ def _long_run_behind(case, monkeypatch, run_end, higher_in_own_steps):
         lr = plan.lr if plan.lr is not None else case.replayer.user_lr
         level = 0.8 if not math.isclose(lr, 0.5) else (
             0.65 if plan.steps <= REPLAY_STEPS else higher_in_own_steps)
+        falling = [guess * (1 - (1 - level) * min(1.0, (k + 1) / arrives_at))
+                   for k in range(10)]
         return ReplayResult([start] * 10 + [level * start] * (plan.steps - 10),
-                            [level * guess] * 10, planned_steps=plan.steps,
-                            start_validation=guess)
+                            falling, planned_steps=plan.steps, start_validation=guess)
 
     monkeypatch.setattr(case.replayer, "replay", replay)
     monkeypatch.setattr(case.trace, "step_losses",
@@ -567,6 +570,28 @@ def test_a_long_run_that_kept_up_with_a_higher_rate_in_its_own_steps_is_not_blam
     usual = learnable_run(torch.optim.SGD, 0.01)
     _long_run_behind(usual, monkeypatch, run_end=0.6, higher_in_own_steps=0.1)
     assert LR_TOO_LOW not in reported(check(usual))
+
+
+def test_a_long_run_that_covered_most_of_the_way_ten_times_slower_is_too_low(monkeypatch):
+    """SGD at 1.25e-4 (Adam's rate, below any usual SGD rate) ends at 0.2 of the guess, most
+    of the way to the 0.1 that lr 0.5 gets to in as many steps (left 11%, not "far behind"),
+    but lr 0.5 is down to 0.2 within its first 60 steps of 600, ten times as fast as the
+    run's 768 (issue 11: SGD with momentum at 1.25e-4 on a heatmap detector, falling from 2.2
+    to 0.5 in 200 steps where lr 0.05 gets there in 9, called healthy). Falling as slowly at a
+    usual SGD rate (0.001 and 0.01: an easy problem's range test tolerates rates far above
+    them), or with Adam, it is not blamed."""
+    case = learnable_run(torch.optim.SGD, 1.25e-4)
+    _long_run_behind(case, monkeypatch, run_end=0.2, higher_in_own_steps=0.1, arrives_at=1)
+    finding = reported(check(case))[LR_TOO_LOW]
+    assert finding.evidence["share_left_in_own_steps"] < 0.15
+    assert finding.evidence["times_faster_at_higher_lr"] >= 10
+    assert "times as fast as your run's 768" in finding.verdict
+    for optimizer_class, lr in ((torch.optim.SGD, 0.001), (torch.optim.SGD, 0.01),
+                                (torch.optim.Adam, 1.25e-4)):
+        usual = learnable_run(optimizer_class, lr)
+        _long_run_behind(usual, monkeypatch, run_end=0.2, higher_in_own_steps=0.1,
+                         arrives_at=1)
+        assert LR_TOO_LOW not in reported(check(usual))
 
 
 def test_adam_at_a_conventional_rate_far_from_the_range_tests_lowest_point_is_not_blamed(

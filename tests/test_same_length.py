@@ -9,9 +9,11 @@ import pytest
 from lossdoctor.checks._same_length import (
     FAR_BEHIND_SHARE,
     LONGEST_OWN_LENGTH,
+    SLOWER_FACTOR,
     behind,
     may_be_far_behind,
     share_left,
+    steps_to_reach,
 )
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.trace import ValidationPass
@@ -85,6 +87,28 @@ def test_no_comparison_without_the_runs_own_validation_or_a_replay_that_got_down
     case.trace.validation_passes = lambda: []
     assert behind(case, ending_at(0.05, 300), Plan()) is None
     assert math.isnan(share_left(0.4, 0.7, GUESS))
+
+
+def test_steps_to_reach_a_level_are_read_off_the_line_between_evaluations():
+    replay = ReplayResult([], [0.5, 0.3, 0.1], validation_steps=[10, 20, 30],
+                          start_validation=GUESS, planned_steps=30)
+    assert steps_to_reach(replay, 0.4) == pytest.approx(15.0)
+    assert steps_to_reach(replay, 0.6) == pytest.approx(10 * 0.09 / 0.19)
+    assert steps_to_reach(replay, 0.05) == math.inf
+    assert steps_to_reach(replace(replay, validation_steps=[]), 0.3) == pytest.approx(20.0)
+
+
+def test_a_run_that_covered_most_of_the_way_can_still_be_ten_times_slower():
+    """A run of 200 steps ends at 0.2 (guess 0.69), where a replay as long gets to 0.01: 28%
+    of the way left, not far behind, but the replay got down to 0.2 by its 10th step."""
+    case = run_case(200, 0.20, {})
+    fast = ReplayResult([], [0.15] + [0.01] * 9, validation_steps=list(range(10, 201, 20)),
+                        start_validation=GUESS, planned_steps=200)
+    against = behind(case, fast, Plan())
+    assert not against.far and against.far_slower
+    assert against.times_faster >= SLOWER_FACTOR
+    slow = replace(fast, validation_losses=[0.5, 0.4, 0.3, 0.25] + [0.01] * 6)
+    assert not behind(case, slow, Plan()).far_slower
 
 
 @pytest.mark.parametrize("end, may", [(0.2, False), (0.5, True)])

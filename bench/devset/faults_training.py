@@ -236,8 +236,6 @@ def flat_output_column_target(p: Program, rng: random.Random) -> Program:
     return p.with_loss(output_shape="flat", target_shape="column")
 
 
-
-
 # A transform of the model's output written in the training loop, between the model and the
 # loss (session 16, issue 11): the twin's loss is healthy but not the model's output itself.
 def _outside_model(p: Program) -> bool:
@@ -275,3 +273,23 @@ def _hand_mse_columns(p: Program, rng: random.Random) -> Program:
           "targets (N,): it compares N x N", applies=regression, setup=_hand_mse_columns)
 def hand_mse_column_output_flat_target(p: Program, rng: random.Random) -> Program:
     return p.with_loss(target_shape="flat")
+
+
+# lr_too_low (session 16): a conv net moved from Adam to SGD with momentum, keeping Adam's
+# rate (issue 11: a heatmap detector with a hand-written focal loss, SGD momentum 0.9 at
+# 1.25e-4 where 0.02 was needed, called healthy)
+SGD_USUAL_LR = (5e-3, 2e-2)  # bases.LR_RANGE["sgd"]: where a healthy base trains with SGD
+
+
+def _sgd_momentum_hand_loss(p: Program, rng: random.Random) -> Program:
+    """SGD with momentum 0.9 at a usual rate (0.005-0.02) and a hand-written loss"""
+    low, high = SGD_USUAL_LR
+    lr = float(f"{low * (high / low) ** rng.random():.1g}")
+    return p.with_train(optimizer="sgd", momentum=0.9, lr=lr).with_loss(style="hand")
+
+
+@operator("lr_too_low", "SGD with momentum 0.9 at an adaptive optimizer's rate (1e-4 to 5e-4) "
+          "on a conv net", applies=family("cnn"), setup=_sgd_momentum_hand_loss,
+          also=("optimizer_choice",))
+def sgd_momentum_at_adam_rate(p: Program, rng: random.Random) -> Program:
+    return p.with_train(lr=float(f"{1e-4 * 5 ** rng.random():.2g}"))

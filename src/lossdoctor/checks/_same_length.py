@@ -12,6 +12,9 @@ with the constant guess's validation loss as the reference (else the untrained m
 for a run that got nowhere, 0 for one that got as far as the replay, negative for one that
 got further. A share of a way is what the user sees, where a ratio of two losses is not: a
 twin at 0.05 beside a replay at 0.003 (15 times lower) has left 7% of a way from 0.69.
+
+A run can also cover most of that way and still learn far too slowly: the second measure is
+how many times fewer steps the replay takes to get where the run ended (``times_faster``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,25 @@ LAST_PASSES = 3
 #: sits in the empty stretch between 0.19 and 0.54, below the generator's own "gain at most
 #: half the twin's" (bench/devset/validity.py), which a replay of the fix need not match.
 FAR_BEHIND_SHARE = 0.4
+#: "Learns far slower": a replay at another setting brings the validation loss down to where
+#: the run ended in at most a tenth of the steps the run took (SLOWER_FACTOR times as fast).
+#: The share of the way (FAR_BEHIND_SHARE) misses a run that covered most of the way to a
+#: loss near zero at a rate a hundred times too low: SGD with momentum 0.9 at Adam's 1.25e-4
+#: on a heatmap detector with a hand-written focal loss fell from 2.2 to 0.50 in 200 steps
+#: (77% of the way to 0.0008, where lr 0.02 ends) and lr 0.14 got below 0.50 within its
+#: first 10 steps; "healthy" was reported (issue 11, "why is my validation loss not
+#: changing"). In the small-step regime a step's progress is proportional to the rate, so
+#: ten times the speed is what a rate a decade too low costs: the range test's own
+#: uncertainty (lr_range.LOW_GAP_DECADES), within which a rate is not blamed.
+SLOWER_FACTOR = 10.0
+#: "Training longer would also get further" holds when, at the pace of the last third of its
+#: validation passes, the run would reach the higher lr's validation loss within this many
+#: times its own length more (three runs in all). Measured on dev cases: 21085's twin (AdamW at
+#: 1e-3, still falling 0.019 a pass) needs 1.4 run lengths more; plain SGD at 0.04 on token
+#: models (plain_sgd 20106 and 30004, whose twins with momentum reach 0.002 and 0.0003) needs
+#: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
+#: in 300 steps is what holds the run back, however steadily it falls.
+MORE_RUNS = 2.0
 #: The longest replay at a run's own length: twice REPLAY_STEPS, the two fix replays the
 #: budget plans for a tested cause (budget.DIAGNOSIS_STEPS). A longer run is compared with a
 #: replay cut at this length, which can only get less far: the comparison favours the run.
@@ -105,10 +127,22 @@ class Behind:
     replay: float  # where the replay's settled
     start: float  # the reference both ways are measured from
     steps: int  # the replay's steps
+    #: the steps the replay took to bring the validation loss down to where the run ended
+    reached_in: float = math.inf
+    run_steps: int = 0  # the steps the run took
 
     @property
     def far(self) -> bool:
         return self.left > FAR_BEHIND_SHARE
+
+    @property
+    def times_faster(self) -> float:
+        """How many times fewer steps the replay took to get where the run ended."""
+        return self.run_steps / self.reached_in if self.reached_in > 0 else math.inf
+
+    @property
+    def far_slower(self) -> bool:
+        return self.times_faster >= SLOWER_FACTOR
 
 
 def behind(case, replay: ReplayResult, plan: Plan) -> Behind | None:
@@ -120,16 +154,55 @@ def behind(case, replay: ReplayResult, plan: Plan) -> Behind | None:
     end, start = run_end(case), reference(case)
     if end is None or start is None or not on_the_runs_scale(case, start):
         return None
-    found = _against(replay, end, start)
+    run_steps = len(case.trace.step_losses())
+    found = _against(replay, end, start, run_steps)
     sized = case.replayer.sized(own_length(case))
     if sized == replay.planned_steps or (sized > replay.planned_steps and found is not None
                                          and found.far):
         return found
-    return _against(case.replayer.replay(replace(plan, steps=own_length(case))), end, start)
+    return _against(case.replayer.replay(replace(plan, steps=own_length(case))), end, start,
+                    run_steps)
 
 
-def _against(replay: ReplayResult, end: float, start: float) -> Behind | None:
+def _against(replay: ReplayResult, end: float, start: float, run_steps: int) -> Behind | None:
     left = share_left(end, settled_loss(replay), start)
     if not math.isfinite(left):
         return None
-    return Behind(left, end, settled_loss(replay), start, replay.planned_steps)
+    return Behind(left, end, settled_loss(replay), start, replay.planned_steps,
+                  steps_to_reach(replay, end), run_steps)
+
+
+def steps_to_reach(replay: ReplayResult, level: float) -> float:
+    """The steps the replay's validation loss took to come down to ``level``, interpolated
+    linearly between its evaluations (from its untrained start at step 0): on a curve that
+    falls ever slower the line lies above it, so the replay is never credited with getting
+    there sooner than it did. Infinite when it never got there."""
+    steps = replay.validation_steps or _evenly_spaced(replay)
+    points = [(0, replay.start_validation), *zip(steps, replay.validation_losses, strict=False)]
+    if not math.isfinite(points[0][1]):
+        points = points[1:]
+    for (step_a, a), (step_b, b) in zip(points, points[1:], strict=False):
+        if not (math.isfinite(a) and math.isfinite(b)):
+            return math.inf
+        if a <= level:
+            return float(step_a)
+        if b <= level:
+            return step_a + (step_b - step_a) * (a - level) / (a - b)
+    return math.inf
+
+
+def _evenly_spaced(replay: ReplayResult) -> list[int]:
+    """Where a replay without recorded steps evaluated: evenly, the last at its end."""
+    count = len(replay.validation_losses)
+    return [replay.planned_steps * (i + 1) // count for i in range(count)]
+
+
+def runs_to_reach(passes: list[float], target: float) -> float:
+    """How many times its own length more the run would need to train to bring its validation
+    loss down to ``target`` at the mean pace of its last third of passes (at least two)."""
+    span = min(max(2, len(passes) // 3), len(passes) - 1)
+    pace = (passes[-span - 1] - passes[-1]) / span
+    gap = passes[-1] - target
+    if gap <= 0:
+        return 0.0
+    return gap / pace / len(passes) if pace > 0 else math.inf

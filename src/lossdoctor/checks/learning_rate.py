@@ -48,7 +48,13 @@ from lossdoctor.checks._rebatch import (
     replay_rebatched,
     user_batch_size,
 )
-from lossdoctor.checks._same_length import Behind, behind, may_be_far_behind
+from lossdoctor.checks._same_length import (
+    MORE_RUNS,
+    Behind,
+    behind,
+    may_be_far_behind,
+    runs_to_reach,
+)
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -148,14 +154,6 @@ STEADY_POINTS = 4
 #: runs dismissed as steady that should be (twins) came 0.46 (21085: AdamW 1e-3), 0.48,
 #: 0.49 and 0.54 of the way; the bar sits between them and 32006's 0.33.
 STEADY_SHARE = 0.4
-#: "Training longer would also get further" holds when, at the pace of the last third of its
-#: validation passes, the run would reach the higher lr's validation loss within this many
-#: times its own length more (three runs in all). Measured on dev cases: 21085's twin (AdamW at
-#: 1e-3, still falling 0.019 a pass) needs 1.4 run lengths more; plain SGD at 0.04 on token
-#: models (plain_sgd 20106 and 30004, whose twins with momentum reach 0.002 and 0.0003) needs
-#: 3.2 and 4.4: a rate that takes several times the training to get where a higher one gets
-#: in 300 steps is what holds the run back, however steadily it falls.
-MORE_RUNS = 2.0
 #: The ladder of rates tried above the user's in a short run: each twice the last (a factor
 #: of 2 is the usual step of a manual search; the range test's candidates are a decade apart),
 #: at most three (8x the user's rate, most of the decade to the range test's lowest point).
@@ -501,7 +499,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     else:
         steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
     short = steps < REPLAY_STEPS and m.may_lag
-    slow = long_run(m) and _slow_low_position(case, m)
+    slow = long_run(m) and _unusually_low(m) and (may_be_far_behind(case)
+                                                  or _below_usual_rates(m))
     if not (far or short or _near_low_position(m) or slow):
         return None
     ladder = _doublings(m) if short and not far else []
@@ -515,7 +514,9 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         return None
     stalled = m.stalled(higher) if far else m.lagging(higher)
     against = behind(case, higher.replay, Plan(lr=higher.lr)) if long_run(m) else None
-    if not (far or stalled or (against is not None and against.far)):
+    far_slower = (against is not None and against.far_slower and _unusually_low(m)
+                  and _below_usual_rates(m))
+    if not (far or stalled or (against is not None and against.far) or far_slower):
         return None
     more = _more_steps(case, m, steps)
     if more is not None and _does_as_much(m, more, higher):
@@ -524,7 +525,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     steady = beyond and learning_steadily(case, higher, m)
     stalled = stalled and beyond and not steady
     if against is not None:  # a long run with its own validation: judged in its own steps
-        stalled = against.far and (stalled or _unusually_low(m))
+        stalled = (against.far and (stalled or _unusually_low(m))) or far_slower
         steady = steady and not stalled
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
@@ -539,7 +540,8 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
             "run_best_val_loss": case.run_best_validation(),
             "replay_steps": float(steps),
-            "share_left_in_own_steps": math.nan if against is None else against.left}
+            "share_left_in_own_steps": math.nan if against is None else against.left,
+            "times_faster_at_higher_lr": math.nan if against is None else against.times_faster}
             | _more_steps_evidence(more)),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
@@ -634,6 +636,11 @@ def _behind_verdict(m: Measures, higher: Counterfactual, against: Behind) -> str
     same = (f"your validation loss ended at {against.run:.3g}, where a replay at lr "
             f"{plain_lr(higher.lr)} for as many steps ({against.steps}) gets to "
             f"{against.replay:.3g}, from {against.start:.3g} for a model that learned nothing")
+    if not against.far and against.far_slower and _unusually_low(m) and _below_usual_rates(m):
+        return (f"{lr} is too low: {where}; {same}. The replay got down to where your run "
+                f"ended ({against.run:.3g}) in {against.reached_in:.0f} steps, "
+                f"{against.times_faster:.0f} times as fast as your run's "
+                f"{against.run_steps}. {_replay_text(m, higher, _which_of_two(m, higher))}.")
     if not against.far:
         return f"{lr} may be low ({where}), but your run kept up: {same}."
     return (f"{lr} is too low: {where}; {same}: your run covered {1 - against.left:.0%} of "
@@ -664,17 +671,6 @@ def learning_steadily(case: Case, higher: Counterfactual, m: Measures) -> bool:
             and runs_to_reach(passes, higher.val_after) <= MORE_RUNS)
 
 
-def runs_to_reach(passes: list[float], target: float) -> float:
-    """How many times its own length more the run would need to train to bring its validation
-    loss down to ``target`` at the mean pace of its last third of passes (at least two)."""
-    span = min(max(2, len(passes) // 3), len(passes) - 1)
-    pace = (passes[-span - 1] - passes[-1]) / span
-    gap = passes[-1] - target
-    if gap <= 0:
-        return 0.0
-    return gap / pace / len(passes) if pace > 0 else math.inf
-
-
 def training_steadily(m: Measures, higher: Counterfactual) -> bool:
     """``learning_steadily`` for a run without STEADY_POINTS validation passes (no validation
     set, or a few epochs): its training loss in TRAINING_CHUNKS chunks, the last one more than
@@ -700,14 +696,6 @@ def _near_low_position(m: Measures) -> bool:
     return decades(m.user_lr, m.test.minimum_lr) >= NEAR_GAP_DECADES and m.may_lag
 
 
-def _slow_low_position(case: Case, m: Measures) -> bool:
-    """``_near_low_position`` for a long run that learns: ``_unusually_low``, and ending where
-    a replay could still leave it FAR_BEHIND_SHARE behind (``_same_length.may_be_far_behind``),
-    though its training loss made more than LAGGING_SHARE of the most progress there is
-    (``Measures.may_lag``)."""
-    return _unusually_low(m) and may_be_far_behind(case)
-
-
 #: Optimizers that scale each step by the gradient's own running size: their rates are
 #: conventions (Adam's 1e-3 of Kingma & Ba, 3e-4, 1e-4 to fine-tune), set well below what a
 #: hundred-step range test tolerates (its lowest point sits near 0.01-0.1 for them), so a
@@ -731,6 +719,21 @@ def _unusually_low(m: Measures) -> bool:
     suggestion, the generator's lr_divided)."""
     return (m.optimizer not in ADAPTIVE_OPTIMIZERS
             and decades(m.user_lr, m.test.minimum_lr) >= LOW_GAP_DECADES)
+
+
+#: The lowest of SGD's usual rates: 1e-3 (PyTorch's fine-tuning tutorial trains SGD(lr=0.001,
+#: momentum=0.9)); the usual range runs up to 0.1 (He et al. 2016, ResNet on ImageNet). A run
+#: ten times slower than the range test's rate (``_same_length.SLOWER_FACTOR``) is blamed on
+#: its rate only below it, where no SGD user sets a rate on purpose (Adam's 1e-4 to 5e-4
+#: kept after a switch to SGD): on an easy problem the range test tolerates rates of 1-10,
+#: and dev twin 150507 (SGD with momentum at 0.008, 180 steps, its validation loss 0.65 ->
+#: 0.18; the range test's lowest point at 10, 3.1 decades above) is a usual setting.
+SGD_LOWEST_USUAL_LR = 1e-3
+
+
+def _below_usual_rates(m: Measures) -> bool:
+    """SGD at a rate below SGD_LOWEST_USUAL_LR."""
+    return m.optimizer == "SGD" and m.user_lr < SGD_LOWEST_USUAL_LR
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
