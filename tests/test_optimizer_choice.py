@@ -232,18 +232,6 @@ def test_plain_sgd_at_a_usual_rate_far_behind_is_the_optimizer_though_a_higher_r
     assert reported(check(case)) == []
 
 
-def test_plain_sgd_at_a_usual_rate_still_falling_steadily_is_slow_not_stuck(monkeypatch):
-    """The run above at a usual rate, its validation loss falling at every pass to 0.7 of the
-    guess, at a pace that gets it to Adam's 0.1 in 1.9 times its length more: slow, not stuck
-    (issue 11: a real author's MLP at plain SGD 0.01, falling at every pass, was told to switch
-    to Adam). Said as a reading, not reported."""
-    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.1, lowest_point=0.5,
-                               falling_to_the_end=True)
-    [finding] = check(case)
-    assert finding.cause is OPTIMIZER_CHOICE and finding.confidence < REPORT_THRESHOLD
-    assert "slow here, not stuck" in finding.verdict and "still falling" in finding.verdict
-
-
 @pytest.mark.parametrize("run_end", [0.95, 0.89])
 def test_plain_sgd_falling_too_slowly_to_catch_up_or_near_the_guess_is_stuck(
         monkeypatch, run_end):

@@ -19,8 +19,7 @@ at the user's lr is a learning-rate problem whatever else moves) and an alternat
 the validation loss clearly below both the user's setup and the best control: only then is it
 the optimizer that is stuck. Stuck means that both the replay and the run itself got less than
 half as far below the constant guess as the alternative did: plain SGD that gets most of the
-way, only more slowly, trains fine. A run that got clear of the constant guess and was still
-falling steadily at its end is slow, not stuck: that is said as a reading, not as a cause.
+way, only more slowly, trains fine.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
 """
@@ -39,16 +38,13 @@ from lossdoctor.checks._fix import (
     fix_experiment,
     helped,
     improvement,
-    run_validation,
     settled_loss,
 )
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._same_length import MORE_RUNS, behind, runs_to_reach
-from lossdoctor.curve_stats import chunk_means, falling
+from lossdoctor.checks._same_length import behind
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
 from lossdoctor.lr_range import LOW_GAP_DECADES, RangeTest, decades, lr_range_test, span_around
-from lossdoctor.symptom import NEAR_CHANCE_SHARE
 
 OPTIMIZER_CHOICE = Cause(
     id="optimizer_choice",
@@ -84,19 +80,6 @@ MOMENTUM_STEP = 10.0
 STUCK_SHARE = 0.5
 #: Validation passes averaged for where the run ended (symptom.py's LAST_PASSES).
 LAST_PASSES = 3
-#: Points the last half of the run's curve must hold for its trend to be tested: with four,
-#: only a strictly falling curve passes the one-sided trend test (learning_rate's
-#: STEADY_POINTS). With fewer validation passes the training loss is read in TRAINING_CHUNKS
-#: chunks, so that minibatch noise averages out (learning_rate's training_steadily).
-STEADY_POINTS = 4
-TRAINING_CHUNKS = 10
-#: "Clear of the constant guess": the run's last point below it by more than this share of
-#: it, the symptom's own line between a run that learned next to nothing and one that learns
-#: (symptom.NEAR_CHANCE_SHARE); without a guess, below its first point by as much.
-CLEAR_OF_GUESS = NEAR_CHANCE_SHARE
-#: A reading, not a cause: kept among the dismissed findings (below diagnosis's
-#: REPORT_THRESHOLD), as learning_rate's "learns steadily" reading is.
-READING_CONFIDENCE = 0.3
 
 
 @dataclass
@@ -143,63 +126,7 @@ def check(case) -> list[Finding]:
         best, control, constant)
     if lr_also_fixes and not (against is not None and _usual_rate(lr, test, control)):
         return []
-    curve = _slow_not_stuck(case, best, against.replay if against is not None else None)
-    if curve is not None:
-        return [_slow_reading(user, best, control, curve)]
     return [_finding(user, best, control, lr_also_fixes)]
-
-
-def _slow_not_stuck(case, best: Replay,
-                    in_own_steps: float | None) -> tuple[str, list[float]] | None:
-    """The run's curve (validation passes, else its training loss in chunks) when plain SGD is
-    slow here, not stuck: the curve got clear of the constant guess (CLEAR_OF_GUESS), its last
-    half still falls by the trend test, and at the pace it ends with it would get where the
-    alternative gets (in the run's own steps, ``in_own_steps``, when it was replayed so long)
-    within MORE_RUNS times its own length (learning_rate's line
-    between a run that learns steadily and one held back: plain SGD at 0.04 on dev plain_sgd
-    20106 and 30004, falling steadily, needed 3.2 and 4.4). Issue 11: a real author's MLP,
-    plain SGD at 0.01 for 300 steps with dropout, its validation loss falling at every pass to
-    1.54 from a guess of 2.30, was told to switch to Adam (0.0002 in as many steps). None for
-    a curve that levelled off far above the alternative's, or falls too slowly to get there."""
-    which, losses = "validation", run_validation(case)
-    target = in_own_steps if in_own_steps is not None else best.validation
-    if len(losses) < STEADY_POINTS:
-        steps = [loss for _, loss in case.trace.step_losses() if math.isfinite(loss)]
-        which, losses = "training", chunk_means(steps, TRAINING_CHUNKS)
-        target = _late_training(best.result)
-    if len(losses) < STEADY_POINTS or not math.isfinite(target):
-        return None
-    tail = losses[-max(len(losses) // 2, STEADY_POINTS):]
-    guess = case.constant_guess_loss(which)
-    reference = guess if guess is not None and math.isfinite(guess) and guess > 0 else losses[0]
-    clear = losses[-1] < (1 - CLEAR_OF_GUESS) * reference
-    return (which, losses) if (clear and falling(tail)
-                               and runs_to_reach(losses, target) <= MORE_RUNS) else None
-
-
-def _late_training(result: ReplayResult) -> float:
-    """Where a replay's training loss ended: the mean of its last tenth of steps."""
-    finite = [v for v in result.train_losses if math.isfinite(v)]
-    last = finite[-max(1, len(finite) // TRAINING_CHUNKS):]
-    return sum(last) / len(last) if last else math.nan
-
-
-def _slow_reading(user: Replay, best: Replay, control: Replay,
-                  curve: tuple[str, list[float]]) -> Finding:
-    which, losses = curve
-    return Finding(
-        OPTIMIZER_CHOICE,
-        confidence=READING_CONFIDENCE,
-        verdict=(f"Plain SGD is slow here, not stuck: your {which} loss fell from "
-                 f"{losses[0]:.3g} to {losses[-1]:.3g} and was still falling at the end of "
-                 f"your run. Replayed for {best.result.planned_steps} steps on your batches, "
-                 f"{best.label} brings the validation loss to {best.validation:.3g} where "
-                 f"{user.label} leaves it at {user.validation:.3g}: it would get there sooner; "
-                 f"training longer would also get further."),
-        evidence=_evidence(user, best, control),
-        fix=f"To train faster, switch to {best.label}; or train longer.",
-        experiment=switch(user, best),
-    )
 
 
 def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
