@@ -44,7 +44,7 @@ def signature(args, kwargs) -> torch.Tensor | None:
     if tensor is None or tensor.dim() == 0 or tensor.numel() == 0:
         return None
     tensor = _ids_of_one_hot(tensor)
-    if _category_ids(tensor):
+    if category_ids(tensor):
         return None
     return torch.unique(shingles(tensor))[:SIGNATURE]
 
@@ -69,13 +69,13 @@ def _one_hot(tensor: torch.Tensor) -> bool:
     return bool(((tensor == 0) | ones).all()) and bool((ones.sum(-1) == 1).all())
 
 
-def _category_ids(tensor: torch.Tensor) -> bool:
+def category_ids(tensor: torch.Tensor) -> bool:
     """One integer per row is a category (a user, an item, a class): every split reuses the
     same ids by design, so a validation batch's ids are all among the training batches' and
     say nothing about which split its rows came from (daisyrec_sigmoid_before_bce_with_logits:
     every validation pass was taken for an evaluation of the training data)."""
     is_integer = not (tensor.is_floating_point() or tensor.is_complex())
-    return is_integer and tensor.reshape(tensor.shape[0], -1).shape[1] == 1
+    return is_integer and tensor.dim() >= 1 and tensor.reshape(tensor.shape[0], -1).shape[1] == 1
 
 
 def shingles(tensor: torch.Tensor) -> torch.Tensor:

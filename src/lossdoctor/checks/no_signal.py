@@ -17,6 +17,7 @@ learners, counts of the last few tokens against the label frequencies: see
 
 from __future__ import annotations
 
+from lossdoctor.capture.train_split import category_ids
 from lossdoctor.checks import _per_position
 from lossdoctor.checks._contest import (
     ALPHA,
@@ -86,12 +87,7 @@ def _category_ids_only(batches) -> bool:
     nothing about labels carried by a combination of ids (a rating from a user's and an
     item's factors). Token sequences (several ids per row) keep their own learners."""
     inputs = [tensor for _, tensor in inputs_without_target(batches[0])] if batches else []
-    return bool(inputs) and all(_one_id_per_row(tensor) for tensor in inputs)
-
-
-def _one_id_per_row(tensor) -> bool:
-    integer = not (tensor.is_floating_point() or tensor.is_complex())
-    return integer and tensor.dim() >= 1 and tensor.reshape(len(tensor), -1).shape[1] == 1
+    return bool(inputs) and all(category_ids(tensor) for tensor in inputs)
 
 
 def _per_position_check(case) -> list[Finding]:
