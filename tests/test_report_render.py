@@ -1102,3 +1102,20 @@ def test_a_run_without_loader_epochs_or_validation_passes_is_counted_in_steps_al
         "Watched 600 training steps: Linear")
     assert run_lines({"setup": setup, "summary": one_pass, "causes": []})[0].startswith(
         "Watched 600 training steps over 1 epoch:")
+
+
+def test_checks_skipped_for_one_reason_are_named_in_one_line():
+    """A loop the replays cannot follow skipped nine checks for the same reason: written once
+    per check, the report repeated it nine times."""
+    from lossdoctor.report._common import untested_lines
+
+    reason = "your training loop feeds each call's output to the next"
+    checks = [{"name": "bad_init", "status": "skipped", "reason": reason, "causes": ["bad_init"]},
+              {"name": "learning_rate", "status": "skipped", "reason": reason,
+               "causes": ["lr_too_high", "lr_too_low"]},
+              {"name": "dead_relu", "status": "skipped", "reason": "needs a ReLU",
+               "causes": ["dead_relu"]},
+              {"name": "nan_inf", "status": "ran", "reason": "", "causes": ["nan_inf"]}]
+    lines = untested_lines(checks)
+    assert len(lines) == 2 and lines[0].endswith(reason) and lines[1].endswith("needs a ReLU")
+    assert lines[0].count('"') == 6 and ' or "' in lines[0]

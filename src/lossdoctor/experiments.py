@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -358,7 +359,18 @@ HOLD_OUT_EVERY = 5
 MIN_ROWS_TO_HOLD_OUT = 20
 
 
+class Split(NamedTuple):
+    train: list[Batch]
+    validation: list[Batch]
+    rows_held_out: int  # rows of the training batches held out when rows stand in (else 0)
+
+
 def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
+    """The training and validation batches the experiments use (see :func:`split`)."""
+    return split(copies)[:2]
+
+
+def split(copies: Copies) -> Split:
     """The captured training and validation batches; without validation batches, the last
     fifth of the training batches is held out to stand in for them, or with fewer than
     HOLD_OUT_BATCHES, every fifth row of each (a full-batch run without validation data,
@@ -366,24 +378,15 @@ def split_batches(copies: Copies) -> tuple[list[Batch], list[Batch]]:
     train = [b for b in copies.train.batches if b.target is not None]
     validation = [b for b in copies.validation.batches if b.target is not None]
     if validation or not train:
-        return train, validation
+        return Split(train, validation, 0)
     if len(train) >= HOLD_OUT_BATCHES:
         cut = len(train) - max(len(train) // 5, 1)
-        return train[:cut], train[cut:]
+        return Split(train[:cut], train[cut:], 0)
     if all(b.rows >= MIN_ROWS_TO_HOLD_OUT and row_major(b) for b in train):
-        return [_rows(b, kept=True) for b in train], [_rows(b, kept=False) for b in train]
-    return train, validation
-
-
-def rows_held_out(copies: Copies) -> int:
-    """The rows held out of the training batches when rows, not batches, stand in for
-    validation data (see split_batches); 0 otherwise."""
-    train = [b for b in copies.train.batches if b.target is not None]
-    validation = [b for b in copies.validation.batches if b.target is not None]
-    if validation or len(train) >= HOLD_OUT_BATCHES:
-        return 0
-    held_out = split_batches(copies)[1]
-    return sum(b.rows for b in held_out)
+        held_out = [_rows(b, kept=False) for b in train]
+        return Split([_rows(b, kept=True) for b in train], held_out,
+                     sum(b.rows for b in held_out))
+    return Split(train, validation, 0)
 
 
 def _rows(batch: Batch, kept: bool) -> Batch:

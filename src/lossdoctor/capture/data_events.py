@@ -65,8 +65,13 @@ class DataEvents:
 
     def _fed_back(self, args, kwargs) -> bool:
         """Whether this training call was given what an earlier call computed (fed_back.py):
-        such a call cannot stand for a training step in replays, and is not kept."""
-        if not fed_back(tensors_in((args, kwargs)), self.model):
+        such a call cannot stand for a training step in replays, and is not kept. Once such a
+        loop is seen, an input with a graph is taken for its state without walking the graph:
+        the walk would run on every call of the loop that the sample still wants."""
+        inputs = tensors_in((args, kwargs))
+        if self.copies.replay_problem == FED_BACK:
+            return any(t.grad_fn is not None for t in inputs)
+        if not fed_back(inputs, self.model):
             return False
         self.copies.replay_problem = FED_BACK
         return True

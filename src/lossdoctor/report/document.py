@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from lossdoctor._version import __version__
 from lossdoctor.diagnosis import Diagnosis
-from lossdoctor.experiments import rows_held_out, split_batches
+from lossdoctor.experiments import split
 from lossdoctor.findings import Finding
 from lossdoctor.script_run import ScriptRun
 
@@ -63,13 +63,13 @@ def summary(trace) -> dict:
 
 def validation_data(copies) -> dict:
     """Whether the run had validation batches; without them, how many of the training batches
-    the experiments held out to stand in for them (see experiments.split_batches)."""
+    the experiments held out to stand in for them (see experiments.split)."""
     seen = any(b.target is not None for b in copies.validation.batches)
-    train, held_out = split_batches(copies)
-    rows = 0 if seen else rows_held_out(copies)
-    return {"seen": seen, "held_out_batches": 0 if seen or rows else len(held_out),
-            "held_out_rows": rows,
-            "training_batches": len(train) + (0 if seen or rows else len(held_out))}
+    train, held_out, rows = split(copies)
+    by_batches = not seen and not rows
+    return {"seen": seen, "held_out_batches": len(held_out) if by_batches else 0,
+            "held_out_rows": 0 if seen else rows,
+            "training_batches": len(train) + (len(held_out) if by_batches else 0)}
 
 
 def gradient_norms(trace) -> list[dict]:
