@@ -3,6 +3,7 @@
 decoder to pixel logits, loss_function = reconstruction BCE summed + KL summed, the epoch loss
 divided by len(dataset), a test() pass under no_grad. Data: 8x8 'bars' images (a few random
 horizontal and vertical bars, 3% pixel noise). Healthy."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -3,6 +3,7 @@
 a user tower over dense user features, an item tower over item ids (embedding + MLP), both
 L2-normalized, the in-batch softmax loss: cross_entropy(sim / temperature, arange(B)). The
 validation pass uses the same in-batch loss on held-out users. Healthy."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 torch.manual_seed(3)
 N_ITEMS, LATENT, USER_FEATS = 300, 8, 16
 item_latent = torch.randn(N_ITEMS, LATENT)
-mixing = torch.randn(LATENT, USER_FEATS) / LATENT ** 0.5
+mixing = torch.randn(LATENT, USER_FEATS) / LATENT**0.5
 
 
 def interactions(n, g):
@@ -57,7 +58,7 @@ for epoch in range(8):
     perm = torch.randperm(len(train_users))
     total, steps = 0.0, 0
     for i in range(0, len(perm) - B + 1, B):
-        idx = perm[i:i + B]
+        idx = perm[i : i + B]
         logits = model(train_users[idx], train_items[idx])
         loss = F.cross_entropy(logits, torch.arange(B))
         opt.zero_grad()
@@ -66,6 +67,10 @@ for epoch in range(8):
         total, steps = total + loss.item(), steps + 1
     model.eval()
     with torch.no_grad():
-        val = sum(F.cross_entropy(model(val_users[j:j + B], val_items[j:j + B]), torch.arange(B)).item()
-                  for j in range(0, len(val_users), B)) / (len(val_users) // B)
+        val = sum(
+            F.cross_entropy(
+                model(val_users[j : j + B], val_items[j : j + B]), torch.arange(B)
+            ).item()
+            for j in range(0, len(val_users), B)
+        ) / (len(val_users) // B)
     print(f"epoch {epoch} train_loss {total / steps:.4f} val_loss {val:.4f}")

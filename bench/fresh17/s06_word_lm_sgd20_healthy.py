@@ -5,6 +5,7 @@ batch to batch and detached (repackage_hidden), model.zero_grad(), clip_grad_nor
 update written by hand, p.data.add_(p.grad, alpha=-lr) at the example's lr=20 (plain SGD), the rate
 divided by 4 when the validation loss stops improving; the model returns log-probabilities for
 NLLLoss. Data: sentences from a small grammar (subject, verb, object, ending). Healthy."""
+
 import random
 
 import torch
@@ -16,13 +17,15 @@ who = ["the cat", "a dog", "my friend", "the old man", "she", "he", "the king", 
 act = ["sees", "likes", "takes", "finds", "sings to", "waits for", "reads", "keeps"]
 what = ["the ball", "a song", "the book", "some bread", "the door", "a letter", "the river"]
 end = ["today", "at night", "in the garden", "again", "slowly", "with care"]
-sentences = [f"{random.choice(who)} {random.choice(act)} {random.choice(what)} {random.choice(end)} <eos>"
-             for _ in range(3000)]
+sentences = [
+    f"{random.choice(who)} {random.choice(act)} {random.choice(what)} {random.choice(end)} <eos>"
+    for _ in range(3000)
+]
 words = " ".join(sentences).split()
 idx = {w: i for i, w in enumerate(sorted(set(words)))}
 ids = torch.tensor([idx[w] for w in words])
 n = len(ids)
-train_ids, val_ids = ids[:int(0.85 * n)], ids[int(0.85 * n):]
+train_ids, val_ids = ids[: int(0.85 * n)], ids[int(0.85 * n) :]
 
 
 def batchify(data, bsz):
@@ -55,7 +58,10 @@ class RNNModel(nn.Module):
 
     def init_hidden(self, bsz):
         weight = next(self.parameters())
-        return (weight.new_zeros(self.nlayers, bsz, self.nhid), weight.new_zeros(self.nlayers, bsz, self.nhid))
+        return (
+            weight.new_zeros(self.nlayers, bsz, self.nhid),
+            weight.new_zeros(self.nlayers, bsz, self.nhid),
+        )
 
 
 def repackage_hidden(h):
@@ -66,7 +72,7 @@ def repackage_hidden(h):
 
 def get_batch(source, i):
     seq_len = min(bptt, len(source) - 1 - i)
-    return source[i:i + seq_len], source[i + 1:i + 1 + seq_len].reshape(-1)
+    return source[i : i + seq_len], source[i + 1 : i + 1 + seq_len].reshape(-1)
 
 
 model = RNNModel(len(idx))
@@ -90,7 +96,7 @@ def train(lr):
     model.train()
     total_loss, batches = 0.0, 0
     hidden = model.init_hidden(batch_size)
-    for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
+    for i in range(0, train_data.size(0) - 1, bptt):
         data, targets = get_batch(train_data, i)
         model.zero_grad()
         hidden = repackage_hidden(hidden)
@@ -108,7 +114,10 @@ lr, best_val_loss = 20.0, None
 for epoch in range(1, 9):
     train_loss = train(lr)
     val_loss = evaluate(val_data)
-    print(f"| end of epoch {epoch:3d} | lr {lr:5.2f} | train loss {train_loss:5.2f} | valid loss {val_loss:5.2f}")
+    print(
+        f"| end of epoch {epoch:3d} | lr {lr:5.2f} | train loss {train_loss:5.2f} "
+        f"| valid loss {val_loss:5.2f}"
+    )
     if best_val_loss is None or val_loss < best_val_loss:
         best_val_loss = val_loss
     else:

@@ -6,7 +6,9 @@ a hand-written warmup + cosine get_lr, gradient accumulation, clip_grad_norm_, e
 every eval_interval iterations.
 Bug: warmup_iters=2000 and learning_rate=6e-4 kept from nanoGPT's defaults, but this run takes
 300 iterations: the warmup never ends, the rate never gets above 9e-5 (as in
-Morizeyao/GPT2-Chinese#60, gaoyixu/CAIL2020-Argument-Mining#1: num_training_steps < num_warmup_steps)."""
+Morizeyao/GPT2-Chinese#60, gaoyixu/CAIL2020-Argument-Mining#1:
+num_training_steps < num_warmup_steps)."""
+
 import math
 import random
 
@@ -22,8 +24,10 @@ def make_text(seed, n):
     act = ["sees", "likes", "takes", "finds", "sings to", "waits for", "reads", "keeps"]
     what = ["the ball", "a song", "the book", "some bread", "the door", "a letter", "the river"]
     end = ["today", "at night", "in the garden", "again", "slowly", "with care"]
-    return " ".join(f"{rng.choice(who)} {rng.choice(act)} {rng.choice(what)} {rng.choice(end)}."
-                    for _ in range(n))
+    return " ".join(
+        f"{rng.choice(who)} {rng.choice(act)} {rng.choice(what)} {rng.choice(end)}."
+        for _ in range(n)
+    )
 
 
 text = make_text(1337, 1500)
@@ -45,8 +49,8 @@ eval_interval, eval_iters = 50, 10
 def get_batch(split):
     d = train_data if split == "train" else val_data
     ix = torch.randint(len(d) - block_size, (batch_size,))
-    x = torch.stack([torch.from_numpy(d[i:i + block_size].astype(np.int64)) for i in ix])
-    y = torch.stack([torch.from_numpy(d[i + 1:i + 1 + block_size].astype(np.int64)) for i in ix])
+    x = torch.stack([torch.from_numpy(d[i : i + block_size].astype(np.int64)) for i in ix])
+    y = torch.stack([torch.from_numpy(d[i + 1 : i + 1 + block_size].astype(np.int64)) for i in ix])
     return x, y
 
 
@@ -69,7 +73,9 @@ class Block(nn.Module):
         super().__init__()
         self.ln_1, self.ln_2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention()
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd))
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd)
+        )
 
     def forward(self, x):
         x = x + self.attn(self.ln_1(x))
@@ -79,9 +85,14 @@ class Block(nn.Module):
 class GPT(nn.Module):
     def __init__(self, vocab_size):
         super().__init__()
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(vocab_size, n_embd), wpe=nn.Embedding(block_size, n_embd),
-            h=nn.ModuleList([Block() for _ in range(n_layer)]), ln_f=nn.LayerNorm(n_embd)))
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(vocab_size, n_embd),
+                wpe=nn.Embedding(block_size, n_embd),
+                h=nn.ModuleList([Block() for _ in range(n_layer)]),
+                ln_f=nn.LayerNorm(n_embd),
+            )
+        )
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
@@ -107,8 +118,10 @@ class GPT(nn.Module):
         params = [p for p in self.parameters() if p.requires_grad]
         decay = [p for p in params if p.dim() >= 2]
         nodecay = [p for p in params if p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": weight_decay},
-                  {"params": nodecay, "weight_decay": 0.0}]
+        groups = [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": nodecay, "weight_decay": 0.0},
+        ]
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas)
 
 
@@ -147,7 +160,7 @@ for iter_num in range(max_iters + 1):
     if iter_num % eval_interval == 0:
         losses = estimate_loss()
         print(f"step {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-    for micro_step in range(gradient_accumulation_steps):
+    for _micro_step in range(gradient_accumulation_steps):
         logits, loss = model(X, Y)
         loss = loss / gradient_accumulation_steps
         X, Y = get_batch("train")

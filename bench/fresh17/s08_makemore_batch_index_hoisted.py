@@ -4,6 +4,7 @@ C, W1, b1, W2, b2 with requires_grad, a context of 3 characters, minibatches dra
 ix = torch.randint(0, Xtr.shape[0], (32,)), a hand-set learning-rate step, p.grad = None.
 Bug: the minibatch index was moved out of the loop ("build the batch once"), so every step
 trains on the same 32 examples (the 'same batch every iteration' threads)."""
+
 import random
 
 import torch
@@ -13,8 +14,13 @@ rng = random.Random(42)
 onsets = ["b", "d", "k", "l", "m", "n", "r", "s", "t", "v", "z", "sh", "th", "br"]
 vowels = ["a", "e", "i", "o", "u", "ia", "ea"]
 codas = ["", "", "n", "l", "r", "s", "th"]
-words = ["".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
-                 for _ in range(rng.randint(1, 3))) for _ in range(4000)]
+words = [
+    "".join(
+        rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
+        for _ in range(rng.randint(1, 3))
+    )
+    for _ in range(4000)
+]
 chars = sorted(set("".join(words)))
 stoi = {s: i + 1 for i, s in enumerate(chars)}
 stoi["."] = 0
@@ -42,7 +48,11 @@ Xdev, Ydev = build_dataset(words[n1:])
 g = torch.Generator().manual_seed(2147483647)
 n_embd, n_hidden = 10, 100
 C = torch.randn((vocab_size, n_embd), generator=g)
-W1 = torch.randn((n_embd * block_size, n_hidden), generator=g) * (5 / 3) / (n_embd * block_size) ** 0.5
+W1 = (
+    torch.randn((n_embd * block_size, n_hidden), generator=g)
+    * (5 / 3)
+    / (n_embd * block_size) ** 0.5
+)
 b1 = torch.randn(n_hidden, generator=g) * 0.01
 W2 = torch.randn((n_hidden, vocab_size), generator=g) * 0.01
 b2 = torch.randn(vocab_size, generator=g) * 0

@@ -5,6 +5,7 @@ ix = torch.randint(0, Xtr.shape[0], (32,)), a hand-set learning-rate step, p.gra
 Bug: the initialization before makemore part 3's fixes: every tensor drawn N(0, 1), no
 fan-in scaling, W2 not shrunk: the first loss is far above log(vocab) (the 'hockey stick'),
 the tanh units start saturated and the run ends well behind a scaled init."""
+
 import random
 
 import torch
@@ -14,8 +15,13 @@ rng = random.Random(42)
 onsets = ["b", "d", "k", "l", "m", "n", "r", "s", "t", "v", "z", "sh", "th", "br"]
 vowels = ["a", "e", "i", "o", "u", "ia", "ea"]
 codas = ["", "", "n", "l", "r", "s", "th"]
-words = ["".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
-                 for _ in range(rng.randint(1, 3))) for _ in range(4000)]
+words = [
+    "".join(
+        rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
+        for _ in range(rng.randint(1, 3))
+    )
+    for _ in range(4000)
+]
 chars = sorted(set("".join(words)))
 stoi = {s: i + 1 for i, s in enumerate(chars)}
 stoi["."] = 0

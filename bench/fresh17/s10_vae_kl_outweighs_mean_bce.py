@@ -7,6 +7,7 @@ Bug: the reconstruction term is F.binary_cross_entropy_with_logits(...) with its
 (over pixels and batch) while the KL term is still summed: the KL weighs 64 x 128 times too much,
 the posterior collapses to the prior and the decoder outputs the average image (the mean-versus-
 sum imbalance of AppliedDataSciencePartners/WorldModels#12)."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

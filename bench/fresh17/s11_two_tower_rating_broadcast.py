@@ -5,6 +5,7 @@ bias, MSELoss, a Dataset returning (user, item, features, rating), AdamW.
 Bug: the score keeps its last dimension (sum(dim=1, keepdim=True): shape (B, 1)) while the ratings
 are (B,): MSELoss broadcasts to B x B and warns 'Using a target size that is different to the
 input size' (the warning most 'regression loss does not go down' threads end on)."""
+
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
@@ -21,7 +22,7 @@ class Ratings(Dataset):
         g = torch.Generator().manual_seed(seed)
         self.u = torch.randint(0, N_USERS, (n,), generator=g)
         self.i = torch.randint(0, N_ITEMS, (n,), generator=g)
-        raw = (true_u[self.u] * true_v[self.i]).sum(1) / K ** 0.5 + 0.3 * torch.randn(n, generator=g)
+        raw = (true_u[self.u] * true_v[self.i]).sum(1) / K**0.5 + 0.3 * torch.randn(n, generator=g)
         self.r = torch.clamp(torch.round(3 + 1.2 * raw), 1, 5)
 
     def __len__(self):
@@ -64,4 +65,7 @@ for epoch in range(10):
     model.eval()
     with torch.no_grad():
         val = sum(criterion(model(u, i, gn), r).item() * len(r) for u, i, gn, r in val_dl)
-    print(f"epoch {epoch + 1:2d} | train mse {running / len(train_dl.dataset):.4f} | val mse {val / len(val_dl.dataset):.4f}")
+    print(
+        f"epoch {epoch + 1:2d} | train mse {running / len(train_dl.dataset):.4f} "
+        f"| val mse {val / len(val_dl.dataset):.4f}"
+    )

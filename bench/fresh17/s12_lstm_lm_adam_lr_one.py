@@ -5,6 +5,7 @@ Adam built from config["optimizer"], clip_grad_norm_(5), a perplexity printout.
 Bug: config "lr": 1.0 kept from a plain-SGD recipe when the optimizer was switched to Adam
 (rajveermalviya/language-modeling#3: 'the loss didn't really go down ... learning rate of 1.0 in
 the config file', fixed by Adam's default 0.001)."""
+
 import math
 import random
 
@@ -12,16 +13,25 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
-config = {"seq_len": 24, "batch_size": 32, "emb": 32, "hidden": 64, "epochs": 6,
-          "optimizer": {"name": "Adam", "lr": 1.0}, "clip": 5.0}
+config = {
+    "seq_len": 24,
+    "batch_size": 32,
+    "emb": 32,
+    "hidden": 64,
+    "epochs": 6,
+    "optimizer": {"name": "Adam", "lr": 1.0},
+    "clip": 5.0,
+}
 random.seed(0)
 torch.manual_seed(0)
 who = ["the cat", "a dog", "my friend", "the old man", "she", "he", "the king", "a bird"]
 act = ["sees", "likes", "takes", "finds", "sings to", "waits for", "reads", "keeps"]
 what = ["the ball", "a song", "the book", "some bread", "the door", "a letter", "the river"]
 end = ["today", "at night", "in the garden", "again", "slowly", "with care"]
-tokens = " ".join(f"{random.choice(who)} {random.choice(act)} {random.choice(what)} {random.choice(end)} ."
-                  for _ in range(3000)).split()
+tokens = " ".join(
+    f"{random.choice(who)} {random.choice(act)} {random.choice(what)} {random.choice(end)} ."
+    for _ in range(3000)
+).split()
 vocab = {w: i for i, w in enumerate(sorted(set(tokens)))}
 stream = torch.tensor([vocab[w] for w in tokens])
 
@@ -34,12 +44,14 @@ class Windows(Dataset):
         return (len(self.ids) - 1) // self.seq_len
 
     def __getitem__(self, k):
-        chunk = self.ids[k * self.seq_len:(k + 1) * self.seq_len + 1]
+        chunk = self.ids[k * self.seq_len : (k + 1) * self.seq_len + 1]
         return chunk[:-1], chunk[1:]
 
 
 cut = int(0.85 * len(stream))
-train_loader = DataLoader(Windows(stream[:cut], config["seq_len"]), batch_size=config["batch_size"], shuffle=True)
+train_loader = DataLoader(
+    Windows(stream[:cut], config["seq_len"]), batch_size=config["batch_size"], shuffle=True
+)
 valid_loader = DataLoader(Windows(stream[cut:], config["seq_len"]), batch_size=64)
 
 
@@ -74,4 +86,7 @@ for epoch in range(config["epochs"]):
     with torch.no_grad():
         val = [criterion(model(x).flatten(0, 1), y.flatten()).item() for x, y in valid_loader]
     train_loss, val_loss = sum(losses) / len(losses), sum(val) / len(val)
-    print(f"epoch {epoch} train loss {train_loss:.3f} valid loss {val_loss:.3f} valid ppl {math.exp(val_loss):.1f}")
+    print(
+        f"epoch {epoch} train loss {train_loss:.3f} valid loss {val_loss:.3f} "
+        f"valid ppl {math.exp(val_loss):.1f}"
+    )

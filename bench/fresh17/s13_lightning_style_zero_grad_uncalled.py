@@ -6,7 +6,9 @@ loop the way Lightning's automatic optimization does (zero_grad, training_step, 
 the plateau scheduler stepped on the epoch's val_loss). Data: a tabular regression (energy use of
 a building from 8 standardized features, target standardized).
 Bug: `optimizer.zero_grad` written without its parentheses (a bound method named, never called:
-no error, no warning), so the gradients of every step add up (the 'zero_grad without ()' threads)."""
+no error, no warning), so the gradients of every step add up (the 'zero_grad without ()'
+threads)."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -34,8 +36,13 @@ class LitRegressor(nn.Module):
     def __init__(self, hidden=64, lr=1e-3):
         super().__init__()
         self.lr = lr
-        self.net = nn.Sequential(nn.Linear(8, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                 nn.Linear(hidden, 1))
+        self.net = nn.Sequential(
+            nn.Linear(8, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 1),
+        )
         self.logged = {}
 
     def forward(self, x):
@@ -59,7 +66,10 @@ class LitRegressor(nn.Module):
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
+        }
 
 
 class Trainer:
@@ -73,7 +83,7 @@ class Trainer:
             module.logged = {}
             module.train()
             for batch_idx, batch in enumerate(train_dataloaders):
-                optimizer.zero_grad
+                optimizer.zero_grad  # noqa: B018
                 loss = module.training_step(batch, batch_idx)
                 loss.backward()
                 optimizer.step()
@@ -83,7 +93,10 @@ class Trainer:
                     module.validation_step(batch, batch_idx)
             metrics = {k: sum(v) / len(v) for k, v in module.logged.items()}
             sched["scheduler"].step(metrics[sched["monitor"]])
-            print(f"Epoch {epoch}: train_loss={metrics['train_loss']:.4f} val_loss={metrics['val_loss']:.4f}")
+            print(
+                f"Epoch {epoch}: train_loss={metrics['train_loss']:.4f} "
+                f"val_loss={metrics['val_loss']:.4f}"
+            )
 
 
 Trainer(max_epochs=12).fit(LitRegressor(), train_dataloaders=train_dl, val_dataloaders=val_dl)

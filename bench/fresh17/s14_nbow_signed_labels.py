@@ -6,6 +6,7 @@ with the best valid loss kept. Output dim 1 and BCEWithLogitsLoss, as in the tut
 version. Data: synthetic reviews of 5-30 tokens mixing positive, negative and neutral words.
 Bug: the labels come from an SVM-light style file coded -1 / +1 and are fed to BCEWithLogitsLoss
 as they are (the 'BCE loss goes negative' threads)."""
+
 import copy
 
 import torch

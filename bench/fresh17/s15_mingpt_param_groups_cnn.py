@@ -6,6 +6,7 @@ ones (LayerNorm, Embedding) to no_decay. Data: 16x16 images of four small glyphs
 Bug: copied to a CNN without minGPT's assertion that every parameter landed in a group: Conv2d and
 GroupNorm weights are in neither list, so the optimizer never sees them and the convolutions keep
 their random initialization."""
+
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -24,9 +25,13 @@ def glyph_images(n, g):
     y = torch.randint(0, 4, (n,), generator=g)
     pos = torch.randint(0, 11, (n, 2), generator=g)
     for k in range(n):
-        glyph = torch.tensor(GLYPHS[y[k]], dtype=torch.float32).repeat_interleave(2, 0).repeat_interleave(2, 1)
+        glyph = (
+            torch.tensor(GLYPHS[y[k]], dtype=torch.float32)
+            .repeat_interleave(2, 0)
+            .repeat_interleave(2, 1)
+        )
         r, c = pos[k].tolist()
-        x[k, 0, r:r + 6, c:c + 6] += glyph
+        x[k, 0, r : r + 6, c : c + 6] += glyph
     return x, y
 
 
@@ -36,14 +41,21 @@ val_loader = DataLoader(TensorDataset(*glyph_images(800, g)), batch_size=200)
 
 
 def conv_block(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.GroupNorm(4, cout), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.GroupNorm(4, cout), nn.ReLU()
+    )
 
 
 class GlyphNet(nn.Module):
     def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(conv_block(1, 16), nn.MaxPool2d(2), conv_block(16, 32),
-                                      nn.MaxPool2d(2), conv_block(32, 32))
+        self.features = nn.Sequential(
+            conv_block(1, 16),
+            nn.MaxPool2d(2),
+            conv_block(16, 32),
+            nn.MaxPool2d(2),
+            conv_block(32, 32),
+        )
         self.pool = nn.AdaptiveMaxPool2d(1)
         self.fc = nn.Linear(32, 4)
 
@@ -60,7 +72,7 @@ def configure_optimizers(model, weight_decay=0.1, learning_rate=3e-3, betas=(0.9
     whitelist_weight_modules = (torch.nn.Linear,)
     blacklist_weight_modules = (torch.nn.LayerNorm, torch.nn.Embedding)
     for mn, m in model.named_modules():
-        for pn, p in m.named_parameters(recurse=False):
+        for pn, _p in m.named_parameters(recurse=False):
             fpn = f"{mn}.{pn}" if mn else pn
             if pn.endswith("bias"):
                 no_decay.add(fpn)
@@ -105,4 +117,7 @@ for epoch in range(EPOCHS):
         optimizer.step()
     scheduler.step()
     val_loss, val_acc = evaluate(val_loader)
-    print(f"Epoch {epoch}: train loss {loss.item():.4f}, val loss {val_loss:.4f}, val acc {val_acc:.3f}")
+    print(
+        f"Epoch {epoch}: train loss {loss.item():.4f}, val loss {val_loss:.4f}, "
+        f"val acc {val_acc:.3f}"
+    )
