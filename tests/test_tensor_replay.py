@@ -2,6 +2,8 @@
 ``model(x)`` function over them, the optimizer built over the tensors): no nn.Module to copy,
 so the training step is recorded as torch calls and replayed on copies of the tensors."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -283,3 +285,50 @@ def test_weights_in_linear_layout_and_labels_picked_from_the_whole_vector_are_re
     fresh = bad_init.default_init(case.copies.initial_model)
     first = next(fresh.parameters())  # (32, 10) read as w.T: 10 inputs per unit
     assert first.std().item() == pytest.approx((2 / 10) ** 0.5, rel=0.25)
+
+
+def flattening_tensor_mlp(center_hidden=False, seed=0):
+    """makemore's MLP written as tensors: three token ids looked up in an embedding table C,
+    flattened with ``emb.view(emb.shape[0], -1)``: the batch size, a Python int, is recorded
+    as a constant. ``center_hidden``: hidden units centred over the batch (a BatchNorm by
+    hand), so rows meet."""
+    torch.manual_seed(seed)
+    table = torch.randn(10, 4).requires_grad_()
+    w1 = (torch.randn(12, 32) * (2 / 12) ** 0.5).requires_grad_()
+    w2 = (torch.randn(32, 2) * (2 / 32) ** 0.5).requires_grad_()
+
+    def model(x):
+        emb = table[x]
+        hidden = torch.relu(emb.view(emb.shape[0], -1) @ w1)
+        if center_hidden:
+            hidden = hidden - hidden.mean(0, keepdim=True)
+        return hidden @ w2
+
+    return model, [table, w1, w2]
+
+
+def flattening_run(center_hidden=False):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 10, (512, 3), generator=generator)
+    y = (x.sum(1) > 13).long()
+    model, params = flattening_tensor_mlp(center_hidden)
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+    case = record(tensor_fit, model, params, optimizer, F.cross_entropy,
+                  (x[:400], y[:400]), (x[400:], y[400:]), epochs=2)
+    return case, model, x[400:]
+
+
+def test_a_tensor_model_with_its_batch_size_written_in_runs_on_batches_of_any_size():
+    case, model, validation_x = flattening_run()
+    final = case.copies.final_model
+    assert final.rows == 32
+    with torch.no_grad():  # 112 rows: three pieces of 32 and one of 16 filled up to 32
+        assert torch.allclose(final(validation_x), model(validation_x), atol=1e-6)
+    replay = case.replayer.replay(Plan(steps=20))  # evaluated on the 112-row validation batch
+    assert len(replay.train_losses) == 20 and replay.validation_losses and all(
+        math.isfinite(v) for v in replay.validation_losses)
+
+
+def test_a_tensor_model_whose_rows_meet_is_not_run_in_pieces():
+    case, _, _ = flattening_run(center_hidden=True)
+    assert case.copies.final_model.rows is None

@@ -106,9 +106,12 @@ class TensorEvents:
     def _learn_tensor_model(self, step: tensor_program.Step) -> None:
         programs = tensor_program.split(step)
         self._quietly(tensor_program.validated, programs, step)
+        rows = None
         if not self._quietly(tensor_program.any_rows, programs, step):
             self._tensor_rows = step.rows
-        self.copies.initial_model = TensorModel(self._tensor_start, programs.model)
+            if self._quietly(tensor_program.rows_apart, programs, step):
+                rows = step.rows
+        self.copies.initial_model = TensorModel(self._tensor_start, programs.model, rows)
         spy = self._tensor_spy
         spy.entry = tensor_program.entry_of(programs.model, spy)
         spy.on_evaluation = self._tensor_evaluated
@@ -147,7 +150,7 @@ class TensorEvents:
         """At the end: the tensors as training left them, in a copy of the model."""
         initial = self.copies.initial_model
         if isinstance(initial, TensorModel) and self.copies.final_model is None and tensors:
-            self.copies.final_model = TensorModel(tensors, initial.program)
+            self.copies.final_model = TensorModel(tensors, initial.program, initial.rows)
 
 
 def _problem(error: Exception) -> str:

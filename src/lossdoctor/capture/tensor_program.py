@@ -500,15 +500,44 @@ def any_rows(programs: Programs, step: Step) -> bool:
         prediction.float(), expected, rtol=VALUE_TOLERANCE, atol=1e-6)
 
 
+def rows_apart(programs: Programs, step: Step) -> bool:
+    """Whether each row's prediction depends on that row alone: the step's batch with its
+    second half replaced by copies of its first rows gives the first half's predictions
+    unchanged. Rows that meet (statistics over the batch, as a BatchNorm written by hand
+    takes) change them."""
+    half = step.rows // 2
+    if half == 0:
+        return False
+    parameters = _cloned_parameters(step.tape)
+    inputs = tuple(torch.cat([t.detach()[:half], t.detach()[:step.rows - half]]).clone()
+                   for t in step.inputs)
+    try:
+        with torch.no_grad():
+            prediction = programs.model.run(_Reader(None, Batch(inputs, {}, None, step.rows),
+                                                    parameters))
+    except Exception:  # noqa: BLE001 - it cannot be told: rows are taken to meet
+        return False
+    expected = step.prediction_value.detach()[:half].float()
+    return prediction.shape == step.prediction_value.shape and torch.allclose(
+        prediction[:half].float(), expected, rtol=VALUE_TOLERANCE, atol=1e-6)
+
+
 class TensorModel(nn.Module):
     """Copies of the trained tensors, as a module whose forward runs the recorded program of
-    the model on its inputs."""
+    the model on its inputs.
 
-    def __init__(self, tensors: list[torch.Tensor], program: LossProgram) -> None:
+    ``rows``: the batch size written into the program (``emb.view(emb.shape[0], -1)`` is
+    recorded as ``view(32, -1)``), when its rows do not meet: a batch of any other size is
+    then run in pieces of that many rows, the last one filled up with repeated rows whose
+    predictions are dropped (replays hold out rows, evaluate and rebatch at other sizes)."""
+
+    def __init__(self, tensors: list[torch.Tensor], program: LossProgram,
+                 rows: int | None = None) -> None:
         super().__init__()
         self.tensors = nn.ParameterList(
             [nn.Parameter(t.detach().clone(), requires_grad=t.requires_grad) for t in tensors])
         self.program = program
+        self.rows = rows
 
     def __deepcopy__(self, memo: dict) -> TensorModel:
         """The tensors are copied; the program, which nothing changes, is shared."""
@@ -541,8 +570,34 @@ class TensorModel(nn.Module):
                 tensor.zero_()
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        total = _leading_rows(inputs)
+        if self.rows is None or total in (None, self.rows):
+            return self._run(inputs)
+        pieces = []
+        for start in range(0, total, self.rows):
+            piece = tuple(_rows_of(t, start, self.rows, total) for t in inputs)
+            pieces.append(self._run(piece)[:min(self.rows, total - start)])
+        return torch.cat(pieces)
+
+    def _run(self, inputs: tuple) -> torch.Tensor:
         batch = Batch(inputs, {}, None, 0)
         return self.program.run(_Reader(None, batch, dict(self.named_parameters())))
+
+
+def _leading_rows(inputs: tuple) -> int | None:
+    first = next((t for t in inputs if isinstance(t, torch.Tensor) and t.dim() > 0), None)
+    return None if first is None else int(first.shape[0])
+
+
+def _rows_of(value, start: int, rows: int, total: int):
+    """Rows ``start`` to ``start + rows`` of a batch input of ``total`` rows, the last piece
+    filled up to ``rows`` by repeating its own rows; anything else as it is."""
+    if not isinstance(value, torch.Tensor) or value.dim() == 0 or value.shape[0] != total:
+        return value
+    piece = value[start:start + rows]
+    if piece.shape[0] == rows:
+        return piece
+    return piece[torch.arange(rows) % piece.shape[0]]
 
 
 def transposed_names(program: LossProgram) -> set[str]:
