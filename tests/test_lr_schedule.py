@@ -166,3 +166,47 @@ def test_a_warmup_to_an_early_peak_that_is_too_high_is_the_learning_rate_not_the
     assert finding.evidence["lr_at_rise"] < finding.evidence["user_lr"] == 10.0
     assert REPORT_THRESHOLD <= finding.confidence < 0.6
     assert "curves alone" in finding.verdict
+
+
+class _HandWarmup:
+    """A warmup written by hand, as nanoGPT's get_lr is: every group's lr set before each
+    step from the rate the optimizer was built with (``optimizer.defaults``)."""
+
+    def __init__(self, optimizer, steps):
+        self.optimizer, self.steps, self.done = optimizer, steps, 0
+        self._set()
+
+    def _set(self):
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.optimizer.defaults["lr"] * min((self.done + 1) / self.steps, 1.0)
+
+    def step(self):
+        self.done += 1
+        self._set()
+
+
+def _torch_warmup(steps):
+    def make(optimizer):
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: min((i + 1) / steps, 1.0))
+    return make
+
+
+def _hand_warmup(steps):
+    return lambda optimizer: _HandWarmup(optimizer, steps)
+
+
+@pytest.mark.parametrize("warmup", [_torch_warmup, _hand_warmup])
+def test_a_warmup_longer_than_the_run_starves_it_and_ending_it_early_fixes_it(warmup):
+    # 120 steps of a 2000-step warmup: the rate ends at 6% of the 3e-3 the optimizer was given
+    found = reported(check(_scheduled_run(warmup(2000), per_batch=True)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    evidence = found[0].evidence
+    assert evidence["given_lr"] == pytest.approx(3e-3)
+    assert evidence["peak_lr"] < 0.1 * evidence["given_lr"]
+    assert found[0].experiment.after < found[0].experiment.before
+    assert "longer than the training" in found[0].verdict
+
+
+@pytest.mark.parametrize("warmup", [_torch_warmup, _hand_warmup])
+def test_a_warmup_that_ends_inside_the_run_is_not_starved(warmup):
+    assert reported(check(_scheduled_run(warmup(20), per_batch=True))) == []

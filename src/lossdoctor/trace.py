@@ -85,6 +85,10 @@ class Setup:
     lr_peak: float | None = None
     lr_last: float | None = None
     lr_schedule: list[list] = field(default_factory=list)
+    #: The rate the optimizer was built with (a torch scheduler's ``initial_lr``, else
+    #: ``optimizer.defaults['lr']``): a schedule written by hand overwrites each group's lr
+    #: at every step, not these. None when unknown.
+    lr_given: float | None = None
 
     def follow_lr(self, step: int, lr: float) -> None:
         """Note the learning rate of ``step``: schedulers, warmup and changes by hand."""

@@ -16,7 +16,18 @@ def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
     hparams = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
     setup.optimizer_class = type(optimizer).__name__
     setup.optimizer_hparams = plain(hparams)
+    setup.lr_given = _given_lr(optimizer)
     return hparams
+
+
+def _given_lr(optimizer: torch.optim.Optimizer) -> float | None:
+    """The rate the optimizer was built with: a torch scheduler keeps it as ``initial_lr``;
+    ``defaults`` keeps the constructor's, which a schedule written by hand does not change."""
+    given = optimizer.param_groups[0].get("initial_lr", optimizer.defaults.get("lr"))
+    try:
+        return float(given)
+    except (TypeError, ValueError):
+        return None
 
 
 def describe_model(model: nn.Module, setup: Setup) -> None:

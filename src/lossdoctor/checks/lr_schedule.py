@@ -14,6 +14,13 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   above 1; a warmup to an early peak that is too high is lr_too_high.) Replay: the schedule
   capped at the rate where the loss was lowest.
 
+- **Starved**: the schedule rose through the whole run (its peak first reached in the last
+  STILL_RISING of it) and never got above STARVED_SHARE of the rate the optimizer was built
+  with: a warmup longer than the run (``warmup_iters=2000`` kept for a 300-step run;
+  Morizeyao/GPT2-Chinese#60, hirofumi0810/neural_sp#137: "a learning rate curve which went
+  straight up until the end of the training"). Replay: a warmup over REPLAY_WARMUP of the
+  steps to the rate the optimizer was given, held there.
+
 A schedule that only decays near the end (cosine, one-cycle) or a loss that had settled before
 the rate fell is not a fault: the first leaves less than MIN_LEFT of the run, and the floored
 replay of the second does no better.
@@ -72,6 +79,17 @@ STILL_DROP = 0.05
 #: loss 4% where the run at its peak rate moved it 35%).
 FLOOR = 0.5
 
+#: A warmup still under way at the end: the peak first reached in the run's last tenth.
+STILL_RISING = 0.1
+#: A warmup that never got above half its target trained at most at half the rate meant, and
+#: on average (a linear ramp) at a quarter of it: the 'learning rate never reaches its peak'
+#: threads (nanoGPT's warmup_iters=2000 on a 300-step run reaches 15% of it).
+STARVED_SHARE = 0.5
+#: The replay's warmup, as a share of its steps: the usual warmup_ratio of 0.06-0.1 of the
+#: Hugging Face recipes, at the upper end (a short replay has fewer steps to spare).
+REPLAY_WARMUP = 0.1
+
+
 @dataclass
 class Collapse:
     step: int
@@ -104,6 +122,11 @@ def check(case) -> list[Finding]:
     collapse = find_collapse(schedule, losses)
     if collapse is not None:
         finding = _collapse_finding(case, schedule, collapse)
+        if finding is not None:
+            return [finding]
+    given = find_starved(schedule, case.trace.setup.lr_given)
+    if given is not None:
+        finding = _starved_finding(case, schedule, given)
         if finding is not None:
             return [finding]
     return []
@@ -202,6 +225,48 @@ def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
         f"raised the rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step}). "
         f"{_replay_text(experiment)}."
     )
+
+
+# --- starved ---------------------------------------------------------------------------------
+
+
+def find_starved(schedule: LrSchedule, given: float | None) -> float | None:
+    """The rate the optimizer was given, when the schedule rose through the whole run and
+    never reached STARVED_SHARE of it; else None."""
+    if not given or given <= 0 or not schedule.peak > schedule.first:
+        return None
+    first_peak = next(step for step, lr in schedule.changes if lr == schedule.peak)
+    if first_peak < (1 - STILL_RISING) * schedule.steps:
+        return None
+    return given if schedule.peak <= STARVED_SHARE * given else None
+
+
+def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None:
+    ratio = given / schedule.peak
+    experiment = _tested(case, f"warmup ended within the first {REPLAY_WARMUP:.0%} of the "
+                               f"steps, at lr {plain_lr(given)}", lambda m: _warmed(m, ratio))
+    if experiment is not None and not helped(experiment, case):
+        return None
+    verdict = (
+        f"Your learning rate rose through the whole run, from {plain_lr(schedule.first, 2)} "
+        f"to {plain_lr(schedule.peak, 2)} at its end, {schedule.peak / given:.0%} of the "
+        f"{plain_lr(given)} your optimizer was given: the warmup is longer than the training, "
+        f"so the run never trained at the rate you meant. {_replay_text(experiment)}.")
+    return Finding(
+        LR_SCHEDULE, confidence=_confidence(experiment), verdict=verdict,
+        evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "given_lr": given,
+                  "steps": schedule.steps, **_replayed(experiment)},
+        fix=f"End the warmup well inside the run (a few percent of its {schedule.steps:,} "
+            f"steps), counted in the steps the run takes, so that it reaches "
+            f"{plain_lr(given)}.",
+        experiment=experiment,
+    )
+
+
+def _warmed(multipliers: list[float], ratio: float) -> list[float]:
+    """A linear warmup over REPLAY_WARMUP of the steps to ``ratio`` times the run's peak."""
+    ramp = max(1, round(REPLAY_WARMUP * len(multipliers)))
+    return [ratio * min(1.0, (i + 1) / ramp) for i in range(len(multipliers))]
 
 
 # --- shared ---------------------------------------------------------------------------------
