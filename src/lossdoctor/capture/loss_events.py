@@ -91,7 +91,7 @@ class HeldLoss:
     scores_part: bool = False
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
     inside_model: bool = False  # computed inside the model's forward pass
-    signature: torch.Tensor | None = None  # of an evaluated batch (capture/train_split.py)
+    signature: list | None = None  # of an evaluated batch (train_split.Sketch)
     rescores: bool = False  # scores rows of the model's output that a loss already scored
     #: The loss value still on its device (0-d), read with others later (READ_AT_ONCE).
     unread: torch.Tensor | None = None
