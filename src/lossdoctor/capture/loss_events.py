@@ -59,6 +59,11 @@ PART_OF_OUTPUT = (
     "your training loss scores parts of the model's output or something computed from it (a "
     "slice such as p[..., 0], a log_softmax, or targets built in Python from the labels), "
     "which a replay cannot repeat on other batches")
+#: Why a loss that compares the outputs of several model calls is not replayed.
+SEVERAL_CALLS = (
+    "your training loss compares the outputs of several calls of your model (such as "
+    "TripletMarginLoss(model(anchor), model(positive), model(negative))), and lossdoctor "
+    "replays a loss given one call's output and a target")
 
 
 @dataclass
@@ -89,6 +94,8 @@ class HeldLoss:
     loss_copy: LossCopy | None = None
     #: The loss scored a part of the model's output, not the output (a slice of it).
     scores_part: bool = False
+    #: The loss's target is another output of the model: it compares several model calls.
+    several_calls: bool = False
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
     inside_model: bool = False  # computed inside the model's forward pass
     signature: list | None = None  # of an evaluated batch (train_split.Sketch)
@@ -141,21 +148,37 @@ class LossEvents:
                                           unread is None),
                         self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
+        # A target that is another output of the model: no target to pair a batch with.
+        held.several_calls = self._is_model_output(first_tensor(target))
+        if not held.several_calls:
+            self._note_target(held, prediction, target)
+        if tentative:
+            prepare = self.copies.loss_fn is None or self.sampled  # else there is nothing to do
+            if prepare and not held.several_calls:
+                self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
+            held.output = weakref.ref(output)
+        else:
+            held.signature = self._take_signature()
+        self._hold(held)
+
+    def _note_target(self, held: HeldLoss, prediction: torch.Tensor, target) -> None:
+        """The loss's inputs (on sampled steps), and its target paired with the batch."""
         if self.sampled:
-            held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
+            held.inputs = _loss_inputs(self.step, held.record.loss_name, prediction,
+                                       first_tensor(target))
         if self.inside_model:  # the model returns this loss: its batch is paired after it
             held.inside_model = True
             self._inner_target = first_tensor(target)
         elif self._pending is not None:  # inputs wait for a target (else the target is not read)
             held.batch = self._paired_batch(held.record.phase,
                                             _per_row(target, self.last_batch_rows))
-        if tentative:
-            if self.copies.loss_fn is None or self.sampled:  # else there is nothing to prepare
-                self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
-            held.output = weakref.ref(output)
-        else:
-            held.signature = self._take_signature()
-        self._hold(held)
+
+    def _is_model_output(self, tensor: torch.Tensor | None) -> bool:
+        """Whether ``tensor`` is (a view of) an output of one of the model's last calls: a
+        loss given it as its target compares model outputs, it has no target."""
+        if tensor is None or self.inside_model:
+            return False
+        return any(reshaped_from(tensor, ref()) for ref in self.recent_outputs)
 
     def _scores_whole_output(self, prediction: torch.Tensor) -> bool:
         """Whether the loss's input is one of the model's output tensors, or a view of it
@@ -308,6 +331,8 @@ class LossEvents:
         self._count_training_loss(record.rows)
         if held.loss_copy is not None and self.copies.loss_fn is None:
             self._keep_loss_copy(held.loss_copy)
+        elif held.several_calls and self.copies.replay_loss is None:
+            self.copies.loss_problem = SEVERAL_CALLS
         elif held.scores_part and self.copies.replay_loss is None and not self.copies.loss_problem:
             self.copies.loss_problem = PART_OF_OUTPUT
         if not self.trace.setup.loss_name:
