@@ -78,3 +78,34 @@ def test_a_loss_on_one_call_and_its_labels_still_pairs_its_batches():
 
     case = record(fit)
     assert case.copies.train.batches and not case.copies.loss_problem
+
+
+class _ReturnsItsInput(nn.Module):
+    """An autoencoder that returns its reconstruction and its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.code, self.back = nn.Linear(FEATURES, 3), nn.Linear(3, FEATURES)
+
+    def forward(self, x):
+        return self.back(torch.relu(self.code(x))), x
+
+
+def test_a_model_that_returns_its_input_every_step_is_one_call():
+    """Full-batch training: the same input tensor is an output of every call, and the loss of
+    one call (reconstruction against that input) still compares one call's outputs."""
+    x = torch.randn(64, FEATURES, generator=torch.Generator().manual_seed(0))
+    model = _ReturnsItsInput()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def fit():
+        for _ in range(20):
+            reconstruction, target = model(x)
+            loss = nn.functional.mse_loss(reconstruction, target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    case = record(fit)
+    assert "several calls" not in case.copies.loss_problem
+    assert case.copies.train.batches

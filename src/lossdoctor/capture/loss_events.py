@@ -149,7 +149,7 @@ class LossEvents:
                         self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
         # A target that is another output of the model: no target to pair a batch with.
-        held.several_calls = self._is_model_output(first_tensor(target))
+        held.several_calls = self._compares_calls(prediction, first_tensor(target))
         if not held.several_calls:
             self._note_target(held, prediction, target)
         if tentative:
@@ -173,12 +173,19 @@ class LossEvents:
             held.batch = self._paired_batch(held.record.phase,
                                             _per_row(target, self.last_batch_rows))
 
-    def _is_model_output(self, tensor: torch.Tensor | None) -> bool:
-        """Whether ``tensor`` is (a view of) an output of one of the model's last calls: a
-        loss given it as its target compares model outputs, it has no target."""
-        if tensor is None or self.inside_model:
+    def _compares_calls(self, prediction: torch.Tensor, target: torch.Tensor | None) -> bool:
+        """Whether the loss compares outputs of different model calls: its target is (a view
+        of) an output of an earlier call, or of the last call while its prediction is an
+        earlier call's (a contrastive loss on two views). A loss has no target then. An output
+        of the last call given with that call's prediction is not: a model may return its input
+        (an autoencoder's ``reconstruction, x``)."""
+        if target is None or self.inside_model:
             return False
-        return any(reshaped_from(tensor, ref()) for ref in self.recent_outputs)
+        last = {id(ref) for ref in self.last_outputs}
+        earlier = [ref for ref in self.recent_outputs if id(ref) not in last]
+        if _among(target, self.last_outputs):  # a model may return its input every step
+            return _among(prediction, earlier) and not _among(prediction, self.last_outputs)
+        return _among(target, earlier)
 
     def _scores_whole_output(self, prediction: torch.Tensor) -> bool:
         """Whether the loss's input is one of the model's output tensors, or a view of it
@@ -392,6 +399,11 @@ def reshaped_from(tensor: torch.Tensor, output: torch.Tensor | None) -> bool:
     return (tensor.numel() == output.numel() and tensor.is_contiguous()
             and output.is_contiguous() and tensor.data_ptr() == output.data_ptr()
             and tensor.dtype == output.dtype)
+
+
+def _among(tensor: torch.Tensor, outputs) -> bool:
+    """``tensor`` is one of the weakly held ``outputs``, or a view of one (reshaped_from)."""
+    return any(reshaped_from(tensor, ref()) for ref in outputs)
 
 
 def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:
