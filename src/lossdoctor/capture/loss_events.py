@@ -178,8 +178,8 @@ class LossEvents:
         of) an output of an earlier call, or of the last call while its prediction is an
         earlier call's (a contrastive loss on two views). A loss has no target then. An output
         of the last call given with that call's prediction is not: a model may return its input
-        (an autoencoder's ``reconstruction, x``)."""
-        if target is None or self.inside_model:
+        (an autoencoder's ``reconstruction, x``). Class labels (integers) leave at once."""
+        if target is None or self.inside_model or not target.is_floating_point():
             return False
         last = {id(ref) for ref in self.last_outputs}
         earlier = [ref for ref in self.recent_outputs if id(ref) not in last]
