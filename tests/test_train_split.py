@@ -153,3 +153,62 @@ def test_category_ids_shared_by_every_split_do_not_make_validation_a_training_ev
     assert signature((torch.tensor([3, 7, 7, 1]),), {}) is None
     trace = record(_recommender_fit).trace
     assert len(trace.validation_passes()) == 3
+
+
+NODES, FEATURES = 30, 4
+
+
+class MessagePassing(nn.Module):
+    """Node classification on a graph given as (row-normalized adjacency, node features)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.out = nn.Linear(FEATURES, 16), nn.Linear(16, 2)
+
+    def forward(self, adjacency, x):
+        return self.out(torch.relu(self.first(adjacency @ x)))
+
+
+def _graph(generator):
+    """A sparse random graph: its adjacency rows are mostly zeros, so every graph's rows share
+    their k-grams with every other's; its node features are its own."""
+    adjacency = (torch.rand(NODES, NODES, generator=generator) < 0.1).float() + torch.eye(NODES)
+    x = torch.randn(NODES, FEATURES, generator=generator)
+    return adjacency / adjacency.sum(1, keepdim=True), x, (x[:, 0] > 0).long()
+
+
+def _graphs_fit(score_training_graphs: bool):
+    """One graph a step; validation scores other graphs under no_grad, and, when asked, the
+    training graphs too (an estimate of the training loss)."""
+    generator = torch.Generator().manual_seed(0)
+    train = [_graph(generator) for _ in range(12)]
+    validation = [_graph(generator) for _ in range(4)]
+    torch.manual_seed(0)
+    model = MessagePassing()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        for adjacency, x, y in train:
+            optimizer.zero_grad()
+            F.cross_entropy(model(adjacency, x), y).backward()
+            optimizer.step()
+        with torch.no_grad():
+            scored = validation + (train[:4] if score_training_graphs else [])
+            for adjacency, x, y in scored:
+                F.cross_entropy(model(adjacency, x), y)
+
+
+def test_an_input_alike_in_every_split_does_not_make_validation_the_training_data():
+    """fresh16 s14: the validation graphs' adjacency matrices share their k-grams with the
+    training graphs'; their node features do not, and decide."""
+    case = record(_graphs_fit, False)
+    assert len(case.trace.validation_passes()) == 3
+    assert not [r for r in case.trace.losses if r.phase == "train_eval"]
+    assert case.copies.validation.batches
+
+
+def test_training_graphs_scored_without_gradients_are_still_the_training_data():
+    case = record(_graphs_fit, True)
+    train_evals = [r for r in case.trace.losses if r.phase == "train_eval"]
+    assert len(train_evals) == 3 * 4
+    passes = case.trace.validation_passes()
+    assert len(passes) == 3 and all(p.batches == 4 for p in passes)

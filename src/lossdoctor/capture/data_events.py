@@ -13,7 +13,13 @@ from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
-from lossdoctor.capture.train_split import TRAIN_SHARE, signature, training_hashes, training_share
+from lossdoctor.capture.train_split import (
+    TRAIN_SHARE,
+    Sketch,
+    signature,
+    training_hashes,
+    training_share,
+)
 from lossdoctor.trace import LossRecord, Trace
 
 #: Evaluated batches whose signature is kept (32 hashes each: a few megabytes at most).
@@ -38,12 +44,12 @@ class DataEvents:
         self._current_loader: tuple | None = None
         self._trained_at_start: dict[tuple, int] = {}  # training losses at the last pass start
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
-        self._signature: torch.Tensor | None = None  # of the last model call without gradients
+        self._signature: Sketch | None = None  # of the last model call without gradients
         #: "train" or "eval": the phase of the last model call, told at its start (gradients
         #: are on or off alike at its end): torch.is_grad_enabled() read once a call, not twice.
         self._call_phase = "train"
         #: Evaluation losses with the signature of the batch they scored (train_split.py).
-        self._signed: list[tuple[LossRecord, torch.Tensor]] = []
+        self._signed: list[tuple[LossRecord, Sketch]] = []
         self._last_reseeded_step = 0
         self.seeded = False
 
@@ -104,12 +110,12 @@ class DataEvents:
         signed = phase == "eval" and len(self._signed) < MAX_SIGNED
         self._signature = signature(args, {}) if signed else None
 
-    def _take_signature(self) -> torch.Tensor | None:
+    def _take_signature(self) -> Sketch | None:
         """The signature of the batch an evaluation loss scored (the last no-grad model call)."""
         taken, self._signature = self._signature, None
         return taken
 
-    def _note_evaluation(self, record: LossRecord, sketch: torch.Tensor | None) -> None:
+    def _note_evaluation(self, record: LossRecord, sketch: Sketch | None) -> None:
         if sketch is not None:
             self._signed.append((record, sketch))
 

@@ -59,6 +59,11 @@ PART_OF_OUTPUT = (
     "your training loss scores parts of the model's output or something computed from it (a "
     "slice such as p[..., 0], a log_softmax, or targets built in Python from the labels), "
     "which a replay cannot repeat on other batches")
+#: Why a loss that compares the outputs of several model calls is not replayed.
+SEVERAL_CALLS = (
+    "your training loss compares the outputs of several calls of your model (such as "
+    "TripletMarginLoss(model(anchor), model(positive), model(negative))), and lossdoctor "
+    "replays a loss given one call's output and a target")
 
 
 @dataclass
@@ -89,9 +94,11 @@ class HeldLoss:
     loss_copy: LossCopy | None = None
     #: The loss scored a part of the model's output, not the output (a slice of it).
     scores_part: bool = False
+    #: The loss's target is another output of the model: it compares several model calls.
+    several_calls: bool = False
     output: weakref.ref | None = None  # the loss tensor, while the script holds it
     inside_model: bool = False  # computed inside the model's forward pass
-    signature: torch.Tensor | None = None  # of an evaluated batch (capture/train_split.py)
+    signature: list | None = None  # of an evaluated batch (train_split.Sketch)
     rescores: bool = False  # scores rows of the model's output that a loss already scored
     #: The loss value still on its device (0-d), read with others later (READ_AT_ONCE).
     unread: torch.Tensor | None = None
@@ -141,21 +148,44 @@ class LossEvents:
                                           unread is None),
                         self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
+        # A target that is another output of the model: no target to pair a batch with.
+        held.several_calls = self._compares_calls(prediction, first_tensor(target))
+        if not held.several_calls:
+            self._note_target(held, prediction, target)
+        if tentative:
+            prepare = self.copies.loss_fn is None or self.sampled  # else there is nothing to do
+            if prepare and not held.several_calls:
+                self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
+            held.output = weakref.ref(output)
+        else:
+            held.signature = self._take_signature()
+        self._hold(held)
+
+    def _note_target(self, held: HeldLoss, prediction: torch.Tensor, target) -> None:
+        """The loss's inputs (on sampled steps), and its target paired with the batch."""
         if self.sampled:
-            held.inputs = _loss_inputs(self.step, name, prediction, first_tensor(target))
+            held.inputs = _loss_inputs(self.step, held.record.loss_name, prediction,
+                                       first_tensor(target))
         if self.inside_model:  # the model returns this loss: its batch is paired after it
             held.inside_model = True
             self._inner_target = first_tensor(target)
         elif self._pending is not None:  # inputs wait for a target (else the target is not read)
             held.batch = self._paired_batch(held.record.phase,
                                             _per_row(target, self.last_batch_rows))
-        if tentative:
-            if self.copies.loss_fn is None or self.sampled:  # else there is nothing to prepare
-                self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
-            held.output = weakref.ref(output)
-        else:
-            held.signature = self._take_signature()
-        self._hold(held)
+
+    def _compares_calls(self, prediction: torch.Tensor, target: torch.Tensor | None) -> bool:
+        """Whether the loss compares outputs of different model calls: its target is (a view
+        of) an output of an earlier call, or of the last call while its prediction is an
+        earlier call's (a contrastive loss on two views). A loss has no target then. An output
+        of the last call given with that call's prediction is not: a model may return its input
+        (an autoencoder's ``reconstruction, x``). Class labels (integers) leave at once."""
+        if target is None or self.inside_model or not target.is_floating_point():
+            return False
+        last = {id(ref) for ref in self.last_outputs}
+        earlier = [ref for ref in self.recent_outputs if id(ref) not in last]
+        if _among(target, self.last_outputs):  # a model may return its input every step
+            return _among(prediction, earlier) and not _among(prediction, self.last_outputs)
+        return _among(target, earlier)
 
     def _scores_whole_output(self, prediction: torch.Tensor) -> bool:
         """Whether the loss's input is one of the model's output tensors, or a view of it
@@ -308,6 +338,8 @@ class LossEvents:
         self._count_training_loss(record.rows)
         if held.loss_copy is not None and self.copies.loss_fn is None:
             self._keep_loss_copy(held.loss_copy)
+        elif held.several_calls and self.copies.replay_loss is None:
+            self.copies.loss_problem = SEVERAL_CALLS
         elif held.scores_part and self.copies.replay_loss is None and not self.copies.loss_problem:
             self.copies.loss_problem = PART_OF_OUTPUT
         if not self.trace.setup.loss_name:
@@ -367,6 +399,11 @@ def reshaped_from(tensor: torch.Tensor, output: torch.Tensor | None) -> bool:
     return (tensor.numel() == output.numel() and tensor.is_contiguous()
             and output.is_contiguous() and tensor.data_ptr() == output.data_ptr()
             and tensor.dtype == output.dtype)
+
+
+def _among(tensor: torch.Tensor, outputs) -> bool:
+    """``tensor`` is one of the weakly held ``outputs``, or a view of one (reshaped_from)."""
+    return any(reshaped_from(tensor, ref()) for ref in outputs)
 
 
 def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:

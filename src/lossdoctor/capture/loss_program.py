@@ -195,9 +195,20 @@ def _data_entries(tape: Tape, rows: int) -> set[int]:
         if index in tape._derived or not isinstance(result, torch.Tensor):
             continue
         called_on = _called_on(tape, call)
-        if _has_rows(result, rows) and not (called_on is not None and _has_rows(called_on, rows)):
+        if _has_rows(result, rows) and not (called_on is not None
+                                            and _holds_the_rows(called_on, result, rows)):
             entries.add(index)
     return entries
+
+
+def _holds_the_rows(called_on: torch.Tensor, result: torch.Tensor, rows: int) -> bool:
+    """Whether the tensor a call is made on already holds the batch's rows: one per batch row,
+    or flattened together and no more of them than the call gives (``y_flat.float()``). A whole
+    data set whose length is only a multiple of the batch's rows (20000 ratings, 4000
+    validated) is not the batch's: the call that slices it is where the batch enters."""
+    if called_on.dim() > 0 and called_on.shape[0] == rows:
+        return True
+    return _has_rows(called_on, rows) and called_on.numel() <= result.numel()
 
 
 def _called_on(tape: Tape, call: Call) -> torch.Tensor | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Mapping
 
 import torch
@@ -15,6 +16,10 @@ from lossdoctor.capture.loss_chains import WAITING
 from lossdoctor.capture.replay_losses import output_tensors
 from lossdoctor.capture.tensors import batch_rows
 from lossdoctor.capture.tracing import is_compiled
+
+#: Output tensors of the last forward passes remembered: a loss compares the outputs of a few
+#: calls (a triplet loss three, a contrastive loss two), each usually one tensor.
+RECENT_OUTPUTS = 8
 
 
 class ModuleEvents:
@@ -43,6 +48,10 @@ class ModuleEvents:
         self.copy_called: weakref.ref | None = None
         #: The tensors the model's last forward pass returned, weakly.
         self.last_outputs: tuple[weakref.ref, ...] = ()
+        #: The output tensors of the model's last forward passes (RECENT_OUTPUTS), weakly: a
+        #: loss may compare the outputs of several calls (a triplet loss's anchor, positive
+        #: and negative embeddings).
+        self.recent_outputs: deque[weakref.ref] = deque(maxlen=RECENT_OUTPUTS)
         #: A loss the model's last forward pass returned (``output.loss``, ``logits, loss``).
         self._returned_loss: weakref.ref | None = None
 
@@ -133,6 +142,7 @@ class ModuleEvents:
             self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
             self.last_outputs = _output_refs(output)
+            self.recent_outputs.extend(self.last_outputs)
             self._returned_loss = _returned_loss(output)
             self._keep_inputs(args, kwargs, output)
             if self._returned_loss is not None or self._returned_target is not None:

@@ -6,20 +6,22 @@ Both look like validation to the hooks. What tells them apart is where the rows 
 batch evaluated without an update whose values are the training data's (the same rows, or
 windows cut from the same token or signal tensor) is a training-split evaluation.
 
-Each no-grad model call gets a *signature*: hashes of the k-grams (SHINGLE consecutive values)
-of its first input's rows, the SIGNATURE smallest kept (a bottom-k sketch: windows cut at any
-offset of the same data give the same hashes). When the run ends, a signature with at least
-TRAIN_SHARE of its hashes among the k-grams of the captured training batches is the training
-data's. This needs the training sample to cover the data the evaluation drew from: complete
-for datasets up to the sample's 4,096 rows, partial beyond (an evaluation of a large corpus's
-training split may then stay counted as validation).
+Each no-grad model call gets a *signature*: for each of its inputs, hashes of the k-grams
+(SHINGLE consecutive values) of its rows, the SIGNATURE smallest kept (a bottom-k sketch:
+windows cut at any offset of the same data give the same hashes). When the run ends, a batch
+whose every input has at least TRAIN_SHARE of its hashes among the k-grams of the captured
+training batches (inputs and targets) is the training data's. One input alike in every split (a
+graph's sparse adjacency matrix, an attention mask of ones) says nothing of where the rows come
+from: the inputs that differ decide. This needs the training sample to cover the data the
+evaluation drew from: complete for datasets up to the sample's 4,096 rows, partial beyond (an
+evaluation of a large corpus's training split may then stay counted as validation).
 """
 
 from __future__ import annotations
 
 import torch
 
-from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.capture.tensors import tensors_in
 
 #: Consecutive values hashed together: long enough that two different texts or signals rarely
 #: share one (eight characters or tokens, or a whole short row of features).
@@ -37,11 +39,25 @@ _MULTIPLIERS = torch.tensor([0x9E3779B97F4A7C15 - 2**64, 0x632BE59BD9B4E019, 0x7
 _FINALIZER = 0xFF51AFD7ED558CCD - 2**64
 
 
-def signature(args, kwargs) -> torch.Tensor | None:
-    """The SIGNATURE smallest k-gram hashes of the batch's first input tensor (None without
-    one, or when its rows are category ids)."""
-    tensor = first_tensor((args, kwargs))
-    if tensor is None or tensor.dim() == 0 or tensor.numel() == 0:
+#: A sketch: for each input tensor of a model call (in order), its hashes, or None for an
+#: input that cannot tell splits apart (category ids, a number).
+Sketch = list
+
+
+def signature(args, kwargs) -> Sketch | None:
+    """The SIGNATURE smallest k-gram hashes of each of the batch's input tensors (None when no
+    input has rows that tell splits apart: category ids, numbers)."""
+    sketch = [_input_signature(t) for t in tensors_in((args, kwargs))[:MAX_INPUTS]]
+    return sketch if any(s is not None for s in sketch) else None
+
+
+#: Inputs of a model call that are sketched: models take a few (features, a mask, an
+#: adjacency matrix); a structure of many tensors is signed by its first ones.
+MAX_INPUTS = 8
+
+
+def _input_signature(tensor: torch.Tensor) -> torch.Tensor | None:
+    if tensor.dim() == 0 or tensor.numel() == 0:
         return None
     tensor = _ids_of_one_hot(tensor)
     if category_ids(tensor):
@@ -101,16 +117,26 @@ def _mixed(values: torch.Tensor) -> torch.Tensor:
     return values ^ (values >> 33)
 
 
-def training_share(sketch: torch.Tensor, training: torch.Tensor) -> float:
-    """The share of ``sketch`` among the sorted unique training hashes ``training``."""
-    if sketch.numel() == 0 or training.numel() == 0:
+def training_share(sketch: Sketch, training: torch.Tensor) -> float:
+    """The smallest share, over the inputs ``sketch`` signs, of an input's hashes among the
+    sorted unique training hashes ``training``."""
+    return min((_share(h, training) for h in sketch if h is not None), default=0.0)
+
+
+def _share(hashes: torch.Tensor, training: torch.Tensor) -> float:
+    if hashes.numel() == 0 or training.numel() == 0:
         return 0.0
-    return float(torch.isin(sketch, training).float().mean())
+    return float(torch.isin(hashes, training).float().mean())
 
 
 def training_hashes(batches) -> torch.Tensor:
-    """Every k-gram hash of the captured training batches' first inputs, unique."""
-    parts = [shingles(_ids_of_one_hot(t))
-             for t in (first_tensor((b.args, b.kwargs)) for b in batches)
-             if t is not None and t.dim() > 0 and t.numel() > 0]
+    """Every k-gram hash of the captured training batches' inputs and targets, unique. The
+    target counts too: a model given its target as an input (nanoGPT's ``model(x, y)``) is
+    kept with the target taken out of its inputs."""
+    parts = [shingles(_ids_of_one_hot(t)) for b in batches for t in _kept_tensors(b)
+             if t.dim() > 0 and t.numel() > 0]
     return torch.unique(torch.cat(parts)) if parts else torch.empty(0, dtype=torch.int64)
+
+
+def _kept_tensors(batch) -> list[torch.Tensor]:
+    return tensors_in((batch.args, batch.kwargs))[:MAX_INPUTS] + tensors_in(batch.target)
