@@ -194,3 +194,20 @@ def test_progress_is_told_before_each_check_and_each_check_is_timed():
     assert told == [("first", 1, 2), ("slow", 2, 2)]
     seconds = {o.name: o.seconds for o in result.outcomes}
     assert seconds["slow"] >= 0.05 > seconds["first"]
+
+
+def test_a_failure_named_with_the_init_as_its_source_leads_bad_init():
+    """The rule between two roots (diagnosis.rank): exploding gradients whose source is the
+    init (INIT_IS_SOURCE) go ahead of bad_init, which declares them its consequence otherwise."""
+    from lossdoctor.checks.bad_init import BAD_INIT
+    from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
+    from lossdoctor.findings import INIT_IS_SOURCE, Experiment, Finding
+
+    fix = Experiment("the model re-initialized", 2.0, 0.5, 300)
+    init = Finding(BAD_INIT, 0.95, "init", {}, experiment=fix)
+    named = Finding(EXPLODING_GRADIENTS, 0.9, "explode", {INIT_IS_SOURCE: 1.0}, experiment=fix)
+    ordered = rank([init, named])
+    assert [f.cause.id for f in ordered] == ["exploding_gradients", "bad_init"]
+    assert not ordered[0].explained_by and not ordered[1].explained_by
+    plain = Finding(EXPLODING_GRADIENTS, 0.9, "explode", {}, experiment=fix)
+    assert [f.cause.id for f in rank([init, plain])] == ["bad_init", "exploding_gradients"]
