@@ -224,6 +224,9 @@ def _describe_pinning(worst: LayerSaturation, pinned: list[LayerSaturation]) -> 
     if worst.first is not None and worst.first > MOST:
         found = (f"{what} is pinned at {limits} for {_percent(worst.first)} of {share} from the "
                  f"first step on, and for {_percent(worst.end)} at the end of training.")
+        if not _is_output(worst):
+            found += (" Pinned before any update, the units were put there by the start: the "
+                      "scale of the initial weights, times the inputs'.")
     elif worst.start > MOST:
         found = (f"{what} is pinned at {limits} for {_percent(worst.start)} of {share} over the "
                  f"first {WINDOW} steps, and for {_percent(worst.end)} at the end of training.")
