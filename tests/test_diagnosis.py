@@ -211,3 +211,24 @@ def test_a_failure_named_with_the_init_as_its_source_leads_bad_init():
     assert not ordered[0].explained_by and not ordered[1].explained_by
     plain = Finding(EXPLODING_GRADIENTS, 0.9, "explode", {}, experiment=fix)
     assert [f.cause.id for f in rank([init, plain])] == ["bad_init", "exploding_gradients"]
+
+
+def test_a_saturation_read_late_does_not_rank_a_replayed_relu_fix_as_its_consequence():
+    """deep_sigmoid_stack (dev 200404): sigmoid units half pinned by the end (a reading), and
+    vanishing gradients whose ReLU replay took the loss from 0.46 to 0.012: the replayed fix
+    is not its consequence (0.95 against 0.61, as reported there); with the saturation's own
+    fix replayed and helping, it explains the gradients."""
+    from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+    from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
+    from lossdoctor.findings import Experiment, Finding
+
+    relu = Experiment("sigmoid/tanh layers replaced by ReLU", 0.46, 0.012, 300)
+    vanishing = Finding(VANISHING_GRADIENTS, 0.95, "vanish", {}, experiment=relu)
+    pinned = Finding(SATURATED_ACTIVATION, 0.61, "pinned late", {})
+    assert [f.cause for f in rank([pinned, vanishing])][0] is VANISHING_GRADIENTS
+    assert not vanishing.explained_by
+    standardized = Experiment("standardize inputs", 0.46, 0.1, 300)
+    pinned = Finding(SATURATED_ACTIVATION, 0.61, "pinned", {}, experiment=standardized)
+    vanishing = Finding(VANISHING_GRADIENTS, 0.95, "vanish", {}, experiment=relu)
+    rank([pinned, vanishing])
+    assert vanishing.explained_by == ["saturated_activation"]
