@@ -77,14 +77,15 @@ RECURRENT_CONFIDENCE = 0.6
 #: depth: the factor of every layer compounds (He et al., 2015: the variance is multiplied by
 #: fan_in * Var(w) / 2 at each ReLU layer). With fewer, a large start is the init's scale on a
 #: shallow model, which bad_init names (its operators' MLPs have 1-3 hidden layers: at most 3
-#: steps up, output layer included). Dev (seeds 200000-200023, deep_relu_large_init, 6-8 ReLU
-#: layers at N(0, 0.4-0.7)), the first training pass: 6-8 steps up in a row on the 9 cases
-#: built of nn.Linear (the other 3 are plain tensors); their default-initialized twins: 0-3
-#: (a deep default stack settles near one size, and wobbles around it).
+#: steps up, output layer included). Dev deep_relu_large_init (seeds 200000-200020, 6-8 ReLU
+#: layers at N(0, 0.4-0.7)), measured here on the 8 cases replayable: 6-8 steps up in a row;
+#: their default-initialized twins' first pass (forward hooks): 0-3 (a deep default stack
+#: settles near one size and wobbles around it).
 MIN_GROWING_STEPS = 4
-#: ... over which the output grows at least tenfold: a decade, where a wobble around one size
-#: does not reach. Dev (as above): 97 to 22,600 on the broken cases; at most 1.45 on the twins'
-#: runs of 3 steps up.
+#: ... over which the output grows at least tenfold (a decade), where a wobble around one size
+#: does not reach: 99 to 20,246 on those 8 cases, at most 1.45 on the twins' runs of 3 steps.
+#: The start's gradient must also be GROWTH_DECADES above the default init's: 3.4 to 9.2
+#: decades there; 0 on a twin, which is its own default.
 MIN_GROWTH = 10.0
 
 
