@@ -105,6 +105,15 @@ def _constant(value):
     return start
 
 
+def _constant_weights_only(value):
+    """constant_init's start: nn.init.constant_ on the weights, the biases left as drawn."""
+    def start(model):
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.constant_(layer.weight, value)
+    return start
+
+
 def _zero_scale(model):
     for layer in model:
         if isinstance(layer, nn.BatchNorm1d):
@@ -112,6 +121,7 @@ def _zero_scale(model):
 
 
 @pytest.mark.parametrize("start, batchnorm", [(_constant(0.1), False), (_constant(0.0), False),
+                                              (_constant_weights_only(0.1), False),
                                               (_zero_scale, True)])
 def test_a_start_with_identical_units_or_zero_scale_is_found(start, batchnorm):
     [finding] = check(_start_case(start, batchnorm))

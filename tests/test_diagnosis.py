@@ -194,3 +194,41 @@ def test_progress_is_told_before_each_check_and_each_check_is_timed():
     assert told == [("first", 1, 2), ("slow", 2, 2)]
     seconds = {o.name: o.seconds for o in result.outcomes}
     assert seconds["slow"] >= 0.05 > seconds["first"]
+
+
+def test_a_failure_named_with_the_init_as_its_source_leads_bad_init():
+    """The rule between two roots (diagnosis.rank): exploding gradients whose source is the
+    init (INIT_IS_SOURCE) go ahead of bad_init, which declares them its consequence otherwise."""
+    from lossdoctor.checks.bad_init import BAD_INIT
+    from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
+    from lossdoctor.findings import INIT_IS_SOURCE, Experiment, Finding
+
+    fix = Experiment("the model re-initialized", 2.0, 0.5, 300)
+    init = Finding(BAD_INIT, 0.95, "init", {}, experiment=fix)
+    named = Finding(EXPLODING_GRADIENTS, 0.9, "explode", {INIT_IS_SOURCE: 1.0}, experiment=fix)
+    ordered = rank([init, named])
+    assert [f.cause.id for f in ordered] == ["exploding_gradients", "bad_init"]
+    assert not ordered[0].explained_by and not ordered[1].explained_by
+    plain = Finding(EXPLODING_GRADIENTS, 0.9, "explode", {}, experiment=fix)
+    assert [f.cause.id for f in rank([init, plain])] == ["bad_init", "exploding_gradients"]
+
+
+def test_a_saturation_read_late_does_not_rank_a_replayed_relu_fix_as_its_consequence():
+    """deep_sigmoid_stack (dev 200404): sigmoid units half pinned by the end (a reading), and
+    vanishing gradients whose ReLU replay took the loss from 0.46 to 0.012: the replayed fix
+    is not its consequence (0.95 against 0.61, as reported there); with the saturation's own
+    fix replayed and helping, it explains the gradients."""
+    from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+    from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
+    from lossdoctor.findings import Experiment, Finding
+
+    relu = Experiment("sigmoid/tanh layers replaced by ReLU", 0.46, 0.012, 300)
+    vanishing = Finding(VANISHING_GRADIENTS, 0.95, "vanish", {}, experiment=relu)
+    pinned = Finding(SATURATED_ACTIVATION, 0.61, "pinned late", {})
+    assert [f.cause for f in rank([pinned, vanishing])][0] is VANISHING_GRADIENTS
+    assert not vanishing.explained_by
+    standardized = Experiment("standardize inputs", 0.46, 0.1, 300)
+    pinned = Finding(SATURATED_ACTIVATION, 0.61, "pinned", {}, experiment=standardized)
+    vanishing = Finding(VANISHING_GRADIENTS, 0.95, "vanish", {}, experiment=relu)
+    rank([pinned, vanishing])
+    assert vanishing.explained_by == ["saturated_activation"]

@@ -183,3 +183,47 @@ def test_a_learning_rate_too_low_is_not_claimed_on_a_run_that_blew_up(blown_up_l
     assert not learning_rate.blew_up(_letter_loop_run(clip=True))
     with pytest.raises(Skip, match="loop over time steps"):
         learning_rate.check(blown_up_letter_loop)
+
+
+def _deep_relu_case(std=None, depth=7, seed=0):
+    """A deep ReLU MLP on a plain tabular task, its weights drawn N(0, std) when given."""
+    torch.manual_seed(seed)
+    x = torch.randn(1000, 8)
+    y = (x[:, 0] + 0.8 * x[:, 1] - 0.5 * x[:, 2] * x[:, 3] > 0.3).long()
+    sizes = [8] + [48] * depth
+    layers = []
+    for a, b in zip(sizes, sizes[1:], strict=False):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(48, 2))
+    if std is not None:
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.normal_(layer.weight, std=std)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=4)
+
+
+def test_a_deep_relu_stack_with_a_large_init_explodes_from_the_first_step():
+    """deep_relu_large_init's shape: each layer's output larger than the one before, the
+    gradient orders of magnitude above the default init's; the default init is the fix."""
+    from lossdoctor.checks.exploding_gradients import MIN_GROWING_STEPS
+    from lossdoctor.findings import INIT_IS_SOURCE
+
+    [finding] = check(_deep_relu_case(std=0.5))
+    assert finding.cause is EXPLODING_GRADIENTS
+    assert finding.evidence[INIT_IS_SOURCE] == 1.0
+    assert finding.evidence["layers_growing_in_a_row"] > MIN_GROWING_STEPS
+    assert "initialization" in finding.verdict and "default" in finding.experiment.description
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_the_same_deep_relu_stack_with_the_default_init_is_quiet():
+    assert check(_deep_relu_case()) == []
+
+
+def test_a_shallow_model_with_a_large_init_is_not_read_as_exploding():
+    """Two hidden layers at N(0, 1) (normal_std_one): a large start, but no growth over depth:
+    bad_init's, not this check's."""
+    assert not any(f.evidence.get("initialization_is_the_source")
+                   for f in check(_deep_relu_case(std=1.0, depth=2)))

@@ -157,8 +157,9 @@ def test_tanh_filters_pinned_by_a_unit_normal_init_on_standardized_sequences_are
     assert finding.cause is SATURATED_ACTIVATION
     assert finding.evidence["saturated_fraction_start"] > 0.5
     assert finding.evidence["train_loss_end"] >= finding.evidence["constant_guess_loss"]
-    # Pinned units pass no gradient: the gradients that vanish below them are a consequence.
-    assert VANISHING_GRADIENTS.id in SATURATED_ACTIVATION.explains
+    # Pinned units pass no gradient: the gradients that vanish below them are a consequence,
+    # once un-pinning them was replayed and helped.
+    assert VANISHING_GRADIENTS.id in SATURATED_ACTIVATION.explains_if_fixed
 
 
 def test_a_gru_classifier_that_learns_is_not_flagged():
@@ -274,3 +275,48 @@ def test_a_sigmoid_output_pinned_by_targets_outside_its_range_is_not_shown_as_th
     [finding] = check(case)
     assert finding.evidence["saturated_fraction_start"] > 0.5
     assert not finding.root
+
+
+class _TanhRNN(nn.Module):
+    """A tanh nn.RNN read out at its last step (tanh_large_init's recurrent base)."""
+
+    def __init__(self, std=None):
+        super().__init__()
+        self.rnn = nn.RNN(1, 24, batch_first=True)
+        self.head = nn.Linear(24, 1)
+        if std is not None:
+            for param in self.parameters():
+                if param.dim() > 1:
+                    nn.init.normal_(param, std=std)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1]).squeeze(-1)
+
+
+def _tanh_rnn_case(std=None):
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    rising = torch.randint(0, 2, (600,), generator=generator)
+    x = 0.6 * (2 * rising - 1).float()[:, None] * torch.linspace(-1, 1, 12) + torch.randn(
+        600, 12, generator=generator)
+    model = _TanhRNN(std)
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.BCEWithLogitsLoss(), (x[:450, :, None], rising[:450].float()),
+                  (x[450:, :, None], rising[450:].float()), epochs=3)
+
+
+def test_a_tanh_rnn_pinned_by_a_large_init_is_shown_from_the_first_step():
+    """nn.RNN computes its tanh inside one recurrent kernel: its hidden states are recorded as
+    that tanh (capture.activation_events), so a large init's pinned units are seen at step 0."""
+    case = _tanh_rnn_case(std=3.0)
+    [layer] = [s for s in saturation_by_layer(case.trace) if s.layer == "rnn"]
+    assert layer.kind == "tanh" and layer.units == 24 and layer.first > 0.5
+    [finding] = check(case)
+    assert finding.root and "initial weights" in finding.verdict
+
+
+def test_a_tanh_rnn_with_its_default_init_is_not_flagged():
+    case = _tanh_rnn_case()
+    [layer] = [s for s in saturation_by_layer(case.trace) if s.layer == "rnn"]
+    assert layer.first < 0.5
+    assert check(case) == []

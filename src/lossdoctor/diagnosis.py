@@ -17,7 +17,7 @@ from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
 from lossdoctor.evidence_kinds import leads, replay_explains_shown
-from lossdoctor.findings import Finding, Skip
+from lossdoctor.findings import INIT_CAUSE, INIT_IS_SOURCE, Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
 from lossdoctor.measured_consequences import (
     DECLARED_CONSEQUENCE_CONFIDENCE,
@@ -81,13 +81,39 @@ def rank(findings: list[Finding]) -> list[Finding]:
     contract, then no_signal); then the kinds of evidence that lead by the rule of
     :mod:`lossdoctor.evidence_kinds` (a finding shown in the run's records, that no replayed fix
     removes, ahead of the others); then by confidence (calibrated: how often such findings were
-    right), between equal ones by the checks' own; ties by the stable id."""
+    right), between equal ones by the checks' own; ties by the stable id.
+
+    One rule between two roots: a finding that names a failure seen in the run (gradients that
+    explode, units pinned, gradients that vanish) and measured the initialization as its source
+    (``findings.INIT_IS_SOURCE``: a replay from the default init removed it) goes just ahead of
+    ``bad_init``'s, which is then not its root. Both carry the same fix (the default init); the
+    named failure is what the user sees in the run and says why the init fails (each layer's
+    output larger than the one before, units pinned), where "the initialization is off" does
+    not; peer tools (AutoTrainer) name the problem so, with the init as its source."""
     mark_consequences(findings)
-    return _after_their_roots(sorted(
+    return _named_failures_first(_after_their_roots(sorted(
         findings,
         key=lambda f: (bool(f.explained_by), -f.cause.precedence, not leads(f), -f.confidence,
                        -_own_confidence(f), f.cause.id),
-    ))
+    )))
+
+
+def _named_failures_first(ordered: list[Finding]) -> list[Finding]:
+    """``ordered`` with each root that names the init as its source (INIT_IS_SOURCE) moved just
+    ahead of the bad_init finding when that one came first."""
+    placed = list(ordered)
+    for finding in ordered:
+        if not _init_is_source(finding) or finding.explained_by:
+            continue
+        init = next((i for i, f in enumerate(placed) if f.cause.id == INIT_CAUSE), None)
+        if init is not None and init < placed.index(finding):
+            placed.remove(finding)
+            placed.insert(init, finding)
+    return placed
+
+
+def _init_is_source(finding: Finding) -> bool:
+    return finding.evidence.get(INIT_IS_SOURCE, 0.0) > 0
 
 
 def _own_confidence(finding: Finding) -> float:
@@ -138,6 +164,8 @@ def mark_consequences(findings: list[Finding]) -> None:
 def _declared_root(other: Finding, finding: Finding) -> bool:
     """Whether ``other``'s cause declares ``finding`` its consequence; a shown finding
     (``Finding.root``) only by the rule between evidence kinds."""
+    if other.cause.id == INIT_CAUSE and _init_is_source(finding):
+        return False  # the named failure leads the init it names (rank)
     if finding.root:
         return replay_explains_shown(other, finding)
     return other.cause != finding.cause and declares(other, finding)

@@ -22,6 +22,15 @@ TRAINING_DYNAMICS = frozenset({
 })
 
 
+#: The evidence key (1.0 when it holds) of a finding that names a failure seen in the run
+#: (gradients exploding through the layers, units pinned, gradients vanishing) and measured the
+#: initialization as its source: a replay from the default init removed it. The finding leads
+#: ``INIT_CAUSE``'s and is not its consequence (the rule in lossdoctor.diagnosis.rank).
+INIT_IS_SOURCE = "initialization_is_the_source"
+#: The cause of an initialization that is off, which a finding with INIT_IS_SOURCE leads.
+INIT_CAUSE = "bad_init"
+
+
 #: A training setting: the learning rate, the optimizer, the batch size.
 TRAINING_SETTING = 1
 #: The model's size, a bigger change than a training setting: the user's own model is replaced.

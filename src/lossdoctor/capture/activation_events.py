@@ -87,6 +87,8 @@ class ActivationEvents(TensorActivations):
             kind = next((k for cls, k in MODULE_KINDS if isinstance(module, cls)), None)
             if kind is not None:
                 self._record_activation(kind, output)
+        if self._spy is not None:
+            self._tanh_rnn_left(module, output)
         if not isinstance(module, stats.ACTIVATION_MODULES):
             self._last_left = module
 
@@ -116,6 +118,18 @@ class ActivationEvents(TensorActivations):
         if self._module_stack and self._module_stack[-1] is module:
             self._module_stack.pop()
 
+    def _tanh_rnn_left(self, module: nn.Module, output) -> None:
+        """An nn.RNN of tanh units returns its last layer's hidden states, each the output of a
+        tanh: they are recorded as that layer's tanh activation, ``hidden_size`` units, named
+        as the model names the RNN. The tanh is computed inside torch's recurrent kernel,
+        where no function call is seen (the gates of a GRU or LSTM stay unwatched: what they
+        return is a product of gates, not one activation)."""
+        if not (isinstance(module, nn.RNN) and module.nonlinearity == "tanh"
+                and isinstance(output, tuple) and isinstance(output[0], torch.Tensor)):
+            return
+        self._record_at(self._module_name(module) or type(module).__name__, "tanh", output[0],
+                        units=module.hidden_size)
+
     @guarded
     def _record_activation(self, kind: str, output: torch.Tensor) -> None:
         module = self._module_stack[-1] if self._module_stack else None
@@ -123,13 +137,15 @@ class ActivationEvents(TensorActivations):
             self._functional_activations = True
         self._record_at(self._activation_place(kind, module), kind, output)
 
-    def _record_at(self, place: str, kind: str, output: torch.Tensor) -> None:
+    def _record_at(self, place: str, kind: str, output: torch.Tensor,
+                   units: int | None = None) -> None:
         """Keep the statistics of an activation computed at ``place`` (numbered when that place
         was already met in this pass), left on the device until the pass ends."""
         seen = self._places[place] = self._places.get(place, 0) + 1
         layer = place if seen == 1 else f"{place}, call {seen}"
+        units = stats.unit_count(output) if units is None else units
         record = ActivationStat(step=self.step, layer=layer, kind=kind, saturated_fraction=0.0,
-                                dead_fraction=0.0, units=stats.unit_count(output))
+                                dead_fraction=0.0, units=units)
         live = stats.live_units(output) if kind == "relu" else None
         saturated = stats.saturated_share(kind, output) if kind in stats.SATURATION_MARGIN else None
         self._unread.append((record, saturated, live))

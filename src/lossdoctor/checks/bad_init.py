@@ -167,7 +167,7 @@ def undone_at_once(own: ReplayResult, default: ReplayResult) -> bool:
 
 def stuck_layers(model: nn.Module) -> list[str]:
     """Layers the training cannot get out of their start: the name of each layer whose units
-    (rows of its weight, with their biases) are all identical, and of each normalization layer
+    (rows of its weight) are all identical, and of each normalization layer
     whose scale is all zero."""
     if isinstance(model, TensorModel):
         return [f"tensor {i}" for i, tensor in enumerate(model.tensors)
@@ -191,8 +191,13 @@ def _zero_scale(module: nn.Module) -> bool:
 
 
 def _identical_units(module: nn.Module) -> bool:
-    """Every unit of a linear or convolution layer starts the same: it then gets the same
-    gradient as every other, and stays the same."""
+    """Every unit of a linear or convolution layer starts with the same weights (the rows of
+    its weight matrix equal). Its biases may differ (a constant init of the weights leaves
+    PyTorch's random biases): every unit still reads one and the same combination of its
+    inputs, so the layer passes on one direction of them, as a layer of one unit would; and the
+    units' weights move by the same input rows at every step, weighted only by how each unit's
+    gate differs, so the rows stay close copies. PyTorch's default init draws every weight
+    independently: two equal rows never happen by chance."""
     if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
         return False
     weight = module.weight.detach()
@@ -201,8 +206,6 @@ def _identical_units(module: nn.Module) -> bool:
     units = weight.reshape(weight.shape[0], -1)
     if units.shape[0] < 2:
         return False
-    if module.bias is not None and module.bias.shape[0] == units.shape[0]:
-        units = torch.cat([units, module.bias.detach()[:, None]], dim=1)
     return bool((units == units[:1]).all())
 
 
@@ -232,9 +235,10 @@ def _verdict(evidence: dict, experiment: Experiment, stuck: list[str],
     if stuck:
         return (
             f"Your model starts with layers training cannot get out of: {', '.join(stuck[:5])} "
-            "(every unit identical, as with constant or all-zero weights, so each gets the "
-            "same gradient and they stay copies of one unit; or a normalization scale of zero, "
-            "which lets nothing through). " + replayed
+            "(every unit with the same weights, as with constant or all-zero weights, so "
+            "each reads the same combination of its inputs and gets the same gradient, and "
+            "they stay copies of one unit; or a normalization scale of zero, which lets nothing "
+            "through). " + replayed
         )
     # 'on the training labels': the summary's constant guess is the validation one (bad_init_mlp:
     # 'constant guess (0.6875)' above '0.672 for a constant guess' read as two figures for one)
