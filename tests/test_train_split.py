@@ -1,11 +1,13 @@
 """Evaluations of the training split (nanoGPT's estimate_loss) are told apart from validation."""
 
+from types import SimpleNamespace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from conftest import record
-from lossdoctor.capture.train_split import shingles, signature, training_share
+from lossdoctor.capture.train_split import of_training_data, signature, training_hashes
 
 BLOCK, BATCH, VOCAB, EVAL_ITERS = 16, 8, 32, 4
 
@@ -79,24 +81,62 @@ def test_nanogpt_estimate_loss_train_split_is_not_validation():
     assert len(train_evals) == EVAL_ITERS * len(estimates)
     assert any("training data" in note for note in trace.notes)
     kept = case.copies.validation.batches
-    training = torch.unique(torch.cat([shingles(b.args[0]) for b in case.copies.train.batches]))
-    assert kept and all(training_share(signature(b.args, b.kwargs), training) < 0.5
-                        for b in kept)
+    training = training_hashes(case.copies.train.batches)
+    assert kept and not any(of_training_data(signature(b.args, b.kwargs), training)
+                            for b in kept)
+
+
+def _training(*tensors):
+    """The training data of batches holding these inputs (no target)."""
+    return training_hashes([SimpleNamespace(args=(t,), kwargs={}, target=None) for t in tensors])
+
+
+def _is_training(tensor, training) -> bool:
+    return of_training_data(signature((tensor,), {}), training)
 
 
 def test_rows_of_the_training_data_share_their_signature_and_other_rows_do_not():
     generator = torch.Generator().manual_seed(1)
     features = torch.randn(64, 6, generator=generator)
-    training = torch.unique(shingles(features[:48]))
-    assert training_share(signature((features[:16],), {}), training) == 1.0
-    assert training_share(signature((features[48:],), {}), training) == 0.0
+    training = _training(features[:48])
+    assert _is_training(features[:16], training)
+    assert not _is_training(features[48:], training)
     text = torch.randint(0, VOCAB, (400,), generator=generator)
     windows = torch.stack([text[i:i + BLOCK] for i in range(0, 300, 5)])
-    training = torch.unique(shingles(windows))
+    training = _training(windows)
     shifted = torch.stack([text[i + 2:i + 2 + BLOCK] for i in range(0, 200, 7)])
-    assert training_share(signature((shifted,), {}), training) == 1.0
+    assert _is_training(shifted, training)
     other = torch.randint(0, VOCAB, (8, BLOCK), generator=generator)
-    assert training_share(signature((other,), {}), training) < 0.1
+    assert not _is_training(other, training)
+
+
+def _chain_text(length: int, generator) -> torch.Tensor:
+    """Text of a source with few letters and two successors each: its 8-letter pieces come back
+    in every stretch of it, its 32-letter ones hardly ever."""
+    letters, text = 6, [0]
+    for coin in torch.randint(0, 2, (length - 1,), generator=generator).tolist():
+        text.append((2 * text[-1] + coin) % letters)
+    return torch.tensor(text)
+
+
+def test_held_out_text_of_a_small_source_is_not_the_training_data():
+    """Short k-grams of a source of few letters come back in every split (fresh17's tiny
+    corpora: every validation pass was taken for a training-split estimate); its long ones do
+    not, where windows cut from the training text share them as the training batches share
+    theirs with each other."""
+    generator = torch.Generator().manual_seed(2)
+    text = _chain_text(6000, generator)
+    train, held_out = text[:5000], text[5000:]
+
+    def windows(data, count):
+        starts = torch.randint(0, len(data) - 64, (count,), generator=generator).tolist()
+        return torch.stack([data[i:i + 64] for i in starts])
+
+    training = training_hashes([SimpleNamespace(args=(windows(train, 32),), kwargs={},
+                                                target=None) for _ in range(32)])
+    assert training.repeat_share > 0.5
+    assert _is_training(windows(train, 32), training)
+    assert not _is_training(windows(held_out, 32), training)
 
 
 def test_validation_images_of_whole_grey_levels_are_not_the_training_data():
@@ -109,11 +149,10 @@ def test_validation_images_of_whole_grey_levels_are_not_the_training_data():
     def grey(rows):
         return (128 + 18 * torch.randn(rows, 1, 16, 16, generator=generator)).clamp(0, 255).round()
 
-    training = torch.unique(shingles(grey(2000)))
-    assert training_share(signature((grey(200),), {}), training) < 0.1
     seen = grey(64)
-    training = torch.unique(torch.cat([training, shingles(seen)]))
-    assert training_share(signature((seen,), {}), training) == 1.0
+    training = _training(grey(2000), seen)
+    assert not _is_training(grey(200), training)
+    assert _is_training(seen, training)
 
 
 class MatrixFactorization(nn.Module):

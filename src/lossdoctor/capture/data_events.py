@@ -14,11 +14,11 @@ from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
 from lossdoctor.capture.train_split import (
-    TRAIN_SHARE,
     Sketch,
+    TrainingData,
+    of_training_data,
     signature,
     training_hashes,
-    training_share,
 )
 from lossdoctor.trace import LossRecord, Trace
 
@@ -174,11 +174,11 @@ class DataEvents:
         """Evaluations of batches from the training data become "train_eval" (left out of the
         validation curve), and their batches leave the validation sample."""
         training = training_hashes(self.copies.train.batches)
-        if training.numel() == 0:
+        if training.short.numel() == 0:
             return
         moved = 0
         for record, sketch in self._signed:
-            if training_share(sketch, training) >= TRAIN_SHARE:
+            if of_training_data(sketch, training):
                 record.phase, moved = "train_eval", moved + 1
         self._signed = []
         kept = self.copies.validation
@@ -225,9 +225,9 @@ def current_phase() -> str:
     return "train" if torch.is_grad_enabled() else "eval"
 
 
-def _of_training_data(batch: Batch, training: torch.Tensor) -> bool:
+def _of_training_data(batch: Batch, training: TrainingData) -> bool:
     sketch = signature(batch.args, batch.kwargs)
-    return sketch is not None and training_share(sketch, training) >= TRAIN_SHARE
+    return sketch is not None and of_training_data(sketch, training)
 
 
 def _most_common(counts: Counter) -> int:

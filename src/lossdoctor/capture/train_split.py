@@ -19,6 +19,8 @@ evaluation of a large corpus's training split may then stay counted as validatio
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from lossdoctor.capture.tensors import tensors_in
@@ -31,6 +33,25 @@ SIGNATURE = 32
 #: A batch is the training data's when at least half of its sketch is: rows from another split
 #: share almost none, rows from the training data as much as the training sample covers.
 TRAIN_SHARE = 0.5
+#: Consecutive values of a long k-gram: four short ones end to end. Measured on random windows
+#: of two English texts split 90/10 (a 35 KB licence; 880 KB of program notes), 32-row batches
+#: against a training sample of 128 such batches (bench/train_split_text.py): windows of the
+#: training text share 0.99 (licence, 64 letters) and 0.57 (notes, 256 letters) of their long
+#: k-grams, held-out text 0.00 and 0.25, where their short shares overlap (notes: 0.84 against
+#: 0.73, both above TRAIN_SHARE).
+LONG = 4 * SHINGLE
+#: A long share below this part of the training sample's own repeat share is another split's:
+#: a training window shows about as much as the sample's batches show of each other (0.99
+#: against 0.98, 0.57 against 0.57 on those texts), and half of it leaves room for a batch's
+#: spread (0.38-0.72 on the notes) while putting 15 of the notes' 20 held-out batches and all
+#: the licence's on the validation side (before: none of them).
+LONG_SHARE = 0.5
+#: Below this repeat share the long sketch cannot tell: a batch's 32 long hashes hold so few of
+#: the sample's that half of them is a count of two or three, which a training window misses as
+#: often as a held-out one (880 KB of notes in 64-letter windows: repeat share 0.19, training
+#: windows 0.06-0.34, held-out 0.00-0.25). At 0.3, a binomial of 32 hashes falls below half its
+#: mean about 3% of the time.
+MIN_REPEAT_SHARE = 0.3
 #: Multipliers of the k-gram hash (fixed odd numbers: a polynomial hash, wrapping in int64).
 _MULTIPLIERS = torch.tensor([0x9E3779B97F4A7C15 - 2**64, 0x632BE59BD9B4E019, 0x7FB5D329728EA185,
                              0x3C6EF372FE94F82B, 0x27BB2EE687B0B0FD, 0x5851F42D4C957F2D,
@@ -39,8 +60,24 @@ _MULTIPLIERS = torch.tensor([0x9E3779B97F4A7C15 - 2**64, 0x632BE59BD9B4E019, 0x7
 _FINALIZER = 0xFF51AFD7ED558CCD - 2**64
 
 
-#: A sketch: for each input tensor of a model call (in order), its hashes, or None for an
-#: input that cannot tell splits apart (category ids, a number).
+class Signed(NamedTuple):
+    """The bottom-SIGNATURE hashes of an input's short and long k-grams."""
+
+    short: torch.Tensor
+    long: torch.Tensor
+
+
+class TrainingData(NamedTuple):
+    """The unique short and long k-gram hashes of the training sample, and how much of a
+    training batch's long sketch the other training batches hold (its own repeat share)."""
+
+    short: torch.Tensor
+    long: torch.Tensor
+    repeat_share: float
+
+
+#: A sketch: for each input tensor of a model call (in order), its Signed hashes, or None for
+#: an input that cannot tell splits apart (category ids, a number).
 Sketch = list
 
 
@@ -56,13 +93,18 @@ def signature(args, kwargs) -> Sketch | None:
 MAX_INPUTS = 8
 
 
-def _input_signature(tensor: torch.Tensor) -> torch.Tensor | None:
+def _input_signature(tensor: torch.Tensor) -> Signed | None:
     if tensor.dim() == 0 or tensor.numel() == 0:
         return None
     tensor = _ids_of_one_hot(tensor)
     if category_ids(tensor):
         return None
-    return torch.unique(shingles(tensor))[:SIGNATURE]
+    short = row_shingles(tensor)
+    return Signed(_bottom(short), _bottom(long_shingles(short)))
+
+
+def _bottom(hashes: torch.Tensor) -> torch.Tensor:
+    return torch.unique(hashes.reshape(-1))[:SIGNATURE]
 
 
 def _ids_of_one_hot(tensor: torch.Tensor) -> torch.Tensor:
@@ -96,6 +138,24 @@ def category_ids(tensor: torch.Tensor) -> bool:
 
 def shingles(tensor: torch.Tensor) -> torch.Tensor:
     """Hashes of every SHINGLE consecutive values of each row (the whole row when shorter)."""
+    return row_shingles(tensor).reshape(-1)
+
+
+def long_shingles(short: torch.Tensor) -> torch.Tensor:
+    """Hashes of every LONG consecutive values of each row, from its short k-gram hashes
+    ``short`` (rows, windows): the short ones at offsets 0, SHINGLE, ... combined; rows too
+    short for one are signed by their short k-grams."""
+    parts = LONG // SHINGLE
+    windows = short.shape[1] - (parts - 1) * SHINGLE
+    if windows < 1:
+        return short
+    hashes = sum(_mixed(short[:, k * SHINGLE:k * SHINGLE + windows]) * _MULTIPLIERS[k]
+                 for k in range(parts))
+    return hashes ^ (hashes >> 31)
+
+
+def row_shingles(tensor: torch.Tensor) -> torch.Tensor:
+    """shingles, one row of hashes per row of ``tensor``: (rows, windows)."""
     rows = tensor.detach().to("cpu").reshape(tensor.shape[0], -1)
     if rows.is_floating_point() or rows.is_complex():
         values = rows.to(torch.float64).contiguous().view(torch.int64)
@@ -104,7 +164,7 @@ def shingles(tensor: torch.Tensor) -> torch.Tensor:
     width = min(SHINGLE, values.shape[1])
     windows = _mixed(values).unfold(1, width, 1)
     hashes = (windows * _MULTIPLIERS[:width]).sum(-1)
-    return (hashes ^ (hashes >> 31)).reshape(-1)
+    return hashes ^ (hashes >> 31)
 
 
 def _mixed(values: torch.Tensor) -> torch.Tensor:
@@ -117,10 +177,19 @@ def _mixed(values: torch.Tensor) -> torch.Tensor:
     return values ^ (values >> 33)
 
 
-def training_share(sketch: Sketch, training: torch.Tensor) -> float:
-    """The smallest share, over the inputs ``sketch`` signs, of an input's hashes among the
-    sorted unique training hashes ``training``."""
-    return min((_share(h, training) for h in sketch if h is not None), default=0.0)
+def of_training_data(sketch: Sketch, training: TrainingData) -> bool:
+    """Whether every input ``sketch`` signs is the training data's: at least TRAIN_SHARE of its
+    short hashes among the training sample's, and of its long ones at least LONG_SHARE of the
+    sample's own repeat share (when that is MIN_REPEAT_SHARE or more)."""
+    signed = [s for s in sketch if s is not None]
+    return bool(signed) and all(
+        _share(s.short, training.short) >= TRAIN_SHARE and _long_enough(s, training)
+        for s in signed)
+
+
+def _long_enough(signed: Signed, training: TrainingData) -> bool:
+    repeat = training.repeat_share
+    return repeat < MIN_REPEAT_SHARE or _share(signed.long, training.long) >= LONG_SHARE * repeat
 
 
 def _share(hashes: torch.Tensor, training: torch.Tensor) -> float:
@@ -129,13 +198,32 @@ def _share(hashes: torch.Tensor, training: torch.Tensor) -> float:
     return float(torch.isin(hashes, training).float().mean())
 
 
-def training_hashes(batches) -> torch.Tensor:
-    """Every k-gram hash of the captured training batches' inputs and targets, unique. The
+def training_hashes(batches) -> TrainingData:
+    """The k-gram hashes of the captured training batches' inputs and targets, unique. The
     target counts too: a model given its target as an input (nanoGPT's ``model(x, y)``) is
     kept with the target taken out of its inputs."""
-    parts = [shingles(_ids_of_one_hot(t)) for b in batches for t in _kept_tensors(b)
-             if t.dim() > 0 and t.numel() > 0]
-    return torch.unique(torch.cat(parts)) if parts else torch.empty(0, dtype=torch.int64)
+    shorts, longs = [], []
+    for batch in batches:
+        rows = [row_shingles(_ids_of_one_hot(t)) for t in _kept_tensors(batch)
+                if t.dim() > 0 and t.numel() > 0]
+        shorts += [r.reshape(-1) for r in rows]
+        longs.append(torch.unique(torch.cat([long_shingles(r).reshape(-1) for r in rows]))
+                     if rows else torch.empty(0, dtype=torch.int64))
+    if not shorts:
+        empty = torch.empty(0, dtype=torch.int64)
+        return TrainingData(empty, empty, 0.0)
+    every_long, counts = torch.unique(torch.cat(longs), return_counts=True)
+    return TrainingData(torch.unique(torch.cat(shorts)), every_long,
+                        _repeat_share(longs, every_long, counts))
+
+
+def _repeat_share(longs: list[torch.Tensor], every_long: torch.Tensor,
+                  counts: torch.Tensor) -> float:
+    """The mean share of a training batch's long sketch that another training batch holds
+    (each batch's hashes are unique, so a count above one is another batch's)."""
+    shares = [float((counts[torch.searchsorted(every_long, own[:SIGNATURE])] > 1)
+                    .float().mean()) for own in longs if own.numel()]
+    return sum(shares) / len(shares) if shares else 0.0
 
 
 def _kept_tensors(batch) -> list[torch.Tensor]:
