@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.class_imbalance import CLASS_IMBALANCE, check
+from lossdoctor.checks.class_imbalance import CLASS_IMBALANCE, RARE_RECALL, check, recall_bound
 from lossdoctor.findings import Skip
 
 
@@ -64,6 +64,32 @@ def test_rare_classes_under_cross_entropy_are_found_too():
     assert finding.confidence >= 0.6
     assert finding.evidence["classes"] == 3
     assert "weight=torch.tensor([" in finding.fix
+
+
+def test_a_rare_class_never_predicted_is_found_though_the_loss_left_the_guess():
+    """rare_classes: the loss learned the class frequencies and a little more (18% below the
+    guess), so the gate at the constant guess stays shut; the trained model still recalls
+    almost no minority row."""
+    x, y = _imbalanced(minority=0.08, shift=1.2)
+    [finding] = check(_binary_case(x, y))
+    assert finding.evidence["at_constant_guess"] == 0.0
+    assert finding.evidence["user_validation_loss"] < 0.9 * finding.evidence[
+        "constant_guess_validation_loss"]
+    assert finding.evidence["never_predicted"] == 1.0
+    assert finding.evidence["minority_recall_bound"] < RARE_RECALL
+    assert finding.confidence >= 0.6
+    assert "your trained model" in finding.verdict
+
+
+def test_its_balanced_twin_is_left_alone():
+    x, y = _imbalanced(minority=0.5, shift=1.2)
+    assert check(_binary_case(x, y)) == []
+
+
+def test_a_binomial_bound_needs_enough_rare_rows():
+    assert recall_bound(0, 5) > RARE_RECALL  # five missed rows prove little
+    assert recall_bound(0, 20) < RARE_RECALL
+    assert recall_bound(10, 20) > RARE_RECALL
 
 
 def test_an_imbalanced_run_that_learns_the_rare_class_is_left_alone():
