@@ -113,3 +113,18 @@ def test_without_a_loss_to_replay_it_skips():
     case.copies.loss_fn = None
     with pytest.raises(Skip):
         check(case)
+
+
+def test_one_rare_class_never_predicted_is_seen_beside_one_that_is():
+    """rare_classes 190017: class 2 recalled 75%, class 1 never: together 24 of 55 recalled."""
+    import numpy as np
+
+    from lossdoctor.checks.class_imbalance import Scores, least_recalled, never_predicted
+
+    scores = Scores(np.array([0, 1, 2]), np.array([1.0, 0.0, 0.75]), np.zeros(3),
+                    np.array([600, 23, 32]))
+    least = least_recalled(scores, majority=0)
+    assert (least.label, least.hits, least.rows) == (1, 0, 23)
+    assert never_predicted(scores, majority=0)
+    recalled = Scores(scores.classes, np.array([1.0, 0.6, 0.75]), np.zeros(3), scores.rows)
+    assert not never_predicted(recalled, majority=0)
