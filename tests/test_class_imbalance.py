@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
-from lossdoctor.checks.class_imbalance import CLASS_IMBALANCE, check
+from lossdoctor.checks.class_imbalance import CLASS_IMBALANCE, RARE_RECALL, check, recall_bound
 from lossdoctor.findings import Skip
 
 
@@ -66,6 +66,32 @@ def test_rare_classes_under_cross_entropy_are_found_too():
     assert "weight=torch.tensor([" in finding.fix
 
 
+def test_a_rare_class_never_predicted_is_found_though_the_loss_left_the_guess():
+    """rare_classes: the loss learned the class frequencies and a little more (18% below the
+    guess), so the gate at the constant guess stays shut; the trained model still recalls
+    almost no minority row."""
+    x, y = _imbalanced(minority=0.08, shift=1.2)
+    [finding] = check(_binary_case(x, y))
+    assert finding.evidence["at_constant_guess"] == 0.0
+    assert finding.evidence["user_validation_loss"] < 0.9 * finding.evidence[
+        "constant_guess_validation_loss"]
+    assert finding.evidence["never_predicted"] == 1.0
+    assert finding.evidence["minority_recall_bound"] < RARE_RECALL
+    assert finding.confidence >= 0.6
+    assert "your trained model" in finding.verdict
+
+
+def test_its_balanced_twin_is_left_alone():
+    x, y = _imbalanced(minority=0.5, shift=1.2)
+    assert check(_binary_case(x, y)) == []
+
+
+def test_a_binomial_bound_needs_enough_rare_rows():
+    assert recall_bound(0, 5) > RARE_RECALL  # five missed rows prove little
+    assert recall_bound(0, 20) < RARE_RECALL
+    assert recall_bound(10, 20) > RARE_RECALL
+
+
 def test_an_imbalanced_run_that_learns_the_rare_class_is_left_alone():
     x, y = _imbalanced(shift=3.0)
     assert check(_binary_case(x, y, epochs=10)) == []
@@ -87,3 +113,18 @@ def test_without_a_loss_to_replay_it_skips():
     case.copies.loss_fn = None
     with pytest.raises(Skip):
         check(case)
+
+
+def test_one_rare_class_never_predicted_is_seen_beside_one_that_is():
+    """rare_classes 190017: class 2 recalled 75%, class 1 never: together 24 of 55 recalled."""
+    import numpy as np
+
+    from lossdoctor.checks.class_imbalance import Scores, least_recalled, never_predicted
+
+    scores = Scores(np.array([0, 1, 2]), np.array([1.0, 0.0, 0.75]), np.zeros(3),
+                    np.array([600, 23, 32]))
+    least = least_recalled(scores, majority=0)
+    assert (least.label, least.hits, least.rows) == (1, 0, 23)
+    assert never_predicted(scores, majority=0)
+    recalled = Scores(scores.classes, np.array([1.0, 0.6, 0.75]), np.zeros(3), scores.rows)
+    assert not never_predicted(recalled, majority=0)

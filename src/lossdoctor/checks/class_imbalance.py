@@ -1,10 +1,14 @@
 """class_imbalance: most rows belong to one class and the model learns to predict only it.
 
-The run's validation loss sits at the constant guess (the training class frequencies), and a
-replay of the user's setup recalls almost none of the other classes. A replay with the minority
-rows oversampled (each batch resampled to equal class shares) shows the fix: its balanced
-accuracy (the mean of the per-class recalls) is compared with the plain replay's, on the same
-validation rows. The balanced metric is reported because oversampling raises the plain loss.
+Either the run's validation loss sits at the constant guess (the training class frequencies)
+and a replay of the user's setup recalls almost none of the other classes, or, with a loss
+that moved below the guess (the model learned the class frequencies and a little more), the
+run's own trained model is shown to recall almost none of the other classes' validation rows
+(a binomial bound on the rows it recalled). Two replays show the fix: one with the minority
+rows oversampled (each batch resampled to equal class shares), one with the loss weighted by
+class; the better one's balanced accuracy (the mean of the per-class recalls) is compared with
+the plain replay's, on the same validation rows. Balanced metrics are reported because both
+fixes raise the plain loss.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+from scipy import stats
 
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
@@ -33,8 +38,9 @@ CLASS_IMBALANCE = Cause(
     ),
     question="Does the model only predict the majority class?",
     test=(
-        "class shares, per-class recall of a replay; replay with the minority oversampled "
-        "(balanced log loss)"
+        "class shares, the trained model's recall of the other classes (binomial bound), "
+        "per-class recall of a replay; replays with the minority oversampled or the loss "
+        "weighted by class (balanced log loss)"
     ),
 )
 
@@ -47,8 +53,18 @@ MAJORITY_SHARE = 0.7
 #: (per-row log losses spread about as wide as their mean, so a mean over n rows has a standard
 #: error of about loss / sqrt(n)).
 STANDARD_ERRORS = 3.0
-#: Balanced accuracy the oversampled replay must gain over the plain one to show the fix works.
+#: With a loss below the constant guess, the other classes count as never predicted when the
+#: one-sided upper 95% binomial bound (Clopper-Pearson) on their recall, from the minority rows
+#: the model recalled, is below this: the at-constant rule's own line (a recall of at most
+#: 1 - MAJORITY_SHARE), held with 95% confidence rather than as a point estimate.
+RARE_RECALL = 1 - MAJORITY_SHARE
+#: The bound's confidence level.
+BOUND_CONFIDENCE = 0.95
+#: Balanced accuracy the better fix's replay must gain over the plain one to show the fix works.
 MEANINGFUL_GAIN = 0.1
+#: Confidence when the run's own model is shown to recall almost none of the other classes
+#: but neither fix's replay gains MEANINGFUL_GAIN (a replay may recall them already).
+SHOWN_WITHOUT_FIX = 0.6
 #: Smallest probability a prediction is given when scoring log loss (as if clipped).
 EPSILON = 1e-7
 
@@ -77,12 +93,54 @@ def check(case) -> list[Finding]:
     if balance.shares.max() < MAJORITY_SHARE:
         return []
     constant, user = case.constant_guess_loss("validation"), case.run_best_validation()
-    if constant is None or not _at_constant(user, constant, _validation_rows(replayer)):
+    at_constant = constant is not None and _at_constant(user, constant,
+                                                        _validation_rows(replayer))
+    replays = Replays(case, kind)
+    shown = never_predicted(replays.run_scores(), balance.majority)
+    if not shown and not (at_constant and _rare_recalled_rarely(replays.plain())):
         return []
-    plain, oversampled = _replays(case, balance, kind)
-    if plain.recalls.min() > 1 - MAJORITY_SHARE:  # every class is recalled as often as it is rare
-        return []
-    return [_finding(balance, constant, user, plain, oversampled)]
+    fixes = (replays.trained(_oversampler(replayer, balance), None),
+             replays.trained(None, _weighted_loss(replayer, balance, kind)))
+    return [_finding(balance, constant, user, (at_constant, shown), replays, fixes)]
+
+
+def _rare_recalled_rarely(scores: Scores) -> bool:
+    """Some class recalled no more often than the minority's share at most (the rule of a loss
+    at the constant guess, on a replay)."""
+    return scores.recalls.min() <= 1 - MAJORITY_SHARE
+
+
+def never_predicted(scores: Scores, majority: int) -> bool:
+    """Whether the other classes together, or one of them, are recalled below RARE_RECALL with
+    BOUND_CONFIDENCE (the level shared among the tests, Bonferroni)."""
+    return least_recalled(scores, majority).bound < RARE_RECALL
+
+
+@dataclass
+class Recalled:
+    label: int | None  # the class, None for all the other classes together
+    hits: int
+    rows: int
+    bound: float
+
+
+def least_recalled(scores: Scores, majority: int) -> Recalled:
+    """The other classes together, or the one of them, with the lowest bound on its recall."""
+    groups = [(None, *scores.minority_hits(majority))]
+    others = [c for c in scores.classes if c != majority]
+    if len(others) > 1:
+        groups += [(int(c), *scores.hits_of(c)) for c in others]
+    level = (1 - BOUND_CONFIDENCE) / len(groups)
+    return min((Recalled(label, hits, rows, recall_bound(hits, rows, level))
+                for label, hits, rows in groups), key=lambda group: group.bound)
+
+
+def recall_bound(hits: int, rows: int, level: float = 1 - BOUND_CONFIDENCE) -> float:
+    """One-sided upper Clopper-Pearson bound, at 1 - ``level``, on a recall of ``hits`` in
+    ``rows``."""
+    if hits >= rows:
+        return 1.0
+    return float(stats.beta.ppf(1 - level, hits + 1, rows - hits))
 
 
 def class_balance(batches) -> Balance:
@@ -115,10 +173,24 @@ class Scores:
     classes: np.ndarray  # the class ids present among the validation rows
     recalls: np.ndarray
     log_losses: np.ndarray  # mean log loss of each class's rows
+    rows: np.ndarray  # validation rows of each class
+    fix: str = ""  # the fix the model was trained with ("" for the user's setup)
 
     def minority_recall(self, majority: int) -> float:
         others = self.recalls[self.classes != majority]
         return float(others.mean()) if len(others) else math.nan
+
+    def minority_hits(self, majority: int) -> tuple[int, int]:
+        """Rows of the other classes recalled, and rows of the other classes."""
+        return self._hits(self.classes != majority)
+
+    def hits_of(self, label: int) -> tuple[int, int]:
+        """Rows of class ``label`` recalled, and its rows."""
+        return self._hits(self.classes == label)
+
+    def _hits(self, chosen: np.ndarray) -> tuple[int, int]:
+        return (int(round(float((self.recalls * self.rows)[chosen].sum()))),
+                int(self.rows[chosen].sum()))
 
     @property
     def balanced_accuracy(self) -> float:
@@ -129,18 +201,34 @@ class Scores:
         return float(self.log_losses.mean())
 
 
-def _replays(case, balance: Balance, kind: LossKind) -> tuple[Scores, Scores]:
-    """Per-class validation scores after the user's setup and after oversampling."""
-    replayer = case.replayer
-    plain = _trained(replayer, None)
-    oversampled = _trained(replayer, _oversampler(replayer, balance))
-    return _scores(replayer, plain, kind), _scores(replayer, oversampled, kind)
+class Replays:
+    """The scores of the models a check compares, each trained once: the user's setup replayed,
+    the run's own trained model, and replays with a fix."""
 
+    def __init__(self, case, kind: LossKind):
+        self.case, self.kind, self._plain = case, kind, None
 
-def _trained(replayer, transform):
-    model = copy.deepcopy(replayer.copies.initial_model)
-    replayer.replay(Plan(model=model, transform=transform, steps=REPLAY_STEPS))
-    return model
+    def plain(self) -> Scores:
+        if self._plain is None:
+            self._plain = self.trained(None, None)
+        return self._plain
+
+    def run_scores(self) -> Scores:
+        """The run's own trained model's, on every captured row (a model that never predicts a
+        class does so on its training rows too; a validation set holds few rare rows), else
+        the plain replay's."""
+        final, replayer = self.case.copies.final_model, self.case.replayer
+        if final is None:
+            return self.plain()
+        rows = replayer.train_batches + replayer.validation_batches
+        return replace(_scores(replayer, copy.deepcopy(final), self.kind, rows), fix="run")
+
+    def trained(self, transform, loss) -> Scores:
+        replayer = self.case.replayer
+        model = copy.deepcopy(replayer.copies.initial_model)
+        replayer.replay(Plan(model=model, transform=transform, loss=loss, steps=REPLAY_STEPS))
+        fix = "oversample" if transform else "weight" if loss else ""
+        return replace(_scores(replayer, model, self.kind), fix=fix)
 
 
 def _oversampler(replayer, balance: Balance):
@@ -162,12 +250,37 @@ def _oversampler(replayer, balance: Balance):
     return oversample
 
 
+@dataclass
+class WeightedLoss:
+    """The log loss of the model's prediction, each row weighted by rows / (classes x rows of
+    its class), as CrossEntropyLoss(weight=...) and BCEWithLogitsLoss(pos_weight=...) weigh."""
+
+    replayer: object
+    weights: torch.Tensor
+    kind: LossKind
+
+    def loss(self, model, batch) -> torch.Tensor:
+        output = self.replayer.predict(model, batch).reshape(batch.rows, -1).float()
+        log_p = _log_probabilities(output, self.kind)
+        labels = torch.from_numpy(_target(batch, CLASSIFICATION)).clamp(0, log_p.shape[1] - 1)
+        weight = self.weights.to(log_p.device)[labels.clamp(max=len(self.weights) - 1)]
+        row_loss = -log_p.gather(1, labels.to(log_p.device)[:, None])[:, 0]
+        return (weight * row_loss).sum() / weight.sum()
+
+
+def _weighted_loss(replayer, balance: Balance, kind: LossKind) -> WeightedLoss:
+    counts = np.maximum(balance.counts, 1)
+    weights = torch.tensor(counts.sum() / (len(counts) * counts), dtype=torch.float32)
+    return WeightedLoss(replayer, weights, kind)
+
+
 @torch.no_grad()
-def _scores(replayer, model, kind: LossKind) -> Scores:
-    """Recall and mean log loss of each class present among the validation rows."""
+def _scores(replayer, model, kind: LossKind, batches=None) -> Scores:
+    """Recall and mean log loss of each class present among ``batches``' rows (the validation
+    rows when not given)."""
     model.eval()
     labels, log_probabilities = [], []
-    for batch in replayer.validation_batches:
+    for batch in replayer.validation_batches if batches is None else batches:
         output = replayer.predict(model, batch).reshape(batch.rows, -1).double()
         log_probabilities.append(_log_probabilities(output, kind))
         labels.append(torch.from_numpy(_target(batch, CLASSIFICATION)))
@@ -177,7 +290,8 @@ def _scores(replayer, model, kind: LossKind) -> Scores:
     row_loss = -log_p.gather(1, label[:, None])[:, 0].clamp(min=math.log(EPSILON))
     present = label.unique()
     return Scores(present.numpy(), np.array([float(hit[label == c].mean()) for c in present]),
-                  np.array([float(row_loss[label == c].mean()) for c in present]))
+                  np.array([float(row_loss[label == c].mean()) for c in present]),
+                  np.array([int((label == c).sum()) for c in present]))
 
 
 def _log_probabilities(output: torch.Tensor, kind: LossKind) -> torch.Tensor:
@@ -197,29 +311,58 @@ def _log_probabilities(output: torch.Tensor, kind: LossKind) -> torch.Tensor:
 # --- finding ---------------------------------------------------------------------------------
 
 
-def _finding(balance, constant, user, plain: Scores, oversampled: Scores) -> Finding:
-    gain = oversampled.balanced_accuracy - plain.balanced_accuracy
-    confidence = 0.6 + 0.35 * min(gain / 0.3, 1.0) if gain >= MEANINGFUL_GAIN else 0.3
+def _finding(balance, constant, user, symptoms: tuple[bool, bool], replays: Replays,
+             fixes: tuple[Scores, Scores]) -> Finding:
+    """``symptoms``: the loss at the constant guess, and the run's own model shown to recall
+    almost none of the other classes."""
+    at_constant, shown = symptoms
+    plain = replays.plain()
+    fixed = max(fixes, key=lambda scores: scores.balanced_accuracy)
+    gain = fixed.balanced_accuracy - plain.balanced_accuracy
     experiment = Experiment(
-        description="oversample the minority classes",
+        description=FIX_DESCRIPTIONS[fixed.fix],
         measure="balanced validation loss (each class counts equally)",
-        before=plain.balanced_log_loss, after=oversampled.balanced_log_loss, steps=REPLAY_STEPS,
+        before=plain.balanced_log_loss, after=fixed.balanced_log_loss, steps=REPLAY_STEPS,
     )
     evidence = {
         "majority_class": float(balance.majority),
         "majority_share": float(balance.shares.max()),
         "classes": float(len(balance.counts)),
         "user_validation_loss": user,
-        "constant_guess_validation_loss": constant,
+        "constant_guess_validation_loss": math.nan if constant is None else constant,
+        "at_constant_guess": float(at_constant),
+        "never_predicted": float(shown),
+        **_run_recall(replays.run_scores(), balance.majority),
         "minority_recall_before": plain.minority_recall(balance.majority),
-        "minority_recall_after": oversampled.minority_recall(balance.majority),
+        "minority_recall_after": fixed.minority_recall(balance.majority),
         "balanced_accuracy_before": plain.balanced_accuracy,
-        "balanced_accuracy_after": oversampled.balanced_accuracy,
+        "balanced_accuracy_after": fixed.balanced_accuracy,
+        "balanced_accuracy_oversampled": fixes[0].balanced_accuracy,
+        "balanced_accuracy_weighted": fixes[1].balanced_accuracy,
         "balanced_log_loss_before": plain.balanced_log_loss,
-        "balanced_log_loss_after": oversampled.balanced_log_loss,
+        "balanced_log_loss_after": fixed.balanced_log_loss,
     }
-    return Finding(CLASS_IMBALANCE, confidence, _verdict(balance, constant, user, evidence),
-                   evidence, fix=_fix(balance), experiment=experiment)
+    return Finding(CLASS_IMBALANCE, _confidence(gain, shown),
+                   _verdict(balance, constant, user, evidence, fixed.fix), evidence,
+                   fix=_fix(balance), experiment=experiment)
+
+
+FIX_DESCRIPTIONS = {"oversample": "oversample the minority classes",
+                    "weight": "weight the loss by class"}
+
+
+def _run_recall(scores: Scores, majority: int) -> dict:
+    least = least_recalled(scores, majority)
+    return {"run_model_scored": float(scores.fix == "run"),
+            "least_recalled_class": math.nan if least.label is None else float(least.label),
+            "minority_rows_recalled": float(least.hits), "minority_rows": float(least.rows),
+            "minority_recall_bound": least.bound}
+
+
+def _confidence(gain: float, shown: bool) -> float:
+    if gain >= MEANINGFUL_GAIN:
+        return 0.6 + 0.35 * min(gain / 0.3, 1.0)
+    return SHOWN_WITHOUT_FIX if shown else 0.3
 
 
 def _fix(balance: Balance) -> str:
@@ -240,24 +383,63 @@ def _beside(user: float, constant: float) -> str:
     return "barely better than" if user < constant else "no better than"
 
 
-def _verdict(balance: Balance, constant: float, user: float, evidence: dict) -> str:
-    share = f"{balance.shares.max():.0%}"
-    text = (
-        f"Class {balance.majority} holds {share} of your training rows, and your model's best "
-        f"validation loss ({plain_number(user)}) is {_beside(user, constant)} always guessing "
-        f"the class "
-        f"frequencies ({plain_number(constant)}): it predicts the majority class. A replay of "
-        f"your training recalls {evidence['minority_recall_before']:.0%} of the other classes' "
-        "validation rows"
-    )
+def _verdict(balance: Balance, constant, user: float, evidence: dict, fix: str) -> str:
     before, after = evidence["balanced_accuracy_before"], evidence["balanced_accuracy_after"]
     if after - before >= MEANINGFUL_GAIN:
-        return text + (
-            f"; with the minority rows oversampled it recalls "
-            f"{evidence['minority_recall_after']:.0%} of them (balanced accuracy {before:.2f} "
-            f"-> {after:.2f}), so the inputs do tell the classes apart."
+        return _symptom(balance, constant, user, evidence) + (
+            f"; {FIX_WORDS[fix]} it recalls {evidence['minority_recall_after']:.0%} of them "
+            f"(balanced accuracy {before:.2f} -> {after:.2f}), so the inputs do tell the "
+            "classes apart."
         )
-    return text + (
-        f", and oversampling them did not help (balanced accuracy {before:.2f} -> {after:.2f}): "
-        "the imbalance is not what holds it back."
+    if evidence["never_predicted"]:
+        return _symptom(balance, constant, user, evidence) + (
+            f"; oversampling them or weighting the loss by class moved a replay's balanced "
+            f"accuracy {before:.2f} -> {after:.2f} at best, too little to show the fix at work "
+            f"in {REPLAY_STEPS} steps."
+        )
+    return _symptom(balance, constant, user, evidence) + (
+        f", and neither oversampling them nor weighting the loss by class helped (balanced "
+        f"accuracy {before:.2f} -> {after:.2f} at best): the imbalance is not what holds it back."
     )
+
+
+FIX_WORDS = {"oversample": "with the minority rows oversampled",
+             "weight": "with the loss weighted by class"}
+
+
+def _symptom(balance: Balance, constant, user: float, evidence: dict) -> str:
+    share = f"Class {balance.majority} holds {balance.shares.max():.0%} of your training rows"
+    if evidence["at_constant_guess"]:
+        return (
+            f"{share}, and your model's best validation loss ({plain_number(user)}) is "
+            f"{_beside(user, constant)} always guessing the class frequencies "
+            f"({plain_number(constant)}): it predicts the majority class. A replay of your "
+            f"training recalls {evidence['minority_recall_before']:.0%} of the other classes' "
+            "validation rows"
+        )
+    recalled, rows = int(evidence["minority_rows_recalled"]), int(evidence["minority_rows"])
+    return (
+        f"{share}, and {_scored(evidence)} recalls {recalled} of {_whose(evidence)} {rows} "
+        f"rows: it predicts the majority class, though its loss "
+        f"learned the class frequencies and a little more{_below(user, constant)}. A replay "
+        f"of your training recalls {evidence['minority_recall_before']:.0%} of the other "
+        "classes' validation rows (the mean over those classes)"
+    )
+
+
+def _whose(evidence: dict) -> str:
+    label = evidence["least_recalled_class"]
+    return "the other classes'" if math.isnan(label) else f"class {int(label)}'s"
+
+
+def _scored(evidence: dict) -> str:
+    if evidence["run_model_scored"]:
+        return "your trained model (on its training and validation rows)"
+    return "a replay of your training (on the validation rows)"
+
+
+def _below(user: float, constant) -> str:
+    if constant is None:
+        return ""
+    return (f" (best validation loss {plain_number(user)}, always guessing the class "
+            f"frequencies {plain_number(constant)})")
