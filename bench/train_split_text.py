@@ -40,7 +40,7 @@ def measure(ids: torch.Tensor, block: int, generator: torch.Generator) -> str:
     cells = [f"{block} | {training.repeat_share:.2f}"]
     for data in parts.values():
         signed = [train_split.signature((batch(data),), {})[0] for _ in range(JUDGED)]
-        short = [train_split._share(s.short, training.short) for s in signed]
+        short = [train_split._share(s.short, training.short(0)) for s in signed]
         long = [train_split._share(s.long, training.long) for s in signed]
         now = sum(train_split.of_training_data([s], training) for s in signed)
         before = sum(x >= train_split.TRAIN_SHARE for x in short)

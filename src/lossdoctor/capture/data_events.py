@@ -174,7 +174,7 @@ class DataEvents:
         """Evaluations of batches from the training data become "train_eval" (left out of the
         validation curve), and their batches leave the validation sample."""
         training = training_hashes(self.copies.train.batches)
-        if training.short.numel() == 0:
+        if training.empty:
             return
         moved = 0
         for record, sketch in self._signed:

@@ -68,12 +68,23 @@ class Signed(NamedTuple):
 
 
 class TrainingData(NamedTuple):
-    """The unique short and long k-gram hashes of the training sample, and how much of a
-    training batch's long sketch the other training batches hold (its own repeat share)."""
+    """The unique short k-gram hashes of the training sample at each place of a batch (its
+    inputs in order, then its targets), its long ones, and how much of a training batch's long
+    sketch the other training batches hold (its own repeat share)."""
 
-    short: torch.Tensor
+    short_at: list[torch.Tensor]
     long: torch.Tensor
     repeat_share: float
+
+    @property
+    def empty(self) -> bool:
+        return not any(hashes.numel() for hashes in self.short_at)
+
+    def short(self, place: int) -> torch.Tensor:
+        return self.short_at[place] if place < len(self.short_at) else _NONE
+
+
+_NONE = torch.empty(0, dtype=torch.int64)
 
 
 #: A sketch: for each input tensor of a model call (in order), its Signed hashes, or None for
@@ -179,12 +190,14 @@ def _mixed(values: torch.Tensor) -> torch.Tensor:
 
 def of_training_data(sketch: Sketch, training: TrainingData) -> bool:
     """Whether every input ``sketch`` signs is the training data's: at least TRAIN_SHARE of its
-    short hashes among the training sample's, and of its long ones at least LONG_SHARE of the
+    short hashes among the training sample's at the same place of a batch (a model given its
+    target as an input, nanoGPT's ``model(x, y)``, meets the training targets there, which the
+    training batches hold after their inputs), and of its long ones at least LONG_SHARE of the
     sample's own repeat share (when that is MIN_REPEAT_SHARE or more)."""
-    signed = [s for s in sketch if s is not None]
+    signed = [(place, s) for place, s in enumerate(sketch) if s is not None]
     return bool(signed) and all(
-        _share(s.short, training.short) >= TRAIN_SHARE and _long_enough(s, training)
-        for s in signed)
+        _share(s.short, training.short(place)) >= TRAIN_SHARE and _long_enough(s, training)
+        for place, s in signed)
 
 
 def _long_enough(signed: Signed, training: TrainingData) -> bool:
@@ -199,22 +212,24 @@ def _share(hashes: torch.Tensor, training: torch.Tensor) -> float:
 
 
 def training_hashes(batches) -> TrainingData:
-    """The k-gram hashes of the captured training batches' inputs and targets, unique. The
-    target counts too: a model given its target as an input (nanoGPT's ``model(x, y)``) is
-    kept with the target taken out of its inputs."""
-    shorts, longs = [], []
+    """The k-gram hashes of the captured training batches' inputs and targets, by their place
+    in a batch. The target counts too: a model given its target as an input (nanoGPT's
+    ``model(x, y)``) is kept with the target taken out of its inputs."""
+    shorts: dict[int, list[torch.Tensor]] = {}
+    longs = []
     for batch in batches:
-        rows = [row_shingles(_ids_of_one_hot(t)) for t in _kept_tensors(batch)
-                if t.dim() > 0 and t.numel() > 0]
-        shorts += [r.reshape(-1) for r in rows]
-        longs.append(torch.unique(torch.cat([long_shingles(r).reshape(-1) for r in rows]))
-                     if rows else torch.empty(0, dtype=torch.int64))
+        rows = {place: row_shingles(_ids_of_one_hot(t))
+                for place, t in enumerate(_kept_tensors(batch)) if t.dim() > 0 and t.numel() > 0}
+        for place, hashes in rows.items():
+            shorts.setdefault(place, []).append(hashes.reshape(-1))
+        longs.append(torch.unique(torch.cat([long_shingles(r).reshape(-1)
+                                             for r in rows.values()])) if rows else _NONE)
     if not shorts:
-        empty = torch.empty(0, dtype=torch.int64)
-        return TrainingData(empty, empty, 0.0)
+        return TrainingData([], _NONE, 0.0)
     every_long, counts = torch.unique(torch.cat(longs), return_counts=True)
-    return TrainingData(torch.unique(torch.cat(shorts)), every_long,
-                        _repeat_share(longs, every_long, counts))
+    short_at = [torch.unique(torch.cat(shorts[p])) if p in shorts else _NONE
+                for p in range(max(shorts) + 1)]
+    return TrainingData(short_at, every_long, _repeat_share(longs, every_long, counts))
 
 
 def _repeat_share(longs: list[torch.Tensor], every_long: torch.Tensor,
