@@ -885,11 +885,13 @@ def test_a_replay_two_causes_share_is_explained_once(report):
     doc["summary"].update(steps=600, validation_best=1.14)
     shared = {"description": "lr 0.002", "before": 0.8, "after": 0.25, "steps": 300,
               "curve_before": [0.9, 0.8], "curve_after": [0.5, 0.25]}
-    doc["causes"][0]["experiment"] = copy.deepcopy(shared)
-    doc["causes"][1]["experiment"] = {**copy.deepcopy(shared), "description": "wider"}
+    root, consequence = (next(c for c in doc["causes"] if c["id"] == cause)
+                         for cause in ("unnormalized_inputs", "lr_too_high"))
+    root["experiment"] = copy.deepcopy(shared)
+    consequence["experiment"] = {**copy.deepcopy(shared), "description": "wider"}
     for rendered in _renderings(doc):
         assert " ".join(rendered.split()).count("ends below your run") == 1
-    doc["causes"][1]["experiment"]["curve_before"] = [0.95, 0.8]  # a replay of its own
+    consequence["experiment"]["curve_before"] = [0.95, 0.8]  # a replay of its own
     assert " ".join(markdown.render(doc).split()).count("ends below your run") == 2
 
 
