@@ -227,3 +227,20 @@ def test_a_shallow_model_with_a_large_init_is_not_read_as_exploding():
     bad_init's, not this check's."""
     assert not any(f.evidence.get("initialization_is_the_source")
                    for f in check(_deep_relu_case(std=1.0, depth=2)))
+
+
+def test_bad_init_and_the_growth_from_the_init_share_one_default_init_replay(monkeypatch):
+    """Both compare the run's start with the same model re-initialized the default way: the
+    300-step replay from it runs once per case."""
+    from lossdoctor.checks import bad_init
+
+    case = _deep_relu_case(std=0.5)
+    replays = []
+    replay = case.replayer.replay
+    monkeypatch.setattr(case.replayer, "replay",
+                        lambda plan: replays.append(plan) or replay(plan))
+    [grown] = check(case)
+    found = bad_init.check(case)
+    assert found and found[0].experiment.after == grown.experiment.after
+    from_a_model_at_your_rate = [p for p in replays if p.model is not None and p.lr is None]
+    assert len(from_a_model_at_your_rate) == 1

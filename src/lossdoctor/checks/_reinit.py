@@ -7,6 +7,8 @@ import copy
 from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.experiments import Plan
 from lossdoctor.sandbox import isolated
 
 
@@ -21,6 +23,13 @@ def default_init(model: nn.Module) -> nn.Module | None:
         for layer in layers:
             layer.reset_parameters()
     return fresh
+
+
+def default_init_replay(case, default: nn.Module):
+    """The user's training replayed from ``default`` (default_init of the initial model), once
+    per case: bad_init and exploding_gradients both compare the run's start with it."""
+    return case.shared("replay.default_init", lambda: case.replayer.replay(
+        Plan(model=copy.deepcopy(default), steps=REPLAY_STEPS)))
 
 
 def initialization_name(model: nn.Module) -> str:

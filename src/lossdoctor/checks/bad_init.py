@@ -21,12 +21,11 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
-from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._reinit import default_init, initialization_name
-from lossdoctor.experiments import Plan, Replayer, ReplayResult
+from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
+from lossdoctor.experiments import Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.measured_consequences import FIX_CHANGES_A_SETTING
 
@@ -82,7 +81,7 @@ def check(case) -> list[Finding]:
     stuck = stuck_layers(initial)
     if not (user_loss > FAR * default_loss or stuck):
         return []
-    after = replayer.replay(Plan(model=copy.deepcopy(default), steps=REPLAY_STEPS))
+    after = default_init_replay(case, default)
     experiment = fix_experiment(
         f"the model re-initialized with {initialization_name(initial)}", case.baseline, after
     )

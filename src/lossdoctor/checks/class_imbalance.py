@@ -206,7 +206,7 @@ class Replays:
     the run's own trained model, and replays with a fix."""
 
     def __init__(self, case, kind: LossKind):
-        self.case, self.kind, self._plain = case, kind, None
+        self.case, self.kind, self._plain, self._run = case, kind, None, None
 
     def plain(self) -> Scores:
         if self._plain is None:
@@ -217,11 +217,12 @@ class Replays:
         """The run's own trained model's, on every captured row (a model that never predicts a
         class does so on its training rows too; a validation set holds few rare rows), else
         the plain replay's."""
-        final, replayer = self.case.copies.final_model, self.case.replayer
-        if final is None:
-            return self.plain()
-        rows = replayer.train_batches + replayer.validation_batches
-        return replace(_scores(replayer, copy.deepcopy(final), self.kind, rows), fix="run")
+        if self._run is None:
+            final, replayer = self.case.copies.final_model, self.case.replayer
+            rows = replayer.train_batches + replayer.validation_batches
+            self._run = self.plain() if final is None else replace(
+                _scores(replayer, copy.deepcopy(final), self.kind, rows), fix="run")
+        return self._run
 
     def trained(self, transform, loss) -> Scores:
         replayer = self.case.replayer

@@ -29,7 +29,6 @@ reports that, and the ranking then shows this finding as its consequence.
 
 from __future__ import annotations
 
-import copy
 import math
 import statistics
 
@@ -41,7 +40,7 @@ from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._gradient_norms import decades, total_norms
 from lossdoctor.checks._layer_growth import StartSignal, start_signal
 from lossdoctor.checks._plain import plain_number
-from lossdoctor.checks._reinit import default_init, initialization_name
+from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import INIT_IS_SOURCE, Cause, Experiment, Finding, Skip
 
@@ -175,7 +174,7 @@ def _grown_from_the_init(case) -> Finding | None:
     above = _decades_above(standard.gradient_norm, own.gradient_norm)
     if above < GROWTH_DECADES:
         return None
-    after = replayer.replay(Plan(model=copy.deepcopy(default), steps=REPLAY_STEPS))
+    after = default_init_replay(case, default)
     experiment = fix_experiment(f"the model re-initialized with {initialization_name(initial)}",
                                 baseline, after)
     if not helped(experiment, case):
