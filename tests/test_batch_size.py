@@ -85,6 +85,8 @@ def test_huge_batches_that_leave_too_few_steps_are_found_and_smaller_ones_learn_
 def test_batchnorm_on_two_images_at_a_time_is_found_and_batches_of_32_fix_it():
     [finding] = reported(check(brightness_run(batch_size=2)))
     assert finding.evidence["suggested_batch_size"] == 32
+    assert "lr 0.02 " in finding.fix  # 0.001 x 32 / 2 = 0.016: the linear rule, not the noise
+    # scale's (0.005 on this run)
     assert finding.experiment.after < 0.9 * finding.experiment.before
     assert "BatchNorm" in finding.verdict
 

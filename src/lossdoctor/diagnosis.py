@@ -84,7 +84,7 @@ def rank(findings: list[Finding]) -> list[Finding]:
     right), between equal ones by the checks' own; ties by the stable id.
 
     One rule between two roots: a finding that names a failure seen in the run (gradients that
-    explode, units pinned, gradients that vanish) and measured the initialization as its source
+    explode through the layers from the first step) and measured the initialization as its source
     (``findings.INIT_IS_SOURCE``: a replay from the default init removed it) goes just ahead of
     ``bad_init``'s, which is then not its root. Both carry the same fix (the default init); the
     named failure is what the user sees in the run and says why the init fails (each layer's

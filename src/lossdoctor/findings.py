@@ -22,9 +22,10 @@ TRAINING_DYNAMICS = frozenset({
 })
 
 
-#: The evidence key (1.0 when it holds) of a finding that names a failure seen in the run
-#: (gradients exploding through the layers, units pinned, gradients vanishing) and measured the
-#: initialization as its source: a replay from the default init removed it. The finding leads
+#: The evidence key (1.0 when it holds) of a finding that names a failure seen in the run and
+#: measured the initialization as its source: a replay from the default init removed it (set
+#: today by exploding_gradients' growth from the first step; a saturation pinned from the first
+#: step leads bad_init by evidence_kinds' rule instead). The finding leads
 #: ``INIT_CAUSE``'s and is not its consequence (the rule in lossdoctor.diagnosis.rank).
 INIT_IS_SOURCE = "initialization_is_the_source"
 #: The cause of an initialization that is off, which a finding with INIT_IS_SOURCE leads.
