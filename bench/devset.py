@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--manual-updates", action="store_true",
                       help="write each case's optimizer step by hand as plain SGD "
                            "(cases whose fault is in the schedule are left out)")
+    make.add_argument("--plateau", action="store_true",
+                      help="replace each case's schedule by ReduceLROnPlateau on the "
+                           "validation loss (cases without one, or whose fault is in the "
+                           "schedule, are left out)")
     run = commands.add_parser("run", help="diagnose the kept cases of one part")
     run.add_argument("folder", type=Path, help="a folder written by generate")
     run.add_argument("--part", choices=["dev", "test"], required=True)
@@ -79,7 +83,7 @@ def _generate(args) -> int:
     manifest = generate(args.n, args.seed, args.out, args.part, args.jobs,
                         log=lambda line: print(line, file=sys.stderr, flush=True),
                         cause=args.cause, operator=args.operator,
-                        manual=args.manual_updates)
+                        manual=args.manual_updates, plateau=args.plateau)
     print(filter_summary(manifest))
     print()
     for part in ("dev", "test"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .bases import draw_base
 from .manual import SCHEDULE_FAULTS, made_manual
 from .operators import CAUSES, Operator, all_operators, by_cause
+from .plateau import can_plateau, made_plateau
 from .program import Program
 
 #: Share of seeds in the test part. Any number of cases can be generated, so the share only
@@ -66,11 +67,12 @@ def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
 
 def make_cases(count: int, first_seed: int, part: str | None = None,
                cause: str | None = None, operator: str | None = None,
-               manual: bool = False) -> list[Case]:
+               manual: bool = False, plateau: bool = False) -> list[Case]:
     """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` and of
     ``cause`` (seeds whose cause it is) if given. With ``operator``, every seed of the part
     gets a case of that operator (see `operator_case`). With ``manual``, the cases that can
-    be are written with their parameters updated by hand (see `manual_case`)."""
+    be are written with their parameters updated by hand (see `manual_case`); with
+    ``plateau``, with their rate cut on the validation loss's plateaus (see `plateau_case`)."""
     seeds = [seed for seed in range(first_seed, first_seed + count)
              if part is None or part_of(seed) == part]
     if operator is not None:
@@ -78,9 +80,11 @@ def make_cases(count: int, first_seed: int, part: str | None = None,
     else:
         cases = [make_case(seed) for seed in seeds
                  if cause is None or CAUSES[seed % len(CAUSES)] == cause]
-    if not manual:
-        return cases
-    return [made for made in map(manual_case, cases) if made is not None]
+    if manual:
+        cases = [made for made in map(manual_case, cases) if made is not None]
+    if plateau:
+        cases = [made for made in map(plateau_case, cases) if made is not None]
+    return cases
 
 
 def manual_case(case: Case) -> Case | None:
@@ -90,6 +94,15 @@ def manual_case(case: Case) -> Case | None:
     if op.cause in SCHEDULE_FAULTS or op.name in SCHEDULE_FAULTS:
         return None
     return Case(case.seed, op, made_manual(case.twin), made_manual(case.broken))
+
+
+def plateau_case(case: Case) -> Case | None:
+    """The case with both scripts cutting their rate on plateaus (plateau.py); None when it
+    has no validation set to watch or its fault is in the schedule."""
+    op = case.operator
+    if not can_plateau(op.cause, op.name, case.twin, case.broken):
+        return None
+    return Case(case.seed, op, made_plateau(case.twin), made_plateau(case.broken))
 
 
 def operator_case(seed: int, name: str) -> Case:

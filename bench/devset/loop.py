@@ -6,6 +6,7 @@ from __future__ import annotations
 from . import losses
 from .manual import manual_step, manual_zero_grad
 from .model import head_expr, takes_dict
+from .plateau import plateau_scheduler
 from .program import Program
 from .text import indent, number, variant
 
@@ -77,11 +78,13 @@ def training_loop(p: Program) -> list[str]:
     t = p.train
     epoch = [*_mode(p, "train"), *(_zero_grad(p, per_epoch=True) if t.zero_grad == "epoch" else []),
              *_running_start(p), *_batch_loop(p)]
-    if t.schedule != "none" and t.schedule not in PER_BATCH:
+    if t.schedule not in ("none", "plateau") and t.schedule not in PER_BATCH:
         epoch.append("scheduler.step()")
     epoch += _running_end(p)
     if p.data.has_val:
         epoch += _validation(p)
+    if t.schedule == "plateau":
+        epoch.append("scheduler.step(val_loss)")
     head, val_part = PRINTS[t.print_style]
     epoch.append(f"print({head}{val_part if p.data.has_val else chr(34)})")
     return ["for epoch in range(EPOCHS):", *indent(epoch)]
@@ -140,6 +143,7 @@ def _scheduler(p: Program) -> list[str]:
                         "lambda step: max(1.0 - step / EPOCHS, 0.0))",
         "step_up": f"torch.optim.lr_scheduler.StepLR(optimizer, step_size={max(1, epochs // 3)}, "
                    "gamma=10.0)",
+        "plateau": plateau_scheduler(p),
     }[schedule]
     return [f"scheduler = {made}"] if made else []
 
