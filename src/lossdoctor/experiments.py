@@ -227,9 +227,10 @@ class Replayer:
 
     def lr_multipliers(self, plan: Plan) -> list[float] | None:
         """The lr of each replay step as a fraction of the optimizer's; None for constant."""
-        if plan.constant_lr or self.schedule is None:
-            return None
-        shape = self.schedule.multipliers(plan.steps)
+        schedule = self.schedule
+        if plan.constant_lr or schedule is None or (schedule.reactive and not plan.lr_shape):
+            return None  # a reactive schedule's cuts answered the run (lossdoctor.lr_schedule)
+        shape = schedule.multipliers(plan.steps)
         return plan.lr_shape(shape) if plan.lr_shape else shape
 
     def _train(self, model, optimizer, plan: Plan) -> ReplayResult:

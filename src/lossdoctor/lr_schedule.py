@@ -4,7 +4,10 @@
 warmup starts far below it and a decay ends far below it, so the first or the last value says
 little about what the user chose (``lr=1e-3`` with warmup starts at 1e-5); the peak is the
 value the user wrote in a schedule (``max_lr``, the base lr of a warmup or decay) and the one
-the range test places. Replays follow the schedule's shape as multipliers of that peak.
+the range test places. Replays follow the schedule's shape as multipliers of that peak, except
+a *reactive* one's (ReduceLROnPlateau: capture/lr_reactive.py): its cuts answered the run's own
+losses, and a fault that stalls the loss brings them early, so a replay of the fixed training
+would not have had them. Replays then train at the peak, as the run did until its first cut.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from lossdoctor.trace import Setup
 
 @dataclass(frozen=True)
 class LrSchedule:
-    """The lr at each change (``changes``: (step, lr), steps ascending) over ``steps`` steps."""
+    """The lr at each change (``changes``: (step, lr), steps ascending) over ``steps`` steps;
+    ``reactive`` when a plateau scheduler made its cuts."""
 
     changes: tuple[tuple[int, float], ...]
     steps: int
+    reactive: bool = False
 
     @classmethod
     def of(cls, setup: Setup, steps: int) -> LrSchedule | None:
@@ -28,11 +33,16 @@ class LrSchedule:
         changes = tuple((int(step), float(lr)) for step, lr in setup.lr_schedule)
         if not changes or steps < 1 or not max(lr for _, lr in changes) > 0:
             return None
-        return cls(changes, steps)
+        return cls(changes, steps, bool(setup.lr_reactive))
 
     @property
     def peak(self) -> float:
         return max(lr for _, lr in self.changes)
+
+    @property
+    def replayed(self) -> bool:
+        """Whether replays follow this schedule's shape: a planned one's, not a reactive one's."""
+        return not (self.constant or self.reactive)
 
     @property
     def first(self) -> float:

@@ -89,6 +89,10 @@ class Setup:
     #: ``optimizer.defaults['lr']``): a schedule written by hand overwrites each group's lr
     #: at every step, not these. None when unknown.
     lr_given: float | None = None
+    #: Whether the rate's cuts came from a scheduler watching the run's own metric
+    #: (ReduceLROnPlateau: capture/lr_reactive.py), looked at when the rate first fell; None
+    #: when it never fell.
+    lr_reactive: bool | None = None
 
     def follow_lr(self, step: int, lr: float) -> None:
         """Note the learning rate of ``step``: schedulers, warmup and changes by hand."""

@@ -16,6 +16,7 @@ import torch
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.lr_reactive import cut_on_plateau
 from lossdoctor.capture.model_setup import (
     describe_model,
     describe_optimizer,
@@ -76,10 +77,18 @@ class StepEvents:
         if self.sampled or not isinstance(lr, torch.Tensor):  # a tensor's value costs a sync
             lr, setup = float(lr), self.trace.setup
             if lr != setup.lr_last or setup.lr_first is None:  # else follow_lr changes nothing
+                self._note_first_cut(optimizer, lr)
                 setup.follow_lr(self.step, lr)
         if self.sampled:
             self.trace.learning_rates.append(float(lr))
             self._record_gradients(optimized(optimizer))
+
+    def _note_first_cut(self, optimizer: torch.optim.Optimizer, lr: float) -> None:
+        """At the first step whose rate is below the one before, whether a plateau scheduler
+        made the cut (Setup.lr_reactive)."""
+        setup = self.trace.setup
+        if setup.lr_last is not None and lr < setup.lr_last and setup.lr_reactive is None:
+            setup.lr_reactive = cut_on_plateau(optimizer)
 
     def on_step(self) -> None:
         """Tell the listener a step is about to be taken. Its errors are recorded like ours,

@@ -350,7 +350,7 @@ def _user_lr(case: Case) -> float:
 
 def _scheduled(case: Case) -> bool:
     schedule = case.replayer.schedule
-    return schedule is not None and not schedule.constant
+    return schedule is not None and schedule.replayed
 
 
 # --- too high ------------------------------------------------------------------------------

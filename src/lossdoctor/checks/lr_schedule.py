@@ -273,11 +273,14 @@ def _warmed(multipliers: list[float], ratio: float) -> list[float]:
 
 
 def _tested(case, description: str, shape: ShapeChange) -> Experiment | None:
-    """The run's schedule replayed with its shape changed, against the replay of it as it was;
+    """The run's schedule replayed with its shape changed, against the replay of it as it was
+    (a reactive schedule's cuts too, which the baseline leaves out: lossdoctor.lr_schedule);
     None when the training cannot be replayed (then the curves alone are the evidence)."""
     try:
-        case.require_replay()
-        baseline = case.baseline
+        replayer = case.require_replay()
+        reactive = replayer.schedule is not None and replayer.schedule.reactive
+        baseline = (replayer.replay(Plan(steps=REPLAY_STEPS, lr_shape=list)) if reactive
+                    else case.baseline)
         after = case.replayer.replay(Plan(steps=REPLAY_STEPS, lr_shape=shape))
     except Exception:  # noqa: BLE001 - Skip, or a replay that fails: the curves remain
         return None
