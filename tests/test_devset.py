@@ -225,3 +225,18 @@ def test_a_small_script_updated_by_hand_runs_and_its_loss_falls(tmp_path):
     assert not outcome.error and len(outcome.watched) == twin.train.epochs
     assert all(math.isfinite(loss) for loss in outcome.watched)
     assert outcome.watched[-1] < outcome.watched[0]
+
+
+def test_plateau_cases_cut_the_rate_on_the_validation_loss_and_keep_their_faults():
+    plain = make_cases(40, 20000, "dev")
+    cut = make_cases(40, 20000, "dev", plateau=True)
+    assert cut and len(cut) < len(plain)  # no validation set, or a fault in the schedule: left out
+    for case in cut:
+        assert case.operator.cause != "lr_schedule" and case.broken.data.has_val
+        for program in (case.twin, case.broken):
+            text = render(program)
+            compile(text, "plateau.py", "exec")
+            assert "ReduceLROnPlateau(optimizer" in text, case.id
+            assert text.index("scheduler.step(val_loss)") > text.index("val_loss = "), case.id
+    before = {case.seed: case for case in plain}
+    assert all(before[case.seed].operator == case.operator for case in cut)
