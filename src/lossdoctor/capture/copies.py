@@ -10,7 +10,7 @@ from torch import nn
 
 from lossdoctor.capture.clipping import GradientClip
 from lossdoctor.capture.model_copy import device_of, kept_copy
-from lossdoctor.capture.replay_losses import LossFunction
+from lossdoctor.capture.replay_losses import LossFunction, in_batch_targets
 from lossdoctor.capture.sample import BatchSample
 
 
@@ -25,6 +25,9 @@ class Copies:
     optimizer_hparams: dict = field(default_factory=dict)
     prediction_shape: tuple = ()  # the loss input's shape after the batch axis
     flat_target: bool = False  # the loss took the target flattened; batches keep it per row
+    #: Each row's target is its position in the batch (replay_losses.in_batch_targets); known
+    #: once the run ended (settle_targets).
+    in_batch_target: bool = False
     train: BatchSample = field(default_factory=BatchSample)
     validation: BatchSample = field(default_factory=BatchSample)
     #: Training batches no loss could pair with a target (a hand-written loss lossdoctor cannot
@@ -60,6 +63,11 @@ class Copies:
         self.initial_model = kept_copy(model)
         self.device = device_of(model)
 
+    def settle_targets(self) -> None:
+        """At the end of the run: whether the loss's targets are the rows' own positions."""
+        self.in_batch_target = self.loss_fn is not None and in_batch_targets(
+            self.train.batches, tuple(self.prediction_shape))
+
     @property
     def replay_loss(self):
         """How a replay computes the training loss: ``loss(model, batch)`` and
@@ -67,5 +75,6 @@ class Copies:
         if self.loss_replay is not None:
             return self.loss_replay
         if self.loss_fn is not None:
-            return LossFunction(self.loss_fn, tuple(self.prediction_shape), self.flat_target)
+            return LossFunction(self.loss_fn, tuple(self.prediction_shape), self.flat_target,
+                                self.in_batch_target)
         return None

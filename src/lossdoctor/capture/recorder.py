@@ -95,6 +95,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
             self.settle_losses()
             self._read_losses()  # even when the recorder broke: what it held is sound
             self._settle_data()
+            self.copies.settle_targets()
             self.keep_trained_model()
         except Exception as error:  # noqa: BLE001 - a partial trace beats none
             self.internal_errors.append(f"finish: {type(error).__name__}: {error}")

@@ -6,6 +6,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from lossdoctor.capture.tensors import take_rows, tensors_in
 
 #: Bytes each sample (training, validation) may hold. 64 MiB keeps the 4,096 rows whole for rows
@@ -101,8 +103,18 @@ class BatchSample:
 
 
 def _whole(batch: Batch) -> bool:
-    """A batch whose target has no rows to take (loss_callable.LossArguments)."""
-    return getattr(batch.target, "rows", None) == batch.rows
+    """A batch whose target has no rows to take (loss_callable.LossArguments), or whose
+    target is its rows' positions (an in-batch loss: replay_losses.in_batch_targets), which
+    rows taken apart would no longer be."""
+    return getattr(batch.target, "rows", None) == batch.rows or positions(batch.target,
+                                                                          batch.rows)
+
+
+def positions(target, rows: int) -> bool:
+    """Whether ``target`` is 0, 1, ..., rows - 1: each row's own place in its batch."""
+    return (isinstance(target, torch.Tensor) and target.dim() == 1 and rows > 1
+            and target.shape[0] == rows and not target.is_floating_point()
+            and bool(torch.equal(target, torch.arange(rows, dtype=target.dtype))))
 
 
 def _bytes(batch: Batch) -> int:
