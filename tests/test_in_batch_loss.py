@@ -2,6 +2,9 @@
 batch's rows, and its target is its own position, ``cross_entropy(u @ v.T, arange(B))``.
 Replays that change a batch's rows make that target anew."""
 
+import copy
+
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -9,7 +12,9 @@ from torch import nn
 from conftest import mlp, record
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
+from lossdoctor.checks import no_signal
 from lossdoctor.experiments import Plan
+from lossdoctor.findings import Skip
 
 ROWS, ITEMS, B = 1024, 50, 64
 
@@ -82,3 +87,35 @@ def test_class_labels_are_not_taken_for_positions():
             optimizer.step()
 
     assert not record(train).copies.in_batch_target
+
+
+def test_an_in_batch_loss_written_in_the_loop_replays_and_its_positions_are_no_labels():
+    """The scores scaled in the loop, not in the model: a loss lossdoctor records as a
+    program. Rebatching once failed ("Target 4 is out of bounds"), and no_signal read the
+    positions as labels no input predicts (0.9) on this healthy run."""
+    users, items = _data()
+    torch.manual_seed(0)
+    model = TwoTower()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+
+    def train():
+        for _ in range(3):
+            order = torch.randperm(768)
+            for start in range(0, 768, B):
+                rows = order[start:start + B]
+                loss = F.cross_entropy(model(users[rows], items[rows]) * 0.5, torch.arange(B))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                F.cross_entropy(model(users[768:832], items[768:832]) * 0.5, torch.arange(B))
+
+    case = record(train)
+    assert case.copies.in_batch_target
+    batch = case.replayer.train_batches[0]
+    fewer = Batch(take_rows(batch.args, list(range(8)), B), {}, take_rows(
+        batch.target, list(range(8)), B), 8)
+    for rows in (fewer, batch):
+        assert torch.isfinite(case.replayer.loss(copy.deepcopy(case.copies.initial_model), rows))
+    with pytest.raises(Skip, match="place in its batch"):
+        no_signal.check(case)

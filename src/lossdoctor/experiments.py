@@ -282,7 +282,7 @@ class Replayer:
         ``training_loss``, a plan's, in its place)."""
         self.require_time()
         training = training_loss or self.copies.replay_loss
-        return training.loss(self.placed(model), on_device(batch, self.device))
+        return training.loss(self.placed(model), self._placed_batch(batch))
 
     def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The loss a validation computes: the training loss less a penalty on the
@@ -290,7 +290,7 @@ class Replayer:
         that drops the penalty must be scored as one that keeps it)."""
         self.require_time()
         scored = validation_loss(self.copies.replay_loss)
-        return scored.loss(self.placed(model), on_device(batch, self.device))
+        return scored.loss(self.placed(model), self._placed_batch(batch))
 
     def as_called(self, batch: Batch) -> Batch:
         """``batch`` as the script gave it to the model: with its target among the inputs when
@@ -299,8 +299,16 @@ class Replayer:
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The prediction the loss is computed from (the logits beside a returned loss)."""
-        return self.copies.replay_loss.predict(self.placed(model),
-                                               on_device(batch, self.device))
+        return self.copies.replay_loss.predict(self.placed(model), self._placed_batch(batch))
+
+    def _placed_batch(self, batch: Batch) -> Batch:
+        """``batch`` on the run's device, its target made anew when it is its rows' positions
+        (an in-batch loss, replay_losses.in_batch_targets): a replay that changed the rows
+        (held out some, rebatched) changed what each row's position is."""
+        batch = on_device(batch, self.device)
+        if not self.copies.in_batch_target:
+            return batch
+        return replace(batch, target=torch.arange(batch.rows, device=batch.target.device))
 
     def placed(self, model: nn.Module) -> nn.Module:
         """``model`` on the device the run trained on. A copy an experiment made is moved there

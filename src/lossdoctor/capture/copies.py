@@ -65,8 +65,7 @@ class Copies:
 
     def settle_targets(self) -> None:
         """At the end of the run: whether the loss's targets are the rows' own positions."""
-        self.in_batch_target = self.loss_fn is not None and in_batch_targets(
-            self.train.batches, tuple(self.prediction_shape))
+        self.in_batch_target = in_batch_targets(self.train.batches)
 
     @property
     def replay_loss(self):

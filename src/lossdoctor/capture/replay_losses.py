@@ -39,17 +39,14 @@ class LossFunction:
     prediction_shape: tuple  # the loss input's shape after the batch axis
     flat_target: bool = False  # the loss took the target flattened (``y.view(-1)``)
     #: Each row's target is its own position in the batch (see in_batch_targets): the
-    #: prediction scores every row against the batch's rows, however many a replay gives.
+    #: prediction scores every row against the batch's rows, however many a replay gives
+    #: (the Replayer makes the target anew: experiments.Replayer._placed_batch).
     in_batch: bool = False
     any_model = True
 
     def loss(self, model, batch: Batch) -> torch.Tensor:
-        prediction = self.predict(model, batch)
-        if self.in_batch:
-            return self.loss_fn(prediction, torch.arange(prediction.shape[0],
-                                                         device=prediction.device))
         target = batch.target.reshape(-1) if self.flat_target else batch.target
-        return self.loss_fn(prediction, target)
+        return self.loss_fn(self.predict(model, batch), target)
 
     def called_with(self, batch: Batch) -> Batch:
         """The batch as the script gave it to the model (the target is the loss's here)."""
@@ -63,13 +60,13 @@ class LossFunction:
         return output
 
 
-def in_batch_targets(batches: list[Batch], prediction_shape: tuple) -> bool:
-    """Every kept batch's target is its rows' own positions (0, 1, ..., rows - 1) and the
-    loss scores each row against as many classes as the batch has rows: an in-batch loss
-    (CLIP's, a two-tower retrieval model's ``cross_entropy(u @ v.T, arange(B))``), whose
-    target a replay that changes the rows must make anew, not cut from the recorded one."""
-    return bool(batches) and all(prediction_shape == (b.rows,) and positions(b.target, b.rows)
-                                 for b in batches)
+def in_batch_targets(batches: list[Batch]) -> bool:
+    """Every kept batch's target is its rows' own positions (0, 1, ..., rows - 1): an
+    in-batch loss (CLIP's, a two-tower retrieval model's ``cross_entropy(u @ v.T,
+    arange(B))``) scoring each row against the batch's rows, whose target a replay that
+    changes the rows must make anew, not cut from the recorded one. The targets are then
+    no labels of the inputs."""
+    return bool(batches) and all(positions(b.target, b.rows) for b in batches)
 
 
 @dataclass

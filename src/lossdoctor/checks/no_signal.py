@@ -64,6 +64,10 @@ def check(case) -> list[Finding]:
     task = task_of(case.trace.setup.loss_name)
     if task is None:
         raise Skip("needs a classification or regression loss (cross-entropy, BCE, MSE, L1, ...)")
+    if case.copies.in_batch_target:
+        raise Skip("needs labels: your loss's targets are each row's place in its batch (an "
+                   "in-batch loss, scoring each row against the batch's others), which no "
+                   "input predicts")
     if _category_ids_only(case.replayer.train_batches):
         raise Skip("needs inputs with features: yours are category ids (users, items) that the "
                    "model looks up, and learners that read an id as a number cannot see a "
