@@ -173,6 +173,30 @@ def test_a_linear_output_still_far_from_large_targets_is_not_out_of_range():
     assert LABEL_RANGE not in _causes(case)
 
 
+def _standardized(value):
+    return ((value - value.mean()) / value.std())[:, None]
+
+
+def test_a_relu_after_the_output_layer_cannot_reach_negative_targets():
+    x, _, value = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.ReLU())
+    finding = _causes(_run(model, nn.MSELoss(), x, _standardized(value), epochs=10))[LABEL_RANGE]
+    assert 0.3 < finding.evidence["unreachable_share"] < 0.7  # about half, below the mean
+    assert finding.evidence["prediction_min"] == 0 and "ReLU" in finding.fix
+
+
+@pytest.mark.parametrize("twin", ["no_relu", "nonnegative_targets"])
+def test_an_unclamped_output_or_targets_it_can_reach_are_quiet(twin):
+    x, _, value = _data()
+    torch.manual_seed(0)
+    if twin == "no_relu":
+        model, target = mlp(6, 16, 1), _standardized(value)
+    else:
+        model, target = nn.Sequential(mlp(6, 16, 1), nn.ReLU()), value.abs()[:, None]
+    assert LABEL_RANGE not in _causes(_run(model, nn.MSELoss(), x, target, epochs=10))
+
+
 def _hand_bce(logit, target):
     return -(target * nn.functional.logsigmoid(logit)
              + (1 - target) * nn.functional.logsigmoid(-logit)).mean()

@@ -14,7 +14,8 @@ sampled call is a fact about the run, not a statistical guess:
   A replay with the target reshaped to the prediction's shape shows the fix.
 - label_range: binary cross-entropy targets outside [0, 1] ({-1, 1} or {1, 2} labels), soft
   cross-entropy targets outside [0, 1], and regression targets beyond a bounded output (a
-  sigmoid's (0, 1), a tanh's (-1, 1)) that the predictions press against and never leave.
+  sigmoid's (0, 1), a tanh's (-1, 1)) that the predictions press against and never leave, or
+  below a ReLU's 0 that clamps them (checks/_clamped_output.py).
 
 A loss written by hand calls no torch.nn loss, so no call is sampled; when it computes like one
 (capture/loss_likeness.py), the targets of the batches kept for replays are held against that
@@ -34,6 +35,7 @@ import torch
 
 from lossdoctor.capture import stats
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._clamped_output import CLAMPED_FIX, clamped_at_zero, clamped_verdict
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._written_broadcast import broadcasts
@@ -105,7 +107,7 @@ def check(case) -> list[Finding]:
     findings = []
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
-        findings += _beyond_bounded_output(name, seen)
+        findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
     return _first_of_each_cause(findings)
 
 
@@ -447,6 +449,25 @@ def _beyond_bounded_output(name: str, seen: list[LossInputStat]) -> list[Finding
     fix = (f"Remove the bounded activation at the output (or scale the targets into "
            f"[{plain_number(low)}, {plain_number(high)}] and back).")
     return [Finding(LABEL_RANGE, ALMOST_CERTAIN, verdict, evidence, fix=fix)]
+
+
+def _clamped(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A regression output clamped at zero while the targets go below it (_clamped_output)."""
+    kind = loss_kind(name)
+    if kind is None or kind.task != REGRESSION:
+        return []
+    evidence = clamped_at_zero(seen, _training_targets(case))
+    if evidence is None:
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen), **evidence}
+    return [Finding(LABEL_RANGE, ALMOST_CERTAIN, clamped_verdict(evidence) + FIRST, evidence,
+                    fix=CLAMPED_FIX)]
+
+
+def _training_targets(case) -> torch.Tensor | None:
+    targets = [b.target.reshape(-1) for b in case.copies.train.batches
+               if isinstance(b.target, torch.Tensor) and b.target.is_floating_point()]
+    return torch.cat(targets) if targets else None
 
 
 def _bounded_range(seen: list[LossInputStat]) -> tuple[float, float] | None:

@@ -1,0 +1,59 @@
+"""A regression output clamped at zero (a ReLU after the last layer) while the targets go below
+zero: no prediction can reach them, whatever the model learns. A larger model with the same
+clamp fails the same way; without it, even a small one fits (the "output ReLU" threads)."""
+
+from __future__ import annotations
+
+import torch
+
+from lossdoctor.checks._plain import plain_number
+from lossdoctor.trace import LossInputStat
+
+#: Sampled loss calls, the last ones, whose smallest prediction must be exactly 0: a ReLU
+#: clamps to exact zeros, where a softplus or an exponential only come near.
+LATE_CALLS = 3
+#: The share of the targets' variance a clamp at zero puts out of reach: the mean of their
+#: squared negative parts over their variance, which is the floor the clamp alone sets on the
+#: mean squared error as a share of the constant guess's. Standardized targets lose about half
+#: (symmetric) to a third (skewed right); a tenth is past what a run's noise or a few negative
+#: outliers of nonnegative data (measured quantities below 0 by error) give, and is a loss a
+#: practitioner would not accept.
+UNREACHABLE_SHARE = 0.1
+
+
+def clamped_at_zero(seen: list[LossInputStat], targets: torch.Tensor | None) -> dict | None:
+    """The evidence of a regression output clamped at zero, or None: every sampled call's
+    predictions at least 0, the last LATE_CALLS' smallest exactly 0, and the captured
+    training targets ``targets`` losing UNREACHABLE_SHARE or more of their variance below 0."""
+    if len(seen) < LATE_CALLS or targets is None or targets.numel() < 2:
+        return None
+    late = sorted(seen, key=lambda s: s.step)[-LATE_CALLS:]
+    if min(s.prediction_min for s in seen) < 0 or any(s.prediction_min != 0 for s in late):
+        return None
+    share = unreachable_share(targets)
+    if share < UNREACHABLE_SHARE:
+        return None
+    return {"unreachable_share": share, "targets_below_zero": float((targets < 0).float().mean()),
+            "target_min": float(targets.min())}
+
+
+def unreachable_share(targets: torch.Tensor) -> float:
+    targets = targets.double().reshape(-1)
+    variance = float(targets.var())
+    if not variance > 0:
+        return 0.0
+    return float(targets.clamp(max=0).pow(2).mean()) / variance
+
+
+def clamped_verdict(evidence: dict) -> str:
+    return (
+        f"Your model's outputs never go below 0, and on the last sampled steps the smallest "
+        f"is exactly 0 (a ReLU after the output layer, it seems), but "
+        f"{evidence['targets_below_zero']:.0%} of your targets are below 0 (down to "
+        f"{plain_number(evidence['target_min'])}): the model cannot reach them, whatever it "
+        f"learns. That alone keeps the squared error above "
+        f"{evidence['unreachable_share']:.0%} of what always predicting the mean gives.")
+
+
+CLAMPED_FIX = ("Remove the ReLU (or any activation) after the output layer: a regression "
+               "output should be the last linear layer's, unbounded.")
