@@ -151,6 +151,13 @@ def bce_labels_percent(p: Program, rng: random.Random) -> Program:
     return _relabelled(p, "100 * y_train")
 
 
+@operator("label_range", "a ReLU after a regression model's output layer: no prediction goes "
+          "below 0, where about half the standardized targets are",
+          applies=lambda p: p.data.task == "regression" and p.data.target_norm == "standardize")
+def relu_on_output(p: Program, rng: random.Random) -> Program:
+    return p.with_model(head="relu")
+
+
 # class_imbalance
 @operator("class_imbalance", "all but a few percent of the other classes dropped",
           applies=classification)

@@ -128,6 +128,8 @@ def _output_tail(p: Program) -> list[str]:
         tail.append("nn.Softmax(dim=1)")
     if p.model.head == "sigmoid":
         tail.append("nn.Sigmoid()")
+    if p.model.head == "relu":
+        tail.append("nn.ReLU()")
     if p.output_units == 1 and p.loss.output_shape == "flat":
         tail.append("nn.Flatten(0)")
     return tail
@@ -187,6 +189,8 @@ def _format_output(p: Program, name: str) -> str:
         name = f"torch.softmax({name}, dim=1)"
     elif p.model.head == "sigmoid":
         name = f"torch.sigmoid({name})"
+    elif p.model.head == "relu":
+        name = f"torch.relu({name})"
     if p.output_units == 1 and p.loss.output_shape == "flat":
         name = f"{name}.squeeze(1)"
     return name

@@ -48,7 +48,7 @@ class Model:
     dropout: float = 0.0
     batchnorm: bool = False
     cell: str = "gru"  # gru | lstm | rnn_tanh | rnn_relu (rnn family)
-    head: str = ""  # "" | softmax | sigmoid: an activation after the output layer
+    head: str = ""  # "" | softmax | sigmoid | relu: an activation after the output layer
     init: tuple = ()  # () | (normal | uniform | negative_uniform | constant, size)
     head_scale: float = 1.0  # the output layer's weights multiplied after init
     bias_init: float | None = None  # hidden biases set to this value
