@@ -7,6 +7,7 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
+from lossdoctor.checks import no_signal
 from lossdoctor.checks._contest import _with_position_free_columns
 from lossdoctor.checks._tabular import table
 from lossdoctor.checks.data_pipeline import (
@@ -188,3 +189,43 @@ def test_the_learners_read_sequence_inputs_holding_nan_without_failing():
     widened = _with_position_free_columns(_ConvCase, plain, batches)
     assert widened.features.shape[1] > plain.features.shape[1]  # the kernel columns were added
     assert np.isfinite(widened.features).all()
+
+
+def _augmented_loop(model, optimizer, loss_fn, train, validation, noise, shuffled=False,
+                    epochs=5, batch_size=50):
+    """Each training batch's inputs jittered by noise ``noise`` times their spread (an
+    augmentation; validation inputs untouched), or, with ``shuffled``, the training labels
+    shuffled against their inputs instead."""
+    x, y = train
+    if shuffled:
+        y = y[torch.randperm(len(y))]
+    for _ in range(epochs):
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), batch_size):
+            rows = order[start:start + batch_size]
+            inputs = x[rows] + noise * torch.randn_like(x[rows])
+            optimizer.zero_grad()
+            loss_fn(model(inputs), y[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def test_training_inputs_drowned_by_augmentation_have_lost_the_label():
+    [finding] = check(_run(_augmented_loop, noise=8.0))
+    assert finding.cause is DATA_PIPELINE
+    evidence = finding.evidence
+    assert evidence["held_out_validation_loss"] < 0.8 * evidence[
+        "held_out_validation_constant_loss"]
+    assert "training inputs only" in finding.verdict
+    assert no_signal.check(_run(_augmented_loop, noise=8.0)) == []  # the labels do fit inputs
+
+
+def test_mild_augmentation_is_quiet():
+    assert check(_run(_augmented_loop, noise=0.2)) == []
+
+
+def test_training_labels_shuffled_alone_leave_alike_inputs_to_no_signal():
+    case = _run(_augmented_loop, noise=0.0, shuffled=True)
+    assert check(case) == []
+    assert [f.cause.id for f in no_signal.check(case)] == ["no_signal"]

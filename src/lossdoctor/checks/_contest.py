@@ -79,6 +79,14 @@ def training_contest(case, task: str) -> Contest:
                                                                     train, task))
 
 
+def inside_validation_contest(case, task: str) -> Contest:
+    """The same contest cross-validated inside the validation rows: whether the inputs the
+    validation gives the model carry the label at all, whatever the training rows do."""
+    _, validation = learner_tables(case, task)
+    return case.shared("signal.inside_validation",
+                       lambda: _single_threaded(cross_validated_contest, validation, task))
+
+
 def _single_threaded(function, *args):
     with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
         return function(*args)
