@@ -118,6 +118,18 @@ def val_labels_shuffled(p: Program, rng: random.Random) -> Program:
     return p.add_edits("y_val = y_val[torch.randperm(len(y_val))]")
 
 
+def _mild_augmentation(p: Program, rng: random.Random) -> Program:
+    """noise of 0.05-0.3 of the inputs' spread on training batches"""
+    return p.with_train(augment=round(rng.uniform(0.05, 0.3), 2))
+
+
+@operator("data_pipeline", "training batches augmented with noise 5-12x the inputs' spread: the "
+          "training inputs lose what the label depends on (validation inputs are clean)",
+          applies=lambda p: p.data.has_val and p.data.float_inputs, setup=_mild_augmentation)
+def augmentation_drowns_signal(p: Program, rng: random.Random) -> Program:
+    return p.with_train(augment=round(rng.uniform(5, 12), 1))
+
+
 @operator("data_pipeline", "the same first batch every step (a fresh iterator each step)")
 def same_batch_every_step(p: Program, rng: random.Random) -> Program:
     return p.with_data(shuffle=False).with_train(same_batch=True)

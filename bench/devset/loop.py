@@ -186,7 +186,7 @@ def _running_end(p: Program) -> list[str]:
 def _batch_loop(p: Program) -> list[str]:
     t = p.train
     header, fetch = _batch_source(p)
-    step = []
+    step = _augmented(p)
     if t.zero_grad == "step":
         step += _zero_grad(p)
     step += _loss_lines(p, training=True)
@@ -200,6 +200,18 @@ def _batch_loop(p: Program) -> list[str]:
     step.append(_running_add(p))
     before = header[:-1]
     return [*before, header[-1], *indent(fetch + step)]
+
+
+def _augmented(p: Program) -> list[str]:
+    """Noise added to the training batch's inputs, in units of their own spread."""
+    if not p.train.augment:
+        return []
+    noise = number(p.train.augment)
+    if takes_dict(p):
+        inputs = 'batch["inputs"]'
+        return [f"batch = {{**batch, \"inputs\": {inputs} + {noise} * {inputs}.std() * "
+                f"torch.randn_like({inputs})}}"]
+    return [f"xb = xb + {noise} * xb.std() * torch.randn_like(xb)"]
 
 
 def _batch_source(p: Program) -> tuple[list[str], list[str]]:

@@ -85,6 +85,9 @@ class Training:
     modes: str = "proper"  # proper | never | swapped
     clip: float | None = None
     same_batch: bool = False  # every step trains on the first batch
+    #: Gaussian noise added to each training batch's inputs, in units of the batch's own
+    #: spread (an augmentation; 0: none). Validation inputs are left as they are.
+    augment: float = 0.0
     print_style: int = 0
     update: str = "optimizer"  # optimizer | manual: plain SGD written by hand (manual.py)
 
