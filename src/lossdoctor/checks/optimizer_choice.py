@@ -38,13 +38,16 @@ from lossdoctor.checks._fix import (
     fix_experiment,
     helped,
     improvement,
+    run_validation,
     settled_loss,
 )
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._same_length import behind
+from lossdoctor.checks._same_length import behind, still_falling
+from lossdoctor.checks._sgd_rates import below_usual_sgd_rates
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
 from lossdoctor.lr_range import LOW_GAP_DECADES, RangeTest, decades, lr_range_test, span_around
+from lossdoctor.measured_consequences import CHANGED_FIRST
 
 OPTIMIZER_CHOICE = Cause(
     id="optimizer_choice",
@@ -124,9 +127,10 @@ def check(case) -> list[Finding]:
     control = min(controls, key=lambda r: r.validation, default=user)
     lr_also_fixes = not helped(switch(control, best)) or not _clearly_below(
         best, control, constant)
-    if lr_also_fixes and not (against is not None and _usual_rate(lr, test, control)):
+    if lr_also_fixes and not ((against is not None or not run_validation(case))
+                              and _usual_rate(lr, test, control)):
         return []
-    return [_finding(user, best, control, lr_also_fixes)]
+    return [_finding(user, best, control, lr_also_fixes, lr)]
 
 
 def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
@@ -163,15 +167,19 @@ def _stuck(level: float | None, best: Replay, constant: float | None) -> bool:
 
 
 def _usual_rate(lr: float, test, control: Replay) -> bool:
-    """Plain SGD at a usual rate for it (less than LOW_GAP_DECADES below its range test's
-    lowest point, where the learning-rate check does not blame a run that learns), for which
-    only a higher plain SGD rate (the control) does as well as momentum or Adam: the run is
-    held back by plain SGD, the usual fix for which is momentum or Adam (issue 11: plain SGD at
-    a usual rate, "improving", called healthy; dev adam_to_sgd_same_lr 90010, SGD at 1e-3,
-    1.8 decades below, 322 steps, left 0.54 of Adam's way in as many, and SGD 0.06 did as
-    well)."""
-    return (decades(lr, test.minimum_lr) < LOW_GAP_DECADES and control.plan is not None
-            and (control.plan.lr or 0.0) > lr)
+    """Plain SGD at a usual rate for it (one of SGD's usual rates, ``_sgd_rates``, or less
+    than LOW_GAP_DECADES below its range test's lowest point, where the learning-rate check
+    does not blame a run that learns), for which only a higher plain SGD rate (the control)
+    does as well as momentum or Adam: the run is held back by plain SGD, the usual fix for
+    which is momentum or Adam (issue 11: plain SGD at a usual rate, "improving", called
+    healthy; dev adam_to_sgd_same_lr 90010, SGD at 1e-3, 1.8 decades below, 322 steps, left
+    0.54 of Adam's way in as many, and SGD 0.06 did as well). A run without validation passes
+    is judged by its replay alone (dev plain_sgd 250004: plain SGD peaking at 0.02 in a
+    one-cycle schedule, its training loss at the constant guess's for 220 steps, was told
+    only to raise its rate to 1.0)."""
+    usual = (not below_usual_sgd_rates("SGD", lr)
+             or decades(lr, test.minimum_lr) < LOW_GAP_DECADES)
+    return usual and control.plan is not None and (control.plan.lr or 0.0) > lr
 
 
 def _clearly_below(best: Replay, control: Replay, constant: float | None) -> bool:
@@ -188,10 +196,14 @@ def _clearly_below(best: Replay, control: Replay, constant: float | None) -> boo
 
 
 def _run_level(trace) -> float | None:
-    """Where the run's own validation loss ended (its last passes, from its loss calls): a run
-    that got far with plain SGD was not stuck, whatever a shorter replay shows."""
-    passes = [p.loss for p in trace.validation_passes() if p.source == "loss calls"]
-    last = [loss for loss in passes[-LAST_PASSES:] if math.isfinite(loss)]
+    """Where the run's own validation loss ended (its last passes, from its loss calls; the
+    last one on a curve still falling, as ``_same_length.run_end``): a run that got far with
+    plain SGD was not stuck, whatever a shorter replay shows."""
+    passes = [p.loss for p in trace.validation_passes()
+              if p.source == "loss calls" and math.isfinite(p.loss)]
+    if still_falling(passes):
+        return passes[-1]
+    last = passes[-LAST_PASSES:]
     return sum(last) / len(last) if last else None
 
 
@@ -208,13 +220,14 @@ def _controls(replayer, lr: float) -> tuple[RangeTest, list[Replay]]:
     ]
 
 
-def _finding(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -> Finding:
+def _finding(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool,
+             lr: float) -> Finding:
     strength = min(improvement(switch(user if lr_also_fixes else control, best)) / 0.5, 1.0)
     return Finding(
         OPTIMIZER_CHOICE,
         confidence=0.6 + 0.35 * strength,
         verdict=_verdict(user, best, control, lr_also_fixes),
-        evidence=_evidence(user, best, control),
+        evidence=_evidence(user, best, control, lr),
         fix=f"Switch to {best.label}, the optimizer that moved in the replay.",
         experiment=switch(user, best),
     )
@@ -239,7 +252,7 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
             f"plain SGD, {control.label}, {control_text}.")
 
 
-def _evidence(user: Replay, best: Replay, control: Replay) -> dict[str, float]:
+def _evidence(user: Replay, best: Replay, control: Replay, lr: float) -> dict[str, float]:
     evidence = {
         "val_before": user.validation,
         "val_after": best.validation,
@@ -248,4 +261,6 @@ def _evidence(user: Replay, best: Replay, control: Replay) -> dict[str, float]:
         "improvement_over_other_lr": improvement(switch(control, best)),
         "alternative_is_adam": float(best.label.startswith("Adam")),
     }
+    if not below_usual_sgd_rates("SGD", lr):  # momentum or Adam is what one changes first
+        evidence[CHANGED_FIRST] = 1.0
     return {name: value for name, value in evidence.items() if math.isfinite(value)}
