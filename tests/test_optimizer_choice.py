@@ -171,12 +171,13 @@ def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():
 
 
 def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
-                        falling_to_the_end=False, lr=0.05):
+                        falling_to_the_end=False, lr=0.05, shape=None):
     """tabular_run at plain SGD 0.05, as a run of 768 steps whose validation loss ended at
     ``run_end`` times the constant guess. Replays are answered from a table: plain SGD at any
     lr settles at 0.9 of the guess, Adam at 0.6 in 300 steps and at 0.1 in a replay as long as
     the run (the most replayed, LONGEST_OWN_LENGTH). The run's curve levels off over its last
-    three passes, or with ``falling_to_the_end`` falls in a straight line to its end."""
+    three passes, or with ``falling_to_the_end`` falls in a straight line to its end, or
+    follows ``shape`` (shares of the guess, one a pass)."""
     case = tabular_run(lr=lr)
     guess = case.constant_guess_loss("validation")
 
@@ -193,6 +194,8 @@ def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
     curve = [guess * (1 - (1 - run_end) * i / 7) for i in range(8)] + [run_end * guess] * 2
     if falling_to_the_end:
         curve = [guess * (1 - (1 - run_end) * i / 9) for i in range(10)]
+    if shape is not None:
+        curve = [guess * share for share in shape]
     monkeypatch.setattr(case.trace, "validation_passes", lambda: [
         ValidationPass(76 * (i + 1), i, loss, 4, 100) for i, loss in enumerate(curve)])
     if lowest_point is not None:
@@ -256,3 +259,17 @@ def test_plain_sgd_falling_too_slowly_to_catch_up_or_near_the_guess_is_stuck(
     [finding] = reported(check(case))
     assert finding.cause is OPTIMIZER_CHOICE
 
+
+
+def test_plain_sgd_still_falling_fast_at_its_end_is_not_stuck(monkeypatch):
+    """The real-case corpus's udacity twin (plain SGD 0.01 on an MLP, its validation loss
+    still falling fast: 0.96, 0.89, 0.76, 0.51, 0.25 of the guess): the mean of its last three
+    passes (0.51) put it more than half of Adam's way behind, and optimizer_choice was
+    reported on a healthy run. It ended at 0.25, most of the way (0.17 of it left): quiet. The
+    same run levelling off at 0.51 is stuck."""
+    falling = (1.0, 0.99, 0.98, 0.96, 0.89, 0.76, 0.51, 0.25)
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.25, shape=falling)
+    assert reported(check(case)) == []
+    level = (1.0, 0.99, 0.98, 0.96, 0.89, 0.76, 0.51, 0.49, 0.53, 0.51)
+    [finding] = reported(check(_long_plain_sgd_run(monkeypatch, run_end=0.51, shape=level)))
+    assert finding.cause is OPTIMIZER_CHOICE
