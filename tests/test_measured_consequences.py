@@ -190,6 +190,15 @@ def test_the_setting_changed_first_yields_to_a_fix_that_does_clearly_more():
     assert ranked[1].explained_by == ["lr_too_low"]
 
 
+def test_the_optimizer_changed_first_does_not_claim_a_rate_too_high():
+    """A rate too high declares an optimizer stuck at it its consequence; the mark does not
+    turn that round (nor make a cycle of the two)."""
+    ranked = rank([_fixed(LR_TOO_HIGH, 0.8, 0.69, 0.1),
+                   _first(_fixed(OPTIMIZER_CHOICE, 0.9, 0.69, 0.1))])
+    assert _ids(ranked) == ["lr_too_high", "optimizer_choice"]
+    assert [f.explained_by for f in ranked] == [[], ["lr_too_high"]]
+
+
 def test_without_the_mark_two_settings_that_do_as_much_are_level():
     ranked = rank([_fixed(LR_TOO_LOW, 0.8, 0.69, 0.08), _fixed(OPTIMIZER_CHOICE, 0.9, 0.69, 0.02)])
     assert [f.explained_by for f in ranked] == [[], []]

@@ -97,10 +97,12 @@ CHANGED_FIRST = "setting_a_practitioner_changes_first"
 
 def _changed_first(root: Finding, finding: Finding) -> bool:
     """Whether ``root`` is a training setting's finding marked CHANGED_FIRST and ``finding``
-    another training setting's, not so marked."""
+    another training setting's, not so marked, whose cause does not declare ``root``'s its own
+    consequence (a rate too high explains an optimizer that looks stuck at it)."""
     return (root.evidence.get(CHANGED_FIRST, 0.0) > 0
             and not finding.evidence.get(CHANGED_FIRST, 0.0) > 0
-            and root.cause.setting == finding.cause.setting == TRAINING_SETTING)
+            and root.cause.setting == finding.cause.setting == TRAINING_SETTING
+            and root.cause.id not in finding.cause.explains)
 
 
 def _joint_with_setting(root: Finding, finding: Finding) -> bool:
