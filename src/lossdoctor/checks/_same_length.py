@@ -160,12 +160,13 @@ class Behind:
         return self.times_faster >= SLOWER_FACTOR
 
 
-def behind(case, replay: ReplayResult, plan: Plan) -> Behind | None:
+def behind(case, replay: ReplayResult, plan: Plan, own_steps: bool = False) -> Behind | None:
     """The run against ``replay`` (a replay of ``plan``), replayed again at the run's own
     length when it took another number of steps, unless the first replay, shorter than the
     run, already leaves it FAR_BEHIND_SHARE behind (what gets further in fewer steps gets
     further in as many). None without a run end, a reference, or a replay that got down, or
-    when the replays do not measure the run's loss on its scale (``on_the_runs_scale``)."""
+    when the replays do not measure the run's loss on its scale (``on_the_runs_scale``). With
+    ``own_steps``, always at the run's own length (how far behind, not only whether far)."""
     end, start = run_end(case), reference(case)
     if end is None or start is None or not on_the_runs_scale(case, start):
         return None
@@ -173,7 +174,7 @@ def behind(case, replay: ReplayResult, plan: Plan) -> Behind | None:
     found = _against(replay, end, start, run_steps)
     sized = case.replayer.sized(own_length(case))
     if sized == replay.planned_steps or (sized > replay.planned_steps and found is not None
-                                         and found.far):
+                                         and found.far and not own_steps):
         return found
     return _against(case.replayer.replay(replace(plan, steps=own_length(case))), end, start,
                     run_steps)
