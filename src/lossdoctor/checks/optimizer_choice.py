@@ -19,7 +19,10 @@ at the user's lr is a learning-rate problem whatever else moves) and an alternat
 the validation loss clearly below both the user's setup and the best control: only then is it
 the optimizer that is stuck. Stuck means that both the replay and the run itself got less than
 half as far below the constant guess as the alternative did: plain SGD that gets most of the
-way, only more slowly, trains fine.
+way, only more slowly, trains fine. At one of SGD's usual rates (``_sgd_rates``) it is
+reported even when a higher plain SGD rate does as well, for a run that made next to no
+progress: momentum or Adam is then what a practitioner changes first, and the finding says so
+(``measured_consequences.CHANGED_FIRST``) so that it leads the learning rate's.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
 """
@@ -181,8 +184,10 @@ def _stuck(level: float | None, best: Replay, constant: float | None,
 def _next_to_no_progress(case, against: Behind | None, user: Replay, best: Replay,
                          constant: float | None) -> bool:
     """The run covered less than NEXT_TO_NO_PROGRESS of the alternative's way in its own
-    steps; a run without validation passes is judged by the replay of its setup instead (a
-    run with passes that could not be compared is not judged: False)."""
+    steps; a run without validation passes is judged by the replay of its setup instead (dev
+    plain_sgd 250004: plain SGD peaking at 0.02 in a one-cycle schedule, its training loss at
+    the constant guess's for 220 steps, was told only to raise its rate to 1.0); a run with
+    passes that could not be compared is not judged (False)."""
     if (against is not None and 1 - against.left >= NEXT_TO_NO_PROGRESS
             and against.steps < case.replayer.sized(own_length(case))):
         against = behind(case, best.result, best.plan, own_steps=True)  # measured in fewer
@@ -200,10 +205,7 @@ def _usual_rate(lr: float, test, control: Replay) -> bool:
     does as well as momentum or Adam: the run is held back by plain SGD, the usual fix for
     which is momentum or Adam (issue 11: plain SGD at a usual rate, "improving", called
     healthy; dev adam_to_sgd_same_lr 90010, SGD at 1e-3, 1.8 decades below, 322 steps, left
-    0.54 of Adam's way in as many, and SGD 0.06 did as well). A run without validation passes
-    is judged by its replay alone (dev plain_sgd 250004: plain SGD peaking at 0.02 in a
-    one-cycle schedule, its training loss at the constant guess's for 220 steps, was told
-    only to raise its rate to 1.0)."""
+    0.54 of Adam's way in as many, and SGD 0.06 did as well)."""
     usual = (not below_usual_sgd_rates("SGD", lr)
              or decades(lr, test.minimum_lr) < LOW_GAP_DECADES)
     return usual and control.plan is not None and (control.plan.lr or 0.0) > lr
