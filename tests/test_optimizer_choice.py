@@ -171,7 +171,7 @@ def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():
 
 
 def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
-                        falling_to_the_end=False, lr=0.05, shape=None):
+                        falling_to_the_end=False, lr=0.05, shape=None, adam_short=0.6):
     """tabular_run at plain SGD 0.05, as a run of 768 steps whose validation loss ended at
     ``run_end`` times the constant guess. Replays are answered from a table: plain SGD at any
     lr settles at 0.9 of the guess, Adam at 0.6 in 300 steps and at 0.1 in a replay as long as
@@ -183,7 +183,7 @@ def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
 
     def replay(plan):
         level = 0.9 if plan.optimizer_class is not torch.optim.Adam else (
-            0.6 if plan.steps <= REPLAY_STEPS else 0.1)
+            adam_short if plan.steps <= REPLAY_STEPS else 0.1)
         if plan.optimizer_class is None and plan.lr is not None and plan.lr > lr:
             level = higher_sgd  # plain SGD above the user's rate: the controls
         return ReplayResult([level] * plan.steps, [level * guess] * 10,
@@ -282,3 +282,16 @@ def test_plain_sgd_still_falling_fast_at_its_end_is_not_stuck(monkeypatch):
     level = (1.0, 0.99, 0.98, 0.96, 0.89, 0.76, 0.51, 0.49, 0.53, 0.51)
     [finding] = reported(check(_long_plain_sgd_run(monkeypatch, run_end=0.51, shape=level)))
     assert finding.cause is OPTIMIZER_CHOICE
+
+
+@pytest.mark.parametrize("adam_short, found", [(0.1, True), (0.6, False)])
+def test_plain_sgd_at_a_usual_rate_without_validation_is_judged_by_its_replay(
+        monkeypatch, adam_short, found):
+    """Dev plain_sgd 250004: plain SGD peaking at 0.02, no validation set, its training loss at
+    the guess's for 220 steps; plain SGD at 1.0 and Adam both fix it, and only the rate was
+    reported. Without passes to compare, the replay of its setup (0.9 of the guess) must have
+    covered under a quarter of Adam's way: of Adam's to 0.1, yes; of Adam's to 0.6, no."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               adam_short=adam_short)
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: [])
+    assert bool(reported(check(case))) is found
