@@ -15,6 +15,11 @@ from __future__ import annotations
 SGD_LOWEST_USUAL_LR = 1e-3
 
 
+#: Significant digits a rate is read to: a schedule's peak recomputed in floating point
+#: (0.0009999999999999998 for a one-cycle schedule's max_lr=1e-3) is the rate the user wrote.
+RATE_DIGITS = 3
+
+
 def below_usual_sgd_rates(optimizer_name: str, lr: float) -> bool:
     """SGD (with or without momentum) at a rate below SGD_LOWEST_USUAL_LR."""
-    return optimizer_name == "SGD" and lr < SGD_LOWEST_USUAL_LR
+    return optimizer_name == "SGD" and float(f"{lr:.{RATE_DIGITS}g}") < SGD_LOWEST_USUAL_LR
