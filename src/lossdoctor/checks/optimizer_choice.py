@@ -274,8 +274,9 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
         f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}."
     )
     if lr_also_fixes:
+        reach = ("further, to" if control.validation < best.validation else "to")
         return (f"{replayed} Your learning rate is a usual one for plain SGD; plain SGD at a "
-                f"higher one, {control.label}, gets to {control.validation:.3g} too, but "
+                f"higher one, {control.label}, gets {reach} {control.validation:.3g} too, but "
                 f"momentum or an adaptive optimizer is the usual way to train faster.")
     return (f"{replayed} Another learning rate alone is no fix: the best of those tried with "
             f"plain SGD, {control.label}, {control_text}.")
