@@ -1,5 +1,6 @@
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from lossdoctor.checks.learning_rate import (
     Counterfactual,
     Measures,
     _best_higher,
+    _changed_first,
     _doublings,
     _high_symptom,
     _high_verdict,
@@ -33,6 +35,7 @@ from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.lr_range import RangeTest
+from lossdoctor.measured_consequences import CHANGED_FIRST
 from lossdoctor.trace import Trace
 
 
@@ -603,3 +606,13 @@ def test_adam_at_a_conventional_rate_far_from_the_range_tests_lowest_point_is_no
     case = learnable_run(torch.optim.Adam, 0.001)
     _long_run_behind(case, monkeypatch, run_end=0.6, higher_in_own_steps=0.1)
     assert LR_TOO_LOW not in reported(check(case))
+
+
+@pytest.mark.parametrize("optimizer, lr, first", [("SGD", 5e-5, True), ("SGD", 0.02, False),
+                                                  ("Adam", 1e-5, False)])
+def test_sgd_below_its_usual_rates_is_the_setting_changed_first(optimizer, lr, first):
+    """SGD at 1e-5 to 1e-4 (dev sgd_tiny_lr): the rate leads the optimizer in the ranking
+    (measured_consequences.CHANGED_FIRST); at SGD's usual 0.02 the optimizer does, and an
+    adaptive optimizer's rate is no SGD rate."""
+    marked = _changed_first(SimpleNamespace(optimizer=optimizer, user_lr=lr))
+    assert (marked == {CHANGED_FIRST: 1.0}) is first

@@ -19,6 +19,7 @@ from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.measured_consequences import (
+    CHANGED_FIRST,
     DECLARED_CONSEQUENCE_CONFIDENCE,
     FIX_CHANGES_A_SETTING,
     MEASURED_CONSEQUENCE_CONFIDENCE,
@@ -152,6 +153,55 @@ def test_of_two_training_settings_only_the_clearly_bigger_fix_leads():
     level = rank([_fixed(LR_TOO_LOW, 0.95, 2.0, 0.3), _fixed(BATCH_SIZE, 0.9, 2.0, 0.2)])
     assert _ids(level) == ["lr_too_low", "batch_size"]
     assert [f.explained_by for f in level] == [[], []]
+
+
+def _first(finding):
+    finding.evidence[CHANGED_FIRST] = 1.0
+    return finding
+
+
+def test_plain_sgd_below_usual_rates_the_rate_leads_the_optimizer():
+    """Dev sgd_tiny_lr (plain SGD at 1e-5 to 1e-4): Adam's replay got a little further than
+    the higher rate's and optimizer_choice, surer, came first. The rate below every usual SGD
+    rate is what is fixed first (the learning-rate check marks it CHANGED_FIRST): the
+    optimizer follows it, whichever check is surer."""
+    ranked = rank([_first(_fixed(LR_TOO_LOW, 0.80, 0.69, 0.08)),
+                   _fixed(OPTIMIZER_CHOICE, 0.95, 0.69, 0.02)])
+    assert _ids(ranked) == ["lr_too_low", "optimizer_choice"]
+    assert ranked[1].explained_by == ["lr_too_low"]
+    assert ranked[1].confidence == DECLARED_CONSEQUENCE_CONFIDENCE
+
+
+def test_plain_sgd_at_a_usual_rate_the_optimizer_leads_the_rate():
+    """Dev plain_sgd (plain SGD at 0.01-0.05) was reported lr_too_low first; at a usual rate
+    momentum or Adam is what is changed first (optimizer_choice marks it)."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.95, 0.699, 0.0034),
+                   _first(_fixed(OPTIMIZER_CHOICE, 0.90, 0.699, 0.0007))])
+    assert _ids(ranked) == ["optimizer_choice", "lr_too_low"]
+    assert ranked[1].explained_by == ["optimizer_choice"]
+
+
+def test_the_setting_changed_first_yields_to_a_fix_that_does_clearly_more():
+    """A mark is no rule against a measurement: plain SGD at a usual rate that Adam barely
+    helps and a higher rate fixes (a drop of 0.9 against 0.2) is the rate's fault."""
+    ranked = rank([_fixed(LR_TOO_LOW, 0.8, 1.0, 0.1),
+                   _first(_fixed(OPTIMIZER_CHOICE, 0.9, 1.0, 0.8))])
+    assert _ids(ranked) == ["lr_too_low", "optimizer_choice"]
+    assert ranked[1].explained_by == ["lr_too_low"]
+
+
+def test_the_optimizer_changed_first_does_not_claim_a_rate_too_high():
+    """A rate too high declares an optimizer stuck at it its consequence; the mark does not
+    turn that round (nor make a cycle of the two)."""
+    ranked = rank([_fixed(LR_TOO_HIGH, 0.8, 0.69, 0.1),
+                   _first(_fixed(OPTIMIZER_CHOICE, 0.9, 0.69, 0.1))])
+    assert _ids(ranked) == ["lr_too_high", "optimizer_choice"]
+    assert [f.explained_by for f in ranked] == [[], ["lr_too_high"]]
+
+
+def test_without_the_mark_two_settings_that_do_as_much_are_level():
+    ranked = rank([_fixed(LR_TOO_LOW, 0.8, 0.69, 0.08), _fixed(OPTIMIZER_CHOICE, 0.9, 0.69, 0.02)])
+    assert [f.explained_by for f in ranked] == [[], []]
 
 
 def test_fixes_measured_differently_or_not_at_all_are_not_compared():

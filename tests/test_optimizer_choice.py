@@ -21,6 +21,7 @@ from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.lr_range import RangeTest
+from lossdoctor.measured_consequences import CHANGED_FIRST
 from lossdoctor.trace import Trace, ValidationPass
 
 VOCAB, LENGTH = 8, 8
@@ -84,8 +85,9 @@ def test_plain_sgd_stuck_on_a_transformer_is_found_and_adam_moves():
 
 
 def test_an_lr_too_low_for_sgd_is_left_to_the_learning_rate_check():
-    """Adam moves, but so does plain SGD at a higher lr: the lr is what is wrong."""
-    assert reported(check(tabular_run(lr=1e-3))) == []
+    """Adam moves, but so does plain SGD at a higher lr, from a rate below any usual SGD rate
+    (1e-4): the lr is what is wrong."""
+    assert reported(check(tabular_run(lr=1e-4))) == []
 
 
 @pytest.mark.parametrize("lr, momentum", [(0.1, 0.0), (0.05, 0.9)])
@@ -169,19 +171,20 @@ def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():
 
 
 def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
-                        falling_to_the_end=False):
+                        falling_to_the_end=False, lr=0.05, shape=None, adam_short=0.6):
     """tabular_run at plain SGD 0.05, as a run of 768 steps whose validation loss ended at
     ``run_end`` times the constant guess. Replays are answered from a table: plain SGD at any
     lr settles at 0.9 of the guess, Adam at 0.6 in 300 steps and at 0.1 in a replay as long as
     the run (the most replayed, LONGEST_OWN_LENGTH). The run's curve levels off over its last
-    three passes, or with ``falling_to_the_end`` falls in a straight line to its end."""
-    case = tabular_run(lr=0.05)
+    three passes, or with ``falling_to_the_end`` falls in a straight line to its end, or
+    follows ``shape`` (shares of the guess, one a pass)."""
+    case = tabular_run(lr=lr)
     guess = case.constant_guess_loss("validation")
 
     def replay(plan):
         level = 0.9 if plan.optimizer_class is not torch.optim.Adam else (
-            0.6 if plan.steps <= REPLAY_STEPS else 0.1)
-        if plan.optimizer_class is None and plan.lr is not None and plan.lr > 0.05:
+            adam_short if plan.steps <= REPLAY_STEPS else 0.1)
+        if plan.optimizer_class is None and plan.lr is not None and plan.lr > lr:
             level = higher_sgd  # plain SGD above the user's rate: the controls
         return ReplayResult([level] * plan.steps, [level * guess] * 10,
                             planned_steps=plan.steps, start_validation=guess)
@@ -191,10 +194,12 @@ def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
     curve = [guess * (1 - (1 - run_end) * i / 7) for i in range(8)] + [run_end * guess] * 2
     if falling_to_the_end:
         curve = [guess * (1 - (1 - run_end) * i / 9) for i in range(10)]
+    if shape is not None:
+        curve = [guess * share for share in shape]
     monkeypatch.setattr(case.trace, "validation_passes", lambda: [
         ValidationPass(76 * (i + 1), i, loss, 4, 100) for i, loss in enumerate(curve)])
     if lowest_point is not None:
-        test = RangeTest([0.05, lowest_point], [1.0, 0.5], [1.0, 0.5], lowest_point,
+        test = RangeTest([lr, lowest_point], [1.0, 0.5], [1.0, 0.5], lowest_point,
                          lowest_point / 10, None)
         monkeypatch.setattr("lossdoctor.checks.optimizer_choice.lr_range_test",
                             lambda *a, **k: test)
@@ -217,18 +222,37 @@ def test_a_long_plain_sgd_run_that_got_most_of_the_way_is_not_stuck(monkeypatch)
     assert reported(check(_long_plain_sgd_run(monkeypatch, run_end=0.25))) == []
 
 
+@pytest.mark.parametrize("lowest_point", [0.5, 5.0])
 def test_plain_sgd_at_a_usual_rate_far_behind_is_the_optimizer_though_a_higher_rate_helps(
-        monkeypatch):
-    """Plain SGD at 0.05, a decade below its range test's lowest point (0.5): a usual rate,
-    which the learning-rate check does not blame. Adam in the run's own steps leaves the run
-    far behind, and plain SGD at a higher rate does as well as Adam (dev adam_to_sgd_same_lr
-    90010: SGD 1e-3, 322 steps, left 0.54 of Adam's way, SGD 0.06 as good): the optimizer is
-    reported, saying the higher rate works too. Two decades below (lowest point 5), the rate
-    is what is low, and the learning-rate check's to report."""
-    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.1, lowest_point=0.5)
+        monkeypatch, lowest_point):
+    """Plain SGD at 0.05, one of SGD's usual rates, a decade or two below its range test's
+    lowest point. Adam in the run's own steps leaves the run far behind, and plain SGD at a
+    higher rate does as well as Adam (dev adam_to_sgd_same_lr 90010: SGD 1e-3, 322 steps, left
+    0.54 of Adam's way, SGD 0.06 as good): the optimizer is reported, saying the higher rate
+    works too, and marked as the setting changed first (momentum is the usual fix at a usual
+    rate; dev plain_sgd 250004, SGD at 0.02 two decades below, was told only to raise it)."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1,
+                               lowest_point=lowest_point)
     [finding] = reported(check(case))
     assert finding.cause is OPTIMIZER_CHOICE and "usual one for plain SGD" in finding.verdict
-    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.1, lowest_point=5.0)
+    assert finding.evidence[CHANGED_FIRST] == 1.0
+
+
+def test_plain_sgd_at_a_usual_rate_that_made_progress_is_no_optimizer_fault(monkeypatch):
+    """The same run ending at 0.7 of the guess: a third of Adam's way in its own steps (0.1),
+    far behind, but a higher plain SGD rate goes as far as Adam and the run made progress
+    (dev 250450, a fixed twin of plain_tensor_std_one: plain SGD 0.05, validation 0.68 ->
+    0.51 against a guess of 0.69, covered 0.38 of Adam's way, was told to switch)."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.1, lowest_point=0.5)
+    assert reported(check(case)) == []
+
+
+def test_plain_sgd_below_usual_rates_that_a_higher_rate_fixes_is_the_rates_fault(monkeypatch):
+    """The run above at 1e-4, below every usual SGD rate and three decades below its range
+    test's lowest point: a higher plain SGD rate does as well as Adam, so the rate is what is
+    low, and the learning-rate check's to report."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               lr=1e-4)
     assert reported(check(case)) == []
 
 
@@ -244,3 +268,30 @@ def test_plain_sgd_falling_too_slowly_to_catch_up_or_near_the_guess_is_stuck(
     [finding] = reported(check(case))
     assert finding.cause is OPTIMIZER_CHOICE
 
+
+
+def test_plain_sgd_still_falling_fast_at_its_end_is_not_stuck(monkeypatch):
+    """The real-case corpus's udacity twin (plain SGD 0.01 on an MLP, its validation loss
+    still falling fast: 0.96, 0.89, 0.76, 0.51, 0.25 of the guess): the mean of its last three
+    passes (0.51) put it more than half of Adam's way behind, and optimizer_choice was
+    reported on a healthy run. It ended at 0.25, most of the way (0.17 of it left): quiet. The
+    same run levelling off at 0.51 is stuck."""
+    falling = (1.0, 0.99, 0.98, 0.96, 0.89, 0.76, 0.51, 0.25)
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.25, shape=falling)
+    assert reported(check(case)) == []
+    level = (1.0, 0.99, 0.98, 0.96, 0.89, 0.76, 0.51, 0.49, 0.53, 0.51)
+    [finding] = reported(check(_long_plain_sgd_run(monkeypatch, run_end=0.51, shape=level)))
+    assert finding.cause is OPTIMIZER_CHOICE
+
+
+@pytest.mark.parametrize("adam_short, found", [(0.1, True), (0.6, False)])
+def test_plain_sgd_at_a_usual_rate_without_validation_is_judged_by_its_replay(
+        monkeypatch, adam_short, found):
+    """Dev plain_sgd 250004: plain SGD peaking at 0.02, no validation set, its training loss at
+    the guess's for 220 steps; plain SGD at 1.0 and Adam both fix it, and only the rate was
+    reported. Without passes to compare, the replay of its setup (0.9 of the guess) must have
+    covered under a quarter of Adam's way: of Adam's to 0.1, yes; of Adam's to 0.6, no."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               adam_short=adam_short)
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: [])
+    assert bool(reported(check(case))) is found

@@ -12,6 +12,7 @@ from lossdoctor.checks._same_length import (
     SLOWER_FACTOR,
     behind,
     may_be_far_behind,
+    run_end,
     share_left,
     steps_to_reach,
 )
@@ -125,3 +126,20 @@ def test_replays_that_score_another_loss_than_the_run_judge_nothing(untrained):
     case = run_case(768, 0.40, {LONGEST_OWN_LENGTH: 0.05})
     case.baseline = replace(case.baseline, start_validation=untrained)
     assert behind(case, ending_at(0.30, 300), Plan()) is None
+
+
+def _passes(losses):
+    passes = [ValidationPass(80 * (i + 1), i, loss, 20, 400) for i, loss in enumerate(losses)]
+    return SimpleNamespace(trace=SimpleNamespace(validation_passes=lambda: passes))
+
+
+def test_a_curve_still_falling_at_each_of_its_last_passes_ended_at_its_last_pass():
+    """The real-case corpus's udacity twin (plain SGD 0.01, an MLP on digits, guess 2.30): its
+    validation loss 2.20, 2.05, 1.74, 1.18, 0.58, still falling fast. The mean of its last three
+    passes (1.17) put it where it was a pass earlier, more than half of Adam's way behind (a
+    false alarm); it ended at 0.58, a quarter of it. A curve that turned up at any of its last
+    three passes is read as before, by their mean; one with fewer passes than that too."""
+    assert run_end(_passes([2.20, 2.05, 1.74, 1.18, 0.58])) == pytest.approx(0.58)
+    assert run_end(_passes([2.20, 1.00, 0.62, 0.60, 0.58])) == pytest.approx(0.58)
+    assert run_end(_passes([2.20, 1.00, 0.60, 0.58, 0.62])) == pytest.approx(0.60)
+    assert run_end(_passes([1.18, 0.58])) == pytest.approx(0.88)

@@ -85,6 +85,26 @@ SLOW_FOR_ITS_SIZE = "fits_only_slowly"
 FIX_CHANGES_A_SETTING = "fix_changes_a_training_setting_too"
 
 
+#: The evidence key (1.0 when it holds) of a training setting's finding whose check measured
+#: its setting as the one a practitioner changes first among the run's training settings:
+#: the learning rate of SGD below its usual rates, the optimizer of plain SGD inside them
+#: (checks._sgd_rates). Its cause then declares the run's other training settings' findings its
+#: consequences, unless their replayed fixes do clearly more (``fix_does_as_much``). Plain SGD
+#: at 1e-5 and plain SGD at 0.02 are both helped by a higher rate and by Adam, by about as much:
+#: which comes first is read from the rate, not from which check happens to be surer.
+CHANGED_FIRST = "setting_a_practitioner_changes_first"
+
+
+def _changed_first(root: Finding, finding: Finding) -> bool:
+    """Whether ``root`` is a training setting's finding marked CHANGED_FIRST and ``finding``
+    another training setting's, not so marked, whose cause does not declare ``root``'s its own
+    consequence (a rate too high explains an optimizer that looks stuck at it)."""
+    return (root.evidence.get(CHANGED_FIRST, 0.0) > 0
+            and not finding.evidence.get(CHANGED_FIRST, 0.0) > 0
+            and root.cause.setting == finding.cause.setting == TRAINING_SETTING
+            and root.cause.id not in finding.cause.explains)
+
+
 def _joint_with_setting(root: Finding, finding: Finding) -> bool:
     return bool(root.evidence.get(FIX_CHANGES_A_SETTING)) and \
         finding.cause.setting == TRAINING_SETTING
@@ -92,12 +112,13 @@ def _joint_with_setting(root: Finding, finding: Finding) -> bool:
 
 def declares(root: Finding, finding: Finding) -> bool:
     """Whether ``root``'s cause declares ``finding``'s its consequence: always (``explains``),
-    or only once ``root``'s own replayed fix took the loss down (``explains_if_fixed``); never a
-    training setting that ``root``'s fix had to change too (FIX_CHANGES_A_SETTING)."""
+    as the setting changed first (CHANGED_FIRST), or only once ``root``'s own replayed fix
+    took the loss down (``explains_if_fixed``); never a training setting that ``root``'s fix
+    had to change too (FIX_CHANGES_A_SETTING)."""
     if _joint_with_setting(root, finding):
         return False
     cause = finding.cause.id
-    return cause in root.cause.explains or (
+    return cause in root.cause.explains or _changed_first(root, finding) or (
         cause in root.cause.explains_if_fixed and fix_verified(root))
 
 

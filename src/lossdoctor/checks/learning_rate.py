@@ -55,6 +55,7 @@ from lossdoctor.checks._same_length import (
     may_be_far_behind,
     runs_to_reach,
 )
+from lossdoctor.checks._sgd_rates import below_usual_sgd_rates
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -66,7 +67,7 @@ from lossdoctor.lr_range import (
     span_around,
 )
 from lossdoctor.lr_schedule import LrSchedule
-from lossdoctor.measured_consequences import SAME_EFFECT_MARGIN
+from lossdoctor.measured_consequences import CHANGED_FIRST, SAME_EFFECT_MARGIN
 
 LR_TOO_HIGH = Cause(
     id="lr_too_high",
@@ -542,7 +543,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
             "replay_steps": float(steps),
             "share_left_in_own_steps": math.nan if against is None else against.left,
             "times_faster_at_higher_lr": math.nan if against is None else against.times_faster}
-            | _more_steps_evidence(more)),
+            | _more_steps_evidence(more) | _changed_first(m)),
         fix=f"Raise the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(higher.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -721,19 +722,20 @@ def _unusually_low(m: Measures) -> bool:
             and decades(m.user_lr, m.test.minimum_lr) >= LOW_GAP_DECADES)
 
 
-#: The lowest of SGD's usual rates: 1e-3 (PyTorch's fine-tuning tutorial trains SGD(lr=0.001,
-#: momentum=0.9)); the usual range runs up to 0.1 (He et al. 2016, ResNet on ImageNet). A run
-#: ten times slower than the range test's rate (``_same_length.SLOWER_FACTOR``) is blamed on
-#: its rate only below it, where no SGD user sets a rate on purpose (Adam's 1e-4 to 5e-4
-#: kept after a switch to SGD): on an easy problem the range test tolerates rates of 1-10,
-#: and dev twin 150507 (SGD with momentum at 0.008, 180 steps, its validation loss 0.65 ->
-#: 0.18; the range test's lowest point at 10, 3.1 decades above) is a usual setting.
-SGD_LOWEST_USUAL_LR = 1e-3
-
-
 def _below_usual_rates(m: Measures) -> bool:
-    """SGD at a rate below SGD_LOWEST_USUAL_LR."""
-    return m.optimizer == "SGD" and m.user_lr < SGD_LOWEST_USUAL_LR
+    """SGD at a rate below SGD_LOWEST_USUAL_LR (``_sgd_rates``). A run ten times slower than
+    the range test's rate (``_same_length.SLOWER_FACTOR``) is blamed on its rate only there:
+    on an easy problem the range test tolerates rates of 1-10, and dev twin 150507 (SGD with
+    momentum at 0.008, 180 steps, its validation loss 0.65 -> 0.18; the range test's lowest
+    point at 10, 3.1 decades above) is a usual setting."""
+    return below_usual_sgd_rates(m.optimizer, m.user_lr)
+
+
+def _changed_first(m: Measures) -> dict[str, float]:
+    """CHANGED_FIRST for SGD below its usual rates: the rate is what a practitioner fixes
+    first, ahead of the optimizer (dev sgd_tiny_lr, plain SGD at 1e-5 to 1e-4, reported
+    optimizer_choice first where Adam's replay got a little further than a higher rate's)."""
+    return {CHANGED_FIRST: 1.0} if _below_usual_rates(m) else {}
 
 
 def _learns_from_inputs(case: Case, higher: Counterfactual) -> bool:
