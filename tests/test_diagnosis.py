@@ -232,3 +232,12 @@ def test_a_saturation_read_late_does_not_rank_a_replayed_relu_fix_as_its_consequ
     vanishing = Finding(VANISHING_GRADIENTS, 0.95, "vanish", {}, experiment=relu)
     rank([pinned, vanishing])
     assert vanishing.explained_by == ["saturated_activation"]
+
+
+def test_a_loss_that_turned_nan_because_the_bce_targets_are_out_of_range_follows_them():
+    """bce_labels_percent under SGD: targets 0/100 drive the logits to infinity and the loss to
+    NaN; label_range is the root and the NaN its consequence, shown under it."""
+    from lossdoctor.checks.loss_setup import LABEL_RANGE
+    ranked = rank([_finding(NAN_INF, 0.6), _finding(LABEL_RANGE, 0.99)])
+    assert [f.cause for f in ranked] == [LABEL_RANGE, NAN_INF]
+    assert ranked[1].explained_by == [LABEL_RANGE.id]

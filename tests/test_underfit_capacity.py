@@ -515,3 +515,40 @@ def test_a_model_given_its_batch_whole_with_its_own_loss_is_widened_on_that_batc
     finding = _one_finding(case)
     assert "your model with wider hidden layers (hidden.0: 1 -> 32 units" in \
         finding.experiment.description
+
+
+def _separable_rows(rows, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 10, generator=generator)
+    return x, (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+
+
+def _sigmoid_stack(depth=10, width=32):
+    layers = [nn.Linear(10, width), nn.Sigmoid()]
+    for _ in range(depth - 2):
+        layers += [nn.Linear(width, width), nn.Sigmoid()]
+    return nn.Sequential(*layers, nn.Linear(width, 2))
+
+
+def test_a_deep_sigmoid_stack_whose_own_layers_widened_do_no_better_is_not_too_small():
+    """deep_sigmoid_stack: a 2x128 ReLU MLP learns what the 10-layer sigmoid stack cannot
+    (0.12 against 0.70), but so would a ReLU model of its own size; the stack widened to 128
+    sigmoid units stays at the constant guess: its gradients vanish, its size is not the
+    problem."""
+    torch.manual_seed(0)
+    x, y = _separable_rows(1200, 0)
+    model = _sigmoid_stack()
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                  (x[:1000], y[:1000]), (x[1000:], y[1000:]), epochs=10)
+    assert underfit_capacity.check(case) == []
+
+
+def test_a_two_unit_tanh_layer_is_too_small_when_its_own_layers_widened_fit():
+    """Two tanh units on xor: the same model with 32 tanh units fits it (0.17 against 0.55),
+    so the comparison with a ReLU model speaks of size."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
+    case = recorded(xor, Probabilities(model), nn.BCELoss())
+    finding = _one_finding(case)
+    assert finding.evidence["wider_copy_validation_loss"] < (
+        finding.evidence["validation_loss"] - finding.evidence["margin"])

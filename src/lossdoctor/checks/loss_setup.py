@@ -54,8 +54,10 @@ LABEL_RANGE = Cause(
         "indices below the number of outputs, BCE targets in [0, 1])"
     ),
     # Targets the output cannot reach are also targets "far from unit scale"; standardizing
-    # them only helps because it brings them inside the output's range.
-    explains=TRAINING_DYNAMICS | {"unscaled_targets"},
+    # them only helps because it brings them inside the output's range. BCE targets above 1
+    # reward logits without bound: with SGD the loss runs to -inf and turns NaN within a few
+    # steps (bce_labels_percent, 0/100 labels, SGD with momentum at 0.01: NaN from step 4).
+    explains=TRAINING_DYNAMICS | {"unscaled_targets", "nan_inf"},
     precedence=2,
 )
 LOSS_MISMATCH = Cause(

@@ -5,13 +5,20 @@ A differential test on copies: the user's setup is replayed on the captured batc
 regularization taken away (weight decay divided by 100, every dropout layer off, a penalty on
 the weights the script added to its loss by hand left out), everything else the same, and
 compared with the replay of the user's own setup. Both are scored by the loss without the
-penalty, as a validation computes it. Two things must hold:
+penalty, as a validation computes it. Three things must hold:
 
 1. The validation loss falls clearly once the regularization is gone.
 2. With it, the model fits its training data far worse: it gets less than two thirds of the way
    from the constant guess (the best input-free prediction) to where the model gets without it.
    Regularization that only trades a little training fit for generalization (dropout 0.1-0.5
    on a model that fits) keeps most of that way.
+
+3. The replay without it settles clearly below the run's own best validation loss
+   (``_fix.beyond_the_run``): regularization that holds the run back shows in the run. Dropout
+   also slows a fit down, so within the replay's few hundred steps the copy with dropout trails
+   the one without, though the user's longer run, validated in eval mode, gets as far
+   (a fixed twin of no_eval_with_dropout, dropout 0.5-0.7, was told its regularization held it
+   back).
 
 The training fit is measured in eval mode on the training batches after each replay: losses
 taken in train mode include the dropout's own noise, which taking dropout away removes trivially.
@@ -27,7 +34,14 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fix import fix_experiment, helped, improvement, relative_drop, settled_loss
+from lossdoctor.checks._fix import (
+    beyond_the_run,
+    fix_experiment,
+    helped,
+    improvement,
+    relative_drop,
+    settled_loss,
+)
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
@@ -116,6 +130,8 @@ def check(case) -> list[Finding]:
                  loss=regularization.without_penalty)
     if not helped(_experiment(regularization, case.baseline, after.replay), case):
         return []
+    if not beyond_the_run(case, after.validation):
+        return []  # the run itself got as far: what the replay shows is a slower fit
     before = _fit(replayer, copy.deepcopy(replayer.copies.initial_model), {})
     reference = _reference_loss(case, replayer)
     if progress_share(before.train, after.train, reference) >= HELD_BACK_SHARE:

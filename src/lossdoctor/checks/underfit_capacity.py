@@ -31,6 +31,10 @@ It fires when all three hold, each by the margin below:
   is slow for how it is trained, not for its size); a higher learning rate that makes up for
   it is then this cause's consequence (:mod:`lossdoctor.measured_consequences`).
 
+When the user's hidden layers squash (sigmoid, tanh) and the larger model is a ReLU one, that
+comparison changes the activation as well as the size: the user's own model with wider hidden
+layers, trained alike, must then beat it by the same margin too (when such a copy can be made).
+
 A model that is Linear layers stacked with nothing nonlinear between them is tested first and
 more directly: the same layers with a ReLU after each hidden one, replayed as the user trained,
 must beat the user's model and a constant guess by a tenth of the user's validation loss
@@ -197,7 +201,30 @@ def check(case: Case) -> list[Finding]:
         and _fits_only_slowly(evidence, comparison.settings, fits_at))
     if not (_does_not_fit(evidence) or evidence[SLOW_FOR_ITS_SIZE]):
         return []
+    wider = _same_kind_widened(case, replayer, comparison, batch)
+    if wider is not None:
+        evidence["wider_copy_validation_loss"] = wider
+        if evidence["validation_loss"] - wider <= evidence["margin"]:
+            return []  # its own layers, wider, do no better: not its size
     return [_finding(comparison, evidence, one_batch)]
+
+
+def _same_kind_widened(case: Case, replayer: Replayer, comparison: Comparison,
+                       batch: Batch) -> float | None:
+    """Where the user's own model with wider hidden layers settles, trained as the larger
+    model was, when the larger model is a ReLU one and the user's hidden layers squash
+    (SLOW_LEARNING_KINDS): that comparison changed the activation as well as the size, and a
+    deep sigmoid stack whose gradients vanish loses to any ReLU model, of any size (dev
+    deep_sigmoid_stack: "too small" led the vanishing gradients). None when the larger model
+    already differs in size alone, or no wider copy can be made (the comparison stands)."""
+    if comparison.larger_model.family == "wider" or not _hidden_layers_squash(case):
+        return None
+    build = _widened(case.copies.initial_model, replayer.as_called(batch))
+    if isinstance(build, str):
+        return None
+    wider = replayer.replay(Plan(model=build().model, steps=REPLAY_STEPS,
+                                 **comparison.settings))
+    return settled_loss(wider)
 
 
 def _why_not_scored(replayer: Replayer) -> str:
@@ -387,6 +414,13 @@ def _differs_in_size_alone(case, larger: LargerModel) -> bool:
     if larger.family == "wider":
         return True
     return not any(stat.kind in SLOW_LEARNING_KINDS for stat in case.trace.activations)
+
+
+def _hidden_layers_squash(case) -> bool:
+    """Whether the run showed hidden sigmoid or tanh layers (more than one unit: not a binary
+    output's sigmoid)."""
+    return any(stat.kind in SLOW_LEARNING_KINDS and stat.units > 1
+               for stat in case.trace.activations)
 
 
 def _fits_only_slowly(evidence: dict, settings: dict, fits_at: float) -> bool:
