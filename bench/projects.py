@@ -302,7 +302,7 @@ def main(cases: list[Case] = CASES, root: Path = PROJECTS, doc: str = __doc__) -
                         help="keep each run's JSON report in DIR")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help=f"seconds per lossdoctor run (default {TIMEOUT})")
-    parser.add_argument("--src", type=Path, default=REPO / "src",
+    parser.add_argument("--src", type=lambda p: Path(p).resolve(), default=REPO / "src",
                         help="the lossdoctor source tree to run (default: this checkout's)")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
                         help="lossdoctor's diagnosis budget (default: its own); under load, "
