@@ -217,6 +217,42 @@ def test_a_validated_copy_that_follows_the_model_is_quiet():
     assert check(case) == []
 
 
+def _validating_model_and_copy(update_copy: bool):
+    """timm's train.py: each epoch validates the trained model, then its EMA copy (updated
+    from the model after each step only when ``update_copy``)."""
+
+    def train(model, optimizer, loss_fn, train, validation, epochs):
+        shadow = copy.deepcopy(model).eval()
+        for p in shadow.parameters():
+            p.requires_grad_(False)
+        follow = (lambda: shadow.load_state_dict(model.state_dict())) if update_copy else None
+        for _ in range(epochs):
+            model.train()
+            _train_epoch(model, optimizer, loss_fn, *train, after_step=follow)
+            model.eval()
+            with torch.no_grad():
+                loss_fn(model(validation[0]), validation[1])
+                loss_fn(shadow(validation[0]), validation[1])
+
+    return train
+
+
+def test_a_copy_validated_beside_the_model_and_never_updated_is_found():
+    """bench/projects2 timm_style: the model and its EMA copy were validated each epoch; the
+    copy, never updated, kept its first loss, but only validation that scored copies alone was
+    read for it."""
+    case = _case(_validating_model_and_copy(update_copy=False), epochs=4)
+    assert {r.on_copy for r in case.trace.losses if r.phase == "eval"} == {True, False}
+    [finding] = check(case)
+    assert finding.cause is VALIDATION_PATH
+    assert "copy" in finding.verdict
+
+
+def test_a_copy_validated_beside_the_model_that_follows_it_is_quiet():
+    case = _case(_validating_model_and_copy(update_copy=True), epochs=4)
+    assert check(case) == []
+
+
 def _validating_an_average(decay: float):
     """Validation scores an exponential moving average of the trained weights (timm's
     ModelEmaV2, torch.optim.swa_utils.AveragedModel): the average lags the model by design."""

@@ -7,6 +7,7 @@ another transform of the output, a loss on the wrong tensor)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -108,12 +109,13 @@ def _scores_a_copy(trace) -> bool:
 def _stale_copy(trace) -> Finding | None:
     """Validation losses computed on the output of a copy of the model (an EMA copy, a
     teacher), that stay the same while the training loss moves: the copy is not the model
-    trained, and nothing updates it."""
+    trained, and nothing updates it. A copy validated beside the model (timm's train.py
+    validates both each epoch) is judged on its own losses."""
+    if not any(r.on_copy for r in trace.losses if r.phase == "eval"):
+        return None
+    trace = _copy_validation_only(trace)
     passes = trace.validation_passes()
     if not passes or passes[-1].source != "loss calls":
-        return None
-    scored = [r for r in trace.losses if r.phase == "eval"]
-    if not scored or not all(r.on_copy for r in scored):
         return None
     frozen = _frozen_validation(trace)
     if frozen is None:
@@ -128,6 +130,12 @@ def _stale_copy(trace) -> Finding | None:
                    evidence={"script_validation_loss": loss,
                              "validation_passes_on_a_copy": float(len(passes))},
                    fix=fix)
+
+
+def _copy_validation_only(trace):
+    """The trace with the validation losses of the model itself left out."""
+    return dataclasses.replace(trace, losses=[r for r in trace.losses
+                                              if r.phase != "eval" or r.on_copy])
 
 
 def _scaled_report(trace) -> Finding | None:
