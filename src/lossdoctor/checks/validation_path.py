@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import torch
 
+from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import ReportedScale, reported_scale
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -143,7 +144,7 @@ def _scaled_report(trace) -> Finding | None:
     row of the same passes (reduction="sum" in validation only, a sum divided by the number of
     batches): the script's own number cannot be compared with its training loss. A training
     loss summed too keeps the script's one convention (a sum over a row's outputs), not this."""
-    if reduction_of(None, trace.setup.loss_kwargs) == "sum":
+    if reduction_of(None, trace.setup.loss_kwargs) == "sum" or _own_reduction(trace):
         return None
     scale = reported_scale(trace)
     if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO:
@@ -155,6 +156,14 @@ def _scaled_report(trace) -> Finding | None:
                              "loss_per_validation_row": scale.per_row,
                              "scale_factor": scale.factor, "passes_compared": float(scale.passes)},
                    fix=SCALED_FIX)
+
+
+def _own_reduction(trace) -> bool:
+    """Whether the training loss is written by hand, so that how it reduces over rows is its
+    own: fairseq's criterions sum over tokens, and its logs divide training and validation
+    sums alike by the sample size. A steady factor between such a loss's calls and the
+    printed number is then the script's one convention, not a validation bug."""
+    return trace.setup.loss_name == HAND_WRITTEN
 
 
 def _scaled_verdict(scale: ReportedScale) -> str:
