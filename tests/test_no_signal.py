@@ -558,3 +558,15 @@ def test_fires_on_padded_sentences_with_random_labels():
 
 def test_quiet_on_padded_sentences_whose_words_decide_the_label():
     assert _no_signal(no_signal.check(_sentences_case(random_labels=False))) == []
+
+
+def test_targets_of_other_lengths_in_each_batch_are_refused_with_a_reason():
+    """bench/projects2 fairseq_style: token targets padded to each batch's longest, read as
+    regression targets by train_val_shift, made numpy raise instead of a Skip."""
+    from lossdoctor.checks._tabular import tables
+
+    sentences, _ = _sentences(40, seed=0)
+    batches = [Batch(_padded(sentences[i:i + 20]), {}, _padded(sentences[i:i + 20])[0].float(),
+                     20) for i in range(0, 40, 20)]
+    with pytest.raises(Skip, match="targets of one size"):
+        tables(batches, batches, REGRESSION)

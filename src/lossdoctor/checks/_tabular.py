@@ -81,6 +81,9 @@ def table(batches: list[Batch], task: str, token_widths: dict[str, int] | None =
     if len({f.shape[1] for f in features}) > 1:
         raise RaggedInputs("needs inputs of the same size in every batch (flat features per row)")
     targets = [_target(b, task) for b in batches]
+    if len({t.shape[1:] for t in targets}) > 1:
+        raise Skip("needs one target per example, or targets of one size in every batch: "
+                   "yours differ in length from batch to batch (a sequence's tokens)")
     return Table(np.concatenate(features), np.concatenate(targets))
 
 
