@@ -191,20 +191,35 @@ CASES: list[Case] = [
               "        preds = torch.argmax(logits, dim=1)\n")),)),
 ]
 
+def _prepared_copy(case: Case, folder: str, root: Path, env: dict) -> Path:
+    """The case's project copied into ``folder``, patched and prepared."""
+    workdir = Path(folder) / case.project
+    shutil.copytree(root / case.project, workdir, ignore=shutil.ignore_patterns("__pycache__"))
+    for file, edits in case.patches:
+        patch(workdir / file, list(edits))
+    for script in PREPARE.get(case.project, ()):
+        subprocess.run([sys.executable, script], cwd=workdir, env=env, check=True,
+                       capture_output=True)
+    return workdir
+
+
+def run_plain(case: Case, root: Path = PROJECTS, lines: int = 3) -> str:
+    """The last ``lines`` lines ``case`` prints run plainly with python (no lossdoctor): to
+    see that an injected bug harms the training before lossdoctor is asked about it."""
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = _prepared_copy(case, folder, root, ENV)
+        done = subprocess.run([sys.executable, case.script, *case.args], cwd=workdir, env=ENV,
+                              capture_output=True, text=True)
+    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-lines:])
+
+
 def run(case: Case, keep: Path | None = None, timeout: float = TIMEOUT,
-        src: Path = REPO / "src", budget: float | None = None) -> Outcome:
+        src: Path = REPO / "src", budget: float | None = None, root: Path = PROJECTS) -> Outcome:
     """``case`` under `lossdoctor run`, with lossdoctor imported from ``src`` (and its
     diagnosis budget, when given: a loaded machine needs more than the default)."""
     with tempfile.TemporaryDirectory() as folder:
-        workdir = Path(folder) / case.project
-        shutil.copytree(PROJECTS / case.project, workdir,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        for file, edits in case.patches:
-            patch(workdir / file, list(edits))
         env = {**ENV, "PYTHONPATH": str(src)}
-        for script in PREPARE.get(case.project, ()):
-            subprocess.run([sys.executable, script], cwd=workdir, env=env, check=True,
-                           capture_output=True)
+        workdir = _prepared_copy(case, folder, root, env)
         report_path = Path(folder) / "report.json"
         command = ["nice", "-n", "10", sys.executable, "-m", "lossdoctor", "run", "--quiet",
                    "--json", str(report_path),
@@ -270,14 +285,16 @@ def totals(outcomes: list[Outcome]) -> str:
     ])
 
 
-def select(patterns: list[str] | None) -> list[Case]:
+def select(patterns: list[str] | None, cases: list[Case] = CASES) -> list[Case]:
     if not patterns:
-        return CASES
-    return [c for c in CASES if any(fnmatch.fnmatch(c.label, f"*{p}*") for p in patterns)]
+        return cases
+    return [c for c in cases if any(fnmatch.fnmatch(c.label, f"*{p}*") for p in patterns)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(cases: list[Case] = CASES, root: Path = PROJECTS, doc: str = __doc__) -> int:
+    """Runs ``cases`` of the projects under ``root`` (this set's, unless another set's runner
+    gives its own)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--only", metavar="PATTERN", nargs="+",
                         help="only runs whose project/name matches one of the patterns")
     parser.add_argument("--out", type=Path, help="also write the tables to PATH")
@@ -285,15 +302,22 @@ def main() -> int:
                         help="keep each run's JSON report in DIR")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help=f"seconds per lossdoctor run (default {TIMEOUT})")
-    parser.add_argument("--src", type=Path, default=REPO / "src",
+    parser.add_argument("--src", type=lambda p: Path(p).resolve(), default=REPO / "src",
                         help="the lossdoctor source tree to run (default: this checkout's)")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
                         help="lossdoctor's diagnosis budget (default: its own); under load, "
                              "a larger one keeps checks from stopping for time alone")
+    parser.add_argument("--plain", action="store_true",
+                        help="run each case plainly with python, without lossdoctor, and print "
+                             "the last lines it prints")
     args = parser.parse_args()
+    if args.plain:
+        for case in select(args.only, cases):
+            print(f"== {case.label} ({case.expected})\n{run_plain(case, root)}", flush=True)
+        return 0
     outcomes = []
-    for case in select(args.only):
-        outcomes.append(run(case, args.keep_reports, args.timeout, args.src, args.budget))
+    for case in select(args.only, cases):
+        outcomes.append(run(case, args.keep_reports, args.timeout, args.src, args.budget, root))
         o = outcomes[-1]
         print(f"{case.label}: {o.status} {o.causes[:3]} failed={o.failed_checks} "
               f"{o.seconds:.0f}s {o.note}", file=sys.stderr, flush=True)

@@ -482,3 +482,91 @@ def test_a_table_of_over_ten_thousand_rows_with_a_class_of_one_row_is_contested(
     train, validation = Table(features[:10_500], target[:10_500]), Table(
         features[10_500:], target[10_500:])
     assert contest(train, validation, CLASSIFICATION).p_value < 0.05
+
+
+# --- padded sentences (each batch padded to its longest) -------------------------------------
+
+PAD, GOOD, BAD, WORDS = 0, 1, 2, 20
+
+
+def _sentences(rows, seed):
+    """Sentences of 4-14 word ids whose label is whether word GOOD outnumbers word BAD, in
+    order of length (as batches bucketed by length come)."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = sorted(torch.randint(4, 15, (rows,), generator=generator).tolist())
+    sentences = [torch.randint(1, WORDS, (n,), generator=generator) for n in lengths]
+    labels = torch.tensor([int((s == GOOD).sum() > (s == BAD).sum()) for s in sentences])
+    return sentences, labels
+
+
+class _BagOfEmbeddings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed, self.head = nn.Embedding(WORDS, 8, padding_idx=PAD), nn.Linear(8, 2)
+
+    def forward(self, input_ids, attention_mask):
+        summed = (self.embed(input_ids) * attention_mask.unsqueeze(-1)).sum(1)
+        return self.head(summed / attention_mask.sum(1, keepdim=True))
+
+
+def _padded(sentences):
+    ids = nn.utils.rnn.pad_sequence(sentences, batch_first=True, padding_value=PAD)
+    return ids, (ids != PAD).long()
+
+
+def _fit_padded(model, sentences, labels, train_rows, epochs, rows=25):
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)  # too slow to learn: no help
+    starts = torch.randperm(train_rows // rows, generator=torch.Generator().manual_seed(0))
+    for _ in range(epochs):
+        for i in (rows * starts).tolist():
+            optimizer.zero_grad()
+            ids, mask = _padded(sentences[i:i + rows])
+            nn.functional.cross_entropy(model(ids, mask), labels[i:i + rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            for i in range(train_rows, len(labels), rows):
+                ids, mask = _padded(sentences[i:i + rows])
+                nn.functional.cross_entropy(model(ids, mask), labels[i:i + rows])
+
+
+def _sentences_case(random_labels: bool, seed=0, rows=600):
+    train, validation = _sentences(450, seed), _sentences(rows - 450, seed + 2)
+    sentences, labels = train[0] + validation[0], torch.cat([train[1], validation[1]])
+    if random_labels:
+        labels = torch.randint(0, 2, (rows,), generator=torch.Generator().manual_seed(seed + 1))
+    torch.manual_seed(seed)
+    return record(_fit_padded, _BagOfEmbeddings(), sentences, labels, 450, epochs=2)
+
+
+def test_padded_sentences_of_different_lengths_are_read_as_token_counts():
+    """glue_style (bench/projects2): each batch padded to its longest sentence gave tables of
+    different widths, and no_signal skipped, leaving labels shifted in the collate function
+    unexplained."""
+    from lossdoctor.checks._tabular import tables
+
+    sentences, labels = _sentences(60, seed=0)
+    batches = [Batch(_padded(sentences[i:i + 20]), {}, labels[i:i + 20], 20)
+               for i in range(0, 60, 20)]
+    train, validation = tables(batches[:2], batches[2:], CLASSIFICATION)
+    assert train.features.shape[1] == validation.features.shape[1] == WORDS + 2  # ids, mask
+    assert train.features[0, GOOD] == (sentences[0] == GOOD).sum()
+
+
+def test_fires_on_padded_sentences_with_random_labels():
+    assert len(_no_signal(no_signal.check(_sentences_case(random_labels=True)))) == 1
+
+
+def test_quiet_on_padded_sentences_whose_words_decide_the_label():
+    assert _no_signal(no_signal.check(_sentences_case(random_labels=False))) == []
+
+
+def test_targets_of_other_lengths_in_each_batch_are_refused_with_a_reason():
+    """bench/projects2 fairseq_style: token targets padded to each batch's longest, read as
+    regression targets by train_val_shift, made numpy raise instead of a Skip."""
+    from lossdoctor.checks._tabular import tables
+
+    sentences, _ = _sentences(40, seed=0)
+    batches = [Batch(_padded(sentences[i:i + 20]), {}, _padded(sentences[i:i + 20])[0].float(),
+                     20) for i in range(0, 40, 20)]
+    with pytest.raises(Skip, match="targets of one size"):
+        tables(batches, batches, REGRESSION)

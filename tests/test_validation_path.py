@@ -217,6 +217,42 @@ def test_a_validated_copy_that_follows_the_model_is_quiet():
     assert check(case) == []
 
 
+def _validating_model_and_copy(update_copy: bool):
+    """timm's train.py: each epoch validates the trained model, then its EMA copy (updated
+    from the model after each step only when ``update_copy``)."""
+
+    def train(model, optimizer, loss_fn, train, validation, epochs):
+        shadow = copy.deepcopy(model).eval()
+        for p in shadow.parameters():
+            p.requires_grad_(False)
+        follow = (lambda: shadow.load_state_dict(model.state_dict())) if update_copy else None
+        for _ in range(epochs):
+            model.train()
+            _train_epoch(model, optimizer, loss_fn, *train, after_step=follow)
+            model.eval()
+            with torch.no_grad():
+                loss_fn(model(validation[0]), validation[1])
+                loss_fn(shadow(validation[0]), validation[1])
+
+    return train
+
+
+def test_a_copy_validated_beside_the_model_and_never_updated_is_found():
+    """bench/projects2 timm_style: the model and its EMA copy were validated each epoch; the
+    copy, never updated, kept its first loss, but only validation that scored copies alone was
+    read for it."""
+    case = _case(_validating_model_and_copy(update_copy=False), epochs=4)
+    assert {r.on_copy for r in case.trace.losses if r.phase == "eval"} == {True, False}
+    [finding] = check(case)
+    assert finding.cause is VALIDATION_PATH
+    assert "copy" in finding.verdict
+
+
+def test_a_copy_validated_beside_the_model_that_follows_it_is_quiet():
+    case = _case(_validating_model_and_copy(update_copy=True), epochs=4)
+    assert check(case) == []
+
+
 def _validating_an_average(decay: float):
     """Validation scores an exponential moving average of the trained weights (timm's
     ModelEmaV2, torch.optim.swa_utils.AveragedModel): the average lags the model by design."""
@@ -310,6 +346,35 @@ def test_a_validation_loss_printed_as_a_mean_over_rows_is_quiet():
     assert check(_printed_case(_printing_validation(summed=False))) == []
 
 
+
+def _summed_criterion(output, target):
+    """fairseq's criterions: the negative log-likelihood summed over the batch, by hand."""
+    return -torch.log_softmax(output, dim=1).gather(1, target.unsqueeze(1)).sum()
+
+
+def _printing_per_row_of_a_summed_loss(model, optimizer, loss_fn, train, validation, epochs):
+    """fairseq_cli/train.py: the training loss is the sum (its gradient divided by the rows);
+    validation prints the same sums over the validation rows, divided by their number."""
+    batches = list(zip(validation[0].split(50), validation[1].split(50), strict=True))
+    for epoch in range(epochs):
+        for rows in torch.arange(len(train[0])).split(32):
+            optimizer.zero_grad()
+            _summed_criterion(model(train[0][rows]), train[1][rows]).backward()
+            for p in model.parameters():
+                p.grad /= len(rows)  # the Trainer's multiply_grads(1 / sample_size)
+            optimizer.step()
+        with torch.no_grad():
+            total = sum(_summed_criterion(model(x), y).item() for x, y in batches)
+        print(f"epoch {epoch} valid_loss {total / len(validation[1]):.4f}")
+
+
+def test_a_summed_hand_written_loss_printed_per_row_for_training_and_validation_is_quiet():
+    """bench/projects2 fairseq_style, healthy: its criterion sums over tokens and its logs
+    divide by the sample size; the printed validation loss, 1/248 of the loss calls, was called
+    a validation bug on every run of the project."""
+    case = _printed_case(_printing_per_row_of_a_summed_loss)
+    with pytest.raises(Skip, match="hand-written"):  # nothing to replay it with: no finding
+        check(case)
 
 class _TwoHeads(nn.Module):
     """A shared trunk with a class head and a value head: the output is a tuple."""

@@ -45,40 +45,86 @@ def task_of(loss_name: str) -> str | None:
     return kind.task if kind else None
 
 
+class RaggedInputs(Skip):
+    """Batches whose inputs differ in width (sequences padded to each batch's longest)."""
+
+
 def tables(
     train: list[Batch], validation: list[Batch], task: str, max_columns: int = MAX_COLUMNS
 ) -> tuple[Table, Table]:
     """Training and validation batches as tables with the same (at most ``max_columns``)
-    columns."""
-    train_table, validation_table = table(train, task), table(validation, task)
-    if train_table.features.shape[1] != validation_table.features.shape[1]:
-        raise Skip("needs training and validation inputs of the same size per row")
+    columns. Token sequences of varying lengths are read as counts of each token."""
+    try:
+        train_table, validation_table = table(train, task), table(validation, task)
+        if train_table.features.shape[1] != validation_table.features.shape[1]:
+            raise RaggedInputs("needs training and validation inputs of the same size per row")
+    except RaggedInputs:
+        widths = token_widths(train + validation, max_columns)
+        if not widths:
+            raise
+        train_table, validation_table = (table(batches, task, widths)
+                                         for batches in (train, validation))
+        if train_table.features.shape[1] != validation_table.features.shape[1]:
+            raise Skip("needs training and validation inputs of the same size per row") from None
     keep = _evenly_spaced(train_table.features.shape[1], max_columns)
     train_table.features = train_table.features[:, keep]
     validation_table.features = validation_table.features[:, keep]
     return train_table, validation_table
 
 
-def table(batches: list[Batch], task: str) -> Table:
-    """One table from batches that pair inputs with targets."""
+def table(batches: list[Batch], task: str, token_widths: dict[str, int] | None = None) -> Table:
+    """One table from batches that pair inputs with targets; the token sequences named in
+    ``token_widths`` are counted token by token (see :func:`token_widths`)."""
     if not batches:
         raise Skip("needs batches paired with their targets")
-    features = [_features(b) for b in batches]
+    features = [_features(b, token_widths or {}) for b in batches]
     if len({f.shape[1] for f in features}) > 1:
-        raise Skip("needs inputs of the same size in every batch (flat features per row)")
+        raise RaggedInputs("needs inputs of the same size in every batch (flat features per row)")
     targets = [_target(b, task) for b in batches]
+    if len({t.shape[1:] for t in targets}) > 1:
+        raise Skip("needs one target per example, or targets of one size in every batch: "
+                   "yours differ in length from batch to batch (a sequence's tokens)")
     return Table(np.concatenate(features), np.concatenate(targets))
 
 
-def _features(batch: Batch) -> np.ndarray:
+def _features(batch: Batch, token_widths: dict[str, int]) -> np.ndarray:
     columns = [
-        t.detach().reshape(batch.rows, -1).double().numpy()
-        for _, t in inputs_without_target(batch)  # a dict batch carries its target too
-        if t.dim() > 0 and t.shape[0] == batch.rows and not t.is_complex()
+        _token_counts(t, token_widths[name]) if name in token_widths
+        else t.detach().reshape(batch.rows, -1).double().numpy()
+        for name, t in _row_inputs(batch)
     ]
     if not columns:
         raise Skip("needs model inputs given as tensors with one row per example")
     return finite(np.concatenate(columns, axis=1))
+
+
+def _row_inputs(batch: Batch) -> list[tuple[str, torch.Tensor]]:
+    return [(name, t) for name, t in inputs_without_target(batch)  # a dict batch has its target
+            if t.dim() > 0 and t.shape[0] == batch.rows and not t.is_complex()]
+
+
+def token_widths(batches: list[Batch], max_columns: int = MAX_COLUMNS) -> dict[str, int]:
+    """For each input that is a sequence of token ids (integers, one row of them per example),
+    how many count columns it gets: its largest id plus one, the ids of a larger vocabulary
+    folded onto its share of ``max_columns`` (id modulo the width: the hashing trick,
+    Weinberger et al. 2009). Padded to each batch's longest, such sequences give rows of other
+    widths in every batch; counted, "this word occurs twice" is a column wherever it occurs,
+    as a bag-of-words model reads a sentence."""
+    largest: dict[str, int] = {}
+    for batch in batches:
+        for name, t in _row_inputs(batch):
+            if t.dim() == 2 and not t.is_floating_point() and t.numel() and int(t.min()) >= 0:
+                largest[name] = max(largest.get(name, 0), int(t.max()))
+    share = max_columns // max(len(largest), 1)
+    return {name: min(top + 1, share) for name, top in largest.items()}
+
+
+def _token_counts(ids: torch.Tensor, width: int) -> np.ndarray:
+    """(rows, width) how often each token id (modulo ``width``) occurs in each row."""
+    folded = ids.detach().long() % width
+    counts = torch.zeros(len(ids), width, dtype=torch.float64)
+    counts.scatter_add_(1, folded, torch.ones_like(folded, dtype=torch.float64))
+    return counts.numpy()
 
 
 def finite(features: np.ndarray) -> np.ndarray:

@@ -7,11 +7,13 @@ another transform of the output, a loss on the wrong tensor)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 
 import torch
 
+from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import ReportedScale, reported_scale
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -108,12 +110,13 @@ def _scores_a_copy(trace) -> bool:
 def _stale_copy(trace) -> Finding | None:
     """Validation losses computed on the output of a copy of the model (an EMA copy, a
     teacher), that stay the same while the training loss moves: the copy is not the model
-    trained, and nothing updates it."""
+    trained, and nothing updates it. A copy validated beside the model (timm's train.py
+    validates both each epoch) is judged on its own losses."""
+    if not any(r.on_copy for r in trace.losses if r.phase == "eval"):
+        return None
+    trace = _copy_validation_only(trace)
     passes = trace.validation_passes()
     if not passes or passes[-1].source != "loss calls":
-        return None
-    scored = [r for r in trace.losses if r.phase == "eval"]
-    if not scored or not all(r.on_copy for r in scored):
         return None
     frozen = _frozen_validation(trace)
     if frozen is None:
@@ -130,12 +133,18 @@ def _stale_copy(trace) -> Finding | None:
                    fix=fix)
 
 
+def _copy_validation_only(trace):
+    """The trace with the validation losses of the model itself left out."""
+    return dataclasses.replace(trace, losses=[r for r in trace.losses
+                                              if r.phase != "eval" or r.on_copy])
+
+
 def _scaled_report(trace) -> Finding | None:
     """The validation loss the script reports, a steady factor away from the mean loss per
     row of the same passes (reduction="sum" in validation only, a sum divided by the number of
     batches): the script's own number cannot be compared with its training loss. A training
     loss summed too keeps the script's one convention (a sum over a row's outputs), not this."""
-    if reduction_of(None, trace.setup.loss_kwargs) == "sum":
+    if reduction_of(None, trace.setup.loss_kwargs) == "sum" or _own_reduction(trace):
         return None
     scale = reported_scale(trace)
     if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO:
@@ -147,6 +156,14 @@ def _scaled_report(trace) -> Finding | None:
                              "loss_per_validation_row": scale.per_row,
                              "scale_factor": scale.factor, "passes_compared": float(scale.passes)},
                    fix=SCALED_FIX)
+
+
+def _own_reduction(trace) -> bool:
+    """Whether the training loss is written by hand, so that how it reduces over rows is its
+    own: fairseq's criterions sum over tokens, and its logs divide training and validation
+    sums alike by the sample size. A steady factor between such a loss's calls and the
+    printed number is then the script's one convention, not a validation bug."""
+    return trace.setup.loss_name == HAND_WRITTEN
 
 
 def _scaled_verdict(scale: ReportedScale) -> str:
