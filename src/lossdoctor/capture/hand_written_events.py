@@ -40,6 +40,7 @@ from lossdoctor.capture.replay_losses import (
     input_tensors,
     output_tensors,
     place_of,
+    settings_of,
     target_place,
     target_taken_out,
     tensor_places,
@@ -328,7 +329,10 @@ class HandWrittenEvents:
                 "the model computes its own loss, and lossdoctor could not tell which of its "
                 "inputs is the target (name it labels or targets, or pass it second)")
             return
-        self.copies.loss_replay = ReturnedLoss(self._returned_place, self._returned_target)
+        trained = self.copies.train.batches
+        self.copies.loss_replay = ReturnedLoss(
+            self._returned_place, self._returned_target,
+            settings_of(trained[0].kwargs) if trained else {})
         if name == RETURNED_BY_MODEL:
             self.trace.setup.loss_name = named_alike(name, self._returned_likeness())
 

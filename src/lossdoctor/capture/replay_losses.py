@@ -13,12 +13,12 @@ prediction can be scored this way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from lossdoctor.capture.sample import Batch, positions
-from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.capture.tensors import first_tensor, tensors_in
 
 #: Keyword names under which a model is given its targets (Hugging Face: ``labels``).
 TARGET_KEYWORDS = ("labels", "label", "targets", "target", "y")
@@ -76,6 +76,10 @@ class ReturnedLoss:
 
     loss_place: Place
     target_path: Path
+    #: The training call's keyword settings that are not tensors (``return_loss=True``): a
+    #: model whose evaluation call passes others (mmcv's ``return_loss=False``, which returns
+    #: scores instead of losses) is called as it trains, so that it returns its loss.
+    training_settings: dict = field(default_factory=dict)
     any_model = False
 
     def loss(self, model, batch: Batch) -> torch.Tensor:
@@ -87,8 +91,11 @@ class ReturnedLoss:
         return next((t for t in output_tensors(output) if t is not loss and t.dim() > 0), None)
 
     def called_with(self, batch: Batch) -> Batch:
-        """The batch as the script gave it to the model: its target put back among the inputs."""
-        return with_target_at(batch, self.target_path)
+        """The batch as the script gave it to the model in training: its target put back among
+        the inputs, and the training call's settings in place of the batch's own."""
+        kwargs = {key: value for key, value in batch.kwargs.items() if _data(value)}
+        return with_target_at(replace(batch, kwargs={**kwargs, **self.training_settings}),
+                              self.target_path)
 
     def _output(self, model, batch: Batch):
         batch = self.called_with(batch)
@@ -219,3 +226,13 @@ def with_target_at(batch: Batch, path: Path) -> Batch:
     if kind == "arg":
         return replace(batch, args=(*batch.args[:where], value, *batch.args[where + 1:]))
     return replace(batch, kwargs={**batch.kwargs, where: value})
+
+
+def settings_of(kwargs: dict) -> dict:
+    """The keyword arguments of a model call that are settings, not data."""
+    return {key: value for key, value in kwargs.items() if not _data(value)}
+
+
+def _data(value) -> bool:
+    """A tensor, or a structure holding one (a dict batch): the data of a call."""
+    return bool(tensors_in(value))
