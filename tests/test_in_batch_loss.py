@@ -35,23 +35,28 @@ def _data():
             torch.randint(0, ITEMS, (ROWS,), generator=generator))
 
 
-def _in_batch_run():
+def _in_batch_run(scale_in_loop: float | None = None):
+    """The two-tower model trained on in-batch targets; with ``scale_in_loop``, its scores
+    scaled in the loop before the loss (a loss lossdoctor records as a program)."""
     users, items = _data()
     torch.manual_seed(0)
     model = TwoTower()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
 
+    def scores(rows):
+        out = model(users[rows], items[rows])
+        return out if scale_in_loop is None else out * scale_in_loop
+
     def train():
         for _ in range(3):
             order = torch.randperm(768)  # epochs meet the same rows at other places
             for start in range(0, 768, B):
-                rows = order[start:start + B]
-                loss = F.cross_entropy(model(users[rows], items[rows]), torch.arange(B))
+                loss = F.cross_entropy(scores(order[start:start + B]), torch.arange(B))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
             with torch.no_grad():
-                F.cross_entropy(model(users[768:832], items[768:832]), torch.arange(B))
+                F.cross_entropy(scores(torch.arange(768, 832)), torch.arange(B))
 
     return record(train)
 
@@ -93,24 +98,7 @@ def test_an_in_batch_loss_written_in_the_loop_replays_and_its_positions_are_no_l
     """The scores scaled in the loop, not in the model: a loss lossdoctor records as a
     program. Rebatching once failed ("Target 4 is out of bounds"), and no_signal read the
     positions as labels no input predicts (0.9) on this healthy run."""
-    users, items = _data()
-    torch.manual_seed(0)
-    model = TwoTower()
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-
-    def train():
-        for _ in range(3):
-            order = torch.randperm(768)
-            for start in range(0, 768, B):
-                rows = order[start:start + B]
-                loss = F.cross_entropy(model(users[rows], items[rows]) * 0.5, torch.arange(B))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            with torch.no_grad():
-                F.cross_entropy(model(users[768:832], items[768:832]) * 0.5, torch.arange(B))
-
-    case = record(train)
+    case = _in_batch_run(scale_in_loop=0.5)
     assert case.copies.in_batch_target
     batch = case.replayer.train_batches[0]
     fewer = Batch(take_rows(batch.args, list(range(8)), B), {}, take_rows(
