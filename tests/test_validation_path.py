@@ -184,9 +184,10 @@ def test_a_training_loss_of_two_terms_keeps_both_terms_in_the_validation_curve()
     assert case.trace.validation_passes()[-1].loss == pytest.approx(both)
 
 
-def _validating_a_copy(update_copy: bool):
+def _validating_a_copy(update_copy: bool, beside_the_model: bool = False):
     """Training steps the model; validation scores a frozen copy of it (as YOLOv5's ModelEMA
-    keeps), updated from the model after each step only when ``update_copy``."""
+    keeps), updated from the model after each step only when ``update_copy``; with
+    ``beside_the_model``, the trained model is validated first each epoch (timm's train.py)."""
 
     def train(model, optimizer, loss_fn, train, validation, epochs):
         shadow = copy.deepcopy(model).eval()
@@ -197,6 +198,9 @@ def _validating_a_copy(update_copy: bool):
             model.train()
             _train_epoch(model, optimizer, loss_fn, *train, after_step=follow)
             with torch.no_grad():
+                if beside_the_model:
+                    model.eval()
+                    loss_fn(model(validation[0]), validation[1])
                 loss_fn(shadow(validation[0]), validation[1])
 
     return train
@@ -217,31 +221,11 @@ def test_a_validated_copy_that_follows_the_model_is_quiet():
     assert check(case) == []
 
 
-def _validating_model_and_copy(update_copy: bool):
-    """timm's train.py: each epoch validates the trained model, then its EMA copy (updated
-    from the model after each step only when ``update_copy``)."""
-
-    def train(model, optimizer, loss_fn, train, validation, epochs):
-        shadow = copy.deepcopy(model).eval()
-        for p in shadow.parameters():
-            p.requires_grad_(False)
-        follow = (lambda: shadow.load_state_dict(model.state_dict())) if update_copy else None
-        for _ in range(epochs):
-            model.train()
-            _train_epoch(model, optimizer, loss_fn, *train, after_step=follow)
-            model.eval()
-            with torch.no_grad():
-                loss_fn(model(validation[0]), validation[1])
-                loss_fn(shadow(validation[0]), validation[1])
-
-    return train
-
-
 def test_a_copy_validated_beside_the_model_and_never_updated_is_found():
     """bench/projects2 timm_style: the model and its EMA copy were validated each epoch; the
     copy, never updated, kept its first loss, but only validation that scored copies alone was
     read for it."""
-    case = _case(_validating_model_and_copy(update_copy=False), epochs=4)
+    case = _case(_validating_a_copy(update_copy=False, beside_the_model=True), epochs=4)
     assert {r.on_copy for r in case.trace.losses if r.phase == "eval"} == {True, False}
     [finding] = check(case)
     assert finding.cause is VALIDATION_PATH
@@ -249,7 +233,7 @@ def test_a_copy_validated_beside_the_model_and_never_updated_is_found():
 
 
 def test_a_copy_validated_beside_the_model_that_follows_it_is_quiet():
-    case = _case(_validating_model_and_copy(update_copy=True), epochs=4)
+    case = _case(_validating_a_copy(update_copy=True, beside_the_model=True), epochs=4)
     assert check(case) == []
 
 
