@@ -186,6 +186,14 @@ def test_a_relu_after_the_output_layer_cannot_reach_negative_targets():
     assert finding.evidence["prediction_min"] == 0 and "ReLU" in finding.fix
 
 
+def test_a_relu_output_under_a_hand_written_squared_error_is_found_too():
+    x, _, value = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.ReLU())
+    finding = _causes(_run(model, _hand_mse, x, _standardized(value), epochs=10))[LABEL_RANGE]
+    assert finding.evidence["unreachable_share"] > 0.3
+
+
 @pytest.mark.parametrize("twin", ["no_relu", "nonnegative_targets"])
 def test_an_unclamped_output_or_targets_it_can_reach_are_quiet(twin):
     x, _, value = _data()

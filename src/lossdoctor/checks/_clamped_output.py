@@ -9,8 +9,9 @@ import torch
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.trace import LossInputStat
 
-#: Sampled loss calls, the last ones, whose smallest prediction must be exactly 0: a ReLU
-#: clamps to exact zeros, where a softplus or an exponential only come near.
+#: Sampled loss calls (the last ones; or kept batches scored by the untrained model, for a
+#: loss written by hand) whose smallest prediction must be exactly 0: a ReLU clamps to exact
+#: zeros, trained or not, where a softplus or an exponential only come near.
 LATE_CALLS = 3
 #: The share of the targets' variance a clamp at zero puts out of reach: the mean of their
 #: squared negative parts over their variance, which is the floor the clamp alone sets on the
@@ -47,8 +48,8 @@ def unreachable_share(targets: torch.Tensor) -> float:
 
 def clamped_verdict(evidence: dict) -> str:
     return (
-        f"Your model's outputs never go below 0, and on the last sampled steps the smallest "
-        f"is exactly 0 (a ReLU after the output layer, it seems), but "
+        f"Your model's outputs never go below 0, and the smallest of each batch is exactly 0 "
+        f"(a ReLU after the output layer, it seems), but "
         f"{evidence['targets_below_zero']:.0%} of your targets are below 0 (down to "
         f"{plain_number(evidence['target_min'])}): the model cannot reach them, whatever it "
         f"learns. That alone keeps the squared error above "

@@ -378,7 +378,7 @@ def _hand_written(case) -> list[Finding]:
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN))
-            for f in found + _label_range(shown, seen)]
+            for f in found + _label_range(shown, seen) + _clamped(case, alike(name), seen)]
 
 
 def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
