@@ -274,7 +274,10 @@ def _same_batch_reason(reseeded_steps: int) -> str:
 # --- 3. validation labels shuffled against their inputs -------------------------------------
 
 
-def _misaligned_validation(case) -> Finding | None:
+def _unlearned_tables(case):
+    """(task, training rows, validation rows) as the learners see them, when the run has
+    validation rows and its model did not clearly beat the constant guess on them (then the
+    labels fit their inputs, and neither fault 3 nor 4 is there); else None."""
     task = task_of(case.trace.setup.loss_name)
     if task is None or not case.copies.validation.batches:
         return None
@@ -284,7 +287,15 @@ def _misaligned_validation(case) -> Finding | None:
         return None
     user = _contest.user_validation(case)
     if user is not None and _contest.clearly_below(*user, validation.rows):
-        return None  # the model beats the constant guess on validation: the labels fit
+        return None
+    return task, train, validation
+
+
+def _misaligned_validation(case) -> Finding | None:
+    tables = _unlearned_tables(case)
+    if tables is None:
+        return None
+    task, train, validation = tables
     finding = _misaligned_contest(case, task)
     if finding is not None and _inputs_shifted(train, validation):
         return None  # other inputs, not other labels: train_val_shift reports it
@@ -334,14 +345,11 @@ def _misaligned_contest(case, task: str) -> Finding | None:
 
 
 def _training_inputs_lost_signal(case) -> Finding | None:
-    task = task_of(case.trace.setup.loss_name)
-    if task is None or not case.copies.validation.batches:
+    tables = _unlearned_tables(case)
+    if tables is None:
         return None
+    task, train, validation = tables
     try:
-        train, validation = _contest.learner_tables(case, task)
-        user = _contest.user_validation(case)
-        if user is not None and _contest.clearly_below(*user, validation.rows):
-            return None  # the model learned from its training inputs
         in_training = _contest.training_contest(case, task)
         inside_validation = _contest.inside_validation_contest(case, task)
     except Skip:
