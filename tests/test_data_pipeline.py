@@ -13,6 +13,7 @@ from lossdoctor.checks._tabular import table
 from lossdoctor.checks.data_pipeline import (
     DATA_PIPELINE,
     DISPERSION_RATIO,
+    LOST_SHARE,
     batch_label_dispersion,
     check,
 )
@@ -219,6 +220,20 @@ def test_training_inputs_drowned_by_augmentation_have_lost_the_label():
         "held_out_validation_constant_loss"]
     assert "training inputs only" in finding.verdict
     assert no_signal.check(_run(_augmented_loop, noise=8.0)) == []  # the labels do fit inputs
+
+
+def test_training_inputs_that_keep_a_little_of_the_label_have_lost_it_too():
+    """Noise 3x the inputs' spread: learners still find a trace of the label inside the
+    training rows (significant), but a sixteenth of what the validation rows give: at most
+    LOST_SHARE of it counts as lost."""
+    [finding] = check(_run(_augmented_loop, noise=3.0))
+    evidence = finding.evidence
+    assert evidence["training_p_value"] < 0.05
+    training_gain = evidence["held_out_training_constant_loss"] - evidence[
+        "held_out_training_loss"]
+    validation_gain = evidence["held_out_validation_constant_loss"] - evidence[
+        "held_out_validation_loss"]
+    assert 0 < training_gain <= LOST_SHARE * validation_gain
 
 
 def test_mild_augmentation_is_quiet():

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from lossdoctor.checks._features import feature_axis, first_inputs
 from lossdoctor.checks._random_kernels import random_kernel_features
 from lossdoctor.checks._tabular import Table, finite, tables
+from lossdoctor.checks._two_sample import shifted
 from lossdoctor.findings import Skip
 from lossdoctor.losses import CLASSIFICATION
 
@@ -85,6 +86,28 @@ def inside_validation_contest(case, task: str) -> Contest:
     _, validation = learner_tables(case, task)
     return case.shared("signal.inside_validation",
                        lambda: _single_threaded(cross_validated_contest, validation, task))
+
+
+def inputs_shifted(case, task: str) -> bool:
+    """Whether the learners' training and validation rows come from different distributions
+    (the classifier two-sample test of :mod:`._two_sample`), once per case."""
+    train, validation = learner_tables(case, task)
+    return case.shared("signal.inputs_shifted", lambda: _shifted(train, validation))
+
+
+def _shifted(train: Table, validation: Table) -> bool:
+    try:
+        return shifted(train.features, validation.features)
+    except Skip:
+        return False
+
+
+def validation_alone_carries_label(case, task: str) -> bool:
+    """Validation rows predict other validation rows' labels, and the training inputs come from
+    another distribution: what the training inputs lost, the validation ones keep
+    (data_pipeline's fault 4), so the labels are not independent of their inputs."""
+    return (inside_validation_contest(case, task).p_value < ALPHA
+            and inputs_shifted(case, task))
 
 
 def _single_threaded(function, *args):

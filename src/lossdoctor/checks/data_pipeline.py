@@ -39,7 +39,6 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import _contest
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._tabular import task_of
-from lossdoctor.checks._two_sample import shifted
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -274,39 +273,31 @@ def _same_batch_reason(reseeded_steps: int) -> str:
 # --- 3. validation labels shuffled against their inputs -------------------------------------
 
 
-def _unlearned_tables(case):
-    """(task, training rows, validation rows) as the learners see them, when the run has
-    validation rows and its model did not clearly beat the constant guess on them (then the
-    labels fit their inputs, and neither fault 3 nor 4 is there); else None."""
+def _unlearned_task(case) -> str | None:
+    """The loss's task, when the run has validation rows the learners can read and its model
+    did not clearly beat the constant guess on them (then the labels fit their inputs, and
+    neither fault 3 nor 4 is there); else None."""
     task = task_of(case.trace.setup.loss_name)
     if task is None or not case.copies.validation.batches:
         return None
     try:
-        train, validation = _contest.learner_tables(case, task)
+        _, validation = _contest.learner_tables(case, task)
     except Skip:
         return None
     user = _contest.user_validation(case)
     if user is not None and _contest.clearly_below(*user, validation.rows):
         return None
-    return task, train, validation
+    return task
 
 
 def _misaligned_validation(case) -> Finding | None:
-    tables = _unlearned_tables(case)
-    if tables is None:
+    task = _unlearned_task(case)
+    if task is None:
         return None
-    task, train, validation = tables
     finding = _misaligned_contest(case, task)
-    if finding is not None and _inputs_shifted(train, validation):
+    if finding is not None and _contest.inputs_shifted(case, task):
         return None  # other inputs, not other labels: train_val_shift reports it
     return finding
-
-
-def _inputs_shifted(train, validation) -> bool:
-    try:
-        return shifted(train.features, validation.features)
-    except Skip:
-        return False
 
 
 def _misaligned_contest(case, task: str) -> Finding | None:
@@ -345,19 +336,17 @@ def _misaligned_contest(case, task: str) -> Finding | None:
 
 
 def _training_inputs_lost_signal(case) -> Finding | None:
-    tables = _unlearned_tables(case)
-    if tables is None:
+    task = _unlearned_task(case)
+    if task is None:
         return None
-    task, train, validation = tables
     try:
         in_training = _contest.training_contest(case, task)
         inside_validation = _contest.inside_validation_contest(case, task)
+        if not (_lost(in_training, inside_validation)
+                and _contest.validation_alone_carries_label(case, task)):
+            return None  # alike inputs keep it no_signal's (training labels shuffled alone)
     except Skip:
         return None
-    if inside_validation.p_value >= _contest.ALPHA or not _lost(in_training, inside_validation):
-        return None
-    if not _inputs_shifted(train, validation):
-        return None  # alike inputs: the training labels lost their inputs (no_signal)
     return _lost_signal_finding(in_training, inside_validation, task)
 
 

@@ -24,16 +24,15 @@ from lossdoctor.checks._contest import (
     Contest,
     clearly_below,
     gains_less_on_validation,
-    inside_validation_contest,
     learner_tables,
     training_contest,
     user_validation,
+    validation_alone_carries_label,
     validation_contest,
     words,
 )
 from lossdoctor.checks._inputs import inputs_without_target
 from lossdoctor.checks._tabular import task_of
-from lossdoctor.checks._two_sample import shifted
 from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION
 
@@ -84,22 +83,9 @@ def check(case) -> list[Finding]:
     if user is not None and clearly_below(*user, validation.rows):
         return []
     in_training = training_contest(case, task)
-    if in_training.p_value >= ALPHA and _validation_carries_label(case, task):
+    if in_training.p_value >= ALPHA and validation_alone_carries_label(case, task):
         return []  # the inputs hold the label where the training ones lost it: data_pipeline
     return _findings(on_validation, in_training, user, task)
-
-
-def _validation_carries_label(case, task: str) -> bool:
-    """Validation rows predict other validation rows' labels, and the training inputs look
-    unlike them: what the training inputs lost, the validation ones keep (data_pipeline's
-    fault 4), so the labels do not look independent of their inputs."""
-    if inside_validation_contest(case, task).p_value >= ALPHA:
-        return False
-    train, validation = learner_tables(case, task)
-    try:
-        return shifted(train.features, validation.features)
-    except Skip:
-        return False
 
 
 def _category_ids_only(batches) -> bool:
