@@ -64,9 +64,13 @@ LONGEST_OWN_LENGTH = 2 * REPLAY_STEPS
 
 
 def run_end(case) -> float | None:
-    """Where the run's own validation loss ended: the mean of its last LAST_PASSES passes, or
-    its last pass when each of those fell below the one before (``still_falling``)."""
-    passes = run_validation(case)
+    """Where the run's own validation loss ended (``ended_at``)."""
+    return ended_at(run_validation(case))
+
+
+def ended_at(passes: list[float]) -> float | None:
+    """Where a validation curve ended: the mean of its last LAST_PASSES passes, or its last
+    pass when each of those fell below the one before (``still_falling``)."""
     if still_falling(passes):
         return passes[-1]
     last = passes[-LAST_PASSES:]

@@ -45,7 +45,7 @@ from lossdoctor.checks._fix import (
     settled_loss,
 )
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._same_length import Behind, behind, own_length, still_falling
+from lossdoctor.checks._same_length import Behind, behind, ended_at, own_length
 from lossdoctor.checks._sgd_rates import below_usual_sgd_rates
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
@@ -95,8 +95,6 @@ STUCK_SHARE = 0.5
 #: (plain_sgd 90017, 90026, session 15), the rest about 0; adam_to_sgd_same_lr 90010 (SGD at
 #: 1e-3, 0.46) had the learning rate reported first, which still holds.
 NEXT_TO_NO_PROGRESS = 0.25
-#: Validation passes averaged for where the run ended (symptom.py's LAST_PASSES).
-LAST_PASSES = 3
 
 
 @dataclass
@@ -225,15 +223,10 @@ def _clearly_below(best: Replay, control: Replay, constant: float | None) -> boo
 
 
 def _run_level(trace) -> float | None:
-    """Where the run's own validation loss ended (its last passes, from its loss calls; the
-    last one on a curve still falling, as ``_same_length.run_end``): a run that got far with
-    plain SGD was not stuck, whatever a shorter replay shows."""
-    passes = [p.loss for p in trace.validation_passes()
-              if p.source == "loss calls" and math.isfinite(p.loss)]
-    if still_falling(passes):
-        return passes[-1]
-    last = passes[-LAST_PASSES:]
-    return sum(last) / len(last) if last else None
+    """Where the run's own validation loss ended (``_same_length.ended_at``), from its loss
+    calls: a run that got far with plain SGD was not stuck, whatever a shorter replay shows."""
+    return ended_at([p.loss for p in trace.validation_passes()
+                     if p.source == "loss calls" and math.isfinite(p.loss)])
 
 
 def _controls(replayer, lr: float) -> tuple[RangeTest, list[Replay]]:
