@@ -1,6 +1,7 @@
 """A model whose evaluation call asks for scores instead of losses (mmcv's
 ``model(img, return_loss=False)``), trained through the losses its forward returns: replays
-call it as it trains, so that validation batches are scored with the training loss too."""
+call it with the training call's settings, so that validation batches are scored with the
+training loss too, and with each batch's own data (a list of its rows' names)."""
 
 import math
 
@@ -16,7 +17,9 @@ class Classifier(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
 
-    def forward(self, img, gt_label=None, return_loss=True):
+    def forward(self, img, gt_label=None, return_loss=True, names=None):
+        if len(names) != len(img):  # a list of the batch's own rows: data, not a setting
+            raise ValueError("one name a row")
         scores = self.net(img)
         if return_loss:
             return {"loss": F.cross_entropy(scores, gt_label)}
@@ -35,14 +38,16 @@ def _run():
         for _ in range(4):
             model.train()
             for start in range(0, 480, 32):
-                losses = model(img=x[start:start + 32], gt_label=y[start:start + 32])
+                losses = model(img=x[start:start + 32], gt_label=y[start:start + 32],
+                               names=[f"row {i}" for i in range(start, start + 32)])
                 optimizer.zero_grad()
                 losses["loss"].backward()
                 optimizer.step()
             model.eval()
             with torch.no_grad():
                 for start in range(480, 600, 40):
-                    scores = model(img=x[start:start + 40], return_loss=False)
+                    scores = model(img=x[start:start + 40], return_loss=False,
+                                   names=[f"row {i}" for i in range(start, start + 40)])
                     F.cross_entropy(scores, y[start:start + 40], reduction="sum")
 
     return record(train)

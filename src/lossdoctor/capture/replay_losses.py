@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from lossdoctor.capture.sample import Batch, positions
-from lossdoctor.capture.tensors import first_tensor, tensors_in
+from lossdoctor.capture.tensors import first_tensor
 
 #: Keyword names under which a model is given its targets (Hugging Face: ``labels``).
 TARGET_KEYWORDS = ("labels", "label", "targets", "target", "y")
@@ -76,7 +76,7 @@ class ReturnedLoss:
 
     loss_place: Place
     target_path: Path
-    #: The training call's keyword settings that are not tensors (``return_loss=True``): a
+    #: The training call's keyword settings (``return_loss=True``; replay_losses.settings_of): a
     #: model whose evaluation call passes others (mmcv's ``return_loss=False``, which returns
     #: scores instead of losses) is called as it trains, so that it returns its loss.
     training_settings: dict = field(default_factory=dict)
@@ -93,7 +93,7 @@ class ReturnedLoss:
     def called_with(self, batch: Batch) -> Batch:
         """The batch as the script gave it to the model in training: its target put back among
         the inputs, and the training call's settings in place of the batch's own."""
-        kwargs = {key: value for key, value in batch.kwargs.items() if _data(value)}
+        kwargs = {key: value for key, value in batch.kwargs.items() if not _setting(value)}
         return with_target_at(replace(batch, kwargs={**kwargs, **self.training_settings}),
                               self.target_path)
 
@@ -229,10 +229,10 @@ def with_target_at(batch: Batch, path: Path) -> Batch:
 
 
 def settings_of(kwargs: dict) -> dict:
-    """The keyword arguments of a model call that are settings, not data."""
-    return {key: value for key, value in kwargs.items() if not _data(value)}
+    """The keyword arguments of a model call that are settings (``return_loss=False``), not
+    data: single numbers, flags, words or None. A list of sentences is a batch's data."""
+    return {key: value for key, value in kwargs.items() if _setting(value)}
 
 
-def _data(value) -> bool:
-    """A tensor, or a structure holding one (a dict batch): the data of a call."""
-    return bool(tensors_in(value))
+def _setting(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
