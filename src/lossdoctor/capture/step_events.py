@@ -87,7 +87,7 @@ class StepEvents:
         """At the first step whose rate is below the one before, whether a plateau scheduler
         made the cut (Setup.lr_reactive)."""
         setup = self.trace.setup
-        if setup.lr_last is not None and lr < setup.lr_last and setup.lr_reactive is None:
+        if setup.lr_reactive is None and setup.lr_last is not None and lr < setup.lr_last:
             setup.lr_reactive = cut_on_plateau(optimizer)
 
     def on_step(self) -> None:
