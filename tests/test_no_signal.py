@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -172,6 +173,19 @@ def test_a_column_divided_by_zero_reaches_the_learners_as_numbers_they_can_fit()
                          for rows in (slice(0, 200), slice(200, 400)))
     assert math.isinf(x[:, 2].abs().max())
     assert contest(train, validation, CLASSIFICATION).p_value < 0.01  # column 0 is the label
+
+
+def test_gains_of_rounding_size_are_no_signal():
+    """A learner whose per-row losses equal the constant's but for rounding (all a hair lower,
+    with almost no spread) passed a t-test as predicting the labels (bench/fresh17 s08)."""
+    from lossdoctor.checks._contest import judge
+
+    constant = np.full(26, 6.576360933048562)
+    rounding = 1e-13 * (1 + np.linspace(0, 1e-3, 26))
+    learned = judge(constant, {"trees": constant - rounding}, 26)
+    assert learned.p_value == 1.0
+    clearly = judge(constant, {"trees": constant - 0.1 * (1 + np.linspace(0, 1, 26))}, 26)
+    assert clearly.p_value < 0.01  # a real gain with the same shape still counts
 
 
 def test_table_refuses_multi_label_targets():
