@@ -188,6 +188,19 @@ def test_gains_of_rounding_size_are_no_signal():
     assert clearly.p_value < 0.01  # a real gain with the same shape still counts
 
 
+def test_the_contests_run_on_a_few_rows_of_many_classes():
+    """26 rows over 20 classes (one repeated batch of a character model, fresh17 s08): the
+    logistic regression's stratified 3-fold search raised ValueError, and no_signal failed."""
+    from lossdoctor.checks._contest import contest, cross_validated_contest
+
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 4, generator=generator), torch.arange(32) % 20
+    train, validation = (table([Batch((x[rows],), {}, y[rows], len(y[rows]))], CLASSIFICATION)
+                         for rows in (slice(0, 26), slice(26, 32)))
+    assert 0 <= cross_validated_contest(train, CLASSIFICATION).p_value <= 1
+    assert 0 <= contest(train, validation, CLASSIFICATION).p_value <= 1
+
+
 def test_table_refuses_multi_label_targets():
     multi_label = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
     with pytest.raises(Skip, match="one class label"):
