@@ -90,6 +90,30 @@ def test_the_batch_sample_is_bounded_by_bytes_when_rows_are_large():
     assert small.max_rows == 4096  # 83,333 rows would fit: the rows bound holds
 
 
+def test_a_validation_split_evaluated_in_one_call_joins_the_sample_cut_to_its_rows():
+    """``model(X_val)`` on 6,000 rows at once, the only validation batch: past max_rows it was
+    kept by chance (never, for the sample's own first draw), and no validation was seen."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(6000, 3, generator=generator)
+    y = (x[:, 0] > 0).long()
+    model = nn.Linear(3, 2)
+
+    def train():
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(20):
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[:64]), y[:64]).backward()
+            optimizer.step()
+            if step % 5 == 4:
+                with torch.no_grad():
+                    F.cross_entropy(model(x), y)
+
+    held = record(train).copies.validation
+    assert held.rows == 4096 and len(held.batches) == 1
+    batch = held.batches[0]
+    assert torch.equal((batch.args[0][:, 0] > 0).long(), batch.target)  # rows kept paired
+
+
 def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)
