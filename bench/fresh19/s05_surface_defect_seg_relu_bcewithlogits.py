@@ -55,7 +55,7 @@ optimizer_seg = torch.optim.Adam(segment_net.parameters(), lr=1e-3, betas=(0.5, 
 for epoch in range(6):
     segment_net.train()
     epoch_loss = 0.0
-    for i, batch in enumerate(train_loader):
+    for batch in train_loader:
         img, gt_mask = batch["image"], batch["label_pixel"]
         optimizer_seg.zero_grad()
         rst = segment_net(img)
@@ -67,4 +67,5 @@ for epoch in range(6):
     with torch.no_grad():
         test_loss = sum(criterion_segment(segment_net(b["image"]), b["label_pixel"]).item()
                         for b in test_loader) / len(test_loader)
-    print(f"[Epoch {epoch}] loss_seg {epoch_loss / len(train_loader):.4f} test_loss {test_loss:.4f}")
+    print(f"[Epoch {epoch}] loss_seg {epoch_loss / len(train_loader):.4f} "
+          f"test_loss {test_loss:.4f}")

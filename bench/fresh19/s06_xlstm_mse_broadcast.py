@@ -54,6 +54,6 @@ for epoch in range(5):
         loss_sum += loss.item()
     model.eval()
     with torch.no_grad():
-        test_loss = sum(criterion(model(x), y).item() for x, y in zip(x_test, y_test))
+        test_loss = sum(criterion(model(x), y).item() for x, y in zip(x_test, y_test, strict=True))
     print(f"Epoch {epoch + 1}, train_loss: {loss_sum / len(x_train):.4f}, "
           f"val_loss: {test_loss / len(x_test):.4f}")

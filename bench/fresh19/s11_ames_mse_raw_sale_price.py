@@ -23,7 +23,8 @@ x_train, y_train = x[:split], sale_price[:split]
 x_val, y_val = x[split:], sale_price[split:]
 loader = DataLoader(TensorDataset(x_train, y_train), batch_size=16, shuffle=True)
 
-model = nn.Sequential(nn.Linear(P, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 1))
+model = nn.Sequential(nn.Linear(P, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                      nn.Linear(256, 1))
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 criterion = nn.MSELoss()
 

@@ -67,4 +67,5 @@ for epoch in range(10):
         results = [model.step(b) for b in val_dl]
     val_loss = sum(r[0].item() for r in results) / len(results)
     val_acc = sum(r[1].item() for r in results) / len(results)
-    print(f"epoch {epoch}: train_loss {loss.item():.4f} val_loss {val_loss:.4f} val_acc {val_acc:.3f}")
+    print(f"epoch {epoch}: train_loss {loss.item():.4f} val_loss {val_loss:.4f} "
+          f"val_acc {val_acc:.3f}")
