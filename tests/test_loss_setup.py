@@ -344,3 +344,22 @@ def test_a_relu_after_the_output_layer_fed_to_bce_with_logits_is_a_loss_mismatch
     assert finding.evidence["prediction_min"] == 0.0
     assert 0.4 < finding.evidence["unreachable_share"] < 0.6  # half negatives: log 2 / 2 of log 2
 
+
+
+def _binary_probabilities_run(last):
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), last)
+    return _run(model, nn.BCELoss(), x, (classes > 1).float().unsqueeze(1))
+
+
+def test_a_softmax_over_one_output_unit_fed_to_bce_is_a_loss_mismatch():
+    """Keras' Dense(1, activation='softmax') ported (stackoverflow.com/questions/46620813):
+    every prediction is exactly 1, and nothing is learned."""
+    [finding] = check(_binary_probabilities_run(nn.Softmax(dim=1)))
+    assert finding.cause is LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
+    assert "softmax over a single output unit" in finding.verdict and "sigmoid" in finding.fix
+
+
+def test_a_sigmoid_output_fed_to_bce_is_quiet():
+    assert check(_binary_probabilities_run(nn.Sigmoid())) == []

@@ -142,7 +142,7 @@ def _first_of_each_cause(findings: list[Finding]) -> list[Finding]:
 # --- loss_mismatch -------------------------------------------------------------------------
 
 def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
-    for rule in (_one_class, _double_softmax, _log_softmax_of_probabilities,
+    for rule in (_one_class, _softmax_of_one_unit, _double_softmax, _log_softmax_of_probabilities,
                  _nll_without_log_softmax, _double_sigmoid, _regression_on_class_indices):
         found = rule(name, seen)
         if found is not None:
@@ -162,6 +162,25 @@ def _one_class(name, seen):
     ), {"output_units": 1.0}, (
         "For two classes, use BCEWithLogitsLoss on that one output unit with float 0/1 "
         "targets; otherwise give the model one output unit per class.")
+
+
+def _softmax_of_one_unit(name, seen):
+    """A loss on probabilities (BCELoss) given exactly 1 for every row of every sampled call,
+    from the first: a softmax over one output unit, which is 1 whatever the unit says (Keras'
+    Dense(1, activation='softmax')). A sigmoid starts near 0.5 and only saturates to 1 late."""
+    kind = loss_kind(name)
+    if kind is None or kind.output != "probabilities" or len(seen) < MIN_CALLS:
+        return None
+    if not all(s.prediction_min == s.prediction_max == 1.0 for s in seen):
+        return None
+    return CERTAIN, (
+        f"Your model's output is exactly 1 for every example, from the first step on: it "
+        f"ends in a softmax over a single output unit, and the softmax of one number is "
+        f"always 1. The prediction cannot move, no gradient reaches the model, and {name} "
+        f"stays where it started."
+    ), {"output_units": 1.0}, (
+        "For one probability per example, end the model with a sigmoid (or drop it and use "
+        "BCEWithLogitsLoss on the raw output); keep a softmax for one unit per class.")
 
 
 def _double_softmax(name, seen):
