@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -260,3 +262,104 @@ def test_a_hand_written_squared_error_on_matched_shapes_is_quiet(loss_fn, target
     case = _run(mlp(6, 16, 1), loss_fn, x, y, epochs=5)
     assert case.trace.setup.loss_name.endswith("(like mse_loss)")
     assert check(case) == []
+
+
+class _OneRowForTheBatch(nn.Module):
+    """Folds the batch into one row before the output, as x.view(-1, batch * features) does."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = mlp(6, 16, 4)
+
+    def forward(self, x):
+        return self.head(x.mean(dim=0, keepdim=True))
+
+
+def _multi_hot(classes):
+    return nn.functional.one_hot(classes, 4).float()
+
+
+def test_one_prediction_row_for_a_batch_of_targets_is_a_broadcast():
+    """(1, C) predictions against (B, C) targets (weka511/hpa-scc#38): the broadcast grows
+    neither side beyond the target's size, but one prediction stands for the whole batch."""
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="target size"):
+        case = _run(_OneRowForTheBatch(), nn.MSELoss(), x, _multi_hot(classes))
+    [finding] = check(case)
+    assert finding.cause is SHAPE_BROADCAST
+    assert "(1, 4)" in finding.verdict
+    assert "each prediction stands for 32 targets" in finding.verdict
+    assert finding.experiment is None  # no reshape turns 4 values into 128
+
+
+def _last_row_target(out, y):
+    return nn.functional.mse_loss(out, y[-1:])
+
+
+def test_one_target_against_several_rows_of_predictions_is_a_broadcast():
+    """(T, 1) predictions against one (1, 1) target (andrewgcodes/xlstm#4: a prediction per
+    step of the sequence, the one next value as the target)."""
+    x, _, value = _data()
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="target size"):
+        case = _run(mlp(6, 16, 1), _last_row_target, x, value.unsqueeze(1))
+    [finding] = check(case)
+    assert finding.cause is SHAPE_BROADCAST
+    assert "each target is compared with 32 predictions" in finding.verdict
+
+
+def _penalized(out, y):
+    return nn.functional.mse_loss(out, y) + 0.01 * nn.functional.mse_loss(out, torch.zeros(1))
+
+
+def test_a_penalty_against_one_constant_is_no_broadcast():
+    """A penalty pulling every output to 0 repeats its one target on purpose."""
+    x, _, value = _data()
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        case = _run(mlp(6, 16, 1), _penalized, x, value.unsqueeze(1))
+    assert SHAPE_BROADCAST not in _causes(case)
+
+
+def test_heads_against_one_column_of_targets_are_no_broadcast():
+    """(B, K) against (B, 1): K heads of an ensemble fitting one value can be meant."""
+    x, _, value = _data()
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        case = _run(mlp(6, 16, 3), nn.MSELoss(), x, value.unsqueeze(1))
+    assert SHAPE_BROADCAST not in _causes(case)
+
+
+def test_a_relu_after_the_output_layer_fed_to_bce_with_logits_is_a_loss_mismatch():
+    """mengcius/Surface-Defect-Detection#3: logits clamped at 0 never give a probability below
+    0.5, so the negative class cannot be predicted."""
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), nn.ReLU(), nn.Flatten(0))
+    [finding] = check(_run(model, nn.BCEWithLogitsLoss(), x, (classes > 1).float()))
+    assert finding.cause is LOSS_MISMATCH and "below 0.5" in finding.verdict
+    assert finding.evidence["prediction_min"] == 0.0
+    assert 0.4 < finding.evidence["unreachable_share"] < 0.6  # half negatives: log 2 / 2 of log 2
+
+
+
+def _binary_probabilities_run(last):
+    x, classes, _ = _data()
+    torch.manual_seed(0)
+    model = nn.Sequential(mlp(6, 16, 1), last)
+    return _run(model, nn.BCELoss(), x, (classes > 1).float().unsqueeze(1))
+
+
+def test_a_softmax_over_one_output_unit_fed_to_bce_is_a_loss_mismatch():
+    """Keras' Dense(1, activation='softmax') ported (stackoverflow.com/questions/46620813):
+    every prediction is exactly 1, and nothing is learned."""
+    [finding] = check(_binary_probabilities_run(nn.Softmax(dim=1)))
+    assert finding.cause is LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
+    assert "softmax over a single output unit" in finding.verdict and "sigmoid" in finding.fix
+
+
+def test_a_sigmoid_output_fed_to_bce_is_quiet():
+    assert check(_binary_probabilities_run(nn.Sigmoid())) == []

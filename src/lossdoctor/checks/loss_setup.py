@@ -7,11 +7,15 @@ sampled call is a fact about the run, not a statistical guess:
 
 - loss_mismatch: CrossEntropyLoss on one output unit (its loss is always 0) or on rows that
   sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
-  BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice); a regression
-  loss on integer-typed class indices.
+  BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
+  below 0 (a ReLU at the output: no probability below 0.5); a regression loss on integer-typed
+  class indices.
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
-  broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target).
-  A replay with the target reshaped to the prediction's shape shows the fix.
+  broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
+  or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
+  batch of targets; (T, 1) against (1, 1): a prediction per step against one target), unless
+  the target is one constant. A replay with the target reshaped to the prediction's shape shows
+  the fix where the two hold as many values.
 - label_range: binary cross-entropy targets outside [0, 1] ({-1, 1} or {1, 2} labels), soft
   cross-entropy targets outside [0, 1], and regression targets beyond a bounded output (a
   sigmoid's (0, 1), a tanh's (-1, 1)) that the predictions press against and never leave, or
@@ -35,7 +39,13 @@ import torch
 
 from lossdoctor.capture import stats
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._clamped_output import CLAMPED_FIX, clamped_at_zero, clamped_verdict
+from lossdoctor.checks._clamped_output import (
+    CLAMPED_FIX,
+    LATE_CALLS,
+    UNREACHABLE_SHARE,
+    clamped_at_zero,
+    clamped_verdict,
+)
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._written_broadcast import broadcasts
@@ -110,6 +120,7 @@ def check(case) -> list[Finding]:
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
+        findings += _clamped_logits(case, name, seen)
     return _first_of_each_cause(findings)
 
 
@@ -131,7 +142,7 @@ def _first_of_each_cause(findings: list[Finding]) -> list[Finding]:
 # --- loss_mismatch -------------------------------------------------------------------------
 
 def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
-    for rule in (_one_class, _double_softmax, _log_softmax_of_probabilities,
+    for rule in (_one_class, _softmax_of_one_unit, _double_softmax, _log_softmax_of_probabilities,
                  _nll_without_log_softmax, _double_sigmoid, _regression_on_class_indices):
         found = rule(name, seen)
         if found is not None:
@@ -151,6 +162,25 @@ def _one_class(name, seen):
     ), {"output_units": 1.0}, (
         "For two classes, use BCEWithLogitsLoss on that one output unit with float 0/1 "
         "targets; otherwise give the model one output unit per class.")
+
+
+def _softmax_of_one_unit(name, seen):
+    """A loss on probabilities (BCELoss) given exactly 1 for every row of every sampled call,
+    from the first: a softmax over one output unit, which is 1 whatever the unit says (Keras'
+    Dense(1, activation='softmax')). A sigmoid starts near 0.5 and only saturates to 1 late."""
+    kind = loss_kind(name)
+    if kind is None or kind.output != "probabilities" or len(seen) < MIN_CALLS:
+        return None
+    if not all(s.prediction_min == s.prediction_max == 1.0 for s in seen):
+        return None
+    return CERTAIN, (
+        f"Your model's output is exactly 1 for every example, from the first step on: it "
+        f"ends in a softmax over a single output unit, and the softmax of one number is "
+        f"always 1. The prediction cannot move, no gradient reaches the model, and {name} "
+        f"stays where it started."
+    ), {"output_units": 1.0}, (
+        "For one probability per example, end the model with a sigmoid (or drop it and use "
+        "BCEWithLogitsLoss on the raw output); keep a softmax for one unit per class.")
 
 
 def _double_softmax(name, seen):
@@ -245,6 +275,45 @@ def _double_sigmoid(name, seen):
     ), {}, f"Remove the model's final sigmoid: {name} expects raw scores (logits)."
 
 
+def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
+    """BCEWithLogitsLoss on outputs clamped at zero (a ReLU after the output layer): every
+    sampled call's outputs at least 0, the last LATE_CALLS' smallest exactly 0, so no
+    probability goes below sigmoid(0) = 0.5, and enough negative targets (below 0.5) that this
+    floor alone, log 2 for each, is UNREACHABLE_SHARE or more of the constant guess's loss."""
+    if name not in BCE_WITH_LOGITS or len(seen) < LATE_CALLS:
+        return []
+    late = sorted(seen, key=lambda s: s.step)[-LATE_CALLS:]
+    if min(s.prediction_min for s in seen) < 0 or any(s.prediction_min != 0 for s in late):
+        return []
+    share = _negative_floor_share(_training_targets(case))
+    if share is None or share < UNREACHABLE_SHARE:
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen),
+                "unreachable_share": share}
+    verdict = (
+        f"Your model's outputs never go below 0, and the smallest of each batch is exactly 0 "
+        f"(a ReLU after the output layer, it seems), but {name} reads them as logits: the "
+        f"probability it takes, their sigmoid, can never fall below 0.5, so no example can be "
+        f"put in the negative class. That alone keeps the loss above {share:.0%} of what "
+        f"always predicting the average gives.")
+    return [Finding(LOSS_MISMATCH, ALMOST_CERTAIN, verdict + FIRST, evidence,
+                    fix=f"Remove the activation after the output layer: {name} expects raw "
+                        f"scores (logits), negative for the negative class.")]
+
+
+def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
+    """The loss a clamp at logit 0 cannot go below (log 2 for each target under 0.5), over the
+    binary cross-entropy of always predicting the targets' mean."""
+    if targets is None or targets.numel() < 2:
+        return None
+    targets = targets.double().clamp(0, 1)
+    mean = float(targets.mean())
+    if not 0 < mean < 1:
+        return None
+    constant = -(mean * math.log(mean) + (1 - mean) * math.log(1 - mean))
+    return float((targets < 0.5).double().mean()) * math.log(2) / constant
+
+
 def _regression_on_class_indices(name, seen):
     kind = loss_kind(name)
     integer_typed = all(not _is_float_dtype(s.target_dtype) for s in seen)
@@ -264,6 +333,9 @@ def _regression_on_class_indices(name, seen):
 
 def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
     grown = [s for s in seen if _broadcast_grows(s)]
+    if not grown:
+        grown = [s for s in seen if _broadcast_repeats(s)]
+        grown = [] if _one_constant_target(grown) else grown
     if name not in ELEMENTWISE or not grown:
         return []
     return [_broadcast_finding(case, name, seen, grown)]
@@ -297,12 +369,45 @@ def _broadcast_grows(call: LossInputStat) -> bool:
                                     math.prod(call.target_shape))
 
 
+def _broadcast_repeats(call: LossInputStat) -> bool:
+    """Different shapes where the broadcast repeats one side against the other's rows: one
+    prediction row against a batch of targets ((1, C) against (B, C): the batch was folded into
+    the features before the output), or one target against several rows of predictions
+    ((T, 1) against (1, 1): a prediction per step, and the one target of the sequence). Columns
+    repeated against one target ((B, K) against (B, 1), K heads of an ensemble fitting the same
+    value) are not counted: that can be meant."""
+    if call.prediction_shape == call.target_shape:
+        return False
+    try:
+        size = list(torch.broadcast_shapes(call.prediction_shape, call.target_shape))
+    except RuntimeError:
+        return False
+    prediction = _aligned(call.prediction_shape, len(size))
+    target = _aligned(call.target_shape, len(size))
+    prediction_repeated = any(p == 1 < b for p, b in zip(prediction, size, strict=True))
+    return prediction_repeated or (bool(size) and target[0] == 1 < size[0])
+
+
+def _aligned(shape: list[int], dims: int) -> list[int]:
+    return [1] * (dims - len(shape)) + list(shape)
+
+
+def _one_constant_target(calls: list[LossInputStat]) -> bool:
+    """Every call's target is one and the same number (a penalty pulling outputs to 0, say):
+    repeating it against every prediction is what the broadcast is for."""
+    return bool(calls) and all(s.target_min == s.target_max == calls[0].target_min
+                               for s in calls)
+
+
 def _comparisons(call: LossInputStat) -> int:
     return math.prod(torch.broadcast_shapes(call.prediction_shape, call.target_shape))
 
 
 def _reshape_experiment(case, call: LossInputStat) -> Experiment | None:
-    """Replay with each target reshaped to the prediction's shape, against the user's setup."""
+    """Replay with each target reshaped to the prediction's shape, against the user's setup;
+    None where the two hold different numbers of values (no reshape matches them)."""
+    if math.prod(call.prediction_shape) != math.prod(call.target_shape):
+        return None
     try:
         replayer = case.require_replay()
         with warnings.catch_warnings():
@@ -326,17 +431,32 @@ def _target_like(copies):
 
 def _broadcast_verdict(name: str, call: LossInputStat, experiment) -> str:
     prediction, target = _shape(call.prediction_shape), _shape(call.target_shape)
-    rows = call.prediction_shape[0]
     text = (f"Your model's predictions have shape {prediction} but the targets have shape "
-            f"{target}, and {name} broadcasts them to {_shape(_broadcast_list(call))}: every "
-            f"prediction is compared with all {rows} targets of the batch, not just its own. "
-            f"The best the model can do is predict the batch average for every row, so the "
-            f"loss stays flat (PyTorch warns about this with 'Using a target size ...').")
+            f"{target}, and {name} broadcasts them to {_shape(_broadcast_list(call))}: "
+            f"{_repeated(call)}. The best the model can do is predict an average of the "
+            f"targets it is compared with, so the loss stays flat (PyTorch warns about this "
+            f"with 'Using a target size ...').")
     if experiment is None:
         return text
     return (f"{text} With matching shapes the validation loss goes from "
             f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
             f"{experiment.steps}-step replay of your training.")
+
+
+def _repeated(call: LossInputStat) -> str:
+    """Which side the broadcast repeats, in words."""
+    comparisons = _comparisons(call)
+    per_prediction = comparisons // max(math.prod(call.prediction_shape), 1)
+    per_target = comparisons // max(math.prod(call.target_shape), 1)
+    if per_prediction > 1 and per_target > 1:
+        return (f"every prediction is compared with {per_prediction} targets, not just its "
+                f"own")
+    if per_prediction > 1:
+        return (f"each prediction stands for {per_prediction} targets: the rows of the batch "
+                f"were merged before the output (a view or reshape that folds the batch into "
+                f"the features?)")
+    return (f"each target is compared with {per_target} predictions, not one: the model gives "
+            f"more outputs than there are targets (one per step of a sequence?)")
 
 
 def _broadcast_fix(call: LossInputStat) -> str:
