@@ -251,3 +251,13 @@ def test_an_epoch_rate_set_back_once_an_epoch_still_floors_early():
     rate comes back for one batch in each epoch of 38."""
     rates = [1.0 if s < 3 else (1.0 if s % 38 == 0 else 1e-3) for s in range(380)]
     assert early_floor(rates) == 3
+
+
+def test_a_plateau_schedulers_early_cuts_are_no_early_floor():
+    """ReduceLROnPlateau cut the rate because the loss stalled: that stall's cause is the
+    finding, not the cuts."""
+    steps, cuts = 300, [[0, 1.0], [10, 0.1], [20, 0.01]]
+    losses = [(s, 1.0 - 0.001 * s) for s in range(steps)]
+    planned = LrSchedule(tuple(map(tuple, cuts)), steps)
+    assert find_collapse(planned, losses).early
+    assert find_collapse(LrSchedule(tuple(map(tuple, cuts)), steps, reactive=True), losses) is None

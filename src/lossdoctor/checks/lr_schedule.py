@@ -162,7 +162,8 @@ def find_collapse(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Coll
     deep = _deep_collapse(schedule, rates, losses)
     if deep is not None:
         return deep
-    floor = early_floor(rates)
+    # a plateau scheduler's early cuts answered a loss that had stalled for another reason
+    floor = None if schedule.reactive else early_floor(rates)
     return None if floor is None else _collapse_at(floor, rates, losses, early=True)
 
 
