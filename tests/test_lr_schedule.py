@@ -261,3 +261,19 @@ def test_a_plateau_schedulers_early_cuts_are_no_early_floor():
     planned = LrSchedule(tuple(map(tuple, cuts)), steps)
     assert find_collapse(planned, losses).early
     assert find_collapse(LrSchedule(tuple(map(tuple, cuts)), steps, reactive=True), losses) is None
+
+
+@pytest.mark.parametrize("gamma, shown", [(0.1, True), (0.3, False)])
+def test_without_a_replay_an_early_floor_shows_itself_only_at_a_hundredth(gamma, shown):
+    """A replay the budget or the loss rules out: milestones read as batches, two x0.1 steps
+    (1% of the peak: timm_style's run at a load of 11 had no time left for the replay), are
+    reported from the curves; two x0.3 steps (9%, an early floor too) need the replay."""
+    def milestones(optimizer):
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[4, 7], gamma=gamma)
+
+    case = _scheduled_run(milestones, per_batch=True)
+    case.copies.loss_fn = None  # as for a hand-written loss: nothing to replay
+    found = reported(check(case))
+    assert [f.cause for f in found] == ([LR_SCHEDULE] if shown else [])
+    if shown:
+        assert found[0].experiment is None and "curves alone" in found[0].verdict

@@ -107,6 +107,9 @@ EARLY_SHARE = 0.1
 #: batch as well as per epoch (timm's step(epoch) at each epoch's end) sets the epoch's rate
 #: back for one batch of each epoch (1 of 37 in timm_style: 97% stay below).
 STAYS = 0.9
+#: Relative float rounding of a rate made by repeated multiplication (0.05 * 0.1 * 0.1 is
+#: 0.0005000000000000001): a floor "at" COLLAPSE_SHARE of the peak is at it.
+ROUNDING = 1e-9
 
 
 @dataclass
@@ -202,6 +205,15 @@ def _collapse_at(step: int, rates: list[float], losses: list[tuple[int, float]],
     return Collapse(step, len(rates), lr, (start, end), (first, last), early)
 
 
+def _shown_by_curves(schedule: LrSchedule, collapse: Collapse) -> bool:
+    """Without a replay: a loss seen falling shows that a collapse stopped it; an early floor
+    shows itself only at COLLAPSE_SHARE of the peak or below (most of the run then does at
+    most a hundredth of what as many steps at the peak do, whatever the loss did)."""
+    if collapse.early:
+        return collapse.lr <= COLLAPSE_SHARE * schedule.peak * (1 + ROUNDING)
+    return collapse.was_falling
+
+
 def _moved(first: float, last: float) -> bool:
     return last <= (1 - STILL_DROP) * first
 
@@ -209,8 +221,8 @@ def _moved(first: float, last: float) -> bool:
 def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding | None:
     experiment = _tested(case, f"decay floored at {FLOOR:g} of the peak lr",
                          lambda m: [max(v, FLOOR) for v in m])
-    if experiment is None and (collapse.early or not collapse.was_falling):
-        return None  # without a replay, only a loss seen falling shows the collapse stopped it
+    if experiment is None and not _shown_by_curves(schedule, collapse):
+        return None
     if experiment is not None and not helped(experiment, case):
         return None
     return Finding(
