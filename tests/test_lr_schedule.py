@@ -277,3 +277,12 @@ def test_without_a_replay_an_early_floor_shows_itself_only_at_a_hundredth(gamma,
     assert [f.cause for f in found] == ([LR_SCHEDULE] if shown else [])
     if shown:
         assert found[0].experiment is None and "curves alone" in found[0].verdict
+
+
+def test_an_early_floor_at_the_second_step_is_found():
+    """timm_style: a warmup step, the peak at step 1, then an epoch decay stepped per batch
+    from step 2 of 222: too few losses before it to say whether they fell."""
+    steps = 222
+    schedule = LrSchedule(((0, 0.02), (1, 1.0), (2, 0.1), (4, 0.01), (6, 1e-3)), steps)
+    collapse = find_collapse(schedule, [(s, 1.0) for s in range(steps)])
+    assert collapse.early and collapse.step == 2

@@ -196,8 +196,8 @@ def _collapse_at(step: int, rates: list[float], losses: list[tuple[int, float]],
                  early: bool = False) -> Collapse | None:
     before = [v for s, v in losses if s < step and math.isfinite(v)]
     after = [v for s, v in losses if s >= step and math.isfinite(v)]
-    if len(before) < 3 or len(after) < 3:
-        return None
+    if len(before) < (1 if early else 3) or len(after) < 3:
+        return None  # an early floor may come at the first steps: the rest of the run shows it
     first, last = _mean(_part(after, 0, 10)), _mean(_part(after, 9, 10))
     start, end = _mean(_part(before, 0, 3)), _mean(_part(before, 2, 3))
     rest = sorted(rates[step:])
