@@ -284,5 +284,5 @@ def test_an_early_floor_at_the_second_step_is_found():
     from step 2 of 222: too few losses before it to say whether they fell."""
     steps = 222
     schedule = LrSchedule(((0, 0.02), (1, 1.0), (2, 0.1), (4, 0.01), (6, 1e-3)), steps)
-    collapse = find_collapse(schedule, [(s, 1.0) for s in range(steps)])
+    collapse = find_collapse(schedule, [(s, 1.0 - 0.001 * s) for s in range(steps)])
     assert collapse.early and collapse.step == 2
