@@ -10,7 +10,7 @@ from lossdoctor.case import Case
 from lossdoctor.checks import learning_rate
 from lossdoctor.checks._lr_rise import find_rise
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
-from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, find_collapse
+from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, early_floor, find_collapse
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
@@ -210,3 +210,79 @@ def test_a_warmup_longer_than_the_run_starves_it_and_ending_it_early_fixes_it(wa
 @pytest.mark.parametrize("warmup", [_torch_warmup, _hand_warmup])
 def test_a_warmup_that_ends_inside_the_run_is_not_starved(warmup):
     assert reported(check(_scheduled_run(warmup(20), per_batch=True))) == []
+
+
+def _milestones(optimizer):
+    """mmcv's step=[5, 7] of 8 epochs, as epochs: x0.1 at 5/8 and 7/8 of the run."""
+    return torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, milestones=[EPOCHS * 5 // 8, EPOCHS * 7 // 8], gamma=0.1)
+
+
+def test_epoch_milestones_read_as_batches_are_an_early_floor_the_floored_replay_fixes():
+    """mmcv's by_epoch=False: the rate is exactly 1% of its peak from batch 10 of 120, not below
+    COLLAPSE_SHARE, and the loss still moves after it at a hundredth of the pace."""
+    found = reported(check(_scheduled_run(_milestones, per_batch=True)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].evidence["collapse_step"] <= 0.1 * found[0].evidence["steps"]
+    assert found[0].experiment.after < 0.9 * found[0].experiment.before
+
+
+def test_the_same_milestones_counted_in_epochs_are_quiet():
+    assert reported(check(_scheduled_run(_milestones, per_batch=False))) == []
+
+
+def _shape(rate, steps=300):
+    return [rate(s / steps) for s in range(steps)]
+
+
+@pytest.mark.parametrize("rate", [
+    lambda t: 0.1 ** (t >= 1 / 3) * 0.1 ** (t >= 2 / 3),  # ImageNet: x0.1 at epochs 30, 60 of 90
+    lambda t: 0.5 * (1 + math.cos(math.pi * t)),  # cosine
+    lambda t: min(t / 0.05, 1.0),  # warmup over 5%, held
+    lambda t: 0.04 + 0.96 * t / 0.3 if t < 0.3 else 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7)),
+    lambda t: 0.8 ** (t * 30),  # ExponentialLR(0.8) over 30 epochs
+])
+def test_healthy_schedules_have_no_early_floor(rate):
+    assert early_floor(_shape(rate)) is None
+
+
+def test_an_epoch_rate_set_back_once_an_epoch_still_floors_early():
+    """timm's step(epoch) at each epoch's end beside the misplaced per-batch step: the epoch's
+    rate comes back for one batch in each epoch of 38."""
+    rates = [1.0 if s < 3 else (1.0 if s % 38 == 0 else 1e-3) for s in range(380)]
+    assert early_floor(rates) == 3
+
+
+def test_a_plateau_schedulers_early_cuts_are_no_early_floor():
+    """ReduceLROnPlateau cut the rate because the loss stalled: that stall's cause is the
+    finding, not the cuts."""
+    steps, cuts = 300, [[0, 1.0], [10, 0.1], [20, 0.01]]
+    losses = [(s, 1.0 - 0.001 * s) for s in range(steps)]
+    planned = LrSchedule(tuple(map(tuple, cuts)), steps)
+    assert find_collapse(planned, losses).early
+    assert find_collapse(LrSchedule(tuple(map(tuple, cuts)), steps, reactive=True), losses) is None
+
+
+@pytest.mark.parametrize("gamma, shown", [(0.1, True), (0.3, False)])
+def test_without_a_replay_an_early_floor_shows_itself_only_at_a_hundredth(gamma, shown):
+    """A replay the budget or the loss rules out: milestones read as batches, two x0.1 steps
+    (1% of the peak: timm_style's run at a load of 11 had no time left for the replay), are
+    reported from the curves; two x0.3 steps (9%, an early floor too) need the replay."""
+    def milestones(optimizer):
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[4, 7], gamma=gamma)
+
+    case = _scheduled_run(milestones, per_batch=True)
+    case.copies.loss_fn = None  # as for a hand-written loss: nothing to replay
+    found = reported(check(case))
+    assert [f.cause for f in found] == ([LR_SCHEDULE] if shown else [])
+    if shown:
+        assert found[0].experiment is None and "curves alone" in found[0].verdict
+
+
+def test_an_early_floor_at_the_second_step_is_found():
+    """timm_style: a warmup step, the peak at step 1, then an epoch decay stepped per batch
+    from step 2 of 222: too few losses before it to say whether they fell."""
+    steps = 222
+    schedule = LrSchedule(((0, 0.02), (1, 1.0), (2, 0.1), (4, 0.01), (6, 1e-3)), steps)
+    collapse = find_collapse(schedule, [(s, 1.0 - 0.001 * s) for s in range(steps)])
+    assert collapse.early and collapse.step == 2

@@ -472,3 +472,50 @@ def test_a_short_run_not_yet_hurt_by_piling_up_is_kept_dismissed():
     [finding] = [f for f in check(_linear_regression_by_hand(4, zero=False))
                  if f.cause is MISSING_ZERO_GRAD]
     assert finding.confidence < 0.5
+
+
+class _StagedBackbone(nn.Module):
+    """mmcv's and timm's idiom: `frozen_stages` stages frozen by requires_grad_(False), and
+    again by the backbone's own train(), which every epoch's model.train() calls."""
+
+    def __init__(self, frozen_stages):
+        super().__init__()
+        self.frozen_stages = frozen_stages
+        self.stages = nn.Sequential(nn.Sequential(nn.Linear(8, 32), nn.ReLU()),
+                                    nn.Sequential(nn.Linear(32, 2), nn.ReLU()))
+        self._freeze_stages()
+
+    def _freeze_stages(self):
+        for stage in self.stages[:self.frozen_stages]:
+            stage.eval()
+            stage.requires_grad_(False)
+
+    def forward(self, x):
+        return self.stages(x)
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+
+def _staged(frozen_stages):
+    torch.manual_seed(0)
+    model = nn.Sequential(_StagedBackbone(frozen_stages), nn.Linear(2, 2))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    return model, optimizer
+
+
+def test_every_stage_frozen_by_a_backbone_that_freezes_again_in_train_is_found():
+    """all_stages_frozen (bench/projects2 mmcv_style): only the head trains, on random
+    features. The replay that trains everything must keep the stages unfrozen through the
+    backbone's own train(); before, it was frozen again and gained nothing (1.39 -> 1.39)."""
+    model, optimizer = _staged(frozen_stages=2)
+    [finding] = [f for f in check(_case(model, optimizer)) if f.cause is FROZEN_PARAMS]
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+    assert finding.confidence >= 0.7
+
+
+def test_a_staged_backbone_with_no_stage_frozen_is_quiet():
+    model, optimizer = _staged(frozen_stages=0)
+    assert FROZEN_PARAMS not in _causes(check(_case(model, optimizer)))

@@ -7,7 +7,11 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   MIN_LEFT of the run to go, and from there the loss moved less than STILL_DROP. (An epoch
   scheduler stepped every batch, a decay counted in epochs and stepped in batches.) Replay: the
   same schedule with its decay floored at FLOOR of the peak, which must help: a loss that had
-  settled before the collapse gains nothing from it.
+  settled before the collapse gains nothing from it. An **early floor** is a collapse too,
+  whatever its depth below EARLY_DEPTH: the rate down to a tenth of its peak or less within
+  the first EARLY_SHARE of the run and kept there (STAYS) for the rest (milestones in epochs
+  read as iterations: mmcv's ``by_epoch=False`` with ``step=[5, 7]``). The loss may still move
+  after it, at the pace of the lower rate, so only the floored replay can show the cost.
 - **Rise**: the loss fell, then turned up and ended having given back at least GIVEN_BACK of its
   progress (or not finite), after the schedule raised the rate above every rate the loss fell
   at, on a schedule still rising past PEAK_BY of the run. (A warmup that never stops, a gamma
@@ -90,6 +94,24 @@ STARVED_SHARE = 0.5
 REPLAY_WARMUP = 0.1
 
 
+#: An early floor: the rate at most a tenth of its peak (one x0.1 step, the usual decay
+#: factor, or deeper) ...
+EARLY_DEPTH = 0.1
+#: ... reached within this share of the run. Healthy schedules first reach a tenth of their
+#: peak far later: ImageNet's x0.1 at epochs 30/60/90 of 90 at 33% of the run, cosine at 80%,
+#: a linear decay at 90%, one-cycle after its peak at 30% (warmups start below it but rise).
+#: Epoch milestones read as iterations reach it at 0.3-5% (mmcv_style's [5, 7] of 304
+#: iterations at 2.3%; the dev variants below: docs/devset.md, session 19).
+EARLY_SHARE = 0.1
+#: ... and kept there for this share of the steps after it: an epoch scheduler stepped per
+#: batch as well as per epoch (timm's step(epoch) at each epoch's end) sets the epoch's rate
+#: back for one batch of each epoch (1 of 37 in timm_style: 97% stay below).
+STAYS = 0.9
+#: Relative float rounding of a rate made by repeated multiplication (0.05 * 0.1 * 0.1 is
+#: 0.0005000000000000001): a floor "at" COLLAPSE_SHARE of the peak is at it.
+ROUNDING = 1e-9
+
+
 @dataclass
 class Collapse:
     step: int
@@ -97,6 +119,7 @@ class Collapse:
     lr: float  # the rate after the collapse
     before: tuple[float, float]  # mean loss over the first and last thirds before the collapse
     after: tuple[float, float]  # mean loss over the first and last tenths after it
+    early: bool = False  # an early floor: the loss may still move, at the lower rate's pace
 
     @property
     def was_falling(self) -> bool:
@@ -136,20 +159,59 @@ def check(case) -> list[Finding]:
 
 
 def find_collapse(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Collapse | None:
+    """A collapse below COLLAPSE_SHARE with MIN_LEFT to go after which the loss stopped, or
+    an early floor (whatever the loss did after it); None when neither."""
     rates = schedule.per_step()
+    deep = _deep_collapse(schedule, rates, losses)
+    if deep is not None:
+        return deep
+    # a plateau scheduler's early cuts answered a loss that had stalled for another reason
+    floor = None if schedule.reactive else early_floor(rates)
+    return None if floor is None else _collapse_at(floor, rates, losses, early=True)
+
+
+def _deep_collapse(schedule: LrSchedule, rates: list[float],
+                   losses: list[tuple[int, float]]) -> Collapse | None:
     high = [step for step, lr in enumerate(rates) if lr >= COLLAPSE_SHARE * schedule.peak]
     step = high[-1] + 1 if high else 0
     if step == 0 or (schedule.steps - step) / schedule.steps < MIN_LEFT:
         return None
+    collapse = _collapse_at(step, rates, losses)
+    return None if collapse is None or _moved(*collapse.after) else collapse
+
+
+def early_floor(rates: list[float]) -> int | None:
+    """The step from which the rate stays at most EARLY_DEPTH of its peak (STAYS of the steps
+    after it), when that is within the first EARLY_SHARE of the run after the peak; else None."""
+    peak = max(rates)
+    start = rates.index(peak)
+    low = [lr <= EARLY_DEPTH * peak for lr in rates]
+    step = next((s for s in range(start, len(rates)) if low[s]), None)
+    if step is None or step > EARLY_SHARE * len(rates):
+        return None
+    return step if sum(low[step:]) >= STAYS * (len(rates) - step) else None
+
+
+def _collapse_at(step: int, rates: list[float], losses: list[tuple[int, float]],
+                 early: bool = False) -> Collapse | None:
     before = [v for s, v in losses if s < step and math.isfinite(v)]
     after = [v for s, v in losses if s >= step and math.isfinite(v)]
-    if len(before) < 3 or len(after) < 3:
-        return None
+    if len(before) < (1 if early else 3) or len(after) < 3:
+        return None  # an early floor may come at the first steps: the rest of the run shows it
     first, last = _mean(_part(after, 0, 10)), _mean(_part(after, 9, 10))
-    if _moved(first, last):
-        return None
-    early, late = _mean(_part(before, 0, 3)), _mean(_part(before, 2, 3))
-    return Collapse(step, schedule.steps, rates[step], (early, late), (first, last))
+    start, end = _mean(_part(before, 0, 3)), _mean(_part(before, 2, 3))
+    rest = sorted(rates[step:])
+    lr = rest[len(rest) // 2] if early else rates[step]  # an early floor: where it stays
+    return Collapse(step, len(rates), lr, (start, end), (first, last), early)
+
+
+def _shown_by_curves(schedule: LrSchedule, collapse: Collapse) -> bool:
+    """Without a replay: a loss seen falling shows that a collapse stopped it; an early floor
+    shows itself only at COLLAPSE_SHARE of the peak or below (most of the run then does at
+    most a hundredth of what as many steps at the peak do, whatever the loss did)."""
+    if collapse.early:
+        return collapse.lr <= COLLAPSE_SHARE * schedule.peak * (1 + ROUNDING)
+    return collapse.was_falling
 
 
 def _moved(first: float, last: float) -> bool:
@@ -159,8 +221,8 @@ def _moved(first: float, last: float) -> bool:
 def _collapse_finding(case, schedule: LrSchedule, collapse: Collapse) -> Finding | None:
     experiment = _tested(case, f"decay floored at {FLOOR:g} of the peak lr",
                          lambda m: [max(v, FLOOR) for v in m])
-    if experiment is None and not collapse.was_falling:
-        return None  # without a replay, only a loss seen falling shows the collapse stopped it
+    if experiment is None and not _shown_by_curves(schedule, collapse):
+        return None
     if experiment is not None and not helped(experiment, case):
         return None
     return Finding(
@@ -183,11 +245,16 @@ def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment 
               f"{c.before[1]:.3g} over the steps before)" if c.was_falling else
               f"before your training loss had got anywhere ({c.before[0]:.3g} -> "
               f"{c.before[1]:.3g} over the steps before)")
+    depth = (f"{c.lr / schedule.peak:.2g}x the peak" if c.early else
+             f"below {COLLAPSE_SHARE:.0%} of the peak")
+    after = (f"the last {c.left:.0%} of the run trained at that rate (the loss "
+             f"{c.after[0]:.3g} -> {c.after[1]:.3g})" if c.early else
+             f"over the last {c.left:.0%} of the run it hardly moved "
+             f"({c.after[0]:.3g} -> {c.after[1]:.3g})")
     return (
         f"Your learning-rate schedule takes the rate from its peak {plain_lr(schedule.peak, 3)} "
-        f"to {plain_lr(c.lr)} (below {COLLAPSE_SHARE:.0%} of the peak) at step {c.step} of "
-        f"{c.steps}, {before}; over the last {c.left:.0%} of the run it hardly moved "
-        f"({c.after[0]:.3g} -> {c.after[1]:.3g}). {_replay_text(experiment)}."
+        f"to {plain_lr(c.lr)} ({depth}) at step {c.step} of {c.steps}, {before}; {after}. "
+        f"{_replay_text(experiment)}."
     )
 
 

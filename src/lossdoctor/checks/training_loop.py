@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import types
 
 import torch
 from torch import nn
@@ -351,11 +352,29 @@ def _train_everything(case, trace) -> Experiment | None:
         param.requires_grad_(name not in untrained)
     if not any(p.requires_grad for p in as_user.parameters()):
         return None  # nothing would train: the facts speak for themselves
-    for param in everything.parameters():
-        param.requires_grad_(True)
+    unfrozen(everything)
     before = replayer.replay(Plan(model=as_user, steps=REPLAY_STEPS))
     after = replayer.replay(Plan(model=everything, steps=REPLAY_STEPS))
     return fix_experiment("train all the model's parameters", before, after)
+
+
+def unfrozen(model: nn.Module) -> nn.Module:
+    """``model`` with every parameter requiring a gradient, kept so through ``train()``: a
+    module whose own ``train()`` freezes again (mmcv's and timm's backbones call
+    ``_freeze_stages()`` there, for ``frozen_stages``) gets nn.Module's plain ``train()``, or
+    the replay that trains everything would train the user's frozen stages no more than the
+    run did."""
+    for param in model.parameters():
+        param.requires_grad_(True)
+    model.train()
+    if all(param.requires_grad for param in model.parameters()):
+        return model
+    for module in model.modules():
+        if type(module).train is not nn.Module.train:
+            module.train = types.MethodType(nn.Module.train, module)
+    for param in model.parameters():
+        param.requires_grad_(True)
+    return model
 
 
 # --- gradients never zeroed ---------------------------------------------------------------------
