@@ -171,3 +171,33 @@ def test_one_rare_class_never_predicted_is_seen_beside_one_that_is():
     assert never_predicted(scores, majority=0)
     recalled = Scores(scores.classes, np.array([1.0, 0.6, 0.75]), np.zeros(3), scores.rows)
     assert not never_predicted(recalled, majority=0)
+
+
+def _memorizing_case(shift):
+    """900 training rows, 8% of them the rare class, a 64-unit MLP at Adam 1e-2 for 60
+    epochs: the model learns its training rows by heart."""
+    x, y = _imbalanced(rows=1200, minority=0.08, shift=shift)
+    torch.manual_seed(0)
+    model = mlp(8, 64, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    y = y.float().unsqueeze(1)
+    return record(fit, model, optimizer, nn.BCEWithLogitsLoss(), (x[:900], y[:900]),
+                  (x[900:], y[900:]), epochs=60)
+
+
+def test_a_model_that_memorized_its_rare_training_rows_is_judged_on_new_rows():
+    """Dev rare_positive_threshold 291227, 291228 were called healthy: their models recalled
+    every training positive, so 88% and 86% of all the captured positives, but 21 of 39 and
+    8 of 22 validation positives. Here: 81% of all 99 rare rows (not far below the majority's
+    99%), 8 of the 18 validation ones against 97% of the majority's there: found, on the
+    validation rows."""
+    [finding] = check(_memorizing_case(shift=1.2))
+    assert finding.cause is CLASS_IMBALANCE
+    assert finding.evidence["run_model_on_validation_rows"] == 1.0
+    assert finding.evidence["minority_rows"] == 18
+    assert "on the validation rows" in finding.verdict
+
+
+def test_a_model_that_memorized_an_easy_rare_class_is_left_alone():
+    """The same training with the rare class 3 std away: it recalls the new rare rows too."""
+    assert check(_memorizing_case(shift=3.0)) == []

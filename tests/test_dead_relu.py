@@ -5,6 +5,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
+from lossdoctor.checks import dead_relu
 from lossdoctor.checks.dead_relu import (
     BUILT_DEAD,
     DEAD_RELU,
@@ -13,6 +14,7 @@ from lossdoctor.checks.dead_relu import (
     DeadLayer,
     check,
     dead_layers,
+    more_dead_than_default,
     swap_relus,
 )
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
@@ -310,3 +312,39 @@ def test_a_layer_built_less_than_mostly_dead_is_found_when_the_default_init_fixe
     assert finding.experiment.after < 0.5 * finding.experiment.before
     assert finding.evidence["first_dead_step"] == 0
     assert check(_all_negative_weights_run(0.0)) == []
+
+
+def _deep_default_run(seed=0):
+    """Eight ReLU layers of 32 units at PyTorch's default init (deep_relu_large_init's fixed
+    twin): the signal shrinks layer by layer, so the deepest layers see mostly their biases
+    and about half their units are dead at the start."""
+    torch.manual_seed(seed)
+    layers, width = [], 8
+    for _ in range(8):
+        layers += [nn.Linear(width, 32), nn.ReLU()]
+        width = 32
+    model = nn.Sequential(*layers, nn.Linear(32, 2))
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=3e-4),
+                  nn.CrossEntropyLoss(), _learnable(600, 0), _learnable(200, 1), epochs=6)
+
+
+def test_a_deep_stack_at_the_default_init_is_not_built_dead(monkeypatch):
+    """Dev twins 291004, 291005 (deep_relu_large_init fixed, default init): 0.54 of the
+    deepest layer dead at step 0, above BUILT_DEAD; such a layer counted as built dead and was
+    tested by a replay "from the default init", another draw of the twin's own init. It is
+    no more dead than default-initialized copies, so nothing is built dead."""
+    case = _deep_default_run()
+    assert any(d.least > BUILT_DEAD and d.first_watched <= 1 for d in dead_layers(case.trace))
+    assert not more_dead_than_default(case)
+    monkeypatch.setattr(dead_relu, "_reinit_or", _never_called)
+    assert check(case) == []
+
+
+def _never_called(*args):
+    raise AssertionError("a default-initialized model was tested as built dead")
+
+
+def test_negative_weights_are_more_dead_than_the_default_init():
+    """The broken side: weights drawn all negative leave 42-50% of a layer dead, far more than
+    default-initialized copies of the model (BUILT_DEAD_EXCESS)."""
+    assert more_dead_than_default(_all_negative_weights_run(0.2))

@@ -9,7 +9,7 @@ from lossdoctor.checks.dead_relu import DEAD_RELU
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import LABEL_RANGE
-from lossdoctor.checks.optimizer_choice import OPTIMIZER_CHOICE
+from lossdoctor.checks.optimizer_choice import MEASURED_FIRST, OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD, TRAIN_EVAL_MODE
@@ -351,3 +351,22 @@ def test_a_fix_that_lowered_the_rate_too_leaves_the_lr_finding_a_root_beside_it(
     assert all(f.explained_by == [] for f in ranked)
     assert {f.cause.id for f in ranked if f.confidence >= REPORT_THRESHOLD} == {
         "bad_init", "lr_too_high"}
+
+
+def test_a_measured_mark_on_the_optimizer_leads_the_rates_position():
+    """Plain SGD below SGD's usual rates where no plain SGD rate gets as far as Adam
+    (optimizer_choice marks MEASURED_FIRST): the optimizer leads the rate the learning-rate
+    check marks by its position; the same findings with the optimizer marked only by position
+    (as strong as the rate's) leave neither a consequence of the other."""
+    ranked = rank([_first(_fixed(LR_TOO_LOW, 0.95, 0.69, 0.3)),
+                   _marked(_fixed(OPTIMIZER_CHOICE, 0.80, 0.69, 0.02), MEASURED_FIRST)])
+    assert _ids(ranked) == ["optimizer_choice", "lr_too_low"]
+    assert ranked[1].explained_by == ["optimizer_choice"]
+    level = rank([_first(_fixed(LR_TOO_LOW, 0.95, 0.69, 0.3)),
+                  _first(_fixed(OPTIMIZER_CHOICE, 0.80, 0.69, 0.25))])
+    assert [f.explained_by for f in level] == [[], []]
+
+
+def _marked(finding, strength):
+    finding.evidence[CHANGED_FIRST] = strength
+    return finding

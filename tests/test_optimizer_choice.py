@@ -9,6 +9,8 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.optimizer_choice import (
+    ADAM_LR,
+    MEASURED_FIRST,
     OPTIMIZER_CHOICE,
     Replay,
     _alternatives,
@@ -171,7 +173,8 @@ def test_adam_is_replayed_once_when_the_scripts_rate_is_its_usual_one():
 
 
 def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
-                        falling_to_the_end=False, lr=0.05, shape=None, adam_short=0.6):
+                        falling_to_the_end=False, lr=0.05, shape=None, adam_short=0.6,
+                        matched_adam=None):
     """tabular_run at plain SGD 0.05, as a run of 768 steps whose validation loss ended at
     ``run_end`` times the constant guess. Replays are answered from a table: plain SGD at any
     lr settles at 0.9 of the guess, Adam at 0.6 in 300 steps and at 0.1 in a replay as long as
@@ -184,6 +187,9 @@ def _long_plain_sgd_run(monkeypatch, run_end, higher_sgd=0.9, lowest_point=None,
     def replay(plan):
         level = 0.9 if plan.optimizer_class is not torch.optim.Adam else (
             adam_short if plan.steps <= REPLAY_STEPS else 0.1)
+        if matched_adam is not None and plan.optimizer_class is torch.optim.Adam and \
+                plan.lr != ADAM_LR:
+            level = matched_adam  # Adam at the user's own rate (at most ADAM_HIGHEST_LR)
         if plan.optimizer_class is None and plan.lr is not None and plan.lr > lr:
             level = higher_sgd  # plain SGD above the user's rate: the controls
         return ReplayResult([level] * plan.steps, [level * guess] * 10,
@@ -230,8 +236,10 @@ def test_plain_sgd_at_a_usual_rate_far_behind_is_the_optimizer_though_a_higher_r
     higher rate does as well as Adam (dev adam_to_sgd_same_lr 90010: SGD 1e-3, 322 steps, left
     0.54 of Adam's way, SGD 0.06 as good): the optimizer is reported, saying the higher rate
     works too, and marked as the setting changed first (momentum is the usual fix at a usual
-    rate; dev plain_sgd 250004, SGD at 0.02 two decades below, was told only to raise it)."""
-    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1,
+    rate; dev plain_sgd 250004, SGD at 0.02 two decades below, was told only to raise it).
+    Here the higher rate gets as far as Adam in as many replayed steps (0.6 of the guess): a
+    higher rate that does clearly more is the rate's fault (the test below)."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.6,
                                lowest_point=lowest_point)
     [finding] = reported(check(case))
     assert finding.cause is OPTIMIZER_CHOICE and "usual one for plain SGD" in finding.verdict
@@ -263,7 +271,7 @@ def test_plain_sgd_falling_too_slowly_to_catch_up_or_near_the_guess_is_stuck(
     sees as a validation loss that does not change), or to 0.89 at a pace that needs 2.4
     times its length more to get where Adam gets in 300 steps (0.6): the optimizer is
     reported."""
-    case = _long_plain_sgd_run(monkeypatch, run_end=run_end, higher_sgd=0.1, lowest_point=0.5,
+    case = _long_plain_sgd_run(monkeypatch, run_end=run_end, higher_sgd=0.6, lowest_point=0.5,
                                falling_to_the_end=True)
     [finding] = reported(check(case))
     assert finding.cause is OPTIMIZER_CHOICE
@@ -295,3 +303,27 @@ def test_plain_sgd_at_a_usual_rate_without_validation_is_judged_by_its_replay(
                                adam_short=adam_short)
     monkeypatch.setattr(case.trace, "validation_passes", lambda: [])
     assert bool(reported(check(case))) is found
+
+
+def test_plain_sgd_below_usual_rates_that_no_plain_rate_fixes_is_the_optimizer_first(
+        monkeypatch):
+    """Plain SGD at 1e-4 (adam_to_sgd_same_lr, sgd_tiny_lr) where every plain SGD rate tried
+    stays at 0.9 of the guess and Adam gets to 0.1: the replays measure the optimizer as what
+    is needed, so its finding is marked MEASURED_FIRST and leads the rate (marked by its
+    position alone); before, the rate's mark put lr_too_low first on a run no rate fixes."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, lowest_point=0.5, lr=1e-4)
+    [finding] = reported(check(case))
+    assert finding.cause is OPTIMIZER_CHOICE
+    assert finding.evidence[CHANGED_FIRST] == MEASURED_FIRST
+
+
+def test_plain_sgd_at_a_usual_rate_that_a_higher_rate_fixes_better_than_adam_at_it(
+        monkeypatch):
+    """The usual-rate run above (plain SGD 0.05, far behind, next to no progress), but Adam at
+    the script's own rate (0.01, the highest it is tried at) stays at 0.8 of the guess while
+    plain SGD at a higher rate gets to 0.1: only Adam at another rate does as well, so the
+    evidence is for the rate (a higher plain SGD rate), not the optimizer; nothing is reported
+    here (the learning-rate check's to report)."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               matched_adam=0.8)
+    assert reported(check(case)) == []

@@ -91,16 +91,19 @@ FIX_CHANGES_A_SETTING = "fix_changes_a_training_setting_too"
 #: (checks._sgd_rates). Its cause then declares the run's other training settings' findings its
 #: consequences, unless their replayed fixes do clearly more (``fix_does_as_much``). Plain SGD
 #: at 1e-5 and plain SGD at 0.02 are both helped by a higher rate and by Adam, by about as much:
-#: which comes first is read from the rate, not from which check happens to be surer.
+#: which comes first is read from the rate, not from which check happens to be surer. The
+#: mark's value is its strength: where optimizer_choice measured that no plain SGD rate gets
+#: as far as momentum or Adam, its mark (2) leads the rate's position (1).
 CHANGED_FIRST = "setting_a_practitioner_changes_first"
 
 
 def _changed_first(root: Finding, finding: Finding) -> bool:
-    """Whether ``root`` is a training setting's finding marked CHANGED_FIRST and ``finding``
-    another training setting's, not so marked, whose cause does not declare ``root``'s its own
-    consequence (a rate too high explains an optimizer that looks stuck at it)."""
-    return (root.evidence.get(CHANGED_FIRST, 0.0) > 0
-            and not finding.evidence.get(CHANGED_FIRST, 0.0) > 0
+    """Whether ``root`` is a training setting's finding marked CHANGED_FIRST, more strongly
+    than ``finding``, another training setting's, whose cause does not declare ``root``'s its
+    own consequence (a rate too high explains an optimizer that looks stuck at it). The mark's
+    value is its strength: 1 read from the rate's position, 2 measured by the replays
+    (optimizer_choice: no plain SGD rate got as far as the optimizer it suggests)."""
+    return (root.evidence.get(CHANGED_FIRST, 0.0) > finding.evidence.get(CHANGED_FIRST, 0.0)
             and root.cause.setting == finding.cause.setting == TRAINING_SETTING
             and root.cause.id not in finding.cause.explains)
 

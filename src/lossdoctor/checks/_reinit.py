@@ -12,14 +12,14 @@ from lossdoctor.experiments import Plan
 from lossdoctor.sandbox import isolated
 
 
-def default_init(model: nn.Module) -> nn.Module | None:
-    """A copy of the model with every layer's reset_parameters called (seeded); None when no
-    layer has one."""
+def default_init(model: nn.Module, seed: int = 0) -> nn.Module | None:
+    """A copy of the model with every layer's reset_parameters called (seeded by ``seed``);
+    None when no layer has one."""
     fresh = copy.deepcopy(model)
     layers = [m for m in fresh.modules() if callable(getattr(m, "reset_parameters", None))]
     if not layers:
         return None
-    with isolated(0):
+    with isolated(seed):
         for layer in layers:
             layer.reset_parameters()
     return fresh

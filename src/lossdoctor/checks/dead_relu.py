@@ -7,16 +7,22 @@ sampled step of the second half of training and either the training loss is stuc
 constant guess reaches or a replay with LeakyReLU in place of nn.ReLU does clearly better. A
 layer dead from the first step watched was built dead, by its initialization: when the leak
 cannot revive it, the replay that tests the cause is one from the default initialization.
+A deep ReLU stack leaves about half of its deepest layers dead at PyTorch's default
+initialization, so "built dead" also means clearly more dead at the start than
+default-initialized copies of the same model on the same batches.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossdoctor.capture import stats as capture_stats
+from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
@@ -25,6 +31,7 @@ from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.sandbox import isolated
 
 DEAD_RELU = Cause(
     id="dead_relu",
@@ -60,6 +67,23 @@ FIRST_WATCHED = 1
 #: MOST; the default-initialized twins of those cases showed at most 0.38 dead over all their
 #: samples (60003's third hidden layer; 0.0-0.03 in the other seven).
 BUILT_DEAD = 0.4
+#: ...but PyTorch's default initialization shrinks the signal layer by layer, so a deep ReLU
+#: stack's deepest layers see mostly their biases, and about half their units are dead at the
+#: start: dev fixed twins of deep_relu_large_init (default init, 6-8 ReLU layers), 291004 and
+#: 291005, 0.54 at the deepest layer at step 0 (0.41 its least over the run); default-init MLPs
+#: of depth 6-8 and width 32-96 on 64 standard normal rows, 20 draws each, 0.45-0.52 at the
+#: deepest layer (median), some layer above BUILT_DEAD in 359 of 360. A layer is built dead only
+#: when the model, measured on the run's first training batches, has a ReLU layer more than
+#: BUILT_DEAD_EXCESS more dead than the most dead of REFERENCE_DRAWS default-initialized copies
+#: at the same place. Measured (4 batches of 64 rows, depths 2-8, widths 32-96, 8 draws each):
+#: a default-initialized model against three others exceeds them by at most 0.16 (95th
+#: percentile 0.08); weights drawn uniform in (-a, 0), a in 0.1-0.45 (negative_weight_init,
+#: depths 2-4), by at least 0.36. The bar sits between the two.
+BUILT_DEAD_EXCESS = 0.25
+#: Default-initialized copies drawn (seeds 0, 1, 2) as the reference.
+REFERENCE_DRAWS = 3
+#: Training batches the dead shares at the start are averaged over.
+START_BATCHES = 4
 #: A layer mostly dead late in training that was alive at the first step watched (less than
 #: BUILT_DEAD of it dead, the most a default initialization left dead on dev) was killed by the
 #: updates. When the loss is stuck at the constant guess, such a layer is reported even when
@@ -83,6 +107,8 @@ class DeadLayer:
     least: float = 0.0  # the smallest dead fraction over every sample, the first included
     first_watched: int = 0  # the step of the first sample
     at_start: float = 0.0  # the dead fraction at the first sample
+    #: the model is clearly more dead at the start than default-initialized copies of it
+    beyond_default: bool = True
 
     @property
     def killed_in_training(self) -> bool:
@@ -92,8 +118,9 @@ class DeadLayer:
     @property
     def built_dead(self) -> bool:
         """Dead (more than BUILT_DEAD) from the first step watched on, on every sample:
-        before any update could kill it."""
-        return self.least > BUILT_DEAD and self.first_watched <= FIRST_WATCHED
+        before any update could kill it; and more so than a default initialization leaves it."""
+        return (self.least > BUILT_DEAD and self.first_watched <= FIRST_WATCHED
+                and self.beyond_default)
 
     @property
     def is_function(self) -> bool:
@@ -103,6 +130,8 @@ class DeadLayer:
 
 def check(case) -> list[Finding]:
     layers = dead_layers(case.trace)
+    if any(d.built_dead for d in layers) and not more_dead_than_default(case):
+        layers = [replace(d, beyond_default=False) for d in layers]
     suspects = sorted((d for d in layers if d.dead > MOST or d.built_dead),
                       key=lambda d: d.dead, reverse=True)
     loss = training_progress(case) if suspects else None
@@ -126,6 +155,51 @@ def check(case) -> list[Finding]:
             details={"layers": [vars(d) for d in suspects]},
         )
     ]
+
+
+def more_dead_than_default(case) -> bool:
+    """Whether some ReLU layer of the user's initial model is more than BUILT_DEAD_EXCESS more
+    dead, on the first training batches, than in every one of REFERENCE_DRAWS
+    default-initialized copies (layers matched by the order their ReLUs run in); True when
+    no reference can be measured (no replay, no layer to reset, another number of ReLUs)."""
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return True
+    initial = case.copies.initial_model
+    references = [default_init(initial, seed) for seed in range(REFERENCE_DRAWS)]
+    if any(model is None for model in references):
+        return True
+    own = dead_at_start(replayer, initial)
+    drawn = [dead_at_start(replayer, model) for model in references]
+    if not own or any(len(shares) != len(own) for shares in drawn):
+        return True
+    return max(share - max(d[place] for d in drawn)
+               for place, share in enumerate(own)) > BUILT_DEAD_EXCESS
+
+
+def dead_at_start(replayer, model: nn.Module) -> list[float]:
+    """The dead share of each ReLU output, in the order they run, of a copy of ``model`` in
+    training mode (as the first sampled step saw it) on the first START_BATCHES training
+    batches, averaged over them; [] when a batch runs another number of ReLUs."""
+    model = copy.deepcopy(model).train()
+    per_batch = [_dead_shares(replayer, model, batch)
+                 for batch in replayer.train_batches[:START_BATCHES]]
+    if not per_batch or any(len(shares) != len(per_batch[0]) for shares in per_batch):
+        return []
+    return [sum(column) / len(column) for column in zip(*per_batch, strict=True)]
+
+
+def _dead_shares(replayer, model: nn.Module, batch) -> list[float]:
+    shares: list[float] = []
+
+    def seen(kind: str, output: torch.Tensor) -> None:
+        if kind == "relu":
+            shares.append(capture_stats.dead_fraction(output))
+
+    with isolated(0), torch.no_grad(), ActivationSpy(seen):
+        replayer.predict(model, batch)
+    return shares
 
 
 def _fix(worst: DeadLayer) -> str:

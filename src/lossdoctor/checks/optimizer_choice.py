@@ -21,8 +21,16 @@ the optimizer that is stuck. Stuck means that both the replay and the run itself
 half as far below the constant guess as the alternative did: plain SGD that gets most of the
 way, only more slowly, trains fine. At one of SGD's usual rates (``_sgd_rates``) it is
 reported even when a higher plain SGD rate does as well, for a run that made next to no
-progress: momentum or Adam is then what a practitioner changes first, and the finding says so
-(``measured_consequences.CHANGED_FIRST``) so that it leads the learning rate's.
+progress, unless plain SGD at the higher rate does clearly more than Adam at the user's own
+rate (the rate is then what is wrong, not the optimizer).
+
+Which of the two leads, the optimizer or the rate (lr_too_low), is read from these replays
+(``measured_consequences.CHANGED_FIRST``, a strength): where no plain SGD rate gets as far as
+the alternative, the optimizer is measured to be needed and leads whatever the rate
+(MEASURED_FIRST); where a higher plain SGD rate does as much, the evidence does not decide, and
+the rate's position does (``_sgd_rates``: at SGD's usual rates the optimizer leads, by
+POSITION_FIRST; below them the learning-rate check marks the rate); where it does clearly
+more than the switch at the user's own rate, optimizer_choice is not reported.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
 """
@@ -95,6 +103,11 @@ STUCK_SHARE = 0.5
 #: (plain_sgd 90017, 90026, session 15), the rest about 0; adam_to_sgd_same_lr 90010 (SGD at
 #: 1e-3, 0.46) had the learning rate reported first, which still holds.
 NEXT_TO_NO_PROGRESS = 0.25
+#: CHANGED_FIRST's strengths: measured (no plain SGD rate did as well as the alternative), and
+#: by the rate's position alone (a higher plain SGD rate did as well, at one of SGD's usual
+#: rates). A measured mark leads the learning-rate check's, which is by position.
+MEASURED_FIRST = 2.0
+POSITION_FIRST = 1.0
 
 
 @dataclass
@@ -126,7 +139,8 @@ def check(case) -> list[Finding]:
     user = Replay(f"SGD(lr={plain_lr(lr, 3)})", case.baseline)
     if not math.isfinite(user.validation):
         return []
-    best = _first_that_moves(_alternatives(replayer, lr), user)
+    tried: list[Replay] = []
+    best = _first_that_moves(_alternatives(replayer, lr, tried), user)
     constant = case.constant_guess_loss("validation")
     if best is None:
         return []
@@ -139,8 +153,10 @@ def check(case) -> list[Finding]:
     control = min(controls, key=lambda r: r.validation, default=user)
     lr_also_fixes = not helped(switch(control, best)) or not _clearly_below(
         best, control, constant)
-    if lr_also_fixes and not (_usual_rate(lr, test, control)
-                              and _next_to_no_progress(case, against, user, best, constant)):
+    if lr_also_fixes and not (
+            _usual_rate(lr, test, control)
+            and not _clearly_below(control, _at_own_rate(tried, best, lr), constant)
+            and _next_to_no_progress(case, against, user, best, constant)):
         return []
     return [_finding(user, best, control, lr_also_fixes, lr)]
 
@@ -149,14 +165,31 @@ def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
     return optimizer_class is torch.optim.SGD and not hparams.get("momentum")
 
 
-def _alternatives(replayer, lr: float) -> Iterator[Replay]:
+def _alternatives(replayer, lr: float, tried: list[Replay] | None = None
+                  ) -> Iterator[Replay]:
     """Adam (the better of the matched rate, at most ADAM_HIGHEST_LR, and its usual one), then
-    SGD with momentum: replayed one at a time, as far as needed."""
-    yield min((_adam(replayer, rate) for rate in sorted({min(lr, ADAM_HIGHEST_LR), ADAM_LR})),
-              key=lambda r: r.validation)
+    SGD with momentum: replayed one at a time, as far as needed; each replay is added to
+    ``tried``."""
+    tried = [] if tried is None else tried
+    tried += [_adam(replayer, rate) for rate in sorted({_matched(lr), ADAM_LR})]
+    yield min(tried, key=lambda r: r.validation)
     momentum = Plan(hparams={"momentum": MOMENTUM}, steps=REPLAY_STEPS)
-    yield Replay(f"SGD(lr={plain_lr(lr, 3)}, momentum={MOMENTUM})", replayer.replay(momentum),
-                 momentum)
+    tried.append(Replay(f"SGD(lr={plain_lr(lr, 3)}, momentum={MOMENTUM})",
+                        replayer.replay(momentum), momentum))
+    yield tried[-1]
+
+
+def _matched(lr: float) -> float:
+    """Adam's rate matched to the user's: the same, at most ADAM_HIGHEST_LR."""
+    return min(lr, ADAM_HIGHEST_LR)
+
+
+def _at_own_rate(tried: list[Replay], best: Replay, lr: float) -> Replay:
+    """The switch that keeps the user's rate: ``best`` when it is SGD with momentum (at the
+    user's lr), else Adam at the matched rate."""
+    if best.plan is not None and best.plan.optimizer_class is None:
+        return best
+    return next((r for r in tried if r.plan is not None and r.plan.lr == _matched(lr)), best)
 
 
 def _adam(replayer, lr: float) -> Replay:
@@ -249,7 +282,7 @@ def _finding(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool,
         OPTIMIZER_CHOICE,
         confidence=0.6 + 0.35 * strength,
         verdict=_verdict(user, best, control, lr_also_fixes),
-        evidence=_evidence(user, best, control, lr),
+        evidence=_evidence(user, best, control, lr, lr_also_fixes),
         fix=f"Switch to {best.label}, the optimizer that moved in the replay.",
         experiment=switch(user, best),
     )
@@ -275,7 +308,8 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
             f"plain SGD, {control.label}, {control_text}.")
 
 
-def _evidence(user: Replay, best: Replay, control: Replay, lr: float) -> dict[str, float]:
+def _evidence(user: Replay, best: Replay, control: Replay, lr: float,
+              lr_also_fixes: bool) -> dict[str, float]:
     evidence = {
         "val_before": user.validation,
         "val_after": best.validation,
@@ -284,6 +318,8 @@ def _evidence(user: Replay, best: Replay, control: Replay, lr: float) -> dict[st
         "improvement_over_other_lr": improvement(switch(control, best)),
         "alternative_is_adam": float(best.label.startswith("Adam")),
     }
-    if not below_usual_sgd_rates("SGD", lr):  # momentum or Adam is what one changes first
-        evidence[CHANGED_FIRST] = 1.0
+    if not lr_also_fixes:  # no plain SGD rate got there: the optimizer is measured first
+        evidence[CHANGED_FIRST] = MEASURED_FIRST
+    elif not below_usual_sgd_rates("SGD", lr):  # momentum or Adam is what one changes first
+        evidence[CHANGED_FIRST] = POSITION_FIRST
     return {name: value for name, value in evidence.items() if math.isfinite(value)}
