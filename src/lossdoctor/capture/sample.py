@@ -26,6 +26,7 @@ class Batch:
     rows: int
     keys: list[int] = field(default_factory=list, repr=False)  # one fingerprint per row
     step: int = 0  # the optimizer steps the run had taken when the batch was kept
+    drawn_from: tuple | None = None  # the dataset a loader drew it from (data_events.DatasetOf)
 
 
 def row_major(batch: Batch) -> bool:
