@@ -90,6 +90,24 @@ def test_the_batch_sample_is_bounded_by_bytes_when_rows_are_large():
     assert small.max_rows == 4096  # 83,333 rows would fit: the rows bound holds
 
 
+def test_a_sequence_first_batch_is_kept_whole_though_some_of_its_time_steps_repeat():
+    """bentrevett's seq2seq gives the model src [length, batch], its lengths [batch] and trg
+    [length, batch]: the sample's "rows" are then time steps, and the first (every sentence's
+    <sos>) repeats in every batch. Cutting it out left a source one step shorter than its
+    lengths say, and every replay scoring the batch failed in pack_padded_sequence."""
+    from lossdoctor.capture.sample import Batch, BatchSample, row_major
+
+    sample = BatchSample()
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        src = torch.randint(4, 20, (7, 5), generator=generator)
+        src[0] = 2  # <sos> at every sentence's first step
+        lengths = torch.full((5,), 7)
+        sample.add(Batch((src, lengths), {}, src[1:].reshape(-1), 7))
+    assert all(b.rows == 7 and b.args[0].shape[0] == 7 for b in sample.batches)
+    assert not row_major(sample.batches[1])
+
+
 def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)

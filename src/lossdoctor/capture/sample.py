@@ -89,8 +89,8 @@ class BatchSample:
         if not fresh:
             self.complete = True
             return None
-        if len(fresh) < batch.rows and _whole(batch):
-            fresh = list(range(batch.rows))  # targets that are not rows: all or nothing
+        if len(fresh) < batch.rows and (_whole(batch) or not row_major(batch)):
+            fresh = list(range(batch.rows))  # rows that cannot be cut apart: all or nothing
         elif len(fresh) < batch.rows:
             batch = Batch(
                 take_rows(batch.args, fresh, batch.rows),
