@@ -108,6 +108,20 @@ def test_a_sequence_first_batch_is_kept_whole_though_some_of_its_time_steps_repe
     assert not row_major(sample.batches[1])
 
 
+def test_a_batch_with_one_row_not_held_yet_is_not_kept_as_a_batch_of_one():
+    """A second fold's shuffled batch holds rows the first fold showed: cut down to its one
+    fresh row, it was a batch of one, on which a BatchNorm model cannot train, and every
+    replay failed (tabular_kfold)."""
+    from lossdoctor.capture.sample import Batch, BatchSample
+
+    sample = BatchSample()
+    x, y = torch.randn(8, 3), torch.randn(8)
+    sample.add(Batch((x[:7],), {}, y[:7], 7))
+    sample.add(Batch((x[1:],), {}, y[1:], 7))  # row 7 alone is fresh
+    sample.add(Batch((x[::2],), {}, y[::2], 4))  # no row is fresh: the data was seen in full
+    assert [b.rows for b in sample.batches] == [7] and sample.complete
+
+
 def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)

@@ -91,6 +91,8 @@ class BatchSample:
             return None
         if len(fresh) < batch.rows and (_whole(batch) or not row_major(batch)):
             fresh = list(range(batch.rows))  # rows that cannot be cut apart: all or nothing
+        elif len(fresh) < min(MIN_CUT_ROWS, batch.rows):
+            return None  # not a batch a replay can train on
         elif len(fresh) < batch.rows:
             batch = Batch(
                 take_rows(batch.args, fresh, batch.rows),
@@ -101,6 +103,13 @@ class BatchSample:
             )
         batch.keys = [keys[i] for i in fresh]
         return batch
+
+
+#: The fewest fresh rows a batch is cut down to: BatchNorm in training mode needs two rows
+#: (one row has no variance), and a batch of one is none the script trained on when it drops
+#: its last partial batch (tabular_kfold: the second fold's shuffled batches held 0-13 rows
+#: the first fold had not shown, and every replay failed on a batch of one).
+MIN_CUT_ROWS = 2
 
 
 def _whole(batch: Batch) -> bool:
