@@ -308,3 +308,30 @@ def test_evaluation_passes_over_the_training_loader_are_not_epochs():
     per_epoch = []
     case = record(lambda: per_epoch.append(_evaluates_both_loaders([])))
     assert case.trace.epoch_starts == [0, per_epoch[0]]
+
+
+def test_a_subset_of_the_training_set_scored_through_its_own_loader_is_the_training_data():
+    """A loader over a Subset of the training dataset (a training-accuracy estimate) is another
+    object of another length, yet its rows are the training data's: the content test decides."""
+    generator = torch.Generator().manual_seed(0)
+    text = torch.randint(0, VOCAB, (3000,), generator=generator)
+    dataset = torch.utils.data.TensorDataset(text[:-1].unfold(0, BLOCK, BLOCK),
+                                             text[1:].unfold(0, BLOCK, BLOCK))
+    train_loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True)
+    estimate_loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, range(4 * BATCH)), batch_size=BATCH)
+
+    def train():
+        torch.manual_seed(0)
+        model = TinyLM()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        for _ in range(2):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                model(x, y)[1].backward()
+                optimizer.step()
+            with torch.no_grad():
+                for x, y in estimate_loader:
+                    model(x, y)
+    trace = record(train).trace
+    assert {r.phase for r in trace.losses} == {"train", "train_eval"}

@@ -207,14 +207,16 @@ class DataEvents:
     def _training_split(self, dataset: DatasetOf | None) -> bool:
         """Whether rows drawn from ``dataset`` may be the training data's, for the content test
         to decide: not when a loader drew them from a dataset of its own, another object of
-        another length than every dataset training drew from (the script's own split; the
-        content test takes rows of a small vocabulary's text, whose every 8-gram recurs, for
-        training rows). A dataset of the training set's length (a copy of it wrapped anew) and
-        rows drawn without a loader are left to the content test."""
+        another length over another root than every dataset training drew from (the script's
+        own split; the content test takes rows of a small vocabulary's text, whose every 8-gram
+        recurs, for training rows). A dataset of the training set's length (a copy of it
+        wrapped anew), a Subset of the training set and rows drawn without a loader are left to
+        the content test."""
         if dataset is None or None in self._training_datasets:
             return True
-        lengths = {length for _, length in self._training_datasets}
-        return dataset in self._training_datasets or dataset[1] in lengths
+        lengths = {length for _, length, _ in self._training_datasets}
+        roots = {root for _, _, root in self._training_datasets}
+        return dataset in self._training_datasets or dataset[1] in lengths or dataset[2] in roots
 
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
@@ -233,8 +235,9 @@ def _batches_per_pass(loader) -> int:
         return 0
 
 
-#: A dataset a loader draws from: the object's identity and its length (None without one).
-DatasetOf = tuple[int, "int | None"]
+#: A dataset a loader draws from: the object's identity, its length (None without one) and
+#: the identity of the dataset it wraps at the bottom (a Subset's .dataset, and so on).
+DatasetOf = tuple[int, "int | None", int]
 
 
 def _dataset_of(loader) -> DatasetOf:
@@ -243,7 +246,20 @@ def _dataset_of(loader) -> DatasetOf:
         length = len(dataset)
     except TypeError:  # an IterableDataset without a length
         length = None
-    return id(dataset), length
+    return id(dataset), length, id(_root(dataset))
+
+
+#: Wrappers followed to the dataset at the bottom (Subset of a Subset of ...): a few at most.
+MAX_WRAPPERS = 8
+
+
+def _root(dataset):
+    for _ in range(MAX_WRAPPERS):
+        inner = getattr(dataset, "dataset", None)
+        if inner is None or inner is dataset:
+            return dataset
+        dataset = inner
+    return dataset
 
 
 def _loader_key(loader) -> tuple:
