@@ -114,6 +114,38 @@ def test_a_validation_split_evaluated_in_one_call_joins_the_sample_cut_to_its_ro
     assert torch.equal((batch.args[0][:, 0] > 0).long(), batch.target)  # rows kept paired
 
 
+def test_a_sequence_first_batch_is_kept_whole_though_some_of_its_time_steps_repeat():
+    """bentrevett's seq2seq gives the model src [length, batch], its lengths [batch] and trg
+    [length, batch]: the sample's "rows" are then time steps, and the first (every sentence's
+    <sos>) repeats in every batch. Cutting it out left a source one step shorter than its
+    lengths say, and every replay scoring the batch failed in pack_padded_sequence."""
+    from lossdoctor.capture.sample import Batch, BatchSample, row_major
+
+    sample = BatchSample()
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        src = torch.randint(4, 20, (7, 5), generator=generator)
+        src[0] = 2  # <sos> at every sentence's first step
+        lengths = torch.full((5,), 7)
+        sample.add(Batch((src, lengths), {}, src[1:].reshape(-1), 7))
+    assert all(b.rows == 7 and b.args[0].shape[0] == 7 for b in sample.batches)
+    assert not row_major(sample.batches[1])
+
+
+def test_a_batch_with_one_row_not_held_yet_is_not_kept_as_a_batch_of_one():
+    """A second fold's shuffled batch holds rows the first fold showed: cut down to its one
+    fresh row, it was a batch of one, on which a BatchNorm model cannot train, and every
+    replay failed (tabular_kfold)."""
+    from lossdoctor.capture.sample import Batch, BatchSample
+
+    sample = BatchSample()
+    x, y = torch.randn(8, 3), torch.randn(8)
+    sample.add(Batch((x[:7],), {}, y[:7], 7))
+    sample.add(Batch((x[1:],), {}, y[1:], 7))  # row 7 alone is fresh
+    sample.add(Batch((x[::2],), {}, y[::2], 4))  # no row is fresh: the data was seen in full
+    assert [b.rows for b in sample.batches] == [7] and sample.complete
+
+
 def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)

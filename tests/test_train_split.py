@@ -251,3 +251,87 @@ def test_training_graphs_scored_without_gradients_are_still_the_training_data():
     assert len(train_evals) == 3 * 4
     passes = case.trace.validation_passes()
     assert len(passes) == 3 and all(p.batches == 4 for p in passes)
+
+
+SMALL_VOCAB = 2  # 256 possible 8-grams: each one recurs in any text of a few thousand
+
+
+def _evaluates_both_loaders(estimates: list, epochs: int = 2):
+    """LLMs-from-scratch's train_model_simple: between steps, evaluate_model scores a few
+    batches of the training loader and of the validation loader (a dataset of its own) of a
+    text over so few words that every 8-gram of the held-out text recurs in the training text;
+    training then resumes its epoch's own pass over the training loader."""
+    generator = torch.Generator().manual_seed(0)
+    text = torch.randint(0, SMALL_VOCAB, (3000,), generator=generator)
+    windows = text[:-1].unfold(0, BLOCK, BLOCK)
+    targets = text[1:].unfold(0, BLOCK, BLOCK)
+    split = int(0.9 * len(windows))
+    train_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(windows[:split], targets[:split]), batch_size=BATCH,
+        shuffle=True, drop_last=True)
+    val_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(windows[split:], targets[split:]), batch_size=BATCH)
+    torch.manual_seed(0)
+    model = TinyLM()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+
+    def loss_of(loader):
+        with torch.no_grad():
+            losses = [model(x, y)[1].item() for i, (x, y) in zip(range(2), loader, strict=False)]
+        return sum(losses) / len(losses)
+
+    step = 0
+    for _ in range(epochs):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            model(x, y)[1].backward()
+            optimizer.step()
+            step += 1
+            if step % 5 == 0:
+                model.eval()
+                estimates.append((loss_of(train_loader), loss_of(val_loader)))
+                model.train()
+    return len(train_loader)
+
+
+def test_a_validation_loader_of_its_own_is_validation_though_its_words_recur_in_training():
+    estimates: list = []
+    case = record(_evaluates_both_loaders, estimates)
+    passes = case.trace.validation_passes()
+    assert [p.source for p in passes] == ["loss calls"] * len(estimates)
+    for seen, (_, val) in zip(passes, estimates, strict=True):
+        assert abs(seen.loss - val) < 1e-5  # the validation loader's batches, not the mean
+    assert case.copies.validation.batches
+
+
+def test_evaluation_passes_over_the_training_loader_are_not_epochs():
+    per_epoch = []
+    case = record(lambda: per_epoch.append(_evaluates_both_loaders([])))
+    assert case.trace.epoch_starts == [0, per_epoch[0]]
+
+
+def test_a_subset_of_the_training_set_scored_through_its_own_loader_is_the_training_data():
+    """A loader over a Subset of the training dataset (a training-accuracy estimate) is another
+    object of another length, yet its rows are the training data's: the content test decides."""
+    generator = torch.Generator().manual_seed(0)
+    text = torch.randint(0, VOCAB, (3000,), generator=generator)
+    dataset = torch.utils.data.TensorDataset(text[:-1].unfold(0, BLOCK, BLOCK),
+                                             text[1:].unfold(0, BLOCK, BLOCK))
+    train_loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True)
+    estimate_loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, range(4 * BATCH)), batch_size=BATCH)
+
+    def train():
+        torch.manual_seed(0)
+        model = TinyLM()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        for _ in range(2):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                model(x, y)[1].backward()
+                optimizer.step()
+            with torch.no_grad():
+                for x, y in estimate_loader:
+                    model(x, y)
+    trace = record(train).trace
+    assert {r.phase for r in trace.losses} == {"train", "train_eval"}

@@ -28,6 +28,9 @@ class Copies:
     #: Each row's target is its position in the batch (replay_losses.in_batch_targets); known
     #: once the run ended (settle_targets).
     in_batch_target: bool = False
+    #: The optimizer steps taken when the model trained last was first called (0 unless the
+    #: run built a new model of the same class after training one: k-fold, a seed sweep).
+    model_started_at: int = 0
     train: BatchSample = field(default_factory=BatchSample)
     validation: BatchSample = field(default_factory=BatchSample)
     #: Training batches no loss could pair with a target (a hand-written loss lossdoctor cannot

@@ -38,18 +38,25 @@ class DataEvents:
 
     def _start_data_events(self) -> None:
         self._pending: tuple[str, Batch] | None = None
-        self._loader_starts: dict[tuple, list[int]] = {}
+        #: Each loader pass, as (loader key, step at its start); the passes training drew from.
+        self._passes: list[tuple[tuple, int]] = []
+        self._trained_passes: set[int] = set()
+        self._current_pass: int | None = None
         self._loader_lengths: dict[tuple, int] = {}  # batches per pass, for loaders with len()
         self._train_losses_by_loader: Counter = Counter()
         self._current_loader: tuple | None = None
-        self._trained_at_start: dict[tuple, int] = {}  # training losses at the last pass start
+        #: The dataset the last batch was drawn from (DatasetOf), and those training drew from.
+        self._current_dataset: DatasetOf | None = None
+        self._training_datasets: set[DatasetOf] = set()
         self._train_rows: Counter = Counter()  # rows per training loss call -> calls
         self._signature: Sketch | None = None  # of the last model call without gradients
         #: "train" or "eval": the phase of the last model call, told at its start (gradients
         #: are on or off alike at its end): torch.is_grad_enabled() read once a call, not twice.
         self._call_phase = "train"
-        #: Evaluation losses with the signature of the batch they scored (train_split.py).
-        self._signed: list[tuple[LossRecord, Sketch]] = []
+        #: Evaluation losses with the signature of the batch they scored (train_split.py) and
+        #: the dataset it was drawn from.
+        self._signed: list[tuple[LossRecord, Sketch, DatasetOf | None]] = []
+        self._signed_dataset: DatasetOf | None = None
         self._last_reseeded_step = 0
         self.seeded = False
 
@@ -109,6 +116,7 @@ class DataEvents:
         self._call_phase = phase = phase or current_phase()
         signed = phase == "eval" and len(self._signed) < MAX_SIGNED
         self._signature = signature(args, {}) if signed else None
+        self._signed_dataset = self._current_dataset
 
     def _take_signature(self) -> Sketch | None:
         """The signature of the batch an evaluation loss scored (the last no-grad model call)."""
@@ -117,7 +125,7 @@ class DataEvents:
 
     def _note_evaluation(self, record: LossRecord, sketch: Sketch | None) -> None:
         if sketch is not None:
-            self._signed.append((record, sketch))
+            self._signed.append((record, sketch, self._signed_dataset))
 
     @guarded
     def reseeded(self) -> None:
@@ -131,27 +139,35 @@ class DataEvents:
     def _add_batch(self, phase: str, batch: Batch) -> None:
         sample = self.copies.train if phase == "train" else self.copies.validation
         batch.step = self.step
+        batch.drawn_from = self._current_dataset
         sample.add(batch)
 
     def _count_training_loss(self, rows: int) -> None:
         self._train_rows[rows] += 1
         self._train_losses_by_loader[self._current_loader] += 1
+        self._training_datasets.add(self._current_dataset)
+        self._trained_passes.add(self._current_pass)
 
     @guarded
-    def loader_started(self, loader) -> None:
-        """A pass over a loader. A pass that trained on nothing is replaced by the next one:
-        Keras starts the next epoch's pass before the epoch ends, and starts it again later."""
+    def loader_started(self, loader) -> tuple[tuple, DatasetOf, int]:
+        """A pass over a loader; returns what its batches are drawn from (the loader's key, its
+        dataset, the pass), for batch_drawn. Only passes that training drew from are epochs: not
+        an evaluation pass over the training loader (LLMs-from-scratch's evaluate_model), nor
+        the pass Keras starts before an epoch ends and starts again later."""
         key = _loader_key(loader)
-        self._current_loader = key
         self._loader_lengths[key] = _batches_per_pass(loader)
         self.events_since_step = True
-        starts = self._loader_starts.setdefault(key, [])
-        trained = self._train_losses_by_loader[key]
-        if starts and self._trained_at_start.get(key) == trained:
-            starts[-1] = self.step
-        else:
-            starts.append(self.step)
-        self._trained_at_start[key] = trained
+        self._passes.append((key, self.step))
+        drawn = key, _dataset_of(loader), len(self._passes) - 1
+        self.batch_drawn(drawn)
+        return drawn
+
+    def batch_drawn(self, drawn: tuple[tuple, DatasetOf, int] | None) -> None:
+        """A batch was drawn from the loader pass ``drawn`` (loader_started's answer): the
+        losses that follow are that pass's, though another loader was started since (a
+        training pass resumed after an evaluation pass over other loaders)."""
+        if drawn is not None:
+            self._current_loader, self._current_dataset, self._current_pass = drawn
 
     def _settle_data(self) -> None:
         """At the end of the run: the epochs, the batch size, and why no batch was kept."""
@@ -164,10 +180,8 @@ class DataEvents:
         counted = {k: v for k, v in self._train_losses_by_loader.items() if k is not None}
         if counted:
             train_loader = max(counted, key=counted.get)
-            starts = list(self._loader_starts.get(train_loader, []))
-            if len(starts) > 1 and self._trained_at_start[train_loader] == counted[train_loader]:
-                starts.pop()  # a last pass that trained on nothing (Keras starts one early)
-            self.trace.epoch_starts = starts
+            self.trace.epoch_starts = [step for index, (key, step) in enumerate(self._passes)
+                                       if key == train_loader and index in self._trained_passes]
             self.trace.setup.loader_batches = self._loader_lengths.get(train_loader, 0)
 
     def _separate_training_evaluations(self) -> None:
@@ -177,17 +191,32 @@ class DataEvents:
         if training.empty:
             return
         moved = 0
-        for record, sketch in self._signed:
-            if of_training_data(sketch, training):
+        for record, sketch, dataset in self._signed:
+            if self._training_split(dataset) and of_training_data(sketch, training):
                 record.phase, moved = "train_eval", moved + 1
         self._signed = []
         kept = self.copies.validation
-        kept.batches = [b for b in kept.batches if not _of_training_data(b, training)]
+        kept.batches = [b for b in kept.batches if not (
+            self._training_split(b.drawn_from) and _of_training_data(b, training))]
         if moved:
             self.trace.notes.append(
                 f"{moved} evaluation loss calls scored batches of your training data (a "
                 f"training-split estimate, as nanoGPT's estimate_loss makes): they are kept out "
                 f"of the validation curve.")
+
+    def _training_split(self, dataset: DatasetOf | None) -> bool:
+        """Whether rows drawn from ``dataset`` may be the training data's, for the content test
+        to decide: not when a loader drew them from a dataset of its own, another object of
+        another length over another root than every dataset training drew from (the script's
+        own split; the content test takes rows of a small vocabulary's text, whose every 8-gram
+        recurs, for training rows). A dataset of the training set's length (a copy of it
+        wrapped anew), a Subset of the training set and rows drawn without a loader are left to
+        the content test."""
+        if dataset is None or None in self._training_datasets:
+            return True
+        lengths = {length for _, length, _ in self._training_datasets}
+        roots = {root for _, _, root in self._training_datasets}
+        return dataset in self._training_datasets or dataset[1] in lengths or dataset[2] in roots
 
     def _explain_missing_samples(self) -> None:
         if self.trace.train_losses() and not self.copies.train.batches:
@@ -204,6 +233,33 @@ def _batches_per_pass(loader) -> int:
         return len(loader)
     except TypeError:  # an IterableDataset without a length
         return 0
+
+
+#: A dataset a loader draws from: the object's identity, its length (None without one) and
+#: the identity of the dataset it wraps at the bottom (a Subset's .dataset, and so on).
+DatasetOf = tuple[int, "int | None", int]
+
+
+def _dataset_of(loader) -> DatasetOf:
+    dataset = getattr(loader, "dataset", None)
+    try:
+        length = len(dataset)
+    except TypeError:  # an IterableDataset without a length
+        length = None
+    return id(dataset), length, id(_root(dataset))
+
+
+#: Wrappers followed to the dataset at the bottom (Subset of a Subset of ...): a few at most.
+MAX_WRAPPERS = 8
+
+
+def _root(dataset):
+    for _ in range(MAX_WRAPPERS):
+        inner = getattr(dataset, "dataset", None)
+        if inner is None or inner is dataset:
+            return dataset
+        dataset = inner
+    return dataset
 
 
 def _loader_key(loader) -> tuple:

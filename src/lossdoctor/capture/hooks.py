@@ -21,6 +21,7 @@ from torch.nn.modules.loss import _Loss
 from torch.nn.utils import clip_grad
 from torch.optim import optimizer as optim_module
 from torch.utils.data import DataLoader
+from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from lossdoctor.capture.clipping import clip_wrapper
 from lossdoctor.capture.recorder import Recorder
@@ -28,6 +29,7 @@ from lossdoctor.capture.script_output import TensorBoardHook
 from lossdoctor.capture.tracing import compiler, dynamo_compiling, transforming
 from lossdoctor.capture.wrappers import (
     backward_wrapper,
+    batch_wrapper,
     compile_wrapper,
     loader_wrapper,
     loss_wrapper,
@@ -71,6 +73,7 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         stack.enter_context(wrapped(torch.autograd, "backward",
                                     backward_wrapper(recorder, tensorboard.look)))
         stack.enter_context(wrapped(DataLoader, "__iter__", loader_wrapper(recorder)))
+        stack.enter_context(wrapped(_BaseDataLoaderIter, "__next__", batch_wrapper(recorder)))
         stack.enter_context(wrapped(torch, "manual_seed", seed_wrapper(recorder)))
         for owner in (optim_module.Optimizer, nn_module.Module):
             stack.enter_context(wrapped(owner, "zero_grad", zero_grad_wrapper(recorder)))

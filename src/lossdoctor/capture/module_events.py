@@ -110,12 +110,21 @@ class ModuleEvents:
         self.inside_model = True
         self._inner_target = None
         if not is_model:
+            self._note_retrained(module)
             self._model_ref = weakref.ref(module)
         self._model_held = module
         if self._optimizer_ref is None:
             self._roots.add(id(module))
         if self.sampled and phase == "train" and not is_compiled(module):
             self._start_spying()
+
+    def _note_retrained(self, module: nn.Module) -> None:
+        """A new model of the trained one's class, called after training began, is trained
+        anew (the next fold of a k-fold loop): rows kept before it were scored by another
+        model, and may be its training rows."""
+        previous = self._model_ref() if self._model_ref is not None else None
+        if previous is not None and type(previous) is type(module) and self.step > 0:
+            self.copies.model_started_at = self.step
 
     @guarded_hook
     def forward_finished(self, module: nn.Module, args, kwargs, output=None) -> None:

@@ -26,6 +26,7 @@ class Batch:
     rows: int
     keys: list[int] = field(default_factory=list, repr=False)  # one fingerprint per row
     step: int = 0  # the optimizer steps the run had taken when the batch was kept
+    drawn_from: tuple | None = None  # the dataset a loader drew it from (data_events.DatasetOf)
 
 
 def row_major(batch: Batch) -> bool:
@@ -91,7 +92,7 @@ class BatchSample:
         """``max_rows`` of the batch's rows, drawn at random (a split may be in label order).
         The rows left out count as seen: the split evaluated again brings no fresh row, and
         the sample is complete, as after an epoch of batches."""
-        if batch.rows <= self.max_rows or _whole(batch):
+        if batch.rows <= self.max_rows or _kept_whole(batch):
             return batch
         kept = sorted(self._rng.sample(range(batch.rows), self.max_rows))
         self._keys.update(batch.keys)
@@ -103,8 +104,10 @@ class BatchSample:
         if not fresh:
             self.complete = True
             return None
-        if len(fresh) < batch.rows and _whole(batch):
-            fresh = list(range(batch.rows))  # targets that are not rows: all or nothing
+        if len(fresh) < batch.rows and _kept_whole(batch):
+            fresh = list(range(batch.rows))  # rows that cannot be cut apart: all or nothing
+        elif len(fresh) < min(MIN_CUT_ROWS, batch.rows):
+            return None  # not a batch a replay can train on
         elif len(fresh) < batch.rows:
             batch = _rows_of(batch, fresh)
         batch.keys = [keys[i] for i in fresh]
@@ -118,6 +121,19 @@ def _rows_of(batch: Batch, index: list[int]) -> Batch:
     if batch.keys:
         taken.keys = [batch.keys[i] for i in index]
     return taken
+
+
+#: The fewest fresh rows a batch is cut down to: BatchNorm in training mode needs two rows
+#: (one row has no variance), and a batch of one is none the script trained on when it drops
+#: its last partial batch (tabular_kfold: the second fold's shuffled batches held 0-13 rows
+#: the first fold had not shown, and every replay failed on a batch of one).
+MIN_CUT_ROWS = 2
+
+
+def _kept_whole(batch: Batch) -> bool:
+    """Rows that cannot be cut apart: targets that are no rows, or tensors that do not all
+    lead with the batch's rows (sequence-first inputs)."""
+    return _whole(batch) or not row_major(batch)
 
 
 def _whole(batch: Batch) -> bool:

@@ -4,6 +4,7 @@ result untouched; code being compiled or transformed (tracing()) gets the origin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from contextlib import contextmanager
 
@@ -100,11 +101,31 @@ def loader_wrapper(recorder: Recorder):
     def wrap(original):
         @functools.wraps(original)
         def iterate(loader):
-            if not tracing():
-                recorder.loader_started(loader)
-            return original(loader)
+            if tracing():
+                return original(loader)
+            drawn = recorder.loader_started(loader)
+            iterator = original(loader)
+            with contextlib.suppress(AttributeError):  # without a __dict__: batches unnamed
+                iterator._lossdoctor_loader = drawn
+            return iterator
 
         return iterate
+
+    return wrap
+
+
+def batch_wrapper(recorder: Recorder):
+    """For a loader iterator's ``__next__``: each batch names the loader it was drawn from
+    (a training loop resumed after an evaluation pass draws from the training loader again,
+    though the evaluation's loader was the last one started)."""
+
+    def wrap(original):
+        @functools.wraps(original)
+        def next_batch(iterator):
+            recorder.batch_drawn(getattr(iterator, "_lossdoctor_loader", None))
+            return original(iterator)
+
+        return next_batch
 
     return wrap
 
