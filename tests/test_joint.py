@@ -2,6 +2,8 @@
 drawn N(0, 1) trained by plain SGD at 2. From He init at 2 its units die and it ends at the
 constant guess; from its own start at 0.2 its huge logits overfit; He init at 0.2 learns."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
@@ -52,7 +54,8 @@ def test_a_far_off_start_at_a_rate_too_high_for_any_start_gets_both_fixes_togeth
     assert evidence["joint_lr"] == 0.2
     both = evidence["default_init_and_lower_rate_loss"]
     assert both < 0.5 * evidence["lower_rate_only_loss"]
-    assert both < 0.5 * evidence["default_init_at_your_rate_loss"]
+    # left out of the evidence when that replay blew up (not finite): no fix on its own either
+    assert both < 0.5 * evidence.get("default_init_at_your_rate_loss", math.inf)
     assert "learning rate" in found[0].fix and "2.0" in found[0].verdict
 
 

@@ -173,8 +173,8 @@ def test_rows_taken_out_of_a_batch_keep_the_step_it_was_kept_at():
     assert finite_rows(batch).rows == 2 and finite_rows(batch).step == 40
     sample = BatchSample()
     sample.add(Batch((torch.tensor([[1.0], [2.0]]),), {}, torch.zeros(2), 2, step=3))
-    sample.add(Batch((torch.tensor([[1.0], [5.0]]),), {}, torch.zeros(2), 2, step=9))
-    assert [(b.rows, b.step) for b in sample.batches] == [(2, 3), (1, 9)]
+    sample.add(Batch((torch.tensor([[1.0], [5.0], [6.0]]),), {}, torch.zeros(3), 3, step=9))
+    assert [(b.rows, b.step) for b in sample.batches] == [(2, 3), (2, 9)]
 
 
 def _holds_nonfinite(batch) -> bool:
