@@ -159,9 +159,10 @@ class DataEvents:
         self.events_since_step = True
         self._passes.append((key, self.step))
         drawn = key, _dataset_of(loader), len(self._passes) - 1
-        self.batch_drawn(drawn)
+        self._current_loader, self._current_dataset, self._current_pass = drawn
         return drawn
 
+    @guarded
     def batch_drawn(self, drawn: tuple[tuple, DatasetOf, int] | None) -> None:
         """A batch was drawn from the loader pass ``drawn`` (loader_started's answer): the
         losses that follow are that pass's, though another loader was started since (a
