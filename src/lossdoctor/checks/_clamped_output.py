@@ -26,16 +26,22 @@ def clamped_at_zero(seen: list[LossInputStat], targets: torch.Tensor | None) -> 
     """The evidence of a regression output clamped at zero, or None: every sampled call's
     predictions at least 0, the last LATE_CALLS' smallest exactly 0, and the captured
     training targets ``targets`` losing UNREACHABLE_SHARE or more of their variance below 0."""
-    if len(seen) < LATE_CALLS or targets is None or targets.numel() < 2:
-        return None
-    late = sorted(seen, key=lambda s: s.step)[-LATE_CALLS:]
-    if min(s.prediction_min for s in seen) < 0 or any(s.prediction_min != 0 for s in late):
+    if not outputs_clamped_at_zero(seen) or targets is None or targets.numel() < 2:
         return None
     share = unreachable_share(targets)
     if share < UNREACHABLE_SHARE:
         return None
     return {"unreachable_share": share, "targets_below_zero": float((targets < 0).float().mean()),
             "target_min": float(targets.min())}
+
+
+def outputs_clamped_at_zero(seen: list[LossInputStat]) -> bool:
+    """Every sampled call's predictions at least 0, and the last LATE_CALLS' smallest exactly
+    0: what a ReLU after the output layer gives."""
+    if len(seen) < LATE_CALLS:
+        return False
+    late = sorted(seen, key=lambda s: s.step)[-LATE_CALLS:]
+    return min(s.prediction_min for s in seen) >= 0 and all(s.prediction_min == 0 for s in late)
 
 
 def unreachable_share(targets: torch.Tensor) -> float:

@@ -41,10 +41,10 @@ from lossdoctor.capture import stats
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._clamped_output import (
     CLAMPED_FIX,
-    LATE_CALLS,
     UNREACHABLE_SHARE,
     clamped_at_zero,
     clamped_verdict,
+    outputs_clamped_at_zero,
 )
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
@@ -280,10 +280,7 @@ def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]
     sampled call's outputs at least 0, the last LATE_CALLS' smallest exactly 0, so no
     probability goes below sigmoid(0) = 0.5, and enough negative targets (below 0.5) that this
     floor alone, log 2 for each, is UNREACHABLE_SHARE or more of the constant guess's loss."""
-    if name not in BCE_WITH_LOGITS or len(seen) < LATE_CALLS:
-        return []
-    late = sorted(seen, key=lambda s: s.step)[-LATE_CALLS:]
-    if min(s.prediction_min for s in seen) < 0 or any(s.prediction_min != 0 for s in late):
+    if name not in BCE_WITH_LOGITS or not outputs_clamped_at_zero(seen):
         return []
     share = _negative_floor_share(_training_targets(case))
     if share is None or share < UNREACHABLE_SHARE:
@@ -332,13 +329,20 @@ def _regression_on_class_indices(name, seen):
 # --- shape_broadcast ----------------------------------------------------------------------
 
 def _broadcast(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
-    grown = [s for s in seen if _broadcast_grows(s)]
-    if not grown:
-        grown = [s for s in seen if _broadcast_repeats(s)]
-        grown = [] if _one_constant_target(grown) else grown
-    if name not in ELEMENTWISE or not grown:
+    broadcast = _broadcast_calls(seen)
+    if name not in ELEMENTWISE or not broadcast:
         return []
-    return [_broadcast_finding(case, name, seen, grown)]
+    return [_broadcast_finding(case, name, seen, broadcast)]
+
+
+def _broadcast_calls(seen: list[LossInputStat]) -> list[LossInputStat]:
+    """The calls whose broadcast grows the comparison; else those whose broadcast repeats one
+    side, unless their target is one constant."""
+    grown = [s for s in seen if _broadcast_grows(s)]
+    if grown:
+        return grown
+    repeated = [s for s in seen if _broadcast_repeats(s)]
+    return [] if _one_constant_target(repeated) else repeated
 
 
 def _broadcast_finding(case, name: str, seen: list[LossInputStat],
