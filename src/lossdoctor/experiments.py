@@ -268,13 +268,23 @@ class Replayer:
         plan's) in its place, its gradients clipped as the script clipped them."""
         self.require_budget()
         model.train()
-        optimizer.zero_grad(set_to_none=True)
-        loss = self.loss(model, batch, training_loss)
-        loss.backward()
-        if self.copies.gradient_clip is not None:
-            self.copies.gradient_clip.apply(model.parameters())
-        optimizer.step()
-        return float(loss.detach())
+        first: list[torch.Tensor] = []
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            loss = self.loss(model, batch, training_loss)
+            loss.backward()
+            if self.copies.gradient_clip is not None:
+                self.copies.gradient_clip.apply(model.parameters())
+            first.append(loss)
+            return loss
+
+        if self.copies.step_takes_closure:  # LBFGS evaluates it again inside the step
+            optimizer.step(closure)
+        else:
+            closure()
+            optimizer.step()
+        return float(first[0].detach())
 
     def loss(self, model: nn.Module, batch: Batch,
              training_loss: object | None = None) -> torch.Tensor:

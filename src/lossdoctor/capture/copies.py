@@ -23,6 +23,8 @@ class Copies:
     loss_fn: Callable | None = None  # a torch.nn loss, called as loss_fn(prediction, target)
     optimizer_class: type | None = None
     optimizer_hparams: dict = field(default_factory=dict)
+    #: The script gave its optimizer steps a closure (LBFGS needs one): replays do too.
+    step_takes_closure: bool = False
     prediction_shape: tuple = ()  # the loss input's shape after the batch axis
     flat_target: bool = False  # the loss took the target flattened; batches keep it per row
     #: Each row's target is its position in the batch (replay_losses.in_batch_targets); known

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from lossdoctor.capture.clipping import clip_wrapper
+from lossdoctor.capture.closure_steps import ClosureSteps, closure_of
 from lossdoctor.capture.recorder import Recorder
 from lossdoctor.capture.script_output import TensorBoardHook
 from lossdoctor.capture.tracing import compiler, dynamo_compiling, transforming
@@ -251,16 +252,28 @@ def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:
     # tracing() spelled out, as in the module wrapper: one call less at each step's two hooks.
     compiling, flags, transformed = dynamo_compiling, compiler, transforming
 
-    def before_step(optimizer, args, kwargs) -> None:
-        if compiling() or flags._is_compiling_flag or transformed() is not None:
-            return
+    def start(optimizer) -> None:
         recorder.step_started(optimizer)
         if not modules.settled:
             modules.settle()
 
+    def before_step(optimizer, args, kwargs):
+        if compiling() or flags._is_compiling_flag or transformed() is not None:
+            return None
+        closure = closure_of(args, kwargs) if len(args) > 1 or kwargs else None
+        if closure is None:
+            start(optimizer)
+            return None
+        recorder.closure_given()
+        return closures.watched(optimizer, args, kwargs, closure)
+
     def after_step(optimizer, args, kwargs) -> None:
         if not (compiling() or flags._is_compiling_flag or transformed() is not None):
+            if closures.pending is not None:  # a closure the optimizer never called
+                closures.started()
             recorder.step_finished(optimizer)
+
+    closures = ClosureSteps(start)
 
     return [
         optim_module.register_optimizer_step_pre_hook(before_step),

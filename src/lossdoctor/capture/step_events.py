@@ -152,6 +152,11 @@ class StepEvents:
         self.copies.keep_initial(model)
 
     @guarded
+    def closure_given(self) -> None:
+        """The script gave its step a closure (LBFGS needs one): replays give theirs one."""
+        self.copies.step_takes_closure = True
+
+    @guarded
     def zero_grad_called(self) -> None:
         self.trace.zero_grad_calls += 1
         self._zeroed_since_step = self._zero_grad_called = True
