@@ -95,6 +95,14 @@ PATCHES = {
         "        y[:len(other)] = other\n        y[len(other)+1:] = -1")],
     "makemore zero_grad": [("        model.zero_grad(set_to_none=True)\n", "")],
     "lightning lr": [("lr=0.1", "lr=10.0")],
+    # time_sequence_prediction as a user gets it running today: torch.load's weights_only
+    # default (2.6) refuses the numpy array generate_sine_wave.py saves; 200 points a wave
+    # (of 1,000) and 100 predicted (of 1,000) keep an LBFGS step of 20 evaluations short
+    "time_sequence data": [("L = 1000", "L = 200")],
+    "time_sequence load": [("torch.load('traindata.pt')",
+                            "torch.load('traindata.pt', weights_only=False)"),
+                           ("future = 1000", "future = 100")],
+    "time_sequence lr": [("lr=0.8", "lr=80")],
     "lightning labels": [(
         '        loss = F.nll_loss(output, target.view(-1))\n        self.log("train_loss"',
         '        loss = F.nll_loss(output, target.view(-1)[torch.randperm(target.numel())])\n'
@@ -298,6 +306,30 @@ def makemore_jobs(makemore: Path) -> list[Job]:
             Job("makemore mlp weight decay 50", source, "over_regularized", prepare("-w", "50"))]
 
 
+def time_sequence_jobs(examples: Path) -> list[Job]:
+    """pytorch/examples time_sequence_prediction: two LSTMCells in float64 trained full-batch
+    by LBFGS (lr 0.8), each step given a closure that LBFGS evaluates up to 20 times; its test
+    loss is computed under no_grad on three held-out waves and printed."""
+
+    def prepare(bug: str = ""):
+        def lay_out(workdir: Path):
+            export(examples, "time_sequence_prediction", workdir)
+            patch(workdir / "generate_sine_wave.py", PATCHES["time_sequence data"])
+            patch(workdir / "train.py", PATCHES["time_sequence load"])
+            if bug:
+                patch(workdir / "train.py", PATCHES[bug])
+            subprocess.run([sys.executable, "generate_sine_wave.py"], cwd=workdir, env=ENV,
+                           capture_output=True, check=True)
+            return "train.py", ["--steps", "6"], {}
+
+        return lay_out
+
+    source = "pytorch/examples"
+    return [Job("time_sequence_prediction", source, HEALTHY, prepare()),
+            Job("time_sequence_prediction lr x100", source, LR_TOO_HIGH,
+                prepare("time_sequence lr"))]
+
+
 def examples_text(examples: Path, workdir: Path) -> str:
     """Tiny Shakespeare, as pytorch/examples ships it for minGPT (nanoGPT downloads the same
     file), or else WikiText-2's text."""
@@ -451,6 +483,7 @@ def jobs_for(options) -> list[Job]:
     examples, nanogpt, lightning = options.examples, options.nanogpt, options.lightning
     if present(examples):
         jobs += word_language_model_jobs(examples)
+        jobs += time_sequence_jobs(examples)
         if present(nanogpt):
             jobs += nanogpt_jobs(nanogpt, examples)
         if present(lightning):
