@@ -55,7 +55,8 @@ def _train(model, misaligned, epochs=3):
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD)
 
     def loss_of(src_list, trg_list):
-        src, trg = _padded(src_list, 8), _padded(trg_list, 8)
+        longest = max(len(s) for s in src_list) + 2  # each batch padded to its longest
+        src, trg = _padded(src_list, longest), _padded(trg_list, longest)
         src_len = torch.tensor([len(s) + 2 for s in src_list])
         output = model(src, src_len, trg)
         return loss_fn(output[1:].reshape(-1, output.shape[-1]), trg[1:].reshape(-1))
@@ -83,6 +84,20 @@ def test_targets_paired_with_other_sources_carry_no_signal():
 
 def test_targets_translated_from_their_sources_are_quiet():
     assert no_signal.check(_case(misaligned=False)) == []
+
+
+def test_the_constant_guess_leaves_out_the_padding_the_loss_ignores():
+    """The loss reads ``output[1:]`` (a recorded computation, not a loss on the output as it
+    comes): its ignore_index is the loss's setting all the same, and the guess is had from
+    targets of several lengths (main: None, the batches' targets could not be joined)."""
+    case = _case(misaligned=False)
+    assert case.trace.setup.loss_kwargs["ignore_index"] == PAD
+    guess = case.constant_guess_loss("validation")
+    labels = torch.cat([b.target.reshape(-1) for b in case.replayer.validation_batches])
+    labels = labels[labels != PAD]
+    frequencies = torch.bincount(labels).float() / len(labels)
+    entropy = -(frequencies[frequencies > 0] * frequencies[frequencies > 0].log()).sum()
+    assert guess is not None and abs(guess - float(entropy)) < 0.05
 
 
 def test_a_batch_first_pair_is_read_too_and_the_decoder_input_left_out():
