@@ -117,3 +117,13 @@ def test_an_ema_wrapper_validated_in_place_of_the_model_is_a_copy_of_it():
     assert type(case.copies.final_model) is Transfer  # main: the EMA wrapper, at the end
     evaluations = [r for r in case.trace.losses if r.phase == "eval"]
     assert evaluations and all(r.on_copy for r in evaluations)
+
+
+def test_a_wrapper_is_a_copy_only_when_it_holds_a_copy_of_the_model():
+    from lossdoctor.capture.module_events import _holds_a_copy
+
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    assert _holds_a_copy(Ema(model), model)  # a deep copy, wrapped
+    assert not _holds_a_copy(nn.ModuleDict({"module": model}), model)  # the model itself
+    backbone = nn.ModuleDict({"blocks": nn.Sequential(nn.Linear(6, 6), nn.ReLU())})
+    assert not _holds_a_copy(backbone, model)  # blocks of the model's class, not a copy

@@ -255,11 +255,20 @@ def _shape_only(args) -> bool:
 
 
 def _holds_a_copy(module: nn.Module, model: nn.Module) -> bool:
-    """``module`` is of the model's class, or holds a module of it and not the model."""
+    """``module`` is of the model's class, or holds a copy of the model (a module of its class
+    with parameters of the same shapes) and not the model itself: a frozen backbone built of
+    the same blocks as the model (both Sequentials) is not a copy."""
     if type(module) is type(model):
         return True
     inner = [m for m in module.modules() if type(m) is type(model)]
-    return bool(inner) and all(m is not model for m in inner)
+    if any(m is model for m in inner):
+        return False
+    shapes = _shapes(model)
+    return any(_shapes(m) == shapes for m in inner)
+
+
+def _shapes(module: nn.Module) -> list[tuple[int, ...]]:
+    return [tuple(p.shape) for p in module.parameters()]
 
 
 def _has_parameters(module: nn.Module) -> bool:
