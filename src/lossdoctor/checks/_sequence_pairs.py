@@ -205,8 +205,10 @@ def _losses(fit: Pairs, held: Pairs, classes: np.ndarray) -> tuple[dict, np.ndar
 
 #: Shares of the table's prediction in the learner's, the rest the label frequencies at each
 #: place: the table knows which words a target holds, not where (its end, its padding), and
-#: the place knows where, not which. 0 leaves the constant itself, chosen when the sources
-#: tell nothing across the fitting sequences' two halves.
+#: the place knows where, not which (the table alone, smoothed toward the overall
+#: frequencies, lost to the place's constant on the healthy seq2seq run: 2.34 against 2.28).
+#: 0 leaves the constant itself, chosen when the sources tell nothing across the fitting
+#: sequences' two halves (the misaligned run); the healthy run chose 0.9.
 SHARES = (0.0, 0.25, 0.5, 0.75, 0.9)
 
 
@@ -233,6 +235,10 @@ def _chosen_share(fit: Pairs, classes: np.ndarray, frequencies: np.ndarray) -> f
 #: round is the co-occurrence counts, in which every word of a source shares each target word
 #: (a target word's true source gets a sixth of it in a six-word sentence); each round gives
 #: it to the source words that predicted it, and the table sharpens toward the one that does.
+#: Measured on bench/projects3 pytorch_seq2seq (300 validation sentences, constant 2.282):
+#: after 1 round the healthy run's learner scored 2.277 (p = 1: its labels would have read as
+#: noise), 2 rounds 2.088, 5 rounds 1.772, 10 rounds 1.730; the misaligned run 2.282 at every
+#: count. Five is past the bend, at half the cost of ten.
 EM_ROUNDS = 5
 #: Pseudo-counts toward the label frequencies in each source token's row, so that a token
 #: seen a few times does not predict with certainty.
