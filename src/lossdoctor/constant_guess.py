@@ -94,9 +94,17 @@ def targets_of(batches) -> np.ndarray | None:
     """The batches' targets as one array, or None when they cannot be joined."""
     tensors = [first_tensor(b.target) for b in batches]
     tensors = [t for t in tensors if t is not None]
+    if tensors and len({t.shape[1:] for t in tensors}) != 1 and _class_indices(tensors):
+        tensors = [t.reshape(-1) for t in tensors]  # targets per position, batches of lengths
     if not tensors or len({t.shape[1:] for t in tensors}) != 1:
         return None
     return torch.cat(tensors).detach().cpu().numpy()
+
+
+def _class_indices(tensors) -> bool:
+    """Integer targets: class indices, whose constant guess (their frequencies) does not
+    depend on how they are laid out in rows (a sequence model's, batches of several lengths)."""
+    return all(not t.is_floating_point() for t in tensors)
 
 
 def loss_settings(loss_fn, recorded: dict) -> dict:

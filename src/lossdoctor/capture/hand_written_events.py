@@ -33,6 +33,7 @@ from lossdoctor.capture.loss_chains import Chain, LossChainSpy, take_off_done_sp
 from lossdoctor.capture.loss_events import HeldLoss, read_later
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.loss_tape import Tape
+from lossdoctor.capture.model_setup import plain
 from lossdoctor.capture.replay_losses import (
     ReturnedLoss,
     has_input,
@@ -322,6 +323,8 @@ class HandWrittenEvents:
         value = self._data_value if self._data_value is not None else built.value
         alike = self._quietly(alike_loss, value, built.prediction, built.target)
         self.trace.setup.loss_name = named_alike(name, alike)
+        if built.program.ends_in_torch_loss:
+            self.trace.setup.loss_kwargs = _torch_loss_settings(built.program)
 
     def _keep_returned_loss(self, name: str | None) -> None:
         if self._returned_place is None or self._returned_target is None:
@@ -451,3 +454,11 @@ def _found_call(watcher: CallWatcher, watched, tape: Tape, root: torch.Tensor):
 
 def _value(tensor: torch.Tensor) -> float:
     return float(tensor.detach().float().mean())
+
+
+def _torch_loss_settings(program: loss_program.LossProgram) -> dict:
+    """The settings of the torch.nn loss a recorded computation ends in (``ignore_index`` of
+    a cross-entropy on ``output[1:].view(-1, V)``), as a loss called on the output records
+    its own: the constant guess leaves out the labels the loss ignores."""
+    last = program.calls[program.result.call]
+    return plain({key: value for key, value in last.kwargs.items() if value is not None})

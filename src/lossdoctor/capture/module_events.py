@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections import deque
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from torch import nn
 from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture.data_events import current_phase
+from lossdoctor.capture.direct_forward import DirectPass, direct_pass, on_stack
 from lossdoctor.capture.guard import guarded_hook
 from lossdoctor.capture.loss_chains import WAITING
 from lossdoctor.capture.replay_losses import output_tensors
@@ -54,6 +56,11 @@ class ModuleEvents:
         self.recent_outputs: deque[weakref.ref] = deque(maxlen=RECENT_OUTPUTS)
         #: A loss the model's last forward pass returned (``output.loss``, ``logits, loss``).
         self._returned_loss: weakref.ref | None = None
+        #: A forward called directly (``self.forward(x)``), running now (direct_forward.py).
+        self._direct: DirectPass | None = None
+        #: Whether a model's forward was called directly: its calls never pass through
+        #: nn.Module.__call__, so the global hooks stay (see sole_model).
+        self.direct_forward_seen = False
 
     @property
     def outside_watched_pass(self) -> bool:
@@ -75,7 +82,8 @@ class ModuleEvents:
     def sole_model(self) -> nn.Module | None:
         """The one model called before the first optimizer step, once that step was seen; None
         before it, with several models, or when the recorder is off."""
-        if self.broken or self._optimizer_ref is None or len(self._roots) != 1:
+        if (self.broken or self._optimizer_ref is None or len(self._roots) != 1
+                or self.direct_forward_seen):
             return None
         return self.model
 
@@ -87,6 +95,13 @@ class ModuleEvents:
         if isinstance(module, _Loss):
             self._inside_loss += 1
             return
+        if self._direct is not None and self._depth == 1:
+            self._direct_pass_goes_on()
+        if self._depth == 0 and not self._is_model(module):
+            self._enter_direct_pass(module)
+        self._entered(module, args)
+
+    def _entered(self, module: nn.Module, args) -> None:
         self._depth += 1
         model_ref = self._model_ref
         is_model = model_ref is not None and model_ref() is module
@@ -140,6 +155,8 @@ class ModuleEvents:
                                     None)  # guarded already
             return
         self._depth -= 1
+        if self._direct is not None and self._depth == 1:
+            sys.setprofile(self._direct_returned)  # until its next submodule, or its end
         if self._spy is not None and self._depth > 0:
             self._activation_module_left(module, output)
         if self._spy is not None and self._module_stack:
@@ -164,6 +181,46 @@ class ModuleEvents:
             self.last_outputs = _output_refs(output)
             self._keep_inputs(args, kwargs, output)
 
+    def _enter_direct_pass(self, module: nn.Module) -> None:
+        """``module`` is called outside any watched pass: when a forward called directly runs
+        it, that forward's pass starts here, as if its module had been called."""
+        found = direct_pass(module)
+        owner = found.module() if found is not None else None
+        if owner is None:
+            return
+        self._direct = found
+        self.direct_forward_seen = True
+        self._entered(owner, found.args)
+
+    def _direct_pass_goes_on(self) -> None:
+        """Another submodule is called inside the forward called directly, or that forward
+        ended unseen (another profile function took the place of ours): then its pass ends."""
+        if sys.getprofile() == self._direct_returned:
+            sys.setprofile(None)
+        if not on_stack(self._direct.frame):
+            self._leave_direct_pass(None)
+
+    def _direct_returned(self, frame, event: str, value) -> None:
+        """The profile function, set only between the submodule calls of a forward called
+        directly: its return ends the pass."""
+        if event == "return" and self._direct is not None and frame is self._direct.frame:
+            sys.setprofile(None)
+            self._leave_direct_pass(value)
+
+    def _leave_direct_pass(self, output) -> None:
+        found, self._direct = self._direct, None
+        module = found.module()
+        if module is None:
+            self._depth = 0
+            return
+        self.forward_finished(module, found.args, found.kwargs, output)
+
+    def leave_direct_pass(self) -> None:
+        """At the end of the watched block: no profile function of lossdoctor's stays set."""
+        if sys.getprofile() == self._direct_returned:
+            sys.setprofile(None)
+        self._direct = None
+
     def scored_model(self) -> tuple[nn.Module | None, bool]:
         """The module whose output a loss now scores, and whether it is a copy of the model."""
         copy = self.copy_called() if self.copy_called is not None else None
@@ -173,13 +230,16 @@ class ModuleEvents:
         return self.copy_called is not None and self.copy_called() is module
 
     def _is_copy(self, module: nn.Module) -> bool:
-        """Another instance of the trained model's class, called after the first optimizer
-        step: a copy kept beside the model (ModelEMA's, a teacher), not the model trained."""
+        """Another instance of the trained model's class, or a wrapper holding one (timm's
+        ModelEmaV2 calls ``self.module(x)``), called after the first optimizer step without
+        gradients: a copy kept beside the model (an EMA copy, a teacher), not the model
+        trained. A wrapper holding the model itself is not a copy."""
         model = self.model
-        if self._optimizer_ref is None or model is None or type(module) is not type(model):
+        if self._optimizer_ref is None or model is None:
             return False
-        return not torch.is_grad_enabled() or not any(
-            p.requires_grad for p in module.parameters())
+        if torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters()):
+            return False
+        return _holds_a_copy(module, model)
 
     def _is_model(self, module: nn.Module) -> bool:
         return self._model_ref is not None and self._model_ref() is module
@@ -192,6 +252,23 @@ def _shape_only(args) -> bool:
     if isinstance(first, torch.Tensor):
         return first.is_meta
     return type(first).__name__ == "KerasTensor"
+
+
+def _holds_a_copy(module: nn.Module, model: nn.Module) -> bool:
+    """``module`` is of the model's class, or holds a copy of the model (a module of its class
+    with parameters of the same shapes) and not the model itself: a frozen backbone built of
+    the same blocks as the model (both Sequentials) is not a copy."""
+    if type(module) is type(model):
+        return True
+    inner = [m for m in module.modules() if type(m) is type(model)]
+    if any(m is model for m in inner):
+        return False
+    shapes = _shapes(model)
+    return any(_shapes(m) == shapes for m in inner)
+
+
+def _shapes(module: nn.Module) -> list[tuple[int, ...]]:
+    return [tuple(p.shape) for p in module.parameters()]
 
 
 def _has_parameters(module: nn.Module) -> bool:

@@ -17,8 +17,11 @@ learners, counts of the last few tokens against the label frequencies: see
 
 from __future__ import annotations
 
+import functools
+
+from lossdoctor.capture.loss_program import LossProgram
 from lossdoctor.capture.train_split import category_ids
-from lossdoctor.checks import _per_position
+from lossdoctor.checks import _per_position, _sequence_pairs
 from lossdoctor.checks._contest import (
     ALPHA,
     Contest,
@@ -74,7 +77,11 @@ def check(case) -> list[Finding]:
                    "model looks up, and learners that read an id as a number cannot see a "
                    "signal in their combination (a user's taste for an item)")
     if task == CLASSIFICATION and _per_position.per_position_labels(case.replayer.train_batches):
-        return _per_position_check(case)
+        return _per_position_check(case, PER_POSITION)
+    ignored = _ignored_label(case)
+    if task == CLASSIFICATION and _sequence_pairs.source_target_pairs(
+            case.replayer.train_batches, ignored):
+        return _per_position_check(case, _source_target_reader(ignored))
     on_validation = validation_contest(case, task)
     if on_validation.p_value < ALPHA:
         return []
@@ -98,30 +105,72 @@ def _category_ids_only(batches) -> bool:
     return bool(inputs) and all(category_ids(tensor) for tensor in inputs)
 
 
-def _per_position_check(case) -> list[Finding]:
-    """The same judgement for labels per position, with n-gram counts as the learners."""
+class PositionReader:
+    """How labels per position are read and judged: token sequences labelled position by
+    position (_per_position), or target sequences paired with sources (_sequence_pairs)."""
+
+    def __init__(self, read, module, learners: str) -> None:
+        self.read, self.module, self.learners = read, module, learners
+
+    def contest(self, train, held):
+        return self.module.contest(train, held)
+
+    def constant_loss(self, train, held) -> float:
+        return self.module.constant_loss(train, held)
+
+    def cross_validated_contest(self, train):
+        return self.module.cross_validated_contest(train)
+
+
+PER_POSITION = PositionReader(
+    _per_position.positions, _per_position,
+    "Counts of which label follows the last one to three tokens, over {rows} training "
+    "positions,")
+
+
+def _source_target_reader(ignored: int | None) -> PositionReader:
+    return PositionReader(
+        functools.partial(_sequence_pairs.pairs, ignored=ignored), _sequence_pairs,
+        "A table of the target tokens each source token brings, wherever they stand (IBM "
+        "Model 1), over {rows} training positions,")
+
+
+def _ignored_label(case) -> int | None:
+    """The class the training loss ignores (``ignore_index``: padding), if it says one."""
+    loss_fn = case.copies.loss_fn
+    value = getattr(loss_fn, "ignore_index", None)
+    if value is None and isinstance(loss_fn, functools.partial):
+        value = loss_fn.keywords.get("ignore_index")
+    program = case.copies.loss_replay
+    if value is None and isinstance(program, LossProgram):
+        value = program.calls[program.result.call].kwargs.get("ignore_index")
+    return value if isinstance(value, int) else None
+
+
+def _per_position_check(case, reader: PositionReader) -> list[Finding]:
+    """The same judgement for labels per position, with counts as the learners."""
     replayer = case.replayer
     if not replayer.validation_batches:
         raise Skip("needs validation batches, or at least 5 training batches to hold out")
-    train = _per_position.positions(replayer.train_batches)
-    validation = _per_position.positions(replayer.validation_batches)
-    on_validation = _per_position.contest(train, validation)
+    train = reader.read(replayer.train_batches)
+    validation = reader.read(replayer.validation_batches)
+    on_validation = reader.contest(train, validation)
     if on_validation.p_value < ALPHA:
         return []
     user = user_validation(case)
     if user is not None:  # against the best guess without the tokens, position by position
-        user = (user[0], min(user[1], _per_position.constant_loss(train, validation)))
+        user = (user[0], min(user[1], reader.constant_loss(train, validation)))
     if user is not None and clearly_below(*user, on_validation.rows):
         return []
-    in_training = _per_position.cross_validated_contest(train)
-    return _findings(on_validation, in_training, user, CLASSIFICATION, per_position=True)
+    in_training = reader.cross_validated_contest(train)
+    return _findings(on_validation, in_training, user, CLASSIFICATION, per_position=reader)
 
 
 # --- findings --------------------------------------------------------------------------------
 
 
 def _findings(on_validation: Contest, in_training: Contest, user, task: str,
-              per_position: bool = False) -> list[Finding]:
+              per_position: PositionReader | None = None) -> list[Finding]:
     evidence = _evidence(on_validation, in_training, user)
     if in_training.p_value >= ALPHA:
         confidence = 0.9 if on_validation.rows >= FEW_ROWS else 0.6
@@ -149,14 +198,14 @@ def _evidence(on_validation: Contest, in_training: Contest, user) -> dict[str, f
     return evidence
 
 
-def _no_signal_verdict(on_validation: Contest, user, task: str, per_position: bool) -> str:
+def _no_signal_verdict(on_validation: Contest, user, task: str,
+                       per_position: PositionReader | None) -> str:
     metric, guess = words(task)
-    if per_position:
+    if per_position is not None:
         guess += " at each position"
     learners = (
-        f"Counts of which label follows the last one to three tokens, over "
-        f"{on_validation.training_rows} training positions,"
-        if per_position else
+        per_position.learners.format(rows=on_validation.training_rows)
+        if per_position is not None else
         f"A linear model and gradient-boosted trees fit on {on_validation.training_rows} "
         "training rows"
     )

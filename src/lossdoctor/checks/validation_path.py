@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
+from lossdoctor.capture.loss_program import LossProgram
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import ReportedScale, reported_scale
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -208,15 +209,9 @@ def _require_faithful_replay(case) -> None:
     replayer = case.require_replay()
     first = case.trace.train_losses()[0]
     model = copy.deepcopy(case.copies.initial_model)
-    batch = replayer.train_batches[0]
-    name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
-    reduction = reduction_of(loss_fn, case.trace.setup.loss_kwargs)
     with isolated(0), torch.no_grad():
-        prediction = replayer.predict(model.train(), batch)
-        if _rows(prediction) != _rows(batch.target):
-            raise Skip("needs the model's output for each training row")
-        replayed = per_element_mean(name, _applied(loss_fn, prediction, batch.target),
-                                    prediction, batch.target, reduction)
+        replayed = _scored(case, model.train(), replayer.train_batches[0],
+                           "needs the model's output for each training row")
     if _ratio(first.value, replayed) > FAITHFUL_RATIO:
         raise Skip("needs a replay of your training loss: your loss is computed from the "
                    "model's output in steps the replay does not repeat")
@@ -241,29 +236,69 @@ def _recomputed(case, in_train_mode: bool,
     """The training computation on the captured validation rows, with the trained model in the
     mode the script validated in (a wrong mode is train_eval_mode's to report); with
     ``transform``, applied to the model's output before the loss; ``seed`` draws dropout."""
-    replayer = case.require_replay()
+    case.require_replay()
     if case.copies.final_model is None:
         raise Skip("needs the trained model at the end of the run")
     if not case.copies.validation.batches:
         raise Skip("needs the validation rows your script scored: none were captured")
     model = copy.deepcopy(case.copies.final_model)
     model.train(in_train_mode)
-    name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
-    reduction = reduction_of(loss_fn, case.trace.setup.loss_kwargs)
     total = rows = 0
     with isolated(seed), torch.no_grad():
         for batch in _scored_by_the_last_model(case):
-            prediction = replayer.predict(model, batch)
-            if _rows(prediction) != _rows(batch.target):
-                raise Skip("needs the model's output for each validation row: the model's "
-                           "output and the targets differ in length")
-            if transform is not None:
-                prediction = transform(prediction)
-            output = _applied(loss_fn, prediction, batch.target)
-            total += batch.rows * per_element_mean(name, output, prediction, batch.target,
-                                                   reduction)
+            total += batch.rows * _scored(case, model, batch, UNEQUAL_ROWS, transform)
             rows += batch.rows
     return total / max(rows, 1)
+
+
+#: Why a loss that scores each row's output cannot be recomputed here.
+UNEQUAL_ROWS = ("needs the model's output for each validation row: the model's output and the "
+                "targets differ in length")
+
+
+def _scored(case, model, batch, unequal_rows: str,
+            transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """The training loss of ``model`` on ``batch`` per element (``reduction="mean"``), the
+    model's output passed through ``transform`` first: the torch.nn loss on the output as it
+    comes, or the recorded computation that ends in one (a loss on ``output[1:]`` reshaped,
+    as a sequence-to-sequence model's is: capture/loss_program.py)."""
+    replayer = case.require_replay()
+    name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
+    if loss_fn is None:
+        return _scored_by_program(case, _Transformed(model, transform) if transform else model,
+                                  batch)
+    reduction = reduction_of(loss_fn, case.trace.setup.loss_kwargs)
+    prediction = replayer.predict(model, batch)
+    if _rows(prediction) != _rows(batch.target):
+        raise Skip(unequal_rows)
+    if transform is not None:
+        prediction = transform(prediction)
+    output = _applied(loss_fn, prediction, batch.target)
+    return per_element_mean(name, output, prediction, batch.target, reduction)
+
+
+def _scored_by_program(case, model, batch) -> float:
+    """The recorded loss computation's value, when it ends in a torch.nn loss that averages
+    (its value is then per element, as the script's validation losses are read)."""
+    program = case.copies.loss_replay
+    if not isinstance(program, LossProgram) or not program.ends_in_torch_loss:
+        raise Skip("needs a torch.nn loss to compare your validation with: your training loss "
+                   "is hand-written or computed inside the model")
+    last = program.calls[program.result.call]
+    if reduction_of(None, last.kwargs) not in ("mean", "batchmean"):
+        raise Skip("needs a training loss that averages over its elements: yours sums them")
+    return float(case.require_replay().scored_loss(model, batch))
+
+
+class _Transformed(torch.nn.Module):
+    """The model, its output passed through an extra step (a softmax) before the loss reads it."""
+
+    def __init__(self, model: torch.nn.Module, transform: Callable) -> None:
+        super().__init__()
+        self.model, self.transform = model, transform
+
+    def forward(self, *args, **kwargs):
+        return self.transform(self.model(*args, **kwargs))
 
 
 def _scored_by_the_last_model(case) -> list:
