@@ -327,3 +327,27 @@ def test_plain_sgd_at_a_usual_rate_that_a_higher_rate_fixes_better_than_adam_at_
     case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
                                matched_adam=0.8)
     assert reported(check(case)) == []
+
+
+def test_plain_sgd_at_a_usual_rate_is_compared_with_adam_at_its_own_usual_rate(monkeypatch):
+    """The test part's plain_sgd case (s20): plain SGD at a usual rate, where Adam at the
+    script's rate capped at 0.01 lags a higher plain SGD rate, was told only to raise the rate,
+    though Adam at its usual 1e-3 goes as far as that rate. Adam at 0.01 is Adam at the top of
+    its range: the comparison is with Adam at its usual rates, here a tie, and at one of SGD's
+    usual rates the optimizer is what one changes first."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               adam_short=0.1, matched_adam=0.8)
+    [finding] = reported(check(case))
+    assert finding.cause is OPTIMIZER_CHOICE and finding.evidence[CHANGED_FIRST] == 1.0
+
+
+def test_plain_sgd_below_every_usual_rate_leaves_the_lead_to_the_rate(monkeypatch):
+    """sgd_tiny_lr (plain SGD at 1e-5 to 1e-4) on the test part (s20): Adam at 1e-3 beat every
+    plain SGD rate, and the measured mark put optimizer_choice ahead of the rate. At 5e-5 no
+    optimizer a practitioner switches to runs (below SGD's and Adam's usual rates): Adam's own
+    fix changes the rate too, so the optimizer is still reported, but unmarked, and the
+    learning-rate check's mark leads."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, lowest_point=0.5, lr=5e-5)
+    [finding] = reported(check(case))
+    assert finding.cause is OPTIMIZER_CHOICE
+    assert CHANGED_FIRST not in finding.evidence
