@@ -194,10 +194,11 @@ def _matched(lr: float) -> float:
 def _at_usual_rates(tried: list[Replay]) -> Replay:
     """The best switch replayed at a rate usual for the optimizer switched to: SGD with
     momentum (at the user's rate, a usual one where it is judged so) or Adam inside its usual
-    rates (``_sgd_rates``: 1e-3 always, the user's own rate where it lies there). Adam at the
-    user's 0.05, capped at 0.01, is Adam at the top of its range: a higher plain SGD rate
-    beating it says nothing of Adam at its usual 1e-3 (s20: the test part's plain_sgd case,
-    plain SGD at a usual rate, was told only to raise the rate on that comparison)."""
+    rates (``_sgd_rates``: 1e-3 always, the user's own rate, capped at 0.01, where it lies
+    there). Adam at the user's 0.05 capped at 0.01 alone is Adam at the top of its range: a
+    higher plain SGD rate beating it says nothing of Adam at its usual 1e-3 (s20: the test
+    part's plain_sgd case, plain SGD at a usual rate, was told only to raise the rate on that
+    comparison)."""
     usual = [r for r in tried if r.plan is not None and (
         r.plan.optimizer_class is None or inside_adams_usual_rates(r.plan.lr))]
     return min(usual or tried, key=lambda r: r.validation)
