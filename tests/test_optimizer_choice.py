@@ -351,3 +351,21 @@ def test_plain_sgd_below_every_usual_rate_leaves_the_lead_to_the_rate(monkeypatc
     [finding] = reported(check(case))
     assert finding.cause is OPTIMIZER_CHOICE
     assert CHANGED_FIRST not in finding.evidence
+
+
+@pytest.mark.parametrize("adam_at_the_rate, found", [(0.1, True), (0.8, False)])
+def test_plain_sgd_at_adams_usual_rate_that_adam_fixes_at_that_rate_is_the_optimizer(
+        monkeypatch, adam_at_the_rate, found):
+    """adam_to_sgd_same_lr from an RMSprop script (plain SGD at 5e-4, Adam's and RMSprop's
+    usual rate, below SGD's): the test part's case was told lr_too_low alone. Where Adam at the
+    script's own 5e-4 does as well as plain SGD at a higher rate (0.1 of the guess both), the
+    switch alone, keeping the rate written, fixes the run: optimizer_choice, marked measured
+    (it then leads the rate's position mark). Where Adam at that rate lags (0.8), only a rate
+    change fixes it: the rate's, nothing here."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               lr=5e-4, adam_short=0.1, matched_adam=adam_at_the_rate)
+    findings = reported(check(case))
+    assert bool(findings) is found
+    if found:
+        assert findings[0].evidence[CHANGED_FIRST] == MEASURED_FIRST
+        assert "usual one for Adam" in findings[0].verdict

@@ -160,12 +160,13 @@ def check(case) -> list[Finding]:
     control = min(controls, key=lambda r: r.validation, default=user)
     lr_also_fixes = not helped(switch(control, best)) or not _clearly_below(
         best, control, constant)
+    keeps_rate = _adams_rate_kept(lr, tried, control, constant)
     if lr_also_fixes and not (
-            _usual_rate(lr, test, control)
+            _usual_rate(lr, test, control, keeps_rate)
             and not _clearly_below(control, _at_usual_rates(tried), constant)
             and _next_to_no_progress(case, against, user, best, constant)):
         return []
-    return [_finding(user, best, control, lr_also_fixes, lr)]
+    return [_finding(user, best, control, lr_also_fixes, lr, keeps_rate)]
 
 
 def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
@@ -241,7 +242,22 @@ def _next_to_no_progress(case, against: Behind | None, user: Replay, best: Repla
     return _stuck(user.validation, best, constant, NEXT_TO_NO_PROGRESS)
 
 
-def _usual_rate(lr: float, test, control: Replay) -> bool:
+def _adams_rate_kept(lr: float, tried: list[Replay], control: Replay,
+                     constant: float | None) -> bool:
+    """The user's rate is one of Adam's usual ones below SGD's (1e-4 to 9e-4, ``_sgd_rates``:
+    the rate an Adam or RMSprop script keeps when switched to plain SGD; nobody picks it for
+    plain SGD), and Adam at that very rate does as well as plain SGD at a higher one (not
+    clearly behind it): the switch alone, keeping the rate the user wrote, fixes the run, as
+    the rate alone does, and the rate says which setting was changed (issue 11: the test
+    part's adam_to_sgd_same_lr case was told lr_too_low alone)."""
+    if not (below_usual_sgd_rates("SGD", lr) and inside_adams_usual_rates(lr)):
+        return False
+    own = next((r for r in tried if r.plan is not None and r.plan.lr == lr
+                and r.plan.optimizer_class is torch.optim.Adam), None)
+    return own is not None and not _clearly_below(control, own, constant)
+
+
+def _usual_rate(lr: float, test, control: Replay, adams_rate_kept: bool = False) -> bool:
     """Plain SGD at a usual rate for it (one of SGD's usual rates, ``_sgd_rates``, or less
     than LOW_GAP_DECADES below its range test's lowest point, where the learning-rate check
     does not blame a run that learns), for which only a higher plain SGD rate (the control)
@@ -249,7 +265,7 @@ def _usual_rate(lr: float, test, control: Replay) -> bool:
     which is momentum or Adam (issue 11: plain SGD at a usual rate, "improving", called
     healthy; dev adam_to_sgd_same_lr 90010, SGD at 1e-3, 1.8 decades below, 322 steps, left
     0.54 of Adam's way in as many, and SGD 0.06 did as well)."""
-    usual = (not below_usual_sgd_rates("SGD", lr)
+    usual = (not below_usual_sgd_rates("SGD", lr) or adams_rate_kept
              or decades(lr, test.minimum_lr) < LOW_GAP_DECADES)
     return usual and control.plan is not None and (control.plan.lr or 0.0) > lr
 
@@ -288,19 +304,20 @@ def _controls(replayer, lr: float) -> tuple[RangeTest, list[Replay]]:
 
 
 def _finding(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool,
-             lr: float) -> Finding:
+             lr: float, keeps_rate: bool = False) -> Finding:
     strength = min(improvement(switch(user if lr_also_fixes else control, best)) / 0.5, 1.0)
     return Finding(
         OPTIMIZER_CHOICE,
         confidence=0.6 + 0.35 * strength,
-        verdict=_verdict(user, best, control, lr_also_fixes),
-        evidence=_evidence(user, best, control, lr, lr_also_fixes),
+        verdict=_verdict(user, best, control, lr_also_fixes, keeps_rate),
+        evidence=_evidence(user, best, control, lr, lr_also_fixes, keeps_rate),
         fix=f"Switch to {best.label}, the optimizer that moved in the replay.",
         experiment=switch(user, best),
     )
 
 
-def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -> str:
+def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool,
+             keeps_rate: bool = False) -> str:
     control_text = (
         "blows up" if not math.isfinite(control.validation)
         else f"gets it only to {control.validation:.3g}"
@@ -311,6 +328,11 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
         f"steps on your batches, {user.label} leaves the validation loss at "
         f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}."
     )
+    if lr_also_fixes and keeps_rate:
+        return (f"{replayed} Your learning rate is a usual one for Adam, far below plain SGD's "
+                f"usual ones: Adam at your own rate does about as well as plain SGD at a higher "
+                f"one ({control.label}: {control.validation:.3g}): switching the optimizer "
+                f"fixes it while keeping the rate you wrote.")
     if lr_also_fixes:
         reach = ("further, to" if control.validation < best.validation else "to")
         return (f"{replayed} Your learning rate is a usual one for plain SGD; plain SGD at a "
@@ -321,7 +343,7 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
 
 
 def _evidence(user: Replay, best: Replay, control: Replay, lr: float,
-              lr_also_fixes: bool) -> dict[str, float]:
+              lr_also_fixes: bool, keeps_rate: bool = False) -> dict[str, float]:
     evidence = {
         "val_before": user.validation,
         "val_after": best.validation,
@@ -333,8 +355,8 @@ def _evidence(user: Replay, best: Replay, control: Replay, lr: float,
     if below_every_usual_rate(lr):  # the rate is part of any fix: the rate's mark leads
         if best.plan is not None and best.plan.lr not in (None, lr):
             evidence[FIX_CHANGES_A_SETTING] = 1.0  # Adam's fix raised the rate as well
-    elif not lr_also_fixes:  # no plain SGD rate got there: the optimizer is measured first
-        evidence[CHANGED_FIRST] = MEASURED_FIRST
+    elif not lr_also_fixes or keeps_rate:  # measured: no plain SGD rate got there, or Adam
+        evidence[CHANGED_FIRST] = MEASURED_FIRST  # at the user's own rate did as well
     elif not below_usual_sgd_rates("SGD", lr):  # momentum or Adam is what one changes first
         evidence[CHANGED_FIRST] = POSITION_FIRST
     return {name: value for name, value in evidence.items() if math.isfinite(value)}
