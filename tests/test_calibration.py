@@ -120,13 +120,14 @@ def test_the_measured_table_lowers_overfitting_read_from_curves():
     assert reported[0].confidence == pytest.approx(0.77)
 
 
-def test_the_measured_table_lowers_a_replayed_lr_fix_that_was_wrong_a_quarter_of_the_time():
-    """lr_too_low with a replayed fix: right 9 times in 12 on dev (wrong on runs short of steps,
-    two_batches_per_epoch 170021 and debug_subset_left_in 170010, and on normal_std_one 110029):
-    the check's 0.95 is reported at (9 + 16 x 0.95) / 28 = 0.86."""
-    assert calibration.MEASURED[("lr_too_low", REPLAYED_FIX)] == (9, 12)
+def test_the_measured_table_lowers_a_replayed_lr_fix_that_was_wrong_a_third_of_the_time():
+    """lr_too_low with a replayed fix: right 9 times in 14 on dev (wrong on runs short of steps,
+    two_batches_per_epoch 170021 and debug_subset_left_in 170010, on normal_std_one 110029,
+    and in session 20's draw on a fixed twin, 301439, and beside class_imbalance, 301412): the
+    check's 0.95 is reported at (9 + 16 x 0.95) / 30 = 0.81."""
+    assert calibration.MEASURED[("lr_too_low", REPLAYED_FIX)] == (9, 14)
     reported, _ = reported_and_dismissed([_replayed(LR_TOO_LOW, 0.95)])
-    assert reported[0].confidence == pytest.approx(0.864, abs=1e-3)
+    assert reported[0].confidence == pytest.approx(0.807, abs=1e-3)
 
 
 def test_the_prior_weighs_sixteen_findings():

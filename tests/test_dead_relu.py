@@ -18,7 +18,7 @@ from lossdoctor.checks.dead_relu import (
     swap_relus,
 )
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
-from lossdoctor.findings import Skip
+from lossdoctor.findings import Experiment, Skip
 
 
 def _learnable(rows, seed):
@@ -348,3 +348,24 @@ def test_negative_weights_are_more_dead_than_the_default_init():
     """The broken side: weights drawn all negative leave 42-50% of a layer dead, far more than
     default-initialized copies of the model (BUILT_DEAD_EXCESS)."""
     assert more_dead_than_default(_all_negative_weights_run(0.2))
+
+
+def test_a_deep_stack_as_dead_late_as_its_default_init_left_it_is_not_reported(monkeypatch):
+    """Dev twin 301080 of deep_relu_large_init (seven ReLU layers, PyTorch's default init):
+    its deepest layer was 0.48 dead at step 0 and at least 0.50 through the second half, a
+    hair from MOST; a test-part twin crossed it, and a LeakyReLU replay, which helps a deep
+    stack train whatever its units do, reported dead_relu. A layer dead late as the
+    initialization left it (within BUILT_DEAD_EXCESS), where that initialization is no more
+    dead than the default's, is not a suspect: the same layer, found so dead, is found when
+    the model is built more dead than the default (negative weights: the tests above)."""
+    case = _deep_default_run()
+    deepest = DeadLayer("15", dead=0.53, first_dead_step=0, units=32, least=0.45,
+                        first_watched=0, at_start=0.52)
+    monkeypatch.setattr(dead_relu, "dead_layers", lambda trace: [deepest])
+    monkeypatch.setattr(dead_relu, "_leaky_experiment",
+                        lambda case, layers: Experiment("LeakyReLU(0.1)", 0.69, 0.3, 300))
+    assert not more_dead_than_default(case)
+    assert check(case) == []
+    monkeypatch.setattr(dead_relu, "more_dead_than_default", lambda case: True)
+    [finding] = check(case)
+    assert finding.cause is DEAD_RELU

@@ -370,3 +370,16 @@ def test_a_measured_mark_on_the_optimizer_leads_the_rates_position():
 def _marked(finding, strength):
     finding.evidence[CHANGED_FIRST] = strength
     return finding
+
+
+def test_below_every_usual_rate_adams_fix_raised_the_rate_too_and_the_rate_leads():
+    """sgd_tiny_lr on the test part (s20): plain SGD at 5e-5, where Adam at 1e-3 beat every
+    plain SGD rate and its larger drop made the rate its consequence. Adam's fix there is a
+    new optimizer *and* a rate 20 times higher (optimizer_choice marks FIX_CHANGES_A_SETTING
+    below every usual rate): it changes no less than the rate's fix, and the rate, marked
+    first, leads; the optimizer is shown under it."""
+    adam = _fixed(OPTIMIZER_CHOICE, 0.95, 0.69, 0.02)
+    adam.evidence[FIX_CHANGES_A_SETTING] = 1.0
+    ranked = rank([_first(_fixed(LR_TOO_LOW, 0.85, 0.69, 0.3)), adam])
+    assert _ids(ranked) == ["lr_too_low", "optimizer_choice"]
+    assert ranked[1].explained_by == ["lr_too_low"]

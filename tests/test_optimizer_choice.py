@@ -327,3 +327,45 @@ def test_plain_sgd_at_a_usual_rate_that_a_higher_rate_fixes_better_than_adam_at_
     case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
                                matched_adam=0.8)
     assert reported(check(case)) == []
+
+
+def test_plain_sgd_at_a_usual_rate_is_compared_with_adam_at_its_own_usual_rate(monkeypatch):
+    """The test part's plain_sgd case (s20): plain SGD at a usual rate, where Adam at the
+    script's rate capped at 0.01 lags a higher plain SGD rate, was told only to raise the rate,
+    though Adam at its usual 1e-3 goes as far as that rate. Adam at 0.01 is Adam at the top of
+    its range: the comparison is with Adam at its usual rates, here a tie, and at one of SGD's
+    usual rates the optimizer is what one changes first."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               adam_short=0.1, matched_adam=0.8)
+    [finding] = reported(check(case))
+    assert finding.cause is OPTIMIZER_CHOICE and finding.evidence[CHANGED_FIRST] == 1.0
+
+
+def test_plain_sgd_below_every_usual_rate_leaves_the_lead_to_the_rate(monkeypatch):
+    """sgd_tiny_lr (plain SGD at 1e-5 to 1e-4) on the test part (s20): Adam at 1e-3 beat every
+    plain SGD rate, and the measured mark put optimizer_choice ahead of the rate. At 5e-5 no
+    optimizer a practitioner switches to runs (below SGD's and Adam's usual rates): Adam's own
+    fix changes the rate too, so the optimizer is still reported, but unmarked, and the
+    learning-rate check's mark leads."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, lowest_point=0.5, lr=5e-5)
+    [finding] = reported(check(case))
+    assert finding.cause is OPTIMIZER_CHOICE
+    assert CHANGED_FIRST not in finding.evidence
+
+
+@pytest.mark.parametrize("adam_at_the_rate, found", [(0.1, True), (0.8, False)])
+def test_plain_sgd_at_adams_usual_rate_that_adam_fixes_at_that_rate_is_the_optimizer(
+        monkeypatch, adam_at_the_rate, found):
+    """adam_to_sgd_same_lr from an RMSprop script (plain SGD at 5e-4, Adam's and RMSprop's
+    usual rate, below SGD's): the test part's case was told lr_too_low alone. Where Adam at the
+    script's own 5e-4 does as well as plain SGD at a higher rate (0.1 of the guess both), the
+    switch alone, keeping the rate written, fixes the run: optimizer_choice, marked measured
+    (it then leads the rate's position mark). Where Adam at that rate lags (0.8), only a rate
+    change fixes it: the rate's, nothing here."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.85, higher_sgd=0.1, lowest_point=0.5,
+                               lr=5e-4, adam_short=0.1, matched_adam=adam_at_the_rate)
+    findings = reported(check(case))
+    assert bool(findings) is found
+    if found:
+        assert findings[0].evidence[CHANGED_FIRST] == MEASURED_FIRST
+        assert "usual one for Adam" in findings[0].verdict

@@ -9,7 +9,9 @@ layer dead from the first step watched was built dead, by its initialization: wh
 cannot revive it, the replay that tests the cause is one from the default initialization.
 A deep ReLU stack leaves about half of its deepest layers dead at PyTorch's default
 initialization, so "built dead" also means clearly more dead at the start than
-default-initialized copies of the same model on the same batches.
+default-initialized copies of the same model on the same batches; and a layer mostly dead late
+that was already about as dead at the start (``DeadLayer.dead_as_built``) is suspected only
+when its initialization is so too: otherwise it is as dead as the default init leaves it.
 """
 
 from __future__ import annotations
@@ -123,6 +125,22 @@ class DeadLayer:
                 and self.beyond_default)
 
     @property
+    def dead_as_built(self) -> bool:
+        """Dead from the first step watched (BUILT_DEAD or more at the first sample) and late
+        no more than BUILT_DEAD_EXCESS beyond that share: what it is late, the initialization
+        left it. Not a fault of its own when the initialization is no more dead than
+        PyTorch's default (``beyond_default``): a deep ReLU stack's deepest layers are about
+        half dead at the default init and stay so through a healthy run."""
+        return (self.first_watched <= FIRST_WATCHED and self.at_start >= BUILT_DEAD
+                and self.dead - self.at_start <= BUILT_DEAD_EXCESS)
+
+    @property
+    def suspect(self) -> bool:
+        """Mostly dead late, unless as the default initialization left it; or built dead."""
+        return (self.dead > MOST and not (self.dead_as_built and not self.beyond_default)
+                ) or self.built_dead
+
+    @property
     def is_function(self) -> bool:
         """A call of F.relu or torch.relu, which a module swap cannot replace."""
         return self.layer.startswith("torch.")
@@ -130,10 +148,9 @@ class DeadLayer:
 
 def check(case) -> list[Finding]:
     layers = dead_layers(case.trace)
-    if any(d.built_dead for d in layers) and not more_dead_than_default(case):
+    if any(d.built_dead or d.dead_as_built for d in layers) and not more_dead_than_default(case):
         layers = [replace(d, beyond_default=False) for d in layers]
-    suspects = sorted((d for d in layers if d.dead > MOST or d.built_dead),
-                      key=lambda d: d.dead, reverse=True)
+    suspects = sorted((d for d in layers if d.suspect), key=lambda d: d.dead, reverse=True)
     loss = training_progress(case) if suspects else None
     if loss is None:
         return []

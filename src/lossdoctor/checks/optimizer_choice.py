@@ -21,16 +21,18 @@ the optimizer that is stuck. Stuck means that both the replay and the run itself
 half as far below the constant guess as the alternative did: plain SGD that gets most of the
 way, only more slowly, trains fine. At one of SGD's usual rates (``_sgd_rates``) it is
 reported even when a higher plain SGD rate does as well, for a run that made next to no
-progress, unless plain SGD at the higher rate does clearly more than Adam at the user's own
-rate (the rate is then what is wrong, not the optimizer).
+progress, unless plain SGD at the higher rate does clearly more than Adam at its own usual
+rates (``_at_usual_rates``: the rate is then what is wrong, not the optimizer).
 
 Which of the two leads, the optimizer or the rate (lr_too_low), is read from these replays
 (``measured_consequences.CHANGED_FIRST``, a strength): where no plain SGD rate gets as far as
-the alternative, the optimizer is measured to be needed and leads whatever the rate
+the alternative, the optimizer is measured to be needed and leads at any usual rate
 (MEASURED_FIRST); where a higher plain SGD rate does as much, the evidence does not decide, and
 the rate's position does (``_sgd_rates``: at SGD's usual rates the optimizer leads, by
 POSITION_FIRST; below them the learning-rate check marks the rate); where it does clearly
-more than the switch at the user's own rate, optimizer_choice is not reported.
+more than Adam at its usual rates, optimizer_choice is not reported. Below every usual rate
+(SGD's and Adam's, ``_sgd_rates.below_every_usual_rate``: 1e-5 to 9e-5) no optimizer runs at
+the user's rate: Adam's fix raises the rate too (FIX_CHANGES_A_SETTING), and the rate leads.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
 """
@@ -54,11 +56,16 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._same_length import Behind, behind, ended_at, own_length
-from lossdoctor.checks._sgd_rates import below_usual_sgd_rates
+from lossdoctor.checks._sgd_rates import (
+    ADAM_HIGHEST_USUAL_LR,
+    below_every_usual_rate,
+    below_usual_sgd_rates,
+    inside_adams_usual_rates,
+)
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding
 from lossdoctor.lr_range import LOW_GAP_DECADES, RangeTest, decades, lr_range_test, span_around
-from lossdoctor.measured_consequences import CHANGED_FIRST
+from lossdoctor.measured_consequences import CHANGED_FIRST, FIX_CHANGES_A_SETTING
 
 OPTIMIZER_CHOICE = Cause(
     id="optimizer_choice",
@@ -85,7 +92,7 @@ ADAM_LR = 1e-3
 #: 0.05 is ordinary, Adam's 0.05 moves each weight 50 times its default step; tuned Adam rates
 #: sit between 1e-4 and 1e-2 (Kingma & Ba's default 1e-3). optimizer_choice_sgd_twin_sensors_mlp
 #: was told "Switch to Adam(lr=0.05)".
-ADAM_HIGHEST_LR = 1e-2
+ADAM_HIGHEST_LR = ADAM_HIGHEST_USUAL_LR
 #: Momentum 0.9's longest step, 1 / (1 - 0.9) times plain SGD's: the first control lr.
 MOMENTUM_STEP = 10.0
 #: Plain SGD is "stuck" when its replay gets less than this share of the way below the constant
@@ -153,12 +160,13 @@ def check(case) -> list[Finding]:
     control = min(controls, key=lambda r: r.validation, default=user)
     lr_also_fixes = not helped(switch(control, best)) or not _clearly_below(
         best, control, constant)
+    keeps_rate = _adams_rate_kept(lr, tried, control, constant)
     if lr_also_fixes and not (
-            _usual_rate(lr, test, control)
-            and not _clearly_below(control, _at_own_rate(tried, best, lr), constant)
+            _usual_rate(lr, test, control, keeps_rate)
+            and not _clearly_below(control, _at_usual_rates(tried), constant)
             and _next_to_no_progress(case, against, user, best, constant)):
         return []
-    return [_finding(user, best, control, lr_also_fixes, lr)]
+    return [_finding(user, best, control, lr_also_fixes, lr, keeps_rate)]
 
 
 def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
@@ -184,12 +192,17 @@ def _matched(lr: float) -> float:
     return min(lr, ADAM_HIGHEST_LR)
 
 
-def _at_own_rate(tried: list[Replay], best: Replay, lr: float) -> Replay:
-    """The switch that keeps the user's rate: ``best`` when it is SGD with momentum (at the
-    user's lr), else Adam at the matched rate."""
-    if best.plan is not None and best.plan.optimizer_class is None:
-        return best
-    return next((r for r in tried if r.plan is not None and r.plan.lr == _matched(lr)), best)
+def _at_usual_rates(tried: list[Replay]) -> Replay:
+    """The best switch replayed at a rate usual for the optimizer switched to: SGD with
+    momentum (at the user's rate, a usual one where it is judged so) or Adam inside its usual
+    rates (``_sgd_rates``: 1e-3 always, the user's own rate, capped at 0.01, where it lies
+    there). Adam at the user's 0.05 capped at 0.01 alone is Adam at the top of its range: a
+    higher plain SGD rate beating it says nothing of Adam at its usual 1e-3 (s20: the test
+    part's plain_sgd case, plain SGD at a usual rate, was told only to raise the rate on that
+    comparison)."""
+    usual = [r for r in tried if r.plan is not None and (
+        r.plan.optimizer_class is None or inside_adams_usual_rates(r.plan.lr))]
+    return min(usual or tried, key=lambda r: r.validation)
 
 
 def _adam(replayer, lr: float) -> Replay:
@@ -229,7 +242,22 @@ def _next_to_no_progress(case, against: Behind | None, user: Replay, best: Repla
     return _stuck(user.validation, best, constant, NEXT_TO_NO_PROGRESS)
 
 
-def _usual_rate(lr: float, test, control: Replay) -> bool:
+def _adams_rate_kept(lr: float, tried: list[Replay], control: Replay,
+                     constant: float | None) -> bool:
+    """The user's rate is one of Adam's usual ones below SGD's (1e-4 to 9e-4, ``_sgd_rates``:
+    the rate an Adam or RMSprop script keeps when switched to plain SGD; nobody picks it for
+    plain SGD), and Adam at that very rate does as well as plain SGD at a higher one (not
+    clearly behind it): the switch alone, keeping the rate the user wrote, fixes the run, as
+    the rate alone does, and the rate says which setting was changed (issue 11: the test
+    part's adam_to_sgd_same_lr case was told lr_too_low alone)."""
+    if not (below_usual_sgd_rates("SGD", lr) and inside_adams_usual_rates(lr)):
+        return False
+    own = next((r for r in tried if r.plan is not None and r.plan.lr == lr
+                and r.plan.optimizer_class is torch.optim.Adam), None)
+    return own is not None and not _clearly_below(control, own, constant)
+
+
+def _usual_rate(lr: float, test, control: Replay, adams_rate_kept: bool = False) -> bool:
     """Plain SGD at a usual rate for it (one of SGD's usual rates, ``_sgd_rates``, or less
     than LOW_GAP_DECADES below its range test's lowest point, where the learning-rate check
     does not blame a run that learns), for which only a higher plain SGD rate (the control)
@@ -237,7 +265,7 @@ def _usual_rate(lr: float, test, control: Replay) -> bool:
     which is momentum or Adam (issue 11: plain SGD at a usual rate, "improving", called
     healthy; dev adam_to_sgd_same_lr 90010, SGD at 1e-3, 1.8 decades below, 322 steps, left
     0.54 of Adam's way in as many, and SGD 0.06 did as well)."""
-    usual = (not below_usual_sgd_rates("SGD", lr)
+    usual = (not below_usual_sgd_rates("SGD", lr) or adams_rate_kept
              or decades(lr, test.minimum_lr) < LOW_GAP_DECADES)
     return usual and control.plan is not None and (control.plan.lr or 0.0) > lr
 
@@ -276,19 +304,20 @@ def _controls(replayer, lr: float) -> tuple[RangeTest, list[Replay]]:
 
 
 def _finding(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool,
-             lr: float) -> Finding:
+             lr: float, keeps_rate: bool = False) -> Finding:
     strength = min(improvement(switch(user if lr_also_fixes else control, best)) / 0.5, 1.0)
     return Finding(
         OPTIMIZER_CHOICE,
         confidence=0.6 + 0.35 * strength,
-        verdict=_verdict(user, best, control, lr_also_fixes),
-        evidence=_evidence(user, best, control, lr, lr_also_fixes),
+        verdict=_verdict(user, best, control, lr_also_fixes, keeps_rate),
+        evidence=_evidence(user, best, control, lr, lr_also_fixes, keeps_rate),
         fix=f"Switch to {best.label}, the optimizer that moved in the replay.",
         experiment=switch(user, best),
     )
 
 
-def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -> str:
+def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool,
+             keeps_rate: bool = False) -> str:
     control_text = (
         "blows up" if not math.isfinite(control.validation)
         else f"gets it only to {control.validation:.3g}"
@@ -299,6 +328,11 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
         f"steps on your batches, {user.label} leaves the validation loss at "
         f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}."
     )
+    if lr_also_fixes and keeps_rate:
+        return (f"{replayed} Your learning rate is a usual one for Adam, far below plain SGD's "
+                f"usual ones: Adam at your own rate does about as well as plain SGD at a higher "
+                f"one ({control.label}: {control.validation:.3g}): switching the optimizer "
+                f"fixes it while keeping the rate you wrote.")
     if lr_also_fixes:
         reach = ("further, to" if control.validation < best.validation else "to")
         return (f"{replayed} Your learning rate is a usual one for plain SGD; plain SGD at a "
@@ -309,7 +343,7 @@ def _verdict(user: Replay, best: Replay, control: Replay, lr_also_fixes: bool) -
 
 
 def _evidence(user: Replay, best: Replay, control: Replay, lr: float,
-              lr_also_fixes: bool) -> dict[str, float]:
+              lr_also_fixes: bool, keeps_rate: bool = False) -> dict[str, float]:
     evidence = {
         "val_before": user.validation,
         "val_after": best.validation,
@@ -318,8 +352,11 @@ def _evidence(user: Replay, best: Replay, control: Replay, lr: float,
         "improvement_over_other_lr": improvement(switch(control, best)),
         "alternative_is_adam": float(best.label.startswith("Adam")),
     }
-    if not lr_also_fixes:  # no plain SGD rate got there: the optimizer is measured first
-        evidence[CHANGED_FIRST] = MEASURED_FIRST
+    if below_every_usual_rate(lr):  # the rate is part of any fix: the rate's mark leads
+        if best.plan is not None and best.plan.lr not in (None, lr):
+            evidence[FIX_CHANGES_A_SETTING] = 1.0  # Adam's fix raised the rate as well
+    elif not lr_also_fixes or keeps_rate:  # measured: no plain SGD rate got there, or Adam
+        evidence[CHANGED_FIRST] = MEASURED_FIRST  # at the user's own rate did as well
     elif not below_usual_sgd_rates("SGD", lr):  # momentum or Adam is what one changes first
         evidence[CHANGED_FIRST] = POSITION_FIRST
     return {name: value for name, value in evidence.items() if math.isfinite(value)}
