@@ -64,7 +64,8 @@ LR_SCHEDULE = Cause(
              "instability?",
     test="the recorded learning rate against the training loss: progress that stops when the "
          "rate collapses, or a loss that turns up after the rate was raised; replay with the "
-         "decay floored at half the peak, or with the schedule capped",
+         "decay floored at half the peak, or with the schedule capped; a plateau scheduler's "
+         "mode against the validation loss it is stepped with",
     # A collapsed rate looks too low and a raised one too high (the range test places the
     # peak); a rate raised into instability blows the gradients up.
     explains={"lr_too_high", "lr_too_low", "exploding_gradients", "optimizer_choice",
