@@ -8,8 +8,8 @@ the range test places. Replays follow the schedule's shape as multipliers of tha
 a *reactive* one's (ReduceLROnPlateau: capture/lr_reactive.py): its cuts answered the run's own
 losses, and a fault that stalls the loss brings them early, so a replay of the fixed training
 would not have had them. Replays then train at the peak, as the run did until its first cut.
-A reactive schedule keeps its scheduler's ``mode`` and the ``best`` value it had been stepped
-with at that cut (``plateau_mode``, ``plateau_best``).
+A reactive schedule keeps its scheduler's ``mode``, the ``best`` value it had been stepped
+with at that cut, its patience and how many times it had been stepped (``plateau_*``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class LrSchedule:
     reactive: bool = False
     plateau_mode: str | None = None
     plateau_best: float = math.nan
+    plateau_patience: float = math.nan
+    plateau_steps: float = math.nan  # its step() calls when it first cut the rate
 
     @classmethod
     def of(cls, setup: Setup, steps: int) -> LrSchedule | None:
@@ -41,7 +43,7 @@ class LrSchedule:
             return None
         plateau = setup.lr_reactive if isinstance(setup.lr_reactive, dict) else {}
         return cls(changes, steps, bool(setup.lr_reactive), plateau.get("mode"),
-                   float(plateau.get("best", math.nan)))
+                   *(float(plateau.get(name, math.nan)) for name in ("best", "patience", "steps")))
 
     @property
     def peak(self) -> float:
@@ -63,6 +65,13 @@ class LrSchedule:
     @property
     def constant(self) -> bool:
         return all(lr == self.first for _, lr in self.changes)
+
+    @property
+    def never_improved(self) -> bool:
+        """Whether the plateau scheduler first cut the rate at the earliest it can, patience + 2
+        steps in: the first value it was stepped with stayed its best (every later one counted
+        as no improvement)."""
+        return self.plateau_steps <= self.plateau_patience + 2
 
     @property
     def first_cut(self) -> int | None:

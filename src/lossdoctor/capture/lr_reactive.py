@@ -6,9 +6,10 @@ cuts are a response to the run, not a plan: a fault that makes the loss stall or
 it cut early, and a replay of the fixed training would not have had those cuts. Such a
 scheduler holds the optimizer (its ``optimizer`` attribute), which is how it is found: once,
 when the rate first falls. Its ``mode`` (whether it counts a higher or a lower value as an
-improvement) and its ``best`` (the best value it was stepped with so far, by that mode) are
-kept beside it: a scheduler in ``mode='max'`` stepped with a loss counts every fall as no
-improvement (lossdoctor.checks.lr_schedule reads them against the validation losses)."""
+improvement), its ``best`` (the best value it was stepped with so far, by that mode), its
+``patience`` and the ``steps`` it was stepped by then are kept beside it: a scheduler in
+``mode='max'`` stepped with a loss counts every fall as no improvement (lossdoctor.checks.
+lr_schedule reads them against the validation losses)."""
 
 from __future__ import annotations
 
@@ -20,19 +21,21 @@ import torch
 
 def cut_on_plateau(optimizer: torch.optim.Optimizer) -> dict | bool:
     """The plateau scheduler holding ``optimizer``, as ``{"mode": "min" or "max", "best": the
-    best value it was stepped with}`` (NaN when it is not a finite number), or False when no
-    ReduceLROnPlateau holds it. One scan of the objects that refer to it (about 0.1 s in a
-    process that imported torch), taken once per run."""
+    best value it was stepped with, "patience", "steps": its step() calls}`` (NaN for a number
+    it does not have), or False when no ReduceLROnPlateau holds it. One scan of the objects
+    that refer to it (about 0.1 s in a process that imported torch), taken once per run."""
     for holder in gc.get_referrers(optimizer):
         if (isinstance(holder, torch.optim.lr_scheduler.ReduceLROnPlateau)
                 and holder.optimizer is optimizer):
-            return {"mode": str(getattr(holder, "mode", "min")), "best": _number(holder)}
+            return {"mode": str(getattr(holder, "mode", "min")), "best": _number(holder, "best"),
+                    "patience": _number(holder, "patience"),
+                    "steps": _number(holder, "last_epoch")}
     return False
 
 
-def _number(scheduler) -> float:
+def _number(scheduler, name: str) -> float:
     try:
-        best = float(scheduler.best)
+        value = float(getattr(scheduler, name))
     except (TypeError, ValueError, AttributeError):
         return math.nan
-    return best if math.isfinite(best) else math.nan
+    return value if math.isfinite(value) else math.nan

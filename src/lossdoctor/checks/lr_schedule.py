@@ -26,11 +26,12 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   steps to the rate the optimizer was given, held there.
 
 - **Against**: a plateau scheduler (ReduceLROnPlateau) whose ``mode`` is against the metric
-  it is stepped with: ``mode='max'`` stepped with the validation loss (the best value it had
-  been stepped with at its first cut is the highest validation loss seen by then, within
-  STEPPED_WITH of it), so every fall of the loss counts as no improvement and the rate is cut
-  while the model learns. Read from the scheduler, not inferred: reported at MODE_READ, or
-  as the replay shows when training at the peak without the cuts helps.
+  it is stepped with: ``mode='max'`` stepped with the validation loss (it first cut the rate as
+  early as its patience allows, and the best value it had been stepped with then is the
+  highest validation loss seen by then, within STEPPED_WITH of it), so every fall of the loss
+  counts as no improvement and the rate is cut while the model learns. Read from the
+  scheduler, not inferred: reported at MODE_READ, or as the replay shows when training at the
+  peak without the cuts helps.
 
 A schedule that only decays near the end (cosine, one-cycle) or a loss that had settled before
 the rate fell is not a fault: the first leaves less than MIN_LEFT of the run, and the floored
@@ -374,11 +375,15 @@ class Against:
 
 
 def find_mode_against(schedule: LrSchedule, passes) -> Against | None:
-    """A plateau scheduler in mode 'max' whose best value is the highest validation loss seen
-    before its first cut (it is stepped with the loss, which improves by falling); None
-    otherwise. A scheduler in mode 'min' stepped with the loss is as meant."""
+    """A plateau scheduler in mode 'max' that cut the rate as early as it can (its first value
+    stayed its best: LrSchedule.never_improved) and whose best value is the highest validation
+    loss seen before that cut (it is stepped with the loss, which improves by falling); None
+    otherwise. Both are needed: a binary classifier's accuracy stepped in mode 'max' may level
+    near 0.69, its loss's start (ln 2), but it improved before it levelled. A scheduler in mode
+    'min' stepped with the loss is as meant."""
     cut = schedule.first_cut
-    if schedule.plateau_mode != "max" or cut is None or not math.isfinite(schedule.plateau_best):
+    if (schedule.plateau_mode != "max" or cut is None or not schedule.never_improved
+            or not math.isfinite(schedule.plateau_best)):
         return None
     before = [p.loss for p in passes if p.step <= cut and math.isfinite(p.loss)]
     if len(before) < 2:
