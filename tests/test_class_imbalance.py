@@ -201,3 +201,35 @@ def test_a_model_that_memorized_its_rare_training_rows_is_judged_on_new_rows():
 def test_a_model_that_memorized_an_easy_rare_class_is_left_alone():
     """The same training with the rare class 3 std away: it recalls the new rare rows too."""
     assert check(_memorizing_case(shift=3.0)) == []
+
+
+class _RunScores:
+    """The replays a check reads, stubbed: the run's model on every row and on new rows."""
+
+    def __init__(self, every, new_rows):
+        self.every, self.new_rows, self.kept = every, new_rows, every
+
+    def run_on_validation(self):
+        return self.new_rows
+
+    def use_run_scores(self, scores):
+        self.kept = scores
+
+
+@pytest.mark.parametrize("new_hits, never", [(0, True), (10, False)])
+def test_a_model_that_predicts_no_new_rare_row_is_shown_never_to_predict_it(new_hits, never):
+    """Its memorized rare training rows lift every row's recall to 30 of 99 (far below the
+    majority's, but not "never"), while it recalls none of the 25 new ones: with its loss below
+    the guess and replays that gain little, such a run was called healthy. 10 of 25 new rows
+    recalled is no such run."""
+    import numpy as np
+
+    from lossdoctor.checks.class_imbalance import Scores, _never_on_new_rows
+
+    every = Scores(np.array([0, 1]), np.array([0.99, 30 / 99]), np.zeros(2),
+                   np.array([1200, 99]), fix="run")
+    new_rows = Scores(np.array([0, 1]), np.array([0.99, new_hits / 25]), np.zeros(2),
+                      np.array([300, 25]), fix="run on validation rows")
+    replays = _RunScores(every, new_rows)
+    assert _never_on_new_rows(replays, every, majority=0) is never
+    assert (replays.kept is new_rows) is never

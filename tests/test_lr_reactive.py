@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import record
-from lossdoctor.checks import training_loop
+from lossdoctor.checks import lr_schedule, training_loop
+from lossdoctor.checks.lr_schedule import LR_SCHEDULE
 from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import Plan
@@ -65,7 +66,7 @@ def _step(optimizer):
 def test_cuts_made_by_a_plateau_scheduler_are_not_replayed():
     case = _run(_plateau, zero_grad=False)
     setup = case.trace.setup
-    assert setup.lr_reactive is True and setup.lr_last < setup.lr_peak
+    assert setup.lr_reactive and setup.lr_last < setup.lr_peak
     replayer = case.replayer
     assert replayer.lr_multipliers(Plan(steps=300)) is None  # the rate the run started at
     recorded = replayer.lr_multipliers(Plan(steps=300, lr_shape=list))
@@ -89,3 +90,29 @@ def test_gradients_never_zeroed_under_a_plateau_scheduler_are_shown_by_the_repla
 def test_its_twin_that_zeroes_them_stays_quiet():
     assert [f for f in training_loop.check(_run(_plateau))
             if f.confidence >= REPORT_THRESHOLD] == []
+
+
+def _plateau_max(optimizer):
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                      patience=1)
+
+
+def test_the_plateau_schedulers_mode_and_best_are_kept():
+    setup = _run(_plateau_max).trace.setup
+    assert setup.lr_reactive["mode"] == "max"
+    # stepped with the validation loss in mode 'max': its best is the highest loss, the first
+    assert setup.lr_reactive["best"] > 0.1
+
+
+def test_a_plateau_scheduler_in_mode_max_stepped_with_the_loss_is_an_lr_schedule_finding():
+    case = _run(_plateau_max)
+    found = [f for f in lr_schedule.check(case) if f.confidence >= REPORT_THRESHOLD]
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert "mode='max'" in found[0].verdict and found[0].evidence["cuts"] >= 2
+
+
+def test_a_plateau_scheduler_in_mode_min_stays_quiet():
+    case = _run(_plateau, zero_grad=False)  # its loss stalls: the scheduler cuts
+    assert case.trace.setup.lr_reactive["mode"] == "min"
+    assert [f for f in lr_schedule.check(case) if f.confidence >= REPORT_THRESHOLD] == []
+    assert lr_schedule.check(_run(_plateau)) == []  # a healthy run it never needed to cut

@@ -286,3 +286,34 @@ def test_an_early_floor_at_the_second_step_is_found():
     schedule = LrSchedule(((0, 0.02), (1, 1.0), (2, 0.1), (4, 0.01), (6, 1e-3)), steps)
     collapse = find_collapse(schedule, [(s, 1.0 - 0.001 * s) for s in range(steps)])
     assert collapse.early and collapse.step == 2
+
+
+def _plateau_cuts(mode: str, best: float, stepped: int = 4) -> LrSchedule:
+    """A plateau scheduler (patience 2) that halved the rate at steps 40, 80 and 120 of 160,
+    first after ``stepped`` step() calls (4: the earliest it can)."""
+    cuts = ((0, 1e-3), (40, 5e-4), (80, 2.5e-4), (120, 1.25e-4))
+    return LrSchedule(cuts, 160, reactive=True, plateau_mode=mode, plateau_best=best,
+                      plateau_patience=2, plateau_steps=stepped)
+
+
+def _falling_passes():
+    from lossdoctor.trace import ValidationPass
+
+    return [ValidationPass(10 * (i + 1), i, loss, 1, 100)
+            for i, loss in enumerate([0.9, 0.6, 0.45, 0.4, 0.37, 0.35, 0.34, 0.33])]
+
+
+@pytest.mark.parametrize("mode, best, stepped, against", [
+    ("max", 0.9, 4, True),  # stepped with the loss: its best is the highest loss, the first
+    ("max", 0.81, 4, False),  # stepped with another metric (an accuracy): as meant
+    ("max", 0.9, 7, False),  # an accuracy that improved, then levelled at the loss's start
+    ("min", 0.4, 4, False),  # a loss in mode 'min': as meant
+])
+def test_a_plateau_schedulers_mode_is_read_against_what_it_was_stepped_with(mode, best, stepped,
+                                                                             against):
+    from lossdoctor.checks.lr_schedule import find_mode_against
+
+    found = find_mode_against(_plateau_cuts(mode, best, stepped), _falling_passes())
+    assert (found is not None) is against
+    if against:
+        assert found.cuts == 3 and found.first_loss == 0.9 and found.last_loss == 0.4

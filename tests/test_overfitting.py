@@ -349,3 +349,32 @@ def test_the_learning_curve_replay_tells_a_tiny_training_set_from_enough_rows(ro
                   _noisy_linear(rows, 1, flip=0.0), _noisy_linear(400, 2, flip=0.0),
                   epochs=epochs, batch_size=20)
     assert more_rows_help(learning_curve(case), case.constant_guess_loss("validation")) is short
+
+
+#: fresh17 s16's printed curves (nanoGPT on a 3 KB corpus, dropout 0): the validation loss
+#: rose at each of its last 7 passes, 2.58 -> 2.91, against a constant guess of 3.25.
+S16_VALIDATION = [3.330, 2.777, 2.587, 2.576, 2.584, 2.615, 2.688, 2.715, 2.757, 2.835, 2.907]
+S16_TRAIN = [3.331, 2.700, 2.426, 2.341, 2.252, 2.172, 2.106, 2.051, 1.994, 1.942, 1.841]
+S16_GUESS = 3.246
+
+
+def test_a_rise_still_going_at_the_end_that_gave_back_a_third_is_overfitting():
+    """s16 gave back 38% of its gain (its last three passes' mean against its best), under
+    GIVEN_BACK_SHARE, and was called healthy; its last five passes rise one after another:
+    the share is only where the run stopped (curve_stats.STILL_RISING_GIVEN_BACK_SHARE)."""
+    trace = _synthetic_trace(S16_VALIDATION, S16_TRAIN)
+    [finding] = check(_Case(trace, guess=S16_GUESS))
+    assert finding.cause is OVERFITTING and finding.evidence["best_epoch"] == 3
+    assert judge_trace(trace, S16_GUESS).kind == curves.OVERFITTING
+
+
+def test_the_same_rise_levelled_off_at_the_end_is_early_stoppings_to_serve():
+    """The same rise to 2.8, then level for its last passes (no trend up at the end), the
+    training loss falling slowly: it gave back a third, but is no longer rising; kept at its
+    best, not a fault (and half its training progress carries over: no gap either)."""
+    validation = S16_VALIDATION[:8] + [2.80, 2.78, 2.81, 2.79, 2.80, 2.79]
+    train = [3.331, 2.70, 2.50, 2.45, 2.44, 2.43, 2.42, 2.41, 2.40, 2.39, 2.38, 2.37, 2.36,
+             2.355]
+    trace = _synthetic_trace(validation, train)
+    assert check(_Case(trace, guess=S16_GUESS)) == []
+    assert judge_trace(trace, S16_GUESS).kind != curves.OVERFITTING

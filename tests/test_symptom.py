@@ -377,3 +377,14 @@ def test_without_a_constant_guess_single_steps_give_no_pace():
     steps = [0.8 + 0.2 * math.exp(-i / 20) + rng.gauss(0, 0.01) for i in range(200)]
     steps[-1] = 0.7  # a lucky last batch
     assert _symptom(_steps_trace(steps)) is None
+
+
+def test_a_validation_loss_still_rising_at_the_end_while_training_falls_is_the_symptom():
+    """fresh17 s16: the validation loss rose at each of its last 7 passes (2.58 -> 2.91) while
+    the training loss fell, 10% below the constant guess (3.25) at its end: called healthy."""
+    validation = [3.330, 2.777, 2.587, 2.576, 2.584, 2.615, 2.688, 2.715, 2.757, 2.835, 2.907]
+    train = [3.331, 2.700, 2.426, 2.341, 2.252, 2.172, 2.106, 2.051, 1.994, 1.942, 1.841]
+    symptom = _symptom(_trace(train, validation), 3.246)
+    assert symptom is not None and symptom.kind == "rising"
+    assert _symptom(_trace(train, validation[:5] + [2.57, 2.56, 2.55, 2.55, 2.54, 2.54]),
+                    3.246) is None

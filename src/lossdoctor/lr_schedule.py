@@ -8,11 +8,14 @@ the range test places. Replays follow the schedule's shape as multipliers of tha
 a *reactive* one's (ReduceLROnPlateau: capture/lr_reactive.py): its cuts answered the run's own
 losses, and a fault that stalls the loss brings them early, so a replay of the fixed training
 would not have had them. Replays then train at the peak, as the run did until its first cut.
+A reactive schedule keeps its scheduler's ``mode``, the ``best`` value it had been stepped
+with at that cut, its patience and how many times it had been stepped (``plateau_*``).
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 from lossdoctor.trace import Setup
@@ -21,11 +24,16 @@ from lossdoctor.trace import Setup
 @dataclass(frozen=True)
 class LrSchedule:
     """The lr at each change (``changes``: (step, lr), steps ascending) over ``steps`` steps;
-    ``reactive`` when a plateau scheduler made its cuts."""
+    ``reactive`` when a plateau scheduler made its cuts, its ``plateau_mode`` ("min" or
+    "max") and ``plateau_best`` (the best value it had been stepped with, at its first cut)."""
 
     changes: tuple[tuple[int, float], ...]
     steps: int
     reactive: bool = False
+    plateau_mode: str | None = None
+    plateau_best: float = math.nan
+    plateau_patience: float = math.nan
+    plateau_steps: float = math.nan  # its step() calls when it first cut the rate
 
     @classmethod
     def of(cls, setup: Setup, steps: int) -> LrSchedule | None:
@@ -33,7 +41,9 @@ class LrSchedule:
         changes = tuple((int(step), float(lr)) for step, lr in setup.lr_schedule)
         if not changes or steps < 1 or not max(lr for _, lr in changes) > 0:
             return None
-        return cls(changes, steps, bool(setup.lr_reactive))
+        plateau = setup.lr_reactive if isinstance(setup.lr_reactive, dict) else {}
+        return cls(changes, steps, bool(setup.lr_reactive), plateau.get("mode"),
+                   *(float(plateau.get(name, math.nan)) for name in ("best", "patience", "steps")))
 
     @property
     def peak(self) -> float:
@@ -55,6 +65,19 @@ class LrSchedule:
     @property
     def constant(self) -> bool:
         return all(lr == self.first for _, lr in self.changes)
+
+    @property
+    def never_improved(self) -> bool:
+        """Whether the plateau scheduler first cut the rate at the earliest it can, patience + 2
+        steps in: the first value it was stepped with stayed its best (every later one counted
+        as no improvement)."""
+        return self.plateau_steps <= self.plateau_patience + 2
+
+    @property
+    def first_cut(self) -> int | None:
+        """The first step whose rate is below the one before; None when it never fell."""
+        return next((step for (_, before), (step, lr)
+                     in zip(self.changes, self.changes[1:], strict=False) if lr < before), None)
 
     def at(self, step: int) -> float:
         """The lr the run trained at on optimizer step ``step`` (the last change at or before

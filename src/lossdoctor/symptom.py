@@ -1,8 +1,9 @@
 """Whether the run shows the symptom lossdoctor is asked about: a loss that diverged, that
 went below the least its loss function can reach, that ended no better than a constant guess or
 barely below it (or, with no guess to compare with, barely below where the untrained model
-started, or not far below it and still falling at its first pace), that only swung, or that has
-too few points and no guess to show it learned. A run without it is healthy; a run with it and
+started, or not far below it and still falling at its first pace), that only swung, that rose
+from its best while the training loss fell (the rule the overfitting check confirms), or that
+has too few points and no guess to show it learned. A run without it is healthy; a run with it and
 no confirmed cause is "unexplained", never healthy.
 """
 
@@ -17,6 +18,7 @@ from lossdoctor.curves import (
     AT_CHANCE,
     DIVERGING,
     OSCILLATING,
+    OVERFITTING,
     PROGRESS_SWINGS,
     CurveVerdict,
     judge_trace,
@@ -85,7 +87,7 @@ SLOW_DROP = 0.4
 @dataclass
 class Symptom:
     kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled", "slow",
-    # "oscillating", "frozen_validation" or "too_short"
+    # "oscillating", "frozen_validation", "rising" or "too_short"
     message: str
     #: near_chance: each of the last LAST_PASSES points is below the one before (three falls
     #: in a row come by chance 1 time in 8 on a flat, noisy curve); slow: always. The run
@@ -109,7 +111,19 @@ def symptom_of(trace: Trace, curve: CurveVerdict | None,
         return Symptom("at_chance", curve.message)
     chance = curve.chance_loss if curve is not None else chance_loss
     return (_level_symptom(trace, chance) or frozen_validation(trace) or _no_gradient(trace)
-            or _no_steady_progress(trace, curve) or _too_short(trace, chance))
+            or _no_steady_progress(trace, curve) or _late_rise(curve)
+            or _too_short(trace, chance))
+
+
+def _late_rise(curve: CurveVerdict | None) -> Symptom | None:
+    """The validation loss rose from its best by a steady trend while the training loss fell,
+    giving back enough of what the model had learned (curve_stats.Rise.overfitting: half of
+    it, or STILL_RISING_GIVEN_BACK_SHARE while still rising at the end): the model got worse
+    on new rows as it trained, whatever level it ended at (fresh17 s16: 2.58 -> 2.91 over the
+    last 7 passes, still 51% of its gain kept, was called healthy)."""
+    if curve is None or curve.kind != OVERFITTING:
+        return None
+    return Symptom("rising", curve.message)
 
 
 def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:

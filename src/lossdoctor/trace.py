@@ -90,9 +90,9 @@ class Setup:
     #: at every step, not these. None when unknown.
     lr_given: float | None = None
     #: Whether the rate's cuts came from a scheduler watching the run's own metric
-    #: (ReduceLROnPlateau: capture/lr_reactive.py), looked at when the rate first fell; None
-    #: when it never fell.
-    lr_reactive: bool | None = None
+    #: (ReduceLROnPlateau: capture/lr_reactive.py), looked at when the rate first fell: its
+    #: ``mode`` and ``best`` value then, or False for another schedule; None when it never fell.
+    lr_reactive: dict | bool | None = None
 
     def follow_lr(self, step: int, lr: float) -> None:
         """Note the learning rate of ``step``: schedulers, warmup and changes by hand."""

@@ -25,6 +25,14 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   straight up until the end of the training"). Replay: a warmup over REPLAY_WARMUP of the
   steps to the rate the optimizer was given, held there.
 
+- **Against**: a plateau scheduler (ReduceLROnPlateau) whose ``mode`` is against the metric
+  it is stepped with: ``mode='max'`` stepped with the validation loss (it first cut the rate as
+  early as its patience allows, and the best value it had been stepped with then is the
+  highest validation loss seen by then, within STEPPED_WITH of it), so every fall of the loss
+  counts as no improvement and the rate is cut while the model learns. Read from the
+  scheduler, not inferred: reported at MODE_READ, or as the replay shows when training at the
+  peak without the cuts helps.
+
 A schedule that only decays near the end (cosine, one-cycle) or a loss that had settled before
 the rate fell is not a fault: the first leaves less than MIN_LEFT of the run, and the floored
 replay of the second does no better.
@@ -57,7 +65,8 @@ LR_SCHEDULE = Cause(
              "instability?",
     test="the recorded learning rate against the training loss: progress that stops when the "
          "rate collapses, or a loss that turns up after the rate was raised; replay with the "
-         "decay floored at half the peak, or with the schedule capped",
+         "decay floored at half the peak, or with the schedule capped; a plateau scheduler's "
+         "mode against the validation loss it is stepped with",
     # A collapsed rate looks too low and a raised one too high (the range test places the
     # peak); a rate raised into instability blows the gradients up.
     explains={"lr_too_high", "lr_too_low", "exploding_gradients", "optimizer_choice",
@@ -136,6 +145,9 @@ def check(case) -> list[Finding]:
         raise Skip("needs the learning rate of each optimizer step: none was recorded")
     if schedule.constant:
         return []
+    against = find_mode_against(schedule, case.trace.validation_passes())
+    if against is not None:
+        return [_against_finding(case, schedule, against)]
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
     if rise is not None:
@@ -334,6 +346,80 @@ def _warmed(multipliers: list[float], ratio: float) -> list[float]:
     """A linear warmup over REPLAY_WARMUP of the steps to ``ratio`` times the run's peak."""
     ramp = max(1, round(REPLAY_WARMUP * len(multipliers)))
     return [ratio * min(1.0, (i + 1) / ramp) for i in range(len(multipliers))]
+
+
+# --- against --------------------------------------------------------------------------------
+
+
+#: The plateau scheduler's best value "is" the highest validation loss seen before its first
+#: cut within this share of it: the script's own mean (over rows, or over batches of unequal
+#: size) and lossdoctor's mean of the loss calls may differ by a batch's weight; on
+#: bench/projects3's tabular_kfold (mode='max') 0.1152 against 0.1159, 0.6% apart. An accuracy
+#: or any other metric stepped in mode 'max' lies far from the loss.
+STEPPED_WITH = 0.02
+#: Confidence of a scheduler read to count every fall of the loss as no improvement when no
+#: replay shows what the cuts cost: the setting is read, not inferred (as a coding of labels
+#: is), but whether it held this run back is not measured. Above the REPORT_THRESHOLD of 0.5;
+#: a new kind of evidence: `calibrate` has not measured it.
+MODE_READ = 0.75
+
+
+@dataclass
+class Against:
+    mode: str
+    best: float  # the best value the scheduler had been stepped with at its first cut
+    cut_step: int
+    first_loss: float  # the first validation loss ...
+    last_loss: float  # ... and the last one before the first cut
+    cuts: int  # the rate's falls over the run
+
+
+def find_mode_against(schedule: LrSchedule, passes) -> Against | None:
+    """A plateau scheduler in mode 'max' that cut the rate as early as it can (its first value
+    stayed its best: LrSchedule.never_improved) and whose best value is the highest validation
+    loss seen before that cut (it is stepped with the loss, which improves by falling); None
+    otherwise. Both are needed: a binary classifier's accuracy stepped in mode 'max' may level
+    near 0.69, its loss's start (ln 2), but it improved before it levelled. A scheduler in mode
+    'min' stepped with the loss is as meant."""
+    cut = schedule.first_cut
+    if (schedule.plateau_mode != "max" or cut is None or not schedule.never_improved
+            or not math.isfinite(schedule.plateau_best)):
+        return None
+    before = [p.loss for p in passes if p.step <= cut and math.isfinite(p.loss)]
+    if len(before) < 2:
+        return None
+    highest = max(before)
+    if abs(schedule.plateau_best - highest) > STEPPED_WITH * abs(highest):
+        return None
+    cuts = sum(lr < earlier for (_, earlier), (_, lr)
+               in zip(schedule.changes, schedule.changes[1:], strict=False))
+    return Against(schedule.plateau_mode, schedule.plateau_best, cut, before[0], before[-1], cuts)
+
+
+def _against_finding(case, schedule: LrSchedule, against: Against) -> Finding:
+    experiment = _tested(case, "rate held at its peak, without the plateau cuts",
+                         lambda m: [1.0 for _ in m])
+    shown = experiment is not None and helped(experiment, case)
+    verdict = (
+        f"Your ReduceLROnPlateau is set to mode='{against.mode}' (a higher value is better) but "
+        f"is stepped with your validation loss, which improves by falling (its best value at its "
+        f"first cut, {against.best:.4g}, is the highest validation loss of the run by then; the "
+        f"loss went {against.first_loss:.4g} -> {against.last_loss:.4g}): every fall counts as "
+        f"no improvement, so it cut the rate {against.cuts} time{'s' * (against.cuts != 1)}, "
+        f"from {plain_lr(schedule.peak, 3)} to {plain_lr(schedule.last)}, while the model "
+        f"was learning. {_replay_text(experiment)}.")
+    return Finding(
+        LR_SCHEDULE,
+        confidence=_confidence(experiment) if shown else MODE_READ,
+        verdict=verdict,
+        evidence={"peak_lr": schedule.peak, "last_lr": schedule.last,
+                  "scheduler_best": against.best, "first_cut_step": against.cut_step,
+                  "val_first": against.first_loss, "val_before_first_cut": against.last_loss,
+                  "cuts": against.cuts, **_replayed(experiment)},
+        fix="Give ReduceLROnPlateau mode='min' when you step it with a loss (mode='max' is for "
+            "a metric that improves by rising, such as accuracy).",
+        experiment=experiment if shown else None,
+    )
 
 
 # --- shared ---------------------------------------------------------------------------------
