@@ -97,8 +97,10 @@ class ModuleEvents:
             return
         if self._direct is not None and self._depth == 1:
             self._direct_pass_goes_on()
-        if self._depth == 0 and not self._is_model(module):
-            self._enter_direct_pass(module)
+        if self._depth == 0:  # _is_model spelled out: one call less at every model call
+            model_ref = self._model_ref
+            if model_ref is None or model_ref() is not module:
+                self._enter_direct_pass(module)
         self._entered(module, args)
 
     def _entered(self, module: nn.Module, args) -> None:
