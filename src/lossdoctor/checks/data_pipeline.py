@@ -71,6 +71,10 @@ DISPERSION_RATIO = 3.0
 PERMUTATIONS = 200
 SORTED_ALPHA = 0.01
 MIN_BATCHES = 5
+#: Sorted labels whose shuffled replay did no better are kept as dismissed, at this confidence:
+#: on the dev cases of session 20 (sorted_unshuffled, seeds 302000-302023) the replay helped
+#: every kept case it ran on (see the commit), so a replay that does not help is not this fault.
+SHUFFLE_DID_NOT_HELP = 0.3
 #: Regression targets (and many classes) are cut into this many quantile bins.
 BINS = 5
 MAX_CLASSES = 20
@@ -173,10 +177,19 @@ def _sorted_labels(case) -> Finding | None:
         "and not shuffled, so each step pulls the model toward whichever labels it holds."
         + _replay_text(experiment)
     )
-    confidence = 0.95 if experiment is not None and helped(experiment) else 0.7
-    return Finding(DATA_PIPELINE, confidence, verdict, evidence,
+    return Finding(DATA_PIPELINE, _sorted_confidence(experiment), verdict, evidence,
                    fix="Shuffle the training data every epoch (DataLoader(..., shuffle=True)).",
                    experiment=experiment)
+
+
+def _sorted_confidence(experiment: Experiment | None) -> float:
+    """Backed by the shuffled replay when it helped; unmeasured without one; kept as dismissed
+    (SHUFFLE_DID_NOT_HELP) when the same rows dealt into random batches did no better: the batches'
+    label mix then varied for a reason that does not hold the training back (fresh20 s07, a
+    normalizing flow fit on unlabelled points: dispersion 17x, the shuffled replay 1.70 -> 1.78)."""
+    if experiment is None:
+        return 0.7
+    return 0.95 if helped(experiment) else SHUFFLE_DID_NOT_HELP
 
 
 def _replay_text(experiment: Experiment | None) -> str:
