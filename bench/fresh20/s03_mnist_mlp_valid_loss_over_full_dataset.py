@@ -1,7 +1,8 @@
 # lossdoctor-expect: validation_path
 """An MNIST-style MLP with a validation split, in the idiom of udacity/deep-learning-v2-pytorch's
 mnist_mlp_solution_with_validation notebook (https://github.com/udacity/deep-learning-v2-pytorch/issues/129):
-one training set split by two SubsetRandomSamplers (80/20), a 784-512-512-10 (here 128 wide) MLP with dropout 0.2,
+one training set split by two SubsetRandomSamplers (80/20), a 784-512-512-10 MLP (here 128
+wide) with dropout 0.2,
 CrossEntropyLoss, SGD(lr=0.01), losses summed as loss.item() * data.size(0).
 Bug (the issue): both averages divide by len(loader.dataset), the whole training set, so the
 validation loss is divided by 5x as many rows as it has and is reported far below the training loss.
@@ -77,4 +78,5 @@ for epoch in range(n_epochs):
         valid_loss += loss.item() * data.size(0)
     train_loss = train_loss / len(train_loader.dataset)
     valid_loss = valid_loss / len(valid_loader.dataset)
-    print(f"Epoch: {epoch + 1} \tTraining Loss: {train_loss:.6f} \tValidation Loss: {valid_loss:.6f}")
+    print(f"Epoch: {epoch + 1} \tTraining Loss: {train_loss:.6f} "
+          f"\tValidation Loss: {valid_loss:.6f}")

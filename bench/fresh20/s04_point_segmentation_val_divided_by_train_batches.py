@@ -5,8 +5,10 @@ Conv1d layers over (batch, xyz, points), CrossEntropyLoss per point, Adam, runni
 running accuracy per epoch for training and validation.
 Bug (the issue): the validation running loss is divided by len(train_loader), the number of
 training batches, instead of len(val_loader); with four times as many training batches the
-validation loss is reported at a quarter of its value. The author's fix: divide by len(val_loader).
-Synthetic forest boxes: terrain below a height, stems as vertical cylinders, vegetation elsewhere."""
+validation loss is reported at a quarter of its value. The author's fix: divide by
+len(val_loader).
+Synthetic forest boxes: terrain below a height, stems as vertical cylinders, vegetation
+elsewhere."""
 
 import torch
 import torch.nn as nn

@@ -1,9 +1,9 @@
 # lossdoctor-expect: unscaled_targets
 """An LSTM 'hourglass' autoencoder over sliding windows of ten sensor tags, in the idiom of
 equinor/gordo's KerasLSTMAutoEncoder (https://github.com/equinor/gordo/issues/430): a pipeline
-MinMax-scales the inputs (lookback_window=10), the model encodes each window with an LSTM and a
-narrower layer, and a linear Dense layer predicts all ten tags of the window's last step (multi-output
-regression), MSE, Adam.
+MinMax-scales the inputs (lookback_window=10), the model encodes each window with an LSTM
+and a narrower layer, and a linear Dense layer predicts all ten tags of the window's last
+step (multi-output regression), MSE, Adam.
 Bug (the issue): the targets y are the raw tags, here in units of 0-100, while only X is scaled;
 the same model on tags in 0-1 fits well, on 0-100 its loss is thousands of times larger and
 stays far from the fit. The answer: wrap the model so y is MinMax-scaled too

@@ -68,7 +68,8 @@ class Flow(nn.Module):
                 for i in range(0, len(x_val), batch_size):
                     val_loss += -self.log_prob(x_val[i:i + batch_size]).mean()
             n_batches = math.ceil(len(x_train) / batch_size)
-            print(f"epoch {epoch} train_loss {train_loss / n_batches:.4f} val_loss {float(val_loss):.4f}")
+            print(f"epoch {epoch} train_loss {train_loss / n_batches:.4f} "
+                  f"val_loss {float(val_loss):.4f}")
 
 
 flow = Flow()

@@ -16,7 +16,8 @@ torch.manual_seed(0)
 SEQ_LEN, PRED_LEN, N_CH = 48, 12, 4
 t = torch.arange(2000, dtype=torch.float32)
 series = torch.stack([
-    100 + 20 * torch.sin(t * 6.283 / 24 + c) + 5 * torch.sin(t * 6.283 / 168) + 2 * torch.randn(2000)
+    100 + 20 * torch.sin(t * 6.283 / 24 + c) + 5 * torch.sin(t * 6.283 / 168)
+    + 2 * torch.randn(2000)
     for c in range(N_CH)], 1)
 border = 1400
 
@@ -83,4 +84,5 @@ for epoch in range(6):
         loss.backward()
         model_optim.step()
     vali_loss = vali(model, vali_loader, criterion)
-    print(f"Epoch: {epoch + 1} | Train Loss: {sum(train_loss) / len(train_loss):.7f} Vali Loss: {vali_loss:.7f}")
+    print(f"Epoch: {epoch + 1} | Train Loss: {sum(train_loss) / len(train_loss):.7f} "
+          f"Vali Loss: {vali_loss:.7f}")

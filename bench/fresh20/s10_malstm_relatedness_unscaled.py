@@ -41,7 +41,7 @@ def collate_fn(batch):
         for i, s in enumerate(seqs):
             out[i, :len(s)] = s
         return out
-    s1, s2, score = zip(*batch)
+    s1, s2, score = zip(*batch, strict=True)
     return pad(s1), pad(s2), torch.tensor(score)
 
 
@@ -79,5 +79,7 @@ for epoch in range(12):
         print_loss_total += loss.item()
     model.eval()
     with torch.no_grad():
-        val_loss = sum(criterion(model(a, b), s).item() for a, b, s in val_loader) / len(val_loader)
-    print(f"epoch {epoch + 1} train_loss {print_loss_total / len(train_loader):.4f} val_loss {val_loss:.4f}")
+        val_loss = sum(criterion(model(a, b), s).item() for a, b, s in val_loader)
+        val_loss /= len(val_loader)
+    print(f"epoch {epoch + 1} train_loss {print_loss_total / len(train_loader):.4f} "
+          f"val_loss {val_loss:.4f}")

@@ -4,7 +4,8 @@
 sentences of a pair (custom collate_fn padding each batch), the similarity is
 exp(-||h1 - h2||_1), in (0, 1], trained with MSE against the pair's relatedness score, Adadelta
 with gradients clipped at norm 1.25; train and validation from torch.utils.data.random_split.
-Fixed twin of s10 (the answer applied); the bug was: the SICK relatedness scores, 1 to 5, are fed as they are; the paper scales
+Fixed twin of s10 (the answer applied); the bug was: the SICK relatedness scores, 1 to 5, are
+fed as they are; the paper scales
 them to [0, 1], the only range exp(-L1) can reach, so the fit stops far from the targets.
 Synthetic pairs: relatedness is how many of five topic words the two sentences share."""
 
@@ -41,7 +42,7 @@ def collate_fn(batch):
         for i, s in enumerate(seqs):
             out[i, :len(s)] = s
         return out
-    s1, s2, score = zip(*batch)
+    s1, s2, score = zip(*batch, strict=True)
     return pad(s1), pad(s2), torch.tensor(score)
 
 
@@ -79,5 +80,7 @@ for epoch in range(12):
         print_loss_total += loss.item()
     model.eval()
     with torch.no_grad():
-        val_loss = sum(criterion(model(a, b), s).item() for a, b, s in val_loader) / len(val_loader)
-    print(f"epoch {epoch + 1} train_loss {print_loss_total / len(train_loader):.4f} val_loss {val_loss:.4f}")
+        val_loss = sum(criterion(model(a, b), s).item() for a, b, s in val_loader)
+        val_loss /= len(val_loader)
+    print(f"epoch {epoch + 1} train_loss {print_loss_total / len(train_loader):.4f} "
+          f"val_loss {val_loss:.4f}")

@@ -49,7 +49,7 @@ class AGNEWs(Dataset):
 
 
 class CharCNN(nn.Module):
-    def __init__(self, num_features=len(ALPHABET), num_classes=4):
+    def __init__(self, num_features=27, num_classes=4):  # len(ALPHABET)
         super().__init__()
         self.conv1 = nn.Sequential(nn.Conv1d(num_features, 32, 7), nn.ReLU(), nn.MaxPool1d(3))
         self.conv2 = nn.Sequential(nn.Conv1d(32, 32, 7), nn.ReLU(), nn.MaxPool1d(3))

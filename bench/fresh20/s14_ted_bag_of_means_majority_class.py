@@ -28,7 +28,8 @@ class TedTalks(Dataset):
         self.labels = torch.multinomial(PRIORS, n, replacement=True, generator=g)
         self.talks = []
         for lab in self.labels:
-            words = torch.randint(40, VOCAB, (int(torch.randint(40, 80, (1,), generator=g)),), generator=g)
+            length = int(torch.randint(40, 80, (1,), generator=g))
+            words = torch.randint(40, VOCAB, (length,), generator=g)
             for k in range(3):
                 if BITS[lab, k]:
                     words[:2] = torch.randint(1 + 13 * k, 14 + 13 * k, (2,), generator=g)
@@ -43,7 +44,7 @@ class TedTalks(Dataset):
 
 
 def collate_fn(batch):
-    talks, labels = zip(*batch)
+    talks, labels = zip(*batch, strict=True)
     ids = torch.full((len(talks), max(len(t) for t in talks)), PAD)
     for i, t in enumerate(talks):
         ids[i, :len(t)] = t
