@@ -48,8 +48,10 @@ SETTLED_SHARE = 0.3
 #: A shift a user can see and fix moves some input column's mean by at least this many training
 #: standard deviations ... On the 5 kept dev cases of session 20 (seeds 302000-302599:
 #: val_not_standardized 302011, 302089, 302141; split_by_feature 302107, 302109), all reported
-#: first, the largest mean shift was 2.27 to 2405 sd; on fresh20 s06's healthy time-ordered
-#: windows, 0.15 sd (AUC 0.93). By construction val_recalibrated adds an offset of 1-2 units to
+#: first, the largest mean shift was 2.27 to 2405 sd; on 8 kept val_recalibrated cases
+#: (302104-302115) 7 report it first, at 1.34 to 18.7 sd (spreads 1.8-3.1x), and 302104 reports
+#: only overfitting at the base too; on fresh20 s06's healthy time-ordered windows, 0.15 sd
+#: (AUC 0.93). By construction val_recalibrated adds an offset of 1-2 units to
 #: standardized columns (and a gain of 1.5-3), and split_by_feature cuts one column's top rows.
 MIN_MEAN_SHIFT_SD = 0.5
 #: ... or scales its spread by at least this factor (either way).
