@@ -71,6 +71,12 @@ DISPERSION_RATIO = 3.0
 PERMUTATIONS = 200
 SORTED_ALPHA = 0.01
 MIN_BATCHES = 5
+#: Sorted labels whose shuffled replay did no better are kept as dismissed, at this confidence.
+#: On the dev cases of session 20 (sorted_unshuffled, seeds 302000-302023, 9 kept) the replay
+#: ran on 4 and helped all 4 (validation 0.53 -> 0.0002, 0.39 -> 0.017, 0.58 -> 0.18,
+#: 1.01 -> 0.49); the other 5 had no replay and keep 0.7; all 9 still report data_pipeline
+#: first. A replay that does no better is not this fault (fresh20 s07).
+SHUFFLE_DID_NOT_HELP = 0.3
 #: Regression targets (and many classes) are cut into this many quantile bins.
 BINS = 5
 MAX_CLASSES = 20
@@ -173,10 +179,19 @@ def _sorted_labels(case) -> Finding | None:
         "and not shuffled, so each step pulls the model toward whichever labels it holds."
         + _replay_text(experiment)
     )
-    confidence = 0.95 if experiment is not None and helped(experiment) else 0.7
-    return Finding(DATA_PIPELINE, confidence, verdict, evidence,
+    return Finding(DATA_PIPELINE, _sorted_confidence(experiment), verdict, evidence,
                    fix="Shuffle the training data every epoch (DataLoader(..., shuffle=True)).",
                    experiment=experiment)
+
+
+def _sorted_confidence(experiment: Experiment | None) -> float:
+    """Backed by the shuffled replay when it helped; unmeasured without one; kept as dismissed
+    (SHUFFLE_DID_NOT_HELP) when the same rows dealt into random batches did no better: the batches'
+    label mix then varied for a reason that does not hold the training back (fresh20 s07, a
+    normalizing flow fit on unlabelled points: dispersion 17x, the shuffled replay 1.70 -> 1.78)."""
+    if experiment is None:
+        return 0.7
+    return 0.95 if helped(experiment) else SHUFFLE_DID_NOT_HELP
 
 
 def _replay_text(experiment: Experiment | None) -> str:
