@@ -552,3 +552,38 @@ def test_a_two_unit_tanh_layer_is_too_small_when_its_own_layers_widened_fit():
     finding = _one_finding(case)
     assert finding.evidence["wider_copy_validation_loss"] < (
         finding.evidence["validation_loss"] - finding.evidence["margin"])
+
+
+class _GeluLossInside(nn.Module):
+    """_GeluInForward fed a dict batch, its loss computed inside forward from the batch's
+    labels (test part 700085's model): called without them, it raises KeyError."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = _GeluInForward()
+
+    def forward(self, batch):
+        out = self.net(batch["inputs"])
+        return out, nn.functional.mse_loss(out, batch["target"])
+
+
+def _fit_loss_inside(model, rows=256, epochs=4):
+    generator = torch.Generator().manual_seed(0)
+    x, y = sine(rows, generator)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(epochs):
+        for start in range(0, rows, 32):
+            optimizer.zero_grad()
+            _, loss = model({"inputs": x[start:start + 32], "target": y[start:start + 32]})
+            loss.backward()
+            optimizer.step()
+
+
+def test_the_linear_stack_test_gives_a_model_that_computes_its_loss_its_labels():
+    torch.manual_seed(0)
+    case = record(_fit_loss_inside, _GeluLossInside())
+    replayer = case.replayer
+    assert linear_layers(case.copies.initial_model, case.trace, replayer.train_batches[0],
+                         replayer.predict) == []
+    # the whole check runs (test part 700085: KeyError 'target' inside the model before)
+    assert all(f.cause is UNDERFIT_CAPACITY for f in underfit_capacity.check(case))

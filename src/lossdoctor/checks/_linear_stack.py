@@ -5,6 +5,7 @@ layers with a ReLU after each hidden one."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -20,7 +21,8 @@ LINEAR_COMPANIONS = (nn.Dropout, nn.Flatten, nn.Identity, nn.Unflatten)
 NONLINEAR_KINDS = {"sigmoid", "tanh", "relu"}
 
 
-def linear_layers(model: nn.Module | None, trace, batch: Batch | None = None) -> list[str]:
+def linear_layers(model: nn.Module | None, trace, batch: Batch | None = None,
+                  predict: Callable | None = None) -> list[str]:
     """The names of the model's Linear layers when it has two or more of them and nothing
     nonlinear anywhere (no other layer type, no activation seen in a sampled forward pass, and,
     given a ``batch``, outputs that an affine map would give: see :func:`computes_affine_map`);
@@ -31,7 +33,7 @@ def linear_layers(model: nn.Module | None, trace, batch: Batch | None = None) ->
     if not all(isinstance(m, (nn.Linear, *LINEAR_COMPANIONS)) for _, m in leaves):
         return []
     names = [name for name, m in leaves if isinstance(m, nn.Linear)]
-    if len(names) < 2 or (batch is not None and not computes_affine_map(model, batch)):
+    if len(names) < 2 or (batch is not None and not computes_affine_map(model, batch, predict)):
         return []
     return names
 
@@ -43,10 +45,13 @@ def linear_layers(model: nn.Module | None, trace, batch: Batch | None = None) ->
 AFFINE_TOLERANCE = 1e-4
 
 
-def computes_affine_map(model: nn.Module, batch: Batch) -> bool:
+def computes_affine_map(model: nn.Module, batch: Batch, predict: Callable | None = None) -> bool:
     """Whether the model, in eval mode, maps the midpoint of two rows' inputs to the midpoint
-    of their outputs, for the first half of the batch paired with the second. True when it
-    cannot be told (fewer than 2 rows, no float input, an output that is not a tensor)."""
+    of their outputs, for the first half of the batch paired with the second. ``predict(model,
+    batch)`` gives the output (the replayer's: a model that takes its target among its inputs,
+    a dict batch with its labels, gets them); by default the model called on the batch's
+    inputs. True when it cannot be told (fewer than 2 rows, no float input, an output that is
+    not a tensor)."""
     half = batch.rows // 2
     paths = [p for p, t in inputs_without_target(batch) if t.is_floating_point()]
     if half < 1 or not paths:
@@ -55,15 +60,27 @@ def computes_affine_map(model: nn.Module, batch: Batch) -> bool:
     middle = first
     for path in paths:
         middle = _with(middle, path, (at(first, path) + at(second, path)) / 2)
+    target = _target_rows(batch, half)
+    predict = predict or _called
     with isolated(0), torch.no_grad():
         copied = copy.deepcopy(model).eval()
-        outputs = [first_tensor(copied(*args, **kwargs)) for args, kwargs in
-                   (first, second, middle)]
+        outputs = [first_tensor(predict(copied, Batch(args, kwargs, target, half)))
+                   for args, kwargs in (first, second, middle)]
     if any(o is None or not o.is_floating_point() for o in outputs):
         return True
     expected = (outputs[0] + outputs[1]) / 2
     scale = float(expected.abs().mean()) + 1e-12
     return float((outputs[2] - expected).abs().max()) <= AFFINE_TOLERANCE * max(scale, 1.0)
+
+
+def _called(model: nn.Module, batch: Batch):
+    return model(*batch.args, **batch.kwargs)
+
+
+def _target_rows(batch: Batch, half: int):
+    """The first half's targets, given to each of the three calls (a model that computes its
+    loss from them needs some; its prediction does not depend on them)."""
+    return take_rows(batch.target, list(range(half)), batch.rows)
 
 
 def _rows(batch: Batch, rows: range) -> tuple:

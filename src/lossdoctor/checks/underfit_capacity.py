@@ -175,7 +175,7 @@ def check(case: Case) -> list[Finding]:
     replayer = case.require_replay()
     model = case.copies.initial_model
     stacked = _missing_activations(
-        case, linear_layers(model, case.trace, replayer.train_batches[0]))
+        case, linear_layers(model, case.trace, replayer.train_batches[0], replayer.predict))
     if stacked is not None:
         return [stacked]
     batch = replayer.train_batches[0]
