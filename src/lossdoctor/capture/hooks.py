@@ -63,7 +63,6 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
     """Every training event inside the block reaches ``recorder``."""
     with ExitStack() as stack:
         stack.callback(recorder.leave_spies)  # last: whatever broke, no spy outlives the block
-        stack.callback(recorder.leave_direct_pass)
         modules = ModuleHooks(recorder)
         stack.callback(modules.remove)
         tensorboard = TensorBoardHook(recorder)

@@ -97,7 +97,7 @@ class ModuleEvents:
             return
         if self._direct is not None and self._depth == 1:
             self._direct_pass_goes_on()
-        if self._depth == 0:  # _is_model spelled out: one call less at every model call
+        if self._depth == 0:  # not the model: read inline, once a model call
             model_ref = self._model_ref
             if model_ref is None or model_ref() is not module:
                 self._enter_direct_pass(module)
@@ -242,9 +242,6 @@ class ModuleEvents:
         if torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters()):
             return False
         return _holds_a_copy(module, model)
-
-    def _is_model(self, module: nn.Module) -> bool:
-        return self._model_ref is not None and self._model_ref() is module
 
 
 def _shape_only(args) -> bool:

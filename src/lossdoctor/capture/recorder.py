@@ -103,10 +103,12 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         return self.trace, self.copies
 
     def leave_spies(self) -> None:
-        """Take lossdoctor's torch function modes off the stack, whatever broke before: a spy
-        left on would go on watching the user's code after the run. The tensor spy's last
-        evaluation joins the sample before the losses settle."""
-        for leave in (self._stop_step_spy, self._stop_tensor_spy, self._stop_following):
+        """Take lossdoctor's torch function modes off the stack and its profile function off
+        the thread, whatever broke before: a spy left on would go on watching the user's code
+        after the run. The tensor spy's last evaluation joins the sample before the losses
+        settle."""
+        for leave in (self._stop_step_spy, self._stop_tensor_spy, self._stop_following,
+                      self.leave_direct_pass):
             try:
                 leave()
             except Exception as error:  # noqa: BLE001 - the other spy must still leave
