@@ -240,3 +240,18 @@ def test_plateau_cases_cut_the_rate_on_the_validation_loss_and_keep_their_faults
             assert text.index("scheduler.step(val_loss)") > text.index("val_loss = "), case.id
     before = {case.seed: case for case in plain}
     assert all(before[case.seed].operator == case.operator for case in cut)
+
+
+def test_validating_without_eval_keeps_a_usual_dropout_on_regression_bases():
+    """The twin of no_eval_with_dropout validates in eval mode: on a regression base a dropout
+    of 0.5-0.7 over-regularizes it on its own (session 19, 07193), so those bases get 0.1-0.2."""
+    from devset.bases import draw_base
+    from devset.faults_training import _dropout
+
+    rates = {"regression": [], "classification": []}
+    for seed in range(200):
+        base = draw_base(seed, random.Random(seed))
+        task = "regression" if base.data.task == "regression" else "classification"
+        rates[task].append(_dropout(base, random.Random(seed)).model.dropout)
+    assert rates["regression"] and max(rates["regression"]) <= 0.3  # a base's own is <= 0.3
+    assert rates["classification"] and min(rates["classification"]) >= 0.5
