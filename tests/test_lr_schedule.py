@@ -10,7 +10,13 @@ from lossdoctor.case import Case
 from lossdoctor.checks import learning_rate
 from lossdoctor.checks._lr_rise import find_rise
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
-from lossdoctor.checks.lr_schedule import LR_SCHEDULE, check, early_floor, find_collapse
+from lossdoctor.checks.lr_schedule import (
+    LR_SCHEDULE,
+    check,
+    early_floor,
+    find_collapse,
+    find_starved,
+)
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
@@ -210,6 +216,27 @@ def test_a_warmup_longer_than_the_run_starves_it_and_ending_it_early_fixes_it(wa
 @pytest.mark.parametrize("warmup", [_torch_warmup, _hand_warmup])
 def test_a_warmup_that_ends_inside_the_run_is_not_starved(warmup):
     assert reported(check(_scheduled_run(warmup(20), per_batch=True))) == []
+
+
+def _epoch_stepped_warmup(warmup_steps, epochs=6, batches=64, lr=1e-3):
+    """A step-counted linear warmup stepped once an epoch (Lightning's default interval):
+    the rate changes only at each epoch's first batch (ace-step/ACE-Step#198)."""
+    changes = tuple((e * batches, lr * min(1.0, (e + 1) / warmup_steps)) for e in range(epochs))
+    return LrSchedule(changes, epochs * batches)
+
+
+def test_a_warmup_stepped_once_an_epoch_is_starved_though_its_last_rise_is_at_five_sixths():
+    # 300 warmup steps stepped at 6 epoch starts: the peak, 2% of the rate given, is reached at
+    # step 320 of 384, before the run's last tenth, one epoch's pace from its end
+    assert find_starved(_epoch_stepped_warmup(300), given=1e-3) == 1e-3
+
+
+def test_a_per_batch_warmup_that_ended_at_five_sixths_is_not_still_rising():
+    # rising every step up to step 320, then held for the last 64 steps of 384
+    changes = tuple((step, 1e-3 * 0.4 * (step + 1) / 321) for step in range(321))
+    assert find_starved(LrSchedule(changes, 384), given=1e-3) is None
+    # ... nor a warmup stepped once an epoch that reached its target early
+    assert find_starved(_epoch_stepped_warmup(2), given=1e-3) is None
 
 
 def _milestones(optimizer):

@@ -92,7 +92,9 @@ STILL_DROP = 0.05
 #: loss 4% where the run at its peak rate moved it 35%).
 FLOOR = 0.5
 
-#: A warmup still under way at the end: the peak first reached in the run's last tenth.
+#: A warmup still under way at the end: the peak first reached in the run's last tenth, or
+#: one of its own rises before it (`_rising_pace`: an epoch-stepped warmup rises only at an
+#: epoch's start).
 STILL_RISING = 0.1
 #: A warmup that never got above half its target trained at most at half the rate meant, and
 #: on average (a linear ramp) at a quarter of it: the 'learning rate never reaches its peak'
@@ -315,9 +317,22 @@ def find_starved(schedule: LrSchedule, given: float | None) -> float | None:
     if not given or given <= 0 or not schedule.peak > schedule.first:
         return None
     first_peak = next(step for step, lr in schedule.changes if lr == schedule.peak)
-    if first_peak < (1 - STILL_RISING) * schedule.steps:
+    if first_peak + _rising_pace(schedule, first_peak) < (1 - STILL_RISING) * schedule.steps:
         return None
     return given if schedule.peak <= STARVED_SHARE * given else None
+
+
+def _rising_pace(schedule: LrSchedule, peak_step: int) -> int:
+    """The steps between the schedule's rises before ``peak_step`` (their median), when the
+    peak is its last change: where its next rise would have come. A warmup stepped once an
+    epoch changes the rate only at an epoch's start, so its peak can be no later than the last
+    epoch's first step (at 5/6 of a six-epoch run: ace-step/ACE-Step#198); 0 otherwise."""
+    rises = [step for (step, lr), (_, before) in zip(schedule.changes[1:], schedule.changes)
+             if lr > before and step <= peak_step]
+    if schedule.changes[-1][0] != peak_step or len(rises) < 2:
+        return 0
+    gaps = sorted(later - earlier for earlier, later in zip(rises, rises[1:]))
+    return gaps[len(gaps) // 2]
 
 
 def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None:
