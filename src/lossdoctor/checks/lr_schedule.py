@@ -327,8 +327,8 @@ def _rising_pace(schedule: LrSchedule, peak_step: int) -> int:
     peak is its last change: where its next rise would have come. A warmup stepped once an
     epoch changes the rate only at an epoch's start, so its peak can be no later than the last
     epoch's first step (at 5/6 of a six-epoch run: ace-step/ACE-Step#198); 0 otherwise."""
-    rises = [step for (step, lr), (_, before) in zip(schedule.changes[1:], schedule.changes[:-1], strict=True)
-             if lr > before and step <= peak_step]
+    pairs = zip(schedule.changes[1:], schedule.changes[:-1], strict=True)
+    rises = [step for (step, lr), (_, before) in pairs if lr > before and step <= peak_step]
     if schedule.changes[-1][0] != peak_step or len(rises) < 2:
         return 0
     gaps = sorted(later - earlier for earlier, later in zip(rises[:-1], rises[1:], strict=True))
