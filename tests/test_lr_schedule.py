@@ -16,6 +16,7 @@ from lossdoctor.checks.lr_schedule import (
     early_floor,
     find_collapse,
     find_starved,
+    meant_lr,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
@@ -237,6 +238,31 @@ def test_a_per_batch_warmup_that_ended_at_five_sixths_is_not_still_rising():
     assert find_starved(LrSchedule(changes, 384), given=1e-3) is None
     # ... nor a warmup stepped once an epoch that reached its target early
     assert find_starved(_epoch_stepped_warmup(2), given=1e-3) is None
+
+
+def _one_cycle(optimizer):
+    """One cycle to 3e-3 over the run's 120 batches (10 an epoch, 12 epochs)."""
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, steps_per_epoch=10,
+                                               epochs=EPOCHS)
+
+
+def test_a_one_cycle_schedule_stepped_once_an_epoch_is_starved_of_its_max_lr():
+    """Lightning without "interval": "step" (pytorch-lightning#3869): 12 of its 120 steps, so
+    the rate rises from max_lr / 25 to a fifth of max_lr and the run never reaches it."""
+    found = reported(check(_scheduled_run(_one_cycle, per_batch=False)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].evidence["given_lr"] == pytest.approx(3e-3)
+    assert "max_lr" in found[0].verdict
+    assert found[0].experiment.after < found[0].experiment.before
+
+
+def test_a_one_cycle_schedule_stepped_every_batch_is_not_starved():
+    assert reported(check(_scheduled_run(_one_cycle, per_batch=True))) == []
+
+
+def test_the_rate_meant_is_a_one_cycle_max_lr_else_the_rate_given():
+    assert meant_lr(Setup(lr_given=4e-5, optimizer_hparams={"max_lr": 1e-3})) == 1e-3
+    assert meant_lr(Setup(lr_given=1e-3, optimizer_hparams={"lr": 1e-3})) == 1e-3
 
 
 def _milestones(optimizer):

@@ -19,11 +19,13 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   capped at the rate where the loss was lowest.
 
 - **Starved**: the schedule rose through the whole run (its peak first reached in the last
-  STILL_RISING of it) and never got above STARVED_SHARE of the rate the optimizer was built
-  with: a warmup longer than the run (``warmup_iters=2000`` kept for a 300-step run;
-  Morizeyao/GPT2-Chinese#60, hirofumi0810/neural_sp#137: "a learning rate curve which went
-  straight up until the end of the training"). Replay: a warmup over REPLAY_WARMUP of the
-  steps to the rate the optimizer was given, held there.
+  STILL_RISING of it, or one of its own rises before) and never got above STARVED_SHARE of the
+  rate meant (the optimizer's, or a one-cycle schedule's max_lr): a warmup longer than the run
+  (``warmup_iters=2000`` kept for a 300-step run; Morizeyao/GPT2-Chinese#60,
+  hirofumi0810/neural_sp#137: "a learning rate curve which went straight up until the end of
+  the training"), a step-counted warmup or one-cycle schedule that Lightning steps once an
+  epoch (ace-step/ACE-Step#198, Lightning-AI/pytorch-lightning#3869). Replay: a warmup over
+  REPLAY_WARMUP of the steps to the rate meant, held there.
 
 - **Against**: a plateau scheduler (ReduceLROnPlateau) whose ``mode`` is against the metric
   it is stepped with: ``mode='max'`` stepped with the validation loss (it first cut the rate as
@@ -161,7 +163,7 @@ def check(case) -> list[Finding]:
         finding = _collapse_finding(case, schedule, collapse)
         if finding is not None:
             return [finding]
-    given = find_starved(schedule, case.trace.setup.lr_given)
+    given = find_starved(schedule, meant_lr(case.trace.setup))
     if given is not None:
         finding = _starved_finding(case, schedule, given)
         if finding is not None:
@@ -322,6 +324,16 @@ def find_starved(schedule: LrSchedule, given: float | None) -> float | None:
     return given if schedule.peak <= STARVED_SHARE * given else None
 
 
+def meant_lr(setup) -> float | None:
+    """The rate the run was meant to reach: a one-cycle schedule's ``max_lr`` (OneCycleLR keeps
+    it in the optimizer's parameter group and starts at max_lr / div_factor, which becomes the
+    group's ``initial_lr``, the rate given), else the rate the optimizer was given."""
+    declared = setup.optimizer_hparams.get("max_lr") if setup.optimizer_hparams else None
+    if isinstance(declared, (int, float)) and declared > (setup.lr_given or 0):
+        return float(declared)
+    return setup.lr_given
+
+
 def _rising_pace(schedule: LrSchedule, peak_step: int) -> int:
     """The steps between the schedule's rises before ``peak_step`` (their median), when the
     peak is its last change: where its next rise would have come. A warmup stepped once an
@@ -344,8 +356,9 @@ def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None
     verdict = (
         f"Your learning rate rose through the whole run, from {plain_lr(schedule.first, 2)} "
         f"to {plain_lr(schedule.peak, 2)} at its end, {schedule.peak / given:.0%} of the "
-        f"{plain_lr(given)} your optimizer was given: the warmup is longer than the training, "
-        f"so the run never trained at the rate you meant. {_replay_text(experiment)}.")
+        f"{plain_lr(given)} {_meant_source(case, given)}: the warmup is longer than the "
+        f"training, so the run never trained at the rate you meant. "
+        f"{_replay_text(experiment)}.")
     return Finding(
         LR_SCHEDULE, confidence=_confidence(experiment), verdict=verdict,
         evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "given_lr": given,
@@ -355,6 +368,12 @@ def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None
             f"{plain_lr(given)}.",
         experiment=experiment,
     )
+
+
+def _meant_source(case, given: float) -> str:
+    if given != case.trace.setup.lr_given:
+        return "your schedule was given as its peak (max_lr)"
+    return "your optimizer was given"
 
 
 def _warmed(multipliers: list[float], ratio: float) -> list[float]:
