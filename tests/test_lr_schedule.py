@@ -253,6 +253,7 @@ def test_a_one_cycle_schedule_stepped_once_an_epoch_is_starved_of_its_max_lr():
     assert [f.cause for f in found] == [LR_SCHEDULE]
     assert found[0].evidence["given_lr"] == pytest.approx(3e-3)
     assert "max_lr" in found[0].verdict
+    assert "'interval': 'step'" in found[0].fix and found[0].evidence["rate_changes_every"] == 10
     assert found[0].experiment.after < found[0].experiment.before
 
 

@@ -349,6 +349,8 @@ def _rising_pace(schedule: LrSchedule, peak_step: int) -> int:
 
 def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None:
     ratio = given / schedule.peak
+    first_peak = next(step for step, lr in schedule.changes if lr == schedule.peak)
+    pace = _rising_pace(schedule, first_peak)
     experiment = _tested(case, f"warmup ended within the first {REPLAY_WARMUP:.0%} of the "
                                f"steps, at lr {plain_lr(given)}", lambda m: _warmed(m, ratio))
     if experiment is not None and not helped(experiment, case):
@@ -362,12 +364,22 @@ def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None
     return Finding(
         LR_SCHEDULE, confidence=_confidence(experiment), verdict=verdict,
         evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "given_lr": given,
-                  "steps": schedule.steps, **_replayed(experiment)},
-        fix=f"End the warmup well inside the run (a few percent of its {schedule.steps:,} "
-            f"steps), counted in the steps the run takes, so that it reaches "
-            f"{plain_lr(given)}.",
+                  "steps": schedule.steps, "rate_changes_every": float(pace),
+                  **_replayed(experiment)},
+        fix=_starved_fix(schedule, given, pace),
         experiment=experiment,
     )
+
+
+def _starved_fix(schedule: LrSchedule, given: float, pace: int) -> str:
+    if pace > 1:
+        return (f"Your scheduler changes the rate only every {pace:,} steps (once an epoch?) "
+                f"while its warmup is counted in steps: step it after every batch (in Lightning, "
+                f"return it as {{'scheduler': scheduler, 'interval': 'step'}}), so that it "
+                f"reaches {plain_lr(given)} early in the run.")
+    return (f"End the warmup well inside the run (a few percent of its {schedule.steps:,} "
+            f"steps), counted in the steps the run takes, so that it reaches "
+            f"{plain_lr(given)}.")
 
 
 def _meant_source(case, given: float) -> str:
