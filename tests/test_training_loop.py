@@ -49,6 +49,36 @@ def test_an_optimizer_built_for_another_model_is_near_certain():
     assert "100% of your model's parameters" in finding.verdict
 
 
+def _replaced_head_fit(model, optimizer, loss_fn, train, validation, epochs=8, new_optimizer=False):
+    """fit() that replaces the model's first layer after two epochs, as pruning's speedup does
+    (microsoft/nni#4521), keeping the optimizer built before unless ``new_optimizer``."""
+    fit(model, optimizer, loss_fn, train, validation, epochs=2)
+    torch.manual_seed(1)
+    model[0] = nn.Linear(8, 32)
+    if new_optimizer:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return fit(model, optimizer, loss_fn, train, validation, epochs=epochs - 2)
+
+
+def test_layers_replaced_after_the_optimizer_was_built_stopped_getting_gradients():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    found = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                        train=_replaced_head_fit))
+    [finding] = [f for f in found if f.cause is FROZEN_PARAMS]
+    assert finding.evidence["stopped_tensors"] == 2  # the old layer's weight and bias
+    assert finding.confidence >= 0.5
+    assert "Build the optimizer after replacing layers" in finding.fix
+
+
+def test_layers_replaced_with_a_new_optimizer_are_not_stopped():
+    torch.manual_seed(0)
+    model = mlp(8, 32, 2)
+    found = check(_case(model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                        train=_replaced_head_fit, new_optimizer=True))
+    assert FROZEN_PARAMS not in _causes(found)
+
+
 def _no_zero_grad_fit(model, optimizer, loss_fn, train, validation, epochs=8, batch_size=32):
     x, y = train
     generator = torch.Generator().manual_seed(0)

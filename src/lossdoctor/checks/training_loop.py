@@ -110,6 +110,17 @@ MIN_BACKWARD_PASSES = 2
 #: parameter changed by hand, the kept copies from before the first backward and after the
 #: run equal), not an inference from a replay.
 NEVER_UPDATED_CONFIDENCE = 0.95
+#: Sampled steps, at least, that an optimized parameter must have gone without a gradient, all
+#: after its last one, to count as dropped from the model: gradients are sampled every few
+#: steps (capture.schedule), so three samples span tens of steps, not one batch that skipped a
+#: branch (a module used on some batches gets a gradient again at a later sample).
+MIN_STOPPED_SAMPLES = 3
+#: An optimizer stepping tensors that no longer get gradients is a fact read off the run, as a
+#: loop that never updates is, and unlike a group left out of the optimizer
+#: (LEFT_OUT_CONFIDENCE) it cannot be deliberate; but no replay measures what the current
+#: layers lose by it (replays start from the model as first built), so it stays below
+#: NEVER_UPDATED_CONFIDENCE.
+STOPPED_CONFIDENCE = 0.7
 
 
 def check(case) -> list[Finding]:
@@ -118,8 +129,8 @@ def check(case) -> list[Finding]:
         if never is None:
             raise Skip("needs optimizer steps: none were seen")
         return [never]
-    findings = [_frozen(case) or _unregistered(case), _missing_zero_grad(case),
-                *_wrong_mode(case)]
+    findings = [_frozen(case) or _unregistered(case) or _stopped(case),
+                _missing_zero_grad(case), *_wrong_mode(case)]
     return [f for f in findings if f is not None]
 
 
@@ -214,6 +225,48 @@ def _frozen(case) -> Finding | None:
     return Finding(
         FROZEN_PARAMS, confidence, verdict=verdict, evidence=evidence,
         experiment=experiment, details={"untrained_parameters": untrained},
+    )
+
+
+def stopped_parameters(trace) -> dict[str, int]:
+    """Optimized parameters that got gradients, then none at any later sampled step (at least
+    MIN_STOPPED_SAMPLES of them): by name, the step of their last gradient. The optimizer still
+    holds them, so they are no longer in the model's forward pass: layers replaced after the
+    optimizer was built (pruning's speedup, a new head), or a model rebuilt."""
+    last_grad: dict[str, int] = {}
+    for record in trace.gradients:
+        if record.named:
+            last_grad[record.name] = max(record.step, last_grad.get(record.name, -1))
+    sampled = sorted({record.step for record in trace.gradients})
+    stopped = {}
+    for name, entry in trace.gradientless.items():
+        if name not in last_grad:
+            continue
+        later = sum(step > last_grad[name] for step in sampled)
+        without = entry["sampled_steps"]
+        if without >= MIN_STOPPED_SAMPLES and later <= without:
+            stopped[name] = last_grad[name]
+    return stopped
+
+
+def _stopped(case) -> Finding | None:
+    stopped = stopped_parameters(case.trace)
+    if not stopped:
+        return None
+    names = sorted(stopped, key=stopped.get)
+    since = min(stopped.values())
+    return Finding(
+        FROZEN_PARAMS, STOPPED_CONFIDENCE,
+        verdict=(f"{len(stopped)} parameter tensors your optimizer updates ({', '.join(names[:3])}"
+                 f"{', ...' if len(names) > 3 else ''}) got gradients until step {since:,} and "
+                 "none after it, while the optimizer kept stepping: the model no longer uses "
+                 "them, so the layers it uses now are not in the optimizer and do not learn "
+                 "(layers replaced after the optimizer was built, or the model rebuilt)."),
+        evidence={"stopped_tensors": float(len(stopped)), "last_gradient_step": float(since),
+                  "optimizer_steps": float(case.trace.steps)},
+        fix=("Build the optimizer after replacing layers (or rebuilding the model), over the "
+             "parameters the model has then: optimizer = torch.optim.X(model.parameters(), ...)."),
+        details={"stopped_parameters": stopped},
     )
 
 
