@@ -115,6 +115,12 @@ NEVER_UPDATED_CONFIDENCE = 0.95
 #: steps (capture.schedule), so three samples span tens of steps, not one batch that skipped a
 #: branch (a module used on some batches gets a gradient again at a later sample).
 MIN_STOPPED_SAMPLES = 3
+#: ... and at least this share of all the sampled steps: a layer that a LayerDrop-style model
+#: skips with probability p misses k samples in a row with probability p^k, which 3 samples
+#: alone leave at 0.8-12% for p = 0.2-0.5; a tenth of a run's samples (tens of them in a run of
+#: hundreds of steps) makes that negligible, and a layer replaced mid-run is gone for far more
+#: (s16: from step 128 of 423, 70% of the run).
+MIN_STOPPED_SHARE = 0.1
 #: An optimizer stepping tensors that no longer get gradients is a fact read off the run, as a
 #: loop that never updates is, and unlike a group left out of the optimizer
 #: (LEFT_OUT_CONFIDENCE) it cannot be deliberate; but no replay measures what the current
@@ -230,7 +236,8 @@ def _frozen(case) -> Finding | None:
 
 def stopped_parameters(trace) -> dict[str, int]:
     """Optimized parameters that got gradients, then none at any later sampled step (at least
-    MIN_STOPPED_SAMPLES of them): by name, the step of their last gradient. The optimizer still
+    MIN_STOPPED_SAMPLES of them, and MIN_STOPPED_SHARE of all): by name, the step of their last
+    gradient. The optimizer still
     holds them, so they are no longer in the model's forward pass: layers replaced after the
     optimizer was built (pruning's speedup, a new head), or a model rebuilt."""
     last_grad: dict[str, int] = {}
@@ -244,7 +251,8 @@ def stopped_parameters(trace) -> dict[str, int]:
             continue
         later = sum(step > last_grad[name] for step in sampled)
         without = entry["sampled_steps"]
-        if without >= MIN_STOPPED_SAMPLES and later <= without:
+        enough = max(MIN_STOPPED_SAMPLES, MIN_STOPPED_SHARE * len(sampled))
+        if later >= enough and without >= later:
             stopped[name] = last_grad[name]
     return stopped
 
