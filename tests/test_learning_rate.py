@@ -558,6 +558,19 @@ def test_a_long_run_far_behind_a_higher_rate_in_as_many_steps_is_too_low(monkeyp
     assert "covered 44% of that way" in finding.verdict
 
 
+def test_a_run_without_the_symptom_at_a_usual_rate_gets_no_lr_finding(monkeypatch):
+    """The run above, far behind a higher rate, reported too low while its curves show no
+    symptom: at SGD's usual 0.001 it is advice, not a diagnosis (dev: every such finding at a
+    usual rate was wrong, 5 of them on fixed twins); below SGD's usual rates (1.25e-4, SGD at
+    Adam's rate) it stands without a symptom. A run whose curves show one is blamed as before."""
+    for lr, symptom, blamed in ((0.001, False, False), (0.001, True, True),
+                                (1.25e-4, False, True)):
+        case = learnable_run(torch.optim.SGD, lr)
+        case.curves_show_symptom = symptom
+        _long_run_behind(case, monkeypatch, run_end=0.6, higher_in_own_steps=0.1, arrives_at=1)
+        assert (LR_TOO_LOW in reported(check(case))) is blamed, (lr, symptom)
+
+
 def test_a_long_run_that_kept_up_with_a_higher_rate_in_its_own_steps_is_not_blamed(
         monkeypatch):
     """The twin: the same replays, the run's validation loss ending at 0.2 of the guess, where

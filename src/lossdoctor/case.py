@@ -30,6 +30,9 @@ class Case:
     trace: Trace
     copies: Copies
     experiments: bool = True  # False: no training on copies (--budget 0)
+    #: Whether the run's curves show the symptom (lossdoctor.symptom); None where it was not
+    #: read (a Case built by a test or the Python API).
+    curves_show_symptom: bool | None = None
     _shared: dict = field(default_factory=dict, init=False, repr=False)
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:

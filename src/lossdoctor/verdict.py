@@ -40,6 +40,7 @@ def _diagnosed(run: ScriptRun, progress: Progress | None, budget: float | None,
     guess = case.constant_guess_loss("validation") if (
         curve is None or curve.chance_loss is None) else None
     symptom = symptom_of(run.trace, curve, guess)
+    case.curves_show_symptom = symptom is not None
     diagnosis = diagnose(case, progress=progress, budget=budget or None,
                          budget_is_default=is_default,
                          symptom=symptom.kind if symptom is not None else None)

@@ -55,7 +55,7 @@ from lossdoctor.checks._same_length import (
     may_be_far_behind,
     runs_to_reach,
 )
-from lossdoctor.checks._sgd_rates import below_usual_sgd_rates
+from lossdoctor.checks._sgd_rates import below_every_usual_rate, below_usual_sgd_rates
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -532,7 +532,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
     return Finding(
         cause=LR_TOO_LOW,
-        confidence=0.6 + strength if stalled else 0.3,
+        confidence=0.6 + strength if stalled and not _only_advice(case, m) else 0.3,
         verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else (
             _behind_verdict(m, higher, against) if against is not None else _low_verdict(
                 m, higher, stalled, None if beyond else case.run_best_validation())),
@@ -720,6 +720,23 @@ def _unusually_low(m: Measures) -> bool:
     suggestion, the generator's lr_divided)."""
     return (m.optimizer not in ADAPTIVE_OPTIMIZERS
             and decades(m.user_lr, m.test.minimum_lr) >= LOW_GAP_DECADES)
+
+
+def _only_advice(case: Case, m: Measures) -> bool:
+    """Curves that show no symptom (the run learns, and did not stop short of what it could
+    reach) at a rate inside its optimizer's usual ones: a higher rate would go faster, but
+    nothing went wrong to diagnose. On the development cases of sessions 20-21 every finding
+    of this kind was wrong: 6 of 6 reported on runs without a symptom, all at usual rates
+    (5 fixed twins: SGD 0.009 and 0.03, AdamW 3e-3, RMSprop 7e-4 and 9e-4; 1 run whose cause
+    was a two-unit layer, AdamW 1e-3), while every right one had a symptom (SGD 1e-6 to 9e-4).
+    Below the usual rates the finding stands without a symptom: the real case of SGD at Adam's
+    1.25e-4 on a heatmap detector learned steadily, ten times slower than it could."""
+    return case.curves_show_symptom is False and not _below_its_usual_rates(m)
+
+
+def _below_its_usual_rates(m: Measures) -> bool:
+    """SGD below SGD's usual rates; another optimizer below Adam's (and SGD's)."""
+    return _below_usual_rates(m) or (m.optimizer != "SGD" and below_every_usual_rate(m.user_lr))
 
 
 def _below_usual_rates(m: Measures) -> bool:
