@@ -15,9 +15,12 @@ from lossdoctor.checks.data_pipeline import (
     DATA_PIPELINE,
     DISPERSION_RATIO,
     LOST_SHARE,
+    SHUFFLE_DID_NOT_HELP,
+    SORTED_UNMEASURED,
     _sorted_confidence,
     batch_label_dispersion,
     check,
+    replay_learned,
 )
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
@@ -259,3 +262,29 @@ def test_sorted_labels_whose_shuffled_replay_does_not_help_are_dismissed():
 
 def _replayed(final_loss):
     return ReplayResult([], [final_loss])
+
+
+def _replay(start, *losses):
+    return ReplayResult([], list(losses), start_validation=start)
+
+
+def test_sorted_labels_are_not_dismissed_by_two_replays_that_did_not_learn():
+    # session 20: a CNN on label-sorted images, both replays rising (validation 4.2 and 7.9,
+    # the constant guess 2.3): the shuffled one ending worse said nothing of shuffling
+    constant = 2.3
+    sorted_order, shuffled = _replay(2.31, 3.0, 3.8, 4.2), _replay(2.31, 4.4, 6.8, 7.9)
+    assert not replay_learned(sorted_order, constant)
+    assert not replay_learned(shuffled, constant)
+    experiment = fix_experiment("shuffled", sorted_order, shuffled)
+    assert _sorted_confidence(experiment, learned=False) == SORTED_UNMEASURED
+    # a replay that learned and a shuffle that did no better still dismiss the finding
+    learned = _replay(2.31, 1.2, 0.9, 0.8)
+    assert replay_learned(learned, constant)
+    assert _sorted_confidence(fix_experiment("shuffled", learned, _replay(2.31, 1.0, 0.9, 0.85)),
+                              learned=True) == SHUFFLE_DID_NOT_HELP
+
+
+def test_a_replay_that_only_came_down_to_the_constant_guess_did_not_learn():
+    # from large initial outputs (start 9.0) to the constant guess's 2.3: nothing of the labels
+    assert not replay_learned(_replay(9.0, 4.0, 2.4, 2.3), 2.3)
+    assert replay_learned(_replay(9.0, 4.0, 2.4, 2.3), None)  # against its own start alone

@@ -35,6 +35,17 @@ from lossdoctor.losses import CLASSIFICATION
 #: data, where a missed signal means a wrong no_signal.
 ALPHA = 0.05
 
+#: Level of the second question asked of the same predictions: do they *order* the rows by
+#: their labels (a class's rows given that class's highest probabilities, one-sided
+#: Mann-Whitney per class; larger targets given larger predictions, one-sided Spearman), beyond
+#: chance, Bonferroni over learners x classes (or outputs)? A loss gain needs predictions good
+#: enough to beat the constant on average, which few training rows (a learner fit on 31 rows
+#: overshoots) or a rare class (its handful of rows weigh nothing in the mean log loss) do not
+#: give, while a ranking shows whatever the learners did learn. Under labels independent of the
+#: inputs the test's p-value is uniform, so this level is its false "signal" rate; it is kept
+#: at a fifth of ALPHA so that the two questions together stay near ALPHA.
+RANK_ALPHA = 0.01
+
 #: Stricter level for "validation labels are misaligned": only tested once nothing won on
 #: validation, which by itself selects runs whose validation gains came out low.
 MISALIGNED_ALPHA = 0.01
@@ -134,8 +145,25 @@ def _learner_tables(case, task: str) -> tuple[Table, Table]:
         for table, batches in ((train, replayer.train_batches),
                                (validation, replayer.validation_batches))
     )
+    train = distinct_copies(train, passes=len(case.trace.epoch_starts))
     require_enough(train, task)
     return at_most(train, MAX_TRAINING_ROWS), validation
+
+
+def distinct_copies(train: Table, passes: int) -> Table:
+    """The training rows with each example kept once: the captured batches of several epochs
+    hold the same examples again, and a copy on each side of a cross-validation fold (or of a
+    learner's own inner one, choosing its regularization) is predicted from itself, not from
+    the labels' signal (fresh20 s14: 2836 captured rows, 1585 talks, up to 3 copies; trees
+    predicted held-out training rows at log loss 0.985 against 1.42, but not the validation
+    rows). Rows are copies when inputs and label agree; kept only when no row repeats more
+    often than the run's passes over its data could repeat it (else the inputs take few
+    values, and their repeats are data, not copies)."""
+    rows = np.hstack([train.features, train.target.reshape(train.rows, -1)])
+    _, first, repeats = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    if repeats.max() == 1 or repeats.max() > passes:
+        return train
+    return train.subset(np.sort(first))
 
 
 def _with_position_free_columns(case, table: Table, batches) -> Table:
@@ -194,6 +222,15 @@ class Contest:
     gains: dict[str, np.ndarray]  # per row: the constant's loss minus the learner's
     p_value: float  # the smallest one-sided p-value, Bonferroni-corrected
     training_rows: int
+    rank_p_value: float = 1.0  # the predictions order the rows by label (RANK_ALPHA)
+
+    @property
+    def predicts(self) -> bool:
+        """Some learner predicts the labels beyond chance: its loss beats the constant's, or
+        its predictions order the rows by their labels (valid as it stands inside the training
+        rows, whose labels are exchangeable when they carry no signal; on validation rows see
+        predicts_validation)."""
+        return self.p_value < ALPHA or self.rank_p_value < RANK_ALPHA
 
     @property
     def rows(self) -> int:
@@ -208,11 +245,26 @@ class Contest:
         return self.learner_losses[self.best_learner]
 
 
+def predicts_validation(on_validation: Contest, in_training: Contest) -> bool:
+    """The learners fit on the training rows predict the validation labels: their loss beats
+    the constant's, or their predictions order the validation rows by label *and* order
+    held-out training rows too. An ordering of the validation rows alone is no evidence that
+    the training labels carry it: learners fit on training labels shuffled against their
+    inputs are a random function of the inputs, which orders validation rows whose labels do
+    depend on their inputs by chance, by region (tests/test_data_pipeline, training labels
+    shuffled alone: validation rank p = 3e-6, held-out training rows 0.71)."""
+    if on_validation.p_value < ALPHA:
+        return True
+    return on_validation.rank_p_value < RANK_ALPHA and in_training.rank_p_value < RANK_ALPHA
+
+
 def contest(train: Table, validation: Table, task: str) -> Contest:
     """Each learner, fit on the training rows, against the constant on the validation rows."""
     classes = _classes(task, train, validation)
-    constant, learners = _per_row_losses(train, validation, task, classes)
-    return judge(constant, learners, train.rows)
+    constant, learners, predictions = _per_row_losses(train, validation, task, classes)
+    judged = judge(constant, learners, train.rows)
+    judged.rank_p_value = rank_p_value(predictions, validation.target, task, classes)
+    return judged
 
 
 def cross_validated_contest(train: Table, task: str) -> Contest:
@@ -220,13 +272,18 @@ def cross_validated_contest(train: Table, task: str) -> Contest:
     from sklearn.model_selection import KFold
 
     classes = _classes(task, train, train)
-    constant, learners = np.empty(train.rows), {}
+    constant, learners, predictions = np.empty(train.rows), {}, {}
     for fit_rows, held_rows in KFold(FOLDS, shuffle=True, random_state=0).split(train.features):
         held = train.subset(held_rows)
-        constant[held_rows], fold = _per_row_losses(train.subset(fit_rows), held, task, classes)
+        constant[held_rows], fold, predicted = _per_row_losses(train.subset(fit_rows), held,
+                                                               task, classes)
         for name, losses in fold.items():
             learners.setdefault(name, np.empty(train.rows))[held_rows] = losses
-    return judge(constant, learners, train.rows)
+            predictions.setdefault(name, np.empty((train.rows, predicted[name].shape[1])))[
+                held_rows] = predicted[name]
+    judged = judge(constant, learners, train.rows)
+    judged.rank_p_value = rank_p_value(predictions, train.target, task, classes)
+    return judged
 
 
 def judge(constant: np.ndarray, learners: dict[str, np.ndarray], training_rows: int) -> Contest:
@@ -249,14 +306,51 @@ def _one_sided_p_value(gains: np.ndarray) -> float:
     return float(stats.ttest_1samp(gains, 0.0, alternative="greater").pvalue)
 
 
-def _per_row_losses(train: Table, held: Table, task: str, classes) -> tuple[np.ndarray, dict]:
-    """Per-row losses on the held rows of the constant guess and of each learner."""
+def _per_row_losses(train: Table, held: Table, task: str,
+                    classes) -> tuple[np.ndarray, dict, dict]:
+    """Per-row losses on the held rows of the constant guess and of each learner, and each
+    learner's predictions (class probabilities, or values)."""
     constant = _constant_prediction(train, held.rows, task, classes)
-    learners = {
-        name: _row_losses(_fit_predict(learner, train, held, task, classes), held, task, classes)
-        for name, learner in _learners(task, train).items()
-    }
-    return _row_losses(constant, held, task, classes), learners
+    predictions = {name: _fit_predict(learner, train, held, task, classes)
+                   for name, learner in _learners(task, train).items()}
+    learners = {name: _row_losses(predicted, held, task, classes)
+                for name, predicted in predictions.items()}
+    return _row_losses(constant, held, task, classes), learners, predictions
+
+
+def rank_p_value(predictions: dict[str, np.ndarray], target: np.ndarray, task: str,
+                 classes) -> float:
+    """The smallest one-sided p-value, Bonferroni-corrected over learners and classes (or
+    outputs), of "the predictions order the rows by their labels": each class's rows get that
+    class's higher probabilities (Mann-Whitney U, one class of two), or larger targets get
+    larger predictions (Spearman)."""
+    tests = [p for predicted in predictions.values()
+             for p in _rank_tests(predicted, target, task, classes)]
+    if not tests:
+        return 1.0
+    return min(min(tests) * len(tests), 1.0)
+
+
+def _rank_tests(predicted: np.ndarray, target: np.ndarray, task: str, classes) -> list[float]:
+    if task != CLASSIFICATION:
+        return [_spearman_p(predicted[:, k], target[:, k]) for k in range(target.shape[1])]
+    tested = classes[1:] if len(classes) == 2 else classes  # two classes: one ordering
+    return [_mann_whitney_p(predicted[:, np.searchsorted(classes, c)], target == c)
+            for c in tested]
+
+
+def _mann_whitney_p(score: np.ndarray, is_class: np.ndarray) -> float:
+    if is_class.all() or not is_class.any() or np.ptp(score) == 0:
+        return 1.0
+    return float(stats.mannwhitneyu(score[is_class], score[~is_class],
+                                    alternative="greater").pvalue)
+
+
+def _spearman_p(predicted: np.ndarray, target: np.ndarray) -> float:
+    if np.ptp(predicted) == 0 or np.ptp(target) == 0 or len(target) < 3:
+        return 1.0
+    p_value = stats.spearmanr(predicted, target, alternative="greater").pvalue
+    return float(p_value) if math.isfinite(p_value) else 1.0
 
 
 def _learners(task: str, train: Table) -> dict:

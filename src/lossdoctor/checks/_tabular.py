@@ -62,7 +62,8 @@ def tables(
         widths = token_widths(train + validation, max_columns)
         if not widths:
             raise
-        train_table, validation_table = (table(batches, task, widths)
+        padding = padding_ids(train + validation, widths)
+        train_table, validation_table = (table(batches, task, widths, padding)
                                          for batches in (train, validation))
         if train_table.features.shape[1] != validation_table.features.shape[1]:
             raise Skip("needs training and validation inputs of the same size per row") from None
@@ -72,12 +73,14 @@ def tables(
     return train_table, validation_table
 
 
-def table(batches: list[Batch], task: str, token_widths: dict[str, int] | None = None) -> Table:
+def table(batches: list[Batch], task: str, token_widths: dict[str, int] | None = None,
+          padding: dict[str, int] | None = None) -> Table:
     """One table from batches that pair inputs with targets; the token sequences named in
-    ``token_widths`` are counted token by token (see :func:`token_widths`)."""
+    ``token_widths`` are counted token by token (see :func:`token_widths`), their ``padding``
+    id left out."""
     if not batches:
         raise Skip("needs batches paired with their targets")
-    features = [_features(b, token_widths or {}) for b in batches]
+    features = [_features(b, token_widths or {}, padding or {}) for b in batches]
     if len({f.shape[1] for f in features}) > 1:
         raise RaggedInputs("needs inputs of the same size in every batch (flat features per row)")
     targets = [_target(b, task) for b in batches]
@@ -87,9 +90,10 @@ def table(batches: list[Batch], task: str, token_widths: dict[str, int] | None =
     return Table(np.concatenate(features), np.concatenate(targets))
 
 
-def _features(batch: Batch, token_widths: dict[str, int]) -> np.ndarray:
+def _features(batch: Batch, token_widths: dict[str, int],
+              padding: dict[str, int]) -> np.ndarray:
     columns = [
-        _token_counts(t, token_widths[name]) if name in token_widths
+        _token_counts(t, token_widths[name], padding.get(name)) if name in token_widths
         else t.detach().reshape(batch.rows, -1).double().numpy()
         for name, t in _row_inputs(batch)
     ]
@@ -119,11 +123,47 @@ def token_widths(batches: list[Batch], max_columns: int = MAX_COLUMNS) -> dict[s
     return {name: min(top + 1, share) for name, top in largest.items()}
 
 
-def _token_counts(ids: torch.Tensor, width: int) -> np.ndarray:
-    """(rows, width) how often each token id (modulo ``width``) occurs in each row."""
-    folded = ids.detach().long() % width
+#: A token id is the padding when it ends at least this share of the rows: a batch padded to
+#: its longest sequence ends every row but the longest with it (fresh20 s14: 49 of 50), while
+#: a word drawn from a vocabulary ends about one row in its size. Only sequences of other
+#: lengths in other batches are counted this way (the dev token bases, of one length, are not).
+PADDED_SHARE = 0.5
+
+
+def padding_ids(batches: list[Batch], widths: dict[str, int]) -> dict[str, int]:
+    """For each counted token input, the id its rows are padded with: the id that ends at
+    least PADDED_SHARE of the rows and, wherever it occurs, only as a run up to the row's end.
+    Counted, padding says how long the batch's longest sequence was, not what a row holds: two
+    copies of one sentence in batches padded to other lengths would differ in it."""
+    pads = {}
+    for name in widths:
+        sequences = [t.detach().long() for b in batches for n, t in _row_inputs(b)
+                     if n == name and t.dim() == 2 and t.shape[1] > 0]
+        if not sequences:
+            continue
+        ids, counts = torch.unique(torch.cat([t[:, -1] for t in sequences]), return_counts=True)
+        pad = int(ids[counts.argmax()])
+        rows = sum(len(t) for t in sequences)
+        if counts.max() >= PADDED_SHARE * rows and all(_only_trailing(t, pad) for t in sequences):
+            pads[name] = pad
+    return pads
+
+
+def _only_trailing(rows: torch.Tensor, pad: int) -> bool:
+    """Whether ``pad`` occurs in each row only as a run reaching the row's end."""
+    is_pad = (rows == pad).int()
+    return rows.shape[1] < 2 or bool((is_pad.diff(dim=1) >= 0).all())
+
+
+def _token_counts(ids: torch.Tensor, width: int, pad: int | None = None) -> np.ndarray:
+    """(rows, width) how often each token id (modulo ``width``) occurs in each row, the
+    padding id ``pad`` left out."""
+    ids = ids.detach().long()
+    folded = ids % width
+    counted = (ids != pad).double() if pad is not None else torch.ones_like(folded,
+                                                                           dtype=torch.float64)
     counts = torch.zeros(len(ids), width, dtype=torch.float64)
-    counts.scatter_add_(1, folded, torch.ones_like(folded, dtype=torch.float64))
+    counts.scatter_add_(1, folded, counted)
     return counts.numpy()
 
 

@@ -37,7 +37,13 @@ import torch
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import _contest
-from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._fix import (
+    MEANINGFUL_IMPROVEMENT,
+    fix_experiment,
+    helped,
+    relative_drop,
+    settled_loss,
+)
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -75,8 +81,17 @@ MIN_BATCHES = 5
 #: On the dev cases of session 20 (sorted_unshuffled, seeds 302000-302023, 9 kept) the replay
 #: ran on 4 and helped all 4 (validation 0.53 -> 0.0002, 0.39 -> 0.017, 0.58 -> 0.18,
 #: 1.01 -> 0.49); the other 5 had no replay and keep 0.7; all 9 still report data_pipeline
-#: first. A replay that does no better is not this fault (fresh20 s07).
+#: first. A replay that does no better is not this fault (fresh20 s07), but only when a replay
+#: learned (REPLAY_LEARNED): two replays whose validation losses both rose (a CNN on
+#: label-sorted images, 4.2 and 7.9 against a constant guess of 2.3) say nothing of shuffling.
 SHUFFLE_DID_NOT_HELP = 0.3
+#: Sorted labels with no replay, or whose replays both failed to learn: the label-mix test
+#: alone (a permutation test at SORTED_ALPHA, a dispersion DISPERSION_RATIO times chance).
+SORTED_UNMEASURED = 0.7
+#: A replay learned when it settled at least this share below the lower of its own start and
+#: the constant guess (the bar of a fix, _fix.MEANINGFUL_IMPROVEMENT): a replay that only came
+#: down from large initial outputs to the constant guess learned nothing of the labels.
+REPLAY_LEARNED = MEANINGFUL_IMPROVEMENT
 #: Regression targets (and many classes) are cut into this many quantile bins.
 BINS = 5
 MAX_CLASSES = 20
@@ -169,41 +184,53 @@ def _sorted_labels(case) -> Finding | None:
         return None
     evidence = {"label_mix_dispersion_ratio": ratio, "permutation_p_value": p_value,
                 "batches_compared": len(batches)}
-    experiment = _shuffle_experiment(case)
+    replays = _shuffle_experiment(case)
+    experiment, learned = replays if replays is not None else (None, False)
     if experiment is not None:
-        evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
+        evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after,
+                        replay_learned=float(learned))
     verdict = (
         f"Your training batches each hold a very different mix of labels: the mix varies "
         f"{ratio:.0f} times more from batch to batch than shuffled batches would give "
         f"(p = {p_value:.2g}, {len(batches)} batches). The training data looks sorted by label "
         "and not shuffled, so each step pulls the model toward whichever labels it holds."
-        + _replay_text(experiment)
+        + _replay_text(experiment, learned)
     )
-    return Finding(DATA_PIPELINE, _sorted_confidence(experiment), verdict, evidence,
+    return Finding(DATA_PIPELINE, _sorted_confidence(experiment, learned), verdict, evidence,
                    fix="Shuffle the training data every epoch (DataLoader(..., shuffle=True)).",
                    experiment=experiment)
 
 
-def _sorted_confidence(experiment: Experiment | None) -> float:
-    """Backed by the shuffled replay when it helped; unmeasured without one; kept as dismissed
-    (SHUFFLE_DID_NOT_HELP) when the same rows dealt into random batches did no better: the batches'
-    label mix then varied for a reason that does not hold the training back (fresh20 s07, a
-    normalizing flow fit on unlabelled points: dispersion 17x, the shuffled replay 1.70 -> 1.78)."""
+def _sorted_confidence(experiment: Experiment | None, learned: bool = True) -> float:
+    """Backed by the shuffled replay when it helped; unmeasured without one, or when neither
+    replay learned (REPLAY_LEARNED: two failed replays tell nothing of shuffling); kept as
+    dismissed (SHUFFLE_DID_NOT_HELP) when a replay learned and the same rows dealt into random
+    batches did no better: the batches' label mix then varied for a reason that does not hold
+    the training back (fresh20 s07, a normalizing flow fit on unlabelled points: dispersion
+    17x, the shuffled replay 1.70 -> 1.78)."""
     if experiment is None:
-        return 0.7
-    return 0.95 if helped(experiment) else SHUFFLE_DID_NOT_HELP
+        return SORTED_UNMEASURED
+    if helped(experiment):
+        return 0.95
+    return SHUFFLE_DID_NOT_HELP if learned else SORTED_UNMEASURED
 
 
-def _replay_text(experiment: Experiment | None) -> str:
+def _replay_text(experiment: Experiment | None, learned: bool) -> str:
     if experiment is None:
         return ""
-    return (f" Replayed on the same rows dealt into random batches, the validation loss went "
-            f"from {experiment.before:.3g} to {experiment.after:.3g}.")
+    text = (f" Replayed on the same rows dealt into random batches, the validation loss went "
+            f"from {experiment.before:.3g} to {experiment.after:.3g}")
+    if learned or helped(experiment):
+        return text + "."
+    return (text + f"; neither replay learned in its {experiment.steps} steps (neither settled "
+            "below its own start or the constant guess), so the replay does not tell whether "
+            "shuffling helps.")
 
 
-def _shuffle_experiment(case) -> Experiment | None:
+def _shuffle_experiment(case) -> tuple[Experiment, bool] | None:
     """Replays from the initial model, passing over the batches in the order the run held them
-    (sorted) and over the same rows dealt into random batches anew at every pass."""
+    (sorted) and over the same rows dealt into random batches anew at every pass; with
+    whether either replay learned (replay_learned)."""
     try:
         replayer = case.require_replay()
     except Skip:
@@ -214,8 +241,20 @@ def _shuffle_experiment(case) -> Experiment | None:
     passes = max(REPLAY_STEPS // len(replayer.train_batches), 1)
     before = _passes(replayer, [replayer.train_batches] * passes)
     after = _passes(replayer, [reshuffled(replayer.train_batches, rng) for _ in range(passes)])
-    return fix_experiment("the training rows dealt into random batches at every pass",
-                          before, after, steps=passes * len(replayer.train_batches))
+    experiment = fix_experiment("the training rows dealt into random batches at every pass",
+                                before, after, steps=passes * len(replayer.train_batches))
+    constant = case.constant_guess_loss("validation")
+    return experiment, any(replay_learned(r, constant) for r in (before, after))
+
+
+def replay_learned(result: ReplayResult, constant: float | None) -> bool:
+    """Whether a replay settled REPLAY_LEARNED below the lower of its own start and the
+    constant guess's validation loss (its start alone when that is unknown)."""
+    start = result.start_validation
+    references = [v for v in (start, constant) if v is not None and np.isfinite(v)]
+    if not references:
+        return False
+    return relative_drop(min(references), settled_loss(result)) >= REPLAY_LEARNED
 
 
 def _passes(replayer, passes: list[list[Batch]]) -> ReplayResult:
@@ -223,12 +262,13 @@ def _passes(replayer, passes: list[list[Batch]]) -> ReplayResult:
     with isolated(0):
         model = copy.deepcopy(replayer.copies.initial_model)
         optimizer = replayer.optimizer_for(model, Plan())
+        start = replayer.evaluate(model, replayer.validation_batches)
         losses = []
         for batches in passes:
             for batch in batches:
                 replayer.train_step(model, optimizer, batch)
             losses.append(replayer.evaluate(model, replayer.validation_batches))
-        return ReplayResult([], losses)
+        return ReplayResult([], losses, start_validation=start)
 
 
 def reshuffled(batches: list[Batch], rng: np.random.Generator) -> list[Batch] | None:
@@ -323,6 +363,8 @@ def _misaligned_contest(case, task: str) -> Finding | None:
         return None
     in_training = _contest.training_contest(case, task)
     if in_training.p_value >= _contest.ALPHA:
+        return None
+    if _contest.predicts_validation(on_validation, in_training):
         return None
     if not _contest.gains_less_on_validation(on_validation, in_training):
         return None
