@@ -251,6 +251,17 @@ def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
     return needed
 
 
+def _refs_in_all(value) -> list:
+    """The references a general call's arguments hold, the batch's included."""
+    if isinstance(value, (Result, Output, Parameter, Input, Target)):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs_in_all(v)]
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        return [r for v in value for r in _refs_in_all(v)]
+    return []
+
+
 def _refs_in(value) -> list:
     if isinstance(value, (Result, Output, Parameter)):
         return [value]
@@ -377,6 +388,14 @@ class LossProgram:
                 for r in _refs_in((call.args, call.kwargs))]
         return all(r.place == () for r in refs if isinstance(r, Output)) and not any(
             isinstance(r, Parameter) for r in refs)
+
+    @property
+    def reads_target(self) -> bool:
+        """Whether the loss reads a target (a likelihood of the inputs, as a normalizing
+        flow's ``-log_prob(x).mean()``, reads none)."""
+        refs = [r for call in self.calls if call is not None
+                for r in _refs_in_all((call.args, call.kwargs))]
+        return self.target_path is not None or any(isinstance(r, Target) for r in refs)
 
     @property
     def ends_in_torch_loss(self) -> bool:
@@ -543,6 +562,11 @@ def validated(built: Built, tape: Tape, batch: StepInputs) -> None:
 
 def _number(tensor: torch.Tensor) -> float:
     return float(tensor.detach().float().mean())
+
+
+def no_target(rows: int) -> torch.Tensor:
+    """The target kept beside a batch whose loss reads none: a row per batch row, no values."""
+    return torch.empty(rows, 0)
 
 
 def target_row_copy(target: torch.Tensor, rows: int) -> torch.Tensor:
