@@ -363,3 +363,52 @@ def test_a_softmax_over_one_output_unit_fed_to_bce_is_a_loss_mismatch():
 
 def test_a_sigmoid_output_fed_to_bce_is_quiet():
     assert check(_binary_probabilities_run(nn.Sigmoid())) == []
+
+
+class _Similarity(nn.Module):
+    """A siamese similarity, exp(-L1) of two encodings (bench/fresh20 s10's MaLSTM): in (0, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.encode = mlp(3, 16, 8)
+
+    def forward(self, x):
+        return torch.exp(-torch.abs(self.encode(x[:, :3]) - self.encode(x[:, 3:])).sum(1))
+
+
+def _relatedness(scaled):
+    """Scores 1 to 5 (how alike the two halves of each row are), or the same scaled to [0, 1]."""
+    x, _, _ = _data()
+    score = 1 + torch.bucketize(torch.abs(x[:, :3] - x[:, 3:]).sum(1),
+                                torch.tensor([1.5, 2.5, 3.5, 4.5]))
+    return x, (score.float() - 1) / 4 if scaled else score.float()
+
+
+def test_targets_beyond_an_exp_of_a_negative_distance_are_out_of_reach():
+    """fresh20 s10: exp(-L1) cannot pass 1, the scores go to 5; no sampled prediction is
+    pressed against 1 yet, so main's bounded-output rule (sigmoid or tanh, pinned) was quiet."""
+    x, y = _relatedness(scaled=False)
+    torch.manual_seed(0)
+    finding = _causes(_run(_Similarity(), nn.MSELoss(), x, y, epochs=4))[LABEL_RANGE]
+    assert finding.evidence["output_low"] == 0 and finding.evidence["output_high"] == 1
+    assert finding.evidence["unreachable_share"] > 1
+    assert finding.experiment.after < finding.experiment.before / 2  # scaled into [0, 1]
+
+
+def test_the_same_targets_scaled_into_the_outputs_range_are_quiet():
+    x, y = _relatedness(scaled=True)
+    torch.manual_seed(0)
+    assert LABEL_RANGE not in _causes(_run(_Similarity(), nn.MSELoss(), x, y, epochs=4))
+
+
+def test_the_reach_of_an_output_is_read_from_its_last_operations():
+    from lossdoctor.checks._reachable import UNBOUNDED, reachable
+
+    layer, x = nn.Linear(3, 4), torch.randn(5, 3)
+    assert reachable(torch.exp(-torch.abs(layer(x) - layer(-x)).sum(1))) == (0, 1)
+    assert reachable(5 * torch.sigmoid(layer(x)).squeeze(-1)) == (0, 5)
+    assert reachable(torch.tanh(layer(x))[:, 0]) == (-1, 1)
+    assert reachable(torch.relu(layer(x)).view(-1)) == (0, float("inf"))
+    assert reachable(torch.exp(layer(x))) == (0, float("inf"))
+    assert reachable(layer(x)) == UNBOUNDED
+    assert reachable(torch.sigmoid(layer(x)) + 1) == UNBOUNDED  # a number added: not read
