@@ -412,3 +412,50 @@ def test_the_reach_of_an_output_is_read_from_its_last_operations():
     assert reachable(torch.exp(layer(x))) == (0, float("inf"))
     assert reachable(layer(x)) == UNBOUNDED
     assert reachable(torch.sigmoid(layer(x)) + 1) == UNBOUNDED  # a number added: not read
+
+
+def _hand_bce(logit, target):
+    return -(target * torch.nn.functional.logsigmoid(logit)
+             + (1 - target) * torch.nn.functional.logsigmoid(-logit)).mean()
+
+
+def _plain_tensor_run(labels):
+    """A model written as plain tensors (three hidden layers), a hand-written BCE, SGD with
+    momentum: with 0/100 labels the loss is NaN within a few steps, before any step after the
+    first update that lossdoctor records is finite."""
+    x, classes, _ = _data()
+    y = (classes % 2).float() * labels
+    torch.manual_seed(0)
+    sizes = (6, 32, 32, 32, 1)
+    weights = [(torch.randn(a, b) * (2 / a) ** 0.5).requires_grad_()
+               for a, b in zip(sizes, sizes[1:])]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(inputs):
+        for w, b in zip(weights[:-1], biases[:-1]):
+            inputs = torch.relu(inputs @ w + b)
+        return (inputs @ weights[-1] + biases[-1]).squeeze(1)
+
+    def train():
+        optimizer = torch.optim.SGD(weights + biases, lr=0.05, momentum=0.9)
+        for _ in range(3):
+            for rows in torch.arange(300).split(32):
+                optimizer.zero_grad()
+                _hand_bce(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                _hand_bce(model(x[300:]), y[300:])
+    return record(train)
+
+
+def test_percent_labels_under_a_hand_written_bce_on_plain_tensors_are_out_of_range():
+    """Main: the recorded step was NaN, so the model's program was refused ("running the
+    model's computation again gave another output"), the loss had no likeness, no batch was
+    kept, and loss_setup skipped: nan_inf alone was reported."""
+    case = _plain_tensor_run(labels=100)
+    assert "like binary_cross_entropy_with_logits" in case.trace.setup.loss_name
+    assert LABEL_RANGE in _causes(case)
+
+
+def test_zero_one_labels_under_a_hand_written_bce_on_plain_tensors_are_quiet():
+    assert check(_plain_tensor_run(labels=1)) == []
