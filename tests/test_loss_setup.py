@@ -428,11 +428,11 @@ def _plain_tensor_run(labels):
     torch.manual_seed(0)
     sizes = (6, 32, 32, 32, 1)
     weights = [(torch.randn(a, b) * (2 / a) ** 0.5).requires_grad_()
-               for a, b in zip(sizes, sizes[1:])]
+               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
 
     def model(inputs):
-        for w, b in zip(weights[:-1], biases[:-1]):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
             inputs = torch.relu(inputs @ w + b)
         return (inputs @ weights[-1] + biases[-1]).squeeze(1)
 
