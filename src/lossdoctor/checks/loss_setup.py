@@ -121,7 +121,9 @@ def check(case) -> list[Finding]:
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
-        findings += _clamped_logits(case, name, seen) + _unreachable(case, name, seen)
+        findings += _clamped_logits(case, name, seen)
+        if not any(f.cause is LABEL_RANGE for f in findings):  # its replay is not needed
+            findings += _unreachable(case, name, seen)
     return _first_of_each_cause(findings)
 
 
@@ -502,9 +504,10 @@ def _hand_written(case) -> list[Finding]:
     shown = f"Your hand-written loss (like {alike(name)})"
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
-    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN))
-            for f in found + _label_range(shown, seen) + _clamped(case, alike(name), seen)
-            + _unreachable(case, alike(name), seen)]
+    found += _label_range(shown, seen) + _clamped(case, alike(name), seen)
+    if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
+        found += _unreachable(case, alike(name), seen)
+    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
 
 
 def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
