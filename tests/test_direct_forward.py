@@ -209,3 +209,30 @@ def test_a_validation_loss_summed_over_batches_of_a_hand_written_mean_is_found()
     [finding] = validation_path.check(_flow_case(summed=True))
     assert finding.cause.id == "validation_path"
     assert finding.evidence["scale_factor"] == pytest.approx(3, rel=0.1)
+
+
+class _StepModule(nn.Module):
+    """A Lightning-style module whose step calls its network directly and scores it: the step
+    trains (it computes the loss), so the network, not the step, is the model's pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    def training_step(self, x, y):
+        return F.binary_cross_entropy_with_logits(self.net(x), y.view(-1, 1).float())
+
+
+def test_a_method_that_scores_the_output_is_not_the_models_pass():
+    x, y = _data(256, 0)
+    module = _StepModule()
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-2)
+
+    def train():
+        for rows in torch.arange(len(x)).split(32):
+            optimizer.zero_grad()
+            module.training_step(x[rows], y[rows]).backward()
+            optimizer.step()
+    case = record(train)
+    assert type(case.copies.initial_model) is nn.Sequential
+    assert case.trace.setup.loss_name == "binary_cross_entropy_with_logits"
