@@ -363,3 +363,99 @@ def test_a_softmax_over_one_output_unit_fed_to_bce_is_a_loss_mismatch():
 
 def test_a_sigmoid_output_fed_to_bce_is_quiet():
     assert check(_binary_probabilities_run(nn.Sigmoid())) == []
+
+
+class _Similarity(nn.Module):
+    """A siamese similarity, exp(-L1) of two encodings (bench/fresh20 s10's MaLSTM): in (0, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.encode = mlp(3, 16, 8)
+
+    def forward(self, x):
+        return torch.exp(-torch.abs(self.encode(x[:, :3]) - self.encode(x[:, 3:])).sum(1))
+
+
+def _relatedness(scaled):
+    """Scores 1 to 5 (how alike the two halves of each row are), or the same scaled to [0, 1]."""
+    x, _, _ = _data()
+    score = 1 + torch.bucketize(torch.abs(x[:, :3] - x[:, 3:]).sum(1),
+                                torch.tensor([1.5, 2.5, 3.5, 4.5]))
+    return x, (score.float() - 1) / 4 if scaled else score.float()
+
+
+def test_targets_beyond_an_exp_of_a_negative_distance_are_out_of_reach():
+    """fresh20 s10: exp(-L1) cannot pass 1, the scores go to 5; no sampled prediction is
+    pressed against 1 yet, so main's bounded-output rule (sigmoid or tanh, pinned) was quiet."""
+    x, y = _relatedness(scaled=False)
+    torch.manual_seed(0)
+    finding = _causes(_run(_Similarity(), nn.MSELoss(), x, y, epochs=4))[LABEL_RANGE]
+    assert finding.evidence["output_low"] == 0 and finding.evidence["output_high"] == 1
+    assert finding.evidence["unreachable_share"] > 1
+    assert finding.experiment.after < finding.experiment.before / 2  # scaled into [0, 1]
+
+
+def test_the_same_targets_scaled_into_the_outputs_range_are_quiet():
+    x, y = _relatedness(scaled=True)
+    torch.manual_seed(0)
+    assert LABEL_RANGE not in _causes(_run(_Similarity(), nn.MSELoss(), x, y, epochs=4))
+
+
+def test_the_reach_of_an_output_is_read_from_its_last_operations():
+    from lossdoctor.checks._reachable import UNBOUNDED, reachable
+
+    layer, x = nn.Linear(3, 4), torch.randn(5, 3)
+    assert reachable(torch.exp(-torch.abs(layer(x) - layer(-x)).sum(1))) == (0, 1)
+    assert reachable(5 * torch.sigmoid(layer(x)).squeeze(-1)) == (0, 5)
+    assert reachable(torch.tanh(layer(x))[:, 0]) == (-1, 1)
+    assert reachable(torch.relu(layer(x)).view(-1)) == (0, float("inf"))
+    assert reachable(torch.exp(layer(x))) == (0, float("inf"))
+    assert reachable(layer(x)) == UNBOUNDED
+    assert reachable(torch.sigmoid(layer(x)) + 1) == UNBOUNDED  # a number added: not read
+
+
+def _hand_bce(logit, target):
+    return -(target * torch.nn.functional.logsigmoid(logit)
+             + (1 - target) * torch.nn.functional.logsigmoid(-logit)).mean()
+
+
+def _plain_tensor_run(labels):
+    """A model written as plain tensors (three hidden layers), a hand-written BCE, SGD with
+    momentum: with 0/100 labels the loss is NaN within a few steps, before any step after the
+    first update that lossdoctor records is finite."""
+    x, classes, _ = _data()
+    y = (classes % 2).float() * labels
+    torch.manual_seed(0)
+    sizes = (6, 32, 32, 32, 1)
+    weights = [(torch.randn(a, b) * (2 / a) ** 0.5).requires_grad_()
+               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(inputs):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            inputs = torch.relu(inputs @ w + b)
+        return (inputs @ weights[-1] + biases[-1]).squeeze(1)
+
+    def train():
+        optimizer = torch.optim.SGD(weights + biases, lr=0.05, momentum=0.9)
+        for _ in range(3):
+            for rows in torch.arange(300).split(32):
+                optimizer.zero_grad()
+                _hand_bce(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                _hand_bce(model(x[300:]), y[300:])
+    return record(train)
+
+
+def test_percent_labels_under_a_hand_written_bce_on_plain_tensors_are_out_of_range():
+    """Main: the recorded step was NaN, so the model's program was refused ("running the
+    model's computation again gave another output"), the loss had no likeness, no batch was
+    kept, and loss_setup skipped: nan_inf alone was reported."""
+    case = _plain_tensor_run(labels=100)
+    assert "like binary_cross_entropy_with_logits" in case.trace.setup.loss_name
+    assert LABEL_RANGE in _causes(case)
+
+
+def test_zero_one_labels_under_a_hand_written_bce_on_plain_tensors_are_quiet():
+    assert check(_plain_tensor_run(labels=1)) == []

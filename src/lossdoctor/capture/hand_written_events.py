@@ -363,11 +363,15 @@ class HandWrittenEvents:
         if pending[1].target is not None:  # a loss the model returned: paired already
             self._pending = None
             return pending[1]
-        if not isinstance(built, loss_program.Built) or built.target is None:
+        if not isinstance(built, loss_program.Built):
+            return None
+        rows = self.last_batch_rows
+        if not built.program.reads_target:
+            return self._paired_batch("train", loss_program.no_target(rows))
+        if built.target is None:
             return None
         if built.program.target_path is not None:
             return self._target_taken_out("train", built.program.target_path)
-        rows = self.last_batch_rows
         return self._paired_batch("train", loss_program.target_row_copy(built.target, rows))
 
     def _target_taken_out(self, phase: str, path):
@@ -393,6 +397,8 @@ class HandWrittenEvents:
         if isinstance(replay, loss_program.LossProgram) and replay.target_path is not None:
             return self._target_taken_out(phase, replay.target_path)
         spy, inputs = self._chain_spy, self._step_inputs
+        if isinstance(replay, loss_program.LossProgram) and not replay.reads_target:
+            return self._paired_batch(phase, loss_program.no_target(inputs.rows))
         tape = spy.tape if spy is not None else None
         target = loss_program.target_of(tape, loss, inputs) if tape is not None else None
         if target is None:

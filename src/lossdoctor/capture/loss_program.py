@@ -251,6 +251,17 @@ def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
     return needed
 
 
+def _refs_in_all(value) -> list:
+    """The references a general call's arguments hold, the batch's included."""
+    if isinstance(value, (Result, Output, Parameter, Input, Target)):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs_in_all(v)]
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        return [r for v in value for r in _refs_in_all(v)]
+    return []
+
+
 def _refs_in(value) -> list:
     if isinstance(value, (Result, Output, Parameter)):
         return [value]
@@ -379,6 +390,14 @@ class LossProgram:
             isinstance(r, Parameter) for r in refs)
 
     @property
+    def reads_target(self) -> bool:
+        """Whether the loss reads a target (a likelihood of the inputs, as a normalizing
+        flow's ``-log_prob(x).mean()``, reads none)."""
+        refs = [r for call in self.calls if call is not None
+                for r in _refs_in_all((call.args, call.kwargs))]
+        return self.target_path is not None or any(isinstance(r, Target) for r in refs)
+
+    @property
     def ends_in_torch_loss(self) -> bool:
         """Whether the loss is a torch.nn.functional loss (on a reshaped output, perhaps),
         which the loss calls record themselves."""
@@ -410,6 +429,21 @@ class LossProgram:
         if len(data) != 1 or not penalty or not isinstance(data[0], Result):
             return None
         return LossProgram(self._only_needed_by(data[0].call), data[0], self.target_path)
+
+    def terms(self) -> list[LossProgram]:
+        """The terms added up at the loss's end (``bce + kld``, ``a + b + c``), each a program
+        of its own that computes that term from the same output and batch; ``[self]`` for a
+        loss of one term. A number scaling a term (``0.5 * kld``) stays in it."""
+        return [LossProgram(self._only_needed_by(ref.call), ref, self.target_path)
+                for ref in self._added(self.result)]
+
+    def _added(self, ref: Result) -> list[Result]:
+        call = self.calls[ref.call]
+        parts = [r for r in _refs_in((call.args, call.kwargs)) if isinstance(r, Result)]
+        if ref.item is not None or call.name not in PENALTY_JOINS or len(parts) != 2 or len(
+                _refs_in((call.args, call.kwargs))) != 2:
+            return [ref]
+        return [term for part in parts for term in self._added(part)]
 
     def _only_needed_by(self, last: int) -> list:
         """The calls, with those ``last`` does not depend on left out (None): the penalty's
@@ -543,6 +577,11 @@ def validated(built: Built, tape: Tape, batch: StepInputs) -> None:
 
 def _number(tensor: torch.Tensor) -> float:
     return float(tensor.detach().float().mean())
+
+
+def no_target(rows: int) -> torch.Tensor:
+    """The target kept beside a batch whose loss reads none: a row per batch row, no values."""
+    return torch.empty(rows, 0)
 
 
 def target_row_copy(target: torch.Tensor, rows: int) -> torch.Tensor:

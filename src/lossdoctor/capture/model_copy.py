@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import types
 import warnings
 
 import torch
 from torch import nn
+
+from lossdoctor.capture.direct_forward import called_method
 
 #: Where copies that are only kept (the model before its first update, the model as the run
 #: left it) wait until an experiment uses them: on a GPU each would hold one more model of the
@@ -29,7 +32,18 @@ def kept_copy(model: nn.Module, on: torch.device = KEPT_ON) -> nn.Module:
             if type(t) in PLAIN_TENSOR_TYPES}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return copy.deepcopy(model, memo)
+        kept = copy.deepcopy(model, memo)
+    return _called_as_trained(kept, called_method(model))
+
+
+def _called_as_trained(kept: nn.Module, method: str | None) -> nn.Module:
+    """The copy, its ``forward`` the method training called the model through when that is
+    another one (``-flow.log_prob(x).mean()``): every replay calls ``copy(*inputs)``. Set on
+    the copy only (an instance attribute, which deep copies of the copy rebind to themselves);
+    the user's model is never touched."""
+    if method is not None and callable(getattr(type(kept), method, None)):
+        kept.forward = types.MethodType(getattr(type(kept), method), kept)
+    return kept
 
 
 def _copied(tensor: torch.Tensor, on: torch.device) -> torch.Tensor:

@@ -9,6 +9,8 @@ the programs are known and both samples are complete (an epoch brings no new row
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from lossdoctor.capture import tensor_program
@@ -130,9 +132,19 @@ class TensorEvents:
         prediction = step.prediction_value
         self.copies.prediction_shape = tuple(prediction.shape[1:])
         value = float(step.loss_value.detach().float().mean())
+        if not math.isfinite(value):  # the step blew up: read the untrained model instead
+            value, prediction = self._quietly(self._untrained_loss, program, step)
         alike = self._quietly(alike_loss, value, prediction, step.target)
         name = self.trace.setup.loss_name or HAND_WRITTEN
         self.trace.setup.loss_name = named_alike(name, alike)
+
+    def _untrained_loss(self, program, step: tensor_program.Step) -> tuple[float, torch.Tensor]:
+        """The loss and prediction of the model before its first update on the step's batch:
+        what the loss computes like, when the step's own values are not finite."""
+        batch = step.batch()
+        with torch.no_grad():
+            prediction = self.copies.initial_model(*batch.args)
+            return float(program.loss(self.copies.initial_model, batch).float().mean()), prediction
 
     def _keep_tensor_batch(self, step: tensor_program.Step) -> None:
         if self._tensor_rows is not None and step.rows != self._tensor_rows:

@@ -467,12 +467,17 @@ def validated(programs: Programs, step: Step) -> None:
             raise Unreplayable(
                 f"running it again failed ({type(error).__name__}: {error})") from None
     expected = step.prediction_value
+    # NaN where the script's step had NaN is the same computation: a run whose targets make
+    # its loss blow up within a step or two has no finite step left to record after its first
+    # update (bce_labels_percent under SGD with momentum: NaN from step 1)
     if not isinstance(prediction, torch.Tensor) or prediction.shape != expected.shape or (
             not torch.allclose(prediction.float(), expected.detach().float(),
-                               rtol=VALUE_TOLERANCE, atol=1e-6)):
+                               rtol=VALUE_TOLERANCE, atol=1e-6, equal_nan=True)):
         raise Unreplayable("running the model's computation again gave another output")
     value, recorded = _number(loss), _number(step.loss_value)
-    if not math.isclose(value, recorded, rel_tol=VALUE_TOLERANCE, abs_tol=1e-7):
+    both_nan = math.isnan(value) and math.isnan(recorded)
+    if not both_nan and not math.isclose(value, recorded, rel_tol=VALUE_TOLERANCE,
+                                         abs_tol=1e-7):
         raise Unreplayable(f"running the loss again gave {value:.6g} instead of {recorded:.6g}")
 
 

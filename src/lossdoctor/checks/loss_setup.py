@@ -47,6 +47,7 @@ from lossdoctor.checks._clamped_output import (
     outputs_clamped_at_zero,
 )
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
@@ -121,6 +122,8 @@ def check(case) -> list[Finding]:
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
         findings += _clamped_logits(case, name, seen)
+        if not any(f.cause is LABEL_RANGE for f in findings):  # its replay is not needed
+            findings += _unreachable(case, name, seen)
     return _first_of_each_cause(findings)
 
 
@@ -501,8 +504,10 @@ def _hand_written(case) -> list[Finding]:
     shown = f"Your hand-written loss (like {alike(name)})"
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
-    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN))
-            for f in found + _label_range(shown, seen) + _clamped(case, alike(name), seen)]
+    found += _label_range(shown, seen) + _clamped(case, alike(name), seen)
+    if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
+        found += _unreachable(case, alike(name), seen)
+    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
 
 
 def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
@@ -588,6 +593,28 @@ def _clamped(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
     evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen), **evidence}
     return [Finding(LABEL_RANGE, ALMOST_CERTAIN, clamped_verdict(evidence) + FIRST, evidence,
                     fix=CLAMPED_FIX)]
+
+
+def _unreachable(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A regression output bounded by its last operations, read from its graph, while the
+    targets lie beyond the bound (_out_of_reach.py): a replay with the targets scaled into
+    the output's range shows the fix."""
+    kind = loss_kind(name)
+    if kind is None or kind.task != REGRESSION:
+        return []
+    found = out_of_reach(case, seen, _training_targets(case))
+    if found is None:
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), **found.evidence}
+    confidence = ALMOST_CERTAIN if found.fixed(case) else UNCONFIRMED_REACH
+    return [Finding(LABEL_RANGE, confidence, found.verdict + FIRST, evidence, fix=found.fix,
+                    experiment=found.experiment)]
+
+
+#: A bound read from the graph whose scaled replay did not help: the bound is a fact, but that
+#: it is what holds the run back is not shown; kept above the 0.5 at which findings are
+#: reported, below the certainty of a replayed fix.
+UNCONFIRMED_REACH = 0.7
 
 
 def _training_targets(case) -> torch.Tensor | None:

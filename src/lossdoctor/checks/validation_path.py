@@ -17,6 +17,7 @@ from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_program import LossProgram
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import ReportedScale, reported_scale
+from lossdoctor.checks._row_scaling import sums_over_rows
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
 from lossdoctor.symptom import frozen_validation as _frozen_validation
@@ -84,7 +85,7 @@ def check(case) -> list[Finding]:
     stale = _stale_copy(case.trace)
     if stale is not None:
         return [stale]
-    scaled = _scaled_report(case.trace)
+    scaled = _scaled_report(case)
     if scaled is not None:
         return [scaled]
     script_loss, in_train_mode = _last_validation(case.trace)
@@ -140,15 +141,16 @@ def _copy_validation_only(trace):
                                               if r.phase != "eval" or r.on_copy])
 
 
-def _scaled_report(trace) -> Finding | None:
+def _scaled_report(case) -> Finding | None:
     """The validation loss the script reports, a steady factor away from the mean loss per
     row of the same passes (reduction="sum" in validation only, a sum divided by the number of
     batches): the script's own number cannot be compared with its training loss. A training
     loss summed too keeps the script's one convention (a sum over a row's outputs), not this."""
-    if reduction_of(None, trace.setup.loss_kwargs) == "sum" or _own_reduction(trace):
+    trace = case.trace
+    if reduction_of(None, trace.setup.loss_kwargs) == "sum":
         return None
     scale = reported_scale(trace)
-    if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO:
+    if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO or _own_reduction(case):
         return None
     share = min((_ratio(scale.factor, 1.0) - MAX_RATIO) / (SURE_RATIO - MAX_RATIO), 1.0)
     confidence = BASE_CONFIDENCE + (CONFIDENCE_CEILING - BASE_CONFIDENCE) * share
@@ -159,12 +161,33 @@ def _scaled_report(trace) -> Finding | None:
                    fix=SCALED_FIX)
 
 
-def _own_reduction(trace) -> bool:
-    """Whether the training loss is written by hand, so that how it reduces over rows is its
-    own: fairseq's criterions sum over tokens, and its logs divide training and validation
-    sums alike by the sample size. A steady factor between such a loss's calls and the
-    printed number is then the script's one convention, not a validation bug."""
-    return trace.setup.loss_name == HAND_WRITTEN
+def _own_reduction(case) -> bool:
+    """Whether the training loss is written by hand and adds its rows up, so that how it
+    reduces over rows is its own: fairseq's criterions sum over tokens, and its logs divide
+    training and validation sums alike by the sample size. A steady factor between such a
+    loss's calls and the printed number is then the script's one convention, not a validation
+    bug. A hand-written loss that averages over rows (recomputed on half a batch, it keeps its
+    value: a flow's ``-log_prob(x).mean()``) is on a torch.nn loss's scale, and is judged as
+    one. Unknown (no replay, no batch to cut): its own."""
+    if case.trace.setup.loss_name != HAND_WRITTEN:
+        return False
+    try:
+        sums = case.shared("validation_path.hand_written_sums", lambda: _hand_written_sums(case))
+    except Skip:
+        return True
+    return sums is not False
+
+
+def _hand_written_sums(case) -> bool | None:
+    """Whether the recorded hand-written loss sums over rows, recomputed on the trained model's
+    validation rows (its training rows when none were kept)."""
+    replayer = case.require_replay()
+    if case.copies.final_model is None:
+        return None
+    model = copy.deepcopy(case.copies.final_model).eval()
+    batches = replayer.validation_batches or replayer.train_batches
+    with isolated(0), torch.no_grad():
+        return sums_over_rows(lambda batch: float(replayer.scored_loss(model, batch)), batches)
 
 
 def _scaled_verdict(scale: ReportedScale) -> str:
@@ -281,11 +304,16 @@ def _scored_by_program(case, model, batch) -> float:
     """The recorded loss computation's value, when it ends in a torch.nn loss that averages
     (its value is then per element, as the script's validation losses are read)."""
     program = case.copies.loss_replay
-    if not isinstance(program, LossProgram) or not program.ends_in_torch_loss:
+    if not isinstance(program, LossProgram):
         raise Skip("needs a torch.nn loss to compare your validation with: your training loss "
-                   "is hand-written or computed inside the model")
-    last = program.calls[program.result.call]
-    if reduction_of(None, last.kwargs) not in ("mean", "batchmean"):
+                   "is computed inside the model")
+    if program.ends_in_torch_loss:
+        last = program.calls[program.result.call]
+        averages = reduction_of(None, last.kwargs) in ("mean", "batchmean")
+    else:  # hand-written: its values are read per call, on a mean's scale only if it averages
+        averages = case.shared("validation_path.hand_written_sums",
+                               lambda: _hand_written_sums(case)) is False
+    if not averages:
         raise Skip("needs a training loss that averages over its elements: yours sums them")
     return float(case.require_replay().scored_loss(model, batch))
 
