@@ -24,10 +24,16 @@ from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
+from lossdoctor.checks._reinit import (
+    default_init,
+    default_init_replay,
+    initialization_name,
+    never_below_start,
+)
 from lossdoctor.experiments import Replayer, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.measured_consequences import FIX_CHANGES_A_SETTING
+from lossdoctor.sandbox import isolated
 
 BAD_INIT = Cause(
     id="bad_init",
@@ -76,8 +82,7 @@ def check(case) -> list[Finding]:
     if default is None:
         raise Skip("needs a model with layers that have reset_parameters (torch.nn layers)")
     batches = replayer.train_batches[:BATCHES]
-    user_loss = replayer.evaluate(initial, batches)
-    default_loss = replayer.evaluate(default, batches)
+    user_loss, default_loss = _start_losses(replayer, initial, default, batches)
     stuck = stuck_layers(initial)
     if not (user_loss > FAR * default_loss or stuck):
         return []
@@ -89,9 +94,36 @@ def check(case) -> list[Finding]:
     if not helped(experiment, case) or (not stuck and undone_at_once(case.baseline, after)):
         return _with_a_lower_rate(case, default, after, evidence)
     evidence["layers_stuck_at_init"] = len(stuck)
+    evidence.update(never_below_start(case, after))
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
                                             initialization_name(initial)), evidence,
                     experiment=experiment)]
+
+
+def _start_losses(replayer: Replayer, initial: nn.Module, default: nn.Module,
+                  batches) -> tuple[float, float]:
+    """The untrained model's loss and the default init's on ``batches``, in the mode that
+    sets them furthest apart: eval mode, and training mode, which is what the run's first steps
+    saw. A BatchNorm layer at the start holds running statistics of mean 0 and variance 1, so
+    in eval mode it passes small activations on small, and an output layer scaled up 250
+    times looked only 3.2 times the default's loss (dev output_layer_scaled 312004: 3.53
+    against 1.09), where training mode, normalizing each batch, shows the 77 (against 1.17)
+    the run started at (its first step's loss: 71)."""
+    pairs = [(replayer.evaluate(initial, batches), replayer.evaluate(default, batches)),
+             (training_mode_loss(replayer, initial, batches),
+              training_mode_loss(replayer, default, batches))]
+    finite = [pair for pair in pairs if all(map(math.isfinite, pair)) and pair[1] > 0]
+    return max(finite, key=lambda pair: pair[0] / pair[1], default=pairs[0])
+
+
+@torch.no_grad()
+def training_mode_loss(replayer: Replayer, model: nn.Module, batches) -> float:
+    """Row-weighted mean loss of a copy of ``model`` in training mode (batch statistics in
+    its normalization layers, as at the run's first step), the RNGs restored."""
+    model = copy.deepcopy(model).train()
+    with isolated(0):
+        total = sum(float(replayer.scored_loss(model, b)) * b.rows for b in batches)
+    return total / max(sum(b.rows for b in batches), 1)
 
 
 def _with_a_lower_rate(case, default, after: ReplayResult, evidence: dict) -> list[Finding]:
@@ -210,8 +242,15 @@ def _identical_units(module: nn.Module) -> bool:
 
 @torch.no_grad()
 def largest_output(replayer: Replayer, model: nn.Module, batches) -> float:
-    model = copy.deepcopy(model).eval()
-    return max(float(replayer.predict(model, b).abs().max()) for b in batches)
+    """The largest output of a copy of ``model`` on ``batches``, in eval or training mode
+    (see _start_losses)."""
+    largest = 0.0
+    for training in (False, True):
+        copied = copy.deepcopy(model).train(training)
+        with isolated(0):
+            largest = max([largest] + [float(replayer.predict(copied, b).abs().max())
+                                       for b in batches])
+    return largest
 
 
 def _evidence(case, replayer, initial, default, batches, user_loss, default_loss) -> dict:
