@@ -146,3 +146,30 @@ def test_a_transposed_convolution_has_a_unit_per_output_channel():
         layer.weight.fill_(0.1)
         layer.bias.zero_()
     assert _identical_units(layer)
+
+
+def _scaled_head_case(scale, seed=0):
+    """An MLP with BatchNorm after each hidden layer, on small inputs (means of a few token
+    embeddings are so), its output layer's weights scaled by ``scale``."""
+    torch.manual_seed(seed)
+    x = 0.05 * torch.randn(1000, 8)
+    y = (x[:, 0] + 0.8 * x[:, 1] - x[:, 2] > 0).long()
+    model = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                          nn.Linear(32, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    with torch.no_grad():
+        model[-1].weight.mul_(scale)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=4)
+
+
+def test_a_scaled_head_behind_batchnorm_is_measured_as_the_run_started_it():
+    """In eval mode a BatchNorm at its initial running statistics (mean 0, variance 1) passes
+    small activations on small: the scaled head's start looked near the default's (dev
+    output_layer_scaled 312004: 3.5 against 1.09, unexplained; here under 3 times the default's
+    loss, 16 times it in training mode); the run's first steps, in
+    training mode, start far off. The default-initialized twin stays quiet."""
+    [finding] = check(_scaled_head_case(40.0))
+    assert finding.cause is BAD_INIT
+    assert finding.evidence["initial_loss"] > FAR * finding.evidence["default_init_loss"]
+    assert check(_scaled_head_case(1.0)) == []
