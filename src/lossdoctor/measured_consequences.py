@@ -97,6 +97,24 @@ FIX_CHANGES_A_SETTING = "fix_changes_a_training_setting_too"
 CHANGED_FIRST = "setting_a_practitioner_changes_first"
 
 
+#: The evidence key (1.0 when it holds) of a finding with a replayed fix from the default
+#: initialization (bad_init; exploding_gradients from the init) whose check measured that the
+#: run's validation loss never got clearly below where the default-initialized model starts
+#: (checks._reinit.never_below_start). Its cause then explains an ``overfitting`` finding of the
+#: same run: a training loss far below a validation loss that never left the start is what a
+#: start far off does (huge initial logits shrink on the training rows first), and the default
+#: init, replayed, fixes it; "stop at the best epoch" or "get more data" would keep a model no
+#: better than the start (test part: output_layer_scaled, overfitting first at 0.91).
+NEVER_BELOW_START = "run_never_clearly_below_the_default_start"
+#: The cause NEVER_BELOW_START makes a consequence.
+MEMORIZING = "overfitting"
+
+
+def _held_at_the_start(root: Finding, finding: Finding) -> bool:
+    return (finding.cause.id == MEMORIZING and root.evidence.get(NEVER_BELOW_START, 0.0) > 0
+            and fix_verified(root))
+
+
 def _changed_first(root: Finding, finding: Finding) -> bool:
     """Whether ``root`` is a training setting's finding marked CHANGED_FIRST, more strongly
     than ``finding``, another training setting's, whose cause does not declare ``root``'s its
@@ -115,14 +133,16 @@ def _joint_with_setting(root: Finding, finding: Finding) -> bool:
 
 def declares(root: Finding, finding: Finding) -> bool:
     """Whether ``root``'s cause declares ``finding``'s its consequence: always (``explains``),
-    as the setting changed first (CHANGED_FIRST), or only once ``root``'s own replayed fix
-    took the loss down (``explains_if_fixed``); never a training setting that ``root``'s fix
-    had to change too (FIX_CHANGES_A_SETTING)."""
+    as the setting changed first (CHANGED_FIRST), only once ``root``'s own replayed fix
+    took the loss down (``explains_if_fixed``), or an overfitting finding of a run held at
+    its start (NEVER_BELOW_START); never a training setting that ``root``'s fix had to change
+    too (FIX_CHANGES_A_SETTING)."""
     if _joint_with_setting(root, finding):
         return False
     cause = finding.cause.id
     return cause in root.cause.explains or _changed_first(root, finding) or (
-        cause in root.cause.explains_if_fixed and fix_verified(root))
+        cause in root.cause.explains_if_fixed and fix_verified(root)) or _held_at_the_start(
+        root, finding)
 
 
 def fix_verified(finding: Finding) -> bool:

@@ -448,16 +448,16 @@ def _killed_text(killed: list[EarlyDeath]) -> str:
 def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
                   killed: list[EarlyDeath] | None = None) -> str:
     lr = m.lr_words
-    where = (
-        f"on a learning-rate range test the loss stops falling at about "
-        f"{plain_lr(m.test.minimum_lr)} and blows up at about {plain_lr(m.test.divergence_lr)}"
-    )
     if killed:
         where = _killed_text(killed)
     elif not _high_position(m):
         where = (f"a learning-rate range test, a few steps at each rate, blows up at about "
                  f"{plain_lr(m.test.divergence_lr)}: your rate holds for a few steps, not for "
                  f"a whole run")
+    else:
+        where = (f"on a learning-rate range test the loss stops falling at about "
+                 f"{plain_lr(m.test.minimum_lr)} and blows up at about "
+                 f"{plain_lr(m.test.divergence_lr)}")
     if not symptom:
         return f"{lr} is near the edge ({where}), but your run shows no sign of it."
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
