@@ -11,6 +11,7 @@ from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import LABEL_RANGE
 from lossdoctor.checks.optimizer_choice import MEASURED_FIRST, OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
+from lossdoctor.checks.overfitting import OVERFITTING
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD, TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
@@ -23,6 +24,7 @@ from lossdoctor.measured_consequences import (
     DECLARED_CONSEQUENCE_CONFIDENCE,
     FIX_CHANGES_A_SETTING,
     MEASURED_CONSEQUENCE_CONFIDENCE,
+    NEVER_BELOW_START,
     SLOW_FOR_ITS_SIZE,
 )
 
@@ -383,3 +385,27 @@ def test_below_every_usual_rate_adams_fix_raised_the_rate_too_and_the_rate_leads
     ranked = rank([_first(_fixed(LR_TOO_LOW, 0.85, 0.69, 0.3)), adam])
     assert _ids(ranked) == ["lr_too_low", "optimizer_choice"]
     assert ranked[1].explained_by == ["lr_too_low"]
+
+
+def _memorizing(confidence=0.91):
+    return Finding(OVERFITTING, confidence, verdict="v", evidence={"carried_over_share": 0.1})
+
+
+def test_overfitting_of_a_run_held_at_its_start_follows_the_default_init_that_fixes_it():
+    """Test part output_layer_scaled: overfitting first at 0.91, a training loss far below a
+    validation loss that never left where a default-initialized model starts. An init finding
+    whose replay from the default init fixed it and whose check measured the run never
+    clearly below that start (NEVER_BELOW_START) leads it; without the measurement (the run
+    got well below the start), or without a replayed fix that helped, overfitting keeps its
+    own rank."""
+    held = _fixed(BAD_INIT, 0.9, 0.61, 0.18)
+    held.evidence[NEVER_BELOW_START] = 1.0
+    ranked = rank([_memorizing(), held])
+    assert _ids(ranked) == ["bad_init", "overfitting"]
+    assert ranked[1].explained_by == ["bad_init"]
+    assert ranked[1].confidence == DECLARED_CONSEQUENCE_CONFIDENCE
+    left_the_start = _fixed(BAD_INIT, 0.9, 0.61, 0.18)
+    assert _ids(rank([_memorizing(), left_the_start])) == ["overfitting", "bad_init"]
+    not_fixed = _fixed(BAD_INIT, 0.9, 0.61, 0.60)
+    not_fixed.evidence[NEVER_BELOW_START] = 1.0
+    assert _ids(rank([_memorizing(), not_fixed])) == ["overfitting", "bad_init"]
