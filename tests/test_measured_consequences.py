@@ -20,6 +20,7 @@ from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.measured_consequences import (
+    AT_YOUR_SETTINGS,
     CHANGED_FIRST,
     DECLARED_CONSEQUENCE_CONFIDENCE,
     FIX_CHANGES_A_SETTING,
@@ -409,3 +410,21 @@ def test_overfitting_of_a_run_held_at_its_start_follows_the_default_init_that_fi
     not_fixed = _fixed(BAD_INIT, 0.9, 0.61, 0.60)
     not_fixed.evidence[NEVER_BELOW_START] = 1.0
     assert _ids(rank([_memorizing(), not_fixed])) == ["overfitting", "bad_init"]
+
+
+def test_a_higher_rate_that_helps_a_bottleneck_a_little_follows_a_larger_model_that_does_far_more():
+    """Test part two_unit_layer: lr_too_low 0.75 first. Dev 312064's figures: a larger model at
+    the user's own settings 1.10 -> 0.54, a tenfold rate 1.10 -> 0.96, in replays of as many
+    steps: the rate is the size's measured consequence. Not when the larger model was moved to
+    Adam (its effect is not the size alone), nor when the rate does about half as much."""
+    def size(after, at_your_settings=True):
+        finding = _fixed(UNDERFIT_CAPACITY, 0.87, 1.10, after)
+        finding.evidence[AT_YOUR_SETTINGS] = float(at_your_settings)
+        return finding
+    ranked = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.96), size(0.54)])
+    assert _ids(ranked) == ["underfit_capacity", "lr_too_low"]
+    assert ranked[1].explained_by == ["underfit_capacity"]
+    moved_to_adam = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.96), size(0.54, False)])
+    assert _ids(moved_to_adam) == ["lr_too_low", "underfit_capacity"]
+    half_as_much = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.80), size(0.54)])
+    assert [f.explained_by for f in half_as_much] == [[], []]

@@ -79,6 +79,17 @@ COMPARABLE_MEASURE = "validation loss"
 SLOW_FOR_ITS_SIZE = "fits_only_slowly"
 
 
+#: The evidence key (1.0 when it holds) of a model-size finding whose larger model was trained
+#: with the user's own optimizer, rate and schedule (not moved to Adam, not at a lower rate):
+#: its measured effect is the model's size alone, comparable with a setting's fix.
+AT_YOUR_SETTINGS = "larger_model_at_your_settings"
+#: A model-size fix that takes off at least this many times the share of the validation loss a
+#: training setting's fix does (and SAME_EFFECT_MARGIN more) explains it (size_does_far_more):
+#: the setting then makes up less than half of what the size does, so most of the gap is the
+#: model's size. Dev two_unit_layer 312064: 0.51 against 0.12 (4.2 times).
+FAR_MORE = 2.0
+
+
 #: The evidence key (1.0 when it holds) of a finding whose replayed fix changed a training
 #: setting as well (checks._joint: the initialization and the learning rate, where neither alone
 #: helped): that fix does not change less than the setting's, and explains no setting's finding.
@@ -174,9 +185,9 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
     ``setting``'s within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further for a setting of the
     same kind, or where the setting's cause declares ``other``'s its consequence; a fix that
     changes more explains nothing)."""
-    if size_sets_the_pace(setting, other) or _joint_with_setting(other, setting):
+    if size_leads(setting, other) or _joint_with_setting(other, setting):
         return False
-    if other.cause.setting > setting.cause.setting and not size_sets_the_pace(other, setting):
+    if other.cause.setting > setting.cause.setting and not size_leads(other, setting):
         return False
     stricter = other.cause.setting == setting.cause.setting or overturns_declared(other, setting)
     margin = SAME_EFFECT_MARGIN if stricter else -SAME_EFFECT_MARGIN
@@ -187,6 +198,34 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
         return fixes[0].after <= fixes[1].after * (1 - margin)
     drops = [fix_drop(fix) for fix in fixes]
     return drops[0] >= SAME_EFFECT_MARGIN and drops[0] >= drops[1] + margin
+
+
+def size_leads(size: Finding, setting: Finding) -> bool:
+    """Whether ``size``, a model-size finding, explains ``setting``, a training setting's,
+    against the rule that the fix changing less leads: the larger model sets the pace
+    (SLOW_FOR_ITS_SIZE), or its fix did far more at the user's own settings
+    (``size_does_far_more``)."""
+    return size_sets_the_pace(size, setting) or size_does_far_more(size, setting)
+
+
+def size_does_far_more(size: Finding, setting: Finding) -> bool:
+    """Whether ``size``'s larger model, trained with the user's own settings
+    (AT_YOUR_SETTINGS), took the validation loss down FAR_MORE times the share ``setting``'s
+    replayed fix did, and by SAME_EFFECT_MARGIN more, in replays of as many steps. A higher rate
+    speeds a bottlenecked model up a little; when a wider model at the user's rate does far
+    more, what the rate bought is a part of what the capacity is missing (test part
+    two_unit_layer, lr_too_low 0.75 first; dev 312064: the larger model 1.10 -> 0.54, a
+    tenfold rate 1.10 -> 0.96)."""
+    if not (size.cause.setting == MODEL_SIZE and setting.cause.setting == TRAINING_SETTING
+            and size.evidence.get(AT_YOUR_SETTINGS, 0.0) > 0):
+        return False
+    fixes = size.experiment, setting.experiment
+    if not all(_comparable(fix) and math.isfinite(fix.before) for fix in fixes):
+        return False
+    if fixes[0].steps != fixes[1].steps:
+        return False
+    drops = [fix_drop(fix) for fix in fixes]
+    return drops[0] >= max(FAR_MORE * drops[1], drops[1] + SAME_EFFECT_MARGIN)
 
 
 def size_sets_the_pace(size: Finding, setting: Finding) -> bool:
