@@ -116,12 +116,11 @@ def _start_losses(replayer: Replayer, initial: nn.Module, default: nn.Module,
     return max(finite, key=lambda pair: pair[0] / pair[1], default=pairs[0])
 
 
-@torch.no_grad()
 def training_mode_loss(replayer: Replayer, model: nn.Module, batches) -> float:
     """Row-weighted mean loss of a copy of ``model`` in training mode (batch statistics in
     its normalization layers, as at the run's first step), the RNGs restored."""
     model = copy.deepcopy(model).train()
-    with isolated(0):
+    with isolated(0), torch.no_grad():  # isolated enables grad mode: no_grad inside it
         total = sum(float(replayer.scored_loss(model, b)) * b.rows for b in batches)
     return total / max(sum(b.rows for b in batches), 1)
 
@@ -240,14 +239,13 @@ def _identical_units(module: nn.Module) -> bool:
     return bool((units == units[:1]).all())
 
 
-@torch.no_grad()
 def largest_output(replayer: Replayer, model: nn.Module, batches) -> float:
     """The largest output of a copy of ``model`` on ``batches``, in eval or training mode
     (see _start_losses)."""
     largest = 0.0
     for training in (False, True):
         copied = copy.deepcopy(model).train(training)
-        with isolated(0):
+        with isolated(0), torch.no_grad():
             largest = max([largest] + [float(replayer.predict(copied, b).abs().max())
                                        for b in batches])
     return largest
