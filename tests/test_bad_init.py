@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -5,6 +7,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
+from lossdoctor.checks._reinit import never_below_start
 from lossdoctor.checks.bad_init import (
     BAD_INIT,
     FAR,
@@ -15,6 +18,7 @@ from lossdoctor.checks.bad_init import (
 )
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
+from lossdoctor.measured_consequences import NEVER_BELOW_START
 from lossdoctor.trace import Trace
 
 
@@ -173,3 +177,20 @@ def test_a_scaled_head_behind_batchnorm_is_measured_as_the_run_started_it():
     assert finding.cause is BAD_INIT
     assert finding.evidence["initial_loss"] > FAR * finding.evidence["default_init_loss"]
     assert check(_scaled_head_case(1.0)) == []
+
+
+def _run_with_validation(*losses):
+    passes = [SimpleNamespace(epoch=i, step=10 * i, loss=loss) for i, loss in enumerate(losses)]
+    trace = SimpleNamespace(validation_passes=lambda: passes, epoch_train_losses=lambda: [])
+    return SimpleNamespace(trace=trace)
+
+
+def test_a_run_never_clearly_below_the_default_start_is_held_at_its_start():
+    """The default-initialized model starts at 0.69 (its replay before the first step): a run
+    whose validation loss fell from 30 to 0.64 at best never got clearly below it (within a
+    tenth); one that reached 0.45 did."""
+    default = ReplayResult([0.7], [0.3], start_validation=0.69)
+    assert never_below_start(_run_with_validation(30.0, 2.0, 0.64, 0.66), default) == {
+        NEVER_BELOW_START: 1.0}
+    assert never_below_start(_run_with_validation(30.0, 2.0, 0.45, 0.5), default) == {}
+    assert never_below_start(_run_with_validation(30.0, 0.64), ReplayResult([0.7], [0.3])) == {}
