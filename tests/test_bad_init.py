@@ -59,6 +59,15 @@ def test_a_start_caught_up_with_by_the_first_evaluation_was_undone_at_once():
     assert undone_at_once(own, default)
 
 
+def test_a_start_undone_at_once_that_leaves_the_model_unable_to_learn_was_not():
+    """Dev output_layer_scaled 312007 (head x300, SGD 0.01), full replays: below the default's
+    replay at the first evaluation, then flat at 0.44 where the default reaches 0.08; main
+    called it undone at once and reported nothing, and overfitting came first."""
+    own = _replay([0.506, 0.428, 0.464, 0.443, 0.445, 0.436, 0.445, 0.443, 0.442, 0.442])
+    default = _replay([0.608, 0.412, 0.22, 0.16, 0.124, 0.105, 0.096, 0.088, 0.084, 0.081])
+    assert not undone_at_once(own, default)
+
+
 def test_a_start_still_far_behind_at_the_first_evaluation_was_not():
     """Dev 30000's deep_relu_large_init: weights N(0, 0.5), 499 against 0.61 after 30 steps."""
     own = _replay([499.4, 110.5, 9.59, 7.09, 2.70, 1.42, 2.18, 0.765, 0.719, 0.717])
