@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -5,6 +7,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
+from lossdoctor.checks._reinit import never_below_start
 from lossdoctor.checks.bad_init import (
     BAD_INIT,
     FAR,
@@ -15,6 +18,7 @@ from lossdoctor.checks.bad_init import (
 )
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
+from lossdoctor.measured_consequences import NEVER_BELOW_START
 from lossdoctor.trace import Trace
 
 
@@ -53,6 +57,15 @@ def test_a_start_caught_up_with_by_the_first_evaluation_was_undone_at_once():
     own = _replay([0.950, 1.325, 0.487, 0.311, 0.248, 0.203, 0.215, 0.202, 0.166, 0.166])
     default = _replay([0.952, 0.831, 0.259, 0.200, 0.174, 0.129, 0.126, 0.107, 0.107, 0.105])
     assert undone_at_once(own, default)
+
+
+def test_a_start_undone_at_once_that_leaves_the_model_unable_to_learn_was_not():
+    """Dev output_layer_scaled 312007 (head x300, SGD 0.01), full replays: below the default's
+    replay at the first evaluation, then flat at 0.44 where the default reaches 0.08; main
+    called it undone at once and reported nothing, and overfitting came first."""
+    own = _replay([0.506, 0.428, 0.464, 0.443, 0.445, 0.436, 0.445, 0.443, 0.442, 0.442])
+    default = _replay([0.608, 0.412, 0.22, 0.16, 0.124, 0.105, 0.096, 0.088, 0.084, 0.081])
+    assert not undone_at_once(own, default)
 
 
 def test_a_start_still_far_behind_at_the_first_evaluation_was_not():
@@ -146,3 +159,47 @@ def test_a_transposed_convolution_has_a_unit_per_output_channel():
         layer.weight.fill_(0.1)
         layer.bias.zero_()
     assert _identical_units(layer)
+
+
+def _scaled_head_case(scale, seed=0):
+    """An MLP with BatchNorm after each hidden layer, on small inputs (means of a few token
+    embeddings are so), its output layer's weights scaled by ``scale``."""
+    torch.manual_seed(seed)
+    x = 0.05 * torch.randn(1000, 8)
+    y = (x[:, 0] + 0.8 * x[:, 1] - x[:, 2] > 0).long()
+    model = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                          nn.Linear(32, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    with torch.no_grad():
+        model[-1].weight.mul_(scale)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=4)
+
+
+def test_a_scaled_head_behind_batchnorm_is_measured_as_the_run_started_it():
+    """In eval mode a BatchNorm at its initial running statistics (mean 0, variance 1) passes
+    small activations on small: the scaled head's start looked near the default's (dev
+    output_layer_scaled 312004: 3.5 against 1.09, unexplained; here under 3 times the default's
+    loss, 16 times it in training mode); the run's first steps, in
+    training mode, start far off. The default-initialized twin stays quiet."""
+    [finding] = check(_scaled_head_case(40.0))
+    assert finding.cause is BAD_INIT
+    assert finding.evidence["initial_loss"] > FAR * finding.evidence["default_init_loss"]
+    assert check(_scaled_head_case(1.0)) == []
+
+
+def _run_with_validation(*losses):
+    passes = [SimpleNamespace(epoch=i, step=10 * i, loss=loss) for i, loss in enumerate(losses)]
+    trace = SimpleNamespace(validation_passes=lambda: passes, epoch_train_losses=lambda: [])
+    return SimpleNamespace(trace=trace)
+
+
+def test_a_run_never_clearly_below_the_default_start_is_held_at_its_start():
+    """The default-initialized model starts at 0.69 (its replay before the first step): a run
+    whose validation loss fell from 30 to 0.64 at best never got clearly below it (within a
+    tenth); one that reached 0.45 did."""
+    default = ReplayResult([0.7], [0.3], start_validation=0.69)
+    assert never_below_start(_run_with_validation(30.0, 2.0, 0.64, 0.66), default) == {
+        NEVER_BELOW_START: 1.0}
+    assert never_below_start(_run_with_validation(30.0, 2.0, 0.45, 0.5), default) == {}
+    assert never_below_start(_run_with_validation(30.0, 0.64), ReplayResult([0.7], [0.3])) == {}

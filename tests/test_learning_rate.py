@@ -9,6 +9,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks import learning_rate
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks.learning_rate import (
     LR_TOO_HIGH,
@@ -629,3 +630,35 @@ def test_sgd_below_its_usual_rates_is_the_setting_changed_first(optimizer, lr, f
     adaptive optimizer's rate is no SGD rate."""
     marked = _changed_first(SimpleNamespace(optimizer=optimizer, user_lr=lr))
     assert (marked == {CHANGED_FIRST: 1.0}) is first
+
+
+def _relu_run(lr):
+    """Two ReLU layers on a linear rule, plain SGD at ``lr``."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(800, 8, generator=generator)
+    y = (x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 2))
+    return record(fit, model, torch.optim.SGD(model.parameters(), lr=lr),
+                  nn.CrossEntropyLoss(), (x[:600], y[:600]), (x[600:], y[600:]), epochs=10)
+
+
+def test_relu_units_the_first_updates_killed_are_tested_with_a_lower_rate(monkeypatch):
+    """bench/fresh20 s13 (Adam at 0.05 on a character CNN): 94% of the first conv's units dead
+    from step 4, the loss at the constant guess, and a range test that placed the rate below
+    its lowest point without blowing up, so neither "too high" position held and dead_relu's
+    LeakyReLU replay, which does not test the rate, came first. Units alive at the start that
+    the first updates killed are now tested with a replay a decade lower; the same model at a
+    usual rate kills nothing and is not blamed, with the same range test."""
+    quiet_test = RangeTest([0.01, 1.0, 100.0], [0.7, 0.6, 0.65], [0.7, 0.6, 0.65], 100.0,
+                           10.0, None)
+    monkeypatch.setattr(learning_rate, "lr_range_test", lambda *args, **kwargs: quiet_test)
+    killed = reported(check(_relu_run(15.0)))
+    assert set(killed) == {LR_TOO_HIGH}
+    finding = killed[LR_TOO_HIGH]
+    assert finding.evidence["relu_dead_share_at_start"] < 0.4
+    assert finding.evidence["relu_dead_share_after_first_steps"] > 0.5
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+    assert "killed the ReLU units" in finding.verdict
+    assert LR_TOO_HIGH not in reported(check(_relu_run(0.1)))

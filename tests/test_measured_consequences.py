@@ -11,6 +11,7 @@ from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import LABEL_RANGE
 from lossdoctor.checks.optimizer_choice import MEASURED_FIRST, OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
+from lossdoctor.checks.overfitting import OVERFITTING
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD, TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
@@ -19,10 +20,12 @@ from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.measured_consequences import (
+    AT_YOUR_SETTINGS,
     CHANGED_FIRST,
     DECLARED_CONSEQUENCE_CONFIDENCE,
     FIX_CHANGES_A_SETTING,
     MEASURED_CONSEQUENCE_CONFIDENCE,
+    NEVER_BELOW_START,
     SLOW_FOR_ITS_SIZE,
 )
 
@@ -383,3 +386,45 @@ def test_below_every_usual_rate_adams_fix_raised_the_rate_too_and_the_rate_leads
     ranked = rank([_first(_fixed(LR_TOO_LOW, 0.85, 0.69, 0.3)), adam])
     assert _ids(ranked) == ["lr_too_low", "optimizer_choice"]
     assert ranked[1].explained_by == ["lr_too_low"]
+
+
+def _memorizing(confidence=0.91):
+    return Finding(OVERFITTING, confidence, verdict="v", evidence={"carried_over_share": 0.1})
+
+
+def test_overfitting_of_a_run_held_at_its_start_follows_the_default_init_that_fixes_it():
+    """Test part output_layer_scaled: overfitting first at 0.91, a training loss far below a
+    validation loss that never left where a default-initialized model starts. An init finding
+    whose replay from the default init fixed it and whose check measured the run never
+    clearly below that start (NEVER_BELOW_START) leads it; without the measurement (the run
+    got well below the start), or without a replayed fix that helped, overfitting keeps its
+    own rank."""
+    held = _fixed(BAD_INIT, 0.9, 0.61, 0.18)
+    held.evidence[NEVER_BELOW_START] = 1.0
+    ranked = rank([_memorizing(), held])
+    assert _ids(ranked) == ["bad_init", "overfitting"]
+    assert ranked[1].explained_by == ["bad_init"]
+    assert ranked[1].confidence == DECLARED_CONSEQUENCE_CONFIDENCE
+    left_the_start = _fixed(BAD_INIT, 0.9, 0.61, 0.18)
+    assert _ids(rank([_memorizing(), left_the_start])) == ["overfitting", "bad_init"]
+    not_fixed = _fixed(BAD_INIT, 0.9, 0.61, 0.60)
+    not_fixed.evidence[NEVER_BELOW_START] = 1.0
+    assert _ids(rank([_memorizing(), not_fixed])) == ["overfitting", "bad_init"]
+
+
+def test_a_higher_rate_that_helps_a_bottleneck_a_little_follows_a_larger_model_that_does_far_more():
+    """Test part two_unit_layer: lr_too_low 0.75 first. Dev 312064's figures: a larger model at
+    the user's own settings 1.10 -> 0.54, a tenfold rate 1.10 -> 0.96, in replays of as many
+    steps: the rate is the size's measured consequence. Not when the larger model was moved to
+    Adam (its effect is not the size alone), nor when the rate does about half as much."""
+    def size(after, at_your_settings=True):
+        finding = _fixed(UNDERFIT_CAPACITY, 0.87, 1.10, after)
+        finding.evidence[AT_YOUR_SETTINGS] = float(at_your_settings)
+        return finding
+    ranked = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.96), size(0.54)])
+    assert _ids(ranked) == ["underfit_capacity", "lr_too_low"]
+    assert ranked[1].explained_by == ["underfit_capacity"]
+    moved_to_adam = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.96), size(0.54, False)])
+    assert _ids(moved_to_adam) == ["lr_too_low", "underfit_capacity"]
+    half_as_much = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.80), size(0.54)])
+    assert [f.explained_by for f in half_as_much] == [[], []]

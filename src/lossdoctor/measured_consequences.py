@@ -79,6 +79,17 @@ COMPARABLE_MEASURE = "validation loss"
 SLOW_FOR_ITS_SIZE = "fits_only_slowly"
 
 
+#: The evidence key (1.0 when it holds) of a model-size finding whose larger model was trained
+#: with the user's own optimizer, rate and schedule (not moved to Adam, not at a lower rate):
+#: its measured effect is the model's size alone, comparable with a setting's fix.
+AT_YOUR_SETTINGS = "larger_model_at_your_settings"
+#: A model-size fix that takes off at least this many times the share of the validation loss a
+#: training setting's fix does (and SAME_EFFECT_MARGIN more) explains it (size_does_far_more):
+#: the setting then makes up less than half of what the size does, so most of the gap is the
+#: model's size. Dev two_unit_layer 312064: 0.51 against 0.12 (4.2 times).
+FAR_MORE = 2.0
+
+
 #: The evidence key (1.0 when it holds) of a finding whose replayed fix changed a training
 #: setting as well (checks._joint: the initialization and the learning rate, where neither alone
 #: helped): that fix does not change less than the setting's, and explains no setting's finding.
@@ -95,6 +106,24 @@ FIX_CHANGES_A_SETTING = "fix_changes_a_training_setting_too"
 #: mark's value is its strength: where optimizer_choice measured that no plain SGD rate gets
 #: as far as momentum or Adam, its mark (2) leads the rate's position (1).
 CHANGED_FIRST = "setting_a_practitioner_changes_first"
+
+
+#: The evidence key (1.0 when it holds) of a finding with a replayed fix from the default
+#: initialization (bad_init; exploding_gradients from the init) whose check measured that the
+#: run's validation loss never got clearly below where the default-initialized model starts
+#: (checks._reinit.never_below_start). Its cause then explains an ``overfitting`` finding of the
+#: same run: a training loss far below a validation loss that never left the start is what a
+#: start far off does (huge initial logits shrink on the training rows first), and the default
+#: init, replayed, fixes it; "stop at the best epoch" or "get more data" would keep a model no
+#: better than the start (test part: output_layer_scaled, overfitting first at 0.91).
+NEVER_BELOW_START = "run_never_clearly_below_the_default_start"
+#: The cause NEVER_BELOW_START makes a consequence.
+MEMORIZING = "overfitting"
+
+
+def _held_at_the_start(root: Finding, finding: Finding) -> bool:
+    return (finding.cause.id == MEMORIZING and root.evidence.get(NEVER_BELOW_START, 0.0) > 0
+            and fix_verified(root))
 
 
 def _changed_first(root: Finding, finding: Finding) -> bool:
@@ -115,14 +144,16 @@ def _joint_with_setting(root: Finding, finding: Finding) -> bool:
 
 def declares(root: Finding, finding: Finding) -> bool:
     """Whether ``root``'s cause declares ``finding``'s its consequence: always (``explains``),
-    as the setting changed first (CHANGED_FIRST), or only once ``root``'s own replayed fix
-    took the loss down (``explains_if_fixed``); never a training setting that ``root``'s fix
-    had to change too (FIX_CHANGES_A_SETTING)."""
+    as the setting changed first (CHANGED_FIRST), only once ``root``'s own replayed fix
+    took the loss down (``explains_if_fixed``), or an overfitting finding of a run held at
+    its start (NEVER_BELOW_START); never a training setting that ``root``'s fix had to change
+    too (FIX_CHANGES_A_SETTING)."""
     if _joint_with_setting(root, finding):
         return False
     cause = finding.cause.id
     return cause in root.cause.explains or _changed_first(root, finding) or (
-        cause in root.cause.explains_if_fixed and fix_verified(root))
+        cause in root.cause.explains_if_fixed and fix_verified(root)) or _held_at_the_start(
+        root, finding)
 
 
 def fix_verified(finding: Finding) -> bool:
@@ -154,9 +185,9 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
     ``setting``'s within SAME_EFFECT_MARGIN (SAME_EFFECT_MARGIN further for a setting of the
     same kind, or where the setting's cause declares ``other``'s its consequence; a fix that
     changes more explains nothing)."""
-    if size_sets_the_pace(setting, other) or _joint_with_setting(other, setting):
+    if size_leads(setting, other) or _joint_with_setting(other, setting):
         return False
-    if other.cause.setting > setting.cause.setting and not size_sets_the_pace(other, setting):
+    if other.cause.setting > setting.cause.setting and not size_leads(other, setting):
         return False
     stricter = other.cause.setting == setting.cause.setting or overturns_declared(other, setting)
     margin = SAME_EFFECT_MARGIN if stricter else -SAME_EFFECT_MARGIN
@@ -167,6 +198,34 @@ def fix_does_as_much(other: Finding, setting: Finding) -> bool:
         return fixes[0].after <= fixes[1].after * (1 - margin)
     drops = [fix_drop(fix) for fix in fixes]
     return drops[0] >= SAME_EFFECT_MARGIN and drops[0] >= drops[1] + margin
+
+
+def size_leads(size: Finding, setting: Finding) -> bool:
+    """Whether ``size``, a model-size finding, explains ``setting``, a training setting's,
+    against the rule that the fix changing less leads: the larger model sets the pace
+    (SLOW_FOR_ITS_SIZE), or its fix did far more at the user's own settings
+    (``size_does_far_more``)."""
+    return size_sets_the_pace(size, setting) or size_does_far_more(size, setting)
+
+
+def size_does_far_more(size: Finding, setting: Finding) -> bool:
+    """Whether ``size``'s larger model, trained with the user's own settings
+    (AT_YOUR_SETTINGS), took the validation loss down FAR_MORE times the share ``setting``'s
+    replayed fix did, and by SAME_EFFECT_MARGIN more, in replays of as many steps. A higher rate
+    speeds a bottlenecked model up a little; when a wider model at the user's rate does far
+    more, what the rate bought is a part of what the capacity is missing (test part
+    two_unit_layer, lr_too_low 0.75 first; dev 312064: the larger model 1.10 -> 0.54, a
+    tenfold rate 1.10 -> 0.96)."""
+    if not (size.cause.setting == MODEL_SIZE and setting.cause.setting == TRAINING_SETTING
+            and size.evidence.get(AT_YOUR_SETTINGS, 0.0) > 0):
+        return False
+    fixes = size.experiment, setting.experiment
+    if not all(_comparable(fix) and math.isfinite(fix.before) for fix in fixes):
+        return False
+    if fixes[0].steps != fixes[1].steps:
+        return False
+    drops = [fix_drop(fix) for fix in fixes]
+    return drops[0] >= max(FAR_MORE * drops[1], drops[1] + SAME_EFFECT_MARGIN)
 
 
 def size_sets_the_pace(size: Finding, setting: Finding) -> bool:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import math
 
 from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.curves import validation_curves
 from lossdoctor.experiments import Plan
+from lossdoctor.measured_consequences import NEVER_BELOW_START
 from lossdoctor.sandbox import isolated
+from lossdoctor.symptom import NEAR_CHANCE_SHARE
 
 
 def default_init(model: nn.Module, seed: int = 0) -> nn.Module | None:
@@ -37,3 +41,19 @@ def initialization_name(model: nn.Module) -> str:
     if isinstance(model, TensorModel):
         return TensorModel.INITIALIZATION
     return "PyTorch's default initialization"
+
+
+def never_below_start(case, default_replay) -> dict[str, float]:
+    """``{NEVER_BELOW_START: 1.0}`` when the run's best validation loss never got clearly below
+    where the default-initialized model starts (the replay from it, before its first step):
+    above it, or below by less than NEAR_CHANCE_SHARE of it, the symptom's bar for a run that
+    learned next to nothing. A gap between the training loss and such a validation loss is no
+    model memorizing what it could have generalized: nothing the run fit carried over, and the
+    start that held it is the cause (lossdoctor.measured_consequences.declares). {} otherwise,
+    or when either is not known."""
+    start = getattr(default_replay, "start_validation", math.nan)
+    passes = [loss for _, loss in validation_curves(case.trace)[0] if math.isfinite(loss)]
+    if not passes or not math.isfinite(start) or start <= 0:
+        return {}
+    best = min(passes)
+    return {NEVER_BELOW_START: 1.0} if best >= (1 - NEAR_CHANCE_SHARE) * start else {}

@@ -40,7 +40,12 @@ from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._gradient_norms import decades, total_norms
 from lossdoctor.checks._layer_growth import StartSignal, start_signal
 from lossdoctor.checks._plain import plain_number
-from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
+from lossdoctor.checks._reinit import (
+    default_init,
+    default_init_replay,
+    initialization_name,
+    never_below_start,
+)
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import INIT_IS_SOURCE, Cause, Experiment, Finding, Skip
 
@@ -180,6 +185,7 @@ def _grown_from_the_init(case) -> Finding | None:
     if not helped(experiment, case):
         return None
     evidence = _init_evidence(own, standard, steps, factor, above, experiment)
+    evidence.update(never_below_start(case, after))
     return Finding(EXPLODING_GRADIENTS, INIT_GROWTH_CONFIDENCE, _init_verdict(evidence, experiment,
                                                            initialization_name(initial)),
                    evidence, fix=INIT_FIX, experiment=experiment)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 
 from lossdoctor.blow_up import blow_up_start
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks._early_deaths import EarlyDeath, killed_early
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     beyond_the_run,
@@ -164,6 +165,11 @@ MAX_DOUBLINGS = 3
 #: trend: batch_size's still_learning does the same, so minibatch noise averages out and the
 #: last half still holds STEADY_POINTS points.
 TRAINING_CHUNKS = 10
+#: For ReLU units the first updates killed (checks._early_deaths), the lower rate replayed is
+#: at most the user's divided by this: a decade, the step of the range test's own pick (a
+#: tenth of its lowest point) and of a practitioner's first try. s13 (Adam at 0.05): 1e-3
+#: trains to accuracy 0.99 (bench/fresh20/README.md).
+KILLED_RATE_CUT = 10.0
 
 
 @dataclass
@@ -358,21 +364,22 @@ def _scheduled(case: Case) -> bool:
 
 
 def _too_high(case: Case, m: Measures) -> Finding | None:
-    if not (_high_position(m) or _late_rise_position(m)):
+    killed = [] if _high_position(m) else killed_early(case.trace)
+    if not (_high_position(m) or _late_rise_position(m) or killed):
         return None
-    lower = replay_at(case.replayer, m.test.suggested_lr)
+    lower = replay_at(case.replayer, _lower_rate(m, killed))
     experiment = _experiment(m, lower)
     if not helped(experiment, case):
         return None
-    if not _high_position(m) and m.late_rise(lower) < LATE_RISE_RATIO:
+    if not (_high_position(m) or killed) and m.late_rise(lower) < LATE_RISE_RATIO:
         return None
     symptom = _high_symptom(m, lower)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * _past_divergence(m)
     return Finding(
         cause=LR_TOO_HIGH,
         confidence=0.6 + strength if symptom else 0.3,
-        verdict=_high_verdict(m, lower, symptom),
-        evidence=_high_evidence(m, lower),
+        verdict=_high_verdict(m, lower, symptom, killed),
+        evidence=_high_evidence(m, lower) | _killed_evidence(killed),
         fix=f"Lower the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(lower.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -410,16 +417,47 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
     )
 
 
-def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool) -> str:
+def _lower_rate(m: Measures, killed: list[EarlyDeath]) -> float:
+    """The rate the "too high" replay tries: the range test's suggestion; for units the first
+    updates killed, at most a decade below the user's (KILLED_RATE_CUT): a range test of a few
+    steps at each rate sees a loss that falls while the units die, and its suggestion can lie
+    above the rate that killed them (bench/fresh20 s13, Adam at 0.05)."""
+    if not killed:
+        return m.test.suggested_lr
+    return min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)
+
+
+def _killed_evidence(killed: list[EarlyDeath]) -> dict[str, float]:
+    if not killed:
+        return {}
+    worst = killed[0]
+    return {"relu_dead_share_at_start": worst.at_start,
+            "relu_dead_share_after_first_steps": worst.least_after,
+            "relu_dead_from_step": float(worst.dead_from)}
+
+
+def _killed_text(killed: list[EarlyDeath]) -> str:
+    worst = killed[0]
+    return (f"in its first {worst.dead_from} steps your training killed the ReLU units of "
+            f"{worst.layer!r} ({worst.at_start:.0%} dead at the start, at least "
+            f"{worst.least_after:.0%} from step {worst.dead_from} to the end): a step too large "
+            f"pushes a unit below zero for every input, and a dead unit gets no gradient to "
+            f"come back")
+
+
+def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
+                  killed: list[EarlyDeath] | None = None) -> str:
     lr = m.lr_words
-    where = (
-        f"on a learning-rate range test the loss stops falling at about "
-        f"{plain_lr(m.test.minimum_lr)} and blows up at about {plain_lr(m.test.divergence_lr)}"
-    )
-    if not _high_position(m):
+    if killed:
+        where = _killed_text(killed)
+    elif not _high_position(m):
         where = (f"a learning-rate range test, a few steps at each rate, blows up at about "
                  f"{plain_lr(m.test.divergence_lr)}: your rate holds for a few steps, not for "
                  f"a whole run")
+    else:
+        where = (f"on a learning-rate range test the loss stops falling at about "
+                 f"{plain_lr(m.test.minimum_lr)} and blows up at about "
+                 f"{plain_lr(m.test.divergence_lr)}")
     if not symptom:
         return f"{lr} is near the edge ({where}), but your run shows no sign of it."
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."

@@ -75,7 +75,7 @@ from lossdoctor.checks._linear_stack import linear_layers, with_activations
 from lossdoctor.checks._wider_copy import wider_copy
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import MODEL_SIZE, Cause, Finding, Skip
-from lossdoctor.measured_consequences import SLOW_FOR_ITS_SIZE
+from lossdoctor.measured_consequences import AT_YOUR_SETTINGS, SLOW_FOR_ITS_SIZE
 from lossdoctor.sandbox import isolated
 
 UNDERFIT_CAPACITY = Cause(
@@ -168,6 +168,7 @@ class Comparison:
     larger_model: LargerModel
     settings: dict  # the Plan fields both were trained with; {} is the user's own settings
     optimizer: str  # the same, in words
+    at_your_settings: bool = False  # the larger model trained with the user's own settings
 
 
 def check(case: Case) -> list[Finding]:
@@ -192,6 +193,7 @@ def check(case: Case) -> list[Finding]:
     comparison = compare_with_larger(case, replayer, build)
     evidence = _evidence(comparison, one_batch)
     evidence["constant_validation_loss"] = constant
+    evidence[AT_YOUR_SETTINGS] = float(comparison.at_your_settings)
     if not _larger_is_clearly_better(evidence):
         return []
     fits_at = evidence["larger_validation_loss"] + evidence["margin"]
@@ -304,7 +306,7 @@ def compare_with_larger(case: Case, replayer: Replayer, build) -> Comparison:
     optimizer = setup.optimizer_class or "your optimizer"
     described = f"trained with {optimizer} as you set it up"
     if _trained(result):
-        return Comparison(case.baseline, result, larger, {}, described)
+        return Comparison(case.baseline, result, larger, {}, described, at_your_settings=True)
     if _trained(case.baseline):
         return _at_lower_rates(case, replayer, build, result, larger, optimizer)
     adam = {"optimizer_class": torch.optim.Adam, "lr": STANDARD_LR}
