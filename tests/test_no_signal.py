@@ -674,6 +674,19 @@ def test_an_ordering_of_validation_rows_alone_is_not_the_training_labels_signal(
     assert not predicts_validation(contest(0.5, 1e-4), contest(0.5, 0.7))
 
 
+def test_an_ordering_of_held_out_training_rows_alone_must_be_strong_to_count():
+    """Nothing beat the constant: an ordering at p = 0.007 (the bundled shuffled-labels
+    example's, labels independent of the inputs) is chance at this level, one at 1e-4 a
+    signal (dev rare_classes: 5e-7)."""
+    from lossdoctor.checks._contest import Contest
+
+    def contest(rank_p_value):
+        return Contest(0.7, {"a": 0.7}, {"a": np.zeros(5)}, 1.0, 100, rank_p_value)
+
+    assert not contest(0.007).predicts
+    assert contest(1e-4).predicts
+
+
 def test_copies_of_rows_from_several_epochs_are_kept_once():
     from lossdoctor.checks._contest import distinct_copies
     from lossdoctor.checks._tabular import Table

@@ -45,6 +45,14 @@ ALPHA = 0.05
 #: inputs the test's p-value is uniform, so this level is its false "signal" rate; it is kept
 #: at a fifth of ALPHA so that the two questions together stay near ALPHA.
 RANK_ALPHA = 0.01
+#: Level for an ordering of the held-out training rows when nothing beat the constant (the
+#: ordering alone stands for a signal there, and turns "no learner can predict these labels"
+#: into "inconclusive"): a tenth of RANK_ALPHA, so that on labels independent of their inputs it
+#: takes the answer away at most one time in a thousand. At RANK_ALPHA the bundled example whose
+#: rows and labels were permuted apart (examples/no_signal_shuffled_labels.py: loss p = 1, rank
+#: p = 0.007 inside training, 0.97 on validation) was left unexplained; dev rare_classes 313004,
+#: the ordering this test is for, orders its held-out training rows at p = 5e-7.
+ORDERING_ALONE_ALPHA = RANK_ALPHA / 10
 
 #: Stricter level for "validation labels are misaligned": only tested once nothing won on
 #: validation, which by itself selects runs whose validation gains came out low.
@@ -230,7 +238,7 @@ class Contest:
         its predictions order the rows by their labels (valid as it stands inside the training
         rows, whose labels are exchangeable when they carry no signal; on validation rows see
         predicts_validation)."""
-        return self.p_value < ALPHA or self.rank_p_value < RANK_ALPHA
+        return self.p_value < ALPHA or self.rank_p_value < ORDERING_ALONE_ALPHA
 
     @property
     def rows(self) -> int:
