@@ -4,6 +4,8 @@ clamp fails the same way; without it, even a small one fits (the "output ReLU" t
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from lossdoctor.checks._plain import plain_number
@@ -45,11 +47,19 @@ def outputs_clamped_at_zero(seen: list[LossInputStat]) -> bool:
 
 
 def unreachable_share(targets: torch.Tensor) -> float:
+    """The share of the targets' variance a clamp at zero puts out of reach."""
+    return beyond_share(targets, 0.0, math.inf)
+
+
+def beyond_share(targets: torch.Tensor, low: float, high: float) -> float:
+    """The mean squared distance of the targets to [low, high], over their variance: the floor
+    an output bounded there sets on the mean squared error, as a share of the constant
+    guess's."""
     targets = targets.double().reshape(-1)
     variance = float(targets.var())
     if not variance > 0:
         return 0.0
-    return float(targets.clamp(max=0).pow(2).mean()) / variance
+    return float((targets - targets.clamp(low, high)).pow(2).mean()) / variance
 
 
 def clamped_verdict(evidence: dict) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lossdoctor.checks._clamped_output import UNREACHABLE_SHARE
+from lossdoctor.checks._clamped_output import UNREACHABLE_SHARE, beyond_share
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._reachable import UNBOUNDED, Interval, reachable
@@ -93,15 +93,6 @@ def out_of_reach(case, seen: list[LossInputStat], targets: torch.Tensor | None
     found = OutOfReach(*bounds, low, high, share)
     found.experiment = _rescaled_replay(case, found)
     return found
-
-
-def beyond_share(targets: torch.Tensor, low: float, high: float) -> float:
-    """The mean squared distance of the targets to the range, over their variance."""
-    targets = targets.double().reshape(-1)
-    variance = float(targets.var())
-    if not variance > 0:
-        return 0.0
-    return float((targets - targets.clamp(low, high)).pow(2).mean()) / variance
 
 
 def _output_bounds(case) -> Interval | None:
