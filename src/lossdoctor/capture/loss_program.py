@@ -430,21 +430,6 @@ class LossProgram:
             return None
         return LossProgram(self._only_needed_by(data[0].call), data[0], self.target_path)
 
-    def terms(self) -> list[LossProgram]:
-        """The terms added up at the loss's end (``bce + kld``, ``a + b + c``), each a program
-        of its own that computes that term from the same output and batch; ``[self]`` for a
-        loss of one term. A number scaling a term (``0.5 * kld``) stays in it."""
-        return [LossProgram(self._only_needed_by(ref.call), ref, self.target_path)
-                for ref in self._added(self.result)]
-
-    def _added(self, ref: Result) -> list[Result]:
-        call = self.calls[ref.call]
-        parts = [r for r in _refs_in((call.args, call.kwargs)) if isinstance(r, Result)]
-        if ref.item is not None or call.name not in PENALTY_JOINS or len(parts) != 2 or len(
-                _refs_in((call.args, call.kwargs))) != 2:
-            return [ref]
-        return [term for part in parts for term in self._added(part)]
-
     def _only_needed_by(self, last: int) -> list:
         """The calls, with those ``last`` does not depend on left out (None): the penalty's
         reads of the parameters would keep a model without them (a constant guess, a larger

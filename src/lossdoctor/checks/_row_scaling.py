@@ -5,7 +5,6 @@ half, so that a hand-written loss's reduction is known without reading its code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lossdoctor.capture.sample import Batch, row_major
 from lossdoctor.capture.tensors import take_rows
@@ -31,33 +30,6 @@ def sums_over_rows(score: Callable[[Batch], float], batches: list[Batch]) -> boo
     if halves == 0:
         return None
     return abs(whole - halves) < abs(whole - halves / 2)
-
-
-@dataclass
-class TermScaling:
-    """One term of a loss added up from several: its value on a batch, its share of the
-    loss's, and whether it sums over the batch's rows (its weight against a term that averages
-    then grows with the batch size: a VAE's KL summed beside a mean reconstruction)."""
-
-    value: float
-    share: float
-    sums: bool | None
-
-
-def term_scalings(program, score_with: Callable, batches: list[Batch]) -> list[TermScaling]:
-    """Each term of ``program`` (a LossProgram), its value and share on the largest batch that
-    can be cut and whether it sums over rows; ``score_with(term)`` gives the function that
-    scores a batch with that term. [] for a loss of one term."""
-    terms = program.terms()
-    cuttable = [b for b in batches if b.rows >= MIN_ROWS and row_major(b)]
-    if len(terms) < 2 or not cuttable:
-        return []
-    batch = max(cuttable, key=lambda b: b.rows)
-    values = [score_with(term)(batch) for term in terms]
-    total = sum(abs(v) for v in values)
-    return [TermScaling(value, abs(value) / total if total else 0.0,
-                        sums_over_rows(score_with(term), [batch]))
-            for term, value in zip(terms, values, strict=True)]
 
 
 def rows_of(batch: Batch, rows: range) -> Batch:
