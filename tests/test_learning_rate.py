@@ -658,7 +658,7 @@ def test_relu_units_the_first_updates_killed_are_tested_with_a_lower_rate(monkey
     assert set(killed) == {LR_TOO_HIGH}
     finding = killed[LR_TOO_HIGH]
     assert finding.evidence["relu_dead_share_at_start"] < 0.4
-    assert finding.evidence["relu_dead_share_late"] > 0.5
+    assert finding.evidence["relu_dead_share_after_first_steps"] > 0.5
     assert finding.experiment.after < 0.9 * finding.experiment.before
     assert "killed the ReLU units" in finding.verdict
     assert LR_TOO_HIGH not in reported(check(_relu_run(0.1)))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from lossdoctor.blow_up import blow_up_start
 from lossdoctor.case import REPLAY_STEPS, Case
-from lossdoctor.checks._early_deaths import killed_early
+from lossdoctor.checks._early_deaths import EarlyDeath, killed_early
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     beyond_the_run,
@@ -57,7 +57,6 @@ from lossdoctor.checks._same_length import (
     runs_to_reach,
 )
 from lossdoctor.checks._sgd_rates import below_every_usual_rate, below_usual_sgd_rates
-from lossdoctor.checks.dead_relu import DeadLayer
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -418,7 +417,7 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
     )
 
 
-def _lower_rate(m: Measures, killed: list[DeadLayer]) -> float:
+def _lower_rate(m: Measures, killed: list[EarlyDeath]) -> float:
     """The rate the "too high" replay tries: the range test's suggestion; for units the first
     updates killed, at most a decade below the user's (KILLED_RATE_CUT): a range test of a few
     steps at each rate sees a loss that falls while the units die, and its suggestion can lie
@@ -428,26 +427,26 @@ def _lower_rate(m: Measures, killed: list[DeadLayer]) -> float:
     return min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)
 
 
-def _killed_evidence(killed: list[DeadLayer]) -> dict[str, float]:
+def _killed_evidence(killed: list[EarlyDeath]) -> dict[str, float]:
     if not killed:
         return {}
     worst = killed[0]
     return {"relu_dead_share_at_start": worst.at_start,
-            "relu_dead_share_late": worst.dead,
-            "relu_dead_from_step": float(worst.first_dead_step)}
+            "relu_dead_share_after_first_steps": worst.least_after,
+            "relu_dead_from_step": float(worst.dead_from)}
 
 
-def _killed_text(killed: list[DeadLayer]) -> str:
+def _killed_text(killed: list[EarlyDeath]) -> str:
     worst = killed[0]
-    return (f"in its first {worst.first_dead_step} steps your training killed the ReLU units of "
-            f"{worst.layer!r} ({worst.at_start:.0%} dead at the start, mostly dead from step "
-            f"{worst.first_dead_step} to the end, at least {worst.dead:.0%} over the run's second "
-            f"half): a step too large pushes a unit below zero for every input, and a dead unit "
-            f"gets no gradient to come back")
+    return (f"in its first {worst.dead_from} steps your training killed the ReLU units of "
+            f"{worst.layer!r} ({worst.at_start:.0%} dead at the start, at least "
+            f"{worst.least_after:.0%} from step {worst.dead_from} to the end): a step too large "
+            f"pushes a unit below zero for every input, and a dead unit gets no gradient to "
+            f"come back")
 
 
 def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
-                  killed: list[DeadLayer] | None = None) -> str:
+                  killed: list[EarlyDeath] | None = None) -> str:
     lr = m.lr_words
     if killed:
         where = _killed_text(killed)
