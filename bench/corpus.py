@@ -82,12 +82,13 @@ def case_folders(patterns: list[str] | None = None) -> list[Path]:
     return folders
 
 
-def diagnose(script: Path, timeout: float = TIMEOUT, keep: Path | None = None) -> Run:
-    """`python -m lossdoctor run --quiet --json` on ``script``, from the script's folder; the JSON
-    report is also copied to ``keep`` when given."""
+def diagnose(script: Path, timeout: float = TIMEOUT, keep: Path | None = None,
+             python: str = sys.executable) -> Run:
+    """`python -m lossdoctor run --quiet --json` on ``script``, from the script's folder, with the
+    interpreter ``python``; the JSON report is also copied to ``keep`` when given."""
     with tempfile.TemporaryDirectory() as folder:
         report_path = Path(folder) / "report.json"
-        command = [sys.executable, "-m", "lossdoctor", "run", "--quiet", "--json",
+        command = [python, "-m", "lossdoctor", "run", "--quiet", "--json",
                    str(report_path), script.name]
         start = time.perf_counter()
         try:
