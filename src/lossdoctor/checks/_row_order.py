@@ -63,6 +63,8 @@ def _measured(replayer, model, batch: Batch) -> tuple[float, float] | None:
     back = _prediction(replayer, model, reversed_batch, seed=0)
     if plain is None or again is None or back is None or back.shape != plain.shape:
         return None
+    if not all(bool(torch.isfinite(p).all()) for p in (plain, again, back)):
+        return None  # NaN or inf outputs (a blown-up model): nothing to compare
     back = back[reverse]
     spread = float((plain - plain.mean(dim=0)).norm())
     if spread == 0.0:
