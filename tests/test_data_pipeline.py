@@ -330,3 +330,39 @@ def test_outputs_put_back_in_the_batch_order_are_quiet():
 
 def test_a_model_random_in_eval_mode_that_keeps_its_rows_is_quiet():
     assert _rows_moved_findings(_SortsRows(restore=True, noise=1.0)) == []
+
+
+class _NeedsSortedRows(nn.Module):
+    """Takes its batch only sorted by the first feature, as pack_padded_sequence with
+    enforce_sorted=True takes lengths only in decreasing order (the loop sorts each batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp(6, 16, 4)
+
+    def forward(self, x):
+        if not bool((x[1:, 0] <= x[:-1, 0]).all()):
+            raise RuntimeError("`lengths` array must be sorted in decreasing order")
+        return self.net(x)
+
+
+def _sorted_batches_loop(model, optimizer, loss_fn, train, validation, epochs=3, batch_size=50):
+    for _ in range(epochs):
+        for start in range(0, len(train[1]), batch_size):
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            order = x[:, 0].argsort(descending=True)
+            optimizer.zero_grad()
+            loss_fn(model(x[order]), y[order]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            order = validation[0][:, 0].argsort(descending=True)
+            loss_fn(model(validation[0][order]), validation[1][order])
+
+
+def test_a_model_that_takes_its_rows_only_sorted_is_not_measured_and_does_not_fail():
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = _NeedsSortedRows()
+    case = record(_sorted_batches_loop, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x[:800], y[:800]), (x[800:], y[800:]))
+    assert _rows_moved(case) is None

@@ -73,8 +73,11 @@ def _measured(replayer, model, batch: Batch) -> tuple[float, float] | None:
 
 
 def _prediction(replayer, model, batch: Batch, seed: int) -> torch.Tensor | None:
-    with isolated(seed), torch.no_grad():
-        output = first_tensor(replayer.predict(model, batch))
+    try:
+        with isolated(seed), torch.no_grad():
+            output = first_tensor(replayer.predict(model, batch))
+    except Exception:  # noqa: BLE001 - a model that takes its rows only in one order
+        return None  # (pack_padded_sequence with enforce_sorted=True on rows sorted by length)
     if output is None or output.dim() == 0 or output.shape[0] != batch.rows:
         return None
     if batch.rows in output.shape[1:]:

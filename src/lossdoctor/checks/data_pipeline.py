@@ -475,6 +475,8 @@ def _rows_moved(case) -> Finding | None:
     model = case.copies.final_model
     if model is None or case.copies.replay_loss is None or case.copies.in_batch_target:
         return None
+    if case.copies.replay_problem:
+        return None
     order = row_order(case.replayer, model, case.replayer.train_batches)
     if order is None or order.moved < ROWS_MOVED_SHARE:
         return None
