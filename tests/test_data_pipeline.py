@@ -15,8 +15,10 @@ from lossdoctor.checks.data_pipeline import (
     DATA_PIPELINE,
     DISPERSION_RATIO,
     LOST_SHARE,
+    ROWS_MOVED_SHARE,
     SHUFFLE_DID_NOT_HELP,
     SORTED_UNMEASURED,
+    _rows_moved,
     _sorted_confidence,
     batch_label_dispersion,
     check,
@@ -288,3 +290,79 @@ def test_a_replay_that_only_came_down_to_the_constant_guess_did_not_learn():
     # from large initial outputs (start 9.0) to the constant guess's 2.3: nothing of the labels
     assert not replay_learned(_replay(9.0, 4.0, 2.4, 2.3), 2.3)
     assert replay_learned(_replay(9.0, 4.0, 2.4, 2.3), None)  # against its own start alone
+
+
+class _SortsRows(nn.Module):
+    """Sorts its batch by the first feature (as a model sorts by length for
+    pack_padded_sequence) and returns the outputs sorted, or put back in order; ``noise``
+    adds a random term to every output, in eval mode too (a VAE sampling its latent)."""
+
+    def __init__(self, restore: bool, noise: float = 0.0):
+        super().__init__()
+        self.net, self.restore, self.noise = mlp(6, 16, 4), restore, noise
+
+    def forward(self, x):
+        order = x[:, 0].argsort()
+        out = self.net(x[order])
+        out = out + self.noise * torch.randn_like(out)
+        return out[order.argsort()] if self.restore else out
+
+
+def _rows_moved_findings(model):
+    torch.manual_seed(0)
+    x, y = _learnable()
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x[:800], y[:800]), (x[800:], y[800:]), epochs=3)
+    finding = _rows_moved(case)
+    return [] if finding is None else [finding]
+
+
+def test_outputs_returned_in_sorted_row_order_are_found():
+    [finding] = _rows_moved_findings(_SortsRows(restore=False))
+    assert finding.cause is DATA_PIPELINE
+    assert finding.evidence["reversed_rows_moved"] >= ROWS_MOVED_SHARE
+    assert "do not stay with their rows" in finding.verdict
+
+
+def test_outputs_put_back_in_the_batch_order_are_quiet():
+    assert _rows_moved_findings(_SortsRows(restore=True)) == []
+
+
+def test_a_model_random_in_eval_mode_that_keeps_its_rows_is_quiet():
+    assert _rows_moved_findings(_SortsRows(restore=True, noise=1.0)) == []
+
+
+class _NeedsSortedRows(nn.Module):
+    """Takes its batch only sorted by the first feature, as pack_padded_sequence with
+    enforce_sorted=True takes lengths only in decreasing order (the loop sorts each batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp(6, 16, 4)
+
+    def forward(self, x):
+        if not bool((x[1:, 0] <= x[:-1, 0]).all()):
+            raise RuntimeError("`lengths` array must be sorted in decreasing order")
+        return self.net(x)
+
+
+def _sorted_batches_loop(model, optimizer, loss_fn, train, validation, epochs=3, batch_size=50):
+    for _ in range(epochs):
+        for start in range(0, len(train[1]), batch_size):
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            order = x[:, 0].argsort(descending=True)
+            optimizer.zero_grad()
+            loss_fn(model(x[order]), y[order]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            order = validation[0][:, 0].argsort(descending=True)
+            loss_fn(model(validation[0][order]), validation[1][order])
+
+
+def test_a_model_that_takes_its_rows_only_sorted_is_not_measured_and_does_not_fail():
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = _NeedsSortedRows()
+    case = record(_sorted_batches_loop, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x[:800], y[:800]), (x[800:], y[800:]))
+    assert _rows_moved(case) is None

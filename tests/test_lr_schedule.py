@@ -12,6 +12,8 @@ from lossdoctor.checks._lr_rise import find_rise
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.checks.lr_schedule import (
     LR_SCHEDULE,
+    MOST_OF_RUN,
+    _shown_by_curves,
     check,
     early_floor,
     find_collapse,
@@ -371,3 +373,21 @@ def test_a_plateau_schedulers_mode_is_read_against_what_it_was_stepped_with(mode
     assert (found is not None) is against
     if against:
         assert found.cuts == 3 and found.first_loss == 0.9 and found.last_loss == 0.4
+
+
+def test_without_a_replay_a_collapse_for_most_of_the_run_shows_itself_though_the_loss_was_flat():
+    """fresh22 s13: a linear decay whose total steps were one epoch's (the Trainer's 6 epochs
+    given a schedule of 47 steps): 0 from step 47 of 282, the loss flat before and after, the
+    replay cut by the budget. A collapse with a third of the run left, or a plateau
+    scheduler's cuts, still need the loss seen falling before it."""
+    steps = 282
+    flat = [(s, 0.694) for s in range(steps)]
+    one_epoch = LrSchedule.of(Setup(lr_schedule=[[s, 1e-3 * (1 - s / 47)] for s in range(47)]
+                                    + [[47, 0.0]]), steps)
+    collapse = find_collapse(one_epoch, flat)
+    assert collapse.step == 47 and not collapse.was_falling and collapse.left >= MOST_OF_RUN
+    assert _shown_by_curves(one_epoch, collapse)
+    late = LrSchedule.of(Setup(lr_schedule=[[0, 1e-3], [190, 0.0]]), steps)
+    assert not _shown_by_curves(late, find_collapse(late, flat))
+    cuts = LrSchedule(((0, 1e-3), (47, 0.0)), steps, reactive=True)
+    assert not _shown_by_curves(cuts, find_collapse(cuts, flat))

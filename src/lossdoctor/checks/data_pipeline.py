@@ -25,6 +25,11 @@ Three faults, each from the captured batches:
    training data only (noise far above the signal, crops or flips that remove what the label
    depends on) destroys what the label depends on. Labels shuffled in the training data alone
    leave the inputs alike, and stay ``no_signal``'s.
+5. Outputs that leave their rows: the run's trained model, given a batch with its rows in
+   reverse order, returns predictions that, put back in order, are not the plain batch's
+   (:mod:`._row_order`): the model sorts or mixes the rows of its batch (sorting by length for
+   pack_padded_sequence and never restoring the order), so each output is scored against
+   another row's target.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from lossdoctor.checks._fix import (
     relative_drop,
     settled_loss,
 )
+from lossdoctor.checks._row_order import row_order
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -59,7 +65,8 @@ DATA_PIPELINE = Cause(
         "rows seen and torch.manual_seed calls between steps (the same batch every step), "
         "learners that predict held-out training rows but not validation rows (validation "
         "labels shuffled), or validation rows from validation rows but not training rows "
-        "(training inputs that lost the label); replay with shuffled batches"
+        "(training inputs that lost the label), the trained model given a batch with its rows "
+        "reversed (outputs that leave their rows); replay with shuffled batches"
     ),
     # Rows kept in file order (sorted by label, or by anything) and cut into a validation set
     # in that order give a validation set unlike the training set: the order is the root.
@@ -119,9 +126,22 @@ def check(case) -> list[Finding]:
     train = case.copies.train.batches
     if not train or all(b.target is None for b in train):
         raise Skip("needs training batches paired with their targets")
-    findings = [f for f in (_same_batch(case), _sorted_labels(case)) if f is not None]
+    findings = [f for f in (_same_batch(case), _sorted_labels(case), _rows_moved(case))
+                if f is not None]
     misaligned = _misaligned_validation(case) or _training_inputs_lost_signal(case)
     return findings + ([misaligned] if misaligned is not None else [])
+
+
+#: Outputs leave their rows when the reversed batch's prediction, put back in order, is off by at
+#: least this share of the predictions' own spread across rows ... A model that keeps its rows
+#: gives float rounding, below 1e-6 (fresh22 s08, and the dev cases of docs/devset.md, session
+#: 22); a model that returns rows sorted by length gives about 1.4 (fresh22 s07: unrelated
+#: rows are sqrt(2) spreads apart).
+ROWS_MOVED_SHARE = 0.25
+#: ... and this many times what two calls on the same batch differ by (a model random in eval
+#: mode, as a VAE sampling its latent, differs between calls whatever the order).
+ROWS_MOVED_OVER_NOISE = 5.0
+ROWS_MOVED_CONFIDENCE = 0.85
 
 
 # --- 1. sorted labels --------------------------------------------------------------------------
@@ -446,3 +466,34 @@ def _lost_signal_finding(in_training, inside_validation, task: str) -> Finding:
            "inputs: weaken or remove the training-only augmentation or preprocessing until "
            "the label can still be read from them.")
     return Finding(DATA_PIPELINE, LOST_SIGNAL_CONFIDENCE, verdict, evidence, fix=fix)
+
+
+# --- 5. outputs that leave their rows ------------------------------------------------------------
+
+
+def _rows_moved(case) -> Finding | None:
+    model = case.copies.final_model
+    if model is None or case.copies.replay_loss is None or case.copies.in_batch_target:
+        return None
+    if case.copies.replay_problem:
+        return None
+    order = row_order(case.replayer, model, case.replayer.train_batches)
+    if order is None or order.moved < ROWS_MOVED_SHARE:
+        return None
+    if order.moved < ROWS_MOVED_OVER_NOISE * order.noise:
+        return None
+    evidence = {"reversed_rows_moved": order.moved, "call_to_call_noise": order.noise,
+                "batches_tried": order.batches}
+    verdict = (
+        f"Your model's outputs do not stay with their rows: given a batch with its rows in "
+        f"reverse order, its predictions, put back in order, differ from the plain batch's by "
+        f"{order.moved:.2f} times their spread from row to row ({order.batches} batches; two "
+        f"calls on the same batch differ by {order.noise:.2g}). The model sorts or mixes the "
+        "rows of its batch (sorting by length for pack_padded_sequence and returning the "
+        "sorted order, attention or a view across the batch dimension), so each output is "
+        "scored against another row's target."
+    )
+    return Finding(DATA_PIPELINE, ROWS_MOVED_CONFIDENCE, verdict, evidence,
+                   fix=("Return the outputs in the batch's order (pack_padded_sequence(..., "
+                        "enforce_sorted=False), or undo the sort with the inverse permutation), "
+                        "and keep every operation within a row."))

@@ -120,6 +120,13 @@ EARLY_SHARE = 0.1
 #: batch as well as per epoch (timm's step(epoch) at each epoch's end) sets the epoch's rate
 #: back for one batch of each epoch (1 of 37 in timm_style: 97% stay below).
 STAYS = 0.9
+#: A deep collapse (below COLLAPSE_SHARE) that holds for at least this share of the run shows
+#: itself without a replay, whatever the loss did before it: most of the run then does at most a
+#: hundredth of what as many steps at the peak do (the early floor's argument). Healthy decays
+#: reach COLLAPSE_SHARE only in their last few percent (cosine, linear), step decays (x0.1 at a
+#: third and two thirds of the run) with a third left; fresh22 s13 (a linear decay whose total
+#: steps were one epoch's, 0 from step 47 of 282) has 0.83 left, its loss flat from the start.
+MOST_OF_RUN = 0.5
 #: Relative float rounding of a rate made by repeated multiplication (0.05 * 0.1 * 0.1 is
 #: 0.0005000000000000001): a floor "at" COLLAPSE_SHARE of the peak is at it.
 ROUNDING = 1e-9
@@ -222,12 +229,14 @@ def _collapse_at(step: int, rates: list[float], losses: list[tuple[int, float]],
 
 
 def _shown_by_curves(schedule: LrSchedule, collapse: Collapse) -> bool:
-    """Without a replay: a loss seen falling shows that a collapse stopped it; an early floor
-    shows itself only at COLLAPSE_SHARE of the peak or below (most of the run then does at
-    most a hundredth of what as many steps at the peak do, whatever the loss did)."""
+    """Without a replay: a loss seen falling shows that a collapse stopped it, and so does a
+    collapse that holds for MOST_OF_RUN (a planned one: a plateau scheduler's cuts answer the
+    loss); an early floor shows itself only at COLLAPSE_SHARE of the peak or below (most of
+    the run then does at most a hundredth of what as many steps at the peak do, whatever the
+    loss did)."""
     if collapse.early:
         return collapse.lr <= COLLAPSE_SHARE * schedule.peak * (1 + ROUNDING)
-    return collapse.was_falling
+    return collapse.was_falling or (not schedule.reactive and collapse.left >= MOST_OF_RUN)
 
 
 def _moved(first: float, last: float) -> bool:
