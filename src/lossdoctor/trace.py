@@ -93,6 +93,10 @@ class Setup:
     #: (ReduceLROnPlateau: capture/lr_reactive.py), looked at when the rate first fell: its
     #: ``mode`` and ``best`` value then, or False for another schedule; None when it never fell.
     lr_reactive: dict | bool | None = None
+    #: The terms of a loss the model's forward adds up from several torch.nn losses, at the
+    #: first training step (capture/loss_terms.py): each a dict of its loss_name, share of the
+    #: sum, value, adds_up, target_mean and target_std. Empty for a loss of one term.
+    loss_terms: list[dict] = field(default_factory=list)
 
     def follow_lr(self, step: int, lr: float) -> None:
         """Note the learning rate of ``step``: schedulers, warmup and changes by hand."""

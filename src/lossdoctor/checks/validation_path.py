@@ -230,7 +230,7 @@ def _require_faithful_replay(case) -> None:
     """Skip unless the training computation as replayed is the script's: the untrained model's
     loss on a captured training batch, against the script's first training loss."""
     replayer = case.require_replay()
-    first = case.trace.train_losses()[0]
+    first = _first_training_loss(case.trace)
     model = copy.deepcopy(case.copies.initial_model)
     with isolated(0), torch.no_grad():
         replayed = _scored(case, model.train(), replayer.train_batches[0],
@@ -238,6 +238,14 @@ def _require_faithful_replay(case) -> None:
     if _ratio(first.value, replayed) > FAITHFUL_RATIO:
         raise Skip("needs a replay of your training loss: your loss is computed from the "
                    "model's output in steps the replay does not repeat")
+
+
+def _first_training_loss(trace):
+    """The script's first training loss of the run's loss function: of a loss the model adds up
+    from several terms, the term the replay computes (``Setup.loss_terms``), not the first."""
+    losses = trace.train_losses()
+    named = [r for r in losses if r.loss_name == trace.setup.loss_name]
+    return named[0] if trace.setup.loss_terms and named else losses[0]
 
 
 def _applied(loss_fn, prediction: torch.Tensor, target) -> torch.Tensor:
