@@ -161,6 +161,8 @@ class LossEvents:
             held.output = weakref.ref(output)
         else:
             held.signature = self._take_signature()
+            if name not in self.trace.setup.eval_reductions:
+                self.trace.setup.eval_reductions[name] = reduction
         self._hold(held)
 
     def _note_target(self, held: HeldLoss, prediction: torch.Tensor, target) -> None:
