@@ -549,3 +549,39 @@ def test_every_stage_frozen_by_a_backbone_that_freezes_again_in_train_is_found()
 def test_a_staged_backbone_with_no_stage_frozen_is_quiet():
     model, optimizer = _staged(frozen_stages=0)
     assert FROZEN_PARAMS not in _causes(check(_case(model, optimizer)))
+
+
+def _skipping_loop(zero_on_skip, batches=200, bad_batch=12, accumulation=2):
+    """ESPnet2's trainer before espnet/espnet#3283 (bench/fresh21 s09): the update is skipped
+    when the grad norm is not finite, and zero_grad sits in the branch that steps."""
+    torch.manual_seed(0)
+    x = torch.randn(batches * 8, 6)
+    y = (x[:, 0] > 0).long()
+    x[bad_batch * 8 + 3, 2] = float("-inf")
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for i in range(batches):
+        loss = nn.functional.cross_entropy(model(x[i * 8:(i + 1) * 8]), y[i * 8:(i + 1) * 8])
+        (loss / accumulation).backward()
+        if (i + 1) % accumulation == 0:
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            if torch.isfinite(norm):
+                optimizer.step()
+                optimizer.zero_grad()
+            elif zero_on_skip:
+                optimizer.zero_grad()
+
+
+def test_a_nan_gradient_never_cleared_after_a_skipped_update_is_missing_zero_grad():
+    from lossdoctor.checks import nan_inf
+
+    case = record(_skipping_loop, zero_on_skip=False)
+    [finding] = [f for f in check(case) if f.cause is MISSING_ZERO_GRAD]
+    assert finding.root and finding.evidence["backward_passes_after"] >= 100
+    [nan] = nan_inf.check(case)
+    assert not nan.root  # its NaN is the one carried: the missing zero_grad leads
+
+
+def test_gradients_zeroed_after_a_skipped_update_too_are_left_alone():
+    case = record(_skipping_loop, zero_on_skip=True)
+    assert [f for f in check(case) if f.cause is MISSING_ZERO_GRAD] == []

@@ -430,3 +430,41 @@ def test_a_k_fold_run_compares_the_last_fold_on_its_own_validation_rows():
         assert check(case) == []
     except Skip as skip:  # the rows kept were the first fold's: nothing to compare
         assert "several models" in str(skip)
+
+
+def _regression_with(train_loss, epochs=4):
+    """Five outputs; training takes ``train_loss(prediction, y)``, validation mse_loss()."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 6, generator=generator)
+    y = x @ torch.randn(6, 5, generator=generator)
+
+    def train():
+        model = nn.Linear(6, 5)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(epochs):
+            for i in range(0, 320, 32):
+                optimizer.zero_grad()
+                train_loss(model(x[i:i + 32]), y[i:i + 32]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                nn.functional.mse_loss(model(x[320:]), y[320:])
+
+    return record(train)
+
+
+def test_a_training_loss_summed_over_outputs_against_a_validation_mean_is_found():
+    """lightning-bolts' LinearRegression (bench/fresh21 s04): sum / batch in training."""
+    case = _regression_with(
+        lambda p, y: nn.functional.mse_loss(p, y, reduction="sum") / p.size(0))
+    [finding] = check(case)
+    assert finding.cause is VALIDATION_PATH
+    assert finding.evidence["scale_factor"] == pytest.approx(5.0, rel=1e-3)
+
+
+def test_a_sum_divided_by_every_element_or_a_mean_is_the_same_reduction():
+    def per_element(p, y):
+        return nn.functional.mse_loss(p, y, reduction="sum") / p.numel()
+
+    assert check(_regression_with(per_element)) == []
+    assert check(_regression_with(nn.functional.mse_loss)) == []

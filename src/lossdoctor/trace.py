@@ -93,6 +93,16 @@ class Setup:
     #: (ReduceLROnPlateau: capture/lr_reactive.py), looked at when the rate first fell: its
     #: ``mode`` and ``best`` value then, or False for another schedule; None when it never fell.
     lr_reactive: dict | bool | None = None
+    #: The terms of a loss the model's forward adds up from several torch.nn losses, at the
+    #: first training step (capture/loss_terms.py): each a dict of its loss_name, share of the
+    #: sum, value, adds_up, target_mean and target_std. Empty for a loss of one term.
+    loss_terms: list[dict] = field(default_factory=list)
+    #: The tensor the first training backward pass started from, over its torch.nn loss's mean
+    #: per element: 1 for a mean loss, the elements per row for ``mse(reduction="sum") /
+    #: batch_size``, 1/4 for a mean divided by 4 accumulation steps. None when not seen.
+    trained_per_element: float | None = None
+    #: The reduction ("mean", "sum", ...) of the first evaluation call of each torch.nn loss.
+    eval_reductions: dict[str, str] = field(default_factory=dict)
 
     def follow_lr(self, step: int, lr: float) -> None:
         """Note the learning rate of ``step``: schedulers, warmup and changes by hand."""

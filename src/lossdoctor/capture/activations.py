@@ -29,6 +29,11 @@ ACTIVATIONS: dict[Callable, str] = {
     F.relu_: "relu",
     F.relu6: "relu",
 }
+#: A softmax, however called (``F.softmax``, ``torch.softmax``, ``scores.softmax(dim=-1)``,
+#: nn.Softmax through F.softmax): its output is reported as SOFTMAX with the dimension it
+#: normalizes last, so that a row is one distribution (capture.stats reads its largest value).
+SOFTMAXES = {torch.softmax, torch.Tensor.softmax, F.softmax, torch.special.softmax}
+SOFTMAX = "softmax"
 #: Clamps that are a ReLU when their lower bound is 0 and they have no upper one.
 CLAMPS = {torch.clamp, torch.Tensor.clamp, torch.Tensor.clamp_, torch.clamp_min,
           torch.Tensor.clamp_min, torch.Tensor.clamp_min_}
@@ -73,4 +78,15 @@ class ActivationSpy(TorchFunctionMode):
         kind = activation_kind(func, args, kwargs)
         if kind is not None and isinstance(output, torch.Tensor):
             self.on_activation(kind, output)
+        elif func in SOFTMAXES and isinstance(output, torch.Tensor) and output.dim() > 0:
+            self.on_activation(SOFTMAX, output.movedim(_softmax_dim(output, args, kwargs), -1))
         return output
+
+
+def _softmax_dim(output: torch.Tensor, args, kwargs) -> int:
+    """The dimension a softmax call normalized: given, or torch's implicit choice (0 for 0-,
+    1- and 3-d inputs, else 1) when it is None."""
+    dim = args[1] if len(args) > 1 else (kwargs or {}).get("dim")
+    if isinstance(dim, int):
+        return dim
+    return 0 if output.dim() in (0, 1, 3) else 1

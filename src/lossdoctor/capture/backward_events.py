@@ -4,6 +4,8 @@ where lossdoctor does not look, such as inside a compiled model), its own value 
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from lossdoctor.capture.guard import guarded
@@ -67,6 +69,8 @@ class BackwardEvents:
         if root is None or not seen_loss and (not root.is_floating_point() or root.numel() == 0):
             return
         name = None
+        if seen_loss and self.trace.setup.trained_per_element is None:
+            self._note_trained_scale(root, waiting)
         if not seen_loss:
             name, loss = self._trained_loss(root)
             self._record_trained_tensor(name, loss, self.last_batch_rows,
@@ -79,3 +83,15 @@ class BackwardEvents:
         if self._optimizer_ref is None:
             self.parameters_trained(root)
 
+
+    def _note_trained_scale(self, root: torch.Tensor, waiting: list) -> None:
+        """Once: the tensor trained on over the mean per element of the torch.nn loss it came
+        from (Setup.trained_per_element), which tells a loss summed over a row's outputs and
+        divided by the rows from a mean."""
+        held = next((h for h in waiting if h.reached), None)
+        if held is None or root.numel() != 1:
+            return
+        per_element = held.record.value if held.unread is None else held.unread.item()
+        trained = float(root.detach().float())
+        if math.isfinite(per_element) and per_element != 0 and math.isfinite(trained):
+            self.trace.setup.trained_per_element = trained / per_element

@@ -21,7 +21,7 @@ import weakref
 
 import torch
 
-from lossdoctor.capture import loss_program
+from lossdoctor.capture import loss_program, loss_terms
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import (
     CallWatcher,
@@ -46,6 +46,7 @@ from lossdoctor.capture.replay_losses import (
     target_taken_out,
     tensor_places,
 )
+from lossdoctor.capture.tensors import first_tensor
 from lossdoctor.capture.tracing import is_compiled
 from lossdoctor.trace import LossRecord
 
@@ -72,6 +73,10 @@ class HandWrittenEvents:
         self._returned_place = None  # where the model's output held the loss it returned
         self._returned_target = None  # where the model's inputs held that loss's target
         self._returned_tensors: list = []  # weak: its prediction and target, the first time
+        self._inner_terms: list[loss_terms.InnerTerm] = []  # torch.nn losses inside the forward
+        self._dominant_term: int | None = None  # the place of the largest among them
+        self._returned_prediction = None  # where the output held that term's prediction
+        self._term_summaries: list[dict] = []  # the terms, at the training pass learnt from
         self._call_watcher: CallWatcher | None = None  # the script's calls (loss_callable.py)
         self._watched: tuple | None = None  # (output, model) whose loss call is looked for
         self._found_call: FoundCall | None = None  # the first training step's loss function
@@ -147,13 +152,20 @@ class HandWrittenEvents:
     def _model_returned_loss(self, output, args, kwargs) -> None:
         """After a forward pass of a model that returns its loss: where the loss is in the
         output, where its target was among the inputs (learnt from a pass with gradients);
-        the batch kept of this pass gets that target."""
+        the batch kept of this pass gets that target. A loss the forward adds up from several
+        torch.nn losses is replayed as its largest term (capture/loss_terms.py)."""
         inner, self._inner_target = self._inner_target, None
         loss = self._returned_loss() if self._returned_loss is not None else None
         if loss is not None:
+            term = self._largest_term(loss)
+            inner = term.target if term is not None else inner
             self._returned_place = place_of(output, loss)
             self._returned_target = target_place(args, kwargs, inner)
+            self._returned_prediction = (place_of(output, term.prediction())
+                                         if term is not None and term.prediction() is not None
+                                         else None)
             self._note_returned_tensors(output, loss, args, kwargs)
+        self._inner_terms = []
         path = self._returned_target
         if self._pending is None or path is None or not has_input(args, kwargs, path):
             return
@@ -166,6 +178,30 @@ class HandWrittenEvents:
         elif inner is not None and phase == "eval":  # its loss, without gradients, is counted
             self._add_batch(phase, batch)
             self._pending = None
+
+    def _note_inner_term(self, held, prediction, target, output) -> None:
+        """A torch.nn loss computed inside the model's forward with gradients: a term of the
+        loss the model returns."""
+        terms = [t for t in self._inner_terms if t.forward == self.forwards]
+        terms.append(loss_terms.InnerTerm(held, self.forwards, weakref.ref(output),
+                                          weakref.ref(prediction), first_tensor(target)))
+        self._inner_terms = terms
+
+    def _largest_term(self, loss: torch.Tensor) -> loss_terms.InnerTerm | None:
+        """The term of this pass the run's loss is taken to be: the largest, judged while the
+        replay is undecided and then kept by its place among the terms. Every term but it
+        gives up its loss copy (the run's loss function is the largest term's)."""
+        terms = [t for t in self._inner_terms if t.forward == self.forwards]
+        if self._replay_undecided():
+            largest = loss_terms.dominant(terms)
+            self._dominant_term = terms.index(largest) if largest is not None else None
+            self._term_summaries = loss_terms.summaries(terms, loss) if largest else []
+            for term in terms:
+                if term is not largest and largest is not None:
+                    term.held.loss_copy = None
+            return largest
+        index = self._dominant_term
+        return terms[index] if index is not None and index < len(terms) else None
 
     def _note_returned_tensors(self, output, loss, args, kwargs) -> None:
         """Weakly, the first time: the prediction and target beside the returned loss."""
@@ -335,7 +371,8 @@ class HandWrittenEvents:
         trained = self.copies.train.batches
         self.copies.loss_replay = ReturnedLoss(
             self._returned_place, self._returned_target,
-            settings_of(trained[0].kwargs) if trained else {})
+            settings_of(trained[0].kwargs) if trained else {}, self._returned_prediction)
+        self.trace.setup.loss_terms = self._term_summaries
         if name == RETURNED_BY_MODEL:
             self.trace.setup.loss_name = named_alike(name, self._returned_likeness())
 

@@ -152,6 +152,8 @@ class LossEvents:
         held.several_calls = self._compares_calls(prediction, first_tensor(target))
         if not held.several_calls:
             self._note_target(held, prediction, target)
+        if held.inside_model and tentative:
+            self._note_inner_term(held, prediction, target, output)
         if tentative:
             prepare = self.copies.loss_fn is None or self.sampled  # else there is nothing to do
             if prepare and not held.several_calls:
@@ -159,6 +161,8 @@ class LossEvents:
             held.output = weakref.ref(output)
         else:
             held.signature = self._take_signature()
+            if name not in self.trace.setup.eval_reductions:
+                self.trace.setup.eval_reductions[name] = reduction
         self._hold(held)
 
     def _note_target(self, held: HeldLoss, prediction: torch.Tensor, target) -> None:

@@ -80,6 +80,9 @@ class ReturnedLoss:
     #: model whose evaluation call passes others (mmcv's ``return_loss=False``, which returns
     #: scores instead of losses) is called as it trains, so that it returns its loss.
     training_settings: dict = field(default_factory=dict)
+    #: For a loss the forward adds up from several torch.nn losses: where the output holds the
+    #: prediction of the term the run's loss is taken to be (capture/loss_terms.py).
+    prediction_place: Place | None = None
     any_model = False
 
     def loss(self, model, batch: Batch) -> torch.Tensor:
@@ -87,6 +90,8 @@ class ReturnedLoss:
 
     def predict(self, model, batch: Batch) -> torch.Tensor | None:
         output = self._output(model, batch)
+        if self.prediction_place is not None:
+            return at_place(output, self.prediction_place)
         loss = at_place(output, self.loss_place)
         return next((t for t in output_tensors(output) if t is not loss and t.dim() > 0), None)
 

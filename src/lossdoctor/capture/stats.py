@@ -7,7 +7,10 @@ import torch
 from torch import nn
 
 #: How close to its limit an output must be to count as saturated.
-SATURATION_MARGIN = {"sigmoid": 0.01, "tanh": 0.01, "probabilities": 0.001}
+#: A softmax row (its normalized dimension last) is saturated when its largest probability
+#: is within the margin of 1: the row is then nearly one-hot and its gradient, p(1 - p), is at
+#: most about the margin, as a sigmoid's is at the sigmoid's margin.
+SATURATION_MARGIN = {"sigmoid": 0.01, "tanh": 0.01, "probabilities": 0.001, "softmax": 0.01}
 
 ACTIVATION_MODULES = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.ReLU6)
 
@@ -32,6 +35,8 @@ def saturated_share(kind: str, output: torch.Tensor) -> torch.Tensor | None:
     if margin is None or output.numel() == 0:
         return None
     values = output.detach().float()
+    if kind == "softmax":  # the share of rows nearly one-hot
+        return (values.amax(dim=-1) >= 1.0 - margin).float().mean()
     low = -1.0 if kind == "tanh" else 0.0
     pinned = (values <= low + margin) | (values >= 1.0 - margin)
     return pinned.float().mean()

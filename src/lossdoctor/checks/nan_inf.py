@@ -22,6 +22,7 @@ from lossdoctor.blow_up import GROWTH, finite_rows, grew_before
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import tensors_in
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._carried_gradients import carried_gradients
 from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.checks._gradient_norms import decades, growth_before, total_norms
 from lossdoctor.checks._plain import plain_number
@@ -94,7 +95,7 @@ def check(case) -> list[Finding]:
     if not bad and not case.trace.losses and not _has_batches(case.copies):
         raise Skip("needs training losses or captured batches: none were seen")
     if bad:
-        return [_data_finding(case, bad, symptoms)]
+        return [_data_finding(case, bad, symptoms, carried_gradients(case.trace) is not None)]
     if symptoms.loss_step is not None or symptoms.gradient_step is not None:
         return [_symptom_finding(symptoms)]
     return []
@@ -168,7 +169,10 @@ def _first_bad_gradient(gradients) -> tuple[int | None, list[str], int]:
 # --- findings ------------------------------------------------------------------------------
 
 
-def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
+def _data_finding(case, bad: list[BadValues], symptoms: Symptoms, carried: bool) -> Finding:
+    """Shown in the data, and so a root, unless the loss grew first (the growth's cause leads)
+    or the NaN gradient of the bad rows was carried, never cleared, through every later pass
+    (checks/_carried_gradients.py: the missing zero_grad on the skipped update leads)."""
     # after a blow-up the replays leave those rows out already (lossdoctor.blow_up)
     experiment = None if symptoms.grew_first else _without_bad_rows(case)
     return Finding(
@@ -180,7 +184,7 @@ def _data_finding(case, bad: list[BadValues], symptoms: Symptoms) -> Finding:
         fix=GREW_FIRST_FIX if symptoms.grew_first else _data_fix(bad),
         experiment=experiment,
         details={"bad_data": [_plain_bad(b) for b in bad]},
-        root=not symptoms.grew_first,
+        root=not symptoms.grew_first and not carried,
     )
 
 

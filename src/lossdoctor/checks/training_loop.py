@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._carried_gradients import CarriedGradients, carried_gradients
 from lossdoctor.checks._fix import fix_experiment, helped, hurt, improvement
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.experiments import Plan, ReplayResult
@@ -443,6 +444,9 @@ def unfrozen(model: nn.Module) -> nn.Module:
 
 def _missing_zero_grad(case) -> Finding | None:
     trace = case.trace
+    carried = carried_gradients(trace)
+    if carried is not None:
+        return _carried_finding(carried)
     rare = _zeroings(trace) * ACCUMULATION_LIMIT <= trace.steps
     if trace.steps < MIN_STEPS or not (rare or _once_per_epoch(trace)):
         return None
@@ -458,6 +462,29 @@ def _missing_zero_grad(case) -> Finding | None:
         MISSING_ZERO_GRAD, _zero_grad_confidence(trace, experiment),
         verdict=_zero_grad_verdict(trace, experiment), evidence=evidence, experiment=experiment,
     )
+
+
+#: Updates that stopped at the first non-finite loss while backward passes went on without a
+#: zero_grad (checks/_carried_gradients.py) are read off the run's records, as a loop that
+#: never updates is (NEVER_UPDATED_CONFIDENCE); that the NaN gradient kept the updates
+#: skipped is inferred from the stop coming with it, so a little below that.
+CARRIED_CONFIDENCE = 0.9
+CARRIED_FIX = ("Call optimizer.zero_grad() after every accumulation window, also when the "
+               "update is skipped (a non-finite gradient norm), so that one bad batch's "
+               "gradient is not carried into every later one.")
+
+
+def _carried_finding(carried: CarriedGradients) -> Finding:
+    verdict = (f"Your training stopped updating the model after optimizer step "
+               f"{carried.last_step:,}, where its first non-finite loss came, while "
+               f"{carried.passes_after:,} more backward passes ran with no zero_grad() in "
+               "between: the NaN gradient of that batch was never cleared, every later "
+               "backward pass added to it, and every later update was skipped.")
+    evidence = {"last_update_step": float(carried.last_step),
+                "backward_passes_after": float(carried.passes_after),
+                "nonfinite_losses_after": float(carried.nonfinite_after)}
+    return Finding(MISSING_ZERO_GRAD, CARRIED_CONFIDENCE, verdict=verdict, evidence=evidence,
+                   fix=CARRIED_FIX, root=True)
 
 
 def _once_per_epoch(trace) -> bool:

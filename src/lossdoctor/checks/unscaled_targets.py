@@ -10,9 +10,11 @@ from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._pinned import HIDDEN_SATURATING, MOSTLY_PINNED, pinned_after
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._targets import (
+    SWAMPED_CONFIDENCE,
     TargetScale,
     off_scale_inputs,
     standardized,
+    swamped_terms,
     target_scale,
     with_both,
     with_only,
@@ -52,6 +54,9 @@ def check(case) -> list[Finding]:
         raise Skip("needs a loss whose task is known (MSE, L1, Huber, cross-entropy, ...)")
     if kind.task != REGRESSION:
         return []
+    if (swamped := swamped_terms(case.trace)) is not None:  # a term of a summed loss
+        return [Finding(UNSCALED_TARGETS, SWAMPED_CONFIDENCE, swamped.verdict(),
+                        swamped.evidence())]
     scale = target_scale(case.require_replay().train_batches)
     if not scale.off_scale:
         return []

@@ -85,7 +85,7 @@ def check(case) -> list[Finding]:
     stale = _stale_copy(case.trace)
     if stale is not None:
         return [stale]
-    scaled = _scaled_report(case)
+    scaled = _scaled_report(case) or _reduced_differently(case.trace)
     if scaled is not None:
         return [scaled]
     script_loss, in_train_mode = _last_validation(case.trace)
@@ -161,6 +161,32 @@ def _scaled_report(case) -> Finding | None:
                    fix=SCALED_FIX)
 
 
+def _reduced_differently(trace) -> Finding | None:
+    """Training adds the loss up (``mse_loss(reduction="sum")``, divided by the batch size or
+    not) while validation averages the same loss over every element (``mse_loss()``): the
+    training number is a steady factor (the elements summed per row, or per batch) above the
+    validation one for the same fit. The factor is the tensor trained on over the loss's mean
+    per element at the first step (Setup.trained_per_element)."""
+    setup = trace.setup
+    factor = setup.trained_per_element
+    evaluated = setup.eval_reductions.get(setup.loss_name)
+    if factor is None or reduction_of(None, setup.loss_kwargs) != "sum" or evaluated != "mean":
+        return None
+    if _ratio(factor, 1.0) <= MAX_RATIO or not any(r.phase == "eval" for r in trace.losses):
+        return None
+    share = min((_ratio(factor, 1.0) - MAX_RATIO) / (SURE_RATIO - MAX_RATIO), 1.0)
+    verdict = (f"Your training loss adds {setup.loss_name} up (reduction='sum') and your "
+               f"validation loss averages it (reduction='mean'): the number your training "
+               f"computes is {factor:.3g} times the mean over its elements, so for the same fit "
+               f"your validation loss reads {factor:.3g} times smaller than your training loss, "
+               "and the two cannot be compared.")
+    fix = ("Reduce the loss the same way in training and validation: the same reduction, "
+           "divided by the same count (rows, or every element).")
+    return Finding(VALIDATION_PATH, BASE_CONFIDENCE + (CONFIDENCE_CEILING - BASE_CONFIDENCE)
+                   * share, verdict=verdict,
+                   evidence={"scale_factor": factor, "training_sums": 1.0}, fix=fix)
+
+
 def _own_reduction(case) -> bool:
     """Whether the training loss is written by hand and adds its rows up, so that how it
     reduces over rows is its own: fairseq's criterions sum over tokens, and its logs divide
@@ -230,7 +256,7 @@ def _require_faithful_replay(case) -> None:
     """Skip unless the training computation as replayed is the script's: the untrained model's
     loss on a captured training batch, against the script's first training loss."""
     replayer = case.require_replay()
-    first = case.trace.train_losses()[0]
+    first = _first_training_loss(case.trace)
     model = copy.deepcopy(case.copies.initial_model)
     with isolated(0), torch.no_grad():
         replayed = _scored(case, model.train(), replayer.train_batches[0],
@@ -238,6 +264,14 @@ def _require_faithful_replay(case) -> None:
     if _ratio(first.value, replayed) > FAITHFUL_RATIO:
         raise Skip("needs a replay of your training loss: your loss is computed from the "
                    "model's output in steps the replay does not repeat")
+
+
+def _first_training_loss(trace):
+    """The script's first training loss of the run's loss function: of a loss the model adds up
+    from several terms, the term the replay computes (``Setup.loss_terms``), not the first."""
+    losses = trace.train_losses()
+    named = [r for r in losses if r.loss_name == trace.setup.loss_name]
+    return named[0] if trace.setup.loss_terms and named else losses[0]
 
 
 def _applied(loss_fn, prediction: torch.Tensor, target) -> torch.Tensor:
