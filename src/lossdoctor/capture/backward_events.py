@@ -17,6 +17,7 @@ class BackwardEvents:
 
     def _start_backward_events(self) -> None:
         self._waiting: list = []  # held losses not yet trained on, while backward runs
+        self._scale_noted = False  # _note_trained_scale was tried (once, at the first pass)
 
     @guarded
     def backward_started(self, tensors) -> None:
@@ -69,7 +70,8 @@ class BackwardEvents:
         if root is None or not seen_loss and (not root.is_floating_point() or root.numel() == 0):
             return
         name = None
-        if seen_loss and self.trace.setup.trained_per_element is None:
+        if seen_loss and not self._scale_noted:
+            self._scale_noted = True  # once: a read per step would wait for an accelerator
             self._note_trained_scale(root, waiting)
         if not seen_loss:
             name, loss = self._trained_loss(root)
@@ -82,7 +84,6 @@ class BackwardEvents:
             self._learn_loss_chain(trained_by_torch_loss=seen_loss)
         if self._optimizer_ref is None:
             self.parameters_trained(root)
-
 
     def _note_trained_scale(self, root: torch.Tensor, waiting: list) -> None:
         """Once: the tensor trained on over the mean per element of the torch.nn loss it came
