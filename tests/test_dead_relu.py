@@ -6,14 +6,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
 from lossdoctor.checks import dead_relu
+from lossdoctor.checks._dead_units import BUILT_DEAD, MOST, DeadLayer, dead_layers
 from lossdoctor.checks.dead_relu import (
-    BUILT_DEAD,
     DEAD_RELU,
     KILLED_CONFIDENCE,
-    MOST,
-    DeadLayer,
     check,
-    dead_layers,
     more_dead_than_default,
     swap_relus,
 )
@@ -202,7 +199,7 @@ def test_a_share_is_100_percent_only_when_it_is_all(fraction, said):
 def test_every_layer_mostly_dead_is_named_not_only_the_worst():
     """dead_relu_bias: the text spoke of layer '1' alone while its figure drew two layers
     wholly dead."""
-    from lossdoctor.checks.dead_relu import DeadLayer, _others
+    from lossdoctor.checks.dead_relu import _others
 
     second = DeadLayer(layer="3", dead=1.0, units=32, first_dead_step=0)
     assert _others([second]) == (
