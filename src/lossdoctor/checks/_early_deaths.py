@@ -4,9 +4,9 @@ A ReLU unit dies when one update pushes its pre-activation below zero for every 
 usual rate an update moves each weight by about the rate (1e-3 for Adam), far too little to
 silence a layer that was alive before it. A layer alive at its first sample (less than
 BUILT_DEAD dead, checks._dead_units) and more than MOST dead on every sample from within the
-run's first EARLY_SHARE of steps to the end was killed by the first updates' size: the learning rate's
-check tests it with a replay at a lower rate (dead_relu's LeakyReLU replay cannot: the leak
-keeps the units from dying, not the steps from being too large).
+run's first EARLY_SHARE of steps to the end was killed by the first updates' size: the learning
+rate's check tests it with a replay at a lower rate (dead_relu's LeakyReLU replay cannot: the
+leak keeps the units from dying, not the steps from being too large).
 """
 
 from __future__ import annotations
