@@ -609,3 +609,4 @@ def test_a_linear_model_without_a_symptom_that_cannot_fit_one_batch_is_still_too
     case.curves_show_symptom = False
     finding = _one_finding(case)
     assert finding.evidence["one_batch_loss_ratio"] > underfit_capacity.FITS_ONE_BATCH
+
