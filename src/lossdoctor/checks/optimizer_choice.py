@@ -119,7 +119,11 @@ NEXT_TO_NO_PROGRESS = 0.25
 #: adam_to_sgd_same_lr 312089, SGD at Adam's 3e-3, a tie between Adam 0.267 and SGD at 1.0
 #: 0.296, covered more than a quarter of Adam's way: lr_too_low alone, as on the test part).
 #: The twins that covered 0.38 and 0.75 of the way (above) showed no symptom and keep the
-#: stricter bar.
+#: stricter bar. So does a run without one, unless its plain SGD runs at one of Adam's usual
+#: rates (``_sgd_rates``: 1e-4 to 1e-2, the rate an Adam script keeps when switched to plain
+#: SGD): dev adam_to_sgd_same_lr 322046 (SGD at 3e-3, 198 steps, 27% below the guess: no
+#: symptom) covered 0.32 of Adam's way and tied with SGD at 7.0, and was called healthy (its
+#: lr_too_low is advice without a symptom); the 0.38 twin ran plain SGD at 0.05.
 LAGGING_WITH_SYMPTOM = 0.5
 #: CHANGED_FIRST's strengths: measured (no plain SGD rate did as well as the alternative), and
 #: by the rate's position alone (a higher plain SGD rate did as well, at one of SGD's usual
@@ -240,13 +244,15 @@ def _stuck(level: float | None, best: Replay, constant: float | None,
 def _next_to_no_progress(case, against: Behind | None, user: Replay, best: Replay,
                          constant: float | None) -> bool:
     """The run covered less than NEXT_TO_NO_PROGRESS of the alternative's way in its own
-    steps (LAGGING_WITH_SYMPTOM on a run whose curves show the symptom); a run without
+    steps (LAGGING_WITH_SYMPTOM on a run whose curves show the symptom, or at one of Adam's
+    usual rates); a run without
     validation passes is judged by the replay of its setup instead (dev plain_sgd 250004:
     plain SGD peaking at 0.02 in a one-cycle schedule, its training loss at the constant
     guess's for 220 steps, was told only to raise its rate to 1.0); a run with passes that
     could not be compared is not judged (False)."""
-    bar = (LAGGING_WITH_SYMPTOM if getattr(case, "curves_show_symptom", None)
-           else NEXT_TO_NO_PROGRESS)
+    lagging = (getattr(case, "curves_show_symptom", None)
+               or inside_adams_usual_rates(case.replayer.user_lr or 0.0))
+    bar = LAGGING_WITH_SYMPTOM if lagging else NEXT_TO_NO_PROGRESS
     if (against is not None and 1 - against.left >= bar
             and against.steps < case.replayer.sized(own_length(case))):
         against = behind(case, best.result, best.plan, own_steps=True)  # measured in fewer
