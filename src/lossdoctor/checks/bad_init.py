@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.checks._dead_units import BUILT_DEAD, dead_layers
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped, settled_loss
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
 from lossdoctor.checks._plain import plain_lr
@@ -85,7 +86,11 @@ BATCHES = 8
 #: Measured (scratch, 256 standard normal rows): deep tanh MLPs of 10-14 layers, 32-64 units,
 #: weights N(0, 0.05) (the generator's deep_tanh_tiny_init) spread 5e-5 to 0.011 times the
 #: default's; default inits of another seed (depths 2-12, tanh or ReLU, 6 seeds) 0.52-1.7. An
-#: order of magnitude sits far from both.
+#: order of magnitude sits far from both. Not for a model with a ReLU layer mostly dead at its
+#: first sample (more than BUILT_DEAD): its outputs are flat because its units are off, which
+#: dead_relu reads and names (dev negative_weight_init 322464: every unit of the later layers
+#: off, outputs identical for every row; dead_relu 0.97 first on main, and bad_init by this
+#: rule would have led it).
 FLAT_START = 10.0
 #: Normalization layers, whose weight is a per-channel scale.
 NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
@@ -101,7 +106,7 @@ def check(case) -> list[Finding]:
     user_loss, default_loss = _start_losses(replayer, initial, default, batches)
     stuck = stuck_layers(initial)
     spreads = _output_spreads(replayer, initial, default, batches)
-    flat = flat_start(*spreads)
+    flat = flat_start(*spreads) and not _relus_off_at_start(case.trace)
     if not (user_loss > FAR * default_loss or stuck or flat):
         return []
     after = default_init_replay(case, default)
@@ -124,6 +129,15 @@ def flat_start(own: float, fresh: float) -> bool:
     """The untrained model's outputs vary across rows (``own``) less than 1/FLAT_START of the
     default init's (``fresh``; see FLAT_START)."""
     return math.isfinite(own) and math.isfinite(fresh) and own * FLAT_START < fresh
+
+
+def _relus_off_at_start(trace) -> bool:
+    """A ReLU layer more than BUILT_DEAD dead at its first sample (checks._dead_units)."""
+    try:
+        layers = dead_layers(trace)
+    except Skip:
+        return False
+    return any(layer.at_start > BUILT_DEAD for layer in layers)
 
 
 def _output_spreads(replayer: Replayer, initial: nn.Module, default: nn.Module,
