@@ -203,3 +203,38 @@ def test_a_run_never_clearly_below_the_default_start_is_held_at_its_start():
         NEVER_BELOW_START: 1.0}
     assert never_below_start(_run_with_validation(30.0, 2.0, 0.45, 0.5), default) == {}
     assert never_below_start(_run_with_validation(30.0, 0.64), ReplayResult([0.7], [0.3])) == {}
+
+
+def _deep_tanh_case(std=None, depth=12):
+    """The generator's deep_tanh_tiny_init: a deep tanh stack with weights N(0, 0.05), on
+    three rings (Adam at 2e-3, as dev 322020)."""
+    torch.manual_seed(0)
+    x = torch.randn(1000, 8)
+    radius = x[:, 0] ** 2 + x[:, 1] ** 2
+    y = (radius > 0.6).long() + (radius > 2.0).long()
+    layers = [nn.Linear(8, 32), nn.Tanh()]
+    for _ in range(depth - 1):
+        layers += [nn.Linear(32, 32), nn.Tanh()]
+    model = nn.Sequential(*layers, nn.Linear(32, 3))
+    if std is not None:
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.normal_(layer.weight, std=std)
+                nn.init.zeros_(layer.bias)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=4)
+
+
+def test_a_deep_stack_too_small_at_its_start_to_carry_its_inputs_is_found():
+    """Its loss starts where the default init's does (both near the guess), so FAR cannot see
+    it; its outputs barely vary over the rows, and the default init's replay learns."""
+    [finding] = check(_deep_tanh_case(std=0.05))
+    assert finding.cause is BAD_INIT
+    assert finding.evidence["outputs_flat_at_start"] == 1.0
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+    assert "about the same for every row" in finding.verdict
+
+
+def test_a_deep_tanh_stack_at_the_default_init_is_quiet():
+    assert check(_deep_tanh_case()) == []

@@ -6,14 +6,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
 from lossdoctor.checks import dead_relu
+from lossdoctor.checks._dead_units import BUILT_DEAD, MOST, DeadLayer, dead_layers
 from lossdoctor.checks.dead_relu import (
-    BUILT_DEAD,
     DEAD_RELU,
     KILLED_CONFIDENCE,
-    MOST,
-    DeadLayer,
     check,
-    dead_layers,
     more_dead_than_default,
     swap_relus,
 )
@@ -202,7 +199,7 @@ def test_a_share_is_100_percent_only_when_it_is_all(fraction, said):
 def test_every_layer_mostly_dead_is_named_not_only_the_worst():
     """dead_relu_bias: the text spoke of layer '1' alone while its figure drew two layers
     wholly dead."""
-    from lossdoctor.checks.dead_relu import DeadLayer, _others
+    from lossdoctor.checks.dead_relu import _others
 
     second = DeadLayer(layer="3", dead=1.0, units=32, first_dead_step=0)
     assert _others([second]) == (
@@ -369,3 +366,17 @@ def test_a_deep_stack_as_dead_late_as_its_default_init_left_it_is_not_reported(m
     monkeypatch.setattr(dead_relu, "more_dead_than_default", lambda case: True)
     [finding] = check(case)
     assert finding.cause is DEAD_RELU
+
+
+@pytest.mark.parametrize("symptom, reported", [(True, True), (False, False)])
+def test_dead_units_on_a_run_whose_curves_show_no_symptom_are_advice(symptom, reported):
+    """Dead units that did not stop the run learning (its curves show no symptom: test12's
+    fixed twin 710023) are kept dismissed; the same reading on a run with a symptom stands."""
+    torch.manual_seed(0)
+    model = _deep_mlp()
+    for layer in (model[0], model[2]):
+        nn.init.constant_(layer.bias, -3.0)
+    case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2))
+    case.curves_show_symptom = symptom
+    [finding] = check(case)
+    assert (finding.confidence >= 0.5) is reported

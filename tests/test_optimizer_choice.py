@@ -369,3 +369,23 @@ def test_plain_sgd_at_adams_usual_rate_that_adam_fixes_at_that_rate_is_the_optim
     if found:
         assert findings[0].evidence[CHANGED_FIRST] == MEASURED_FIRST
         assert "usual one for Adam" in findings[0].verdict
+
+
+@pytest.mark.parametrize("lr, symptom, reported_", [
+    (0.05, True, True), (0.05, False, False), (0.05, None, False),
+    (3e-3, False, True),  # at one of Adam's usual rates (dev 322046): the lagging bar too
+])
+def test_plain_sgd_at_a_usual_rate_that_lags_on_a_run_with_a_symptom_is_the_optimizer(
+        monkeypatch, lr, symptom, reported_):
+    """SGD at Adam's rate (dev adam_to_sgd_same_lr 312089, SGD 3e-3): the run covered a third
+    of Adam's way in its own steps, more than NEXT_TO_NO_PROGRESS, and a higher plain SGD rate
+    ties with Adam. On a run whose curves show the symptom it is judged by the lagging bar the
+    rate's check blames the rate by (half the way): both fixes are reported, the optimizer
+    first in the tie (CHANGED_FIRST by position); a run without one keeps the stricter bar."""
+    case = _long_plain_sgd_run(monkeypatch, run_end=0.7, higher_sgd=0.6, lowest_point=0.5,
+                               lr=lr)
+    case.curves_show_symptom = symptom
+    found = reported(check(case))
+    assert bool(found) is reported_
+    if reported_:
+        assert found[0].cause is OPTIMIZER_CHOICE and found[0].evidence[CHANGED_FIRST] == 1.0

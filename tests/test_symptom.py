@@ -388,3 +388,42 @@ def test_a_validation_loss_still_rising_at_the_end_while_training_falls_is_the_s
     assert symptom is not None and symptom.kind == "rising"
     assert _symptom(_trace(train, validation[:5] + [2.57, 2.56, 2.55, 2.55, 2.54, 2.54]),
                     3.246) is None
+
+
+# --- a run of a few steps still falling steeply has not finished learning (issue 11) --------
+
+
+def _full_batch_trace(train, validation):
+    """One step an epoch (the whole training set as one batch), a validation pass after each."""
+    trace = Trace()
+    for step, (loss, val) in enumerate(zip(train, validation, strict=True)):
+        trace.epoch_starts.append(step)
+        trace.add_loss(LossRecord(loss, 1000, "train", step))
+        trace.add_loss(LossRecord(val, 250, "eval", step + 1))
+    trace.steps = len(train)
+    return trace
+
+
+#: The test part's full_batch case: 8 steps, the validation loss 13% below the guess and falling.
+FULL_BATCH_VALIDATION = [1.090, 1.075, 1.060, 1.045, 1.029, 1.013, 0.99, 0.955]
+
+
+def test_a_run_of_eight_steps_still_falling_steeply_is_slow_not_healthy():
+    trace = _full_batch_trace([1.10, 1.09, 1.075, 1.06, 1.045, 1.03, 1.01, 0.99],
+                              FULL_BATCH_VALIDATION)
+    found = _symptom(trace, chance=1.098)
+    assert found is not None and found.kind == "slow" and found.still_learning
+    assert "after only 8 optimizer steps" in found.message
+
+
+def test_a_run_of_eight_steps_that_levelled_off_has_no_symptom():
+    validation = [0.80, 0.55, 0.42, 0.36, 0.335, 0.33, 0.329, 0.328]
+    trace = _full_batch_trace([1.10, 0.80, 0.55, 0.42, 0.36, 0.34, 0.333, 0.33], validation)
+    assert _symptom(trace, chance=1.098) is None
+
+
+def test_the_same_curve_over_ten_steps_an_epoch_is_judged_by_its_level():
+    """The fixed twin's length (the fewest steps of a dev twin: 66): the same falling curve
+    15% below the guess is no symptom of a short run."""
+    trace = _trace([1.10, 1.09, 1.075, 1.06, 1.045, 1.03, 1.01, 0.99], FULL_BATCH_VALIDATION)
+    assert _symptom(trace, chance=1.098) is None

@@ -587,3 +587,26 @@ def test_the_linear_stack_test_gives_a_model_that_computes_its_loss_its_labels()
                          replayer.predict) == []
     # the whole check runs (test part 700085: KeyError 'target' inside the model before)
     assert all(f.cause is UNDERFIT_CAPACITY for f in underfit_capacity.check(case))
+
+
+@pytest.mark.parametrize("symptom, one_batch, advice", [
+    (False, 0.29, True),  # 312064's fixed twin: the run learned, its model fit one batch
+    (False, 0.005, True),  # 301418's fixed twin
+    (False, 0.51, False),  # two_unit_layer 312068: no symptom, but one batch stays unfit
+    (True, 0.29, False),  # a run with a symptom: the larger model speaks to it
+    (None, 0.29, False),  # the symptom not judged (a check run alone)
+])
+def test_a_larger_model_on_a_run_without_a_symptom_is_advice_when_its_model_fits_one_batch(
+        symptom, one_batch, advice):
+    case = Case(Trace(), Copies())
+    case.curves_show_symptom = symptom
+    assert underfit_capacity._only_advice(case, {"one_batch_loss_ratio": one_batch}) is advice
+
+
+def test_a_linear_model_without_a_symptom_that_cannot_fit_one_batch_is_still_too_small():
+    torch.manual_seed(0)
+    case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss())
+    case.curves_show_symptom = False
+    finding = _one_finding(case)
+    assert finding.evidence["one_batch_loss_ratio"] > underfit_capacity.FITS_ONE_BATCH
+

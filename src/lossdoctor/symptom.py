@@ -82,6 +82,17 @@ KEPT_PACE = 0.5
 #: with a guess are judged against it (NEAR_CHANCE_SHARE) instead: among them, twins that
 #: fell 0.25-0.5 of their start kept that pace 12 times in 68.
 SLOW_DROP = 0.4
+#: A run of fewer optimizer steps than this, still falling at KEPT_PACE of its first pace or
+#: more at its end, stopped long before it finished learning, wherever it ended against the
+#: guess: it is "slow", never healthy, so the checks of a short run (batch_size, the learning
+#: rate, the replays of REPLAY_STEPS) get to say why. Measured on the 515 stored dev runs of
+#: sessions 17-21 (their *.full.json reports, 248 fixed twins): the fewest steps of any twin
+#: was 66 (a 6-epoch run of 11 batches), 44 twins took under 300 and 33 of them kept their
+#: first pace, so the bar is the steps, not the pace; the short broken runs took 18-22 steps
+#: (two_batches_per_epoch 311435 and 303011, 18% and 26% below the guess, and full_batch
+#: 310213), and the generator's full_batch takes 6-19 (one step an epoch). 50 leaves a
+#: twin of a third fewer steps than the shortest seen clear of it.
+FEW_STEPS = 50
 
 
 @dataclass
@@ -112,7 +123,7 @@ def symptom_of(trace: Trace, curve: CurveVerdict | None,
     chance = curve.chance_loss if curve is not None else chance_loss
     return (_level_symptom(trace, chance) or frozen_validation(trace) or _no_gradient(trace)
             or _no_steady_progress(trace, curve) or _late_rise(curve)
-            or _too_short(trace, chance))
+            or _too_short(trace, chance) or _few_steps_still_falling(trace, chance))
 
 
 def _late_rise(curve: CurveVerdict | None) -> Symptom | None:
@@ -163,6 +174,29 @@ def _slow_without_guess(trace: Trace, name: str, level: float,
                            f"falling at {min(pace, 1):.0%} of its first pace: the model is "
                            "learning slowly and ended far from where its curve is heading",
                    still_learning=True)
+
+
+def _few_steps_still_falling(trace: Trace, chance: float | None) -> Symptom | None:
+    """Fewer than FEW_STEPS optimizer steps, and the judged curve (validation passes, else
+    epochs' training losses) still falling at KEPT_PACE of its first pace or more: the run
+    stopped while it was learning as fast as it began, before its curve began to level off
+    (full_batch: 8 steps, the validation loss 13% below the guess and falling was called
+    healthy)."""
+    if not 0 < trace.steps < FEW_STEPS:
+        return None
+    losses, start = _judged_losses(trace), _untrained_level(trace)
+    name, level = _final_level(trace)
+    if start is None or level is None or _judged_by_step(trace):
+        return None  # single steps' noise would make the pace
+    pace = kept_pace([start, *losses])
+    if pace is None or pace < KEPT_PACE or not level < start:
+        return None
+    where = (f" {1 - level / chance:.0%} below a constant guess ({loss_words(chance)})"
+             if chance is not None and math.isfinite(chance) and 0 < level < chance else "")
+    return Symptom("slow", f"{_level_words(trace, name, level)}{where} after only {trace.steps} "
+                           f"optimizer step{'s' * (trace.steps != 1)}, and still falling at "
+                           f"{min(pace, 1):.0%} of its first pace: the run stopped long before "
+                           "it finished learning", still_learning=True)
 
 
 def kept_pace(losses: list[float]) -> float | None:
@@ -255,6 +289,13 @@ def _judged_losses(trace: Trace) -> list[float]:
     if len(epochs) >= MIN_CURVE_POINTS:
         return epochs
     return [loss for _, loss in trace.step_losses()]
+
+
+def _judged_by_step(trace: Trace) -> bool:
+    """Whether _judged_losses falls back to single steps' losses (a full batch's steps are
+    epochs too, so their count alone does not tell)."""
+    return (len(trace.validation_passes()) < 2
+            and len(trace.epoch_train_losses()) < MIN_CURVE_POINTS)
 
 
 def _few_points(losses: list[float]) -> str:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.checks._dead_units import BUILT_DEAD, dead_layers
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped, settled_loss
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
 from lossdoctor.checks._plain import plain_lr
@@ -77,6 +78,20 @@ NEEDS_LOWER_RATE = FIX_CHANGES_A_SETTING
 KEEPS_LEARNING_SHARE = 0.5
 #: Training batches the initial loss is measured on.
 BATCHES = 8
+#: A start whose outputs vary across the rows less than 1/FLAT_START of what the default
+#: init's vary (the spread over rows of each output, averaged) barely reads its inputs: a deep
+#: stack of weights too small shrinks the signal layer by layer, so its outputs are about the
+#: same for every row, and its loss is the default init's (both near the constant guess), which
+#: the FAR test cannot see. Tested, like a far start, by a replay from the default init.
+#: Measured (scratch, 256 standard normal rows): deep tanh MLPs of 10-14 layers, 32-64 units,
+#: weights N(0, 0.05) (the generator's deep_tanh_tiny_init) spread 5e-5 to 0.011 times the
+#: default's; default inits of another seed (depths 2-12, tanh or ReLU, 6 seeds) 0.52-1.7. An
+#: order of magnitude sits far from both. Not for a model with a ReLU layer mostly dead at its
+#: first sample (more than BUILT_DEAD): its outputs are flat because its units are off, which
+#: dead_relu reads and names (dev negative_weight_init 322464: every unit of the later layers
+#: off, outputs identical for every row; dead_relu 0.97 first on main, and bad_init by this
+#: rule would have led it).
+FLAT_START = 10.0
 #: Normalization layers, whose weight is a per-channel scale.
 NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
@@ -90,7 +105,9 @@ def check(case) -> list[Finding]:
     batches = replayer.train_batches[:BATCHES]
     user_loss, default_loss = _start_losses(replayer, initial, default, batches)
     stuck = stuck_layers(initial)
-    if not (user_loss > FAR * default_loss or stuck):
+    spreads = _output_spreads(replayer, initial, default, batches)
+    flat = flat_start(*spreads) and not _relus_off_at_start(case.trace)
+    if not (user_loss > FAR * default_loss or stuck or flat):
         return []
     after = default_init_replay(case, default)
     experiment = fix_experiment(
@@ -100,10 +117,50 @@ def check(case) -> list[Finding]:
     if not helped(experiment, case) or (not stuck and undone_at_once(case.baseline, after)):
         return _with_a_lower_rate(case, default, after, evidence)
     evidence["layers_stuck_at_init"] = len(stuck)
+    evidence["outputs_flat_at_start"] = float(flat)
+    evidence["initial_output_spread"], evidence["default_init_output_spread"] = spreads
     evidence.update(never_below_start(case, after))
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
                                             initialization_name(initial)), evidence,
                     experiment=experiment)]
+
+
+def flat_start(own: float, fresh: float) -> bool:
+    """The untrained model's outputs vary across rows (``own``) less than 1/FLAT_START of the
+    default init's (``fresh``; see FLAT_START)."""
+    return math.isfinite(own) and math.isfinite(fresh) and own * FLAT_START < fresh
+
+
+def _relus_off_at_start(trace) -> bool:
+    """A ReLU layer more than BUILT_DEAD dead at its first sample (checks._dead_units)."""
+    try:
+        layers = dead_layers(trace)
+    except Skip:
+        return False
+    return any(layer.at_start > BUILT_DEAD for layer in layers)
+
+
+def _output_spreads(replayer: Replayer, initial: nn.Module, default: nn.Module,
+                    batches) -> tuple[float, float]:
+    return _output_spread(replayer, initial, batches), _output_spread(replayer, default, batches)
+
+
+def _times(evidence: dict) -> str:
+    own, fresh = evidence["initial_output_spread"], evidence["default_init_output_spread"]
+    return f"{fresh / own:,.0f} times" if own > 0 else "infinitely"
+
+
+def _output_spread(replayer: Replayer, model: nn.Module, batches) -> float:
+    """The spread over rows of each output of a copy of ``model`` in eval mode, averaged over
+    outputs and batches."""
+    copied = copy.deepcopy(model).eval()
+    spreads = []
+    with isolated(0), torch.no_grad():
+        for batch in batches:
+            output = replayer.predict(copied, batch).float()
+            if output.dim() > 0 and output.shape[0] > 1:
+                spreads.append(float(output.reshape(output.shape[0], -1).std(0).mean()))
+    return sum(spreads) / len(spreads) if spreads else math.nan
 
 
 def _start_losses(replayer: Replayer, initial: nn.Module, default: nn.Module,
@@ -308,6 +365,13 @@ def _verdict(evidence: dict, experiment: Experiment, stuck: list[str],
     # 'constant guess (0.6875)' above '0.672 for a constant guess' read as two figures for one)
     reference = (f" and {evidence['constant_guess_loss']:.3g} for a constant guess on the "
                  f"training labels" if "constant_guess_loss" in evidence else "")
+    if evidence.get("outputs_flat_at_start") and not evidence.get("initial_loss", 0) > FAR * \
+            evidence["default_init_loss"]:
+        return ("Your model starts with outputs that are about the same for every row: its "
+                "initial weights are too small for its depth, so each layer shrinks the signal "
+                f"and its inputs barely reach the output (at {initialization} they vary "
+                f"{_times(evidence)} as much over the rows). Training cannot get the "
+                "gradients back through the layers. " + replayed)
     return (
         f"Your model starts with a training loss of "
         f"{evidence.get('initial_loss', math.inf):.3g}, "
