@@ -37,9 +37,9 @@ CASES: list[Case] = [
          (_p("train.py", ("    model.eval()\n", "")),)),
     Case(TIMM, "eval_loader_not_normalized", "train_val_shift", "train.py", (),
          (_p("data.py", ("    dataset.transform = ToTensorNormalize(mean, std)\n",
-                         "    dataset.transform = ToTensorNormalize(mean if is_training else (0.0,),\n"
-                         "                                          std if is_training else (1.0,))\n"
-                         )),)),
+                         "    dataset.transform = ToTensorNormalize(\n"
+                         "        mean if is_training else (0.0,),\n"
+                         "        std if is_training else (1.0,))\n")),)),
     # mmengine-style Runner: registries, Config.fromfile + --cfg-options, forward(mode='loss')
     # returning a dict of losses, OptimWrapper with paramwise_cfg, hooks (one evaluates the
     # training split under no_grad beside the validation split)
