@@ -143,6 +143,43 @@ def default_budget(training_seconds: float) -> float:
     return max(MIN_BUDGET_SECONDS, TRAINING_SHARE * training_seconds)
 
 
+#: The most a default budget grows to so that a diagnosis' replays keep MIN_REPLAY_STEPS at
+#: the measured step time (:func:`fitted_default`): three times the default floor. A model
+#: whose floor-length diagnosis takes longer keeps the default budget, and the checks that do
+#: not fit it say so (issue 12: a 50M-parameter MLP, seconds a step, keeps its report within
+#: 120 s of its training).
+MAX_FITTED_BUDGET_SECONDS = 3 * MIN_BUDGET_SECONDS
+
+
+def fitted_default(budget: float, step_seconds: float) -> float:
+    """A default budget fitted to the measured step time: large enough for the full diagnosis
+    when that takes at most MAX_FITTED_BUDGET_SECONDS, else for one whose replays keep
+    MIN_REPLAY_STEPS when that does; else as it was. A replay cut below the floor cannot tell a
+    fix from none (the budget's wall time is the user's, a replay's steps are what answers)."""
+    if step_seconds <= 0 or not math.isfinite(budget):
+        return budget
+    full = DIAGNOSIS_STEPS * step_seconds / STEP_SHARE
+    floor = full * MIN_REPLAY_STEPS / BASELINE_STEPS
+    if floor > MAX_FITTED_BUDGET_SECONDS:
+        return budget
+    return max(budget, min(full, MAX_FITTED_BUDGET_SECONDS))
+
+
+def cut_note(cut: list[tuple[int, int]], budget: float | None,
+             step_seconds: float) -> str | None:
+    """What the report says of replays cut for the budget: how many, to how few steps of how
+    many, and the budget that keeps them whole; None when none was cut."""
+    if not cut or budget is None:
+        return None
+    shortest = min(cut, key=lambda c: c[1] / c[0])
+    needed = 10 * math.ceil(DIAGNOSIS_STEPS * step_seconds / STEP_SHARE / 10)
+    return (f"{len(cut)} experiment(s) on copies were cut to fit the diagnosis' time budget "
+            f"({budget:.0f} s at {step_seconds:.2g} s a training step), the most to "
+            f"{shortest[1]} of their {shortest[0]} steps: a shorter replay tells a fix from none "
+            f"less surely; run again with `lossdoctor run --budget {needed} ...` to keep them "
+            "whole")
+
+
 def enforced(budget_is_default: bool, fraction: float) -> bool:
     """Whether the budget ends checks that run past it: always when the user gave it; a
     default budget only when it had to shorten the experiments (a costly step). A run whose
