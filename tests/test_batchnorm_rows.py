@@ -50,6 +50,18 @@ def test_a_loss_on_one_row_in_training_mode_uses_the_running_statistics_and_rest
     assert all(m.training for m in model.modules())
 
 
+def test_one_image_through_batchnorm2d_keeps_its_own_statistics():
+    from lossdoctor.experiments import running_statistics_for
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4)).train()
+    image = torch.randn(1, 1, 6, 6)
+    with running_statistics_for(model, rows=1):
+        out = model(image)
+    assert out.mean().abs() < 1e-5  # normalized by its own 16 values per channel
+    assert model[1].num_batches_tracked == 1 and model[1].training
+
+
 def test_no_check_fails_on_a_batchnorm_model_given_a_batch_of_one_row():
     case = _case()
     replayer = case.replayer

@@ -400,21 +400,38 @@ def trainable(batches: list[Batch], model: nn.Module) -> list[Batch]:
 @contextmanager
 def running_statistics_for(model: nn.Module, rows: int) -> Iterator[None]:
     """While a model in training mode computes a loss on ``rows`` rows, fewer than
-    BATCHNORM_LEAST_ROWS: its BatchNorm layers normalize by their running statistics (as in
-    evaluation; their other layers, dropout too, stay in training mode), and are put back in
-    training mode afterwards, also when the loss raises."""
+    BATCHNORM_LEAST_ROWS: each BatchNorm call that would get one value per channel (torch's
+    own test: a (1, C) input, or (1, C, 1, 1)) normalizes by the running statistics, as in
+    evaluation; a call with more values (a 2-D map of one image) keeps the batch's own, as the
+    user's training did. Every layer is in training mode again afterwards, also when the loss
+    raises."""
     if rows >= BATCHNORM_LEAST_ROWS or not model.training:
         yield
         return
-    norms = [m for m in model.modules()
-             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
-    for norm in norms:
-        norm.eval()
+    handles, switched = [], []
+
+    def before(module, inputs):
+        x = inputs[0] if inputs else None
+        if module.training and isinstance(x, torch.Tensor) and x.dim() >= 2 and (
+                x.numel() // max(x.shape[1], 1) == 1):
+            module.training = False
+            switched.append(module)
+
+    def after(module, inputs, output):
+        if module in switched:
+            module.training = True
+            switched.remove(module)
+
+    for norm in model.modules():
+        if isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            handles += [norm.register_forward_pre_hook(before), norm.register_forward_hook(after)]
     try:
         yield
     finally:
-        for norm in norms:
-            norm.train()
+        for handle in handles:
+            handle.remove()
+        for norm in switched:
+            norm.training = True
 
 
 def validation_loss(replay_loss):
