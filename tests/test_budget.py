@@ -1,6 +1,7 @@
 """--budget: the time the diagnosis may take after the run; 0 runs no experiment on copies."""
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -228,7 +229,7 @@ def test_a_check_whose_least_experiments_cannot_fit_the_time_left_runs_without_t
     case = _small_case()
     monkeypatch.setattr(budget, "LEAST_STEPS", {"costly": (300,)})
     monkeypatch.setattr(budget, "FORWARD_SHARE", 0.0)  # evaluations free: the steps alone
-    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 30 steps: 15 s
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 45 steps: 22 s
     replayed = []
 
     def costly(c):
@@ -239,8 +240,9 @@ def test_a_check_whose_least_experiments_cannot_fit_the_time_left_runs_without_t
     outcomes = {o.name: o for o in diagnose(case, modules, budget=10.0).outcomes}
     assert replayed == [] and outcomes["cheap"].status == "ran"
     assert outcomes["costly"].status == "stopped"
-    assert "at least 15 s" in outcomes["costly"].reason
-    assert "--budget 20" in outcomes["costly"].reason
+    least = budget.MIN_REPLAY_STEPS * 0.5
+    assert f"at least {least:.0f} s" in outcomes["costly"].reason
+    assert f"--budget {10 * math.ceil(least / 10)}" in outcomes["costly"].reason
     outcomes = {o.name: o for o in diagnose(case, modules, budget=40.0).outcomes}
     assert replayed and outcomes["costly"].status == "ran"
 

@@ -42,9 +42,13 @@ DIAGNOSIS_STEPS = 1500
 #: The share of the budget those steps are planned to take: the rest is for evaluations,
 #: gradient probes, the checks' own work, and the error of a step time measured on 3 steps.
 STEP_SHARE = 0.5
-#: Shortest replay: with fewer steps, a replay's 10 evaluations are under 3 steps apart and the
-#: mean of its last quarter averages fewer than 8 losses, too noisy to compare two replays.
-MIN_REPLAY_STEPS = 30
+#: Shortest replay, measured (docs/devset.md, session 22): on 9 dev cases and their twins
+#: (seeds 323000-323018), the user's setup and four candidate fixes (lr /10, lr x10, Adam at
+#: 1e-3, no weight decay) replayed at 30, 45, 60, 90, 150 and 300 steps, 72 pairs: whether the
+#: fix helped (checks/_fix.py's bar, the settled loss 10% lower) differed from the 300-step
+#: answer in 5 of 72 pairs at 30 steps, 3 at 45, 4 at 60, 3 at 90, 4 at 150. 45 is the fewest
+#: steps from which no longer cut does better; only the whole replay removes the rest.
+MIN_REPLAY_STEPS = 45
 
 #: Mean seconds of each check over the first 9 bundled examples of session 5's zoo run (on a
 #: machine loaded 3-5x; only their order is used). Shortest first: the checks whose experiments
