@@ -4,6 +4,10 @@ Three rules, each with its reason:
 
 - **The default budget** (:func:`default_budget`): the larger of MIN_BUDGET_SECONDS and
   TRAINING_SHARE of the training time.
+- **A default budget fitted to the step time** (:func:`fitted_default`): grown, up to
+  MAX_FITTED_BUDGET_SECONDS, to what the full diagnosis takes at the measured step time, when
+  that keeps every replay at MIN_REPLAY_STEPS or more; the report notes replays that were cut
+  (:func:`cut_note`).
 - **Experiments sized from the step time** (:func:`step_fraction`): every replay on a copy is
   cut by the same factor, so that a whole diagnosis' training steps fit STEP_SHARE of the
   budget at the measured cost of one step of the user's model; never below MIN_REPLAY_STEPS.
