@@ -1,6 +1,7 @@
 """--budget: the time the diagnosis may take after the run; 0 runs no experiment on copies."""
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -118,9 +119,34 @@ def test_costly_steps_shorten_every_experiment_alike_down_to_a_floor():
 def test_a_replay_takes_the_steps_the_budget_leaves_it():
     case = _small_case()
     replayer = case.replayer
-    replayer.step_fraction = 0.2
+    replayer.step_fraction = 0.6
     result = replayer.replay(Plan(steps=300))
-    assert len(result.train_losses) == result.planned_steps == 60
+    assert len(result.train_losses) == result.planned_steps == 180
+    assert replayer.cut == [(300, 180)]
+
+
+def test_a_default_budget_grows_with_the_step_time_so_that_replays_keep_their_length(
+        monkeypatch):
+    case = _small_case()
+    replay_steps = []
+    shared = CheckModule("replays", lambda c: replay_steps.append(
+        len(c.replayer.replay(Plan(steps=300)).train_losses)) or [], ())
+    step = 3 * budget.STEP_SHARE * 100.0 / budget.DIAGNOSIS_STEPS  # a full diagnosis: 300 s
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: step)
+    diagnose(case, (shared,), budget=100.0, budget_is_default=True)
+    assert not any("cut to fit" in note for note in case.trace.notes)
+    diagnose(case, (shared,), budget=100.0)  # a budget the user gave is kept, and cuts
+    assert replay_steps == [300, budget.sized(300, 1 / 3)]
+    assert any(f"to {budget.sized(300, 1 / 3)} of their 300 steps" in note and "--budget 300"
+               in note for note in case.trace.notes)
+
+
+def test_a_model_whose_shortest_diagnosis_exceeds_the_ceiling_keeps_the_default_budget():
+    ceiling_step = (budget.MAX_FITTED_BUDGET_SECONDS * budget.STEP_SHARE
+                    * budget.BASELINE_STEPS / budget.MIN_REPLAY_STEPS / budget.DIAGNOSIS_STEPS)
+    assert budget.fitted_default(100.0, 1.01 * ceiling_step) == 100.0  # issue 12's 50M MLP
+    assert budget.fitted_default(100.0, 0.99 * ceiling_step) == budget.MAX_FITTED_BUDGET_SECONDS
+    assert budget.fitted_default(100.0, 0.001) == 100.0  # it fits already
 
 
 def test_a_check_still_training_when_the_budget_runs_out_stops_and_says_how_to_include_it():
@@ -203,7 +229,7 @@ def test_a_check_whose_least_experiments_cannot_fit_the_time_left_runs_without_t
     case = _small_case()
     monkeypatch.setattr(budget, "LEAST_STEPS", {"costly": (300,)})
     monkeypatch.setattr(budget, "FORWARD_SHARE", 0.0)  # evaluations free: the steps alone
-    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 30 steps: 15 s
+    monkeypatch.setattr(type(case.replayer), "step_seconds", lambda self: 0.5)  # 45 steps: 22 s
     replayed = []
 
     def costly(c):
@@ -214,8 +240,9 @@ def test_a_check_whose_least_experiments_cannot_fit_the_time_left_runs_without_t
     outcomes = {o.name: o for o in diagnose(case, modules, budget=10.0).outcomes}
     assert replayed == [] and outcomes["cheap"].status == "ran"
     assert outcomes["costly"].status == "stopped"
-    assert "at least 15 s" in outcomes["costly"].reason
-    assert "--budget 20" in outcomes["costly"].reason
+    least = budget.MIN_REPLAY_STEPS * 0.5
+    assert f"at least {least:.0f} s" in outcomes["costly"].reason
+    assert f"--budget {10 * math.ceil(least / 10)}" in outcomes["costly"].reason
     outcomes = {o.name: o for o in diagnose(case, modules, budget=40.0).outcomes}
     assert replayed and outcomes["costly"].status == "ran"
 

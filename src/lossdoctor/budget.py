@@ -4,6 +4,10 @@ Three rules, each with its reason:
 
 - **The default budget** (:func:`default_budget`): the larger of MIN_BUDGET_SECONDS and
   TRAINING_SHARE of the training time.
+- **A default budget fitted to the step time** (:func:`fitted_default`): grown, up to
+  MAX_FITTED_BUDGET_SECONDS, to what the full diagnosis takes at the measured step time, when
+  that keeps every replay at MIN_REPLAY_STEPS or more; the report notes replays that were cut
+  (:func:`cut_note`).
 - **Experiments sized from the step time** (:func:`step_fraction`): every replay on a copy is
   cut by the same factor, so that a whole diagnosis' training steps fit STEP_SHARE of the
   budget at the measured cost of one step of the user's model; never below MIN_REPLAY_STEPS.
@@ -42,9 +46,13 @@ DIAGNOSIS_STEPS = 1500
 #: The share of the budget those steps are planned to take: the rest is for evaluations,
 #: gradient probes, the checks' own work, and the error of a step time measured on 3 steps.
 STEP_SHARE = 0.5
-#: Shortest replay: with fewer steps, a replay's 10 evaluations are under 3 steps apart and the
-#: mean of its last quarter averages fewer than 8 losses, too noisy to compare two replays.
-MIN_REPLAY_STEPS = 30
+#: Shortest replay, measured (docs/devset.md, session 22): on 9 dev cases and their twins
+#: (seeds 323000-323018), the user's setup and four candidate fixes (lr /10, lr x10, Adam at
+#: 1e-3, no weight decay) replayed at 30, 45, 60, 90, 150 and 300 steps, 72 pairs: whether the
+#: fix helped (checks/_fix.py's bar, the settled loss 10% lower) differed from the 300-step
+#: answer in 5 of 72 pairs at 30 steps, 3 at 45, 4 at 60, 3 at 90, 4 at 150. 45 is the fewest
+#: steps from which no longer cut does better; only the whole replay removes the rest.
+MIN_REPLAY_STEPS = 45
 
 #: Mean seconds of each check over the first 9 bundled examples of session 5's zoo run (on a
 #: machine loaded 3-5x; only their order is used). Shortest first: the checks whose experiments
@@ -141,6 +149,43 @@ class RunSize:
 def default_budget(training_seconds: float) -> float:
     """Seconds the diagnosis may take after a training that took ``training_seconds``."""
     return max(MIN_BUDGET_SECONDS, TRAINING_SHARE * training_seconds)
+
+
+#: The most a default budget grows to so that a diagnosis' replays keep MIN_REPLAY_STEPS at
+#: the measured step time (:func:`fitted_default`): three times the default floor. A model
+#: whose floor-length diagnosis takes longer keeps the default budget, and the checks that do
+#: not fit it say so (issue 12: a 50M-parameter MLP, seconds a step, keeps its report within
+#: 120 s of its training).
+MAX_FITTED_BUDGET_SECONDS = 3 * MIN_BUDGET_SECONDS
+
+
+def fitted_default(budget: float, step_seconds: float) -> float:
+    """A default budget fitted to the measured step time: large enough for the full diagnosis
+    when that takes at most MAX_FITTED_BUDGET_SECONDS, else for one whose replays keep
+    MIN_REPLAY_STEPS when that does; else as it was. A replay cut below the floor cannot tell a
+    fix from none (the budget's wall time is the user's, a replay's steps are what answers)."""
+    if step_seconds <= 0 or not math.isfinite(budget):
+        return budget
+    full = DIAGNOSIS_STEPS * step_seconds / STEP_SHARE
+    floor = full * MIN_REPLAY_STEPS / BASELINE_STEPS
+    if floor > MAX_FITTED_BUDGET_SECONDS:
+        return budget
+    return max(budget, min(full, MAX_FITTED_BUDGET_SECONDS))
+
+
+def cut_note(cut: list[tuple[int, int]], budget: float | None,
+             step_seconds: float) -> str | None:
+    """What the report says of replays cut for the budget: how many, to how few steps of how
+    many, and the budget that keeps them whole; None when none was cut."""
+    if not cut or budget is None:
+        return None
+    shortest = min(cut, key=lambda c: c[1] / c[0])
+    needed = 10 * math.ceil(DIAGNOSIS_STEPS * step_seconds / STEP_SHARE / 10)
+    return (f"{len(cut)} experiment(s) on copies were cut to fit the diagnosis' time budget "
+            f"({budget:.0f} s at {step_seconds:.2g} s a training step), the most to "
+            f"{shortest[1]} of their {shortest[0]} steps: a shorter replay tells a fix from none "
+            f"less surely; run again with `lossdoctor run --budget {needed} ...` to keep them "
+            "whole")
 
 
 def enforced(budget_is_default: bool, fraction: float) -> bool:

@@ -313,7 +313,7 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
                 continue
             if progress is not None:
                 progress(module, position, len(modules))
-            refusal = _refusal(module, fitted, budget, case)
+            refusal = _refusal(module, fitted, fitted.budget or budget, case)
             _reserve_for(order[position:], fitted, case)
             outcomes.append(_timed_check(module, case, findings, fitted.replayer, refusal))
     outcomes = _in_catalogue_order(outcomes, order, modules)
@@ -405,6 +405,7 @@ class Fitted(NamedTuple):
     step_seconds: float  # one training step of a copy of the user's model (0: not measured)
     fraction: float  # the factor every replay's steps are cut by
     replayer: object = None  # the case's Replayer when experiments can run on it
+    budget: float | None = None  # the budget in force (a default one fitted to the step time)
 
 
 @contextmanager
@@ -413,22 +414,36 @@ def _fitted_experiments(case, budget: float | None, budget_is_default: bool):
     ended at the deadline; it yields the deadline (None: no limit), the step time and the
     factor the experiments were cut by. Afterwards (for whatever reads the
     case next) neither."""
-    deadline = time.monotonic() + budget if budget and math.isfinite(budget) else None
+    started = time.monotonic()
+    deadline = started + budget if budget and math.isfinite(budget) else None
     replayer = _ready_replayer(case) if deadline is not None else None
     fraction, step_seconds = 1.0, 0.0
     if replayer is not None:
         step_seconds = _step_seconds(replayer)
+        if budget_is_default:
+            budget = budgets.fitted_default(budget, step_seconds)
+            deadline = started + budget
         fraction = budgets.step_fraction(budget, step_seconds)
     if not budgets.enforced(budget_is_default, fraction):
         deadline = None
     if replayer is not None:
         replayer.step_fraction, replayer.deadline, replayer.budget = fraction, deadline, budget
     try:
-        yield Fitted(deadline, step_seconds, fraction, replayer)
+        yield Fitted(deadline, step_seconds, fraction, replayer, budget)
     finally:
         if replayer is not None:
+            _note_cut(case, replayer, budget, step_seconds)
             replayer.deadline, replayer.budget, replayer.step_fraction = None, None, 1.0
             replayer.reserved = 0.0
+
+
+def _note_cut(case, replayer, budget: float | None, step_seconds: float) -> None:
+    """The report's note on replays cut for the budget (budget.cut_note), once."""
+    note = budgets.cut_note(replayer.cut, budget, step_seconds)
+    trace = getattr(case, "trace", None)
+    if note is not None and trace is not None and note not in trace.notes:
+        trace.notes.append(note)
+    replayer.cut = []
 
 
 def _step_seconds(replayer) -> float:

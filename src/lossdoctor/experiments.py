@@ -11,7 +11,8 @@ import inspect
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -112,6 +113,8 @@ class Replayer:
         #: Seconds the checks still to run need at least (lossdoctor.budget.least_seconds):
         #: time an experiment that sizes itself must leave them (see seconds_left).
         self.reserved = 0.0
+        #: Replays cut for the budget: (steps planned, steps run), for the report's note.
+        self.cut: list[tuple[int, int]] = []
         #: Where experiments run: the device the run trained on (None: wherever a copy is).
         self.device = copies.device
         self.train_batches, self.validation_batches = (
@@ -138,7 +141,10 @@ class Replayer:
 
     def replay(self, plan: Plan) -> ReplayResult:
         self.require_budget()
-        plan = replace(plan, steps=self.sized(plan.steps))
+        steps = self.sized(plan.steps)
+        if steps < plan.steps:
+            self.cut.append((plan.steps, steps))
+        plan = replace(plan, steps=steps)
         with isolated(plan.seed):
             model = plan.model if plan.model is not None else copy.deepcopy(
                 self.copies.initial_model
@@ -235,7 +241,7 @@ class Replayer:
 
     def _train(self, model, optimizer, plan: Plan) -> ReplayResult:
         self.require_budget()
-        train = [self._prepared(b, plan) for b in self.train_batches]
+        train = [self._prepared(b, plan) for b in trainable(self.train_batches, model)]
         validation = [self._prepared(b, plan) for b in self.validation_batches]
         order = random.Random(plan.seed)
         check_every = max(plan.steps // max(plan.evaluations, 1), 1)
@@ -289,10 +295,14 @@ class Replayer:
     def loss(self, model: nn.Module, batch: Batch,
              training_loss: object | None = None) -> torch.Tensor:
         """The user's training loss of ``model`` on ``batch``, computed as the script did (or
-        ``training_loss``, a plan's, in its place)."""
+        ``training_loss``, a plan's, in its place). A model in training mode given a batch
+        too small for its BatchNorm layers' own statistics normalizes it by their running
+        ones (:func:`running_statistics_for`)."""
         self.require_time()
         training = training_loss or self.copies.replay_loss
-        return training.loss(self.placed(model), self._placed_batch(batch))
+        model = self.placed(model)
+        with running_statistics_for(model, batch.rows):
+            return training.loss(model, self._placed_batch(batch))
 
     def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The loss a validation computes: the training loss less a penalty on the
@@ -300,7 +310,9 @@ class Replayer:
         that drops the penalty must be scored as one that keeps it)."""
         self.require_time()
         scored = validation_loss(self.copies.replay_loss)
-        return scored.loss(self.placed(model), self._placed_batch(batch))
+        model = self.placed(model)
+        with running_statistics_for(model, batch.rows):
+            return scored.loss(model, self._placed_batch(batch))
 
     def as_called(self, batch: Batch) -> Batch:
         """``batch`` as the script gave it to the model: with its target among the inputs when
@@ -309,7 +321,9 @@ class Replayer:
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The prediction the loss is computed from (the logits beside a returned loss)."""
-        return self.copies.replay_loss.predict(self.placed(model), self._placed_batch(batch))
+        model = self.placed(model)
+        with running_statistics_for(model, batch.rows):
+            return self.copies.replay_loss.predict(model, self._placed_batch(batch))
 
     def _placed_batch(self, batch: Batch) -> Batch:
         """``batch`` on the run's device, its target made anew when it is its rows' positions
@@ -358,6 +372,66 @@ class Replayer:
             return total / max(sum(b.rows for b in batches), 1)
         finally:
             model.train(was_training)
+
+
+#: The fewest rows a BatchNorm layer in training mode can normalize by their own statistics:
+#: one row has no variance (torch raises "Expected more than 1 value per channel when
+#: training" for a (1, C) input). A script's loader makes such a batch whenever its last batch
+#: holds one row (drop_last=False); cutting rows (held-out rows, finite rows, halves) makes
+#: others. The user's training never stepped on such a batch through BatchNorm, or it would
+#: have raised there too.
+BATCHNORM_LEAST_ROWS = 2
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def trainable(batches: list[Batch], model: nn.Module) -> list[Batch]:
+    """The batches a replay steps on: for a model with BatchNorm, those of at least
+    BATCHNORM_LEAST_ROWS rows (all of them when none is that large: each step then normalizes
+    by the running statistics, :func:`running_statistics_for`)."""
+    if not has_batchnorm(model):
+        return batches
+    kept = [b for b in batches if b.rows >= BATCHNORM_LEAST_ROWS]
+    return kept or batches
+
+
+@contextmanager
+def running_statistics_for(model: nn.Module, rows: int) -> Iterator[None]:
+    """While a model in training mode computes a loss on ``rows`` rows, fewer than
+    BATCHNORM_LEAST_ROWS: each BatchNorm call that would get one value per channel (torch's
+    own test: a (1, C) input, or (1, C, 1, 1)) normalizes by the running statistics, as in
+    evaluation; a call with more values (a 2-D map of one image) keeps the batch's own, as the
+    user's training did. Every layer is in training mode again afterwards, also when the loss
+    raises."""
+    if rows >= BATCHNORM_LEAST_ROWS or not model.training:
+        yield
+        return
+    handles, switched = [], []
+
+    def before(module, inputs):
+        x = inputs[0] if inputs else None
+        if module.training and isinstance(x, torch.Tensor) and x.dim() >= 2 and (
+                x.numel() // max(x.shape[1], 1) == 1):
+            module.training = False
+            switched.append(module)
+
+    def after(module, inputs, output):
+        if module in switched:
+            module.training = True
+            switched.remove(module)
+
+    for norm in model.modules():
+        if isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            handles += [norm.register_forward_pre_hook(before), norm.register_forward_hook(after)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        for norm in switched:
+            norm.training = True
 
 
 def validation_loss(replay_loss):
