@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,9 @@ from lossdoctor.script_run import ScriptRun
 from lossdoctor.verdict import diagnose_run
 
 #: Where the evidence is, in the words of this API (the command line's hint names its flags).
+#: Characters of the headline a Report's repr keeps: one line in a notebook or a REPL (the whole
+#: verdict is in render(), the HTML and the files); a slow run's symptom alone runs to ~290.
+REPR_HEADLINE = 200
 API_HINT = ("The evidence behind each cause: render(verbose=True), or save_html(PATH) for the "
             "figures.")
 
@@ -68,7 +72,8 @@ class Report:
 
         causes = self.document["causes"]
         tag = f" {cause_tag(causes[0])}" if causes else ""
-        return f"<lossdoctor Report: {headline(self.document)}{tag}>"
+        short = textwrap.shorten(headline(self.document), REPR_HEADLINE, placeholder=" ...")
+        return f"<lossdoctor Report: {short}{tag}>"
 
     def __getitem__(self, key: str):
         return self.document[key]
