@@ -321,35 +321,3 @@ def test_a_tanh_rnn_with_its_default_init_is_not_flagged():
     assert layer.first < 0.5
     assert check(case) == []
 
-
-class _Attention(nn.Module):
-    """One attention layer written by hand, its softmax a tensor method (bench/fresh21 s05, the
-    Perceiver of esceptico/perceiver-io#9: scores multiplied by sqrt(d) instead of divided)."""
-
-    def __init__(self, dim=32, times_root=False):
-        super().__init__()
-        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
-        self.head = nn.Linear(dim, 2)
-        self.scale = dim ** 0.5 if times_root else dim ** -0.5
-
-    def forward(self, x):
-        scores = self.q(x) @ self.k(x).transpose(-2, -1) * self.scale
-        return self.head((scores.softmax(dim=-1) @ self.v(x)).mean(1))
-
-
-def _attention_case(times_root):
-    torch.manual_seed(0)
-    x = 3 * torch.randn(256, 12, 32)
-    y = (x[:, :, 0].sum(1) > 0).long()
-    model = _Attention(times_root=times_root)
-    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss(),
-                  (x[:192], y[:192]), (x[192:], y[192:]), epochs=3)
-
-
-def test_attention_rows_pinned_one_hot_by_scores_scaled_up_are_found():
-    [finding] = check(_attention_case(times_root=True))
-    assert finding.cause is SATURATED_ACTIVATION
-
-
-def test_attention_scores_divided_by_the_root_are_not_flagged():
-    assert check(_attention_case(times_root=False)) == []
