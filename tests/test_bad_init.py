@@ -1,3 +1,4 @@
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -238,3 +239,13 @@ def test_a_deep_stack_too_small_at_its_start_to_carry_its_inputs_is_found():
 
 def test_a_deep_tanh_stack_at_the_default_init_is_quiet():
     assert check(_deep_tanh_case()) == []
+
+
+def test_a_replayed_loss_without_a_prediction_leaves_the_output_spread_unknown():
+    """A contrastive loss computed inside the model scores its outputs against each other: the
+    replay has no prediction to read (corpus clip_small_dataset: AttributeError on None, which
+    stopped bad_init on the broken run and its fixed twin)."""
+    from lossdoctor.checks.bad_init import _output_spread
+
+    no_prediction = SimpleNamespace(predict=lambda model, batch: None)
+    assert math.isnan(_output_spread(no_prediction, nn.Linear(2, 2), [object(), object()]))

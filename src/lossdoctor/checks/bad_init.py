@@ -152,12 +152,16 @@ def _times(evidence: dict) -> str:
 
 def _output_spread(replayer: Replayer, model: nn.Module, batches) -> float:
     """The spread over rows of each output of a copy of ``model`` in eval mode, averaged over
-    outputs and batches."""
+    outputs and batches; NaN when the replayed loss gives no prediction to read (a contrastive
+    loss scoring the model's outputs against each other, corpus clip_small_dataset)."""
     copied = copy.deepcopy(model).eval()
     spreads = []
     with isolated(0), torch.no_grad():
         for batch in batches:
-            output = replayer.predict(copied, batch).float()
+            output = replayer.predict(copied, batch)
+            if not isinstance(output, torch.Tensor):
+                continue
+            output = output.float()
             if output.dim() > 0 and output.shape[0] > 1:
                 spreads.append(float(output.reshape(output.shape[0], -1).std(0).mean()))
     return sum(spreads) / len(spreads) if spreads else math.nan
