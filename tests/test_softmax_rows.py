@@ -7,7 +7,6 @@ from torch import nn
 
 from conftest import fit, record
 from lossdoctor.checks._softmax_rows import softmax_rows
-from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION, check
 
 
 class Attention(nn.Module):
@@ -41,11 +40,3 @@ def test_softmax_rows_of_scores_divided_by_the_root_are_not():
     [rows] = softmax_rows(_case(scale_by_root=True).trace)
     assert rows.start < 0.05 and rows.end < 0.05
 
-
-def test_saturated_activation_finds_attention_rows_pinned_one_hot_by_scores_scaled_up():
-    [finding] = check(_case(scale_by_root=False))
-    assert finding.cause is SATURATED_ACTIVATION
-
-
-def test_saturated_activation_leaves_attention_scores_divided_by_the_root_alone():
-    assert check(_case(scale_by_root=True)) == []

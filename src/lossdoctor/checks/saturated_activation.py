@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from lossdoctor.capture.activations import SOFTMAX
 from lossdoctor.checks._features import feature_stats, replay_standardized
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._pinned import MOSTLY_PINNED, pinned_after
@@ -48,11 +47,7 @@ SATURATED_ACTIVATION = Cause(
 CAUSES = (SATURATED_ACTIVATION,)
 
 
-#: A softmax counts by its rows nearly one-hot (checks/_softmax_rows.py): on dev cases with a
-#: softmax layer or a softmax in the loop (loss_mismatch operators, seeds 324000-324005, 8 cases
-#: and twins) nothing changed; bench/fresh21 s05's attention (scores times sqrt(d), 55% of rows
-#: one-hot at the first step, 89% at the end) is found, its fixed twin s06 is not.
-SATURATING_KINDS = ("probabilities", "sigmoid", "tanh", SOFTMAX)
+SATURATING_KINDS = ("probabilities", "sigmoid", "tanh")
 #: Pinned shares this close are one tensor measured twice (the same rows, the same steps): two
 #: different layers agree to a hundredth only when both are pinned throughout.
 SAME_OUTPUT_GAP = 0.01
@@ -158,7 +153,7 @@ def _suspects(
 
 
 def saturation_by_layer(trace) -> list[LayerSaturation]:
-    """Start and end saturation of every sigmoid, tanh, softmax and probability output seen."""
+    """Start and end saturation of every sigmoid, tanh and probability output seen."""
     by_layer: dict[tuple[str, str], list] = {}
     for stat in trace.activations:
         if stat.kind in SATURATING_KINDS:
@@ -166,7 +161,7 @@ def saturation_by_layer(trace) -> list[LayerSaturation]:
     if not by_layer:
         # healthy_gru_trend: 'needs a sigmoid or tanh: none was seen' on a GRU, made of them
         recurrent = any("weight_hh" in g.name for g in trace.gradients)
-        raise Skip("needs a sigmoid, tanh or softmax activation, or a loss on probabilities "
+        raise Skip("needs a sigmoid or tanh activation, or a loss on probabilities "
                    "(BCELoss): none was seen"
                    + (" (the sigmoid and tanh gates inside a recurrent layer are not watched)"
                       if recurrent else ""))
