@@ -416,6 +416,16 @@ def test_a_run_of_eight_steps_still_falling_steeply_is_slow_not_healthy():
     assert "after only 8 optimizer steps" in found.message
 
 
+def test_a_run_of_eight_steps_is_slow_though_its_validation_starts_above_its_training():
+    """The validation set scores above the training loss's start (1.044 against 0.996): the
+    validation curve's pace is its own, not measured from the training start."""
+    validation = [1.044, 1.020, 1.003, 0.981, 0.964, 0.943, 0.927, 0.905]
+    trace = _full_batch_trace([0.996, 0.969, 0.947, 0.927, 0.908, 0.889, 0.870, 0.852],
+                              validation)
+    found = _symptom(trace, chance=1.043)
+    assert found is not None and found.kind == "slow"
+
+
 def test_a_run_of_eight_steps_that_levelled_off_has_no_symptom():
     validation = [0.80, 0.55, 0.42, 0.36, 0.335, 0.33, 0.329, 0.328]
     trace = _full_batch_trace([1.10, 0.80, 0.55, 0.42, 0.36, 0.34, 0.333, 0.33], validation)
