@@ -73,9 +73,15 @@ def frameworks_needed(script: Path) -> set[str]:
     return names & FRAMEWORKS
 
 
+#: Keras 3 imports TensorFlow unless told another backend: the scripts choose torch themselves
+#: (os.environ before the import), and so does the import test.
+IMPORT_ENV = {"KERAS_BACKEND": "torch", **ENV}
+
+
 @functools.cache
 def importable(python: str, module: str) -> bool:
-    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, env=ENV)
+    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True,
+                          env=IMPORT_ENV)
     return done.returncode == 0
 
 
