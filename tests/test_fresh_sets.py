@@ -46,6 +46,17 @@ def test_framework_imports_are_read_from_the_syntax_tree(tmp_path):
     assert bench.frameworks_needed(script) == {"lightning", "transformers"}
 
 
+def test_the_import_test_chooses_keras_torch_backend_as_the_scripts_do(tmp_path, monkeypatch):
+    """Keras 3 imports TensorFlow unless KERAS_BACKEND says otherwise: without it the Keras
+    scripts were listed as skipped on a Python that runs them."""
+    (tmp_path / "backend_bound.py").write_text(
+        "import os\nif os.environ.get('KERAS_BACKEND') != 'torch':\n"
+        "    raise ImportError('no TensorFlow here')\n")
+    monkeypatch.chdir(tmp_path)  # `python -c` imports from the working directory
+    assert bench.importable(sys.executable, "backend_bound")
+    assert not bench.importable(sys.executable, "no_such_module_here")
+
+
 def _result(expected: str, status: str, reported: list[str]):
     return bench.Result(REPO / "bench" / "s01_x.py", expected, bench.Run(status, reported, 1.0))
 
