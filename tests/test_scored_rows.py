@@ -9,6 +9,9 @@ from torch import nn
 
 from conftest import record
 from lossdoctor.capture.scored_rows import ScoredRows, other_rows, scored_rows
+from lossdoctor.case import NO_VALIDATION_ROWS
+from lossdoctor.script_run import ScriptRun
+from lossdoctor.verdict import diagnose_run
 
 NODES, FEATURES, CLASSES = 300, 20, 3
 
@@ -88,3 +91,13 @@ def test_other_rows_needs_rows_training_scored_of_an_output_of_the_same_size():
     assert not other_rows(ScoredRows(8, frozenset({3, 4})), trained)
     assert not other_rows(None, trained)
 
+
+def test_a_run_whose_checks_got_no_validation_rows_is_not_called_healthy():
+    case = record(_gcn_fit, "val")
+    diagnosis = diagnose_run(ScriptRun("gcn", 0, "", case.trace, case.copies), budget=60)
+    skipped = [o for o in diagnosis.outcomes if o.reason == NO_VALIDATION_ROWS]
+    assert skipped
+    assert diagnosis.status != "healthy"
+    if not diagnosis.causes:
+        assert diagnosis.symptom.kind == "untested"
+        assert f"{len(skipped)} checks" in diagnosis.symptom.message
