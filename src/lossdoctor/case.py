@@ -12,7 +12,13 @@ from torch import nn
 
 from lossdoctor.blow_up import blow_up_start, without_blow_up_rows
 from lossdoctor.capture.copies import Copies
-from lossdoctor.constant_guess import constant_guess_loss, fit_constant, loss_settings, targets_of
+from lossdoctor.constant_guess import (
+    constant_guess_loss,
+    fit_constant,
+    loss_floor,
+    loss_settings,
+    targets_of,
+)
 from lossdoctor.constant_head import constant_head
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import Skip
@@ -23,6 +29,11 @@ from lossdoctor.trace import Trace
 REPLAY_STEPS = 300
 
 T = TypeVar("T")
+
+
+#: Why a check that compares with a validation loss did not run: no validation rows could be
+#: replayed, and too few training batches (or rows that cannot be cut apart) to hold some out.
+NO_VALIDATION_ROWS = "needs validation batches, or at least 5 training batches to hold out"
 
 
 @dataclass
@@ -69,7 +80,7 @@ class Case:
         if not replayer.train_batches:
             raise Skip("needs training batches paired with their targets")
         if not replayer.validation_batches:
-            raise Skip("needs validation batches, or at least 5 training batches to hold out")
+            raise Skip(NO_VALIDATION_ROWS)
         return replayer
 
     @cached_property
@@ -100,6 +111,21 @@ class Case:
             targets_of(replayer.train_batches), targets_of(batches),
             fit=lambda: self._fitted_constant_guess_loss(batches),
         )
+
+    def loss_floor(self) -> float | None:
+        """The least the user's loss can reach on the validation batches (the training ones
+        without them), when it is known and above 0: soft targets' own entropy
+        (:func:`lossdoctor.constant_guess.loss_floor`)."""
+        return self.shared("constant_guess.floor", self._loss_floor)
+
+    def _loss_floor(self) -> float | None:
+        replayer, setup = self.replayer, self.trace.setup
+        batches = replayer.validation_batches or replayer.train_batches
+        if not batches:
+            return None
+        floor = loss_floor(setup.loss_name, loss_settings(self.copies.loss_fn, setup.loss_kwargs),
+                           targets_of(batches))
+        return floor if floor is not None and floor > 0 else None
 
     def _fitted_constant_guess_loss(self, batches) -> float | None:
         try:

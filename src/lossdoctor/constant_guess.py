@@ -67,6 +67,36 @@ def closed_form(loss_name: str, loss_kwargs: dict, train_targets, scored_targets
     return None
 
 
+def loss_floor(loss_name: str, loss_kwargs: dict, scored_targets) -> float | None:
+    """The least the loss can reach on ``scored_targets`` (a numpy array), for the plainly used
+    losses that have a formula: a perfect prediction of soft targets still pays their own
+    entropy. Binary cross-entropy on targets in [0, 1]: their mean binary entropy (0 for hard
+    0/1 targets; 0.5 for targets uniform in 0-1); cross-entropy on rows of class probabilities:
+    their mean entropy per row. None when not known (class indices and the other losses: 0 is
+    their floor, which symptom.below_floor reads)."""
+    kind = loss_kind(loss_name)
+    if kind is None or scored_targets is None or loss_kwargs.get("reduction", "mean") != "mean":
+        return None
+    if any(loss_kwargs.get(setting) for setting in SCALE_CHANGING):
+        return None
+    targets = np.asarray(scored_targets)
+    if targets.dtype.kind != "f" or not targets.size or not np.isfinite(targets).all():
+        return None
+    if targets.min() < 0 or targets.max() > 1:
+        return None
+    with np.errstate(all="ignore"):
+        if kind.binary:
+            return float(np.mean(_entropy(targets) + _entropy(1 - targets)))
+        if kind.task == CLASSIFICATION and targets.ndim == 2 and np.allclose(targets.sum(1), 1):
+            return float(np.mean(_entropy(targets).sum(1)))
+    return None
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    """-p log p elementwise, 0 where p is 0."""
+    return -np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0.0)
+
+
 def _label_entropy(train, scored, ignore_index: int) -> float | None:
     """Class indices of any shape (a class per row, per token of a sequence, per pixel): the
     guess is one class distribution for every position; positions the loss ignores are left

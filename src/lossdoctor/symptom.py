@@ -98,7 +98,7 @@ FEW_STEPS = 50
 @dataclass
 class Symptom:
     kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled", "slow",
-    # "oscillating", "frozen_validation", "rising" or "too_short"
+    # "oscillating", "frozen_validation", "rising", "too_short" or "untested"
     message: str
     #: near_chance: each of the last LAST_PASSES points is below the one before (three falls
     #: in a row come by chance 1 time in 8 on a flat, noisy curve); slow: always. The run
@@ -107,23 +107,36 @@ class Symptom:
 
 
 def symptom_of(trace: Trace, curve: CurveVerdict | None,
-               chance_loss: float | None = None) -> Symptom | None:
+               chance_loss: float | None = None, floor: float | None = None) -> Symptom | None:
     """The symptom the run shows, or None when its curves look healthy. ``curve`` is the run's
-    own verdict; ``chance_loss`` the constant guess's validation loss when the curve has none."""
+    own verdict; ``chance_loss`` the constant guess's validation loss when the curve has none;
+    ``floor`` the least the loss can reach on these targets when above 0 (soft targets'
+    entropy: constant_guess.loss_floor)."""
     if _not_finite(trace) or (curve is not None and curve.kind == DIVERGING):
         message = curve.message if curve is not None else "the loss became NaN or infinite"
         return Symptom("diverging", message)
-    floor = below_floor(trace)
-    if floor is not None:
-        return floor
+    below = below_floor(trace)
+    if below is not None:
+        return below
     if curve is not None and curve.chance_loss is None and chance_loss is not None:
         curve = judge_trace(trace, chance_loss)
     if curve is not None and curve.kind == AT_CHANCE:
         return Symptom("at_chance", curve.message)
     chance = curve.chance_loss if curve is not None else chance_loss
-    return (_level_symptom(trace, chance) or frozen_validation(trace) or _no_gradient(trace)
+    return (_level_symptom(trace, chance, floor) or frozen_validation(trace) or _no_gradient(trace)
             or _no_steady_progress(trace, curve) or _late_rise(curve)
             or _too_short(trace, chance) or _few_steps_still_falling(trace, chance))
+
+
+def untested(checks: int, validation_passes: int) -> Symptom:
+    """The curves show no symptom, but ``checks`` checks that compare the model with a
+    validation loss could not run: no validation rows could be replayed and no training rows
+    held out. Healthy would say those causes were ruled out; they were not tested."""
+    seen = (f"the rows your {validation_passes} validation passes scored could not be replayed"
+            if validation_passes else "no validation pass was seen")
+    return Symptom("untested", f"{seen} and no training rows could be held out in their "
+                               f"place: {checks} checks that compare your model with a "
+                               "validation loss could not run")
 
 
 def _late_rise(curve: CurveVerdict | None) -> Symptom | None:
@@ -137,7 +150,8 @@ def _late_rise(curve: CurveVerdict | None) -> Symptom | None:
     return Symptom("rising", curve.message)
 
 
-def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
+def _level_symptom(trace: Trace, chance: float | None,
+                   floor: float | None = None) -> Symptom | None:
     """Where the run ended against the constant guess, or against its own start."""
     name, level = _final_level(trace)
     if level is None:
@@ -146,7 +160,7 @@ def _level_symptom(trace: Trace, chance: float | None) -> Symptom | None:
         if level >= chance:
             return Symptom("at_chance", f"{_level_words(trace, name, level)} no better than a "
                                         f"constant guess ({loss_words(chance)})")
-        return _near_chance(trace, name, level, chance)
+        return _near_chance(trace, name, level, chance, floor)
     start = _untrained_level(trace)
     if start is not None and level >= (1 - STALLED_DROP) * start:
         how = "above" if level > start else "barely below"
@@ -213,18 +227,36 @@ def kept_pace(losses: list[float]) -> float | None:
     return last / first if first > 0 else None
 
 
-def _near_chance(trace: Trace, name: str, level: float, chance: float) -> Symptom | None:
+def _near_chance(trace: Trace, name: str, level: float, chance: float,
+                 floor: float | None = None) -> Symptom | None:
     """Below the constant guess by less than NEAR_CHANCE_SHARE of it: still falling, the run
     stopped before it converged or while levelling off; flat, the model learned next to
-    nothing."""
-    if chance <= 0 or level < (1 - NEAR_CHANCE_SHARE) * chance:
+    nothing. A loss whose ``floor`` (soft targets' entropy) lies above that bar even for a
+    perfect fit is judged by the share of the way from the guess to the floor instead; the
+    message gives the floor whenever it is known."""
+    bar = (1 - NEAR_CHANCE_SHARE) * chance
+    if floor is not None and 0 < floor < chance and floor >= bar:
+        bar = chance - NEAR_CHANCE_SHARE * (chance - floor)
+    if chance <= 0 or level < bar:
         return None
     losses = _judged_losses(trace)
     how = _how_it_ended(losses) or "the model learned next to nothing"
     return Symptom("near_chance",
                    f"{_level_words(trace, name, level)} only {1 - level / chance:.1%} below a "
-                   f"constant guess ({loss_words(chance)}), {how}{_few_points(losses)}",
+                   f"constant guess ({loss_words(chance)}), {how}{_few_points(losses)}"
+                   f"{_floor_words(trace, level, chance, floor)}",
                    still_learning=_falls_at_each(losses[-LAST_PASSES - 1:]))
+
+
+def _floor_words(trace: Trace, level: float, chance: float, floor: float | None) -> str:
+    """"; binary_cross_entropy cannot go below 0.5 on these targets (...): the run covered 34%
+    of the way there", or "" without a floor above 0 and below the guess."""
+    if floor is None or not 0 < floor < chance:
+        return ""
+    covered = max(0.0, (chance - level) / (chance - floor))
+    return (f"; {_plain(trace.setup.loss_name)} cannot go below {loss_words(floor)} on these "
+            f"targets (their own entropy: they are not all 0 or 1), so 0 is out of reach and "
+            f"the run covered {covered:.0%} of the way from the guess to that floor")
 
 
 def _how_it_ended(losses: list[float]) -> str | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from lossdoctor.budget import default_budget
-from lossdoctor.case import Case
+from lossdoctor.case import NO_VALIDATION_ROWS, Case
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
 from lossdoctor.quiet import silenced
 from lossdoctor.script_run import ScriptRun
-from lossdoctor.symptom import symptom_of
+from lossdoctor.symptom import Symptom, symptom_of, untested
 
 
 def training_seen(run: ScriptRun) -> bool:
@@ -39,10 +39,24 @@ def _diagnosed(run: ScriptRun, progress: Progress | None, budget: float | None,
     curve = getattr(run, "curve", None)
     guess = case.constant_guess_loss("validation") if (
         curve is None or curve.chance_loss is None) else None
-    symptom = symptom_of(run.trace, curve, guess)
+    symptom = symptom_of(run.trace, curve, guess, floor=case.loss_floor())
     case.curves_show_symptom = symptom is not None
     diagnosis = diagnose(case, progress=progress, budget=budget or None,
                          budget_is_default=is_default,
                          symptom=symptom.kind if symptom is not None else None)
-    diagnosis.symptom = symptom
+    diagnosis.symptom = symptom or _untested(diagnosis, run.trace)
     return diagnosis
+
+
+def _untested(diagnosis: Diagnosis, trace) -> Symptom | None:
+    """A run whose curves look fine is healthy only when the checks could look: when those
+    that need a validation loss were all skipped for want of validation rows (a graph's
+    validation on output[idx_val] of the training forward, one full batch whose rows cannot be
+    cut), nothing ruled their causes out, and the run is "could not test", not healthy."""
+    if diagnosis.causes:
+        return None
+    skipped = [o for o in diagnosis.outcomes
+               if o.status == "skipped" and o.reason == NO_VALIDATION_ROWS]
+    if not skipped:
+        return None
+    return untested(len(skipped), len(trace.validation_passes()))

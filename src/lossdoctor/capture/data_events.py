@@ -12,6 +12,7 @@ from lossdoctor.capture.fed_back import FED_BACK, fed_back
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.scored_rows import ScoredRows, other_rows
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
 from lossdoctor.capture.train_split import (
     Sketch,
@@ -55,7 +56,10 @@ class DataEvents:
         self._call_phase = "train"
         #: Evaluation losses with the signature of the batch they scored (train_split.py) and
         #: the dataset it was drawn from.
-        self._signed: list[tuple[LossRecord, Sketch, DatasetOf | None]] = []
+        self._signed: list[tuple[LossRecord, Sketch, DatasetOf | None, ScoredRows | None]] = []
+        #: Rows of the model's output the training losses scored, by the output's rows, when
+        #: they scored only some of them (scored_rows.py: a graph's output[idx_train]).
+        self._trained_rows: dict[int, set] = {}
         self._signed_dataset: DatasetOf | None = None
         self._last_reseeded_step = 0
         self.seeded = False
@@ -123,9 +127,14 @@ class DataEvents:
         taken, self._signature = self._signature, None
         return taken
 
-    def _note_evaluation(self, record: LossRecord, sketch: Sketch | None) -> None:
+    def _note_evaluation(self, record: LossRecord, sketch: Sketch | None,
+                         scored: ScoredRows | None = None) -> None:
         if sketch is not None:
-            self._signed.append((record, sketch, self._signed_dataset))
+            self._signed.append((record, sketch, self._signed_dataset, scored))
+
+    def _note_trained_rows(self, scored: ScoredRows | None) -> None:
+        if scored is not None:
+            self._trained_rows.setdefault(scored.of, set()).update(scored.rows)
 
     @guarded
     def reseeded(self) -> None:
@@ -187,13 +196,20 @@ class DataEvents:
 
     def _separate_training_evaluations(self) -> None:
         """Evaluations of batches from the training data become "train_eval" (left out of the
-        validation curve), and their batches leave the validation sample."""
+        validation curve), unless they scored other rows of the output than training did (one
+        forward over every row, scored on index subsets: scored_rows.py); batches from the
+        training data leave the validation sample either way (a replay scores whole batches,
+        not the rows a validation indexed)."""
         training = training_hashes(self.copies.train.batches)
         if training.empty:
             return
-        moved = 0
-        for record, sketch, dataset in self._signed:
-            if self._training_split(dataset) and of_training_data(sketch, training):
+        moved = indexed = 0
+        for record, sketch, dataset, scored in self._signed:
+            if not (self._training_split(dataset) and of_training_data(sketch, training)):
+                continue
+            if other_rows(scored, self._trained_rows):
+                indexed += 1
+            else:
                 record.phase, moved = "train_eval", moved + 1
         self._signed = []
         kept = self.copies.validation
@@ -204,6 +220,12 @@ class DataEvents:
                 f"{moved} evaluation loss calls scored batches of your training data (a "
                 f"training-split estimate, as nanoGPT's estimate_loss makes): they are kept out "
                 f"of the validation curve.")
+        if indexed:
+            self.trace.notes.append(
+                f"{indexed} evaluation loss calls scored other rows of the same forward as "
+                f"training (such as output[idx_val] beside output[idx_train]): they are your "
+                f"validation curve. Their rows are not replayed: the experiments that need "
+                f"validation batches use held-out training batches or skip.")
 
     def _training_split(self, dataset: DatasetOf | None) -> bool:
         """Whether rows drawn from ``dataset`` may be the training data's, for the content test

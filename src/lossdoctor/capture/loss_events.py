@@ -34,6 +34,7 @@ from lossdoctor.capture.loss_chains import WAITING
 from lossdoctor.capture.model_setup import plain, public_settings
 from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, per_element_mean, reduction_of
 from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.scored_rows import ScoredRows, scored_rows
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
 from lossdoctor.losses import loss_kind
 from lossdoctor.trace import ActivationStat, LossInputStat, LossRecord, Trace
@@ -100,6 +101,7 @@ class HeldLoss:
     inside_model: bool = False  # computed inside the model's forward pass
     signature: list | None = None  # of an evaluated batch (train_split.Sketch)
     rescores: bool = False  # scores rows of the model's output that a loss already scored
+    scored: ScoredRows | None = None  # the rows of the model's output it scored, if only some
     #: The loss value still on its device (0-d), read with others later (READ_AT_ONCE).
     unread: torch.Tensor | None = None
 
@@ -148,6 +150,8 @@ class LossEvents:
                                           unread is None),
                         self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
+        if not held.inside_model:
+            held.scored = scored_rows(prediction, self.last_outputs)
         # A target that is another output of the model: no target to pair a batch with.
         held.several_calls = self._compares_calls(prediction, first_tensor(target))
         if not held.several_calls:
@@ -292,8 +296,9 @@ class LossEvents:
             self.trace.loss_inputs.append(held.inputs)
         if phase == "eval":
             self.events_since_step = self.validated_since_step = True
-            self._note_evaluation(record, held.signature)
+            self._note_evaluation(record, held.signature, held.scored)
         elif not held.logged:
+            self._note_trained_rows(held.scored)
             self._commit_training(held)
         else:
             self.last_train_loss = record.value

@@ -49,6 +49,9 @@ def headline(document: dict) -> str:
         symptom = (document.get("symptom") or {}).get("message", "the loss is not improving")
         why = "the logs alone cannot tell why" if document.get("logs") else (
             "no cause was confirmed")
+        if (document.get("symptom") or {}).get("kind") == "untested":
+            return (f"Not called healthy: the curves show no problem, but {symptom} (listed "
+                    f"below with what would let them run).{partial}")
         if (document.get("symptom") or {}).get("kind") == "too_short":
             return f"Too little evidence to call your training healthy ({symptom}), and {why}." \
                 + partial
@@ -142,8 +145,8 @@ def holdout_lines(document: dict) -> list[str]:
     if not data or data["seen"]:
         return []
     reported = document.get("summary", {}).get("validation_passes")
-    what = ("No validation batches were seen (your validation losses were read from what the "
-            "script reported)" if reported else "No validation data was seen")
+    what = ("No validation batches could be replayed (your validation losses were read "
+            "without their rows)" if reported else "No validation data was seen")
     curve = "" if reported else "; your run's own curve is its training loss"
     if data.get("held_out_rows"):
         batches = data["training_batches"]
