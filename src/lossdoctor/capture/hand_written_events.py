@@ -40,6 +40,7 @@ from lossdoctor.capture.replay_losses import (
     input_at,
     input_tensors,
     output_tensors,
+    path_of_data,
     place_of,
     settings_of,
     target_place,
@@ -72,6 +73,9 @@ class HandWrittenEvents:
         self._inner_target = None  # the target of a torch.nn loss inside the model's forward
         self._returned_place = None  # where the model's output held the loss it returned
         self._returned_target = None  # where the model's inputs held that loss's target
+        #: Where the model's inputs held the target of the torch.nn loss inside its forward, at
+        #: the first training step (for a loss the model returns in a place not named "loss").
+        self._inner_input = None
         self._returned_tensors: list = []  # weak: its prediction and target, the first time
         self._inner_terms: list[loss_terms.InnerTerm] = []  # torch.nn losses inside the forward
         self._dominant_term: int | None = None  # the place of the largest among them
@@ -238,6 +242,7 @@ class HandWrittenEvents:
             self._stop_following()
         if tape is not None and root is not None and self._replay_undecided():
             self._built = self._build_program(tape, root, inputs)
+            self._inner_input = self._inner_target_input(inputs)
             if watcher is not None:
                 self._found_call = self._quietly(_found_call, watcher, watched, tape, root)
             term = loss_program.data_term(tape, root, lambda t: spy.chain_of(t) is not None)
@@ -272,7 +277,7 @@ class HandWrittenEvents:
         if not self._replay_undecided():
             return
         if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):
-            self._keep_returned_loss(name)
+            self._keep_returned_loss(name, self._place_returned_loss(built))
         elif isinstance(built, loss_program.Built) and self._called_loss_wanted(built):
             self._keep_called_loss(seen_loss)
         elif isinstance(built, loss_program.Built):
@@ -362,13 +367,40 @@ class HandWrittenEvents:
         if built.program.ends_in_torch_loss:
             self.trace.setup.loss_kwargs = _torch_loss_settings(built.program)
 
-    def _keep_returned_loss(self, name: str | None) -> None:
+    def _inner_target_input(self, inputs: loss_program.StepInputs | None):
+        """The model's input holding the target of the torch.nn loss computed inside this
+        forward (the run's, the largest of several): followed by its data, whatever its
+        name (mmengine's ``model(inputs, data_samples, mode='loss')``)."""
+        terms = [t for t in self._inner_terms
+                 if t.forward == self.forwards and t.target is not None]
+        term = loss_terms.dominant(terms) or (terms[0] if terms else None)
+        if inputs is None or term is None:
+            return None
+        return path_of_data(inputs.input_paths, term.target)
+
+    def _place_returned_loss(self, built):
+        """A model whose output holds its loss where no "loss" names it (a dict
+        ``{'loss_cls': ...}`` the script adds up): the loss is the one output tensor the
+        recorded training loss reads, its target the input that reached the torch.nn loss
+        inside the forward. From then on each pass's batch is paired with that input. Returns
+        this step's batch, so paired."""
+        if self._returned_place is not None or not isinstance(built, loss_program.Built):
+            return None
+        places = built.program.output_places
+        if len(places) != 1 or self._inner_input is None or built.prediction.dim() != 0:
+            return None  # a loss per row, or several, is not taken whole from one place
+        self._returned_place, self._returned_target = next(iter(places)), self._inner_input
+        batch = self._target_taken_out("train", self._returned_target)
+        self._hold_batch([h for h in self._held if h.forward == self.forwards], batch)
+        return batch
+
+    def _keep_returned_loss(self, name: str | None, batch=None) -> None:
         if self._returned_place is None or self._returned_target is None:
             self.copies.loss_problem = (
                 "the model computes its own loss, and lossdoctor could not tell which of its "
                 "inputs is the target (name it labels or targets, or pass it second)")
             return
-        trained = self.copies.train.batches
+        trained = self.copies.train.batches or ([batch] if batch is not None else [])
         self.copies.loss_replay = ReturnedLoss(
             self._returned_place, self._returned_target,
             settings_of(trained[0].kwargs) if trained else {}, self._returned_prediction)

@@ -63,6 +63,7 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
     """Every training event inside the block reaches ``recorder``."""
     with ExitStack() as stack:
         stack.callback(recorder.leave_spies)  # last: whatever broke, no spy outlives the block
+        stack.enter_context(criteria_passed_through())  # before ModuleHooks: taken off after
         modules = ModuleHooks(recorder)
         stack.callback(modules.remove)
         tensorboard = TensorBoardHook(recorder)
@@ -83,6 +84,46 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         for owner, kind in product((torch.nn.utils, clip_grad), ("norm", "value")):
             stack.enter_context(wrapped(owner, f"clip_grad_{kind}_", clip_wrapper(recorder, kind)))
         yield recorder
+
+
+def criterion_around_model(module, args: tuple, kwargs: dict) -> bool:
+    """A torch.nn loss class called with the model, not with a prediction: fairseq's
+    ``criterion(model, sample)`` (a ``_Loss`` subclass whose forward runs the model and a torch
+    loss on its output). It is not the run's loss: the torch loss it calls inside is, and the
+    model it runs is the model's pass."""
+    first = args[0] if args else next(iter(kwargs.values()), None)
+    return isinstance(module, _Loss) and isinstance(first, nn_module.Module)
+
+
+@contextmanager
+def criteria_passed_through() -> Iterator[None]:
+    """A criterion around the model (criterion_around_model) runs its forward without the
+    module hooks of a loss call: the global hooks, which take every ``_Loss`` call for a loss
+    on (prediction, target), would hide the model's pass and the torch loss inside it. One with
+    hooks of its own is called as usual. Any other call goes to the ``__call__`` torch gave
+    ``_Loss`` (ModuleHooks wraps this one when it narrows: a call through nn.Module's wrapper
+    as well would be watched twice)."""
+    own = _Loss.__dict__.get("__call__")
+    inherited = _Loss.__call__
+
+    def __call__(module, *args, **kwargs):
+        if criterion_around_model(module, args, kwargs) and not _own_hooks(module):
+            return module.forward(*args, **kwargs)
+        return inherited(module, *args, **kwargs)
+
+    _Loss.__call__ = __call__
+    try:
+        yield
+    finally:
+        if own is None:
+            del _Loss.__call__
+        else:
+            _Loss.__call__ = own
+
+
+def _own_hooks(module) -> bool:
+    return any(getattr(module, name, None) for name in (
+        "_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
 
 
 class ModuleHooks:
@@ -156,13 +197,14 @@ class ModuleHooks:
             if all(cls is not patched for patched, _, _ in self.patched):
                 self._patch(cls)
 
-    def _applies(self, module) -> bool:
-        """Whether a call of ``module`` is watched: a loss, a model narrowed to, or another
-        instance of its class called on its own (an EMA copy). One called inside a watched
-        pass is a part of the model (a Sequential of Sequentials): watching it would send
-        every block of such a model through the recorder, for nothing it uses."""
+    def _applies(self, module, args: tuple = (), kwargs: dict | None = None) -> bool:
+        """Whether a call of ``module`` is watched: a loss (not a criterion around the model,
+        criterion_around_model), a model narrowed to, or another instance of its class called
+        on its own (an EMA copy). One called inside a watched pass is a part of the model (a
+        Sequential of Sequentials): watching it would send every block of such a model through
+        the recorder, for nothing it uses."""
         if isinstance(module, _Loss):
-            return True
+            return not criterion_around_model(module, args, kwargs or {})
         if id(module) in self.narrowed_ids:
             for ref in self.narrowed:  # a loop, not any(): no generator on the model's calls
                 if ref() is module:
@@ -194,7 +236,7 @@ class ModuleHooks:
                     or compiling() or flags._is_compiling_flag or transformed() is not None
                     or (recorder._depth and id(module) not in narrowed_ids
                         and not isinstance(module, _Loss))  # applies() says no, cheaper
-                    or not applies(module)):
+                    or not applies(module, args, kwargs)):
                 return inherited(module, *args, **kwargs)
             started(module, args)
             if following or recorder._spy is not None:  # else follow() would do nothing

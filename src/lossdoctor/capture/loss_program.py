@@ -407,6 +407,12 @@ class LossProgram:
             name.endswith("_loss") or name in TORCH_LOSSES)
 
     @property
+    def output_places(self) -> set:
+        """The places in the model's output of the tensors the loss reads."""
+        return {r.place for call in self.calls if call is not None
+                for r in _refs_in((call.args, call.kwargs)) if isinstance(r, Output)}
+
+    @property
     def prediction_place(self) -> Place:
         """The place in the output of the first output tensor the loss reads."""
         for call in self.calls:

@@ -12,12 +12,25 @@ MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm
 
 
 def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
-    """Fill in the optimizer's class and settings; returns its settings as they are."""
-    hparams = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    """Fill in the optimizer's class and settings; returns its settings as they are: those of
+    the first parameter group that trains (a positive lr), which replays train every
+    parameter with. A first group at lr 0 (a frozen backbone by ``lr_mult=0``, mmengine's
+    paramwise_cfg) would have every replay train nothing; a warmup from 0, where every
+    group starts at 0, keeps the first group's."""
+    group = next((g for g in optimizer.param_groups if _positive(g.get("lr"))),
+                 optimizer.param_groups[0])
+    hparams = {k: v for k, v in group.items() if k != "params"}
     setup.optimizer_class = type(optimizer).__name__
     setup.optimizer_hparams = plain(hparams)
     setup.lr_given = _given_lr(optimizer)
     return hparams
+
+
+def _positive(lr) -> bool:
+    try:
+        return float(lr) > 0
+    except (TypeError, ValueError, RuntimeError):
+        return False
 
 
 def _given_lr(optimizer: torch.optim.Optimizer) -> float | None:

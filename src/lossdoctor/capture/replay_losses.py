@@ -151,15 +151,19 @@ def target_place(args: tuple, kwargs: dict, seen_target: torch.Tensor | None) ->
     inside the forward was called with; else an input named like a target (a keyword, or a key
     of a dict batch); else the second positional tensor (nanoGPT's ``model(idx, targets)``)."""
     inputs = input_tensors(args, kwargs)
-    if seen_target is not None:
-        for path, value in inputs:
-            if same_data(value, seen_target):
-                return path
+    followed = path_of_data(inputs, seen_target) if seen_target is not None else None
+    if followed is not None:
+        return followed
     named = [path for path, _ in inputs if path[-1][1] in TARGET_KEYWORDS]
     if named:
         return named[0]
     positional = [path for path, _ in inputs if len(path) == 1 and path[0][0] == "arg"]
     return positional[1] if len(positional) > 1 else None
+
+
+def path_of_data(inputs: list[tuple[Path, torch.Tensor]], tensor: torch.Tensor) -> Path | None:
+    """The path of the input (of ``input_tensors``) that holds ``tensor``'s data, or None."""
+    return next((path for path, value in inputs if same_data(value, tensor)), None)
 
 
 def input_tensors(args: tuple, kwargs: dict) -> list[tuple[Path, torch.Tensor]]:

@@ -128,6 +128,20 @@ MIN_STOPPED_SHARE = 0.1
 #: layers lose by it (replays start from the model as first built), so it stays below
 #: NEVER_UPDATED_CONFIDENCE.
 STOPPED_CONFIDENCE = 0.7
+#: Steps whose update was measured (capture.schedule measures the dense start and powers of
+#: two), at least, at which a parameter got a gradient and the optimizer step left it exactly
+#: as it was, before it counts as never trained by the optimizer that holds it (a parameter
+#: group of learning rate 0: mmengine's ``lr_mult=0``). A rate that starts at 0 (warmup from
+#: zero) leaves the first step's parameters as they were, and only that step: three steps
+#: reach past it (the second and third measured steps are steps 1 and 2).
+MIN_UNMOVED_STEPS = 3
+#: ... counting only steps whose gradient norm is at least this share of the parameter's norm:
+#: a smaller gradient may leave a float32 parameter exactly as it was at a plain SGD rate
+#: (float32 keeps 24 bits: a change below about 6e-8 of a value is rounded away). A Linear
+#: bias just before a BatchNorm gets a gradient of rounding noise (1e-8 of its norm,
+#: measured on bench/projects4's mmengine MLP) and is never moved by a healthy run; from
+#: 1e-3 up, any SGD rate from 1e-4 moves the parameter by 1e-7 of its norm or more.
+MIN_MOVING_GRADIENT = 1e-3
 
 
 def check(case) -> list[Finding]:
@@ -200,7 +214,33 @@ def _untrained(trace, model: nn.Module | None = None) -> dict[str, int]:
         for name, entry in trace.gradientless.items()
         if entry["sampled_steps"] >= trace.gradient_samples > 0 and (own is None or name in own)
     }
-    return {**setup.not_in_optimizer, **setup.requires_grad_off, **never}
+    return {**setup.not_in_optimizer, **setup.requires_grad_off, **never,
+            **_unmoved(trace, model)}
+
+
+def _unmoved(trace, model: nn.Module | None = None) -> dict[str, int]:
+    """The parameters the optimizer holds and never moved: at every step whose update was
+    measured, at least MIN_UNMOVED_STEPS of them with a gradient, the step left them exactly
+    as they were (every group holding them at learning rate 0). By name, their element count
+    (1 each without the model: the names are what a replay needs)."""
+    measured: dict[str, list[bool]] = {}
+    for record in trace.gradients:
+        if record.named and record.update_ratio is not None and _gradient_moves(record):
+            measured.setdefault(record.name, []).append(record.update_ratio == 0)
+    sizes = (None if model is None
+             else {name: p.numel() for name, p in model.named_parameters()})
+    return {name: sizes[name] if sizes is not None else 1
+            for name, still in measured.items()
+            if len(still) >= MIN_UNMOVED_STEPS and all(still)
+            and (sizes is None or name in sizes)}
+
+
+def _gradient_moves(record) -> bool:
+    """Whether a step at any plain rate would visibly move the parameter: its gradient is at
+    least MIN_MOVING_GRADIENT of its norm (any gradient, for a parameter of norm 0)."""
+    if record.weight_norm == 0:
+        return record.grad_norm > 0
+    return record.grad_norm >= MIN_MOVING_GRADIENT * record.weight_norm
 
 
 def _frozen(case) -> Finding | None:
@@ -209,7 +249,8 @@ def _frozen(case) -> Finding | None:
     if not untrained or setup.parameter_count == 0:
         return None
     share = sum(untrained.values()) / setup.parameter_count
-    mechanical = setup.not_in_optimizer or setup.requires_grad_off
+    unmoved = _unmoved(trace, case.copies.initial_model)
+    mechanical = setup.not_in_optimizer or setup.requires_grad_off or unmoved
     experiment = _train_everything(case, trace) if mechanical else None
     evidence = {
         "untrained_elements": float(sum(untrained.values())),
@@ -218,12 +259,13 @@ def _frozen(case) -> Finding | None:
         "left_out_of_optimizer": float(sum(setup.not_in_optimizer.values())),
         "requires_grad_off": float(sum(setup.requires_grad_off.values())),
         "no_gradient_at_sampled_steps": float(len(untrained) - len(setup.not_in_optimizer)
-                                              - len(setup.requires_grad_off)),
+                                              - len(setup.requires_grad_off) - len(unmoved)),
+        "never_moved_by_optimizer": float(sum(unmoved.values())),
         "optimizer_elements_outside_model": float(setup.optimizer_elements_outside_model),
     }
     _add_experiment_numbers(evidence, experiment)
     confidence = _frozen_confidence(share, setup, experiment, case)
-    verdict = _frozen_verdict(trace, untrained, share, experiment)
+    verdict = _frozen_verdict(trace, untrained, share, experiment, unmoved)
     if share >= 1 and changed_tensors(case.copies.initial_model, case.copies.final_model) == 0:
         passes = backward_passes(trace)
         evidence |= {"backward_passes": float(passes), "parameters_changed": 0.0}
@@ -300,7 +342,7 @@ def _frozen_confidence(share: float, setup, experiment: Experiment | None, case)
     return refuted
 
 
-def _frozen_verdict(trace, untrained, share, experiment) -> str:
+def _frozen_verdict(trace, untrained, share, experiment, unmoved) -> str:
     setup = trace.setup
     largest = sorted(untrained, key=untrained.get, reverse=True)[:3]
     share_text = plain_share(share)
@@ -315,7 +357,12 @@ def _frozen_verdict(trace, untrained, share, experiment) -> str:
                      "given to the optimizer.")
     if setup.requires_grad_off:
         parts.append(f"{len(setup.requires_grad_off)} have requires_grad=False.")
-    if len(untrained) > len(setup.not_in_optimizer) + len(setup.requires_grad_off):
+    if unmoved:
+        parts.append(f"{len(unmoved)} parameter tensors got gradients, but your optimizer "
+                     "steps never changed them, as a learning rate of 0 does: look for a "
+                     "parameter group with lr 0 (a per-group rate or an lr multiplier of 0).")
+    if len(untrained) > (len(setup.not_in_optimizer) + len(setup.requires_grad_off)
+                         + len(unmoved)):
         parts.append("Some optimized parameters never got a gradient: look for detach(), "
                      ".data or torch.no_grad() in the forward pass.")
     if experiment is not None:
