@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._dropout import called_rates, layer_rates, without_dropout
 from lossdoctor.checks._fix import (
     beyond_the_run,
     fix_experiment,
@@ -84,10 +85,6 @@ NEGLIGIBLE_SHRINK = 0.05
 #: development set's hand_l2_penalty cases (weights 0.17-0.49: 09134, 12124, 12150, 12332)
 #: start at 87% to 98%.
 NEGLIGIBLE_PENALTY_SHARE = 0.05
-DROPOUT_LAYERS = (
-    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
-    nn.FeatureAlphaDropout,
-)
 
 
 @dataclass
@@ -147,10 +144,19 @@ def regularization_of(case) -> Regularization:
         _number(case.replayer.user_lr) * decay * REPLAY_STEPS < NEGLIGIBLE_SHRINK
     ):
         decay = 0.0
-    dropout = {name: p for name, p in dropout_rates(case.copies.initial_model).items()
+    dropout = {name: p for name, p in dropout_rates(case.copies.initial_model,
+                                                    _forward_of(case)).items()
                if p > LIGHT_DROPOUT}
     without, share = _hand_penalty(case)
     return Regularization(decay, dropout, without, share)
+
+
+def _forward_of(case):
+    """A forward of a model on the first training batch, as the script's loss calls it."""
+    loss, batches = case.copies.replay_loss, case.replayer.train_batches
+    if loss is None or not batches:
+        return None
+    return lambda model: loss.loss(model, batches[0])
 
 
 def _hand_penalty(case) -> tuple[object | None, float]:
@@ -189,33 +195,14 @@ def _number(value) -> float:
         return 0.0
 
 
-def dropout_rates(model: nn.Module) -> dict[str, float]:
-    """Drop probability of each dropout layer (and attention dropout) that drops anything."""
-    rates = {}
-    for name, module in model.named_modules():
-        p = _drop_probability(module)
-        if p > 0:
-            rates[name or type(module).__name__] = p
+def dropout_rates(model: nn.Module, forward=None) -> dict[str, float]:
+    """Drop probability of each dropout layer (and attention dropout) that drops anything, and
+    of each dropout call the forward makes itself (``F.dropout(x, p, self.training)``), found by
+    running ``forward(model)`` when it is given."""
+    rates = layer_rates(model)
+    calls = called_rates(model, forward) if forward is not None else []
+    rates.update({f"dropout call {i} in forward": p for i, p in enumerate(calls, 1)})
     return rates
-
-
-def _drop_probability(module: nn.Module) -> float:
-    if isinstance(module, DROPOUT_LAYERS):
-        return float(module.p)
-    if isinstance(module, nn.MultiheadAttention):
-        return float(module.dropout)
-    return 0.0
-
-
-def without_dropout(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model`` whose dropout layers drop nothing."""
-    model = copy.deepcopy(model)
-    for module in model.modules():
-        if isinstance(module, DROPOUT_LAYERS):
-            module.p = 0.0
-        elif isinstance(module, nn.MultiheadAttention):
-            module.dropout = 0.0
-    return model
 
 
 def _fit(replayer, model: nn.Module, hparams: dict, loss=None) -> Fit:
