@@ -36,6 +36,7 @@ from torch import nn
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._dropout import called_rates, layer_rates, without_dropout
 from lossdoctor.checks._fix import (
+    MEANINGFUL_IMPROVEMENT,
     beyond_the_run,
     fix_experiment,
     helped,
@@ -43,6 +44,7 @@ from lossdoctor.checks._fix import (
     relative_drop,
     settled_loss,
 )
+from lossdoctor.checks._loss_terms import LossTerms, split_terms, term_values
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
@@ -119,6 +121,9 @@ def check(case) -> list[Finding]:
     """``over_regularized`` when taking weight decay and dropout away makes the model fit its
     training data and its validation data clearly better."""
     replayer = case.require_replay()
+    held = _held_term(case, replayer)
+    if held is not None:
+        return [held]
     regularization = regularization_of(case)
     if not regularization.present:
         return []
@@ -224,6 +229,95 @@ def progress_share(regularized: float, free: float, reference: float) -> float:
     if not (math.isfinite(regularized) and math.isfinite(free)) or reference <= free:
         return 1.0
     return (reference - regularized) / (reference - free)
+
+
+# --- a term of the loss on the model's outputs (a VAE's KL) held at its floor ---------------
+
+
+#: The regularizer term's weight in the replay that tests it: a tenth, the first step down a
+#: practitioner takes (a beta-VAE's beta of 0.1), and between the usual fixes of a VAE's
+#: reductions (World Models' summed losses weigh its KL 0.31 times as much as its means did).
+TERM_WEIGHT = 0.1
+#: The run held the regularizer at its floor when the trained model's term is below this share
+#: of where the replay with a tenth of its weight takes it (a collapsed posterior: the encoder
+#: gives every row the prior, and the latent carries nothing). A term free to settle rises
+#: less than its weight falls; one pinned at its floor rises at least as much: the bar is the
+#: weight itself. Measured on dev VAEs (session 23, seeds 334400-334406, docs/devset.md):
+#: healthy (each term summed over its dimensions, or both summed over the batch as
+#: pytorch/examples does) 0.22-0.41, half of that or more above the bar; collapsed (a per-pixel
+#: mean reconstruction x10 beside a per-unit mean KL) 0.0005-0.0013, one partly collapsed
+#: 0.12 (quiet).
+HELD_TERM_SHARE = TERM_WEIGHT
+
+
+def _held_term(case, replayer) -> Finding | None:
+    """A term on the model's outputs added to the loss (a VAE's KL) that the run drove to its
+    floor while the data term stalled: with the term weighted TERM_WEIGHT, the data term ends
+    clearly lower, in the replay and beyond the run, and the term itself rises from where the
+    run held it."""
+    measures = term_measures(case, replayer)
+    if measures is None:
+        return None
+    experiment = measures.pop("experiment")
+    if not (helped(experiment) and measures["data_drop_beyond_run"] >= MEANINGFUL_IMPROVEMENT
+            and measures["held_share"] <= HELD_TERM_SHARE):
+        return None
+    return _held_term_finding(measures, experiment)
+
+
+def term_measures(case, replayer) -> dict | None:
+    """The data term and the regularizer of the run's model, of a replay of the user's loss and
+    of one with the regularizer weighted TERM_WEIGHT; None for a loss without such a term."""
+    terms = split_terms(case.copies.replay_loss)
+    final = case.copies.final_model
+    if terms is None or final is None:
+        return None
+    run = term_values(replayer, terms, final)
+    before, before_replay = _term_replay(replayer, terms, None)
+    after, after_replay = _term_replay(replayer, terms, terms.weighted(TERM_WEIGHT))
+    if not (after.regularizer > 0 and math.isfinite(after.data)):
+        return None
+    steps = after_replay.planned_steps or REPLAY_STEPS
+    experiment = Experiment(f"the term without the target weighted {TERM_WEIGHT:g}",
+                            before.data, after.data, steps, measure="data term")
+    return {
+        "experiment": experiment,
+        "data_term_run": run.data, "regularizer_run": run.regularizer,
+        "data_term_before": before.data, "regularizer_before": before.regularizer,
+        "data_term_after": after.data, "regularizer_after": after.regularizer,
+        "data_drop_beyond_run": relative_drop(run.data, after.data),
+        "held_share": max(run.regularizer, 0.0) / after.regularizer,
+        "term_weight": TERM_WEIGHT,
+        "replay_diverged": float(before_replay.diverged or after_replay.diverged),
+    }
+
+
+def _term_replay(replayer, terms: LossTerms, loss):
+    model = copy.deepcopy(replayer.copies.initial_model)
+    replay = replayer.replay(Plan(model=model, steps=REPLAY_STEPS, loss=loss))
+    return term_values(replayer, terms, model), replay
+
+
+def _held_term_finding(measures: dict, experiment: Experiment) -> Finding:
+    strength = min(improvement(experiment) / 0.5, 1.0)
+    return Finding(
+        OVER_REGULARIZED,
+        confidence=0.6 + 0.2 * strength + 0.15 * (1 - measures["held_share"] / HELD_TERM_SHARE),
+        verdict=(
+            "A term of your loss that reads only the model's outputs, not the target (a KL "
+            f"term, an auxiliary loss), outweighs the fit: your run drove it to "
+            f"{measures['regularizer_run']:.3g} while the term that fits the data stayed at "
+            f"{measures['data_term_run']:.3g}. Replayed {experiment.steps} steps with that term "
+            f"weighted {TERM_WEIGHT:g}, the data term falls to {measures['data_term_after']:.3g} "
+            f"(from {measures['data_term_before']:.3g} with your weights) and the term rises to "
+            f"{measures['regularizer_after']:.3g}. For a VAE this is a collapsed posterior: "
+            "the latent code carries nothing, and every input decodes alike."),
+        evidence=measures,
+        fix=("Weigh the term less against the data term: reduce both the same way (sum each "
+             "over its dimensions, then average over the batch), or multiply the term by a "
+             "weight below 1 (or warm it up from 0)."),
+        experiment=experiment,
+    )
 
 
 # --- finding ---------------------------------------------------------------------------------
