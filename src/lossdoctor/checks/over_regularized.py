@@ -22,6 +22,16 @@ penalty, as a validation computes it. Three things must hold:
 
 The training fit is measured in eval mode on the training batches after each replay: losses
 taken in train mode include the dropout's own noise, which taking dropout away removes trivially.
+
+Dropout is read from the model's layers and from the dropout calls its forward makes itself
+(``F.dropout(x, p, self.training)``, :mod:`._dropout`).
+
+A hand-written loss that adds a term on the model's outputs alone to its data term (a VAE's
+KL, :mod:`._loss_terms`) is tested first, apart: replayed with that term weighted TERM_WEIGHT,
+the data term must fall by the bar of a fix and below the run's own, while the run held the
+term at its floor (HELD_TERM_SHARE of where the replay takes it): a collapsed posterior.
+Weighting a healthy VAE's KL less also improves its reconstruction; what it does not do is
+lift a KL pinned near zero tenfold.
 """
 
 from __future__ import annotations
@@ -55,8 +65,10 @@ OVER_REGULARIZED = Cause(
     fix="Lower the weight decay or the dropout rate.",
     question="Is weight decay, dropout or a penalty added to the loss holding the fit back?",
     test=(
-        "replay with weight decay /100, dropout off and a hand-written penalty on the weights "
-        "left out; reported when training and validation both improve"
+        "replay with weight decay /100, dropout off (layers and calls in the forward) and a "
+        "hand-written penalty on the weights left out; reported when training and validation "
+        "both improve. A loss term on the outputs alone (a VAE's KL): replay with it weighted "
+        "0.1; reported when the data term improves and the run held the term at its floor"
     ),
     # regularization that holds the fit back makes the model look too small: with dropout 0.8
     # over_regularized_dropout_cnn read "The model is too small for the task" beside "with
@@ -278,7 +290,7 @@ def term_measures(case, replayer) -> dict | None:
     if not (after.regularizer > 0 and math.isfinite(after.data)):
         return None
     steps = after_replay.planned_steps or REPLAY_STEPS
-    experiment = Experiment(f"the term without the target weighted {TERM_WEIGHT:g}",
+    experiment = Experiment(f"the loss term on the outputs alone weighted {TERM_WEIGHT:g}",
                             before.data, after.data, steps, measure="data term")
     return {
         "experiment": experiment,
