@@ -110,9 +110,17 @@ class Regularization:
     #: the training loss without the penalty the script added to it by hand, when it has one
     without_penalty: object | None = None
     penalty_share: float = 0.0  # the penalty's share of the untrained model's training loss
+    #: a term of the loss on the model's outputs alone beside its data term (a VAE's KL)
+    output_term: LossTerms | None = None
 
     @property
     def present(self) -> bool:
+        """Whether anything is replayed (budget.WHEN_SETUP_CALLS asks too)."""
+        return self.taken_away or self.output_term is not None
+
+    @property
+    def taken_away(self) -> bool:
+        """Whether anything is taken away in the replay without regularization."""
         return self.weight_decay > 0 or bool(self.dropout) or self.without_penalty is not None
 
     @property
@@ -133,11 +141,11 @@ def check(case) -> list[Finding]:
     """``over_regularized`` when taking weight decay and dropout away makes the model fit its
     training data and its validation data clearly better."""
     replayer = case.require_replay()
-    held = _held_term(case, replayer)
+    regularization = regularization_of(case)
+    held = _held_term(case, replayer, regularization.output_term)
     if held is not None:
         return [held]
-    regularization = regularization_of(case)
-    if not regularization.present:
+    if not regularization.taken_away:
         return []
     after = _fit(replayer, without_dropout(replayer.copies.initial_model),
                  {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR},
@@ -165,7 +173,7 @@ def regularization_of(case) -> Regularization:
                                                     _forward_of(case)).items()
                if p > LIGHT_DROPOUT}
     without, share = _hand_penalty(case)
-    return Regularization(decay, dropout, without, share)
+    return Regularization(decay, dropout, without, share, split_terms(case.copies.replay_loss))
 
 
 def _forward_of(case):
@@ -262,12 +270,12 @@ TERM_WEIGHT = 0.1
 HELD_TERM_SHARE = TERM_WEIGHT
 
 
-def _held_term(case, replayer) -> Finding | None:
+def _held_term(case, replayer, terms: LossTerms | None) -> Finding | None:
     """A term on the model's outputs added to the loss (a VAE's KL) that the run drove to its
     floor while the data term stalled: with the term weighted TERM_WEIGHT, the data term ends
     clearly lower, in the replay and beyond the run, and the term itself rises from where the
     run held it."""
-    measures = term_measures(case, replayer)
+    measures = term_measures(case, replayer, terms)
     if measures is None:
         return None
     experiment = measures.pop("experiment")
@@ -277,10 +285,9 @@ def _held_term(case, replayer) -> Finding | None:
     return _held_term_finding(measures, experiment)
 
 
-def term_measures(case, replayer) -> dict | None:
+def term_measures(case, replayer, terms: LossTerms | None) -> dict | None:
     """The data term and the regularizer of the run's model, of a replay of the user's loss and
     of one with the regularizer weighted TERM_WEIGHT; None for a loss without such a term."""
-    terms = split_terms(case.copies.replay_loss)
     final = case.copies.final_model
     if terms is None or final is None:
         return None
