@@ -140,6 +140,35 @@ def test_a_copy_without_dropout_drops_nothing_in_its_calls_and_layers():
     assert dropout_rates(model, forward) == {"extra": 0.5, "dropout call 1 in forward": 0.9}
 
 
+class _NoGuess:
+    """A case whose loss has no constant guess (a criterion summing over tokens)."""
+
+    def constant_guess_loss(self, split):
+        return None
+
+
+def test_dropout_above_the_usual_rates_is_judged_without_a_constant_guess():
+    """fairseq_lm dropout_0.7 (bench/projects4): no constant guess for its criterion, so the
+    training fit's share was measured from the untrained model (0.86) and the run was called
+    healthy; dropout 0.5 stays under the share's gate."""
+    from lossdoctor.checks.over_regularized import (
+        Regularization,
+        _dropout_beyond_usual_without_guess,
+    )
+    assert _dropout_beyond_usual_without_guess(_NoGuess(), Regularization(0.0, {"a": 0.7}))
+    assert not _dropout_beyond_usual_without_guess(_NoGuess(), Regularization(0.0, {"a": 0.5}))
+
+
+def test_without_a_symptom_usual_dropout_is_advice_and_heavy_dropout_stands():
+    from lossdoctor.checks.over_regularized import Regularization, _beyond_usual
+    assert not _beyond_usual(Regularization(0.0, {"a": 0.5}))
+    assert _beyond_usual(Regularization(0.0, {"a": 0.7}))
+    case = functional_dropout_run(0.9)
+    case.curves_show_symptom = False
+    [finding] = reported(check(case))
+    assert finding.cause is OVER_REGULARIZED
+
+
 def test_skips_without_an_optimizer_step():
     with pytest.raises(Skip, match="optimizer step"):
         check(Case(Trace(), Copies()))
