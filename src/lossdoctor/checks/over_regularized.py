@@ -11,7 +11,9 @@ penalty, as a validation computes it. Three things must hold:
 2. With it, the model fits its training data far worse: it gets less than two thirds of the way
    from the constant guess (the best input-free prediction) to where the model gets without it.
    Regularization that only trades a little training fit for generalization (dropout 0.1-0.5
-   on a model that fits) keeps most of that way.
+   on a model that fits) keeps most of that way. Without a constant guess (a fairseq
+   criterion), the way is measured from the untrained model, which overstates it; dropout
+   above the usual rates (USUAL_MOST_DROPOUT) then passes this bar.
 
 3. The replay without it settles clearly below the run's own best validation loss
    (``_fix.beyond_the_run``): regularization that holds the run back shows in the run. Dropout
