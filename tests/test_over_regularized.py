@@ -91,6 +91,84 @@ def test_dropout_is_read_from_layers_and_attention_and_turned_off_on_a_copy():
     assert dropout_rates(model) == {"0": 0.5, "1": 0.2}
 
 
+class FunctionalDropoutMLP(nn.Module):
+    """Dropout called in the forward, no dropout layer: ``F.dropout(x, p, self.training)``, as
+    fairseq's models and the development set's hand-written MLPs do (dev 334000, dropout 0.86:
+    underfit_capacity first, over_regularized saw no dropout)."""
+
+    def __init__(self, rate):
+        super().__init__()
+        self.rate = rate
+        self.hidden = nn.Linear(8, 64)
+        self.out = nn.Linear(64, 2)
+
+    def forward(self, x):
+        return self.out(F.dropout(F.relu(self.hidden(x)), self.rate, self.training))
+
+
+def functional_dropout_run(rate):
+    x, y = _data()
+    torch.manual_seed(0)
+    model = FunctionalDropoutMLP(rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:500], y[:500]),
+                  (x[500:], y[500:]), epochs=5)
+
+
+def test_dropout_called_in_the_forward_is_found_and_turned_off():
+    [finding] = reported(check(functional_dropout_run(0.9)))
+    assert finding.cause is OVER_REGULARIZED
+    assert finding.evidence["strongest_dropout"] == pytest.approx(0.9)
+    assert "dropout" in finding.fix
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_light_dropout_called_in_the_forward_is_not_blamed():
+    assert reported(check(functional_dropout_run(0.1))) == []
+
+
+def test_a_copy_without_dropout_drops_nothing_in_its_calls_and_layers():
+    model = FunctionalDropoutMLP(0.9)
+    model.extra = nn.Dropout(0.5)
+    forward = lambda m: m(torch.ones(4, 8))  # noqa: E731
+    assert dropout_rates(model, forward) == {"extra": 0.5, "dropout call 1 in forward": 0.9}
+    quiet = without_dropout(model).train()
+    assert isinstance(quiet, FunctionalDropoutMLP)
+    assert dropout_rates(quiet, forward) == {}
+    x = torch.randn(4, 8)
+    assert torch.equal(quiet(x), quiet.out(F.relu(quiet.hidden(x))))
+    assert dropout_rates(model, forward) == {"extra": 0.5, "dropout call 1 in forward": 0.9}
+
+
+class _NoGuess:
+    """A case whose loss has no constant guess (a criterion summing over tokens)."""
+
+    def constant_guess_loss(self, split):
+        return None
+
+
+def test_dropout_above_the_usual_rates_is_judged_without_a_constant_guess():
+    """fairseq_lm dropout_0.7 (bench/projects4): no constant guess for its criterion, so the
+    training fit's share was measured from the untrained model (0.86) and the run was called
+    healthy; dropout 0.5 stays under the share's gate."""
+    from lossdoctor.checks.over_regularized import (
+        Regularization,
+        _dropout_beyond_usual_without_guess,
+    )
+    assert _dropout_beyond_usual_without_guess(_NoGuess(), Regularization(0.0, {"a": 0.7}))
+    assert not _dropout_beyond_usual_without_guess(_NoGuess(), Regularization(0.0, {"a": 0.5}))
+
+
+def test_without_a_symptom_usual_dropout_is_advice_and_heavy_dropout_stands():
+    from lossdoctor.checks.over_regularized import Regularization, _beyond_usual
+    assert not _beyond_usual(Regularization(0.0, {"a": 0.5}))
+    assert _beyond_usual(Regularization(0.0, {"a": 0.7}))
+    case = functional_dropout_run(0.9)
+    case.curves_show_symptom = False
+    [finding] = reported(check(case))
+    assert finding.cause is OVER_REGULARIZED
+
+
 def test_skips_without_an_optimizer_step():
     with pytest.raises(Skip, match="optimizer step"):
         check(Case(Trace(), Copies()))
