@@ -290,7 +290,8 @@ class Replayer:
         else:
             closure()
             optimizer.step()
-        return float(first[0].detach())
+        terms = _summed_terms(self.copies.replay_loss, batch) if training_loss is None else 1
+        return float(first[0].detach()) / terms
 
     def loss(self, model: nn.Module, batch: Batch,
              training_loss: object | None = None) -> torch.Tensor:
@@ -311,8 +312,9 @@ class Replayer:
         self.require_time()
         scored = validation_loss(self.copies.replay_loss)
         model = self.placed(model)
+        batch = self._placed_batch(batch)
         with running_statistics_for(model, batch.rows):
-            return scored.loss(model, self._placed_batch(batch))
+            return scored.loss(model, batch) / _summed_terms(scored, batch)
 
     def as_called(self, batch: Batch) -> Batch:
         """``batch`` as the script gave it to the model: with its target among the inputs when
@@ -432,6 +434,16 @@ def running_statistics_for(model: nn.Module, rows: int) -> Iterator[None]:
             handle.remove()
         for norm in switched:
             norm.training = True
+
+
+def _summed_terms(replay_loss, batch: Batch) -> int:
+    """What a loss summed over its elements (``reduction="sum"``) is divided by to be the mean
+    per element that the run's curves record (capture/per_row.py), else 1: a replay trains on
+    the sum, as the run did, and reports losses on the curves' scale (replays of a summed
+    cross-entropy reported sums 64 times the curves' values, and learning_rate read a run at
+    lr 0.5 with a validation loss above the constant guess as better than its replay)."""
+    terms = getattr(replay_loss, "summed_terms", None)
+    return terms(batch) if terms is not None else 1
 
 
 def validation_loss(replay_loss):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from lossdoctor.capture.per_row import summed_terms
 from lossdoctor.capture.sample import Batch, positions
 from lossdoctor.capture.tensors import first_tensor
 
@@ -51,6 +52,11 @@ class LossFunction:
     def called_with(self, batch: Batch) -> Batch:
         """The batch as the script gave it to the model (the target is the loss's here)."""
         return batch
+
+    def summed_terms(self, batch: Batch) -> int:
+        """The terms a ``reduction="sum"`` loss adds up on ``batch``, else 1."""
+        target = batch.target.reshape(-1) if self.flat_target else batch.target
+        return summed_terms(self.loss_fn, self.prediction_shape, target)
 
     def predict(self, model, batch: Batch) -> torch.Tensor:
         output = first_tensor(model(*batch.args, **batch.kwargs))
