@@ -350,3 +350,38 @@ def test_the_same_deep_tanh_at_the_default_init_is_left_alone():
     case = record(_one_cycle_fit, _deep_tanh(), x, y)
     case.curves_show_symptom = True
     assert check(case) == []
+
+
+def _radius_rows(rows=1827, features=11, seed=0):
+    """Binary labels by the distance from the origin in two of the features."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(rows, features, generator=generator)
+    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.125 * torch.randn(rows, generator=generator)
+    return z, (score > 0).float().unsqueeze(1)
+
+
+def test_a_tiny_init_that_opens_the_gap_is_named_as_its_source():
+    """Dev 335011 (deep_tanh_tiny_init): bad_init 0.92 first, vanishing_gradients 0.71 second,
+    ReLU no help (0.66 -> 0.78), the default init 0.66 -> 0.51. The start's gap is wider than
+    every default draw's, and the replay from the default init helps: the gap is the failure,
+    the init its source (INIT_IS_SOURCE, which diagnosis.rank puts ahead of bad_init)."""
+    from lossdoctor.findings import INIT_IS_SOURCE
+
+    torch.manual_seed(1)
+    x, y = _radius_rows(seed=1)
+    layers = [nn.Linear(11, 64), nn.Tanh()]
+    for _ in range(11):
+        layers += [nn.Linear(64, 64), nn.Tanh()]
+    model = nn.Sequential(*layers, nn.Linear(64, 1))
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, std=0.05)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=8e-4)
+    case = record(fit, model, optimizer, nn.BCEWithLogitsLoss(), (x[:1384], y[:1384]),
+                  (x[1384:], y[1384:]), epochs=13, batch_size=64)
+    case.curves_show_symptom = True
+    [finding] = check(case)
+    assert finding.evidence[INIT_IS_SOURCE] == 1.0
+    assert finding.evidence["decades_at_start"] > finding.evidence["default_init_decades_at_start"]
+    assert finding.experiment.after < finding.experiment.before
+    assert "The source is your initialization" in finding.verdict
