@@ -139,7 +139,8 @@ def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | Non
     inits', and the replay from the default init, when the user's start gap is wider than
     every draw's and that replay helps; else None."""
     model = case.copies.initial_model
-    draws = [default_init(model, seed) for seed in range(START_DRAWS)] if model else [None]
+    draws = ([default_init(model, seed) for seed in range(START_DRAWS)] if model is not None
+             else [None])
     if any(d is None for d in draws):
         return None
     try:
