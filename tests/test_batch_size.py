@@ -8,7 +8,7 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks._fix import helped
-from lossdoctor.checks._rebatch import cost_fraction
+from lossdoctor.checks._rebatch import batch_rows, cost_fraction, pooled
 from lossdoctor.checks.batch_size import (
     BATCH_SIZE,
     FEW_STEPS,
@@ -267,3 +267,15 @@ def test_a_loss_written_by_hand_still_has_the_batch_size_of_its_captured_batches
     assert user_batch_size(trace, replayer) == 64
     trace.setup.batch_size = 32
     assert user_batch_size(trace, replayer) == 32
+
+
+def test_a_whole_training_set_per_step_is_found_when_fewer_rows_were_kept_than_one_batch():
+    """A full batch of more rows (or bytes) than the capture keeps: the user's side of the
+    replay could not be cut into one batch of 1,200 from 800 kept rows, and the check skipped
+    (full_batch, "unexplained" on test 710015). The user's steps are replayed on all kept rows."""
+    case = radial_run(batch_size=1200, epochs=14)
+    replayer = case.replayer
+    replayer.train_batches = [batch_rows(pooled(replayer.train_batches), range(800))]
+    [finding] = reported(check(case))
+    assert finding.evidence["batch_size"] == 1200
+    assert finding.experiment.after < 0.9 * finding.experiment.before

@@ -11,7 +11,7 @@ import inspect
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -516,10 +516,17 @@ def on_device(batch: Batch, device: torch.device | None) -> Batch:
 
 
 def first_input(batch: Batch) -> torch.Tensor | None:
-    """The model's first input tensor: the first positional one, else the first keyword one
+    """The model's first input tensor: the first positional one, else the first one of a dict
+    given positionally (``model(batch)`` on a dataset's dict rows), else the first keyword one
     (a dict batch given as ``model(**batch)``)."""
-    return next((v for v in (*batch.args, *batch.kwargs.values())
-                 if isinstance(v, torch.Tensor)), None)
+    return next((v for v in (*batch.args, *_positional_dict_values(batch),
+                             *batch.kwargs.values()) if isinstance(v, torch.Tensor)), None)
+
+
+def _positional_dict_values(batch: Batch) -> list:
+    """The values of the first dict among the positional inputs, in its order."""
+    found = next((v for v in batch.args if isinstance(v, Mapping)), None)
+    return list(found.values()) if found is not None else []
 
 
 def _lr_setter(optimizer, multipliers: list[float] | None) -> Callable[[int], None]:
@@ -542,6 +549,13 @@ def map_first_input(batch: Batch, change: Callable[[torch.Tensor], torch.Tensor]
         if isinstance(value, torch.Tensor):
             return replace(batch, args=(*batch.args[:index], change(value),
                                         *batch.args[index + 1:]))
+    for index, value in enumerate(batch.args):
+        if isinstance(value, Mapping):
+            key = next((k for k, v in value.items() if isinstance(v, torch.Tensor)), None)
+            if key is None:
+                break
+            changed = {**value, key: change(value[key])}
+            return replace(batch, args=(*batch.args[:index], changed, *batch.args[index + 1:]))
     for key, value in batch.kwargs.items():
         if isinstance(value, torch.Tensor):
             return replace(batch, kwargs={**batch.kwargs, key: change(value)})

@@ -10,6 +10,13 @@ training loss is no better than a constant guess. When the model's sigmoid/tanh 
 swapped, or its hidden sigmoid/tanh function calls (torch.tanh in a forward, or in a model
 written as plain tensors) replayed as ReLU, a replay with ReLU and kaiming initialization shows
 whether the fix works.
+
+A run that learned a little (its training loss more than barely below the guess) still counts
+when its curves show the symptom and that ReLU replay helps: the gap itself, on most steps, is
+the failure, and the replay shows it is what held the run back. When the model's own
+initialization opens a wider gap than PyTorch's default does (measured before any update, on
+copies), and the replay from the default init helps, the init is the gap's source: the finding
+says so (``INIT_IS_SOURCE``) and leads bad_init's (the rule in ``diagnosis.rank``).
 """
 
 from __future__ import annotations
@@ -27,8 +34,10 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._progress import TrainingProgress, training_progress
+from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import INIT_IS_SOURCE, Cause, Experiment, Finding, Skip
+from lossdoctor.sandbox import isolated
 
 VANISHING_GRADIENTS = Cause(
     id="vanishing_gradients",
@@ -62,6 +71,14 @@ PERSISTENT = 2 / 3
 MIN_STEPS = 3
 MIN_LAYERS = 3
 SQUASHING = (nn.Sigmoid, nn.Tanh)
+#: Training batches the gap before any update is measured on, for the user's init and the
+#: default one (one backward pass each).
+START_BATCHES = 4
+#: Default-init draws the user's start gap must be wider than, each: the draws' own spread is
+#: wide (dev deep_tanh_tiny_init 335011, 12 tanh layers: 2.5-3.5 decades over 4 seeds, the
+#: user's N(0, 0.05) start 3.8, its run 4.5 on 85% of steps), so one draw could sit above or
+#: below a start of the same init by chance (as dead_relu.REFERENCE_DRAWS for dead units).
+START_DRAWS = 3
 #: Sigmoid/tanh function calls replayed as ReLU.
 RELU_FUNCTIONS = {kind: lambda pre, in_place: F.relu(pre, inplace=in_place)
                   for kind in ("sigmoid", "tanh")}
@@ -93,18 +110,84 @@ def check(case) -> list[Finding]:
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
     stall = training_progress(case)
-    if gap < GAP_DECADES or persistent < PERSISTENT or stall is None or not stall.stuck:
+    if gap < GAP_DECADES or persistent < PERSISTENT or stall is None:
+        return []
+    if not (stall.stuck or getattr(case, "curves_show_symptom", None)):
         return []
     experiment = relu_experiment(case)
     fixed = experiment is not None and helped(experiment, case)
+    if not (stall.stuck or fixed):
+        return []  # it learned, and the gap was not shown to be what held it back
+    source = init_source(case, profile)
+    evidence = _evidence(profile, gap, persistent, stall, experiment)
+    verdict = _verdict(profile, gap, persistent, stall, experiment)
+    if source is not None:
+        evidence.update(_source_evidence(*source))
+        verdict += " " + _source_verdict(*source, initialization_name(case.copies.initial_model))
     return [Finding(
         VANISHING_GRADIENTS,
-        _confidence(gap, fixed),
-        verdict=_verdict(profile, gap, persistent, stall, experiment),
-        evidence=_evidence(profile, gap, persistent, stall, experiment),
-        experiment=experiment if fixed else None,
+        _confidence(gap, fixed or source is not None),
+        verdict=verdict,
+        evidence=evidence,
+        experiment=experiment if fixed else (source[2] if source is not None else None),
         details={"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))},
     )]
+
+
+def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | None:
+    """The gap before any update with the user's init and the widest of START_DRAWS default
+    inits', and the replay from the default init, when the user's start gap is wider than
+    every draw's and that replay helps; else None."""
+    model = case.copies.initial_model
+    draws = ([default_init(model, seed) for seed in range(START_DRAWS)] if model is not None
+             else [None])
+    if any(d is None for d in draws):
+        return None
+    try:
+        replayer = case.require_replay()
+        baseline = case.baseline
+    except Skip:
+        return None
+    batches = replayer.train_batches[:START_BATCHES]
+    own = start_gap(replayer, model, profile.names, batches)
+    fresh = max(start_gap(replayer, d, profile.names, batches) for d in draws)
+    if not own > fresh:  # NaN on either side: not measured, no source
+        return None
+    default = draws[0]  # the draw bad_init and exploding_gradients replay from
+    experiment = fix_experiment(f"the model re-initialized with {initialization_name(model)}",
+                                baseline, default_init_replay(case, default))
+    return (own, fresh, experiment) if helped(experiment, case) else None
+
+
+def start_gap(replayer, model: nn.Module, names: list[str], batches) -> float:
+    """Decades from the last to the first of ``names``' relative gradients on a copy of
+    ``model`` before any update, the gradient summed over ``batches``; NaN when the copy lacks
+    either weight or gives no gradient."""
+    copied = copy.deepcopy(model).train()
+    weights = dict(copied.named_parameters())
+    first, last = weights.get(names[0]), weights.get(names[-1])
+    if first is None or last is None or not batches:
+        return math.nan
+    with isolated(0):
+        copied.zero_grad(set_to_none=True)
+        for batch in batches:
+            replayer.loss(copied, batch).backward()
+    if first.grad is None or last.grad is None:
+        return math.nan
+    relative = [float(w.grad.norm() / w.detach().norm().clamp_min(1e-30)) for w in (first, last)]
+    return _decades(relative[1], relative[0])
+
+
+def _source_evidence(own: float, fresh: float, experiment: Experiment) -> dict[str, float]:
+    return {"decades_at_start": own, "default_init_decades_at_start": fresh,
+            "val_loss_from_default_init": experiment.after, INIT_IS_SOURCE: 1.0}
+
+
+def _source_verdict(own: float, fresh: float, experiment: Experiment, name: str) -> str:
+    return (f"The source is your initialization: before any update the gap is already "
+            f"{own:.1f} orders of magnitude, against at most {max(fresh, 0):.1f} with {name}, and "
+            f"trained from {name} your model reaches a validation loss of "
+            f"{experiment.after:.3g}, against {experiment.before:.3g} from its own start.")
 
 
 def _confidence(gap: float, fixed: bool) -> float:
