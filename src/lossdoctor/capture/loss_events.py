@@ -150,7 +150,9 @@ class LossEvents:
                                           unread is None),
                         self.forwards, tentative, unread=unread)
         held.rescores = self._rescores(held)
-        if not held.inside_model:
+        if not held.inside_model and (self.sampled or not tentative):
+            # Training scores the same rows at each step of a full-graph run: its sampled
+            # steps say which (an ordinary step is spared the look).
             held.scored = scored_rows(prediction, self.last_outputs)
         # A target that is another output of the model: no target to pair a batch with.
         held.several_calls = self._compares_calls(prediction, first_tensor(target))
