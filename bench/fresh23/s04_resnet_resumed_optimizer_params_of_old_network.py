@@ -32,7 +32,7 @@ def make_clips(n, gen):
 
 
 gen = torch.Generator().manual_seed(0)
-train_set = TensorDataset(*make_clips(1200, gen))
+train_set = TensorDataset(*make_clips(800, gen))
 valid_set = TensorDataset(*make_clips(400, gen))
 
 

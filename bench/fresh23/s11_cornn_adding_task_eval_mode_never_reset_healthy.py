@@ -6,8 +6,8 @@ eval mode every 100 steps and training goes on in eval mode. The author's answer
 train() only change layers such as dropout or BatchNorm, and coRNN has none, so the training
 is not affected (the code was changed anyway to avoid confusion). Here the repository's coRNN
 cell and adding problem (sequences of 20 steps instead of 500, 60 hidden units, so a larger
-time step dt 0.2 and Adam at 0.01), MSE, a fresh test batch of 1000 every 100 steps, 1500
-steps: the test MSE falls from 0.17 (the constant guess) to 0.009."""
+time step dt 0.2 and Adam at 0.01), MSE, a fresh test batch of 1000 every 100 steps, 1000
+steps: the test MSE falls from 0.17 (the constant guess) to 0.015."""
 
 import torch
 import torch.nn as nn
@@ -63,7 +63,7 @@ def get_batch(T, batch_size):
 class Args:
     T = 20
     n_hid = 60
-    max_steps = 1500
+    max_steps = 1000
     batch = 50
     lr = 0.01
     dt = 0.2
