@@ -2,12 +2,18 @@
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from conftest import record
-from lossdoctor.capture.train_split import of_training_data, signature, training_hashes
+from lossdoctor.capture.train_split import (
+    _share,
+    of_training_data,
+    signature,
+    training_hashes,
+)
 
 BLOCK, BATCH, VOCAB, EVAL_ITERS = 16, 8, 32, 4
 
@@ -335,3 +341,16 @@ def test_a_subset_of_the_training_set_scored_through_its_own_loader_is_the_train
                     model(x, y)
     trace = record(train).trace
     assert {r.phase for r in trace.losses} == {"train", "train_eval"}
+
+
+def test_the_share_found_by_binary_search_is_torch_isins():
+    """_share searches the sorted training hashes (torch.isin sorted them anew at each call,
+    minutes for a run validated one image at a time): the answer must stay isin's."""
+    generator = torch.Generator().manual_seed(0)
+    training = torch.unique(torch.randint(-2**62, 2**62, (5000,), generator=generator))
+    for taken in (0, 1, 700, 2000):
+        hashes = torch.cat([training[torch.randperm(len(training), generator=generator)[:taken]],
+                            torch.randint(-2**62, 2**62, (2000 - taken,), generator=generator),
+                            training[-1:], training[:1]])
+        expected = float(torch.isin(hashes, training).float().mean())
+        assert _share(hashes, training) == pytest.approx(expected)
