@@ -143,11 +143,10 @@ def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | Non
              else [None])
     if any(d is None for d in draws):
         return None
-    try:
-        replayer = case.require_replay()
-        baseline = case.baseline
-    except Skip:
+    ready = _replay_ready(case)
+    if ready is None:
         return None
+    replayer, baseline = ready
     batches = replayer.train_batches[:START_BATCHES]
     own = start_gap(replayer, model, profile.names, batches)
     fresh = max(start_gap(replayer, d, profile.names, batches) for d in draws)
@@ -232,6 +231,15 @@ def gradient_profile(trace, left_out: frozenset[str] = frozenset()) -> Profile:
     return Profile(names, rows)
 
 
+def _replay_ready(case):
+    """The replayer and the baseline replay of the user's setup, or None when either cannot
+    be had (the experiments that need them are then not run)."""
+    try:
+        return case.require_replay(), case.baseline
+    except Skip:
+        return None
+
+
 def relu_experiment(case) -> Experiment | None:
     """Replay with every nn.Sigmoid/nn.Tanh module, and every hidden sigmoid/tanh function
     call, swapped for ReLU, with kaiming init."""
@@ -239,11 +247,10 @@ def relu_experiment(case) -> Experiment | None:
     functions = squashing_functions(case.trace)
     if model is None or not (functions or any(isinstance(m, SQUASHING) for m in model.modules())):
         return None
-    try:
-        replayer = case.require_replay()
-        baseline = case.baseline
-    except Skip:
+    ready = _replay_ready(case)
+    if ready is None:
         return None
+    replayer, baseline = ready
     swapped = with_relu(model)
     if functions:
         swapped = WithFunctionSwap(swapped, RELU_FUNCTIONS, keep=_one_unit)
