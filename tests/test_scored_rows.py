@@ -101,3 +101,25 @@ def test_a_run_whose_checks_got_no_validation_rows_is_not_called_healthy():
     if not diagnosis.causes:
         assert diagnosis.symptom.kind == "untested"
         assert f"{len(skipped)} checks" in diagnosis.symptom.message
+
+
+def _gcn_fit_without_validation(epochs: int = 60):
+    torch.manual_seed(0)
+    features, adj, labels = _graph()
+    idx_train = torch.arange(0, 60)
+    model = TinyGCN()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        F.nll_loss(model(features, adj)[idx_train], labels[idx_train]).backward()
+        optimizer.step()
+
+
+def test_a_run_without_any_validation_pass_is_judged_on_its_training_curve():
+    """Untested is for validation passes no replay can score; with none at all the checks that
+    need validation rows skip as before, and a training curve that learned is healthy (three
+    healthy fixed twins of the corpus were called untested)."""
+    case = record(_gcn_fit_without_validation)
+    diagnosis = diagnose_run(ScriptRun("gcn", 0, "", case.trace, case.copies), budget=60)
+    assert any(o.reason == NO_VALIDATION_ROWS for o in diagnosis.outcomes)
+    assert diagnosis.symptom is None or diagnosis.symptom.kind != "untested"

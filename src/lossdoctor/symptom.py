@@ -132,11 +132,10 @@ def untested(checks: int, validation_passes: int) -> Symptom:
     """The curves show no symptom, but ``checks`` checks that compare the model with a
     validation loss could not run: no validation rows could be replayed and no training rows
     held out. Healthy would say those causes were ruled out; they were not tested."""
-    seen = (f"the rows your {validation_passes} validation passes scored could not be replayed"
-            if validation_passes else "no validation pass was seen")
-    return Symptom("untested", f"{seen} and no training rows could be held out in their "
-                               f"place: {checks} checks that compare your model with a "
-                               "validation loss could not run")
+    return Symptom("untested", f"the rows your {validation_passes} validation passes scored "
+                               f"could not be replayed and no training rows could be held out "
+                               f"in their place: {checks} checks that compare your model with "
+                               "a validation loss could not run")
 
 
 def _late_rise(curve: CurveVerdict | None) -> Symptom | None:

@@ -49,14 +49,18 @@ def _diagnosed(run: ScriptRun, progress: Progress | None, budget: float | None,
 
 
 def _untested(diagnosis: Diagnosis, trace) -> Symptom | None:
-    """A run whose curves look fine is healthy only when the checks could look: when those
-    that need a validation loss were all skipped for want of validation rows (a graph's
-    validation on output[idx_val] of the training forward, one full batch whose rows cannot be
-    cut), nothing ruled their causes out, and the run is "could not test", not healthy."""
-    if diagnosis.causes:
+    """A run whose validation curve looks fine is healthy only when the checks could look:
+    when the script validated on rows no replay can score (a graph's output[idx_val] of the
+    training forward) and the checks that need a validation loss were skipped for want of
+    validation rows, nothing ruled their causes out, and the run is "could not test", not
+    healthy. A run with no validation pass at all is judged on its training curve, as
+    before: counted untested as well, three healthy fixed twins of the corpus (one batch,
+    nothing held out) were no longer quiet, for the one broken run this rule is for."""
+    passes = len(trace.validation_passes())
+    if diagnosis.causes or passes == 0:
         return None
     skipped = [o for o in diagnosis.outcomes
                if o.status == "skipped" and o.reason == NO_VALIDATION_ROWS]
     if not skipped:
         return None
-    return untested(len(skipped), len(trace.validation_passes()))
+    return untested(len(skipped), passes)
