@@ -23,6 +23,7 @@ from lossdoctor import budget as budgets
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.model_copy import device_of, kept_copy
 from lossdoctor.capture.sample import Batch, row_major
+from lossdoctor.capture.summed_losses import SummedLosses, terms_of
 from lossdoctor.capture.tensors import map_tensors, take_rows, tensors_in
 from lossdoctor.findings import Skip
 from lossdoctor.lr_schedule import LrSchedule
@@ -110,6 +111,7 @@ class Replayer:
         #: did not finish its work, whatever it made of the records.
         self.refused = 0
         self.last_refusal = ""
+        self.summed = SummedLosses()
         #: Seconds the checks still to run need at least (lossdoctor.budget.least_seconds):
         #: time an experiment that sizes itself must leave them (see seconds_left).
         self.reserved = 0.0
@@ -290,7 +292,8 @@ class Replayer:
         else:
             closure()
             optimizer.step()
-        terms = _summed_terms(self.copies.replay_loss, batch) if training_loss is None else 1
+        terms = (_summed_terms(self.copies.replay_loss, batch, first[0])
+                 if training_loss is None else 1)
         return float(first[0].detach()) / terms
 
     def loss(self, model: nn.Module, batch: Batch,
@@ -301,9 +304,11 @@ class Replayer:
         ones (:func:`running_statistics_for`)."""
         self.require_time()
         training = training_loss or self.copies.replay_loss
-        model = self.placed(model)
+        model, batch = self.placed(model), self._placed_batch(batch)
         with running_statistics_for(model, batch.rows):
-            return training.loss(model, self._placed_batch(batch))
+            if training_loss is not None:
+                return training.loss(model, batch)
+            return self.summed.computed("training", lambda: training.loss(model, batch))
 
     def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The loss a validation computes: the training loss less a penalty on the
@@ -314,7 +319,8 @@ class Replayer:
         model = self.placed(model)
         batch = self._placed_batch(batch)
         with running_statistics_for(model, batch.rows):
-            return scored.loss(model, batch) / _summed_terms(scored, batch)
+            loss = self.summed.computed("scored", lambda: scored.loss(model, batch))
+            return loss / _summed_terms(scored, batch, loss)
 
     def as_called(self, batch: Batch) -> Batch:
         """``batch`` as the script gave it to the model: with its target among the inputs when
@@ -436,14 +442,15 @@ def running_statistics_for(model: nn.Module, rows: int) -> Iterator[None]:
             norm.training = True
 
 
-def _summed_terms(replay_loss, batch: Batch) -> int:
+def _summed_terms(replay_loss, batch: Batch, loss: torch.Tensor) -> int:
     """What a loss summed over its elements (``reduction="sum"``) is divided by to be the mean
     per element that the run's curves record (capture/per_row.py), else 1: a replay trains on
     the sum, as the run did, and reports losses on the curves' scale (replays of a summed
     cross-entropy reported sums 64 times the curves' values, and learning_rate read a run at
-    lr 0.5 with a validation loss above the constant guess as better than its replay)."""
+    lr 0.5 with a validation loss above the constant guess as better than its replay). A loss
+    the model or a criterion object computes carries its terms (capture/summed_losses.py)."""
     terms = getattr(replay_loss, "summed_terms", None)
-    return terms(batch) if terms is not None else 1
+    return terms(batch) if terms is not None else terms_of(loss)
 
 
 def validation_loss(replay_loss):

@@ -1,0 +1,114 @@
+"""Whether a replayed loss is a torch.nn loss summed over its elements, found by watching the
+torch calls that compute it.
+
+The run's curves record a torch.nn loss call as the mean per element (per_row.py), whatever its
+reduction, but a replay trains on what the script trained on. A loss the model's forward or a
+criterion object computes (fairseq's ``criterion(model, sample)`` with ``nll_loss(...,
+reduction="sum")``), or a hand-written ``cross_entropy(..., reduction="none").sum()``, is a sum
+of many terms; a replay that reported it as it is put its losses on another scale than the
+run's curves (a sum over 2,000 tokens beside a curve per token), and the checks that compare the
+two compared scales. A replay's loss is therefore divided by its terms when it is a summed
+torch.nn loss call's own value (or the full ``.sum()`` of an unreduced one's); a loss made of
+anything else (a hand-written sum of squares, recorded as the sum it is) keeps its value.
+
+Watching every torch call of a forward costs time, so each replayed loss is watched once, and
+after that only when it turned out to be such a sum (SummedLosses).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from lossdoctor.capture.loss_program import TORCH_LOSSES
+from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, mean_count, reduction_of
+
+#: The attribute a replayed loss tensor carries its terms in (absent: 1).
+TERMS = "_lossdoctor_summed_terms"
+#: Names a full sum is called by (``loss.sum()``, ``torch.sum(loss)``).
+SUM_CALLS = {"sum", "nansum"}
+
+
+def terms_of(loss: torch.Tensor) -> int:
+    """What ``loss`` is divided by to be the mean per element the run's curves record."""
+    return getattr(loss, TERMS, 1)
+
+
+class SummedLosses:
+    """Computes replayed losses, each role's ("training", "scored") watched on its first
+    computation and then only if it was a summed torch.nn loss; such a loss tensor carries its
+    terms (terms_of)."""
+
+    def __init__(self) -> None:
+        self._watched: dict[str, bool] = {}
+
+    def computed(self, role: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        if not self._watched.get(role, True):
+            return compute()
+        with SummedLossCalls() as calls:
+            loss = compute()
+        terms = calls.terms(loss)
+        self._watched.setdefault(role, terms > 1)
+        if terms > 1 and isinstance(loss, torch.Tensor):
+            setattr(loss, TERMS, terms)
+        return loss
+
+
+class SummedLossCalls(TorchFunctionMode):
+    """Notes, for each torch.nn loss call with ``reduction="sum"`` under it, how many terms its
+    value adds up, and for each unreduced one, the terms of its full sum."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._terms: dict[int, int] = {}
+        self._unreduced: dict[int, int] = {}
+        self._kept: list[torch.Tensor] = []  # alive, so that no other tensor takes their ids
+
+    def terms(self, loss) -> int:
+        return self._terms.get(id(loss), 1) if isinstance(loss, torch.Tensor) else 1
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if not isinstance(result, torch.Tensor):
+            return result
+        if _is_torch_loss(func):
+            self._loss_call(func, args, kwargs, result)
+        elif (getattr(func, "__name__", "") in SUM_CALLS and len(args) == 1 and not kwargs
+              and id(args[0]) in self._unreduced):
+            self._note(self._terms, result, self._unreduced[id(args[0])])
+        return result
+
+    def _loss_call(self, func, args: tuple, kwargs: dict, result: torch.Tensor) -> None:
+        try:
+            bound = inspect.signature(func).bind(*args, **kwargs)
+        except (TypeError, ValueError):
+            return
+        bound.apply_defaults()
+        settings = dict(bound.arguments)
+        reduction = reduction_of(func, settings)
+        if reduction == "none" and result.numel() > 1:
+            self._note(self._unreduced, result, result.numel())
+            return
+        values = list(settings.values())
+        if reduction != "sum" or len(values) < 2 or not isinstance(values[0], torch.Tensor):
+            return
+        ignore_index = settings.get("ignore_index", DEFAULT_IGNORE_INDEX)
+        try:
+            count = mean_count(func.__name__, values[0], values[1], ignore_index)
+        except RuntimeError:  # shapes that do not broadcast
+            return
+        self._note(self._terms, result, max(count, 1))
+
+    def _note(self, table: dict[int, int], tensor: torch.Tensor, terms: int) -> None:
+        self._kept.append(tensor)
+        table[id(tensor)] = terms
+
+
+def _is_torch_loss(func) -> bool:
+    name = getattr(func, "__name__", "")
+    return (getattr(func, "__module__", "") == "torch.nn.functional"
+            and (name.endswith("_loss") or name in TORCH_LOSSES))
