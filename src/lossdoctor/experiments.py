@@ -215,6 +215,7 @@ class Replayer:
         if plan.lr is not None:
             hparams["lr"] = plan.lr
         accepted = _accepted_hparams(optimizer_class, hparams)
+        _require_rate_of_zero_or_more(accepted.get("lr"))
         return optimizer_class(self.trained_copy(model).parameters(), **accepted)
 
     def trained_copy(self, model: nn.Module) -> nn.Module:
@@ -440,6 +441,15 @@ def running_statistics_for(model: nn.Module, rows: int) -> Iterator[None]:
             handle.remove()
         for norm in switched:
             norm.training = True
+
+
+def _require_rate_of_zero_or_more(lr) -> None:
+    """torch.optim refuses a negative rate (``Invalid learning rate``) that a run can still
+    train at (set on a parameter group afterwards, a scheduler's factor, a Keras port):
+    replays of it are skipped, and learning_rate reports the rate."""
+    if isinstance(lr, (int, float)) and lr < 0:
+        raise Skip(f"needs a learning rate of 0 or more to replay your training; yours is "
+                   f"{lr:g}")
 
 
 def _summed_terms(replay_loss, batch: Batch, loss: torch.Tensor) -> int:

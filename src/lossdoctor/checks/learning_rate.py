@@ -42,6 +42,7 @@ from lossdoctor.checks._fix import (
     settled_loss,
 )
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
+from lossdoctor.checks._negative_rate import NegativeRate, negative_rate
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._rebatch import (
     SMALLEST_BATCH,
@@ -288,7 +289,11 @@ class Measures:
 
 def check(case: Case) -> list[Finding]:
     """``lr_too_high`` or ``lr_too_low`` when range test, symptoms and replay agree; without
-    replays, ``lr_too_high`` from the curves of a warmup whose loss turned below its peak."""
+    replays, ``lr_too_high`` from the curves of a warmup whose loss turned below its peak; a
+    negative rate that kept the loss from falling, from the run alone."""
+    negative = negative_rate(case.trace)
+    if negative is not None:
+        return [_negative_finding(negative)]
     try:
         case.require_replay()  # Skip without replays, before anything is measured
     except Skip:
@@ -309,6 +314,30 @@ def measure(case: Case) -> Measures:
     optimizer = case.copies.optimizer_class.__name__
     return Measures(user_lr, optimizer, test, case.baseline, run_losses, untrained,
                     _scheduled(case), case.constant_guess_loss("training"))
+
+
+#: How sure a negative rate is the cause: the rate is read from the run, and its losses show
+#: the steps did not bring the loss down; what is left is an optimizer of one's own that adds
+#: ``lr * gradient`` (such a run's loss falls, and nothing is reported).
+NEGATIVE_RATE_CONFIDENCE = 0.95
+
+
+def _negative_finding(negative: NegativeRate) -> Finding:
+    """lr_too_high in its sign: a negative rate steps up the gradient, so the loss climbs or
+    blows up as at too high a rate (and explains the same consequences)."""
+    late = (f"{negative.late:.3g}" if math.isfinite(negative.late) else "not finite")
+    return Finding(
+        LR_TOO_HIGH, NEGATIVE_RATE_CONFIDENCE,
+        f"Your learning rate is negative ({plain_lr(negative.lr, 3)}) for {negative.steps} "
+        f"optimizer steps from step {negative.first_step}: each step moves the weights up the "
+        f"gradient, which raises the loss instead of lowering it. Over those steps the training "
+        f"loss went from {negative.before:.3g} to {late}.",
+        evidence={"lowest_lr": negative.lr, "first_negative_step": negative.first_step,
+                  "negative_steps": negative.steps, "loss_before": negative.before,
+                  "late_loss": negative.late},
+        fix=(f"Use a positive learning rate (such as {plain_lr(abs(negative.lr), 3)}): "
+             "optimizers subtract the rate times the gradient."),
+        root=True, title="The learning rate is negative")
 
 
 def replay_at(replayer: Replayer, lr: float, steps: int = REPLAY_STEPS) -> Counterfactual:
