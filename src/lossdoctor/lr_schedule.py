@@ -21,6 +21,20 @@ from dataclasses import dataclass
 from lossdoctor.trace import Setup
 
 
+def training_group_lr(param_groups: list[dict]):
+    """The learning rate of an optimizer's parameter groups that the schedule is read from: the
+    first group that trains (a positive rate), as capture/model_setup.py takes its settings. A
+    first group at lr 0 (a frozen backbone by mmengine's ``lr_mult=0``, a per-group rate of 0)
+    would hide the schedule of the groups that train; when none is positive (a warmup from 0,
+    every group at 0), the first group's. A rate held in a tensor is taken as it is: reading its
+    value costs a device sync."""
+    for group in param_groups:
+        lr = group.get("lr", 0.0)
+        if not isinstance(lr, (int, float)) or lr > 0:
+            return lr
+    return param_groups[0].get("lr", 0.0) if param_groups else 0.0
+
+
 @dataclass(frozen=True)
 class LrSchedule:
     """The lr at each change (``changes``: (step, lr), steps ascending) over ``steps`` steps;
