@@ -309,7 +309,7 @@ class Replayer:
         with running_statistics_for(model, batch.rows):
             if training_loss is not None:
                 return training.loss(model, batch)
-            return self.summed.computed("training", lambda: training.loss(model, batch))
+            return self._summed_loss("training", training, model, batch)
 
     def scored_loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The loss a validation computes: the training loss less a penalty on the
@@ -320,8 +320,16 @@ class Replayer:
         model = self.placed(model)
         batch = self._placed_batch(batch)
         with running_statistics_for(model, batch.rows):
-            loss = self.summed.computed("scored", lambda: scored.loss(model, batch))
+            loss = self._summed_loss("scored", scored, model, batch)
             return loss / _summed_terms(scored, batch, loss)
+
+    def _summed_loss(self, role: str, replay_loss, model: nn.Module,
+                     batch: Batch) -> torch.Tensor:
+        """``replay_loss``'s loss, watched for a summed torch.nn loss inside it
+        (capture/summed_losses.py) unless it counts its terms itself (a LossFunction)."""
+        if hasattr(replay_loss, "summed_terms"):
+            return replay_loss.loss(model, batch)
+        return self.summed.computed(role, lambda: replay_loss.loss(model, batch))
 
     def as_called(self, batch: Batch) -> Batch:
         """``batch`` as the script gave it to the model: with its target among the inputs when
