@@ -335,8 +335,8 @@ def _negative_finding(negative: NegativeRate) -> Finding:
         evidence={"lowest_lr": negative.lr, "first_negative_step": negative.first_step,
                   "negative_steps": negative.steps, "loss_before": negative.before,
                   "late_loss": negative.late},
-        fix=(f"Use a positive learning rate (such as {plain_lr(abs(negative.lr), 3)}): "
-             "optimizers subtract the rate times the gradient."),
+        fix=("Use a positive learning rate: optimizers subtract the rate times the gradient, "
+             "so a negative rate climbs the loss."),
         root=True, title="The learning rate is negative")
 
 
