@@ -26,6 +26,7 @@ from lossdoctor.capture.model_setup import (
 )
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.tracing import plain_module
+from lossdoctor.lr_schedule import training_group_lr
 from lossdoctor.trace import Trace
 
 #: Tensors whose gradients are read to see a reset by hand: a loop resets them all together,
@@ -73,7 +74,7 @@ class StepEvents:
         elif self._optimizer_ref() is not optimizer:
             return
         self._count_zero_grad()
-        lr = optimizer.param_groups[0].get("lr", 0.0)
+        lr = training_group_lr(optimizer.param_groups)
         if self.sampled or not isinstance(lr, torch.Tensor):  # a tensor's value costs a sync
             lr, setup = float(lr), self.trace.setup
             if lr != setup.lr_last or setup.lr_first is None:  # else follow_lr changes nothing
