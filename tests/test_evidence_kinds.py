@@ -2,13 +2,25 @@
 leads a shown finding it removes, a shown finding leads what is only read from training."""
 
 from lossdoctor.checks.bad_init import BAD_INIT
+from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.nan_inf import NAN_INF
+from lossdoctor.checks.no_signal import NO_SIGNAL
 from lossdoctor.checks.overfitting import OVERFITTING
 from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
+from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
 from lossdoctor.checks.unscaled_targets import UNSCALED_TARGETS
+from lossdoctor.checks.validation_path import VALIDATION_PATH
 from lossdoctor.diagnosis import rank, reported_and_dismissed
-from lossdoctor.evidence_kinds import READING, REPLAYED_FIX, SHOWN, SYMPTOM_LEFT, kinds
+from lossdoctor.evidence_kinds import (
+    READING,
+    REPLAYED_FIX,
+    SHOWN,
+    SYMPTOM_LEFT,
+    TRAINING_AT_CHANCE,
+    follows_training,
+    kinds,
+)
 from lossdoctor.findings import Experiment, Finding
 
 
@@ -72,3 +84,50 @@ def test_nan_in_the_data_is_never_the_consequence_of_a_replayed_fix():
     in_data = Finding(NAN_INF, 0.9, "v", {}, root=True)
     inputs = _replayed(UNNORMALIZED_INPUTS, 0.97)
     assert rank([inputs, in_data])[0] is in_data and in_data.explained_by == []
+
+
+# A finding about the validation code alone follows the training's causes when the training
+# itself fails (rule 0 of lossdoctor.evidence_kinds). Each of these fails on 6b7f458 where
+# marked: there validation_path's precedence put it first whatever the training did.
+
+def _validation_path(confidence=0.95, **evidence):
+    """The script prints its validation loss 1/30 of its size (bench/peer23 s03)."""
+    return Finding(VALIDATION_PATH, confidence, "v", {"scale_factor": 0.034, **evidence})
+
+
+def test_a_replayed_training_fix_leads_a_validation_loss_misprinted():
+    """peer23 s03: zero_grad missing (replayed: 0.929 -> 0.564) and a validation loss summed
+    wrong, both true; the training's cause first. Fails on 6b7f458."""
+    printed, zero_grad = _validation_path(), _replayed(MISSING_ZERO_GRAD, 0.925, 0.929, 0.564)
+    assert rank([printed, zero_grad]) == [zero_grad, printed]
+    assert zero_grad.explained_by == [] and printed.explained_by == []
+
+
+def test_a_validation_bug_leads_a_reading_about_training():
+    """No replayed fix, no training at chance: the misreported validation curve is what the
+    other checks read, and validation_path's precedence holds."""
+    printed, rate = _validation_path(), Finding(LR_TOO_HIGH, 0.97, "v", {})
+    assert rank([rate, printed]) == [printed, rate]
+
+
+def test_a_replayed_fix_the_validation_bug_declares_stays_its_consequence():
+    """lr_too_low is among the readings a misreported curve brings (validation_path explains
+    it): its replayed fix does not move the validation bug behind it."""
+    printed, rate = _validation_path(), _replayed(LR_TOO_LOW, 0.97, 1.0, 0.6)
+    assert rank([rate, printed]) == [printed, rate]
+    assert rate.explained_by == ["validation_path"]
+
+
+def test_a_training_at_chance_puts_every_training_cause_first_and_explains_none():
+    """fresh23 s07: the trained model is at chance on its own training rows; a reading about
+    training (no_signal, which validation_path declares) is then no consequence of the
+    validation code. Fails on 6b7f458."""
+    printed = _validation_path(**{TRAINING_AT_CHANCE: 1.0})
+    labels = Finding(NO_SIGNAL, 0.8, "v", {})
+    assert rank([printed, labels]) == [labels, printed]
+    assert labels.explained_by == []
+
+
+def test_two_validation_path_findings_are_not_ordered_by_this_rule():
+    assert not follows_training(_validation_path(**{TRAINING_AT_CHANCE: 1.0}),
+                                _validation_path())

@@ -8,7 +8,9 @@ from conftest import fit, mlp, record
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.script_output import reading_printed_lines
 from lossdoctor.case import Case
+from lossdoctor.checks import validation_path
 from lossdoctor.checks.validation_path import MAX_RATIO, VALIDATION_PATH, check
+from lossdoctor.evidence_kinds import TRAINING_AT_CHANCE
 from lossdoctor.findings import Skip
 
 
@@ -468,3 +470,157 @@ def test_a_sum_divided_by_every_element_or_a_mean_is_the_same_reduction():
 
     assert check(_regression_with(per_element)) == []
     assert check(_regression_with(nn.functional.mse_loss)) == []
+
+
+# The rows kept against the rows a later pass scored (issue 11, session 24): the sample keeps
+# the first validation pass's rows; a first pass over fewer rows (Lightning's sanity check, two
+# batches before training) leaves fewer rows kept than the last pass scored. Where a few rows
+# dominate the loss, the two numbers differ with the computation the same.
+
+class _FeaturesOf(nn.Module):
+    """The model fed the whole batch as a dict, reading its features (a dict-batch model)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch):
+        return self.model(batch["features"])
+
+
+class _DictRows(torch.utils.data.Dataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, index):
+        return {"features": self.x[index], "label": self.y[index]}
+
+
+def _sanity_pass_then_full_passes(dicts: bool, softmax: bool = False):
+    """Two validation batches before training, then the whole validation set after each epoch
+    (Lightning's order, written as a plain loop); with ``softmax``, validation feeds
+    probabilities to CrossEntropyLoss (a true validation bug)."""
+    import itertools
+
+    from torch.utils.data import DataLoader, TensorDataset
+
+    def split(batch):
+        return (batch, batch["label"]) if dicts else batch
+
+    def dataset(x, y):
+        return _DictRows(x, y) if dicts else TensorDataset(x, y)
+
+    def validate(model, loss_fn, batches):
+        model.eval()
+        with torch.no_grad():
+            for batch in batches:
+                inputs, target = split(batch)
+                output = model(inputs)
+                loss_fn(torch.softmax(output, dim=1) if softmax else output, target)
+
+    def train(model, optimizer, loss_fn, train, validation, epochs=8):
+        train_loader = DataLoader(dataset(*train), batch_size=32, shuffle=True,
+                                  generator=torch.Generator().manual_seed(0))
+        val_loader = DataLoader(dataset(*validation), batch_size=50)
+        validate(model, loss_fn, itertools.islice(val_loader, 2))
+        for _ in range(epochs):
+            model.train()
+            for batch in train_loader:
+                inputs, target = split(batch)
+                optimizer.zero_grad()
+                loss_fn(model(inputs), target).backward()
+                optimizer.step()
+            validate(model, loss_fn, val_loader)
+
+    torch.manual_seed(0)
+    x, y = _learnable(1000)
+    x_val, y_val = x[600:], y[600:].clone()
+    y_val[300:] = 1 - y_val[300:]  # the pass's last 100 rows mislabelled: they dominate its loss
+    model = _FeaturesOf(mlp(8, 32, 2)) if dicts else mlp(8, 32, 2)
+    return record(train, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x[:600], y[:600]), (x_val, y_val))
+
+
+@pytest.mark.parametrize("dicts", [False, True], ids=["tensors", "dicts"])
+def test_fewer_rows_kept_than_the_last_pass_scored_is_not_a_different_computation(dicts):
+    """The last pass reports 3.1 over 400 rows, the training computation gives 0.13 on the 100
+    kept; the script's number on the pass's first 100 rows is the same 0.13. On 6b7f458 this
+    was validation_path 0.95 (ratio 23)."""
+    case = _sanity_pass_then_full_passes(dicts)
+    assert case.copies.validation.rows < case.trace.validation_passes()[-1].rows
+    assert check(case) == []
+
+
+@pytest.mark.parametrize("dicts", [False, True], ids=["tensors", "dicts"])
+def test_a_softmax_at_validation_is_found_though_fewer_rows_were_kept(dicts):
+    [finding] = check(_sanity_pass_then_full_passes(dicts, softmax=True))
+    assert finding.details["extra_step"] == "a softmax"
+    assert TRAINING_AT_CHANCE not in finding.evidence
+
+
+class _ShrinksInPlace(torch.utils.data.Dataset):
+    """A dataset that normalizes its stored rows in place at every read (pycls's color_norm on
+    the loaded array, fresh23 s07): a row read twice is not the same row."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x.clone(), y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, index):
+        self.x[index] /= 8.0
+        return self.x[index].clone(), self.y[index]
+
+
+def _rows_rewritten_each_read(model, optimizer, loss_fn, train, validation, epochs=14):
+    from torch.utils.data import DataLoader
+
+    train_loader = DataLoader(_ShrinksInPlace(*train), batch_size=32, shuffle=True,
+                              generator=torch.Generator().manual_seed(0))
+    val_loader = DataLoader(_ShrinksInPlace(*validation), batch_size=50)
+    for _ in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            for x, y in val_loader:
+                loss_fn(model(x), y)
+
+
+def _at_chance_case():
+    """Eight classes; the rows shrink 8 times a read, BatchNorm follows them in training, its
+    running statistics lag in eval mode: validation ends at the constant guess (2.08), and the
+    trained model is no better than the guess on the training rows kept."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1000, 8, generator=generator)
+    y = (x[:, :4].argmax(1) + 4 * (x[:, 4] > 0)).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 8))
+    return record(_rows_rewritten_each_read, model,
+                  torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                  nn.CrossEntropyLoss(), (x[:600], y[:600]), (x[600:], y[600:]))
+
+
+def test_a_finding_on_a_model_at_chance_on_its_training_rows_says_so():
+    """The ranking then puts the training's causes first (test_evidence_kinds). No such
+    evidence on 6b7f458."""
+    [finding] = check(_at_chance_case())
+    assert finding.evidence[TRAINING_AT_CHANCE] == 1.0
+
+
+def test_a_softmax_match_at_chance_is_not_claimed(monkeypatch):
+    """A softmax of outputs that carry nothing gives the loss of a model that learned nothing:
+    with the match's tolerance widened until the softmax "explains" 2.08 (1.93 here; log 10
+    against 2.306 in fresh23 s07), the trained model at chance on its training rows keeps the
+    match from being claimed. On 6b7f458: "a softmax"."""
+    monkeypatch.setattr(validation_path, "SAME_RATIO", 1.1)
+    [finding] = check(_at_chance_case())
+    assert "extra_step" not in finding.details
+    assert finding.evidence["extra_step_reproduces_it"] == 0.0

@@ -16,7 +16,12 @@ from lossdoctor.calibration import calibrated
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
-from lossdoctor.evidence_kinds import leads, replay_explains_shown
+from lossdoctor.evidence_kinds import (
+    follows_training,
+    leads,
+    replay_explains_shown,
+    training_fails,
+)
 from lossdoctor.findings import INIT_CAUSE, INIT_IS_SOURCE, Finding, Skip
 from lossdoctor.lr_range import PROBE_ROWS, span_around
 from lossdoctor.measured_consequences import (
@@ -81,7 +86,9 @@ def rank(findings: list[Finding]) -> list[Finding]:
     contract, then no_signal); then the kinds of evidence that lead by the rule of
     :mod:`lossdoctor.evidence_kinds` (a finding shown in the run's records, that no replayed fix
     removes, ahead of the others); then by confidence (calibrated: how often such findings were
-    right), between equal ones by the checks' own; ties by the stable id.
+    right), between equal ones by the checks' own; ties by the stable id. A finding about the
+    validation code alone then goes after the findings about training it follows when the
+    training itself fails (:func:`lossdoctor.evidence_kinds.follows_training`).
 
     One rule between two roots: a finding that names a failure seen in the run (gradients that
     explode through the layers from the first step) and measured the initialization as its source
@@ -91,11 +98,24 @@ def rank(findings: list[Finding]) -> list[Finding]:
     output larger than the one before, units pinned), where "the initialization is off" does
     not; peer tools (AutoTrainer) name the problem so, with the init as its source."""
     mark_consequences(findings)
-    return _named_failures_first(_after_their_roots(sorted(
+    return _named_failures_first(_after_their_roots(_validation_after_training(sorted(
         findings,
         key=lambda f: (bool(f.explained_by), -f.cause.precedence, not leads(f), -f.confidence,
                        -_own_confidence(f), f.cause.id),
-    )))
+    ))))
+
+
+def _validation_after_training(ordered: list[Finding]) -> list[Finding]:
+    """``ordered`` with each finding about the validation code alone moved just after the last
+    finding about training it follows (evidence_kinds.follows_training), the order kept
+    otherwise."""
+    placed = list(ordered)
+    for finding in ordered:
+        led_by = [i for i, other in enumerate(placed) if follows_training(finding, other)]
+        if led_by and placed.index(finding) < led_by[-1]:
+            placed.remove(finding)
+            placed.insert(led_by[-1], finding)
+    return placed
 
 
 def _named_failures_first(ordered: list[Finding]) -> list[Finding]:
@@ -166,6 +186,8 @@ def _declared_root(other: Finding, finding: Finding) -> bool:
     (``Finding.root``) only by the rule between evidence kinds."""
     if other.cause.id == INIT_CAUSE and _init_is_source(finding):
         return False  # the named failure leads the init it names (rank)
+    if training_fails(other):
+        return False  # no validation code makes a training learn nothing (rank)
     if finding.root:
         return replay_explains_shown(other, finding)
     return other.cause != finding.cause and declares(other, finding)

@@ -35,6 +35,24 @@ The rule between kinds, applied by :func:`lossdoctor.diagnosis.rank`:
    un-pin units pinned at initialization) is not its root.
 3. Otherwise, by confidence (calibrated: how often such findings were right on dev).
 
+One rule between what a finding is about, applied after these (``follows_training``): **the
+training's causes lead a finding about the validation code alone when the training itself fails.**
+A validation-path finding (its cause in ``VALIDATION_ONLY``) says the training computation is
+fine and only the validation one differs; its cause's precedence (a misreported validation loss
+distorts what the other checks read from the curve) holds only then. It follows a finding about
+training:
+
+- whose replayed fix took the validation loss down (REPLAYED_FIX), unless the validation-only
+  cause declares that finding among its consequences (``explains``: the readings a misreported
+  curve brings, such as lr_too_low): a replay scores the validation rows with the training
+  computation, which the validation code does not touch, so a measured fix there shows the
+  training falls short on its own (bench/peer23 s03: missing_zero_grad, 0.929 -> 0.564 with
+  zero_grad, ranked below a true validation_path finding, a loss printed 1/30 of its size, by
+  confidence alone);
+- of any kind, when the validation-path check measured the trained model at chance on its own
+  training rows (``TRAINING_AT_CHANCE``): no validation code makes a training learn nothing.
+  Such a finding then explains none of the others either.
+
 A replayed fix that does not remove the shown symptom: a check whose replay can tell, cheaply,
 that the shown symptom is still there after the fix (units still pinned in the copy trained
 with the fix) says so with ``evidence[SYMPTOM_LEFT] = 1.0``; its finding then does not explain
@@ -59,6 +77,13 @@ READING = "reading"
 #: symptom still there with its fix applied (the units still pinned): its fix does not remove
 #: that symptom, so it is not the shown finding's root.
 SYMPTOM_LEFT = "shown_symptom_left_after_fix"
+
+#: Causes about the validation code alone: the training computation is fine, only the
+#: validation one differs.
+VALIDATION_ONLY = frozenset({"validation_path"})
+#: The evidence key (1.0 when it holds) of a validation-only finding whose check measured the
+#: trained model at chance on its own training rows: the training itself failed.
+TRAINING_AT_CHANCE = "training_at_chance"
 
 #: Rule 2: shown findings rank ahead of the others that are not their roots (a sort key's sign:
 #: the kinds in this set come first).
@@ -85,3 +110,20 @@ def replay_explains_shown(root: Finding, shown: Finding) -> bool:
     return (root.cause != shown.cause and shown.cause.id in TRAINING_DYNAMICS
             and REPLAYED_FIX in kinds(root)
             and declares(root, shown) and root.evidence.get(SYMPTOM_LEFT, 0.0) <= 0)
+
+
+def training_fails(finding: Finding) -> bool:
+    """Whether ``finding``, about the validation code alone, measured the training itself at
+    chance (TRAINING_AT_CHANCE): it then explains no finding about training."""
+    return (finding.cause.id in VALIDATION_ONLY
+            and finding.evidence.get(TRAINING_AT_CHANCE, 0.0) > 0)
+
+
+def follows_training(finding: Finding, other: Finding) -> bool:
+    """Whether ``finding``, about the validation code alone (VALIDATION_ONLY), comes after
+    ``other``, about training: the training was measured at chance, or ``other``'s replayed
+    fix took the validation loss down and ``finding``'s cause does not declare it."""
+    if finding.cause.id not in VALIDATION_ONLY or other.cause.id in VALIDATION_ONLY:
+        return False
+    return training_fails(finding) or (REPLAYED_FIX in kinds(other)
+                                       and not declares(finding, other))
