@@ -624,3 +624,52 @@ def test_a_softmax_match_at_chance_is_not_claimed(monkeypatch):
     [finding] = check(_at_chance_case())
     assert "extra_step" not in finding.details
     assert finding.evidence["extra_step_reproduces_it"] == 0.0
+
+
+class _MelAndStop(nn.Module):
+    """Two heads on one trunk, as Tacotron 2's decoder has: frames and a stop-token logit."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk, self.frames, self.stop = nn.Linear(8, 32), nn.Linear(32, 4), nn.Linear(32, 1)
+
+    def forward(self, x):
+        hidden = torch.relu(self.trunk(x))
+        return self.frames(hidden), self.stop(hidden).squeeze(1)
+
+
+def _two_terms_added(model, optimizer, loss_fn, train, validation, epochs):
+    """Tacotron2Loss's form: MSE on the frames plus BCE on the stop token, added, in training
+    and in a validation that prints the mean of the batches' sums."""
+    def loss_of(x, frames_target, stop_target):
+        frames, stop = model(x)
+        return nn.MSELoss()(frames, frames_target) + nn.BCEWithLogitsLoss()(stop, stop_target)
+
+    def batches(x):
+        return list(zip(x.split(50), x[:, :4].sin().split(50), (x[:, 4] > 0).float().split(50),
+                        strict=True))
+
+    for epoch in range(epochs):
+        model.train()
+        for batch in batches(train[0]):
+            optimizer.zero_grad()
+            loss_of(*batch).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            losses = [loss_of(*batch).item() for batch in batches(validation[0])]
+        print(f"epoch {epoch} val_loss {sum(losses) / len(losses):.4f}")
+
+
+def test_a_printed_validation_loss_that_adds_two_terms_is_quiet():
+    """The recorded pass is the two terms' mean per row; the printed number, their sum, is
+    twice that at every pass: the script's own loss, not a validation mistake (bench/fresh24
+    s06 was told its validation adds the loss up)."""
+    torch.manual_seed(0)
+    x, y = _learnable()
+    model = _MelAndStop()
+    recorder = Recorder()
+    with watching(recorder), reading_printed_lines(recorder):
+        _two_terms_added(model, torch.optim.Adam(model.parameters(), lr=1e-2), None,
+                         (x[:450], y[:450]), (x[450:], y[450:]), epochs=6)
+    assert check(Case(*recorder.finish())) == []
