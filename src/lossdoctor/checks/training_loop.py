@@ -12,6 +12,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._carried_gradients import CarriedGradients, carried_gradients
+from lossdoctor.checks._eval_dropout import eval_dropout
 from lossdoctor.checks._fix import fix_experiment, helped, hurt, improvement
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._unapplied_steps import empty_steps, unstepped_passes
@@ -693,13 +694,13 @@ def _mode_counts(trace) -> dict[str, float]:
 def _wrong_mode(case) -> list[Finding]:
     counts = _mode_counts(case.trace)
     if counts["mode_sensitive_layers"] == 0:
-        return []
+        return [f for f in [_dropout_left_on(case, counts)] if f is not None]
     findings = []
     if _share(counts, "validation_losses_in_train_mode", "validation_losses") > WRONG_MODE_SHARE:
         findings.append(_validating_in_train_mode(case, counts))
     if _share(counts, "training_losses_in_eval_mode", "training_losses") > WRONG_MODE_SHARE:
         findings.append(_training_in_eval_mode(case, counts))
-    return findings
+    return findings or [f for f in [_dropout_left_on(case, counts)] if f is not None]
 
 
 def _share(counts: dict, part: str, whole: str) -> float:
@@ -739,6 +740,37 @@ def _evaluate_both_modes(case) -> Experiment | None:
         in_train_mode = total / max(sum(b.rows for b in replayer.validation_batches), 1)
         in_eval_mode = replayer.evaluate(model.eval(), replayer.validation_batches)
     return Experiment("validate in eval mode", in_train_mode, in_eval_mode, 0)
+
+
+def _dropout_left_on(case, counts) -> Finding | None:
+    """Validated in eval mode, the trained model still drops features: a dropout call its
+    forward makes with training=True (checks/_eval_dropout.py)."""
+    in_eval = counts["validation_losses"] - counts["validation_losses_in_train_mode"]
+    if in_eval <= 0:
+        return None
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    found = eval_dropout(replayer, case.copies.final_model or case.copies.initial_model)
+    if found is None:
+        return None
+    experiment = Experiment("turn the dropout off in eval mode", found.as_is, found.without, 0)
+    evidence = dict(counts) | {"dropout_calls_in_eval_mode_rate": max(found.rates)}
+    _add_experiment_numbers(evidence, experiment)
+    rates = ", ".join(f"{rate:g}" for rate in found.rates)
+    verdict = (f"Your model was validated in eval mode, but its forward pass still drops "
+               f"features then (dropout at rate {rates}): a dropout function called with "
+               "training=True, or without training=, is not switched off by model.eval(). Each "
+               "evaluation of the same rows gives other outputs, and the validation loss is "
+               f"noisy and pessimistic: your trained model scores {plain_number(found.as_is)} as "
+               f"it is and {plain_number(found.without)} with that dropout off.")
+    confidence = 0.6 + min(max(improvement(experiment), 0), 0.35)
+    return Finding(TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
+                   experiment=experiment,
+                   fix=("Pass training=self.training to the dropout call in your forward "
+                        "(F.dropout(x, p, training=self.training)), or use an nn.Dropout "
+                        "layer, which model.eval() turns off."))
 
 
 def _training_in_eval_mode(case, counts) -> Finding:
