@@ -57,6 +57,30 @@ def scheduler_stepped_per_batch(p: Program, rng: random.Random) -> Program:
     return p.with_train(schedule="exp_batch")
 
 
+def _gentle_step_decay(p: Program, rng: random.Random) -> Program:
+    """StepLR(step_size, gamma) stepped once per epoch, a mild decay over the epochs, whose
+    gamma, stepped every batch instead, would bring the rate to a tenth at 30-45% of the run
+    (and to 0.01-0.6% at its end: STGCN's StepLR(10, 0.95) in a run of a few hundred batches)"""
+    size = rng.choice([1, 2, 3, 5])
+    gamma = 0.1 ** (size / (rng.uniform(0.3, 0.45) * _total_steps(p)))
+    return p.with_train(schedule="steplr_epoch", step_size=size, gamma=float(f"{gamma:.4g}"))
+
+
+@operator("lr_schedule", "a gentle epoch StepLR stepped every batch: the rate decays to a few "
+          "percent by the end, never collapsing below 1%", setup=_gentle_step_decay,
+          also=("lr_too_low",))
+def gentle_step_decay_stepped_per_batch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(schedule="steplr_batch")
+
+
+# frozen_params: training that goes on without being applied
+@operator("frozen_params", "optimizer.step() under an epoch condition: after the first third "
+          "or quarter of the epochs, backward runs and nothing is updated",
+          applies=lambda p: p.train.update == "optimizer" and p.train.epochs >= 4)
+def step_only_in_first_epochs(p: Program, rng: random.Random) -> Program:
+    return p.with_train(step_epochs=max(1, p.train.epochs // rng.choice([3, 4])))
+
+
 def _linear_decay(p: Program, rng: random.Random) -> Program:
     """a linear decay to 0 over EPOCHS, stepped once per epoch"""
     return p.with_train(schedule="linear_epoch")
