@@ -44,7 +44,7 @@ def constants(p: Program) -> list[str]:
     if t.clip:
         lines.append(f"MAX_GRAD_NORM = {number(t.clip)}")
     if t.step_epochs:
-        lines.append(f"STEP_EPOCHS = {t.step_epochs}  # epochs the optimizer updates in")
+        lines.append(f"STEP_EPOCHS = {t.step_epochs}  # epochs whose batches update the weights")
     if p.loss.l2:
         lines.append(f"L2 = {number(p.loss.l2)}")
     return lines
@@ -203,12 +203,8 @@ def _batch_loop(p: Program) -> list[str]:
     if t.clip:
         params = "params" if p.model.style == "raw" else "model.parameters()"
         step.append(f"torch.nn.utils.clip_grad_norm_({params}, MAX_GRAD_NORM)")
-    if t.update == "manual":
-        step += manual_step(p, _params(p))
-    elif t.step_epochs:
-        step += ["if epoch < STEP_EPOCHS:", "    optimizer.step()"]
-    else:
-        step.append("optimizer.step()")
+    update = manual_step(p, _params(p)) if t.update == "manual" else ["optimizer.step()"]
+    step += ["if epoch < STEP_EPOCHS:", *indent(update)] if t.step_epochs else update
     if t.schedule in PER_BATCH:
         step.append("scheduler.step()")
     step.append(_running_add(p))
