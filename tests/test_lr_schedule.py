@@ -18,6 +18,7 @@ from lossdoctor.checks.lr_schedule import (
     early_floor,
     find_collapse,
     find_starved,
+    gradual_cut,
     meant_lr,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
@@ -391,3 +392,44 @@ def test_without_a_replay_a_collapse_for_most_of_the_run_shows_itself_though_the
     assert not _shown_by_curves(late, find_collapse(late, flat))
     cuts = LrSchedule(((0, 1e-3), (47, 0.0)), steps, reactive=True)
     assert not _shown_by_curves(cuts, find_collapse(cuts, flat))
+
+
+# --- a gradual cut: an epoch scheduler stepped every batch that never collapses in a short run
+
+
+def _gentle_step(optimizer):
+    """StepLR(2, 0.94), meant in epochs (x0.68 over 12 of them): stepped every batch it reaches a
+    tenth of its peak at 60% of the 120 steps and 2% at the end, never below COLLAPSE_SHARE."""
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.94)
+
+
+def _imagenet_steps(optimizer):
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[4, 8], gamma=0.1)
+
+
+def _cosine_per_batch(optimizer):
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS * 10)
+
+
+def test_a_gentle_epoch_scheduler_stepped_every_batch_is_a_gradual_cut_the_floor_fixes():
+    found = reported(check(_scheduled_run(_gentle_step, per_batch=True)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    evidence = found[0].evidence
+    assert evidence["collapsed_lr"] > 0.01 * evidence["peak_lr"]  # no collapse below 1%
+    assert evidence["share_of_run_left"] >= 0.25
+    assert found[0].experiment.after < found[0].experiment.before
+
+
+@pytest.mark.parametrize("make, per_batch", [(_gentle_step, False), (_imagenet_steps, False),
+                                             (_cosine_per_batch, True)])
+def test_schedules_meant_as_written_are_no_gradual_cut(make, per_batch):
+    assert reported(check(_scheduled_run(make, per_batch=per_batch))) == []
+
+
+def test_a_gradual_cut_needs_many_cuts_more_than_the_epochs():
+    per_batch = [0.94 ** (s // 2) for s in range(120)]
+    assert gradual_cut(per_batch, list(range(0, 120, 10))) == 76  # 0.94 ** 38
+    imagenet = [1.0] * 40 + [0.1] * 40 + [0.01] * 40  # one cut to a tenth, at an epoch start
+    assert gradual_cut(imagenet, list(range(0, 120, 10))) is None
+    halved = [0.5 ** (s // 10) for s in range(120)]  # x0.5 every epoch: cuts at epoch starts
+    assert gradual_cut(halved, list(range(0, 120, 10))) is None

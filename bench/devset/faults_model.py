@@ -149,6 +149,19 @@ def constant_init(p: Program, rng: random.Random) -> Program:
     return p.with_model(init=("constant", round(rng.uniform(0.05, 0.2), 2)))
 
 
+# train_eval_mode: dropout that model.eval() does not reach
+def _functional_dropout(p: Program, rng: random.Random) -> Program:
+    """F.dropout(x, DROPOUT, self.training) after each hidden layer, at 0.2-0.5"""
+    return p.with_model(dropout=p.model.dropout or round(rng.uniform(0.2, 0.5), 2))
+
+
+@operator("train_eval_mode", "F.dropout(x, p) without training=: its default (True) keeps the "
+          "dropout on in eval mode", setup=_functional_dropout,
+          applies=lambda p: p.model.style == "module_list" and p.model.depth > 0)
+def functional_dropout_left_on(p: Program, rng: random.Random) -> Program:
+    return p.with_model(dropout_always=True)
+
+
 # frozen_params
 @operator("frozen_params", "the optimizer is given only the output layer's parameters")
 def optimizer_head_only(p: Program, rng: random.Random) -> Program:

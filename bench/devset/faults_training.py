@@ -57,6 +57,33 @@ def scheduler_stepped_per_batch(p: Program, rng: random.Random) -> Program:
     return p.with_train(schedule="exp_batch")
 
 
+def _gentle_step_decay(p: Program, rng: random.Random) -> Program:
+    """StepLR(step_size, gamma) stepped once per epoch, a mild decay over the epochs, whose
+    gamma, stepped every batch instead, would bring the rate to a tenth at 30-45% of the run
+    (and to 0.01-0.6% at its end: STGCN's StepLR(10, 0.95) in a run of a few hundred batches).
+    Below a tenth at up to 37.5% of the run, it is below 1% with a quarter of the run left (a
+    collapse); later, a gradual cut. A range of 40-65% (session 24, seeds 341000-341005) made no
+    case: each broken run still learned more than half as much as its twin."""
+    size = rng.choice([1, 2, 3, 5])
+    gamma = 0.1 ** (size / (rng.uniform(0.3, 0.45) * _total_steps(p)))
+    return p.with_train(schedule="steplr_epoch", step_size=size, gamma=float(f"{gamma:.4g}"))
+
+
+@operator("lr_schedule", "a gentle epoch StepLR stepped every batch: the rate at a tenth of its "
+          "peak by 30-45% of the run, 0.01-0.6% at its end", setup=_gentle_step_decay,
+          also=("lr_too_low",))
+def gentle_step_decay_stepped_per_batch(p: Program, rng: random.Random) -> Program:
+    return p.with_train(schedule="steplr_batch")
+
+
+# frozen_params: training that goes on without being applied
+@operator("frozen_params", "optimizer.step() under an epoch condition: after the first third "
+          "or quarter of the epochs, backward runs and nothing is updated",
+          applies=lambda p: p.train.update == "optimizer" and p.train.epochs >= 4)
+def step_only_in_first_epochs(p: Program, rng: random.Random) -> Program:
+    return p.with_train(step_epochs=max(1, p.train.epochs // rng.choice([3, 4])))
+
+
 def _linear_decay(p: Program, rng: random.Random) -> Program:
     """a linear decay to 0 over EPOCHS, stepped once per epoch"""
     return p.with_train(schedule="linear_epoch")

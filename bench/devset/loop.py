@@ -12,7 +12,8 @@ from .text import indent, number, variant
 
 OPTIMIZER = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 #: Schedules stepped once per batch; the others once per epoch.
-PER_BATCH = ("onecycle", "exp_batch", "warmup", "warmup_uncapped", "linear_batch")
+PER_BATCH = ("onecycle", "exp_batch", "warmup", "warmup_uncapped", "linear_batch",
+             "steplr_batch")
 PRINTS = [
     ('f"epoch {epoch} train_loss {train_loss:.4f}', ' val_loss {val_loss:.4f}"'),
     ('f"epoch {epoch + 1}/{EPOCHS}: train_loss={train_loss:.4f}', ' val_loss={val_loss:.4f}"'),
@@ -38,8 +39,12 @@ def constants(p: Program) -> list[str]:
         lines.append(f"WEIGHT_DECAY = {number(t.weight_decay)}")
     if t.schedule.startswith("warmup"):
         lines.append(f"WARMUP_STEPS = {t.warmup_steps}")
+    if t.schedule.startswith("steplr"):
+        lines.append(f"STEP_SIZE, GAMMA = {t.step_size}, {number(t.gamma)}")
     if t.clip:
         lines.append(f"MAX_GRAD_NORM = {number(t.clip)}")
+    if t.step_epochs:
+        lines.append(f"STEP_EPOCHS = {t.step_epochs}  # epochs whose batches update the weights")
     if p.loss.l2:
         lines.append(f"L2 = {number(p.loss.l2)}")
     return lines
@@ -144,6 +149,10 @@ def _scheduler(p: Program) -> list[str]:
         "step_up": f"torch.optim.lr_scheduler.StepLR(optimizer, step_size={max(1, epochs // 3)}, "
                    "gamma=10.0)",
         "plateau": plateau_scheduler(p),
+        "steplr_epoch": "torch.optim.lr_scheduler.StepLR(optimizer, step_size=STEP_SIZE, "
+                        "gamma=GAMMA)",
+        "steplr_batch": "torch.optim.lr_scheduler.StepLR(optimizer, step_size=STEP_SIZE, "
+                        "gamma=GAMMA)",
     }[schedule]
     return [f"scheduler = {made}"] if made else []
 
@@ -194,7 +203,8 @@ def _batch_loop(p: Program) -> list[str]:
     if t.clip:
         params = "params" if p.model.style == "raw" else "model.parameters()"
         step.append(f"torch.nn.utils.clip_grad_norm_({params}, MAX_GRAD_NORM)")
-    step += manual_step(p, _params(p)) if t.update == "manual" else ["optimizer.step()"]
+    update = manual_step(p, _params(p)) if t.update == "manual" else ["optimizer.step()"]
+    step += ["if epoch < STEP_EPOCHS:", *indent(update)] if t.step_epochs else update
     if t.schedule in PER_BATCH:
         step.append("scheduler.step()")
     step.append(_running_add(p))

@@ -245,7 +245,8 @@ def _module_list_parts(p: Program) -> tuple[list[str], list[str]]:
     width_out = "HIDDEN" if m.depth else width_in
     hidden = f"{FUNCTION[m.activation]}(layer(x))"
     if m.dropout:
-        hidden = f"F.dropout({hidden}, DROPOUT, self.training)"
+        flag = "" if m.dropout_always else ", self.training"
+        hidden = f"F.dropout({hidden}, DROPOUT{flag})"
     flatten = ["x = x.flatten(1)"] if first else []
     return ([f"sizes = [{width_in}] + [HIDDEN] * LAYERS", f"self.hidden = {layers}",
              f"self.out = nn.Linear({width_out}, {outputs(p)})"],

@@ -46,6 +46,7 @@ class Model:
     depth: int
     activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu
     dropout: float = 0.0
+    dropout_always: bool = False  # module_list style: F.dropout(x, DROPOUT) without training=
     batchnorm: bool = False
     cell: str = "gru"  # gru | lstm | rnn_tanh | rnn_relu (rnn family)
     head: str = ""  # "" | softmax | sigmoid | relu: an activation after the output layer
@@ -78,9 +79,11 @@ class Training:
     momentum: float = 0.0
     weight_decay: float = 0.0
     #: none | step | cosine | onecycle | exp_epoch | exp_batch | warmup | warmup_uncapped |
-    #: linear_epoch | linear_batch | step_up
+    #: linear_epoch | linear_batch | step_up | steplr_epoch | steplr_batch
     schedule: str = "none"
     warmup_steps: int = 0  # the warmup schedules' length, in batches
+    step_size: int = 0  # the steplr schedules' StepLR(step_size, gamma)
+    gamma: float = 0.0
     zero_grad: str = "step"  # step | none | epoch
     modes: str = "proper"  # proper | never | swapped
     clip: float | None = None
@@ -90,6 +93,9 @@ class Training:
     augment: float = 0.0
     print_style: int = 0
     update: str = "optimizer"  # optimizer | manual: plain SGD written by hand (manual.py)
+    #: Epochs the optimizer steps in, the later ones computing gradients without a step (an
+    #: epoch condition around optimizer.step()); 0: every epoch.
+    step_epochs: int = 0
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,15 @@ class Trace:
     zero_grad_calls: int = 0  # optimizer.zero_grad() or module.zero_grad() calls
     steps_without_zero_grad: int = 0  # optimizer steps with no zero_grad since the previous one
     manual_grad_resets: int = 0  # steps whose gradients were reset by hand (None or zeroed)
+    #: Steps of optimizers other than the first, since the first one's last step (a model
+    #: trained anew with an optimizer of its own: a k-fold's next fold, a model resumed from a
+    #: checkpoint); how many of them found no gradient on any tensor they hold (steps that
+    #: change nothing); and, at the first of them, the tensors' elements and those of them
+    #: that are not the model's parameters (capture/later_optimizers.py).
+    later_optimizer_steps: int = 0
+    later_steps_without_gradients: int = 0
+    later_optimizer_elements: int = 0
+    later_optimizer_outside_model: int = 0
     #: Optimizer steps after the first at which torch.manual_seed was called: a generator
     #: reseeded as the run goes repeats every random draw (batch indices, dropout masks).
     reseeded_steps: int = 0

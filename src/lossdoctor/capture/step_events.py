@@ -16,6 +16,7 @@ import torch
 
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
+from lossdoctor.capture.later_optimizers import forget_later_steps, note_later_step
 from lossdoctor.capture.lr_reactive import cut_on_plateau
 from lossdoctor.capture.model_setup import (
     describe_model,
@@ -72,6 +73,7 @@ class StepEvents:
         if self._optimizer_ref is None:
             self._first_step(optimizer)
         elif self._optimizer_ref() is not optimizer:
+            note_later_step(self.trace, optimizer, self.model)
             return
         self._count_zero_grad()
         lr = training_group_lr(optimizer.param_groups)
@@ -120,6 +122,7 @@ class StepEvents:
         if self._tensor_spy is not None:
             self._tensor_spy.take()  # a recording no backward pass ended belongs to no step
         self.trace.steps += 1
+        forget_later_steps(self.trace)
         self._sample_next_step()
         if self._model_ref is None or self._model_ref() is None:  # self.model is None
             self._watch_tensor_step()

@@ -127,6 +127,16 @@ STAYS = 0.9
 #: third and two thirds of the run) with a third left; fresh22 s13 (a linear decay whose total
 #: steps were one epoch's, 0 from step 47 of 282) has 0.83 left, its loss flat from the start.
 MOST_OF_RUN = 0.5
+#: A gradual cut: the rate brought down to EARLY_DEPTH of its peak by at least this many cuts,
+#: more of them than the epochs begun meanwhile, with MIN_LEFT of the run to go, while the loss
+#: was still falling. A decay meant in epochs and stepped in batches cuts at every batch or
+#: every step_size batches: dozens of cuts before a tenth (fresh23 s01's StepLR(10, 0.95):
+#: 45 in 8 epochs), which never reaches COLLAPSE_SHARE nor the early floor in a short run. A step
+#: decay meant as written reaches a tenth in 1-4 cuts (x0.1 once; x0.5 four times), at
+#: epoch starts; cosine, linear and one-cycle decays, cut at every batch, reach it with less than
+#: MIN_LEFT to go. Only the floored replay reports it: an exponential decay per batch chosen on
+#: purpose is one whose floored replay does no better.
+GRADUAL_CUTS = 5
 #: Relative float rounding of a rate made by repeated multiplication (0.05 * 0.1 * 0.1 is
 #: 0.0005000000000000001): a floor "at" COLLAPSE_SHARE of the peak is at it.
 ROUNDING = 1e-9
@@ -140,6 +150,7 @@ class Collapse:
     before: tuple[float, float]  # mean loss over the first and last thirds before the collapse
     after: tuple[float, float]  # mean loss over the first and last tenths after it
     early: bool = False  # an early floor: the loss may still move, at the lower rate's pace
+    gradual: bool = False  # a gradual cut (GRADUAL_CUTS): the floored replay alone decides
 
     @property
     def was_falling(self) -> bool:
@@ -165,7 +176,7 @@ def check(case) -> list[Finding]:
         finding = _rise_finding(case, schedule, rise)
         if finding is not None:
             return [finding]
-    collapse = find_collapse(schedule, losses)
+    collapse = find_collapse(schedule, losses, epoch_steps(case.trace))
     if collapse is not None:
         finding = _collapse_finding(case, schedule, collapse)
         if finding is not None:
@@ -181,16 +192,44 @@ def check(case) -> list[Finding]:
 # --- collapse -------------------------------------------------------------------------------
 
 
-def find_collapse(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Collapse | None:
-    """A collapse below COLLAPSE_SHARE with MIN_LEFT to go after which the loss stopped, or
-    an early floor (whatever the loss did after it); None when neither."""
+def find_collapse(schedule: LrSchedule, losses: list[tuple[int, float]],
+                  epochs: list[int] | None = None) -> Collapse | None:
+    """A collapse below COLLAPSE_SHARE with MIN_LEFT to go after which the loss stopped, an
+    early floor (whatever the loss did after it), or a gradual cut while the loss still fell
+    (``epochs``: the steps the epochs began at); None when none."""
     rates = schedule.per_step()
     deep = _deep_collapse(schedule, rates, losses)
     if deep is not None:
         return deep
-    # a plateau scheduler's early cuts answered a loss that had stalled for another reason
-    floor = None if schedule.reactive else early_floor(rates)
-    return None if floor is None else _collapse_at(floor, rates, losses, early=True)
+    if schedule.reactive:  # its early cuts answered a loss that had stalled for another reason
+        return None
+    floor = early_floor(rates)
+    if floor is not None:
+        return _collapse_at(floor, rates, losses, early=True)
+    cut = gradual_cut(rates, epochs or [])
+    found = None if cut is None else _collapse_at(cut, rates, losses)
+    if found is None or not found.was_falling:
+        return None
+    return Collapse(found.step, found.steps, found.lr, found.before, found.after, gradual=True)
+
+
+def gradual_cut(rates: list[float], epochs: list[int]) -> int | None:
+    """The step the rate first gets to EARLY_DEPTH of its peak, when MIN_LEFT of the run is
+    left then and GRADUAL_CUTS cuts or more, more than the epochs begun, brought it there."""
+    peak = max(rates)
+    start = rates.index(peak)
+    step = next((s for s in range(start, len(rates)) if rates[s] <= EARLY_DEPTH * peak), None)
+    if step is None or (len(rates) - step) / len(rates) < MIN_LEFT:
+        return None
+    cuts = sum(rates[s] < rates[s - 1] for s in range(start + 1, step + 1))
+    begun = sum(start < e <= step for e in epochs)
+    return step if cuts >= GRADUAL_CUTS and cuts > begun else None
+
+
+def epoch_steps(trace) -> list[int]:
+    """The steps the epochs began at: the training data's passes, else the validation passes
+    (which end an epoch)."""
+    return list(trace.epoch_starts) or [p.step for p in trace.validation_passes()]
 
 
 def _deep_collapse(schedule: LrSchedule, rates: list[float],
@@ -234,6 +273,8 @@ def _shown_by_curves(schedule: LrSchedule, collapse: Collapse) -> bool:
     loss); an early floor shows itself only at COLLAPSE_SHARE of the peak or below (most of
     the run then does at most a hundredth of what as many steps at the peak do, whatever the
     loss did)."""
+    if collapse.gradual:
+        return False
     if collapse.early:
         return collapse.lr <= COLLAPSE_SHARE * schedule.peak * (1 + ROUNDING)
     return collapse.was_falling or (not schedule.reactive and collapse.left >= MOST_OF_RUN)
@@ -270,9 +311,11 @@ def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment 
               f"{c.before[1]:.3g} over the steps before)" if c.was_falling else
               f"before your training loss had got anywhere ({c.before[0]:.3g} -> "
               f"{c.before[1]:.3g} over the steps before)")
-    depth = (f"{c.lr / schedule.peak:.2g}x the peak" if c.early else
+    depth = (f"{c.lr / schedule.peak:.2g}x the peak" if c.early or c.gradual else
              f"below {COLLAPSE_SHARE:.0%} of the peak")
-    after = (f"the last {c.left:.0%} of the run trained at that rate (the loss "
+    after = (f"the last {c.left:.0%} of the run trained at that rate or lower (the loss "
+             f"{c.after[0]:.3g} -> {c.after[1]:.3g})" if c.gradual else
+             f"the last {c.left:.0%} of the run trained at that rate (the loss "
              f"{c.after[0]:.3g} -> {c.after[1]:.3g})" if c.early else
              f"over the last {c.left:.0%} of the run it hardly moved "
              f"({c.after[0]:.3g} -> {c.after[1]:.3g})")

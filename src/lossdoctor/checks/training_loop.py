@@ -12,8 +12,10 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._carried_gradients import CarriedGradients, carried_gradients
+from lossdoctor.checks._eval_dropout import eval_dropout
 from lossdoctor.checks._fix import fix_experiment, helped, hurt, improvement
 from lossdoctor.checks._plain import plain_number, plain_share
+from lossdoctor.checks._unapplied_steps import empty_steps, unstepped_passes
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -150,8 +152,8 @@ def check(case) -> list[Finding]:
         if never is None:
             raise Skip("needs optimizer steps: none were seen")
         return [never]
-    findings = [_frozen(case) or _unregistered(case) or _stopped(case),
-                _missing_zero_grad(case), *_wrong_mode(case)]
+    findings = [_frozen(case) or _unregistered(case) or _stopped(case) or _unstepped(case)
+                or _empty_steps(case), _missing_zero_grad(case), *_wrong_mode(case)]
     return [f for f in findings if f is not None]
 
 
@@ -318,6 +320,58 @@ def _stopped(case) -> Finding | None:
         fix=("Build the optimizer after replacing layers (or rebuilding the model), over the "
              "parameters the model has then: optimizer = torch.optim.X(model.parameters(), ...)."),
         details={"stopped_parameters": stopped},
+    )
+
+
+#: Backward passes the loop went on taking after its optimizer stopped stepping, and an
+#: optimizer stepping tensors that never have a gradient, are read off the run as a loop that
+#: never updates is (NEVER_UPDATED_CONFIDENCE); what the steps not taken cost is not replayed,
+#: so a little below it, as CARRIED_CONFIDENCE.
+UNAPPLIED_CONFIDENCE = 0.9
+
+
+def _unstepped(case) -> Finding | None:
+    found = unstepped_passes(case.trace)
+    if found is None:
+        return None
+    share = plain_share(found.passes_after / found.passes)
+    return Finding(
+        FROZEN_PARAMS, UNAPPLIED_CONFIDENCE,
+        verdict=(f"Your loop took {found.last_step:,} optimizer steps, then went on with "
+                 f"{found.passes_after:,} more backward passes ({share} of its training) "
+                 "without any step: their gradients were computed and never applied, so your "
+                 "model stopped training there. Something between "
+                 "loss.backward() and the update skips optimizer.step() (a wrapper around it, "
+                 "a condition, an early return)."),
+        evidence={"optimizer_steps": float(found.last_step),
+                  "backward_passes": float(found.passes),
+                  "backward_passes_after_last_step": float(found.passes_after)},
+        fix="Call optimizer.step() after every loss.backward() (or every accumulation window).",
+    )
+
+
+def _empty_steps(case) -> Finding | None:
+    steps = empty_steps(case.trace)
+    if not steps:
+        return None
+    trace = case.trace
+    outside = trace.later_optimizer_outside_model
+    whose = (f"{plain_share(outside / max(trace.later_optimizer_elements, 1))} of them are not "
+             "your model's parameters: copies restored from a checkpoint, or an earlier "
+             "model's. " if outside else "")
+    return Finding(
+        FROZEN_PARAMS, UNAPPLIED_CONFIDENCE,
+        verdict=(f"After optimizer step {trace.steps:,} your loop stepped another optimizer "
+                 f"{steps:,} times, and at every one of those steps none of the tensors it "
+                 f"holds had a gradient: it updates tensors your forward pass does not use "
+                 f"({whose}The model you train computes with other parameters), so those steps "
+                 "changed nothing and your model did not train after step "
+                 f"{trace.steps:,}."),
+        evidence={"optimizer_steps": float(trace.steps), "steps_without_gradients": float(steps),
+                  "optimizer_elements_outside_model": float(outside)},
+        fix=("Build the optimizer over the parameters of the model you train, after building "
+             "or loading it: optimizer = torch.optim.X(model.parameters(), ...); restore an "
+             "optimizer's state with optimizer.load_state_dict(), not its parameter lists."),
     )
 
 
@@ -640,13 +694,13 @@ def _mode_counts(trace) -> dict[str, float]:
 def _wrong_mode(case) -> list[Finding]:
     counts = _mode_counts(case.trace)
     if counts["mode_sensitive_layers"] == 0:
-        return []
+        return [f for f in [_dropout_left_on(case, counts)] if f is not None]
     findings = []
     if _share(counts, "validation_losses_in_train_mode", "validation_losses") > WRONG_MODE_SHARE:
         findings.append(_validating_in_train_mode(case, counts))
     if _share(counts, "training_losses_in_eval_mode", "training_losses") > WRONG_MODE_SHARE:
         findings.append(_training_in_eval_mode(case, counts))
-    return findings
+    return findings or [f for f in [_dropout_left_on(case, counts)] if f is not None]
 
 
 def _share(counts: dict, part: str, whole: str) -> float:
@@ -686,6 +740,37 @@ def _evaluate_both_modes(case) -> Experiment | None:
         in_train_mode = total / max(sum(b.rows for b in replayer.validation_batches), 1)
         in_eval_mode = replayer.evaluate(model.eval(), replayer.validation_batches)
     return Experiment("validate in eval mode", in_train_mode, in_eval_mode, 0)
+
+
+def _dropout_left_on(case, counts) -> Finding | None:
+    """Validated in eval mode, the trained model still drops features: a dropout call its
+    forward makes with training=True (checks/_eval_dropout.py)."""
+    in_eval = counts["validation_losses"] - counts["validation_losses_in_train_mode"]
+    if in_eval <= 0:
+        return None
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    found = eval_dropout(replayer, case.copies.final_model or case.copies.initial_model)
+    if found is None:
+        return None
+    experiment = Experiment("turn the dropout off in eval mode", found.as_is, found.without, 0)
+    evidence = dict(counts) | {"dropout_calls_in_eval_mode_rate": max(found.rates)}
+    _add_experiment_numbers(evidence, experiment)
+    rates = ", ".join(f"{rate:g}" for rate in found.rates)
+    verdict = (f"Your model was validated in eval mode, but its forward pass still drops "
+               f"features then (dropout at rate {rates}): a dropout function called with "
+               "training=True, or without training=, is not switched off by model.eval(). Each "
+               "evaluation of the same rows gives other outputs, and the validation loss is "
+               f"noisy and pessimistic: your trained model scores {plain_number(found.as_is)} as "
+               f"it is and {plain_number(found.without)} with that dropout off.")
+    confidence = 0.6 + min(max(improvement(experiment), 0), 0.35)
+    return Finding(TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
+                   experiment=experiment,
+                   fix=("Pass training=self.training to the dropout call in your forward "
+                        "(F.dropout(x, p, training=self.training)), or use an nn.Dropout "
+                        "layer, which model.eval() turns off."))
 
 
 def _training_in_eval_mode(case, counts) -> Finding:

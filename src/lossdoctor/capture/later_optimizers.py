@@ -1,0 +1,35 @@
+"""Steps of optimizers other than the first one seen, which the step events do not follow: only
+whether they came after the first optimizer's last step, and whether they had any gradient to
+apply. An optimizer built over tensors no forward pass uses (an earlier model's parameters, or
+copies restored from a checkpoint) steps, and changes nothing."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lossdoctor.capture.model_setup import optimized
+from lossdoctor.trace import Trace
+
+
+def note_later_step(trace: Trace, optimizer, model: nn.Module | None) -> None:
+    """Count a step of another optimizer. Whether any of its tensors has a gradient stops at
+    the first that has one: O(1) a step in a loop that trains what it steps. The tensors are
+    described once, at the first such step (a GAN's second optimizer steps at every batch)."""
+    params = optimized(optimizer)
+    if trace.later_optimizer_elements == 0:
+        _describe(trace, params, model)
+    trace.later_optimizer_steps += 1
+    if all(p.grad is None for p in params):
+        trace.later_steps_without_gradients += 1
+
+
+def forget_later_steps(trace: Trace) -> None:
+    """The first optimizer stepped again: the other steps came before its last one."""
+    if trace.later_optimizer_steps:
+        trace.later_optimizer_steps = trace.later_steps_without_gradients = 0
+
+
+def _describe(trace: Trace, params: list, model: nn.Module | None) -> None:
+    own = {id(p) for p in model.parameters()} if model is not None else set()
+    trace.later_optimizer_elements = sum(p.numel() for p in params)
+    trace.later_optimizer_outside_model = sum(p.numel() for p in params if id(p) not in own)
