@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
@@ -279,3 +280,44 @@ def test_a_whole_training_set_per_step_is_found_when_fewer_rows_were_kept_than_o
     [finding] = reported(check(case))
     assert finding.evidence["batch_size"] == 1200
     assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def train_only_radial_run(batch_size, epochs, seed=0):
+    """radial_run's task and model trained with no validation pass (a script that only prints
+    its training loss)."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(1200, 14, generator=generator)
+    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.2 * torch.randn(1200, generator=generator)
+    y = torch.bucketize(score, torch.tensor([-0.4, 1.1]))
+    torch.manual_seed(seed)
+    layers = []
+    for inputs in (14, 96, 96):
+        layers += [nn.Linear(inputs, 96), nn.LeakyReLU(), nn.Dropout(0.18)]
+    model = nn.Sequential(*layers, nn.Linear(96, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    loader = DataLoader(TensorDataset(z, y), batch_size=batch_size, shuffle=True,
+                        generator=generator)
+
+    def train():
+        for _ in range(epochs):
+            for x_batch, y_batch in loader:
+                optimizer.zero_grad()
+                loss_fn(model(x_batch), y_batch).backward()
+                optimizer.step()
+
+    return record(train)
+
+
+def test_two_batches_an_epoch_with_no_validation_pass_are_found():
+    """28 steps of half the training set and no validation pass (two_batches_per_epoch dev
+    344006, called healthy): the run's level is its batch replayed on its rows, not the
+    baseline replay of its setup, which takes REPLAY_STEPS steps, ten times the run's."""
+    [finding] = reported(check(train_only_radial_run(batch_size=601, epochs=14)))
+    assert finding.evidence["batch_size"] == 601
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_small_batches_with_no_validation_pass_are_not_blamed():
+    assert reported(check(train_only_radial_run(batch_size=64, epochs=4))) == []

@@ -33,8 +33,9 @@ falling by a one-sided Mann-Kendall trend test. A run that levelled off had rows
 
 Reported when the replay lowers the validation loss clearly against a replay of the user's
 batch size on the same rows, and clearly below the run's own best (``_fix.beyond_the_run``: by
-the bar of a fix and beyond the noise of the run's validation curve): only then does the
-training really suffer from its batch size. A run still learning at its end gets lower with
+the bar of a fix and beyond the noise of the run's validation curve; for a run short by its
+batch with no validation pass, the replay of its batch on its rows is its level): only then
+does the training really suffer from its batch size. A run still learning at its end gets lower with
 more, smaller steps, and as much with more epochs; catching up with it, or passing it by less
 than a fix must take off, is no evidence against the batch. Unless its batch is half its
 training set or more, the smaller batch must also beat the user's own batch trained
@@ -195,7 +196,7 @@ def check(case) -> list[Finding]:
         return []
     rows = _row_budget(case, user_batch, batch)
     trial = _trial(case, pool, user_batch, batch, lr, noise, rows)
-    if helped(trial.experiment, case) and beyond_the_run(case, trial.experiment.after):
+    if helped(trial.experiment, case) and _beyond_the_run(case, trial):
         if (batch < user_batch and not short_by_its_batch(case.trace)
                 and not helped(_against_more_epochs(case, pool, trial), case)):
             return []  # more epochs of the user's batch do as much: no batch size to blame
@@ -203,6 +204,16 @@ def check(case) -> list[Finding]:
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
     return []
+
+
+def _beyond_the_run(case, trial: Trial) -> bool:
+    """The smaller batch's replay clearly below where the run got. A run short by its batch
+    with no validation pass has no level of its own but the replay of its batch on its rows
+    (the trial's other side, which ``helped`` compared it with): the baseline replay of its
+    setup takes REPLAY_STEPS steps, many times the run's, and is no measure of where it got."""
+    if short_by_its_batch(case.trace) and not case.trace.validation_passes():
+        return True
+    return beyond_the_run(case, trial.experiment.after)
 
 
 def _user_lr(case) -> float:
