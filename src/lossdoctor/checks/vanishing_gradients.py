@@ -13,7 +13,12 @@ whether the fix works.
 
 A run that learned a little (its training loss more than barely below the guess) still counts
 when its curves show the symptom and that ReLU replay helps: the gap itself, on most steps, is
-the failure, and the replay shows it is what held the run back. When the model's own
+the failure, and the replay shows it is what held the run back. So does a run whose curves
+look healthy, when that replay ends clearly below the run's own best validation loss
+(``_fix.beyond_the_run``): a sigmoid stack whose gradients reached its first layer only after
+half its steps levelled off 16% below a constant guess, read as converged, where the ReLU
+replay got 38% below it (issue 11, test14's deep_sigmoid_stack called healthy). When the
+model's own
 initialization opens a wider gap than PyTorch's default does (measured before any update, on
 copies), and the replay from the default init helps, the init is the gap's source: the finding
 says so (``INIT_IS_SOURCE``) and leads bad_init's (the rule in ``diagnosis.rank``).
@@ -31,7 +36,7 @@ from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
@@ -112,12 +117,13 @@ def check(case) -> list[Finding]:
     stall = training_progress(case)
     if gap < GAP_DECADES or persistent < PERSISTENT or stall is None:
         return []
-    if not (stall.stuck or getattr(case, "curves_show_symptom", None)):
-        return []
     experiment = relu_experiment(case)
     fixed = experiment is not None and helped(experiment, case)
     if not (stall.stuck or fixed):
         return []  # it learned, and the gap was not shown to be what held it back
+    if not (stall.stuck or getattr(case, "curves_show_symptom", None)
+            or beyond_the_run(case, experiment.after)):
+        return []  # its curves look healthy, and the replay gets no further than the run
     source = init_source(case, profile)
     evidence = _evidence(profile, gap, persistent, stall, experiment)
     verdict = _verdict(profile, gap, persistent, stall, experiment)
