@@ -72,6 +72,16 @@ GAP_DECADES = 4.0
 #: tanh stack of the development set, tiny weights and zero biases, opened its gap only after
 #: its first steps (every layer's gradient is tiny at first) and kept it on 70% of them.
 PERSISTENT = 2 / 3
+#: ... or on at least half of them, when the ReLU replay helps and ends clearly below the
+#: run's own best (``_fix.beyond_the_run``): the fix is measured, so the gap need not be seen
+#: as long. The sampled steps are dense at first, and a sigmoid stack whose gradients reach its
+#: first layer after a third of its steps learns late and levels off early: dev variants of
+#: deep_sigmoid_stack 340002 and 340025 at 5-7 sigmoid layers (all four called healthy, 16-31%
+#: below the guess, where their twins got 59% and 65% below it) held the gap on 0.55, 0.64,
+#: 0.64 and 0.74 of their samples (the first 12-16 samples: steps 0 to 100-150 of 416-500),
+#: their ReLU replays 27-44% below the runs' own losses. Half the samples is the first tens
+#: of steps: the measured fix, not the gap's length, is what this rests on.
+PERSISTENT_WHEN_FIXED = 1 / 2
 #: The fewest sampled steps and weight layers that make a gradient profile.
 MIN_STEPS = 3
 MIN_LAYERS = 3
@@ -115,14 +125,16 @@ def check(case) -> list[Finding]:
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
     stall = training_progress(case)
-    if gap < GAP_DECADES or persistent < PERSISTENT or stall is None:
+    if gap < GAP_DECADES or persistent < PERSISTENT_WHEN_FIXED or stall is None:
         return []
     experiment = relu_experiment(case)
     fixed = experiment is not None and helped(experiment, case)
     if not (stall.stuck or fixed):
         return []  # it learned, and the gap was not shown to be what held it back
-    if not (stall.stuck or getattr(case, "curves_show_symptom", None)
-            or beyond_the_run(case, experiment.after)):
+    beyond = fixed and beyond_the_run(case, experiment.after)
+    if persistent < PERSISTENT and not beyond:
+        return []
+    if not (stall.stuck or getattr(case, "curves_show_symptom", None) or beyond):
         return []  # its curves look healthy, and the replay gets no further than the run
     source = init_source(case, profile)
     evidence = _evidence(profile, gap, persistent, stall, experiment)
