@@ -243,6 +243,23 @@ def test_tanh_layers_of_a_model_written_as_plain_tensors_pinned_by_a_large_init_
     assert finding.verdict.startswith("The output of torch.tanh at test_saturated_activation.py:")
 
 
+def test_a_plain_tensor_models_tanh_layers_pinned_from_the_start_are_shown_and_lead():
+    """A model written as plain tensors is watched from the optimizer step before each sampled
+    pass, never before the first update: dev tanh_large_init 340004 (94% pinned throughout)
+    was read "over the first 3 steps", not shown, and bad_init led it. The first pass is
+    measured on a copy of the initial model (fails on 6b7f458: no first step)."""
+    from lossdoctor.checks.bad_init import BAD_INIT
+    from lossdoctor.diagnosis import rank
+    from lossdoctor.findings import Finding
+
+    torch.manual_seed(0)
+    case = record(_plain_tanh_training(lambda fan_in: 4.0))
+    [finding] = check(case)
+    assert finding.root and finding.evidence["saturated_fraction_first_step"] > 0.5
+    init = Finding(BAD_INIT, 0.93, "starts far off", {})
+    assert [f.cause for f in rank([init, finding])] == [SATURATED_ACTIVATION, BAD_INIT]
+
+
 def test_tanh_layers_of_a_plain_tensor_model_with_a_fan_in_init_are_not_flagged():
     torch.manual_seed(0)
     case = record(_plain_tanh_training(lambda fan_in: (1 / fan_in) ** 0.5))

@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
+from lossdoctor.checks import vanishing_gradients
 from lossdoctor.checks.vanishing_gradients import (
     GAP_DECADES,
     VANISHING_GRADIENTS,
@@ -338,9 +339,22 @@ def test_a_run_that_learned_a_little_is_found_when_its_curves_show_the_symptom(
     assert finding.experiment.after < 0.7 * finding.experiment.before
 
 
-def test_a_run_that_learned_a_little_without_the_symptom_is_left_alone(tiny_init_tanh_case):
+def test_a_run_without_the_symptom_is_found_when_the_relu_replay_gets_beyond_its_best(
+        tiny_init_tanh_case):
+    """test14's deep_sigmoid_stack was called healthy: its validation loss levelled off 17%
+    below the guess, read as converged. A healthy-looking curve is no converged run when the
+    ReLU replay ends clearly below the run's own best (fails on 6b7f458: left alone)."""
     case = tiny_init_tanh_case
     case.curves_show_symptom = False
+    [finding] = check(case)
+    assert finding.experiment.after < 0.7 * case.run_best_validation()
+
+
+def test_a_run_without_the_symptom_that_the_replay_does_not_beat_is_left_alone(
+        tiny_init_tanh_case, monkeypatch):
+    case = tiny_init_tanh_case
+    case.curves_show_symptom = False
+    monkeypatch.setattr(vanishing_gradients, "beyond_the_run", lambda case, after: False)
     assert check(case) == []
 
 

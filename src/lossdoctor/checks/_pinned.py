@@ -43,3 +43,22 @@ def pinned_after(case, model, kinds: tuple[str, ...], standardize: Callable | No
             fractions.append(capture_stats.saturated_fraction(output_kind, output))
     fractions = [f for f in fractions if f is not None]
     return sum(fractions) / len(fractions) if fractions else None
+
+
+@torch.no_grad()
+def pinned_by_call(replayer, model, kinds: tuple[str, ...]) -> list[tuple[str, float]]:
+    """The kind and pinned fraction of each ``kinds`` activation, in the order they were
+    computed, when ``model`` (put in training mode) sees the first training batch: before any
+    update when ``model`` is a copy of the initial one. [] without training batches."""
+    if not replayer.train_batches:
+        return []
+    found: list[tuple[str, float]] = []
+
+    def seen(kind: str, output: torch.Tensor) -> None:
+        if kind in kinds:
+            found.append((kind, capture_stats.saturated_fraction(kind, output)))
+
+    model.train()
+    with ActivationSpy(seen):
+        replayer.predict(model, replayer.train_batches[0])
+    return found

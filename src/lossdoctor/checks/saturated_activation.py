@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lossdoctor.checks._features import feature_stats, replay_standardized
 from lossdoctor.checks._fix import fix_experiment, helped
-from lossdoctor.checks._pinned import MOSTLY_PINNED, pinned_after
+from lossdoctor.checks._pinned import HIDDEN_SATURATING, MOSTLY_PINNED, pinned_after, pinned_by_call
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -75,7 +75,7 @@ class LayerSaturation:
 
 
 def check(case) -> list[Finding]:
-    layers = saturation_by_layer(case.trace)
+    layers = with_first_pass(case, saturation_by_layer(case.trace))
     loss = training_progress(case)
     pinned = sorted(_suspects(layers, loss), key=_severity, reverse=True)
     if not pinned:
@@ -177,6 +177,30 @@ def _summary(layer: str, kind: str, seen: list) -> LayerSaturation:
     first = [s.saturated_fraction for s in seen if s.step == BEFORE_ANY_UPDATE]
     return LayerSaturation(layer, kind, start, end, seen[-1].units,
                            _mean(first) if first else None)
+
+
+def with_first_pass(case, layers: list[LayerSaturation]) -> list[LayerSaturation]:
+    """``layers``, those computed by function calls whose first forward pass was not watched
+    given it, measured on a copy of the initial model: a model written as plain tensors is
+    watched from the optimizer step before each sampled pass, so never before any update, and
+    its pinning from the start read as "over the first 3 steps" (dev tanh_large_init 340004:
+    94% pinned, bad_init led). The i-th function-call layer of a kind is the i-th call of
+    that kind in the copy's forward; nothing is filled when their counts differ."""
+    missing = [s for s in layers if s.first is None and s.layer.startswith("torch.")]
+    model = case.copies.initial_model
+    if not missing or model is None:
+        return layers
+    try:
+        calls = pinned_by_call(case.require_replay(), copy.deepcopy(model), HIDDEN_SATURATING)
+    except Skip:
+        return layers
+    for kind in HIDDEN_SATURATING:
+        named = [s for s in layers if s.kind == kind and s.layer.startswith("torch.")]
+        shares = [share for found, share in calls if found == kind]
+        if len(named) == len(shares):
+            for layer, share in zip(named, shares, strict=True):
+                layer.first = share if layer.first is None else layer.first
+    return layers
 
 
 def _severity(layer: LayerSaturation) -> tuple:
