@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -61,6 +62,16 @@ def fit_on_dicts(model, loss_of, x, y, rows, train_batches, epochs, lr=0.01):
         with torch.no_grad():
             for batch in validation:
                 loss_of(model, batch)
+
+
+def module_loss(model, batch):
+    """Cross-entropy by a loss module on a (inputs, labels) batch."""
+    return nn.CrossEntropyLoss()(model(batch[0]), batch[1])
+
+
+def hand_written_loss(model, batch):
+    """The same cross-entropy written by hand."""
+    return -F.log_softmax(model(batch[0]), dim=1).gather(1, batch[1][:, None]).mean()
 
 
 def record(train, *args, **kwargs) -> Case:

@@ -52,19 +52,23 @@ def brightness_run(batch_size, seed=0):
                   (x[600:], y[600:]), epochs=2, batch_size=batch_size)
 
 
-def radial_run(batch_size, epochs, seed=0):
+def radial_task(rows, seed):
     """Three classes by the distance from the origin in two of 14 features, a deep MLP with
-    dropout under Adam (the base of dev case 13007)."""
+    dropout under Adam (the base of dev case 13007): (features, labels, model, optimizer)."""
     generator = torch.Generator().manual_seed(seed)
-    z = torch.randn(1500, 14, generator=generator)
-    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.2 * torch.randn(1500, generator=generator)
+    z = torch.randn(rows, 14, generator=generator)
+    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.2 * torch.randn(rows, generator=generator)
     y = torch.bucketize(score, torch.tensor([-0.4, 1.1]))
     torch.manual_seed(seed)
     layers = []
     for inputs in (14, 96, 96):
         layers += [nn.Linear(inputs, 96), nn.LeakyReLU(), nn.Dropout(0.18)]
     model = nn.Sequential(*layers, nn.Linear(96, 3))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return z, y, model, torch.optim.Adam(model.parameters(), lr=3e-3)
+
+
+def radial_run(batch_size, epochs, seed=0):
+    z, y, model, optimizer = radial_task(1500, seed)
     return record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
                   (z[1200:], y[1200:]), epochs=epochs, batch_size=batch_size)
 
@@ -285,20 +289,10 @@ def test_a_whole_training_set_per_step_is_found_when_fewer_rows_were_kept_than_o
 def train_only_radial_run(batch_size, epochs, seed=0):
     """radial_run's task and model trained with no validation pass (a script that only prints
     its training loss)."""
-    generator = torch.Generator().manual_seed(seed)
-    z = torch.randn(1200, 14, generator=generator)
-    score = z[:, 0] ** 2 + z[:, 1] ** 2 - 1.4 + 0.2 * torch.randn(1200, generator=generator)
-    y = torch.bucketize(score, torch.tensor([-0.4, 1.1]))
-    torch.manual_seed(seed)
-    layers = []
-    for inputs in (14, 96, 96):
-        layers += [nn.Linear(inputs, 96), nn.LeakyReLU(), nn.Dropout(0.18)]
-    model = nn.Sequential(*layers, nn.Linear(96, 3))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    z, y, model, optimizer = radial_task(1200, seed)
     loss_fn = nn.CrossEntropyLoss()
-
     loader = DataLoader(TensorDataset(z, y), batch_size=batch_size, shuffle=True,
-                        generator=generator)
+                        generator=torch.Generator().manual_seed(seed))
 
     def train():
         for _ in range(epochs):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import record
+from conftest import hand_written_loss, module_loss, record
 from lossdoctor.checks.training_loop import TRAIN_EVAL_MODE, check
 
 
@@ -69,14 +69,6 @@ def _fit(model, loss_of, batches, epochs=8):
                 loss_of(model, batch)
 
 
-def _module_loss(model, batch):
-    return nn.CrossEntropyLoss()(model(batch[0]), batch[1])
-
-
-def _hand_written_loss(model, batch):
-    return -F.log_softmax(model(batch[0]), dim=1).gather(1, batch[1][:, None]).mean()
-
-
 def _dict_loss(model, batch):
     return F.cross_entropy(model(batch), batch["y"])
 
@@ -89,7 +81,7 @@ def _case(cls, left_on):
             _dict_loss
     else:
         batches = [(x[i:i + 32], y[i:i + 32]) for i in range(0, 480, 32)]
-        loss_of = _module_loss if cls is _MLP else _hand_written_loss
+        loss_of = module_loss if cls is _MLP else hand_written_loss
     return record(_fit, cls(left_on), loss_of, batches)
 
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import record
+from conftest import hand_written_loss, module_loss, record
 from lossdoctor.checks.training_loop import FROZEN_PARAMS, check
 
 
@@ -54,14 +54,6 @@ def _loop(model, optimizer, loss_of, train, validation, epochs=6, accumulate=1):
                     loss_of(model, batch)
 
 
-def _module_loss(model, batch):
-    return nn.CrossEntropyLoss()(model(batch[0]), batch[1])
-
-
-def _hand_written_loss(model, batch):
-    return -F.log_softmax(model(batch[0]), dim=1).gather(1, batch[1][:, None]).mean()
-
-
 def _dict_loss(model, batch):
     return F.cross_entropy(model({"features": batch[0]})["logits"], batch[1])
 
@@ -87,8 +79,8 @@ class _SmallCNN(nn.Module):
 
 SHAPES = {
     "mlp, loss module, validation": (lambda: nn.Sequential(nn.Linear(8, 32), nn.ReLU(),
-                                                           nn.Linear(32, 2)), _module_loss, True),
-    "cnn, hand-written loss, validation": (_SmallCNN, _hand_written_loss, True),
+                                                           nn.Linear(32, 2)), module_loss, True),
+    "cnn, hand-written loss, validation": (_SmallCNN, hand_written_loss, True),
     "dict batches, no validation": (_DictMLP, _dict_loss, False),
 }
 
@@ -124,7 +116,7 @@ def test_gradient_accumulation_and_its_last_unstepped_window_is_quiet():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = _data(rows=440)  # 11 training batches of 32 and one of 24: 3 left at each epoch's end
     train, validation = _batches(x[:376], y[:376]), _batches(x[376:], y[376:])
-    case = record(_loop, model, optimizer, _module_loss, train, validation, accumulate=4)
+    case = record(_loop, model, optimizer, module_loss, train, validation, accumulate=4)
     assert not _frozen(check(case))
 
 
@@ -140,9 +132,9 @@ def test_a_few_gradients_looked_at_after_training_are_quiet():
         _loop(*args)
         model.eval()
         for batch in train:
-            _module_loss(model, batch).backward()
+            module_loss(model, batch).backward()
 
-    case = record(train_then_look, model, optimizer, _module_loss, train, validation)
+    case = record(train_then_look, model, optimizer, module_loss, train, validation)
     assert not _frozen(check(case))
 
 
@@ -187,8 +179,8 @@ def _resumed(build, loss_of, rebind):
 
 
 RESUMED = {"mlp": (lambda: nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2)),
-                   _module_loss),
-           "cnn": (_SmallCNN, _hand_written_loss), "rnn": (_RNN, _module_loss)}
+                   module_loss),
+           "cnn": (_SmallCNN, hand_written_loss), "rnn": (_RNN, module_loss)}
 
 
 def test_an_optimizer_resumed_over_the_old_networks_tensors_is_found():
@@ -213,7 +205,7 @@ def test_a_new_model_and_optimizer_per_fold_is_quiet():
         for fold in range(3):
             torch.manual_seed(fold)
             model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2))
-            _loop(model, torch.optim.Adam(model.parameters(), lr=1e-2), _module_loss,
+            _loop(model, torch.optim.Adam(model.parameters(), lr=1e-2), module_loss,
                   train, validation, epochs=3)
 
     assert not _frozen(check(record(folds)))
@@ -228,12 +220,12 @@ def test_an_optimizer_of_an_earlier_copy_of_the_model_is_found():
     train, validation = _batches(x[:384], y[:384]), _batches(x[384:], y[384:])
 
     def run():
-        _loop(original, torch.optim.Adam(original.parameters(), lr=1e-2), _module_loss,
+        _loop(original, torch.optim.Adam(original.parameters(), lr=1e-2), module_loss,
               train, validation, epochs=2)
         best = copy.deepcopy(original)
         stale = torch.optim.Adam(original.parameters(), lr=1e-3)
         stale.zero_grad()
-        _loop(best, stale, _module_loss, train, validation, epochs=4)
+        _loop(best, stale, module_loss, train, validation, epochs=4)
 
     [finding] = _frozen(check(record(run)))
     assert finding.evidence["optimizer_elements_outside_model"] > 0
