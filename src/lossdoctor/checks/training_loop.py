@@ -4,6 +4,7 @@ never zeroed, and a model left in the wrong train/eval mode."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import types
 
@@ -192,13 +193,34 @@ def _never_updated(case) -> Finding | None:
 def changed_tensors(before: nn.Module | None, after: nn.Module | None) -> int | None:
     """How many parameter tensors differ between two copies of a model; None when either
     copy is missing or they do not hold the same parameters."""
+    changed = changed_names(before, after)
+    return None if changed is None else len(changed)
+
+
+def changed_names(before: nn.Module | None, after: nn.Module | None) -> set[str] | None:
+    """The names of the parameters that differ between two copies of a model; None when
+    either copy is missing or they do not hold the same parameters."""
     if before is None or after is None:
         return None
     old, new = dict(before.named_parameters()), dict(after.named_parameters())
     if old.keys() != new.keys():
         return None
-    return sum(not torch.equal(old[name].detach().cpu(), new[name].detach().cpu())
-               for name in old)
+    return {name for name in old
+            if not torch.equal(old[name].detach().cpu(), new[name].detach().cpu())}
+
+
+def _without_later_training(trace, copies):
+    """The trace with the parameters frozen when training started but changed by its end
+    taken off ``requires_grad_off``: a fine-tuning callback unfreezes a backbone after its
+    first epochs (Lightning's BaseFinetuning), and the setup is read at the first step
+    (bench/projects5's healthy Lightning run was given frozen_params 0.96)."""
+    changed = changed_names(copies.initial_model, copies.final_model) or set()
+    off = trace.setup.requires_grad_off
+    if not changed & off.keys():
+        return trace
+    kept = {name: count for name, count in off.items() if name not in changed}
+    return dataclasses.replace(trace, setup=dataclasses.replace(trace.setup,
+                                                                requires_grad_off=kept))
 
 
 def _elements(model: nn.Module | None) -> int:
@@ -246,7 +268,8 @@ def _gradient_moves(record) -> bool:
 
 
 def _frozen(case) -> Finding | None:
-    trace, setup = case.trace, case.trace.setup
+    trace = _without_later_training(case.trace, case.copies)
+    setup = trace.setup
     untrained = _untrained(trace, case.copies.initial_model)
     if not untrained or setup.parameter_count == 0:
         return None
