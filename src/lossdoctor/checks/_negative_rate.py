@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Trace
 
 #: The steps after the first one at a negative rate whose mean is the run's late loss there: the
@@ -44,7 +45,8 @@ def negative_rate(trace: Trace) -> NegativeRate | None:
     before = losses[0][1]
     if math.isfinite(late_mean) and late_mean < before:
         return None
-    negative_steps = sum(1 for step, _ in losses if _rate_at(changes, step) < 0)
+    schedule = LrSchedule(tuple(changes), trace.steps)  # of(): None when no rate is positive
+    negative_steps = sum(1 for step, _ in losses if schedule.at(step) < 0)
     return NegativeRate(min(lr for _, lr in changes), first, negative_steps, before, late_mean)
 
 
@@ -54,12 +56,3 @@ def _rate_changes(trace: Trace) -> list[tuple[int, float]]:
     if not changes and isinstance(setup.optimizer_hparams.get("lr"), (int, float)):
         changes = [(0, float(setup.optimizer_hparams["lr"]))]
     return changes
-
-
-def _rate_at(changes: list[tuple[int, float]], step: int) -> float:
-    rate = changes[0][1]
-    for start, lr in changes:
-        if start > step:
-            break
-        rate = lr
-    return rate

@@ -716,14 +716,15 @@ def _mode_counts(trace) -> dict[str, float]:
 
 def _wrong_mode(case) -> list[Finding]:
     counts = _mode_counts(case.trace)
-    if counts["mode_sensitive_layers"] == 0:
-        return [f for f in [_dropout_left_on(case, counts)] if f is not None]
     findings = []
-    if _share(counts, "validation_losses_in_train_mode", "validation_losses") > WRONG_MODE_SHARE:
-        findings.append(_validating_in_train_mode(case, counts))
-    if _share(counts, "training_losses_in_eval_mode", "training_losses") > WRONG_MODE_SHARE:
-        findings.append(_training_in_eval_mode(case, counts))
-    return findings or [f for f in [_dropout_left_on(case, counts)] if f is not None]
+    if counts["mode_sensitive_layers"]:
+        if _share(counts, "validation_losses_in_train_mode",
+                  "validation_losses") > WRONG_MODE_SHARE:
+            findings.append(_validating_in_train_mode(case, counts))
+        if _share(counts, "training_losses_in_eval_mode", "training_losses") > WRONG_MODE_SHARE:
+            findings.append(_training_in_eval_mode(case, counts))
+    left_on = None if findings else _dropout_left_on(case, counts)
+    return findings + ([left_on] if left_on is not None else [])
 
 
 def _share(counts: dict, part: str, whole: str) -> float:
