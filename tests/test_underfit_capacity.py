@@ -11,10 +11,12 @@ from lossdoctor.capture import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
 from lossdoctor.checks import underfit_capacity
+from lossdoctor.checks._clamped_output import ends_clamped_at_zero
 from lossdoctor.checks._larger_model import (
     LargerModel,
     build_larger,
     build_larger_mlp,
+    clamped_at_zero,
     why_not_flat_mlp,
     why_not_larger,
 )
@@ -610,3 +612,53 @@ def test_a_linear_model_without_a_symptom_that_cannot_fit_one_batch_is_still_too
     finding = _one_finding(case)
     assert finding.evidence["one_batch_loss_ratio"] > underfit_capacity.FITS_ONE_BATCH
 
+
+
+def stroke_digits(rows, generator, classes=10, features=196):
+    """Noisy copies of ten fixed stroke patterns in [0, 1], with one-hot targets."""
+    strokes = (torch.rand(classes, features, generator=torch.Generator().manual_seed(1)) > 0.6)
+    labels = torch.randint(0, classes, (rows,), generator=generator)
+    x = (strokes[labels].float() + 0.3 * torch.randn(rows, features, generator=generator))
+    return x.clamp(0, 1), nn.functional.one_hot(labels, classes).float()
+
+
+def nielsen_network(clamped: bool) -> nn.Module:
+    """Nielsen's [n, 30, 10] network with every sigmoid made a ReLU, the output's too when
+    ``clamped``; weights and biases drawn from N(0, 0.1**2)."""
+    torch.manual_seed(0)
+    ending = [nn.ReLU()] if clamped else []
+    model = nn.Sequential(nn.Linear(196, 30), nn.ReLU(), nn.Linear(30, 10), *ending)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.1)
+    return model
+
+
+def quadratic_cost(output, target):
+    return 0.5 * ((output - target) ** 2).sum(dim=1).mean()
+
+
+@pytest.mark.parametrize("clamped", [True, False])
+def test_a_relu_after_the_output_is_not_taken_for_too_little_capacity(clamped):
+    """With the clamp, a plain larger MLP did far better (0.50 -> 0.036) and the 30 units were
+    called too small, although without the clamp the same 30 units learn: the larger model
+    keeps the user's clamp, and then does no better."""
+    generator = torch.Generator().manual_seed(0)
+    train, validation = stroke_digits(1500, generator), stroke_digits(300, generator)
+    model = nielsen_network(clamped)
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.01), quadratic_cost,
+                  train, validation, epochs=4, batch_size=10)
+    assert underfit_capacity.check(case) == []
+    if clamped:
+        assert case.baseline.best_validation > 0.4  # the clamped run is stuck
+
+
+def test_the_larger_model_keeps_a_clamp_at_zero_it_is_told_of():
+    batch = Batch((torch.randn(7, 10),), {}, torch.zeros(7, 3), 7)
+    user = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3), nn.ReLU())
+    assert ends_clamped_at_zero(user, [batch])
+    assert not ends_clamped_at_zero(user[:3], [batch])
+    larger = clamped_at_zero(build_larger_mlp(user, batch, (3,), "MSELoss"))
+    output = larger.model(batch.args[0])
+    assert output.shape == (7, 3) and float(output.min()) == 0.0
+    assert larger.describe().endswith("with a ReLU output")

@@ -4,11 +4,15 @@ clamp fails the same way; without it, even a small one fits (the "output ReLU" t
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
 
+from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import first_tensor
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.sandbox import isolated
 from lossdoctor.trace import LossInputStat
 
 #: Sampled loss calls (the last ones; or kept batches scored by the untrained model, for a
@@ -22,6 +26,11 @@ LATE_CALLS = 3
 #: outliers of nonnegative data (measured quantities below 0 by error) give, and is a loss a
 #: practitioner would not accept.
 UNREACHABLE_SHARE = 0.1
+#: Kept training batches an untrained model scores to tell whether its outputs are clamped at
+#: zero: a ReLU zeroes about half of a raw output's values at initialization, so one batch
+#: already shows exact zeros; three keep a batch whose every output is positive by chance from
+#: counting (a few-row batch of a single output).
+CLAMP_BATCHES = 3
 
 
 def clamped_at_zero(seen: list[LossInputStat], targets: torch.Tensor | None) -> dict | None:
@@ -44,6 +53,24 @@ def outputs_clamped_at_zero(seen: list[LossInputStat]) -> bool:
         return False
     late = sorted(seen, key=lambda s: s.step)[-LATE_CALLS:]
     return min(s.prediction_min for s in seen) >= 0 and all(s.prediction_min == 0 for s in late)
+
+
+def ends_clamped_at_zero(model, batches: list[Batch]) -> bool:
+    """Whether ``model`` ends in a clamp at zero (a ReLU after its output layer, written
+    ``z * (z > 0)`` or ``z.clamp(min=0)`` alike): on each of the first CLAMP_BATCHES of
+    ``batches`` its outputs are never below 0 and the smallest is exactly 0. An untrained model
+    is read, since a clamp gives exact zeros from the start, where a softplus, a sigmoid or an
+    exponential only come near."""
+    scored = [_smallest_output(model, batch) for batch in batches[:CLAMP_BATCHES]]
+    return bool(scored) and all(smallest == 0 for smallest in scored)
+
+
+def _smallest_output(model, batch: Batch) -> float | None:
+    with isolated(0), torch.no_grad():
+        output = first_tensor(copy.deepcopy(model)(*batch.args, **batch.kwargs))
+    if output is None or not output.is_floating_point() or output.numel() == 0:
+        return None
+    return float(output.min())
 
 
 def unreachable_share(targets: torch.Tensor) -> float:

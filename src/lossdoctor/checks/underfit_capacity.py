@@ -10,8 +10,9 @@ Two experiments on copies tell capacity apart from the other causes:
    more channels (see :mod:`._larger_model`); for any other model built from layers with one
    width (embeddings, recurrent layers, a loss computed in ``forward``), the user's own model
    with wider hidden layers (see :mod:`._wider_copy`). With the same inputs, outputs and output
-   function, it replays the user's training (same optimizer and settings; if those cannot
-   train it, both models are compared under Adam at lr 1e-3 instead, and the finding says so).
+   function (a clamp at zero after the user's output layer included), it replays the user's
+   training (same optimizer and settings; if those cannot train it, both models are compared
+   under Adam at lr 1e-3 instead, and the finding says so).
 
 It fires when all three hold, each by the margin below:
 
@@ -60,6 +61,7 @@ from lossdoctor import budget as budgets
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import first_tensor, take_rows
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks._clamped_output import ends_clamped_at_zero
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     fix_experiment,
@@ -69,6 +71,7 @@ from lossdoctor.checks._fix import (
 from lossdoctor.checks._larger_model import (
     LargerModel,
     build_larger,
+    clamped_at_zero,
     why_not_larger,
 )
 from lossdoctor.checks._linear_stack import linear_layers, with_activations
@@ -408,10 +411,15 @@ def _widened(model, batch: Batch):
 
 
 def _larger_model(case: Case, batch: Batch) -> LargerModel:
+    """The standard larger model, ending as the user's does: in what the loss expects, and in
+    a clamp at zero when the user's outputs are clamped there."""
     copies = case.copies
-    return build_larger(
+    larger = build_larger(
         copies.initial_model, batch, _output_shape(case, batch), case.trace.setup.loss_name
     )
+    if ends_clamped_at_zero(copies.initial_model, case.replayer.train_batches):
+        return clamped_at_zero(larger)
+    return larger
 
 
 def _output_shape(case: Case, batch: Batch) -> tuple:
