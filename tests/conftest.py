@@ -186,3 +186,38 @@ def pytest_xdist_make_scheduler(config, log):
             super()._assign_work_unit(node)
 
     return ScenarioScheduling(config, log)
+
+
+def stroke_digits(rows, generator, classes=10, features=196):
+    """Noisy copies of ten fixed stroke patterns in [0, 1], with one-hot targets."""
+    strokes = (torch.rand(classes, features, generator=torch.Generator().manual_seed(1)) > 0.6)
+    labels = torch.randint(0, classes, (rows,), generator=generator)
+    x = (strokes[labels].float() + 0.3 * torch.randn(rows, features, generator=generator))
+    return x.clamp(0, 1), nn.functional.one_hot(labels, classes).float()
+
+
+def nielsen_network(clamped: bool) -> nn.Module:
+    """Nielsen's [n, 30, 10] network with every sigmoid made a ReLU, the output's too when
+    ``clamped``; weights and biases drawn from N(0, 0.1**2)."""
+    torch.manual_seed(0)
+    ending = [nn.ReLU()] if clamped else []
+    model = nn.Sequential(nn.Linear(196, 30), nn.ReLU(), nn.Linear(30, 10), *ending)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.1)
+    return model
+
+
+def quadratic_cost(output, target):
+    return 0.5 * ((output - target) ** 2).sum(dim=1).mean()
+
+
+def recorded_nielsen(clamped: bool):
+    """nielsen_network trained as Nielsen does (SGD at 0.01, batches of 10, quadratic cost) on
+    stroke digits, recorded."""
+    generator = torch.Generator().manual_seed(0)
+    train, validation = stroke_digits(1500, generator), stroke_digits(300, generator)
+    model = nielsen_network(clamped)
+    return record(fit, model, torch.optim.SGD(model.parameters(), lr=0.01), quadratic_cost,
+                  train, validation, epochs=4, batch_size=10)
+

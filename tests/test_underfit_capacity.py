@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import fit, fit_on_dicts, mlp, record
+from conftest import fit, fit_on_dicts, mlp, record, recorded_nielsen
 from lossdoctor.capture import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
@@ -614,40 +614,12 @@ def test_a_linear_model_without_a_symptom_that_cannot_fit_one_batch_is_still_too
 
 
 
-def stroke_digits(rows, generator, classes=10, features=196):
-    """Noisy copies of ten fixed stroke patterns in [0, 1], with one-hot targets."""
-    strokes = (torch.rand(classes, features, generator=torch.Generator().manual_seed(1)) > 0.6)
-    labels = torch.randint(0, classes, (rows,), generator=generator)
-    x = (strokes[labels].float() + 0.3 * torch.randn(rows, features, generator=generator))
-    return x.clamp(0, 1), nn.functional.one_hot(labels, classes).float()
-
-
-def nielsen_network(clamped: bool) -> nn.Module:
-    """Nielsen's [n, 30, 10] network with every sigmoid made a ReLU, the output's too when
-    ``clamped``; weights and biases drawn from N(0, 0.1**2)."""
-    torch.manual_seed(0)
-    ending = [nn.ReLU()] if clamped else []
-    model = nn.Sequential(nn.Linear(196, 30), nn.ReLU(), nn.Linear(30, 10), *ending)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.normal_(0, 0.1)
-    return model
-
-
-def quadratic_cost(output, target):
-    return 0.5 * ((output - target) ** 2).sum(dim=1).mean()
-
-
 @pytest.mark.parametrize("clamped", [True, False])
 def test_a_relu_after_the_output_is_not_taken_for_too_little_capacity(clamped):
     """With the clamp, a plain larger MLP did far better (0.50 -> 0.036) and the 30 units were
     called too small, although without the clamp the same 30 units learn: the larger model
     keeps the user's clamp, and then does no better."""
-    generator = torch.Generator().manual_seed(0)
-    train, validation = stroke_digits(1500, generator), stroke_digits(300, generator)
-    model = nielsen_network(clamped)
-    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=0.01), quadratic_cost,
-                  train, validation, epochs=4, batch_size=10)
+    case = recorded_nielsen(clamped)
     assert underfit_capacity.check(case) == []
     if clamped:
         assert case.baseline.best_validation > 0.4  # the clamped run is stuck

@@ -1,0 +1,127 @@
+"""Outputs clamped at zero where the targets need them higher: a ReLU after the output layer
+passes no gradient where its value is 0, so an output the target wants above 0 that has fallen
+to 0 stays there, for that row, for good. Nielsen's network with every sigmoid made a ReLU, the
+output's too, trained on a squared error against one-hot targets: 31% of the validation rows
+have their right class's output at exactly 0, and those rows make 93% of the validation loss;
+the same 30 hidden units without the output ReLU reach 100% accuracy. A regression of positive
+targets whose output ReLU died gives 0 for every row.
+
+Read from the trained model on the validation batches (the training ones without): the outputs
+whose target is above 0 (a class index counts as its one-hot row), the share of them at exactly
+0, and the squared error those make as a share of the whole. Where the clamp is a module (an
+``nn.ReLU`` producing the output), a replay without it shows the fix."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._clamped_output import ends_clamped_at_zero
+from lossdoctor.checks._fix import fix_experiment
+from lossdoctor.experiments import Plan
+from lossdoctor.findings import Experiment
+from lossdoctor.losses import CLASSIFICATION, loss_kind
+from lossdoctor.sandbox import isolated
+
+#: The share of the validation loss (as a squared error) that outputs stuck at 0 below a
+#: positive target must make before the clamp is called what holds the run back: past half,
+#: freeing them alone would at least halve the loss, more than any other single cause could
+#: then explain. A healthy ReLU-output regression of positive targets has almost none stuck
+#: (a dead output there is no longer healthy); Nielsen's ReLU network has 93%.
+STUCK_LOSS_SHARE = 0.5
+
+
+@dataclass
+class StuckOutputs:
+    stuck_share: float  # of the outputs whose target is above 0, the share at exactly 0
+    loss_share: float  # the squared error of those, as a share of the whole
+    rows_stuck: float  # the share of rows with at least one such output
+    experiment: Experiment | None = None  # the replay without the output ReLU
+
+    @property
+    def evidence(self) -> dict[str, float]:
+        found = {"stuck_output_share": self.stuck_share, "stuck_loss_share": self.loss_share,
+                 "rows_with_stuck_output": self.rows_stuck}
+        if self.experiment is not None:
+            found.update(without_clamp_validation_loss=self.experiment.after,
+                         validation_loss=self.experiment.before)
+        return found
+
+
+def stuck_at_zero(case) -> StuckOutputs | None:
+    """The outputs stuck at 0 below a positive target, when the model ends clamped at zero and
+    they make STUCK_LOSS_SHARE or more of its validation loss; None otherwise."""
+    copies, replayer = case.copies, case.replayer
+    kind = loss_kind(case.trace.setup.loss_name or "")
+    if copies.final_model is None or (kind is not None and kind.task == CLASSIFICATION):
+        return None  # cross-entropy still moves the other classes' outputs: not this failure
+    if not ends_clamped_at_zero(copies.initial_model, replayer.train_batches):
+        return None
+    batches = replayer.validation_batches or replayer.train_batches
+    pairs = [_prediction_and_target(replayer, copies.final_model, b) for b in batches]
+    pairs = [p for p in pairs if p is not None]
+    if not pairs:
+        return None
+    stuck = _measured(torch.cat([p for p, _ in pairs]), torch.cat([t for _, t in pairs]))
+    if stuck is None or stuck.loss_share < STUCK_LOSS_SHARE:
+        return None
+    stuck.experiment = _without_output_relu(case)
+    return stuck
+
+
+def _prediction_and_target(replayer, model, batch) -> tuple[torch.Tensor, torch.Tensor] | None:
+    with isolated(0), torch.no_grad():
+        prediction = first_tensor(replayer.predict(copy.deepcopy(model).eval(), batch))
+    target = first_tensor(batch.target)
+    if prediction is None or target is None or prediction.dim() == 0:
+        return None
+    prediction = prediction.detach().float().cpu()
+    target = target.detach().cpu()
+    if not target.is_floating_point() and prediction.dim() == 2 and target.dim() == 1:
+        if int(target.min()) < 0 or int(target.max()) >= prediction.shape[1]:
+            return None
+        target = F.one_hot(target.long(), prediction.shape[1])
+    if target.shape != prediction.shape:
+        return None
+    return prediction, target.float()
+
+
+def _measured(prediction: torch.Tensor, target: torch.Tensor) -> StuckOutputs | None:
+    needed = target > 0
+    if not bool(needed.any()):
+        return None
+    stuck = needed & (prediction == 0)
+    error = float((prediction - target).pow(2).sum())
+    if not error > 0:
+        return None
+    rows = stuck.reshape(len(stuck), -1).any(dim=1)
+    return StuckOutputs(float(stuck.sum()) / float(needed.sum()),
+                        float(target[stuck].pow(2).sum()) / error, float(rows.float().mean()))
+
+
+def _without_output_relu(case) -> Experiment | None:
+    """The user's training replayed on a copy whose output ReLU module is taken out; None when
+    the clamp is no module whose removal lets the outputs go below 0."""
+    unclamped = _unclamped_copy(case.copies.initial_model, case.replayer.train_batches)
+    if unclamped is None:
+        return None
+    replay = case.replayer.replay(Plan(model=unclamped, steps=REPLAY_STEPS))
+    return fix_experiment("the ReLU after the output layer taken out", case.baseline, replay)
+
+
+def _unclamped_copy(model: nn.Module, batches) -> nn.Module | None:
+    """A copy of ``model`` with its last nn.ReLU made an identity, if that un-clamps it."""
+    unclamped = copy.deepcopy(model)
+    found = [(parent, name) for parent in unclamped.modules()
+             for name, child in parent.named_children() if type(child) is nn.ReLU]
+    if not found:
+        return None
+    parent, name = found[-1]
+    setattr(parent, name, nn.Identity())
+    return None if ends_clamped_at_zero(unclamped, batches) else unclamped
