@@ -9,7 +9,8 @@ sampled call is a fact about the run, not a statistical guess:
   sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); a regression loss on integer-typed
-  class indices.
+  class indices; outputs a ReLU after the output layer holds at exactly 0 where the targets
+  need them higher, making most of the validation loss (checks/_stuck_outputs.py).
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -79,7 +80,8 @@ LOSS_MISMATCH = Cause(
     question="Does the loss get the kind of output it expects?",
     test=(
         "the predictions' range and shape at sampled loss calls: probabilities where the loss "
-        "wants logits (softmax twice), a single output unit for classes, class indices regressed"
+        "wants logits (softmax twice), a single output unit for classes, class indices "
+        "regressed; outputs stuck at 0 behind a ReLU after the output layer, replayed without it"
     ),
     explains=TRAINING_DYNAMICS,
     precedence=2,
