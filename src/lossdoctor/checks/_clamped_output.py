@@ -58,16 +58,19 @@ def outputs_clamped_at_zero(seen: list[LossInputStat]) -> bool:
 def ends_clamped_at_zero(model, batches: list[Batch]) -> bool:
     """Whether ``model`` ends in a clamp at zero (a ReLU after its output layer, written
     ``z * (z > 0)`` or ``z.clamp(min=0)`` alike): on each of the first CLAMP_BATCHES of
-    ``batches`` its outputs are never below 0 and the smallest is exactly 0. An untrained model
-    is read, since a clamp gives exact zeros from the start, where a softplus, a sigmoid or an
-    exponential only come near."""
-    scored = [_smallest_output(model, batch) for batch in batches[:CLAMP_BATCHES]]
-    return bool(scored) and all(smallest == 0 for smallest in scored)
+    ``batches`` its outputs, in eval mode (dropout zeroes values too), are never below 0 and
+    the smallest is exactly 0. An untrained model is read, since a clamp gives exact zeros from
+    the start, where a softplus, a sigmoid or an exponential only come near."""
+    if not batches:
+        return False
+    with isolated(0), torch.no_grad():
+        scoring = copy.deepcopy(model).eval()
+        smallest = [_smallest_output(scoring, batch) for batch in batches[:CLAMP_BATCHES]]
+    return all(value == 0 for value in smallest)
 
 
 def _smallest_output(model, batch: Batch) -> float | None:
-    with isolated(0), torch.no_grad():
-        output = first_tensor(copy.deepcopy(model)(*batch.args, **batch.kwargs))
+    output = first_tensor(model(*batch.args, **batch.kwargs))
     if output is None or not output.is_floating_point() or output.numel() == 0:
         return None
     return float(output.min())
