@@ -7,8 +7,9 @@ from torch import nn
 from conftest import fit, mlp, record, recorded_nielsen
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
+from lossdoctor.checks._stuck_outputs import StuckOutputs
 from lossdoctor.checks.loss_setup import LABEL_RANGE, LOSS_MISMATCH, SHAPE_BROADCAST, check
-from lossdoctor.findings import Skip
+from lossdoctor.findings import Experiment, Skip
 from lossdoctor.trace import Trace
 
 
@@ -485,3 +486,10 @@ def test_a_healthy_regression_of_positive_targets_behind_an_output_relu_is_left_
     case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.MSELoss(),
                   (x[:400], y[:400]), (x[400:], y[400:]))
     assert [f for f in check(case) if f.cause is LOSS_MISMATCH] == []
+
+
+def test_every_output_stuck_without_a_replay_is_a_dead_model_not_a_clamp_finding():
+    """Nielsen's ReLU network at lr 3.0 died whole at step 1: what killed it is the cause."""
+    assert not StuckOutputs(1.0, 1.0, 1.0).telling
+    assert StuckOutputs(0.3, 0.9, 0.3).telling
+    assert StuckOutputs(1.0, 1.0, 1.0, Experiment("the ReLU taken out", 0.5, 0.1, 300)).telling

@@ -35,6 +35,11 @@ from lossdoctor.sandbox import isolated
 #: then explain. A healthy ReLU-output regression of positive targets has almost none stuck
 #: (a dead output there is no longer healthy); Nielsen's ReLU network has 93%.
 STUCK_LOSS_SHARE = 0.5
+#: Past this share of stuck outputs the model gives 0 for everything: it died whole (Nielsen's
+#: ReLU network at lr 3.0 with weights N(0, 1): every output and every gradient 0 from step 1),
+#: and what killed it (a rate, an initialization) is the cause to find; the clamp is one dead
+#: layer among others. Only a replay without the clamp can then show it matters.
+WHOLLY_STUCK = 0.99
 
 
 @dataclass
@@ -43,6 +48,14 @@ class StuckOutputs:
     loss_share: float  # the squared error of those, as a share of the whole
     rows_stuck: float  # the share of rows with at least one such output
     experiment: Experiment | None = None  # the replay without the output ReLU
+
+    @property
+    def telling(self) -> bool:
+        """Whether the stuck outputs speak of the clamp: a replay without it helped, or one
+        could not be made and the model did not die whole (WHOLLY_STUCK)."""
+        if self.experiment is not None:
+            return True
+        return self.stuck_share < WHOLLY_STUCK
 
     @property
     def evidence(self) -> dict[str, float]:

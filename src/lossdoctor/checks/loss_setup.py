@@ -611,9 +611,12 @@ def _clamped(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
 
 def _stuck(case) -> list[Finding]:
     """Outputs clamped at zero below positive targets, making most of the validation loss
-    (_stuck_outputs): confirmed by a replay without the output ReLU where one can be made."""
+    (_stuck_outputs): confirmed by a replay without the output ReLU where one can be made;
+    without one, not on a model that died whole (every output stuck)."""
     stuck = stuck_at_zero(case)
-    if stuck is None or (stuck.experiment is not None and not helped(stuck.experiment, case)):
+    if stuck is None or not stuck.telling:
+        return []
+    if stuck.experiment is not None and not helped(stuck.experiment, case):
         return []
     confidence = UNCONFIRMED_STUCK if stuck.experiment is None else CONFIRMED_STUCK
     verdict = (
