@@ -281,6 +281,17 @@ def test_a_healthy_run_says_what_was_looked_for_and_what_could_not_be_tested(rep
                 "validation batches") in unescape(shown)
 
 
+def test_a_healthy_run_without_a_validation_loss_is_not_called_healthy_beyond_its_training(
+        report):
+    """fresh25 s08 scored its held-out rows by AUC alone: "the training looks healthy" said
+    nothing of the overfitting the thread was about."""
+    healthy = copy.deepcopy(report)
+    healthy.update(status="healthy", causes=[], dismissed=[])
+    healthy["summary"] = {**healthy.get("summary", {}), "validation_passes": 0}
+    for shown in (" ".join(r.split()) for r in _renderings(healthy)):
+        assert "no validation loss was seen" in shown and "looks healthy" not in shown
+
+
 def test_a_list_item_that_wraps_hangs_under_its_text(report):
     healthy = copy.deepcopy(report)
     healthy.update(status="healthy", causes=[], dismissed=[])

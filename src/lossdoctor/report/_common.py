@@ -38,6 +38,10 @@ def headline(document: dict) -> str:
     if document["status"] == "no_training":
         return "No PyTorch training was seen." + partial + " Possible reasons:"
     if document["status"] == "healthy":
+        if _no_validation_loss(document):
+            return ("No problem found in your training loss; no validation loss was seen, so "
+                    "how your model does on rows it does not train on (overfitting) was not "
+                    "judged." + partial)
         where = " in the logs: the curves look" if document.get("logs") else ": the training looks"
         return f"No problem found{where} healthy." + partial
     if document["status"] == "incomplete":
@@ -137,6 +141,12 @@ def follows_from(document: dict, cause: dict) -> str:
     ids = [c["id"] for c in document["causes"]]
     ranks = sorted(ids.index(i) + 1 for i in cause.get("explained_by") or [] if i in ids)
     return " and ".join(str(rank) for rank in ranks)
+
+
+def _no_validation_loss(document: dict) -> bool:
+    """A run whose script computed no validation loss lossdoctor saw (a test AUC alone, or
+    nothing): its curve is its training loss, which cannot show overfitting."""
+    return document.get("summary", {}).get("validation_passes") == 0 and not document.get("logs")
 
 
 def holdout_lines(document: dict) -> list[str]:
