@@ -662,3 +662,63 @@ def test_relu_units_the_first_updates_killed_are_tested_with_a_lower_rate(monkey
     assert finding.experiment.after < 0.9 * finding.experiment.before
     assert "killed the ReLU units" in finding.verdict
     assert LR_TOO_HIGH not in reported(check(_relu_run(0.1)))
+
+
+
+class _TokenEncoder(nn.Module):
+    """A one-layer transformer encoder over token ids, mean-pooled into two classes."""
+
+    def __init__(self, vocab, width):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        layer = nn.TransformerEncoderLayer(width, 2, dim_feedforward=2 * width, dropout=0.0,
+                                           batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=1)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, tokens):
+        return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
+
+
+def _token_run(lr):
+    """AdamW at ``lr`` on which of two token groups is more frequent in a sequence of 8: at
+    0.3 the loss sits at the constant guess (0.69), at 3e-3 it reaches 0.05."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 20, (600, 8), generator=generator)
+    y = ((x < 5).sum(1) > (x >= 15).sum(1)).long()
+    torch.manual_seed(0)
+    model = _TokenEncoder(20, 16)
+    return record(fit, model, torch.optim.AdamW(model.parameters(), lr=lr),
+                  nn.CrossEntropyLoss(), (x[:480], y[:480]), (x[480:], y[480:]), epochs=8)
+
+
+def _flat_range_test(user_lr):
+    """A range test whose loss hardly moves (a 1% drop, lowest far below the user's rate) and
+    blows up five times above it: bench/projects5's BERT under AdamW at 0.05."""
+    lrs = [user_lr * 10 ** k for k in (-6, -5, -4, -3, -2, -1, 0)]
+    losses = [0.700, 0.699, 0.693, 0.697, 0.698, 0.699, 0.700]
+    return RangeTest(lrs, losses, losses, user_lr * 1e-4, user_lr * 1e-5, user_lr * 5)
+
+
+def test_a_flat_range_test_replays_rates_a_decade_and_two_below_the_users(monkeypatch):
+    """bench/projects5 hf_text_classification at lr 0.05: the range test is flat and blows up
+    above 0.35; its suggestion (2.9e-4) trained no better than the user's rate in 300 steps,
+    so nothing was reported although 3e-3 trains. On a flat test the rates tried are the
+    user's a decade and two below, the best kept (fails on 5a5fb0f, which replayed only the
+    suggestion, here 3e-6, and reported nothing)."""
+    monkeypatch.setattr(learning_rate, "lr_range_test",
+                        lambda replayer, *args, **kwargs: _flat_range_test(0.3))
+    found = reported(check(_token_run(0.3)))
+    assert set(found) == {LR_TOO_HIGH}
+    finding = found[LR_TOO_HIGH]
+    assert finding.evidence["replayed_lr"] in (pytest.approx(0.03), pytest.approx(0.003))
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert "hardly moves at any rate" in finding.verdict
+
+
+def test_a_flat_range_test_leaves_a_usual_rate_alone(monkeypatch):
+    """The twin: AdamW at 3e-3 under the same flat range test; a decade and two lower do no
+    better, and nothing is reported."""
+    monkeypatch.setattr(learning_rate, "lr_range_test",
+                        lambda replayer, *args, **kwargs: _flat_range_test(3e-3))
+    assert reported(check(_token_run(3e-3))) == {}

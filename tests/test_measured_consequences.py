@@ -9,6 +9,7 @@ from lossdoctor.checks.dead_relu import DEAD_RELU
 from lossdoctor.checks.exploding_gradients import EXPLODING_GRADIENTS
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, LR_TOO_LOW
 from lossdoctor.checks.loss_setup import LABEL_RANGE
+from lossdoctor.checks.lr_schedule import LR_SCHEDULE
 from lossdoctor.checks.optimizer_choice import MEASURED_FIRST, OPTIMIZER_CHOICE
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
 from lossdoctor.checks.overfitting import OVERFITTING
@@ -16,6 +17,7 @@ from lossdoctor.checks.saturated_activation import SATURATED_ACTIVATION
 from lossdoctor.checks.training_loop import MISSING_ZERO_GRAD, TRAIN_EVAL_MODE
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS
+from lossdoctor.checks.unscaled_targets import UNSCALED_TARGETS
 from lossdoctor.checks.vanishing_gradients import VANISHING_GRADIENTS
 from lossdoctor.diagnosis import REPORT_THRESHOLD, rank, reported_and_dismissed
 from lossdoctor.findings import Experiment, Finding
@@ -23,6 +25,7 @@ from lossdoctor.measured_consequences import (
     AT_YOUR_SETTINGS,
     CHANGED_FIRST,
     DECLARED_CONSEQUENCE_CONFIDENCE,
+    FIX_AT_CONSTANT_GUESS,
     FIX_CHANGES_A_SETTING,
     MEASURED_CONSEQUENCE_CONFIDENCE,
     NEVER_BELOW_START,
@@ -428,3 +431,30 @@ def test_a_higher_rate_that_helps_a_bottleneck_a_little_follows_a_larger_model_t
     assert _ids(moved_to_adam) == ["lr_too_low", "underfit_capacity"]
     half_as_much = rank([_fixed(LR_TOO_LOW, 0.9, 1.10, 0.80), size(0.54)])
     assert [f.explained_by for f in half_as_much] == [[], []]
+
+
+def test_a_root_whose_fix_only_reached_the_constant_guess_does_not_explain_a_far_better_fix():
+    """bench/fresh24 s08 (a linear regression at lr 2e-9, targets in the hundreds):
+    standardized targets took the replay from 57,855 to 12,563, no better than the constant
+    guess (12,413); lr 0.4 took it to 643. unscaled_targets declares lr_too_low its
+    consequence, and on 5a5fb0f lr_too_low was capped at DECLARED_CONSEQUENCE_CONFIDENCE
+    under it. A root whose fix does not work explains no fix that does far better."""
+    targets = _fixed(UNSCALED_TARGETS, 0.95, 57855.0, 12563.0)
+    targets.evidence[FIX_AT_CONSTANT_GUESS] = 1.0
+    ranked = rank([targets, _fixed(LR_TOO_LOW, 0.9, 57855.0, 643.0)])
+    assert [f.explained_by for f in ranked] == [[], []]
+    assert 0.9 in [f.confidence for f in ranked]
+
+
+def test_a_root_whose_fix_works_keeps_its_consequence_however_much_more_that_fix_does():
+    """The rule's other side, both from dev: standardized targets that took the loss far below
+    the constant guess (342010: 3.79e10 -> 4.04e8) keep lr_too_low (-> 5.35e8) their
+    consequence; so does a schedule that decayed too early, whose floored replay worked
+    (341060: 1.05 -> 0.657) though a 70x higher rate did far more (-> 0.0023)."""
+    ranked = rank([_fixed(UNSCALED_TARGETS, 0.95, 3.79e10, 4.04e8),
+                   _fixed(LR_TOO_LOW, 0.9, 3.79e10, 5.35e8)])
+    assert _ids(ranked) == ["unscaled_targets", "lr_too_low"]
+    assert ranked[1].explained_by == ["unscaled_targets"]
+    ranked = rank([_fixed(LR_SCHEDULE, 0.85, 1.05, 0.657), _fixed(LR_TOO_LOW, 0.9, 1.05, 0.0023)])
+    assert _ids(ranked) == ["lr_schedule", "lr_too_low"]
+    assert ranked[1].explained_by == ["lr_schedule"]

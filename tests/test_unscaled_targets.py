@@ -4,7 +4,9 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.checks.unscaled_targets import UNSCALED_TARGETS, check
+from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
+from lossdoctor.measured_consequences import FIX_AT_CONSTANT_GUESS
 
 
 def _regression(rows=800, scale=1.0, offset=0.0, seed=0):
@@ -32,6 +34,21 @@ def test_prices_in_the_hundreds_of_thousands_are_found_and_standardizing_them_he
     assert finding.experiment.after < 0.1 * finding.experiment.before
     assert finding.evidence["user_validation_loss"] > finding.evidence[
         "constant_guess_validation_loss"] * 0.5
+
+
+def test_standardized_targets_that_only_reach_the_constant_guess_are_marked_so():
+    """bench/fresh24 s08 (lr 2e-9): standardized targets put a model that does not move at
+    the targets' mean, the constant guess, and no further; the finding says so and carries
+    FIX_AT_CONSTANT_GUESS (it explains no fix that makes the model learn), below the report
+    threshold. On 5a5fb0f it was reported at 0.95 and ranked first. At a
+    usual rate (the test above) the replay goes far below the guess and carries no mark."""
+    x, y = _regression(scale=3e4, offset=2e5)
+    [stuck] = check(_case(x, y, lr=1e-9))
+    assert stuck.evidence[FIX_AT_CONSTANT_GUESS] == 1.0
+    assert "still did not learn" in stuck.verdict
+    assert stuck.confidence < REPORT_THRESHOLD  # not called the cause
+    [learning] = check(_case(x, y))
+    assert FIX_AT_CONSTANT_GUESS not in learning.evidence
 
 
 def test_large_targets_under_l1_loss_are_found_too():

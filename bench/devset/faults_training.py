@@ -33,6 +33,22 @@ def onecycle_peak_too_high(p: Program, rng: random.Random) -> Program:
     return _scaled_lr(p.with_train(schedule="onecycle"), 1000)
 
 
+def _adaptive_on_tokens(p: Program, rng: random.Random) -> Program:
+    """Adam or AdamW at its usual rate (the base's, 1e-3 to 5e-3)"""
+    if p.train.optimizer in ("adam", "adamw"):
+        return p
+    optimizer = rng.choice(["adam", "adamw"])
+    return p.with_train(optimizer=optimizer, momentum=0.0, lr=2e-3)
+
+
+@operator("lr_too_high", "Adam or AdamW at a rate 10-50x too high on an embedding or "
+          "transformer model over tokens: the loss sits at the constant guess (the fine-tuning "
+          "recipe's 0.05 where 2e-3 trains)",
+          applies=lambda p: p.data.kind == "token", setup=_adaptive_on_tokens)
+def adam_tens_too_high_on_tokens(p: Program, rng: random.Random) -> Program:
+    return _scaled_lr(p, rng.uniform(10, 50))
+
+
 # lr_too_low
 @operator("lr_too_low", "learning rate 1000-10000x too low")
 def lr_divided(p: Program, rng: random.Random) -> Program:

@@ -28,6 +28,7 @@ from lossdoctor.measured_consequences import (
     DECLARED_CONSEQUENCE_CONFIDENCE,
     MEASURED_CONSEQUENCE_CONFIDENCE,
     declares,
+    fix_far_better,
     measured_roots,
 )
 from lossdoctor.sandbox import run_threads
@@ -183,14 +184,16 @@ def mark_consequences(findings: list[Finding]) -> None:
 
 def _declared_root(other: Finding, finding: Finding) -> bool:
     """Whether ``other``'s cause declares ``finding`` its consequence; a shown finding
-    (``Finding.root``) only by the rule between evidence kinds."""
+    (``Finding.root``) only by the rule between evidence kinds; none whose replayed fix did far
+    better than ``other``'s, which did not work (``fix_far_better``)."""
     if other.cause.id == INIT_CAUSE and _init_is_source(finding):
         return False  # the named failure leads the init it names (rank)
     if training_fails(other):
         return False  # no validation code makes a training learn nothing (rank)
     if finding.root:
         return replay_explains_shown(other, finding)
-    return other.cause != finding.cause and declares(other, finding)
+    return (other.cause != finding.cause and declares(other, finding)
+            and not fix_far_better(finding, other))
 
 
 def _timed_check(module: CheckModule, case, findings: list[Finding], replayer=None,

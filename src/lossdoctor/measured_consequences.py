@@ -121,6 +121,43 @@ NEVER_BELOW_START = "run_never_clearly_below_the_default_start"
 MEMORIZING = "overfitting"
 
 
+#: The evidence key (1.0 when it holds) of a finding whose replayed fix ended no better than
+#: always predicting the training average (not MEANINGFUL_IMPROVEMENT below the constant guess):
+#: the fix took the loss down only as far as a model that learned nothing gets, so it did not
+#: make the model learn (unscaled_targets at a rate of 2e-9: standardized targets put a model
+#: that does not move at the mean, 57,855 -> 12,563 against a constant guess of 12,413).
+FIX_AT_CONSTANT_GUESS = "fixed_replay_no_better_than_the_constant_guess"
+
+
+def fix_far_better(finding: Finding, root: Finding) -> bool:
+    """Whether ``finding``'s replayed fix did so much better than ``root``'s that ``root``
+    cannot explain it, whatever ``root``'s cause declares (``root_fix_failed``): ``root``'s
+    own fix did not work (took less than SAME_EFFECT_MARGIN off the loss, or ended no better
+    than the constant guess: FIX_AT_CONSTANT_GUESS), and ``finding``'s, measured from the same
+    start, took SAME_EFFECT_MARGIN more off it. A root whose fix works explains its consequences
+    however much more their fixes do: a schedule that decays too early, replayed with the
+    decay floored, took the loss 1.05 -> 0.66 where a 70-times higher rate took it to 0.002,
+    and the schedule is the fault (dev 341060)."""
+    fixes = finding.experiment, root.experiment
+    if not all(_comparable(fix) and math.isfinite(fix.before) for fix in fixes):
+        return False
+    if not _same_start(*fixes) or not fix_verified(finding) or not _root_fix_failed(root):
+        return False
+    return fix_drop(fixes[0]) >= fix_drop(fixes[1]) + SAME_EFFECT_MARGIN
+
+
+def _same_start(fix: Experiment, other: Experiment) -> bool:
+    """Whether both fixes were measured against the same loss (within SAME_EFFECT_MARGIN of
+    it): the replay of the user's setup. A fix measured from another start (train_eval_mode
+    re-scores the trained model in eval mode, 0.331 -> 0.298, against a replay's 0.515) cannot
+    be set against it."""
+    return abs(fix.before - other.before) <= SAME_EFFECT_MARGIN * max(fix.before, other.before)
+
+
+def _root_fix_failed(root: Finding) -> bool:
+    return not fix_verified(root) or root.evidence.get(FIX_AT_CONSTANT_GUESS, 0.0) > 0
+
+
 def _held_at_the_start(root: Finding, finding: Finding) -> bool:
     return (finding.cause.id == MEMORIZING and root.evidence.get(NEVER_BELOW_START, 0.0) > 0
             and fix_verified(root))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import time
 from dataclasses import dataclass, replace
 
 from lossdoctor.blow_up import blow_up_start
@@ -166,6 +167,13 @@ MAX_DOUBLINGS = 3
 #: trend: batch_size's still_learning does the same, so minibatch noise averages out and the
 #: last half still holds STEADY_POINTS points.
 TRAINING_CHUNKS = 10
+#: On a flat range test (``_flat``), the "too high" replays try the user's rate divided by
+#: these: a decade and two below, the steps a practitioner tries first and the decade the range
+#: test's own pick steps down, as ``_doublings`` tries rates upward. A flat test's suggestion
+#: is noise: bench/projects5's BERT under AdamW at 0.05 (loss at the constant guess from the
+#: start) got a suggestion of 2.9e-4, where 300 steps stay at the guess too, while the
+#: project's own rate, 3e-3, trains (a decade and a bit below the user's).
+FLAT_TEST_CUTS = (10.0, 100.0)
 #: For ReLU units the first updates killed (checks._early_deaths), the lower rate replayed is
 #: at most the user's divided by this: a decade, the step of the range test's own pick (a
 #: tenth of its lowest point) and of a practitioner's first try. s13 (Adam at 0.05): 1e-3
@@ -396,7 +404,7 @@ def _too_high(case: Case, m: Measures) -> Finding | None:
     killed = [] if _high_position(m) else killed_early(case.trace)
     if not (_high_position(m) or _late_rise_position(m) or killed):
         return None
-    lower = replay_at(case.replayer, _lower_rate(m, killed))
+    lower = _best_lower(case.replayer, m, killed)
     experiment = _experiment(m, lower)
     if not helped(experiment, case):
         return None
@@ -446,14 +454,40 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
     )
 
 
-def _lower_rate(m: Measures, killed: list[EarlyDeath]) -> float:
-    """The rate the "too high" replay tries: the range test's suggestion; for units the first
+def _lower_rates(m: Measures, killed: list[EarlyDeath]) -> list[float]:
+    """The rates the "too high" replays try: the range test's suggestion; for units the first
     updates killed, at most a decade below the user's (KILLED_RATE_CUT): a range test of a few
     steps at each rate sees a loss that falls while the units die, and its suggestion can lie
-    above the rate that killed them (bench/fresh20 s13, Adam at 0.05)."""
-    if not killed:
-        return m.test.suggested_lr
-    return min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)
+    above the rate that killed them (bench/fresh20 s13, Adam at 0.05). On a flat range test
+    (``_flat``) its suggestion is noise: the user's rate a decade and two below
+    (FLAT_TEST_CUTS), the first tried first."""
+    if killed:
+        return [min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)]
+    if _flat(m.test):
+        return [m.user_lr / cut for cut in FLAT_TEST_CUTS]
+    return [m.test.suggested_lr]
+
+
+def _flat(test: RangeTest) -> bool:
+    """The range test's loss fell less than MIN_RANGE_DROP before it blew up (or did not): its
+    lowest point, and the suggestion a tenth of it, are where the noise happened to be lowest."""
+    return test.drop < MIN_RANGE_DROP
+
+
+def _best_lower(replayer: Replayer, m: Measures, killed: list[EarlyDeath]) -> Counterfactual:
+    """The replay at the best of ``_lower_rates`` (the lowest finite validation loss); a rate
+    after the first only while the time left holds another replay as long as the first took
+    (the budget the checks after this one need stays theirs)."""
+    first, *others = _lower_rates(m, killed)
+    start = time.perf_counter()
+    tried = [replay_at(replayer, first)]
+    took = time.perf_counter() - start
+    for lr in others:
+        if replayer.seconds_left() < took:
+            break
+        tried.append(replay_at(replayer, lr))
+    finite = [c for c in tried if math.isfinite(c.val_after)]
+    return min(finite, key=lambda c: c.val_after) if finite else tried[0]
 
 
 def _killed_evidence(killed: list[EarlyDeath]) -> dict[str, float]:
@@ -483,6 +517,9 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
         where = (f"a learning-rate range test, a few steps at each rate, blows up at about "
                  f"{plain_lr(m.test.divergence_lr)}: your rate holds for a few steps, not for "
                  f"a whole run")
+    elif _flat(m.test):
+        where = (f"on a learning-rate range test the loss hardly moves at any rate up to "
+                 f"about {plain_lr(m.test.divergence_lr)}, where it blows up")
     else:
         where = (f"on a learning-rate range test the loss stops falling at about "
                  f"{plain_lr(m.test.minimum_lr)} and blows up at about "
