@@ -6,10 +6,10 @@ the activation's slope (at most 1/4 for a sigmoid) and the layer's weights at ev
 first layer's relative gradient falls orders of magnitude below the last one's: the first
 layers do not learn, and the last ones fit features that never improve. The cause is reported
 when that gap is at least :data:`GAP_DECADES` orders of magnitude on most sampled steps while the
-training loss is no better than a constant guess. Weights too small for the depth hide the gap from the weights'
-gradients (they shrink the signal forward as much as the error backward); the biases'
-gradients, the error alone, then show it (:func:`bias_profile`). When the model's sigmoid/tanh modules can be
-swapped, or its hidden sigmoid/tanh function calls (torch.tanh in a forward, or in a model
+training loss is no better than a constant guess. Weights too small for the depth hide the
+gap from the weights' gradients (they shrink the signal forward as much as the error
+backward); the biases' gradients, the error alone, then show it (:func:`bias_profile`). When
+the model's sigmoid/tanh modules can be swapped, or its hidden sigmoid/tanh function calls (torch.tanh in a forward, or in a model
 written as plain tensors) replayed as ReLU, a replay with ReLU and kaiming initialization shows
 whether the fix works.
 
