@@ -9,9 +9,9 @@ when that gap is at least :data:`GAP_DECADES` orders of magnitude on most sample
 training loss is no better than a constant guess. Weights too small for the depth hide the
 gap from the weights' gradients (they shrink the signal forward as much as the error
 backward); the biases' gradients, the error alone, then show it (:func:`bias_profile`). When
-the model's sigmoid/tanh modules can be swapped, or its hidden sigmoid/tanh function calls (torch.tanh in a forward, or in a model
-written as plain tensors) replayed as ReLU, a replay with ReLU and kaiming initialization shows
-whether the fix works.
+the model's sigmoid/tanh modules can be swapped, or its hidden sigmoid/tanh function calls
+(torch.tanh in a forward, or in a model written as plain tensors) replayed as ReLU, a replay
+with ReLU and kaiming initialization shows whether the fix works.
 
 A run that learned a little (its training loss more than barely below the guess) still counts
 when its curves show the symptom and that ReLU replay helps: the gap itself, on most steps, is
