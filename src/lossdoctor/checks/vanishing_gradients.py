@@ -161,9 +161,14 @@ def check(case) -> list[Finding]:
 
 
 def _by_biases_when_wider(case, weights: Profile) -> Profile:
-    """The bias profile (bias_profile) when its median gap reaches GAP_DECADES, else
-    ``weights``."""
-    biases = bias_profile(case.trace, case.copies.initial_model)
+    """The bias profile (bias_profile) when its median gap reaches GAP_DECADES in a model with
+    hidden sigmoid/tanh layers, else ``weights``. Not for a ReLU model: a layer of dead units
+    passes no error back either (the zoo's dead_relu_bias, whose biases' gap read as
+    vanishing_gradients ahead of dead_relu)."""
+    model = case.copies.initial_model
+    squashing = model is not None and (squashing_functions(case.trace) or any(
+        isinstance(m, SQUASHING) for m in model.modules()))
+    biases = bias_profile(case.trace, model) if squashing else None
     if biases is None or statistics.median(biases.gaps()) < GAP_DECADES:
         return weights
     return biases
