@@ -1,3 +1,5 @@
+import statistics
+
 import pytest
 import torch
 from torch import nn
@@ -399,3 +401,47 @@ def test_a_tiny_init_that_opens_the_gap_is_named_as_its_source():
     assert finding.evidence["decades_at_start"] > finding.evidence["default_init_decades_at_start"]
     assert finding.experiment.after < finding.experiment.before
     assert "The source is your initialization" in finding.verdict
+
+
+def _raw_tanh_fit(init_std=None, depth=11, width=32, epochs=6):
+    """A deep tanh MLP written as tensors and ``x @ w + b``, zero biases, SGD with momentum:
+    weights N(0, init_std), or scaled by 1/sqrt(fan_in) when None."""
+    x, y = _learnable()
+    sizes = [10] + [width] * (depth - 1) + [2]
+    weights = [(torch.randn(a, b) * (init_std or a ** -0.5)).requires_grad_()
+               for a, b in zip(sizes, sizes[1:], strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+    optimizer = torch.optim.SGD(weights + biases, lr=0.01, momentum=0.9)
+
+    def model(inputs):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            inputs = torch.tanh(inputs @ w + b)
+        return inputs @ weights[-1] + biases[-1]
+
+    for _ in range(epochs):
+        for start in range(0, 1000, 32):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x[start:start + 32]), y[start:start + 32])
+            loss.backward()
+            optimizer.step()
+
+
+def test_a_tiny_init_that_shrinks_the_signal_both_ways_is_found_by_its_biases():
+    """Dev 349023 (deep_tanh_tiny_init, plain tensors, zero biases): bad_init alone on
+    5a5fb0f. The weights' gradients sit within a decade of each other (inputs shrink forward as
+    the error shrinks backward); the biases' gradients, the error alone, are decades apart."""
+    torch.manual_seed(0)
+    case = record(_raw_tanh_fit, 0.05)
+    assert statistics.median(gradient_profile(case.trace).gaps()) < GAP_DECADES
+    [finding] = check(case)
+    assert finding.cause is VANISHING_GRADIENTS
+    assert finding.evidence["gap_measured_on_biases"] == 1.0
+    assert finding.evidence["decades_first_below_last"] >= GAP_DECADES
+    assert "error signal" in finding.verdict
+
+
+def test_the_same_plain_tensor_tanh_stack_scaled_to_its_fan_in_is_left_alone():
+    torch.manual_seed(0)
+    case = record(_raw_tanh_fit)
+    case.curves_show_symptom = True
+    assert check(case) == []

@@ -6,10 +6,12 @@ the activation's slope (at most 1/4 for a sigmoid) and the layer's weights at ev
 first layer's relative gradient falls orders of magnitude below the last one's: the first
 layers do not learn, and the last ones fit features that never improve. The cause is reported
 when that gap is at least :data:`GAP_DECADES` orders of magnitude on most sampled steps while the
-training loss is no better than a constant guess. When the model's sigmoid/tanh modules can be
-swapped, or its hidden sigmoid/tanh function calls (torch.tanh in a forward, or in a model
-written as plain tensors) replayed as ReLU, a replay with ReLU and kaiming initialization shows
-whether the fix works.
+training loss is no better than a constant guess. Weights too small for the depth hide the
+gap from the weights' gradients (they shrink the signal forward as much as the error
+backward); the biases' gradients, the error alone, then show it (:func:`bias_profile`). When
+the model's sigmoid/tanh modules can be swapped, or its hidden sigmoid/tanh function calls
+(torch.tanh in a forward, or in a model written as plain tensors) replayed as ReLU, a replay
+with ReLU and kaiming initialization shows whether the fix works.
 
 A run that learned a little (its training loss more than barely below the guess) still counts
 when its curves show the symptom and that ReLU replay helps: the gap itself, on most steps, is
@@ -86,6 +88,8 @@ PERSISTENT_WHEN_FIXED = 1 / 2
 MIN_STEPS = 3
 MIN_LAYERS = 3
 SQUASHING = (nn.Sigmoid, nn.Tanh)
+#: Normalization layers: a bias just before one gets no gradient (bias_profile).
+NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 #: Training batches the gap before any update is measured on, for the user's init and the
 #: default one (one backward pass each).
 START_BATCHES = 4
@@ -103,10 +107,12 @@ WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
 
 @dataclass
 class Profile:
-    """Relative gradient size (gradient norm / weight norm) of each weight, first to last."""
+    """Relative gradient size (gradient norm / weight norm) of each weight, first to last; or,
+    for a profile of biases (``of_biases``), each bias's gradient norm."""
 
     names: list[str]
     by_step: dict[int, list[float]]  # step -> relative gradient of each weight, in order
+    of_biases: bool = False
 
     def gaps(self) -> list[float]:
         """Decades from the last layer's relative gradient down to the first's, per step."""
@@ -121,6 +127,8 @@ def check(case) -> list[Finding]:
     """``vanishing_gradients`` when the first layers' gradients are orders of magnitude below
     the last layer's on most steps and the training loss has stalled."""
     profile = gradient_profile(case.trace, embedding_tables(case.copies.initial_model))
+    if statistics.median(profile.gaps()) < GAP_DECADES:
+        profile = _by_biases_when_wider(case, profile)
     gaps = profile.gaps()
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
@@ -152,6 +160,48 @@ def check(case) -> list[Finding]:
     )]
 
 
+def _by_biases_when_wider(case, weights: Profile) -> Profile:
+    """The bias profile (bias_profile) when its median gap reaches GAP_DECADES in a model with
+    hidden sigmoid/tanh layers, else ``weights``. Not for a ReLU model: a layer of dead units
+    passes no error back either (the zoo's dead_relu_bias, whose biases' gap read as
+    vanishing_gradients ahead of dead_relu)."""
+    model = case.copies.initial_model
+    squashing = model is not None and (squashing_functions(case.trace) or any(
+        isinstance(m, SQUASHING) for m in model.modules()))
+    biases = bias_profile(case.trace, model) if squashing else None
+    if biases is None or statistics.median(biases.gaps()) < GAP_DECADES:
+        return weights
+    return biases
+
+
+def bias_profile(trace, model: nn.Module | None) -> Profile | None:
+    """The gradient norm of each layer's bias, first to last, at each sampled step; None for
+    fewer than MIN_LAYERS biases, or a model with a normalization layer.
+
+    A bias's gradient is the error signal that reaches its layer, summed over the batch rows,
+    not multiplied by the layer's inputs as its weight's is. Weights too small for the depth
+    shrink the signal both ways: the forward one, layer by layer, as much as the backward one,
+    so each weight's gradient (inputs times error) is about as small as every other's, and the
+    weights' gap does not show what the biases' does (dev deep_tanh_tiny_init 349023, plain
+    tensors with zero biases: weights 0.2 decades apart at the start, biases 5.7). A bias just
+    before a normalization layer gets no gradient by construction (the normalization removes
+    it): a healthy twin with BatchNorm (dev shuffled_labels 349101's) held its biases 6.5
+    decades apart."""
+    if model is None or any(isinstance(m, NORMS) for m in model.modules()):
+        return None
+    biases = [g for g in trace.gradients
+              if not g.is_weight and (g.dims == 1 or g.name.endswith("bias"))]
+    names = list(dict.fromkeys(g.name for g in biases))
+    if len(names) < MIN_LAYERS:
+        return None
+    by_step: dict[int, dict[str, float]] = {}
+    for g in biases:
+        if math.isfinite(g.grad_norm):
+            by_step.setdefault(g.step, {})[g.name] = g.grad_norm
+    rows = {s: [seen[n] for n in names] for s, seen in by_step.items() if len(seen) == len(names)}
+    return Profile(names, rows, of_biases=True) if len(rows) >= MIN_STEPS else None
+
+
 def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | None:
     """The gap before any update with the user's init and the widest of START_DRAWS default
     inits', and the replay from the default init, when the user's start gap is wider than
@@ -166,8 +216,9 @@ def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | Non
         return None
     replayer, baseline = ready
     batches = replayer.train_batches[:START_BATCHES]
-    own = start_gap(replayer, model, profile.names, batches)
-    fresh = max(start_gap(replayer, d, profile.names, batches) for d in draws)
+    own = start_gap(replayer, model, profile.names, batches, profile.of_biases)
+    fresh = max(start_gap(replayer, d, profile.names, batches, profile.of_biases)
+                for d in draws)
     if not own > fresh:  # NaN on either side: not measured, no source
         return None
     default = draws[0]  # the draw bad_init and exploding_gradients replay from
@@ -176,10 +227,11 @@ def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | Non
     return (own, fresh, experiment) if helped(experiment, case) else None
 
 
-def start_gap(replayer, model: nn.Module, names: list[str], batches) -> float:
-    """Decades from the last to the first of ``names``' relative gradients on a copy of
-    ``model`` before any update, the gradient summed over ``batches``; NaN when the copy lacks
-    either weight or gives no gradient."""
+def start_gap(replayer, model: nn.Module, names: list[str], batches,
+              of_biases: bool = False) -> float:
+    """Decades from the last to the first of ``names``' relative gradients (for biases, their
+    gradients' norms: see bias_profile) on a copy of ``model`` before any update, the gradient
+    summed over ``batches``; NaN when the copy lacks either weight or gives no gradient."""
     copied = copy.deepcopy(model).train()
     weights = dict(copied.named_parameters())
     first, last = weights.get(names[0]), weights.get(names[-1])
@@ -191,7 +243,8 @@ def start_gap(replayer, model: nn.Module, names: list[str], batches) -> float:
             replayer.loss(copied, batch).backward()
     if first.grad is None or last.grad is None:
         return math.nan
-    relative = [float(w.grad.norm() / w.detach().norm().clamp_min(1e-30)) for w in (first, last)]
+    sizes = [1.0 if of_biases else w.detach().norm().clamp_min(1e-30) for w in (first, last)]
+    relative = [float(w.grad.norm() / size) for w, size in zip((first, last), sizes, strict=True)]
     return _decades(relative[1], relative[0])
 
 
@@ -317,12 +370,31 @@ def _verdict(
     profile: Profile, gap: float, persistent: float, stall: TrainingProgress, experiment
 ) -> str:
     medians = profile.layer_medians()
+    if profile.of_biases:
+        return _bias_verdict(profile, gap, persistent, stall, experiment)
     text = (f"The gradients of your first layer ({profile.names[0]!r}) are {gap:.0f} orders of "
             f"magnitude smaller, relative to its weights, than those of your last layer "
             f"({profile.names[-1]!r}): {per_weight(medians[0])} against "
             f"{per_weight(medians[-1])} per unit of "
             f"weight, on {persistent:.0%} of the sampled steps. The first layers barely learn.")
-    text += " " + _describe_stall(stall)
+    return text + _stall_and_replay(stall, experiment)
+
+
+def _bias_verdict(profile: Profile, gap: float, persistent: float, stall: TrainingProgress,
+                  experiment) -> str:
+    medians = profile.layer_medians()
+    text = (f"The error signal that reaches your first layer (the gradient of its bias, "
+            f"{profile.names[0]!r}) is {gap:.0f} orders of magnitude smaller than at your "
+            f"last layer ({profile.names[-1]!r}): {medians[0]:.2g} against {medians[-1]:.2g}, "
+            f"on {persistent:.0%} of the sampled steps. The weights' own gradients hide it: the "
+            f"signal shrinks on its way forward through the layers as much as on its way back "
+            f"(weights too small for the depth), so every weight gets a tiny gradient and the "
+            f"first layers barely learn.")
+    return text + _stall_and_replay(stall, experiment)
+
+
+def _stall_and_replay(stall: TrainingProgress, experiment) -> str:
+    text = " " + _describe_stall(stall)
     if experiment is not None:
         text += (f" With ReLU in place of the sigmoid/tanh layers (kaiming init), a "
                  f"{experiment.steps}-step replay of your training brings the validation loss "
@@ -341,14 +413,16 @@ def _describe_stall(stall: TrainingProgress) -> str:
 
 def _evidence(profile, gap, persistent, stall: TrainingProgress, experiment) -> dict[str, float]:
     medians = profile.layer_medians()
+    kind = "bias_gradient" if profile.of_biases else "relative_gradient"
     evidence = {
-        "first_layer_relative_gradient": medians[0],
-        "last_layer_relative_gradient": medians[-1],
+        f"first_layer_{kind}": medians[0],
+        f"last_layer_{kind}": medians[-1],
         "decades_first_below_last": gap,
         "share_of_steps_vanishing": persistent,
         "weight_layers": float(len(profile.names)),
         "train_loss_start": stall.start,
         "train_loss_end": stall.end,
+        "gap_measured_on_biases": float(profile.of_biases),
     }
     if stall.constant_guess is not None:
         evidence["constant_guess_loss"] = stall.constant_guess
