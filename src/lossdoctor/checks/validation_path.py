@@ -375,6 +375,8 @@ def _scored(case, model, batch, unequal_rows: str,
     as a sequence-to-sequence model's is: capture/loss_program.py)."""
     replayer = case.require_replay()
     name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
+    if _summed_curve(case.trace):
+        return _scored_whole(replayer, model, batch, transform)
     if loss_fn is None:
         return _scored_by_program(case, _Transformed(model, transform) if transform else model,
                                   batch)
@@ -386,6 +388,22 @@ def _scored(case, model, batch, unequal_rows: str,
         prediction = transform(prediction)
     output = _applied(loss_fn, prediction, batch.target)
     return per_element_mean(name, output, prediction, batch.target, reduction)
+
+
+def _summed_curve(trace) -> bool:
+    """Whether the run's loss records are sums of several loss calls, as backward and the
+    script's validation saw them (capture/loss_events.py: a criterion returning ``mse + bce``,
+    a model returning ``{"loss": bce + mse}``): one term's loss function recomputes a part."""
+    terms = trace.setup.loss_terms
+    return bool(terms) and all(term["adds_up"] for term in terms)
+
+
+def _scored_whole(replayer, model, batch, transform) -> float:
+    """The whole training loss, every term on its own prediction and target, as replayed."""
+    if transform is not None:
+        raise Skip("needs a loss of one term to try a change of the model's output: yours "
+                   "adds several up")
+    return float(replayer.scored_loss(model, batch))
 
 
 def _scored_by_program(case, model, batch) -> float:
