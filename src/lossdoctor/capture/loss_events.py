@@ -419,7 +419,6 @@ class LossEvents:
         batch = next((h.batch for h in group if h.batch is not None), None)
         if batch is not None:
             batch.target = copy_to_cpu(_per_row(target, self.last_batch_rows))
-        self.trace.setup.loss_terms = []  # the curves are one term's, not a sum's
         names = " + ".join(self._summed_terms)
         self.trace.notes.append(
             f"Your training loss adds up {len(group)} losses on different targets ({names}); "

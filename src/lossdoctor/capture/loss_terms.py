@@ -90,3 +90,13 @@ def added_terms(names: tuple[str, ...], values: list[float]) -> list[dict]:
     return [{"loss_name": name, "share": abs(value) / whole, "value": value, "adds_up": True,
              "target_mean": None, "target_std": None}
             for name, value in zip(names, values, strict=True)]
+
+
+def summed_run(setup) -> bool:
+    """Whether the run's loss adds several loss calls up (capture/loss_events.py: a criterion
+    returning ``mse + bce``, a model returning ``{"loss": bce + mse}``): its records are their
+    sums (or, when replays can compute one term only, that term's), the loss named is the
+    largest term, and a kept batch holds one term's target, so neither a closed form of that
+    loss nor labels read from those targets stand for the run's loss."""
+    terms = setup.loss_terms
+    return len(terms) > 1 and all(term["adds_up"] for term in terms)

@@ -15,6 +15,7 @@ import torch
 
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_program import LossProgram
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import STEADY_SPREAD, ReportedScale, reported_scale
 from lossdoctor.checks._row_scaling import sums_over_rows
@@ -375,7 +376,7 @@ def _scored(case, model, batch, unequal_rows: str,
     as a sequence-to-sequence model's is: capture/loss_program.py)."""
     replayer = case.require_replay()
     name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
-    if _summed_curve(case.trace):
+    if summed_run(case.trace.setup):  # one term's loss function would recompute a part
         return _scored_whole(replayer, model, batch, transform)
     if loss_fn is None:
         return _scored_by_program(case, _Transformed(model, transform) if transform else model,
@@ -388,14 +389,6 @@ def _scored(case, model, batch, unequal_rows: str,
         prediction = transform(prediction)
     output = _applied(loss_fn, prediction, batch.target)
     return per_element_mean(name, output, prediction, batch.target, reduction)
-
-
-def _summed_curve(trace) -> bool:
-    """Whether the run's loss records are sums of several loss calls, as backward and the
-    script's validation saw them (capture/loss_events.py: a criterion returning ``mse + bce``,
-    a model returning ``{"loss": bce + mse}``): one term's loss function recomputes a part."""
-    terms = trace.setup.loss_terms
-    return bool(terms) and all(term["adds_up"] for term in terms)
 
 
 def _scored_whole(replayer, model, batch, transform) -> float:
