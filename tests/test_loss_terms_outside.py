@@ -140,3 +140,12 @@ def test_a_weighted_sum_is_not_taken_for_a_sum_of_its_calls():
     names = {r.loss_name for r in case.trace.train_losses() if r.step == 0}
     assert names == {"MSELoss", "BCEWithLogitsLoss"}
     assert not case.trace.setup.loss_terms
+
+
+def test_no_constant_guess_of_one_term_stands_for_the_sum():
+    # s06: MSELoss's closed form on the stop-gate targets (the batch's target) gave 0, and the
+    # healthy run was "at chance" (no_signal 0.9). On 5a5fb0f this case's guess was MSELoss on
+    # the mel targets, one term's; now there is none rather than a wrong one.
+    case, _ = _case(_criterion, True)
+    assert case.constant_guess_loss("validation") is None
+    assert case.loss_floor() is None

@@ -107,10 +107,10 @@ class Case:
         batches = replayer.train_batches if split == "training" else replayer.validation_batches
         if not batches:
             return None
-        # a loss adding several loss calls up has no closed form of one loss on one target
-        name = "" if summed_run(setup) else setup.loss_name
+        if summed_run(setup):  # one term's loss on one term's target is not the run's loss,
+            return None  # and a constant model gives one output where the loss reads several
         return constant_guess_loss(
-            name, loss_settings(self.copies.loss_fn, setup.loss_kwargs),
+            setup.loss_name, loss_settings(self.copies.loss_fn, setup.loss_kwargs),
             targets_of(replayer.train_batches), targets_of(batches),
             fit=lambda: self._fitted_constant_guess_loss(batches),
         )
