@@ -379,12 +379,12 @@ class LossEvents:
 
     def _as_one(self, group: list[HeldLoss]) -> None:
         first = group[0]
+        for position, entry in enumerate(group):
+            self._note_term_value(position, "train", entry)
         followed = self._followed_term
         if followed is not None and followed < len(group):
             term = group[followed]
             first.record.value, first.unread = term.record.value, term.unread
-        for position, entry in enumerate(group):
-            self._note_term_value(position, "train", entry)
         for entry in group[1:]:
             if followed is None:
                 _add_term(first, entry)
