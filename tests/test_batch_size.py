@@ -35,7 +35,7 @@ def tabular_run(batch_size, epochs, seed=0):
                   (x[1000:], y[1000:]), epochs=epochs, batch_size=batch_size)
 
 
-def brightness_run(batch_size, seed=0):
+def brightness_run(batch_size, seed=0, reduction="mean"):
     """A BatchNorm CNN that must tell bright 8x8 images from dark ones."""
     generator = torch.Generator().manual_seed(seed)
     brightness = torch.rand(800, generator=generator) * 2 - 1
@@ -48,8 +48,8 @@ def brightness_run(batch_size, seed=0):
         nn.Flatten(), nn.Linear(8, 2),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:600], y[:600]),
-                  (x[600:], y[600:]), epochs=2, batch_size=batch_size)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(reduction=reduction),
+                  (x[:600], y[:600]), (x[600:], y[600:]), epochs=2, batch_size=batch_size)
 
 
 def radial_task(rows, seed):
@@ -145,6 +145,18 @@ def _statistics_helped(case):
 
 def test_running_statistics_that_are_not_the_batches_own_show_in_the_statistics_test():
     case = brightness_run(batch_size=32)
+    assert not _statistics_helped(case)
+    for layer in case.copies.final_model.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean += 3.0
+    assert _statistics_helped(case)
+
+
+def test_the_statistics_test_compares_per_element_losses_for_a_summed_loss():
+    # The batches' own statistics were scored by the training loss as replayed, a sum over the
+    # batch's 32 rows, against running statistics scored per row: broken running statistics
+    # never "helped" (fails on 5a5fb0f); the healthy twin stays quiet.
+    case = brightness_run(batch_size=32, reduction="sum")
     assert not _statistics_helped(case)
     for layer in case.copies.final_model.modules():
         if isinstance(layer, nn.BatchNorm2d):

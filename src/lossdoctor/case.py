@@ -12,6 +12,7 @@ from torch import nn
 
 from lossdoctor.blow_up import blow_up_start, without_blow_up_rows
 from lossdoctor.capture.copies import Copies
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.constant_guess import (
     constant_guess_loss,
     fit_constant,
@@ -106,6 +107,8 @@ class Case:
         batches = replayer.train_batches if split == "training" else replayer.validation_batches
         if not batches:
             return None
+        if summed_run(setup):  # one term's loss on one term's target is not the run's loss,
+            return None  # and a constant model gives one output where the loss reads several
         return constant_guess_loss(
             setup.loss_name, loss_settings(self.copies.loss_fn, setup.loss_kwargs),
             targets_of(replayer.train_batches), targets_of(batches),
@@ -121,7 +124,7 @@ class Case:
     def _loss_floor(self) -> float | None:
         replayer, setup = self.replayer, self.trace.setup
         batches = replayer.validation_batches or replayer.train_batches
-        if not batches:
+        if not batches or summed_run(setup):
             return None
         floor = loss_floor(setup.loss_name, loss_settings(self.copies.loss_fn, setup.loss_kwargs),
                            targets_of(batches))
@@ -142,3 +145,4 @@ class Case:
         if not replayer.scores_any_prediction:
             return constant_head(replayer)
         return fit_constant(replayer, self.trace.setup.loss_name)
+

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from lossdoctor.capture import Recorder
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.constant_guess import constant_guess_loss, loss_settings, targets_of
 from lossdoctor.curves import PLATEAU, WINDOW, CurveVerdict, judge_trace, turning_up
 from lossdoctor.symptom import symptom_of
@@ -130,5 +131,7 @@ def live_chance_loss(recorder: Recorder) -> float | None:
     train = targets_of(copies.train.batches)
     validation = targets_of(copies.validation.batches)
     setup = recorder.trace.setup
+    if summed_run(setup):  # as Case.constant_guess_loss: no guess of one term stands for a sum
+        return None
     return constant_guess_loss(setup.loss_name, loss_settings(copies.loss_fn, setup.loss_kwargs),
                                train, validation if validation is not None else train)

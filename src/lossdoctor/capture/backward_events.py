@@ -73,6 +73,7 @@ class BackwardEvents:
         if seen_loss and not self._scale_noted:
             self._scale_noted = True  # once: a read per step would wait for an accelerator
             self._note_trained_scale(root, waiting)
+            self.learn_summed_terms(root, waiting)
         if not seen_loss:
             name, loss = self._trained_loss(root)
             self._record_trained_tensor(name, loss, self.last_batch_rows,

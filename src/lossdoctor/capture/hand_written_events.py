@@ -331,7 +331,9 @@ class HandWrittenEvents:
         """Replays call the script's loss function again (loss_callable.py); the batch of this
         step keeps its arguments, and batches kept before (with other targets) are dropped."""
         found, self._found_call = self._found_call, None
-        self.copies.loss_replay = found.replay(curve_from_loss_calls=seen_loss)
+        # a run whose loss adds its loss calls up records their sum, the function's value
+        self.copies.loss_replay = found.replay(
+            curve_from_loss_calls=seen_loss and not self._summed_terms)
         self.copies.loss_problem = ""
         self._loss_call = found.call
         current = [h for h in self._held if h.forward == self.forwards]
@@ -357,6 +359,8 @@ class HandWrittenEvents:
 
     def _keep_program(self, built: loss_program.Built, name: str) -> None:
         self.copies.loss_replay = built.program
+        if built.target is not None:
+            self.pair_batches_with(built.target)
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
         # the loss before a penalty on the weights joins it: what the loss measures of the fit
         # (a penalty of 90% of the loss hid a cross-entropy, and with it the constant guess:

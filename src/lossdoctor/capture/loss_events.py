@@ -31,8 +31,10 @@ from lossdoctor.capture import stats
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_chains import WAITING
+from lossdoctor.capture.loss_terms import added_terms, summed_calls
 from lossdoctor.capture.model_setup import plain, public_settings
 from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, per_element_mean, reduction_of
+from lossdoctor.capture.replay_losses import LossFunction, same_data
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.scored_rows import ScoredRows, scored_rows
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
@@ -130,6 +132,22 @@ class LossEvents:
         #: they join the trace when read (read_losses), before any later record.
         self._unread_losses: list[tuple[LossRecord, torch.Tensor]] = []
         self._unread_since = 0.0  # time.monotonic() when the oldest of them was committed
+        #: The names of the torch.nn losses a training step adds up, in their order in a
+        #: forward pass, once the first step showed backward called on their sum (empty: the
+        #: run's loss is one call).
+        self._summed_terms: tuple[str, ...] = ()
+        self._sum_name = ""  # ... and the sum's name: the largest term's at that step
+        #: The term replays follow alone, when they cannot compute the sum (_follow_one_term).
+        self._followed_term: int | None = None
+        #: The validation record the terms of its forward pass are added to, that pass, and
+        #: the term expected next.
+        self._eval_sum: tuple[LossRecord, int, int] | None = None
+        #: Which loss call of a forward pass pairs the kept batch with its target: the first,
+        #: or the term whose target a replay of the whole loss reads (pair_batches_with).
+        self._paired_term = 0
+        self._call_forward, self._calls_in_forward = -1, 0
+        #: The targets of the loss calls of the latest forward pass, until the replay is decided.
+        self._term_targets: list[tuple[int, object, int | None]] = []
 
     @guarded
     def loss_computed(self, name: str, loss_fn, prediction, target, output, kwargs=None) -> None:
@@ -179,9 +197,46 @@ class LossEvents:
         if self.inside_model:  # the model returns this loss: its batch is paired after it
             held.inside_model = True
             self._inner_target = first_tensor(target)
-        elif self._pending is not None:  # inputs wait for a target (else the target is not read)
-            held.batch = self._paired_batch(held.record.phase,
-                                            _per_row(target, self.last_batch_rows))
+        else:
+            if self._replay_undecided():
+                self._note_term_target(held.forward, target, prediction)
+            if self._pending is not None and self._pairs_batch(held.forward):
+                # inputs wait for a target (else the target is not read)
+                held.batch = self._paired_batch(held.record.phase,
+                                                _per_row(target, self.last_batch_rows))
+
+    def _note_term_target(self, forward: int, target, prediction: torch.Tensor) -> None:
+        """Until the replay is decided: each loss call's target, and which tensor of the
+        model's output (an index into last_outputs) it scored, if any."""
+        if self._term_targets and self._term_targets[-1][0] != forward:
+            self._term_targets = []
+        scored = next((i for i, ref in enumerate(self.last_outputs)
+                       if reshaped_from(prediction, ref())), None)
+        self._term_targets.append((forward, first_tensor(target), scored))
+
+    def _pairs_batch(self, forward: int) -> bool:
+        """Whether this loss call, of the kept batch's forward pass, pairs the batch with its
+        target: the first call (a metric may follow it), or the term _paired_term names."""
+        if forward != self._call_forward:
+            self._call_forward, self._calls_in_forward = forward, 0
+        index, self._calls_in_forward = self._calls_in_forward, self._calls_in_forward + 1
+        return index == self._paired_term
+
+    def pair_batches_with(self, target: torch.Tensor) -> None:
+        """A training loss of several torch.nn loss calls, replayed whole by a recorded
+        program that reads ``target`` as the batch's target (Tacotron2Loss: the stop gate's;
+        the mel target is also a model input): kept batches are paired with the target of the
+        call that read it, this step's and later ones, never with another call's."""
+        targets = [t for forward, t, _ in self._term_targets if forward == self.forwards]
+        self._term_targets = []
+        index = next((i for i, t in enumerate(targets)
+                      if isinstance(t, torch.Tensor) and same_data(t, target)), None)
+        if index is None:
+            return
+        self._paired_term = index
+        for held in self._held:
+            if held.forward == self.forwards and held.batch is not None:
+                held.batch.target = copy_to_cpu(_per_row(target, self.last_batch_rows))
 
     def _compares_calls(self, prediction: torch.Tensor, target: torch.Tensor | None) -> bool:
         """Whether the loss compares outputs of different model calls: its target is (a view
@@ -279,10 +334,130 @@ class LossEvents:
         else:
             held, self._held = self._held[:upto], self._held[upto:]
         trained = {h.forward for h in held if h.reached} if len(held) > 1 else ()
+        if trained and self._summed_terms:
+            if self._followed_term is None and self._replay_undecided():
+                self._follow_one_term(held)
+            held = self._terms_added(held)
         for entry in held:
             phase = "train" if entry.reached else _settled_phase(entry, trained)  # common first
             if phase is not None:
                 self._commit(entry, phase)
+
+    def learn_summed_terms(self, root: torch.Tensor, waiting: list) -> None:
+        """Once, at the first training backward pass through loss calls: whether the tensor
+        backward started from is the sum of the loss calls of the latest forward pass that it
+        went through (a criterion returning ``mse + bce``, a model returning ``{"loss": bce +
+        mse}``). Read once: a read per step would wait for an accelerator."""
+        terms = [h for h in waiting if h.reached and h.forward == self.forwards]
+        if len(terms) < 2 or root.numel() != 1:
+            return
+        values = [h.record.value if h.unread is None else h.unread.item() for h in terms]
+        if summed_calls(values, float(root.detach().float())):
+            self._summed_terms = tuple(h.record.loss_name for h in terms)
+            largest = max(range(len(values)), key=lambda i: abs(values[i]))
+            self._sum_name = self._summed_terms[largest]
+            if not self.trace.setup.loss_terms:
+                self.trace.setup.loss_terms = added_terms(self._summed_terms, values)
+
+    def _terms_added(self, held: list[HeldLoss]) -> list[HeldLoss]:
+        """The training loss calls of each forward pass as one record when the run adds its
+        terms up (learn_summed_terms): their sum, the step's loss as backward was called on
+        it and as the script prints it; or, when replays follow one term (follow_one_term),
+        that term's. Either is the first call's record, its name the largest term's."""
+        groups: dict[int, list[HeldLoss]] = {}
+        kept = []
+        for entry in held:
+            group = groups.setdefault(entry.forward, []) if entry.reached else None
+            if group is None or not group:
+                kept.append(entry)
+            if group is not None:
+                group.append(entry)
+        for group in groups.values():
+            if len(group) > 1:
+                self._as_one(group)
+        return kept
+
+    def _as_one(self, group: list[HeldLoss]) -> None:
+        first = group[0]
+        for position, entry in enumerate(group):
+            self._note_term_value(position, "train", entry)
+        followed = self._followed_term
+        if followed is not None and followed < len(group):
+            term = group[followed]
+            first.record.value, first.unread = term.record.value, term.unread
+        for entry in group[1:]:
+            if followed is None:
+                _add_term(first, entry)
+            if entry.loss_copy is not None and entry.loss_copy.name == self._sum_name:
+                first.loss_copy = entry.loss_copy
+            first.batch = first.batch or entry.batch
+            if entry.inputs is not None:
+                entry.inputs.phase = "train"
+                self.trace.loss_inputs.append(entry.inputs)
+            self.trace.training_rescores |= entry.rescores
+        first.record.loss_name = self._sum_name
+
+    def _follow_one_term(self, held: list[HeldLoss]) -> None:
+        """At the first step of a run whose loss adds up loss calls on targets no recorded
+        program or function of the script can give together (``mse(a, ya) + bce(b, yb)``
+        written in the loop): replays compute one loss call on the model's output, so the run
+        is followed and replayed as its largest term alone, with that term's own target (never
+        another call's), and says so."""
+        group = [h for h in held if h.reached and h.forward == self.forwards]
+        calls = [(t, i) for forward, t, i in self._term_targets if forward == self.forwards]
+        index = self._summed_terms.index(self._sum_name)
+        if len(group) != len(self._summed_terms) or len(calls) != len(group):
+            return
+        term, (target, scored) = group[index], calls[index]
+        if term.loss_copy is None or not isinstance(target, torch.Tensor) or scored is None:
+            return
+        self._followed_term = self._paired_term = index
+        copied = term.loss_copy
+        copied.flat_target = _per_row(target, self.last_batch_rows) is not target
+        self.copies.loss_replay = LossFunction(copied.loss_fn, copied.prediction_shape,
+                                               copied.flat_target, output_index=scored)
+        batch = next((h.batch for h in group if h.batch is not None), None)
+        if batch is not None:
+            batch.target = copy_to_cpu(_per_row(target, self.last_batch_rows))
+        names = " + ".join(self._summed_terms)
+        self.trace.notes.append(
+            f"Your training loss adds up {len(group)} losses on different targets ({names}); "
+            f"lossdoctor can replay only one of them, so its curves and replays here follow "
+            f"the largest, {self._sum_name}, alone.")
+
+    def _note_term_value(self, position: int, phase: str, held: HeldLoss) -> None:
+        """Each term's first and best loss in ``phase`` (Setup.loss_terms), which the summed
+        records no longer show: a term that never learned beside one that swamps the sum."""
+        terms, value = self.trace.setup.loss_terms, held.record.value
+        if position >= len(terms) or held.unread is not None or not math.isfinite(value):
+            return
+        term = terms[position]
+        term.setdefault(f"{phase}_first", value)
+        term[f"{phase}_best"] = min(term.get(f"{phase}_best", value), value)
+
+    def _summed_evaluation(self, held: HeldLoss) -> bool:
+        """An evaluation loss call that is a term of the run's summed loss, after the first
+        term on the same forward pass: added to that term's record (the validation loss the
+        script computes the same way as its training loss), not recorded on its own; with
+        replays following one term, only that term is recorded. A validation that computes
+        some terms only is recorded as those."""
+        names, record = self._summed_terms, held.record
+        current = self._eval_sum
+        if current is not None and current[1] == held.forward and current[2] < len(names) and (
+                names[current[2]] == record.loss_name):
+            position = current[2]
+            self._eval_sum = (current[0], current[1], position + 1)
+            self._note_term_value(position, "eval", held)
+            if self._followed_term is None:
+                current[0].value += record.value
+            elif position == self._followed_term:
+                current[0].value = record.value
+            return True
+        self._eval_sum = None
+        if record.loss_name == names[0]:
+            self._note_term_value(0, "eval", held)
+            self._eval_sum, record.loss_name = (record, held.forward, 1), self._sum_name
+        return False
 
     def _commit(self, held: HeldLoss, phase: str) -> None:
         record = held.record
@@ -292,6 +467,11 @@ class LossEvents:
             self.trace.training_rescores = True
         if held.unread is not None and phase != "train":
             record.value = held.unread.item()  # settled as an evaluation: not a step's wait
+        if phase == "eval" and self._summed_terms and self._summed_evaluation(held):
+            self.events_since_step = self.validated_since_step = True
+            if held.batch is not None:
+                self._add_batch(phase, held.batch)
+            return
         self._add_in_order(record, held.unread if phase == "train" else None)
         if held.inputs is not None:
             held.inputs.phase = phase
@@ -415,6 +595,16 @@ def reshaped_from(tensor: torch.Tensor, output: torch.Tensor | None) -> bool:
 def _among(tensor: torch.Tensor, outputs) -> bool:
     """``tensor`` is one of the weakly held ``outputs``, or a view of one (reshaped_from)."""
     return any(reshaped_from(tensor, ref()) for ref in outputs)
+
+
+def _add_term(first: HeldLoss, term: HeldLoss) -> None:
+    """``term``'s value added to ``first``'s record, on the device when either waits there."""
+    if first.unread is None and term.unread is None:
+        first.record.value += term.record.value
+        return
+    mine = first.unread if first.unread is not None else first.record.value
+    theirs = term.unread if term.unread is not None else term.record.value
+    first.unread = mine + theirs
 
 
 def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:

@@ -43,6 +43,10 @@ class LossFunction:
     #: prediction scores every row against the batch's rows, however many a replay gives
     #: (the Replayer makes the target anew: experiments.Replayer._placed_batch).
     in_batch: bool = False
+    #: Which tensor of the model's output the loss scores (output_tensors' order): the first,
+    #: or for one term of a loss that adds several up, that term's prediction (loss_events.py
+    #: follow_one_term). A model that returns one tensor (a constant guess) gives it.
+    output_index: int = 0
     any_model = True
 
     def loss(self, model, batch: Batch) -> torch.Tensor:
@@ -59,11 +63,18 @@ class LossFunction:
         return summed_terms(self.loss_fn, self.prediction_shape, target)
 
     def predict(self, model, batch: Batch) -> torch.Tensor:
-        output = first_tensor(model(*batch.args, **batch.kwargs))
+        output = self._scored(model(*batch.args, **batch.kwargs))
         shape = self.prediction_shape
         if output is not None and not self.in_batch and tuple(output.shape[1:]) != shape:
             output = output.reshape(-1, *shape)
         return output
+
+
+    def _scored(self, output) -> torch.Tensor | None:
+        if not self.output_index or isinstance(output, torch.Tensor):
+            return first_tensor(output)
+        tensors = output_tensors(output)
+        return tensors[self.output_index] if self.output_index < len(tensors) else None
 
 
 def in_batch_targets(batches: list[Batch]) -> bool:

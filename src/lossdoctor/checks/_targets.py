@@ -171,7 +171,7 @@ def swamped_terms(trace) -> SwampedTerms | None:
     if kind is None or kind.task != REGRESSION:
         return None
     for other in terms:
-        progress = _term_progress(trace, other["loss_name"])
+        progress = _term_progress(trace, other)
         if other is not swamping[0] and progress is not None:
             first, best = progress
             if best > (1 - NEAR_CHANCE_SHARE) * first:
@@ -179,8 +179,13 @@ def swamped_terms(trace) -> SwampedTerms | None:
     return None
 
 
-def _term_progress(trace, loss_name: str) -> tuple[float, float] | None:
-    """A term's first and best loss: on the validation passes, else on the training steps."""
+def _term_progress(trace, term: dict) -> tuple[float, float] | None:
+    """A term's first and best loss: on the validation passes, else on the training steps;
+    from the term's own numbers when the run's records are the terms' sums."""
+    for phase in ("eval", "train"):
+        if f"{phase}_best" in term:
+            return term[f"{phase}_first"], term[f"{phase}_best"]
+    loss_name = term["loss_name"]
     for phase in ("eval", "train"):
         values = [r.value for r in trace.losses if r.phase == phase and r.loss_name == loss_name
                   and math.isfinite(r.value)]

@@ -404,7 +404,9 @@ def batch_statistics_experiment(case, user_batch: int) -> Experiment | None:
     running = replayer.evaluate(copy.deepcopy(case.copies.final_model), small)
     model = copy.deepcopy(case.copies.final_model).train()
     with isolated(0), torch.no_grad():
-        own = sum(float(replayer.loss(model, b)) * b.rows for b in small) / sum(
+        # per element, as ``running`` and the curves are: the training loss of a summed
+        # reduction is a sum over the batch's elements
+        own = sum(float(replayer.scored_loss(model, b)) * b.rows for b in small) / sum(
             b.rows for b in small)
     return Experiment(f"BatchNorm normalizing each batch of {user_batch} validation rows by "
                       "its own statistics, as in training, instead of by running statistics",

@@ -22,6 +22,7 @@ import functools
 import numpy as np
 
 from lossdoctor.capture.loss_program import LossProgram
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.capture.train_split import category_ids
 from lossdoctor.checks import _per_position, _sequence_pairs
 from lossdoctor.checks._contest import (
@@ -86,6 +87,9 @@ def check(case) -> list[Finding]:
     task = task_of(case.trace.setup.loss_name)
     if task is None:
         raise Skip("needs a classification or regression loss (cross-entropy, BCE, MSE, L1, ...)")
+    if summed_run(case.trace.setup):
+        raise Skip("needs one loss on one target: yours adds several losses up, each on its "
+                   "own target, and no learner's guess of one of them is your loss")
     if case.copies.in_batch_target:
         raise Skip("needs labels: your loss's targets are each row's place in its batch (an "
                    "in-batch loss, scoring each row against the batch's others), which no "

@@ -15,6 +15,7 @@ import torch
 
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_program import LossProgram
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import STEADY_SPREAD, ReportedScale, reported_scale
 from lossdoctor.checks._row_scaling import sums_over_rows
@@ -375,6 +376,8 @@ def _scored(case, model, batch, unequal_rows: str,
     as a sequence-to-sequence model's is: capture/loss_program.py)."""
     replayer = case.require_replay()
     name, loss_fn = case.trace.setup.loss_name, case.copies.loss_fn
+    if summed_run(case.trace.setup):  # one term's loss function would recompute a part
+        return _scored_whole(replayer, model, batch, transform)
     if loss_fn is None:
         return _scored_by_program(case, _Transformed(model, transform) if transform else model,
                                   batch)
@@ -386,6 +389,14 @@ def _scored(case, model, batch, unequal_rows: str,
         prediction = transform(prediction)
     output = _applied(loss_fn, prediction, batch.target)
     return per_element_mean(name, output, prediction, batch.target, reduction)
+
+
+def _scored_whole(replayer, model, batch, transform) -> float:
+    """The whole training loss, every term on its own prediction and target, as replayed."""
+    if transform is not None:
+        raise Skip("needs a loss of one term to try a change of the model's output: yours "
+                   "adds several up")
+    return float(replayer.scored_loss(model, batch))
 
 
 def _scored_by_program(case, model, batch) -> float:
