@@ -150,3 +150,56 @@ def test_windows_of_a_series_split_in_time_order_are_no_shift():
     case = record(fit, model, optimizer, nn.MSELoss(), (x[:520], y[:520]), (x[520:], y[520:]),
                   epochs=5)
     assert check(case) == []
+
+
+CHANNELS, LENGTH = 4, 24
+
+
+def _vibration_traces(rows, seed):
+    """Traces of four sensors, laid out channels first for a Conv1d; the label is the speed."""
+    generator = torch.Generator().manual_seed(seed)
+    t = torch.linspace(0, 1, LENGTH).view(1, LENGTH, 1)
+    speed = torch.randint(0, 3, (rows, 1, 1), generator=generator)
+    phase = 6.2832 * torch.rand(rows, 1, CHANNELS, generator=generator)
+    x = torch.sin(12.566 * (1 + speed) * t + phase)
+    x = x + 0.2 * torch.randn(rows, LENGTH, CHANNELS, generator=generator)
+    return x.transpose(1, 2).contiguous(), speed.view(rows)
+
+
+class _TraceNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv1d(CHANNELS, 16, 5, padding=2), nn.ReLU(),
+                                  nn.Conv1d(16, 16, 5, padding=2), nn.ReLU())
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean(dim=2))
+
+
+def _trace_case(reshaped):
+    x, y = _vibration_traces(800, 0)
+    x_val, y_val = _vibration_traces(300, 1)
+    if reshaped:  # time-first traces moved to channels first by reshape, not transpose
+        x_val = x_val.transpose(1, 2).reshape(x_val.shape)
+    torch.manual_seed(0)
+    model = _TraceNet()
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x, y), (x_val, y_val), epochs=5)
+
+
+def test_validation_rearranged_by_reshape_is_a_shift_no_column_shows():
+    """Every column's values come from the same pool (bench/projects5's reshape instead of
+    permute): no column's mean or spread moves, the classifier tells the rows apart, and
+    nothing the model learns carries over (validation at or above the constant guess)."""
+    [finding] = check(_trace_case(reshaped=True))
+    assert finding.cause is TRAIN_VAL_SHIFT
+    assert finding.evidence["largest_mean_shift_sd"] < 0.5
+    assert finding.evidence["largest_scale_ratio"] < 1.5
+    assert finding.evidence["classifier_auc"] >= MIN_AUC
+    assert "reshape" in finding.verdict
+    assert finding.confidence >= 0.5
+
+
+def test_validation_laid_out_as_in_training_is_quiet():
+    assert check(_trace_case(reshaped=False)) == []

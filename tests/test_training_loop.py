@@ -614,3 +614,64 @@ def test_a_layer_frozen_for_the_whole_run_is_still_found():
     model = mlp(8, 32, 2)
     case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2), train=_unfrozen_after(99))
     assert FROZEN_PARAMS in _causes(check(case), confident=False)
+
+
+class _WideDropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(20, 512), nn.ReLU(), nn.Dropout(0.7),
+                                 nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.7),
+                                 nn.Linear(512, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def _left_in_eval_fit(model, optimizer, loss_fn, train, validation, epochs=10, batch_size=16,
+                      train_again=False):
+    """evaluate() calls model.eval() after the first epoch, and (unless ``train_again``)
+    nothing calls model.train() again: fresh24 s11's loop."""
+    x, y = train
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(epochs):
+        if train_again:
+            model.train()
+        for rows in torch.randperm(len(x), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def _noisy_labels(rows=900):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, 20, generator=generator)
+    logit = x[:, 0] - x[:, 1] + 0.5 * x[:, 2]
+    return x, (logit + torch.randn(rows, generator=generator) > 0).long()
+
+
+def _left_in_eval_case(train_again):
+    torch.manual_seed(0)
+    x, y = _noisy_labels()
+    model = _WideDropout()
+    return record(_left_in_eval_fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.CrossEntropyLoss(), (x[:120], y[:120]), (x[600:], y[600:]),
+                  train_again=train_again)
+
+
+def test_training_left_in_eval_mode_is_backed_by_a_replay_in_train_mode():
+    """The mode counts alone gave a fixed 0.6 (fresh24 s11, second to no_signal): a replay
+    kept in eval mode against one in train mode measures what the dropout left off cost."""
+    [finding] = [f for f in check(_left_in_eval_case(train_again=False))
+                 if f.cause is TRAIN_EVAL_MODE]
+    assert finding.experiment is not None
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+    assert finding.confidence > 0.7
+    assert "replay trained in train mode" in finding.verdict
+
+
+def test_a_loop_that_calls_train_after_each_evaluation_is_not_in_eval_mode():
+    assert TRAIN_EVAL_MODE not in _causes(check(_left_in_eval_case(train_again=True)))

@@ -218,6 +218,17 @@ def split_by_feature(p: Program, rng: random.Random) -> Program:
         "x_val, y_val = pool_x[order[len(x_train):]], pool_y[order[len(x_train):]]")
 
 
+def _multichannel_sequence(p: Program) -> bool:
+    return p.data.kind == "sequence" and p.data.features > 1
+
+
+@operator("train_val_shift", "validation traces laid out by reshape instead of transpose: "
+          "channels and time steps scrambled, every value from the same pool",
+          applies=every(has_val, _multichannel_sequence))
+def val_reshaped_not_transposed(p: Program, rng: random.Random) -> Program:
+    return p.add_edits("x_val = x_val.transpose(1, 2).reshape(x_val.shape)")
+
+
 # overfitting
 def _long_training(p: Program) -> Program:
     """Six times the epochs (at most 80) and, for an MLP, at least 128 units a layer."""

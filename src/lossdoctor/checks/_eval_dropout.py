@@ -18,11 +18,13 @@ from lossdoctor.sandbox import isolated
 @dataclass(frozen=True)
 class EvalDropout:
     """The drop rates of the dropout calls an eval-mode pass made, and the validation loss of
-    the model in eval mode as it is and with those calls dropping nothing."""
+    the model in eval mode as it is, as it is scored again (other rows dropped: the same rows,
+    other outputs) and with those calls dropping nothing."""
 
     rates: tuple[float, ...]
     as_is: float
     without: float
+    again: float
 
 
 def eval_dropout(replayer, model) -> EvalDropout | None:
@@ -34,6 +36,8 @@ def eval_dropout(replayer, model) -> EvalDropout | None:
         as_is = replayer.evaluate(model, replayer.validation_batches)
     if not calls.rates:
         return None
+    with isolated(1), torch.no_grad():
+        again = replayer.evaluate(model, replayer.validation_batches)
     with isolated(0), torch.no_grad(), DropoutCalls(off=True):
         without = replayer.evaluate(model, replayer.validation_batches)
-    return EvalDropout(tuple(sorted(set(calls.rates))), as_is, without)
+    return EvalDropout(tuple(sorted(set(calls.rates))), as_is, without, again)
