@@ -766,8 +766,9 @@ def _evaluate_both_modes(case) -> Experiment | None:
         replayer.replay(Plan(model=model, steps=REPLAY_STEPS))  # trains ``model`` in place
     with isolated(0), torch.no_grad():
         model.train()
-        total = sum(float(replayer.loss(model, b)) * b.rows for b in replayer.validation_batches)
-        in_train_mode = total / max(sum(b.rows for b in replayer.validation_batches), 1)
+        batches = replayer.validation_batches
+        total = sum(float(replayer.scored_loss(model, b)) * b.rows for b in batches)
+        in_train_mode = total / max(sum(b.rows for b in batches), 1)
         in_eval_mode = replayer.evaluate(model.eval(), replayer.validation_batches)
     return Experiment("validate in eval mode", in_train_mode, in_eval_mode, 0)
 
