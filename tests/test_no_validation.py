@@ -7,9 +7,12 @@ import sys
 import textwrap
 
 import torch
+from torch import nn
 
+from conftest import record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
+from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.experiments import split_batches
 from lossdoctor.report.document import validation_data
 
@@ -108,11 +111,6 @@ def _forty_steps(model, optimizer, loss_fn, x, y):
 def test_a_short_run_without_validation_is_measured_at_its_own_length():
     """The run's level is where its setup gets in its 40 steps, not in the baseline's 300: a
     fix's replay compared with the 300-step best was compared with training 7 times longer."""
-    from conftest import record
-    from torch import nn
-
-    from lossdoctor.case import REPLAY_STEPS
-
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(600, 6, generator=generator)
     y = (x[:, 0] + x[:, 1] > 0).long()

@@ -10,7 +10,10 @@ Three faults, each from the captured batches:
 2. The same batch every step: the run took many steps, yet every training row the sample saw
    belongs to one batch, while a data loader yielded it, the random number generator was
    reseeded at most steps (the draw of the batch repeats), or the validation data is larger;
-   not when the training loader holds one batch in all (a training set smaller than a batch).
+   not when the training loader holds one batch in all (a training set smaller than a batch),
+   and, unless the generator was reseeded, not when the sample never met a batch it held
+   already or the loader's passes made a batch for every step: the sample holds 4,096 rows,
+   and a loader of 4,096-row batches leaves it holding one of many.
 3. Validation labels shuffled against their inputs: learners fit on training rows predict held
    out *training* rows, but do no better than a constant guess on the validation rows. This is
    the learners' contest of :mod:`._contest` that :mod:`lossdoctor.checks.no_signal` reads and
