@@ -281,7 +281,7 @@ def training_hashes(batches) -> TrainingData:
 
 
 #: Rows drawn column by column to test whether k-grams tell rows apart: enough for the share
-#: they find to be measured to about 1/16 (a binomial's spread at 256 rows).
+#: they find to be measured to 1/32 or better (a binomial's spread at 256 draws, at most).
 NULL_ROWS = 256
 
 
