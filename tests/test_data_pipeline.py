@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -8,9 +10,9 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
 from lossdoctor.checks import no_signal
-from lossdoctor.checks._contest import _with_position_free_columns
+from lossdoctor.checks._contest import _learners, _with_position_free_columns
 from lossdoctor.checks._fix import fix_experiment
-from lossdoctor.checks._tabular import table
+from lossdoctor.checks._tabular import Table, table
 from lossdoctor.checks.data_pipeline import (
     DATA_PIPELINE,
     DISPERSION_RATIO,
@@ -19,6 +21,7 @@ from lossdoctor.checks.data_pipeline import (
     SHUFFLE_DID_NOT_HELP,
     SORTED_UNMEASURED,
     _rows_moved,
+    _same_batch,
     _sorted_confidence,
     batch_label_dispersion,
     check,
@@ -26,6 +29,7 @@ from lossdoctor.checks.data_pipeline import (
 )
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
+from lossdoctor.losses import CLASSIFICATION
 from lossdoctor.trace import Trace
 
 
@@ -151,6 +155,15 @@ def test_validation_labels_shuffled_against_their_inputs_are_found():
         "held_out_training_constant_loss"]
     assert finding.evidence["validation_loss"] >= finding.evidence["validation_constant_loss"]
     assert "shuffled" in finding.verdict
+
+
+def test_the_learners_contests_wait_for_no_budget_that_has_run_out():
+    """fresh24 s03: the contests ran minutes past the budget. Out of time, they do not start,
+    and the refusal is counted (the check reads as stopped)."""
+    case = _run(fit, validation_shuffled=True, epochs=5)
+    case.replayer.deadline = time.monotonic() - 1.0
+    assert check(case) == []
+    assert case.replayer.refused >= 1
 
 
 def test_a_shuffled_loader_with_aligned_validation_labels_is_quiet():
@@ -366,3 +379,31 @@ def test_a_model_that_takes_its_rows_only_sorted_is_not_measured_and_does_not_fa
     case = record(_sorted_batches_loop, model, torch.optim.Adam(model.parameters(), lr=1e-2),
                   nn.CrossEntropyLoss(), (x[:800], y[:800]), (x[800:], y[800:]))
     assert _rows_moved(case) is None
+
+
+def _large_batch_loop(model, optimizer, loss_fn, train, validation):
+    """A shuffled loader of 4 batches of up to 4,096 rows (fresh24 s08's shape): the training
+    sample, bounded at 4,096 rows, holds one batch of the many the loader made."""
+    fit(model, optimizer, loss_fn, train, validation, epochs=6, batch_size=4096)
+
+
+def test_a_sample_of_one_large_batch_is_not_the_same_batch_every_step():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(20000, 14, generator=generator)
+    y = x @ torch.randn(14, 1, generator=generator)
+    torch.manual_seed(0)
+    model = nn.Linear(14, 1)
+    case = record(_large_batch_loop, model, torch.optim.SGD(model.parameters(), lr=1e-9),
+                  nn.MSELoss(), (x[:16000], y[:16000]), (x[16000:], y[16000:]))
+    assert len(case.copies.train.batches) == 1 and case.trace.steps == 24
+    assert _same_batch(case) is None
+
+
+def test_boosting_on_a_wide_table_of_many_classes_fits_without_a_split_too_small():
+    """fresh24 s03: 670 rows of 100 classes; early stopping held out 67 rows, fewer than the
+    classes, and data_pipeline failed on the stratified split. Here 250 rows of 40 classes."""
+    rng = np.random.default_rng(0)
+    target = np.arange(250) % 40
+    wide = Table(rng.normal(size=(250, 70)), target)
+    trees = _learners(CLASSIFICATION, wide)["gradient-boosted trees"]
+    assert trees.fit(wide.features, wide.target).predict_proba(wide.features).shape == (250, 40)

@@ -7,9 +7,12 @@ import sys
 import textwrap
 
 import torch
+from torch import nn
 
+from conftest import record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
+from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.experiments import split_batches
 from lossdoctor.report.document import validation_data
 
@@ -94,3 +97,28 @@ def test_a_full_batch_run_without_validation_holds_out_every_fifth_row():
 def test_rows_are_not_held_out_of_small_batches_or_of_tensors_not_one_row_each():
     assert split_batches(_full_batch(10))[1] == []
     assert split_batches(_full_batch(100, hidden_state=True))[1] == []
+
+
+def _forty_steps(model, optimizer, loss_fn, x, y):
+    """Training only: 40 steps of 30 rows, no validation pass."""
+    for step in range(40):
+        rows = slice(30 * (step % 20), 30 * (step % 20) + 30)
+        optimizer.zero_grad()
+        loss_fn(model(x[rows]), y[rows]).backward()
+        optimizer.step()
+
+
+def test_a_short_run_without_validation_is_measured_at_its_own_length():
+    """The run's level is where its setup gets in its 40 steps, not in the baseline's 300: a
+    fix's replay compared with the 300-step best was compared with training 7 times longer."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 6, generator=generator)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 2))
+    case = record(_forty_steps, model, torch.optim.SGD(model.parameters(), lr=0.01),
+                  nn.CrossEntropyLoss(), x, y)
+    assert case.trace.steps == 40 and not case.trace.validation_passes()
+    run = case.run_best_validation()
+    assert run > 1.1 * case.baseline.best_validation  # 300 steps get much further
+    assert case.baseline.planned_steps == REPLAY_STEPS

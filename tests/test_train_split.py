@@ -9,6 +9,7 @@ from torch import nn
 
 from conftest import record
 from lossdoctor.capture.train_split import (
+    TRAIN_SHARE,
     _share,
     of_training_data,
     signature,
@@ -354,3 +355,19 @@ def test_the_share_found_by_binary_search_is_torch_isins():
                             training[-1:], training[:1]])
         expected = float(torch.isin(hashes, training).float().mean())
         assert _share(hashes, training) == pytest.approx(expected)
+
+
+def test_held_out_rows_of_a_few_features_of_few_values_are_not_the_training_data():
+    """fresh24 s08: 14 standardized settings of 2-4 values each. Every 8 consecutive values of
+    a held-out row are among the training rows' (a few thousand combinations, all seen), the
+    row itself is not: whole rows decide. The training rows are still found."""
+    generator = torch.Generator().manual_seed(0)
+    levels = [4, 4, 2, 3, 3, 3, 3, 2, 4, 4, 2, 2, 2, 2]
+    table = torch.stack([torch.randint(0, k, (4000,), generator=generator).float() / k
+                         for k in levels], dim=1)
+    training = _training(*table[:3000].split(500))
+    assert _share(signature((table[3000:3064],), {})[0].short, training.short(0)) >= TRAIN_SHARE
+    assert not _is_training(table[3000:3064], training)
+    assert _is_training(table[:64], training)
+    continuous = torch.randn(4000, 14, generator=generator)
+    assert 0 not in _training(*continuous[:3000].split(500)).unspecific

@@ -90,11 +90,27 @@ class Case:
         return self.require_replay().replay(Plan(steps=REPLAY_STEPS))
 
     def run_best_validation(self) -> float:
-        """The run's own best validation loss; the baseline replay's when the run had none."""
+        """The run's own best validation loss; when the run had none, the best of its setup
+        replayed for as many steps as it took (``run_length_baseline``)."""
         passes = [p.loss for p in self.trace.validation_passes() if math.isfinite(p.loss)]
         if passes and self.copies.validation.batches:
             return min(passes)
-        return self.baseline.best_validation
+        return self.run_length_baseline.best_validation
+
+    @property
+    def run_length_baseline(self) -> ReplayResult:
+        """The user's setup replayed for the run's own optimizer steps when it took fewer than
+        REPLAY_STEPS (its schedule fitted to them, as the run had it), else ``baseline``: a run
+        of 40 steps gets where 40 steps get, not where 300 would have taken it."""
+        steps = self.trace.steps
+        return self.baseline_for(steps) if 0 < steps < REPLAY_STEPS else self.baseline
+
+    def baseline_for(self, steps: int) -> ReplayResult:
+        """The user's setup replayed for ``steps`` steps, once per case and length."""
+        if steps == REPLAY_STEPS:
+            return self.baseline
+        return self.shared(f"baseline.{steps}",
+                           lambda: self.require_replay().replay(Plan(steps=steps)))
 
     def constant_guess_loss(self, split: str) -> float | None:
         """The loss of the best input-free prediction on the "training" or "validation"

@@ -15,6 +15,12 @@ graph's sparse adjacency matrix, an attention mask of ones) says nothing of wher
 from: the inputs that differ decide. This needs the training sample to cover the data the
 evaluation drew from: complete for datasets up to the sample's 4,096 rows, partial beyond (an
 evaluation of a large corpus's training split may then stay counted as validation).
+
+Rows of a few features taking a few values each (a table of settings) have k-grams that any row
+of the same columns shares: a validation row's every k-gram is among the training rows' though
+the row itself is not. Where rows made of the training rows' own values, drawn column by column
+apart from their rows, pass the k-gram test too (``unspecific``), the k-grams say nothing of
+the split, and whole rows decide: the batch's whole-row hashes among the training sample's.
 """
 
 from __future__ import annotations
@@ -61,10 +67,12 @@ _FINALIZER = 0xFF51AFD7ED558CCD - 2**64
 
 
 class Signed(NamedTuple):
-    """The bottom-SIGNATURE hashes of an input's short and long k-grams."""
+    """The bottom-SIGNATURE hashes of an input's short and long k-grams, and of its rows
+    whole."""
 
     short: torch.Tensor
     long: torch.Tensor
+    rows: torch.Tensor = torch.empty(0, dtype=torch.int64)
 
 
 class TrainingData(NamedTuple):
@@ -75,6 +83,9 @@ class TrainingData(NamedTuple):
     short_at: list[torch.Tensor]
     long: torch.Tensor
     repeat_share: float
+    #: The unique whole-row hashes at each place, and the places whose k-grams are unspecific.
+    rows_at: list[torch.Tensor] = []
+    unspecific: frozenset = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -82,6 +93,9 @@ class TrainingData(NamedTuple):
 
     def short(self, place: int) -> torch.Tensor:
         return self.short_at[place] if place < len(self.short_at) else _NONE
+
+    def rows(self, place: int) -> torch.Tensor:
+        return self.rows_at[place] if place < len(self.rows_at) else _NONE
 
 
 _NONE = torch.empty(0, dtype=torch.int64)
@@ -111,7 +125,7 @@ def _input_signature(tensor: torch.Tensor) -> Signed | None:
     if category_ids(tensor):
         return None
     short = row_shingles(tensor)
-    return Signed(_bottom(short), _bottom(long_shingles(short)))
+    return Signed(_bottom(short), _bottom(long_shingles(short)), _bottom(whole_rows(tensor)))
 
 
 def _bottom(hashes: torch.Tensor) -> torch.Tensor:
@@ -167,15 +181,31 @@ def long_shingles(short: torch.Tensor) -> torch.Tensor:
 
 def row_shingles(tensor: torch.Tensor) -> torch.Tensor:
     """shingles, one row of hashes per row of ``tensor``: (rows, windows)."""
-    rows = tensor.detach().to("cpu").reshape(tensor.shape[0], -1)
-    if rows.is_floating_point() or rows.is_complex():
-        values = rows.to(torch.float64).contiguous().view(torch.int64)
-    else:
-        values = rows.to(torch.int64)
+    return _shingled(_values(tensor))
+
+
+def _shingled(values: torch.Tensor) -> torch.Tensor:
     width = min(SHINGLE, values.shape[1])
     windows = _mixed(values).unfold(1, width, 1)
     hashes = (windows * _MULTIPLIERS[:width]).sum(-1)
     return hashes ^ (hashes >> 31)
+
+
+def whole_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """One hash of each row's values, all of them in order: (rows,)."""
+    values = _values(tensor)
+    weights = _MULTIPLIERS[torch.arange(values.shape[1]) % len(_MULTIPLIERS)]
+    weights = weights + 2 * torch.arange(values.shape[1], dtype=torch.int64)  # odd, per place
+    hashes = (_mixed(values) * weights).sum(-1)
+    return hashes ^ (hashes >> 31)
+
+
+def _values(tensor: torch.Tensor) -> torch.Tensor:
+    """Each row's values as int64 words (floats by their bits): (rows, values)."""
+    rows = tensor.detach().to("cpu").reshape(tensor.shape[0], -1)
+    if rows.is_floating_point() or rows.is_complex():
+        return rows.to(torch.float64).contiguous().view(torch.int64)
+    return rows.to(torch.int64)
 
 
 def _mixed(values: torch.Tensor) -> torch.Tensor:
@@ -195,9 +225,14 @@ def of_training_data(sketch: Sketch, training: TrainingData) -> bool:
     training batches hold after their inputs), and of its long ones at least LONG_SHARE of the
     sample's own repeat share (when that is MIN_REPEAT_SHARE or more)."""
     signed = [(place, s) for place, s in enumerate(sketch) if s is not None]
-    return bool(signed) and all(
-        _share(s.short, training.short(place)) >= TRAIN_SHARE and _long_enough(s, training)
-        for place, s in signed)
+    return bool(signed) and all(_signed_by_training(place, s, training) for place, s in signed)
+
+
+def _signed_by_training(place: int, signed: Signed, training: TrainingData) -> bool:
+    if place in training.unspecific:  # k-grams any row of these columns has: rows decide
+        return _share(signed.rows, training.rows(place)) >= TRAIN_SHARE
+    return (_share(signed.short, training.short(place)) >= TRAIN_SHARE
+            and _long_enough(signed, training))
 
 
 def _long_enough(signed: Signed, training: TrainingData) -> bool:
@@ -221,20 +256,65 @@ def training_hashes(batches) -> TrainingData:
     in a batch. The target counts too: a model given its target as an input (nanoGPT's
     ``model(x, y)``) is kept with the target taken out of its inputs."""
     shorts: dict[int, list[torch.Tensor]] = {}
+    wholes: dict[int, list[torch.Tensor]] = {}
+    tables: dict[int, list[torch.Tensor]] = {}
     longs = []
     for batch in batches:
-        rows = {place: row_shingles(_ids_of_one_hot(t))
-                for place, t in enumerate(_kept_tensors(batch)) if t.dim() > 0 and t.numel() > 0}
+        tensors = {place: _ids_of_one_hot(t) for place, t in enumerate(_kept_tensors(batch))
+                   if t.dim() > 0 and t.numel() > 0}
+        rows = {place: row_shingles(t) for place, t in tensors.items()}
         for place, hashes in rows.items():
             shorts.setdefault(place, []).append(hashes.reshape(-1))
+            wholes.setdefault(place, []).append(whole_rows(tensors[place]))
+            tables.setdefault(place, []).append(tensors[place].reshape(hashes.shape[0], -1))
         longs.append(torch.unique(torch.cat([long_shingles(r).reshape(-1)
                                              for r in rows.values()])) if rows else _NONE)
     if not shorts:
         return TrainingData([], _NONE, 0.0)
     every_long, counts = torch.unique(torch.cat(longs), return_counts=True)
-    short_at = [torch.unique(torch.cat(shorts[p])) if p in shorts else _NONE
-                for p in range(max(shorts) + 1)]
-    return TrainingData(short_at, every_long, _repeat_share(longs, every_long, counts))
+    places = range(max(shorts) + 1)
+    short_at = [torch.unique(torch.cat(shorts[p])) if p in shorts else _NONE for p in places]
+    rows_at = [torch.unique(torch.cat(wholes[p])) if p in wholes else _NONE for p in places]
+    unspecific = frozenset(p for p, parts in tables.items() if _unspecific(parts, short_at[p]))
+    return TrainingData(short_at, every_long, _repeat_share(longs, every_long, counts), rows_at,
+                        unspecific)
+
+
+#: Rows drawn column by column to test whether k-grams tell rows apart: enough for the share
+#: they find to be measured to 1/32 or better (a binomial's spread at 256 draws, at most).
+NULL_ROWS = 256
+
+
+def _drawn_rows(parts: list[torch.Tensor]) -> torch.Tensor | None:
+    """NULL_ROWS rows whose every value is the same column's in a training row drawn for it
+    alone (a seeded draw), as int64 words; None when the batches' rows differ in length
+    (sequences of their own lengths, which have no columns)."""
+    width = parts[0].shape[1]
+    if any(part.shape[1] != width for part in parts):
+        return None
+    ends = torch.tensor([part.shape[0] for part in parts]).cumsum(0)
+    picks = torch.randint(int(ends[-1]), (NULL_ROWS, width),
+                          generator=torch.Generator().manual_seed(0))
+    which = torch.searchsorted(ends, picks, right=True)
+    columns = torch.arange(width).expand(NULL_ROWS, width)
+    drawn = torch.empty(NULL_ROWS, width, dtype=torch.int64)
+    for k, part in enumerate(parts):
+        mine = which == k
+        if mine.any():
+            start = int(ends[k]) - part.shape[0]
+            cells = part[picks[mine] - start, columns[mine]]
+            drawn[mine] = _values(cells.reshape(-1, 1)).reshape(-1)
+    return drawn
+
+
+def _unspecific(parts: list[torch.Tensor], training_short: torch.Tensor) -> bool:
+    """Whether rows no one wrote pass the short k-gram test: _drawn_rows, each value from
+    another training row. Text, signals and continuous features make new k-grams so; a few
+    independent features of a few values each make the training rows' own."""
+    drawn = _drawn_rows(parts)
+    if drawn is None:
+        return False
+    return _share(torch.unique(_shingled(drawn).reshape(-1)), training_short) >= TRAIN_SHARE
 
 
 def _repeat_share(longs: list[torch.Tensor], every_long: torch.Tensor,

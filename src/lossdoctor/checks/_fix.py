@@ -134,9 +134,9 @@ def beyond_the_run(case, after: float) -> bool:
     best pass is the lowest of noisy values). Replays take REPLAY_STEPS steps on the captured
     batches; a run that learns steadily trails a replay that converges faster (a higher lr,
     smaller batches) on those, and still ends where it gets: a change that only gets there
-    sooner is no fix for the run. A run without validation passes has no level of its own:
-    the replay need only get below the best of the replay of its setup (which ``helped``
-    compares it with already, where it settled)."""
+    sooner is no fix for the run. A run without validation passes has no level of its own but
+    where its setup gets in as many steps as the run took (``Case.run_length_baseline``): the
+    replay need only get below that."""
     passes, run = run_validation(case), case.run_best_validation()
     if not passes:
         return after < run

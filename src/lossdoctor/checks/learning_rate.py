@@ -600,7 +600,7 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
     far = decades(m.user_lr, m.test.suggested_lr) >= LOW_GAP_DECADES
     steps = _replay_steps(m)
     if steps < REPLAY_STEPS and m.progress(m.run_losses) <= LAGGING_SHARE * FULL_PROGRESS:
-        m = replace(m, baseline=case.replayer.replay(Plan(steps=steps)))
+        m = replace(m, baseline=case.baseline_for(steps))
     else:
         steps = REPLAY_STEPS  # a run that got far is judged as before: no replay is paid for
     short = steps < REPLAY_STEPS and m.may_lag
