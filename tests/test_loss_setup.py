@@ -493,3 +493,37 @@ def test_every_output_stuck_without_a_replay_is_a_dead_model_not_a_clamp_finding
     assert not StuckOutputs(1.0, 1.0, 1.0).telling
     assert StuckOutputs(0.3, 0.9, 0.3).telling
     assert StuckOutputs(1.0, 1.0, 1.0, Experiment("the ReLU taken out", 0.5, 0.1, 300)).telling
+
+
+class _ClampedTakingItsTarget(nn.Module):
+    """Given its target as well, as a model computing its own loss is (the corpus's CLIP twin,
+    ``model(x, y)``): the clamp test must call it as the script did, not with its inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(10, 1)
+
+    def forward(self, x, target):
+        prediction = torch.relu(self.net(x)).squeeze(1)
+        return prediction, nn.functional.mse_loss(prediction, target)
+
+
+def test_a_model_given_its_target_is_read_for_a_clamp_as_the_script_called_it():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 10, generator=generator)
+    y = x[:, 0].abs() + 1.0
+
+    def train():
+        torch.manual_seed(0)
+        model = _ClampedTakingItsTarget()
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        for _ in range(10):
+            for i in range(0, 150, 10):
+                optimizer.zero_grad()
+                model(x[i:i + 10], y[i:i + 10])[1].backward()
+                optimizer.step()
+            with torch.no_grad():
+                model(x[150:], y[150:])
+
+    case = record(train)
+    assert [f for f in check(case) if f.cause is LOSS_MISMATCH] == []

@@ -55,22 +55,29 @@ def outputs_clamped_at_zero(seen: list[LossInputStat]) -> bool:
     return min(s.prediction_min for s in seen) >= 0 and all(s.prediction_min == 0 for s in late)
 
 
-def ends_clamped_at_zero(model, batches: list[Batch]) -> bool:
+def ends_clamped_at_zero(model, batches: list[Batch], predict=None) -> bool:
     """Whether ``model`` ends in a clamp at zero (a ReLU after its output layer, written
     ``z * (z > 0)`` or ``z.clamp(min=0)`` alike): on each of the first CLAMP_BATCHES of
-    ``batches`` its outputs, in eval mode (dropout zeroes values too), are never below 0 and
-    the smallest is exactly 0. An untrained model is read, since a clamp gives exact zeros from
-    the start, where a softplus, a sigmoid or an exponential only come near."""
+    ``batches`` its predictions (``predict(model, batch)``, the replayer's: what the loss is
+    given, with the batch as the script called the model; the model's output without it), in
+    eval mode (dropout zeroes values too), are never below 0 and the smallest is exactly 0. An
+    untrained model is read, since a clamp gives exact zeros from the start, where a softplus,
+    a sigmoid or an exponential only come near."""
     if not batches:
         return False
+    predict = predict or _called
     with isolated(0), torch.no_grad():
         scoring = copy.deepcopy(model).eval()
-        smallest = [_smallest_output(scoring, batch) for batch in batches[:CLAMP_BATCHES]]
+        smallest = [_smallest(predict(scoring, batch)) for batch in batches[:CLAMP_BATCHES]]
     return all(value == 0 for value in smallest)
 
 
-def _smallest_output(model, batch: Batch) -> float | None:
-    output = first_tensor(model(*batch.args, **batch.kwargs))
+def _called(model, batch: Batch):
+    return model(*batch.args, **batch.kwargs)
+
+
+def _smallest(output) -> float | None:
+    output = first_tensor(output)
     if output is None or not output.is_floating_point() or output.numel() == 0:
         return None
     return float(output.min())

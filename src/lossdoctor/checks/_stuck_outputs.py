@@ -25,7 +25,7 @@ from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._clamped_output import ends_clamped_at_zero
 from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Experiment
+from lossdoctor.findings import Experiment, Skip
 from lossdoctor.losses import CLASSIFICATION, loss_kind
 from lossdoctor.sandbox import isolated
 
@@ -70,11 +70,15 @@ class StuckOutputs:
 def stuck_at_zero(case) -> StuckOutputs | None:
     """The outputs stuck at 0 below a positive target, when the model ends clamped at zero and
     they make STUCK_LOSS_SHARE or more of its validation loss; None otherwise."""
-    copies, replayer = case.copies, case.replayer
+    copies = case.copies
     kind = loss_kind(case.trace.setup.loss_name or "")
     if copies.final_model is None or (kind is not None and kind.task == CLASSIFICATION):
         return None  # cross-entropy still moves the other classes' outputs: not this failure
-    if not ends_clamped_at_zero(copies.initial_model, replayer.train_batches):
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
+    if not ends_clamped_at_zero(copies.initial_model, replayer.train_batches, replayer.predict):
         return None
     batches = replayer.validation_batches or replayer.train_batches
     pairs = [_prediction_and_target(replayer, copies.final_model, b) for b in batches]
@@ -121,14 +125,15 @@ def _measured(prediction: torch.Tensor, target: torch.Tensor) -> StuckOutputs | 
 def _without_output_relu(case) -> Experiment | None:
     """The user's training replayed on a copy whose output ReLU module is taken out; None when
     the clamp is no module whose removal lets the outputs go below 0."""
-    unclamped = _unclamped_copy(case.copies.initial_model, case.replayer.train_batches)
+    replayer = case.replayer
+    unclamped = _unclamped_copy(case.copies.initial_model, replayer)
     if unclamped is None:
         return None
-    replay = case.replayer.replay(Plan(model=unclamped, steps=REPLAY_STEPS))
+    replay = replayer.replay(Plan(model=unclamped, steps=REPLAY_STEPS))
     return fix_experiment("the ReLU after the output layer taken out", case.baseline, replay)
 
 
-def _unclamped_copy(model: nn.Module, batches) -> nn.Module | None:
+def _unclamped_copy(model: nn.Module, replayer) -> nn.Module | None:
     """A copy of ``model`` with its last nn.ReLU made an identity, if that un-clamps it."""
     unclamped = copy.deepcopy(model)
     found = [(parent, name) for parent in unclamped.modules()
@@ -137,4 +142,5 @@ def _unclamped_copy(model: nn.Module, batches) -> nn.Module | None:
         return None
     parent, name = found[-1]
     setattr(parent, name, nn.Identity())
-    return None if ends_clamped_at_zero(unclamped, batches) else unclamped
+    clamped = ends_clamped_at_zero(unclamped, replayer.train_batches, replayer.predict)
+    return None if clamped else unclamped

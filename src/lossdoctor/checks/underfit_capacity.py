@@ -417,7 +417,8 @@ def _larger_model(case: Case, batch: Batch) -> LargerModel:
     larger = build_larger(
         copies.initial_model, batch, _output_shape(case, batch), case.trace.setup.loss_name
     )
-    if ends_clamped_at_zero(copies.initial_model, case.replayer.train_batches):
+    replayer = case.replayer
+    if ends_clamped_at_zero(copies.initial_model, replayer.train_batches, replayer.predict):
         return clamped_at_zero(larger)
     return larger
 
