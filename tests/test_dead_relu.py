@@ -4,9 +4,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from conftest import fit, mlp, record
+from conftest import fit, mlp, record, recorded_nielsen
 from lossdoctor.checks import dead_relu
 from lossdoctor.checks._dead_units import BUILT_DEAD, MOST, DeadLayer, dead_layers
+from lossdoctor.checks._stuck_outputs import StuckOutputs
 from lossdoctor.checks.dead_relu import (
     DEAD_RELU,
     KILLED_CONFIDENCE,
@@ -380,3 +381,69 @@ def test_dead_units_on_a_run_whose_curves_show_no_symptom_are_advice(symptom, re
     case.curves_show_symptom = symptom
     [finding] = check(case)
     assert (finding.confidence >= 0.5) is reported
+
+
+def test_outputs_stuck_at_zero_behind_an_output_relu_are_found_and_freeing_them_helps():
+    """Nielsen's network with every sigmoid a ReLU, the output's too: the right class's output
+    of a third of the rows sits at 0, where the ReLU passes no gradient."""
+    findings = dead_relu.check(recorded_nielsen(clamped=True))
+    assert [f.cause for f in findings] == [DEAD_RELU]
+    assert findings[0].evidence["stuck_loss_share"] > 0.5
+    assert findings[0].experiment.after < 0.5 * findings[0].experiment.before
+    assert "ReLU after the output layer" in findings[0].fix
+
+
+def test_the_same_network_without_the_output_relu_gives_nothing_to_report():
+    assert dead_relu.check(recorded_nielsen(clamped=False)) == []
+
+
+def test_a_healthy_regression_of_positive_targets_behind_an_output_relu_is_left_alone():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 5, generator=generator)
+    y = (x @ torch.tensor([1.0, -0.5, 0.3, 0.0, 0.8])).abs().unsqueeze(1) + 1.0
+    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.MSELoss(),
+                  (x[:400], y[:400]), (x[400:], y[400:]))
+    assert not any("stuck_loss_share" in f.evidence for f in dead_relu.check(case))
+
+
+def test_every_output_stuck_without_a_replay_is_a_dead_model_not_a_clamp_finding():
+    """Nielsen's ReLU network at lr 3.0 died whole at step 1: what killed it is the cause."""
+    assert not StuckOutputs(1.0, 1.0, 1.0).telling
+    assert StuckOutputs(0.3, 0.9, 0.3).telling
+    assert StuckOutputs(1.0, 1.0, 1.0, Experiment("the ReLU taken out", 0.5, 0.1, 300)).telling
+
+
+class _ClampedTakingItsTarget(nn.Module):
+    """Given its target as well, as a model computing its own loss is (the corpus's CLIP twin,
+    ``model(x, y)``): the clamp test must call it as the script did, not with its inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(10, 1)
+
+    def forward(self, x, target):
+        prediction = torch.relu(self.net(x)).squeeze(1)
+        return prediction, nn.functional.mse_loss(prediction, target)
+
+
+def test_a_model_given_its_target_is_read_for_a_clamp_as_the_script_called_it():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 10, generator=generator)
+    y = x[:, 0].abs() + 1.0
+
+    def train():
+        torch.manual_seed(0)
+        model = _ClampedTakingItsTarget()
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        for _ in range(10):
+            for i in range(0, 150, 10):
+                optimizer.zero_grad()
+                model(x[i:i + 10], y[i:i + 10])[1].backward()
+                optimizer.step()
+            with torch.no_grad():
+                model(x[150:], y[150:])
+
+    case = record(train)
+    assert not any("stuck_loss_share" in f.evidence for f in dead_relu.check(case))

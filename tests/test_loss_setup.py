@@ -4,12 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import fit, mlp, record, recorded_nielsen
+from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks._stuck_outputs import StuckOutputs
 from lossdoctor.checks.loss_setup import LABEL_RANGE, LOSS_MISMATCH, SHAPE_BROADCAST, check
-from lossdoctor.findings import Experiment, Skip
+from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
 
@@ -460,70 +459,3 @@ def test_percent_labels_under_a_hand_written_bce_on_plain_tensors_are_out_of_ran
 
 def test_zero_one_labels_under_a_hand_written_bce_on_plain_tensors_are_quiet():
     assert check(_plain_tensor_run(labels=1)) == []
-
-
-def test_outputs_stuck_at_zero_behind_an_output_relu_are_found_and_freeing_them_helps():
-    """Nielsen's network with every sigmoid a ReLU, the output's too: the right class's output
-    of a third of the rows sits at 0, where the ReLU passes no gradient."""
-    findings = check(recorded_nielsen(clamped=True))
-    assert [f.cause for f in findings] == [LOSS_MISMATCH]
-    assert findings[0].evidence["stuck_loss_share"] > 0.5
-    assert findings[0].experiment.after < 0.5 * findings[0].experiment.before
-    assert "ReLU after the output layer" in findings[0].fix
-
-
-def test_the_same_network_without_the_output_relu_gives_nothing_to_report():
-    with pytest.raises(Skip):  # nothing stuck, and a loss written by hand like no torch loss
-        check(recorded_nielsen(clamped=False))
-
-
-def test_a_healthy_regression_of_positive_targets_behind_an_output_relu_is_left_alone():
-    torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(600, 5, generator=generator)
-    y = (x @ torch.tensor([1.0, -0.5, 0.3, 0.0, 0.8])).abs().unsqueeze(1) + 1.0
-    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 1), nn.ReLU())
-    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.MSELoss(),
-                  (x[:400], y[:400]), (x[400:], y[400:]))
-    assert [f for f in check(case) if f.cause is LOSS_MISMATCH] == []
-
-
-def test_every_output_stuck_without_a_replay_is_a_dead_model_not_a_clamp_finding():
-    """Nielsen's ReLU network at lr 3.0 died whole at step 1: what killed it is the cause."""
-    assert not StuckOutputs(1.0, 1.0, 1.0).telling
-    assert StuckOutputs(0.3, 0.9, 0.3).telling
-    assert StuckOutputs(1.0, 1.0, 1.0, Experiment("the ReLU taken out", 0.5, 0.1, 300)).telling
-
-
-class _ClampedTakingItsTarget(nn.Module):
-    """Given its target as well, as a model computing its own loss is (the corpus's CLIP twin,
-    ``model(x, y)``): the clamp test must call it as the script did, not with its inputs."""
-
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Linear(10, 1)
-
-    def forward(self, x, target):
-        prediction = torch.relu(self.net(x)).squeeze(1)
-        return prediction, nn.functional.mse_loss(prediction, target)
-
-
-def test_a_model_given_its_target_is_read_for_a_clamp_as_the_script_called_it():
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(200, 10, generator=generator)
-    y = x[:, 0].abs() + 1.0
-
-    def train():
-        torch.manual_seed(0)
-        model = _ClampedTakingItsTarget()
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-        for _ in range(10):
-            for i in range(0, 150, 10):
-                optimizer.zero_grad()
-                model(x[i:i + 10], y[i:i + 10])[1].backward()
-                optimizer.step()
-            with torch.no_grad():
-                model(x[150:], y[150:])
-
-    case = record(train)
-    assert [f for f in check(case) if f.cause is LOSS_MISMATCH] == []

@@ -12,6 +12,10 @@ initialization, so "built dead" also means clearly more dead at the start than
 default-initialized copies of the same model on the same batches; and a layer mostly dead late
 that was already about as dead at the start (``DeadLayer.dead_as_built``) is suspected only
 when its initialization is so too: otherwise it is as dead as the default init leaves it.
+
+A ReLU after the output layer can die row by row instead: outputs held at exactly 0 where the
+targets need them higher (checks/_stuck_outputs.py), found from the trained model's outputs,
+whatever computes the clamp.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from lossdoctor.checks._function_swap import WithFunctionSwap
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, initialization_name
+from lossdoctor.checks._stuck_outputs import stuck_at_zero
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -44,7 +49,10 @@ DEAD_RELU = Cause(
         "of the layers before the ReLUs."
     ),
     question="Are most ReLU units off for every input?",
-    test="dead fraction per layer over the late sampled steps; replay with LeakyReLU",
+    test=(
+        "dead fraction per layer over the late sampled steps; replay with LeakyReLU; outputs a "
+        "ReLU after the output layer holds at 0 below positive targets, replayed without it"
+    ),
     explains={"lr_too_low", "underfit_capacity"},
     figures=("dead_units",),
 )
@@ -78,6 +86,20 @@ ADVICE_CONFIDENCE = 0.3
 
 
 def check(case) -> list[Finding]:
+    """A mostly dead ReLU layer; else outputs a ReLU after the output layer holds at 0 for the
+    rows whose targets need them higher (_stuck_outputs), which a layer dead for every row
+    does not show, and which a clamp written as ``z * (z > 0)`` gives where no ReLU is seen."""
+    stuck = _stuck_outputs(case)
+    try:
+        found = _dead_layers(case)
+    except Skip:
+        if stuck:
+            return stuck
+        raise
+    return found or stuck
+
+
+def _dead_layers(case) -> list[Finding]:
     layers = dead_layers(case.trace)
     if any(d.built_dead or d.dead_as_built for d in layers) and not more_dead_than_default(case):
         layers = [replace(d, beyond_default=False) for d in layers]
@@ -106,6 +128,39 @@ def check(case) -> list[Finding]:
             details={"layers": [vars(d) for d in suspects]},
         )
     ]
+
+
+def _stuck_outputs(case) -> list[Finding]:
+    """Outputs clamped at zero below positive targets, making most of the validation loss
+    (_stuck_outputs): confirmed by a replay without the output ReLU where one can be made;
+    without one, not on a model that died whole (every output stuck)."""
+    stuck = stuck_at_zero(case)
+    if stuck is None or not stuck.telling:
+        return []
+    if stuck.experiment is not None and not helped(stuck.experiment, case):
+        return []
+    confidence = UNCONFIRMED_STUCK if stuck.experiment is None else CONFIRMED_STUCK
+    if getattr(case, "curves_show_symptom", None) is False:
+        confidence = min(confidence, ADVICE_CONFIDENCE)
+    verdict = (
+        f"Your model's outputs never go below 0 and many sit at exactly 0 (a ReLU after the "
+        f"output layer, it seems): {stuck.stuck_share:.0%} of the outputs your targets need "
+        f"above 0 are stuck at 0, on {stuck.rows_stuck:.0%} of the validation rows. A ReLU at "
+        f"0 passes no gradient, so training cannot lift them again; they make "
+        f"{stuck.loss_share:.0%} of your validation loss.")
+    return [Finding(DEAD_RELU, confidence, verdict, stuck.evidence, fix=STUCK_FIX,
+                    experiment=stuck.experiment)]
+
+
+#: Stuck outputs whose removal could not be replayed (a clamp written in the forward or on
+#: plain tensors): the stuck share is a fact, that it is what holds the run back is not shown.
+#: loss_setup's UNCONFIRMED_REACH level, for the same kind of evidence (a bound read, not replayed).
+UNCONFIRMED_STUCK = 0.7
+#: ... and where the replay without the output ReLU did better, by the margin `helped` reads.
+CONFIRMED_STUCK = 0.9
+STUCK_FIX = ("Remove the ReLU after the output layer: the last layer's raw output can move "
+             "where a clamped one cannot (end in a sigmoid or softmax instead if your loss "
+             "needs probabilities).")
 
 
 def more_dead_than_default(case) -> bool:

@@ -9,8 +9,7 @@ sampled call is a fact about the run, not a statistical guess:
   sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); a regression loss on integer-typed
-  class indices; outputs a ReLU after the output layer holds at exactly 0 where the targets
-  need them higher, making most of the validation loss (checks/_stuck_outputs.py).
+  class indices.
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -50,7 +49,6 @@ from lossdoctor.checks._clamped_output import (
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number
-from lossdoctor.checks._stuck_outputs import stuck_at_zero
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
@@ -80,8 +78,7 @@ LOSS_MISMATCH = Cause(
     question="Does the loss get the kind of output it expects?",
     test=(
         "the predictions' range and shape at sampled loss calls: probabilities where the loss "
-        "wants logits (softmax twice), a single output unit for classes, class indices "
-        "regressed; outputs stuck at 0 behind a ReLU after the output layer, replayed without it"
+        "wants logits (softmax twice), a single output unit for classes, class indices regressed"
     ),
     explains=TRAINING_DYNAMICS,
     precedence=2,
@@ -117,17 +114,6 @@ FIRST = " Fix this first: other findings about this run may only be its conseque
 
 
 def check(case) -> list[Finding]:
-    stuck = _stuck(case)
-    try:
-        found = _from_loss_inputs(case)
-    except Skip:
-        if stuck:
-            return stuck
-        raise
-    return _first_of_each_cause(found + stuck)
-
-
-def _from_loss_inputs(case) -> list[Finding]:
     calls = case.trace.loss_inputs
     if not calls:
         return _hand_written(case)
@@ -607,37 +593,6 @@ def _clamped(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
     evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen), **evidence}
     return [Finding(LABEL_RANGE, ALMOST_CERTAIN, clamped_verdict(evidence) + FIRST, evidence,
                     fix=CLAMPED_FIX)]
-
-
-def _stuck(case) -> list[Finding]:
-    """Outputs clamped at zero below positive targets, making most of the validation loss
-    (_stuck_outputs): confirmed by a replay without the output ReLU where one can be made;
-    without one, not on a model that died whole (every output stuck)."""
-    stuck = stuck_at_zero(case)
-    if stuck is None or not stuck.telling:
-        return []
-    if stuck.experiment is not None and not helped(stuck.experiment, case):
-        return []
-    confidence = UNCONFIRMED_STUCK if stuck.experiment is None else CONFIRMED_STUCK
-    verdict = (
-        f"Your model's outputs never go below 0 and many sit at exactly 0 (a ReLU after the "
-        f"output layer, it seems): {stuck.stuck_share:.0%} of the outputs your targets need "
-        f"above 0 are stuck at 0, on {stuck.rows_stuck:.0%} of the validation rows. A ReLU at "
-        f"0 passes no gradient, so training cannot lift them again; they make "
-        f"{stuck.loss_share:.0%} of your validation loss.")
-    return [Finding(LOSS_MISMATCH, confidence, verdict, stuck.evidence, fix=STUCK_FIX,
-                    experiment=stuck.experiment)]
-
-
-#: Stuck outputs whose removal could not be replayed (a clamp written in the forward or on
-#: plain tensors): the stuck share is a fact, that it is what holds the run back is not shown.
-#: UNCONFIRMED_REACH's level, for the same kind of evidence.
-UNCONFIRMED_STUCK = 0.7
-#: ... and where the replay without the output ReLU did better, by the margin `helped` reads.
-CONFIRMED_STUCK = 0.9
-STUCK_FIX = ("Remove the ReLU after the output layer: the last layer's raw output can move "
-             "where a clamped one cannot (end in a sigmoid or softmax instead if your loss "
-             "needs probabilities).")
 
 
 def _unreachable(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
