@@ -180,16 +180,22 @@ def test_a_tiny_transformer_that_learns_is_not_flagged():
 
 def _raw_sigmoid_fit(depth=10, width=32, epochs=10):
     """A deep sigmoid MLP written as tensors and ``x @ w + b``, no nn.Module."""
+    _raw_fit(torch.sigmoid, None, depth, width, epochs, lr=0.1, momentum=0.0)
+
+
+def _raw_fit(activation, init_std, depth, width, epochs, lr, momentum):
+    """An MLP of ``activation`` written as tensors and ``x @ w + b``, zero biases, trained by
+    SGD: weights N(0, init_std), or scaled by 1/sqrt(fan_in) when None."""
     x, y = _learnable()
     sizes = [10] + [width] * (depth - 1) + [2]
-    weights = [(torch.randn(a, b) * a ** -0.5).requires_grad_()
+    weights = [(torch.randn(a, b) * (init_std or a ** -0.5)).requires_grad_()
                for a, b in zip(sizes, sizes[1:], strict=False)]
     biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
-    optimizer = torch.optim.SGD(weights + biases, lr=0.1)
+    optimizer = torch.optim.SGD(weights + biases, lr=lr, momentum=momentum)
 
     def model(inputs):
         for w, b in zip(weights[:-1], biases[:-1], strict=True):
-            inputs = torch.sigmoid(inputs @ w + b)
+            inputs = activation(inputs @ w + b)
         return inputs @ weights[-1] + biases[-1]
 
     for _ in range(epochs):
@@ -404,26 +410,9 @@ def test_a_tiny_init_that_opens_the_gap_is_named_as_its_source():
 
 
 def _raw_tanh_fit(init_std=None, depth=11, width=32, epochs=6):
-    """A deep tanh MLP written as tensors and ``x @ w + b``, zero biases, SGD with momentum:
-    weights N(0, init_std), or scaled by 1/sqrt(fan_in) when None."""
-    x, y = _learnable()
-    sizes = [10] + [width] * (depth - 1) + [2]
-    weights = [(torch.randn(a, b) * (init_std or a ** -0.5)).requires_grad_()
-               for a, b in zip(sizes, sizes[1:], strict=False)]
-    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
-    optimizer = torch.optim.SGD(weights + biases, lr=0.01, momentum=0.9)
-
-    def model(inputs):
-        for w, b in zip(weights[:-1], biases[:-1], strict=True):
-            inputs = torch.tanh(inputs @ w + b)
-        return inputs @ weights[-1] + biases[-1]
-
-    for _ in range(epochs):
-        for start in range(0, 1000, 32):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(x[start:start + 32]), y[start:start + 32])
-            loss.backward()
-            optimizer.step()
+    """A deep tanh MLP written as tensors, zero biases, SGD with momentum: weights
+    N(0, init_std), or scaled by 1/sqrt(fan_in) when None."""
+    _raw_fit(torch.tanh, init_std, depth, width, epochs, lr=0.01, momentum=0.9)
 
 
 def test_a_tiny_init_that_shrinks_the_signal_both_ways_is_found_by_its_biases():
