@@ -91,19 +91,21 @@ class Case:
 
     def run_best_validation(self) -> float:
         """The run's own best validation loss; when the run had none, the best of its setup
-        replayed for as many steps as it took (``run_length_baseline``)."""
+        replayed for as many steps as it took (``run_length_steps``)."""
         passes = [p.loss for p in self.trace.validation_passes() if math.isfinite(p.loss)]
         if passes and self.copies.validation.batches:
             return min(passes)
-        return self.run_length_baseline.best_validation
+        return self.baseline_for(self.run_length_steps).best_validation
 
     @property
-    def run_length_baseline(self) -> ReplayResult:
-        """The user's setup replayed for the run's own optimizer steps when it took fewer than
-        REPLAY_STEPS (its schedule fitted to them, as the run had it), else ``baseline``: a run
-        of 40 steps gets where 40 steps get, not where 300 would have taken it."""
+    def run_length_steps(self) -> int:
+        """REPLAY_STEPS, or the run's own optimizer steps when it took fewer and had no
+        validation pass: such a run has no level of its own but where its setup gets in its
+        steps (its schedule fitted to them, as the run had it). A run of 40 steps gets where 40
+        steps get, not where 300 would have taken it."""
         steps = self.trace.steps
-        return self.baseline_for(steps) if 0 < steps < REPLAY_STEPS else self.baseline
+        has_passes = any(math.isfinite(p.loss) for p in self.trace.validation_passes())
+        return steps if 0 < steps < REPLAY_STEPS and not has_passes else REPLAY_STEPS
 
     def baseline_for(self, steps: int) -> ReplayResult:
         """The user's setup replayed for ``steps`` steps, once per case and length."""
@@ -161,4 +163,3 @@ class Case:
         if not replayer.scores_any_prediction:
             return constant_head(replayer)
         return fit_constant(replayer, self.trace.setup.loss_name)
-

@@ -135,7 +135,7 @@ def beyond_the_run(case, after: float) -> bool:
     batches; a run that learns steadily trails a replay that converges faster (a higher lr,
     smaller batches) on those, and still ends where it gets: a change that only gets there
     sooner is no fix for the run. A run without validation passes has no level of its own but
-    where its setup gets in as many steps as the run took (``Case.run_length_baseline``): the
+    where its setup gets in as many steps as the run took (``Case.run_length_steps``): the
     replay need only get below that."""
     passes, run = run_validation(case), case.run_best_validation()
     if not passes:
