@@ -7,18 +7,15 @@ neighbours."""
 from __future__ import annotations
 
 import math
-import statistics
 
 from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
+from lossdoctor.curve_stats import noise
 
 #: Passes, at least, for the noise to be read at all: two second differences need four points.
 MIN_PASSES = 4
 #: The first third of the passes is left out of the steady part: the fast early fall is a
 #: curve's bend, whose second differences are trend, not noise.
 START_SHARE = 1 / 3
-#: The robust standard deviation of a second difference of independent noise of deviation s is
-#: sqrt(6) s; the median absolute value of a normal variable is 0.6745 of its deviation.
-SECOND_DIFFERENCE_SCALE = math.sqrt(6) * 0.6745
 #: How many pass-to-pass deviations below the constant guess a pass must be to count as
 #: beating it: chosen on the dev cases of docs/devset.md, session 25 (s25-valpath).
 NOISE_MULTIPLE = 5.0
@@ -31,13 +28,11 @@ def steady_part(losses: list[float]) -> list[float]:
 
 
 def pass_noise(losses: list[float]) -> float | None:
-    """The pass-to-pass deviation of the validation loss on the steady part, from the median
-    absolute second difference; None with fewer than MIN_PASSES passes."""
+    """The pass-to-pass deviation of the validation loss on the steady part (curve_stats.noise:
+    the robust spread of its second differences); None with fewer than MIN_PASSES passes."""
     if len(losses) < MIN_PASSES:
         return None
-    part = steady_part(losses)
-    seconds = [abs(part[i + 1] - 2 * part[i] + part[i - 1]) for i in range(1, len(part) - 1)]
-    return statistics.median(seconds) / SECOND_DIFFERENCE_SCALE
+    return noise(steady_part(losses))
 
 
 def beats_constant_steadily(losses: list[float], constant: float) -> bool:
