@@ -418,7 +418,7 @@ def _frozen_confidence(share: float, setup, experiment: Experiment | None, case)
         return base
     gain = improvement(experiment)
     if helped(experiment):
-        return max(base, 0.7 + 0.25 * min(gain / 0.5, 1.0))
+        return max(base, replayed_fix_confidence(gain))
     refuted = min(base, 0.3 + max(gain, 0.0))
     if setup.not_in_optimizer and not hurt(experiment, case):
         return max(refuted, LEFT_OUT_CONFIDENCE)
@@ -523,7 +523,7 @@ def _unregistered(case) -> Finding | None:
         f"Held in nn.ModuleList / nn.ModuleDict, they train, and copies of your model reach a "
         f"validation loss of {experiment.after:.3g}, against {experiment.before:.3g} now."
     )
-    confidence = 0.7 + 0.25 * min(improvement(experiment) / 0.5, 1.0) if helped(
+    confidence = replayed_fix_confidence(improvement(experiment)) if helped(
         experiment) else 0.3
     return Finding(FROZEN_PARAMS, confidence, verdict, evidence, experiment=experiment,
                    fix=f"Hold {names} in nn.ModuleList (or nn.ModuleDict) instead of a plain "
@@ -651,7 +651,7 @@ def _zero_grad_confidence(trace, experiment: Experiment | None) -> float:
         return base
     gain = improvement(experiment)
     if helped(experiment):
-        return 0.7 + 0.25 * min(gain / 0.5, 1.0)
+        return replayed_fix_confidence(gain)
     return 0.35
 
 
@@ -859,7 +859,7 @@ def _eval_training_confidence(case, experiment: Experiment | None) -> float:
     fixes are raised (0.7 plus a quarter of the relative gain up to 50%)."""
     if experiment is None or not helped(experiment, case):
         return 0.6
-    return 0.7 + 0.25 * min(improvement(experiment) / 0.5, 1.0)
+    return replayed_fix_confidence(improvement(experiment))
 
 
 def _train_mode_experiment(case) -> Experiment | None:
@@ -889,3 +889,9 @@ def _add_experiment_numbers(evidence: dict, experiment: Experiment | None) -> No
     if experiment is not None:
         evidence["validation_loss_before"] = experiment.before
         evidence["validation_loss_after"] = experiment.after
+
+
+def replayed_fix_confidence(gain: float) -> float:
+    """A loop fault whose replayed fix helped: 0.7, plus a quarter of the fix's relative gain
+    up to a gain of 50%."""
+    return 0.7 + 0.25 * min(gain / 0.5, 1.0)
