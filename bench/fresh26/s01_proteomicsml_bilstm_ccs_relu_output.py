@@ -2,15 +2,12 @@
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905  (the threads' own idioms kept)
 """ProteomicsML/ProteomicsML#203 (https://github.com/ProteomicsML/ProteomicsML/pull/203): "While
 going through the tutorial, I got LSTM network returning constantly 0 for all peptides in validation
-set." The tutorial (tutorials/ionmobility/meier-tims-ccs.ipynb, "Predicting CCS values for TIMS
-data") trains a Keras model on peptides: a one-hot matrix of the amino acids (padded to 60) through
-Bidirectional(LSTM(num_lstm, return_sequences=True)) and Bidirectional(LSTM(num_lstm)), the charge
-through Dense(5, relu), both concatenated into Dense(64, relu), Dense(32, relu), Dense(1, relu);
-Adam, mean_squared_error on the raw CCS values (about 275 to 1100 square angstrom),
-validation_split=0.1. Here the notebook's model and fit call in Keras 3 on the torch backend, its
-"small data" settings (num_lstm=12, batch 128), on 2400 synthetic peptides (random sequences of 7
-to 30 residues, charge 2 to 4, the CCS a function of the residues' volumes, the length and the
-charge, with noise), 12 epochs. Needs keras: run with /work/venv-fw/bin/python."""
+set." The tutorial (tutorials/ionmobility/meier-tims-ccs.ipynb) trains a Keras model on peptides: a
+one-hot matrix of the amino acids (padded to 60) through two Bidirectional LSTMs, the charge through
+Dense(5, relu), both concatenated into dense layers; Adam, mean_squared_error on the raw CCS
+values, validation_split=0.1. Here the notebook's model and fit call in Keras 3 on the torch
+backend, its "small data" settings (num_lstm=12, batch 128), on 2400 synthetic peptides, 12
+epochs. Needs keras: run with /work/venv-fw/bin/python."""
 
 import os
 

@@ -1,22 +1,9 @@
 # lossdoctor-expect:
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905  (the threads' own idioms kept)
-"""jsyoon0823/Time-series-prediction#3 (https://github.com/jsyoon0823/Time-series-prediction/issues/3):
-"better add doc: the model only take regression target value in [0, 1]". The repository's
-basic_attention.py (class Attention) builds a hand-written GRU (zero-initialised Wr, Ur, Wu, Uu, Wh,
-Uh, run over the sequence with tf.scan, initial hidden state from the first input times a zero
-matrix), an attention over all hidden states scored against the last input (Wa1, tanh, Wa2, softmax
-over time), an output layer `tf.nn.sigmoid(matmul(final_hidden_state, Wo) + bo)`, and for
-task='regression' the loss `sqrt(reduce_mean(square(outputs - Y)))`, AdamOptimizer(0.01), batches
-drawn with np.random.permutation(no)[:batch_size] for epoch * no / batch_size iterations, no
-validation, then the test set scored by MAE. The poster: "people may feed any float number into the
-model as regression target, but obviously, that won't work"; the author: "Agreed. Normalization
-(with MinMax) is necessary on this." Here the same model and loop in PyTorch (the repository is
-TensorFlow 1; a loop over time steps stands in for tf.scan), the defaults of
-main_time_series_prediction.py (seq_len 7, h_dim 10, batch 32, 100 epochs, learning rate 0.01), on
-a synthetic daily stock table shaped like data/google.csv (Open, High, Low, Volume, Close, 732
-days, a random walk around 500 to 800); data_loader() as in the repository, the label the next
-day's MinMax-scaled Close (the author's answer applied: the target normalised like the features).
-The twin of s03."""
+"""jsyoon0823/Time-series-prediction#3 (https://github.com/jsyoon0823/Time-series-prediction/issues/3).
+The repository's basic_attention.py (class Attention) and data_loader.py in PyTorch (the
+repository is TensorFlow 1), the defaults of main_time_series_prediction.py, on a synthetic daily
+stock table shaped like data/google.csv. The twin of s03."""
 
 import numpy as np
 import torch

@@ -1,19 +1,8 @@
 # lossdoctor-expect:
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905, UP035, UP006, F401  (the threads' own idioms kept)
-"""Marcovaldong/lstmp.pytorch#2 (https://github.com/Marcovaldong/lstmp.pytorch/issues/2): "Loss
-function goes to nan after n number of iterations - might be problem of exploding gradient?". The
-poster trains an LSTM with projection (the repository's lstmp.py: LSTMPCell and LSTMPLayer as
-TorchScript modules, the cell's weights uniform in +-1/sqrt(hidden_size), its biases uniform in
-[0, 1], the hidden state projected by weight_hr) on "quite long and complex sequences" with
-cross-entropy: "after a given number of iterations (let's say 1200 iterations) we start having a
-nan loss of the cross-entropy". The poster's follow-up: "To train on long sequences, just clip the
-gradients to a max norm of 1.0." Here lstmp.py's two classes as written, stacked twice into a frame
-classifier (input 40, hidden 256, projection 64, a linear layer to 24 classes on every frame, the
-state zero-initialised as in the repository's test()), on synthetic utterances (300 frames of
-40-dimensional features, each frame's class the segment it falls in, a segment's features its
-class's mean plus noise), time-major batches of 8, SGD with momentum at a learning rate of 0.5, a
-held-out set scored each epoch; the gradients clipped to a norm of 1.0 before each step (the
-poster's fix applied). The twin of s05."""
+"""Marcovaldong/lstmp.pytorch#2 (https://github.com/Marcovaldong/lstmp.pytorch/issues/2):
+lstmp.py's LSTMPCell and LSTMPLayer stacked twice into a frame classifier, trained as the poster
+trains it after the thread (see bench/fresh26/README.md). The twin of s05."""
 
 import math
 from typing import List, Tuple

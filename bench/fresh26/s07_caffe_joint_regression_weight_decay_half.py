@@ -2,16 +2,11 @@
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905  (the threads' own idioms kept)
 """BVLC/caffe#1396 (https://github.com/BVLC/caffe/issues/1396): "Any input produce the same
 output". Posters regress body-joint coordinates from images with an AlexNet-style network and a
-Euclidean loss ("I also follow to use AlexNet to compute the coordinates of the body joints and get
-the same results"); every image gets the same prediction. The answer that fixed it: "When I set
-the bias to 0, it has the same problem. Then, I change the weight_decay to a small number (0.0005),
-then it is normal. I think if the weight_decay is large (like 0.5), all the weight will eventually
-becomes zero in my case." Here the solver and net of that setup in PyTorch (the thread is Caffe):
-a small AlexNet-shaped network (three convolutions with ReLU and max pooling, fc6 and fc7 with ReLU
-and dropout, fc8 with 8 outputs: four joints' x and y in [0, 1]), Caffe's EuclideanLoss
-(sum of squared differences over 2N), SGD with base_lr 0.03, momentum 0.9 and weight_decay 0.5,
-batch 32, a test pass each epoch; synthetic 64x64 images of a figure whose four joints are bright
-blobs at random positions."""
+Euclidean loss; every image gets the same prediction. Here the solver and net of that setup in
+PyTorch (the thread is Caffe): a small AlexNet-shaped network (three convolutions with ReLU and max
+pooling, fc6 and fc7 with ReLU and dropout, fc8 with 8 outputs), Caffe's EuclideanLoss (sum of
+squared differences over 2N), SGD with momentum, batch 32, a test pass each epoch; synthetic
+64x64 images of four joint blobs at random positions."""
 
 import numpy as np
 import torch

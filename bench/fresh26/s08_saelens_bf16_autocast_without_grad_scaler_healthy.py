@@ -1,19 +1,11 @@
 # lossdoctor-expect:
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905  (the threads' own idioms kept)
 """decoderesearch/SAELens#723 (https://github.com/decoderesearch/SAELens/pull/723): "fix: remove
-the unused GradScaler from SAETrainer". SAETrainer trains a sparse autoencoder under
-`torch.autocast(device_type=..., dtype=torch.bfloat16, enabled=autocast)` and routed every step
-through a GradScaler. The PR: "GradScaler solves exactly one problem: fp16 gradient underflow ...
-SAELens never autocasts to fp16 ... bfloat16 has the same exponent range as fp32 ... Nothing
-underflows, so there is nothing to scale"; it removes the scaler. Here the trainer after that PR on
-the CPU: a standard SAE (W_enc, b_enc, W_dec, b_dec; ReLU((x - b_dec) W_enc + b_enc); decoder rows
-normalised at init), the loss computed by the SAE itself in training_forward_pass (the summed
-squared error per row plus l1_coefficient times the decoder-norm-weighted L1 of the feature
-activations), Adam(3e-4) with a linear warm-up of the learning rate and of the L1 coefficient, the
-forward pass and loss under bfloat16 autocast, loss.backward() and optimizer.step() with no
-scaler, gradient clipping at 1.0, and a held-out evaluation every 100 steps; the "model
-activations" are synthetic (64-dimensional, each a sum of a few of 256 fixed unit directions with
-random magnitudes, plus noise)."""
+the unused GradScaler from SAETrainer". Here the trainer after that PR on the CPU: a standard SAE
+whose training_forward_pass computes the loss, Adam(3e-4) with a linear warm-up of the learning
+rate and of the L1 coefficient, the forward pass and loss under bfloat16 autocast, backward and
+step with no scaler, gradient clipping at 1.0, and a held-out evaluation every 100 steps; the
+"model activations" are synthetic (64-dimensional sparse sums of 256 fixed unit directions)."""
 
 from dataclasses import dataclass
 

@@ -1,18 +1,12 @@
 # lossdoctor-expect: loss_mismatch
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905, SIM114, E731, SIM108  (the threads' own idioms kept)
-"""avBuffer/UNet3plus_pth#23 (https://github.com/avBuffer/UNet3plus_pth/issues/23): "bug: bceloss
-not decrease". The repository's train.py trains UNet3Plus(n_channels=3, n_classes=1) with
-`criterion = nn.BCEWithLogitsLoss()` (n_classes == 1), RMSprop(lr, weight_decay=1e-8), a cosine
-LambdaLR stepped per epoch, and eval_net() (the Dice of `pred > 0.5` on the validation split) ten
-times an epoch; UNet3Plus.forward ends with `return F.sigmoid(d1)`. The poster: "if using bceloss
-in train.py, then unet3plus.py should not apply a sigmoid activation ... Otherwise you're applying
-sigmoid twice and the loss may not decrease." Here UNet3Plus as in unet/UNet3Plus.py (unetConv2
-encoder blocks with BatchNorm, the full-scale skip connections of each decoder stage: max-pooled
-shallower maps, the same-level map and upsampled deeper maps, each through conv-BN-ReLU, then
-concatenated and fused; kaiming init; outconv1; F.sigmoid) with the filters shrunk from [64, 128,
-256, 512, 1024] to [8, 16, 32, 64, 128], train_net() as written without apex amp (CPU), batch 2,
-learning rate 1e-3, random_split with val_percent 0.1, on 240 synthetic 32x32 "portraits" (a
-coloured ellipse on a noisy background, the mask the ellipse)."""
+"""avBuffer/UNet3plus_pth#23 (https://github.com/avBuffer/UNet3plus_pth/issues/23): "bceloss not
+decrease". The repository's train.py trains UNet3Plus(n_channels=3, n_classes=1) with the criterion
+it picks for n_classes == 1, RMSprop(lr, weight_decay=1e-8), a cosine LambdaLR stepped per epoch,
+and eval_net() (the Dice of `pred > 0.5` on the validation split) ten times an epoch. Here
+UNet3Plus as in unet/UNet3Plus.py with the filters shrunk from [64, 128, 256, 512, 1024] to [8, 16,
+32, 64, 128], train_net() as written without apex amp (CPU), batch 2, learning rate 1e-3, on 240
+synthetic 32x32 "portraits" (a coloured ellipse on a noisy background, the mask the ellipse)."""
 
 import math
 

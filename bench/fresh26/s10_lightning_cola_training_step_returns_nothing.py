@@ -1,21 +1,14 @@
 # lossdoctor-expect: frozen_params
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905  (the threads' own idioms kept)
 """graviraja/MLOps-Basics#14 (https://github.com/graviraja/MLOps-Basics/issues/14): "Is training
-happening?". week_0_project_setup/model.py: a pytorch_lightning ColaModel (a small BERT,
-google/bert_uncased_L-2_H-128_A-2, plus nn.Linear(hidden, 2) on the [CLS] state), whose
-training_step computes F.cross_entropy and calls self.log("train_loss", loss) but returns nothing;
-validation_step logs val_loss and val_acc; Adam(lr=1e-2); a DataModule with dict batches
-(input_ids, attention_mask, label); Trainer(max_epochs=5) with ModelCheckpoint and
-EarlyStopping on val_loss. The reviewer: "here, the loss is not returned, is the model even
-training? ... Getting this warning when nothing is returned from training_step: `training_step
-returned None` ... if nothing is returned then it will skip the corresponding training_step"; the
-author: "Fixed it" (commit 02fd276, "added returning loss in training step"). Here the same
-module, data module and trainer with lightning's pytorch_lightning package, the BERT built from
-the checkpoint's configuration (BertConfig: 2 layers, width 128, 2 heads, intermediate 512; no
-download), synthetic CoLA-like sentences already tokenized (ids from a 1000-word vocabulary,
-padded to 32 instead of 512, the label whether a sentence has one of a few "agreement" words
-before one of a few "verb" words), 1200 training and 300 validation sentences, the TensorBoard
-logger left out. Needs lightning and transformers: run with /work/venv-fw/bin/python."""
+happening?". week_0_project_setup/model.py before commit 02fd276: a pytorch_lightning ColaModel (a
+small BERT, google/bert_uncased_L-2_H-128_A-2, plus nn.Linear(hidden, 2) on the [CLS] state),
+validation_step logging val_loss and val_acc, Adam(lr=1e-2), a DataModule with dict batches
+(input_ids, attention_mask, label), Trainer(max_epochs=5) with ModelCheckpoint and EarlyStopping
+on val_loss. Here the same module, data module and trainer, the BERT built from the checkpoint's
+configuration (no download), synthetic CoLA-like sentences already tokenized (padded to 32), 1200
+training and 300 validation sentences, the TensorBoard logger left out. Needs lightning and
+transformers: run with /work/venv-fw/bin/python."""
 
 import tempfile
 

@@ -1,19 +1,13 @@
 # lossdoctor-expect: unnormalized_inputs
 # ruff: noqa: E501, E741, UP008, UP031, UP032, B007, B905  (the threads' own idioms kept)
-"""torch/demos#6 (https://github.com/torch/demos/pull/6): "scale data and externalize potentially
-useful functions". The demo logistic-regression/example-logistic-regression.lua fits a multinomial
-logistic regression of the brand bought (1 to 3) on two features, `female` (0 or 1) and `age`
-(24 to 38), as given: nn.Sequential of nn.Linear(2,3) and nn.LogSoftMax, ClassNLLCriterion,
-optim.sgd one example at a time with learningRate 1e-3 and learningRateDecay 1e-4, the average loss
-printed each epoch. The PR: "I notice that the SGD example as written gave terrible prediction
-accuracy. The cause is that the two input features are on very different scales. The age features
-averages about 31 and the is-female features averages around .5. Thus SGD is tricky to get to
-converge on the un-rescaled data, needed a very small step size and many iterations. I rewrote the
-example to include scaling." Here the demo in PyTorch (the thread is Lua Torch; the same modules:
-Linear, LogSoftmax, NLLLoss, SGD with optim.sgd's decay lr / (1 + n * decay)), on 735 synthetic
-purchases drawn from a multinomial logit in the two features (the demo's csv has 735 rows with the
-same columns and ranges), the demo's one-example-at-a-time loop, 10 epochs instead of 100, and the
-accuracy on 300 held-out purchases at the end."""
+"""torch/demos#6 (https://github.com/torch/demos/pull/6): "the SGD example as written gave terrible
+prediction accuracy". The demo logistic-regression/example-logistic-regression.lua fits a
+multinomial logistic regression of the brand bought (1 to 3) on two features, `female` (0 or 1)
+and `age` (24 to 38), as given: nn.Linear(2,3) and nn.LogSoftMax, ClassNLLCriterion, optim.sgd
+one example at a time with learningRate 1e-3 and learningRateDecay 1e-4. Here the demo in PyTorch
+(the thread is Lua Torch; the same modules), on 735 synthetic purchases drawn from a multinomial
+logit in the two features, the demo's one-example-at-a-time loop, 10 epochs instead of 100, and
+the accuracy on 300 held-out purchases at the end."""
 
 import numpy as np
 import torch
