@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 from lossdoctor.checks._learning_curve import LearningCurve, learning_curve
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.constant_guess import loss_settings, recorded_units_guess, targets_of
 from lossdoctor.curve_stats import (
     END_WINDOW,
     MIN_POINTS,
@@ -134,9 +136,31 @@ def _noise_ratio(rise: Rise) -> str:
 
 
 def _validation_guess(case) -> float | None:
-    """The constant guess's validation loss; None for a run read from logs (it has none)."""
+    """The constant guess's validation loss; None for a run read from logs (it has none). When
+    the run's own loss has no guess (a language model summing its cross-entropy over the tokens
+    inside the model, its output layer without a bias for constant_head to fit), the guess in
+    the units of the recorded curves this check compares it with."""
     guess_of = getattr(case, "constant_guess_loss", None)
-    return guess_of("validation") if guess_of is not None else None
+    guess = guess_of("validation") if guess_of is not None else None
+    return guess if guess is not None else _recorded_units_guess(case)
+
+
+def _recorded_units_guess(case) -> float | None:
+    """The closed-form guess in the units of the loss calls lossdoctor recorded (the mean per
+    element, constant_guess.recorded_units_guess), when every validation pass is such a
+    record (a loss printed or logged by the run is in the run's units, not these) and the
+    validation rows were captured with their targets."""
+    trace, replayer = case.trace, getattr(case, "replayer", None)
+    passes = trace.validation_passes()
+    if replayer is None or not passes or any(p.source != "loss calls" for p in passes):
+        return None
+    if not replayer.validation_batches or summed_run(trace.setup):
+        return None
+    setup = trace.setup
+    return recorded_units_guess(setup.loss_name,
+                                loss_settings(case.copies.loss_fn, setup.loss_kwargs),
+                                targets_of(replayer.train_batches),
+                                targets_of(replayer.validation_batches))
 
 
 def _guess_barely_beaten(case, rise: Rise) -> float | None:
