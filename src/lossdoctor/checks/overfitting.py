@@ -289,7 +289,8 @@ def _without_rise(case, validation, train) -> list[Finding]:
     above the training loss beyond the curves' noise (the model fits its own rows better than
     new ones, as every model does to some degree: is it short of data?); without replays
     (a run read from logs, --budget 0), the gap rule alone. A gap the replay finds no
-    shortage of data behind is kept, dismissed, with the replay's numbers; with no gap
+    shortage of data behind is kept with the replay's numbers: dismissed when the replay's
+    copy does not memorize its rows, at the gap rule's confidence when it does; with no gap
     finding, a replay that finds none says nothing."""
     gap = _gap_finding(case, validation, train)
     guess = _validation_guess(case)
@@ -310,16 +311,30 @@ def more_rows_help(curve: LearningCurve, guess: float) -> bool:
     replays' noise, and the copy trained on all of them memorized them."""
     return (curve.gain >= MORE_ROWS_HELP_SHARE * guess
             and curve.gain > NOISE_WIDTHS * curve.noise
-            and curve.all_train_end < MEMORIZED_RATIO * curve.all_best)
+            and memorized(curve))
+
+
+def memorized(curve: LearningCurve) -> bool:
+    """The copy trained on all the rows fits them almost perfectly: its training loss at the
+    end below MEMORIZED_RATIO of its best validation loss."""
+    return curve.all_train_end < MEMORIZED_RATIO * curve.all_best
 
 
 def _learning_curve_finding(curve: LearningCurve, guess: float,
                             gap: list[Finding]) -> Finding:
     """Reported (0.6, up to 0.9 as twice the rows gain four times the bar) when the model is
-    short of data; else the gap rule's finding dismissed, with the replay's numbers."""
+    short of data; else the gap rule's finding, kept at its own confidence when the copy
+    memorized its rows (the replay shows the memorizing the gap rule read: half the rows doing
+    as well says only that more of the same rows alone will not close the gap), dismissed when
+    it did not (the copy learns what carries over: the gap is the run's, not the setup's)."""
     helps = more_rows_help(curve, guess)
     share = min(curve.gain / guess / (4 * MORE_ROWS_HELP_SHARE), 1.0)
-    confidence = 0.6 + 0.3 * share if helps else DISMISSED
+    if helps:
+        confidence = 0.6 + 0.3 * share
+    elif gap and memorized(curve):
+        confidence = gap[0].confidence
+    else:
+        confidence = DISMISSED
     seen = gap[0].verdict + " " if gap else ""
     verdict = seen + _learning_curve_verdict(curve, guess, helps)
     evidence = {"train_rows": float(curve.all_rows), "half_rows": float(curve.half_rows),
@@ -350,11 +365,11 @@ def _learning_curve_verdict(curve: LearningCurve, guess: float, helps: bool) -> 
                 f"{plain_number(curve.gain)}, and the copy fits its training rows almost "
                 f"perfectly (training loss {plain_number(curve.all_train_end)}): the model is "
                 f"short of training data, it memorizes the rows it has.")
-    return f"{measured} The model is not short of data: {_why_not_short(curve)}."
-
-
-def _why_not_short(curve: LearningCurve) -> str:
-    if curve.all_train_end >= MEMORIZED_RATIO * curve.all_best:
-        return (f"the copy does not memorize its rows (training loss "
-                f"{plain_number(curve.all_train_end)}, not far below its validation loss)")
-    return "all its rows instead of half change its validation loss little"
+    if memorized(curve):
+        return (f"{measured} The copy fits its training rows almost perfectly (training loss "
+                f"{plain_number(curve.all_train_end)}) and half of them do about as well: it "
+                f"memorizes whatever rows it is given, so more of the same rows alone will not "
+                f"close the gap; regularize it or make it smaller.")
+    return (f"{measured} The model is not short of data: the copy does not memorize its rows "
+            f"(training loss {plain_number(curve.all_train_end)}, not far below its validation "
+            f"loss).")
