@@ -67,6 +67,20 @@ def closed_form(loss_name: str, loss_kwargs: dict, train_targets, scored_targets
     return None
 
 
+def recorded_units_guess(loss_name: str, loss_kwargs: dict, train_targets,
+                         scored_targets) -> float | None:
+    """The constant guess in the units lossdoctor records a loss call in: as
+    ``reduction="mean"`` would have reported it (capture.per_row.per_element_mean), whatever
+    reduction the run itself asked for. A loss summed over the tokens and divided by their count
+    (the Hugging Face language models' ``reduction="sum"`` over ``num_items_in_batch``) has no
+    closed form in the run's own units, but its recorded curves are per-token means, and the
+    label entropy is the guess in those."""
+    settings = {**loss_kwargs, "reduction": "mean"}
+    with np.errstate(all="ignore"):
+        loss = closed_form(loss_name, settings, train_targets, scored_targets)
+    return loss if loss is not None and math.isfinite(loss) else None
+
+
 def loss_floor(loss_name: str, loss_kwargs: dict, scored_targets) -> float | None:
     """The least the loss can reach on ``scored_targets`` (a numpy array), for the plainly used
     losses that have a formula: a perfect prediction of soft targets still pays their own

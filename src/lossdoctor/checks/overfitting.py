@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 
+from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 from lossdoctor.checks._learning_curve import LearningCurve, learning_curve
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.constant_guess import loss_settings, recorded_units_guess, targets_of
 from lossdoctor.curve_stats import (
     END_WINDOW,
     MIN_POINTS,
@@ -134,9 +136,31 @@ def _noise_ratio(rise: Rise) -> str:
 
 
 def _validation_guess(case) -> float | None:
-    """The constant guess's validation loss; None for a run read from logs (it has none)."""
+    """The constant guess's validation loss; None for a run read from logs (it has none). When
+    the run's own loss has no guess (a language model summing its cross-entropy over the tokens
+    inside the model, its output layer without a bias for constant_head to fit), the guess in
+    the units of the recorded curves this check compares it with."""
     guess_of = getattr(case, "constant_guess_loss", None)
-    return guess_of("validation") if guess_of is not None else None
+    guess = guess_of("validation") if guess_of is not None else None
+    return guess if guess is not None else _recorded_units_guess(case)
+
+
+def _recorded_units_guess(case) -> float | None:
+    """The closed-form guess in the units of the loss calls lossdoctor recorded (the mean per
+    element, constant_guess.recorded_units_guess), when every validation pass is such a
+    record (a loss printed or logged by the run is in the run's units, not these) and the
+    validation rows were captured with their targets."""
+    trace, replayer = case.trace, getattr(case, "replayer", None)
+    passes = trace.validation_passes()
+    if replayer is None or not passes or any(p.source != "loss calls" for p in passes):
+        return None
+    if not replayer.validation_batches or summed_run(trace.setup):
+        return None
+    setup = trace.setup
+    return recorded_units_guess(setup.loss_name,
+                                loss_settings(case.copies.loss_fn, setup.loss_kwargs),
+                                targets_of(replayer.train_batches),
+                                targets_of(replayer.validation_batches))
 
 
 def _guess_barely_beaten(case, rise: Rise) -> float | None:
@@ -265,7 +289,8 @@ def _without_rise(case, validation, train) -> list[Finding]:
     above the training loss beyond the curves' noise (the model fits its own rows better than
     new ones, as every model does to some degree: is it short of data?); without replays
     (a run read from logs, --budget 0), the gap rule alone. A gap the replay finds no
-    shortage of data behind is kept, dismissed, with the replay's numbers; with no gap
+    shortage of data behind is kept with the replay's numbers: dismissed when the replay's
+    copy does not memorize its rows, at the gap rule's confidence when it does; with no gap
     finding, a replay that finds none says nothing."""
     gap = _gap_finding(case, validation, train)
     guess = _validation_guess(case)
@@ -286,16 +311,30 @@ def more_rows_help(curve: LearningCurve, guess: float) -> bool:
     replays' noise, and the copy trained on all of them memorized them."""
     return (curve.gain >= MORE_ROWS_HELP_SHARE * guess
             and curve.gain > NOISE_WIDTHS * curve.noise
-            and curve.all_train_end < MEMORIZED_RATIO * curve.all_best)
+            and memorized(curve))
+
+
+def memorized(curve: LearningCurve) -> bool:
+    """The copy trained on all the rows fits them almost perfectly: its training loss at the
+    end below MEMORIZED_RATIO of its best validation loss."""
+    return curve.all_train_end < MEMORIZED_RATIO * curve.all_best
 
 
 def _learning_curve_finding(curve: LearningCurve, guess: float,
                             gap: list[Finding]) -> Finding:
     """Reported (0.6, up to 0.9 as twice the rows gain four times the bar) when the model is
-    short of data; else the gap rule's finding dismissed, with the replay's numbers."""
+    short of data; else the gap rule's finding, kept at its own confidence when the copy
+    memorized its rows (the replay shows the memorizing the gap rule read: half the rows doing
+    as well says only that more of the same rows alone will not close the gap), dismissed when
+    it did not (the copy learns what carries over: the gap is the run's, not the setup's)."""
     helps = more_rows_help(curve, guess)
     share = min(curve.gain / guess / (4 * MORE_ROWS_HELP_SHARE), 1.0)
-    confidence = 0.6 + 0.3 * share if helps else DISMISSED
+    if helps:
+        confidence = 0.6 + 0.3 * share
+    elif gap and memorized(curve):
+        confidence = gap[0].confidence
+    else:
+        confidence = DISMISSED
     seen = gap[0].verdict + " " if gap else ""
     verdict = seen + _learning_curve_verdict(curve, guess, helps)
     evidence = {"train_rows": float(curve.all_rows), "half_rows": float(curve.half_rows),
@@ -326,11 +365,11 @@ def _learning_curve_verdict(curve: LearningCurve, guess: float, helps: bool) -> 
                 f"{plain_number(curve.gain)}, and the copy fits its training rows almost "
                 f"perfectly (training loss {plain_number(curve.all_train_end)}): the model is "
                 f"short of training data, it memorizes the rows it has.")
-    return f"{measured} The model is not short of data: {_why_not_short(curve)}."
-
-
-def _why_not_short(curve: LearningCurve) -> str:
-    if curve.all_train_end >= MEMORIZED_RATIO * curve.all_best:
-        return (f"the copy does not memorize its rows (training loss "
-                f"{plain_number(curve.all_train_end)}, not far below its validation loss)")
-    return "all its rows instead of half change its validation loss little"
+    if memorized(curve):
+        return (f"{measured} The copy fits its training rows almost perfectly (training loss "
+                f"{plain_number(curve.all_train_end)}) and half of them do about as well: it "
+                f"memorizes whatever rows it is given, so more of the same rows alone will not "
+                f"close the gap; regularize it or make it smaller.")
+    return (f"{measured} The model is not short of data: the copy does not memorize its rows "
+            f"(training loss {plain_number(curve.all_train_end)}, not far below its validation "
+            f"loss).")
