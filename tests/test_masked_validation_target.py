@@ -6,7 +6,7 @@ position, not per batch row), and every replay that scored them ran the training
 whole output against it: "Expected input batch_size (192) to match target batch_size (98)".
 A validation target selected by a mask is kept as the per-row target with the left-out
 positions set to the loss's ignore_index, so the training loss, replayed on every position,
-counts the selected ones only."""
+counts the selected ones only (and an unreduced loss's ``.mean()`` is read over them)."""
 
 from __future__ import annotations
 
@@ -108,16 +108,17 @@ def test_a_masked_validation_target_replays_as_the_validation_loss(kind):
     assert replayed == pytest.approx(script, rel=1e-4)
 
 
-def test_an_unreduced_weighted_loss_replays_on_every_position():
-    # The training loss is the mean over every position (left-out ones count 0): the replay
-    # of a validation batch is the validation loss's weighted sum over the word ends, over
-    # the batch's positions.
+def test_an_unreduced_weighted_loss_replays_on_the_validation_curves_scale():
+    # The training loss is the mean over every position, left-out ones counting 0: replayed
+    # on a validation batch, its mean is over the word ends, as the script's validation loss
+    # (capture/summed_losses.py), not half of it.
     case, replayed, script = _validation_losses("weighted_unreduced")
     assert len(replayed) == 2, replayed
-    _, valid_y = _tokens(1, 2 * ROWS)
-    for i, value in enumerate(replayed):
-        ends = int((valid_y[i * ROWS:(i + 1) * ROWS] != -1).sum())
-        assert value == pytest.approx(script[i] * ends / (ROWS * LENGTH), rel=1e-4)
+    assert replayed == pytest.approx(script, rel=1e-4)
+    train_batch = case.copies.train.batches[0]  # every position counted: as it was
+    model = copy.deepcopy(case.copies.initial_model).eval()
+    assert case.replayer.evaluate(model, [train_batch]) == pytest.approx(
+        case.trace.train_losses()[0].value, rel=1e-4)
 
 
 def test_a_masked_target_no_ignore_index_can_mark_pairs_no_batch():
