@@ -406,7 +406,8 @@ def _gradient(replayer, model: nn.Module, batch: Batch) -> torch.Tensor:
 
 def _trial(case, pool: Batch, user_batch: int, batch: int, lr: float, noise: NoiseScale,
            rows: int) -> Trial:
-    new_lr = trial_lr(case, lr, user_batch, batch, noise)
+    new_lr = (lr * batch / user_batch if _tiny_for_batchnorm(case, user_batch)
+              else scaled_lr(lr, user_batch, batch, noise.simple))
     if rows == REPLAY_STEPS * user_batch:
         before = case.baseline
     else:
@@ -415,20 +416,6 @@ def _trial(case, pool: Batch, user_batch: int, batch: int, lr: float, noise: Noi
                                   TINY_MAX_STEPS, user_batch)
     after = replay_rebatched(case.replayer, pool, batch, new_lr, rows, MAX_STEPS, user_batch)
     return Trial(user_batch, batch, lr, new_lr, rows, before, after)
-
-
-def trial_lr(case, lr: float, user_batch: int, batch: int, noise: NoiseScale) -> float:
-    """The smaller (or larger) batch's lr: scaled linearly for a batch too small for
-    BatchNorm; the user's own for a run short by its batch, whose fault is its few steps
-    (FEW_STEPS: at the same lr each step of a batch above the noise scale does at least half
-    of a step of the user's; scaled down for the noise, the rate gave dev 349211's batches of
-    27 in place of 670 an lr of 5.2e-4 for the user's 1e-3, and the replay reached 0.944
-    where the user's batch reached 0.981, under a fix's bar); else McCandlish et al.'s."""
-    if _tiny_for_batchnorm(case, user_batch):
-        return lr * batch / user_batch
-    if short_by_its_batch(case.trace):
-        return lr
-    return scaled_lr(lr, user_batch, batch, noise.simple)
 
 
 def replayable_batch(user_batch: int, pool: Batch) -> int:
