@@ -102,7 +102,8 @@ class HandWrittenEvents:
             return
         if not self._learning_chain and not self._kept_for_validation():
             self._chains_wanted = not self.copies.validation.complete
-            self._stop_following(calls=not self._waiting_for_loss_call())
+            if self._chain_spy is not None:  # a kept validation batch's, done with
+                self._stop_following(calls=False)
             return
         self._stop_following(calls=not self._waiting_for_loss_call())
         spy = self._chain_spy = LossChainSpy(self._scalar_computed)
@@ -165,6 +166,7 @@ class HandWrittenEvents:
         ignore_index = loss_program.ignore_index_of(self.copies.replay_loss)
         source, mask = selected
         if ignore_index is None or source.is_floating_point():
+            self._pending = None  # no later call of this pass pairs it with another target
             return None
         return super()._paired_batch(phase, loss_program.unselected_ignored(source, mask,
                                                                             ignore_index))

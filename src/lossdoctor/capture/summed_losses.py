@@ -9,7 +9,9 @@ of many terms; a replay that reported it as it is put its losses on another scal
 run's curves (a sum over 2,000 tokens beside a curve per token), and the checks that compare the
 two compared scales. A replay's loss is therefore divided by its terms when it is a summed
 torch.nn loss call's own value (or the full ``.sum()`` of an unreduced one's); a loss made of
-anything else (a hand-written sum of squares, recorded as the sum it is) keeps its value.
+anything else (a hand-written sum of squares, recorded as the sum it is) keeps its value. The
+``.mean()`` of an unreduced nll_loss / cross_entropy whose target leaves labels out (a masked
+validation target, hand_written_events._paired_batch) is read over the labels it counts.
 
 Watching every torch call of a forward costs time, so each replayed loss is watched once, and
 after that only when it turned out to be such a sum (SummedLosses).
@@ -33,7 +35,7 @@ TERMS = "_lossdoctor_summed_terms"
 SUM_CALLS = {"sum", "nansum"}
 
 
-def terms_of(loss: torch.Tensor) -> int:
+def terms_of(loss: torch.Tensor) -> float:
     """What ``loss`` is divided by to be the mean per element the run's curves record."""
     return getattr(loss, TERMS, 1)
 
@@ -64,7 +66,7 @@ class SummedLossCalls(TorchFunctionMode):
 
     def __init__(self) -> None:
         super().__init__()
-        self._terms: dict[int, int] = {}
+        self._terms: dict[int, float] = {}  # a fraction for a mean over counted labels
         self._unreduced: dict[int, int] = {}
         self._kept: list[torch.Tensor] = []  # alive, so that no other tensor takes their ids
         #: Unreduced losses that leave labels out (ignore_index): (elements, elements counted).
@@ -72,7 +74,7 @@ class SummedLossCalls(TorchFunctionMode):
         #: The ``.mean()`` of such a loss was taken (whether or not this batch left any out).
         self.ignoring_mean = False
 
-    def terms(self, loss) -> int:
+    def terms(self, loss) -> float:
         return self._terms.get(id(loss), 1) if isinstance(loss, torch.Tensor) else 1
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -128,7 +130,7 @@ class SummedLossCalls(TorchFunctionMode):
         counted = int((values[1] != ignore_index).sum())
         self._ignoring[id(result)] = (result.numel(), counted)
 
-    def _note(self, table: dict[int, int], tensor: torch.Tensor, terms: int) -> None:
+    def _note(self, table: dict, tensor: torch.Tensor, terms: float) -> None:
         self._kept.append(tensor)
         table[id(tensor)] = terms
 
