@@ -6,15 +6,19 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import fit, mlp, record
+from lossdoctor import budget as budgets
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks._fix import helped
 from lossdoctor.checks._rebatch import batch_rows, cost_fraction, pooled
 from lossdoctor.checks.batch_size import (
     BATCH_SIZE,
+    COUNTED_CONFIDENCE,
     FEW_STEPS,
+    LITTLE_LEARNED_SHARE,
     batch_statistics_experiment,
     check,
+    counted_finding,
     scaled_lr,
     still_learning,
 )
@@ -327,3 +331,30 @@ def test_two_batches_an_epoch_with_no_validation_pass_are_found():
 
 def test_small_batches_with_no_validation_pass_are_not_blamed():
     assert reported(check(train_only_radial_run(batch_size=64, epochs=4))) == []
+
+
+def test_a_whole_training_set_per_step_is_read_from_its_counts_when_no_replay_may_run():
+    """fresh25 s10 (batches of 1,024 on 1,000 clips, 25 steps in 25 epochs): at 4 s a step the
+    budget refused every replay and the check was stopped with nothing. 14 full-batch steps
+    that end near the constant guess, still falling, say it from the counts alone."""
+    case = radial_run(batch_size=1200, epochs=14)
+    case.replayer.refusal = "not run: out of time"
+    [finding] = reported(check(case))
+    assert finding.confidence == COUNTED_CONFIDENCE
+    assert finding.experiment is None
+    assert finding.evidence["optimizer_steps"] == 14
+    assert finding.evidence["learned_share_of_guess"] <= LITTLE_LEARNED_SHARE
+    assert "Read from the run's counts" in finding.verdict
+
+
+def test_two_steps_an_epoch_that_learned_are_not_read_from_the_counts():
+    """The healthy side: two batches an epoch at a rate that learns in them (80 steps), its
+    validation loss far below the constant guess; with the replays refused, nothing."""
+    z, y, model, _ = radial_task(1500, 0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
+                  (z[1200:], y[1200:]), epochs=40, batch_size=601)
+    assert counted_finding(case, 601) is None
+    case.replayer.refusal = "not run: out of time"
+    with pytest.raises(budgets.OutOfTime):
+        check(case)

@@ -7,7 +7,12 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.checks._two_sample import MIN_AUC, two_sample_test
-from lossdoctor.checks.train_val_shift import TRAIN_VAL_SHIFT, check
+from lossdoctor.checks.train_val_shift import (
+    RUN_SHARE_OF_REPLAY,
+    TRAIN_VAL_SHIFT,
+    UNPAID_CONFIDENCE,
+    check,
+)
 from lossdoctor.findings import Skip
 
 
@@ -203,3 +208,28 @@ def test_validation_rearranged_by_reshape_is_a_shift_no_column_shows():
 
 def test_validation_laid_out_as_in_training_is_quiet():
     assert check(_trace_case(reshaped=False)) == []
+
+
+def _shifted_case(batch_size: int, epochs: int):
+    """Validation inputs offset by 3 sd in one column (as in the tests above), trained with
+    batches of ``batch_size`` of the 800 rows."""
+    torch.manual_seed(0)
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), _rows(800, 0),
+                  _rows(300, 1, offset=3.0), epochs=epochs, batch_size=batch_size)
+
+
+def test_a_shift_in_a_run_that_did_not_train_yet_is_not_its_first_cause():
+    """fresh25 s10: 25 full-batch steps left the training loss near the constant guess; the
+    shift (AUC 1.00) was reported at 1.0, above the batch that kept the run from training."""
+    [finding] = check(_shifted_case(batch_size=800, epochs=8))
+    assert finding.evidence["run_share_of_replay_training"] < RUN_SHARE_OF_REPLAY
+    assert finding.confidence == UNPAID_CONFIDENCE
+    assert "look first at why it trains so little" in finding.verdict
+
+
+def test_a_shift_in_a_run_that_trained_keeps_its_confidence():
+    [finding] = check(_shifted_case(batch_size=32, epochs=8))
+    assert "run_share_of_replay_training" not in finding.evidence
+    assert finding.confidence >= 0.9

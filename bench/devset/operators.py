@@ -77,7 +77,7 @@ def operator(cause: str, description: str, applies: Callable[[Program], bool] = 
 
 def all_operators() -> list[Operator]:
     """Every operator, in a fixed order (by cause, then name)."""
-    from . import faults_data, faults_model, faults_training  # noqa: F401  (they register)
+    from . import faults_data, faults_model, faults_replay, faults_training  # noqa: F401
 
     return sorted(REGISTRY.values(), key=lambda op: (CAUSES.index(op.cause), op.name))
 

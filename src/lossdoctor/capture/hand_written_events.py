@@ -65,7 +65,10 @@ class HandWrittenEvents:
         self._loss_chain: Chain | None = None  # the training loss's chain, once learnt
         self._data_chain: Chain | None = None  # its chain before a penalty on the parameters
         self._data_value: float | None = None  # ... and its value at the first training step
+        #: Whether forward passes are followed at all: while the chain is learnt, and after it
+        #: while the validation sample still wants batches (a masked target, _paired_batch).
         self._chains_wanted = True
+        self._learning_chain = True  # the training loss's chain may still be learnt
         self._root_chain: Chain | None = None  # the chain of the tensor backward was called on
         self._compile_used = False
         self._step_inputs: loss_program.StepInputs | None = None  # of the followed forward pass
@@ -96,6 +99,11 @@ class HandWrittenEvents:
     def _follow_output(self, module, output, args, kwargs) -> None:
         """After a forward pass of the model: follow what is computed from its output."""
         if not self._chains_wanted or self._compile_used or is_compiled(module):
+            return
+        if not self._learning_chain and not self._kept_for_validation():
+            self._chains_wanted = not self.copies.validation.complete
+            if self._chain_spy is not None:  # a kept validation batch's, done with
+                self._stop_following(calls=False)
             return
         self._stop_following(calls=not self._waiting_for_loss_call())
         spy = self._chain_spy = LossChainSpy(self._scalar_computed)
@@ -145,13 +153,44 @@ class HandWrittenEvents:
         if watcher.start():
             self._call_watcher = watcher
 
+    def _paired_batch(self, phase: str, target):
+        """The kept batch paired with ``target``, or, for a target selected by a mask
+        (``y[word_mask]`` in validation, where training scored every position of
+        ``out.reshape(-1, C)``), with the per-row ``y`` whose left-out positions the replayed
+        classification loss ignores: a replay computes the training loss as training did, on
+        every position, and counts the selected ones. A masked target that loss cannot ignore
+        pairs no batch."""
+        selected = self._masked_selection(target) if phase == "eval" else None
+        if selected is None:
+            return super()._paired_batch(phase, target)
+        ignore_index = loss_program.ignore_index_of(self.copies.replay_loss)
+        source, mask = selected
+        if ignore_index is None or source.is_floating_point():
+            self._pending = None  # no later call of this pass pairs it with another target
+            return None
+        return super()._paired_batch(phase, loss_program.unselected_ignored(source, mask,
+                                                                            ignore_index))
+
+    def _masked_selection(self, target):
+        spy, pending = self._chain_spy, self._pending
+        tape = spy.tape if spy is not None else None
+        if tape is None or pending is None or not isinstance(target, torch.Tensor):
+            return None
+        return loss_program.masked_selection(tape, target, pending[1].rows)
+
     def _tape_wanted(self) -> bool:
         """Record the calls (a cost on every torch call) until the program is learnt, and
         then only for a batch the sample keeps: its target is found on the tape."""
-        if self._replay_undecided():
+        if self._replay_undecided() or self._kept_for_validation():
             return True
         return self._pending is not None and isinstance(self.copies.loss_replay,
                                                         loss_program.LossProgram)
+
+    def _kept_for_validation(self) -> bool:
+        """A validation batch the sample keeps, once the training replay is decided: its
+        target may be selected by a mask (_paired_batch), which the tape shows."""
+        return (self._pending is not None and self._pending[0] == "eval"
+                and not self._replay_undecided())
 
     def _model_returned_loss(self, output, args, kwargs) -> None:
         """After a forward pass of a model that returns its loss: where the loss is in the
@@ -481,10 +520,10 @@ class HandWrittenEvents:
     def _learn_loss_chain(self, trained_by_torch_loss: bool) -> None:
         """After a backward pass: a torch.nn loss trains (chains are not needed), or the chain
         of the hand-written training loss is learnt (or cannot be, and is not looked for)."""
-        if self._loss_chain is not None or not self._chains_wanted:
+        if self._loss_chain is not None or not self._learning_chain:
             return
-        self._chains_wanted = not trained_by_torch_loss and self._root_chain is not None
-        if self._chains_wanted:
+        self._learning_chain = not trained_by_torch_loss and self._root_chain is not None
+        if self._learning_chain:
             self._loss_chain = unscaled(self._root_chain)
 
     def _trained_loss(self, root: torch.Tensor) -> tuple[str, torch.Tensor]:

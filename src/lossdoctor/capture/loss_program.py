@@ -172,6 +172,86 @@ def target_of(tape: Tape, loss: torch.Tensor, batch: StepInputs) -> torch.Tensor
     return None
 
 
+#: Calls that hand a tensor on with the same values in the same order (moved, copied, reshaped,
+#: cast): followed back from a loss's target to where it was selected.
+PASSED_ON = {"to", "cpu", "view", "reshape", "flatten", "contiguous", "clone", "detach", "long",
+             "int", "type", "squeeze", "view_as", "reshape_as"}
+#: Calls that select elements by a boolean mask (``y[mask]``, ``torch.masked_select(y, mask)``).
+MASK_SELECTIONS = {"__getitem__", "masked_select"}
+#: torch.nn losses that leave out targets equal to their ``ignore_index`` (-100 unless set).
+IGNORING_LOSSES = {"nll_loss", "cross_entropy"}
+DEFAULT_IGNORE_INDEX = -100
+
+
+def masked_selection(tape: Tape, tensor: torch.Tensor,
+                     rows: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(y, mask)`` when ``tensor`` (a loss's target) is ``y[mask]``, perhaps moved or
+    reshaped after, of a tensor ``y`` with a row per batch row and a boolean ``mask`` over its
+    leading axes (the word ends of a token batch, the positions that are not padding); else
+    None. Such a target has no row per batch row: a replay that computes the loss on the
+    whole output (``out.reshape(-1, C)``, as training did) needs ``y`` with the positions the
+    mask left out marked."""
+    ref = tape.ref(tensor)
+    if ref is None and tensor._base is not None:  # a view taken after (``_per_row``'s)
+        ref = tape.ref(tensor._base)
+    while isinstance(ref, Result) and ref.item is None:
+        call = tape.calls[ref.call]
+        if call.name in PASSED_ON and call.args:
+            ref = call.args[0]
+        elif call.name in MASK_SELECTIONS and len(call.args) == 2:
+            source, mask = (_tensor_at(tape, arg) for arg in call.args)
+            return (source, mask) if _masks_rows(source, mask, rows) else None
+        else:
+            return None
+    return None
+
+
+def _tensor_at(tape: Tape, ref) -> torch.Tensor | None:
+    if isinstance(ref, External):
+        return ref.tensor
+    if isinstance(ref, Result):
+        value = _result(tape.results, ref)
+        return value if isinstance(value, torch.Tensor) else None
+    return None
+
+
+def _masks_rows(source, mask, rows: int) -> bool:
+    return (isinstance(source, torch.Tensor) and isinstance(mask, torch.Tensor)
+            and mask.dtype == torch.bool and 0 < mask.dim() <= source.dim()
+            and source.dim() > 0 and source.shape[0] == rows
+            and tuple(source.shape[:mask.dim()]) == tuple(mask.shape))
+
+
+def ignore_index_of(replay) -> int | None:
+    """The label a replayed classification loss leaves out (its ``ignore_index``), or None
+    for a loss that leaves none out: a program ending in nll_loss / cross_entropy, or a
+    torch.nn loss (module or function) of those."""
+    calls = getattr(replay, "calls", None)
+    if calls is not None:
+        named = [c for c in calls if c is not None and c.name in IGNORING_LOSSES]
+        if not named:
+            return None
+        return int(named[-1].kwargs.get("ignore_index", DEFAULT_IGNORE_INDEX))
+    loss_fn = getattr(replay, "loss_fn", None)
+    if isinstance(getattr(loss_fn, "ignore_index", None), int):
+        return loss_fn.ignore_index
+    function = getattr(loss_fn, "func", loss_fn)  # a functools.partial of its settings
+    name = getattr(getattr(function, "lossdoctor_original", function), "__name__", "")
+    if name in IGNORING_LOSSES:
+        keywords = getattr(loss_fn, "keywords", None) or {}
+        return int(keywords.get("ignore_index", DEFAULT_IGNORE_INDEX))
+    return None
+
+
+def unselected_ignored(source: torch.Tensor, mask: torch.Tensor,
+                       ignore_index: int) -> torch.Tensor:
+    """``source`` with the positions ``mask`` left out set to ``ignore_index``: the loss on
+    every position, as training computes it, then counts the selected ones only."""
+    target = source.detach().to("cpu", copy=True)
+    target[~mask.to("cpu")] = ignore_index
+    return target
+
+
 def _outside_tensors(tape: Tape, value, entries: set[int]) -> list[torch.Tensor]:
     """The tensors from outside the program among a call's arguments."""
     if isinstance(value, External):

@@ -9,7 +9,9 @@ of many terms; a replay that reported it as it is put its losses on another scal
 run's curves (a sum over 2,000 tokens beside a curve per token), and the checks that compare the
 two compared scales. A replay's loss is therefore divided by its terms when it is a summed
 torch.nn loss call's own value (or the full ``.sum()`` of an unreduced one's); a loss made of
-anything else (a hand-written sum of squares, recorded as the sum it is) keeps its value.
+anything else (a hand-written sum of squares, recorded as the sum it is) keeps its value. The
+``.mean()`` of an unreduced nll_loss / cross_entropy whose target leaves labels out (a masked
+validation target, hand_written_events._paired_batch) is read over the labels it counts.
 
 Watching every torch call of a forward costs time, so each replayed loss is watched once, and
 after that only when it turned out to be such a sum (SummedLosses).
@@ -24,7 +26,7 @@ from collections.abc import Callable
 import torch
 from torch.overrides import TorchFunctionMode
 
-from lossdoctor.capture.loss_program import TORCH_LOSSES
+from lossdoctor.capture.loss_program import IGNORING_LOSSES, TORCH_LOSSES
 from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, mean_count, reduction_of
 
 #: The attribute a replayed loss tensor carries its terms in (absent: 1).
@@ -33,7 +35,7 @@ TERMS = "_lossdoctor_summed_terms"
 SUM_CALLS = {"sum", "nansum"}
 
 
-def terms_of(loss: torch.Tensor) -> int:
+def terms_of(loss: torch.Tensor) -> float:
     """What ``loss`` is divided by to be the mean per element the run's curves record."""
     return getattr(loss, TERMS, 1)
 
@@ -52,8 +54,8 @@ class SummedLosses:
         with SummedLossCalls() as calls:
             loss = compute()
         terms = calls.terms(loss)
-        self._watched.setdefault(role, terms > 1)
-        if terms > 1 and isinstance(loss, torch.Tensor):
+        self._watched.setdefault(role, terms > 1 or calls.ignoring_mean)
+        if terms != 1 and isinstance(loss, torch.Tensor):
             setattr(loss, TERMS, terms)
         return loss
 
@@ -64,11 +66,15 @@ class SummedLossCalls(TorchFunctionMode):
 
     def __init__(self) -> None:
         super().__init__()
-        self._terms: dict[int, int] = {}
+        self._terms: dict[int, float] = {}  # a fraction for a mean over counted labels
         self._unreduced: dict[int, int] = {}
         self._kept: list[torch.Tensor] = []  # alive, so that no other tensor takes their ids
+        #: Unreduced losses that leave labels out (ignore_index): (elements, elements counted).
+        self._ignoring: dict[int, tuple[int, int]] = {}
+        #: The ``.mean()`` of such a loss was taken (whether or not this batch left any out).
+        self.ignoring_mean = False
 
-    def terms(self, loss) -> int:
+    def terms(self, loss) -> float:
         return self._terms.get(id(loss), 1) if isinstance(loss, torch.Tensor) else 1
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -81,7 +87,19 @@ class SummedLossCalls(TorchFunctionMode):
         elif (getattr(func, "__name__", "") in SUM_CALLS and len(args) == 1 and not kwargs
               and id(args[0]) in self._unreduced):
             self._note(self._terms, result, self._unreduced[id(args[0])])
+        elif (getattr(func, "__name__", "") == "mean" and len(args) == 1 and not kwargs
+              and id(args[0]) in self._ignoring):
+            self._mean_of_ignoring(result, *self._ignoring[id(args[0])])
         return result
+
+    def _mean_of_ignoring(self, result: torch.Tensor, elements: int, counted: int) -> None:
+        """``loss.mean()`` of an unreduced loss whose left-out labels count 0: the mean of the
+        counted ones is the value over counted / elements. A validation batch whose target a
+        mask selected is replayed so (hand_written_events._paired_batch), and its loss on the
+        scale of the run's validation curve, a mean over the selected positions."""
+        self.ignoring_mean = True
+        if 0 < counted < elements:
+            self._note(self._terms, result, counted / elements)
 
     def _loss_call(self, func, args: tuple, kwargs: dict, result: torch.Tensor) -> None:
         try:
@@ -91,6 +109,7 @@ class SummedLossCalls(TorchFunctionMode):
         reduction = reduction_of(func, settings)
         if reduction == "none" and result.numel() > 1:
             self._note(self._unreduced, result, result.numel())
+            self._note_ignoring(func, settings, result)
             return
         values = list(settings.values())
         if reduction != "sum" or len(values) < 2 or not isinstance(values[0], torch.Tensor):
@@ -102,7 +121,16 @@ class SummedLossCalls(TorchFunctionMode):
             return
         self._note(self._terms, result, max(count, 1))
 
-    def _note(self, table: dict[int, int], tensor: torch.Tensor, terms: int) -> None:
+    def _note_ignoring(self, func, settings: dict, result: torch.Tensor) -> None:
+        values = list(settings.values())
+        if func.__name__ not in IGNORING_LOSSES or len(values) < 2 or not isinstance(
+                values[1], torch.Tensor) or values[1].numel() != result.numel():
+            return
+        ignore_index = settings.get("ignore_index", DEFAULT_IGNORE_INDEX)
+        counted = int((values[1] != ignore_index).sum())
+        self._ignoring[id(result)] = (result.numel(), counted)
+
+    def _note(self, table: dict, tensor: torch.Tensor, terms: float) -> None:
         self._kept.append(tensor)
         table[id(tensor)] = terms
 

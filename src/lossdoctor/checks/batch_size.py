@@ -51,10 +51,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lossdoctor import budget as budgets
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
-from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._plain import plain_lr, plain_number
 from lossdoctor.checks._rebatch import (
     SMALLEST_BATCH,
     batch_rows,
@@ -144,6 +145,17 @@ NEGLIGIBLE_NOISE_ROWS = 1.0
 #: in a replay of REPLAY_STEPS (tests/test_batch_size.py's full batch of 1,200 rows on the
 #: base of dev 13007: 0.45 at 3x its 14 steps, batches of 56: 0.68).
 MORE_EPOCHS = 3
+#: A run short by its batch whose best validation loss is less than this share below the
+#: constant guess has learned next to nothing in its few steps, which is what its counts can
+#: say without a replay (counted_finding). On the kept dev cases of session 26 (seeds
+#: 354000-354307, docs/devset.md) the broken runs short by their batch and still falling ended
+#: 0.03-0.20 below the guess (354303 the highest); their fixed twins 0.31-1.0 below it (354304's
+#: twin, a hard task, the lowest), and the one healthy twin short by its batch and still falling
+#: (354002: two steps an epoch at a rate that learns in them) 1.0. A quarter sits between.
+LITTLE_LEARNED_SHARE = 0.25
+#: A finding read from counts, not confirmed by a replay: the floor of a replayed finding
+#: (0.6, at the least improvement a fix must make), as the evidence of the least such fix.
+COUNTED_CONFIDENCE = 0.6
 #: Points of the run's last half its falling trend is tested on, at least; with the 4 or 5
 #: points of a short run's last half, only a strictly falling curve passes the test.
 TREND_POINTS = 4
@@ -183,11 +195,23 @@ class Trial:
 
 
 def check(case) -> list[Finding]:
-    """``batch_size`` when a replay with a better batch size, on the same rows, clearly helps."""
+    """``batch_size`` when a replay with a better batch size, on the same rows, clearly helps;
+    when the diagnosis' budget stops the replays, a run short by its batch that learned next
+    to nothing, read from its counts (``counted_finding``)."""
     replayer = case.require_replay()
     user_batch, lr = user_batch_size(case.trace, replayer), _user_lr(case)
     if user_batch < 1:
         raise Skip("needs the training batch size: no training loss with rows was seen")
+    counted = counted_finding(case, user_batch)
+    try:
+        return _replayed(case, replayer, user_batch, lr)
+    except budgets.OutOfTime:
+        if counted is None:
+            raise
+        return [counted]  # the refusal was counted: the check reads as stopped, with it
+
+
+def _replayed(case, replayer, user_batch: int, lr: float) -> list[Finding]:
     pool = pooled(replayer.train_batches)
     noise = run_noise_scale(replayer, case.copies, pool, user_batch, _tiny_for_batchnorm(
         case, user_batch))
@@ -204,6 +228,48 @@ def check(case) -> list[Finding]:
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
     return []
+
+
+def counted_finding(case, user_batch: int) -> Finding | None:
+    """Read from the run's counts alone, before any replay: a run short by its batch
+    (``short_by_its_batch``: one or two steps an epoch, fewer than FEW_STEPS in all), still
+    learning at its end, whose best validation loss is within LITTLE_LEARNED_SHARE of the
+    constant guess. Its batch, as large as its training set, left it a few steps that could
+    not get it anywhere yet; a replay that runs must confirm it (``check``), this stands only
+    where the budget stopped the replays. None for a closure optimizer (L-BFGS takes few
+    steps of the whole set by design) or without a constant guess to measure against."""
+    trace = case.trace
+    if case.copies.step_takes_closure or not (short_by_its_batch(trace)
+                                              and still_learning(trace)):
+        return None
+    curve = [p.loss for p in trace.validation_passes() if math.isfinite(p.loss)]
+    try:
+        guess = case.constant_guess_loss("validation") if curve else None
+    except budgets.OutOfTime:
+        return None
+    if guess is None or not (math.isfinite(guess) and guess > 0):
+        return None
+    learned = (guess - min(curve)) / guess
+    if learned > LITTLE_LEARNED_SHARE:
+        return None
+    per_epoch = steps_per_epoch(trace)
+    return Finding(
+        BATCH_SIZE,
+        confidence=COUNTED_CONFIDENCE,
+        verdict=(
+            f"Your batches of {user_batch:,} rows take your training set in "
+            f"{per_epoch:.2g} step{'s' if per_epoch >= 1.5 else ''} an epoch, so the whole run "
+            f"made {trace.steps} optimizer steps. Its validation loss was still falling when it "
+            f"stopped, and its best ({plain_number(min(curve))}) is only "
+            f"{100 * learned:.1f}% below the constant guess's ({plain_number(guess)}): too "
+            "few steps to learn anything yet. (Read from the run's counts: the replays that "
+            "would show a smaller batch doing better did not fit the diagnosis' time budget.)"),
+        evidence={"batch_size": float(user_batch), "optimizer_steps": float(trace.steps),
+                  "steps_per_epoch": per_epoch, "validation_best": min(curve),
+                  "constant_guess_loss": guess, "learned_share_of_guess": learned},
+        fix=("Use a batch of a few dozen to a few hundred rows (many steps an epoch), keeping "
+             "the learning rate, or train for many more epochs."),
+    )
 
 
 def _beyond_the_run(case, trial: Trial) -> bool:
