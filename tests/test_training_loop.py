@@ -385,6 +385,59 @@ def test_a_single_backward_pass_is_a_gradient_looked_at_not_a_loop():
                     epochs=1, batch_size=450))
 
 
+def _step_only(model, optimizer, loss_fn, train, validation, epochs, batch_size=32,
+               validate_with_gradients=False):
+    """A loop whose loss.backward() was forgotten (a Lightning training_step that returns
+    nothing does the same): the optimizer steps on no gradient. Validated in eval mode, under
+    no_grad unless ``validate_with_gradients``."""
+    for _ in range(epochs):
+        model.train()
+        for start in range(0, len(train[0]), batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(train[0][start:start + batch_size]), train[1][start:start + batch_size])
+            optimizer.step()
+        model.eval()
+        with torch.set_grad_enabled(validate_with_gradients):
+            loss_fn(model(validation[0]), validation[1])
+
+
+@pytest.mark.parametrize("validate_with_gradients", [False, True])
+def test_a_loop_whose_optimizer_steps_without_any_backward_is_found(validate_with_gradients):
+    """Issue 11 (fresh26 s10, a Lightning training_step returning nothing): such a run was
+    "no PyTorch training was seen", its 120 training losses read as validation passes."""
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2), train=_step_only,
+                 validate_with_gradients=validate_with_gradients)
+    assert len(case.trace.train_losses()) == 8 * 15
+    assert len(case.trace.validation_passes()) == 8
+    [finding] = check(case)
+    assert finding.cause is FROZEN_PARAMS and finding.confidence >= 0.9
+    assert finding.evidence["optimizer_steps"] == 120 and finding.evidence["backward_passes"] == 0
+    assert finding.verdict.startswith("Your optimizer stepped 120 times, but backward() never")
+
+
+def test_losses_with_gradients_in_a_loop_that_trains_stay_evaluations():
+    torch.manual_seed(0)
+    model = mlp(8, 16, 2)
+    case = _case(model, torch.optim.Adam(model.parameters(), lr=1e-2), train=_evaluated_in_grad)
+    assert not case.trace.backward_never_ran and len(case.trace.validation_passes()) == 8
+    assert FROZEN_PARAMS not in _causes(check(case))
+
+
+def _evaluated_in_grad(model, optimizer, loss_fn, train, validation, epochs, batch_size=32):
+    """A healthy loop that validates without no_grad."""
+    for _ in range(epochs):
+        model.train()
+        for start in range(0, len(train[0]), batch_size):
+            optimizer.zero_grad()
+            x, y = train[0][start:start + batch_size], train[1][start:start + batch_size]
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+        loss_fn(model(validation[0]), validation[1])
+
+
 class _Stack(nn.Module):
     """Hidden layers held in a plain list (never registered) or in an nn.ModuleList."""
 

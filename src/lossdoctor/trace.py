@@ -24,6 +24,9 @@ class LossRecord:
     rescored: bool = False
     #: Computed on the output of a copy of the model (an EMA copy), not of the model trained.
     on_copy: bool = False
+    #: An evaluation computed with gradients on: a training loss backward never went through
+    #: when the run never called backward at all (capture/unbackpropagated.py).
+    with_gradients: bool = False
 
     def absorb(self, other: LossRecord) -> None:
         """Take ``other``'s calls into this record: the mean weighted by rows, rows summed."""
@@ -33,8 +36,9 @@ class LossRecord:
 
     def mergeable(self, other: LossRecord) -> bool:
         return (self.phase, self.loss_name, self.model_training, self.rescored,
-                self.on_copy) == (other.phase, other.loss_name, other.model_training,
-                                  other.rescored, other.on_copy)
+                self.on_copy, self.with_gradients) == (
+                    other.phase, other.loss_name, other.model_training, other.rescored,
+                    other.on_copy, other.with_gradients)
 
 
 @dataclass
@@ -202,6 +206,9 @@ class Trace:
     #: Optimizer steps after the first at which torch.manual_seed was called: a generator
     #: reseeded as the run goes repeats every random draw (batch indices, dropout masks).
     reseeded_steps: int = 0
+    #: The training losses were computed and backward never went through any of them, while
+    #: the optimizer stepped (capture/unbackpropagated.py): a loop without loss.backward().
+    backward_never_ran: bool = False
     #: A trained loss scored an output another trained loss had scored: a loss of several
     #: terms. Validation losses that rescore an output are then its terms too, and count.
     training_rescores: bool = False

@@ -477,6 +477,7 @@ class LossEvents:
             held.inputs.phase = phase
             self.trace.loss_inputs.append(held.inputs)
         if phase == "eval":
+            record.with_gradients = held.tentative
             self.events_since_step = self.validated_since_step = True
             self._note_evaluation(record, held.signature, held.scored)
         elif not held.logged:

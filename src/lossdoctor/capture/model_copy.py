@@ -30,10 +30,36 @@ def kept_copy(model: nn.Module, on: torch.device = KEPT_ON) -> nn.Module:
     are not copied, which the user never asked for."""
     memo = {id(t): _copied(t, on) for t in (*model.parameters(), *model.buffers())
             if type(t) in PLAIN_TENSOR_TYPES}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         kept = copy.deepcopy(model, memo)
+    if isinstance(kept, torch.jit.ScriptModule):
+        kept = _trainable_script_copy(kept.to(on), model)
     return _called_as_trained(kept, called_method(model))
+
+
+def _trainable_script_copy(kept: nn.Module, model: nn.Module) -> nn.Module:
+    """A copy of a TorchScript module that replays can train. TorchScript copies its tensors
+    in C++, with no Python memo: done while gradients are on, each parameter of the copy is a
+    clone the original's autograd graph leads back to (an optimizer refuses it, "can't optimize
+    a non-leaf Tensor", and a backward pass would reach the user's parameters); done under
+    no_grad, each is a leaf that no longer requires a gradient. The copy's parameters take back
+    the original's flags, and so do its own deep copies (the checks copy it again)."""
+    wanted = {name: p.requires_grad for name, p in model.named_parameters()}
+    for name, parameter in kept.named_parameters():
+        parameter.requires_grad_(wanted.get(name, True))
+    if not isinstance(kept, _TrainableCopies):
+        kept.__class__ = type(type(kept).__name__, (_TrainableCopies, type(kept)), {})
+    return kept
+
+
+class _TrainableCopies:
+    """Mixed into a kept TorchScript copy's class: its deep copies are made the same way."""
+
+    def __deepcopy__(self, memo):
+        with torch.no_grad():
+            copied = super().__deepcopy__(memo)
+        return _trainable_script_copy(copied, self)
 
 
 def _called_as_trained(kept: nn.Module, method: str | None) -> nn.Module:

@@ -39,6 +39,7 @@ from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.step_events import StepEvents
 from lossdoctor.capture.tensor_events import TensorEvents
 from lossdoctor.capture.tracing import plain_module
+from lossdoctor.capture.unbackpropagated import file_unbackpropagated_losses
 from lossdoctor.capture.update_events import UpdateEvents
 from lossdoctor.trace import Trace
 
@@ -94,6 +95,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
             self.check_parameter_update()
             self.settle_losses()
             self._read_losses()  # even when the recorder broke: what it held is sound
+            file_unbackpropagated_losses(self.trace)
             self._settle_data()
             self.copies.settle_targets()
             self.keep_trained_model()

@@ -159,8 +159,9 @@ def check(case) -> list[Finding]:
         if never is None:
             raise Skip("needs optimizer steps: none were seen")
         return [never]
-    findings = [_frozen(case) or _unregistered(case) or _stopped(case) or _unstepped(case)
-                or _empty_steps(case), _missing_zero_grad(case), *_wrong_mode(case)]
+    findings = [_stepped_without_backward(case) or _frozen(case) or _unregistered(case)
+                or _stopped(case) or _unstepped(case) or _empty_steps(case),
+                _missing_zero_grad(case), *_wrong_mode(case)]
     return [f for f in findings if f is not None]
 
 
@@ -169,7 +170,27 @@ def check(case) -> list[Finding]:
 
 def backward_passes(trace) -> int:
     """Training losses backward went through (a loss is a training one by that alone)."""
+    if trace.backward_never_ran:
+        return 0
     return sum(record.calls for record in trace.train_losses())
+
+
+def _stepped_without_backward(case) -> Finding | None:
+    """The optimizer stepped and backward never ran on any loss (capture/unbackpropagated.py):
+    no parameter had a gradient, so no step changed anything."""
+    trace = case.trace
+    if not trace.backward_never_ran:
+        return None
+    return Finding(
+        FROZEN_PARAMS, NEVER_UPDATED_CONFIDENCE,
+        verdict=(f"Your optimizer stepped {trace.steps:,} times, but backward() never ran on "
+                 "the loss: no parameter got a gradient, so no step changed anything and your "
+                 "model is still the one you started with."),
+        evidence={"optimizer_steps": float(trace.steps), "backward_passes": 0.0,
+                  "training_losses_computed": float(len(trace.train_losses()))},
+        fix=("Call loss.backward() before optimizer.step(); in PyTorch Lightning, return the "
+             "loss from training_step (a step that returns None skips backward)."),
+    )
 
 
 def _never_updated(case) -> Finding | None:
