@@ -291,9 +291,11 @@ clock = time.perf_counter
 
 
 def step_times(model, optimizer, batches, steps: int, recorder=None,
-               ordinary: list | None = None) -> list[tuple[float, bool]]:
+               ordinary: list | None = None, off: bool = False) -> list[tuple[float, bool]]:
     """(seconds, sampled) per step; the first step of a watched block is taken untimed.
-    ``ordinary[0]``, if given, says whether the step running is a timed ordinary one."""
+    ``ordinary[0]``, if given, says whether the step running is a timed ordinary one. ``off``:
+    after that first step (which narrows the hooks), every handler returns at once, as a
+    broken recorder's do: what the hook layer costs alone."""
     loss_fn = nn.CrossEntropyLoss()
     times = []
     with watching(recorder) if recorder is not None else nullcontext():
@@ -302,12 +304,16 @@ def step_times(model, optimizer, batches, steps: int, recorder=None,
             sampled = recorder is not None and recorder.sampled
             if ordinary is not None:
                 ordinary[0] = bool(step) and not sampled
+            if off and step == 1:
+                recorder.broken = True
             start = clock()
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
             optimizer.step()
             if step:
                 times.append((clock() - start, sampled))
+    if off:
+        recorder.broken = False
     return times
 
 
@@ -365,7 +371,7 @@ def _timed(name: str, handler, costs: Counter, ordinary: list):
     return timed
 
 
-def measure(name: str, blocks: int, steps: int) -> dict:
+def measure(name: str, blocks: int, steps: int, off: bool = False) -> dict:
     build, shape = MODELS[name]
     torch.manual_seed(0)
     model = build()
@@ -376,7 +382,17 @@ def measure(name: str, blocks: int, steps: int) -> dict:
     first = step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
     pairs = [_pair(model, optimizer, batches, steps, recorder, block % 2 == 1)
              for block in range(blocks)]
-    return summary(pairs, first)
+    result = summary(pairs, first)
+    if off:  # blocks of their own, after the pairs: a recorder whose handlers are off
+        switched_off = Recorder(listener=Monitor())
+        step_times(model, optimizer, batches, steps, switched_off)  # its dense first steps
+        bare, watched = [], []
+        for _ in range(blocks):
+            bare.extend(t for t, _ in step_times(model, optimizer, batches, steps))
+            watched.extend(t for t, _ in step_times(model, optimizer, batches, steps,
+                                                    switched_off, off=True))
+        result["off"] = statistics.mean(watched) / statistics.mean(bare)
+    return result
 
 
 def _pair(model, optimizer, batches, steps, recorder, watched_first: bool):
@@ -423,6 +439,8 @@ def main() -> None:
     parser.add_argument("--clock", choices=CLOCKS, default="wall")
     parser.add_argument("--model", choices=MODELS, action="append",
                         help="only this model (repeatable)")
+    parser.add_argument("--off", action="store_true",
+                        help="also time watched blocks whose handlers are off (the hook layer)")
     parser.add_argument("--handlers", action="store_true",
                         help="time each event handler on ordinary watched steps instead")
     options = parser.parse_args()
@@ -439,11 +457,12 @@ def main() -> None:
     print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'pairs':>16} {'p10-p90':>12} "
           f"{'sampled':>8} {'share':>6} {'first':>6}   (watched / bare step time)")
     for name in options.model or MODELS:
-        r = measure(name, options.blocks, options.steps)
+        r = measure(name, options.blocks, options.steps, options.off)
         pairs = f"{r['pair_mean']:.3f}+-{2 * r['pair_error']:.3f}"
         spread = f"{r['pair_p10']:.3f}-{r['pair_p90']:.3f}"
         print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} {pairs:>16} "
-              f"{spread:>12} {r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}")
+              f"{spread:>12} {r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}"
+              + (f"  off {r['off']:.3f}" if "off" in r else ""))
     print(f"load {os.getloadavg()[0]:.1f} at the end")
 
 def print_handler_costs(options) -> None:
