@@ -15,9 +15,43 @@ Also printed: the mean of the per-pair ratios (each pair's bare and watched bloc
 apart, so a change of load moves both; what load cannot hide) with twice its standard error, its
 10th-90th percentiles, and the machine's load at the start and the end.
 Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [--steps 50]
-[--clock cpu]; with --handlers it prints instead the microseconds each of the recorder's event
-handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed runs
-inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot see.
+[--clock cpu] [--off] (--off: also watched blocks whose handlers return at once, the hook
+layer's cost alone); with --handlers it prints instead the microseconds each of the recorder's
+event handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed
+runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
+see.
+
+Session 26 (CPU clock, one thread, nice, 30 pairs of 50-step blocks; main ba096c2 against
+s26-step 8bf7c8d's src, each from its own snapshot, run side by side, three rounds; load 9-18
+with other sessions' test suites running):
+
+| model | run | code | load | mean | median | pairs +- 2 SE | sampled | share |
+|---|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 1 | main | 18.0-11.1 | 1.037 | 1.038 | 1.037 +- 0.010 | 1.16 | 2.3% |
+| | 1 | s26-step | 18.0-11.2 | 1.033 | 1.036 | 1.034 +- 0.010 | 1.16 | 2.3% |
+| | 2 | main | 10.9-12.0 | 1.035 | 1.037 | 1.036 +- 0.011 | 1.15 | 2.3% |
+| | 2 | s26-step | 10.9-11.9 | 1.038 | 1.034 | 1.038 +- 0.014 | 1.16 | 2.3% |
+| | 3 | main | 12.2-9.2 | 1.034 | 1.032 | 1.034 +- 0.012 | 1.18 | 2.3% |
+| | 3 | s26-step | 12.2-9.2 | 1.029 | 1.030 | 1.030 +- 0.014 | 1.16 | 2.3% |
+| 200 small layers | 1 | main | 18.0-11.1 | 1.035 | 1.026 | 1.036 +- 0.018 | 1.54 | 2.3% |
+| | 1 | s26-step | 18.0-11.2 | 1.048 | 1.031 | 1.049 +- 0.016 | 1.55 | 2.3% |
+| | 2 | main | 10.9-12.0 | 1.019 | 1.029 | 1.024 +- 0.026 | 1.49 | 2.3% |
+| | 2 | s26-step | 10.9-11.9 | 1.018 | 1.025 | 1.023 +- 0.024 | 1.46 | 2.3% |
+| | 3 | main | 12.2-9.2 | 1.021 | 1.019 | 1.021 +- 0.021 | 1.51 | 2.3% |
+| | 3 | s26-step | 12.2-9.2 | 1.024 | 1.017 | 1.025 +- 0.015 | 1.49 | 2.3% |
+
+The 200-layer model meets its 1.10 on every run; the MLP's 1.03 on one run of three by s26-step
+(average 1.033) and on none by main (average 1.035): not reliably. What s26-step cut, ~10 us an
+ordinary step by probes (training loss calls counted in runs instead of four counters a step,
+the model read without scored_model(), the output noted in one call; 73 -> 68 of lossdoctor's
+Python calls), is below these runs' resolution. Where the rest goes (docs/devset.md, session
+26): with every handler returning at once (--off) the hook layer alone costs ~1.0-1.3%, the
+handlers ~2.1-2.4%, spread over dozens of cold touches of 1-8 us each (no item above ~8 us),
+which grow with the machine's contention: --handlers measured forward_finished 117-128 us with
+two bench runs beside it, 62-70 us without them. A cold read moved to another handler costs
+there what it saved here (the input's rows read at the call's start: -3 us at its end, +4 at
+its start). Sampled steps (1.15-1.18x MLP, 1.46-1.55x 200 layers, 2.3% of the steps) add
+~0.35% and ~1% to the means.
 
 Session 14 (CPU clock, one thread, nice, 30 pairs of 50-step blocks; main e1c4ea0 against
 s14-step 69a6ef4, run side by side, two processes at once, load 3-15, mostly 11-14; the first
