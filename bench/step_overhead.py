@@ -15,9 +15,43 @@ Also printed: the mean of the per-pair ratios (each pair's bare and watched bloc
 apart, so a change of load moves both; what load cannot hide) with twice its standard error, its
 10th-90th percentiles, and the machine's load at the start and the end.
 Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [--steps 50]
-[--clock cpu]; with --handlers it prints instead the microseconds each of the recorder's event
-handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed runs
-inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot see.
+[--clock cpu] [--off] (--off: also watched blocks whose handlers return at once, the hook
+layer's cost alone); with --handlers it prints instead the microseconds each of the recorder's
+event handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed
+runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
+see.
+
+Session 26 (CPU clock, one thread, nice, 30 pairs of 50-step blocks; main ba096c2 against
+s26-step 8bf7c8d's src, each from its own snapshot, run side by side, three rounds; load 9-18
+with other sessions' test suites running):
+
+| model | run | code | load | mean | median | pairs +- 2 SE | sampled | share |
+|---|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 1 | main | 18.0-11.1 | 1.037 | 1.038 | 1.037 +- 0.010 | 1.16 | 2.3% |
+| | 1 | s26-step | 18.0-11.2 | 1.033 | 1.036 | 1.034 +- 0.010 | 1.16 | 2.3% |
+| | 2 | main | 10.9-12.0 | 1.035 | 1.037 | 1.036 +- 0.011 | 1.15 | 2.3% |
+| | 2 | s26-step | 10.9-11.9 | 1.038 | 1.034 | 1.038 +- 0.014 | 1.16 | 2.3% |
+| | 3 | main | 12.2-9.2 | 1.034 | 1.032 | 1.034 +- 0.012 | 1.18 | 2.3% |
+| | 3 | s26-step | 12.2-9.2 | 1.029 | 1.030 | 1.030 +- 0.014 | 1.16 | 2.3% |
+| 200 small layers | 1 | main | 18.0-11.1 | 1.035 | 1.026 | 1.036 +- 0.018 | 1.54 | 2.3% |
+| | 1 | s26-step | 18.0-11.2 | 1.048 | 1.031 | 1.049 +- 0.016 | 1.55 | 2.3% |
+| | 2 | main | 10.9-12.0 | 1.019 | 1.029 | 1.024 +- 0.026 | 1.49 | 2.3% |
+| | 2 | s26-step | 10.9-11.9 | 1.018 | 1.025 | 1.023 +- 0.024 | 1.46 | 2.3% |
+| | 3 | main | 12.2-9.2 | 1.021 | 1.019 | 1.021 +- 0.021 | 1.51 | 2.3% |
+| | 3 | s26-step | 12.2-9.2 | 1.024 | 1.017 | 1.025 +- 0.015 | 1.49 | 2.3% |
+
+The 200-layer model meets its 1.10 on every run; the MLP's 1.03 on one run of three by s26-step
+(average 1.033) and on none by main (average 1.035): not reliably. What s26-step cut, ~10 us an
+ordinary step by probes (training loss calls counted in runs instead of four counters a step,
+the model read without scored_model(), the output noted in one call; 73 -> 68 of lossdoctor's
+Python calls), is below these runs' resolution. Where the rest goes (docs/devset.md, session
+26): with every handler returning at once (--off) the hook layer alone costs ~1.0-1.3%, the
+handlers ~2.1-2.4%, spread over dozens of cold touches of 1-8 us each (no item above ~8 us),
+which grow with the machine's contention: --handlers measured forward_finished 117-128 us with
+two bench runs beside it, 62-70 us without them. A cold read moved to another handler costs
+there what it saved here (the input's rows read at the call's start: -3 us at its end, +4 at
+its start). Sampled steps (1.15-1.18x MLP, 1.46-1.55x 200 layers, 2.3% of the steps) add
+~0.35% and ~1% to the means.
 
 Session 14 (CPU clock, one thread, nice, 30 pairs of 50-step blocks; main e1c4ea0 against
 s14-step 69a6ef4, run side by side, two processes at once, load 3-15, mostly 11-14; the first
@@ -291,9 +325,11 @@ clock = time.perf_counter
 
 
 def step_times(model, optimizer, batches, steps: int, recorder=None,
-               ordinary: list | None = None) -> list[tuple[float, bool]]:
+               ordinary: list | None = None, off: bool = False) -> list[tuple[float, bool]]:
     """(seconds, sampled) per step; the first step of a watched block is taken untimed.
-    ``ordinary[0]``, if given, says whether the step running is a timed ordinary one."""
+    ``ordinary[0]``, if given, says whether the step running is a timed ordinary one. ``off``:
+    after that first step (which narrows the hooks), every handler returns at once, as a
+    broken recorder's do: what the hook layer costs alone."""
     loss_fn = nn.CrossEntropyLoss()
     times = []
     with watching(recorder) if recorder is not None else nullcontext():
@@ -302,12 +338,16 @@ def step_times(model, optimizer, batches, steps: int, recorder=None,
             sampled = recorder is not None and recorder.sampled
             if ordinary is not None:
                 ordinary[0] = bool(step) and not sampled
+            if off and step == 1:
+                recorder.broken = True
             start = clock()
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
             optimizer.step()
             if step:
                 times.append((clock() - start, sampled))
+    if off:
+        recorder.broken = False
     return times
 
 
@@ -365,7 +405,7 @@ def _timed(name: str, handler, costs: Counter, ordinary: list):
     return timed
 
 
-def measure(name: str, blocks: int, steps: int) -> dict:
+def measure(name: str, blocks: int, steps: int, off: bool = False) -> dict:
     build, shape = MODELS[name]
     torch.manual_seed(0)
     model = build()
@@ -376,7 +416,17 @@ def measure(name: str, blocks: int, steps: int) -> dict:
     first = step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
     pairs = [_pair(model, optimizer, batches, steps, recorder, block % 2 == 1)
              for block in range(blocks)]
-    return summary(pairs, first)
+    result = summary(pairs, first)
+    if off:  # blocks of their own, after the pairs: a recorder whose handlers are off
+        switched_off = Recorder(listener=Monitor())
+        step_times(model, optimizer, batches, steps, switched_off)  # its dense first steps
+        bare, watched = [], []
+        for _ in range(blocks):
+            bare.extend(t for t, _ in step_times(model, optimizer, batches, steps))
+            watched.extend(t for t, _ in step_times(model, optimizer, batches, steps,
+                                                    switched_off, off=True))
+        result["off"] = statistics.mean(watched) / statistics.mean(bare)
+    return result
 
 
 def _pair(model, optimizer, batches, steps, recorder, watched_first: bool):
@@ -423,6 +473,8 @@ def main() -> None:
     parser.add_argument("--clock", choices=CLOCKS, default="wall")
     parser.add_argument("--model", choices=MODELS, action="append",
                         help="only this model (repeatable)")
+    parser.add_argument("--off", action="store_true",
+                        help="also time watched blocks whose handlers are off (the hook layer)")
     parser.add_argument("--handlers", action="store_true",
                         help="time each event handler on ordinary watched steps instead")
     options = parser.parse_args()
@@ -439,11 +491,12 @@ def main() -> None:
     print(f"{'model':24} {'bare ms':>8} {'mean':>7} {'median':>7} {'pairs':>16} {'p10-p90':>12} "
           f"{'sampled':>8} {'share':>6} {'first':>6}   (watched / bare step time)")
     for name in options.model or MODELS:
-        r = measure(name, options.blocks, options.steps)
+        r = measure(name, options.blocks, options.steps, options.off)
         pairs = f"{r['pair_mean']:.3f}+-{2 * r['pair_error']:.3f}"
         spread = f"{r['pair_p10']:.3f}-{r['pair_p90']:.3f}"
         print(f"{name:24} {r['bare_ms']:8.2f} {r['mean']:7.3f} {r['median']:7.3f} {pairs:>16} "
-              f"{spread:>12} {r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}")
+              f"{spread:>12} {r['sampled']:8.2f} {r['share']:6.1%} {r['first']:6.2f}"
+              + (f"  off {r['off']:.3f}" if "off" in r else ""))
     print(f"load {os.getloadavg()[0]:.1f} at the end")
 
 def print_handler_costs(options) -> None:

@@ -12,8 +12,9 @@ from lossdoctor.capture.replay_losses import output_tensors
 
 #: lossdoctor's Python calls on an ordinary step of a plain loop (zero_grad, model, loss module,
 #: backward, step) after its setup is known, as sys.setprofile counts them: 90 in session 10
-#: (114 on main 67b05bc), with a little room; each costs ~0.1-0.4 microseconds of the step.
-CALLS_PER_STEP = 100
+#: (114 on main 67b05bc), 73 on main ba096c2, 68 in session 26, with a little room; each costs
+#: ~0.1-0.4 microseconds of the step hot, a few cold after the step's kernels.
+CALLS_PER_STEP = 71
 #: Python calls that watching adds to each module call of an ordinary step, counting torch's
 #: (a check made inside lossdoctor's wrapper runs torch code): the wrapper's own frame alone,
 #: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then

@@ -169,9 +169,7 @@ class ModuleEvents:
                 self._stop_spying()
             self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
-            self.last_outputs = _output_refs(output)
-            self.recent_outputs.extend(self.last_outputs)
-            self._returned_loss = _returned_loss(output)
+            self._note_outputs(output)
             self._keep_inputs(args, kwargs, output)
             if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
@@ -182,6 +180,19 @@ class ModuleEvents:
             self.last_batch_rows = _rows(args, kwargs)
             self.last_outputs = _output_refs(output)
             self._keep_inputs(args, kwargs, output)
+
+    def _note_outputs(self, output) -> None:
+        """The model's output, weakly held: its tensors, and a loss it returned."""
+        if isinstance(output, torch.Tensor):  # the common case: one reference, no search
+            ref = weakref.ref(output)
+            self.last_outputs = (ref,)
+            self.recent_outputs.append(ref)
+            # _is_scalar_loss spelled out
+            self._returned_loss = ref if output.dim() == 0 and output.requires_grad else None
+            return
+        self.last_outputs = _output_refs(output)
+        self.recent_outputs.extend(self.last_outputs)
+        self._returned_loss = _returned_loss(output)
 
     def _enter_direct_pass(self, module: nn.Module) -> None:
         """``module`` is called outside any watched pass: when a forward called directly runs

@@ -76,7 +76,7 @@ class StepEvents:
             note_later_step(self.trace, optimizer, self.model)
             return
         self._count_zero_grad()
-        lr = training_group_lr(optimizer.param_groups)
+        lr = _group_lr(optimizer.param_groups)
         if self.sampled or not isinstance(lr, torch.Tensor):  # a tensor's value costs a sync
             lr, setup = float(lr), self.trace.setup
             if lr != setup.lr_last or setup.lr_first is None:  # else follow_lr changes nothing
@@ -121,9 +121,14 @@ class StepEvents:
             self._remember_gradients(optimizer)
         if self._tensor_spy is not None:
             self._tensor_spy.take()  # a recording no backward pass ended belongs to no step
-        self.trace.steps += 1
-        forget_later_steps(self.trace)
-        self._sample_next_step()
+        trace = self.trace
+        trace.steps += 1
+        if trace.later_optimizer_steps:  # else forget_later_steps has nothing to forget
+            forget_later_steps(trace)
+        if trace.steps < self._next_sampled:  # _sample_next_step's common case, without its call
+            self.sampled = False
+        else:
+            self._sample_next_step()
         if self._model_ref is None or self._model_ref() is None:  # self.model is None
             self._watch_tensor_step()
 
@@ -231,6 +236,15 @@ def _all_zero(tensors: list[torch.Tensor]) -> bool:
     """Whether every gradient of ``tensors`` is None or zero; the first non-zero one ends the
     reading (in a loop whose gradients pile up, the first)."""
     return bool(tensors) and not any(bool(t.grad.any()) for t in tensors if t.grad is not None)
+
+
+def _group_lr(param_groups: list[dict]):
+    """training_group_lr, its common case (a first group training at a float rate) read
+    without its call."""
+    lr = param_groups[0].get("lr") if param_groups else None
+    if type(lr) is float and lr > 0:
+        return lr
+    return training_group_lr(param_groups)
 
 
 def _first_gradient(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
