@@ -40,6 +40,42 @@ def test_calls_on_meta_tensors_are_shape_inference_not_training():
     assert case.copies.train.batches
 
 
+class _TwoInputs(torch.nn.Module):
+    """A model given its two inputs as one tuple, as Keras calls a model of several inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.left, self.right = torch.nn.Linear(2, 8), torch.nn.Linear(2, 8)
+        self.head = torch.nn.Linear(16, 2)
+
+    def forward(self, inputs):
+        left, right = inputs
+        return self.head(torch.cat([self.left(left), self.right(right)], dim=1))
+
+
+def _two_inputs_built_then_trained(model):
+    """Shape inference on a tuple of meta inputs, then a plain loop over split features."""
+    meta = copy.deepcopy(model).to("meta")
+    meta((torch.zeros(8, 2, device="meta"), torch.zeros(8, 2, device="meta")))
+    (x, y), (xv, yv) = _data()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        for start in range(0, 200, 32):
+            optimizer.zero_grad()
+            rows = slice(start, start + 32)
+            F.cross_entropy(model((x[rows, :2], x[rows, 2:])), y[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            F.cross_entropy(model((xv[:, :2], xv[:, 2:])), yv)
+
+
+def test_calls_on_a_tuple_of_meta_inputs_are_shape_inference_not_training():
+    torch.manual_seed(0)
+    case = record(_two_inputs_built_then_trained, _TwoInputs())
+    assert not [n for n in case.trace.notes if "internal error" in n]
+    assert case.trace.steps == 21 and len(case.trace.validation_passes()) == 3
+
+
 def _per_element(prediction, target):
     return F.cross_entropy(prediction, target, reduction="none").mean()
 

@@ -257,8 +257,12 @@ class ModuleEvents:
 
 def _shape_only(args) -> bool:
     """A call on inputs that carry shapes and no values (meta tensors, Keras's symbolic
-    KerasTensor): shape inference, as Keras builds its models, not a forward pass."""
+    KerasTensor): shape inference, as Keras builds its models, not a forward pass. A model of
+    several inputs gets them as one tuple or list (fresh26 s01: a Keras model of two inputs
+    and its Concatenate layer; read as forward passes, their meta values broke the capture)."""
     first = args[0] if args else None
+    if isinstance(first, (tuple, list)) and first:
+        first = first[0]
     if isinstance(first, torch.Tensor):
         return first.is_meta
     return type(first).__name__ == "KerasTensor"
