@@ -8,8 +8,9 @@ sampled call is a fact about the run, not a statistical guess:
 - loss_mismatch: CrossEntropyLoss on one output unit (its loss is always 0) or on rows that
   sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
-  below 0 (a ReLU at the output: no probability below 0.5); a regression loss on integer-typed
-  class indices.
+  below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
+  [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
+  checks/_clipped_scores.py); a regression loss on integer-typed class indices.
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -46,6 +47,7 @@ from lossdoctor.checks._clamped_output import (
     clamped_verdict,
     outputs_clamped_at_zero,
 )
+from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number
@@ -121,7 +123,7 @@ def check(case) -> list[Finding]:
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
-        findings += _clamped_logits(case, name, seen)
+        findings += _clamped_logits(case, name, seen) + _clipped_raw_scores(case, name, seen)
         if not any(f.cause is LABEL_RANGE for f in findings):  # its replay is not needed
             findings += _unreachable(case, name, seen)
     return _first_of_each_cause(findings)
@@ -149,10 +151,14 @@ def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
                  _nll_without_log_softmax, _double_sigmoid, _regression_on_class_indices):
         found = rule(name, seen)
         if found is not None:
-            confidence, verdict, evidence, fix = found
-            evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
-            return [Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence, fix=fix)]
+            return [_mismatch_finding(seen, found)]
     return []
+
+
+def _mismatch_finding(seen: list[LossInputStat], found) -> Finding:
+    confidence, verdict, evidence, fix = found
+    evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
+    return Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence, fix=fix)
 
 
 def _one_class(name, seen):
@@ -276,6 +282,31 @@ def _double_sigmoid(name, seen):
         f"applies another one. Its probabilities can then only move between 0.5 and 0.73, so "
         f"it cannot predict the negative class and the loss stalls."
     ), {}, f"Remove the model's final sigmoid: {name} expects raw scores (logits)."
+
+
+def _clipped_raw_scores(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A loss on probabilities given the model's raw scores, clipped into its range on the
+    way (Keras' binary_crossentropy on a Dense(1) without activation; ``p.clamp(eps, 1 - eps)``
+    by hand): _clipped_scores.py reads both the clip and the raw output."""
+    kind = loss_kind(name)
+    if kind is None or kind.output != "probabilities":
+        return []
+    found = clipped_scores(case)
+    if found is None:
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen), **found.evidence()}
+    verdict = (
+        f"{name} expects probabilities between 0 and 1, but your model's output goes from "
+        f"{plain_number(found.output_min)} to {plain_number(found.output_max)}: it has no "
+        f"sigmoid at the end. The raw scores are clipped just inside (0, 1) before the loss "
+        f"(its inputs go from {plain_number(found.low)} to 1 - "
+        f"{plain_number(1 - found.high)}), so every score outside (0, 1) costs the same and "
+        f"sends no gradient back, and the model cannot learn from those examples."
+    ) + FIRST
+    fix = ("End the model with a sigmoid (in Keras: Dense(1, activation='sigmoid')), or keep "
+           "the raw scores and use a loss that takes logits (BCEWithLogitsLoss; in Keras "
+           "BinaryCrossentropy(from_logits=True)).")
+    return [Finding(LOSS_MISMATCH, CERTAIN, verdict, evidence, fix=fix)]
 
 
 def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
