@@ -25,7 +25,8 @@ sampled call is a fact about the run, not a statistical guess:
 A loss written by hand calls no torch.nn loss, so no call is sampled; when it computes like one
 (capture/loss_likeness.py), the targets of the batches kept for replays are held against that
 loss's range instead, and the loss replayed on them tells whether it broadcast the prediction
-against the target (label_range and shape_broadcast only: the other rules read the trained
+against the target (label_range and shape_broadcast), and a loss like nll_loss whether the
+untrained model's rows are log-probabilities (loss_mismatch; the other rules read the trained
 model's outputs).
 """
 
@@ -245,7 +246,9 @@ def double_softmax_floor(classes: int) -> float:
     return math.log(math.e + classes - 1) - 1
 
 
-def _nll_without_log_softmax(name, seen):
+def _nll_without_log_softmax(name, seen, shown: str | None = None):
+    """NLLLoss on rows that are not log-probabilities: probabilities, or raw scores with
+    positive values. ``shown``: how the verdict names the loss (a hand-written one)."""
     if name not in NLL or _always(seen, "rows_log_softmax"):
         return None
     if _always(seen, "rows_sum_to_one"):
@@ -257,8 +260,8 @@ def _nll_without_log_softmax(name, seen):
     else:
         return None
     return ALMOST_CERTAIN, (
-        f"{name} expects log-probabilities (the output of log_softmax), but your model gives "
-        f"it {what}."
+        f"{shown or name} expects log-probabilities (the output of log_softmax), but your "
+        f"model gives it {what}."
     ), {}, ("End the model with nn.LogSoftmax(dim=1), or drop its final layer and use "
             "CrossEntropyLoss on the raw scores.")
 
@@ -536,9 +539,20 @@ def _hand_written(case) -> list[Finding]:
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     found += _label_range(shown, seen) + _clamped(case, alike(name), seen)
+    found += _hand_written_nll(shown, alike(name), seen)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
         found += _unreachable(case, alike(name), seen)
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
+
+
+def _hand_written_nll(shown: str, like: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A hand-written loss that gives nll_loss's value on the model's output
+    (``-out.gather(1, y[:, None]).mean()``) takes that output as log-probabilities: the
+    untrained model's rows, replayed on the kept batches, tell whether they are. The one
+    mismatch rule read here: it holds for the untrained model as for the trained one, where
+    the others read the trained model's outputs."""
+    found = _nll_without_log_softmax(like, seen, shown=shown)
+    return [] if found is None else [_mismatch_finding(seen, found)]
 
 
 def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
