@@ -27,10 +27,15 @@ def _binary_data(column: bool, rows=400, seed=0):
     return (x[:300], y[:300]), (x[300:], y[300:])
 
 
-def _clipped_bce(prediction, y):
+def _clipped_bce(prediction, y, eps=EPS):
     """Keras' binary_crossentropy on the torch backend: the prediction clipped into
     [1e-7, 1 - 1e-7]."""
-    return F.binary_cross_entropy(prediction.clamp(EPS, 1 - EPS), y)
+    return F.binary_cross_entropy(prediction.clamp(eps, 1 - eps), y)
+
+
+def _clamped_bce(prediction, y):
+    """The prediction clamped into [0, 1] by hand."""
+    return _clipped_bce(prediction, y, eps=0.0)
 
 
 def _keras_bce(prediction, y):
@@ -61,6 +66,11 @@ def test_raw_scores_clipped_before_bce_are_a_loss_mismatch(raw_scores):
     assert finding.evidence["clip_low"] == pytest.approx(EPS)
     assert finding.evidence["model_output_min"] < 0 < 1 < finding.evidence["model_output_max"]
     assert "no sigmoid at the end" in finding.verdict and "sigmoid" in finding.fix
+
+
+def test_raw_scores_clamped_into_zero_and_one_before_bce_are_a_loss_mismatch():
+    [finding] = loss_setup.check(_run((), _clamped_bce))
+    assert finding.cause is loss_setup.LOSS_MISMATCH and finding.evidence["clip_low"] == 0
 
 
 def test_raw_scores_clipped_before_bce_are_no_saturated_sigmoid(raw_scores):

@@ -1,8 +1,9 @@
 """Raw scores clipped into [eps, 1 - eps] before a loss that takes probabilities (BCELoss).
 
 PyTorch's binary_cross_entropy raises on values outside [0, 1], so raw scores reach it only
-through a clip: Keras 3's torch backend does ``torch.clip(output, 1e-7, 1 - 1e-7)`` inside its
-binary_crossentropy, and hand-written losses do ``p.clamp(eps, 1 - eps)``. Every score outside
+through a clip: Keras 3's torch backend (as tf.keras did) does ``torch.clip(output, 1e-7,
+1 - 1e-7)`` inside its binary_crossentropy, and hand-written losses do ``p.clamp(eps, 1 - eps)``
+or ``p.clamp(0, 1)``. Every score outside
 (0, 1) then costs the same fixed amount and sends no gradient back, so a model without a
 sigmoid at the end barely learns.
 
@@ -25,8 +26,8 @@ from lossdoctor.losses import loss_kind
 
 #: Functions between the model's output and the loss that make probabilities (or their logs)
 #: of any scores: with one of them in the loss computation the output may be raw scores.
-SQUASHING = frozenset({"sigmoid", "sigmoid_", "softmax", "log_softmax", "logsigmoid",
-                       "hardsigmoid", "tanh", "exp", "softplus"})
+SQUASHING = frozenset({"sigmoid", "sigmoid_", "expit", "softmax", "log_softmax", "logsigmoid",
+                       "hardsigmoid", "tanh", "exp", "softplus", "erf", "erfc", "ndtr"})
 #: Kept training batches replayed through the model copies, at most: raw scores show on any.
 BATCHES = 4
 
@@ -65,13 +66,14 @@ def _takes_probabilities(call) -> bool:
 
 
 def _on_a_clip(seen: list) -> bool:
-    """Every sampled call's smallest input is one positive number, or every call's largest is
-    one number below 1: values a clip holds there. A sigmoid's extremes move from batch to
-    batch."""
+    """Every sampled call's smallest input is one and the same number (eps, or 0 for a clamp
+    into [0, 1]), or every call's largest is: values a clip holds there. The extremes of
+    probabilities computed from the scores (a sigmoid's, ``(tanh + 1) / 2``) move from batch
+    to batch."""
     lows = {s.prediction_min for s in seen}
     highs = {s.prediction_max for s in seen}
-    floor = len(lows) == 1 and 0 < min(lows) < 0.5
-    ceiling = len(highs) == 1 and 0.5 < max(highs) < 1
+    floor = len(lows) == 1 and min(lows) < 0.5
+    ceiling = len(highs) == 1 and max(highs) > 0.5
     return floor or ceiling
 
 
