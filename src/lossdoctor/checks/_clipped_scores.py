@@ -8,7 +8,7 @@ or ``p.clamp(0, 1)``. Every score outside
 sigmoid at the end barely learns.
 
 Two readings together: the loss's inputs sit on a clip (on every sampled call the smallest is
-one and the same positive number, or the largest one and the same number below 1), and the
+one and the same number below 0.5, or the largest one and the same number above it), and the
 model's own output, replayed on the kept training batches, leaves [0, 1] with no sigmoid or
 softmax between it and the loss in the recorded loss computation. A sigmoid output clipped the
 same way stays inside [0, 1] (its saturation is saturated_activation's to judge).
@@ -30,17 +30,21 @@ SQUASHING = frozenset({"sigmoid", "sigmoid_", "expit", "softmax", "log_softmax",
                        "hardsigmoid", "tanh", "exp", "softplus", "erf", "erfc", "ndtr"})
 #: Kept training batches replayed through the model copies, at most: raw scores show on any.
 BATCHES = 4
+#: Sampled training calls whose extremes must agree before they are read as a clip's bounds
+#: (loss_setup's MIN_CALLS: one call's extremes agree with themselves).
+MIN_CALLS = 3
 
 
 @dataclass(frozen=True)
 class ClippedScores:
-    low: float  # the clip's bounds, as the loss's inputs show them
-    high: float
+    low: float | None  # the clip's bounds the loss's inputs sit on (None: not seen held)
+    high: float | None
     output_min: float  # the model's own output on the kept batches
     output_max: float
 
     def evidence(self) -> dict[str, float]:
-        return {"clip_low": self.low, "clip_high": self.high,
+        bounds = {"clip_low": self.low, "clip_high": self.high}
+        return {**{k: v for k, v in bounds.items() if v is not None},
                 "model_output_min": self.output_min, "model_output_max": self.output_max}
 
 
@@ -48,7 +52,12 @@ def clipped_scores(case) -> ClippedScores | None:
     """The clip and the model's raw output range when a loss on probabilities is given raw
     scores clipped into its range; None otherwise (or when no replay can show the output)."""
     seen = [s for s in case.trace.loss_inputs if s.phase == "train" and _takes_probabilities(s)]
-    if not seen or not _on_a_clip(seen) or _squashed_in_loss(case):
+    if len(seen) < MIN_CALLS or _squashed_in_loss(case):
+        return None
+    floor, ceiling = _held(seen, "prediction_min"), _held(seen, "prediction_max")
+    floor = floor if floor is not None and floor < 0.5 else None
+    ceiling = ceiling if ceiling is not None and ceiling > 0.5 else None
+    if floor is None and ceiling is None:
         return None
     found = _output_range(case)
     if found is None:
@@ -56,8 +65,7 @@ def clipped_scores(case) -> ClippedScores | None:
     low, high = found
     if low >= 0 and high <= 1:
         return None
-    return ClippedScores(min(s.prediction_min for s in seen),
-                         max(s.prediction_max for s in seen), low, high)
+    return ClippedScores(floor, ceiling, low, high)
 
 
 def _takes_probabilities(call) -> bool:
@@ -65,16 +73,12 @@ def _takes_probabilities(call) -> bool:
     return kind is not None and kind.output == "probabilities"
 
 
-def _on_a_clip(seen: list) -> bool:
-    """Every sampled call's smallest input is one and the same number (eps, or 0 for a clamp
-    into [0, 1]), or every call's largest is: values a clip holds there. The extremes of
-    probabilities computed from the scores (a sigmoid's, ``(tanh + 1) / 2``) move from batch
-    to batch."""
-    lows = {s.prediction_min for s in seen}
-    highs = {s.prediction_max for s in seen}
-    floor = len(lows) == 1 and min(lows) < 0.5
-    ceiling = len(highs) == 1 and max(highs) > 0.5
-    return floor or ceiling
+def _held(seen: list, extreme: str) -> float | None:
+    """The one value every sampled call's smallest (or largest) input is: a clip's bound
+    (eps, or 0 for a clamp into [0, 1]); None when they differ. The extremes of probabilities
+    computed from the scores (a sigmoid's, ``(tanh + 1) / 2``) move from batch to batch."""
+    values = {getattr(s, extreme) for s in seen}
+    return values.pop() if len(values) == 1 else None
 
 
 def _squashed_in_loss(case) -> bool:

@@ -301,10 +301,9 @@ def _clipped_raw_scores(case, name: str, seen: list[LossInputStat]) -> list[Find
     verdict = (
         f"{name} expects probabilities between 0 and 1, but your model's output goes from "
         f"{plain_number(found.output_min)} to {plain_number(found.output_max)}: it has no "
-        f"sigmoid at the end. The raw scores are clipped just inside (0, 1) before the loss "
-        f"(its inputs go from {plain_number(found.low)} to {_below_one(found.high)}), so "
-        f"every score outside (0, 1) costs the same and sends no gradient back, and the model "
-        f"cannot learn from those examples."
+        f"sigmoid at the end. The raw scores are clipped into (0, 1) on the way to the loss "
+        f"({_clip_in_words(found)}), so every score outside (0, 1) costs the same and sends "
+        f"no gradient back, and the model cannot learn from those examples."
     ) + FIRST
     fix = ("End the model with a sigmoid (in Keras: Dense(1, activation='sigmoid')), or keep "
            "the raw scores and use a loss that takes logits (BCEWithLogitsLoss; in Keras "
@@ -312,9 +311,17 @@ def _clipped_raw_scores(case, name: str, seen: list[LossInputStat]) -> list[Find
     return [Finding(LOSS_MISMATCH, CERTAIN, verdict, evidence, fix=fix)]
 
 
-def _below_one(value: float) -> str:
-    """1 - 1.19e-07 rather than 1, which is how 0.99999988 reads rounded."""
-    return "1" if value >= 1 else f"1 - {plain_number(1 - value)}"
+def _clip_in_words(found) -> str:
+    """'every score below 1e-07 becomes 1e-07 and every one above 1 - 1.19e-07 becomes
+    1 - 1.19e-07': the bounds the loss's inputs were seen held at (0.99999988 would read 1)."""
+    parts = []
+    if found.low is not None:
+        low = plain_number(found.low)
+        parts.append(f"every score below {low} becomes {low}")
+    if found.high is not None:
+        high = "1" if found.high >= 1 else f"1 - {plain_number(1 - found.high)}"
+        parts.append(f"every {'one' if parts else 'score'} above {high} becomes {high}")
+    return " and ".join(parts)
 
 
 def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
