@@ -145,6 +145,10 @@ class LossEvents:
         #: Which loss call of a forward pass pairs the kept batch with its target: the first,
         #: or the term whose target a replay of the whole loss reads (pair_batches_with).
         self._paired_term = 0
+        #: The shape after the batch axis in which the replay's program reads the target, when
+        #: it differs from the paired call's (Keras gives binary_crossentropy the labels (B,)
+        #: expanded to (B, 1) inside the program): later kept batches keep it so.
+        self._paired_shape: tuple | None = None
         self._call_forward, self._calls_in_forward = -1, 0
         #: The targets of the loss calls of the latest forward pass, until the replay is decided.
         self._term_targets: list[tuple[int, object, int | None]] = []
@@ -202,8 +206,18 @@ class LossEvents:
                 self._note_term_target(held.forward, target, prediction)
             if self._pending is not None and self._pairs_batch(held.forward):
                 # inputs wait for a target (else the target is not read)
-                held.batch = self._paired_batch(held.record.phase,
-                                                _per_row(target, self.last_batch_rows))
+                held.batch = self._paired_batch(held.record.phase, self._as_paired(target))
+
+    def _as_paired(self, target):
+        """The loss call's target as a kept batch holds it: one row per batch row, in the
+        shape the replay reads (pair_batches_with)."""
+        target = _per_row(target, self.last_batch_rows)
+        shape = self._paired_shape
+        if shape is None or not isinstance(target, torch.Tensor) or target.dim() == 0:
+            return target
+        if target.numel() != target.shape[0] * math.prod(shape):
+            return target
+        return target.reshape(target.shape[0], *shape)
 
     def _note_term_target(self, forward: int, target, prediction: torch.Tensor) -> None:
         """Until the replay is decided: each loss call's target, and which tensor of the
@@ -234,9 +248,13 @@ class LossEvents:
         if index is None:
             return
         self._paired_term = index
+        paired = _per_row(target, self.last_batch_rows)
+        call_target = _per_row(targets[index], self.last_batch_rows)
+        if paired.shape != call_target.shape:
+            self._paired_shape = tuple(paired.shape[1:])
         for held in self._held:
             if held.forward == self.forwards and held.batch is not None:
-                held.batch.target = copy_to_cpu(_per_row(target, self.last_batch_rows))
+                held.batch.target = copy_to_cpu(paired)
 
     def _compares_calls(self, prediction: torch.Tensor, target: torch.Tensor | None) -> bool:
         """Whether the loss compares outputs of different model calls: its target is (a view

@@ -8,8 +8,9 @@ sampled call is a fact about the run, not a statistical guess:
 - loss_mismatch: CrossEntropyLoss on one output unit (its loss is always 0) or on rows that
   sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
-  below 0 (a ReLU at the output: no probability below 0.5); a regression loss on integer-typed
-  class indices.
+  below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
+  [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
+  checks/_clipped_scores.py); a regression loss on integer-typed class indices.
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -24,7 +25,8 @@ sampled call is a fact about the run, not a statistical guess:
 A loss written by hand calls no torch.nn loss, so no call is sampled; when it computes like one
 (capture/loss_likeness.py), the targets of the batches kept for replays are held against that
 loss's range instead, and the loss replayed on them tells whether it broadcast the prediction
-against the target (label_range and shape_broadcast only: the other rules read the trained
+against the target (label_range and shape_broadcast), and a loss like nll_loss whether the
+untrained model's rows are log-probabilities (loss_mismatch; the other rules read the trained
 model's outputs).
 """
 
@@ -46,6 +48,7 @@ from lossdoctor.checks._clamped_output import (
     clamped_verdict,
     outputs_clamped_at_zero,
 )
+from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number
@@ -121,7 +124,7 @@ def check(case) -> list[Finding]:
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
-        findings += _clamped_logits(case, name, seen)
+        findings += _clamped_logits(case, name, seen) + _clipped_raw_scores(case, name, seen)
         if not any(f.cause is LABEL_RANGE for f in findings):  # its replay is not needed
             findings += _unreachable(case, name, seen)
     return _first_of_each_cause(findings)
@@ -149,10 +152,14 @@ def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
                  _nll_without_log_softmax, _double_sigmoid, _regression_on_class_indices):
         found = rule(name, seen)
         if found is not None:
-            confidence, verdict, evidence, fix = found
-            evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
-            return [Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence, fix=fix)]
+            return [_mismatch_finding(seen, found)]
     return []
+
+
+def _mismatch_finding(seen: list[LossInputStat], found) -> Finding:
+    confidence, verdict, evidence, fix = found
+    evidence = {"sampled_loss_calls": float(len(seen)), **evidence, **_ranges(seen)}
+    return Finding(LOSS_MISMATCH, confidence, verdict + FIRST, evidence, fix=fix)
 
 
 def _one_class(name, seen):
@@ -239,7 +246,9 @@ def double_softmax_floor(classes: int) -> float:
     return math.log(math.e + classes - 1) - 1
 
 
-def _nll_without_log_softmax(name, seen):
+def _nll_without_log_softmax(name, seen, shown: str | None = None):
+    """NLLLoss on rows that are not log-probabilities: probabilities, or raw scores with
+    positive values. ``shown``: how the verdict names the loss (a hand-written one)."""
     if name not in NLL or _always(seen, "rows_log_softmax"):
         return None
     if _always(seen, "rows_sum_to_one"):
@@ -251,8 +260,8 @@ def _nll_without_log_softmax(name, seen):
     else:
         return None
     return ALMOST_CERTAIN, (
-        f"{name} expects log-probabilities (the output of log_softmax), but your model gives "
-        f"it {what}."
+        f"{shown or name} expects log-probabilities (the output of log_softmax), but your "
+        f"model gives it {what}."
     ), {}, ("End the model with nn.LogSoftmax(dim=1), or drop its final layer and use "
             "CrossEntropyLoss on the raw scores.")
 
@@ -276,6 +285,43 @@ def _double_sigmoid(name, seen):
         f"applies another one. Its probabilities can then only move between 0.5 and 0.73, so "
         f"it cannot predict the negative class and the loss stalls."
     ), {}, f"Remove the model's final sigmoid: {name} expects raw scores (logits)."
+
+
+def _clipped_raw_scores(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A loss on probabilities given the model's raw scores, clipped into its range on the
+    way (Keras' binary_crossentropy on a Dense(1) without activation; ``p.clamp(eps, 1 - eps)``
+    by hand): _clipped_scores.py reads both the clip and the raw output."""
+    kind = loss_kind(name)
+    if kind is None or kind.output != "probabilities":
+        return []
+    found = clipped_scores(case)
+    if found is None:
+        return []
+    evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen), **found.evidence()}
+    verdict = (
+        f"{name} expects probabilities between 0 and 1, but your model's output goes from "
+        f"{plain_number(found.output_min)} to {plain_number(found.output_max)}: it has no "
+        f"sigmoid at the end. The raw scores are clipped into (0, 1) on the way to the loss "
+        f"({_clip_in_words(found)}), so every score outside (0, 1) costs the same and sends "
+        f"no gradient back, and the model cannot learn from those examples."
+    ) + FIRST
+    fix = ("End the model with a sigmoid (in Keras: Dense(1, activation='sigmoid')), or keep "
+           "the raw scores and use a loss that takes logits (BCEWithLogitsLoss; in Keras "
+           "BinaryCrossentropy(from_logits=True)).")
+    return [Finding(LOSS_MISMATCH, CERTAIN, verdict, evidence, fix=fix)]
+
+
+def _clip_in_words(found) -> str:
+    """'every score below 1e-07 becomes 1e-07 and every one above 1 - 1.19e-07 becomes
+    1 - 1.19e-07': the bounds the loss's inputs were seen held at (0.99999988 would read 1)."""
+    parts = []
+    if found.low is not None:
+        low = plain_number(found.low)
+        parts.append(f"every score below {low} becomes {low}")
+    if found.high is not None:
+        high = "1" if found.high >= 1 else f"1 - {plain_number(1 - found.high)}"
+        parts.append(f"every {'one' if parts else 'score'} above {high} becomes {high}")
+    return " and ".join(parts)
 
 
 def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]:
@@ -505,9 +551,20 @@ def _hand_written(case) -> list[Finding]:
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     found += _label_range(shown, seen) + _clamped(case, alike(name), seen)
+    found += _hand_written_nll(shown, alike(name), seen)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
         found += _unreachable(case, alike(name), seen)
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
+
+
+def _hand_written_nll(shown: str, like: str, seen: list[LossInputStat]) -> list[Finding]:
+    """A hand-written loss that gives nll_loss's value on the model's output
+    (``-out.gather(1, y[:, None]).mean()``) takes that output as log-probabilities: the
+    untrained model's rows, replayed on the kept batches, tell whether they are. The one
+    mismatch rule read here: it holds for the untrained model as for the trained one, where
+    the others read the trained model's outputs."""
+    found = _nll_without_log_softmax(like, seen, shown=shown)
+    return [] if found is None else [_mismatch_finding(seen, found)]
 
 
 def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._features import feature_stats, replay_standardized
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._pinned import HIDDEN_SATURATING, MOSTLY_PINNED, pinned_after, pinned_by_call
@@ -75,7 +76,7 @@ class LayerSaturation:
 
 
 def check(case) -> list[Finding]:
-    layers = with_first_pass(case, saturation_by_layer(case.trace))
+    layers = _without_clipped_scores(case, with_first_pass(case, saturation_by_layer(case.trace)))
     loss = training_progress(case)
     pinned = sorted(_suspects(layers, loss), key=_severity, reverse=True)
     if not pinned:
@@ -96,6 +97,16 @@ def check(case) -> list[Finding]:
             root=shown(worst, experiment, after),
         )
     ]
+
+
+def _without_clipped_scores(case, layers: list[LayerSaturation]) -> list[LayerSaturation]:
+    """``layers`` without the loss's probabilities when they are raw scores clipped into
+    [eps, 1 - eps] on the way to the loss (_clipped_scores.py): no sigmoid is there to pin,
+    the missing sigmoid is loss_setup's loss_mismatch."""
+    outputs = [s for s in layers if s.kind == "probabilities"]
+    if not outputs or clipped_scores(case) is None:
+        return layers
+    return [s for s in layers if s.kind != "probabilities"]
 
 
 def shown(worst: LayerSaturation, experiment, after) -> bool:
