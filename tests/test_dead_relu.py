@@ -546,3 +546,13 @@ def test_every_relu_call_on_the_clamped_output_is_taken_out():
     unclamped = without_last_relu(_ClampedTwiceWithItsLoss(), batch, predict)
     with torch.no_grad():
         assert float(predict(unclamped, batch).min()) < 0
+
+
+def test_stuck_outputs_a_replay_frees_are_reported_on_curves_without_a_symptom():
+    """Dev relu_after_output 355307, 355315, 355327: runs that learn while a third or more of
+    their outputs sit at 0 were held to ADVICE_CONFIDENCE (0.3 on ba096c2) and called healthy;
+    a replay without the clamp that beats the replay of the setup is not advice."""
+    case = recorded_nielsen(clamped=True)
+    case.curves_show_symptom = False
+    [finding] = dead_relu.check(case)
+    assert finding.confidence == dead_relu.CONFIRMED_STUCK
