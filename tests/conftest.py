@@ -215,9 +215,13 @@ def quadratic_cost(output, target):
 def recorded_nielsen(clamped: bool):
     """nielsen_network trained as Nielsen does (SGD at 0.01, batches of 10, quadratic cost) on
     stroke digits, recorded."""
+    return record_nielsen_run(nielsen_network(clamped))
+
+
+def record_nielsen_run(model: nn.Module):
+    """``model`` trained and recorded as recorded_nielsen's network is."""
     generator = torch.Generator().manual_seed(0)
     train, validation = stroke_digits(1500, generator), stroke_digits(300, generator)
-    model = nielsen_network(clamped)
     return record(fit, model, torch.optim.SGD(model.parameters(), lr=0.01), quadratic_cost,
                   train, validation, epochs=4, batch_size=10)
 

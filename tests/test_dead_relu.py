@@ -1,13 +1,17 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from conftest import fit, mlp, record, recorded_nielsen
+from conftest import fit, mlp, nielsen_network, record, record_nielsen_run, recorded_nielsen
+from lossdoctor.capture.sample import Batch
 from lossdoctor.checks import dead_relu
 from lossdoctor.checks._dead_units import BUILT_DEAD, MOST, DeadLayer, dead_layers
-from lossdoctor.checks._stuck_outputs import StuckOutputs
+from lossdoctor.checks._stuck_outputs import StuckOutputs, _against_the_run
+from lossdoctor.checks._unclamped import without_last_relu
 from lossdoctor.checks.dead_relu import (
     DEAD_RELU,
     KILLED_CONFIDENCE,
@@ -447,3 +451,108 @@ def test_a_model_given_its_target_is_read_for_a_clamp_as_the_script_called_it():
 
     case = record(train)
     assert not any("stuck_loss_share" in f.evidence for f in dead_relu.check(case))
+
+
+class _ClampedInForward(nn.Module):
+    """nielsen_network with its output ReLU written in the forward, as ``clamp`` says."""
+
+    def __init__(self, clamp) -> None:
+        super().__init__()
+        self.net = nielsen_network(clamped=False)
+        self.clamp = clamp
+
+    def forward(self, x):
+        return self.clamp(self.net(x))
+
+
+@pytest.mark.parametrize("clamp", [torch.relu, F.relu, lambda z: z.clamp(min=0)],
+                         ids=["torch.relu", "F.relu", "clamp"])
+def test_an_output_relu_written_in_the_forward_is_taken_out_in_the_replay(clamp):
+    """No module swap reaches a clamp computed in the forward: on ba096c2 the stuck outputs
+    were reported unconfirmed (UNCONFIRMED_STUCK, no replay); the last ReLU call is taken out
+    instead, and the replay shows the fix."""
+    model = _ClampedInForward(clamp)
+    case = record_nielsen_run(model)
+    [finding] = dead_relu.check(case)
+    assert finding.experiment is not None
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert finding.confidence == dead_relu.CONFIRMED_STUCK
+
+
+def test_taking_out_the_last_relu_call_leaves_the_hidden_ones():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU())
+    batch = Batch((torch.randn(16, 4),), {}, torch.zeros(16, 3), 16)
+
+    def predict(m, b):
+        return m(*b.args)
+
+    unclamped = without_last_relu(model, batch, predict)
+    with torch.no_grad():
+        assert float(predict(unclamped, batch).min()) < 0
+        assert torch.equal(predict(unclamped, batch), model[:3](batch.args[0]))
+    assert without_last_relu(nn.Linear(4, 3), batch, predict) is None
+
+
+class _RunOf:
+    """What _against_the_run reads of a case: the run's validation passes, no constant guess."""
+
+    def __init__(self, *losses):
+        self.trace = SimpleNamespace(validation_passes=lambda: [SimpleNamespace(loss=v)
+                                                                for v in losses])
+
+    def constant_guess_loss(self, split):
+        return None
+
+
+def test_outputs_stuck_in_the_run_but_not_in_its_replay_are_judged_against_the_run():
+    """Dev relu_after_output 355210: 78% of the outputs stuck in the run (validation 0.21),
+    where the replay of the same setup did not get stuck (0.007) and the one without the ReLU
+    reached 0.010: on ba096c2 no finding. The replay without the clamp is then compared with
+    the run's own last validation loss, reported at UNCONFIRMED_STUCK."""
+    replayed = Experiment("the ReLU after the output layer taken out", 0.0072, 0.0096, 300)
+    stuck = StuckOutputs(0.78, 0.88, 0.78, replayed)
+    _against_the_run(_RunOf(0.25, 0.207), stuck)
+    assert (stuck.experiment.before, stuck.experiment.after) == (0.207, 0.0096)
+    assert stuck.replay_unstuck == 0.0072
+    assert "replay_validation_loss" in stuck.evidence
+
+
+def test_a_run_no_worse_than_the_replays_keeps_the_replay_that_did_not_help():
+    replayed = Experiment("the ReLU after the output layer taken out", 0.04, 0.041, 300)
+    stuck = StuckOutputs(0.5, 0.9, 0.5, replayed)
+    _against_the_run(_RunOf(0.042), stuck)
+    assert stuck.experiment is replayed and stuck.replay_unstuck is None
+
+
+class _ClampedTwiceWithItsLoss(nn.Module):
+    """Dev relu_after_output 355243: ``return torch.relu(out), F.mse_loss(torch.relu(out),
+    target)``, two ReLU calls on the same output; the last alone is the loss's."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4, 3)
+
+    def forward(self, x, target):
+        out = self.net(x)
+        return torch.relu(out), F.mse_loss(torch.relu(out), target)
+
+
+def test_every_relu_call_on_the_clamped_output_is_taken_out():
+    batch = Batch((torch.randn(16, 4), torch.zeros(16, 3)), {}, torch.zeros(16, 3), 16)
+
+    def predict(m, b):
+        return m(*b.args)[0]
+
+    unclamped = without_last_relu(_ClampedTwiceWithItsLoss(), batch, predict)
+    with torch.no_grad():
+        assert float(predict(unclamped, batch).min()) < 0
+
+
+def test_stuck_outputs_a_replay_frees_are_reported_on_curves_without_a_symptom():
+    """Dev relu_after_output 355307, 355315, 355327: runs that learn while a third or more of
+    their outputs sit at 0 were held to ADVICE_CONFIDENCE (0.3 on ba096c2) and called healthy;
+    a replay without the clamp that beats the replay of the setup is not advice."""
+    case = recorded_nielsen(clamped=True)
+    case.curves_show_symptom = False
+    [finding] = dead_relu.check(case)
+    assert finding.confidence == dead_relu.CONFIRMED_STUCK

@@ -634,3 +634,26 @@ def test_the_larger_model_keeps_a_clamp_at_zero_it_is_told_of():
     output = larger.model(batch.args[0])
     assert output.shape == (7, 3) and float(output.min()) == 0.0
     assert larger.describe().endswith("with a ReLU output")
+
+
+def _hand_written_bce(logit, target):
+    return -(target * nn.functional.logsigmoid(logit)
+             + (1 - target) * nn.functional.logsigmoid(-logit)).mean()
+
+
+def test_a_linear_model_giving_one_number_a_row_to_a_hand_written_loss_is_too_small():
+    """Dev linear_model 355100: the user's model ends in nn.Flatten(0); the larger MLP gave a
+    column, which a loss written by hand broadcast against the targets (every row against
+    every target), so it stayed at the constant guess and the linear model was not called too
+    small (ba096c2: no finding). The larger model now gives one number a row too."""
+    torch.manual_seed(0)
+    case = recorded(xor, nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), _hand_written_bce)
+    finding = _one_finding(case)
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+    assert "nn.Flatten(start_dim=0)" in finding.fix
+
+
+def test_quiet_on_a_hidden_layer_giving_one_number_a_row_to_a_hand_written_loss():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 1), nn.Flatten(0))
+    assert underfit_capacity.check(recorded(xor, model, _hand_written_bce)) == []

@@ -12,6 +12,8 @@ ACTIVATION = {"relu": "nn.ReLU()", "gelu": "nn.GELU()", "tanh": "nn.Tanh()",
               "sigmoid": "nn.Sigmoid()", "leaky_relu": "nn.LeakyReLU(0.1)"}
 FUNCTION = {"relu": "torch.relu", "gelu": "F.gelu", "tanh": "torch.tanh",
             "sigmoid": "torch.sigmoid", "leaky_relu": "F.leaky_relu"}
+#: Heads that clamp the output at zero in a forward, as a function call.
+FUNCTIONAL_CLAMPS = {"relu": "torch.relu({})", "relu_f": "F.relu({})", "clamp": "{}.clamp(min=0)"}
 CELL = {"gru": "nn.GRU({i}, HIDDEN, num_layers=LAYERS, batch_first=True)",
         "lstm": "nn.LSTM({i}, HIDDEN, num_layers=LAYERS, batch_first=True)",
         "rnn_tanh": "nn.RNN({i}, HIDDEN, num_layers=LAYERS, batch_first=True)",
@@ -189,8 +191,8 @@ def _format_output(p: Program, name: str) -> str:
         name = f"torch.softmax({name}, dim=1)"
     elif p.model.head == "sigmoid":
         name = f"torch.sigmoid({name})"
-    elif p.model.head == "relu":
-        name = f"torch.relu({name})"
+    elif p.model.head in FUNCTIONAL_CLAMPS:
+        name = FUNCTIONAL_CLAMPS[p.model.head].format(name)
     if p.output_units == 1 and p.loss.output_shape == "flat":
         name = f"{name}.squeeze(1)"
     return name

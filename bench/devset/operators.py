@@ -77,7 +77,13 @@ def operator(cause: str, description: str, applies: Callable[[Program], bool] = 
 
 def all_operators() -> list[Operator]:
     """Every operator, in a fixed order (by cause, then name)."""
-    from . import faults_data, faults_model, faults_replay, faults_training  # noqa: F401
+    from . import (  # noqa: F401  (they register)
+        faults_clamp,
+        faults_data,
+        faults_model,
+        faults_replay,
+        faults_training,
+    )
 
     return sorted(REGISTRY.values(), key=lambda op: (CAUSES.index(op.cause), op.name))
 

@@ -49,7 +49,10 @@ class Model:
     dropout_always: bool = False  # module_list style: F.dropout(x, DROPOUT) without training=
     batchnorm: bool = False
     cell: str = "gru"  # gru | lstm | rnn_tanh | rnn_relu (rnn family)
-    head: str = ""  # "" | softmax | sigmoid | relu: an activation after the output layer
+    #: "" | softmax | sigmoid | relu: an activation after the output layer (relu is an nn.ReLU
+    #: in an nn.Sequential, torch.relu in a forward); relu_f (F.relu) and clamp
+    #: (``.clamp(min=0)``) are the same clamp written otherwise in a forward
+    head: str = ""
     init: tuple = ()  # () | (normal | uniform | negative_uniform | constant, size)
     head_scale: float = 1.0  # the output layer's weights multiplied after init
     bias_init: float | None = None  # hidden biases set to this value

@@ -1,0 +1,86 @@
+"""A copy of the user's model with the ReLU after its output layer taken out, however it is
+written: an ``nn.ReLU`` module, or ``torch.relu``, ``F.relu`` or ``x.clamp(min=0)`` in the
+forward (or in a model written as plain tensors), which no module swap can reach.
+
+Every one of them runs as a ReLU call through PyTorch's function dispatch (an nn.ReLU calls
+F.relu). The output clamp is the last such call of a forward, with any other call on the same
+tensor: the copy counts the calls of one forward, in training and in eval mode, and a
+TorchFunctionMode passes those calls' input through unchanged (nothing of the user's code is
+rewritten). Whether that un-clamped the output is read afterwards
+(:func:`._clamped_output.ends_clamped_at_zero`): a clamp written ``z * (z > 0)`` is no ReLU
+call, and taking out the last hidden ReLU instead leaves it."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from lossdoctor.capture.activations import activation_kind
+from lossdoctor.sandbox import isolated
+
+
+class _ReluCalls(TorchFunctionMode):
+    """Calls every torch function as it is, noting each ReLU call's input; the calls numbered
+    in ``skip`` (from 0) return their input unchanged."""
+
+    def __init__(self, skip: frozenset[int] = frozenset()) -> None:
+        super().__init__()
+        self.skip, self.inputs = skip, []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if activation_kind(func, args, kwargs) != "relu":
+            return func(*args, **kwargs)
+        pre = args[0] if args else kwargs.get("input")
+        number = len(self.inputs)
+        self.inputs.append(pre)
+        if number in self.skip and isinstance(pre, torch.Tensor):
+            return pre
+        return func(*args, **kwargs)
+
+    def clamp_calls(self) -> frozenset[int]:
+        """The last call, and every other call on the very same tensor (a forward computing
+        its own loss clamps its output twice: ``return torch.relu(out), loss(torch.relu(out),
+        target)``)."""
+        if not self.inputs:
+            return frozenset()
+        last = self.inputs[-1]
+        return frozenset(i for i, pre in enumerate(self.inputs) if pre is last)
+
+
+class WithoutLastRelu(nn.Module):
+    """``inner``, whose output clamp (the calls ``skip`` numbers, in training and in eval
+    mode) passes its input through."""
+
+    def __init__(self, inner: nn.Module, skip: dict[bool, frozenset[int]]) -> None:
+        super().__init__()
+        self.inner, self.skip = inner, skip
+
+    def forward(self, *args, **kwargs):
+        with _ReluCalls(self.skip.get(self.training, frozenset())):
+            return self.inner(*args, **kwargs)
+
+
+def without_last_relu(model: nn.Module, batch, predict) -> WithoutLastRelu | None:
+    """A copy of ``model`` whose last ReLU call is taken out, counted on ``batch`` (through
+    ``predict(model, batch)``, the replayer's, as the script called the model); None when a
+    forward makes no ReLU call."""
+    skip = {mode: _clamp_calls(model, batch, predict, mode) for mode in (True, False)}
+    if not all(skip.values()):
+        return None
+    return WithoutLastRelu(copy.deepcopy(model), skip)
+
+
+def _clamp_calls(model: nn.Module, batch, predict, training: bool) -> frozenset[int]:
+    """The output clamp's ReLU calls in one forward (_ReluCalls.clamp_calls), in training mode
+    with gradients (as a replay trains) or in eval mode without (as it validates: some layers
+    take a fused path there)."""
+    counting = _ReluCalls()
+    with isolated(0), torch.set_grad_enabled(training):
+        scoring = copy.deepcopy(model).train(training)
+        with counting:
+            predict(scoring, batch)
+    return counting.clamp_calls()
