@@ -293,13 +293,7 @@ def _holds_the_rows(called_on: torch.Tensor, result: torch.Tensor, rows: int) ->
 
 def _called_on(tape: Tape, call: Call) -> torch.Tensor | None:
     """The tensor a call is made on: its first argument."""
-    first = call.args[0] if call.args else None
-    if isinstance(first, External):
-        return first.tensor
-    if isinstance(first, Result):
-        value = _result(tape.results, first)
-        return value if isinstance(value, torch.Tensor) else None
-    return None
+    return _tensor_at(tape, call.args[0] if call.args else None)
 
 
 def _unscaled(tape: Tape, start: Result) -> Result:
