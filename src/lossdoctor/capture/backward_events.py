@@ -81,7 +81,7 @@ class BackwardEvents:
         # Each looked at here first: on a run's ordinary steps none has anything to do.
         if self.copies.loss_fn is None or self._built is not None or self._found_call is not None:
             self._decide_replay(seen_loss, name)
-        if self._chains_wanted and self._loss_chain is None:
+        if self._learning_chain and self._loss_chain is None:
             self._learn_loss_chain(trained_by_torch_loss=seen_loss)
         if self._optimizer_ref is None:
             self.parameters_trained(root)

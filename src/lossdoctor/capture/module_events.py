@@ -174,8 +174,9 @@ class ModuleEvents:
             if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
             self._inner_target = None
-            if self._chains_wanted:  # else _follow_output returns at once
-                self._follow_output(module, output, args, kwargs)
+            if self._chains_wanted and (self._learning_chain or self._pending is not None
+                                        or self._chain_spy is not None):
+                self._follow_output(module, output, args, kwargs)  # else it returns at once
         elif self._depth == 0 and self._copy_is(module):
             self.last_batch_rows = _rows(args, kwargs)
             self.last_outputs = _output_refs(output)

@@ -168,7 +168,8 @@ class StepEvents:
 
     @guarded
     def zero_grad_called(self) -> None:
-        self.count_unmoved_framework_update()
+        if self.update_awaited:
+            self.count_unmoved_framework_update()
         self.trace.zero_grad_calls += 1
         self._zeroed_since_step = self._zero_grad_called = True
 
