@@ -5,8 +5,8 @@ forward (or in a model written as plain tensors), which no module swap can reach
 Every one of them runs as a ReLU call through PyTorch's function dispatch (an nn.ReLU calls
 F.relu). The output clamp is the last such call of a forward, with any other call on the same
 tensor: the copy counts the calls of one forward, in training and in eval mode, and a
-TorchFunctionMode passes those calls' input through unchanged (nothing of the user's code is
-rewritten). Whether that un-clamped the output is read afterwards
+FunctionSwap (checks/_function_swap.py) passes those calls' input through unchanged (nothing
+of the user's code is rewritten). Whether that un-clamped the output is read afterwards
 (:func:`._clamped_output.ends_clamped_at_zero`): a clamp written ``z * (z > 0)`` is no ReLU
 call, and taking out the last hidden ReLU instead leaves it."""
 
@@ -16,30 +16,24 @@ import copy
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from lossdoctor.capture.activations import activation_kind
+from lossdoctor.checks._function_swap import FunctionSwap
 from lossdoctor.sandbox import isolated
 
+#: The output clamp taken out: its input passes through.
+_PASSED_THROUGH = {"relu": lambda pre, in_place: pre}
 
-class _ReluCalls(TorchFunctionMode):
-    """Calls every torch function as it is, noting each ReLU call's input; the calls numbered
-    in ``skip`` (from 0) return their input unchanged."""
+
+class _NumberedCalls:
+    """A FunctionSwap's ``keep`` for the ReLU calls of one forward: numbers them in order (from
+    0), notes each one's input, and keeps every call but those numbered in ``skip``."""
 
     def __init__(self, skip: frozenset[int] = frozenset()) -> None:
-        super().__init__()
         self.skip, self.inputs = skip, []
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if activation_kind(func, args, kwargs) != "relu":
-            return func(*args, **kwargs)
-        pre = args[0] if args else kwargs.get("input")
-        number = len(self.inputs)
+    def __call__(self, pre: torch.Tensor) -> bool:
         self.inputs.append(pre)
-        if number in self.skip and isinstance(pre, torch.Tensor):
-            return pre
-        return func(*args, **kwargs)
+        return len(self.inputs) - 1 not in self.skip
 
     def clamp_calls(self) -> frozenset[int]:
         """The last call, and every other call on the very same tensor (a forward computing
@@ -60,7 +54,8 @@ class WithoutLastRelu(nn.Module):
         self.inner, self.skip = inner, skip
 
     def forward(self, *args, **kwargs):
-        with _ReluCalls(self.skip.get(self.training, frozenset())):
+        skip = self.skip.get(self.training, frozenset())
+        with FunctionSwap(_PASSED_THROUGH, keep=_NumberedCalls(skip)):
             return self.inner(*args, **kwargs)
 
 
@@ -75,12 +70,12 @@ def without_last_relu(model: nn.Module, batch, predict) -> WithoutLastRelu | Non
 
 
 def _clamp_calls(model: nn.Module, batch, predict, training: bool) -> frozenset[int]:
-    """The output clamp's ReLU calls in one forward (_ReluCalls.clamp_calls), in training mode
-    with gradients (as a replay trains) or in eval mode without (as it validates: some layers
-    take a fused path there)."""
-    counting = _ReluCalls()
+    """The output clamp's ReLU calls in one forward (_NumberedCalls.clamp_calls), in training
+    mode with gradients (as a replay trains) or in eval mode without (as it validates: some
+    layers take a fused path there)."""
+    counting = _NumberedCalls()
     with isolated(0), torch.set_grad_enabled(training):
         scoring = copy.deepcopy(model).train(training)
-        with counting:
+        with FunctionSwap(_PASSED_THROUGH, keep=counting):
             predict(scoring, batch)
     return counting.clamp_calls()
