@@ -4,15 +4,13 @@ clamp fails the same way; without it, even a small one fits (the "output ReLU" t
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
 
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import first_tensor
+from lossdoctor.checks._output_extremes import output_extremes
 from lossdoctor.checks._plain import plain_number
-from lossdoctor.sandbox import isolated
 from lossdoctor.trace import LossInputStat
 
 #: Sampled loss calls (the last ones; or kept batches scored by the untrained model, for a
@@ -63,24 +61,12 @@ def ends_clamped_at_zero(model, batches: list[Batch], predict=None) -> bool:
     eval mode (dropout zeroes values too), are never below 0 and the smallest is exactly 0. An
     untrained model is read, since a clamp gives exact zeros from the start, where a softplus,
     a sigmoid or an exponential only come near."""
-    if not batches:
-        return False
-    predict = predict or _called
-    with isolated(0), torch.no_grad():
-        scoring = copy.deepcopy(model).eval()
-        smallest = [_smallest(predict(scoring, batch)) for batch in batches[:CLAMP_BATCHES]]
-    return all(value == 0 for value in smallest)
+    extremes = output_extremes(model, batches[:CLAMP_BATCHES], predict or _called)
+    return bool(extremes) and all(e is not None and e[0] == 0 for e in extremes)
 
 
 def _called(model, batch: Batch):
     return model(*batch.args, **batch.kwargs)
-
-
-def _smallest(output) -> float | None:
-    output = first_tensor(output)
-    if output is None or not output.is_floating_point() or output.numel() == 0:
-        return None
-    return float(output.min())
 
 
 def unreachable_share(targets: torch.Tensor) -> float:

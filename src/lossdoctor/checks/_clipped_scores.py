@@ -16,11 +16,9 @@ same way stays inside [0, 1] (its saturation is saturated_activation's to judge)
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-import torch
-
+from lossdoctor.checks._output_extremes import output_extremes
 from lossdoctor.findings import Skip
 from lossdoctor.losses import loss_kind
 
@@ -95,19 +93,11 @@ def _output_range(case) -> tuple[float, float] | None:
         replayer = case.require_replay()
     except Skip:
         return None
-    outputs = []
+    extremes = []
     for model in (case.copies.initial_model, case.copies.final_model):
-        if model is None:
-            continue
-        model = copy.deepcopy(model).eval()
-        for batch in replayer.train_batches[:BATCHES]:
-            try:
-                with torch.no_grad():
-                    output = replayer.predict(model, batch)
-            except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
-                continue
-            if isinstance(output, torch.Tensor) and output.numel():
-                outputs.append(output.detach().float())
-    if not outputs:
+        if model is not None:
+            batches = replayer.train_batches[:BATCHES]
+            extremes += [e for e in output_extremes(model, batches, replayer.predict) if e]
+    if not extremes:
         return None
-    return min(float(o.min()) for o in outputs), max(float(o.max()) for o in outputs)
+    return min(low for low, _ in extremes), max(high for _, high in extremes)
