@@ -98,7 +98,7 @@ FEW_STEPS = 50
 @dataclass
 class Symptom:
     kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled", "slow",
-    # "oscillating", "frozen_validation", "rising", "too_short" or "untested"
+    # "oscillating", "frozen_validation", "rising", "too_short", "untested" or "unscored"
     message: str
     #: near_chance: each of the last LAST_PASSES points is below the one before (three falls
     #: in a row come by chance 1 time in 8 on a flat, noisy curve); slow: always. The run
@@ -136,6 +136,17 @@ def untested(checks: int, validation_passes: int) -> Symptom:
                                f"could not be replayed and no training rows could be held out "
                                f"in their place: {checks} checks that compare your model with "
                                "a validation loss could not run")
+
+
+def unscored_validation(steps: int) -> Symptom:
+    """The run evaluated held-out rows at ``steps`` points of its training, and no loss scored
+    them: lossdoctor judged the training loss only."""
+    return Symptom("unscored", f"your script evaluated held-out rows at {steps} points of the "
+                               "training without computing a loss on them (a measure such as "
+                               "accuracy or AUC instead): only your training loss was judged, "
+                               "so whether your model got worse on rows it does not train on "
+                               "was not tested. Compute your training loss on those rows too "
+                               "and lossdoctor will judge it")
 
 
 def _late_rise(curve: CurveVerdict | None) -> Symptom | None:

@@ -206,6 +206,9 @@ class Trace:
     #: Optimizer steps after the first at which torch.manual_seed was called: a generator
     #: reseeded as the run goes repeats every random draw (batch indices, dropout masks).
     reseeded_steps: int = 0
+    #: Optimizer steps at which the script evaluated held-out rows and no loss scored them (a
+    #: metric such as accuracy or AUC in place of a validation loss: capture/data_events.py).
+    unscored_evaluation_steps: int = 0
     #: The training losses were computed and backward never went through any of them, while
     #: the optimizer stepped (capture/unbackpropagated.py): a loop without loss.backward().
     backward_never_ran: bool = False

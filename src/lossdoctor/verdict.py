@@ -7,7 +7,11 @@ from lossdoctor.case import NO_VALIDATION_ROWS, Case
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
 from lossdoctor.quiet import silenced
 from lossdoctor.script_run import ScriptRun
-from lossdoctor.symptom import Symptom, symptom_of, untested
+from lossdoctor.symptom import Symptom, symptom_of, unscored_validation, untested
+
+#: Evaluations at this many optimizer steps make a curve of the measure the script follows
+#: instead of a validation loss; one at the end of the run is a final test score.
+MIN_CURVE_POINTS = 2
 
 
 def training_seen(run: ScriptRun) -> bool:
@@ -57,10 +61,22 @@ def _untested(diagnosis: Diagnosis, trace) -> Symptom | None:
     before: counted untested as well, three healthy fixed twins of the corpus (one batch,
     nothing held out) were no longer quiet, for the one broken run this rule is for."""
     passes = len(trace.validation_passes())
-    if diagnosis.causes or passes == 0:
+    if diagnosis.causes:
         return None
+    if passes == 0:
+        return _scored_without_a_loss(trace)
     skipped = [o for o in diagnosis.outcomes
                if o.status == "skipped" and o.reason == NO_VALIDATION_ROWS]
     if not skipped:
         return None
     return untested(len(skipped), passes)
+
+
+def _scored_without_a_loss(trace) -> Symptom | None:
+    """A run with no validation loss that evaluated held-out rows at MIN_CURVE_POINTS steps or
+    more with no loss after them follows another measure (an accuracy, an AUC) across its
+    training: the measure the user watches was not judged, only the training loss (fresh25 s08
+    scored its test split by AUC alone and was called healthy). An evaluation at the end only,
+    or none, leaves the run judged on its training curve."""
+    steps = trace.unscored_evaluation_steps
+    return unscored_validation(steps) if steps >= MIN_CURVE_POINTS else None

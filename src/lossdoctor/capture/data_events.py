@@ -25,6 +25,9 @@ from lossdoctor.trace import LossRecord, Trace
 
 #: Evaluated batches whose signature is kept (32 hashes each: a few megabytes at most).
 MAX_SIGNED = 20_000
+#: Evaluations no loss scored whose signature is kept: enough for a curve of a metric
+#: computed at every epoch of a long run.
+MAX_UNSCORED = 2_000
 
 
 class DataEvents:
@@ -61,6 +64,9 @@ class DataEvents:
         #: Evaluation losses with the signature of the batch they scored (train_split.py) and
         #: the dataset it was drawn from.
         self._signed: list[tuple[LossRecord, Sketch, DatasetOf | None, ScoredRows | None]] = []
+        #: Evaluations no loss scored (a metric such as accuracy or AUC computed instead): the
+        #: step, the signature of the batch and its dataset.
+        self._unscored: list[tuple[int, Sketch, DatasetOf | None]] = []
         #: Rows of the model's output the training losses scored, by the output's rows, when
         #: they scored only some of them (scored_rows.py: a graph's output[idx_train]).
         self._trained_rows: dict[int, set] = {}
@@ -121,10 +127,18 @@ class DataEvents:
         """At the start of a model call (in ``phase``, if the caller read it), before its
         forward (which may compute the loss): without gradients, the signature of the batch
         it evaluates."""
+        if self._signature is not None:
+            self._note_unscored()
         self._call_phase = phase = phase or current_phase()
         signed = phase == "eval" and len(self._signed) < MAX_SIGNED
         self._signature = signature(args, {}) if signed else None
         self._signed_dataset = self._current_dataset
+
+    def _note_unscored(self) -> None:
+        """The last evaluation ended with no loss scoring it (its signature not taken)."""
+        if len(self._unscored) < MAX_UNSCORED:
+            self._unscored.append((self.step, self._signature, self._signed_dataset))
+        self._signature = None
 
     def _take_signature(self) -> Sketch | None:
         """The signature of the batch an evaluation loss scored (the last no-grad model call)."""
@@ -204,7 +218,11 @@ class DataEvents:
         """At the end of the run: the epochs, the batch size, and why no batch was kept."""
         self._count_run()
         self._settle_epochs()
-        self._separate_training_evaluations()
+        if self._signature is not None:
+            self._note_unscored()
+        training = training_hashes(self.copies.train.batches)
+        self._count_unscored_evaluations(training)
+        self._separate_training_evaluations(training)
         self._explain_missing_samples()
         self.trace.setup.batch_size = _most_common(self._train_rows)
 
@@ -216,13 +234,20 @@ class DataEvents:
                                        if key == train_loader and index in self._trained_passes]
             self.trace.setup.loader_batches = self._loader_lengths.get(train_loader, 0)
 
-    def _separate_training_evaluations(self) -> None:
+    def _count_unscored_evaluations(self, training: TrainingData) -> None:
+        """The optimizer steps at which the script evaluated rows that are not its training
+        data, with no loss after the model call."""
+        steps = {step for step, sketch, dataset in self._unscored if training.empty or not (
+            self._training_split(dataset) and of_training_data(sketch, training))}
+        self.trace.unscored_evaluation_steps = len(steps)
+        self._unscored = []
+
+    def _separate_training_evaluations(self, training: TrainingData) -> None:
         """Evaluations of batches from the training data become "train_eval" (left out of the
         validation curve), unless they scored other rows of the output than training did (one
         forward over every row, scored on index subsets: scored_rows.py); batches from the
         training data leave the validation sample either way (a replay scores whole batches,
         not the rows a validation indexed)."""
-        training = training_hashes(self.copies.train.batches)
         if training.empty:
             return
         moved = indexed = 0

@@ -1,0 +1,75 @@
+"""A script that follows held-out rows by another measure than a loss (an accuracy, an AUC) and
+computes no validation loss: only its training loss can be judged, so the run is not called
+healthy (fresh25 s08 scored its test split by AUC alone and was). An evaluation of the training
+rows, or one final test score, leaves the run judged on its training curve as before."""
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from conftest import mlp, record
+from lossdoctor.report._common import headline
+from lossdoctor.script_run import ScriptRun
+from lossdoctor.verdict import diagnose_run
+
+EPOCHS = 6
+
+
+def _data(rows: int, generator: torch.Generator) -> TensorDataset:
+    x = torch.randn(rows, 8, generator=generator)
+    return TensorDataset(x, (x[:, 0] + x[:, 1] > 0).long())
+
+
+def _accuracy(model, loader) -> float:
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for x, y in loader:
+            right += int((model(x).argmax(1) == y).sum())
+    model.train()
+    return right / len(loader.dataset)
+
+
+def _fit(scored: str, every_epoch: bool = True):
+    """An MLP trained by cross-entropy; ``scored`` names the rows its accuracy is measured on
+    ("held_out" or "train"), at every epoch or only after the last."""
+    generator = torch.Generator().manual_seed(0)
+    train, held_out = _data(512, generator), _data(256, generator)
+    train_loader = DataLoader(train, batch_size=32, shuffle=True, generator=generator)
+    scored_loader = DataLoader(held_out if scored == "held_out" else train, batch_size=64)
+    model = mlp(8, 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for epoch in range(EPOCHS):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        if every_epoch or epoch == EPOCHS - 1:
+            _accuracy(model, scored_loader)
+
+
+def test_held_out_rows_followed_by_a_measure_are_counted_once_a_step():
+    case = record(_fit, "held_out")
+    assert case.trace.unscored_evaluation_steps == EPOCHS
+    assert not case.trace.validation_passes()
+
+
+def test_training_rows_and_a_final_score_make_no_curve_of_held_out_rows():
+    assert record(_fit, "train").trace.unscored_evaluation_steps == 0
+    assert record(_fit, "held_out", every_epoch=False).trace.unscored_evaluation_steps == 1
+
+
+def test_a_run_followed_by_accuracy_alone_is_not_called_healthy():
+    case = record(_fit, "held_out")
+    diagnosis = diagnose_run(ScriptRun("acc", 0, "", case.trace, case.copies), budget=0)
+    assert diagnosis.status != "healthy"
+    assert diagnosis.symptom.kind == "unscored"
+    document = {"status": diagnosis.status, "partial": False, "causes": [],
+                "symptom": {"kind": "unscored", "message": diagnosis.symptom.message}}
+    assert headline(document).startswith("Not called healthy: your training loss shows no")
+
+
+def test_its_twin_scored_on_training_rows_is_judged_on_its_training_curve():
+    case = record(_fit, "train")
+    diagnosis = diagnose_run(ScriptRun("acc", 0, "", case.trace, case.copies), budget=0)
+    assert diagnosis.symptom is None or diagnosis.symptom.kind != "unscored"
