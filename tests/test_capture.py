@@ -142,8 +142,25 @@ def test_a_batch_with_one_row_not_held_yet_is_not_kept_as_a_batch_of_one():
     x, y = torch.randn(8, 3), torch.randn(8)
     sample.add(Batch((x[:7],), {}, y[:7], 7))
     sample.add(Batch((x[1:],), {}, y[1:], 7))  # row 7 alone is fresh
-    sample.add(Batch((x[::2],), {}, y[::2], 4))  # no row is fresh: the data was seen in full
+    sample.add(Batch((x[::2],), {}, y[::2], 4))  # no row is fresh
+    sample.add(Batch((x[::2],), {}, y[::2], 4))  # 8 in a row: the data was seen in full
     assert [b.rows for b in sample.batches] == [7] and sample.complete
+
+
+def test_one_row_batches_of_data_that_repeats_rows_keep_sampling_past_a_repeat():
+    """Trained one row at a time on data with few distinct rows (two categorical features: 90
+    at most), the first epoch repeats a row now and then between fresh ones; one repeat had
+    ended the sample at 18 rows (fresh26 s11). Eight repeats in a row are a second epoch."""
+    from lossdoctor.capture.sample import EPOCH_REPEATED_ROWS, Batch, BatchSample
+
+    sample = BatchSample()
+    rows = torch.arange(40.0).reshape(20, 2)
+    for i in [0, 1, 2, 1, 3, 4, 0, 5, 6, 7]:
+        sample.add(Batch((rows[i:i + 1],), {}, rows[i:i + 1, 0], 1))
+    assert len(sample.batches) == 8 and not sample.complete
+    for i in range(EPOCH_REPEATED_ROWS):
+        sample.add(Batch((rows[i % 8:i % 8 + 1],), {}, rows[i % 8:i % 8 + 1, 0], 1))
+    assert sample.complete
 
 
 def test_functional_losses_are_seen_once_and_loss_modules_are_not_counted_twice():

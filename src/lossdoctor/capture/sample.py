@@ -43,7 +43,8 @@ class BatchSample:
     Keeps every batch until ``max_rows`` rows are held (fewer when that many rows of the first
     batch's size would pass ``max_bytes``), then replaces held batches at random so
     every batch seen has the same chance to be held. A batch whose rows are all held already
-    means the data has been seen in full (a second epoch): from then on nothing is copied.
+    means the data has been seen in full (a second epoch) once EPOCH_REPEATED_ROWS such rows
+    come in a row: from then on nothing is copied.
     Uses its own RNG: the run's are untouched.
     """
 
@@ -53,6 +54,7 @@ class BatchSample:
     rows_seen: int = 0
     complete: bool = False
     first_batch_bytes: int = 0  # the first batch's bytes, which set the rows bytes allow
+    repeated_rows: int = 0  # rows of the batches since the last fresh row, all held already
     _keys: set[int] = field(default_factory=set, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
@@ -102,8 +104,10 @@ class BatchSample:
         keys = row_keys(batch)
         fresh = [i for i, key in enumerate(keys) if key not in self._keys]
         if not fresh:
-            self.complete = True
+            self.repeated_rows += batch.rows
+            self.complete = self.repeated_rows >= EPOCH_REPEATED_ROWS
             return None
+        self.repeated_rows = 0
         if len(fresh) < batch.rows and _kept_whole(batch):
             fresh = list(range(batch.rows))  # rows that cannot be cut apart: all or nothing
         elif len(fresh) < min(MIN_CUT_ROWS, batch.rows):
@@ -123,6 +127,12 @@ def _rows_of(batch: Batch, index: list[int]) -> Batch:
     return taken
 
 
+#: Rows of batches held already, with no fresh row between them, that mark the data seen in
+#: full (a second epoch): one batch of 8 rows or more, as a whole repeated batch always did.
+#: One-row batches of data that repeats rows (a few categorical features) repeat one row at a
+#: time between fresh ones in the first epoch: a single repeat had ended fresh26 s11's sample at
+#: 18 of its 735 rows (at most 90 distinct), and every replay trained on 15 of them.
+EPOCH_REPEATED_ROWS = 8
 #: The fewest fresh rows a batch is cut down to: BatchNorm in training mode needs two rows
 #: (one row has no variance), and a batch of one is none the script trained on when it drops
 #: its last partial batch (tabular_kfold: the second fold's shuffled batches held 0-13 rows
