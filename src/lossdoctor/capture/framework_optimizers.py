@@ -3,6 +3,8 @@
 Keras 3 on the torch backend: its layers are torch modules, but its optimizer changes the
 parameters itself. The model holds it (``model.optimizer``), and its settings name the torch.optim
 optimizer that makes the same updates, which the experiments then use to replay the training.
+Its own step counter (``iterations``, advanced by every update it applies) tells a step from
+none, whatever the step changed: an update of gradients that are all zero changes nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ LR_DIGITS = 6
 def torch_equivalent(model: nn.Module | None) -> tuple[type, dict] | None:
     """The torch.optim class and settings that match the framework optimizer training
     ``model``; None when there is none (or none that lossdoctor knows)."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not type(optimizer).__module__.startswith("keras"):
+    optimizer = _keras_optimizer(model)
+    if optimizer is None:
         return None
     torch_class = _known_class(optimizer)
     if torch_class is None:
@@ -38,7 +40,25 @@ def torch_equivalent(model: nn.Module | None) -> tuple[type, dict] | None:
     settings = _settings(optimizer, torch_class)
     if torch_class is torch.optim.Adam and "weight_decay" in settings:
         torch_class = torch.optim.AdamW  # Keras decays the weights apart from the gradient
-    return torch_class, {"lr": float(f"{lr:.{LR_DIGITS}g}"), **settings}
+    return torch_class, {"lr": _rounded(lr), **settings}
+
+
+def framework_state(model: nn.Module | None) -> tuple[int, float | None] | None:
+    """The framework optimizer's count of the updates it applied and its current learning rate
+    (None for a rate it cannot give as a number); None when ``model`` has no such optimizer."""
+    optimizer = _keras_optimizer(model)
+    if optimizer is None:
+        return None
+    steps = _number(getattr(optimizer, "iterations", None))
+    lr = _number(optimizer.learning_rate)
+    return None if steps is None else (int(steps), None if lr is None else _rounded(lr))
+
+
+def _keras_optimizer(model: nn.Module | None):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not type(optimizer).__module__.startswith("keras"):
+        return None
+    return optimizer
 
 
 def _known_class(optimizer) -> type | None:
@@ -64,6 +84,10 @@ def _settings(optimizer, torch_class: type) -> dict:
     if decay:
         settings["weight_decay"] = float(decay)
     return settings
+
+
+def _rounded(lr: float) -> float:
+    return float(f"{lr:.{LR_DIGITS}g}")
 
 
 def _number(value) -> float | None:

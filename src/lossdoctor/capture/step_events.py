@@ -27,7 +27,6 @@ from lossdoctor.capture.model_setup import (
 )
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.tracing import plain_module
-from lossdoctor.capture.update_events import FRAMEWORK_OPTIMIZER
 from lossdoctor.lr_schedule import training_group_lr
 from lossdoctor.trace import Trace
 
@@ -174,13 +173,11 @@ class StepEvents:
         self._zeroed_since_step = self._zero_grad_called = True
 
     def count_unmoved_framework_update(self) -> None:
-        """A framework's own optimizer (Keras's) applies its update after every backward pass
-        of its train step, so gradients reset (or the run ended) with the update still
-        awaited, no value changed, mean an update of gradients that were all zero (raw scores
-        clipped by Keras' binary_crossentropy: fresh25 s05 counted 1 step of 133). Counted
-        as a step once an earlier update was seen to change values."""
-        framework = self.trace.setup.optimizer_class.endswith(f"({FRAMEWORK_OPTIMIZER})")
-        if self.update_awaited and framework and self.trace.steps > 0:
+        """Gradients reset (or the run ended) with an update still awaited: a framework's own
+        optimizer (Keras's) that counted an update since the backward pass took a step, though
+        no value changed (gradients all zero: raw scores clipped by Keras' binary_crossentropy,
+        fresh25 s05; an output ReLU dead from the start, fresh26 s01)."""
+        if self.update_awaited and self.framework_stepped():
             self._fingerprint, self.update_awaited = None, False
             self._updated_by_hand(self._trained_alive())
 

@@ -5,6 +5,10 @@ After a backward pass, a few values of each parameter that received a gradient a
 next time the run reaches a point where the update must have happened (the model called again,
 zero_grad, another backward pass, the end), they are compared. ``p._version`` cannot tell: an
 update through ``p.data`` does not count as a change of ``p``.
+
+A framework's own optimizer (Keras's) counts its updates itself: a step is counted when its count
+moved since the backward pass, whatever the update changed. An update of gradients that are all
+zero (an output ReLU dead from the start) changes no value and is a step all the same.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import weakref
 import torch
 
 from lossdoctor.capture import stats
-from lossdoctor.capture.framework_optimizers import torch_equivalent
+from lossdoctor.capture.framework_optimizers import framework_state, torch_equivalent
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.model_setup import describe_model, describe_tensors, plain
 from lossdoctor.capture.tracing import plain_module
@@ -52,6 +56,9 @@ class UpdateEvents:
         #: The last sampled step's changes (id -> change), when the step after it is sampled.
         self._last_changes: tuple[int, dict[int, torch.Tensor]] | None = None
         self._rule: Rule | None = None  # the SGD rule the updates follow, once read
+        #: A framework optimizer's (Keras's) count of its updates and its learning rate, read
+        #: after the backward pass; None without one.
+        self._framework_noted: tuple[int, float | None] | None = None
 
     def parameters_trained(self, root: torch.Tensor) -> None:
         """After a backward pass: note the trained values, to see them change."""
@@ -64,6 +71,7 @@ class UpdateEvents:
             self._trained = [weakref.ref(p) for p in self._trained_tensors(root)]
         params = self._trained_alive()
         self._fingerprint = _fingerprint(params)
+        self._framework_noted = framework_state(self.model)
         self.update_awaited = True
         if self.trace.steps == 0:
             self._keep_untrained_model(params)
@@ -72,27 +80,43 @@ class UpdateEvents:
 
     @guarded
     def check_parameter_update(self) -> None:
-        """Count a step if the trained values changed since the last backward pass."""
+        """Count a step if the trained values changed since the last backward pass, or, for a
+        framework's own optimizer, if it counted an update since."""
         if self._fingerprint is None or self._optimizer_ref is not None:
             return
         params = self._trained_alive()
-        if torch.equal(_fingerprint(params), self._fingerprint):
+        if self._framework_noted is not None:
+            if not self.framework_stepped():
+                return
+        elif torch.equal(_fingerprint(params), self._fingerprint):
             return
         self._fingerprint, self.update_awaited = None, False
         self._updated_by_hand(params)
 
+    def framework_stepped(self) -> bool:
+        """Whether the framework optimizer noted at the last backward pass has counted an
+        update since (False without one)."""
+        noted = self._framework_noted
+        if noted is None:
+            return False
+        now = framework_state(self.model)
+        return now is not None and now[0] != noted[0]
+
     def _updated_by_hand(self, params: list[torch.Tensor]) -> None:
         self.settle_losses(self._held_at_backward)
         self.on_step()  # a listener may end the run here (StopRun), as at an optimizer step
-        sums = self._step_sums(params)
+        framework = self._framework_noted is not None
+        sums = None if framework else self._step_sums(params)
         rule = fitted_rule(sums) if sums is not None else None
         if self.trace.steps == 0:
             self._describe_manual_setup(params, rule)
         elif self._rule_changed(rule, sums):
             self._replay_with(rule)
-        if rule is not None:
-            self.trace.setup.follow_lr(self.step, rule.lr)
-            self.trace.learning_rates.append(rule.lr)
+        lr = self._framework_noted[1] if framework else (rule.lr if rule else None)
+        if lr is not None:  # a rule is read on sampled steps only; a framework's at every one
+            self.trace.setup.follow_lr(self.step, lr)
+            if self._values_before:
+                self.trace.learning_rates.append(lr)
         self._record_manual_update(params)
         self._count_zero_grad()
         self.trace.steps += 1

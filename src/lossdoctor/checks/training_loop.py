@@ -153,11 +153,22 @@ MIN_UNMOVED_STEPS = 3
 MIN_MOVING_GRADIENT = 1e-3
 
 
+#: Kept training batches on which the starting model's gradient is computed before "no update
+#: ran" is said: a few stand for the run (a model dead from its first step is dead on every
+#: batch), and each costs one forward and backward pass of the user's model.
+ZERO_GRADIENT_BATCHES = 4
+#: Why the check says nothing of a run whose every gradient is zero, in the user's words.
+ALL_ZERO_GRADIENTS = ("every gradient of your model is exactly zero from the start, so no update "
+                      "could change it: whether an update ran cannot be told")
+
+
 def check(case) -> list[Finding]:
     if case.trace.steps == 0:
         never = _never_updated(case)
         if never is None:
             raise Skip("needs optimizer steps: none were seen")
+        if _gradients_all_zero(case):
+            raise Skip(ALL_ZERO_GRADIENTS)
         return [never]
     findings = [_stepped_without_backward(case) or _frozen(case) or _unregistered(case)
                 or _stopped(case) or _unstepped(case) or _empty_steps(case),
@@ -215,6 +226,28 @@ def _never_updated(case) -> Finding | None:
         fix=("Call optimizer.step() after each loss.backward(), on an optimizer built over "
              "this model's parameters (model.parameters())."),
     )
+
+
+def _gradients_all_zero(case) -> bool:
+    """Whether the model the run started from gets a gradient of exactly zero in every
+    parameter on each of the first ZERO_GRADIENT_BATCHES kept training batches: updates by
+    hand (``p -= lr * p.grad``) of such gradients change nothing, so a run that changed no
+    parameter may have updated it at every step (an output ReLU dead from the start). False
+    when it cannot be computed."""
+    replayer, model = case.replayer, case.copies.initial_model
+    if model is None or case.copies.replay_loss is None or not replayer.train_batches:
+        return False
+    try:
+        with isolated(0):
+            model = copy.deepcopy(model)
+            for batch in replayer.train_batches[:ZERO_GRADIENT_BATCHES]:
+                model.zero_grad(set_to_none=True)
+                replayer.loss(model, batch).backward()
+                if any(p.grad is not None and bool(p.grad.any()) for p in model.parameters()):
+                    return False
+    except Skip:
+        return False
+    return any(p.grad is not None for p in model.parameters())
 
 
 def changed_tensors(before: nn.Module | None, after: nn.Module | None) -> int | None:
