@@ -70,6 +70,7 @@ class Monitor:
     def judge(self, recorder: Recorder) -> None:
         """Judge the curves now (a framework's callback calls it when a validation pass ends)."""
         self._judged_at = time.monotonic()
+        self._recorder = recorder
         recorder.read_losses()  # training losses an accelerator still holds join the curves
         passes = recorder.trace.validation_passes()
         self.validation_loss = passes[-1].loss if passes else None
