@@ -59,7 +59,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self.sampled = self.schedule.is_sampled(0)  # whether this step gets the costly stats
         self.broken = False
         self.internal_errors: list[str] = []
-        #: Told before every optimizer step, a safe point to stop the run.
+        #: Told before optimizer steps (on_step), a safe point to stop the run.
         self.listener = listener
         self._listener_told_every_step = getattr(listener, "told_every_step", True)
         self.last_train_loss: float | None = None
