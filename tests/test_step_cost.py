@@ -12,9 +12,11 @@ from lossdoctor.capture.replay_losses import output_tensors
 
 #: lossdoctor's Python calls on an ordinary step of a plain loop (zero_grad, model, loss module,
 #: backward, step) after its setup is known, as sys.setprofile counts them: 90 in session 10
-#: (114 on main 67b05bc), 73 on main ba096c2, 68 in session 26, with a little room; each costs
-#: ~0.1-0.4 microseconds of the step hot, a few cold after the step's kernels.
-CALLS_PER_STEP = 71
+#: (114 on main 67b05bc), 73 on main ba096c2, 68 in session 26, 59 in session 27 (the loss
+#: module past one wrapper, the module wrapper's and the step hook's helpers spelled out), with
+#: a little room; each costs ~0.1-0.4 microseconds of the step hot, a few cold after the step's
+#: kernels.
+CALLS_PER_STEP = 61
 #: Python calls that watching adds to each module call of an ordinary step, counting torch's
 #: (a check made inside lossdoctor's wrapper runs torch code): the wrapper's own frame alone,
 #: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then
@@ -137,3 +139,34 @@ def test_an_ordinary_cpu_step_builds_no_torch_device_in_lossdoctor(monkeypatch):
         monkeypatch.setattr(torch.Tensor, "device", property(counted))
         _step(*training)
     assert built == []
+
+
+def test_the_monitor_is_told_at_the_first_step_and_at_each_new_pass_only():
+    """The live monitor judges only after a validation loss or a new data-loader pass: told at
+    every step, it cost ~6 us of each (bench/step_overhead.py). The step and the last loss it
+    shows are read from the recorder, current at every step."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lossdoctor.monitor import Monitor
+
+    class CountedMonitor(Monitor):
+        told = 0
+
+        def __call__(self, recorder):
+            self.told += 1
+            super().__call__(recorder)
+
+    model, optimizer, loss_fn, x, y = _small_training()
+    loader = DataLoader(TensorDataset(x.repeat(5, 1), y.repeat(5)), batch_size=16)
+    monitor = CountedMonitor()
+    recorder = Recorder(listener=monitor)
+    shown = []
+    with watching(recorder):
+        for _ in range(3):
+            for inputs, targets in loader:
+                _step(model, optimizer, loss_fn, inputs, targets)
+                shown.append((monitor.step, monitor.train_loss))
+    assert recorder.step == 15
+    assert monitor.told == 3  # the first step, then the first step of each later pass
+    assert shown[-1] == (15, recorder.last_train_loss)
+    assert [step for step, _ in shown] == list(range(1, 16))

@@ -32,6 +32,11 @@ class Monitor:
     plateau once, and with ``stop_on_plateau`` ends the run there: ``stop`` is called with the
     verdict (by default it raises StopRun; a framework's callback asks its trainer instead)."""
 
+    #: The recorder tells it at its first step and at steps after a validation loss or a new
+    #: data-loader pass, not at every step (~6 us of an ordinary step, bench/step_overhead.py):
+    #: it judges only then, and reads the step and the last loss from the recorder when asked.
+    told_every_step = False
+
     def __init__(self, stop_on_plateau: bool = False,
                  announce: Callable[[str], None] | None = None,
                  stop: Callable[[CurveVerdict], None] | None = None) -> None:
@@ -42,13 +47,21 @@ class Monitor:
         self.plateau: CurveVerdict | None = None  # the first confirmed plateau
         self.settled = False  # the plateau came after real progress: converged, not stuck
         self.stopped: CurveVerdict | None = None
-        self.step, self.train_loss = 0, None
+        self._recorder: Recorder | None = None  # the one that told it last
         self.validation_loss: float | None = None
         self.epoch = 0  # validation passes so far: the epoch, when validating once an epoch
         self._judged_at = 0.0
 
+    @property
+    def step(self) -> int:
+        return self._recorder.step if self._recorder is not None else 0
+
+    @property
+    def train_loss(self) -> float | None:
+        return self._recorder.last_train_loss if self._recorder is not None else None
+
     def __call__(self, recorder: Recorder) -> None:
-        self.step, self.train_loss = recorder.step, recorder.last_train_loss
+        self._recorder = recorder
         if recorder.validated_since_step or (
             recorder.events_since_step and time.monotonic() - self._judged_at > TRAIN_ONLY_INTERVAL
         ):
@@ -57,6 +70,7 @@ class Monitor:
     def judge(self, recorder: Recorder) -> None:
         """Judge the curves now (a framework's callback calls it when a validation pass ends)."""
         self._judged_at = time.monotonic()
+        self._recorder = recorder
         recorder.read_losses()  # training losses an accelerator still holds join the curves
         passes = recorder.trace.validation_passes()
         self.validation_loss = passes[-1].loss if passes else None

@@ -111,6 +111,7 @@ def criteria_passed_through() -> Iterator[None]:
             return module.forward(*args, **kwargs)
         return inherited(module, *args, **kwargs)
 
+    __call__.passes_to = inherited  # what ModuleHooks calls for a loss it found no criterion
     _Loss.__call__ = __call__
     try:
         yield
@@ -197,53 +198,56 @@ class ModuleHooks:
             if all(cls is not patched for patched, _, _ in self.patched):
                 self._patch(cls)
 
-    def _applies(self, module, args: tuple = (), kwargs: dict | None = None) -> bool:
-        """Whether a call of ``module`` is watched: a loss (not a criterion around the model,
-        criterion_around_model), a model narrowed to, or another instance of its class called
-        on its own (an EMA copy). One called inside a watched pass is a part of the model (a
-        Sequential of Sequentials): watching it would send every block of such a model through
-        the recorder, for nothing it uses."""
-        if isinstance(module, _Loss):
-            return not criterion_around_model(module, args, kwargs or {})
-        if id(module) in self.narrowed_ids:
-            for ref in self.narrowed:  # a loop, not any(): no generator on the model's calls
-                if ref() is module:
-                    return True
-        return type(module) in self.narrowed_types and self.recorder.outside_watched_pass
-
     def _patch(self, cls: type) -> None:
         """Wrap ``cls.__call__``: ``cls`` is torch's own (``_Loss``, ``nn.Module`` or
         torch.compile's wrapper), never the user's, which stays as it was written."""
         own, inherited = cls.__dict__.get("__call__"), cls.__call__
-        recorder, follow, applies = self.recorder, self.follow_submodules, self._applies
+        # A loss watched is no criterion around the model: criteria_passed_through's wrapper,
+        # which would ask again, is passed.
+        plain = getattr(inherited, "passes_to", inherited)
+        recorder, follow = self.recorder, self.follow_submodules
+        narrowed = self.narrowed
         events = type(recorder)  # the handlers' eager versions: tracing() was looked at here
         started = MethodType(events.forward_started.eager, recorder)
         finished = MethodType(events.forward_finished.eager, recorder)
 
-        # Every call of every module passes here: tracing() and applies() are spelled out, and
-        # a module of no watched class is let through after one set lookup, before the compile
-        # check (~0.1 us less on each of a deep model's hundreds of module calls a step). Code
-        # torch.compile traces sees the lookup too: Dynamo guards on the set's classes (a new
-        # class narrowed to recompiles once) and folds the rest, dynamo_compiling() first, before
-        # any state of the recorder is read. One of the model's class inside a watched pass (a
-        # block of a Sequential of Sequentials) is let through after the compile check.
+        # Every call of every module passes here: tracing() is spelled out, and a module of no
+        # watched class is let through after one set lookup, before the compile check (~0.1 us
+        # less on each of a deep model's hundreds of module calls a step). Code torch.compile
+        # traces sees the lookup too: Dynamo guards on the set's classes (a new class narrowed
+        # to recompiles once) and folds the rest, dynamo_compiling() first, before any state of
+        # the recorder is read. One of the model's class inside a watched pass (a block of a
+        # Sequential of Sequentials) is let through after the compile check.
         compiling, flags, transformed = dynamo_compiling, compiler, transforming  # closure cells
         watched_types, narrowed_ids = self.narrowed_types, self.narrowed_ids
         following = self.submodule_handles  # filled and emptied in place (follow_submodules)
 
+        # Watched: a loss (not a criterion around the model, criterion_around_model), a model
+        # narrowed to, or another instance of its class called on its own (an EMA copy). One
+        # called inside a watched pass is a part of the model (a Sequential of Sequentials):
+        # watching it would send every block of such a model through the recorder, for nothing.
         def __call__(module, *args, **kwargs):
-            if ((type(module) not in watched_types and not isinstance(module, _Loss))
-                    or compiling() or flags._is_compiling_flag or transformed() is not None
-                    or (recorder._depth and id(module) not in narrowed_ids
-                        and not isinstance(module, _Loss))  # applies() says no, cheaper
-                    or not applies(module, args, kwargs)):
+            loss = isinstance(module, _Loss)
+            if ((type(module) not in watched_types and not loss)
+                    or compiling() or flags._is_compiling_flag or transformed() is not None):
                 return inherited(module, *args, **kwargs)
+            if loss:
+                if criterion_around_model(module, args, kwargs):
+                    return inherited(module, *args, **kwargs)
+            elif recorder._depth:  # inside a watched pass: the model itself only
+                if id(module) not in narrowed_ids:
+                    return inherited(module, *args, **kwargs)
+                for ref in narrowed:  # a loop, not any(): no generator on the model's calls
+                    if ref() is module:
+                        break
+                else:
+                    return inherited(module, *args, **kwargs)
             started(module, args)
             if following or recorder._spy is not None:  # else follow() would do nothing
                 follow(recorder.spying)
             output = None
             try:
-                output = inherited(module, *args, **kwargs)
+                output = plain(module, *args, **kwargs)
             finally:
                 finished(module, args, kwargs, output)
                 if following or recorder._spy is not None:
@@ -303,8 +307,10 @@ def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:
         if compiling() or flags._is_compiling_flag or transformed() is not None:
             return None
         closure = closure_of(args, kwargs) if len(args) > 1 or kwargs else None
-        if closure is None:
-            start(optimizer)
+        if closure is None:  # start() spelled out: one call less a step
+            recorder.step_started(optimizer)
+            if not modules.settled:
+                modules.settle()
             return None
         recorder.closure_given()
         return closures.watched(optimizer, args, kwargs, closure)

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 from torch.nn.modules.loss import _Loss
 
-from lossdoctor.capture.data_events import current_phase
 from lossdoctor.capture.direct_forward import DirectPass, direct_pass, on_stack
 from lossdoctor.capture.guard import guarded_hook
 from lossdoctor.capture.loss_chains import WAITING
@@ -63,11 +62,6 @@ class ModuleEvents:
         self.direct_forward_seen = False
 
     @property
-    def outside_watched_pass(self) -> bool:
-        """No forward pass of the model or of a copy of it is running now."""
-        return self._depth == 0
-
-    @property
     def inside_loss_module(self) -> bool:
         return self._inside_loss > 0
 
@@ -89,7 +83,8 @@ class ModuleEvents:
 
     @guarded_hook
     def forward_started(self, module: nn.Module, args) -> None:
-        if _shape_only(args):
+        first = args[0] if args else None  # _shape_only's common case spelled out: one call less
+        if first.is_meta if isinstance(first, torch.Tensor) else _shape_only(args):
             self._shape_only_calls += 1
             return
         if isinstance(module, _Loss):
@@ -112,7 +107,7 @@ class ModuleEvents:
             self._sign_inputs(args)
             return
         if self._depth == 1 and (is_model or _has_parameters(module)):
-            phase = current_phase()
+            phase = "train" if torch.is_grad_enabled() else "eval"  # current_phase(), inline
             self._model_started(module, is_model, phase)
             self._sign_inputs(args, phase)
         if self._spy is not None:

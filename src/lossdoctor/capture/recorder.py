@@ -48,7 +48,8 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
                StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents,
                TensorEvents):
     """Receives training events; knows nothing about how they were hooked. ``listener``, if
-    given, is called with the recorder before every optimizer step (see on_step)."""
+    given, is called with the recorder before every optimizer step, or only before the first
+    and those after new events if its ``told_every_step`` is False (see on_step)."""
 
     def __init__(self, sample_rows: int = 4096, schedule: Schedule | None = None,
                  listener: Callable[[Recorder], None] | None = None) -> None:
@@ -58,8 +59,9 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self.sampled = self.schedule.is_sampled(0)  # whether this step gets the costly stats
         self.broken = False
         self.internal_errors: list[str] = []
-        #: Told before every optimizer step, a safe point to stop the run.
+        #: Told before optimizer steps (on_step), a safe point to stop the run.
         self.listener = listener
+        self._listener_told_every_step = getattr(listener, "told_every_step", True)
         self.last_train_loss: float | None = None
         self.events_since_step = False  # a validation loss or a new data-loader pass was seen
         self.validated_since_step = False  # a validation loss was seen

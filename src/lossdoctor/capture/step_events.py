@@ -46,6 +46,7 @@ class StepEvents:
     broken: bool
     internal_errors: list[str]
     listener: Callable | None
+    _listener_told_every_step: bool
     events_since_step: bool
     validated_since_step: bool
     _optimizer_ref: weakref.ref | None
@@ -69,7 +70,8 @@ class StepEvents:
         self._settle_losses()
         if self._tensor_spy is not None:
             self._pause_tensor_spy(True)
-        self.on_step()
+        if self.listener is not None and self._listener_due():
+            self.on_step()
         if self._optimizer_ref is None:
             self._first_step(optimizer)
         elif self._optimizer_ref() is not optimizer:
@@ -94,10 +96,13 @@ class StepEvents:
             setup.lr_reactive = cut_on_plateau(optimizer)
 
     def on_step(self) -> None:
-        """Tell the listener a step is about to be taken. Its errors are recorded like ours,
-        except a deliberate stop (a BaseException such as StopRun), which goes through."""
+        """Tell the listener a step is about to be taken: at every step, or, for a listener
+        whose ``told_every_step`` is False (the Monitor), at the first step and at those after
+        a validation loss or a new data-loader pass (events_since_step). Its errors are
+        recorded like ours, except a deliberate stop (a BaseException such as StopRun), which
+        goes through."""
         listener = self.listener
-        if listener is None or self.broken:
+        if listener is None or self.broken or not self._listener_due():
             return
         try:
             listener(self)
@@ -106,6 +111,9 @@ class StepEvents:
             self.internal_errors.append(f"listener: {type(error).__name__}: {error}")
         finally:
             self.events_since_step = self.validated_since_step = False
+
+    def _listener_due(self) -> bool:
+        return self.events_since_step or self._listener_told_every_step or self.trace.steps == 0
 
     @guarded
     def step_finished(self, optimizer: torch.optim.Optimizer) -> None:
