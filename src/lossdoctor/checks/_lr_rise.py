@@ -26,6 +26,14 @@ PEAK_BY = 0.5
 #: curves' pattern is specific (a loss that stopped exactly when the rate collapsed, or turned
 #: once the rate passed every rate it fell at), but no fix was tested; just above the bar.
 CURVES_ONLY = 0.55
+#: A loss that never fell below its first block (the rate raised from the first steps on) broke
+#: down when a later block's mean is this many times the first block's and the run's last block
+#: is no lower than its first: every block is the mean of a twentieth of the run, whose minibatch
+#: noise is a few percent, and a run that learns ends below where it began. A rise of half
+#: again, kept to the end, is what a rate that undoes the training leaves (the devset's
+#: onecycle_peak_too_high; the healthy one-cycle schedules of tests/test_lr_schedule.py end at a
+#: third to a half of their first block).
+BROKE_DOWN = 1.5
 
 
 @dataclass
@@ -63,6 +71,27 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
     raised = _first_above(schedule, best_start, turn_end, lr_falling)
     return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
                 schedule.at(best_start))
+
+
+def find_breakdown(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | None:
+    """A loss that rose from its first block to BROKE_DOWN times it (or to a loss that is not
+    finite) once the schedule raised the rate above the first block's, and ended no lower than
+    it began: ``find_rise`` for a loss that never fell first (``best`` is the first block)."""
+    blocks = _blocks(losses)
+    if len(blocks) < 3 or not (math.isfinite(blocks[0][1]) and blocks[0][1] > 0):
+        return None
+    first, end = blocks[0][1], blocks[-1][1]
+    worst_index = max(range(len(blocks)), key=lambda i: blocks[i][1])
+    worst = blocks[worst_index][1]
+    if worst < BROKE_DOWN * first or end < first:
+        return None
+    turn_end = blocks[worst_index + 1][0] if worst_index + 1 < len(blocks) else schedule.steps
+    lr_falling = _highest(schedule, 0, blocks[1][0])
+    lr_rise = _highest(schedule, blocks[worst_index][0], turn_end)
+    if not lr_rise > lr_falling:
+        return None
+    raised = _first_above(schedule, blocks[1][0], turn_end, lr_falling)
+    return Rise(blocks[0][0], raised, first, first, end, lr_falling, lr_rise, schedule.at(0))
 
 
 def peaks_early(schedule: LrSchedule) -> bool:

@@ -50,6 +50,7 @@ from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._lr_rise import (
     CURVES_ONLY,
     Rise,
+    find_breakdown,
     find_rise,
     peaks_early,
 )
@@ -70,9 +71,13 @@ LR_SCHEDULE = Cause(
          "decay floored at half the peak, or with the schedule capped; a plateau scheduler's "
          "mode against the validation loss it is stepped with",
     # A collapsed rate looks too low and a raised one too high (the range test places the
-    # peak); a rate raised into instability blows the gradients up.
-    explains={"lr_too_high", "lr_too_low", "exploding_gradients", "optimizer_choice",
+    # peak); a rate raised into instability blows the gradients up. A rate too high only once
+    # a replayed fix of the schedule took the loss down: a peak read off the curves alone
+    # (an annealed schedule's early peak, ``_early_peak_finding``) is the same rate the
+    # learning-rate check measures, and its range test and replays rank above it.
+    explains={"lr_too_low", "exploding_gradients", "optimizer_choice",
               "underfit_capacity", "batch_size", "nan_inf"},
+    explains_if_fixed={"lr_too_high"},
 )
 
 CAUSES = (LR_SCHEDULE,)
@@ -172,6 +177,8 @@ def check(case) -> list[Finding]:
         return [_against_finding(case, schedule, against)]
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
+    if rise is None and peaks_early(schedule) and anneals(schedule):
+        rise = find_breakdown(schedule, losses)
     if rise is not None:
         finding = _rise_finding(case, schedule, rise)
         if finding is not None:
@@ -330,8 +337,8 @@ def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment 
 
 
 def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
-    if peaks_early(schedule):
-        return None  # the peak is the rate meant: lr_too_high's question
+    if peaks_early(schedule):  # the peak is the rate meant: lr_too_high's question, ...
+        return _early_peak_finding(schedule, rise) if anneals(schedule) else None
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
                          lambda m: [min(v, share) for v in m])
@@ -360,6 +367,55 @@ def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
         f"raised the rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step}). "
         f"{_replay_text(experiment)}."
     )
+
+
+def anneals(schedule: LrSchedule) -> bool:
+    """Whether the schedule ends at EARLY_DEPTH of its peak or below: a one-cycle or a warmup
+    followed by a cosine or linear decay, whose peak the run passes through rather than holds."""
+    return schedule.last <= EARLY_DEPTH * schedule.peak
+
+
+def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
+    """... which the run's own loss against the rate its schedule set answers too, for a
+    schedule that rises to an early peak and anneals from it (a one-cycle's max_lr): the loss
+    fell while the rate was low and gave back half its progress or more once the schedule
+    raised the rate above every rate it fell at. Read from the run's records alone, at
+    CURVES_ONLY, so that it stands where the learning-rate check's range test and replays do
+    not fit the diagnosis' time budget; where they run, their finding ranks first (the cause
+    explains lr_too_high only once a replayed fix of the schedule worked)."""
+    return Finding(
+        LR_SCHEDULE,
+        confidence=CURVES_ONLY,
+        verdict=_early_peak_verdict(schedule, rise),
+        evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "last_lr": schedule.last,
+                  "lr_while_falling": rise.lr_falling, "lr_at_rise": rise.lr_rise,
+                  "best_step": rise.best_step, "rise_step": rise.rise_step,
+                  "loss_first": rise.first, "loss_best": rise.best, "loss_end": rise.end,
+                  "capped_lr": rise.cap},
+        fix=f"Lower the schedule's peak (max_lr of a one-cycle schedule, the base rate of a "
+            f"warmup and decay) from {plain_lr(schedule.peak, 3)} to about "
+            f"{plain_lr(rise.lr_falling)}, the highest rate your loss still fell at.",
+    )
+
+
+
+def _early_peak_verdict(schedule: LrSchedule, r: Rise) -> str:
+    end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
+    return (
+        f"Your schedule raises the learning rate from {plain_lr(schedule.first, 2)} to a peak "
+        f"of {plain_lr(schedule.peak, 3)} and then lowers it to {plain_lr(schedule.last, 2)}. "
+        f"Your training loss {_fell(r)} while the rate was at most "
+        f"{plain_lr(r.lr_falling, 2)}, then rose to {end} once the schedule took the rate to "
+        f"{plain_lr(r.lr_rise, 2)} (by step {r.rise_step}), and the lower rates at the end did "
+        f"not bring it back: the peak is where your training breaks down. (Read from your "
+        f"run's loss against the rate your schedule set at each step; no replay tested it.)")
+
+
+
+def _fell(r: Rise) -> str:
+    if r.best < r.first:
+        return f"fell from {r.first:.3g} to {r.best:.3g}"
+    return f"was {r.first:.3g} over the first steps"
 
 
 # --- starved ---------------------------------------------------------------------------------
