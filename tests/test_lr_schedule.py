@@ -8,7 +8,7 @@ from conftest import mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks import learning_rate
-from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise
+from lossdoctor.checks._lr_rise import CURVES_ONLY, find_breakdown, find_rise
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.checks.lr_schedule import (
     LR_SCHEDULE,
@@ -469,3 +469,16 @@ def test_a_one_cycle_finding_from_the_curves_does_not_explain_the_measured_rate(
 @pytest.mark.parametrize("max_lr", [3e-3, 3e-2])
 def test_a_one_cycle_schedule_to_a_peak_that_trains_is_quiet(max_lr):
     assert reported(check(_scheduled_run(_one_cycle_to(max_lr), per_batch=True))) == []
+
+
+def test_a_breakdown_back_below_its_untrained_start_counts_only_when_it_learned_nothing():
+    """Dev 362004 (RMSprop, one cycle to 0.5, BCE on logits): its first twentieth averages
+    1.36 (the untrained model's output far from the guess of 0.69), a later one 787, its last
+    0.62, and its last validation loss 1.52 is worse than the guess: undone, though below its
+    start. A run that ends below its start and beats the guess is not read as one."""
+    schedule = LrSchedule(((0, 0.02), (10, 0.24), (60, 0.5), (150, 1e-4)), 200)
+    losses = [(s, 1.36 if s < 10 else 787.0 if s < 60 else 0.62) for s in range(200)]
+
+    assert find_breakdown(schedule, losses) is None
+    found = find_breakdown(schedule, losses, undone=True)
+    assert found.worst == 787.0 and found.lr_rise > found.lr_falling == 0.02

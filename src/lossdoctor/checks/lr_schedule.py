@@ -178,7 +178,7 @@ def check(case) -> list[Finding]:
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
     if rise is None and peaks_early(schedule) and anneals(schedule):
-        rise = find_breakdown(schedule, losses)
+        rise = find_breakdown(schedule, losses, ended_at_the_guess(case))
     if rise is not None:
         finding = _rise_finding(case, schedule, rise)
         if finding is not None:
@@ -375,6 +375,21 @@ def anneals(schedule: LrSchedule) -> bool:
     return schedule.last <= EARLY_DEPTH * schedule.peak
 
 
+def ended_at_the_guess(case) -> bool:
+    """Whether the run's last validation loss (without validation passes, the mean of its last
+    tenth of training losses) is no better than the constant guess's on the same split."""
+    passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
+    split = "validation" if passes else "training"
+    if not passes:
+        losses = [v for _, v in case.trace.step_losses() if math.isfinite(v)]
+        passes = [_mean(_part(losses, 9, 10))] if losses else []
+    try:
+        guess = case.constant_guess_loss(split) if passes else None
+    except Exception:  # noqa: BLE001 - a guess out of time or unreadable: no such reading
+        return False
+    return guess is not None and math.isfinite(guess) and passes[-1] >= guess
+
+
 def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
     """... which the run's own loss against the rate its schedule set answers too, for a
     schedule that rises to an early peak and anneals from it (a one-cycle's max_lr): the loss
@@ -391,7 +406,8 @@ def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
                   "lr_while_falling": rise.lr_falling, "lr_at_rise": rise.lr_rise,
                   "best_step": rise.best_step, "rise_step": rise.rise_step,
                   "loss_first": rise.first, "loss_best": rise.best, "loss_end": rise.end,
-                  "capped_lr": rise.cap},
+                  "capped_lr": rise.cap,
+                  **({"loss_worst": rise.worst} if math.isfinite(rise.worst) else {})},
         fix=f"Lower the schedule's peak (max_lr of a one-cycle schedule, the base rate of a "
             f"warmup and decay) from {plain_lr(schedule.peak, 3)} to about "
             f"{plain_lr(rise.lr_falling)}, the highest rate your loss still fell at.",
@@ -401,21 +417,22 @@ def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
 
 def _early_peak_verdict(schedule: LrSchedule, r: Rise) -> str:
     end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
+    if math.isnan(r.worst):  # the loss fell first, then gave back its progress (find_rise)
+        course = (f"fell from {r.first:.3g} to {r.best:.3g} while the rate was at most "
+                  f"{plain_lr(r.lr_falling, 2)}, then rose to {end} once the schedule took the "
+                  f"rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step})")
+    else:
+        worst = f"{r.worst:.3g}" if math.isfinite(r.worst) else "NaN or infinity"
+        course = (f"was {r.first:.3g} over the first steps, at rates up to "
+                  f"{plain_lr(r.lr_falling, 2)}, rose as high as {worst} once the schedule took "
+                  f"the rate to {plain_lr(r.lr_rise, 2)} (from step {r.rise_step}), and ended at "
+                  f"{end}")
     return (
         f"Your schedule raises the learning rate from {plain_lr(schedule.first, 2)} to a peak "
         f"of {plain_lr(schedule.peak, 3)} and then lowers it to {plain_lr(schedule.last, 2)}. "
-        f"Your training loss {_fell(r)} while the rate was at most "
-        f"{plain_lr(r.lr_falling, 2)}, then rose to {end} once the schedule took the rate to "
-        f"{plain_lr(r.lr_rise, 2)} (by step {r.rise_step}), and the lower rates at the end did "
-        f"not bring it back: the peak is where your training breaks down. (Read from your "
-        f"run's loss against the rate your schedule set at each step; no replay tested it.)")
-
-
-
-def _fell(r: Rise) -> str:
-    if r.best < r.first:
-        return f"fell from {r.first:.3g} to {r.best:.3g}"
-    return f"was {r.first:.3g} over the first steps"
+        f"Your training loss {course}; the lower rates at the end did not bring it back: "
+        f"the peak is where your training breaks down. (Read from your run's "
+        f"loss against the rate your schedule set at each step; no replay tested it.)")
 
 
 # --- starved ---------------------------------------------------------------------------------
