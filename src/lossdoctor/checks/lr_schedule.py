@@ -16,7 +16,10 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   progress (or not finite), after the schedule raised the rate above every rate the loss fell
   at, on a schedule still rising past PEAK_BY of the run. (A warmup that never stops, a gamma
   above 1; a warmup to an early peak that is too high is lr_too_high.) Replay: the schedule
-  capped at the rate where the loss was lowest.
+  capped at the rate where the loss was lowest. A schedule that peaks early and anneals (a
+  one-cycle whose max_lr is too high) is read the same way, or as a breakdown (the loss never
+  fell and rose BROKE_DOWN times its start: ``_lr_rise.find_breakdown``), from the curves alone
+  at CURVES_ONLY, beside learning_rate's measured answer and below it.
 
 - **Starved**: the schedule rose through the whole run (its peak first reached in the last
   STILL_RISING of it, or one of its own rises before) and never got above STARVED_SHARE of the
@@ -337,7 +340,7 @@ def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment 
 
 
 def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
-    if peaks_early(schedule):  # the peak is the rate meant: lr_too_high's question, ...
+    if peaks_early(schedule):  # the peak is the rate meant: lr_too_high's question
         return _early_peak_finding(schedule, rise) if anneals(schedule) else None
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
@@ -391,10 +394,11 @@ def ended_at_the_guess(case) -> bool:
 
 
 def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
-    """... which the run's own loss against the rate its schedule set answers too, for a
-    schedule that rises to an early peak and anneals from it (a one-cycle's max_lr): the loss
-    fell while the rate was low and gave back half its progress or more once the schedule
-    raised the rate above every rate it fell at. Read from the run's records alone, at
+    """An early peak is lr_too_high's question, which the run's own loss against the rate its
+    schedule set answers too for a schedule that rises to the peak and anneals from it (a
+    one-cycle's max_lr): the loss fell while the rate was low and gave back half its progress
+    or more (or broke down: ``find_breakdown``) once the schedule raised the rate above every
+    rate it had trained at. Read from the run's records alone, at
     CURVES_ONLY, so that it stands where the learning-rate check's range test and replays do
     not fit the diagnosis' time budget; where they run, their finding ranks first (the cause
     explains lr_too_high only once a replayed fix of the schedule worked)."""
@@ -410,9 +414,9 @@ def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
                   **({"loss_worst": rise.worst} if math.isfinite(rise.worst) else {})},
         fix=f"Lower the schedule's peak (max_lr of a one-cycle schedule, the base rate of a "
             f"warmup and decay) from {plain_lr(schedule.peak, 3)} to about "
-            f"{plain_lr(rise.lr_falling)}, the highest rate your loss still fell at.",
+            f"{plain_lr(rise.lr_falling)}, the highest rate it trained at before your loss "
+            f"turned up.",
     )
-
 
 
 def _early_peak_verdict(schedule: LrSchedule, r: Rise) -> str:
