@@ -16,10 +16,12 @@ from lossdoctor.checks.batch_size import (
     COUNTED_CONFIDENCE,
     FEW_STEPS,
     LITTLE_LEARNED_SHARE,
+    barely_started,
     batch_statistics_experiment,
     check,
     counted_finding,
     scaled_lr,
+    short_by_its_batch,
     still_learning,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
@@ -358,3 +360,51 @@ def test_two_steps_an_epoch_that_learned_are_not_read_from_the_counts():
     case.replayer.refusal = "not run: out of time"
     with pytest.raises(budgets.OutOfTime):
         check(case)
+
+
+def teacher_sgd_run(batch_size, epochs, lr=0.005):
+    """Three classes from a random tanh teacher on six features, a GELU MLP of three layers
+    of 96 under SGD with momentum, its rate halved every four epochs (dev full_batch 362005's
+    setup): batches of 32 learn at this rate, one full-batch step an epoch does next to
+    nothing."""
+    generator = torch.Generator().manual_seed(0)
+    teacher_in, teacher_out = (torch.randn(6, 8, generator=generator),
+                               torch.randn(8, 3, generator=generator))
+    x = torch.randn(1300, 6, generator=generator)
+    y = (torch.tanh(x @ teacher_in) @ teacher_out).argmax(dim=1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 96), nn.GELU(), nn.Linear(96, 96), nn.GELU(),
+                          nn.Linear(96, 96), nn.GELU(), nn.Linear(96, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
+
+    def train():
+        for _ in range(epochs):
+            fit(model, optimizer, nn.CrossEntropyLoss(), (x[:1000], y[:1000]),
+                (x[1000:], y[1000:]), epochs=1, batch_size=batch_size)
+            scheduler.step()
+
+    return record(train)
+
+
+def test_a_whole_training_set_per_step_that_never_got_going_is_found_by_replay():
+    """14 full-batch SGD steps move the validation loss by a fraction of a percent, too little
+    for the trend test to call it falling, and it stays near the constant guess (dev 362005):
+    the run barely started, its batch is suspect, and the smaller batch replayed at the user's
+    own rate shows it (at the rate scaled down for its noise, 300 steps of it do not)."""
+    case = teacher_sgd_run(batch_size=1000, epochs=14)
+    assert not still_learning(case.trace) and barely_started(case)
+    [finding] = reported(check(case))
+    assert finding.cause is BATCH_SIZE
+    assert finding.evidence["replayed_lr"] == finding.evidence["user_lr"] == 0.005
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_a_run_short_by_its_batch_that_learned_has_not_barely_started():
+    """The healthy side: two batches an epoch at a rate that learns in them, far below the
+    constant guess: not barely started, so its trial keeps the rate scaled for the noise."""
+    z, y, model, _ = radial_task(1500, 0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
+                  (z[1200:], y[1200:]), epochs=40, batch_size=601)
+    assert short_by_its_batch(case.trace) and not barely_started(case)

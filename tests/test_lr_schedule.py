@@ -8,7 +8,7 @@ from conftest import mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks import learning_rate
-from lossdoctor.checks._lr_rise import find_rise
+from lossdoctor.checks._lr_rise import CURVES_ONLY, find_breakdown, find_rise
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.checks.lr_schedule import (
     LR_SCHEDULE,
@@ -433,3 +433,52 @@ def test_a_gradual_cut_needs_many_cuts_more_than_the_epochs():
     assert gradual_cut(imagenet, list(range(0, 120, 10))) is None
     halved = [0.5 ** (s // 10) for s in range(120)]  # x0.5 every epoch: cuts at epoch starts
     assert gradual_cut(halved, list(range(0, 120, 10))) is None
+
+
+def _one_cycle_to(max_lr):
+    def make(optimizer):
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, steps_per_epoch=10,
+                                                   epochs=EPOCHS)
+    return make
+
+
+def test_a_one_cycle_schedule_whose_peak_is_far_too_high_is_read_from_the_run_itself():
+    """Generator operator onecycle_peak_too_high (max_lr 1,000x the base's): the loss falls
+    while the rate is low, turns up once the schedule raises it past every rate it fell at, and
+    the annealed end does not bring it back. The learning-rate check's range test and replays
+    say the same where they fit the budget; where they do not (refused under load, dev
+    362000-full_batch's learning_rate "not run"), the run's own loss against the rate its
+    schedule set still names the peak (on 5d515c6, nothing: an early peak was left to them)."""
+    case = _scheduled_run(_one_cycle_to(3.0), per_batch=True)
+    [finding] = reported(check(case))
+    assert finding.cause is LR_SCHEDULE and finding.experiment is None
+    assert finding.confidence == CURVES_ONLY
+    assert finding.evidence["lr_while_falling"] < finding.evidence["lr_at_rise"]
+    assert finding.evidence["lr_at_rise"] <= finding.evidence["peak_lr"] == pytest.approx(3.0)
+    assert "no replay tested it" in finding.verdict and "max_lr" in finding.fix
+
+
+def test_a_one_cycle_finding_from_the_curves_does_not_explain_the_measured_rate():
+    """Beside the learning-rate check's replayed lr_too_high, the curves-only finding is no
+    root of it: lr_too_high is explained by the schedule only once a replayed fix of it
+    worked, so the range test's answer ranks first."""
+    assert "lr_too_high" not in LR_SCHEDULE.explains
+    assert "lr_too_high" in LR_SCHEDULE.explains_if_fixed
+
+
+@pytest.mark.parametrize("max_lr", [3e-3, 3e-2])
+def test_a_one_cycle_schedule_to_a_peak_that_trains_is_quiet(max_lr):
+    assert reported(check(_scheduled_run(_one_cycle_to(max_lr), per_batch=True))) == []
+
+
+def test_a_breakdown_back_below_its_untrained_start_counts_only_when_it_learned_nothing():
+    """Dev 362004 (RMSprop, one cycle to 0.5, BCE on logits): its first twentieth averages
+    1.36 (the untrained model's output far from the guess of 0.69), a later one 787, its last
+    0.62, and its last validation loss 1.52 is worse than the guess: undone, though below its
+    start. A run that ends below its start and beats the guess is not read as one."""
+    schedule = LrSchedule(((0, 0.02), (10, 0.24), (60, 0.5), (150, 1e-4)), 200)
+    losses = [(s, 1.36 if s < 10 else 787.0 if s < 60 else 0.62) for s in range(200)]
+
+    assert find_breakdown(schedule, losses) is None
+    found = find_breakdown(schedule, losses, undone=True)
+    assert found.worst == 787.0 and found.lr_rise > found.lr_falling == 0.02

@@ -26,6 +26,14 @@ PEAK_BY = 0.5
 #: curves' pattern is specific (a loss that stopped exactly when the rate collapsed, or turned
 #: once the rate passed every rate it fell at), but no fix was tested; just above the bar.
 CURVES_ONLY = 0.55
+#: A loss that never fell below its first block (the rate raised from the first steps on) broke
+#: down when a later block's mean is this many times the first block's and the run's last block
+#: is no lower than its first: every block is the mean of a twentieth of the run, whose minibatch
+#: noise is a few percent, and a run that learns ends below where it began. A rise of half
+#: again, kept to the end, is what a rate that undoes the training leaves (the devset's
+#: onecycle_peak_too_high; the healthy one-cycle schedules of tests/test_lr_schedule.py end at a
+#: third to a half of their first block).
+BROKE_DOWN = 1.5
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Rise:
     lr_falling: float  # the highest rate of the steps up to the lowest block
     lr_rise: float  # the rate when the loss had turned
     cap: float  # the rate of the lowest block's first step
+    worst: float = math.nan  # a breakdown's highest block (find_breakdown)
 
 
 def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | None:
@@ -63,6 +72,33 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
     raised = _first_above(schedule, best_start, turn_end, lr_falling)
     return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
                 schedule.at(best_start))
+
+
+def find_breakdown(schedule: LrSchedule, losses: list[tuple[int, float]],
+                   undone: bool = False) -> Rise | None:
+    """A loss that rose from its first block to BROKE_DOWN times it (or to a loss that is not
+    finite) once the schedule raised the rate above the first block's, and ended no lower than
+    it began, or (``undone``) no better than the constant guess: ``find_rise`` for a loss that
+    never fell first (``best`` is the first block). The first block holds the untrained
+    model's losses, far above the guess where the output starts far from it (dev 362004: BCE
+    on logits, 1.36 where the guess is 0.69), so a run back below it may still have learned
+    nothing."""
+    blocks = _blocks(losses)
+    if len(blocks) < 3 or not (math.isfinite(blocks[0][1]) and blocks[0][1] > 0):
+        return None
+    first, end = blocks[0][1], blocks[-1][1]
+    worst_index = max(range(len(blocks)), key=lambda i: blocks[i][1])
+    worst = blocks[worst_index][1]
+    if worst < BROKE_DOWN * first or (end < first and not undone):
+        return None
+    turn_end = blocks[worst_index + 1][0] if worst_index + 1 < len(blocks) else schedule.steps
+    lr_falling = _highest(schedule, 0, blocks[1][0])
+    lr_rise = _highest(schedule, blocks[worst_index][0], turn_end)
+    if not lr_rise > lr_falling:
+        return None
+    raised = _first_above(schedule, blocks[1][0], turn_end, lr_falling)
+    return Rise(blocks[0][0], raised, first, first, end, lr_falling, lr_rise, schedule.at(0),
+                worst)
 
 
 def peaks_early(schedule: LrSchedule) -> bool:

@@ -152,6 +152,14 @@ MORE_EPOCHS = 3
 #: 0.03-0.20 below the guess (354303 the highest); their fixed twins 0.31-1.0 below it (354304's
 #: twin, a hard task, the lowest), and the one healthy twin short by its batch and still falling
 #: (354002: two steps an epoch at a rate that learns in them) 1.0. A quarter sits between.
+#: The same share marks a run short by its batch that its few steps never got going
+#: (``barely_started``): its batch is then suspect whether or not its loss was still falling,
+#: and the smaller batch is replayed at the user's own rate, not McCandlish's rate scaled down
+#: for its noise. That rule takes the user's rate as the best one for the user's batch, which a
+#: run that learned nothing in its steps does not show; at the same rate a step of a batch at or
+#: above the noise scale does at least half a full batch's step's work (FEW_STEPS above). Dev
+#: full_batch 362005 (14 SGD steps of 2,008 rows at 0.005, the guess not reached): batches of
+#: 37 at the scaled 0.0026 took the replay 1.099 -> 1.043 (5%, no fix), at 0.005 to 0.940 (15%).
 LITTLE_LEARNED_SHARE = 0.25
 #: A finding read from counts, not confirmed by a replay: the floor of a replayed finding
 #: (0.6, at the least improvement a fix must make), as the evidence of the least such fix.
@@ -242,16 +250,11 @@ def counted_finding(case, user_batch: int) -> Finding | None:
     if case.copies.step_takes_closure or not (short_by_its_batch(trace)
                                               and still_learning(trace)):
         return None
+    learned = learned_share(case)
+    if learned is None or learned > LITTLE_LEARNED_SHARE:
+        return None
     curve = [p.loss for p in trace.validation_passes() if math.isfinite(p.loss)]
-    try:
-        guess = case.constant_guess_loss("validation") if curve else None
-    except budgets.OutOfTime:
-        return None
-    if guess is None or not (math.isfinite(guess) and guess > 0):
-        return None
-    learned = (guess - min(curve)) / guess
-    if learned > LITTLE_LEARNED_SHARE:
-        return None
+    guess = case.constant_guess_loss("validation")
     per_epoch = steps_per_epoch(trace)
     return Finding(
         BATCH_SIZE,
@@ -270,6 +273,31 @@ def counted_finding(case, user_batch: int) -> Finding | None:
         fix=("Use a batch of a few dozen to a few hundred rows (many steps an epoch), keeping "
              "the learning rate, or train for many more epochs."),
     )
+
+
+def learned_share(case) -> float | None:
+    """How far below the constant guess the run's best validation loss got, as a share of the
+    guess (negative above it); None without validation passes, a guess, or the time for it."""
+    curve = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
+    try:
+        guess = case.constant_guess_loss("validation") if curve else None
+    except budgets.OutOfTime:
+        return None
+    if guess is None or not (math.isfinite(guess) and guess > 0):
+        return None
+    return (guess - min(curve)) / guess
+
+
+def barely_started(case) -> bool:
+    """A run short by its batch (``short_by_its_batch``) whose best validation loss is less than
+    LITTLE_LEARNED_SHARE below the constant guess, whether or not it was still falling: its few
+    steps never got it going (dev full_batch 362005: 14 full-batch SGD steps, the validation
+    loss 1.1020 -> 1.0987, above the guess 1.083, a fall too small for the trend test), so
+    ``still_learning`` cannot say whether more steps would pay; the replay does."""
+    if case.copies.step_takes_closure or not short_by_its_batch(case.trace):
+        return False
+    learned = learned_share(case)
+    return learned is not None and learned <= LITTLE_LEARNED_SHARE
 
 
 def _beyond_the_run(case, trial: Trial) -> bool:
@@ -324,8 +352,8 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
     factor = 1.0 if short else LARGE_FACTOR
     fitting = noise.simple if not short else min(noise.simple, _spread(case, user_batch))
     suggested = max(SMALLEST_BATCH, round(fitting)) if math.isfinite(fitting) else 0
-    if user_batch > factor * noise.simple and suggested < user_batch and still_learning(
-            case.trace):
+    if user_batch > factor * noise.simple and suggested < user_batch and (
+            still_learning(case.trace) or (short and barely_started(case))):
         return suggested
     return None
 
@@ -407,6 +435,7 @@ def _gradient(replayer, model: nn.Module, batch: Batch) -> torch.Tensor:
 def _trial(case, pool: Batch, user_batch: int, batch: int, lr: float, noise: NoiseScale,
            rows: int) -> Trial:
     new_lr = (lr * batch / user_batch if _tiny_for_batchnorm(case, user_batch)
+              else lr if barely_started(case)
               else scaled_lr(lr, user_batch, batch, noise.simple))
     if rows == REPLAY_STEPS * user_batch:
         before = case.baseline

@@ -16,7 +16,10 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   progress (or not finite), after the schedule raised the rate above every rate the loss fell
   at, on a schedule still rising past PEAK_BY of the run. (A warmup that never stops, a gamma
   above 1; a warmup to an early peak that is too high is lr_too_high.) Replay: the schedule
-  capped at the rate where the loss was lowest.
+  capped at the rate where the loss was lowest. A schedule that peaks early and anneals (a
+  one-cycle whose max_lr is too high) is read the same way, or as a breakdown (the loss never
+  fell and rose BROKE_DOWN times its start: ``_lr_rise.find_breakdown``), from the curves alone
+  at CURVES_ONLY, beside learning_rate's measured answer and below it.
 
 - **Starved**: the schedule rose through the whole run (its peak first reached in the last
   STILL_RISING of it, or one of its own rises before) and never got above STARVED_SHARE of the
@@ -50,6 +53,7 @@ from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._lr_rise import (
     CURVES_ONLY,
     Rise,
+    find_breakdown,
     find_rise,
     peaks_early,
 )
@@ -70,9 +74,13 @@ LR_SCHEDULE = Cause(
          "decay floored at half the peak, or with the schedule capped; a plateau scheduler's "
          "mode against the validation loss it is stepped with",
     # A collapsed rate looks too low and a raised one too high (the range test places the
-    # peak); a rate raised into instability blows the gradients up.
-    explains={"lr_too_high", "lr_too_low", "exploding_gradients", "optimizer_choice",
+    # peak); a rate raised into instability blows the gradients up. A rate too high only once
+    # a replayed fix of the schedule took the loss down: a peak read off the curves alone
+    # (an annealed schedule's early peak, ``_early_peak_finding``) is the same rate the
+    # learning-rate check measures, and its range test and replays rank above it.
+    explains={"lr_too_low", "exploding_gradients", "optimizer_choice",
               "underfit_capacity", "batch_size", "nan_inf"},
+    explains_if_fixed={"lr_too_high"},
 )
 
 CAUSES = (LR_SCHEDULE,)
@@ -172,6 +180,8 @@ def check(case) -> list[Finding]:
         return [_against_finding(case, schedule, against)]
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
+    if rise is None and peaks_early(schedule) and anneals(schedule):
+        rise = find_breakdown(schedule, losses, ended_at_the_guess(case))
     if rise is not None:
         finding = _rise_finding(case, schedule, rise)
         if finding is not None:
@@ -330,8 +340,8 @@ def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment 
 
 
 def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
-    if peaks_early(schedule):
-        return None  # the peak is the rate meant: lr_too_high's question
+    if peaks_early(schedule):  # the peak is the rate meant: lr_too_high's question
+        return _early_peak_finding(schedule, rise) if anneals(schedule) else None
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
                          lambda m: [min(v, share) for v in m])
@@ -360,6 +370,73 @@ def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
         f"raised the rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step}). "
         f"{_replay_text(experiment)}."
     )
+
+
+def anneals(schedule: LrSchedule) -> bool:
+    """Whether the schedule ends at EARLY_DEPTH of its peak or below: a one-cycle or a warmup
+    followed by a cosine or linear decay, whose peak the run passes through rather than holds."""
+    return schedule.last <= EARLY_DEPTH * schedule.peak
+
+
+def ended_at_the_guess(case) -> bool:
+    """Whether the run's last validation loss (without validation passes, the mean of its last
+    tenth of training losses) is no better than the constant guess's on the same split."""
+    passes = [p.loss for p in case.trace.validation_passes() if math.isfinite(p.loss)]
+    split = "validation" if passes else "training"
+    if not passes:
+        losses = [v for _, v in case.trace.step_losses() if math.isfinite(v)]
+        passes = [_mean(_part(losses, 9, 10))] if losses else []
+    try:
+        guess = case.constant_guess_loss(split) if passes else None
+    except Exception:  # noqa: BLE001 - a guess out of time or unreadable: no such reading
+        return False
+    return guess is not None and math.isfinite(guess) and passes[-1] >= guess
+
+
+def _early_peak_finding(schedule: LrSchedule, rise: Rise) -> Finding:
+    """An early peak is lr_too_high's question, which the run's own loss against the rate its
+    schedule set answers too for a schedule that rises to the peak and anneals from it (a
+    one-cycle's max_lr): the loss fell while the rate was low and gave back half its progress
+    or more (or broke down: ``find_breakdown``) once the schedule raised the rate above every
+    rate it had trained at. Read from the run's records alone, at
+    CURVES_ONLY, so that it stands where the learning-rate check's range test and replays do
+    not fit the diagnosis' time budget; where they run, their finding ranks first (the cause
+    explains lr_too_high only once a replayed fix of the schedule worked)."""
+    return Finding(
+        LR_SCHEDULE,
+        confidence=CURVES_ONLY,
+        verdict=_early_peak_verdict(schedule, rise),
+        evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "last_lr": schedule.last,
+                  "lr_while_falling": rise.lr_falling, "lr_at_rise": rise.lr_rise,
+                  "best_step": rise.best_step, "rise_step": rise.rise_step,
+                  "loss_first": rise.first, "loss_best": rise.best, "loss_end": rise.end,
+                  "capped_lr": rise.cap,
+                  **({"loss_worst": rise.worst} if math.isfinite(rise.worst) else {})},
+        fix=f"Lower the schedule's peak (max_lr of a one-cycle schedule, the base rate of a "
+            f"warmup and decay) from {plain_lr(schedule.peak, 3)} to about "
+            f"{plain_lr(rise.lr_falling)}, the highest rate it trained at before your loss "
+            f"turned up.",
+    )
+
+
+def _early_peak_verdict(schedule: LrSchedule, r: Rise) -> str:
+    end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
+    if math.isnan(r.worst):  # the loss fell first, then gave back its progress (find_rise)
+        course = (f"fell from {r.first:.3g} to {r.best:.3g} while the rate was at most "
+                  f"{plain_lr(r.lr_falling, 2)}, then rose to {end} once the schedule took the "
+                  f"rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step})")
+    else:
+        worst = f"{r.worst:.3g}" if math.isfinite(r.worst) else "NaN or infinity"
+        course = (f"was {r.first:.3g} over the first steps, at rates up to "
+                  f"{plain_lr(r.lr_falling, 2)}, rose as high as {worst} once the schedule took "
+                  f"the rate to {plain_lr(r.lr_rise, 2)} (from step {r.rise_step}), and ended at "
+                  f"{end}")
+    return (
+        f"Your schedule raises the learning rate from {plain_lr(schedule.first, 2)} to a peak "
+        f"of {plain_lr(schedule.peak, 3)} and then lowers it to {plain_lr(schedule.last, 2)}. "
+        f"Your training loss {course}; the lower rates at the end did not bring it back: "
+        f"the peak is where your training breaks down. (Read from your run's "
+        f"loss against the rate your schedule set at each step; no replay tested it.)")
 
 
 # --- starved ---------------------------------------------------------------------------------
