@@ -393,7 +393,8 @@ def _name(layer: DeadLayer) -> str:
 
 def _describe_death(worst: DeadLayer) -> str:
     what = _name(worst)
-    when = "from the first step on" if worst.first_dead_step == 0 else \
+    # built dead: as dead from the first step, if it crossed MOST only later (dev 361101)
+    when = "from the first step on" if worst.first_dead_step == 0 or worst.built_dead else \
         f"from step {worst.first_dead_step} on"
     found = (f"{what} has {_percent(worst.dead)} of its {worst.units} units dead (zero for every "
              f"row of the batch) {when}, through the second half of training. A dead unit passes "
