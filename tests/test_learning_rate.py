@@ -11,6 +11,7 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks import learning_rate
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._rate_at_default_init import from_default_init
 from lossdoctor.checks.learning_rate import (
     LR_TOO_HIGH,
     LR_TOO_LOW,
@@ -34,7 +35,7 @@ from lossdoctor.checks.learning_rate import (
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
-from lossdoctor.findings import Skip
+from lossdoctor.findings import Experiment, Skip
 from lossdoctor.lr_range import RangeTest
 from lossdoctor.measured_consequences import CHANGED_FIRST
 from lossdoctor.trace import Trace
@@ -722,3 +723,41 @@ def test_a_flat_range_test_leaves_a_usual_rate_alone(monkeypatch):
     monkeypatch.setattr(learning_rate, "lr_range_test",
                         lambda replayer, *args, **kwargs: _flat_range_test(3e-3))
     assert reported(check(_token_run(3e-3))) == {}
+
+
+def test_a_higher_rate_that_only_moves_the_weights_out_of_a_start_far_off_is_not_blamed(
+        monkeypatch):
+    """Dev normal_std_one 361011 (every weight N(0, 1), Adam at 1e-3): lr 0.5 took the replay
+    from 1.25 to 0.003 and lr_too_low was reported beside bad_init (the test part's 760081
+    reported it first). From PyTorch's default initialization the user's rate reached 0.369 and
+    lr 0.5 0.45: the rate is not too low for a model started well, and is kept dismissed."""
+    case = learnable_run(torch.optim.SGD, 1e-6)
+    started_well = Experiment("lr 0.5 instead of yours, from the default init", 0.369, 0.45,
+                              REPLAY_STEPS)
+    monkeypatch.setattr(learning_rate, "from_default_init", lambda case, lr: started_well)
+    [low] = [f for f in check(case) if f.cause is LR_TOO_LOW]
+    assert low.confidence < REPORT_THRESHOLD
+    assert "starts far off" in low.verdict
+
+
+def test_the_rate_is_replayed_from_the_default_init_only_for_a_start_far_off():
+    """A model of weights N(0, 1) starts far off and gets both replays from the default init;
+    the same model at PyTorch's default initialization gets none (the rate is judged as
+    before)."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 10, generator=generator)
+    y = (x @ torch.randn(10, generator=generator) > 0).long()
+    cases = []
+    for std in (1.0, None):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                              nn.Linear(64, 2))
+        for parameter in model.parameters() if std else ():
+            nn.init.normal_(parameter, std=std)
+        cases.append(record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                            nn.CrossEntropyLoss(), (x[:400], y[:400]), (x[400:], y[400:]),
+                            epochs=3))
+    far, standard = cases
+    started_well = from_default_init(far, 1e-2)
+    assert started_well is not None and "default initialization" in started_well.description
+    assert from_default_init(standard, 1e-2) is None

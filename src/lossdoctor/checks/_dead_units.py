@@ -53,6 +53,9 @@ class DeadLayer:
     #: the smallest dead fraction from first_dead_step on; None when the last sample was not
     #: mostly dead (then first_dead_step is only the last sample's step)
     least_after: float | None = None
+    #: how much more of it was dead at the start than in the most dead of default-initialized
+    #: copies of the model, measured on copies (dead_relu.more_dead_than_default); 0 unmeasured
+    excess_at_start: float = 0.0
 
     @property
     def killed_in_training(self) -> bool:
@@ -62,9 +65,14 @@ class DeadLayer:
     @property
     def built_dead(self) -> bool:
         """Dead (more than BUILT_DEAD) from the first step watched on, on every sample:
-        before any update could kill it; and more so than a default initialization leaves it."""
-        return (self.least > BUILT_DEAD and self.first_watched <= FIRST_WATCHED
-                and self.beyond_default)
+        before any update could kill it; and more so than a default initialization leaves it.
+        Or, on a layer of few units whose dead share moves in large steps, more than
+        BUILT_DEAD_EXCESS more dead at the start than every default-initialized copy
+        (``excess_at_start``): dev negative_weight_init 361101, a CNN of 8 channels whose
+        negative weights left 3 of them dead (0.375, below BUILT_DEAD) and 80% of its outputs at
+        0, against none dead at the default init."""
+        return (self.first_watched <= FIRST_WATCHED and self.beyond_default
+                and (self.least > BUILT_DEAD or self.excess_at_start > BUILT_DEAD_EXCESS))
 
     @property
     def dead_as_built(self) -> bool:

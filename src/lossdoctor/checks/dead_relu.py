@@ -30,6 +30,7 @@ from torch import nn
 from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._behind_fix import lag_words, lags_its_fix
 from lossdoctor.checks._dead_units import BUILT_DEAD_EXCESS, MOST, DeadLayer, dead_layers
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
@@ -81,7 +82,10 @@ LEAK = 0.1
 #: kept dismissed at this confidence (learning_rate._only_advice's rule for a rate). Of the
 #: 15 dead_relu findings on the stored dev runs of sessions 17-21, every one was on a run with
 #: a symptom (at_chance 13, near_chance 2), the 5 right ones included; the one on a fixed twin
-#: of the test part (test12 710023) was on a run without one.
+#: of the test part (test12 710023) was on a run without one. Not where the fix's replay shows
+#: the run far behind it at its own length (_behind_fix.lags_its_fix: dev 361101, its validation
+#: loss still falling 1.10 -> 0.80, called healthy; the replay of its setup at 0.83 where the one
+#: from the default init was at 0.03 at its 120 steps).
 ADVICE_CONFIDENCE = 0.3
 
 
@@ -101,7 +105,12 @@ def check(case) -> list[Finding]:
 
 def _dead_layers(case) -> list[Finding]:
     layers = dead_layers(case.trace)
-    if any(d.built_dead or d.dead_as_built for d in layers) and not more_dead_than_default(case):
+    # less than BUILT_DEAD_EXCESS dead at the start cannot be that much beyond the default's
+    excess = (excess_over_default(case) if any(d.at_start > BUILT_DEAD_EXCESS for d in layers)
+              else [])
+    layers = _with_excess(layers, excess)
+    if any(d.built_dead or d.dead_as_built for d in layers) and not (
+            excess is None or max(excess, default=0.0) > BUILT_DEAD_EXCESS):
         layers = [replace(d, beyond_default=False) for d in layers]
     suspects = sorted((d for d in layers if d.suspect), key=lambda d: d.dead, reverse=True)
     loss = training_progress(case) if suspects else None
@@ -111,17 +120,22 @@ def _dead_layers(case) -> list[Finding]:
     fixed = experiment is not None and helped(experiment, case)
     if not fixed and any(d.built_dead for d in suspects):
         experiment, fixed = _reinit_or(case, experiment)
+    elif _lag_unseen(case, experiment, fixed) and any(d.built_dead for d in suspects):
+        experiment = _lagging_reinit(case, experiment)
     worst = suspects[0]
     if not fixed and (not loss.stuck or worst.dead <= MOST):
         return []  # a layer less than mostly dead is blamed only when the replay shows it
     confidence = _confidence(worst, loss, experiment, fixed)
-    if getattr(case, "curves_show_symptom", None) is False:
+    lags = getattr(case, "curves_show_symptom", None) is False and fixed and lags_its_fix(
+        case, experiment)
+    if getattr(case, "curves_show_symptom", None) is False and not lags:
         confidence = min(confidence, ADVICE_CONFIDENCE)
     return [
         Finding(
             DEAD_RELU,
             confidence,
-            verdict=_verdict(suspects, loss, experiment, fixed),
+            verdict=_verdict(suspects, loss, experiment, fixed)
+            + (lag_words(case, experiment) if lags else ""),
             evidence=_evidence(worst, suspects, loss, experiment),
             fix=_fix(worst),
             experiment=experiment,
@@ -191,20 +205,36 @@ def more_dead_than_default(case) -> bool:
     dead, on the first training batches, than in every one of REFERENCE_DRAWS
     default-initialized copies (layers matched by the order their ReLUs run in); True when
     no reference can be measured (no replay, no layer to reset, another number of ReLUs)."""
+    excess = excess_over_default(case)
+    return excess is None or max(excess) > BUILT_DEAD_EXCESS
+
+
+def _with_excess(layers: list[DeadLayer], excess: list[float] | None) -> list[DeadLayer]:
+    """``layers`` with their ``excess_at_start`` (``excess_over_default``), when the ReLUs
+    measured on copies match the layers watched, in the order they run."""
+    if not excess or len(excess) != len(layers):
+        return layers
+    return [replace(d, excess_at_start=e) for d, e in zip(layers, excess, strict=True)]
+
+
+def excess_over_default(case) -> list[float] | None:
+    """For each ReLU of the user's initial model, in the order they run, how much more of it is
+    dead on the first training batches than in the most dead of REFERENCE_DRAWS
+    default-initialized copies; None when no reference can be measured (no replay, no layer
+    to reset, another number of ReLUs)."""
     try:
         replayer = case.require_replay()
     except Skip:
-        return True
+        return None
     initial = case.copies.initial_model
     references = [default_init(initial, seed) for seed in range(REFERENCE_DRAWS)]
     if any(model is None for model in references):
-        return True
+        return None
     own = dead_at_start(replayer, initial)
     drawn = [dead_at_start(replayer, model) for model in references]
     if not own or any(len(shares) != len(own) for shares in drawn):
-        return True
-    return max(share - max(d[place] for d in drawn)
-               for place, share in enumerate(own)) > BUILT_DEAD_EXCESS
+        return None
+    return [share - max(d[place] for d in drawn) for place, share in enumerate(own)]
 
 
 def dead_at_start(replayer, model: nn.Module) -> list[float]:
@@ -272,6 +302,23 @@ def _reinit_or(case, leaky: Experiment | None) -> tuple[Experiment | None, bool]
                             f"{initialization_name(case.copies.initial_model)}",
                             case.baseline, replay)
     return (reinit, True) if helped(reinit, case) else (leaky, False)
+
+
+def _lag_unseen(case, experiment: Experiment | None, fixed: bool) -> bool:
+    """Curves without a symptom and a leaky replay that helped, but by too little to show the
+    run far behind it (``lags_its_fix``): the finding would be advice."""
+    return (fixed and getattr(case, "curves_show_symptom", None) is False
+            and not lags_its_fix(case, experiment))
+
+
+def _lagging_reinit(case, leaky: Experiment) -> Experiment:
+    """For units built dead, on a run whose curves show no symptom: the replay from the
+    default initialization when it helped and shows the run far behind it, else the leaky
+    replay. The leak revives units that are dead; the initialization also left the live ones
+    off for most rows (dev negative_weight_init 361101: at 120 steps, LeakyReLU(0.1) 0.65
+    where the run's setup was at 0.81; the twin, at the default init, at 0.22)."""
+    reinit, helped_too = _reinit_or(case, leaky)
+    return reinit if helped_too and lags_its_fix(case, reinit) else leaky
 
 
 #: The swap of a ReLU function call for a LeakyReLU.
@@ -346,7 +393,8 @@ def _name(layer: DeadLayer) -> str:
 
 def _describe_death(worst: DeadLayer) -> str:
     what = _name(worst)
-    when = "from the first step on" if worst.first_dead_step == 0 else \
+    # built dead: as dead from the first step, if it crossed MOST only later (dev 361101)
+    when = "from the first step on" if worst.first_dead_step == 0 or worst.built_dead else \
         f"from step {worst.first_dead_step} on"
     found = (f"{what} has {_percent(worst.dead)} of its {worst.units} units dead (zero for every "
              f"row of the batch) {when}, through the second half of training. A dead unit passes "

@@ -45,6 +45,7 @@ from lossdoctor.checks._fix import (
 from lossdoctor.checks._lr_rise import CURVES_ONLY, find_rise, peaks_early
 from lossdoctor.checks._negative_rate import NegativeRate, negative_rate
 from lossdoctor.checks._plain import plain_lr
+from lossdoctor.checks._rate_at_default_init import from_default_init
 from lossdoctor.checks._rebatch import (
     SMALLEST_BATCH,
     pooled,
@@ -634,12 +635,16 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         steady = steady and not stalled
     gap = decades(m.user_lr, m.test.suggested_lr if far else higher.lr)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * min(gap / 4, 1.0)
+    reported = stalled and not _only_advice(case, m)
+    started_well = from_default_init(case, higher.lr) if reported else None
+    escapes_only = started_well is not None and not helped(started_well, case)
     return Finding(
         cause=LR_TOO_LOW,
-        confidence=0.6 + strength if stalled and not _only_advice(case, m) else 0.3,
+        confidence=0.6 + strength if reported and not escapes_only else 0.3,
         verdict=_steady_verdict(m, higher, _steady_curve(case, m)) if steady else (
             _behind_verdict(m, higher, against) if against is not None else _low_verdict(
-                m, higher, stalled, None if beyond else case.run_best_validation())),
+                m, higher, stalled, None if beyond else case.run_best_validation()))
+        + (_escapes_only_text(started_well) if escapes_only else ""),
         evidence=_finite(_common_evidence(m, higher) | {
             "decades_below_suggestion": decades(m.user_lr, m.test.suggested_lr),
             "decades_below_lowest_point": decades(m.user_lr, m.test.minimum_lr),
@@ -653,6 +658,14 @@ def _too_low(case: Case, m: Measures) -> Finding | None:
         experiment=experiment,
         details={"range_test": range_test_details(m.test, m.user_lr, higher.lr)},
     )
+
+
+def _escapes_only_text(started_well: Experiment) -> str:
+    """Said of a higher rate that only makes up for a start far off (_rate_at_default_init)."""
+    return (f" But your model starts far off, and from PyTorch's default initialization your "
+            f"rate does as well as the higher one ({started_well.before:.3g} against "
+            f"{started_well.after:.3g} in a {started_well.steps}-step replay): the higher rate "
+            f"only moves the weights out of the bad start sooner.")
 
 
 def blew_up(case: Case) -> bool:
