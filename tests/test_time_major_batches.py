@@ -116,3 +116,53 @@ def test_batch_first_sequences_keep_their_rows_as_examples():
                   (x_val.transpose(0, 1), y_val.t()))
     from lossdoctor.checks._examples import EXAMPLES_FIRST, example_axis
     assert example_axis(case) == EXAMPLES_FIRST
+
+
+class _Classifier(nn.Module):
+    """A GRU reading (time, batch, features), one label per sequence from its last state."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(FEATURES, 16)
+        self.out = nn.Linear(16, CLASSES)
+
+    def forward(self, x):
+        return self.out(self.gru(x)[0][-1])
+
+
+def _classifier_loop(model, optimizer, loss_fn, train, validation, sort=False):
+    (x, y), (x_val, y_val) = train, validation
+    if sort:
+        order = torch.argsort(y, stable=True)
+        x, y = x[order], y[order]
+    for _ in range(3):
+        order = torch.arange(len(y)) if sort else torch.randperm(len(y))
+        for start in range(0, len(y), 16):
+            index = order[start:start + 16]
+            optimizer.zero_grad()
+            loss_fn(model(x[index].transpose(0, 1)), y[index]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(x_val.transpose(0, 1)), y_val)
+
+
+def _classifier_run(sort=False):
+    """92 sequences of 12 steps in batches of 16: the last batch holds 12, as many as steps."""
+    torch.manual_seed(0)
+    means = torch.randn(CLASSES, FEATURES)
+    y, y_val = torch.randint(0, CLASSES, (92,)), torch.randint(0, CLASSES, (40,))
+    x = means[y][:, None] + torch.randn(92, 12, FEATURES)
+    x_val = means[y_val][:, None] + torch.randn(40, 12, FEATURES)
+    model = _Classifier()
+    return record(_classifier_loop, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x, y), (x_val, y_val), sort=sort)
+
+
+def test_a_last_batch_of_as_many_sequences_as_steps_is_not_reversed_in_time():
+    # 5d515c6: only that batch led every tensor with one size, and its steps were reversed
+    assert check(_classifier_run()) == []
+
+
+def test_time_major_sequences_sorted_by_label_are_found_by_their_labels():
+    [finding] = check(_classifier_run(sort=True))  # 5d515c6: not read (12 steps, 16 labels)
+    assert "sorted by label" in finding.verdict

@@ -47,9 +47,10 @@ def example_axis(case) -> int:
 
 def _example_axis(case) -> int:
     batches = [b for b in case.copies.train.batches if _two_leading(b)]
-    if not batches or not all(_labels_of_second(b) or _labels_of_both(b) for b in batches):
+    told = [b for b in batches if len(set(_sizes(b))) == 2] or batches  # T == B tells nothing
+    if not told or not all(_labels_of_second(b) or _labels_of_both(b) for b in told):
         return EXAMPLES_FIRST
-    ambiguous = [b for b in batches if not _labels_of_second(b)]
+    ambiguous = [b for b in told if not _labels_of_second(b)]
     if not ambiguous:
         return TIME_FIRST
     votes = [_mixing(case, b) for b in ambiguous[:MAX_BATCHES]]
@@ -62,8 +63,11 @@ def _example_axis(case) -> int:
 def target_axis(batch: Batch, axis: int) -> int:
     """The dimension of the batch's target that holds its examples: a time-major batch's
     target may be kept as given (``(T, B)``) or as the loss took it (``y.t()``: ``(B, T)``)."""
+    target = batch.target
     if axis == EXAMPLES_FIRST or _labels_of_second(batch):
         return EXAMPLES_FIRST
+    if isinstance(target, torch.Tensor) and target.dim() < 2:
+        return EXAMPLES_FIRST  # one value per example (a last batch of as many examples as steps)
     return axis
 
 
