@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="replace each case's schedule by ReduceLROnPlateau on the "
                            "validation loss (cases without one, or whose fault is in the "
                            "schedule, are left out)")
+    make.add_argument("--time-major", action="store_true",
+                      help="draw each case on a recurrent or transformer base given "
+                           "(time, batch, ...) batches (nn.LSTM's default batch_first=False)")
     run = commands.add_parser("run", help="diagnose the kept cases of one part")
     run.add_argument("folder", type=Path, help="a folder written by generate")
     run.add_argument("--part", choices=["dev", "test"], required=True)
@@ -83,7 +86,8 @@ def _generate(args) -> int:
     manifest = generate(args.n, args.seed, args.out, args.part, args.jobs,
                         log=lambda line: print(line, file=sys.stderr, flush=True),
                         cause=args.cause, operator=args.operator,
-                        manual=args.manual_updates, plateau=args.plateau)
+                        manual=args.manual_updates, plateau=args.plateau,
+                        time_major=args.time_major)
     print(filter_summary(manifest))
     print()
     for part in ("dev", "test"):

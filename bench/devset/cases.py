@@ -16,6 +16,7 @@ from .manual import SCHEDULE_FAULTS, made_manual
 from .operators import CAUSES, Operator, all_operators, by_cause
 from .plateau import can_plateau, made_plateau
 from .program import Program
+from .time_major import time_major_programs
 
 #: Share of seeds in the test part. Any number of cases can be generated, so the share only
 #: sets how many of them are held out.
@@ -67,14 +68,20 @@ def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
 
 def make_cases(count: int, first_seed: int, part: str | None = None,
                cause: str | None = None, operator: str | None = None,
-               manual: bool = False, plateau: bool = False) -> list[Case]:
+               manual: bool = False, plateau: bool = False,
+               time_major: bool = False) -> list[Case]:
     """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` and of
     ``cause`` (seeds whose cause it is) if given. With ``operator``, every seed of the part
     gets a case of that operator (see `operator_case`). With ``manual``, the cases that can
     be are written with their parameters updated by hand (see `manual_case`); with
-    ``plateau``, with their rate cut on the validation loss's plateaus (see `plateau_case`)."""
+    ``plateau``, with their rate cut on the validation loss's plateaus (see `plateau_case`);
+    with ``time_major``, on bases written time-major (see `time_major_case`)."""
     seeds = [seed for seed in range(first_seed, first_seed + count)
              if part is None or part_of(seed) == part]
+    if time_major:
+        drawn = [time_major_case(seed, operator) for seed in seeds
+                 if operator is not None or cause is None or CAUSES[seed % len(CAUSES)] == cause]
+        return [case for case in drawn if case is not None]
     if operator is not None:
         cases = [operator_case(seed, operator) for seed in seeds]
     else:
@@ -103,6 +110,20 @@ def plateau_case(case: Case) -> Case | None:
     if not can_plateau(op.cause, op.name, case.twin, case.broken):
         return None
     return Case(case.seed, op, made_plateau(case.twin), made_plateau(case.broken))
+
+
+def time_major_case(seed: int, operator: str | None = None) -> Case | None:
+    """The seed's case (or one of the operator called ``operator``) on a base written
+    time-major (time_major.py), drawn from its own stream: the seed decides the operator and
+    the part as for `make_case`; None when the operator has no such base."""
+    if operator is None:
+        rng = random.Random(f"case:{seed}")
+        op = rng.choice(by_cause()[CAUSES[seed % len(CAUSES)]])
+    else:
+        op = {o.name: o for o in all_operators()}[operator]
+    programs = time_major_programs(seed, op, random.Random(f"time-major:{seed}:{op.name}"),
+                                   draw_base)
+    return Case(seed, op, *programs) if programs is not None else None
 
 
 def operator_case(seed: int, name: str) -> Case:

@@ -9,6 +9,7 @@ from .model import head_expr, takes_dict
 from .plateau import plateau_scheduler
 from .program import Program
 from .text import indent, number, variant
+from .time_major import COLLATE
 
 OPTIMIZER = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 #: Schedules stepped once per batch; the others once per epoch.
@@ -59,10 +60,13 @@ def batches(p: Program) -> list[str]:
     wrap = "TensorDataset" if t.batching == "loader" else "RowDataset"
     lines = ([*DATASET_CLASS, "", ""] if t.batching == "dict" else [])
     drop = ", drop_last=True" if _drops_last(p) else ""
+    collate = ", collate_fn=time_major" if p.model.time_major else ""
+    if p.model.time_major:
+        lines += [*COLLATE, "", ""]
     lines.append(f"train_loader = DataLoader({wrap}(x_train, y_train), batch_size=BATCH_SIZE, "
-                 f"shuffle={shuffle}{drop})")
+                 f"shuffle={shuffle}{drop}{collate})")
     if has_val:
-        lines.append(f"val_loader = DataLoader({wrap}(x_val, y_val), batch_size=256)")
+        lines.append(f"val_loader = DataLoader({wrap}(x_val, y_val), batch_size=256{collate})")
     return lines
 
 

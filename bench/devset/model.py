@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import losses
 from .program import Program
 from .text import indent, number, variant
+from .time_major import cell_line
 
 ACTIVATION = {"relu": "nn.ReLU()", "gelu": "nn.GELU()", "tanh": "nn.Tanh()",
               "sigmoid": "nn.Sigmoid()", "leaky_relu": "nn.LeakyReLU(0.1)"}
@@ -205,25 +206,28 @@ def _module_parts(p: Program) -> tuple[list[str], list[str]]:
         return _module_list_parts(p)
     if family == "rnn":
         embed = ["self.embed = nn.Embedding(VOCAB, HIDDEN)"] if p.data.kind == "token" else []
-        cell = CELL[m.cell].format(i="HIDDEN" if embed else "CHANNELS")
+        cell = cell_line(CELL[m.cell].format(i="HIDDEN" if embed else "CHANNELS"), p)
         drop = ["self.dropout = nn.Dropout(DROPOUT)"] if m.dropout else []
-        last = "self.dropout(states[:, -1])" if m.dropout else "states[:, -1]"
+        final = "states[-1]" if m.time_major else "states[:, -1]"
+        last = f"self.dropout({final})" if m.dropout else final
         inputs = "self.embed(x)" if embed else "x"
         head = f"self.head = nn.Linear(HIDDEN, {outputs(p)})"
         return ([*embed, f"self.rnn = {cell}", *drop, head],
                 [f"states, _ = self.rnn({inputs})", f"out = self.head({last})"])
     if family == "transformer":
         act = "gelu" if m.activation == "gelu" else "relu"
+        position = "[:, None]" if m.time_major else ""
         dropout = "DROPOUT" if m.dropout else "0.0"
         return (["self.embed = nn.Embedding(VOCAB, HIDDEN)",
                  "self.position = nn.Parameter(0.02 * torch.randn(LENGTH, HIDDEN))",
                  "layer = nn.TransformerEncoderLayer(HIDDEN, HEADS, dim_feedforward=2 * HIDDEN,",
-                 f"                                   dropout={dropout}, activation=\"{act}\",",
-                 "                                   batch_first=True)",
+                 f"                                   dropout={dropout}, activation=\"{act}\""
+                 + (")" if m.time_major else ","),
+                 *([] if m.time_major else [" " * 35 + "batch_first=True)"]),
                  "self.encoder = nn.TransformerEncoder(layer, num_layers=LAYERS)",
                  f"self.head = nn.Linear(HIDDEN, {outputs(p)})"],
-                ["hidden = self.encoder(self.embed(x) + self.position)",
-                 "out = self.head(hidden.mean(dim=1))"])
+                [f"hidden = self.encoder(self.embed(x) + self.position{position})",
+                 f"out = self.head(hidden.mean(dim={0 if m.time_major else 1}))"])
     body, head = _parts(p)
     if p.data.kind == "token":
         first, width_in, inputs = [], "HIDDEN", "self.embed(x).mean(dim=1)"

@@ -58,6 +58,7 @@ class Model:
     bias_init: float | None = None  # hidden biases set to this value
     recurrent_identity: bool = False
     trainable: str = "all"  # all | head_only | freeze_body
+    time_major: bool = False  # rnn/transformer given (time, batch, ...) batches: time_major.py
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,23 @@ def kept_copy(model: nn.Module, on: torch.device = KEPT_ON) -> nn.Module:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         kept = copy.deepcopy(model, memo)
-    if isinstance(kept, torch.jit.ScriptModule):
-        kept = _trainable_script_copy(kept.to(on), model)
-    return _called_as_trained(kept, called_method(model))
+    return _called_as_trained(_trainable_scripts(kept, model, on), called_method(model))
+
+
+def _trainable_scripts(kept: nn.Module, model: nn.Module, on: torch.device) -> nn.Module:
+    """``kept`` with each TorchScript module in it made trainable (_trainable_script_copy): the
+    model itself, or modules inside a plain one (fresh26 s05: TorchScript LSTM layers under an
+    nn.Module, whose copied weights no longer required a gradient, so every replay trained the
+    output layer alone)."""
+    originals = dict(model.named_modules())
+    scripted = [(name, module) for name, module in kept.named_modules()
+                if isinstance(module, torch.jit.ScriptModule) and name in originals]
+    if not scripted:
+        return kept
+    kept = kept.to(on)
+    for name, module in scripted:
+        _trainable_script_copy(module, originals[name])
+    return kept
 
 
 def _trainable_script_copy(kept: nn.Module, model: nn.Module) -> nn.Module:

@@ -46,6 +46,14 @@ from lossdoctor import budget as budgets
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import _contest
+from lossdoctor.checks._examples import (
+    EXAMPLES_FIRST,
+    example_axis,
+    examples,
+    examples_first,
+    take_examples,
+    target_axis,
+)
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     fix_experiment,
@@ -188,9 +196,10 @@ def _chi_square(bins: np.ndarray, sizes: list[int]) -> float:
     return float(((table - expected) ** 2 / expected).sum())
 
 
-def label_bins(batches: list[Batch]) -> list[np.ndarray] | None:
-    """Each batch's rows as label bins: class ids, or quantile bins of each row's mean target."""
-    values = [_row_labels(b) for b in batches]
+def label_bins(batches: list[Batch], axis: int = EXAMPLES_FIRST) -> list[np.ndarray] | None:
+    """Each batch's examples (along ``axis``: _examples.py) as label bins: class ids, or
+    quantile bins of each example's mean target."""
+    values = [_row_labels(b, axis) for b in batches]
     if any(v is None for v in values):
         return None
     pooled = np.concatenate(values)
@@ -205,16 +214,22 @@ def label_bins(batches: list[Batch]) -> list[np.ndarray] | None:
     return np.split(codes, np.cumsum([len(v) for v in values])[:-1])
 
 
-def _row_labels(batch: Batch) -> np.ndarray | None:
-    target = batch.target
-    if not isinstance(target, torch.Tensor) or target.dim() == 0 or len(target) != batch.rows:
+def _row_labels(batch: Batch, axis: int = EXAMPLES_FIRST) -> np.ndarray | None:
+    target, count = batch.target, examples(batch, axis)
+    if not isinstance(target, torch.Tensor) or target.dim() <= target_axis(batch, axis):
         return None
-    return target.detach().reshape(batch.rows, -1).double().mean(dim=1).numpy()
+    target = examples_first(target, target_axis(batch, axis))
+    if len(target) != count:
+        return None
+    return target.detach().reshape(count, -1).double().mean(dim=1).numpy()
 
 
 def _sorted_labels(case) -> Finding | None:
     batches = [b for b in case.copies.train.batches if b.target is not None and b.rows > 1]
-    bins = label_bins(batches) if len(batches) >= MIN_BATCHES else None
+    if len(batches) < MIN_BATCHES:
+        return None
+    axis = example_axis(case)
+    bins = label_bins(batches, axis)
     if bins is None:
         return None
     ratio, p_value = batch_label_dispersion(bins, np.random.default_rng(0))
@@ -222,7 +237,7 @@ def _sorted_labels(case) -> Finding | None:
         return None
     evidence = {"label_mix_dispersion_ratio": ratio, "permutation_p_value": p_value,
                 "batches_compared": len(batches)}
-    replays = _shuffle_experiment(case)
+    replays = _shuffle_experiment(case, axis)
     experiment, learned = replays if replays is not None else (None, False)
     if experiment is not None:
         evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after,
@@ -265,20 +280,21 @@ def _replay_text(experiment: Experiment | None, learned: bool) -> str:
             "shuffling helps.")
 
 
-def _shuffle_experiment(case) -> tuple[Experiment, bool] | None:
+def _shuffle_experiment(case, axis: int = EXAMPLES_FIRST) -> tuple[Experiment, bool] | None:
     """Replays from the initial model, passing over the batches in the order the run held them
-    (sorted) and over the same rows dealt into random batches anew at every pass; with
+    (sorted) and over the same examples dealt into random batches anew at every pass; with
     whether either replay learned (replay_learned)."""
     try:
         replayer = case.require_replay()
     except Skip:
         return None
     rng = np.random.default_rng(0)
-    if reshuffled(replayer.train_batches, rng) is None:
+    if reshuffled(replayer.train_batches, rng, axis) is None:
         return None
     passes = max(REPLAY_STEPS // len(replayer.train_batches), 1)
     before = _passes(replayer, [replayer.train_batches] * passes)
-    after = _passes(replayer, [reshuffled(replayer.train_batches, rng) for _ in range(passes)])
+    after = _passes(replayer, [reshuffled(replayer.train_batches, rng, axis)
+                               for _ in range(passes)])
     experiment = fix_experiment("the training rows dealt into random batches at every pass",
                                 before, after, steps=passes * len(replayer.train_batches))
     constant = case.constant_guess_loss("validation")
@@ -309,20 +325,34 @@ def _passes(replayer, passes: list[list[Batch]]) -> ReplayResult:
         return ReplayResult([], losses, start_validation=start)
 
 
-def reshuffled(batches: list[Batch], rng: np.random.Generator) -> list[Batch] | None:
-    """The same rows dealt into random batches of the same sizes; None for batches that cannot
-    be concatenated (keyword inputs, inputs of different shapes)."""
+def reshuffled(batches: list[Batch], rng: np.random.Generator,
+               axis: int = EXAMPLES_FIRST) -> list[Batch] | None:
+    """The same examples (along ``axis``) dealt into random batches of the same sizes; None
+    for batches that cannot be concatenated (keyword inputs, inputs of different shapes)."""
     if any(b.kwargs for b in batches):
         return None
+    target_dims = {target_axis(b, axis) for b in batches}
+    if len(target_dims) > 1:
+        return None  # targets kept in two layouts: no one way to deal them
+    target_dim = target_dims.pop()
     try:
-        args = [torch.cat(parts) for parts in zip(*(b.args for b in batches), strict=True)]
-        target = torch.cat([b.target for b in batches])
-    except (RuntimeError, TypeError, ValueError):
+        args = [torch.cat(parts, dim=axis)
+                for parts in zip(*(b.args for b in batches), strict=True)]
+        target = torch.cat([b.target for b in batches], dim=target_dim)
+    except (RuntimeError, TypeError, ValueError, IndexError):
         return None
-    order = torch.as_tensor(rng.permutation(len(target)))
-    cuts = np.cumsum([b.rows for b in batches])[:-1].tolist()
-    pieces = np.split(order.numpy(), cuts)
-    return [Batch(tuple(a[p] for a in args), {}, target[p], len(p)) for p in pieces]
+    count = target.shape[target_dim]
+    order = torch.as_tensor(rng.permutation(count))
+    cuts = np.cumsum([examples(b, axis) for b in batches])[:-1].tolist()
+    pieces = [torch.as_tensor(p) for p in np.split(order.numpy(), cuts)]
+    return [Batch(take_examples(tuple(args), p, axis, count), {},
+                  take_examples(target, p, target_dim, count), _rows(p, axis, batches[0]))
+            for p in pieces]
+
+
+def _rows(piece: torch.Tensor, axis: int, like: Batch) -> int:
+    """A dealt batch's leading size: its examples, or the time steps of a time-major batch."""
+    return len(piece) if axis == EXAMPLES_FIRST else like.rows
 
 
 # --- 2. the same batch every step --------------------------------------------------------------
@@ -507,7 +537,7 @@ def _rows_moved(case) -> Finding | None:
         return None
     if case.copies.replay_problem:
         return None
-    order = row_order(case.replayer, model, case.replayer.train_batches)
+    order = row_order(case.replayer, model, case.replayer.train_batches, example_axis(case))
     if order is None or order.moved < ROWS_MOVED_SHARE:
         return None
     if order.moved < ROWS_MOVED_OVER_NOISE * order.noise:
