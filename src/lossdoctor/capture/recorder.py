@@ -95,7 +95,6 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self.copies.threads = torch.get_num_threads()  # what the script left, for experiments
         try:
             self.check_parameter_update()
-            self.count_unmoved_framework_update()
             self.settle_losses()
             self._read_losses()  # even when the recorder broke: what it held is sound
             file_unbackpropagated_losses(self.trace)

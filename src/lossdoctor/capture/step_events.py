@@ -175,19 +175,8 @@ class StepEvents:
 
     @guarded
     def zero_grad_called(self) -> None:
-        if self.update_awaited:
-            self.count_unmoved_framework_update()
         self.trace.zero_grad_calls += 1
         self._zeroed_since_step = self._zero_grad_called = True
-
-    def count_unmoved_framework_update(self) -> None:
-        """Gradients reset (or the run ended) with an update still awaited: a framework's own
-        optimizer (Keras's) that counted an update since the backward pass took a step, though
-        no value changed (gradients all zero: raw scores clipped by Keras' binary_crossentropy,
-        fresh25 s05; an output ReLU dead from the start, fresh26 s01)."""
-        if self.update_awaited and self.framework_stepped():
-            self._fingerprint, self.update_awaited = None, False
-            self._updated_by_hand(self._trained_alive())
 
     def _count_zero_grad(self) -> None:
         self._zero_grad_before_step, self._zero_grad_called = self._zero_grad_called, False
