@@ -166,3 +166,19 @@ def test_a_last_batch_of_as_many_sequences_as_steps_is_not_reversed_in_time():
 def test_time_major_sequences_sorted_by_label_are_found_by_their_labels():
     [finding] = check(_classifier_run(sort=True))  # 5d515c6: not read (12 steps, 16 labels)
     assert "sorted by label" in finding.verdict
+
+
+def test_time_major_batches_are_not_cut_into_batches_of_other_sizes():
+    """Cut by rows, a (T, B, ...) batch's time steps became batches: batch_size's replays of
+    them took most of fresh26 s06's diagnosis and measured nothing of the user's batches."""
+    import pytest
+
+    from lossdoctor.checks import batch_size
+    from lossdoctor.checks._rebatch import pooled_training
+    from lossdoctor.findings import Skip
+
+    case = _run()
+    with pytest.raises(Skip, match="time steps first"):
+        pooled_training(case)
+    with pytest.raises(Skip, match="time steps first"):
+        batch_size.check(case)

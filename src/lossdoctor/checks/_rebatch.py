@@ -11,6 +11,7 @@ import torch
 
 from lossdoctor.capture.sample import Batch, row_major
 from lossdoctor.capture.tensors import take_rows
+from lossdoctor.checks._examples import EXAMPLES_FIRST, example_axis
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Skip
 
@@ -66,6 +67,17 @@ def batch_rows(pool: Batch, index: range) -> Batch:
     rows = list(index)
     return Batch(take_rows(pool.args, rows, pool.rows), take_rows(pool.kwargs, rows, pool.rows),
                  take_rows(pool.target, rows, pool.rows), len(rows))
+
+
+def pooled_training(case) -> Batch:
+    """The run's kept training batches as one batch (:func:`pooled`); Skip when their examples
+    are not their rows (time-major sequence batches, ``(T, B, ...)``: cut by rows, their time
+    steps became batches, and the replays took most of fresh26 s06's diagnosis)."""
+    if example_axis(case) != EXAMPLES_FIRST:
+        raise Skip("needs batches whose first dimension holds the examples: yours hold time "
+                   "steps first (sequence-first batches), which cannot be cut into batches of "
+                   "other sizes")
+    return pooled(case.replayer.train_batches)
 
 
 def pooled(batches: list[Batch]) -> Batch:

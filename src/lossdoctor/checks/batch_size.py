@@ -60,6 +60,7 @@ from lossdoctor.checks._rebatch import (
     SMALLEST_BATCH,
     batch_rows,
     pooled,
+    pooled_training,
     rebatch,
     replay_rebatched,
     user_batch_size,
@@ -220,7 +221,7 @@ def check(case) -> list[Finding]:
 
 
 def _replayed(case, replayer, user_batch: int, lr: float) -> list[Finding]:
-    pool = pooled(replayer.train_batches)
+    pool = pooled_training(case)
     noise = run_noise_scale(replayer, case.copies, pool, user_batch, _tiny_for_batchnorm(
         case, user_batch))
     batch = _candidate(case, user_batch, noise)

@@ -48,7 +48,7 @@ from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._rate_at_default_init import from_default_init
 from lossdoctor.checks._rebatch import (
     SMALLEST_BATCH,
-    pooled,
+    pooled_training,
     replay_rebatched,
     user_batch_size,
 )
@@ -694,7 +694,7 @@ def _more_steps(case: Case, m: Measures, steps: int) -> MoreSteps | None:
     if steps >= REPLAY_STEPS or batch >= user_batch:
         return None
     try:
-        pool = pooled(case.replayer.train_batches)
+        pool = pooled_training(case)
         replay = replay_rebatched(case.replayer, pool, batch, m.user_lr, rows, REPLAY_STEPS,
                                   user_batch)
     except Skip:
