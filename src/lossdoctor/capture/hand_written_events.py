@@ -34,6 +34,7 @@ from lossdoctor.capture.loss_events import HeldLoss, read_later
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.loss_tape import Tape
 from lossdoctor.capture.model_setup import plain
+from lossdoctor.capture.penalized_returned_loss import PenalizedReturnedLoss
 from lossdoctor.capture.replay_losses import (
     ReturnedLoss,
     has_input,
@@ -323,6 +324,7 @@ class HandWrittenEvents:
             return
         if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):
             self._keep_returned_loss(name, self._place_returned_loss(built))
+            self._add_penalty(built)
         elif isinstance(built, loss_program.Built) and self._called_loss_wanted(built):
             self._keep_called_loss(seen_loss)
         elif isinstance(built, loss_program.Built):
@@ -469,6 +471,16 @@ class HandWrittenEvents:
         self.trace.setup.loss_terms = self._term_summaries
         if name == RETURNED_BY_MODEL:
             self.trace.setup.loss_name = named_alike(name, self._returned_likeness())
+
+    def _add_penalty(self, built) -> None:
+        """A penalty on the weights the loop added to the loss the model returned: replays
+        add it too (penalized_returned_loss.py)."""
+        replay = self.copies.loss_replay
+        if not isinstance(built, loss_program.Built) or type(replay) is not ReturnedLoss:
+            return
+        penalty = built.program.penalty_term(replay.loss_place)
+        if penalty is not None:
+            self.copies.loss_replay = PenalizedReturnedLoss(**vars(replay), penalty=penalty)
 
     def _returned_likeness(self) -> str | None:
         found = [ref() for ref in self._returned_tensors]

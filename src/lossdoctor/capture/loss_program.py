@@ -573,6 +573,18 @@ class LossProgram:
         return LossProgram(self._only_needed_by(data.call), data, self.target_path,
                            self.scale)
 
+    def penalty_term(self, returned: Place) -> LossProgram | None:
+        """For a loss the model returned (at ``returned`` in its output) with a penalty on the
+        parameters added to it outside the model (``loss = out.loss + 0.1 * l2``): the
+        penalty alone, which reads the parameters only (``run`` it with a reader of them).
+        None for a loss of another shape, or one scaled after the addition."""
+        data, penalty = self._penalty_join()
+        if not isinstance(data, Output) or data.place != returned or self.scale is not None:
+            return None
+        if len(penalty) != 1 or not isinstance(penalty[0], Result):
+            return None
+        return LossProgram(self._only_needed_by(penalty[0].call), penalty[0])
+
     def _penalty_join(self) -> tuple:
         """``(data, penalties)`` when the loss ends in a penalty on the parameters joining the
         one term computed from the model's output; ``(None, [])`` otherwise."""
