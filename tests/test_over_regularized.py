@@ -12,6 +12,7 @@ from lossdoctor.checks.over_regularized import (
     OVER_REGULARIZED,
     check,
     dropout_rates,
+    progress_share,
     regularization_of,
     without_dropout,
 )
@@ -413,3 +414,12 @@ def test_a_penalty_added_to_the_loss_the_model_returns_is_found_and_left_out():
 def test_a_zero_penalty_on_the_loss_the_model_returns_is_nothing_to_take_away():
     regularization = regularization_of(returned_loss_penalized_run(0.0))
     assert not regularization.present
+
+
+def test_regularization_that_keeps_the_fit_above_the_constant_guess_holds_it_back_entirely():
+    """bench/fresh26 s07's kind: without the decay the replay's 300 steps reach the constant
+    guess (0.165 against 0.164) and no further, with it the fit stays at 0.289, worse than
+    predicting the mean. On 5d515c6 a free fit at the guess gave no way to measure (share 1)."""
+    assert progress_share(0.289, 0.165, 0.164) == 0.0
+    assert progress_share(0.17, 0.165, 0.164) == 1.0  # both at the guess: nothing held back
+    assert progress_share(0.6, 0.5, 0.164) == 1.0  # neither got to the guess: not measured
