@@ -12,6 +12,7 @@ from lossdoctor.checks.over_regularized import (
     OVER_REGULARIZED,
     check,
     dropout_rates,
+    progress_share,
     regularization_of,
     without_dropout,
 )
@@ -340,3 +341,85 @@ def test_a_short_run_without_validation_is_judged_in_its_own_steps(dropout, foun
     assert bool(findings) == found
     if found:
         assert findings[0].experiment.steps == 90
+
+
+def euclidean(pred, label):
+    """Caffe's EuclideanLoss written by hand: the squared error summed over the batch and
+    divided by twice its rows."""
+    return ((pred - label) ** 2).sum() / (2 * pred.size(0))
+
+
+def euclidean_regression_run(weight_decay):
+    """bench/fresh26 s07's kind (a Caffe regression ported to PyTorch): SGD with momentum and
+    weight decay on the Euclidean loss. On 5d515c6 its replays stepped on the loss's sum, 64
+    times the run's, and all diverged: nothing could be shown to help."""
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(640, 8, generator=generator)
+    y = torch.tanh(x @ torch.randn(8, 3, generator=generator))
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 48), nn.ReLU(), nn.Linear(48, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9,
+                                weight_decay=weight_decay)
+    return record(fit, model, optimizer, euclidean, (x[:512], y[:512]), (x[512:], y[512:]),
+                  epochs=8)
+
+
+@pytest.mark.parametrize("weight_decay, found", [(0.5, True), (5e-4, False)])
+def test_weight_decay_on_a_loss_divided_by_the_batch_size_is_judged_at_its_scale(
+        weight_decay, found):
+    assert bool(reported(check(euclidean_regression_run(weight_decay)))) == found
+
+
+class ReturnsItsLoss(nn.Module):
+    """A model whose forward returns its output and, given the target, its loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def forward(self, x, target=None):
+        out = self.body(x)
+        return out if target is None else (out, F.cross_entropy(out, target))
+
+
+def returned_loss_penalized_run(penalty):
+    """The penalty added in the loop to the loss the model returned (dev 357019): on 5d515c6
+    replays trained on the returned loss alone, and the run was left unexplained."""
+    x, y = _data()
+    torch.manual_seed(0)
+    model = ReturnsItsLoss()
+
+    def train():
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(5):
+            for start in range(0, 500, 32):
+                optimizer.zero_grad()
+                _, loss = model(x[start:start + 32], y[start:start + 32])
+                loss = loss + penalty * sum((w ** 2).sum() for w in model.parameters())
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                model(x[500:], y[500:])
+
+    return record(train)
+
+
+def test_a_penalty_added_to_the_loss_the_model_returns_is_found_and_left_out():
+    [finding] = reported(check(returned_loss_penalized_run(0.3)))
+    assert finding.cause is OVER_REGULARIZED
+    assert finding.evidence["penalty_share"] > 0.5
+    assert finding.experiment.after < 0.9 * finding.experiment.before
+
+
+def test_a_zero_penalty_on_the_loss_the_model_returns_is_nothing_to_take_away():
+    regularization = regularization_of(returned_loss_penalized_run(0.0))
+    assert not regularization.present
+
+
+def test_regularization_that_keeps_the_fit_above_the_constant_guess_holds_it_back_entirely():
+    """bench/fresh26 s07's kind: without the decay the replay's 300 steps reach the constant
+    guess (0.165 against 0.164) and no further, with it the fit stays at 0.289, worse than
+    predicting the mean. On 5d515c6 a free fit at the guess gave no way to measure (share 1)."""
+    assert progress_share(0.289, 0.165, 0.164) == 0.0
+    assert progress_share(0.17, 0.165, 0.164) == 1.0  # both at the guess: nothing held back
+    assert progress_share(0.6, 0.5, 0.164) == 1.0  # neither got to the guess: not measured

@@ -82,6 +82,7 @@ def all_operators() -> list[Operator]:
         faults_data,
         faults_model,
         faults_replay,
+        faults_scale,
         faults_training,
     )
 

@@ -34,6 +34,7 @@ from lossdoctor.capture.loss_events import HeldLoss, read_later
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.loss_tape import Tape
 from lossdoctor.capture.model_setup import plain
+from lossdoctor.capture.penalized_returned_loss import PenalizedReturnedLoss
 from lossdoctor.capture.replay_losses import (
     ReturnedLoss,
     has_input,
@@ -88,6 +89,10 @@ class HandWrittenEvents:
         self._watched: tuple | None = None  # (output, model) whose loss call is looked for
         self._found_call: FoundCall | None = None  # the first training step's loss function
         self._loss_call = None  # ... once kept for replays: its calls give the kept batches
+        #: The optimizer steps taken when a program with a final scaling by a number was kept
+        #: (loss_program.Scale), until the next backward pass says whether it was gradient
+        #: accumulation's; None when nothing is left to tell.
+        self._scaled_at_step: int | None = None
 
     def compile_used(self) -> None:
         """The script compiled something: a TorchFunctionMode around compiled code could make
@@ -306,6 +311,8 @@ class HandWrittenEvents:
 
     def _decide_replay(self, seen_loss: bool, name: str | None) -> None:
         """After the first training backward pass: how a replay computes this loss."""
+        if self._scaled_at_step is not None:
+            self._settle_scale()
         built, self._built = self._built, None
         try:
             self._decide_replay_from(built, seen_loss, name)
@@ -317,6 +324,7 @@ class HandWrittenEvents:
             return
         if name == RETURNED_BY_MODEL or (seen_loss and self._trained_inside_model()):
             self._keep_returned_loss(name, self._place_returned_loss(built))
+            self._add_penalty(built)
         elif isinstance(built, loss_program.Built) and self._called_loss_wanted(built):
             self._keep_called_loss(seen_loss)
         elif isinstance(built, loss_program.Built):
@@ -398,6 +406,8 @@ class HandWrittenEvents:
 
     def _keep_program(self, built: loss_program.Built, name: str) -> None:
         self.copies.loss_replay = built.program
+        if built.program.scale is not None:
+            self._scaled_at_step = self.trace.steps
         if built.target is not None:
             self.pair_batches_with(built.target)
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
@@ -409,6 +419,17 @@ class HandWrittenEvents:
         self.trace.setup.loss_name = named_alike(name, alike)
         if built.program.ends_in_torch_loss:
             self.trace.setup.loss_kwargs = _torch_loss_settings(built.program)
+
+    def _settle_scale(self) -> None:
+        """At the backward pass after the one a scaled program was kept at: no optimizer step
+        between the two (nor one in progress, as LBFGS's closure runs inside its step) is
+        gradient accumulation, whose ``loss / steps`` a replay of one backward pass per step
+        leaves out (loss_program.Scale)."""
+        kept_at, self._scaled_at_step = self._scaled_at_step, None
+        program = self.copies.loss_replay
+        accumulating = self.trace.steps == kept_at and not self.copies.step_takes_closure
+        if accumulating and isinstance(program, loss_program.LossProgram):
+            self.copies.loss_replay = program.unscaled()
 
     def _inner_target_input(self, inputs: loss_program.StepInputs | None):
         """The model's input holding the target of the torch.nn loss computed inside this
@@ -450,6 +471,16 @@ class HandWrittenEvents:
         self.trace.setup.loss_terms = self._term_summaries
         if name == RETURNED_BY_MODEL:
             self.trace.setup.loss_name = named_alike(name, self._returned_likeness())
+
+    def _add_penalty(self, built) -> None:
+        """A penalty on the weights the loop added to the loss the model returned: replays
+        add it too (penalized_returned_loss.py)."""
+        replay = self.copies.loss_replay
+        if not isinstance(built, loss_program.Built) or type(replay) is not ReturnedLoss:
+            return
+        penalty = built.program.penalty_term(replay.loss_place)
+        if penalty is not None:
+            self.copies.loss_replay = PenalizedReturnedLoss(**vars(replay), penalty=penalty)
 
     def _returned_likeness(self) -> str | None:
         found = [ref() for ref in self._returned_tensors]

@@ -89,15 +89,16 @@ class StepInputs:
 
 
 def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
-    """The program that computes ``root`` (less any final scaling by a number). Raises
-    Unreplayable."""
+    """The program that computes ``root``, a final scaling by a number kept as its Scale.
+    Raises Unreplayable."""
     start = tape.ref(root)
     if start is None and tape.overflowed:
         raise Unreplayable(f"it takes more than {MAX_CALLS} torch operations")
     if not isinstance(start, Result) or not tape.derives(start):
         raise Unreplayable("the tensor backward was called on was not computed from the "
                            "model's output")
-    end, start = start.call, _unscaled(tape, start)
+    end, scaled = start.call, start
+    start = _unscaled(tape, scaled)
     entries = _data_entries(tape, batch.rows)
     needed = _needed(tape, start.call, entries)
     _refuse_unreplayable(tape, needed, end)
@@ -106,9 +107,10 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
     if builder.target is None and builder.input_target() is not None:
         builder = _Builder(tape, batch, entries, target_path=builder.input_target())
         calls = builder.calls(needed, start.call)
-    program = LossProgram(calls, start, builder.target_path)
+    scale = Scale.of(tape, scaled, start, batch.rows)
+    program = LossProgram(calls, start, builder.target_path, scale)
     prediction = at_place(tape.output, program.prediction_place)
-    return Built(program, builder.target, _result(tape.results, start), prediction,
+    return Built(program, builder.target, _result(tape.results, scaled), prediction,
                  frozenset(builder.constant_storages))
 
 
@@ -145,7 +147,7 @@ class Built:
 
     program: LossProgram
     target: torch.Tensor | None  # what the program takes as the batch's target
-    loss: torch.Tensor  # the loss, unscaled
+    loss: torch.Tensor  # the loss trained on, its final scaling by a number included
     prediction: torch.Tensor  # the output tensor the loss is computed from
     #: The memory of the tensors the program copied as constants: one that is the batch's data
     #: (boxes per image given to the script's loss function) makes it fit this batch only.
@@ -300,7 +302,7 @@ def _unscaled(tape: Tape, start: Result) -> Result:
     """``loss / accumulation_steps``: the loss is what was scaled."""
     while start.item is None:
         call = tape.calls[start.call]
-        numbers = [a for a in call.args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        numbers = [a for a in call.args if _is_number(a)]
         refs = [a for a in call.args if isinstance(a, Result)]
         if call.name not in SCALING_CALLS or not numbers or len(refs) != 1:
             break
@@ -308,8 +310,66 @@ def _unscaled(tape: Tape, start: Result) -> Result:
     return start
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 #: Calls that scale a tensor by a number (``loss / accumulation_steps``).
 SCALING_CALLS = {"__truediv__", "__mul__", "__rmul__", "div", "mul", "__div__"}
+#: ... of them, those that divide the tensor (their first argument) by the number.
+DIVIDING_CALLS = {"__truediv__", "div", "__div__"}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The numbers a hand-written loss is multiplied (or divided) by last, after the tensor
+    computation: Caffe's Euclidean loss ``((p - y) ** 2).sum() / (2 * p.size(0))`` or
+    ``0.5 * sse``. They are part of the loss trained on, and replays keep them: without them,
+    a replay steps on a loss 2 x 64 times the run's (bench/fresh26 s07, every replay
+    diverged). A divisor that is a whole multiple of the batch's rows was made from the
+    batch's size (the script reads ``p.size(0)`` in Python): a replay on another number of
+    rows divides by the same multiple of its own rows. Only gradient accumulation's
+    ``loss / steps`` (the outermost scaling, over several backward passes per optimizer step)
+    is left out, replayed as one backward pass per step on the loss (LossProgram.unscaled)."""
+
+    factors: tuple[float, ...]  # each scaling's multiplier, the outermost first
+    rows: int = 0  # the batch's rows where it was recorded
+
+    @staticmethod
+    def of(tape: Tape, scaled: Result, start: Result, rows: int) -> Scale | None:
+        """The scaling from the unscaled loss ``start`` to the loss ``scaled`` trained on."""
+        factors, ref = [], scaled
+        while ref != start:
+            call = tape.calls[ref.call]
+            number = next(a for a in call.args if _is_number(a))
+            factors.append(1 / number if call.name in DIVIDING_CALLS else number)
+            ref = next(a for a in call.args if isinstance(a, Result))
+        return Scale(tuple(factors), rows).kept()
+
+    def kept(self) -> Scale | None:
+        """This scale, or None when it changes nothing (or cannot be applied)."""
+        factor = self.factor
+        return None if factor in (0.0, 1.0) or not math.isfinite(factor) else self
+
+    @property
+    def factor(self) -> float:
+        return math.prod(self.factors)
+
+    def without_outermost(self) -> Scale | None:
+        return Scale(self.factors[1:], self.rows).kept()
+
+    def applied(self, loss: torch.Tensor, rows: int) -> torch.Tensor:
+        factor = self.factor
+        if rows and _multiple_of_rows(1 / factor, self.rows):
+            return loss * (factor * self.rows / rows)
+        return loss * factor
+
+
+def _multiple_of_rows(divisor: float, rows: int) -> bool:
+    """Whether ``divisor`` is a whole multiple (1, 2, ...) of a batch's ``rows`` (more than
+    one: any whole divisor is a multiple of 1)."""
+    multiple = divisor / rows if rows > 1 else 0.0
+    return multiple >= 1 and math.isclose(multiple, round(multiple), rel_tol=0, abs_tol=1e-9)
 
 
 def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
@@ -454,6 +514,13 @@ class LossProgram:
     calls: list  # Call, or None for a recorded call the loss does not need
     result: Result
     target_path: Path | None = None  # where the model was given the target (a dict batch's)
+    scale: Scale | None = None  # the final scaling by a number the loss trained on had
+
+    def unscaled(self) -> LossProgram:
+        """The program without its outermost scaling: gradient accumulation's ``loss / steps``
+        over several backward passes per step is replayed as one pass on the loss."""
+        scale = self.scale.without_outermost() if self.scale is not None else None
+        return LossProgram(self.calls, self.result, self.target_path, scale)
 
     @property
     def any_model(self) -> bool:
@@ -500,15 +567,36 @@ class LossProgram:
         """The loss before a penalty on the parameters was added to it (``mse + 0.1 * l2``):
         what the script's validation computes, and what training without the penalty
         minimizes. None when no such penalty joins at the end."""
+        data, _ = self._penalty_join()
+        if not isinstance(data, Result):
+            return None
+        return LossProgram(self._only_needed_by(data.call), data, self.target_path,
+                           self.scale)
+
+    def penalty_term(self, returned: Place) -> LossProgram | None:
+        """For a loss the model returned (at ``returned`` in its output) with a penalty on the
+        parameters added to it outside the model (``loss = out.loss + 0.1 * l2``): the
+        penalty alone, which reads the parameters only (``run`` it with a reader of them).
+        None for a loss of another shape, or one scaled after the addition."""
+        data, penalty = self._penalty_join()
+        if not isinstance(data, Output) or data.place != returned or self.scale is not None:
+            return None
+        if len(penalty) != 1 or not isinstance(penalty[0], Result):
+            return None
+        return LossProgram(self._only_needed_by(penalty[0].call), penalty[0])
+
+    def _penalty_join(self) -> tuple:
+        """``(data, penalties)`` when the loss ends in a penalty on the parameters joining the
+        one term computed from the model's output; ``(None, [])`` otherwise."""
         last = self.calls[self.result.call]
         if last.name not in PENALTY_JOINS:
-            return None
+            return None, []
         refs = [r for r in _refs_in((last.args, last.kwargs))]
         data = [r for r in refs if self._reads_output(r)]
         penalty = [r for r in refs if not self._reads_output(r) and self._reads_parameters(r)]
-        if len(data) != 1 or not penalty or not isinstance(data[0], Result):
-            return None
-        return LossProgram(self._only_needed_by(data[0].call), data[0], self.target_path)
+        if len(data) != 1 or not penalty:
+            return None, []
+        return data[0], penalty
 
     def _only_needed_by(self, last: int) -> list:
         """The calls, with those ``last`` does not depend on left out (None): the penalty's
@@ -571,7 +659,8 @@ class LossProgram:
             args = _filled(call.args, reader, values)
             kwargs = _filled(call.kwargs, reader, values)
             values.append(call.func(*args, **kwargs))
-        return _result(values, self.result)
+        loss = _result(values, self.result)
+        return loss if self.scale is None else self.scale.applied(loss, reader.batch.rows)
 
 
 def _result(values: list, ref: Result):

@@ -51,7 +51,8 @@ class LossTerms:
 
         calls = list(self.program.calls)
         calls[self.join] = replace(calls[self.join], func=operands, kwargs={})
-        return LossProgram(calls, self.program.result, self.program.target_path)
+        return LossProgram(calls, self.program.result, self.program.target_path,
+                           self.program.scale)
 
 
 def split_terms(program) -> LossTerms | None:
