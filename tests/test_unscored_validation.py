@@ -30,15 +30,17 @@ def _accuracy(model, loader) -> float:
     return right / len(loader.dataset)
 
 
-def _fit(scored: str, every_epoch: bool = True):
+def _fit(scored: str, every_epoch: bool = True, before: bool = False):
     """An MLP trained by cross-entropy; ``scored`` names the rows its accuracy is measured on
-    ("held_out" or "train"), at every epoch or only after the last."""
+    ("held_out" or "train"), at every epoch or only after the last, and ``before`` training."""
     generator = torch.Generator().manual_seed(0)
     train, held_out = _data(512, generator), _data(256, generator)
     train_loader = DataLoader(train, batch_size=32, shuffle=True, generator=generator)
     scored_loader = DataLoader(held_out if scored == "held_out" else train, batch_size=64)
     model = mlp(8, 16, 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    if before:
+        _accuracy(model, scored_loader)
     for epoch in range(EPOCHS):
         for x, y in train_loader:
             optimizer.zero_grad()
@@ -57,6 +59,8 @@ def test_held_out_rows_followed_by_a_measure_are_counted_once_a_step():
 def test_training_rows_and_a_final_score_make_no_curve_of_held_out_rows():
     assert record(_fit, "train").trace.unscored_evaluation_steps == 0
     assert record(_fit, "held_out", every_epoch=False).trace.unscored_evaluation_steps == 1
+    assert record(_fit, "held_out", every_epoch=False,
+                  before=True).trace.unscored_evaluation_steps == 1
 
 
 def test_a_run_followed_by_accuracy_alone_is_not_called_healthy():
