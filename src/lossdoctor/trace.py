@@ -5,6 +5,7 @@ Everything here is JSON-serializable and holds no reference to the user's object
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 
 
@@ -274,7 +275,7 @@ class Trace:
         """Epochs are counted from the training data's iterations, else from validation passes."""
         if not self.epoch_starts:
             return 0
-        return max(sum(1 for start in self.epoch_starts if start <= step) - 1, 0)
+        return max(bisect.bisect_right(self.epoch_starts, step) - 1, 0)  # starts in step order
 
     def validation_passes(self) -> list[ValidationPass]:
         """The validation loss of each pass, from the first of these sources the run has:
@@ -374,5 +375,6 @@ def _same_block(last: LossRecord, record: LossRecord, trace: Trace) -> bool:
 
 
 def _pass_index(passes: list[ValidationPass], step: int) -> int:
-    """Without data-loader epochs, training steps up to a validation pass form that epoch."""
-    return sum(1 for p in passes if p.step <= step)
+    """Without data-loader epochs, training steps up to a validation pass form that epoch
+    (passes come in step order: a search, not a count over every pass at every step)."""
+    return bisect.bisect_right(passes, step, key=lambda p: p.step)
