@@ -622,7 +622,9 @@ def test_a_relu_after_the_output_is_not_taken_for_too_little_capacity(clamped):
     case = recorded_nielsen(clamped)
     assert underfit_capacity.check(case) == []
     if clamped:
-        assert case.baseline.best_validation > 0.4  # the clamped run is stuck
+        # the clamped run is stuck: 0.26 in the run's own units (half the summed squares, kept
+        # in replays since session 27; 0.53 before), where its twin without the clamp reaches 0.12
+        assert case.baseline.best_validation > 0.2
 
 
 def test_the_larger_model_keeps_a_clamp_at_zero_it_is_told_of():
