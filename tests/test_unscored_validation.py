@@ -30,9 +30,15 @@ def _accuracy(model, loader) -> float:
     return right / len(loader.dataset)
 
 
-def _fit(scored: str, every_epoch: bool = True, before: bool = False):
+def _hand_written_cross_entropy(scores, y):
+    return -scores.log_softmax(1).gather(1, y[:, None]).mean()
+
+
+def _fit(scored: str, every_epoch: bool = True, before: bool = False, loss=None):
     """An MLP trained by cross-entropy; ``scored`` names the rows its accuracy is measured on
-    ("held_out" or "train"), at every epoch or only after the last, and ``before`` training."""
+    ("held_out" or "train"), at every epoch or only after the last, and ``before`` training.
+    F.cross_entropy is looked up at the call, as a script's is: lossdoctor watches it there."""
+    loss = loss or F.cross_entropy
     generator = torch.Generator().manual_seed(0)
     train, held_out = _data(512, generator), _data(256, generator)
     train_loader = DataLoader(train, batch_size=32, shuffle=True, generator=generator)
@@ -44,7 +50,7 @@ def _fit(scored: str, every_epoch: bool = True, before: bool = False):
     for epoch in range(EPOCHS):
         for x, y in train_loader:
             optimizer.zero_grad()
-            F.cross_entropy(model(x), y).backward()
+            loss(model(x), y).backward()
             optimizer.step()
         if every_epoch or epoch == EPOCHS - 1:
             _accuracy(model, scored_loader)
@@ -61,6 +67,13 @@ def test_training_rows_and_a_final_score_make_no_curve_of_held_out_rows():
     assert record(_fit, "held_out", every_epoch=False).trace.unscored_evaluation_steps == 1
     assert record(_fit, "held_out", every_epoch=False,
                   before=True).trace.unscored_evaluation_steps == 1
+
+
+def test_with_a_hand_written_training_loss_no_evaluation_is_said_to_go_unscored():
+    """A hand-written evaluation loss may go unseen (corpus nielsen's fixed twin prints a test
+    cost written by hand): "no loss scored these rows" cannot be claimed."""
+    case = record(_fit, "held_out", loss=_hand_written_cross_entropy)
+    assert case.trace.unscored_evaluation_steps == 0
 
 
 def test_a_run_followed_by_accuracy_alone_is_not_called_healthy():
