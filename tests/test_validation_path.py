@@ -678,3 +678,52 @@ def test_a_printed_validation_loss_that_adds_two_terms_is_quiet():
         _two_terms_added(model, torch.optim.Adam(model.parameters(), lr=1e-2), None,
                          (x[:450], y[:450]), (x[450:], y[450:]), epochs=6)
     assert check(Case(*recorder.finish())) == []
+
+
+class _SqueezingHead(nn.Module):
+    """A regression head whose forward computes its own MSE on ``logits.squeeze()``, as a
+    transformers model with num_labels=1 does; with ``broadcast_at_eval`` its evaluation
+    forgets the squeeze, so the (B, 1) logits broadcast against the (B,) labels there only."""
+
+    def __init__(self, broadcast_at_eval=False):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+        self.broadcast_at_eval = broadcast_at_eval
+
+    def forward(self, x, labels):
+        logits = self.body(x)
+        prediction = logits if self.broadcast_at_eval and not self.training else logits.squeeze()
+        return {"loss": nn.functional.mse_loss(prediction, labels.squeeze()), "logits": logits}
+
+
+def _squeezed_regression(broadcast_at_eval):
+    torch.manual_seed(0)
+    x = torch.randn(1024, 8)
+    y = x[:, 0] * 0.5 + x[:, 1] ** 2 * 0.3
+    model = _SqueezingHead(broadcast_at_eval)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def train():
+        for _ in range(10):
+            model.train()
+            for i in range(0, 768, 32):
+                optimizer.zero_grad()
+                model(x[i:i + 32], y[i:i + 32])["loss"].backward()
+                optimizer.step()
+            model.eval()
+            with torch.no_grad():
+                for i in range(768, 1024, 64):
+                    model(x[i:i + 64], y[i:i + 64])["loss"].item()
+
+    return record(train)
+
+
+def test_an_output_squeezed_before_its_loss_in_both_paths_is_quiet():
+    """fresh27 s11's kind (a healthy twin, validation_path 0.95 on 5d515c6): the training loss
+    given the (B, 1) output as it comes broadcast it into (B, B); training gave it squeezed."""
+    assert check(_squeezed_regression(broadcast_at_eval=False)) == []
+
+
+def test_a_squeeze_forgotten_only_at_validation_is_still_found():
+    findings = check(_squeezed_regression(broadcast_at_eval=True))
+    assert [f.cause.id for f in findings] == [VALIDATION_PATH.id]

@@ -387,8 +387,23 @@ def _scored(case, model, batch, unequal_rows: str,
         raise Skip(unequal_rows)
     if transform is not None:
         prediction = transform(prediction)
-    output = _applied(loss_fn, prediction, batch.target)
+    output = _applied(loss_fn, _shaped_as_trained(case, prediction, batch.target), batch.target)
     return per_element_mean(name, output, prediction, batch.target, reduction)
+
+
+def _shaped_as_trained(case, prediction, target):
+    """The model's output in the target's shape when training gave its loss the two in one
+    shape (every sampled training call) and the output holds as many numbers: a regression
+    head's (B, 1) squeezed inside the model before its MSE (transformers' ``logits.squeeze()``),
+    which a loss given the output as it comes would broadcast into (B, B) (fresh27 s11, a
+    healthy twin, read as a validation bug at 0.95)."""
+    if (not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor)
+            or prediction.shape == target.shape or prediction.numel() != target.numel()):
+        return prediction
+    trained = [s for s in case.trace.loss_inputs if s.phase == "train"]
+    if trained and all(s.prediction_shape == s.target_shape for s in trained):
+        return prediction.reshape(target.shape)
+    return prediction
 
 
 def _scored_whole(replayer, model, batch, transform) -> float:
