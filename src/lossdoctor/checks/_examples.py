@@ -27,6 +27,7 @@ import torch
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import map_tensors, tensors_in
+from lossdoctor.experiments import first_input
 from lossdoctor.sandbox import isolated
 
 EXAMPLES_FIRST, TIME_FIRST = 0, 1
@@ -94,8 +95,9 @@ def take_examples(value, index: list[int] | torch.Tensor, axis: int, count: int)
 
 
 def _first_input(batch: Batch) -> torch.Tensor | None:
-    found = [t for t in tensors_in((batch.args, batch.kwargs)) if t.dim() > 0]
-    return found[0] if found else None
+    """The model's first input tensor (experiments.first_input), when it has dimensions."""
+    first = first_input(batch)
+    return first if first is not None and first.dim() > 0 else None
 
 
 def _sizes(batch: Batch) -> tuple[int, int]:
