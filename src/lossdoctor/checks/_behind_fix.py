@@ -42,7 +42,7 @@ def gains_at_run_length(case, experiment: Experiment | None) -> tuple[float, flo
     if experiment is None or not experiment.curve_steps:
         return None
     constant = case.constant_guess_loss("validation")
-    steps = getattr(case.trace, "steps", 0)
+    steps = case.trace.steps
     if constant is None or not math.isfinite(constant) or constant <= 0 or steps <= 0:
         return None
     at = min(steps, experiment.curve_steps[-1])
