@@ -152,6 +152,29 @@ def test_units_alive_at_the_start_that_a_huge_learning_rate_killed_are_reported(
     assert "dead_relu" in LR_TOO_HIGH.explains  # shown under lr_too_high when both are found
 
 
+def _unrelated_labels(rows, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 8, generator=generator)
+    return x, torch.randint(0, 2, (rows,), generator=generator)
+
+
+def test_units_killed_on_labels_that_nothing_predicts_are_not_reported_as_a_cause():
+    """Issue 11 (fresh27 s05): units killed while the loss sits at the constant guess, on
+    labels that carry nothing, were reported at KILLED_CONFIDENCE beside no_signal, as if a
+    step too large had killed them; the constant guess is the floor whatever the units do.
+    The same rate on labels that depend on the inputs stays reported (the test above)."""
+    torch.manual_seed(0)
+    model = _deep_mlp()
+    case = record(fit, model, torch.optim.SGD(model.parameters(), lr=15.0),
+                  nn.CrossEntropyLoss(), _unrelated_labels(600, 0), _unrelated_labels(200, 1),
+                  epochs=10)
+    [killed] = [d for d in dead_layers(case.trace) if d.dead > MOST]
+    assert killed.killed_in_training
+    [finding] = check(case)
+    assert finding.confidence < KILLED_CONFIDENCE
+    assert "consequence of the labels" in finding.verdict
+
+
 def test_a_layer_dead_from_the_first_step_was_not_killed_in_training():
     built = DeadLayer("1", dead=1.0, first_dead_step=0, units=8, least=0.9, at_start=0.9)
     assert built.built_dead and not built.killed_in_training

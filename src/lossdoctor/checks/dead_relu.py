@@ -31,6 +31,7 @@ from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._behind_fix import lag_words, lags_its_fix
+from lossdoctor.checks._contest import labels_unpredictable
 from lossdoctor.checks._dead_units import BUILT_DEAD_EXCESS, MOST, DeadLayer, dead_layers
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
@@ -38,6 +39,7 @@ from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.checks._stuck_outputs import stuck_at_zero
+from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -125,7 +127,8 @@ def _dead_layers(case) -> list[Finding]:
     worst = suspects[0]
     if not fixed and (not loss.stuck or worst.dead <= MOST):
         return []  # a layer less than mostly dead is blamed only when the replay shows it
-    confidence = _confidence(worst, loss, experiment, fixed)
+    aimless = _killed_rule_applies(worst, loss, experiment, fixed) and nothing_to_learn(case)
+    confidence = _confidence(worst, loss, experiment, fixed, aimless)
     lags = getattr(case, "curves_show_symptom", None) is False and fixed and lags_its_fix(
         case, experiment)
     if getattr(case, "curves_show_symptom", None) is False and not lags:
@@ -134,7 +137,7 @@ def _dead_layers(case) -> list[Finding]:
         Finding(
             DEAD_RELU,
             confidence,
-            verdict=_verdict(suspects, loss, experiment, fixed)
+            verdict=_verdict(suspects, loss, experiment, fixed, aimless)
             + (lag_words(case, experiment) if lags else ""),
             evidence=_evidence(worst, suspects, loss, experiment),
             fix=_fix(worst),
@@ -336,7 +339,29 @@ def swap_relus(model: nn.Module) -> int:
     return swapped
 
 
-def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool) -> float:
+def _killed_rule_applies(worst: DeadLayer, loss: TrainingProgress, experiment,
+                         fixed: bool) -> bool:
+    """A layer alive at the start that training killed while the loss stuck at the constant
+    guess, which LeakyReLU did not revive: reported at KILLED_CONFIDENCE (see _confidence)."""
+    return (experiment is not None and not fixed and not worst.built_dead
+            and worst.killed_in_training and loss.stuck)
+
+
+def nothing_to_learn(case) -> bool:
+    """Nothing predicts the run's labels from its inputs, in either split, the user's model
+    included (no_signal's reading, checks._contest.labels_unpredictable). Units killed then
+    are not why the model cannot learn: with labels that carry nothing, the gradient drives
+    the features to a constant and units die at the floor the constant guess already is
+    (fresh27 s05, labels detached from six kinds of pictures in both splits: 56% of the last
+    convolution dead by step 6, reported second under no_signal as if a step too large had
+    killed them). When nothing can be learned, the rate that killed them is no cause either:
+    no rate brings the loss below that floor."""
+    task = task_of(case.trace.setup.loss_name)
+    return task is not None and labels_unpredictable(case, task)
+
+
+def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool,
+                aimless: bool = False) -> float:
     """0.55 for just over half dead, up to 0.75 for all; more when LeakyReLU fixes it. A whole
     layer dead while the loss is stuck cuts the output off from the input, which leaves no doubt
     that the dead units stop the training (what it makes moot follows it by ``explains``). When
@@ -346,9 +371,11 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
     built dead (a bias of -7 that LeakyReLU(0.1) cannot pull back within a replay, dev 09190).
     Nor for a layer alive at the start that training killed while the loss stuck at the
     constant guess (KILLED_CONFIDENCE): what killed it is a cause, and the dead units are why
-    the model cannot learn at all."""
+    the model cannot learn at all; unless nothing predicts the labels (``aimless``:
+    nothing_to_learn), when the units died of that."""
     if experiment is not None and not fixed and not worst.built_dead:
-        return KILLED_CONFIDENCE if worst.killed_in_training and loss.stuck else 0.45
+        killed = worst.killed_in_training and loss.stuck and not aimless
+        return KILLED_CONFIDENCE if killed else 0.45
     if worst.dead >= 1.0 and loss.stuck:
         return 0.97
     confidence = 0.55 + 0.2 * (worst.dead - MOST) / (1 - MOST)
@@ -360,13 +387,22 @@ def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: boo
 
 
 def _verdict(suspects: list[DeadLayer], loss: TrainingProgress, experiment,
-             fixed: bool) -> str:
+             fixed: bool, aimless: bool = False) -> str:
     worst = suspects[0]
     return " ".join(part for part in (
         _describe_death(worst), _others(suspects[1:]), _describe_loss(loss, worst.dead >= 1.0),
-        _describe_experiment(experiment, fixed, worst.built_dead,
-                             worst.killed_in_training and loss.stuck)
+        AIMLESS_WORDS if aimless else _describe_experiment(
+            experiment, fixed, worst.built_dead, worst.killed_in_training and loss.stuck)
     ) if part)
+
+
+#: What the dead units are when nothing predicts the labels (nothing_to_learn).
+AIMLESS_WORDS = (
+    "LeakyReLU did not help, and nothing predicts your labels from your inputs: with nothing "
+    "to learn, training drives these units toward a constant output, and they die at the "
+    "constant guess's loss, which is the floor here. They are a consequence of the labels, "
+    "not why the loss is stuck."
+)
 
 
 def _others(others: list[DeadLayer]) -> str:
