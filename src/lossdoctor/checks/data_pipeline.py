@@ -61,6 +61,7 @@ from lossdoctor.checks._fix import (
     relative_drop,
     settled_loss,
 )
+from lossdoctor.checks._ignored_groups import ignored_groups_finding
 from lossdoctor.checks._row_order import row_order
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan, ReplayResult
@@ -143,6 +144,8 @@ def check(case) -> list[Finding]:
     misaligned = _misaligned_validation(case) if _in_time(case) else None
     if misaligned is None and _in_time(case):
         misaligned = _training_inputs_lost_signal(case)
+    if misaligned is None and _in_time(case):  # labels detached in both splits
+        misaligned = ignored_groups_finding(case, DATA_PIPELINE)
     return findings + ([misaligned] if misaligned is not None else [])
 
 
