@@ -192,16 +192,23 @@ def distinct_copies(train: Table, passes: int) -> Table:
 
 def _with_position_free_columns(case, table: Table, batches) -> Table:
     """The table with pooled random-kernel responses appended, for image or sequence inputs."""
+    extra = position_free_columns(case, batches)
+    if extra is None or len(extra) != table.rows:
+        return table
+    return Table(np.hstack([table.features, extra]), table.target)
+
+
+def position_free_columns(case, batches) -> np.ndarray | None:
+    """Pooled random-kernel responses of the batches' image or sequence inputs, one row per
+    example in the batches' order; None for other inputs."""
     try:
         inputs = first_inputs(batches)
     except Skip:
-        return table
+        return None
     if inputs.dim() >= 3 and feature_axis(inputs, case.copies.initial_model) == -1:
         inputs = inputs.movedim(-1, 1)
     extra = random_kernel_features(inputs)
-    if extra is None or len(extra) != table.rows:
-        return table
-    return Table(np.hstack([table.features, finite(extra)]), table.target)
+    return None if extra is None else finite(extra)
 
 
 def require_enough(train: Table, task: str) -> None:

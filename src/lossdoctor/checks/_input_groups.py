@@ -8,8 +8,8 @@ of leaves, product types, customer segments) are rarely made to carry a label th
 those groups, and a label mix per group equal to the overall mix is what pairing each input
 with another row's label gives.
 
-The groups are k-means' on the learners' training table (``_contest.learner_tables``: the
-features and, for images and sequences, pooled random-kernel responses), standardized, for 2 to
+The groups are k-means' on the training rows (for images and sequences their position-free
+columns, pooled random-kernel responses: see checks/_ignored_groups.py), standardized, for 2 to
 MAX_GROUPS groups, and their separation is the silhouette (Rousseeuw 1987: for each row, how much
 nearer it is to its own group than to the next, from -1 to 1). k-means finds groups in any data,
 and a silhouette of unstructured rows depends on their dimension (about 0.35 on gaussian rows in
@@ -45,6 +45,7 @@ class Groups:
     silhouette: float  # their silhouette on the standardized rows
     reference: float  # the same k-means' silhouette on gaussian rows of the same covariance
     sizes: list[int]  # rows per group, largest first
+    rows: int = 0  # rows clustered (at most SAMPLE_ROWS)
     label_p: float = 1.0  # the test of independence between group and label
 
     @property
@@ -72,7 +73,7 @@ def input_groups(features: np.ndarray, labels: np.ndarray, classes: bool,
             _, reference_silhouette = _kmeans(reference, count, seed)
             if best is None or silhouette - reference_silhouette > best.separation:
                 sizes = sorted(np.bincount(assigned, minlength=count).tolist(), reverse=True)
-                best = Groups(count, silhouette, reference_silhouette, sizes,
+                best = Groups(count, silhouette, reference_silhouette, sizes, len(rows),
                               _label_p(assigned, labels, classes))
     return best
 
