@@ -44,6 +44,32 @@ def test_labels_kept_with_their_grouped_inputs_are_quiet():
     assert data_pipeline.check(_run(detached=False)) == []
 
 
+def _pictures(rows=600, seed=0):
+    """Three kinds of 16x16 pictures: bright spots, anywhere, in the kind's own colour."""
+    generator = torch.Generator().manual_seed(seed)
+    kind = torch.randint(0, 3, (rows,), generator=generator)
+    x = 0.3 + 0.05 * torch.randn(rows, 3, 16, 16, generator=generator)
+    for row in range(rows):
+        for _ in range(5):
+            r, c = torch.randint(2, 14, (2,), generator=generator).tolist()
+            x[row, int(kind[row]), r - 2:r + 2, c - 2:c + 2] += 1.0
+    return x, kind
+
+
+def test_labels_detached_from_kinds_of_pictures_are_found_on_position_free_columns():
+    """The spots' places are noise to a pixel's column; the kinds show in the pooled
+    random-kernel responses, which k-means groups (fresh27 s05's kind of Dataset)."""
+    torch.manual_seed(0)
+    x, y = _pictures()
+    y = y[torch.randperm(len(y))]
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(8, 3))
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                  nn.CrossEntropyLoss(), (x[:480], y[:480]), (x[480:], y[480:]), epochs=2)
+    [finding] = data_pipeline.check(case)
+    assert finding.fix == PAIRING_FIX and finding.evidence["input_groups"] == 3
+
+
 def test_gaussian_rows_of_one_column_are_not_well_separated():
     """k-means splits any data: on one gaussian column its silhouette passes 0.5, but no more
     than on the gaussian reference of the same spread."""
