@@ -362,7 +362,7 @@ def _chains_from_data(tape: Tape, rows: int, inputs: list) -> dict[int, Chain]:
             if isinstance(result, torch.Tensor) and _has_rows(result, rows):
                 chains[index] = ()
             continue
-        parents = [_chain_of(ref, rows, skipped, chains) for ref in _arguments(call)]
+        parents = [_chain_of(tape, ref, rows, skipped, chains) for ref in _arguments(call)]
         parents = [chain for chain in parents if chain is not None]
         if parents:
             chains[index] = (*max(parents, key=len), _chain_step(call))
@@ -374,9 +374,14 @@ def _reads_inputs(call: Call, inputs: set[int], model: set[int]) -> bool:
                or (isinstance(ref, Result) and ref.call in model) for ref in _arguments(call))
 
 
-def _chain_of(ref, rows: int, skipped: set[int], chains: dict[int, Chain]) -> Chain | None:
+def _chain_of(tape: Tape, ref, rows: int, skipped: set[int],
+              chains: dict[int, Chain]) -> Chain | None:
+    """An argument's chain: () for data, None for what is not computed from it (a view of a
+    trained tensor taken before the tape started, ``w.T``, is no data)."""
     if isinstance(ref, External):
-        data = id(ref.tensor) not in skipped and _has_rows(ref.tensor, rows)
+        base = ref.tensor._base
+        trained = base is not None and isinstance(tape.ref(base), Parameter)
+        data = id(ref.tensor) not in skipped and not trained and _has_rows(ref.tensor, rows)
         return () if data else None
     return chains.get(ref.call) if isinstance(ref, Result) else None
 
