@@ -112,6 +112,16 @@ def test_a_plain_tensor_network_followed_by_test_accuracy_alone_is_unscored():
     assert diagnosis.status != "healthy" and diagnosis.symptom.kind == "unscored"
 
 
+def test_labels_an_accuracy_compared_with_are_no_validation_target_of_a_one_hot_cost():
+    """``argmax(out) == labels`` pairs the evaluated rows with the labels; the cost trained on
+    one-hot rows: a replay scoring those batches failed (929abff and before this: the learning
+    rate, batch size and optimizer checks raised "size of tensor a (3) must match ...")."""
+    case, _ = nielsen_run(measure="accuracy")
+    trained = case.copies.train.batches[0].target
+    assert all(b.target.shape[1:] == trained.shape[1:]
+               for b in case.copies.validation.batches)
+
+
 def test_a_learning_rate_too_low_shows_in_the_test_cost():
     """The broken twin (a rate 100 times too low): its test cost is seen, barely falling."""
     case, costs = nielsen_run(lr=0.005)

@@ -120,7 +120,8 @@ class TensorEvents:
         rows = self._evaluated_rows
         if sample.complete:
             return
-        batch = tensor_program.read_evaluation(tape, rows)
+        trained = self.copies.train.batches[0].target if self.copies.train.batches else None
+        batch = tensor_program.read_evaluation(tape, rows, trained)
         if batch is not None and sample.wants(rows):
             self._add_batch("eval", batch)
 

@@ -297,9 +297,12 @@ def before_normalizing(tape: Tape, prediction: Result) -> Result:
     return prediction
 
 
-def read_evaluation(tape: Tape, rows: int) -> Batch | None:
+def read_evaluation(tape: Tape, rows: int, trained: torch.Tensor | None = None) -> Batch | None:
     """The batch an evaluation recorded from the model's entry scored: its input, and the
-    target its (hand-written) loss compared the prediction with; None when it shows none."""
+    target its (hand-written) loss compared the prediction with; None when it shows none, or
+    when that target is not of the kind of ``trained`` (a training step's target): labels an
+    accuracy compared ``argmax(out)`` with are no target of a cost on one-hot rows, and a
+    replay's loss given them fails."""
     if not tape.calls:  # full, it still holds the evaluation: the calls after it are left out
         return None
     try:
@@ -308,7 +311,15 @@ def read_evaluation(tape: Tape, rows: int) -> Batch | None:
         return None
     if len(inputs) != 1 or target is None or not _has_rows(target, rows):
         return None
+    if isinstance(trained, torch.Tensor) and not _same_kind(target, trained):
+        return None
     return Batch(copy_to_cpu((inputs[0],)), {}, target_row_copy(target, rows), rows)
+
+
+def _same_kind(target: torch.Tensor, trained: torch.Tensor) -> bool:
+    """The same shape per row and the same kind of numbers (floating or not)."""
+    return (target.shape[1:] == trained.shape[1:]
+            and target.is_floating_point() == trained.is_floating_point())
 
 
 # --- the training loss computed on held-out rows ----------------------------------------------
