@@ -10,7 +10,6 @@ import torch
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.fed_back import FED_BACK, fed_back
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.scored_rows import ScoredRows, other_rows
@@ -239,13 +238,9 @@ class DataEvents:
         """The optimizer steps at which the script evaluated rows that are not its training
         data, with no loss after the model call; an evaluation before the first step is the
         untrained model's score, no point of the training (corpus nielsen's fixed twin: one
-        epoch, its test accuracy before and after). Not counted when the training loss is
-        written by hand: the same loss on held-out rows under no_grad may go unseen (corpus
-        nielsen's fixed twin prints a hand-written test cost), and "no loss scored these rows"
-        would be false."""
-        if self.trace.setup.loss_name.startswith(HAND_WRITTEN):
-            self._unscored = []
-            return
+        epoch, its test accuracy before and after). A hand-written loss computed on the
+        evaluated rows takes their signature as a torch.nn loss does (hand_written_events.py
+        after a module's forward, tensor_events.py after a model of plain tensors)."""
         steps = {step for step, sketch, dataset in self._unscored if step > 0 and (
             training.empty or not (self._training_split(dataset)
                                    and of_training_data(sketch, training)))}

@@ -586,6 +586,8 @@ class HandWrittenEvents:
         held.batch = self._batch_of_loss(tensor, record.phase)
         if tentative:
             held.output = weakref.ref(tensor)
+        else:  # the evaluated rows were scored by a loss (data_events._note_unscored)
+            held.signature = self._take_signature()
         self._hold(held)
 
 

@@ -2,10 +2,14 @@
 the training steps after it are recorded (tensor_program.py) until one gives the programs of
 the model and the loss, and the batches of the steps recorded join the training sample; the
 model's evaluations without gradients give the validation sample. With them, the experiments
-replay the run on a TensorModel, as they do a copy of an nn.Module.
+replay the run on a TensorModel, as they do a copy of an nn.Module. An evaluation that computes
+the hand-written training loss on its rows (the same calls from the target, Nielsen's test
+cost) records it as a validation loss, as a torch.nn loss records itself.
 
-Recording costs a Python call per torch call, so the spy is on only while it is needed: until
-the programs are known and both samples are complete (an epoch brings no new row)."""
+Recording costs a Python call per torch call, so the spy records training steps only while it
+is needed: until the programs are known and both samples are complete (an epoch brings no new
+row). Evaluations, whose losses (or their absence) make the validation curve, are watched to
+the end when the model's entry is known."""
 
 from __future__ import annotations
 
@@ -16,10 +20,12 @@ import torch
 from lossdoctor.capture import tensor_program
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
+from lossdoctor.capture.loss_events import HeldLoss
 from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.capture.loss_program import Unreplayable
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensor_program import TensorModel, TensorSpy
+from lossdoctor.trace import LossRecord
 
 #: What a user is told when a model written as plain tensors cannot be replayed, before why.
 NOT_REPLAYED = ("your model is written as plain tensors, and lossdoctor could not record its "
@@ -34,6 +40,13 @@ class TensorEvents:
         self._tensor_spy: TensorSpy | None = None
         self._tensor_start: list[torch.Tensor] | None = None  # the tensors before any update
         self._tensor_rows: int | None = None  # the only batch size the model program takes
+        #: The chains of the hand-written training loss (tensor_program.loss_chains), which
+        #: an evaluation's loss follows; empty for a torch.nn loss (its calls record it).
+        self._tensor_loss_chains: frozenset = frozenset()
+        self._evaluated_rows = 0  # the rows of the evaluation the spy records
+        #: The optimizer steps taken when a loss program with a final scaling was kept, until
+        #: the next backward pass hands it to hand_written_events._settle_scale.
+        self._tensor_scaled_at: int | None = None
 
     def _tensors_trained(self, tensors: list[torch.Tensor]) -> None:
         """Before the first update of tensors no module holds: copy them, and record the next
@@ -49,6 +62,8 @@ class TensorEvents:
     @guarded
     def _tensor_step_ended(self, root: torch.Tensor | None) -> None:
         """At a backward pass: the step recorded since the last one, read."""
+        if self._tensor_scaled_at is not None:  # this pass tells gradient accumulation
+            self._scaled_at_step, self._tensor_scaled_at = self._tensor_scaled_at, None
         spy = self._tensor_spy
         tape = spy.take() if spy is not None else None
         if tape is None or root is None:
@@ -65,6 +80,15 @@ class TensorEvents:
                 self.copies.model_problem = NOT_REPLAYED + _problem(error)
                 self._stop_tensor_spy()
         if self.copies.initial_model is not None and self._tensor_samples_complete():
+            self._leave_steps()
+
+    def _leave_steps(self) -> None:
+        """Training steps are no longer recorded; evaluations still are when the model's
+        entry is known (a validation loss written by hand, or an accuracy alone)."""
+        spy = self._tensor_spy
+        if spy is not None and spy.entry is not None:
+            spy.steps_wanted = False
+        else:
             self._stop_tensor_spy()
 
     def _tensor_samples_complete(self) -> bool:
@@ -77,7 +101,7 @@ class TensorEvents:
         """An evaluation of the model starts on ``inputs`` (without gradients): they are
         kept until a loss call gives their target, as a module's inputs are."""
         self._sign_inputs((inputs,))
-        self.last_batch_rows = rows = int(inputs.shape[0])
+        self.last_batch_rows = self._evaluated_rows = rows = int(inputs.shape[0])
         self._pending = None
         sample = self.copies.validation
         if self.copies.loss_fn is None:  # the recorded evaluation gives the batch
@@ -88,15 +112,30 @@ class TensorEvents:
 
     @guarded
     def _tensor_evaluation_ended(self, tape) -> None:
-        """An evaluation with a hand-written loss: its batch, paired with the target the
-        loss compared the prediction with, joins the validation sample."""
+        """An evaluation with a hand-written loss: the loss it computed, and its batch, paired
+        with the target the loss compared the prediction with, which joins the validation
+        sample."""
+        self._note_evaluation_loss(tape)
         sample = self.copies.validation
-        rows = self.last_batch_rows
+        rows = self._evaluated_rows
         if sample.complete:
             return
-        batch = tensor_program.read_evaluation(tape, rows)
+        trained = self.copies.train.batches[0].target if self.copies.train.batches else None
+        batch = tensor_program.read_evaluation(tape, rows, trained)
         if batch is not None and sample.wants(rows):
             self._add_batch("eval", batch)
+
+    def _note_evaluation_loss(self, tape) -> None:
+        """The hand-written training loss computed on the evaluated rows: an evaluation loss
+        of the batch whose signature the evaluation took."""
+        rows = self._evaluated_rows
+        loss = tensor_program.evaluation_loss(tape, rows, self._tensor_loss_chains)
+        if loss is None:
+            return
+        held = HeldLoss(LossRecord(float(loss), rows, "eval", self.step, HAND_WRITTEN),
+                        self.forwards)
+        held.signature = self._take_signature()
+        self._hold(held)
 
     def _pause_tensor_spy(self, paused: bool) -> None:
         """An optimizer step reads the trained tensors without gradients: not an evaluation."""
@@ -125,13 +164,17 @@ class TensorEvents:
         # was added to it by hand: the recorded program keeps it
         if self.copies.loss_fn is None or programs.loss.data_term is not None:
             self._keep_tensor_loss(programs.loss, step)
+        if self.copies.loss_fn is None:
+            self._tensor_loss_chains = tensor_program.loss_chains(step, programs)
 
     def _keep_tensor_loss(self, program, step: tensor_program.Step) -> None:
         self.copies.loss_replay = program
         self.copies.loss_problem = ""
         prediction = step.prediction_value
         self.copies.prediction_shape = tuple(prediction.shape[1:])
-        value = float(step.loss_value.detach().float().mean())
+        if program.scale is not None:  # told at the next backward pass, not this one's end
+            self._tensor_scaled_at = self.trace.steps
+        value = float(step.trained_value.detach().float().mean())
         if not math.isfinite(value):  # the step blew up: read the untrained model instead
             value, prediction = self._quietly(self._untrained_loss, program, step)
         alike = self._quietly(alike_loss, value, prediction, step.target)

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lossdoctor.capture.loss_chains import LossChainSpy, in_own_calls
+from lossdoctor.capture.loss_chains import SCALED, SCALINGS, Chain, LossChainSpy, in_own_calls
 from lossdoctor.capture.loss_program import (
     LossProgram,
+    Scale,
     StepInputs,
     Unreplayable,
     _Builder,
@@ -91,6 +92,9 @@ class TensorSpy(LossChainSpy):
         #: handed to ``on_evaluated(tape)``.
         self.on_evaluated = None
         self.evaluation: Tape | None = None
+        #: Whether training steps are recorded: not once the programs are known and both
+        #: samples complete, while evaluations still are (their losses, or none, are counted).
+        self.steps_wanted = True
 
     def start(self) -> None:
         self.__enter__()
@@ -118,6 +122,8 @@ class TensorSpy(LossChainSpy):
             return result
         if self.evaluation is not None:
             self.end_evaluation()
+        if not self.steps_wanted:
+            return result
         if self.tape is None and self._starts(func, args, kwargs) and not _ours():
             self.tape = Tape(None, self.parameters)
         if self.tape is not None and not (_reads_value(func) and _ours()):
@@ -215,7 +221,8 @@ def entry_of(model: LossProgram, spy: TensorSpy) -> Entry | None:
 @dataclass
 class Step:
     """What one recorded training step shows: its rows, the inputs and target of its batch,
-    where the prediction is on the tape, and the loss (unscaled)."""
+    where the prediction is on the tape, and the loss (unscaled: before a final scaling by a
+    number, which ``scaled`` is after)."""
 
     tape: Tape
     rows: int
@@ -223,6 +230,9 @@ class Step:
     target: torch.Tensor
     prediction: Result
     loss: Result
+
+    #: The loss trained on, its final scaling by a number included.
+    scaled: Result | None = None
 
     def batch(self) -> Batch:
         """The step's batch, copied as the sample keeps batches."""
@@ -236,6 +246,11 @@ class Step:
     @property
     def loss_value(self) -> torch.Tensor:
         return _result(self.tape.results, self.loss)
+
+    @property
+    def trained_value(self) -> torch.Tensor:
+        """The loss trained on, its final scaling included."""
+        return _result(self.tape.results, self.scaled or self.loss)
 
 
 def read_step(tape: Tape, root: torch.Tensor, logits: bool = False) -> Step:
@@ -258,7 +273,7 @@ def read_step(tape: Tape, root: torch.Tensor, logits: bool = False) -> Step:
     _refuse_unreplayable(tape, set(needed), start.call)
     if logits:
         prediction = before_normalizing(tape, prediction)
-    return Step(tape, rows, inputs, target, prediction, loss)
+    return Step(tape, rows, inputs, target, prediction, loss, start)
 
 
 #: Calls that turn scores into probabilities (or their logarithms). F.logsigmoid is recorded
@@ -282,9 +297,12 @@ def before_normalizing(tape: Tape, prediction: Result) -> Result:
     return prediction
 
 
-def read_evaluation(tape: Tape, rows: int) -> Batch | None:
+def read_evaluation(tape: Tape, rows: int, trained: torch.Tensor | None = None) -> Batch | None:
     """The batch an evaluation recorded from the model's entry scored: its input, and the
-    target its (hand-written) loss compared the prediction with; None when it shows none."""
+    target its (hand-written) loss compared the prediction with; None when it shows none, or
+    when that target is not of the kind of ``trained`` (a training step's target): labels an
+    accuracy compared ``argmax(out)`` with are no target of a cost on one-hot rows, and a
+    replay's loss given them fails."""
     if not tape.calls:  # full, it still holds the evaluation: the calls after it are left out
         return None
     try:
@@ -293,7 +311,99 @@ def read_evaluation(tape: Tape, rows: int) -> Batch | None:
         return None
     if len(inputs) != 1 or target is None or not _has_rows(target, rows):
         return None
+    if isinstance(trained, torch.Tensor) and not _same_kind(target, trained):
+        return None
     return Batch(copy_to_cpu((inputs[0],)), {}, target_row_copy(target, rows), rows)
+
+
+def _same_kind(target: torch.Tensor, trained: torch.Tensor) -> bool:
+    """The same shape per row and the same kind of numbers (floating or not)."""
+    return (target.shape[1:] == trained.shape[1:]
+            and target.is_floating_point() == trained.is_floating_point())
+
+
+# --- the training loss computed on held-out rows ----------------------------------------------
+
+
+def loss_chains(step: Step, programs: Programs) -> frozenset[Chain]:
+    """How the hand-written training loss was computed from the batch's data besides the
+    model's inputs (its target): the chains of torch calls (named as loss_chains.py names
+    them, _chains_from_data) to the loss trained on, and to the loss before a penalty on the
+    trained tensors joined it (an evaluation may leave the penalty out)."""
+    chains = _chains_from_data(step.tape, step.rows, step.inputs)
+    ends = [step.scaled or step.loss]
+    data = programs.loss.data_term
+    if data is not None:
+        ends.append(data.result)
+    return frozenset(chains[end.call] for end in ends if end.call in chains)
+
+
+def evaluation_loss(tape: Tape, rows: int, trained: frozenset[Chain]) -> torch.Tensor | None:
+    """The training loss's computation on an evaluation's rows: the last scalar computed
+    through one of the ``trained`` chains (a final scaling by a number is named in a chain,
+    not its number: a mean written by hand divides by its own rows). None when the evaluation
+    computed no such loss (an accuracy alone). The tape starts with the model's entry, whose
+    tensor arguments are the evaluated inputs."""
+    if not tape.calls or not trained:
+        return None
+    inputs = [a.tensor for a in _arguments(tape.calls[0]) if isinstance(a, External)]
+    found = None
+    for index, chain in _chains_from_data(tape, rows, inputs).items():
+        value = tape.results[index]
+        if chain in trained and index in tape._derived and _is_scalar(value):
+            found = value
+    return found
+
+
+def _chains_from_data(tape: Tape, rows: int, inputs: list) -> dict[int, Chain]:
+    """Each recorded call computed from the batch's data other than the model's ``inputs``:
+    its chain, the longest of its arguments' followed by its own name (LossChainSpy's rule,
+    read off a tape). The data starts chains: tensors with a row per batch row from outside,
+    and what the tape computed of them apart from the trained tensors (``y_test[index]``,
+    ``1 - y``). Read from the data, not from the prediction: an evaluation that compares
+    ``argmax(out) == labels`` before its loss meets the labels first."""
+    skipped = {id(t) for t in inputs}
+    chains: dict[int, Chain] = {}
+    model: set[int] = set()  # calls on the inputs (the entry, whose ``w.T`` came from outside)
+    for index, call in enumerate(tape.calls):
+        if _reads_inputs(call, skipped, model):
+            model.add(index)
+        elif index not in tape._derived:
+            result = tape.results[index]
+            if isinstance(result, torch.Tensor) and _has_rows(result, rows):
+                chains[index] = ()
+            continue
+        parents = [_chain_of(tape, ref, rows, skipped, chains) for ref in _arguments(call)]
+        parents = [chain for chain in parents if chain is not None]
+        if parents:
+            chains[index] = (*max(parents, key=len), _chain_step(call))
+    return chains
+
+
+def _reads_inputs(call: Call, inputs: set[int], model: set[int]) -> bool:
+    return any((isinstance(ref, External) and id(ref.tensor) in inputs)
+               or (isinstance(ref, Result) and ref.call in model) for ref in _arguments(call))
+
+
+def _chain_of(tape: Tape, ref, rows: int, skipped: set[int],
+              chains: dict[int, Chain]) -> Chain | None:
+    """An argument's chain: () for data, None for what is not computed from it (a view of a
+    trained tensor taken before the tape started, ``w.T``, is no data)."""
+    if isinstance(ref, External):
+        base = ref.tensor._base
+        trained = base is not None and isinstance(tape.ref(base), Parameter)
+        data = id(ref.tensor) not in skipped and not trained and _has_rows(ref.tensor, rows)
+        return () if data else None
+    return chains.get(ref.call) if isinstance(ref, Result) else None
+
+
+def _chain_step(call: Call) -> str:
+    numbers = any(isinstance(a, (int, float)) and not isinstance(a, bool) for a in call.args)
+    return call.name + SCALED if call.name in SCALINGS and numbers else call.name
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point()
 
 
 def _rows(tape: Tape, needed: list[int]) -> int:
@@ -418,7 +528,9 @@ class Programs:
 
 
 def split(step: Step) -> Programs:
-    """The model's program and the loss's, made general. Raises Unreplayable."""
+    """The model's program and the loss's, made general; the loss's final scaling by a number
+    is kept (loss_program.Scale: ``sum / (2 * rows)`` is replayed as trained, not as its sum).
+    Raises Unreplayable."""
     tape = step.tape
     batch = StepInputs(tuple(step.inputs), {}, step.rows,
                        [((("arg", i),), t) for i, t in enumerate(step.inputs)])
@@ -435,7 +547,8 @@ def split(step: Step) -> Programs:
     loss_needed.discard(step.prediction.call)
     calls = [_as_output(loss_builder.general(tape.calls[i]), step.prediction)
              if i in loss_needed else None for i in range(step.loss.call + 1)]
-    return Programs(model, LossProgram(calls, step.loss))
+    scale = Scale.of(tape, step.scaled, step.loss, step.rows) if step.scaled else None
+    return Programs(model, LossProgram(calls, step.loss, scale=scale))
 
 
 def _as_output(value, prediction: Result):
@@ -474,7 +587,7 @@ def validated(programs: Programs, step: Step) -> None:
             not torch.allclose(prediction.float(), expected.detach().float(),
                                rtol=VALUE_TOLERANCE, atol=1e-6, equal_nan=True)):
         raise Unreplayable("running the model's computation again gave another output")
-    value, recorded = _number(loss), _number(step.loss_value)
+    value, recorded = _number(loss), _number(step.trained_value)
     both_nan = math.isnan(value) and math.isnan(recorded)
     if not both_nan and not math.isclose(value, recorded, rel_tol=VALUE_TOLERANCE,
                                          abs_tol=1e-7):
