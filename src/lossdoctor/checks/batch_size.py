@@ -295,11 +295,33 @@ def barely_started(case) -> bool:
     LITTLE_LEARNED_SHARE below the constant guess, whether or not it was still falling: its few
     steps never got it going (dev full_batch 362005: 14 full-batch SGD steps, the validation
     loss 1.1020 -> 1.0987, above the guess 1.083, a fall too small for the trend test), so
-    ``still_learning`` cannot say whether more steps would pay; the replay does."""
+    ``still_learning`` cannot say whether more steps would pay; the replay does. A run with no
+    validation pass is judged by its last epoch's training loss against the constant guess on
+    the training rows (``training_learned_share``)."""
     if case.copies.step_takes_closure or not short_by_its_batch(case.trace):
         return False
     learned = learned_share(case)
+    if learned is None and not case.trace.validation_passes():
+        learned = training_learned_share(case)
     return learned is not None and learned <= LITTLE_LEARNED_SHARE
+
+
+def training_learned_share(case) -> float | None:
+    """How far below the constant guess on the training rows the run's last epoch's mean
+    training loss got, as a share of the guess; None without either. For a run that never
+    validated (dev two_batches_per_epoch 365021: 16 Adam steps of 436 rows under a one-cycle,
+    the training loss 0.687 against the guess's 0.693, was unexplained): the training loss is
+    on rows the model trained on, so it errs toward more learned, never toward a run that
+    barely started."""
+    epochs = case.trace.epoch_train_losses()
+    try:
+        guess = case.constant_guess_loss("training") if epochs else None
+    except budgets.OutOfTime:
+        return None
+    if guess is None or not (math.isfinite(guess) and guess > 0):
+        return None
+    last = epochs[-1][1]
+    return (guess - last) / guess if math.isfinite(last) else None
 
 
 def _beyond_the_run(case, trial: Trial) -> bool:
