@@ -408,3 +408,58 @@ def test_a_run_short_by_its_batch_that_learned_has_not_barely_started():
     case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
                   (z[1200:], y[1200:]), epochs=40, batch_size=601)
     assert short_by_its_batch(case.trace) and not barely_started(case)
+
+
+def barely_started_run():
+    """34 RMSprop steps at 3e-4 of two batches an epoch on the radial task (dev
+    two_batches_per_epoch 365004's setup): the validation loss ends 12% below the guess."""
+    z, y, model, _ = radial_task(1500, 0)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=3e-4)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (z[:1200], y[:1200]),
+                  (z[1200:], y[1200:]), epochs=17, batch_size=601)
+
+
+def test_a_run_short_by_its_batch_that_barely_started_replays_the_batch_that_spreads_its_rows():
+    """The replay has the run's rows and REPLAY_STEPS steps: the batch that passes them all in
+    those steps (34 x 601 / 300 = 68) does the most, not the smaller noise scale, whose replay
+    passed a third of the rows (365004: not beyond the run), nor nothing when the noise scale
+    of a model near the constant guess reads infinite (365009: unexplained). Both fail on
+    929abff (20 and None)."""
+    from lossdoctor.checks.batch_size import NoiseScale, _candidate
+
+    case = barely_started_run()
+    assert barely_started(case)
+    assert _candidate(case, 601, NoiseScale(gradient_sq=1.0, trace_sigma=20.0)) == 68
+    assert _candidate(case, 601, NoiseScale(gradient_sq=0.0, trace_sigma=1.0)) == 68
+    [finding] = reported(check(case))
+    assert finding.evidence["suggested_batch_size"] == 68
+    assert "2 steps an epoch, so the whole run made only 34 optimizer steps" in finding.verdict
+
+
+def _fit_without_validation(model, optimizer, loss_fn, train, epochs, batch_size):
+    loader = DataLoader(TensorDataset(*train), batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(0))
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+
+
+def test_a_run_short_by_its_batch_without_validation_that_barely_started_is_replayed():
+    """No validation pass (dev two_batches_per_epoch 365021: 16 steps of 436 rows, the
+    training loss 0.9% below the guess, unexplained): its last epoch's training loss against
+    the constant guess on the training rows says it barely started, and the replay decides.
+    On 929abff nothing is found (no validation loss to measure what it learned)."""
+    z, y, model, _ = radial_task(1500, 0)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=3e-4)
+    case = record(_fit_without_validation, model, optimizer, nn.CrossEntropyLoss(),
+                  (z[:1200], y[:1200]), epochs=17, batch_size=601)
+    assert not case.trace.validation_passes()
+    assert barely_started(case)
+    [finding] = reported(check(case))
+    assert finding.evidence["suggested_batch_size"] == 68
+
+    from lossdoctor.checks.batch_size import training_learned_share
+
+    assert training_learned_share(case) <= LITTLE_LEARNED_SHARE

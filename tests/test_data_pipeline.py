@@ -117,6 +117,37 @@ def test_the_same_batch_every_step_is_found():
     assert "same 32 rows" in finding.verdict
 
 
+def _restarted_loader_loop(model, optimizer, loss_fn, train, validation, epochs=4,
+                           batch_size=32, shuffle=False):
+    """A fresh iterator of the training loader at every step (``next(iter(loader))`` inside the
+    loop), as many steps an epoch as the loader has batches: without shuffling, its first batch
+    every time (the generator's same_batch_every_step)."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*train),
+                                         batch_size=batch_size, shuffle=shuffle)
+    for _ in range(epochs):
+        for _ in range(len(loader)):
+            xb, yb = next(iter(loader))
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def test_the_first_batch_of_a_loader_started_anew_at_every_step_is_found():
+    case = _run(_restarted_loader_loop)
+    assert case.trace.steps == 100 and case.trace.setup.loader_batches == 25
+    [finding] = check(case)
+    assert finding.cause is DATA_PIPELINE
+    assert finding.evidence["distinct_training_rows"] == 32
+    assert "started anew at every step" in finding.verdict
+
+
+def test_a_shuffled_loader_started_anew_at_every_step_draws_new_rows_and_is_quiet():
+    case = _run(_restarted_loader_loop, shuffle=True)
+    assert _same_batch(case) is None
+
+
 def _tiny_training_set_loop(model, optimizer, loss_fn, train, validation):
     """A training set smaller than one batch, iterated by its loader every epoch: the same
     rows at every step are the whole training set (overfitting's business, not a pipeline

@@ -233,7 +233,8 @@ def _replayed(case, replayer, user_batch: int, lr: float) -> list[Finding]:
         if (batch < user_batch and not short_by_its_batch(case.trace)
                 and not helped(_against_more_epochs(case, pool, trial), case)):
             return []  # more epochs of the user's batch do as much: no batch size to blame
-        return [_finding(trial, noise, has_batchnorm(case.copies.initial_model))]
+        return [_finding(trial, noise, has_batchnorm(case.copies.initial_model),
+                         _short_words(case.trace))]
     if batch > user_batch and has_batchnorm(case.copies.initial_model):
         return _statistics_finding(case, user_batch)
     return []
@@ -294,11 +295,33 @@ def barely_started(case) -> bool:
     LITTLE_LEARNED_SHARE below the constant guess, whether or not it was still falling: its few
     steps never got it going (dev full_batch 362005: 14 full-batch SGD steps, the validation
     loss 1.1020 -> 1.0987, above the guess 1.083, a fall too small for the trend test), so
-    ``still_learning`` cannot say whether more steps would pay; the replay does."""
+    ``still_learning`` cannot say whether more steps would pay; the replay does. A run with no
+    validation pass is judged by its last epoch's training loss against the constant guess on
+    the training rows (``training_learned_share``)."""
     if case.copies.step_takes_closure or not short_by_its_batch(case.trace):
         return False
     learned = learned_share(case)
+    if learned is None and not case.trace.validation_passes():
+        learned = training_learned_share(case)
     return learned is not None and learned <= LITTLE_LEARNED_SHARE
+
+
+def training_learned_share(case) -> float | None:
+    """How far below the constant guess on the training rows the run's last epoch's mean
+    training loss got, as a share of the guess; None without either. For a run that never
+    validated (dev two_batches_per_epoch 365021: 16 Adam steps of 436 rows under a one-cycle,
+    the training loss 0.687 against the guess's 0.693, was unexplained): the training loss is
+    on rows the model trained on, so it errs toward more learned, never toward a run that
+    barely started."""
+    epochs = case.trace.epoch_train_losses()
+    try:
+        guess = case.constant_guess_loss("training") if epochs else None
+    except budgets.OutOfTime:
+        return None
+    if guess is None or not (math.isfinite(guess) and guess > 0):
+        return None
+    last = epochs[-1][1]
+    return (guess - last) / guess if math.isfinite(last) else None
 
 
 def _beyond_the_run(case, trial: Trial) -> bool:
@@ -347,14 +370,44 @@ def _candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
     """The batch size to try instead, or None when the user's is not suspect."""
     if _tiny_for_batchnorm(case, user_batch):
         return BN_BATCH
-    short = short_by_its_batch(case.trace)
-    if noise.simple < NEGLIGIBLE_NOISE_ROWS and not short:
+    if short_by_its_batch(case.trace):
+        return _short_run_candidate(case, user_batch, noise)
+    if noise.simple < NEGLIGIBLE_NOISE_ROWS:
         return None
-    factor = 1.0 if short else LARGE_FACTOR
-    fitting = noise.simple if not short else min(noise.simple, _spread(case, user_batch))
+    suggested = max(SMALLEST_BATCH, round(noise.simple)) if math.isfinite(noise.simple) else 0
+    if user_batch > LARGE_FACTOR * noise.simple and suggested < user_batch and still_learning(
+            case.trace):
+        return suggested
+    return None
+
+
+def _short_run_candidate(case, user_batch: int, noise: NoiseScale) -> int | None:
+    """For a run short by its batch that barely started (``barely_started``): the batch that
+    spreads its rows over the replay's steps (``_spread``), whatever the noise scale reads.
+    Else, still learning with its batch above the noise scale: the smaller of the noise scale
+    and the spread, as before.
+
+    The barely started run is replayed at the user's rate with the run's rows and at most
+    MAX_STEPS steps; per McCandlish et al. a step of B rows does 1 / (1 + B_noise / B) of a
+    full step's work, so below the spread the capped steps do more with every row added to
+    the batch, and above it, with every row passed, the R / B steps do R / (B + B_noise), less
+    with every row added: the spread does most. The noise scale, when below the spread, had
+    the replay pass a third of the run's rows and miss the bar (dev two_batches_per_epoch
+    365004: 34 RMSprop steps of 962 rows, 6% below the guess, noise scale 35, spread 109;
+    batches of 35 took the validation loss 1.027 -> 0.922, not beyond the run's best 1.019;
+    batches of 109, 0.771). Measured on an untrained model near the constant guess, whose
+    gradient is all but noise, the noise scale is at times infinite (365009: 24 Adam steps of
+    575 rows, 0.7% below the guess: no candidate, unexplained; batches of 46 reach 0.411): the
+    replay on the run's rows decides. A run that learned more keeps the noise scale: the
+    spread's 300 steps through all of a levelled run's rows beat the 120 steps of
+    tests/test_batch_size.py's (500, 60) run, which more epochs would do as well."""
+    spread = _spread(case, user_batch)
+    if barely_started(case):
+        suggested = max(SMALLEST_BATCH, round(spread))
+        return suggested if suggested < user_batch else None
+    fitting = min(noise.simple, spread)
     suggested = max(SMALLEST_BATCH, round(fitting)) if math.isfinite(fitting) else 0
-    if user_batch > factor * noise.simple and suggested < user_batch and (
-            still_learning(case.trace) or (short and barely_started(case))):
+    if user_batch > noise.simple and suggested < user_batch and still_learning(case.trace):
         return suggested
     return None
 
@@ -534,13 +587,13 @@ def _statistics_finding(case, user_batch: int) -> list[Finding]:
 # --- finding -----------------------------------------------------------------------------------
 
 
-def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool) -> Finding:
+def _finding(trial: Trial, noise: NoiseScale, batchnorm: bool, short: str = "") -> Finding:
     tiny = trial.batch > trial.user_batch
     experiment = trial.experiment
     return Finding(
         BATCH_SIZE,
         confidence=0.6 + 0.35 * min(improvement(experiment) / 0.5, 1.0),
-        verdict=_verdict(trial, experiment, noise, tiny and batchnorm),
+        verdict=_verdict(trial, experiment, noise, tiny and batchnorm, short),
         evidence=_evidence(trial, experiment, noise),
         fix=_fix(trial),
         experiment=experiment,
@@ -564,7 +617,18 @@ def _fix(trial: Trial) -> str:
     return text + ", or keep your batch size and train for more epochs."
 
 
-def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm: bool) -> str:
+def _short_words(trace) -> str:
+    """"Your batches of 575 rows take your training set in 2 steps an epoch, so the whole run
+    made 24 optimizer steps", for a run short by its batch; else ""."""
+    if not short_by_its_batch(trace):
+        return ""
+    per_epoch = steps_per_epoch(trace)
+    return (f"take your training set in {per_epoch:.2g} step{'s' if per_epoch >= 1.5 else ''} "
+            f"an epoch, so the whole run made only {trace.steps} optimizer steps")
+
+
+def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm: bool,
+             short: str = "") -> str:
     replay = (
         f"Replayed {_rows_words(trial)}, batches of {trial.batch} at lr "
         f"{plain_lr(trial.lr)} bring the validation loss from {experiment.before:.3g} to "
@@ -576,11 +640,14 @@ def _verdict(trial: Trial, experiment: Experiment, noise: NoiseScale, batchnorm:
             "layers: each normalizes by statistics of a row or two, which differ from the "
             f"running statistics used at validation. {replay}"
         )
-    return (
-        f"Your batches of {trial.user_batch} rows are far larger than the gradient noise "
-        f"calls for (its noise scale is about {noise.simple:.3g} rows): each step averages "
-        f"away noise that was already small, so your epochs take too few steps. {replay}"
-    )
+    larger = (f"are far larger than the gradient noise calls for (its noise scale is about "
+              f"{noise.simple:.3g} rows): each step averages away noise that was already small")
+    if short and trial.batch < trial.user_batch:
+        noisy = math.isfinite(noise.simple) and trial.user_batch > LARGE_FACTOR * noise.simple
+        return (f"Your batches of {trial.user_batch:,} rows {short}: too few for the model to "
+                f"learn much." + (f" They {larger}." if noisy else "") + f" {replay}")
+    return (f"Your batches of {trial.user_batch} rows {larger}, so your epochs take too few "
+            f"steps. {replay}")
 
 
 def _evidence(trial: Trial, experiment: Experiment, noise: NoiseScale) -> dict[str, float]:

@@ -121,6 +121,14 @@ SAME_BATCH_STEPS = 20
 #: half of the steps (once per step when the seed is reset where the batch is drawn; a script
 #: that seeds once, before training, is at 0).
 RESEEDED_SHARE = 0.5
+#: ... or a training loader of two batches or more started anew for about every step: its
+#: passes took fewer than this many steps each on average, where a pass run to its end takes one
+#: a batch, two at the least. ``next(iter(loader))`` inside the loop starts a pass at every step
+#: and takes its first batch only: the same rows every time when the loader does not shuffle
+#: (the generator's same_batch_every_step, test17 and test18: one pass per step, each counted
+#: as an epoch, and the memorized batch read as overfitting). A shuffled loader started so
+#: draws new rows at each step, which the sample's many batches show.
+RESTARTED_STEPS_PER_PASS = 2
 #: Training inputs without the signal the validation inputs hold (fault 4) rest on two
 #: significance tests and a two-sample test, as fault 3's misaligned validation labels (0.9);
 #: provisional, until the devset measures it (docs/devset.md, session 18).
@@ -370,9 +378,11 @@ def _same_batch(case) -> Finding | None:
         return None  # the loader's one batch is the whole training set: nothing else to see
     batch_rows = sample.rows  # the model's input rows (sequences, not the loss's positions)
     loader_passes = len(trace.epoch_starts)
-    from_loader = 0 < loader_passes <= steps / 2
+    restarted = restarted_every_step(trace)
+    from_loader = 0 < loader_passes <= steps / 2 or restarted
     reseeded = trace.reseeded_steps >= RESEEDED_SHARE * steps
-    if not reseeded and (not sample.complete or _loader_fed_every_step(trace)):
+    if not reseeded and (not sample.complete or (_loader_fed_every_step(trace)
+                                                 and not restarted)):
         return None  # one batch held of many seen: the sample's bound, not the run's
     validation_rows = case.copies.validation.rows
     if not from_loader and not reseeded and validation_rows <= sample.rows:
@@ -383,8 +393,8 @@ def _same_batch(case) -> Finding | None:
     verdict = (
         f"All {steps} training steps used the same {sample.rows} rows: your model saw "
         f"{steps * batch_rows:,} rows but only {sample.rows} distinct ones, one batch's worth"
-        + (", although a data loader was iterated" if from_loader else "")
-        + ". " + _same_batch_reason(trace.reseeded_steps if reseeded else 0)
+        + (", although a data loader was iterated" if from_loader and not restarted else "")
+        + ". " + _same_batch_reason(trace.reseeded_steps if reseeded else 0, restarted)
         + ", so the model memorizes one batch and never sees the rest."
     )
     fix = ("Fetch a new batch at every step: loop over the data loader inside the training loop, "
@@ -402,10 +412,22 @@ def _loader_fed_every_step(trace) -> bool:
     return batches > 1 and len(trace.epoch_starts) * batches >= trace.steps
 
 
-def _same_batch_reason(reseeded_steps: int) -> str:
+def restarted_every_step(trace) -> bool:
+    """Whether the training loader, of two batches or more a pass, was started anew for about
+    every step: fewer than RESTARTED_STEPS_PER_PASS steps a pass on average."""
+    passes = len(trace.epoch_starts)
+    return (trace.setup.loader_batches >= 2 and passes > 0
+            and trace.steps < RESTARTED_STEPS_PER_PASS * passes)
+
+
+def _same_batch_reason(reseeded_steps: int, restarted: bool = False) -> str:
     if reseeded_steps:
         return (f"torch.manual_seed was called again at {reseeded_steps} of the steps: each "
                 "random draw of the batch's rows repeats the last one")
+    if restarted:
+        return ("Your data loader was started anew at every step (next(iter(loader)) inside "
+                "the loop) and only its first batch was taken: without shuffling, that is the "
+                "same batch every time")
     return ("The batch is probably fetched once (e.g. next(iter(loader)) before the loop) "
             "instead of inside it")
 
