@@ -16,7 +16,7 @@ from lossdoctor.capture.replay_losses import output_tensors
 #: module past one wrapper, the module wrapper's and the step hook's helpers spelled out), with
 #: a little room; each costs ~0.1-0.4 microseconds of the step hot, a few cold after the step's
 #: kernels.
-CALLS_PER_STEP = 48
+CALLS_PER_STEP = 47
 #: Python calls that watching adds to each module call of an ordinary step, counting torch's
 #: (a check made inside lossdoctor's wrapper runs torch code): the wrapper's own frame alone,
 #: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then

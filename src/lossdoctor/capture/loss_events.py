@@ -188,7 +188,9 @@ class LossEvents:
                                   and self._compares_calls(prediction, target))
         else:
             held.several_calls = self._compares_calls(prediction, first_tensor(target))
-        if not held.several_calls:
+        # On an ordinary step of a run whose replay is decided, _note_target has nothing to do.
+        if not held.several_calls and (self.sampled or self.inside_model
+                                       or self._pending is not None or self._replay_undecided()):
             self._note_target(held, prediction, target)
         if held.inside_model and tentative:
             self._note_inner_term(held, prediction, target, output)
