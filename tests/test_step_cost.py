@@ -13,10 +13,11 @@ from lossdoctor.capture.replay_losses import output_tensors
 #: lossdoctor's Python calls on an ordinary step of a plain loop (zero_grad, model, loss module,
 #: backward, step) after its setup is known, as sys.setprofile counts them: 90 in session 10
 #: (114 on main 67b05bc), 73 on main ba096c2, 68 in session 26, 59 in session 27 (the loss
-#: module past one wrapper, the module wrapper's and the step hook's helpers spelled out), with
-#: a little room; each costs ~0.1-0.4 microseconds of the step hot, a few cold after the step's
-#: kernels.
-CALLS_PER_STEP = 61
+#: module past one wrapper, the module wrapper's and the step hook's helpers spelled out), 45 in
+#: session 28 (the common cases of thirteen helpers spelled out, _note_target asked only when it
+#: has something to do), with a little room; each costs ~0.1-0.4 microseconds of the step hot,
+#: a few cold after the step's kernels.
+CALLS_PER_STEP = 47
 #: Python calls that watching adds to each module call of an ordinary step, counting torch's
 #: (a check made inside lossdoctor's wrapper runs torch code): the wrapper's own frame alone,
 #: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then

@@ -70,7 +70,9 @@ class StepEvents:
         self._settle_losses()
         if self._tensor_spy is not None:
             self._pause_tensor_spy(True)
-        if self.listener is not None and self._listener_due():
+        # _listener_due() spelled out: one call less a step.
+        if self.listener is not None and (self.events_since_step or self.trace.steps == 0
+                                          or self._listener_told_every_step):
             self.on_step()
         if self._optimizer_ref is None:
             self._first_step(optimizer)
@@ -78,7 +80,10 @@ class StepEvents:
             note_later_step(self.trace, optimizer, self.model)
             return
         self._count_zero_grad()
-        lr = _group_lr(optimizer.param_groups)
+        groups = optimizer.param_groups
+        lr = groups[0].get("lr") if groups else None  # _group_lr's common case, without its call
+        if type(lr) is not float or lr <= 0:
+            lr = training_group_lr(groups)
         if self.sampled or not isinstance(lr, torch.Tensor):  # a tensor's value costs a sync
             lr, setup = float(lr), self.trace.setup
             if lr != setup.lr_last or setup.lr_first is None:  # else follow_lr changes nothing
@@ -244,15 +249,6 @@ def _all_zero(tensors: list[torch.Tensor]) -> bool:
     """Whether every gradient of ``tensors`` is None or zero; the first non-zero one ends the
     reading (in a loop whose gradients pile up, the first)."""
     return bool(tensors) and not any(bool(t.grad.any()) for t in tensors if t.grad is not None)
-
-
-def _group_lr(param_groups: list[dict]):
-    """training_group_lr, its common case (a first group training at a float rate) read
-    without its call."""
-    lr = param_groups[0].get("lr") if param_groups else None
-    if type(lr) is float and lr > 0:
-        return lr
-    return training_group_lr(param_groups)
 
 
 def _first_gradient(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
