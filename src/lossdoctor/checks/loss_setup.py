@@ -40,6 +40,7 @@ from dataclasses import replace
 import torch
 
 from lossdoctor.capture import stats
+from lossdoctor.capture.loss_likeness import named_alike
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._clamped_output import (
     CLAMPED_FIX,
@@ -52,10 +53,11 @@ from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._scaled_likeness import likeness
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
-from lossdoctor.losses import REGRESSION, alike, loss_kind
+from lossdoctor.losses import REGRESSION, loss_kind
 from lossdoctor.trace import LossInputStat
 
 LABEL_RANGE = Cause(
@@ -537,23 +539,23 @@ def _hand_written(case) -> list[Finding]:
     broadcast the untrained model's prediction against them: _written_broadcast.py). Its kind
     is inferred from the values it gave, not named by the script: ALMOST_CERTAIN rather than
     CERTAIN."""
-    name = case.trace.setup.loss_name
-    if alike(name) is None or case.copies.initial_model is None:
+    like = likeness(case) if case.copies.initial_model is not None else None
+    if like is None:
         raise Skip(NO_LOSS_CALL)
     model = copy.deepcopy(case.copies.initial_model).eval()  # the copy's own stays as it was
     batches = case.replayer.train_batches[:HAND_WRITTEN_BATCHES]
-    kept = [stat for stat in (_kept_batch_stat(case, model, name, b) for b in batches)
+    kept = [stat for stat in (_kept_batch_stat(case, model, like, b) for b in batches)
             if stat is not None]
     if not kept:
         raise Skip(NO_LOSS_CALL)
     seen = [stat for stat, _ in kept]
-    shown = f"Your hand-written loss (like {alike(name)})"
+    shown = f"Your hand-written loss (like {like})"
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
-    found += _label_range(shown, seen) + _clamped(case, alike(name), seen)
-    found += _hand_written_nll(shown, alike(name), seen)
+    found += _label_range(shown, seen) + _clamped(case, like, seen)
+    found += _hand_written_nll(shown, like, seen)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
-        found += _unreachable(case, alike(name), seen)
+        found += _unreachable(case, like, seen)
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
 
 
@@ -567,7 +569,7 @@ def _hand_written_nll(shown: str, like: str, seen: list[LossInputStat]) -> list[
     return [] if found is None else [_mismatch_finding(seen, found)]
 
 
-def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
+def _kept_batch_stat(case, model, like: str, batch) -> tuple[LossInputStat, bool] | None:
     """What the loss was given on a kept batch: its target, and the untrained model's
     prediction (of which label_range reads only the shape); and whether the loss broadcast
     the two against each other."""
@@ -576,13 +578,14 @@ def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool
     try:
         with torch.no_grad():
             prediction = case.replayer.predict(model, batch)
-            spread = broadcasts(case.replayer, model, batch, prediction, alike(name))
+            spread = broadcasts(case.replayer, model, batch, prediction, like)
     except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
         return None
     if not isinstance(prediction, torch.Tensor) or prediction.numel() == 0:
         return None
-    return LossInputStat(step=0, phase="train", loss_name=name,
+    return LossInputStat(step=0, phase="train", loss_name=named_alike("hand-written loss", like),
                          **stats.loss_input_numbers(prediction, batch.target)), spread
+
 
 def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
     kind = loss_kind(name)
