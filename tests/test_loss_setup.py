@@ -493,3 +493,53 @@ def test_a_sigmoid_output_asked_for_three_to_six_without_validation_is_out_of_ra
 
 def test_the_same_network_on_targets_it_can_reach_is_quiet():
     assert check(_xor_run([0., 1., 1., 0.])) == []
+
+
+class _ScoresDataset(torch.utils.data.Dataset):
+    """Features and scores from 0 to 1, the scores kept as ``dtype`` (ktrain's
+    TransformerDataset kept them as int64, which truncates every score below 1 to 0)."""
+
+    def __init__(self, x, scores, dtype):
+        self.x, self.y = x, torch.from_numpy(scores.numpy().astype(dtype))
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def _scores_run(dtype):
+    """A one-output regression (MSELoss on the output squeezed to the targets' shape)."""
+    x, _, value = _data()
+    scores = torch.sigmoid(value)
+    torch.manual_seed(0)
+    model = mlp(6, 16, 1)
+
+    def train():
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        loader = torch.utils.data.DataLoader(_ScoresDataset(x[:300], scores[:300], dtype),
+                                             batch_size=32, shuffle=True)
+        validation = torch.utils.data.DataLoader(_ScoresDataset(x[300:], scores[300:], dtype),
+                                                 batch_size=50)
+        for _ in range(3):
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                nn.MSELoss()(model(inputs).squeeze(-1), targets).backward()
+                optimizer.step()
+            with torch.no_grad():
+                for inputs, targets in validation:
+                    nn.MSELoss()(model(inputs).squeeze(-1), targets)
+    return record(train)
+
+
+def test_scores_cast_to_integers_for_a_one_output_regression_are_said_to_be_cast():
+    """929abff said these integers "look like class indices", which one output cannot read:
+    the fix it gave (one output per class, CrossEntropyLoss) is not the run's."""
+    [finding] = check(_scores_run("int64"))
+    assert finding.cause is LOSS_MISMATCH and "cast to integers" in finding.verdict
+    assert "dtype" in finding.verdict and "float" in finding.fix
+
+
+def test_the_same_scores_kept_as_floats_are_quiet():
+    assert check(_scores_run("float32")) == []

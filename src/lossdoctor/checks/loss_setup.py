@@ -10,7 +10,8 @@ sampled call is a fact about the run, not a statistical guess:
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
   [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
-  checks/_clipped_scores.py); a regression loss on integer-typed class indices.
+  checks/_clipped_scores.py); a regression loss on integer-typed targets of a model with one
+  output (scores cast to integers on the way, or classes regressed as numbers).
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -363,6 +364,11 @@ def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
 
 
 def _regression_on_class_indices(name, seen):
+    """A regression loss on integer-typed targets and a model with one output. One output
+    cannot read class indices, so the integers are more likely numbers that lost their
+    fraction on the way (a Dataset's ``astype(np.int64)`` truncates scores from 0 to 1 to 0
+    and 1: bench/fresh27 s09's kind), and the fix is then in the data, not the loss; classes
+    regressed as numbers remain the other reading."""
     kind = loss_kind(name)
     integer_typed = all(not _is_float_dtype(s.target_dtype) for s in seen)
     if kind is None or kind.task != REGRESSION or not integer_typed:
@@ -371,10 +377,15 @@ def _regression_on_class_indices(name, seen):
         return None
     return 0.6, (
         f"Your targets are integers ({_dtype(seen[0])}) from {plain_number(_low(seen))} to "
-        f"{plain_number(_high(seen))}, which look like class indices, and {name} treats them as "
-        f"numbers on a line: it tells the model that class 2 lies between classes 1 and 3."
-    ), {}, ("For classes, output one score per class and use CrossEntropyLoss; if these really "
-            "are counts or amounts, cast them to float and ignore this.")
+        f"{plain_number(_high(seen))}, and your model has a single output that {name} "
+        f"compares with them as numbers. A single output cannot read class indices, so if "
+        f"these are scores or measurements they were most likely cast to integers on the way "
+        f"(an astype(np.int64), .long() or dtype=torch.long in your Dataset or data loading), "
+        f"which cuts off everything after the decimal point: the model then learns the "
+        f"truncated values, not yours. Check your Dataset's dtype for the targets."
+    ), {}, ("Keep regression targets as floats in your Dataset (astype(np.float32), "
+            "torch.float32), in training and validation alike. If they really are classes, "
+            "give the model one output per class and use CrossEntropyLoss.")
 
 
 # --- shape_broadcast ----------------------------------------------------------------------
