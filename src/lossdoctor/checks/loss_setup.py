@@ -43,6 +43,7 @@ import torch
 from lossdoctor.capture import stats
 from lossdoctor.capture.loss_likeness import named_alike
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._cast_targets import cast_targets
 from lossdoctor.checks._clamped_output import (
     CLAMPED_FIX,
     UNREACHABLE_SHARE,
@@ -364,28 +365,12 @@ def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
 
 
 def _regression_on_class_indices(name, seen):
-    """A regression loss on integer-typed targets and a model with one output. One output
-    cannot read class indices, so the integers are more likely numbers that lost their
-    fraction on the way (a Dataset's ``astype(np.int64)`` truncates scores from 0 to 1 to 0
-    and 1: bench/fresh27 s09's kind), and the fix is then in the data, not the loss; classes
-    regressed as numbers remain the other reading."""
-    kind = loss_kind(name)
-    integer_typed = all(not _is_float_dtype(s.target_dtype) for s in seen)
-    if kind is None or kind.task != REGRESSION or not integer_typed:
+    """Integer targets of a one-output regression, said to be most likely cast from floats
+    (checks/_cast_targets.py)."""
+    found = cast_targets(name, seen)
+    if found is None:
         return None
-    if min(s.target_min for s in seen) < 0 or max(_units(s) for s in seen) != 1:
-        return None
-    return 0.6, (
-        f"Your targets are integers ({_dtype(seen[0])}) from {plain_number(_low(seen))} to "
-        f"{plain_number(_high(seen))}, and your model has a single output that {name} "
-        f"compares with them as numbers. A single output cannot read class indices, so if "
-        f"these are scores or measurements they were most likely cast to integers on the way "
-        f"(an astype(np.int64), .long() or dtype=torch.long in your Dataset or data loading), "
-        f"which cuts off everything after the decimal point: the model then learns the "
-        f"truncated values, not yours. Check your Dataset's dtype for the targets."
-    ), {}, ("Keep regression targets as floats in your Dataset (astype(np.float32), "
-            "torch.float32), in training and validation alike. If they really are classes, "
-            "give the model one output per class and use CrossEntropyLoss.")
+    return 0.6, found.verdict, {}, found.fix
 
 
 # --- shape_broadcast ----------------------------------------------------------------------
@@ -751,10 +736,6 @@ def _high(seen: list[LossInputStat]) -> float:
 
 def _is_float_dtype(dtype: str) -> bool:
     return any(word in dtype for word in ("float", "half", "double"))
-
-
-def _dtype(call: LossInputStat) -> str:
-    return call.target_dtype.removeprefix("torch.")
 
 
 def _shape(shape) -> str:
