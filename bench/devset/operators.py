@@ -83,6 +83,7 @@ def all_operators() -> list[Operator]:
         faults_model,
         faults_replay,
         faults_scale,
+        faults_targets,
         faults_training,
     )
 
