@@ -459,3 +459,87 @@ def test_percent_labels_under_a_hand_written_bce_on_plain_tensors_are_out_of_ran
 
 def test_zero_one_labels_under_a_hand_written_bce_on_plain_tensors_are_quiet():
     assert check(_plain_tensor_run(labels=1)) == []
+
+
+def _xor_run(targets):
+    """genann's XOR example in PyTorch: a 2-2-1 network with a sigmoid on its output, half the
+    squared error written by hand (``0.5 * ((out - y) ** 2).sum()``), one row a step, four
+    rows and no validation set."""
+    x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+    y = torch.tensor(targets).reshape(4, 1)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
+    for parameter in net.parameters():
+        nn.init.uniform_(parameter, -0.5, 0.5)
+
+    def train():
+        optimizer = torch.optim.SGD(net.parameters(), lr=3.0)
+        for _ in range(100):
+            for i in range(4):
+                optimizer.zero_grad()
+                (0.5 * ((net(x[i:i + 1]) - y[i:i + 1]) ** 2).sum()).backward()
+                optimizer.step()
+    return record(train)
+
+
+def test_a_sigmoid_output_asked_for_three_to_six_without_validation_is_out_of_range():
+    """929abff: half the squared error matched no torch loss, so loss_setup skipped; and the
+    output's bound was read only through a replay with held-out rows, which four rows and no
+    validation set do not give."""
+    finding = _causes(_xor_run([3., 4., 5., 6.]))[LABEL_RANGE]
+    assert finding.evidence["output_high"] == 1 and finding.evidence["target_min"] == 3
+    assert finding.confidence >= 0.7
+
+
+def test_the_same_network_on_targets_it_can_reach_is_quiet():
+    assert check(_xor_run([0., 1., 1., 0.])) == []
+
+
+class _ScoresDataset(torch.utils.data.Dataset):
+    """Features and scores from 0 to 1, the scores kept as ``dtype`` (ktrain's
+    TransformerDataset kept them as int64, which truncates every score below 1 to 0)."""
+
+    def __init__(self, x, scores, dtype):
+        self.x, self.y = x, torch.from_numpy(scores.numpy().astype(dtype))
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def _scores_run(dtype):
+    """A one-output regression (MSELoss on the output squeezed to the targets' shape)."""
+    x, _, value = _data()
+    scores = torch.sigmoid(value)
+    torch.manual_seed(0)
+    model = mlp(6, 16, 1)
+
+    def train():
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        loader = torch.utils.data.DataLoader(_ScoresDataset(x[:300], scores[:300], dtype),
+                                             batch_size=32, shuffle=True)
+        validation = torch.utils.data.DataLoader(_ScoresDataset(x[300:], scores[300:], dtype),
+                                                 batch_size=50)
+        for _ in range(3):
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                nn.MSELoss()(model(inputs).squeeze(-1), targets).backward()
+                optimizer.step()
+            with torch.no_grad():
+                for inputs, targets in validation:
+                    nn.MSELoss()(model(inputs).squeeze(-1), targets)
+    return record(train)
+
+
+def test_scores_cast_to_integers_for_a_one_output_regression_are_said_to_be_cast():
+    """929abff said these integers "look like class indices", which one output cannot read:
+    the fix it gave (one output per class, CrossEntropyLoss) is not the run's."""
+    [finding] = check(_scores_run("int64"))
+    assert finding.cause is LOSS_MISMATCH and "cast to integers" in finding.verdict
+    assert "dtype" in finding.verdict and "float" in finding.fix
+
+
+def test_the_same_scores_kept_as_floats_are_quiet():
+    assert check(_scores_run("float32")) == []

@@ -168,3 +168,48 @@ def test_raw_targets_alone_lead_when_the_inputs_are_standardized():
     x, y = _regression(scale=3e4, offset=2e5)
     [finding] = check(_case(x, y))
     assert finding.explained_by == []
+
+
+class _LossInForward(nn.Module):
+    """A model that computes its own loss from the target it is given, ``(out, loss)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x, target=None):
+        out = self.body(x).squeeze(1)
+        return out if target is None else (out, nn.functional.mse_loss(out, target))
+
+
+def _loss_in_forward_run(offset):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 6, generator=generator)
+    y = offset + 3 * (x[:, 0] - x[:, 1])
+    torch.manual_seed(0)
+    model = _LossInForward()
+
+    def train():
+        optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+        for _ in range(4):
+            for i in range(0, 480, 32):
+                optimizer.zero_grad()
+                model(x[i:i + 32], y[i:i + 32])[1].backward()
+                optimizer.step()
+            with torch.no_grad():
+                for i in range(480, 600, 60):
+                    model(x[i:i + 60], y[i:i + 60])
+    return record(train)
+
+
+def test_targets_with_an_offset_for_a_model_that_computes_its_loss_are_found():
+    """dev 366048's kind: 929abff wrapped the model to turn its predictions back, which lost
+    the loss it returns; the replay trained on one row's prediction and ended at 795 where the
+    constant guess is 21, and the finding was dismissed at 0.3."""
+    [finding] = check(_loss_in_forward_run(offset=846.0))
+    assert finding.confidence >= REPORT_THRESHOLD
+    assert finding.experiment.after < 0.1 * finding.evidence["constant_guess_validation_loss"]
+
+
+def test_centred_targets_for_a_model_that_computes_its_loss_are_quiet():
+    assert check(_loss_in_forward_run(offset=0.0)) == []

@@ -84,6 +84,7 @@ def all_operators() -> list[Operator]:
         faults_pairs,
         faults_replay,
         faults_scale,
+        faults_targets,
         faults_training,
     )
 

@@ -97,14 +97,18 @@ def out_of_reach(case, seen: list[LossInputStat], targets: torch.Tensor | None
 
 def _output_bounds(case) -> Interval | None:
     """The range the untrained copy's prediction on a training batch can take, from its graph;
-    None when nothing bounds it or it cannot be computed."""
+    None when nothing bounds it or it cannot be computed. It needs the copy, the loss's
+    prediction and one training batch, not a replay's held-out rows: a run with no validation
+    set and four rows still has its output's bound read (genann's XOR, a sigmoid output asked
+    for 3 to 6)."""
+    replayer = case.replayer
+    if (case.copies.initial_model is None or case.copies.replay_loss is None
+            or not replayer.train_batches):
+        return None
     try:
-        replayer = case.require_replay()
         model = copy.deepcopy(case.copies.initial_model).train()
         with isolated(0), torch.enable_grad():
             prediction = replayer.predict(model, replayer.train_batches[0])
-    except Skip:
-        return None
     except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
         return None
     if not isinstance(prediction, torch.Tensor):

@@ -17,12 +17,13 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from lossdoctor.capture.replay_losses import ReturnedLoss
 from lossdoctor.capture.tensors import first_tensor
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._features import LARGE_SCALE, FeatureStats, feature_stats
 from lossdoctor.experiments import Plan, ReplayResult, map_first_input
 from lossdoctor.findings import Skip
-from lossdoctor.losses import REGRESSION, loss_kind
+from lossdoctor.losses import REGRESSION, alike, loss_kind
 from lossdoctor.symptom import NEAR_CHANCE_SHARE
 
 
@@ -90,6 +91,8 @@ def standardized(case, scale: TargetScale | None, inputs: FeatureStats | None,
     """The user's setup replayed with the training targets standardized (``scale``; the
     validation targets kept, the copy's predictions turned back into the user's units) and the
     inputs standardized (``inputs``), either or both; with the trained copy."""
+    if scale is not None and _returned_in_units(case) is not None:
+        return _standardized_returned_loss(case, scale, inputs, model)
     validation = {id(b) for b in case.replayer.validation_batches}
 
     def transform(batch):
@@ -102,6 +105,47 @@ def standardized(case, scale: TargetScale | None, inputs: FeatureStats | None,
         model = Unstandardized(model, scale)
     result = case.replayer.replay(Plan(model=model, transform=transform, steps=REPLAY_STEPS))
     return result, model
+
+
+#: How a loss on standardized targets turns back into the user's units: a squared error
+#: scales with the square of the targets' std, an absolute error with the std (the mean
+#: cancels in the difference). Huber's does not scale (its bend sits at a fixed error).
+UNIT_POWERS = {"MSELoss": 2, "mse_loss": 2, "L1Loss": 1, "l1_loss": 1}
+
+
+def _standardized_returned_loss(case, scale: TargetScale, inputs: FeatureStats | None,
+                                model: nn.Module | None) -> tuple[ReplayResult, nn.Module]:
+    """A model that computes its loss inside its forward from the target it is given
+    (``return out, F.mse_loss(out, target)``): wrapping it to turn its predictions back
+    (Unstandardized) loses the loss it returns, and the replay then trained on, and scored,
+    one row's prediction (dev 366048, 803 where the constant guess is 8.7). Here every batch's
+    targets are standardized, training and validation, the model is replayed as it is, and its
+    losses are turned back into the user's units by the loss's power of the std."""
+    power = _returned_in_units(case)
+
+    def transform(batch):
+        batch = replace(batch, target=(batch.target - scale.mean) / scale.std)
+        return batch if inputs is None else map_first_input(batch, inputs.standardize)
+
+    model = model if model is not None else copy.deepcopy(case.copies.initial_model)
+    result = case.replayer.replay(Plan(model=model, transform=transform, steps=REPLAY_STEPS))
+    return _in_units(result, scale.std ** power), model
+
+
+def _returned_in_units(case) -> int | None:
+    """The power of the std that turns the loss a model returns back into the user's units;
+    None for a loss not returned by the model, or one that does not scale (Huber's, which
+    keeps the wrapped replay: dev 366044 was found with it)."""
+    if type(case.copies.replay_loss) is not ReturnedLoss:
+        return None
+    name = case.trace.setup.loss_name
+    return UNIT_POWERS.get(alike(name) or name)
+
+
+def _in_units(result: ReplayResult, factor: float) -> ReplayResult:
+    return replace(result, train_losses=[v * factor for v in result.train_losses],
+                   validation_losses=[v * factor for v in result.validation_losses],
+                   start_validation=result.start_validation * factor)
 
 
 def with_both(case, scale: TargetScale, inputs: FeatureStats) -> tuple[ReplayResult, nn.Module]:

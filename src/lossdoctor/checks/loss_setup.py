@@ -10,7 +10,8 @@ sampled call is a fact about the run, not a statistical guess:
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
   [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
-  checks/_clipped_scores.py); a regression loss on integer-typed class indices.
+  checks/_clipped_scores.py); a regression loss on integer-typed targets of a model with one
+  output (scores cast to integers on the way, or classes regressed as numbers).
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -40,7 +41,9 @@ from dataclasses import replace
 import torch
 
 from lossdoctor.capture import stats
+from lossdoctor.capture.loss_likeness import named_alike
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._cast_targets import cast_targets
 from lossdoctor.checks._clamped_output import (
     CLAMPED_FIX,
     UNREACHABLE_SHARE,
@@ -52,10 +55,11 @@ from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._scaled_likeness import likeness
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
-from lossdoctor.losses import REGRESSION, alike, loss_kind
+from lossdoctor.losses import REGRESSION, loss_kind
 from lossdoctor.trace import LossInputStat
 
 LABEL_RANGE = Cause(
@@ -361,18 +365,12 @@ def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
 
 
 def _regression_on_class_indices(name, seen):
-    kind = loss_kind(name)
-    integer_typed = all(not _is_float_dtype(s.target_dtype) for s in seen)
-    if kind is None or kind.task != REGRESSION or not integer_typed:
+    """Integer targets of a one-output regression, said to be most likely cast from floats
+    (checks/_cast_targets.py)."""
+    found = cast_targets(name, seen)
+    if found is None:
         return None
-    if min(s.target_min for s in seen) < 0 or max(_units(s) for s in seen) != 1:
-        return None
-    return 0.6, (
-        f"Your targets are integers ({_dtype(seen[0])}) from {plain_number(_low(seen))} to "
-        f"{plain_number(_high(seen))}, which look like class indices, and {name} treats them as "
-        f"numbers on a line: it tells the model that class 2 lies between classes 1 and 3."
-    ), {}, ("For classes, output one score per class and use CrossEntropyLoss; if these really "
-            "are counts or amounts, cast them to float and ignore this.")
+    return 0.6, found.verdict, {}, found.fix
 
 
 # --- shape_broadcast ----------------------------------------------------------------------
@@ -537,23 +535,23 @@ def _hand_written(case) -> list[Finding]:
     broadcast the untrained model's prediction against them: _written_broadcast.py). Its kind
     is inferred from the values it gave, not named by the script: ALMOST_CERTAIN rather than
     CERTAIN."""
-    name = case.trace.setup.loss_name
-    if alike(name) is None or case.copies.initial_model is None:
+    like = likeness(case) if case.copies.initial_model is not None else None
+    if like is None:
         raise Skip(NO_LOSS_CALL)
     model = copy.deepcopy(case.copies.initial_model).eval()  # the copy's own stays as it was
     batches = case.replayer.train_batches[:HAND_WRITTEN_BATCHES]
-    kept = [stat for stat in (_kept_batch_stat(case, model, name, b) for b in batches)
+    kept = [stat for stat in (_kept_batch_stat(case, model, like, b) for b in batches)
             if stat is not None]
     if not kept:
         raise Skip(NO_LOSS_CALL)
     seen = [stat for stat, _ in kept]
-    shown = f"Your hand-written loss (like {alike(name)})"
+    shown = f"Your hand-written loss (like {like})"
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
-    found += _label_range(shown, seen) + _clamped(case, alike(name), seen)
-    found += _hand_written_nll(shown, alike(name), seen)
+    found += _label_range(shown, seen) + _clamped(case, like, seen)
+    found += _hand_written_nll(shown, like, seen)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
-        found += _unreachable(case, alike(name), seen)
+        found += _unreachable(case, like, seen)
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
 
 
@@ -567,7 +565,7 @@ def _hand_written_nll(shown: str, like: str, seen: list[LossInputStat]) -> list[
     return [] if found is None else [_mismatch_finding(seen, found)]
 
 
-def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool] | None:
+def _kept_batch_stat(case, model, like: str, batch) -> tuple[LossInputStat, bool] | None:
     """What the loss was given on a kept batch: its target, and the untrained model's
     prediction (of which label_range reads only the shape); and whether the loss broadcast
     the two against each other."""
@@ -576,13 +574,14 @@ def _kept_batch_stat(case, model, name: str, batch) -> tuple[LossInputStat, bool
     try:
         with torch.no_grad():
             prediction = case.replayer.predict(model, batch)
-            spread = broadcasts(case.replayer, model, batch, prediction, alike(name))
+            spread = broadcasts(case.replayer, model, batch, prediction, like)
     except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
         return None
     if not isinstance(prediction, torch.Tensor) or prediction.numel() == 0:
         return None
-    return LossInputStat(step=0, phase="train", loss_name=name,
+    return LossInputStat(step=0, phase="train", loss_name=named_alike("hand-written loss", like),
                          **stats.loss_input_numbers(prediction, batch.target)), spread
+
 
 def _label_range(name: str, seen: list[LossInputStat]) -> list[Finding]:
     kind = loss_kind(name)
@@ -737,10 +736,6 @@ def _high(seen: list[LossInputStat]) -> float:
 
 def _is_float_dtype(dtype: str) -> bool:
     return any(word in dtype for word in ("float", "half", "double"))
-
-
-def _dtype(call: LossInputStat) -> str:
-    return call.target_dtype.removeprefix("torch.")
 
 
 def _shape(shape) -> str:
