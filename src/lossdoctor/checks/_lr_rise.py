@@ -57,10 +57,11 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
     best_index, (best_start, best) = min(finite, key=lambda item: item[1][1])
     first, end = blocks[0][1], blocks[-1][1]
     progress = first - best
-    if best_index == 0 or progress <= 0 or not _gave_back(end, best, progress):
+    relative = not peaks_early(schedule)
+    if best_index == 0 or progress <= 0 or not _turned(end, best, progress, relative):
         return None
     turn = next(i for i in range(best_index + 1, len(blocks))
-                if _gave_back(blocks[i][1], best, progress))
+                if _turned(blocks[i][1], best, progress, relative))
     rise_step = blocks[turn][0]
     turn_end = blocks[turn + 1][0] if turn + 1 < len(blocks) else schedule.steps
     # The rate the loss fell at: up to the lowest block's first step. A rate raised inside
@@ -120,8 +121,16 @@ def _highest(schedule: LrSchedule, start: int, stop: int) -> float:
     return max([schedule.at(start), *inside])
 
 
-def _gave_back(value: float, best: float, progress: float) -> bool:
-    return not math.isfinite(value) or value - best >= GIVEN_BACK * progress
+def _turned(value: float, best: float, progress: float, relative: bool) -> bool:
+    """Whether a block's mean ``value`` is a loss that turned from its lowest block's
+    ``best``: it gave back GIVEN_BACK of the ``progress`` made, or is not finite, or
+    (``relative``, a schedule that raised the rate late: its replay capped at the lowest
+    block's rate decides) a positive loss rose to BROKE_DOWN times its lowest block. A loss
+    that fell fast before a StepLR(gamma=10) raised the rate may give back a quarter of its
+    progress and end twice its lowest: the rise a raised rate leaves, which half of the
+    progress misses."""
+    return (not math.isfinite(value) or value - best >= GIVEN_BACK * progress
+            or (relative and 0 < BROKE_DOWN * best <= value))
 
 
 def _blocks(losses: list[tuple[int, float]]) -> list[tuple[int, float]]:
