@@ -8,8 +8,13 @@ from torch import nn
 from conftest import mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import learning_rate
-from lossdoctor.checks._lr_rise import CURVES_ONLY, find_breakdown, find_rise
+from lossdoctor.checks import learning_rate, lr_schedule
+from lossdoctor.checks._lr_rise import (
+    CURVES_ONLY,
+    find_breakdown,
+    find_rise,
+    replay_turned,
+)
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.checks.lr_schedule import (
     LR_SCHEDULE,
@@ -23,7 +28,7 @@ from lossdoctor.checks.lr_schedule import (
     meant_lr,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Skip
+from lossdoctor.findings import Experiment, Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Setup, Trace
 
@@ -197,6 +202,33 @@ def test_a_rise_to_half_again_the_lowest_loss_counts_only_for_a_rate_raised_late
     assert rise is not None and rise.lr_falling == 0.01 and rise.lr_rise == 0.1
     early = LrSchedule.of(Setup(lr_schedule=[[0, 0.001], [10, 0.1]]), steps)
     assert find_rise(early, losses) is None
+
+
+def test_a_replay_that_did_not_break_down_leaves_the_rise_to_the_run_s_own_curves(monkeypatch):
+    """Dev 367026: the loss went 0.0003 -> 3e7 once StepLR(gamma=10) raised the rate, but the
+    replay of the schedule as it was fell to 6e-9: a cap compared with it cannot help, and
+    shows nothing. The run's own rise is then reported from the curves (on 929abff: nothing);
+    a replay that broke down as the run did and a cap that did not help still clear it."""
+    case = _scheduled_run(_warmup(capped=False), per_batch=True,
+                          optimizer_class=torch.optim.SGD, lr=0.3)
+    calm = [0.69, 2e-4, 1e-5, 4e-6, 2e-6, 1e-6, 3e-7, 2e-7, 4e-8, 6e-9, 6e-9]
+    replay = Experiment("schedule capped", 8e-8, 4e-6, 300, calm, calm)
+    monkeypatch.setattr(lr_schedule, "_tested", lambda *args: replay)
+    found = reported(check(case))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].confidence == CURVES_ONLY and found[0].experiment is None
+    assert "did not break down" in found[0].verdict
+    broke = [0.69, 0.4, 0.3, 0.5, 0.7, 0.69, 0.7, 0.7, 0.69, 0.7, 0.7]
+    monkeypatch.setattr(lr_schedule, "_tested", lambda *args: Experiment(
+        "schedule capped", 0.7, 0.69, 300, broke, broke))
+    assert reported(check(case)) == []
+
+
+def test_a_replay_turned_when_it_gave_back_half_its_progress_or_blew_up():
+    assert not replay_turned([0.69, 2e-4, 1e-5, 6e-9, 8e-8])  # 13x its lowest, near zero
+    assert replay_turned([0.69, 0.3, 0.6])
+    assert replay_turned([0.69, 0.3, math.inf, math.nan])
+    assert not replay_turned([0.69, 0.3, 0.35])
 
 
 def test_a_constant_rate_is_no_schedule_fault_and_a_run_without_steps_skips():

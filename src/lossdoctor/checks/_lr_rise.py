@@ -47,6 +47,7 @@ class Rise:
     lr_rise: float  # the rate when the loss had turned
     cap: float  # the rate of the lowest block's first step
     worst: float = math.nan  # a breakdown's highest block (find_breakdown)
+    gave_back: bool = True  # GIVEN_BACK of the progress or more (not only BROKE_DOWN x best)
 
 
 def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | None:
@@ -72,7 +73,19 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
         return None
     raised = _first_above(schedule, best_start, turn_end, lr_falling)
     return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
-                schedule.at(best_start))
+                schedule.at(best_start), gave_back=_turned(end, best, progress, False))
+
+
+def replay_turned(curve: list[float]) -> bool:
+    """Whether a replay's validation curve (from before its first step) turned as a broken
+    run's loss does: a point not finite, or its last point GIVEN_BACK of its progress above
+    its lowest. A replay that did not turn did not reproduce the run's breakdown, and a fix
+    compared with it shows nothing either way (dev 367026: the run's loss went 0.0003 ->
+    3e7 once StepLR(gamma=10) raised the rate; the replay of its schedule reached 6e-9)."""
+    if len(curve) < 3 or not all(math.isfinite(v) for v in curve):
+        return bool(curve) and not all(math.isfinite(v) for v in curve)
+    lowest = min(curve[1:])
+    return _turned(curve[-1], lowest, curve[0] - lowest, False)
 
 
 def find_breakdown(schedule: LrSchedule, losses: list[tuple[int, float]],
