@@ -2,13 +2,19 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from conftest import mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks import learning_rate
-from lossdoctor.checks._lr_rise import CURVES_ONLY, find_breakdown, find_rise
+from lossdoctor.checks import learning_rate, lr_schedule
+from lossdoctor.checks._lr_rise import (
+    CURVES_ONLY,
+    find_breakdown,
+    find_rise,
+    replay_turned,
+)
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH
 from lossdoctor.checks.lr_schedule import (
     LR_SCHEDULE,
@@ -22,7 +28,7 @@ from lossdoctor.checks.lr_schedule import (
     meant_lr,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Skip
+from lossdoctor.findings import Experiment, Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Setup, Trace
 
@@ -142,6 +148,87 @@ def test_a_rate_raised_inside_the_lowest_block_of_losses_is_a_rise():
     rise = find_rise(stepped_up, losses)
     assert rise is not None
     assert rise.lr_falling == 0.03 and rise.lr_rise == 0.3
+
+
+def _stepped_up_regression(gamma: float):
+    """Adam at 3e-3 on a regression (a scaled tanh teacher, MSE), 12 epochs of 10 batches,
+    validated each epoch, StepLR(step_size=4, gamma): gamma=10 where 0.1 was meant takes the
+    rate to 0.03 and 0.3 (the devset's step_gamma_ten), 0.5 is its twin."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 8, generator=generator)
+    y = torch.tanh(x @ torch.randn(8, 16, generator=generator)).sum(1, keepdim=True) / 4
+    torch.manual_seed(0)
+    model = mlp(8, 32, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=gamma)
+
+    def train():
+        for _ in range(EPOCHS):
+            order = torch.randperm(400, generator=generator)
+            for start in range(0, 400, BATCH):
+                rows = order[start:start + BATCH]
+                optimizer.zero_grad()
+                F.mse_loss(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+            scheduler.step()
+            with torch.no_grad():
+                F.mse_loss(model(x[400:]), y[400:])
+
+    return record(train)
+
+
+def test_a_rate_raised_late_that_doubled_the_lowest_loss_is_a_rise_the_cap_fixes():
+    """The loss fell fast (0.92 -> 0.17) before the rate went up 10x twice and ended at twice
+    its lowest block, a quarter of its progress given back: not half, but BROKE_DOWN times
+    its lowest (on 929abff: nothing). The replay capped at the rate it fell at decides."""
+    found = reported(check(_stepped_up_regression(gamma=10.0)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    evidence = found[0].evidence
+    assert evidence["loss_end"] < evidence["loss_best"] + 0.5 * (
+        evidence["loss_first"] - evidence["loss_best"])
+    assert evidence["lr_at_rise"] > evidence["lr_while_falling"]
+    assert found[0].experiment.after < found[0].experiment.before
+    assert reported(check(_stepped_up_regression(gamma=0.5))) == []
+
+
+def test_a_rise_to_half_again_the_lowest_loss_counts_only_for_a_rate_raised_late():
+    """The same losses against a schedule that raised the rate late (a rise) and against one
+    that peaked early (a warmup: that peak is the learning-rate check's question, read as
+    before, by half the progress given back)."""
+    steps = 120
+    losses = [(s, 1.0 - 0.0225 * s if s < 40 else 0.1 if s < 80 else 0.25) for s in range(steps)]
+    late = LrSchedule.of(Setup(lr_schedule=[[0, 0.001], [40, 0.01], [80, 0.1]]), steps)
+    rise = find_rise(late, losses)
+    assert rise is not None and rise.lr_falling == 0.01 and rise.lr_rise == 0.1
+    early = LrSchedule.of(Setup(lr_schedule=[[0, 0.001], [10, 0.1]]), steps)
+    assert find_rise(early, losses) is None
+
+
+def test_a_replay_that_did_not_break_down_leaves_the_rise_to_the_run_s_own_curves(monkeypatch):
+    """Dev 367026: the loss went 0.0003 -> 3e7 once StepLR(gamma=10) raised the rate, but the
+    replay of the schedule as it was fell to 6e-9: a cap compared with it cannot help, and
+    shows nothing. The run's own rise is then reported from the curves (on 929abff: nothing);
+    a replay that broke down as the run did and a cap that did not help still clear it."""
+    case = _scheduled_run(_warmup(capped=False), per_batch=True,
+                          optimizer_class=torch.optim.SGD, lr=0.3)
+    calm = [0.69, 2e-4, 1e-5, 4e-6, 2e-6, 1e-6, 3e-7, 2e-7, 4e-8, 6e-9, 6e-9]
+    replay = Experiment("schedule capped", 8e-8, 4e-6, 300, calm, calm)
+    monkeypatch.setattr(lr_schedule, "_tested", lambda *args: replay)
+    found = reported(check(case))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].confidence == CURVES_ONLY and found[0].experiment is None
+    assert "did not break down" in found[0].verdict
+    broke = [0.69, 0.4, 0.3, 0.5, 0.7, 0.69, 0.7, 0.7, 0.69, 0.7, 0.7]
+    monkeypatch.setattr(lr_schedule, "_tested", lambda *args: Experiment(
+        "schedule capped", 0.7, 0.69, 300, broke, broke))
+    assert reported(check(case)) == []
+
+
+def test_a_replay_turned_when_it_gave_back_half_its_progress_or_blew_up():
+    assert not replay_turned([0.69, 2e-4, 1e-5, 6e-9, 8e-8])  # 13x its lowest, near zero
+    assert replay_turned([0.69, 0.3, 0.6])
+    assert replay_turned([0.69, 0.3, math.inf, math.nan])
+    assert not replay_turned([0.69, 0.3, 0.35])
 
 
 def test_a_constant_rate_is_no_schedule_fault_and_a_run_without_steps_skips():

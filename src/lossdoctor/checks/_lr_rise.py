@@ -47,6 +47,7 @@ class Rise:
     lr_rise: float  # the rate when the loss had turned
     cap: float  # the rate of the lowest block's first step
     worst: float = math.nan  # a breakdown's highest block (find_breakdown)
+    gave_back: bool = True  # GIVEN_BACK of the progress or more (not only BROKE_DOWN x best)
 
 
 def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | None:
@@ -57,10 +58,11 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
     best_index, (best_start, best) = min(finite, key=lambda item: item[1][1])
     first, end = blocks[0][1], blocks[-1][1]
     progress = first - best
-    if best_index == 0 or progress <= 0 or not _gave_back(end, best, progress):
+    relative = not peaks_early(schedule)
+    if best_index == 0 or progress <= 0 or not _turned(end, best, progress, relative):
         return None
     turn = next(i for i in range(best_index + 1, len(blocks))
-                if _gave_back(blocks[i][1], best, progress))
+                if _turned(blocks[i][1], best, progress, relative))
     rise_step = blocks[turn][0]
     turn_end = blocks[turn + 1][0] if turn + 1 < len(blocks) else schedule.steps
     # The rate the loss fell at: up to the lowest block's first step. A rate raised inside
@@ -71,7 +73,19 @@ def find_rise(schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | N
         return None
     raised = _first_above(schedule, best_start, turn_end, lr_falling)
     return Rise(best_start, max(raised, rise_step), first, best, end, lr_falling, lr_rise,
-                schedule.at(best_start))
+                schedule.at(best_start), gave_back=_turned(end, best, progress, False))
+
+
+def replay_turned(curve: list[float]) -> bool:
+    """Whether a replay's validation curve (from before its first step) turned as a broken
+    run's loss does: a point not finite, or its last point GIVEN_BACK of its progress above
+    its lowest. A replay that did not turn did not reproduce the run's breakdown, and a fix
+    compared with it shows nothing either way (dev 367026: the run's loss went 0.0003 ->
+    3e7 once StepLR(gamma=10) raised the rate; the replay of its schedule reached 6e-9)."""
+    if len(curve) < 3 or not all(math.isfinite(v) for v in curve):
+        return bool(curve) and not all(math.isfinite(v) for v in curve)
+    lowest = min(curve[1:])
+    return _turned(curve[-1], lowest, curve[0] - lowest, False)
 
 
 def find_breakdown(schedule: LrSchedule, losses: list[tuple[int, float]],
@@ -120,8 +134,16 @@ def _highest(schedule: LrSchedule, start: int, stop: int) -> float:
     return max([schedule.at(start), *inside])
 
 
-def _gave_back(value: float, best: float, progress: float) -> bool:
-    return not math.isfinite(value) or value - best >= GIVEN_BACK * progress
+def _turned(value: float, best: float, progress: float, relative: bool) -> bool:
+    """Whether a block's mean ``value`` is a loss that turned from its lowest block's
+    ``best``: it gave back GIVEN_BACK of the ``progress`` made, or is not finite, or
+    (``relative``, a schedule that raised the rate late: its replay capped at the lowest
+    block's rate decides) a positive loss rose to BROKE_DOWN times its lowest block. A loss
+    that fell fast before a StepLR(gamma=10) raised the rate may give back a quarter of its
+    progress and end twice its lowest: the rise a raised rate leaves, which half of the
+    progress misses."""
+    return (not math.isfinite(value) or value - best >= GIVEN_BACK * progress
+            or (relative and 0 < BROKE_DOWN * best <= value))
 
 
 def _blocks(losses: list[tuple[int, float]]) -> list[tuple[int, float]]:

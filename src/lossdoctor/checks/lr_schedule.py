@@ -56,6 +56,7 @@ from lossdoctor.checks._lr_rise import (
     find_breakdown,
     find_rise,
     peaks_early,
+    replay_turned,
 )
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.experiments import Plan, ShapeChange
@@ -345,12 +346,17 @@ def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
                          lambda m: [min(v, share) for v in m])
+    unreproduced = None
     if experiment is not None and not helped(experiment, case):
-        return None
+        if not (rise.gave_back and not replay_turned(experiment.curve_before)):
+            return None
+        unreproduced, experiment = experiment, None  # the run's own curves remain
+    if experiment is None and not rise.gave_back:
+        return None  # a loss at half again its lowest needs the capped replay's word
     return Finding(
         LR_SCHEDULE,
         confidence=_confidence(experiment),
-        verdict=_rise_verdict(rise, experiment),
+        verdict=_rise_verdict(rise, experiment, unreproduced),
         evidence={"peak_lr": schedule.peak, "first_lr": schedule.first,
                   "lr_while_falling": rise.lr_falling, "lr_at_rise": rise.lr_rise,
                   "best_step": rise.best_step, "rise_step": rise.rise_step,
@@ -362,14 +368,23 @@ def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
     )
 
 
-def _rise_verdict(r: Rise, experiment: Experiment | None) -> str:
+def _rise_verdict(r: Rise, experiment: Experiment | None,
+                  unreproduced: Experiment | None = None) -> str:
     end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
+    replay = (_unreproduced_text(unreproduced) if unreproduced is not None
+              else _replay_text(experiment))
     return (
         f"Your training loss fell from {r.first:.3g} to {r.best:.3g} while the learning rate "
         f"was at most {plain_lr(r.lr_falling, 2)}, then rose to {end} after your schedule "
         f"raised the rate to {plain_lr(r.lr_rise, 2)} (by step {r.rise_step}). "
-        f"{_replay_text(experiment)}."
+        f"{replay}."
     )
+
+
+def _unreproduced_text(replay: Experiment) -> str:
+    return (f"A {replay.steps}-step replay of your training with its schedule as it was did "
+            f"not break down (its validation loss ended at {replay.before:.3g}), so it could "
+            f"not test the cap; this rests on your run's own curves")
 
 
 def anneals(schedule: LrSchedule) -> bool:
