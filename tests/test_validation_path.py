@@ -727,3 +727,31 @@ def test_an_output_squeezed_before_its_loss_in_both_paths_is_quiet():
 def test_a_squeeze_forgotten_only_at_validation_is_still_found():
     findings = check(_squeezed_regression(broadcast_at_eval=True))
     assert [f.cause.id for f in findings] == [VALIDATION_PATH.id]
+
+
+def _restoring_the_first_epochs_weights(model, optimizer, loss_fn, train, validation, epochs=8,
+                                        softmax=False):
+    """Validation each epoch; the weights after the first epoch loaded back at the end, as a
+    script restoring its best checkpoint does."""
+    kept = None
+    for _ in range(epochs):
+        model.train()
+        _train_epoch(model, optimizer, loss_fn, *train)
+        model.eval()
+        with torch.no_grad():
+            output = model(validation[0])
+            loss_fn(torch.softmax(output, dim=1) if softmax else output, validation[1])
+        kept = kept or copy.deepcopy(model.state_dict())
+    model.load_state_dict(kept)
+
+
+def test_earlier_weights_restored_after_training_are_not_a_validation_bug():
+    assert check(_case(_restoring_the_first_epochs_weights)) == []
+
+
+def test_a_softmax_at_validation_is_found_though_earlier_weights_were_restored():
+    def with_softmax(*args, **kwargs):
+        _restoring_the_first_epochs_weights(*args, softmax=True, **kwargs)
+
+    [finding] = check(_case(with_softmax))
+    assert finding.cause is VALIDATION_PATH

@@ -32,6 +32,7 @@ from lossdoctor.capture.wrappers import (
     backward_wrapper,
     batch_wrapper,
     compile_wrapper,
+    load_state_dict_wrapper,
     loader_wrapper,
     loss_wrapper,
     seed_wrapper,
@@ -79,6 +80,8 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
         stack.enter_context(wrapped(torch, "manual_seed", seed_wrapper(recorder)))
         for owner in (optim_module.Optimizer, nn_module.Module):
             stack.enter_context(wrapped(owner, "zero_grad", zero_grad_wrapper(recorder)))
+        stack.enter_context(wrapped(nn_module.Module, "load_state_dict",
+                                    load_state_dict_wrapper(recorder)))
         for owner in (torch, nn_module.Module):
             stack.enter_context(wrapped(owner, "compile", compile_wrapper(modules.compiled)))
         for owner, kind in product((torch.nn.utils, clip_grad), ("norm", "value")):

@@ -34,6 +34,7 @@ from lossdoctor.capture.model_copy import kept_copy
 from lossdoctor.capture.model_setup import optimized
 from lossdoctor.capture.module_events import ModuleEvents
 from lossdoctor.capture.reported_events import ReportedEvents
+from lossdoctor.capture.restored_weights import RestoredWeights
 from lossdoctor.capture.sample import BatchSample
 from lossdoctor.capture.schedule import Schedule
 from lossdoctor.capture.step_events import StepEvents
@@ -46,7 +47,7 @@ from lossdoctor.trace import Trace
 
 class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandWrittenEvents,
                StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents,
-               TensorEvents):
+               TensorEvents, RestoredWeights):
     """Receives training events; knows nothing about how they were hooked. ``listener``, if
     given, is called with the recorder before every optimizer step, or only before the first
     and those after new events if its ``told_every_step`` is False (see on_step)."""
@@ -68,6 +69,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self._model_ref: weakref.ref | None = None
         self._optimizer_ref: weakref.ref | None = None
         self._start_module_events()
+        self._start_restored_weights()
         self._start_activation_events()
         self._start_loss_events()
         self._start_backward_events()
@@ -130,7 +132,9 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         model = self.model
         kept = self.copies.final_model is not None
         if model is not None and self.copies.initial_model is not None and not kept:
-            self.copies.final_model = kept_copy(plain_module(model))
+            before_restore = self._trained_before_restore()
+            self.copies.final_model = (kept_copy(plain_module(model)) if before_restore is None
+                                       else before_restore)
         elif model is None:
             optimizer = self._optimizer_ref() if self._optimizer_ref else None
             self._keep_trained_tensors(optimized(optimizer) if optimizer is not None

@@ -161,6 +161,20 @@ def zero_grad_wrapper(recorder: Recorder):
     return wrap
 
 
+def load_state_dict_wrapper(recorder: Recorder):
+    """For ``nn.Module.load_state_dict``: the recorder is told before weights are loaded."""
+
+    def wrap(original):
+        @functools.wraps(original)
+        def load_state_dict(module, *args, **kwargs):
+            recorder.weights_loading(module)
+            return original(module, *args, **kwargs)
+
+        return load_state_dict
+
+    return wrap
+
+
 def compile_wrapper(on_compiled):
     """For ``torch.compile`` and ``nn.Module.compile``: ``on_compiled`` is told of what was
     compiled (the compiled module, or a function), before its first call."""
