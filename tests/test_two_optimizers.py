@@ -210,3 +210,24 @@ def test_a_seq2seq_steps_cost_does_not_grow_with_the_steps_taken():
         steps(200)
         late = _calls_in_lossdoctor(lambda: steps(20))
     assert late < 1.2 * early
+
+
+def test_replays_of_a_decoder_fed_by_a_trained_encoder_are_skipped_with_the_reason():
+    """929abff replayed the decoder alone on encodings held fixed: a healthy run of this kind
+    (written for it) was given underfit_capacity 0.77. A model whose inputs come with no
+    graph is replayed as before."""
+    from lossdoctor.capture.upstream import UPSTREAM
+
+    assert record(_two_mlps()).copies.replay_problem == UPSTREAM
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(64, 6), torch.randint(0, 2, (64,))
+
+    def plain():
+        for _ in range(4):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+    assert record(plain).copies.replay_problem == ""
