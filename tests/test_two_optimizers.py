@@ -231,3 +231,20 @@ def test_replays_of_a_decoder_fed_by_a_trained_encoder_are_skipped_with_the_reas
             optimizer.step()
 
     assert record(plain).copies.replay_problem == ""
+
+
+def test_a_head_after_a_backbone_held_at_lr_0_is_still_replayed():
+    """A backbone frozen by its group's rate does not train: the head's replays stand."""
+    torch.manual_seed(0)
+    backbone, head = nn.Linear(4, 8), nn.Linear(8, 2)
+    optimizer = torch.optim.SGD([{"params": backbone.parameters(), "lr": 0.0},
+                                 {"params": head.parameters(), "lr": 0.1}], lr=0.1)
+    x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+
+    def train():
+        for _ in range(6):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(head(torch.relu(backbone(x))), y).backward()
+            optimizer.step()
+
+    assert record(train).copies.replay_problem == ""

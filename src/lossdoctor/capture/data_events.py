@@ -13,7 +13,7 @@ from lossdoctor.capture.fed_back import FED_BACK, fed_back
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_callable import LossArguments
-from lossdoctor.capture.model_setup import optimized
+from lossdoctor.capture.model_setup import trained_by
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.scored_rows import ScoredRows, other_rows
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
@@ -110,12 +110,13 @@ class DataEvents:
         return True
 
     def _note_trained_upstream(self, inputs: list[torch.Tensor]) -> None:
-        """Whether another module the optimizer trains computed this training call's inputs
-        (upstream.py): replays of the model alone do not stand for the run."""
+        """Whether another module the optimizer trains (at a positive rate) computed this
+        training call's inputs (upstream.py): replays of the model alone do not stand for the
+        run."""
         optimizer = self._optimizer_ref() if self._optimizer_ref is not None else None
         if self.copies.replay_problem or optimizer is None:
             return
-        if trained_upstream(inputs, self.model, optimized(optimizer)):
+        if trained_upstream(inputs, self.model, trained_by(optimizer)):
             self.copies.replay_problem = UPSTREAM
 
     def _keep_unpaired_inputs(self) -> None:

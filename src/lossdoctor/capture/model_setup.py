@@ -87,6 +87,13 @@ def optimized(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
 
 
+def trained_by(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The optimizer's tensors in groups at a positive learning rate (a group at lr 0 is a
+    part frozen by its rate)."""
+    return [p for group in optimizer.param_groups if _positive(group.get("lr"))
+            for p in group["params"]]
+
+
 def public_settings(loss_fn) -> dict:
     if not isinstance(loss_fn, nn.Module):
         return {}

@@ -22,7 +22,7 @@ UPSTREAM = (
 def trained_upstream(inputs: list[torch.Tensor], model: nn.Module | None,
                      optimized: list[torch.Tensor]) -> bool:
     """Whether one of ``inputs`` was computed with gradients from parameters that are not
-    ``model``'s and that ``optimized`` (the optimizer's tensors) holds."""
+    ``model``'s and that ``optimized`` (the tensors the optimizer trains) holds."""
     roots = [t.grad_fn for t in inputs if t.grad_fn is not None]
     if not roots or model is None or not optimized:
         return False
