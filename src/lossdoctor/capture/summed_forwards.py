@@ -9,17 +9,19 @@ backward pass through the sum reaches."""
 
 from __future__ import annotations
 
-from lossdoctor.capture.loss_terms import summed_calls
+import math
+
+from lossdoctor.capture.loss_terms import ADDS_UP_TOLERANCE
 
 
 def summed_last_calls(waiting: list, total: float) -> list:
     """The held losses computed last before the backward pass whose values add up to
     ``total`` (the most of them that do), when they come from two or more model calls; else
     []. Read once a run: a read per step would wait for an accelerator."""
-    values = [_value(held) for held in waiting]
-    found = []
-    for count in range(2, len(values) + 1):
-        if summed_calls(values[-count:], total):
+    found, running = [], 0.0
+    for count, held in enumerate(reversed(waiting), start=1):
+        running += _value(held)  # the sum of the last ``count``: one pass, not one per count
+        if count >= 2 and _adds_up(running, total):
             found = waiting[-count:]
     return found if len({held.forward for held in found}) > 1 else []
 
@@ -29,6 +31,12 @@ def follow_to_backward(output, held) -> None:
     script combines the tensor (its Python object may be gone by then)."""
     if output.grad_fn is not None:
         output.grad_fn.register_prehook(held.mark_reached)
+
+
+def _adds_up(running: float, total: float) -> bool:
+    """summed_calls' test, on a running sum (a value that is not finite makes it so)."""
+    return (math.isfinite(running) and math.isfinite(total)
+            and math.isclose(running, total, rel_tol=ADDS_UP_TOLERANCE, abs_tol=1e-7))
 
 
 def _value(held) -> float:
