@@ -329,3 +329,22 @@ def test_turning_up_needs_the_last_point_highest_and_beyond_the_noise():
     assert curves.turning_up(RISING_AFTER_EPOCH_4[:8])
     assert not curves.turning_up([0.20, 0.202, 0.199, 0.201, 0.200, 0.2005, 0.2003, 0.2001])
     assert not curves.turning_up(RISING_AFTER_EPOCH_4[:3])
+
+
+def test_the_watch_is_told_at_the_first_step_and_after_each_validation_pass_only():
+    """As `lossdoctor run`'s monitor: told at every step, watch() cost a call a step
+    (929abff told it at all 48)."""
+    told = []
+
+    class Counted(lossdoctor.monitor.Monitor):
+        def __call__(self, recorder):
+            told.append(recorder.step)
+            super().__call__(recorder)
+
+    model, optimizer = _setup()
+    train, validation = _data(160, 0), _data(60, 1)
+    with lossdoctor.watch() as doctor:
+        doctor.monitor = Counted()
+        _loop(model, optimizer, train, validation, epochs=6, history=[])
+    assert len(told) <= 6 + 1
+    assert doctor.diagnose(budget=0).document["curves"]["validation"]

@@ -139,6 +139,10 @@ class Watch:
             self._model = recorder.model
         self.monitor(recorder)
 
+    #: As the Monitor's: told at the first step and after a validation loss or a new
+    #: data-loader pass only, the steps at which either of the two above does anything.
+    _on_step.told_every_step = False
+
     def log(self, name: str, value: float, step: int | None = None) -> None:
         """Record a value you computed yourself. A name with "loss" in it joins the loss curves:
         validation when it also says "val", "test" or "eval" ("val_loss"), training otherwise;

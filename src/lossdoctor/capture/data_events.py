@@ -3,6 +3,7 @@ for the experiments, and the training loader's passes, which are the epochs."""
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 
 import torch
@@ -11,6 +12,7 @@ from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.fed_back import FED_BACK, fed_back
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import LossArguments
+from lossdoctor.capture.model_setup import trained_by
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.scored_rows import ScoredRows, other_rows
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
@@ -21,6 +23,7 @@ from lossdoctor.capture.train_split import (
     signature,
     training_hashes,
 )
+from lossdoctor.capture.upstream import UPSTREAM, trained_upstream
 from lossdoctor.trace import LossRecord, Trace
 
 #: Evaluated batches whose signature is kept (32 hashes each: a few megabytes at most).
@@ -39,6 +42,7 @@ class DataEvents:
     trace: Trace
     copies: Copies
     events_since_step: bool
+    _optimizer_ref: weakref.ref | None
 
     def _start_data_events(self) -> None:
         self._pending: tuple[str, Batch] | None = None
@@ -99,9 +103,20 @@ class DataEvents:
         if self.copies.replay_problem == FED_BACK:
             return any(t.grad_fn is not None for t in inputs)
         if not fed_back(inputs, self.model):
+            self._note_trained_upstream(inputs)
             return False
         self.copies.replay_problem = FED_BACK
         return True
+
+    def _note_trained_upstream(self, inputs: list[torch.Tensor]) -> None:
+        """Whether another module the optimizer trains (at a positive rate) computed this
+        training call's inputs (upstream.py): replays of the model alone do not stand for the
+        run."""
+        optimizer = self._optimizer_ref() if self._optimizer_ref is not None else None
+        if self.copies.replay_problem or optimizer is None:
+            return
+        if trained_upstream(inputs, self.model, trained_by(optimizer)):
+            self.copies.replay_problem = UPSTREAM
 
     def _keep_unpaired_inputs(self) -> None:
         """A training batch that no loss paired with its target before the next model call

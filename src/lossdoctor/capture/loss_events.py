@@ -37,6 +37,7 @@ from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, per_element_mean, r
 from lossdoctor.capture.replay_losses import LossFunction, same_data
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.scored_rows import ScoredRows, scored_rows
+from lossdoctor.capture.summed_forwards import follow_to_backward, summed_last_calls
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, first_tensor
 from lossdoctor.losses import loss_kind
 from lossdoctor.trace import ActivationStat, LossInputStat, LossRecord, Trace
@@ -136,6 +137,9 @@ class LossEvents:
         #: forward pass, once the first step showed backward called on their sum (empty: the
         #: run's loss is one call).
         self._summed_terms: tuple[str, ...] = ()
+        #: The training loss adds up loss calls on several model calls (summed_forwards.py):
+        #: each training loss call is followed to the backward pass by its autograd node.
+        self._follow_calls = False
         self._sum_name = ""  # ... and the sum's name: the largest term's at that step
         #: The term replays follow alone, when they cannot compute the sum (_follow_one_term).
         self._followed_term: int | None = None
@@ -199,6 +203,8 @@ class LossEvents:
             if prepare and not held.several_calls:
                 self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
             held.output = weakref.ref(output)
+            if self._follow_calls:
+                follow_to_backward(output, held)
         else:
             held.signature = self._take_signature()
             if name not in self.trace.setup.eval_reductions:
@@ -384,6 +390,8 @@ class LossEvents:
         went through (a criterion returning ``mse + bce``, a model returning ``{"loss": bce +
         mse}``). Read once: a read per step would wait for an accelerator."""
         terms = [h for h in waiting if h.reached and h.forward == self.forwards]
+        if len(terms) < 2 and root.numel() == 1:
+            self._learn_summed_forwards(root, waiting)
         if len(terms) < 2 or root.numel() != 1:
             return
         values = [h.record.value if h.unread is None else h.unread.item() for h in terms]
@@ -393,6 +401,14 @@ class LossEvents:
             self._sum_name = self._summed_terms[largest]
             if not self.trace.setup.loss_terms:
                 self.trace.setup.loss_terms = added_terms(self._summed_terms, values)
+
+    def _learn_summed_forwards(self, root: torch.Tensor, waiting: list) -> None:
+        """Whether the loss backward was called on adds up the loss calls of several model
+        calls (summed_forwards.py): they trained, and later ones are followed to backward."""
+        summed = summed_last_calls(waiting, float(root.detach().float()))
+        for held in summed:
+            held.reached = True
+        self._follow_calls = bool(summed)
 
     def _terms_added(self, held: list[HeldLoss]) -> list[HeldLoss]:
         """The training loss calls of each forward pass as one record when the run adds its

@@ -68,7 +68,9 @@ def describe_tensors(params: list[torch.Tensor], setup: Setup) -> None:
 
 def describe_untrained(model: nn.Module, optimizer: torch.optim.Optimizer, setup: Setup) -> None:
     """The model's parameters that will not train (frozen, or left out of the optimizer), and
-    the optimizer's parameters outside the model."""
+    the optimizer's parameters outside the model that no backward pass reached: an optimizer
+    built for another model. Those with gradients are a module the run also trains (a
+    seq2seq's encoder, when the decoder was called last before the first step)."""
     optimized_ids = {id(p) for p in optimized(optimizer)}
     in_model = {id(p) for p in model.parameters()}
     for name, param in model.named_parameters():
@@ -77,12 +79,19 @@ def describe_untrained(model: nn.Module, optimizer: torch.optim.Optimizer, setup
         elif id(param) not in optimized_ids:
             setup.not_in_optimizer[name] = param.numel()
     setup.optimizer_elements_outside_model = sum(
-        p.numel() for p in optimized(optimizer) if id(p) not in in_model
+        p.numel() for p in optimized(optimizer) if id(p) not in in_model and p.grad is None
     )
 
 
 def optimized(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def trained_by(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The optimizer's tensors in groups at a positive learning rate (a group at lr 0 is a
+    part frozen by its rate)."""
+    return [p for group in optimizer.param_groups if _positive(group.get("lr"))
+            for p in group["params"]]
 
 
 def public_settings(loss_fn) -> dict:

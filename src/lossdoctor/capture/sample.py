@@ -57,10 +57,18 @@ class BatchSample:
     repeated_rows: int = 0  # rows of the batches since the last fresh row, all held already
     _keys: set[int] = field(default_factory=set, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+    #: The batches list the rows were counted on, its length then, and the count.
+    _counted: tuple[list, int, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def rows(self) -> int:
-        return sum(b.rows for b in self.batches)
+        """The rows held, counted again only when the list of batches was replaced or resized
+        outside add() (a filter): a loop of one-row batches (a seq2seq's pairs) holds
+        thousands, and counting them at every batch offered grew each step's cost."""
+        batches, counted = self.batches, self._counted
+        if counted is None or counted[0] is not batches or counted[1] != len(batches):
+            counted = self._counted = (batches, len(batches), sum(b.rows for b in batches))
+        return counted[2]
 
     def wants(self, rows: int) -> bool:
         """Whether the next batch, of ``rows`` rows, should be copied. The first one offered
@@ -84,11 +92,14 @@ class BatchSample:
             row_bytes = max(self.first_batch_bytes // max(batch.rows, 1), 1)
             self.max_rows = max(1, min(self.max_rows, self.max_bytes // row_bytes))
         batch = self._at_most_max_rows(batch)
-        if self.batches and self.rows + batch.rows > self.max_rows:
+        rows = self.rows
+        if self.batches and rows + batch.rows > self.max_rows:
             dropped = self.batches.pop(self._rng.randrange(len(self.batches)))
             self._keys.difference_update(dropped.keys)
+            rows -= dropped.rows
         self.batches.append(batch)
         self._keys.update(batch.keys)
+        self._counted = (self.batches, len(self.batches), rows + batch.rows)
 
     def _at_most_max_rows(self, batch: Batch) -> Batch:
         """``max_rows`` of the batch's rows, drawn at random (a split may be in label order).
