@@ -98,7 +98,8 @@ FEW_STEPS = 50
 @dataclass
 class Symptom:
     kind: str  # "diverging", "below_floor", "at_chance", "near_chance", "stalled", "slow",
-    # "oscillating", "frozen_validation", "rising", "too_short", "untested" or "unscored"
+    # "oscillating", "frozen_validation", "rising", "too_short", "untested", "unscored" or
+    # "unjudged"
     message: str
     #: near_chance: each of the last LAST_PASSES points is below the one before (three falls
     #: in a row come by chance 1 time in 8 on a flat, noisy curve); slow: always. The run
@@ -136,6 +137,16 @@ def untested(checks: int, validation_passes: int) -> Symptom:
                                f"could not be replayed and no training rows could be held out "
                                f"in their place: {checks} checks that compare your model with "
                                "a validation loss could not run")
+
+
+def unjudged_plateau(curve_message: str, replay_problem: str) -> Symptom:
+    """The curve levelled off, and nothing could tell whether that level is where the model
+    should end: no constant guess to hold it against, and no experiment on copies (the run
+    could not be replayed). Healthy would say the level was judged; it was not."""
+    return Symptom("unjudged", f"the {curve_message}, and nothing could tell whether that is "
+                               "where your model should end: there is no constant guess to "
+                               "compare it with, and no experiment could run on copies of "
+                               f"your model ({replay_problem})")
 
 
 def unscored_validation(steps: int) -> Symptom:

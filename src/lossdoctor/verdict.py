@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from lossdoctor.budget import default_budget
 from lossdoctor.case import NO_VALIDATION_ROWS, Case
+from lossdoctor.curves import PLATEAU, CurveVerdict
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
 from lossdoctor.quiet import silenced
 from lossdoctor.script_run import ScriptRun
-from lossdoctor.symptom import Symptom, symptom_of, unscored_validation, untested
+from lossdoctor.symptom import (
+    Symptom,
+    symptom_of,
+    unjudged_plateau,
+    unscored_validation,
+    untested,
+)
 
 #: Evaluations at this many optimizer steps make a curve of the measure the script follows
 #: instead of a validation loss; one at the end of the run is a final test score.
@@ -48,8 +55,23 @@ def _diagnosed(run: ScriptRun, progress: Progress | None, budget: float | None,
     diagnosis = diagnose(case, progress=progress, budget=budget or None,
                          budget_is_default=is_default,
                          symptom=symptom.kind if symptom is not None else None)
-    diagnosis.symptom = symptom or _untested(diagnosis, run.trace)
+    diagnosis.symptom = symptom or _untested(diagnosis, run.trace) or _unjudged(
+        diagnosis, curve, guess, case.copies.replay_problem)
     return diagnosis
+
+
+def _unjudged(diagnosis: Diagnosis, curve: CurveVerdict | None, guess: float | None,
+              replay_problem: str) -> Symptom | None:
+    """A curve that levelled off is healthy when something judged its level: the constant
+    guess, or the experiments on copies (a larger model, another learning rate). With neither
+    (no batches kept to make a guess from, and a run that could not be replayed: a
+    sequence-to-sequence loop feeding the decoder the encoder's state), a plateau is "could not
+    judge", not healthy (fresh27 s06: plain SGD stuck at 2.7 was called healthy)."""
+    if diagnosis.causes or curve is None or curve.kind != PLATEAU:
+        return None
+    if curve.chance_loss is not None or guess is not None or not replay_problem:
+        return None
+    return unjudged_plateau(curve.message, replay_problem)
 
 
 def _untested(diagnosis: Diagnosis, trace) -> Symptom | None:

@@ -56,6 +56,8 @@ def headline(document: dict) -> str:
         if (document.get("symptom") or {}).get("kind") == "untested":
             return (f"Not called healthy: the curves show no problem, but {symptom} (listed "
                     f"below with what would let them run).{partial}")
+        if (document.get("symptom") or {}).get("kind") == "unjudged":
+            return f"Not called healthy: {symptom}.{partial}"
         if (document.get("symptom") or {}).get("kind") == "unscored":
             return f"Not called healthy: your training loss shows no problem, but {symptom}." \
                 + partial
