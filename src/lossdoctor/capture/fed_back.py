@@ -29,10 +29,12 @@ def fed_back(inputs: list[torch.Tensor], model: nn.Module | None) -> bool:
     if not roots or model is None:
         return False
     parameters = {id(p) for p in model.parameters()}
-    return _reaches(roots, parameters)
+    return reaches(roots, parameters)
 
 
-def _reaches(roots: list, parameters: set[int]) -> bool:
+def reaches(roots: list, parameters: set[int]) -> bool:
+    """Whether the autograd graph below ``roots`` reaches one of ``parameters`` (ids), within
+    MAX_NODES nodes."""
     seen, stack = set(), list(roots)
     while stack and len(seen) < MAX_NODES:
         node = stack.pop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lossdoctor.capture.fed_back import MAX_NODES
+from lossdoctor.capture.fed_back import reaches
 
 UPSTREAM = (
     "your training step also trains the module that computes the inputs of the one lossdoctor "
@@ -28,18 +28,5 @@ def trained_upstream(inputs: list[torch.Tensor], model: nn.Module | None,
         return False
     own = {id(p) for p in model.parameters()}
     others = {id(p) for p in optimized if id(p) not in own}
-    return bool(others) and _reaches(roots, others)
+    return bool(others) and reaches(roots, others)
 
-
-def _reaches(roots: list, parameters: set[int]) -> bool:
-    seen, stack = set(), list(roots)
-    while stack and len(seen) < MAX_NODES:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        variable = getattr(node, "variable", None)
-        if variable is not None and id(variable) in parameters:
-            return True
-        stack.extend(child for child, _ in node.next_functions)
-    return False
