@@ -116,3 +116,21 @@ def test_its_twin_scored_on_training_rows_is_judged_on_its_training_curve():
     case = record(_fit, "train")
     diagnosis = diagnose_run(ScriptRun("acc", 0, "", case.trace, case.copies), budget=0)
     assert diagnosis.symptom is None or diagnosis.symptom.kind != "unscored"
+
+
+def _max_pooling_loss(scores, y):
+    """A loss lossdoctor cannot liken to a torch loss, summed row by row in a Python loop as
+    wekws' max-pooling loss is: the cube of what each row's own class misses of probability 1."""
+    probabilities = scores.softmax(1)
+    total = 0.0
+    for row in range(len(y)):
+        total = total + (1 - probabilities[row, y[row]]) ** 3
+    return total / len(y)
+
+
+def test_an_unlikened_hand_written_loss_on_held_out_rows_leaves_them_uncounted():
+    """Its held-out twin may go unseen on a module (fresh28 s09, wekws' executor, computes it on
+    its cv rows): "no loss scored these rows" cannot be claimed."""
+    case = record(_fit, "held_out", loss=_max_pooling_loss, with_loss=True)
+    assert case.trace.setup.loss_name == "hand-written loss"
+    assert case.trace.unscored_evaluation_steps == 0
