@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import signal  # noqa: E402
+import sys  # noqa: E402
 import warnings
 from pathlib import Path
 
@@ -225,3 +226,19 @@ def record_nielsen_run(model: nn.Module):
     return record(fit, model, torch.optim.SGD(model.parameters(), lr=0.01), quadratic_cost,
                   train, validation, epochs=4, batch_size=10)
 
+
+def calls_in_lossdoctor(run, where: str = "lossdoctor") -> int:
+    """Python functions of lossdoctor (of any file whose path contains ``where``) entered while
+    ``run()`` runs."""
+    count = [0]
+
+    def profile(frame, event, arg):
+        if event == "call" and where in frame.f_code.co_filename:
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count[0]

@@ -6,6 +6,7 @@ import sys
 import torch
 from torch import nn
 
+from conftest import calls_in_lossdoctor
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.module_events import _output_refs
 from lossdoctor.capture.replay_losses import output_tensors
@@ -23,23 +24,6 @@ CALLS_PER_STEP = 47
 #: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then
 #: torch.compiler.is_compiling() and the torch.jit.is_scripting() it asks; 9 a block below).
 CALLS_PER_MODULE_CALL = 1
-
-
-def _calls_in_lossdoctor(run, where: str = "lossdoctor") -> int:
-    """Python functions of lossdoctor (of any file whose path contains ``where``) entered while
-    ``run()`` runs."""
-    count = [0]
-
-    def profile(frame, event, arg):
-        if event == "call" and where in frame.f_code.co_filename:
-            count[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        run()
-    finally:
-        sys.setprofile(None)
-    return count[0]
 
 
 def _step(model, optimizer, loss_fn, x, y) -> None:
@@ -70,7 +54,7 @@ def test_an_ordinary_step_stays_within_its_budget_of_python_calls():
     recorder = Recorder()
     with watching(recorder):
         _up_to_an_ordinary_step(recorder, training, 300)  # past the dense first steps and sample
-        calls = _calls_in_lossdoctor(lambda: _step(*training))
+        calls = calls_in_lossdoctor(lambda: _step(*training))
     assert recorder.trace.steps > 300
     assert calls <= CALLS_PER_STEP, calls
 
@@ -102,14 +86,14 @@ def _added_calls(blocks: int) -> int:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.MSELoss()
     x, y = torch.randn(8, 4), torch.randn(8, 4)
-    bare = _calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
+    bare = calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
     recorder = Recorder()
     with watching(recorder):
         for _ in range(100):
             _step(model, optimizer, loss_fn, x, y)
         while recorder.sampled or recorder.schedule.is_sampled(recorder.step + 1):
             _step(model, optimizer, loss_fn, x, y)
-        watched = _calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
+        watched = calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
     return watched - bare
 
 

@@ -6,12 +6,11 @@ optimizer is never stepped. The summed loss calls are training losses (not a val
 at every step), and the live monitor judges once a validation pass."""
 
 import random
-import sys
 
 import torch
 from torch import nn
 
-from conftest import record
+from conftest import calls_in_lossdoctor, record
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.checks.training_loop import FROZEN_PARAMS, check
 from lossdoctor.monitor import Monitor
@@ -169,21 +168,6 @@ def test_the_monitor_judges_a_seq2seq_run_once_a_validation_pass():
     assert monitor.judged <= 3 + 1  # the passes, and perhaps once at the first step
 
 
-def _calls_in_lossdoctor(run) -> int:
-    count = [0]
-
-    def profile(frame, event, arg):
-        if event == "call" and "lossdoctor" in frame.f_code.co_filename:
-            count[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        run()
-    finally:
-        sys.setprofile(None)
-    return count[0]
-
-
 def test_a_seq2seq_steps_cost_does_not_grow_with_the_steps_taken():
     """lossdoctor's Python calls over 20 steps and an evaluation, after 20 steps and after 200:
     nothing done at a step or a pass reads all earlier records."""
@@ -206,9 +190,9 @@ def test_a_seq2seq_steps_cost_does_not_grow_with_the_steps_taken():
     recorder = Recorder(listener=Monitor())
     with watching(recorder):
         steps(20)
-        early = _calls_in_lossdoctor(lambda: steps(20))
+        early = calls_in_lossdoctor(lambda: steps(20))
         steps(200)
-        late = _calls_in_lossdoctor(lambda: steps(20))
+        late = calls_in_lossdoctor(lambda: steps(20))
     assert late < 1.2 * early
 
 
