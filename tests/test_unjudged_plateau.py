@@ -33,3 +33,14 @@ def test_a_curve_still_improving_or_a_found_cause_is_left_alone():
     assert _unjudged(Diagnosis(causes=[]), improving, None, PROBLEM) is None
     found = Diagnosis(causes=[Finding(OPTIMIZER_CHOICE, 0.9, verdict="v", evidence={})])
     assert _unjudged(found, _plateau(), None, PROBLEM) is None
+
+
+def test_the_report_says_not_called_healthy_for_an_unjudged_plateau():
+    from lossdoctor.report._common import headline
+
+    symptom = _unjudged(Diagnosis(causes=[]), _plateau(), None, PROBLEM)
+    document = {"status": "unexplained", "partial": False, "causes": [],
+                "symptom": {"kind": symptom.kind, "message": symptom.message}}
+    line = headline(document)
+    assert line.startswith("Not called healthy: the validation loss flat since epoch 2")
+    assert "not healthy (" not in line
