@@ -437,3 +437,35 @@ def test_the_same_curve_over_ten_steps_an_epoch_is_judged_by_its_level():
     15% below the guess is no symptom of a short run."""
     trace = _trace([1.10, 1.09, 1.075, 1.06, 1.045, 1.03, 1.01, 0.99], FULL_BATCH_VALIDATION)
     assert _symptom(trace, chance=1.098) is None
+
+
+def _halved_rate_run(curve_of_spent):
+    """Twenty steps, two an epoch, a validation pass after each epoch; the rate halved every
+    three epochs (StepLR(step_size=3, gamma=0.5) stepped per epoch). Each loss is
+    ``curve_of_spent`` of the rate summed over the steps before it."""
+    rates = [0.5 ** (step // 6) for step in range(20)]
+    spent = [sum(rates[:step]) for step in range(21)]
+    trace = Trace()
+    for step in range(20):
+        if step % 2 == 0:
+            trace.epoch_starts.append(step)
+        trace.add_loss(LossRecord(curve_of_spent(spent[step]), 288, "train", step))
+        if step % 2 == 1:
+            trace.add_loss(LossRecord(curve_of_spent(spent[step + 1]), 200, "eval", step + 1))
+    trace.steps = 20
+    trace.setup.lr_schedule = [[step, 0.1 * rates[step]] for step in (0, 6, 12, 18)]
+    return trace
+
+
+def test_a_short_run_whose_schedule_halved_its_rate_is_slow_while_it_falls_as_fast_per_rate():
+    """The loss falls by the same amount for each unit of rate it was given: by steps, the
+    last third's fall is a quarter of the first's, all of it the schedule's cuts (a dev
+    two_batches_per_epoch run with StepLR was called healthy so)."""
+    found = _symptom(_halved_rate_run(lambda spent: 0.85 - 0.02 * spent), chance=0.961)
+    assert found is not None and found.kind == "slow" and found.still_learning
+    assert "100% of its first pace for the learning rate your schedule gave it" in found.message
+
+
+def test_a_short_run_whose_schedule_halved_its_rate_and_that_levelled_off_has_no_symptom():
+    levelled = _halved_rate_run(lambda spent: 0.6 + 0.25 * math.exp(-spent / 2))
+    assert _symptom(levelled, chance=0.961) is None

@@ -25,6 +25,7 @@ from lossdoctor.curves import (
     loss_words,
 )
 from lossdoctor.losses import alike, loss_kind
+from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Trace
 
 #: Without a constant guess, a loss that ended less than a tenth below the untrained model's
@@ -226,26 +227,54 @@ def _few_steps_still_falling(trace: Trace, chance: float | None) -> Symptom | No
     # Validation passes are a curve of their own: joined to the training loss's start, a
     # validation set scored above it made the first fall negative and hid the pace (test
     # part's full_batch: training 0.996 at step 0, validation 1.044 -> 0.905 over 8 passes).
-    curve = losses if len(trace.validation_passes()) >= 2 else [start, *losses]
-    pace = kept_pace(curve)
+    by_passes = len(trace.validation_passes()) >= 2
+    curve = losses if by_passes else [start, *losses]
+    spent = _rate_spent_at_passes(trace) if by_passes else None
+    by_steps, by_rate = kept_pace(curve), kept_pace(curve, spent) if spent else None
+    pace = max((p for p in (by_steps, by_rate) if p is not None), default=None)
     if pace is None or pace < KEPT_PACE or not level < curve[0]:
         return None
+    for_rate = (" for the learning rate your schedule gave it"
+                if by_rate is not None and pace == by_rate and pace != by_steps else "")
     where = (f" {1 - level / chance:.0%} below a constant guess ({loss_words(chance)})"
              if chance is not None and math.isfinite(chance) and 0 < level < chance else "")
     return Symptom("slow", f"{_level_words(trace, name, level)}{where} after only {trace.steps} "
                            f"optimizer step{'s' * (trace.steps != 1)}, and still falling at "
-                           f"{min(pace, 1):.0%} of its first pace: the run stopped long before "
-                           "it finished learning", still_learning=True)
+                           f"{min(pace, 1):.0%} of its first pace{for_rate}: the run stopped "
+                           "long before it finished learning", still_learning=True)
 
 
-def kept_pace(losses: list[float]) -> float | None:
+def kept_pace(losses: list[float], spent: list[float] | None = None) -> float | None:
     """The fall over the last third of ``losses`` against the fall over the first third
-    (None when the first third did not fall, or with fewer than MIN_CURVE_POINTS + 1)."""
+    (None when the first third did not fall, or with fewer than MIN_CURVE_POINTS + 1). With
+    ``spent`` (the learning rate summed over the steps before each point), each fall is per
+    unit of rate spent on it."""
     if len(losses) < MIN_CURVE_POINTS + 1 or not all(map(math.isfinite, losses)):
         return None
     third = len(losses) // 3
     first, last = losses[0] - losses[third], losses[-third - 1] - losses[-1]
+    if spent is not None:
+        first_spent, last_spent = spent[third] - spent[0], spent[-1] - spent[-third - 1]
+        if not (first_spent > 0 and last_spent > 0):
+            return None
+        first, last = first / first_spent, last / last_spent
     return last / first if first > 0 else None
+
+
+def _rate_spent_at_passes(trace: Trace) -> list[float] | None:
+    """The learning rate summed over the optimizer steps before each validation pass, when the
+    rate changed during the run (None when it stayed the same or was not recorded). A
+    schedule that cut the rate slows the loss's fall by as much, and that slowing is the
+    schedule's, not the curve levelling off: a development two-batch run (365006) whose StepLR
+    halved the rate three times fell 0.18 of its first pace per step over its last passes while
+    its loss still dropped at each one. A warmup makes the first pace per unit of rate the
+    steeper, so the pace by steps is kept beside it (_few_steps_still_falling takes the
+    larger: only a run shorter than any healthy development run is judged so)."""
+    schedule = LrSchedule.of(trace.setup, trace.steps)
+    if schedule is None or schedule.constant:
+        return None
+    spent = list(itertools.accumulate(schedule.per_step(), initial=0.0))
+    return [spent[min(p.step, len(spent) - 1)] for p in trace.validation_passes()]
 
 
 def _near_chance(trace: Trace, name: str, level: float, chance: float,
