@@ -137,3 +137,16 @@ def test_a_loop_total_over_two_branches_has_the_chain_they_share():
     second = joined([joined([other], "__radd__"), kept], "__iadd__")
     assert first == second == ("__getitem__", "__iadd__")
     assert joined([first, other], "__iadd__") == first
+
+
+def test_a_loss_that_branches_on_the_labels_in_python_is_replayed_by_calling_it():
+    """``if y[row] == column``: a recorded program would take the first batch's branches on
+    every batch (913d42e replayed it so, and its replays on other batches failed or scored
+    wrongly); the script's own function is called instead (loss_callable.py)."""
+    case, _ = _recorded(max_pooling)
+    assert type(case.copies.loss_replay).__name__ == "CalledLoss"
+
+
+def test_a_loss_without_such_a_branch_is_still_a_recorded_program():
+    case, _ = _recorded(cubed_miss)
+    assert type(case.copies.loss_replay).__name__ == "LossProgram"
