@@ -11,9 +11,8 @@ import torch
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.fed_back import FED_BACK, fed_back
 from lossdoctor.capture.guard import guarded
-from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_callable import LossArguments
-from lossdoctor.capture.model_setup import PARAMETER_TENSORS, trained_by
+from lossdoctor.capture.model_setup import trained_by
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.scored_rows import ScoredRows, other_rows
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
@@ -256,14 +255,9 @@ class DataEvents:
         untrained model's score, no point of the training (corpus nielsen's fixed twin: one
         epoch, its test accuracy before and after). A hand-written loss computed on the
         evaluated rows takes their signature as a torch.nn loss does (hand_written_events.py
-        after a module's forward, tensor_events.py after a model of plain tensors), but only one
-        likened to a torch loss is followed after a module's forward: an unlikened one computed
-        on held-out rows goes unseen there (fresh28 s09: wekws' max-pooling loss on its cv
-        rows), and "no loss scored these rows" would be false."""
-        if (self.trace.setup.loss_name == HAND_WRITTEN
-                and self.trace.setup.model_class != PARAMETER_TENSORS):
-            self._unscored = []
-            return
+        after a module's forward, tensor_events.py after a model of plain tensors), whatever it
+        computes: the chain of torch calls it followed in training, a loop over the rows
+        included (loss_chains.joined; fresh28 s09, wekws' max-pooling loss on its cv rows)."""
         steps = {step for step, sketch, dataset in self._unscored if step > 0 and (
             training.empty or not (self._training_split(dataset)
                                    and of_training_data(sketch, training)))}

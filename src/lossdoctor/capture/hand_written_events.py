@@ -93,6 +93,9 @@ class HandWrittenEvents:
         #: (loss_program.Scale), until the next backward pass says whether it was gradient
         #: accumulation's; None when nothing is left to tell.
         self._scaled_at_step: int | None = None
+        #: The loss found through the chain in the latest forward pass followed: a later
+        #: scalar of that pass through the same chain is it, grown (_grown).
+        self._chain_held: HeldLoss | None = None
 
     def compile_used(self) -> None:
         """The script compiled something: a TorchFunctionMode around compiled code could make
@@ -576,6 +579,11 @@ class HandWrittenEvents:
         penalty_left_out = not tentative and chain == self._data_chain
         if chain != self._loss_chain and not penalty_left_out:
             return
+        earlier = self._chain_held
+        if earlier is not None and earlier.forward == self.forwards and (
+                earlier.tentative == tentative):
+            _grown(earlier, tensor)
+            return
         name = RETURNED_BY_MODEL if chain == () else HAND_WRITTEN
         model, on_copy = self.scored_model()
         unread = read_later(tensor) if tentative else None
@@ -588,7 +596,19 @@ class HandWrittenEvents:
             held.output = weakref.ref(tensor)
         else:  # the evaluated rows were scored by a loss (data_events._note_unscored)
             held.signature = self._take_signature()
+        self._chain_held = held
         self._hold(held)
+
+
+def _grown(held: HeldLoss, tensor: torch.Tensor) -> None:
+    """A later scalar of the same forward pass through the loss's chain: the loss a loop adds
+    up row by row (``loss += term``), one row further. The pass's loss is the last one."""
+    if held.tentative:
+        held.output = weakref.ref(tensor)
+        held.unread = read_later(tensor)
+        held.record.value = math.nan if held.unread is not None else tensor.item()
+    else:  # committed already, when nothing else was held: its record is the trace's
+        held.record.value = tensor.item()
 
 
 def _found_call(watcher: CallWatcher, watched, tape: Tape, root: torch.Tensor):

@@ -2,7 +2,11 @@
 gets its *chain*, the names of the torch functions that led to it (``("__sub__", "__pow__",
 "mean")`` for ``torch.mean((out - y) ** 2)``). A TorchFunctionMode calls every function
 unchanged and reports each scalar with its chain. Given a Tape (loss_tape.py), it also
-records the calls themselves, so that the training loss can be replayed."""
+records the calls themselves, so that the training loss can be replayed.
+
+A call given several followed tensors continues what their chains share (``joined``): a loss
+a Python loop adds up row by row (``total = total + term``) has the same chain whatever the
+batch's rows, and whichever branch of the loop its first row took."""
 
 from __future__ import annotations
 
@@ -81,9 +85,11 @@ class LossChainSpy(TorchFunctionMode):
             return result
         if self.tape is not None:
             self._record(func, args, kwargs or {}, result)
-        parent = self._longest_parent(args, kwargs)
-        if parent is not None and isinstance(result, torch.Tensor) and len(parent) < MAX_CHAIN:
-            chain = (*parent, _step_name(func, args))
+        parents = self._parents(args, kwargs)
+        if parents and isinstance(result, torch.Tensor):
+            chain = joined(parents, _step_name(func, args))
+            if len(chain) > MAX_CHAIN:
+                return result
             self._note(result, chain)
             if result.dim() == 0 and result.is_floating_point():
                 self.on_scalar(result, chain, self.rows)
@@ -101,13 +107,13 @@ class LossChainSpy(TorchFunctionMode):
         if len(self._chains) < MAX_FOLLOWED:
             self._chains[id(tensor)] = (weakref.ref(tensor), chain)
 
-    def _longest_parent(self, args, kwargs) -> Chain | None:
-        found = None
+    def _parents(self, args, kwargs) -> list[Chain]:
+        found = []
         for value in (*args, *(kwargs or {}).values()):
             for tensor in _shallow_tensors(value):
                 chain = self.chain_of(tensor)
-                if chain is not None and (found is None or len(chain) > len(found)):
-                    found = chain
+                if chain is not None:
+                    found.append(chain)
         return found
 
 
@@ -121,6 +127,28 @@ def take_off_done_spies() -> None:
         top.__exit__(None, None, None)
         WAITING.remove(top)
         top = _get_current_function_mode()
+
+
+def joined(parents: list[Chain], step: str) -> Chain:
+    """The chain of a call given followed tensors of these ``parents`` chains: the steps they
+    all share from the output (the whole chain when there is one, or they are alike), then the
+    call's own ``step``. Shared steps, not the longest chain: in ``total = total + term`` the
+    running total's chain would grow by a step at every row, and the loss's would depend on
+    the batch's rows; and a loop whose rows take one of two branches (wekws' max-pooling loss:
+    a max of the row's keyword, a min of the others) would have the chain of its first row's
+    branch."""
+    shared = parents[0]
+    for chain in parents[1:]:
+        if chain != shared:
+            shared = _common_start(shared, chain)
+    return (*shared, step)
+
+
+def _common_start(first: Chain, second: Chain) -> Chain:
+    for index, (a, b) in enumerate(zip(first, second, strict=False)):
+        if a != b:
+            return first[:index]
+    return first if len(first) <= len(second) else second
 
 
 def unscaled(chain: Chain) -> Chain:

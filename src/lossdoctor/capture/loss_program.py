@@ -102,6 +102,7 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
     entries = _data_entries(tape, batch.rows)
     needed = _needed(tape, start.call, entries)
     _refuse_unreplayable(tape, needed, end)
+    _refuse_branches(tape, needed)
     builder = _Builder(tape, batch, entries)
     calls = builder.calls(needed, start.call)
     if builder.target is None and builder.input_target() is not None:
@@ -417,6 +418,18 @@ def _refuse_unreplayable(tape: Tape, needed: set[int], last: int) -> None:
             raise Unreplayable(f"a value computed from the model's output is read in Python "
                                f"({read}) before the loss is complete, so the loss may depend "
                                f"on it through Python code")
+
+
+def _refuse_branches(tape: Tape, needed: set[int]) -> None:
+    """A Python ``if`` on a value of the batch's data, between two calls the loss needs
+    (wekws' max-pooling loss: ``if target[i] == j`` picks a max or a min for each row): the
+    program would take this batch's branches on every batch."""
+    if not needed:
+        return
+    first, last = min(needed), max(needed)
+    if any(first < position <= last for position in tape.branches):
+        raise Unreplayable("it takes a branch in Python on a value of the batch (an if on a "
+                           "tensor), so the calls it makes depend on the batch")
 
 
 class _Builder:

@@ -82,6 +82,9 @@ class Tape:
         self.calls: list[Call] = []
         self.results: list = []  # what each call returned
         self.reads: list[tuple[int, object, str]] = []  # (calls made before, what, which read)
+        #: The calls made before each ``if`` on a value computed here from the batch's data
+        #: alone (``if target[i] == j``): the calls after it took a branch the data chose.
+        self.branches: list[int] = []
         self.overflowed = False
         self._derived: set[int] = set()  # the calls computed from the output or parameters
         self._refs: dict[int, tuple[torch.Tensor, object]] = {}
@@ -102,6 +105,8 @@ class Tape:
         known = self._known_arguments(args, kwargs)
         if name in VALUE_READS:
             self.reads.extend((len(self.calls), ref, name) for ref in known if self.derives(ref))
+            if name == "__bool__" and any(isinstance(ref, Result) for ref in known):
+                self.branches.append(len(self.calls))
             return
         if self.overflowed or len(self.calls) >= MAX_CALLS:
             self.overflowed = True

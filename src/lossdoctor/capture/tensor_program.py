@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lossdoctor.capture.loss_chains import SCALED, SCALINGS, Chain, LossChainSpy, in_own_calls
+from lossdoctor.capture.loss_chains import (
+    SCALED,
+    SCALINGS,
+    Chain,
+    LossChainSpy,
+    in_own_calls,
+    joined,
+)
 from lossdoctor.capture.loss_program import (
     LossProgram,
     Scale,
@@ -357,11 +364,11 @@ def evaluation_loss(tape: Tape, rows: int, trained: frozenset[Chain]) -> torch.T
 
 def _chains_from_data(tape: Tape, rows: int, inputs: list) -> dict[int, Chain]:
     """Each recorded call computed from the batch's data other than the model's ``inputs``:
-    its chain, the longest of its arguments' followed by its own name (LossChainSpy's rule,
-    read off a tape). The data starts chains: tensors with a row per batch row from outside,
-    and what the tape computed of them apart from the trained tensors (``y_test[index]``,
-    ``1 - y``). Read from the data, not from the prediction: an evaluation that compares
-    ``argmax(out) == labels`` before its loss meets the labels first."""
+    its chain, what its arguments' chains share followed by its own name (LossChainSpy's
+    rule, loss_chains.joined, read off a tape). The data starts chains: tensors with a row per
+    batch row from outside, and what the tape computed of them apart from the trained tensors
+    (``y_test[index]``, ``1 - y``). Read from the data, not from the prediction: an evaluation
+    that compares ``argmax(out) == labels`` before its loss meets the labels first."""
     skipped = {id(t) for t in inputs}
     chains: dict[int, Chain] = {}
     model: set[int] = set()  # calls on the inputs (the entry, whose ``w.T`` came from outside)
@@ -376,7 +383,7 @@ def _chains_from_data(tape: Tape, rows: int, inputs: list) -> dict[int, Chain]:
         parents = [_chain_of(tape, ref, rows, skipped, chains) for ref in _arguments(call)]
         parents = [chain for chain in parents if chain is not None]
         if parents:
-            chains[index] = (*max(parents, key=len), _chain_step(call))
+            chains[index] = joined(parents, _chain_step(call))
     return chains
 
 
