@@ -82,6 +82,7 @@ def all_operators() -> list[Operator]:
         faults_clamp,
         faults_data,
         faults_model,
+        faults_multilabel,
         faults_pairs,
         faults_replay,
         faults_scale,
