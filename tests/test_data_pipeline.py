@@ -459,9 +459,15 @@ class _ScoresDataset(torch.utils.data.Dataset):
         return self.x[i], self.y[i]
 
 
-def _scores_run(dtype, validation_dtype=None):
-    """A one-output regression (MSELoss on the output squeezed to the targets' shape) on
-    scores kept as ``dtype`` for training and ``validation_dtype`` (the same) for validation."""
+def _hand_written_mse(prediction, target):
+    return ((prediction - target) ** 2).mean()
+
+
+def _scores_run(dtype, validation_dtype=None, loss_fn=None):
+    """A one-output regression (MSELoss, or ``loss_fn``, on the output squeezed to the
+    targets' shape) on scores kept as ``dtype`` for training and ``validation_dtype`` (the
+    same) for validation."""
+    loss_fn = loss_fn or nn.MSELoss()
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(400, 6, generator=generator)
     scores = 1 + 4 * torch.sigmoid(x[:, 0] - 2 * x[:, 1] + 0.5 * x[:, 2])
@@ -477,11 +483,11 @@ def _scores_run(dtype, validation_dtype=None):
         for _ in range(3):
             for inputs, targets in loader:
                 optimizer.zero_grad()
-                nn.MSELoss()(model(inputs).squeeze(-1), targets).backward()
+                loss_fn(model(inputs).squeeze(-1), targets).backward()
                 optimizer.step()
             with torch.no_grad():
                 for inputs, targets in validation:
-                    nn.MSELoss()(model(inputs).squeeze(-1), targets)
+                    loss_fn(model(inputs).squeeze(-1), targets)
     return record(train)
 
 
@@ -508,5 +514,14 @@ def test_scores_cast_in_the_training_path_alone_are_seen_against_the_validation_
     assert "never taught" in finding.verdict
 
 
-def test_the_same_scores_kept_as_floats_are_not_said_to_be_cast():
-    assert _cast_findings(_scores_run("float32")) == []
+def test_scores_cast_to_integers_for_a_hand_written_squared_error_are_read_from_the_batches():
+    """No call of a loss written by hand is sampled: its kind comes from the torch loss it
+    computes like, the targets from the kept batches."""
+    [finding] = _cast_findings(_scores_run("int64", "float32", _hand_written_mse))
+    assert "hand-written loss (like mse_loss)" in finding.verdict
+    assert finding.confidence == CAST_SEEN_CONFIDENCE
+
+
+@pytest.mark.parametrize("loss_fn", [None, _hand_written_mse])
+def test_the_same_scores_kept_as_floats_are_not_said_to_be_cast(loss_fn):
+    assert _cast_findings(_scores_run("float32", loss_fn=loss_fn)) == []

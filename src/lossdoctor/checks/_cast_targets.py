@@ -13,12 +13,15 @@ path only."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._scaled_likeness import likeness
+from lossdoctor.findings import Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 from lossdoctor.trace import LossInputStat
 
@@ -31,7 +34,7 @@ class CastTargets:
     dtype: str
     low: float
     high: float
-    training_calls: int
+    training_calls: int  # sampled loss calls, or kept batches for a loss written by hand
     #: validation targets kept as floats with fractions: the cast is in the training path
     #: alone, and the validation rows keep the values it cut.
     validation_keeps_fractions: bool = False
@@ -60,7 +63,7 @@ class CastTargets:
            "the model one output per class and use CrossEntropyLoss.")
 
     def evidence(self) -> dict:
-        return {"training_loss_calls_with_integer_targets": float(self.training_calls),
+        return {"training_calls_with_integer_targets": float(self.training_calls),
                 "target_min": self.low, "target_max": self.high,
                 "validation_targets_keep_fractions": float(self.validation_keeps_fractions)}
 
@@ -77,6 +80,39 @@ def cast_targets(name: str, seen: list[LossInputStat]) -> CastTargets | None:
     low, high = min(s.target_min for s in training), max(s.target_max for s in training)
     return CastTargets(name, training[0].target_dtype.removeprefix("torch."), low, high,
                        len(training))
+
+
+def written_cast(case) -> CastTargets | None:
+    """The same reading for a loss written by hand, whose calls are not sampled: its kind from
+    the torch loss it computes like, the targets from the kept training batches, and the
+    prediction's columns from the untrained copy on the first of them."""
+    if case.copies.initial_model is None:
+        return None
+    try:
+        like, batches = likeness(case), case.replayer.train_batches
+    except Skip:
+        return None
+    kind = loss_kind(like) if like else None
+    targets = [b.target for b in batches if isinstance(b.target, torch.Tensor) and b.target.numel()]
+    if kind is None or kind.task != REGRESSION or len(targets) != len(batches) or not targets:
+        return None
+    if any(t.is_floating_point() for t in targets) or _predicted_columns(case, batches[0]) != 1:
+        return None
+    return CastTargets(f"your hand-written loss (like {like})", str(targets[0].dtype).removeprefix(
+        "torch."), min(float(t.min()) for t in targets), max(float(t.max()) for t in targets),
+        len(targets))
+
+
+def _predicted_columns(case, batch) -> int | None:
+    model = copy.deepcopy(case.copies.initial_model).eval()
+    try:
+        with torch.no_grad():
+            prediction = case.replayer.predict(model, batch)
+    except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
+        return None
+    if not isinstance(prediction, torch.Tensor):
+        return None
+    return prediction.shape[1] if prediction.dim() >= 2 else 1
 
 
 def fractions_kept(targets: list) -> bool:

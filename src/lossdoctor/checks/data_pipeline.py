@@ -52,7 +52,12 @@ from lossdoctor import budget as budgets
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks import _contest
-from lossdoctor.checks._cast_targets import cast_targets, fractions_kept, value_shares
+from lossdoctor.checks._cast_targets import (
+    cast_targets,
+    fractions_kept,
+    value_shares,
+    written_cast,
+)
 from lossdoctor.checks._examples import (
     EXAMPLES_FIRST,
     example_axis,
@@ -206,13 +211,15 @@ CAST_SEEN_CONFIDENCE = 0.85
 
 
 def _cast_targets(case) -> list[Finding]:
-    """The cast targets of each loss whose sampled training calls show them (at most one)."""
+    """The cast targets of the first loss whose sampled training calls show them, or of a loss
+    written by hand (no call sampled) read from the kept batches."""
     calls = case.trace.loss_inputs
     for name in dict.fromkeys(c.loss_name for c in calls):
         found = cast_targets(name, [c for c in calls if c.loss_name == name])
         if found is not None:
             return [_cast_finding(case, found)]
-    return []
+    found = written_cast(case) if not calls else None
+    return [] if found is None else [_cast_finding(case, found)]
 
 
 def _cast_finding(case, found) -> Finding:
