@@ -60,7 +60,9 @@ CLASS_IMBALANCE = Cause(
         "class shares, the trained model's recall of the other classes (binomial bound, "
         "alone and against four fifths of the majority's recall), "
         "per-class recall of a replay; replays with the minority oversampled or the loss "
-        "weighted by class (balanced log loss)"
+        "weighted by class (balanced log loss); for multi-label 0/1 targets, each label's "
+        "positive rate, the trained model's recall of the rare labels' positives and a replay "
+        "with pos_weight (recall and F1 per label)"
     ),
 )
 
