@@ -201,9 +201,9 @@ ROWS_MOVED_CONFIDENCE = 0.85
 #: at 0.6 as loss_mismatch until session 29): one output cannot read class indices, but integer
 #: scores (counts, star ratings) can be meant as integers, so it stays a reading ...
 CAST_CONFIDENCE = 0.6
-#: ... unless the validation targets are floats with fractions: then the
-#: training path alone cut them, and the cast is seen, not inferred (dev operator
-#: targets_cast_to_int64, docs/devset.md session 29).
+#: ... unless the validation targets are floats with fractions: then the training path alone
+#: cut them, and the cast is seen, not inferred (dev operator targets_cast_to_int64: 5 of 5
+#: right first, twins quiet; docs/devset.md, session 29).
 CAST_SEEN_CONFIDENCE = 0.85
 
 
