@@ -584,21 +584,22 @@ def _multi_label(case, kind: LossKind, rates: LabelRates) -> list[Finding]:
     if not rates.rare.any():
         return []
     run = _run_label_scores(case, kind, rates)
+    replays = _label_replays(case, kind, rates) if run is None else None
+    run = run or replays[0]  # without the run's model, the plain replay's scores
     hits, positives = run.recall(rates.rare)
-    bound = recall_bound(hits, positives)
-    if positives == 0 or bound >= RARE_RECALL:
+    if positives == 0 or recall_bound(hits, positives) >= RARE_RECALL:
         return []
-    plain, weighted = _label_replays(case, kind, rates)
-    return [_multi_label_finding(case, rates, run, (plain, weighted))]
+    replays = replays or _label_replays(case, kind, rates)
+    return [_multi_label_finding(case, rates, run, replays)]
 
 
-def _run_label_scores(case, kind: LossKind, rates: LabelRates) -> LabelScores:
+def _run_label_scores(case, kind: LossKind, rates: LabelRates) -> LabelScores | None:
     """The run's own trained model's scores on every captured row (a model that says "no" to
-    a label does so on its training rows too; a validation set holds few rare positives),
-    else a plain replay's on the validation rows."""
+    a label does so on its training rows too; a validation set holds few rare positives);
+    None without a trained model."""
     replayer, final = case.replayer, case.copies.final_model
     if final is None:
-        return _label_replays(case, kind, rates)[0]
+        return None
     rows = replayer.train_batches + replayer.validation_batches
     return label_scores(replayer, copy.deepcopy(final), kind, rates, rows)
 
