@@ -233,3 +233,45 @@ def test_a_model_that_predicts_no_new_rare_row_is_shown_never_to_predict_it(new_
     replays = _RunScores(every, new_rows)
     assert _never_on_new_rows(replays, every, majority=0) is never
     assert (replays.kept is new_rows) is never
+
+
+# --- multi-label targets ------------------------------------------------------------------------
+
+
+def _multi_label(share, labels=20, rows=2000, seed=0):
+    """Standard normal features; each of ``labels`` labels is positive where a fixed linear
+    rule of them passes its training rows' 1 - ``share`` quantile (fast-bert#52's kind: many
+    labels, each positive in a few rows)."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, 8, generator=generator)
+    scores = x @ torch.randn(8, labels, generator=generator)
+    cuts = scores[: rows * 3 // 4].quantile(1 - share, dim=0)
+    return x, (scores > cuts).float()
+
+
+def _multi_label_case(share, epochs=4):
+    x, y = _multi_label(share)
+    return _case(x, y, nn.BCEWithLogitsLoss(), y.shape[1], epochs=epochs)
+
+
+def test_rare_multi_labels_the_model_answers_no_to_are_found_with_a_pos_weight_replay():
+    """fresh28 s06's kind (held out): 913d42e raised Skip ("needs one class label per example
+    (not per position or multi-label)")."""
+    [finding] = check(_multi_label_case(0.01))
+    assert finding.cause is CLASS_IMBALANCE and finding.confidence >= 0.6
+    evidence = finding.evidence
+    assert evidence["rare_labels"] == 20 and evidence["rare_positive_rate_mean"] < 0.02
+    assert evidence["run_rare_recall_bound"] < RARE_RECALL
+    assert evidence["rare_recall_after"] > evidence["rare_recall_before"]
+    assert "pos_weight" in finding.fix and "pos_weight" in finding.verdict
+
+
+def test_balanced_multi_labels_are_left_alone():
+    assert check(_multi_label_case(0.5)) == []
+
+
+def test_one_hot_rows_are_still_read_as_one_class_label_each():
+    x, y = _imbalanced()
+    one_hot = nn.functional.one_hot(y, 2).float()
+    case = _case(x, one_hot, nn.BCEWithLogitsLoss(), 2)
+    assert all(f.evidence.get("labels") is None for f in check(case))

@@ -14,6 +14,8 @@ from lossdoctor.checks._contest import _learners, _with_position_free_columns
 from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.checks._tabular import Table, table
 from lossdoctor.checks.data_pipeline import (
+    CAST_CONFIDENCE,
+    CAST_SEEN_CONFIDENCE,
     DATA_PIPELINE,
     DISPERSION_RATIO,
     LOST_SHARE,
@@ -438,3 +440,88 @@ def test_boosting_on_a_wide_table_of_many_classes_fits_without_a_split_too_small
     wide = Table(rng.normal(size=(250, 70)), target)
     trees = _learners(CLASSIFICATION, wide)["gradient-boosted trees"]
     assert trees.fit(wide.features, wide.target).predict_proba(wide.features).shape == (250, 40)
+
+
+# --- 6. regression targets cast to integers ---------------------------------------------------
+
+
+class _ScoresDataset(torch.utils.data.Dataset):
+    """Features and ratings from 1 to 5, kept as ``dtype`` (ktrain's TransformerDataset kept
+    its scores as int64, which truncates 3.9 to 3)."""
+
+    def __init__(self, x, scores, dtype):
+        self.x, self.y = x, torch.from_numpy(scores.numpy().astype(dtype))
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def _hand_written_mse(prediction, target):
+    return ((prediction - target) ** 2).mean()
+
+
+def _scores_run(dtype, validation_dtype=None, loss_fn=None):
+    """A one-output regression (MSELoss, or ``loss_fn``, on the output squeezed to the
+    targets' shape) on scores kept as ``dtype`` for training and ``validation_dtype`` (the
+    same) for validation."""
+    loss_fn = loss_fn or nn.MSELoss()
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 6, generator=generator)
+    scores = 1 + 4 * torch.sigmoid(x[:, 0] - 2 * x[:, 1] + 0.5 * x[:, 2])
+    torch.manual_seed(0)
+    model = mlp(6, 16, 1)
+
+    def train():
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        loader = torch.utils.data.DataLoader(_ScoresDataset(x[:300], scores[:300], dtype),
+                                             batch_size=32, shuffle=True)
+        validation = torch.utils.data.DataLoader(
+            _ScoresDataset(x[300:], scores[300:], validation_dtype or dtype), batch_size=50)
+        for _ in range(3):
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                loss_fn(model(inputs).squeeze(-1), targets).backward()
+                optimizer.step()
+            with torch.no_grad():
+                for inputs, targets in validation:
+                    loss_fn(model(inputs).squeeze(-1), targets)
+    return record(train)
+
+
+def _cast_findings(case):
+    return [f for f in check(case) if "cast to integers" in f.verdict]
+
+
+def test_scores_cast_to_integers_for_a_one_output_regression_are_a_data_pipeline_fault():
+    """fresh27 s09's kind (held out): 913d42e reported it as loss_mismatch (loss_setup) and
+    nothing here; the fix is the Dataset's dtype."""
+    [finding] = _cast_findings(_scores_run("int64"))
+    assert finding.cause is DATA_PIPELINE and finding.confidence == CAST_CONFIDENCE
+    assert "dtype" in finding.verdict and "float" in finding.fix
+    assert finding.evidence["distinct_target_values"] == 4
+    assert finding.evidence["target_min"] == 1 and finding.evidence["target_max"] == 4
+    assert 0.25 < finding.evidence["commonest_target_share"] < 1
+    assert finding.evidence["validation_targets_keep_fractions"] == 0
+
+
+def test_scores_cast_in_the_training_path_alone_are_seen_against_the_validation_floats():
+    [finding] = _cast_findings(_scores_run("int64", "float32"))
+    assert finding.confidence == CAST_SEEN_CONFIDENCE
+    assert finding.evidence["validation_targets_keep_fractions"] == 1
+    assert "never taught" in finding.verdict
+
+
+def test_scores_cast_to_integers_for_a_hand_written_squared_error_are_read_from_the_batches():
+    """No call of a loss written by hand is sampled: its kind comes from the torch loss it
+    computes like, the targets from the kept batches."""
+    [finding] = _cast_findings(_scores_run("int64", "float32", _hand_written_mse))
+    assert "hand-written loss (like mse_loss)" in finding.verdict
+    assert finding.confidence == CAST_SEEN_CONFIDENCE
+
+
+@pytest.mark.parametrize("loss_fn", [None, _hand_written_mse])
+def test_the_same_scores_kept_as_floats_are_not_said_to_be_cast(loss_fn):
+    assert _cast_findings(_scores_run("float32", loss_fn=loss_fn)) == []

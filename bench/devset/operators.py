@@ -78,9 +78,11 @@ def operator(cause: str, description: str, applies: Callable[[Program], bool] = 
 def all_operators() -> list[Operator]:
     """Every operator, in a fixed order (by cause, then name)."""
     from . import (  # noqa: F401  (they register)
+        faults_cast,
         faults_clamp,
         faults_data,
         faults_model,
+        faults_multilabel,
         faults_pairs,
         faults_replay,
         faults_scale,

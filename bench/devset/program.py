@@ -27,6 +27,9 @@ class Data:
     target_norm: str = "standardize"  # standardize | none
     shuffle: bool = True
     positive_share: float | None = None  # binary tabular: label the top share of scores
+    #: Multi-label: the targets are CLASSES columns of 0/1 labels (made by the operators'
+    #: edits), one BCE output per label; False: one label per row.
+    multi_label: bool = False
     edits: tuple[str, ...] = ()  # lines run after the data is split and normalized
 
     @property
@@ -135,6 +138,8 @@ class Program:
 
     @property
     def output_units(self) -> int:
+        if self.data.multi_label:
+            return self.data.classes
         if self.data.task == "regression" or self.loss.kind == "bce":
             return 1
         return self.data.classes

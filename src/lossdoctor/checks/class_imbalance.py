@@ -12,6 +12,13 @@ Two replays show the fix: one with the minority rows oversampled (each batch res
 class shares), one with the loss weighted by class; the better one's balanced accuracy (the
 mean of the per-class recalls) is compared with the plain replay's, on the same validation
 rows. Balanced metrics are reported because both fixes raise the plain loss.
+
+Multi-label 0/1 targets (several labels per row, one BCE output each: checks/_multi_label.py)
+are read label by label: the labels positive in at most RARE_LABEL_SHARE of the training rows
+are rare, and when the run's own model says "no" to them all (their positives, pooled, recalled
+below RARE_RECALL with BOUND_CONFIDENCE), a replay with each label's positives weighted by its
+negatives / positives (BCEWithLogitsLoss' pos_weight) is compared with the plain replay: the
+validation loss, the balanced loss, the rare labels' recall and their mean F1.
 """
 
 from __future__ import annotations
@@ -26,6 +33,15 @@ from scipy import stats
 
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._multi_label import (
+    RARE_LABEL_SHARE,
+    YES,
+    LabelRates,
+    LabelScores,
+    PosWeightedLoss,
+    label_rates,
+    label_scores,
+)
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._tabular import _target
 from lossdoctor.experiments import Plan
@@ -44,7 +60,9 @@ CLASS_IMBALANCE = Cause(
         "class shares, the trained model's recall of the other classes (binomial bound, "
         "alone and against four fifths of the majority's recall), "
         "per-class recall of a replay; replays with the minority oversampled or the loss "
-        "weighted by class (balanced log loss)"
+        "weighted by class (balanced log loss); for multi-label 0/1 targets, each label's "
+        "positive rate, the trained model's recall of the rare labels' positives and a replay "
+        "with pos_weight (recall and F1 per label)"
     ),
 )
 
@@ -102,6 +120,9 @@ def check(case) -> list[Finding]:
     if kind.task != CLASSIFICATION:
         return []
     replayer = case.require_replay()
+    rates = label_rates(replayer.train_batches) if kind.binary else None
+    if rates is not None:
+        return _multi_label(case, kind, rates)
     balance = class_balance(replayer.train_batches)
     if balance.shares.max() < MAJORITY_SHARE:
         return []
@@ -552,3 +573,131 @@ def _below(user: float, constant) -> str:
         return ""
     return (f" (best validation loss {plain_number(user)}, always guessing the class "
             f"frequencies {plain_number(constant)})")
+
+
+# --- multi-label targets -----------------------------------------------------------------------
+
+
+def _multi_label(case, kind: LossKind, rates: LabelRates) -> list[Finding]:
+    """The rare labels (RARE_LABEL_SHARE) of multi-label targets, when the run's own model
+    never says "yes" to them; with the plain and the pos_weight replays."""
+    if not rates.rare.any():
+        return []
+    run = _run_label_scores(case, kind, rates)
+    replays = _label_replays(case, kind, rates) if run is None else None
+    run = run or replays[0]  # without the run's model, the plain replay's scores
+    hits, positives = run.recall(rates.rare)
+    if positives == 0 or recall_bound(hits, positives) >= RARE_RECALL:
+        return []
+    replays = replays or _label_replays(case, kind, rates)
+    return [_multi_label_finding(case, rates, run, replays)]
+
+
+def _run_label_scores(case, kind: LossKind, rates: LabelRates) -> LabelScores | None:
+    """The run's own trained model's scores on every captured row (a model that says "no" to
+    a label does so on its training rows too; a validation set holds few rare positives);
+    None without a trained model."""
+    replayer, final = case.replayer, case.copies.final_model
+    if final is None:
+        return None
+    rows = replayer.train_batches + replayer.validation_batches
+    return label_scores(replayer, copy.deepcopy(final), kind, rates, rows)
+
+
+def _label_replays(case, kind: LossKind, rates: LabelRates) -> tuple[LabelScores, LabelScores]:
+    """The validation scores of a plain replay and of one with BCE's pos_weight set to each
+    label's negatives / positives."""
+    replayer = case.replayer
+    scores = []
+    for loss in (None, PosWeightedLoss(replayer, rates.pos_weight, kind)):
+        model = copy.deepcopy(replayer.copies.initial_model)
+        replayer.replay(Plan(model=model, loss=loss, steps=REPLAY_STEPS))
+        scores.append(label_scores(replayer, model, kind, rates, replayer.validation_batches))
+    return scores[0], scores[1]
+
+
+def _multi_label_finding(case, rates: LabelRates, run: LabelScores,
+                         replays: tuple[LabelScores, LabelScores]) -> Finding:
+    plain, weighted = replays
+    rare = rates.rare
+    gain = _f1_gain(plain, weighted, rare)
+    evidence = _multi_label_evidence(case, rates, run, plain, weighted)
+    experiment = Experiment(
+        description="weight each label's positives by its negatives / positives (pos_weight)",
+        measure="balanced validation loss (each label's positives and negatives count equally)",
+        before=plain.balanced_loss(rare), after=weighted.balanced_loss(rare),
+        steps=REPLAY_STEPS)
+    confidence = 0.6 + 0.35 * min(gain / 0.3, 1.0) if gain >= MEANINGFUL_GAIN else \
+        SHOWN_WITHOUT_FIX
+    return Finding(CLASS_IMBALANCE, confidence, _multi_label_verdict(rates, evidence, gain),
+                   evidence, fix=_multi_label_fix(rates), experiment=experiment)
+
+
+def _f1_gain(plain: LabelScores, weighted: LabelScores, rare: np.ndarray) -> float:
+    before, after = plain.macro_f1(rare), weighted.macro_f1(rare)
+    return 0.0 if math.isnan(before) or math.isnan(after) else after - before
+
+
+def _multi_label_evidence(case, rates: LabelRates, run: LabelScores, plain: LabelScores,
+                          weighted: LabelScores) -> dict:
+    rare = rates.rare
+    hits, positives = run.recall(rare)
+    constant, user = case.constant_guess_loss("validation"), case.run_best_validation()
+    return {
+        "labels": float(len(rates.positives)), "rare_labels": float(rare.sum()),
+        "rare_label_share_threshold": RARE_LABEL_SHARE,
+        "median_positive_rate": float(np.median(rates.rates)),
+        "rare_positive_rate_mean": float(rates.rates[rare].mean()),
+        "run_rare_positives_recalled": float(hits), "run_rare_positives": float(positives),
+        "run_rare_recall_bound": recall_bound(hits, positives),
+        "run_rare_labels_at_constant_guess": run.at_constant_share(rare),
+        "user_validation_loss": user,
+        "constant_guess_validation_loss": math.nan if constant is None else constant,
+        "validation_loss_before": plain.loss, "validation_loss_after": weighted.loss,
+        "rare_recall_before": _recall(plain, rare), "rare_recall_after": _recall(weighted, rare),
+        "rare_macro_f1_before": plain.macro_f1(rare),
+        "rare_macro_f1_after": weighted.macro_f1(rare),
+        "balanced_loss_before": plain.balanced_loss(rare),
+        "balanced_loss_after": weighted.balanced_loss(rare),
+    }
+
+
+def _recall(scores: LabelScores, labels: np.ndarray) -> float:
+    hits, positives = scores.recall(labels)
+    return hits / positives if positives else math.nan
+
+
+def _multi_label_verdict(rates: LabelRates, evidence: dict, gain: float) -> str:
+    rare, labels = int(evidence["rare_labels"]), int(evidence["labels"])
+    hits, positives = int(evidence["run_rare_positives_recalled"]), int(
+        evidence["run_rare_positives"])
+    text = (
+        f"{rare} of your {labels} labels are positive in at most {RARE_LABEL_SHARE:.0%} of "
+        f"your training rows (on average {evidence['rare_positive_rate_mean']:.1%}), and your "
+        f"trained model says yes (a probability of {YES} or more) to {hits} of their "
+        f"{positives} positives: it has learned to answer no to every rare label, which a "
+        f"loss averaged over all labels barely punishes. A replay of your training with each "
+        f"label's positives weighted by its negatives / positives (pos_weight) recalls "
+        f"{_percent(evidence['rare_recall_after'])} of the rare labels' validation positives "
+        f"against {_percent(evidence['rare_recall_before'])} without (mean F1 "
+        f"{evidence['rare_macro_f1_before']:.2f} -> {evidence['rare_macro_f1_after']:.2f}; "
+        f"validation loss {plain_number(evidence['validation_loss_before'])} -> "
+        f"{plain_number(evidence['validation_loss_after'])}, which weighting raises)")
+    if gain >= MEANINGFUL_GAIN:
+        return text + "."
+    return text + (f", too little to show the fix at work in {REPLAY_STEPS} steps; the "
+                   "imbalance is read from the labels and your model's answers.")
+
+
+def _percent(value: float) -> str:
+    return "none" if math.isnan(value) else f"{value:.0%}"
+
+
+def _multi_label_fix(rates: LabelRates) -> str:
+    weights = rates.pos_weight
+    return (
+        "Weight each label's positives by its negatives / positives: BCEWithLogitsLoss("
+        f"pos_weight=pos_weight) with pos_weight = (rows - positives) / positives per label "
+        f"(yours run from {float(weights.min()):.3g} to {float(weights.max()):.3g}); judge "
+        "the result by each label's recall and F1, not by the plain loss, which weighting "
+        "raises. Labels with almost no positives may need more data or to be dropped.")

@@ -10,8 +10,8 @@ sampled call is a fact about the run, not a statistical guess:
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
   [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
-  checks/_clipped_scores.py); a regression loss on integer-typed targets of a model with one
-  output (scores cast to integers on the way, or classes regressed as numbers).
+  checks/_clipped_scores.py). Integer-typed targets of a one-output regression are not a wrong
+  loss but numbers cast on the way: data_pipeline reports them (checks/_cast_targets.py).
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -43,7 +43,6 @@ import torch
 from lossdoctor.capture import stats
 from lossdoctor.capture.loss_likeness import named_alike
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._cast_targets import cast_targets
 from lossdoctor.checks._clamped_output import (
     CLAMPED_FIX,
     UNREACHABLE_SHARE,
@@ -85,7 +84,7 @@ LOSS_MISMATCH = Cause(
     question="Does the loss get the kind of output it expects?",
     test=(
         "the predictions' range and shape at sampled loss calls: probabilities where the loss "
-        "wants logits (softmax twice), a single output unit for classes, class indices regressed"
+        "wants logits (softmax twice), a single output unit for classes"
     ),
     explains=TRAINING_DYNAMICS,
     precedence=2,
@@ -153,7 +152,7 @@ def _first_of_each_cause(findings: list[Finding]) -> list[Finding]:
 
 def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
     for rule in (_one_class, _softmax_of_one_unit, _double_softmax, _log_softmax_of_probabilities,
-                 _nll_without_log_softmax, _double_sigmoid, _regression_on_class_indices):
+                 _nll_without_log_softmax, _double_sigmoid):
         found = rule(name, seen)
         if found is not None:
             return [_mismatch_finding(seen, found)]
@@ -362,15 +361,6 @@ def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
         return None
     constant = -(mean * math.log(mean) + (1 - mean) * math.log(1 - mean))
     return float((targets < 0.5).double().mean()) * math.log(2) / constant
-
-
-def _regression_on_class_indices(name, seen):
-    """Integer targets of a one-output regression, said to be most likely cast from floats
-    (checks/_cast_targets.py)."""
-    found = cast_targets(name, seen)
-    if found is None:
-        return None
-    return 0.6, found.verdict, {}, found.fix
 
 
 # --- shape_broadcast ----------------------------------------------------------------------
