@@ -351,6 +351,22 @@ def test_a_one_cycle_schedule_stepped_every_batch_is_not_starved():
     assert reported(check(_scheduled_run(_one_cycle, per_batch=True))) == []
 
 
+def _cyclic(optimizer):
+    """A triangular cycle from 1e-4 up to 3e-3 over 2000 steps: CyclicLR keeps its peak on the
+    scheduler (``max_lrs``), not in the optimizer's groups."""
+    return torch.optim.lr_scheduler.CyclicLR(optimizer, base_lr=1e-4, max_lr=3e-3,
+                                             step_size_up=2000)
+
+
+def test_a_cyclic_schedule_stepped_once_an_epoch_is_starved_of_the_peak_its_scheduler_holds():
+    """Lightning's CyclicLR returned without "interval": "step" (fresh29 s05's thread): 12
+    steps of a 2000-step rise. The rate meant is the scheduler's max_lr."""
+    found = reported(check(_scheduled_run(_cyclic, per_batch=False)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].evidence["given_lr"] == pytest.approx(3e-3)
+    assert found[0].experiment.after < found[0].experiment.before
+
+
 def test_the_rate_meant_is_a_one_cycle_max_lr_else_the_rate_given():
     assert meant_lr(Setup(lr_given=4e-5, optimizer_hparams={"max_lr": 1e-3})) == 1e-3
     assert meant_lr(Setup(lr_given=1e-3, optimizer_hparams={"lr": 1e-3})) == 1e-3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lossdoctor.capture.scheduled_peak import scheduled_peak
 from lossdoctor.trace import Setup
 
 #: Layers that behave differently in train and eval mode.
@@ -22,6 +23,9 @@ def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
     hparams = {k: v for k, v in group.items() if k != "params"}
     setup.optimizer_class = type(optimizer).__name__
     setup.optimizer_hparams = plain(hparams)
+    peak = None if "max_lr" in hparams else scheduled_peak(optimizer)
+    if peak is not None:
+        setup.optimizer_hparams["max_lr"] = peak
     setup.lr_given = _given_lr(optimizer)
     return hparams
 

@@ -469,9 +469,10 @@ def find_starved(schedule: LrSchedule, given: float | None) -> float | None:
 
 
 def meant_lr(setup) -> float | None:
-    """The rate the run was meant to reach: a one-cycle schedule's ``max_lr`` (OneCycleLR keeps
-    it in the optimizer's parameter group and starts at max_lr / div_factor, which becomes the
-    group's ``initial_lr``, the rate given), else the rate the optimizer was given."""
+    """The rate the run was meant to reach: a one-cycle or cyclical schedule's ``max_lr``
+    (OneCycleLR keeps it in the optimizer's parameter group and starts at max_lr / div_factor,
+    which becomes the group's ``initial_lr``, the rate given; CyclicLR keeps it on the scheduler:
+    capture/scheduled_peak.py), else the rate the optimizer was given."""
     declared = setup.optimizer_hparams.get("max_lr") if setup.optimizer_hparams else None
     if isinstance(declared, (int, float)) and declared > (setup.lr_given or 0):
         return float(declared)

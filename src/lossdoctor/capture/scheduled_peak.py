@@ -1,0 +1,27 @@
+"""The peak rate a cyclical scheduler was given, which the optimizer's groups do not hold.
+
+OneCycleLR writes its ``max_lr`` into each parameter group; CyclicLR keeps ``max_lrs`` on the
+scheduler and leaves the groups at ``base_lr``. A run whose CyclicLR is stepped once an epoch
+instead of once a batch never climbs far towards that peak (fresh29 s05: a Lightning scheduler
+returned without ``'interval': 'step'``, 1.76e-3 reached of a 0.05 peak), and lr_schedule can
+only tell so when it knows the peak. Like lr_reactive's plateau scheduler, it is found among
+the objects that hold the optimizer, once a run."""
+
+from __future__ import annotations
+
+import gc
+
+import torch
+
+
+def scheduled_peak(optimizer: torch.optim.Optimizer) -> float | None:
+    """The first group's peak of a scheduler holding ``optimizer`` that keeps its peaks as
+    ``max_lrs`` (torch's CyclicLR), or None."""
+    for holder in gc.get_referrers(optimizer):
+        peaks = getattr(holder, "max_lrs", None)
+        if getattr(holder, "optimizer", None) is optimizer and isinstance(peaks, (list, tuple)):
+            try:
+                return float(peaks[0])
+            except (TypeError, ValueError, IndexError):
+                return None
+    return None
