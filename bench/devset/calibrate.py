@@ -18,7 +18,8 @@ It also measures, on the ``--fit`` seeds, the two numbers the table is used with
 weight (``calibration.PRIOR_FINDINGS``, by empirical Bayes: :func:`prior_strength`) and the
 confidence of a declared consequence (``measured_consequences.DECLARED_CONSEQUENCE_CONFIDENCE``,
 :func:`consequence_rates`), and uses both for *after*; and it prints a reliability table (per
-confidence bin: findings, right, mean confidence) with the Brier score, before and after."""
+confidence bin: findings, right, mean confidence) with the Brier score and the expected
+calibration error, before and after."""
 
 from __future__ import annotations
 
@@ -212,10 +213,24 @@ def reliability(before: list[Scored], after: list[Scored]) -> str:
             f"{len(c)} | {sum(r for _, r in c)} | "
             + (f"{sum(x for x, _ in c) / len(c):.2f}" if c else "-") for c in cells_) + " |")
     brier = [_brier(results) for results in (before, after)]
+    error = [expected_calibration_error(by) for by in columns]
     return "\n".join(["reliability (held out): findings, right, mean confidence per bin",
                       "| bin | before n | right | mean | after n | right | mean |",
                       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |", *rows,
-                      f"Brier score before {brier[0]:.3f}, after {brier[1]:.3f}"])
+                      f"Brier score before {brier[0]:.3f}, after {brier[1]:.3f}; expected "
+                      f"calibration error before {error[0]:.3f}, after {error[1]:.3f}"])
+
+
+def expected_calibration_error(by_bin: dict[float, list[tuple[float, bool]]]) -> float:
+    """The gap between a bin's mean confidence and its share right, averaged over the bins
+    weighted by their findings (Naeini et al. 2015's ECE, 0 is calibrated): what the
+    reliability table shows in one number, where the Brier score also counts how sharp the
+    confidences are."""
+    total = sum(len(found) for found in by_bin.values())
+    if not total:
+        return math.nan
+    return sum(abs(sum(c for c, _ in found) - sum(r for _, r in found))
+               for found in by_bin.values()) / total
 
 
 def _binned(results: list[Scored]) -> dict[float, list[tuple[float, bool]]]:
