@@ -14,11 +14,13 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from devset.calibrate import (  # noqa: E402
     consequence_rates,
+    diagnosed,
     expected_calibration_error,
     measured,
     prior_strength,
     reranked,
     share_right,
+    store,
 )
 
 from lossdoctor import calibration  # noqa: E402
@@ -103,3 +105,26 @@ def test_the_expected_calibration_error_weighs_each_bins_gap_by_its_findings():
     assert expected_calibration_error(by_bin) == pytest.approx((4 * 0.4 + 0.5) / 5)
     assert expected_calibration_error({0.8: [(0.8, True)] * 4 + [(0.8, False)]}) == \
         pytest.approx(0.0)
+
+
+def test_stored_reports_count_as_the_run_folders_they_were_written_from(tmp_path):
+    """--store keeps what calibrate counts: one stored case written out as a run folder
+    (manifest and full reports, with curves and keys calibrate does not read) and stored again
+    gives the same findings and the same table."""
+    case = json.loads(STORED_RUN.read_text(encoding="utf-8"))[0]
+    folder = tmp_path / "run"
+    (folder / "cases" / "one").mkdir(parents=True)
+    entry = {**case["entry"], "folder": "cases/one", "kept": True, "part": "dev"}
+    (folder / "manifest.json").write_text(json.dumps([entry]))
+    for which in ("broken", "twin"):
+        full = {**json.loads(json.dumps(case[which])), "checks": [], "curves": {}}
+        for saved in full["causes"]:
+            saved["title"] = "a title"
+            if saved["experiment"]:
+                saved["experiment"] = {**saved["experiment"], "curve_steps": [0, 1]}
+        (folder / "cases" / "one" / f"{which}.full.json").write_text(json.dumps(full))
+    again = tmp_path / "stored.json"
+    assert store([folder], again) == 1
+    assert json.loads(again.read_text())[0] == case
+    from_folder = [(e, reranked(b), reranked(t)) for e, b, t in diagnosed(folder)]
+    assert measured(from_folder) == measured(_stored_cases()[:1])

@@ -1,6 +1,7 @@
 """Measure lossdoctor.calibration's table on diagnosed dev cases, and score it on others.
 
     python bench/devset.py calibrate DIR [DIR...] [--fit even|odd|all] [--score even|odd|all]
+        [--store tests/data/calibration/dev_reports.json]
 
 Reads the full reports `run` keeps beside each case (`broken.full.json`, `twin.full.json`),
 counts, per (cause, evidence kind), how often a finding reported as a cause of its own was right
@@ -75,6 +76,36 @@ def main(folders: list[Path], fit: str, score: str, prior: int | None = None) ->
                       reliability(before, after), "",
                       kinds_table(before, "before"), "", kinds_table(after, "after"), "",
                       "# before", tables(before, "dev"), "# after", tables(after, "dev")])
+
+
+#: What :func:`finding` and :func:`consequence_rates` read of a saved finding: what --store
+#: keeps (the experiment without its curves).
+STORED_KEYS = ("id", "confidence", "own_confidence", "verdict", "evidence", "experiment",
+               "explained_by")
+
+
+def store(folders: list[Path], path: Path) -> int:
+    """Write the dev cases' reports ``main`` reads, trimmed to what it counts, to ``path``
+    (one case a line: tests/data/calibration/dev_reports.json, the run the shipped table was
+    measured on); returns the number of cases."""
+    cases = sorted(({"entry": {k: entry[k] for k in ("seed", "operator", "cause", "expected")},
+                     "broken": _trimmed(broken), "twin": _trimmed(twin)}
+                    for folder in folders for entry, broken, twin in diagnosed(folder)),
+                   key=lambda case: case["entry"]["seed"])
+    lines = ",\n".join(json.dumps(case, separators=(",", ":")) for case in cases)
+    path.write_text(f"[\n{lines}\n]\n", encoding="utf-8")
+    return len(cases)
+
+
+def _trimmed(report: dict) -> dict:
+    def kept(saved: dict) -> dict:
+        found = {key: saved.get(key) for key in STORED_KEYS}
+        if found["experiment"]:
+            found["experiment"] = {k: v for k, v in found["experiment"].items()
+                                   if not k.startswith("curve")}
+        return found
+    return {"status": report["status"], "causes": [kept(f) for f in report["causes"]],
+            "dismissed": [kept(f) for f in report["dismissed"]]}
 
 
 def diagnosed(folder: Path) -> list[tuple[dict, dict, dict]]:
