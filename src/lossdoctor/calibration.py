@@ -31,8 +31,8 @@ CHECK_REPORTS = 0.5
 #: finding a check reported as a cause of its own (not a consequence of another reported
 #: finding), on broken scripts (right when its id is in the case's expected set) and on their
 #: fixed twins (always wrong). Measured by ``python bench/devset.py calibrate`` (session 29,
-#: s29-calib) on the 38 kept dev cases of one broad draw (seeds 363000-363130, session 27's
-#: ``generate --part dev``, never run before), diagnosed by this tree (913d42e): today's checks
+#: s29-calib) on the 38 kept dev cases of one broad draw (seeds 363000-363130: ``generate
+#: --part dev`` of 63 seeds, never run before), diagnosed by this tree (913d42e): today's checks
 #: only. The earlier tables (session 16 on 94 cases, session 20 adding 16) counted the findings
 #: of the checks of then, and sessions 21-28 changed most checks, so their counts describe
 #: checks that no longer exist; a cause absent here is reported at its check's own confidence.
