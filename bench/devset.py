@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "calibrate":  # imports lossdoctor (and torch): only when asked
         from devset.calibrate import main as calibrate
+        from devset.calibrate import store
         print(calibrate(args.folders, args.fit, args.score, args.prior))
+        if args.store:
+            print(f"stored {store(args.folders, args.store)} cases in {args.store}")
         return 0
     if args.command == "operators":
         print(operator_table())
@@ -78,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="the case seeds scored before and after")
     cal.add_argument("--prior", type=int,
                      help="the prior's weight for after (default: the likeliest on --fit)")
+    cal.add_argument("--store", type=Path,
+                     help="also write the reports counted, trimmed, to this JSON file "
+                          "(tests/data/calibration/dev_reports.json: what the shipped table "
+                          "is tested against)")
     commands.add_parser("operators", help="print the operator list as Markdown")
     return parser
 

@@ -3,6 +3,7 @@ dev cases' saved reports (no lossdoctor run)."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -11,7 +12,41 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 
-from devset.calibrate import consequence_rates, prior_strength, share_right  # noqa: E402
+from devset.calibrate import (  # noqa: E402
+    consequence_rates,
+    diagnosed,
+    expected_calibration_error,
+    measured,
+    prior_strength,
+    reranked,
+    share_right,
+    store,
+)
+
+from lossdoctor import calibration  # noqa: E402
+from lossdoctor.measured_consequences import DECLARED_CONSEQUENCE_CONFIDENCE  # noqa: E402
+
+#: The findings of the dev run calibration.MEASURED was fitted on (docs/devset.md, session 29),
+#: as `run` saved them (broken.full.json, twin.full.json), trimmed to what calibrate reads.
+STORED_RUN = REPO / "tests" / "data" / "calibration" / "dev_reports.json"
+
+
+def _stored_cases() -> list[tuple[dict, dict, dict]]:
+    cases = json.loads(STORED_RUN.read_text(encoding="utf-8"))
+    return [(c["entry"], reranked(c["broken"]), reranked(c["twin"])) for c in cases]
+
+
+def test_the_shipped_table_is_what_calibrate_measures_on_the_stored_dev_run():
+    """MEASURED is the count `calibrate --fit all` prints for the stored reports, ranked by this
+    tree's diagnosis with the shipped table: a ranking change (diagnosis, measured_consequences)
+    that makes a counted finding a consequence or another's evidence kind, or a table edited by
+    hand, fails here until the table is measured again."""
+    assert measured(_stored_cases()) == calibration.MEASURED
+
+
+def test_the_declared_consequences_confidence_is_their_share_right_on_the_stored_run():
+    declared, _ = consequence_rates(_stored_cases())
+    assert round(share_right(*declared), 2) == DECLARED_CONSEQUENCE_CONFIDENCE
 
 
 def _cell(right: int, n: int, own: float) -> list[tuple[bool, float]]:
@@ -61,3 +96,35 @@ def test_a_pooled_share_right_is_never_zero_or_one():
     """Jeffreys' prior: 0 of 16 right is not a certainty that such findings are wrong."""
     assert 0 < share_right(0, 16) == pytest.approx(0.5 / 17)
     assert share_right(2, 26) == pytest.approx(2.5 / 27) and share_right(3, 3) < 1
+
+
+def test_the_expected_calibration_error_weighs_each_bins_gap_by_its_findings():
+    """Bin 0.9: 4 findings at 0.9, 2 right (gap 0.4); bin 0.5: 1 finding at 0.5, right (gap
+    0.5): (4 * 0.4 + 1 * 0.5) / 5."""
+    by_bin = {0.9: [(0.9, True), (0.9, True), (0.9, False), (0.9, False)], 0.5: [(0.5, True)]}
+    assert expected_calibration_error(by_bin) == pytest.approx((4 * 0.4 + 0.5) / 5)
+    assert expected_calibration_error({0.8: [(0.8, True)] * 4 + [(0.8, False)]}) == \
+        pytest.approx(0.0)
+
+
+def test_stored_reports_count_as_the_run_folders_they_were_written_from(tmp_path):
+    """--store keeps what calibrate counts: one stored case written out as a run folder
+    (manifest and full reports, with curves and keys calibrate does not read) and stored again
+    gives the same findings and the same table."""
+    case = json.loads(STORED_RUN.read_text(encoding="utf-8"))[0]
+    folder = tmp_path / "run"
+    (folder / "cases" / "one").mkdir(parents=True)
+    entry = {**case["entry"], "folder": "cases/one", "kept": True, "part": "dev"}
+    (folder / "manifest.json").write_text(json.dumps([entry]))
+    for which in ("broken", "twin"):
+        full = {**json.loads(json.dumps(case[which])), "checks": [], "curves": {}}
+        for saved in full["causes"]:
+            saved["title"] = "a title"
+            if saved["experiment"]:
+                saved["experiment"] = {**saved["experiment"], "curve_steps": [0, 1]}
+        (folder / "cases" / "one" / f"{which}.full.json").write_text(json.dumps(full))
+    again = tmp_path / "stored.json"
+    assert store([folder], again) == 1
+    assert json.loads(again.read_text())[0] == case
+    from_folder = [(e, reranked(b), reranked(t)) for e, b, t in diagnosed(folder)]
+    assert measured(from_folder) == measured(_stored_cases()[:1])

@@ -1,6 +1,7 @@
 """Measure lossdoctor.calibration's table on diagnosed dev cases, and score it on others.
 
     python bench/devset.py calibrate DIR [DIR...] [--fit even|odd|all] [--score even|odd|all]
+        [--store tests/data/calibration/dev_reports.json]
 
 Reads the full reports `run` keeps beside each case (`broken.full.json`, `twin.full.json`),
 counts, per (cause, evidence kind), how often a finding reported as a cause of its own was right
@@ -18,7 +19,8 @@ It also measures, on the ``--fit`` seeds, the two numbers the table is used with
 weight (``calibration.PRIOR_FINDINGS``, by empirical Bayes: :func:`prior_strength`) and the
 confidence of a declared consequence (``measured_consequences.DECLARED_CONSEQUENCE_CONFIDENCE``,
 :func:`consequence_rates`), and uses both for *after*; and it prints a reliability table (per
-confidence bin: findings, right, mean confidence) with the Brier score, before and after."""
+confidence bin: findings, right, mean confidence) with the Brier score and the expected
+calibration error, before and after."""
 
 from __future__ import annotations
 
@@ -74,6 +76,36 @@ def main(folders: list[Path], fit: str, score: str, prior: int | None = None) ->
                       reliability(before, after), "",
                       kinds_table(before, "before"), "", kinds_table(after, "after"), "",
                       "# before", tables(before, "dev"), "# after", tables(after, "dev")])
+
+
+#: What :func:`finding` and :func:`consequence_rates` read of a saved finding: what --store
+#: keeps (the experiment without its curves).
+STORED_KEYS = ("id", "confidence", "own_confidence", "verdict", "evidence", "experiment",
+               "explained_by")
+
+
+def store(folders: list[Path], path: Path) -> int:
+    """Write the dev cases' reports ``main`` reads, trimmed to what it counts, to ``path``
+    (one case a line: tests/data/calibration/dev_reports.json, the run the shipped table was
+    measured on); returns the number of cases."""
+    cases = sorted(({"entry": {k: entry[k] for k in ("seed", "operator", "cause", "expected")},
+                     "broken": _trimmed(broken), "twin": _trimmed(twin)}
+                    for folder in folders for entry, broken, twin in diagnosed(folder)),
+                   key=lambda case: case["entry"]["seed"])
+    lines = ",\n".join(json.dumps(case, separators=(",", ":")) for case in cases)
+    path.write_text(f"[\n{lines}\n]\n", encoding="utf-8")
+    return len(cases)
+
+
+def _trimmed(report: dict) -> dict:
+    def kept(saved: dict) -> dict:
+        found = {key: saved.get(key) for key in STORED_KEYS}
+        if found["experiment"]:
+            found["experiment"] = {k: v for k, v in found["experiment"].items()
+                                   if not k.startswith("curve")}
+        return found
+    return {"status": report["status"], "causes": [kept(f) for f in report["causes"]],
+            "dismissed": [kept(f) for f in report["dismissed"]]}
 
 
 def diagnosed(folder: Path) -> list[tuple[dict, dict, dict]]:
@@ -212,10 +244,24 @@ def reliability(before: list[Scored], after: list[Scored]) -> str:
             f"{len(c)} | {sum(r for _, r in c)} | "
             + (f"{sum(x for x, _ in c) / len(c):.2f}" if c else "-") for c in cells_) + " |")
     brier = [_brier(results) for results in (before, after)]
+    error = [expected_calibration_error(by) for by in columns]
     return "\n".join(["reliability (held out): findings, right, mean confidence per bin",
                       "| bin | before n | right | mean | after n | right | mean |",
                       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |", *rows,
-                      f"Brier score before {brier[0]:.3f}, after {brier[1]:.3f}"])
+                      f"Brier score before {brier[0]:.3f}, after {brier[1]:.3f}; expected "
+                      f"calibration error before {error[0]:.3f}, after {error[1]:.3f}"])
+
+
+def expected_calibration_error(by_bin: dict[float, list[tuple[float, bool]]]) -> float:
+    """The gap between a bin's mean confidence and its share right, averaged over the bins
+    weighted by their findings (Naeini et al. 2015's ECE, 0 is calibrated): what the
+    reliability table shows in one number, where the Brier score also counts how sharp the
+    confidences are."""
+    total = sum(len(found) for found in by_bin.values())
+    if not total:
+        return math.nan
+    return sum(abs(sum(c for c, _ in found) - sum(r for _, r in found))
+               for found in by_bin.values()) / total
 
 
 def _binned(results: list[Scored]) -> dict[float, list[tuple[float, bool]]]:
