@@ -260,9 +260,10 @@ class ModuleEvents(ModuleChains):
         """Another instance of the trained model's class, or a wrapper holding one (timm's
         ModelEmaV2 calls ``self.module(x)``), called after the first optimizer step without
         gradients: a copy kept beside the model (an EMA copy, a teacher), not the model
-        trained. A wrapper holding the model itself is not a copy."""
+        trained. A wrapper holding the model itself is not a copy, nor is the module that
+        computes the model's input (chains_of_modules.py: two nn.Sequential modules)."""
         model = self.model
-        if self._optimizer_ref is None or model is None:
+        if self._optimizer_ref is None or model is None or self._in_chain(module):
             return False
         if torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters()):
             return False
