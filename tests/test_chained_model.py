@@ -150,3 +150,24 @@ def test_a_head_after_a_frozen_encoder_is_replayed_alone_on_its_features():
     assert case.copies.replay_problem == ""
     assert not isinstance(case.copies.initial_model, Chained)
     assert case.replayer.train_batches[0].args[0].shape == (32, 12)
+
+
+def test_an_encoder_given_what_a_third_trained_module_computed_keeps_replays_skipped():
+    """Three modules in a row (a stem, the encoder, the head): the encoder's inputs are not
+    batch tensors, and the pair cannot stand for the run."""
+    torch.manual_seed(0)
+    stem, encoder, head = nn.Linear(FEATURES, FEATURES), _Encoder(), _Head()
+    optimizer = torch.optim.Adam([*stem.parameters(), *encoder.parameters(),
+                                  *head.parameters()], lr=1e-2)
+    x, y = _data()
+
+    def run():
+        for start in range(0, 512, 32):
+            optimizer.zero_grad()
+            logits = head(encoder(stem(x[start:start + 32])))
+            nn.functional.cross_entropy(logits, y[start:start + 32]).backward()
+            optimizer.step()
+
+    case = record(run)
+    assert case.copies.replay_problem == UPSTREAM
+    assert not isinstance(case.copies.initial_model, Chained)

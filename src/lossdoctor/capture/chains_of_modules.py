@@ -54,7 +54,8 @@ class ModuleChains:
         if module is chain.held:  # the upstream module's own call: its inputs wait as a batch
             return False
         if upstream is not chain.held or index != chain.output_index:
-            self._chain_broken(CHAIN_BROKEN)
+            # given another module's output: a longer chain (a stem, an encoder, a head)
+            self._chain_broken(UPSTREAM if index is not None else CHAIN_BROKEN)
             return False
         if not chain.confirmed and self._call_phase == "train" and self.step > 0:
             self._confirm_chain(chain, module, inputs[0])
