@@ -128,6 +128,8 @@ def test_a_head_also_called_on_other_inputs_keeps_replays_skipped():
     case = record(_pair_run(head_alone_in_validation=True))
     assert case.copies.replay_problem == CHAIN_BROKEN
     assert not isinstance(case.copies.initial_model, Chained)
+    kept = case.copies.train.batches + case.copies.validation.batches
+    assert kept and all(b.args[0].shape[1] == 12 for b in kept)  # the head's own inputs, alone
 
 
 def test_a_head_after_a_frozen_encoder_is_replayed_alone_on_its_features():

@@ -42,13 +42,18 @@ class ModuleChains:
 
     def _chained(self, module: nn.Module, args, kwargs) -> bool:
         """Whether this call of the model is given the output of the module called before it,
-        as the chain followed (which this call may start, confirm or break)."""
+        as the chain followed (which this call may start, confirm or break). A chain starts
+        before the first step only: after it, a run with none forgets the module called before
+        (its model calls then skip this)."""
+        chain = self.copies.upstream
+        if chain is None and self.step > 0:
+            self._called_after = None
+            return False
         before, outputs = self._called_after
         upstream = before()
         inputs = tensors_in((args, kwargs))
         index = (output_index(inputs[0], outputs)
                  if len(inputs) == 1 and upstream is not None else None)
-        chain = self.copies.upstream
         if chain is None:
             return index is not None and self._chain_started(upstream, module, index, inputs[0])
         if module is chain.held:  # the upstream module's own call: its inputs wait as a batch
@@ -72,11 +77,15 @@ class ModuleChains:
         own = {id(p) for p in upstream.parameters() if p.requires_grad}
         if not reaches([given.grad_fn], own):
             return False
+        self.copies.upstream = Upstream.of(upstream, index)
+        self._restart_samples()
+        return True
+
+    def _restart_samples(self) -> None:
+        """The batches kept so far were another module's inputs: the samples start again."""
         copies = self.copies
-        copies.upstream = Upstream.of(upstream, index)
         for name in ("train", "validation", "train_inputs"):
             setattr(copies, name, BatchSample(max_rows=getattr(copies, name).max_rows))
-        return True
 
     def _confirm_chain(self, chain: Upstream, model: nn.Module, given: torch.Tensor) -> None:
         """At the first training call after the first step, with the optimizers known: no
@@ -98,9 +107,11 @@ class ModuleChains:
             self._chain_broken(problem)
 
     def _chain_broken(self, reason: str) -> None:
-        """The kept batches are the upstream module's inputs, which the model alone cannot
-        be replayed on: replays are skipped with ``reason``."""
+        """Replays are skipped with ``reason``; the batches kept were the upstream module's
+        inputs: the samples start again with the model's own, as a run with no chain keeps."""
         self.copies.upstream = None
+        self._pending = None
+        self._restart_samples()
         if not self.copies.replay_problem:
             self.copies.replay_problem = reason
 
