@@ -1,7 +1,7 @@
 """Module calls that make one model: the followed module called on what another module the
 step trains returned just before it (chained_model.py). Kept apart from module_events.py, which
-calls in here only when the model changed between two calls: a script of one model pays
-nothing."""
+calls in here only when the model changed between two calls: a script of one model pays one
+attribute read a model call."""
 
 from __future__ import annotations
 
