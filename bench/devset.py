@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--time-major", action="store_true",
                       help="draw each case on a recurrent or transformer base given "
                            "(time, batch, ...) batches (nn.LSTM's default batch_first=False)")
+    make.add_argument("--two-modules", action="store_true",
+                      help="write each case's MLP as two modules, an encoder and a head, "
+                           "called one after the other (other cases are left out)")
     run = commands.add_parser("run", help="diagnose the kept cases of one part")
     run.add_argument("folder", type=Path, help="a folder written by generate")
     run.add_argument("--part", choices=["dev", "test"], required=True)
@@ -94,7 +97,7 @@ def _generate(args) -> int:
                         log=lambda line: print(line, file=sys.stderr, flush=True),
                         cause=args.cause, operator=args.operator,
                         manual=args.manual_updates, plateau=args.plateau,
-                        time_major=args.time_major)
+                        time_major=args.time_major, two_modules=args.two_modules)
     print(filter_summary(manifest))
     print()
     for part in ("dev", "test"):

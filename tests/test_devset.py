@@ -255,3 +255,17 @@ def test_validating_without_eval_keeps_a_usual_dropout_on_regression_bases():
         rates[task].append(_dropout(base, random.Random(seed)).model.dropout)
     assert rates["regression"] and max(rates["regression"]) <= 0.3  # a base's own is <= 0.3
     assert rates["classification"] and min(rates["classification"]) >= 0.5
+
+
+def test_two_module_cases_call_a_head_on_an_encoders_output_and_keep_their_faults():
+    plain = make_cases(60, 20000, "dev")
+    split = make_cases(60, 20000, "dev", two_modules=True)
+    assert split and len(split) < len(plain)  # not an MLP on tabular or image data: left out
+    for case in split:
+        for program in (case.twin, case.broken):
+            text = render(program)
+            compile(text, "two_modules.py", "exec")
+            assert "(nn.Module)" not in text and "def __call__(self" in text, case.id
+            assert "def parameters(self)" in text, case.id
+    before = {case.seed: case for case in plain}
+    assert all(before[case.seed].operator == case.operator for case in split)

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from conftest import record
+from lossdoctor.capture.chained_model import Chained
 from lossdoctor.capture.fed_back import FED_BACK
 from lossdoctor.capture.train_split import signature
-from lossdoctor.capture.upstream import UPSTREAM
 from lossdoctor.findings import Skip
 
 LETTERS, CLASSES, HIDDEN, BATCH, LENGTH = 12, 4, 16, 8, 6
@@ -70,8 +70,8 @@ def test_a_state_detached_before_each_call_is_data_and_replays_run():
 
 def test_an_input_another_trained_module_computed_is_not_a_state_fed_back():
     """Features from an encoder outside the model reach the encoder's parameters, not the
-    model's: not a state fed back. (Replays of the head alone on features held fixed are
-    skipped for another reason since session 28: the encoder trains too, capture/upstream.py.)"""
+    model's: not a state fed back. (Since session 29 the encoder and the head are replayed as
+    one model on the encoder's inputs: capture/chained_model.py.)"""
     torch.manual_seed(0)
     encoder, head = nn.Linear(5, 8), nn.Linear(8, 2)
     x, y = torch.randn(64, 5), torch.randint(0, 2, (64,))
@@ -86,7 +86,8 @@ def test_an_input_another_trained_module_computed_is_not_a_state_fed_back():
             optimizer.step()
 
     case = record(train)
-    assert case.copies.replay_problem == UPSTREAM
+    assert case.copies.replay_problem == ""
+    assert isinstance(case.copies.initial_model, Chained)
 
 
 def test_one_hot_letters_are_compared_by_the_letters_they_encode():

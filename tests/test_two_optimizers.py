@@ -196,13 +196,17 @@ def test_a_seq2seq_steps_cost_does_not_grow_with_the_steps_taken():
     assert late < 1.2 * early
 
 
-def test_replays_of_a_decoder_fed_by_a_trained_encoder_are_skipped_with_the_reason():
+def test_a_decoder_fed_by_a_trained_encoder_is_replayed_with_it_as_one_model():
     """929abff replayed the decoder alone on encodings held fixed: a healthy run of this kind
-    (written for it) was given underfit_capacity 0.77. A model whose inputs come with no
-    graph is replayed as before."""
-    from lossdoctor.capture.upstream import UPSTREAM
+    (written for it) was given underfit_capacity 0.77; 913d42e skipped its replays
+    (capture/upstream.py); the pair is now replayed as one model on the encoder's inputs
+    (capture/chained_model.py, tests/test_chained_model.py). A model whose inputs come with no
+    graph is replayed alone, as before."""
+    from lossdoctor.capture.chained_model import Chained
 
-    assert record(_two_mlps()).copies.replay_problem == UPSTREAM
+    case = record(_two_mlps())
+    assert case.copies.replay_problem == ""
+    assert isinstance(case.copies.initial_model, Chained)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

@@ -17,6 +17,7 @@ from .operators import CAUSES, Operator, all_operators, by_cause
 from .plateau import can_plateau, made_plateau
 from .program import Program
 from .time_major import time_major_programs
+from .two_modules import can_split, made_two_modules
 
 #: Share of seeds in the test part. Any number of cases can be generated, so the share only
 #: sets how many of them are held out.
@@ -69,13 +70,14 @@ def build(seed: int, op: Operator, rng: random.Random | None = None) -> Case:
 def make_cases(count: int, first_seed: int, part: str | None = None,
                cause: str | None = None, operator: str | None = None,
                manual: bool = False, plateau: bool = False,
-               time_major: bool = False) -> list[Case]:
+               time_major: bool = False, two_modules: bool = False) -> list[Case]:
     """Cases for seeds first_seed, first_seed + 1, ...; only those of ``part`` and of
     ``cause`` (seeds whose cause it is) if given. With ``operator``, every seed of the part
     gets a case of that operator (see `operator_case`). With ``manual``, the cases that can
     be are written with their parameters updated by hand (see `manual_case`); with
     ``plateau``, with their rate cut on the validation loss's plateaus (see `plateau_case`);
-    with ``time_major``, on bases written time-major (see `time_major_case`)."""
+    with ``time_major``, on bases written time-major (see `time_major_case`); with
+    ``two_modules``, on MLPs kept as two modules (see `two_modules_case`)."""
     seeds = [seed for seed in range(first_seed, first_seed + count)
              if part is None or part_of(seed) == part]
     if time_major:
@@ -91,7 +93,18 @@ def make_cases(count: int, first_seed: int, part: str | None = None,
         cases = [made for made in map(manual_case, cases) if made is not None]
     if plateau:
         cases = [made for made in map(plateau_case, cases) if made is not None]
+    if two_modules:
+        cases = [made for made in map(two_modules_case, cases) if made is not None]
     return cases
+
+
+def two_modules_case(case: Case) -> Case | None:
+    """The case with both scripts' MLP kept as two modules (two_modules.py); None when they
+    are not MLPs of that kind."""
+    if not can_split(case.twin, case.broken):
+        return None
+    return Case(case.seed, case.operator, made_two_modules(case.twin),
+                made_two_modules(case.broken))
 
 
 def manual_case(case: Case) -> Case | None:

@@ -46,13 +46,16 @@ def filter_case(entry: dict, out: Path) -> dict:
 def generate(count: int, first_seed: int, out: Path, part: str | None = None, jobs: int = 1,
              log: Callable[[str], None] = print, cause: str | None = None,
              operator: str | None = None, manual: bool = False,
-             plateau: bool = False, time_major: bool = False) -> list[dict]:
+             plateau: bool = False, time_major: bool = False,
+             two_modules: bool = False) -> list[dict]:
     """Generate, filter and write ``count`` seeds' cases (only ``part``'s and ``cause``'s if
     given; with ``operator``, one case of it per seed; with ``manual``, their parameters
     updated by hand where they can be; with ``plateau``, their rate cut on plateaus; with
-    ``time_major``, on bases given (time, batch, ...) batches)."""
+    ``time_major``, on bases given (time, batch, ...) batches; with ``two_modules``, on
+    MLPs kept as two modules)."""
     out.mkdir(parents=True, exist_ok=True)
-    cases = make_cases(count, first_seed, part, cause, operator, manual, plateau, time_major)
+    cases = make_cases(count, first_seed, part, cause, operator, manual, plateau, time_major,
+                       two_modules)
     entries = [write_case(case, out) for case in cases]
 
     def filtered(entry: dict) -> dict:

@@ -8,6 +8,7 @@ from . import losses
 from .program import Program
 from .text import indent, number, variant
 from .time_major import cell_line
+from .two_modules import part_methods
 
 ACTIVATION = {"relu": "nn.ReLU()", "gelu": "nn.GELU()", "tanh": "nn.Tanh()",
               "sigmoid": "nn.Sigmoid()", "leaky_relu": "nn.LeakyReLU(0.1)"}
@@ -80,6 +81,8 @@ def definition(p: Program) -> list[str]:
     style = p.model.style
     if style == "raw":
         return _raw(p)
+    if style == "two_modules":
+        return _two_modules(p) + _edits(p)
     lines = _sequential(p) if style == "sequential" else _module_class(p)
     return lines + _edits(p)
 
@@ -168,6 +171,17 @@ def _module_class(p: Program) -> list[str]:
              f"    def forward(self, {signature}):", *indent(unpack + forward, 2),
              *indent(result, 2), "", "", f"model = {name}()"]
     return lines
+
+
+def _two_modules(p: Program) -> list[str]:
+    """A plain class holding the two parts as modules of their own (two_modules.py)."""
+    name = CLASS_NAMES[p.data.kind][variant(p.seed, "class", 2)]
+    init_lines, forward = _module_parts(p)
+    signature, unpack, result = _forward_frame(p)
+    return [f"class {name}:", "    def __init__(self):", *indent(init_lines, 2), "",
+            f"    def __call__(self, {signature}):", *indent(unpack + forward, 2),
+            *indent(result, 2), "", *part_methods(*_parts(p)), "", "",
+            f"model = {name}()"]
 
 
 def _forward_frame(p: Program) -> tuple[str, list[str], list[str]]:

@@ -44,7 +44,7 @@ class Data:
 @dataclass(frozen=True)
 class Model:
     family: str  # mlp | cnn | rnn | transformer
-    style: str  # sequential | module | module_list | raw
+    style: str  # sequential | module | module_list | raw | two_modules (two_modules.py)
     width: int
     depth: int
     activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu

@@ -47,6 +47,9 @@ class Case:
     curves_show_symptom: bool | None = None
     _shared: dict = field(default_factory=dict, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.copies.settle_chain()  # a model of two modules is replayed as one
+
     def shared(self, key: str, compute: Callable[[], T]) -> T:
         """A result several checks use (e.g. the learners' contest on the labels), computed
         once per case. A Skip or error is not kept: the next caller meets it again."""

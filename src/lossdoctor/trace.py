@@ -204,6 +204,11 @@ class Trace:
     later_steps_without_gradients: int = 0
     later_optimizer_elements: int = 0
     later_optimizer_outside_model: int = 0
+    #: The first of those optimizers' class and settings (its first group at a positive lr),
+    #: as optimizer_class and optimizer_hparams are the first optimizer's: replays of two
+    #: modules it and the first one train follow them (capture/chains_of_modules.py).
+    later_optimizer_class: str = ""
+    later_optimizer_hparams: dict = field(default_factory=dict)
     #: Optimizer steps after the first at which torch.manual_seed was called: a generator
     #: reseeded as the run goes repeats every random draw (batch indices, dropout masks).
     reseeded_steps: int = 0

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lossdoctor.capture.chained_model import Upstream
 from lossdoctor.capture.clipping import GradientClip
 from lossdoctor.capture.model_copy import device_of, kept_copy
 from lossdoctor.capture.replay_losses import LossFunction, in_batch_targets
 from lossdoctor.capture.sample import BatchSample
+from lossdoctor.capture.upstream import UPSTREAM
 
 
 @dataclass
@@ -47,6 +49,10 @@ class Copies:
     #: Why one captured model call cannot stand for a training step in replays (fed_back.py),
     #: in words for the user; "" when it can.
     replay_problem: str = ""
+    #: The module that computes the model's input, when the two are replayed as one model
+    #: (chained_model.py): the kept batches are its inputs. Until settle_chain(), it holds the
+    #: user's module, as the recorder holds the model, to copy it as training left it.
+    upstream: Upstream | None = None
     #: Why the model cannot be copied for replays, in words for the user; "" when it can or
     #: when nothing is known (see tensor_events.py).
     model_problem: str = ""
@@ -71,6 +77,19 @@ class Copies:
     def settle_targets(self) -> None:
         """At the end of the run: whether the loss's targets are the rows' own positions."""
         self.in_batch_target = in_batch_targets(self.train.batches)
+
+    def settle_chain(self) -> None:
+        """After the run, once: the model and its upstream module become one model, before
+        training and as training left them (chained_model.Chained)."""
+        chain, self.upstream = self.upstream, None
+        if chain is None or self.replay_problem:
+            return
+        if not chain.confirmed:  # no training call after the first step showed the optimizers
+            self.replay_problem = UPSTREAM
+            return
+        chain.settle()
+        self.initial_model = chain.around(self.initial_model, chain.initial)
+        self.final_model = chain.around(self.final_model, chain.final)
 
     @property
     def replay_loss(self):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lossdoctor.capture.model_setup import optimized
+from lossdoctor.capture.model_setup import optimized, plain, training_settings
 from lossdoctor.capture.tracing import plain_module
 from lossdoctor.trace import Trace
 
@@ -21,7 +21,7 @@ def note_later_step(trace: Trace, optimizer, model: nn.Module | None) -> None:
     if trace.setup.not_in_optimizer:
         _trained_by_another(trace.setup, params, model)
     if trace.later_optimizer_elements == 0:
-        _describe(trace, params, model)
+        _describe(trace, optimizer, params, model)
     trace.later_optimizer_steps += 1
     if all(p.grad is None for p in params):
         trace.later_steps_without_gradients += 1
@@ -33,8 +33,10 @@ def forget_later_steps(trace: Trace) -> None:
         trace.later_optimizer_steps = trace.later_steps_without_gradients = 0
 
 
-def _describe(trace: Trace, params: list, model: nn.Module | None) -> None:
+def _describe(trace: Trace, optimizer, params: list, model: nn.Module | None) -> None:
     own = {id(p) for p in model.parameters()} if model is not None else set()
+    trace.later_optimizer_class = type(optimizer).__name__
+    trace.later_optimizer_hparams = plain(training_settings(optimizer))
     trace.later_optimizer_elements = sum(p.numel() for p in params)
     trace.later_optimizer_outside_model = sum(p.numel() for p in params if id(p) not in own)
 

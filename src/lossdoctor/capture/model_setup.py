@@ -18,9 +18,7 @@ def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
     parameter with. A first group at lr 0 (a frozen backbone by ``lr_mult=0``, mmengine's
     paramwise_cfg) would have every replay train nothing; a warmup from 0, where every
     group starts at 0, keeps the first group's."""
-    group = next((g for g in optimizer.param_groups if _positive(g.get("lr"))),
-                 optimizer.param_groups[0])
-    hparams = {k: v for k, v in group.items() if k != "params"}
+    hparams = training_settings(optimizer)
     setup.optimizer_class = type(optimizer).__name__
     setup.optimizer_hparams = plain(hparams)
     peak = None if "max_lr" in hparams else scheduled_peak(optimizer)
@@ -28,6 +26,14 @@ def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
         setup.optimizer_hparams["max_lr"] = peak
     setup.lr_given = _given_lr(optimizer)
     return hparams
+
+
+def training_settings(optimizer: torch.optim.Optimizer) -> dict:
+    """The settings of the optimizer's first parameter group at a positive lr (its first
+    group when none is)."""
+    group = next((g for g in optimizer.param_groups if _positive(g.get("lr"))),
+                 optimizer.param_groups[0])
+    return {k: v for k, v in group.items() if k != "params"}
 
 
 def _positive(lr) -> bool:

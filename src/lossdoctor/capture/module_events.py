@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn.modules.loss import _Loss
 
+from lossdoctor.capture.chains_of_modules import ModuleChains
 from lossdoctor.capture.direct_forward import DirectPass, direct_pass, on_stack
 from lossdoctor.capture.guard import guarded_hook
 from lossdoctor.capture.loss_chains import WAITING
@@ -23,7 +24,7 @@ from lossdoctor.capture.tracing import is_compiled
 RECENT_OUTPUTS = 8
 
 
-class ModuleEvents:
+class ModuleEvents(ModuleChains):
     """The model is the outermost module with parameters. Its sampled training passes are spied
     on for activations (activation_events.py); its inputs may be kept (data_events.py)."""
 
@@ -60,6 +61,7 @@ class ModuleEvents:
         #: Whether a model's forward was called directly: its calls never pass through
         #: nn.Module.__call__, so the global hooks stay (see sole_model).
         self.direct_forward_seen = False
+        self._start_module_chains()
 
     @property
     def inside_loss_module(self) -> bool:
@@ -122,13 +124,23 @@ class ModuleEvents:
         self.inside_model = True
         self._inner_target = None
         if not is_model:
-            self._note_retrained(module)
+            self._note_switch(module)
             self._model_ref = weakref.ref(module)
         self._model_held = module
         if self._optimizer_ref is None:
             self._roots.add(id(module))
         if self.sampled and phase == "train" and not is_compiled(module):
             self._start_spying()
+
+    def _note_switch(self, module: nn.Module) -> None:
+        """Another module than the last one called is the model now: remember the last one
+        and its outputs (it may have computed this call's input: chains_of_modules.py), or, a
+        new model of its class, note that training began anew."""
+        previous = self._model_ref() if self._model_ref is not None else None
+        self._called_after = None if previous is None else (weakref.ref(previous),
+                                                            self.last_outputs)
+        if not self._in_chain(module):
+            self._note_retrained(module)
 
     def _note_retrained(self, module: nn.Module) -> None:
         """A new model of the trained one's class, called after training began, is trained
@@ -166,8 +178,12 @@ class ModuleEvents:
             first = args[0] if args else None  # _rows's common case spelled out: one call less
             shape = first.shape if isinstance(first, torch.Tensor) else None
             self.last_batch_rows = shape[0] if shape else _rows(args, kwargs)
+            chained = self._called_after is not None and self._chained(module, args, kwargs)
             self._note_outputs(output)
-            self._keep_inputs(args, kwargs, output)
+            if chained:
+                self._keep_chained_inputs(output)
+            else:
+                self._keep_inputs(args, kwargs, output)
             if self._returned_loss is not None or self._returned_target is not None:
                 self._model_returned_loss(output, args, kwargs)
             self._inner_target = None
@@ -244,9 +260,10 @@ class ModuleEvents:
         """Another instance of the trained model's class, or a wrapper holding one (timm's
         ModelEmaV2 calls ``self.module(x)``), called after the first optimizer step without
         gradients: a copy kept beside the model (an EMA copy, a teacher), not the model
-        trained. A wrapper holding the model itself is not a copy."""
+        trained. A wrapper holding the model itself is not a copy, nor is the module that
+        computes the model's input (chains_of_modules.py: two nn.Sequential modules)."""
         model = self.model
-        if self._optimizer_ref is None or model is None:
+        if self._optimizer_ref is None or model is None or self._in_chain(module):
             return False
         if torch.is_grad_enabled() and any(p.requires_grad for p in module.parameters()):
             return False
