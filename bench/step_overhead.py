@@ -19,7 +19,7 @@ Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [-
 layer's cost alone); with --handlers it prints instead the microseconds each of the recorder's
 event handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed
 runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
-see.
+see; --inner _loss_computed,_settle_losses (with --handlers) times those methods too.
 
 Session 28 (CPU clock, one thread, nice; main 929abff against s28-step 64e62d5's src, each
 from its own snapshot; load 31 falling to 8, other sessions running). What s28-step cuts:
@@ -444,17 +444,18 @@ def step_times(model, optimizer, batches, steps: int, recorder=None,
     return times
 
 
-def handler_costs(name: str, blocks: int, steps: int) -> Counter:
+def handler_costs(name: str, blocks: int, steps: int, inner: tuple = ()) -> Counter:
     """Microseconds per ordinary watched step that each of the recorder's event handlers takes,
     timed where it runs (this thread's CPU time; a handler called inside another counts in
-    both): what a whole-step ratio cannot resolve on a loaded machine."""
+    both): what a whole-step ratio cannot resolve on a loaded machine. ``inner``: the
+    recorder's own methods (``_loss_computed``, ``_settle_losses``) timed as well, inclusive."""
     build, shape = MODELS[name]
     torch.manual_seed(0)
     model = build()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     batches = [(torch.randn(shape), torch.randint(0, 10, (shape[0],))) for _ in range(8)]
     recorder, costs, ordinary = Recorder(listener=Monitor()), Counter(), [False]
-    with _timed_handlers(costs, ordinary):
+    with _timed_handlers(costs, ordinary), _timed_methods(inner, costs, ordinary):
         step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
         timed = [t for _ in range(blocks)
                  for t in step_times(model, optimizer, batches, steps, recorder, ordinary)]
@@ -481,6 +482,23 @@ def _timed_handlers(costs: Counter, ordinary: list):
                 setattr(Recorder, attr, handler)
             else:
                 delattr(Recorder, attr)
+
+
+@contextmanager
+def _timed_methods(names: tuple, costs: Counter, ordinary: list):
+    """The recorder's methods ``names`` timed into ``costs`` (they are looked up on the
+    recorder at each call, so the wrapper on Recorder is what runs); taken off on leaving."""
+    own = {name: Recorder.__dict__.get(name) for name in names}
+    for name in names:
+        setattr(Recorder, name, _timed(name, getattr(Recorder, name), costs, ordinary))
+    try:
+        yield
+    finally:
+        for name, method in own.items():
+            if method is None:
+                delattr(Recorder, name)
+            else:
+                setattr(Recorder, name, method)
 
 
 def _timed(name: str, handler, costs: Counter, ordinary: list):
@@ -570,6 +588,8 @@ def main() -> None:
                         help="also time watched blocks whose handlers are off (the hook layer)")
     parser.add_argument("--handlers", action="store_true",
                         help="time each event handler on ordinary watched steps instead")
+    parser.add_argument("--inner", default="",
+                        help="with --handlers: also time these recorder methods (comma-separated)")
     options = parser.parse_args()
     global clock
     clock = CLOCKS[options.clock]
@@ -597,7 +617,8 @@ def print_handler_costs(options) -> None:
           f"(inclusive), {options.blocks} blocks of {options.steps} steps; load "
           f"{os.getloadavg()[0]:.1f}")
     for name in options.model or MODELS:
-        costs = handler_costs(name, options.blocks, options.steps)
+        inner = tuple(filter(None, options.inner.split(",")))
+        costs = handler_costs(name, options.blocks, options.steps, inner)
         print(f"{name}: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.most_common()))
 
 
