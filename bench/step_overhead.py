@@ -21,6 +21,30 @@ event handlers takes on ordinary watched steps, timed where it runs (inclusive: 
 runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
 see; --inner _loss_computed,_settle_losses (with --handlers) times those methods too.
 
+Session 29 (s29-step; CPU clock, one thread, nice, 20 pairs of 50-step blocks, --off; main
+913d42e, which s29-step's capture code equals; run 0 the MLP alone), mean / median / pairs +- 2
+SE / sampled / share / off:
+
+| model | run | load | mean | median | pairs +- 2 SE | sampled | share | off |
+|---|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 0 | 1.7-9 | 1.043 | 1.037 | 1.043 +- 0.021 | 1.20 | 2.5% | 1.025 |
+| mlp 784-512-512-10 | 1 | 17.0-16.4 | 1.010 | 1.016 | 1.012 +- 0.027 | 1.13 | 2.5% | 1.027 |
+| mlp 784-512-512-10 | 2 | 16.2-19.0 | 1.037 | 1.035 | 1.037 +- 0.014 | 1.16 | 2.5% | 1.018 |
+| mlp 784-512-512-10 | 3 | 19.3-14.5 | 1.036 | 1.037 | 1.036 +- 0.013 | 1.17 | 2.5% | 1.010 |
+| mlp 784-512-512-10 | 4 | 14.4-10.7 | 1.038 | 1.027 | 1.038 +- 0.022 | 1.20 | 2.5% | 1.015 |
+| 200 small layers | 1 | 17.0-16.4 | 1.031 | 1.016 | 1.032 +- 0.029 | 1.58 | 2.5% | 1.009 |
+| 200 small layers | 2 | 16.2-19.0 | 1.055 | 1.043 | 1.057 +- 0.014 | 1.56 | 2.5% | 1.017 |
+| 200 small layers | 3 | 19.3-14.5 | 1.056 | 1.039 | 1.056 +- 0.013 | 1.54 | 2.5% | 1.046 |
+| 200 small layers | 4 | 14.4-10.7 | 1.044 | 1.041 | 1.047 +- 0.030 | 1.52 | 2.5% | 1.045 |
+
+The MLP's 1.03 is met on 1 run of 5, the 200 layers' 1.10 on all. In one process (bare,
+watched and off blocks in a random order each round, ordinary steps only; 40 rounds, load 17):
+watched 1.030 +- 0.008, off 1.012 +- 0.007: on an ordinary MLP step the hook layer costs ~1.2%
+(~70 us of 5.8 ms), the handlers ~1.8% (~100 us); the sampled steps add ~0.4% to the mean.
+--handlers --inner (load 19): handlers 159 us a step, of which the loss path (_loss_computed
+49, _settle_losses 31) ~80. With a run-to-run SD of ~0.013, "every run" needs a true mean near
+1.01, below the hook layer and sampled steps together (~1.016): docs/devset.md, session 29.
+
 Session 28 (CPU clock, one thread, nice; main 929abff against s28-step 64e62d5's src, each
 from its own snapshot; load 31 falling to 8, other sessions running). What s28-step cuts:
 the common cases of thirteen helpers spelled out where they are called (reduction_of,
