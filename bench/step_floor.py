@@ -6,7 +6,8 @@ out). Prints each variant's mean of the per-round ratios to bare, +- 2 SE.
 ``off-nomod`` also puts torch's nn.Module.__call__ back for the block (no module wrapper),
 ``off-nobwd`` torch's autograd.backward (no backward wrapper).
 Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_floor.py [ROUNDS] [full,off,...]
-Session 29 (MLP, load 17, 40 rounds): full 1.030 +- 0.008, off 1.012 +- 0.007.
+Session 29 (MLP, 40 rounds): full 1.030 +- 0.008, off 1.012 +- 0.007 at load 17; full
+1.020 +- 0.015, off 1.009 +- 0.015 at load 9.
 """
 
 import os
