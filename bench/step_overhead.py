@@ -19,7 +19,31 @@ Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_overhead.py [--blocks 30] [-
 layer's cost alone); with --handlers it prints instead the microseconds each of the recorder's
 event handlers takes on ordinary watched steps, timed where it runs (inclusive: loss_computed
 runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
-see.
+see; --inner _loss_computed,_settle_losses (with --handlers) times those methods too.
+
+Session 29 (s29-step; CPU clock, one thread, nice, 20 pairs of 50-step blocks, --off; main
+913d42e, which s29-step's capture code equals; run 0 the MLP alone), mean / median / pairs +- 2
+SE / sampled / share / off:
+
+| model | run | load | mean | median | pairs +- 2 SE | sampled | share | off |
+|---|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 0 | 1.7-9 | 1.043 | 1.037 | 1.043 +- 0.021 | 1.20 | 2.5% | 1.025 |
+| mlp 784-512-512-10 | 1 | 17.0-16.4 | 1.010 | 1.016 | 1.012 +- 0.027 | 1.13 | 2.5% | 1.027 |
+| mlp 784-512-512-10 | 2 | 16.2-19.0 | 1.037 | 1.035 | 1.037 +- 0.014 | 1.16 | 2.5% | 1.018 |
+| mlp 784-512-512-10 | 3 | 19.3-14.5 | 1.036 | 1.037 | 1.036 +- 0.013 | 1.17 | 2.5% | 1.010 |
+| mlp 784-512-512-10 | 4 | 14.4-10.7 | 1.038 | 1.027 | 1.038 +- 0.022 | 1.20 | 2.5% | 1.015 |
+| 200 small layers | 1 | 17.0-16.4 | 1.031 | 1.016 | 1.032 +- 0.029 | 1.58 | 2.5% | 1.009 |
+| 200 small layers | 2 | 16.2-19.0 | 1.055 | 1.043 | 1.057 +- 0.014 | 1.56 | 2.5% | 1.017 |
+| 200 small layers | 3 | 19.3-14.5 | 1.056 | 1.039 | 1.056 +- 0.013 | 1.54 | 2.5% | 1.046 |
+| 200 small layers | 4 | 14.4-10.7 | 1.044 | 1.041 | 1.047 +- 0.030 | 1.52 | 2.5% | 1.045 |
+
+The MLP's 1.03 is met on 1 run of 5, the 200 layers' 1.10 on all. In one process (bare,
+watched and off blocks in a random order each round, ordinary steps only; 40 rounds, load 17):
+watched 1.030 +- 0.008, off 1.012 +- 0.007: on an ordinary MLP step the hook layer costs ~1.2%
+(~70 us of 5.8 ms), the handlers ~1.8% (~100 us); the sampled steps add ~0.4% to the mean.
+--handlers --inner (load 19): handlers 159 us a step, of which the loss path (_loss_computed
+49, _settle_losses 31) ~80. With a run-to-run SD of ~0.013, "every run" needs a true mean near
+1.01, below the hook layer and sampled steps together (~1.016): docs/devset.md, session 29.
 
 Session 28 (CPU clock, one thread, nice; main 929abff against s28-step 64e62d5's src, each
 from its own snapshot; load 31 falling to 8, other sessions running). What s28-step cuts:
@@ -444,17 +468,18 @@ def step_times(model, optimizer, batches, steps: int, recorder=None,
     return times
 
 
-def handler_costs(name: str, blocks: int, steps: int) -> Counter:
+def handler_costs(name: str, blocks: int, steps: int, inner: tuple = ()) -> Counter:
     """Microseconds per ordinary watched step that each of the recorder's event handlers takes,
     timed where it runs (this thread's CPU time; a handler called inside another counts in
-    both): what a whole-step ratio cannot resolve on a loaded machine."""
+    both): what a whole-step ratio cannot resolve on a loaded machine. ``inner``: the
+    recorder's own methods (``_loss_computed``, ``_settle_losses``) timed as well, inclusive."""
     build, shape = MODELS[name]
     torch.manual_seed(0)
     model = build()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     batches = [(torch.randn(shape), torch.randint(0, 10, (shape[0],))) for _ in range(8)]
     recorder, costs, ordinary = Recorder(listener=Monitor()), Counter(), [False]
-    with _timed_handlers(costs, ordinary):
+    with _timed_handlers(costs, ordinary), _timed_methods(inner, costs, ordinary):
         step_times(model, optimizer, batches, steps, recorder)  # the run's dense first steps
         timed = [t for _ in range(blocks)
                  for t in step_times(model, optimizer, batches, steps, recorder, ordinary)]
@@ -481,6 +506,23 @@ def _timed_handlers(costs: Counter, ordinary: list):
                 setattr(Recorder, attr, handler)
             else:
                 delattr(Recorder, attr)
+
+
+@contextmanager
+def _timed_methods(names: tuple, costs: Counter, ordinary: list):
+    """The recorder's methods ``names`` timed into ``costs`` (they are looked up on the
+    recorder at each call, so the wrapper on Recorder is what runs); taken off on leaving."""
+    own = {name: Recorder.__dict__.get(name) for name in names}
+    for name in names:
+        setattr(Recorder, name, _timed(name, getattr(Recorder, name), costs, ordinary))
+    try:
+        yield
+    finally:
+        for name, method in own.items():
+            if method is None:
+                delattr(Recorder, name)
+            else:
+                setattr(Recorder, name, method)
 
 
 def _timed(name: str, handler, costs: Counter, ordinary: list):
@@ -570,6 +612,8 @@ def main() -> None:
                         help="also time watched blocks whose handlers are off (the hook layer)")
     parser.add_argument("--handlers", action="store_true",
                         help="time each event handler on ordinary watched steps instead")
+    parser.add_argument("--inner", default="",
+                        help="with --handlers: also time these recorder methods (comma-separated)")
     options = parser.parse_args()
     global clock
     clock = CLOCKS[options.clock]
@@ -597,7 +641,8 @@ def print_handler_costs(options) -> None:
           f"(inclusive), {options.blocks} blocks of {options.steps} steps; load "
           f"{os.getloadavg()[0]:.1f}")
     for name in options.model or MODELS:
-        costs = handler_costs(name, options.blocks, options.steps)
+        inner = tuple(filter(None, options.inner.split(",")))
+        costs = handler_costs(name, options.blocks, options.steps, inner)
         print(f"{name}: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.most_common()))
 
 
