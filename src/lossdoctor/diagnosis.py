@@ -13,6 +13,7 @@ from typing import NamedTuple
 from lossdoctor import budget as budgets
 from lossdoctor import stopping
 from lossdoctor.calibration import calibrated
+from lossdoctor.capture.closure_copies import closures_follow_copies
 from lossdoctor.checks import CheckModule, check_modules
 from lossdoctor.checks.optimizer_choice import plain_sgd
 from lossdoctor.checks.over_regularized import regularization_of
@@ -331,7 +332,8 @@ def diagnose(case, modules: tuple[CheckModule, ...] | None = None,
     order = _in_order(modules, symptom, _setup_calls(case))
     copies = getattr(case, "copies", None)
     threads = run_threads(copies.threads if copies is not None else 0)
-    with threads, _fitted_experiments(case, budget, budget_is_default) as fitted:
+    with threads, closures_follow_copies(), \
+            _fitted_experiments(case, budget, budget_is_default) as fitted:
         for position, module in enumerate(order, start=1):
             if outcomes and outcomes[-1].reason == STOPPED_REASON:
                 outcomes.append(_stopped(module))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lossdoctor.budget import default_budget
+from lossdoctor.capture.closure_copies import closures_follow_copies
 from lossdoctor.case import NO_VALIDATION_ROWS, Case
 from lossdoctor.curves import PLATEAU, CurveVerdict
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
@@ -37,7 +38,9 @@ def diagnose_run(run: ScriptRun, progress: Progress | None = None,
     checks only where it shortened the experiments, or no limit when that is not given."""
     if not training_seen(run):
         return None
-    with silenced():  # the experiments on copies must not warn into the user's output
+    # the experiments on copies must not warn into the user's output, and copies of a model
+    # whose functions close over its modules must call their own (capture/closure_copies.py)
+    with silenced(), closures_follow_copies():
         return _diagnosed(run, progress, budget, training_seconds)
 
 

@@ -11,6 +11,7 @@ import warnings
 import torch
 from torch import nn
 
+from lossdoctor.capture.closure_copies import closures_follow_copies
 from lossdoctor.capture.direct_forward import called_method
 
 #: Where copies that are only kept (the model before its first update, the model as the run
@@ -30,7 +31,7 @@ def kept_copy(model: nn.Module, on: torch.device = KEPT_ON) -> nn.Module:
     are not copied, which the user never asked for."""
     memo = {id(t): _copied(t, on) for t in (*model.parameters(), *model.buffers())
             if type(t) in PLAIN_TENSOR_TYPES}
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), closures_follow_copies():
         warnings.simplefilter("ignore")
         kept = copy.deepcopy(model, memo)
     return _called_as_trained(_trainable_scripts(kept, model, on), called_method(model))
