@@ -630,17 +630,18 @@ def test_the_same_signal_on_enough_rows_is_found_by_the_learners():
 
 
 def test_fewest_rows_are_the_rarest_class_s():
+    from lossdoctor.checks._label_signal import _fewest_rows
     from lossdoctor.checks._tabular import Table
 
     train = Table(np.zeros((103, 2)), np.array([0] * 100 + [1] * 3))
-    assert no_signal._fewest_rows(train, CLASSIFICATION) == (3, 1)
-    assert no_signal._fewest_rows(train, REGRESSION) == (103, None)
+    assert _fewest_rows(train, CLASSIFICATION) == (3, 1)
+    assert _fewest_rows(train, REGRESSION) == (103, None)
     # 38 of 100 rows of a 0/1 label drawn at random: short of 40 by sampling, not rare (the
     # article's scripts); 30 rows in all are too few whatever their classes
     balanced = Table(np.zeros((100, 2)), np.array([0] * 62 + [1] * 38))
-    assert no_signal._fewest_rows(balanced, CLASSIFICATION) == (100, None)
+    assert _fewest_rows(balanced, CLASSIFICATION) == (100, None)
     small = Table(np.zeros((30, 2)), np.array([0] * 16 + [1] * 14))
-    assert no_signal._fewest_rows(small, CLASSIFICATION) == (14, 1)
+    assert _fewest_rows(small, CLASSIFICATION) == (14, 1)
 
 
 def test_an_ordering_of_the_rows_by_label_is_a_signal_a_loss_gain_misses():

@@ -138,22 +138,6 @@ def validation_alone_carries_label(case, task: str) -> bool:
             and inputs_shifted(case, task))
 
 
-def labels_unpredictable(case, task: str) -> bool:
-    """Nothing predicts the labels, in the validation rows nor inside the training rows, and
-    the user's own model is not clearly below the constant guess either: no_signal's reading,
-    from the same contests (fitted once per case). False when the learners cannot run."""
-    try:
-        _, validation = learner_tables(case, task)
-    except Skip:
-        return False
-    if validation_contest(case, task).p_value < ALPHA:
-        return False
-    user = user_validation(case)
-    if user is not None and clearly_below(*user, validation.rows):
-        return False
-    return not training_contest(case, task).predicts
-
-
 def _single_threaded(function, *args):
     with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
         return function(*args)

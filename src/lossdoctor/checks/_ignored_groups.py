@@ -14,17 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossdoctor.checks._contest import (
-    Contest,
-    labels_unpredictable,
-    learner_tables,
-    position_free_columns,
-    training_contest,
-    validation_contest,
-    words,
-)
+from lossdoctor.checks._contest import Contest, learner_tables, position_free_columns, words
 from lossdoctor.checks._input_groups import LABELS_IGNORE_P, Groups, input_groups
-from lossdoctor.checks._tabular import table, task_of
+from lossdoctor.checks._label_signal import label_signal
+from lossdoctor.checks._tabular import table
 from lossdoctor.findings import Cause, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION
 
@@ -62,14 +55,18 @@ def well_separated(groups: Groups) -> bool:
 def ignored_groups(case) -> tuple[Groups, Contest, Contest, str] | None:
     """(the inputs' groups, the learners' contest on validation, the one inside the training
     rows, the task) when nothing predicts the labels in either split, the user's model
-    included, and the training inputs fall into well separated groups whose label mix is the
-    overall one; else None."""
-    task = task_of(case.trace.setup.loss_name)
-    if task is None or not case.copies.validation.batches:
+    included (no_signal's own decision, checks/_label_signal.py, on one label per input), and
+    the training inputs fall into well separated groups whose label mix is the overall one;
+    else None."""
+    if not case.copies.validation.batches:
         return None
-    if not labels_unpredictable(case, task):
+    try:
+        reading = label_signal(case)
+    except Skip:
         return None
-    on_validation, in_training = validation_contest(case, task), training_contest(case, task)
+    if not reading.unpredictable or reading.per_position is not None:
+        return None  # labels per position are no input's label, for its group to decide
+    task, on_validation, in_training = reading.task, reading.on_validation, reading.in_training
     groups = case.shared("signal.input_groups", lambda: input_groups(
         *_grouping_rows(case, task), task == CLASSIFICATION))
     if groups is None or not well_separated(groups) or groups.label_p < LABELS_IGNORE_P:

@@ -31,15 +31,14 @@ from lossdoctor.capture import stats as capture_stats
 from lossdoctor.capture.activations import ActivationSpy
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._behind_fix import lag_words, lags_its_fix
-from lossdoctor.checks._contest import labels_unpredictable
 from lossdoctor.checks._dead_units import BUILT_DEAD_EXCESS, MOST, DeadLayer, dead_layers
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
+from lossdoctor.checks._label_signal import labels_unpredictable
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.checks._stuck_outputs import stuck_at_zero
-from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -349,15 +348,14 @@ def _killed_rule_applies(worst: DeadLayer, loss: TrainingProgress, experiment,
 
 def nothing_to_learn(case) -> bool:
     """Nothing predicts the run's labels from its inputs, in either split, the user's model
-    included (no_signal's reading, checks._contest.labels_unpredictable). Units killed then
+    included (no_signal's own decision, checks/_label_signal.py). Units killed then
     are not why the model cannot learn: with labels that carry nothing, the gradient drives
     the features to a constant and units die at the floor the constant guess already is
     (fresh27 s05, labels detached from six kinds of pictures in both splits: 56% of the last
     convolution dead by step 6, reported second under no_signal as if a step too large had
     killed them). When nothing can be learned, the rate that killed them is no cause either:
     no rate brings the loss below that floor."""
-    task = task_of(case.trace.setup.loss_name)
-    return task is not None and labels_unpredictable(case, task)
+    return labels_unpredictable(case)
 
 
 def _confidence(worst: DeadLayer, loss: TrainingProgress, experiment, fixed: bool,
