@@ -8,20 +8,7 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.checks import data_pipeline, dead_relu, no_signal
-
-
-def _radial(train_rows: int, seed: int = 0):
-    """Regression on a radius, which learners find on a few hundred rows; the model given too
-    small a rate to learn."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(train_rows + 400, 8, generator=generator)
-    y = (x[:, :3].norm(dim=1) + 0.3 * torch.randn(len(x), generator=generator)).unsqueeze(1)
-    y = (y - y.mean()) / y.std()
-    torch.manual_seed(seed)
-    model = mlp(8, 16, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-    train, validation = (x[:train_rows], y[:train_rows]), (x[train_rows:], y[train_rows:])
-    return record(fit, model, optimizer, nn.MSELoss(), train, validation, epochs=3, seed=seed)
+from test_no_signal import _radial_case as _radial
 
 
 def test_too_few_rows_to_learn_from_do_not_leave_units_nothing_to_learn():

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import fit, mlp, record
+from conftest import ScoresDataset, fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.sample import Batch
 from lossdoctor.case import Case
@@ -445,20 +445,6 @@ def test_boosting_on_a_wide_table_of_many_classes_fits_without_a_split_too_small
 # --- 6. regression targets cast to integers ---------------------------------------------------
 
 
-class _ScoresDataset(torch.utils.data.Dataset):
-    """Features and ratings from 1 to 5, kept as ``dtype`` (ktrain's TransformerDataset kept
-    its scores as int64, which truncates 3.9 to 3)."""
-
-    def __init__(self, x, scores, dtype):
-        self.x, self.y = x, torch.from_numpy(scores.numpy().astype(dtype))
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
-
-
 def _hand_written_mse(prediction, target):
     return ((prediction - target) ** 2).mean()
 
@@ -476,10 +462,10 @@ def _scores_run(dtype, validation_dtype=None, loss_fn=None):
 
     def train():
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-        loader = torch.utils.data.DataLoader(_ScoresDataset(x[:300], scores[:300], dtype),
+        loader = torch.utils.data.DataLoader(ScoresDataset(x[:300], scores[:300], dtype),
                                              batch_size=32, shuffle=True)
         validation = torch.utils.data.DataLoader(
-            _ScoresDataset(x[300:], scores[300:], validation_dtype or dtype), batch_size=50)
+            ScoresDataset(x[300:], scores[300:], validation_dtype or dtype), batch_size=50)
         for _ in range(3):
             for inputs, targets in loader:
                 optimizer.zero_grad()

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import fit, mlp, record
+from conftest import ScoresDataset, fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks.loss_setup import LABEL_RANGE, LOSS_MISMATCH, SHAPE_BROADCAST, check
@@ -496,20 +496,6 @@ def test_the_same_network_on_targets_it_can_reach_is_quiet():
     assert check(_xor_run([0., 1., 1., 0.])) == []
 
 
-class _ScoresDataset(torch.utils.data.Dataset):
-    """Features and scores from 0 to 1, the scores kept as ``dtype`` (ktrain's
-    TransformerDataset kept them as int64, which truncates every score below 1 to 0)."""
-
-    def __init__(self, x, scores, dtype):
-        self.x, self.y = x, torch.from_numpy(scores.numpy().astype(dtype))
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
-
-
 def _scores_run(dtype):
     """A one-output regression (MSELoss on the output squeezed to the targets' shape)."""
     x, _, value = _data()
@@ -519,9 +505,9 @@ def _scores_run(dtype):
 
     def train():
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-        loader = torch.utils.data.DataLoader(_ScoresDataset(x[:300], scores[:300], dtype),
+        loader = torch.utils.data.DataLoader(ScoresDataset(x[:300], scores[:300], dtype),
                                              batch_size=32, shuffle=True)
-        validation = torch.utils.data.DataLoader(_ScoresDataset(x[300:], scores[300:], dtype),
+        validation = torch.utils.data.DataLoader(ScoresDataset(x[300:], scores[300:], dtype),
                                                  batch_size=50)
         for _ in range(3):
             for inputs, targets in loader:
