@@ -38,6 +38,10 @@ class Result:
 @dataclass(frozen=True)
 class Parameter:
     name: str
+    #: Its place among the model's parameters: a copy of a Keras 3 model names its variables
+    #: anew (``sequential/conv1d/kernel`` becomes ``conv1d/kernel``), in the same order.
+    index: int | None = None
+    shape: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,13 @@ class Tape:
         self.overflowed = False
         self._derived: set[int] = set()  # the calls computed from the output or parameters
         self._refs: dict[int, tuple[torch.Tensor, object]] = {}
-        for name, parameter in parameters.values():
-            self._refs[id(parameter)] = (parameter, Parameter(name))
+        #: The model's parameters by the name a program's Parameter holds. Kept apart from
+        #: ``_refs``: a call that hands a parameter back as it is (``w.to("cpu")`` on the CPU,
+        #: as Keras' l2 regularizer does) makes its reference that call's result.
+        self.parameters: dict[str, torch.Tensor] = {}
+        for index, (name, parameter) in enumerate(parameters.values()):
+            self._refs[id(parameter)] = (parameter, Parameter(name, index, tuple(parameter.shape)))
+            self.parameters[name] = parameter
 
     def note_output(self, place: Place, tensor: torch.Tensor) -> None:
         self._refs[id(tensor)] = (tensor, Output(place))
@@ -149,6 +158,29 @@ class Tape:
         if isinstance(value, tuple) and not isinstance(value, torch.Size):
             return tuple(self._template(v) for v in value)
         return value
+
+
+class ParameterTable:
+    """A model's parameters as a replay of a recorded program reads them: by the name the
+    program recorded, else (a copy whose names changed) by its place, when the parameter
+    there has the shape the recorded one had."""
+
+    def __init__(self, by_name: dict[str, torch.Tensor]) -> None:
+        self.by_name = by_name
+        self.in_order = list(by_name.values())
+
+    @classmethod
+    def of(cls, model) -> ParameterTable:
+        return cls(dict(model.named_parameters()))
+
+    def read(self, ref: Parameter) -> torch.Tensor:
+        if ref.name in self.by_name:
+            return self.by_name[ref.name]
+        if ref.index is not None and ref.index < len(self.in_order):
+            found = self.in_order[ref.index]
+            if tuple(found.shape) == ref.shape:
+                return found
+        raise KeyError(ref.name)
 
 
 def _original(func):
