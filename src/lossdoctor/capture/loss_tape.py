@@ -38,10 +38,12 @@ class Result:
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    #: Its place among the model's parameters: a copy of a Keras 3 model names its variables
-    #: anew (``sequential/conv1d/kernel`` becomes ``conv1d/kernel``), in the same order.
-    index: int | None = None
+    #: Its shape, and its place among the model's parameters of that shape: a copy of a Keras 3
+    #: model names its variables anew (``sequential/conv1d/kernel`` becomes ``conv1d/kernel``)
+    #: and can list them in another order (a dropout's seed state moves), but its layers'
+    #: weights of one shape keep their order among themselves.
     shape: tuple | None = None
+    rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,9 @@ class Tape:
         #: ``_refs``: a call that hands a parameter back as it is (``w.to("cpu")`` on the CPU,
         #: as Keras' l2 regularizer does) makes its reference that call's result.
         self.parameters: dict[str, torch.Tensor] = {}
-        for index, (name, parameter) in enumerate(parameters.values()):
-            self._refs[id(parameter)] = (parameter, Parameter(name, index, tuple(parameter.shape)))
+        for name, parameter in parameters.values():
+            self._refs[id(parameter)] = (parameter, Parameter(name, *_shape_and_rank(
+                parameter, self.parameters.values())))
             self.parameters[name] = parameter
 
     def note_output(self, place: Place, tensor: torch.Tensor) -> None:
@@ -160,14 +163,22 @@ class Tape:
         return value
 
 
+def _shape_and_rank(parameter: torch.Tensor, earlier) -> tuple[tuple, int]:
+    """A parameter's shape and how many of the ``earlier`` ones have it."""
+    shape = tuple(parameter.shape)
+    return shape, sum(tuple(p.shape) == shape for p in earlier)
+
+
 class ParameterTable:
     """A model's parameters as a replay of a recorded program reads them: by the name the
-    program recorded, else (a copy whose names changed) by its place, when the parameter
-    there has the shape the recorded one had."""
+    program recorded, else (a copy whose names changed) by shape and place among those of
+    that shape."""
 
     def __init__(self, by_name: dict[str, torch.Tensor]) -> None:
         self.by_name = by_name
-        self.in_order = list(by_name.values())
+        self.by_shape: dict[tuple, list[torch.Tensor]] = {}
+        for parameter in by_name.values():
+            self.by_shape.setdefault(tuple(parameter.shape), []).append(parameter)
 
     @classmethod
     def of(cls, model) -> ParameterTable:
@@ -176,10 +187,9 @@ class ParameterTable:
     def read(self, ref: Parameter) -> torch.Tensor:
         if ref.name in self.by_name:
             return self.by_name[ref.name]
-        if ref.index is not None and ref.index < len(self.in_order):
-            found = self.in_order[ref.index]
-            if tuple(found.shape) == ref.shape:
-                return found
+        alike = self.by_shape.get(ref.shape, [])
+        if ref.rank < len(alike):
+            return alike[ref.rank]
         raise KeyError(ref.name)
 
 

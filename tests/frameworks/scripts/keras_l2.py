@@ -46,6 +46,7 @@ model = keras.Sequential([
     keras.layers.Conv1D(16, 3, padding="same", activation="relu",
                         kernel_regularizer=regularizer()),
     keras.layers.GlobalMaxPooling1D(),
+    keras.layers.Dropout(0.1),  # its seed state is listed first, and last in a copy
     keras.layers.Dense(16, activation="relu", kernel_regularizer=regularizer()),
     keras.layers.Dense(CLASSES, activation="softmax", kernel_regularizer=regularizer()),
 ])
