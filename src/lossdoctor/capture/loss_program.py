@@ -30,6 +30,7 @@ import torch
 
 from lossdoctor.capture.loss_tape import (
     MAX_CALLS,
+    BatchShape,
     Call,
     Constant,
     External,
@@ -67,6 +68,9 @@ PENALTY_JOINS = {"add", "__add__", "__radd__", "add_", "__iadd__"}
 #: torch.nn.functional losses whose names do not end in "_loss".
 TORCH_LOSSES = {"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
                 "kl_div"}
+#: Calls that make a tensor of Python numbers: given a shape whose first size is the batch's
+#: rows (BatchShape), they count the batch.
+SHAPE_TENSOR_CALLS = {"as_tensor", "tensor"}
 #: Python values an argument may hold, copied as they are.
 PLAIN = (int, float, bool, complex, str, type(None), slice, type(Ellipsis), torch.dtype,
          torch.device, torch.memory_format, torch.layout)
@@ -459,8 +463,15 @@ class _Builder:
         return named[0] if len(named) == 1 else None
 
     def general(self, call: Call) -> Call:
-        return Call(call.func, self._general(call.args, call.name),
-                    self._general(call.kwargs, call.name), call.name)
+        args = self._general(call.args, call.name)
+        if call.name in SHAPE_TENSOR_CALLS and args and self._batch_shape(args[0]):
+            args = (BatchShape(tuple(args[0][1:])), *args[1:])
+        return Call(call.func, args, self._general(call.kwargs, call.name), call.name)
+
+    def _batch_shape(self, value) -> bool:
+        """Whether ``value`` is a shape whose first size is the batch's rows."""
+        return (isinstance(value, (tuple, list, torch.Size)) and len(value) > 0
+                and all(type(size) is int for size in value) and value[0] == self.batch.rows)
 
     def _general(self, value, name: str):
         if isinstance(value, External):
@@ -704,7 +715,7 @@ def _result(values: list, ref: Result):
 def _filled(value, reader, values: list):
     if isinstance(value, Result):
         return _result(values, value)
-    if isinstance(value, (Output, Parameter, Input, Target, Constant)):
+    if isinstance(value, (Output, Parameter, Input, Target, Constant, BatchShape)):
         return reader.read(value)
     if isinstance(value, dict):
         return {k: _filled(v, reader, values) for k, v in value.items()}
@@ -730,6 +741,8 @@ class _Reader:
         if isinstance(ref, Target):
             target = self.batch.target
             return target.reshape(-1) if ref.flat else target
+        if isinstance(ref, BatchShape):
+            return (self.batch.rows, *ref.rest)
         return ref.tensor
 
 
@@ -744,6 +757,8 @@ class _Recorded(_Reader):
     def read(self, ref):
         if isinstance(ref, Target):
             return self.target.detach().clone()
+        if isinstance(ref, BatchShape):
+            return super().read(ref)
         return super().read(ref).detach().clone()
 
 

@@ -57,6 +57,15 @@ class Target:
 
 
 @dataclass(frozen=True)
+class BatchShape:
+    """A shape read in Python whose first size is the batch's rows, made a tensor by the loss
+    (Keras divides its summed loss by ``prod(convert_to_tensor(shape(values)))``): the rows
+    of the batch a replay runs on, then the other sizes as recorded."""
+
+    rest: tuple
+
+
+@dataclass(frozen=True)
 class External:
     """A tensor from outside, classified once the program is built."""
 
