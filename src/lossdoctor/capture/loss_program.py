@@ -30,12 +30,14 @@ import torch
 
 from lossdoctor.capture.loss_tape import (
     MAX_CALLS,
+    BatchShape,
     Call,
     Constant,
     External,
     Input,
     Output,
     Parameter,
+    ParameterTable,
     Result,
     Tape,
     Target,
@@ -66,6 +68,9 @@ PENALTY_JOINS = {"add", "__add__", "__radd__", "add_", "__iadd__"}
 #: torch.nn.functional losses whose names do not end in "_loss".
 TORCH_LOSSES = {"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
                 "kl_div"}
+#: Calls that make a tensor of Python numbers: given a shape whose first size is the batch's
+#: rows (BatchShape), they count the batch.
+SHAPE_TENSOR_CALLS = {"as_tensor", "tensor"}
 #: Python values an argument may hold, copied as they are.
 PLAIN = (int, float, bool, complex, str, type(None), slice, type(Ellipsis), torch.dtype,
          torch.device, torch.memory_format, torch.layout)
@@ -458,8 +463,15 @@ class _Builder:
         return named[0] if len(named) == 1 else None
 
     def general(self, call: Call) -> Call:
-        return Call(call.func, self._general(call.args, call.name),
-                    self._general(call.kwargs, call.name), call.name)
+        args = self._general(call.args, call.name)
+        if call.name in SHAPE_TENSOR_CALLS and args and self._batch_shape(args[0]):
+            args = (BatchShape(tuple(args[0][1:])), *args[1:])
+        return Call(call.func, args, self._general(call.kwargs, call.name), call.name)
+
+    def _batch_shape(self, value) -> bool:
+        """Whether ``value`` is a shape whose first size is the batch's rows."""
+        return (isinstance(value, (tuple, list, torch.Size)) and len(value) > 0
+                and all(type(size) is int for size in value) and value[0] == self.batch.rows)
 
     def _general(self, value, name: str):
         if isinstance(value, External):
@@ -601,15 +613,35 @@ class LossProgram:
     def _penalty_join(self) -> tuple:
         """``(data, penalties)`` when the loss ends in a penalty on the parameters joining the
         one term computed from the model's output; ``(None, [])`` otherwise."""
-        last = self.calls[self.result.call]
-        if last.name not in PENALTY_JOINS:
-            return None, []
-        refs = [r for r in _refs_in((last.args, last.kwargs))]
+        refs = self._joined_terms()
         data = [r for r in refs if self._reads_output(r)]
         penalty = [r for r in refs if not self._reads_output(r) and self._reads_parameters(r)]
         if len(data) != 1 or not penalty:
             return None, []
         return data[0], penalty
+
+    def _joined_terms(self) -> list:
+        """The terms the loss ends in adding: ``data + penalty``, or the sum of them stacked
+        (``sum(stack([data, *penalties]))``, how Keras adds its layers' regularizer penalties
+        to a compiled loss); [] for a loss that ends otherwise."""
+        last = self.calls[self.result.call]
+        if last.name in PENALTY_JOINS:
+            return list(_refs_in((last.args, last.kwargs)))
+        if last.name != "sum" or len(last.args) != 1 or last.kwargs:
+            return []
+        stacked = self._passed_on_from(last.args[0])
+        if stacked is None or stacked.name != "stack" or len(stacked.args) != 1:
+            return []
+        return list(_refs_in(stacked.args[0]))
+
+    def _passed_on_from(self, ref) -> Call | None:
+        """The call ``ref`` came from, followed back through moves and casts (PASSED_ON)."""
+        while isinstance(ref, Result) and ref.item is None:
+            call = self.calls[ref.call]
+            if call.name not in PASSED_ON or not call.args:
+                return call
+            ref = call.args[0]
+        return None
 
     def _only_needed_by(self, last: int) -> list:
         """The calls, with those ``last`` does not depend on left out (None): the penalty's
@@ -647,8 +679,7 @@ class LossProgram:
 
     def loss(self, model, batch) -> torch.Tensor:
         output = self._output(model, batch)
-        parameters = dict(model.named_parameters())
-        return self.run(_Reader(output, batch, parameters))
+        return self.run(_Reader(output, batch, dict(model.named_parameters())))
 
     def predict(self, model, batch) -> torch.Tensor:
         return at_place(self._output(model, batch), self.prediction_place)
@@ -684,7 +715,7 @@ def _result(values: list, ref: Result):
 def _filled(value, reader, values: list):
     if isinstance(value, Result):
         return _result(values, value)
-    if isinstance(value, (Output, Parameter, Input, Target, Constant)):
+    if isinstance(value, (Output, Parameter, Input, Target, Constant, BatchShape)):
         return reader.read(value)
     if isinstance(value, dict):
         return {k: _filled(v, reader, values) for k, v in value.items()}
@@ -697,18 +728,21 @@ class _Reader:
     """The program's inputs in a replay: the copy's output, parameters and the replay batch."""
 
     def __init__(self, output, batch, parameters: dict) -> None:
-        self.output, self.batch, self.parameters = output, batch, parameters
+        self.output, self.batch = output, batch
+        self.parameters = ParameterTable(parameters)
 
     def read(self, ref):
         if isinstance(ref, Output):
             return at_place(self.output, ref.place)
         if isinstance(ref, Parameter):
-            return self.parameters[ref.name]
+            return self.parameters.read(ref)
         if isinstance(ref, Input):
             return input_at(self.batch.args, self.batch.kwargs, ref.path)
         if isinstance(ref, Target):
             target = self.batch.target
             return target.reshape(-1) if ref.flat else target
+        if isinstance(ref, BatchShape):
+            return (self.batch.rows, *ref.rest)
         return ref.tensor
 
 
@@ -717,14 +751,14 @@ class _Recorded(_Reader):
     that nothing the program does can touch them."""
 
     def __init__(self, tape: Tape, batch: StepInputs, target: torch.Tensor | None) -> None:
-        parameters = {ref.name: tensor for tensor, ref in tape._refs.values()
-                      if isinstance(ref, Parameter)}
-        super().__init__(tape.output, batch, parameters)
+        super().__init__(tape.output, batch, tape.parameters)
         self.target = target
 
     def read(self, ref):
         if isinstance(ref, Target):
             return self.target.detach().clone()
+        if isinstance(ref, BatchShape):
+            return super().read(ref)
         return super().read(ref).detach().clone()
 
 

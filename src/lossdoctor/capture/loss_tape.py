@@ -38,6 +38,12 @@ class Result:
 @dataclass(frozen=True)
 class Parameter:
     name: str
+    #: Its shape, and its place among the model's parameters of that shape: a copy of a Keras 3
+    #: model names its variables anew (``sequential/conv1d/kernel`` becomes ``conv1d/kernel``)
+    #: and can list them in another order (a dropout's seed state moves), but its layers'
+    #: weights of one shape keep their order among themselves.
+    shape: tuple | None = None
+    rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,15 @@ class Input:
 @dataclass(frozen=True)
 class Target:
     flat: bool = False  # the loss used the batch's target flattened (``y.view(-1)``)
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """A shape read in Python whose first size is the batch's rows, made a tensor by the loss
+    (Keras divides its summed loss by ``prod(convert_to_tensor(shape(values)))``): the rows
+    of the batch a replay runs on, then the other sizes as recorded."""
+
+    rest: tuple
 
 
 @dataclass(frozen=True)
@@ -88,8 +103,14 @@ class Tape:
         self.overflowed = False
         self._derived: set[int] = set()  # the calls computed from the output or parameters
         self._refs: dict[int, tuple[torch.Tensor, object]] = {}
+        #: The model's parameters by the name a program's Parameter holds. Kept apart from
+        #: ``_refs``: a call that hands a parameter back as it is (``w.to("cpu")`` on the CPU,
+        #: as Keras' l2 regularizer does) makes its reference that call's result.
+        self.parameters: dict[str, torch.Tensor] = {}
         for name, parameter in parameters.values():
-            self._refs[id(parameter)] = (parameter, Parameter(name))
+            self._refs[id(parameter)] = (parameter, Parameter(name, *_shape_and_rank(
+                parameter, self.parameters.values())))
+            self.parameters[name] = parameter
 
     def note_output(self, place: Place, tensor: torch.Tensor) -> None:
         self._refs[id(tensor)] = (tensor, Output(place))
@@ -149,6 +170,36 @@ class Tape:
         if isinstance(value, tuple) and not isinstance(value, torch.Size):
             return tuple(self._template(v) for v in value)
         return value
+
+
+def _shape_and_rank(parameter: torch.Tensor, earlier) -> tuple[tuple, int]:
+    """A parameter's shape and how many of the ``earlier`` ones have it."""
+    shape = tuple(parameter.shape)
+    return shape, sum(tuple(p.shape) == shape for p in earlier)
+
+
+class ParameterTable:
+    """A model's parameters as a replay of a recorded program reads them: by the name the
+    program recorded, else (a copy whose names changed) by shape and place among those of
+    that shape."""
+
+    def __init__(self, by_name: dict[str, torch.Tensor]) -> None:
+        self.by_name = by_name
+        self.by_shape: dict[tuple, list[torch.Tensor]] = {}
+        for parameter in by_name.values():
+            self.by_shape.setdefault(tuple(parameter.shape), []).append(parameter)
+
+    @classmethod
+    def of(cls, model) -> ParameterTable:
+        return cls(dict(model.named_parameters()))
+
+    def read(self, ref: Parameter) -> torch.Tensor:
+        if ref.name in self.by_name:
+            return self.by_name[ref.name]
+        alike = self.by_shape.get(ref.shape, [])
+        if ref.rank < len(alike):
+            return alike[ref.rank]
+        raise KeyError(ref.name)
 
 
 def _original(func):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from lossdoctor.capture.loss_program import LossProgram
-from lossdoctor.capture.loss_tape import Parameter
+from lossdoctor.capture.loss_tape import Parameter, ParameterTable
 from lossdoctor.capture.replay_losses import ReturnedLoss
 
 
@@ -43,12 +43,12 @@ class PenalizedReturnedLoss(ReturnedLoss):
 
 
 class _Parameters:
-    """What a penalty program reads in a replay: the copy's parameters, by name."""
+    """What a penalty program reads in a replay: the copy's parameters."""
 
     def __init__(self, model) -> None:
-        self.parameters = dict(model.named_parameters())
+        self.parameters = ParameterTable.of(model)
 
     def read(self, ref):
         if isinstance(ref, Parameter):
-            return self.parameters[ref.name]
+            return self.parameters.read(ref)
         return ref.tensor  # a Constant
