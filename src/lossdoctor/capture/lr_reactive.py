@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -24,13 +25,19 @@ def cut_on_plateau(optimizer: torch.optim.Optimizer) -> dict | bool:
     best value it was stepped with, "patience", "steps": its step() calls}`` (NaN for a number
     it does not have), or False when no ReduceLROnPlateau holds it. One scan of the objects
     that refer to it (about 0.1 s in a process that imported torch), taken once per run."""
-    for holder in gc.get_referrers(optimizer):
-        if (isinstance(holder, torch.optim.lr_scheduler.ReduceLROnPlateau)
-                and holder.optimizer is optimizer):
+    for holder in schedulers_of(optimizer):
+        if isinstance(holder, torch.optim.lr_scheduler.ReduceLROnPlateau):
             return {"mode": str(getattr(holder, "mode", "min")), "best": _number(holder, "best"),
                     "patience": _number(holder, "patience"),
                     "steps": _number(holder, "last_epoch")}
     return False
+
+
+def schedulers_of(optimizer: torch.optim.Optimizer) -> Iterator[object]:
+    """The objects that refer to ``optimizer`` and hold it as their ``optimizer`` (torch's
+    schedulers, and schedulers written the same way)."""
+    return (holder for holder in gc.get_referrers(optimizer)
+            if getattr(holder, "optimizer", None) is optimizer)
 
 
 def _number(scheduler, name: str) -> float:

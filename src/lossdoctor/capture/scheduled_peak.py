@@ -9,17 +9,17 @@ the objects that hold the optimizer, once a run."""
 
 from __future__ import annotations
 
-import gc
-
 import torch
+
+from lossdoctor.capture.lr_reactive import schedulers_of
 
 
 def scheduled_peak(optimizer: torch.optim.Optimizer) -> float | None:
     """The first group's peak of a scheduler holding ``optimizer`` that keeps its peaks as
     ``max_lrs`` (torch's CyclicLR), or None."""
-    for holder in gc.get_referrers(optimizer):
+    for holder in schedulers_of(optimizer):
         peaks = getattr(holder, "max_lrs", None)
-        if getattr(holder, "optimizer", None) is optimizer and isinstance(peaks, (list, tuple)):
+        if isinstance(peaks, (list, tuple)):
             try:
                 return float(peaks[0])
             except (TypeError, ValueError, IndexError):
