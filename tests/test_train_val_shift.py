@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from conftest import fit, mlp, record
+from lossdoctor.checks._carried_over import CARRIED_OVER_SHARE
 from lossdoctor.checks._two_sample import MIN_AUC, two_sample_test
 from lossdoctor.checks.train_val_shift import (
     RUN_SHARE_OF_REPLAY,
@@ -208,6 +209,48 @@ def test_validation_rearranged_by_reshape_is_a_shift_no_column_shows():
 
 def test_validation_laid_out_as_in_training_is_quiet():
     assert check(_trace_case(reshaped=False)) == []
+
+
+def _level_and_speed_traces(rows, seed):
+    """Traces whose target is the machine's speed plus a level every reading carries: the
+    level survives any rearrangement of the readings, the speed does not."""
+    generator = torch.Generator().manual_seed(seed)
+    t = torch.linspace(0, 1, LENGTH).view(1, LENGTH, 1)
+    speed = torch.randint(0, 3, (rows, 1, 1), generator=generator)
+    phase = 6.2832 * torch.rand(rows, 1, CHANNELS, generator=generator)
+    level = torch.randn(rows, 1, 1, generator=generator)
+    x = torch.sin(12.566 * (1 + speed) * t + phase) + 0.3 * level
+    x = x + 0.2 * torch.randn(rows, LENGTH, CHANNELS, generator=generator)
+    y = speed.view(rows).float() - 1 + level.view(rows)
+    return x.transpose(1, 2).contiguous(), y.unsqueeze(1)
+
+
+def _partly_read_case(reshaped):
+    x, y = _level_and_speed_traces(800, 0)
+    x_val, y_val = _level_and_speed_traces(300, 1)
+    if reshaped:
+        x_val = x_val.transpose(1, 2).reshape(x_val.shape)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), mlp(CHANNELS * LENGTH, 32, 1))
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-2), nn.MSELoss(),
+                  (x, y), (x_val, y_val), epochs=5)
+
+
+def test_a_reshaped_validation_the_model_still_reads_in_part_is_a_shift():
+    """The model still reads the level from the rearranged rows, so the replay's validation
+    loss ends below the constant guess (1.06 against 1.51), but only 30% of what it learns on
+    the training rows carries over: d056fab asked for a validation loss at the guess and was
+    quiet, and a run like it was called healthy (test20's val_reshaped_not_transposed)."""
+    [finding] = check(_partly_read_case(reshaped=True))
+    assert finding.cause is TRAIN_VAL_SHIFT
+    evidence = finding.evidence
+    assert evidence["largest_mean_shift_sd"] < 0.5 and evidence["largest_scale_ratio"] < 1.5
+    assert 0 < evidence["carried_over_share"] < CARRIED_OVER_SHARE
+    assert "carries over" in finding.verdict and "reshape" in finding.verdict
+
+
+def test_the_same_traces_laid_out_as_in_training_are_quiet():
+    assert check(_partly_read_case(reshaped=False)) == []
 
 
 def _shifted_case(batch_size: int, epochs: int):

@@ -18,6 +18,7 @@ import math
 
 from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._carried_over import CARRIED_OVER_SHARE
 from lossdoctor.checks._fix import MEANINGFUL_SHARE_OF_CONSTANT_GUESS
 from lossdoctor.checks._learning_curve import LearningCurve, learning_curve
 from lossdoctor.checks._plain import plain_number
@@ -51,14 +52,6 @@ OVERFITTING = Cause(
 
 CAUSES = (OVERFITTING,)
 
-#: Without a rise, the model overfits when at the end its validation loss has come less than
-#: this share of the way from the constant guess down to its training loss: it learned more
-#: than twice as much about its training rows as carries over to new ones. On 34 dev cases'
-#: printed curves (docs/devset.md, session 9): 29 of 30 fixed twins carry over 76-108%, the
-#: 30th (12083's) 37%, its validation loss rising (the rise rule's finding already); among the
-#: broken runs only tiny_train_set ones fall below (12060 8%, 12112 30%, 12164 35%: 12112's
-#: rise of 4.8% and 12164's flat curves were under the rise rule's bar, called healthy).
-CARRIED_OVER_SHARE = 0.5
 #: Twice the training rows (the learning-curve replay) help when they take the validation loss
 #: down by at least this share of the constant guess's: the bar of a fix
 #: (MEANINGFUL_SHARE_OF_CONSTANT_GUESS, a twentieth). On dev (docs/devset.md, session 14) the

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from lossdoctor.checks._carried_over import CARRIED_OVER_SHARE, carried_over_share
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     MEANINGFUL_SHARE_OF_CONSTANT_GUESS,
@@ -81,7 +82,7 @@ def check(case) -> list[Finding]:
         found = _finding(test.auc, test.p_value, test.rows, shifts, gap, losses)
         return [_unpaid(found, run_share_of_replay(case))]
     constant = case.constant_guess_loss("validation")
-    if not nothing_carries_over(losses, constant):
+    if not little_carries_over(losses, constant):
         return []
     return [_combined_finding(test.auc, test.p_value, test.rows, shifts, gap, losses, constant)]
 
@@ -126,19 +127,25 @@ def _unpaid(finding: Finding, share: float | None) -> Finding:
     return finding
 
 
-def nothing_carries_over(losses: tuple[float, float], constant: float | None) -> bool:
+def little_carries_over(losses: tuple[float, float], constant: float | None) -> bool:
     """The replay's training loss settles below the constant guess by
-    MEANINGFUL_SHARE_OF_CONSTANT_GUESS of it while its validation loss settles at the guess or
-    above: what the model learned on the training rows does not carry over to the validation
-    rows at all. Rows told apart by how their columns combine, every column's values from the
-    same pool (a layout rearranged by reshape instead of permute, bench/projects5), cost that;
+    MEANINGFUL_SHARE_OF_CONSTANT_GUESS of it while its validation loss covers less than
+    CARRIED_OVER_SHARE of the way from the guess down to it (at the guess or above: none):
+    most of what the model learned on the training rows does not carry over to the validation
+    rows. Rows told apart by how their columns combine, every column's values from the same
+    pool (a layout rearranged by reshape instead of permute, bench/projects5), cost that;
     windows of a series split in time order (fresh20 s06, AUC 0.93) cost only the usual
-    generalization gap, below the guess."""
+    generalization gap. The bar is overfitting's, read there from the run's curves: 29 of 30
+    dev twins carried over 76-108%. Session 29's rule asked for a validation loss at the guess
+    or above; a reshaped validation set whose model still reads part of it ends below the
+    guess, and was called healthy (docs/devset.md, session 30)."""
     train, validation = losses
     if constant is None or not (math.isfinite(constant) and constant > 0):
         return False
-    return (math.isfinite(train) and train <= constant * (1 - MEANINGFUL_SHARE_OF_CONSTANT_GUESS)
-            and validation >= constant)
+    if not (math.isfinite(train) and train <= constant * (1 - MEANINGFUL_SHARE_OF_CONSTANT_GUESS)):
+        return False
+    share = carried_over_share(constant, validation, train)
+    return share is not None and share < CARRIED_OVER_SHARE
 
 
 def visible_in_a_feature(shifts: tuple[np.ndarray, np.ndarray]) -> bool:
@@ -228,6 +235,7 @@ def _combined_finding(auc: float, p_value: float, rows: int, shifts, gap: float,
         "largest_mean_shift_sd": float(np.abs(mean_shift).max()),
         "largest_scale_ratio": float(10 ** np.abs(scale_ratio).max()),
         "validation_gap": gap, "constant_guess_loss": constant,
+        "carried_over_share": carried_over_share(constant, losses[1], losses[0]),
     }
     verdict = (
         f"A classifier tells your validation rows from your training rows (cross-validated AUC "
@@ -238,9 +246,19 @@ def _combined_finding(auc: float, p_value: float, rows: int, shifts, gap: float,
         "validation transform rearranges the layout (reshape or view where permute or "
         "transpose was meant, channels or axes in another order). Replayed on your batches, "
         f"the training loss settles at {plain_number(losses[0])} and the validation loss at "
-        f"{plain_number(losses[1])}, no better than the constant guess's "
-        f"{plain_number(constant)}: nothing the model learns carries over to these rows."
+        f"{plain_number(losses[1])}, {_beside_guess(losses, constant)}"
     )
     fix = ("Put the validation inputs through exactly the training preprocessing: the same "
            "transform, the same axis order (permute/transpose, not reshape/view, to move axes).")
     return Finding(TRAIN_VAL_SHIFT, COMBINED_CONFIDENCE, verdict, evidence, fix=fix)
+
+
+def _beside_guess(losses: tuple[float, float], constant: float) -> str:
+    """The replay's validation loss against the constant guess, in words."""
+    train, validation = losses
+    if validation >= constant:
+        return (f"no better than the constant guess's {plain_number(constant)}: nothing the "
+                "model learns carries over to these rows.")
+    share = carried_over_share(constant, validation, train)
+    return (f"against {plain_number(constant)} for the constant guess: only {share:.0%} of "
+            "what the model learns on the training rows carries over to these rows.")
