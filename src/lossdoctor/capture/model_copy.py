@@ -31,6 +31,7 @@ def kept_copy(model: nn.Module, on: torch.device = KEPT_ON) -> nn.Module:
     are not copied, which the user never asked for."""
     memo = {id(t): _copied(t, on) for t in (*model.parameters(), *model.buffers())
             if type(t) in PLAIN_TENSOR_TYPES}
+    memo.update((id(t), _copied(t, on)) for t in _kept_outputs(model))
     with warnings.catch_warnings(), torch.no_grad(), closures_follow_copies():
         warnings.simplefilter("ignore")
         kept = copy.deepcopy(model, memo)
@@ -85,6 +86,38 @@ def _called_as_trained(kept: nn.Module, method: str | None) -> nn.Module:
     if method is not None and callable(getattr(type(kept), method, None)):
         kept.forward = types.MethodType(getattr(type(kept), method), kept)
     return kept
+
+
+#: How deep into an attribute's lists, tuples and dicts a kept output is looked for.
+KEPT_OUTPUT_DEPTH = 3
+
+
+def _kept_outputs(model: nn.Module) -> list[torch.Tensor]:
+    """Tensors of the last forward pass that a module keeps as attributes (``self.out = ...``,
+    ``self.reps = [h1, h2]``: fresh30 s07, MultiBench's fusion model). They are part of an
+    autograd graph, and ``deepcopy`` refuses such a tensor ("Only Tensors created explicitly by
+    the user support the deepcopy protocol"); the copy gets them detached, as values."""
+    found: list[torch.Tensor] = []
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if name not in _MODULE_TABLES:
+                _collect_graph_tensors(value, found, KEPT_OUTPUT_DEPTH)
+    return found
+
+
+_MODULE_TABLES = frozenset({"_parameters", "_buffers", "_modules"})
+
+
+def _collect_graph_tensors(value, found: list[torch.Tensor], depth: int) -> None:
+    if isinstance(value, torch.Tensor):
+        if value.grad_fn is not None:
+            found.append(value)
+    elif depth > 0 and isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_graph_tensors(item, found, depth - 1)
+    elif depth > 0 and isinstance(value, dict):
+        for item in value.values():
+            _collect_graph_tensors(item, found, depth - 1)
 
 
 def _copied(tensor: torch.Tensor, on: torch.device) -> torch.Tensor:
