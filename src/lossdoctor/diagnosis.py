@@ -114,7 +114,8 @@ def rank(findings: list[Finding]) -> list[Finding]:
 
 def _upstream_first(ordered: list[Finding]) -> list[Finding]:
     """``ordered`` with each root that leads another by ``upstream_leads`` moved just ahead of
-    it when it came after (it takes the other's place; the findings between keep theirs)."""
+    it when it came after (it takes the other's place; the other and the findings between follow
+    it in their order)."""
     placed: list[Finding] = []
     pending = list(ordered)
     while pending:
