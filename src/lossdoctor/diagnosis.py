@@ -31,6 +31,7 @@ from lossdoctor.measured_consequences import (
     declares,
     fix_far_better,
     measured_roots,
+    upstream_leads,
 )
 from lossdoctor.sandbox import run_threads
 from lossdoctor.symptom import Symptom
@@ -98,13 +99,46 @@ def rank(findings: list[Finding]) -> list[Finding]:
     ``bad_init``'s, which is then not its root. Both carry the same fix (the default init); the
     named failure is what the user sees in the run and says why the init fails (each layer's
     output larger than the one before, units pinned), where "the initialization is off" does
-    not; peer tools (AutoTrainer) name the problem so, with the init as its source."""
+    not; peer tools (AutoTrainer) name the problem so, with the init as its source.
+
+    Another rule between two roots, both confirmed by their own replayed fix and alike in
+    precedence and evidence kind: the one whose cause sits upstream (the data before the init
+    before the training settings) goes just ahead of the other, unless the other's fix did clearly
+    more (:func:`lossdoctor.measured_consequences.upstream_leads`, where the reason is written):
+    their confidences differ there by noise, not by which one the user must fix first."""
     mark_consequences(findings)
-    return _named_failures_first(_after_their_roots(_validation_after_training(sorted(
-        findings,
-        key=lambda f: (bool(f.explained_by), -f.cause.precedence, not leads(f), -f.confidence,
-                       -_own_confidence(f), f.cause.id),
-    ))))
+    return _named_failures_first(_after_their_roots(_validation_after_training(_upstream_first(
+        sorted(findings, key=lambda f: (bool(f.explained_by), -f.cause.precedence, not leads(f),
+                                        -f.confidence, -_own_confidence(f), f.cause.id))))))
+
+
+def _upstream_first(ordered: list[Finding]) -> list[Finding]:
+    """``ordered`` with each root that leads another by ``upstream_leads`` moved just ahead of
+    it when it came after (it takes the other's place; the other and the findings between follow
+    it in their order)."""
+    placed: list[Finding] = []
+    pending = list(ordered)
+    while pending:
+        ready = _first_upstream(pending[0], pending)
+        placed.append(ready)
+        pending.remove(ready)
+    return placed
+
+
+def _first_upstream(finding: Finding, pending: list[Finding]) -> Finding:
+    """``finding``, or the first finding of ``pending`` upstream of it (followed further up:
+    each step goes to an earlier stage, so it ends)."""
+    ahead = next((other for other in pending if _upstream_root(other, finding)), None)
+    return finding if ahead is None else _first_upstream(ahead, pending)
+
+
+def _upstream_root(upstream: Finding, downstream: Finding) -> bool:
+    """Whether both are roots of the same precedence and evidence kind's lead, and ``upstream``
+    leads ``downstream`` by ``upstream_leads``: the rule orders roots the sort left to their
+    confidences, never past a rule above it."""
+    return (not upstream.explained_by and not downstream.explained_by
+            and upstream.cause.precedence == downstream.cause.precedence
+            and leads(upstream) == leads(downstream) and upstream_leads(upstream, downstream))
 
 
 def _validation_after_training(ordered: list[Finding]) -> list[Finding]:

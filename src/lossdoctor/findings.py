@@ -38,6 +38,18 @@ TRAINING_SETTING = 1
 MODEL_SIZE = 2
 
 
+#: Where a cause's condition sits on the way from the data to the optimizer's step (Cause.stage),
+#: for the ranking rule between two roots, each confirmed by its own replayed fix
+#: (lossdoctor.measured_consequences.upstream_leads): the data as given (inputs, targets, the
+#: classes' shares), then the model's starting weights, then the training settings (a cause whose
+#: ``setting`` is TRAINING_SETTING is at SETTINGS_STAGE without declaring it). Each later stage is
+#: chosen for what the earlier ones hand it: the default init's scale assumes inputs of unit
+#: scale, a learning rate is right for the loss and the weights it is given.
+DATA_STAGE = 1
+INIT_STAGE = 2
+SETTINGS_STAGE = 3
+
+
 @dataclass(frozen=True)
 class Cause:
     """Why a loss stays flat, declared once by the check module that reports it.
@@ -73,6 +85,10 @@ class Cause:
     #: (vanishing_gradients says "the model is not too small"; a larger model fitting better is
     #: still true).
     seen_as: str = ""
+    #: Where the cause's condition sits (DATA_STAGE, INIT_STAGE; 0: not on that way, or a
+    #: training setting, whose ``setting`` places it): of two confirmed roots, the one upstream
+    #: leads unless the other's fix did clearly more (lossdoctor.measured_consequences).
+    stage: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "explains", frozenset(self.explains))

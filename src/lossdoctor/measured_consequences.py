@@ -26,14 +26,41 @@ it explains exploding gradients): then the other fix must do SAME_EFFECT_MARGIN 
 setting's (``overturns_declared``). Clipping that does clearly more than lowering the rate says
 the user's own rate works once the gradients are clipped, and the declared link of that pair is
 dropped; clipping that does only as much is what a declared consequence looks like (bounded
-steps at a rate 1000 times too high help as a lower rate does), and the declared link stands."""
+steps at a rate 1000 times too high help as a lower rate does), and the declared link stands.
+
+Between two roots that each stand on their own replayed fix (neither explains the other), which
+comes first is not left to their calibrated confidences, which differ by noise there (a raw-pixel
+case: bad_init 0.9385 above unnormalized_inputs 0.9376; rare classes: lr_too_low 0.90 above
+class_imbalance 0.85). The rule, named ``upstream_leads``:
+
+    of two confirmed roots whose causes sit at different stages on the way from the data to the
+    optimizer's step (findings.DATA_STAGE, INIT_STAGE, SETTINGS_STAGE), the one upstream leads,
+    unless the downstream one's replayed fix, measured on the same loss from the same start,
+    took SAME_EFFECT_MARGIN more off it; then their confidences decide, as before.
+
+Why upstream: each later stage is chosen for what the earlier ones hand it. The default init's
+scale is derived for inputs of unit scale, so inputs in the hundreds make any init look off, and
+standardizing them makes the default init right; a learning rate is right for a loss and weights,
+so a weighted loss or a sane init changes which rate works (with rare classes the plain loss is
+the majority's, and a faster rate only fits the majority sooner). Fixing the upstream cause keeps
+the downstream fix's question open; the downstream fix leaves the upstream cause in place. The
+exception is measured: when the downstream fix does clearly more, the upstream fix does not
+remove what it removes, and the rule says nothing. Measures that cannot be set side by side (the
+class-weighted fix is scored on the balanced loss, a rate's on the plain one) leave the stage
+order standing: the plain loss hides what the class weights fix."""
 
 from __future__ import annotations
 
 import math
 
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT
-from lossdoctor.findings import MODEL_SIZE, TRAINING_SETTING, Experiment, Finding
+from lossdoctor.findings import (
+    MODEL_SIZE,
+    SETTINGS_STAGE,
+    TRAINING_SETTING,
+    Experiment,
+    Finding,
+)
 
 #: Two fixes whose drops differ by less than this share of the loss they started from do "the
 #: same": it is the bar a fix must clear to count as one at all (MEANINGFUL_IMPROVEMENT), since a
@@ -291,3 +318,37 @@ def _comparable(fix: Experiment | None) -> bool:
     (without the fix, the replay may have blown up)."""
     return (fix is not None and fix.measure == COMPARABLE_MEASURE
             and math.isfinite(fix.after) and fix.before > 0)
+
+
+def stage(finding: Finding) -> int:
+    """Where ``finding``'s cause sits from the data to the optimizer's step (Cause.stage; a
+    training setting at SETTINGS_STAGE); 0 when nowhere on that way."""
+    if finding.cause.stage:
+        return finding.cause.stage
+    return SETTINGS_STAGE if finding.cause.setting == TRAINING_SETTING else 0
+
+
+def upstream_leads(upstream: Finding, downstream: Finding) -> bool:
+    """Whether ``upstream`` leads ``downstream`` by the rule ``upstream_leads`` (module
+    docstring): both confirmed by their own replayed fix (``fix_verified``), ``upstream``'s
+    cause at an earlier stage, and ``downstream``'s fix not clearly the bigger one
+    (``fix_clearly_bigger``)."""
+    if not 0 < stage(upstream) < stage(downstream):
+        return False
+    if not (fix_verified(upstream) and fix_verified(downstream)):
+        return False
+    return not fix_clearly_bigger(downstream, upstream)
+
+
+def fix_clearly_bigger(finding: Finding, other: Finding) -> bool:
+    """Whether ``finding``'s replayed fix, measured on the same loss from the same start as
+    ``other``'s, took SAME_EFFECT_MARGIN more of it off (where the run without either blew up:
+    settled SAME_EFFECT_MARGIN lower). False when the two cannot be set side by side."""
+    fixes = finding.experiment, other.experiment
+    if not all(_comparable(fix) for fix in fixes):
+        return False
+    if all(math.isinf(fix.before) for fix in fixes):
+        return fixes[0].after <= fixes[1].after * (1 - SAME_EFFECT_MARGIN)
+    if not all(math.isfinite(fix.before) for fix in fixes) or not _same_start(*fixes):
+        return False
+    return fix_drop(fixes[0]) >= fix_drop(fixes[1]) + SAME_EFFECT_MARGIN

@@ -32,7 +32,7 @@ from lossdoctor.checks._reinit import (
     never_below_start,
 )
 from lossdoctor.experiments import Replayer, ReplayResult
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import INIT_STAGE, Cause, Experiment, Finding, Skip
 from lossdoctor.measured_consequences import FIX_CHANGES_A_SETTING
 from lossdoctor.sandbox import isolated
 
@@ -55,6 +55,7 @@ BAD_INIT = Cause(
     # went from 5/7 to 0/7 right first (dev seeds 70000-70011, s15-rank).
     explains={"dead_relu", "exploding_gradients", "lr_too_high", "underfit_capacity",
               "nan_inf"},
+    stage=INIT_STAGE,
 )
 
 CAUSES = (BAD_INIT,)

@@ -45,7 +45,7 @@ from lossdoctor.checks._multi_label import (
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._tabular import _target
 from lossdoctor.experiments import Plan
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import DATA_STAGE, Cause, Experiment, Finding, Skip
 from lossdoctor.losses import CLASSIFICATION, LossKind, loss_kind
 
 CLASS_IMBALANCE = Cause(
@@ -64,6 +64,7 @@ CLASS_IMBALANCE = Cause(
         "positive rate, the trained model's recall of the rare labels' positives and a replay "
         "with pos_weight (recall and F1 per label)"
     ),
+    stage=DATA_STAGE,
 )
 
 CAUSES = (CLASS_IMBALANCE,)

@@ -13,7 +13,7 @@ from lossdoctor.checks._features import (
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._targets import off_scale_targets, with_both, with_only
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import DATA_STAGE, Cause, Experiment, Finding, Skip
 
 UNNORMALIZED_INPUTS = Cause(
     id="unnormalized_inputs",
@@ -39,6 +39,7 @@ UNNORMALIZED_INPUTS = Cause(
     # and dead ReLUs 0.55 were reported as causes beside the inputs').
     explains_if_fixed={"dead_relu", "vanishing_gradients"},
     figures=("feature_scales",),
+    stage=DATA_STAGE,
 )
 
 CAUSES = (UNNORMALIZED_INPUTS,)

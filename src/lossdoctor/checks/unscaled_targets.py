@@ -20,7 +20,7 @@ from lossdoctor.checks._targets import (
     with_only,
 )
 from lossdoctor.evidence_kinds import SYMPTOM_LEFT
-from lossdoctor.findings import Cause, Experiment, Finding, Skip
+from lossdoctor.findings import DATA_STAGE, Cause, Experiment, Finding, Skip
 from lossdoctor.losses import REGRESSION, loss_kind
 from lossdoctor.measured_consequences import FIX_AT_CONSTANT_GUESS
 
@@ -39,6 +39,7 @@ UNSCALED_TARGETS = Cause(
     # later): the scaled-target replay that took the loss down is their root, unless it left
     # them pinned (SYMPTOM_LEFT, measured on the replay's copy).
     explains_if_fixed={"saturated_activation"},
+    stage=DATA_STAGE,
 )
 
 CAUSES = (UNSCALED_TARGETS,)
