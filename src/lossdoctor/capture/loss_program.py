@@ -51,6 +51,7 @@ from lossdoctor.capture.replay_losses import (
     same_data,
     with_target_at,
 )
+from lossdoctor.capture.target_lookup import TargetLookup, lookup_of
 
 #: Relative difference allowed between the recorded loss and the program's value: the same
 #: operations on the same float32 tensors give the same value; this leaves room for
@@ -393,7 +394,7 @@ def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
 
 def _refs_in_all(value) -> list:
     """The references a general call's arguments hold, the batch's included."""
-    if isinstance(value, (Result, Output, Parameter, Input, Target)):
+    if isinstance(value, (Result, Output, Parameter, Input, Target, TargetLookup)):
         return [value]
     if isinstance(value, dict):
         return [r for v in value.values() for r in _refs_in_all(v)]
@@ -448,10 +449,26 @@ class _Builder:
         self.target_path = target_path
         self.inputs_read: dict[Path, torch.Tensor] = {}  # the inputs with the batch's rows
         self.constant_storages: set[int] = set()  # of the tensors copied as constants
+        self.target_refs: list[Target] = []  # the references to the target taken so far
+        self.looked_up: dict[int, TargetLookup] = {}  # references that turned out lookups
 
     def calls(self, needed: set[int], last: int) -> list:
-        return [self.general(self.tape.calls[i]) if i in needed else None
-                for i in range(last + 1)]
+        calls = [self.general(self.tape.calls[i]) if i in needed else None
+                 for i in range(last + 1)]
+        if not self.looked_up:
+            return calls
+        return [None if call is None else Call(call.func, self._relooked(call.args),
+                                               self._relooked(call.kwargs), call.name)
+                for call in calls]
+
+    def _relooked(self, value):
+        if isinstance(value, Target):
+            return self.looked_up.get(id(value), value)
+        if isinstance(value, dict):
+            return {k: self._relooked(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+            return type(value)(self._relooked(v) for v in value)
+        return value
 
     def input_target(self) -> Path | None:
         """The model's input the loss reads as its target, when no other tensor is: the only
@@ -499,7 +516,7 @@ class _Builder:
         path = self._input_path(tensor)
         if path is not None and path == self.target_path:
             self.target = tensor
-            return Target(flat=tensor.shape[0] != self.batch.rows)
+            return self._target_ref()
         if path is not None:
             if _has_rows(tensor, self.batch.rows):
                 self.inputs_read[path] = tensor
@@ -508,10 +525,30 @@ class _Builder:
             self.constant_storages.add(storage_of(tensor))
             return Constant(tensor.detach().clone())
         if self.target is not None and not same_data(self.target, tensor):
+            return self._beside_the_target(tensor)
+        self.target = tensor
+        return self._target_ref()
+
+    def _target_ref(self) -> Target:
+        ref = Target(flat=self.target.shape[0] != self.batch.rows)
+        self.target_refs.append(ref)
+        return ref
+
+    def _beside_the_target(self, tensor: torch.Tensor):
+        """A second tensor with a row per batch row: read from the target through a table
+        when its values follow the target's; when the target taken so far follows this one's
+        (the class weights met before the labels), the two change places."""
+        lookup = lookup_of(tensor, self.target)
+        if lookup is not None:
+            return lookup
+        earlier = lookup_of(self.target, tensor)
+        if earlier is None:
             raise Unreplayable("it uses two tensors with a row per batch row besides the "
                                "model's inputs, and only one can be told to be the target")
+        self.looked_up.update((id(ref), earlier) for ref in self.target_refs)
+        self.target_refs.clear()
         self.target = tensor
-        return Target(flat=tensor.shape[0] != self.batch.rows)
+        return self._target_ref()
 
 
 def storage_of(tensor: torch.Tensor) -> int:
@@ -561,7 +598,8 @@ class LossProgram:
         flow's ``-log_prob(x).mean()``, reads none)."""
         refs = [r for call in self.calls if call is not None
                 for r in _refs_in_all((call.args, call.kwargs))]
-        return self.target_path is not None or any(isinstance(r, Target) for r in refs)
+        return self.target_path is not None or any(isinstance(r, (Target, TargetLookup))
+                                                   for r in refs)
 
     @property
     def ends_in_torch_loss(self) -> bool:
@@ -715,7 +753,7 @@ def _result(values: list, ref: Result):
 def _filled(value, reader, values: list):
     if isinstance(value, Result):
         return _result(values, value)
-    if isinstance(value, (Output, Parameter, Input, Target, Constant, BatchShape)):
+    if isinstance(value, (Output, Parameter, Input, Target, TargetLookup, Constant, BatchShape)):
         return reader.read(value)
     if isinstance(value, dict):
         return {k: _filled(v, reader, values) for k, v in value.items()}
@@ -741,6 +779,8 @@ class _Reader:
         if isinstance(ref, Target):
             target = self.batch.target
             return target.reshape(-1) if ref.flat else target
+        if isinstance(ref, TargetLookup):
+            return ref.of(self.batch.target)
         if isinstance(ref, BatchShape):
             return (self.batch.rows, *ref.rest)
         return ref.tensor
@@ -757,6 +797,8 @@ class _Recorded(_Reader):
     def read(self, ref):
         if isinstance(ref, Target):
             return self.target.detach().clone()
+        if isinstance(ref, TargetLookup):
+            return ref.of(self.target.detach())
         if isinstance(ref, BatchShape):
             return super().read(ref)
         return super().read(ref).detach().clone()
