@@ -403,3 +403,16 @@ def test_a_tanh_unit_beside_a_gelu_gate_is_still_found():
                   epochs=8)
     [finding] = check(case)
     assert [s["layer"] for s in finding.details["layers"]] == ["torch.tanh after second"]
+
+
+def test_a_tanh_times_a_learned_scale_is_still_a_tanh_layer():
+    """Multiplied by a learned scale smaller than it, a tanh is no gate: pinned, its input
+    gets no gradient."""
+    from lossdoctor.checks._gates import GateSpy
+
+    scale = torch.ones(16, requires_grad=True)
+    x = torch.randn(4, 16, requires_grad=True)
+    with GateSpy() as spy:
+        scale * torch.tanh(x)
+        x * torch.sigmoid(x)
+    assert [(c.kind, c.gate) for c in spy.calls] == [("tanh", False), ("sigmoid", True)]

@@ -43,7 +43,9 @@ class ActivationCall:
 
 class GateSpy(TorchFunctionMode):
     """Follows each sigmoid/tanh output through constant shifts, scales and reshapes, and marks
-    it a gate when it is multiplied by a tensor that carries gradient."""
+    it a gate when it is multiplied by a tensor that carries gradient and is at least as large
+    (a learned scale, ``self.scale * torch.tanh(x)``, is no gate: the tanh's input still gets
+    no gradient once it is pinned)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,12 +72,13 @@ class GateSpy(TorchFunctionMode):
         carried = set().union(*(self._derived.get(id(t), set()) for t in tensors))
         if not carried or name not in SAME_VALUES:
             return
-        others = [t for t in tensors if id(t) not in self._derived]
-        if not any(t.requires_grad for t in others):
-            self._carry(output, carried)
-        elif name in PRODUCTS:
+        gated = max(t.numel() for t in tensors if id(t) in self._derived)
+        others = [t for t in tensors if id(t) not in self._derived and t.requires_grad]
+        if name in PRODUCTS and any(t.numel() >= gated for t in others):
             for index in carried:
                 self.calls[index].gate = True
+        elif not others or name in PRODUCTS:
+            self._carry(output, carried)  # a learned scale (``self.scale * tanh(x)``) too
 
     def _carry(self, tensor: torch.Tensor, calls: set[int]) -> None:
         self._derived[id(tensor)] = self._derived.get(id(tensor), set()) | calls
