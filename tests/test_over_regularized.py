@@ -423,3 +423,40 @@ def test_regularization_that_keeps_the_fit_above_the_constant_guess_holds_it_bac
     assert progress_share(0.289, 0.165, 0.164) == 0.0
     assert progress_share(0.17, 0.165, 0.164) == 1.0  # both at the guess: nothing held back
     assert progress_share(0.6, 0.5, 0.164) == 1.0  # neither got to the guess: not measured
+
+
+def slow_dropout_run(dropout, epochs=40):
+    """Two hidden layers of 64 with dropout after each on a product task, 640 steps of Adam at
+    1e-3, validated in eval mode: without dropout the validation loss ends at 0.11, with
+    dropout 0.8 at 0.64 and still falling."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 8, generator=generator)
+    y = ((x[:, 0] * x[:, 1] + x[:, 2] * x[:, 3]) > 0).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:500], y[:500]),
+                  (x[500:], y[500:]), epochs=epochs)
+
+
+def test_heavy_dropout_is_found_training_on_from_the_runs_end_when_replays_are_short(
+        monkeypatch):
+    """Replays cut to 60 steps (a budget on a slow model: projects6 mingpt_adder dropout_0.7's
+    were cut to 101 of 300) end above the run's 640 steps with dropout or without; trained on
+    from the run's final weights, the copy without dropout gets clearly below the run (quiet on
+    d056fab)."""
+    monkeypatch.setattr(Replayer, "sized", lambda self, steps: min(steps, 60))
+    [finding] = reported(check(slow_dropout_run(0.8)))
+    assert "training on from where your run ended" in finding.verdict
+    assert finding.experiment.after < 0.8 * finding.experiment.before
+    assert finding.evidence["train_loss_after"] < finding.evidence["train_loss_before"]
+
+
+@pytest.mark.parametrize("run", [lambda: slow_dropout_run(0.3),
+                                 lambda: two_layer_dropout_run(0.6, epochs=60)],
+                         ids=["usual_dropout", "dropout_that_only_slows"])
+def test_dropout_that_does_not_hold_the_fit_back_is_quiet_when_replays_are_short(
+        monkeypatch, run):
+    monkeypatch.setattr(Replayer, "sized", lambda self, steps: min(steps, 60))
+    assert reported(check(run())) == []

@@ -1,4 +1,6 @@
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -338,3 +340,79 @@ def test_a_tanh_rnn_with_its_default_init_is_not_flagged():
     assert layer.first < 0.5
     assert check(case) == []
 
+
+
+class NewGELU(nn.Module):
+    """minGPT's GELU: the tanh approximation written out, a tanh gate on its own input."""
+
+    def forward(self, x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi)
+                                           * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+class SiLU(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+
+def _large_init_gated_run(activation, std=3.0):
+    """_large_init_tanh_run with a gated activation in place of each nn.Tanh: its tanh or
+    sigmoid is pinned from the first step to the last, as a tanh unit's would be."""
+    x, y = _learnable()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), activation(), nn.Linear(32, 32), activation(),
+                          nn.Linear(32, 2))
+    with torch.no_grad():
+        for layer in model[::2]:
+            layer.weight.normal_(0, std)
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.CrossEntropyLoss(), (x[:450], y[:450].long()), (x[450:], y[450:].long()),
+                  epochs=8)
+
+
+@pytest.mark.parametrize("activation", [NewGELU, SiLU], ids=["gelu_tanh", "silu"])
+def test_the_tanh_or_sigmoid_gate_inside_gelu_or_silu_is_not_a_saturated_layer(activation):
+    """projects6 mingpt_adder: NewGELU's tanh read as a saturated layer. Pinned, a gate still
+    passes the gradient of the input it multiplies (failed on d056fab: a finding)."""
+    case = _large_init_gated_run(activation)
+    layers = saturation_by_layer(case.trace)
+    assert layers and all(s.end > 0.5 and s.layer.startswith("torch.") for s in layers)
+    assert check(case) == []
+
+
+def test_a_tanh_unit_beside_a_gelu_gate_is_still_found():
+    """The gate is dropped, the tanh unit whose output is the layer's output is not."""
+    x, y = _learnable()
+    torch.manual_seed(0)
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = nn.Linear(8, 32), nn.Linear(32, 32)
+            self.out, self.gelu = nn.Linear(32, 2), NewGELU()
+
+        def forward(self, x):
+            return self.out(torch.tanh(self.second(self.gelu(self.first(x)))))
+
+    model = Mixed()
+    with torch.no_grad():
+        for layer in (model.first, model.second, model.out):
+            layer.weight.normal_(0, 3.0)
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.CrossEntropyLoss(), (x[:450], y[:450].long()), (x[450:], y[450:].long()),
+                  epochs=8)
+    [finding] = check(case)
+    assert [s["layer"] for s in finding.details["layers"]] == ["torch.tanh after second"]
+
+
+def test_a_tanh_times_a_learned_scale_is_still_a_tanh_layer():
+    """Multiplied by a learned scale smaller than it, a tanh is no gate: pinned, its input
+    gets no gradient."""
+    from lossdoctor.checks._gates import GateSpy
+
+    scale = torch.ones(16, requires_grad=True)
+    x = torch.randn(4, 16, requires_grad=True)
+    with GateSpy() as spy:
+        scale * torch.tanh(x)
+        x * torch.sigmoid(x)
+    assert [(c.kind, c.gate) for c in spy.calls] == [("tanh", False), ("sigmoid", True)]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._features import feature_stats, replay_standardized
 from lossdoctor.checks._fix import fix_experiment, helped
+from lossdoctor.checks._gates import activation_calls
 from lossdoctor.checks._pinned import HIDDEN_SATURATING, MOSTLY_PINNED, pinned_after, pinned_by_call
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._progress import STALLED_DROP, TrainingProgress, training_progress
@@ -78,6 +79,8 @@ class LayerSaturation:
 def check(case) -> list[Finding]:
     layers = _without_clipped_scores(case, with_first_pass(case, saturation_by_layer(case.trace)))
     loss = training_progress(case)
+    if _suspects(layers, loss):
+        layers = without_gates(case, layers)
     pinned = sorted(_suspects(layers, loss), key=_severity, reverse=True)
     if not pinned:
         return []
@@ -206,12 +209,47 @@ def with_first_pass(case, layers: list[LayerSaturation]) -> list[LayerSaturation
     except Skip:
         return layers
     for kind in HIDDEN_SATURATING:
-        named = [s for s in layers if s.kind == kind and s.layer.startswith("torch.")]
+        named = function_layers(case.trace, layers, kind)
         shares = [share for found, share in calls if found == kind]
         if len(named) == len(shares):
             for layer, share in zip(named, shares, strict=True):
                 layer.first = share if layer.first is None else layer.first
     return layers
+
+
+def without_gates(case, layers: list[LayerSaturation]) -> list[LayerSaturation]:
+    """``layers`` without the sigmoid and tanh outputs that gate another tensor of the forward
+    (:mod:`._gates`: the tanh inside a GELU written out, SiLU's ``x * sigmoid(x)``), found in a
+    forward pass of a copy of the initial model: pinned, a gate still passes the gradient of
+    what it multiplies (projects6 mingpt_adder: NewGELU's tanh, 70% at +-1 from the first step
+    to the last, read as a saturated layer). A module is known by its name; the i-th
+    function-call layer of a kind is the copy's i-th function call of that kind, and none is
+    dropped when their counts differ (as :func:`with_first_pass`)."""
+    hidden = [s for s in layers if s.kind in HIDDEN_SATURATING]
+    model = case.copies.initial_model
+    if not hidden or model is None:
+        return layers
+    try:
+        calls = activation_calls(case.require_replay(), copy.deepcopy(model))
+    except Skip:
+        return layers
+    gates = {id(s) for s in hidden
+             if any(c.gate and c.module == s.layer.split(", call ")[0] for c in calls)}
+    for kind in HIDDEN_SATURATING:
+        named = function_layers(case.trace, hidden, kind)
+        called = [c for c in calls if c.kind == kind and not c.module]
+        if len(named) == len(called):
+            gates |= {id(s) for s, c in zip(named, called, strict=True) if c.gate}
+    return [s for s in layers if id(s) not in gates]
+
+
+def function_layers(trace, layers: list[LayerSaturation], kind: str) -> list[LayerSaturation]:
+    """The ``kind`` layers of ``layers`` computed by function calls, in the order of the last
+    sampled forward pass (a layer's first record may carry another name: the first pass named
+    a NewGELU's tanh "torch.tanh after first", the next ones "torch.tanh in gelu")."""
+    last = {(a.layer, a.kind): i for i, a in enumerate(trace.activations)}
+    named = [s for s in layers if s.kind == kind and s.layer.startswith("torch.")]
+    return sorted(named, key=lambda s: last.get((s.layer, s.kind), -1))
 
 
 def _severity(layer: LayerSaturation) -> tuple:
