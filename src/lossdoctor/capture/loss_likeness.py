@@ -47,10 +47,64 @@ def _class_indices(loss):
     return compute
 
 
+def _class_probabilities(loss):
+    """cross_entropy against rows of class probabilities of the prediction's shape (one-hot or
+    soft targets: Keras' categorical_crossentropy with from_logits=True)."""
+    def compute(prediction, target):
+        if not target.is_floating_point() or prediction.shape != target.shape:
+            return None
+        if prediction.dim() < 2:
+            return None
+        return loss(prediction.reshape(-1, prediction.shape[-1]),
+                    target.reshape(-1, target.shape[-1]))
+    return compute
+
+
+def _either(*computes):
+    def compute(prediction, target):
+        return [value for value in (c(prediction, target) for c in computes) if value is not None]
+    return compute
+
+
 def _probabilities(prediction, target):
     if prediction.shape != target.shape or prediction.min() < 0 or prediction.max() > 1:
         return None
     return F.binary_cross_entropy(prediction, target.to(prediction.dtype))
+
+
+#: Keras' epsilon (keras.config.epsilon()): its cross-entropies on probabilities clip each
+#: probability into [KERAS_EPSILON, 1 - KERAS_EPSILON] before the log.
+KERAS_EPSILON = 1e-7
+
+
+def keras_log_probabilities(prediction):
+    """A prediction read as Keras reads class probabilities (``from_logits=False``): each row
+    divided by its sum, clipped into Keras' range, its log."""
+    rows = prediction / prediction.sum(-1, keepdim=True)
+    return rows.clamp(KERAS_EPSILON, 1 - KERAS_EPSILON).log()
+
+
+def _categorical(prediction, target):
+    """Keras' categorical_crossentropy: rows of class probabilities against one-hot (or soft)
+    rows of the same shape."""
+    if not target.is_floating_point() or prediction.shape != target.shape or prediction.dim() < 2:
+        return None
+    return -(target * keras_log_probabilities(prediction)).sum(-1).mean()
+
+
+def _sparse_categorical(prediction, target):
+    """Keras' sparse_categorical_crossentropy: rows of class probabilities against class
+    indices (Keras takes whole-number floats as indices, and a trailing size-1 axis off)."""
+    if target.dim() == prediction.dim() and target.shape[-1] == 1:
+        target = target.squeeze(-1)
+    if prediction.dim() != target.dim() + 1 or prediction.dim() < 2:
+        return None
+    if target.is_floating_point() and not torch.equal(target, target.round()):
+        return None
+    indices = target.long().unsqueeze(-1)
+    if indices.min() < 0 or indices.max() >= prediction.shape[-1]:
+        return None
+    return -keras_log_probabilities(prediction).gather(-1, indices).mean()
 
 
 CANDIDATES = {
@@ -62,8 +116,12 @@ CANDIDATES = {
     "smooth_l1_loss": _elementwise(F.smooth_l1_loss),
     "binary_cross_entropy": _probabilities,
     "binary_cross_entropy_with_logits": _elementwise(F.binary_cross_entropy_with_logits),
-    "cross_entropy": _class_indices(F.cross_entropy),
+    "cross_entropy": _either(_class_indices(F.cross_entropy),
+                             _class_probabilities(F.cross_entropy)),
     "nll_loss": _class_indices(F.nll_loss),
+    # after the torch losses: a softmax output scored by nll_loss of its log is the same value
+    "categorical_crossentropy": _categorical,
+    "sparse_categorical_crossentropy": _sparse_categorical,
 }
 
 
