@@ -336,23 +336,46 @@ def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]
     """BCEWithLogitsLoss on outputs clamped at zero (a ReLU after the output layer): every
     sampled call's outputs at least 0, the last LATE_CALLS' smallest exactly 0, so no
     probability goes below sigmoid(0) = 0.5, and enough negative targets (below 0.5) that this
-    floor alone, log 2 for each, is UNREACHABLE_SHARE or more of the constant guess's loss."""
-    if name not in BCE_WITH_LOGITS or not outputs_clamped_at_zero(seen):
-        return []
+    floor alone, log 2 for each, is UNREACHABLE_SHARE or more of the constant guess's loss.
+    BCELoss on probabilities clamped at exactly 0.5 is the same ReLU with the sigmoid in the
+    model (Keras' Dense(1, activation='relu') then a sigmoid, and binary_crossentropy)."""
+    if name in BCE_WITH_LOGITS and outputs_clamped_at_zero(seen):
+        return _clamped_at_half(case, name, seen, (
+            f"Your model's outputs never go below 0, and the smallest of each batch is exactly "
+            f"0 (a ReLU after the output layer, it seems), but {name} reads them as logits: the "
+            f"probability it takes, their sigmoid, can never fall below 0.5"),
+            f"Remove the activation after the output layer: {name} expects raw scores "
+            f"(logits), negative for the negative class.")
+    if _binary_probabilities(name) and outputs_clamped_at_zero(_less_half(seen)):
+        return _clamped_at_half(case, name, seen, (
+            "Your model's probabilities never go below 0.5, and the smallest of each batch is "
+            "exactly 0.5, the sigmoid of 0: a ReLU comes before the sigmoid at the output, so "
+            "the probability can never fall below 0.5"),
+            "Remove the ReLU before the output's sigmoid (in Keras: Dense(1, "
+            "activation='sigmoid'), with no activation between).")
+    return []
+
+
+def _binary_probabilities(name: str) -> bool:
+    kind = loss_kind(name)
+    return kind is not None and kind.binary and kind.output == "probabilities"
+
+
+def _less_half(seen: list[LossInputStat]) -> list[LossInputStat]:
+    return [replace(s, prediction_min=s.prediction_min - 0.5) for s in seen]
+
+
+def _clamped_at_half(case, name: str, seen: list[LossInputStat], what: str,
+                     fix: str) -> list[Finding]:
     share = _negative_floor_share(_training_targets(case))
     if share is None or share < UNREACHABLE_SHARE:
         return []
     evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen),
                 "unreachable_share": share}
     verdict = (
-        f"Your model's outputs never go below 0, and the smallest of each batch is exactly 0 "
-        f"(a ReLU after the output layer, it seems), but {name} reads them as logits: the "
-        f"probability it takes, their sigmoid, can never fall below 0.5, so no example can be "
-        f"put in the negative class. That alone keeps the loss above {share:.0%} of what "
-        f"always predicting the average gives.")
-    return [Finding(LOSS_MISMATCH, ALMOST_CERTAIN, verdict + FIRST, evidence,
-                    fix=f"Remove the activation after the output layer: {name} expects raw "
-                        f"scores (logits), negative for the negative class.")]
+        f"{what}, so no example can be put in the negative class. That alone keeps the loss "
+        f"above {share:.0%} of what always predicting the average gives.")
+    return [Finding(LOSS_MISMATCH, ALMOST_CERTAIN, verdict + FIRST, evidence, fix=fix)]
 
 
 def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
