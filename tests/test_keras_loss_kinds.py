@@ -54,3 +54,18 @@ def test_the_kinds_take_probabilities_of_several_classes_and_a_constant_ends_in_
     constant = ConstantModel((3,), "categorical_crossentropy")
     rows = constant(torch.zeros(4, 8))
     assert rows.shape == (4, 3) and torch.allclose(rows.sum(1), torch.ones(4))
+
+
+def test_near_uniform_softmax_rows_are_told_apart_by_the_nearer_value():
+    """A softmax output near 1/3 everywhere (an untrained or over-regularized model) gives
+    cross_entropy of its rows and Keras' categorical_crossentropy of them both near ln 3,
+    within the likeness tolerance of each other: the loss is the one whose value is exact
+    (the first listed, cross_entropy, was taken on 7ac2b5b)."""
+    generator = torch.Generator().manual_seed(2)
+    p = torch.softmax(torch.randn(50, 3, generator=generator) * 0.02, dim=1)
+    one_hot = nn.functional.one_hot(torch.arange(50) % 3, 3).float()
+    keras_value = _keras_categorical(p, one_hot)
+    torch_value = float(nn.functional.cross_entropy(p, one_hot))
+    assert abs(keras_value - torch_value) < 0.01 * keras_value
+    assert alike_loss(keras_value, p, one_hot) == "categorical_crossentropy"
+    assert alike_loss(torch_value, p, one_hot) == "cross_entropy"

@@ -131,19 +131,25 @@ ELEMENTWISE = {"mse_loss": F.mse_loss, "l1_loss": F.l1_loss, "smooth_l1_loss": F
 
 
 def alike_loss(value: float, prediction, target) -> str | None:
-    """The name of the torch loss that gives ``value`` on these tensors, if one does."""
+    """The name of the torch loss that gives ``value`` on these tensors, if one does; of several
+    within LIKENESS_TOLERANCE, the nearest (the first listed on a tie). Near-uniform softmax
+    rows give cross_entropy of the rows and Keras' categorical_crossentropy of them within a
+    fraction of a percent of each other (both near ln C), the one computed exactly to float
+    rounding."""
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
         return None
     prediction, target = prediction.detach(), target.detach()
+    found: list[tuple[float, str]] = []
     with torch.no_grad():
         for name, compute in CANDIDATES.items():
             try:
                 candidates = compute(prediction, target)
             except Exception:  # noqa: BLE001 - a loss these tensors do not fit is not alike
                 continue
-            if any(_alike(candidate, value) for candidate in _listed(candidates)):
-                return name
-    return None
+            distances = [_distance(c, value) for c in _listed(candidates) if _alike(c, value)]
+            if distances:
+                found.append((min(distances), name))
+    return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
 def _listed(candidates) -> list:
@@ -153,6 +159,10 @@ def _listed(candidates) -> list:
 def _alike(candidate, value: float) -> bool:
     return candidate is not None and math.isclose(float(candidate), value,
                                                   rel_tol=LIKENESS_TOLERANCE)
+
+
+def _distance(candidate, value: float) -> float:
+    return abs(float(candidate) - value)
 
 
 def broadcast_value(name: str, prediction, target, matched: bool) -> float | None:
