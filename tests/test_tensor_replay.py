@@ -332,3 +332,20 @@ def test_a_tensor_model_with_its_batch_size_written_in_runs_on_batches_of_any_si
 def test_a_tensor_model_whose_rows_meet_is_not_run_in_pieces():
     case, _, _ = flattening_run(center_hidden=True)
     assert case.copies.final_model.rows is None
+
+
+def test_a_plain_tensor_model_reading_its_weights_through_a_call_that_hands_them_back_replays():
+    """``w.to("cpu")`` on the CPU returns ``w`` itself: the tape's entry for that tensor becomes
+    the call's result, and a table of the trained tensors read from those entries lacked it
+    ("running it again failed (KeyError ...)" on d056fab)."""
+    train, validation = classification_data()
+    model, params = tensor_mlp(10, 32, 2)
+
+    def moved(x):
+        return model(x.to("cpu")) + 0 * params[0].to("cpu").sum()
+
+    optimizer = torch.optim.Adam(params, lr=1e-2)
+    case = record(tensor_fit, moved, params, optimizer, F.cross_entropy, train, validation)
+    case.require_replay()
+    replay = case.replayer.replay(Plan(steps=50))
+    assert replay.train_losses[-1] < replay.train_losses[0]

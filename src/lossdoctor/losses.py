@@ -29,6 +29,11 @@ _KINDS = {
         CLASSIFICATION, "logits", binary=True
     ),
     ("CrossEntropyLoss", "cross_entropy"): LossKind(CLASSIFICATION, "logits"),
+    # Keras' cross-entropies on class probabilities (from_logits=False, its default), on one-hot
+    # rows and on class indices: the log of each row, clipped into [1e-7, 1 - 1e-7]
+    # (capture/loss_likeness.py), against the target class
+    ("categorical_crossentropy", "sparse_categorical_crossentropy"): LossKind(
+        CLASSIFICATION, "probabilities"),
     ("NLLLoss", "nll_loss"): LossKind(CLASSIFICATION, "log-probabilities"),
     ("MSELoss", "mse_loss"): LossKind(REGRESSION, "values"),
     ("L1Loss", "l1_loss"): LossKind(REGRESSION, "values", centre="median"),
@@ -57,7 +62,7 @@ def output_layers(loss_name: str) -> list[nn.Module]:
     """The layers a model must end with to give this loss what it expects."""
     kind = loss_kind(loss_name)
     if kind is not None and kind.output == "probabilities":
-        return [nn.Sigmoid()]
+        return [nn.Sigmoid()] if kind.binary else [nn.Softmax(dim=-1)]
     if kind is not None and kind.output == "log-probabilities":
         return [nn.LogSoftmax(dim=1)]
     return []

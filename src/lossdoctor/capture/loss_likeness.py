@@ -47,10 +47,64 @@ def _class_indices(loss):
     return compute
 
 
+def _class_probabilities(loss):
+    """cross_entropy against rows of class probabilities of the prediction's shape (one-hot or
+    soft targets: Keras' categorical_crossentropy with from_logits=True)."""
+    def compute(prediction, target):
+        if not target.is_floating_point() or prediction.shape != target.shape:
+            return None
+        if prediction.dim() < 2:
+            return None
+        return loss(prediction.reshape(-1, prediction.shape[-1]),
+                    target.reshape(-1, target.shape[-1]))
+    return compute
+
+
+def _either(*computes):
+    def compute(prediction, target):
+        return [value for value in (c(prediction, target) for c in computes) if value is not None]
+    return compute
+
+
 def _probabilities(prediction, target):
     if prediction.shape != target.shape or prediction.min() < 0 or prediction.max() > 1:
         return None
     return F.binary_cross_entropy(prediction, target.to(prediction.dtype))
+
+
+#: Keras' epsilon (keras.config.epsilon()): its cross-entropies on probabilities clip each
+#: probability into [KERAS_EPSILON, 1 - KERAS_EPSILON] before the log.
+KERAS_EPSILON = 1e-7
+
+
+def keras_log_probabilities(prediction):
+    """A prediction read as Keras reads class probabilities (``from_logits=False``): each row
+    divided by its sum, clipped into Keras' range, its log."""
+    rows = prediction / prediction.sum(-1, keepdim=True)
+    return rows.clamp(KERAS_EPSILON, 1 - KERAS_EPSILON).log()
+
+
+def _categorical(prediction, target):
+    """Keras' categorical_crossentropy: rows of class probabilities against one-hot (or soft)
+    rows of the same shape."""
+    if not target.is_floating_point() or prediction.shape != target.shape or prediction.dim() < 2:
+        return None
+    return -(target * keras_log_probabilities(prediction)).sum(-1).mean()
+
+
+def _sparse_categorical(prediction, target):
+    """Keras' sparse_categorical_crossentropy: rows of class probabilities against class
+    indices (Keras takes whole-number floats as indices, and a trailing size-1 axis off)."""
+    if target.dim() == prediction.dim() and target.shape[-1] == 1:
+        target = target.squeeze(-1)
+    if prediction.dim() != target.dim() + 1 or prediction.dim() < 2:
+        return None
+    if target.is_floating_point() and not torch.equal(target, target.round()):
+        return None
+    indices = target.long().unsqueeze(-1)
+    if indices.min() < 0 or indices.max() >= prediction.shape[-1]:
+        return None
+    return -keras_log_probabilities(prediction).gather(-1, indices).mean()
 
 
 CANDIDATES = {
@@ -62,8 +116,12 @@ CANDIDATES = {
     "smooth_l1_loss": _elementwise(F.smooth_l1_loss),
     "binary_cross_entropy": _probabilities,
     "binary_cross_entropy_with_logits": _elementwise(F.binary_cross_entropy_with_logits),
-    "cross_entropy": _class_indices(F.cross_entropy),
+    "cross_entropy": _either(_class_indices(F.cross_entropy),
+                             _class_probabilities(F.cross_entropy)),
     "nll_loss": _class_indices(F.nll_loss),
+    # after the torch losses: a softmax output scored by nll_loss of its log is the same value
+    "categorical_crossentropy": _categorical,
+    "sparse_categorical_crossentropy": _sparse_categorical,
 }
 
 
@@ -73,19 +131,25 @@ ELEMENTWISE = {"mse_loss": F.mse_loss, "l1_loss": F.l1_loss, "smooth_l1_loss": F
 
 
 def alike_loss(value: float, prediction, target) -> str | None:
-    """The name of the torch loss that gives ``value`` on these tensors, if one does."""
+    """The name of the torch loss that gives ``value`` on these tensors, if one does; of several
+    within LIKENESS_TOLERANCE, the nearest (the first listed on a tie). Near-uniform softmax
+    rows give cross_entropy of the rows and Keras' categorical_crossentropy of them within a
+    fraction of a percent of each other (both near ln C), the one computed exactly to float
+    rounding."""
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
         return None
     prediction, target = prediction.detach(), target.detach()
+    found: list[tuple[float, str]] = []
     with torch.no_grad():
         for name, compute in CANDIDATES.items():
             try:
                 candidates = compute(prediction, target)
             except Exception:  # noqa: BLE001 - a loss these tensors do not fit is not alike
                 continue
-            if any(_alike(candidate, value) for candidate in _listed(candidates)):
-                return name
-    return None
+            distances = [_distance(c, value) for c in _listed(candidates) if _alike(c, value)]
+            if distances:
+                found.append((min(distances), name))
+    return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
 def _listed(candidates) -> list:
@@ -95,6 +159,10 @@ def _listed(candidates) -> list:
 def _alike(candidate, value: float) -> bool:
     return candidate is not None and math.isclose(float(candidate), value,
                                                   rel_tol=LIKENESS_TOLERANCE)
+
+
+def _distance(candidate, value: float) -> float:
+    return abs(float(candidate) - value)
 
 
 def broadcast_value(name: str, prediction, target, matched: bool) -> float | None:

@@ -602,9 +602,10 @@ def validated(programs: Programs, step: Step) -> None:
 
 
 def _cloned_parameters(tape: Tape) -> dict[str, torch.Tensor]:
-    """The trained tensors the tape refers to, by name, cloned."""
-    return {ref.name: tensor.detach().clone() for tensor, ref in tape._refs.values()
-            if isinstance(ref, Parameter)}
+    """The trained tensors by the names the programs hold, cloned: read from the tape's own
+    table of them, which a call handing a tensor back as it is (``w.to("cpu")`` on the CPU)
+    does not overwrite."""
+    return {name: tensor.detach().clone() for name, tensor in tape.parameters.items()}
 
 
 def any_rows(programs: Programs, step: Step) -> bool:

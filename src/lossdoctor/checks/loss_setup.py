@@ -58,7 +58,7 @@ from lossdoctor.checks._scaled_likeness import likeness
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
-from lossdoctor.losses import REGRESSION, loss_kind
+from lossdoctor.losses import REGRESSION, alike, loss_kind
 from lossdoctor.trace import LossInputStat
 
 LABEL_RANGE = Cause(
@@ -130,7 +130,7 @@ def check(case) -> list[Finding]:
         findings += _clamped_logits(case, name, seen) + _clipped_raw_scores(case, name, seen)
         if not any(f.cause is LABEL_RANGE for f in findings):  # its replay is not needed
             findings += _unreachable(case, name, seen)
-    return _first_of_each_cause(findings)
+    return _first_of_each_cause(findings + _around_torch_loss(case, calls))
 
 
 def _by_loss(calls: list[LossInputStat]) -> dict[str, list[LossInputStat]]:
@@ -196,18 +196,23 @@ def _softmax_of_one_unit(name, seen):
         "BCEWithLogitsLoss on the raw output); keep a softmax for one unit per class.")
 
 
-def _double_softmax(name, seen):
+def _double_softmax(name, seen, shown: str | None = None):
     if name not in CROSS_ENTROPY or not _always(seen, "rows_sum_to_one"):
         return None
     classes = max(_units(s) for s in seen)
     return ALMOST_CERTAIN, (
         f"Every row of your model's output sums to 1: it already ends in a softmax, and "
-        f"{name} applies another one. The second softmax squeezes probabilities between 0 and "
-        f"1 into values close together: with your {classes} classes even a perfectly "
-        f"confident, correct model has a loss of {double_softmax_floor(classes):.3g} instead "
-        f"of 0, and the gradients shrink."
+        f"{_mid_sentence(shown) or name} applies another one. The second softmax squeezes "
+        f"probabilities between 0 and 1 into values close together: with your {classes} "
+        f"classes even a perfectly confident, correct model has a loss of "
+        f"{double_softmax_floor(classes):.3g} instead of 0, and the gradients shrink."
     ), {"rows_summing_to_one": 1.0, "loss_floor": double_softmax_floor(classes)}, (
-        f"Remove the model's final softmax: {name} expects raw scores (logits).")
+        f"Remove the model's final softmax: {name} expects raw scores (logits). (In Keras: "
+        f"or keep the softmax and build the loss with from_logits=False.)")
+
+
+def _mid_sentence(shown: str | None) -> str | None:
+    return shown[0].lower() + shown[1:] if shown else shown
 
 
 #: The widest row (largest minus smallest value) the loss's log-probabilities of a softmax output
@@ -331,23 +336,46 @@ def _clamped_logits(case, name: str, seen: list[LossInputStat]) -> list[Finding]
     """BCEWithLogitsLoss on outputs clamped at zero (a ReLU after the output layer): every
     sampled call's outputs at least 0, the last LATE_CALLS' smallest exactly 0, so no
     probability goes below sigmoid(0) = 0.5, and enough negative targets (below 0.5) that this
-    floor alone, log 2 for each, is UNREACHABLE_SHARE or more of the constant guess's loss."""
-    if name not in BCE_WITH_LOGITS or not outputs_clamped_at_zero(seen):
-        return []
+    floor alone, log 2 for each, is UNREACHABLE_SHARE or more of the constant guess's loss.
+    BCELoss on probabilities clamped at exactly 0.5 is the same ReLU with the sigmoid in the
+    model (Keras' Dense(1, activation='relu') then a sigmoid, and binary_crossentropy)."""
+    if name in BCE_WITH_LOGITS and outputs_clamped_at_zero(seen):
+        return _clamped_at_half(case, name, seen, (
+            f"Your model's outputs never go below 0, and the smallest of each batch is exactly "
+            f"0 (a ReLU after the output layer, it seems), but {name} reads them as logits: the "
+            f"probability it takes, their sigmoid, can never fall below 0.5"),
+            f"Remove the activation after the output layer: {name} expects raw scores "
+            f"(logits), negative for the negative class.")
+    if _binary_probabilities(name) and outputs_clamped_at_zero(_less_half(seen)):
+        return _clamped_at_half(case, name, seen, (
+            "Your model's probabilities never go below 0.5, and the smallest of each batch is "
+            "exactly 0.5, the sigmoid of 0: a ReLU comes before the sigmoid at the output, so "
+            "the probability can never fall below 0.5"),
+            "Remove the ReLU before the output's sigmoid (in Keras: Dense(1, "
+            "activation='sigmoid'), with no activation between).")
+    return []
+
+
+def _binary_probabilities(name: str) -> bool:
+    kind = loss_kind(name)
+    return kind is not None and kind.binary and kind.output == "probabilities"
+
+
+def _less_half(seen: list[LossInputStat]) -> list[LossInputStat]:
+    return [replace(s, prediction_min=s.prediction_min - 0.5) for s in seen]
+
+
+def _clamped_at_half(case, name: str, seen: list[LossInputStat], what: str,
+                     fix: str) -> list[Finding]:
     share = _negative_floor_share(_training_targets(case))
     if share is None or share < UNREACHABLE_SHARE:
         return []
     evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen),
                 "unreachable_share": share}
     verdict = (
-        f"Your model's outputs never go below 0, and the smallest of each batch is exactly 0 "
-        f"(a ReLU after the output layer, it seems), but {name} reads them as logits: the "
-        f"probability it takes, their sigmoid, can never fall below 0.5, so no example can be "
-        f"put in the negative class. That alone keeps the loss above {share:.0%} of what "
-        f"always predicting the average gives.")
-    return [Finding(LOSS_MISMATCH, ALMOST_CERTAIN, verdict + FIRST, evidence,
-                    fix=f"Remove the activation after the output layer: {name} expects raw "
-                        f"scores (logits), negative for the negative class.")]
+        f"{what}, so no example can be put in the negative class. That alone keeps the loss "
+        f"above {share:.0%} of what always predicting the average gives.")
+    return [Finding(LOSS_MISMATCH, ALMOST_CERTAIN, verdict + FIRST, evidence, fix=fix)]
 
 
 def _negative_floor_share(targets: torch.Tensor | None) -> float | None:
@@ -539,20 +567,77 @@ def _hand_written(case) -> list[Finding]:
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     found += _label_range(shown, seen) + _clamped(case, like, seen)
-    found += _hand_written_nll(shown, like, seen)
+    found += _hand_written_mismatch(shown, like, seen)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
         found += _unreachable(case, like, seen)
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
 
 
-def _hand_written_nll(shown: str, like: str, seen: list[LossInputStat]) -> list[Finding]:
-    """A hand-written loss that gives nll_loss's value on the model's output
-    (``-out.gather(1, y[:, None]).mean()``) takes that output as log-probabilities: the
-    untrained model's rows, replayed on the kept batches, tell whether they are. The one
-    mismatch rule read here: it holds for the untrained model as for the trained one, where
-    the others read the trained model's outputs."""
-    found = _nll_without_log_softmax(like, seen, shown=shown)
-    return [] if found is None else [_mismatch_finding(seen, found)]
+#: Keras' cross-entropies on probabilities, which compute the log of the clipped probabilities
+#: themselves and call a torch loss on it (sparse_categorical_crossentropy calls nll_loss): the
+#: sampled calls show Keras' log-probabilities, not the model's output.
+KERAS_PROBABILITY_LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy")
+
+
+def _around_torch_loss(case, calls: list[LossInputStat]) -> list[Finding]:
+    """The mismatch rules of a Keras probability loss that called a torch loss inside, read on
+    the untrained model's output on the kept batches, as for a loss written by hand."""
+    like = alike(case.trace.setup.loss_name or "")
+    if like not in KERAS_PROBABILITY_LOSSES or any(c.loss_name == like for c in calls):
+        return []
+    if case.copies.initial_model is None or not case.copies.train.batches:
+        return []
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return []
+    model = copy.deepcopy(case.copies.initial_model).eval()
+    kept = [_kept_batch_stat(case, model, like, b)
+            for b in replayer.train_batches[:HAND_WRITTEN_BATCHES]]
+    seen = [stat for stat, _ in (k for k in kept if k is not None)]
+    if not seen:
+        return []
+    found = _hand_written_mismatch(f"Your loss ({like})", like, seen)
+    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
+
+
+def _hand_written_mismatch(shown: str, like: str, seen: list[LossInputStat]) -> list[Finding]:
+    """The mismatch rules that hold for the untrained model as for the trained one, read on
+    the untrained model's rows replayed on the kept batches (the others read the trained
+    model's outputs): a loss that gives nll_loss's value on the model's output
+    (``-out.gather(1, y[:, None]).mean()``) takes it as log-probabilities; one like
+    cross_entropy (Keras' categorical_crossentropy with from_logits=True) takes it as raw
+    scores, which a softmax at the end makes rows summing to 1 from the start; one like Keras'
+    probability cross-entropies takes it as probabilities (from_logits=False)."""
+    for rule in (_nll_without_log_softmax, _double_softmax, _keras_raw_scores):
+        found = rule(like, seen, shown=shown)
+        if found is not None:
+            return [_mismatch_finding(seen, found)]
+    return []
+
+
+def _keras_raw_scores(name, seen, shown: str | None = None):
+    """Keras' categorical (or sparse) cross-entropy with from_logits=False on rows that are not
+    probabilities: negative values in rows that do not sum to 1, on every sampled call. Keras
+    divides each row by its sum and clips the result into [1e-7, 1 - 1e-7]: a row of raw
+    scores becomes values of no meaning, most of them held at the clip, where no gradient
+    passes (a model without a softmax at the end)."""
+    kind = loss_kind(name)
+    if kind is None or kind.output != "probabilities" or kind.binary:
+        return None
+    two_d = [s for s in seen if len(s.prediction_shape) >= 2 and _units(s) > 1]
+    if len(two_d) < min(MIN_CALLS, len(seen)) or not two_d:
+        return None
+    if not all(s.prediction_min < 0 and not s.rows_sum_to_one for s in two_d):
+        return None
+    return ALMOST_CERTAIN, (
+        f"{shown or name} expects each row of your model's output to be class probabilities "
+        f"(a softmax at the end), but your model gives raw scores, with negative values: the "
+        f"loss divides each row by its sum and clips it into [1e-7, 1 - 1e-7], so most scores "
+        f"sit on the clip, send no gradient back, and the loss measures nothing you want."
+    ), {"prediction_min": min(s.prediction_min for s in two_d)}, (
+        "End the model with a softmax (in Keras: Dense(classes, activation='softmax')), or "
+        "keep the raw scores and build the loss with from_logits=True.")
 
 
 def _kept_batch_stat(case, model, like: str, batch) -> tuple[LossInputStat, bool] | None:
