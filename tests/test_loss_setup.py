@@ -362,6 +362,25 @@ def test_a_softmax_over_one_output_unit_fed_to_bce_is_a_loss_mismatch():
     assert "softmax over a single output unit" in finding.verdict and "sigmoid" in finding.fix
 
 
+class ClippedAsKerasDoes(nn.Module):
+    """Keras' binary_crossentropy on the torch backend: the probabilities clipped to
+    [1e-7, 1 - 1e-7] before torch's BCE, so a pinned softmax is given 0.99999988."""
+
+    def forward(self, probabilities):
+        return probabilities.clamp(1e-7, 1 - 1e-7)
+
+
+def test_a_softmax_over_one_unit_clipped_as_keras_does_is_a_loss_mismatch():
+    [finding] = check(_binary_probabilities_run(nn.Sequential(nn.Softmax(dim=1),
+                                                               ClippedAsKerasDoes())))
+    assert finding.cause is LOSS_MISMATCH and finding.evidence["output_units"] == 1.0
+
+
+def test_a_sigmoid_output_clipped_as_keras_does_is_quiet():
+    assert check(_binary_probabilities_run(nn.Sequential(nn.Sigmoid(), ClippedAsKerasDoes()))) \
+        == []
+
+
 def test_a_sigmoid_output_fed_to_bce_is_quiet():
     assert check(_binary_probabilities_run(nn.Sigmoid())) == []
 

@@ -177,14 +177,21 @@ def _one_class(name, seen):
         "targets; otherwise give the model one output unit per class.")
 
 
+#: The least a probability pinned at 1 is given to the loss as: Keras clips probabilities to
+#: [1e-7, 1 - 1e-7] before its cross-entropy (keras/src/backend/torch/nn.py, epsilon 1e-7), which
+#: is 0.99999988 in float32 (fresh30 s01: a Dense(1, softmax) recorded there, never at 1.0).
+CLIPPED_ONE = 1 - 1e-6
+
+
 def _softmax_of_one_unit(name, seen):
-    """A loss on probabilities (BCELoss) given exactly 1 for every row of every sampled call,
-    from the first: a softmax over one output unit, which is 1 whatever the unit says (Keras'
-    Dense(1, activation='softmax')). A sigmoid starts near 0.5 and only saturates to 1 late."""
+    """A loss on probabilities (BCELoss) given 1 (or 1 clipped: CLIPPED_ONE) for every row of
+    every sampled call, from the first: a softmax over one output unit, which is 1 whatever the
+    unit says (Keras' Dense(1, activation='softmax')). A sigmoid starts near 0.5 and only
+    saturates to 1 late."""
     kind = loss_kind(name)
     if kind is None or kind.output != "probabilities" or len(seen) < MIN_CALLS:
         return None
-    if not all(s.prediction_min == s.prediction_max == 1.0 for s in seen):
+    if not all(s.prediction_min == s.prediction_max >= CLIPPED_ONE for s in seen):
         return None
     return CERTAIN, (
         f"Your model's output is exactly 1 for every example, from the first step on: it "
