@@ -351,6 +351,39 @@ def test_a_one_cycle_schedule_stepped_every_batch_is_not_starved():
     assert reported(check(_scheduled_run(_one_cycle, per_batch=True))) == []
 
 
+def _one_cycle_sized_by_rows(optimizer):
+    """steps_per_epoch=400, the rows, where the loop takes 10 batches an epoch (bench/projects6's
+    accelerate cv_example given len(train_dataset)): a cycle of 4,800 steps for a 120-step run."""
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, steps_per_epoch=400,
+                                               epochs=EPOCHS)
+
+
+def test_a_one_cycle_sized_from_the_rows_is_starved_and_replayed_as_the_cycle_meant():
+    """The rate stays in the first part of the warm-up (max_lr / 25 rising a little); the
+    replay follows the declared cycle over the steps taken, up to max_lr and annealed. On
+    d056fab the finding had no cycle length and replayed a warm-up held at max_lr."""
+    found = reported(check(_scheduled_run(_one_cycle_sized_by_rows, per_batch=True)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].evidence["cycle_steps"] == 4800 and found[0].evidence["steps"] == 120
+    assert "sized for 4,800 steps and the run took 120" in found[0].verdict
+    assert "one-cycle schedule sized to the steps taken" in found[0].experiment.description
+    assert "len(train_loader)" in found[0].fix
+    assert found[0].experiment.after < found[0].experiment.before
+
+
+def test_the_replayed_cycle_rises_to_the_rate_meant_and_anneals():
+    shape = lr_schedule._cycled([1.0] * 100, ratio=10.0, start=0.04, end=4e-6)
+    assert shape[0] == pytest.approx(0.4) and max(shape) == pytest.approx(10.0)
+    assert shape.index(max(shape)) == 30 and shape[-1] == pytest.approx(4e-5)
+
+
+def test_a_one_cycle_is_read_from_the_groups_torch_writes():
+    hparams = {"max_lr": 3e-3, "initial_lr": 1.2e-4, "min_lr": 1.2e-8}
+    assert lr_schedule.declared_cycle(Setup(optimizer_hparams=hparams)) == pytest.approx(
+        (0.04, 4e-6))
+    assert lr_schedule.declared_cycle(Setup(optimizer_hparams={"max_lr": 3e-3})) is None
+
+
 def _cyclic(optimizer):
     """A triangular cycle from 1e-4 up to 3e-3 over 2000 steps: CyclicLR keeps its peak on the
     scheduler (``max_lrs``), not in the optimizer's groups."""
