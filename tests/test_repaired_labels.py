@@ -9,9 +9,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import mlp, record
+from lossdoctor.capture.sample import Batch
 from lossdoctor.checks import data_pipeline
 from lossdoctor.checks._repaired_labels import class_labels, relabelled_inputs
-from lossdoctor.capture.sample import Batch
 
 
 def _train(repaired: bool, noise_on_disk: bool = False, epochs: int = 4):
