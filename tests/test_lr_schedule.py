@@ -618,3 +618,22 @@ def test_a_breakdown_back_below_its_untrained_start_counts_only_when_it_learned_
     assert find_breakdown(schedule, losses) is None
     found = find_breakdown(schedule, losses, undone=True)
     assert found.worst == 787.0 and found.lr_rise > found.lr_falling == 0.02
+
+
+def test_a_starved_schedule_whose_loss_turns_up_is_read_as_starved_not_as_a_rise():
+    """Dev onecycle_sized_by_rows 400004: a one-cycle sized from the rows rose from 4% to 7% of
+    its max_lr while the loss fell and then turned up with the noise; read first as a rise
+    "into instability" (on 03bf5a2), at a rate far below the one meant. Without a replay the
+    starved reading stands on the curves."""
+    from lossdoctor.trace import LossRecord
+
+    steps = 200
+    setup = Setup(lr_given=2.8e-4, optimizer_hparams={"max_lr": 7e-3, "initial_lr": 2.8e-4,
+                                                      "min_lr": 2.8e-8},
+                  lr_schedule=[[s, 2.8e-4 + 2e-4 * s / steps] for s in range(steps)])
+    losses = [1.0 - 0.0015 * s if s < 140 else 0.79 + 0.002 * (s - 140) for s in range(steps)]
+    trace = Trace(setup=setup, steps=steps,
+                  losses=[LossRecord(v, 32, "train", s) for s, v in enumerate(losses)])
+    [finding] = check(Case(trace, Copies()))
+    assert finding.cause is LR_SCHEDULE and "rose through the whole run" in finding.verdict
+    assert finding.evidence["given_lr"] == pytest.approx(7e-3)

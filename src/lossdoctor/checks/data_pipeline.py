@@ -646,11 +646,13 @@ def _rows_moved(case) -> Finding | None:
 #: changes to be counted as a share: a share of fewer moves by a twentieth or more per input.
 MIN_REPEATED_INPUTS = 20
 #: Labels paired afresh each epoch: of the inputs seen in two epochs, at least this share of
-#: what a fresh random pairing changes (1 - the sum of squared label shares: 0.5 for two
-#: balanced classes) came back with another label. A dataset's own rows come back as they
-#: were, and the sample keeps each distinct row once, so its fixed twins give 0 (docs/devset.md,
-#: session 30: twins 0.0, broken runs 0.8-1.1 of chance); half of chance leaves room for labels
-#: re-paired in part of the epochs.
+#: what one fresh random pairing changes (1 - the sum of squared label shares: 0.5 for two
+#: balanced classes) came back with another label in a later epoch. A dataset's own rows come
+#: back as they were, and the sample keeps each distinct row once, so fixed twins hold no such
+#: input (docs/devset.md, session 30: no twin reported it); over several epochs a re-paired
+#: input changes label at least once almost surely (dev broken runs: every one of 912-1,636
+#: inputs, 1.5-2 times one pairing's chance). Half of chance leaves room for labels re-paired
+#: in part of the epochs, or over two epochs only.
 RELABELLED_OF_CHANCE = 0.5
 #: Read from the batches the run trained on, not inferred: as the same-batch reading's 0.9.
 REPAIRED_CONFIDENCE = 0.9

@@ -21,7 +21,9 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   fell and rose BROKE_DOWN times its start: ``_lr_rise.find_breakdown``), from the curves alone
   at CURVES_ONLY, beside learning_rate's measured answer and below it.
 
-- **Starved**: the schedule rose through the whole run (its peak first reached in the last
+- **Starved** (read first: a loss that turns up while the rate is below half the rate meant is
+  no rise into instability; bench/devset onecycle_sized_by_rows 400004 was read as a rise at
+  7% of max_lr): the schedule rose through the whole run (its peak first reached in the last
   STILL_RISING of it, or one of its own rises before) and never got above STARVED_SHARE of the
   rate meant (the optimizer's, or a one-cycle schedule's max_lr): a warmup longer than the run
   (``warmup_iters=2000`` kept for a 300-step run; Morizeyao/GPT2-Chinese#60,
@@ -179,6 +181,11 @@ def check(case) -> list[Finding]:
     against = find_mode_against(schedule, case.trace.validation_passes())
     if against is not None:
         return [_against_finding(case, schedule, against)]
+    given = find_starved(schedule, meant_lr(case.trace.setup))
+    if given is not None:  # never above half the rate meant: a rise there is no instability
+        finding = _starved_finding(case, schedule, given)
+        if finding is not None:
+            return [finding]
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
     if rise is None and peaks_early(schedule) and anneals(schedule):
@@ -190,11 +197,6 @@ def check(case) -> list[Finding]:
     collapse = find_collapse(schedule, losses, epoch_steps(case.trace))
     if collapse is not None:
         finding = _collapse_finding(case, schedule, collapse)
-        if finding is not None:
-            return [finding]
-    given = find_starved(schedule, meant_lr(case.trace.setup))
-    if given is not None:
-        finding = _starved_finding(case, schedule, given)
         if finding is not None:
             return [finding]
     return []
@@ -587,7 +589,7 @@ def _cycle_words(setup, schedule: LrSchedule, pace: int) -> str:
         return "the one-cycle schedule is longer than the training"
     return (f"your one-cycle schedule was sized for {length:,} steps and the run took "
             f"{schedule.steps:,} ({length / schedule.steps:.0f} times fewer; its "
-            f"steps_per_epoch counts rows rather than batches?), so it never left its warm-up")
+            f"steps_per_epoch counts rows rather than batches?) and never left its warm-up")
 
 
 def _cycle_evidence(setup) -> dict[str, float]:
