@@ -650,7 +650,7 @@ MIN_REPEATED_INPUTS = 20
 #: balanced classes) came back with another label in a later epoch. A dataset's own rows come
 #: back as they were, and the sample keeps each distinct row once, so fixed twins hold no such
 #: input (docs/devset.md, session 30: no twin reported it); over several epochs a re-paired
-#: input changes label at least once almost surely (dev broken runs: every one of 912-1,636
+#: input changes label at least once almost surely (dev broken runs: every one of 763-1,636
 #: inputs, 1.5-2 times one pairing's chance). Half of chance leaves room for labels re-paired
 #: in part of the epochs, or over two epochs only.
 RELABELLED_OF_CHANCE = 0.5
