@@ -351,6 +351,39 @@ def test_a_one_cycle_schedule_stepped_every_batch_is_not_starved():
     assert reported(check(_scheduled_run(_one_cycle, per_batch=True))) == []
 
 
+def _one_cycle_sized_by_rows(optimizer):
+    """steps_per_epoch=400, the rows, where the loop takes 10 batches an epoch (bench/projects6's
+    accelerate cv_example given len(train_dataset)): a cycle of 4,800 steps for a 120-step run."""
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, steps_per_epoch=400,
+                                               epochs=EPOCHS)
+
+
+def test_a_one_cycle_sized_from_the_rows_is_starved_and_replayed_as_the_cycle_meant():
+    """The rate stays in the first part of the warm-up (max_lr / 25 rising a little); the
+    replay follows the declared cycle over the steps taken, up to max_lr and annealed. On
+    d056fab the finding had no cycle length and replayed a warm-up held at max_lr."""
+    found = reported(check(_scheduled_run(_one_cycle_sized_by_rows, per_batch=True)))
+    assert [f.cause for f in found] == [LR_SCHEDULE]
+    assert found[0].evidence["cycle_steps"] == 4800 and found[0].evidence["steps"] == 120
+    assert "sized for 4,800 steps and the run took 120" in found[0].verdict
+    assert "one-cycle schedule sized to the steps taken" in found[0].experiment.description
+    assert "len(train_loader)" in found[0].fix
+    assert found[0].experiment.after < found[0].experiment.before
+
+
+def test_the_replayed_cycle_rises_to_the_rate_meant_and_anneals():
+    shape = lr_schedule._cycled([1.0] * 100, ratio=10.0, start=0.04, end=4e-6)
+    assert shape[0] == pytest.approx(0.4) and max(shape) == pytest.approx(10.0)
+    assert shape.index(max(shape)) == 30 and shape[-1] == pytest.approx(4e-5)
+
+
+def test_a_one_cycle_is_read_from_the_groups_torch_writes():
+    hparams = {"max_lr": 3e-3, "initial_lr": 1.2e-4, "min_lr": 1.2e-8}
+    assert lr_schedule.declared_cycle(Setup(optimizer_hparams=hparams)) == pytest.approx(
+        (0.04, 4e-6))
+    assert lr_schedule.declared_cycle(Setup(optimizer_hparams={"max_lr": 3e-3})) is None
+
+
 def _cyclic(optimizer):
     """A triangular cycle from 1e-4 up to 3e-3 over 2000 steps: CyclicLR keeps its peak on the
     scheduler (``max_lrs``), not in the optimizer's groups."""
@@ -585,3 +618,22 @@ def test_a_breakdown_back_below_its_untrained_start_counts_only_when_it_learned_
     assert find_breakdown(schedule, losses) is None
     found = find_breakdown(schedule, losses, undone=True)
     assert found.worst == 787.0 and found.lr_rise > found.lr_falling == 0.02
+
+
+def test_a_starved_schedule_whose_loss_turns_up_is_read_as_starved_not_as_a_rise():
+    """Dev onecycle_sized_by_rows 400004: a one-cycle sized from the rows rose from 4% to 7% of
+    its max_lr while the loss fell and then turned up with the noise; read first as a rise
+    "into instability" (on 03bf5a2), at a rate far below the one meant. Without a replay the
+    starved reading stands on the curves."""
+    from lossdoctor.trace import LossRecord
+
+    steps = 200
+    setup = Setup(lr_given=2.8e-4, optimizer_hparams={"max_lr": 7e-3, "initial_lr": 2.8e-4,
+                                                      "min_lr": 2.8e-8},
+                  lr_schedule=[[s, 2.8e-4 + 2e-4 * s / steps] for s in range(steps)])
+    losses = [1.0 - 0.0015 * s if s < 140 else 0.79 + 0.002 * (s - 140) for s in range(steps)]
+    trace = Trace(setup=setup, steps=steps,
+                  losses=[LossRecord(v, 32, "train", s) for s, v in enumerate(losses)])
+    [finding] = check(Case(trace, Copies()))
+    assert finding.cause is LR_SCHEDULE and "rose through the whole run" in finding.verdict
+    assert finding.evidence["given_lr"] == pytest.approx(7e-3)

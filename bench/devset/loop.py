@@ -14,7 +14,7 @@ from .time_major import COLLATE
 OPTIMIZER = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 #: Schedules stepped once per batch; the others once per epoch.
 PER_BATCH = ("onecycle", "exp_batch", "warmup", "warmup_uncapped", "linear_batch",
-             "steplr_batch")
+             "steplr_batch", "onecycle_rows")
 PRINTS = [
     ('f"epoch {epoch} train_loss {train_loss:.4f}', ' val_loss {val_loss:.4f}"'),
     ('f"epoch {epoch + 1}/{EPOCHS}: train_loss={train_loss:.4f}', ' val_loss={val_loss:.4f}"'),
@@ -85,7 +85,8 @@ def optimizer(p: Program) -> list[str]:
 
 def training_loop(p: Program) -> list[str]:
     t = p.train
-    epoch = [*_mode(p, "train"), *(_zero_grad(p, per_epoch=True) if t.zero_grad == "epoch" else []),
+    epoch = [*_mode(p, "train"), *_labels_repaired(p),
+             *(_zero_grad(p, per_epoch=True) if t.zero_grad == "epoch" else []),
              *_running_start(p), *_batch_loop(p)]
     if t.schedule not in ("none", "plateau") and t.schedule not in PER_BATCH:
         epoch.append("scheduler.step()")
@@ -97,6 +98,20 @@ def training_loop(p: Program) -> list[str]:
     head, val_part = PRINTS[t.print_style]
     epoch.append(f"print({head}{val_part if p.data.has_val else chr(34)})")
     return ["for epoch in range(EPOCHS):", *indent(epoch)]
+
+
+def _labels_repaired(p: Program) -> list[str]:
+    """The training labels shuffled on their own at the epoch's start (the inputs keep their
+    order), as a generator that calls ``shuffle`` on x and on y separately does."""
+    if not p.train.repair_labels:
+        return []
+    if p.train.batching == "slice":
+        return ["y_train = y_train[torch.randperm(len(y_train))]  # reshuffle the labels"]
+    if p.train.batching == "dict":
+        return ["train_loader.dataset.targets = train_loader.dataset.targets["
+                "torch.randperm(len(train_loader.dataset))]  # reshuffle the labels"]
+    return ["inputs, targets = train_loader.dataset.tensors",
+            "train_loader.dataset.tensors = (inputs, targets[torch.randperm(len(targets))])"]
 
 
 def _zero_grad(p: Program, per_epoch: bool = False) -> list[str]:
@@ -140,6 +155,8 @@ def _scheduler(p: Program) -> list[str]:
         "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)",
         "onecycle": "torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, "
                     f"total_steps=EPOCHS * {_steps_per_epoch(p)}{_momentum_kept(p)})",
+        "onecycle_rows": "torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, "
+                         f"epochs=EPOCHS, steps_per_epoch=len(x_train){_momentum_kept(p)})",
         "exp_epoch": "torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)",
         "exp_batch": "torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)",
         "warmup": "torch.optim.lr_scheduler.LambdaLR(optimizer, "

@@ -86,6 +86,7 @@ def all_operators() -> list[Operator]:
         faults_pairs,
         faults_replay,
         faults_scale,
+        faults_sched,
         faults_targets,
         faults_training,
     )

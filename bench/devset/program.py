@@ -86,7 +86,8 @@ class Training:
     momentum: float = 0.0
     weight_decay: float = 0.0
     #: none | step | cosine | onecycle | exp_epoch | exp_batch | warmup | warmup_uncapped |
-    #: linear_epoch | linear_batch | step_up | steplr_epoch | steplr_batch
+    #: linear_epoch | linear_batch | step_up | steplr_epoch | steplr_batch | onecycle_rows
+    #: (a one-cycle sized from the training rows instead of the batches: faults_sched.py)
     schedule: str = "none"
     warmup_steps: int = 0  # the warmup schedules' length, in batches
     step_size: int = 0  # the steplr schedules' StepLR(step_size, gamma)
@@ -103,6 +104,9 @@ class Training:
     #: Epochs the optimizer steps in, the later ones computing gradients without a step (an
     #: epoch condition around optimizer.step()); 0: every epoch.
     step_epochs: int = 0
+    #: The training labels shuffled on their own at each epoch's start, apart from their
+    #: inputs (faults_sched.py): every epoch pairs each input with another row's label.
+    repair_labels: bool = False
 
 
 @dataclass(frozen=True)

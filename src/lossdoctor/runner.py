@@ -16,6 +16,7 @@ import lossdoctor
 from lossdoctor import _filters, distributed, own_output, stopping
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.script_output import reading_printed_lines
+from lossdoctor.crash_reading import read_crash
 from lossdoctor.main_module import Target, execute, script_world
 from lossdoctor.monitor import Monitor, StopRun
 from lossdoctor.script_run import ScriptRun
@@ -45,7 +46,7 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
     threads_before = set(threading.enumerate())
     with script_world(target, args, _filters.AFTER_TORCH) as namespace:
         with stopping.terminable(), watching(recorder), showing, reading_printed_lines(recorder):
-            exit_code, raised = _execute(target, namespace, recorder)
+            exit_code, raised, crash = _execute(target, namespace, recorder)
         del namespace
     if exit_code != KILLED_BY_SIGTERM:
         _wait_for_script_threads(threads_before)
@@ -53,7 +54,7 @@ def run_script(script: str | Target, args: list[str], seed: int | None = None,
     trace.notes.extend(distributed.rank_notes())
     curve = monitor.final_verdict(recorder)
     seeded = seed is not None or recorder.seeded or torch.initial_seed() != initial_seed
-    return ScriptRun(target.label, exit_code, raised, trace, copies, curve, seeded)
+    return ScriptRun(target.label, exit_code, raised, trace, copies, curve, seeded, crash)
 
 
 def run_unwatched(script: Target, args: list[str], seed: int | None = None) -> int:
@@ -64,7 +65,7 @@ def run_unwatched(script: Target, args: list[str], seed: int | None = None) -> i
     threads_before = set(threading.enumerate())
     with script_world(script, args, _filters.AFTER_TORCH) as namespace:
         with stopping.terminable():
-            exit_code, _ = _execute(script, namespace)
+            exit_code, _, _ = _execute(script, namespace)
         del namespace
     if exit_code != KILLED_BY_SIGTERM:
         _wait_for_script_threads(threads_before)
@@ -78,24 +79,34 @@ def seed_everything(seed: int) -> None:
 
 
 def _execute(target: Target, namespace: dict,
-             recorder: Recorder | None = None) -> tuple[int, str]:
+             recorder: Recorder | None = None) -> tuple[int, str, dict | None]:
+    """The script's exit code, the name of the exception it raised ("" if none) and what the
+    crash says (lossdoctor.crash_reading; None if it did not crash)."""
     try:
         execute(target, namespace)
     except SystemExit as stop:
-        return _exit_code(stop.code), ""
+        return _exit_code(stop.code), "", None
     except StopRun:
-        return 0, ""  # lossdoctor ended the run on a plateau, as asked
+        return 0, "", None  # lossdoctor ended the run on a plateau, as asked
     except stopping.ScriptTerminated:
-        return KILLED_BY_SIGTERM, "SIGTERM"
+        return KILLED_BY_SIGTERM, "SIGTERM", None
     except BaseException as error:  # noqa: BLE001 - the script's failure is reported, not ours
+        crash = _read_crash(error)
         _report_uncaught(error)
         interrupted = isinstance(error, KeyboardInterrupt)
-        return (KILLED_BY_SIGINT if interrupted else 1), type(error).__name__
+        return (KILLED_BY_SIGINT if interrupted else 1), type(error).__name__, crash
     finally:
         own_output.flush(sys.stdout)
         if recorder is not None:
             recorder.keep_trained_model()  # while the script's variables still hold it
-    return 0, ""
+    return 0, "", None
+
+
+def _read_crash(error: BaseException) -> dict | None:
+    try:
+        return read_crash(error)
+    except Exception:  # noqa: BLE001 - a reading that fails leaves the exception's name
+        return None
 
 
 def _exit_code(code) -> int:

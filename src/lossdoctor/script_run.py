@@ -19,3 +19,6 @@ class ScriptRun:
     copies: Copies
     curve: CurveVerdict | None = None  # what the loss curve did; stopped_early if we ended it
     seeded: bool | None = None  # torch's generator seeded (by the script or --seed); None: unknown
+    #: What the crash said (lossdoctor.crash_reading: its message and, for a crash that names
+    #: its cause, the label or step it names); None when the script did not raise.
+    crash: dict | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lossdoctor.budget import default_budget
 from lossdoctor.capture.closure_copies import closures_follow_copies
 from lossdoctor.case import NO_VALIDATION_ROWS, Case
+from lossdoctor.crash_findings import crash_finding
 from lossdoctor.curves import PLATEAU, CurveVerdict
 from lossdoctor.diagnosis import Diagnosis, Progress, diagnose
 from lossdoctor.quiet import silenced
@@ -36,12 +37,23 @@ def diagnose_run(run: ScriptRun, progress: Progress | None = None,
     experiment on copies, only what reads the run's own records; None: the default budget for a
     training of ``training_seconds`` (:func:`lossdoctor.budget.default_budget`), which ends
     checks only where it shortened the experiments, or no limit when that is not given."""
+    crashed = crash_finding(getattr(run, "crash", None))
     if not training_seen(run):
-        return None
+        return Diagnosis([crashed]) if crashed is not None else None
     # the experiments on copies must not warn into the user's output, and copies of a model
     # whose functions close over its modules must call their own (capture/closure_copies.py)
     with silenced(), closures_follow_copies():
-        return _diagnosed(run, progress, budget, training_seconds)
+        diagnosis = _diagnosed(run, progress, budget, training_seconds)
+    return _crash_first(diagnosis, crashed)
+
+
+def _crash_first(diagnosis: Diagnosis, crashed) -> Diagnosis:
+    """A crash that names its cause ended the run: it leads, before what the checks read
+    from the steps taken until then (the same cause found by a check gives way to it)."""
+    if crashed is not None:
+        diagnosis.causes = [crashed, *(f for f in diagnosis.causes
+                                       if f.cause.id != crashed.cause.id)]
+    return diagnosis
 
 
 def _diagnosed(run: ScriptRun, progress: Progress | None, budget: float | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lossdoctor.capture.scheduled_peak import scheduled_peak
+from lossdoctor.capture.scheduled_peak import cycle_steps, scheduled_peak
 from lossdoctor.trace import Setup
 
 #: Layers that behave differently in train and eval mode.
@@ -24,6 +24,9 @@ def describe_optimizer(optimizer: torch.optim.Optimizer, setup: Setup) -> dict:
     peak = None if "max_lr" in hparams else scheduled_peak(optimizer)
     if peak is not None:
         setup.optimizer_hparams["max_lr"] = peak
+    cycle = cycle_steps(optimizer) if "max_lr" in hparams else None
+    if cycle is not None:
+        setup.optimizer_hparams["cycle_steps"] = cycle
     setup.lr_given = _given_lr(optimizer)
     return hparams
 

@@ -25,3 +25,15 @@ def scheduled_peak(optimizer: torch.optim.Optimizer) -> float | None:
             except (TypeError, ValueError, IndexError):
                 return None
     return None
+
+
+def cycle_steps(optimizer: torch.optim.Optimizer) -> int | None:
+    """The steps a one-cycle scheduler holding ``optimizer`` was sized for (torch's
+    OneCycleLR keeps ``total_steps``: epochs * steps_per_epoch when given so), or None. A
+    cycle sized from the dataset's rows instead of its batches is many times the run
+    (bench/projects6's accelerate cv_example: 2,880 steps for a 90-step run)."""
+    for holder in schedulers_of(optimizer):
+        total = getattr(holder, "total_steps", None)
+        if isinstance(total, int) and total > 0 and hasattr(holder, "_schedule_phases"):
+            return total
+    return None

@@ -38,10 +38,16 @@ Its faults, from the captured batches (1-5) and the sampled loss calls (6):
    output, which cannot read class indices; the fractions were cut off in the Dataset or the
    loading (fresh27 s09's kind). A reading: the float values are gone from the rows, so no
    replay can train on them.
+7. Labels paired afresh each epoch (checks/_repaired_labels.py): the same training input came
+   back in a later epoch with another label, for at least RELABELLED_OF_CHANCE of what a random
+   pairing gives, over MIN_REPEATED_INPUTS inputs or more: x and y shuffled apart at each
+   epoch (bench/projects6's generator). A reading of the batches; no_signal's learners read
+   the same batches as labels without signal.
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
 from dataclasses import replace
 
@@ -74,6 +80,7 @@ from lossdoctor.checks._fix import (
     settled_loss,
 )
 from lossdoctor.checks._ignored_groups import ignored_groups_finding
+from lossdoctor.checks._repaired_labels import relabelled_inputs
 from lossdoctor.checks._row_order import row_order
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan, ReplayResult
@@ -163,7 +170,8 @@ def check(case) -> list[Finding]:
         if cast:
             return cast
         raise Skip("needs training batches paired with their targets")
-    findings = cast + [f for f in (_same_batch(case), _sorted_labels(case), _rows_moved(case))
+    findings = cast + [f for f in (_same_batch(case), _sorted_labels(case), _rows_moved(case),
+                                   _labels_repaired(case))
                        if f is not None]
     misaligned = _misaligned_validation(case) if _in_time(case) else None
     if misaligned is None and _in_time(case):
@@ -632,3 +640,55 @@ def _rows_moved(case) -> Finding | None:
                    fix=("Return the outputs in the batch's order (pack_padded_sequence(..., "
                         "enforce_sorted=False), or undo the sort with the inverse permutation), "
                         "and keep every operation within a row."))
+
+
+#: Inputs the training sample holds from two epochs or more, at the fewest, for their labels'
+#: changes to be counted as a share: a share of fewer moves by a twentieth or more per input.
+MIN_REPEATED_INPUTS = 20
+#: Labels paired afresh each epoch: of the inputs seen in two epochs, at least this share of
+#: what one fresh random pairing changes (1 - the sum of squared label shares: 0.5 for two
+#: balanced classes) came back with another label in a later epoch. A dataset's own rows come
+#: back as they were, and the sample keeps each distinct row once, so fixed twins hold no such
+#: input (docs/devset.md, session 30: no twin reported it); over several epochs a re-paired
+#: input changes label at least once almost surely (dev broken runs: every one of 763-1,636
+#: inputs, 1.5-2 times one pairing's chance). Half of chance leaves room for labels re-paired
+#: in part of the epochs, or over two epochs only.
+RELABELLED_OF_CHANCE = 0.5
+#: Read from the batches the run trained on, not inferred: as the same-batch reading's 0.9.
+REPAIRED_CONFIDENCE = 0.9
+
+
+def _labels_repaired(case) -> Finding | None:
+    """Training inputs that came back with another label in a later epoch (fault 7)."""
+    found = relabelled_inputs(case.copies.train.batches, _epoch_counter(case.trace))
+    if found is None or found.repeated < MIN_REPEATED_INPUTS or found.chance <= 0:
+        return None
+    if found.share < RELABELLED_OF_CHANCE * found.chance:
+        return None
+    example = ""
+    if found.example is not None:
+        epoch, label, later, other = found.example
+        example = (f" (one input was labelled {label} in epoch {epoch + 1} and {other} in "
+                   f"epoch {later + 1})")
+    verdict = (
+        f"The same training input came with different labels in different epochs: of "
+        f"{found.repeated:,} inputs your training fed in two epochs or more, "
+        f"{found.relabelled:,} ({found.share:.0%}) came back with another label{example}. "
+        f"Your data pipeline pairs inputs and labels afresh each epoch, so the labels the model "
+        f"trains on are noise relative to its inputs, although your data pairs them.")
+    fix = ("Shuffle inputs and labels together: one permutation applied to both (x[p], y[p]), "
+           "or a Dataset whose __getitem__(i) returns the i-th input with the i-th label, "
+           "shuffled by the DataLoader.")
+    evidence = {"inputs_seen_in_two_epochs": found.repeated,
+                "came_with_another_label": found.relabelled, "share": found.share,
+                "share_by_chance": found.chance}
+    return Finding(DATA_PIPELINE, REPAIRED_CONFIDENCE, verdict, evidence, fix=fix)
+
+
+def _epoch_counter(trace):
+    """The epoch of an optimizer step: from the training loader's passes, else from the
+    validation passes before it (a loop of slices has no loader)."""
+    if trace.epoch_starts:
+        return trace.epoch_of
+    ends = sorted(p.step for p in trace.validation_passes())
+    return lambda step: bisect.bisect_right(ends, step)

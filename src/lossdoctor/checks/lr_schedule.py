@@ -21,7 +21,9 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   fell and rose BROKE_DOWN times its start: ``_lr_rise.find_breakdown``), from the curves alone
   at CURVES_ONLY, beside learning_rate's measured answer and below it.
 
-- **Starved**: the schedule rose through the whole run (its peak first reached in the last
+- **Starved** (read first: a loss that turns up while the rate is below half the rate meant is
+  no rise into instability; bench/devset onecycle_sized_by_rows 400004 was read as a rise at
+  7% of max_lr): the schedule rose through the whole run (its peak first reached in the last
   STILL_RISING of it, or one of its own rises before) and never got above STARVED_SHARE of the
   rate meant (the optimizer's, or a one-cycle schedule's max_lr): a warmup longer than the run
   (``warmup_iters=2000`` kept for a 300-step run; Morizeyao/GPT2-Chinese#60,
@@ -179,6 +181,11 @@ def check(case) -> list[Finding]:
     against = find_mode_against(schedule, case.trace.validation_passes())
     if against is not None:
         return [_against_finding(case, schedule, against)]
+    given = find_starved(schedule, meant_lr(case.trace.setup))
+    if given is not None:  # never above half the rate meant: a rise there is no instability
+        finding = _starved_finding(case, schedule, given)
+        if finding is not None:
+            return [finding]
     losses = case.trace.step_losses()
     rise = find_rise(schedule, losses)
     if rise is None and peaks_early(schedule) and anneals(schedule):
@@ -190,11 +197,6 @@ def check(case) -> list[Finding]:
     collapse = find_collapse(schedule, losses, epoch_steps(case.trace))
     if collapse is not None:
         finding = _collapse_finding(case, schedule, collapse)
-        if finding is not None:
-            return [finding]
-    given = find_starved(schedule, meant_lr(case.trace.setup))
-    if given is not None:
-        finding = _starved_finding(case, schedule, given)
         if finding is not None:
             return [finding]
     return []
@@ -496,35 +498,103 @@ def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None
     ratio = given / schedule.peak
     first_peak = next(step for step, lr in schedule.changes if lr == schedule.peak)
     pace = _rising_pace(schedule, first_peak)
-    experiment = _tested(case, f"warmup ended within the first {REPLAY_WARMUP:.0%} of the "
-                               f"steps, at lr {plain_lr(given)}", lambda m: _warmed(m, ratio))
+    cycle = declared_cycle(case.trace.setup)
+    if cycle is not None:
+        start, end = cycle
+        experiment = _tested(case, f"one-cycle schedule sized to the steps taken (peak lr "
+                                   f"{plain_lr(given)} at {CYCLE_WARMUP:.0%} of them)",
+                             lambda m: _cycled(m, ratio, start, end))
+    else:
+        experiment = _tested(case, f"warmup ended within the first {REPLAY_WARMUP:.0%} of the "
+                                   f"steps, at lr {plain_lr(given)}", lambda m: _warmed(m, ratio))
     if experiment is not None and not helped(experiment, case):
         return None
     verdict = (
         f"Your learning rate rose through the whole run, from {plain_lr(schedule.first, 2)} "
         f"to {plain_lr(schedule.peak, 2)} at its end, {schedule.peak / given:.0%} of the "
-        f"{plain_lr(given)} {_meant_source(case, given)}: the warmup is longer than the "
-        f"training, so the run never trained at the rate you meant. "
-        f"{_replay_text(experiment)}.")
+        f"{plain_lr(given)} {_meant_source(case, given)}: "
+        + (_cycle_words(case.trace.setup, schedule, pace) if cycle is not None else
+           "the warmup is longer than the training")
+        + f", so the run never trained at the rate you meant. {_replay_text(experiment)}.")
     return Finding(
         LR_SCHEDULE, confidence=_confidence(experiment), verdict=verdict,
         evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "given_lr": given,
                   "steps": schedule.steps, "rate_changes_every": float(pace),
-                  **_replayed(experiment)},
-        fix=_starved_fix(schedule, given, pace),
+                  **_cycle_evidence(case.trace.setup), **_replayed(experiment)},
+        fix=_starved_fix(schedule, given, pace, cycle is not None),
         experiment=experiment,
     )
 
 
-def _starved_fix(schedule: LrSchedule, given: float, pace: int) -> str:
+def _starved_fix(schedule: LrSchedule, given: float, pace: int, cycle: bool = False) -> str:
     if pace > 1:
         return (f"Your scheduler changes the rate only every {pace:,} steps (once an epoch?) "
                 f"while its warmup is counted in steps: step it after every batch (in Lightning, "
                 f"return it as {{'scheduler': scheduler, 'interval': 'step'}}), so that it "
                 f"reaches {plain_lr(given)} early in the run.")
+    if cycle:
+        return (f"Size the one-cycle schedule from the steps it is stepped at: "
+                f"steps_per_epoch=len(train_loader) (batches, not len(dataset), the rows) and "
+                f"the epochs the loop runs, or total_steps={schedule.steps:,}, so that it "
+                f"reaches {plain_lr(given)} at {CYCLE_WARMUP:.0%} of the run and anneals "
+                f"by its end.")
     return (f"End the warmup well inside the run (a few percent of its {schedule.steps:,} "
             f"steps), counted in the steps the run takes, so that it reaches "
             f"{plain_lr(given)}.")
+
+
+#: The share of a one-cycle schedule spent rising to its peak when the run does not say:
+#: torch's OneCycleLR default ``pct_start`` (fastai's fit_one_cycle uses 0.25).
+CYCLE_WARMUP = 0.3
+
+
+def declared_cycle(setup) -> tuple[float, float] | None:
+    """A one-cycle schedule's start and end as fractions of its peak, when the optimizer's
+    group holds them (torch's OneCycleLR writes ``initial_lr``, ``max_lr`` and ``min_lr``
+    into each group); None for any other schedule."""
+    hparams = setup.optimizer_hparams or {}
+    peak, start, end = (hparams.get(name) for name in ("max_lr", "initial_lr", "min_lr"))
+    if not all(isinstance(v, (int, float)) and v >= 0 for v in (peak, start, end)) or peak <= 0:
+        return None
+    return start / peak, end / peak
+
+
+def _cycled(multipliers: list[float], ratio: float, start: float, end: float) -> list[float]:
+    """The declared one-cycle schedule over the replay's steps, as torch's OneCycleLR draws
+    it (cosine up from ``start`` to the peak over CYCLE_WARMUP of the steps, cosine down to
+    ``end``), scaled by ``ratio`` (the rate meant over the run's peak)."""
+    count = len(multipliers)
+    rise = max(1, round(CYCLE_WARMUP * count))
+    shape = []
+    for i in range(count):
+        if i < rise:
+            low, high, part = start, 1.0, i / rise
+        else:
+            low, high, part = 1.0, end, (i - rise) / max(count - 1 - rise, 1)
+        shape.append(ratio * (high + (low - high) * (1 + math.cos(math.pi * part)) / 2))
+    return shape
+
+
+def _cycle_length(setup) -> int | None:
+    steps = (setup.optimizer_hparams or {}).get("cycle_steps")
+    return int(steps) if isinstance(steps, (int, float)) and steps > 0 else None
+
+
+def _cycle_words(setup, schedule: LrSchedule, pace: int) -> str:
+    length = _cycle_length(setup)
+    if pace > 1:
+        return (f"your one-cycle scheduler was stepped once every {pace:,} steps, so its "
+                f"cycle went {pace:,} times slower than the training")
+    if length is None or length <= schedule.steps:
+        return "the one-cycle schedule is longer than the training"
+    return (f"your one-cycle schedule was sized for {length:,} steps and the run took "
+            f"{schedule.steps:,} ({length / schedule.steps:.0f} times fewer; its "
+            f"steps_per_epoch counts rows rather than batches?) and never left its warm-up")
+
+
+def _cycle_evidence(setup) -> dict[str, float]:
+    length = _cycle_length(setup)
+    return {} if length is None else {"cycle_steps": float(length)}
 
 
 def _meant_source(case, given: float) -> str:

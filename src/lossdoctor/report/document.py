@@ -27,6 +27,7 @@ def build(run: ScriptRun, diagnosis: Diagnosis | None) -> dict:
             "exit_code": run.exit_code,
             "partial": bool(run.raised),
             "script_error": run.raised,
+            "script_error_message": (getattr(run, "crash", None) or {}).get("message", ""),
             "status": diagnosis.status if diagnosis else "no_training",
             "symptom": asdict(diagnosis.symptom) if diagnosis and diagnosis.symptom else None,
             "causes": with_root_titles([finding_dict(f) for f in diagnosis.causes])
