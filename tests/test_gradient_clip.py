@@ -18,15 +18,18 @@ def _data(rows=600, seed=0):
     return x, (x[:, :3].sum(dim=1, keepdim=True) * 3.0)
 
 
-def _clipped_fit(model, optimizer, x, y, clip, epochs=6, **clip_kwargs):
+def _clipped_fit(model, optimizer, x, y, clip, epochs=6, before_backward=False, **clip_kwargs):
     loader = DataLoader(TensorDataset(x[:500], y[:500]), batch_size=32, shuffle=True,
                         generator=torch.Generator().manual_seed(0))
     for _ in range(epochs):
         model.train()
         for inputs, target in loader:
             optimizer.zero_grad()
-            nn.functional.mse_loss(model(inputs), target).backward()
-            if clip is not None:  # looked up when called, as a script's code does
+            loss = nn.functional.mse_loss(model(inputs), target)
+            if clip is not None and before_backward:
+                getattr(torch.nn.utils, f"clip_grad_{clip}_")(model.parameters(), **clip_kwargs)
+            loss.backward()
+            if clip is not None and not before_backward:  # looked up when called, as scripts do
                 getattr(torch.nn.utils, f"clip_grad_{clip}_")(model.parameters(), **clip_kwargs)
             optimizer.step()
         model.eval()
@@ -47,6 +50,11 @@ def test_the_scripts_clip_grad_norm_is_recorded_and_replayed():
     case = _case("norm", max_norm=0.5)
     assert case.copies.gradient_clip == GradientClip("norm", 0.5, 2.0)
     assert not case.baseline.diverged and math.isfinite(case.baseline.final_validation)
+
+
+def test_a_clip_called_before_backward_clips_nothing_and_is_not_replayed():
+    case = _case("norm", max_norm=0.5, before_backward=True)
+    assert case.copies.gradient_clip is None
 
 
 def test_clip_grad_value_is_recorded_too():

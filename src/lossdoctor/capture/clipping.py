@@ -38,8 +38,10 @@ def clip_wrapper(recorder, kind: str):
     def wrap(original):
         @functools.wraps(original)
         def clip(parameters, *args, **kwargs):
+            if not isinstance(parameters, torch.Tensor):
+                parameters = list(parameters)  # read twice: by the clip and by _has_gradients
             result = original(parameters, *args, **kwargs)
-            if not tracing():
+            if not tracing() and _has_gradients(parameters):
                 settings = _settings(kind, args, kwargs)
                 if settings is not None:
                     recorder.gradients_clipped(settings)
@@ -48,6 +50,15 @@ def clip_wrapper(recorder, kind: str):
         return clip
 
     return wrap
+
+
+def _has_gradients(parameters) -> bool:
+    """Whether the clip had gradients to act on: one called before backward, when
+    ``zero_grad()`` has set every gradient to None, clips nothing (projects7's
+    word_language_model with the clip moved above ``loss.backward()``), and replays that clip
+    after backward would train a run the user's is not."""
+    tensors = [parameters] if isinstance(parameters, torch.Tensor) else parameters
+    return any(getattr(t, "grad", None) is not None for t in tensors)
 
 
 def _settings(kind: str, args: tuple, kwargs: dict) -> GradientClip | None:
