@@ -356,8 +356,12 @@ class LossEvents:
             return
         self._held.append(held)
         if len(self._held) > MAX_HELD:
-            current = [h.forward == self.forwards for h in self._held]
-            self.settle_losses(current.index(True) if any(current) else None)
+            self._settle_past_limit()
+
+    def _settle_past_limit(self) -> None:
+        """Past MAX_HELD held losses: those of earlier forward passes settle now."""
+        current = [h.forward == self.forwards for h in self._held]
+        self.settle_losses(current.index(True) if any(current) else None)
 
     @guarded
     def settle_losses(self, upto: int | None = None) -> None:

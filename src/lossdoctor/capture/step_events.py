@@ -144,6 +144,8 @@ class StepEvents:
             self._sample_next_step()
         if self._model_ref is None or self._model_ref() is None:  # self.model is None
             self._watch_tensor_step()
+        elif self._steady_due():
+            self._enter_steady()
 
     def _sample_next_step(self) -> None:
         """Whether the step now starting is sampled: the schedule is asked again only once the
