@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lossdoctor.capture import Recorder, steady_steps, watching
+from lossdoctor.capture import Recorder, loss_events, steady_steps, watching
 
 EPOCHS = 12
 
@@ -101,6 +101,15 @@ def test_steady_steps_record_what_the_full_handlers_record(loop, monkeypatch):
     steady, recorder, taken = _recorded(loop, True, monkeypatch)
     assert none_taken == 0
     assert recorder.internal_errors == []
+    assert steady == full
+
+
+def test_losses_left_on_the_device_are_recorded_alike(monkeypatch):
+    """As on an accelerator (no device read at once): values read together, later."""
+    monkeypatch.setattr(loss_events, "READ_AT_ONCE", frozenset())
+    full, _, _ = _recorded(_classification, False, monkeypatch)
+    steady, recorder, taken = _recorded(_classification, True, monkeypatch)
+    assert taken > recorder.trace.steps / 2
     assert steady == full
 
 

@@ -19,6 +19,7 @@ here calls a torch function that a spy could take for the script's (none runs in
 
 from __future__ import annotations
 
+import math
 import weakref
 
 import torch
@@ -26,7 +27,7 @@ from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture.later_optimizers import forget_later_steps
 from lossdoctor.capture.loss_chains import WAITING
-from lossdoctor.capture.loss_events import MAX_HELD, READ_AT_ONCE, HeldLoss
+from lossdoctor.capture.loss_events import MAX_HELD, HeldLoss, read_later
 from lossdoctor.capture.module_events import _rows
 from lossdoctor.capture.per_row import reduction_of
 from lossdoctor.capture.tensors import first_tensor
@@ -63,7 +64,7 @@ class SteadySteps:
                 and self._chain_spy is None and not WAITING and self._direct is None
                 and self._built is None and self._found_call is None
                 and not (self._learning_chain and self._loss_chain is None)
-                and not self._unread_losses and not self._shape_only_calls
+                and not self._shape_only_calls
                 and self._optimizer_ref is not None and self.model is not None)
 
     def _enter_steady(self) -> None:
@@ -146,28 +147,28 @@ class SteadySteps:
 
     def steady_loss_computed(self, name: str, loss_fn, prediction, target, output,
                              kwargs=None) -> None:
-        """A training loss of one value on the CPU, outside the model, scored on its latest
-        output, with no batch waiting for its target: held until the step, as _loss_computed
-        holds it then."""
+        """A training loss of one value, outside the model, scored on its latest output, with
+        no batch waiting for its target: held until the step, as _loss_computed holds it then
+        (on an accelerator its value is read later, with others: no wait for the device)."""
         try:
             if kwargs is None:
                 reduction = getattr(loss_fn, "reduction", "mean")
             else:
                 reduction = reduction_of(loss_fn, kwargs)
             if (not isinstance(prediction, torch.Tensor) or not isinstance(output, torch.Tensor)
-                    or not output.requires_grad or reduction == "sum"
-                    or not (output.is_cpu and "cpu" in READ_AT_ONCE) or output.numel() != 1
+                    or not output.requires_grad or reduction == "sum" or output.numel() != 1
                     or self._pending is not None or self.inside_model
                     or self.copy_called is not None):
                 self._leave_steady()
                 type(self).loss_computed(self, name, loss_fn, prediction, target, output, kwargs)
                 return
+            unread = read_later(output)  # on an accelerator, read with others later
             shape = prediction.shape
             model = self._model_ref()
-            record = LossRecord(output.item(), shape[0] if shape else 0, "train",
-                                self.trace.steps, name,
+            record = LossRecord(output.item() if unread is None else math.nan,
+                                shape[0] if shape else 0, "train", self.trace.steps, name,
                                 model.training if model is not None else None, 1, False, False)
-            held = HeldLoss(record, self.forwards, True)
+            held = HeldLoss(record, self.forwards, True, unread=unread)
             held.rescores = self._rescores(held)
             if isinstance(target, torch.Tensor):
                 held.several_calls = (target.is_floating_point()
