@@ -16,7 +16,7 @@ from lossdoctor.capture.replay_losses import output_tensors
 #: (114 on main 67b05bc), 73 on main ba096c2, 68 in session 26, 59 in session 27 (the loss
 #: module past one wrapper, the module wrapper's and the step hook's helpers spelled out), 45 in
 #: session 28 (the common cases of thirteen helpers spelled out, _note_target asked only when it
-#: has something to do), 27 in session 30 (the steady state's one function per hook point,
+#: has something to do), 28 in session 30 (the steady state's one function per hook point,
 #: capture/steady_steps.py, and no wrapper frame for the model's Linear and ReLU), with a little
 #: room; each costs ~0.1-0.4 microseconds of the step hot, a few cold after the step's kernels.
 CALLS_PER_STEP = 29
