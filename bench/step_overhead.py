@@ -21,6 +21,46 @@ event handlers takes on ordinary watched steps, timed where it runs (inclusive: 
 runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
 see; --inner _loss_computed,_settle_losses (with --handlers) times those methods too.
 
+Session 30 (s30-step; CPU clock, one thread, nice, 20 pairs of 50-step blocks; main d056fab
+and s30-step each from its own snapshot, run side by side; run 1 both models with s30-step at
+5364095's capture code, later runs at the last code, the MLP alone, then the 200 layers alone),
+mean / median / pairs mean +- 2 SE / sampled steps' mean / share:
+
+| model | run | code | load | mean | median | pairs +- 2 SE | sampled | share |
+|---|---|---|---|---|---|---|---|---|
+| mlp 784-512-512-10 | 1 | main d056fab | 25.9-13.5 | 1.033 | 1.027 | 1.034 +- 0.012 | 1.20 | 2.5% |
+| mlp 784-512-512-10 | 1 | s30-step | 25.9-13.5 | 1.030 | 1.029 | 1.030 +- 0.011 | 1.19 | 2.5% |
+| mlp 784-512-512-10 | 2 | main d056fab | 13.2-10.9 | 1.037 | 1.042 | 1.039 +- 0.025 | 1.17 | 2.5% |
+| mlp 784-512-512-10 | 2 | s30-step | 13.2-10.8 | 1.015 | 1.020 | 1.017 +- 0.023 | 1.17 | 2.5% |
+| mlp 784-512-512-10 | 3 | main d056fab | 10.0-9.8 | 1.005 | 1.008 | 1.007 +- 0.023 | 1.13 | 2.5% |
+| mlp 784-512-512-10 | 3 | s30-step | 10.0-9.8 | 0.999 | 1.008 | 1.001 +- 0.021 | 1.12 | 2.5% |
+| mlp 784-512-512-10 | 4 | main d056fab | 9.4-8.1 | 1.005 | 1.003 | 1.006 +- 0.016 | 1.14 | 2.5% |
+| mlp 784-512-512-10 | 4 | s30-step | 9.4-8.1 | 1.014 | 1.017 | 1.014 +- 0.011 | 1.15 | 2.5% |
+| mlp 784-512-512-10 | 5 | main d056fab | 8.0-8.5 | 1.018 | 1.017 | 1.018 +- 0.017 | 1.17 | 2.5% |
+| mlp 784-512-512-10 | 5 | s30-step | 8.0-8.5 | 1.014 | 1.013 | 1.015 +- 0.017 | 1.15 | 2.5% |
+| mlp 784-512-512-10 | 6 | main d056fab | 8.4-7.2 | 1.040 | 1.030 | 1.040 +- 0.024 | 1.21 | 2.5% |
+| mlp 784-512-512-10 | 6 | s30-step | 8.4-7.2 | 1.039 | 1.038 | 1.041 +- 0.021 | 1.17 | 2.5% |
+| 200 small layers | 1 | main d056fab | 25.9-13.5 | 1.044 | 1.033 | 1.045 +- 0.021 | 1.53 | 2.5% |
+| 200 small layers | 1 | s30-step | 25.9-13.5 | 1.038 | 1.021 | 1.039 +- 0.021 | 1.54 | 2.5% |
+| 200 small layers | 7 | main d056fab | 7.0-5.1 | 1.058 | 1.045 | 1.059 +- 0.031 | 1.55 | 2.5% |
+| 200 small layers | 7 | s30-step | 7.0-5.1 | 1.015 | 1.001 | 1.017 +- 0.024 | 1.47 | 2.5% |
+
+What s30-step changes: a steady state for ordinary steps (capture/steady_steps.py: one bound
+function per hook point, no guard frame, decided after each step; any other event goes to the
+full handlers), and the narrowed model's parts of torch's own classes past the module wrapper
+(torch's __call__ set on Linear, ReLU ... while watched): 45 -> 28 of lossdoctor's Python calls
+on an ordinary step. In one process (bench/step_ab.py, MLP, 30 rounds): steady state alone,
+load 22.0: main / bare 1.040 +- 0.016, s30-step / bare 1.038 +- 0.014, s30-step / main 0.999 +-
+0.016; with the part classes (5364095), load 24.4: 1.026 +- 0.012, 1.028 +- 0.011, 1.002 +-
+0.012.
+The MLP's means over six runs: main 1.033, 1.037, 1.005, 1.005, 1.018, 1.040 (average 1.023,
+the 1.03 met on 3 of 6), s30-step 1.030, 1.015, 0.999, 1.014, 1.014, 1.039 (average 1.019,
+met on 5 of 6, run 1 at the edge). Pair by pair (the two ran side by side) the branch is lower
+on five runs of six, by 0.005 on average, within each run's +- 0.011-0.025: **the MLP's 1.03
+is not met on every run** (run 6: 1.039, main 1.040 beside it). The 200-layer model meets its
+1.10 on every run: main 1.044, 1.058, s30-step 1.038, 1.015 (run 7, the last code: 2 of each
+block's 3 module calls no longer pass lossdoctor's wrapper).
+
 Session 29 (s29-step; CPU clock, one thread, nice, 20 pairs of 50-step blocks, --off; main
 913d42e, which s29-step's capture code equals; run 0 the MLP alone), mean / median / pairs +- 2
 SE / sampled / share / off:

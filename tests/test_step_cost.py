@@ -16,9 +16,10 @@ from lossdoctor.capture.replay_losses import output_tensors
 #: (114 on main 67b05bc), 73 on main ba096c2, 68 in session 26, 59 in session 27 (the loss
 #: module past one wrapper, the module wrapper's and the step hook's helpers spelled out), 45 in
 #: session 28 (the common cases of thirteen helpers spelled out, _note_target asked only when it
-#: has something to do), with a little room; each costs ~0.1-0.4 microseconds of the step hot,
-#: a few cold after the step's kernels.
-CALLS_PER_STEP = 47
+#: has something to do), 28 in session 30 (the steady state's one function per hook point,
+#: capture/steady_steps.py, and no wrapper frame for the model's Linear and ReLU), with a little
+#: room; each costs ~0.1-0.4 microseconds of the step hot, a few cold after the step's kernels.
+CALLS_PER_STEP = 29
 #: Python calls that watching adds to each module call of an ordinary step, counting torch's
 #: (a check made inside lossdoctor's wrapper runs torch code): the wrapper's own frame alone,
 #: for a module of no class lossdoctor watches. 3 on main 01abcf9 (the frame, then
@@ -95,6 +96,30 @@ def _added_calls(blocks: int) -> int:
             _step(model, optimizer, loss_fn, x, y)
         watched = calls_in_lossdoctor(lambda: _step(model, optimizer, loss_fn, x, y), where="")
     return watched - bare
+
+
+def test_torchs_own_classes_inside_the_model_skip_the_wrapper_while_watched():
+    """The narrowed model's Linear and ReLU are called through torch's own ``__call__``,
+    set on their class while watching and taken off after it; the model's own class (a
+    subclass of Sequential) is still watched, so Sequential keeps the wrapper."""
+
+    class Net(nn.Sequential):
+        pass
+
+    torch.manual_seed(0)
+    model = Net(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    recorder = Recorder()
+    with watching(recorder):
+        for _ in range(5):
+            _step(model, optimizer, nn.CrossEntropyLoss(), torch.randn(16, 8),
+                  torch.randint(0, 3, (16,)))
+        inside = {cls for cls in (nn.Linear, nn.ReLU, nn.Sequential) if "__call__" in cls.__dict__}
+    after = {cls for cls in (nn.Linear, nn.ReLU, nn.Sequential) if "__call__" in cls.__dict__}
+    assert inside == {nn.Linear, nn.ReLU}
+    assert after == set()
+    assert recorder.forwards == 5
+    assert len(recorder.trace.train_losses()) == 5
 
 
 def test_a_deep_models_module_calls_each_cost_one_python_call():

@@ -23,8 +23,7 @@ class BackwardEvents:
     def backward_started(self, tensors) -> None:
         if self.update_awaited:
             self.check_parameter_update()
-        if self.trace.steps and not self._zeroed_since_step:  # else it has nothing to look at
-            self._note_reset_before_backward()
+        self._note_reset_before_backward()
         if self._step_spy is not None:
             self._tensor_pass_ended()
         roots = [tensors] if isinstance(tensors, torch.Tensor) else tensors_in(tensors)
@@ -34,16 +33,8 @@ class BackwardEvents:
             self._note_root_chain(roots[0] if roots else None)
         else:
             self._root_chain = None
-        # Loops, not comprehensions or any(): each of those is one more call, cold at every
-        # step (bench/step_overhead.py).
-        waiting = self._waiting = []
-        for held in self._held:
-            if held.tentative and not held.reached and held.output:
-                waiting.append(held)
-        if len(waiting) == 1 and roots and waiting[0].output() is roots[0]:
-            waiting[0].reached = True  # _trace_through_held's common case, without its call
-        else:
-            self._trace_through_held(roots)
+        self._waiting = [h for h in self._held if h.tentative and not h.reached and h.output]
+        self._trace_through_held(roots)
 
     def _trace_through_held(self, roots: list[torch.Tensor]) -> None:
         """Mark the held losses this backward pass goes through (loss_events.py says how)."""

@@ -161,6 +161,9 @@ class ModuleHooks:
         #: watched too, so that a loss on its output is not taken for the model's.
         self.narrowed_types: set[type] = set()
         self.settled = False  # whether the first optimizer step has decided on narrowing
+        #: torch's classes of the narrowed models' parts whose calls skip the wrapper
+        #: (exempt_parts), and the ``__call__`` set on them.
+        self.exempted: list[tuple[type, object]] = []
         self.compiler_used = False  # torch.compile or module.compile() was called
 
     @staticmethod
@@ -182,6 +185,7 @@ class ModuleHooks:
         """Something was compiled; a module's calls are watched from outside the compiled code."""
         self.recorder.compile_used()
         self.compiler_used = True
+        self._unexempt()
         if isinstance(compiled, nn_module.Module):
             self.narrow(compiled)
 
@@ -200,6 +204,38 @@ class ModuleHooks:
         for cls in (_Loss, owner):  # _Loss is torch's: its subclasses are left as written
             if all(cls is not patched for patched, _, _ in self.patched):
                 self._patch(cls)
+        self._exempt_parts()
+
+    def _exempt_parts(self) -> None:
+        """The narrowed models' parts of torch's own classes (Linear, ReLU, Conv2d ...) skip
+        the wrapper: torch's ``__call__`` is set on their class, so their calls cost no frame
+        of lossdoctor's (the wrapper lets them through after a set lookup, a frame on each of
+        a deep model's hundreds of calls a step). A class stays wrapped when it is watched,
+        when a watched class inherits from it (its ``__call__`` would be theirs), when it
+        defines its own ``__call__``, or is a loss; nothing once torch.compile was used (its
+        code inlines the call). Sampled steps' submodule hooks are torch's global hooks,
+        which torch's own call runs: they see every part as before."""
+        self._unexempt()
+        wrapped_call = next(((own, ours) for cls, own, ours in self.patched
+                             if cls is nn_module.Module), None)
+        if wrapped_call is None or wrapped_call[0] is None or self.compiler_used:
+            return
+        torch_call, patched = wrapped_call
+        watched = self.narrowed_types
+        parts = {type(part) for ref in self.narrowed if ref() is not None
+                 for part in ref().modules()}
+        for cls in parts:
+            if (cls.__module__.split(".")[0] == "torch" and "__call__" not in cls.__dict__
+                    and cls.__call__ is patched and not issubclass(cls, _Loss)
+                    and not any(issubclass(kind, cls) for kind in watched)):
+                cls.__call__ = torch_call
+                self.exempted.append((cls, torch_call))
+
+    def _unexempt(self) -> None:
+        while self.exempted:
+            cls, ours = self.exempted.pop()
+            if cls.__dict__.get("__call__") is ours:
+                del cls.__call__
 
     def _patch(self, cls: type) -> None:
         """Wrap ``cls.__call__``: ``cls`` is torch's own (``_Loss``, ``nn.Module`` or
@@ -213,6 +249,8 @@ class ModuleHooks:
         events = type(recorder)  # the handlers' eager versions: tracing() was looked at here
         started = MethodType(events.forward_started.eager, recorder)
         finished = MethodType(events.forward_finished.eager, recorder)
+        steady_started = MethodType(events.steady_forward_started, recorder)
+        steady_finished = MethodType(events.steady_forward_finished, recorder)
 
         # Every call of every module passes here: tracing() is spelled out, and a module of no
         # watched class is let through after one set lookup, before the compile check (~0.1 us
@@ -246,6 +284,18 @@ class ModuleHooks:
                         break
                 else:
                     return inherited(module, *args, **kwargs)
+            if recorder._steady and steady_started(module, args):  # an ordinary step's call
+                try:
+                    output = plain(module, *args, **kwargs)
+                except BaseException:
+                    recorder._leave_steady()
+                    finished(module, args, kwargs, None)
+                    raise
+                if recorder._steady:
+                    steady_finished(module, args, kwargs, output)
+                else:  # the step left the steady state inside this call
+                    finished(module, args, kwargs, output)
+                return output
             started(module, args)
             if following or recorder._spy is not None:  # else follow() would do nothing
                 follow(recorder.spying)
@@ -274,6 +324,7 @@ class ModuleHooks:
     def remove(self) -> None:
         self._remove(self.handles)
         self._remove(self.submodule_handles)
+        self._unexempt()
         for cls, own, ours in reversed(self.patched):
             if cls.__dict__.get("__call__") is ours:
                 if own is None:
@@ -316,6 +367,7 @@ def _register_hooks(recorder: Recorder, modules: ModuleHooks) -> list:
             if not modules.settled:
                 modules.settle()
             return None
+        recorder._leave_steady()  # a closure's passes run inside the step: the full handlers
         recorder.closure_given()
         return closures.watched(optimizer, args, kwargs, closure)
 

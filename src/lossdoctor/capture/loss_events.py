@@ -169,12 +169,8 @@ class LossEvents:
             return
         # Computed with gradients on, else no output of it requires them (no grad-mode read).
         tentative = output.requires_grad
-        # reduction_of's and read_later's common cases spelled out: a module's setting, and a
-        # CPU loss read at once (one call less each, at every step).
-        reduction = (getattr(loss_fn, "reduction", "mean") if kwargs is None
-                     else reduction_of(loss_fn, kwargs))
-        at_once = output.is_cpu and "cpu" in READ_AT_ONCE
-        unread = read_later(output) if tentative and reduction != "sum" and not at_once else None
+        reduction = reduction_of(loss_fn, kwargs)
+        unread = read_later(output) if tentative and reduction != "sum" else None
         held = HeldLoss(self._loss_record(name, loss_fn, prediction, target, output, kwargs,
                                           "train" if tentative else "eval", reduction,
                                           unread is None),
@@ -184,14 +180,8 @@ class LossEvents:
             # Training scores the same rows at each step of a full-graph run: its sampled
             # steps say which (an ordinary step is spared the look).
             held.scored = scored_rows(prediction, self.last_outputs)
-        # A target that is another output of the model: no target to pair a batch with. A
-        # tensor target is its own first tensor (first_tensor's search is two calls), and
-        # class labels (integers) are no output: _compares_calls is not asked.
-        if isinstance(target, torch.Tensor):
-            held.several_calls = (target.is_floating_point()
-                                  and self._compares_calls(prediction, target))
-        else:
-            held.several_calls = self._compares_calls(prediction, first_tensor(target))
+        # A target that is another output of the model: no target to pair a batch with.
+        held.several_calls = self._compares_calls(prediction, first_tensor(target))
         # On an ordinary step of a run whose replay is decided, _note_target has nothing to do.
         if not held.several_calls and (self.sampled or self.inside_model
                                        or self._pending is not None or self._replay_undecided()):
@@ -335,8 +325,7 @@ class LossEvents:
         training = model.training if model is not None else None
         # Positional: a keyword makes the call build a dict (timed cold after a matmul, median
         # of 300: 1.9 against 7.8 us).
-        return LossRecord(value, rows, phase, self.trace.steps, name, training, 1, False,
-                          on_copy)  # self.trace.steps: self.step without the property's call
+        return LossRecord(value, rows, phase, self.step, name, training, 1, False, on_copy)
 
     def _prepare_training_copies(self, held: HeldLoss, loss_fn, prediction, target,
                                   kwargs) -> None:
@@ -356,8 +345,12 @@ class LossEvents:
             return
         self._held.append(held)
         if len(self._held) > MAX_HELD:
-            current = [h.forward == self.forwards for h in self._held]
-            self.settle_losses(current.index(True) if any(current) else None)
+            self._settle_past_limit()
+
+    def _settle_past_limit(self) -> None:
+        """Past MAX_HELD held losses: those of earlier forward passes settle now."""
+        current = [h.forward == self.forwards for h in self._held]
+        self.settle_losses(current.index(True) if any(current) else None)
 
     @guarded
     def settle_losses(self, upto: int | None = None) -> None:

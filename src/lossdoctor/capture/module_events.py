@@ -175,9 +175,7 @@ class ModuleEvents(ModuleChains):
             if self._spy is not None:
                 self._stop_spying()
             self.inside_model = False
-            first = args[0] if args else None  # _rows's common case spelled out: one call less
-            shape = first.shape if isinstance(first, torch.Tensor) else None
-            self.last_batch_rows = shape[0] if shape else _rows(args, kwargs)
+            self.last_batch_rows = _rows(args, kwargs)
             chained = self._called_after is not None and self._chained(module, args, kwargs)
             self._note_outputs(output)
             if chained:

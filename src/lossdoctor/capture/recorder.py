@@ -7,7 +7,8 @@ backward is called on), hand_written_events (hand-written losses outside trainin
 step_events (optimizer steps, zero_grad), update_events (parameter updates made without
 torch.optim), gradient_events (gradients on sampled steps), data_events (batches and
 data-loader passes) and reported_events (validation losses the script reports itself);
-model_setup describes the model and optimizer at the first step. What
+model_setup describes the model and optimizer at the first step; steady_steps takes the
+ordinary steps once the run's setup is known. What
 the families share (the trace, the copies, the model, the step, whether it is sampled) is set
 up here. Every event handler is guarded (guard.py): an error inside lossdoctor is recorded
 and switches the recorder off; it never reaches the user's training.
@@ -37,6 +38,7 @@ from lossdoctor.capture.reported_events import ReportedEvents
 from lossdoctor.capture.restored_weights import RestoredWeights
 from lossdoctor.capture.sample import BatchSample
 from lossdoctor.capture.schedule import Schedule
+from lossdoctor.capture.steady_steps import SteadySteps
 from lossdoctor.capture.step_events import StepEvents
 from lossdoctor.capture.tensor_events import TensorEvents
 from lossdoctor.capture.tracing import plain_module
@@ -47,7 +49,7 @@ from lossdoctor.trace import Trace
 
 class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandWrittenEvents,
                StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents,
-               TensorEvents, RestoredWeights):
+               TensorEvents, RestoredWeights, SteadySteps):
     """Receives training events; knows nothing about how they were hooked. ``listener``, if
     given, is called with the recorder before every optimizer step, or only before the first
     and those after new events if its ``told_every_step`` is False (see on_step)."""
@@ -79,6 +81,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self._start_gradient_events()
         self._start_data_events()
         self._start_tensor_events()
+        self._start_steady_steps()
 
     @property
     def model(self) -> nn.Module | None:
@@ -113,6 +116,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         the thread, whatever broke before: a spy left on would go on watching the user's code
         after the run. The tensor spy's last evaluation joins the sample before the losses
         settle."""
+        self._leave_steady()
         for leave in (self._stop_step_spy, self._stop_tensor_spy, self._stop_following,
                       self.leave_direct_pass):
             try:

@@ -70,10 +70,7 @@ class StepEvents:
         self._settle_losses()
         if self._tensor_spy is not None:
             self._pause_tensor_spy(True)
-        # _listener_due() spelled out: one call less a step.
-        if self.listener is not None and (self.events_since_step or self.trace.steps == 0
-                                          or self._listener_told_every_step):
-            self.on_step()
+        self.on_step()
         if self._optimizer_ref is None:
             self._first_step(optimizer)
         elif self._optimizer_ref() is not optimizer:
@@ -144,6 +141,8 @@ class StepEvents:
             self._sample_next_step()
         if self._model_ref is None or self._model_ref() is None:  # self.model is None
             self._watch_tensor_step()
+        elif self._steady_due():
+            self._enter_steady()
 
     def _sample_next_step(self) -> None:
         """Whether the step now starting is sampled: the schedule is asked again only once the
