@@ -176,18 +176,7 @@ class ModuleEvents(ModuleChains):
                 self._stop_spying()
             self.inside_model = False
             self.last_batch_rows = _rows(args, kwargs)
-            chained = self._called_after is not None and self._chained(module, args, kwargs)
-            self._note_outputs(output)
-            if chained:
-                self._keep_chained_inputs(output)
-            else:
-                self._keep_inputs(args, kwargs, output)
-            if self._returned_loss is not None or self._returned_target is not None:
-                self._model_returned_loss(output, args, kwargs)
-            self._inner_target = None
-            if self._chains_wanted and (self._learning_chain or self._pending is not None
-                                        or self._chain_spy is not None):
-                self._follow_output(module, output, args, kwargs)  # else it returns at once
+            self._model_output_seen(module, args, kwargs, output)
         elif self._depth == 0 and self._copy_is(module):
             self.last_batch_rows = _rows(args, kwargs)
             self.last_outputs = _output_refs(output)
@@ -250,6 +239,22 @@ class ModuleEvents(ModuleChains):
         """The module whose output a loss now scores, and whether it is a copy of the model."""
         copy = self.copy_called() if self.copy_called is not None else None
         return (copy, True) if copy is not None else (self.model, False)
+
+    def _model_output_seen(self, module, args, kwargs, output) -> None:
+        """What a call of the watched model leaves, whichever path saw it end: its outputs,
+        its inputs kept, a loss it returned, the chains it feeds."""
+        chained = self._called_after is not None and self._chained(module, args, kwargs)
+        self._note_outputs(output)
+        if chained:
+            self._keep_chained_inputs(output)
+        else:
+            self._keep_inputs(args, kwargs, output)
+        if self._returned_loss is not None or self._returned_target is not None:
+            self._model_returned_loss(output, args, kwargs)
+        self._inner_target = None
+        if self._chains_wanted and (self._learning_chain or self._pending is not None
+                                    or self._chain_spy is not None):
+            self._follow_output(module, output, args, kwargs)  # else it returns at once
 
     def _copy_is(self, module: nn.Module) -> bool:
         return self.copy_called is not None and self.copy_called() is module

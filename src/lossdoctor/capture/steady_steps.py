@@ -130,18 +130,7 @@ class SteadySteps:
             self.inside_model = False
             shape = args[0].shape
             self.last_batch_rows = shape[0] if shape else _rows(args, kwargs)
-            chained = self._called_after is not None and self._chained(module, args, kwargs)
-            self._note_outputs(output)
-            if chained:
-                self._keep_chained_inputs(output)
-            else:
-                self._keep_inputs(args, kwargs, output)
-            if self._returned_loss is not None or self._returned_target is not None:
-                self._model_returned_loss(output, args, kwargs)
-            self._inner_target = None
-            if self._chains_wanted and (self._learning_chain or self._pending is not None
-                                        or self._chain_spy is not None):
-                self._follow_output(module, output, args, kwargs)
+            self._model_output_seen(module, args, kwargs, output)
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self._steady_failed("steady_forward_finished", error)
 
