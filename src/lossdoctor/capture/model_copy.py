@@ -13,6 +13,7 @@ from torch import nn
 
 from lossdoctor.capture.closure_copies import closures_follow_copies
 from lossdoctor.capture.direct_forward import called_method
+from lossdoctor.capture.tensors import tensors_in
 
 #: Where copies that are only kept (the model before its first update, the model as the run
 #: left it) wait until an experiment uses them: on a GPU each would hold one more model of the
@@ -88,36 +89,17 @@ def _called_as_trained(kept: nn.Module, method: str | None) -> nn.Module:
     return kept
 
 
-#: How deep into an attribute's lists, tuples and dicts a kept output is looked for.
-KEPT_OUTPUT_DEPTH = 3
-
-
 def _kept_outputs(model: nn.Module) -> list[torch.Tensor]:
     """Tensors of the last forward pass that a module keeps as attributes (``self.out = ...``,
     ``self.reps = [h1, h2]``: fresh30 s07, MultiBench's fusion model). They are part of an
     autograd graph, and ``deepcopy`` refuses such a tensor ("Only Tensors created explicitly by
     the user support the deepcopy protocol"); the copy gets them detached, as values."""
-    found: list[torch.Tensor] = []
-    for module in model.modules():
-        for name, value in vars(module).items():
-            if name not in _MODULE_TABLES:
-                _collect_graph_tensors(value, found, KEPT_OUTPUT_DEPTH)
-    return found
+    return [tensor for module in model.modules()
+            for name, value in vars(module).items() if name not in _MODULE_TABLES
+            for tensor in tensors_in(value) if tensor.grad_fn is not None]
 
 
 _MODULE_TABLES = frozenset({"_parameters", "_buffers", "_modules"})
-
-
-def _collect_graph_tensors(value, found: list[torch.Tensor], depth: int) -> None:
-    if isinstance(value, torch.Tensor):
-        if value.grad_fn is not None:
-            found.append(value)
-    elif depth > 0 and isinstance(value, (list, tuple)):
-        for item in value:
-            _collect_graph_tensors(item, found, depth - 1)
-    elif depth > 0 and isinstance(value, dict):
-        for item in value.values():
-            _collect_graph_tensors(item, found, depth - 1)
 
 
 def _copied(tensor: torch.Tensor, on: torch.device) -> torch.Tensor:
