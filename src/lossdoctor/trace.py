@@ -6,6 +6,7 @@ Everything here is JSON-serializable and holds no reference to the user's object
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 
@@ -333,13 +334,20 @@ class Trace:
         epoch = self.epoch_of(group[0].step - 1) if self.epoch_starts else index
         return ValidationPass(group[0].step, epoch, loss, sum(r.calls for r in group), rows)
 
+    def epoch_counter(self) -> Callable[[int], int]:
+        """The epoch of an optimizer step: from the training data's iterations, else the
+        validation passes before it (a loop over slices has no loader to count)."""
+        if self.epoch_starts:
+            return self.epoch_of
+        passes = self.validation_passes()
+        return lambda step: _pass_index(passes, step)
+
     def epoch_train_losses(self) -> list[tuple[int, float]]:
         """Mean training loss per epoch, as (epoch, loss)."""
         by_epoch: dict[int, list[float]] = {}
-        passes = self.validation_passes()
+        epoch_of = self.epoch_counter()
         for step, loss in self.step_losses():
-            epoch = self.epoch_of(step) if self.epoch_starts else _pass_index(passes, step)
-            by_epoch.setdefault(epoch, []).append(loss)
+            by_epoch.setdefault(epoch_of(step), []).append(loss)
         return [(e, sum(v) / len(v)) for e, v in sorted(by_epoch.items())]
 
     def curves(self) -> dict:

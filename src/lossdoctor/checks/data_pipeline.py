@@ -47,7 +47,6 @@ Its faults, from the captured batches (1-5) and the sampled loss calls (6):
 
 from __future__ import annotations
 
-import bisect
 import copy
 from dataclasses import replace
 
@@ -660,7 +659,7 @@ REPAIRED_CONFIDENCE = 0.9
 
 def _labels_repaired(case) -> Finding | None:
     """Training inputs that came back with another label in a later epoch (fault 7)."""
-    found = relabelled_inputs(case.copies.train.batches, _epoch_counter(case.trace))
+    found = relabelled_inputs(case.copies.train.batches, case.trace.epoch_counter())
     if found is None or found.repeated < MIN_REPEATED_INPUTS or found.chance <= 0:
         return None
     if found.share < RELABELLED_OF_CHANCE * found.chance:
@@ -683,12 +682,3 @@ def _labels_repaired(case) -> Finding | None:
                 "came_with_another_label": found.relabelled, "share": found.share,
                 "share_by_chance": found.chance}
     return Finding(DATA_PIPELINE, REPAIRED_CONFIDENCE, verdict, evidence, fix=fix)
-
-
-def _epoch_counter(trace):
-    """The epoch of an optimizer step: from the training loader's passes, else from the
-    validation passes before it (a loop of slices has no loader)."""
-    if trace.epoch_starts:
-        return trace.epoch_of
-    ends = sorted(p.step for p in trace.validation_passes())
-    return lambda step: bisect.bisect_right(ends, step)
