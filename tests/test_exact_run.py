@@ -179,6 +179,19 @@ def test_the_scripts_excepthook_gets_a_traceback_without_lossdoctor(tmp_path):
     assert script_frames(watched.stderr) == script_frames(plain.stderr)
 
 
+def test_a_crash_inside_a_recorded_torch_call_has_pythons_traceback(tmp_path):
+    """At the first step lossdoctor's torch-function mode records the loss: torch's dispatch
+    through it (the function entered twice, handle_torch_function between) is not shown."""
+    script = training().replace("loss_fn(model(x[i:i + 16]), y[i:i + 16])",
+                                "nn.functional.cross_entropy(model(x[i:i + 16]), "
+                                "torch.full((16,), 3))")
+    _write(tmp_path / "labels.py", script)
+    plain, watched = _both(tmp_path, "labels.py")
+    _same(plain, watched)
+    assert b"IndexError: Target 3 is out of bounds." in plain.stderr
+    assert watched.stderr.startswith(plain.stderr)
+
+
 def test_closed_stdout_and_stderr_do_not_stop_the_report(tmp_path):
     _write(tmp_path / "closes.py", "import sys\nprint('bye')\nsys.stdout.close()\n"
                                    "sys.stderr.close()\n")

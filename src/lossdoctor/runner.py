@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sys
@@ -12,7 +11,6 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
-import lossdoctor
 from lossdoctor import _filters, distributed, own_output, stopping
 from lossdoctor.capture import Recorder, watching
 from lossdoctor.capture.script_output import reading_printed_lines
@@ -20,11 +18,10 @@ from lossdoctor.crash_reading import read_crash
 from lossdoctor.main_module import Target, execute, script_world
 from lossdoctor.monitor import Monitor, StopRun
 from lossdoctor.script_run import ScriptRun
+from lossdoctor.script_traceback import without_lossdoctor
 
 #: The exit status python's parent sees when python dies by a signal (subprocess's convention).
 KILLED_BY_SIGINT, KILLED_BY_SIGTERM = -signal.SIGINT, -signal.SIGTERM
-#: Where lossdoctor's own code lives: its frames are left out of the script's tracebacks.
-PACKAGE_DIR = os.path.dirname(os.path.abspath(lossdoctor.__file__)) + os.sep
 
 
 def run_script(script: str | Target, args: list[str], seed: int | None = None,
@@ -123,7 +120,7 @@ def _report_uncaught(error: BaseException) -> None:
     """What python does with an uncaught exception: its ``sys.excepthook`` (the script's own, if
     it set one) with the traceback from the script's first frame on, free of lossdoctor's."""
     for link in _chain(error):
-        link.__traceback__ = _without_lossdoctor(link.__traceback__)
+        link.__traceback__ = without_lossdoctor(link.__traceback__)
     own_output.flush(sys.stdout)
     try:
         sys.excepthook(type(error), error, error.__traceback__)
@@ -139,20 +136,6 @@ def _chain(error: BaseException) -> list[BaseException]:
         seen.append(error)
         error = error.__cause__ or error.__context__
     return seen
-
-
-def _without_lossdoctor(tb):
-    """The traceback without lossdoctor's frames (the runner, wrappers around torch calls)."""
-    kept = []
-    while tb is not None:
-        if not tb.tb_frame.f_code.co_filename.startswith(PACKAGE_DIR):
-            kept.append(tb)
-        tb = tb.tb_next
-    for first, second in zip(kept, kept[1:], strict=False):
-        first.tb_next = second
-    if kept:
-        kept[-1].tb_next = None
-    return kept[0] if kept else None
 
 
 def _wait_for_script_threads(before: set[threading.Thread]) -> None:
