@@ -7,6 +7,7 @@ from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.checks._features import FeatureStats, feature_stats
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks.unnormalized_inputs import UNNORMALIZED_INPUTS, check
+from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.findings import Skip
 
 
@@ -202,3 +203,32 @@ def test_one_column_in_raw_units_of_a_dict_batch_given_whole_is_found():
 def test_standardized_dict_batches_are_left_alone():
     x, y = _learnable()
     assert check(_dict_case(x, y)) == []
+
+
+def _raw_linear_run(epochs: int):
+    """fresh31 s04's shape: inputs around 50 +- 100 and targets around 400 +- 600 (both off
+    scale), a linear model under RMSprop; the targets are 5 x0 + 3 x1 plus unit noise."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(800, 2, generator=generator) * 100 + 50
+    y = 5 * x[:, :1] + 3 * x[:, 1:2] + torch.randn(800, 1, generator=generator)
+    torch.manual_seed(0)
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=0.01)
+    return record(fit, model, optimizer, nn.MSELoss(), (x[:600], y[:600]), (x[600:], y[600:]),
+                  epochs=epochs)
+
+
+def test_raw_inputs_and_targets_a_run_has_learned_anyway_are_dismissed():
+    """With the targets off scale too, both replays have them standardized, so the one without
+    the fix is no replay of the run: a run that got as near the floor as the fix's replay
+    (here 4.5 against 0.98, next to a constant guess of about 400,000) was not held back."""
+    [finding] = check(_raw_linear_run(epochs=60))
+    assert finding.confidence < REPORT_THRESHOLD
+    assert "your run itself got to" in finding.verdict
+
+
+def test_raw_inputs_and_targets_of_a_run_still_far_off_are_found():
+    """The same script stopped after 3 epochs, far above the floor: the fix is reported."""
+    [finding] = check(_raw_linear_run(epochs=3))
+    assert finding.confidence >= 0.8
+    assert "both runs had them standardized" in finding.verdict

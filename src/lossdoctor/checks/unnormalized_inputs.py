@@ -10,7 +10,7 @@ from lossdoctor.checks._features import (
     feature_stats,
     replay_standardized,
 )
-from lossdoctor.checks._fix import fix_experiment, helped, improvement
+from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped, improvement
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.checks._targets import off_scale_targets, with_both, with_only
 from lossdoctor.findings import DATA_STAGE, Cause, Experiment, Finding, Skip
@@ -55,11 +55,12 @@ def check(case) -> list[Finding]:
         return []
     targets = off_scale_targets(case)
     experiment = _standardizing_experiment(case, stats, targets)
+    beaten = targets is not None and _run_beat_the_fix(case, experiment)
     return [
         Finding(
             UNNORMALIZED_INPUTS,
-            _confidence(stats, experiment),
-            verdict=_verdict(stats, experiment, targets is not None),
+            _confidence(stats, experiment, beaten),
+            verdict=_verdict(stats, experiment, targets is not None, beaten, case),
             evidence=_evidence(stats, experiment),
             fix=_fix(stats.unit),
             experiment=experiment,
@@ -91,20 +92,35 @@ def _standardizing_experiment(case, stats: FeatureStats, targets) -> Experiment 
     return fix_experiment("standardize inputs", baseline, standardized)
 
 
-def _confidence(stats: FeatureStats, experiment: Experiment | None) -> float:
+def _run_beat_the_fix(case, experiment: Experiment | None) -> bool:
+    """With the targets standardized in both replays, the one without the fix is no replay of
+    the run (raw inputs against standardized targets: a setup the script never ran, fresh31
+    s04); the run itself is then what the fix must beat (``beyond_the_run``), and a run that
+    already got lower than the fix's replay was not held back by its inputs' scale."""
+    return experiment is not None and helped(experiment) and not beyond_the_run(
+        case, experiment.after)
+
+
+def _confidence(stats: FeatureStats, experiment: Experiment | None,
+                beaten: bool = False) -> float:
     """Scale evidence alone is suggestive (0.5 to 0.6); the replay confirms it (up to 0.95) or
-    refutes it (below the reporting threshold)."""
+    refutes it (below the reporting threshold), as does a run that did better than the fix."""
     scale_weight = min(stats.orders_off_unit / 3, 1.0)
     if experiment is None:
         return 0.5 + 0.1 * scale_weight
     gain = improvement(experiment)
+    if beaten:
+        return 0.3 + 0.1 * scale_weight
     if helped(experiment):
         return 0.6 + 0.25 * min(gain / 0.5, 1.0) + 0.1 * scale_weight
     return 0.3 + 0.1 * scale_weight + max(gain, 0.0)
 
 
-def _verdict(stats: FeatureStats, experiment: Experiment | None, raw_targets: bool) -> str:
-    return f"{_describe_scale(stats)} {_describe_experiment(experiment, raw_targets)}".strip()
+def _verdict(stats: FeatureStats, experiment: Experiment | None, raw_targets: bool,
+             beaten: bool = False, case=None) -> str:
+    tried = (_describe_beaten(experiment, case) if beaten
+             else _describe_experiment(experiment, raw_targets))
+    return f"{_describe_scale(stats)} {tried}".strip()
 
 
 def _describe_scale(stats: FeatureStats) -> str:
@@ -143,6 +159,16 @@ def _describe_experiment(experiment: Experiment | None, raw_targets: bool = Fals
     return (f"Yet standardizing them did not help in a {experiment.steps}-step replay of your "
             f"training (validation loss {before} before, {after} after{both}), so the scale "
             f"is not what holds it back.")
+
+
+def _describe_beaten(experiment: Experiment, case) -> str:
+    run, constant = case.run_best_validation(), case.constant_guess_loss("validation")
+    guess = f" (a constant guess scores {plain_number(constant)})" if constant else ""
+    return (f"Standardizing them (with your regression targets, which are off scale too) got "
+            f"the validation loss to {plain_number(experiment.after)} in a "
+            f"{experiment.steps}-step replay of your training; your run itself got to "
+            f"{plain_number(run)}, no clear distance from that{guess}: the scale is not what "
+            f"holds it back.")
 
 
 def _evidence(stats: FeatureStats, experiment: Experiment | None) -> dict[str, float]:
