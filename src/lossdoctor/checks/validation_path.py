@@ -15,6 +15,7 @@ import torch
 
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_program import LossProgram
+from lossdoctor.capture.loss_remainder import HAND_WRITTEN_TERM
 from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import STEADY_SPREAD, ReportedScale, reported_scale
@@ -161,6 +162,8 @@ def _scaled_report(case) -> Finding | None:
     scale = reported_scale(trace)
     if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO or _own_reduction(case):
         return None
+    if _records_leave_out_terms(trace.setup):
+        return None
     terms = _terms_per_output(trace)
     if terms > 1 and _ratio(scale.factor, terms) <= STEADY_SPREAD:
         return None
@@ -171,6 +174,16 @@ def _scaled_report(case) -> Finding | None:
                              "loss_per_validation_row": scale.per_row,
                              "scale_factor": scale.factor, "passes_compared": float(scale.passes)},
                    fix=SCALED_FIX)
+
+
+def _records_leave_out_terms(setup) -> bool:
+    """Whether the run's loss adds up terms its loss records do not all hold: a term written
+    by hand beside torch.nn loss calls (capture/loss_remainder.py), or the sum followed as its
+    largest term alone (capture/loss_events.py ``_follow_one_term``). The script prints the
+    whole sum, the records a part of it, so their ratio is no reduction of the script's."""
+    terms = setup.loss_terms
+    return summed_run(setup) and any(
+        term.get("followed") or term["loss_name"] == HAND_WRITTEN_TERM for term in terms)
 
 
 def _terms_per_output(trace) -> int:
