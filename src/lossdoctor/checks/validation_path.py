@@ -162,7 +162,7 @@ def _scaled_report(case) -> Finding | None:
     scale = reported_scale(trace)
     if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO or _own_reduction(case):
         return None
-    if _records_leave_out_terms(trace.setup):
+    if _records_leave_out_terms(trace.setup) or _trained_as_scaled(trace.setup, scale):
         return None
     terms = _terms_per_output(trace)
     if terms > 1 and _ratio(scale.factor, terms) <= STEADY_SPREAD:
@@ -174,6 +174,19 @@ def _scaled_report(case) -> Finding | None:
                              "loss_per_validation_row": scale.per_row,
                              "scale_factor": scale.factor, "passes_compared": float(scale.passes)},
                    fix=SCALED_FIX)
+
+
+def _trained_as_scaled(setup, scale: ReportedScale) -> bool:
+    """Whether training scaled its loss as the reported validation is scaled: the tensor
+    trained on, over its torch.nn loss's mean per element at the first step
+    (Setup.trained_per_element), is itself off 1 and within MAX_RATIO of the validation's
+    factor. Per-row class weights applied after ``reduction='none'`` in training and
+    validation alike (``(bce * weight[labels]).mean()``) put both a steady factor below the
+    loss calls' mean: the script's one convention, not a validation computed differently."""
+    trained = setup.trained_per_element
+    if trained is None or not math.isfinite(trained) or trained <= 0:
+        return False
+    return _ratio(trained, 1.0) > STEADY_SPREAD and _ratio(scale.factor, trained) <= MAX_RATIO
 
 
 def _records_leave_out_terms(setup) -> bool:
