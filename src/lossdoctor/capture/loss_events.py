@@ -108,6 +108,10 @@ class HeldLoss:
     scored: ScoredRows | None = None  # the rows of the model's output it scored, if only some
     #: The loss value still on its device (0-d), read with others later (READ_AT_ONCE).
     unread: torch.Tensor | None = None
+    #: The loss's autograd node, held until the first training backward pass has been read
+    #: (learn_summed_terms: a loss added up in a temporary, ``sum(losses.values())``, is gone
+    #: by then, its node still in the graph); nodes take no weak references.
+    node: object | None = None
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -194,6 +198,8 @@ class LossEvents:
             if prepare and not held.several_calls:
                 self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
             held.output = weakref.ref(output)
+            if not self._scale_noted:
+                held.node = output.grad_fn
             if self._follow_calls:
                 follow_to_backward(output, held)
         else:
@@ -395,7 +401,7 @@ class LossEvents:
         if summed_calls(values, float(root.detach().float())):
             self._learn_terms(names, values, values)
             return
-        remainder = hand_written_remainder(root, [_alive(h) for h in terms], values)
+        remainder = hand_written_remainder(root, [h.node for h in terms], values)
         if remainder is not None:
             self._learn_terms(names, values, [*values, remainder], HAND_WRITTEN_TERM)
 
@@ -671,11 +677,6 @@ def _add_term(first: HeldLoss, term: HeldLoss) -> None:
     mine = first.unread if first.unread is not None else first.record.value
     theirs = term.unread if term.unread is not None else term.record.value
     first.unread = mine + theirs
-
-
-def _alive(held: HeldLoss) -> torch.Tensor | None:
-    """The loss tensor of ``held``, while the script still holds it."""
-    return held.output() if held.output is not None else None
 
 
 def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:

@@ -25,12 +25,11 @@ ADDING_NODES = frozenset({"AddBackward0", "AddBackward1", "SumBackward0", "Stack
 MAX_NODES = 256
 
 
-def hand_written_remainder(root: torch.Tensor, calls: list[torch.Tensor | None],
-                           values: list[float]) -> float | None:
-    """The part of ``root`` that is not the loss ``calls`` (of ``values``), when ``root`` adds
-    each call up whole beside other addends computed outside torch.nn losses; None otherwise
-    (a call scaled or missing, no other addend, or a graph that is not a sum)."""
-    nodes = [getattr(call, "grad_fn", None) for call in calls]
+def hand_written_remainder(root: torch.Tensor, nodes: list, values: list[float]) -> float | None:
+    """The part of ``root`` that is not the loss calls whose autograd ``nodes`` (of ``values``)
+    it adds, when ``root`` adds each call up whole beside other addends computed outside
+    torch.nn losses; None otherwise (a call scaled or missing, no other addend, or a graph that
+    is not a sum)."""
     if root.numel() != 1 or root.grad_fn is None or any(node is None for node in nodes):
         return None
     addends = _addends(root.grad_fn)
