@@ -13,6 +13,12 @@ class shares), one with the loss weighted by class; the better one's balanced ac
 mean of the per-class recalls) is compared with the plain replay's, on the same validation
 rows. Balanced metrics are reported because both fixes raise the plain loss.
 
+The weights the training loss gives each class (``weight=``, ``pos_weight=``, or per-row
+weights looked up from the labels) are read from its gradients (:mod:`._loss_fed`) and reported;
+weights that give the rarer classes less than the majority (DEEPENING_SHARE) are named in the
+verdict. A binary loss given one number per row computed from a wider output (``out[:, 1] -
+out[:, 0]``) is scored on that number, as the loss reads it.
+
 Multi-label 0/1 targets (several labels per row, one BCE output each: checks/_multi_label.py)
 are read label by label: the labels positive in at most RARE_LABEL_SHARE of the training rows
 are rare, and when the run's own model says "no" to them all (their positives, pooled, recalled
@@ -61,7 +67,9 @@ CLASS_IMBALANCE = Cause(
         "class shares, the trained model's recall of the other classes (binomial bound, "
         "alone and against four fifths of the majority's recall), "
         "per-class recall of a replay; replays with the minority oversampled or the loss "
-        "weighted by class (balanced log loss); for multi-label 0/1 targets, each label's "
+        "weighted by class (balanced log loss); the loss's own class weights, read from its "
+        "gradients (weights that favour the majority named); for multi-label 0/1 targets, "
+        "each label's "
         "positive rate, the trained model's recall of the rare labels' positives and a replay "
         "with pos_weight (recall and F1 per label)"
     ),
