@@ -17,9 +17,11 @@ import torch
 
 #: The name of the remainder among the run's loss terms (Setup.loss_terms).
 HAND_WRITTEN_TERM = "hand-written term"
-#: Autograd nodes that add their inputs up, unchanged: the walk goes through these only.
+#: Autograd nodes that add their inputs up, or pass one on with its value (a view, a cast
+#: under autocast): the walk goes through these only.
 ADDING_NODES = frozenset({"AddBackward0", "AddBackward1", "SumBackward0", "StackBackward0",
-                          "CatBackward0", "UnsqueezeBackward0", "ViewBackward0"})
+                          "CatBackward0", "UnsqueezeBackward0", "ViewBackward0",
+                          "ToCopyBackward0"})
 #: Nodes visited at most: a sum of a few dozen terms is reached in far fewer; a walk that goes
 #: on is not a sum of terms.
 MAX_NODES = 256
