@@ -786,3 +786,17 @@ def test_a_softmax_at_validation_is_found_though_earlier_weights_were_restored()
 
     [finding] = check(_case(with_softmax))
     assert finding.cause is VALIDATION_PATH
+
+
+@pytest.mark.parametrize(("trained", "factor", "shared"), [
+    (0.82, 0.713, True),  # bench/fresh30 s06: per-row class weights in both paths
+    (1.0, 0.713, False),  # training unweighted: the validation alone is off
+    (0.82, 0.4, False),  # both off, by factors too far apart to be one convention
+    (None, 0.713, False),  # the training side's factor unknown
+])
+def test_a_validation_factor_is_the_training_s_own_only_when_training_shares_it(
+        trained, factor, shared):
+    from lossdoctor.checks.validation_path import _trained_as_scaled
+    from lossdoctor.trace import Setup
+
+    assert _trained_as_scaled(Setup(trained_per_element=trained), factor) is shared
