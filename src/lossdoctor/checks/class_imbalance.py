@@ -507,6 +507,8 @@ def _minority_weight(case, balance: Balance) -> float | None:
     mean of theirs), read on the first training batches from the initial model's gradients
     (:func:`._loss_fed.class_weights`); None when it cannot be read."""
     replayer = case.replayer
+    if case.copies.initial_model is None:
+        return None
     model = copy.deepcopy(case.copies.initial_model)
     weights = []
     for batch in replayer.train_batches[:WEIGHT_BATCHES]:
