@@ -275,3 +275,45 @@ def test_one_hot_rows_are_still_read_as_one_class_label_each():
     one_hot = nn.functional.one_hot(y, 2).float()
     case = _case(x, one_hot, nn.BCEWithLogitsLoss(), 2)
     assert all(f.evidence.get("labels") is None for f in check(case))
+
+
+def _class_weighted(weights):
+    """bench/fresh30 s06's loss: BCE with logits on the difference of two outputs, each row
+    weighted by its class's entry of ``weights`` (looked up from the label)."""
+    weight = torch.tensor(weights)
+
+    def loss_fn(out, y):
+        rows = nn.functional.binary_cross_entropy_with_logits(out[:, 1] - out[:, 0], y,
+                                                              reduction="none")
+        return (rows * weight[y.long()]).mean()
+    return loss_fn
+
+
+def test_class_weights_that_point_the_wrong_way_are_read_from_the_loss():
+    x, y = _imbalanced(minority=0.15, shift=1.0)
+    [finding] = check(_case(x, y.float(), _class_weighted([0.85, 0.15]), 2))
+    assert finding.cause is CLASS_IMBALANCE
+    assert finding.evidence["loss_minority_weight"] < 0.3  # 0.15 / 0.85
+    assert "point the wrong way" in finding.verdict
+    assert finding.evidence["minority_recall_after"] > finding.evidence["minority_recall_before"]
+
+
+def test_balancing_class_weights_on_two_outputs_are_left_alone():
+    x, y = _imbalanced(minority=0.15, shift=1.0)
+    assert check(_case(x, y.float(), _class_weighted([0.15, 0.85]), 2)) == []
+
+
+def test_probabilities_fed_to_a_logits_loss_are_scored_as_the_model_meant_them():
+    from lossdoctor.checks.class_imbalance import scored_as_meant
+    from lossdoctor.losses import loss_kind
+    from lossdoctor.trace import LossInputStat, Trace
+
+    kind = loss_kind("BCEWithLogitsLoss")
+    trace = Trace()
+    numbers = dict(step=0, phase="train", loss_name="BCEWithLogitsLoss", prediction_shape=[4],
+                   target_shape=[4], target_dtype="torch.float32", target_min=0.0,
+                   target_max=1.0, target_integers=True)
+    trace.loss_inputs = [LossInputStat(**numbers, prediction_min=0.02, prediction_max=0.97)]
+    assert scored_as_meant(trace, kind).output == "probabilities"
+    trace.loss_inputs = [LossInputStat(**numbers, prediction_min=-3.0, prediction_max=0.97)]
+    assert scored_as_meant(trace, kind) == kind

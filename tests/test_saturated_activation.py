@@ -416,3 +416,33 @@ def test_a_tanh_times_a_learned_scale_is_still_a_tanh_layer():
         scale * torch.tanh(x)
         x * torch.sigmoid(x)
     assert [(c.kind, c.gate) for c in spy.calls] == [("tanh", False), ("sigmoid", True)]
+
+
+def test_probabilities_pinned_where_their_targets_are_count_as_fitted():
+    """bench/fresh30 s05: onset probabilities near 0 where 99% of the onset labels are 0 read as
+    "pinned at 0 or 1 for 74%"; outputs at their own target's limit are right, not stuck."""
+    from lossdoctor.capture.loss_events import pinned_on_target
+
+    targets = torch.zeros(200, 4)
+    targets[:2] = 1.0
+    fitted = torch.full((200, 4), 1e-5)
+    fitted[:2] = 0.4  # the rare positives not learned yet: not pinned either way
+    assert pinned_on_target(fitted, targets) == 1.0
+    stuck = torch.where(torch.arange(200)[:, None] % 2 == 0, 1.0, 0.0).expand(200, 4)
+    assert pinned_on_target(stuck, targets) < 0.6  # half pinned at 1 against 0 targets
+
+
+def test_a_fitted_output_is_left_out_and_a_stuck_one_kept():
+    from lossdoctor.checks.saturated_activation import (
+        FITTED_SHARE,
+        LayerSaturation,
+        without_fitted_outputs,
+    )
+
+    fitted = LayerSaturation("model output", "probabilities", 0.1, 0.8, 16, on_target=0.99)
+    as_a_call = LayerSaturation("torch.sigmoid after onset", "sigmoid", 0.1, 0.8, 16)
+    hidden = LayerSaturation("encoder.1", "tanh", 0.9, 0.9, 16)
+    assert without_fitted_outputs([fitted, as_a_call, hidden]) == [hidden]
+    stuck = LayerSaturation("model output", "probabilities", 0.9, 0.99, 16,
+                            on_target=FITTED_SHARE - 0.2)
+    assert without_fitted_outputs([stuck, as_a_call]) == [stuck, as_a_call]

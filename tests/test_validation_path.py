@@ -338,6 +338,37 @@ def test_a_validation_loss_printed_as_a_mean_over_rows_is_quiet():
 
 
 
+def _printing_class_weighted(in_training: bool):
+    """bench/fresh30 s06: each row's loss weighted by its class (``weight[labels]``, after
+    reduction="none") in the printed validation, and in training too or (the mistake) not.
+    Both classes weighted alike, so that the printed factor is steady at 0.6 whichever class
+    the model learns first."""
+    weight = torch.tensor([0.6, 0.6])
+
+    def weighted(output, y):
+        return (nn.functional.cross_entropy(output, y, reduction="none") * weight[y]).mean()
+
+    def train(model, optimizer, loss_fn, train, validation, epochs):
+        for epoch in range(epochs):
+            model.train()
+            _train_epoch(model, optimizer, weighted if in_training else loss_fn, *train)
+            model.eval()
+            with torch.no_grad():
+                val_loss = weighted(model(validation[0]), validation[1]).item()
+            print(f"epoch {epoch} val_loss {val_loss:.4f}")
+    return train
+
+
+def test_class_weights_applied_in_training_and_validation_alike_are_quiet():
+    assert check(_printed_case(_printing_class_weighted(in_training=True))) == []
+
+
+def test_class_weights_applied_in_the_printed_validation_only_are_found():
+    [finding] = check(_printed_case(_printing_class_weighted(in_training=False)))
+    assert finding.cause is VALIDATION_PATH
+    assert finding.evidence["scale_factor"] == pytest.approx(0.6, rel=0.01)
+
+
 def _summed_criterion(output, target):
     """fairseq's criterions: the negative log-likelihood summed over the batch, by hand."""
     return -torch.log_softmax(output, dim=1).gather(1, target.unsqueeze(1)).sum()
@@ -755,3 +786,17 @@ def test_a_softmax_at_validation_is_found_though_earlier_weights_were_restored()
 
     [finding] = check(_case(with_softmax))
     assert finding.cause is VALIDATION_PATH
+
+
+@pytest.mark.parametrize(("trained", "factor", "shared"), [
+    (0.82, 0.713, True),  # bench/fresh30 s06: per-row class weights in both paths
+    (1.0, 0.713, False),  # training unweighted: the validation alone is off
+    (0.82, 0.4, False),  # both off, by factors too far apart to be one convention
+    (None, 0.713, False),  # the training side's factor unknown
+])
+def test_a_validation_factor_is_the_training_s_own_only_when_training_shares_it(
+        trained, factor, shared):
+    from lossdoctor.checks.validation_path import _trained_as_scaled
+    from lossdoctor.trace import Setup
+
+    assert _trained_as_scaled(Setup(trained_per_element=trained), factor) is shared

@@ -154,6 +154,9 @@ class ActivationStat:
     saturated_fraction: float  # outputs pinned at the function's limits
     dead_fraction: float  # units never active in the batch (ReLU family)
     units: int
+    #: Of a loss's probabilities pinned, the share at the limit their own target takes (near 0
+    #: where the target is 0): fitted, not stuck. None when unknown or nothing is pinned.
+    pinned_on_target: float | None = None
 
 
 @dataclass

@@ -31,6 +31,7 @@ from lossdoctor.capture import stats
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_chains import WAITING
+from lossdoctor.capture.loss_remainder import HAND_WRITTEN_TERM, hand_written_remainder
 from lossdoctor.capture.loss_terms import added_terms, summed_calls
 from lossdoctor.capture.model_setup import plain, public_settings
 from lossdoctor.capture.per_row import DEFAULT_IGNORE_INDEX, per_element_mean, reduction_of
@@ -107,6 +108,10 @@ class HeldLoss:
     scored: ScoredRows | None = None  # the rows of the model's output it scored, if only some
     #: The loss value still on its device (0-d), read with others later (READ_AT_ONCE).
     unread: torch.Tensor | None = None
+    #: The loss's autograd node, held until the first training backward pass has been read
+    #: (learn_summed_terms: a loss added up in a temporary, ``sum(losses.values())``, is gone
+    #: by then, its node still in the graph); nodes take no weak references.
+    node: object | None = None
 
     def mark_reached(self, grad_outputs) -> None:
         """An autograd pre-hook on the loss's node: backward went through this loss."""
@@ -193,6 +198,8 @@ class LossEvents:
             if prepare and not held.several_calls:
                 self._prepare_training_copies(held, loss_fn, prediction, target, kwargs)
             held.output = weakref.ref(output)
+            if not self._scale_noted:
+                held.node = output.grad_fn
             if self._follow_calls:
                 follow_to_backward(output, held)
         else:
@@ -337,7 +344,7 @@ class LossEvents:
             held.loss_copy = _copy_loss(name, loss_fn, prediction, kwargs)
             held.loss_copy.flat_target = _per_row(target, self.last_batch_rows) is not target
         if self.sampled and _takes_probabilities(name):
-            held.saturation = _output_saturation(self.step, prediction)
+            held.saturation = _output_saturation(self.step, prediction, first_tensor(target))
 
     def _hold(self, held: HeldLoss) -> None:
         if not held.tentative and not self._held:
@@ -381,19 +388,32 @@ class LossEvents:
         """Once, at the first training backward pass through loss calls: whether the tensor
         backward started from is the sum of the loss calls of the latest forward pass that it
         went through (a criterion returning ``mse + bce``, a model returning ``{"loss": bce +
-        mse}``). Read once: a read per step would wait for an accelerator."""
+        mse}``), or their sum plus a term written by hand (loss_remainder.py: three BCE calls and a
+        masked squared error, ``sum(losses.values())``). Read once: a read per step would wait
+        for an accelerator."""
         terms = [h for h in waiting if h.reached and h.forward == self.forwards]
         if len(terms) < 2 and root.numel() == 1:
             self._learn_summed_forwards(root, waiting)
         if len(terms) < 2 or root.numel() != 1:
             return
         values = [h.record.value if h.unread is None else h.unread.item() for h in terms]
+        names = tuple(h.record.loss_name for h in terms)
         if summed_calls(values, float(root.detach().float())):
-            self._summed_terms = tuple(h.record.loss_name for h in terms)
-            largest = max(range(len(values)), key=lambda i: abs(values[i]))
-            self._sum_name = self._summed_terms[largest]
-            if not self.trace.setup.loss_terms:
-                self.trace.setup.loss_terms = added_terms(self._summed_terms, values)
+            self._learn_terms(names, values, values)
+            return
+        remainder = hand_written_remainder(root, [h.node for h in terms], values)
+        if remainder is not None:
+            self._learn_terms(names, values, [*values, remainder], HAND_WRITTEN_TERM)
+
+    def _learn_terms(self, names: tuple[str, ...], values: list[float], shares: list[float],
+                     *rest: str) -> None:
+        """The run's loss adds the loss calls ``names`` up (with ``rest``, terms written by
+        hand, whose values close ``shares``): records become their sums, named the largest."""
+        self._summed_terms = names
+        largest = max(range(len(values)), key=lambda i: abs(values[i]))
+        self._sum_name = names[largest]
+        if not self.trace.setup.loss_terms:
+            self.trace.setup.loss_terms = added_terms((*names, *rest), shares)
 
     def _learn_summed_forwards(self, root: torch.Tensor, waiting: list) -> None:
         """Whether the loss backward was called on adds up the loss calls of several model
@@ -456,6 +476,8 @@ class LossEvents:
         if term.loss_copy is None or not isinstance(target, torch.Tensor) or scored is None:
             return
         self._followed_term = self._paired_term = index
+        if index < len(self.trace.setup.loss_terms):
+            self.trace.setup.loss_terms[index]["followed"] = True
         copied = term.loss_copy
         copied.flat_target = _per_row(target, self.last_batch_rows) is not target
         self.copies.loss_replay = LossFunction(copied.loss_fn, copied.prediction_shape,
@@ -692,7 +714,7 @@ def _loss_inputs(step: int, name: str, prediction: torch.Tensor, target) -> Loss
                          **stats.loss_input_numbers(prediction, target))
 
 
-def _output_saturation(step: int, prediction: torch.Tensor) -> ActivationStat:
+def _output_saturation(step: int, prediction: torch.Tensor, target) -> ActivationStat:
     return ActivationStat(
         step=step,
         layer="model output",
@@ -700,7 +722,24 @@ def _output_saturation(step: int, prediction: torch.Tensor) -> ActivationStat:
         saturated_fraction=stats.saturated_fraction("probabilities", prediction),
         dead_fraction=0.0,
         units=int(prediction.numel() // max(batch_rows(prediction), 1)),
+        pinned_on_target=pinned_on_target(prediction, target),
     )
+
+
+def pinned_on_target(prediction: torch.Tensor, target) -> float | None:
+    """Of the probabilities pinned at 0 or 1 (stats.SATURATION_MARGIN), the share pinned at the
+    side their own target is on (below or above 0.5); None when no target of the same number
+    of elements is given or nothing is pinned."""
+    if not isinstance(target, torch.Tensor) or target.numel() != prediction.numel():
+        return None
+    margin = stats.SATURATION_MARGIN["probabilities"]
+    values = prediction.detach().float().reshape(-1)
+    high = target.detach().reshape(-1).float() > 0.5
+    low_pinned, high_pinned = values <= margin, values >= 1 - margin
+    pinned = int((low_pinned | high_pinned).sum())
+    if pinned == 0:
+        return None
+    return int((low_pinned & ~high).sum() + (high_pinned & high).sum()) / pinned
 
 
 def _logged_phase(name: str) -> str | None:

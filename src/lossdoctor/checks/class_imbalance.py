@@ -13,6 +13,12 @@ class shares), one with the loss weighted by class; the better one's balanced ac
 mean of the per-class recalls) is compared with the plain replay's, on the same validation
 rows. Balanced metrics are reported because both fixes raise the plain loss.
 
+The weights the training loss gives each class (``weight=``, ``pos_weight=``, or per-row
+weights looked up from the labels) are read from its gradients (:mod:`._loss_fed`) and reported;
+weights that give the rarer classes less than the majority (DEEPENING_SHARE) are named in the
+verdict. A binary loss given one number per row computed from a wider output (``out[:, 1] -
+out[:, 0]``) is scored on that number, as the loss reads it.
+
 Multi-label 0/1 targets (several labels per row, one BCE output each: checks/_multi_label.py)
 are read label by label: the labels positive in at most RARE_LABEL_SHARE of the training rows
 are rare, and when the run's own model says "no" to them all (their positives, pooled, recalled
@@ -33,6 +39,7 @@ from scipy import stats
 
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._loss_fed import class_weights, loss_fed
 from lossdoctor.checks._multi_label import (
     RARE_LABEL_SHARE,
     YES,
@@ -60,7 +67,9 @@ CLASS_IMBALANCE = Cause(
         "class shares, the trained model's recall of the other classes (binomial bound, "
         "alone and against four fifths of the majority's recall), "
         "per-class recall of a replay; replays with the minority oversampled or the loss "
-        "weighted by class (balanced log loss); for multi-label 0/1 targets, each label's "
+        "weighted by class (balanced log loss); the loss's own class weights, read from its "
+        "gradients (weights that favour the majority named); for multi-label 0/1 targets, "
+        "each label's "
         "positive rate, the trained model's recall of the rare labels' positives and a replay "
         "with pos_weight (recall and F1 per label)"
     ),
@@ -97,6 +106,12 @@ MEANINGFUL_GAIN = 0.1
 #: Confidence when the run's own model is shown to recall almost none of the other classes
 #: but neither fix's replay gains MEANINGFUL_GAIN (a replay may recall them already).
 SHOWN_WITHOUT_FIX = 0.6
+#: The loss's weights deepen the imbalance when a row of the other classes counts less than
+#: this share of a majority row: any weight below the majority's does, and 1% leaves room
+#: for float rounding of equal weights (read from gradients, equal to about 1e-7).
+DEEPENING_SHARE = 0.99
+#: Training batches the loss's class weights are read on (a few dozen minority rows).
+WEIGHT_BATCHES = 4
 #: Smallest probability a prediction is given when scoring log loss (as if clipped).
 EPSILON = 1e-7
 
@@ -130,7 +145,7 @@ def check(case) -> list[Finding]:
     constant, user = case.constant_guess_loss("validation"), case.run_best_validation()
     at_constant = constant is not None and _at_constant(user, constant,
                                                         _validation_rows(replayer))
-    replays = Replays(case, kind)
+    replays = Replays(case, scored_as_meant(case.trace, kind))
     run = _run_that_favours(replays, balance.majority)
     if run is None:
         return []  # the model recalls the other classes about as often as the majority
@@ -143,7 +158,22 @@ def check(case) -> list[Finding]:
              replays.trained(None, _weighted_loss(replayer, balance, kind)))
     if not seen and _gain(replays.plain(), fixes) < MEANINGFUL_GAIN:
         return []  # the majority favoured, but balancing the classes did not help
-    return [_finding(balance, constant, user, (at_constant, shown), replays, fixes)]
+    finding = _finding(balance, constant, user, (at_constant, shown), replays, fixes)
+    return [with_loss_weights(finding, balance, _minority_weight(case, balance))]
+
+
+def scored_as_meant(trace, kind: LossKind) -> LossKind:
+    """The kind the model's predictions are scored as: a binary loss on logits given values in
+    [0, 1] at every sampled training call (a sigmoid before BCEWithLogitsLoss, loss_setup's
+    loss_mismatch) is scored on the probabilities the model meant, not on them read as logits,
+    which put every row at 0.5 or above and so recall every rare row. The replays still train
+    the loss as the script computes it."""
+    calls = [s for s in trace.loss_inputs if s.phase == "train"]
+    if not (kind.binary and kind.output == "logits" and calls):
+        return kind
+    if all(s.prediction_min >= 0 and s.prediction_max <= 1 for s in calls):
+        return replace(kind, output="probabilities")
+    return kind
 
 
 def _run_that_favours(replays: Replays, majority: int) -> Scores | None:
@@ -370,7 +400,7 @@ class WeightedLoss:
     kind: LossKind
 
     def loss(self, model, batch) -> torch.Tensor:
-        output = self.replayer.predict(model, batch).reshape(batch.rows, -1).float()
+        output = _scored_output(self.replayer, model, batch, self.kind).float()
         log_p = _log_probabilities(output, self.kind)
         labels = torch.from_numpy(_target(batch, CLASSIFICATION)).clamp(0, log_p.shape[1] - 1)
         weight = self.weights.to(log_p.device)[labels.clamp(max=len(self.weights) - 1)]
@@ -391,7 +421,7 @@ def _scores(replayer, model, kind: LossKind, batches=None) -> Scores:
     model.eval()
     labels, log_probabilities = [], []
     for batch in replayer.validation_batches if batches is None else batches:
-        output = replayer.predict(model, batch).reshape(batch.rows, -1).double()
+        output = _scored_output(replayer, model, batch, kind).double()
         log_probabilities.append(_log_probabilities(output, kind))
         labels.append(torch.from_numpy(_target(batch, CLASSIFICATION)))
     label, log_p = torch.cat(labels), torch.cat(log_probabilities)
@@ -402,6 +432,21 @@ def _scores(replayer, model, kind: LossKind, batches=None) -> Scores:
     return Scores(present.numpy(), np.array([float(hit[label == c].mean()) for c in present]),
                   np.array([float(row_loss[label == c].mean()) for c in present]),
                   np.array([int((label == c).sum()) for c in present]))
+
+
+def _scored_output(replayer, model, batch, kind: LossKind) -> torch.Tensor:
+    """The model's output as the loss reads it, (rows, outputs): the output itself, or, for a
+    binary loss given one number per row computed from a wider output (``out[:, 1] -
+    out[:, 0]``), that number (:mod:`._loss_fed`). Read as the output's first column, a
+    two-column model that never says yes recalled its rare class (dev, session 31)."""
+    output = replayer.predict(model, batch).reshape(batch.rows, -1)
+    if not kind.binary or output.shape[1] == 1:
+        return output
+    fed = loss_fed(replayer, model, batch)
+    if fed is None or fed.prediction.numel() != batch.rows:
+        return output
+    prediction = fed.prediction.reshape(batch.rows, 1)
+    return prediction if torch.is_grad_enabled() else prediction.detach()
 
 
 def _log_probabilities(output: torch.Tensor, kind: LossKind) -> torch.Tensor:
@@ -455,6 +500,51 @@ def _finding(balance, constant, user, symptoms: tuple[bool, bool], replays: Repl
     return Finding(CLASS_IMBALANCE, _confidence(gain, shown),
                    _verdict(balance, constant, user, evidence, fixed.fix), evidence,
                    fix=_fix(balance), experiment=experiment)
+
+
+def _minority_weight(case, balance: Balance) -> float | None:
+    """The weight the training loss gives a row of the other classes over a majority row (the
+    mean of theirs), read on the first training batches from the initial model's gradients
+    (:func:`._loss_fed.class_weights`); None when it cannot be read."""
+    replayer = case.replayer
+    if case.copies.initial_model is None:
+        return None
+    model = copy.deepcopy(case.copies.initial_model)
+    weights = []
+    for batch in replayer.train_batches[:WEIGHT_BATCHES]:
+        try:
+            fed = loss_fed(replayer, model, batch)
+        except (Skip, RuntimeError, ValueError, TypeError):
+            return None
+        labels = torch.from_numpy(_target(batch, CLASSIFICATION))
+        read = None if fed is None else class_weights(fed, labels, len(balance.counts))
+        if read is not None:
+            weights.append(read)
+    if not weights:
+        return None
+    mean = np.nanmean(np.array(weights), axis=0)
+    others = [w for c, w in enumerate(mean) if c != balance.majority and np.isfinite(w)]
+    majority = mean[balance.majority]
+    if not others or not np.isfinite(majority) or majority <= 0:
+        return None
+    return float(np.mean(others) / majority)
+
+
+def with_loss_weights(finding: Finding, balance: Balance, minority: float | None) -> Finding:
+    """``finding`` with the loss's own class weights in its evidence, and, when they weight the
+    other classes below the majority (DEEPENING_SHARE), in its verdict and fix."""
+    if minority is None:
+        return finding
+    finding.evidence["loss_minority_weight"] = minority
+    if minority >= DEEPENING_SHARE:
+        return finding
+    finding.verdict += (
+        f" Your loss weights each row of the other classes {minority:.2g} times as much as a "
+        f"row of class {balance.majority}: its class weights point the wrong way, and deepen "
+        "the imbalance instead of making up for it.")
+    finding.fix = ("Give the rarer classes the larger weights (yours give the majority the "
+                   "larger one). " + finding.fix)
+    return finding
 
 
 def _better(fixes: tuple[Scores, Scores]) -> Scores:

@@ -58,6 +58,10 @@ MOST = MOSTLY_PINNED
 #: Sampled steps averaged for the saturation at the start of training (before anything could be
 #: learned); the end averages the last fifth of the samples, at least as many.
 WINDOW = 3
+#: A loss's probabilities count as fitted, not saturated, when at least this share of those
+#: pinned at the end sit at the limit their own target takes (stats.SATURATION_MARGIN of 0
+#: where the target is 0). Chosen on dev scripts (docs/devset.md, session 31, s31-summed).
+FITTED_SHARE = 0.9
 #: The step of the first forward pass, before any update: what is pinned there was pinned by the
 #: initialization and the inputs alone. Two updates can pin units that were not (targets around
 #: 1500 pin a small tanh regressor's second layer 0% -> 60% -> 100% over steps 0-2, s15-rank's
@@ -74,10 +78,14 @@ class LayerSaturation:
     units: int
     #: ... in the first forward pass, before any update (None: that pass was not watched)
     first: float | None = None
+    #: Of a loss's probabilities pinned at the end, the share pinned at their own target's
+    #: side (None: not a loss's probabilities, or not measured)
+    on_target: float | None = None
 
 
 def check(case) -> list[Finding]:
     layers = _without_clipped_scores(case, with_first_pass(case, saturation_by_layer(case.trace)))
+    layers = without_fitted_outputs(layers)
     loss = training_progress(case)
     if _suspects(layers, loss):
         layers = without_gates(case, layers)
@@ -100,6 +108,17 @@ def check(case) -> list[Finding]:
             root=shown(worst, experiment, after),
         )
     ]
+
+
+def without_fitted_outputs(layers: list[LayerSaturation]) -> list[LayerSaturation]:
+    """``layers`` without the loss's probabilities pinned where their targets are (FITTED_SHARE
+    of them at their own target's side: a note's onset near 0 on the frames without one), nor
+    the sigmoid layers as wide, which are those outputs seen as a call. Outputs near 0 for
+    targets that are 0 on 99% of rows pass little gradient because they are right."""
+    fitted = {s.units for s in layers if s.kind == "probabilities" and s.on_target is not None
+              and s.on_target >= FITTED_SHARE}
+    return [s for s in layers if s.units not in fitted
+            or s.kind not in ("probabilities", "sigmoid")]
 
 
 def _without_clipped_scores(case, layers: list[LayerSaturation]) -> list[LayerSaturation]:
@@ -189,8 +208,11 @@ def _summary(layer: str, kind: str, seen: list) -> LayerSaturation:
     start = _mean(s.saturated_fraction for s in seen[:min(WINDOW, half)])
     end = _mean(s.saturated_fraction for s in seen[-min(max(WINDOW, len(seen) // 5), half):])
     first = [s.saturated_fraction for s in seen if s.step == BEFORE_ANY_UPDATE]
+    on_target = [s.pinned_on_target for s in seen[-min(max(WINDOW, len(seen) // 5), half):]
+                 if s.pinned_on_target is not None]
     return LayerSaturation(layer, kind, start, end, seen[-1].units,
-                           _mean(first) if first else None)
+                           _mean(first) if first else None,
+                           _mean(on_target) if on_target else None)
 
 
 def with_first_pass(case, layers: list[LayerSaturation]) -> list[LayerSaturation]:

@@ -15,6 +15,7 @@ import torch
 
 from lossdoctor.capture.hand_written_events import HAND_WRITTEN
 from lossdoctor.capture.loss_program import LossProgram
+from lossdoctor.capture.loss_remainder import HAND_WRITTEN_TERM
 from lossdoctor.capture.loss_terms import summed_run
 from lossdoctor.capture.per_row import per_element_mean, reduction_of
 from lossdoctor.checks._reported_scale import STEADY_SPREAD, ReportedScale, reported_scale
@@ -103,6 +104,8 @@ def check(case) -> list[Finding]:
     ratio = min(_ratio(loss, recomputed) for loss in comparable)
     if ratio <= MAX_RATIO or _within_dropout_draws(case, in_train_mode, comparable):
         return []
+    if _trained_as_scaled(case.trace.setup, recomputed / script_loss if script_loss else 0.0):
+        return []
     extra_step = _explaining_transform(case, in_train_mode, comparable)
     if extra_step is None and _scores_a_copy(case.trace):
         return []
@@ -161,6 +164,8 @@ def _scaled_report(case) -> Finding | None:
     scale = reported_scale(trace)
     if scale is None or _ratio(scale.factor, 1.0) <= MAX_RATIO or _own_reduction(case):
         return None
+    if _records_leave_out_terms(trace.setup) or _trained_as_scaled(trace.setup, scale.factor):
+        return None
     terms = _terms_per_output(trace)
     if terms > 1 and _ratio(scale.factor, terms) <= STEADY_SPREAD:
         return None
@@ -171,6 +176,32 @@ def _scaled_report(case) -> Finding | None:
                              "loss_per_validation_row": scale.per_row,
                              "scale_factor": scale.factor, "passes_compared": float(scale.passes)},
                    fix=SCALED_FIX)
+
+
+def _trained_as_scaled(setup, factor: float) -> bool:
+    """Whether training scaled its loss as validation is scaled (``factor``: the validation
+    loss reported, or the training computation replayed on the validation rows, over the loss
+    calls' mean per element): the tensor trained on, over its torch.nn loss's mean per element
+    at the first step (Setup.trained_per_element), is itself off 1 and within MAX_RATIO of
+    ``factor``. Per-row class weights applied after ``reduction='none'`` in training and
+    validation alike (``(bce * weight[labels]).mean()``, bench/fresh30 s06: 0.82 at the first
+    step, 0.713 at every validation pass) put both a steady factor below the loss calls' mean:
+    the script's one convention, not a validation computed differently."""
+    trained = setup.trained_per_element
+    if trained is None or not math.isfinite(trained) or trained <= 0 or not (
+            math.isfinite(factor) and factor > 0):
+        return False
+    return _ratio(trained, 1.0) > STEADY_SPREAD and _ratio(factor, trained) <= MAX_RATIO
+
+
+def _records_leave_out_terms(setup) -> bool:
+    """Whether the run's loss adds up terms its loss records do not all hold: a term written
+    by hand beside torch.nn loss calls (capture/loss_remainder.py), or the sum followed as its
+    largest term alone (capture/loss_events.py ``_follow_one_term``). The script prints the
+    whole sum, the records a part of it, so their ratio is no reduction of the script's."""
+    terms = setup.loss_terms
+    return summed_run(setup) and any(
+        term.get("followed") or term["loss_name"] == HAND_WRITTEN_TERM for term in terms)
 
 
 def _terms_per_output(trace) -> int:
