@@ -10,6 +10,7 @@ another transform of it): it is the script's validation curve, with its bug.
 
 from __future__ import annotations
 
+import bisect
 import statistics
 
 from lossdoctor.trace import LossRecord
@@ -29,17 +30,21 @@ TRAINING_ESTIMATE_FACTOR = 10.0
 def far_above_training(evaluations: list[LossRecord], losses: list[LossRecord]) -> bool:
     """Whether ``evaluations`` (records of ``losses``, the run's in order) score far above the
     training loss around them, as a median over the evaluations."""
+    if not evaluations:
+        return False
     place = {id(record): index for index, record in enumerate(losses)}
-    ratios = [ratio for record in evaluations if id(record) in place
-              and (ratio := _ratio_to_training(record, place[id(record)], losses)) is not None]
+    trained = [(index, r.value) for index, r in enumerate(losses) if r.phase == "train"]
+    places, values = [i for i, _ in trained], [v for _, v in trained]
+    ratios = [ratio for record in evaluations if id(record) in place and (
+        ratio := _ratio_to_training(record.value, bisect.bisect(places, place[id(record)]),
+                                    values)) is not None]
     return bool(ratios) and statistics.median(ratios) > TRAINING_ESTIMATE_FACTOR
 
 
-def _ratio_to_training(record: LossRecord, index: int, losses: list[LossRecord]) -> float | None:
-    before = [r.value for r in losses[:index] if r.phase == "train"][-AROUND:]
-    after = [r.value for r in losses[index + 1:] if r.phase == "train"][:AROUND]
-    levels = [statistics.median(side) for side in (before, after) if side]
-    level = max(levels, default=0.0)
-    if level <= 0 or record.value <= 0:
+def _ratio_to_training(value: float, split: int, training: list[float]) -> float | None:
+    """``value`` over the training level around it: ``training[:split]`` came before it."""
+    sides = (training[max(split - AROUND, 0):split], training[split:split + AROUND])
+    level = max((statistics.median(side) for side in sides if side), default=0.0)
+    if level <= 0 or value <= 0:
         return None
-    return record.value / level
+    return value / level
