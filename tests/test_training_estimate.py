@@ -6,6 +6,8 @@ from torch import nn
 
 from conftest import record
 from lossdoctor.capture.training_estimate import far_above_training
+from lossdoctor.checks import validation_path
+from lossdoctor.checks.validation_path import VALIDATION_PATH
 from lossdoctor.trace import LossRecord
 
 WAVES, LENGTH, PERIOD, HELD = 40, 48, 8.0, 4
@@ -19,12 +21,29 @@ def _waves(seed: int) -> torch.Tensor:
     return torch.sin((torch.arange(LENGTH) + shifts) / PERIOD)
 
 
+class Forecaster(nn.Module):
+    """Next values of a wave; with ``future``, that many more forecast past its end (as
+    time_sequence_prediction's Sequence, which only the test calls with it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(LENGTH - 1, LENGTH - 1)
+
+    def forward(self, wave, future=0):
+        observed = self.linear(wave)
+        return torch.cat([observed, observed[:, -future:]], 1) if future else observed
+
+
+FUTURE = LENGTH // 4
+
+
 def _fit_waves(misaligned: bool, seed=0, steps=60):
     """Full-batch next-value regression; after each step a test loss on the held waves, on
-    the right positions or shifted by a quarter of the wave (a wrong slice of the output)."""
+    the observed positions or on the positions shifted by the forecast (a wrong slice of the
+    output)."""
     data = _waves(seed)
     torch.manual_seed(seed)
-    model = nn.Linear(LENGTH - 1, LENGTH - 1)
+    model = Forecaster()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     loss_fn = nn.MSELoss()
     train, test = data[HELD:], data[:HELD]
@@ -33,12 +52,9 @@ def _fit_waves(misaligned: bool, seed=0, steps=60):
         loss_fn(model(train[:, :-1]), train[:, 1:]).backward()
         optimizer.step()
         with torch.no_grad():
-            prediction = model(test[:, :-1])
-            cut = LENGTH // 4
-            if misaligned:
-                loss_fn(prediction[:, cut:], test[:, 1:-cut])
-            else:
-                loss_fn(prediction, test[:, 1:])
+            prediction = model(test[:, :-1], future=FUTURE)
+            kept = prediction[:, FUTURE:] if misaligned else prediction[:, :-FUTURE]
+            loss_fn(kept, test[:, 1:])
 
 
 def _phases(case) -> set[str]:
@@ -50,6 +66,9 @@ def test_a_test_loss_far_above_training_on_training_like_rows_stays_the_validati
     assert _phases(case) == {"eval"}
     assert case.copies.validation.batches
     assert any("not a training-split estimate" in note for note in case.trace.notes)
+    assert all("future" not in batch.kwargs for batch in case.copies.validation.batches)
+    [finding] = validation_path.check(case)  # the rows scored as training scores them
+    assert finding.cause is VALIDATION_PATH
 
 
 def test_a_test_loss_near_training_on_training_like_rows_is_a_training_split_estimate():

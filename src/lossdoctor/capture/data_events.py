@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
+from dataclasses import replace
 
 import torch
 
@@ -285,10 +286,22 @@ class DataEvents:
         kept_steps = {record.step for record in estimates} if validation else set()
         self._signed = []
         kept = self.copies.validation
-        kept.batches = [b for b in kept.batches if b.step in kept_steps or not (
-            self._training_split(b.drawn_from) and _of_training_data(b, training))]
+        kept.batches = [self._as_trained(b) if b.step in kept_steps else b
+                        for b in kept.batches if b.step in kept_steps or not (
+                            self._training_split(b.drawn_from)
+                            and _of_training_data(b, training))]
         counts = (len(estimates), 0) if validation else (0, len(estimates))
         self._note_training_evaluations(*counts, indexed)
+
+    def _as_trained(self, batch: Batch) -> Batch:
+        """The batch as training calls the model: without the keyword arguments no training
+        call gave it (time_sequence_prediction's ``future=``, which makes the model forecast
+        beyond the observed points), so that replays and validation_path score its rows with
+        the training computation."""
+        trained = {key for b in self.copies.train.batches for key in b.kwargs}
+        if set(batch.kwargs) <= trained:
+            return batch
+        return replace(batch, kwargs={k: v for k, v in batch.kwargs.items() if k in trained})
 
     def _note_training_evaluations(self, kept: int, moved: int, indexed: int) -> None:
         if kept:
