@@ -41,10 +41,11 @@ def clip_wrapper(recorder, kind: str):
             if not isinstance(parameters, torch.Tensor):
                 parameters = list(parameters)  # read twice: by the clip and by _has_gradients
             result = original(parameters, *args, **kwargs)
-            if not tracing() and _has_gradients(parameters):
-                settings = _settings(kind, args, kwargs)
-                if settings is not None:
-                    recorder.gradients_clipped(settings)
+            settings = None if tracing() else _settings(kind, args, kwargs)
+            if settings is not None and _has_gradients(parameters):
+                recorder.gradients_clipped(settings)
+            elif settings is not None:
+                recorder.clip_without_gradients(settings)
             return result
 
         return clip

@@ -61,6 +61,9 @@ class Copies:
     optimizer_problem: str = ""
     #: How the script clipped its gradients before each step (None: it did not).
     gradient_clip: GradientClip | None = None
+    #: A clip the script called where no gradient existed yet (before backward): it clipped
+    #: nothing. None: every clip call had gradients, or there was none.
+    unapplied_clip: GradientClip | None = None
     #: The torch thread count the script left when it ended (0: not recorded): experiments run
     #: with it (sandbox.run_threads).
     threads: int = 0

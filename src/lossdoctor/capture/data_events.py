@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
+from dataclasses import replace
 
 import torch
 
@@ -23,6 +24,7 @@ from lossdoctor.capture.train_split import (
     signature,
     training_hashes,
 )
+from lossdoctor.capture.training_estimate import TRAINING_ESTIMATE_FACTOR, far_above_training
 from lossdoctor.capture.upstream import UPSTREAM, trained_upstream
 from lossdoctor.trace import LossRecord, Trace
 
@@ -267,23 +269,46 @@ class DataEvents:
     def _separate_training_evaluations(self, training: TrainingData) -> None:
         """Evaluations of batches from the training data become "train_eval" (left out of the
         validation curve), unless they scored other rows of the output than training did (one
-        forward over every row, scored on index subsets: scored_rows.py); batches from the
+        forward over every row, scored on index subsets: scored_rows.py) or scored far above
+        training (training_estimate.py: then their batches stay too); batches from the
         training data leave the validation sample either way (a replay scores whole batches,
         not the rows a validation indexed)."""
         if training.empty:
             return
-        moved = indexed = 0
-        for record, sketch, dataset, scored in self._signed:
-            if not (self._training_split(dataset) and of_training_data(sketch, training)):
-                continue
-            if other_rows(scored, self._trained_rows):
-                indexed += 1
-            else:
-                record.phase, moved = "train_eval", moved + 1
+        alike = [(record, scored) for record, sketch, dataset, scored in self._signed
+                 if self._training_split(dataset) and of_training_data(sketch, training)]
+        estimates = [record for record, scored in alike
+                     if not other_rows(scored, self._trained_rows)]
+        indexed = len(alike) - len(estimates)
+        validation = far_above_training(estimates, self.trace.losses)  # not estimates at all
+        for record in [] if validation else estimates:
+            record.phase = "train_eval"
+        kept_steps = {record.step for record in estimates} if validation else set()
         self._signed = []
         kept = self.copies.validation
-        kept.batches = [b for b in kept.batches if not (
-            self._training_split(b.drawn_from) and _of_training_data(b, training))]
+        kept.batches = [self._as_trained(b) if b.step in kept_steps else b
+                        for b in kept.batches if b.step in kept_steps or not (
+                            self._training_split(b.drawn_from)
+                            and _of_training_data(b, training))]
+        counts = (len(estimates), 0) if validation else (0, len(estimates))
+        self._note_training_evaluations(*counts, indexed)
+
+    def _as_trained(self, batch: Batch) -> Batch:
+        """The batch as training calls the model: without the keyword arguments no training
+        call gave it (time_sequence_prediction's ``future=``, which makes the model forecast
+        beyond the observed points), so that replays and validation_path score its rows with
+        the training computation."""
+        trained = {key for b in self.copies.train.batches for key in b.kwargs}
+        if set(batch.kwargs) <= trained:
+            return batch
+        return replace(batch, kwargs={k: v for k, v in batch.kwargs.items() if k in trained})
+
+    def _note_training_evaluations(self, kept: int, moved: int, indexed: int) -> None:
+        if kept:
+            self.trace.notes.append(
+                f"{kept} evaluation loss calls scored rows alike your training data's, but far "
+                f"above the training loss around them (more than {TRAINING_ESTIMATE_FACTOR:g} "
+                f"times): not a training-split estimate, they are your validation curve.")
         if moved:
             self.trace.notes.append(
                 f"{moved} evaluation loss calls scored batches of your training data (a "

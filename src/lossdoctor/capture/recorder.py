@@ -130,6 +130,12 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self.copies.gradient_clip = clip
 
     @guarded
+    def clip_without_gradients(self, clip: GradientClip) -> None:
+        """The script called a clip where no gradient existed (before backward): it clipped
+        nothing, and replays do not clip; exploding_gradients replays it where it belongs."""
+        self.copies.unapplied_clip = clip
+
+    @guarded
     def keep_trained_model(self) -> None:
         """Copy the model as training left it, then let go of it: lossdoctor holds the model
         until this copy (a model local to the script's main() is gone when the script ends)."""

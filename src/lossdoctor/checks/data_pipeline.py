@@ -43,6 +43,12 @@ Its faults, from the captured batches (1-5) and the sampled loss calls (6):
    pairing gives, over MIN_REPEATED_INPUTS inputs or more: x and y shuffled apart at each
    epoch (bench/projects6's generator). A reading of the batches; no_signal's learners read
    the same batches as labels without signal.
+8. A language model's stream laid along the wrong axis (checks/_stream_axis.py): the targets
+   are the inputs one time step later, nothing predicts them along time (no_signal's reading),
+   yet counts of which token follows the last ones predict the neighbouring token across the
+   batch: the text was cut with ``data.view(-1, bsz)`` where ``data.view(bsz, -1).t()`` was
+   meant (bench/projects7 batchify_without_transpose's kind). A reading; no_signal, which it
+   explains, follows it.
 """
 
 from __future__ import annotations
@@ -81,6 +87,7 @@ from lossdoctor.checks._fix import (
 from lossdoctor.checks._ignored_groups import ignored_groups_finding
 from lossdoctor.checks._repaired_labels import relabelled_inputs
 from lossdoctor.checks._row_order import row_order
+from lossdoctor.checks._stream_axis import stream_axis_finding
 from lossdoctor.checks._tabular import task_of
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding, Skip
@@ -98,7 +105,8 @@ DATA_PIPELINE = Cause(
         "labels shuffled), or validation rows from validation rows but not training rows "
         "(training inputs that lost the label), the trained model given a batch with its rows "
         "reversed (outputs that leave their rows), integer-typed targets of a one-output "
-        "regression (cast on the way); replay with shuffled batches"
+        "regression (cast on the way), a language model's next-token counts across the batch "
+        "against along time (a stream laid along the wrong axis); replay with shuffled batches"
     ),
     # Rows kept in file order (sorted by label, or by anything) and cut into a validation set
     # in that order give a validation set unlike the training set: the order is the root.
@@ -177,6 +185,8 @@ def check(case) -> list[Finding]:
         misaligned = _training_inputs_lost_signal(case)
     if misaligned is None and _in_time(case):  # labels detached in both splits
         misaligned = ignored_groups_finding(case, DATA_PIPELINE)
+    if misaligned is None:
+        misaligned = stream_axis_finding(case, DATA_PIPELINE)
     return findings + ([misaligned] if misaligned is not None else [])
 
 

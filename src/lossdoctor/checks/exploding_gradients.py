@@ -23,6 +23,12 @@ validation loss: the finding names the initialization's scale as the source and 
 init as the fix (``INIT_IS_SOURCE``), and ranks ahead of ``bad_init`` (the rule in
 :func:`lossdoctor.diagnosis.rank`).
 
+A clip the script wrote where no gradient exists yet (``clip_grad_norm_`` above
+``loss.backward()``, after ``zero_grad()``: :mod:`checks._clip_before_backward`) clips nothing,
+and the run takes its steps unclipped; the gradient norms need not grow at all (a norm of 1 at
+lr 20 is a step of 20). The run is replayed with that clip applied after backward, against the
+replay of the run as it was, and reported when the clip in its place fixes it.
+
 A learning rate too high for the model makes gradients explode too: :mod:`learning_rate`
 reports that, and the ranking then shows this finding as its consequence.
 """
@@ -32,9 +38,14 @@ from __future__ import annotations
 import math
 import statistics
 
-import torch
-
+from lossdoctor.capture.clipping import GradientClip
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._clip_before_backward import (
+    clip_applied_experiment,
+    clipping,
+    describe,
+    unapplied_clip,
+)
 from lossdoctor.checks._fed_back import blow_up_fed_back, loop_not_replayable, loss_growth
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._gradient_norms import decades, total_norms
@@ -57,7 +68,9 @@ EXPLODING_GRADIENTS = Cause(
         "normalization layers."
     ),
     question="Do gradient norms blow up?",
-    test="total and per-layer gradient norms over the sampled steps; replay with `clip_grad_norm_`",
+    test=("total and per-layer gradient norms over the sampled steps; replay with "
+          "`clip_grad_norm_`; a clip the script called before any gradient existed, replayed "
+          "after backward"),
     explains={"dead_relu", "nan_inf"},
     figures=("gradient_norms",),
 )
@@ -98,6 +111,9 @@ INIT_GROWTH_CONFIDENCE = 0.9
 
 
 def check(case) -> list[Finding]:
+    found = _clip_that_clipped_nothing(case)
+    if found is not None:
+        return [found]
     norms = total_norms(case.trace)
     if len(norms) < MIN_STEPS:
         raise Skip(f"needs gradient norms at {MIN_STEPS} or more sampled steps")
@@ -113,6 +129,33 @@ def check(case) -> list[Finding]:
     evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
     return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
                     _finite(evidence), experiment=experiment)]
+
+
+#: A clip the script wrote, replayed where it belongs and shown to fix the run: as sure as the
+#: clip replay of growing norms (a replayed fix), with the run's own call as the reading.
+UNAPPLIED_CLIP_CONFIDENCE = 0.9
+
+
+def _clip_that_clipped_nothing(case) -> Finding | None:
+    """The finding of a clip called where no gradient existed (``_clip_before_backward``),
+    when applying it after backward fixes the run."""
+    clip = unapplied_clip(case)
+    experiment = None if clip is None else clip_applied_experiment(case, clip)
+    if experiment is None or not _clipping_helped(experiment, case):
+        return None
+    written = describe(clip)
+    verdict = (
+        f"Your {written} clipped nothing: at every call no gradient existed yet (it runs "
+        f"before loss.backward(), after the gradients were cleared), so your training took "
+        f"its steps unclipped, each as large as the learning rate times the full gradient. "
+        f"Replayed with your clip applied after backward, the validation loss went from "
+        f"{experiment.before:.3g} to {experiment.after:.3g}.")
+    evidence = {"clip_limit": clip.limit, "val_loss_before": experiment.before,
+                "val_loss_after": experiment.after}
+    return Finding(EXPLODING_GRADIENTS, UNAPPLIED_CLIP_CONFIDENCE, verdict, _finite(evidence),
+                   experiment=experiment,
+                   fix=(f"Call {written} between loss.backward() and the optimizer step (or "
+                        f"the hand-written update), where the gradients exist."))
 
 
 def _through_the_loop(case, evidence: dict[str, float],
@@ -273,15 +316,7 @@ def exploding(evidence: dict[str, float]) -> bool:
 
 def clipped(optimizer_class: type, max_norm: float = MAX_NORM) -> type:
     """The optimizer class, clipping the gradient norm of its parameters before each step."""
-
-    class Clipped(optimizer_class):
-        def step(self, closure=None):
-            params = [p for group in self.param_groups for p in group["params"]]
-            torch.nn.utils.clip_grad_norm_(params, max_norm)
-            return super().step(closure)
-
-    Clipped.__name__ = f"Clipped{optimizer_class.__name__}"
-    return Clipped
+    return clipping(optimizer_class, GradientClip("norm", max_norm))
 
 
 def clip_experiment(case) -> Experiment | None:

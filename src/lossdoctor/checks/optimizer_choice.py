@@ -35,6 +35,11 @@ more than Adam at its usual rates, optimizer_choice is not reported. Below every
 the user's rate: Adam's fix raises the rate too (FIX_CHANGES_A_SETTING), and the rate leads.
 
 Only plain SGD is judged: momentum and adaptive optimizers are what the fix would suggest.
+One exception, any optimizer but LBFGS: a run of a few steps (``_closure_schedule``: at most
+MAX_CLOSURE_STEPS) whose step was given a closure, called once a step. The step count was
+written for LBFGS, which evaluates the closure up to 20 times a step; the run's own steps are
+replayed with LBFGS on the same closure (bench/projects7's sgd_instead_of_lbfgs), and reported
+when LBFGS helps and the user's optimizer is stuck beside it (STUCK_SHARE).
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ from dataclasses import dataclass
 import torch
 
 from lossdoctor.case import REPLAY_STEPS
+from lossdoctor.checks._closure_schedule import (
+    LBFGS_EVALUATIONS,
+    lbfgs_replays,
+    sized_for_lbfgs,
+)
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     fix_experiment,
@@ -75,7 +85,8 @@ OPTIMIZER_CHOICE = Cause(
     test=(
         "replay with Adam or SGD(momentum=0.9), against plain SGD at other learning rates as the "
         "control (so a learning rate that is merely too low or too high is not blamed on the "
-        "optimizer)"
+        "optimizer); for a few steps given a closure an optimizer calls once, replay of the "
+        "run's own steps with LBFGS"
     ),
     figures=("lr_range",),
     setting=TRAINING_SETTING,
@@ -153,6 +164,10 @@ def switch(before: Replay, after: Replay) -> Experiment:
 def check(case) -> list[Finding]:
     """``optimizer_choice`` when momentum or Adam clearly beats plain SGD at any lr."""
     replayer = case.require_replay()
+    if sized_for_lbfgs(case):
+        found = _closure_finding(case)
+        if found is not None:
+            return [found]
     if not plain_sgd(case.copies.optimizer_class, case.copies.optimizer_hparams):
         return []
     lr = replayer.user_lr or 0.0  # the peak of a schedule
@@ -183,6 +198,32 @@ def check(case) -> list[Finding]:
         return []
     return [_finding(user, best, control, lr_also_fixes, lr, keeps_rate,
                      rate_did_more=_clearly_below(control, best, constant))]
+
+
+def _closure_finding(case) -> Finding | None:
+    """A few steps sized for LBFGS taken by a one-evaluation optimizer (``_closure_schedule``),
+    when LBFGS on the same steps clearly gets further: the user's optimizer is stuck there."""
+    user_result, tried = lbfgs_replays(case)
+    name = case.copies.optimizer_class.__name__
+    user = Replay(f"{name}(lr={plain_lr(case.replayer.user_lr or 0.0, 3)})", user_result)
+    best = min((Replay(label, result) for label, result in tried), key=lambda r: r.validation)
+    constant = case.constant_guess_loss("validation")
+    experiment = switch(user, best)
+    if not helped(experiment, case) or not _stuck(user.validation, best, constant):
+        return None
+    steps = case.trace.steps
+    verdict = (
+        f"Your training steps give {name} a closure, as LBFGS needs, but {name} calls it once "
+        f"a step: your {steps} steps are {steps} first-order steps, where LBFGS evaluates the "
+        f"closure up to {LBFGS_EVALUATIONS} times in each, following the curvature. Replayed "
+        f"for your {steps} steps on your batches, {user.label} leaves the validation loss at "
+        f"{user.validation:.3g}, {best.label} brings it to {best.validation:.3g}.")
+    evidence = {"val_before": user.validation, "val_after": best.validation,
+                "improvement": improvement(experiment), "run_steps": float(steps)}
+    return Finding(OPTIMIZER_CHOICE, 0.6 + 0.35 * min(improvement(experiment) / 0.5, 1.0),
+                   verdict, evidence, experiment=experiment,
+                   fix=(f"Step with torch.optim.{best.label} (the closure you wrote is what "
+                        f"it needs), or give {name} far more steps."))
 
 
 def plain_sgd(optimizer_class: type | None, hparams: dict) -> bool:
