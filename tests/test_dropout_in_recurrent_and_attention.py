@@ -115,3 +115,12 @@ def test_the_eval_dropout_probe_reads_attention_dropout_left_on():
     found = eval_dropout(Batches(), Attention(0.4, only_in_training=False))
     assert found is not None and found.rates == (0.4,)
     assert eval_dropout(Batches(), Attention(0.4)) is None
+
+
+def test_every_dropout_of_a_transformer_layer_is_read_and_a_copy_drops_none():
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.3, batch_first=True)
+    assert dropout_rates(layer) == {"self_attn": 0.3, "dropout": 0.3, "dropout1": 0.3,
+                                    "dropout2": 0.3}
+    quiet = without_dropout(layer).train()
+    x = torch.randn(2, 5, 8)
+    assert torch.equal(quiet(x), quiet(x))
