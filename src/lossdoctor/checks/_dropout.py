@@ -1,6 +1,8 @@
-"""Dropout in a model: in its layers (``nn.Dropout``, attention dropout) and in calls its forward
-makes itself (``F.dropout(x, p, self.training)``, as fairseq's models and many hand-written
-MLPs do), and a copy of the model that drops nothing in either.
+"""Dropout in a model: in its layers (``nn.Dropout``, attention dropout, the dropout between the
+layers of a stacked ``nn.LSTM``/``GRU``/``RNN``) and in calls its forward makes itself
+(``F.dropout(x, p, self.training)``, as fairseq's models and many hand-written MLPs do;
+``F.scaled_dot_product_attention(..., dropout_p=p)``, as nanoGPT's attention does), and a copy
+of the model that drops nothing in either.
 
 The calls are seen through a torch function mode: every dropout function the forward calls
 (``nn.Dropout`` calls ``F.dropout`` too) passes through it, with its rate, and can be given a
@@ -28,6 +30,9 @@ DROPOUT_FUNCTIONS = (
     F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout,
     torch.dropout, torch.alpha_dropout, torch.feature_dropout, torch.feature_alpha_dropout,
 )
+#: Functions that drop inside a larger computation: where their rate is (position, name); they
+#: have no training flag (a caller in eval mode passes a rate of 0).
+DROPPING_FUNCTIONS = {F.scaled_dot_product_attention: (4, "dropout_p")}
 
 
 class DropoutCalls(TorchFunctionMode):
@@ -41,14 +46,25 @@ class DropoutCalls(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
-        if func in DROPOUT_FUNCTIONS:
+        where = _rate_argument(func)
+        if where is not None:
             args = list(args)
-            rate, training = _argument(args, kwargs, 1, "p", 0.5), _training(args, kwargs)
+            rate = _argument(args, kwargs, *where)
+            training = func in DROPPING_FUNCTIONS or _training(args, kwargs)
             if training and isinstance(rate, (int, float)) and rate > 0:
                 self.rates.append(float(rate))
                 if self.off:
-                    _set_argument(args, kwargs, 1, "p", 0.0)
+                    _set_argument(args, kwargs, *where[:2], 0.0)
         return func(*args, **kwargs)
+
+
+def _rate_argument(func) -> tuple[int, str, float] | None:
+    """Where a dropping function takes its rate: (position, name, default)."""
+    if func in DROPOUT_FUNCTIONS:
+        return 1, "p", 0.5
+    if func in DROPPING_FUNCTIONS:
+        return (*DROPPING_FUNCTIONS[func], 0.0)
+    return None
 
 
 def _argument(args: list, kwargs: dict, index: int, name: str, default):
@@ -87,6 +103,8 @@ def _drop_probability(module: nn.Module) -> float:
         return float(module.p)
     if isinstance(module, nn.MultiheadAttention):
         return float(module.dropout)
+    if isinstance(module, nn.RNNBase) and module.num_layers > 1:
+        return float(module.dropout)  # between its layers; a single layer ignores it
     return 0.0
 
 
@@ -117,7 +135,7 @@ def _layers_off(model: nn.Module) -> nn.Module:
     for module in model.modules():
         if isinstance(module, DROPOUT_LAYERS):
             module.p = 0.0
-        elif isinstance(module, nn.MultiheadAttention):
+        elif isinstance(module, (nn.MultiheadAttention, nn.RNNBase)):
             module.dropout = 0.0
     return model
 
