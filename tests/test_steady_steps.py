@@ -56,6 +56,33 @@ def _regression_with_metric(recorder: Recorder) -> None:
         F.mse_loss(model(x[128:]), y[128:])
 
 
+def _classification_with_metrics(recorder: Recorder) -> None:
+    """Metrics beside the training loss before backward: a loss on the detached output (every
+    other step before the training loss), the loss module again under no_grad, accuracy and
+    the loss read with .item()."""
+    torch.manual_seed(3)
+    x, y = torch.randn(256, 10), torch.randint(0, 3, (256,))
+    model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(EPOCHS):
+        for start in range(0, 192, 16):
+            inputs, targets = x[start:start + 16], y[start:start + 16]
+            optimizer.zero_grad()
+            out = model(inputs)
+            if start % 32:
+                F.nll_loss(out.detach().log_softmax(1), targets)
+            loss = loss_fn(out, targets)
+            with torch.no_grad():
+                loss_fn(out, targets)
+            (out.argmax(1) == targets).float().mean().item()
+            loss.item()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(x[192:]), y[192:])
+
+
 class _ReturnsItsLoss(nn.Module):
     def __init__(self):
         super().__init__()
@@ -95,7 +122,8 @@ def _recorded(loop, steady: bool, monkeypatch) -> tuple[str, Recorder, int]:
     return json.dumps(trace.to_dict(), sort_keys=True, default=str), recorder, taken[0]
 
 
-@pytest.mark.parametrize("loop", [_classification, _regression_with_metric, _loss_inside_model])
+@pytest.mark.parametrize("loop", [_classification, _regression_with_metric, _loss_inside_model,
+                                  _classification_with_metrics])
 def test_steady_steps_record_what_the_full_handlers_record(loop, monkeypatch):
     full, _, none_taken = _recorded(loop, False, monkeypatch)
     steady, recorder, taken = _recorded(loop, True, monkeypatch)
@@ -115,4 +143,12 @@ def test_losses_left_on_the_device_are_recorded_alike(monkeypatch):
 
 def test_an_ordinary_plain_loop_step_is_taken_by_the_steady_state(monkeypatch):
     _, recorder, taken = _recorded(_classification, True, monkeypatch)
+    assert taken > recorder.trace.steps / 2, (taken, recorder.trace.steps)
+
+
+@pytest.mark.parametrize("loop", [_regression_with_metric, _classification_with_metrics])
+def test_metrics_beside_the_training_loss_keep_steps_steady(loop, monkeypatch):
+    """A loss call besides the one trained on (with gradients, on a detached output, under
+    no_grad) is held with it; the step stays in the steady state."""
+    _, recorder, taken = _recorded(loop, True, monkeypatch)
     assert taken > recorder.trace.steps / 2, (taken, recorder.trace.steps)
