@@ -83,6 +83,25 @@ def _classification_with_metrics(recorder: Recorder) -> None:
             loss_fn(model(x[192:]), y[192:])
 
 
+def _small_batches(recorder: Recorder) -> None:
+    """Batches of four over 1,024 rows: the data sample wants most batches of the first epoch
+    (each waits for its target at the loss call)."""
+    torch.manual_seed(4)
+    x = torch.randn(1100, 8)
+    y = (x[:, 0] > 0).long()
+    loader = DataLoader(TensorDataset(x[:1024], y[:1024]), batch_size=4, shuffle=True)
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(2):
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            loss_fn(model(inputs), targets).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(x[1024:]), y[1024:])
+
+
 class _ReturnsItsLoss(nn.Module):
     def __init__(self):
         super().__init__()
@@ -118,12 +137,18 @@ def _recorded(loop, steady: bool, monkeypatch) -> tuple[str, Recorder, int]:
     recorder = Recorder()
     with watching(recorder):
         loop(recorder)
-    trace, _ = recorder.finish()
-    return json.dumps(trace.to_dict(), sort_keys=True, default=str), recorder, taken[0]
+    trace, copies = recorder.finish()
+    recorded = [trace.to_dict(), _kept(copies.train), _kept(copies.validation)]
+    return json.dumps(recorded, sort_keys=True, default=str), recorder, taken[0]
+
+
+def _kept(sample) -> list:
+    """The batches the data sample kept for the replays: step, rows and target."""
+    return [(batch.step, batch.rows, batch.keys, repr(batch.target)) for batch in sample.batches]
 
 
 @pytest.mark.parametrize("loop", [_classification, _regression_with_metric, _loss_inside_model,
-                                  _classification_with_metrics])
+                                  _classification_with_metrics, _small_batches])
 def test_steady_steps_record_what_the_full_handlers_record(loop, monkeypatch):
     full, _, none_taken = _recorded(loop, False, monkeypatch)
     steady, recorder, taken = _recorded(loop, True, monkeypatch)
@@ -152,3 +177,9 @@ def test_metrics_beside_the_training_loss_keep_steps_steady(loop, monkeypatch):
     no_grad) is held with it; the step stays in the steady state."""
     _, recorder, taken = _recorded(loop, True, monkeypatch)
     assert taken > recorder.trace.steps / 2, (taken, recorder.trace.steps)
+
+
+def test_batches_kept_for_the_replays_keep_steps_steady(monkeypatch):
+    _, recorder, taken = _recorded(_small_batches, True, monkeypatch)
+    assert len(recorder.copies.train.batches) > 100
+    assert taken > recorder.trace.steps * 3 / 4, (taken, recorder.trace.steps)

@@ -11,10 +11,15 @@ the guard's frame and without the checks of what cannot happen then (a spy, a pe
 decision, summed terms). An event that is not the ordinary one (an evaluation, a loss inside
 the model, a backward from another tensor, a second optimizer) leaves the steady state for the
 rest of the step and goes to the full handler, which finds the state as it would have left it
-itself. A sampled step runs the full handlers throughout.
+itself. A loss call beside the training loss (a metric, with gradients or without) and one whose
+batch waits for its target (the data sample being filled) stay: the first is held as the
+training loss is, the others go to the full path's own _loss_computed, and the steady backward
+and step find the trained loss among those held. A sampled step runs the full handlers
+throughout.
 
-An error here is recorded and switches the recorder off, as the guard does (guard.py); nothing
-here calls a torch function that a spy could take for the script's (none runs in this state).
+An error here is recorded and switches the recorder off, as the guard does (guard.py); torch
+calls made here are counted as lossdoctor's own (loss_chains.OWN_CALLS), as the guard counts
+them.
 """
 
 from __future__ import annotations
@@ -139,21 +144,21 @@ class SteadySteps:
         """A training loss of one value, outside the model, scored on its latest output, with
         no batch waiting for its target: held until the step, as _loss_computed holds it then
         (on an accelerator its value is read later, with others: no wait for the device). A
-        metric beside it (another loss call, with gradients or without) is held as well."""
+        metric beside it (another loss call, with gradients or without) is held as well, and
+        a batch waiting for its target is paired with it."""
         try:
             if kwargs is None:
                 reduction = getattr(loss_fn, "reduction", "mean")
             else:
                 reduction = reduction_of(loss_fn, kwargs)
             if (not isinstance(prediction, torch.Tensor) or not isinstance(output, torch.Tensor)
-                    or reduction == "sum" or output.numel() != 1
-                    or self._pending is not None or self.inside_model
+                    or reduction == "sum" or output.numel() != 1 or self.inside_model
                     or self.copy_called is not None):
                 self._leave_steady()
                 type(self).loss_computed(self, name, loss_fn, prediction, target, output, kwargs)
                 return
-            if not output.requires_grad:  # a metric without gradients: held as the full path
-                self._metric_computed(name, loss_fn, prediction, target, output, kwargs)
+            if not output.requires_grad or self._pending is not None:
+                self._loss_computed_in_place(name, loss_fn, prediction, target, output, kwargs)
                 return
             unread = read_later(output)  # on an accelerator, read with others later
             shape = prediction.shape
@@ -176,11 +181,12 @@ class SteadySteps:
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self._steady_failed("steady_loss_computed", error)
 
-    def _metric_computed(self, name: str, loss_fn, prediction, target, output,
-                         kwargs) -> None:
+    def _loss_computed_in_place(self, name: str, loss_fn, prediction, target, output,
+                                kwargs) -> None:
         """A loss call without gradients beside the training loss (a metric on a detached
-        output, or under no_grad): the full path's own handling, inside the steady state (its
-        backward and step find the training loss among the losses held)."""
+        output, or under no_grad), or one whose batch waits for its target (the data sample
+        is being filled): the full path's own handling, inside the steady state (its backward
+        and step find the training loss among the losses held, its batch paired)."""
         OWN_CALLS[0] += 1  # as the guard counts: its torch calls are not the script's
         try:
             self._loss_computed(name, loss_fn, prediction, target, output, kwargs)
@@ -192,8 +198,14 @@ class SteadySteps:
         trained."""
         try:
             held = self._held
-            waiting = held if len(held) == 1 else _waiting_for_backward(held)
-            trained = _held_for(waiting, tensors)
+            if len(held) == 1:  # the common case spelled out: one call less a step
+                trained = held[0]
+                if trained.reached or trained.output is None or trained.output() is not tensors:
+                    trained = None
+                waiting = [trained]
+            else:
+                waiting = _waiting_for_backward(held)
+                trained = _held_for(waiting, tensors)
             if trained is None or self.update_awaited or self._chain_spy is not None:
                 self._leave_steady()
                 type(self).backward_started(self, tensors)
@@ -201,7 +213,7 @@ class SteadySteps:
             if self.trace.steps and not self._zeroed_since_step:
                 self._note_reset_before_backward()
             self._root_chain = None
-            self._waiting = [trained] if len(held) == 1 else waiting
+            self._waiting = waiting
             trained.reached = True
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self._steady_failed("steady_backward_started", error)
@@ -210,7 +222,8 @@ class SteadySteps:
         """A backward pass through the loss held: nothing is left to learn from it."""
         try:
             waiting = self._waiting
-            if (not _any_reached(waiting) or self.copies.loss_fn is None
+            reached = waiting[0].reached if len(waiting) == 1 else _any_reached(waiting)
+            if (not reached or self.copies.loss_fn is None
                     or self._built is not None or self._found_call is not None
                     or (self._learning_chain and self._loss_chain is None)):
                 self._leave_steady()
@@ -226,12 +239,14 @@ class SteadySteps:
         try:
             held = self._held
             ref = self._optimizer_ref
+            single = len(held) == 1
+            trained = held[0].reached and not held[0].logged if single else _trained_unlogged(held)
             if (self.broken or ref is None or ref() is not optimizer or self._chain_spy is not None
-                    or WAITING or not _trained_unlogged(held)):
+                    or WAITING or not trained):
                 self._leave_steady()
                 type(self).step_started(self, optimizer)
                 return
-            if len(held) == 1:
+            if single:
                 self._held = []
                 self._commit(held[0], "train")
             else:  # the training loss and metrics beside it: settled as the full path does
@@ -297,8 +312,6 @@ def _held_for(waiting: list, tensors):
 
 
 def _any_reached(held: list) -> bool:
-    if len(held) == 1:  # the common case, without a generator
-        return held[0].reached
     return any(entry.reached for entry in held)
 
 
