@@ -1,8 +1,9 @@
 """The steady state of ordinary steps (capture/steady_steps.py) changes nothing a check reads:
 each script is run with the steady state on and off (run_script, seed 0, no diagnosis), and a
-digest of what the run leaves (the trace as JSON, the curve verdict, the exit code, the kept
-copies' summary) is compared. Also printed: the share of steps the steady state took, and which
-events sent a step back to the full handlers (the steady function that left, by count).
+digest of what the run leaves (the trace as JSON, the curve verdict, the exit code, the loss
+copied and the batches kept for the replays) is compared. Also printed: the share of steps the
+steady state took, and which events sent a step back to the full handlers (the steady function
+that left, by count).
 Each script runs in a subprocess of its own (both modes in it, steady state first).
 Run: OMP_NUM_THREADS=1 nice -n 10 python bench/steady_traces.py [SCRIPT ...] (default: every
 example in examples/).
@@ -26,11 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def digest(run) -> str:
     copies = run.copies
     summary = {"loss_fn": type(copies.loss_fn).__name__, "problem": copies.loss_problem,
-               "train_rows": getattr(copies.train, "rows", None),
-               "validation_rows": getattr(copies.validation, "rows", None)}
+               "train": kept(copies.train), "validation": kept(copies.validation)}
     text = json.dumps([run.trace.to_dict(), str(run.curve), run.exit_code, summary],
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def kept(sample) -> list:
+    """The batches the data sample kept for the replays: step, rows, row keys and target."""
+    return [(batch.step, batch.rows, batch.keys, repr(batch.target)) for batch in sample.batches]
 
 
 def recorded(script: str, steady: bool) -> tuple[str, int, int, Counter]:
