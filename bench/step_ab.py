@@ -8,7 +8,7 @@ version keeps its Recorder and Monitor across its blocks, so its sampled steps c
 rate a run has them. Each src tree is copied under a new package name (its imports renamed)
 so that both can be imported at once.
 Run: OMP_NUM_THREADS=1 nice -n 10 python bench/step_ab.py OLD_SRC NEW_SRC [--model mlp|deep]
-[--rounds 40]  (OLD_SRC: e.g. a snapshot's src from git worktree add --detach).
+[--rounds 40] [--metric]  (OLD_SRC: e.g. a snapshot's src from git worktree add --detach).
 Prints old / bare, new / bare and new / old (mean of the per-round ratios +- 2 SE), and the
 pooled means over the bare mean.
 """
@@ -29,6 +29,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 STEPS = 50
@@ -53,8 +54,10 @@ def models():
     return {"mlp": mlp, "deep": deep}
 
 
-def block(model, optimizer, batches, watched=None) -> float:
-    """Mean CPU seconds of a step over a block (its first step untimed: it narrows the hooks)."""
+def block(model, optimizer, batches, watched=None, metric: bool = False) -> float:
+    """Mean CPU seconds of a step over a block (its first step untimed: it narrows the hooks).
+    ``metric``: each step also scores the detached output with a loss function before
+    backward, as loops that print a second measure do."""
     loss_fn, times = nn.CrossEntropyLoss(), []
     capture, recorder = watched or (None, None)
     with capture.watching(recorder) if capture else nullcontext():
@@ -62,7 +65,11 @@ def block(model, optimizer, batches, watched=None) -> float:
             x, y = batches[step % len(batches)]
             start = time.thread_time()
             optimizer.zero_grad()
-            loss_fn(model(x), y).backward()
+            out = model(x)
+            loss = loss_fn(out, y)
+            if metric:
+                F.nll_loss(out.detach().log_softmax(1), y)
+            loss.backward()
             optimizer.step()
             if step:
                 times.append(time.thread_time() - start)
@@ -81,6 +88,8 @@ def main() -> None:
     parser.add_argument("new_src")
     parser.add_argument("--model", choices=("mlp", "deep"), default="mlp")
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--metric", action="store_true",
+                        help="each step also scores the detached output before backward")
     options = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
@@ -94,18 +103,20 @@ def main() -> None:
         model = build()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         batches = [(torch.randn(shape), torch.randint(0, 10, (shape[0],))) for _ in range(8)]
-        block(model, optimizer, batches)  # warm-up, and each version's dense first steps
-        for watched in versions.values():
-            block(model, optimizer, batches, watched)
+        metric = options.metric
+        block(model, optimizer, batches, metric=metric)  # warm-up
+        for watched in versions.values():  # each version's dense first steps
+            block(model, optimizer, batches, watched, metric)
         rng, times = random.Random(1), {"bare": [], "old": [], "new": []}
         for _ in range(options.rounds):
             order = list(times)
             rng.shuffle(order)
             for key in order:
-                times[key].append(block(model, optimizer, batches, versions.get(key)))
+                times[key].append(block(model, optimizer, batches, versions.get(key), metric))
     bare = statistics.mean(times["bare"])
     pooled = {key: statistics.mean(times[key]) / bare for key in ("old", "new")}
-    print(f"{options.model}, {options.rounds} rounds, bare {1000 * bare:.2f} ms, load "
+    loop = ", metric" if options.metric else ""
+    print(f"{options.model}{loop}, {options.rounds} rounds, bare {1000 * bare:.2f} ms, load "
           f"{os.getloadavg()[0]:.1f}: old / bare {ratio(times['old'], times['bare'])}, new / "
           f"bare {ratio(times['new'], times['bare'])}, new / old "
           f"{ratio(times['new'], times['old'])}; pooled old {pooled['old']:.3f}, new "

@@ -21,6 +21,12 @@ event handlers takes on ordinary watched steps, timed where it runs (inclusive: 
 runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
 see; --inner _loss_computed,_settle_losses (with --handlers) times those methods too.
 
+Session 31 (s31-step; CPU clock, one thread, nice, 20 pairs, the MLP alone; each code from its
+own snapshot, one after the other): main 875746c 1.023 (load 1.3-5.0), 1.018 (load 14.0);
+s31-step 1.021, 1.025 (load 13.5): unchanged within the noise (what s31-step changes is which
+loops reach the steady state: a metric beside the training loss, a batch waiting for its
+target; docs/devset.md, session 31). Sampled steps 1.17-1.22x, 2.5% of the steps.
+
 Session 30 (s30-step; CPU clock, one thread, nice, 20 pairs of 50-step blocks; main d056fab
 and s30-step each from its own snapshot, run side by side; run 1 both models with s30-step at
 5364095's capture code, later runs at the last code, the MLP alone, then the 200 layers alone),

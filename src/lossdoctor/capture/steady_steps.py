@@ -11,10 +11,15 @@ the guard's frame and without the checks of what cannot happen then (a spy, a pe
 decision, summed terms). An event that is not the ordinary one (an evaluation, a loss inside
 the model, a backward from another tensor, a second optimizer) leaves the steady state for the
 rest of the step and goes to the full handler, which finds the state as it would have left it
-itself. A sampled step runs the full handlers throughout.
+itself. A loss call beside the training loss (a metric, with gradients or without) and one whose
+batch waits for its target (the data sample being filled) stay: the first is held as the
+training loss is, the others go to the full path's own _loss_computed, and the steady backward
+and step find the trained loss among those held. A sampled step runs the full handlers
+throughout.
 
-An error here is recorded and switches the recorder off, as the guard does (guard.py); nothing
-here calls a torch function that a spy could take for the script's (none runs in this state).
+An error here is recorded and switches the recorder off, as the guard does (guard.py); torch
+calls made here are counted as lossdoctor's own (loss_chains.OWN_CALLS), as the guard counts
+them.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import torch
 from torch.nn.modules.loss import _Loss
 
 from lossdoctor.capture.later_optimizers import forget_later_steps
-from lossdoctor.capture.loss_chains import WAITING
+from lossdoctor.capture.loss_chains import OWN_CALLS, WAITING
 from lossdoctor.capture.loss_events import MAX_HELD, HeldLoss, read_later
 from lossdoctor.capture.module_events import _rows
 from lossdoctor.capture.per_row import reduction_of
@@ -138,18 +143,22 @@ class SteadySteps:
                              kwargs=None) -> None:
         """A training loss of one value, outside the model, scored on its latest output, with
         no batch waiting for its target: held until the step, as _loss_computed holds it then
-        (on an accelerator its value is read later, with others: no wait for the device)."""
+        (on an accelerator its value is read later, with others: no wait for the device). A
+        metric beside it (another loss call, with gradients or without) is held as well, and
+        a batch waiting for its target is paired with it."""
         try:
             if kwargs is None:
                 reduction = getattr(loss_fn, "reduction", "mean")
             else:
                 reduction = reduction_of(loss_fn, kwargs)
             if (not isinstance(prediction, torch.Tensor) or not isinstance(output, torch.Tensor)
-                    or not output.requires_grad or reduction == "sum" or output.numel() != 1
-                    or self._pending is not None or self.inside_model
+                    or reduction == "sum" or output.numel() != 1 or self.inside_model
                     or self.copy_called is not None):
                 self._leave_steady()
                 type(self).loss_computed(self, name, loss_fn, prediction, target, output, kwargs)
+                return
+            if not output.requires_grad or self._pending is not None:
+                self._loss_computed_in_place(name, loss_fn, prediction, target, output, kwargs)
                 return
             unread = read_later(output)  # on an accelerator, read with others later
             shape = prediction.shape
@@ -172,21 +181,40 @@ class SteadySteps:
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self._steady_failed("steady_loss_computed", error)
 
+    def _loss_computed_in_place(self, name: str, loss_fn, prediction, target, output,
+                                kwargs) -> None:
+        """A loss call without gradients beside the training loss (a metric on a detached
+        output, or under no_grad), or one whose batch waits for its target (the data sample
+        is being filled): the full path's own handling, inside the steady state (its backward
+        and step find the training loss among the losses held, its batch paired)."""
+        OWN_CALLS[0] += 1  # as the guard counts: its torch calls are not the script's
+        try:
+            self._loss_computed(name, loss_fn, prediction, target, output, kwargs)
+        finally:
+            OWN_CALLS[0] -= 1
+
     def steady_backward_started(self, tensors) -> None:
-        """Backward from the one loss held: it trained."""
+        """Backward from a loss held (beside it, metrics the step will not train on): it
+        trained."""
         try:
             held = self._held
-            if (len(held) != 1 or not isinstance(tensors, torch.Tensor) or self.update_awaited
-                    or self._chain_spy is not None or held[0].reached
-                    or held[0].output is None or held[0].output() is not tensors):
+            if len(held) == 1:  # the common case spelled out: one call less a step
+                trained = held[0]
+                if trained.reached or trained.output is None or trained.output() is not tensors:
+                    trained = None
+                waiting = [trained]
+            else:
+                waiting = _waiting_for_backward(held)
+                trained = _held_for(waiting, tensors)
+            if trained is None or self.update_awaited or self._chain_spy is not None:
                 self._leave_steady()
                 type(self).backward_started(self, tensors)
                 return
             if self.trace.steps and not self._zeroed_since_step:
                 self._note_reset_before_backward()
             self._root_chain = None
-            self._waiting = [held[0]]
-            held[0].reached = True
+            self._waiting = waiting
+            trained.reached = True
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self._steady_failed("steady_backward_started", error)
 
@@ -194,7 +222,8 @@ class SteadySteps:
         """A backward pass through the loss held: nothing is left to learn from it."""
         try:
             waiting = self._waiting
-            if (len(waiting) != 1 or not waiting[0].reached or self.copies.loss_fn is None
+            reached = waiting[0].reached if len(waiting) == 1 else _any_reached(waiting)
+            if (not reached or self.copies.loss_fn is None
                     or self._built is not None or self._found_call is not None
                     or (self._learning_chain and self._loss_chain is None)):
                 self._leave_steady()
@@ -210,14 +239,18 @@ class SteadySteps:
         try:
             held = self._held
             ref = self._optimizer_ref
+            single = len(held) == 1
+            trained = held[0].reached and not held[0].logged if single else _trained_unlogged(held)
             if (self.broken or ref is None or ref() is not optimizer or self._chain_spy is not None
-                    or WAITING or len(held) != 1 or not held[0].reached or held[0].logged):
+                    or WAITING or not trained):
                 self._leave_steady()
                 type(self).step_started(self, optimizer)
                 return
-            entry = held[0]
-            self._held = []
-            self._commit(entry, "train")
+            if single:
+                self._held = []
+                self._commit(held[0], "train")
+            else:  # the training loss and metrics beside it: settled as the full path does
+                self._settle_losses()
             if self.listener is not None and (self.events_since_step or self.trace.steps == 0
                                               or self._listener_told_every_step):
                 self.on_step()
@@ -261,3 +294,33 @@ class SteadySteps:
                 self._watch_tensor_step()
         except Exception as error:  # noqa: BLE001 - the user's run must go on
             self._steady_failed("steady_step_finished", error)
+
+
+def _waiting_for_backward(held: list) -> list:
+    """The held losses a backward pass may go through (backward_started's own list)."""
+    return [h for h in held if h.tentative and not h.reached and h.output]
+
+
+def _held_for(waiting: list, tensors):
+    """The held loss backward was called on, if it is one of ``waiting`` and not yet reached."""
+    if not isinstance(tensors, torch.Tensor):
+        return None
+    for held in waiting:
+        if not held.reached and held.output is not None and held.output() is tensors:
+            return held
+    return None
+
+
+def _any_reached(held: list) -> bool:
+    return any(entry.reached for entry in held)
+
+
+def _trained_unlogged(held: list) -> bool:
+    """A backward pass went through one of the losses held, and none is a value logged by
+    hand (the full handler settles those)."""
+    reached = False
+    for entry in held:
+        if entry.logged:
+            return False
+        reached = reached or entry.reached
+    return reached
