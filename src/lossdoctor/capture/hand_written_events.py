@@ -21,7 +21,7 @@ import weakref
 
 import torch
 
-from lossdoctor.capture import loss_program, loss_terms
+from lossdoctor.capture import loss_program, loss_terms, row_selection
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import (
     CallWatcher,
@@ -168,6 +168,8 @@ class HandWrittenEvents:
         classification loss ignores: a replay computes the training loss as training did, on
         every position, and counts the selected ones. A masked target that loss cannot ignore
         pairs no batch."""
+        if self._replay_selects_rows():
+            return self._selected_batch(phase, target)
         selected = self._masked_selection(target) if phase == "eval" else None
         if selected is None:
             return super()._paired_batch(phase, target)
@@ -178,6 +180,39 @@ class HandWrittenEvents:
             return None
         return super()._paired_batch(phase, loss_program.unselected_ignored(source, mask,
                                                                             ignore_index))
+
+    def _replay_selects_rows(self) -> bool:
+        replay = self.copies.loss_replay
+        return isinstance(replay, loss_program.LossProgram) and replay.selects_rows
+
+    def _selected_batch(self, phase: str, target):
+        """The kept batch of a loss on a selection of its rows (``y[val_mask]``: a graph's
+        validation): paired with the target of every row and the rows selected
+        (row_selection.py). A target selected otherwise pairs no batch."""
+        spy, pending = self._chain_spy, self._pending
+        tape = spy.tape if spy is not None else None
+        found = None
+        if tape is not None and pending is not None and isinstance(target, torch.Tensor):
+            found = row_selection.selected_source(tape, target, pending[1].rows)
+        if found is None:
+            self._pending = None
+            return None
+        source, selection = found
+        batch = super()._paired_batch(phase, loss_program.target_row_copy(source,
+                                                                          source.shape[0]))
+        if batch is not None:
+            batch.selection = row_selection.selection_copy(selection)
+        return batch
+
+    def _select_rows_of_batches(self, built: loss_program.Built) -> None:
+        """The batches of the step the program was recorded at, paired with their loss's
+        selected target (``y[train_mask]``) before the program said it selects rows: paired
+        again with the target of every row and the training selection."""
+        rows = built.target.shape[0]
+        for held in self._held:
+            if held.forward == self.forwards and held.batch is not None:
+                held.batch.target = loss_program.target_row_copy(built.target, rows)
+                held.batch.selection = row_selection.selection_copy(built.selection)
 
     def _masked_selection(self, target):
         spy, pending = self._chain_spy, self._pending
@@ -411,7 +446,9 @@ class HandWrittenEvents:
         self.copies.loss_replay = built.program
         if built.program.scale is not None:
             self._scaled_at_step = self.trace.steps
-        if built.target is not None:
+        if built.target is not None and built.selection is not None:
+            self._select_rows_of_batches(built)
+        elif built.target is not None:
             self.pair_batches_with(built.target)
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
         # the loss before a penalty on the weights joins it: what the loss measures of the fit
