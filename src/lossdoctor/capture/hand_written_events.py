@@ -108,8 +108,10 @@ class HandWrittenEvents:
         """After a forward pass of the model: follow what is computed from its output."""
         if not self._chains_wanted or self._compile_used or is_compiled(module):
             return
-        if not self._learning_chain and not self._kept_for_validation():
-            self._chains_wanted = not self.copies.validation.complete
+        if not self._learning_chain and not self._kept_for_validation() and not (
+                self._kept_with_selection()):
+            self._chains_wanted = not self.copies.validation.complete or (
+                self._replay_selects_rows() and not self.copies.train.complete)
             if self._chain_spy is not None:  # a kept validation batch's, done with
                 self._stop_following(calls=False)
             return
@@ -181,6 +183,12 @@ class HandWrittenEvents:
         return super()._paired_batch(phase, loss_program.unselected_ignored(source, mask,
                                                                             ignore_index))
 
+    def _kept_with_selection(self) -> bool:
+        """A training batch the sample keeps, its loss on a selection of its rows: the tape
+        shows which (_selected_batch)."""
+        return (self._pending is not None and self._pending[0] == "train"
+                and self._replay_selects_rows())
+
     def _replay_selects_rows(self) -> bool:
         replay = self.copies.loss_replay
         return isinstance(replay, loss_program.LossProgram) and replay.selects_rows
@@ -194,12 +202,16 @@ class HandWrittenEvents:
         found = None
         if tape is not None and pending is not None and isinstance(target, torch.Tensor):
             found = row_selection.selected_source(tape, target, pending[1].rows)
+        return self._selected_pair(phase, found)
+
+    def _selected_pair(self, phase: str, found: tuple | None):
+        """The kept batch paired with ``found``: (every row's target, the selection)."""
         if found is None:
-            self._pending = None
+            self._pending = None  # no later call of this pass pairs it otherwise
             return None
-        source, selection = found
-        batch = super()._paired_batch(phase, loss_program.target_row_copy(source,
-                                                                          source.shape[0]))
+        target, selection = found
+        batch = super()._paired_batch(phase, loss_program.target_row_copy(target,
+                                                                          target.shape[0]))
         if batch is not None:
             batch.selection = row_selection.selection_copy(selection)
         return batch
@@ -555,6 +567,8 @@ class HandWrittenEvents:
             return None
         if built.program.target_path is not None:
             return self._target_taken_out("train", built.program.target_path)
+        if built.selection is not None:
+            return self._selected_pair("train", (built.target, built.selection))
         return self._paired_batch("train", loss_program.target_row_copy(built.target, rows))
 
     def _target_taken_out(self, phase: str, path):
@@ -583,6 +597,10 @@ class HandWrittenEvents:
         if isinstance(replay, loss_program.LossProgram) and not replay.reads_target:
             return self._paired_batch(phase, loss_program.no_target(inputs.rows))
         tape = spy.tape if spy is not None else None
+        if self._replay_selects_rows():
+            found = (loss_program.selected_target_of(tape, loss, inputs)
+                     if tape is not None else None)
+            return self._selected_pair(phase, found)
         target = loss_program.target_of(tape, loss, inputs) if tape is not None else None
         if target is None:
             return None

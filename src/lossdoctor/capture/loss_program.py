@@ -201,6 +201,20 @@ def target_of(tape: Tape, loss: torch.Tensor, batch: StepInputs) -> torch.Tensor
     return None
 
 
+def selected_target_of(tape: Tape, loss: torch.Tensor,
+                       batch: StepInputs) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(target, selection)`` of a loss computed like the recorded one on a selection of the
+    batch's rows (row_selection.py: a graph's ``y[val_mask]``); None when it selects none."""
+    start = tape.ref(loss)
+    if not isinstance(start, Result):
+        return None
+    entries = _data_entries(tape, batch.rows)
+    needed = _needed(tape, start.call, entries)
+    selection = selection_in(tape, needed, lambda ref: _entered(tape, ref, entries), batch.rows)
+    target = target_of(tape, loss, batch) if selection is not None else None
+    return None if target is None else (target, selection)
+
+
 #: Calls that hand a tensor on with the same values in the same order (moved, copied, reshaped,
 #: cast): followed back from a loss's target to where it was selected.
 PASSED_ON = {"to", "cpu", "view", "reshape", "flatten", "contiguous", "clone", "detach", "long",
