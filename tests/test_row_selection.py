@@ -17,7 +17,9 @@ from torch import nn
 
 from conftest import record
 from lossdoctor.capture.row_selection import is_row_selection, selection_copy
+from lossdoctor.capture.sample import Batch
 from lossdoctor.case import NO_VALIDATION_ROWS
+from lossdoctor.checks._linear_stack import computes_affine_map
 from lossdoctor.experiments import Replayer
 from lossdoctor.script_run import ScriptRun
 from lossdoctor.verdict import diagnose_run
@@ -159,3 +161,21 @@ def test_the_same_graph_at_a_usual_learning_rate_is_healthy():
     assert not any(o.reason == NO_VALIDATION_ROWS for o in diagnosis.outcomes)
     assert not diagnosis.causes
     assert diagnosis.status == "healthy"
+
+
+class LinearGCN(nn.Module):
+    def __init__(self, activation: nn.Module) -> None:
+        super().__init__()
+        self.first, self.second = nn.Linear(FEATURES, 8), nn.Linear(8, CLASSES)
+        self.activation = activation
+
+    def forward(self, x, adj):
+        return adj @ self.second(self.activation(adj @ self.first(x)))
+
+
+@pytest.mark.parametrize(("activation", "affine"), [(nn.Identity(), True), (nn.ReLU(), False)])
+def test_a_graph_batch_is_told_affine_or_not_without_cutting_its_nodes(activation, affine):
+    features, adj, labels = _graph()
+    batch = Batch((features, adj), {}, labels, NODES, selection=torch.arange(0, 60))
+    torch.manual_seed(0)
+    assert computes_affine_map(LinearGCN(activation), batch) is affine
