@@ -179,3 +179,29 @@ def test_a_graph_batch_is_told_affine_or_not_without_cutting_its_nodes(activatio
     batch = Batch((features, adj), {}, labels, NODES, selection=torch.arange(0, 60))
     torch.manual_seed(0)
     assert computes_affine_map(LinearGCN(activation), batch) is affine
+
+
+def test_minibatches_scored_on_their_labelled_rows_keep_each_its_own_selection():
+    """Rows without a label (-1) left out of each batch's loss: every kept batch holds all its
+    rows' labels and the rows its loss scored, and a replay recomputes that loss."""
+    def fit() -> None:
+        torch.manual_seed(0)
+        x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
+        y[torch.rand(256) < 0.3] = -1
+        model = nn.Linear(8, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for start in range(0, 256, 32):
+            xb, yb = x[start:start + 32], y[start:start + 32]
+            labelled = yb != -1
+            optimizer.zero_grad()
+            F.cross_entropy(model(xb)[labelled], yb[labelled]).backward()
+            optimizer.step()
+
+    case = record(fit)
+    batches = case.copies.train.batches
+    assert len(batches) > 1
+    for batch in batches:
+        assert batch.target.shape == (32,)
+        assert torch.equal(batch.selection, torch.nonzero(batch.target != -1).flatten())
+    replayer = Replayer(case.copies)
+    assert math.isfinite(replayer.evaluate(case.copies.initial_model, batches))
