@@ -136,13 +136,19 @@ def _binary_entropy(train, scored) -> float | None:
 
 def targets_of(batches) -> np.ndarray | None:
     """The batches' targets as one array, or None when they cannot be joined."""
-    tensors = [first_tensor(b.target) for b in batches]
+    tensors = [_scored(b, first_tensor(b.target)) for b in batches]
     tensors = [t for t in tensors if t is not None]
     if tensors and len({t.shape[1:] for t in tensors}) != 1 and _class_indices(tensors):
         tensors = [t.reshape(-1) for t in tensors]  # targets per position, batches of lengths
     if not tensors or len({t.shape[1:] for t in tensors}) != 1:
         return None
     return torch.cat(tensors).detach().cpu().numpy()
+
+
+def _scored(batch, target):
+    """The targets of the rows the loss scored (a graph's training nodes), else all."""
+    selection = getattr(batch, "selection", None)
+    return target if target is None or selection is None else target[selection]
 
 
 def _class_indices(tensors) -> bool:

@@ -385,8 +385,8 @@ class Replayer:
         was_training = model.training
         model.eval()
         try:
-            total = sum(float(self.scored_loss(model, b)) * b.rows for b in batches)
-            return total / max(sum(b.rows for b in batches), 1)
+            total = sum(float(self.scored_loss(model, b)) * b.scored_rows for b in batches)
+            return total / max(sum(b.scored_rows for b in batches), 1)
         finally:
             model.train(was_training)
 

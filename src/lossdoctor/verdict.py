@@ -91,12 +91,14 @@ def _unjudged(diagnosis: Diagnosis, curve: CurveVerdict | None, guess: float | N
 
 def _untested(diagnosis: Diagnosis, trace) -> Symptom | None:
     """A run whose validation curve looks fine is healthy only when the checks could look:
-    when the script validated on rows no replay can score (a graph's output[idx_val] of the
-    training forward) and the checks that need a validation loss were skipped for want of
-    validation rows, nothing ruled their causes out, and the run is "could not test", not
-    healthy. A run with no validation pass at all is judged on its training curve, as
-    before: counted untested as well, three healthy fixed twins of the corpus (one batch,
-    nothing held out) were no longer quiet, for the one broken run this rule is for."""
+    when the script validated on rows no replay can score (other rows of the training
+    forward taken otherwise than by indexing, ``output.index_select(0, idx_val)``; an indexed
+    selection is kept with the batch, capture/row_selection.py) and the checks that need a
+    validation loss were skipped for want of validation rows, nothing ruled their causes out,
+    and the run is "could not test", not healthy. A run with no validation pass at all is
+    judged on its training curve, as before: counted untested as well, three healthy fixed
+    twins of the corpus (one batch, nothing held out) were no longer quiet, for the one broken
+    run this rule is for."""
     passes = len(trace.validation_passes())
     if diagnosis.causes:
         return None

@@ -15,7 +15,7 @@ from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import LossArguments
 from lossdoctor.capture.model_setup import trained_by
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.scored_rows import ScoredRows, other_rows
+from lossdoctor.capture.scored_rows import ScoredRows, other_rows, other_selection
 from lossdoctor.capture.tensors import batch_rows, copy_to_cpu, tensors_in
 from lossdoctor.capture.train_split import (
     Sketch,
@@ -271,8 +271,8 @@ class DataEvents:
         validation curve), unless they scored other rows of the output than training did (one
         forward over every row, scored on index subsets: scored_rows.py) or scored far above
         training (training_estimate.py: then their batches stay too); batches from the
-        training data leave the validation sample either way (a replay scores whole batches,
-        not the rows a validation indexed)."""
+        training data leave the validation sample, unless the kept batch holds the other rows
+        it scored (row_selection.py: a replay then scores those rows)."""
         if training.empty:
             return
         alike = [(record, scored) for record, sketch, dataset, scored in self._signed
@@ -286,8 +286,10 @@ class DataEvents:
         kept_steps = {record.step for record in estimates} if validation else set()
         self._signed = []
         kept = self.copies.validation
+        trained = [b.selection for b in self.copies.train.batches if b.selection is not None]
         kept.batches = [self._as_trained(b) if b.step in kept_steps else b
-                        for b in kept.batches if b.step in kept_steps or not (
+                        for b in kept.batches
+                        if b.step in kept_steps or other_selection(b.selection, trained) or not (
                             self._training_split(b.drawn_from)
                             and _of_training_data(b, training))]
         counts = (len(estimates), 0) if validation else (0, len(estimates))
@@ -318,8 +320,13 @@ class DataEvents:
             self.trace.notes.append(
                 f"{indexed} evaluation loss calls scored other rows of the same forward as "
                 f"training (such as output[idx_val] beside output[idx_train]): they are your "
-                f"validation curve. Their rows are not replayed: the experiments that need "
-                f"validation batches use held-out training batches or skip.")
+                f"validation curve{self._replayed_rows()}.")
+
+    def _replayed_rows(self) -> str:
+        if any(b.selection is not None for b in self.copies.validation.batches):
+            return ", and the experiments score their rows"
+        return (". Their rows are not replayed: the experiments that need validation batches "
+                "use held-out training batches or skip")
 
     def _training_split(self, dataset: DatasetOf | None) -> bool:
         """Whether rows drawn from ``dataset`` may be the training data's, for the content test

@@ -21,7 +21,7 @@ import weakref
 
 import torch
 
-from lossdoctor.capture import loss_program, loss_terms
+from lossdoctor.capture import loss_program, loss_terms, row_selection
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import (
     CallWatcher,
@@ -108,8 +108,10 @@ class HandWrittenEvents:
         """After a forward pass of the model: follow what is computed from its output."""
         if not self._chains_wanted or self._compile_used or is_compiled(module):
             return
-        if not self._learning_chain and not self._kept_for_validation():
-            self._chains_wanted = not self.copies.validation.complete
+        if not self._learning_chain and not self._kept_for_validation() and not (
+                self._kept_with_selection()):
+            self._chains_wanted = not self.copies.validation.complete or (
+                self._replay_selects_rows() and not self.copies.train.complete)
             if self._chain_spy is not None:  # a kept validation batch's, done with
                 self._stop_following(calls=False)
             return
@@ -168,6 +170,8 @@ class HandWrittenEvents:
         classification loss ignores: a replay computes the training loss as training did, on
         every position, and counts the selected ones. A masked target that loss cannot ignore
         pairs no batch."""
+        if self._replay_selects_rows():
+            return self._selected_batch(phase, target)
         selected = self._masked_selection(target) if phase == "eval" else None
         if selected is None:
             return super()._paired_batch(phase, target)
@@ -178,6 +182,49 @@ class HandWrittenEvents:
             return None
         return super()._paired_batch(phase, loss_program.unselected_ignored(source, mask,
                                                                             ignore_index))
+
+    def _kept_with_selection(self) -> bool:
+        """A training batch the sample keeps, its loss on a selection of its rows: the tape
+        shows which (_selected_batch)."""
+        return (self._pending is not None and self._pending[0] == "train"
+                and self._replay_selects_rows())
+
+    def _replay_selects_rows(self) -> bool:
+        replay = self.copies.loss_replay
+        return isinstance(replay, loss_program.LossProgram) and replay.selects_rows
+
+    def _selected_batch(self, phase: str, target):
+        """The kept batch of a loss on a selection of its rows (``y[val_mask]``: a graph's
+        validation): paired with the target of every row and the rows selected
+        (row_selection.py). A target selected otherwise pairs no batch."""
+        spy, pending = self._chain_spy, self._pending
+        tape = spy.tape if spy is not None else None
+        found = None
+        if tape is not None and pending is not None and isinstance(target, torch.Tensor):
+            found = row_selection.selected_source(tape, target, pending[1].rows)
+        return self._selected_pair(phase, found)
+
+    def _selected_pair(self, phase: str, found: tuple | None):
+        """The kept batch paired with ``found``: (every row's target, the selection)."""
+        if found is None:
+            self._pending = None  # no later call of this pass pairs it otherwise
+            return None
+        target, selection = found
+        batch = super()._paired_batch(phase, loss_program.target_row_copy(target,
+                                                                          target.shape[0]))
+        if batch is not None:
+            batch.selection = row_selection.selection_copy(selection)
+        return batch
+
+    def _select_rows_of_batches(self, built: loss_program.Built) -> None:
+        """The batches of the step the program was recorded at, paired with their loss's
+        selected target (``y[train_mask]``) before the program said it selects rows: paired
+        again with the target of every row and the training selection."""
+        rows = built.target.shape[0]
+        for held in self._held:
+            if held.forward == self.forwards and held.batch is not None:
+                held.batch.target = loss_program.target_row_copy(built.target, rows)
+                held.batch.selection = row_selection.selection_copy(built.selection)
 
     def _masked_selection(self, target):
         spy, pending = self._chain_spy, self._pending
@@ -411,7 +458,9 @@ class HandWrittenEvents:
         self.copies.loss_replay = built.program
         if built.program.scale is not None:
             self._scaled_at_step = self.trace.steps
-        if built.target is not None:
+        if built.target is not None and built.selection is not None:
+            self._select_rows_of_batches(built)
+        elif built.target is not None:
             self.pair_batches_with(built.target)
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
         # the loss before a penalty on the weights joins it: what the loss measures of the fit
@@ -518,6 +567,8 @@ class HandWrittenEvents:
             return None
         if built.program.target_path is not None:
             return self._target_taken_out("train", built.program.target_path)
+        if built.selection is not None:
+            return self._selected_pair("train", (built.target, built.selection))
         return self._paired_batch("train", loss_program.target_row_copy(built.target, rows))
 
     def _target_taken_out(self, phase: str, path):
@@ -546,6 +597,10 @@ class HandWrittenEvents:
         if isinstance(replay, loss_program.LossProgram) and not replay.reads_target:
             return self._paired_batch(phase, loss_program.no_target(inputs.rows))
         tape = spy.tape if spy is not None else None
+        if self._replay_selects_rows():
+            found = (loss_program.selected_target_of(tape, loss, inputs)
+                     if tape is not None else None)
+            return self._selected_pair(phase, found)
         target = loss_program.target_of(tape, loss, inputs) if tape is not None else None
         if target is None:
             return None

@@ -51,6 +51,7 @@ from lossdoctor.capture.replay_losses import (
     same_data,
     with_target_at,
 )
+from lossdoctor.capture.row_selection import Selection, selection_in
 from lossdoctor.capture.target_lookup import TargetLookup, lookup_of
 
 #: Relative difference allowed between the recorded loss and the program's value: the same
@@ -109,16 +110,29 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
     needed = _needed(tape, start.call, entries)
     _refuse_unreplayable(tape, needed, end)
     _refuse_branches(tape, needed)
-    builder = _Builder(tape, batch, entries)
+    selection = selection_in(tape, needed, lambda ref: _entered(tape, ref, entries),
+                             batch.rows)
+    builder = _Builder(tape, batch, entries, selection=selection)
     calls = builder.calls(needed, start.call)
     if builder.target is None and builder.input_target() is not None:
-        builder = _Builder(tape, batch, entries, target_path=builder.input_target())
+        builder = _Builder(tape, batch, entries, target_path=builder.input_target(),
+                           selection=selection)
         calls = builder.calls(needed, start.call)
     scale = Scale.of(tape, scaled, start, batch.rows)
     program = LossProgram(calls, start, builder.target_path, scale)
     prediction = at_place(tape.output, program.prediction_place)
     return Built(program, builder.target, _result(tape.results, scaled), prediction,
-                 frozenset(builder.constant_storages))
+                 frozenset(builder.constant_storages), selection)
+
+
+def _entered(tape: Tape, ref, entries: set[int]) -> torch.Tensor | None:
+    """The tensor from outside the program that ``ref`` stands for, if it is one."""
+    if isinstance(ref, External):
+        return ref.tensor
+    if isinstance(ref, Result) and ref.call in entries:
+        value = _result(tape.results, ref)
+        return value if isinstance(value, torch.Tensor) else None
+    return None
 
 
 def data_term(tape: Tape, root: torch.Tensor, from_output) -> torch.Tensor | None:
@@ -159,6 +173,9 @@ class Built:
     #: The memory of the tensors the program copied as constants: one that is the batch's data
     #: (boxes per image given to the script's loss function) makes it fit this batch only.
     constant_storages: frozenset = frozenset()
+    #: The rows of the batch the loss scored (row_selection.py: a graph's training mask), or
+    #: None for a loss on every row.
+    selection: torch.Tensor | None = None
 
     @property
     def value(self) -> float:
@@ -173,12 +190,29 @@ def target_of(tape: Tape, loss: torch.Tensor, batch: StepInputs) -> torch.Tensor
         return None
     entries = _data_entries(tape, batch.rows)
     builder = _Builder(tape, batch, entries)
-    for index in sorted(_needed(tape, start.call, entries)):
+    needed = _needed(tape, start.call, entries)
+    selection = selection_in(tape, needed, lambda ref: _entered(tape, ref, entries), batch.rows)
+    for index in sorted(needed):
         call = tape.calls[index]
         for tensor in _outside_tensors(tape, (call.args, call.kwargs), entries):
-            if builder.is_target(tensor):
+            if builder.is_target(tensor) and not (selection is not None
+                                                  and same_data(tensor, selection)):
                 return tensor
     return None
+
+
+def selected_target_of(tape: Tape, loss: torch.Tensor,
+                       batch: StepInputs) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(target, selection)`` of a loss computed like the recorded one on a selection of the
+    batch's rows (row_selection.py: a graph's ``y[val_mask]``); None when it selects none."""
+    start = tape.ref(loss)
+    if not isinstance(start, Result):
+        return None
+    entries = _data_entries(tape, batch.rows)
+    needed = _needed(tape, start.call, entries)
+    selection = selection_in(tape, needed, lambda ref: _entered(tape, ref, entries), batch.rows)
+    target = target_of(tape, loss, batch) if selection is not None else None
+    return None if target is None else (target, selection)
 
 
 #: Calls that hand a tensor on with the same values in the same order (moved, copied, reshaped,
@@ -403,6 +437,16 @@ def _refs_in_all(value) -> list:
     return []
 
 
+def _selections_in(value) -> list:
+    if isinstance(value, Selection):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _selections_in(v)]
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        return [r for v in value for r in _selections_in(v)]
+    return []
+
+
 def _refs_in(value) -> list:
     if isinstance(value, (Result, Output, Parameter)):
         return [value]
@@ -443,8 +487,10 @@ class _Builder:
     ``target_path``: the model's input that is the batch's target (a dict batch's target)."""
 
     def __init__(self, tape: Tape, batch: StepInputs, entries: set[int],
-                 target_path: Path | None = None) -> None:
+                 target_path: Path | None = None,
+                 selection: torch.Tensor | None = None) -> None:
         self.tape, self.batch, self.entries = tape, batch, entries
+        self.selection = selection  # the batch's row selection (row_selection.py)
         self.target: torch.Tensor | None = None
         self.target_path = target_path
         self.inputs_read: dict[Path, torch.Tensor] = {}  # the inputs with the batch's rows
@@ -513,6 +559,9 @@ class _Builder:
         return None
 
     def _external(self, tensor: torch.Tensor):
+        if self.selection is not None and tensor.shape == self.selection.shape and same_data(
+                tensor, self.selection):
+            return Selection()
         path = self._input_path(tensor)
         if path is not None and path == self.target_path:
             self.target = tensor
@@ -591,6 +640,12 @@ class LossProgram:
                 for r in _refs_in((call.args, call.kwargs))]
         return all(r.place == () for r in refs if isinstance(r, Output)) and not any(
             isinstance(r, Parameter) for r in refs)
+
+    @property
+    def selects_rows(self) -> bool:
+        """Whether the loss scores the batch's row selection only (row_selection.py)."""
+        return any(isinstance(r, Selection) for call in self.calls if call is not None
+                   for r in _selections_in((call.args, call.kwargs)))
 
     @property
     def reads_target(self) -> bool:
@@ -753,7 +808,8 @@ def _result(values: list, ref: Result):
 def _filled(value, reader, values: list):
     if isinstance(value, Result):
         return _result(values, value)
-    if isinstance(value, (Output, Parameter, Input, Target, TargetLookup, Constant, BatchShape)):
+    if isinstance(value, (Output, Parameter, Input, Target, TargetLookup, Constant, BatchShape,
+                          Selection)):
         return reader.read(value)
     if isinstance(value, dict):
         return {k: _filled(v, reader, values) for k, v in value.items()}
@@ -783,6 +839,9 @@ class _Reader:
             return ref.of(self.batch.target)
         if isinstance(ref, BatchShape):
             return (self.batch.rows, *ref.rest)
+        if isinstance(ref, Selection):  # a batch kept without one: every row
+            selection = getattr(self.batch, "selection", None)
+            return slice(None) if selection is None else selection
         return ref.tensor
 
 
@@ -790,13 +849,16 @@ class _Recorded(_Reader):
     """The program's inputs at the step it was recorded: the script's own tensors, cloned so
     that nothing the program does can touch them."""
 
-    def __init__(self, tape: Tape, batch: StepInputs, target: torch.Tensor | None) -> None:
+    def __init__(self, tape: Tape, batch: StepInputs, target: torch.Tensor | None,
+                 selection: torch.Tensor | None = None) -> None:
         super().__init__(tape.output, batch, tape.parameters)
-        self.target = target
+        self.target, self.selection = target, selection
 
     def read(self, ref):
         if isinstance(ref, Target):
             return self.target.detach().clone()
+        if isinstance(ref, Selection):
+            return self.selection.detach().clone()
         if isinstance(ref, TargetLookup):
             return ref.of(self.target.detach())
         if isinstance(ref, BatchShape):
@@ -810,7 +872,8 @@ def validated(built: Built, tape: Tape, batch: StepInputs) -> None:
     with torch.no_grad():
         recorded = built.value
         try:
-            value = _number(built.program.run(_Recorded(tape, batch, built.target)))
+            value = _number(built.program.run(_Recorded(tape, batch, built.target,
+                                                        built.selection)))
         except Exception as error:  # noqa: BLE001 - any failure means: not replayable
             raise Unreplayable(
                 f"running it again failed ({type(error).__name__}: {error})") from None

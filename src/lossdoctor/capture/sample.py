@@ -27,12 +27,21 @@ class Batch:
     keys: list[int] = field(default_factory=list, repr=False)  # one fingerprint per row
     step: int = 0  # the optimizer steps the run had taken when the batch was kept
     drawn_from: tuple | None = None  # the dataset a loader drew it from (data_events.DatasetOf)
+    #: The rows the loss scored, as an index, when it scored a selection of them (a graph's
+    #: ``out[train_mask]``: capture/row_selection.py); None: every row.
+    selection: torch.Tensor | None = None
+
+    @property
+    def scored_rows(self) -> int:
+        """The rows the loss scores: the selected ones, else every row."""
+        return self.rows if self.selection is None else int(self.selection.numel())
 
 
 def row_major(batch: Batch) -> bool:
     """Every tensor of the batch with dimensions has the batch's rows as its first size (not
-    an LSTM's hidden state, nor sequence-first inputs): its rows can be cut apart."""
-    return all(t.dim() == 0 or t.shape[0] == batch.rows
+    an LSTM's hidden state, nor sequence-first inputs): its rows can be cut apart. Not a batch
+    scored on a selection of its rows (a graph's nodes, which the forward joins)."""
+    return batch.selection is None and all(t.dim() == 0 or t.shape[0] == batch.rows
                for t in tensors_in((batch.args, batch.kwargs, batch.target)))
 
 

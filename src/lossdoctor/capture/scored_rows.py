@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import torch
 
+from lossdoctor.capture.row_selection import shared_share
+
 #: Outputs matched row by row only up to this many elements: a graph's nodes times its classes
 #: (Cora: 2,708 x 7) are a few thousand; a language model's logits (millions) are not indexed
 #: by rows this way, and hashing them at every step would cost more than the step's bookkeeping.
@@ -96,3 +98,12 @@ def other_rows(scored: ScoredRows | None, trained: dict[int, set]) -> bool:
         return False
     shared = len(scored.rows & trained[scored.of]) / len(scored.rows)
     return shared <= OTHER_ROWS_SHARE
+
+
+def other_selection(selection, trained: list) -> bool:
+    """Whether a kept evaluation batch scored a selection of its rows (row_selection.py) that
+    shares at most OTHER_ROWS_SHARE of them with the selections training scored: a graph's
+    validation nodes, kept beside the training batch of the same inputs."""
+    if selection is None or not trained:
+        return False
+    return shared_share(selection, trained) <= OTHER_ROWS_SHARE

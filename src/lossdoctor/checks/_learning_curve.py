@@ -10,7 +10,7 @@ the same validation loss in the same steps.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lossdoctor.capture.sample import Batch
 from lossdoctor.capture.tensors import take_rows
@@ -46,8 +46,8 @@ def learning_curve(case) -> LearningCurve:
     half_batches = half_of(replayer.train_batches)
     half = _replay_on(replayer, half_batches)
     return LearningCurve(
-        half_rows=sum(b.rows for b in half_batches),
-        all_rows=sum(b.rows for b in replayer.train_batches),
+        half_rows=sum(b.scored_rows for b in half_batches),
+        all_rows=sum(b.scored_rows for b in replayer.train_batches),
         half_best=half.best_validation, all_best=full.best_validation,
         noise=max(noise(_finite(half)), noise(_finite(full))),
         all_train_end=_train_end(full),
@@ -59,10 +59,12 @@ def half_of(batches: list[Batch]) -> list[Batch]:
     its first half of rows (full-batch training on either, as the run's single batch was)."""
     if len(batches) >= 2:
         return batches[::2]
-    return [_first_rows(batch, max(batch.rows // 2, 1)) for batch in batches]
+    return [_first_rows(batch, max(batch.scored_rows // 2, 1)) for batch in batches]
 
 
 def _first_rows(batch: Batch, rows: int) -> Batch:
+    if batch.selection is not None:  # a graph's nodes: the first of those the loss scores
+        return replace(batch, selection=batch.selection[:rows], keys=[])
     index = list(range(rows))
     return Batch(*(take_rows(part, index, batch.rows)
                    for part in (batch.args, batch.kwargs, batch.target)),

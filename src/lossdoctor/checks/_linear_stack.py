@@ -51,16 +51,22 @@ def computes_affine_map(model: nn.Module, batch: Batch, predict: Callable | None
     batch)`` gives the output (the replayer's: a model that takes its target among its inputs,
     a dict batch with its labels, gets them); by default the model called on the batch's
     inputs. True when it cannot be told (fewer than 2 rows, no float input, an output that is
-    not a tensor)."""
+    not a tensor). A batch scored on a selection of its rows (a graph's nodes) is not cut: its
+    first float input is paired with itself in reverse row order, the other inputs held."""
     half = batch.rows // 2
     paths = [p for p, t in inputs_without_target(batch) if t.is_floating_point()]
     if half < 1 or not paths:
         return True
-    first, second = (_rows(batch, range(start, start + half)) for start in (0, half))
+    if batch.selection is not None:  # a graph's nodes, joined by the forward: not cut apart
+        paths = paths[:1]
+        first, target, half = (batch.args, batch.kwargs), batch.target, batch.rows
+        second = _with(first, paths[0], at(first, paths[0]).flip(0))
+    else:
+        first, second = (_rows(batch, range(start, start + half)) for start in (0, half))
+        target = _target_rows(batch, half)
     middle = first
     for path in paths:
         middle = _with(middle, path, (at(first, path) + at(second, path)) / 2)
-    target = _target_rows(batch, half)
     predict = predict or _called
     with isolated(0), torch.no_grad():
         copied = copy.deepcopy(model).eval()

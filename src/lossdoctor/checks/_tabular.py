@@ -80,10 +80,10 @@ def table(batches: list[Batch], task: str, token_widths: dict[str, int] | None =
     id left out."""
     if not batches:
         raise Skip("needs batches paired with their targets")
-    features = [_features(b, token_widths or {}, padding or {}) for b in batches]
+    features = [_scored(b, _features(b, token_widths or {}, padding or {})) for b in batches]
     if len({f.shape[1] for f in features}) > 1:
         raise RaggedInputs("needs inputs of the same size in every batch (flat features per row)")
-    targets = [_target(b, task) for b in batches]
+    targets = [_scored(b, _target(b, task)) for b in batches]
     if len({t.shape[1:] for t in targets}) > 1:
         raise Skip("needs one target per example, or targets of one size in every batch: "
                    "yours differ in length from batch to batch (a sequence's tokens)")
@@ -100,6 +100,11 @@ def _features(batch: Batch, token_widths: dict[str, int],
     if not columns:
         raise Skip("needs model inputs given as tensors with one row per example")
     return finite(np.concatenate(columns, axis=1))
+
+
+def _scored(batch: Batch, rows: np.ndarray) -> np.ndarray:
+    """The rows the loss scored (a graph's training or validation nodes), else every row."""
+    return rows if batch.selection is None else rows[batch.selection.numpy()]
 
 
 def _row_inputs(batch: Batch) -> list[tuple[str, torch.Tensor]]:

@@ -53,7 +53,7 @@ import inspect
 import math
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -327,7 +327,7 @@ def _long_run(replayer: Replayer, settings: dict, fits_at: float) -> dict[str, f
 
 def overfit_one_batch(replayer: Replayer, model, batch: Batch) -> OneBatch:
     """Train a copy of ``model`` on at most ONE_BATCH_ROWS rows of ``batch`` with Adam."""
-    rows = min(batch.rows, ONE_BATCH_ROWS)
+    rows = min(batch.scored_rows, ONE_BATCH_ROWS)
     small = _first_rows(batch, rows)
     with isolated(0):
         trained = copy.deepcopy(model)
@@ -627,6 +627,10 @@ def _untested(one_batch: OneBatch, reason: str) -> list[Finding]:
 
 
 def _first_rows(batch: Batch, rows: int) -> Batch:
+    """The batch's first ``rows`` rows; of a batch scored on a selection of its rows (a
+    graph's nodes, which the forward joins), the first ``rows`` of those it scores."""
+    if batch.selection is not None:
+        return replace(batch, selection=batch.selection[:rows], keys=[])
     if rows >= batch.rows:
         return batch
     index = list(range(rows))
