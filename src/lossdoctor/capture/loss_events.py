@@ -91,6 +91,9 @@ class HeldLoss:
     record: LossRecord
     forward: int  # the model's forward passes started before it: the pass it belongs to
     tentative: bool = False  # computed with gradients on: training or not, the step will tell
+    #: Computed without gradients on an output that has them (``loss_fn(out.detach(), y)``, or
+    #: under no_grad): a metric of a training step or an evaluation, the step will tell.
+    side: bool = False
     reached: bool = False  # a backward pass went through it: a training loss
     logged: bool = False  # a value the user logged by hand
     inputs: LossInputStat | None = None
@@ -180,6 +183,7 @@ class LossEvents:
                                           "train" if tentative else "eval", reduction,
                                           unread is None),
                         self.forwards, tentative, unread=unread)
+        held.side = not tentative and self._of_a_graded_output(prediction)
         held.rescores = self._rescores(held)
         if not held.inside_model and (self.sampled or not tentative):
             # Training scores the same rows at each step of a full-graph run: its sampled
@@ -208,6 +212,19 @@ class LossEvents:
                 self.trace.setup.eval_reductions[name] = reduction
         self._hold(held)
 
+    def _of_a_graded_output(self, prediction: torch.Tensor) -> bool:
+        """Whether ``prediction`` is an output of the latest model call computed with
+        gradients, or its detached alias: that call was a training forward, or an evaluation
+        run with gradients on."""
+        if prediction.requires_grad:
+            return True
+        for ref in self.last_outputs:
+            output = ref()
+            if isinstance(output, torch.Tensor) and output.requires_grad and same_data(
+                    output, prediction):
+                return True
+        return False
+
     def _note_target(self, held: HeldLoss, prediction: torch.Tensor, target) -> None:
         """The loss's inputs (on sampled steps), and its target paired with the batch."""
         if self.sampled:
@@ -217,6 +234,8 @@ class LossEvents:
             held.inside_model = True
             self._inner_target = first_tensor(target)
         else:
+            if held.side:  # a metric beside the training loss pairs no batch
+                return
             if self._replay_undecided():
                 self._note_term_target(held.forward, target, prediction)
             if self._pending is not None and self._pairs_batch(held.forward):
@@ -347,7 +366,7 @@ class LossEvents:
             held.saturation = _output_saturation(self.step, prediction, first_tensor(target))
 
     def _hold(self, held: HeldLoss) -> None:
-        if not held.tentative and not self._held:
+        if not held.tentative and not held.side and not self._held:
             self._commit(held, held.record.phase)
             return
         self._held.append(held)
@@ -683,7 +702,7 @@ def _settled_phase(held: HeldLoss, trained: set[int]) -> str | None:
     """"train", "eval", or None for a side computation of a forward pass that trained."""
     if held.reached:
         return "train"
-    if not held.tentative:
+    if not held.tentative and not held.side:
         return held.record.phase
     return None if held.forward in trained else "eval"
 
