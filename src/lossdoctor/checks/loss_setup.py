@@ -10,8 +10,10 @@ sampled call is a fact about the run, not a statistical guess:
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
   [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
-  checks/_clipped_scores.py). Integer-typed targets of a one-output regression are not a wrong
-  loss but numbers cast on the way: data_pipeline reports them (checks/_cast_targets.py).
+  checks/_clipped_scores.py); a loss on probabilities given a ReLU's output, which the clip
+  hides (checks/_relu_probabilities.py). Integer-typed targets of a one-output regression are
+  not a wrong loss but numbers cast on the way: data_pipeline reports them
+  (checks/_cast_targets.py).
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -85,7 +87,8 @@ LOSS_MISMATCH = Cause(
     question="Does the loss get the kind of output it expects?",
     test=(
         "the predictions' range and shape at sampled loss calls: probabilities where the loss "
-        "wants logits (softmax twice), a single output unit for classes"
+        "wants logits (softmax twice), a single output unit for classes; a ReLU output where it "
+        "wants probabilities, replayed with a sigmoid in its place"
     ),
     explains=TRAINING_DYNAMICS,
     precedence=2,
