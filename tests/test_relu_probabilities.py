@@ -21,7 +21,7 @@ def _rows(generator, rows):
     return x, (x[:, :3].sum(1) > 0).float()
 
 
-def _case(head: nn.Module, seed=0):
+def _case(head: nn.Module, loss=_clipped_bce, seed=0):
     """Dense layers, the last one's weights small and its bias -1: its output starts below 0
     for every row, so a ReLU there is dead from the first step (far more than at PyTorch's
     default initialization)."""
@@ -33,7 +33,7 @@ def _case(head: nn.Module, seed=0):
         last.bias.fill_(-1.0)
     model = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), last, head)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    return record(fit, model, optimizer, _clipped_bce, _rows(generator, 600),
+    return record(fit, model, optimizer, loss, _rows(generator, 600),
                   _rows(generator, 200), epochs=4)
 
 
@@ -60,3 +60,12 @@ def test_the_dead_output_unit_follows_the_mismatch():
 
 def test_quiet_when_the_output_is_a_sigmoid():
     assert _mismatches(loss_setup.check(_case(nn.Sigmoid()))) == []
+
+
+def test_not_said_of_a_relu_output_the_loss_computation_squashes_first():
+    """sigmoid(relu(z)): the loss gets probabilities of 0.5 or more, another rule's to say."""
+    def sigmoid_then_bce(output, target):
+        return F.binary_cross_entropy(torch.sigmoid(output).squeeze(1), target)
+
+    findings = loss_setup.check(_case(nn.ReLU(), loss=sigmoid_then_bce))
+    assert not any("comes out of a ReLU" in f.verdict for f in findings)

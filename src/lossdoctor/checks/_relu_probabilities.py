@@ -22,6 +22,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._clamped_output import ends_clamped_at_zero
+from lossdoctor.checks._clipped_scores import SQUASHING
 from lossdoctor.checks._fix import fix_experiment
 from lossdoctor.checks._unclamped import without_last_relu
 from lossdoctor.experiments import Plan
@@ -46,6 +47,8 @@ def relu_into_probabilities(case, loss_name: str) -> ReluProbabilities | None:
     kind = loss_kind(loss_name)
     if kind is None or kind.output != "probabilities" or case.copies.initial_model is None:
         return None
+    if _squashed_on_the_way(case):
+        return None  # sigmoid(relu(z)) is loss_setup's probabilities clamped at 0.5
     try:
         replayer = case.require_replay()
     except Skip:
@@ -59,6 +62,13 @@ def relu_into_probabilities(case, loss_name: str) -> ReluProbabilities | None:
     squashing = "sigmoid" if outputs.dim() < 2 or outputs.shape[-1] == 1 else "softmax"
     return ReluProbabilities(float((outputs == 0).float().mean()), squashing,
                              _squashed_experiment(case, squashing))
+
+
+def _squashed_on_the_way(case) -> bool:
+    """Whether the recorded loss computation squashes the model's output (a sigmoid, a
+    softmax) before the loss: the loss is then not given the ReLU's output."""
+    calls = getattr(case.copies.loss_replay, "calls", None) or []
+    return any(call is not None and call.name in SQUASHING for call in calls)
 
 
 def _outputs(replayer, model: nn.Module) -> torch.Tensor | None:
