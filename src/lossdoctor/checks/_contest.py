@@ -21,6 +21,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from lossdoctor.checks._features import feature_axis, first_inputs
+from lossdoctor.checks._looked_up import looked_up_inputs
 from lossdoctor.checks._random_kernels import random_kernel_features
 from lossdoctor.checks._tabular import Table, finite, tables
 from lossdoctor.checks._two_sample import shifted
@@ -147,7 +148,8 @@ def _learner_tables(case, task: str) -> tuple[Table, Table]:
     replayer = case.replayer
     if not replayer.validation_batches:
         raise Skip("needs validation batches, or at least 5 training batches to hold out")
-    train, validation = tables(replayer.train_batches, replayer.validation_batches, task)
+    train, validation = tables(replayer.train_batches, replayer.validation_batches, task,
+                               looked_up=looked_up_inputs(case))
     train, validation = (
         _with_position_free_columns(case, table, batches)
         for table, batches in ((train, replayer.train_batches),

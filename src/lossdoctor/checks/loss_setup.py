@@ -10,8 +10,10 @@ sampled call is a fact about the run, not a statistical guess:
   BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
   below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
   [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
-  checks/_clipped_scores.py). Integer-typed targets of a one-output regression are not a wrong
-  loss but numbers cast on the way: data_pipeline reports them (checks/_cast_targets.py).
+  checks/_clipped_scores.py); a loss on probabilities given a ReLU's output, which the clip
+  hides (checks/_relu_probabilities.py). Integer-typed targets of a one-output regression are
+  not a wrong loss but numbers cast on the way: data_pipeline reports them
+  (checks/_cast_targets.py).
 - shape_broadcast: an elementwise loss on a prediction and target of different shapes that
   broadcast to a bigger comparison ((N, 1) against (N,) compares every row with every target),
   or that repeat one side against the other's rows ((1, C) against (B, C): one prediction for a
@@ -53,7 +55,8 @@ from lossdoctor.checks._clamped_output import (
 from lossdoctor.checks._clipped_scores import clipped_scores
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
-from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._plain import plain_number, plain_share
+from lossdoctor.checks._relu_probabilities import relu_into_probabilities
 from lossdoctor.checks._scaled_likeness import likeness
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
@@ -84,7 +87,8 @@ LOSS_MISMATCH = Cause(
     question="Does the loss get the kind of output it expects?",
     test=(
         "the predictions' range and shape at sampled loss calls: probabilities where the loss "
-        "wants logits (softmax twice), a single output unit for classes"
+        "wants logits (softmax twice), a single output unit for classes; a ReLU output where it "
+        "wants probabilities, replayed with a sigmoid in its place"
     ),
     explains=TRAINING_DYNAMICS,
     precedence=2,
@@ -127,7 +131,8 @@ def check(case) -> list[Finding]:
     for name, seen in _by_loss(calls).items():
         findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
-        findings += _clamped_logits(case, name, seen) + _clipped_raw_scores(case, name, seen)
+        findings += _clamped_logits(case, name, seen) + _relu_output(case, name)
+        findings += _clipped_raw_scores(case, name, seen)
         if not any(f.cause is LABEL_RANGE for f in findings):  # its replay is not needed
             findings += _unreachable(case, name, seen)
     return _first_of_each_cause(findings + _around_torch_loss(case, calls))
@@ -324,6 +329,43 @@ def _clipped_raw_scores(case, name: str, seen: list[LossInputStat]) -> list[Find
            "the raw scores and use a loss that takes logits (BCEWithLogitsLoss; in Keras "
            "BinaryCrossentropy(from_logits=True)).")
     return [Finding(LOSS_MISMATCH, CERTAIN, verdict, evidence, fix=fix)]
+
+
+#: A ReLU output whose replay with a sigmoid in its place did not help, on curves without a
+#: symptom: the mismatch is real but did not hold this run back, advice kept dismissed
+#: (dead_relu's ADVICE_CONFIDENCE, measured there on dead output and hidden layers).
+RELU_OUTPUT_ADVICE = 0.3
+
+
+def _relu_output(case, name: str) -> list[Finding]:
+    """A ReLU at the output fed to a loss on probabilities (checks/_relu_probabilities.py)."""
+    found = relu_into_probabilities(case, name)
+    if found is None:
+        return []
+    fixed = found.experiment is not None and helped(found.experiment, case)
+    shown = fixed or getattr(case, "curves_show_symptom", None) is not False
+    evidence = {"outputs_at_zero": found.at_zero}
+    if found.experiment is not None:
+        evidence.update(val_loss_before=found.experiment.before,
+                        val_loss_after=found.experiment.after)
+    verdict = (
+        f"{name} expects probabilities between 0 and 1, but your model's output comes out of "
+        f"a ReLU: 0 or above, without bound. The loss clips it into (0, 1), so an output at 0 "
+        f"costs the most a row can and, a ReLU at 0 passing no gradient, stays there "
+        f"({plain_share(found.at_zero)} of your trained model's outputs are exactly 0)."
+        + _squashed_words(found.experiment, fixed)) + FIRST
+    fix = (f"End the model with a {found.squashing} in place of the ReLU (in Keras: "
+           f"activation='{found.squashing}' on the last layer).")
+    return [Finding(LOSS_MISMATCH, CERTAIN if shown else RELU_OUTPUT_ADVICE, verdict, evidence,
+                    fix=fix, experiment=found.experiment)]
+
+
+def _squashed_words(experiment: Experiment | None, fixed: bool) -> str:
+    if experiment is None or not fixed:
+        return ""
+    return (f" With {experiment.description}, the validation loss goes from "
+            f"{plain_number(experiment.before)} to {plain_number(experiment.after)} in a "
+            f"{experiment.steps}-step replay of your training.")
 
 
 def _clip_in_words(found) -> str:

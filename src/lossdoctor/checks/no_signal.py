@@ -7,7 +7,9 @@ per-row gain over the constant is tested one-sided (is its mean above zero?) wit
 the smallest p-value is Bonferroni-corrected for the number of learners. The user's own model
 counts too: a validation loss clearly below the constant's means the labels carry signal.
 Images and sequences also get position-free columns (random convolutional kernels, pooled over
-positions: see :mod:`._random_kernels`), so "a shape anywhere in the picture" is learnable too.
+positions: see :mod:`._random_kernels`), so "a shape anywhere in the picture" is learnable too,
+and token ids the model looks up in an embedding table are counted word by word beside their
+positions (:mod:`._looked_up`, :mod:`._tabular`), so "a word anywhere in the text" is too.
 When nothing wins on validation, the same contest cross-validated inside the training rows tells
 labels that carry no signal apart from validation labels that do not belong to their inputs.
 Token sequences labelled position by position (a language model's next tokens) get their own
