@@ -123,14 +123,14 @@ def check(case) -> list[Finding]:
     stuck = stuck_layers(initial)
     spreads = _output_spreads(replayer, initial, default, batches)
     flat = flat_start(*spreads) and not _relus_off_at_start(case.trace)
-    if not (user_loss > FAR * default_loss or stuck or flat):
+    oversized = oversized_weights(initial, default)
+    if not (user_loss > FAR * default_loss or stuck or flat or oversized):
         return []
     after = default_init_replay(case, default)
     experiment = fix_experiment(
         f"the model re-initialized with {initialization_name(initial)}", case.baseline, after
     )
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
-    oversized = oversized_weights(initial, default)
     evidence.update(_oversized_evidence(oversized))
     excused = not (stuck or oversized) and undone_at_once(case.baseline, after)
     if not helped(experiment, case) or excused:
