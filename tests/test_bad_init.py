@@ -404,3 +404,12 @@ def test_a_standard_scale_behind_a_norm_is_not_replayed(monkeypatch):
     case = _replayed_as(monkeypatch, _normed_case(std=0.3), _at(_LEFT_BEHIND),
                         _at(_DEFAULT_PULLS_AHEAD))
     assert check(case) == []
+
+
+def test_oversized_weights_that_start_below_the_default_init_are_not_replayed(monkeypatch):
+    """A resumed or pretrained model's trained weights can be as large; it starts below a
+    default-initialized copy (here made so: 0.3 against 0.7), and is no bad start."""
+    case = _replayed_as(monkeypatch, _normed_case(std=3.0), _at(_LEFT_BEHIND),
+                        _at(_DEFAULT_PULLS_AHEAD))
+    monkeypatch.setattr("lossdoctor.checks.bad_init._start_losses", lambda *_: (0.3, 0.7))
+    assert check(case) == []

@@ -12,10 +12,13 @@ that is far off by its loss but whose replay has caught up with the default init
 replays' first evaluation (:func:`undone_at_once`) cost the training a few steps, not the run,
 unless its weights are far larger than any standard init makes them (:mod:`._weight_scale`: a
 GPT's Linear weights drawn N(0, 1)): the loss's excess goes at once, the weights' scale stays
-(attention scores far too large) and the training goes on slower. Such a start, far off by its
-loss, is reported without a replayed fix when the replays cannot tell (neither leaves the
-constant guess within its steps): a broken start is not called healthy for want of a replay
-long enough to show it.
+(attention scores far too large) and the training goes on slower. Such weights are replayed
+from the default init whenever the start's loss is above the default init's, however little
+(a normalization layer after them keeps a post-norm transformer's start under FAR; a resumed
+or pretrained model, whose trained weights can be as large, starts below it). A start far off
+by its loss with such weights is reported without a replayed fix when the replays cannot tell
+(neither leaves the constant guess within its steps): a broken start is not called healthy
+for want of a replay long enough to show it.
 """
 
 from __future__ import annotations
@@ -124,7 +127,8 @@ def check(case) -> list[Finding]:
     spreads = _output_spreads(replayer, initial, default, batches)
     flat = flat_start(*spreads) and not _relus_off_at_start(case.trace)
     oversized = oversized_weights(initial, default)
-    if not (user_loss > FAR * default_loss or stuck or flat or oversized):
+    worse_and_oversized = bool(oversized) and user_loss > default_loss
+    if not (user_loss > FAR * default_loss or stuck or flat or worse_and_oversized):
         return []
     after = default_init_replay(case, default)
     experiment = fix_experiment(
