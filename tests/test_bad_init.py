@@ -413,3 +413,28 @@ def test_oversized_weights_that_start_below_the_default_init_are_not_replayed(mo
                         _at(_DEFAULT_PULLS_AHEAD))
     monkeypatch.setattr("lossdoctor.checks.bad_init._start_losses", lambda *_: (0.3, 0.7))
     assert check(case) == []
+
+
+def _cut(validation, steps):
+    return ReplayResult([0.7] * 10, validation, start_validation=0.7,
+                        validation_steps=[steps // 10 * (i + 1) for i in range(len(validation))],
+                        planned_steps=steps)
+
+
+#: The small GPT's replays of the first 120 steps: the default init still trails.
+_OWN_EARLY = [0.95, 0.80, 0.70, 0.62, 0.58, 0.55, 0.53, 0.52, 0.51, 0.50]
+_DEFAULT_EARLY = [0.99, 0.90, 0.80, 0.72, 0.67, 0.64, 0.62, 0.61, 0.60, 0.59]
+
+
+def test_a_far_start_with_oversized_weights_is_reported_when_the_budget_cut_the_replays(
+        monkeypatch):
+    case = _replayed_as(monkeypatch, _case(std=1.0), _cut(_OWN_EARLY, 120),
+                        _cut(_DEFAULT_EARLY, 120))
+    [finding] = check(case)
+    assert finding.confidence == UNCONFIRMED_CONFIDENCE
+    assert "120 steps" in finding.verdict
+
+
+def test_full_replays_where_the_default_init_trails_are_quiet(monkeypatch):
+    case = _replayed_as(monkeypatch, _case(std=1.0), _at(_OWN_EARLY), _at(_DEFAULT_EARLY))
+    assert check(case) == []
