@@ -57,8 +57,9 @@ BAD_INIT = Cause(
     ),
     question="Did the initialization start the model far off?",
     test=(
-        "initial loss and output size against a copy with PyTorch's default init; replay from the "
-        "default init"
+        "initial loss, output size and each weight's size against a copy with PyTorch's default "
+        "init; replay from the default init (for the run's length when a 300-step replay barely "
+        "tells them apart)"
     ),
     # A start with identical units or a zero scale leaves the model as small as one unit.
     # Not saturated_activation: units pinned before any update are that check's own shown root,
