@@ -144,12 +144,7 @@ def check(case) -> list[Finding]:
     worse_and_oversized = bool(oversized) and user_loss > default_loss
     if not (user_loss > FAR * default_loss or stuck or flat or worse_and_oversized):
         return []
-    description = f"the model re-initialized with {initialization_name(initial)}"
-    before, after = case.baseline, default_init_replay(case, default)
-    experiment = fix_experiment(description, before, after)
-    if oversized and not helped(experiment, case) and settled_loss(after) < settled_loss(before):
-        before, after = _as_long_as_the_run(case, default) or (before, after)
-        experiment = fix_experiment(description, before, after)
+    before, after, experiment = _default_init_experiment(case, default, oversized)
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
     evidence.update(_oversized_evidence(oversized))
     excused = not (stuck or oversized) and undone_at_once(before, after)
@@ -163,6 +158,21 @@ def check(case) -> list[Finding]:
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
                                             initialization_name(initial), oversized), evidence,
                     experiment=experiment, fix=OVERSIZED_FIX if oversized else "")]
+
+
+def _default_init_experiment(case, default: nn.Module, oversized: dict[str, float]
+                             ) -> tuple[ReplayResult, ReplayResult, Experiment]:
+    """The replays from the user's start and from ``default``, and their experiment. With
+    oversized weights, a default init ahead but short of a fix is replayed again for the run's
+    length (_as_long_as_the_run)."""
+    description = (f"the model re-initialized with "
+                   f"{initialization_name(case.copies.initial_model)}")
+    before, after = case.baseline, default_init_replay(case, default)
+    experiment = fix_experiment(description, before, after)
+    if oversized and not helped(experiment, case) and settled_loss(after) < settled_loss(before):
+        before, after = _as_long_as_the_run(case, default) or (before, after)
+        experiment = fix_experiment(description, before, after)
+    return before, after, experiment
 
 
 def _oversized_evidence(oversized: dict[str, float]) -> dict[str, float]:
