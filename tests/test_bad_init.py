@@ -9,9 +9,11 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
 from lossdoctor.checks._reinit import never_below_start
+from lossdoctor.checks._weight_scale import oversized_weights
 from lossdoctor.checks.bad_init import (
     BAD_INIT,
     FAR,
+    UNCONFIRMED_CONFIDENCE,
     _identical_units,
     check,
     default_init,
@@ -249,3 +251,211 @@ def test_a_replayed_loss_without_a_prediction_leaves_the_output_spread_unknown()
 
     no_prediction = SimpleNamespace(predict=lambda model, batch: None)
     assert math.isnan(_output_spread(no_prediction, nn.Linear(2, 2), [object(), object()]))
+
+
+def _at(validation, start=0.7):
+    return ReplayResult([0.7] * 10, validation, start_validation=start,
+                        validation_steps=[30 * (i + 1) for i in range(len(validation))],
+                        planned_steps=300)
+
+
+def _replayed_as(monkeypatch, case, own, default):
+    """``case`` whose replays of the user's setup and from the default init are ``own`` and
+    ``default``, without a joint replay at a lower rate."""
+    case.__dict__["baseline"] = own
+    monkeypatch.setattr("lossdoctor.checks.bad_init.default_init_replay", lambda *_: default)
+    monkeypatch.setattr("lossdoctor.checks.bad_init.init_and_rate", lambda *_: None)
+    return case
+
+
+#: A small GPT with N(0, 1) Linear weights (/tmp scripts of session 31, 3-digit sorting):
+#: level with the default init's replay at its first evaluation, then left behind.
+_LEFT_BEHIND = [1.561, 1.36, 1.123, 0.942, 0.955, 0.824, 0.725, 0.685, 0.688, 0.665]
+_DEFAULT_PULLS_AHEAD = [1.75, 1.478, 1.302, 1.094, 0.891, 0.679, 0.492, 0.338, 0.259, 0.185]
+
+
+def test_oversized_weights_are_not_excused_as_undone_at_once(monkeypatch):
+    """undone_at_once holds on these replays (level at the first evaluation, falling as far),
+    which excuses an IRNN's deliberate identity start; weights N(0, 1) are no deliberate
+    start, and the default init's replay ending at 0.26 against 0.68 is the finding."""
+    assert undone_at_once(_at(_LEFT_BEHIND), _at(_DEFAULT_PULLS_AHEAD))
+    case = _replayed_as(monkeypatch, _case(std=1.0), _at(_LEFT_BEHIND),
+                        _at(_DEFAULT_PULLS_AHEAD))
+    [finding] = check(case)
+    assert finding.experiment.after < finding.experiment.before
+    assert finding.evidence["weights_far_above_default_init"] == 3.0
+
+
+#: Both replays at the constant guess (0.69 on the test task's validation rows) for all their
+#: steps: a transformer on its first plateau.
+_AT_THE_GUESS = [0.70, 0.695, 0.694, 0.693, 0.694, 0.693, 0.693, 0.694, 0.693, 0.693]
+
+
+def test_a_start_far_off_with_oversized_weights_is_reported_when_the_replays_cannot_tell(
+        monkeypatch):
+    case = _replayed_as(monkeypatch, _case(std=1.0), _at(_AT_THE_GUESS), _at(_AT_THE_GUESS))
+    [finding] = check(case)
+    assert finding.confidence == UNCONFIRMED_CONFIDENCE
+    assert finding.experiment is None
+    assert "neither got clearly below a constant guess" in finding.verdict
+
+
+def test_blind_replays_of_the_default_start_are_quiet(monkeypatch):
+    case = _replayed_as(monkeypatch, _case(), _at(_AT_THE_GUESS), _at(_AT_THE_GUESS))
+    assert check(case) == []
+
+
+def test_blind_replays_of_a_far_start_with_standard_weights_are_quiet(monkeypatch):
+    """A start far off by its loss (an output bias of 8 on one class) whose weights are the
+    default init's: nothing but the replay could show it a fault, and the replay cannot."""
+    torch.manual_seed(0)
+    model = mlp(8, 64, 2)
+    with torch.no_grad():
+        model[2].bias.copy_(torch.tensor([8.0, -8.0]))
+    x = torch.randn(1000, 8)
+    y = (x[:, 0] + 0.8 * x[:, 1] > 0.3).long()
+    recorded = record(fit, model, torch.optim.SGD(model.parameters(), lr=1e-3),
+                      nn.CrossEntropyLoss(), (x[:800], y[:800]), (x[800:], y[800:]), epochs=2)
+    case = _replayed_as(monkeypatch, recorded, _at(_AT_THE_GUESS), _at(_AT_THE_GUESS))
+    assert check(case) == []
+
+
+def _gpt_like(init):
+    """Linear and Embedding layers as a GPT block holds them, each weight started by ``init``
+    (None: PyTorch's default)."""
+    model = nn.ModuleDict({"wte": nn.Embedding(50, 48), "c_attn": nn.Linear(48, 144),
+                           "c_fc": nn.Linear(48, 192), "c_proj": nn.Linear(192, 48),
+                           "lm_head": nn.Linear(48, 50)})
+    for module in model.values():
+        if init is not None:
+            init(module.weight)
+    return model
+
+
+@pytest.mark.parametrize("init", [
+    None,
+    lambda w: nn.init.normal_(w, std=0.02),  # GPT-2, minGPT, nanoGPT
+    lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+    lambda w: nn.init.kaiming_normal_(w, nonlinearity="tanh"),
+    lambda w: nn.init.xavier_normal_(w, gain=5 / 3),
+    nn.init.orthogonal_,
+])
+def test_standard_inits_have_no_oversized_weights(init):
+    torch.manual_seed(0)
+    model = _gpt_like(init)
+    assert oversized_weights(model, default_init(model)) == {}
+
+
+def test_weights_drawn_with_std_one_are_oversized_but_not_the_embedding():
+    torch.manual_seed(0)
+    model = _gpt_like(nn.init.normal_)
+    oversized = oversized_weights(model, default_init(model))
+    assert set(oversized) == {"c_attn.weight", "c_fc.weight", "c_proj.weight", "lm_head.weight"}
+    assert min(oversized.values()) > 10
+
+
+def test_an_identity_recurrent_start_is_no_oversized_weight():
+    torch.manual_seed(0)
+    rnn = nn.RNN(8, 64, nonlinearity="relu")
+    nn.init.eye_(rnn.weight_hh_l0)
+    assert oversized_weights(rnn, default_init(rnn)) == {}
+
+
+def test_the_default_copy_re_initializes_attention_as_its_constructor_does():
+    """nn.MultiheadAttention has no reset_parameters: its in-projection, drawn N(0, 1) by a
+    loop over named_parameters, stayed N(0, 1) in the default copy."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+    for param in layer.parameters():
+        if param.dim() > 1:
+            nn.init.normal_(param)
+    fresh = default_init(layer)
+    assert fresh.self_attn.in_proj_weight.std() < 0.2  # xavier_uniform_: 0.125
+    assert fresh.self_attn.out_proj.bias.abs().max() == 0  # as the constructor leaves it
+    assert 0.9 < layer.self_attn.in_proj_weight.std() < 1.1
+    assert oversized_weights(layer, fresh).keys() == {
+        "self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight",
+        "linear2.weight"}
+
+
+def _normed_case(std):
+    """A first layer drawn N(0, std) behind a LayerNorm: the norm keeps the start's loss at
+    the default init's, as a post-norm transformer's does."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.LayerNorm(64), nn.GELU(), nn.Linear(64, 2))
+    nn.init.normal_(model[0].weight, std=std)
+    x = torch.randn(1000, 8)
+    y = (x[:, 0] + 0.8 * x[:, 1] - 0.5 * x[:, 2] * x[:, 3] > 0.3).long()
+    return record(fit, model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                  nn.CrossEntropyLoss(), (x[:800], y[:800]), (x[800:], y[800:]), epochs=2)
+
+
+def test_oversized_weights_are_replayed_though_the_start_loss_is_not_far(monkeypatch):
+    case = _normed_case(std=3.0)
+    assert not check(_replayed_as(monkeypatch, case, _at(_LEFT_BEHIND), _at(_LEFT_BEHIND)))
+    del case.__dict__["baseline"]
+    case = _replayed_as(monkeypatch, case, _at(_LEFT_BEHIND), _at(_DEFAULT_PULLS_AHEAD))
+    [finding] = check(case)
+    assert finding.evidence["initial_loss"] < FAR * finding.evidence["default_init_loss"]
+    assert finding.evidence["weights_far_above_default_init"] == 1.0
+
+
+def test_a_standard_scale_behind_a_norm_is_not_replayed(monkeypatch):
+    case = _replayed_as(monkeypatch, _normed_case(std=0.3), _at(_LEFT_BEHIND),
+                        _at(_DEFAULT_PULLS_AHEAD))
+    assert check(case) == []
+
+
+def test_oversized_weights_that_start_below_the_default_init_are_not_replayed(monkeypatch):
+    """A resumed or pretrained model's trained weights can be as large; it starts below a
+    default-initialized copy (here made so: 0.3 against 0.7), and is no bad start."""
+    case = _replayed_as(monkeypatch, _normed_case(std=3.0), _at(_LEFT_BEHIND),
+                        _at(_DEFAULT_PULLS_AHEAD))
+    monkeypatch.setattr("lossdoctor.checks.bad_init._start_losses", lambda *_: (0.3, 0.7))
+    assert check(case) == []
+
+
+def _cut(validation, steps):
+    return ReplayResult([0.7] * 10, validation, start_validation=0.7,
+                        validation_steps=[steps // 10 * (i + 1) for i in range(len(validation))],
+                        planned_steps=steps)
+
+
+#: The small GPT's replays of the first 120 steps: the default init still trails.
+_OWN_EARLY = [0.95, 0.80, 0.70, 0.62, 0.58, 0.55, 0.53, 0.52, 0.51, 0.50]
+_DEFAULT_EARLY = [0.99, 0.90, 0.80, 0.72, 0.67, 0.64, 0.62, 0.61, 0.60, 0.59]
+
+
+def test_a_far_start_with_oversized_weights_is_reported_when_the_budget_cut_the_replays(
+        monkeypatch):
+    case = _replayed_as(monkeypatch, _case(std=1.0), _cut(_OWN_EARLY, 120),
+                        _cut(_DEFAULT_EARLY, 120))
+    [finding] = check(case)
+    assert finding.confidence == UNCONFIRMED_CONFIDENCE
+    assert "120 steps" in finding.verdict
+
+
+def test_full_replays_where_the_default_init_trails_are_quiet(monkeypatch):
+    case = _replayed_as(monkeypatch, _case(std=1.0), _at(_OWN_EARLY), _at(_DEFAULT_EARLY))
+    assert check(case) == []
+
+
+#: Full replays: the default init's ends 5% below the user's start's, short of a fix's tenth.
+_DEFAULT_A_LITTLE_AHEAD = [v * 0.95 for v in _OWN_EARLY]
+
+
+def test_oversized_weights_a_little_behind_are_replayed_as_long_as_the_run(monkeypatch):
+    """A GPT's gap from its start can still be opening at 300 steps: the replays of the
+    run's length (900 steps here) decide."""
+    longer = []
+    monkeypatch.setattr("lossdoctor.checks.bad_init._as_long_as_the_run",
+                        lambda *_: longer and (_at(longer[0]), _at(longer[1])))
+    case = _replayed_as(monkeypatch, _case(std=1.0), _at(_OWN_EARLY),
+                        _at(_DEFAULT_A_LITTLE_AHEAD))
+    assert check(case) == []  # no longer replay (a run of 300 steps or fewer): quiet
+    longer[:] = [_OWN_EARLY, [v * 0.5 for v in _OWN_EARLY]]
+    [finding] = check(case)
+    assert finding.confidence == 0.9
+    assert finding.experiment.after < 0.6 * finding.experiment.before
+    longer[:] = [_OWN_EARLY, _DEFAULT_A_LITTLE_AHEAD]
+    assert check(case) == []

@@ -17,16 +17,31 @@ from lossdoctor.symptom import NEAR_CHANCE_SHARE
 
 
 def default_init(model: nn.Module, seed: int = 0) -> nn.Module | None:
-    """A copy of the model with every layer's reset_parameters called (seeded by ``seed``);
-    None when no layer has one."""
+    """A copy of the model with every layer's reset_parameters called (seeded by ``seed``),
+    then the private ``_reset_parameters`` of the torch modules that keep their own init
+    there (see _constructor_inits); None when no layer has either."""
     fresh = copy.deepcopy(model)
     layers = [m for m in fresh.modules() if callable(getattr(m, "reset_parameters", None))]
-    if not layers:
+    owners = _constructor_inits(fresh)
+    if not (layers or owners):
         return None
     with isolated(seed):
         for layer in layers:
             layer.reset_parameters()
+        for owner in owners:
+            owner._reset_parameters()
     return fresh
+
+
+def _constructor_inits(model: nn.Module) -> list[nn.Module]:
+    """The torch modules without reset_parameters whose constructor initializes their own
+    parameters in ``_reset_parameters``, children before parents, as their constructors run it
+    (after their sublayers are built): nn.MultiheadAttention's in-projection (xavier_uniform_,
+    which no reset_parameters reaches: a transformer encoder's weights drawn N(0, 1) kept their
+    attention weights at N(0, 1) in the "default" copy) and nn.Transformer's xavier init."""
+    return [m for m in reversed(list(model.modules()))
+            if isinstance(m, (nn.MultiheadAttention, nn.Transformer))
+            and not callable(getattr(m, "reset_parameters", None))]
 
 
 def default_init_replay(case, default: nn.Module):

@@ -9,7 +9,16 @@ units are all identical (constant or all-zero weights: every unit gets the same 
 the symmetry is never broken) or a normalization layer whose scale is zero (nothing passes it).
 Either is reported when a replay from the default init lowers the validation loss. A start
 that is far off by its loss but whose replay has caught up with the default init's by the
-replays' first evaluation (:func:`undone_at_once`) cost the training a few steps, not the run.
+replays' first evaluation (:func:`undone_at_once`) cost the training a few steps, not the run,
+unless its weights are far larger than any standard init makes them (:mod:`._weight_scale`: a
+GPT's Linear weights drawn N(0, 1)): the loss's excess goes at once, the weights' scale stays
+(attention scores far too large) and the training goes on slower. Such weights are replayed
+from the default init whenever the start's loss is above the default init's, however little
+(a normalization layer after them keeps a post-norm transformer's start under FAR; a resumed
+or pretrained model, whose trained weights can be as large, starts below it). A start far off
+by its loss with such weights is reported without a replayed fix when the replays cannot tell
+(neither leaves the constant guess within its steps): a broken start is not called healthy
+for want of a replay long enough to show it.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import torch
 from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
+from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._dead_units import BUILT_DEAD, dead_layers
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped, settled_loss
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
@@ -31,10 +41,12 @@ from lossdoctor.checks._reinit import (
     initialization_name,
     never_below_start,
 )
-from lossdoctor.experiments import Replayer, ReplayResult
+from lossdoctor.checks._weight_scale import LARGE_WEIGHTS, oversized_weights
+from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import INIT_STAGE, Cause, Experiment, Finding, Skip
 from lossdoctor.measured_consequences import FIX_CHANGES_A_SETTING
 from lossdoctor.sandbox import isolated
+from lossdoctor.symptom import NEAR_CHANCE_SHARE
 
 BAD_INIT = Cause(
     id="bad_init",
@@ -45,8 +57,9 @@ BAD_INIT = Cause(
     ),
     question="Did the initialization start the model far off?",
     test=(
-        "initial loss and output size against a copy with PyTorch's default init; replay from the "
-        "default init"
+        "initial loss, output size and each weight's size against a copy with PyTorch's default "
+        "init; replay from the default init (for the run's length when a 300-step replay barely "
+        "tells them apart)"
     ),
     # A start with identical units or a zero scale leaves the model as small as one unit.
     # Not saturated_activation: units pinned before any update are that check's own shown root,
@@ -93,6 +106,25 @@ BATCHES = 8
 #: off, outputs identical for every row; dead_relu 0.97 first on main, and bad_init by this
 #: rule would have led it).
 FLAT_START = 10.0
+#: A start far off (FAR) with weights far larger than any standard init (LARGE_WEIGHTS), whose
+#: replays cannot tell (neither the user's setup nor the default init's left the constant guess
+#: within the replay's steps: a transformer on its first plateau), is reported on what it shows,
+#: below the replayed fix's 0.9 and the joint replay's 0.85: the start is measured, its cost to
+#: the run is not. Twins start at the default init and never meet both bars.
+UNCONFIRMED_CONFIDENCE = 0.6
+#: A run longer than REPLAY_STEPS whose weights are far too large, and whose default-init
+#: replay ended lower but short of a fix, is replayed for its own length, at most this long: a
+#: transformer's gap from its start can still be opening at 300 steps (a small GPT on digit
+#: sums, /tmp dev script of session 31: no start leaves the constant guess before step 300,
+#: GPT-2's init is at 0.05 by step 700 where N(0, 1) is at 1.83). Three times the replays'
+#: length keeps the two replays of a small transformer (0.03 s a step here) within a minute;
+#: the budget sizes them down on larger models.
+LONGEST_REPLAY = 3 * REPLAY_STEPS
+#: The fix named when weights are far larger than any standard init: a GPT's own init is the
+#: one its users know.
+OVERSIZED_FIX = ("Draw the weights at a scale for their size: PyTorch's default init, kaiming "
+                 "or xavier, or N(0, 0.02) as GPT-2 does (nn.init.normal_ without std draws "
+                 "them with std 1).")
 #: Normalization layers, whose weight is a per-channel scale.
 NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
@@ -108,22 +140,123 @@ def check(case) -> list[Finding]:
     stuck = stuck_layers(initial)
     spreads = _output_spreads(replayer, initial, default, batches)
     flat = flat_start(*spreads) and not _relus_off_at_start(case.trace)
-    if not (user_loss > FAR * default_loss or stuck or flat):
+    oversized = oversized_weights(initial, default)
+    worse_and_oversized = bool(oversized) and user_loss > default_loss
+    if not (user_loss > FAR * default_loss or stuck or flat or worse_and_oversized):
         return []
-    after = default_init_replay(case, default)
-    experiment = fix_experiment(
-        f"the model re-initialized with {initialization_name(initial)}", case.baseline, after
-    )
+    before, after, experiment = _default_init_experiment(case, default, oversized)
     evidence = _evidence(case, replayer, initial, default, batches, user_loss, default_loss)
-    if not helped(experiment, case) or (not stuck and undone_at_once(case.baseline, after)):
-        return _with_a_lower_rate(case, default, after, evidence)
+    evidence.update(_oversized_evidence(oversized))
+    excused = not (stuck or oversized) and undone_at_once(before, after)
+    if not helped(experiment, case) or excused:
+        return (_with_a_lower_rate(case, default, after, evidence)
+                or _unconfirmed(case, before, after, evidence, oversized))
     evidence["layers_stuck_at_init"] = len(stuck)
     evidence["outputs_flat_at_start"] = float(flat)
     evidence["initial_output_spread"], evidence["default_init_output_spread"] = spreads
     evidence.update(never_below_start(case, after))
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
-                                            initialization_name(initial)), evidence,
-                    experiment=experiment)]
+                                            initialization_name(initial), oversized), evidence,
+                    experiment=experiment, fix=OVERSIZED_FIX if oversized else "")]
+
+
+def _default_init_experiment(case, default: nn.Module, oversized: dict[str, float]
+                             ) -> tuple[ReplayResult, ReplayResult, Experiment]:
+    """The replays from the user's start and from ``default``, and their experiment. With
+    oversized weights, a default init ahead but short of a fix is replayed again for the run's
+    length (_as_long_as_the_run)."""
+    description = (f"the model re-initialized with "
+                   f"{initialization_name(case.copies.initial_model)}")
+    before, after = case.baseline, default_init_replay(case, default)
+    experiment = fix_experiment(description, before, after)
+    if oversized and not helped(experiment, case) and settled_loss(after) < settled_loss(before):
+        before, after = _as_long_as_the_run(case, default) or (before, after)
+        experiment = fix_experiment(description, before, after)
+    return before, after, experiment
+
+
+def _oversized_evidence(oversized: dict[str, float]) -> dict[str, float]:
+    if not oversized:
+        return {}
+    return {"weights_far_above_default_init": float(len(oversized)),
+            "largest_weight_scale_to_default_init": max(oversized.values())}
+
+
+def _as_long_as_the_run(case, default: nn.Module) -> tuple[ReplayResult, ReplayResult] | None:
+    """The user's setup and the default init replayed for as many steps as the run took, at
+    most LONGEST_REPLAY; None when the run took no more than REPLAY_STEPS."""
+    steps = min(case.trace.steps, LONGEST_REPLAY)
+    if steps <= REPLAY_STEPS:
+        return None
+    fresh = case.shared(f"replay.default_init.{steps}", lambda: case.replayer.replay(
+        Plan(model=copy.deepcopy(default), steps=steps)))
+    return case.baseline_for(steps), fresh
+
+
+def _unconfirmed(case, own: ReplayResult, after: ReplayResult, evidence: dict,
+                 oversized: dict[str, float]) -> list[Finding]:
+    """A start far off by its loss, with weights far larger than any standard init gives their
+    layers, whose replays (``own`` from it, ``after`` from the default init) could not tell
+    (_why_unconfirmed): reported on what the start shows, at UNCONFIRMED_CONFIDENCE, without a
+    replayed fix. Full replays that did not find the default init better keep the check
+    quiet."""
+    far = evidence.get("initial_loss", 0.0) > FAR * evidence["default_init_loss"]
+    why = _why_unconfirmed(case, own, after) if far and oversized else ""
+    if not why:
+        return []
+    evidence["replay_loss_from_your_init"] = settled_loss(own)
+    evidence["replay_loss_from_default_init"] = settled_loss(after)
+    return [Finding(BAD_INIT, UNCONFIRMED_CONFIDENCE,
+                    _unconfirmed_verdict(evidence, oversized, why), evidence,
+                    fix=OVERSIZED_FIX)]
+
+
+def _why_unconfirmed(case, own: ReplayResult, after: ReplayResult) -> str:
+    """Why the replays neither confirm nor refute the start as the cause, in words; "" when
+    they could tell. The budget cut them short of REPLAY_STEPS: a replay cut short compares the
+    first steps, where the default init can still trail (a small GPT sorting digits, /tmp dev
+    script of session 31, Linear weights N(0, 1): the default init's replay 16% behind at 120
+    steps, at 0.26 against 0.68 at 300). Or neither left the constant guess
+    (_both_at_the_guess)."""
+    steps = min(own.planned_steps or REPLAY_STEPS, after.planned_steps or REPLAY_STEPS)
+    if steps < REPLAY_STEPS:
+        return f"the time budget cut the replays to {steps} steps, too few to tell"
+    if _both_at_the_guess(case, own, after):
+        return "neither got clearly below a constant guess within their steps"
+    return ""
+
+
+def _both_at_the_guess(case, own: ReplayResult, after: ReplayResult) -> bool:
+    """Neither replay settled clearly below the constant guess (by NEAR_CHANCE_SHARE of it, the
+    symptom's bar for a run that learned next to nothing): within the replays' steps neither
+    start learned."""
+    constant = case.constant_guess_loss("validation")
+    if constant is None or not (math.isfinite(constant) and constant > 0):
+        return False
+    bar = (1 - NEAR_CHANCE_SHARE) * constant
+    return all(settled_loss(result) >= bar for result in (own, after))
+
+
+def _oversized_text(oversized: dict[str, float]) -> str:
+    names = sorted(oversized, key=oversized.get, reverse=True)
+    shown = ", ".join(f"{name} ({oversized[name]:.0f}x)" for name in names[:3])
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return (f"{len(names)} of its weight matrices start far larger than PyTorch's default init "
+            f"draws them for their size: {shown}{more}, where the usual inits (kaiming, xavier, "
+            f"GPT-2's std 0.02) stay within {LARGE_WEIGHTS:g} times it")
+
+
+def _unconfirmed_verdict(evidence: dict, oversized: dict[str, float], why: str) -> str:
+    return (
+        f"Your model starts with a training loss of {evidence['initial_loss']:.3g}, against "
+        f"{evidence['default_init_loss']:.3g} for the same model with PyTorch's default "
+        f"initialization: {_oversized_text(oversized)}. Weights drawn without scaling by their "
+        "fan-in (e.g. normal_(w) with std 1) make every layer's outputs, and a transformer's "
+        "attention scores, far too large. Trained on copies, it reaches a validation loss of "
+        f"{evidence['replay_loss_from_your_init']:.3g} from your start and "
+        f"{evidence['replay_loss_from_default_init']:.3g} from the default init: {why}, so "
+        "this is what the start shows, not a measured fix."
+    )
 
 
 def flat_start(own: float, fresh: float) -> bool:
@@ -354,7 +487,8 @@ def _evidence(case, replayer, initial, default, batches, user_loss, default_loss
 
 
 def _verdict(evidence: dict, experiment: Experiment, stuck: list[str],
-             initialization: str = "PyTorch's default initialization") -> str:
+             initialization: str = "PyTorch's default initialization",
+             oversized: dict[str, float] | None = None) -> str:
     replayed = (f"Trained on copies from {initialization}, your model reaches a "
                 f"validation loss of {experiment.after:.3g}, against {experiment.before:.3g} "
                 "from its own.")
@@ -383,6 +517,7 @@ def _verdict(evidence: dict, experiment: Experiment, stuck: list[str],
         f"against {evidence['default_init_loss']:.3g} for the same model with "
         f"{initialization}{reference}; its outputs reach "
         f"{evidence.get('largest_initial_output', math.inf):.3g} before training (default "
-        f"init: {evidence['largest_default_init_output']:.3g}). Training spends its steps "
-        "undoing the initialization. " + replayed
+        f"init: {evidence['largest_default_init_output']:.3g}). "
+        + (f"{_oversized_text(oversized)}. " if oversized else "")
+        + "Training spends its steps undoing the initialization. " + replayed
     )
