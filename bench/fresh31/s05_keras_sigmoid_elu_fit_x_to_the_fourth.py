@@ -1,4 +1,4 @@
-# lossdoctor-expect: unnormalized_inputs, unscaled_targets
+# lossdoctor-expect: unnormalized_inputs
 # ruff: noqa: E501, E731, UP008, UP031, UP032  (the threads' own idioms kept)
 # source: http://stackoverflow.com.mevn.net/questions/52800582/why-do-i-fail-to-predict-y-x4-with-keras-y-x3-works
 """stackoverflow.com question 52800582 (stored as the mirror above), "Why do I fail to predict
