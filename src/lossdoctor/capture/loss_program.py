@@ -426,24 +426,18 @@ def _needed(tape: Tape, last: int, entries: set[int]) -> set[int]:
     return needed
 
 
-def _refs_in_all(value) -> list:
-    """The references a general call's arguments hold, the batch's included."""
-    if isinstance(value, (Result, Output, Parameter, Input, Target, TargetLookup)):
-        return [value]
-    if isinstance(value, dict):
-        return [r for v in value.values() for r in _refs_in_all(v)]
-    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
-        return [r for v in value for r in _refs_in_all(v)]
-    return []
+#: The references a general call's arguments may hold, the batch's included.
+ALL_REFERENCES = (Result, Output, Parameter, Input, Target, TargetLookup)
 
 
-def _selections_in(value) -> list:
-    if isinstance(value, Selection):
+def _instances_in(value, kinds) -> list:
+    """The values of ``kinds`` that a general call's arguments hold, nested ones included."""
+    if isinstance(value, kinds):
         return [value]
     if isinstance(value, dict):
-        return [r for v in value.values() for r in _selections_in(v)]
+        return [r for v in value.values() for r in _instances_in(v, kinds)]
     if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
-        return [r for v in value for r in _selections_in(v)]
+        return [r for v in value for r in _instances_in(v, kinds)]
     return []
 
 
@@ -645,14 +639,14 @@ class LossProgram:
     def selects_rows(self) -> bool:
         """Whether the loss scores the batch's row selection only (row_selection.py)."""
         return any(isinstance(r, Selection) for call in self.calls if call is not None
-                   for r in _selections_in((call.args, call.kwargs)))
+                   for r in _instances_in((call.args, call.kwargs), Selection))
 
     @property
     def reads_target(self) -> bool:
         """Whether the loss reads a target (a likelihood of the inputs, as a normalizing
         flow's ``-log_prob(x).mean()``, reads none)."""
         refs = [r for call in self.calls if call is not None
-                for r in _refs_in_all((call.args, call.kwargs))]
+                for r in _instances_in((call.args, call.kwargs), ALL_REFERENCES)]
         return self.target_path is not None or any(isinstance(r, (Target, TargetLookup))
                                                    for r in refs)
 
