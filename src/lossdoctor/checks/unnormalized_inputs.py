@@ -60,7 +60,8 @@ def check(case) -> list[Finding]:
         Finding(
             UNNORMALIZED_INPUTS,
             _confidence(stats, experiment, beaten),
-            verdict=_verdict(stats, experiment, targets is not None, beaten, case),
+            verdict=_verdict(stats, experiment, targets is not None,
+                             _describe_beaten(experiment, case) if beaten else None),
             evidence=_evidence(stats, experiment),
             fix=_fix(stats.unit),
             experiment=experiment,
@@ -117,9 +118,9 @@ def _confidence(stats: FeatureStats, experiment: Experiment | None,
 
 
 def _verdict(stats: FeatureStats, experiment: Experiment | None, raw_targets: bool,
-             beaten: bool = False, case=None) -> str:
-    tried = (_describe_beaten(experiment, case) if beaten
-             else _describe_experiment(experiment, raw_targets))
+             beaten: str | None = None) -> str:
+    """The scale, then what the replay showed (``beaten``: what the run itself did better)."""
+    tried = beaten or _describe_experiment(experiment, raw_targets)
     return f"{_describe_scale(stats)} {tried}".strip()
 
 
