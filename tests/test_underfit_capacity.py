@@ -638,6 +638,20 @@ def test_the_larger_model_keeps_a_clamp_at_zero_it_is_told_of():
     assert larger.describe().endswith("with a ReLU output")
 
 
+def test_a_sigmoid_that_underflows_to_zero_is_no_clamp():
+    """The seed's example 2 (inputs up to 1,000 into a sigmoid): single-precision sigmoids of
+    -104 and below are exactly 0, which read as a ReLU at the output (a loss_mismatch at 0.99
+    over no_signal, stop 46's CI). In double precision the zeros go, a ReLU's stay."""
+    torch.manual_seed(0)
+    batch = Batch((torch.rand(10, 10) * 1000,), {}, torch.zeros(10), 10)
+    linear = nn.Linear(10, 1)
+    with torch.no_grad():
+        linear.weight.copy_(torch.linspace(-0.06, 0.01, 10))
+    assert float(torch.sigmoid(linear(batch.args[0])).min()) == 0.0
+    assert not ends_clamped_at_zero(Probabilities(linear), [batch])
+    assert ends_clamped_at_zero(nn.Sequential(linear, nn.ReLU()), [batch])
+
+
 def _hand_written_bce(logit, target):
     return -(target * nn.functional.logsigmoid(logit)
              + (1 - target) * nn.functional.logsigmoid(-logit)).mean()

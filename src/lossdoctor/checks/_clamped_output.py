@@ -4,11 +4,14 @@ clamp fails the same way; without it, even a small one fits (the "output ReLU" t
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 
 import torch
 
 from lossdoctor.capture.sample import Batch
+from lossdoctor.capture.tensors import map_tensors
 from lossdoctor.checks._output_extremes import output_extremes
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.trace import LossInputStat
@@ -60,9 +63,30 @@ def ends_clamped_at_zero(model, batches: list[Batch], predict=None) -> bool:
     given, with the batch as the script called the model; the model's output without it), in
     eval mode (dropout zeroes values too), are never below 0 and the smallest is exactly 0. An
     untrained model is read, since a clamp gives exact zeros from the start, where a softplus,
-    a sigmoid or an exponential only come near."""
-    extremes = output_extremes(model, batches[:CLAMP_BATCHES], predict or _called)
+    a sigmoid or an exponential only come near, unless they underflow: a sigmoid of -104 is 0
+    in single precision. So the zeros must stay in double precision too, where a clamp's do
+    and a squashing's do not (unless its input is past -745)."""
+    batches = batches[:CLAMP_BATCHES]
+    if not _zero_smallest(output_extremes(model, batches, predict or _called)):
+        return False
+    doubled = output_extremes(copy.deepcopy(model).double(), [_doubled(b) for b in batches],
+                              predict or _called)
+    return not all(doubled) or _zero_smallest(doubled)
+
+
+def _zero_smallest(extremes: list[tuple[float, float] | None]) -> bool:
     return bool(extremes) and all(e is not None and e[0] == 0 for e in extremes)
+
+
+def _doubled(batch: Batch) -> Batch:
+    """``batch`` with its floating tensors in double precision."""
+    return dataclasses.replace(batch, args=map_tensors(batch.args, _to_double),
+                               kwargs=map_tensors(batch.kwargs, _to_double),
+                               target=map_tensors(batch.target, _to_double))
+
+
+def _to_double(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.double() if tensor.is_floating_point() else tensor
 
 
 def _called(model, batch: Batch):
