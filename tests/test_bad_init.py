@@ -229,6 +229,7 @@ def _deep_tanh_case(std=None, depth=12):
                   (x[800:], y[800:]), epochs=4)
 
 
+@pytest.mark.slow
 def test_a_deep_stack_too_small_at_its_start_to_carry_its_inputs_is_found():
     """Its loss starts where the default init's does (both near the guess), so FAR cannot see
     it; its outputs barely vary over the rows, and the default init's replay learns."""

@@ -185,6 +185,7 @@ def _memorizing_case(shift):
                   (x[900:], y[900:]), epochs=60)
 
 
+@pytest.mark.slow
 def test_a_model_that_memorized_its_rare_training_rows_is_judged_on_new_rows():
     """Dev rare_positive_threshold 291227, 291228 were called healthy: their models recalled
     every training positive, so 88% and 86% of all the captured positives, but 21 of 39 and

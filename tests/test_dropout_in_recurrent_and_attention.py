@@ -94,6 +94,7 @@ def stacked_gru_run(dropout):
                   (x[500:], y[500:]), epochs=6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dropout, found", [(0.9, True), (0.2, False)])
 def test_heavy_dropout_inside_a_stacked_gru_is_found_and_light_dropout_is_not(dropout, found):
     """Dropout 0.9 between the GRU's layers (no nn.Dropout anywhere) was not seen: nothing to

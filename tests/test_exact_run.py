@@ -243,6 +243,7 @@ def test_sigint_ends_the_run_as_python_dies_by_it_and_ctrl_c_again_leaves_a_part
     assert stopped and report["status"] != "healthy"
 
 
+@pytest.mark.slow
 def test_sigterm_ends_the_run_as_python_dies_by_it_and_the_report_is_written(tmp_path):
     ending = ("print('flushed', flush=True)\nprint('lost with the buffer')\n"
               "os.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(120)")

@@ -81,6 +81,7 @@ def test_words_that_decide_the_class_anywhere_in_the_text_are_signal(float_ids):
     assert no_signal.check(_documents_case(float_ids=float_ids)) == []
 
 
+@pytest.mark.slow
 def test_fires_on_documents_with_random_labels():
     [finding] = _no_signal(_documents_case(random_labels=True, float_ids=True))
     assert finding.evidence["p_value"] >= no_signal.ALPHA

@@ -1,6 +1,7 @@
 """A ReLU at the output fed to a loss on probabilities is a loss mismatch, and the dead output
 unit it leaves is its consequence (checks/_relu_probabilities.py, loss_setup)."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -49,6 +50,7 @@ def test_a_relu_output_fed_to_a_probability_loss_is_a_mismatch_whose_fix_is_repl
     assert "ReLU" in found.verdict and "sigmoid" in found.fix
 
 
+@pytest.mark.slow
 def test_the_dead_output_unit_follows_the_mismatch():
     case = _case(nn.ReLU())
     dead = dead_relu.check(case)

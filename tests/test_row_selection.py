@@ -150,6 +150,7 @@ def _diagnosed(lr: float):
     return diagnose_run(ScriptRun("gcn", 0, "", case.trace, case.copies), budget=60)
 
 
+@pytest.mark.slow
 def test_a_learning_rate_far_too_low_is_found_by_replays_of_the_graph():
     diagnosis = _diagnosed(1e-6)
     assert not any(o.reason == NO_VALIDATION_ROWS for o in diagnosis.outcomes)

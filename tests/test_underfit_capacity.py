@@ -95,6 +95,7 @@ def test_a_linear_model_on_xor_is_too_small_and_a_larger_mlp_fixes_it():
     assert "nn.Linear(2, 64)" in finding.fix
 
 
+@pytest.mark.slow
 def test_a_linear_model_on_a_sine_curve_is_too_small():
     torch.manual_seed(0)
     case = recorded(sine, nn.Linear(1, 1), nn.MSELoss())
@@ -103,6 +104,7 @@ def test_a_linear_model_on_a_sine_curve_is_too_small():
     assert finding.evidence["constant_validation_loss"] > finding.experiment.after
 
 
+@pytest.mark.slow
 def test_when_the_users_settings_cannot_train_the_larger_model_both_use_adam():
     torch.manual_seed(0)
     case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss(), torch.optim.SGD, lr=1e-7)
@@ -127,6 +129,7 @@ def test_a_linear_model_its_sgd_trains_is_not_called_too_small_when_a_larger_one
     assert underfit_capacity.check(case) == []
 
 
+@pytest.mark.slow
 def test_a_larger_model_that_cannot_train_at_the_users_rate_is_compared_at_a_lower_one():
     torch.manual_seed(0)
     case = recorded(sine, nn.Linear(1, 1), nn.MSELoss(), torch.optim.SGD, lr=0.3)
@@ -192,6 +195,7 @@ def test_skips_without_a_recorded_training_run():
         underfit_capacity.check(Case(Trace(), Copies()))
 
 
+@pytest.mark.slow
 def test_the_users_random_state_and_threads_are_left_as_they_were():
     torch.manual_seed(0)
     case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss(), rows=200)
@@ -239,6 +243,7 @@ def test_a_model_given_its_dict_batch_whole_gets_a_larger_model_reading_the_same
     assert why_not_larger(nn.Linear(3, 1), with_mask) != ""
 
 
+@pytest.mark.slow
 def test_a_cnn_that_only_averages_its_image_is_too_small_and_a_larger_cnn_fixes_it():
     torch.manual_seed(0)
     averaging = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.AdaptiveAvgPool2d(1),
@@ -356,6 +361,7 @@ def topic_xor(rows, generator):
     return tokens, (has[:, 0] ^ has[:, 1]).long()
 
 
+@pytest.mark.slow
 def test_a_one_unit_token_model_is_too_small_and_its_own_model_widened_fixes_it():
     """No standard larger model is built for embeddings: the user's model, widened, is."""
     torch.manual_seed(0)
@@ -506,6 +512,7 @@ def _fit_own_loss_on_dicts(model, x, y):
     fit_on_dicts(model, lambda m, b: m(b)[1], x, y, rows=20, train_batches=12, epochs=15)
 
 
+@pytest.mark.slow
 def test_a_model_given_its_batch_whole_with_its_own_loss_is_widened_on_that_batch():
     """The wider copy is called as the script called the model, target included (4 dev
     tanh_large_init cases failed inside the check: KeyError 'target')."""
@@ -532,6 +539,7 @@ def _sigmoid_stack(depth=10, width=32):
     return nn.Sequential(*layers, nn.Linear(width, 2))
 
 
+@pytest.mark.slow
 def test_a_deep_sigmoid_stack_whose_own_layers_widened_do_no_better_is_not_too_small():
     """deep_sigmoid_stack: a 2x128 ReLU MLP learns what the 10-layer sigmoid stack cannot
     (0.12 against 0.70), but so would a ReLU model of its own size; the stack widened to 128
@@ -605,6 +613,7 @@ def test_a_larger_model_on_a_run_without_a_symptom_is_advice_when_its_model_fits
     assert underfit_capacity._only_advice(case, {"one_batch_loss_ratio": one_batch}) is advice
 
 
+@pytest.mark.slow
 def test_a_linear_model_without_a_symptom_that_cannot_fit_one_batch_is_still_too_small():
     torch.manual_seed(0)
     case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss())
@@ -657,6 +666,7 @@ def _hand_written_bce(logit, target):
              + (1 - target) * nn.functional.logsigmoid(-logit)).mean()
 
 
+@pytest.mark.slow
 def test_a_linear_model_giving_one_number_a_row_to_a_hand_written_loss_is_too_small():
     """Dev linear_model 355100: the user's model ends in nn.Flatten(0); the larger MLP gave a
     column, which a loss written by hand broadcast against the targets (every row against

@@ -218,6 +218,7 @@ def _raw_linear_run(epochs: int):
                   epochs=epochs)
 
 
+@pytest.mark.slow
 def test_raw_inputs_and_targets_a_run_has_learned_anyway_are_dismissed():
     """With the targets off scale too, both replays have them standardized, so the one without
     the fix is no replay of the run: a run that got as near the floor as the fix's replay
