@@ -18,6 +18,7 @@ from lossdoctor.capture.sample import Batch
 from lossdoctor.checks import validation_path
 from lossdoctor.checks._rebatch import pooled, rebatch
 from lossdoctor.experiments import Replayer
+from lossdoctor.findings import Skip
 
 FEATURES, CHARS = 6, 4  # class 0 is CTC's blank
 
@@ -196,3 +197,11 @@ def test_a_loss_on_packed_sequences_replays_each_batch_with_its_own_lengths():
     ([True, False], 2, False), (torch.Size([2, 3]), 2, False), ([1, "a"], 2, False)])
 def test_a_list_of_numbers_is_per_row_only_with_one_number_per_row(value, rows, per_row):
     assert row_values.per_row_numbers(value, rows) is per_row
+
+
+def test_validation_path_reports_nothing_from_validation_batches_without_their_lengths():
+    case = record(_fit_ctc, wrong_validation=True)
+    for batch in case.copies.validation.batches:
+        batch.row_values = {}
+    with pytest.raises(Skip, match="one per row"):
+        validation_path.check(case)
