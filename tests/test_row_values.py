@@ -38,14 +38,15 @@ def _utterances(count: int, generator: torch.Generator) -> list:
     return items
 
 
-def _batches(items: list, size: int) -> list:
-    """Padded batches with their lengths as Python lists, as a collate function returns them."""
+def _batches(items: list, size: int, kind: type = list) -> list:
+    """Padded batches with their lengths as Python lists (or tuples), as a collate function
+    returns them."""
     batches = []
     for start in range(0, len(items), size):
         chunk = items[start:start + size]
         batches.append((pad_sequence([x for x, _ in chunk], batch_first=True),
                         pad_sequence([y for _, y in chunk], batch_first=True),
-                        [len(x) for x, _ in chunk], [len(y) for _, y in chunk]))
+                        kind(len(x) for x, _ in chunk), kind(len(y) for _, y in chunk)))
     return batches
 
 
@@ -66,12 +67,12 @@ def _ctc(model, x, y, input_lengths, label_lengths, validating: bool = False,
     return nn.CTCLoss()(scores.transpose(0, 1), y, input_lengths, label_lengths)
 
 
-def _fit_ctc(wrong_validation: bool = False, epochs: int = 3) -> list[float]:
+def _fit_ctc(wrong_validation: bool = False, epochs: int = 3, kind: type = list) -> list[float]:
     """Training batches of 8, validation batches of 6: another size, other lengths."""
     generator = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    train, validation = _batches(_utterances(48, generator), 8), _batches(
-        _utterances(18, generator), 6)
+    train, validation = _batches(_utterances(48, generator), 8, kind), _batches(
+        _utterances(18, generator), 6, kind)
     model = Recognizer()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     losses = []
@@ -124,6 +125,12 @@ def test_a_replay_scores_validation_batches_of_another_size_with_their_own_lengt
         _last_validation_losses(ctc_case), rel=1e-4)
 
 
+def test_lengths_given_as_tuples_are_read_from_each_batch_too():
+    case = record(_fit_ctc, epochs=1, kind=tuple)
+    assert _replayed_validation_losses(case) == pytest.approx(_last_validation_losses(case),
+                                                              rel=1e-4)
+
+
 def test_a_batch_without_its_lengths_is_not_scored_with_another_batchs(ctc_case):
     replayer = Replayer(ctc_case.copies)
     batch = replace(replayer.validation_batches[0], row_values={})
@@ -154,7 +161,7 @@ def test_validation_path_is_quiet_on_a_ctc_validation_computed_as_training_is(ct
     assert validation_path.check(ctc_case) == []
 
 
-def test_validation_path_finds_a_ctc_validation_given_scores_that_are_no_log_probabilities():
+def test_validation_path_finds_a_ctc_validation_normalized_over_the_frames():
     case = record(_fit_ctc, wrong_validation=True)
     assert [f.cause.id for f in validation_path.check(case)] == ["validation_path"]
 
