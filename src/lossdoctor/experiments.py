@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from lossdoctor import budget as budgets
+from lossdoctor.capture import row_values
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.model_copy import device_of, kept_copy
 from lossdoctor.capture.sample import Batch, row_major
@@ -526,7 +527,8 @@ def _rows(batch: Batch, kept: bool) -> Batch:
     index = [i for i in range(batch.rows) if (i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1) != kept]
     return replace(batch, args=take_rows(batch.args, index, batch.rows),
                    kwargs=take_rows(batch.kwargs, index, batch.rows),
-                   target=take_rows(batch.target, index, batch.rows), rows=len(index), keys=[])
+                   target=take_rows(batch.target, index, batch.rows), rows=len(index), keys=[],
+                   row_values=row_values.taken(batch.row_values, index))
 
 
 def on_device(batch: Batch, device: torch.device | None) -> Batch:

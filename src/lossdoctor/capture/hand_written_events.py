@@ -21,7 +21,7 @@ import weakref
 
 import torch
 
-from lossdoctor.capture import loss_program, loss_terms, row_selection
+from lossdoctor.capture import loss_program, loss_terms, row_selection, row_values
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.loss_callable import (
     CallWatcher,
@@ -109,9 +109,9 @@ class HandWrittenEvents:
         if not self._chains_wanted or self._compile_used or is_compiled(module):
             return
         if not self._learning_chain and not self._kept_for_validation() and not (
-                self._kept_with_selection()):
+                self._kept_read_on_tape()):
             self._chains_wanted = not self.copies.validation.complete or (
-                self._replay_selects_rows() and not self.copies.train.complete)
+                self._replay_reads_tape() and not self.copies.train.complete)
             if self._chain_spy is not None:  # a kept validation batch's, done with
                 self._stop_following(calls=False)
             return
@@ -172,6 +172,7 @@ class HandWrittenEvents:
         pairs no batch."""
         if self._replay_selects_rows():
             return self._selected_batch(phase, target)
+        target = self._program_target(target)
         selected = self._masked_selection(target) if phase == "eval" else None
         if selected is None:
             return super()._paired_batch(phase, target)
@@ -183,11 +184,40 @@ class HandWrittenEvents:
         return super()._paired_batch(phase, loss_program.unselected_ignored(source, mask,
                                                                             ignore_index))
 
-    def _kept_with_selection(self) -> bool:
-        """A training batch the sample keeps, its loss on a selection of its rows: the tape
-        shows which (_selected_batch)."""
+    def _program_target(self, target):
+        """For a program that reads per-row numbers: the batch's tensor the loss call's target
+        was computed from with them (``pack_padded_sequence(tags, lengths).data``), which is
+        what the program reads; else the loss call's target."""
+        replay, spy, inputs = self.copies.loss_replay, self._chain_spy, self._step_inputs
+        if not (isinstance(replay, loss_program.LossProgram) and replay.row_values_read
+                and spy is not None and spy.tape is not None and inputs is not None
+                and isinstance(target, torch.Tensor)):
+            return target
+        computed = target if spy.tape.ref(target) is not None or target._base is None else (
+            target._base)  # a view taken after (loss_events' per-row reshape)
+        source = loss_program.target_of(spy.tape, computed, inputs)
+        return target if source is None else loss_program.target_row_copy(source, inputs.rows)
+
+    def _row_values_now(self, rows: int) -> dict:
+        """The lists of per-row numbers this pass's loss calls were given, from its tape; at
+        the backward pass of the step the program was recorded at, the program's."""
+        spy = self._chain_spy
+        if spy is not None and spy.tape is not None:
+            return row_values.in_tape(spy.tape.calls, rows)
+        built = self._built
+        return built.row_values if isinstance(built, loss_program.Built) else {}
+
+    def _kept_read_on_tape(self) -> bool:
+        """A training batch the sample keeps, its loss on a selection of its rows (the tape
+        shows which: _selected_batch) or given per-row numbers (the tape shows them:
+        row_values.py)."""
         return (self._pending is not None and self._pending[0] == "train"
-                and self._replay_selects_rows())
+                and self._replay_reads_tape())
+
+    def _replay_reads_tape(self) -> bool:
+        replay = self.copies.loss_replay
+        return isinstance(replay, loss_program.LossProgram) and (
+            replay.selects_rows or bool(replay.row_values_read))
 
     def _replay_selects_rows(self) -> bool:
         replay = self.copies.loss_replay
@@ -225,6 +255,12 @@ class HandWrittenEvents:
             if held.forward == self.forwards and held.batch is not None:
                 held.batch.target = loss_program.target_row_copy(built.target, rows)
                 held.batch.selection = row_selection.selection_copy(built.selection)
+
+    def _pair_held_batches(self, target: torch.Tensor) -> None:
+        """The batches of the step the program was recorded at, paired with its target."""
+        for held in self._held:
+            if held.forward == self.forwards and held.batch is not None:
+                held.batch.target = loss_program.target_row_copy(target, target.shape[0])
 
     def _masked_selection(self, target):
         spy, pending = self._chain_spy, self._pending
@@ -462,6 +498,8 @@ class HandWrittenEvents:
             self._select_rows_of_batches(built)
         elif built.target is not None:
             self.pair_batches_with(built.target)
+            if built.program.row_values_read:  # the loss call's target came of it (above)
+                self._pair_held_batches(built.target)
         self.copies.prediction_shape = tuple(built.prediction.shape[1:])
         # the loss before a penalty on the weights joins it: what the loss measures of the fit
         # (a penalty of 90% of the loss hid a cross-entropy, and with it the constant guess:

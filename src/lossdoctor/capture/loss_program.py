@@ -13,6 +13,8 @@ become a LossProgram, its arguments made general:
   model's own inputs refer to those inputs; when no other tensor is the target, the one input
   with a row per batch row the loss reads (the ``"target"`` of a dict batch given whole to the
   model) is the target, taken out of the kept batch and put back for the model in a replay;
+- a list of plain numbers with one per batch row (CTC's lengths: row_values.py) is read from
+  each replayed batch;
 - anything else (numbers, class weights) is copied.
 
 The program is kept only if it gives back the recorded loss when run on the tensors of that
@@ -28,6 +30,7 @@ from functools import cached_property
 
 import torch
 
+from lossdoctor.capture import row_values
 from lossdoctor.capture.loss_tape import (
     MAX_CALLS,
     BatchShape,
@@ -52,6 +55,7 @@ from lossdoctor.capture.replay_losses import (
     with_target_at,
 )
 from lossdoctor.capture.row_selection import Selection, selection_in
+from lossdoctor.capture.row_values import RowValues
 from lossdoctor.capture.target_lookup import TargetLookup, lookup_of
 
 #: Relative difference allowed between the recorded loss and the program's value: the same
@@ -122,7 +126,8 @@ def build(tape: Tape, root: torch.Tensor, batch: StepInputs) -> Built:
     program = LossProgram(calls, start, builder.target_path, scale)
     prediction = at_place(tape.output, program.prediction_place)
     return Built(program, builder.target, _result(tape.results, scaled), prediction,
-                 frozenset(builder.constant_storages), selection)
+                 frozenset(builder.constant_storages), selection,
+                 row_values.in_tape(tape.calls, batch.rows))
 
 
 def _entered(tape: Tape, ref, entries: set[int]) -> torch.Tensor | None:
@@ -176,6 +181,8 @@ class Built:
     #: The rows of the batch the loss scored (row_selection.py: a graph's training mask), or
     #: None for a loss on every row.
     selection: torch.Tensor | None = None
+    #: The lists of per-row numbers the step's calls were given (row_values.py).
+    row_values: dict = field(default_factory=dict)
 
     @property
     def value(self) -> float:
@@ -312,16 +319,26 @@ def _data_entries(tape: Tape, rows: int) -> set[int]:
     """The calls where the batch's data enters the loss: on neither the output nor the
     parameters, they give a tensor with the batch's rows, called on a tensor without them
     (``y_train[index]`` of a whole data set). A replay reads their result from its batch; the
-    calls on a tensor with the batch's rows (``1 - y``) stay in the program."""
+    calls on a tensor with the batch's rows (``1 - y``), and those that make a tensor of a list
+    of per-row numbers (``torch.as_tensor(lengths)``: row_values.py), stay in the program."""
     entries = set()
     for index, (call, result) in enumerate(zip(tape.calls, tape.results, strict=True)):
         if index in tape._derived or not isinstance(result, torch.Tensor):
+            continue
+        if _of_row_values(call, rows):
             continue
         called_on = _called_on(tape, call)
         if _has_rows(result, rows) and not (called_on is not None
                                             and _holds_the_rows(called_on, result, rows)):
             entries.add(index)
     return entries
+
+
+def _of_row_values(call: Call, rows: int) -> bool:
+    """Whether the call is given a list of per-row numbers and no tensor."""
+    values = [*call.args, *call.kwargs.values()]
+    return any(row_values.per_row_numbers(v, rows) for v in values) and not any(
+        isinstance(v, (External, Result, Output, Parameter)) for v in values)
 
 
 def _holds_the_rows(called_on: torch.Tensor, result: torch.Tensor, rows: int) -> bool:
@@ -493,7 +510,8 @@ class _Builder:
         self.looked_up: dict[int, TargetLookup] = {}  # references that turned out lookups
 
     def calls(self, needed: set[int], last: int) -> list:
-        calls = [self.general(self.tape.calls[i]) if i in needed else None
+        occurrences = row_values.occurrences(self.tape.calls)
+        calls = [self.general(self.tape.calls[i], occurrences[i]) if i in needed else None
                  for i in range(last + 1)]
         if not self.looked_up:
             return calls
@@ -519,7 +537,10 @@ class _Builder:
         named = [path for path in paths if path[-1][1] in TARGET_KEYWORDS]
         return named[0] if len(named) == 1 else None
 
-    def general(self, call: Call) -> Call:
+    def general(self, call: Call, occurrence: int = 0) -> Call:
+        if not (call.name in SHAPE_TENSOR_CALLS and call.args
+                and self._batch_shape(call.args[0])):
+            call = row_values.marked(call, occurrence, self.batch.rows)
         args = self._general(call.args, call.name)
         if call.name in SHAPE_TENSOR_CALLS and args and self._batch_shape(args[0]):
             args = (BatchShape(tuple(args[0][1:])), *args[1:])
@@ -539,7 +560,7 @@ class _Builder:
             return {k: self._general(v, name) for k, v in value.items()}
         if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
             return type(value)(self._general(v, name) for v in value)
-        if isinstance(value, (Output, Result, Parameter, torch.Size, *PLAIN)):
+        if isinstance(value, (Output, Result, Parameter, RowValues, torch.Size, *PLAIN)):
             return value
         raise Unreplayable(f"{name} is given a {type(value).__name__}")
 
@@ -640,6 +661,12 @@ class LossProgram:
         """Whether the loss scores the batch's row selection only (row_selection.py)."""
         return any(isinstance(r, Selection) for call in self.calls if call is not None
                    for r in _instances_in((call.args, call.kwargs), Selection))
+
+    @cached_property
+    def row_values_read(self) -> list:
+        """The lists of per-row numbers the loss reads from each batch (row_values.py)."""
+        return [r for call in self.calls if call is not None
+                for r in _instances_in((call.args, call.kwargs), RowValues)]
 
     @property
     def reads_target(self) -> bool:
@@ -803,7 +830,7 @@ def _filled(value, reader, values: list):
     if isinstance(value, Result):
         return _result(values, value)
     if isinstance(value, (Output, Parameter, Input, Target, TargetLookup, Constant, BatchShape,
-                          Selection)):
+                          Selection, RowValues)):
         return reader.read(value)
     if isinstance(value, dict):
         return {k: _filled(v, reader, values) for k, v in value.items()}
@@ -836,6 +863,8 @@ class _Reader:
         if isinstance(ref, Selection):  # a batch kept without one: every row
             selection = getattr(self.batch, "selection", None)
             return slice(None) if selection is None else selection
+        if isinstance(ref, RowValues):
+            return row_values.read(self.batch, ref)
         return ref.tensor
 
 
@@ -844,11 +873,14 @@ class _Recorded(_Reader):
     that nothing the program does can touch them."""
 
     def __init__(self, tape: Tape, batch: StepInputs, target: torch.Tensor | None,
-                 selection: torch.Tensor | None = None) -> None:
+                 selection: torch.Tensor | None = None, per_row: dict | None = None) -> None:
         super().__init__(tape.output, batch, tape.parameters)
         self.target, self.selection = target, selection
+        self.per_row = per_row or {}
 
     def read(self, ref):
+        if isinstance(ref, RowValues):
+            return list(self.per_row[ref])
         if isinstance(ref, Target):
             return self.target.detach().clone()
         if isinstance(ref, Selection):
@@ -867,7 +899,7 @@ def validated(built: Built, tape: Tape, batch: StepInputs) -> None:
         recorded = built.value
         try:
             value = _number(built.program.run(_Recorded(tape, batch, built.target,
-                                                        built.selection)))
+                                                        built.selection, built.row_values)))
         except Exception as error:  # noqa: BLE001 - any failure means: not replayable
             raise Unreplayable(
                 f"running it again failed ({type(error).__name__}: {error})") from None

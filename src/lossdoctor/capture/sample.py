@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from lossdoctor.capture import row_values
 from lossdoctor.capture.tensors import take_rows, tensors_in
 
 #: Bytes each sample (training, validation) may hold. 64 MiB keeps the 4,096 rows whole for rows
@@ -30,6 +31,9 @@ class Batch:
     #: The rows the loss scored, as an index, when it scored a selection of them (a graph's
     #: ``out[train_mask]``: capture/row_selection.py); None: every row.
     selection: torch.Tensor | None = None
+    #: The lists of numbers, one per row, the batch's loss was given (CTC's lengths), by
+    #: where (capture/row_values.py); empty when none were, or the batch was made anew.
+    row_values: dict = field(default_factory=dict, repr=False)
 
     @property
     def scored_rows(self) -> int:
@@ -141,7 +145,8 @@ class BatchSample:
 def _rows_of(batch: Batch, index: list[int]) -> Batch:
     taken = Batch(take_rows(batch.args, index, batch.rows), take_rows(batch.kwargs, index,
                                                                        batch.rows),
-                  take_rows(batch.target, index, batch.rows), len(index), step=batch.step)
+                  take_rows(batch.target, index, batch.rows), len(index), step=batch.step,
+                  row_values=row_values.taken(batch.row_values, index))
     if batch.keys:
         taken.keys = [batch.keys[i] for i in index]
     return taken

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import torch
 
+from lossdoctor.capture import row_values
 from lossdoctor.capture.sample import Batch, row_major
 from lossdoctor.capture.tensors import take_rows
 from lossdoctor.checks._examples import EXAMPLES_FIRST, example_axis
@@ -66,7 +67,8 @@ def rebatch(pool: Batch, size: int) -> list[Batch]:
 def batch_rows(pool: Batch, index: range) -> Batch:
     rows = list(index)
     return Batch(take_rows(pool.args, rows, pool.rows), take_rows(pool.kwargs, rows, pool.rows),
-                 take_rows(pool.target, rows, pool.rows), len(rows))
+                 take_rows(pool.target, rows, pool.rows), len(rows),
+                 row_values=row_values.taken(pool.row_values, rows))
 
 
 def pooled_training(case) -> Batch:
@@ -89,7 +91,8 @@ def pooled(batches: list[Batch]) -> Batch:
                    "sequence-first inputs), which cannot be cut into batches of other sizes")
     try:
         return Batch(_joined([b.args for b in batches]), _joined([b.kwargs for b in batches]),
-                     _joined([b.target for b in batches]), sum(b.rows for b in batches))
+                     _joined([b.target for b in batches]), sum(b.rows for b in batches),
+                     row_values=row_values.joined([b.row_values for b in batches]))
     except (RuntimeError, TypeError, ValueError):
         raise Skip("needs batches of tensors that can be joined row by row") from None
 

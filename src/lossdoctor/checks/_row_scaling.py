@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from lossdoctor.capture import row_values
 from lossdoctor.capture.sample import Batch, row_major
 from lossdoctor.capture.tensors import take_rows
 
@@ -37,4 +38,5 @@ def rows_of(batch: Batch, rows: range) -> Batch:
     index = list(rows)
     return Batch(*(take_rows(part, index, batch.rows)
                    for part in (batch.args, batch.kwargs, batch.target)),
-                 len(index), [batch.keys[i] for i in index if i < len(batch.keys)], batch.step)
+                 len(index), [batch.keys[i] for i in index if i < len(batch.keys)], batch.step,
+                 row_values=row_values.taken(batch.row_values, index))
