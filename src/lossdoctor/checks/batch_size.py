@@ -34,7 +34,9 @@ falling by a one-sided Mann-Kendall trend test. A run that levelled off had rows
 Reported when the replay lowers the validation loss clearly against a replay of the user's
 batch size on the same rows, and clearly below the run's own best (``_fix.beyond_the_run``: by
 the bar of a fix and beyond the noise of the run's validation curve; for a run short by its
-batch with no validation pass, the replay of its batch on its rows is its level): only then
+batch with no validation pass, the replay of its batch on its rows is its level; for a batch
+too small for BatchNorm, whose passes wobble with its running statistics, the lower of its best
+pass and its trained model with the statistics recomputed, by the bar of a fix): only then
 does the training really suffer from its batch size. A run still learning at its end gets lower with
 more, smaller steps, and as much with more epochs; catching up with it, or passing it by less
 than a fix must take off, is no evidence against the batch. Unless its batch is half its
