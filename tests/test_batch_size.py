@@ -1,4 +1,6 @@
 import math
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,13 +11,15 @@ from conftest import fit, mlp, record
 from lossdoctor import budget as budgets
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks._fix import helped
-from lossdoctor.checks._rebatch import batch_rows, cost_fraction, pooled
+from lossdoctor.checks._fix import beyond_the_run, helped
+from lossdoctor.checks._rebatch import batch_rows, cost_fraction, pooled, pooled_training
+from lossdoctor.checks._recomputed_statistics import recomputed_statistics_loss
 from lossdoctor.checks.batch_size import (
     BATCH_SIZE,
     COUNTED_CONFIDENCE,
     FEW_STEPS,
     LITTLE_LEARNED_SHARE,
+    _beyond_the_run,
     barely_started,
     batch_statistics_experiment,
     check,
@@ -168,6 +172,66 @@ def test_the_statistics_test_compares_per_element_losses_for_a_summed_loss():
         if isinstance(layer, nn.BatchNorm2d):
             layer.running_mean += 3.0
     assert _statistics_helped(case)
+
+
+def _recomputed(case):
+    return recomputed_statistics_loss(case.replayer, case.copies.final_model,
+                                      pooled_training(case), 32)
+
+
+def test_recomputed_statistics_read_the_trained_weights_without_their_running_averages():
+    case = brightness_run(batch_size=32)
+    replayer, model = case.replayer, case.copies.final_model
+    running = replayer.evaluate(model, replayer.validation_batches)
+    assert _recomputed(case) == pytest.approx(running, rel=0.2)
+    for layer in model.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean += 3.0
+    assert replayer.evaluate(model, replayer.validation_batches) > 1.5 * running
+    assert _recomputed(case) == pytest.approx(running, rel=0.2)
+
+
+def test_a_model_without_batchnorm_has_no_recomputed_statistics():
+    assert _recomputed(tabular_run(batch_size=500, epochs=2)) is None
+
+
+def _wobbling(last, low, high, passes=6):
+    """Passes like the run's ``last``, alternately at ``high`` and ``low``, as running
+    statistics averaged over batches of two rows make them wobble."""
+    return [replace(last, epoch=i, loss=low if i % 2 else high) for i in range(passes)]
+
+
+def _larger_batch_reaching(after):
+    """A replay of batches of 32 for a run on batches of 2 that settled at ``after``."""
+    return SimpleNamespace(user_batch=2, batch=32, experiment=SimpleNamespace(after=after))
+
+
+@pytest.fixture(scope="module")
+def two_image_batches():
+    return brightness_run(batch_size=2)
+
+
+def test_passes_that_wobble_with_tiny_batches_statistics_do_not_hide_a_larger_batchs_fix(
+        two_image_batches, monkeypatch):
+    """Dev 414205 (BatchNorm on batches of 2 rows) was called healthy: its passes wobbled by a
+    noise of 0.107, and batches of 32 beat its best pass by 0.21, not by three noise widths.
+    Its trained weights with recomputed statistics are where it got (fails on a430c50)."""
+    case = two_image_batches
+    level = _recomputed(case)
+    wobbling = _wobbling(case.trace.validation_passes()[-1], level, 2 * level)
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: wobbling)
+    assert not beyond_the_run(case, 0.7 * level)  # the passes' noise bar
+    assert _beyond_the_run(case, _larger_batch_reaching(0.7 * level), pooled_training(case))
+
+
+def test_a_larger_batch_no_better_than_the_trained_weights_is_not_beyond_the_run(
+        two_image_batches, monkeypatch):
+    case = two_image_batches
+    level = _recomputed(case)
+    wobbling = _wobbling(case.trace.validation_passes()[-1], 0.9 * level, 2 * level)
+    monkeypatch.setattr(case.trace, "validation_passes", lambda: wobbling)
+    assert not _beyond_the_run(case, _larger_batch_reaching(0.95 * level),
+                               pooled_training(case))
 
 
 def test_batches_with_a_tensor_of_another_first_size_are_not_pooled():
