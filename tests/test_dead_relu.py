@@ -628,3 +628,17 @@ def test_stuck_outputs_a_replay_frees_are_reported_on_curves_without_a_symptom()
     case.curves_show_symptom = False
     [finding] = dead_relu.check(case)
     assert finding.confidence == dead_relu.CONFIRMED_STUCK
+
+
+def test_a_healthy_network_trained_long_on_few_rows_keeps_its_units_and_is_not_flagged():
+    """The twin of a debugging subset left in (issue 11, session 32): a wide ReLU MLP trained
+    many epochs on 40 rows memorizes them, but that leaves its units alive on those rows, and
+    dead_relu has nothing to say about it (overfitting is the question there)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                          nn.Linear(128, 2))
+    case = record(fit, model, torch.optim.Adam(model.parameters(), lr=2e-3),
+                  nn.CrossEntropyLoss(), _learnable(40, 0), _learnable(200, 1), epochs=20)
+    assert case.trace.train_losses()[-1].value < 0.1  # it fits its few rows
+    assert max(d.dead for d in dead_layers(case.trace)) < MOST
+    assert check(case) == []

@@ -6,8 +6,11 @@ that moved below the guess (the model learned the class frequencies and a little
 run's own trained model is shown to recall almost none of the other classes' validation rows
 (a binomial bound on the rows it recalled), or to recall them far less often than the majority
 class (the same bound below four fifths of the majority's recall) while replays as long as the
-run gain balanced accuracy with the classes balanced. A run's model that recalls the other
-classes at least four fifths as often as the majority is left alone, whatever a replay does.
+run gain balanced accuracy with the classes balanced, or the run's own model gains it on the
+validation rows with each class's share of the training rows taken out of its decision (logit
+adjustment: what weighting the loss by class shifts its outputs by), for replays too short to
+show the fix. A run's model that recalls the other classes at least four fifths as often as the
+majority is left alone, whatever a replay does.
 Two replays show the fix: one with the minority rows oversampled (each batch resampled to equal
 class shares), one with the loss weighted by class; the better one's balanced accuracy (the
 mean of the per-class recalls) is compared with the plain replay's, on the same validation
@@ -67,7 +70,9 @@ CLASS_IMBALANCE = Cause(
         "class shares, the trained model's recall of the other classes (binomial bound, "
         "alone and against four fifths of the majority's recall), "
         "per-class recall of a replay; replays with the minority oversampled or the loss "
-        "weighted by class (balanced log loss); the loss's own class weights, read from its "
+        "weighted by class (balanced log loss), or the trained model's balanced accuracy "
+        "with the class shares taken out of its decision; the loss's own class weights, read "
+        "from its "
         "gradients (weights that favour the majority named); for multi-label 0/1 targets, "
         "each label's "
         "positive rate, the trained model's recall of the rare labels' positives and a replay "
@@ -156,10 +161,39 @@ def check(case) -> list[Finding]:
         replays = replays.lasting(case.trace.steps)
     fixes = (replays.trained(_oversampler(replayer, balance), None),
              replays.trained(None, _weighted_loss(replayer, balance, kind)))
+    moved = None
     if not seen and _gain(replays.plain(), fixes) < MEANINGFUL_GAIN:
-        return []  # the majority favoured, but balancing the classes did not help
+        moved = replays.run_prior_removed(balance)
+        if moved is None or moved_gain(moved) < MEANINGFUL_GAIN:
+            return []  # the majority favoured, but balancing the classes did not help
     finding = _finding(balance, constant, user, (at_constant, shown), replays, fixes)
+    finding = with_prior_removed(finding, moved) if moved is not None else finding
     return [with_loss_weights(finding, balance, _minority_weight(case, balance))]
+
+
+def moved_gain(moved: tuple[Scores, Scores]) -> float:
+    """Balanced accuracy the run's own model gains on the validation rows when each class's
+    share of the training rows is taken out of its decision."""
+    as_trained, prior_removed = moved
+    return prior_removed.balanced_accuracy - as_trained.balanced_accuracy
+
+
+def with_prior_removed(finding: Finding, moved: tuple[Scores, Scores]) -> Finding:
+    """``finding`` backed by the run's own model with the class shares taken out of its
+    decision (logit adjustment), when replays as long as the run were too short to show the
+    balancing fix: the model ranks the other classes' rows above the majority's, and only the
+    class frequencies it learned keep it from predicting them."""
+    as_trained, prior_removed = moved
+    gain = moved_gain(moved)
+    finding.evidence["balanced_accuracy_run"] = as_trained.balanced_accuracy
+    finding.evidence["balanced_accuracy_run_prior_removed"] = prior_removed.balanced_accuracy
+    finding.verdict += (
+        f" Your trained model itself tells the classes apart: with each class's share of the "
+        f"training rows taken out of its decision (what weighting the loss by class does to a "
+        f"model's outputs), its balanced accuracy on the validation rows goes from "
+        f"{as_trained.balanced_accuracy:.2f} to {prior_removed.balanced_accuracy:.2f}.")
+    finding.confidence = max(finding.confidence, _confidence(gain, False))
+    return finding
 
 
 def scored_as_meant(trace, kind: LossKind) -> LossKind:
@@ -360,6 +394,21 @@ class Replays:
             return None
         return replace(_scores(replayer, copy.deepcopy(final), self.kind), fix=RUN_ON_VALIDATION)
 
+    def run_prior_removed(self, balance: Balance) -> tuple[Scores, Scores] | None:
+        """The run's own model's scores on the validation rows as it decides, and with each
+        class's log share of the training rows subtracted from its log-probabilities (the
+        prior correction of Saerens et al. 2002; post-hoc logit adjustment, Menon et al. 2021:
+        what a loss weighted by class shifts the optimum by). None without a trained model or
+        validation rows."""
+        final, replayer = self.case.copies.final_model, self.case.replayer
+        if final is None or not replayer.validation_batches:
+            return None
+        model = copy.deepcopy(final)
+        log_prior = torch.log(torch.as_tensor(balance.shares, dtype=torch.float64).clamp(
+            min=1 / balance.counts.sum()))
+        return (_scores(replayer, model, self.kind),
+                _scores(replayer, model, self.kind, log_prior=log_prior))
+
     def use_run_scores(self, scores: Scores) -> None:
         self._run = scores
 
@@ -415,9 +464,11 @@ def _weighted_loss(replayer, balance: Balance, kind: LossKind) -> WeightedLoss:
 
 
 @torch.no_grad()
-def _scores(replayer, model, kind: LossKind, batches=None) -> Scores:
+def _scores(replayer, model, kind: LossKind, batches=None,
+            log_prior: torch.Tensor | None = None) -> Scores:
     """Recall and mean log loss of each class present among ``batches``' rows (the validation
-    rows when not given)."""
+    rows when not given); with ``log_prior`` (per class), recall of the decision with it
+    subtracted from the log-probabilities."""
     model.eval()
     labels, log_probabilities = [], []
     for batch in replayer.validation_batches if batches is None else batches:
@@ -426,12 +477,23 @@ def _scores(replayer, model, kind: LossKind, batches=None) -> Scores:
         labels.append(torch.from_numpy(_target(batch, CLASSIFICATION)))
     label, log_p = torch.cat(labels), torch.cat(log_probabilities)
     label = label.clamp(0, log_p.shape[1] - 1)
-    hit = (log_p.argmax(dim=1) == label).double()
+    hit = (_decided(log_p, log_prior) == label).double()
     row_loss = -log_p.gather(1, label[:, None])[:, 0].clamp(min=math.log(EPSILON))
     present = label.unique()
     return Scores(present.numpy(), np.array([float(hit[label == c].mean()) for c in present]),
                   np.array([float(row_loss[label == c].mean()) for c in present]),
                   np.array([int((label == c).sum()) for c in present]))
+
+
+def _decided(log_p: torch.Tensor, log_prior: torch.Tensor | None) -> torch.Tensor:
+    """The class each row is given: the most probable, or with ``log_prior`` taken out (a
+    class the training rows never held keeps its log-probability)."""
+    if log_prior is None:
+        return log_p.argmax(dim=1)
+    shift = torch.zeros(log_p.shape[1], dtype=log_p.dtype)
+    shared = min(len(log_prior), log_p.shape[1])
+    shift[:shared] = log_prior[:shared].to(log_p.dtype)
+    return (log_p - shift.to(log_p.device)).argmax(dim=1)
 
 
 def _scored_output(replayer, model, batch, kind: LossKind) -> torch.Tensor:
