@@ -15,11 +15,15 @@ Two faults, both read from the learning rate the run recorded at every step (cap
 - **Rise**: the loss fell, then turned up and ended having given back at least GIVEN_BACK of its
   progress (or not finite), after the schedule raised the rate above every rate the loss fell
   at, on a schedule still rising past PEAK_BY of the run. (A warmup that never stops, a gamma
-  above 1; a warmup to an early peak that is too high is lr_too_high.) Replay: the schedule
-  capped at the rate where the loss was lowest. A schedule that peaks early and anneals (a
-  one-cycle whose max_lr is too high) is read the same way, or as a breakdown (the loss never
-  fell and rose BROKE_DOWN times its start: ``_lr_rise.find_breakdown``), from the curves alone
-  at CURVES_ONLY, beside learning_rate's measured answer and below it.
+  above 1; a warmup to an early peak that is too high is lr_too_high.) A loss that never fell
+  below its first steps and broke down once the schedule carried the rate past the rate the
+  user set (``carried_past``) is such a rise too. Replay: the schedule capped at the rate where
+  the loss was lowest, and no higher than the rate set (``capped_at_set_rate``); when it helps,
+  lr_too_high (the same run's peak, read by the learning-rate check) is its consequence. A
+  schedule that peaks early and anneals (a one-cycle whose max_lr is too high) is read the same
+  way, or as a breakdown (the loss never fell and rose BROKE_DOWN times its start:
+  ``_lr_rise.find_breakdown``), from the curves alone at CURVES_ONLY, beside learning_rate's
+  measured answer and below it.
 
 - **Starved** (read first: a loss that turns up while the rate is below half the rate meant is
   no rise into instability; bench/devset onecycle_sized_by_rows 400004 was read as a rise at
@@ -30,7 +34,8 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   hirofumi0810/neural_sp#137: "a learning rate curve which went straight up until the end of
   the training"), a step-counted warmup or one-cycle schedule that Lightning steps once an
   epoch (ace-step/ACE-Step#198, Lightning-AI/pytorch-lightning#3869). Replay: a warmup over
-  REPLAY_WARMUP of the steps to the rate meant, held there.
+  REPLAY_WARMUP of the steps to the rate meant, held there. A replay the budget cut short
+  that did not help leaves the reading at STARVED_READ; a whole one dismisses it.
 
 - **Against**: a plateau scheduler (ReduceLROnPlateau) whose ``mode`` is against the metric
   it is stepped with: ``mode='max'`` stepped with the validation loss (it first cut the rate as
