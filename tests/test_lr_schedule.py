@@ -27,8 +27,8 @@ from lossdoctor.checks.lr_schedule import (
     gradual_cut,
     meant_lr,
 )
-from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Experiment, Skip
+from lossdoctor.diagnosis import REPORT_THRESHOLD, rank
+from lossdoctor.findings import Experiment, Finding, Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Setup, Trace
 
@@ -712,3 +712,22 @@ def test_a_breakdown_at_the_rate_the_user_set_is_not_carried_by_the_schedule():
 
 def test_a_warmup_never_capped_whose_loss_keeps_falling_is_quiet():
     assert check(_uncapped_warmup_case(lambda step: 2.0 / (1 + step))) == []
+
+
+def test_a_schedule_capped_at_the_rate_set_that_fixes_the_run_leads_the_rate_too_high():
+    """Dev 416018 on this branch: the schedule capped at the 8e-3 set took the validation loss
+    from 1.45 to 0.524, and the learning-rate check's 0.01 (the same run's peak lowered) from
+    1.45 to 0.552: both true, and the schedule is what raised the rate, so lr_too_high follows
+    it. A cap that did not help leaves lr_too_high first."""
+
+    def findings(capped_after):
+        schedule = Finding(LR_SCHEDULE, 0.9, "", {}, experiment=Experiment(
+            "schedule capped at lr 0.008", 1.45, capped_after, 300))
+        lower = Finding(LR_TOO_HIGH, 1.0, "", {}, experiment=Experiment(
+            "lr 0.01 instead of 1.01 (SGD)", 1.45, 0.552, 300))
+        return [schedule, lower]
+
+    ranked = rank(findings(0.524))
+    assert [f.cause for f in ranked] == [LR_SCHEDULE, LR_TOO_HIGH]
+    assert ranked[1].explained_by == ["lr_schedule"]
+    assert rank(findings(1.44))[0].cause is LR_TOO_HIGH

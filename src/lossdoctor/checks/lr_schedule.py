@@ -120,7 +120,10 @@ STILL_RISING = 0.1
 STARVED_SHARE = 0.5
 #: Confidence of the starved reading without a whole replay (none could run, or the budget
 #: cut it short and it did not show the fix; a whole replay that did not help dismisses it):
-#: the schedule's own record, read against the rate the optimizer or the cycle was given.
+#: the schedule's own record, read against the rate the optimizer or the cycle was given. On
+#: dev onecycle_sized_by_rows 416404-416408 without any replay (--budget 0) it was reported on
+#: 3 of 3 broken runs and on none of their 3 fixed twins (docs/devset.md, session 32): too few
+#: to set a rate of their own, so the curves-only confidence, below what they measured.
 STARVED_READ = CURVES_ONLY
 #: The replay's warmup, as a share of its steps: the usual warmup_ratio of 0.06-0.1 of the
 #: Hugging Face recipes, at the upper end (a short replay has fewer steps to spare).
