@@ -27,8 +27,8 @@ from lossdoctor.checks.lr_schedule import (
     gradual_cut,
     meant_lr,
 )
-from lossdoctor.diagnosis import REPORT_THRESHOLD
-from lossdoctor.findings import Experiment, Skip
+from lossdoctor.diagnosis import REPORT_THRESHOLD, rank
+from lossdoctor.findings import Experiment, Finding, Skip
 from lossdoctor.lr_schedule import LrSchedule
 from lossdoctor.trace import Setup, Trace
 
@@ -637,3 +637,97 @@ def test_a_starved_schedule_whose_loss_turns_up_is_read_as_starved_not_as_a_rise
     [finding] = check(Case(trace, Copies()))
     assert finding.cause is LR_SCHEDULE and "rose through the whole run" in finding.verdict
     assert finding.evidence["given_lr"] == pytest.approx(7e-3)
+
+
+def _starved_one_cycle_case():
+    """A one-cycle sized from the rows (fresh31 s09's shape): the rate rose from 4% to 7% of
+    its max_lr over the whole run while the loss fell."""
+    from lossdoctor.trace import LossRecord
+
+    steps = 200
+    setup = Setup(lr_given=2.8e-4, optimizer_hparams={"max_lr": 7e-3, "initial_lr": 2.8e-4,
+                                                      "min_lr": 2.8e-8},
+                  lr_schedule=[[s, 2.8e-4 + 2e-4 * s / steps] for s in range(steps)])
+    trace = Trace(setup=setup, steps=steps,
+                  losses=[LossRecord(1.0 - 0.002 * s, 32, "train", s) for s in range(steps)])
+    return Case(trace, Copies())
+
+
+@pytest.mark.parametrize(("replay_steps", "reported_at"), [(156, lr_schedule.STARVED_READ),
+                                                           (300, None)])
+def test_a_starved_reading_stands_when_its_replay_was_cut_and_falls_when_it_was_whole(
+        monkeypatch, replay_steps, reported_at):
+    """A replay of the fix that the budget cut short and that did not help says nothing either
+    way (fresh31 s09: cut to 156 of 300 steps, where the fixed run needs about 200 to leave its
+    plateau): the reading stands at its own confidence. A whole replay that did not help
+    dismisses it."""
+    flat = Experiment("one-cycle schedule sized to the steps taken", 0.9, 0.9, replay_steps)
+    monkeypatch.setattr(lr_schedule, "_tested", lambda case, description, shape: flat)
+
+    found = check(_starved_one_cycle_case())
+
+    if reported_at is None:
+        assert found == []
+    else:
+        [finding] = found
+        assert finding.confidence == reported_at and finding.experiment is None
+        assert "cut to 156 of its 300 steps" in finding.verdict
+        assert finding.evidence["cut_replay_steps"] == 156
+
+
+def _uncapped_warmup_case(losses, lr_given=0.01, steps=78):
+    """A warmup over two steps whose min(..., 1) was forgotten (dev 416002): SGD set at 0.01,
+    the rate rising by half of it a step, to 0.39 at the end (``lr_given``: the rate set)."""
+    from lossdoctor.trace import LossRecord
+
+    setup = Setup(lr_given=lr_given,
+                  lr_schedule=[[s, 0.005 * (s + 1)] for s in range(steps)])
+    trace = Trace(setup=setup, steps=steps,
+                  losses=[LossRecord(losses(s), 32, "train", s) for s in range(steps)])
+    return Case(trace, Copies())
+
+
+def _broke_at_step_five(step):
+    return [42.0, 49.0, 32.0, 23.0, 11.0][step] if step < 5 else 1e20
+
+
+def test_a_warmup_never_capped_that_breaks_down_at_once_is_read_as_the_schedules():
+    """The loss never fell below its first steps: it blew up at step 5, at 0.03, three times
+    the rate set; find_rise sees no fall, and before session 32 nothing was read (lr_too_high
+    alone was reported). Without a replay the curves are the evidence."""
+    [finding] = check(_uncapped_warmup_case(_broke_at_step_five))
+    assert finding.cause is LR_SCHEDULE and finding.evidence["capped_lr"] == 0.01
+    assert "past the 0.01 you set" in finding.verdict
+
+
+def test_a_breakdown_at_the_rate_the_user_set_is_not_carried_by_the_schedule():
+    """The same breakdown with 0.05 set: it broke at 0.03, below it, so the rate set is the
+    question (lr_too_high's), not the schedule."""
+    assert check(_uncapped_warmup_case(_broke_at_step_five, lr_given=0.05)) == []
+    breakdown = find_breakdown(LrSchedule(((0, 0.005), (5, 0.03)), 78),
+                               [(s, _broke_at_step_five(s)) for s in range(78)])
+    assert lr_schedule.carried_past(breakdown, 0.05) is None
+    assert lr_schedule.carried_past(breakdown, 0.01).cap == 0.01
+
+
+def test_a_warmup_never_capped_whose_loss_keeps_falling_is_quiet():
+    assert check(_uncapped_warmup_case(lambda step: 2.0 / (1 + step))) == []
+
+
+def test_a_schedule_capped_at_the_rate_set_that_fixes_the_run_leads_the_rate_too_high():
+    """Dev 416018 on this branch: the schedule capped at the 8e-3 set took the validation loss
+    from 1.45 to 0.524, and the learning-rate check's 0.01 (the same run's peak lowered) from
+    1.45 to 0.552: both true, and the schedule is what raised the rate, so lr_too_high follows
+    it. A cap that did not help leaves lr_too_high first."""
+
+    def findings(capped_after):
+        schedule = Finding(LR_SCHEDULE, 0.9, "", {}, experiment=Experiment(
+            "schedule capped at lr 0.008", 1.45, capped_after, 300))
+        lower = Finding(LR_TOO_HIGH, 1.0, "", {}, experiment=Experiment(
+            "lr 0.01 instead of 1.01 (SGD)", 1.45, 0.552, 300))
+        return [schedule, lower]
+
+    ranked = rank(findings(0.524))
+    assert [f.cause for f in ranked] == [LR_SCHEDULE, LR_TOO_HIGH]
+    assert ranked[1].explained_by == ["lr_schedule"]
+    assert rank(findings(1.44))[0].cause is LR_TOO_HIGH

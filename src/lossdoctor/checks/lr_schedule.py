@@ -15,11 +15,15 @@ Two faults, both read from the learning rate the run recorded at every step (cap
 - **Rise**: the loss fell, then turned up and ended having given back at least GIVEN_BACK of its
   progress (or not finite), after the schedule raised the rate above every rate the loss fell
   at, on a schedule still rising past PEAK_BY of the run. (A warmup that never stops, a gamma
-  above 1; a warmup to an early peak that is too high is lr_too_high.) Replay: the schedule
-  capped at the rate where the loss was lowest. A schedule that peaks early and anneals (a
-  one-cycle whose max_lr is too high) is read the same way, or as a breakdown (the loss never
-  fell and rose BROKE_DOWN times its start: ``_lr_rise.find_breakdown``), from the curves alone
-  at CURVES_ONLY, beside learning_rate's measured answer and below it.
+  above 1; a warmup to an early peak that is too high is lr_too_high.) A loss that never fell
+  below its first steps and broke down once the schedule carried the rate past the rate the
+  user set (``carried_past``) is such a rise too. Replay: the schedule capped at the rate where
+  the loss was lowest, and no higher than the rate set (``capped_at_set_rate``); when it helps,
+  lr_too_high (the same run's peak, read by the learning-rate check) is its consequence. A
+  schedule that peaks early and anneals (a one-cycle whose max_lr is too high) is read the same
+  way, or as a breakdown (the loss never fell and rose BROKE_DOWN times its start:
+  ``_lr_rise.find_breakdown``), from the curves alone at CURVES_ONLY, beside learning_rate's
+  measured answer and below it.
 
 - **Starved** (read first: a loss that turns up while the rate is below half the rate meant is
   no rise into instability; bench/devset onecycle_sized_by_rows 400004 was read as a rise at
@@ -30,7 +34,8 @@ Two faults, both read from the learning rate the run recorded at every step (cap
   hirofumi0810/neural_sp#137: "a learning rate curve which went straight up until the end of
   the training"), a step-counted warmup or one-cycle schedule that Lightning steps once an
   epoch (ace-step/ACE-Step#198, Lightning-AI/pytorch-lightning#3869). Replay: a warmup over
-  REPLAY_WARMUP of the steps to the rate meant, held there.
+  REPLAY_WARMUP of the steps to the rate meant, held there. A replay the budget cut short
+  that did not help leaves the reading at STARVED_READ; a whole one dismisses it.
 
 - **Against**: a plateau scheduler (ReduceLROnPlateau) whose ``mode`` is against the metric
   it is stepped with: ``mode='max'`` stepped with the validation loss (it first cut the rate as
@@ -48,7 +53,7 @@ replay of the second does no better.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import fix_experiment, helped, improvement
@@ -113,6 +118,13 @@ STILL_RISING = 0.1
 #: on average (a linear ramp) at a quarter of it: the 'learning rate never reaches its peak'
 #: threads (nanoGPT's warmup_iters=2000 on a 300-step run reaches 15% of it).
 STARVED_SHARE = 0.5
+#: Confidence of the starved reading without a whole replay (none could run, or the budget
+#: cut it short and it did not show the fix; a whole replay that did not help dismisses it):
+#: the schedule's own record, read against the rate the optimizer or the cycle was given. On
+#: dev onecycle_sized_by_rows 416404-416408 without any replay (--budget 0) it was reported on
+#: 3 of 3 broken runs and on none of their 3 fixed twins (docs/devset.md, session 32): too few
+#: to set a rate of their own, so the curves-only confidence, below what they measured.
+STARVED_READ = CURVES_ONLY
 #: The replay's warmup, as a share of its steps: the usual warmup_ratio of 0.06-0.1 of the
 #: Hugging Face recipes, at the upper end (a short replay has fewer steps to spare).
 REPLAY_WARMUP = 0.1
@@ -187,9 +199,7 @@ def check(case) -> list[Finding]:
         if finding is not None:
             return [finding]
     losses = case.trace.step_losses()
-    rise = find_rise(schedule, losses)
-    if rise is None and peaks_early(schedule) and anneals(schedule):
-        rise = find_breakdown(schedule, losses, ended_at_the_guess(case))
+    rise = find_rise(schedule, losses) or _breakdown(case, schedule, losses)
     if rise is not None:
         finding = _rise_finding(case, schedule, rise)
         if finding is not None:
@@ -342,9 +352,42 @@ def _collapse_verdict(schedule: LrSchedule, c: Collapse, experiment: Experiment 
 # --- rise -----------------------------------------------------------------------------------
 
 
+def _breakdown(case, schedule: LrSchedule, losses: list[tuple[int, float]]) -> Rise | None:
+    """A loss that never fell below its first steps and broke down (``find_breakdown``) once
+    the schedule raised the rate: on a schedule that peaks early and anneals, at whatever rate
+    (the peak is lr_too_high's question, read here from the curves); on one still rising late
+    (``carried_past``), only at a rate the schedule carried above the one the user set."""
+    if peaks_early(schedule):
+        return (find_breakdown(schedule, losses, ended_at_the_guess(case))
+                if anneals(schedule) else None)
+    return carried_past(find_breakdown(schedule, losses), meant_lr(case.trace.setup))
+
+
+def carried_past(breakdown: Rise | None, given: float | None) -> Rise | None:
+    """``breakdown`` when its rate (``lr_rise``) is above ``given``, the rate the user set,
+    capped there (not at its first steps' rate, a warmup's start): the schedule, not the user,
+    took the rate to where the training broke (a warmup never capped breaks down within its
+    first twentieth once its rate passes a few times the one set: dev 416002, SGD set at 0.01,
+    broke at 0.03, the rate rising to 0.39)."""
+    if breakdown is None or not given or not breakdown.lr_rise > given:
+        return None
+    return replace(breakdown, cap=given)
+
+
+def capped_at_set_rate(rise: Rise, given: float | None) -> Rise:
+    """``rise`` with its cap no higher than ``given``, the rate the user set. The rate where
+    the loss was lowest can lie far above it on a schedule that kept rising (dev 416018: SGD
+    set at 8e-3, lowest at 0.29, held there from the first step a replay that never learned);
+    what the user meant is the rate set, and a schedule capped there is the twin's. When that
+    rate is too high too, the capped replay does not help and the learning-rate check's
+    answer stands."""
+    return rise if not given or rise.cap <= given else replace(rise, cap=given)
+
+
 def _rise_finding(case, schedule: LrSchedule, rise: Rise) -> Finding | None:
     if peaks_early(schedule):  # the peak is the rate meant: lr_too_high's question
         return _early_peak_finding(schedule, rise) if anneals(schedule) else None
+    rise = capped_at_set_rate(rise, meant_lr(case.trace.setup))
     share = rise.cap / schedule.peak
     experiment = _tested(case, f"schedule capped at lr {plain_lr(rise.cap)}",
                          lambda m: [min(v, share) for v in m])
@@ -375,6 +418,13 @@ def _rise_verdict(r: Rise, experiment: Experiment | None,
     end = f"{r.end:.3g}" if math.isfinite(r.end) else "NaN or infinity"
     replay = (_unreproduced_text(unreproduced) if unreproduced is not None
               else _replay_text(experiment))
+    if not math.isnan(r.worst):  # a breakdown: the loss never fell below its first steps
+        worst = f"{r.worst:.3g}" if math.isfinite(r.worst) else "NaN or infinity"
+        return (
+            f"Your training loss was {r.first:.3g} over the first steps, at rates up to "
+            f"{plain_lr(r.lr_falling, 2)}, then rose as high as {worst} once your schedule "
+            f"raised the rate past the {plain_lr(r.cap)} you set, to {plain_lr(r.lr_rise, 2)} "
+            f"(from step {r.rise_step}), and ended at {end}. {replay}.")
     return (
         f"Your training loss fell from {r.first:.3g} to {r.best:.3g} while the learning rate "
         f"was at most {plain_lr(r.lr_falling, 2)}, then rose to {end} after your schedule "
@@ -507,23 +557,36 @@ def _starved_finding(case, schedule: LrSchedule, given: float) -> Finding | None
     else:
         experiment = _tested(case, f"warmup ended within the first {REPLAY_WARMUP:.0%} of the "
                                    f"steps, at lr {plain_lr(given)}", lambda m: _warmed(m, ratio))
+    cut = None
     if experiment is not None and not helped(experiment, case):
-        return None
+        if experiment.steps >= REPLAY_STEPS:
+            return None  # a whole replay of the fix that did not help dismisses the reading
+        cut, experiment = experiment, None  # too short to say: the reading stands alone
     verdict = (
         f"Your learning rate rose through the whole run, from {plain_lr(schedule.first, 2)} "
         f"to {plain_lr(schedule.peak, 2)} at its end, {schedule.peak / given:.0%} of the "
         f"{plain_lr(given)} {_meant_source(case, given)}: "
         + (_cycle_words(case.trace.setup, schedule, pace) if cycle is not None else
            "the warmup is longer than the training")
-        + f", so the run never trained at the rate you meant. {_replay_text(experiment)}.")
+        + ", so the run never trained at the rate you meant. "
+        + (_cut_text(cut) if cut is not None else _replay_text(experiment)) + ".")
     return Finding(
-        LR_SCHEDULE, confidence=_confidence(experiment), verdict=verdict,
+        LR_SCHEDULE, confidence=STARVED_READ if experiment is None else _confidence(experiment),
+        verdict=verdict,
         evidence={"peak_lr": schedule.peak, "first_lr": schedule.first, "given_lr": given,
                   "steps": schedule.steps, "rate_changes_every": float(pace),
-                  **_cycle_evidence(case.trace.setup), **_replayed(experiment)},
+                  **_cycle_evidence(case.trace.setup), **_replayed(experiment),
+                  **({} if cut is None else {"cut_replay_steps": float(cut.steps)})},
         fix=_starved_fix(schedule, given, pace, cycle is not None),
         experiment=experiment,
     )
+
+
+def _cut_text(cut: Experiment) -> str:
+    return (f"A replay of the fix, cut to {cut.steps} of its {REPLAY_STEPS} steps to fit the "
+            f"diagnosis' time budget, did not show it (validation loss {cut.before:.3g} "
+            f"without it, {cut.after:.3g} with it): too short to say, so this rests on the "
+            f"rates your run recorded")
 
 
 def _starved_fix(schedule: LrSchedule, given: float, pace: int, cycle: bool = False) -> str:
