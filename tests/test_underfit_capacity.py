@@ -673,3 +673,42 @@ def test_quiet_on_a_hidden_layer_giving_one_number_a_row_to_a_hand_written_loss(
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 1), nn.Flatten(0))
     assert underfit_capacity.check(recorded(xor, model, _hand_written_bce)) == []
+
+
+def plane_of_ten(rows, generator):
+    """A linear regression on ten features: any model fits it, a two-unit one only slowly."""
+    x = torch.randn(rows, 10, generator=generator)
+    return x, (x @ torch.linspace(-1, 1, 10)).unsqueeze(1)
+
+
+def _short_run(hidden):
+    """96 steps of Adam at its usual 1e-3 on plane_of_ten, through ``hidden`` ReLU units."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    train, validation = plane_of_ten(256, generator), plane_of_ten(128, generator)
+    model = nn.Sequential(nn.Linear(10, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return record(fit, model, optimizer, nn.MSELoss(), train, validation, epochs=12)
+
+
+@pytest.mark.parametrize(("steps", "budgets"), [(96, (96, 300)), (150, (150, 300)),
+                                                (151, (300,)), (2000, (300,))])
+def test_a_run_a_higher_rate_is_judged_on_in_its_own_steps_is_compared_in_them_first(
+        steps, budgets):
+    case = type("Case", (), {"trace": type("Trace", (), {"steps": steps})})()
+    assert underfit_capacity.comparison_budgets(case) == budgets
+
+
+def test_a_two_unit_layer_too_slow_for_a_short_run_is_too_small_in_the_runs_own_steps():
+    """In 300 steps the two units fit the plane (the run's 96 are what is short): only in the
+    run's own steps, the budget a higher rate is measured on, is the larger model's lead
+    seen."""
+    finding = _one_finding(_short_run(hidden=2))
+    assert finding.evidence["replay_steps"] == 96 == finding.experiment.steps
+    assert finding.evidence["larger_model_at_your_settings"] == 1.0
+    assert finding.evidence["fits_only_slowly"] == 1.0
+
+
+@pytest.mark.slow
+def test_quiet_on_a_short_run_of_a_model_wide_enough_for_its_task():
+    assert underfit_capacity.check(_short_run(hidden=16)) == []
