@@ -14,6 +14,10 @@ Two experiments on copies tell capacity apart from the other causes:
    training (same optimizer and settings; if those cannot train it, both models are compared
    under Adam at lr 1e-3 instead, and the finding says so).
 
+Both models train for REPLAY_STEPS steps; a run short enough that learning_rate judges it in
+its own steps is first compared in those steps, at the user's settings (``comparison_budgets``):
+a larger model and a higher rate are then measured on the same budget.
+
 It fires when all three hold, each by the margin below:
 
 - the larger model's validation loss is clearly below the user's model's;
@@ -30,7 +34,10 @@ It fires when all three hold, each by the margin below:
   SLOW_FIT_FACTOR runs for (or never reaches in LONG_RUN_FACTOR) shows that the settings work
   and the model is what is slow, when the model cannot fit one batch either (a model that can
   is slow for how it is trained, not for its size); a higher learning rate that makes up for
-  it is then this cause's consequence (:mod:`lossdoctor.measured_consequences`).
+  it is then this cause's consequence (:mod:`lossdoctor.measured_consequences`). Nor does an
+  affine model (one linear map of its inputs) pass by fitting its training rows: trained
+  longer, its validation loss must also get within the margin of the larger model's (else it
+  fits rows without learning what holds on new ones).
 
 When the user's hidden layers squash (sigmoid, tanh) and the larger model is a ReLU one, that
 comparison changes the activation as well as the size: the user's own model with wider hidden
