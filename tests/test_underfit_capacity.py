@@ -709,7 +709,6 @@ def test_a_two_unit_layer_too_slow_for_a_short_run_is_too_small_in_the_runs_own_
     assert finding.evidence["fits_only_slowly"] == 1.0
 
 
-@pytest.mark.slow
 def test_quiet_on_a_short_run_of_a_model_wide_enough_for_its_task():
     assert underfit_capacity.check(_short_run(hidden=16)) == []
 
