@@ -683,3 +683,80 @@ def test_quiet_on_a_hidden_layer_giving_one_number_a_row_to_a_hand_written_loss(
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 1), nn.Flatten(0))
     assert underfit_capacity.check(recorded(xor, model, _hand_written_bce)) == []
+
+
+def plane_of_ten(rows, generator):
+    """A linear regression on ten features: any model fits it, a two-unit one only slowly."""
+    x = torch.randn(rows, 10, generator=generator)
+    return x, (x @ torch.linspace(-1, 1, 10)).unsqueeze(1)
+
+
+def _short_run(hidden):
+    """96 steps of Adam at its usual 1e-3 on plane_of_ten, through ``hidden`` ReLU units."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    train, validation = plane_of_ten(256, generator), plane_of_ten(128, generator)
+    model = nn.Sequential(nn.Linear(10, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return record(fit, model, optimizer, nn.MSELoss(), train, validation, epochs=12)
+
+
+@pytest.mark.parametrize(("steps", "budgets"), [(96, (96, 300)), (150, (150, 300)),
+                                                (151, (300,)), (2000, (300,))])
+def test_a_run_a_higher_rate_is_judged_on_in_its_own_steps_is_compared_in_them_first(
+        steps, budgets):
+    case = type("Case", (), {"trace": type("Trace", (), {"steps": steps})})()
+    assert underfit_capacity.comparison_budgets(case) == budgets
+
+
+def test_a_two_unit_layer_too_slow_for_a_short_run_is_too_small_in_the_runs_own_steps():
+    """In 300 steps the two units fit the plane (the run's 96 are what is short): only in the
+    run's own steps, the budget a higher rate is measured on, is the larger model's lead
+    seen."""
+    finding = _one_finding(_short_run(hidden=2))
+    assert finding.evidence["replay_steps"] == 96 == finding.experiment.steps
+    assert finding.evidence["larger_model_at_your_settings"] == 1.0
+    assert finding.evidence["fits_only_slowly"] == 1.0
+
+
+def test_quiet_on_a_short_run_of_a_model_wide_enough_for_its_task():
+    assert underfit_capacity.check(_short_run(hidden=16)) == []
+
+
+def _affine_evidence(affine, best_validation, inputs=196):
+    """A replay where the larger model reaches 0.50 (margin 0.13), and the user's model, trained
+    longer, gets its training loss to 0.57 (it fits) with ``best_validation`` at best."""
+    return {"model_is_one_affine_map": float(affine), "larger_validation_loss": 0.50,
+            "margin": 0.13, "long_run_best_validation_loss": best_validation,
+            "long_run_train_loss": 0.57, "projected_train_loss": 0.05, "long_run_steps": 600,
+            "one_batch_rows": 32, "input_values_per_row": float(inputs)}
+
+
+@pytest.mark.parametrize(("affine", "best_validation", "too_small"), [
+    (True, 0.69, True),    # dev linear_model 415020: fits its rows, never validates as well
+    (True, 0.60, False),   # trained longer, it gets within the margin: no shortfall shown
+    (False, 0.69, False),  # a model with a nonlinearity that fits its rows may overfit
+])
+def test_an_affine_model_that_fits_its_rows_but_not_new_ones_is_too_small(
+        affine, best_validation, too_small):
+    evidence = _affine_evidence(affine, best_validation)
+    assert not underfit_capacity._does_not_fit(evidence)
+    assert underfit_capacity._fits_without_generalizing(evidence) is too_small
+
+
+@pytest.mark.parametrize(("affine", "inputs", "interpolates"), [
+    (True, 196, True), (True, 31, True), (True, 30, False), (False, 196, False)])
+def test_fitting_one_batch_shows_no_room_to_spare_when_an_affine_map_passes_through_it(
+        affine, inputs, interpolates):
+    evidence = _affine_evidence(affine, 0.69, inputs)
+    assert underfit_capacity._interpolates_one_batch(evidence) is interpolates
+
+
+def test_a_single_linear_layer_computes_an_affine_map_and_an_mlp_does_not():
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    rows = sine(64, generator), sine(32, generator)
+    linear, hidden = (record(fit, model, torch.optim.Adam(model.parameters()), nn.MSELoss(),
+                             *rows, epochs=2) for model in (nn.Linear(1, 1), mlp(1, 8, 1)))
+    assert underfit_capacity._computes_affine_map(linear)
+    assert not underfit_capacity._computes_affine_map(hidden)

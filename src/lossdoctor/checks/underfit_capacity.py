@@ -14,6 +14,10 @@ Two experiments on copies tell capacity apart from the other causes:
    training (same optimizer and settings; if those cannot train it, both models are compared
    under Adam at lr 1e-3 instead, and the finding says so).
 
+Both models train for REPLAY_STEPS steps; a run short enough that learning_rate judges it in
+its own steps is first compared in those steps, at the user's settings (``comparison_budgets``):
+a larger model and a higher rate are then measured on the same budget.
+
 It fires when all three hold, each by the margin below:
 
 - the larger model's validation loss is clearly below the user's model's;
@@ -30,7 +34,10 @@ It fires when all three hold, each by the margin below:
   SLOW_FIT_FACTOR runs for (or never reaches in LONG_RUN_FACTOR) shows that the settings work
   and the model is what is slow, when the model cannot fit one batch either (a model that can
   is slow for how it is trained, not for its size); a higher learning rate that makes up for
-  it is then this cause's consequence (:mod:`lossdoctor.measured_consequences`).
+  it is then this cause's consequence (:mod:`lossdoctor.measured_consequences`). Nor does an
+  affine model (one linear map of its inputs) pass by fitting its training rows: trained
+  longer, its validation loss must also get within the margin of the larger model's (else it
+  fits rows without learning what holds on new ones).
 
 When the user's hidden layers squash (sigmoid, tanh) and the larger model is a ReLU one, that
 comparison changes the activation as well as the size: the user's own model with wider hidden
@@ -68,14 +75,21 @@ from lossdoctor.checks._fix import (
     relative_drop,
     settled_loss,
 )
+from lossdoctor.checks._inputs import inputs_without_target
 from lossdoctor.checks._larger_model import (
     LargerModel,
     build_larger,
     clamped_at_zero,
     why_not_larger,
 )
-from lossdoctor.checks._linear_stack import linear_layers, with_activations
+from lossdoctor.checks._linear_stack import (
+    NONLINEAR_KINDS,
+    computes_affine_map,
+    linear_layers,
+    with_activations,
+)
 from lossdoctor.checks._reinit import default_init, default_init_replay
+from lossdoctor.checks._same_length import MORE_RUNS
 from lossdoctor.checks._wider_copy import wider_copy
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import MODEL_SIZE, Cause, Finding, Skip
@@ -162,6 +176,8 @@ ONE_BATCH_STUCK = 0.5
 #: Kept dismissed at ADVICE_CONFIDENCE (learning_rate._only_advice's rule for a rate).
 FITS_ONE_BATCH = 0.34
 ADVICE_CONFIDENCE = 0.3
+#: The evidence key (1.0 when it holds) of a user's model that computes one affine map.
+AFFINE_MAP = "model_is_one_affine_map"
 
 
 @dataclass
@@ -205,45 +221,103 @@ def check(case: Case) -> list[Finding]:
     if constant is None:
         raise Skip("needs the loss of a constant prediction to compare with: this loss "
                    "rejects one")
-    comparison = compare_with_larger(case, replayer, build)
-    evidence = _evidence(comparison, one_batch)
-    evidence["constant_validation_loss"] = constant
+    for steps in comparison_budgets(case):
+        finding = _compared(case, Budget(build, one_batch, constant, steps))
+        if finding is not None:
+            return [finding]
+    return []
+
+
+@dataclass
+class Budget:
+    """What one comparison with a larger model is given: its builder, the one-batch test, the
+    constant guess's validation loss, and the steps both models train for."""
+
+    build: object
+    one_batch: OneBatch
+    constant: float
+    steps: int
+
+
+def comparison_budgets(case: Case) -> tuple[int, ...]:
+    """The steps the comparison is tried at, in order: a run short enough that learning_rate
+    judges it in its own steps (MORE_RUNS: a replay at least that many times as long would
+    give its rate the training it never had) is compared in its own steps first, so that a
+    larger model and a higher rate are measured on the same budget; then REPLAY_STEPS. A
+    two-unit layer at Adam's 1e-3 for 99 steps (dev 415007) fits, slowly, in 300: compared
+    there it was not too small, and a tenfold rate, replayed for the run's 99 steps, was
+    blamed alone."""
+    steps = case.trace.steps
+    if 0 < steps * MORE_RUNS <= REPLAY_STEPS:
+        return (steps, REPLAY_STEPS)
+    return (REPLAY_STEPS,)
+
+
+def _compared(case: Case, budget: Budget) -> Finding | None:
+    """The finding of a comparison with the larger model in ``budget.steps`` steps; None when
+    it does not show the user's model too small."""
+    replayer, steps = case.replayer, budget.steps
+    comparison = compare_with_larger(case, replayer, budget.build, steps)
+    if comparison is None:
+        return None
+    evidence = _evidence(comparison, budget.one_batch)
+    evidence["constant_validation_loss"] = budget.constant
     evidence[AT_YOUR_SETTINGS] = float(comparison.at_your_settings)
     if not _larger_is_clearly_better(evidence):
-        return []
-    own_size = _own_size_at_default_init(case)
+        return None
+    own_size = _own_size_at_default_init(case, steps)
     if own_size is not None:
         evidence["default_init_validation_loss"] = own_size
         if own_size - evidence["larger_validation_loss"] <= evidence["margin"]:
-            return []  # the larger model's fresh init, not its size, is what helped
+            return None  # the larger model's fresh init, not its size, is what helped
     fits_at = evidence["larger_validation_loss"] + evidence["margin"]
-    evidence.update(_long_run(replayer, comparison.settings, fits_at))
+    evidence.update(_long_run(replayer, comparison.settings, fits_at, steps))
     evidence[SLOW_FOR_ITS_SIZE] = float(
         _differs_in_size_alone(case, comparison.larger_model)
         and _fits_only_slowly(evidence, comparison.settings, fits_at))
-    if not (_does_not_fit(evidence) or evidence[SLOW_FOR_ITS_SIZE]):
-        return []
-    wider = _same_kind_widened(case, replayer, comparison, batch)
+    evidence[AFFINE_MAP] = float(_computes_affine_map(case))
+    evidence["input_values_per_row"] = float(_input_values_per_row(replayer.train_batches[0]))
+    if not (_does_not_fit(evidence) or evidence[SLOW_FOR_ITS_SIZE]
+            or _fits_without_generalizing(evidence)):
+        return None
+    wider = _same_kind_widened(case, replayer, comparison, replayer.train_batches[0], steps)
     if wider is not None:
         evidence["wider_copy_validation_loss"] = wider
         if evidence["validation_loss"] - wider <= evidence["margin"]:
-            return []  # its own layers, wider, do no better: not its size
-    finding = _finding(comparison, evidence, one_batch)
+            return None  # its own layers, wider, do no better: not its size
+    finding = _finding(comparison, evidence, budget.one_batch)
     if _only_advice(case, evidence):
         finding.confidence = ADVICE_CONFIDENCE
         finding.verdict += (" Your training's curves show no problem and your model fits one "
                             "batch: a larger model is advice, not the cause of a problem.")
-    return [finding]
+    return finding
 
 
 def _only_advice(case: Case, evidence: dict) -> bool:
-    """Curves with no symptom, and a model that fit one batch (FITS_ONE_BATCH): the run is
-    healthy, and a larger model would only do better."""
+    """Curves with no symptom, and a model that fit one batch (FITS_ONE_BATCH) where fitting
+    it shows room to spare: the run is healthy, and a larger model would only do better."""
     return (getattr(case, "curves_show_symptom", None) is False
-            and evidence["one_batch_loss_ratio"] <= FITS_ONE_BATCH)
+            and evidence["one_batch_loss_ratio"] <= FITS_ONE_BATCH
+            and not _interpolates_one_batch(evidence))
 
 
-def _own_size_at_default_init(case: Case) -> float | None:
+def _interpolates_one_batch(evidence: dict) -> bool:
+    """Whether the model is an affine map with at least as many input values a row as the
+    one-batch test has rows, less one: such a map can pass through any that many points
+    (n points in d dimensions, n <= d + 1), so fitting them says nothing of room to spare
+    (dev linear_model 415020: 196 pixels, 32 rows, kept 0.23 of its one-batch loss while
+    a 2x64 ReLU MLP halved its validation loss)."""
+    return (bool(evidence.get(AFFINE_MAP))
+            and evidence["input_values_per_row"] + 1 >= evidence["one_batch_rows"])
+
+
+def _input_values_per_row(batch: Batch) -> int:
+    """How many floating-point input values one row of ``batch`` gives the model."""
+    return sum(t[0].numel() for _, t in inputs_without_target(batch)
+               if t.is_floating_point() and t.dim() > 0)
+
+
+def _own_size_at_default_init(case: Case, steps: int = REPLAY_STEPS) -> float | None:
     """Where the user's own model, re-initialized the PyTorch default way (the replay bad_init
     shares), settles; None when it has no layer to reset. The larger model, standard
     (_larger_model) or a wider copy (_wider_copy), is built of fresh layers at the default
@@ -252,11 +326,15 @@ def _own_size_at_default_init(case: Case) -> float | None:
     tanh stack of weights N(0, 0.05), dev deep_tanh_tiny_init 303040: underfit_capacity 0.95
     first, "a 4x256 ReLU MLP reaches 0.416"), and the size is not what the model lacks."""
     fresh = default_init(case.copies.initial_model)
-    return None if fresh is None else settled_loss(default_init_replay(case, fresh))
+    if fresh is None:
+        return None
+    if steps == REPLAY_STEPS:
+        return settled_loss(default_init_replay(case, fresh))
+    return settled_loss(case.replayer.replay(Plan(model=fresh, steps=steps)))
 
 
 def _same_kind_widened(case: Case, replayer: Replayer, comparison: Comparison,
-                       batch: Batch) -> float | None:
+                       batch: Batch, steps: int = REPLAY_STEPS) -> float | None:
     """Where the user's own model with wider hidden layers settles, trained as the larger
     model was, when the larger model is a ReLU one and the user's hidden layers squash
     (SLOW_LEARNING_KINDS): that comparison changed the activation as well as the size, and a
@@ -268,8 +346,7 @@ def _same_kind_widened(case: Case, replayer: Replayer, comparison: Comparison,
     build = _widened(case.copies.initial_model, replayer.as_called(batch))
     if isinstance(build, str):
         return None
-    wider = replayer.replay(Plan(model=build().model, steps=REPLAY_STEPS,
-                                 **comparison.settings))
+    wider = replayer.replay(Plan(model=build().model, steps=steps, **comparison.settings))
     return settled_loss(wider)
 
 
@@ -311,14 +388,17 @@ def _missing_activations(case: Case, names: list[str]) -> Finding | None:
     )
 
 
-def _long_run(replayer: Replayer, settings: dict, fits_at: float) -> dict[str, float]:
+def _long_run(replayer: Replayer, settings: dict, fits_at: float,
+              steps: int = REPLAY_STEPS) -> dict[str, float]:
     """The user's model trained up to LONG_RUN_FACTOR times longer: where its training loss
     ends, and where it would end after as many steps again at its latest rate. It stops as soon
     as its training loss is down to ``fits_at``: it has then shown the capacity in question."""
-    plan = Plan(steps=LONG_RUN_FACTOR * REPLAY_STEPS, evaluations=LONG_RUN_FACTOR,
+    plan = Plan(steps=LONG_RUN_FACTOR * steps, evaluations=LONG_RUN_FACTOR,
                 stop_when=lambda losses: _last_quarter(losses) <= fits_at, **settings)
-    losses = replayer.replay(plan).train_losses
+    result = replayer.replay(plan)
+    losses = result.train_losses
     return {
+        "long_run_best_validation_loss": min(result.validation_losses, default=math.inf),
         "long_run_steps": len(losses),
         "long_run_train_loss": _last_quarter(losses),
         "projected_train_loss": _projected(losses),
@@ -338,25 +418,31 @@ def overfit_one_batch(replayer: Replayer, model, batch: Batch) -> OneBatch:
     return OneBatch(rows, losses[0], end, steps)
 
 
-def compare_with_larger(case: Case, replayer: Replayer, build) -> Comparison:
+def compare_with_larger(case: Case, replayer: Replayer, build,
+                        steps: int = REPLAY_STEPS) -> Comparison | None:
     """The user's model and a larger one (a fresh one from ``build()`` each time) replayed
-    alike: the user's optimizer settings when they can train the larger model; when they
-    train only the user's, the larger one at lower rates (:func:`_at_lower_rates`); when they
-    train neither, Adam at STANDARD_LR for both."""
+    alike for ``steps`` steps: the user's optimizer settings when they can train the larger
+    model; when they train only the user's, the larger one at lower rates
+    (:func:`_at_lower_rates`); when they train neither, Adam at STANDARD_LR for both. In a
+    run's own steps (fewer than REPLAY_STEPS) only the user's settings are tried, the budget
+    a higher rate is measured on: None when they do not train the larger model."""
     larger = build()
-    _require_affordable(replayer, larger)
-    result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS))
+    _require_affordable(replayer, larger, steps)
+    result = replayer.replay(Plan(model=larger.model, steps=steps))
     setup = case.trace.setup
     optimizer = setup.optimizer_class or "your optimizer"
     described = f"trained with {optimizer} as you set it up"
+    user = case.baseline_for(steps)
     if _trained(result):
-        return Comparison(case.baseline, result, larger, {}, described, at_your_settings=True)
-    if _trained(case.baseline):
+        return Comparison(user, result, larger, {}, described, at_your_settings=True)
+    if steps != REPLAY_STEPS:
+        return None
+    if _trained(user):
         return _at_lower_rates(case, replayer, build, result, larger, optimizer)
     adam = {"optimizer_class": torch.optim.Adam, "lr": STANDARD_LR}
     larger = build()
-    result = replayer.replay(Plan(model=larger.model, steps=REPLAY_STEPS, **adam))
-    user = replayer.replay(Plan(steps=REPLAY_STEPS, **adam))
+    result = replayer.replay(Plan(model=larger.model, steps=steps, **adam))
+    user = replayer.replay(Plan(steps=steps, **adam))
     described = f"both trained with Adam at lr {STANDARD_LR:g} (your settings did not train it)"
     return Comparison(user, result, larger, adam, described)
 
@@ -378,7 +464,8 @@ def _at_lower_rates(case: Case, replayer: Replayer, build, failed: ReplayResult,
     return Comparison(case.baseline, failed, larger, {}, f"trained with {optimizer}")
 
 
-def _require_affordable(replayer: Replayer, larger: LargerModel) -> None:
+def _require_affordable(replayer: Replayer, larger: LargerModel,
+                        steps: int = REPLAY_STEPS) -> None:
     """Under a time budget, a larger model whose replay cannot fit the time left to this check
     is not trained: started, it would be cut at the deadline with no result, having spent the
     time the checks after it need. A wider copy of a large model can cost several times the
@@ -387,7 +474,7 @@ def _require_affordable(replayer: Replayer, larger: LargerModel) -> None:
     if math.isinf(left):
         return
     step = replayer.model_step_seconds(larger.model)
-    seconds = budgets.replay_seconds(step, REPLAY_STEPS, len(replayer.validation_batches),
+    seconds = budgets.replay_seconds(step, steps, len(replayer.validation_batches),
                                      replayer.step_fraction)
     if seconds > left:
         raise budgets.OutOfTime(budgets.larger_too_costly(
@@ -447,6 +534,27 @@ def _larger_is_clearly_better(evidence: dict) -> bool:
     below_user = evidence["validation_loss"] - larger > margin
     learns_from_inputs = evidence["constant_validation_loss"] - larger > margin
     return below_user and learns_from_inputs
+
+
+def _computes_affine_map(case: Case) -> bool:
+    """Whether the user's model is one affine map of its inputs (a single Linear layer, or
+    plain tensors ``x @ w + b``): a model with no nonlinearity anywhere."""
+    replayer = case.replayer
+    model = case.copies.initial_model
+    if any(stat.kind in NONLINEAR_KINDS for stat in case.trace.activations):
+        return False
+    return computes_affine_map(model, replayer.train_batches[0], replayer.predict)
+
+
+def _fits_without_generalizing(evidence: dict) -> bool:
+    """An affine model (AFFINE_MAP) that, trained longer, fits its training rows as well as
+    the larger model predicts new ones, while its own validation loss never gets there (by
+    the margin): it fits its rows without learning what the larger model learned. Training
+    longer only tunes a linear map's fit; the function it can draw stays linear."""
+    if not evidence.get(AFFINE_MAP):
+        return False
+    return (evidence["long_run_best_validation_loss"] - evidence["larger_validation_loss"]
+            > evidence["margin"])
 
 
 def _does_not_fit(evidence: dict) -> bool:
@@ -546,7 +654,14 @@ def _verdict(evidence: dict, larger: LargerModel, one_batch: OneBatch) -> str:
 
 
 def _long_run_text(e: dict) -> str:
-    """What training the user's model longer showed: it never fits, or only far more slowly."""
+    """What training the user's model longer showed: it never fits, only far more slowly, or
+    only its training rows."""
+    if _fits_without_generalizing(e) and not _does_not_fit(e):
+        return ("Your model is a single linear map of its inputs: replayed on a copy and "
+                f"trained for {int(e['long_run_steps']):,} steps, it gets its training loss "
+                f"down to {e['long_run_train_loss']:.3g}, but its validation loss is never "
+                f"below {e['long_run_best_validation_loss']:.3g}: it fits the rows it trains "
+                "on without learning what holds on new ones.")
     if e.get(SLOW_FOR_ITS_SIZE) and not _does_not_fit(e):
         return ("Your model fits the data it trains on only slowly: replayed on a copy for "
                 f"{int(e['replay_steps'])} steps, its training loss stays at {e['train_loss']:.3g} "
