@@ -44,6 +44,12 @@ and PROBE_STEPS timed steps, ~5 s each for this model at this load); 32.3 s of c
 rendering and writing; 1.2 s of the exit's first steps, then ~2.7 s for the process to end
 (the plain script also takes 6 s to exit after its training). Peak memory is reached during
 training (1933 MB when training ended; 1965 MB at most during the diagnosis).
+
+Session 32 (s32-explode, load 6-8): the 50M row's report came 135.0 s after training on main
+a430c50 (exploding_gradients 89.0 s: the replay of the user's setup, made before the check
+looked at anything, stopped by the budget with every check after it), 80.4, 51.1 and 42.9 s on
+s32-explode, which makes that replay only when the growth from the init is seen
+(docs/devset.md, "Session 32, helper s32-explode").
 """
 
 from __future__ import annotations

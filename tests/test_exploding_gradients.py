@@ -52,6 +52,80 @@ def test_an_unclipped_relu_rnn_whose_gradients_spike_is_found_and_clipping_fixes
     assert "clip_grad_norm_" in finding.verdict
 
 
+class IdentityReluClassifier(nn.Module):
+    """An IRNN (Le et al., 2015) reading two sensor channels, classifying at the last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(2, 16, nonlinearity="relu", batch_first=True)
+        nn.init.eye_(self.rnn.weight_hh_l0)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+def _vibrations(rows, seed, length=22):
+    """Two-channel sines; the label is how fast they shake."""
+    generator = torch.Generator().manual_seed(seed)
+    time = torch.linspace(0, 1, length).view(1, length, 1)
+    speed = torch.randint(0, 2, (rows, 1, 1), generator=generator)
+    phase = 6.2832 * torch.rand(rows, 1, 2, generator=generator)
+    x = torch.sin(12.566 * (1 + speed) * time + phase)
+    return x + 0.3 * torch.randn(rows, length, 2, generator=generator), speed.view(rows)
+
+
+def _fit_clipped(model, optimizer, loss_fn, train, validation, epochs, batch_size):
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*train),
+                                         batch_size=batch_size, shuffle=True)
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+        with torch.no_grad():
+            loss_fn(model(validation[0]), validation[1])
+
+
+def _irnn_run(clip):
+    torch.manual_seed(1)
+    model = IdentityReluClassifier()
+    optimizer = torch.optim.SGD(model.parameters(), lr=4e-3, momentum=0.9)
+    loop = _fit_clipped if clip else fit
+    return record(loop, model, optimizer, nn.CrossEntropyLoss(), _vibrations(800, 1),
+                  _vibrations(300, 2), epochs=8, batch_size=64)
+
+
+def test_an_unclipped_irnn_whose_sampled_norms_barely_spike_is_found_by_its_recurrence():
+    """Its first steps blow it to a constant guess, and the sampled norms, 12.7 at most
+    against a median of 1.5, spike less than GROWTH_DECADES: an identity recurrence through
+    ReLU (spectral radius 1) opens the clip replay, which finds the fix."""
+    case = _irnn_run(clip=False)
+    [finding] = check(case)
+    assert finding.cause is EXPLODING_GRADIENTS
+    assert finding.evidence["spike_decades"] < GROWTH_DECADES
+    assert finding.evidence["recurrent_spectral_radius"] >= 1.0
+    assert finding.experiment.after < 0.7 * finding.experiment.before
+    assert "rnn.weight_hh_l0" in finding.verdict
+
+
+def test_the_same_irnn_clipped_is_quiet():
+    assert check(_irnn_run(clip=True)) == []
+
+
+def test_a_relu_recurrence_that_shrinks_its_state_is_not_read_as_one_that_explodes():
+    from lossdoctor.checks._recurrence import unsquashed_recurrences
+
+    torch.manual_seed(0)
+    default = nn.RNN(2, 16, nonlinearity="relu")  # uniform +-1/4: radius about 0.58
+    identity = IdentityReluClassifier()
+    tanh = nn.RNN(2, 16)
+    nn.init.eye_(tanh.weight_hh_l0)
+    assert unsquashed_recurrences(default, tanh, None) == {}
+    assert unsquashed_recurrences(identity) == {"rnn.weight_hh_l0": pytest.approx(1.0)}
+
+
 def test_a_healthy_mlp_is_quiet():
     torch.manual_seed(0)
     x = torch.randn(1000, 6)
@@ -61,6 +135,20 @@ def test_a_healthy_mlp_is_quiet():
     case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
                   (x[800:], y[800:]), epochs=5)
     assert check(case) == []
+
+
+def test_a_healthy_run_costs_no_replay():
+    """No growth from the init, no norms that blow up: the check replays nothing, the user's
+    setup included (issue 12: that replay was 91 s of a 50M-parameter model's diagnosis)."""
+    torch.manual_seed(0)
+    x = torch.randn(1000, 6)
+    y = (x[:, 0] - x[:, 1] > 0).long()
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:800], y[:800]),
+                  (x[800:], y[800:]), epochs=5)
+    assert check(case) == []
+    assert "baseline" not in case.__dict__  # the cached replay of the user's setup
 
 
 def test_the_clipped_optimizer_clips_before_it_steps():

@@ -8,6 +8,11 @@ above the last one's. The cause is reported only when a replay of the same train
 ``clip_grad_norm_`` (max norm 1) lowers the validation loss: large gradients that do no harm
 are not why a loss stays flat.
 
+A ReLU recurrence whose recurrent weights do not shrink its state (spectral radius 1 or more,
+as the identity init of an IRNN: :mod:`checks._recurrence`) can explode through time between
+the sampled steps, or in the very first ones, against which a spike is then judged: the clip
+replay runs for it even when the sampled norms did not grow GROWTH_DECADES.
+
 A script that loops over time steps itself (``output, hidden = rnn(line[i], hidden)``) blows up
 through that loop where no replay can follow: each replayed step sees one captured call of the
 model with the state the run gave it. When the run's loss grew, turned NaN or infinite, and the
@@ -51,6 +56,7 @@ from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._gradient_norms import decades, total_norms
 from lossdoctor.checks._layer_growth import StartSignal, start_signal
 from lossdoctor.checks._plain import plain_number
+from lossdoctor.checks._recurrence import unsquashed_recurrences
 from lossdoctor.checks._reinit import (
     default_init,
     default_init_replay,
@@ -68,7 +74,8 @@ EXPLODING_GRADIENTS = Cause(
         "normalization layers."
     ),
     question="Do gradient norms blow up?",
-    test=("total and per-layer gradient norms over the sampled steps; replay with "
+    test=("total and per-layer gradient norms over the sampled steps, and ReLU recurrences "
+          "whose recurrent weights have a spectral radius of 1 or more; replay with "
           "`clip_grad_norm_`; a clip the script called before any gradient existed, replayed "
           "after backward"),
     explains={"dead_relu", "nan_inf"},
@@ -121,13 +128,16 @@ def check(case) -> list[Finding]:
     if from_the_init is not None:
         return [from_the_init]
     evidence = gradient_evidence(norms, layer_gap(case.trace))
-    if not exploding(evidence):
+    recurrences = unsquashed_recurrences(case.copies.initial_model, case.copies.final_model)
+    if not (exploding(evidence) or recurrences):
         return []
     experiment = clip_experiment(case)
     if experiment is None or not _clipping_helped(experiment, case):
         return _through_the_loop(case, evidence, experiment)
     evidence.update(val_loss_before=experiment.before, val_loss_after=experiment.after)
-    return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment),
+    if recurrences:
+        evidence["recurrent_spectral_radius"] = max(recurrences.values())
+    return [Finding(EXPLODING_GRADIENTS, 0.9, _verdict(evidence, experiment, recurrences),
                     _finite(evidence), experiment=experiment)]
 
 
@@ -203,20 +213,24 @@ INIT_FIX = ("Initialize the weights for the model's depth: PyTorch's default ini
 
 def _grown_from_the_init(case) -> Finding | None:
     """The finding of gradients that explode from the first step through the layers, the
-    initialization as its source (see the module), or None."""
+    initialization as its source (see the module), or None. The replays (the user's setup and
+    the default init's) run only once the start shows the growth: on a healthy run they were
+    the whole cost of this check, the baseline included (91 of the 50M-parameter bench row's
+    134.8 s after training, issue 12), paid before any other check could use it."""
     try:
         replayer = case.require_replay()
-        baseline = case.baseline
     except Skip:
         return None
     initial = replayer.copies.initial_model
-    default = default_init(initial) if initial is not None else None
-    if default is None:
+    if initial is None:
         return None
     batches = replayer.train_batches
     own = start_signal(replayer, initial, batches)
     steps, factor = own.longest_growth()
     if steps < MIN_GROWING_STEPS or factor < MIN_GROWTH:
+        return None
+    default = default_init(initial)
+    if default is None:
         return None
     standard = start_signal(replayer, default, batches)
     above = _decades_above(standard.gradient_norm, own.gradient_norm)
@@ -224,7 +238,7 @@ def _grown_from_the_init(case) -> Finding | None:
         return None
     after = default_init_replay(case, default)
     experiment = fix_experiment(f"the model re-initialized with {initialization_name(initial)}",
-                                baseline, after)
+                                case.baseline, after)
     if not helped(experiment, case):
         return None
     evidence = _init_evidence(own, standard, steps, factor, above, experiment)
@@ -356,7 +370,8 @@ def _finite(evidence: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in evidence.items() if math.isfinite(v)}
 
 
-def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
+def _verdict(evidence: dict[str, float], experiment: Experiment,
+             recurrences: dict[str, float]) -> str:
     parts = []
     if evidence["nonfinite_steps"]:
         parts.append(f"became infinite or NaN at {evidence['nonfinite_steps']:.0f} sampled steps")
@@ -367,12 +382,27 @@ def _verdict(evidence: dict[str, float], experiment: Experiment) -> str:
     if evidence["first_over_last_layer_decades"] >= GROWTH_DECADES:
         parts.append(f"grow toward the input: the first layer's is "
                      f"{10 ** evidence['first_over_last_layer_decades']:.3g} times the last's")
+    if not parts:
+        parts.append(f"reached {_norm_words(evidence['largest_gradient_norm'])} at the steps "
+                     f"lossdoctor sampled, against a median of "
+                     f"{_norm_words(evidence['median_gradient_norm'])}")
     return (
-        "Your gradients explode: their norm " + "; ".join(parts) + ". Such steps throw the "
+        "Your gradients explode: their norm " + "; ".join(parts) + ". "
+        + _recurrence_words(recurrences) + "Such steps throw the "
         f"weights far from where training was going. Trained on copies with clip_grad_norm_ at "
         f"{MAX_NORM:g}, your model reaches a validation loss of {experiment.after:.3g}, against "
         f"{_loss_words(experiment.before)} without clipping."
     )
+
+
+def _recurrence_words(recurrences: dict[str, float]) -> str:
+    """Why a ReLU recurrence explodes through time (``_recurrence``), or ""."""
+    if not recurrences:
+        return ""
+    name, radius = max(recurrences.items(), key=lambda item: item[1])
+    return (f"Your recurrent layer's {name} has a largest eigenvalue of {radius:.3g} and its "
+            f"state passes through ReLU, which does not squash it: the state, and the gradient "
+            f"on its way back, can grow at every time step of a sequence. ")
 
 
 def _norm_words(norm: float) -> str:
