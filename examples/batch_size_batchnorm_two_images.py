@@ -1,7 +1,6 @@
 # lossdoctor-expect: batch_size
 """BatchNorm CNN fed two images a batch: batch statistics erase the brightness it must judge."""
 # lossdoctor-family: cnn
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

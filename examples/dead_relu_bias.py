@@ -1,7 +1,6 @@
 # lossdoctor-expect: dead_relu
 """Hidden layers start with a bias of -3: every ReLU is off for every input and never wakes up."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

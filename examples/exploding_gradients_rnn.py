@@ -1,7 +1,6 @@
 # lossdoctor-expect: exploding_gradients
 """Broken: an identity-initialized ReLU RNN (IRNN) trained without gradient clipping."""
 # lossdoctor-family: sequence
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

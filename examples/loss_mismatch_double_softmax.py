@@ -1,7 +1,6 @@
 # lossdoctor-expect: loss_mismatch
 """Loss mismatch: the classifier ends in a softmax and CrossEntropyLoss applies another one."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

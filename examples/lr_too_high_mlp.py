@@ -1,7 +1,6 @@
 # lossdoctor-expect: lr_too_high
 """Adam with learning rate 1.0 on an MLP: every step overshoots, so the loss never settles."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 import torch.nn.functional as F

@@ -1,7 +1,6 @@
 # lossdoctor-expect: lr_too_low
 """SGD with learning rate 1e-6: the weights barely move, so the loss stays where it started."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

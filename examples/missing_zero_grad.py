@@ -1,7 +1,6 @@
 # lossdoctor-expect: missing_zero_grad
 """Broken: the loop never calls optimizer.zero_grad(), so gradients pile up."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

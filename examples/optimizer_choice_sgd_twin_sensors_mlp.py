@@ -1,7 +1,6 @@
 # lossdoctor-expect: optimizer_choice
 """Plain SGD on near-identical sensor pairs: a narrow valley it crawls along; momentum crosses."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect: overfitting
 """A wide MLP trained for 80 epochs on 200 noisy rows: it memorizes them and validation worsens."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect: vanishing_gradients
 """A ten-layer sigmoid MLP with default init: gradients vanish before the first layers learn."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -5,8 +5,9 @@ for a healthy run) and is run as a user would: `python -m lossdoctor run --json 
 
 The whole zoo takes too long for every test run. The default run diagnoses the fast subset, the
 scripts marked `# lossdoctor-zoo: fast` in their header: for each cause id the scenario with that
-primary cause that took least time in README's zoo table, and for each model family its cheapest
-healthy run (a test below holds the subset to that coverage), and compares the stdout of those
+primary cause that took least time in README's zoo table (but the causes of ZOO_ONLY_CAUSES), and
+for each model family its cheapest healthy run (a test below holds the subset to that coverage),
+and compares the stdout of those
 healthy runs with a plain `python SCRIPT`. The rest is marked `zoo_only`, which pyproject's
 `-m "not zoo_only"` leaves out. Every scenario run is marked `zoo`: `python -m pytest -m zoo` runs
 the whole zoo (and only it), `LOSSDOCTOR_ZOO=all python -m pytest` runs it with everything else,
@@ -41,6 +42,13 @@ FAMILY = "# lossdoctor-family:"
 FAST = "# lossdoctor-zoo: fast"
 HEADER_LINES = 5
 FAMILIES = ("mlp", "cnn", "sequence", "transformer")
+#: Causes whose cheapest scenario took 18-46 s to diagnose (pytest --durations on 2 workers,
+#: session 32), diagnosed only with the whole zoo: with them the default run took 585 s of the
+#: CI's 600 (stop 46's CI: 582 s). Each cause's own test file still runs its check by default.
+ZOO_ONLY_CAUSES = frozenset({
+    "batch_size", "dead_relu", "exploding_gradients", "loss_mismatch", "lr_too_high",
+    "lr_too_low", "missing_zero_grad", "optimizer_choice", "overfitting", "vanishing_gradients",
+})
 SCENARIOS = sorted(EXAMPLES.glob("*.py"))
 ZOO_ALL = os.environ.get("LOSSDOCTOR_ZOO") == "all"
 
@@ -200,10 +208,11 @@ def test_there_are_broken_and_healthy_scenarios():
 
 
 def test_the_fast_subset_is_one_scenario_per_cause_and_one_healthy_run_per_family():
+    """Each cause but ZOO_ONLY_CAUSES, and each family's healthy run, once."""
     fast = [script for script in SCENARIOS if is_fast(script)]
     covered = Counter(expected_of(s)[0] if expected_of(s) else f"healthy {family_of(s)}"
                       for s in fast)
-    wanted = set(catalogue()) | {f"healthy {family}" for family in FAMILIES}
+    wanted = (set(catalogue()) - ZOO_ONLY_CAUSES) | {f"healthy {family}" for family in FAMILIES}
     assert set(covered) >= wanted, f"not in the fast subset: {sorted(wanted - set(covered))}"
     assert set(covered) <= wanted, f"neither a cause nor a family: {set(covered) - wanted}"
     twice = sorted(key for key, count in covered.items() if count > 1)
