@@ -1,7 +1,6 @@
 # lossdoctor-expect: bad_init
 """Broken: a tabular MLP whose weights were drawn with std 1: huge outputs before training."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect: underfit_capacity
 """A linear classifier on concentric circles: no straight line separates the classes."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import math
 

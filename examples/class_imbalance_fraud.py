@@ -1,7 +1,6 @@
 # lossdoctor-expect: class_imbalance
 """Fraud detection with 7% fraud: the model predicts "not fraud" for everything, loss stays flat."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

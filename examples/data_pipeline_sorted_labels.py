@@ -1,7 +1,6 @@
 # lossdoctor-expect: data_pipeline
 """Broken: customer segments read sorted by segment and batched in that order, unshuffled."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect: label_range
 """Label range: a churn CSV codes its labels 1 and 2, fed straight to BCEWithLogitsLoss."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

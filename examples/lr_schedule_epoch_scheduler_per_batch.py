@@ -1,7 +1,6 @@
 # lossdoctor-expect: lr_schedule
 """An epoch scheduler (x0.9) stepped after every batch: the rate is gone within the first epoch."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect: shape_broadcast
 """Shape broadcast: the model predicts (N, 1), the targets are (N,), and MSELoss compares N x N."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import warnings
 
