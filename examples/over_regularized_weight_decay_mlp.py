@@ -1,7 +1,6 @@
 # lossdoctor-expect: over_regularized
 """Adam with weight_decay=0.3 (meant 3e-4): weights pinned near zero, the loss stays high."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

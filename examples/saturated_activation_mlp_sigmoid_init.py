@@ -1,7 +1,6 @@
 # lossdoctor-expect: saturated_activation
 """Saturated sigmoids: hidden layers start with N(0, 3) weights on 40 standardized features."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

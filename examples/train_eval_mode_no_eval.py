@@ -1,7 +1,6 @@
 # lossdoctor-expect: train_eval_mode
 """Broken: a Dropout/BatchNorm model is validated without model.eval()."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

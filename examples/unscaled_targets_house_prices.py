@@ -1,7 +1,6 @@
 # lossdoctor-expect: unscaled_targets
 """House prices in dollars (~200,000) regressed with MSELoss on raw targets: the loss stays flat."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn
