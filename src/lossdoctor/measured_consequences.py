@@ -21,6 +21,14 @@ what is slow. A training setting that speeds the slow model up (a higher learnin
 up for the missing capacity: it is the consequence, when the larger model's fix took the loss
 down as far within SAME_EFFECT_MARGIN, and it does not in turn explain the model-size finding.
 
+Between a rate too low and a model too small the fixes are compared on one budget, named
+``bigger_fix_leads``: where the larger model was trained at the user's own settings and both
+replays ran as many steps from the same start, the rate leads only when raising it took
+SAME_EFFECT_MARGIN more off the validation loss than the larger model did; otherwise (a tie
+included) the model's size leads and the rate is its consequence. "The learning rate is too
+low" says that a faster rate is the fix; where a larger model at the user's rate does as much,
+the faster rate only speeds up a model too small.
+
 A measured pair may contradict a declared ``explains`` (a too-high learning rate declares that
 it explains exploding gradients): then the other fix must do SAME_EFFECT_MARGIN *more* than the
 setting's (``overturns_declared``). Clipping that does clearly more than lowering the rate says
@@ -122,6 +130,9 @@ AT_YOUR_SETTINGS = "larger_model_at_your_settings"
 #: the setting then makes up less than half of what the size does, so most of the gap is the
 #: model's size. Dev two_unit_layer 312064: 0.51 against 0.12 (4.2 times).
 FAR_MORE = 2.0
+#: The cause whose fix only speeds a model up, and which, against a model-size fix measured on
+#: the same budget, leads only where its own fix did clearly more (``rate_fix_no_bigger``).
+RATE_TOO_LOW = "lr_too_low"
 
 
 #: The evidence key (1.0 when it holds) of a finding whose replayed fix changed a training
@@ -275,8 +286,38 @@ def size_leads(size: Finding, setting: Finding) -> bool:
     """Whether ``size``, a model-size finding, explains ``setting``, a training setting's,
     against the rule that the fix changing less leads: the larger model sets the pace
     (SLOW_FOR_ITS_SIZE), or its fix did far more at the user's own settings
-    (``size_does_far_more``)."""
-    return size_sets_the_pace(size, setting) or size_does_far_more(size, setting)
+    (``size_does_far_more``), or ``setting`` is a rate too low whose fix did no more than the
+    larger model's on the same budget (``rate_fix_no_bigger``)."""
+    return (size_sets_the_pace(size, setting) or size_does_far_more(size, setting)
+            or rate_fix_no_bigger(size, setting))
+
+
+def rate_fix_no_bigger(size: Finding, rate: Finding) -> bool:
+    """Whether ``rate``, a rate too low (RATE_TOO_LOW), follows ``size``, a model-size finding,
+    by the rule ``bigger_fix_leads``: both fixes measured on the same budget (the larger model
+    at the user's own settings, AT_YOUR_SETTINGS; replays of as many steps from the same start)
+    and the rate's not SAME_EFFECT_MARGIN bigger. A rate too low is the cause only where raising
+    it does more than the other fix: in a tie a faster rate only speeds up a model too small.
+    On the dev cases where both fixes were measured alike and tied (sessions 32-33:
+    two_unit_layer 415002, 415007, linear_model 415020; rate and size drops within 0.1 of each
+    other), the case's cause was the model's size each time."""
+    if rate.cause.id != RATE_TOO_LOW or not _measured_alike(size, rate):
+        return False
+    drops = [fix_drop(fix) for fix in (size.experiment, rate.experiment)]
+    return drops[1] < drops[0] + SAME_EFFECT_MARGIN
+
+
+def _measured_alike(size: Finding, setting: Finding) -> bool:
+    """A model-size finding whose larger model was trained at the user's settings, and a
+    training setting's, both replayed fixes of the plain validation loss over as many steps
+    from the same start."""
+    if not (size.cause.setting == MODEL_SIZE and setting.cause.setting == TRAINING_SETTING
+            and size.evidence.get(AT_YOUR_SETTINGS, 0.0) > 0):
+        return False
+    fixes = size.experiment, setting.experiment
+    if not all(_comparable(fix) and math.isfinite(fix.before) for fix in fixes):
+        return False
+    return fixes[0].steps == fixes[1].steps and _same_start(*fixes)
 
 
 def size_does_far_more(size: Finding, setting: Finding) -> bool:
@@ -287,15 +328,9 @@ def size_does_far_more(size: Finding, setting: Finding) -> bool:
     more, what the rate bought is a part of what the capacity is missing (test part
     two_unit_layer, lr_too_low 0.75 first; dev 312064: the larger model 1.10 -> 0.54, a
     tenfold rate 1.10 -> 0.96)."""
-    if not (size.cause.setting == MODEL_SIZE and setting.cause.setting == TRAINING_SETTING
-            and size.evidence.get(AT_YOUR_SETTINGS, 0.0) > 0):
+    if not _measured_alike(size, setting):
         return False
-    fixes = size.experiment, setting.experiment
-    if not all(_comparable(fix) and math.isfinite(fix.before) for fix in fixes):
-        return False
-    if fixes[0].steps != fixes[1].steps:
-        return False
-    drops = [fix_drop(fix) for fix in fixes]
+    drops = [fix_drop(fix) for fix in (size.experiment, setting.experiment)]
     return drops[0] >= max(FAR_MORE * drops[1], drops[1] + SAME_EFFECT_MARGIN)
 
 
