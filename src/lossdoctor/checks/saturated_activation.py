@@ -5,7 +5,9 @@ outputs of a model that has learned are not the problem: the check fires only wh
 are pinned and the training loss is still no better than a constant guess (or, with no such
 reference, barely fell), or when they were pinned from the first step on and a replay with
 standardized inputs un-pins them and lowers the validation loss, or when a hidden layer was
-mostly pinned before any update and still is at the end (:func:`_pinned_throughout`).
+mostly pinned before any update and still is at the end (:func:`_pinned_throughout`). Units
+pinned only once training moved them, after the error signal had already vanished on its way to
+the first layers, are not this cause (:func:`_pinned_after_vanishing`).
 """
 
 from __future__ import annotations
