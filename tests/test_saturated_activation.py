@@ -446,3 +446,55 @@ def test_a_fitted_output_is_left_out_and_a_stuck_one_kept():
     stuck = LayerSaturation("model output", "probabilities", 0.9, 0.99, 16,
                             on_target=FITTED_SHARE - 0.2)
     assert without_fitted_outputs([stuck, as_a_call]) == [stuck, as_a_call]
+
+
+def _stack_records(bias_fall: float, pinned: list[float], layers: int = 5):
+    """A stub run of a ``layers``-deep tanh stack over six sampled steps: every weight's
+    gradient the same size relative to it (tiny weights hide the fall there), the biases'
+    gradients falling ``bias_fall`` decades per layer towards the input, and each tanh layer
+    ``pinned[step]`` pinned."""
+    from types import SimpleNamespace
+
+    from lossdoctor.trace import ActivationStat, LayerGradient
+
+    gradients, activations = [], []
+    for step, share in enumerate(pinned):
+        for layer in range(layers):
+            name = f"{2 * layer}"
+            gradients.append(LayerGradient(step, f"{name}.weight", 1e-6, 1e-3, dims=2))
+            gradients.append(LayerGradient(
+                step, f"{name}.bias", 10 ** (-1 - bias_fall * (layers - 1 - layer)), 0.1, dims=1))
+            if layer < layers - 1:
+                activations.append(ActivationStat(step, f"{2 * layer + 1}", "tanh", share, 0.0, 32))
+    model = nn.Sequential(*[m for _ in range(layers - 1) for m in (nn.Linear(32, 32), nn.Tanh())],
+                          nn.Linear(32, 1))
+    return SimpleNamespace(trace=SimpleNamespace(gradients=gradients, activations=activations),
+                           copies=SimpleNamespace(initial_model=model))
+
+
+def test_units_pinned_only_after_the_error_had_vanished_are_not_the_saturation_cause():
+    """dev deep_tanh_tiny_init 422005: no tanh unit pinned at the start, the error (the biases'
+    gradients) already 6.6 decades smaller at the first layer than at the last; pinned later by
+    training. The same stack pinned from the first step is still this cause, and so is one
+    pinned later while its error reached every layer."""
+    from lossdoctor.checks.saturated_activation import LayerSaturation, _pinned_after_vanishing
+
+    late = LayerSaturation("5", "tanh", 0.0, 0.9, 32, first=0.0)
+    vanished_first = _stack_records(bias_fall=1.5, pinned=[0, 0, 0, 0.9, 0.9, 0.9])
+    assert _pinned_after_vanishing(vanished_first, late)
+    reached = _stack_records(bias_fall=0.2, pinned=[0, 0, 0, 0.9, 0.9, 0.9])
+    assert not _pinned_after_vanishing(reached, late)
+    from_the_start = LayerSaturation("5", "tanh", 0.9, 0.9, 32, first=0.9)
+    pinned_first = _stack_records(bias_fall=1.5, pinned=[0.9] * 6)
+    assert not _pinned_after_vanishing(pinned_first, from_the_start)
+
+
+def test_the_pinning_bound_is_what_pinned_units_can_take_off_the_error():
+    from lossdoctor.checks._vanished_first import gap_before_pinning, pinning_bound
+
+    trace = _stack_records(bias_fall=1.5, pinned=[0.9] * 6).trace
+    assert pinning_bound(trace, {0, 1, 2}) == pytest.approx(4.0)  # four layers passing 1/10
+    assert pinning_bound(_stack_records(1.5, [1.0] * 6).trace, {0}) == math.inf
+    assert pinning_bound(_stack_records(1.5, [0.0] * 6).trace, {0, 1, 2}) == 0.0
+    assert gap_before_pinning(_stack_records(1.5, [0.0] * 6), 3) == pytest.approx(6.0)
+    assert gap_before_pinning(_stack_records(1.5, [0.9] * 6), 3) == pytest.approx(2.0)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-from dataclasses import dataclass
 
 import torch.nn.functional as F
 from torch import nn
@@ -40,6 +39,16 @@ from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._fix import beyond_the_run, fix_experiment, helped
 from lossdoctor.checks._function_swap import WithFunctionSwap
+from lossdoctor.checks._gradient_profile import (
+    GAP_DECADES,
+    SQUASHING,
+    Profile,
+    by_biases_when_wider,
+    decades,
+    embedding_tables,
+    gradient_profile,
+    squashing_functions,
+)
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
 from lossdoctor.experiments import Plan
@@ -65,10 +74,6 @@ VANISHING_GRADIENTS = Cause(
 CAUSES = (VANISHING_GRADIENTS,)
 
 
-#: Orders of magnitude between the first and last layer's relative gradient. Healthy nets of a
-#: few ReLU layers sit within one or two; default-initialized deep ReLU stacks reach about three
-#: early on and still learn. Four is beyond what normal depth and init account for.
-GAP_DECADES = 4.0
 #: "Persistently": on at least two thirds of the sampled steps, not just at initialization. A
 #: net that recovers from a vanishing start does so in its first few percent of steps; a deep
 #: tanh stack of the development set, tiny weights and zero biases, opened its gap only after
@@ -84,12 +89,6 @@ PERSISTENT = 2 / 3
 #: their ReLU replays 27-44% below the runs' own losses. Half the samples is the first tens
 #: of steps: the measured fix, not the gap's length, is what this rests on.
 PERSISTENT_WHEN_FIXED = 1 / 2
-#: The fewest sampled steps and weight layers that make a gradient profile.
-MIN_STEPS = 3
-MIN_LAYERS = 3
-SQUASHING = (nn.Sigmoid, nn.Tanh)
-#: Normalization layers: a bias just before one gets no gradient (bias_profile).
-NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 #: Training batches the gap before any update is measured on, for the user's init and the
 #: default one (one backward pass each).
 START_BATCHES = 4
@@ -105,30 +104,12 @@ RELU_FUNCTIONS = {kind: lambda pre, in_place: F.relu(pre, inplace=in_place)
 WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
 
 
-@dataclass
-class Profile:
-    """Relative gradient size (gradient norm / weight norm) of each weight, first to last; or,
-    for a profile of biases (``of_biases``), each bias's gradient norm."""
-
-    names: list[str]
-    by_step: dict[int, list[float]]  # step -> relative gradient of each weight, in order
-    of_biases: bool = False
-
-    def gaps(self) -> list[float]:
-        """Decades from the last layer's relative gradient down to the first's, per step."""
-        return [_decades(row[-1], row[0]) for row in self.by_step.values()]
-
-    def layer_medians(self) -> list[float]:
-        return [statistics.median(row[i] for row in self.by_step.values())
-                for i in range(len(self.names))]
-
-
 def check(case) -> list[Finding]:
     """``vanishing_gradients`` when the first layers' gradients are orders of magnitude below
     the last layer's on most steps and the training loss has stalled."""
     profile = gradient_profile(case.trace, embedding_tables(case.copies.initial_model))
     if statistics.median(profile.gaps()) < GAP_DECADES:
-        profile = _by_biases_when_wider(case, profile)
+        profile = by_biases_when_wider(case, profile)
     gaps = profile.gaps()
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
@@ -158,48 +139,6 @@ def check(case) -> list[Finding]:
         experiment=experiment if fixed else (source[2] if source is not None else None),
         details={"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))},
     )]
-
-
-def _by_biases_when_wider(case, weights: Profile) -> Profile:
-    """The bias profile (bias_profile) when its median gap reaches GAP_DECADES in a model with
-    hidden sigmoid/tanh layers, else ``weights``. Not for a ReLU model: a layer of dead units
-    passes no error back either (the zoo's dead_relu_bias, whose biases' gap read as
-    vanishing_gradients ahead of dead_relu)."""
-    model = case.copies.initial_model
-    squashing = model is not None and (squashing_functions(case.trace) or any(
-        isinstance(m, SQUASHING) for m in model.modules()))
-    biases = bias_profile(case.trace, model) if squashing else None
-    if biases is None or statistics.median(biases.gaps()) < GAP_DECADES:
-        return weights
-    return biases
-
-
-def bias_profile(trace, model: nn.Module | None) -> Profile | None:
-    """The gradient norm of each layer's bias, first to last, at each sampled step; None for
-    fewer than MIN_LAYERS biases, or a model with a normalization layer.
-
-    A bias's gradient is the error signal that reaches its layer, summed over the batch rows,
-    not multiplied by the layer's inputs as its weight's is. Weights too small for the depth
-    shrink the signal both ways: the forward one, layer by layer, as much as the backward one,
-    so each weight's gradient (inputs times error) is about as small as every other's, and the
-    weights' gap does not show what the biases' does (dev deep_tanh_tiny_init 349023, plain
-    tensors with zero biases: weights 0.2 decades apart at the start, biases 5.7). A bias just
-    before a normalization layer gets no gradient by construction (the normalization removes
-    it): a healthy twin with BatchNorm (dev shuffled_labels 349101's) held its biases 6.5
-    decades apart."""
-    if model is None or any(isinstance(m, NORMS) for m in model.modules()):
-        return None
-    biases = [g for g in trace.gradients
-              if not g.is_weight and (g.dims == 1 or g.name.endswith("bias"))]
-    names = list(dict.fromkeys(g.name for g in biases))
-    if len(names) < MIN_LAYERS:
-        return None
-    by_step: dict[int, dict[str, float]] = {}
-    for g in biases:
-        if math.isfinite(g.grad_norm):
-            by_step.setdefault(g.step, {})[g.name] = g.grad_norm
-    rows = {s: [seen[n] for n in names] for s, seen in by_step.items() if len(seen) == len(names)}
-    return Profile(names, rows, of_biases=True) if len(rows) >= MIN_STEPS else None
 
 
 def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | None:
@@ -245,7 +184,7 @@ def start_gap(replayer, model: nn.Module, names: list[str], batches,
         return math.nan
     sizes = [1.0 if of_biases else w.detach().norm().clamp_min(1e-30) for w in (first, last)]
     relative = [float(w.grad.norm() / size) for w, size in zip((first, last), sizes, strict=True)]
-    return _decades(relative[1], relative[0])
+    return decades(relative[1], relative[0])
 
 
 def _source_evidence(own: float, fresh: float, experiment: Experiment) -> dict[str, float]:
@@ -266,40 +205,6 @@ def _confidence(gap: float, fixed: bool) -> float:
     too small for the task."""
     strength = min((gap - GAP_DECADES) / GAP_DECADES, 1.0)
     return 0.95 + 0.05 * strength if fixed else 0.7 + 0.1 * strength
-
-
-def embedding_tables(model: nn.Module | None) -> frozenset[str]:
-    """The names of ``model``'s embedding tables. A table is looked up, not multiplied: a
-    batch's gradient reaches only the rows it looks up, so the table's gradient is small
-    against all its weights by design, and tables side by side (a recommender's users and
-    items) are not layers in depth, one after the other."""
-    if model is None:
-        return frozenset()
-    return frozenset(f"{name}.weight" if name else "weight" for name, module
-                     in model.named_modules() if isinstance(module, nn.Embedding))
-
-
-def gradient_profile(trace, left_out: frozenset[str] = frozenset()) -> Profile:
-    """The relative gradient of every weight matrix (biases and ``left_out`` left out) at
-    each sampled step."""
-    weights = [g for g in trace.gradients if g.is_weight and g.name not in left_out]
-    names = list(dict.fromkeys(g.name for g in weights))
-    if len(names) < MIN_LAYERS:
-        # shape_broadcast_gru_next_value: "1 had gradients" beside a figure of three weight
-        # rows, the GRU's weight_ih_l0 and weight_hh_l0 among them, which are not compared
-        recurrent = any("weight_hh" in g.name for g in trace.gradients)
-        raise Skip(f"needs gradients of at least {MIN_LAYERS} weight layers: "
-                   f"{len(names)} had gradients" + (" (a recurrent layer's weight_ih and "
-                                                    "weight_hh are not compared)" if recurrent
-                                                    else ""))
-    by_step: dict[int, dict[str, float]] = {}
-    for g in weights:
-        if math.isfinite(g.grad_norm) and g.weight_norm > 0 and math.isfinite(g.weight_norm):
-            by_step.setdefault(g.step, {})[g.name] = g.grad_norm / g.weight_norm
-    rows = {s: [seen[n] for n in names] for s, seen in by_step.items() if len(seen) == len(names)}
-    if len(rows) < MIN_STEPS:
-        raise Skip(f"needs finite gradients at {MIN_STEPS} or more sampled steps")
-    return Profile(names, rows)
 
 
 def _replay_ready(case):
@@ -328,13 +233,6 @@ def relu_experiment(case) -> Experiment | None:
     after = replayer.replay(Plan(model=swapped, steps=REPLAY_STEPS))
     return fix_experiment("sigmoid/tanh layers replaced by ReLU, with kaiming initialization",
                           baseline, after)
-
-
-def squashing_functions(trace) -> bool:
-    """Whether the run computed hidden sigmoid/tanh layers by function calls (the capture names
-    those "torch.tanh ..."): more than one unit, so not a binary output's sigmoid."""
-    return any(a.kind in RELU_FUNCTIONS and a.layer.startswith("torch.") and a.units > 1
-               for a in trace.activations)
 
 
 def _one_unit(pre) -> bool:
@@ -430,7 +328,3 @@ def _evidence(profile, gap, persistent, stall: TrainingProgress, experiment) -> 
         evidence["val_loss_before"] = experiment.before
         evidence["val_loss_with_relu"] = experiment.after
     return {k: v for k, v in evidence.items() if math.isfinite(v)}
-
-
-def _decades(high: float, low: float) -> float:
-    return math.log10(max(high, 1e-30) / max(low, 1e-30))
