@@ -19,7 +19,6 @@ from lossdoctor.checks.batch_size import (
     COUNTED_CONFIDENCE,
     FEW_STEPS,
     LITTLE_LEARNED_SHARE,
-    ORDINARY_BATCH,
     _beyond_the_run,
     barely_started,
     batch_statistics_experiment,
@@ -316,32 +315,6 @@ def test_a_short_run_of_small_batches_is_short_of_epochs_not_of_batch_size():
     steps of smaller batches would still lower its loss, but its batch is not what kept its
     steps few."""
     assert reported(check(tabular_run(batch_size=64, epochs=4))) == []
-
-
-def few_rows_run(batch_size):
-    """60 Adam steps at 3e-4 on 31 rows of a task one feature decides, in batches of
-    ``batch_size`` (a debugging subset of a training set left in, dev debug_subset_left_in
-    417010): the loader's batch of 64 takes all 31 rows at once."""
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(231, 8, generator=generator)
-    y = (x[:, 2] > 0).long()
-    torch.manual_seed(0)
-    model = mlp(8, 64, 2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
-    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:31], y[:31]),
-                  (x[31:], y[31:]), epochs=60, batch_size=batch_size)
-
-
-def test_an_ordinary_batch_that_holds_a_tiny_training_set_is_not_blamed():
-    """One batch an epoch, 60 steps: a whole training set per step, but of 31 rows in an
-    ordinary batch of 64; the rows are what the run lacks, not smaller batches (on 0c4a7e6
-    batches of 8 were advised, 0.622 -> 0.503 at the same rate, where four times the epochs of
-    the user's batch reach 0.44). A run short by a batch above ORDINARY_BATCH is found as before
-    (test_a_whole_training_set_per_step_that_never_got_going_is_found_by_replay)."""
-    case = few_rows_run(batch_size=64)
-    assert case.trace.setup.batch_size == 31 <= ORDINARY_BATCH
-    assert not short_by_its_batch(case.trace) and not barely_started(case)
-    assert reported(check(case)) == []
 
 
 def test_too_few_kept_rows_for_a_batch_is_a_skip_not_an_error():

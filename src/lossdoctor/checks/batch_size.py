@@ -12,9 +12,8 @@ Two candidates, each tested by replay before anything is reported:
 
 * too large: the user's batch is more than ``LARGE_FACTOR`` x B_simple (above B_simple in a
   run of fewer than ``FEW_STEPS`` steps of at most two a epoch: a whole training set as one
-  batch, or half of it, larger than an ``ORDINARY_BATCH``), and B_simple is at least
-  ``NEGLIGIBLE_NOISE_ROWS`` (one row: below it the gradient noise is negligible and the batch
-  size cannot matter). Replayed with a batch
+  batch, or half of it), and B_simple is at least ``NEGLIGIBLE_NOISE_ROWS`` (one row: below it
+  the gradient noise is negligible and the batch size cannot matter). Replayed with a batch
   near B_simple on the same number of training rows (so more steps), the lr scaled by the same
   paper's rule for the best lr,
   eps(B) = eps_max / (1 + B_noise / B).
@@ -119,16 +118,6 @@ FEW_STEPS = REPLAY_STEPS
 #: 80 and 132 steps (dev cases 13262, 13685; batches of 64, noise scales 20-25) learn, and
 #: smaller batches with more steps would still lower their loss.
 FEW_STEPS_PER_EPOCH = 2
-#: ... and a batch of at most this many rows is an ordinary minibatch, never "the whole
-#: training set as one batch" whatever share of the training set it holds: 32 is the usual
-#: default (Bengio 2012, "Practical recommendations for gradient-based training"; Keras's
-#: default), 64 the other common choice, and Masters & Luschi 2018 found batches of 2-32 best.
-#: A run that takes its training set in one or two such batches has at most 128 rows: it is
-#: short of rows, not of steps for its batch size (dev debug_subset_left_in 417010: 31 rows,
-#: one batch an epoch, 60 steps, and 417012: 79 rows in batches of 64, 72 steps, were told
-#: to use batches of 8 and 15, where the data is what was cut). The generator's full_batch and
-#: two_batches_per_epoch take batches of 300 rows or more (training sets of 600 rows or more).
-ORDINARY_BATCH = 64
 #: Replays are capped at this many steps on either side, to bound the check's cost: the
 #: length of the shared replay of the user's setup, which then serves as the user's side. Tiny
 #: batches are cheap: their side may take twice as many, so the larger batch gets enough steps.
@@ -449,12 +438,9 @@ def _short_run_candidate(case, user_batch: int, noise: NoiseScale) -> int | None
 
 
 def short_by_its_batch(trace) -> bool:
-    """Fewer than FEW_STEPS steps, at most FEW_STEPS_PER_EPOCH an epoch, of batches larger
-    than an ORDINARY_BATCH (or of a size the loss did not see): a batch of half the training
-    set or more is what keeps the run's steps few. An ordinary batch that holds half the
-    training set says the training set is tiny: its rows, not its batch, are what it lacks."""
-    return (trace.steps < FEW_STEPS and 0 < steps_per_epoch(trace) <= FEW_STEPS_PER_EPOCH
-            and not 0 < trace.setup.batch_size <= ORDINARY_BATCH)
+    """Fewer than FEW_STEPS steps, at most FEW_STEPS_PER_EPOCH an epoch: a batch of half the
+    training set or more is what keeps the run's steps few."""
+    return trace.steps < FEW_STEPS and 0 < steps_per_epoch(trace) <= FEW_STEPS_PER_EPOCH
 
 
 def steps_per_epoch(trace) -> float:
