@@ -250,8 +250,8 @@ def counted_finding(case, user_batch: int) -> Finding | None:
     constant guess, and that did not fit its training rows either (``fit_its_rows``). Its
     batch, as large as its training set, left it a few steps that could not get it anywhere
     yet; a replay that runs must confirm it (``check``), this stands only where the budget
-    stopped the replays. None for a closure optimizer (L-BFGS takes few
-    steps of the whole set by design) or without a constant guess to measure against."""
+    stopped the replays. None for a closure optimizer (L-BFGS takes few steps of the whole
+    set by design) or without a constant guess to measure against."""
     trace = case.trace
     if case.copies.step_takes_closure or not (short_by_its_batch(trace)
                                               and still_learning(trace)):
