@@ -24,6 +24,8 @@ from lossdoctor.checks.batch_size import (
     batch_statistics_experiment,
     check,
     counted_finding,
+    fit_its_rows,
+    learned_share,
     scaled_lr,
     short_by_its_batch,
     still_learning,
@@ -315,6 +317,34 @@ def test_a_short_run_of_small_batches_is_short_of_epochs_not_of_batch_size():
     steps of smaller batches would still lower its loss, but its batch is not what kept its
     steps few."""
     assert reported(check(tabular_run(batch_size=64, epochs=4))) == []
+
+
+def memorizing_run():
+    """40 rows of a random tanh teacher on 16 features, one batch of them an epoch, 30 Adam
+    steps at 1e-2 of a 2x64 ReLU MLP (a debugging subset left in, trained long): the
+    training loss goes to ~0, the validation loss stays near the constant guess, then rises."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(240, 16, generator=generator)
+    y = torch.tanh(x @ torch.randn(16, 3, generator=generator)).sum(1).gt(0).long()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                          nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:40], y[:40]),
+                  (x[40:], y[40:]), epochs=30, batch_size=64)
+
+
+def test_a_run_that_fit_its_rows_has_started_whatever_its_validation_loss_says():
+    """Short by its batch and its best validation loss within a quarter of the guess, but its
+    training loss at ~0: its steps got it going, and what it learned does not carry over
+    (overfitting's question). On 0c4a7e6 it read as barely started, and its batch was suspect
+    at the user's own rate. The run that never got going on either curve still is
+    (test_a_run_short_by_its_batch_that_barely_started_replays_the_batch_that_spreads_its_rows)."""
+    case = memorizing_run()
+    assert short_by_its_batch(case.trace)
+    assert learned_share(case) <= LITTLE_LEARNED_SHARE
+    assert fit_its_rows(case) and not barely_started(case)
+    assert counted_finding(case, 40) is None
 
 
 def test_too_few_kept_rows_for_a_batch_is_a_skip_not_an_error():

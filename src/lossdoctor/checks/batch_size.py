@@ -247,16 +247,17 @@ def counted_finding(case, user_batch: int) -> Finding | None:
     """Read from the run's counts alone, before any replay: a run short by its batch
     (``short_by_its_batch``: one or two steps an epoch, fewer than FEW_STEPS in all), still
     learning at its end, whose best validation loss is within LITTLE_LEARNED_SHARE of the
-    constant guess. Its batch, as large as its training set, left it a few steps that could
-    not get it anywhere yet; a replay that runs must confirm it (``check``), this stands only
-    where the budget stopped the replays. None for a closure optimizer (L-BFGS takes few
-    steps of the whole set by design) or without a constant guess to measure against."""
+    constant guess, and that did not fit its training rows either (``fit_its_rows``). Its
+    batch, as large as its training set, left it a few steps that could not get it anywhere
+    yet; a replay that runs must confirm it (``check``), this stands only where the budget
+    stopped the replays. None for a closure optimizer (L-BFGS takes few steps of the whole
+    set by design) or without a constant guess to measure against."""
     trace = case.trace
     if case.copies.step_takes_closure or not (short_by_its_batch(trace)
                                               and still_learning(trace)):
         return None
     learned = learned_share(case)
-    if learned is None or learned > LITTLE_LEARNED_SHARE:
+    if learned is None or learned > LITTLE_LEARNED_SHARE or fit_its_rows(case):
         return None
     curve = [p.loss for p in trace.validation_passes() if math.isfinite(p.loss)]
     guess = case.constant_guess_loss("validation")
@@ -306,7 +307,17 @@ def barely_started(case) -> bool:
     learned = learned_share(case)
     if learned is None and not case.trace.validation_passes():
         learned = training_learned_share(case)
-    return learned is not None and learned <= LITTLE_LEARNED_SHARE
+    return learned is not None and learned <= LITTLE_LEARNED_SHARE and not fit_its_rows(case)
+
+
+def fit_its_rows(case) -> bool:
+    """The run's last epoch's training loss more than LITTLE_LEARNED_SHARE below the constant
+    guess on the training rows: its steps got it going on the rows it trains on, whatever its
+    validation loss says. A validation loss left near the guess is then what the model learned
+    failing to carry over (overfitting's question: a training set of a few dozen rows fitted
+    to zero), not a run its few steps never started."""
+    learned = training_learned_share(case)
+    return learned is not None and learned > LITTLE_LEARNED_SHARE
 
 
 def training_learned_share(case) -> float | None:
