@@ -22,6 +22,12 @@ def _hand_written_bce_with_logits(logit, target):
              + (1 - target) * nn.functional.logsigmoid(-logit)).mean()
 
 
+def _hand_written_log_of_sigmoid(logit, target):
+    """The textbook form: the log of a sigmoid the loss takes itself."""
+    p = torch.sigmoid(logit)
+    return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
+
+
 def _run(head, loss_fn, epochs=3):
     x, y = _data()
     torch.manual_seed(0)
@@ -48,6 +54,11 @@ def test_a_sigmoid_output_fed_to_a_hand_written_bce_with_logits_is_a_loss_mismat
     assert finding.cause is LOSS_MISMATCH and finding.evidence["output_bounded_to_unit"] == 1.0
     assert "your hand-written loss (like binary_cross_entropy_with_logits) applies" in (
         finding.verdict)
+
+
+def test_a_sigmoid_output_fed_to_a_textbook_log_of_sigmoid_is_a_loss_mismatch():
+    [finding] = check(_run([nn.Sigmoid()], _hand_written_log_of_sigmoid))
+    assert finding.cause is LOSS_MISMATCH and finding.evidence["output_bounded_to_unit"] == 1.0
 
 
 def test_the_same_models_without_the_sigmoid_are_quiet():
