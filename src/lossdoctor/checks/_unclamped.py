@@ -8,7 +8,10 @@ tensor: the copy counts the calls of one forward, in training and in eval mode, 
 FunctionSwap (checks/_function_swap.py) passes those calls' input through unchanged (nothing
 of the user's code is rewritten). Whether that un-clamped the output is read afterwards
 (:func:`._clamped_output.ends_clamped_at_zero`): a clamp written ``z * (z > 0)`` is no ReLU
-call, and taking out the last hidden ReLU instead leaves it."""
+call, and taking out the last hidden ReLU instead leaves it.
+
+A sigmoid at the output (given to a loss that applies its own: BCEWithLogitsLoss) is taken out
+the same way: :func:`without_last` names the activation kind."""
 
 from __future__ import annotations
 
@@ -20,13 +23,15 @@ from torch import nn
 from lossdoctor.checks._function_swap import FunctionSwap
 from lossdoctor.sandbox import isolated
 
-#: The output clamp taken out: its input passes through.
-_PASSED_THROUGH = {"relu": lambda pre, in_place: pre}
+
+def _passed_through(pre: torch.Tensor, in_place: bool) -> torch.Tensor:
+    """The output activation taken out: its input passes through."""
+    return pre
 
 
 class _NumberedCalls:
-    """A FunctionSwap's ``keep`` for the ReLU calls of one forward: numbers them in order (from
-    0), notes each one's input, and keeps every call but those numbered in ``skip``."""
+    """A FunctionSwap's ``keep`` for the activation calls of one forward: numbers them in order
+    (from 0), notes each one's input, and keeps every call but those numbered in ``skip``."""
 
     def __init__(self, skip: frozenset[int] = frozenset()) -> None:
         self.skip, self.inputs = skip, []
@@ -45,37 +50,45 @@ class _NumberedCalls:
         return frozenset(i for i, pre in enumerate(self.inputs) if pre is last)
 
 
-class WithoutLastRelu(nn.Module):
-    """``inner``, whose output clamp (the calls ``skip`` numbers, in training and in eval
-    mode) passes its input through."""
+class WithoutLastActivation(nn.Module):
+    """``inner``, whose output activation of ``kind`` (the calls ``skip`` numbers, in training
+    and in eval mode) passes its input through."""
 
-    def __init__(self, inner: nn.Module, skip: dict[bool, frozenset[int]]) -> None:
+    def __init__(self, inner: nn.Module, skip: dict[bool, frozenset[int]],
+                 kind: str = "relu") -> None:
         super().__init__()
-        self.inner, self.skip = inner, skip
+        self.inner, self.skip, self.kind = inner, skip, kind
 
     def forward(self, *args, **kwargs):
         skip = self.skip.get(self.training, frozenset())
-        with FunctionSwap(_PASSED_THROUGH, keep=_NumberedCalls(skip)):
+        with FunctionSwap({self.kind: _passed_through}, keep=_NumberedCalls(skip)):
             return self.inner(*args, **kwargs)
 
 
-def without_last_relu(model: nn.Module, batch, predict) -> WithoutLastRelu | None:
+def without_last_relu(model: nn.Module, batch, predict) -> WithoutLastActivation | None:
     """A copy of ``model`` whose last ReLU call is taken out, counted on ``batch`` (through
     ``predict(model, batch)``, the replayer's, as the script called the model); None when a
     forward makes no ReLU call."""
-    skip = {mode: _clamp_calls(model, batch, predict, mode) for mode in (True, False)}
+    return without_last(model, batch, predict, "relu")
+
+
+def without_last(model: nn.Module, batch, predict, kind: str) -> WithoutLastActivation | None:
+    """A copy of ``model`` whose last call of the activation ``kind`` ("relu", "sigmoid",
+    "tanh") is taken out, as :func:`without_last_relu`; None when a forward makes none."""
+    skip = {mode: _output_calls(model, batch, predict, mode, kind) for mode in (True, False)}
     if not all(skip.values()):
         return None
-    return WithoutLastRelu(copy.deepcopy(model), skip)
+    return WithoutLastActivation(copy.deepcopy(model), skip, kind)
 
 
-def _clamp_calls(model: nn.Module, batch, predict, training: bool) -> frozenset[int]:
-    """The output clamp's ReLU calls in one forward (_NumberedCalls.clamp_calls), in training
+def _output_calls(model: nn.Module, batch, predict, training: bool,
+                  kind: str) -> frozenset[int]:
+    """The output activation's calls in one forward (_NumberedCalls.clamp_calls), in training
     mode with gradients (as a replay trains) or in eval mode without (as it validates: some
     layers take a fused path there)."""
     counting = _NumberedCalls()
     with isolated(0), torch.set_grad_enabled(training):
         scoring = copy.deepcopy(model).train(training)
-        with FunctionSwap(_PASSED_THROUGH, keep=counting):
+        with FunctionSwap({kind: _passed_through}, keep=counting):
             predict(scoring, batch)
     return counting.clamp_calls()

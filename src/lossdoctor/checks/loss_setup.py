@@ -7,8 +7,10 @@ sampled call is a fact about the run, not a statistical guess:
 
 - loss_mismatch: CrossEntropyLoss on one output unit (its loss is always 0) or on rows that
   sum to 1 (a softmax applied twice); NLLLoss on anything but log-probabilities;
-  BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice) or never go
-  below 0 (a ReLU at the output: no probability below 0.5); BCELoss on raw scores clipped into
+  BCEWithLogitsLoss on outputs that never leave [0, 1] (a sigmoid applied twice: read from the
+  graph of what the loss takes as logits, with a replay without the model's sigmoid,
+  checks/_sigmoid_logits.py) or never go below 0 (a ReLU at the output: no probability below
+  0.5); BCELoss on raw scores clipped into
   [eps, 1 - eps] on the way (Keras' binary_crossentropy without a sigmoid:
   checks/_clipped_scores.py); a loss on probabilities given a ReLU's output, which the clip
   hides (checks/_relu_probabilities.py). Integer-typed targets of a one-output regression are
@@ -58,6 +60,7 @@ from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number, plain_share
 from lossdoctor.checks._relu_probabilities import relu_into_probabilities
 from lossdoctor.checks._scaled_likeness import likeness
+from lossdoctor.checks._sigmoid_logits import sigmoid_into_logits
 from lossdoctor.checks._written_broadcast import broadcasts
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import TRAINING_DYNAMICS, Cause, Experiment, Finding, Skip
@@ -87,8 +90,10 @@ LOSS_MISMATCH = Cause(
     question="Does the loss get the kind of output it expects?",
     test=(
         "the predictions' range and shape at sampled loss calls: probabilities where the loss "
-        "wants logits (softmax twice), a single output unit for classes; a ReLU output where it "
-        "wants probabilities, replayed with a sigmoid in its place"
+        "wants logits (softmax twice), a single output unit for classes; an output its graph "
+        "keeps in [0, 1] where the loss wants logits (sigmoid twice), replayed without the "
+        "sigmoid; a ReLU output where it wants probabilities, replayed with a sigmoid in its "
+        "place"
     ),
     explains=TRAINING_DYNAMICS,
     precedence=2,
@@ -129,7 +134,8 @@ def check(case) -> list[Finding]:
         return _hand_written(case)
     findings = []
     for name, seen in _by_loss(calls).items():
-        findings += _mismatch(name, seen) + _broadcast(case, name, seen) + _label_range(name, seen)
+        findings += _mismatch(name, seen) + _sigmoid_twice(case, name, seen)
+        findings += _broadcast(case, name, seen) + _label_range(name, seen)
         findings += _beyond_bounded_output(name, seen) + _clamped(case, name, seen)
         findings += _clamped_logits(case, name, seen) + _relu_output(case, name)
         findings += _clipped_raw_scores(case, name, seen)
@@ -157,7 +163,7 @@ def _first_of_each_cause(findings: list[Finding]) -> list[Finding]:
 
 def _mismatch(name: str, seen: list[LossInputStat]) -> list[Finding]:
     for rule in (_one_class, _softmax_of_one_unit, _double_softmax, _log_softmax_of_probabilities,
-                 _nll_without_log_softmax, _double_sigmoid):
+                 _nll_without_log_softmax):
         found = rule(name, seen)
         if found is not None:
             return [_mismatch_finding(seen, found)]
@@ -291,7 +297,59 @@ def _nll_without_log_softmax(name, seen, shown: str | None = None):
 #: calls a sigmoid's outputs reach it (dev cases of sigmoid_then_bce_with_logits, seeds
 #: 13065-13975: highest 0.52, 0.74, 1.0, 1.0, 1.0). Logits that a model too slow to move keeps
 #: inside [0, 1] by chance need not (plain SGD at Adam's rate, dev case 14335: 0.013 to 0.16).
+#: Only read where the output's graph cannot be (a sigmoid written as 1 / (1 + exp(-z))).
 SIGMOID_MIDPOINT = 0.5
+#: The probabilities a loss on logits gives to logits in [0, 1]: sigmoid(0) and sigmoid(1).
+DOUBLE_SIGMOID_RANGE = (0.5, 1 / (1 + math.exp(-1)))
+
+
+def _sigmoid_twice(case, name: str, seen: list[LossInputStat],
+                   shown: str | None = None) -> list[Finding]:
+    """BCEWithLogitsLoss (or a loss written like it) given a model's output that ends in a
+    sigmoid: read from the graph of what the loss takes as logits, with a replay without the
+    sigmoid (_sigmoid_logits.py); where the graph says nothing, from the values the sampled
+    calls were given (_double_sigmoid)."""
+    if name not in BCE_WITH_LOGITS:
+        return []
+    found = sigmoid_into_logits(case)
+    if found is None:
+        double = _double_sigmoid(name, seen) if shown is None else None
+        return [_mismatch_finding(seen, double)] if double is not None else []
+    evidence = {"sampled_loss_calls": float(len(seen)), **_ranges(seen),
+                "output_bounded_to_unit": 1.0}
+    if found.loss_floor is not None:
+        evidence["loss_floor"] = found.loss_floor
+    if found.experiment is not None:
+        evidence.update(val_loss_before=found.experiment.before,
+                        val_loss_after=found.experiment.after)
+    named = _mid_sentence(shown) or name
+    return [Finding(LOSS_MISMATCH, CERTAIN if found.fixed else ALMOST_CERTAIN,
+                    _sigmoid_twice_verdict(named, found) + FIRST, evidence,
+                    fix=f"Remove the model's final sigmoid: {named} expects raw scores "
+                        f"(logits).", experiment=found.experiment)]
+
+
+def _sigmoid_twice_verdict(name: str, found) -> str:
+    low, high = DOUBLE_SIGMOID_RANGE
+    ending = ("ends in a sigmoid" if found.has_sigmoid
+              else "ends in an operation that keeps it in [0, 1], as a sigmoid does")
+    text = (f"Your model's output {ending}, so it never leaves [0, 1], and {name} applies "
+            f"a sigmoid again: the probabilities it scores can only move between "
+            f"{low:.2g} and {high:.2g}. No example can be put in the negative class"
+            f"{_floor_words(found.loss_floor)}.")
+    if not found.fixed:
+        return text
+    return (f"{text} With the sigmoid taken out, the validation loss goes from "
+            f"{plain_number(found.experiment.before)} to "
+            f"{plain_number(found.experiment.after)} in a {found.experiment.steps}-step replay "
+            f"of your training.")
+
+
+def _floor_words(floor: float | None) -> str:
+    if floor is None:
+        return ", and the gradients shrink"
+    return (f", and on your training targets the loss cannot go below {plain_number(floor)}, "
+            f"the gradients shrinking as it nears that")
 
 
 def _double_sigmoid(name, seen):
@@ -616,7 +674,7 @@ def _hand_written(case) -> list[Finding]:
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     found += _label_range(shown, seen) + _clamped(case, like, seen)
-    found += _hand_written_mismatch(shown, like, seen)
+    found += _hand_written_mismatch(shown, like, seen) + _sigmoid_twice(case, like, seen, shown)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
         found += _unreachable(case, like, seen)
     return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
