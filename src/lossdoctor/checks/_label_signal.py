@@ -227,12 +227,19 @@ def label_presence_reader(label: int) -> PositionReader:
 
 def _label_sequence_reading(case) -> SignalReading:
     """The reading for label sequences (CTC): the learners asked whether each row's sequence
-    holds a label (:mod:`._label_sequences`), inside the training rows too. The user's model
-    is not set beside a guess: such a loss has none in closed form."""
-    train, validation, label = _presence_tables(case)
-    reader = label_presence_reader(label)
+    holds a label (:mod:`._label_sequences`), for a few labels, the one best predicted on
+    validation (its p-value corrected for the labels asked) asked inside the training rows too.
+    The user's model is not set beside a guess: such a loss has none in closed form."""
+    replayer = case.replayer
+    if not replayer.validation_batches:
+        raise Skip("needs validation batches, or at least 5 training batches to hold out")
+    blank = case.trace.setup.loss_kwargs.get("blank", _label_sequences.DEFAULT_BLANK)
+    labels = _label_sequences.asked_labels(replayer.train_batches, blank)
+    columns = [position_free_columns(case, batches)
+               for batches in (replayer.train_batches, replayer.validation_batches)]
     with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
-        on_validation = contest(train, validation, CLASSIFICATION)
+        label, train, on_validation = _best_asked(case, labels, blank, columns)
+        reader = label_presence_reader(label)
         if on_validation.p_value < ALPHA:
             return SignalReading(PREDICTED, CLASSIFICATION, on_validation, per_position=reader)
         in_training = cross_validated_contest(train, CLASSIFICATION)
@@ -244,22 +251,37 @@ def _label_sequence_reading(case) -> SignalReading:
                          on_validation, in_training, per_position=reader, fewest=fewest)
 
 
-def _presence_tables(case) -> tuple[Table, Table, int]:
-    """Training and validation tables whose target is one label's presence in each row's
-    sequence, with the inputs' position-free columns beside their own."""
+def _best_asked(case, labels: list[int], blank: int, columns) -> tuple[int, Table, Contest]:
+    """The label whose presence the learners predict best on validation, its training table
+    and its contest, its p-values Bonferroni-corrected for the labels asked; the first label
+    that passes ALPHA so corrected ends the search."""
+    best = None
+    for label in labels:
+        train, validation = _presence_tables(case, label, blank, columns)
+        asked = contest(train, validation, CLASSIFICATION)
+        asked.p_value = min(1.0, asked.p_value * len(labels))
+        asked.rank_p_value = min(1.0, asked.rank_p_value * len(labels))
+        if best is None or asked.p_value < best[2].p_value:
+            best = (label, train, asked)
+        if asked.p_value < ALPHA:
+            break
+    return best
+
+
+def _presence_tables(case, label: int, blank: int, columns) -> tuple[Table, Table]:
+    """Training and validation tables whose target is ``label``'s presence in each row's
+    sequence, with the inputs' position-free ``columns`` (training, validation) beside their
+    own."""
     replayer = case.replayer
-    if not replayer.validation_batches:
-        raise Skip("needs validation batches, or at least 5 training batches to hold out")
-    blank = case.trace.setup.loss_kwargs.get("blank", _label_sequences.DEFAULT_BLANK)
-    train, validation, label = _label_sequences.presence_batches(
-        replayer.train_batches, replayer.validation_batches, blank)
+    train, validation = (_label_sequences.presence_batches(batches, label, blank)
+                         for batches in (replayer.train_batches, replayer.validation_batches))
     train_table, validation_table = tables(train, validation, CLASSIFICATION,
                                            looked_up=looked_up_inputs(case))
-    train_table = distinct_copies(_with_columns(train_table, position_free_columns(case, train)),
+    train_table = distinct_copies(_with_columns(train_table, columns[0]),
                                   passes=len(case.trace.epoch_starts))
     require_enough(train_table, CLASSIFICATION)
     return (at_most(train_table, MAX_TRAINING_ROWS),
-            _with_columns(validation_table, position_free_columns(case, validation)), label)
+            _with_columns(validation_table, columns[1]))
 
 
 def _with_columns(table: Table, extra) -> Table:
