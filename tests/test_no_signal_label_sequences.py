@@ -39,7 +39,7 @@ class _Tagger(nn.Module):
         return self.out(hidden).log_softmax(-1)
 
 
-def _ctc_case(shuffled: bool, padded: bool, seed=0, rows=300, train_rows=210):
+def _ctc_case(shuffled: bool, padded: bool, seed=0, rows=240, train_rows=150):
     generator = torch.Generator().manual_seed(seed)
     x, targets = _sequences(rows, generator)
     if shuffled:  # each row given another row's sequence (labels joined on the wrong key)
