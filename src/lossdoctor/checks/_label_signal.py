@@ -253,8 +253,9 @@ def _label_sequence_reading(case) -> SignalReading:
 
 def _best_asked(case, labels: list[int], blank: int, columns) -> tuple[int, Table, Contest]:
     """The label whose presence the learners predict best on validation, its training table
-    and its contest, its p-values Bonferroni-corrected for the labels asked; the first label
-    that passes ALPHA so corrected ends the search."""
+    and its contest, its p-values Bonferroni-corrected for the labels asked. Every label is
+    asked: the first that passes is not the best (ctchard 423004's twin: p = 0.013 for the
+    label closest to half the rows, 2.7e-9 for the third)."""
     best = None
     for label in labels:
         train, validation = _presence_tables(case, label, blank, columns)
@@ -263,8 +264,6 @@ def _best_asked(case, labels: list[int], blank: int, columns) -> tuple[int, Tabl
         asked.rank_p_value = min(1.0, asked.rank_p_value * len(labels))
         if best is None or asked.p_value < best[2].p_value:
             best = (label, train, asked)
-        if asked.p_value < ALPHA:
-            break
     return best
 
 
