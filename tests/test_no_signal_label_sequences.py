@@ -48,23 +48,23 @@ def _ctc_case(shuffled: bool, padded: bool, seed=0, rows=240, train_rows=150):
     model, ctc = _Tagger(), nn.CTCLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
-    def loss(start):
-        rows_here = targets[start:start + 30]
-        lengths = [len(t) for t in rows_here]
-        target = (nn.utils.rnn.pad_sequence(rows_here, batch_first=True) if padded
-                  else torch.cat(rows_here))
-        log_probs = model(x[start:start + 30]).transpose(0, 1)
-        return ctc(log_probs, target, [STEPS] * len(rows_here), lengths)
+    def loss(rows_here):
+        sequences = [targets[i] for i in rows_here]
+        target = (nn.utils.rnn.pad_sequence(sequences, batch_first=True) if padded
+                  else torch.cat(sequences))
+        log_probs = model(x[rows_here]).transpose(0, 1)
+        return ctc(log_probs, target, [STEPS] * len(rows_here), [len(t) for t in sequences])
 
     def train():
-        for _ in range(2):
+        for _ in range(3):  # batches drawn anew each epoch
+            order = torch.randperm(train_rows, generator=generator).tolist()
             for start in range(0, train_rows, 30):
                 optimizer.zero_grad()
-                loss(start).backward()
+                loss(order[start:start + 30]).backward()
                 optimizer.step()
             with torch.no_grad():
                 for start in range(train_rows, rows, 30):
-                    loss(start)
+                    loss(list(range(start, min(start + 30, rows))))
 
     return record(train)
 
