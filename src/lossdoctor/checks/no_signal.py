@@ -14,7 +14,8 @@ When nothing wins on validation, the same contest cross-validated inside the tra
 labels that carry no signal apart from validation labels that do not belong to their inputs.
 Token sequences labelled position by position (a language model's next tokens) get their own
 learners, counts of the last few tokens against the label frequencies: see
-:mod:`._per_position`.
+:mod:`._per_position`. Label sequences aligned by the loss (CTC) are asked which labels each row's
+sequence holds: see :mod:`._label_sequences`.
 
 The decision is :mod:`._label_signal`'s, which dead_relu and data_pipeline read too; this module
 says it in words.
@@ -46,7 +47,7 @@ NO_SIGNAL = Cause(
     test=(
         "scikit-learn learners against the best constant prediction on your validation rows, with "
         "a significance test; cross-validation inside the training rows tells misaligned "
-        "validation labels apart"
+        "validation labels apart; CTC's label sequences read as which labels each row's holds"
     ),
     explains={"lr_too_low", "overfitting", "underfit_capacity"},
     precedence=1,
@@ -106,6 +107,8 @@ def _evidence(on_validation: Contest, in_training: Contest, user) -> dict[str, f
 def _no_signal_verdict(on_validation: Contest, user, task: str,
                        per_position: PositionReader | None) -> str:
     metric, guess = words(task)
+    if per_position is not None and per_position.label is not None:
+        return _label_sequence_verdict(on_validation, per_position, metric)
     if per_position is not None:
         guess += " at each position"
     learners = (
@@ -124,6 +127,22 @@ def _no_signal_verdict(on_validation: Contest, user, task: str,
     if user is not None:
         verdict += f", and your own model's best validation loss {_against_guess(*user)}"
     return verdict + "."
+
+
+def _label_sequence_verdict(on_validation: Contest, reader: PositionReader, metric: str) -> str:
+    """Label sequences (CTC) were read as one label's presence: the numbers are that
+    question's, not the run's loss, and the verdict says so."""
+    learners = reader.learners.format(rows=on_validation.training_rows)
+    return (
+        f"Nothing predicts which labels your label sequences hold from their inputs: whether a "
+        f"row's sequence holds label {reader.label} was guessed from how often the training "
+        f"rows' sequences hold it ({metric} {on_validation.constant_loss:.3g} on your "
+        f"validation rows), and {learners[0].lower()}{learners[1:]}, reading the inputs, did "
+        f"no better{_within_chance(on_validation, metric)}. The label sequences look "
+        "independent of their inputs: your model can learn only what they share across rows "
+        "(how long they are, which labels are common), which lowers the validation loss a "
+        "little and no further, whatever the model, learning rate or normalization."
+    )
 
 
 def _within_chance(contest: Contest, metric: str) -> str:
