@@ -50,6 +50,25 @@ a430c50 (exploding_gradients 89.0 s: the replay of the user's setup, made before
 looked at anything, stopped by the budget with every check after it), 80.4, 51.1 and 42.9 s on
 s32-explode, which makes that replay only when the growth from the init is seen
 (docs/devset.md, "Session 32, helper s32-explode").
+
+Session 33 (lead; main 0c4a7e6, all sizes in one call, OMP_NUM_THREADS=1, no nice, load 6.7-9
+from five helpers' runs):
+
+| params | steps | train plain / watched | after | checks | ran/stopped/skipped | exit | peak MB |
+|---|---|---|---|---|---|---|---|
+| 0.10M | 300 | 5.0 / 12.9 s | 194.8 s | 186.5 s | 21 / 0 / 1 | 3.66 s | 307 / 487 (1.59x) |
+| 1.00M | 300 | 48.4 / 42.5 s | 193.3 s | 184.2 s | 21 / 0 / 1 | 3.37 s | 336 / 502 (1.49x) |
+| 4.00M | 200 | 125.4 / 143.3 s | 181.4 s | 166.3 s | 20 / 0 / 2 | 3.07 s | 416 / 685 (1.65x) |
+| 16.00M | 50 | 138.6 / 136.5 s | 93.5 s | 53.5 s | 17 / 3 / 2 | 2.82 s | 699 / 1010 (1.44x) |
+| 49.98M | 30 | 157.7 / 182.8 s | 124.6 s | 73.6 s | 16 / 4 / 2 | 2.00 s | 1495 / 2345 (1.57x) |
+
+Slowest checks (s): 0.1M underfit_capacity 118.5; 1M underfit_capacity 76.8, overfitting 65.3;
+4M overfitting 77.3; 16M bad_init 19.3; 50M bad_init 34.6. Below 16M the default budget ends no
+check (budget.enforced: it cut no replay), so at this load the small models' diagnoses ran 3-4
+times their idle length. The 50M row again at c473f61 (the session's last code), load 1.5-2
+(one other process): training 26.5 / 28.0 s, after 106.7 s, checks 95.1 s (batch_size 80.7 s:
+at low load its noise scale on copies runs, and the budget stops it), 16 ran / 4 stopped / 2
+skipped, exit 0.36 s, peak 1515 / 3121 MB (2.06x).
 """
 
 from __future__ import annotations
