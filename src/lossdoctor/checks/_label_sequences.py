@@ -27,9 +27,9 @@ SEQUENCE_LOSSES = frozenset({"CTCLoss", "ctc_loss"})
 DEFAULT_BLANK = 0
 #: Labels whose presence is asked, each a contest of its own, their p-values Bonferroni-
 #: corrected: the label closest to half the rows alone came near missing on a development twin
-#: whose labels are directions in the input (/tmp/s33-ctc ctchard 423004: p = 0.013 for it,
-#: 2.7e-9 for the third asked); three keep the contests' time (a second or two each on 600
-#: rows) near what a tabular run's take.
+#: whose labels are directions in the input (docs/devset.md, session 33: ctchard 423004,
+#: p = 0.013 for it, 2.7e-9 for the third asked); three keep the contests' time (a second or
+#: two each on 600 rows) near what a tabular run's take.
 ASKED_LABELS = 3
 
 
