@@ -21,6 +21,13 @@ event handlers takes on ordinary watched steps, timed where it runs (inclusive: 
 runs inside the loss module's forward_finished): tens of microseconds a whole-step ratio cannot
 see; --inner _loss_computed,_settle_losses (with --handlers) times those methods too.
 
+Session 33 (lead; main 6174cea, the session's last code; CPU clock, one thread, no nice, 20
+pairs of 50-step blocks), mean / median / pairs +- 2 SE / p10-p90 / sampled steps' mean / share:
+alone at load 0.9-1.0, mlp 784-512-512-10 1.009 / 1.013 / 1.010 +- 0.018 / 0.969-1.044 / 1.18 /
+2.5%, 200 small layers 1.079 / 1.046 / 1.079 +- 0.028 / 1.025-1.158 / 1.96 / 2.5% (issue 12's
+1.03 and 1.10 met); earlier the same session at load 0.4-3 (framework tests started during it),
+mlp 1.049 / 1.052 / 1.050 +- 0.041, plain-tensor mlp 1.021 / 1.026 / 1.027 +- 0.039.
+
 Session 31 (s31-step; CPU clock, one thread, nice, 20 pairs, the MLP alone; each code from its
 own snapshot, one after the other): main 875746c 1.023 (load 1.3-5.0), 1.018 (load 14.0);
 s31-step 1.021, 1.025 (load 13.5): unchanged within the noise (what s31-step changes is which
