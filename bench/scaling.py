@@ -52,16 +52,11 @@ s32-explode, which makes that replay only when the growth from the init is seen
 (docs/devset.md, "Session 32, helper s32-explode").
 
 Session 33 (lead; main 0c4a7e6, all sizes in one call, OMP_NUM_THREADS=1, no nice, load 6.7-9
-from five helpers' runs):
-
-| params | steps | train plain / watched | after | checks | ran/stopped/skipped | exit | peak MB |
-|---|---|---|---|---|---|---|---|
-| 0.10M | 300 | 5.0 / 12.9 s | 194.8 s | 186.5 s | 21 / 0 / 1 | 3.66 s | 307 / 487 (1.59x) |
-| 1.00M | 300 | 48.4 / 42.5 s | 193.3 s | 184.2 s | 21 / 0 / 1 | 3.37 s | 336 / 502 (1.49x) |
-| 4.00M | 200 | 125.4 / 143.3 s | 181.4 s | 166.3 s | 20 / 0 / 2 | 3.07 s | 416 / 685 (1.65x) |
-| 16.00M | 50 | 138.6 / 136.5 s | 93.5 s | 53.5 s | 17 / 3 / 2 | 2.82 s | 699 / 1010 (1.44x) |
-| 49.98M | 30 | 157.7 / 182.8 s | 124.6 s | 73.6 s | 16 / 4 / 2 | 2.00 s | 1495 / 2345 (1.57x) |
-
+from five helpers' runs), per size: training plain / watched, after training, checks, peak MB
+plain / watched: 0.1M 5.0 / 12.9 s, 194.8 s, 186.5 s, 307 / 487 (1.59x); 1M 48.4 / 42.5 s,
+193.3 s, 184.2 s, 336 / 502 (1.49x); 4M 125.4 / 143.3 s, 181.4 s, 166.3 s, 416 / 685 (1.65x);
+16M 138.6 / 136.5 s, 93.5 s, 53.5 s, 699 / 1010 (1.44x); 50M 157.7 / 182.8 s, 124.6 s, 73.6 s,
+1495 / 2345 (1.57x); exit 2.0-3.7 s after the report.
 Slowest checks (s): 0.1M underfit_capacity 118.5; 1M underfit_capacity 76.8, overfitting 65.3;
 4M overfitting 77.3; 16M bad_init 19.3; 50M bad_init 34.6. Below 16M the default budget ends no
 check (budget.enforced: it cut no replay), so at this load the small models' diagnoses ran 3-4
