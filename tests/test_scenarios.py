@@ -45,8 +45,9 @@ FAMILIES = ("mlp", "cnn", "sequence", "transformer")
 #: Causes whose cheapest scenario took 15-46 s to diagnose (pytest --durations on 2 workers,
 #: session 32), diagnosed only with the whole zoo: with them the default run took 585 s of the
 #: CI's 600 (stop 46's CI: 582 s), and 524 s without the first ten. Session 33 added the four
-#: slowest left (12-15 s each under load; the last landed CI: 567 s). Each cause's own test file still
-#: runs its check by default; the healthy runs, which guard against false alarms, all stay.
+#: slowest left (12-15 s each under load; the last landed CI: 567 s). Each cause's own test
+#: file still runs its check by default; the healthy runs, which guard against false alarms, all
+#: stay.
 ZOO_ONLY_CAUSES = frozenset({
     "bad_init", "batch_size", "class_imbalance", "data_pipeline", "dead_relu",
     "exploding_gradients", "label_range", "loss_mismatch", "lr_schedule", "lr_too_high",
