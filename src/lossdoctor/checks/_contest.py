@@ -178,7 +178,11 @@ def distinct_copies(train: Table, passes: int) -> Table:
 
 def _with_position_free_columns(case, table: Table, batches) -> Table:
     """The table with pooled random-kernel responses appended, for image or sequence inputs."""
-    extra = position_free_columns(case, batches)
+    return with_columns(table, position_free_columns(case, batches))
+
+
+def with_columns(table: Table, extra: np.ndarray | None) -> Table:
+    """The table with ``extra`` columns appended, one row each; the table itself without."""
     if extra is None or len(extra) != table.rows:
         return table
     return Table(np.hstack([table.features, extra]), table.target)

@@ -44,6 +44,7 @@ from lossdoctor.checks._contest import (
     user_validation,
     validation_alone_carries_label,
     validation_contest,
+    with_columns,
 )
 from lossdoctor.checks._inputs import inputs_without_target
 from lossdoctor.checks._looked_up import looked_up_inputs
@@ -276,11 +277,11 @@ def _presence_tables(case, label: int, blank: int, columns) -> tuple[Table, Tabl
                          for batches in (replayer.train_batches, replayer.validation_batches))
     train_table, validation_table = tables(train, validation, CLASSIFICATION,
                                            looked_up=looked_up_inputs(case))
-    train_table = distinct_copies(_with_columns(train_table, columns[0]),
+    train_table = distinct_copies(with_columns(train_table, columns[0]),
                                   passes=_passes_over_data(case))
     require_enough(train_table, CLASSIFICATION)
     return (at_most(train_table, MAX_TRAINING_ROWS),
-            _with_columns(validation_table, columns[1]))
+            with_columns(validation_table, columns[1]))
 
 
 def _passes_over_data(case) -> int:
@@ -290,12 +291,6 @@ def _passes_over_data(case) -> int:
     is the batch's, not the rows'): dev ctc 423001, 600 examples held as 1232 rows, and the
     copies on both sides of a cross-validation fold predicted shuffled labels (p = 3e-51)."""
     return max(len(case.trace.epoch_starts), len(case.trace.epoch_train_losses()))
-
-
-def _with_columns(table: Table, extra) -> Table:
-    if extra is None or len(extra) != table.rows:
-        return table
-    return Table(np.hstack([table.features, extra]), table.target)
 
 
 def _outcome(on_validation: Contest, in_training: Contest,
