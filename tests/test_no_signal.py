@@ -730,6 +730,25 @@ def test_copies_of_rows_from_several_epochs_are_kept_once():
     assert distinct_copies(Table(rows, np.arange(20) % 2), passes=3).rows == 20
 
 
+def test_a_loop_over_slices_counts_its_epochs_from_its_validation_passes():
+    """A loop without a DataLoader has no loader starts; its epochs are the validation passes
+    its steps fall between, and its captured batches repeat that often."""
+    from types import SimpleNamespace
+
+    from lossdoctor.checks._contest import passes_over_data
+    from lossdoctor.trace import LossRecord, Trace
+
+    def records(step):
+        return [LossRecord(1.0, 32, "train", step)] + (
+            [LossRecord(0.9, 64, "eval", step + 1)] if step % 10 == 9 else [])
+
+    sliced = Trace(steps=30, losses=[r for step in range(30) for r in records(step)])
+    assert passes_over_data(SimpleNamespace(trace=sliced)) == 3
+    loader = Trace(steps=30, epoch_starts=[0, 10, 20, 30],
+                   losses=[LossRecord(1.0, 32, "train", step) for step in range(30)])
+    assert passes_over_data(SimpleNamespace(trace=loader)) == 4
+
+
 def test_padding_is_left_out_of_token_counts():
     # fresh20 s14: one talk in batches padded to other lengths differed in the padding count
     from lossdoctor.checks._tabular import tables

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from lossdoctor.capture.loss_program import LossProgram
 from lossdoctor.capture.loss_terms import summed_run
@@ -37,9 +36,11 @@ from lossdoctor.checks._contest import (
     distinct_copies,
     gains_less_on_validation,
     learner_tables,
+    passes_over_data,
     position_free_columns,
     predicts_validation,
     require_enough,
+    single_threaded,
     training_contest,
     user_validation,
     validation_alone_carries_label,
@@ -238,7 +239,7 @@ def _label_sequence_reading(case) -> SignalReading:
     labels = _label_sequences.asked_labels(replayer.train_batches, blank)
     columns = [position_free_columns(case, batches)
                for batches in (replayer.train_batches, replayer.validation_batches)]
-    with threadpool_limits(1):  # OpenMP threads on a busy machine make tiny fits 1000x slower
+    with single_threaded():
         label, train, on_validation = _best_asked(case, labels, blank, columns)
         reader = label_presence_reader(label)
         if on_validation.p_value < ALPHA:
@@ -278,19 +279,10 @@ def _presence_tables(case, label: int, blank: int, columns) -> tuple[Table, Tabl
     train_table, validation_table = tables(train, validation, CLASSIFICATION,
                                            looked_up=looked_up_inputs(case))
     train_table = distinct_copies(with_columns(train_table, columns[0]),
-                                  passes=_passes_over_data(case))
+                                  passes=passes_over_data(case))
     require_enough(train_table, CLASSIFICATION)
     return (at_most(train_table, MAX_TRAINING_ROWS),
             with_columns(validation_table, columns[1]))
-
-
-def _passes_over_data(case) -> int:
-    """How often the run can have shown an example: its epochs, counted from the loader's
-    starts or, for a loop without a loader, from the epochs its steps fall in. A batch whose
-    target is its rows' sequences concatenated is kept again in each epoch (its fingerprint
-    is the batch's, not the rows'): dev ctc 423001, 600 examples held as 1232 rows, and the
-    copies on both sides of a cross-validation fold predicted shuffled labels (p = 3e-51)."""
-    return max(len(case.trace.epoch_starts), len(case.trace.epoch_train_losses()))
 
 
 def _outcome(on_validation: Contest, in_training: Contest,
