@@ -38,6 +38,8 @@ from zoo import ENV, TIMEOUT  # noqa: E402
 PROJECTS = Path(__file__).resolve().parent / "projects"
 REPO = PROJECTS.parents[1]
 HEALTHY = "healthy"
+#: How the report's notes begin for an error of lossdoctor's own outside the checks.
+INTERNAL_ERROR = "lossdoctor internal error: "
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Outcome:
     train_seen: bool = False
     validation_passes: int = 0
     note: str = ""
+    #: lossdoctor's own errors outside the checks (a capture that stopped: the report's notes)
+    internal_errors: int = 0
 
     @property
     def healthy_case(self) -> bool:
@@ -250,6 +254,7 @@ def read_report(outcome: Outcome, report: dict) -> None:
     outcome.failed_checks = [c["name"] for c in report["checks"] if c["status"] == "error"]
     outcome.train_seen = bool(report["curves"]["train_steps"])
     outcome.validation_passes = report["summary"].get("validation_passes", 0)
+    outcome.internal_errors = sum(note.startswith(INTERNAL_ERROR) for note in report["notes"])
     if report.get("exit_code"):
         outcome.note = f"script exit code {report['exit_code']}"
 
@@ -281,6 +286,8 @@ def totals(outcomes: list[Outcome]) -> str:
         f"- healthy runs quiet: {sum(o.top1 for o in healthy)}/{len(healthy)}",
         f"- runs with a check failed inside lossdoctor: "
         f"{sum(bool(o.failed_checks) for o in outcomes)}",
+        f"- runs with an internal error outside the checks (capture): "
+        f"{sum(bool(o.internal_errors) for o in outcomes)}",
         f"- total time: {sum(o.seconds for o in outcomes):.0f} s",
     ])
 
