@@ -53,6 +53,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._dropout import called_rates, layer_rates, without_dropout
+from lossdoctor.checks._features import off_scale_standardizing
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     beyond_the_run,
@@ -66,6 +67,7 @@ from lossdoctor.checks._loss_terms import LossTerms, split_terms, term_values
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.measured_consequences import GAIN_GONE_WITH_STANDARDIZED_INPUTS
 
 OVER_REGULARIZED = Cause(
     id="over_regularized",
@@ -180,7 +182,38 @@ def check(case) -> list[Finding]:
     finding = _finding(regularization, before, after, reference)
     if getattr(case, "curves_show_symptom", None) is False and not _beyond_usual(regularization):
         finding.confidence = min(finding.confidence, ADVICE_CONFIDENCE)
+    _test_on_standardized_inputs(case, replayer, regularization, reference, finding)
     return [finding]
+
+
+def _test_on_standardized_inputs(case, replayer, regularization: Regularization,
+                                 reference: float, finding: Finding) -> None:
+    """When the inputs are off scale, the regularization's replays again with them
+    standardized: where it no longer holds the model back there, what taking it away gained
+    came from the inputs' scale (light dropout on inputs in the thousands drops units whose
+    values are in the thousands), and the finding says so (GAIN_GONE_WITH_STANDARDIZED_INPUTS:
+    standardizing the inputs, replayed and confirmed, then explains it)."""
+    transform = off_scale_standardizing(case)
+    if transform is None:
+        return
+    steps = case.run_length_steps
+    free = _fit(replayer, without_dropout(replayer.copies.initial_model),
+                {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR},
+                loss=regularization.without_penalty, steps=steps, transform=transform)
+    held = _fit(replayer, copy.deepcopy(replayer.copies.initial_model), {}, steps=steps,
+                transform=transform)
+    experiment = _experiment(regularization, held.replay, free.replay)
+    measured = {"standardized_val_before": held.validation,
+                "standardized_val_after": free.validation}
+    finding.evidence |= {key: value for key, value in measured.items() if math.isfinite(value)}
+    if helped(experiment, case) and \
+            progress_share(held.train, free.train, reference) < HELD_BACK_SHARE:
+        return
+    finding.evidence[GAIN_GONE_WITH_STANDARDIZED_INPUTS] = 1.0
+    finding.verdict += (
+        f" With your inputs standardized, taking it away no longer helps (validation loss "
+        f"{held.validation:.3g} with it, {free.validation:.3g} without): it is the inputs' "
+        "scale that holds the model back.")
 
 
 def _held_back_from_the_end(case, replayer, regularization: Regularization, reference: float,
@@ -317,9 +350,15 @@ def dropout_rates(model: nn.Module, forward=None) -> dict[str, float]:
 
 
 def _fit(replayer, model: nn.Module, hparams: dict, loss=None,
-         steps: int = REPLAY_STEPS) -> Fit:
-    replay = replayer.replay(Plan(model=model, hparams=hparams, steps=steps, loss=loss))
-    train = replayer.evaluate(model, replayer.train_batches) if not replay.diverged else math.inf
+         steps: int = REPLAY_STEPS, transform=None) -> Fit:
+    """A replay of ``model`` and where it ended; ``transform``: applied to every batch, the
+    training fit's included."""
+    replay = replayer.replay(Plan(model=model, hparams=hparams, steps=steps, loss=loss,
+                                  transform=transform))
+    batches = replayer.train_batches
+    if transform is not None:
+        batches = [transform(batch) for batch in batches]
+    train = replayer.evaluate(model, batches) if not replay.diverged else math.inf
     return Fit(train, settled_loss(replay), replay)
 
 
