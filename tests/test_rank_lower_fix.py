@@ -1,6 +1,7 @@
 """Two confirmed roots that no stage orders: the fix that settled clearly lower on one budget
 leads (measured_consequences.lower_fix_leads); a fix that gained nothing once the inputs were
-standardized follows the confirmed fix that standardizes them (GAIN_GONE_WITH_STANDARDIZED_INPUTS)."""
+standardized follows the confirmed fix that standardizes them
+(GAIN_GONE_WITH_STANDARDIZED_INPUTS)."""
 
 from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.over_regularized import OVER_REGULARIZED
