@@ -183,11 +183,11 @@ def check(case) -> list[Finding]:
     finding = _finding(regularization, before, after, reference)
     if getattr(case, "curves_show_symptom", None) is False and not _beyond_usual(regularization):
         finding.confidence = min(finding.confidence, ADVICE_CONFIDENCE)
-    _test_on_standardized_inputs(case, replayer, regularization, reference, finding)
+    mark_gain_of_raw_inputs(case, replayer, regularization, reference, finding)
     return [finding]
 
 
-def _test_on_standardized_inputs(case, replayer, regularization: Regularization,
+def mark_gain_of_raw_inputs(case, replayer, regularization: Regularization,
                                  reference: float, finding: Finding) -> None:
     """When the inputs are off scale, the regularization's replays again with them
     standardized: where it no longer holds the model back there, what taking it away gained
