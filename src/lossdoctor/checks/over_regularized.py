@@ -31,6 +31,13 @@ its 112 steps it stayed at 0.33.
 The training fit is measured in eval mode on the training batches after each replay: losses
 taken in train mode include the dropout's own noise, which taking dropout away removes trivially.
 
+When the inputs are off scale (``checks._features``), a finding's two replays are run again
+with the inputs standardized: where the regularization no longer holds the model back there (the
+first two bars), what taking it away gained came from the inputs' scale (dropout 0.17 beside a
+column in the tens of thousands drops units whose values are in the thousands), and the finding
+says so (``measured_consequences.GAIN_GONE_WITH_STANDARDIZED_INPUTS``): the confirmed fix that
+standardizes the inputs then explains it.
+
 Dropout is read from the model's layers and from the dropout calls its forward makes itself
 (``F.dropout(x, p, self.training)``, :mod:`._dropout`).
 
