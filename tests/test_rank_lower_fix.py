@@ -104,3 +104,15 @@ def test_a_gain_gone_is_not_explained_by_inputs_whose_fix_did_not_work():
     failed = _fixed(UNNORMALIZED_INPUTS, 0.6, 34.2, 33.0)
     ranked = rank([gone, failed])
     assert ranked[0].cause is OVER_REGULARIZED and ranked[0].explained_by == []
+
+
+def test_the_two_rules_in_a_cycle_end_and_keep_every_finding():
+    """Inputs ahead of the init by stage, the init's fix lower than the gradients', the
+    gradients' lower than the inputs': each rule holds, the chain ends where it met a finding
+    twice, and all three are ranked once."""
+    inputs = _fixed(UNNORMALIZED_INPUTS, 0.96, 34.2, 1.0)
+    init = _fixed(BAD_INIT, 0.95, 34.2, 0.7)
+    gradients = _fixed(VANISHING_GRADIENTS, 0.94, 34.2, 0.8)
+    assert lower_fix_leads(init, gradients) and lower_fix_leads(gradients, inputs)
+    ranked = rank([inputs, init, gradients])
+    assert sorted(_ids(ranked)) == ["bad_init", "unnormalized_inputs", "vanishing_gradients"]
