@@ -12,13 +12,15 @@ from lossdoctor.checks.over_regularized import (
     OVER_REGULARIZED,
     check,
     dropout_rates,
+    mark_gain_of_raw_inputs,
     progress_share,
     regularization_of,
     without_dropout,
 )
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import Replayer
-from lossdoctor.findings import Skip
+from lossdoctor.findings import Finding, Skip
+from lossdoctor.measured_consequences import GAIN_GONE_WITH_STANDARDIZED_INPUTS
 from lossdoctor.trace import Trace
 
 
@@ -460,3 +462,40 @@ def test_dropout_that_does_not_hold_the_fit_back_is_quiet_when_replays_are_short
         monkeypatch, run):
     monkeypatch.setattr(Replayer, "sized", lambda self, steps: min(steps, 60))
     assert reported(check(run())) == []
+
+
+def raw_column_regression(dropout):
+    """A regression on 13 columns, one of them in raw units (around 40,000, std 10,000): an MLP
+    of 32 units with dropout after them, Adam."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1000, 13, generator=generator)
+    y = x[:, 0] - 0.8 * x[:, 1] + 0.5 * x[:, 2] + 0.1 * torch.randn(1000, generator=generator)
+    y = (y - y.mean()) / y.std()
+    x[:, 4] = x[:, 4] * 1e4 + 4e4
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Dropout(dropout), nn.Linear(32, 1),
+                          nn.Flatten(0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    return record(fit, model, optimizer, nn.MSELoss(), (x[:800], y[:800]), (x[800:], y[800:]),
+                  epochs=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dropout, gone", [(0.17, True), (0.95, False)])
+def test_a_gain_that_standardized_inputs_take_away_is_marked_theirs(dropout, gone):
+    """Held-out one_column_in_raw_units: dropout 0.17 beside a column in the tens of thousands,
+    taken away, took the validation loss from 34.2 to 1.92. Replayed again on standardized
+    inputs, light dropout holds nothing back (the finding is then the standardizing fix's
+    consequence); dropout 0.95 still holds the model back there."""
+    case = raw_column_regression(dropout)
+    replayer = case.require_replay()
+    finding = Finding(OVER_REGULARIZED, 0.9, "v", {})
+    mark_gain_of_raw_inputs(case, replayer, regularization_of(case),
+                                 case.constant_guess_loss("training"), finding)
+    assert (finding.evidence.get(GAIN_GONE_WITH_STANDARDIZED_INPUTS, 0.0) > 0) == gone
+    assert ("standardized" in finding.verdict) == gone
+    on_scale = learnable_run(0.9)
+    untouched = Finding(OVER_REGULARIZED, 0.9, "v", {})
+    mark_gain_of_raw_inputs(on_scale, on_scale.require_replay(),
+                                 regularization_of(on_scale), 0.69, untouched)
+    assert untouched.evidence == {} and untouched.verdict == "v"

@@ -30,6 +30,7 @@ from lossdoctor.measured_consequences import (
     MEASURED_CONSEQUENCE_CONFIDENCE,
     declares,
     fix_far_better,
+    lower_fix_leads,
     measured_roots,
     upstream_leads,
 )
@@ -105,40 +106,46 @@ def rank(findings: list[Finding]) -> list[Finding]:
     precedence and evidence kind: the one whose cause sits upstream (the data before the init
     before the training settings) goes just ahead of the other, unless the other's fix did clearly
     more (:func:`lossdoctor.measured_consequences.upstream_leads`, where the reason is written):
-    their confidences differ there by noise, not by which one the user must fix first."""
+    their confidences differ there by noise, not by which one the user must fix first. Two such
+    roots the stage rule leaves alone go in the order of where their fixes got, when both were
+    replayed on one budget and one settled clearly lower
+    (:func:`lossdoctor.measured_consequences.lower_fix_leads`)."""
     mark_consequences(findings)
-    return _named_failures_first(_after_their_roots(_validation_after_training(_upstream_first(
+    return _named_failures_first(_after_their_roots(_validation_after_training(_leaders_first(
         sorted(findings, key=lambda f: (bool(f.explained_by), -f.cause.precedence, not leads(f),
                                         -f.confidence, -_own_confidence(f), f.cause.id))))))
 
 
-def _upstream_first(ordered: list[Finding]) -> list[Finding]:
-    """``ordered`` with each root that leads another by ``upstream_leads`` moved just ahead of
+def _leaders_first(ordered: list[Finding]) -> list[Finding]:
+    """``ordered`` with each root that leads another (``_leading_root``) moved just ahead of
     it when it came after (it takes the other's place; the other and the findings between follow
     it in their order)."""
     placed: list[Finding] = []
     pending = list(ordered)
     while pending:
-        ready = _first_upstream(pending[0], pending)
+        ready = _first_leader(pending[0], pending, [])
         placed.append(ready)
         pending.remove(ready)
     return placed
 
 
-def _first_upstream(finding: Finding, pending: list[Finding]) -> Finding:
-    """``finding``, or the first finding of ``pending`` upstream of it (followed further up:
-    each step goes to an earlier stage, so it ends)."""
-    ahead = next((other for other in pending if _upstream_root(other, finding)), None)
-    return finding if ahead is None else _first_upstream(ahead, pending)
+def _first_leader(finding: Finding, pending: list[Finding], passed: list[Finding]) -> Finding:
+    """``finding``, or the first finding of ``pending`` that leads it, followed further up; a
+    finding met twice (the two rules in a cycle) ends the chain where it is."""
+    ahead = next((other for other in pending if _leading_root(other, finding)), None)
+    if ahead is None or any(ahead is seen for seen in passed):
+        return finding
+    return _first_leader(ahead, pending, [*passed, finding])
 
 
-def _upstream_root(upstream: Finding, downstream: Finding) -> bool:
-    """Whether both are roots of the same precedence and evidence kind's lead, and ``upstream``
-    leads ``downstream`` by ``upstream_leads``: the rule orders roots the sort left to their
-    confidences, never past a rule above it."""
-    return (not upstream.explained_by and not downstream.explained_by
-            and upstream.cause.precedence == downstream.cause.precedence
-            and leads(upstream) == leads(downstream) and upstream_leads(upstream, downstream))
+def _leading_root(leader: Finding, other: Finding) -> bool:
+    """Whether both are roots of the same precedence and evidence kind's lead, and ``leader``
+    leads ``other`` by ``upstream_leads`` or ``lower_fix_leads``: the rules order roots the sort
+    left to their confidences, never past a rule above them."""
+    return (not leader.explained_by and not other.explained_by
+            and leader.cause.precedence == other.cause.precedence
+            and leads(leader) == leads(other)
+            and (upstream_leads(leader, other) or lower_fix_leads(leader, other)))
 
 
 def _validation_after_training(ordered: list[Finding]) -> list[Finding]:

@@ -136,8 +136,22 @@ def feature_axis(inputs: torch.Tensor, model: nn.Module | None) -> int:
 def replay_standardized(case, stats: FeatureStats, model: nn.Module | None = None) -> ReplayResult:
     """The user's setup replayed with every input standardized with the training sample's stats.
     Pass ``model`` (a copy) to look at it after training."""
+    plan = Plan(model=model, steps=REPLAY_STEPS, transform=standardizing(stats))
+    return case.require_replay().replay(plan)
+
+
+def standardizing(stats: FeatureStats):
+    """A batch transform that standardizes the batch's first input with ``stats``."""
     def standardized(batch: Batch) -> Batch:
         return map_first_input(batch, stats.standardize)
+    return standardized
 
-    plan = Plan(model=model, steps=REPLAY_STEPS, transform=standardized)
-    return case.require_replay().replay(plan)
+
+def off_scale_standardizing(case):
+    """The transform that standardizes the inputs when they are off scale (``off_scale``), else
+    None (inputs on scale, or none a replay could standardize: token ids, no tensor)."""
+    try:
+        stats = feature_stats(case)
+    except Skip:
+        return None
+    return standardizing(stats) if stats.off_scale else None

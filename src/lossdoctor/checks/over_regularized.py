@@ -31,6 +31,13 @@ its 112 steps it stayed at 0.33.
 The training fit is measured in eval mode on the training batches after each replay: losses
 taken in train mode include the dropout's own noise, which taking dropout away removes trivially.
 
+When the inputs are off scale (``checks._features``), a finding's two replays are run again
+with the inputs standardized: where the regularization no longer holds the model back there (the
+first two bars), what taking it away gained came from the inputs' scale (dropout 0.17 beside a
+column in the tens of thousands drops units whose values are in the thousands), and the finding
+says so (``measured_consequences.GAIN_GONE_WITH_STANDARDIZED_INPUTS``): the confirmed fix that
+standardizes the inputs then explains it.
+
 Dropout is read from the model's layers and from the dropout calls its forward makes itself
 (``F.dropout(x, p, self.training)``, :mod:`._dropout`).
 
@@ -51,8 +58,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lossdoctor.budget import OutOfTime
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._dropout import called_rates, layer_rates, without_dropout
+from lossdoctor.checks._features import off_scale_standardizing
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
     beyond_the_run,
@@ -66,6 +75,7 @@ from lossdoctor.checks._loss_terms import LossTerms, split_terms, term_values
 from lossdoctor.checks._plain import plain_number
 from lossdoctor.experiments import Plan, ReplayResult
 from lossdoctor.findings import Cause, Experiment, Finding
+from lossdoctor.measured_consequences import GAIN_GONE_WITH_STANDARDIZED_INPUTS
 
 OVER_REGULARIZED = Cause(
     id="over_regularized",
@@ -180,7 +190,47 @@ def check(case) -> list[Finding]:
     finding = _finding(regularization, before, after, reference)
     if getattr(case, "curves_show_symptom", None) is False and not _beyond_usual(regularization):
         finding.confidence = min(finding.confidence, ADVICE_CONFIDENCE)
+    mark_gain_of_raw_inputs(case, replayer, regularization, reference, finding)
     return [finding]
+
+
+def mark_gain_of_raw_inputs(case, replayer, regularization: Regularization,
+                                 reference: float, finding: Finding) -> None:
+    """When the inputs are off scale, the regularization's replays again with them
+    standardized: where it no longer holds the model back there, what taking it away gained
+    came from the inputs' scale (light dropout on inputs in the thousands drops units whose
+    values are in the thousands), and the finding says so (GAIN_GONE_WITH_STANDARDIZED_INPUTS:
+    standardizing the inputs, replayed and confirmed, then explains it)."""
+    transform = off_scale_standardizing(case)
+    if transform is None:
+        return
+    try:
+        _replay_on_standardized_inputs(case, replayer, regularization, reference, finding,
+                                       transform)
+    except OutOfTime:
+        return  # the finding stands as measured on the user's inputs
+
+
+def _replay_on_standardized_inputs(case, replayer, regularization: Regularization,
+                                   reference: float, finding: Finding, transform) -> None:
+    steps = case.run_length_steps
+    free = _fit(replayer, without_dropout(replayer.copies.initial_model),
+                {"weight_decay": regularization.weight_decay / WEIGHT_DECAY_DIVISOR},
+                loss=regularization.without_penalty, steps=steps, transform=transform)
+    held = _fit(replayer, copy.deepcopy(replayer.copies.initial_model), {}, steps=steps,
+                transform=transform)
+    experiment = _experiment(regularization, held.replay, free.replay)
+    measured = {"standardized_val_before": held.validation,
+                "standardized_val_after": free.validation}
+    finding.evidence |= {key: value for key, value in measured.items() if math.isfinite(value)}
+    if helped(experiment, case) and \
+            progress_share(held.train, free.train, reference) < HELD_BACK_SHARE:
+        return
+    finding.evidence[GAIN_GONE_WITH_STANDARDIZED_INPUTS] = 1.0
+    finding.verdict += (
+        f" With your inputs standardized, taking it away no longer helps (validation loss "
+        f"{held.validation:.3g} with it, {free.validation:.3g} without): it is the inputs' "
+        "scale that holds the model back.")
 
 
 def _held_back_from_the_end(case, replayer, regularization: Regularization, reference: float,
@@ -317,9 +367,15 @@ def dropout_rates(model: nn.Module, forward=None) -> dict[str, float]:
 
 
 def _fit(replayer, model: nn.Module, hparams: dict, loss=None,
-         steps: int = REPLAY_STEPS) -> Fit:
-    replay = replayer.replay(Plan(model=model, hparams=hparams, steps=steps, loss=loss))
-    train = replayer.evaluate(model, replayer.train_batches) if not replay.diverged else math.inf
+         steps: int = REPLAY_STEPS, transform=None) -> Fit:
+    """A replay of ``model`` and where it ended; ``transform``: applied to every batch, the
+    training fit's included."""
+    replay = replayer.replay(Plan(model=model, hparams=hparams, steps=steps, loss=loss,
+                                  transform=transform))
+    batches = replayer.train_batches
+    if transform is not None:
+        batches = [transform(batch) for batch in batches]
+    train = replayer.evaluate(model, batches) if not replay.diverged else math.inf
     return Fit(train, settled_loss(replay), replay)
 
 
