@@ -77,3 +77,16 @@ def test_a_hand_written_squared_error_on_a_sigmoid_of_the_output_is_quiet():
     case = record(fit, model, optimizer, squared_error_of_sigmoid, (x, binary[0]),
                   (x_val, binary[1]), epochs=3)
     assert check(case) == []
+
+
+def test_a_hand_written_nll_on_raw_scores_all_below_zero_is_a_loss_mismatch():
+    """Scores at or below 0 are no log-probabilities when a row's exps do not sum to 1 (an
+    untrained head whose biases all drew negative)."""
+    torch.manual_seed(0)
+    model = mlp(6, 16, 4)
+    with torch.no_grad():
+        model[-1].weight.mul_(0.01)
+        model[-1].bias.fill_(-3.0)
+    [finding] = check(_run(model, _nll_on_scores))
+    assert finding.cause is LOSS_MISMATCH
+    assert "the exps of a row do not sum to 1" in finding.verdict

@@ -276,8 +276,10 @@ def double_softmax_floor(classes: int) -> float:
 
 
 def _nll_without_log_softmax(name, seen, shown: str | None = None):
-    """NLLLoss on rows that are not log-probabilities: probabilities, or raw scores with
-    positive values. ``shown``: how the verdict names the loss (a hand-written one)."""
+    """NLLLoss on rows that are not log-probabilities: probabilities, raw scores with positive
+    values, or rows of scores at or below 0 whose exps never sum to 1 (an untrained head whose
+    biases all drew below 0, on small inputs, gives such rows). ``shown``: how the verdict
+    names the loss (a hand-written one)."""
     if name not in NLL or _always(seen, "rows_log_softmax"):
         return None
     if _always(seen, "rows_sum_to_one"):
@@ -286,6 +288,10 @@ def _nll_without_log_softmax(name, seen, shown: str | None = None):
     elif max(s.prediction_max for s in seen) > 0:
         what = ("raw scores with positive values, not log-probabilities: the loss has no "
                 "floor, and the model can lower it without limit by inflating one output")
+    elif _never(seen, "rows_log_softmax"):
+        what = ("raw scores, not log-probabilities (the exps of a row do not sum to 1): the "
+                "loss has no floor, and the model can lower it without limit by raising one "
+                "output")
     else:
         return None
     return ALMOST_CERTAIN, (
@@ -935,6 +941,11 @@ def _units(call: LossInputStat) -> int:
 def _always(seen: list[LossInputStat], flag: str) -> bool:
     two_d = [s for s in seen if len(s.prediction_shape) == 2 and _units(s) > 1]
     return len(two_d) >= min(MIN_CALLS, len(seen)) and all(getattr(s, flag) for s in two_d)
+
+
+def _never(seen: list[LossInputStat], flag: str) -> bool:
+    two_d = [s for s in seen if len(s.prediction_shape) == 2 and _units(s) > 1]
+    return len(two_d) >= min(MIN_CALLS, len(seen)) and not any(getattr(s, flag) for s in two_d)
 
 
 def _ranges(seen: list[LossInputStat]) -> dict[str, float]:
