@@ -8,7 +8,9 @@ from types import SimpleNamespace
 from lossdoctor.checks import CheckModule
 from lossdoctor.checks.bad_init import BAD_INIT
 from lossdoctor.checks.learning_rate import LR_TOO_LOW
-from lossdoctor.diagnosis import diagnose
+from lossdoctor.checks.loss_setup import LOSS_MISMATCH
+from lossdoctor.checks.nan_inf import NAN_INF
+from lossdoctor.diagnosis import diagnose, rank
 from lossdoctor.findings import Experiment, Finding
 from lossdoctor.trace import Trace
 
@@ -45,3 +47,12 @@ def test_replays_above_the_floor_or_of_a_loss_of_no_known_kind_stand():
     result = _diagnosed("hand-written loss", _replayed(LR_TOO_LOW, -1.0, -3.0))
     assert [f.cause for f in result.causes] == [LR_TOO_LOW]
     assert "replay_below_loss_floor" not in result.causes[0].evidence
+
+
+def test_a_nan_reached_under_a_loss_without_a_floor_follows_the_loss_mismatch():
+    """With the replays that blamed exploding gradients stood down, the NaN the unbounded loss
+    ran into is the loss mismatch's consequence (dev 426013), not a cause of its own."""
+    nan = Finding(NAN_INF, 0.9, verdict="The loss became NaN at step 62.", evidence={})
+    mismatch = Finding(LOSS_MISMATCH, 0.97, verdict="NLL on raw scores.", evidence={})
+    assert [f.cause for f in rank([nan, mismatch])] == [LOSS_MISMATCH, NAN_INF]
+    assert nan.explained_by == ["loss_mismatch"]

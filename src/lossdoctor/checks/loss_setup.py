@@ -98,7 +98,11 @@ LOSS_MISMATCH = Cause(
         "sigmoid; a ReLU output where it wants probabilities, replayed with a sigmoid in its "
         "place"
     ),
-    explains=TRAINING_DYNAMICS,
+    # A loss without a floor (NLLLoss on raw scores) rewards a score without bound until it
+    # overflows: dev nll_on_raw_logits 426013, 426101 and 426309 turned NaN. Its gradients
+    # then explode too, and the replays that blame them go below the floor (stood down:
+    # below_floor_replays.py), which left the NaN as a cause of its own.
+    explains=TRAINING_DYNAMICS | {"nan_inf"},
     precedence=2,
 )
 SHAPE_BROADCAST = Cause(
