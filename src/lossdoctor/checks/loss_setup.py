@@ -299,8 +299,8 @@ def _nll_without_log_softmax(name, seen, shown: str | None = None):
     else:
         return None
     return ALMOST_CERTAIN, (
-        f"{shown or name} expects log-probabilities (the output of log_softmax), but your "
-        f"model gives it {what}."
+        f"{shown or name} expects log-probabilities (the output of log_softmax), but it is "
+        f"given {what}."
     ), {}, ("End the model with nn.LogSoftmax(dim=1), or drop its final layer and use "
             "CrossEntropyLoss on the raw scores.")
 
