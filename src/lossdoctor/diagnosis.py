@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from lossdoctor import budget as budgets
 from lossdoctor import stopping
+from lossdoctor.below_floor_replays import stand_down
 from lossdoctor.calibration import calibrated
 from lossdoctor.capture.closure_copies import closures_follow_copies
 from lossdoctor.checks import CheckModule, check_modules
@@ -280,7 +281,7 @@ def _run_check(module: CheckModule, case, findings: list[Finding]) -> CheckOutco
     except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return CheckOutcome(module.name, "error", detail, ids)
-    findings.extend(found)
+    findings.extend(stand_down(found, case))
     return CheckOutcome(module.name, "ran", "", ids)
 
 

@@ -32,7 +32,9 @@ A loss written by hand calls no torch.nn loss, so no call is sampled; when it co
 loss's range instead, and the loss replayed on them tells whether it broadcast the prediction
 against the target (label_range and shape_broadcast), and a loss like nll_loss whether the
 untrained model's rows are log-probabilities (loss_mismatch; the other rules read the trained
-model's outputs).
+model's outputs). A hand-written loss like no torch loss on the model's output is held against
+them on its softmax and its sigmoid, as a training loop applies one on the way
+(``nll(F.softmax(model(x), dim=1), y)``: _fed_likeness.py), and read on what it was given.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from lossdoctor.checks._clamped_output import (
     outputs_clamped_at_zero,
 )
 from lossdoctor.checks._clipped_scores import clipped_scores
+from lossdoctor.checks._fed_likeness import FedLikeness, fed_likeness
 from lossdoctor.checks._fix import fix_experiment, helped
 from lossdoctor.checks._out_of_reach import out_of_reach
 from lossdoctor.checks._plain import plain_number, plain_share
@@ -95,7 +98,11 @@ LOSS_MISMATCH = Cause(
         "sigmoid; a ReLU output where it wants probabilities, replayed with a sigmoid in its "
         "place"
     ),
-    explains=TRAINING_DYNAMICS,
+    # A loss without a floor (NLLLoss on raw scores) rewards a score without bound until it
+    # overflows: dev nll_on_raw_logits 426013, 426101 and 426309 turned NaN. Its gradients
+    # then explode too, and the replays that blame them go below the floor (stood down:
+    # below_floor_replays.py), which left the NaN as a cause of its own.
+    explains=TRAINING_DYNAMICS | {"nan_inf"},
     precedence=2,
 )
 SHAPE_BROADCAST = Cause(
@@ -273,8 +280,10 @@ def double_softmax_floor(classes: int) -> float:
 
 
 def _nll_without_log_softmax(name, seen, shown: str | None = None):
-    """NLLLoss on rows that are not log-probabilities: probabilities, or raw scores with
-    positive values. ``shown``: how the verdict names the loss (a hand-written one)."""
+    """NLLLoss on rows that are not log-probabilities: probabilities, raw scores with positive
+    values, or rows of scores at or below 0 whose exps never sum to 1 (an untrained head whose
+    biases all drew below 0, on small inputs, gives such rows). ``shown``: how the verdict
+    names the loss (a hand-written one)."""
     if name not in NLL or _always(seen, "rows_log_softmax"):
         return None
     if _always(seen, "rows_sum_to_one"):
@@ -283,11 +292,15 @@ def _nll_without_log_softmax(name, seen, shown: str | None = None):
     elif max(s.prediction_max for s in seen) > 0:
         what = ("raw scores with positive values, not log-probabilities: the loss has no "
                 "floor, and the model can lower it without limit by inflating one output")
+    elif _never(seen, "rows_log_softmax"):
+        what = ("raw scores, not log-probabilities (the exps of a row do not sum to 1): the "
+                "loss has no floor, and the model can lower it without limit by raising one "
+                "output")
     else:
         return None
     return ALMOST_CERTAIN, (
-        f"{shown or name} expects log-probabilities (the output of log_softmax), but your "
-        f"model gives it {what}."
+        f"{shown or name} expects log-probabilities (the output of log_softmax), but it is "
+        f"given {what}."
     ), {}, ("End the model with nn.LogSoftmax(dim=1), or drop its final layer and use "
             "CrossEntropyLoss on the raw scores.")
 
@@ -655,29 +668,58 @@ HAND_WRITTEN_BATCHES = 8
 
 
 def _hand_written(case) -> list[Finding]:
-    """label_range and shape_broadcast for a loss written by hand that computes like a
-    torch.nn loss, read from the kept training batches (their targets, and whether the loss
+    """label_range, shape_broadcast and loss_mismatch for a loss written by hand that computes
+    like a torch.nn loss (on the model's output or an activation of it), read from the kept
+    training batches (their targets, and whether the loss
     broadcast the untrained model's prediction against them: _written_broadcast.py). Its kind
     is inferred from the values it gave, not named by the script: ALMOST_CERTAIN rather than
     CERTAIN."""
-    like = likeness(case) if case.copies.initial_model is not None else None
+    like, fed = _hand_written_likeness(case)
     if like is None:
         raise Skip(NO_LOSS_CALL)
     model = copy.deepcopy(case.copies.initial_model).eval()  # the copy's own stays as it was
     batches = case.replayer.train_batches[:HAND_WRITTEN_BATCHES]
-    kept = [stat for stat in (_kept_batch_stat(case, model, like, b) for b in batches)
+    kept = [stat for stat in (_kept_batch_stat(case, model, like, b, fed) for b in batches)
             if stat is not None]
     if not kept:
         raise Skip(NO_LOSS_CALL)
     seen = [stat for stat, _ in kept]
-    shown = f"Your hand-written loss (like {like})"
+    shown = _hand_written_name(like, fed)
     grown = [stat for stat, spread in kept if spread and _broadcast_grows(stat)]
     found = [_broadcast_finding(case, shown.lower(), seen, grown)] if grown else []
     found += _label_range(shown, seen) + _clamped(case, like, seen)
     found += _hand_written_mismatch(shown, like, seen) + _sigmoid_twice(case, like, seen, shown)
     if not any(f.cause is LABEL_RANGE for f in found):  # its replay is not needed
         found += _unreachable(case, like, seen)
-    return [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
+    found = [replace(f, confidence=min(f.confidence, ALMOST_CERTAIN)) for f in found]
+    return found if fed is None else [_fed_fix(f, fed) for f in found]
+
+
+def _hand_written_likeness(case) -> tuple[str | None, FedLikeness | None]:
+    """The torch loss a hand-written loss computes like on the model's output, else on an
+    activation of it applied on the way (_fed_likeness.py), with that activation."""
+    if case.copies.initial_model is None:
+        return None, None
+    like = likeness(case)
+    if like is not None:
+        return like, None
+    fed = fed_likeness(case)
+    return (fed.like, fed) if fed is not None else (None, None)
+
+
+def _hand_written_name(like: str, fed: FedLikeness | None) -> str:
+    if fed is None:
+        return f"Your hand-written loss (like {like})"
+    return f"Your hand-written loss (like {like}, given the {fed.activation} of the model's output)"
+
+
+def _fed_fix(finding: Finding, fed: FedLikeness) -> Finding:
+    """A loss like nll_loss given the softmax of the output: the fix is at that softmax."""
+    if finding.cause is not LOSS_MISMATCH or fed.like not in NLL or fed.activation != "softmax":
+        return finding
+    return replace(finding, fix=(
+        "Take the log_softmax of your model's output where you take its softmax before the "
+        "loss (or give the raw output to cross_entropy, which takes the log_softmax itself)."))
 
 
 #: Keras' cross-entropies on probabilities, which compute the log of the clipped probabilities
@@ -747,15 +789,18 @@ def _keras_raw_scores(name, seen, shown: str | None = None):
         "keep the raw scores and build the loss with from_logits=True.")
 
 
-def _kept_batch_stat(case, model, like: str, batch) -> tuple[LossInputStat, bool] | None:
+def _kept_batch_stat(case, model, like: str, batch,
+                     fed: FedLikeness | None = None) -> tuple[LossInputStat, bool] | None:
     """What the loss was given on a kept batch: its target, and the untrained model's
-    prediction (of which label_range reads only the shape); and whether the loss broadcast
-    the two against each other."""
+    prediction (of which label_range reads only the shape), passed through the activation
+    ``fed`` says the loss was given; and whether the loss broadcast the two against each
+    other."""
     if not isinstance(batch.target, torch.Tensor) or batch.target.numel() == 0:
         return None
     try:
         with torch.no_grad():
             prediction = case.replayer.predict(model, batch)
+            prediction = fed.fed(prediction) if fed is not None else prediction
             spread = broadcasts(case.replayer, model, batch, prediction, like)
     except Exception:  # noqa: BLE001 - a batch the copy cannot score says nothing
         return None
@@ -900,6 +945,11 @@ def _units(call: LossInputStat) -> int:
 def _always(seen: list[LossInputStat], flag: str) -> bool:
     two_d = [s for s in seen if len(s.prediction_shape) == 2 and _units(s) > 1]
     return len(two_d) >= min(MIN_CALLS, len(seen)) and all(getattr(s, flag) for s in two_d)
+
+
+def _never(seen: list[LossInputStat], flag: str) -> bool:
+    two_d = [s for s in seen if len(s.prediction_shape) == 2 and _units(s) > 1]
+    return len(two_d) >= min(MIN_CALLS, len(seen)) and not any(getattr(s, flag) for s in two_d)
 
 
 def _ranges(seen: list[LossInputStat]) -> dict[str, float]:
