@@ -460,3 +460,48 @@ def test_oversized_weights_a_little_behind_are_replayed_as_long_as_the_run(monke
     assert finding.experiment.after < 0.6 * finding.experiment.before
     longer[:] = [_OWN_EARLY, _DEFAULT_A_LITTLE_AHEAD]
     assert check(case) == []
+
+
+def _raw_tanh_case(std=0.05, depth=12, width=32):
+    """A deep tanh MLP written as tensors (``x @ w + b``), weights N(0, std), zero biases, SGD
+    with momentum: the generator's deep_tanh_tiny_init on a model with no PyTorch default."""
+    torch.manual_seed(0)
+    x = torch.randn(1000, 8)
+    y = (x[:, 0] ** 2 + x[:, 1] ** 2 > 1.4).long()
+    sizes = [8] + [width] * depth + [2]
+    weights = [(torch.randn(a, b) * std).requires_grad_() for a, b in zip(sizes, sizes[1:],
+                                                                         strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(inputs):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            inputs = torch.tanh(inputs @ w + b)
+        return inputs @ weights[-1] + biases[-1]
+
+    def train():
+        optimizer = torch.optim.SGD(weights + biases, lr=0.01, momentum=0.9)
+        for _ in range(4):
+            for start in range(0, 800, 32):
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(x[start:start + 32]),
+                                            y[start:start + 32]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                nn.functional.cross_entropy(model(x[800:]), y[800:])
+
+    return record(train)
+
+
+def test_a_plain_tensor_tanh_stack_is_compared_with_xavier_at_tanhs_gain_not_he():
+    """A model written as tensors has no PyTorch default: its reference was He for every
+    activation (test24's deep_tanh_tiny_init read "re-initialize with He initialization"); for
+    tanh layers it is Xavier with tanh's gain, and the fix says so."""
+    from lossdoctor.checks._suited_init import start_reference
+
+    case = _raw_tanh_case()
+    reference = start_reference(case, case.copies.initial_model)
+    matrix = next(t for t in reference.tensors if t.shape == (32, 32))
+    assert abs(float(matrix.detach().std()) - 5 / 3 * (2 / 64) ** 0.5) < 0.03
+    [finding] = check(case)
+    assert "calculate_gain('tanh')" in finding.fix and "He" not in finding.experiment.description
+    assert "Xavier/Glorot" in finding.experiment.description

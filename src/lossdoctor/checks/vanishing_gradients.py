@@ -43,6 +43,7 @@ from lossdoctor.checks._gradient_profile import (
     GAP_DECADES,
     SQUASHING,
     Profile,
+    bias_profile,
     by_biases_when_wider,
     decades,
     embedding_tables,
@@ -51,6 +52,13 @@ from lossdoctor.checks._gradient_profile import (
 )
 from lossdoctor.checks._progress import TrainingProgress, training_progress
 from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
+from lossdoctor.checks._suited_init import (
+    suited_fix,
+    suited_init,
+    suited_init_name,
+    suited_replay,
+    suited_squashing,
+)
 from lossdoctor.experiments import Plan
 from lossdoctor.findings import INIT_IS_SOURCE, Cause, Experiment, Finding, Skip
 from lossdoctor.sandbox import isolated
@@ -97,6 +105,21 @@ START_BATCHES = 4
 #: user's N(0, 0.05) start 3.8, its run 4.5 on 85% of steps), so one draw could sit above or
 #: below a start of the same init by chance (as dead_relu.REFERENCE_DRAWS for dead units).
 START_DRAWS = 3
+#: Decades the user's start gap must exceed every suited-init draw's by, when the run's gap is
+#: under GAP_DECADES (_shrinking_start): half of GAP_DECADES, the error reaching the first layer
+#: a hundred times weaker than from the init that keeps its scale. Measured (scratch, the biases'
+#: gap before any update, 256 rows, 3 draws): tanh stacks of 32-128 units at PyTorch's default
+#: init open 0.5-1.1 decades at 4 layers, 0.8-2.3 at 8, 2.7-3.3 at 12; at Xavier with tanh's
+#: gain -2.1 to -0.2 at every depth; N(0, 0.05) 1.1-2.2 at 4 layers, 3.0-6.8 at 12. A 4-layer
+#: default stack stays under the margin (at most 1.6 above its Xavier draws), a 12-layer one is
+#: over it (3.4 and more), whatever its init.
+SOURCE_MARGIN = 2.0
+#: A shrinking start rests on a replayed fix from the suited init, as bad_init's 0.9 does on
+#: the default init's.
+SHRINKING_START_CONFIDENCE = 0.9
+#: ... or, without one, on the gradients alone: the check's own confidence for a gap read
+#: without a fix (_confidence at GAP_DECADES).
+SHRINKING_READING_CONFIDENCE = 0.7
 #: Sigmoid/tanh function calls replayed as ReLU.
 RELU_FUNCTIONS = {kind: lambda pre, in_place: F.relu(pre, inplace=in_place)
                   for kind in ("sigmoid", "tanh")}
@@ -114,8 +137,10 @@ def check(case) -> list[Finding]:
     gap = statistics.median(gaps)
     persistent = sum(g >= GAP_DECADES for g in gaps) / len(gaps)
     stall = training_progress(case)
-    if gap < GAP_DECADES or persistent < PERSISTENT_WHEN_FIXED or stall is None:
+    if stall is None:
         return []
+    if gap < GAP_DECADES or persistent < PERSISTENT_WHEN_FIXED:
+        return _shrinking_start(case, profile, stall)
     experiment = relu_experiment(case)
     fixed = experiment is not None and helped(experiment, case)
     if not (stall.stuck or fixed):
@@ -130,7 +155,7 @@ def check(case) -> list[Finding]:
     verdict = _verdict(profile, gap, persistent, stall, experiment)
     if source is not None:
         evidence.update(_source_evidence(*source))
-        verdict += " " + _source_verdict(*source, initialization_name(case.copies.initial_model))
+        verdict += " " + _source_verdict(*source, reference_name(case))
     return [Finding(
         VANISHING_GRADIENTS,
         _confidence(gap, fixed or source is not None),
@@ -138,32 +163,151 @@ def check(case) -> list[Finding]:
         evidence=evidence,
         experiment=experiment if fixed else (source[2] if source is not None else None),
         details={"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))},
+        fix=_source_fix(case) if source is not None else "",
     )]
 
 
-def init_source(case, profile: Profile) -> tuple[float, float, Experiment] | None:
-    """The gap before any update with the user's init and the widest of START_DRAWS default
-    inits', and the replay from the default init, when the user's start gap is wider than
-    every draw's and that replay helps; else None."""
-    model = case.copies.initial_model
-    draws = ([default_init(model, seed) for seed in range(START_DRAWS)] if model is not None
-             else [None])
-    if any(d is None for d in draws):
+def _shrinking_start(case, profile: Profile, stall: TrainingProgress) -> list[Finding]:
+    """A sigmoid/tanh stack whose error falls less than GAP_DECADES over the run, but whose
+    start opens a gap more than SOURCE_MARGIN wider than the init that suits its activation
+    (:mod:`._suited_init`) does, while the curves show the symptom: the fall is the failure,
+    layer by layer, even when the init is PyTorch's default scale (dev deep_tanh_tiny_init,
+    96-wide stacks: N(0, 0.05) is about the default's std there, yet 10-12 tanh layers shrink
+    the error 2-3 decades). With the replay from that init helping, the init is named its source
+    (INIT_IS_SOURCE); without, it is a reading (:func:`_shrinking_reading`)."""
+    if suited_squashing(case.trace) is None:
+        return []
+    if not (stall.stuck or getattr(case, "curves_show_symptom", None)):
+        return []
+    profile = widest_profile(case, profile)
+    gaps = start_gaps(case, profile)
+    if gaps is None or not gaps[0] > gaps[1] + SOURCE_MARGIN:
+        return []
+    source = init_source(case, profile, SOURCE_MARGIN)
+    if source is None:
+        return _shrinking_reading(case, profile, stall, *gaps)
+    gap, persistent = _run_gap(profile, source[1])
+    evidence = _evidence(profile, gap, persistent, stall, None)
+    evidence.update(_source_evidence(*source))
+    verdict = (_verdict(profile, gap, persistent, stall, None) + " "
+               + _source_verdict(*source, reference_name(case)))
+    return [Finding(VANISHING_GRADIENTS, SHRINKING_START_CONFIDENCE, verdict=verdict,
+                    evidence=evidence, experiment=source[2], fix=_source_fix(case),
+                    details=_details(profile))]
+
+
+def _shrinking_reading(case, profile: Profile, stall: TrainingProgress, own: float,
+                       fresh: float) -> list[Finding]:
+    """The shrinking start without a replayed fix: reported as a reading when the run kept its
+    gap at least SOURCE_MARGIN above the suited init's start on PERSISTENT of its steps. Dev
+    428003 (12 tanh layers of 96, N(0, 0.05), Adam at 3e-3; its biases' gap 3.9 decades at the
+    start against -1.1 at Xavier with tanh's gain, 3.2 over the run) stayed at the constant
+    guess (0.693) in every 300-step replay: 0.692 from PyTorch's default, 0.80 from Xavier at
+    tanh's gain, 0.648 with ReLU and kaiming, where its shallow ReLU twin learned."""
+    gap, persistent = _run_gap(profile, fresh + SOURCE_MARGIN)
+    if persistent < PERSISTENT:
+        return []
+    evidence = _evidence(profile, gap, persistent, stall, None)
+    evidence.update({"decades_at_start": own, "suited_init_decades_at_start": fresh})
+    verdict = (_verdict(profile, gap, persistent, stall, None) + " " + _reading_verdict(
+        case, own, fresh))
+    return [Finding(VANISHING_GRADIENTS, SHRINKING_READING_CONFIDENCE, verdict=verdict,
+                    evidence=evidence, fix=_source_fix(case), details=_details(profile))]
+
+
+def _run_gap(profile: Profile, floor: float) -> tuple[float, float]:
+    """The run's median gap and the share of its sampled steps at ``floor`` or more."""
+    gaps = profile.gaps()
+    return statistics.median(gaps), sum(g >= floor for g in gaps) / len(gaps)
+
+
+def _details(profile: Profile) -> dict:
+    return {"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))}
+
+
+def _reading_verdict(case, own: float, fresh: float) -> str:
+    return (f"Before any update the gap is already {own:.1f} orders of magnitude, against at "
+            f"most {max(fresh, 0):.1f} with {reference_name(case)}: each layer shrinks the "
+            f"error on its way back. A replay of your training from that init did not learn "
+            f"within its steps, so no fix is confirmed.")
+
+
+def widest_profile(case, weights: Profile) -> Profile:
+    """``weights`` or, for a sigmoid/tanh model without normalization layers, the biases'
+    profile when its median gap is the wider (_gradient_profile.bias_profile)."""
+    biases = bias_profile(case.trace, case.copies.initial_model)
+    if biases is None or statistics.median(biases.gaps()) <= statistics.median(weights.gaps()):
+        return weights
+    return biases
+
+
+def init_source(case, profile: Profile, margin: float = 0.0
+                ) -> tuple[float, float, Experiment] | None:
+    """The gap before any update with the user's init and the widest of START_DRAWS reference
+    inits' (:func:`start_gaps`), and the replay from the reference init, when the user's start
+    gap is wider than every draw's by more than ``margin`` decades and that replay helps; else
+    None."""
+    gaps = start_gaps(case, profile)
+    if gaps is None or not gaps[0] > gaps[1] + margin:  # NaN: not measured, no source
         return None
     ready = _replay_ready(case)
     if ready is None:
         return None
-    replayer, baseline = ready
+    draw, baseline = reference_inits(case, case.copies.initial_model)[0], ready[1]
+    experiment = fix_experiment(f"the model re-initialized with {reference_name(case)}",
+                                baseline, _reference_replay(case, draw))
+    return (*gaps, experiment) if helped(experiment, case) else None
+
+
+def start_gaps(case, profile: Profile) -> tuple[float, float] | None:
+    """The gap before any update with the user's init, and the widest of START_DRAWS reference
+    inits' (:func:`reference_inits`); None when they cannot be measured."""
+    model = case.copies.initial_model
+    draws = reference_inits(case, model) if model is not None else [None]
+    if any(d is None for d in draws):
+        return None
+    try:
+        replayer = case.require_replay()
+    except Skip:
+        return None
     batches = replayer.train_batches[:START_BATCHES]
     own = start_gap(replayer, model, profile.names, batches, profile.of_biases)
-    fresh = max(start_gap(replayer, d, profile.names, batches, profile.of_biases)
-                for d in draws)
-    if not own > fresh:  # NaN on either side: not measured, no source
-        return None
-    default = draws[0]  # the draw bad_init and exploding_gradients replay from
-    experiment = fix_experiment(f"the model re-initialized with {initialization_name(model)}",
-                                baseline, default_init_replay(case, default))
-    return (own, fresh, experiment) if helped(experiment, case) else None
+    return own, max(start_gap(replayer, d, profile.names, batches, profile.of_biases)
+                    for d in draws)
+
+
+def reference_inits(case, model: nn.Module) -> list[nn.Module | None]:
+    """START_DRAWS copies of ``model`` at the init the user's is compared with: the one that
+    suits its hidden sigmoid/tanh activation (:mod:`._suited_init`: PyTorch's default shrinks a
+    tanh stack's signal layer by layer), else PyTorch's default (``_reinit.default_init``)."""
+    kind = suited_squashing(case.trace)
+    if kind is None:
+        return [default_init(model, seed) for seed in range(START_DRAWS)]
+    return [suited_init(model, kind, seed) for seed in range(START_DRAWS)]
+
+
+def reference_name(case) -> str:
+    kind = suited_squashing(case.trace)
+    if kind is None:
+        return initialization_name(case.copies.initial_model)
+    return suited_init_name(kind)
+
+
+def _reference_replay(case, reference: nn.Module):
+    """The replay from the first reference draw: the default init's is shared with bad_init
+    and exploding_gradients (_reinit.default_init_replay)."""
+    if suited_squashing(case.trace) is None:
+        return default_init_replay(case, reference)
+    return suited_replay(case, reference)
+
+
+def _source_fix(case) -> str:
+    """The fix when the init is the gap's source: the init that suits the activation."""
+    kind = suited_squashing(case.trace)
+    if kind is None:
+        return ""
+    return (suited_fix(kind) + " Or use ReLU layers with kaiming init, residual connections "
+            "or normalization layers.")
 
 
 def start_gap(replayer, model: nn.Module, names: list[str], batches,
@@ -172,7 +316,7 @@ def start_gap(replayer, model: nn.Module, names: list[str], batches,
     gradients' norms: see bias_profile) on a copy of ``model`` before any update, the gradient
     summed over ``batches``; NaN when the copy lacks either weight or gives no gradient."""
     copied = copy.deepcopy(model).train()
-    weights = dict(copied.named_parameters())
+    weights = _by_trace_name(copied)
     first, last = weights.get(names[0]), weights.get(names[-1])
     if first is None or last is None or not batches:
         return math.nan
@@ -185,6 +329,17 @@ def start_gap(replayer, model: nn.Module, names: list[str], batches,
     sizes = [1.0 if of_biases else w.detach().norm().clamp_min(1e-30) for w in (first, last)]
     relative = [float(w.grad.norm() / size) for w, size in zip((first, last), sizes, strict=True)]
     return decades(relative[1], relative[0])
+
+
+def _by_trace_name(model: nn.Module) -> dict[str, nn.Parameter]:
+    """``model``'s parameters by name; a model written as plain tensors also by the names the
+    trace gives them ("parameter i": the i-th tensor the optimizer holds, the order the copy
+    keeps them in), which its own names ("tensors.i") are not (test23's 820102 measured no
+    start gap for want of them)."""
+    weights = dict(model.named_parameters())
+    if isinstance(model, TensorModel):
+        weights.update({f"parameter {i}": t for i, t in enumerate(model.tensors)})
+    return weights
 
 
 def _source_evidence(own: float, fresh: float, experiment: Experiment) -> dict[str, float]:
