@@ -31,6 +31,8 @@ from __future__ import annotations
 import copy
 import math
 import statistics
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch.nn.functional as F
 from torch import nn
@@ -147,23 +149,23 @@ def check(case) -> list[Finding]:
         return []  # it learned, and the gap was not shown to be what held it back
     beyond = fixed and beyond_the_run(case, experiment.after)
     if persistent < PERSISTENT and not beyond:
-        return []
+        return _shrinking_start(case, profile, stall)  # measured against the suited init
     if not (stall.stuck or getattr(case, "curves_show_symptom", None) or beyond):
         return []  # its curves look healthy, and the replay gets no further than the run
     source = init_source(case, profile)
     evidence = _evidence(profile, gap, persistent, stall, experiment)
     verdict = _verdict(profile, gap, persistent, stall, experiment)
     if source is not None:
-        evidence.update(_source_evidence(*source))
-        verdict += " " + _source_verdict(*source, reference_name(case))
+        evidence.update(_source_evidence(source))
+        verdict += " " + _source_verdict(source)
     return [Finding(
         VANISHING_GRADIENTS,
         _confidence(gap, fixed or source is not None),
         verdict=verdict,
         evidence=evidence,
-        experiment=experiment if fixed else (source[2] if source is not None else None),
+        experiment=experiment if fixed else (source.experiment if source is not None else None),
         details={"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))},
-        fix=_source_fix(case) if source is not None else "",
+        fix=source.reference.fix if source is not None else "",
     )]
 
 
@@ -180,24 +182,24 @@ def _shrinking_start(case, profile: Profile, stall: TrainingProgress) -> list[Fi
     if not (stall.stuck or getattr(case, "curves_show_symptom", None)):
         return []
     profile = widest_profile(case, profile)
-    gaps = start_gaps(case, profile)
+    suited = references(case, case.copies.initial_model)[0]
+    gaps = start_gaps(case, profile, suited)
     if gaps is None or not gaps[0] > gaps[1] + SOURCE_MARGIN:
         return []
     source = init_source(case, profile, SOURCE_MARGIN)
     if source is None:
-        return _shrinking_reading(case, profile, stall, *gaps)
-    gap, persistent = _run_gap(profile, source[1])
+        return _shrinking_reading(case, profile, stall, *gaps, suited.name)
+    gap, persistent = _run_gap(profile, source.fresh)
     evidence = _evidence(profile, gap, persistent, stall, None)
-    evidence.update(_source_evidence(*source))
-    verdict = (_verdict(profile, gap, persistent, stall, None) + " "
-               + _source_verdict(*source, reference_name(case)))
+    evidence.update(_source_evidence(source))
+    verdict = _verdict(profile, gap, persistent, stall, None) + " " + _source_verdict(source)
     return [Finding(VANISHING_GRADIENTS, SHRINKING_START_CONFIDENCE, verdict=verdict,
-                    evidence=evidence, experiment=source[2], fix=_source_fix(case),
-                    details=_details(profile))]
+                    evidence=evidence, experiment=source.experiment,
+                    fix=source.reference.fix or suited.fix, details=_details(profile))]
 
 
 def _shrinking_reading(case, profile: Profile, stall: TrainingProgress, own: float,
-                       fresh: float) -> list[Finding]:
+                       fresh: float, name: str) -> list[Finding]:
     """The shrinking start without a replayed fix: reported as a reading when the run kept its
     gap at least SOURCE_MARGIN above the suited init's start on PERSISTENT of its steps. Dev
     428003 (12 tanh layers of 96, N(0, 0.05), Adam at 3e-3; its biases' gap 3.9 decades at the
@@ -209,10 +211,11 @@ def _shrinking_reading(case, profile: Profile, stall: TrainingProgress, own: flo
         return []
     evidence = _evidence(profile, gap, persistent, stall, None)
     evidence.update({"decades_at_start": own, "suited_init_decades_at_start": fresh})
-    verdict = (_verdict(profile, gap, persistent, stall, None) + " " + _reading_verdict(
-        case, own, fresh))
+    verdict = (_verdict(profile, gap, persistent, stall, None) + " "
+               + _reading_verdict(own, fresh, name))
+    fix = references(case, case.copies.initial_model)[0].fix
     return [Finding(VANISHING_GRADIENTS, SHRINKING_READING_CONFIDENCE, verdict=verdict,
-                    evidence=evidence, fix=_source_fix(case), details=_details(profile))]
+                    evidence=evidence, fix=fix, details=_details(profile))]
 
 
 def _run_gap(profile: Profile, floor: float) -> tuple[float, float]:
@@ -225,9 +228,9 @@ def _details(profile: Profile) -> dict:
     return {"layers": dict(zip(profile.names, profile.layer_medians(), strict=True))}
 
 
-def _reading_verdict(case, own: float, fresh: float) -> str:
+def _reading_verdict(own: float, fresh: float, name: str) -> str:
     return (f"Before any update the gap is already {own:.1f} orders of magnitude, against at "
-            f"most {max(fresh, 0):.1f} with {reference_name(case)}: each layer shrinks the "
+            f"most {max(fresh, 0):.1f} with {name}: each layer shrinks the "
             f"error on its way back. A replay of your training from that init did not learn "
             f"within its steps, so no fix is confirmed.")
 
@@ -241,30 +244,44 @@ def widest_profile(case, weights: Profile) -> Profile:
     return biases
 
 
-def init_source(case, profile: Profile, margin: float = 0.0
-                ) -> tuple[float, float, Experiment] | None:
-    """The gap before any update with the user's init and the widest of START_DRAWS reference
-    inits' (:func:`start_gaps`), and the replay from the reference init, when the user's start
-    gap is wider than every draw's by more than ``margin`` decades and that replay helps; else
-    None."""
-    gaps = start_gaps(case, profile)
-    if gaps is None or not gaps[0] > gaps[1] + margin:  # NaN: not measured, no source
-        return None
+class Reference(NamedTuple):
+    """An init the user's start is compared with and replayed from."""
+
+    name: str
+    draws: list  # START_DRAWS copies of the model at it (None: it cannot be made)
+    replay: Callable  # (case, draw) -> the replay from the draw
+    fix: str  # the finding's fix when it is the one that helped ("": the cause's own)
+
+
+class Source(NamedTuple):
+    own: float  # the gap before any update with the user's init
+    fresh: float  # ... the widest with the reference's draws
+    experiment: Experiment  # the replay from the reference, which helped
+    reference: Reference
+
+
+def init_source(case, profile: Profile, margin: float = 0.0) -> Source | None:
+    """The first of :func:`references` whose draws all open a start gap narrower than the
+    user's init by more than ``margin`` decades and whose replay helps; else None."""
     ready = _replay_ready(case)
     if ready is None:
         return None
-    draw, baseline = reference_inits(case, case.copies.initial_model)[0], ready[1]
-    experiment = fix_experiment(f"the model re-initialized with {reference_name(case)}",
-                                baseline, _reference_replay(case, draw))
-    return (*gaps, experiment) if helped(experiment, case) else None
+    for reference in references(case, case.copies.initial_model):
+        gaps = start_gaps(case, profile, reference)
+        if gaps is None or not gaps[0] > gaps[1] + margin:  # NaN: not measured, no source
+            continue
+        experiment = fix_experiment(f"the model re-initialized with {reference.name}",
+                                    ready[1], reference.replay(case, reference.draws[0]))
+        if helped(experiment, case):
+            return Source(*gaps, experiment, reference)
+    return None
 
 
-def start_gaps(case, profile: Profile) -> tuple[float, float] | None:
-    """The gap before any update with the user's init, and the widest of START_DRAWS reference
-    inits' (:func:`reference_inits`); None when they cannot be measured."""
+def start_gaps(case, profile: Profile, reference: Reference) -> tuple[float, float] | None:
+    """The gap before any update with the user's init, and the widest of ``reference``'s
+    draws'; None when they cannot be measured."""
     model = case.copies.initial_model
-    draws = reference_inits(case, model) if model is not None else [None]
-    if any(d is None for d in draws):
+    if model is None or any(d is None for d in reference.draws):
         return None
     try:
         replayer = case.require_replay()
@@ -273,41 +290,30 @@ def start_gaps(case, profile: Profile) -> tuple[float, float] | None:
     batches = replayer.train_batches[:START_BATCHES]
     own = start_gap(replayer, model, profile.names, batches, profile.of_biases)
     return own, max(start_gap(replayer, d, profile.names, batches, profile.of_biases)
-                    for d in draws)
+                    for d in reference.draws)
 
 
-def reference_inits(case, model: nn.Module) -> list[nn.Module | None]:
-    """START_DRAWS copies of ``model`` at the init the user's is compared with: the one that
-    suits its hidden sigmoid/tanh activation (:mod:`._suited_init`: PyTorch's default shrinks a
-    tanh stack's signal layer by layer), else PyTorch's default (``_reinit.default_init``)."""
+def references(case, model: nn.Module | None) -> list[Reference]:
+    """The inits the user's is compared with, in turn: for a model with hidden sigmoid/tanh
+    layers the one that suits them (:mod:`._suited_init`: PyTorch's default shrinks a tanh
+    stack's signal layer by layer), then PyTorch's default (``_reinit.default_init``), whose
+    replay is shared with bad_init and exploding_gradients. Both are tried: Xavier at tanh's
+    gain (5/3) puts a 12-layer stack past the edge of chaos, where the error grows on its way
+    back (its start gap -2 to -1 decades) and the replay can end worse than the default's (dev
+    335011's test case, 12 tanh layers of 64: the default init's replay helps, Xavier's not)."""
+    if model is None:
+        return []
+    default = Reference(initialization_name(model),
+                        [default_init(model, seed) for seed in range(START_DRAWS)],
+                        default_init_replay, "")
     kind = suited_squashing(case.trace)
     if kind is None:
-        return [default_init(model, seed) for seed in range(START_DRAWS)]
-    return [suited_init(model, kind, seed) for seed in range(START_DRAWS)]
-
-
-def reference_name(case) -> str:
-    kind = suited_squashing(case.trace)
-    if kind is None:
-        return initialization_name(case.copies.initial_model)
-    return suited_init_name(kind)
-
-
-def _reference_replay(case, reference: nn.Module):
-    """The replay from the first reference draw: the default init's is shared with bad_init
-    and exploding_gradients (_reinit.default_init_replay)."""
-    if suited_squashing(case.trace) is None:
-        return default_init_replay(case, reference)
-    return suited_replay(case, reference)
-
-
-def _source_fix(case) -> str:
-    """The fix when the init is the gap's source: the init that suits the activation."""
-    kind = suited_squashing(case.trace)
-    if kind is None:
-        return ""
-    return (suited_fix(kind) + " Or use ReLU layers with kaiming init, residual connections "
-            "or normalization layers.")
+        return [default]
+    suited = Reference(suited_init_name(kind),
+                       [suited_init(model, kind, seed) for seed in range(START_DRAWS)],
+                       suited_replay, suited_fix(kind) + " Or use ReLU layers with kaiming "
+                       "init, residual connections or normalization layers.")
+    return [suited, default]
 
 
 def start_gap(replayer, model: nn.Module, names: list[str], batches,
@@ -342,12 +348,16 @@ def _by_trace_name(model: nn.Module) -> dict[str, nn.Parameter]:
     return weights
 
 
-def _source_evidence(own: float, fresh: float, experiment: Experiment) -> dict[str, float]:
-    return {"decades_at_start": own, "default_init_decades_at_start": fresh,
-            "val_loss_from_default_init": experiment.after, INIT_IS_SOURCE: 1.0}
+def _source_evidence(source: Source) -> dict[str, float]:
+    """The start gaps and the replay (keys named for the default init, which was the only
+    reference before the suited one: the reference that helped)."""
+    return {"decades_at_start": source.own, "default_init_decades_at_start": source.fresh,
+            "val_loss_from_default_init": source.experiment.after, INIT_IS_SOURCE: 1.0}
 
 
-def _source_verdict(own: float, fresh: float, experiment: Experiment, name: str) -> str:
+def _source_verdict(source: Source) -> str:
+    own, fresh, experiment, name = (source.own, source.fresh, source.experiment,
+                                    source.reference.name)
     return (f"The source is your initialization: before any update the gap is already "
             f"{own:.1f} orders of magnitude, against at most {max(fresh, 0):.1f} with {name}, and "
             f"trained from {name} your model reaches a validation loss of "
