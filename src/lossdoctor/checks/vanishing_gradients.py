@@ -23,7 +23,12 @@ replay got 38% below it (issue 11, test14's deep_sigmoid_stack called healthy). 
 model's own
 initialization opens a wider gap than PyTorch's default does (measured before any update, on
 copies), and the replay from the default init helps, the init is the gap's source: the finding
-says so (``INIT_IS_SOURCE``) and leads bad_init's (the rule in ``diagnosis.rank``).
+says so (``INIT_IS_SOURCE``) and leads bad_init's (the rule in ``diagnosis.rank``). For a
+sigmoid/tanh model the init compared with is first the one that suits the activation (Xavier
+with its gain, :mod:`._suited_init`), then PyTorch's default, whose own scale shrinks a tanh
+stack's error about 0.58 times a layer: a stack whose run keeps its gap under GAP_DECADES is
+still found when its start opens a gap SOURCE_MARGIN wider than that init's and its curves show
+the symptom (:func:`_shrinking_start`).
 """
 
 from __future__ import annotations
@@ -73,7 +78,9 @@ VANISHING_GRADIENTS = Cause(
         "initialization that suits the activation (kaiming for ReLU)."
     ),
     question="Do the first layers get any gradient?",
-    test="per-layer gradient size relative to the weights; replay with ReLU and kaiming init",
+    test=("per-layer gradient size relative to the weights, and before any update against "
+          "Xavier init at the sigmoid/tanh gain; replay with ReLU and kaiming init, or from that "
+          "init"),
     explains={"lr_too_low"},
     # Only with the ReLU replay's fix at the model's own size: a gradient gap alone also opens
     # at a layer of one or two units, where the narrow model is the root (one_unit_bottleneck).
