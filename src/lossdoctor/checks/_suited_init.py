@@ -17,7 +17,7 @@ from torch import nn
 
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.checks._reinit import default_init, default_init_replay, initialization_name
+from lossdoctor.checks._reinit import default_init, initialization_name
 from lossdoctor.experiments import Plan
 from lossdoctor.sandbox import isolated
 
@@ -87,15 +87,6 @@ def start_reference_name(case, model: nn.Module) -> str:
     if kind is not None and isinstance(model, TensorModel):
         return suited_init_name(kind)
     return initialization_name(model)
-
-
-def start_reference_replay(case, reference: nn.Module):
-    """The user's training replayed from ``reference`` (start_reference's), once per case: the
-    default init's replay is shared with exploding_gradients (_reinit.default_init_replay)."""
-    kind = suited_squashing(case.trace)
-    if kind is None or not isinstance(reference, TensorModel):
-        return default_init_replay(case, reference)
-    return suited_replay(case, reference)
 
 
 def suited_replay(case, reference: nn.Module):

@@ -35,12 +35,12 @@ from lossdoctor.checks._dead_units import BUILT_DEAD, dead_layers
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped, settled_loss
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._reinit import never_below_start
+from lossdoctor.checks._reinit import default_init_replay, never_below_start
 from lossdoctor.checks._suited_init import (
     start_reference,
     start_reference_name,
-    start_reference_replay,
     suited_fix,
+    suited_replay,
     suited_squashing,
 )
 from lossdoctor.checks._weight_scale import LARGE_WEIGHTS, oversized_weights
@@ -179,12 +179,20 @@ def _default_init_experiment(case, default: nn.Module, oversized: dict[str, floa
     length (_as_long_as_the_run)."""
     description = (f"the model re-initialized with "
                    f"{start_reference_name(case, case.copies.initial_model)}")
-    before, after = case.baseline, start_reference_replay(case, default)
+    before, after = case.baseline, _reference_replay(case, default)
     experiment = fix_experiment(description, before, after)
     if oversized and not helped(experiment, case) and settled_loss(after) < settled_loss(before):
         before, after = _as_long_as_the_run(case, default) or (before, after)
         experiment = fix_experiment(description, before, after)
     return before, after, experiment
+
+
+def _reference_replay(case, reference: nn.Module) -> ReplayResult:
+    """The replay from start_reference's init: the default init's is shared with
+    exploding_gradients (_reinit.default_init_replay)."""
+    if isinstance(reference, TensorModel) and suited_squashing(case.trace) is not None:
+        return suited_replay(case, reference)
+    return default_init_replay(case, reference)
 
 
 def _oversized_evidence(oversized: dict[str, float]) -> dict[str, float]:
