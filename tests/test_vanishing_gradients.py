@@ -379,6 +379,7 @@ def test_the_same_deep_tanh_at_the_default_init_is_left_alone_when_its_curves_le
     assert check(default_init_tanh_case) == []
 
 
+@pytest.mark.slow
 def test_the_same_deep_tanh_at_the_default_init_is_found_when_its_curves_show_the_symptom(
         default_init_tanh_case):
     """13 tanh layers of 64 at PyTorch's default init shrink the error layer by layer: their
