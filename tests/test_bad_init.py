@@ -8,7 +8,7 @@ from torch import nn
 from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import Case
-from lossdoctor.checks._reinit import never_below_start
+from lossdoctor.checks._reinit import default_init, never_below_start
 from lossdoctor.checks._weight_scale import oversized_weights
 from lossdoctor.checks.bad_init import (
     BAD_INIT,
@@ -16,7 +16,6 @@ from lossdoctor.checks.bad_init import (
     UNCONFIRMED_CONFIDENCE,
     _identical_units,
     check,
-    default_init,
     undone_at_once,
 )
 from lossdoctor.experiments import ReplayResult
@@ -460,3 +459,53 @@ def test_oversized_weights_a_little_behind_are_replayed_as_long_as_the_run(monke
     assert finding.experiment.after < 0.6 * finding.experiment.before
     longer[:] = [_OWN_EARLY, _DEFAULT_A_LITTLE_AHEAD]
     assert check(case) == []
+
+
+def _raw_tanh_case(std=0.05, depth=12, width=32, epochs=4):
+    """A deep tanh MLP written as tensors (``x @ w + b``), weights N(0, std), zero biases, SGD
+    with momentum: the generator's deep_tanh_tiny_init on a model with no PyTorch default."""
+    torch.manual_seed(0)
+    x = torch.randn(1000, 8)
+    y = (x[:, 0] ** 2 + x[:, 1] ** 2 > 1.4).long()
+    sizes = [8] + [width] * depth + [2]
+    weights = [(torch.randn(a, b) * std).requires_grad_() for a, b in zip(sizes, sizes[1:],
+                                                                         strict=False)]
+    biases = [torch.zeros(b, requires_grad=True) for b in sizes[1:]]
+
+    def model(inputs):
+        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+            inputs = torch.tanh(inputs @ w + b)
+        return inputs @ weights[-1] + biases[-1]
+
+    def train():
+        optimizer = torch.optim.SGD(weights + biases, lr=0.01, momentum=0.9)
+        for _ in range(epochs):
+            for start in range(0, 800, 32):
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(x[start:start + 32]),
+                                            y[start:start + 32]).backward()
+                optimizer.step()
+            with torch.no_grad():
+                nn.functional.cross_entropy(model(x[800:]), y[800:])
+
+    return record(train)
+
+
+def test_a_plain_tensor_tanh_stack_is_compared_with_xavier_at_tanhs_gain_not_he():
+    """A model written as tensors has no PyTorch default: its reference was He for every
+    activation (test24's deep_tanh_tiny_init read "re-initialize with He initialization"); for
+    tanh layers it is Xavier with tanh's gain."""
+    from lossdoctor.checks._suited_init import start_reference, start_reference_name
+
+    case = _raw_tanh_case(epochs=1)
+    reference = start_reference(case, case.copies.initial_model)
+    matrix = next(t for t in reference.tensors if t.shape == (32, 32))
+    assert abs(float(matrix.detach().std()) - 5 / 3 * (2 / 64) ** 0.5) < 0.03
+    assert "Xavier/Glorot" in start_reference_name(case, case.copies.initial_model)
+
+
+@pytest.mark.slow
+def test_a_plain_tensor_tanh_stack_is_replayed_from_xavier_and_told_so():
+    [finding] = check(_raw_tanh_case())
+    assert "calculate_gain('tanh')" in finding.fix and "He" not in finding.experiment.description
+    assert "Xavier/Glorot" in finding.experiment.description

@@ -35,11 +35,13 @@ from lossdoctor.checks._dead_units import BUILT_DEAD, dead_layers
 from lossdoctor.checks._fix import MEANINGFUL_IMPROVEMENT, fix_experiment, helped, settled_loss
 from lossdoctor.checks._joint import init_and_rate, joint_evidence, too_fast
 from lossdoctor.checks._plain import plain_lr
-from lossdoctor.checks._reinit import (
-    default_init,
-    default_init_replay,
-    initialization_name,
-    never_below_start,
+from lossdoctor.checks._reinit import default_init_replay, never_below_start
+from lossdoctor.checks._suited_init import (
+    start_reference,
+    start_reference_name,
+    suited_fix,
+    suited_replay,
+    suited_squashing,
 )
 from lossdoctor.checks._weight_scale import LARGE_WEIGHTS, oversized_weights
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
@@ -132,7 +134,7 @@ NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 def check(case) -> list[Finding]:
     replayer = case.require_replay()
     initial = replayer.copies.initial_model
-    default = default_init(initial)
+    default = start_reference(case, initial)
     if default is None:
         raise Skip("needs a model with layers that have reset_parameters (torch.nn layers)")
     batches = replayer.train_batches[:BATCHES]
@@ -156,8 +158,18 @@ def check(case) -> list[Finding]:
     evidence["initial_output_spread"], evidence["default_init_output_spread"] = spreads
     evidence.update(never_below_start(case, after))
     return [Finding(BAD_INIT, 0.9, _verdict(evidence, experiment, stuck,
-                                            initialization_name(initial), oversized), evidence,
-                    experiment=experiment, fix=OVERSIZED_FIX if oversized else "")]
+                                            start_reference_name(case, initial), oversized),
+                    evidence, experiment=experiment, fix=_fix(case, oversized))]
+
+
+def _fix(case, oversized: dict[str, float]) -> str:
+    """The fix: OVERSIZED_FIX for weights far too large; the init that suits the hidden
+    sigmoid/tanh layers (Xavier/Glorot with their gain, not He, which is ReLU's); else the
+    cause's own."""
+    if oversized:
+        return OVERSIZED_FIX
+    kind = suited_squashing(case.trace)
+    return suited_fix(kind) if kind is not None else ""
 
 
 def _default_init_experiment(case, default: nn.Module, oversized: dict[str, float]
@@ -166,13 +178,21 @@ def _default_init_experiment(case, default: nn.Module, oversized: dict[str, floa
     oversized weights, a default init ahead but short of a fix is replayed again for the run's
     length (_as_long_as_the_run)."""
     description = (f"the model re-initialized with "
-                   f"{initialization_name(case.copies.initial_model)}")
-    before, after = case.baseline, default_init_replay(case, default)
+                   f"{start_reference_name(case, case.copies.initial_model)}")
+    before, after = case.baseline, _reference_replay(case, default)
     experiment = fix_experiment(description, before, after)
     if oversized and not helped(experiment, case) and settled_loss(after) < settled_loss(before):
         before, after = _as_long_as_the_run(case, default) or (before, after)
         experiment = fix_experiment(description, before, after)
     return before, after, experiment
+
+
+def _reference_replay(case, reference: nn.Module) -> ReplayResult:
+    """The replay from start_reference's init: the default init's is shared with
+    exploding_gradients (_reinit.default_init_replay)."""
+    if isinstance(reference, TensorModel) and suited_squashing(case.trace) is not None:
+        return suited_replay(case, reference)
+    return default_init_replay(case, reference)
 
 
 def _oversized_evidence(oversized: dict[str, float]) -> dict[str, float]:
@@ -339,7 +359,7 @@ def _with_a_lower_rate(case, default, after: ReplayResult, evidence: dict) -> li
         return []
     evidence.update(joint_evidence(joint, after))
     evidence[NEEDS_LOWER_RATE] = 1.0
-    initialization = initialization_name(case.copies.initial_model)
+    initialization = start_reference_name(case, case.copies.initial_model)
     user_lr = plain_lr(case.replayer.user_lr, 3)
     experiment = fix_experiment(
         f"the model re-initialized with {initialization} and the learning rate lowered from "

@@ -190,8 +190,9 @@ def _fix(worst: LayerSaturation) -> str:
     if _is_output(worst):
         return SATURATED_ACTIVATION.fix
     return (f"Keep the inputs of the {worst.kind} layers near zero: normalize the model's "
-            f"inputs and use a smaller initialization (nn.init.xavier_uniform_ suits "
-            f"{worst.kind}), or use ReLU layers instead.")
+            f"inputs and use a smaller initialization (Xavier at the activation's gain suits "
+            f"{worst.kind}: nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("
+            f"'{worst.kind}'))), or use ReLU layers instead.")
 
 
 def _suspects(
