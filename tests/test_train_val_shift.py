@@ -276,3 +276,28 @@ def test_a_shift_in_a_run_that_trained_keeps_its_confidence():
     [finding] = check(_shifted_case(batch_size=32, epochs=8))
     assert "run_share_of_replay_training" not in finding.evidence
     assert finding.confidence >= 0.9
+
+
+def test_a_gap_between_two_near_zero_losses_costs_nothing_a_fix_could_take():
+    """A relative gap exaggerates near zero: settled at 0.0141 on training and 0.0226 on
+    validation rows under a guess of 2.30 (a healthy image classifier trained on crops and flips
+    its validation rows never get) is 38% of the validation loss and 0.4% of the guess."""
+    from types import SimpleNamespace
+
+    from lossdoctor.checks.train_val_shift import _costs_what_a_fix_must_take
+
+    def costs(train, validation, guess):
+        case = SimpleNamespace(constant_guess_loss=lambda split: guess)
+        gap = validation_gap_of(train, validation)
+        return _costs_what_a_fix_must_take((train, validation), gap, case)
+
+    assert not costs(0.0141, 0.0226, 2.30)
+    assert costs(0.0141, 0.4, 2.30)
+    assert costs(0.537, 650.0, 1.09)  # dev val_not_standardized 412017
+    assert costs(0.0141, 0.0226, None)  # no guess to hold it against: the relative bar alone
+
+
+def validation_gap_of(train, validation):
+    from lossdoctor.checks._fix import relative_drop
+
+    return relative_drop(validation, train)
