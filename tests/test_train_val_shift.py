@@ -17,11 +17,11 @@ from lossdoctor.checks.train_val_shift import (
 from lossdoctor.findings import Skip
 
 
-def _rows(rows, seed, offset=0.0, scale=1.0):
+def _rows(rows, seed, offset=0.0, scale=1.0, column=2):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(rows, 6, generator=generator)
     y = (x[:, 0] - x[:, 1] > 0).long()
-    x[:, 2] = x[:, 2] * scale + offset
+    x[:, column] = x[:, column] * scale + offset
     return x, y
 
 
@@ -254,13 +254,15 @@ def test_the_same_traces_laid_out_as_in_training_are_quiet():
 
 
 def _shifted_case(batch_size: int, epochs: int):
-    """Validation inputs offset by 3 sd in one column (as in the tests above), trained with
-    batches of ``batch_size`` of the 800 rows."""
+    """Validation inputs offset by 3 sd in a column the labels depend on, trained with batches
+    of ``batch_size`` of the 800 rows (offset in a column they do not depend on, the
+    validation loss settles 0.024 above the training loss: 3.5% of the guess, no cost a fix
+    must take off)."""
     torch.manual_seed(0)
     model = mlp(6, 16, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     return record(fit, model, optimizer, nn.CrossEntropyLoss(), _rows(800, 0),
-                  _rows(300, 1, offset=3.0), epochs=epochs, batch_size=batch_size)
+                  _rows(300, 1, offset=3.0, column=0), epochs=epochs, batch_size=batch_size)
 
 
 def test_a_shift_in_a_run_that_did_not_train_yet_is_not_its_first_cause():
