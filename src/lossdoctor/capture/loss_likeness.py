@@ -99,6 +99,8 @@ def _sparse_categorical(prediction, target):
         target = target.squeeze(-1)
     if prediction.dim() != target.dim() + 1 or prediction.dim() < 2:
         return None
+    if prediction.shape[:-1] != target.shape:
+        return None  # gather would score the first rows of a larger output (a graph's nodes)
     if target.is_floating_point() and not torch.equal(target, target.round()):
         return None
     indices = target.long().unsqueeze(-1)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from lossdoctor.capture import row_values
-from lossdoctor.capture.tensors import take_rows, tensors_in
+from lossdoctor.capture.tensors import dense_tensors_in, take_rows, tensors_in
 
 #: Bytes each sample (training, validation) may hold. 64 MiB keeps the 4,096 rows whole for rows
 #: up to 16 KiB (a 32x32 colour image in float32 is 12 KiB), and bounds larger ones: with rows
@@ -195,7 +195,7 @@ def row_keys(batch: Batch) -> list[int]:
     """A fingerprint of each row: its inputs and target, byte for byte."""
     rowwise = [
         t.reshape(batch.rows, -1).numpy()
-        for t in tensors_in((batch.args, batch.kwargs, batch.target))
+        for t in dense_tensors_in((batch.args, batch.kwargs, batch.target))
         if t.dim() > 0 and t.shape[0] == batch.rows
     ]
     return [hash(tuple(array[i].tobytes() for array in rowwise)) for i in range(batch.rows)]

@@ -43,6 +43,12 @@ def tensors_in(value) -> list[torch.Tensor]:
     return []
 
 
+def dense_tensors_in(value) -> list[torch.Tensor]:
+    """The tensors in a nested structure whose values can be read row by row: a sparse one
+    (a graph's adjacency given to the model beside its node features) is left out."""
+    return [t for t in tensors_in(value) if t.layout == torch.strided]
+
+
 def batch_rows(value) -> int:
     """The batch size of a structure: the leading size of its first tensor with a dimension."""
     for tensor in tensors_in(value):

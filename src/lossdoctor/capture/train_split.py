@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import torch
 
-from lossdoctor.capture.tensors import tensors_in
+from lossdoctor.capture.tensors import dense_tensors_in
 
 #: Consecutive values hashed together: long enough that two different texts or signals rarely
 #: share one (eight characters or tokens, or a whole short row of features).
@@ -109,7 +109,7 @@ Sketch = list
 def signature(args, kwargs) -> Sketch | None:
     """The SIGNATURE smallest k-gram hashes of each of the batch's input tensors (None when no
     input has rows that tell splits apart: category ids, numbers)."""
-    sketch = [_input_signature(t) for t in tensors_in((args, kwargs))[:MAX_INPUTS]]
+    sketch = [_input_signature(t) for t in dense_tensors_in((args, kwargs))[:MAX_INPUTS]]
     return sketch if any(s is not None for s in sketch) else None
 
 
@@ -327,4 +327,5 @@ def _repeat_share(longs: list[torch.Tensor], every_long: torch.Tensor,
 
 
 def _kept_tensors(batch) -> list[torch.Tensor]:
-    return tensors_in((batch.args, batch.kwargs))[:MAX_INPUTS] + tensors_in(batch.target)
+    return (dense_tensors_in((batch.args, batch.kwargs))[:MAX_INPUTS]
+            + dense_tensors_in(batch.target))

@@ -162,7 +162,8 @@ def _scored(batch: Batch, rows: np.ndarray) -> np.ndarray:
 
 def _row_inputs(batch: Batch) -> list[tuple[str, torch.Tensor]]:
     return [(name, t) for name, t in inputs_without_target(batch)  # a dict batch has its target
-            if t.dim() > 0 and t.shape[0] == batch.rows and not t.is_complex()]
+            if t.dim() > 0 and t.shape[0] == batch.rows and not t.is_complex()
+            and t.layout == torch.strided]  # a sparse adjacency has no rows to read
 
 
 def token_widths(batches: list[Batch], max_columns: int = MAX_COLUMNS,

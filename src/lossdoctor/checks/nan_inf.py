@@ -20,7 +20,7 @@ import torch
 
 from lossdoctor.blow_up import GROWTH, finite_rows, grew_before
 from lossdoctor.capture.sample import Batch
-from lossdoctor.capture.tensors import tensors_in
+from lossdoctor.capture.tensors import dense_tensors_in
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._carried_gradients import carried_gradients
 from lossdoctor.checks._fix import fix_experiment
@@ -119,7 +119,7 @@ def bad_data(copies) -> list[BadValues]:
 
 def _part(batch: Batch, part: str) -> list[torch.Tensor]:
     value = (batch.args, batch.kwargs) if part == "inputs" else batch.target
-    return [t for t in tensors_in(value) if t.is_floating_point() or t.is_complex()]
+    return [t for t in dense_tensors_in(value) if t.is_floating_point() or t.is_complex()]
 
 
 def _count(values: BadValues, tensors: list[torch.Tensor], rows: int) -> None:
