@@ -710,6 +710,23 @@ def test_the_comparison_is_made_on_the_budgets_a_higher_rate_is_judged_on(steps,
     assert underfit_capacity.comparison_budgets(case) == budgets
 
 
+@pytest.mark.parametrize(("ahead", "tried"), [(True, [300, 600]), (False, [300])])
+def test_a_long_run_is_compared_at_its_own_length_only_where_the_larger_model_was_ahead(
+        monkeypatch, ahead, tried):
+    """Behind the user's model in 300 steps, the larger model is not given 600 more: that
+    replay would cost every healthy long run."""
+    budgets = []
+
+    def compared(case, budget):
+        budgets.append(budget.steps)
+        budget.larger_ahead = ahead
+
+    monkeypatch.setattr(underfit_capacity, "_compared", compared)
+    case = type("Case", (), {"trace": type("Trace", (), {"steps": 714})})()
+    assert underfit_capacity._first_finding(case, None, None, 0.69) == []
+    assert budgets == tried
+
+
 def test_a_two_unit_layer_too_slow_for_a_short_run_is_too_small_in_the_runs_own_steps():
     """In 300 steps the two units fit the plane (the run's 96 are what is short): only in the
     run's own steps, the budget a higher rate is measured on, is the larger model's lead
