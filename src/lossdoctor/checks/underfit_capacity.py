@@ -231,9 +231,9 @@ def check(case: Case) -> list[Finding]:
 def _first_finding(case: Case, build, one_batch: OneBatch, constant: float) -> list[Finding]:
     """The finding of the first of the ``comparison_budgets`` whose comparison shows the
     user's model too small. A long run's own length is tried only where the larger model was
-    ahead of the user's (not yet clearly) in REPLAY_STEPS: behind there, more steps at the same
-    settings are not where it overtakes, and the longer replays would cost every healthy
-    long run (a fixed twin's check took 3-15 s more, dev 425000-425033)."""
+    ahead of the user's (not yet clearly) in REPLAY_STEPS, a bound on the cost rather than a
+    measured rule: tried on every long run, the longer replays took 3-15 s more of a fixed
+    twin's check (dev 425000-425033), and the case they were added for was ahead (425018)."""
     ahead = True
     for steps in comparison_budgets(case):
         if steps > REPLAY_STEPS and not ahead:
