@@ -774,11 +774,12 @@ def test_quiet_on_a_long_run_of_a_layer_wide_enough_for_its_task():
     assert underfit_capacity.check(_long_sgd_run(hidden=64)) == []
 
 
-def _affine_evidence(affine, best_validation, inputs=196, widened=False):
+def _affine_evidence(affine, best_validation, inputs=196, widened=False, one_batch=0.6):
     """A replay where the larger model reaches 0.50 (margin 0.13), and the user's model, trained
     longer, gets its training loss to 0.57 (it fits) with ``best_validation`` at best."""
     return {"model_is_one_affine_map": float(affine), "larger_validation_loss": 0.50,
             "larger_model_is_your_model_widened": float(widened),
+            "one_batch_loss_ratio": one_batch,
             "margin": 0.13, "long_run_best_validation_loss": best_validation,
             "long_run_train_loss": 0.57, "projected_train_loss": 0.05, "long_run_steps": 600,
             "one_batch_rows": 32, "input_values_per_row": float(inputs)}
@@ -796,17 +797,18 @@ def test_an_affine_model_that_fits_its_rows_but_not_new_ones_is_too_small(
     assert underfit_capacity._fits_without_generalizing(evidence) is too_small
 
 
-@pytest.mark.parametrize(("widened", "best_validation", "too_small"), [
-    (True, 0.69, True),    # dev 425005: two units fit 144 pixels' rows; 32 of them generalize
-    (True, 0.60, False),   # trained longer, it gets within the margin of its wider self
-    (False, 0.69, False),  # against a model of other layers, fitting its rows may overfit
+@pytest.mark.parametrize(("widened", "best_validation", "one_batch", "too_small"), [
+    (True, 0.69, 0.59, True),    # dev 425005: two units fit 144 pixels' rows, not one batch
+    (True, 0.60, 0.59, False),   # trained longer, it gets within the margin of its wider self
+    (True, 0.69, 0.002, False),  # it fits one batch: room to spare (dev 425650, 3x48 units)
+    (False, 0.69, 0.59, False),  # against a model of other layers, fitting its rows may overfit
 ])
 def test_a_model_that_fits_its_rows_where_its_own_layers_widened_generalize_is_too_small(
-        widened, best_validation, too_small):
+        widened, best_validation, one_batch, too_small):
     """Against the user's own layers made wider, trained alike, only the size differs: a model
-    whose validation loss never gets near its wider self's, however well it fits its rows,
-    lacks the size."""
-    evidence = _affine_evidence(False, best_validation, widened=widened)
+    without room to fit one batch whose validation loss never gets near its wider self's,
+    however well it fits its rows, lacks the size."""
+    evidence = _affine_evidence(False, best_validation, widened=widened, one_batch=one_batch)
     assert not underfit_capacity._does_not_fit(evidence)
     assert underfit_capacity._fits_without_generalizing(evidence) is too_small
 
