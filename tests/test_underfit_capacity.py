@@ -765,6 +765,7 @@ def test_a_two_unit_layer_in_a_long_run_is_too_small_at_the_runs_own_length():
     """Compared at the run's own length (at most 600 steps, the budget a higher rate of a long
     run is judged on), the larger model's lead on the radial task is seen."""
     finding = _one_finding(_long_sgd_run(hidden=2))
+    assert finding.evidence["replay_steps"] == 600 == finding.experiment.steps
     assert finding.evidence["larger_model_at_your_settings"] == 1.0
     assert finding.experiment.after < 0.7 * finding.experiment.before
 
