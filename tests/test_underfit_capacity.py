@@ -702,11 +702,29 @@ def _short_run(hidden):
 
 
 @pytest.mark.parametrize(("steps", "budgets"), [(96, (96, 300)), (150, (150, 300)),
-                                                (151, (300,)), (2000, (300,))])
-def test_a_run_a_higher_rate_is_judged_on_in_its_own_steps_is_compared_in_them_first(
-        steps, budgets):
+                                                (151, (300,)), (300, (300,)),
+                                                (301, (300, 301)), (714, (300, 600)),
+                                                (2000, (300, 600))])
+def test_the_comparison_is_made_on_the_budgets_a_higher_rate_is_judged_on(steps, budgets):
     case = type("Case", (), {"trace": type("Trace", (), {"steps": steps})})()
     assert underfit_capacity.comparison_budgets(case) == budgets
+
+
+@pytest.mark.parametrize(("ahead", "tried"), [(True, [300, 600]), (False, [300])])
+def test_a_long_run_is_compared_at_its_own_length_only_where_the_larger_model_was_ahead(
+        monkeypatch, ahead, tried):
+    """Behind the user's model in 300 steps, the larger model is not given 600 more: that
+    replay would cost every healthy long run."""
+    budgets = []
+
+    def compared(case, budget):
+        budgets.append(budget.steps)
+        budget.larger_ahead = ahead
+
+    monkeypatch.setattr(underfit_capacity, "_compared", compared)
+    case = type("Case", (), {"trace": type("Trace", (), {"steps": 714})})()
+    assert underfit_capacity._first_finding(case, None, None, 0.69) == []
+    assert budgets == tried
 
 
 def test_a_two_unit_layer_too_slow_for_a_short_run_is_too_small_in_the_runs_own_steps():
@@ -723,10 +741,46 @@ def test_quiet_on_a_short_run_of_a_model_wide_enough_for_its_task():
     assert underfit_capacity.check(_short_run(hidden=16)) == []
 
 
-def _affine_evidence(affine, best_validation, inputs=196):
+def radial(rows, generator):
+    """Yes/no by the distance from the centre in two of seven features: nothing linear
+    predicts it, and a two-unit layer draws a poor circle."""
+    x = torch.randn(rows, 7, generator=generator)
+    return x, ((x[:, 0] ** 2 + x[:, 1] ** 2) > 1.4).float().unsqueeze(1)
+
+
+def _long_sgd_run(hidden):
+    """720 steps of SGD with momentum at 0.01 on radial, through ``hidden`` ReLU units (dev
+    425018's shape: in 300 steps a 2x64 ReLU MLP is only a little ahead)."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    train, validation = radial(1152, generator), radial(384, generator)
+    model = nn.Sequential(nn.Linear(7, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return record(fit, model, optimizer, nn.BCEWithLogitsLoss(), train, validation, epochs=40,
+                  batch_size=64)
+
+
+@pytest.mark.slow
+def test_a_two_unit_layer_in_a_long_run_is_too_small_at_the_runs_own_length():
+    """Compared at the run's own length (at most 600 steps, the budget a higher rate of a long
+    run is judged on), the larger model's lead on the radial task is seen."""
+    finding = _one_finding(_long_sgd_run(hidden=2))
+    assert finding.evidence["replay_steps"] == 600 == finding.experiment.steps
+    assert finding.evidence["larger_model_at_your_settings"] == 1.0
+    assert finding.experiment.after < 0.7 * finding.experiment.before
+
+
+@pytest.mark.slow
+def test_quiet_on_a_long_run_of_a_layer_wide_enough_for_its_task():
+    assert underfit_capacity.check(_long_sgd_run(hidden=64)) == []
+
+
+def _affine_evidence(affine, best_validation, inputs=196, widened=False, one_batch=0.6):
     """A replay where the larger model reaches 0.50 (margin 0.13), and the user's model, trained
     longer, gets its training loss to 0.57 (it fits) with ``best_validation`` at best."""
     return {"model_is_one_affine_map": float(affine), "larger_validation_loss": 0.50,
+            "larger_model_is_your_model_widened": float(widened),
+            "one_batch_loss_ratio": one_batch,
             "margin": 0.13, "long_run_best_validation_loss": best_validation,
             "long_run_train_loss": 0.57, "projected_train_loss": 0.05, "long_run_steps": 600,
             "one_batch_rows": 32, "input_values_per_row": float(inputs)}
@@ -740,6 +794,22 @@ def _affine_evidence(affine, best_validation, inputs=196):
 def test_an_affine_model_that_fits_its_rows_but_not_new_ones_is_too_small(
         affine, best_validation, too_small):
     evidence = _affine_evidence(affine, best_validation)
+    assert not underfit_capacity._does_not_fit(evidence)
+    assert underfit_capacity._fits_without_generalizing(evidence) is too_small
+
+
+@pytest.mark.parametrize(("widened", "best_validation", "one_batch", "too_small"), [
+    (True, 0.69, 0.59, True),    # dev 425005: two units fit 144 pixels' rows, not one batch
+    (True, 0.60, 0.59, False),   # trained longer, it gets within the margin of its wider self
+    (True, 0.69, 0.002, False),  # it fits one batch: room to spare (dev 425650, 3x48 units)
+    (False, 0.69, 0.59, False),  # against a model of other layers, fitting its rows may overfit
+])
+def test_a_model_that_fits_its_rows_where_its_own_layers_widened_generalize_is_too_small(
+        widened, best_validation, one_batch, too_small):
+    """Against the user's own layers made wider, trained alike, only the size differs: a model
+    without room to fit one batch whose validation loss never gets near its wider self's,
+    however well it fits its rows, lacks the size."""
+    evidence = _affine_evidence(False, best_validation, widened=widened, one_batch=one_batch)
     assert not underfit_capacity._does_not_fit(evidence)
     assert underfit_capacity._fits_without_generalizing(evidence) is too_small
 
