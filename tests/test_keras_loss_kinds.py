@@ -7,7 +7,7 @@ cross_entropy. On d056fab none of the three was alike any torch loss."""
 import torch
 from torch import nn
 
-from lossdoctor.capture.loss_likeness import alike_loss
+from lossdoctor.capture.loss_likeness import alike_loss, named_alike
 from lossdoctor.constant_guess import ConstantModel
 from lossdoctor.losses import CLASSIFICATION, loss_kind
 
@@ -79,3 +79,16 @@ def test_near_uniform_softmax_rows_are_told_apart_by_the_nearer_value():
     assert abs(keras_value - torch_value) < 0.01 * keras_value
     assert alike_loss(keras_value, p, one_hot) == "categorical_crossentropy"
     assert alike_loss(torch_value, p, one_hot) == "cross_entropy"
+
+
+def test_nll_loss_called_by_name_stays_nll_loss_on_near_uniform_log_probabilities():
+    """Log-probabilities near ln(1/5) divided by their row sums are near 1/5 each, so Keras'
+    sparse categorical cross-entropy of them gives nll_loss's value too (pygcn at chance)."""
+    generator = torch.Generator().manual_seed(0)
+    log_p = torch.log_softmax(0.05 * torch.randn(140, 5, generator=generator), dim=1)
+    labels = torch.arange(140) % 5
+    value = float(nn.functional.nll_loss(log_p, labels)) * 0.997  # a dropout draw away
+    assert alike_loss(value, log_p, labels) == "sparse_categorical_crossentropy"
+    assert alike_loss(value, log_p, labels, called="nll_loss") == "nll_loss"
+    assert named_alike("nll_loss", alike_loss(value, log_p, labels, called="nll_loss")) == \
+        "nll_loss"

@@ -505,7 +505,7 @@ class HandWrittenEvents:
         # (a penalty of 90% of the loss hid a cross-entropy, and with it the constant guess:
         # dev 12332, called healthy at the level of a constant guess)
         value = self._data_value if self._data_value is not None else built.value
-        alike = self._quietly(alike_loss, value, built.prediction, built.target)
+        alike = self._quietly(alike_loss, value, built.prediction, built.target, name)
         self.trace.setup.loss_name = named_alike(name, alike)
         if built.program.ends_in_torch_loss:
             self.trace.setup.loss_kwargs = _torch_loss_settings(built.program)

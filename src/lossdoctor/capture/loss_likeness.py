@@ -132,12 +132,15 @@ ELEMENTWISE = {"mse_loss": F.mse_loss, "l1_loss": F.l1_loss, "smooth_l1_loss": F
                "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
 
 
-def alike_loss(value: float, prediction, target) -> str | None:
+def alike_loss(value: float, prediction, target, called: str = "") -> str | None:
     """The name of the torch loss that gives ``value`` on these tensors, if one does; of several
     within LIKENESS_TOLERANCE, the nearest (the first listed on a tie). Near-uniform softmax
     rows give cross_entropy of the rows and Keras' categorical_crossentropy of them within a
     fraction of a percent of each other (both near ln C), the one computed exactly to float
-    rounding."""
+    rounding. A loss ``called`` by its torch name is that loss whenever it gives the value
+    itself: near-uniform log-probabilities divided by their row sums, as Keras' sparse
+    categorical cross-entropy takes them, give nll_loss's value too (pygcn at chance,
+    bench/projects8)."""
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
         return None
     prediction, target = prediction.detach(), target.detach()
@@ -151,6 +154,8 @@ def alike_loss(value: float, prediction, target) -> str | None:
             distances = [_distance(c, value) for c in _listed(candidates) if _alike(c, value)]
             if distances:
                 found.append((min(distances), name))
+    if called in (name for _, name in found):
+        return called
     return min(found, key=lambda pair: pair[0])[1] if found else None
 
 
@@ -185,4 +190,4 @@ def broadcast_value(name: str, prediction, target, matched: bool) -> float | Non
 def named_alike(name: str, alike: str | None) -> str:
     """The loss's name as shown, with the loss it behaves like: "hand-written loss (like
     mse_loss)"; losses.loss_kind reads the kind from it."""
-    return f"{name} (like {alike})" if alike else name
+    return f"{name} (like {alike})" if alike and alike != name else name

@@ -177,8 +177,8 @@ class TensorEvents:
         value = float(step.trained_value.detach().float().mean())
         if not math.isfinite(value):  # the step blew up: read the untrained model instead
             value, prediction = self._quietly(self._untrained_loss, program, step)
-        alike = self._quietly(alike_loss, value, prediction, step.target)
         name = self.trace.setup.loss_name or HAND_WRITTEN
+        alike = self._quietly(alike_loss, value, prediction, step.target, name)
         self.trace.setup.loss_name = named_alike(name, alike)
 
     def _untrained_loss(self, program, step: tensor_program.Step) -> tuple[float, torch.Tensor]:
