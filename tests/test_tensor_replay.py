@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from conftest import record
 from lossdoctor.capture.tensor_program import TensorModel
 from lossdoctor.checks import bad_init
+from lossdoctor.checks._reinit import default_init
 from lossdoctor.checks.learning_rate import LR_TOO_HIGH, check
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import Plan
@@ -196,7 +197,7 @@ def test_plain_tensors_initialized_to_a_constant_are_stuck_and_re_initialized_by
                   epochs=1)
     initial = case.copies.initial_model
     assert bad_init.stuck_layers(initial) == ["tensor 0", "tensor 1"]  # units all alike
-    fresh = bad_init.default_init(initial)
+    fresh = default_init(initial)
     assert bad_init.stuck_layers(fresh) == []
     matrices, biases = list(fresh.parameters())[:2], list(fresh.parameters())[2:]
     for matrix in matrices:  # He initialization: N(0, 2 / fan_in)
@@ -282,7 +283,7 @@ def test_weights_in_linear_layout_and_labels_picked_from_the_whole_vector_are_re
     assert {b.args[0].shape[1] for b in case.copies.train.batches} == {10}  # the data's columns
     kept = case.copies.validation.batches
     assert [b.rows for b in kept] == [112] and torch.equal(kept[0].args[0], validation[0])
-    fresh = bad_init.default_init(case.copies.initial_model)
+    fresh = default_init(case.copies.initial_model)
     first = next(fresh.parameters())  # (32, 10) read as w.T: 10 inputs per unit
     assert first.std().item() == pytest.approx((2 / 10) ** 0.5, rel=0.25)
 
