@@ -300,11 +300,11 @@ def _churn_like(rows=2600, seed=0):
     return z, torch.bucketize(score, torch.tensor([-0.6, 0.6]))
 
 
-def _deep_tanh(init_std=None, depth=13, width=64):
-    layers = [nn.Linear(12, width), nn.Tanh()]
+def _deep_tanh(init_std=None, depth=13, width=64, inputs=12, outputs=3):
+    layers = [nn.Linear(inputs, width), nn.Tanh()]
     for _ in range(depth - 1):
         layers += [nn.Linear(width, width), nn.Tanh()]
-    model = nn.Sequential(*layers, nn.Linear(width, 3))
+    model = nn.Sequential(*layers, nn.Linear(width, outputs))
     for layer in model:
         if isinstance(layer, nn.Linear) and init_std is not None:
             nn.init.normal_(layer.weight, std=init_std)
@@ -510,15 +510,8 @@ def test_the_same_wide_tanh_stack_at_xavier_with_tanhs_gain_is_left_alone():
     assert check(_wide_tanh_case(init_std=None)) == []
 
 
-def _tanh_stack(depth, width=96, init_std=None):
-    layers = [nn.Linear(14, width), nn.Tanh()]
-    for _ in range(depth - 1):
-        layers += [nn.Linear(width, width), nn.Tanh()]
-    model = nn.Sequential(*layers, nn.Linear(width, 2))
-    for layer in model:
-        if isinstance(layer, nn.Linear) and init_std is not None:
-            nn.init.normal_(layer.weight, std=init_std)
-    return model
+def _tanh_stack(depth, init_std=None):
+    return _deep_tanh(init_std, depth, width=96, inputs=14, outputs=2)
 
 
 @pytest.mark.parametrize("depth, init_std, opened", [(12, 0.05, True), (12, None, True),
