@@ -99,6 +99,7 @@ def test_huge_batches_that_leave_too_few_steps_are_found_and_smaller_ones_learn_
     assert "far larger than the gradient noise" in finding.verdict
 
 
+@pytest.mark.slow  # a whole diagnosis over 8 s; faster tests check its mechanism
 def test_batchnorm_on_two_images_at_a_time_is_found_and_batches_of_32_fix_it():
     [finding] = reported(check(brightness_run(batch_size=2)))
     assert finding.evidence["suggested_batch_size"] == 32

@@ -103,6 +103,7 @@ def test_inputs_in_raw_units_are_found_by_a_replay_of_closure_steps():
     assert experiment.after < 0.5 * experiment.before
 
 
+@pytest.mark.slow  # a whole diagnosis over 8 s; faster tests check its mechanism
 def test_a_healthy_lbfgs_run_is_called_healthy():
     case = record(lbfgs)
     diagnosis = diagnose_run(ScriptRun("lbfgs", 0, "", case.trace, case.copies))

@@ -73,6 +73,7 @@ def reported(findings):
     return [f for f in findings if f.confidence >= REPORT_THRESHOLD]
 
 
+@pytest.mark.slow  # a whole diagnosis over 8 s; faster tests check its mechanism
 def test_plain_sgd_stuck_on_a_transformer_is_found_and_adam_moves():
     [finding] = reported(check(order_run(torch.optim.SGD, 0.05)))
     assert finding.cause is OPTIMIZER_CHOICE

@@ -94,6 +94,7 @@ def _report_files(tmp_path, run: str, seed: str, *options: str) -> tuple[dict, s
     return report, (folder / "r.md").read_text()
 
 
+@pytest.mark.slow  # a whole diagnosis over 8 s; faster tests check its mechanism
 def test_with_the_same_seed_two_runs_of_an_unseeded_script_give_the_same_report(tmp_path):
     first, again = (_report_files(tmp_path, run, "3") for run in ("a", "b"))
     assert first[0]["seeded"] is True and first[0]["causes"][0]["experiment"]
