@@ -417,6 +417,7 @@ def test_an_experiment_two_causes_share_is_told_once_and_named_under_the_second(
         assert f'experiment: the one under "{tested["title"]}" above' in words
 
 
+@pytest.mark.slow  # a whole diagnosis over 8 s; faster tests check its mechanism
 def test_an_unseeded_run_with_a_borderline_verdict_suggests_seed(report):
     def said(document):
         return " ".join(" ".join(r.split()) for r in _renderings(document))

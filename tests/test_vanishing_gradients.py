@@ -401,6 +401,7 @@ def _radius_rows(rows=1827, features=11, seed=0):
     return z, (score > 0).float().unsqueeze(1)
 
 
+@pytest.mark.slow  # a whole diagnosis over 8 s; faster tests check its mechanism
 def test_a_tiny_init_that_opens_the_gap_is_named_as_its_source():
     """Dev 335011 (deep_tanh_tiny_init): bad_init 0.92 first, vanishing_gradients 0.71 second,
     ReLU no help (0.66 -> 0.78), the default init 0.66 -> 0.51. The start's gap is wider than
