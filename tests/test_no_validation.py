@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 from torch import nn
 
@@ -51,6 +52,7 @@ def _diagnose(tmp_path, lr):
     return result.stderr, document, (tmp_path / "run.html").read_text()
 
 
+@pytest.mark.slow  # a whole diagnosis; faster tests check its mechanism
 def test_a_broken_run_without_validation_says_what_was_held_out_and_is_never_healthy(tmp_path):
     stderr, document, page = _diagnose(tmp_path, lr=1e-7)
     data = document["validation_data"]

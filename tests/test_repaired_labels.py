@@ -37,6 +37,26 @@ def _train(repaired: bool, noise_on_disk: bool = False, epochs: int = 4):
             loss_fn(model(x[500:]), y[500:])
 
 
+def _slice_loop(repaired: bool, rows: int = 610, batch: int = 64, epochs: int = 6):
+    """A loop over slices of its tensors with no validation: no loader and no pass marks its
+    epochs but the short batch that ends each (test25 840130, labels_repaired_each_epoch, was
+    read as one epoch: no input came back, no_signal was the answer)."""
+    torch.manual_seed(0)
+    x = torch.randn(rows, 6)
+    y = (x[:, 0] > 0).long()
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(epochs):
+        if repaired:
+            y = y[torch.randperm(rows)]
+        order = torch.randperm(rows)
+        for start in range(0, rows, batch):
+            taken = order[start:start + batch]
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x[taken]), y[taken]).backward()
+            optimizer.step()
+
+
 def _repaired_findings(case):
     return [f for f in data_pipeline.check(case) if "different labels" in f.verdict]
 
@@ -70,3 +90,14 @@ def test_one_hot_and_float_zero_one_targets_are_read_as_class_ids():
     assert class_labels(one_hot).tolist() == [0, 1, 2]
     assert class_labels(binary).tolist() == [0, 1, 1]
     assert class_labels(values) is None
+
+
+def test_labels_shuffled_apart_in_a_loop_over_slices_without_validation_are_found():
+    case = record(_slice_loop, repaired=True)
+    assert len(case.trace.epoch_train_losses()) == 6
+    [finding] = _repaired_findings(case)
+    assert finding.evidence["inputs_seen_in_two_epochs"] >= data_pipeline.MIN_REPEATED_INPUTS
+
+
+def test_the_same_loop_with_its_pairs_kept_is_quiet():
+    assert _repaired_findings(record(_slice_loop, repaired=False)) == []

@@ -513,6 +513,7 @@ def test_a_single_batch_far_below_the_trends_does_not_set_the_bottom():
     assert wide.get_yscale() == "log" and wide.get_ylim()[0] == 0.5
 
 
+@pytest.mark.slow  # a whole diagnosis; faster tests check its mechanism
 def test_replays_of_different_step_counts_are_not_drawn_on_a_shared_step_axis(report):
     aligned = {"curve_before": [0.9, 0.8, 0.7], "curve_after": [0.9, 0.6, 0.4], "steps": 20,
                "curve_steps": [0, 10, 20]}
@@ -655,6 +656,7 @@ def test_many_epochs_get_a_tick_only_where_a_number_is_shown():
     assert len(top.get_majorticklocs()) == len(top.get_minorticklocs()) <= figures.MAX_EPOCH_TICKS
 
 
+@pytest.mark.slow  # a whole diagnosis; faster tests check its mechanism
 def test_a_fix_measured_through_a_wrong_loss_is_no_green_success_and_waits_for_that_fix(report):
     """label_range_transformer_signed_labels: an lr 'fix' that drove a broken loss to -4e+05
     showed in green as a success, with 'Raise the learning rate to 1.0' as the fix to apply."""

@@ -45,6 +45,7 @@ def _run(*args, cwd):
     return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # two processes; test_exact_run's `_same` checks stdout and exit code too
 def test_stdout_and_exit_code_are_the_scripts_own(tmp_path):
     script = _script(tmp_path, ending="sys.exit(3)")
     plain = _run(sys.executable, script.name, "--flag", "x", cwd=tmp_path)

@@ -129,6 +129,7 @@ def _deep_conv(depth=8, channels=16):
     return nn.Sequential(*layers, nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(channels, 2))
 
 
+@pytest.mark.slow  # a whole diagnosis; faster tests check its mechanism
 def test_a_deep_sigmoid_conv1d_stack_is_found_and_relu_with_kaiming_convs_fixes_it():
     torch.manual_seed(0)
     x, y = _motif_sequences()
@@ -435,6 +436,7 @@ def _raw_tanh_fit(init_std=None, depth=11, width=32, epochs=6):
     _raw_fit(torch.tanh, init_std, depth, width, epochs, lr=0.01, momentum=0.9)
 
 
+@pytest.mark.slow  # a whole diagnosis; faster tests check its mechanism
 def test_a_tiny_init_that_shrinks_the_signal_both_ways_is_found_by_its_biases():
     """Dev 349023 (deep_tanh_tiny_init, plain tensors, zero biases): bad_init alone on
     5a5fb0f. The weights' gradients sit within a decade of each other (inputs shrink forward as

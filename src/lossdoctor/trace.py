@@ -9,6 +9,8 @@ import bisect
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from lossdoctor.slice_epochs import epoch_starts_from_short_batches
+
 
 @dataclass(slots=True)
 class LossRecord:
@@ -343,7 +345,20 @@ class Trace:
         if self.epoch_starts:
             return self.epoch_of
         passes = self.validation_passes()
-        return lambda step: _pass_index(passes, step)
+        if passes:
+            return lambda step: _pass_index(passes, step)
+        starts = epoch_starts_from_short_batches(self._rows_by_step())
+        return lambda step: max(bisect.bisect_right(starts, step) - 1, 0)
+
+    def _rows_by_step(self) -> list[tuple[int, int]]:
+        """(step, rows) of each training step's first loss call, while every record holds one
+        call (a compacted history has merged them)."""
+        if self.loss_block > 1:
+            return []
+        first: dict[int, int] = {}
+        for record in self.train_losses():
+            first.setdefault(record.step, record.rows)
+        return sorted(first.items())
 
     def epoch_train_losses(self) -> list[tuple[int, float]]:
         """Mean training loss per epoch, as (epoch, loss)."""
