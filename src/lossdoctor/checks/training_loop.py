@@ -60,8 +60,10 @@ TRAIN_EVAL_MODE = Cause(
     fix="Call model.train() before training and model.eval() before validating.",
     question="Is dropout/BatchNorm in the wrong mode?",
     test=(
-        "the model's mode at training and validation losses; the trained model scored in both "
-        "modes"
+        "the model's mode at training and validation losses, and the dropout that ran in the "
+        "validation passes (layers and calls such as F.dropout in the forward); the trained "
+        "model scored in both modes, with dropout calls that model.eval() does not reach "
+        "turned off"
     ),
     # Validated with dropout on, any replay that turns dropout off also takes the validation
     # noise away, so "dropout holds the model back" is confounded (dev case 21025: dropout off
