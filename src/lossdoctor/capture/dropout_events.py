@@ -40,12 +40,16 @@ def dropout_wrapper(recorder):
 
 
 def _counting(lossdoctor_original, lossdoctor_recorder):
-    # Only closure names here (see _scriptable), none that torch's own source uses.
-    lossdoctor_seen = _note_drop
+    # Only closure names here (see _scriptable), none that torch's own source uses. Past one
+    # drop noted in a forward pass, its other dropout calls cost this frame alone; code being
+    # compiled is let through first, so that the compiler reads nothing of the recorder's.
+    lossdoctor_seen, lossdoctor_compiling = _note_drop, dynamo_compiling
 
     def dropout(*args, **kwargs):
         output = lossdoctor_original(*args, **kwargs)
-        lossdoctor_seen(lossdoctor_recorder, args, kwargs)
+        if (not lossdoctor_compiling() and lossdoctor_recorder.inside_model
+                and lossdoctor_recorder.dropout_forward != lossdoctor_recorder.forwards):
+            lossdoctor_seen(lossdoctor_recorder, args, kwargs)
         return output
 
     return dropout
@@ -62,8 +66,7 @@ def _scriptable(wrapper, original):
 
 
 def _note_drop(recorder, args: tuple, kwargs: dict) -> None:
-    if (dynamo_compiling() or compiler._is_compiling_flag or transforming() is not None
-            or not recorder.inside_model):
+    if compiler._is_compiling_flag or transforming() is not None:
         return
     rate = _argument(args, kwargs, 1, "p", 0.5)
     if _argument(args, kwargs, 2, "training", True) and rate:
@@ -89,17 +92,16 @@ class DropoutEvents:
     forwards: int
 
     def _start_dropout_events(self) -> None:
-        #: forward pass -> (the model in eval mode then, the largest rate dropped in it)
+        #: The last forward pass in which a dropout call dropped (read by the wrappers).
+        self.dropout_forward = -1
+        #: forward pass -> (the model in eval mode then, the rate of its first call that dropped)
         self._dropped: dict[int, tuple[bool, float]] = {}
 
     @guarded
     def dropout_ran(self, rate) -> None:
         model = self.model
-        in_eval, rate = model is not None and not model.training, float(rate)
-        earlier = self._dropped.get(self.forwards)
-        if earlier is not None:
-            in_eval, rate = in_eval or earlier[0], max(rate, earlier[1])
-        self._dropped[self.forwards] = (in_eval, rate)
+        self.dropout_forward = self.forwards
+        self._dropped[self.forwards] = (model is not None and not model.training, float(rate))
         if len(self._dropped) > RECENT_PASSES:
             del self._dropped[min(self._dropped)]
 
