@@ -78,8 +78,10 @@ def _argument(args: tuple, kwargs: dict, index: int, name: str, default):
 
 
 def wrapped_functions():
-    """(owner, name) of each dropout function the capture wraps."""
-    return [(F, name) for name in DROPOUT_FUNCTIONS if hasattr(F, name)]
+    """(owner, name) of each dropout function the capture wraps: those written in Python
+    (_scriptable rebuilds a wrapper with their globals)."""
+    return [(F, name) for name in DROPOUT_FUNCTIONS
+            if isinstance(getattr(F, name, None), types.FunctionType)]
 
 
 class DropoutEvents:
