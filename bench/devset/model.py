@@ -106,7 +106,7 @@ def _hidden_blocks(p: Program, first_in: str) -> tuple[list[list[str]], str]:
             layer, norm, pool = [f"nn.Linear({width_in}, HIDDEN)"], "nn.BatchNorm1d(HIDDEN)", []
         layer += [norm] if m.batchnorm else []
         layer += [ACTIVATION[m.activation], *pool]
-        layer += ["nn.Dropout(DROPOUT)"] if m.dropout else []
+        layer += ["nn.Dropout(DROPOUT)"] if m.dropout and not m.dropout_call else []
         blocks.append(layer)
         width_in = "HIDDEN"
     if m.family == "cnn":
@@ -253,8 +253,12 @@ def _module_parts(p: Program) -> tuple[list[str], list[str]]:
     layers = _lines(first + blocks)
     body_line = ([f"self.{body} = nn.Sequential(", *indent(layers), ")"] if layers
                  else [f"self.{body} = nn.Sequential()"])
+    features = f"self.{body}({inputs})"
+    if m.dropout_call:
+        flag = ", training=self.training" if m.dropout_call == "flag" else ""
+        features = f"F.dropout({features}, DROPOUT{flag})"
     return ([*embed, *body_line, f"self.{head} = nn.Linear({width_out}, {outputs(p)})"],
-            [f"out = self.{head}(self.{body}({inputs}))"])
+            [f"out = self.{head}({features})"])
 
 
 def _module_list_parts(p: Program) -> tuple[list[str], list[str]]:

@@ -81,6 +81,7 @@ def all_operators() -> list[Operator]:
         faults_cast,
         faults_clamp,
         faults_data,
+        faults_dropout_calls,
         faults_model,
         faults_multilabel,
         faults_pairs,

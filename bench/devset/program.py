@@ -50,6 +50,10 @@ class Model:
     activation: str = "relu"  # relu | gelu | tanh | sigmoid | leaky_relu
     dropout: float = 0.0
     dropout_always: bool = False  # module_list style: F.dropout(x, DROPOUT) without training=
+    #: module style (MLP, CNN): the dropout is one call in the forward, before the output
+    #: layer, in place of nn.Dropout layers: "flag" F.dropout(h, DROPOUT,
+    #: training=self.training), "always" F.dropout(h, DROPOUT) (faults_dropout_calls.py)
+    dropout_call: str = ""
     batchnorm: bool = False
     cell: str = "gru"  # gru | lstm | rnn_tanh | rnn_relu (rnn family)
     #: "" | softmax | sigmoid | relu: an activation after the output layer (relu is an nn.ReLU

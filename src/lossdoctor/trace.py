@@ -221,6 +221,12 @@ class Trace:
     #: Optimizer steps at which the script evaluated held-out rows and no loss scored them (a
     #: metric such as accuracy or AUC in place of a validation loss: capture/data_events.py).
     unscored_evaluation_steps: int = 0
+    #: Validation losses computed on a forward pass of the model in which dropout ran (a
+    #: dropout call with training=True and a rate above 0: capture/dropout_events.py), those
+    #: of them computed with the model in eval mode, and the rates that dropped (bounded).
+    validation_losses_dropped: int = 0
+    validation_losses_dropped_in_eval_mode: int = 0
+    validation_dropout_rates: list[float] = field(default_factory=list)
     #: The training losses were computed and backward never went through any of them, while
     #: the optimizer stepped (capture/unbackpropagated.py): a loop without loss.backward().
     backward_never_ran: bool = False

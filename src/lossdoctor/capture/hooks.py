@@ -25,6 +25,7 @@ from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from lossdoctor.capture.clipping import clip_wrapper
 from lossdoctor.capture.closure_steps import ClosureSteps, closure_of
+from lossdoctor.capture.dropout_events import dropout_wrapper, wrapped_functions
 from lossdoctor.capture.recorder import Recorder
 from lossdoctor.capture.script_output import TensorBoardHook
 from lossdoctor.capture.tracing import compiler, dynamo_compiling, transforming
@@ -73,6 +74,8 @@ def watching(recorder: Recorder) -> Iterator[Recorder]:
             stack.callback(handle.remove)
         for name in FUNCTIONAL_LOSSES:
             stack.enter_context(wrapped(F, name, loss_wrapper(recorder, name)))
+        for owner, name in wrapped_functions():
+            stack.enter_context(wrapped(owner, name, dropout_wrapper(recorder)))
         stack.enter_context(wrapped(torch.autograd, "backward",
                                     backward_wrapper(recorder, tensorboard.look)))
         stack.enter_context(wrapped(DataLoader, "__iter__", loader_wrapper(recorder)))

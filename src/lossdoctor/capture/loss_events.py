@@ -548,6 +548,8 @@ class LossEvents:
         record = held.record
         record.phase = phase
         record.rescored = held.rescores and phase == "eval"
+        if phase == "eval" and not record.rescored:
+            self._count_validation_dropout(held.forward)
         if held.rescores and phase == "train":
             self.trace.training_rescores = True
         if held.unread is not None and phase != "train":

@@ -6,7 +6,8 @@ each, with the state that family keeps: module_events (model calls), activation_
 backward is called on), hand_written_events (hand-written losses outside training),
 step_events (optimizer steps, zero_grad), update_events (parameter updates made without
 torch.optim), gradient_events (gradients on sampled steps), data_events (batches and
-data-loader passes) and reported_events (validation losses the script reports itself);
+data-loader passes), reported_events (validation losses the script reports itself) and
+dropout_events (forward passes in which dropout ran);
 model_setup describes the model and optimizer at the first step; steady_steps takes the
 ordinary steps once the run's setup is known. What
 the families share (the trace, the copies, the model, the step, whether it is sampled) is set
@@ -27,6 +28,7 @@ from lossdoctor.capture.backward_events import BackwardEvents
 from lossdoctor.capture.clipping import GradientClip
 from lossdoctor.capture.copies import Copies
 from lossdoctor.capture.data_events import DataEvents
+from lossdoctor.capture.dropout_events import DropoutEvents
 from lossdoctor.capture.gradient_events import GradientEvents
 from lossdoctor.capture.guard import guarded
 from lossdoctor.capture.hand_written_events import HandWrittenEvents
@@ -49,7 +51,7 @@ from lossdoctor.trace import Trace
 
 class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandWrittenEvents,
                StepEvents, UpdateEvents, GradientEvents, DataEvents, ReportedEvents,
-               TensorEvents, RestoredWeights, SteadySteps):
+               TensorEvents, RestoredWeights, SteadySteps, DropoutEvents):
     """Receives training events; knows nothing about how they were hooked. ``listener``, if
     given, is called with the recorder before every optimizer step, or only before the first
     and those after new events if its ``told_every_step`` is False (see on_step)."""
@@ -82,6 +84,7 @@ class Recorder(ModuleEvents, ActivationEvents, LossEvents, BackwardEvents, HandW
         self._start_data_events()
         self._start_tensor_events()
         self._start_steady_steps()
+        self._start_dropout_events()
 
     @property
     def model(self) -> nn.Module | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import inspect
 
 import torch
 import torch.nn.functional as F
@@ -26,10 +27,12 @@ DROPOUT_LAYERS = (
     nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
     nn.FeatureAlphaDropout,
 )
-DROPOUT_FUNCTIONS = (
+#: torch's own functions, also when this is imported while the capture wraps them
+#: (capture/dropout_events.py).
+DROPOUT_FUNCTIONS = tuple(inspect.unwrap(f) for f in (
     F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout,
     torch.dropout, torch.alpha_dropout, torch.feature_dropout, torch.feature_alpha_dropout,
-)
+))
 #: Functions that drop inside a larger computation: where their rate is (position, name); they
 #: have no training flag (a caller in eval mode passes a rate of 0).
 DROPPING_FUNCTIONS = {F.scaled_dot_product_attention: (4, "dropout_p")}

@@ -13,6 +13,7 @@ from torch import nn
 
 from lossdoctor.case import REPLAY_STEPS
 from lossdoctor.checks._carried_gradients import CarriedGradients, carried_gradients
+from lossdoctor.checks._dropout import DropoutCalls
 from lossdoctor.checks._eval_dropout import eval_dropout
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
@@ -59,8 +60,10 @@ TRAIN_EVAL_MODE = Cause(
     fix="Call model.train() before training and model.eval() before validating.",
     question="Is dropout/BatchNorm in the wrong mode?",
     test=(
-        "the model's mode at training and validation losses; the trained model scored in both "
-        "modes"
+        "the model's mode at training and validation losses, and the dropout that ran in the "
+        "validation passes (layers and calls such as F.dropout in the forward); the trained "
+        "model scored in both modes, with dropout calls that model.eval() does not reach "
+        "turned off"
     ),
     # Validated with dropout on, any replay that turns dropout off also takes the validation
     # noise away, so "dropout holds the model back" is confounded (dev case 21025: dropout off
@@ -771,18 +774,22 @@ def _mode_counts(trace) -> dict[str, float]:
         "validation_losses": float(len(evals)),
         "validation_losses_in_train_mode": float(sum(evals)),
         "mode_sensitive_layers": float(trace.setup.mode_sensitive_layers),
+        "validation_losses_with_dropout": float(trace.validation_losses_dropped),
+        "validation_losses_with_dropout_in_eval_mode": float(
+            trace.validation_losses_dropped_in_eval_mode),
     }
 
 
 def _wrong_mode(case) -> list[Finding]:
     counts = _mode_counts(case.trace)
     findings = []
-    if counts["mode_sensitive_layers"]:
-        if _share(counts, "validation_losses_in_train_mode",
-                  "validation_losses") > WRONG_MODE_SHARE:
-            findings.append(_validating_in_train_mode(case, counts))
-        if _share(counts, "training_losses_in_eval_mode", "training_losses") > WRONG_MODE_SHARE:
-            findings.append(_training_in_eval_mode(case, counts))
+    layers = counts["mode_sensitive_layers"]
+    if (layers or _dropped_in_train_mode(counts)) and _share(
+            counts, "validation_losses_in_train_mode", "validation_losses") > WRONG_MODE_SHARE:
+        findings.append(_validating_in_train_mode(case, counts))
+    if layers and _share(counts, "training_losses_in_eval_mode",
+                         "training_losses") > WRONG_MODE_SHARE:
+        findings.append(_training_in_eval_mode(case, counts))
     left_on = None if findings else _dropout_left_on(case, counts)
     return findings + ([left_on] if left_on is not None else [])
 
@@ -791,40 +798,71 @@ def _share(counts: dict, part: str, whole: str) -> float:
     return counts[part] / counts[whole] if counts[whole] else 0.0
 
 
+def _dropped_in_train_mode(counts: dict) -> bool:
+    """Dropout ran in validation passes of the model in train mode (capture/dropout_events.py):
+    a dropout its forward calls itself (``F.dropout(x, p, training=self.training)``, as a GCN
+    does), which no Dropout layer counted among the mode-sensitive ones shows."""
+    return (counts["validation_losses_with_dropout"]
+            > counts["validation_losses_with_dropout_in_eval_mode"])
+
+
 def _validating_in_train_mode(case, counts) -> Finding:
-    experiment = _evaluate_both_modes(case)
+    experiment, still_dropping = _evaluate_both_modes(case)
     evidence = dict(counts)
     _add_experiment_numbers(evidence, experiment)
     verdict = (f"{counts['validation_losses_in_train_mode']:.0f} of "
                f"{counts['validation_losses']:.0f} validation batches were scored with the "
-               f"model in train mode, so its {counts['mode_sensitive_layers']:.0f} Dropout/"
-               "BatchNorm layers behaved as in training: a noisy, pessimistic validation loss.")
+               f"model in train mode, so {_what_behaved_as_in_training(case, counts)} "
+               "behaved as in training: a noisy, pessimistic validation loss.")
     if experiment is not None:
         verdict += (f" Your trained model scores {experiment.before:.3g} in train mode and "
-                    f"{experiment.after:.3g} after model.eval().")
+                    f"{experiment.after:.3g} after model.eval()")
+        verdict += (LEFT_ON_TOO if still_dropping else "") + "."
     confidence = 0.6 if experiment is None else 0.6 + min(max(improvement(experiment), 0), 0.35)
+    fix = "Call model.eval() before validating (and model.train() before training again)."
+    if still_dropping:
+        fix += " " + LEFT_ON_FIX
     return Finding(TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
-                   experiment=experiment, fix="Call model.eval() before validating (and "
-                   "model.train() before training again).")
+                   experiment=experiment, fix=fix)
 
 
-def _evaluate_both_modes(case) -> Experiment | None:
-    """The trained model's validation loss in train mode (as measured) and in eval mode; when
-    the trained model is gone, a replay of the user's setup trains a copy in its place."""
+#: Said of the eval-mode score when model.eval() alone leaves a dropout call dropping.
+LEFT_ON_TOO = (" with the dropout calls that model.eval() does not reach turned off too (a "
+               "dropout function called without training=self.training keeps dropping)")
+LEFT_ON_FIX = ("Pass training=self.training to the dropout call in your forward "
+               "(F.dropout(x, p, training=self.training)), or use an nn.Dropout layer, which "
+               "model.eval() turns off.")
+
+
+def _what_behaved_as_in_training(case, counts) -> str:
+    layers = counts["mode_sensitive_layers"]
+    if layers:
+        return f"its {layers:.0f} Dropout/BatchNorm layers"
+    rates = ", ".join(f"{rate:g}" for rate in sorted(case.trace.validation_dropout_rates))
+    return f"the dropout its forward calls (F.dropout, at rate {rates})"
+
+
+def _evaluate_both_modes(case) -> tuple[Experiment | None, bool]:
+    """The trained model's validation loss in train mode (as measured) and in eval mode, with
+    any dropout call that still drops in eval mode made to drop nothing; and whether one did.
+    When the trained model is gone, a replay of the user's setup trains a copy in its place."""
     try:
         replayer = case.require_replay()
     except Skip:
-        return None
+        return None, False
     model = copy.deepcopy(case.copies.final_model or case.copies.initial_model)
     if case.copies.final_model is None:
         replayer.replay(Plan(model=model, steps=REPLAY_STEPS))  # trains ``model`` in place
+    left_on = DropoutCalls(off=True)
     with isolated(0), torch.no_grad():
         model.train()
         batches = replayer.validation_batches
         total = sum(float(replayer.scored_loss(model, b)) * b.rows for b in batches)
         in_train_mode = total / max(sum(b.rows for b in batches), 1)
-        in_eval_mode = replayer.evaluate(model.eval(), replayer.validation_batches)
-    return Experiment("validate in eval mode", in_train_mode, in_eval_mode, 0)
+        with left_on:
+            in_eval_mode = replayer.evaluate(model.eval(), replayer.validation_batches)
+    return Experiment("validate in eval mode", in_train_mode, in_eval_mode, 0), bool(
+        left_on.rates)
 
 
 def _dropout_left_on(case, counts) -> Finding | None:
@@ -855,10 +893,7 @@ def _dropout_left_on(case, counts) -> Finding | None:
     if confidence == LEFT_ON_ADVICE_CONFIDENCE:
         verdict += _left_on_by_design(case)
     return Finding(TRAIN_EVAL_MODE, confidence, verdict=verdict, evidence=evidence,
-                   experiment=experiment,
-                   fix=("Pass training=self.training to the dropout call in your forward "
-                        "(F.dropout(x, p, training=self.training)), or use an nn.Dropout "
-                        "layer, which model.eval() turns off."))
+                   experiment=experiment, fix=LEFT_ON_FIX)
 
 
 #: Dropout left on at evaluation is named at this confidence, below the report threshold, when
