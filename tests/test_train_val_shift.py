@@ -327,7 +327,7 @@ def test_held_out_augmented_training_rows_cost_as_much_as_the_validation_rows():
     case = _augmented_case()
     held_out = held_out_losses(case)
     assert held_out.training >= held_out.validation
-    assert not _costs_beside_held_out_training(held_out, case)
+    assert not _costs_beside_held_out_training(held_out)
 
 
 def test_validation_rows_moved_cost_more_than_held_out_training_rows():
@@ -335,7 +335,7 @@ def test_validation_rows_moved_cost_more_than_held_out_training_rows():
     case = _augmented_case(validation_offset=4.0)
     held_out = held_out_losses(case)
     assert held_out.validation > 2 * held_out.training
-    assert _costs_beside_held_out_training(held_out, case)
+    assert _costs_beside_held_out_training(held_out)
 
 
 def test_no_training_batches_to_hold_out_leaves_the_replay_gate_alone():
@@ -351,9 +351,10 @@ def test_no_training_batches_to_hold_out_leaves_the_replay_gate_alone():
 @pytest.mark.slow
 def test_augmented_rows_the_model_memorized_are_no_shift():
     """A few augmented training rows the replay learns by heart: its training loss sits far
-    below its validation loss (the replay gate alone passes), but training rows it never saw
-    cost more than the validation rows."""
-    case = _augmented_case(noise=0.7, train_rows=160, epochs=30)
+    below its validation loss (the replay gate alone passes, and 07e019e reported a shift at
+    1.0: replay 0.109 / 0.359, the noise widening every column 1.8x), but training rows it never
+    saw cost more than the validation rows (0.688 / 0.454)."""
+    case = _augmented_case(noise=1.5, train_rows=160, epochs=30)
     gap = validation_gap(case.baseline)
     assert _costs_what_a_fix_must_take(settled_losses(case.baseline), gap, case)
     assert check(case) == []

@@ -230,8 +230,9 @@ def _small_split(on_validation: Contest, evidence, task: str, reading: SignalRea
                     training_fall_share=TRAINING_FALL_SHARE)
     verdict = (
         f"Your model learned its training rows but none of it carried over: its training loss "
-        f"fell well below {guess}'s, while its best validation loss was {best:.3g} against "
-        f"{constant:.3g} for that guess. Learners fit on your training rows did no better "
+        f"fell well below that of {guess}, while its best validation loss ({best:.3g}) never "
+        f"got clearly below that guess's ({constant:.3g}). Learners fit on your training rows "
+        f"did no better "
         f"({metric} {on_validation.best_loss:.3g} against {on_validation.constant_loss:.3g}); "
         f"with {rows} training rows in the smallest class, fewer than the {LEARNABLE_ROWS} a "
         "learner needs to show a weak signal, they can miss one, but a model that fits its "
