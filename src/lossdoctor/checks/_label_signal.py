@@ -68,7 +68,9 @@ MISALIGNED = "misaligned"
 #: Nothing beat the constant on a split too small for the learners (every class short of
 #: LEARNABLE_ROWS: the split is the data there is), and the run's own curves say the same: its
 #: training loss fell well below the constant guess while its validation loss never got below
-#: it (:func:`_learned_only_training`).
+#: it (:func:`_learned_only_training`). Only no_signal says it: the readers that build findings
+#: of their own on "unpredictable" (dead_relu's units killed with nothing to learn,
+#: data_pipeline's ignored groups and stream axis) keep asking for the learners' answer.
 UNPREDICTABLE_SMALL_SPLIT = "unpredictable on a small split"
 #: Nothing beat the constant on validation, but something did inside the training rows.
 INCONCLUSIVE = "inconclusive"
