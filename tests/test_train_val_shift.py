@@ -7,12 +7,17 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.checks._carried_over import CARRIED_OVER_SHARE
+from lossdoctor.checks._held_out_cost import held_out_losses
 from lossdoctor.checks._two_sample import MIN_AUC, two_sample_test
 from lossdoctor.checks.train_val_shift import (
     RUN_SHARE_OF_REPLAY,
     TRAIN_VAL_SHIFT,
     UNPAID_CONFIDENCE,
+    _costs_beside_held_out_training,
+    _costs_what_a_fix_must_take,
     check,
+    settled_losses,
+    validation_gap,
 )
 from lossdoctor.findings import Skip
 
@@ -303,3 +308,53 @@ def validation_gap_of(train, validation):
     from lossdoctor.checks._fix import relative_drop
 
     return relative_drop(validation, train)
+
+
+def _augmented_case(validation_offset=0.0, noise=0.3, train_rows=400, epochs=5):
+    """Training rows with noise in every column (as an augmenting Dataset adds it), clean
+    validation rows from the same plane, moved by ``validation_offset`` in one column."""
+    torch.manual_seed(0)
+    model = mlp(6, 64, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = _plane_rows(300, 1)
+    x[:, 0] += validation_offset
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(),
+                  _plane_rows(train_rows, 0, noise), (x, y), epochs=epochs)
+
+
+def test_held_out_augmented_training_rows_cost_as_much_as_the_validation_rows():
+
+    case = _augmented_case()
+    held_out = held_out_losses(case)
+    assert held_out.training >= held_out.validation
+    assert not _costs_beside_held_out_training(held_out)
+
+
+def test_validation_rows_moved_cost_more_than_held_out_training_rows():
+
+    case = _augmented_case(validation_offset=4.0)
+    held_out = held_out_losses(case)
+    assert held_out.validation > 2 * held_out.training
+    assert _costs_beside_held_out_training(held_out)
+
+
+def test_no_training_batches_to_hold_out_leaves_the_replay_gate_alone():
+
+    torch.manual_seed(0)
+    model = mlp(6, 16, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    case = record(fit, model, optimizer, nn.CrossEntropyLoss(), _rows(100, 0), _rows(100, 1),
+                  epochs=2, batch_size=50)  # 2 batches: fewer than HOLD_OUT_BATCHES
+    assert held_out_losses(case) is None
+
+
+@pytest.mark.slow
+def test_augmented_rows_the_model_memorized_are_no_shift():
+    """A few augmented training rows the replay learns by heart: its training loss sits far
+    below its validation loss (the replay gate alone passes, and 07e019e reported a shift at
+    1.0: replay 0.109 / 0.359, the noise widening every column 1.8x), but training rows it never
+    saw cost more than the validation rows (0.688 / 0.454)."""
+    case = _augmented_case(noise=1.5, train_rows=160, epochs=30)
+    gap = validation_gap(case.baseline)
+    assert _costs_what_a_fix_must_take(settled_losses(case.baseline), gap, case)
+    assert check(case) == []

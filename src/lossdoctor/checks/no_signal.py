@@ -12,6 +12,9 @@ and token ids the model looks up in an embedding table are counted word by word 
 positions (:mod:`._looked_up`, :mod:`._tabular`), so "a word anywhere in the text" is too.
 When nothing wins on validation, the same contest cross-validated inside the training rows tells
 labels that carry no signal apart from validation labels that do not belong to their inputs.
+A training split too small for the learners (every class short of LEARNABLE_ROWS, as a graph's
+few labelled nodes are) is the data there is: there the run's own curves decide, a training
+loss that fell well below the constant guess beside a validation loss that never got below it.
 Token sequences labelled position by position (a language model's next tokens) get their own
 learners, counts of the last few tokens against the label frequencies: see
 :mod:`._per_position`. Label sequences aligned by the loss (CTC) are asked which labels each row's
@@ -29,7 +32,9 @@ from lossdoctor.checks._label_signal import (
     MISALIGNED,
     PREDICTED,
     TOO_FEW_ROWS,
+    TRAINING_FALL_SHARE,
     UNPREDICTABLE,
+    UNPREDICTABLE_SMALL_SPLIT,
     PositionReader,
     SignalReading,
     label_signal,
@@ -80,6 +85,8 @@ def _finding(reading: SignalReading) -> Finding:
         confidence = 0.9 if on_validation.rows >= FEW_ROWS else 0.6
         verdict = _no_signal_verdict(on_validation, reading.user, task, reading.per_position)
         return Finding(NO_SIGNAL, confidence, verdict, evidence)
+    if reading.outcome == UNPREDICTABLE_SMALL_SPLIT:
+        return _small_split(on_validation, evidence, task, reading)
     if reading.outcome == MISALIGNED:
         return _misaligned(on_validation, in_training, evidence, task)
     return _inconclusive(on_validation, evidence, task)
@@ -205,6 +212,35 @@ def _too_few_rows(on_validation: Contest, evidence, task: str, rows: int,
         "labels are unpredictable, only that too few rows were there to learn them from."
     )
     return Finding(NO_SIGNAL, 0.3, verdict, evidence)
+
+
+#: A small split's finding rests on the run's curves and learners starved of rows: the
+#: confidence of "nothing beats the constant" on fewer than FEW_ROWS validation rows.
+SMALL_SPLIT_CONFIDENCE = 0.6
+
+
+def _small_split(on_validation: Contest, evidence, task: str, reading: SignalReading) -> Finding:
+    """Nothing beat the constant, on a split too small for the learners' LEARNABLE_ROWS a
+    class, and the run fitted its training rows while its validation loss stayed at the guess
+    (_label_signal._learned_only_training)."""
+    metric, guess = words(task)
+    rows, _ = reading.fewest
+    best, constant = reading.user
+    evidence.update(fewest_training_rows=float(rows), learnable_rows=float(LEARNABLE_ROWS),
+                    training_fall_share=TRAINING_FALL_SHARE)
+    verdict = (
+        f"Your model learned its training rows but none of it carried over: its training loss "
+        f"fell well below that of {guess}, while its best validation loss ({best:.3g}) never "
+        f"got clearly below that guess's ({constant:.3g}). Learners fit on your training rows "
+        f"did no better "
+        f"({metric} {on_validation.best_loss:.3g} against {on_validation.constant_loss:.3g}); "
+        f"with {rows} training rows in the smallest class, fewer than the {LEARNABLE_ROWS} a "
+        "learner needs to show a weak signal, they can miss one, but a model that fits its "
+        "training labels and gains nothing on validation says the same: the labels look "
+        "independent of the inputs (a join on the wrong key, labels in another order than "
+        "their rows)."
+    )
+    return Finding(NO_SIGNAL, SMALL_SPLIT_CONFIDENCE, verdict, evidence)
 
 
 def _inconclusive(on_validation: Contest, evidence, task: str) -> Finding:
