@@ -1,7 +1,6 @@
 # lossdoctor-expect: frozen_params
 """Broken: the optimizer gets only fc2's parameters, so fc1 keeps its random weights."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

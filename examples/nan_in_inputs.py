@@ -1,7 +1,6 @@
 # lossdoctor-expect: nan_inf
 """A tabular regression whose features have missing readings stored as NaN: the loss turns NaN."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

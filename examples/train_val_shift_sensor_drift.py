@@ -1,7 +1,6 @@
 # lossdoctor-expect: train_val_shift
 """Broken: validation readings come from a recalibrated sensor (offset and rescaled)."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn

@@ -1,7 +1,6 @@
 # lossdoctor-expect: validation_path
 """Validation applies a softmax before a loss that applies its own: the reported loss lags."""
 # lossdoctor-family: mlp
-# lossdoctor-zoo: fast
 
 import torch
 from torch import nn
