@@ -31,6 +31,13 @@ from dataclasses import dataclass, replace
 
 from lossdoctor.blow_up import blow_up_start
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks._collapsed_run import (
+    RunCollapse,
+    collapse_evidence,
+    collapse_text,
+    collapsed_run,
+    keeps_what_it_learned,
+)
 from lossdoctor.checks._early_deaths import EarlyDeath, killed_early
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
@@ -403,21 +410,25 @@ def _scheduled(case: Case) -> bool:
 
 def _too_high(case: Case, m: Measures) -> Finding | None:
     killed = [] if _high_position(m) else killed_early(case.trace)
-    if not (_high_position(m) or _late_rise_position(m) or killed):
+    collapsed = None if _high_position(m) or killed else collapsed_run(case)
+    if not (_high_position(m) or _late_rise_position(m) or killed or collapsed):
         return None
-    lower = _best_lower(case.replayer, m, killed)
+    lower = _best_lower(case.replayer, m, killed, collapsed)
     experiment = _experiment(m, lower)
-    if not helped(experiment, case):
+    kept = collapsed is not None and keeps_what_it_learned(case, collapsed, lower.replay)
+    if not (helped(experiment, case) or kept):
         return None
-    if not (_high_position(m) or killed) and m.late_rise(lower) < LATE_RISE_RATIO:
+    if not (_high_position(m) or killed or kept) and m.late_rise(lower) < LATE_RISE_RATIO:
         return None
-    symptom = _high_symptom(m, lower)
+    symptom = kept or _high_symptom(m, lower)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * _past_divergence(m)
     return Finding(
         cause=LR_TOO_HIGH,
         confidence=0.6 + strength if symptom else 0.3,
-        verdict=_high_verdict(m, lower, symptom, killed),
-        evidence=_high_evidence(m, lower) | _killed_evidence(killed),
+        verdict=(_collapse_verdict(m, lower, collapsed) if kept
+                 else _high_verdict(m, lower, symptom, killed)),
+        evidence=(_high_evidence(m, lower) | _killed_evidence(killed)
+                  | (collapse_evidence(collapsed) if kept else {})),
         fix=f"Lower the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(lower.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -455,14 +466,17 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
     )
 
 
-def _lower_rates(m: Measures, killed: list[EarlyDeath]) -> list[float]:
+def _lower_rates(m: Measures, killed: list[EarlyDeath],
+                 collapsed: RunCollapse | None = None) -> list[float]:
     """The rates the "too high" replays try: the range test's suggestion; for units the first
     updates killed, at most a decade below the user's (KILLED_RATE_CUT): a range test of a few
     steps at each rate sees a loss that falls while the units die, and its suggestion can lie
-    above the rate that killed them (bench/fresh20 s13, Adam at 0.05). On a flat range test
-    (``_flat``) its suggestion is noise: the user's rate a decade and two below
-    (FLAT_TEST_CUTS), the first tried first."""
-    if killed:
+    above the rate that killed them (bench/fresh20 s13, Adam at 0.05). The same for a run that
+    learned and then fell back to the constant guess (``_collapsed_run``): its rate trained for
+    a while, which a few steps at each rate also see. On a flat range test (``_flat``) its
+    suggestion is noise: the user's rate a decade and two below (FLAT_TEST_CUTS), the first
+    tried first."""
+    if killed or collapsed:
         return [min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)]
     if _flat(m.test):
         return [m.user_lr / cut for cut in FLAT_TEST_CUTS]
@@ -475,11 +489,12 @@ def _flat(test: RangeTest) -> bool:
     return test.drop < MIN_RANGE_DROP
 
 
-def _best_lower(replayer: Replayer, m: Measures, killed: list[EarlyDeath]) -> Counterfactual:
+def _best_lower(replayer: Replayer, m: Measures, killed: list[EarlyDeath],
+                collapsed: RunCollapse | None = None) -> Counterfactual:
     """The replay at the best of ``_lower_rates`` (the lowest finite validation loss); a rate
     after the first only while the time left holds another replay as long as the first took
     (the budget the checks after this one need stays theirs)."""
-    first, *others = _lower_rates(m, killed)
+    first, *others = _lower_rates(m, killed, collapsed)
     start = time.perf_counter()
     tried = [replay_at(replayer, first)]
     took = time.perf_counter() - start
@@ -528,6 +543,17 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
     if not symptom:
         return f"{lr} is near the edge ({where}), but your run shows no sign of it."
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
+
+
+def _collapse_verdict(m: Measures, lower: Counterfactual, collapsed: RunCollapse) -> str:
+    """A run that learned and lost it: its curve, the lower rate's replay, and the replay of
+    the user's own setup, which need not fall back in its own steps (the collapse comes at a
+    step no one can foresee)."""
+    own = (f"replayed at your rate, your setup reaches {m.val_before:.3g}"
+           if math.isfinite(m.val_before) else "replayed at your rate, your setup blows up")
+    return (f"{m.lr_words} is too high: {collapse_text(collapsed)}. Replayed for "
+            f"{lower.replay.planned_steps} steps at lr {plain_lr(lower.lr)}, the validation loss "
+            f"settles at {lower.val_after:.3g} and keeps it ({own} in as many steps).")
 
 
 def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
