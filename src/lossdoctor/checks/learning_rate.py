@@ -12,7 +12,9 @@ Three kinds of evidence must agree before a cause is reported:
    data (labels without information cannot).
 2. The run's own symptoms, against the untrained model's loss on the same batches. Too high:
    losses that are not finite, a training loss that made next to no progress or got worse
-   while a lower lr makes progress, or step-to-step swings well beyond those at the lower lr.
+   while a lower lr makes progress, step-to-step swings well beyond those at the lower lr, or
+   a run that clearly beat the constant guess and then fell back to it for good
+   (:mod:`._collapsed_run`), which the lower lr's replay must not do.
    Too low: a training loss that made next to no progress while a higher lr makes progress.
 3. A counterfactual replay at a better lr against the replay of the user's own setup
    (``case.baseline``): the validation loss must clearly improve.
@@ -86,9 +88,10 @@ LR_TOO_HIGH = Cause(
     fix="Lower the learning rate.",
     question="Is your learning rate too high?",
     test=(
-        "an LR range test with your rate placed on it, the run's own oscillation and progress; "
-        "replay at the suggested rate (without a replay: a loss that turned up while a warmup "
-        "raised the rate toward its peak)"
+        "an LR range test with your rate placed on it, the run's own oscillation and progress "
+        "(a loss that fell back to the constant guess after clear progress); replay at the "
+        "suggested rate (without a replay: a loss that turned up while a warmup raised the "
+        "rate toward its peak)"
     ),
     # Too high an lr makes every replay at it blow up, so Adam at its own lr looks like a
     # better optimizer when it is a smaller step.
