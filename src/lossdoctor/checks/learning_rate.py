@@ -34,7 +34,6 @@ from dataclasses import dataclass, replace
 from lossdoctor.blow_up import blow_up_start
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks._collapsed_run import (
-    RunCollapse,
     collapse_evidence,
     collapse_text,
     collapsed_run,
@@ -69,6 +68,7 @@ from lossdoctor.checks._same_length import (
     runs_to_reach,
 )
 from lossdoctor.checks._sgd_rates import below_every_usual_rate, below_usual_sgd_rates
+from lossdoctor.collapse import Collapse
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -470,7 +470,7 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
 
 
 def _lower_rates(m: Measures, killed: list[EarlyDeath],
-                 collapsed: RunCollapse | None = None) -> list[float]:
+                 collapsed: Collapse | None = None) -> list[float]:
     """The rates the "too high" replays try: the range test's suggestion; for units the first
     updates killed, at most a decade below the user's (KILLED_RATE_CUT): a range test of a few
     steps at each rate sees a loss that falls while the units die, and its suggestion can lie
@@ -493,7 +493,7 @@ def _flat(test: RangeTest) -> bool:
 
 
 def _best_lower(replayer: Replayer, m: Measures, killed: list[EarlyDeath],
-                collapsed: RunCollapse | None = None) -> Counterfactual:
+                collapsed: Collapse | None = None) -> Counterfactual:
     """The replay at the best of ``_lower_rates`` (the lowest finite validation loss); a rate
     after the first only while the time left holds another replay as long as the first took
     (the budget the checks after this one need stays theirs)."""
@@ -548,7 +548,7 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
 
 
-def _collapse_verdict(m: Measures, lower: Counterfactual, collapsed: RunCollapse) -> str:
+def _collapse_verdict(m: Measures, lower: Counterfactual, collapsed: Collapse) -> str:
     """A run that learned and lost it: its curve, the lower rate's replay, and the replay of
     the user's own setup, which need not fall back in its own steps (the collapse comes at a
     step no one can foresee)."""
