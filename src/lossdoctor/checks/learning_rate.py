@@ -413,7 +413,7 @@ def _scheduled(case: Case) -> bool:
 
 def _too_high(case: Case, m: Measures) -> Finding | None:
     killed = [] if _high_position(m) else killed_early(case.trace)
-    collapsed = None if _high_position(m) or killed else collapsed_run(case)
+    collapsed = None if killed else collapsed_run(case)
     if not (_high_position(m) or _late_rise_position(m) or killed or collapsed):
         return None
     lower = _best_lower(case.replayer, m, killed, collapsed)
@@ -476,10 +476,11 @@ def _lower_rates(m: Measures, killed: list[EarlyDeath],
     steps at each rate sees a loss that falls while the units die, and its suggestion can lie
     above the rate that killed them (bench/fresh20 s13, Adam at 0.05). The same for a run that
     learned and then fell back to the constant guess (``_collapsed_run``): its rate trained for
-    a while, which a few steps at each rate also see. On a flat range test (``_flat``) its
+    a while, which a few steps at each rate also see (past the range test's lowest point, its
+    suggestion already lies below the user's rate). On a flat range test (``_flat``) its
     suggestion is noise: the user's rate a decade and two below (FLAT_TEST_CUTS), the first
     tried first."""
-    if killed or collapsed:
+    if killed or (collapsed and not _high_position(m)):
         return [min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)]
     if _flat(m.test):
         return [m.user_lr / cut for cut in FLAT_TEST_CUTS]
