@@ -68,7 +68,7 @@ from lossdoctor.checks._same_length import (
     runs_to_reach,
 )
 from lossdoctor.checks._sgd_rates import below_every_usual_rate, below_usual_sgd_rates
-from lossdoctor.collapse import Collapse
+from lossdoctor.collapse import Collapse, fell_back
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -413,12 +413,14 @@ def _scheduled(case: Case) -> bool:
 
 def _too_high(case: Case, m: Measures) -> Finding | None:
     killed = [] if _high_position(m) else killed_early(case.trace)
-    collapsed = None if killed else collapsed_run(case)
+    collapsed = collapsed_run(case)
     if not (_high_position(m) or _late_rise_position(m) or killed or collapsed):
         return None
     lower = _best_lower(case.replayer, m, killed, collapsed)
     experiment = _experiment(m, lower)
     kept = collapsed is not None and keeps_what_it_learned(case, collapsed, lower.replay)
+    if kept and not helped(experiment, case):
+        experiment = _against_the_run(m, lower, collapsed)
     if not (helped(experiment, case) or kept):
         return None
     if not (_high_position(m) or killed or kept) and m.late_rise(lower) < LATE_RISE_RATIO:
@@ -549,15 +551,30 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
 
 
+def _against_the_run(m: Measures, lower: Counterfactual, collapsed: Collapse) -> Experiment:
+    """The lower rate's replay against where the run itself ended, for a run whose fall its
+    own replay did not repeat: where the step that knocks a model off comes varies from run to
+    run (dev 431012: the run fell back after its first epoch, its replay at the same rate
+    reached 2e-10)."""
+    return Experiment(f"lr {plain_lr(lower.lr)} instead of {plain_lr(m.user_lr, 3)} "
+                      f"({m.optimizer})", collapsed.end, lower.val_after,
+                      lower.replay.planned_steps,
+                      measure="validation loss (before: where your run ended)")
+
+
 def _collapse_verdict(m: Measures, lower: Counterfactual, collapsed: Collapse) -> str:
     """A run that learned and lost it: its curve, the lower rate's replay, and the replay of
-    the user's own setup, which need not fall back in its own steps (the collapse comes at a
-    step no one can foresee)."""
-    own = (f"replayed at your rate, your setup reaches {m.val_before:.3g}"
-           if math.isfinite(m.val_before) else "replayed at your rate, your setup blows up")
+    the user's own setup, which need not fall back in its own steps."""
+    if not math.isfinite(m.val_before):
+        own = "replayed at your rate, your setup blows up"
+    elif fell_back(m.baseline.validation_losses, collapsed.guess) is not None:
+        own = f"replayed at your rate, your setup fell back too, to {m.val_before:.3g}"
+    else:
+        own = (f"replayed at your rate, your setup got to {m.val_before:.3g} this time: where "
+               "the step that knocks a model off comes varies from run to run")
     return (f"{m.lr_words} is too high: {collapse_text(collapsed)}. Replayed for "
             f"{lower.replay.planned_steps} steps at lr {plain_lr(lower.lr)}, the validation loss "
-            f"settles at {lower.val_after:.3g} and keeps it ({own} in as many steps).")
+            f"settles at {lower.val_after:.3g} and keeps it ({own}).")
 
 
 def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:
