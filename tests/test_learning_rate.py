@@ -34,6 +34,7 @@ from lossdoctor.checks.learning_rate import (
     runs_to_reach,
     training_steadily,
 )
+from lossdoctor.collapse import fell_back
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment, Skip
@@ -826,3 +827,24 @@ def test_a_recorded_run_that_fell_back_is_read_as_a_collapse_and_its_twin_is_not
     collapsed = collapsed_run(_momentum_run(0.8))
     assert collapsed is not None and collapsed.best < 0.2 < 0.6 < collapsed.end
     assert collapsed_run(_momentum_run(0.05)) is None
+
+
+def test_a_collapse_its_own_replay_did_not_repeat_is_measured_against_where_the_run_ended():
+    """Dev 431012 (LeNet, SGD 0.117 with momentum): the run fell back to ln 4 after its first
+    epoch, its replay at the same rate reached 2e-10 and the lower rate's 0.0007, which was no
+    fix against that replay. The experiment then starts from where the run ended, and the
+    verdict says the user's rate did not fall back in its replay this time."""
+    baseline = ReplayResult([1.39, 0.1, 0.0], [0.5, 2.4e-10, 2.4e-10, 2.4e-10],
+                            planned_steps=300)
+    lower = Counterfactual(0.0117, ReplayResult([1.39, 0.5, 0.001],
+                                                [1.38, 0.7, 0.0007, 0.0007, 0.0007],
+                                                planned_steps=300))
+    m = Measures(0.117, "SGD", RangeTest([0.01, 1.0], [1.4, 1.3], [1.4, 1.3], 0.4, 0.04, 0.5),
+                 baseline, [1.2, 1.39, 1.39], 1.39)
+    collapse = fell_back([0.396, 1.444, 1.406, 1.386, 1.393, 1.389, 1.39, 1.39], 1.3894)
+    experiment = learning_rate._against_the_run(m, lower, collapse)
+    assert experiment.before == pytest.approx(1.39, abs=0.01)
+    assert experiment.after == pytest.approx(0.0007)
+    verdict = learning_rate._collapse_verdict(m, lower, collapse)
+    assert "fell to 0.396 (pass 1 of 8)" in verdict
+    assert "got to 2.4e-10 this time" in verdict
