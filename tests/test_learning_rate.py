@@ -10,6 +10,7 @@ from conftest import fit, mlp, record
 from lossdoctor.capture.copies import Copies
 from lossdoctor.case import REPLAY_STEPS, Case
 from lossdoctor.checks import learning_rate
+from lossdoctor.checks._collapsed_run import collapsed_run
 from lossdoctor.checks._plain import plain_lr
 from lossdoctor.checks._rate_at_default_init import from_default_init
 from lossdoctor.checks.learning_rate import (
@@ -33,6 +34,7 @@ from lossdoctor.checks.learning_rate import (
     runs_to_reach,
     training_steadily,
 )
+from lossdoctor.collapse import fell_back
 from lossdoctor.diagnosis import REPORT_THRESHOLD
 from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Experiment, Skip
@@ -781,3 +783,68 @@ def test_the_rate_is_replayed_from_the_default_init_only_for_a_start_far_off():
     started_well = from_default_init(far, 1e-2)
     assert started_well is not None and "default initialization" in started_well.description
     assert from_default_init(standard, 1e-2) is None
+
+
+def _momentum_run(lr, seed=2):
+    """SGD with momentum 0.9 on a linear teacher's two classes: at 0.8 the validation loss
+    falls to 0.12 in three epochs, blows up, and sits at the constant guess (0.69) for the
+    last six; at 0.05 it learns and keeps it."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(512, 10, generator=generator)
+    y = (x @ torch.randn(10, generator=generator) > 0).long()
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:400], y[:400]),
+                  (x[400:], y[400:]), epochs=10)
+
+
+@pytest.mark.slow
+def test_a_run_that_learned_and_fell_back_to_the_constant_guess_has_its_rate_too_high(
+        monkeypatch):
+    """bench/projects8's LeNet at SGD 0.1 with momentum: validation 2.21, 1.69, then ln 10 to
+    the end; no late rise of the training loss (its eighths averaged the dip away) and a range
+    test that placed the rate below its lowest point, so nothing was reported and a model too
+    small was blamed. A curve that clearly beat the guess and fell back to it for good is now
+    replayed a decade lower; the same model at a usual rate is not blamed."""
+    quiet_test = RangeTest([0.01, 1.0, 100.0], [0.7, 0.6, 0.65], [0.7, 0.6, 0.65], 100.0,
+                           10.0, None)
+    monkeypatch.setattr(learning_rate, "lr_range_test", lambda *args, **kwargs: quiet_test)
+    found = reported(check(_momentum_run(0.8)))
+    assert set(found) == {LR_TOO_HIGH}
+    finding = found[LR_TOO_HIGH]
+    assert finding.evidence["collapse_best_loss"] < 0.5 * finding.evidence["collapse_end_loss"]
+    assert finding.evidence["replayed_lr"] == pytest.approx(0.08)
+    assert "knocked your model off what it had learned" in finding.verdict
+    assert LR_TOO_HIGH not in reported(check(_momentum_run(0.05)))
+
+
+@pytest.mark.slow
+def test_a_recorded_run_that_fell_back_is_read_as_a_collapse_and_its_twin_is_not():
+    """The reading alone on recorded runs (tests/test_collapse.py reads it on curves): the run
+    at 0.8 fell back, the one at 0.05 did not."""
+    collapsed = collapsed_run(_momentum_run(0.8))
+    assert collapsed is not None and collapsed.best < 0.2 < 0.6 < collapsed.end
+    assert collapsed_run(_momentum_run(0.05)) is None
+
+
+def test_a_collapse_its_own_replay_did_not_repeat_is_measured_against_where_the_run_ended():
+    """Dev 431012 (LeNet, SGD 0.117 with momentum): the run fell back to ln 4 after its first
+    epoch, its replay at the same rate reached 2e-10 and the lower rate's 0.0007, which was no
+    fix against that replay. The experiment then starts from where the run ended, and the
+    verdict says the user's rate did not fall back in its replay this time."""
+    baseline = ReplayResult([1.39, 0.1, 0.0], [0.5, 2.4e-10, 2.4e-10, 2.4e-10],
+                            planned_steps=300)
+    lower = Counterfactual(0.0117, ReplayResult([1.39, 0.5, 0.001],
+                                                [1.38, 0.7, 0.0007, 0.0007, 0.0007],
+                                                planned_steps=300))
+    m = Measures(0.117, "SGD", RangeTest([0.01, 1.0], [1.4, 1.3], [1.4, 1.3], 0.4, 0.04, 0.5),
+                 baseline, [1.2, 1.39, 1.39], 1.39)
+    collapse = fell_back([0.396, 1.444, 1.406, 1.386, 1.393, 1.389, 1.39, 1.39], 1.3894)
+    experiment = learning_rate._against_the_run(m, lower, collapse)
+    assert experiment.before == pytest.approx(1.39, abs=0.01)
+    assert experiment.after == pytest.approx(0.0007)
+    verdict = learning_rate._collapse_verdict(m, lower, collapse)
+    assert "fell to 0.396 (pass 1 of 8)" in verdict
+    assert "got to 2.4e-10 this time" in verdict

@@ -469,3 +469,16 @@ def test_a_short_run_whose_schedule_halved_its_rate_is_slow_while_it_falls_as_fa
 def test_a_short_run_whose_schedule_halved_its_rate_and_that_levelled_off_has_no_symptom():
     levelled = _halved_rate_run(lambda spent: 0.6 + 0.25 * math.exp(-spent / 2))
     assert _symptom(levelled, chance=0.961) is None
+
+
+def test_a_loss_that_fell_back_to_the_constant_guess_after_progress_is_not_still_falling():
+    """bench/projects8's LeNet at SGD 0.1 with momentum: validation 1.692 at the third pass,
+    then ln 10 to the end, its last passes drifting down by a hair at the guess; the symptom
+    said "still falling: the run ended before it converged". It learned and lost it."""
+    validation = [2.205, 2.227, 1.692, 2.355, 2.305, 2.301, 2.302, 2.3025, 2.3024, 2.3023]
+    training = [2.291, 2.255, 2.116, 2.353, 2.316, 2.302, 2.302, 2.302, 2.301, 2.301]
+    found = _symptom(_trace(training, validation), chance=2.3049)
+    assert found is not None and found.kind == "near_chance"
+    assert "still falling" not in found.message and not found.still_learning
+    assert "after reaching 1.692 at validation pass 3 of 10" in found.message
+    assert "lost what it had learned" in found.message

@@ -22,6 +22,7 @@ from lossdoctor.checks._larger_model import (
 )
 from lossdoctor.checks._linear_stack import linear_layers, with_activations
 from lossdoctor.checks.underfit_capacity import UNDERFIT_CAPACITY
+from lossdoctor.experiments import ReplayResult
 from lossdoctor.findings import Skip
 from lossdoctor.trace import Trace
 
@@ -830,3 +831,54 @@ def test_a_single_linear_layer_computes_an_affine_map_and_an_mlp_does_not():
                              *rows, epochs=2) for model in (nn.Linear(1, 1), mlp(1, 8, 1)))
     assert underfit_capacity._computes_affine_map(linear)
     assert not underfit_capacity._computes_affine_map(hidden)
+
+
+@pytest.mark.slow
+def test_a_model_whose_longer_replay_ends_worse_lost_its_fit_and_is_not_too_small(monkeypatch):
+    """bench/projects8's LeNet at SGD 0.1 with momentum: replayed for 300 steps its training
+    loss reached 0.878, trained ten times longer it ended at 2.30 (the constant guess), and it
+    was called too small. A fit that is lost is not one never reached: the finding is kept
+    dismissed and says so in its evidence. The same model whose long run stays where it got
+    (the linear model on XOR) is still too small."""
+    torch.manual_seed(0)
+    case = recorded(xor, Probabilities(nn.Linear(2, 1)), nn.BCELoss())
+    real_long_run = underfit_capacity._long_run
+
+    def lost(*args, **kwargs):
+        evidence = real_long_run(*args, **kwargs)
+        return evidence | {"long_run_train_loss": 5.0, "projected_train_loss": 5.0}
+
+    monkeypatch.setattr(underfit_capacity, "_long_run", lost)
+    [finding] = underfit_capacity.check(case)
+    assert finding.confidence < 0.5
+    assert finding.evidence[underfit_capacity.LOST_FIT] == 1.0
+    assert "lost the fit" in finding.verdict
+
+
+@pytest.mark.parametrize(("train_loss", "long_run", "lost"), [
+    (0.878, 2.30, True),  # projects8 LeNet: fitted in 300 steps, back at the guess in 3,000
+    (0.878, 0.95, False),  # a little worse: within the margin
+    (0.878, 0.50, False),  # trained longer, it fits better
+])
+def test_a_fit_is_lost_when_the_longer_replay_ends_worse_by_the_margin(train_loss, long_run,
+                                                                         lost):
+    evidence = {"train_loss": train_loss, "long_run_train_loss": long_run, "margin": 0.277}
+    assert underfit_capacity._lost_its_fit(evidence) is lost
+
+
+def test_a_lost_fit_is_kept_dismissed_and_says_why():
+    """The finding of a lost fit (bench/projects8's LeNet figures) is below the reporting bar,
+    marks its evidence and tells the user the model fitted before it lost the fit."""
+    replay = ReplayResult([2.3, 0.9, 0.88], [2.3, 0.95, 0.9], planned_steps=300)
+    larger = ReplayResult([2.3, 0.1, 0.003], [2.3, 0.1, 0.003], planned_steps=300)
+    comparison = underfit_capacity.Comparison(
+        replay, larger, LargerModel(nn.Sequential(nn.Linear(2, 2)), 32, 2, "", "CNN"), {}, "SGD")
+    evidence = {"train_loss": 0.878, "validation_loss": 0.901, "larger_validation_loss": 0.003,
+                "constant_validation_loss": 2.305, "replay_steps": 300, "margin": 0.277,
+                "long_run_steps": 3000, "long_run_train_loss": 2.301}
+    one_batch = underfit_capacity.OneBatch(32, 2.3, 0.0003)
+    finding = underfit_capacity._lost_fit_finding(comparison, evidence, one_batch)
+    assert finding.confidence < 0.5
+    assert finding.evidence[underfit_capacity.LOST_FIT] == 1.0
+    assert "0.878" in finding.verdict and "2.3" in finding.verdict
+    assert "lost the fit" in finding.verdict

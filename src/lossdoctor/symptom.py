@@ -14,6 +14,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from lossdoctor.collapse import fell_back
 from lossdoctor.curves import (
     AT_CHANCE,
     DIVERGING,
@@ -180,8 +181,10 @@ def _level_symptom(trace: Trace, chance: float | None,
         return None
     if chance is not None and math.isfinite(chance):
         if level >= chance:
+            lost = _lost_words(trace, _judged_losses(trace), chance)
             return Symptom("at_chance", f"{_level_words(trace, name, level)} no better than a "
-                                        f"constant guess ({loss_words(chance)})")
+                                        f"constant guess ({loss_words(chance)})"
+                                        + (f", {lost}" if lost else ""))
         return _near_chance(trace, name, level, chance, floor)
     start = _untrained_level(trace)
     if start is not None and level >= (1 - STALLED_DROP) * start:
@@ -290,12 +293,33 @@ def _near_chance(trace: Trace, name: str, level: float, chance: float,
     if chance <= 0 or level < bar:
         return None
     losses = _judged_losses(trace)
-    how = _how_it_ended(losses) or "the model learned next to nothing"
+    lost = _lost_words(trace, losses, chance)
+    how = lost or _how_it_ended(losses) or "the model learned next to nothing"
     return Symptom("near_chance",
                    f"{_level_words(trace, name, level)} only {1 - level / chance:.1%} below a "
                    f"constant guess ({loss_words(chance)}), {how}{_few_points(losses)}"
                    f"{_floor_words(trace, level, chance, floor)}",
-                   still_learning=_falls_at_each(losses[-LAST_PASSES - 1:]))
+                   still_learning=not lost and _falls_at_each(losses[-LAST_PASSES - 1:]))
+
+
+def _lost_words(trace: Trace, losses: list[float], chance: float) -> str:
+    """"after reaching 1.69 at validation pass 3 of 10 ..." for a curve that fell back to the
+    constant guess after clear progress (:mod:`lossdoctor.collapse`), whose last points may
+    still drift down by a hair at the guess: it is not still falling; "" for any other curve."""
+    collapse = fell_back(losses, chance)
+    if collapse is None:
+        return ""
+    return (f"after reaching {loss_words(collapse.best)} at {_point_name(trace)} "
+            f"{collapse.best_index + 1} of {collapse.points} and staying back at the guess for "
+            f"the last {collapse.points - collapse.back_from}: the model lost what it had "
+            "learned")
+
+
+def _point_name(trace: Trace) -> str:
+    """What a point of ``_judged_losses`` is."""
+    if len(trace.validation_passes()) >= 2:
+        return "validation pass"
+    return "step" if _judged_by_step(trace) else "epoch"
 
 
 def _floor_words(trace: Trace, level: float, chance: float, floor: float | None) -> str:

@@ -12,7 +12,9 @@ Three kinds of evidence must agree before a cause is reported:
    data (labels without information cannot).
 2. The run's own symptoms, against the untrained model's loss on the same batches. Too high:
    losses that are not finite, a training loss that made next to no progress or got worse
-   while a lower lr makes progress, or step-to-step swings well beyond those at the lower lr.
+   while a lower lr makes progress, step-to-step swings well beyond those at the lower lr, or
+   a run that clearly beat the constant guess and then fell back to it for good
+   (:mod:`._collapsed_run`), which the lower lr's replay must not do.
    Too low: a training loss that made next to no progress while a higher lr makes progress.
 3. A counterfactual replay at a better lr against the replay of the user's own setup
    (``case.baseline``): the validation loss must clearly improve.
@@ -31,6 +33,12 @@ from dataclasses import dataclass, replace
 
 from lossdoctor.blow_up import blow_up_start
 from lossdoctor.case import REPLAY_STEPS, Case
+from lossdoctor.checks._collapsed_run import (
+    collapse_evidence,
+    collapse_text,
+    collapsed_run,
+    keeps_what_it_learned,
+)
 from lossdoctor.checks._early_deaths import EarlyDeath, killed_early
 from lossdoctor.checks._fix import (
     MEANINGFUL_IMPROVEMENT,
@@ -60,6 +68,7 @@ from lossdoctor.checks._same_length import (
     runs_to_reach,
 )
 from lossdoctor.checks._sgd_rates import below_every_usual_rate, below_usual_sgd_rates
+from lossdoctor.collapse import Collapse, fell_back
 from lossdoctor.curve_stats import chunk_means, falling
 from lossdoctor.experiments import Plan, Replayer, ReplayResult
 from lossdoctor.findings import TRAINING_SETTING, Cause, Experiment, Finding, Skip
@@ -79,9 +88,10 @@ LR_TOO_HIGH = Cause(
     fix="Lower the learning rate.",
     question="Is your learning rate too high?",
     test=(
-        "an LR range test with your rate placed on it, the run's own oscillation and progress; "
-        "replay at the suggested rate (without a replay: a loss that turned up while a warmup "
-        "raised the rate toward its peak)"
+        "an LR range test with your rate placed on it, the run's own oscillation and progress "
+        "(a loss that fell back to the constant guess after clear progress); replay at the "
+        "suggested rate (without a replay: a loss that turned up while a warmup raised the "
+        "rate toward its peak)"
     ),
     # Too high an lr makes every replay at it blow up, so Adam at its own lr looks like a
     # better optimizer when it is a smaller step.
@@ -403,21 +413,27 @@ def _scheduled(case: Case) -> bool:
 
 def _too_high(case: Case, m: Measures) -> Finding | None:
     killed = [] if _high_position(m) else killed_early(case.trace)
-    if not (_high_position(m) or _late_rise_position(m) or killed):
+    collapsed = collapsed_run(case)
+    if not (_high_position(m) or _late_rise_position(m) or killed or collapsed):
         return None
-    lower = _best_lower(case.replayer, m, killed)
+    lower = _best_lower(case.replayer, m, killed, collapsed)
     experiment = _experiment(m, lower)
-    if not helped(experiment, case):
+    kept = collapsed is not None and keeps_what_it_learned(case, collapsed, lower.replay)
+    if kept and not helped(experiment, case):
+        experiment = _against_the_run(m, lower, collapsed)
+    if not (helped(experiment, case) or kept):
         return None
-    if not (_high_position(m) or killed) and m.late_rise(lower) < LATE_RISE_RATIO:
+    if not (_high_position(m) or killed or kept) and m.late_rise(lower) < LATE_RISE_RATIO:
         return None
-    symptom = _high_symptom(m, lower)
+    symptom = kept or _high_symptom(m, lower)
     strength = 0.25 * min(improvement(experiment) / 0.5, 1.0) + 0.15 * _past_divergence(m)
     return Finding(
         cause=LR_TOO_HIGH,
         confidence=0.6 + strength if symptom else 0.3,
-        verdict=_high_verdict(m, lower, symptom, killed),
-        evidence=_high_evidence(m, lower) | _killed_evidence(killed),
+        verdict=(_collapse_verdict(m, lower, collapsed) if kept
+                 else _high_verdict(m, lower, symptom, killed)),
+        evidence=(_high_evidence(m, lower) | _killed_evidence(killed)
+                  | (collapse_evidence(collapsed) if kept else {})),
         fix=f"Lower the {_which(m)} from {plain_lr(m.user_lr, 3)} to about "
         f"{plain_lr(lower.lr)} (optimizer {m.optimizer}).",
         experiment=experiment,
@@ -455,14 +471,18 @@ def _high_symptom(m: Measures, lower: Counterfactual) -> bool:
     )
 
 
-def _lower_rates(m: Measures, killed: list[EarlyDeath]) -> list[float]:
+def _lower_rates(m: Measures, killed: list[EarlyDeath],
+                 collapsed: Collapse | None = None) -> list[float]:
     """The rates the "too high" replays try: the range test's suggestion; for units the first
     updates killed, at most a decade below the user's (KILLED_RATE_CUT): a range test of a few
     steps at each rate sees a loss that falls while the units die, and its suggestion can lie
-    above the rate that killed them (bench/fresh20 s13, Adam at 0.05). On a flat range test
-    (``_flat``) its suggestion is noise: the user's rate a decade and two below
-    (FLAT_TEST_CUTS), the first tried first."""
-    if killed:
+    above the rate that killed them (bench/fresh20 s13, Adam at 0.05). The same for a run that
+    learned and then fell back to the constant guess (``_collapsed_run``): its rate trained for
+    a while, which a few steps at each rate also see (past the range test's lowest point, its
+    suggestion already lies below the user's rate). On a flat range test (``_flat``) its
+    suggestion is noise: the user's rate a decade and two below (FLAT_TEST_CUTS), the first
+    tried first."""
+    if killed or (collapsed and not _high_position(m)):
         return [min(m.test.suggested_lr, m.user_lr / KILLED_RATE_CUT)]
     if _flat(m.test):
         return [m.user_lr / cut for cut in FLAT_TEST_CUTS]
@@ -475,11 +495,12 @@ def _flat(test: RangeTest) -> bool:
     return test.drop < MIN_RANGE_DROP
 
 
-def _best_lower(replayer: Replayer, m: Measures, killed: list[EarlyDeath]) -> Counterfactual:
+def _best_lower(replayer: Replayer, m: Measures, killed: list[EarlyDeath],
+                collapsed: Collapse | None = None) -> Counterfactual:
     """The replay at the best of ``_lower_rates`` (the lowest finite validation loss); a rate
     after the first only while the time left holds another replay as long as the first took
     (the budget the checks after this one need stays theirs)."""
-    first, *others = _lower_rates(m, killed)
+    first, *others = _lower_rates(m, killed, collapsed)
     start = time.perf_counter()
     tried = [replay_at(replayer, first)]
     took = time.perf_counter() - start
@@ -528,6 +549,32 @@ def _high_verdict(m: Measures, lower: Counterfactual, symptom: bool,
     if not symptom:
         return f"{lr} is near the edge ({where}), but your run shows no sign of it."
     return f"{lr} is too high: {_high_symptom_text(m, lower)}; {where}. {_replay_text(m, lower)}."
+
+
+def _against_the_run(m: Measures, lower: Counterfactual, collapsed: Collapse) -> Experiment:
+    """The lower rate's replay against where the run itself ended, for a run whose fall its
+    own replay did not repeat: where the step that knocks a model off comes varies from run to
+    run (dev 431012: the run fell back after its first epoch, its replay at the same rate
+    reached 2e-10)."""
+    return Experiment(f"lr {plain_lr(lower.lr)} instead of {plain_lr(m.user_lr, 3)} "
+                      f"({m.optimizer})", collapsed.end, lower.val_after,
+                      lower.replay.planned_steps,
+                      measure="validation loss (before: where your run ended)")
+
+
+def _collapse_verdict(m: Measures, lower: Counterfactual, collapsed: Collapse) -> str:
+    """A run that learned and lost it: its curve, the lower rate's replay, and the replay of
+    the user's own setup, which need not fall back in its own steps."""
+    if not math.isfinite(m.val_before):
+        own = "replayed at your rate, your setup blows up"
+    elif fell_back(m.baseline.validation_losses, collapsed.guess) is not None:
+        own = f"replayed at your rate, your setup fell back too, to {m.val_before:.3g}"
+    else:
+        own = (f"replayed at your rate, your setup got to {m.val_before:.3g} this time: where "
+               "the step that knocks a model off comes varies from run to run")
+    return (f"{m.lr_words} is too high: {collapse_text(collapsed)}. Replayed for "
+            f"{lower.replay.planned_steps} steps at lr {plain_lr(lower.lr)}, the validation loss "
+            f"settles at {lower.val_after:.3g} and keeps it ({own}).")
 
 
 def _high_symptom_text(m: Measures, lower: Counterfactual) -> str:

@@ -182,6 +182,9 @@ AFFINE_MAP = "model_is_one_affine_map"
 #: The evidence key (1.0 when it holds) of a larger model that is the user's own model with
 #: wider hidden layers (:mod:`._wider_copy`): the comparison changed the size and nothing else.
 WIDENED_COPY = "larger_model_is_your_model_widened"
+#: The evidence key (1.0 when it holds) of a user's model whose longer replay ended worse than
+#: its shorter one (``_lost_its_fit``): a fit lost, not one never reached.
+LOST_FIT = "longer_replay_ended_worse"
 
 
 @dataclass
@@ -298,6 +301,8 @@ def _compared(case: Case, budget: Budget) -> Finding | None:
             return None  # the larger model's fresh init, not its size, is what helped
     fits_at = evidence["larger_validation_loss"] + evidence["margin"]
     evidence.update(_long_run(replayer, comparison.settings, fits_at, steps))
+    if _lost_its_fit(evidence):
+        return _lost_fit_finding(comparison, evidence, budget.one_batch)
     evidence[SLOW_FOR_ITS_SIZE] = float(
         _differs_in_size_alone(case, comparison.larger_model)
         and _fits_only_slowly(evidence, comparison.settings, fits_at))
@@ -317,6 +322,32 @@ def _compared(case: Case, budget: Budget) -> Finding | None:
         finding.confidence = ADVICE_CONFIDENCE
         finding.verdict += (" Your training's curves show no problem and your model fits one "
                             "batch: a larger model is advice, not the cause of a problem.")
+    return finding
+
+
+def _lost_its_fit(evidence: dict) -> bool:
+    """Whether the user's model, trained LONG_RUN_FACTOR times longer, ended with a training
+    loss above its shorter replay's by the margin: it had fitted, and lost the fit (a rate
+    that knocks the model off what it learned, at a step no one can foresee). A fit that is
+    lost is not one never reached: the size is not what it lacks (bench/projects8's LeNet at
+    SGD 0.1: 0.878 in 300 steps, 2.30, the constant guess, at the end of 3,000)."""
+    return evidence["long_run_train_loss"] - evidence["train_loss"] > evidence["margin"]
+
+
+def _lost_fit_finding(comparison: Comparison, evidence: dict, one_batch: OneBatch) -> Finding:
+    """Dismissed (ADVICE_CONFIDENCE): the user's model fitted in the shorter replay, and its
+    longer one ended worse (``_lost_its_fit``)."""
+    evidence[LOST_FIT] = 1.0
+    finding = _finding(comparison, evidence, one_batch)
+    finding.confidence = ADVICE_CONFIDENCE
+    finding.verdict = (
+        f"Replayed on a copy for {int(evidence['replay_steps'])} steps, your model gets its "
+        f"training loss to {evidence['train_loss']:.3g} (validation "
+        f"{evidence['validation_loss']:.3g}), but trained for "
+        f"{int(evidence['long_run_steps']):,} steps it ends at "
+        f"{evidence['long_run_train_loss']:.3g}: it fitted, then lost the fit. A model that "
+        "loses what it learned is not too small; look at what knocks it off (the learning rate "
+        "first).")
     return finding
 
 
