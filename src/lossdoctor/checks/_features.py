@@ -73,7 +73,7 @@ class FeatureStats:
         return float(self.std.max())
 
     @property
-    def varying(self) -> int:
+    def most_varying(self) -> int:
         """The feature that varies the most."""
         return int(self.std.argmax())
 

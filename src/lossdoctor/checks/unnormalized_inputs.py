@@ -148,7 +148,7 @@ def _describe_scale(stats: FeatureStats) -> str:
 def _describe_flat(stats: FeatureStats) -> str:
     """Inputs of unit size that barely vary: an offset the first layer's bias takes away, and
     differences between rows hundreds of times below unit scale."""
-    j = stats.varying
+    j = stats.most_varying
     return (f"Your inputs barely vary: no {stats.unit} has a standard deviation above "
             f"{plain_number(stats.variation)} ({stats.unit} {j}: mean "
             f"{plain_number(float(stats.mean[j]))}, std {plain_number(float(stats.std[j]))}), so "

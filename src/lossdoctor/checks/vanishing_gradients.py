@@ -157,8 +157,8 @@ def check(case) -> list[Finding]:
     stall = training_progress(case)
     if stall is None or not profile.by_step:
         return []  # no progress to read, or no step whose first layer a path reaches
-    floor = gap_floor(stall)
     gap = statistics.median(profile.gaps())
+    floor = gap_floor(gap, stall)
     persistent = profile.share_at_least(floor)
     if gap < floor or persistent < PERSISTENT_WHEN_FIXED:
         return _shrinking_start(case, profile, stall)
@@ -190,10 +190,11 @@ def check(case) -> list[Finding]:
     )]
 
 
-def gap_floor(stall: TrainingProgress) -> float:
+def gap_floor(gap: float, stall: TrainingProgress) -> float:
     """The gap that runs the ReLU replay: GAP_DECADES, or STUCK_GAP_DECADES for a run stuck at
-    the constant guess, where the replay's measured fix decides."""
-    return STUCK_GAP_DECADES if stall.stuck else GAP_DECADES
+    the constant guess whose median ``gap`` is under GAP_DECADES, where the replay's measured
+    fix alone decides (a wider gap is read as before)."""
+    return STUCK_GAP_DECADES if stall.stuck and gap < GAP_DECADES else GAP_DECADES
 
 
 def _shrinking_start(case, profile: Profile, stall: TrainingProgress) -> list[Finding]:
