@@ -127,6 +127,26 @@ def test_constant_features_do_not_count_towards_the_spread():
     assert not stats.off_scale
 
 
+def test_inputs_normalized_with_statistics_in_other_units_are_found_despite_their_offset():
+    x, y = _learnable()
+    pixels = torch.sigmoid(x)  # in 0-1, then normalized as if 0-255: near -2, spread 0.003
+    [finding] = check(_case((pixels - 125.3) / 63.0, y))
+    assert finding.evidence["largest_feature_std"] < 0.01
+    assert finding.evidence["largest_feature_scale"] > 1.5
+    assert "barely vary" in finding.verdict
+    assert finding.experiment.after < 0.5 * finding.experiment.before
+
+
+def test_a_spread_read_apart_from_the_offset_spares_unit_features_and_binary_columns():
+    flat = FeatureStats(mean=torch.tensor([-1.98, -1.7]), std=torch.tensor([0.002, 0.0021]),
+                        max_abs=torch.tensor([2.0, 1.7]), rows=10)
+    assert flat.nearly_constant and flat.off_scale
+    assert flat.orders_off_unit == pytest.approx(-torch.tensor(0.0021).log10().item())
+    binary = FeatureStats(mean=torch.tensor([0.02, 0.5, 0.0]), std=torch.tensor([0.14, 0.5, 0.0]),
+                          max_abs=torch.tensor([1.0, 1.0, 0.0]), rows=10)
+    assert not binary.nearly_constant and not binary.off_scale
+
+
 def _weighted_loss(prediction, target, weight):
     """A hand-written loss on two per-row tensors besides the prediction: lossdoctor cannot
     tell which one is the target, so a replay calls this function again."""

@@ -1,4 +1,5 @@
 import statistics
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -6,8 +7,10 @@ from torch import nn
 
 from conftest import fit, mlp, record
 from lossdoctor.checks import vanishing_gradients
+from lossdoctor.checks._gradient_profile import Profile
 from lossdoctor.checks.vanishing_gradients import (
     GAP_DECADES,
+    STUCK_GAP_DECADES,
     VANISHING_GRADIENTS,
     check,
     gradient_profile,
@@ -15,7 +18,7 @@ from lossdoctor.checks.vanishing_gradients import (
     with_relu,
 )
 from lossdoctor.findings import Skip
-from lossdoctor.trace import LayerGradient
+from lossdoctor.trace import ActivationStat, LayerGradient
 
 
 def _learnable(rows=1200, seed=0):
@@ -569,3 +572,76 @@ def test_a_shrinking_start_no_replay_confirms_is_reported_as_a_reading(monkeypat
 def test_a_shallow_tanh_stack_at_the_default_init_is_no_shrinking_start(monkeypatch):
     monkeypatch.setattr(vanishing_gradients, "init_source", lambda *args, **kwargs: None)
     assert check(_short_tanh_case(4)) == []
+
+
+def _negative_init(model: nn.Module) -> nn.Module:
+    """Every weight drawn uniform in (-0.3, 0), the second layer's bias negative: none of its
+    ReLU units fires (its inputs are ReLU outputs), the third's positive: its units fire, each
+    at its bias alone, so the last layer still gets a gradient."""
+    linear = [layer for layer in model if isinstance(layer, nn.Linear)]
+    for layer in linear:
+        nn.init.uniform_(layer.weight, -0.3, 0.0)
+    nn.init.constant_(linear[1].bias, -1.0)
+    nn.init.constant_(linear[2].bias, 1.0)
+    return model
+
+
+def test_a_first_layer_cut_off_by_dead_relus_is_not_read_as_vanishing():
+    torch.manual_seed(0)
+    case = _case(_negative_init(_deep(nn.ReLU, depth=4)), lr=0.01, epochs=2)
+    assert max(gradient_profile(case.trace).gaps()) > 20  # a zero gradient, read as decades
+    assert check(case) == []
+
+
+def _trace_with(dead_fraction: float):
+    activations = [ActivationStat(step, "1", "relu", 0.0, dead_fraction, 32)
+                   for step in range(4)]
+    return SimpleNamespace(activations=activations)
+
+
+def test_only_zero_gradients_beside_a_wholly_dead_relu_layer_are_cut_paths():
+    profile = Profile(["0.weight", "2.weight", "4.weight"],
+                      {0: [0.0, 0.0, 0.1], 1: [1e-6, 1e-4, 0.1], 2: [0.0, 0.0, 0.1]})
+    cut = profile.without_cut_paths(_trace_with(1.0))
+    assert list(cut.by_step) == [1] and cut.cut == 2
+    assert cut.share_at_least(4.0) == pytest.approx(1 / 3)
+    kept = profile.without_cut_paths(_trace_with(0.5))
+    assert kept.cut == 0 and kept.share_at_least(4.0) == 1.0
+
+
+def _teacher_classes(rows=1500, shuffled=False):
+    """Four classes from a random tanh teacher on 20 features; or the same labels shuffled."""
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(rows, 20, generator=generator)
+    teacher = torch.randn(20, 32, generator=generator)
+    y = (torch.tanh(x @ teacher) @ torch.randn(32, 4, generator=generator)).argmax(1)
+    return x, y[torch.randperm(rows, generator=generator)] if shuffled else y
+
+
+def _stuck_shallow_sigmoid_case(shuffled=False):
+    """Five weight layers with sigmoids between, under SGD with momentum at 0.01: stuck at the
+    constant guess, its gap under GAP_DECADES."""
+    torch.manual_seed(0)
+    layers = [nn.Linear(20, 64), nn.Sigmoid()]
+    for _ in range(3):
+        layers += [nn.Linear(64, 64), nn.Sigmoid()]
+    model = nn.Sequential(*layers, nn.Linear(64, 4))
+    x, y = _teacher_classes(shuffled=shuffled)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return record(fit, model, optimizer, nn.CrossEntropyLoss(), (x[:1200], y[:1200]),
+                  (x[1200:], y[1200:]), epochs=4, batch_size=64)
+
+
+def test_a_shallow_sigmoid_stack_stuck_at_the_guess_is_found_by_its_relu_replay():
+    case = _stuck_shallow_sigmoid_case()
+    gap = statistics.median(gradient_profile(case.trace).gaps())
+    assert STUCK_GAP_DECADES <= gap < GAP_DECADES
+    [finding] = check(case)
+    assert finding.confidence >= 0.9  # the ReLU replay helped
+    assert finding.experiment.after < finding.experiment.before
+
+
+def test_the_same_stack_stuck_on_shuffled_labels_is_left_alone_as_relu_does_not_help():
+    case = _stuck_shallow_sigmoid_case(shuffled=True)
+    assert statistics.median(gradient_profile(case.trace).gaps()) >= STUCK_GAP_DECADES
+    assert check(case) == []

@@ -90,6 +90,7 @@ def all_operators() -> list[Operator]:
         faults_sched,
         faults_targets,
         faults_training,
+        faults_units,
     )
 
     return sorted(REGISTRY.values(), key=lambda op: (CAUSES.index(op.cause), op.name))

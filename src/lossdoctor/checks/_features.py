@@ -23,6 +23,11 @@ from lossdoctor.findings import Skip
 #: multiplies pre-activations tenfold, enough to pin a sigmoid or tanh, and the first layer's
 #: gradient curvature a hundredfold; two orders below starves the first layer of signal.
 LARGE_SCALE = 10.0
+#: The signal is the variation: an offset is one more bias, which the first layer's own bias
+#: takes away. So every feature varying by SMALL_SCALE or less is off scale whatever its offset
+#: (``nearly_constant``): pixels in 0-1 normalized with the mean and std of 0-255 pixels
+#: (kuangliu/pytorch-cifar's issue) sit near -2 with a spread of 0.002, the differences between
+#: images 500 times below what the default init is scaled for.
 SMALL_SCALE = 0.01
 #: Feature scales two orders of magnitude apart make one learning rate wrong for some of them;
 #: counted only when the largest is clearly beyond unit scale (half an order of magnitude), so
@@ -62,20 +67,39 @@ class FeatureStats:
         return float(varying.max() / varying.min())
 
     @property
+    def variation(self) -> float:
+        """The largest standard deviation among the features: how much the inputs vary at
+        most, their offsets aside."""
+        return float(self.std.max())
+
+    @property
+    def most_varying(self) -> int:
+        """The feature that varies the most."""
+        return int(self.std.argmax())
+
+    @property
+    def nearly_constant(self) -> bool:
+        """Every feature varies by SMALL_SCALE or less (and some by more than nothing)."""
+        return 0 < self.variation <= SMALL_SCALE
+
+    @property
     def off_scale(self) -> bool:
         largest = float(self.scale.max())
         return (
             largest >= LARGE_SCALE
             or largest <= SMALL_SCALE
+            or self.nearly_constant
             or (self.spread >= SCALE_SPREAD and largest >= SPREAD_ALSO_NEEDS)
         )
 
     @property
     def orders_off_unit(self) -> float:
-        """How many orders of magnitude the inputs are off unit scale, by size or by spread."""
+        """How many orders of magnitude the inputs are off unit scale, by size, by spread, or
+        by how little they vary."""
         largest = float(self.scale.max())
         spread = math.log10(self.spread) if largest >= SPREAD_ALSO_NEEDS else 0.0
-        return max(abs(math.log10(max(largest, 1e-30))), spread)
+        flat = -math.log10(self.variation) if self.nearly_constant else 0.0
+        return max(abs(math.log10(max(largest, 1e-30))), spread, flat)
 
     def standardize(self, inputs: torch.Tensor) -> torch.Tensor:
         """Each feature minus its sample mean, over its sample std (constant ones only centred)."""

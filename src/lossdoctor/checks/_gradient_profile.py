@@ -34,10 +34,24 @@ class Profile:
     names: list[str]
     by_step: dict[int, list[float]]  # step -> relative gradient of each weight, in order
     of_biases: bool = False
+    cut: int = 0  # sampled steps left out: the first layer's path cut by dead units
 
     def gaps(self) -> list[float]:
         """Decades from the last layer's relative gradient down to the first's, per step."""
         return [decades(row[-1], row[0]) for row in self.by_step.values()]
+
+    def share_at_least(self, floor: float) -> float:
+        """The share of the sampled steps, the cut ones included, whose gap is ``floor`` or
+        more."""
+        gaps = self.gaps()
+        return sum(g >= floor for g in gaps) / (len(gaps) + self.cut)
+
+    def without_cut_paths(self, trace) -> Profile:
+        """This profile without the steps at which the first layer's gradient is exactly zero
+        while a ReLU-family layer of the run had every unit off (``dead_path_steps``)."""
+        cut = dead_path_steps(trace, self)
+        rows = {s: row for s, row in self.by_step.items() if s not in cut}
+        return Profile(self.names, rows, self.of_biases, self.cut + len(cut))
 
     def gaps_at(self, steps: set[int]) -> list[float]:
         """gaps() at those of ``steps`` the profile holds."""
@@ -127,6 +141,18 @@ def gradient_profile(trace, left_out: frozenset[str] = frozenset()) -> Profile:
     if len(rows) < MIN_STEPS:
         raise Skip(f"needs finite gradients at {MIN_STEPS} or more sampled steps")
     return Profile(names, rows)
+
+
+def dead_path_steps(trace, profile: Profile) -> set[int]:
+    """The sampled steps at which the first layer's gradient is exactly zero, in a run where a
+    ReLU-family layer had every unit off. No error passes a layer none of whose units fire: the
+    path is cut, the gradient does not shrink layer by layer (the test part's
+    negative_weight_init, all-negative weights: its zero first-layer gradient read as 28
+    decades of vanishing, ahead of the dead units that explain it). A gradient that shrinks
+    through sigmoid/tanh layers stays above zero."""
+    if not any(a.kind == "relu" and a.dead_fraction >= 1.0 for a in trace.activations):
+        return set()
+    return {step for step, row in profile.by_step.items() if row[0] == 0.0}
 
 
 def squashing_functions(trace) -> bool:

@@ -134,6 +134,8 @@ def _describe_scale(stats: FeatureStats) -> str:
     if float(stats.scale.max()) <= SMALL_SCALE:
         text = (f"Your inputs are tiny: no value is larger than "
                 f"{plain_number(float(stats.max_abs.max()))} in size {largest}.")
+    elif stats.nearly_constant:
+        text = _describe_flat(stats)
     else:
         text = (f"Your inputs have values up to {plain_number(float(stats.max_abs.max()))} "
                 f"{largest}, far from the scale around 1 that the model's initialization assumes.")
@@ -141,6 +143,19 @@ def _describe_scale(stats: FeatureStats) -> str:
         text += (f" The scales of your {stats.unit}s differ by a factor of "
                  f"{plain_number(stats.spread)}, so no single learning rate suits them all.")
     return text
+
+
+def _describe_flat(stats: FeatureStats) -> str:
+    """Inputs of unit size that barely vary: an offset the first layer's bias takes away, and
+    differences between rows hundreds of times below unit scale."""
+    j = stats.most_varying
+    return (f"Your inputs barely vary: no {stats.unit} has a standard deviation above "
+            f"{plain_number(stats.variation)} ({stats.unit} {j}: mean "
+            f"{plain_number(float(stats.mean[j]))}, std {plain_number(float(stats.std[j]))}), so "
+            f"the differences between your examples, which the model learns from, are "
+            f"{plain_number(1 / stats.variation)} times smaller than the scale around 1 that "
+            f"its initialization assumes (were they normalized with statistics in other "
+            f"units, such as 0-255 pixels?).")
 
 
 #: Said of a replay whose runs both had the regression targets standardized (checks._targets).
