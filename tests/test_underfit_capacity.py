@@ -646,6 +646,8 @@ def test_the_larger_model_keeps_a_clamp_at_zero_it_is_told_of():
     output = larger.model(batch.args[0])
     assert output.shape == (7, 3) and float(output.min()) == 0.0
     assert larger.describe().endswith("with a ReLU output")
+    # the code a user can paste ends in the clamp (dev 432470 relu_after_output: a TypeError)
+    assert underfit_capacity._example(larger).endswith("nn.Linear(128, 3), nn.ReLU())")
 
 
 def test_a_sigmoid_that_underflows_to_zero_is_no_clamp():

@@ -78,6 +78,7 @@ from lossdoctor.checks._fix import (
 )
 from lossdoctor.checks._inputs import inputs_without_target
 from lossdoctor.checks._larger_model import (
+    ClampedAtZero,
     LargerModel,
     build_larger,
     clamped_at_zero,
@@ -767,7 +768,14 @@ def _example(larger: LargerModel) -> str:
     """The larger model as code a user can paste, or the widths to change in the user's."""
     if larger.family == "wider":
         return f"widen {larger.widened()}"
-    return "nn.Sequential(" + ", ".join(_as_code(m) for m in larger.model) + ")"
+    return "nn.Sequential(" + ", ".join(_as_code(m) for m in _layers(larger.model)) + ")"
+
+
+def _layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The larger model's layers in order, the ReLU clamp of a ClampedAtZero included."""
+    if isinstance(model, ClampedAtZero):
+        return [*_layers(model.model), torch.nn.ReLU()]
+    return list(model)
 
 
 def _as_code(layer: torch.nn.Module) -> str:
