@@ -667,6 +667,14 @@ def _relu_run(lr):
                   nn.CrossEntropyLoss(), (x[:600], y[:600]), (x[600:], y[600:]), epochs=10)
 
 
+def _quiet_range_test(monkeypatch) -> None:
+    """A range test that places any rate below its lowest point and never blows up: neither
+    "too high" position of the range test holds."""
+    quiet_test = RangeTest([0.01, 1.0, 100.0], [0.7, 0.6, 0.65], [0.7, 0.6, 0.65], 100.0,
+                           10.0, None)
+    monkeypatch.setattr(learning_rate, "lr_range_test", lambda *args, **kwargs: quiet_test)
+
+
 def test_relu_units_the_first_updates_killed_are_tested_with_a_lower_rate(monkeypatch):
     """bench/fresh20 s13 (Adam at 0.05 on a character CNN): 94% of the first conv's units dead
     from step 4, the loss at the constant guess, and a range test that placed the rate below
@@ -674,9 +682,7 @@ def test_relu_units_the_first_updates_killed_are_tested_with_a_lower_rate(monkey
     LeakyReLU replay, which does not test the rate, came first. Units alive at the start that
     the first updates killed are now tested with a replay a decade lower; the same model at a
     usual rate kills nothing and is not blamed, with the same range test."""
-    quiet_test = RangeTest([0.01, 1.0, 100.0], [0.7, 0.6, 0.65], [0.7, 0.6, 0.65], 100.0,
-                           10.0, None)
-    monkeypatch.setattr(learning_rate, "lr_range_test", lambda *args, **kwargs: quiet_test)
+    _quiet_range_test(monkeypatch)
     killed = reported(check(_relu_run(15.0)))
     assert set(killed) == {LR_TOO_HIGH}
     finding = killed[LR_TOO_HIGH]
@@ -808,9 +814,7 @@ def test_a_run_that_learned_and_fell_back_to_the_constant_guess_has_its_rate_too
     test that placed the rate below its lowest point, so nothing was reported and a model too
     small was blamed. A curve that clearly beat the guess and fell back to it for good is now
     replayed a decade lower; the same model at a usual rate is not blamed."""
-    quiet_test = RangeTest([0.01, 1.0, 100.0], [0.7, 0.6, 0.65], [0.7, 0.6, 0.65], 100.0,
-                           10.0, None)
-    monkeypatch.setattr(learning_rate, "lr_range_test", lambda *args, **kwargs: quiet_test)
+    _quiet_range_test(monkeypatch)
     found = reported(check(_momentum_run(0.8)))
     assert set(found) == {LR_TOO_HIGH}
     finding = found[LR_TOO_HIGH]
