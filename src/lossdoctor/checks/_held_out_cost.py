@@ -13,8 +13,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from lossdoctor.case import REPLAY_STEPS
-from lossdoctor.experiments import HOLD_OUT_BATCHES, HOLD_OUT_EVERY, Plan
+from lossdoctor.checks._learning_curve import replay_on
+from lossdoctor.experiments import HOLD_OUT_BATCHES, HOLD_OUT_EVERY
 from lossdoctor.findings import Skip
 
 
@@ -34,14 +34,10 @@ def held_out_losses(case) -> HeldOutLosses | None:
     held = batches[HOLD_OUT_EVERY - 1::HOLD_OUT_EVERY]
     kept = [b for i, b in enumerate(batches) if i % HOLD_OUT_EVERY != HOLD_OUT_EVERY - 1]
     model = copy.deepcopy(replayer.copies.initial_model)
-    replayer.train_batches = kept
     try:
-        result = replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
-        if result.diverged:
+        if replay_on(replayer, kept, model).diverged:
             return None
         return HeldOutLosses(replayer.evaluate(model, held),
                              replayer.evaluate(model, replayer.validation_batches))
     except Skip:  # no time left for it (budget.OutOfTime), or no experiments at all
         return None
-    finally:
-        replayer.train_batches = batches

@@ -44,7 +44,7 @@ def learning_curve(case) -> LearningCurve:
     replayer = require()
     full = case.baseline
     half_batches = half_of(replayer.train_batches)
-    half = _replay_on(replayer, half_batches)
+    half = replay_on(replayer, half_batches)
     return LearningCurve(
         half_rows=sum(b.scored_rows for b in half_batches),
         all_rows=sum(b.scored_rows for b in replayer.train_batches),
@@ -71,12 +71,13 @@ def _first_rows(batch: Batch, rows: int) -> Batch:
                  rows, batch.keys[:rows], batch.step)
 
 
-def _replay_on(replayer: Replayer, batches: list[Batch]) -> ReplayResult:
-    """The baseline's replay (same steps, seed and schedule) on ``batches`` instead."""
+def replay_on(replayer: Replayer, batches: list[Batch], model=None) -> ReplayResult:
+    """The baseline's replay (same steps, seed and schedule) on ``batches`` instead; of
+    ``model`` (trained in place) when given, else of a copy of the user's initial model."""
     kept = replayer.train_batches
     replayer.train_batches = batches
     try:
-        return replayer.replay(Plan(steps=REPLAY_STEPS))
+        return replayer.replay(Plan(model=model, steps=REPLAY_STEPS))
     finally:
         replayer.train_batches = kept
 
